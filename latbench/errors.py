@@ -1,0 +1,59 @@
+"""One small error hierarchy: every failure latbench reports on purpose is a ``LatbenchError``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class LatbenchError(Exception):
+    """Root of every error latbench raises on purpose."""
+
+
+def _choices(valid: Iterable[str]) -> str:
+    return ", ".join(sorted(valid))
+
+
+class UnknownNameError(LatbenchError, KeyError):
+    """A name (space, op kind, backend, ...) that is not registered."""
+
+    def __init__(self, what: str, name: str, valid: Iterable[str]):
+        self.what, self.name, self.valid = what, name, sorted(valid)
+        super().__init__(f"unknown {what} {name!r}; valid: {_choices(self.valid)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class UnknownOpKindError(UnknownNameError):
+    def __init__(self, name: str, valid: Iterable[str]):
+        super().__init__("op kind", name, valid)
+
+
+class UnknownSpaceError(UnknownNameError):
+    def __init__(self, name: str, valid: Iterable[str]):
+        super().__init__("space", name, valid)
+
+
+class OpSpecError(LatbenchError, ValueError):
+    """An OpSpec with missing or ill-typed hyper-parameters, or a malformed key."""
+
+
+class TableError(LatbenchError, ValueError):
+    """A lookup table that is missing, malformed or of another schema."""
+
+
+class MeasurementError(LatbenchError, RuntimeError):
+    """A measurement that could not be taken (bad device, unusable timer, ...)."""
+
+
+class MissingDependencyError(LatbenchError, ImportError):
+    """An optional package is needed for this path; the message names the install command."""
+
+    def __init__(self, package: str, extra: str | None = None, why: str = ""):
+        hint = f"pip install 'latbench[{extra}]'" if extra else f"pip install {package}"
+        msg = f"{package} is not installed{': ' + why if why else ''}; install it with: {hint}"
+        super().__init__(msg)
+
+
+class NotFittedError(LatbenchError, ValueError):
+    """A predictor used before ``fit``."""

@@ -1,0 +1,65 @@
+"""Analytic features of an OpSpec: FLOPs, parameters, bytes moved, output size.
+
+Computed by running the op once on PyTorch's ``meta`` device (no memory, no compute) under
+``torch.utils.flop_counter.FlopCounterMode``. The counter only knows matmul/conv-like aten ops;
+element-wise and data-movement ops count 0 FLOPs, which is why bytes read and written are
+features too: they carry the cost of pooling, resampling and norms.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Mapping
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+if TYPE_CHECKING:
+    from latbench.opspec import OpSpec
+
+FEATURE_NAMES = (
+    "flops", "params", "input_elems", "output_elems", "bytes_read", "bytes_written",
+    "arithmetic_intensity",
+)
+
+
+def _numel(out: object) -> int:
+    if isinstance(out, torch.Tensor):
+        return out.numel()
+    if isinstance(out, (tuple, list)):
+        return sum(_numel(o) for o in out)
+    return 0
+
+
+@functools.lru_cache(maxsize=65536)
+def op_features(spec: "OpSpec") -> Mapping[str, float]:
+    """Features of ``spec`` (cached; the spec is hashable). Training mode counts forward only."""
+    module = spec.build("meta")
+    inputs = spec.example_inputs("meta")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        out = module(*inputs)
+    itemsize = torch.empty((), dtype=spec.torch_dtype).element_size()
+    n_params = sum(p.numel() for p in module.parameters())
+    in_elems = sum(x.numel() for x in inputs)
+    out_elems = _numel(out)
+    bytes_read = (in_elems + n_params) * itemsize
+    bytes_written = out_elems * itemsize
+    flops = float(counter.get_total_flops())
+    return MappingProxyType({
+        "flops": flops,
+        "params": float(n_params),
+        "input_elems": float(in_elems),
+        "output_elems": float(out_elems),
+        "bytes_read": float(bytes_read),
+        "bytes_written": float(bytes_written),
+        "arithmetic_intensity": flops / max(1.0, bytes_read + bytes_written),
+    })
+
+
+def output_shape(spec: "OpSpec") -> tuple[int, ...]:
+    """Shape of the op's (first) output, from a meta-device run."""
+    with torch.no_grad():
+        out = spec.build("meta")(*spec.example_inputs("meta"))
+    return tuple((out[0] if isinstance(out, (tuple, list)) else out).shape)

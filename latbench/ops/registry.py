@@ -1,0 +1,98 @@
+"""The op-kind registry: one registered builder per building block of the papers.
+
+Adding a kind is one decorated function::
+
+    @register_op("sepconv", defaults={"out": REQUIRED, "kernel": 3, "dilation": 1})
+    def _sepconv(spec: OpSpec) -> nn.Module: ...
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from latbench.errors import OpSpecError, UnknownOpKindError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from latbench.opspec import OpSpec
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""Marks a hyper-parameter that has no default."""
+
+
+@dataclass(frozen=True)
+class OpKind:
+    """A registered op kind: how to build it and which hyper-parameters it takes."""
+
+    name: str
+    build: Callable[["OpSpec"], "nn.Module"]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    n_inputs: int = 1
+    ranks: tuple[int, ...] = (3, 4, 5)
+    doc: str = ""
+
+    def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """Given parameters plus defaults; errors name unknown and missing parameters."""
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            raise OpSpecError(
+                f"op kind {self.name!r} takes no parameter(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(sorted(self.defaults)) or '(none)'}"
+            )
+        merged = {**self.defaults, **given}
+        missing = sorted(k for k, v in merged.items() if v is REQUIRED)
+        if missing:
+            raise OpSpecError(f"op kind {self.name!r} needs parameter(s) {', '.join(missing)}")
+        return merged
+
+
+_REGISTRY: dict[str, OpKind] = {}
+
+
+def register_op(
+    name: str,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    n_inputs: int = 1,
+    ranks: tuple[int, ...] = (3, 4, 5),
+) -> Callable[[Callable[["OpSpec"], "nn.Module"]], Callable[["OpSpec"], "nn.Module"]]:
+    """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``."""
+
+    def decorate(builder: Callable[["OpSpec"], "nn.Module"]) -> Callable[["OpSpec"], "nn.Module"]:
+        if name in _REGISTRY:
+            raise ValueError(f"op kind {name!r} is registered twice")
+        doc = (builder.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = OpKind(name, builder, dict(defaults or {}), n_inputs, ranks,
+                                 doc[0] if doc else "")
+        return builder
+
+    return decorate
+
+
+def _ensure_loaded() -> None:
+    import latbench.ops  # noqa: F401  (registers the built-in kinds)
+
+
+def get_op_kind(name: str) -> OpKind:
+    """The registered kind ``name``; ``UnknownOpKindError`` lists the valid ones."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownOpKindError(name, _REGISTRY) from None
+
+
+def list_op_kinds(pattern: str = "*") -> list[str]:
+    """Registered kind names matching a glob, sorted."""
+    _ensure_loaded()
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))

@@ -1,0 +1,173 @@
+"""``OpSpec``: the one key of latbench — one candidate operation at one input.
+
+The catalogue yields OpSpecs, the profiler measures them, tables are keyed by their text key,
+predictors take them and the searches ask for their cost. An OpSpec is frozen and hashable;
+``OpSpec.make`` validates the hyper-parameters against the op kind's registry entry and fills
+in defaults, so two specs that build the same module always have the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from latbench.errors import OpSpecError
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+MODES = ("infer", "train")
+_KEY_SEP = "|"
+_PARAM_SEP = ";"
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples so that params stay hashable and keys stay stable."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    raise OpSpecError(f"parameter value {value!r} is not a number, string, bool or tuple")
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One operation of kind ``kind`` applied to input(s) of ``input_shape``.
+
+    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; use
+    ``OpSpec.make`` (or ``from_key``) rather than the constructor so that they are validated.
+    Ops with two inputs (aggregations) take two tensors of ``input_shape``.
+    """
+
+    kind: str
+    input_shape: tuple[int, ...]
+    params: tuple[tuple[str, Any], ...] = ()
+    dtype: str = "float32"
+    mode: str = "infer"
+
+    @classmethod
+    def make(
+        cls,
+        kind: str,
+        input_shape: tuple[int, ...] | list[int],
+        *,
+        dtype: str = "float32",
+        mode: str = "infer",
+        **params: Any,
+    ) -> "OpSpec":
+        """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
+        from latbench.ops.registry import get_op_kind
+
+        op = get_op_kind(kind)
+        if dtype not in DTYPES:
+            raise OpSpecError(f"{kind}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        if mode not in MODES:
+            raise OpSpecError(f"{kind}: mode {mode!r} is not one of {', '.join(MODES)}")
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) not in op.ranks or any(s <= 0 for s in shape):
+            raise OpSpecError(
+                f"{kind}: input shape {shape} must have rank in {op.ranks} and positive sizes"
+            )
+        merged = op.resolve_params(params)
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
+        return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
+
+    # -- key ---------------------------------------------------------------------------------
+    @functools.cached_property
+    def key(self) -> str:
+        """Stable text key: ``kind|k=v;k=v|NxCxHxW|dtype|mode`` with JSON values."""
+        params = _PARAM_SEP.join(
+            f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params
+        )
+        shape = "x".join(str(s) for s in self.input_shape)
+        return _KEY_SEP.join((self.kind, params, shape, self.dtype, self.mode))
+
+    @classmethod
+    def from_key(cls, key: str) -> "OpSpec":
+        """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part."""
+        parts = key.split(_KEY_SEP)
+        if len(parts) != 5:
+            raise OpSpecError(
+                f"malformed OpSpec key {key!r}: expected 5 '|'-separated parts "
+                "kind|params|shape|dtype|mode"
+            )
+        kind, params_txt, shape_txt, dtype, mode = parts
+        params: dict[str, Any] = {}
+        for item in filter(None, params_txt.split(_PARAM_SEP)):
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise OpSpecError(f"malformed parameter {item!r} in OpSpec key {key!r}")
+            try:
+                params[name] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key!r}: {exc}") from None
+        try:
+            shape = tuple(int(s) for s in shape_txt.split("x"))
+        except ValueError:
+            raise OpSpecError(f"bad shape {shape_txt!r} in OpSpec key {key!r}") from None
+        return cls.make(kind, shape, dtype=dtype, mode=mode, **params)
+
+    def __str__(self) -> str:
+        return self.key
+
+    # -- views ---------------------------------------------------------------------------------
+    @property
+    def p(self) -> Mapping[str, Any]:
+        """The hyper-parameters as a read-only mapping."""
+        return dict(self.params)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def n_inputs(self) -> int:
+        from latbench.ops.registry import get_op_kind
+
+        return get_op_kind(self.kind).n_inputs
+
+    def replace(self, **changes: Any) -> "OpSpec":
+        """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
+        fields = {"input_shape": self.input_shape, "dtype": self.dtype, "mode": self.mode}
+        kind = changes.pop("kind", self.kind)
+        params = dict(self.params) if kind == self.kind else {}
+        for name in list(changes):
+            if name in fields:
+                fields[name] = changes.pop(name)
+        params.update(changes)
+        return OpSpec.make(kind, fields["input_shape"], dtype=fields["dtype"],
+                           mode=fields["mode"], **params)
+
+    # -- building ------------------------------------------------------------------------------
+    def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
+        """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
+        from latbench.ops.registry import get_op_kind
+
+        module = get_op_kind(self.kind).build(self)
+        module = module.to(device=device, dtype=self.torch_dtype)
+        return module.train(self.mode == "train")
+
+    def example_inputs(
+        self, device: str | torch.device = "cpu", *, seed: int = 0
+    ) -> tuple[torch.Tensor, ...]:
+        """Random input tensor(s) of the spec's shape, dtype and device (seeded)."""
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        return tuple(
+            torch.randn(self.input_shape, generator=gen, dtype=torch.float32)
+            .to(device=device, dtype=self.torch_dtype)
+            .requires_grad_(self.mode == "train")
+            for _ in range(self.n_inputs)
+        )
+
+    def features(self) -> dict[str, float]:
+        """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""
+        from latbench.features import op_features
+
+        return dict(op_features(self))
