@@ -1,0 +1,5 @@
+import sys
+
+from latbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""``latbench devices``: the devices latbench can measure here, with their fingerprints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from latbench.cli.ui import console, print_table
+from latbench.device import fingerprint
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list measurable devices and their fingerprints")
+    p.add_argument("--json", action="store_true", help="print the full fingerprints as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    prints = [fingerprint(n) for n in names]
+    if args.json:
+        console.print_json(json.dumps(dict(zip(names, prints))))
+        return 0
+    rows = [(n, fp["slug"], fp["name"],
+             f"{fp.get('torch_threads', '')} threads" if fp["kind"] == "cpu"
+             else f"{fp['memory_mib']} MiB, sm_{fp['compute_capability'].replace('.', '')}")
+            for n, fp in zip(names, prints)]
+    print_table("devices", ["device", "slug (device_profiles/ folder)", "name", "details"], rows)
+    if len(names) == 1:
+        console.print("no CUDA device visible (torch.cuda.is_available() is False)")
+    return 0

@@ -1,0 +1,162 @@
+"""Device fingerprints: where a number came from, stored with every table.
+
+CPU: model, cores, torch threads. GPU: name, UUID, SM count, memory, compute capability,
+driver, CUDA, cuDNN, clocks and throttle reasons (NVML when present). Library versions always.
+GPUs are identified by UUID, honouring CUDA_VISIBLE_DEVICES.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import re
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+import torch
+
+LIBRARIES = ("torch", "numpy", "onnx", "onnxruntime", "onnxruntime-gpu", "tensorrt",
+             "nvidia-ml-py", "scikit-learn", "pandas", "latbench")
+
+_THROTTLE_BITS = {
+    0x1: "gpu_idle", 0x2: "applications_clocks_setting", 0x4: "sw_power_cap",
+    0x8: "hw_slowdown", 0x20: "sw_thermal_slowdown", 0x40: "hw_thermal_slowdown",
+    0x80: "hw_power_brake_slowdown",
+}
+_BENIGN_THROTTLE = {"gpu_idle", "applications_clocks_setting"}
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that affect measurements (absent ones omitted)."""
+    out = {}
+    for name in LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (from /proc/cpuinfo on Linux, platform otherwise)."""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+@contextlib.contextmanager
+def nvml() -> Iterator[Any | None]:
+    """pynvml, initialised, or None where NVML (or the package) is missing."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no driver, no library, or no package: all mean "no NVML"
+        yield None
+        return
+    try:
+        yield pynvml
+    finally:
+        with contextlib.suppress(Exception):
+            pynvml.nvmlShutdown()
+
+
+def nvml_handle(pynvml: Any, device: torch.device) -> Any:
+    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe)."""
+    uuid = str(torch.cuda.get_device_properties(device).uuid)
+    with contextlib.suppress(Exception):
+        return pynvml.nvmlDeviceGetHandleByUUID(("GPU-" + uuid).encode())
+    return pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+
+
+def gpu_throttle_reasons(device: torch.device) -> list[str]:
+    """Non-benign clock throttle reasons active now on ``device`` (empty without NVML)."""
+    with nvml() as nv:
+        if nv is None:
+            return []
+        try:
+            mask = nv.nvmlDeviceGetCurrentClocksThrottleReasons(nvml_handle(nv, device))
+        except Exception:  # noqa: BLE001 - NVML not supported on this GPU
+            return []
+    return [name for bit, name in _THROTTLE_BITS.items()
+            if mask & bit and name not in _BENIGN_THROTTLE]
+
+
+def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
+    with nvml() as nv:
+        if nv is None:
+            return {"nvml": False}
+        out: dict[str, Any] = {"nvml": True}
+        handle = nvml_handle(nv, device)
+        getters = {
+            "driver": lambda: nv.nvmlSystemGetDriverVersion(),
+            "sm_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM),
+            "mem_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_MEM),
+            "max_sm_clock_mhz": lambda: nv.nvmlDeviceGetMaxClockInfo(handle, nv.NVML_CLOCK_SM),
+            "power_limit_w": lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle) / 1000,
+            "persistence_mode": lambda: nv.nvmlDeviceGetPersistenceMode(handle),
+        }
+        for key, get in getters.items():
+            with contextlib.suppress(Exception):
+                value = get()
+                out[key] = value.decode() if isinstance(value, bytes) else value
+    out["throttle_reasons"] = gpu_throttle_reasons(device)
+    return out
+
+
+def gpu_fingerprint(device: str | torch.device) -> dict[str, Any]:
+    from latbench.timing.cuda import require_cuda
+
+    dev = require_cuda(device)
+    props = torch.cuda.get_device_properties(dev)
+    return {
+        "kind": "cuda",
+        "name": props.name,
+        "uuid": "GPU-" + str(props.uuid),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "index": dev.index,
+        "compute_capability": f"{props.major}.{props.minor}",
+        "sm_count": props.multi_processor_count,
+        "memory_mib": props.total_memory // 2**20,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        **_gpu_nvml_fields(dev),
+    }
+
+
+def cpu_fingerprint(threads: int | None = None) -> dict[str, Any]:
+    return {
+        "kind": "cpu",
+        "name": cpu_model(),
+        "machine": platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": threads or torch.get_num_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
+    }
+
+
+def fingerprint(device: str = "cpu", *, threads: int | None = None) -> dict[str, Any]:
+    """Where a measurement on ``device`` comes from: hardware, software and when."""
+    hw = cpu_fingerprint(threads) if torch.device(device).type == "cpu" else gpu_fingerprint(device)
+    return {
+        **hw,
+        "slug": device_slug(hw),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "libraries": library_versions(),
+        "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def device_slug(hw: dict[str, Any]) -> str:
+    """Folder name under device_profiles/: e.g. ``nvidia-h200`` or ``cpu-amd-epyc-7b13-2t``."""
+    name = str(hw.get("name", "unknown")).lower()
+    name = re.sub(r"\((r|tm)\)|cpu @.*|processor|\d+-core", " ", name)
+    slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-")
+    if hw.get("kind") == "cpu":
+        return f"cpu-{slug}-{hw.get('torch_threads')}t"
+    return slug if slug.startswith("nvidia") else f"nvidia-{slug}"

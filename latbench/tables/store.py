@@ -1,0 +1,171 @@
+"""Crash-safe lookup tables: CSV rows appended and fsync'ed one at a time, JSON side-car.
+
+A killed run leaves at most one partial last line; it is dropped (with a warning) the next
+time the table is opened, and the run resumes with the keys not yet measured under the same
+protocol. Nothing already written is ever rewritten by an append.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from latbench.errors import TableError
+from latbench.tables.schema import SCHEMAS, TableSchema
+
+
+def meta_path(path: str | os.PathLike[str]) -> Path:
+    """The JSON side-car of table ``path``: ``name.csv`` -> ``name.meta.json``."""
+    p = Path(path)
+    return p.with_name(p.name.removesuffix(".csv") + ".meta.json")
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
+    mp = meta_path(path)
+    try:
+        meta = json.loads(mp.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TableError(f"{path}: missing side-car {mp.name} (schema, device, protocol)") from None
+    except json.JSONDecodeError as exc:
+        raise TableError(f"{mp}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise TableError(f"{mp}: expected a JSON object")
+    name = meta.get("schema")
+    if name not in SCHEMAS:
+        raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
+    if meta.get("schema_version") != SCHEMAS[name].version:
+        raise TableError(f"{mp}: field 'schema_version' is {meta.get('schema_version')!r}; this "
+                         f"latbench reads version {SCHEMAS[name].version} of {name}")
+    return meta
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Truncate a last line that a killed writer left without its newline."""
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        if size == 0:
+            return
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        fh.seek(0)
+        data = fh.read()
+        cut = data.rfind(b"\n") + 1
+        fh.truncate(cut)
+    warnings.warn(f"{path}: dropped a partial last row left by an interrupted run",
+                  stacklevel=3)
+
+
+def _check_header(path: Path, schema: TableSchema) -> None:
+    with open(path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    if header != schema.names:
+        missing = [c for c in schema.names if c not in header]
+        extra = [c for c in header if c not in schema.names]
+        raise TableError(f"{path}: header does not match schema {schema.name} "
+                         f"v{schema.version} (missing: {missing or 'none'}, "
+                         f"unexpected: {extra or 'none'})")
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A table as a DataFrame (numeric columns as floats); ``attrs['meta']`` holds the side-car.
+
+    Raises ``TableError`` naming the file and field for a missing, malformed or foreign table.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise TableError(f"{p}: no such table file")
+    meta = read_meta(p)
+    schema = SCHEMAS[meta["schema"]]
+    _check_header(p, schema)
+    text = p.read_text(encoding="utf-8")
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+    df = pd.read_csv(io.StringIO(complete), dtype=str, keep_default_na=False)
+    for col in schema.numeric():
+        values = pd.to_numeric(df[col].replace("", None), errors="coerce")
+        bad = values.isna() & (df[col] != "")
+        if bad.any():
+            row = int(bad.idxmax()) + 2  # 1-based, after the header
+            raise TableError(f"{p}: line {row}, field {col!r}: {df[col][bad].iloc[0]!r} is "
+                             "not a number")
+        df[col] = values.astype(float)
+    df.attrs["meta"] = meta
+    return df
+
+
+class TableWriter:
+    """Appends rows to a table, creating it (header + side-car) on first use.
+
+    Opening an existing table checks its schema and device; rows are flushed and fsync'ed one
+    at a time so that an interrupted run loses at most the row being written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: TableSchema,
+                 meta: Mapping[str, Any]):
+        self.path, self.schema = Path(path), schema
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            existing = read_meta(self.path)
+            self._check_same_device(existing, meta)
+            _drop_partial_last_line(self.path)
+            _check_header(self.path, schema)
+        else:
+            full = {"schema": schema.name, "schema_version": schema.version,
+                    "columns": schema.doc(), **meta}
+            tmp = meta_path(self.path).with_suffix(".tmp")
+            tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            os.replace(tmp, meta_path(self.path))
+            self._write_line(schema.names)
+
+    def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+        old = existing.get("fingerprint", {}).get("slug")
+        new = meta.get("fingerprint", {}).get("slug")
+        if old and new and old != new:
+            raise TableError(f"{self.path}: table holds device {old!r}, this run measures "
+                             f"{new!r}; write to that device's own folder instead")
+
+    def _write_line(self, values: list[Any]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(values)
+        with open(self.path, "a", encoding="utf-8", newline="") as fh:
+            fh.write(buf.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Write one row (unknown fields are an error; absent ones are left empty)."""
+        unknown = set(row) - set(self.schema.columns)
+        if unknown:
+            raise TableError(f"{self.path}: row has fields not in {self.schema.name}: "
+                             f"{', '.join(sorted(unknown))}")
+        self._write_line(["" if row.get(c) is None else row.get(c) for c in self.schema.names])
+
+    def done_keys(self, protocol_id: str) -> set[str]:
+        """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
+        df = read_table(self.path)
+        return set(df.loc[df["protocol_id"] == protocol_id, "key"])
+
+
+def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
+    """Rows of several tables of one schema and device; the last row per key wins."""
+    frames = [read_table(p) for p in paths]
+    if not frames:
+        raise TableError("merge_tables: no tables given")
+    schemas = {f.attrs["meta"]["schema"] for f in frames}
+    slugs = {f.attrs["meta"].get("fingerprint", {}).get("slug") for f in frames}
+    if len(schemas) > 1 or len(slugs) > 1:
+        raise TableError(f"merge_tables: tables mix schemas {sorted(schemas)} or devices "
+                         f"{sorted(map(str, slugs))}; merge one device and schema at a time")
+    merged = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="last")
+    merged.attrs["meta"] = frames[-1].attrs["meta"]
+    return merged.reset_index(drop=True)

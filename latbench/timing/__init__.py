@@ -1,0 +1,43 @@
+"""Timers behind one interface: ``make_timer(device).measure(fn) -> Measurement``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from latbench.timing.adaptive import TimingConfig, measure_adaptive
+from latbench.timing.cpu import CpuTimer, torch_threads
+from latbench.timing.cuda import CudaTimer
+from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
+from latbench.errors import MeasurementError
+
+
+class Timer(Protocol):
+    config: TimingConfig
+
+    @property
+    def device(self) -> str: ...
+
+    def describe(self) -> dict[str, object]: ...
+
+    def measure(self, fn) -> Measurement: ...  # noqa: ANN001
+
+
+def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
+               threads: int | None = None, l2_flush: bool = False,
+               cuda_graph: bool = False) -> Timer:
+    """The timer for ``device``: ``cpu`` (perf_counter_ns) or ``cuda[:N]`` (CUDA events)."""
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = "?"
+    if kind == "cpu":
+        return CpuTimer(config, threads=threads)
+    if kind == "cuda":
+        return CudaTimer(device, config, l2_flush=l2_flush, cuda_graph=cuda_graph)
+    raise MeasurementError(f"no timer for device {device!r}; valid: cpu, cuda, cuda:N")
+
+
+__all__ = ["CpuTimer", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
+           "TimingConfig", "make_timer", "measure_adaptive", "torch_threads"]

@@ -1,0 +1,110 @@
+"""CUDA-event timer: events around each sample, one synchronize per batch of samples.
+
+Optional L2 flush (a buffer zeroed outside the timed region before each sample, as triton's
+``do_bench`` does) and optional CUDA-graph replay for tiny ops whose launch cost dominates.
+The GPU's clocks and settings are never changed; throttling seen while measuring is reported
+as a warning on the measurement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+from latbench.errors import MeasurementError
+from latbench.timing.adaptive import TimingConfig, measure_adaptive
+from latbench.timing.measurement import Measurement
+
+L2_FLUSH_BYTES = 256 * 1024 * 1024
+"""Bytes zeroed to evict the L2 cache (larger than any current GPU's L2)."""
+
+
+def require_cuda(device: str | torch.device) -> torch.device:
+    """``device`` as a CUDA torch.device, or a clear error when CUDA is absent."""
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        raise MeasurementError(f"device {str(device)!r} is not a CUDA device (cuda or cuda:N)")
+    if not torch.cuda.is_available():
+        raise MeasurementError(f"device {str(device)!r} asked for, but torch.cuda.is_available() "
+                               "is False (CPU build of PyTorch, or no visible GPU)")
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise MeasurementError(f"device {str(device)!r}: only {torch.cuda.device_count()} "
+                               "CUDA device(s) visible")
+    return torch.device("cuda", index)
+
+
+class CudaEventSampler:
+    """Samples with CUDA events on the current stream of ``device``."""
+
+    name = "cuda-event"
+
+    def __init__(self, device: torch.device, l2_flush: bool = False):
+        self.device = device
+        self._flush = (torch.empty(L2_FLUSH_BYTES, dtype=torch.int8, device=device)
+                       if l2_flush else None)
+
+    def now_ns(self) -> int:
+        return time.perf_counter_ns()
+
+    def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        for start, end in zip(starts, ends):
+            if self._flush is not None:
+                self._flush.zero_()
+            start.record()
+            for _ in range(calls):
+                fn()
+            end.record()
+        torch.cuda.synchronize(self.device)
+        return [s.elapsed_time(e) / calls for s, e in zip(starts, ends)]
+
+
+def capture_graph(fn: Callable[[], object], device: torch.device) -> Callable[[], object]:
+    """``fn`` captured in a CUDA graph (after warm-up on a side stream); returns its replay."""
+    stream = torch.cuda.Stream(device)
+    stream.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream(device).wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    return graph.replay
+
+
+class CudaTimer:
+    """Adaptive CUDA-event timer for ``device`` ('cuda' or 'cuda:N')."""
+
+    def __init__(self, device: str | torch.device = "cuda", config: TimingConfig | None = None,
+                 *, l2_flush: bool = False, cuda_graph: bool = False):
+        self._device = require_cuda(device)
+        self.config = config or TimingConfig(min_sample_ms=0.0)
+        self.l2_flush, self.cuda_graph = l2_flush, cuda_graph
+        self.sampler = CudaEventSampler(self._device, l2_flush)
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    def describe(self) -> dict[str, object]:
+        return {"timer": self.sampler.name + ("+graph" if self.cuda_graph else ""),
+                "l2_flush": self.l2_flush, **self.config.as_dict()}
+
+    def measure(self, fn: Callable[[], object]) -> Measurement:
+        from latbench.device import gpu_throttle_reasons
+
+        with torch.cuda.device(self._device):
+            run = capture_graph(fn, self._device) if self.cuda_graph else fn
+            before = gpu_throttle_reasons(self._device)
+            result = measure_adaptive(run, self.sampler, self.config)
+            after = gpu_throttle_reasons(self._device)
+        seen = sorted(set(before) | set(after))
+        name = self.sampler.name + ("+graph" if self.cuda_graph else "")
+        return Measurement(result.samples_ms, result.calls_per_sample, name, result.total_s,
+                           result.stop_reason,
+                           (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ())

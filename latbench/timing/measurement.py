@@ -1,0 +1,120 @@
+"""``Measurement``: what a timer returns — the raw samples and robust statistics over them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+SPREAD_WARN_IQR_REL = 0.10
+"""IQR / median above which a measurement carries a high-spread warning."""
+
+Z_95 = 1.959963984540054
+
+
+def median_ci95(sorted_ms: np.ndarray) -> tuple[float, float]:
+    """Distribution-free 95 % confidence interval of the median from order statistics."""
+    n = len(sorted_ms)
+    if n < 6:
+        return float(sorted_ms[0]), float(sorted_ms[-1])
+    half = Z_95 * math.sqrt(n) / 2
+    lo = max(0, int(math.floor(n / 2 - half)) - 1)
+    hi = min(n - 1, int(math.ceil(n / 2 + half)))
+    return float(sorted_ms[lo]), float(sorted_ms[hi])
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Per-call times of one op on one device, with the statistics the tables store.
+
+    ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
+    and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
+    """
+
+    samples_ms: tuple[float, ...]
+    calls_per_sample: int
+    timer: str
+    total_s: float = 0.0
+    stop_reason: str = ""
+    extra_warnings: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.samples_ms:
+            raise ValueError("a Measurement needs at least one sample")
+
+    @property
+    def _sorted(self) -> np.ndarray:
+        return np.sort(np.asarray(self.samples_ms, dtype=np.float64))
+
+    @property
+    def n(self) -> int:
+        return len(self.samples_ms)
+
+    @property
+    def median_ms(self) -> float:
+        return float(np.median(self.samples_ms))
+
+    @property
+    def mean_ms(self) -> float:
+        return float(np.mean(self.samples_ms))
+
+    @property
+    def std_ms(self) -> float:
+        return float(np.std(self.samples_ms, ddof=1)) if self.n > 1 else 0.0
+
+    @property
+    def iqr_ms(self) -> float:
+        q1, q3 = np.percentile(self.samples_ms, [25, 75])
+        return float(q3 - q1)
+
+    def percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.samples_ms, q))
+
+    @property
+    def ci95_ms(self) -> tuple[float, float]:
+        return median_ci95(self._sorted)
+
+    @property
+    def rel_ci95(self) -> float:
+        """Half-width of the median's 95 % CI relative to the median."""
+        lo, hi = self.ci95_ms
+        return (hi - lo) / 2 / self.median_ms if self.median_ms > 0 else math.inf
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        out = list(self.extra_warnings)
+        if self.median_ms > 0 and self.iqr_ms / self.median_ms > SPREAD_WARN_IQR_REL:
+            out.append(f"high spread: IQR is {100 * self.iqr_ms / self.median_ms:.0f}% "
+                       f"of the median (> {100 * SPREAD_WARN_IQR_REL:.0f}%)")
+        return tuple(out)
+
+    def stats(self) -> dict[str, Any]:
+        """The statistics as flat, unit-named fields (the latency columns of a table)."""
+        lo, hi = self.ci95_ms
+        return {
+            "latency_median_ms": self.median_ms,
+            "latency_mean_ms": self.mean_ms,
+            "latency_std_ms": self.std_ms,
+            "latency_iqr_ms": self.iqr_ms,
+            "latency_p90_ms": self.percentile_ms(90),
+            "latency_p99_ms": self.percentile_ms(99),
+            "latency_min_ms": float(self._sorted[0]),
+            "latency_ci95_low_ms": lo,
+            "latency_ci95_high_ms": hi,
+            "n_samples": self.n,
+            "calls_per_sample": self.calls_per_sample,
+            "timer": self.timer,
+            "stop_reason": self.stop_reason,
+            "warnings": "; ".join(self.warnings),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "samples_ms": list(self.samples_ms)}
+
+    def __repr__(self) -> str:
+        lo, hi = self.ci95_ms
+        return (f"Measurement({self.timer}: median {self.median_ms:.4f} ms "
+                f"[95% CI {lo:.4f}-{hi:.4f}], IQR {self.iqr_ms:.4f} ms, n={self.n}"
+                f"{', ' + '; '.join(self.warnings) if self.warnings else ''})")
