@@ -1,0 +1,1 @@
+"""Predictor-guided searches of the papers: regularisers, genetic algorithm, memory filter."""
