@@ -1,0 +1,62 @@
+"""The `latbench` command: subcommands run, bad input gives one clear line and exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from latbench.cli import main
+from latbench.tables import meta_path
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_unknown_space_is_one_line_naming_valid_spaces(capsys):
+    assert main(["profile", "no-such-space"]) == 2
+    line = _error_line(capsys)
+    assert "unknown space 'no-such-space'" in line and "nasbench201" in line
+
+
+def test_unknown_op_kind_is_one_line_naming_valid_kinds(capsys):
+    assert main(["ops", "convv"]) == 2
+    line = _error_line(capsys)
+    assert "unknown op kind 'convv'" in line and "sepconv" in line
+
+
+def test_malformed_table_is_one_line_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("key,latency\nx,1\n")
+    meta_path(bad).write_text("[]")
+    assert main(["show", str(bad)]) == 2
+    line = _error_line(capsys)
+    assert "bad.meta.json" in line and "JSON object" in line
+
+
+def test_unknown_device_is_one_line(capsys):
+    assert main(["profile", "nasbench201", "--device", "tpu"]) == 2
+    assert "no timer for device 'tpu'" in _error_line(capsys)
+
+
+def test_listing_commands_run(capsys):
+    for argv in (["spaces"], ["ops"], ["ops", "conv*"], ["devices"]):
+        assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "nasbench201" in out and "sepconv" in out and "cpu" in out
+
+
+def test_profile_then_show(tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    assert main(["profile", "nasbench201", "--table", str(table), "--budget-ms", "3",
+                 "--warmup-ms", "1", "--threads", "1"]) == 0
+    assert "measured 25" in capsys.readouterr().out.replace("\n", " ")
+    assert main(["show", str(table), "--sort", "latency_median_ms", "--csv"]) == 0
+    assert capsys.readouterr().out.count("\n") == 26
+
+
+def test_no_subcommand_is_a_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2

@@ -1,0 +1,127 @@
+"""Tables: schema checks, crash safety (partial rows, SIGKILL mid-run), clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from latbench.errors import TableError
+from latbench.spaces import get_space
+from latbench.tables import LATENCY, TableWriter, merge_tables, meta_path, read_table
+
+META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol_id": "p1"}
+
+
+def _row(key: str, ms: float = 1.0, protocol: str = "p1") -> dict:
+    return {"key": key, "kind": "conv", "status": "ok", "source": "measured",
+            "protocol_id": protocol, "latency_median_ms": ms}
+
+
+def test_append_read_round_trip(tmp_path):
+    w = TableWriter(tmp_path / "t.csv", LATENCY, META)
+    w.append(_row("a", 1.5))
+    w.append(_row("b", 2.5))
+    df = read_table(tmp_path / "t.csv")
+    assert list(df["key"]) == ["a", "b"]
+    assert df["latency_median_ms"].tolist() == [1.5, 2.5]
+    assert df.attrs["meta"]["schema"] == "latbench.latency"
+    assert "latency_median_ms" in df.attrs["meta"]["columns"]
+
+
+def test_done_keys_are_per_protocol(tmp_path):
+    w = TableWriter(tmp_path / "t.csv", LATENCY, META)
+    w.append(_row("a"))
+    w.append(_row("b", protocol="p2"))
+    assert w.done_keys("p1") == {"a"}
+    assert w.done_keys("p2") == {"b"}
+
+
+def test_partial_last_line_is_dropped_on_reopen(tmp_path):
+    path = tmp_path / "t.csv"
+    TableWriter(path, LATENCY, META).append(_row("a"))
+    with open(path, "a") as fh:
+        fh.write("b,conv,{},1x2")  # a writer killed mid-row
+    assert list(read_table(path)["key"]) == ["a"]
+    with pytest.warns(UserWarning, match="partial last row"):
+        w = TableWriter(path, LATENCY, META)
+    w.append(_row("c"))
+    assert list(read_table(path)["key"]) == ["a", "c"]
+
+
+def test_other_device_is_refused(tmp_path):
+    TableWriter(tmp_path / "t.csv", LATENCY, META).append(_row("a"))
+    with pytest.raises(TableError, match="holds device 'cpu-test-1t'"):
+        TableWriter(tmp_path / "t.csv", LATENCY, {"fingerprint": {"slug": "nvidia-v100"}})
+
+
+def test_unknown_row_field_is_refused(tmp_path):
+    w = TableWriter(tmp_path / "t.csv", LATENCY, META)
+    with pytest.raises(TableError, match="latency_ns"):
+        w.append({"key": "a", "latency_ns": 3})
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: meta_path(p).unlink(), "missing side-car"),
+    (lambda p: meta_path(p).write_text("{nope"), "not valid JSON"),
+    (lambda p: meta_path(p).write_text(json.dumps({"schema": "x"})), "field 'schema' is 'x'"),
+    (lambda p: meta_path(p).write_text(json.dumps({"schema": "latbench.latency",
+                                                   "schema_version": 99})), "schema_version"),
+    (lambda p: p.write_text("key,wrong\n"), "header does not match"),
+    (lambda p: p.write_text(p.read_text().replace("1.5", "fast")), "field 'latency_median_ms'"),
+])
+def test_malformed_tables_name_file_and_field(tmp_path, damage, message):
+    path = tmp_path / "t.csv"
+    TableWriter(path, LATENCY, META).append(_row("a", 1.5))
+    damage(path)
+    with pytest.raises(TableError, match=message) as err:
+        read_table(path)
+    assert "t." in str(err.value)  # names the file (csv or its side-car)
+
+
+def test_missing_table_is_a_clear_error(tmp_path):
+    with pytest.raises(TableError, match="no such table file"):
+        read_table(tmp_path / "absent.csv")
+
+
+def test_merge_keeps_last_row_per_key(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    TableWriter(a, LATENCY, META).append(_row("x", 1.0))
+    w = TableWriter(b, LATENCY, META)
+    w.append(_row("x", 2.0))
+    w.append(_row("y", 3.0))
+    merged = merge_tables([a, b])
+    assert dict(zip(merged["key"], merged["latency_median_ms"])) == {"x": 2.0, "y": 3.0}
+
+
+def _rows(path: Path) -> int:
+    return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
+
+
+def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
+    """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
+    table = tmp_path / "nb.csv"
+    cmd = [sys.executable, "-m", "latbench", "profile", "nasbench201", "--size", "small",
+           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    while _rows(table) < 5 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_before = _rows(table)
+    expected = {s.key for s in get_space("nasbench201").ops("small")}
+    assert 5 <= n_before < len(expected), "the kill should land mid-run"
+
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    keys = read_table(table)["key"].tolist()
+    assert sorted(keys) == sorted(expected)  # every op, each exactly once
+    assert f"already in table {n_before}" in done.stdout.replace("\n", " ")

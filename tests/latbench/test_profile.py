@@ -1,0 +1,56 @@
+"""Profiling: rows per op, failures recorded as data, resume under the same protocol."""
+
+from __future__ import annotations
+
+from latbench.opspec import OpSpec
+from latbench.profile import measure_op, profile_specs
+from latbench.tables import read_table
+from latbench.timing import TimingConfig, make_timer
+
+FAST = TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3)
+
+
+class OomTimer:
+    """A timer whose device always runs out of memory."""
+
+    device = "cpu"
+    config = FAST
+
+    def describe(self):
+        return {"timer": "fake-oom"}
+
+    def measure(self, fn):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_failing_op_is_recorded_and_the_run_goes_on(tmp_path):
+    good = OpSpec.make("conv", (1, 8, 8, 8), kernel=1)
+    bad = OpSpec.make("conv", (1, 8, 8, 8), groups=3)  # 3 does not divide 8: fails to build
+    run = profile_specs([bad, good], tmp_path / "t.csv", make_timer("cpu", FAST, threads=1))
+    df = read_table(tmp_path / "t.csv").set_index("key")
+    assert run.failed == [bad.key] and run.measured == [good.key]
+    assert df.loc[bad.key, "status"] == "error" and "groups=3" in df.loc[bad.key, "error"]
+    assert df.loc[good.key, "status"] == "ok" and df.loc[good.key, "latency_median_ms"] > 0
+    assert df.loc[good.key, "flops"] == 2 * 8 * 8 * 8 * 8
+
+
+def test_oom_is_a_recorded_result():
+    row, result = measure_op(OpSpec.make("conv", (1, 8, 8, 8)), OomTimer())
+    assert result is None and row["status"] == "oom" and "out of memory" in row["error"]
+
+
+def test_rerun_skips_measured_rows_and_a_new_protocol_measures_again(tmp_path):
+    specs = [OpSpec.make("conv", (1, 8, 8, 8), kernel=k) for k in (1, 3)]
+    path = tmp_path / "t.csv"
+    first = profile_specs(specs, path, make_timer("cpu", FAST, threads=1))
+    again = profile_specs(specs, path, make_timer("cpu", FAST, threads=1))
+    other = profile_specs(specs, path, make_timer("cpu", TimingConfig(budget_ms=6), threads=1))
+    assert len(first.measured) == 2 and len(again.skipped) == 2 and not again.measured
+    assert len(other.measured) == 2 and other.protocol_id != first.protocol_id
+    assert len(read_table(path)) == 4
+
+
+def test_train_mode_times_forward_and_backward(tmp_path):
+    spec = OpSpec.make("conv", (1, 8, 8, 8), mode="train")
+    row, result = measure_op(spec, make_timer("cpu", FAST, threads=1))
+    assert row["status"] == "ok" and result.median_ms > 0
