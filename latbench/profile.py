@@ -48,9 +48,13 @@ def _is_oom(exc: BaseException) -> bool:
 
 def op_callable(spec: OpSpec, device: str) -> Callable[[], object]:
     """What gets timed: forward (infer mode, no autograd) or forward + backward (train mode)."""
-    module = spec.build(device)
-    inputs = spec.example_inputs(device)
-    if spec.mode == "infer":
+    return module_callable(spec.build(device), spec.example_inputs(device), spec.mode)
+
+
+def module_callable(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
+                    mode: str) -> Callable[[], object]:
+    """Forward without autograd (``infer``) or forward + backward (``train``) of ``module``."""
+    if mode == "infer":
         def forward() -> object:
             with torch.inference_mode():
                 return module(*inputs)
@@ -77,22 +81,31 @@ def spec_columns(spec: OpSpec) -> dict[str, Any]:
     return row
 
 
-def measure_op(spec: OpSpec, timer: Timer) -> tuple[dict[str, Any], Measurement | None]:
-    """One table row for ``spec``: its statistics, or its error/OOM recorded as data."""
-    row = {**spec_columns(spec), "source": "measured"}
+def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer
+                 ) -> tuple[dict[str, Any], Measurement | None]:
+    """Build (``make_fn``) and time a callable; a failure becomes status/error fields.
+
+    Returns ``status``, ``error`` and, when ok, the latency statistics columns. Shared by the
+    per-op profiler and the whole-network profiler so both record errors and OOMs alike.
+    """
     try:
-        fn = op_callable(spec, timer.device)
-        result = timer.measure(fn)
-    except Exception as exc:  # noqa: BLE001 - any failure of one op is recorded, the run goes on
+        result = timer.measure(make_fn())
+    except Exception as exc:  # noqa: BLE001 - any failure of one item is recorded, the run goes on
         status = "oom" if _is_oom(exc) else "error"
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        row.update(status=status, error=message)
-        return row, None
+        return {"status": status, "error": message}, None
     finally:
         gc.collect()
         if torch.device(timer.device).type == "cuda":
             torch.cuda.empty_cache()
-    row.update(status="ok", error="", **result.stats())
+    return {"status": "ok", "error": "", **result.stats()}, result
+
+
+def measure_op(spec: OpSpec, timer: Timer) -> tuple[dict[str, Any], Measurement | None]:
+    """One table row for ``spec``: its statistics, or its error/OOM recorded as data."""
+    row = {**spec_columns(spec), "source": "measured"}
+    fields, result = time_guarded(lambda: op_callable(spec, timer.device), timer)
+    row.update(fields)
     return row, result
 
 

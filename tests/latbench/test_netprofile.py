@@ -1,0 +1,99 @@
+"""Whole-network measurement: rows per network and repeat, errors as data, resume, read back."""
+
+from __future__ import annotations
+
+import pytest
+
+from latbench.archs import INPUT, Architecture, Edge, sample_architectures
+from latbench.cli import main
+from latbench.errors import TableError
+from latbench.netprofile import (NETWORKS, arch_id, default_networks_path,
+                                 measure_architectures, read_architectures, read_networks)
+from latbench.opspec import OpSpec
+from latbench.profile import profile_specs
+from latbench.tables import read_table
+from latbench.timing import TimingConfig, make_timer
+
+FAST = TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3)
+
+
+def _timer():
+    return make_timer("cpu", FAST, threads=1)
+
+
+def _chain(kernels: tuple[int, ...], groups: int = 1) -> Architecture:
+    edges, node = [], INPUT
+    for i, k in enumerate(kernels):
+        edges.append(Edge((node,), f"n{i}", OpSpec.make("conv", (1, 8, 8, 8), kernel=k,
+                                                        groups=groups)))
+        node = f"n{i}"
+    return Architecture("test", tuple(edges), node, genotype="-".join(map(str, kernels)))
+
+
+def test_rows_carry_statistics_and_rebuild_the_architectures(tmp_path):
+    archs = [_chain((1, 3)), _chain((3, 3, 3))]
+    path = tmp_path / "n.csv"
+    run = measure_architectures(archs, path, _timer(), size="small")
+    df = read_networks(path)
+    assert [k for k, _ in run.measured] == [arch_id(a) for a in archs]
+    assert list(df["n_ops"]) == [2, 3] and (df["latency_median_ms"] > 0).all()
+    assert list(df["n_params"]) == [8 * 8 * (1 + 9), 3 * 8 * 8 * 9]
+    assert set(df["status"]) == {"ok"} and set(df["source"]) == {"measured"}
+    assert read_architectures(path) == archs
+    assert df.attrs["meta"]["schema"] == NETWORKS.name
+
+
+def test_a_failing_network_is_recorded_and_the_run_goes_on(tmp_path):
+    bad, good = _chain((3,), groups=3), _chain((1,))  # groups=3 does not divide 8 channels
+    run = measure_architectures([bad, good], tmp_path / "n.csv", _timer())
+    df = read_table(tmp_path / "n.csv").set_index("arch_id")
+    assert run.failed == [(arch_id(bad), 1)] and run.measured == [(arch_id(good), 1)]
+    assert df.loc[arch_id(bad), "status"] == "error" and "groups=3" in df.loc[arch_id(bad), "error"]
+    assert df.loc[arch_id(good), "status"] == "ok"
+
+
+def test_resume_measures_only_what_is_missing(tmp_path):
+    archs = [_chain((1,)), _chain((3,)), _chain((1, 1))]
+    path = tmp_path / "n.csv"
+    measure_architectures(archs[:1], path, _timer())  # an "interrupted" run: one row written
+    with open(path, "a") as fh:  # and a partial row a killed writer left behind
+        fh.write(arch_id(archs[1])[:10])
+    with pytest.warns(UserWarning, match="partial last row"):
+        run = measure_architectures(archs, path, _timer(), repeats=2)
+    assert run.skipped == [(arch_id(archs[0]), 1)]
+    assert len(run.measured) == 5
+    df = read_networks(path)
+    assert len(df) == 6 and sorted(df["repeat"].value_counts()) == [3, 3]
+    again = measure_architectures(archs, path, _timer(), repeats=2)
+    assert not again.measured and len(again.skipped) == 6
+
+
+def test_second_pass_starts_after_the_first(tmp_path):
+    archs = [_chain((1,)), _chain((3,))]
+    run = measure_architectures(archs, tmp_path / "n.csv", _timer(), repeats=2)
+    assert [r for _, r in run.measured] == [1, 1, 2, 2]
+
+
+def test_read_networks_refuses_an_op_table(tmp_path):
+    profile_specs([OpSpec.make("conv", (1, 8, 8, 8), kernel=1)], tmp_path / "ops.csv", _timer())
+    with pytest.raises(TableError, match="latbench.networks"):
+        read_networks(tmp_path / "ops.csv")
+
+
+def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
+    args = ["measure-nets", "nasbench201", "--n", "2", "--threads", "1", "--budget-ms", "5",
+            "--warmup-ms", "1", "--out", str(tmp_path)]
+    assert main(args + ["--repeat", "2"]) == 0
+    assert "measured 4" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "already in table 2" in capsys.readouterr().out
+    [path] = tmp_path.glob("*/nasbench201-small.networks.csv")
+    assert path == default_networks_path(path.parent.name, "nasbench201", "small", tmp_path)
+    df = read_networks(path)
+    assert len(df) == 4 and set(df["size"]) == {"small"}
+    assert read_architectures(df) == sample_architectures("nasbench201", 2, "small", 0)
+
+
+def test_cli_rejects_zero_networks(capsys):
+    assert main(["measure-nets", "nasbench201", "--n", "0"]) == 2
+    assert "--n 0" in capsys.readouterr().err
