@@ -1,0 +1,47 @@
+"""Costs for the searches, taken from a predictor once and checked.
+
+Every search asks its ``CostModel`` once per op list (``costs(specs)``) and keeps the result as
+a buffer on the supernet's device; nothing in ``nas/`` knows a latency by heart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from latbench.opspec import OpSpec
+from nas.errors import CostError
+from predictors.base import CostModel
+
+
+def cost_tensor(model: CostModel, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
+                *, unit: str | None = "ms") -> torch.Tensor:
+    """``model.costs(specs)`` as a float32 tensor, checked: one finite, non-negative cost per spec.
+
+    ``unit`` (``"ms"`` for latency, ``"MiB"`` for memory, ``None`` for either) must match the
+    model's, so a memory model is never used as a latency model by mistake.
+    """
+    specs = list(specs)
+    if unit is not None and getattr(model, "unit", unit) != unit:
+        raise CostError(f"cost model {type(model).__name__} predicts in {model.unit!r}; this "
+                        f"search needs {unit!r}")
+    costs = torch.as_tensor(model.costs(specs, device=device, dtype=torch.float32),
+                            dtype=torch.float32, device=device).reshape(-1)
+    if costs.numel() != len(specs):
+        raise CostError(f"cost model returned {costs.numel()} costs for {len(specs)} specs")
+    bad = [specs[i].key for i in torch.nonzero(~torch.isfinite(costs) | (costs < 0)).flatten()]
+    if bad:
+        raise CostError(f"cost model gave no usable (finite, >= 0) cost for {len(bad)} spec(s), "
+                        f"e.g. {bad[0]!r}; profile them first (latbench profile) or use a "
+                        "predictor that covers them")
+    return costs.detach()
+
+
+def normalized(costs: torch.Tensor) -> torch.Tensor:
+    """``costs`` divided by their mean, so that a regulariser weight means the same on a slow
+    and on a fast device (equivalent to rescaling λ; the paper formulas are unchanged)."""
+    mean = costs.mean()
+    if not torch.isfinite(mean) or mean <= 0:
+        raise CostError(f"cannot normalise costs with mean {float(mean)!r}; need a positive mean")
+    return costs / mean

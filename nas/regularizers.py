@@ -1,0 +1,84 @@
+"""Differentiable latency/cost regularisers of the papers (SPEC §3), as functions and Modules.
+
+The costs (latency in ms, or β weights) are constants taken from a predictor once; gradients
+flow only to the architecture parameters (α, v, β logits).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nas.errors import SearchError
+
+RTDNAS_LATENCY_UB_MS = 50.0  # RT-DNAS: no perceptible lag below 50 ms
+RTDNAS_MIN_FPS = 22.0  # RT-DNAS: cine MRI is reconstructed at 22 FPS
+CAKES_LAMBDA = 1e-4  # CAKES cost-priority lasso coefficient
+
+
+def _same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
+    if a.shape != b.shape:
+        raise SearchError(f"{what}: architecture parameters of shape {tuple(a.shape)} and costs "
+                          f"of shape {tuple(b.shape)} must match")
+
+
+def l1_latency(alpha: torch.Tensor, latency_ms: torch.Tensor) -> torch.Tensor:
+    """ST-NAS encoder term Σ_i |α_i| s_i (= Σ α_i s_i for the paper's non-negative α)."""
+    _same_shape(alpha, latency_ms, "l1_latency")
+    return (alpha.abs() * latency_ms).sum()
+
+
+def expected_latency(logits: torch.Tensor, latency_ms: torch.Tensor) -> torch.Tensor:
+    """Expected latency of mixed ops, Σ_j softmax(α)_j lat_j along the last dim, summed over
+    layers (ST-NAS decoder, DARTS-style mixed op)."""
+    _same_shape(logits, latency_ms, "expected_latency")
+    return (torch.softmax(logits, dim=-1) * latency_ms).sum()
+
+
+def rtdnas_loss(task_loss: torch.Tensor, latency_ms: torch.Tensor, lam: float,
+                upper_ms: float = RTDNAS_LATENCY_UB_MS) -> torch.Tensor:
+    """RT-DNAS Eq. 2: L = L_a · L_t + λ · exp(L_t − L_ub), latencies in ms."""
+    return task_loss * latency_ms + lam * torch.exp(latency_ms - upper_ms)
+
+
+def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:
+    """CAKES Eq. 13 penalty λ Σ_i β_i |α_i|; ``beta`` broadcasts over ``alpha``'s leading dims."""
+    if alpha.shape[-beta.dim():] != beta.shape:
+        raise SearchError(f"cost_lasso: β of shape {tuple(beta.shape)} does not match the "
+                          f"trailing dims of α {tuple(alpha.shape)}")
+    return lam * (alpha.abs() * beta).sum()
+
+
+class L1LatencyRegularizer(nn.Module):
+    """λ Σ |α_i| s_i with the per-block latencies s_i held as a buffer."""
+
+    def __init__(self, latency_ms: torch.Tensor, lam: float):
+        super().__init__()
+        self.register_buffer("latency_ms", latency_ms.detach().clone())
+        self.lam = float(lam)
+
+    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
+        return self.lam * l1_latency(alpha, self.latency_ms)
+
+
+class ExpectedLatency(nn.Module):
+    """Σ_layers Σ_j softmax(α_layer)_j lat_j with the candidate latencies held as a buffer."""
+
+    def __init__(self, latency_ms: torch.Tensor):
+        super().__init__()
+        self.register_buffer("latency_ms", latency_ms.detach().clone())
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return expected_latency(logits, self.latency_ms.expand_as(logits))
+
+
+class CostLasso(nn.Module):
+    """λ Σ β_i |α_i| with β held as a buffer (CAKES cost-priority search)."""
+
+    def __init__(self, beta: torch.Tensor, lam: float = CAKES_LAMBDA):
+        super().__init__()
+        self.register_buffer("beta", beta.detach().clone())
+        self.lam = float(lam)
+
+    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
+        return cost_lasso(alpha, self.beta, self.lam)
