@@ -1,0 +1,129 @@
+"""Export a discrete architecture (or any module) to ONNX, checked and with its opset recorded.
+
+The TorchScript-based exporter (``dynamo=False``) is the default: it is fast (a fraction of a
+second for a NAS-Bench-201 network, against seconds for the ``torch.export`` one) and handles
+every op of the catalogue; ``exporter="dynamo"`` selects ``torch.export`` (needs onnxscript).
+Ops that sample with ``grid_sample`` (dynamic-cell aggregations) need opset >= 16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latbench.errors import LatbenchError, MissingDependencyError
+
+DEFAULT_OPSET = 17
+"""Opset of exported models: >= 16 for grid_sample, well inside TensorRT 8.6's parser range."""
+MIN_OPSET = 16
+EXPORTERS = ("torchscript", "dynamo")
+
+
+class ExportError(LatbenchError, RuntimeError):
+    """An architecture that could not be exported to ONNX, or whose export fails the checker."""
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """An ONNX file plus what the runners need to feed it."""
+
+    path: Path
+    opset: int
+    exporter: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shapes: tuple[tuple[int, ...], ...]
+    torch_version: str
+    onnx_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+def _as_module(model: Any) -> torch.nn.Module:
+    """An ``Architecture`` is built on the CPU; a module is used as is."""
+    return model.build("cpu") if hasattr(model, "edges") and hasattr(model, "build") else model
+
+
+def _run_exporter(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
+                  opset: int, exporter: str, names: tuple[list[str], list[str]]) -> None:
+    if exporter == "dynamo":
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError("onnxscript", why="the dynamo ONNX exporter needs it"
+                                         ) from None
+    # The TorchScript exporter is deprecated but still the reliable one here; its notice and
+    # the dynamo exporter's progress lines are noise for a caller that asked for a file.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.onnx.export(module, inputs, str(path), opset_version=opset,
+                          dynamo=exporter == "dynamo", input_names=names[0],
+                          output_names=names[1], do_constant_folding=True)
+
+
+def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...] | None = None,
+                opset: int = DEFAULT_OPSET, exporter: str = "torchscript") -> ExportedModel:
+    """Write ``model`` (an ``Architecture`` or ``nn.Module``) to ``path`` as checked ONNX.
+
+    ``inputs`` defaults to the architecture's example inputs. The opset, exporter and torch
+    version are also written into the model's metadata so that the file says how it was made.
+    """
+    import onnx
+
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown ONNX exporter {exporter!r}; valid: {', '.join(EXPORTERS)}")
+    if opset < MIN_OPSET:
+        raise ExportError(f"opset {opset} is too old: grid_sample needs >= {MIN_OPSET}")
+    if inputs is None:
+        if not hasattr(model, "example_inputs"):
+            raise ExportError("export_onnx needs inputs= for a plain nn.Module")
+        inputs = tuple(model.example_inputs("cpu"))
+    module = _as_module(model).eval()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        outputs = module(*inputs)
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    in_names = ["input"] if len(inputs) == 1 else [f"input{i}" for i in range(len(inputs))]
+    out_names = ["output"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))]
+    try:
+        _run_exporter(module, inputs, path, opset, exporter, (in_names, out_names))
+    except MissingDependencyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - exporters raise many types; report which op broke
+        raise ExportError(f"{exporter} ONNX export (opset {opset}) failed: "
+                          f"{type(exc).__name__}: {str(exc)[:400]}") from exc
+    proto = onnx.load(str(path))
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"{path}: exported model fails onnx.checker: {exc}") from None
+    recorded = {"latbench.opset": str(opset), "latbench.exporter": exporter,
+                "latbench.torch": torch.__version__}
+    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
+                                        **recorded})
+    onnx.save(proto, str(path))
+    opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
+    return ExportedModel(
+        path=path, opset=int(opsets.get("ai.onnx", opset)), exporter=exporter,
+        input_names=tuple(in_names), output_names=tuple(out_names),
+        input_shapes=tuple(tuple(t.shape) for t in inputs),
+        output_shapes=tuple(tuple(t.shape) for t in outputs),
+        torch_version=torch.__version__, onnx_version=onnx.__version__)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata properties of an ONNX file (what ``export_onnx`` recorded, and others)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in proto.metadata_props}

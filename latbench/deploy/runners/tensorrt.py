@@ -1,0 +1,172 @@
+"""TensorRT runner: an engine built from the ONNX file, run with ``execute_async_v3``.
+
+The engine is built once per (ONNX bytes, TensorRT version, precision, GPU) and cached on
+disk next to a shared timing cache, so a second run skips both the build and the tactic
+timing. Buffers are torch CUDA tensors bound with ``set_tensor_address``; inference is
+enqueued on a torch CUDA stream and timed with CUDA events on that stream (latbench's
+``CudaEventSampler`` in the adaptive loop).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from latbench.deploy.export import ExportedModel
+from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
+from latbench.errors import MeasurementError, MissingDependencyError
+from latbench.timing import Measurement, TimingConfig, measure_adaptive
+from latbench.timing.cuda import CudaEventSampler, require_cuda
+
+WORKSPACE_MIB = 4096
+TIMING_CACHE = "trt-timing.cache"
+
+
+def import_tensorrt() -> Any:
+    try:
+        import tensorrt
+    except ImportError:
+        raise MissingDependencyError("tensorrt", "gpu", why="the TensorRT backend needs it"
+                                     ) from None
+    return tensorrt
+
+
+def _torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
+    table = {"float32": torch.float32, "float16": torch.float16, "int32": torch.int32,
+             "int8": torch.int8, "bool": torch.bool, "int64": torch.int64,
+             "bfloat16": torch.bfloat16}
+    for name, torch_dtype in table.items():
+        if hasattr(trt, name) and dtype == getattr(trt, name):
+            return torch_dtype
+    raise MeasurementError(f"TensorRT tensor dtype {dtype} has no torch equivalent here")
+
+
+def engine_key(onnx_bytes: bytes, trt_version: str, precision: str, gpu: str) -> str:
+    """Cache key of an engine: it is only valid for the same model, TensorRT, precision, GPU."""
+    h = hashlib.sha256(onnx_bytes)
+    h.update(f"|{trt_version}|{precision}|{gpu}".encode())
+    return h.hexdigest()[:20]
+
+
+def build_engine(trt: Any, onnx_bytes: bytes, precision: str, timing_cache: Path,
+                 workspace_mib: int = WORKSPACE_MIB) -> bytes:
+    """Parse ONNX, build a serialized engine, and save the updated timing cache."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    major = int(trt.__version__.split(".")[0])
+    flags = 0 if major >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_bytes):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise MeasurementError(f"TensorRT {trt.__version__} cannot parse the ONNX model: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
+    cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists()
+                                       else b"")
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    if precision == "fp16":
+        config.set_flag(trt.BuilderFlag.FP16)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise MeasurementError(f"TensorRT {trt.__version__} failed to build an engine "
+                               f"({precision}); see its log above")
+    timing_cache.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
+    return bytes(memoryview(serialized))
+
+
+class TensorRTRunner:
+    """A TensorRT engine for ``exported`` on a CUDA ``device``.
+
+    Without ``transfers`` the inputs stay on the device; with it, every timed run copies the
+    inputs from pinned host memory and the outputs back, on the same stream.
+    """
+
+    def __init__(self, exported: ExportedModel, inputs: tuple[torch.Tensor, ...], *,
+                 device: str = "cuda", precision: str = "fp32", transfers: bool = False,
+                 cache_dir: str | Path = ".latbench-cache", workspace_mib: int = WORKSPACE_MIB):
+        trt = import_tensorrt()
+        check_precision(precision, ("fp32", "fp16"), "trt")
+        self.device = require_cuda(device)
+        cache = Path(cache_dir) / "trt"
+        cache.mkdir(parents=True, exist_ok=True)
+        onnx_bytes = Path(exported.path).read_bytes()
+        gpu = torch.cuda.get_device_name(self.device).replace(" ", "_")
+        engine_path = cache / f"{engine_key(onnx_bytes, trt.__version__, precision, gpu)}.engine"
+        cached = engine_path.exists()
+        if cached:
+            plan = engine_path.read_bytes()
+        else:
+            plan = build_engine(trt, onnx_bytes, precision, cache / TIMING_CACHE, workspace_mib)
+            engine_path.write_bytes(plan)
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
+        with torch.cuda.device(self.device):
+            self.engine = self._runtime.deserialize_cuda_engine(plan)
+            if self.engine is None:
+                raise MeasurementError(f"{engine_path}: TensorRT could not load the engine; "
+                                       "delete it to rebuild")
+            self.context = self.engine.create_execution_context()
+            self.stream = torch.cuda.Stream(self.device)
+            self._bind(trt, exported, inputs, transfers)
+        self.transfers = transfers
+        self.info = RunInfo(
+            backend="trt", engine="tensorrt", device=str(self.device), precision=precision,
+            batch=batch_of(inputs), transfers_included=transfers,
+            timer=CudaEventSampler.name, versions={**versions("tensorrt", "torch"),
+                                                   "cuda": str(torch.version.cuda)},
+            options={"engine": str(engine_path), "engine_from_cache": cached,
+                     "timing_cache": str(cache / TIMING_CACHE), "opset": exported.opset,
+                     "workspace_mib": workspace_mib})
+
+    def _bind(self, trt: Any, exported: ExportedModel, inputs: tuple[torch.Tensor, ...],
+              transfers: bool) -> None:
+        given = dict(zip(exported.input_names, inputs))
+        self._inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        self._outputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+        for i in range(self.engine.num_io_tensors):
+            name = self.engine.get_tensor_name(i)
+            shape = tuple(self.engine.get_tensor_shape(name))
+            dtype = _torch_dtype(trt, self.engine.get_tensor_dtype(name))
+            buf = torch.empty(shape, dtype=dtype, device=self.device)
+            host = torch.empty(shape, dtype=dtype).pin_memory() if transfers else None
+            if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT:
+                if name not in given:
+                    raise MeasurementError(f"engine input {name!r} not among the exported "
+                                           f"inputs {list(given)}")
+                buf.copy_(given[name].reshape(shape))
+                if host is not None:
+                    host.copy_(given[name].reshape(shape))
+                self._inputs.append((buf, host))
+            else:
+                self._outputs.append((buf, host))
+            self.context.set_tensor_address(name, buf.data_ptr())
+        torch.cuda.synchronize(self.device)
+
+    def run(self) -> None:
+        with torch.cuda.stream(self.stream):
+            for buf, host in self._inputs:
+                if host is not None:
+                    buf.copy_(host, non_blocking=True)
+            if not self.context.execute_async_v3(self.stream.cuda_stream):
+                raise MeasurementError("TensorRT execute_async_v3 returned False")
+            for buf, host in self._outputs:
+                if host is not None:
+                    host.copy_(buf, non_blocking=True)
+
+    def measure(self, config: TimingConfig) -> Measurement:
+        with torch.cuda.device(self.device), torch.cuda.stream(self.stream):
+            return measure_adaptive(self.run, CudaEventSampler(self.device), config)
+
+    def outputs(self) -> list[np.ndarray]:
+        self.run()
+        self.stream.synchronize()
+        return [buf.float().cpu().numpy() for buf, _ in self._outputs]
+
+    def close(self) -> None:
+        self.context = None
+        self.engine = None
