@@ -1,0 +1,170 @@
+"""``validate``: export one architecture, run it on every requested backend, and compare the
+measured latency and throughput with the prediction and with the search's budget.
+
+The module is built once: the ONNX file and the torch runner share its weights, so the outputs
+of every backend can be checked against PyTorch's (a wrong export shows up as a mismatch, not
+as a suspiciously fast number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from latbench.archs import Architecture, sample_architectures
+from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
+from latbench.deploy.protocols import check_budget
+from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationReport, gap_pct
+from latbench.deploy.runners import BACKENDS, Runner, make_runner
+from latbench.device import fingerprint
+from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.timing import TimingConfig
+
+OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
+"""Max |backend - torch| relative to max |torch output| for outputs to count as matching."""
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """How to run the backends (device, precision, threads, CUDA graphs, transfers, caches)."""
+
+    device: str = "cpu"
+    precision: str = "fp32"
+    threads: int | None = None
+    cuda_graph: bool = False
+    transfers: bool = False
+    opset: int = DEFAULT_OPSET
+    out_dir: Path = Path("validate-out")
+    skip_unavailable: bool = False
+
+
+def resolve_architecture(text: str) -> Architecture:
+    """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
+    sample one (``nasbench201:3``, ``msnas:0:small``)."""
+    path = Path(text)
+    if path.is_file():
+        return Architecture.from_json(path.read_text(encoding="utf-8"))
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
+        raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
+                            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
+    space, seed, size = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "small"
+    arch = sample_architectures(space, 1, size, seed)[0]
+    return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
+                                               f"{space}-s{seed}-{size}", arch.genotype,
+                                               arch.meta)
+
+
+def predict_latency(arch: Architecture, predictor_path: str | Path | None,
+                    device_slug: str | None = None) -> dict[str, Any]:
+    """The network predictor's latency for ``arch``, or ``note: "no prediction"``."""
+    if predictor_path is None:
+        return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
+    try:
+        import predictors
+    except ImportError:
+        raise MissingDependencyError("predictors", why="--predictor needs latbench's "
+                                     "predictors package (install latbench from source)"
+                                     ) from None
+    model = predictors.load(predictor_path, device=device_slug)
+    if not isinstance(model, predictors.NetworkPredictor):
+        raise LatbenchError(f"{predictor_path}: is a {type(model).__name__}, which predicts ops; "
+                            "validate needs a saved NetworkPredictor (whole architectures)")
+    value = float(np.asarray(model.predict([arch]))[0])
+    return {"predicted_ms": value, "source": str(predictor_path),
+            "unit": getattr(model, "unit", "ms"),
+            "fitted_on": getattr(model, "info_", {}).get("device"), "note": ""}
+
+
+def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
+    """The op profiler's defaults: blocks of >= 0.5 ms on the CPU, single calls on a GPU."""
+    per_sample = 0.5 if torch.device(device).type == "cpu" else 0.0
+    return TimingConfig(warmup_ms=min(200.0, measure_ms / 5), budget_ms=measure_ms,
+                        min_sample_ms=per_sample)
+
+
+def _arch_summary(arch: Architecture) -> dict[str, Any]:
+    return {"space": arch.space, "name": arch.name, "genotype": arch.genotype,
+            "n_edges": len(arch.edges), "input_shape": list(arch.input_shape),
+            "json": arch.to_dict()}
+
+
+def _compare(runner: Runner, reference: list[np.ndarray], precision: str
+             ) -> tuple[float, bool]:
+    outs = runner.outputs()
+    diff = max(float(np.max(np.abs(o.reshape(r.shape) - r))) for o, r in zip(outs, reference))
+    scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
+    return diff, diff <= OUTPUT_TOL[precision] * scale
+
+
+def _make_runners(backends: Sequence[str], module: torch.nn.Module,
+                  exported: ExportedModel, inputs: tuple[torch.Tensor, ...],
+                  opts: ValidateOptions) -> dict[str, Runner | BackendResult]:
+    """Every runner first, so that a missing package fails before minutes of measuring."""
+    made: dict[str, Runner | BackendResult] = {}
+    for backend in backends:
+        try:
+            made[backend] = make_runner(
+                backend, module=module, exported=exported, inputs=inputs, device=opts.device,
+                precision=opts.precision, threads=opts.threads, cuda_graph=opts.cuda_graph,
+                transfers=opts.transfers, cache_dir=opts.out_dir / "cache")
+        except MissingDependencyError as exc:
+            if not opts.skip_unavailable:
+                raise
+            made[backend] = BackendResult(backend, "unavailable", error=str(exc))
+    return made
+
+
+def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: TimingConfig,
+             prediction: dict[str, Any], limits: tuple[float | None, float | None],
+             precision: str) -> BackendResult:
+    try:
+        m = runner.measure(config)
+        diff, match = _compare(runner, reference, precision)
+    except LatbenchError as exc:
+        return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
+    finally:
+        runner.close()
+    check = check_budget(m, runner.info.batch, *limits)
+    predicted = prediction.get("predicted_ms")
+    warnings = "; ".join(m.warnings)
+    mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
+    return BackendResult(backend, "ok", runner.info.to_dict(), m.stats(), check.to_dict(),
+                         predicted, gap_pct(m.median_ms, predicted), diff, match,
+                         "; ".join(filter(None, (mismatch, warnings))))
+
+
+def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
+             budget_ms: float | None = None, min_fps: float | None = None,
+             predictor: str | Path | None = None, options: ValidateOptions | None = None,
+             config: TimingConfig | None = None) -> ValidationReport:
+    """Export ``arch``, measure it on ``backends``, and report against prediction and budget."""
+    opts = options or ValidateOptions()
+    for b in backends:
+        if b not in BACKENDS:
+            raise UnknownNameError("backend", b, BACKENDS)
+    config = config or timing_config(opts.device)
+    device = fingerprint(opts.device, threads=opts.threads)
+    prediction = predict_latency(arch, predictor, device.get("slug"))
+    torch.manual_seed(0)
+    module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
+    with torch.inference_mode():
+        ref = module(*inputs)
+    reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
+    name = arch.name or arch.space
+    exported = export_onnx(module, opts.out_dir / f"{name}.onnx", inputs=inputs,
+                           opset=opts.opset)
+    report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
+                              config.as_dict(), exported.to_dict())
+    for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
+        if isinstance(runner, BackendResult):
+            report.backends.append(runner)
+            continue
+        report.backends.append(_measure(backend, runner, reference, config, prediction,
+                                        (budget_ms, min_fps), opts.precision))
+    return report
