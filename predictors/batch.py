@@ -1,0 +1,116 @@
+"""Architectures encoded once as numpy index arrays, for fast batched prediction.
+
+``encode(archs)`` lists the distinct OpSpecs and, per distinct wiring (edge sources and
+destinations), a matrix of op indices with one row per architecture. A search that generates
+genotypes can build the same matrices directly (``ArchBatch.from_indices``). The composition
+features (op sum, longest path, edge and merge counts) are then a few numpy operations per
+edge, whatever the number of architectures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from latbench.archs import INPUT, Architecture
+from latbench.opspec import OpSpec
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """One DAG shape: per edge its source node indices and destination node index."""
+
+    src: tuple[tuple[int, ...], ...]
+    dst: tuple[int, ...]
+    output: int
+    n_nodes: int
+
+    @classmethod
+    def of(cls, arch: Architecture) -> "Wiring":
+        names = {INPUT: 0}
+        for e in arch.edges:
+            names.setdefault(e.dst, len(names))
+        src = tuple(tuple(names[s] for s in e.src) for e in arch.edges)
+        return cls(src, tuple(names[e.dst] for e in arch.edges), names[arch.output], len(names))
+
+    @property
+    def n_merges(self) -> int:
+        """Edges adding into a node that already has a value (one tensor addition each)."""
+        return len(self.dst) - len(set(self.dst))
+
+    def longest_path(self, edge_cost: np.ndarray) -> np.ndarray:
+        """RT-DNAS Eq. 4 for every row of ``edge_cost`` (n_archs × n_edges) at once."""
+        best = np.zeros((edge_cost.shape[0], self.n_nodes))
+        for j, (src, dst) in enumerate(zip(self.src, self.dst)):
+            start = best[:, src[0]] if len(src) == 1 else best[:, list(src)].max(axis=1)
+            np.maximum(best[:, dst], start + edge_cost[:, j], out=best[:, dst])
+        return best[:, self.output]
+
+
+@dataclass
+class WiringGroup:
+    """The architectures of a batch sharing one wiring."""
+
+    wiring: Wiring
+    rows: np.ndarray  # positions in the batch, int64
+    op_index: np.ndarray  # (len(rows), n_edges) indices into ArchBatch.ops, int32
+
+
+@dataclass
+class ArchBatch:
+    """Architectures as index arrays over their distinct ops."""
+
+    ops: list[OpSpec]
+    groups: list[WiringGroup]
+    n: int
+
+    @classmethod
+    def from_indices(cls, ops: Sequence[OpSpec], wiring: Wiring, op_index: np.ndarray
+                     ) -> "ArchBatch":
+        """A batch of one wiring from an (n_archs × n_edges) op-index matrix."""
+        idx = np.ascontiguousarray(op_index, dtype=np.int32)
+        return cls(list(ops), [WiringGroup(wiring, np.arange(len(idx)), idx)], len(idx))
+
+    def features(self, op_cost: np.ndarray) -> dict[str, np.ndarray]:
+        """Per architecture: op_sum, longest_path (in the op costs' unit), n_edges, n_merges."""
+        out = {k: np.empty(self.n) for k in ("op_sum", "longest_path", "n_edges",
+                                               "n_merges")}
+        for g in self.groups:
+            edge_cost = op_cost[g.op_index]
+            out["op_sum"][g.rows] = edge_cost.sum(axis=1)
+            out["longest_path"][g.rows] = g.wiring.longest_path(edge_cost)
+            out["n_edges"][g.rows] = len(g.wiring.dst)
+            out["n_merges"][g.rows] = g.wiring.n_merges
+        return out
+
+    def take(self, rows: np.ndarray) -> "ArchBatch":
+        """The sub-batch (or resampled batch) of the given positions, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        groups = []
+        group_of = np.empty(self.n, dtype=np.int64)
+        local = np.empty(self.n, dtype=np.int64)
+        for gi, g in enumerate(self.groups):
+            group_of[g.rows], local[g.rows] = gi, np.arange(len(g.rows))
+        for gi, g in enumerate(self.groups):
+            mine = np.flatnonzero(group_of[rows] == gi)
+            if len(mine):
+                groups.append(WiringGroup(g.wiring, mine, g.op_index[local[rows[mine]]]))
+        return ArchBatch(self.ops, groups, len(rows))
+
+
+def encode(archs: Sequence[Architecture]) -> ArchBatch:
+    """Index arrays of ``archs`` (ops deduplicated by spec, architectures by wiring)."""
+    op_ids: dict[OpSpec, int] = {}
+    wirings: dict[tuple, tuple[Wiring, list[int], list[list[int]]]] = {}
+    for pos, arch in enumerate(archs):
+        sig = (tuple((e.src, e.dst) for e in arch.edges), arch.output)
+        entry = wirings.get(sig)
+        if entry is None:
+            entry = wirings[sig] = (Wiring.of(arch), [], [])
+        entry[1].append(pos)
+        entry[2].append([op_ids.setdefault(e.op, len(op_ids)) for e in arch.edges])
+    groups = [WiringGroup(w, np.array(rows, dtype=np.int64), np.array(idx, dtype=np.int32))
+              for w, rows, idx in wirings.values()]
+    return ArchBatch(list(op_ids), groups, len(archs))

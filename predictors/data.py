@@ -1,0 +1,99 @@
+"""Reading fit data: measured op latencies from a latency table, with its provenance."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latbench.errors import TableError
+from latbench.opspec import OpSpec
+from latbench.tables import read_table
+from predictors.persist import sha256_file, sha256_text
+
+TARGET = "latency_median_ms"
+
+
+@dataclass
+class OpData:
+    """Measured ops: specs, their median latency, and where they came from."""
+
+    specs: list[OpSpec]
+    latency_ms: np.ndarray
+    device: str = ""
+    table_sha256: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
+    """A table given as a DataFrame or a path, and the sha256 of what was read."""
+    if isinstance(table, pd.DataFrame):
+        return table, sha256_text(table.to_csv(index=False))
+    return read_table(table), sha256_file(Path(table))
+
+
+def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:
+    """The ``ok``, measured rows of a latency table (estimates and failures are left out);
+    ``target`` is the statistic fitted (``latency_min_ms`` resists a loaded machine)."""
+    df, digest = as_frame(table)
+    for col in ("key", target):
+        if col not in df.columns:
+            raise TableError(f"table has no column {col!r}; fit needs a latbench.latency table")
+    keep = np.ones(len(df), dtype=bool)
+    if "status" in df.columns:
+        keep &= (df["status"] == "ok").to_numpy()
+    if "source" in df.columns:
+        keep &= (df["source"] != "estimated").to_numpy()
+    df = df[keep].drop_duplicates("key", keep="last")
+    df = df[df[target].notna()]
+    if df.empty:
+        raise TableError("table has no measured rows with status ok to fit on")
+    meta = dict(df.attrs.get("meta", {}))
+    specs = [OpSpec.from_key(k) for k in df["key"]]
+    return OpData(specs, df[target].to_numpy(dtype=np.float64),
+                  meta.get("fingerprint", {}).get("slug", ""), digest, meta)
+
+
+@dataclass
+class NetworkData:
+    """Whole networks measured as a whole: pass 1 is the reference, pass 2 (when the table
+    has one) re-measures the same networks and gives the noise floor."""
+
+    archs: list  # list[Architecture]
+    latency_ms: np.ndarray
+    repeat_ms: np.ndarray | None
+    device: str = ""
+    table_sha256: str = ""
+    space: str = ""
+
+
+def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
+                 ) -> NetworkData:
+    """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
+    import latbench.netprofile  # noqa: F401  (registers the latbench.networks schema)
+    from latbench.archs import Architecture
+
+    df, digest = as_frame(table)
+    for col in ("arch_id", "arch_json", "repeat", target):
+        if col not in df.columns:
+            raise TableError(f"table has no column {col!r}; expected a latbench.networks table "
+                             "(written by `latbench measure-nets`)")
+    if "status" in df.columns:
+        df = df[df["status"] == "ok"]
+    first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
+    if first.empty:
+        raise TableError("networks table has no ok rows of repeat 1 to use")
+    second = df[df["repeat"] == 2].drop_duplicates("arch_id", keep="last")
+    second = second.set_index("arch_id")[target]
+    repeat = None
+    if first["arch_id"].isin(second.index).all():
+        repeat = second.loc[first["arch_id"]].to_numpy(dtype=np.float64)
+    meta = dict(df.attrs.get("meta", {}))
+    archs = [Architecture.from_json(t) for t in first["arch_json"]]
+    return NetworkData(archs, first[target].to_numpy(dtype=np.float64), repeat,
+                       meta.get("fingerprint", {}).get("slug", ""), digest,
+                       str(meta.get("space", archs[0].space)))

@@ -1,0 +1,167 @@
+"""Learned op predictor: ridge regressions of log latency over OpSpec features.
+
+One model per op kind (for kinds with enough measured rows) and one shared model (features
+plus a one-hot of the kind) for the rest. scikit-learn's ``Ridge`` fits; its coefficients and
+the standardisation are kept as plain arrays and applied with numpy, so a reloaded predictor
+predicts bit-identically without pickle. ``flops_baseline()`` is the same machinery restricted
+to log FLOPs: the baseline every report prints beside the real predictors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import Ridge
+
+from latbench.errors import LatbenchError, NotFittedError
+from latbench.opspec import OpSpec
+from predictors.data import OpData, op_data
+from predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
+from predictors.metrics import accuracy
+from predictors.persist import persistable
+
+SHARED = "*"
+"""Name of the shared model in ``models_``."""
+
+
+class LinearLogModel:
+    """Standardise, then ``exp(x @ coef + intercept)``: a fitted ridge as plain arrays."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float):
+        self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
+
+    @classmethod
+    def fit(cls, X: np.ndarray, log_y: np.ndarray, alpha: float) -> "LinearLogModel":
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale[scale == 0] = 1.0
+        ridge = Ridge(alpha=alpha).fit((X - mean) / scale, log_y)
+        return cls(mean, scale, np.asarray(ridge.coef_, dtype=np.float64), ridge.intercept_)
+
+    def predict_log(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def to_state(self) -> dict[str, Any]:
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept}
+
+    @classmethod
+    def from_state(cls, s: Mapping[str, Any]) -> "LinearLogModel":
+        arr = lambda k: np.array(s[k], dtype=np.float64)  # noqa: E731
+        return cls(arr("mean"), arr("scale"), arr("coef"), s["intercept"])
+
+
+@persistable
+class LearnedPredictor:
+    """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
+
+    unit = "ms"
+
+    def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
+                 alpha: float = 1.0, min_rows_per_kind: int = 6):
+        self.features = tuple(features)
+        self.per_kind = per_kind
+        self.alpha = alpha
+        self.min_rows_per_kind = min_rows_per_kind
+
+    def fit(self, table: pd.DataFrame | Any) -> "LearnedPredictor":
+        """Fit on a latency table (DataFrame or path) or an ``OpData``."""
+        data = table if isinstance(table, OpData) else op_data(table)
+        return self.fit_specs(data.specs, data.latency_ms, device=data.device,
+                              table_sha256=data.table_sha256)
+
+    def fit_specs(self, specs: Sequence[OpSpec], latency_ms: np.ndarray, *, device: str = "",
+                  table_sha256: str = "") -> "LearnedPredictor":
+        unknown = sorted(set(self.features) - set(FEATURE_NAMES))
+        if unknown:
+            raise LatbenchError(f"unknown feature(s) {unknown}; valid: {', '.join(FEATURE_NAMES)}")
+        y = np.log(np.asarray(latency_ms, dtype=np.float64))
+        kinds = np.array([s.kind for s in specs])
+        self.kinds_ = sorted(set(kinds.tolist()))
+        X = feature_matrix(specs, self.features)
+        self.models_ = {SHARED: LinearLogModel.fit(self._with_kind(X, kinds), y, self.alpha)}
+        if self.per_kind:
+            for kind in self.kinds_:
+                rows = kinds == kind
+                if rows.sum() >= self.min_rows_per_kind:
+                    self.models_[kind] = LinearLogModel.fit(X[rows], y[rows], self.alpha)
+        self.device_, self.table_sha256_ = device, table_sha256
+        self.fit_metrics_ = accuracy(self.predict(specs), latency_ms) if len(y) > 1 else {}
+        return self
+
+    def _with_kind(self, X: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Append the one-hot of the kinds seen in fit (an unseen kind is all zeros)."""
+        if len(self.features) == 1 and self.features == FLOPS_ONLY:
+            return X  # the FLOPs baseline is FLOPs only
+        onehot = (kinds[:, None] == np.array(self.kinds_)[None, :]).astype(np.float64)
+        return np.hstack([X, onehot])
+
+    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
+        """Latency per spec in ms."""
+        if not hasattr(self, "models_"):
+            raise NotFittedError("LearnedPredictor is not fitted; call fit(table) first")
+        X = feature_matrix(specs, self.features)
+        kinds = np.array([s.kind for s in specs], dtype=object)
+        unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
+        if unseen:
+            warnings.warn(f"op kind(s) {unseen} were not in the fit table; predicted by the "
+                          "shared model from features alone", stacklevel=2)
+        log_y = self.models_[SHARED].predict_log(self._with_kind(X, kinds))
+        for kind, model in self.models_.items():
+            rows = kinds == kind
+            if kind != SHARED and rows.any():
+                log_y[rows] = model.predict_log(X[rows])
+        return np.exp(log_y)
+
+    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
+
+    def to_state(self) -> dict[str, Any]:
+        if not hasattr(self, "models_"):
+            raise NotFittedError("LearnedPredictor is not fitted; nothing to save")
+        return {"params": {"features": list(self.features), "per_kind": self.per_kind,
+                           "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
+                "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
+                "fit_metrics": self.fit_metrics_,
+                "models": {k: m.to_state() for k, m in self.models_.items()}}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
+        obj = cls(**state["params"])
+        obj.kinds_ = list(state["kinds"])
+        obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
+        obj.fit_metrics_ = dict(state["fit_metrics"])
+        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}
+        return obj
+
+
+def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:
+    """The FLOPs-only baseline: one shared log-latency ~ log-FLOPs regression."""
+    return LearnedPredictor(features=FLOPS_ONLY, per_kind=False, alpha=alpha)
+
+
+@persistable
+class FlopsCost:
+    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline."""
+
+    unit = "flops"
+
+    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
+        return np.array([s.features()["flops"] for s in specs], dtype=np.float64)
+
+    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
+
+    def to_state(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "FlopsCost":
+        return cls()

@@ -1,0 +1,185 @@
+"""Lookup predictor: measured latency for exact hits, interpolation between measured shapes.
+
+A query whose key is in the table is a *hit*. Otherwise the measured rows of the same op kind,
+dtype and mode (same hyper-parameters when there are any such rows) give a curve of log
+latency over log cost (FLOPs, or bytes moved for ops without FLOPs); a query inside the
+measured range is *interpolated*, outside it *extrapolated*. Every query reports that coverage;
+``strict=True`` refuses anything but hits, and an op kind with no row at all is an error
+naming the missing keys (or goes to ``fallback``): never a silent zero.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from latbench.errors import LatbenchError, NotFittedError
+from latbench.opspec import OpSpec
+from predictors.base import CostModel
+from predictors.data import op_data
+from predictors.persist import from_state_of, persistable, state_of
+
+
+class MissingOpsError(LatbenchError, KeyError):
+    """Queried ops the table does not cover (exactly, or at all)."""
+
+    def __init__(self, keys: Sequence[str], why: str):
+        self.keys = list(keys)
+        shown = ", ".join(self.keys[:5]) + (f" (+{len(self.keys) - 5} more)"
+                                             if len(self.keys) > 5 else "")
+        super().__init__(f"{len(self.keys)} op(s) {why}: {shown}; profile them "
+                         "(`latbench profile`) or pass strict=False / a fallback predictor")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass
+class Coverage:
+    """How each query was answered."""
+
+    hits: int = 0
+    interpolated: list[str] = field(default_factory=list)
+    extrapolated: list[str] = field(default_factory=list)
+    fallback: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.hits + len(self.interpolated) + len(self.extrapolated) + len(self.fallback)
+
+    def summary(self) -> dict[str, int]:
+        return {"hits": self.hits, "interpolated": len(self.interpolated),
+                "extrapolated": len(self.extrapolated), "fallback": len(self.fallback)}
+
+
+def _group(spec: OpSpec, with_params: bool) -> tuple:
+    return (spec.kind, spec.dtype, spec.mode, spec.params if with_params else None)
+
+
+def cost_axis(spec: OpSpec) -> float:
+    """log of the op's dominant cost: FLOPs, or bytes moved when it has none."""
+    f = spec.features()
+    return math.log1p(f["flops"]) if f["flops"] > 0 else math.log1p(
+        f["bytes_read"] + f["bytes_written"])
+
+
+def _curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique x with the mean log latency at each x."""
+    xs = np.array([p[0] for p in points])
+    ys = np.array([p[1] for p in points])
+    ux = np.unique(xs)
+    return ux, np.array([ys[xs == x].mean() for x in ux])
+
+
+def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> tuple[float, bool]:
+    """log latency at ``x`` on the curve, and whether ``x`` lies inside the measured range."""
+    if len(xs) == 1:
+        return float(ys[0] + (x - xs[0])), math.isclose(x, xs[0])  # latency ∝ cost
+    if xs[0] <= x <= xs[-1]:
+        return float(np.interp(x, xs, ys)), True
+    i = (0, 1) if x < xs[0] else (-2, -1)
+    slope = (ys[i[1]] - ys[i[0]]) / (xs[i[1]] - xs[i[0]])
+    return float(ys[i[0]] + slope * (x - xs[i[0]])), False
+
+
+@persistable
+class LookupPredictor:
+    """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
+
+    unit = "ms"
+
+    def __init__(self, strict: bool = False, fallback: CostModel | None = None):
+        self.strict = strict
+        self.fallback = fallback
+        self.last_coverage = Coverage()
+
+    def fit(self, table: pd.DataFrame | Any) -> "LookupPredictor":
+        """Keep the ok, measured rows of a latency table (DataFrame or path)."""
+        data = op_data(table)
+        self.keys_ = [s.key for s in data.specs]
+        self.latency_ms_ = data.latency_ms.copy()
+        self.device_, self.table_sha256_ = data.device, data.table_sha256
+        self._index(data.specs)
+        return self
+
+    def _index(self, specs: Sequence[OpSpec]) -> None:
+        self._lut = dict(zip(self.keys_, self.latency_ms_.tolist()))
+        groups: dict[tuple, list[tuple[float, float]]] = {}
+        for spec, ms in zip(specs, self.latency_ms_):
+            for with_params in (True, False):
+                groups.setdefault(_group(spec, with_params), []).append(
+                    (cost_axis(spec), math.log(ms)))
+        self._curves = {g: _curve(pts) for g, pts in groups.items()}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "keys_"):
+            raise NotFittedError("LookupPredictor is not fitted; call fit(table) first")
+
+    def predict_with_coverage(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage]:
+        """Latency per spec (ms) and how each was answered; see the module docstring."""
+        self._check_fitted()
+        out, cov, unknown = np.empty(len(specs)), Coverage(), []
+        for i, spec in enumerate(specs):
+            hit = self._lut.get(spec.key)
+            if hit is not None:
+                out[i], cov.hits = hit, cov.hits + 1
+                continue
+            curve = self._curves.get(_group(spec, True)) or self._curves.get(_group(spec, False))
+            if curve is None:
+                unknown.append(i)
+                continue
+            log_ms, inside = interpolate(cost_axis(spec), *curve)
+            out[i] = math.exp(log_ms)
+            (cov.interpolated if inside else cov.extrapolated).append(spec.key)
+        self._resolve(specs, out, cov, unknown)
+        self.last_coverage = cov
+        return out, cov
+
+    def _resolve(self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage,
+                 unknown: list[int]) -> None:
+        """Strictness, the fallback for uncovered kinds, and the extrapolation warning."""
+        if self.strict and (unknown or cov.interpolated or cov.extrapolated):
+            missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
+            raise MissingOpsError(missing, "are not in the table (strict lookup)")
+        if unknown and self.fallback is None:
+            raise MissingOpsError([specs[i].key for i in unknown],
+                                  "have no measured row of their kind, dtype and mode")
+        if unknown:
+            out[unknown] = self.fallback.predict([specs[i] for i in unknown])
+            cov.fallback.extend(specs[i].key for i in unknown)
+        if cov.extrapolated:
+            warnings.warn(f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
+                          f"shapes, e.g. {cov.extrapolated[0]}", stacklevel=3)
+
+    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
+        """Latency per spec in ms; coverage of this query in ``last_coverage``."""
+        return self.predict_with_coverage(specs)[0]
+
+    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {"params": {"strict": self.strict},
+                "fallback": state_of(self.fallback) if self.fallback is not None else None,
+                "keys": self.keys_, "latency_ms": self.latency_ms_.tolist(),
+                "device": self.device_, "table_sha256": self.table_sha256_}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "LookupPredictor":
+        fallback = from_state_of(state["fallback"]) if state.get("fallback") else None
+        obj = cls(strict=state["params"]["strict"], fallback=fallback)
+        obj.keys_ = list(state["keys"])
+        obj.latency_ms_ = np.array(state["latency_ms"], dtype=np.float64)
+        obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
+        obj._index([OpSpec.from_key(k) for k in obj.keys_])
+        return obj

@@ -1,0 +1,51 @@
+"""Accuracy of predictions against measurements: the numbers every report prints.
+
+MAPE, the share of predictions within ±5 % / ±10 % of the measurement, and the rank
+correlations a search cares about (Kendall τ, Spearman ρ). The same functions give the noise
+floor when the "prediction" is a second measurement of the same networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from latbench.errors import LatbenchError
+
+WITHIN_BANDS = (0.05, 0.10)
+"""Relative-error bands reported as "share within ±x"."""
+
+
+def _pair(predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    pred = np.asarray(predicted_ms, dtype=np.float64)
+    meas = np.asarray(measured_ms, dtype=np.float64)
+    if pred.shape != meas.shape or pred.ndim != 1:
+        raise LatbenchError(f"predictions {pred.shape} and measurements {meas.shape} must be "
+                            "1-D arrays of the same length")
+    if len(meas) < 2 or not np.all(np.isfinite(pred)) or not np.all(meas > 0):
+        raise LatbenchError(f"need >= 2 finite predictions and positive measurements; got "
+                            f"{len(meas)} values, min measured {meas.min(initial=np.nan)}")
+    return pred, meas
+
+
+def relative_errors(predicted_ms: Sequence[float] | np.ndarray,
+                    measured_ms: Sequence[float] | np.ndarray) -> np.ndarray:
+    """(predicted − measured) / measured, per item."""
+    pred, meas = _pair(predicted_ms, measured_ms)
+    return (pred - meas) / meas
+
+
+def accuracy(predicted_ms: Sequence[float] | np.ndarray,
+             measured_ms: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """MAPE (%), share within ±5 % / ±10 % (fractions), Kendall τ, Spearman ρ and n."""
+    pred, meas = _pair(predicted_ms, measured_ms)
+    rel = np.abs(pred - meas) / meas
+    out = {"n": float(len(meas)), "mape_pct": float(100 * rel.mean())}
+    for band in WITHIN_BANDS:
+        out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band))
+    out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
+    out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)
+    return out

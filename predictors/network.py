@@ -1,0 +1,129 @@
+"""Network predictor: whole-architecture latency from op costs plus a measured calibration.
+
+An architecture is a DAG of OpSpecs. Its raw composition is the sum of its ops (what a device
+that runs one op at a time spends) and the longest input-to-output path (RT-DNAS Eq. 4, what a
+device running branches in parallel spends). A calibration fitted on whole networks measured
+as a whole turns those into the network's latency:
+
+    latency_ms ≈ w0 + w_sum · op_sum + w_path · longest_path + w_edge · n_edges
+                 + w_merge · n_merges                                       ("affine")
+
+with non-negative weights fitted by least squares on *relative* error, so it absorbs per-op
+launch overhead, the additions that merge branches, and fusion or cache effects that isolated
+op timings miss. ``linear`` keeps w0 and w_sum, ``scale`` w_sum only; ``none`` returns the
+plain sum (or longest path) of op costs. With ``FlopsCost`` as op model and ``linear``, this is
+the FLOPs baseline: latency fitted as an affine function of total FLOPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.optimize import nnls
+
+from latbench.archs import Architecture
+from latbench.errors import LatbenchError, NotFittedError
+from predictors.base import CostModel
+from predictors.batch import ArchBatch, encode
+from predictors.metrics import accuracy
+from predictors.persist import from_state_of, persistable, state_of
+
+CALIBRATIONS = ("affine", "linear", "scale", "none")
+COMPOSITIONS = ("sum", "longest_path")
+CALIBRATION_TERMS = {
+    "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
+    "linear": ("const", "op_sum"),
+    "scale": ("op_sum",),
+}
+MIN_NETWORKS = 3
+
+
+def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
+    if value not in valid:
+        raise LatbenchError(f"{name}={value!r} is not one of {', '.join(valid)}")
+
+
+@persistable
+class NetworkPredictor:
+    """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
+
+    unit = "ms"
+
+    def __init__(self, op_model: CostModel, composition: str = "sum",
+                 calibration: str = "affine"):
+        self.op_model = op_model
+        self.composition = composition
+        self.calibration = calibration
+
+    # -- composition ---------------------------------------------------------------------------
+    def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
+        """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
+        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        return batch.features(np.asarray(self.op_model.predict(batch.ops), dtype=np.float64))
+
+    def _design(self, feats: Mapping[str, np.ndarray], terms: Sequence[str]) -> np.ndarray:
+        n = len(feats["op_sum"])
+        return np.column_stack([np.ones(n) if t == "const" else feats[t] for t in terms])
+
+    # -- fit / predict -------------------------------------------------------------------------
+    def fit(self, archs: Sequence[Architecture] | ArchBatch,
+            measured_ms: Sequence[float] | np.ndarray) -> "NetworkPredictor":
+        """Fit the calibration on whole networks measured as a whole."""
+        _check_choice("calibration", self.calibration, CALIBRATIONS)
+        _check_choice("composition", self.composition, COMPOSITIONS)
+        y = np.asarray(measured_ms, dtype=np.float64)
+        n = archs.n if isinstance(archs, ArchBatch) else len(archs)
+        if n != len(y) or (self.calibration != "none" and n < MIN_NETWORKS):
+            raise LatbenchError(f"fit needs one measurement per architecture and >= "
+                                f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values")
+        feats = self.composed(archs)
+        self.terms_ = list(CALIBRATION_TERMS.get(self.calibration, ()))
+        if self.terms_:
+            X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
+            scale = np.abs(X).max(axis=0)
+            scale[scale == 0] = 1.0
+            w, _ = nnls(X / scale, np.ones(len(y)))
+            self.weights_ = w / scale
+        else:
+            if getattr(self.op_model, "unit", "ms") != "ms":
+                raise LatbenchError(f"calibration='none' would return op costs in "
+                                    f"{self.op_model.unit!r}, not ms; use 'linear' to fit a map")
+            self.weights_ = np.zeros(0)
+        self.fit_metrics_ = accuracy(self._apply(feats), y)
+        return self
+
+    def _apply(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
+        if not self.terms_:
+            return feats["op_sum" if self.composition == "sum" else "longest_path"].copy()
+        return self._design(feats, self.terms_) @ self.weights_
+
+    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+        """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
+        if not hasattr(self, "weights_"):
+            raise NotFittedError("NetworkPredictor is not fitted; call fit(archs, measured_ms)")
+        return self._apply(self.composed(archs))
+
+    def costs(self, archs: Sequence[Architecture] | ArchBatch,
+              device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+              ) -> torch.Tensor:
+        """Predicted latency per architecture as a tensor on ``device``."""
+        return torch.as_tensor(self.predict(archs), dtype=dtype, device=device)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        if not hasattr(self, "weights_"):
+            raise NotFittedError("NetworkPredictor is not fitted; nothing to save")
+        return {"params": {"composition": self.composition, "calibration": self.calibration},
+                "op_model": state_of(self.op_model), "terms": self.terms_,
+                "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "NetworkPredictor":
+        obj = cls(from_state_of(state["op_model"]), **state["params"])
+        obj.terms_ = list(state["terms"])
+        obj.weights_ = np.array(state["weights"], dtype=np.float64)
+        obj.fit_metrics_ = dict(state["fit_metrics"])
+        return obj

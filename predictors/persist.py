@@ -1,0 +1,161 @@
+"""Saving and loading fitted predictors as plain JSON (never pickle).
+
+A saved predictor is one JSON document: ``format``/``version``, the predictor's class and its
+parameters and fitted state (numbers and lists only; Python writes floats with ``repr``, which
+round-trips float64 exactly, so a reload predicts bit-identically), the device slug and a
+sha256 of the table(s) it was fitted on, library versions, fit metrics, and a sha256
+``checksum`` of all of that, so a tampered or truncated file is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from latbench.device import library_versions
+from latbench.errors import LatbenchError
+
+FORMAT = "latbench.predictor"
+VERSION = 1
+
+
+class PredictorFileError(LatbenchError, ValueError):
+    """A saved predictor that is missing, truncated, tampered with or of another format."""
+
+
+class DeviceMismatchWarning(UserWarning):
+    """A predictor fitted on one device used for another."""
+
+
+class Persistable(Protocol):
+    """What ``save`` needs: parameters and fitted state as plain JSON values."""
+
+    def to_state(self) -> dict[str, Any]: ...
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "Persistable": ...
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def persistable(cls: type) -> type:
+    """Class decorator: make ``cls`` loadable by name from a saved document."""
+    _CLASSES[cls.__name__] = cls
+    return cls
+
+
+def _canonical(doc: Mapping[str, Any]) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes (the tables a predictor was fitted on)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def state_of(obj: Persistable) -> dict[str, Any]:
+    """``{"class": name, "state": ...}`` for nesting one predictor inside another."""
+    return {"class": type(obj).__name__, "state": obj.to_state()}
+
+
+def from_state_of(doc: Mapping[str, Any]) -> Any:
+    """Inverse of ``state_of``; unknown classes name the known ones."""
+    _ensure_loaded()
+    name = doc.get("class")
+    if name not in _CLASSES:
+        raise PredictorFileError(f"unknown predictor class {name!r}; valid: "
+                                 f"{', '.join(sorted(_CLASSES))}")
+    return _CLASSES[name].from_state(doc["state"])
+
+
+def _ensure_loaded() -> None:
+    """Import the built-in predictor modules (each registers its classes)."""
+    import importlib
+
+    for name in ("lookup", "learned", "network", "transfer"):
+        importlib.import_module(f"predictors.{name}")
+
+
+def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,
+          fit_metrics: Mapping[str, Any] | None = None) -> str:
+    """The predictor as a checksummed JSON document (see the module docstring)."""
+    body = {"format": FORMAT, "version": VERSION, **state_of(obj), "device": device,
+            "tables_sha256": dict(tables or {}), "libraries": library_versions(),
+            "fit_metrics": dict(fit_metrics or {})}
+    try:
+        checksum = hashlib.sha256(_canonical(body)).hexdigest()
+    except ValueError as exc:
+        raise LatbenchError(f"cannot save {type(obj).__name__}: state holds NaN/inf ({exc})"
+                            ) from None
+    return json.dumps({**body, "checksum": checksum}, sort_keys=True, indent=1) + "\n"
+
+
+def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
+    """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(dumps(obj, **info), encoding="utf-8")
+    os.replace(tmp, p)
+    return p
+
+
+def parse(text: str, source: str = "<string>") -> dict[str, Any]:
+    """The checked document: valid JSON, our format and version, checksum matching."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PredictorFileError(f"{source}: not valid JSON ({exc}); the file is truncated "
+                                 "or not a saved predictor") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise PredictorFileError(f"{source}: format is {got!r}; expected {FORMAT!r}")
+    if doc.get("version") != VERSION:
+        raise PredictorFileError(f"{source}: version {doc.get('version')!r}; this latbench "
+                                 f"reads version {VERSION}")
+    checksum = doc.pop("checksum", None)
+    actual = hashlib.sha256(_canonical(doc)).hexdigest()
+    if checksum != actual:
+        raise PredictorFileError(f"{source}: checksum mismatch (stored {checksum!r}, content "
+                                 f"hashes to {actual[:16]}...); the file was edited or "
+                                 "damaged; re-fit or restore it")
+    return doc
+
+
+def load(path: str | os.PathLike[str], *, device: str | None = None,
+         strict_device: bool = False) -> Any:
+    """Load a saved predictor; ``device`` (a slug) warns, or with ``strict_device`` errors,
+    when the predictor was fitted on another device."""
+    p = Path(path)
+    if not p.is_file():
+        raise PredictorFileError(f"{p}: no such predictor file")
+    doc = parse(p.read_text(encoding="utf-8"), str(p))
+    check_device(doc, device, strict_device, str(p))
+    obj = from_state_of(doc)
+    obj.info_ = {k: doc[k] for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
+    return obj
+
+
+def check_device(doc: Mapping[str, Any], device: str | None, strict: bool, source: str
+                 ) -> None:
+    """Warn (or raise when ``strict``) if ``doc`` was fitted on another device."""
+    fitted = doc.get("device") or ""
+    if device is None or not fitted or fitted == device:
+        return
+    msg = (f"{source}: predictor was fitted on device {fitted!r}, used for {device!r}; "
+           "its numbers describe the other device (fit one here, or use few-shot transfer)")
+    if strict:
+        raise PredictorFileError(msg)
+    warnings.warn(msg, DeviceMismatchWarning, stacklevel=3)
+
+
