@@ -11,7 +11,7 @@ import warnings
 from latbench.errors import LatbenchError
 
 # Subcommand modules, in the order `latbench --help` lists them.
-COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets")
+COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

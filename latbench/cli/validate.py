@@ -1,0 +1,100 @@
+"""``latbench validate ARCH``: measured vs predicted latency per backend, against a budget.
+
+ARCH is a path to an architecture JSON file (``Architecture.to_json()``), or ``SPACE:SEED[:SIZE]``
+to sample one (``nasbench201:0``, ``nasbench201:0:paper``; SIZE defaults to small).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latbench.cli.ui import console, print_table
+from latbench.deploy.export import DEFAULT_OPSET
+from latbench.deploy.runners import BACKENDS
+from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
+                                      validate)
+from latbench.errors import LatbenchError
+
+
+def _backends(text: str) -> list[str]:
+    names = [b.strip() for b in text.split(",") if b.strip()]
+    bad = [b for b in names if b not in BACKENDS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown backend(s) {', '.join(bad) or '(none)'}; "
+                                         f"valid: {', '.join(BACKENDS)}")
+    return names
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="export an architecture and check it on torch/ORT/TRT",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("arch", metavar="ARCH", help="architecture JSON file, or SPACE:SEED[:SIZE]")
+    p.add_argument("--backend", type=_backends, default=["torch", "ort"],
+                   help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument("--budget-ms", type=float, default=None,
+                   help="latency budget; RT-DNAS uses 50 (default: none)")
+    p.add_argument("--min-fps", type=float, default=None,
+                   help="throughput floor; RT-DNAS uses 22 (default: none)")
+    p.add_argument("--predictor", type=Path, default=None,
+                   help="saved network predictor (JSON); without it: 'no prediction'")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (torch and ORT)")
+    p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
+    p.add_argument("--transfers", action="store_true",
+                   help="ORT/TRT on GPU: include host<->device copies in the timed region")
+    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset")
+    p.add_argument("--measure-ms", type=float, default=2000.0,
+                   help="time spent measuring each backend (default: 2000)")
+    p.add_argument("--out", type=Path, default=Path("validate-out"),
+                   help="folder for the ONNX file, engine caches and the reports")
+    p.add_argument("--json", action="store_true", help="print the JSON report to stdout")
+    p.add_argument("--skip-unavailable", action="store_true",
+                   help="record a backend whose package is missing instead of failing")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    arch = resolve_architecture(args.arch)
+    opts = ValidateOptions(device=args.device, precision=args.precision, threads=args.threads,
+                           cuda_graph=args.cuda_graph, transfers=args.transfers,
+                           opset=args.opset, out_dir=args.out,
+                           skip_unavailable=args.skip_unavailable)
+    if not args.json:
+        console.print(f"validating [bold]{arch.name or arch.space}[/] ({len(arch.edges)} ops) "
+                      f"on {args.device}: {', '.join(args.backend)}")
+    report = validate(arch, args.backend, budget_ms=args.budget_ms, min_fps=args.min_fps,
+                      predictor=args.predictor, options=opts,
+                      config=timing_config(args.device, args.measure_ms))
+    stem = args.out / (arch.name or arch.space)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = stem.with_suffix(".report.json"), stem.with_suffix(".report.md")
+    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
+    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    if args.json:
+        print(report.to_json())
+    else:
+        _print(report, json_path, md_path)
+    failed = [b for b in report.backends if b.status == "failed"]
+    if failed:
+        raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
+    return 1 if report.passed is False else 0
+
+
+def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
+    cols = ("backend", "engine", "median ms", "FPS", "predicted ms", "gap %", "verdict")
+    limits = [f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
+              f">= {report.min_fps:g} FPS" if report.min_fps is not None else ""]
+    title = ", ".join(filter(None, limits)) or "no budget given"
+    print_table(f"measured vs predicted ({title})", cols, report.rows())
+    for b in report.backends:
+        if b.error:
+            console.print(f"  {b.backend}: {b.error}", markup=False)
+        if b.status == "ok":
+            console.print(f"  {b.backend}: precision {b.info['precision']}, batch "
+                          f"{b.info['batch']}, transfers included: "
+                          f"{b.info['transfers_included']}, timer {b.info['timer']}, "
+                          f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    verdict = {True: "PASS", False: "FAIL", None: "no constraint given"}[report.passed]
+    console.print(f"overall: {verdict}; reports: {json_path}, {md_path}")
