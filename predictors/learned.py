@@ -61,6 +61,7 @@ class LearnedPredictor:
     """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
 
     unit = "ms"
+    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
 
     def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
                  alpha: float = 1.0, min_rows_per_kind: int = 6):
@@ -151,6 +152,7 @@ class FlopsCost:
     """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline."""
 
     unit = "flops"
+    level = "op"
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         return np.array([s.features()["flops"] for s in specs], dtype=np.float64)

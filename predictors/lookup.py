@@ -23,7 +23,7 @@ import torch
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.opspec import OpSpec
 from predictors.base import CostModel
-from predictors.data import op_data
+from predictors.data import OpData, op_data
 from predictors.persist import from_state_of, persistable, state_of
 
 
@@ -94,6 +94,7 @@ class LookupPredictor:
     """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
 
     unit = "ms"
+    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
 
     def __init__(self, strict: bool = False, fallback: CostModel | None = None):
         self.strict = strict
@@ -101,8 +102,8 @@ class LookupPredictor:
         self.last_coverage = Coverage()
 
     def fit(self, table: pd.DataFrame | Any) -> "LookupPredictor":
-        """Keep the ok, measured rows of a latency table (DataFrame or path)."""
-        data = op_data(table)
+        """Keep the ok, measured rows of a latency table (DataFrame, path or ``OpData``)."""
+        data = table if isinstance(table, OpData) else op_data(table)
         self.keys_ = [s.key for s in data.specs]
         self.latency_ms_ = data.latency_ms.copy()
         self.device_, self.table_sha256_ = data.device, data.table_sha256

@@ -51,6 +51,7 @@ class NetworkPredictor:
     """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
 
     unit = "ms"
+    level = "network"  # predicts OpSpecs ("op") or Architectures ("network")
 
     def __init__(self, op_model: CostModel, composition: str = "sum",
                  calibration: str = "affine"):

@@ -29,6 +29,7 @@ class TransferPredictor:
     """``base`` (fitted on device A) mapped onto device B from a few networks measured on B."""
 
     unit = "ms"
+    level = "network"  # predicts OpSpecs ("op") or Architectures ("network")
 
     def __init__(self, base: Any, method: str = "loglinear", device: str = ""):
         self.base = base

@@ -11,7 +11,8 @@ import warnings
 from latbench.errors import LatbenchError
 
 # Subcommand modules, in the order `latbench --help` lists them.
-COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor")
+COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor",
+            "fit", "predict", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

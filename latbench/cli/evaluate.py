@@ -1,0 +1,57 @@
+"""``latbench evaluate``: accuracy of a network predictor on held-out measured networks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from latbench.cli.fit import STATS
+from latbench.cli.ui import console, print_table
+from latbench.errors import LatbenchError
+from predictors.data import network_data
+from predictors.persist import load
+from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
+
+HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="accuracy of a predictor on held-out whole networks",
+                       description="Predict the networks of NETWORKS (a latbench.networks "
+                                   "table, ideally not the one the predictor was calibrated "
+                                   "on) and compare with their measured latency: MAPE, share "
+                                   "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the "
+                                   "noise floor (repeat 2 vs repeat 1) when the table has it. "
+                                   "Writes a predicted-vs-measured scatter plot (PNG).")
+    p.add_argument("predictor", type=Path, help="network predictor JSON (`latbench fit`)")
+    p.add_argument("networks", type=Path, help="latbench.networks table of held-out networks")
+    p.add_argument("--stat", choices=sorted(STATS), default="median")
+    p.add_argument("--plot", type=Path, help="PNG path (default: <networks>.eval.png)")
+    p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    nets = network_data(args.networks, STATS[args.stat])
+    model = load(args.predictor, device=nets.device or None)
+    if getattr(model, "level", "op") != "network":
+        raise LatbenchError(f"{args.predictor} is an op predictor; evaluate needs a network "
+                            "predictor (`latbench fit OPS --networks NETS`)")
+    name = type(model).__name__
+    predicted = model.predict(nets.archs)
+    report = evaluate_networks({name: predicted}, nets)
+    print_table(f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'}", HEADER,
+                metric_rows(report))
+    if NOISE_FLOOR not in report:
+        console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
+    plot = args.plot or args.networks.with_name(args.networks.name.removesuffix(".csv")
+                                                + ".eval.png")
+    series = {name: predicted}
+    if nets.repeat_ms is not None:
+        series["re-measured (repeat 2)"] = nets.repeat_ms
+    scatter_png(plot, nets.latency_ms, series, f"{nets.space} on {nets.device}")
+    console.print(f"scatter plot -> {plot}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return 0

@@ -1,0 +1,72 @@
+"""``latbench fit``: fit a predictor on a latency table (and whole networks) and save it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latbench.cli.ui import console, print_table
+from latbench.errors import LatbenchError
+from predictors.data import network_data, op_data
+from predictors.learned import LearnedPredictor
+from predictors.lookup import LookupPredictor
+from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
+from predictors.persist import load, save
+from predictors.transfer import METHODS, TransferPredictor
+
+STATS = {"median": "latency_median_ms", "min": "latency_min_ms"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit", help="fit a latency predictor and save it as JSON",
+                       description="Fit an op predictor on OP_TABLE (lookup or learned) and, "
+                                   "with --networks, calibrate a network predictor on whole "
+                                   "networks measured as a whole. With --transfer-from, map a "
+                                   "predictor of another device onto this one from --shots "
+                                   "networks of --networks.")
+    p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
+    p.add_argument("--kind", choices=("lookup", "learned"), default="lookup")
+    p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
+    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine")
+    p.add_argument("--composition", choices=COMPOSITIONS, default="sum")
+    p.add_argument("--stat", choices=sorted(STATS), default="median",
+                   help="statistic fitted: median, or min (robust on a loaded machine)")
+    p.add_argument("--transfer-from", type=Path, help="network predictor of another device")
+    p.add_argument("--shots", type=int, default=10, help="networks used for transfer")
+    p.add_argument("--method", choices=METHODS, default="loglinear", help="transfer map")
+    p.set_defaults(func=run)
+
+
+def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
+    if args.networks is None:
+        raise LatbenchError("--transfer-from needs --networks (networks measured on the "
+                            "target device)")
+    nets = network_data(args.networks, STATS[args.stat])
+    base = load(args.transfer_from)
+    k = min(args.shots, len(nets.archs))
+    model = TransferPredictor(base, args.method, nets.device).fit(nets.archs[:k],
+                                                                  nets.latency_ms[:k])
+    return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.transfer_from is not None:
+        model, tables, metrics, device = _transfer(args)
+    else:
+        if args.op_table is None:
+            raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
+        ops = op_data(args.op_table, STATS[args.stat])
+        model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(ops)
+        tables, device = {"ops": ops.table_sha256}, ops.device
+        metrics = getattr(model, "fit_metrics_", {})
+        if args.networks is not None:
+            nets = network_data(args.networks, STATS[args.stat])
+            model = NetworkPredictor(model, args.composition, args.calibration).fit(
+                nets.archs, nets.latency_ms)
+            tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
+    save(model, args.out, device=device, tables=tables, fit_metrics=metrics)
+    console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
+    if metrics:
+        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+    return 0

@@ -1,0 +1,80 @@
+"""``latbench predict``: predictions of a saved predictor for ops or sampled networks."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+
+from latbench.archs import sample_architectures
+from latbench.cli.ui import console, print_table
+from latbench.device import fingerprint
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.spaces import SIZES, get_space
+from predictors.data import network_data
+from predictors.persist import load
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="predict op or network latency with a saved predictor",
+                       description="Op predictors: predict --key KEYs or every op of --space. "
+                                   "Network predictors: predict --n networks sampled from "
+                                   "--space, or the networks of --networks. Predictions are "
+                                   "estimates and are labelled so in --out.")
+    p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
+    p.add_argument("--space", help="search space to take ops or networks from")
+    p.add_argument("--size", choices=SIZES, default="small")
+    p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
+    p.add_argument("--networks", type=Path, help="predict the networks of this table")
+    p.add_argument("--threads", type=int, default=None,
+                   help="the CPU thread count predictions are for (device check)")
+    p.add_argument("--out", type=Path, help="write predictions to this CSV")
+    p.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    p.set_defaults(func=run)
+
+
+def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str]]:
+    if is_network:
+        if args.networks is not None:
+            archs = network_data(args.networks).archs
+        elif args.space:
+            archs = sample_architectures(args.space, args.n, args.size, args.seed)
+        else:
+            raise LatbenchError("a network predictor needs --space SPACE or --networks TABLE")
+        return archs, [a.genotype or a.name or f"arch{i}" for i, a in enumerate(archs)]
+    specs = [OpSpec.from_key(k) for k in args.key]
+    if args.space:
+        specs += get_space(args.space).ops(args.size)
+    if not specs:
+        raise LatbenchError("an op predictor needs --key KEY or --space SPACE")
+    return specs, [s.key for s in specs]
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
+                 if args.threads else None)
+    is_network = getattr(model, "level", "op") == "network"
+    queries, names = _queries(args, is_network)
+    t0 = time.perf_counter()
+    pred = np.asarray(model.predict(queries))
+    elapsed = time.perf_counter() - t0
+    coverage = getattr(model, "last_coverage", None)
+    console.print(f"{len(pred)} predictions ({model.unit}, estimated by "
+                  f"{type(model).__name__}) in {1e3 * elapsed:.1f} ms"
+                  + (f"; coverage {coverage.summary()}" if coverage is not None else ""))
+    print_table("predicted", ["query", f"predicted ({model.unit})"],
+                [[n, float(v)] for n, v in list(zip(names, pred))[: args.show]])
+    if args.out is not None:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
+            w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
+                        for n, v in zip(names, pred))
+        console.print(f"wrote {len(pred)} rows -> {args.out}")
+    return 0

@@ -1,0 +1,64 @@
+"""Accuracy reports on held-out whole networks, beside the measurement's own noise floor."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from predictors.data import NetworkData
+from predictors.metrics import accuracy
+
+METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau",
+                  "spearman_rho")
+NOISE_FLOOR = "noise floor (repeat 2 vs 1)"
+
+
+def evaluate_networks(predicted_ms: Mapping[str, np.ndarray], data: NetworkData
+                      ) -> dict[str, dict[str, float]]:
+    """Accuracy of each named prediction against pass 1, plus the noise floor row."""
+    rows = {name: accuracy(pred, data.latency_ms) for name, pred in predicted_ms.items()}
+    if data.repeat_ms is not None:
+        rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
+    return rows
+
+
+def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
+    """Rows for a printed table: name, then METRIC_COLUMNS (shares as percentages)."""
+    out = []
+    for name, m in report.items():
+        out.append([name, int(m["n"]), round(m["mape_pct"], 2),
+                    f"{100 * m['within_5pct']:.1f}%", f"{100 * m['within_10pct']:.1f}%",
+                    round(m["kendall_tau"], 3), round(m["spearman_rho"], 3)])
+    return out
+
+
+def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
+                predicted_ms: Mapping[str, np.ndarray], title: str = "") -> Path:
+    """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 5.0), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    values = [measured_ms, *predicted_ms.values()]
+    lo = min(float(np.min(v)) for v in values) * 0.9
+    hi = max(float(np.max(v)) for v in values) * 1.1
+    line = np.array([lo, hi])
+    ax.plot(line, line, "k-", lw=0.8, label="y = x")
+    ax.fill_between(line, line * 0.9, line * 1.1, color="0.85", label="±10 %")
+    for name, pred in predicted_ms.items():
+        ax.scatter(measured_ms, pred, s=8, alpha=0.7, label=name)
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
+           xlabel="measured latency (ms, whole network)", ylabel="predicted / re-measured (ms)",
+           title=title)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p)
+    return p
