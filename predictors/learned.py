@@ -64,7 +64,7 @@ class LearnedPredictor:
     level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
 
     def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
-                 alpha: float = 1.0, min_rows_per_kind: int = 6):
+                 alpha: float = 0.1, min_rows_per_kind: int = 6):
         self.features = tuple(features)
         self.per_kind = per_kind
         self.alpha = alpha

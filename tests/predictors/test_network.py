@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from latbench.errors import LatbenchError, NotFittedError
+from predictors.batch import ArchBatch, encode
+from predictors.learned import FlopsCost
+from predictors.lookup import LookupPredictor
+from predictors.network import NetworkPredictor
+
+from synthetic import network_ms, op_table, true_ms
+
+
+@pytest.fixture(scope="module")
+def lut(nb201_ops):
+    return LookupPredictor().fit(op_table(nb201_ops))
+
+
+def test_batched_sum_and_longest_path_match_the_architecture(nb201_archs):
+    batch = encode(nb201_archs)
+    costs = np.array([true_ms(op) for op in batch.ops])
+    feats = batch.features(costs)
+    for i, arch in enumerate(nb201_archs):
+        assert feats["op_sum"][i] == pytest.approx(sum(true_ms(op) for op in arch.ops()))
+        assert feats["longest_path"][i] == pytest.approx(
+            arch.longest_path(lambda e: true_ms(e.op)))
+        assert feats["n_edges"][i] == len(arch.edges)
+    assert np.all(feats["longest_path"] < feats["op_sum"])  # cells have parallel branches
+    assert feats["n_merges"][0] == 3 * 3 + 2  # 3 cells x (1 + 2) additions + 2 shortcuts
+
+
+def test_take_resamples_rows_in_order(nb201_archs):
+    batch = encode(nb201_archs)
+    costs = np.arange(len(batch.ops), dtype=float) + 1
+    rows = np.array([5, 0, 5, 39])
+    assert np.array_equal(batch.take(rows).features(costs)["op_sum"],
+                          batch.features(costs)["op_sum"][rows])
+
+
+def test_calibration_recovers_overhead_and_beats_the_plain_sum(lut, nb201_archs):
+    measured = np.array([network_ms(a) for a in nb201_archs])
+    plain = NetworkPredictor(lut, calibration="none").fit(nb201_archs, measured)
+    calibrated = NetworkPredictor(lut).fit(nb201_archs[:20], measured[:20])
+    held_out = calibrated.predict(nb201_archs[20:])
+    np.testing.assert_allclose(held_out, measured[20:], rtol=1e-6)
+    assert np.max(np.abs(plain.predict(nb201_archs) / measured - 1)) > 0.1
+    assert calibrated.fit_metrics_["within_5pct"] == 1.0
+
+
+def test_list_and_batch_inputs_agree_and_costs_is_a_tensor(lut, nb201_archs):
+    model = NetworkPredictor(lut, calibration="scale").fit(
+        nb201_archs, [network_ms(a) for a in nb201_archs])
+    batch = encode(nb201_archs)
+    assert np.array_equal(model.predict(nb201_archs), model.predict(batch))
+    assert model.costs(batch).shape == (len(nb201_archs),)
+
+
+def test_from_indices_builds_a_population_without_architectures(lut, nb201_archs):
+    model = NetworkPredictor(lut, calibration="scale").fit(
+        nb201_archs, [network_ms(a) for a in nb201_archs])
+    batch = encode(nb201_archs)
+    group = batch.groups[0]
+    pop = ArchBatch.from_indices(batch.ops, group.wiring, group.op_index[[1, 1, 2]])
+    expected = model.predict(batch)[group.rows[[1, 1, 2]]]
+    assert np.array_equal(model.predict(pop), expected)
+
+
+def test_flops_baseline_needs_a_fitted_map_and_errors_are_clear(nb201_archs):
+    with pytest.raises(LatbenchError, match="not ms"):
+        NetworkPredictor(FlopsCost(), calibration="none").fit(nb201_archs, np.ones(40))
+    with pytest.raises(LatbenchError, match="calibration='bogus' is not one of"):
+        NetworkPredictor(FlopsCost(), calibration="bogus").fit(nb201_archs, np.ones(40))
+    with pytest.raises(LatbenchError, match="one measurement per architecture"):
+        NetworkPredictor(FlopsCost(), calibration="linear").fit(nb201_archs, np.ones(3))
+    with pytest.raises(NotFittedError):
+        NetworkPredictor(FlopsCost()).predict(nb201_archs)

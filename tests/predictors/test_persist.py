@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+from predictors.learned import LearnedPredictor, flops_baseline
+from predictors.lookup import LookupPredictor
+from predictors.network import NetworkPredictor
+from predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
+from predictors.transfer import TransferPredictor
+
+from synthetic import network_ms, op_table
+
+
+@pytest.fixture(scope="module")
+def fitted(nb201_ops, nb201_archs):
+    table = op_table(nb201_ops)
+    measured = np.array([network_ms(a) for a in nb201_archs])
+    net = NetworkPredictor(LearnedPredictor().fit(table)).fit(nb201_archs, measured)
+    return {
+        "lookup": LookupPredictor(fallback=flops_baseline().fit(table)).fit(table),
+        "learned": LearnedPredictor(per_kind=False).fit(table),
+        "network": net,
+        "transfer": TransferPredictor(net).fit(nb201_archs[:10], 2 * measured[:10] ** 0.9),
+    }
+
+
+@pytest.mark.parametrize("name", ["lookup", "learned", "network", "transfer"])
+def test_reload_predicts_bit_identically(fitted, name, tmp_path, nb201_ops, nb201_archs):
+    model = fitted[name]
+    queries = nb201_archs if model.level == "network" else nb201_ops
+    path = save(model, tmp_path / "p.json", device="cpu-test-1t", tables={"ops": "ab" * 32},
+                fit_metrics={"mape_pct": 1.5})
+    again = load(path)
+    assert again.predict(queries).tobytes() == model.predict(queries).tobytes()
+    assert again.info_["device"] == "cpu-test-1t" and again.info_["fit_metrics"]["mape_pct"] == 1.5
+    assert "numpy" in again.info_["libraries"]
+
+
+def test_a_tampered_number_fails_the_checksum(fitted, tmp_path):
+    path = save(fitted["lookup"], tmp_path / "p.json")
+    doc = json.loads(path.read_text())
+    doc["state"]["latency_ms"][0] *= 2
+    path.write_text(json.dumps(doc))
+    with pytest.raises(PredictorFileError, match="checksum mismatch"):
+        load(path)
+
+
+def test_a_truncated_file_is_refused_clearly(fitted, tmp_path):
+    path = save(fitted["network"], tmp_path / "p.json")
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(PredictorFileError, match="truncated"):
+        load(path)
+
+
+def test_other_formats_versions_and_missing_files(fitted, tmp_path):
+    path = save(fitted["learned"], tmp_path / "p.json")
+    doc = json.loads(path.read_text())
+    for field, value, match in (("version", 99, "version 99"),
+                                ("format", "other", "expected 'latbench.predictor'")):
+        path.write_text(json.dumps({**doc, field: value}))
+        with pytest.raises(PredictorFileError, match=match):
+            load(path)
+    with pytest.raises(PredictorFileError, match="no such predictor file"):
+        load(tmp_path / "absent.json")
+
+
+def test_loading_for_another_device_warns_or_errors(fitted, tmp_path):
+    path = save(fitted["learned"], tmp_path / "p.json", device="cpu-a-1t")
+    with pytest.warns(DeviceMismatchWarning, match="cpu-a-1t"):
+        load(path, device="cpu-b-2t")
+    with pytest.raises(PredictorFileError, match="fitted on device 'cpu-a-1t'"):
+        load(path, device="cpu-b-2t", strict_device=True)
