@@ -1,0 +1,104 @@
+"""validate(): paper-space architectures through torch and ORT on the CPU, prediction gap,
+budget verdicts, reports that round-trip, and the CLI's exit codes and install hints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from latbench.archs import spaces_with_architectures
+from latbench.cli import main
+from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
+from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
+from latbench.errors import LatbenchError, MissingDependencyError
+
+from deploy_gpu import QUICK
+
+# Two paper spaces (fast at their small size on a CPU) and the NAS-Bench-201 cell network.
+SPACES = ("msnas", "stnas-decoder", "nasbench201")
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
+    if space not in spaces_with_architectures():
+        pytest.skip(f"no sampler for {space} in this checkout")
+    arch = resolve_architecture(f"{space}:0")
+    report = validate(arch, ("torch", "ort"), budget_ms=1e6, min_fps=1e-3, config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    assert [b.status for b in report.backends] == ["ok", "ok"]
+    for b in report.backends:
+        assert b.outputs_match, f"{space} {b.backend}: outputs differ by {b.max_abs_diff}"
+        assert b.latency_ms > 0 and b.fps > 0 and b.passed is True
+        assert b.predicted_ms is None and b.gap_pct is None
+    assert report.prediction["note"] == NO_PREDICTION
+    assert report.onnx["opset"] == 17 and (tmp_path / f"{arch.name}.onnx").is_file()
+    assert report.passed is True
+
+
+def test_resolve_architecture_forms(tmp_path):
+    a, b = resolve_architecture("nasbench201:3"), resolve_architecture("nasbench201:3:small")
+    assert a.genotype == b.genotype and a.name == "nasbench201-s3-small"
+    path = tmp_path / "arch.json"
+    path.write_text(a.to_json())
+    assert resolve_architecture(str(path)).genotype == a.genotype
+    with pytest.raises(LatbenchError, match="SPACE:SEED"):
+        resolve_architecture("nasbench201")
+    with pytest.raises(LatbenchError, match="unknown space 'nope'"):
+        resolve_architecture("nope:1")
+
+
+def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, monkeypatch):
+    predictors = pytest.importorskip("predictors")
+
+    class Fixed(predictors.NetworkPredictor):
+        def __init__(self):  # a fitted predictor that always says 2 ms
+            pass
+
+        def predict(self, archs):
+            return np.full(len(archs), 2.0)
+
+    monkeypatch.setattr(predictors, "load", lambda path, device=None: Fixed())
+    report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor="p.json",
+                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1))
+    (ort,) = report.backends
+    assert ort.predicted_ms == 2.0
+    assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - 2.0) / 2.0)
+    assert ort.budget["latency_ok"] is False and report.passed is False
+    again = ValidationReport.from_dict(json.loads(report.to_json()))
+    assert again.passed is False and again.backends[0].gap_pct == ort.gap_pct
+    assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}"
+
+
+def test_gap_pct_sign_and_missing_prediction():
+    assert gap_pct(12.0, 10.0) == pytest.approx(20.0)
+    assert gap_pct(8.0, 10.0) == pytest.approx(-20.0)
+    assert gap_pct(8.0, None) is None
+
+
+def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt):
+    opts = ValidateOptions(out_dir=tmp_path, threads=1)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'latbench\[gpu\]'"):
+        validate(nb201, ("ort", "trt"), config=QUICK, options=opts)
+    skip = ValidateOptions(out_dir=tmp_path, threads=1, skip_unavailable=True)
+    report = validate(nb201, ("ort", "trt"), config=QUICK, options=skip)
+    assert [b.status for b in report.backends] == ["ok", "unavailable"]
+    assert "tensorrt is not installed" in report.backends[1].error
+
+
+def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
+    out = tmp_path / "out"
+    args = ["validate", "nasbench201:0", "--backend", "ort", "--threads", "1",
+            "--measure-ms", "60", "--out", str(out)]
+    assert main(args + ["--json", "--budget-ms", "1e6"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["passed"] is True and doc["backends"][0]["info"]["engine"] == (
+        "CPUExecutionProvider")
+    assert (out / "nasbench201-s0-small.report.json").is_file()
+    assert (out / "nasbench201-s0-small.report.md").read_text().count("| ort |") == 1
+    assert main(args + ["--budget-ms", "1e-6"]) == 1  # over budget: exit 1
+    capsys.readouterr()
+    assert main(["validate", "nasbench201:0", "--backend", "trt", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'latbench[gpu]'" in err[0]
