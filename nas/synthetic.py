@@ -40,6 +40,6 @@ def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        log.task.append(float(task))
-        log.reg.append(float(total - task))
+        log.task.append(float(task.detach()))
+        log.reg.append(float((total - task).detach()))
     return log

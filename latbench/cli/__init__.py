@@ -12,7 +12,7 @@ from latbench.errors import LatbenchError
 
 # Subcommand modules, in the order `latbench --help` lists them.
 COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor",
-            "fit", "predict", "evaluate")
+            "fit", "predict", "evaluate", "search")
 
 
 def build_parser() -> argparse.ArgumentParser:
