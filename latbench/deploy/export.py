@@ -102,6 +102,18 @@ def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...
     except Exception as exc:  # noqa: BLE001 - exporters raise many types; report which op broke
         raise ExportError(f"{exporter} ONNX export (opset {opset}) failed: "
                           f"{type(exc).__name__}: {str(exc)[:400]}") from exc
+    return ExportedModel(
+        path=path, opset=_check_and_stamp(path, opset, exporter), exporter=exporter,
+        input_names=tuple(in_names), output_names=tuple(out_names),
+        input_shapes=tuple(tuple(t.shape) for t in inputs),
+        output_shapes=tuple(tuple(t.shape) for t in outputs),
+        torch_version=torch.__version__, onnx_version=onnx.__version__)
+
+
+def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
+    """Run onnx.checker, record how the file was made in its metadata; returns its opset."""
+    import onnx
+
     proto = onnx.load(str(path))
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -113,12 +125,7 @@ def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...
                                         **recorded})
     onnx.save(proto, str(path))
     opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
-    return ExportedModel(
-        path=path, opset=int(opsets.get("ai.onnx", opset)), exporter=exporter,
-        input_names=tuple(in_names), output_names=tuple(out_names),
-        input_shapes=tuple(tuple(t.shape) for t in inputs),
-        output_shapes=tuple(tuple(t.shape) for t in outputs),
-        torch_version=torch.__version__, onnx_version=onnx.__version__)
+    return int(opsets.get("ai.onnx", opset))
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
