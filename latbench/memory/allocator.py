@@ -1,0 +1,192 @@
+"""A model of PyTorch's CUDA caching allocator, to turn a trace of allocations into reserved memory.
+
+``torch.cuda.max_memory_reserved`` (and most of what nvidia-smi shows) is not the peak of live
+tensor bytes: the caching allocator rounds every request, packs small ones into 2 MiB segments,
+carves 1-10 MiB requests out of 20 MiB segments, best-fits requests into cached free blocks,
+splits and merges blocks, and never returns a segment to the driver unless it runs out of memory.
+This module replays those rules (c10/cuda/CUDACachingAllocator.cpp, default settings: one
+stream, no expandable segments, no garbage-collection threshold) so that a trace recorded without
+a GPU predicts both the allocator's peak allocated and its peak reserved bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, field
+
+from latbench.errors import LatbenchError
+
+MIN_BLOCK_BYTES = 512  # kMinBlockSize: every request is rounded up to a multiple of 512 B
+SMALL_SIZE_BYTES = 1 << 20  # kSmallSize: requests up to 1 MiB use the small pool
+SMALL_BUFFER_BYTES = 2 << 20  # kSmallBuffer: small requests are packed into 2 MiB segments
+LARGE_BUFFER_BYTES = 20 << 20  # kLargeBuffer: 1-10 MiB requests get a 20 MiB segment
+MIN_LARGE_ALLOC_BYTES = 10 << 20  # kMinLargeAlloc: from 10 MiB a segment is the request...
+ROUND_LARGE_BYTES = 2 << 20  # kRoundLarge: ...rounded up to 2 MiB
+
+
+class AllocatorOOM(LatbenchError, MemoryError):
+    """The simulated device has no room for a request even after freeing cached segments."""
+
+
+def round_size(nbytes: int) -> int:
+    """Bytes a request of ``nbytes`` occupies: at least 512, rounded up to a multiple of 512."""
+    if nbytes < MIN_BLOCK_BYTES:
+        return MIN_BLOCK_BYTES
+    return MIN_BLOCK_BYTES * ((nbytes + MIN_BLOCK_BYTES - 1) // MIN_BLOCK_BYTES)
+
+
+def segment_size(rounded: int) -> int:
+    """Bytes cudaMalloc'ed for a new segment that must hold a ``rounded`` request."""
+    if rounded <= SMALL_SIZE_BYTES:
+        return SMALL_BUFFER_BYTES
+    if rounded < MIN_LARGE_ALLOC_BYTES:
+        return LARGE_BUFFER_BYTES
+    return ROUND_LARGE_BYTES * ((rounded + ROUND_LARGE_BYTES - 1) // ROUND_LARGE_BYTES)
+
+
+@dataclass(eq=False)
+class Block:
+    """A contiguous range of one segment, allocated or free."""
+
+    addr: int
+    size: int
+    small: bool
+    segment: int
+    allocated: bool = False
+    prev: "Block | None" = field(default=None, repr=False)
+    next: "Block | None" = field(default=None, repr=False)
+
+    def key(self) -> tuple[int, int]:
+        return (self.size, self.addr)
+
+
+class CachingAllocatorSim:
+    """Best-fit caching allocator with small/large pools, block splitting and merging.
+
+    ``capacity_bytes`` is the device memory the allocator may reserve (None: unlimited). When a
+    new segment does not fit, cached free segments are released first, as PyTorch does; if it
+    still does not fit, ``AllocatorOOM`` is raised. ``max_split_bytes`` mirrors
+    ``PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb`` (None: PyTorch's default, unlimited; older
+    releases used 200 MiB).
+    """
+
+    def __init__(self, capacity_bytes: int | None = None, max_split_bytes: int | None = None):
+        self.capacity_bytes, self.max_split_bytes = capacity_bytes, max_split_bytes
+        self._free: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
+        self._by_key: dict[tuple[int, int], Block] = {}
+        self._live: dict[int, Block] = {}
+        self._segments: dict[int, int] = {}  # segment id -> bytes
+        self._next_addr, self._seg_ids = 0, itertools.count()
+        self.allocated_bytes = self.reserved_bytes = 0
+        self.peak_allocated_bytes = self.peak_reserved_bytes = 0
+        self.n_segment_allocs = 0
+
+    # -- free lists ----------------------------------------------------------------------------
+    def _insert_free(self, block: Block) -> None:
+        bisect.insort(self._free[block.small], block.key())
+        self._by_key[block.key()] = block
+
+    def _remove_free(self, block: Block) -> None:
+        pool = self._free[block.small]
+        del pool[bisect.bisect_left(pool, block.key())]
+        del self._by_key[block.key()]
+
+    def _best_fit(self, size: int, small: bool) -> Block | None:
+        pool = self._free[small]
+        i = bisect.bisect_left(pool, (size, -1))
+        if i == len(pool):
+            return None
+        block = self._by_key[pool[i]]
+        limit = self.max_split_bytes
+        if limit is not None and (size < limit <= block.size
+                                  or (size >= limit and block.size >= size + LARGE_BUFFER_BYTES)):
+            return None  # an oversize cached block only serves requests of about its own size
+        return block
+
+    # -- segments ------------------------------------------------------------------------------
+    def _new_segment(self, size: int, small: bool) -> Block:
+        if self.capacity_bytes is not None and self.reserved_bytes + size > self.capacity_bytes:
+            self.release_cached()
+            if self.reserved_bytes + size > self.capacity_bytes:
+                raise AllocatorOOM(
+                    f"simulated out of memory: {size / 2**20:.1f} MiB segment does not fit; "
+                    f"{self.reserved_bytes / 2**20:.1f} of {self.capacity_bytes / 2**20:.1f} MiB "
+                    "reserved")
+        seg = next(self._seg_ids)
+        block = Block(self._next_addr, size, small, seg)
+        self._next_addr += size
+        self._segments[seg] = size
+        self.reserved_bytes += size
+        self.peak_reserved_bytes = max(self.peak_reserved_bytes, self.reserved_bytes)
+        self.n_segment_allocs += 1
+        return block
+
+    def release_cached(self) -> int:
+        """Return every wholly free segment to the driver (``empty_cache``); bytes released."""
+        released = 0
+        for small in (True, False):
+            for key in list(self._free[small]):
+                block = self._by_key[key]
+                if block.prev is None and block.next is None:
+                    self._remove_free(block)
+                    released += self._segments.pop(block.segment)
+        self.reserved_bytes -= released
+        return released
+
+    # -- malloc / free -------------------------------------------------------------------------
+    def _should_split(self, block: Block, size: int) -> bool:
+        remaining = block.size - size
+        if block.small:
+            return remaining >= MIN_BLOCK_BYTES
+        split_ok = self.max_split_bytes is None or size < self.max_split_bytes
+        return split_ok and remaining > SMALL_SIZE_BYTES
+
+    def malloc(self, handle: int, nbytes: int) -> int:
+        """Allocate ``nbytes`` under ``handle``; returns the block's (simulated) address."""
+        size = round_size(nbytes)
+        small = size <= SMALL_SIZE_BYTES
+        block = self._best_fit(size, small)
+        if block is not None:
+            self._remove_free(block)
+        else:
+            block = self._new_segment(segment_size(size), small)
+        if self._should_split(block, size):
+            rest = Block(block.addr + size, block.size - size, small, block.segment,
+                         prev=block, next=block.next)
+            if block.next is not None:
+                block.next.prev = rest
+            block.next, block.size = rest, size
+            self._insert_free(rest)
+        block.allocated = True
+        self._live[handle] = block
+        self.allocated_bytes += block.size
+        self.peak_allocated_bytes = max(self.peak_allocated_bytes, self.allocated_bytes)
+        return block.addr
+
+    def free(self, handle: int) -> None:
+        """Free the block of ``handle``, merging it with free neighbours of its segment."""
+        try:
+            block = self._live.pop(handle)
+        except KeyError:
+            raise LatbenchError(f"free of unknown allocation handle {handle!r}") from None
+        block.allocated = False
+        self.allocated_bytes -= block.size
+        for neighbour in (block.prev, block.next):
+            if neighbour is not None and not neighbour.allocated:
+                self._remove_free(neighbour)
+                if neighbour is block.prev:
+                    block.addr, block.prev = neighbour.addr, neighbour.prev
+                    if neighbour.prev is not None:
+                        neighbour.prev.next = block
+                else:
+                    block.next = neighbour.next
+                    if neighbour.next is not None:
+                        neighbour.next.prev = block
+                block.size += neighbour.size
+        self._insert_free(block)
+
+    def reset_peak(self) -> None:
+        """Like ``torch.cuda.reset_peak_memory_stats``: peaks restart from current values."""
+        self.peak_allocated_bytes, self.peak_reserved_bytes = (self.allocated_bytes,
+                                                               self.reserved_bytes)

@@ -1,0 +1,60 @@
+"""The fresh process a memory measurement runs in: ``python -m latbench.memory.child``.
+
+Reads one JSON job on stdin, prints one JSON result line on stdout. A fresh process per
+measurement is the only way to see a clean CUDA context, a clean caching allocator and an
+unpolluted peak RSS. Failures (including OOM) come back as ``status``/``error`` fields.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from latbench.archs.graph import Architecture
+from latbench.memory.steps import Subject, TrainConfig
+from latbench.opspec import OpSpec
+
+
+def subject_to_json(subject: Subject) -> dict[str, Any]:
+    """A subject in the job's plain form: ``{"op": key}`` or ``{"arch": json}``."""
+    if isinstance(subject, OpSpec):
+        return {"op": subject.key}
+    return {"arch": subject.to_json()}
+
+
+def subject_from_json(data: dict[str, Any]) -> Subject:
+    return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement job in this process (used by ``main`` in the child)."""
+    subject = subject_from_json(job["subject"])
+    config = TrainConfig(**job["config"])
+    try:
+        if job["device"] == "cpu":
+            from latbench.memory.cpu import measure_cpu_here
+
+            result = measure_cpu_here(subject, config, job.get("threads"))
+        else:
+            from latbench.memory.gpu import measure_gpu_here
+
+            result = measure_gpu_here(subject, config, job["device"])
+    except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        return {"status": "oom" if _is_oom(exc) else "error", "error": message}
+    return {"status": "ok", "error": "", **result}
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    print(json.dumps(run_job(job)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Peak memory of real CPU training steps, measured as peak RSS growth in a fresh process.
+
+Protocol (the CPU check of the trace): in a fresh ``python -m latbench.memory.child``
+1. glibc's mmap threshold is fixed at 64 KiB (``MALLOC_MMAP_THRESHOLD_``) and trimming is
+   immediate (``MALLOC_TRIM_THRESHOLD_=0``), so a freed tensor's pages go back to the kernel as
+   they would from a non-caching allocator; with glibc's default dynamic threshold, freed
+   blocks stay resident and RSS stops following live bytes;
+2. the network is built, and one untimed warm-up step runs (thread pools, oneDNN primitives and
+   library caches are created then and stay); its gradients and optimizer are dropped;
+3. VmRSS is the baseline, the kernel's high-water mark is reset (``/proc/self/clear_refs``
+   ``5``), the steps run, and VmHWM − baseline is the growth.
+The trace predicts that growth as its peak live bytes minus the bytes live before the steps.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latbench.errors import MeasurementError
+from latbench.memory.child import subject_to_json
+from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_training
+
+MIB = 2**20
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+CHILD_TIMEOUT_S = 900.0
+
+
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise MeasurementError(f"/proc/self/status has no {field}; peak RSS needs Linux")
+
+
+def _reset_peak_rss() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError as exc:
+        raise MeasurementError(f"cannot reset the RSS high-water mark ({exc}); "
+                               "this protocol needs Linux >= 4.0") from None
+
+
+def measure_cpu_here(subject: Subject, config: TrainConfig,
+                     threads: int | None = None) -> dict[str, Any]:
+    """Run the protocol in this process (call it in a fresh one: see ``measure_cpu``)."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    arch = as_training_architecture(subject, config.batch)
+    module = arch.build("cpu").train()
+    inputs = arch.example_inputs("cpu")
+    run_training(module, inputs, TrainConfig(**{**config.to_dict(), "steps": 1}))  # warm-up
+    gc.collect()
+    baseline = _status_bytes("VmRSS")
+    _reset_peak_rss()
+    run_training(module, inputs, config)
+    peak = _status_bytes("VmHWM")
+    return {"rss_baseline_mib": baseline / MIB, "rss_peak_mib": peak / MIB,
+            "rss_growth_mib": (peak - baseline) / MIB, "threads": torch.get_num_threads()}
+
+
+def run_child(job: dict[str, Any], env: dict[str, str] | None = None,
+              timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+    """Run a job in a fresh ``python -m latbench.memory.child``; its JSON result."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "latbench.memory.child"],
+                              input=json.dumps(job), capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"status": "error", "error": f"measurement child timed out after {timeout_s} s"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:500]
+        oom = proc.returncode in (-9, 137) or "out of memory" in proc.stderr.lower()
+        return {"status": "oom" if oom else "error",
+                "error": f"measurement child exited {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def measure_cpu(subject: Subject, config: TrainConfig = TrainConfig(),
+                threads: int | None = 1) -> dict[str, Any]:
+    """Peak RSS growth of ``config.steps`` training steps of ``subject``, in a fresh process."""
+    job = {"device": "cpu", "subject": subject_to_json(subject), "config": config.to_dict(),
+           "threads": threads}
+    return run_child(job, env=MALLOC_ENV)

@@ -1,0 +1,119 @@
+"""The training steps whose memory latbench measures and predicts: one definition for both.
+
+HyperSegNAS measured memory "by performing training for few iterations". A training step here
+is forward, loss, backward, optimizer step and ``zero_grad(set_to_none=True)``; the optimizer,
+its ``foreach`` setting, the loss, the batch and the number of steps are a ``TrainConfig``. The
+real measurement (CPU RSS, GPU allocator and NVML) and the fake-tensor trace run this same code,
+so a difference between them is the model's, not the step's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+LOSSES = ("mse", "sum")
+Subject = Architecture | OpSpec
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the training steps run. ``batch=None`` keeps the subject's own batch size."""
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    steps: int = 2
+    batch: int | None = None
+    loss: str = "mse"
+    foreach: bool = True  # PyTorch's default for CUDA parameters; fixed so CPU and GPU agree
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise LatbenchError(f"optimizer {self.optimizer!r} is not one of "
+                                f"{', '.join(OPTIMIZERS)}")
+        if self.loss not in LOSSES:
+            raise LatbenchError(f"loss {self.loss!r} is not one of {', '.join(LOSSES)}")
+        if self.steps < 1 or (self.batch is not None and self.batch < 1):
+            raise LatbenchError(f"steps={self.steps} and batch={self.batch} must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def config_id(self) -> str:
+        """Short hash of the config (part of a memory table's protocol id)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def make_optimizer(self, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum,
+                                   foreach=self.foreach)
+        cls = torch.optim.Adam if self.optimizer == "adam" else torch.optim.AdamW
+        return cls(params, lr=self.lr, foreach=self.foreach)
+
+    def loss_of(self, out: torch.Tensor) -> torch.Tensor:
+        if self.loss == "sum":
+            return out.float().sum()
+        return torch.nn.functional.mse_loss(out, torch.zeros_like(out))
+
+
+def as_training_architecture(subject: Subject, batch: int | None = None) -> Architecture:
+    """``subject`` as an architecture whose every op is in train mode (one-edge for an OpSpec),
+    with the batch size changed to ``batch`` when given."""
+    if isinstance(subject, OpSpec):
+        subject = Architecture("op", (Edge((INPUT,), "out", subject),), "out",
+                               name=subject.key)
+    edges = []
+    for e in subject.edges:
+        shape = e.op.input_shape if batch is None else (batch, *e.op.input_shape[1:])
+        op = e.op if (e.op.mode, e.op.input_shape) == ("train", shape) else e.op.replace(
+            mode="train", input_shape=shape)
+        edges.append(Edge(e.src, e.dst, op))
+    return Architecture(subject.space, tuple(edges), subject.output, subject.name,
+                        subject.genotype, dict(subject.meta))
+
+
+def _noop(_phase: str) -> None:
+    return None
+
+
+def run_training(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
+                 config: TrainConfig, mark: Callable[[str], None] = _noop,
+                 after_step: Callable[[int], None] = lambda _i: None) -> None:
+    """``config.steps`` training steps of ``module``; ``mark`` is told where each phase starts."""
+    optimizer = config.make_optimizer(list(module.parameters()))
+    for step in range(1, config.steps + 1):
+        mark(f"step{step}/forward")
+        out = module(*inputs)
+        loss = config.loss_of(out)
+        del out
+        mark(f"step{step}/backward")
+        loss.backward()
+        del loss
+        mark(f"step{step}/optimizer")
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        after_step(step)
+    mark("end")
+
+
+def run_inference(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
+                  mark: Callable[[str], None] = _noop) -> None:
+    """One forward pass without autograd (the inference-only peak)."""
+    mark("infer/forward")
+    with torch.no_grad():
+        out = module(*inputs)
+    del out
+    mark("end")

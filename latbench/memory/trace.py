@@ -1,0 +1,249 @@
+"""Trace the allocations and frees of training steps without running them (no GPU, no compute).
+
+The network is built on PyTorch's ``meta`` device (or, with ``engine="fake"``, under
+``FakeTensorMode`` as ``torch.distributed._tools.mem_tracker.MemTracker`` does), and the real
+training steps of ``latbench.memory.steps`` run on it. A ``TorchDispatchMode`` sees every aten
+op's outputs: the first time a storage appears it is an allocation of ``storage.nbytes()``; a
+weak reference on the storage records its free when autograd, the optimizer or Python drop it.
+The result is the sequence of allocations and frees the device's allocator would be asked for.
+
+What the trace cannot see, because it happens inside a kernel: workspaces (cuDNN/cuBLAS on a
+GPU, im2col/oneDNN scratch on a CPU) and the CUDA context. Those are per-device terms calibrated
+from measurements (``predictors.memory``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map_only
+from torch.utils.weak import WeakIdKeyDictionary
+
+from latbench.archs.graph import Architecture, ArchitectureModule
+from latbench.errors import LatbenchError
+from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture,
+                                   run_inference, run_training)
+from latbench.memory.workspace import WorkspaceFn, no_workspace
+from latbench.ops.registry import get_op_kind
+
+ENGINES = ("meta", "fake")
+ALLOC, FREE = 1, 0
+
+
+@dataclass
+class MemoryTrace:
+    """Allocations and frees in program order: ``events[i] = (ALLOC|FREE, handle, nbytes)``.
+
+    The first ``n_setup`` events are the tensors that exist before the steps start (parameters,
+    inputs); ``marks`` holds ``(event index, phase)`` where each phase begins.
+    """
+
+    events: list[tuple[int, int, int]] = field(default_factory=list)
+    marks: list[tuple[int, str]] = field(default_factory=list)
+    n_setup: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def setup_bytes(self) -> int:
+        return sum(n for kind, _h, n in self.events[: self.n_setup] if kind == ALLOC)
+
+    def phase_at(self, index: int) -> str:
+        """The phase the event at ``index`` belongs to ("setup" before the first mark)."""
+        phase = "setup"
+        for start, name in self.marks:
+            if start > index:
+                break
+            phase = name
+        return phase
+
+
+class _Recorder(TorchDispatchMode):
+    """Records the storage of every op output the first time it is seen, and its death."""
+
+    def __init__(self, device_type: str, workspace: WorkspaceFn = no_workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.trace = MemoryTrace()
+        self.device_type = device_type
+        self._seen: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self._next = 0
+        self.closed = False
+
+    def track(self, t: torch.Tensor) -> None:
+        if t.device.type != self.device_type:
+            return  # e.g. the optimizers' CPU step counters: not device memory
+        st = t.untyped_storage()
+        if st in self._seen:
+            return
+        handle, events = self._next, self.trace.events
+        self._next += 1
+        events.append((ALLOC, handle, int(st.nbytes())))
+
+        def on_free(_ref: object, handle: int = handle) -> None:
+            if not self.closed:
+                events.append((FREE, handle, 0))
+
+        self._seen[st] = weakref.ref(st, on_free)
+
+    def mark(self, phase: str) -> None:
+        self.trace.marks.append((len(self.trace.events), phase))
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        if func is torch.ops.aten._local_scalar_dense.default:
+            return 1.0  # .item() of a step counter: a value never changes memory
+        key = _cache_key(func, args, kwargs)
+        shapes = _OUTPUT_CACHE.get(key) if key is not None else None
+        if shapes is not None:
+            out = _fresh_outputs(shapes, self.device_type)
+        else:
+            out = func(*args, **kwargs)
+            if key is not None:
+                _remember(key, args, kwargs, out)
+        tree_map_only(torch.Tensor, self.track, out)
+        extra = self.workspace(func, args, out)
+        if extra:  # a kernel-internal buffer: allocated after the outputs, freed on return
+            handle, self._next = self._next, self._next + 1
+            self.trace.events += [(ALLOC, handle, extra), (FREE, handle, 0)]
+        return out
+
+
+# Output metadata of ops whose meta kernels are slow Python decompositions (instance norm's
+# backward costs ~10 ms on meta): the same op on inputs of the same shapes, strides and dtypes
+# gives outputs of the same metadata, so a repeated call returns fresh empty tensors instead.
+# Only pure ops are cached: not mutating, and no output sharing an input's storage (views and
+# in-place ops always run).
+_OUTPUT_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_CACHE_LIMIT = 100_000
+
+
+def _cache_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple | None:
+    if func._schema.is_mutable:
+        return None
+    leaves, _ = tree_flatten((args, kwargs))
+    parts: list[Any] = [func]
+    for leaf in leaves:
+        if isinstance(leaf, torch.Tensor):
+            parts.append((tuple(leaf.shape), leaf.stride(), leaf.dtype, leaf.storage_offset(),
+                          leaf.device.type))
+        elif isinstance(leaf, (int, float, bool, str, type(None), torch.dtype, torch.device,
+                               torch.layout, torch.memory_format)):
+            parts.append(leaf)
+        else:
+            return None
+    return tuple(parts)
+
+
+def _remember(key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any],
+              out: Any) -> None:
+    outs = [out] if isinstance(out, torch.Tensor) else out
+    if not isinstance(outs, (tuple, list)) or len(_OUTPUT_CACHE) >= _CACHE_LIMIT:
+        return
+    inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0]
+              if isinstance(t, torch.Tensor)}
+    shapes = []
+    for o in outs:
+        if o is None:
+            shapes.append(None)
+            continue
+        if not isinstance(o, torch.Tensor) or o.untyped_storage()._cdata in inputs:
+            return
+        if o.untyped_storage().nbytes() != _strided_nbytes(o) or o.storage_offset():
+            return
+        shapes.append((tuple(o.shape), o.stride(), o.dtype, o.requires_grad))
+    _OUTPUT_CACHE[key] = (isinstance(out, torch.Tensor), type(out), tuple(shapes))
+
+
+def _strided_nbytes(t: torch.Tensor) -> int:
+    if t.numel() == 0:
+        return 0
+    extent = 1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride()))
+    return extent * t.element_size()
+
+
+def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:
+    single, kind, shapes = cached
+    outs = [None if s is None else torch.empty_strided(s[0], s[1], dtype=s[2], device=device)
+            for s in shapes]
+    return outs[0] if single else kind(outs)
+
+
+class _MetaArchitectureModule(ArchitectureModule):
+    """An ``ArchitectureModule`` whose ops are built on the current default device (meta), not
+    built on the CPU and moved: no parameter is initialised, so building costs no memory."""
+
+    def __init__(self, arch: Architecture):
+        nn.Module.__init__(self)
+        self.arch = arch
+        self.ops = nn.ModuleList(get_op_kind(e.op.kind).build(e.op).to(dtype=e.op.torch_dtype)
+                                 for e in arch.edges)
+        self._wiring = [(e.src, e.dst) for e in arch.edges]
+        self.train(any(e.op.mode == "train" for e in arch.edges))
+
+
+def _to_device(module: nn.Module, device: str) -> None:
+    """Replace meta parameters and buffers by empty ones on ``device`` (fake under the mode)."""
+    for sub in module.modules():
+        for name, p in list(sub._parameters.items()):
+            if p is not None:
+                sub._parameters[name] = nn.Parameter(
+                    torch.empty(p.shape, dtype=p.dtype, device=device),
+                    requires_grad=p.requires_grad)
+        for name, b in list(sub._buffers.items()):
+            if b is not None:
+                sub._buffers[name] = torch.empty(b.shape, dtype=b.dtype, device=device)
+
+
+def _traced(subject: Subject, config: TrainConfig, engine: str,
+            run: Callable[[nn.Module, tuple[torch.Tensor, ...], Callable[[str], None]], None],
+            workspace: WorkspaceFn) -> MemoryTrace:
+    if engine not in ENGINES:
+        raise LatbenchError(f"trace engine {engine!r} is not one of {', '.join(ENGINES)}")
+    arch = as_training_architecture(subject, config.batch)
+    with torch.device("meta"):
+        module = _MetaArchitectureModule(arch)
+    shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
+    if engine == "meta":
+        rec, fake = _Recorder("meta", workspace), None
+    else:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        rec, fake = _Recorder("cpu", workspace), FakeTensorMode()
+    try:
+        with fake if fake is not None else contextlib.nullcontext():
+            if fake is not None:
+                _to_device(module, "cpu")
+            for t in (*module.parameters(), *module.buffers()):
+                rec.track(t)
+            inputs = (torch.empty(shape, dtype=dtype, device=rec.device_type),)
+            rec.track(inputs[0])
+            rec.trace.n_setup = len(rec.trace.events)
+            with rec:
+                run(module, inputs, rec.mark)
+    finally:
+        rec.closed = True
+    rec.trace.meta = {"engine": engine, "config": config.to_dict(), "space": arch.space,
+                      "input_shape": list(shape), "n_ops": len(arch.edges)}
+    return rec.trace
+
+
+def trace_training(subject: Subject, config: TrainConfig = TrainConfig(),
+                   engine: str = "meta", workspace: WorkspaceFn = no_workspace) -> MemoryTrace:
+    """Allocations and frees of ``config.steps`` training steps of ``subject`` (no compute);
+    ``workspace`` adds kernel-internal buffers (``latbench.memory.workspace``)."""
+    return _traced(subject, config, engine,
+                   lambda m, x, mark: run_training(m, x, config, mark), workspace)
+
+
+def trace_inference(subject: Subject, config: TrainConfig = TrainConfig(),
+                    engine: str = "meta", workspace: WorkspaceFn = no_workspace) -> MemoryTrace:
+    """Allocations and frees of one forward pass without autograd."""
+    return _traced(subject, config, engine, lambda m, x, mark: run_inference(m, x, mark),
+                   workspace)

@@ -1,0 +1,75 @@
+"""Kernel workspaces: memory an op's kernel allocates and frees inside one call.
+
+The dispatch-level trace cannot see these, so they are added as an allocation and a free right
+after the op's outputs. Each model is per backend and says what it assumes:
+
+- ``cpu_conv_workspace``: PyTorch's CPU ``slow_conv3d`` (chosen for 3D convs that oneDNN does
+  not take) unfolds its input into a column buffer of (C_in/groups · prod(kernel)) x
+  prod(output size) per sample, for the whole batch; forward holds one, and so does backward at
+  any moment (the gradient columns for the input gradient and the input's columns for the
+  weight gradient are allocated one after the other).
+  Other CPU backends (oneDNN, thnn 2D) are taken as workspace-free.
+- GPU (cuDNN / cuBLAS) workspaces depend on the algorithm cuDNN picks; they are not modelled per
+  op but calibrated per device from measurements (``predictors.memory``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+WorkspaceFn = Callable[[Any, tuple[Any, ...], Any], int]
+_CONV = torch.ops.aten.convolution.default
+_CONV_BACKWARD = torch.ops.aten.convolution_backward.default
+
+
+def no_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
+    """No kernel workspace (the trace alone)."""
+    return 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _cpu_backend(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, ...],
+                 padding: tuple[int, ...], dilation: tuple[int, ...], transposed: bool,
+                 groups: int) -> str:
+    """The convolution backend PyTorch picks on this CPU for these shapes (by name)."""
+    x = torch.empty(x_shape)  # never touched: costs address space, not memory
+    w = torch.empty(w_shape)
+    backend = torch._C._select_conv_backend(x, w, None, list(stride), list(padding),
+                                            list(dilation), transposed, [0] * len(stride),
+                                            groups, None)
+    return str(backend).rsplit(".", 1)[-1]
+
+
+def _columns_bytes(x: torch.Tensor, w: torch.Tensor, out_spatial: Sequence[int]) -> int:
+    return (x.shape[0] * w.shape[1] * math.prod(w.shape[2:]) * math.prod(out_spatial)
+            * x.element_size())
+
+
+def cpu_conv_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
+    """Column buffers of CPU ``slow_conv3d`` (forward: 1, backward: 2); 0 for other ops."""
+    if func is _CONV:
+        x, w, _b, stride, padding, dilation, transposed, _op, groups = args
+        result, copies = out, 1
+    elif func is _CONV_BACKWARD:
+        grad_out, x, w = args[0], args[1], args[2]
+        stride, padding, dilation, transposed, _op, groups, mask = args[4:11]
+        result, copies = grad_out, 1
+    else:
+        return 0
+    if x.dim() != 5 or transposed:
+        return 0
+    backend = _cpu_backend(tuple(x.shape), tuple(w.shape), tuple(stride), tuple(padding),
+                           tuple(dilation), bool(transposed), int(groups))
+    if backend != "Slow3d":
+        return 0
+    unfold_free = (all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in stride)
+                   and all(p == 0 for p in padding))
+    return 0 if unfold_free else copies * _columns_bytes(x, w, result.shape[2:])
+
+
+WORKSPACES: dict[str, WorkspaceFn] = {"none": no_workspace, "cpu": cpu_conv_workspace}
