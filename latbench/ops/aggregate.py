@@ -99,8 +99,10 @@ class AffineSample(nn.Module):
 
 @register_op("agg_affine_sample", n_inputs=2, ranks=(4,))
 def build_agg_affine_sample(spec: OpSpec) -> nn.Module:
-    """Aggregation 3: bilinear sampling of the first input on an affine grid predicted from
-    the second (spatial-transformer style)."""
+    """Aggregation 3: the first input resampled on an affine grid predicted from the second.
+
+    Spatial-transformer style: θ from the pooled second input, ``affine_grid``, bilinear
+    ``grid_sample``."""
     return AffineSample(spec.input_shape[1])
 
 

@@ -47,8 +47,9 @@ class InvertedResidual(nn.Module):
 @register_op("mbv2_block", defaults={"out": REQUIRED, "stride": 1, "expand": 6, "kernel": 3},
              ranks=(4,))
 def build_mbv2_block(spec: OpSpec) -> nn.Module:
-    """MobileNet-v2 inverted residual (expand 1×1, depth-wise k×k with stride, project 1×1),
-    with the identity shortcut when stride is 1 and channels are kept."""
+    """MobileNet-v2 inverted residual: expand 1×1, depth-wise k×k (stride), project 1×1.
+
+    The identity shortcut is added when stride is 1 and the channels are kept."""
     stride, expand, kernel = (int(spec.p[k]) for k in ("stride", "expand", "kernel"))
     if stride not in (1, 2):
         raise OpSpecError(f"mbv2_block: stride={stride} is not one of 1, 2")
@@ -71,8 +72,9 @@ def _p3d_kernels(spec: OpSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 @register_op("p3d", defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"}, ranks=(5,))
 def build_p3d(spec: OpSpec) -> nn.Module:
-    """DiNTS pseudo-3D op: ReLU, a 2D-plane conv (e.g. 3×3×1), the complementary 1D conv
-    (1×1×3), then norm; 'same' padding."""
+    """DiNTS pseudo-3D op: ReLU, 2D-plane conv, complementary 1D conv, norm.
+
+    ``kernel`` (3, 3, 1) gives a 3×3×1 conv then a 1×1×3 conv; 'same' padding."""
     plane, line = _p3d_kernels(spec)
     cin, cout = spec.input_shape[1], out_channels(spec)
     norm = _check_choice(spec, "norm", NORMS)
@@ -86,7 +88,7 @@ def build_p3d(spec: OpSpec) -> nn.Module:
 
 
 class FactorizedReduce(nn.Module):
-    """ReLU, two stride-2 1×1 convs (the second on the input shifted by one voxel), concat, norm."""
+    """ReLU, two stride-2 1×1 convs (the second on the input shifted by one), concat, norm."""
 
     def __init__(self, dims: int, cin: int, cout: int, norm: str):
         super().__init__()
@@ -103,8 +105,9 @@ class FactorizedReduce(nn.Module):
 
 @register_op("factorized_reduce", defaults={"out": None, "norm": "bn"}, ranks=(4, 5))
 def build_factorized_reduce(spec: OpSpec) -> nn.Module:
-    """×2 down-sampling of DARTS / DiNTS: ReLU, two shifted stride-2 1×1 convs, concat, norm
-    (spatial sizes must be even)."""
+    """DARTS / DiNTS ×2 down-sampling: ReLU, two shifted stride-2 1×1 convs, concat, norm.
+
+    Spatial sizes must be even."""
     sizes = spec.input_shape[2:]
     if any(s % 2 for s in sizes):
         raise OpSpecError(f"factorized_reduce: spatial sizes {sizes} must all be even")
@@ -128,7 +131,8 @@ class GapConvUpsample(nn.Module):
 
 @register_op("gap_upsample_conv", defaults={"out": None}, ranks=(4,))
 def build_gap_upsample_conv(spec: OpSpec) -> nn.Module:
-    """Dynamic-cell op 1: global average pooling + 1×1 conv, upsampled back to the input size
-    (the conv runs on the pooled 1×1 map; no norm, which a 1×1 map cannot train with)."""
+    """Dynamic-cell op 1: global average pooling, 1×1 conv, bilinear back to the input size.
+
+    The conv (+ReLU) runs on the pooled 1×1 map; no norm, which a 1×1 map cannot train with."""
     return GapConvUpsample(spec.input_shape[1], out_channels(spec))
 

@@ -61,8 +61,9 @@ class DeformConv2d(nn.Module):
 @register_op("deform_conv", defaults={"out": None, "kernel": 3, "dilation": 1, "norm": "bn",
                                       "act": "relu", "act_first": False}, ranks=(4,))
 def build_deform_conv(spec: OpSpec) -> nn.Module:
-    """Deformable k×k convolution (offset conv, bilinear sampling, conv as a matmul), then
-    norm/act like ``conv``; the dynamic cells' 'deformable 3×3'."""
+    """Deformable k×k convolution (offsets, bilinear sampling, matmul), then norm/act.
+
+    The dynamic cells' 'deformable 3×3'; norm/act/act_first behave as for ``conv``."""
     kernel, dilation = spec.p["kernel"], spec.p["dilation"]
     if not (isinstance(kernel, int) and kernel >= 1 and kernel % 2 == 1):
         raise OpSpecError(f"deform_conv: kernel={kernel!r} must be an odd positive int")

@@ -115,8 +115,10 @@ class SwinBlock(nn.Module):
 @register_op("swin_block", defaults={"heads": REQUIRED, "window": 7, "shift": False,
                                      "mlp_ratio": 4}, ranks=(4,))
 def build_swin_block(spec: OpSpec) -> nn.Module:
-    """Swin Transformer block on N,H,W,C tokens: (shifted) window MHSA with relative position
-    bias and an MLP; a map no larger than the window uses one unshifted window (as Swin does)."""
+    """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
+
+    Window MHSA with relative position bias, MLP ratio ``mlp_ratio``; a map no larger than
+    the window uses one unshifted window of the map's size, as Swin does."""
     _, h, w, dim = spec.input_shape
     heads, window = int(spec.p["heads"]), int(spec.p["window"])
     if heads <= 0 or dim % heads:
@@ -147,7 +149,7 @@ class PatchEmbed(nn.Module):
 
 @register_op("patch_embed", defaults={"out": 96, "patch": 4}, ranks=(4,))
 def build_patch_embed(spec: OpSpec) -> nn.Module:
-    """Swin stem: patch×patch stride-patch conv to ``out`` channels + LN (N,C,H,W -> N,H,W,C)."""
+    """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C)."""
     return PatchEmbed(spec.input_shape[1], out_channels(spec), int(spec.p["patch"]))
 
 
@@ -169,7 +171,7 @@ class PatchMerging(nn.Module):
 
 @register_op("patch_merging", defaults={"out": None}, ranks=(4,))
 def build_patch_merging(spec: OpSpec) -> nn.Module:
-    """Swin down-sampling between stages on N,H,W,C: ×2 smaller, ``out`` channels (None: 2C)."""
+    """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C)."""
     dim = spec.input_shape[-1]
     out = spec.p["out"]
     return PatchMerging(dim, 2 * dim if out is None else int(out))
@@ -177,5 +179,5 @@ def build_patch_merging(spec: OpSpec) -> nn.Module:
 
 @register_op("layer_norm", ranks=(2, 3, 4, 5))
 def build_layer_norm(spec: OpSpec) -> nn.Module:
-    """LayerNorm over the last dimension (channels of N,...,C tokens), e.g. Swin's output norm."""
+    """LayerNorm over the last dimension (the channels of N,...,C tokens)."""
     return nn.LayerNorm(spec.input_shape[-1])

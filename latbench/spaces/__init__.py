@@ -1,6 +1,14 @@
 """Built-in search spaces; importing this package registers them."""
 
-from latbench.spaces import nasbench201  # noqa: F401
+from latbench.spaces import (  # noqa: F401
+    cakes,
+    dints,
+    dyncell,
+    msnas,
+    nasbench201,
+    stnas_decoder,
+    stnas_encoder,
+)
 from latbench.spaces.registry import SIZES, Space, get_space, list_spaces, register_space
 
 __all__ = ["SIZES", "Space", "get_space", "list_spaces", "register_space"]

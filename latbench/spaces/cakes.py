@@ -1,0 +1,129 @@
+"""CAKES: channel-wise shrinking of 3×3×3 kernels into 1D/2D/3D sub-kernels (3D medical).
+
+Each output channel of a 3×3×3 conv of the backbone (C2FNAS) picks one sub-kernel of
+``SUBKERNELS``; in the super-network the sub-kernels' outputs are concatenated and aggregated
+by a 1×1×1 conv (Sect. 3.4). The cost-aware lasso weights β_i by each sub-kernel's cost:
+the paper uses 9/13, 3/13, 1/13 by parameters (``PAPER_BETA``); latbench supplies β from
+measured latency of the sub-kernel convs listed here. 96×96×96 patches (MSD).
+
+Assumptions (C2FNAS' exact topology is not in the paper): a U-shaped backbone of 4 scales
+with 32/64/128/256 channels at 48³/24³/12³/6³ (like DiNTS' space, which C2FNAS shares); the
+stem is 3×3×3 stride-2 + 3×3×3 conv-IN-ReLU, the last two convolutions a 3×3×3 conv-IN-ReLU
+and a 1×1×1 classifier to 3 classes (MSD pancreas), followed by ×2 up-sampling; scales are
+joined by 3×3×3 stride-2 conv-IN-ReLU (down) and ×2 up-sampling + 1×1×1 conv-IN-ReLU (up).
+Sub-kernel convs are listed bare (producing all C output channels; a channel's share is
+``latency / C``, or ask ``subkernel_ops(scale, size, out=c)`` for a c-channel group).
+
+Pieces for network builders and the cost-aware search (``size`` is "paper" or "small"):
+
+- ``SUBKERNELS``, ``subkernel_name(k)``, ``subkernel_dims(k)``, ``PAPER_BETA``.
+- ``scales(size)``: (channels, resolution) per scale.
+- ``subkernel_ops(scale, size, out=None)``: name -> OpSpec of the 7 sub-kernel convs.
+- ``aggregate_op(scale, size)``: the super-network's 1×1×1 aggregation conv.
+- ``stem_ops``, ``down_op(scale)``, ``up_ops(scale)``, ``head_ops``: the fixed ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+SPACE = "cakes"
+SUBKERNELS: tuple[tuple[int, int, int], ...] = (
+    (1, 1, 3), (1, 3, 1), (3, 1, 1), (1, 3, 3), (3, 1, 3), (3, 3, 1), (3, 3, 3))
+PAPER_BETA = {3: 9 / 13, 2: 3 / 13, 1: 1 / 13}  # by sub-kernel dimensionality
+N_CLASSES = 3
+IN_CHANNELS = 1
+BATCH = 1
+_IN = dict(norm="in", act="relu")
+
+
+@dataclass(frozen=True)
+class Config:
+    patch: int
+    base: int
+    n_scales: int
+
+
+CONFIGS = {"paper": Config(96, 32, 4), "small": Config(32, 8, 3)}
+
+
+def subkernel_name(kernel: tuple[int, int, int]) -> str:
+    return "x".join(map(str, kernel))
+
+
+def subkernel_dims(kernel: tuple[int, int, int]) -> int:
+    """1, 2 or 3: how many axes the sub-kernel spans."""
+    return sum(k > 1 for k in kernel)
+
+
+def scales(size: str) -> list[tuple[int, int]]:
+    """(channels, resolution) per scale; scale 0 is half the patch."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [(cfg.base * 2 ** s, cfg.patch // 2 // 2 ** s) for s in range(cfg.n_scales)]
+
+
+def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...]:
+    c, r = scales(size)[scale]
+    return (BATCH, c if channels is None else channels, r, r, r)
+
+
+def subkernel_ops(scale: int, size: str, out: int | None = None) -> dict[str, OpSpec]:
+    """The 7 sub-kernel convs at ``scale`` (``out`` output channels, default all C)."""
+    shape = _shape(scale, size)
+    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k)
+            for k in SUBKERNELS}
+
+
+def aggregate_op(scale: int, size: str) -> OpSpec:
+    """1×1×1 conv-IN-ReLU aggregating the concatenated sub-kernel outputs (super-network)."""
+    return OpSpec.make("conv", _shape(scale, size), kernel=1, **_IN)
+
+
+def stem_ops(size: str) -> list[OpSpec]:
+    """3×3×3 stride-2 conv from the patch to scale 0, then a 3×3×3 conv (kept by CAKES)."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [OpSpec.make("conv", (BATCH, IN_CHANNELS, *(cfg.patch,) * 3), out=cfg.base,
+                        kernel=3, stride=2, **_IN),
+            OpSpec.make("conv", _shape(0, size), kernel=3, **_IN)]
+
+
+def down_op(scale: int, size: str) -> OpSpec:
+    """From ``scale`` to ``scale + 1``: 3×3×3 stride-2 conv doubling the channels."""
+    channels, _ = scales(size)[scale + 1]
+    return OpSpec.make("conv", _shape(scale, size), out=channels, kernel=3, stride=2, **_IN)
+
+
+def up_ops(scale: int, size: str) -> list[OpSpec]:
+    """From ``scale`` to ``scale - 1``: ×2 trilinear up-sampling, 1×1×1 conv halving channels."""
+    channels, _ = scales(size)[scale - 1]
+    c, _ = scales(size)[scale]
+    return [OpSpec.make("upsample", _shape(scale, size), scale=2),
+            OpSpec.make("conv", _shape(scale - 1, size, channels=c), out=channels, kernel=1,
+                        **_IN)]
+
+
+def head_ops(size: str) -> list[OpSpec]:
+    """The last two convolutions (3×3×3, 1×1×1 classifier) and ×2 up-sampling to the patch."""
+    _, res = scales(size)[0]
+    return [OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
+            OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
+            OpSpec.make("upsample", (BATCH, N_CLASSES, res, res, res), scale=2)]
+
+
+@register_space(SPACE, paper="CAKES (channel-wise automatic kernel shrinking, 3D)")
+def cakes_ops(size: str) -> list[OpSpec]:
+    """The 7 sub-kernels and the aggregation conv per scale, stem, scale changes, head."""
+    ops = stem_ops(size)
+    n_scales = len(scales(size))
+    for scale in range(n_scales):
+        ops += subkernel_ops(scale, size).values()
+        ops.append(aggregate_op(scale, size))
+        if scale < n_scales - 1:
+            ops.append(down_op(scale, size))
+        if scale > 0:
+            ops += up_ops(scale, size)
+    return ops + head_ops(size)

@@ -1,0 +1,136 @@
+"""MS-NAS / RT-DNAS: multi-scale cells on fixed tensor shapes (2D cine-MRI frames).
+
+The skeleton (RT-DNAS Sect. 3.1): 10 layers of modules, 3 cells per module (expanding,
+non-scaling, contracting), 3 blocks per cell. A cell runs its candidate ops at its input scale
+(X_0 -> X_1..X_3, each edge one op of ``OP_NAMES``), then a scaling op: max-pool ×2
+(contracting), bilinear up-sampling ×2 (expanding) or identity (non-scaling). Latency of an
+op is a constant per op and input shape — exactly what this space lists.
+
+Assumptions (the papers do not give them; change the constants to match): ACDC frames of
+1×256×256; a 3×3 stride-2 conv-BN-ReLU stem to 32 channels at 128²; scale s has 32·2^s
+channels at 128/2^s (4 scales); the candidate set is DARTS' (MS-NAS builds on it) without
+'none': skip, 3×3 max/avg pooling, ReLU-SepConv-BN 3×3/5×5 (single, not DARTS' doubled),
+ReLU-dilated-SepConv-BN 3×3/5×5 (dilation 2); a scale change ends with a ReLU-Conv1×1-BN
+to the new scale's channels (part of S_cell); the head is a 1×1 conv to 4 classes
+(background, RV, MYO, LV) and a ×2 bilinear up-sampling. Partial-channel (PC-DARTS)
+supernet ops at C/4 are not listed: the latency the searches need is the final network's.
+
+Pieces for network builders and the RT-DNAS search (``size`` is "paper" or "small"):
+
+- ``N_LAYERS``, ``CELLS_PER_MODULE``, ``BLOCKS_PER_CELL``, ``OP_NAMES``, ``CELL_TYPES``.
+- ``scales(size)``: (channels, resolution) per scale.
+- ``cell_ops(scale, size)``: name -> OpSpec of the candidates at a scale.
+- ``legal_cell_types(scale, size)``; ``scaling_ops(cell_type, scale, size)``: the ops of
+  S_cell, in order.
+- ``stem_op(size)``, ``head_ops(size)``: the fixed ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+SPACE = "msnas"
+N_LAYERS = 10
+CELLS_PER_MODULE = 3
+BLOCKS_PER_CELL = 3
+OP_NAMES = ("skip_connect", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "sep_conv_5x5",
+            "dil_conv_3x3", "dil_conv_5x5")
+CELL_TYPES = ("contracting", "non_scaling", "expanding")
+N_CLASSES = 4
+IN_CHANNELS = 1
+BATCH = 1
+_NOR = dict(norm="bn", act="relu", act_first=True)  # DARTS' ReLU-Op-BN order
+
+
+@dataclass(frozen=True)
+class Config:
+    image: int  # square frame side
+    base: int  # channels at the first scale
+    n_scales: int
+
+
+CONFIGS = {"paper": Config(256, 32, 4), "small": Config(64, 8, 3)}
+
+
+def scales(size: str) -> list[tuple[int, int]]:
+    """(channels, resolution) of every scale; scale 0 is half the frame."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [(cfg.base * 2 ** s, cfg.image // 2 // 2 ** s) for s in range(cfg.n_scales)]
+
+
+def _shape(scale: int, size: str) -> tuple[int, int, int, int]:
+    channels, res = scales(size)[scale]
+    return (BATCH, channels, res, res)
+
+
+def cell_ops(scale: int, size: str) -> dict[str, OpSpec]:
+    """The candidate ops of an edge at ``scale``, by name (see OP_NAMES)."""
+    shape = _shape(scale, size)
+    return {
+        "skip_connect": OpSpec.make("identity", shape),
+        "max_pool_3x3": OpSpec.make("pool", shape, reduce="max", kernel=3, stride=1),
+        "avg_pool_3x3": OpSpec.make("pool", shape, reduce="avg", kernel=3, stride=1),
+        "sep_conv_3x3": OpSpec.make("sepconv", shape, kernel=3, **_NOR),
+        "sep_conv_5x5": OpSpec.make("sepconv", shape, kernel=5, **_NOR),
+        "dil_conv_3x3": OpSpec.make("sepconv", shape, kernel=3, dilation=2, **_NOR),
+        "dil_conv_5x5": OpSpec.make("sepconv", shape, kernel=5, dilation=2, **_NOR),
+    }
+
+
+def _target(cell_type: str, scale: int) -> int:
+    offsets = {"contracting": 1, "non_scaling": 0, "expanding": -1}
+    if cell_type not in offsets:
+        raise LatbenchError(f"unknown cell type {cell_type!r}; valid: {', '.join(CELL_TYPES)}")
+    return scale + offsets[cell_type]
+
+
+def legal_cell_types(scale: int, size: str) -> list[str]:
+    """The cell types that can start at ``scale`` (no contracting at the last, ...)."""
+    n_scales = len(scales(size))
+    return [t for t in CELL_TYPES if 0 <= _target(t, scale) < n_scales]
+
+
+def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
+    """The ops of S_cell for a cell of ``cell_type`` whose input is at ``scale``."""
+    _target(cell_type, scale)  # unknown cell types are named as such
+    if cell_type not in legal_cell_types(scale, size):
+        raise LatbenchError(f"a {cell_type!r} cell cannot start at scale {scale}; legal there: "
+                            f"{', '.join(legal_cell_types(scale, size))}")
+    shape = _shape(scale, size)
+    if cell_type == "non_scaling":
+        return [OpSpec.make("identity", shape)]
+    channels, res = scales(size)[_target(cell_type, scale)]
+    resample = (OpSpec.make("pool", shape, reduce="max", kernel=2) if cell_type == "contracting"
+                else OpSpec.make("upsample", shape, scale=2))
+    adapt = OpSpec.make("conv", (BATCH, shape[1], res, res), out=channels, kernel=1, **_NOR)
+    return [resample, adapt]
+
+
+def stem_op(size: str) -> OpSpec:
+    """3×3 stride-2 conv-BN-ReLU from the frame to scale 0."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return OpSpec.make("conv", (BATCH, IN_CHANNELS, cfg.image, cfg.image), out=cfg.base,
+                       kernel=3, stride=2, norm="bn", act="relu")
+
+
+def head_ops(size: str) -> list[OpSpec]:
+    """1×1 classifier at scale 0, then ×2 bilinear up-sampling to the frame."""
+    _, res = scales(size)[0]
+    return [OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
+            OpSpec.make("upsample", (BATCH, N_CLASSES, res, res), scale=2)]
+
+
+@register_space(SPACE, paper="RT-DNAS / MS-NAS (real-time DNAS, cardiac cine MRI)")
+def msnas_ops(size: str) -> list[OpSpec]:
+    """Cell candidates at every scale, the scaling ops of every legal cell, stem and head."""
+    ops = [stem_op(size)]
+    for scale in range(len(scales(size))):
+        ops += cell_ops(scale, size).values()
+        for cell_type in legal_cell_types(scale, size):
+            ops += scaling_ops(cell_type, scale, size)
+    return ops + head_ops(size)

@@ -1,0 +1,103 @@
+"""ST-NAS decoder: the temporal (SP-TCN) decoder turned into a DARTS-style supernet.
+
+Input: the encoder features of an 11-frame window stacked as N,C,T,H,W — Swin-T's last stage,
+768 channels at 1/32 of 576×320 (10×18). Each searchable layer holds 7 candidates, kernel 3
+and 5 each: dilated 2D spatial conv (1×k×k), depth-separable 2D spatial conv (1×k×k) and
+dilated 1D temporal conv (k×1×1), plus identity (Sect. 3.3). Fixed ops: the initial 3×3×3
+conv, the baseline's encoder→decoder channel-reducing 3D conv (removed by ST-NAS' "full
+channel" change), the 1×1×1 classifier and the ×32 bilinear up-sampling of a frame's scores.
+
+Assumptions (the paper does not state them; change the constants to match another decoder):
+the searched decoder runs at full channels (FC, as TCNNAS was searched); its dilated layers use
+dilation 2^i (MS-TCN style) for ``DILATIONS``; every 3D conv is replaced by two supernet
+layers of the same dilation; convs are conv-BN-ReLU; the reducing conv is 3×3×3 to
+``REDUCED`` channels; CholecSeg8K's 13 classes.
+
+Pieces for network builders (``size`` is "paper" or "small"):
+
+- ``OP_NAMES``; ``layer_ops(dilation, size)``: name -> OpSpec of one supernet layer.
+- ``layer_dilations(size)``: the dilation of every supernet layer, in order.
+- ``fixed_ops(size)``: name -> OpSpec of "reduce", "initial", "initial_reduced",
+  "classifier", "upsample".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+SPACE = "stnas-decoder"
+FRAMES = 11  # temporal window
+KERNELS = (3, 5)
+OP_NAMES = ("spatial_conv_3", "spatial_conv_5", "sep_conv_3", "sep_conv_5",
+            "temporal_conv_3", "temporal_conv_5", "identity")
+N_CLASSES = 13  # CholecSeg8K
+STRIDE = 32  # encoder output stride (Swin's last stage)
+LAYERS_PER_CONV = 2  # each 3D conv of SP-TCN becomes two supernet layers
+BATCH = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    channels: int  # full channels entering the decoder
+    reduced: int  # channels after the baseline's reducing conv
+    hw: tuple[int, int]  # feature map (H, W) at 1/32
+    dilations: tuple[int, ...]
+
+
+CONFIGS = {
+    "paper": Config(768, 256, (10, 18), (1, 2, 4, 8)),
+    "small": Config(64, 32, (4, 7), (1, 2)),
+}
+
+
+def _shape(size: str, channels: int | None = None) -> tuple[int, ...]:
+    cfg = for_size(SPACE, size, CONFIGS)
+    return (BATCH, cfg.channels if channels is None else channels, FRAMES, *cfg.hw)
+
+
+def layer_dilations(size: str) -> list[int]:
+    """The dilation of each supernet layer, in order (two layers per dilated 3D conv)."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [d for d in cfg.dilations for _ in range(LAYERS_PER_CONV)]
+
+
+def layer_ops(dilation: int, size: str) -> dict[str, OpSpec]:
+    """The 7 candidate ops of a supernet layer with ``dilation``, by name (see OP_NAMES)."""
+    shape = _shape(size)
+    bn = dict(norm="bn", act="relu")
+    ops: dict[str, OpSpec] = {}
+    for k in KERNELS:
+        ops[f"spatial_conv_{k}"] = OpSpec.make("conv", shape, kernel=(1, k, k),
+                                               dilation=(1, dilation, dilation), **bn)
+        ops[f"sep_conv_{k}"] = OpSpec.make("sepconv", shape, kernel=(1, k, k), **bn)
+        ops[f"temporal_conv_{k}"] = OpSpec.make("conv", shape, kernel=(k, 1, 1),
+                                                dilation=(dilation, 1, 1), **bn)
+    ops["identity"] = OpSpec.make("identity", shape)
+    return {name: ops[name] for name in OP_NAMES}
+
+
+def fixed_ops(size: str) -> dict[str, OpSpec]:
+    """The non-searchable decoder ops, by name."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    bn = dict(norm="bn", act="relu")
+    h, w = cfg.hw
+    return {
+        "reduce": OpSpec.make("conv", _shape(size), out=cfg.reduced, kernel=3, **bn),
+        "initial": OpSpec.make("conv", _shape(size), kernel=3, **bn),
+        "initial_reduced": OpSpec.make("conv", _shape(size, cfg.reduced), kernel=3, **bn),
+        "classifier": OpSpec.make("conv", _shape(size), out=N_CLASSES, kernel=1, bias=True),
+        "upsample": OpSpec.make("upsample", (BATCH, N_CLASSES, h, w), scale=STRIDE),
+    }
+
+
+@register_space(SPACE, paper="ST-NAS (spatial-temporal NAS for surgical video), decoder")
+def stnas_decoder_ops(size: str) -> list[OpSpec]:
+    """The 7 candidates of every decoder layer, plus initial, reducing and classifier convs."""
+    ops = list(fixed_ops(size).values())
+    for dilation in dict.fromkeys(layer_dilations(size)):
+        ops += layer_ops(dilation, size).values()
+    return ops

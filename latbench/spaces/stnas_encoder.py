@@ -1,0 +1,120 @@
+"""ST-NAS encoder: the Swin backbone whose every block is one searchable unit with latency s_i.
+
+ST-NAS (Sect. 3.2, 4) shrinks the depth of each stage of Swin-T (depths 2,2,6,2; Swin-B,
+depths 2,2,18,2, is the baseline) on 576×320 RGB frames, encoded one frame at a time
+(batch 1). The ops: patch embedding (4×4, LN), per stage its blocks (window 7, the odd blocks
+shifted), patch merging between stages and the output LayerNorm fed to the decoder.
+
+Pieces for network builders and the ST-NAS regulariser (``size`` is "paper" or "small"):
+
+- ``VARIANTS``: embed dim, depths and heads per Swin variant; ``variants(size)`` those in a size.
+- ``stage_shapes(size, variant)``: the (H, W, C) token grid of every stage.
+- ``stage_blocks(stage, size, variant)``: one OpSpec per block of a stage, in order (the units
+  s_i of Eq. 2; repeated specs share one measurement).
+- ``stem_op``, ``merge_op(stage)``, ``out_norm_op``: the fixed ops.
+- ``encoder_ops(size, variant)``: the whole encoder in execution order.
+
+Small size: Swin-T's structure at 112×64 frames, embed dim 32 and heads 1,2,4,8 (the stage-3
+and -4 maps are smaller than a window, so they use one unshifted window, as Swin does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+SPACE = "stnas-encoder"
+WINDOW = 7
+PATCH = 4
+
+
+@dataclass(frozen=True)
+class Variant:
+    embed: int
+    depths: tuple[int, ...]
+    heads: tuple[int, ...]
+
+
+VARIANTS = {
+    "swin-t": Variant(96, (2, 2, 6, 2), (3, 6, 12, 24)),
+    "swin-b": Variant(128, (2, 2, 18, 2), (4, 8, 16, 32)),
+    "swin-t-small": Variant(32, (2, 2, 6, 2), (1, 2, 4, 8)),
+}
+FRAME_HW = {"paper": (320, 576), "small": (64, 112)}  # (height, width)
+_VARIANTS_BY_SIZE = {"paper": ("swin-t", "swin-b"), "small": ("swin-t-small",)}
+BATCH = 1  # frames are encoded one at a time
+
+
+def variants(size: str) -> tuple[str, ...]:
+    """The Swin variants profiled at ``size`` (the first is the default)."""
+    return for_size(SPACE, size, _VARIANTS_BY_SIZE)
+
+
+def _variant(size: str, variant: str | None) -> Variant:
+    names = variants(size)
+    name = names[0] if variant is None else variant
+    if name not in names:
+        raise LatbenchError(f"unknown variant {name!r} of space {SPACE!r} at size {size!r}; "
+                            f"valid: {', '.join(names)}")
+    return VARIANTS[name]
+
+
+def stage_shapes(size: str, variant: str | None = None) -> list[tuple[int, int, int]]:
+    """(H, W, C) of the tokens of each stage: H/4·2^-s, W/4·2^-s, embed·2^s (ceil on odd)."""
+    var = _variant(size, variant)
+    h, w = (-(-x // PATCH) for x in FRAME_HW[size])
+    shapes = []
+    for stage in range(len(var.depths)):
+        shapes.append((h, w, var.embed * 2 ** stage))
+        h, w = -(-h // 2), -(-w // 2)
+    return shapes
+
+
+def stem_op(size: str, variant: str | None = None) -> OpSpec:
+    """Patch embedding of one RGB frame (N,3,H,W -> N,H/4,W/4,C)."""
+    var = _variant(size, variant)
+    return OpSpec.make("patch_embed", (BATCH, 3, *FRAME_HW[size]), out=var.embed, patch=PATCH)
+
+
+def stage_blocks(stage: int, size: str, variant: str | None = None) -> list[OpSpec]:
+    """The blocks of ``stage`` in order: W-MSA, SW-MSA, W-MSA, ... (one unit s_i each)."""
+    var = _variant(size, variant)
+    h, w, c = stage_shapes(size, variant)[stage]
+    return [OpSpec.make("swin_block", (BATCH, h, w, c), heads=var.heads[stage], window=WINDOW,
+                        shift=bool(i % 2)) for i in range(var.depths[stage])]
+
+
+def merge_op(stage: int, size: str, variant: str | None = None) -> OpSpec:
+    """Patch merging from ``stage`` to ``stage + 1``."""
+    h, w, c = stage_shapes(size, variant)[stage]
+    return OpSpec.make("patch_merging", (BATCH, h, w, c))
+
+
+def out_norm_op(size: str, variant: str | None = None) -> OpSpec:
+    """The LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
+    h, w, c = stage_shapes(size, variant)[-1]
+    return OpSpec.make("layer_norm", (BATCH, h, w, c))
+
+
+def encoder_ops(size: str, variant: str | None = None) -> list[OpSpec]:
+    """The whole encoder of one frame, in execution order (with repeats)."""
+    n_stages = len(_variant(size, variant).depths)
+    ops = [stem_op(size, variant)]
+    for stage in range(n_stages):
+        ops += stage_blocks(stage, size, variant)
+        if stage < n_stages - 1:
+            ops.append(merge_op(stage, size, variant))
+    return ops + [out_norm_op(size, variant)]
+
+
+@register_space(SPACE, paper="ST-NAS (spatial-temporal NAS for surgical video), encoder")
+def stnas_encoder_ops(size: str) -> list[OpSpec]:
+    """Swin-T (and Swin-B) blocks, patch embedding/merging and output norm at 576×320 frames."""
+    ops: list[OpSpec] = []
+    for variant in variants(size):
+        ops += encoder_ops(size, variant)
+    return ops
