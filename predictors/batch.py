@@ -40,13 +40,13 @@ class Wiring:
         """Edges adding into a node that already has a value (one tensor addition each)."""
         return len(self.dst) - len(set(self.dst))
 
-    def longest_path(self, edge_cost: np.ndarray) -> np.ndarray:
-        """RT-DNAS Eq. 4 for every row of ``edge_cost`` (n_archs × n_edges) at once."""
-        best = np.zeros((edge_cost.shape[0], self.n_nodes))
+    def longest_path(self, edge_cost_t: np.ndarray) -> np.ndarray:
+        """RT-DNAS Eq. 4 for every column of ``edge_cost_t`` (n_edges × n_archs) at once."""
+        best = np.zeros((self.n_nodes, edge_cost_t.shape[1]))  # node-major: contiguous rows
         for j, (src, dst) in enumerate(zip(self.src, self.dst)):
-            start = best[:, src[0]] if len(src) == 1 else best[:, list(src)].max(axis=1)
-            np.maximum(best[:, dst], start + edge_cost[:, j], out=best[:, dst])
-        return best[:, self.output]
+            start = best[src[0]] if len(src) == 1 else best[list(src)].max(axis=0)
+            np.maximum(best[dst], start + edge_cost_t[j], out=best[dst])
+        return best[self.output]
 
 
 @dataclass
@@ -78,9 +78,9 @@ class ArchBatch:
         out = {k: np.empty(self.n) for k in ("op_sum", "longest_path", "n_edges",
                                                "n_merges")}
         for g in self.groups:
-            edge_cost = op_cost[g.op_index]
-            out["op_sum"][g.rows] = edge_cost.sum(axis=1)
-            out["longest_path"][g.rows] = g.wiring.longest_path(edge_cost)
+            edge_cost_t = op_cost[g.op_index.T]
+            out["op_sum"][g.rows] = edge_cost_t.sum(axis=0)
+            out["longest_path"][g.rows] = g.wiring.longest_path(edge_cost_t)
             out["n_edges"][g.rows] = len(g.wiring.dst)
             out["n_merges"][g.rows] = g.wiring.n_merges
         return out
@@ -102,7 +102,8 @@ class ArchBatch:
 
 def encode(archs: Sequence[Architecture]) -> ArchBatch:
     """Index arrays of ``archs`` (ops deduplicated by spec, architectures by wiring)."""
-    op_ids: dict[OpSpec, int] = {}
+    op_ids: dict[str, int] = {}
+    ops: list[OpSpec] = []
     wirings: dict[tuple, tuple[Wiring, list[int], list[list[int]]]] = {}
     for pos, arch in enumerate(archs):
         sig = (tuple((e.src, e.dst) for e in arch.edges), arch.output)
@@ -110,7 +111,14 @@ def encode(archs: Sequence[Architecture]) -> ArchBatch:
         if entry is None:
             entry = wirings[sig] = (Wiring.of(arch), [], [])
         entry[1].append(pos)
-        entry[2].append([op_ids.setdefault(e.op, len(op_ids)) for e in arch.edges])
+        row = []
+        for e in arch.edges:
+            i = op_ids.get(e.op.key)
+            if i is None:
+                i = op_ids[e.op.key] = len(ops)
+                ops.append(e.op)
+            row.append(i)
+        entry[2].append(row)
     groups = [WiringGroup(w, np.array(rows, dtype=np.int64), np.array(idx, dtype=np.int32))
               for w, rows, idx in wirings.values()]
-    return ArchBatch(list(op_ids), groups, len(archs))
+    return ArchBatch(ops, groups, len(archs))
