@@ -11,6 +11,9 @@ import numpy as np
 SPREAD_WARN_IQR_REL = 0.10
 """IQR / median above which a measurement carries a high-spread warning."""
 
+CONTENTION_MEDIAN_OVER_MIN = 2.0
+"""Median / fastest sample above which a measurement warns that the device was busy."""
+
 Z_95 = 1.959963984540054
 
 
@@ -88,6 +91,10 @@ class Measurement:
         if self.median_ms > 0 and self.iqr_ms / self.median_ms > SPREAD_WARN_IQR_REL:
             out.append(f"high spread: IQR is {100 * self.iqr_ms / self.median_ms:.0f}% "
                        f"of the median (> {100 * SPREAD_WARN_IQR_REL:.0f}%)")
+        fastest = float(self._sorted[0])
+        if fastest > 0 and self.median_ms / fastest > CONTENTION_MEDIAN_OVER_MIN:
+            out.append(f"median is {self.median_ms / fastest:.1f}x the fastest sample: the "
+                       "device was probably busy (other processes, oversubscribed threads)")
         return tuple(out)
 
     def stats(self) -> dict[str, Any]:

@@ -88,3 +88,10 @@ def test_empty_measurement_is_refused():
 def test_invalid_config_is_refused():
     with pytest.raises(ValueError, match="TimingConfig"):
         TimingConfig(budget_ms=0)
+
+
+def test_contention_is_flagged_when_the_median_is_far_above_the_fastest_sample():
+    busy = Measurement((0.4, 60.0, 64.0, 70.0), 1, "cpu-perf_counter_ns")
+    quiet = Measurement((1.0, 1.01, 1.02, 1.03), 1, "cpu-perf_counter_ns")
+    assert any("probably busy" in w for w in busy.warnings)
+    assert not quiet.warnings
