@@ -26,7 +26,8 @@ import torch
 
 from latbench.errors import MeasurementError
 from latbench.memory.child import subject_to_json
-from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_training
+from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture, run_training,
+                                   training_inputs)
 
 MIB = 2**20
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
@@ -56,7 +57,7 @@ def measure_cpu_here(subject: Subject, config: TrainConfig,
     torch.manual_seed(0)
     arch = as_training_architecture(subject, config.batch)
     module = arch.build("cpu").train()
-    inputs = arch.example_inputs("cpu")
+    inputs = training_inputs(arch, "cpu")
     run_training(module, inputs, TrainConfig(**{**config.to_dict(), "steps": 1}))  # warm-up
     gc.collect()
     baseline = _status_bytes("VmRSS")

@@ -22,7 +22,7 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-LOSSES = ("mse", "sum")
+LOSSES = ("mse", "sum")  # mse: mean of squares (a dense gradient, like a segmentation loss)
 Subject = Architecture | OpSpec
 
 
@@ -66,7 +66,7 @@ class TrainConfig:
     def loss_of(self, out: torch.Tensor) -> torch.Tensor:
         if self.loss == "sum":
             return out.float().sum()
-        return torch.nn.functional.mse_loss(out, torch.zeros_like(out))
+        return out.float().square().mean()  # MSE to a zero target: a dense output gradient
 
 
 def as_training_architecture(subject: Subject, batch: int | None = None) -> Architecture:
@@ -83,6 +83,11 @@ def as_training_architecture(subject: Subject, batch: int | None = None) -> Arch
         edges.append(Edge(e.src, e.dst, op))
     return Architecture(subject.space, tuple(edges), subject.output, subject.name,
                         subject.genotype, dict(subject.meta))
+
+
+def training_inputs(arch: Architecture, device: str | torch.device) -> tuple[torch.Tensor, ...]:
+    """The architecture's seeded example input on ``device``, not requiring grad (an image)."""
+    return tuple(t.detach() for t in arch.example_inputs(device))
 
 
 def _noop(_phase: str) -> None:

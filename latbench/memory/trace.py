@@ -23,17 +23,16 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map_only
 from torch.utils.weak import WeakIdKeyDictionary
 
 from latbench.archs.graph import Architecture, ArchitectureModule
 from latbench.errors import LatbenchError
 from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture,
-                                   run_inference, run_training)
+                                   run_inference, run_training, training_inputs)
 from latbench.memory.workspace import WorkspaceFn, no_workspace
 from latbench.ops.registry import get_op_kind
 
-ENGINES = ("meta", "fake")
+ENGINES = ("meta", "fake", "real")  # real: actual CPU compute, for checking the others
 ALLOC, FREE = 1, 0
 
 
@@ -67,9 +66,10 @@ class MemoryTrace:
 class _Recorder(TorchDispatchMode):
     """Records the storage of every op output the first time it is seen, and its death."""
 
-    def __init__(self, device_type: str, workspace: WorkspaceFn = no_workspace):
+    def __init__(self, device_type: str, workspace: WorkspaceFn = no_workspace,
+                 cache: bool = True):
         super().__init__()
-        self.workspace = workspace
+        self.workspace, self.cache = workspace, cache
         self.trace = MemoryTrace()
         self.device_type = device_type
         self._seen: WeakIdKeyDictionary = WeakIdKeyDictionary()
@@ -97,9 +97,9 @@ class _Recorder(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         kwargs = kwargs or {}
-        if func is torch.ops.aten._local_scalar_dense.default:
+        if func is torch.ops.aten._local_scalar_dense.default and self.cache:
             return 1.0  # .item() of a step counter: a value never changes memory
-        key = _cache_key(func, args, kwargs)
+        key = _cache_key(func, args, kwargs) if self.cache else None
         shapes = _OUTPUT_CACHE.get(key) if key is not None else None
         if shapes is not None:
             out = _fresh_outputs(shapes, self.device_type)
@@ -107,7 +107,9 @@ class _Recorder(TorchDispatchMode):
             out = func(*args, **kwargs)
             if key is not None:
                 _remember(key, args, kwargs, out)
-        tree_map_only(torch.Tensor, self.track, out)
+        for t in _leaves(out):
+            if isinstance(t, torch.Tensor):
+                self.track(t)
         extra = self.workspace(func, args, out)
         if extra:  # a kernel-internal buffer: allocated after the outputs, freed on return
             handle, self._next = self._next, self._next + 1
@@ -124,12 +126,20 @@ _OUTPUT_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _CACHE_LIMIT = 100_000
 
 
+def _leaves(obj: Any) -> list[Any]:
+    """Leaves of nested tuples, lists and dicts (aten arguments), faster than pytree."""
+    if isinstance(obj, (tuple, list)):
+        return [leaf for item in obj for leaf in _leaves(item)]
+    if isinstance(obj, dict):
+        return [leaf for item in obj.values() for leaf in _leaves(item)]
+    return [obj]
+
+
 def _cache_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple | None:
     if func._schema.is_mutable:
         return None
-    leaves, _ = tree_flatten((args, kwargs))
     parts: list[Any] = [func]
-    for leaf in leaves:
+    for leaf in _leaves((args, kwargs)):
         if isinstance(leaf, torch.Tensor):
             parts.append((tuple(leaf.shape), leaf.stride(), leaf.dtype, leaf.storage_offset(),
                           leaf.device.type))
@@ -146,7 +156,7 @@ def _remember(key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any
     outs = [out] if isinstance(out, torch.Tensor) else out
     if not isinstance(outs, (tuple, list)) or len(_OUTPUT_CACHE) >= _CACHE_LIMIT:
         return
-    inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0]
+    inputs = {t.untyped_storage()._cdata for t in _leaves((args, kwargs))
               if isinstance(t, torch.Tensor)}
     shapes = []
     for o in outs:
@@ -207,22 +217,26 @@ def _traced(subject: Subject, config: TrainConfig, engine: str,
     if engine not in ENGINES:
         raise LatbenchError(f"trace engine {engine!r} is not one of {', '.join(ENGINES)}")
     arch = as_training_architecture(subject, config.batch)
-    with torch.device("meta"):
-        module = _MetaArchitectureModule(arch)
-    shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
-    if engine == "meta":
-        rec, fake = _Recorder("meta", workspace), None
+    if engine == "real":
+        module = arch.build("cpu").train()
     else:
+        with torch.device("meta"):
+            module = _MetaArchitectureModule(arch)
+    shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
+    fake = None
+    if engine == "fake":
         from torch._subclasses.fake_tensor import FakeTensorMode
 
-        rec, fake = _Recorder("cpu", workspace), FakeTensorMode()
+        fake = FakeTensorMode()
+    rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine != "real")
     try:
         with fake if fake is not None else contextlib.nullcontext():
             if fake is not None:
                 _to_device(module, "cpu")
             for t in (*module.parameters(), *module.buffers()):
                 rec.track(t)
-            inputs = (torch.empty(shape, dtype=dtype, device=rec.device_type),)
+            inputs = (training_inputs(arch, "cpu") if engine == "real"
+                      else (torch.empty(shape, dtype=dtype, device=rec.device_type),))
             rec.track(inputs[0])
             rec.trace.n_setup = len(rec.trace.events)
             with rec:

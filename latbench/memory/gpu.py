@@ -1,0 +1,130 @@
+"""GPU training memory as HyperSegNAS measured it, in a fresh process: NVML and the allocator.
+
+In a fresh ``python -m latbench.memory.child`` on the GPU:
+1. CUDA is initialised and the process's NVML usage read: the CUDA-context baseline;
+2. the network and its input are built on the GPU; one forward pass without autograd gives
+   the inference-only peak (allocator peak allocated / reserved); the cache is emptied and the
+   peaks reset;
+3. ``config.steps`` training steps run (forward, backward, optimizer step); after each, NVML's
+   per-process used memory (what nvidia-smi shows for the process; matched by pid in
+   ``nvmlDeviceGetComputeRunningProcesses``, the GPU found by UUID so CUDA_VISIBLE_DEVICES is
+   honoured) and device-level used memory are sampled, the maxima kept;
+4. ``torch.cuda.max_memory_allocated`` / ``max_memory_reserved`` give the allocator peaks.
+An OOM is caught by the child and returned as ``status="oom"``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from latbench.errors import MeasurementError
+from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
+from latbench.memory.steps import run_training, training_inputs
+
+MIB = 2**20
+
+
+def nvml_process_bytes(pynvml: Any, handle: Any, pid: int) -> int | None:
+    """Used GPU memory of process ``pid`` on ``handle`` per NVML (None: not listed / unknown).
+
+    A process outside this container's pid namespace, or a driver that hides per-process
+    usage (``usedGpuMemory`` None or NVML_VALUE_NOT_AVAILABLE), gives None.
+    """
+    getters = ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses")
+    total, found = 0, False
+    for name in getters:
+        try:
+            procs = getattr(pynvml, name)(handle)
+        except Exception:  # noqa: BLE001 - NVML call unsupported on this GPU/driver
+            continue
+        for proc in procs:
+            used = getattr(proc, "usedGpuMemory", None)
+            if proc.pid == pid and used is not None and used < 2**63:
+                total, found = max(total, int(used)), True
+    return total if found else None
+
+
+def nvml_device_used_bytes(pynvml: Any, handle: Any) -> int | None:
+    """Device-level used memory per NVML (all processes), or None."""
+    try:
+        return int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+class NvmlSampler:
+    """Keeps the maxima of per-process and per-device NVML usage over ``sample()`` calls."""
+
+    def __init__(self, pynvml: Any | None, handle: Any | None, pid: int):
+        self.pynvml, self.handle, self.pid = pynvml, handle, pid
+        self.process_peak: int | None = None
+        self.device_peak: int | None = None
+
+    def read(self) -> tuple[int | None, int | None]:
+        if self.pynvml is None:
+            return None, None
+        return (nvml_process_bytes(self.pynvml, self.handle, self.pid),
+                nvml_device_used_bytes(self.pynvml, self.handle))
+
+    def sample(self) -> None:
+        proc, dev = self.read()
+        if proc is not None:
+            self.process_peak = max(self.process_peak or 0, proc)
+        if dev is not None:
+            self.device_peak = max(self.device_peak or 0, dev)
+
+
+def _mib(value: int | None) -> float | None:
+    return None if value is None else value / MIB
+
+
+def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
+    """Run the protocol in this (fresh) process; returns the memory columns in MiB."""
+    from latbench.device import nvml, nvml_handle
+
+    if not torch.cuda.is_available():
+        raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
+    dev = torch.device(device)
+    torch.cuda.set_device(dev)
+    torch.cuda.init()
+    torch.cuda.synchronize(dev)
+    with nvml() as nv:
+        handle = nvml_handle(nv, dev) if nv is not None else None
+        sampler = NvmlSampler(nv, handle, os.getpid())
+        context, device_before = sampler.read()
+        arch = as_training_architecture(subject, config.batch)
+        torch.manual_seed(0)
+        module = arch.build(dev).train()
+        inputs = training_inputs(arch, dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        run_inference(module, inputs)
+        torch.cuda.synchronize(dev)
+        infer = (torch.cuda.max_memory_allocated(dev), torch.cuda.max_memory_reserved(dev))
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+
+        def after_step(_step: int) -> None:
+            torch.cuda.synchronize(dev)
+            sampler.sample()
+
+        run_training(module, inputs, config, after_step=after_step)
+        peak_alloc, peak_res = (torch.cuda.max_memory_allocated(dev),
+                                torch.cuda.max_memory_reserved(dev))
+    return {"peak_allocated_mib": peak_alloc / MIB, "peak_reserved_mib": peak_res / MIB,
+            "nvml_process_mib": _mib(sampler.process_peak), "context_mib": _mib(context),
+            "nvml_device_mib": _mib(sampler.device_peak),
+            "nvml_device_before_mib": _mib(device_before),
+            "infer_peak_allocated_mib": infer[0] / MIB, "infer_peak_reserved_mib": infer[1] / MIB}
+
+
+def measure_gpu(subject: Subject, config: TrainConfig = TrainConfig(),
+                device: str = "cuda") -> dict[str, Any]:
+    """Training memory of ``subject`` on ``device``, measured in a fresh process."""
+    from latbench.memory.child import subject_to_json
+    from latbench.memory.cpu import run_child
+
+    job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
+    return run_child(job)
