@@ -10,7 +10,6 @@ from predictors.metrics import accuracy
 from predictors.network import NetworkPredictor
 from predictors.transfer import TransferPredictor
 
-from synthetic import network_ms, op_table, true_ms
 
 
 def _ops():
@@ -21,31 +20,31 @@ def _ops():
     return convs + pools
 
 
-def test_learned_beats_the_flops_baseline_on_held_out_ops():
+def test_learned_beats_the_flops_baseline_on_held_out_ops(synth):
     ops = _ops()
     rng = np.random.default_rng(0)
     test = rng.permutation(len(ops))[:8]
     train = [s for i, s in enumerate(ops) if i not in set(test)]
-    truth = np.array([true_ms(ops[i]) for i in test])
-    learned = LearnedPredictor().fit(op_table(train)).predict([ops[i] for i in test])
-    baseline = flops_baseline().fit(op_table(train)).predict([ops[i] for i in test])
+    truth = np.array([synth.true_ms(ops[i]) for i in test])
+    learned = LearnedPredictor().fit(synth.op_table(train)).predict([ops[i] for i in test])
+    baseline = flops_baseline().fit(synth.op_table(train)).predict([ops[i] for i in test])
     # the truth is additive (overhead + FLOPs + bytes), the model log-linear: close, not exact
     assert accuracy(learned, truth)["mape_pct"] < 20
     assert accuracy(learned, truth)["mape_pct"] < accuracy(baseline, truth)["mape_pct"] / 3
 
 
-def test_unknown_features_and_unseen_kinds_are_reported():
+def test_unknown_features_and_unseen_kinds_are_reported(synth):
     with pytest.raises(LatbenchError, match="unknown feature"):
-        LearnedPredictor(features=("log_flops", "colour")).fit(op_table(_ops()))
-    model = LearnedPredictor().fit(op_table(_ops()))
+        LearnedPredictor(features=("log_flops", "colour")).fit(synth.op_table(_ops()))
+    model = LearnedPredictor().fit(synth.op_table(_ops()))
     with pytest.warns(UserWarning, match="not in the fit table"):
         pred = model.predict([OpSpec.make("identity", (1, 8, 8, 8))])
     assert pred[0] > 0
 
 
-def test_few_shot_transfer_maps_scale_and_keeps_rank(nb201_ops, nb201_archs):
-    measured_a = np.array([network_ms(a) for a in nb201_archs])
-    base = NetworkPredictor(LookupPredictor().fit(op_table(nb201_ops))).fit(nb201_archs,
+def test_few_shot_transfer_maps_scale_and_keeps_rank(synth, nb201_ops, nb201_archs):
+    measured_a = np.array([synth.network_ms(a) for a in nb201_archs])
+    base = NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(nb201_archs,
                                                                             measured_a)
     measured_b = 3.0 * measured_a ** 0.8  # device B: faster on big nets, slower on small ones
     model = TransferPredictor(base).fit(nb201_archs[:10], measured_b[:10])

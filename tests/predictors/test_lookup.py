@@ -8,7 +8,6 @@ from latbench.opspec import OpSpec
 from predictors.learned import LearnedPredictor
 from predictors.lookup import LookupPredictor, MissingOpsError
 
-from synthetic import op_table, true_ms
 
 SHAPES = [(1, 16, 8, 8), (1, 16, 16, 16), (1, 16, 64, 64)]
 
@@ -18,31 +17,31 @@ def conv(shape):
 
 
 @pytest.fixture
-def lut():
-    return LookupPredictor().fit(op_table([conv(s) for s in SHAPES]))
+def lut(synth):
+    return LookupPredictor().fit(synth.op_table([conv(s) for s in SHAPES]))
 
 
-def test_exact_hits_return_the_table_value(lut):
+def test_exact_hits_return_the_table_value(synth, lut):
     pred, cov = lut.predict_with_coverage([conv(s) for s in SHAPES])
-    assert pred.tolist() == [true_ms(conv(s)) for s in SHAPES]
+    assert pred.tolist() == [synth.true_ms(conv(s)) for s in SHAPES]
     assert cov.summary() == {"hits": 3, "interpolated": 0, "extrapolated": 0, "fallback": 0}
 
 
-def test_between_measured_shapes_is_interpolated_and_reported(lut):
+def test_between_measured_shapes_is_interpolated_and_reported(synth, lut):
     query = conv((1, 16, 32, 32))
     pred, cov = lut.predict_with_coverage([query])
     assert cov.interpolated == [query.key] and cov.hits == 0
-    lo, hi = true_ms(conv(SHAPES[1])), true_ms(conv(SHAPES[2]))
+    lo, hi = synth.true_ms(conv(SHAPES[1])), synth.true_ms(conv(SHAPES[2]))
     assert lo < pred[0] < hi
-    assert pred[0] == pytest.approx(true_ms(query), rel=0.3)
+    assert pred[0] == pytest.approx(synth.true_ms(query), rel=0.3)
 
 
-def test_outside_measured_shapes_warns_and_reports_extrapolation(lut):
+def test_outside_measured_shapes_warns_and_reports_extrapolation(synth, lut):
     query = conv((1, 16, 128, 128))
     with pytest.warns(UserWarning, match="extrapolated"):
         pred, cov = lut.predict_with_coverage([query])
     assert cov.extrapolated == [query.key]
-    assert pred[0] > true_ms(conv(SHAPES[2]))
+    assert pred[0] > synth.true_ms(conv(SHAPES[2]))
 
 
 def test_strict_raises_naming_the_missing_keys(lut):
@@ -60,26 +59,27 @@ def test_a_kind_without_rows_is_an_error_never_zero(lut):
     assert pool.key in str(err.value)
 
 
-def test_fallback_answers_uncovered_kinds_and_is_reported():
+def test_fallback_answers_uncovered_kinds_and_is_reported(synth):
     pools = [OpSpec.make("pool", (1, c, r, r), reduce="avg", kernel=3, stride=1)
              for c in (8, 16, 32) for r in (8, 16, 32)]
-    fallback = LearnedPredictor().fit(op_table(pools))
-    lut = LookupPredictor(fallback=fallback).fit(op_table([conv(s) for s in SHAPES]))
+    fallback = LearnedPredictor().fit(synth.op_table(pools))
+    lut = LookupPredictor(fallback=fallback).fit(synth.op_table([conv(s) for s in SHAPES]))
     query = OpSpec.make("pool", (1, 24, 12, 12), reduce="avg", kernel=3, stride=1)
     pred, cov = lut.predict_with_coverage([query])
     assert cov.fallback == [query.key]
-    assert pred[0] == pytest.approx(true_ms(query), rel=0.2) and pred[0] > 0
+    assert pred[0] == pytest.approx(synth.true_ms(query), rel=0.2) and pred[0] > 0
 
 
-def test_costs_is_a_tensor_and_unfitted_use_is_an_error(lut):
+def test_costs_is_a_tensor_and_unfitted_use_is_an_error(synth, lut):
     t = lut.costs([conv(SHAPES[0])])
-    assert t.shape == (1,) and math.isclose(float(t[0]), true_ms(conv(SHAPES[0])), rel_tol=1e-6)
+    expected = synth.true_ms(conv(SHAPES[0]))
+    assert t.shape == (1,) and math.isclose(float(t[0]), expected, rel_tol=1e-6)
     with pytest.raises(NotFittedError):
         LookupPredictor().predict([conv(SHAPES[0])])
 
 
-def test_estimated_and_failed_rows_are_not_fitted():
-    df = op_table([conv(s) for s in SHAPES])
+def test_estimated_and_failed_rows_are_not_fitted(synth):
+    df = synth.op_table([conv(s) for s in SHAPES])
     df.loc[0, "source"] = "estimated"
     df.loc[1, "status"] = "error"
     lut = LookupPredictor().fit(df)

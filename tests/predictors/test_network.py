@@ -7,22 +7,22 @@ from predictors.learned import FlopsCost
 from predictors.lookup import LookupPredictor
 from predictors.network import NetworkPredictor
 
-from synthetic import network_ms, op_table, true_ms
 
 
 @pytest.fixture(scope="module")
-def lut(nb201_ops):
-    return LookupPredictor().fit(op_table(nb201_ops))
+def lut(synth, nb201_ops):
+    return LookupPredictor().fit(synth.op_table(nb201_ops))
 
 
-def test_batched_sum_and_longest_path_match_the_architecture(nb201_archs):
+def test_batched_sum_and_longest_path_match_the_architecture(synth, nb201_archs):
     batch = encode(nb201_archs)
-    costs = np.array([true_ms(op) for op in batch.ops])
+    costs = np.array([synth.true_ms(op) for op in batch.ops])
     feats = batch.features(costs)
     for i, arch in enumerate(nb201_archs):
-        assert feats["op_sum"][i] == pytest.approx(sum(true_ms(op) for op in arch.ops()))
+        op_sum = sum(synth.true_ms(op) for op in arch.ops())
+        assert feats["op_sum"][i] == pytest.approx(op_sum)
         assert feats["longest_path"][i] == pytest.approx(
-            arch.longest_path(lambda e: true_ms(e.op)))
+            arch.longest_path(lambda e: synth.true_ms(e.op)))
         assert feats["n_edges"][i] == len(arch.edges)
     assert np.all(feats["longest_path"] < feats["op_sum"])  # cells have parallel branches
     assert feats["n_merges"][0] == 3 * 3 + 2  # 3 cells x (1 + 2) additions + 2 shortcuts
@@ -36,8 +36,8 @@ def test_take_resamples_rows_in_order(nb201_archs):
                           batch.features(costs)["op_sum"][rows])
 
 
-def test_calibration_recovers_overhead_and_beats_the_plain_sum(lut, nb201_archs):
-    measured = np.array([network_ms(a) for a in nb201_archs])
+def test_calibration_recovers_overhead_and_beats_the_plain_sum(synth, lut, nb201_archs):
+    measured = np.array([synth.network_ms(a) for a in nb201_archs])
     plain = NetworkPredictor(lut, calibration="none").fit(nb201_archs, measured)
     calibrated = NetworkPredictor(lut).fit(nb201_archs[:20], measured[:20])
     held_out = calibrated.predict(nb201_archs[20:])
@@ -46,17 +46,17 @@ def test_calibration_recovers_overhead_and_beats_the_plain_sum(lut, nb201_archs)
     assert calibrated.fit_metrics_["within_5pct"] == 1.0
 
 
-def test_list_and_batch_inputs_agree_and_costs_is_a_tensor(lut, nb201_archs):
+def test_list_and_batch_inputs_agree_and_costs_is_a_tensor(synth, lut, nb201_archs):
     model = NetworkPredictor(lut, calibration="scale").fit(
-        nb201_archs, [network_ms(a) for a in nb201_archs])
+        nb201_archs, [synth.network_ms(a) for a in nb201_archs])
     batch = encode(nb201_archs)
     assert np.array_equal(model.predict(nb201_archs), model.predict(batch))
     assert model.costs(batch).shape == (len(nb201_archs),)
 
 
-def test_from_indices_builds_a_population_without_architectures(lut, nb201_archs):
+def test_from_indices_builds_a_population_without_architectures(synth, lut, nb201_archs):
     model = NetworkPredictor(lut, calibration="scale").fit(
-        nb201_archs, [network_ms(a) for a in nb201_archs])
+        nb201_archs, [synth.network_ms(a) for a in nb201_archs])
     batch = encode(nb201_archs)
     group = batch.groups[0]
     pop = ArchBatch.from_indices(batch.ops, group.wiring, group.op_index[[1, 1, 2]])

@@ -9,13 +9,12 @@ from predictors.network import NetworkPredictor
 from predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
 from predictors.transfer import TransferPredictor
 
-from synthetic import network_ms, op_table
 
 
 @pytest.fixture(scope="module")
-def fitted(nb201_ops, nb201_archs):
-    table = op_table(nb201_ops)
-    measured = np.array([network_ms(a) for a in nb201_archs])
+def fitted(synth, nb201_ops, nb201_archs):
+    table = synth.op_table(nb201_ops)
+    measured = np.array([synth.network_ms(a) for a in nb201_archs])
     net = NetworkPredictor(LearnedPredictor().fit(table)).fit(nb201_archs, measured)
     return {
         "lookup": LookupPredictor(fallback=flops_baseline().fit(table)).fit(table),

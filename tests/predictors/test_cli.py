@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+
+from latbench.cli import main
+from latbench.netprofile import NETWORKS, arch_columns
+from latbench.tables import LATENCY, TableWriter
+
+
+META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"}
+
+
+def write_ops(synth, path, ops):
+    w = TableWriter(path, LATENCY, META)
+    for s in ops:
+        w.append({"key": s.key, "kind": s.kind, "status": "ok", "source": "measured",
+                  "protocol_id": "p", "latency_median_ms": synth.true_ms(s),
+                  "latency_min_ms": synth.true_ms(s)})
+    return path
+
+
+def write_nets(synth, path, archs, noise=0.0):
+    w = TableWriter(path, NETWORKS, META)
+    rng = np.random.default_rng(0)
+    for repeat in (1, 2):
+        for a in archs:
+            ms = synth.network_ms(a) * (1 + noise * rng.standard_normal())
+            w.append({**arch_columns(a, "small"), "repeat": repeat, "status": "ok",
+                      "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
+                      "latency_min_ms": ms})
+    return path
+
+
+@pytest.fixture(scope="module")
+def tables(synth, tmp_path_factory, nb201_ops, nb201_archs):
+    d = tmp_path_factory.mktemp("tables")
+    return {"ops": write_ops(synth, d / "ops.csv", nb201_ops),
+            "train": write_nets(synth, d / "train.networks.csv", nb201_archs[:15]),
+            "test": write_nets(synth, d / "test.networks.csv", nb201_archs[15:], noise=0.01)}
+
+
+def test_fit_evaluate_predict_round_trip(tables, tmp_path, capsys):
+    model = tmp_path / "net.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
+                 "-o", str(model)]) == 0
+    assert json.loads(model.read_text())["device"] == "cpu-test-1t"
+    plot, metrics = tmp_path / "ev.png", tmp_path / "ev.json"
+    assert main(["evaluate", str(model), str(tables["test"]), "--plot", str(plot),
+                 "--json", str(metrics)]) == 0
+    report = json.loads(metrics.read_text())
+    assert report["NetworkPredictor"]["within_10pct"] == 1.0  # the truth is exactly affine
+    assert "noise floor (repeat 2 vs 1)" in report
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), "--space", "nasbench201", "--n", "3",
+                 "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4 and lines[1].endswith(f",estimated,{model}")
+
+
+def test_fit_transfer_and_op_predictor_paths(tables, tmp_path):
+    base, mapped, ops = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "ops.json"
+    main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(base)])
+    assert main(["fit", "--transfer-from", str(base), "--networks", str(tables["test"]),
+                 "--shots", "10", "-o", str(mapped)]) == 0
+    assert json.loads(mapped.read_text())["class"] == "TransferPredictor"
+    assert main(["fit", str(tables["ops"]), "--kind", "learned", "-o", str(ops)]) == 0
+    assert main(["predict", str(ops), "--space", "nasbench201"]) == 0
+
+
+def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
+    ops = tmp_path / "ops.json"
+    main(["fit", str(tables["ops"]), "-o", str(ops)])
+    assert main(["evaluate", str(ops), str(tables["test"])]) == 2
+    assert "is an op predictor" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text(ops.read_text()[:100])
+    assert main(["predict", str(broken), "--space", "nasbench201"]) == 2
+    assert "truncated" in capsys.readouterr().err
+    assert main(["fit", "-o", str(tmp_path / "x.json")]) == 2
