@@ -35,8 +35,15 @@ def run(args: argparse.Namespace) -> int:
                   f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}")
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
     console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    value_cols = [c for c in ("latency_median_ms", "latency_iqr_ms", "n_samples", "flops",
-                              "status", "source", "warnings") if c in df.columns]
-    rows = df[["kind", "input_shape", *value_cols]].head(args.limit).itertuples(index=False)
-    print_table("rows", ["kind", "input_shape", *value_cols], rows)
+    # Tables of every schema share the statistics columns; show the identity columns each has.
+    wanted = ("kind", "space", "genotype", "input_shape", "repeat", "latency_median_ms",
+              "latency_iqr_ms", "peak_reserved_mib", "peak_allocated_mib", "n_samples", "flops",
+              "status", "source")
+    cols = [c for c in wanted if c in df.columns]
+    rows = df[cols].head(args.limit).itertuples(index=False)
+    print_table("rows", cols, rows)
+    flagged = int((df.get("warnings", "") != "").sum()) if "warnings" in df else 0
+    if flagged:
+        console.print(f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, "
+                      "--csv)")
     return 0

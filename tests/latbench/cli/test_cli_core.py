@@ -60,3 +60,13 @@ def test_no_subcommand_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main([])
     assert exc.value.code == 2
+
+
+def test_show_reads_a_networks_table(tmp_path, capsys):
+    table = tmp_path / "nets.csv"
+    assert main(["measure-nets", "nasbench201", "--n", "2", "--table", str(table),
+                 "--budget-ms", "5", "--warmup-ms", "1", "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main(["show", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "latbench.networks" in out and "2 rows" in out
