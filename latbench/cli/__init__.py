@@ -12,7 +12,7 @@ from latbench.errors import LatbenchError
 
 # Subcommand modules, in the order `latbench --help` lists them.
 COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor",
-            "fit", "predict", "evaluate", "search")
+            "fit", "predict", "evaluate", "search", "memory")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,18 +98,21 @@ def run_training(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
                  config: TrainConfig, mark: Callable[[str], None] = _noop,
                  after_step: Callable[[int], None] = lambda _i: None) -> None:
     """``config.steps`` training steps of ``module``; ``mark`` is told where each phase starts."""
-    optimizer = config.make_optimizer(list(module.parameters()))
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = config.make_optimizer(params) if params else None  # parameter-free ops
     for step in range(1, config.steps + 1):
         mark(f"step{step}/forward")
         out = module(*inputs)
         loss = config.loss_of(out)
         del out
         mark(f"step{step}/backward")
-        loss.backward()
+        if loss.requires_grad:
+            loss.backward()
         del loss
         mark(f"step{step}/optimizer")
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        if optimizer is not None:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         after_step(step)
     mark("end")
 

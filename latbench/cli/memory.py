@@ -1,0 +1,112 @@
+"""``latbench memory ARCH|SPACE``: measure or predict training-time memory.
+
+ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n``
+architectures of a space. Measuring runs each in a fresh process on ``--device`` and appends to
+``device_profiles/<slug>/memory-<name>.csv``; ``--predict`` traces them instead (no GPU needed),
+calibrated by ``--calibrate TABLE`` when given, and prints which parts were modelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latbench.archs import Architecture, sample_architectures
+from latbench.cli.ui import console, print_table, progress_bar
+from latbench.device import fingerprint
+from latbench.errors import LatbenchError
+from latbench.memory import TrainConfig
+from latbench.memory.steps import OPTIMIZERS
+from latbench.profile import DEFAULT_PROFILE_DIR
+from latbench.spaces import SIZES
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("memory", help="measure or predict training-time memory",
+                       description="Training memory of an architecture (JSON file) or of "
+                                   "sampled architectures of a space: measured in a fresh "
+                                   "process per network, or predicted (--predict).")
+    p.add_argument("target", help="architecture JSON file, or a space name (see `latbench spaces`)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
+    p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
+    p.add_argument("--calibrate", type=Path, default=None,
+                   help="memory table of measurements for the per-device offset (--predict)")
+    p.add_argument("--n", type=int, default=5, help="architectures to sample from a space")
+    p.add_argument("--size", choices=SIZES, default="small", help="sampled architectures' size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
+    p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
+    p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")
+    p.add_argument("--out", type=Path, default=DEFAULT_PROFILE_DIR, help="profiles root")
+    p.add_argument("--table", type=Path, default=None, help="write to this CSV instead")
+    p.set_defaults(func=run)
+
+
+def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
+    path = Path(args.target)
+    if path.suffix == ".json" or path.is_file():
+        if not path.is_file():
+            raise LatbenchError(f"{path}: no such architecture file")
+        return path.stem, [Architecture.from_json(path.read_text(encoding="utf-8"))]
+    archs = sample_architectures(args.target, args.n, args.size, args.seed)
+    return f"{args.target}-{args.size}", archs
+
+
+def run(args: argparse.Namespace) -> int:
+    name, archs = _subjects(args)
+    config = TrainConfig(optimizer=args.optimizer, batch=args.batch, steps=args.steps)
+    if args.predict:
+        return _predict(args, archs, config)
+    return _measure(args, name, archs, config)
+
+
+def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
+    from latbench.tables import read_table
+    from predictors.memory import TrainingMemoryPredictor
+
+    cpu = args.device == "cpu"
+    model = TrainingMemoryPredictor("rss_growth" if cpu else "nvml", config,
+                                    workspace="cpu" if cpu else "none")
+    model.fit(read_table(args.calibrate) if args.calibrate else None)
+    from latbench.memory.table import arch_id
+
+    rows, parts = [], ""
+    for i, arch in enumerate(archs):
+        est = model.estimate(arch)
+        rows.append((i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib,
+                     est.peak_phase))
+        parts = est.parts_text()
+    print_table(f"predicted training memory ({model.target}, MiB; an estimate)",
+                ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"], rows)
+    console.print(f"parts: {parts}")
+    return 0
+
+
+def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
+             config: TrainConfig) -> int:
+    from latbench.memory.cpu import measure_cpu
+    from latbench.memory.gpu import measure_gpu
+    from latbench.memory.table import default_memory_table, measure_into_table
+
+    cpu = args.device == "cpu"
+    threads = args.threads if cpu else None
+    slug = fingerprint(args.device, threads=threads)["slug"]
+    path = args.table or default_memory_table(slug, name, args.out)
+    measure = ((lambda s: measure_cpu(s, config, threads)) if cpu
+               else (lambda s: measure_gpu(s, config, args.device)))
+    column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
+    with progress_bar() as bar:
+        task = bar.add_task("memory", total=len(archs), status="")
+
+        def advance(_subject, row) -> None:  # noqa: ANN001
+            status = "cached" if row is None else (
+                f"{row.get(column) or 0:.0f} MiB" if row["status"] == "ok" else row["status"])
+            bar.update(task, advance=1, status=status)
+
+        rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
+                                  on_row=advance)
+    failed = sum(r["status"] != "ok" for r in rows)
+    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded) -> {path}")
+    return 0
