@@ -41,6 +41,7 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(5.5, 5.0), dpi=120)
     FigureCanvasAgg(fig)
@@ -56,6 +57,8 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
            xlabel="measured latency (ms, whole network)", ylabel="predicted / re-measured (ms)",
            title=title)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_formatter(NullFormatter())  # log-axis minor labels overlap
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     p = Path(path)
