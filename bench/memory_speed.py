@@ -1,0 +1,66 @@
+"""How fast the memory predictor is: one DiNTS network at 96³, and screening 2000 of them.
+
+Prints, for single full predictions (trace of the training steps + caching-allocator replay),
+the first call in the process (imports, meta-kernel warm-up) and the median of the next ones,
+as wall time and as this process's CPU time (other processes on a shared machine inflate the
+wall time; the load average is printed); then the HyperSegNAS screen of ``--n`` sampled
+architectures: per-op fast path for all, full traces only near the band edges.
+
+    python bench/memory_speed.py --single 8 --n 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from latbench.archs import sample_architectures
+from predictors.memory import TrainingMemoryPredictor
+from predictors.memory_screen import MemoryScreen
+
+
+def timed(fn):  # noqa: ANN001, ANN201
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--single", type=int, default=8, help="single predictions to time")
+    ap.add_argument("--n", type=int, default=2000, help="architectures to screen")
+    ap.add_argument("--calibration", type=int, default=16)
+    ap.add_argument("--band", type=float, default=300.0)
+    args = ap.parse_args()
+    print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
+    model = TrainingMemoryPredictor("reserved").fit(None)
+    archs = sample_architectures("dints", args.single + 1, "paper", seed=10)
+    _, w_cold, c_cold = timed(lambda: model.estimate(archs[0]))
+    warm = [timed(lambda a=a: model.estimate(a))[1:] for a in archs[1:]]
+    w, c = np.array(warm).T
+    print(f"one DiNTS network at 96^3 (full trace + allocator replay, 2 Adam steps): "
+          f"first call {w_cold:.2f} s wall / {c_cold:.2f} s cpu; then median {np.median(w):.2f} "
+          f"s wall / {np.median(c):.2f} s cpu, max {w.max():.2f} s wall (n={len(w)})")
+
+    cal = sample_architectures("dints", args.calibration, "paper", seed=11)
+    screen, w_fit, c_fit = timed(lambda: MemoryScreen(model).fit(cal))
+    cands = sample_architectures("dints", args.n, "paper", seed=12)
+    fast, w_fast, c_fast = timed(lambda: screen.fast_mib(cands))
+    target = float(np.median(fast))
+    result, w_scr, c_scr = timed(lambda: screen.screen(cands, target, args.band))
+    print(f"screen calibration on {args.calibration} full predictions: {w_fit:.1f} s wall / "
+          f"{c_fit:.1f} s cpu; max calibration error {screen.max_error_mib_:.1f} MiB, "
+          f"margin {screen.margin_mib_:.1f} MiB")
+    print(f"fast path for {args.n}: {w_fast:.1f} s wall / {c_fast:.1f} s cpu")
+    print(f"screen of {args.n} around {target:.0f} MiB +/- {args.band:.0f}: {w_scr:.1f} s wall / "
+          f"{c_scr:.1f} s cpu (+ calibration {w_fit:.1f} s); full traces {result.n_full}, "
+          f"kept {int(result.kept.sum())}")
+    print(f"total screen wall time incl. calibration: {w_fit + w_scr:.1f} s "
+          f"({(w_fit + w_scr) / 60:.2f} min); load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
