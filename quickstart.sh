@@ -17,13 +17,29 @@ setup() {
 }
 
 main_job() {
-  local lb="$VENV/bin/latbench" out=${LATBENCH_OUT:-out/quickstart}
+  # The main job on the CPU, one thread (steadier numbers on a shared machine):
+  # profile a search space -> measure whole networks -> fit -> evaluate -> predict -> validate.
+  local lb="$VENV/bin/latbench" out=${LATBENCH_OUT:-out/quickstart} space=${LATBENCH_SPACE:-nasbench201}
+  local cpu=(--device cpu --threads 1)
   mkdir -p "$out"
   "$lb" devices
   "$lb" spaces
-  # 1. profile the NAS-Bench-201 space on the CPU (resumes if interrupted)
-  "$lb" profile nasbench201 --size small --table "$out/ops.csv"
+  # 1. per-op latency table of the space (crash-safe: re-running resumes)
+  "$lb" profile "$space" --size small "${cpu[@]}" --table "$out/ops.csv"
   "$lb" show "$out/ops.csv" --limit 10
+  # 2. whole networks measured as a whole: 60 to calibrate on, 40 held out (measured twice: noise floor)
+  "$lb" measure-nets "$space" --n 60 --seed 0 "${cpu[@]}" --table "$out/nets-train.csv"
+  "$lb" measure-nets "$space" --n 40 --seed 1 --repeat 2 "${cpu[@]}" --table "$out/nets-test.csv"
+  # 3. fit: op lookup table + calibration on measured networks; saved as checksummed JSON
+  "$lb" fit "$out/ops.csv" --networks "$out/nets-train.csv" -o "$out/predictor.json"
+  # 4. accuracy on the held-out networks, beside the measurement's own noise floor
+  "$lb" evaluate "$out/predictor.json" "$out/nets-test.csv" --plot "$out/eval.png"
+  # 5. predictions for new networks of the space
+  "$lb" predict "$out/predictor.json" --space "$space" --n 5 --seed 7 --threads 1
+  # 6. validate one architecture as deployed (PyTorch and ONNX Runtime CPU) against the RT-DNAS budget
+  "$lb" validate "$space:7" --backend torch,ort "${cpu[@]}" --predictor "$out/predictor.json" \
+    --budget-ms 50 --min-fps 22 --out "$out/validate"
+  echo "quickstart done: tables, predictor, plot and reports are in $out/"
 }
 
 case "${1:-run}" in
