@@ -1,0 +1,21 @@
+"""``latbench memory``: predict from a JSON architecture, errors as one line with exit 2."""
+
+from __future__ import annotations
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.cli import main
+from latbench.opspec import OpSpec
+
+
+def test_predict_an_architecture_file(tmp_path, capsys):
+    op = OpSpec.make("conv", (1, 4, 16, 16, 16), norm="in", act="relu")
+    path = tmp_path / "net.json"
+    path.write_text(Architecture("hand3d", (Edge((INPUT,), "n1", op),), "n1").to_json())
+    assert main(["memory", str(path), "--predict"]) == 0
+    out = capsys.readouterr().out
+    assert "an estimate" in out and "not calibrated" in out
+
+
+def test_missing_architecture_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["memory", str(tmp_path / "nope.json"), "--predict"]) == 2
+    assert "nope.json: no such architecture file" in capsys.readouterr().err
