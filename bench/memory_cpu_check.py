@@ -2,7 +2,8 @@
 
 Each network trains for a few steps in a fresh process (protocol: ``latbench.memory.cpu``) and
 its peak RSS growth is measured; the same steps are traced on meta tensors and replayed as live
-bytes (a CPU has no caching allocator), with and without the CPU slow_conv3d workspace model.
+bytes (a CPU has no caching allocator): by the predictor (CPU slow_conv3d workspace model, blocks
+under glibc's fixed 64 KiB mmap threshold not counted) and, for comparison, the bare trace.
 The prediction is not calibrated on these measurements (offset 0). Prints per-network numbers
 and the median / max error in MiB and %.
 
@@ -61,7 +62,7 @@ def main() -> None:
             continue
         measured = float(row["rss_growth_mib"])
         predicted = model.estimate(a).value_mib
-        plain = replay_live(trace_training(a, config)).growth_live_bytes / 2**20
+        plain = replay_live(trace_training(a, config)).growth_live_bytes / 2**20  # no models
         rows.append((measured, predicted, plain))
         print(f"{arch_id(a):12} {len(a.edges):4d} {measured:9.1f} {predicted:9.1f} {plain:7.1f} "
               f"{predicted - measured:+8.1f} {100 * (predicted / measured - 1):+7.1f}")
@@ -69,7 +70,7 @@ def main() -> None:
     err, err_plain = np.abs(p - m), np.abs(q - m)
     print(f"\n{len(rows)} networks ({args.space}, {args.size}, {config.optimizer}, "
           f"{config.steps} steps, {args.threads} thread(s)); measuring took {t_measure:.0f} s")
-    print(f"with workspace model : median |err| {np.median(err):.1f} MiB "
+    print(f"predictor            : median |err| {np.median(err):.1f} MiB "
           f"({100 * np.median(err / m):.1f} %), max {err.max():.1f} MiB "
           f"({100 * (err / m).max():.1f} %)")
     print(f"trace alone          : median |err| {np.median(err_plain):.1f} MiB "

@@ -29,6 +29,7 @@ from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
 from latbench.memory.child import subject_from_json
+from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
 from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
@@ -62,7 +63,7 @@ def _basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str
                max_split_mib: float | None) -> tuple[float, str]:
     trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
     if basis == "growth":
-        r = replay_live(trace)
+        r = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
         return r.growth_live_bytes / MIB, r.peak_phase
     split = None if max_split_mib is None else int(max_split_mib * MIB)
     r = replay_allocator(trace, max_split_bytes=split)
@@ -122,7 +123,7 @@ class TrainingMemoryPredictor:
         basis = TARGETS[self.target][1]
         parts = {"tensors": "modelled (meta-tensor trace of the training steps)",
                  "allocator": ("modelled (caching-allocator replay)" if basis != "growth"
-                               else "modelled (sum of live bytes; CPU has no caching)"),
+                               else "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"),
                  "workspaces": (f"modelled ({self.workspace})" if self.workspace != "none"
                                 else "in the offset")}
         if self.n_calibration_:

@@ -9,7 +9,9 @@ Protocol (the CPU check of the trace): in a fresh ``python -m latbench.memory.ch
    library caches are created then and stay); its gradients and optimizer are dropped;
 3. VmRSS is the baseline, the kernel's high-water mark is reset (``/proc/self/clear_refs``
    ``5``), the steps run, and VmHWM − baseline is the growth.
-The trace predicts that growth as its peak live bytes minus the bytes live before the steps.
+The trace predicts that growth as its peak live bytes minus the bytes live before the steps,
+counting only allocations of at least ``MMAP_THRESHOLD_BYTES``: smaller ones come from heap
+pages the warm-up step already made resident (``replay_live(..., min_bytes=...)``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from latbench.memory.steps import (Subject, TrainConfig, as_training_architectur
                                    training_inputs)
 
 MIB = 2**20
-MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+MMAP_THRESHOLD_BYTES = 65536  # glibc serves blocks from this size by mmap, returned on free
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES), "MALLOC_TRIM_THRESHOLD_": "0"}
 CHILD_TIMEOUT_S = 900.0
 
 

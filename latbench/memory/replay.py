@@ -37,13 +37,20 @@ class ReplayResult:
         return asdict(self)
 
 
-def replay_live(trace: MemoryTrace) -> ReplayResult:
-    """Sum of live bytes over the trace: its peak and where it happened."""
+def replay_live(trace: MemoryTrace, min_bytes: int = 0) -> ReplayResult:
+    """Sum of live bytes over the trace: its peak and where it happened.
+
+    ``min_bytes`` counts only allocations at least that large: with glibc's mmap threshold
+    fixed (the CPU protocol), smaller ones come from heap pages the warm-up step already made
+    resident, so they do not grow RSS.
+    """
     sizes: dict[int, int] = {}
     live = peak = 0
     peak_at = 0
     for i, (kind, handle, nbytes) in enumerate(trace.events):
-        if kind == ALLOC:
+        if kind == ALLOC and nbytes < min_bytes and i >= trace.n_setup:
+            sizes[handle] = 0
+        elif kind == ALLOC:
             sizes[handle] = nbytes
             live += nbytes
             if live > peak:
