@@ -12,8 +12,11 @@ edge of the band. Every value says which path produced it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +24,9 @@ from latbench.archs.graph import Architecture
 from latbench.errors import NotFittedError
 from latbench.memory import TrainConfig, replay_live, trace_training
 from latbench.memory.steps import as_training_architecture
+from latbench.memory.table import MEMORY, protocol_id, subject_columns
 from latbench.opspec import OpSpec
+from latbench.tables import TableWriter, read_table
 from predictors.memory import TrainingMemoryPredictor
 
 MIB = 2**20
@@ -46,7 +51,37 @@ def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
     return float(max(kept, 0)), float(params)
 
 
-def fast_features(arch: Architecture, config: TrainConfig) -> np.ndarray:
+def write_op_terms(specs: Iterable[OpSpec], path: str | os.PathLike[str],
+                   config: TrainConfig) -> Path:
+    """Per-op terms as rows of a memory table (``source=estimated``: traced, not measured), so
+    a screen can start from the table instead of tracing (``load_op_terms``)."""
+    protocol, pid = protocol_id("meta", config, {"estimate": "op terms"})
+    writer = TableWriter(path, MEMORY, {"fingerprint": {"slug": "trace", "kind": "meta"},
+                                        "protocol": protocol, "protocol_id": pid})
+    done = writer.done_keys(pid)
+    for spec in dict.fromkeys(specs):
+        row = subject_columns(spec, config)
+        if row["key"] in done:
+            continue
+        kept, params = op_terms(OpSpec.from_key(row["key"]), config)
+        writer.append({**row, "source": "estimated", "status": "ok", "protocol_id": pid,
+                       "fwd_kept_mib": kept / MIB, "param_mib": params / MIB,
+                       "parts": "traced on meta tensors (one step, op alone); no device",
+                       "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        done.add(row["key"])
+    return Path(path)
+
+
+def load_op_terms(path: str | os.PathLike[str]) -> dict[str, tuple[float, float]]:
+    """``{op key: (kept bytes, parameter bytes)}`` from a table written by ``write_op_terms``."""
+    df = read_table(path)
+    df = df[(df["subject"] == "op") & df["fwd_kept_mib"].notna()]
+    return {k: (kept * MIB, p * MIB) for k, kept, p in zip(df["key"], df["fwd_kept_mib"],
+                                                           df["param_mib"])}
+
+
+def fast_features(arch: Architecture, config: TrainConfig,
+                  terms: Mapping[str, tuple[float, float]] | None = None) -> np.ndarray:
     """Per-architecture sums of per-op terms, in MiB: activations the ops keep for backward,
     parameters x (weights, grads, optimizer state), node sums (a node fed by several edges
     holds one more tensor no op owns) and the input; then a constant 1."""
@@ -55,7 +90,7 @@ def fast_features(arch: Architecture, config: TrainConfig) -> np.ndarray:
     fan_in: dict[str, int] = {}
     node_bytes: dict[str, float] = {}
     for e in arch.edges:
-        k, p = op_terms(e.op, config)
+        k, p = terms[e.op.key] if terms and e.op.key in terms else op_terms(e.op, config)
         kept, params = kept + k, params + p
         fan_in[e.dst] = fan_in.get(e.dst, 0) + 1
         node_bytes[e.dst] = e.op.features()["output_elems"] * 4
@@ -81,12 +116,13 @@ class ScreenResult:
 class MemoryScreen:
     """Per-op fast path calibrated against a full ``TrainingMemoryPredictor``."""
 
-    def __init__(self, predictor: TrainingMemoryPredictor, safety: float = SAFETY):
-        self.predictor, self.safety = predictor, safety
+    def __init__(self, predictor: TrainingMemoryPredictor, safety: float = SAFETY,
+                 terms: Mapping[str, tuple[float, float]] | None = None):
+        self.predictor, self.safety, self.terms = predictor, safety, terms
 
     def fit(self, archs: Sequence[Architecture]) -> "MemoryScreen":
         """Fit fast -> full on ``archs`` (a calibration sample, e.g. 16 of the candidates)."""
-        x = np.stack([fast_features(a, self.predictor.config) for a in archs])
+        x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         full = self.predictor.predict_archs(archs)
         self.coef_ = np.linalg.lstsq(x, full, rcond=None)[0]
         errors = np.abs(x @ self.coef_ - full)
@@ -99,7 +135,7 @@ class MemoryScreen:
         """Fast-path predictions only (an estimate from per-op terms)."""
         if not hasattr(self, "coef_"):
             raise NotFittedError("MemoryScreen is not fitted; call fit(calibration_archs)")
-        x = np.stack([fast_features(a, self.predictor.config) for a in archs])
+        x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         return x @ self.coef_
 
     def screen(self, archs: Sequence[Architecture], target_mib: float,

@@ -81,6 +81,18 @@ def _mib(value: int | None) -> float | None:
     return None if value is None else value / MIB
 
 
+def _init_cuda(dev: torch.device, sampler: NvmlSampler) -> tuple[int | None, int | None]:
+    """Initialise CUDA on ``dev``; (context bytes, device-used bytes) right after."""
+    before_init = sampler.read()[1]
+    torch.cuda.set_device(dev)
+    torch.cuda.init()
+    torch.cuda.synchronize(dev)
+    context, device_after = sampler.read()
+    if context is None and None not in (before_init, device_after):
+        context = device_after - before_init  # pid not visible (container): device delta
+    return context, device_after
+
+
 def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
     """Run the protocol in this (fresh) process; returns the memory columns in MiB."""
     from latbench.device import nvml, nvml_handle
@@ -88,13 +100,10 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
     if not torch.cuda.is_available():
         raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
     dev = torch.device(device)
-    torch.cuda.set_device(dev)
-    torch.cuda.init()
-    torch.cuda.synchronize(dev)
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())
-        context, device_before = sampler.read()
+        context, device_before = _init_cuda(dev, sampler)
         arch = as_training_architecture(subject, config.batch)
         torch.manual_seed(0)
         module = arch.build(dev).train()

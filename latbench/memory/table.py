@@ -37,7 +37,8 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "peak_reserved_mib": ("float", "GPU: torch.cuda.max_memory_reserved over the steps, MiB"),
     "nvml_process_mib": ("float", "GPU: max NVML per-process used memory (nvidia-smi), MiB"),
     "nvml_device_mib": ("float", "GPU: max NVML device used memory (all processes), MiB"),
-    "context_mib": ("float", "GPU: NVML process memory right after CUDA init, MiB"),
+    "context_mib": ("float", "GPU: NVML process memory right after CUDA init (device-level "
+                            "delta across the init when NVML cannot see this pid), MiB"),
     "infer_peak_allocated_mib": ("float", "GPU: allocator peak of one no-grad forward, MiB"),
     "infer_peak_reserved_mib": ("float", "GPU: reserved peak of one no-grad forward, MiB"),
     "rss_baseline_mib": ("float", "CPU: VmRSS before the steps (after a warm-up step), MiB"),
@@ -48,6 +49,9 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "sim_peak_allocated_mib": ("float", "trace through the caching-allocator model, MiB"),
     "sim_peak_reserved_mib": ("float", "trace through the caching-allocator model, MiB"),
     "peak_phase": ("str", "phase of the traced peak, e.g. step2/backward"),
+    "fwd_kept_mib": ("float", "op rows, trace: bytes the op's forward keeps for backward (the "
+                              "fast screen's per-op term), MiB"),
+    "param_mib": ("float", "op rows: parameter bytes, MiB"),
     "parts": ("str", "estimates: which terms were measured and which modelled"),
 }
 _SPEC_ONLY = ("kind", "op_params", "flops", "n_params", "bytes_read", "bytes_written")

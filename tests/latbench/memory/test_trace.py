@@ -75,3 +75,17 @@ def test_cpu_slow_conv3d_workspace_is_the_column_buffer():
     pointwise = OpSpec.make("conv", (1, 8, 16, 16, 16), kernel=1)  # no unfolding needed
     assert (replay_live(trace_training(pointwise, workspace=cpu_conv_workspace))
             == replay_live(trace_training(pointwise)))
+
+
+def _canonical(events):
+    """Events with handles renumbered in order of first appearance."""
+    names: dict[int, int] = {}
+    return [(kind, names.setdefault(h, len(names)), n) for kind, h, n in events]
+
+
+@pytest.mark.parametrize("config", [TrainConfig(), TrainConfig(optimizer="sgd", steps=3)])
+def test_repeating_step_one_gives_the_traced_sequence_of_later_steps(config):
+    full = trace_training(chain(), config, repeat_first_step=False)
+    repeated = trace_training(chain(), config)
+    assert _canonical(repeated.events) == _canonical(full.events)
+    assert repeated.marks == full.marks
