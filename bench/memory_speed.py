@@ -32,12 +32,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--single", type=int, default=8, help="single predictions to time")
     ap.add_argument("--n", type=int, default=2000, help="architectures to screen")
-    ap.add_argument("--calibration", type=int, default=16)
+    ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--band", type=float, default=300.0)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="worker processes for the full traces of the screen")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
     model = TrainingMemoryPredictor("reserved").fit(None)
     archs = sample_architectures("dints", args.single + 1, "paper", seed=10)
+    if args.single < 1 or args.n < 1:
+        raise SystemExit("--single and --n must be >= 1")
     _, w_cold, c_cold = timed(lambda: model.estimate(archs[0]))
     warm = [timed(lambda a=a: model.estimate(a))[1:] for a in archs[1:]]
     w, c = np.array(warm).T
@@ -47,19 +51,23 @@ def main() -> None:
 
     cal = sample_architectures("dints", args.calibration, "paper", seed=11)
     screen, w_fit, c_fit = timed(lambda: MemoryScreen(model).fit(cal))
-    cands = sample_architectures("dints", args.n, "paper", seed=12)
+    print(f"calibrated on {args.calibration} in {w_fit:.1f} s", flush=True)
+    cands, w_sample, _ = timed(lambda: sample_architectures("dints", args.n, "paper", seed=12))
     fast, w_fast, c_fast = timed(lambda: screen.fast_mib(cands))
     target = float(np.median(fast))
-    result, w_scr, c_scr = timed(lambda: screen.screen(cands, target, args.band))
+    result, w_scr, c_scr = timed(lambda: screen.screen(cands, target, args.band, args.jobs))
     print(f"screen calibration on {args.calibration} full predictions: {w_fit:.1f} s wall / "
           f"{c_fit:.1f} s cpu; max calibration error {screen.max_error_mib_:.1f} MiB, "
           f"margin {screen.margin_mib_:.1f} MiB")
     print(f"fast path for {args.n}: {w_fast:.1f} s wall / {c_fast:.1f} s cpu")
-    print(f"screen of {args.n} around {target:.0f} MiB +/- {args.band:.0f}: {w_scr:.1f} s wall / "
-          f"{c_scr:.1f} s cpu (+ calibration {w_fit:.1f} s); full traces {result.n_full}, "
+    print(f"screen of {args.n} around {target:.0f} MiB +/- {args.band:.0f} with {args.jobs} "
+          f"process(es): {w_scr:.1f} s wall / {c_scr:.1f} s cpu in the parent (+ calibration "
+          f"{w_fit:.1f} s); full traces {result.n_full}, "
           f"kept {int(result.kept.sum())}")
-    print(f"total screen wall time incl. calibration: {w_fit + w_scr:.1f} s "
-          f"({(w_fit + w_scr) / 60:.2f} min); load average at end: {os.getloadavg()}")
+    total = w_fit + w_scr
+    print(f"total screen wall time incl. calibration: {total:.1f} s ({total / 60:.2f} min; "
+          f"sampling the {args.n} architectures took another {w_sample:.1f} s); "
+          f"load average at end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

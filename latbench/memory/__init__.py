@@ -9,6 +9,6 @@ from latbench.memory.table import MEMORY  # registers the schema with read_table
 from latbench.memory.trace import MemoryTrace, trace_inference, trace_training
 from latbench.memory.workspace import cpu_conv_workspace, no_workspace
 
-__all__ = ["MEMORY", "AllocatorOOM", "CachingAllocatorSim", "MemoryTrace", "ReplayResult", "TrainConfig",
-           "as_training_architecture", "cpu_conv_workspace", "no_workspace", "replay_allocator",
+__all__ = ["MEMORY", "AllocatorOOM", "CachingAllocatorSim", "MemoryTrace", "ReplayResult",
+           "TrainConfig", "as_training_architecture", "cpu_conv_workspace", "no_workspace", "replay_allocator",
            "replay_live", "trace_inference", "trace_training"]

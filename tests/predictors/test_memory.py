@@ -86,3 +86,12 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
     assert set(df["source"]) == {"estimated"} and "traced" in df["parts"].iloc[0]
     terms = load_op_terms(path)
     np.testing.assert_allclose(fast_features(arch, config, terms), fast_features(arch, config))
+
+
+def test_parallel_full_predictions_equal_serial():
+    from predictors.memory_screen import full_predictions
+
+    model = TrainingMemoryPredictor("reserved").fit(None)
+    archs = [chain(c) for c in (2, 4, 6, 8)]
+    np.testing.assert_array_equal(full_predictions(model, archs, n_jobs=2),
+                                  model.predict_archs(archs))
