@@ -122,8 +122,8 @@ class TrainingMemoryPredictor:
         modelled, phase = self.modelled_mib(subject)
         basis = TARGETS[self.target][1]
         parts = {"tensors": "modelled (meta-tensor trace of the training steps)",
-                 "allocator": ("modelled (caching-allocator replay)" if basis != "growth"
-                               else "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"),
+                 "allocator": ("modelled (caching-allocator replay)" if basis != "growth" else
+                               "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"),
                  "workspaces": (f"modelled ({self.workspace})" if self.workspace != "none"
                                 else "in the offset")}
         if self.n_calibration_:
