@@ -94,6 +94,21 @@ def ga(args: argparse.Namespace, model) -> int:  # noqa: ANN001
         "cell_ms": discrete_cell_latency(geno, op_ms)}), op_ms, scaling_ms, args)
 
 
+SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
+
+
+def _screened(model: object, archs: list, target_mib: float, band_mib: float) -> object:
+    """A band screen around a trace-based memory predictor (None for other models)."""
+    from nas.memory_filter import BandScreen
+    from predictors.memory import TrainingMemoryPredictor
+    from predictors.memory_screen import MemoryScreen
+
+    if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
+        return None
+    screen = MemoryScreen(model).fit(archs[:SCREEN_CALIBRATION])
+    return BandScreen(screen, target_mib, band_mib, n_jobs=2)
+
+
 def memory_filter(args: argparse.Namespace) -> int:
     import time
 
@@ -110,8 +125,12 @@ def memory_filter(args: argparse.Namespace) -> int:
                             "predict_archs(archs) -> MiB; fit a memory predictor")
     t0 = time.perf_counter()
     archs = sample_architectures("dints", args.n, args.size, args.seed)
-    res = filter_by_memory(archs, model, args.target_mib, args.band_mib)
+    screened = _screened(model, archs, args.target_mib, args.band_mib)
+    res = filter_by_memory(archs, screened or model, args.target_mib, args.band_mib)
     took = time.perf_counter() - t0
+    if screened is not None:
+        print(f"screened {len(archs)} architectures: per-op estimate for all, full trace for "
+              f"{screened.n_full_} near the band edges (margin {screened.screen.margin_mib_:.0f} MiB)")
     print_table(f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
                 f"{args.target_mib:g} MiB ({took:.1f} s)", ["rank", "genotype", "predicted MiB"],
                 [(i, a.genotype, float(m)) for i, (a, m) in

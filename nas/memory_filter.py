@@ -81,3 +81,24 @@ def confirm_top(result: FilterResult, measure: Callable[[Architecture], float],
     for rank, arch in enumerate(result.kept[:top_n]):
         result.measured_mib[rank] = float(measure(arch))
     return result
+
+
+@dataclass
+class BandScreen:
+    """``MemoryModel`` for one band: a cheap per-op estimate for every architecture, and the
+    full trace-based prediction wherever the cheap one is too close to a band edge to decide.
+
+    ``screen`` is a fitted ``predictors.memory_screen.MemoryScreen``; the values it returns are
+    full predictions near the edges, so the band decision is the full predictor's there.
+    """
+
+    screen: object
+    target_mib: float
+    band_mib: float = BAND_MIB
+    n_jobs: int = 1
+    n_full_: int = 0
+
+    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
+        result = self.screen.screen(archs, self.target_mib, self.band_mib, self.n_jobs)
+        self.n_full_ = result.n_full
+        return result.values_mib

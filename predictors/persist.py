@@ -82,7 +82,7 @@ def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
     import importlib
 
-    for name in ("lookup", "learned", "network", "transfer"):
+    for name in ("lookup", "learned", "network", "transfer", "memory"):
         importlib.import_module(f"predictors.{name}")
 
 

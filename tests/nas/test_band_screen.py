@@ -1,0 +1,24 @@
+"""BandScreen: the filter takes full predictions near the band edges from the screen."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from latbench.archs import sample_architectures
+from nas.memory_filter import BandScreen, filter_by_memory
+from predictors.memory import TrainingMemoryPredictor
+from predictors.memory_screen import MemoryScreen
+
+
+def test_band_screen_keeps_only_archs_the_full_predictor_puts_in_the_band():
+    archs = sample_architectures("dints", 24, "small", seed=3)
+    full = TrainingMemoryPredictor(target="allocated").fit(None)
+    screen = MemoryScreen(full).fit(archs[:12])
+    exact = full.predict_archs(archs)
+    target, band = float(np.median(exact)), float(np.std(exact))
+    model = BandScreen(screen, target, band)
+    result = filter_by_memory(archs, model, target, band)
+    kept_exact = full.predict_archs(result.kept)
+    assert len(result.kept) > 0
+    assert np.all(np.abs(kept_exact - target) <= band + screen.margin_mib_)
+    assert model.n_full_ >= 0
