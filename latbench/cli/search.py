@@ -32,10 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-mib", type=float, default=5067.0)
     p.add_argument("--band-mib", type=float, default=300.0)
     p.add_argument("-n", type=int, default=2000, help="memory-filter: architectures sampled")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads of the latency table used (default 1: the committed tables)")
     p.set_defaults(func=run)
 
 
-def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None):
+def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None,
+               threads: int | None = 1):
     """A LookupPredictor over the given tables or the device's default ones."""
     import pandas as pd
 
@@ -47,14 +50,14 @@ def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None):
     from predictors.lookup import LookupPredictor
 
     if not tables:
-        slug = fingerprint("cpu")["slug"]
+        slug = fingerprint("cpu", threads=threads)["slug"]
         tables = []
         for name in spaces:
             path = default_table_path(slug, name, size)
             if not path.exists():
                 console.print(f"no table {path}; profiling {name} ({size}) first")
                 timer = make_timer("cpu", TimingConfig(warmup_ms=10, budget_ms=100,
-                                                      min_sample_ms=0.5))
+                                                      min_sample_ms=0.5), threads=threads)
                 profile_specs(get_space(name).ops(size), path, timer)
             tables.append(path)
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
@@ -67,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
 
     if args.which == "memory-filter":
         return search_runs.memory_filter(args)
-    model = cost_model(_SPACES[args.which], args.size, args.table)
+    model = cost_model(_SPACES[args.which], args.size, args.table, args.threads)
     return getattr(search_runs, args.which)(args, model)
