@@ -41,7 +41,7 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
     fig = Figure(figsize=(5.5, 5.0), dpi=120)
     FigureCanvasAgg(fig)
@@ -57,8 +57,10 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
            xlabel="measured latency (ms, whole network)", ylabel="predicted / re-measured (ms)",
            title=title)
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_minor_formatter(NullFormatter())  # log-axis minor labels overlap
+    for axis in (ax.xaxis, ax.yaxis):  # labelled 1-2-5 ticks: a narrow range still has labels
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     p = Path(path)
