@@ -29,10 +29,11 @@ _THROTTLE_BITS = {
 _BENIGN_THROTTLE = {"gpu_idle", "applications_clocks_setting"}
 
 
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries that affect measurements (absent ones omitted)."""
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    """Installed versions of ``names`` (default: the libraries that affect measurements);
+    packages that are not installed are omitted."""
     out = {}
-    for name in LIBRARIES:
+    for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
     return out

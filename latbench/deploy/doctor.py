@@ -19,10 +19,11 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 import torch
+
+from latbench.device import library_versions
 
 PACKAGES = ("tensorrt", "onnxruntime-gpu", "onnxruntime", "torch")
 
@@ -89,11 +90,7 @@ def supported_versions(package: str, cc: float) -> list[Support]:
 
 def installed_versions() -> dict[str, str]:
     """Installed versions of the packages the doctor knows (absent ones omitted)."""
-    out = {}
-    for name in PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[name] = metadata.version(name)
-    return out
+    return library_versions(tuple(PACKAGES))
 
 
 def detect_gpus() -> list[dict[str, Any]]:
