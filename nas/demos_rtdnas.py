@@ -11,6 +11,7 @@ from torch import nn
 
 from nas.demos import Outcome
 from nas.ga import GenePool, GeneticAlgorithm, PathSelectionProblem, SearchResult
+from nas.ga.paths import POOL_SIZE, legal_paths
 from nas.regularizers import RTDNAS_LATENCY_UB_MS, rtdnas_loss
 from nas.rtdnas import NetworkLatency, discrete_cell_latency
 from nas.rtdnas_supernet import RTDNASSupernet
@@ -50,8 +51,13 @@ def ga_decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch
               mask: torch.Tensor, n_paths: int, rng: np.random.Generator,
               upper_ms: float = RTDNAS_LATENCY_UB_MS, min_fps: float = 22.0,
               fixed_ms: float = 0.0, n_gen: int = 100) -> tuple[GenePool, SearchResult]:
-    """Gene pool from the move probabilities, then the GA over N_l-path individuals."""
-    pool = GenePool.top(move_probs.numpy().astype(np.float64))
+    """Gene pool from the move probabilities, then the GA over N_l-path individuals.
+
+    The pool holds the paper's top 10 paths, or every legal path of a backbone that has fewer
+    (the small CPU backbones)."""
+    n_layers, n_scales, _ = move_probs.shape
+    size = min(POOL_SIZE, len(legal_paths(n_layers, n_scales)))
+    pool = GenePool.top(move_probs.numpy().astype(np.float64), size)
     per_cell = torch.where(mask, cell_ms.unsqueeze(1) + scaling_ms, 0.0).numpy()
     cells = np.broadcast_to(per_cell, (move_probs.shape[0], *per_cell.shape))
     problem = PathSelectionProblem(pool, cells, n_paths, fixed_ms=fixed_ms, upper_ms=upper_ms,
