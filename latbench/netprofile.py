@@ -24,10 +24,10 @@ from typing import Any
 import pandas as pd
 
 from latbench.archs.graph import Architecture
-from latbench.device import fingerprint as device_fingerprint
 from latbench.errors import LatbenchError, TableError
-from latbench.profile import DEFAULT_PROFILE_DIR, module_callable, protocol_of, time_guarded
-from latbench.tables import TableWriter, read_table
+from latbench.profile import (DEFAULT_PROFILE_DIR, module_callable, open_measured_table,
+                              time_guarded)
+from latbench.tables import read_table
 from latbench.tables.schema import LATENCY_STAT_COLUMNS, TableSchema, register_schema
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
@@ -128,11 +128,7 @@ def measure_architectures(
     if repeats < 1:
         raise LatbenchError(f"repeats={repeats!r} must be at least 1")
     archs = list(archs)
-    protocol, pid = protocol_of(timer)
-    threads = protocol.get("threads")
-    fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
-    writer = TableWriter(path, NETWORKS, {"fingerprint": fp, "protocol": protocol,
-                                          "protocol_id": pid, **(meta or {})})
+    writer, pid = open_measured_table(path, NETWORKS, timer, meta)
     run, done = NetworkRun(Path(path), pid), _done(Path(path), pid)
     for repeat in range(1, repeats + 1):
         for arch in archs:

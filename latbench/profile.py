@@ -22,7 +22,7 @@ import torch
 
 from latbench.device import fingerprint as device_fingerprint
 from latbench.opspec import OpSpec
-from latbench.tables import LATENCY, TableWriter
+from latbench.tables import LATENCY, TableSchema, TableWriter
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
@@ -120,6 +120,18 @@ class ProfileRun:
     failed: list[str] = field(default_factory=list)
 
 
+def open_measured_table(path: str | os.PathLike[str], schema: TableSchema, timer: Timer,
+                        meta: dict[str, Any] | None = None) -> tuple[TableWriter, str]:
+    """A writer for a table of ``schema`` measured by ``timer`` (fingerprint and protocol in its
+    side-car), and the protocol id its rows carry."""
+    protocol, pid = protocol_of(timer)
+    threads = protocol.get("threads")
+    fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
+    writer = TableWriter(path, schema, {"fingerprint": fp, "protocol": protocol,
+                                        "protocol_id": pid, **(meta or {})})
+    return writer, pid
+
+
 def profile_specs(
     specs: Iterable[OpSpec],
     path: str | os.PathLike[str],
@@ -130,11 +142,7 @@ def profile_specs(
 ) -> ProfileRun:
     """Measure every spec not yet in the table at ``path`` under this timer's protocol."""
     specs = list(specs)
-    protocol, pid = protocol_of(timer)
-    threads = protocol.get("threads")
-    fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
-    writer = TableWriter(path, LATENCY, {"fingerprint": fp, "protocol": protocol,
-                                         "protocol_id": pid, **(meta or {})})
+    writer, pid = open_measured_table(path, LATENCY, timer, meta)
     run = ProfileRun(Path(path), pid)
     done = writer.done_keys(pid)
     for spec in specs:
