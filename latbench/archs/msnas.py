@@ -28,7 +28,7 @@ from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.spaces.msnas import (BLOCKS_PER_CELL, CELL_TYPES, N_LAYERS, OP_NAMES, SPACE,
-                                   cell_ops, head_ops, legal_cell_types, scales, scaling_ops,
+                                   cell_ops, head_ops, legal_cell_types, scaling_ops,
                                    stem_op)
 
 Cell = tuple[tuple[tuple[int, str], ...], ...]  # per block X_1..X_3: (input j, op name) pairs

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latbench.cli.ui import console, print_table
-from latbench.errors import LatbenchError
+from latbench.cli.ui import console
 
 SEARCHES = ("stnas", "rtdnas", "cakes", "ga", "memory-filter")
 _SPACES = {"stnas": ("stnas-encoder", "stnas-decoder"), "rtdnas": ("msnas",), "ga": ("msnas",),
