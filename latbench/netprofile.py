@@ -28,33 +28,10 @@ from latbench.errors import LatbenchError, TableError
 from latbench.profile import (DEFAULT_PROFILE_DIR, module_callable, open_measured_table,
                               time_guarded)
 from latbench.tables import read_table
-from latbench.tables.schema import LATENCY_STAT_COLUMNS, TableSchema, register_schema
+from latbench.tables.schema import NETWORKS
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
-NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
-    "arch_id": ("str", "sha1 of the architecture's JSON (Architecture.to_json)"),
-    "repeat": ("float", "1-based pass over the networks (repeat 2 re-measures, a noise floor)"),
-    "space": ("str", "search space the architecture belongs to"),
-    "size": ("str", "small | paper: the shapes the sampler used"),
-    "name": ("str", "architecture name (may be empty)"),
-    "genotype": ("str", "the space's own text form of the architecture"),
-    "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
-    "n_ops": ("float", "number of edges (ops) the network runs"),
-    "n_params": ("float", "parameter count of the built network"),
-    "input_shape": ("str", "network input shape, 'x'-separated"),
-    "dtype": ("str", "float32 | float16 | bfloat16"),
-    "mode": ("str", "infer (forward, no autograd) | train (forward + backward)"),
-    "status": ("str", "ok | error | oom: error rows keep the error and carry no statistics"),
-    "error": ("str", "the error message of a failed network (empty when ok)"),
-    "source": ("str", "measured (whole networks are never estimated in this table)"),
-    "protocol_id": ("str", "hash of the measuring protocol; a re-run skips rows of the same "
-                           "protocol and repeat"),
-    "measured_at": ("str", "UTC time the row was written (ISO 8601)"),
-}
-
-NETWORKS = register_schema(TableSchema("latbench.networks", 1,
-                                       {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS}))
 
 
 def arch_id(arch: Architecture) -> str:

@@ -74,7 +74,6 @@ class NetworkData:
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
                  ) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
-    import latbench.netprofile  # noqa: F401  (registers the latbench.networks schema)
     from latbench.archs import Architecture
 
     df, digest = as_frame(table)

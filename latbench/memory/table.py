@@ -22,40 +22,9 @@ from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
 from latbench.profile import DEFAULT_PROFILE_DIR, spec_columns
 from latbench.tables import TableWriter
-from latbench.tables.schema import OP_COLUMNS, TableSchema, register_schema
+from latbench.tables.schema import MEMORY
 
-MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
-    "subject": ("str", "op | arch: what the row measured"),
-    "arch_id": ("str", "sha1 of Architecture.to_json (empty for op rows)"),
-    "space": ("str", "search space of an architecture (empty for op rows)"),
-    "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
-    "optimizer": ("str", "sgd | adam | adamw"),
-    "batch": ("float", "batch size of the training steps"),
-    "steps": ("float", "training steps run (forward, backward, optimizer step)"),
-    "config_json": ("str", "the TrainConfig as JSON"),
-    "peak_allocated_mib": ("float", "GPU: torch.cuda.max_memory_allocated over the steps, MiB"),
-    "peak_reserved_mib": ("float", "GPU: torch.cuda.max_memory_reserved over the steps, MiB"),
-    "nvml_process_mib": ("float", "GPU: max NVML per-process used memory (nvidia-smi), MiB"),
-    "nvml_device_mib": ("float", "GPU: max NVML device used memory (all processes), MiB"),
-    "context_mib": ("float", "GPU: NVML process memory right after CUDA init (device-level "
-                            "delta across the init when NVML cannot see this pid), MiB"),
-    "infer_peak_allocated_mib": ("float", "GPU: allocator peak of one no-grad forward, MiB"),
-    "infer_peak_reserved_mib": ("float", "GPU: reserved peak of one no-grad forward, MiB"),
-    "rss_baseline_mib": ("float", "CPU: VmRSS before the steps (after a warm-up step), MiB"),
-    "rss_peak_mib": ("float", "CPU: VmHWM over the steps, MiB"),
-    "rss_growth_mib": ("float", "CPU: VmHWM - baseline: the steps' peak memory, MiB"),
-    "traced_setup_mib": ("float", "trace: bytes live before the steps (params, input), MiB"),
-    "traced_peak_live_mib": ("float", "trace: peak of live tensor bytes (+ workspaces), MiB"),
-    "sim_peak_allocated_mib": ("float", "trace through the caching-allocator model, MiB"),
-    "sim_peak_reserved_mib": ("float", "trace through the caching-allocator model, MiB"),
-    "peak_phase": ("str", "phase of the traced peak, e.g. step2/backward"),
-    "fwd_kept_mib": ("float", "op rows, trace: bytes the op's forward keeps for backward (the "
-                              "fast screen's per-op term), MiB"),
-    "param_mib": ("float", "op rows: parameter bytes, MiB"),
-    "parts": ("str", "estimates: which terms were measured and which modelled"),
-}
 _SPEC_ONLY = ("kind", "op_params", "flops", "n_params", "bytes_read", "bytes_written")
-MEMORY = register_schema(TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS}))
 
 
 def arch_id(arch: Architecture) -> str:

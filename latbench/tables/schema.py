@@ -67,7 +67,64 @@ class TableSchema:
 
 LATENCY = TableSchema("latbench.latency", 1, {**OP_COLUMNS, **LATENCY_STAT_COLUMNS})
 
-SCHEMAS: dict[str, TableSchema] = {LATENCY.name: LATENCY}
+# Whole networks measured as a whole (latbench.netprofile, `latbench measure-nets`).
+NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
+    "arch_id": ("str", "sha1 of the architecture's JSON (Architecture.to_json)"),
+    "repeat": ("float", "1-based pass over the networks (repeat 2 re-measures, a noise floor)"),
+    "space": ("str", "search space the architecture belongs to"),
+    "size": ("str", "small | paper: the shapes the sampler used"),
+    "name": ("str", "architecture name (may be empty)"),
+    "genotype": ("str", "the space's own text form of the architecture"),
+    "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
+    "n_ops": ("float", "number of edges (ops) the network runs"),
+    "n_params": ("float", "parameter count of the built network"),
+    "input_shape": ("str", "network input shape, 'x'-separated"),
+    "dtype": ("str", "float32 | float16 | bfloat16"),
+    "mode": ("str", "infer (forward, no autograd) | train (forward + backward)"),
+    "status": ("str", "ok | error | oom: error rows keep the error and carry no statistics"),
+    "error": ("str", "the error message of a failed network (empty when ok)"),
+    "source": ("str", "measured (whole networks are never estimated in this table)"),
+    "protocol_id": ("str", "hash of the measuring protocol; a re-run skips rows of the same "
+                           "protocol and repeat"),
+    "measured_at": ("str", "UTC time the row was written (ISO 8601)"),
+}
+
+NETWORKS = TableSchema("latbench.networks", 1, {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS})
+
+# Training memory, measured or estimated (latbench.memory, `latbench memory`).
+MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
+    "subject": ("str", "op | arch: what the row measured"),
+    "arch_id": ("str", "sha1 of Architecture.to_json (empty for op rows)"),
+    "space": ("str", "search space of an architecture (empty for op rows)"),
+    "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
+    "optimizer": ("str", "sgd | adam | adamw"),
+    "batch": ("float", "batch size of the training steps"),
+    "steps": ("float", "training steps run (forward, backward, optimizer step)"),
+    "config_json": ("str", "the TrainConfig as JSON"),
+    "peak_allocated_mib": ("float", "GPU: torch.cuda.max_memory_allocated over the steps, MiB"),
+    "peak_reserved_mib": ("float", "GPU: torch.cuda.max_memory_reserved over the steps, MiB"),
+    "nvml_process_mib": ("float", "GPU: max NVML per-process used memory (nvidia-smi), MiB"),
+    "nvml_device_mib": ("float", "GPU: max NVML device used memory (all processes), MiB"),
+    "context_mib": ("float", "GPU: NVML process memory right after CUDA init (device-level "
+                            "delta across the init when NVML cannot see this pid), MiB"),
+    "infer_peak_allocated_mib": ("float", "GPU: allocator peak of one no-grad forward, MiB"),
+    "infer_peak_reserved_mib": ("float", "GPU: reserved peak of one no-grad forward, MiB"),
+    "rss_baseline_mib": ("float", "CPU: VmRSS before the steps (after a warm-up step), MiB"),
+    "rss_peak_mib": ("float", "CPU: VmHWM over the steps, MiB"),
+    "rss_growth_mib": ("float", "CPU: VmHWM - baseline: the steps' peak memory, MiB"),
+    "traced_setup_mib": ("float", "trace: bytes live before the steps (params, input), MiB"),
+    "traced_peak_live_mib": ("float", "trace: peak of live tensor bytes (+ workspaces), MiB"),
+    "sim_peak_allocated_mib": ("float", "trace through the caching-allocator model, MiB"),
+    "sim_peak_reserved_mib": ("float", "trace through the caching-allocator model, MiB"),
+    "peak_phase": ("str", "phase of the traced peak, e.g. step2/backward"),
+    "fwd_kept_mib": ("float", "op rows, trace: bytes the op's forward keeps for backward (the "
+                              "fast screen's per-op term), MiB"),
+    "param_mib": ("float", "op rows: parameter bytes, MiB"),
+    "parts": ("str", "estimates: which terms were measured and which modelled"),
+}
+MEMORY = TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS})
+
+SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (LATENCY, NETWORKS, MEMORY)}
 
 
 def register_schema(schema: TableSchema) -> TableSchema:

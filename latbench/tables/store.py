@@ -41,19 +41,11 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise TableError(f"{mp}: expected a JSON object")
     name = meta.get("schema")
     if name not in SCHEMAS:
-        _register_builtin_schemas()
-    if name not in SCHEMAS:
         raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
     if meta.get("schema_version") != SCHEMAS[name].version:
         raise TableError(f"{mp}: field 'schema_version' is {meta.get('schema_version')!r}; this "
                          f"latbench reads version {SCHEMAS[name].version} of {name}")
     return meta
-
-
-def _register_builtin_schemas() -> None:
-    """Import the modules that define the other built-in schemas (networks, memory)."""
-    import latbench.memory.table  # noqa: F401
-    import latbench.netprofile  # noqa: F401
 
 
 def _drop_partial_last_line(path: Path) -> None:

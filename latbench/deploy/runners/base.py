@@ -76,5 +76,4 @@ def batch_of(inputs: tuple[torch.Tensor, ...]) -> int:
 
 def versions(*names: str) -> dict[str, str]:
     """Installed versions of ``names`` (as in the device fingerprint), absent ones omitted."""
-    installed = library_versions()
-    return {n: installed[n] for n in names if n in installed}
+    return library_versions(names)
