@@ -7,6 +7,7 @@ import torch
 
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
 from latbench.errors import MeasurementError
+from latbench.profile import module_callable
 from latbench.timing import Measurement, TimingConfig, make_timer
 from latbench.timing.cuda import require_cuda
 
@@ -31,6 +32,7 @@ class TorchRunner:
         self.device, self.threads, self.cuda_graph = str(dev), threads, cuda_graph
         self.module = module.to(device=dev, dtype=dtype).eval()
         self.inputs = tuple(t.detach().to(device=dev, dtype=dtype) for t in inputs)
+        self._forward = module_callable(self.module, self.inputs, "infer")
         self._last: object = None
         timer = make_timer(self.device, threads=threads, cuda_graph=cuda_graph)
         self.info = RunInfo(
@@ -42,8 +44,7 @@ class TorchRunner:
             options={"threads": threads or torch.get_num_threads()} if dev.type == "cpu" else {})
 
     def run(self) -> None:
-        with torch.inference_mode():
-            self._last = self.module(*self.inputs)
+        self._last = self._forward()
 
     def measure(self, config: TimingConfig) -> Measurement:
         timer = make_timer(self.device, config, threads=self.threads, cuda_graph=self.cuda_graph)
