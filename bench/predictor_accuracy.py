@@ -3,6 +3,9 @@
 For each space: sample training networks (seed 1) and held-out networks (seed 0), profile every
 distinct op they use, measure the networks as a whole (held-out ones twice, in two passes: the
 noise floor), fit on the training networks, and print on the held-out ones, in one run:
+(ops and networks are measured in --rounds interleaved rounds and compared by their fastest
+sample by default: on a shared machine this is what makes two passes agree; see
+latbench/timing/adaptive.py)
 
   FLOPs baseline    total FLOPs, affine fit on the training networks
   LUT sum           plain sum of measured op latencies (no calibration)
@@ -15,7 +18,9 @@ networks measured on B, Spearman / Kendall on the rest of B). Tables go to --out
 resumed by a re-run; scatter plots (PNG) and a JSON summary land beside them.
 
     python bench/predictor_accuracy.py [--spaces nasbench201,msnas,cakes,dints]
-        [--n-test 200] [--n-train 50] [--threads 1] [--transfer-threads 2] [--stat median]
+        [--n-test 200] [--n-train 50] [--threads 1] [--transfer-threads 2] [--stat min] [--rounds 20]
+    python bench/predictor_accuracy.py --device cuda:0 --size paper \
+        --transfer-device cpu --transfer-threads 4
 """
 
 from __future__ import annotations
@@ -49,32 +54,40 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--size", default="small")
     p.add_argument("--n-test", type=int, default=200)
     p.add_argument("--n-train", type=int, default=50)
+    p.add_argument("--device", default="cpu", help="device A: cpu or cuda[:N]")
     p.add_argument("--threads", type=int, default=1, help="device A: torch CPU threads")
-    p.add_argument("--transfer-threads", type=int, default=2, help="device B (0: skip)")
+    p.add_argument("--transfer-device", default=None, help="device B (default: device A)")
+    p.add_argument("--transfer-threads", type=int, default=2,
+                   help="device B's CPU threads (0: skip the transfer)")
     p.add_argument("--transfer-space", default="nasbench201")
     p.add_argument("--shots", type=int, default=10)
     p.add_argument("--op-budget-ms", type=float, default=300.0)
     p.add_argument("--net-budget-ms", type=float, default=100.0)
-    p.add_argument("--stat", choices=sorted(STATS), default="median")
+    p.add_argument("--stat", choices=sorted(STATS), default="min",
+                   help="statistic fitted and compared (min: robust on a shared machine)")
+    p.add_argument("--rounds", type=int, default=20,
+                   help="interleaved rounds per group of ops / networks (1: one after another)")
     p.add_argument("--out", type=Path, default=Path("bench_out/predictor_accuracy"))
     return p.parse_args()
 
 
-def timer(budget_ms: float, threads: int):
+def timer(budget_ms: float, device: str, threads: int, rounds: int):
+    min_sample_ms = 0.5 if device == "cpu" else 0.0  # CPU: block tiny ops into >= 0.5 ms
     config = TimingConfig(warmup_ms=min(30.0, budget_ms / 3), budget_ms=budget_ms,
-                          target_rel_ci=0.005, min_sample_ms=0.5)
-    return make_timer("cpu", config, threads=threads)
+                          target_rel_ci=0.005, min_sample_ms=min_sample_ms, rounds=rounds)
+    return make_timer(device, config, threads=threads)
 
 
-def measure(args: argparse.Namespace, space: str, threads: int, folder: Path) -> dict:
+def measure(args: argparse.Namespace, space: str, folder: Path) -> dict:
     """Profile the ops of all sampled networks, measure train (1 pass) and test (2 passes)."""
     train = sample_architectures(space, args.n_train, args.size, seed=1)
     test = sample_architectures(space, args.n_test, args.size, seed=0)
     ops = encode(train + test).ops
     t0 = time.perf_counter()
     paths = {k: folder / f"{space}-{args.size}.{k}.csv" for k in ("ops", "train", "test")}
-    profile_specs(ops, paths["ops"], timer(args.op_budget_ms, threads))
-    net_timer = timer(args.net_budget_ms, threads)
+    op_timer = timer(args.op_budget_ms, args.device, args.threads, args.rounds)
+    profile_specs(ops, paths["ops"], op_timer)
+    net_timer = timer(args.net_budget_ms, args.device, args.threads, args.rounds)
     measure_architectures(train, paths["train"], net_timer, repeats=1, size=args.size)
     measure_architectures(test, paths["test"], net_timer, repeats=2, size=args.size)
     print(f"  {space}: {len(ops)} distinct ops, {len(train)} + {len(test)} networks, "
@@ -128,7 +141,8 @@ def print_report(title: str, report: dict) -> None:
 
 def transfer(args: argparse.Namespace, space: str, paths_a: dict, folder_b: Path) -> dict:
     """Fit on A's tables, map onto B with ``shots`` networks of B, evaluate on B's rest."""
-    net_timer = timer(args.net_budget_ms, args.transfer_threads)
+    net_timer = timer(args.net_budget_ms, args.transfer_device, args.transfer_threads,
+                      args.rounds)
     test = sample_architectures(space, args.n_test, args.size, seed=0)
     path_b = folder_b / f"{space}-{args.size}.test.csv"
     measure_architectures(test, path_b, net_timer, repeats=1, size=args.size)
@@ -150,17 +164,20 @@ def transfer(args: argparse.Namespace, space: str, paths_a: dict, folder_b: Path
 
 def main() -> None:
     args = parse_args()
-    slug = fingerprint("cpu", threads=args.threads)["slug"]
+    args.transfer_device = args.transfer_device or args.device
+    slug = fingerprint(args.device, threads=args.threads)["slug"]
     folder = args.out / slug
     print(f"device A: {slug}; statistic: {STATS[args.stat]}; budgets: op {args.op_budget_ms} "
-          f"ms, network {args.net_budget_ms} ms; results -> {folder}")
+          f"ms, network {args.net_budget_ms} ms, in {args.rounds} interleaved rounds; "
+          f"results -> {folder}")
     summary: dict = {"device": slug, "stat": STATS[args.stat], "spaces": {}}
     paths = {}
     for space in args.spaces.split(","):
-        paths[space] = measure(args, space, args.threads, folder)
+        paths[space] = measure(args, space, folder)
         summary["spaces"][space] = evaluate_space(args, space, paths[space])
     if args.transfer_threads and args.transfer_space in paths:
-        folder_b = args.out / fingerprint("cpu", threads=args.transfer_threads)["slug"]
+        folder_b = args.out / fingerprint(args.transfer_device,
+                                          threads=args.transfer_threads)["slug"]
         summary["transfer"] = transfer(args, args.transfer_space, paths[args.transfer_space],
                                        folder_b)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")

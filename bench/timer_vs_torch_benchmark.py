@@ -1,10 +1,10 @@
-"""Our CPU timer against torch.utils.benchmark.Timer.adaptive_autorange, side by side.
+"""Our timer (CPU clock or CUDA events) against torch.utils.benchmark.Timer.adaptive_autorange, side by side.
 
-For fixed convs on the CPU, both timers measure the same callable in interleaved rounds; the
+For fixed convs on the CPU or a GPU, both timers measure the same callable in interleaved rounds; the
 script prints each timer's median latency, the ratio ours / torch (goal: within 5 %), and each
 timer's time-to-answer. Machines here are noisy, so it reports medians over rounds.
 
-    python bench/timer_vs_torch_benchmark.py [--rounds 5] [--threads 1]
+    python bench/timer_vs_torch_benchmark.py [--rounds 5] [--threads 1] [--device cuda:0]
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def time_torch(fn, threads: int) -> tuple[float, float]:
     return m.median * 1e3, time.perf_counter() - t0
 
 
-def time_ours(fn, threads: int) -> tuple[float, float]:
-    timer = make_timer("cpu", TimingConfig(warmup_ms=50, budget_ms=3000, target_rel_ci=0.005),
+def time_ours(fn, device: str, threads: int) -> tuple[float, float]:
+    timer = make_timer(device, TimingConfig(warmup_ms=50, budget_ms=3000, target_rel_ci=0.005),
                        threads=threads)
     t0 = time.perf_counter()
     m = timer.measure(fn)
@@ -47,16 +47,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.rounds} interleaved rounds")
+    print(f"torch {torch.__version__}, {args.device}, {args.threads} thread(s), "
+          f"{args.rounds} interleaved rounds")
     print(f"{'op':58s} {'ours ms':>9s} {'torch ms':>9s} {'ratio':>7s} {'ours s':>7s} {'torch s':>8s}")
     ratios = []
     for spec in SPECS:
-        fn = op_callable(spec, "cpu")
+        fn = op_callable(spec, args.device)
         ours, theirs, t_ours, t_theirs, r = [], [], [], [], []
         with torch_threads(args.threads):
             for _ in range(args.rounds):
-                ms_o, s_o = time_ours(fn, args.threads)
+                ms_o, s_o = time_ours(fn, args.device, args.threads)
                 ms_t, s_t = time_torch(fn, args.threads)
                 ours.append(ms_o), theirs.append(ms_t), t_ours.append(s_o), t_theirs.append(s_t)
                 r.append(ms_o / ms_t)

@@ -26,7 +26,7 @@ import pandas as pd
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError, TableError
 from latbench.profile import (DEFAULT_PROFILE_DIR, module_callable, open_measured_table,
-                              time_guarded)
+                              measure_in_groups, time_guarded)
 from latbench.tables import read_table
 from latbench.tables.schema import NETWORKS
 from latbench.timing import Timer
@@ -55,9 +55,9 @@ def arch_columns(arch: Architecture, size: str = "") -> dict[str, Any]:
             "dtype": arch.dtype, "mode": mode}
 
 
-def measure_architecture(arch: Architecture, timer: Timer, size: str = ""
-                         ) -> tuple[dict[str, Any], Measurement | None]:
-    """One row for ``arch``: the whole network's statistics, or its error/OOM as data."""
+def _network_row(arch: Architecture, timer: Timer, size: str
+                 ) -> tuple[dict[str, Any], Callable[[], Callable[[], object]]]:
+    """The row's own columns, and the maker of the network's timed callable."""
     row = {**arch_columns(arch, size), "source": "measured"}
 
     def make() -> Callable[[], object]:
@@ -65,6 +65,13 @@ def measure_architecture(arch: Architecture, timer: Timer, size: str = ""
         row["n_params"] = sum(p.numel() for p in module.parameters())
         return module_callable(module, arch.example_inputs(timer.device), row["mode"])
 
+    return row, make
+
+
+def measure_architecture(arch: Architecture, timer: Timer, size: str = ""
+                         ) -> tuple[dict[str, Any], Measurement | None]:
+    """One row for ``arch``: the whole network's statistics, or its error/OOM as data."""
+    row, make = _network_row(arch, timer, size)
     fields, result = time_guarded(make, timer)
     row.update(fields)
     return row, result
@@ -108,14 +115,18 @@ def measure_architectures(
     writer, pid = open_measured_table(path, NETWORKS, timer, meta)
     run, done = NetworkRun(Path(path), pid), _done(Path(path), pid)
     for repeat in range(1, repeats + 1):
+        pending, queued = [], set()
         for arch in archs:
-            key = (arch_id(arch), repeat)
-            if key in done:
-                run.skipped.append(key)
+            if (arch_id(arch), repeat) in done or arch_id(arch) in queued:
+                run.skipped.append((arch_id(arch), repeat))
                 if on_progress:
                     on_progress(arch, None)
-                continue
-            row, _ = measure_architecture(arch, timer, size)
+            else:
+                pending.append(arch)
+                queued.add(arch_id(arch))
+        for arch, row in measure_in_groups(pending, lambda a: _network_row(a, timer, size),
+                                           timer):
+            key = (arch_id(arch), repeat)
             row.update(repeat=repeat, protocol_id=pid,
                        measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
             writer.append(row)

@@ -2,7 +2,9 @@
 
 Each op is built, timed and written as one fsync'ed row before the next starts, so a run that
 is killed, runs out of memory or meets a bad op loses nothing already measured; a re-run
-measures only the keys missing under the same protocol.
+measures only the keys missing under the same protocol. A timer that interleaves
+(``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` items round-robin and writes
+their rows when the group ends: an interrupted run loses at most that group's measurements.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -27,6 +29,11 @@ from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
 DEFAULT_PROFILE_DIR = Path("device_profiles")
+
+INTERLEAVE_GROUP = 64
+"""Items built and measured round-robin together when the timer interleaves."""
+
+T = TypeVar("T")
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -81,24 +88,58 @@ def spec_columns(spec: OpSpec) -> dict[str, Any]:
     return row
 
 
-def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer
-                 ) -> tuple[dict[str, Any], Measurement | None]:
-    """Build (``make_fn``) and time a callable; a failure becomes status/error fields.
+def _failure_fields(exc: BaseException) -> dict[str, Any]:
+    status = "oom" if _is_oom(exc) else "error"
+    return {"status": status, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
 
-    Returns ``status``, ``error`` and, when ok, the latency statistics columns. Shared by the
-    per-op profiler and the whole-network profiler so both record errors and OOMs alike.
+
+def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], timer: Timer
+                      ) -> list[tuple[dict[str, Any], Measurement | None]]:
+    """Build (each of ``makers``) and time the callables together; failures become fields.
+
+    Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
+    Measurement. Shared by the op and the whole-network profilers so both record errors and
+    OOMs alike; several makers are measured interleaved when the timer's ``rounds > 1``.
     """
+    out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
+    built: list[tuple[int, Callable[[], object]]] = []
     try:
-        result = timer.measure(make_fn())
-    except Exception as exc:  # noqa: BLE001 - any failure of one item is recorded, the run goes on
-        status = "oom" if _is_oom(exc) else "error"
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return {"status": status, "error": message}, None
+        for i, make in enumerate(makers):
+            try:
+                built.append((i, make()))
+            except Exception as exc:  # noqa: BLE001 - one item's failure is recorded, the run goes on
+                out[i] = (_failure_fields(exc), None)
+        results = timer.measure_many([fn for _, fn in built])
+        for (i, _), result in zip(built, results):
+            out[i] = ((_failure_fields(result), None) if isinstance(result, Exception)
+                      else ({"status": "ok", "error": "", **result.stats()}, result))
     finally:
+        built.clear()
         gc.collect()
         if torch.device(timer.device).type == "cuda":
             torch.cuda.empty_cache()
-    return {"status": "ok", "error": "", **result.stats()}, result
+    return out  # type: ignore[return-value]
+
+
+def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer
+                 ) -> tuple[dict[str, Any], Measurement | None]:
+    """``time_guarded_many`` for one callable."""
+    return time_guarded_many([make_fn], timer)[0]
+
+
+def measure_in_groups(items: Sequence[T],
+                      make: Callable[[T], tuple[dict[str, Any], Callable[[], Callable[[], object]]]],
+                      timer: Timer) -> Iterator[tuple[T, dict[str, Any]]]:
+    """(item, row) for every item: ``make(item)`` gives the row's own columns and the maker of
+    its callable; one at a time, or ``INTERLEAVE_GROUP`` at a time when the timer interleaves."""
+    size = INTERLEAVE_GROUP if timer.config.rounds > 1 else 1
+    for start in range(0, len(items), size):
+        group = list(items[start:start + size])
+        made = [make(item) for item in group]
+        timed = time_guarded_many([maker for _, maker in made], timer)
+        for item, (row, _), (fields, _) in zip(group, made, timed):
+            row.update(fields)
+            yield item, row
 
 
 def measure_op(spec: OpSpec, timer: Timer) -> tuple[dict[str, Any], Measurement | None]:
@@ -145,17 +186,22 @@ def profile_specs(
     writer, pid = open_measured_table(path, LATENCY, timer, meta)
     run = ProfileRun(Path(path), pid)
     done = writer.done_keys(pid)
+    pending: dict[str, OpSpec] = {}
     for spec in specs:
-        if spec.key in done:
+        if spec.key in done or spec.key in pending:
             run.skipped.append(spec.key)
             if on_progress:
                 on_progress(spec, None)
-            continue
-        row, _ = measure_op(spec, timer)
+        else:
+            pending[spec.key] = spec
+
+    def make(spec: OpSpec) -> tuple[dict[str, Any], Callable[[], Callable[[], object]]]:
+        return {**spec_columns(spec), "source": "measured"}, lambda: op_callable(spec, timer.device)
+
+    for spec, row in measure_in_groups(list(pending.values()), make, timer):
         row.update(protocol_id=pid,
                    measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         writer.append(row)
-        done.add(spec.key)
         (run.measured if row["status"] == "ok" else run.failed).append(spec.key)
         if on_progress:
             on_progress(spec, row)

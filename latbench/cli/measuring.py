@@ -32,13 +32,18 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                    help=f"warm-up budget per {what} (default: {warmup_ms:g})")
     p.add_argument("--target-ci", type=float, default=0.01,
                    help="stop when the median's 95%% CI half-width is below this fraction")
+    p.add_argument("--rounds", type=int, default=1,
+                   help=f"> 1: measure {what}s round-robin in this many rounds of "
+                        "budget/rounds each, so a shared machine's drift falls on all alike "
+                        "(use 20 with `fit --stat min` on a busy machine; default: 1)")
 
 
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
     min_sample_ms = 0.5 if args.device == "cpu" else 0.0  # CPU: block tiny ops into ≥ 0.5 ms
     config = TimingConfig(warmup_ms=args.warmup_ms, budget_ms=args.budget_ms,
-                          target_rel_ci=args.target_ci, min_sample_ms=min_sample_ms)
+                          target_rel_ci=args.target_ci, min_sample_ms=min_sample_ms,
+                          rounds=args.rounds)
     timer = make_timer(args.device, config, threads=args.threads, **timer_options)
     return timer, fingerprint(args.device, threads=args.threads)["slug"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import TimingConfig, measure_adaptive
+from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
 from latbench.timing.cpu import CpuTimer, torch_threads
 from latbench.timing.cuda import CudaTimer
 from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
@@ -21,7 +22,10 @@ class Timer(Protocol):
 
     def describe(self) -> dict[str, object]: ...
 
-    def measure(self, fn) -> Measurement: ...  # noqa: ANN001
+    def measure(self, fn: Callable[[], object]) -> Measurement: ...
+
+    def measure_many(self, fns: Sequence[Callable[[], object]]
+                     ) -> list[Measurement | Exception]: ...
 
 
 def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
@@ -40,4 +44,4 @@ def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
 
 
 __all__ = ["CpuTimer", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
-           "TimingConfig", "make_timer", "measure_adaptive", "torch_threads"]
+           "TimingConfig", "make_timer", "measure_adaptive", "measure_each", "torch_threads"]

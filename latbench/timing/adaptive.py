@@ -4,12 +4,18 @@ Follows triton's ``do_bench`` and torch.utils.benchmark: one untimed call, a sho
 warm-up by a time budget turned into a count, then samples in batches until the 95 % CI of
 the median is within ``target_rel_ci`` or the budget runs out. Tiny ops are timed in blocks of
 ``calls_per_sample`` calls so that every sample lasts at least ``min_sample_ms``.
+
+With ``rounds > 1`` several callables are measured together, round-robin (``measure_each``):
+on a shared machine whose speed drifts with its neighbours' load, every callable then sees the
+same drift, and each one's fastest samples come from the machine's quiet moments (Chen &
+Revels, "Robust benchmarking in noisy environments", 2016: the minimum is the estimator that
+noise disturbs least).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -32,14 +38,23 @@ class TimingConfig:
     target_rel_ci: float = 0.01
     min_sample_ms: float = 0.5
     batch: int = 10
+    rounds: int = 1
+    """> 1: callables measured together are interleaved in this many rounds of
+    ``budget_ms / rounds`` each (see ``measure_each``)."""
 
     def __post_init__(self) -> None:
-        if self.budget_ms <= 0 or self.min_samples < 1 or self.target_rel_ci <= 0:
-            raise ValueError(f"invalid TimingConfig {self}: budgets, sample counts and the "
-                             "CI target must be positive")
+        if (self.budget_ms <= 0 or self.min_samples < 1 or self.target_rel_ci <= 0
+                or self.rounds < 1):
+            raise ValueError(f"invalid TimingConfig {self}: budgets, sample counts, rounds and "
+                             "the CI target must be positive")
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The protocol fields; ``rounds`` only when interleaving, so that tables measured
+        before it existed keep their protocol id."""
+        out = asdict(self)
+        if self.rounds == 1:
+            del out["rounds"]
+        return out
 
 
 class Sampler(Protocol):
@@ -61,9 +76,9 @@ def _rel_ci(samples: list[float]) -> float:
     return (hi - lo) / 2 / med if med > 0 else math.inf
 
 
-def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -> Measurement:
-    """Time ``fn`` with ``sampler`` following ``config``; returns the kept samples."""
-    t0 = sampler.now_ns()
+def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig
+             ) -> tuple[int, float]:
+    """Untimed first call, a 3-call estimate, warm-up; returns (calls per sample, sample ms)."""
     sampler.sample(fn, 1, 1)  # untimed first call: lazy init, allocator, autotuning
     estimate_ms = max(float(np.median(sampler.sample(fn, 1, 3))), 1e-6)
     calls = max(1, math.ceil(config.min_sample_ms / estimate_ms))
@@ -71,6 +86,13 @@ def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingC
     n_warm = math.ceil(config.warmup_ms / sample_ms)
     if n_warm > 0:
         sampler.sample(fn, calls, n_warm)
+    return calls, sample_ms
+
+
+def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -> Measurement:
+    """Time ``fn`` with ``sampler`` following ``config``; returns the kept samples."""
+    t0 = sampler.now_ns()
+    calls, sample_ms = _warm_up(fn, sampler, config)
 
     samples: list[float] = []
     start = sampler.now_ns()
@@ -94,3 +116,55 @@ def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingC
         total_s=(sampler.now_ns() - t0) / 1e9,
         stop_reason=reason,
     )
+
+
+def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig
+                 ) -> list[Measurement | Exception]:
+    """A Measurement, or the exception that stopped it, for every callable of ``fns``.
+
+    ``config.rounds == 1``: one after the other with ``measure_adaptive``. ``rounds > 1``:
+    each callable is warmed up, then in every round each one in turn takes samples for
+    ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
+    that it does not pay for the caches the others left cold). A callable that raises is
+    dropped; the others go on.
+    """
+    out: list[Measurement | Exception | None] = [None] * len(fns)
+    if config.rounds == 1:
+        for i, fn in enumerate(fns):
+            try:
+                out[i] = measure_adaptive(fn, sampler, config)
+            except Exception as exc:  # noqa: BLE001 - recorded for this callable only
+                out[i] = exc
+        return out  # type: ignore[return-value]
+
+    live: dict[int, list] = {}  # index -> [calls, sample_ms, samples, spent_ns]
+    for i, fn in enumerate(fns):
+        t0 = sampler.now_ns()
+        try:
+            calls, sample_ms = _warm_up(fn, sampler, config)
+        except Exception as exc:  # noqa: BLE001
+            out[i] = exc
+            continue
+        live[i] = [calls, sample_ms, [], sampler.now_ns() - t0]
+    slice_ms = config.budget_ms / config.rounds
+    per_slice_max = max(1, config.max_samples // config.rounds)
+    for _ in range(config.rounds):
+        for i in list(live):
+            calls, sample_ms, samples, spent = live[i]
+            t0 = sampler.now_ns()
+            try:
+                if 4 * sample_ms <= slice_ms:
+                    sampler.sample(fns[i], calls, 1)
+                n = min(per_slice_max, max(1, int(slice_ms // sample_ms)))
+                samples.extend(sampler.sample(fns[i], calls, n))
+            except Exception as exc:  # noqa: BLE001
+                out[i] = exc
+                del live[i]
+                continue
+            live[i] = [calls, max(float(np.median(samples)) * calls, 1e-6), samples,
+                       spent + sampler.now_ns() - t0]
+    for i, (calls, _, samples, spent) in live.items():
+        out[i] = Measurement(samples_ms=tuple(samples), calls_per_sample=calls,
+                             timer=sampler.name, total_s=spent / 1e9,
+                             stop_reason=f"rounds={config.rounds}")
+    return out  # type: ignore[return-value]

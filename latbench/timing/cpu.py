@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
-from latbench.timing.adaptive import TimingConfig, measure_adaptive
+from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
 from latbench.timing.measurement import Measurement
 
 
@@ -65,3 +65,8 @@ class CpuTimer:
     def measure(self, fn: Callable[[], object]) -> Measurement:
         with torch_threads(self.threads):
             return measure_adaptive(fn, self.sampler, self.config)
+
+    def measure_many(self, fns: Sequence[Callable[[], object]]) -> list[Measurement | Exception]:
+        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
+        with torch_threads(self.threads):
+            return measure_each(fns, self.sampler, self.config)

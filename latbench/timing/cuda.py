@@ -9,12 +9,12 @@ as a warning on the measurement.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import TimingConfig, measure_adaptive
+from latbench.timing.adaptive import TimingConfig, measure_each
 from latbench.timing.measurement import Measurement
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024
@@ -96,15 +96,36 @@ class CudaTimer:
                 "l2_flush": self.l2_flush, **self.config.as_dict()}
 
     def measure(self, fn: Callable[[], object]) -> Measurement:
+        result = self.measure_many([fn])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def measure_many(self, fns: Sequence[Callable[[], object]]) -> list[Measurement | Exception]:
+        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
         from latbench.device import gpu_throttle_reasons
 
         with torch.cuda.device(self._device):
-            run = capture_graph(fn, self._device) if self.cuda_graph else fn
+            runs: list[Callable[[], object]] = []
+            captured: list[Exception | None] = []
+            for fn in fns:
+                try:
+                    runs.append(capture_graph(fn, self._device) if self.cuda_graph else fn)
+                    captured.append(None)
+                except Exception as exc:  # noqa: BLE001 - recorded for this callable only
+                    runs.append(fn)
+                    captured.append(exc)
             before = gpu_throttle_reasons(self._device)
-            result = measure_adaptive(run, self.sampler, self.config)
+            results = measure_each([r for r, e in zip(runs, captured) if e is None],
+                                   self.sampler, self.config)
             after = gpu_throttle_reasons(self._device)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")
-        return Measurement(result.samples_ms, result.calls_per_sample, name, result.total_s,
-                           result.stop_reason,
-                           (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ())
+        warn = (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ()
+        it = iter(results)
+        out: list[Measurement | Exception] = []
+        for exc in captured:
+            r = exc if exc is not None else next(it)
+            out.append(r if isinstance(r, Exception) else Measurement(
+                r.samples_ms, r.calls_per_sample, name, r.total_s, r.stop_reason, warn))
+        return out

@@ -97,3 +97,13 @@ def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
 def test_cli_rejects_zero_networks(capsys):
     assert main(["measure-nets", "nasbench201", "--n", "0"]) == 2
     assert "--n 0" in capsys.readouterr().err
+
+
+def test_interleaved_passes_measure_every_network_once_per_repeat(tmp_path):
+    archs = [_chain((1, 3)), _chain((3, 3, 3)), _chain((1, 3))]  # the first listed twice
+    timer = make_timer("cpu", TimingConfig(warmup_ms=1, budget_ms=6, rounds=2), threads=1)
+    run = measure_architectures(archs, tmp_path / "n.csv", timer, repeats=2)
+    df = read_networks(tmp_path / "n.csv")
+    assert sorted(df.groupby("arch_id")["repeat"].apply(sorted)) == [[1, 2], [1, 2]]
+    assert len(run.measured) == 4 and len(run.skipped) == 2
+    assert (df["stop_reason"] == "rounds=2").all()

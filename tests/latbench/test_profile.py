@@ -22,6 +22,9 @@ class OomTimer:
     def measure(self, fn):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
+    def measure_many(self, fns):
+        return [RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB") for _ in fns]
+
 
 def test_failing_op_is_recorded_and_the_run_goes_on(tmp_path):
     good = OpSpec.make("conv", (1, 8, 8, 8), kernel=1)
@@ -54,3 +57,16 @@ def test_train_mode_times_forward_and_backward(tmp_path):
     spec = OpSpec.make("conv", (1, 8, 8, 8), mode="train")
     row, result = measure_op(spec, make_timer("cpu", FAST, threads=1))
     assert row["status"] == "ok" and result.median_ms > 0
+
+
+def test_interleaved_profiling_records_every_op_and_the_failure(tmp_path):
+    good = [OpSpec.make("conv", (1, 8, 8, 8), kernel=k) for k in (1, 3)]
+    bad = OpSpec.make("conv", (1, 8, 8, 8), groups=3)
+    timer = make_timer("cpu", TimingConfig(warmup_ms=1, budget_ms=6, rounds=3), threads=1)
+    run = profile_specs([good[0], bad, good[1], good[0]], tmp_path / "t.csv", timer)
+    df = read_table(tmp_path / "t.csv").set_index("key")
+    assert run.measured == [g.key for g in good] and run.failed == [bad.key]
+    assert run.skipped == [good[0].key]  # listed twice, measured once
+    assert (df.loc[[g.key for g in good], "stop_reason"] == "rounds=3").all()
+    assert (df.loc[[g.key for g in good], "n_samples"] >= 3).all()
+    assert df.attrs["meta"]["protocol"]["rounds"] == 3
