@@ -87,11 +87,14 @@ def _ensure_loaded() -> None:
 
 
 def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,
-          fit_metrics: Mapping[str, Any] | None = None) -> str:
-    """The predictor as a checksummed JSON document (see the module docstring)."""
+          fit_metrics: Mapping[str, Any] | None = None, statistic: str = "") -> str:
+    """The predictor as a checksummed JSON document (see the module docstring); ``statistic``
+    names the latency column it was fitted on (e.g. ``latency_min_ms``)."""
     body = {"format": FORMAT, "version": VERSION, **state_of(obj), "device": device,
             "tables_sha256": dict(tables or {}), "libraries": library_versions(),
             "fit_metrics": dict(fit_metrics or {})}
+    if statistic:
+        body["statistic"] = statistic
     try:
         checksum = hashlib.sha256(_canonical(body)).hexdigest()
     except ValueError as exc:
@@ -143,6 +146,7 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     check_device(doc, device, strict_device, str(p))
     obj = from_state_of(doc)
     obj.info_ = {k: doc[k] for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
+    obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
     return obj
 
 

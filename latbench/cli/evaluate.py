@@ -10,7 +10,7 @@ from latbench.cli.fit import STATS
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.data import network_data
-from predictors.persist import load
+from predictors.persist import load, parse
 from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
@@ -26,14 +26,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Writes a predicted-vs-measured scatter plot (PNG).")
     p.add_argument("predictor", type=Path, help="network predictor JSON (`latbench fit`)")
     p.add_argument("networks", type=Path, help="latbench.networks table of held-out networks")
-    p.add_argument("--stat", choices=sorted(STATS), default="median")
+    p.add_argument("--stat", choices=sorted(STATS), default=None,
+                   help="statistic compared (default: the one the predictor was fitted on)")
     p.add_argument("--plot", type=Path, help="PNG path (default: <networks>.eval.png)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     p.set_defaults(func=run)
 
 
+def fitted_statistic(path: Path) -> str:
+    """The latency column the predictor at ``path`` was fitted on (median for older files)."""
+    doc = parse(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else {}
+    return doc.get("statistic") or STATS["median"]
+
+
 def run(args: argparse.Namespace) -> int:
-    nets = network_data(args.networks, STATS[args.stat])
+    column = STATS[args.stat] if args.stat else fitted_statistic(args.predictor)
+    nets = network_data(args.networks, column)
     model = load(args.predictor, device=nets.device or None)
     if getattr(model, "level", "op") != "network":
         raise LatbenchError(f"{args.predictor} is an op predictor; evaluate needs a network "
@@ -41,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     name = type(model).__name__
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
-    print_table(f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'}", HEADER,
+    print_table(f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
+                HEADER,
                 metric_rows(report))
     if NOISE_FLOOR not in report:
         console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")

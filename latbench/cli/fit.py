@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             model = NetworkPredictor(model, args.composition, args.calibration).fit(
                 nets.archs, nets.latency_ms)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
-    save(model, args.out, device=device, tables=tables, fit_metrics=metrics)
+    save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
+         statistic=STATS[args.stat])
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
         print_table("fit (in-sample)", list(metrics), [list(metrics.values())])

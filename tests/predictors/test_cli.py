@@ -79,3 +79,25 @@ def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
     assert main(["predict", str(broken), "--space", "nasbench201"]) == 2
     assert "truncated" in capsys.readouterr().err
     assert main(["fit", "-o", str(tmp_path / "x.json")]) == 2
+
+
+def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(synth, tables, tmp_path,
+                                                                      nb201_archs):
+    """Medians here are the truth times a random 1-1.5 (a busy machine), minimums the truth."""
+    rng = np.random.default_rng(1)
+    busy = TableWriter(tmp_path / "busy.networks.csv", NETWORKS, META)
+    for repeat in (1, 2):
+        for a in nb201_archs[15:]:
+            ms = synth.network_ms(a)
+            busy.append({**arch_columns(a, "small"), "repeat": repeat, "status": "ok",
+                         "source": "measured", "protocol_id": "p", "latency_min_ms": ms,
+                         "latency_median_ms": ms * (1 + 0.5 * rng.random())})
+    model, by_min, by_median = tmp_path / "m.json", tmp_path / "a.json", tmp_path / "b.json"
+    main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "--stat", "min",
+          "-o", str(model)])
+    assert json.loads(model.read_text())["statistic"] == "latency_min_ms"
+    assert main(["evaluate", str(model), str(busy.path), "--json", str(by_min)]) == 0
+    assert main(["evaluate", str(model), str(busy.path), "--stat", "median",
+                 "--json", str(by_median)]) == 0
+    assert json.loads(by_min.read_text())["NetworkPredictor"]["within_10pct"] == 1.0
+    assert json.loads(by_median.read_text())["NetworkPredictor"]["within_10pct"] < 0.5
