@@ -30,8 +30,10 @@ from latbench.timing.measurement import Measurement
 
 DEFAULT_PROFILE_DIR = Path("device_profiles")
 
-INTERLEAVE_GROUP = 64
-"""Items built and measured round-robin together when the timer interleaves."""
+INTERLEAVE_GROUP = 256
+"""Items built and measured round-robin together when the timer interleaves. One group shares
+one stretch of time, so the larger it is, the less a shift of the machine's speed between
+groups shows in the table; all of a group's modules are held in memory at once."""
 
 T = TypeVar("T")
 
