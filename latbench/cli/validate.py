@@ -11,6 +11,7 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.deploy.export import DEFAULT_OPSET
+from latbench.deploy.report import gap_basis
 from latbench.deploy.runners import BACKENDS
 from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
                                       validate)
@@ -96,5 +97,7 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    if gap_basis(report.prediction):
+        console.print(f"  prediction{gap_basis(report.prediction)}", markup=False)
     verdict = {True: "PASS", False: "FAIL", None: "no constraint given"}[report.passed]
     console.print(f"overall: {verdict}; reports: {json_path}, {md_path}")

@@ -93,7 +93,8 @@ class ValidationReport:
                 f"- device: {self.device.get('name')} ({self.device.get('slug')})\n"
                 f"- budget: latency <= {_fmt(self.budget_ms)} ms, throughput >= "
                 f"{_fmt(self.min_fps)} FPS\n"
-                f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}\n"
+                f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
+                f"{gap_basis(self.prediction)}\n"
                 f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
                 f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n")
         cols = ("backend", "engine", "median ms", "FPS", "predicted ms", "gap %", "verdict")
@@ -103,6 +104,13 @@ class ValidationReport:
         tail = f"\noverall: {_verdict(self.passed)}\n"
         return head + "\n".join(lines) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes
                                                   else "") + tail
+
+
+def gap_basis(prediction: dict) -> str:
+    """What the gap compares, when a prediction was made on another statistic than the median."""
+    stat = prediction.get("statistic")
+    return (f" (gap % against the measured {stat}, the statistic it was fitted on)"
+            if stat and stat != "latency_median_ms" else "")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

@@ -71,6 +71,24 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, monkeypatch)
     assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}"
 
 
+def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path, monkeypatch):
+    predictors = pytest.importorskip("predictors")
+
+    class FittedOnMin(predictors.NetworkPredictor):
+        def __init__(self):  # fitted on the fastest sample (`fit --stat min`)
+            self.info_ = {"device": "", "statistic": "latency_min_ms"}
+
+        def predict(self, archs):
+            return np.full(len(archs), 2.0)
+
+    monkeypatch.setattr(predictors, "load", lambda path, device=None: FittedOnMin())
+    report = validate(nb201, ("ort",), predictor="p.json", config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    (ort,) = report.backends
+    assert ort.gap_pct == pytest.approx(100 * (ort.stats["latency_min_ms"] - 2.0) / 2.0)
+    assert "against the measured latency_min_ms" in report.to_markdown()
+
+
 def test_gap_pct_sign_and_missing_prediction():
     assert gap_pct(12.0, 10.0) == pytest.approx(20.0)
     assert gap_pct(8.0, 10.0) == pytest.approx(-20.0)
