@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -118,6 +118,16 @@ def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingC
     )
 
 
+@dataclass
+class _Slot:
+    """One interleaved callable: calls per sample, the current sample length, its samples."""
+
+    calls: int
+    sample_ms: float
+    samples: list[float] = field(default_factory=list)
+    spent_ns: int = 0
+
+
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig
                  ) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
@@ -137,7 +147,7 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 out[i] = exc
         return out  # type: ignore[return-value]
 
-    live: dict[int, list] = {}  # index -> [calls, sample_ms, samples, spent_ns]
+    live: dict[int, _Slot] = {}
     for i, fn in enumerate(fns):
         t0 = sampler.now_ns()
         try:
@@ -145,26 +155,26 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         except Exception as exc:  # noqa: BLE001
             out[i] = exc
             continue
-        live[i] = [calls, sample_ms, [], sampler.now_ns() - t0]
+        live[i] = _Slot(calls, sample_ms, spent_ns=sampler.now_ns() - t0)
     slice_ms = config.budget_ms / config.rounds
     per_slice_max = max(1, config.max_samples // config.rounds)
     for _ in range(config.rounds):
         for i in list(live):
-            calls, sample_ms, samples, spent = live[i]
-            t0 = sampler.now_ns()
+            slot, t0 = live[i], sampler.now_ns()
             try:
-                if 4 * sample_ms <= slice_ms:
-                    sampler.sample(fns[i], calls, 1)
-                n = min(per_slice_max, max(1, int(slice_ms // sample_ms)))
-                samples.extend(sampler.sample(fns[i], calls, n))
+                if 4 * slot.sample_ms <= slice_ms:
+                    sampler.sample(fns[i], slot.calls, 1)
+                n = min(per_slice_max, max(1, int(slice_ms // slot.sample_ms)))
+                new = sampler.sample(fns[i], slot.calls, n)
             except Exception as exc:  # noqa: BLE001
                 out[i] = exc
                 del live[i]
                 continue
-            live[i] = [calls, max(float(np.median(samples)) * calls, 1e-6), samples,
-                       spent + sampler.now_ns() - t0]
-    for i, (calls, _, samples, spent) in live.items():
-        out[i] = Measurement(samples_ms=tuple(samples), calls_per_sample=calls,
-                             timer=sampler.name, total_s=spent / 1e9,
+            slot.samples.extend(new)
+            slot.sample_ms = max(float(np.median(slot.samples)) * slot.calls, 1e-6)
+            slot.spent_ns += sampler.now_ns() - t0
+    for i, slot in live.items():
+        out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
+                             timer=sampler.name, total_s=slot.spent_ns / 1e9,
                              stop_reason=f"rounds={config.rounds}")
     return out  # type: ignore[return-value]
