@@ -117,13 +117,14 @@ def measure_architectures(
     for repeat in range(1, repeats + 1):
         pending, queued = [], set()
         for arch in archs:
-            if (arch_id(arch), repeat) in done or arch_id(arch) in queued:
-                run.skipped.append((arch_id(arch), repeat))
+            aid = arch_id(arch)
+            if (aid, repeat) in done or aid in queued:
+                run.skipped.append((aid, repeat))
                 if on_progress:
                     on_progress(arch, None)
             else:
                 pending.append(arch)
-                queued.add(arch_id(arch))
+                queued.add(aid)
         for arch, row in measure_in_groups(pending, lambda a: _network_row(a, timer, size),
                                            timer):
             key = (arch_id(arch), repeat)
