@@ -18,7 +18,8 @@ networks measured on B, Spearman / Kendall on the rest of B). Tables go to --out
 resumed by a re-run; scatter plots (PNG) and a JSON summary land beside them.
 
     python bench/predictor_accuracy.py [--spaces nasbench201,msnas,cakes,dints]
-        [--n-test 200] [--n-train 50] [--threads 1] [--transfer-threads 2] [--stat min] [--rounds 20]
+        [--n-test 200] [--n-train 50] [--threads 1] [--transfer-threads 2]
+        [--stat min] [--rounds 20]
     python bench/predictor_accuracy.py --device cuda:0 --size paper \
         --transfer-device cpu --transfer-threads 4
 """
@@ -34,16 +35,15 @@ from latbench.archs import sample_architectures
 from latbench.device import fingerprint
 from latbench.netprofile import measure_architectures
 from latbench.profile import profile_specs
-from latbench.timing import TimingConfig, make_timer
+from latbench.timing import TimingConfig, make_timer, min_sample_ms_for
 from predictors.batch import encode
-from predictors.data import network_data, op_data
+from predictors.data import STATISTICS as STATS, network_data, op_data
 from predictors.learned import FlopsCost, LearnedPredictor
 from predictors.lookup import LookupPredictor
 from predictors.network import NetworkPredictor
 from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
 from predictors.transfer import TransferPredictor
 
-STATS = {"median": "latency_median_ms", "min": "latency_min_ms"}
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.9
 
@@ -72,9 +72,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def timer(budget_ms: float, device: str, threads: int, rounds: int):
-    min_sample_ms = 0.5 if device == "cpu" else 0.0  # CPU: block tiny ops into >= 0.5 ms
     config = TimingConfig(warmup_ms=min(30.0, budget_ms / 3), budget_ms=budget_ms,
-                          target_rel_ci=0.005, min_sample_ms=min_sample_ms, rounds=rounds)
+                          target_rel_ci=0.005, min_sample_ms=min_sample_ms_for(device),
+                          rounds=rounds)
     return make_timer(device, config, threads=threads)
 
 

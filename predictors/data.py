@@ -16,6 +16,8 @@ from latbench.tables import read_table
 from predictors.persist import sha256_file, sha256_text
 
 TARGET = "latency_median_ms"
+STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms"}
+"""The latency columns a predictor can be fitted on, by their command-line name."""
 
 
 @dataclass

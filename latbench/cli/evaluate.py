@@ -6,11 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from latbench.cli.fit import STATS
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from predictors.data import network_data
-from predictors.persist import load, parse
+from predictors.data import STATISTICS as STATS, network_data
+from predictors.persist import check_device, load
 from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
@@ -33,16 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def fitted_statistic(path: Path) -> str:
-    """The latency column the predictor at ``path`` was fitted on (median for older files)."""
-    doc = parse(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else {}
-    return doc.get("statistic") or STATS["median"]
-
-
 def run(args: argparse.Namespace) -> int:
-    column = STATS[args.stat] if args.stat else fitted_statistic(args.predictor)
+    model = load(args.predictor)
+    # the statistic the predictor was fitted on (files saved before it was recorded: median)
+    column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
     nets = network_data(args.networks, column)
-    model = load(args.predictor, device=nets.device or None)
+    check_device(model.info_, nets.device or None, False, str(args.predictor))
     if getattr(model, "level", "op") != "network":
         raise LatbenchError(f"{args.predictor} is an op predictor; evaluate needs a network "
                             "predictor (`latbench fit OPS --networks NETS`)")

@@ -7,14 +7,13 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from predictors.data import network_data, op_data
+from predictors.data import STATISTICS as STATS, network_data, op_data
 from predictors.learned import LearnedPredictor
 from predictors.lookup import LookupPredictor
 from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
 from predictors.persist import load, save
 from predictors.transfer import METHODS, TransferPredictor
 
-STATS = {"median": "latency_median_ms", "min": "latency_min_ms"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ from rich.progress import Progress, TaskID
 from latbench.device import fingerprint
 from latbench.profile import DEFAULT_PROFILE_DIR
 from latbench.spaces import SIZES
-from latbench.timing import Timer, TimingConfig, make_timer
+from latbench.timing import Timer, TimingConfig, make_timer, min_sample_ms_for
 
 
 def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_ms: float,
@@ -40,9 +40,9 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
 
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
-    min_sample_ms = 0.5 if args.device == "cpu" else 0.0  # CPU: block tiny ops into ≥ 0.5 ms
     config = TimingConfig(warmup_ms=args.warmup_ms, budget_ms=args.budget_ms,
-                          target_rel_ci=args.target_ci, min_sample_ms=min_sample_ms,
+                          target_rel_ci=args.target_ci,
+                          min_sample_ms=min_sample_ms_for(args.device),
                           rounds=args.rounds)
     timer = make_timer(args.device, config, threads=args.threads, **timer_options)
     return timer, fingerprint(args.device, threads=args.threads)["slug"]

@@ -23,7 +23,7 @@ from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationRepor
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
-from latbench.timing import TimingConfig
+from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
 """Max |backend - torch| relative to max |torch output| for outputs to count as matching."""
@@ -84,9 +84,8 @@ def predict_latency(arch: Architecture, predictor_path: str | Path | None,
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
     """The op profiler's defaults: blocks of >= 0.5 ms on the CPU, single calls on a GPU."""
-    per_sample = 0.5 if torch.device(device).type == "cpu" else 0.0
     return TimingConfig(warmup_ms=min(200.0, measure_ms / 5), budget_ms=measure_ms,
-                        min_sample_ms=per_sample)
+                        min_sample_ms=min_sample_ms_for(device))
 
 
 def _arch_summary(arch: Architecture) -> dict[str, Any]:

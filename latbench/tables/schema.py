@@ -41,7 +41,8 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
     "n_samples": ("float", "samples kept"),
     "calls_per_sample": ("float", "calls timed back to back per sample"),
     "timer": ("str", "cpu-perf_counter_ns | cuda-event | cuda-event+graph"),
-    "stop_reason": ("str", "converged | budget | max_samples"),
+    "stop_reason": ("str",
+                    "converged | budget | max_samples | rounds=N (interleaved)"),
     "warnings": ("str", "measurement warnings (high spread, throttling), '; '-separated"),
 }
 

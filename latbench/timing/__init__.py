@@ -7,7 +7,8 @@ from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
+from latbench.timing.adaptive import (TimingConfig, measure_adaptive, measure_each,
+                                      min_sample_ms_for)
 from latbench.timing.cpu import CpuTimer, torch_threads
 from latbench.timing.cuda import CudaTimer
 from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
@@ -44,4 +45,5 @@ def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
 
 
 __all__ = ["CpuTimer", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
-           "TimingConfig", "make_timer", "measure_adaptive", "measure_each", "torch_threads"]
+           "TimingConfig", "make_timer", "measure_adaptive", "measure_each",
+           "min_sample_ms_for", "torch_threads"]

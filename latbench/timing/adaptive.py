@@ -57,6 +57,12 @@ class TimingConfig:
         return out
 
 
+def min_sample_ms_for(device: str) -> float:
+    """Shortest sample on ``device``: CPU ops are timed in blocks of >= 0.5 ms (clock and loop
+    overhead stay small beside them); on a GPU each call is bracketed by its own events."""
+    return 0.5 if device.split(":")[0] == "cpu" else 0.0
+
+
 class Sampler(Protocol):
     """A clock plus a way to take ``n`` samples of ``calls`` back-to-back calls each."""
 
