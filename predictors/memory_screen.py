@@ -11,75 +11,22 @@ edge of the band. Every value says which path produced it.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing as mp
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 
 from latbench.archs.graph import Architecture
 from latbench.errors import NotFittedError
-from latbench.memory import TrainConfig, trace_training
+from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
-from latbench.memory.table import MEMORY, protocol_id, subject_columns
-from latbench.opspec import OpSpec
-from latbench.tables import TableWriter, read_table
+from latbench.memory.terms import MIB, op_terms
 from predictors.memory import TrainingMemoryPredictor
 
-MIB = 2**20
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
 SAFETY = 1.25  # margin = 1.25 x the largest calibration error; on DiNTS 96^3, 32
 # calibration networks, the largest held-out error (60 networks) was 0.9-1.0x that
-
-
-@functools.lru_cache(maxsize=65536)
-def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
-    """(bytes the op's forward keeps alive for backward, parameter bytes) of ``spec`` in
-    training, from a one-step trace of the op alone (cached per spec)."""
-    trace = trace_training(spec, TrainConfig(**{**config.to_dict(), "steps": 1}))
-    start = next(i for i, name in trace.marks if name.endswith("/backward"))
-    live: dict[int, int] = {}
-    for kind, handle, nbytes in trace.events[:start]:
-        if kind:
-            live[handle] = nbytes
-        else:
-            live.pop(handle, None)
-    kept = sum(live.values()) - trace.setup_bytes
-    params = sum(p.numel() * p.element_size() for p in spec.build("meta").parameters())
-    return float(max(kept, 0)), float(params)
-
-
-def write_op_terms(specs: Iterable[OpSpec], path: str | os.PathLike[str],
-                   config: TrainConfig) -> Path:
-    """Per-op terms as rows of a memory table (``source=estimated``: traced, not measured), so
-    a screen can start from the table instead of tracing (``load_op_terms``)."""
-    protocol, pid = protocol_id("meta", config, {"estimate": "op terms"})
-    writer = TableWriter(path, MEMORY, {"fingerprint": {"slug": "trace", "kind": "meta"},
-                                        "protocol": protocol, "protocol_id": pid})
-    done = writer.done_keys(pid)
-    for spec in dict.fromkeys(specs):
-        row = subject_columns(spec, config)
-        if row["key"] in done:
-            continue
-        kept, params = op_terms(OpSpec.from_key(row["key"]), config)
-        writer.append({**row, "source": "estimated", "status": "ok", "protocol_id": pid,
-                       "fwd_kept_mib": kept / MIB, "param_mib": params / MIB,
-                       "parts": "traced on meta tensors (one step, op alone); no device",
-                       "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-        done.add(row["key"])
-    return Path(path)
-
-
-def load_op_terms(path: str | os.PathLike[str]) -> dict[str, tuple[float, float]]:
-    """``{op key: (kept bytes, parameter bytes)}`` from a table written by ``write_op_terms``."""
-    df = read_table(path)
-    df = df[(df["subject"] == "op") & df["fwd_kept_mib"].notna()]
-    return {k: (kept * MIB, p * MIB) for k, kept, p in zip(df["key"], df["fwd_kept_mib"],
-                                                           df["param_mib"])}
 
 
 def fast_features(arch: Architecture, config: TrainConfig,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from latbench.archs import sample_architectures
-from latbench.cli.measuring import add_measuring_args, row_advancer, timer_from_args
+from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task(args.space, total=len(archs) * args.repeat, status="")
         advance = row_advancer(bar, task, lambda arch: f"{len(arch.edges)} ops")
         result = measure_architectures(archs, path, timer, repeats=args.repeat, size=args.size,
-                                       on_progress=advance,
-                                       meta={"space": args.space, "size": args.size})
+                                       on_progress=advance, on_round=advance.on_round,
+                                       meta={"space": args.space, "size": args.size},
+                                       **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-                  f"failed {len(result.failed)} (recorded with their error) -> {path}")
+                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.cli.measuring import add_measuring_args, row_advancer, timer_from_args
+from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
 from latbench.cli.ui import console, progress_bar
 from latbench.profile import default_table_path, profile_specs
 from latbench.spaces import get_space
@@ -13,7 +13,8 @@ from latbench.spaces import get_space
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure every op of a search space into a table",
                        description="Measure every op of SPACE on DEVICE; rows are appended and "
-                                   "flushed one by one, and a re-run resumes where it stopped.")
+                                   "flushed one by one under the table's lock, and a re-run on "
+                                   "the same machine resumes where it stopped.")
     p.add_argument("space", help="search space (see `latbench spaces`)")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
                    help="measure in this dtype instead of the space's")
@@ -29,14 +30,16 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
-    path = args.table or default_table_path(slug, space.name, args.size, args.out)
+    path = args.table or default_table_path(slug, f"{space.name}-{args.size}", args.out)
     console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
                   f"{slug} -> {path}")
     with progress_bar() as bar:
         task = bar.add_task(space.name, total=len(specs), status="")
         advance = row_advancer(bar, task, lambda spec: spec.kind)
         result = profile_specs(specs, path, timer, on_progress=advance,
-                               meta={"space": space.name, "size": args.size})
+                               on_round=advance.on_round,
+                               meta={"space": space.name, "size": args.size},
+                               **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-                  f"failed {len(result.failed)} (recorded with their error) -> {path}")
+                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
     return 0

@@ -52,12 +52,12 @@ def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None,
         slug = fingerprint("cpu", threads=threads)["slug"]
         tables = []
         for name in spaces:
-            path = default_table_path(slug, name, size)
+            path = default_table_path(slug, f"{name}-{size}")
             if not path.exists():
                 console.print(f"no table {path}; profiling {name} ({size}) first")
                 timer = make_timer("cpu", TimingConfig(warmup_ms=10, budget_ms=100,
                                                       min_sample_ms=0.5), threads=threads)
-                profile_specs(get_space(name).ops(size), path, timer)
+                path = profile_specs(get_space(name).ops(size), path, timer).path
             tables.append(path)
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")

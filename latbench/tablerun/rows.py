@@ -1,0 +1,29 @@
+"""Row columns shared by table kinds: an OpSpec's descriptive columns, the write time."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from latbench.opspec import OpSpec
+
+
+def utc_now() -> str:
+    """The ``measured_at`` value: UTC, ISO 8601, seconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def spec_columns(spec: OpSpec) -> dict[str, Any]:
+    """The OpSpec and feature columns of a table row."""
+    row: dict[str, Any] = {
+        "key": spec.key, "kind": spec.kind, "op_params": json.dumps(dict(spec.params)),
+        "input_shape": "x".join(map(str, spec.input_shape)), "dtype": spec.dtype,
+        "mode": spec.mode,
+    }
+    with contextlib.suppress(Exception):  # features are optional; a failing meta run leaves them empty
+        f = spec.features()
+        row.update(flops=f["flops"], n_params=f["params"], bytes_read=f["bytes_read"],
+                   bytes_written=f["bytes_written"])
+    return row
