@@ -95,6 +95,10 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         df = table[table["protocol_id"] == self.protocol_id]
         return {network_key(a, int(r)) for a, r in zip(df["arch_id"], df["repeat"])}
 
+    def key_columns(self, item: tuple[Architecture, int]) -> dict[str, Any]:
+        return {"arch_id": arch_id(item[0]), "repeat": item[1], "space": item[0].space,
+                "protocol_id": self.protocol_id, "source": "measured"}
+
     def phase(self, item: tuple[Architecture, int]) -> int:
         return item[1]
 

@@ -70,6 +70,10 @@ class OpLatencyJob(TableJob[OpSpec]):
     def key(self, item: OpSpec) -> str:
         return item.key
 
+    def key_columns(self, item: OpSpec) -> dict[str, Any]:
+        return {**spec_columns(item, features=False), "source": "measured",
+                "protocol_id": self.protocol_id}
+
     def describe(self, item: OpSpec) -> dict[str, Any]:
         return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
 

@@ -58,7 +58,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {"lock_timeout_s": args.lock_timeout, "item_timeout_s": timeout,
             "on_note": lambda text: err_console.print(f"latbench: {text}", markup=False,
-                                                      highlight=False)}
+                                                      highlight=False, soft_wrap=True)}
 
 
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:

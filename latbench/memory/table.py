@@ -74,6 +74,9 @@ class MemoryJob(TableJob[Subject]):
     def key(self, item: Subject) -> str:
         return str(subject_columns(item, self.config)["key"])
 
+    def key_columns(self, item: Subject) -> dict[str, Any]:
+        return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+
     def describe(self, item: Subject) -> dict[str, Any]:
         return {**subject_columns(item, self.config), "source": self.source,
                 "protocol_id": self.protocol_id}

@@ -136,6 +136,7 @@ def _skip(run: TableRun, job: TableJob[Any], skipped: list[Any],
 def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, run: TableRun,
                on_progress: OnProgress | None, on_round: OnBatchRound | None) -> None:
     keys = [job.key(i) for i in batch]
+    session.inflight.start(keys, [job.key_columns(i) for i in batch])  # describe may crash too
     session.inflight.start(keys, [job.describe(i) for i in batch])
     rounds: OnRound | None = None
     if on_round is not None:

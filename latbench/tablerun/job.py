@@ -51,6 +51,10 @@ class TableJob(Generic[Item]):
         """Keys of the rows already in ``table`` under this protocol (ok or failed alike)."""
         return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
 
+    def key_columns(self, item: Item) -> dict[str, Any]:
+        """The columns that identify an item's row, computed without building anything."""
+        return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
+
     def describe(self, item: Item) -> dict[str, Any]:
         """The row's columns known before measuring (keys, shapes, protocol id)."""
         raise NotImplementedError
