@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("which", choices=SEARCHES)
     p.add_argument("--size", default="small", choices=("small", "paper"))
     p.add_argument("--table", type=Path, action="append", default=None,
-                   help="latency table(s); default: device_profiles/<this device>/<space>-"
+                   help="latency table(s); default: <tables home>/<this device>/<space>-"
                         "<size>.csv, profiled first (100 ms/op) when missing")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
