@@ -195,11 +195,13 @@ class StnasResult:
 
 
 def search(model: CostModel, size: str = "small", lam: float = DEFAULT_LAMBDA, steps: int = 20,
-           seed: int = 0, progress: Progress | None = None) -> StnasResult:
-    """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``."""
+           seed: int = 0, progress: Progress | None = None,
+           decoder_model: CostModel | None = None) -> StnasResult:
+    """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``;
+    ``model`` prices the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
     enc = get_space("stnas-encoder").layout(size)
     dec = get_space("stnas-decoder").layout(size)
     encoder = search_encoder(enc.stages, enc.between, model, [0.0, lam], steps, seed, progress)
     layers = [list(layer.values()) for layer in dec.layers]
-    decoder = search_decoder(layers, model, [0.0, lam], steps, seed, progress)
+    decoder = search_decoder(layers, decoder_model or model, [0.0, lam], steps, seed, progress)
     return StnasResult(encoder, decoder, dec.op_names)
