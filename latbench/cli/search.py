@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hypersegnas: measure the top N kept networks on --device into the "
                         "memory table (the paper fine-tunes the top 10)")
     p.add_argument("--device", default="cpu", help="hypersegnas --confirm: cpu or cuda[:N]")
+    p.add_argument("--memory-table", type=Path, default=None,
+                   help="hypersegnas --confirm: memory table to append to (default: "
+                        "device_profiles/<device>/memory-dints-<size>.csv)")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads of the default tables (default 1: the committed tables)")
     p.set_defaults(func=run)

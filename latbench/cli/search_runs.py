@@ -126,8 +126,8 @@ def _confirm(args: argparse.Namespace, module: ModuleType, res, model) -> None: 
     cpu = args.device == "cpu"
     threads = args.threads if cpu else None
     config = getattr(model, "config", TrainConfig())
-    path = default_memory_table(fingerprint(args.device, threads=threads)["slug"],
-                                f"dints-{args.size}")
+    path = args.memory_table or default_memory_table(
+        fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}")
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
     measure = ((lambda s: measure_cpu(s, config, threads)) if cpu
                else (lambda s: measure_gpu(s, config, args.device)))
