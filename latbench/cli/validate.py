@@ -123,8 +123,9 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
 
     from latbench.deploy import paper_protocols as pp
 
-    console.print(f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
-                  f"{args.device}, {args.n_frames} frames")
+    if not args.json:
+        console.print(f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
+                      f"{args.device}, {args.n_frames} frames")
     if args.threads:
         import torch
 
