@@ -57,13 +57,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hypersegnas --confirm: memory table to append to (default: "
                         "device_profiles/<device>/memory-dints-<size>.csv)")
     p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads of the default tables (default 1: the committed tables)")
+                   help="torch CPU threads of the search, and of the default tables it reads "
+                        "(default 1: the committed tables; more threads on a shared machine "
+                        "can be 10× slower)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from latbench.cli import search_runs
 
+    torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
     module = importlib.import_module(PAPERS[which])
     if which == "hypersegnas":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from latbench.archs import sample_architectures
 from nas.hypersegnas import BandScreen, filter_by_memory
@@ -10,6 +11,7 @@ from predictors.memory import TrainingMemoryPredictor
 from predictors.memory_screen import MemoryScreen
 
 
+@pytest.mark.slow
 def test_band_screen_keeps_only_archs_the_full_predictor_puts_in_the_band():
     archs = sample_architectures("dints", 24, "small", seed=3)
     full = TrainingMemoryPredictor(target="allocated").fit(None)

@@ -21,6 +21,7 @@ from deploy_gpu import QUICK
 SPACES = ("msnas", "stnas-decoder", "nasbench201")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", SPACES)
 def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
     if space not in spaces_with_architectures():
@@ -108,6 +109,7 @@ def test_gap_pct_sign_and_missing_prediction():
     assert gap_pct(8.0, None) is None
 
 
+@pytest.mark.slow
 def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt):
     opts = ValidateOptions(out_dir=tmp_path, threads=1)
     with pytest.raises(MissingDependencyError, match=r"pip install 'latbench\[gpu\]'"):
@@ -118,6 +120,7 @@ def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt)
     assert "tensorrt is not installed" in report.backends[1].error
 
 
+@pytest.mark.slow
 def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     out = tmp_path / "out"
     args = ["validate", "nasbench201:0", "--backend", "ort", "--threads", "1",
