@@ -11,7 +11,8 @@ MIB = 2**20
 
 # -- RT-DNAS (real-time DNAS, cardiac cine MRI), rt-dnas.txt ----------------------------------
 RTDNAS_LATENCY_UB_MS = 50.0
-"""L_ub of Eq. 2, L = L_a · L_t + λ e^{L_t − L_ub}: no lag perceptible below 50 ms (Sect. 1, 2.2)."""
+"""L_ub of Eq. 2, L = L_a · L_t + λ e^{L_t − L_ub}: no lag perceptible below 50 ms
+(Sect. 1, 2.2)."""
 RTDNAS_MIN_FPS = 22.0
 """Minimum throughput: cine MRI is reconstructed at 22 FPS (Sect. 1; Table 2's constraint)."""
 RTDNAS_GA_POOL = 10

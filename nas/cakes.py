@@ -105,7 +105,8 @@ class CakesResult:
 
 def search_layer(candidates: Sequence[OpSpec], out_channels: int, model: CostModel,
                  lams: Sequence[float], beta_from: str = "latency", steps: int = 30,
-                 seed: int = 0, progress: Progress | None = None) -> tuple[list[Outcome], torch.Tensor]:
+                 seed: int = 0, progress: Progress | None = None
+                 ) -> tuple[list[Outcome], torch.Tensor]:
     """Cost-priority CAKES on one layer: teacher = a channel-wise random sub-kernel layer."""
     if beta_from not in BETA_SOURCES:
         raise SearchError(f"β from {beta_from!r}: expected one of {', '.join(BETA_SOURCES)}")
