@@ -21,7 +21,9 @@ from latbench.archs.graph import Architecture
 from latbench.errors import NotFittedError
 from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
-from latbench.memory.terms import MIB, op_terms
+from latbench.memory.terms import op_terms
+from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
+from predictors.band import MemoryBand
 from predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
@@ -111,16 +113,17 @@ class MemoryScreen:
         return x @ self.coef_
 
     def screen(self, archs: Sequence[Architecture], target_mib: float,
-               band_mib: float = 300.0, n_jobs: int = 1) -> ScreenResult:
+               band_mib: float = HYPERSEGNAS_BAND_MIB, n_jobs: int = 1) -> ScreenResult:
         """Fast values for all; full predictions only where the decision is uncertain (the fast
         value within the margin of either band edge); ``kept``: final value within the band."""
+        band = MemoryBand(target_mib, band_mib)
         values = self.fast_mib(archs)
         source = np.full(len(archs), "fast", dtype=object)
-        near = np.flatnonzero(np.abs(np.abs(values - target_mib) - band_mib) <= self.margin_mib_)
+        near = np.flatnonzero(band.near_edge(values, self.margin_mib_))
         if near.size:
             values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs)
             source[near] = "full"
-        return ScreenResult(values, source, np.abs(values - target_mib) <= band_mib)
+        return ScreenResult(values, source, band.contains(values))
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Fast-path MiB per architecture (``MemoryModel`` protocol; an estimate)."""
