@@ -179,7 +179,7 @@ class _Driver:
         if cancel:
             for ref in self.pending:
                 try:
-                    self.ray.cancel(ref, force=True)
+                    self.ray.cancel(ref)  # queued tasks go; running ones finish unwritten
                 except Exception:  # noqa: BLE001 - best effort: the run is being interrupted
                     pass
         for dev in self.devices.values():
