@@ -184,3 +184,15 @@ def test_cuda_tasks_hold_one_gpu_each(cluster, tmp_path):
                        ray=cluster, targets=node_targets(cluster, "cuda:0", None))
     (only,) = run.tables.values()
     assert len(only.measured) == len(specs)
+
+
+def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
+    from latbench.archs import sample_architectures
+    from latbench.memory import TrainConfig
+    from predictors.memory import TrainingMemoryPredictor
+    from predictors.memory_screen import full_predictions
+
+    model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit(None)
+    archs = sample_architectures("dints", 6, "small", seed=3)
+    serial = full_predictions(model, archs)
+    assert list(full_predictions(model, archs, ray=cluster)) == list(serial)
