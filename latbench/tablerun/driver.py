@@ -114,7 +114,8 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
         pending, skipped = plan(job, items, job.done_keys(session.table()))
         _skip(run, job, skipped, on_progress)
         for batch in batches(job, pending, session.suspects):
-            _run_batch(job, batch, session, run, on_progress, on_round)
+            attempt = 2 if job.key(batch[0]) in session.suspects else 1
+            _run_batch(job, batch, session, run, on_progress, on_round, attempt)
     return run
 
 
@@ -134,10 +135,11 @@ def _skip(run: TableRun, job: TableJob[Any], skipped: list[Any],
 
 
 def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, run: TableRun,
-               on_progress: OnProgress | None, on_round: OnBatchRound | None) -> None:
+               on_progress: OnProgress | None, on_round: OnBatchRound | None,
+               attempt: int = 1) -> None:
     keys = [job.key(i) for i in batch]
-    session.inflight.start(keys, [job.key_columns(i) for i in batch])  # describe may crash too
-    session.inflight.start(keys, [job.describe(i) for i in batch])
+    session.inflight.start(keys, [job.key_columns(i) for i in batch], attempt)  # describe may crash
+    session.inflight.start(keys, [job.describe(i) for i in batch], attempt)
     rounds: OnRound | None = None
     if on_round is not None:
         def rounds(done: int, total: int) -> None:
