@@ -11,17 +11,21 @@ edge of the band. Every value says which path produced it.
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from latbench.archs.graph import Architecture
 from latbench.errors import NotFittedError
+from latbench.fleet.pool import parallel_map
 from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
-from latbench.memory.terms import MIB, op_terms
+from latbench.memory.terms import op_terms
+from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
+from predictors.band import MemoryBand
 from predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
@@ -49,27 +53,18 @@ def fast_features(arch: Architecture, config: TrainConfig,
     return np.array([kept / MIB, params * copies / MIB, sums / MIB, input_bytes / MIB, 1.0])
 
 
-_JOB: tuple[TrainingMemoryPredictor, Sequence[Architecture]] | None = None
-
-
-def _predict_index(i: int) -> float:
-    predictor, archs = _JOB  # type: ignore[misc]  # set before the workers fork
-    return predictor.estimate(archs[i]).value_mib
+def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
+    return predictor.estimate(arch).value_mib
 
 
 def full_predictions(predictor: TrainingMemoryPredictor, archs: Sequence[Architecture],
-                     n_jobs: int = 1) -> np.ndarray:
-    """Full predictions, in ``n_jobs`` forked worker processes (Linux) when more than one;
-    workers inherit the predictor and architectures and send back only indices and floats."""
-    global _JOB
-    if n_jobs <= 1 or len(archs) < 2 * n_jobs or "fork" not in mp.get_all_start_methods():
+                     n_jobs: int = 1, ray: Any = None) -> np.ndarray:
+    """Full predictions (MiB, an estimate each): in this process, in ``n_jobs`` local worker
+    processes (joblib), or as Ray tasks when ``ray`` (a connected ``ray`` module) is given."""
+    if ray is None and n_jobs <= 1:
         return predictor.predict_archs(archs)
-    _JOB = (predictor, archs)
-    try:
-        with mp.get_context("fork").Pool(n_jobs) as pool:
-            return np.array(pool.map(_predict_index, range(len(archs)), chunksize=8))
-    finally:
-        _JOB = None
+    fn = functools.partial(_full_mib, predictor)
+    return np.array(parallel_map(fn, list(archs), n_jobs=n_jobs, ray=ray, chunk=8))
 
 
 @dataclass(frozen=True)
@@ -111,16 +106,20 @@ class MemoryScreen:
         return x @ self.coef_
 
     def screen(self, archs: Sequence[Architecture], target_mib: float,
-               band_mib: float = 300.0, n_jobs: int = 1) -> ScreenResult:
+               band_mib: float = HYPERSEGNAS_BAND_MIB, n_jobs: int = 1, ray: Any = None
+               ) -> ScreenResult:
         """Fast values for all; full predictions only where the decision is uncertain (the fast
-        value within the margin of either band edge); ``kept``: final value within the band."""
+        value within the margin of either band edge); ``kept``: final value within the band.
+        The full traces run in ``n_jobs`` local processes, or as Ray tasks with ``ray``."""
+        band = MemoryBand(target_mib, band_mib)
         values = self.fast_mib(archs)
         source = np.full(len(archs), "fast", dtype=object)
-        near = np.flatnonzero(np.abs(np.abs(values - target_mib) - band_mib) <= self.margin_mib_)
+        near = np.flatnonzero(band.near_edge(values, self.margin_mib_))
         if near.size:
-            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs)
+            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs,
+                                            ray)
             source[near] = "full"
-        return ScreenResult(values, source, np.abs(values - target_mib) <= band_mib)
+        return ScreenResult(values, source, band.contains(values))
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Fast-path MiB per architecture (``MemoryModel`` protocol; an estimate)."""

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from latbench.archs import Architecture, sample_architectures
+from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.ui import console, print_table, progress_bar
 from latbench.device import fingerprint
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")
     add_table_args(p)
+    add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -97,6 +99,12 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
     measure = ((lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0)) if cpu
                else (lambda s: measure_gpu(s, config, args.device, timeout_s=limit)))
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    if args.ray is not None:
+        from latbench.fleet.jobs import memory_job_factory
+
+        return run_fleet(args, memory_job_factory(config, threads, limit), archs,
+                         f"memory-{name}", lambda arch: f"{len(arch.edges)} ops",
+                         value=lambda row: f"{row.get(column) or 0:.0f} MiB", threads=threads)
     console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
     with progress_bar() as bar:
         task = bar.add_task("memory", total=len(archs), status="")

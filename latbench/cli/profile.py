@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
 from latbench.cli.ui import console, progress_bar
 from latbench.profile import default_table_path, profile_specs
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each sample")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: time CUDA-graph replays")
+    add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -30,6 +32,14 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
+    if args.ray is not None:
+        from latbench.fleet.jobs import op_job_factory
+
+        make_job = op_job_factory(timer.config, args.threads,
+                                  {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
+                                  {"space": space.name, "size": args.size})
+        return run_fleet(args, make_job, specs, f"{space.name}-{args.size}",
+                         lambda spec: spec.kind, threads=args.threads)
     path = args.table or default_table_path(slug, f"{space.name}-{args.size}", args.out)
     console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
                   f"{slug} -> {path}")

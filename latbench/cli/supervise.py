@@ -26,9 +26,12 @@ MAX_RESTARTS = 1000
 
 def wanted(args: list[str]) -> bool:
     """Supervise this command line (``sys.argv[1:]``): a measuring command, not help, not
-    ``memory --predict``, not already supervised. Decided before parsing, so the supervisor
-    imports nothing heavy; the child parses and reports bad arguments itself."""
+    ``memory --predict``, not a Ray driver (its workers measure), not already supervised.
+    Decided before parsing, so the supervisor imports nothing heavy; the child parses and
+    reports bad arguments itself."""
+    ray = any(a == "--ray" or a.startswith("--ray=") for a in args)
     return (bool(args) and args[0] in MEASURING and not {"-h", "--help", "--predict"} & set(args)
+            and not ray
             and os.environ.get(SUPERVISED_ENV) != "1" and bool(getattr(sys, "orig_argv", None)))
 
 

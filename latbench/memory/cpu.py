@@ -31,8 +31,8 @@ from latbench.memory.child import subject_to_json
 from latbench.timed import is_oom
 from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture, run_training,
                                    training_inputs)
+from latbench.papers import MIB
 
-MIB = 2**20
 MMAP_THRESHOLD_BYTES = 65536  # glibc serves blocks from this size by mmap, returned on free
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES), "MALLOC_TRIM_THRESHOLD_": "0"}
 CHILD_TIMEOUT_S = 900.0

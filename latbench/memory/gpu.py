@@ -23,8 +23,8 @@ import torch
 from latbench.errors import MeasurementError
 from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
 from latbench.memory.steps import run_training, training_inputs
+from latbench.papers import MIB
 
-MIB = 2**20
 
 
 def nvml_process_bytes(pynvml: Any, handle: Any, pid: int) -> int | None:

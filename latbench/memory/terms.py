@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latbench.memory.steps import TrainConfig
+from latbench.papers import MIB
 from latbench.memory.table import MemoryJob, protocol_id
 from latbench.memory.trace import trace_training
 from latbench.opspec import OpSpec
@@ -23,7 +24,6 @@ from latbench.tables.schema import MEMORY
 from latbench.tablerun import run_into_table
 from latbench.tablerun.job import OnRound
 
-MIB = 2**20
 TRACE_FINGERPRINT = {"slug": "trace", "kind": "meta"}
 """A traced table's 'device': meta tensors, no hardware."""
 

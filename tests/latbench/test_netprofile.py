@@ -53,6 +53,7 @@ def test_a_failing_network_is_recorded_and_the_run_goes_on(tmp_path):
     assert df.loc[arch_id(good), "status"] == "ok"
 
 
+@pytest.mark.slow
 def test_resume_measures_only_what_is_missing(tmp_path):
     archs = [_chain((1,)), _chain((3,)), _chain((1, 1))]
     path = tmp_path / "n.csv"

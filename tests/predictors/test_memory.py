@@ -60,6 +60,7 @@ def test_json_round_trip_predicts_identically(tmp_path):
     assert "pickle" not in path.read_text()
 
 
+@pytest.mark.slow
 def test_screen_runs_full_traces_only_near_the_band_edges():
     model = TrainingMemoryPredictor("reserved").fit(None)
     cal = sample_architectures("dints", 8, "small", seed=1)
