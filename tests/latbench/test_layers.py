@@ -3,11 +3,13 @@
 Each module of ``latbench``, ``predictors`` and ``nas`` gets a layer; a module may import its
 own layer and those below, never one above (imports inside functions count too):
 
-0 foundation   latbench.errors, latbench.tables (file format: schemas, crash-safe rows)
+0 foundation   latbench.errors, latbench.tables (file format: schemas, crash-safe rows),
+               latbench.papers (the papers' constants)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
-               profile (ops), netprofile (networks), memory.table / memory.terms (memory)
+               profile (ops), netprofile (networks), memory.table / memory.terms (memory);
+               fleet (the same mechanism's driver on Ray)
 4 predictors
 5 nas
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
@@ -25,13 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("latbench", "predictors", "nas")
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
-    (0, ("latbench.errors", "latbench.tables")),
+    (0, ("latbench.errors", "latbench.tables", "latbench.papers")),
     (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
          "latbench.archs")),
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",
          "latbench.deploy")),
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
-         "latbench.memory.table", "latbench.memory.terms")),
+         "latbench.memory.table", "latbench.memory.terms", "latbench.fleet")),
     (4, ("predictors",)),
     (5, ("nas",)),
     (6, ("latbench.cli", "latbench.__main__")),
@@ -39,8 +41,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
 
 KNOWN_UPWARD = {
     ("latbench.deploy.validate", "predictors"):
-        "validate loads --predictor itself; loading belongs in cli/validate.py (H4's file)",
-    ("nas.cli_runs", "latbench.cli.ui"): "nas prints through the CLI's console (H4 moves it)",
+        "latbench.deploy.validate loads --predictor itself (predictors.load); the loading "
+        "belongs in latbench/cli/validate.py, passing a loaded predictor down",
 }
 
 
