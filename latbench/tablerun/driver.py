@@ -138,24 +138,24 @@ def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, ru
                on_progress: OnProgress | None, on_round: OnBatchRound | None,
                attempt: int = 1) -> None:
     keys = [job.key(i) for i in batch]
-    session.inflight.start(keys, [job.key_columns(i) for i in batch], attempt)  # describe may crash
-    session.inflight.start(keys, [job.describe(i) for i in batch], attempt)
-    rounds: OnRound | None = None
-    if on_round is not None:
-        def rounds(done: int, total: int) -> None:
-            on_round(done, total, len(batch))
     try:
+        session.inflight.start(keys, [job.key_columns(i) for i in batch], attempt)
+        session.inflight.start(keys, [job.describe(i) for i in batch], attempt)  # may crash too
+        rounds: OnRound | None = None
+        if on_round is not None:
+            def rounds(done: int, total: int) -> None:
+                on_round(done, total, len(batch))
         rows = job.measure(batch, rounds)
+        with session.inflight.held():
+            for key, row in zip(keys, rows):
+                row.setdefault("measured_at",
+                               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                session.append(row)
+                run.rows.append(row)
+                (run.measured if row.get("status") == "ok" else run.failed).append(key)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the items were not at fault
         session.inflight.finish()
         raise
-    with session.inflight.held():
-        for key, row in zip(keys, rows):
-            row.setdefault("measured_at",
-                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            session.append(row)
-            run.rows.append(row)
-            (run.measured if row.get("status") == "ok" else run.failed).append(key)
     session.inflight.finish()
     if on_progress:
         for item, row in zip(batch, rows):

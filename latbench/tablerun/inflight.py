@@ -89,6 +89,7 @@ class InFlight:
     def __init__(self, table: Path, limit_s: float | None = None, note: bool = True):
         self.path, self.limit_s = marker_path(table), limit_s
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._deadline: float | None = None
         self._rows: list[dict[str, Any]] = []
         self._keys: list[str] = []
@@ -111,6 +112,7 @@ class InFlight:
                                     "limit_s": self.limit_s, "attempt": attempt})
             if self.limit_s is not None:
                 self._deadline = time.monotonic() + self.limit_s * max(1, len(rows))
+                self._changed.notify()
 
     def finish(self) -> None:
         """The batch's rows are written: nothing is in flight."""
@@ -123,12 +125,15 @@ class InFlight:
         return self._lock
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(min(1.0, max(0.05, (self.limit_s or 1.0) / 10)))
-            with self._lock:
-                if self._deadline is not None and time.monotonic() > self._deadline:
-                    _write_json(self.path, {"pid": os.getpid(), "keys": self._keys,
-                                            "rows": self._rows, "reason": "timeout",
-                                            "limit_s": self.limit_s,
-                                            "attempt": self._attempt})
-                    os._exit(EXIT_TIMEOUT)
+        # Sleeps until the deadline of the batch in flight (woken when a batch starts), so it
+        # never wakes while an item is being timed unless that item is past its limit.
+        with self._lock:
+            while True:
+                left = None if self._deadline is None else self._deadline - time.monotonic()
+                if left is None or left > 0:
+                    self._changed.wait(timeout=left)
+                    continue
+                _write_json(self.path, {"pid": os.getpid(), "keys": self._keys,
+                                        "rows": self._rows, "reason": "timeout",
+                                        "limit_s": self.limit_s, "attempt": self._attempt})
+                os._exit(EXIT_TIMEOUT)

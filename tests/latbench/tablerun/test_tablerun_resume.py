@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
@@ -153,3 +154,17 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
     assert result.fingerprint["slug"] == fingerprint("cpu", threads=1)["slug"]
     assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
 
+
+
+def test_an_interrupted_batch_leaves_no_marker_to_blame(tmp_path):
+    job = OpLatencyJob.of(_timer())
+
+    def interrupted(items, on_round=None):
+        raise KeyboardInterrupt
+
+    job.measure = interrupted
+    from latbench.tablerun import run_into_table
+
+    with pytest.raises(KeyboardInterrupt):
+        run_into_table(job, SPECS, tmp_path / "t.csv")
+    assert not marker_path(tmp_path / "t.csv").exists()
