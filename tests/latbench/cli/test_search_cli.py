@@ -34,15 +34,21 @@ def test_missing_default_table_names_the_profile_command(capsys, monkeypatch, tm
     assert not (tmp_path / "device_profiles").exists()  # nothing profiled unasked
 
 
-def test_missing_or_wrong_predictor_is_one_line(capsys, tmp_path, msnas_predictor):
+def test_missing_predictor_file_is_one_line_naming_fit(capsys, tmp_path):
     assert main(["search", "rtdnas", "--predictor", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "latbench fit" in err[0]
+    assert main(["search", "hypersegnas"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fit --kind memory" in err[0]
+
+
+@pytest.mark.slow
+def test_wrong_predictor_kind_or_count_is_one_line(capsys, msnas_predictor):
     assert main(["search", "hypersegnas", "--predictor", str(msnas_predictor)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fit --kind memory" in err[0]
-    assert main(["search", "stnas", "--predictor", str(msnas_predictor)] * 1 +
-                ["--predictor", str(msnas_predictor)] * 2) == 2
+    assert main(["search", "stnas"] + ["--predictor", str(msnas_predictor)] * 3) == 2
     assert "one per space" in capsys.readouterr().err
 
 
