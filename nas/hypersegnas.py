@@ -118,6 +118,8 @@ class BandScreen:
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         values, self.n_full_ = [], 0
+        if self.progress is not None:
+            self.progress("screening", 0, len(archs))
         for start in range(0, len(archs), CHUNK):
             result = self.screen.screen(archs[start:start + CHUNK], self.target_mib,
                                         self.band_mib, self.n_jobs)
@@ -145,7 +147,11 @@ def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND
     """Sample ``n`` DiNTS architectures, screen or predict their memory, keep and rank the
     band. Confirming the top N by measurement is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
+    if progress is not None:
+        progress("sampling", 0, 1)
     archs = get_space("dints").sample(n, size, seed)
+    if progress is not None:
+        progress("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
     if progress is not None:

@@ -105,8 +105,9 @@ def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # 
     top = max(10, args.confirm)
     print_table(f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
                 f"{args.target_mib:g} MiB (predicted in {took:.1f} s)",
-                ["rank", "genotype", "predicted MiB", "measured MiB"],
-                [(i, a.genotype, float(m), res.measured_mib.get(i, "")) for i, (a, m) in
+                ["rank", "genotype", "predicted MiB"] + (["measured MiB"] if args.confirm else []),
+                [(i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm
+                                              else ()) for i, (a, m) in
                  enumerate(zip(res.kept[:top], res.predicted_mib[:top]))])
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
