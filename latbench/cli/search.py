@@ -128,10 +128,14 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
     from latbench.device import fingerprint
-    from latbench.profile import default_table_path
+    from latbench.tablerun import REFERENCE_DIR, default_table_path
 
     slug = fingerprint("cpu", threads=args.threads)["slug"]
-    paths = [default_table_path(slug, name, args.size) for name in spaces]
+    paths = []
+    for name in spaces:
+        path = default_table_path(slug, f"{name}-{args.size}")
+        reference = REFERENCE_DIR / slug / path.name  # committed tables of this device
+        paths.append(path if path.exists() or not reference.exists() else reference)
     for name, path in zip(spaces, paths):
         if path.exists():
             continue

@@ -130,10 +130,10 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
 
 
 def measure_gpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                device: str = "cuda") -> dict[str, Any]:
+                device: str = "cuda", timeout_s: float | None = None) -> dict[str, Any]:
     """Training memory of ``subject`` on ``device``, measured in a fresh process."""
     from latbench.memory.child import subject_to_json
-    from latbench.memory.cpu import run_child
+    from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
 
     job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
-    return run_child(job)
+    return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)

@@ -77,7 +77,8 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
 
 
 def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
-    from predictors.memory_screen import fast_features, load_op_terms, write_op_terms
+    from latbench.memory.terms import load_op_terms, write_op_terms
+    from predictors.memory_screen import fast_features
 
     arch = chain(8)
     config = TrainConfig()
