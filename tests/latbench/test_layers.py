@@ -7,7 +7,8 @@ own layer and those below, never one above (imports inside functions count too):
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
-               profile (ops), netprofile (networks), memory.table / memory.terms (memory)
+               profile (ops), netprofile (networks), memory.table / memory.terms (memory);
+               fleet (the same, spread over machines)
 4 predictors
 5 nas
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
@@ -31,7 +32,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",
          "latbench.deploy")),
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
-         "latbench.memory.table", "latbench.memory.terms")),
+         "latbench.memory.table", "latbench.memory.terms", "latbench.fleet")),
     (4, ("predictors",)),
     (5, ("nas",)),
     (6, ("latbench.cli", "latbench.__main__")),
@@ -40,7 +41,6 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
 KNOWN_UPWARD = {
     ("latbench.deploy.validate", "predictors"):
         "validate loads --predictor itself; loading belongs in cli/validate.py (H4's file)",
-    ("nas.cli_runs", "latbench.cli.ui"): "nas prints through the CLI's console (H4 moves it)",
 }
 
 
