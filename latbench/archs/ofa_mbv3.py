@@ -11,8 +11,9 @@ canonical encoding, unused slots written as 0::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -135,6 +136,23 @@ def build_network(config: OfaConfig, batch: int = 1) -> Architecture:
     edges = tuple(Edge((names[i],), names[i + 1], op) for i, op in enumerate(ops))
     return Architecture(SPACE, edges, names[-1], genotype=config.to_string(),
                         meta={"batch": batch})
+
+
+ROW_COLUMNS = ("ks", "e", "d", "r")
+"""Columns of an OFA-format table row (HELP's ``ofa_archs``; the shared CSV)."""
+
+
+def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
+                          width: float = DEFAULT_WIDTH) -> Architecture:
+    """The subnet of one OFA-format row (``ks``, ``e``, ``d``, ``r`` columns) at ``batch``.
+
+    Raises ``OfaEncodingError`` naming the missing column or the bad field."""
+    missing = [c for c in ROW_COLUMNS if c not in row]
+    if missing:
+        raise OfaEncodingError(f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected "
+                               f"{', '.join(ROW_COLUMNS)}")
+    config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
+    return build_network(config, batch)
 
 
 def config_of(arch: Architecture) -> OfaConfig:
