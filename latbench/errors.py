@@ -57,3 +57,15 @@ class MissingDependencyError(LatbenchError, ImportError):
 
 class NotFittedError(LatbenchError, ValueError):
     """A predictor used before ``fit``."""
+
+
+class GenotypeError(LatbenchError, ValueError):
+    """A genotype string that does not parse: malformed, or naming an op the space lacks."""
+
+
+class UnknownGenotypeOpError(GenotypeError):
+    """A well-formed genotype naming an op that is not one of the space's ops."""
+
+
+class DisconnectedCellError(LatbenchError, ValueError):
+    """A cell with no path from its input to its output, where that makes a result meaningless."""
