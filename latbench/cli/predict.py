@@ -14,7 +14,7 @@ from latbench.cli.ui import console, print_table
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from latbench.spaces import SIZES, get_space
+from latbench.spaces import SIZES, default_size, get_space
 from predictors.data import network_data
 from predictors.persist import load
 
@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "estimates and are labelled so in --out.")
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
-    p.add_argument("--size", choices=SIZES, default="small")
+    p.add_argument("--size", choices=SIZES, default=None,
+                   help="size of --space (default: the space's own: paper for nasbench201)")
     p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
@@ -40,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str]]:
+    if args.space:
+        args.size = args.size or default_size(args.space)
     if is_network:
         if args.networks is not None:
             archs = network_data(args.networks).archs

@@ -12,7 +12,7 @@ from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.profile import default_table_path, profile_specs
-from latbench.spaces import get_space
+from latbench.spaces import default_size, get_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +53,7 @@ def select_specs(specs: list[OpSpec], match: list[str] | None, sample: int | Non
 
 def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
+    args.size = args.size or default_size(space.name)
     specs = select_specs(space.ops(args.size), args.match, args.sample, args.seed)
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]

@@ -16,7 +16,8 @@ _SPACES = {"stnas": ("stnas-encoder", "stnas-decoder"), "rtdnas": ("msnas",), "g
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)")
     p.add_argument("which", choices=SEARCHES)
-    p.add_argument("--size", default="small", choices=("small", "paper"))
+    p.add_argument("--size", default=None, choices=("small", "paper"),
+                   help="default: the searched space's own size (small for these spaces)")
     p.add_argument("--table", type=Path, action="append", default=None,
                    help="latency table(s); default: device_profiles/<this device>/<space>-"
                         "<size>.csv, profiled first (100 ms/op) when missing")
@@ -67,6 +68,9 @@ def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None,
 def run(args: argparse.Namespace) -> int:
     from nas import cli_runs as search_runs
 
+    from latbench.spaces import default_size
+
+    args.size = args.size or default_size(_SPACES.get(args.which, ("dints",))[0])
     if args.which == "memory-filter":
         return search_runs.memory_filter(args)
     model = cost_model(_SPACES[args.which], args.size, args.table, args.threads)

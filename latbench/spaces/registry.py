@@ -14,6 +14,14 @@ from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.opspec import OpSpec
 
 SIZES = ("small", "paper")
+_DEFAULT_SIZES = {"nasbench201": "paper"}
+
+
+def default_size(space: str) -> str:
+    """The size ``space`` means when none is given: ``paper`` for NAS-Bench-201 (the
+    benchmark's own network, C=16 and N=5, runs on a CPU), ``small`` for the other spaces,
+    whose paper sizes are large 3D and segmentation networks."""
+    return _DEFAULT_SIZES.get(space, "small")
 
 
 @dataclass(frozen=True)
