@@ -396,3 +396,14 @@ def _column_table(path: Path, column: str,
             "protocol": {"kind": "imported"}, "protocol_id": pid, "source": "imported",
             "space": space, "size": options.size, "provenance": prov}
     return meta, rows
+
+
+def provenance_line(meta: Mapping[str, Any]) -> str:
+    """One line saying where a networks table's latencies come from, for reports:
+    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``."""
+    prov = meta.get("provenance") or {}
+    if meta.get("source") != "imported" and prov.get("source") != "imported":
+        return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"
+    return (f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
+            f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
+            f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench")

@@ -157,3 +157,13 @@ def test_public_file_column_imports_and_reads_back(tmp_path):
     df = read_networks(path)
     assert json.loads(df["arch_json"][0])["meta"]["size"] == "paper"
     assert read_architectures(df.head(50))[0] == from_genotype(df["genotype"][0])
+
+
+def test_provenance_line_tells_imported_from_measured(good, tmp_path):
+    from latbench.importing import provenance_line
+
+    import_networks(good, tmp_path, ImportOptions(unit="ms", batch=1, size="small",
+                                                  origin="example.org"))
+    line = provenance_line(read_networks(table(tmp_path, "gpu_1")).attrs["meta"])
+    assert line.startswith("imported from example.org (column gpu_1, ms per batch of 1")
+    assert provenance_line({"fingerprint": {"slug": "cpu-x"}}) == "measured here on cpu-x"
