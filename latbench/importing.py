@@ -86,6 +86,7 @@ class ImportOptions:
     license_file: str = ""
     measured_by: str = ""
     disconnected: str = "drop"
+    arch_column: str = ""  # the file's name for NAS-Bench-201's ``arch_str`` column
     skip_bad: bool = False
     force: bool = False
 
@@ -194,8 +195,9 @@ def latency_columns(header: list[str], parser: RowParser,
     return list(dict.fromkeys(chosen))
 
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs of a .csv or .csv.gz file."""
+def read_rows(path: Path, rename: Mapping[str, str] | None = None
+              ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
@@ -209,6 +211,10 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]
     if not header:
         raise LatbenchError(f"{path}: empty file; expected a CSV header")
     header = [h.strip() for h in header]
+    missing = [c for c in (rename or {}) if c not in header]
+    if missing:
+        raise LatbenchError(f"{path}: no column {missing[0]!r}; header: {', '.join(header)}")
+    header = [(rename or {}).get(h, h) for h in header]
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         for values in reader:
@@ -311,7 +317,9 @@ def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: Row
                 arch = parser.parse(row, options)
                 cache[key] = (arch, arch_columns(arch, compact=compact))
         except RowValueError as exc:
-            msg = f"{path}: row {line}, column {exc.column!r}: {exc.kind}: {exc}"
+            column = options.arch_column if exc.column == "arch_str" and options.arch_column \
+                else exc.column
+            msg = f"{path}: row {line}, column {column!r}: {exc.kind}: {exc}"
             if not options.skip_bad:
                 raise ImportRowError(exc.kind, msg) from None
             report.skip(exc.kind, msg)
@@ -337,7 +345,8 @@ def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     """
     options.check()
     path, report = Path(path), ImportReport()
-    header, row_iter = read_rows(path)
+    rename = {options.arch_column: "arch_str"} if options.arch_column else {}
+    header, row_iter = read_rows(path, rename)
     parser = row_parser(header, options.space)
     columns = latency_columns(header, parser, options.columns)
     report.space = parser.space

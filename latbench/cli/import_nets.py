@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder the tables go under")
     p.add_argument("--space", default=None, help="space of the architectures (default: the "
                                                  "one whose column the header has)")
+    p.add_argument("--arch-column", default="",
+                   help="the column holding NAS-Bench-201 genotype strings when it is not "
+                        "called arch_str (e.g. genotype, arch)")
     p.add_argument("--size", choices=SIZES, default="paper",
                    help="network size the file measured (default: paper, the benchmark's)")
     p.add_argument("--classes", type=int, default=10, dest="n_classes",
@@ -94,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
                             columns=columns, origin=args.origin, license=license_text,
                             license_file=license_file, measured_by=args.measured_by,
                             disconnected=args.disconnected, skip_bad=args.skip_bad,
+                            arch_column=args.arch_column,
                             force=args.force)
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():

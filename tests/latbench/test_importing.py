@@ -167,3 +167,15 @@ def test_provenance_line_tells_imported_from_measured(good, tmp_path):
     line = provenance_line(read_networks(table(tmp_path, "gpu_1")).attrs["meta"])
     assert line.startswith("imported from example.org (column gpu_1, ms per batch of 1")
     assert provenance_line({"fingerprint": {"slug": "cpu-x"}}) == "measured here on cpu-x"
+
+
+def test_arch_column_names_the_genotype_column(tmp_path, capsys):
+    path = write_csv(tmp_path / "brp.csv", [["0", A, "3", "4"], ["1", "|bad|", "3", "4"]],
+                     header=("index", "genotype", "gpu_1", "gpu_32"))
+    out = str(tmp_path / "out")
+    base = ["import-nets", str(path), "--unit", "us", "--batch", "1", "--size", "small",
+            "--out", out, "--arch-column", "genotype"]
+    assert main(base) == 2
+    assert "row 3, column 'genotype': malformed genotype" in capsys.readouterr().err
+    assert main(base + ["--skip-bad"]) == 0
+    assert list(read_networks(table(Path(out), "gpu_1"))["latency_median_ms"]) == [0.003]
