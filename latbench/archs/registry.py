@@ -34,10 +34,14 @@ def spaces_with_architectures() -> list[str]:
     return sorted(_SAMPLERS)
 
 
-def sample_architectures(space: str, n: int, size: str = "small", seed: int = 0
+def sample_architectures(space: str, n: int, size: str | None = None, seed: int = 0
                          ) -> list[Architecture]:
-    """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``."""
+    """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``, at
+    ``size`` (default: the space's own, ``latbench.spaces.default_size``)."""
+    from latbench.spaces import default_size
+
     _ensure_loaded()
+    size = size or default_size(space)
     if space not in _SAMPLERS:
         raise UnknownSpaceError(space, _SAMPLERS)
     rng = np.random.default_rng(seed)

@@ -16,8 +16,10 @@ from latbench.netprofile import arch_id, measure_architectures, read_architectur
 from latbench.timing import TimingConfig, make_timer
 
 PUBLIC = Path("/work/shared/data/public-latency/nasbench201_help_devices_ms.csv.gz")
-A = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-B = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+A = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+     "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+B = ("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"
+     "+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|")
 DEAD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|"  # no path in -> out
 
 

@@ -20,7 +20,8 @@ from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotyp
 from latbench.spaces.nasbench201 import OP_NAMES, space_ops
 
 PUBLIC = Path("/work/shared/data/public-latency/nasbench201_help_devices_ms.csv.gz")
-EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+EXAMPLE = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+           "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 
 
 @pytest.mark.parametrize("op", OP_NAMES)
