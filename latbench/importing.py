@@ -250,6 +250,7 @@ class ImportReport:
     skipped: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     disconnected: int = 0
+    duplicates: int = 0
     space: str = ""
 
     def skip(self, kind: str, message: str) -> None:
@@ -313,7 +314,9 @@ def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: Row
     for line, row in rows:
         key = tuple(row.get(c, "") for c in parser.columns)
         try:
-            if key not in cache:
+            if key in cache:
+                report.duplicates += 1
+            else:
                 arch = parser.parse(row, options)
                 cache[key] = (arch, arch_columns(arch, compact=compact))
         except RowValueError as exc:
@@ -416,3 +419,6 @@ def provenance_line(meta: Mapping[str, Any]) -> str:
     return (f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
             f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
             f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench")
+
+
+from latbench import importing_ofa  # noqa: E402,F401  (registers the ofa-mbv3 row parser)

@@ -106,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
         console.print(f"disconnected cells {verb}: {report.disconnected} rows")
+    if report.duplicates:
+        console.print(f"{report.duplicates} rows repeat an architecture already in the file; "
+                      "both are kept, readers use the last one", soft_wrap=True)
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
         console.print(f"skipped (--skip-bad): {sum(report.skipped.values())} ({counts}); "

@@ -80,7 +80,7 @@ def test_units_and_per_image_become_ms_per_batch(good, tmp_path):
 def test_disconnected_cells_kept_are_flagged(good, tmp_path):
     options = ImportOptions(unit="ms", batch=1, size="small", disconnected="keep")
     report = import_networks(good, tmp_path, options)
-    assert report.disconnected == 1 and report.rows["gpu_1"] == 3
+    assert report.disconnected == 1 and report.rows["gpu_1"] == 3 and report.duplicates == 0
     archs = read_architectures(read_networks(table(tmp_path, "gpu_1")))
     assert [a.meta["connected"] for a in archs] == [True, True, False]
 
@@ -181,3 +181,7 @@ def test_arch_column_names_the_genotype_column(tmp_path, capsys):
     assert "row 3, column 'genotype': malformed genotype" in capsys.readouterr().err
     assert main(base + ["--skip-bad"]) == 0
     assert list(read_networks(table(Path(out), "gpu_1"))["latency_median_ms"]) == [0.003]
+    twice = write_csv(tmp_path / "twice.csv", [["0", A, "3", "4"], ["1", A, "5", "6"]])
+    assert main(["import-nets", str(twice), "--unit", "ms", "--batch", "1", "--size", "small",
+                 "--out", str(tmp_path / "o2")]) == 0
+    assert "1 rows repeat an architecture" in capsys.readouterr().out
