@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_sampler
-from latbench.errors import LatbenchError
+from latbench.archs.registry import register_genotype, register_sampler
+from latbench.errors import GenotypeError
 from latbench.opspec import OpSpec
 from latbench.spaces import ofa_mbv3 as space
 
@@ -28,8 +28,13 @@ N_SLOTS = space.N_STAGES * space.MAX_DEPTH
 DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (README "OFA", bench)
 
 
-class OfaEncodingError(LatbenchError):
-    """An OFA encoding (ks / e / d / r / w) that is malformed or outside the space."""
+class OfaEncodingError(GenotypeError):
+    """An OFA encoding that is malformed or outside the space; ``field`` names the part
+    (ks, e, d, r or w) that is wrong."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,12 @@ class OfaConfig:
         _check("e", self.e, N_SLOTS, space.EXPANDS, allow_zero=True)
         _check("d", self.d, space.N_STAGES, space.DEPTHS, allow_zero=False)
         if self.r not in space.RESOLUTIONS:
-            raise OfaEncodingError(f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
+            raise OfaEncodingError("r", f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
         if self.w not in space.WIDTHS:
-            raise OfaEncodingError(f"ofa-mbv3: w={self.w!r} is not one of 1.0, 1.2")
+            raise OfaEncodingError("w", f"ofa-mbv3: w={self.w!r} is not one of 1.0, 1.2")
         for slot in self.active_slots():
             if self.ks[slot] == 0 or self.e[slot] == 0:
-                raise OfaEncodingError(f"ofa-mbv3: slot {slot} is used (stage depth "
+                raise OfaEncodingError("ks", f"ofa-mbv3: slot {slot} is used (stage depth "
                                        f"{self.d[slot // space.MAX_DEPTH]}) but ks/e is 0")
 
     def active_slots(self) -> list[int]:
@@ -77,7 +82,7 @@ def _check(name: str, values: Sequence[int], n: int, valid: Sequence[int], allow
            ) -> None:
     ok = set(valid) | ({0} if allow_zero else set())
     if len(values) != n or any(v not in ok for v in values):
-        raise OfaEncodingError(f"ofa-mbv3: {name} must hold {n} values from "
+        raise OfaEncodingError(name, f"ofa-mbv3: {name} must hold {n} values from "
                                f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}")
 
 
@@ -85,7 +90,7 @@ def _ints(name: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in str(text).strip().split("-"))
     except ValueError:
-        raise OfaEncodingError(f"ofa-mbv3: {name}={text!r} is not '-'-joined integers") from None
+        raise OfaEncodingError(name, f"ofa-mbv3: {name}={text!r} is not '-'-joined integers") from None
 
 
 def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH
@@ -94,7 +99,7 @@ def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_W
     try:
         res = int(float(str(r)))
     except ValueError:
-        raise OfaEncodingError(f"ofa-mbv3: r={r!r} is not an integer resolution") from None
+        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution") from None
     return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), res, float(w))
 
 
@@ -103,12 +108,12 @@ def parse_genotype(text: str) -> OfaConfig:
     fields = dict(part.partition("=")[::2] for part in text.strip().split(";") if part)
     missing = [k for k in ("ks", "e", "d", "r") if k not in fields]
     if missing:
-        raise OfaEncodingError(f"ofa-mbv3: genotype {text!r} lacks {', '.join(missing)}; "
+        raise OfaEncodingError(missing[0], f"ofa-mbv3: genotype {text!r} lacks {', '.join(missing)}; "
                                "expected ks=..;e=..;d=..;r=..;w=..")
     try:
         width = float(fields.get("w", DEFAULT_WIDTH))
     except ValueError:
-        raise OfaEncodingError(f"ofa-mbv3: w={fields['w']!r} is not a number") from None
+        raise OfaEncodingError("w", f"ofa-mbv3: w={fields['w']!r} is not a number") from None
     return config_from_columns(fields["ks"], fields["e"], fields["d"], fields["r"], width)
 
 
@@ -149,20 +154,27 @@ def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
     Raises ``OfaEncodingError`` naming the missing column or the bad field."""
     missing = [c for c in ROW_COLUMNS if c not in row]
     if missing:
-        raise OfaEncodingError(f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected "
+        raise OfaEncodingError(missing[0], f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected "
                                f"{', '.join(ROW_COLUMNS)}")
     config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
     return build_network(config, batch)
 
 
+@register_genotype(SPACE)
+def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
+    """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``
+    (default 1): what a compact architecture JSON is rebuilt from."""
+    return build_network(parse_genotype(genotype), int(meta.get("batch", 1)))
+
+
 def config_of(arch: Architecture) -> OfaConfig:
     """The canonical encoding of an ofa-mbv3 Architecture, read back from its OpSpecs."""
     if arch.space != SPACE:
-        raise OfaEncodingError(f"architecture of space {arch.space!r} is not an {SPACE} subnet")
+        raise OfaEncodingError("space", f"architecture of space {arch.space!r} is not an {SPACE} subnet")
     stem = arch.edges[0].op
     width = next((x for x in space.WIDTHS if space.widths(x).stem == stem.p.get("out")), None)
     if stem.kind != "mbv3_conv" or width is None:
-        raise OfaEncodingError(f"{SPACE}: first op {stem.key} is not an OFA first conv")
+        raise OfaEncodingError("w", f"{SPACE}: first op {stem.key} is not an OFA first conv")
     stage_of = {c: s for s, c in enumerate(space.widths(width).stages)}
     ks, e, depth = [0] * N_SLOTS, [0] * N_SLOTS, [0] * space.N_STAGES
     for op in arch.ops()[2:]:
