@@ -22,6 +22,7 @@ def _macs_params(ops: list[OpSpec]) -> tuple[float, int]:
     return macs, int(sum(op.features()["params"] for op in ops))
 
 
+@pytest.mark.slow
 def test_ofa_specialised_flops_595m_subnet() -> None:
     """OFA model zoo net ``flops@595M_top1@80.0_finetune@75`` (mit-han-lab/once-for-all,
     ofa/model_zoo.py; its net.config / run.config are copied verbatim in
