@@ -16,6 +16,7 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.spaces import SIZES, default_size, get_space
 from predictors.data import network_data
+from predictors.base import input_level
 from predictors.persist import load
 
 
@@ -62,7 +63,7 @@ def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str
 def run(args: argparse.Namespace) -> int:
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
-    is_network = getattr(model, "level", "op") == "network"
+    is_network = input_level(model) == "network"
     queries, names = _queries(args, is_network)
     t0 = time.perf_counter()
     pred = np.asarray(model.predict(queries))

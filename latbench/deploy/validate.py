@@ -70,14 +70,16 @@ def predict_latency(arch: Architecture, predictor_path: str | Path | None,
         return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
     try:
         import predictors
+        from predictors.base import input_level
     except ImportError:
         raise MissingDependencyError("predictors", why="--predictor needs latbench's "
                                      "predictors package (install latbench from source)"
                                      ) from None
     model = predictors.load(predictor_path, device=device_slug)
-    if not isinstance(model, predictors.NetworkPredictor):
+    if input_level(model) != "network":
         raise LatbenchError(f"{predictor_path}: is a {type(model).__name__}, which predicts ops; "
-                            "validate needs a saved NetworkPredictor (whole architectures)")
+                            "validate needs a network predictor (`latbench fit OPS --networks "
+                            "NETS`, or a transfer predictor)")
     value = float(np.asarray(model.predict([arch]))[0])
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": str(predictor_path),
