@@ -108,7 +108,8 @@ def space_ops(batches: tuple[int, ...] = (1,), n_classes: int = N_CLASSES) -> li
     return ops
 
 
-@register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)")
+@register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)",
+                default_size="paper")
 def nasbench201_ops(size: str) -> list[OpSpec]:
     """NAS-Bench-201 cell ops at its three CIFAR stages, plus its fixed skeleton."""
     return space_ops((1,) if size == "small" else (1, 64))
