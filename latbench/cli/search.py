@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="latency table(s) to fit a lookup predictor on instead")
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
-    p.add_argument("--size", default="small", choices=SIZES)
+    p.add_argument("--size", default=None, choices=SIZES,
+                   help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0)
@@ -79,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
     module = importlib.import_module(PAPERS[which])
+    if args.size is None:
+        from latbench.spaces import default_size
+
+        args.size = default_size(module.SPACES[0])
     if which == "hypersegnas":
         return search_runs.hypersegnas(args, module, _memory_model(args))
     models = cost_models(args, module.SPACES)
