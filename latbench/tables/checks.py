@@ -1,0 +1,135 @@
+"""Row-level validation of tables as they are read: every field of every row, one rule each.
+
+The rules are declared once per column (``ENUMS``, ``POSITIVE_ON_OK``, ...) rather than with a
+schema library: a table is a few hundred rows of a dozen checked columns, and a declared rule
+per column names the file, line and field of the first bad value in one ``TableError``.
+
+A latency of 0 or below on an ``ok`` row is refused: the timer floors a 0.0 sample (an op with
+no kernel timed on a coarse clock) at its resolution when measuring and says so in
+``warnings`` (``latbench.timing.measurement``), so a table written by latbench never holds one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from latbench.errors import LatbenchError, TableError
+from latbench.tables.schema import TableSchema
+
+STATUSES = ("ok", "error", "oom", "crashed", "timeout")
+ENUMS: dict[str, tuple[str, ...]] = {
+    "status": STATUSES,
+    "mode": ("infer", "train", ""),  # empty: the key (or arch_json) says
+    "source": ("measured", "estimated"),
+    "dtype": ("float32", "float16", "bfloat16", ""),
+    "subject": ("op", "arch"),
+    "size": ("small", "paper", ""),
+}
+MAX_LATENCY_MS = 3.6e6
+"""An hour per call: larger values are corrupt, not slow (they would also swamp any sum)."""
+MAX_COUNT = 1e18
+"""Counts (FLOPs, bytes, parameters, samples) above this are corrupt."""
+MAX_MIB = 1e9
+
+POSITIVE_ON_OK = ("latency_median_ms", "latency_mean_ms", "latency_min_ms", "latency_p90_ms",
+                  "latency_p99_ms", "latency_ci95_low_ms", "latency_ci95_high_ms")
+"""Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
+REQUIRED_ON_OK = "latency_median_ms"
+
+
+def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
+    """CSV text -> string DataFrame; the header must be the schema's and every row exactly as
+    wide (a row with a field too many or too few, or an unterminated quote, is refused)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    try:
+        header = next(reader, [])
+        if header != schema.names:
+            missing = [c for c in schema.names if c not in header]
+            extra = [c for c in header if c not in schema.names]
+            raise TableError(f"{path}: header does not match schema {schema.name} "
+                             f"v{schema.version} (missing: {missing or 'none'}, "
+                             f"unexpected: {extra or 'none'})")
+        for row in reader:
+            if len(row) != len(header):
+                raise TableError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
+                                 f"{len(header)} ({schema.name} columns)")
+            rows.append(row)
+    except csv.Error as exc:
+        raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
+    return pd.DataFrame(rows, columns=schema.names, dtype=str)
+
+
+def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str) -> None:
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        value = df[col].iloc[i]
+        shown = repr(value if isinstance(value, str) else float(value))
+        raise TableError(f"{path}: line {i + 2}, field {col!r}: {shown}; "
+                         f"expected {expected}")
+
+
+def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
+    """Numeric columns to float in place: finite, >= 0 and below a sane bound, or empty."""
+    for col in schema.numeric():
+        values = pd.to_numeric(df[col].replace("", None), errors="coerce").astype(float)
+        _fail(path, df, values.isna() & (df[col] != ""), col, "a number")
+        bound = (MAX_LATENCY_MS if col.endswith("_ms") else MAX_MIB if col.endswith("_mib")
+                 else MAX_COUNT)
+        bad = values.notna() & ~((values >= 0) & (values <= bound))
+        _fail(path, df, bad, col, f"a finite number in [0, {bound:g}]")
+        df[col] = values
+
+
+def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
+    """Enums, latencies on ok rows, and keys that parse and agree with their columns."""
+    for col, valid in ENUMS.items():
+        if col in df.columns:
+            _fail(path, df, ~df[col].isin(valid), col, "one of " + ", ".join(valid))
+    if "status" in df.columns:
+        ok = df["status"] == "ok"
+        for col in (c for c in POSITIVE_ON_OK if c in df.columns):
+            missing = df[col].isna() if col == REQUIRED_ON_OK else False
+            _fail(path, df, ok & (missing | (df[col] <= 0)), col,
+                  "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
+                  "when measured)")
+    if "key" in df.columns:
+        df["key"] = [_check_key(path, i, row) for i, row in enumerate(df.itertuples())]
+    if "arch_json" in df.columns and "subject" not in df.columns:
+        _check_architectures(path, df)
+
+
+def _check_key(path: Path, i: int, row: object) -> str:
+    """The row's key in canonical form; it must parse and agree with kind/dtype/mode/shape."""
+    from latbench.opspec import OpSpec
+
+    key = str(getattr(row, "key"))
+    if getattr(row, "subject", "op") == "arch":
+        return key
+    try:
+        spec = OpSpec.from_key(key)
+    except LatbenchError as exc:
+        raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
+    shape = "x".join(map(str, spec.input_shape))
+    for col, want in (("kind", spec.kind), ("dtype", spec.dtype), ("mode", spec.mode),
+                      ("input_shape", shape)):
+        got = getattr(row, col, want)
+        if got not in ("", want):
+            raise TableError(f"{path}: line {i + 2}, field {col!r}: {got!r} contradicts the "
+                             f"key, which says {want!r}")
+    return spec.key
+
+
+def _check_architectures(path: Path, df: pd.DataFrame) -> None:
+    from latbench.archs import Architecture
+
+    for i, text in enumerate(df["arch_json"]):
+        try:
+            Architecture.from_json(text)
+        except LatbenchError as exc:
+            raise TableError(f"{path}: line {i + 2}, field 'arch_json': {exc}") from None
