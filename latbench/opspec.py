@@ -16,7 +16,8 @@ from typing import Any
 
 import torch
 
-from latbench.errors import OpSpecError
+from latbench.errors import LatbenchError, OpSpecError
+from latbench.jsonio import loads
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -63,6 +64,7 @@ class OpSpec:
         **params: Any,
     ) -> "OpSpec":
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
+        from latbench.ops.params import check_shape
         from latbench.ops.registry import get_op_kind
 
         op = get_op_kind(kind)
@@ -70,12 +72,12 @@ class OpSpec:
             raise OpSpecError(f"{kind}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
         if mode not in MODES:
             raise OpSpecError(f"{kind}: mode {mode!r} is not one of {', '.join(MODES)}")
-        shape = tuple(int(s) for s in input_shape)
-        if len(shape) not in op.ranks or any(s <= 0 for s in shape):
-            raise OpSpecError(
-                f"{kind}: input shape {shape} must have rank in {op.ranks} and positive sizes"
-            )
-        merged = op.resolve_params(params)
+        try:
+            shape = check_shape(kind, input_shape, op.ranks)
+        except (ValueError, TypeError) as exc:
+            raise OpSpecError(f"{kind}: input shape {tuple(input_shape)!r}; expected positive "
+                              f"integer sizes, {exc}") from None
+        merged = op.resolve_params({k: _freeze(v) for k, v in params.items()}, shape)
         frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
         return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
 
@@ -95,7 +97,7 @@ class OpSpec:
         parts = key.split(_KEY_SEP)
         if len(parts) != 5:
             raise OpSpecError(
-                f"malformed OpSpec key {key!r}: expected 5 '|'-separated parts "
+                f"malformed OpSpec key {key[:200]!r}: expected 5 '|'-separated parts "
                 "kind|params|shape|dtype|mode"
             )
         kind, params_txt, shape_txt, dtype, mode = parts
@@ -103,15 +105,19 @@ class OpSpec:
         for item in filter(None, params_txt.split(_PARAM_SEP)):
             name, sep, value = item.partition("=")
             if not sep:
-                raise OpSpecError(f"malformed parameter {item!r} in OpSpec key {key!r}")
+                raise OpSpecError(f"malformed parameter {item[:100]!r} in OpSpec key {key[:200]!r}")
             try:
-                params[name] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key!r}: {exc}") from None
+                params[name] = loads(value, f"value of {name!r}")
+            except LatbenchError as exc:
+                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key[:200]!r}: {exc}"
+                                  ) from None
         try:
-            shape = tuple(int(s) for s in shape_txt.split("x"))
+            shape = tuple(int(s) for s in shape_txt.split("x") if len(s) <= 20)
+            if len(shape) != len(shape_txt.split("x")):
+                raise ValueError(shape_txt)
         except ValueError:
-            raise OpSpecError(f"bad shape {shape_txt!r} in OpSpec key {key!r}") from None
+            raise OpSpecError(f"bad shape {shape_txt[:100]!r} in OpSpec key {key[:200]!r}; "
+                             "expected sizes like 1x16x32x32") from None
         return cls.make(kind, shape, dtype=dtype, mode=mode, **params)
 
     def __str__(self) -> str:
