@@ -156,14 +156,23 @@ class OpSpec:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
         from latbench.ops.registry import get_op_kind
 
-        module = get_op_kind(self.kind).build(self)
+        builder = get_op_kind(self.kind).build
+        if torch.device(device).type == "meta":  # shapes only: never allocate real weights
+            with torch.device("meta"):
+                module = builder(self)
+        else:
+            module = builder(self)
         module = module.to(device=device, dtype=self.torch_dtype)
         return module.train(self.mode == "train")
 
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
-        """Random input tensor(s) of the spec's shape, dtype and device (seeded)."""
+        """Random input tensor(s) of the spec's shape, dtype and device (seeded); on the
+        ``meta`` device, shapes only (nothing is drawn or allocated)."""
+        if torch.device(device).type == "meta":
+            return tuple(torch.empty(self.input_shape, dtype=self.torch_dtype, device="meta")
+                         .requires_grad_(self.mode == "train") for _ in range(self.n_inputs))
         gen = torch.Generator(device="cpu").manual_seed(seed)
         return tuple(
             torch.randn(self.input_shape, generator=gen, dtype=torch.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.data import STATISTICS as STATS, network_data, op_data
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stat", choices=sorted(STATS), default="median",
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path, help="network predictor of another device")
-    p.add_argument("--shots", type=int, default=10, help="networks used for transfer")
+    p.add_argument("--shots", type=positive_int, default=10, help="networks used for transfer")
     p.add_argument("--method", choices=METHODS, default="loglinear", help="transfer map")
     p.set_defaults(func=run)
 

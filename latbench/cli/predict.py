@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.ui import console, print_table
 from latbench.device import fingerprint
@@ -28,14 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument("--size", choices=SIZES, default="small")
-    p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=positive_int, default=10, help="networks to sample (network predictors)")
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="the CPU thread count predictions are for (device check)")
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
-    p.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    p.add_argument("--show", type=nonnegative_int, default=20, help="rows to print (default 20)")
     p.set_defaults(func=run)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import positive_float
 from latbench.cli.ui import console
 
 SEARCHES = ("stnas", "rtdnas", "cakes", "ga", "memory-filter")
@@ -25,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
-    p.add_argument("--upper-ms", type=float, default=None, help="RT-DNAS/GA latency bound")
+    p.add_argument("--upper-ms", type=positive_float, default=None,
+                   help="RT-DNAS/GA latency bound")
     p.add_argument("--memory-model", type=Path, default=None,
                    help="memory-filter: a saved memory predictor (predict_archs, MiB)")
     p.add_argument("--target-mib", type=float, default=5067.0)
