@@ -19,7 +19,8 @@ from latbench.archs import Architecture
 from latbench.errors import LatbenchError, NotFittedError
 from predictors.batch import ArchBatch
 from predictors.metrics import accuracy
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_choice, check_numbers, check_type, from_state_of,
+                                persistable, state_of)
 
 METHODS = ("loglinear", "scale")
 
@@ -78,7 +79,13 @@ class TransferPredictor:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
-        obj = cls(from_state_of(state["base"]), **state["params"])
-        obj.slope_, obj.intercept_ = float(state["slope"]), float(state["intercept"])
-        obj.n_shots_, obj.fit_metrics_ = int(state["n_shots"]), dict(state["fit_metrics"])
+        params = check_type("params", state["params"], dict, "an object")
+        check_choice("params.method", params.get("method"), METHODS)
+        obj = cls(from_state_of(state["base"]), **params)
+        slope, intercept = check_numbers("slope, intercept", [state["slope"],
+                                                              state["intercept"]], 2)
+        obj.slope_, obj.intercept_ = float(slope), float(intercept)
+        obj.n_shots_ = check_type("n_shots", state["n_shots"], int, "an integer")
+        obj.fit_metrics_ = dict(check_type("fit_metrics", state["fit_metrics"], dict,
+                                           "an object"))
         return obj
