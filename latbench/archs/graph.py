@@ -131,8 +131,11 @@ class Architecture:
                 raise LatbenchError(f"{source}: field '{where}.src' has {len(e['src'])} "
                                     f"node(s); op {op.kind} takes {op.n_inputs}")
             edges.append(Edge(tuple(e["src"]), e["dst"], op))
-        return cls(data["space"], tuple(edges), data["output"], data.get("name", ""),
-                   data.get("genotype", ""), data.get("meta", {}))
+        try:
+            return cls(data["space"], tuple(edges), data["output"], data.get("name", ""),
+                       data.get("genotype", ""), data.get("meta", {}))
+        except LatbenchError as exc:
+            raise LatbenchError(f"{source}: {exc}") from None
 
     @classmethod
     def from_json(cls, text: str, source: str = "architecture") -> "Architecture":

@@ -49,10 +49,11 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(slug, str):
         raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
     name = meta.get("schema")
-    if name not in SCHEMAS:
+    if not isinstance(name, str) or name not in SCHEMAS:
         raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
-    if meta.get("schema_version") != SCHEMAS[name].version:
-        raise TableError(f"{mp}: field 'schema_version' is {meta.get('schema_version')!r}; this "
+    version = meta.get("schema_version")
+    if isinstance(version, bool) or version != SCHEMAS[name].version:
+        raise TableError(f"{mp}: field 'schema_version' is {version!r}; this "
                          f"latbench reads version {SCHEMAS[name].version} of {name}")
     return meta
 
