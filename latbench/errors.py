@@ -72,6 +72,13 @@ def os_error_line(exc: OSError) -> str:
     return f"{where}: {reason}" + (f" ({exc.args[0]})" if not exc.strerror and exc.args else "")
 
 
+def with_filename(exc: OSError, path: object) -> OSError:
+    """``exc`` naming ``path`` (a failed ``write``/``flush``/``close`` names no file)."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
 def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
     return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "

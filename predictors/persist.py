@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from latbench.device import library_versions
-from latbench.errors import InputFileError, LatbenchError
+from latbench.errors import InputFileError, LatbenchError, with_filename
 from latbench.jsonio import loads, read_text
 
 FORMAT = "latbench.predictor"
@@ -172,7 +172,10 @@ def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, p)
-    except BaseException:  # disk full, read-only, interrupted: leave no partial .tmp behind
+    except OSError as exc:  # disk full, read-only: leave no partial .tmp behind
+        tmp.unlink(missing_ok=True)
+        raise with_filename(exc, p) from None
+    except BaseException:  # interrupted: the same
         tmp.unlink(missing_ok=True)
         raise
     return p

@@ -13,7 +13,7 @@ from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.ui import console, print_table
 from latbench.device import fingerprint
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, with_filename
 from latbench.opspec import OpSpec
 from latbench.spaces import SIZES, get_space
 from predictors.data import network_data
@@ -72,10 +72,13 @@ def run(args: argparse.Namespace) -> int:
     print_table("predicted", ["query", f"predicted ({model.unit})"],
                 [[n, float(v)] for n, v in list(zip(names, pred))[: args.show]])
     if args.out is not None:
-        with open(args.out, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
-            w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
-                        for n, v in zip(names, pred))
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
+                w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
+                            for n, v in zip(names, pred))
+        except OSError as exc:  # e.g. a full disk fails at close, naming no file
+            raise with_filename(exc, args.out) from None
         console.print(f"wrote {len(pred)} rows -> {args.out}")
     return 0
