@@ -59,6 +59,11 @@ class NotFittedError(LatbenchError, ValueError):
     """A predictor used before ``fit``."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception (the CLI's handler raises it): handled like Ctrl-C,
+    so every row written so far is kept and the run says so."""
+
+
 class InputFileError(LatbenchError, ValueError):
     """A file that cannot be decoded or parsed (not UTF-8, not JSON, nested too deep, ...)."""
 

@@ -20,7 +20,7 @@ from latbench.errors import OpSpecError
 if TYPE_CHECKING:
     from latbench.opspec import OpSpec
 
-FEATURE_NAMES = (
+ANALYTIC_FEATURES = (
     "flops", "params", "input_elems", "output_elems", "bytes_read", "bytes_written",
     "arithmetic_intensity",
 )
@@ -36,7 +36,9 @@ def _numel(out: object) -> int:
 
 @functools.lru_cache(maxsize=65536)
 def op_features(spec: "OpSpec") -> Mapping[str, float]:
-    """Features of ``spec`` (cached; the spec is hashable). Training mode counts forward only.
+    """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
+    counts forward only. (``predictors.features.FEATURE_NAMES`` are the learned predictors'
+    log-scale inputs derived from these.)
 
     Everything runs on the ``meta`` device: no weight is built and no input drawn on the CPU,
     so an op of any size costs the same. Raises ``OpSpecError`` for an op that cannot run at
