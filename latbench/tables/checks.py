@@ -14,12 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from latbench.errors import LatbenchError, TableError
+from latbench.jsonio import loads
 from latbench.tables.schema import TableSchema
 
 STATUSES = ("ok", "error", "oom", "crashed", "timeout")
@@ -42,6 +44,19 @@ POSITIVE_ON_OK = ("latency_median_ms", "latency_mean_ms", "latency_min_ms", "lat
                   "latency_p99_ms", "latency_ci95_low_ms", "latency_ci95_high_ms")
 """Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
 REQUIRED_ON_OK = "latency_median_ms"
+
+
+RowCheck = Callable[[Path, pd.DataFrame], None]
+ROW_CHECKS: list[RowCheck] = []
+"""Checks of columns that a higher layer interprets, registered by that layer when it is
+imported (``latbench.opspec``: keys parse, agree with their columns and are rewritten in
+canonical form; ``latbench.archs``: ``arch_json`` rebuilds). Tables sit below them."""
+
+
+def register_row_check(check: RowCheck) -> RowCheck:
+    """Run ``check(path, df)`` on every table read (raise ``TableError`` naming line/field)."""
+    ROW_CHECKS.append(check)
+    return check
 
 
 def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
@@ -108,39 +123,13 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             _fail(path, df, ok & (missing | (df[col] <= 0)), col,
                   "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
                   "when measured)")
-    if "key" in df.columns:
-        df["key"] = [_check_key(path, i, row) for i, row in enumerate(df.itertuples())]
-    if "arch_json" in df.columns:
-        arch_rows = df["subject"] == "arch" if "subject" in df.columns else df["status"] != "?"
-        _check_architectures(path, df, arch_rows)
+    for check in ROW_CHECKS:
+        check(path, df)
     if "config_json" in df.columns:
         _check_json_objects(path, df, "config_json")
 
 
-def _check_key(path: Path, i: int, row: object) -> str:
-    """The row's key in canonical form; it must parse and agree with kind/dtype/mode/shape."""
-    from latbench.opspec import OpSpec
-
-    key = str(getattr(row, "key"))
-    if getattr(row, "subject", "op") == "arch":
-        return key
-    try:
-        spec = OpSpec.from_key(key)
-    except LatbenchError as exc:
-        raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
-    shape = "x".join(map(str, spec.input_shape))
-    for col, want in (("kind", spec.kind), ("dtype", spec.dtype), ("mode", spec.mode),
-                      ("input_shape", shape)):
-        got = getattr(row, col, want)
-        if got not in ("", want):
-            raise TableError(f"{path}: line {i + 2}, field {col!r}: {got!r} contradicts the "
-                             f"key, which says {want!r}")
-    return spec.key
-
-
 def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
-    from latbench.jsonio import loads
-
     for i, text in enumerate(df[col]):
         if text:
             try:
@@ -149,15 +138,3 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
                 raise TableError(str(exc)) from None
             if not ok:
                 raise TableError(f"{path}: line {i + 2}, field {col!r}: expected a JSON object")
-
-
-def _check_architectures(path: Path, df: pd.DataFrame, rows: pd.Series) -> None:
-    from latbench.archs import Architecture
-
-    for i, text in enumerate(df["arch_json"]):
-        if not rows.iloc[i]:
-            continue
-        try:
-            Architecture.from_json(text)
-        except LatbenchError as exc:
-            raise TableError(f"{path}: line {i + 2}, field 'arch_json': {exc}") from None
