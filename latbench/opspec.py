@@ -201,6 +201,9 @@ def check_table_keys(path: Path, df: pd.DataFrame) -> None:
     canonical = []
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
         if subject == "arch":
+            if row["key"] != f"arch:{row.get('arch_id', '')}":
+                raise TableError(f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
+                                 "expected arch:<arch_id> on an arch row")
             canonical.append(row["key"])
             continue
         try:

@@ -178,7 +178,8 @@ class LookupPredictor:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LookupPredictor":
-        fallback = from_state_of(state["fallback"]) if state.get("fallback") else None
+        fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None \
+            else None
         obj = cls(strict=check_type("params.strict", state["params"]["strict"], bool,
                                     "true or false"), fallback=fallback)
         keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
