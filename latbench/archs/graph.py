@@ -110,6 +110,8 @@ class Architecture:
         """Rebuild from ``to_dict``'s form; every field is type-checked and every op key
         parsed, and a bad one is one ``LatbenchError`` naming ``source`` and the field."""
         _expect(source, "(top level)", data, dict, "an object")
+        if "edges" not in data and "genotype" in data:  # compact form: rebuilt from genotype
+            return _from_compact(data, source)
         for name in ("space", "output", "name", "genotype"):
             if name in data or name in ("space", "output"):
                 _expect(source, name, data.get(name), str, "a string")
@@ -149,6 +151,20 @@ class Architecture:
     def from_file(cls, path: str | os.PathLike[str]) -> "Architecture":
         """An architecture JSON file (UTF-8, strict JSON); errors name the file and field."""
         return cls.from_json(read_text(path, "architecture"), str(path))
+
+
+def _from_compact(data: Mapping[str, Any], source: str) -> "Architecture":
+    """``latbench.archs.registry.from_compact`` with every failure one line naming ``source``."""
+    from latbench.archs.registry import from_compact
+
+    try:
+        return from_compact(data)
+    except LatbenchError as exc:
+        raise LatbenchError(f"{source}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise LatbenchError(f"{source}: compact architecture (space, size, genotype) has a "
+                            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
+                            ) from None
 
 
 def _expect(source: str, field: str, value: Any, kind: type, what: str) -> None:
