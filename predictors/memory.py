@@ -34,7 +34,7 @@ from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
 from predictors.base import Predictor
-from predictors.persist import persistable
+from predictors.persist import check_choice, check_numbers, check_type, persistable
 
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
@@ -157,8 +157,14 @@ class TrainingMemoryPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TrainingMemoryPredictor":
-        obj = cls(state["target"], TrainConfig(**state["config"]), state["workspace"],
-                  state["max_split_mib"])
+        check_choice("target", state["target"], TARGETS)
+        check_choice("workspace", state["workspace"], WORKSPACES)
+        obj = cls(state["target"], TrainConfig(**check_type("config", state["config"], dict,
+                                                             "an object")),
+                  state["workspace"], state["max_split_mib"])
+        check_numbers("offset_mib_, residual_spread_mib_",
+                      [state["offset_mib_"], state["residual_spread_mib_"]])
+        check_type("n_calibration_", state["n_calibration_"], int, "an integer")
         for name in ("offset_mib_", "n_calibration_", "residual_spread_mib_", "device_",
                      "context_mib_"):
             setattr(obj, name, state[name])

@@ -28,7 +28,8 @@ from latbench.errors import LatbenchError
 from predictors.base import CostModel, Predictor
 from predictors.batch import ArchBatch, encode
 from predictors.metrics import accuracy
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_choice, check_numbers, check_type, damaged,
+                                from_state_of, persistable, state_of)
 
 CALIBRATIONS = ("affine", "linear", "scale", "none")
 COMPOSITIONS = ("sum", "longest_path")
@@ -116,8 +117,15 @@ class NetworkPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "NetworkPredictor":
-        obj = cls(from_state_of(state["op_model"]), **state["params"])
-        obj.terms_ = list(state["terms"])
-        obj.weights_ = np.array(state["weights"], dtype=np.float64)
+        params = check_type("params", state["params"], dict, "an object")
+        check_choice("params.composition", params.get("composition"), COMPOSITIONS)
+        cal = check_choice("params.calibration", params.get("calibration"), CALIBRATIONS)
+        obj = cls(from_state_of(state["op_model"]), **params)
+        obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
+        if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
+            raise damaged("terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}",
+                          obj.terms_)
+        obj.weights_ = np.array(check_numbers("weights", state["weights"], len(obj.terms_)),
+                                dtype=np.float64)
         obj.fit_metrics_ = dict(state["fit_metrics"])
         return obj

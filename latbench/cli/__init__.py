@@ -9,7 +9,7 @@ import signal
 import sys
 import warnings
 
-from latbench.errors import LatbenchError, Terminated
+from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
 # Subcommand modules, in the order `latbench --help` lists them.
 COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "import-nets",
@@ -61,6 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         print("latbench: terminated (SIGTERM); every row written so far is kept",
               file=sys.stderr)
         return 143
+    except OSError as exc:  # disk full, read-only filesystem, dangling symlink, loop, ...
+        print(f"latbench: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:  # loaders name the file; this is the last resort
+        print(f"latbench: error: {decode_error_line(exc, 'input')}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("latbench: error: input nested too deeply to process", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("latbench: interrupted; every row written so far is kept", file=sys.stderr)
         return 130

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.data import STATISTICS as STATS, network_data, op_data
@@ -35,9 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
                    help="predictor of another device (network or op level) to transfer")
-    p.add_argument("--shots", type=int, default=10,
+    p.add_argument("--shots", type=positive_int, default=10,
                    help="networks of --networks drawn at random (with --seed) as shots")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shot draw (default: 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of the shot draw (default: 0)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="transfer method; auto: chosen by leave-one-out CV on the shots")
     p.set_defaults(func=run)

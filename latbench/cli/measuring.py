@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.progress import Progress, TaskID
 
+from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import err_console
 from latbench.device import fingerprint
 from latbench.spaces import SIZES
@@ -23,16 +24,16 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                    help="small: shapes for a quick CPU run; paper: the paper's shapes "
                         "(default: the space's own: paper for nasbench201, small otherwise)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="torch CPU threads (default: all; use 1 on a shared machine)")
     add_table_args(p)
-    p.add_argument("--budget-ms", type=float, default=budget_ms,
+    p.add_argument("--budget-ms", type=positive_float, default=budget_ms,
                    help=f"measuring budget per {what} (default: {budget_ms:g})")
-    p.add_argument("--warmup-ms", type=float, default=warmup_ms,
+    p.add_argument("--warmup-ms", type=nonnegative_float, default=warmup_ms,
                    help=f"warm-up budget per {what} (default: {warmup_ms:g})")
-    p.add_argument("--target-ci", type=float, default=0.01,
+    p.add_argument("--target-ci", type=positive_float, default=0.01,
                    help="stop when the median's 95%% CI half-width is below this fraction")
-    p.add_argument("--rounds", type=int, default=1,
+    p.add_argument("--rounds", type=positive_int, default=1,
                    help=f"> 1: measure {what}s round-robin in this many rounds of "
                         "budget/rounds each, so a shared machine's drift falls on all alike "
                         "(use 20 with `fit --stat min` on a busy machine; default: 1)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import Architecture, sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
@@ -32,14 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
     p.add_argument("--calibrate", type=Path, default=None,
                    help="memory table of measurements for the per-device offset (--predict)")
-    p.add_argument("--n", type=int, default=5, help="architectures to sample from a space")
+    p.add_argument("--n", type=positive_int, default=5,
+                   help="architectures to sample from a space")
     p.add_argument("--size", choices=SIZES, default=None,
                    help="sampled architectures' size (default: the space's own)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
-    p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
-    p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")
+    p.add_argument("--batch", type=positive_int, default=None, help="batch size (default: the arch's)")
+    p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
     add_table_args(p)
     add_ray_args(p)
     p.set_defaults(func=run)
@@ -50,7 +52,7 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
-        return path.stem, [Architecture.from_json(path.read_text(encoding="utf-8"))]
+        return path.stem, [Architecture.from_file(path)]
     args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs

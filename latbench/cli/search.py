@@ -14,6 +14,7 @@ import argparse
 import importlib
 from pathlib import Path
 
+from latbench.cli.argtypes import positive_float
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
-    p.add_argument("--upper-ms", type=float, default=None,
+    p.add_argument("--upper-ms", type=positive_float, default=None,
                    help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})")
     p.add_argument("--target-mib", type=float, default=DINTS_TARGETS_MIB[0],
                    help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)")

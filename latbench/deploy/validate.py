@@ -23,6 +23,7 @@ from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationRepor
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.paths import file_in
 from latbench.spaces import default_size
 from latbench.timing import TimingConfig, min_sample_ms_for
 
@@ -174,8 +175,8 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
     with torch.inference_mode():
         ref = module(*inputs)
     reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
-    name = arch.name or arch.space
-    exported = export_onnx(module, opts.out_dir / f"{name}.onnx", inputs=inputs,
+    exported = export_onnx(module, file_in(opts.out_dir, arch.name or arch.space, ".onnx",
+                                           arch.space), inputs=inputs,
                            opset=opts.opset)
     report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
                               config.as_dict(), exported.to_dict())
