@@ -73,7 +73,12 @@ def measure_into_table(subjects: Iterable[Subject], path: str | os.PathLike[str]
 
     ``measure(subject) -> fields`` is ``measure_cpu``/``measure_gpu`` (a fresh process each).
     """
-    protocol, pid = protocol_id(device, config, {"threads": threads})
+    extra: dict[str, Any] = {"threads": threads}
+    if device.startswith("cuda"):
+        from latbench.memory.gpu import alloc_conf
+
+        extra["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
+    protocol, pid = protocol_id(device, config, extra)
     fp = device_fingerprint(device, threads=threads)
     writer = TableWriter(path, MEMORY, {"fingerprint": fp, "protocol": protocol,
                                         "protocol_id": pid})
