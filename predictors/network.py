@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError, NotFittedError
@@ -86,6 +85,7 @@ class NetworkPredictor:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
+            from scipy.optimize import nnls  # scipy only when calibrating
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale
         else:

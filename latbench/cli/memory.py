@@ -33,8 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="memory table of measurements for the per-device offset (--predict)")
     p.add_argument("--n", type=int, default=5, help="architectures to sample from a space")
     p.add_argument("--size", choices=SIZES, default="small", help="sampled architectures' size")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled architectures")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="optimizer of the training steps; its state counts (default: adam)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
     p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")

@@ -27,9 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "estimates and are labelled so in --out.")
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
-    p.add_argument("--size", choices=SIZES, default="small")
+    p.add_argument("--size", choices=SIZES, default="small",
+                   help="small: CPU-sized variant of the space; paper: the papers' shapes")
     p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
     p.add_argument("--threads", type=int, default=None,

@@ -16,20 +16,23 @@ _SPACES = {"stnas": ("stnas-encoder", "stnas-decoder"), "rtdnas": ("msnas",), "g
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)")
     p.add_argument("which", choices=SEARCHES)
-    p.add_argument("--size", default="small", choices=("small", "paper"))
+    p.add_argument("--size", default="small", choices=("small", "paper"),
+                   help="small: CPU-sized spaces; paper: the papers' shapes (default: small)")
     p.add_argument("--table", type=Path, action="append", default=None,
                    help="latency table(s); default: device_profiles/<this device>/<space>-"
                         "<size>.csv, profiled first (100 ms/op) when missing")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
     p.add_argument("--upper-ms", type=float, default=None, help="RT-DNAS/GA latency bound")
     p.add_argument("--memory-model", type=Path, default=None,
                    help="memory-filter: a saved memory predictor (predict_archs, MiB)")
-    p.add_argument("--target-mib", type=float, default=5067.0)
-    p.add_argument("--band-mib", type=float, default=300.0)
+    p.add_argument("--target-mib", type=float, default=5067.0,
+                   help="memory-filter: training-memory target, MiB (HyperSegNAS: 5067)")
+    p.add_argument("--band-mib", type=float, default=300.0,
+                   help="memory-filter: keep architectures within ± this of the target, MiB")
     p.add_argument("-n", type=int, default=2000, help="memory-filter: architectures sampled")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads of the latency table used (default 1: the committed tables)")

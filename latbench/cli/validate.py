@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="throughput floor; RT-DNAS uses 22 (default: none)")
     p.add_argument("--predictor", type=Path, default=None,
                    help="saved network predictor (JSON); without it: 'no prediction'")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                   help="precision of the deployed model (default: fp32)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (torch and ORT)")
     p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
     p.add_argument("--transfers", action="store_true",
