@@ -109,5 +109,21 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
         rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
                                   on_row=advance)
     failed = sum(r["status"] != "ok" for r in rows)
-    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded) -> {path}")
+    _print_measured(rows, cpu)
+    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), "
+                  f"{len(archs) - len(rows)} already in the table -> {path}", markup=False)
     return 0
+
+
+def _print_measured(rows: list[dict], cpu: bool) -> None:
+    """The rows this run measured, with the columns this device fills."""
+    cols = (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB")) if cpu else (
+        ("nvml_process_mib", "NVML proc MiB"), ("nvml_device_delta_mib", "NVML dev delta MiB"),
+        ("peak_reserved_mib", "reserved MiB"), ("peak_allocated_mib", "allocated MiB"),
+        ("context_mib", "context MiB"))
+    if not rows:
+        return
+    print_table("measured training memory (MiB)", ["arch_id", *(h for _, h in cols), "status"],
+                [(r.get("arch_id", r["key"]),
+                  *("-" if r.get(c) is None else float(r[c]) for c, _ in cols), r["status"])
+                 for r in rows])
