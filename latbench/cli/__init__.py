@@ -13,11 +13,12 @@ import contextlib
 import importlib
 import os
 import re
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
 
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, Terminated
 
 # Subcommands in the order `latbench --help` lists them, with their one-line help.
 COMMANDS: dict[str, str] = {
@@ -120,20 +121,48 @@ def _latbench_warnings() -> Iterator[None]:
         warnings.showwarning = original
 
 
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    raise Terminated()
+
+
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message."""
+    """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message.
+
+    Measuring commands run from the command line are supervised (``latbench.cli.supervise``);
+    SIGTERM is handled like Ctrl-C (exit 143).
+    """
+    if argv is None and _chosen(sys.argv[1:]):  # `latbench --help` skips the supervisor
+        from latbench.cli import supervise
+
+        if supervise.wanted(sys.argv[1:]):
+            return supervise.supervise()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
-    with _latbench_warnings():
-        try:
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = None
+    try:
+        with _latbench_warnings():
             return int(args.func(args) or 0)
-        except LatbenchError as exc:
-            print(f"latbench: error: {exc}", file=sys.stderr)
-            return 2
-        except KeyboardInterrupt:
-            print("latbench: interrupted; every row written so far is kept", file=sys.stderr)
-            return 130
+    except LatbenchError as exc:
+        print(f"latbench: error: {exc}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("latbench: terminated (SIGTERM); every row written so far is kept",
+              file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("latbench: interrupted; every row written so far is kept", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

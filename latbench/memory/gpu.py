@@ -30,8 +30,8 @@ import torch
 from latbench.errors import LatbenchError, MeasurementError
 from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
 from latbench.memory.steps import run_training, training_inputs
+from latbench.papers import MIB
 
-MIB = 2**20
 ALLOC_CONF_VARS = ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF")
 MODELLED_ALLOC_SETTINGS = {"max_split_size_mb"}
 """Allocator settings the allocator model reproduces (``replay_allocator(max_split_bytes=)``);
@@ -185,10 +185,10 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
 
 
 def measure_gpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                device: str = "cuda") -> dict[str, Any]:
+                device: str = "cuda", timeout_s: float | None = None) -> dict[str, Any]:
     """Training memory of ``subject`` on ``device``, measured in a fresh process."""
     from latbench.memory.child import subject_to_json
-    from latbench.memory.cpu import run_child
+    from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
 
     job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
-    return run_child(job)
+    return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)

@@ -134,7 +134,8 @@ class _Slot:
     spent_ns: int = 0
 
 
-def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig
+def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
+                 on_round: Callable[[int, int], None] | None = None
                  ) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
 
@@ -142,7 +143,7 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     each callable is warmed up, then in every round each one in turn takes samples for
     ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
     that it does not pay for the caches the others left cold). A callable that raises is
-    dropped; the others go on.
+    dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress).
     """
     out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
@@ -164,7 +165,7 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         live[i] = _Slot(calls, sample_ms, spent_ns=sampler.now_ns() - t0)
     slice_ms = config.budget_ms / config.rounds
     per_slice_max = max(1, config.max_samples // config.rounds)
-    for _ in range(config.rounds):
+    for done in range(1, config.rounds + 1):
         for i in list(live):
             slot, t0 = live[i], sampler.now_ns()
             try:
@@ -179,6 +180,8 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
             slot.samples.extend(new)
             slot.sample_ms = max(float(np.median(slot.samples)) * slot.calls, 1e-6)
             slot.spent_ns += sampler.now_ns() - t0
+        if on_round is not None:
+            on_round(done, config.rounds)
     for i, slot in live.items():
         out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
                              timer=sampler.name, total_s=slot.spent_ns / 1e9,

@@ -66,7 +66,9 @@ class CpuTimer:
         with torch_threads(self.threads):
             return measure_adaptive(fn, self.sampler, self.config)
 
-    def measure_many(self, fns: Sequence[Callable[[], object]]) -> list[Measurement | Exception]:
+    def measure_many(self, fns: Sequence[Callable[[], object]],
+                     on_round: Callable[[int, int], None] | None = None
+                     ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
         with torch_threads(self.threads):
-            return measure_each(fns, self.sampler, self.config)
+            return measure_each(fns, self.sampler, self.config, on_round)

@@ -104,6 +104,7 @@ def _rows(path: Path) -> int:
     return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
     table = tmp_path / "nb.csv"
