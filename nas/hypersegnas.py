@@ -119,6 +119,8 @@ class BandScreen:
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         values, self.n_full_ = [], 0
+        if self.progress is not None:
+            self.progress("screening", 0, len(archs))
         for start in range(0, len(archs), CHUNK):
             result = self.screen.screen(archs[start:start + CHUNK], self.target_mib,
                                         self.band_mib, self.n_jobs, self.ray)
@@ -147,7 +149,11 @@ def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND
     band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
     ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
+    if progress is not None:
+        progress("sampling", 0, 1)
     archs = get_space("dints").sample(n, size, seed)
+    if progress is not None:
+        progress("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
     if progress is not None:

@@ -103,13 +103,16 @@ def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # 
         console.print(f"screened {res.n_sampled} architectures: per-op estimate for all, full "
                       f"trace for {out.n_full} near the band edges (margin "
                       f"{out.margin_mib:.0f} MiB)")
-    if args.confirm:
+    if args.confirm and not res.kept:
+        console.print("nothing kept, nothing to confirm")
+    elif args.confirm:
         _confirm(args, module, res, model)
     top = max(10, args.confirm)
     print_table(f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
                 f"{args.target_mib:g} MiB (predicted in {took:.1f} s)",
-                ["rank", "genotype", "predicted MiB", "measured MiB"],
-                [(i, a.genotype, float(m), res.measured_mib.get(i, "")) for i, (a, m) in
+                ["rank", "genotype", "predicted MiB"] + (["measured MiB"] if args.confirm else []),
+                [(i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm
+                                              else ()) for i, (a, m) in
                  enumerate(zip(res.kept[:top], res.predicted_mib[:top]))])
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
@@ -134,6 +137,10 @@ def _confirm(args: argparse.Namespace, module: ModuleType, res, model) -> None: 
     path = args.memory_table or default_memory_table(
         fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}")
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    predicted = getattr(model, "target", None)
+    if predicted not in (None, "rss_growth" if cpu else "nvml"):
+        console.print(f"note: the predictor predicts {predicted!r}; measured here: {column} "
+                      "(compare with care)")
     measure = ((lambda s: measure_cpu(s, config, threads)) if cpu
                else (lambda s: measure_gpu(s, config, args.device)))
     top = res.kept[:args.confirm]

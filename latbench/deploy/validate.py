@@ -9,7 +9,7 @@ as a suspiciously fast number).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,24 +66,32 @@ def resolve_architecture(text: str) -> Architecture:
                                                arch.meta)
 
 
-def predict_latency(arch: Architecture, predictor_path: str | Path | None,
-                    device_slug: str | None = None) -> dict[str, Any]:
-    """The network predictor's latency for ``arch``, or ``note: "no prediction"``."""
-    if predictor_path is None:
+PredictorLoader = Callable[[Path, "str | None"], Any]
+"""``load(path, device_slug) -> network predictor`` for a ``--predictor`` file. The CLI passes
+``latbench.cli.validate.load_network_predictor``: the measuring layers never import
+``predictors`` themselves (layers flow one way)."""
+
+
+def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None = None,
+                    load: PredictorLoader | None = None) -> dict[str, Any]:
+    """The network predictor's latency for ``arch``, or ``note: "no prediction"``.
+
+    ``predictor``: None, a fitted network predictor (``predict([arch]) -> ms``), or a file
+    path read with ``load``.
+    """
+    if predictor is None:
         return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
-    try:
-        import predictors
-    except ImportError:
-        raise MissingDependencyError("predictors", why="--predictor needs latbench's "
-                                     "predictors package (install latbench from source)"
-                                     ) from None
-    model = predictors.load(predictor_path, device=device_slug)
-    if not isinstance(model, predictors.NetworkPredictor):
-        raise LatbenchError(f"{predictor_path}: is a {type(model).__name__}, which predicts ops; "
-                            "validate needs a saved NetworkPredictor (whole architectures)")
+    if isinstance(predictor, (str, Path)):
+        if load is None:
+            raise LatbenchError(f"{predictor}: a predictor file needs a loader (pass "
+                                "load_predictor=latbench.cli.validate.load_network_predictor) "
+                                "or pass the loaded predictor")
+        source, model = str(predictor), load(Path(predictor), device_slug)
+    else:
+        source, model = type(predictor).__name__, predictor
     value = float(np.asarray(model.predict([arch]))[0])
     info = getattr(model, "info_", {})
-    return {"predicted_ms": value, "source": str(predictor_path),
+    return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
             "statistic": info.get("statistic") or "latency_median_ms",
             "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
@@ -181,16 +189,20 @@ def _reference(arch: Architecture, tolerance: float
 
 def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
              budget_ms: float | None = None, min_fps: float | None = None,
-             predictor: str | Path | None = None, options: ValidateOptions | None = None,
-             config: TimingConfig | None = None) -> ValidationReport:
-    """Export ``arch``, measure it on ``backends``, and report against prediction and budget."""
+             predictor: Any = None, options: ValidateOptions | None = None,
+             config: TimingConfig | None = None,
+             load_predictor: PredictorLoader | None = None) -> ValidationReport:
+    """Export ``arch``, measure it on ``backends``, and report against prediction and budget.
+
+    ``predictor``: a fitted network predictor, or a file read with ``load_predictor``.
+    """
     opts = options or ValidateOptions()
     for b in backends:
         if b not in BACKENDS:
             raise UnknownNameError("backend", b, BACKENDS)
     config = config or timing_config(opts.device)
     device = fingerprint(opts.device, threads=opts.threads)
-    prediction = predict_latency(arch, predictor, device.get("slug"))
+    prediction = predict_latency(arch, predictor, device.get("slug"), load_predictor)
     module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
     name = arch.name or arch.space
     exported = export_onnx(module, opts.out_dir / f"{name}.onnx", inputs=inputs,

@@ -10,6 +10,7 @@ import pytest
 
 from latbench.archs import sample_architectures, spaces_with_architectures
 from latbench.cli import main
+from latbench.cli.validate import load_network_predictor
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
 from latbench.errors import LatbenchError, MissingDependencyError
@@ -80,7 +81,8 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
     predicted = float(model.predict([nb201])[0])
     assert predicted > 0
     report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor=path,
-                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1))
+                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1),
+                      load_predictor=load_network_predictor)
     (ort,) = report.backends
     assert ort.predicted_ms == pytest.approx(predicted)
     assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - predicted) / predicted)
@@ -97,7 +99,7 @@ def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
                                                                 saved_predictor):
     path, model = saved_predictor("latency_min_ms")  # `fit --stat min`
     predicted = float(model.predict([nb201])[0])
-    report = validate(nb201, ("ort",), predictor=path, config=QUICK,
+    report = validate(nb201, ("ort",), predictor=model, config=QUICK,
                       options=ValidateOptions(out_dir=tmp_path, threads=1))
     (ort,) = report.backends
     assert ort.gap_pct == pytest.approx(
