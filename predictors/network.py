@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -88,6 +87,7 @@ class NetworkPredictor(Predictor):
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
+            from scipy.optimize import nnls  # scipy only when calibrating
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale
         else:

@@ -9,10 +9,8 @@ from pathlib import Path
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.base import input_level
-from predictors.data import STATISTICS as STATS, network_data
-from predictors.persist import check_device, load
-from predictors.report import (NOISE_FLOOR, evaluate_networks, held_out, metric_rows,
-                               scatter_png)
+from predictors.data import STATISTICS as STATS
+from predictors.report import held_out
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
 
@@ -35,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from predictors.data import network_data
+    from predictors.persist import check_device, load
+    from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
+
     model = load(args.predictor)
     # the statistic the predictor was fitted on (files saved before it was recorded: median)
     column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
