@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from latbench.archs import sample_architectures
-from latbench.cli.measuring import add_measuring_args, row_advancer, timer_from_args
+from latbench.cli.measuring import (add_measuring_args, row_advancer, set_drift_nominal,
+                                   timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
     path = args.table or default_networks_path(slug, args.space, args.size, args.out)
+    set_drift_nominal(timer, args, path)
     console.print(f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
                   f"seed {args.seed}) x {args.repeat} pass(es) on {slug} -> {path}")
     with progress_bar() as bar:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.cli.measuring import add_measuring_args, row_advancer, timer_from_args
+from latbench.cli.measuring import (add_measuring_args, row_advancer, set_drift_nominal,
+                                   timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.profile import default_table_path, profile_specs
 from latbench.spaces import get_space
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
     path = args.table or default_table_path(slug, space.name, args.size, args.out)
+    set_drift_nominal(timer, args, path)
     console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
                   f"{slug} -> {path}")
     with progress_bar() as bar:
