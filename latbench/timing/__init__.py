@@ -7,7 +7,7 @@ from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import (TimingConfig, measure_adaptive, measure_each,
+from latbench.timing.adaptive import (QUICK, TimingConfig, measure_adaptive, measure_each,
                                       min_sample_ms_for)
 from latbench.timing.cpu import (CLOCK_CHOICES, CpuTimer, reference_callable, resolve_clock,
                                  torch_threads, warn_if_loaded)
@@ -46,7 +46,7 @@ def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
     raise MeasurementError(f"no timer for device {device!r}; valid: cpu, cuda, cuda:N")
 
 
-__all__ = ["CLOCK_CHOICES", "CpuTimer", "reference_callable", "resolve_clock",
+__all__ = ["CLOCK_CHOICES", "QUICK", "CpuTimer", "reference_callable", "resolve_clock",
            "warn_if_loaded", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
            "TimingConfig", "make_timer", "measure_adaptive", "measure_each",
            "min_sample_ms_for", "torch_threads"]

@@ -63,6 +63,13 @@ class TimingConfig:
         return out
 
 
+QUICK = TimingConfig(warmup_ms=5.0, budget_ms=60.0, min_samples=8, target_rel_ci=0.01,
+                     batch=8)
+"""A fast single-op protocol: 5 ms warm-up, then samples until the median's 95 % CI is
+within ±1 % (>= 8 samples, <= 60 ms). About a fifth of torch.utils.benchmark's
+``blocked_autorange`` time to the same median (bench/timer_vs_torch_benchmark.py)."""
+
+
 def min_sample_ms_for(device: str, clock: str = "wall") -> float:
     """Shortest sample on ``device``: CPU ops are timed in blocks of >= 0.5 ms (clock and loop
     overhead stay small beside them), >= 1 ms on the ``thread`` clock (a read is a system call

@@ -11,8 +11,9 @@ Clocks (``CLOCKS``; README "Which CPU clock"):
   time other processes took the core, and the only clock that measures multi-threaded runs.
 - ``auto``: ``thread`` when measuring with one thread, ``wall`` otherwise.
 
-Budgets and samples count on the same clock, so the number of samples does not depend on the
-machine's load (the wait does).
+Samples are read on the chosen clock; ``measure``'s budget counts wall time (the user's wait).
+Interleaved rounds take a number of samples per slice from the sample length on the chosen
+clock, so on the thread clock their sample counts do not depend on the machine's load.
 """
 
 from __future__ import annotations
@@ -89,13 +90,15 @@ class CpuSampler:
     def __init__(self, clock: str | Callable[[], int] = "wall"):
         if isinstance(clock, str):
             self._clock, self.clock_name = CLOCKS[clock], CLOCKS[clock].__name__
+            self._budget_clock = time.perf_counter_ns
         else:
-            self._clock = clock
+            self._clock = self._budget_clock = clock
             self.clock_name = getattr(clock, "__name__", "custom")
         self.name = f"cpu-{self.clock_name}"
 
     def now_ns(self) -> int:
-        return self._clock()
+        """Budget clock: wall time (the user's wait), or the test's fake clock."""
+        return self._budget_clock()
 
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
         clock, out = self._clock, []
