@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
     drift = pass_drift(nets)
     if drift is not None:
-        console.print(f"drift between the passes: the machine ran {100 * (drift - 1):+.1f} % "
-                      "in pass 2 vs pass 1 (reference op measured in the same rounds); the "
-                      "drift-corrected floor divides it out")
+        console.print(f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
+                      f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
+                      "(reference op measured in the same rounds); the drift-corrected floor "
+                      "divides it out")
     elif NOISE_FLOOR in report:
         console.print("no drift reference in this table: the floor includes any slow-down of "
                       "the whole machine between the passes")
