@@ -148,6 +148,8 @@ class _Slot:
     sample_ms: float
     samples: list[float] = field(default_factory=list)
     spent_ns: int = 0
+    round_min: list[float] = field(default_factory=list)
+    """The fastest sample of each round (the drift reference's per-round comparison)."""
 
 
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
@@ -163,9 +165,11 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
 
     ``reference`` (interleaved only): a fixed callable measured in every round beside the
     others. Each Measurement then carries the reference's fastest sample (``reference_ms``)
-    and ``drift = reference_ms / nominal_ms`` (``nominal_ms`` defaults to this group's
-    reference: drift 1), so a slow-down of the whole machine between groups or passes is
-    divided out of the ``*_corrected_ms`` statistics.
+    and its ``drift``: the callable's fastest sample over ``nominal_ms`` times the median,
+    over rounds, of (its fastest sample in the round / the reference's fastest in the same
+    round). A slow-down of the whole machine, between groups and passes or from one round to
+    the next, is thereby divided out of the ``*_corrected_ms`` statistics. ``nominal_ms``
+    defaults to this group's ``reference_ms``.
     """
     out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
@@ -176,20 +180,27 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 out[i] = exc
         return out  # type: ignore[return-value]
     everything = [*fns, reference] if reference is not None else list(fns)
-    results = _interleaved(everything, sampler, config)
-    if reference is not None:
-        ref = results.pop()
-        if isinstance(ref, Measurement):
-            ref_ms = min(ref.samples_ms)
-            drift = ref_ms / (nominal_ms or ref_ms)
-            results = [replace(m, reference_ms=ref_ms, drift=drift)
-                       if isinstance(m, Measurement) else m for m in results]
-    return results
+    results, round_min = _interleaved(everything, sampler, config)
+    if reference is None:
+        return results
+    ref, ref_rounds = results.pop(), np.asarray(round_min.pop())
+    if not isinstance(ref, Measurement):
+        return results
+    ref_ms = min(ref.samples_ms)
+    nominal = nominal_ms or ref_ms
+    out_ref: list[Measurement | Exception] = []
+    for m, mine in zip(results, round_min):
+        if isinstance(m, Measurement) and len(mine) == len(ref_rounds):
+            corrected = nominal * float(np.median(np.asarray(mine) / ref_rounds))
+            m = replace(m, reference_ms=ref_ms, drift=min(m.samples_ms) / corrected)
+        out_ref.append(m)
+    return out_ref
 
 
 def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig
-                 ) -> list[Measurement | Exception]:
-    """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices."""
+                 ) -> tuple[list[Measurement | Exception], list[list[float]]]:
+    """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices; also each
+    callable's fastest sample per round (empty for one that failed)."""
     out: list[Measurement | Exception | None] = [None] * len(fns)
     live: dict[int, _Slot] = {}
     for i, fn in enumerate(fns):
@@ -215,10 +226,12 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 del live[i]
                 continue
             slot.samples.extend(new)
+            slot.round_min.append(min(new))
             slot.sample_ms = max(float(np.median(slot.samples)) * slot.calls, 1e-6)
             slot.spent_ns += sampler.now_ns() - t0
     for i, slot in live.items():
         out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
                              timer=sampler.name, total_s=slot.spent_ns / 1e9,
                              stop_reason=f"rounds={config.rounds}")
-    return out  # type: ignore[return-value]
+    rounds = [live[i].round_min if i in live else [] for i in range(len(fns))]
+    return out, rounds  # type: ignore[return-value]

@@ -125,3 +125,20 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     keys = read_table(table)["key"].tolist()
     assert sorted(keys) == sorted(expected)  # every op, each exactly once
     assert f"already in table {n_before}" in done.stdout.replace("\n", " ")
+
+
+def test_a_table_without_the_drift_columns_is_read_and_upgraded_when_appended(tmp_path):
+    path = tmp_path / "old.csv"
+    writer = TableWriter(path, LATENCY, {})
+    writer.append(_row("a", 1.0))
+    old = [c for c in LATENCY.names if c not in LATENCY.added]
+    lines = path.read_text().splitlines()  # rewrite as a table from before the drift columns
+    keep = [LATENCY.names.index(c) for c in old]
+    path.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines)
+                    + "\n")
+    df = read_table(path)
+    assert df["drift"].isna().all() and df.loc[0, "latency_median_ms"] == 1.0
+    TableWriter(path, LATENCY, {}).append({**_row("b", 2.0), "drift": 1.1})
+    df = read_table(path)
+    assert path.read_text().splitlines()[0].split(",") == LATENCY.names
+    assert list(df["key"]) == ["a", "b"] and df["drift"].tolist()[1] == 1.1
