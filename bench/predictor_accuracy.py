@@ -12,6 +12,8 @@ time, so a slow-down of the whole machine between tables or passes is divided ou
   LUT sum           plain sum of measured op latencies (no calibration)
   learned + calib   ridge op model (log features), calibrated on the training networks
   LUT + calib       lookup op costs, calibrated on the training networks (the predictor)
+  LUT + per-kind    the same with one calibration weight per op kind (NetworkPredictor
+                    calibration="per_kind": lost cache reuse differs between op kinds)
   noise floor       the same networks measured again (repeat 2 vs repeat 1), as measured
                     and with the drift between the passes divided out
 
@@ -128,6 +130,7 @@ def predictors_for(ops_path: Path, stat: str) -> dict[str, NetworkPredictor]:
         "LUT sum (uncalibrated)": NetworkPredictor(lut, calibration="none"),
         "learned + calib": NetworkPredictor(LearnedPredictor().fit(ops)),
         "LUT + calib": NetworkPredictor(lut),
+        "LUT + per-kind calib": NetworkPredictor(lut, calibration="per_kind"),
     }
 
 
