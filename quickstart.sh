@@ -13,7 +13,8 @@ setup() {
   # torch first, pinned: it takes the CPU build already on the machine instead of pulling a
   # multi-GB CUDA build through the loose `torch>=2.1` requirement of the package.
   "$VENV/bin/python" -m pip install -q torch==2.13.0
-  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  # the test suite also covers fleet runs on a local Ray (the optional `ray` extra)
+  "$VENV/bin/python" -m pip install -q -e ".[test,ray]"
 }
 
 main_job() {

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import torch
 
+from latbench.spaces import get_space
 from nas.cakes import ChannelwiseKernelMix, beta_from_params
 from nas.regularizers import ExpectedLatency, cost_lasso
-from nas.spaces_glue import cakes_candidates, stnas_decoder_layers
 from nas.stnas import DecoderSupernet, MixedOp
 
 REPS = 15
@@ -44,7 +44,7 @@ def reg_ms(fn) -> float:  # noqa: ANN001
 
 def main() -> None:
     torch.manual_seed(0)
-    layers, _ = stnas_decoder_layers("small")
+    layers = [list(layer.values()) for layer in get_space("stnas-decoder").layout("small").layers]
     net = DecoderSupernet([MixedOp([s.build() for s in c]) for c in layers])
     lat = torch.tensor([[s.features()["flops"] * 1e-6 for s in c] for c in layers])
     reg = ExpectedLatency(lat)
@@ -53,7 +53,7 @@ def main() -> None:
     alone = reg_ms(lambda: reg(net.alphas()))
     print(f"stnas decoder: step {base:.2f} ms, expected-latency term fwd+bwd {alone:.4f} ms "
           f"= {100 * alone / base:.3f} % of a step")
-    cands, _ = cakes_candidates("small")
+    cands = list(get_space("cakes").layout("small").candidates.values())
     layer = ChannelwiseKernelMix([s.build() for s in cands], cands[0].input_shape[1])
     beta = beta_from_params(cands)
     x = cands[0].example_inputs()[0]

@@ -146,6 +146,7 @@ def fingerprint(device: str = "cpu", *, threads: int | None = None) -> dict[str,
     return {
         **hw,
         "slug": device_slug(hw),
+        "host": platform.node(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "libraries": library_versions(),

@@ -57,3 +57,8 @@ class MissingDependencyError(LatbenchError, ImportError):
 
 class NotFittedError(LatbenchError, ValueError):
     """A predictor used before ``fit``."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM turned into an exception (the CLI's handler raises it): handled like Ctrl-C,
+    so every row written so far is kept and the run says so."""

@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 if TYPE_CHECKING:
     from latbench.opspec import OpSpec
 
-FEATURE_NAMES = (
+ANALYTIC_FEATURES = (
     "flops", "params", "input_elems", "output_elems", "bytes_read", "bytes_written",
     "arithmetic_intensity",
 )
@@ -34,7 +34,9 @@ def _numel(out: object) -> int:
 
 @functools.lru_cache(maxsize=65536)
 def op_features(spec: "OpSpec") -> Mapping[str, float]:
-    """Features of ``spec`` (cached; the spec is hashable). Training mode counts forward only."""
+    """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
+    counts forward only. (``predictors.features.FEATURE_NAMES`` are the learned predictors'
+    log-scale inputs derived from these.)"""
     module = spec.build("meta")
     inputs = spec.example_inputs("meta")
     counter = FlopCounterMode(display=False)

@@ -13,11 +13,9 @@ it is the measurement's own noise floor, the best any predictor can hope to matc
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +23,29 @@ import pandas as pd
 
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError, TableError
-from latbench.profile import (DEFAULT_PROFILE_DIR, module_callable, open_measured_table,
-                              measure_in_groups, time_guarded)
+from latbench.profile import timer_job_fields
 from latbench.tables import read_table
 from latbench.tables.schema import NETWORKS
+from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
+from latbench.tablerun.ids import arch_id
+from latbench.tablerun.job import OnRound
+from latbench.timed import module_callable, time_guarded, time_guarded_many
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
+NetworkRun = TableRun
+"""Keys of a network run are ``<arch_id>:<repeat>`` (``network_key``)."""
 
 
-def arch_id(arch: Architecture) -> str:
-    """The architecture's id: sha1 (hex) of its JSON."""
-    return hashlib.sha1(arch.to_json().encode()).hexdigest()
+def network_key(aid: str, repeat: int) -> str:
+    """The table key of one network and pass: ``<arch_id>:<repeat>``."""
+    return f"{aid}:{int(repeat)}"
 
 
 def default_networks_path(slug: str, space: str, size: str,
-                          root: str | os.PathLike[str] = DEFAULT_PROFILE_DIR) -> Path:
-    """``device_profiles/<device-slug>/<space>-<size>.networks.csv``."""
-    return Path(root) / slug / f"{space}-{size}.networks.csv"
+                          root: str | os.PathLike[str] | None = None) -> Path:
+    """``<tables home>/<device-slug>/<space>-<size>.networks.csv``."""
+    return default_table_path(slug, f"{space}-{size}.networks", root)
 
 
 def arch_columns(arch: Architecture, size: str = "") -> dict[str, Any]:
@@ -78,20 +81,37 @@ def measure_architecture(arch: Architecture, timer: Timer, size: str = ""
 
 
 @dataclass
-class NetworkRun:
-    """What a network-measuring run did, as (arch_id, repeat) pairs."""
+class NetworkJob(TableJob[tuple[Architecture, int]]):
+    """Whole networks timed by one timer into a ``latbench.networks`` table; items are
+    (architecture, repeat) and a pass is never interleaved with the next."""
 
-    path: Path
-    protocol_id: str
-    measured: list[tuple[str, int]] = field(default_factory=list)
-    skipped: list[tuple[str, int]] = field(default_factory=list)
-    failed: list[tuple[str, int]] = field(default_factory=list)
+    timer: Any = None
+    size: str = ""
 
+    def key(self, item: tuple[Architecture, int]) -> str:
+        return network_key(arch_id(item[0]), item[1])
 
-def _done(path: Path, protocol_id: str) -> set[tuple[str, int]]:
-    df = read_table(path)
-    df = df[df["protocol_id"] == protocol_id]
-    return {(a, int(r)) for a, r in zip(df["arch_id"], df["repeat"])}
+    def done_keys(self, table: pd.DataFrame) -> set[str]:
+        df = table[table["protocol_id"] == self.protocol_id]
+        return {network_key(a, int(r)) for a, r in zip(df["arch_id"], df["repeat"])}
+
+    def key_columns(self, item: tuple[Architecture, int]) -> dict[str, Any]:
+        return {"arch_id": arch_id(item[0]), "repeat": item[1], "space": item[0].space,
+                "protocol_id": self.protocol_id, "source": "measured"}
+
+    def phase(self, item: tuple[Architecture, int]) -> int:
+        return item[1]
+
+    def describe(self, item: tuple[Architecture, int]) -> dict[str, Any]:
+        return {**arch_columns(item[0], self.size), "source": "measured",
+                "repeat": item[1], "protocol_id": self.protocol_id}
+
+    def measure(self, items: Sequence[tuple[Architecture, int]],
+                on_round: OnRound | None = None) -> list[dict[str, Any]]:
+        made = [_network_row(arch, self.timer, self.size) for arch, _ in items]
+        timed = time_guarded_many([make for _, make in made], self.timer, on_round)
+        return [{**self.describe(item), **row, **fields}
+                for item, (row, _), (fields, _) in zip(items, made, timed)]
 
 
 def measure_architectures(
@@ -103,39 +123,22 @@ def measure_architectures(
     size: str = "",
     meta: dict[str, Any] | None = None,
     on_progress: Callable[[Architecture, dict[str, Any] | None], None] | None = None,
-) -> NetworkRun:
+    **run_options: Any,
+) -> TableRun:
     """Measure every (network, repeat) not yet in the table at ``path`` under this protocol.
 
     Pass ``r`` (1..repeats) measures all networks before pass ``r + 1`` starts; ``size``
-    labels rows whose architecture does not name its size in ``meta``.
+    labels rows whose architecture does not name its size in ``meta``. Keys in the returned
+    run are ``network_key(arch_id, repeat)``; ``run_options`` go to ``run_into_table``.
     """
     if repeats < 1:
         raise LatbenchError(f"repeats={repeats!r} must be at least 1")
     archs = list(archs)
-    writer, pid = open_measured_table(path, NETWORKS, timer, meta)
-    run, done = NetworkRun(Path(path), pid), _done(Path(path), pid)
-    for repeat in range(1, repeats + 1):
-        pending, queued = [], set()
-        for arch in archs:
-            aid = arch_id(arch)
-            if (aid, repeat) in done or aid in queued:
-                run.skipped.append((aid, repeat))
-                if on_progress:
-                    on_progress(arch, None)
-            else:
-                pending.append(arch)
-                queued.add(aid)
-        for arch, row in measure_in_groups(pending, lambda a: _network_row(a, timer, size),
-                                           timer):
-            key = (arch_id(arch), repeat)
-            row.update(repeat=repeat, protocol_id=pid,
-                       measured_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            writer.append(row)
-            done.add(key)
-            (run.measured if row["status"] == "ok" else run.failed).append(key)
-            if on_progress:
-                on_progress(arch, row)
-    return run
+    job = NetworkJob(**timer_job_fields(timer, NETWORKS), meta=dict(meta or {}), timer=timer,
+                     size=size)
+    items = [(arch, r) for r in range(1, repeats + 1) for arch in archs]
+    progress = (lambda item, row: on_progress(item[0], row)) if on_progress else None
+    return run_into_table(job, items, path, on_progress=progress, **run_options)
 
 
 def read_networks(path: str | os.PathLike[str]) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """Differentiable latency/cost regularisers of the papers (SPEC §3), as functions and Modules.
 
-The costs (latency in ms, or β weights) are constants taken from a predictor once; gradients
-flow only to the architecture parameters (α, v, β logits).
+The costs are constants taken from a predictor once; gradients flow only to the architecture
+parameters (α, v, β logits). ``cost`` is in any unit: the searches pass latencies divided by
+their mean (``nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
+exception: its bound L_ub is in ms, so it takes latencies in ms.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from nas.errors import SearchError
 
-RTDNAS_LATENCY_UB_MS = 50.0  # RT-DNAS: no perceptible lag below 50 ms
-RTDNAS_MIN_FPS = 22.0  # RT-DNAS: cine MRI is reconstructed at 22 FPS
-CAKES_LAMBDA = 1e-4  # CAKES cost-priority lasso coefficient
+__all__ = ["CAKES_LAMBDA", "RTDNAS_LATENCY_UB_MS", "RTDNAS_MIN_FPS", "CostLasso", "ExpectedLatency",
+           "L1LatencyRegularizer", "cost_lasso", "expected_latency", "l1_latency", "rtdnas_loss"]
+
 
 
 def _same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
@@ -22,17 +25,18 @@ def _same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
                           f"of shape {tuple(b.shape)} must match")
 
 
-def l1_latency(alpha: torch.Tensor, latency_ms: torch.Tensor) -> torch.Tensor:
-    """ST-NAS encoder term Σ_i |α_i| s_i (= Σ α_i s_i for the paper's non-negative α)."""
-    _same_shape(alpha, latency_ms, "l1_latency")
-    return (alpha.abs() * latency_ms).sum()
+def l1_latency(alpha: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
+    """ST-NAS encoder term Σ_i |α_i| s_i (= Σ α_i s_i for the paper's non-negative α);
+    ``cost`` holds s_i, same shape as ``alpha``."""
+    _same_shape(alpha, cost, "l1_latency")
+    return (alpha.abs() * cost).sum()
 
 
-def expected_latency(logits: torch.Tensor, latency_ms: torch.Tensor) -> torch.Tensor:
-    """Expected latency of mixed ops, Σ_j softmax(α)_j lat_j along the last dim, summed over
-    layers (ST-NAS decoder, DARTS-style mixed op)."""
-    _same_shape(logits, latency_ms, "expected_latency")
-    return (torch.softmax(logits, dim=-1) * latency_ms).sum()
+def expected_latency(logits: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
+    """Expected cost of mixed ops, Σ_j softmax(α)_j c_j along the last dim, summed over
+    layers (ST-NAS decoder, DARTS-style mixed op); ``cost`` has ``logits``' shape."""
+    _same_shape(logits, cost, "expected_latency")
+    return (torch.softmax(logits, dim=-1) * cost).sum()
 
 
 def rtdnas_loss(task_loss: torch.Tensor, latency_ms: torch.Tensor, lam: float,
@@ -50,26 +54,26 @@ def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBD
 
 
 class L1LatencyRegularizer(nn.Module):
-    """λ Σ |α_i| s_i with the per-block latencies s_i held as a buffer."""
+    """λ Σ |α_i| s_i with the per-block costs s_i held as a buffer."""
 
-    def __init__(self, latency_ms: torch.Tensor, lam: float):
+    def __init__(self, cost: torch.Tensor, lam: float):
         super().__init__()
-        self.register_buffer("latency_ms", latency_ms.detach().clone())
+        self.register_buffer("cost", cost.detach().clone())
         self.lam = float(lam)
 
     def forward(self, alpha: torch.Tensor) -> torch.Tensor:
-        return self.lam * l1_latency(alpha, self.latency_ms)
+        return self.lam * l1_latency(alpha, self.cost)
 
 
 class ExpectedLatency(nn.Module):
-    """Σ_layers Σ_j softmax(α_layer)_j lat_j with the candidate latencies held as a buffer."""
+    """Σ_layers Σ_j softmax(α_layer)_j c_j with the candidate costs held as a buffer."""
 
-    def __init__(self, latency_ms: torch.Tensor):
+    def __init__(self, cost: torch.Tensor):
         super().__init__()
-        self.register_buffer("latency_ms", latency_ms.detach().clone())
+        self.register_buffer("cost", cost.detach().clone())
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        return expected_latency(logits, self.latency_ms.expand_as(logits))
+        return expected_latency(logits, self.cost.expand_as(logits))
 
 
 class CostLasso(nn.Module):

@@ -1,160 +1,182 @@
-"""RT-DNAS latency model (SPEC §3): soft cells, longest paths, network expectation, loss.
+"""RT-DNAS: the real-time constrained differentiable search and its GA decoding.
 
-Cell level: node X_i mixes every (input X_j, op o) pair with one softmax over all of them
-(paper Eq. 1: connections and ops are searched jointly). The latency of edge j→i is
-Σ_o p_{i,j,o} Lat_o (Eq. 3); the cell's latency is the longest X_0→X_N path over those edge
-latencies plus the scaling op S_cell (Eq. 4), computed exactly by dynamic programming with
-``torch.max`` (a true max, not a soft one; its gradient goes to the edges of the longest path).
+Differentiable part (RT-DNAS Eq. 2): L = L_a · L_t + λ e^{L_t − L_ub}, with L_t the expected
+network latency of ``nas.rtdnas_latency`` (soft cells, exact longest path, Eq. 3-5) and the
+task loss from the supernet of ``nas.rtdnas_supernet``. Decoding (Sect. 2.3): a gene pool of
+the top paths by accumulated move probability, and the genetic algorithm of ``nas.ga`` whose
+fitness is the network latency of an individual of N_l paths, under L_ub and the minimum FPS.
 
-Network level (MS-NAS backbone): L layers × S scales; the cell at layer l leaving scale s'
-is contracting (s'+1), non-scaling (s') or expanding (s'-1). β logits give, for every node, a
-softmax over its legal moves; k_c^l = P(path at s' after layer l-1) · P(move) is the
-probability of cell c at layer l, and L_t = Σ_l Σ_c k_c^l Lat_c (Eq. 5). One cell genotype
-is shared by all cells; its ops run at the scale the cell reads.
+``search(model, size)`` runs both on the ``msnas`` space's layout (CPU-sized synthetic data,
+``nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` runs the GA alone on seeded random
+network weights. Every latency comes from the predictor ``model``.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 from torch import nn
 
-from nas.errors import SearchError
+from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
+from latbench.spaces import get_space
+from latbench.spaces.msnas import BLOCKS_PER_CELL, MOVES, CellLayout
+from latbench.spaces.msnas import N_LAYERS as PAPER_LAYERS
+from nas.costs import cost_tensor
+from nas.ga import GenePool, GeneticAlgorithm, PathSelectionProblem, SearchResult
+from nas.ga.paths import POOL_SIZE, legal_paths
+from nas.regularizers import rtdnas_loss
+from nas.rtdnas_latency import (CellChoice, CellLatency, NetworkLatency, cell_genotype,
+                                discrete_cell_latency, edge_latencies, legal_moves,
+                                longest_path, node_probs)
+from nas.rtdnas_supernet import RTDNASSupernet
+from nas.synthetic import Outcome, Progress, distill, step_reporter
+from predictors.base import CostModel
 
-MOVES = (-1, 0, 1)  # expanding (up ×2), non-scaling, contracting (down ×2)
-MOVE_NAMES = ("expand", "same", "contract")
+__all__ = ["CellChoice", "CellLatency", "NetworkLatency", "RtdnasResult", "cell_genotype",
+           "discrete_cell_latency", "edge_latencies", "ga", "ga_decode", "layout_costs",
+           "legal_moves", "longest_path", "node_probs", "search", "search_cells"]
 
-
-def node_probs(logits: torch.Tensor) -> torch.Tensor:
-    """Joint softmax over all (input j, op o) pairs of one node: ``logits`` is (inputs, ops)."""
-    return torch.softmax(logits.flatten(), dim=0).view_as(logits)
-
-
-def edge_latencies(probs: torch.Tensor, op_latency_ms: torch.Tensor) -> torch.Tensor:
-    """Eq. 3: latency of each edge j→i, Σ_o p_{i,j,o} Lat_o, for one node (one row per j)."""
-    return probs @ op_latency_ms
-
-
-def longest_path(edge_ms: list[torch.Tensor]) -> torch.Tensor:
-    """Longest X_0→X_N path: ``edge_ms[i-1][j]`` is the latency of edge j→i (j < i).
-
-    D_0 = 0, D_i = max_j (D_j + e_{j,i}); returns D_N. Exact: equals the max over all paths.
-    """
-    dist = [torch.zeros((), dtype=edge_ms[0].dtype, device=edge_ms[0].device)]
-    for i, e in enumerate(edge_ms, start=1):
-        if e.shape != (i,):
-            raise SearchError(f"longest_path: node {i} needs {i} incoming edge latencies, got "
-                              f"shape {tuple(e.shape)}")
-        dist.append(torch.max(torch.stack(dist) + e))
-    return dist[-1]
+SPACES = ("msnas",)
+DEFAULT_LAMBDA = 10.0
+N_LAYERS, N_NODES = 3, 2  # CPU-sized backbone and cell (the paper: 10 layers, 3 blocks)
 
 
-class CellLatency(nn.Module):
-    """The cell's architecture logits v and its expected latency at every scale (Eqs. 3-4)."""
-
-    def __init__(self, n_nodes: int, n_ops: int):
-        super().__init__()
-        if n_nodes < 1 or n_ops < 1:
-            raise SearchError(f"a cell needs n_nodes >= 1 and n_ops >= 1, got {n_nodes}, {n_ops}")
-        self.v = nn.ParameterList(nn.Parameter(1e-3 * torch.randn(i, n_ops))
-                                  for i in range(1, n_nodes + 1))
-
-    def probs(self) -> list[torch.Tensor]:
-        return [node_probs(v) for v in self.v]
-
-    def forward(self, op_latency_ms: torch.Tensor) -> torch.Tensor:
-        """Longest-path latency of the soft cell for each row (scale) of ``op_latency_ms``."""
-        probs = self.probs()
-        return torch.stack([longest_path([edge_latencies(p, row) for p in probs])
-                            for row in op_latency_ms])
-
-    def genotype(self, inputs_per_node: int = 1) -> list[list[tuple[int, int]]]:
-        """Discrete cell: per node the ``inputs_per_node`` strongest (input, op) pairs."""
-        out = []
-        for v in self.v:
-            k = min(inputs_per_node, v.shape[0])
-            best = torch.topk(v.detach().flatten(), v.numel()).indices.tolist()
-            picked: dict[int, int] = {}
-            for flat in best:
-                j, o = divmod(flat, v.shape[1])
-                if j not in picked:
-                    picked[j] = o
-                if len(picked) == k:
-                    break
-            out.append(sorted(picked.items()))
-        return out
+def layout_costs(model: CostModel, layout: CellLayout) -> tuple[torch.Tensor, torch.Tensor]:
+    """(S, O) candidate-op latency per scale and (S, 3) S_cell latency per move (``MOVES``
+    order; 0 where a move leaves the scales), in ms, from ``model``."""
+    op_ms = torch.stack([cost_tensor(model, list(ops.values())) for ops in layout.cell_ops])
+    scaling = torch.zeros(len(layout.cell_ops), len(MOVES))
+    for s, per_move in enumerate(layout.scaling):
+        for t, ops in enumerate(per_move):
+            if ops is not None:
+                scaling[s, t] = cost_tensor(model, list(ops)).sum()
+    return op_ms, scaling
 
 
-def discrete_cell_latency(genotype: list[list[tuple[int, int]]],
-                          op_latency_ms: torch.Tensor) -> torch.Tensor:
-    """Longest path of a discrete cell at every scale: edges absent from the genotype are -inf."""
-    rows = []
-    for row in op_latency_ms:
-        edges = []
-        for i, picks in enumerate(genotype, start=1):
-            e = torch.full((i,), float("-inf"), dtype=row.dtype)
-            for j, o in picks:
-                e[j] = row[o]
-            edges.append(e)
-        rows.append(longest_path(edges))
-    return torch.stack(rows)
+def layout_modules(layout: CellLayout) -> tuple[list[list[nn.Module]],
+                                                list[list[nn.Module | None]]]:
+    """Candidate modules per scale and S_cell modules per (scale, move), for the supernet."""
+    cells = [[s.build() for s in ops.values()] for ops in layout.cell_ops]
+    scaling = [[nn.Sequential(*(o.build() for o in ops)) if ops is not None else None
+                for ops in per_move] for per_move in layout.scaling]
+    return cells, scaling
 
 
-def legal_moves(n_scales: int) -> torch.Tensor:
-    """(S, 3) boolean mask: move t from scale s stays within 0..S-1."""
-    s = torch.arange(n_scales).unsqueeze(1) + torch.tensor(MOVES).unsqueeze(0)
-    return (s >= 0) & (s < n_scales)
+def search_cells(op_ms: torch.Tensor, scaling_ms: torch.Tensor,
+                 modules: tuple[list[list[nn.Module]], list[list[nn.Module | None]]],
+                 input_shape: Sequence[int], lams: Sequence[float], n_layers: int = N_LAYERS,
+                 n_nodes: int = N_NODES, upper_ms: float | None = None, steps: int = 20,
+                 seed: int = 0, progress: Progress | None = None) -> list[Outcome]:
+    """L = L_a · L_t + λ e^{L_t − L_ub}; teacher = the supernet with sharp random logits.
+    ``upper_ms`` None: 0.8 × the expected latency at initialisation (so the bound binds on a
+    small CPU backbone, far below the paper's 50 ms). Outcome.choice: the ``CellChoice``."""
+    results = []
+    for lam in lams:
+        torch.manual_seed(seed)
+        lat = NetworkLatency(n_layers, n_nodes, op_ms, scaling_ms)
+        net = RTDNASSupernet(lat, modules[0], modules[1], n_nodes)
+        ub = float(lat().detach()) * 0.8 if upper_ms is None else upper_ms
+        teacher = copy.deepcopy(net).eval()
+        gen = torch.Generator().manual_seed(seed + 1)
+        with torch.no_grad():
+            for p in [teacher.latency.beta, *teacher.latency.cell.v]:
+                p.copy_(3.0 * torch.randn(p.shape, generator=gen))
+        shape = tuple(input_shape)
+        log = distill(net, teacher, lambda g: torch.randn(shape, generator=g),
+                      lambda t: rtdnas_loss(t, lat(), lam, ub), lat.parameters(), steps,
+                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"cells λ={lam:g}"))
+        choice = lat.cell.choice()
+        results.append(Outcome(lam, choice, float(lat().detach()), log.task[-1],
+                               {"upper_ms": ub, "move_probs": lat.move_probs().detach(),
+                                "cell_ms": discrete_cell_latency(choice, op_ms)}))
+    return results
 
 
-class NetworkLatency(nn.Module):
-    """Expected network latency L_t (Eq. 5) over an L-layer, S-scale MS-NAS backbone.
+def ga_decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch.Tensor,
+              mask: torch.Tensor, n_paths: int, rng: np.random.Generator,
+              upper_ms: float = RTDNAS_LATENCY_UB_MS, min_fps: float = RTDNAS_MIN_FPS,
+              fixed_ms: float = 0.0, n_gen: int | None = None) -> tuple[GenePool, SearchResult]:
+    """Gene pool from the move probabilities, then the GA over N_l-path individuals.
 
-    ``op_latency_ms`` is (S, O): each candidate op at each scale's tensor shape;
-    ``scaling_latency_ms`` is (S, 3): the scaling op of each move (expand, same, contract)
-    from each scale (entries of illegal moves are ignored). Paths start at scale 0.
-    """
+    The pool holds the paper's top 10 paths, or every legal path of a backbone that has fewer
+    (the small CPU backbones). ``n_gen`` None: the paper's 100 generations."""
+    n_layers, n_scales, _ = move_probs.shape
+    size = min(POOL_SIZE, len(legal_paths(n_layers, n_scales)))
+    pool = GenePool.top(move_probs.numpy().astype(np.float64), size)
+    per_cell = torch.where(mask, cell_ms.unsqueeze(1) + scaling_ms, 0.0).numpy()
+    cells = np.broadcast_to(per_cell, (move_probs.shape[0], *per_cell.shape))
+    problem = PathSelectionProblem(pool, cells, n_paths, fixed_ms=fixed_ms, upper_ms=upper_ms,
+                                   min_fps=min_fps)
+    algorithm = GeneticAlgorithm() if n_gen is None else GeneticAlgorithm(n_gen=n_gen)
+    return pool, algorithm.run(problem, rng)
 
-    def __init__(self, n_layers: int, n_nodes: int, op_latency_ms: torch.Tensor,
-                 scaling_latency_ms: torch.Tensor):
-        super().__init__()
-        n_scales, n_ops = op_latency_ms.shape
-        if scaling_latency_ms.shape != (n_scales, len(MOVES)):
-            raise SearchError(f"scaling_latency_ms must be ({n_scales}, 3) for {n_scales} "
-                              f"scales, got {tuple(scaling_latency_ms.shape)}")
-        if n_layers < 1:
-            raise SearchError(f"n_layers must be >= 1, got {n_layers}")
-        self.n_layers, self.n_scales = n_layers, n_scales
-        self.cell = CellLatency(n_nodes, n_ops)
-        self.beta = nn.Parameter(torch.zeros(n_layers, n_scales, len(MOVES)))
-        mask = legal_moves(n_scales)
-        self.register_buffer("mask", mask)
-        self.register_buffer("op_latency_ms", op_latency_ms.detach().clone())
-        self.register_buffer("scaling_latency_ms",
-                             torch.where(mask, scaling_latency_ms.detach(), 0.0))
 
-    def move_probs(self) -> torch.Tensor:
-        """(L, S, 3) softmax over each node's legal moves."""
-        logits = self.beta.masked_fill(~self.mask, float("-inf"))
-        return torch.softmax(logits, dim=-1)
+@dataclass
+class RtdnasResult:
+    """Cell runs (λ = 0 first; empty for ``ga`` alone), the GA's pool and result, the bound
+    and FPS floor the GA used, and the op names the cell choices index."""
 
-    def cell_probs(self) -> torch.Tensor:
-        """(L, S, 3) k_c^l: probability that layer l runs the cell leaving scale s by move t."""
-        q = self.move_probs()
-        occ = torch.zeros(self.n_scales, dtype=q.dtype, device=q.device)
-        occ[0] = 1.0
-        ks = []
-        for layer in range(self.n_layers):
-            k = occ.unsqueeze(1) * q[layer]
-            ks.append(k)
-            occ = torch.stack([sum(k[s - m, t] for t, m in enumerate(MOVES)
-                                   if 0 <= s - m < self.n_scales)
-                               for s in range(self.n_scales)])
-        return torch.stack(ks)
+    runs: list[Outcome]
+    pool: GenePool
+    decoded: SearchResult
+    upper_ms: float
+    min_fps: float
+    n_paths: int
+    op_names: tuple[str, ...]
 
-    def cell_latency_ms(self) -> torch.Tensor:
-        """(S, 3) latency of the soft cell leaving scale s by move t (Eq. 4)."""
-        inner = self.cell(self.op_latency_ms)
-        return torch.where(self.mask, inner.unsqueeze(1) + self.scaling_latency_ms, 0.0)
+    def genotype(self, run: Outcome) -> str:
+        """A run's cell as a genotype string (``latbench.archs.msnas`` format)."""
+        return cell_genotype(run.choice, self.op_names)
 
-    def forward(self) -> torch.Tensor:
-        """L_t in ms, differentiable in the cell logits v and the network logits β."""
-        return (self.cell_probs() * self.cell_latency_ms().unsqueeze(0)).sum()
+
+def search(model: CostModel, size: str = "small", lam: float = DEFAULT_LAMBDA,
+           upper_ms: float | None = None, n_paths: int = 3, steps: int = 20, seed: int = 0,
+           progress: Progress | None = None) -> RtdnasResult:
+    """Cells searched with and without the latency term, then the λ run decoded by the GA
+    (under ``upper_ms``, default the paper's 50 ms, and 22 FPS)."""
+    layout = get_space("msnas").layout(size)
+    op_ms, scaling_ms = layout_costs(model, layout)
+    runs = search_cells(op_ms, scaling_ms, layout_modules(layout), layout.input_shape,
+                        [0.0, lam], upper_ms=upper_ms, steps=steps, seed=seed,
+                        progress=progress)
+    ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
+    last = runs[-1]
+    pool, decoded = _decode(last.extra["move_probs"], last.extra["cell_ms"], scaling_ms,
+                            n_paths, seed, ub, progress)
+    return RtdnasResult(runs, pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
+
+
+def ga(model: CostModel, size: str = "small", upper_ms: float | None = None, n_paths: int = 3,
+       seed: int = 0, progress: Progress | None = None) -> RtdnasResult:
+    """The GA alone on the paper's 10-layer backbone and 3-block cell, with network weights β
+    and cell logits drawn from a seeded RNG (synthetic, not trained); latencies from ``model``."""
+    layout = get_space("msnas").layout(size)
+    op_ms, scaling_ms = layout_costs(model, layout)
+    torch.manual_seed(seed)
+    lat = NetworkLatency(PAPER_LAYERS, BLOCKS_PER_CELL, op_ms, scaling_ms)
+    with torch.no_grad():
+        lat.beta.normal_(0, 1.0)
+        for v in lat.cell.v:
+            v.normal_(0, 1.0)
+    choice = lat.cell.choice()
+    ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
+    pool, decoded = _decode(lat.move_probs().detach(), discrete_cell_latency(choice, op_ms),
+                            scaling_ms, n_paths, seed, ub, progress)
+    run = Outcome(0.0, choice, float(lat().detach()), float("nan"), {"synthetic": True})
+    return RtdnasResult([run], pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
+
+
+def _decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch.Tensor,
+            n_paths: int, seed: int, upper_ms: float, progress: Progress | None
+            ) -> tuple[GenePool, SearchResult]:
+    if progress is not None:
+        progress("GA decoding", 0, 1)
+    out = ga_decode(move_probs, cell_ms, scaling_ms, legal_moves(cell_ms.shape[0]), n_paths,
+                    np.random.default_rng(seed), upper_ms=upper_ms)
+    if progress is not None:
+        progress("GA decoding", 1, 1)
+    return out

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from nas.errors import SearchError
-from nas.rtdnas import MOVES, NetworkLatency, node_probs
+from nas.rtdnas_latency import MOVES, NetworkLatency, node_probs
 
 
 class SoftCell(nn.Module):

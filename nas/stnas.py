@@ -5,18 +5,32 @@ Encoder (paper Eq. 1): within a stage, block i reads α_{i−1} f_{i−1} and th
 each stage is shrunk from its last block backwards while α_i < 1 (SPEC §3).
 Decoder: every layer is a mixed op over the candidates, Σ_j softmax(α)_j op_j(x), with
 expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
+
+``search(model, size)`` runs both on CPU-sized synthetic data (``nas.synthetic``), λ = 0 next
+to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
+``stnas-encoder`` and ``stnas-decoder``.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from latbench.opspec import OpSpec
+from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
+from latbench.spaces import get_space
+from nas.costs import cost_tensor, normalized
 from nas.errors import SearchError
+from nas.regularizers import ExpectedLatency, L1LatencyRegularizer
+from nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from predictors.base import CostModel
 
-KEEP_THRESHOLD = 1.0  # ST-NAS: drop block i while α_i < 1
+SPACES = ("stnas-encoder", "stnas-decoder")
+DEFAULT_LAMBDA = 0.5  # on costs normalised to mean 1 (nas.costs.normalized)
 
 
 class DepthStage(nn.Module):
@@ -106,3 +120,88 @@ class DecoderSupernet(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+def search_encoder(stages: Sequence[Sequence[OpSpec]], between: Sequence[OpSpec],
+                   model: CostModel, lams: Sequence[float], steps: int = 30, seed: int = 0,
+                   progress: Progress | None = None) -> list[Outcome]:
+    """Depth search: α per block (init 1), λ Σ α_i s_i with s_i normalised to mean 1; the
+    teacher is the same encoder with block weights α drawn from U(0.6, 1.4); only α is
+    trained (with normalised blocks, weights could absorb α's scale and hide the choice).
+    ``between[k]`` runs before stage k. Outcome.choice: blocks kept per stage."""
+    blocks = [b for stage in stages for b in stage]
+    lat = cost_tensor(model, blocks)
+    fixed_ms = float(cost_tensor(model, list(between)).sum())
+    results = []
+    for lam in lams:
+        torch.manual_seed(seed)
+        net = EncoderSupernet([DepthStage([b.build() for b in st]) for st in stages],
+                              [b.build() for b in between])
+        teacher = copy.deepcopy(net).eval()
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for st in teacher.stages:
+                st.alpha.copy_(0.6 + 0.8 * torch.rand(st.alpha.shape, generator=gen))
+        reg = L1LatencyRegularizer(normalized(lat), lam)
+        log = distill(net, teacher, random_inputs(between[0]), lambda t: t + reg(net.alphas()),
+                      [st.alpha for st in net.stages], steps, lr=5e-2, seed=seed,
+                      on_step=step_reporter(progress, f"encoder λ={lam:g}"))
+        depths, kept_ms, i = [], fixed_ms, 0
+        for st in net.stages:
+            k = shrink_depth(st.alpha.detach())
+            depths.append(k)
+            kept_ms += float(lat[i:i + k].sum())
+            i += len(st.blocks)
+        results.append(Outcome(lam, depths, kept_ms, log.task[-1],
+                               {"alpha": [st.alpha.detach().tolist() for st in net.stages],
+                                "teacher": [shrink_depth(st.alpha.detach())
+                                            for st in teacher.stages],
+                                "full_ms": fixed_ms + float(lat.sum())}))
+    return results
+
+
+def search_decoder(layers: Sequence[Sequence[OpSpec]], model: CostModel, lams: Sequence[float],
+                   steps: int = 30, seed: int = 0, progress: Progress | None = None
+                   ) -> list[Outcome]:
+    """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
+    discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
+    per layer."""
+    lat = torch.stack([cost_tensor(model, cands) for cands in layers])
+    gen = torch.Generator().manual_seed(seed)
+    teacher_pick = [int(torch.randint(len(c), (1,), generator=gen)) for c in layers]
+    results = []
+    for lam in lams:
+        torch.manual_seed(seed)
+        net = DecoderSupernet([MixedOp([s.build() for s in cands]) for cands in layers])
+        teacher = nn.Sequential(*[copy.deepcopy(m.ops[j]) for m, j in
+                                  zip(net.layers, teacher_pick)]).eval()
+        reg = ExpectedLatency(normalized(lat))
+        log = distill(net, teacher, random_inputs(layers[0][0]),
+                      lambda t: t + lam * reg(net.alphas()), net.parameters(), steps,
+                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"decoder λ={lam:g}"))
+        choice = net.choices()
+        ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
+        results.append(Outcome(lam, choice, ms, log.task[-1], {"teacher": teacher_pick}))
+    return results
+
+
+@dataclass
+class StnasResult:
+    """Encoder depth runs and decoder op runs (λ = 0 first), and the decoder's op names."""
+
+    encoder: list[Outcome]
+    decoder: list[Outcome]
+    op_names: tuple[str, ...]
+
+
+def search(model: CostModel, size: str = "small", lam: float = DEFAULT_LAMBDA, steps: int = 20,
+           seed: int = 0, progress: Progress | None = None,
+           decoder_model: CostModel | None = None) -> StnasResult:
+    """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``;
+    ``model`` prices the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
+    enc = get_space("stnas-encoder").layout(size)
+    dec = get_space("stnas-decoder").layout(size)
+    encoder = search_encoder(enc.stages, enc.between, model, [0.0, lam], steps, seed, progress)
+    layers = [list(layer.values()) for layer in dec.layers]
+    decoder = search_decoder(layers, decoder_model or model, [0.0, lam], steps, seed, progress)
+    return StnasResult(encoder, decoder, dec.op_names)

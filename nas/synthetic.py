@@ -9,9 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from latbench.opspec import OpSpec
+
+
+OnStep = Callable[[int, int], None]
+"""``on_step(done, total)``: called after every architecture step, for a progress display."""
+Progress = Callable[[str, int, int], None]
+"""``progress(label, done, total)``: what a search reports to whoever shows progress (the CLI
+draws a bar); ``label`` names the run (e.g. ``decoder λ=0.5``)."""
+
+
+def step_reporter(progress: Progress | None, label: str) -> OnStep | None:
+    """An ``OnStep`` reporting to ``progress`` under ``label`` (None when nobody listens)."""
+    return None if progress is None else (lambda done, total: progress(label, done, total))
+
+
+@dataclass
+class Outcome:
+    """One search run: its λ, what it chose, the predicted latency (ms) of that choice, the
+    final task loss, and search-specific details."""
+
+    lam: float
+    choice: Any
+    latency_ms: float
+    task_loss: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def random_inputs(spec: "OpSpec", batch: int | None = None
+                  ) -> Callable[[torch.Generator], torch.Tensor]:
+    """Seeded random inputs of the shape ``spec`` reads (batch replaced when given)."""
+    shape = spec.input_shape if batch is None else (batch, *spec.input_shape[1:])
+    return lambda gen: torch.randn(shape, generator=gen)
 
 
 @dataclass
@@ -25,13 +60,14 @@ class TrainLog:
 def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
             inputs: Callable[[torch.Generator], torch.Tensor],
             regulariser: Callable[[torch.Tensor], torch.Tensor], params: Iterable[nn.Parameter],
-            steps: int, lr: float = 1e-2, seed: int = 0) -> TrainLog:
+            steps: int, lr: float = 1e-2, seed: int = 0, on_step: OnStep | None = None
+            ) -> TrainLog:
     """``steps`` Adam steps on ``combine(mse(student(x), teacher(x)))`` where the regulariser
     receives the task loss and returns the total loss (RT-DNAS multiplies, the others add)."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(list(params), lr=lr)
     log = TrainLog()
-    for _ in range(steps):
+    for step in range(steps):
         x = inputs(gen)
         with torch.no_grad():
             target = teacher(x)
@@ -42,4 +78,6 @@ def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
         opt.step()
         log.task.append(float(task.detach()))
         log.reg.append(float((total - task).detach()))
+        if on_step is not None:
+            on_step(step + 1, steps)
     return log

@@ -13,6 +13,7 @@ import pandas as pd
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
 from latbench.tables import read_table
+from latbench.tables.unique import require_unique_keys
 from predictors.persist import sha256_file, sha256_text
 
 TARGET = "latency_median_ms"
@@ -35,10 +36,13 @@ class OpData:
 
 
 def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
-    """A table given as a DataFrame or a path, and the sha256 of what was read."""
-    if isinstance(table, pd.DataFrame):
+    """A table given as a DataFrame or a path, and the sha256 of what was read; a table file
+    with a key written twice under one protocol is refused (``require_unique_keys``)."""
+    if isinstance(table, pd.DataFrame):  # assembled by code (e.g. several spaces' tables)
         return table, sha256_text(table.to_csv(index=False))
-    return read_table(table), sha256_file(Path(table))
+    df = read_table(table)
+    require_unique_keys(df, str(table))
+    return df, sha256_file(Path(table))
 
 
 def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:

@@ -33,9 +33,9 @@ from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
 from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
+from latbench.papers import MIB
 from predictors.persist import persistable
 
-MIB = 2**20
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
     "reserved": ("peak_reserved_mib", "reserved"),
@@ -138,7 +138,7 @@ class TrainingMemoryPredictor:
                               self.offset_mib_, phase, parts)
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture (the ``nas.memory_filter.MemoryModel`` protocol)."""
+        """MiB per architecture (the ``nas.hypersegnas.MemoryModel`` protocol)."""
         return np.array([self.estimate(a).value_mib for a in archs], dtype=np.float64)
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:

@@ -12,74 +12,25 @@ edge of the band. Every value says which path produced it.
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from latbench.archs.graph import Architecture
 from latbench.errors import NotFittedError
-from latbench.memory import TrainConfig, trace_training
+from latbench.fleet.pool import parallel_map
+from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
-from latbench.memory.table import MEMORY, protocol_id, subject_columns
-from latbench.opspec import OpSpec
-from latbench.tables import TableWriter, read_table
+from latbench.memory.terms import op_terms
+from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
+from predictors.band import MemoryBand
 from predictors.memory import TrainingMemoryPredictor
 
-MIB = 2**20
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
 SAFETY = 1.25  # margin = 1.25 x the largest calibration error; on DiNTS 96^3, 32
 # calibration networks, the largest held-out error (60 networks) was 0.9-1.0x that
-
-
-@functools.lru_cache(maxsize=65536)
-def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
-    """(bytes the op's forward keeps alive for backward, parameter bytes) of ``spec`` in
-    training, from a one-step trace of the op alone (cached per spec)."""
-    trace = trace_training(spec, TrainConfig(**{**config.to_dict(), "steps": 1}))
-    start = next(i for i, name in trace.marks if name.endswith("/backward"))
-    live: dict[int, int] = {}
-    for kind, handle, nbytes in trace.events[:start]:
-        if kind:
-            live[handle] = nbytes
-        else:
-            live.pop(handle, None)
-    kept = sum(live.values()) - trace.setup_bytes
-    params = sum(p.numel() * p.element_size() for p in spec.build("meta").parameters())
-    return float(max(kept, 0)), float(params)
-
-
-def write_op_terms(specs: Iterable[OpSpec], path: str | os.PathLike[str],
-                   config: TrainConfig) -> Path:
-    """Per-op terms as rows of a memory table (``source=estimated``: traced, not measured), so
-    a screen can start from the table instead of tracing (``load_op_terms``)."""
-    protocol, pid = protocol_id("meta", config, {"estimate": "op terms"})
-    writer = TableWriter(path, MEMORY, {"fingerprint": {"slug": "trace", "kind": "meta"},
-                                        "protocol": protocol, "protocol_id": pid})
-    done = writer.done_keys(pid)
-    for spec in dict.fromkeys(specs):
-        row = subject_columns(spec, config)
-        if row["key"] in done:
-            continue
-        kept, params = op_terms(OpSpec.from_key(row["key"]), config)
-        writer.append({**row, "source": "estimated", "status": "ok", "protocol_id": pid,
-                       "fwd_kept_mib": kept / MIB, "param_mib": params / MIB,
-                       "parts": "traced on meta tensors (one step, op alone); no device",
-                       "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-        done.add(row["key"])
-    return Path(path)
-
-
-def load_op_terms(path: str | os.PathLike[str]) -> dict[str, tuple[float, float]]:
-    """``{op key: (kept bytes, parameter bytes)}`` from a table written by ``write_op_terms``."""
-    df = read_table(path)
-    df = df[(df["subject"] == "op") & df["fwd_kept_mib"].notna()]
-    return {k: (kept * MIB, p * MIB) for k, kept, p in zip(df["key"], df["fwd_kept_mib"],
-                                                           df["param_mib"])}
 
 
 def fast_features(arch: Architecture, config: TrainConfig,
@@ -102,27 +53,18 @@ def fast_features(arch: Architecture, config: TrainConfig,
     return np.array([kept / MIB, params * copies / MIB, sums / MIB, input_bytes / MIB, 1.0])
 
 
-_JOB: tuple[TrainingMemoryPredictor, Sequence[Architecture]] | None = None
-
-
-def _predict_index(i: int) -> float:
-    predictor, archs = _JOB  # type: ignore[misc]  # set before the workers fork
-    return predictor.estimate(archs[i]).value_mib
+def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
+    return predictor.estimate(arch).value_mib
 
 
 def full_predictions(predictor: TrainingMemoryPredictor, archs: Sequence[Architecture],
-                     n_jobs: int = 1) -> np.ndarray:
-    """Full predictions, in ``n_jobs`` forked worker processes (Linux) when more than one;
-    workers inherit the predictor and architectures and send back only indices and floats."""
-    global _JOB
-    if n_jobs <= 1 or len(archs) < 2 * n_jobs or "fork" not in mp.get_all_start_methods():
+                     n_jobs: int = 1, ray: Any = None) -> np.ndarray:
+    """Full predictions (MiB, an estimate each): in this process, in ``n_jobs`` local worker
+    processes (joblib), or as Ray tasks when ``ray`` (a connected ``ray`` module) is given."""
+    if ray is None and n_jobs <= 1:
         return predictor.predict_archs(archs)
-    _JOB = (predictor, archs)
-    try:
-        with mp.get_context("fork").Pool(n_jobs) as pool:
-            return np.array(pool.map(_predict_index, range(len(archs)), chunksize=8))
-    finally:
-        _JOB = None
+    fn = functools.partial(_full_mib, predictor)
+    return np.array(parallel_map(fn, list(archs), n_jobs=n_jobs, ray=ray, chunk=8))
 
 
 @dataclass(frozen=True)
@@ -164,16 +106,20 @@ class MemoryScreen:
         return x @ self.coef_
 
     def screen(self, archs: Sequence[Architecture], target_mib: float,
-               band_mib: float = 300.0, n_jobs: int = 1) -> ScreenResult:
+               band_mib: float = HYPERSEGNAS_BAND_MIB, n_jobs: int = 1, ray: Any = None
+               ) -> ScreenResult:
         """Fast values for all; full predictions only where the decision is uncertain (the fast
-        value within the margin of either band edge); ``kept``: final value within the band."""
+        value within the margin of either band edge); ``kept``: final value within the band.
+        The full traces run in ``n_jobs`` local processes, or as Ray tasks with ``ray``."""
+        band = MemoryBand(target_mib, band_mib)
         values = self.fast_mib(archs)
         source = np.full(len(archs), "fast", dtype=object)
-        near = np.flatnonzero(np.abs(np.abs(values - target_mib) - band_mib) <= self.margin_mib_)
+        near = np.flatnonzero(band.near_edge(values, self.margin_mib_))
         if near.size:
-            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs)
+            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs,
+                                            ray)
             source[near] = "full"
-        return ScreenResult(values, source, np.abs(values - target_mib) <= band_mib)
+        return ScreenResult(values, source, band.contains(values))
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         """Fast-path MiB per architecture (``MemoryModel`` protocol; an estimate)."""

@@ -1,42 +1,21 @@
-"""Architecture samplers per space: ``sample_architectures(space, n, size, seed)``."""
+"""Architecture sampling by space name: the samplers live on the ``Space`` objects
+(``latbench.spaces.registry``); the modules of ``latbench.archs`` attach them with
+``register_sampler``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import numpy as np
-
 from latbench.archs.graph import Architecture
-from latbench.errors import UnknownSpaceError
+from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
 
-Sampler = Callable[[str, np.random.Generator], Architecture]
-_SAMPLERS: dict[str, Sampler] = {}
-
-
-def register_sampler(space: str) -> Callable[[Sampler], Sampler]:
-    """Decorator registering ``sample(size, rng) -> Architecture`` for ``space``."""
-
-    def decorate(fn: Sampler) -> Sampler:
-        _SAMPLERS[space] = fn
-        return fn
-
-    return decorate
-
-
-def _ensure_loaded() -> None:
-    import latbench.archs  # noqa: F401
+__all__ = ["Sampler", "register_sampler", "sample_architectures", "spaces_with_architectures"]
 
 
 def spaces_with_architectures() -> list[str]:
-    _ensure_loaded()
-    return sorted(_SAMPLERS)
+    """Names of the spaces that can sample discrete architectures."""
+    return spaces_with_sampler()
 
 
 def sample_architectures(space: str, n: int, size: str = "small", seed: int = 0
                          ) -> list[Architecture]:
     """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``."""
-    _ensure_loaded()
-    if space not in _SAMPLERS:
-        raise UnknownSpaceError(space, _SAMPLERS)
-    rng = np.random.default_rng(seed)
-    return [_SAMPLERS[space](size, rng) for _ in range(n)]
+    return get_space(space).sample(n, size, seed)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import warnings
 
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, Terminated
 
 # Subcommand modules, in the order `latbench --help` lists them.
 COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor",
@@ -30,19 +31,42 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     return f"latbench: warning: {message}\n"
 
 
+def _terminate(signum, frame) -> None:  # noqa: ANN001
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message."""
+    """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message.
+
+    Measuring commands run from the command line are supervised (``latbench.cli.supervise``);
+    SIGTERM is handled like Ctrl-C (exit 143).
+    """
+    from latbench.cli import supervise
+
+    if argv is None and supervise.wanted(sys.argv[1:]):
+        return supervise.supervise()
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.formatwarning = _warning_line
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = None
     try:
         return int(args.func(args) or 0)
     except LatbenchError as exc:
         print(f"latbench: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("latbench: terminated (SIGTERM); every row written so far is kept",
+              file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("latbench: interrupted; every row written so far is kept", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

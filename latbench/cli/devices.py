@@ -14,10 +14,28 @@ from latbench.device import fingerprint
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list measurable devices and their fingerprints")
     p.add_argument("--json", action="store_true", help="print the full fingerprints as JSON")
+    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="list the devices of every node of a Ray cluster instead (default "
+                        "ADDRESS: auto, the cluster `ray start` made on this machine)")
     p.set_defaults(func=run)
 
 
+def _run_fleet(args: argparse.Namespace) -> int:
+    from latbench.fleet.cluster import connect, fleet_devices
+
+    found = fleet_devices(connect(args.ray))
+    if args.json:
+        console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
+        return 0
+    rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
+    print_table("devices of the Ray fleet", ["node", "device", "slug (table folder)", "name"],
+                rows)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        return _run_fleet(args)
     names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     prints = [fingerprint(n) for n in names]
     if args.json:

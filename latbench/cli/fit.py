@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "networks of --networks.")
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
-    p.add_argument("--kind", choices=("lookup", "learned"), default="lookup")
+    p.add_argument("--kind", choices=("lookup", "learned", "memory"), default="lookup",
+                   help="memory: a training-memory predictor on a memory table (HyperSegNAS)")
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
     p.add_argument("--calibration", choices=CALIBRATIONS, default="affine")
     p.add_argument("--composition", choices=COMPOSITIONS, default="sum")
@@ -49,7 +50,24 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
     return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
 
 
+def _memory(args: argparse.Namespace) -> int:
+    """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
+    from predictors.memory_fit import fit_memory
+
+    if args.op_table is None:
+        raise LatbenchError("fit --kind memory needs a memory table (`latbench memory dints` "
+                            "writes device_profiles/<device>/memory-dints-small.csv)")
+    model, info = fit_memory(args.op_table)
+    save(model, args.out, **info)
+    console.print(f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
+                  f"{model.n_calibration_} measured networks) -> {args.out}")
+    print_table("fit (in-sample)", list(info["fit_metrics"]), [list(info["fit_metrics"].values())])
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.kind == "memory":
+        return _memory(args)
     if args.transfer_from is not None:
         model, tables, metrics, device = _transfer(args)
     else:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from latbench.archs import sample_architectures
-from latbench.cli.measuring import (add_measuring_args, row_advancer, set_drift_nominal,
-                                   timer_from_args)
+from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
+                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeat", type=int, default=1,
                    help="passes over the networks (2 gives a repeatability noise floor)")
     add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network")
+    add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -34,6 +36,14 @@ def run(args: argparse.Namespace) -> int:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
+    if args.ray is not None:
+        from latbench.fleet.jobs import network_job_factory
+
+        make_job = network_job_factory(timer.config, args.threads, args.size,
+                                       {"space": args.space, "size": args.size})
+        items = [(arch, r) for r in range(1, args.repeat + 1) for arch in archs]
+        return run_fleet(args, make_job, items, f"{args.space}-{args.size}.networks",
+                         lambda item: f"{len(item[0].edges)} ops", threads=args.threads)
     path = args.table or default_networks_path(slug, args.space, args.size, args.out)
     set_drift_nominal(timer, args, path)
     console.print(f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
@@ -42,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task(args.space, total=len(archs) * args.repeat, status="")
         advance = row_advancer(bar, task, lambda arch: f"{len(arch.edges)} ops")
         result = measure_architectures(archs, path, timer, repeats=args.repeat, size=args.size,
-                                       on_progress=advance,
-                                       meta={"space": args.space, "size": args.size})
+                                       on_progress=advance, on_round=advance.on_round,
+                                       meta={"space": args.space, "size": args.size},
+                                       **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-                  f"failed {len(result.failed)} (recorded with their error) -> {path}")
+                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
     return 0

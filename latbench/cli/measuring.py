@@ -1,4 +1,5 @@
-"""Options and progress shared by the subcommands that measure (`profile`, `measure-nets`)."""
+"""Options and progress shared by the subcommands that measure (`profile`, `measure-nets`,
+`memory`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress, TaskID
 
+from latbench.cli.ui import err_console
 from latbench.device import fingerprint
 from latbench.errors import TableError
-from latbench.profile import DEFAULT_PROFILE_DIR
 from latbench.spaces import SIZES
 from latbench.tables import read_table
 from latbench.timing import (CLOCK_CHOICES, Timer, TimingConfig, make_timer, min_sample_ms_for,
@@ -34,9 +35,7 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                    help="CPU clock: thread (CPU time of the measuring thread: latency on a "
                         "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
                         "wall; default)")
-    p.add_argument("--out", type=Path, default=DEFAULT_PROFILE_DIR,
-                   help="profiles root; the table goes under OUT/<device-slug>/")
-    p.add_argument("--table", type=Path, default=None, help="write to this CSV instead")
+    add_table_args(p)
     p.add_argument("--budget-ms", type=float, default=budget_ms,
                    help=f"measuring budget per {what} (default: {budget_ms:g})")
     p.add_argument("--warmup-ms", type=float, default=warmup_ms,
@@ -66,6 +65,30 @@ def nominal_reference_ms(table: Path) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
+def add_table_args(p: argparse.ArgumentParser) -> None:
+    """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded."""
+    p.add_argument("--out", type=Path, default=None,
+                   help="tables root; the table goes under OUT/<device-slug>/ (default: "
+                        "$LATBENCH_HOME, else ./latbench-tables; the repository's "
+                        "device_profiles/ is reference data, written only when named here)")
+    p.add_argument("--table", type=Path, default=None, help="write to this CSV instead")
+    p.add_argument("--lock-timeout", type=float, default=None, metavar="S",
+                   help="another run writing the same table: wait at most S seconds, then "
+                        "stop with an error (default: wait for it)")
+    p.add_argument("--item-timeout", type=float, default=600.0, metavar="S",
+                   help="wall-clock limit per item (build + timing, x group size when "
+                        "interleaving): an item past it is recorded status=timeout and the "
+                        "run goes on (default: 600; 0: no limit)")
+
+
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``run_into_table`` options the command line sets (notes printed as one line)."""
+    timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
+    return {"lock_timeout_s": args.lock_timeout, "item_timeout_s": timeout,
+            "on_note": lambda text: err_console.print(f"latbench: {text}", markup=False,
+                                                      highlight=False, soft_wrap=True)}
+
+
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
     cpu = args.device.split(":")[0] == "cpu"
@@ -88,13 +111,28 @@ def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> No
         timer.reference_nominal_ms = nominal_reference_ms(args.drift_from or table)
 
 
-def row_advancer(bar: Progress, task: TaskID, label: Callable[[Any], str]
-                 ) -> Callable[[Any, dict[str, Any] | None], None]:
-    """A profiling callback that advances ``task`` and shows the last row's result."""
+class RowAdvancer:
+    """Progress callbacks for ``run_into_table``: one step per row written or found done, and
+    with interleaved rounds a fraction of the group per round (so the bar and its ETA move
+    while a group is measured, not only when it ends)."""
 
-    def advance(item: Any, row: dict[str, Any] | None) -> None:
+    def __init__(self, bar: Progress, task: TaskID, label: Callable[[Any], str],
+                 value: Callable[[dict[str, Any]], str] | None = None):
+        self.bar, self.task, self.label = bar, task, label
+        self.value = value or (lambda row: f"{row['latency_median_ms']:.3f} ms")
+        self.done = 0
+
+    def __call__(self, item: Any, row: dict[str, Any] | None) -> None:
         status = "cached" if row is None else (
-            f"{row['latency_median_ms']:.3f} ms" if row["status"] == "ok" else row["status"])
-        bar.update(task, advance=1, status=f"{label(item)}: {status}")
+            self.value(row) if row["status"] == "ok" else row["status"])
+        self.done += 1
+        self.bar.update(self.task, completed=self.done, status=f"{self.label(item)}: {status}")
 
-    return advance
+    def on_round(self, done: int, rounds: int, n_items: int) -> None:
+        self.bar.update(self.task, completed=self.done + n_items * done / rounds,
+                        status=f"round {done}/{rounds} of {n_items} interleaved")
+
+
+def row_advancer(bar: Progress, task: TaskID, label: Callable[[Any], str]) -> RowAdvancer:
+    """A profiling callback that advances ``task`` and shows the last row's result."""
+    return RowAdvancer(bar, task, label)

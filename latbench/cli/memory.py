@@ -2,7 +2,7 @@
 
 ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n``
 architectures of a space. Measuring runs each in a fresh process on ``--device`` and appends to
-``device_profiles/<slug>/memory-<name>.csv``; ``--predict`` traces them instead (no GPU needed),
+``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them instead (no GPU needed),
 calibrated by ``--calibrate TABLE`` when given, and prints which parts were modelled.
 """
 
@@ -12,12 +12,13 @@ import argparse
 from pathlib import Path
 
 from latbench.archs import Architecture, sample_architectures
+from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.ui import console, print_table, progress_bar
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
 from latbench.memory.steps import OPTIMIZERS
-from latbench.profile import DEFAULT_PROFILE_DIR
 from latbench.spaces import SIZES
 
 
@@ -38,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
     p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")
-    p.add_argument("--out", type=Path, default=DEFAULT_PROFILE_DIR, help="profiles root")
-    p.add_argument("--table", type=Path, default=None, help="write to this CSV instead")
+    add_table_args(p)
+    add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -69,7 +70,7 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
     model = TrainingMemoryPredictor("rss_growth" if cpu else "nvml", config,
                                     workspace="cpu" if cpu else "none")
     model.fit(read_table(args.calibrate) if args.calibrate else None)
-    from latbench.memory.table import arch_id
+    from latbench.tablerun.ids import arch_id
 
     rows, parts = [], ""
     for i, arch in enumerate(archs):
@@ -93,9 +94,17 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
     threads = args.threads if cpu else None
     slug = fingerprint(args.device, threads=threads)["slug"]
     path = args.table or default_memory_table(slug, name, args.out)
-    measure = ((lambda s: measure_cpu(s, config, threads)) if cpu
-               else (lambda s: measure_gpu(s, config, args.device)))
+    options = run_options(args)
+    limit = options.pop("item_timeout_s") or None  # each subject runs in its own child process
+    measure = ((lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0)) if cpu
+               else (lambda s: measure_gpu(s, config, args.device, timeout_s=limit)))
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    if args.ray is not None:
+        from latbench.fleet.jobs import memory_job_factory
+
+        return run_fleet(args, memory_job_factory(config, threads, limit), archs,
+                         f"memory-{name}", lambda arch: f"{len(arch.edges)} ops",
+                         value=lambda row: f"{row.get(column) or 0:.0f} MiB", threads=threads)
     console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
     with progress_bar() as bar:
         task = bar.add_task("memory", total=len(archs), status="")
@@ -106,7 +115,8 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
             bar.update(task, advance=1, status=status)
 
         rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
-                                  on_row=advance)
+                                  on_row=advance, **options)
     failed = sum(r["status"] != "ok" for r in rows)
-    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded) -> {path}")
+    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), already in "
+                  f"table {len(archs) - len(rows)} -> {path}")
     return 0

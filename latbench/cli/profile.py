@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.cli.measuring import (add_measuring_args, row_advancer, set_drift_nominal,
-                                   timer_from_args)
+from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
+                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.profile import default_table_path, profile_specs
 from latbench.spaces import get_space
@@ -14,13 +15,15 @@ from latbench.spaces import get_space
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure every op of a search space into a table",
                        description="Measure every op of SPACE on DEVICE; rows are appended and "
-                                   "flushed one by one, and a re-run resumes where it stopped.")
+                                   "flushed one by one under the table's lock, and a re-run on "
+                                   "the same machine resumes where it stopped.")
     p.add_argument("space", help="search space (see `latbench spaces`)")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
                    help="measure in this dtype instead of the space's")
     add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each sample")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: time CUDA-graph replays")
+    add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -30,7 +33,15 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
-    path = args.table or default_table_path(slug, space.name, args.size, args.out)
+    if args.ray is not None:
+        from latbench.fleet.jobs import op_job_factory
+
+        make_job = op_job_factory(timer.config, args.threads,
+                                  {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
+                                  {"space": space.name, "size": args.size})
+        return run_fleet(args, make_job, specs, f"{space.name}-{args.size}",
+                         lambda spec: spec.kind, threads=args.threads)
+    path = args.table or default_table_path(slug, f"{space.name}-{args.size}", args.out)
     set_drift_nominal(timer, args, path)
     console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
                   f"{slug} -> {path}")
@@ -38,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task(space.name, total=len(specs), status="")
         advance = row_advancer(bar, task, lambda spec: spec.kind)
         result = profile_specs(specs, path, timer, on_progress=advance,
-                               meta={"space": space.name, "size": args.size})
+                               on_round=advance.on_round,
+                               meta={"space": space.name, "size": args.size},
+                               **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-                  f"failed {len(result.failed)} (recorded with their error) -> {path}")
+                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
     return 0

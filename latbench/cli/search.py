@@ -1,73 +1,167 @@
-"""``latbench search stnas|rtdnas|cakes|ga|memory-filter``: the papers' searches on CPU-sized
-synthetic data, with costs from a lookup predictor fitted on a latency table."""
+"""``latbench search stnas|rtdnas|cakes|ga|hypersegnas``: each paper's search (``nas/<paper>.py``)
+on CPU-sized synthetic data, with costs from a saved predictor.
+
+The normal way in is ``--predictor P.json`` (``latbench fit``; for ST-NAS one per space,
+encoder then decoder, or one covering both). Without it, a lookup predictor is fitted on the
+device's default tables (``latbench profile``'s paths); a missing table is an error naming the
+command that makes it, unless ``--profile-missing`` asks to run that command here.
+``memory-filter`` is another name for ``hypersegnas``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 
 from latbench.cli.ui import console
+from latbench.errors import LatbenchError
+from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
+                             RTDNAS_LATENCY_UB_MS)
+from latbench.spaces import SIZES
 
-SEARCHES = ("stnas", "rtdnas", "cakes", "ga", "memory-filter")
-_SPACES = {"stnas": ("stnas-encoder", "stnas-decoder"), "rtdnas": ("msnas",), "ga": ("msnas",),
-           "cakes": ("cakes",), "memory-filter": ("dints",)}
+PAPERS = {"stnas": "nas.stnas", "rtdnas": "nas.rtdnas", "cakes": "nas.cakes",
+          "ga": "nas.rtdnas", "hypersegnas": "nas.hypersegnas", "memory-filter": "nas.hypersegnas"}
+"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)")
-    p.add_argument("which", choices=SEARCHES)
-    p.add_argument("--size", default="small", choices=("small", "paper"))
+    p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("which", choices=tuple(PAPERS))
+    p.add_argument("--predictor", type=Path, action="append", default=None,
+                   help="saved predictor JSON (latency: `latbench fit`; hypersegnas: `latbench "
+                        "fit --kind memory`); stnas: once per space, encoder then decoder")
     p.add_argument("--table", type=Path, action="append", default=None,
-                   help="latency table(s); default: device_profiles/<this device>/<space>-"
-                        "<size>.csv, profiled first (100 ms/op) when missing")
+                   help="latency table(s) to fit a lookup predictor on instead")
+    p.add_argument("--profile-missing", action="store_true",
+                   help="profile a missing default table first, as `latbench profile` does")
+    p.add_argument("--size", default="small", choices=SIZES)
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
-    p.add_argument("--upper-ms", type=float, default=None, help="RT-DNAS/GA latency bound")
-    p.add_argument("--memory-model", type=Path, default=None,
-                   help="memory-filter: a saved memory predictor (predict_archs, MiB)")
-    p.add_argument("--target-mib", type=float, default=5067.0)
-    p.add_argument("--band-mib", type=float, default=300.0)
-    p.add_argument("-n", type=int, default=2000, help="memory-filter: architectures sampled")
+    p.add_argument("--upper-ms", type=float, default=None,
+                   help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})")
+    p.add_argument("--target-mib", type=float, default=DINTS_TARGETS_MIB[0],
+                   help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)")
+    p.add_argument("--band-mib", type=float, default=HYPERSEGNAS_BAND_MIB)
+    p.add_argument("-n", type=int, default=HYPERSEGNAS_SAMPLES,
+                   help="hypersegnas: architectures sampled (paper: 2000)")
+    p.add_argument("--confirm", type=int, default=0, metavar="N",
+                   help="hypersegnas: measure the top N kept networks on --device into the "
+                        "memory table (the paper fine-tunes the top 10)")
+    p.add_argument("--device", default="cpu", help="hypersegnas --confirm: cpu or cuda[:N]")
+    p.add_argument("--memory-table", type=Path, default=None,
+                   help="hypersegnas --confirm: memory table to append to (default: "
+                        "device_profiles/<device>/memory-dints-<size>.csv)")
     p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads of the latency table used (default 1: the committed tables)")
+                   help="torch CPU threads of the search, and of the default tables it reads "
+                        "(default 1: the committed tables; more threads on a shared machine "
+                        "can be 10× slower)")
     p.set_defaults(func=run)
 
 
-def cost_model(spaces: tuple[str, ...], size: str, tables: list[Path] | None,
-               threads: int | None = 1):
-    """A LookupPredictor over the given tables or the device's default ones."""
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from latbench.cli import search_runs
+
+    torch.set_num_threads(args.threads)
+    which = "hypersegnas" if args.which == "memory-filter" else args.which
+    module = importlib.import_module(PAPERS[which])
+    if which == "hypersegnas":
+        return search_runs.hypersegnas(args, module, _memory_model(args))
+    models = cost_models(args, module.SPACES)
+    return getattr(search_runs, which)(args, module, models)
+
+
+def _load(path: Path, what: str):  # noqa: ANN202
+    from predictors.persist import PredictorFileError, load
+
+    try:
+        return load(path)
+    except PredictorFileError as exc:
+        if not path.is_file():
+            raise LatbenchError(f"{path}: no such predictor file; fit one with {what}") from None
+        raise exc
+
+
+def _memory_model(args: argparse.Namespace):  # noqa: ANN202
+    from nas.hypersegnas import MemoryModel
+
+    if not args.predictor:
+        raise LatbenchError("hypersegnas needs --predictor P.json, a training-memory predictor: "
+                            "`latbench memory dints --n 8` measures a table, `latbench fit "
+                            "--kind memory TABLE -o P.json` fits it")
+    path = args.predictor[0]
+    model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
+    if not isinstance(model, MemoryModel):
+        raise LatbenchError(f"{path} holds a {type(model).__name__}, which has no "
+                            "predict_archs(archs) -> MiB; fit one with `latbench fit --kind "
+                            "memory`")
+    return model
+
+
+def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
+    """One latency cost model per space of the search (the same object where one covers all)."""
+    if args.predictor:
+        if len(args.predictor) not in (1, len(spaces)):
+            raise LatbenchError(f"{len(args.predictor)} --predictor files for the "
+                                f"{len(spaces)} space(s) {', '.join(spaces)}: give one, or one "
+                                "per space in that order")
+        models = [_load(p, "`latbench fit TABLE -o P.json`") for p in args.predictor]
+        for path, model in zip(args.predictor, models):
+            if getattr(model, "unit", None) != "ms" or getattr(model, "level", "op") != "op":
+                raise LatbenchError(f"{path} holds a {type(model).__name__} "
+                                    f"({getattr(model, 'unit', '?')}, "
+                                    f"{getattr(model, 'level', 'op')} level); this search needs "
+                                    "an op latency predictor (`latbench fit TABLE`)")
+        console.print(f"costs: {', '.join(map(str, args.predictor))}")
+        return models * len(spaces) if len(models) == 1 else models
+    return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)
+
+
+def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Path]:
+    """The device's default tables of ``spaces``; missing ones are profiled with
+    ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
+    from latbench.cli import profile
+    from latbench.device import fingerprint
+    from latbench.tablerun import REFERENCE_DIR, default_table_path
+
+    slug = fingerprint("cpu", threads=args.threads)["slug"]
+    paths = []
+    for name in spaces:
+        path = default_table_path(slug, f"{name}-{args.size}")
+        reference = REFERENCE_DIR / slug / path.name  # committed tables of this device
+        paths.append(path if path.exists() or not reference.exists() else reference)
+    for name, path in zip(spaces, paths):
+        if path.exists():
+            continue
+        command = ["profile", name, "--size", args.size, "--threads", str(args.threads)]
+        if not args.profile_missing:
+            raise LatbenchError(f"no latency table {path}; run `latbench {' '.join(command)}` "
+                                "(then `latbench fit` it and pass --predictor), or add "
+                                "--profile-missing")
+        console.print(f"no table {path}: running `latbench {' '.join(command)}`")
+        parser = argparse.ArgumentParser(prog="latbench")
+        profile.register(parser.add_subparsers())
+        profile.run(parser.parse_args(command))
+    return paths
+
+
+def lookup_model(tables: list[Path]):  # noqa: ANN201
+    """A LookupPredictor over ``tables``."""
     import pandas as pd
 
-    from latbench.device import fingerprint
-    from latbench.profile import default_table_path, profile_specs
-    from latbench.spaces import get_space
     from latbench.tables import read_table
-    from latbench.timing import TimingConfig, make_timer
     from predictors.lookup import LookupPredictor
 
-    if not tables:
-        slug = fingerprint("cpu", threads=threads)["slug"]
-        tables = []
-        for name in spaces:
-            path = default_table_path(slug, name, size)
-            if not path.exists():
-                console.print(f"no table {path}; profiling {name} ({size}) first")
-                timer = make_timer("cpu", TimingConfig(warmup_ms=10, budget_ms=100,
-                                                      min_sample_ms=0.5), threads=threads)
-                profile_specs(get_space(name).ops(size), path, timer)
-            tables.append(path)
+    missing = [t for t in tables if not t.is_file()]
+    if missing:
+        raise LatbenchError(f"{missing[0]}: no such table; `latbench profile SPACE --table "
+                            f"{missing[0]}` writes one")
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
     return LookupPredictor().fit(frame)
-
-
-def run(args: argparse.Namespace) -> int:
-    from nas import cli_runs as search_runs
-
-    if args.which == "memory-filter":
-        return search_runs.memory_filter(args)
-    model = cost_model(_SPACES[args.which], args.size, args.table, args.threads)
-    return getattr(search_runs, args.which)(args, model)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.deploy.export import DEFAULT_OPSET
+from latbench.deploy.paper_protocols import PROTOCOLS, rtdnas_limits
+from latbench.deploy.protocols import PAPER_FRAMES
 from latbench.deploy.report import gap_basis
 from latbench.deploy.runners import BACKENDS
 from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
@@ -53,11 +55,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the JSON report to stdout")
     p.add_argument("--skip-unavailable", action="store_true",
                    help="record a backend whose package is missing instead of failing")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=None,
+                   help="a paper's deployment protocol: rtdnas (<= 50 ms, >= 22 FPS), stnas "
+                        "(FPS = 1/T_inf, 11-frame window; ARCH an stnas-decoder), dyncell "
+                        "(per-frame mean ± std, first frame full; ARCH a dyncell network)")
+    p.add_argument("--n-frames", type=int, default=PAPER_FRAMES,
+                   help=f"stnas/dyncell: frames timed (default: {PAPER_FRAMES})")
+    p.add_argument("--static", default=None,
+                   help="dyncell: the full network for the first frame (JSON or SPACE:SEED)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     arch = resolve_architecture(args.arch)
+    if args.protocol in ("stnas", "dyncell"):
+        return _frame_protocol(args, arch)
+    if args.protocol == "rtdnas":
+        args.budget_ms, args.min_fps = rtdnas_limits(args.budget_ms, args.min_fps)
     opts = ValidateOptions(device=args.device, precision=args.precision, threads=args.threads,
                            cuda_graph=args.cuda_graph, transfers=args.transfers,
                            opset=args.opset, out_dir=args.out,
@@ -101,3 +115,40 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
         console.print(f"  prediction{gap_basis(report.prediction)}", markup=False)
     verdict = {True: "PASS", False: "FAIL", None: "no constraint given"}[report.passed]
     console.print(f"overall: {verdict}; reports: {json_path}, {md_path}")
+
+
+def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
+    """ST-NAS FPS or the dynamic-cell per-frame protocol, in PyTorch on --device."""
+    import json
+
+    from latbench.deploy import paper_protocols as pp
+
+    if not args.json:
+        console.print(f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
+                      f"{args.device}, {args.n_frames} frames")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.protocol == "stnas":
+        result = pp.run_stnas(arch, arch.meta.get("size", "small"), args.device, args.n_frames)
+    else:
+        static = resolve_architecture(args.static) if args.static else None
+        result = pp.run_dyncell(arch, args.device, args.n_frames, static)
+    out = result.to_dict()
+    path = args.out / f"{arch.name or arch.space}.{args.protocol}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    rows = [("per frame", out["frame_mean_ms"], out["frame_std_ms"], out["fps"])]
+    if "first_frame_ms" in out:
+        rows += [("first frame (full)", out["first_frame_ms"], "", ""),
+                 ("following frames", out["following_mean_ms"], out["following_std_ms"], "")]
+    print_table(f"{args.protocol} protocol ({out['timer']})",
+                ["frames", "mean ms", "std ms", "FPS"], rows)
+    for note in result.notes:
+        console.print(f"  note: {note}", markup=False)
+    console.print(f"report: {path}")
+    return 0

@@ -20,19 +20,14 @@ from typing import Any
 
 import torch
 
+from latbench.papers import RTDNAS_LATENCY_UB_MS as RTDNAS_BUDGET_MS
+from latbench.papers import RTDNAS_MIN_FPS, STNAS_WINDOW
+from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 from latbench.timing.cpu import CpuSampler
 from latbench.timing.cuda import CudaEventSampler, require_cuda
 
-RTDNAS_BUDGET_MS = 50.0
-"""RT-DNAS latency upper bound L_ub (human eyes perceive no lag below it)."""
-RTDNAS_MIN_FPS = 22.0
-"""RT-DNAS minimum throughput: the cine MRI reconstruction rate."""
-STNAS_WINDOW = 11
-"""ST-NAS temporal window: frames decoded together."""
-PAPER_FRAMES = 1000
-"""Frames the ST-NAS protocol averages over."""
 WARMUP_FRAMES = 10
 
 

@@ -5,7 +5,7 @@ CUDA caching allocator."""
 from latbench.memory.allocator import AllocatorOOM, CachingAllocatorSim
 from latbench.memory.replay import ReplayResult, replay_allocator, replay_live
 from latbench.memory.steps import TrainConfig, as_training_architecture
-from latbench.memory.table import MEMORY
+from latbench.tables.schema import MEMORY
 from latbench.memory.trace import MemoryTrace, trace_inference, trace_training
 from latbench.memory.workspace import cpu_conv_workspace, no_workspace
 

@@ -14,6 +14,7 @@ from typing import Any
 from latbench.archs.graph import Architecture
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
+from latbench.timed import is_oom
 
 
 def subject_to_json(subject: Subject) -> dict[str, Any]:
@@ -25,10 +26,6 @@ def subject_to_json(subject: Subject) -> dict[str, Any]:
 
 def subject_from_json(data: dict[str, Any]) -> Subject:
     return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +43,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             result = measure_gpu_here(subject, config, job["device"])
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return {"status": "oom" if _is_oom(exc) else "error", "error": message}
+        return {"status": "oom" if is_oom(exc) else "error", "error": message}
     return {"status": "ok", "error": "", **result}
 
 

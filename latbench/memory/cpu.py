@@ -28,10 +28,11 @@ import torch
 
 from latbench.errors import MeasurementError
 from latbench.memory.child import subject_to_json
+from latbench.timed import is_oom
 from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture, run_training,
                                    training_inputs)
+from latbench.papers import MIB
 
-MIB = 2**20
 MMAP_THRESHOLD_BYTES = 65536  # glibc serves blocks from this size by mmap, returned on free
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES), "MALLOC_TRIM_THRESHOLD_": "0"}
 CHILD_TIMEOUT_S = 900.0
@@ -79,19 +80,21 @@ def run_child(job: dict[str, Any], env: dict[str, str] | None = None,
                               input=json.dumps(job), capture_output=True, text=True,
                               env={**os.environ, **(env or {})}, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {"status": "error", "error": f"measurement child timed out after {timeout_s} s"}
+        return {"status": "timeout",
+                "error": f"measurement child gave no result within {timeout_s:g} s; ended"}
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:500]
-        oom = proc.returncode in (-9, 137) or "out of memory" in proc.stderr.lower()
-        return {"status": "oom" if oom else "error",
-                "error": f"measurement child exited {proc.returncode}: {tail}"}
+        oom = proc.returncode in (-9, 137) or is_oom(RuntimeError(proc.stderr[-2000:]))
+        status = "oom" if oom else "crashed" if proc.returncode < 0 else "error"
+        return {"status": status, "error": f"measurement child exited {proc.returncode}: {tail}"}
     return json.loads(lines[-1])
 
 
 def measure_cpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                threads: int | None = 1) -> dict[str, Any]:
-    """Peak RSS growth of ``config.steps`` training steps of ``subject``, in a fresh process."""
+                threads: int | None = 1, timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+    """Peak RSS growth of ``config.steps`` training steps of ``subject``, in a fresh process
+    (``status=timeout`` when it gives no result within ``timeout_s``)."""
     job = {"device": "cpu", "subject": subject_to_json(subject), "config": config.to_dict(),
            "threads": threads}
-    return run_child(job, env=MALLOC_ENV)
+    return run_child(job, env=MALLOC_ENV, timeout_s=timeout_s)

@@ -23,8 +23,8 @@ import torch
 from latbench.errors import MeasurementError
 from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
 from latbench.memory.steps import run_training, training_inputs
+from latbench.papers import MIB
 
-MIB = 2**20
 
 
 def nvml_process_bytes(pynvml: Any, handle: Any, pid: int) -> int | None:
@@ -130,10 +130,10 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
 
 
 def measure_gpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                device: str = "cuda") -> dict[str, Any]:
+                device: str = "cuda", timeout_s: float | None = None) -> dict[str, Any]:
     """Training memory of ``subject`` on ``device``, measured in a fresh process."""
     from latbench.memory.child import subject_to_json
-    from latbench.memory.cpu import run_child
+    from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
 
     job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
-    return run_child(job)
+    return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)

@@ -13,8 +13,8 @@ from typing import Any
 
 from latbench.memory.allocator import CachingAllocatorSim
 from latbench.memory.trace import ALLOC, MemoryTrace
+from latbench.papers import MIB
 
-MIB = 2**20
 
 
 @dataclass(frozen=True)

@@ -1,35 +1,34 @@
 """Memory tables (schema ``latbench.memory``): one row per op or architecture and config.
 
-Same machinery and provenance as latency tables (``latbench.tables``): CSV + JSON side-car with
-the device fingerprint and protocol, rows fsync'ed one at a time, a re-run skipping keys done
-under the same protocol. Measured and estimated numbers never share a row: ``source`` says
-which, and ``parts`` says, for an estimate, which terms were measured and which modelled.
+The memory table kinds of the one measure-into-table mechanism (``latbench.tablerun``): CSV +
+JSON side-car with the device fingerprint and protocol, rows fsync'ed one at a time under the
+table's lock, a re-run skipping keys done under the same protocol on the same machine.
+Measured and estimated numbers never share a row: ``source`` says which, and ``parts`` says,
+for an estimate, which terms were measured and which modelled. Architecture rows are keyed
+``arch:<arch_id>`` with the same ``arch_id`` as networks tables, so the two join.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from latbench.archs.graph import Architecture
 from latbench.device import fingerprint as device_fingerprint
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
-from latbench.profile import DEFAULT_PROFILE_DIR, spec_columns
-from latbench.tables import TableWriter
 from latbench.tables.schema import MEMORY
+from latbench.tablerun import TableJob, default_table_path, run_into_table
+from latbench.tablerun.ids import arch_id
+from latbench.tablerun.ids import protocol_id as _hash
+from latbench.tablerun.job import OnRound
+from latbench.tablerun.rows import spec_columns
 
-_SPEC_ONLY = ("kind", "op_params", "flops", "n_params", "bytes_read", "bytes_written")
-
-
-def arch_id(arch: Architecture) -> str:
-    """Stable id of an architecture: sha1 of its JSON (12 hex digits)."""
-    return hashlib.sha1(arch.to_json().encode()).hexdigest()[:12]
+__all__ = ["MEMORY", "MemoryJob", "arch_id", "default_memory_table", "measure_into_table",
+           "protocol_id", "subject_columns"]
 
 
 def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:
@@ -54,42 +53,63 @@ def protocol_id(device: str, config: TrainConfig, extra: Mapping[str, Any] | Non
     """The measuring protocol (device type, train config, extras) and its short id."""
     protocol = {"device_type": device.split(":")[0], "train": config.to_dict(),
                 **(extra or {})}
-    digest = hashlib.sha1(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
-    return protocol, digest
+    return protocol, _hash(protocol)
 
 
 def default_memory_table(slug: str, name: str,
-                         root: str | os.PathLike[str] = DEFAULT_PROFILE_DIR) -> Path:
-    """``device_profiles/<device-slug>/memory-<name>.csv``."""
-    return Path(root) / slug / f"memory-{name}.csv"
+                         root: str | os.PathLike[str] | None = None) -> Path:
+    """``<tables home>/<device-slug>/memory-<name>.csv``."""
+    return default_table_path(slug, f"memory-{name}", root)
+
+
+@dataclass
+class MemoryJob(TableJob[Subject]):
+    """Subjects measured one at a time by ``measure_fn(subject) -> fields`` (``measure_cpu`` /
+    ``measure_gpu`` run each in a fresh process), or traced (``source="estimated"``)."""
+
+    measure_fn: Callable[[Subject], dict[str, Any]] | None = None
+    config: TrainConfig = TrainConfig()
+    source: str = "measured"
+
+    def key(self, item: Subject) -> str:
+        return str(subject_columns(item, self.config)["key"])
+
+    def key_columns(self, item: Subject) -> dict[str, Any]:
+        return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+
+    def describe(self, item: Subject) -> dict[str, Any]:
+        return {**subject_columns(item, self.config), "source": self.source,
+                "protocol_id": self.protocol_id}
+
+    def measure(self, items: Sequence[Subject], on_round: OnRound | None = None
+                ) -> list[dict[str, Any]]:
+        assert self.measure_fn is not None
+        rows = []
+        for item in items:
+            fields = self.measure_fn(item)
+            rows.append({**self.describe(item),
+                         **{k: v for k, v in fields.items() if k in MEMORY.columns}})
+        return rows
+
+
+def memory_job(device: str, config: TrainConfig, measure: Callable[[Subject], dict[str, Any]],
+               threads: int | None = None) -> MemoryJob:
+    """The job measuring training memory on ``device`` with ``threads`` CPU threads."""
+    protocol, _ = protocol_id(device, config, {"threads": threads})
+    return MemoryJob(schema=MEMORY, protocol=protocol,
+                     fingerprint=device_fingerprint(device, threads=threads),
+                     measure_fn=measure, config=config)
 
 
 def measure_into_table(subjects: Iterable[Subject], path: str | os.PathLike[str],
                        measure: Callable[[Subject], dict[str, Any]], device: str,
                        config: TrainConfig, *, threads: int | None = None,
-                       on_row: Callable[[Subject, dict[str, Any] | None], None] | None = None
-                       ) -> list[dict[str, Any]]:
+                       on_row: Callable[[Subject, dict[str, Any] | None], None] | None = None,
+                       **run_options: Any) -> list[dict[str, Any]]:
     """Measure each subject not yet in the table under this protocol; rows written one by one.
 
     ``measure(subject) -> fields`` is ``measure_cpu``/``measure_gpu`` (a fresh process each).
+    Returns the rows written by this run; ``run_options`` go to ``run_into_table``.
     """
-    protocol, pid = protocol_id(device, config, {"threads": threads})
-    fp = device_fingerprint(device, threads=threads)
-    writer = TableWriter(path, MEMORY, {"fingerprint": fp, "protocol": protocol,
-                                        "protocol_id": pid})
-    done, rows = writer.done_keys(pid), []
-    for subject in subjects:
-        row = {**subject_columns(subject, config), "source": "measured", "protocol_id": pid}
-        if row["key"] in done:
-            if on_row:
-                on_row(subject, None)
-            continue
-        fields = measure(subject)
-        row.update({k: v for k, v in fields.items() if k in MEMORY.columns})
-        row["measured_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        writer.append(row)
-        done.add(row["key"])
-        rows.append(row)
-        if on_row:
-            on_row(subject, row)
-    return rows
+    job = memory_job(device, config, measure, threads)
+    return run_into_table(job, subjects, path, on_progress=on_row, **run_options).rows

@@ -9,6 +9,8 @@ from latbench.spaces import (  # noqa: F401
     stnas_decoder,
     stnas_encoder,
 )
-from latbench.spaces.registry import SIZES, Space, get_space, list_spaces, register_space
+from latbench.spaces.registry import (SIZES, Space, default_size, get_space, list_spaces,
+                                      register_layout, register_space)
 
-__all__ = ["SIZES", "Space", "get_space", "list_spaces", "register_space"]
+__all__ = ["SIZES", "Space", "default_size", "get_space", "list_spaces", "register_layout",
+           "register_space"]

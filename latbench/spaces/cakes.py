@@ -21,6 +21,7 @@ Pieces for network builders and the cost-aware search (``size`` is "paper" or "s
 - ``subkernel_ops(scale, size, out=None)``: name -> OpSpec of the 7 sub-kernel convs.
 - ``aggregate_op(scale, size)``: the super-network's 1×1×1 aggregation conv.
 - ``stem_ops``, ``down_op(scale)``, ``up_ops(scale)``, ``head_ops``: the fixed ops.
+- ``layout(size)``: ``CakesLayout``, the sub-kernel candidates of one searched layer.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latbench.opspec import OpSpec
+from latbench.papers import CAKES_PAPER_BETA as PAPER_BETA  # by sub-kernel dimensionality
 from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import register_layout, register_space
 
 SPACE = "cakes"
 SUBKERNELS: tuple[tuple[int, int, int], ...] = (
     (1, 1, 3), (1, 3, 1), (3, 1, 1), (1, 3, 3), (3, 1, 3), (3, 3, 1), (3, 3, 3))
-PAPER_BETA = {3: 9 / 13, 2: 3 / 13, 1: 1 / 13}  # by sub-kernel dimensionality
 N_CLASSES = 3
 IN_CHANNELS = 1
 BATCH = 1
@@ -127,3 +128,17 @@ def cakes_ops(size: str) -> list[OpSpec]:
         if scale > 0:
             ops += up_ops(scale, size)
     return ops + head_ops(size)
+
+
+@dataclass(frozen=True)
+class CakesLayout:
+    """The searched layer of the CPU-sized CAKES run: the 7 sub-kernel convs at scale 0, by
+    name (``subkernel_name``), each producing all ``out_channels``."""
+
+    candidates: dict[str, OpSpec]
+    out_channels: int
+
+
+@register_layout(SPACE)
+def layout(size: str) -> CakesLayout:
+    return CakesLayout(subkernel_ops(0, size), scales(size)[0][0])

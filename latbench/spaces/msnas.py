@@ -23,6 +23,7 @@ Pieces for network builders and the RT-DNAS search (``size`` is "paper" or "smal
 - ``legal_cell_types(scale, size)``; ``scaling_ops(cell_type, scale, size)``: the ops of
   S_cell, in order.
 - ``stem_op(size)``, ``head_ops(size)``: the fixed ops.
+- ``layout(size)``: ``CellLayout``, candidates per scale and S_cell per (scale, move).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import register_layout, register_space
 
 SPACE = "msnas"
 N_LAYERS = 10
@@ -134,3 +135,35 @@ def msnas_ops(size: str) -> list[OpSpec]:
         for cell_type in legal_cell_types(scale, size):
             ops += scaling_ops(cell_type, scale, size)
     return ops + head_ops(size)
+
+
+MOVES = (-1, 0, 1)
+"""Scale moves of a cell, in the order the RT-DNAS search indexes them: expanding (up ×2),
+non-scaling, contracting (down ×2)."""
+MOVE_CELL_TYPES = {-1: "expanding", 0: "non_scaling", 1: "contracting"}
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """What RT-DNAS needs: per scale the candidate ops by name (``OP_NAMES`` order) and per
+    (scale, move in ``MOVES``) the ops of S_cell, or None where the move leaves the scales."""
+
+    cell_ops: tuple[dict[str, OpSpec], ...]
+    scaling: tuple[tuple[tuple[OpSpec, ...] | None, ...], ...]
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return OP_NAMES
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The tensor a cell at scale 0 reads."""
+        return next(iter(self.cell_ops[0].values())).input_shape
+
+
+@register_layout(SPACE)
+def layout(size: str) -> CellLayout:
+    n = len(scales(size))
+    scaling = tuple(tuple(tuple(scaling_ops(MOVE_CELL_TYPES[m], s, size)) if 0 <= s + m < n
+                          else None for m in MOVES) for s in range(n))
+    return CellLayout(tuple(cell_ops(s, size) for s in range(n)), scaling)

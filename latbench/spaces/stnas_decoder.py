@@ -19,6 +19,7 @@ Pieces for network builders (``size`` is "paper" or "small"):
 - ``layer_dilations(size)``: the dilation of every supernet layer, in order.
 - ``fixed_ops(size)``: name -> OpSpec of "reduce", "initial", "initial_reduced",
   "classifier", "upsample".
+- ``layout(size)``: ``DecoderLayout``, the candidates of every supernet layer by name.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from dataclasses import dataclass
 
 from latbench.opspec import OpSpec
 from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import register_layout, register_space
 
 SPACE = "stnas-decoder"
 FRAMES = 11  # temporal window
 KERNELS = (3, 5)
-OP_NAMES = ("spatial_conv_3", "spatial_conv_5", "sep_conv_3", "sep_conv_5",
-            "temporal_conv_3", "temporal_conv_5", "identity")
+OP_NAMES = ("spatial_conv_3x3", "spatial_conv_5x5", "sep_conv_3x3", "sep_conv_5x5",
+            "temporal_conv_3", "temporal_conv_5", "skip_connect")
+"""NAS-Bench-201 / DARTS style names: k×k spatial convs (dilated), k×k depth-separable
+spatial convs, length-k dilated temporal convs, and identity as ``skip_connect``."""
 N_CLASSES = 13  # CholecSeg8K
 STRIDE = 32  # encoder output stride (Swin's last stage)
 LAYERS_PER_CONV = 2  # each 3D conv of SP-TCN becomes two supernet layers
@@ -71,12 +74,12 @@ def layer_ops(dilation: int, size: str) -> dict[str, OpSpec]:
     bn = dict(norm="bn", act="relu")
     ops: dict[str, OpSpec] = {}
     for k in KERNELS:
-        ops[f"spatial_conv_{k}"] = OpSpec.make("conv", shape, kernel=(1, k, k),
+        ops[f"spatial_conv_{k}x{k}"] = OpSpec.make("conv", shape, kernel=(1, k, k),
                                                dilation=(1, dilation, dilation), **bn)
-        ops[f"sep_conv_{k}"] = OpSpec.make("sepconv", shape, kernel=(1, k, k), **bn)
+        ops[f"sep_conv_{k}x{k}"] = OpSpec.make("sepconv", shape, kernel=(1, k, k), **bn)
         ops[f"temporal_conv_{k}"] = OpSpec.make("conv", shape, kernel=(k, 1, 1),
                                                 dilation=(dilation, 1, 1), **bn)
-    ops["identity"] = OpSpec.make("identity", shape)
+    ops["skip_connect"] = OpSpec.make("identity", shape)
     return {name: ops[name] for name in OP_NAMES}
 
 
@@ -101,3 +104,24 @@ def stnas_decoder_ops(size: str) -> list[OpSpec]:
     for dilation in dict.fromkeys(layer_dilations(size)):
         ops += layer_ops(dilation, size).values()
     return ops
+
+
+@dataclass(frozen=True)
+class DecoderLayout:
+    """Per supernet layer (in order), its candidates by name (``OP_NAMES`` order); the fixed
+    initial conv and classifier around them."""
+
+    layers: tuple[dict[str, OpSpec], ...]
+    initial: OpSpec
+    classifier: OpSpec
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return OP_NAMES
+
+
+@register_layout(SPACE)
+def layout(size: str) -> DecoderLayout:
+    fixed = fixed_ops(size)
+    return DecoderLayout(tuple(layer_ops(d, size) for d in layer_dilations(size)),
+                         fixed["initial"], fixed["classifier"])

@@ -13,6 +13,7 @@ Pieces for network builders and the ST-NAS regulariser (``size`` is "paper" or "
   s_i of Eq. 2; repeated specs share one measurement).
 - ``stem_op``, ``merge_op(stage)``, ``out_norm_op``: the fixed ops.
 - ``encoder_ops(size, variant)``: the whole encoder in execution order.
+- ``layout(size)``: ``EncoderLayout``, the blocks per stage as the ST-NAS depth search uses them.
 
 Small size: Swin-T's structure at 112×64 frames, embed dim 32 and heads 1,2,4,8 (the stage-3
 and -4 maps are smaller than a window, so they use one unshifted window, as Swin does).
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import register_layout, register_space
 
 SPACE = "stnas-encoder"
 WINDOW = 7
@@ -118,3 +119,21 @@ def stnas_encoder_ops(size: str) -> list[OpSpec]:
     for variant in variants(size):
         ops += encoder_ops(size, variant)
     return ops
+
+
+@dataclass(frozen=True)
+class EncoderLayout:
+    """The default variant's blocks per stage, and the op run before each stage (patch
+    embedding, then patch merging): the unit s_i of the ST-NAS depth search is one block."""
+
+    stages: tuple[tuple[OpSpec, ...], ...]
+    between: tuple[OpSpec, ...]
+    out_norm: OpSpec
+
+
+@register_layout(SPACE)
+def layout(size: str) -> EncoderLayout:
+    n = len(stage_shapes(size))
+    return EncoderLayout(tuple(tuple(stage_blocks(s, size)) for s in range(n)),
+                         (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
+                         out_norm_op(size))

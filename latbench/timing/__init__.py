@@ -26,7 +26,8 @@ class Timer(Protocol):
 
     def measure(self, fn: Callable[[], object]) -> Measurement: ...
 
-    def measure_many(self, fns: Sequence[Callable[[], object]]
+    def measure_many(self, fns: Sequence[Callable[[], object]],
+                     on_round: Callable[[int, int], None] | None = None
                      ) -> list[Measurement | Exception]: ...
 
 

@@ -153,7 +153,8 @@ class _Slot:
 
 
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
-                 *, reference: Callable[[], object] | None = None,
+                 on_round: Callable[[int, int], None] | None = None, *,
+                 reference: Callable[[], object] | None = None,
                  nominal_ms: float | None = None) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
 
@@ -161,7 +162,7 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     each callable is warmed up, then in every round each one in turn takes samples for
     ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
     that it does not pay for the caches the others left cold). A callable that raises is
-    dropped; the others go on.
+    dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress).
 
     ``reference`` (interleaved only): a fixed callable measured in every round beside the
     others. Each Measurement then carries the reference's fastest sample (``reference_ms``)
@@ -180,7 +181,7 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 out[i] = exc
         return out  # type: ignore[return-value]
     everything = [*fns, reference] if reference is not None else list(fns)
-    results, round_min = _interleaved(everything, sampler, config)
+    results, round_min = _interleaved(everything, sampler, config, on_round)
     if reference is None:
         return results
     ref, ref_rounds = results.pop(), np.asarray(round_min.pop())
@@ -197,7 +198,8 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     return out_ref
 
 
-def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig
+def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
+                 on_round: Callable[[int, int], None] | None = None
                  ) -> tuple[list[Measurement | Exception], list[list[float]]]:
     """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices; also each
     callable's fastest sample per round (empty for one that failed)."""
@@ -213,7 +215,7 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         live[i] = _Slot(calls, sample_ms, spent_ns=sampler.now_ns() - t0)
     slice_ms = config.budget_ms / config.rounds
     per_slice_max = max(1, config.max_samples // config.rounds)
-    for _ in range(config.rounds):
+    for done in range(1, config.rounds + 1):
         for i in list(live):
             slot, t0 = live[i], sampler.now_ns()
             try:
@@ -229,6 +231,8 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
             slot.round_min.append(min(new))
             slot.sample_ms = max(float(np.median(slot.samples)) * slot.calls, 1e-6)
             slot.spent_ns += sampler.now_ns() - t0
+        if on_round is not None:
+            on_round(done, config.rounds)
     for i, slot in live.items():
         out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
                              timer=sampler.name, total_s=slot.spent_ns / 1e9,

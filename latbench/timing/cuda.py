@@ -101,7 +101,9 @@ class CudaTimer:
             raise result
         return result
 
-    def measure_many(self, fns: Sequence[Callable[[], object]]) -> list[Measurement | Exception]:
+    def measure_many(self, fns: Sequence[Callable[[], object]],
+                     on_round: Callable[[int, int], None] | None = None
+                     ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
         from latbench.device import gpu_throttle_reasons
 
@@ -117,7 +119,7 @@ class CudaTimer:
                     captured.append(exc)
             before = gpu_throttle_reasons(self._device)
             results = measure_each([r for r, e in zip(runs, captured) if e is None],
-                                   self.sampler, self.config)
+                                   self.sampler, self.config, on_round)
             after = gpu_throttle_reasons(self._device)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")

@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from latbench.papers import RTDNAS_GA_GENERATIONS as N_GENERATIONS
+from latbench.papers import RTDNAS_GA_POPULATION as POP_SIZE
 from nas.ga.crossover import GeneSwapCrossover
 from nas.ga.mutation import PoolMutation
 from nas.ga.problem import PathSelectionProblem
 from nas.ga.sampling import PoolSampling
 from nas.ga.selection import ConstraintTournament, rank, violation
-
-POP_SIZE = 20  # RT-DNAS: initial population of 20
-N_GENERATIONS = 100  # RT-DNAS: 100 generations
 
 
 @dataclass

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from latbench.papers import RTDNAS_GA_POOL as POOL_SIZE
+from latbench.spaces.msnas import MOVES
 from nas.errors import SearchError
-from nas.rtdnas import MOVES
-
-POOL_SIZE = 10  # RT-DNAS: the gene pool holds the top 10 paths
 
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:

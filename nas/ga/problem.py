@@ -14,7 +14,7 @@ import numpy as np
 
 from nas.errors import SearchError
 from nas.ga.paths import GenePool, path_cells
-from nas.regularizers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
+from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 
 
 def single_stream_fps(latency_ms: np.ndarray) -> np.ndarray:

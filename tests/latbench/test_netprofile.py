@@ -8,7 +8,7 @@ from latbench.archs import INPUT, Architecture, Edge, sample_architectures
 from latbench.cli import main
 from latbench.errors import TableError
 from latbench.netprofile import (NETWORKS, arch_id, default_networks_path,
-                                 measure_architectures, read_architectures, read_networks)
+                                 measure_architectures, network_key, read_architectures, read_networks)
 from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
 from latbench.tables import read_table
@@ -35,7 +35,7 @@ def test_rows_carry_statistics_and_rebuild_the_architectures(tmp_path):
     path = tmp_path / "n.csv"
     run = measure_architectures(archs, path, _timer(), size="small")
     df = read_networks(path)
-    assert [k for k, _ in run.measured] == [arch_id(a) for a in archs]
+    assert run.measured == [network_key(arch_id(a), 1) for a in archs]
     assert list(df["n_ops"]) == [2, 3] and (df["latency_median_ms"] > 0).all()
     assert list(df["n_params"]) == [8 * 8 * (1 + 9), 3 * 8 * 8 * 9]
     assert set(df["status"]) == {"ok"} and set(df["source"]) == {"measured"}
@@ -47,11 +47,13 @@ def test_a_failing_network_is_recorded_and_the_run_goes_on(tmp_path):
     bad, good = _chain((3,), groups=3), _chain((1,))  # groups=3 does not divide 8 channels
     run = measure_architectures([bad, good], tmp_path / "n.csv", _timer())
     df = read_table(tmp_path / "n.csv").set_index("arch_id")
-    assert run.failed == [(arch_id(bad), 1)] and run.measured == [(arch_id(good), 1)]
+    assert run.failed == [network_key(arch_id(bad), 1)]
+    assert run.measured == [network_key(arch_id(good), 1)]
     assert df.loc[arch_id(bad), "status"] == "error" and "groups=3" in df.loc[arch_id(bad), "error"]
     assert df.loc[arch_id(good), "status"] == "ok"
 
 
+@pytest.mark.slow
 def test_resume_measures_only_what_is_missing(tmp_path):
     archs = [_chain((1,)), _chain((3,)), _chain((1, 1))]
     path = tmp_path / "n.csv"
@@ -60,7 +62,7 @@ def test_resume_measures_only_what_is_missing(tmp_path):
         fh.write(arch_id(archs[1])[:10])
     with pytest.warns(UserWarning, match="partial last row"):
         run = measure_architectures(archs, path, _timer(), repeats=2)
-    assert run.skipped == [(arch_id(archs[0]), 1)]
+    assert run.skipped == [network_key(arch_id(archs[0]), 1)]
     assert len(run.measured) == 5
     df = read_networks(path)
     assert len(df) == 6 and sorted(df["repeat"].value_counts()) == [3, 3]
@@ -71,7 +73,7 @@ def test_resume_measures_only_what_is_missing(tmp_path):
 def test_second_pass_starts_after_the_first(tmp_path):
     archs = [_chain((1,)), _chain((3,))]
     run = measure_architectures(archs, tmp_path / "n.csv", _timer(), repeats=2)
-    assert [r for _, r in run.measured] == [1, 1, 2, 2]
+    assert [k.rsplit(":", 1)[1] for k in run.measured] == ["1", "1", "2", "2"]
 
 
 def test_read_networks_refuses_an_op_table(tmp_path):

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from latbench.opspec import OpSpec
-from nas.cakes import (SUB_KERNELS, ChannelwiseKernelMix, beta_from_costs, beta_from_params,
+from latbench.spaces.cakes import SUBKERNELS as SUB_KERNELS
+from nas.cakes import (ChannelwiseKernelMix, beta_from_costs, beta_from_params,
                        channelwise_latency_ms, kernel_dims)
 from nas.errors import SearchError
 from nas.regularizers import CostLasso

@@ -7,8 +7,9 @@ import pytest
 
 from latbench.archs import INPUT, Architecture, Edge
 from latbench.opspec import OpSpec
-from nas.errors import CostError, SearchError
-from nas.memory_filter import MemoryModel, confirm_top, filter_by_memory
+from nas.errors import CostError
+from nas.hypersegnas import MemoryModel, confirm_top, filter_by_memory
+from predictors.band import BandError
 
 
 def _arch(i: int) -> Architecture:
@@ -48,5 +49,5 @@ def test_bad_predictions_and_band_are_named():
     archs = [_arch(0), _arch(1)]
     with pytest.raises(CostError, match="#1"):
         filter_by_memory(archs, FakeMemory({"a0": 1.0, "a1": float("nan")}), 1.0)
-    with pytest.raises(SearchError, match="band_mib=-1"):
+    with pytest.raises(BandError, match="band_mib=-1"):
         filter_by_memory(archs, FakeMemory({"a0": 1.0, "a1": 1.0}), 1.0, band_mib=-1)

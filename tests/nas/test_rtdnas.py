@@ -57,10 +57,10 @@ def test_cell_latency_by_hand_with_uniform_logits():
     assert cell(lat).tolist() == pytest.approx([6.0])
 
 
-def test_discrete_cell_latency_uses_only_genotype_edges():
-    genotype = [[(0, 1)], [(0, 0)]]  # X1 = op1(X0), X2 = op0(X0)
+def test_discrete_cell_latency_uses_only_the_chosen_edges():
+    choice = [[(0, 1)], [(0, 0)]]  # X1 = op1(X0), X2 = op0(X0)
     lat = torch.tensor([[2.0, 6.0], [1.0, 3.0]])
-    assert discrete_cell_latency(genotype, lat).tolist() == pytest.approx([2.0, 1.0])
+    assert discrete_cell_latency(choice, lat).tolist() == pytest.approx([2.0, 1.0])
 
 
 def test_network_latency_by_hand_and_gradients():

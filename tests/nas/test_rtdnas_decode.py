@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from nas.demos_rtdnas import ga_decode
+from nas.rtdnas import ga_decode
 from nas.ga.paths import legal_paths
 
 
@@ -20,4 +21,6 @@ def test_small_backbone_uses_every_legal_path_as_the_pool():
     pool, result = ga_decode(moves, cell_ms, scaling_ms, mask, n_paths=1,
                              rng=np.random.default_rng(0), n_gen=3)
     assert len(pool) == n_legal
-    assert result is not None
+    (gene,) = result.genes.tolist()  # one path per individual
+    assert 0 <= gene < n_legal
+    assert result.latency_ms == pytest.approx(n_layers * 1.0)  # n_layers cells of 1 ms each

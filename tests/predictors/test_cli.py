@@ -40,6 +40,7 @@ def tables(synth, tmp_path_factory, nb201_ops, nb201_archs):
             "test": write_nets(synth, d / "test.networks.csv", nb201_archs[15:], noise=0.01)}
 
 
+@pytest.mark.slow
 def test_fit_evaluate_predict_round_trip(tables, tmp_path, capsys):
     model = tmp_path / "net.json"
     assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
@@ -81,6 +82,7 @@ def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
     assert main(["fit", "-o", str(tmp_path / "x.json")]) == 2
 
 
+@pytest.mark.slow
 def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(synth, tables, tmp_path,
                                                                       nb201_archs):
     """Medians here are the truth times a random 1-1.5 (a busy machine), minimums the truth."""

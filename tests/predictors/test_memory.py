@@ -60,6 +60,7 @@ def test_json_round_trip_predicts_identically(tmp_path):
     assert "pickle" not in path.read_text()
 
 
+@pytest.mark.slow
 def test_screen_runs_full_traces_only_near_the_band_edges():
     model = TrainingMemoryPredictor("reserved").fit(None)
     cal = sample_architectures("dints", 8, "small", seed=1)
@@ -76,7 +77,8 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
 
 
 def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
-    from predictors.memory_screen import fast_features, load_op_terms, write_op_terms
+    from latbench.memory.terms import load_op_terms, write_op_terms
+    from predictors.memory_screen import fast_features
 
     arch = chain(8)
     config = TrainConfig()

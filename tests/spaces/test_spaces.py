@@ -17,7 +17,8 @@ SMALL_BUDGET_S = 5.0  # summed forward time of a whole small space on 2 CPU core
 MAX_SMALL_OPS = 60
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [pytest.param(s, marks=pytest.mark.slow) if s == "paper" else s
+                                  for s in SIZES])
 @pytest.mark.parametrize("name", list_spaces())
 def test_space_builds_with_unique_keys(name: str, size: str) -> None:
     ops = get_space(name).ops(size)

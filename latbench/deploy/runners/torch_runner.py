@@ -7,7 +7,7 @@ import torch
 
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
 from latbench.errors import MeasurementError
-from latbench.profile import module_callable
+from latbench.timed import module_callable
 from latbench.timing import Measurement, TimingConfig, make_timer
 from latbench.timing.cuda import require_cuda
 

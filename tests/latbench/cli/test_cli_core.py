@@ -47,6 +47,7 @@ def test_listing_commands_run(capsys):
     assert "nasbench201" in out and "sepconv" in out and "cpu" in out
 
 
+@pytest.mark.slow
 def test_profile_then_show(tmp_path, capsys):
     table = tmp_path / "t.csv"
     assert main(["profile", "nasbench201", "--table", str(table), "--budget-ms", "3",

@@ -4,11 +4,11 @@ budget verdicts, reports that round-trip, and the CLI's exit codes and install h
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-import numpy as np
 import pytest
 
-from latbench.archs import spaces_with_architectures
+from latbench.archs import sample_architectures, spaces_with_architectures
 from latbench.cli import main
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
@@ -20,6 +20,7 @@ from deploy_gpu import QUICK
 SPACES = ("msnas", "stnas-decoder", "nasbench201")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", SPACES)
 def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
     if space not in spaces_with_architectures():
@@ -49,43 +50,55 @@ def test_resolve_architecture_forms(tmp_path):
         resolve_architecture("nope:1")
 
 
-def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, monkeypatch):
+TABLE = Path(__file__).parents[3] / "device_profiles/cpu-amd-epyc-1t/nasbench201-small.csv"
+
+
+@pytest.fixture
+def saved_predictor(tmp_path):
+    """A real NetworkPredictor (lookup over the committed NAS-Bench-201 table, summed, no
+    calibration) saved as JSON, for a given statistic; returns (path, loaded model). With
+    calibration "none" the networks given to fit only feed its in-sample metrics."""
     predictors = pytest.importorskip("predictors")
+    from predictors.data import op_data
 
-    class Fixed(predictors.NetworkPredictor):
-        def __init__(self):  # a fitted predictor that always says 2 ms
-            pass
+    def make(statistic: str = "latency_median_ms"):
+        ops = op_data(TABLE, statistic)
+        lookup = predictors.LookupPredictor().fit(ops)
+        archs = sample_architectures("nasbench201", 3, "small", seed=1)
+        summed = [float(lookup.predict([e.op for e in a.edges]).sum()) for a in archs]
+        model = predictors.NetworkPredictor(lookup, "sum", "none").fit(archs, summed)
+        path = tmp_path / f"{statistic}.json"
+        predictors.save(model, path, device=ops.device, tables={"ops": ops.table_sha256},
+                        statistic=statistic)
+        return path, predictors.load(path)
 
-        def predict(self, archs):
-            return np.full(len(archs), 2.0)
+    return make
 
-    monkeypatch.setattr(predictors, "load", lambda path, device=None: Fixed())
-    report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor="p.json",
+
+def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predictor):
+    path, model = saved_predictor()
+    predicted = float(model.predict([nb201])[0])
+    assert predicted > 0
+    report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor=path,
                       config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1))
     (ort,) = report.backends
-    assert ort.predicted_ms == 2.0
-    assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - 2.0) / 2.0)
+    assert ort.predicted_ms == pytest.approx(predicted)
+    assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - predicted) / predicted)
     assert ort.budget["latency_ok"] is False and report.passed is False
     again = ValidationReport.from_dict(json.loads(report.to_json()))
     assert again.passed is False and again.backends[0].gap_pct == ort.gap_pct
     assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}"
 
 
-def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path, monkeypatch):
-    predictors = pytest.importorskip("predictors")
-
-    class FittedOnMin(predictors.NetworkPredictor):
-        def __init__(self):  # fitted on the fastest sample (`fit --stat min`)
-            self.info_ = {"device": "", "statistic": "latency_min_ms"}
-
-        def predict(self, archs):
-            return np.full(len(archs), 2.0)
-
-    monkeypatch.setattr(predictors, "load", lambda path, device=None: FittedOnMin())
-    report = validate(nb201, ("ort",), predictor="p.json", config=QUICK,
+def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
+                                                                saved_predictor):
+    path, model = saved_predictor("latency_min_ms")  # `fit --stat min`
+    predicted = float(model.predict([nb201])[0])
+    report = validate(nb201, ("ort",), predictor=path, config=QUICK,
                       options=ValidateOptions(out_dir=tmp_path, threads=1))
     (ort,) = report.backends
-    assert ort.gap_pct == pytest.approx(100 * (ort.stats["latency_min_ms"] - 2.0) / 2.0)
+    assert ort.gap_pct == pytest.approx(
+        100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
     assert "against the measured latency_min_ms" in report.to_markdown()
 
 
@@ -95,6 +108,7 @@ def test_gap_pct_sign_and_missing_prediction():
     assert gap_pct(8.0, None) is None
 
 
+@pytest.mark.slow
 def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt):
     opts = ValidateOptions(out_dir=tmp_path, threads=1)
     with pytest.raises(MissingDependencyError, match=r"pip install 'latbench\[gpu\]'"):
@@ -105,6 +119,7 @@ def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt)
     assert "tensorrt is not installed" in report.backends[1].error
 
 
+@pytest.mark.slow
 def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     out = tmp_path / "out"
     args = ["validate", "nasbench201:0", "--backend", "ort", "--threads", "1",

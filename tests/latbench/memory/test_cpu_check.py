@@ -14,6 +14,7 @@ from latbench.opspec import OpSpec
 MIB = 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS via /proc: Linux")
 def test_trace_predicts_peak_rss_growth_of_a_large_activation_3d_net():
     op = OpSpec.make("conv", (1, 8, 32, 32, 32), norm="in", act="relu")

@@ -1,0 +1,80 @@
+"""Measuring commands run in a supervised child process, so a poison op cannot stop a run.
+
+``latbench profile|measure-nets|memory`` re-runs itself (same interpreter, same arguments) as a
+child and waits. When the child dies while an item was in flight (a segfault or abort in an op's
+forward, an op calling ``os._exit``, the per-item watchdog), the in-flight marker it left says
+so; the supervisor starts the child again, which records that item (``status=crashed`` or
+``timeout``) and goes on with the rest. Ctrl-C and SIGTERM end the child and the supervisor
+alike, keeping every row written (exit 130 / 143).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from latbench.tablerun.inflight import DEATH_ENV, INFLIGHT_NOTE_ENV
+
+SUPERVISED_ENV = "LATBENCH_SUPERVISED"
+MEASURING = frozenset({"profile", "measure-nets", "memory"})
+MAX_RESTARTS = 1000
+
+
+def wanted(args: list[str]) -> bool:
+    """Supervise this command line (``sys.argv[1:]``): a measuring command, not help, not
+    ``memory --predict``, not a Ray driver (its workers measure), not already supervised.
+    Decided before parsing, so the supervisor imports nothing heavy; the child parses and
+    reports bad arguments itself."""
+    ray = any(a == "--ray" or a.startswith("--ray=") for a in args)
+    return (bool(args) and args[0] in MEASURING and not {"-h", "--help", "--predict"} & set(args)
+            and not ray
+            and os.environ.get(SUPERVISED_ENV) != "1" and bool(getattr(sys, "orig_argv", None)))
+
+
+def _markers(note: Path) -> list[Path]:
+    try:
+        return [Path(line) for line in note.read_text(encoding="utf-8").splitlines() if line]
+    except OSError:
+        return []
+
+
+def _describe(rc: int) -> str:
+    if rc < 0:
+        try:
+            return f"signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"signal {-rc}"
+    return f"exit status {rc}"
+
+
+def supervise() -> int:
+    """Run this command line as a child until it ends without an item in flight."""
+    with tempfile.TemporaryDirectory(prefix="latbench-") as tmp:
+        note = Path(tmp) / "inflight"
+        env = {**os.environ, SUPERVISED_ENV: "1", INFLIGHT_NOTE_ENV: str(note)}
+        cmd = [sys.executable, *sys.orig_argv[1:]]
+        for _ in range(MAX_RESTARTS):
+            rc = _run(cmd, env)
+            if rc in (0, 2, 130, 143) or not any(m.exists() for m in _markers(note)):
+                return rc if rc >= 0 else 128 - rc
+            env[DEATH_ENV] = _describe(rc)
+            print(f"latbench: the measuring process died ({_describe(rc)}) while an item was "
+                  "in flight; restarting to record it and go on", file=sys.stderr)
+        return 1
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> int:
+    child = subprocess.Popen(cmd, env=env)
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # the child got the same Ctrl-C; wait for its answer
+                continue
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,13 @@
+"""Fleet profiling on Ray (``latbench profile|measure-nets|memory --ray``).
+
+``cluster``: connecting, task resources, targets (nodes) and probing their devices;
+``run.run_on_fleet``: workers measure batches, the driver writes each device's table;
+``jobs``: picklable job factories a worker calls on its own device.
+Ray is an optional extra: ``pip install 'latbench[ray]'``.
+"""
+
+from latbench.fleet.cluster import Probe, Target, connect, node_targets, task_resources
+from latbench.fleet.run import FleetRun, run_on_fleet
+
+__all__ = ["FleetRun", "Probe", "Target", "connect", "node_targets", "run_on_fleet",
+           "task_resources"]

@@ -1,0 +1,146 @@
+"""The Ray side of a fleet: connecting, what a measuring task asks for, where it may run.
+
+A *target* is one place a measuring task can be sent (a node of the cluster, with the Ray
+options that pin a task there). Targets are probed once: each runs the job factory on its own
+device and reports its fingerprint, so targets group by device slug and one command measures a
+space on every device type of the cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from latbench.errors import LatbenchError, MissingDependencyError
+
+JobFactory = Callable[[str], Any]
+"""``make_job(device) -> TableJob``: builds the job (timer, fingerprint) where it is called."""
+
+
+def ray_module() -> Any:
+    """``ray``, or a one-line error naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("ray", "ray", "--ray measures on a Ray cluster") from None
+    return ray
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
+    """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
+    start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``."""
+    ray = ray_module()
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                   "ignore_reinit_error": True}
+        if address:
+            options["address"] = address
+        elif num_cpus is not None:
+            options["num_cpus"] = num_cpus
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise LatbenchError(f"cannot reach the Ray cluster at {address!r} ({exc}); start "
+                                "one with `ray start --head` or omit the address for a "
+                                "local one") from None
+    return ray
+
+
+def task_resources(device: str, threads: int | None) -> dict[str, float]:
+    """What one measuring task asks Ray for: a whole GPU for a CUDA device (a GPU is never
+    shared by two measuring tasks), ``threads`` CPUs (default 1) for the CPU."""
+    if device.startswith("cuda"):
+        return {"num_gpus": 1, "num_cpus": 1}
+    return {"num_cpus": max(1, int(threads or 1))}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a task may run: a label, and the Ray ``.options(...)`` that send it there."""
+
+    label: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
+    """One target per alive node that has the resources ``device`` needs (pinned to it)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    need = task_resources(device, threads)
+    targets = []
+    for node in ray.nodes():
+        have = node.get("Resources", {})
+        if not node.get("Alive") or have.get("GPU", 0) < need.get("num_gpus", 0) \
+                or have.get("CPU", 0) < need["num_cpus"]:
+            continue
+        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
+        targets.append(Target(f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}",
+                              {"scheduling_strategy": strategy}))
+    if not targets:
+        raise LatbenchError(f"no node of the Ray cluster has {need} free for device "
+                            f"{device!r}; `ray status` shows what the cluster has")
+    return targets
+
+
+@dataclass
+class Probe:
+    """A target's device as its own job sees it."""
+
+    target: Target
+    fingerprint: dict[str, Any]
+    protocol: dict[str, Any]
+
+    @property
+    def slug(self) -> str:
+        return str(self.fingerprint.get("slug", "unknown-device"))
+
+
+def _probe(make_job: JobFactory, device: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+    job = make_job(device)
+    return dict(job.fingerprint), dict(job.protocol), os.getpid()
+
+
+def probe(ray: Any, make_job: JobFactory, device: str, threads: int | None,
+          targets: list[Target]) -> list[Probe]:
+    """Run the job factory once on every target; their fingerprints say which device each is."""
+    remote = ray.remote(_probe)
+    res = task_resources(device, threads)
+    refs = [remote.options(**res, **t.options).remote(make_job, device) for t in targets]
+    out = []
+    for target, ref in zip(targets, refs):
+        try:
+            fp, protocol, _ = ray.get(ref)
+        except ray.exceptions.RayError as exc:
+            raise LatbenchError(f"Ray target {target.label} could not build the job for "
+                                f"{device!r}: {str(exc).splitlines()[0]}") from None
+        out.append(Probe(target, fp, protocol))
+    return out
+
+
+def _node_devices() -> list[dict[str, Any]]:
+    import torch
+
+    from latbench.device import fingerprint
+
+    names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return [{"device": n, **fingerprint(n)} for n in names]
+
+
+def fleet_devices(ray: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(node label, fingerprint) of every device of every alive node: a task per node that
+    holds all of that node's GPUs while it reads their fingerprints."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    remote = ray.remote(_node_devices)
+    refs = []
+    for node in ray.nodes():
+        if not node.get("Alive"):
+            continue
+        label = f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}"
+        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
+        gpus = int(node.get("Resources", {}).get("GPU", 0))
+        refs.append((label, remote.options(num_cpus=0, num_gpus=gpus,
+                                           scheduling_strategy=strategy).remote()))
+    return [(label, fp) for label, ref in refs for fp in ray.get(ref)]

@@ -1,0 +1,83 @@
+"""What a table run measures: the ``TableJob`` interface each table kind implements.
+
+A job is split so that measuring can happen elsewhere (another process, a Ray worker) while
+only the driver writes: ``key``/``describe``/``done_keys`` plan (a), ``measure_batch`` turns
+a batch of items into rows in whatever process runs it (b), and the driver appends (c).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import pandas as pd
+
+from latbench.tables import TableSchema
+from latbench.tablerun.ids import protocol_id
+
+Item = TypeVar("Item")
+OnRound = Callable[[int, int], None]
+"""``on_round(done, rounds)``: an interleaved batch finished round ``done`` of ``rounds``."""
+
+
+@dataclass
+class TableJob(Generic[Item]):
+    """Base of the table kinds: schema, protocol, the measuring device's fingerprint.
+
+    Subclasses implement ``key``, ``describe`` and ``measure``; ``group_size`` items are
+    measured together (interleaved timers), ``phase`` keeps groups from spanning passes.
+    """
+
+    schema: TableSchema
+    protocol: dict[str, Any]
+    fingerprint: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    group_size: int = 1
+
+    @property
+    def protocol_id(self) -> str:
+        return protocol_id(self.protocol)
+
+    def side_car(self) -> dict[str, Any]:
+        """What the table's side-car records besides the schema."""
+        return {"fingerprint": self.fingerprint, "protocol": self.protocol,
+                "protocol_id": self.protocol_id, **self.meta}
+
+    def key(self, item: Item) -> str:
+        raise NotImplementedError
+
+    def done_keys(self, table: pd.DataFrame) -> set[str]:
+        """Keys of the rows already in ``table`` under this protocol (ok or failed alike)."""
+        return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
+
+    def key_columns(self, item: Item) -> dict[str, Any]:
+        """The columns that identify an item's row, computed without building anything."""
+        return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
+
+    def describe(self, item: Item) -> dict[str, Any]:
+        """The row's columns known before measuring (keys, shapes, protocol id)."""
+        raise NotImplementedError
+
+    def phase(self, item: Item) -> Hashable:
+        return None
+
+    def measure(self, items: Sequence[Item], on_round: OnRound | None = None
+                ) -> list[dict[str, Any]]:
+        """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
+        recorded as ``status``/``error``. Runs in any process; raises only on interruption."""
+        raise NotImplementedError
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back: the rows and the fingerprint of the device that measured."""
+
+    rows: list[dict[str, Any]]
+    fingerprint: dict[str, Any]
+
+
+def measure_batch(job: TableJob[Any], items: Sequence[Any],
+                  on_round: OnRound | None = None) -> BatchResult:
+    """(b) Measure ``items`` with ``job`` where this runs (a worker process, or the driver)."""
+    return BatchResult(job.measure(items, on_round), job.fingerprint)

@@ -1,0 +1,96 @@
+"""What gets timed, and how a failure to time it becomes a table row's fields.
+
+Shared by the op profiler, the whole-network profiler and the deployment runners, below all of
+them: a module's callable (forward without autograd, or forward + backward), building and
+timing several callables together, and the ``status`` of a failure (``oom`` for CUDA's and the
+CPU allocator's out-of-memory errors and Python's ``MemoryError``, else ``error``).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from latbench.opspec import OpSpec
+from latbench.timing import Timer
+from latbench.timing.measurement import Measurement
+
+OOM_MARKERS = ("out of memory", "can't allocate memory", "defaultcpuallocator",
+               "cannot allocate memory")
+"""Lower-case message fragments of out-of-memory errors (CUDA caching allocator, the CPU
+allocator ``DefaultCPUAllocator: can't allocate memory``, ``ENOMEM``)."""
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether ``exc`` is an out-of-memory error, on any device."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return any(m in text for m in OOM_MARKERS)
+
+
+def failure_fields(exc: BaseException) -> dict[str, Any]:
+    """``status`` (oom | error) and a one-line ``error`` for a row that failed."""
+    status = "oom" if is_oom(exc) else "error"
+    return {"status": status, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
+
+
+def op_callable(spec: OpSpec, device: str) -> Callable[[], object]:
+    """What gets timed: forward (infer mode, no autograd) or forward + backward (train mode)."""
+    return module_callable(spec.build(device), spec.example_inputs(device), spec.mode)
+
+
+def module_callable(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
+                    mode: str) -> Callable[[], object]:
+    """Forward without autograd (``infer``) or forward + backward (``train``) of ``module``."""
+    if mode == "infer":
+        def forward() -> object:
+            with torch.inference_mode():
+                return module(*inputs)
+        return forward
+
+    def train_step() -> object:
+        out = module(*inputs)
+        (out[0] if isinstance(out, (tuple, list)) else out).float().sum().backward()
+        return out
+    return train_step
+
+
+def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], timer: Timer,
+                      on_round: Callable[[int, int], None] | None = None
+                      ) -> list[tuple[dict[str, Any], Measurement | None]]:
+    """Build (each of ``makers``) and time the callables together; failures become fields.
+
+    Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
+    Measurement. Several makers are measured interleaved when the timer's ``rounds > 1``
+    (``on_round(done, rounds)`` after each round).
+    """
+    out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
+    built: list[tuple[int, Callable[[], object]]] = []
+    try:
+        for i, make in enumerate(makers):
+            try:
+                built.append((i, make()))
+            except Exception as exc:  # noqa: BLE001 - one item's failure is recorded, the run goes on
+                out[i] = (failure_fields(exc), None)
+        fns = [fn for _, fn in built]
+        results = (timer.measure_many(fns, on_round=on_round) if on_round
+                   else timer.measure_many(fns))
+        for (i, _), result in zip(built, results):
+            out[i] = ((failure_fields(result), None) if isinstance(result, Exception)
+                      else ({"status": "ok", "error": "", **result.stats()}, result))
+    finally:
+        built.clear()
+        gc.collect()
+        if torch.device(timer.device).type == "cuda":
+            torch.cuda.empty_cache()
+    return out  # type: ignore[return-value]
+
+
+def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer
+                 ) -> tuple[dict[str, Any], Measurement | None]:
+    """``time_guarded_many`` for one callable."""
+    return time_guarded_many([make_fn], timer)[0]

@@ -1,0 +1,158 @@
+"""HyperSegNAS' memory filter: sample architectures of the DiNTS space, keep those whose
+predicted training memory lies within a band around a target, rank them, and measure the top N
+to confirm (the paper fine-tunes the top 10; here they are measured on the device).
+
+The memory predictor is anything with ``predict_archs(archs) -> MiB`` (``MemoryModel``); for
+a trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
+``search`` screens with per-op estimates and traces fully only near the band edges
+(``BandScreen``). The band decision is ``predictors.band.MemoryBand``. The measurement, when
+asked for, is any ``measure(arch) -> MiB`` callable (the CLI's writes a memory table via
+``latbench.memory``). The paper's "300 MB" are nvidia-smi's MiB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from latbench.archs import Architecture
+from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
+from latbench.spaces import get_space
+from nas.errors import CostError
+from nas.synthetic import Progress
+from predictors.band import MemoryBand
+from predictors.memory import TrainingMemoryPredictor
+from predictors.memory_screen import MemoryScreen
+
+__all__ = ["BAND_MIB", "DINTS_TARGETS_MIB", "TOP_N", "BandScreen", "FilterResult", "MemoryBand",
+           "MemoryModel", "confirm_top", "filter_by_memory", "predict_memory", "search"]
+
+SPACES = ("dints",)
+BAND_MIB = HYPERSEGNAS_BAND_MIB
+TOP_N = HYPERSEGNAS_TOP_N
+SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
+CHUNK = 100  # architectures screened between two progress reports
+
+
+@runtime_checkable
+class MemoryModel(Protocol):
+    """Predicts the training-time GPU memory of whole architectures, in MiB."""
+
+    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
+        ...
+
+
+@dataclass
+class FilterResult:
+    """Kept architectures (ranked, best first) with their predicted and measured memory."""
+
+    target_mib: float
+    band_mib: float
+    n_sampled: int
+    kept: list[Architecture]
+    predicted_mib: np.ndarray
+    scores: np.ndarray
+    measured_mib: dict[int, float] = field(default_factory=dict)  # rank -> measured MiB
+
+    def within_band(self, values_mib: np.ndarray) -> np.ndarray:
+        return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
+
+
+def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndarray:
+    """``model.predict_archs`` checked: one finite, positive MiB value per architecture."""
+    mib = np.asarray(model.predict_archs(list(archs)), dtype=np.float64).reshape(-1)
+    if mib.size != len(archs):
+        raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
+    bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
+    if bad.size:
+        raise CostError(f"memory model gave no usable value for {bad.size} architecture(s), "
+                        f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
+                        f"{mib[bad[0]]!r}")
+    return mib
+
+
+def filter_by_memory(archs: Sequence[Architecture], model: MemoryModel, target_mib: float,
+                     band_mib: float = BAND_MIB,
+                     score: Callable[[Architecture], float] | None = None) -> FilterResult:
+    """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
+    default: closeness to the target, standing in for the paper's super-net evaluation)."""
+    band = MemoryBand(target_mib, band_mib)
+    mib = predict_memory(model, archs)
+    keep = np.flatnonzero(band.contains(mib))
+    scores = (np.array([score(archs[i]) for i in keep]) if score is not None
+              else -np.abs(mib[keep] - target_mib))
+    order = keep[np.argsort(-scores, kind="stable")]
+    return FilterResult(target_mib, band_mib, len(archs), [archs[i] for i in order], mib[order],
+                        np.sort(scores)[::-1] if scores.size else scores)
+
+
+def confirm_top(result: FilterResult, measure: Callable[[Architecture], float],
+                top_n: int = TOP_N, progress: Progress | None = None) -> FilterResult:
+    """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
+    top = result.kept[:top_n]
+    for rank, arch in enumerate(top):
+        result.measured_mib[rank] = float(measure(arch))
+        if progress is not None:
+            progress("confirming", rank + 1, len(top))
+    return result
+
+
+@dataclass
+class BandScreen:
+    """``MemoryModel`` for one band: a cheap per-op estimate for every architecture, and the
+    full trace-based prediction wherever the cheap one is too close to a band edge to decide.
+
+    ``screen`` is a fitted ``predictors.memory_screen.MemoryScreen``; the values it returns are
+    full predictions near the edges, so the band decision is the full predictor's there.
+    """
+
+    screen: MemoryScreen
+    target_mib: float
+    band_mib: float = BAND_MIB
+    n_jobs: int = 1
+    progress: Progress | None = None
+    n_full_: int = 0
+
+    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
+        values, self.n_full_ = [], 0
+        for start in range(0, len(archs), CHUNK):
+            result = self.screen.screen(archs[start:start + CHUNK], self.target_mib,
+                                        self.band_mib, self.n_jobs)
+            values.append(result.values_mib)
+            self.n_full_ += result.n_full
+            if self.progress is not None:
+                self.progress("screening", min(start + CHUNK, len(archs)), len(archs))
+        return np.concatenate(values) if values else np.zeros(0)
+
+
+@dataclass
+class HypersegnasResult:
+    """The filter's result, and how the memory was predicted (``screened``: per-op estimate
+    for all, full trace for ``n_full`` near the band edges, margin ``margin_mib``)."""
+
+    result: FilterResult
+    screened: bool
+    n_full: int = 0
+    margin_mib: float | None = None
+
+
+def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND_MIB,
+           size: str = "small", seed: int = 0, n_jobs: int = 2,
+           progress: Progress | None = None) -> HypersegnasResult:
+    """Sample ``n`` DiNTS architectures, screen or predict their memory, keep and rank the
+    band. Confirming the top N by measurement is ``confirm_top``."""
+    MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
+    archs = get_space("dints").sample(n, size, seed)
+    if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
+        return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
+    if progress is not None:
+        progress("calibrating screen", 0, 1)
+    screen = MemoryScreen(model).fit(archs[:SCREEN_CALIBRATION])
+    if progress is not None:
+        progress("calibrating screen", 1, 1)
+    banded = BandScreen(screen, target_mib, band_mib, n_jobs, progress)
+    result = filter_by_memory(archs, banded, target_mib, band_mib)
+    return HypersegnasResult(result, True, banded.n_full_, screen.margin_mib_)

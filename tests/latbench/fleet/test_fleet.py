@@ -1,0 +1,198 @@
+"""Fleet runs on a local Ray (2 CPUs): same rows as a local run, faults cost one task."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from latbench.cli import main  # noqa: E402
+from latbench.fleet import Target, connect, node_targets, run_on_fleet, task_resources  # noqa: E402
+from latbench.fleet.jobs import op_job_factory  # noqa: E402
+from latbench.profile import OpLatencyJob, profile_specs  # noqa: E402
+from latbench.spaces import get_space  # noqa: E402
+from latbench.tables import read_table  # noqa: E402
+from latbench.timing import TimingConfig, make_timer  # noqa: E402
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[3]
+FAST = TimingConfig(warmup_ms=1.0, budget_ms=3.0, min_sample_ms=0.2)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield connect(None, num_cpus=2)
+    ray.shutdown()
+
+
+def _specs():
+    return get_space("nasbench201").ops("small")[:8]
+
+
+def _keys(path: Path) -> list[str]:
+    return list(read_table(path)["key"])
+
+
+@dataclasses.dataclass
+class _KillingJob(OpLatencyJob):
+    """Kills its own worker (SIGKILL) at ``victim``: once when ``marker`` is given (then the
+    retry succeeds), every time otherwise."""
+
+    victim: str = ""
+    marker: str = ""
+
+    def measure(self, items, on_round=None):  # noqa: ANN001
+        if any(i.key == self.victim for i in items):
+            if not self.marker or not os.path.exists(self.marker):
+                if self.marker:
+                    Path(self.marker).write_text("killed once")
+                os.kill(os.getpid(), signal.SIGKILL)
+        return super().measure(items, on_round)
+
+
+def _killing_factory(device: str, victim: str = "", marker: str = "", slug_env: str = ""):
+    base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
+    job = _KillingJob(**fields, victim=victim, marker=marker)
+    if slug_env and os.environ.get(slug_env):
+        job.fingerprint = {**job.fingerprint, "slug": os.environ[slug_env],
+                           "host": os.environ[slug_env]}
+    return job
+
+
+def test_task_resources_ask_a_whole_gpu_or_the_threads():
+    assert task_resources("cuda:0", None) == {"num_gpus": 1, "num_cpus": 1}
+    assert task_resources("cpu", 2) == {"num_cpus": 2}
+    assert task_resources("cpu", None) == {"num_cpus": 1}
+
+
+def test_fleet_run_writes_the_op_set_of_a_local_run_and_resumes(cluster, tmp_path):
+    specs = _specs()
+    local = profile_specs(specs, tmp_path / "local.csv", make_timer("cpu", FAST, threads=1))
+    make_job = op_job_factory(FAST, 1)
+    table = tmp_path / "fleet.csv"
+    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    assert sorted(_keys(table)) == sorted(_keys(local.path))
+    assert set(read_table(table)["status"]) == {"ok"}
+    again = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                         targets=node_targets(cluster, "cpu", 1), threads=1)
+    (only,) = again.tables.values()
+    assert only.measured == [] and len(only.skipped) == len(specs)
+    assert len(run.tables) == 1 and run.retried == []
+
+
+def test_a_worker_killed_midway_costs_one_retry_and_every_op_is_measured_once(cluster,
+                                                                               tmp_path):
+    import functools
+
+    specs = _specs()
+    victim = specs[3].key
+    make_job = functools.partial(_killing_factory, victim=victim,
+                                 marker=str(tmp_path / "killed"))
+    table = tmp_path / "t.csv"
+    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    assert (tmp_path / "killed").exists()
+    assert victim in run.retried and run.lost == []
+    keys = _keys(table)
+    assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
+    assert set(read_table(table)["status"]) == {"ok"}
+
+
+def test_an_op_that_always_kills_its_worker_is_recorded_and_the_run_goes_on(cluster, tmp_path):
+    import functools
+
+    specs = _specs()
+    victim = specs[5].key
+    make_job = functools.partial(_killing_factory, victim=victim)
+    table = tmp_path / "t.csv"
+    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    df = read_table(table).set_index("key")
+    assert run.lost == [victim]
+    assert df.loc[victim, "status"] == "crashed" and "lost twice" in df.loc[victim, "error"]
+    assert (df.drop(index=victim)["status"] == "ok").all() and len(df) == len(specs)
+
+
+def test_an_interrupted_driver_keeps_its_rows_and_the_rerun_completes(cluster, tmp_path):
+    specs = _specs()
+    table = tmp_path / "t.csv"
+    make_job = op_job_factory(FAST, 1)
+    seen = []
+
+    def stop_after_three(item, row):  # noqa: ANN001
+        seen.append(item)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                     targets=node_targets(cluster, "cpu", 1), threads=1,
+                     on_progress=stop_after_three)
+    assert 3 <= len(_keys(table)) < len(specs)
+    run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                 targets=node_targets(cluster, "cpu", 1), threads=1)
+    keys = _keys(table)
+    assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
+
+
+def test_two_device_types_land_in_two_tables(cluster, tmp_path):
+    import functools
+
+    specs = _specs()[:2]
+    make_job = functools.partial(_killing_factory, slug_env="LATBENCH_TEST_SLUG")
+    targets = [Target(name, {"runtime_env": {"env_vars": {"LATBENCH_TEST_SLUG": name}}})
+               for name in ("sim-gpu-a", "sim-gpu-b")]
+    run = run_on_fleet(make_job, specs, "cpu", lambda slug: tmp_path / slug / "t.csv",
+                       ray=cluster, targets=targets, threads=1)
+    assert set(run.tables) == {"sim-gpu-a", "sim-gpu-b"}
+    for slug in ("sim-gpu-a", "sim-gpu-b"):
+        df = read_table(tmp_path / slug / "t.csv")
+        assert sorted(df["key"]) == sorted(s.key for s in specs)
+        assert df.attrs["meta"]["fingerprint"]["slug"] == slug
+
+
+def test_cli_profile_with_ray_measures_every_op_of_the_space_once(cluster, tmp_path, capsys):
+    # a local run measures each op of the space once (tests/latbench/test_profile.py); the
+    # fleet run must end with that same op set, every op ok
+    assert main(["profile", "dints", "--size", "small", "--device", "cpu", "--threads", "1",
+                 "--budget-ms", "2", "--warmup-ms", "1", "--ray",
+                 "--table", str(tmp_path / "ray.csv")]) == 0
+    keys = _keys(tmp_path / "ray.csv")
+    assert sorted(keys) == sorted({s.key for s in get_space("dints").ops("small")})
+    assert len(keys) == len(set(keys))
+    assert set(read_table(tmp_path / "ray.csv")["status"]) == {"ok"}
+    assert "retried after a lost task: 0" in capsys.readouterr().out
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_tasks_hold_one_gpu_each(cluster, tmp_path):
+    specs = _specs()[:4]
+    make_job = op_job_factory(FAST, None)
+    run = run_on_fleet(make_job, specs, "cuda:0", lambda slug: tmp_path / "t.csv",
+                       ray=cluster, targets=node_targets(cluster, "cuda:0", None))
+    (only,) = run.tables.values()
+    assert len(only.measured) == len(specs)
+
+
+def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
+    from latbench.archs import sample_architectures
+    from latbench.memory import TrainConfig
+    from predictors.memory import TrainingMemoryPredictor
+    from predictors.memory_screen import full_predictions
+
+    model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit(None)
+    archs = sample_architectures("dints", 6, "small", seed=3)
+    serial = full_predictions(model, archs)
+    assert list(full_predictions(model, archs, ray=cluster)) == list(serial)

@@ -1,0 +1,72 @@
+"""Faults while measuring: poison ops, hanging ops, OOM, SIGTERM (issue 13 "Measuring")."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from latbench.timed import failure_fields, time_guarded
+from latbench.timing import TimingConfig, make_timer
+
+from helpers import FAST, popen
+
+
+@pytest.mark.parametrize("exc", [
+    MemoryError(),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: can't allocate "
+                 "memory: you tried to allocate 1099511627776 bytes. Error code 12 (Cannot "
+                 "allocate memory)"),
+    RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+])
+def test_out_of_memory_on_any_device_is_status_oom(exc):
+    assert failure_fields(exc)["status"] == "oom"
+    assert failure_fields(ValueError("groups must divide channels"))["status"] == "error"
+
+
+def test_a_build_that_runs_out_of_cpu_memory_is_recorded_oom():
+    def make():
+        raise MemoryError("cannot allocate 10^12 floats")
+
+    fields, result = time_guarded(make, make_timer("cpu", TimingConfig(budget_ms=1), threads=1))
+    assert fields["status"] == "oom" and result is None
+
+
+@pytest.mark.slow
+def test_poison_and_hanging_ops_are_recorded_and_the_run_finishes_the_others(tmp_path):
+    table = tmp_path / "t.csv"
+    proc = popen("profile", "test-faults", *FAST, "--table", str(table), "--item-timeout", "25")
+    out, err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, err[-2000:]
+    df = pd.read_csv(table, keep_default_na=False)
+    assert df["key"].is_unique and len(df) == 7
+    status = dict(zip(df["key"].str.split("|").str[0] + df["op_params"].str[-3:],
+                      df["status"]))
+    by_kind = df.groupby("kind")["status"].apply(sorted).to_dict()
+    assert by_kind == {"conv": ["ok"] * 4, "test_crash": ["crashed"], "test_exit": ["crashed"],
+                       "test_hang": ["timeout"]}, status
+    errors = dict(zip(df["kind"], df["error"]))
+    assert "SIGSEGV" in errors["test_crash"] and "exit status 3" in errors["test_exit"]
+    assert "25" in errors["test_hang"]
+    assert "restarting" in err and not (tmp_path / "t.inflight.json").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    table = tmp_path / "t.csv"
+    proc = popen("profile", "test-convs", "--threads", "1", "--budget-ms", "1500",
+                 "--warmup-ms", "1", "--target-ci", "0.0001", "--table", str(table))
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # wait for the first row
+        if table.exists() and len(table.read_text().splitlines()) >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM)" in err and "every row written so far is kept" in err
+    rows = pd.read_csv(table)
+    assert len(rows) >= 1 and set(rows["status"]) == {"ok"}
+    assert not (tmp_path / "t.inflight.json").exists()

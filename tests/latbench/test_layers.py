@@ -1,0 +1,100 @@
+"""Layers flow one way (issue 11 item 5): a test that walks the import graph.
+
+Each module of ``latbench``, ``predictors`` and ``nas`` gets a layer; a module may import its
+own layer and those below, never one above (imports inside functions count too):
+
+0 foundation   latbench.errors, latbench.tables (file format: schemas, crash-safe rows)
+1 catalogue    latbench (package), ops, opspec, features, spaces, archs
+2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
+3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
+               profile (ops), netprofile (networks), memory.table / memory.terms (memory)
+4 predictors
+5 nas
+6 CLI          latbench.cli, latbench.__main__ (may import everything)
+Nothing imports ``latbench.cli`` except the CLI itself and ``latbench.__main__``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = ("latbench", "predictors", "nas")
+
+LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
+    (0, ("latbench.errors", "latbench.tables")),
+    (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
+         "latbench.archs")),
+    (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",
+         "latbench.deploy")),
+    (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
+         "latbench.memory.table", "latbench.memory.terms")),
+    (4, ("predictors",)),
+    (5, ("nas",)),
+    (6, ("latbench.cli", "latbench.__main__")),
+]
+
+KNOWN_UPWARD = {
+    ("latbench.deploy.validate", "predictors"):
+        "validate loads --predictor itself; loading belongs in cli/validate.py (H4's file)",
+    ("nas.cli_runs", "latbench.cli.ui"): "nas prints through the CLI's console (H4 moves it)",
+}
+
+
+def layer_of(module: str) -> int:
+    best, depth = None, -1
+    for rank, prefixes in LAYERS:
+        for p in prefixes:
+            if (module == p or module.startswith(p + ".")) and p.count(".") > depth:
+                best, depth = rank, p.count(".")
+    assert best is not None, f"{module} has no layer; add it to LAYERS"
+    return best
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_edges() -> set[tuple[str, str]]:
+    """(importer, imported) for every absolute import of our packages in their sources."""
+    edges = set()
+    for pkg in PACKAGES:
+        for path in (REPO / pkg).rglob("*.py"):
+            mod = _module_name(path)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                         and node.level == 0 else [])
+                edges.update((mod, n) for n in names if n.split(".")[0] in PACKAGES)
+    return edges
+
+
+def upward(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    bad = {(a, b) for a, b in edges if layer_of(b) > layer_of(a)}
+    cli = {(a, b) for a, b in edges if (b == "latbench.cli" or b.startswith("latbench.cli."))
+           and layer_of(a) != 6}
+    return bad | cli
+
+
+def test_the_walker_sees_imports_inside_functions_and_ranks_them():
+    edges = import_edges()
+    assert ("latbench.profile", "latbench.tablerun") in edges
+    assert ("latbench.__main__", "latbench.cli") in edges
+    assert upward({("latbench.timing.cpu", "predictors.lookup")}) == {
+        ("latbench.timing.cpu", "predictors.lookup")}
+    assert upward({("predictors.lookup", "latbench.cli.ui")})  # nothing imports the CLI
+    assert not upward({("latbench.cli.fit", "predictors.lookup")})
+
+
+def test_no_import_goes_up_a_layer():
+    found = upward(import_edges()) - set(KNOWN_UPWARD)
+    assert not found, "upward imports:\n" + "\n".join(f"{a} -> {b}" for a, b in sorted(found))
+
+
+@pytest.mark.xfail(strict=True, reason="; ".join(KNOWN_UPWARD.values()))
+def test_the_known_upward_imports_are_gone():
+    assert not upward(import_edges()) & set(KNOWN_UPWARD)
