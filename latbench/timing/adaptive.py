@@ -148,8 +148,8 @@ class _Slot:
     sample_ms: float
     samples: list[float] = field(default_factory=list)
     spent_ns: int = 0
-    round_min: list[float] = field(default_factory=list)
-    """The fastest sample of each round (the drift reference's per-round comparison)."""
+    rounds: list[list[float]] = field(default_factory=list)
+    """The samples of each round (the drift reference's per-round correction)."""
 
 
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
@@ -165,12 +165,12 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress).
 
     ``reference`` (interleaved only): a fixed callable measured in every round beside the
-    others. Each Measurement then carries the reference's fastest sample (``reference_ms``)
-    and its ``drift``: the callable's fastest sample over ``nominal_ms`` times the median,
-    over rounds, of (its fastest sample in the round / the reference's fastest in the same
-    round). A slow-down of the whole machine, between groups and passes or from one round to
-    the next, is thereby divided out of the ``*_corrected_ms`` statistics. ``nominal_ms``
-    defaults to this group's ``reference_ms``.
+    others. Each round's speed is the reference's fastest sample in that round over
+    ``nominal_ms`` (default: this group's fastest reference sample); every sample is divided by
+    its round's speed, and a Measurement's ``drift`` is its fastest raw sample over its fastest
+    divided one (``reference_ms``: the reference's fastest sample). A slow-down of the whole
+    machine, between groups and passes or from one round to the next, is thereby divided out of
+    the ``*_corrected_ms`` statistics while the minimum still comes from all the samples.
     """
     out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
@@ -181,18 +181,18 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 out[i] = exc
         return out  # type: ignore[return-value]
     everything = [*fns, reference] if reference is not None else list(fns)
-    results, round_min = _interleaved(everything, sampler, config, on_round)
+    results, per_round = _interleaved(everything, sampler, config, on_round)
     if reference is None:
         return results
-    ref, ref_rounds = results.pop(), np.asarray(round_min.pop())
+    ref, ref_rounds = results.pop(), per_round.pop()
     if not isinstance(ref, Measurement):
         return results
     ref_ms = min(ref.samples_ms)
-    nominal = nominal_ms or ref_ms
+    speed = np.array([min(r) for r in ref_rounds]) / (nominal_ms or ref_ms)  # per round
     out_ref: list[Measurement | Exception] = []
-    for m, mine in zip(results, round_min):
-        if isinstance(m, Measurement) and len(mine) == len(ref_rounds):
-            corrected = nominal * float(np.median(np.asarray(mine) / ref_rounds))
+    for m, mine in zip(results, per_round):
+        if isinstance(m, Measurement) and len(mine) == len(speed):
+            corrected = min(min(r) / d for r, d in zip(mine, speed))
             m = replace(m, reference_ms=ref_ms, drift=min(m.samples_ms) / corrected)
         out_ref.append(m)
     return out_ref
@@ -200,9 +200,9 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
 
 def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
                  on_round: Callable[[int, int], None] | None = None
-                 ) -> tuple[list[Measurement | Exception], list[list[float]]]:
+                 ) -> tuple[list[Measurement | Exception], list[list[list[float]]]]:
     """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices; also each
-    callable's fastest sample per round (empty for one that failed)."""
+    callable's samples per round (empty for one that failed)."""
     out: list[Measurement | Exception | None] = [None] * len(fns)
     live: dict[int, _Slot] = {}
     for i, fn in enumerate(fns):
@@ -228,7 +228,7 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                 del live[i]
                 continue
             slot.samples.extend(new)
-            slot.round_min.append(min(new))
+            slot.rounds.append(new)
             slot.sample_ms = max(float(np.median(slot.samples)) * slot.calls, 1e-6)
             slot.spent_ns += sampler.now_ns() - t0
         if on_round is not None:
@@ -237,5 +237,5 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
                              timer=sampler.name, total_s=slot.spent_ns / 1e9,
                              stop_reason=f"rounds={config.rounds}")
-    rounds = [live[i].round_min if i in live else [] for i in range(len(fns))]
+    rounds = [live[i].rounds if i in live else [] for i in range(len(fns))]
     return out, rounds  # type: ignore[return-value]
