@@ -9,9 +9,13 @@ from latbench.timing import CpuTimer, TimingConfig
 
 def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     path = tmp_path / "ops.csv"
+    from latbench.spaces import get_space
+
     writer = TableWriter(path, LATENCY, {})
-    for key, ref in [("a", 0.2), ("b", 0.3), ("c", 0.25), ("d", None)]:
-        writer.append({"key": key, "status": "ok", "reference_ms": ref})
+    specs = get_space("nasbench201").ops("small")[:4]
+    for spec, ref in zip(specs, [0.2, 0.3, 0.25, None]):
+        writer.append({"key": spec.key, "kind": spec.kind, "status": "ok", "source": "measured",
+                       "latency_median_ms": 1.0, "latency_min_ms": 1.0, "reference_ms": ref})
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
