@@ -9,8 +9,6 @@ from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.data import STATISTICS as STATS, network_data, op_data
-from predictors.learned import LearnedPredictor
-from predictors.lookup import LookupPredictor
 from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
 from predictors.persist import load, save
 from predictors.base import input_level
@@ -28,10 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
     p.add_argument("--kind", choices=("lookup", "learned", "memory"), default="lookup",
-                   help="memory: a training-memory predictor on a memory table (HyperSegNAS)")
+                   help="lookup: the table's ops by key; learned: a regressor on op features "
+                        "that also predicts unmeasured ops; memory: a training-memory "
+                        "predictor on a memory table (HyperSegNAS) (default: lookup)")
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
-    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine")
-    p.add_argument("--composition", choices=COMPOSITIONS, default="sum")
+    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine",
+                   help="how --networks corrects the summed op latencies (default: affine)")
+    p.add_argument("--composition", choices=COMPOSITIONS, default="sum",
+                   help="how op latencies combine into a network's: sum over all ops, or "
+                        "the longest input-to-output path (default: sum)")
     p.add_argument("--stat", choices=sorted(STATS), default="median",
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
@@ -83,6 +86,9 @@ def _memory(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
+    from predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
+    from predictors.lookup import LookupPredictor
+
     if args.transfer_from is not None:
         model, tables, metrics, device = _transfer(args)
     else:

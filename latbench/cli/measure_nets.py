@@ -7,7 +7,8 @@ import argparse
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
+from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
+                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return run_fleet(args, make_job, items, f"{args.space}-{args.size}.networks",
                          lambda item: f"{len(item[0].edges)} ops", threads=args.threads)
     path = args.table or default_networks_path(slug, args.space, args.size, args.out)
+    set_drift_nominal(timer, args, path)
     console.print(f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
                   f"seed {args.seed}) x {args.repeat} pass(es) on {slug} -> {path}")
     with progress_bar() as bar:

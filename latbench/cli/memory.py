@@ -37,9 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="architectures to sample from a space")
     p.add_argument("--size", choices=SIZES, default=None,
                    help="sampled architectures' size (default: the space's own)")
-    p.add_argument("--seed", type=nonnegative_int, default=0)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--batch", type=positive_int, default=None, help="batch size (default: the arch's)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of the sampled architectures")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="optimizer of the training steps; its state counts (default: adam)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
     add_table_args(p)
@@ -121,6 +124,21 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
         rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
                                   on_row=advance, **options)
     failed = sum(r["status"] != "ok" for r in rows)
-    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), already in "
-                  f"table {len(archs) - len(rows)} -> {path}")
+    _print_measured(rows, cpu)
+    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), "
+                  f"{len(archs) - len(rows)} already in the table -> {path}", markup=False)
     return 0
+
+
+def _print_measured(rows: list[dict], cpu: bool) -> None:
+    """The rows this run measured, with the columns this device fills."""
+    cols = (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB")) if cpu else (
+        ("nvml_process_mib", "NVML proc MiB"), ("nvml_device_delta_mib", "NVML dev delta MiB"),
+        ("peak_reserved_mib", "reserved MiB"), ("peak_allocated_mib", "allocated MiB"),
+        ("context_mib", "context MiB"))
+    if not rows:
+        return
+    print_table("measured training memory (MiB)", ["arch_id", *(h for _, h in cols), "status"],
+                [(r.get("arch_id", r["key"]),
+                  *("-" if r.get(c) is None else float(r[c]) for c, _ in cols), r["status"])
+                 for r in rows])

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="size of --space (default: the space's own: paper for nasbench201)")
     p.add_argument("--n", type=positive_int, default=10,
                    help="networks to sample (network predictors)")
-    p.add_argument("--seed", type=nonnegative_int, default=0)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
     p.add_argument("--threads", type=positive_int, default=None,

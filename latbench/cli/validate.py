@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="throughput floor; RT-DNAS uses 22 (default: none)")
     p.add_argument("--predictor", type=Path, default=None,
                    help="saved network predictor (JSON); without it: 'no prediction'")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                   help="precision of the deployed model (default: fp32)")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (torch and ORT)")
     p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
     p.add_argument("--transfers", action="store_true",
@@ -123,23 +124,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
-    cols = ("backend", "engine", "median ms", "FPS", "predicted ms", "gap %", "verdict")
     limits = [f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
               f">= {report.min_fps:g} FPS" if report.min_fps is not None else ""]
     title = ", ".join(filter(None, limits)) or "no budget given"
-    print_table(f"measured vs predicted ({title})", cols, report.rows())
+    print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
     for b in report.backends:
-        if b.error:
-            console.print(f"  {b.backend}: {b.error}", markup=False)
         if b.status == "ok":
             console.print(f"  {b.backend}: precision {b.info['precision']}, batch "
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    for note in report.notes():
+        console.print(f"  {note}", markup=False)
     if gap_basis(report.prediction):
         console.print(f"  prediction{gap_basis(report.prediction)}", markup=False)
-    verdict = {True: "PASS", False: "FAIL", None: "no constraint given"}[report.passed]
-    console.print(f"overall: {verdict}; reports: {json_path}, {md_path}")
+    console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}", markup=False)
 
 
 def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001

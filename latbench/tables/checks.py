@@ -60,13 +60,15 @@ def register_row_check(check: RowCheck) -> RowCheck:
 
 
 def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
-    """CSV text -> string DataFrame; the header must be the schema's and every row exactly as
-    wide (a row with a field too many or too few, or an unterminated quote, is refused)."""
+    """CSV text -> string DataFrame; the header must be the schema's (or an older version's
+    without the trailing ``schema.added`` columns, read as empty) and every row exactly as wide
+    (a row with a field too many or too few, or an unterminated quote, is refused)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
+    older = list(schema.names[: len(schema.names) - len(schema.added)])
     try:
         header = next(reader, [])
-        if header != schema.names:
+        if header != schema.names and not (schema.added and header == older):
             missing = [c for c in schema.names if c not in header]
             extra = [c for c in header if c not in schema.names]
             raise TableError(f"{path}: header does not match schema {schema.name} "
@@ -76,7 +78,7 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
             if len(row) != len(header):
                 raise TableError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
                                  f"{len(header)} ({schema.name} columns)")
-            rows.append(row)
+            rows.append(row + [""] * (len(schema.names) - len(header)))
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
     return pd.DataFrame(rows, columns=schema.names, dtype=str)

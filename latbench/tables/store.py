@@ -77,15 +77,34 @@ def _drop_partial_last_line(path: Path) -> None:
                   stacklevel=3)
 
 
-def _check_header(path: Path, schema: TableSchema) -> None:
+def _check_header(path: Path, schema: TableSchema) -> list[str]:
+    """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
     with open(path, encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh), [])
-    if header != schema.names:
+    older = schema.names[: len(schema.names) - len(schema.added)]
+    if header != schema.names and header != older:
         missing = [c for c in schema.names if c not in header]
         extra = [c for c in header if c not in schema.names]
         raise TableError(f"{path}: header does not match schema {schema.name} "
                          f"v{schema.version} (missing: {missing or 'none'}, "
                          f"unexpected: {extra or 'none'})")
+    return header
+
+
+def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> None:
+    """Rewrite an older table with the schema's added columns (empty), atomically."""
+    if header == schema.names:
+        return
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(schema.names)
+    pad = [""] * (len(schema.names) - len(header))
+    writer.writerows(row + pad for row in rows)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -128,7 +147,7 @@ class TableWriter:
             existing = read_meta(self.path)
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
-            _check_header(self.path, schema)
+            _add_missing_columns(self.path, schema, _check_header(self.path, schema))
         else:
             full = {"schema": schema.name, "schema_version": schema.version,
                     "columns": schema.doc(), **meta}

@@ -46,6 +46,11 @@ class Measurement:
 
     ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
     and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
+
+    ``reference_ms`` / ``drift``: set when a reference op was measured in the same interleaved
+    rounds (``measure_each``): its fastest sample, and that over the timer's nominal reference
+    time. ``drift`` 1.08 means the whole machine ran 8 % slower than when the nominal was taken;
+    the ``*_corrected_ms`` statistics divide it out (the raw ones are kept as measured).
     """
 
     samples_ms: tuple[float, ...]
@@ -54,6 +59,8 @@ class Measurement:
     total_s: float = 0.0
     stop_reason: str = ""
     extra_warnings: tuple[str, ...] = field(default=())
+    reference_ms: float | None = None
+    drift: float | None = None
 
     def __post_init__(self) -> None:
         if not self.samples_ms:
@@ -129,12 +136,23 @@ class Measurement:
             "latency_min_ms": float(self._sorted[0]),
             "latency_ci95_low_ms": lo,
             "latency_ci95_high_ms": hi,
+            **self.corrected_stats(),
             "n_samples": self.n,
             "calls_per_sample": self.calls_per_sample,
             "timer": self.timer,
             "stop_reason": self.stop_reason,
             "warnings": "; ".join(self.warnings),
         }
+
+    def corrected_stats(self) -> dict[str, float | None]:
+        """``reference_ms``, ``drift`` and the drift-corrected min and median (None without a
+        reference: nothing is invented)."""
+        if self.reference_ms is None or not self.drift:
+            return dict.fromkeys(("reference_ms", "drift", "latency_min_corrected_ms",
+                                  "latency_median_corrected_ms"))
+        return {"reference_ms": self.reference_ms, "drift": self.drift,
+                "latency_min_corrected_ms": float(self._sorted[0]) / self.drift,
+                "latency_median_corrected_ms": self.median_ms / self.drift}
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "samples_ms": list(self.samples_ms)}

@@ -141,7 +141,9 @@ def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, ar
     scored = json.loads(report.read_text())["TransferPredictor"]
     # shots left out; the ranking is the target's (the source's own ranking scores ~0.5 here)
     assert 100 < scored["n"] <= len(archs) - 10 and scored["spearman_rho"] > 0.8
-    assert predict_latency(archs[0], out)["predicted_ms"] > 0  # validate --predictor
+    from latbench.cli.validate import load_network_predictor
+
+    assert predict_latency(archs[0], out, load=load_network_predictor)["predicted_ms"] > 0
 
 
 def _write_target(path, archs, y):

@@ -118,7 +118,8 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
     table = tmp_path / "nb.csv"
     cmd = [sys.executable, "-m", "latbench", "profile", "nasbench201", "--size", "small",
-           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1"]
+           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1",
+           "--rounds", "1"]  # one row at a time (interleaved groups are written whole)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
@@ -135,3 +136,20 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     keys = read_table(table)["key"].tolist()
     assert sorted(keys) == sorted(expected)  # every op, each exactly once
     assert f"already in table {n_before}" in done.stdout.replace("\n", " ")
+
+
+def test_a_table_without_the_drift_columns_is_read_and_upgraded_when_appended(tmp_path):
+    path = tmp_path / "old.csv"
+    writer = TableWriter(path, LATENCY, {})
+    writer.append(_row("a", 1.0))
+    old = [c for c in LATENCY.names if c not in LATENCY.added]
+    lines = path.read_text().splitlines()  # rewrite as a table from before the drift columns
+    keep = [LATENCY.names.index(c) for c in old]
+    path.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines)
+                    + "\n")
+    df = read_table(path)
+    assert df["drift"].isna().all() and df.loc[0, "latency_median_ms"] == 1.0
+    TableWriter(path, LATENCY, {}).append({**_row("b", 2.0), "drift": 1.1})
+    df = read_table(path)
+    assert path.read_text().splitlines()[0].split(",") == LATENCY.names
+    assert list(df["key"]) == ["a", "b"] and df["drift"].tolist()[1] == 1.1
