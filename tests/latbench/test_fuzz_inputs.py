@@ -64,6 +64,8 @@ def accepted_cell(table: str, col: str, value: str, row: dict[str, str]) -> bool
         return True  # networks measured outside a space's sizes
     if col in ("kind", "input_shape") and value == "":
         return True
+    if table == "mem" and row.get("subject") == "arch" and col == "kind":
+        return value != "\udcff"  # an arch row's kind is not interpreted (the arch_json is)
     ok_row = row.get("status") == "ok"
     number = value not in ("", "x", "nan", "inf", "-inf", "-1", "1e308", "\udcff")
     if col in POSITIVE_ON_OK and ok_row:
@@ -219,6 +221,8 @@ def json_leaf_mutations(doc: dict, rechecksum: bool) -> list[tuple[str, bytes, t
             elif bad not in ("BIG", "NAN", "INF"):
                 if parent[path[-1]] == bad and type(parent[path[-1]]) is type(bad):
                     continue
+                if isinstance(parent[path[-1]], bool) and isinstance(bad, bool):
+                    continue  # the other bool is a valid value, not a malformed one
                 parent[path[-1]] = bad
             else:
                 parent[path[-1]] = f"@@{bad}@@"

@@ -2,6 +2,7 @@
 
 import argparse
 
+from latbench.opspec import OpSpec
 from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.tables import LATENCY, TableWriter
 from latbench.timing import CpuTimer, TimingConfig
@@ -10,8 +11,10 @@ from latbench.timing import CpuTimer, TimingConfig
 def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     path = tmp_path / "ops.csv"
     writer = TableWriter(path, LATENCY, {})
-    for key, ref in [("a", 0.2), ("b", 0.3), ("c", 0.25), ("d", None)]:
-        writer.append({"key": key, "status": "ok", "reference_ms": ref})
+    for channels, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (4, None)]:  # rows are validated
+        key = OpSpec.make("identity", (1, channels, 4, 4)).key
+        writer.append({"key": key, "status": "ok", "source": "measured",
+                       "latency_median_ms": 1.0, "reference_ms": ref})
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
