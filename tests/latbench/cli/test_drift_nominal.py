@@ -2,7 +2,6 @@
 
 import argparse
 
-from latbench.opspec import OpSpec
 from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.tables import LATENCY, TableWriter
 from latbench.timing import CpuTimer, TimingConfig
@@ -10,11 +9,13 @@ from latbench.timing import CpuTimer, TimingConfig
 
 def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     path = tmp_path / "ops.csv"
+    from latbench.spaces import get_space
+
     writer = TableWriter(path, LATENCY, {})
-    for channels, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (4, None)]:  # rows are validated
-        key = OpSpec.make("identity", (1, channels, 4, 4)).key
-        writer.append({"key": key, "status": "ok", "source": "measured",
-                       "latency_median_ms": 1.0, "reference_ms": ref})
+    specs = get_space("nasbench201").ops("small")[:4]
+    for spec, ref in zip(specs, [0.2, 0.3, 0.25, None]):
+        writer.append({"key": spec.key, "kind": spec.kind, "status": "ok", "source": "measured",
+                       "latency_median_ms": 1.0, "latency_min_ms": 1.0, "reference_ms": ref})
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
