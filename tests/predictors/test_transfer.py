@@ -154,3 +154,16 @@ def _write_target(path, archs, y):
                   "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
                   "latency_min_ms": ms})
     return path
+
+
+def test_a_transfer_file_saved_before_op_costs_still_loads(source, archs, tmp_path):
+    """Version-0 state (a loglinear map only) predicts exp(a + b log ŷ_source) as it did."""
+    from predictors.persist import state_of
+
+    doc = {"params": {"method": "loglinear", "device": "gpu-x"}, "base": state_of(source),
+           "slope": 0.8, "intercept": 0.3, "n_shots": 10, "fit_metrics": {}}
+    old = TransferPredictor.from_state(doc)
+    expected = np.exp(0.3 + 0.8 * np.log(source.predict(archs[:5])))
+    assert np.allclose(old.predict(archs[:5]), expected, rtol=1e-12)
+    assert load(save(old, tmp_path / "old.json")).predict(archs[:5]).tobytes() == \
+        old.predict(archs[:5]).tobytes()
