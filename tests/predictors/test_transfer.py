@@ -131,10 +131,14 @@ def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, ar
     assert main(["fit", str(w.path), "-o", str(ops)]) == 0  # an op-level (lookup) predictor
     nets = _write_target(tmp_path / "t.networks.csv", archs,
                          _target(synth, archs, pool=30.0, conv=0.2))
+    others = [_write_target(tmp_path / f"o{i}.networks.csv", archs[:60],
+                            _target(synth, archs[:60], pool=25.0 + 10 * i, conv=0.2), f"gpu-{i}")
+              for i in range(2)]
     assert main(["fit", "--transfer-from", str(ops), "--networks", str(nets), "--shots", "10",
-                 "--seed", "3", "-o", str(out)]) == 0
+                 "--seed", "3", "--prior-from", *map(str, others), "-o", str(out)]) == 0
     state = json.loads(out.read_text())["state"]
     assert len(state["shots"]) == 10 and state["method_"].startswith("opcost")
+    assert state["prior"]["devices"] == ["gpu-0", "gpu-1"]
     report = tmp_path / "e.json"
     assert main(["evaluate", str(out), str(nets), "--plot", str(tmp_path / "e.png"),
                  "--json", str(report)]) == 0
@@ -143,11 +147,11 @@ def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, ar
     assert predict_latency(archs[0], out)["predicted_ms"] > 0  # validate --predictor
 
 
-def _write_target(path, archs, y):
+def _write_target(path, archs, y, slug="gpu-x"):
     from latbench.netprofile import NETWORKS, arch_columns
     from latbench.tables import TableWriter
 
-    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": "gpu-x"}, "protocol": {},
+    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": slug}, "protocol": {},
                                      "protocol_id": "p"})
     for a, ms in zip(archs, y):
         w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok",
