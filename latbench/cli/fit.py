@@ -47,6 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _prior(paths: list[Path], source: object, column: str) -> DevicePrior:
+    """A DevicePrior learned from the networks tables of other devices."""
+    devices = {}
+    for path in paths:
+        data = network_data(path, column)
+        devices[data.device or path.stem] = (encode(data.archs), data.latency_ms)
+    prior = DevicePrior.fit_devices(devices, lambda ops: source_op_costs(source, ops))
+    console.print(f"prior learned from {len(devices)} device(s): {', '.join(devices)} "
+                  f"({len(prior.keys)} shared ops)", markup=False)
+    return prior
+
+
 def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
     if args.networks is None:
         raise LatbenchError("--transfer-from needs --networks (networks measured on the "
@@ -66,18 +78,6 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
                   f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
                   markup=False)
     return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
-
-
-def _prior(paths: list[Path], source: object, column: str) -> DevicePrior:
-    """A DevicePrior learned from the networks tables of other devices."""
-    devices = {}
-    for path in paths:
-        data = network_data(path, column)
-        devices[data.device or path.stem] = (encode(data.archs), data.latency_ms)
-    prior = DevicePrior.fit_devices(devices, lambda ops: source_op_costs(source, ops))
-    console.print(f"prior learned from {len(devices)} device(s): {', '.join(devices)} "
-                  f"({len(prior.keys)} shared ops)", markup=False)
-    return prior
 
 
 def run(args: argparse.Namespace) -> int:
