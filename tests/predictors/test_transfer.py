@@ -180,3 +180,22 @@ def test_a_transfer_file_saved_before_op_costs_still_loads(source, archs, tmp_pa
     assert np.allclose(old.predict(archs[:5]), expected, rtol=1e-12)
     assert load(save(old, tmp_path / "old.json")).predict(archs[:5]).tobytes() == \
         old.predict(archs[:5]).tobytes()
+
+
+def test_batch_transfer_uses_the_batch1_op_costs_of_the_same_device(synth, source, archs):
+    """A batch-1 transfer predictor as source: batch-8 ops are priced by their batch-1 twins."""
+    from latbench.archs.nasbench201 import build_network, parse_genotype
+
+    at8 = [build_network(parse_genotype(a.genotype), "small", batch=8) for a in archs]
+    y1 = _target(synth, archs, pool=30.0, conv=0.2)
+    y8 = _target(synth, at8, pool=30.0, conv=0.2, const=0.5)
+    batch1 = TransferPredictor(source, "opcost").fit(archs[:60], y1[:60])
+    keys1 = {op.key for a in archs for op in a.ops()}
+    assert not keys1 & {op.key for op in at8[0].ops()}  # no batch-8 op among the batch-1 ones
+    shots = choose_shots(len(at8), 6, seed=0)
+    rest = np.setdiff1d(np.arange(len(at8)), shots)
+    model = TransferPredictor(batch1, "opcost").fit([at8[i] for i in shots], y8[shots])
+    cpu = TransferPredictor(source, "opcost").fit([at8[i] for i in shots], y8[shots])
+    rho, rho_cpu = (stats.spearmanr(m.predict([at8[i] for i in rest]), y8[rest]).statistic
+                    for m in (model, cpu))
+    assert rho > 0.95 and rho > rho_cpu
