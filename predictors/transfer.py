@@ -216,10 +216,10 @@ class TransferPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
-        if "slope" in state:
-            return cls._from_v0_state(state)
         p = dict(state["params"])
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
+        if "slope" in state:  # saved before op-cost transfer
+            return cls._from_v0_state(state)
         obj = cls(from_state_of(state["source"]), p["method"], p["device"], prior,
                   tuple(p["alphas"]), p["coverage"])
         arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
