@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import Any
 
 
 class LatbenchError(Exception):
@@ -57,11 +57,6 @@ class MissingDependencyError(LatbenchError, ImportError):
         super().__init__(msg)
 
 
-class NotFittedError(LatbenchError, _SklearnNotFittedError):
-    """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
-    written for scikit-learn estimators catches it)."""
-
-
 class GenotypeError(LatbenchError, ValueError):
     """A genotype string that does not parse: malformed, or naming an op the space lacks."""
 
@@ -103,3 +98,23 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
     return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
             f"{exc.start}); expected a UTF-8 file written by latbench")
+
+
+def _not_fitted_error() -> type:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(LatbenchError, _SklearnNotFittedError):
+        """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
+        written for scikit-learn estimators catches it)."""
+
+    NotFittedError.__module__ = __name__
+    return NotFittedError
+
+
+def __getattr__(name: str) -> Any:
+    """``NotFittedError`` is built on first use (PEP 562): it subclasses scikit-learn's, and
+    importing scikit-learn costs ~2 s of CPU that `latbench --help` should not pay."""
+    if name == "NotFittedError":
+        cls = globals()["NotFittedError"] = _not_fitted_error()
+        return cls
+    raise AttributeError(f"module 'latbench.errors' has no attribute {name!r}")
