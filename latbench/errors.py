@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
 from typing import Any
 
 
@@ -57,6 +56,7 @@ class MissingDependencyError(LatbenchError, ImportError):
         super().__init__(msg)
 
 
+
 class GenotypeError(LatbenchError, ValueError):
     """A genotype string that does not parse: malformed, or naming an op the space lacks."""
 
@@ -100,21 +100,11 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
             f"{exc.start}); expected a UTF-8 file written by latbench")
 
 
-def _not_fitted_error() -> type:
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
-    class NotFittedError(LatbenchError, _SklearnNotFittedError):
-        """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
-        written for scikit-learn estimators catches it)."""
-
-    NotFittedError.__module__ = __name__
-    return NotFittedError
-
-
 def __getattr__(name: str) -> Any:
-    """``NotFittedError`` is built on first use (PEP 562): it subclasses scikit-learn's, and
-    importing scikit-learn costs ~2 s of CPU that `latbench --help` should not pay."""
+    """``NotFittedError`` (``latbench.notfitted``) is imported on first use: it subclasses
+    scikit-learn's, and importing scikit-learn would cost every command a second."""
     if name == "NotFittedError":
-        cls = globals()["NotFittedError"] = _not_fitted_error()
-        return cls
-    raise AttributeError(f"module 'latbench.errors' has no attribute {name!r}")
+        from latbench.notfitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
