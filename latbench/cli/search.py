@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="latency table(s) to fit a lookup predictor on instead")
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
-    p.add_argument("--size", default="small", choices=SIZES)
+    p.add_argument("--size", default=None, choices=SIZES,
+                   help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0)
@@ -58,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="hypersegnas --confirm: memory table to append to (default: "
                         "memory-dints-<size>.csv of the device under the tables home, where "
                         "`latbench memory` writes)")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="hypersegnas: local processes for the screen's full traces (default 2)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="hypersegnas: run the screen's full traces as Ray tasks on the cluster "
+                        "at ADDRESS (`auto`: the one `ray start` made here; no value: a local "
+                        "Ray; needs `pip install 'latbench[ray]'`)")
+    p.add_argument("--ray-cpus", type=int, default=None, metavar="N",
+                   help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads of the search, and of the default tables it reads "
                         "(default 1: the committed tables; more threads on a shared machine "
@@ -73,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
     module = importlib.import_module(PAPERS[which])
+    if args.size is None:
+        from latbench.spaces import default_size
+
+        args.size = default_size(module.SPACES[0])
     if which == "hypersegnas":
         return search_runs.hypersegnas(args, module, _memory_model(args))
     models = cost_models(args, module.SPACES)

@@ -92,10 +92,15 @@ def _ga_report(out) -> int:  # noqa: ANN001
 def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # noqa: ANN001
     import time
 
+    ray = None
+    if args.ray is not None:
+        from latbench.fleet import connect
+
+        ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     t0 = time.perf_counter()
     with progress() as report:
         out = module.search(model, args.n, args.target_mib, args.band_mib, args.size,
-                            args.seed, progress=report)
+                            args.seed, n_jobs=args.jobs, progress=report, ray=ray)
     res, took = out.result, time.perf_counter() - t0
     if out.screened:
         console.print(f"screened {res.n_sampled} architectures: per-op estimate for all, full "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from latbench.cli.ui import console, print_table
 from latbench.deploy.export import DEFAULT_OPSET
@@ -17,7 +18,7 @@ from latbench.deploy.report import gap_basis
 from latbench.deploy.runners import BACKENDS
 from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
                                       validate)
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, MissingDependencyError
 
 
 def _backends(text: str) -> list[str]:
@@ -27,6 +28,25 @@ def _backends(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(f"unknown backend(s) {', '.join(bad) or '(none)'}; "
                                          f"valid: {', '.join(BACKENDS)}")
     return names
+
+
+def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
+    """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
+    ``predictors.load`` warns when fitted on another device); a predictor of ops is refused in
+    one line."""
+    try:
+        import predictors
+        from predictors.base import input_level
+    except ImportError:
+        raise MissingDependencyError("predictors", why="--predictor needs latbench's "
+                                     "predictors package (install latbench from source)"
+                                     ) from None
+    model = predictors.load(path, device=device_slug)
+    if input_level(model) != "network":
+        raise LatbenchError(f"{path}: is a {type(model).__name__}, which predicts ops; "
+                            "validate needs a network predictor (`latbench fit OPS --networks "
+                            "NETS`, or a transfer predictor `latbench fit --transfer-from`)")
+    return model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                       f"on {args.device}: {', '.join(args.backend)}")
     report = validate(arch, args.backend, budget_ms=args.budget_ms, min_fps=args.min_fps,
                       predictor=args.predictor, options=opts,
+                      load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
     stem = args.out / (arch.name or arch.space)
     stem.parent.mkdir(parents=True, exist_ok=True)

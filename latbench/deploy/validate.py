@@ -8,7 +8,7 @@ as a suspiciously fast number).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationRepor
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.spaces import default_size
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -45,7 +46,8 @@ class ValidateOptions:
 
 def resolve_architecture(text: str) -> Architecture:
     """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``nasbench201:3``, ``msnas:0:small``)."""
+    sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults to the space's own,
+    ``latbench.spaces.default_size``)."""
     path = Path(text)
     if path.is_file():
         return Architecture.from_json(path.read_text(encoding="utf-8"))
@@ -53,31 +55,40 @@ def resolve_architecture(text: str) -> Architecture:
     if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
         raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
                             "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
-    space, seed, size = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "small"
+    space, seed = parts[0], int(parts[1])
+    size = parts[2] if len(parts) == 3 else default_size(space)
     arch = sample_architectures(space, 1, size, seed)[0]
     return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
                                                f"{space}-s{seed}-{size}", arch.genotype,
                                                arch.meta)
 
 
-def predict_latency(arch: Architecture, predictor_path: str | Path | None,
-                    device_slug: str | None = None) -> dict[str, Any]:
-    """The network predictor's latency for ``arch``, or ``note: "no prediction"``."""
-    if predictor_path is None:
+PredictorLoader = Callable[[Path, "str | None"], Any]
+"""``load(path, device_slug) -> network predictor`` for a ``--predictor`` file. The CLI passes
+``latbench.cli.validate.load_network_predictor``: the measuring layers never import
+``predictors`` themselves (layers flow one way)."""
+
+
+def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None = None,
+                    load: PredictorLoader | None = None) -> dict[str, Any]:
+    """The network predictor's latency for ``arch``, or ``note: "no prediction"``.
+
+    ``predictor``: None, a fitted network predictor (``predict([arch]) -> ms``), or a file
+    path read with ``load``.
+    """
+    if predictor is None:
         return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
-    try:
-        import predictors
-    except ImportError:
-        raise MissingDependencyError("predictors", why="--predictor needs latbench's "
-                                     "predictors package (install latbench from source)"
-                                     ) from None
-    model = predictors.load(predictor_path, device=device_slug)
-    if not isinstance(model, predictors.NetworkPredictor):
-        raise LatbenchError(f"{predictor_path}: is a {type(model).__name__}, which predicts ops; "
-                            "validate needs a saved NetworkPredictor (whole architectures)")
+    if isinstance(predictor, (str, Path)):
+        if load is None:
+            raise LatbenchError(f"{predictor}: a predictor file needs a loader (pass "
+                                "load_predictor=latbench.cli.validate.load_network_predictor) "
+                                "or pass the loaded predictor")
+        source, model = str(predictor), load(Path(predictor), device_slug)
+    else:
+        source, model = type(predictor).__name__, predictor
     value = float(np.asarray(model.predict([arch]))[0])
     info = getattr(model, "info_", {})
-    return {"predicted_ms": value, "source": str(predictor_path),
+    return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
             "statistic": info.get("statistic") or "latency_median_ms", "note": ""}
 
@@ -144,16 +155,20 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
 
 def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
              budget_ms: float | None = None, min_fps: float | None = None,
-             predictor: str | Path | None = None, options: ValidateOptions | None = None,
-             config: TimingConfig | None = None) -> ValidationReport:
-    """Export ``arch``, measure it on ``backends``, and report against prediction and budget."""
+             predictor: Any = None, options: ValidateOptions | None = None,
+             config: TimingConfig | None = None,
+             load_predictor: PredictorLoader | None = None) -> ValidationReport:
+    """Export ``arch``, measure it on ``backends``, and report against prediction and budget.
+
+    ``predictor``: a fitted network predictor, or a file read with ``load_predictor``.
+    """
     opts = options or ValidateOptions()
     for b in backends:
         if b not in BACKENDS:
             raise UnknownNameError("backend", b, BACKENDS)
     config = config or timing_config(opts.device)
     device = fingerprint(opts.device, threads=opts.threads)
-    prediction = predict_latency(arch, predictor, device.get("slug"))
+    prediction = predict_latency(arch, predictor, device.get("slug"), load_predictor)
     torch.manual_seed(0)
     module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
     with torch.inference_mode():
