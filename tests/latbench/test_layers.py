@@ -9,7 +9,8 @@ own layer and those below, never one above (imports inside functions count too):
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
                profile (ops), netprofile (networks), memory.table / memory.terms (memory),
-               fleet (the same tables measured by Ray workers)
+               fleet (the same tables measured by Ray workers), importing (public
+               benchmarks' networks into networks tables)
 4 predictors
 5 nas
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
@@ -31,7 +32,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",
          "latbench.deploy")),
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
-         "latbench.memory.table", "latbench.memory.terms", "latbench.fleet")),
+         "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
+         "latbench.importing", "latbench.importing_ofa")),
     (4, ("predictors",)),
     (5, ("nas",)),
     (6, ("latbench.cli", "latbench.__main__")),
