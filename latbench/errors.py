@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import Any
 
 
 class LatbenchError(Exception):
@@ -57,10 +56,6 @@ class MissingDependencyError(LatbenchError, ImportError):
         super().__init__(msg)
 
 
-class NotFittedError(LatbenchError, _SklearnNotFittedError):
-    """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
-    written for scikit-learn estimators catches it)."""
-
 
 class GenotypeError(LatbenchError, ValueError):
     """A genotype string that does not parse: malformed, or naming an op the space lacks."""
@@ -77,3 +72,39 @@ class DisconnectedCellError(LatbenchError, ValueError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM turned into an exception (the CLI's handler raises it): handled like Ctrl-C,
     so every row written so far is kept and the run says so."""
+
+
+class InputFileError(LatbenchError, ValueError):
+    """A file that cannot be decoded or parsed (not UTF-8, not JSON, nested too deep, ...)."""
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an ``OSError`` (disk full, read-only filesystem, dangling symlink, loop...):
+    the file(s) it concerns and the system's reason, never a traceback."""
+    reason = exc.strerror or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    where = " -> ".join(names) if names else "(no file named)"
+    return f"{where}: {reason}" + (f" ({exc.args[0]})" if not exc.strerror and exc.args else "")
+
+
+def with_filename(exc: OSError, path: object) -> OSError:
+    """``exc`` naming ``path`` (a failed ``write``/``flush``/``close`` names no file)."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
+    """One line for bytes that are not UTF-8, with the byte offset."""
+    return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+            f"{exc.start}); expected a UTF-8 file written by latbench")
+
+
+def __getattr__(name: str) -> Any:
+    """``NotFittedError`` (``latbench.notfitted``) is imported on first use: it subclasses
+    scikit-learn's, and importing scikit-learn would cost every command a second."""
+    if name == "NotFittedError":
+        from latbench.notfitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
