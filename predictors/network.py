@@ -39,11 +39,10 @@ from latbench.errors import LatbenchError
 from predictors.base import CostModel, Predictor
 from predictors.batch import KIND_PREFIX, ArchBatch, encode
 from predictors.metrics import accuracy
+from predictors.names import CALIBRATIONS, COMPOSITIONS
 from predictors.persist import (check_choice, check_numbers, check_type, damaged,
                                 from_state_of, persistable, state_of)
 
-CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
-COMPOSITIONS = ("sum", "longest_path")
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
     "linear": ("const", "op_sum"),

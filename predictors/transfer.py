@@ -40,10 +40,10 @@ from predictors.device_prior import DevicePrior, design
 from predictors.metrics import accuracy
 from predictors.persist import (check_choice, check_type, from_state_of, persistable,
                                 state_of)
+from predictors.names import METHODS
 from predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
                                      interval_factor, prior_ridge, select)
 
-METHODS = ("auto", "opcost", "opcost-learned", "opcost-nearest", "loglinear", "scale")
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest")
 CONST_SD = 10.0
 """Prior sd of the per-network constant, × the shots' mean latency: all but unpenalised."""

@@ -8,14 +8,8 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from predictors.base import input_level
-from predictors.batch import encode
 from predictors.data import STATISTICS as STATS, network_data, op_data
-from predictors.device_prior import DevicePrior
-from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
-from predictors.persist import load, save
-from predictors.transfer import METHODS, TransferPredictor, source_op_costs
-from predictors.transfer_fit import choose_shots
+from predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _prior(paths: list[Path], source: object, column: str) -> DevicePrior:
+def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     """A DevicePrior learned from the networks tables of other devices."""
+    from predictors.batch import encode
+    from predictors.device_prior import DevicePrior
+    from predictors.transfer import source_op_costs
+
     devices = {}
     for path in paths:
         data = network_data(path, column)
@@ -66,6 +64,11 @@ def _prior(paths: list[Path], source: object, column: str) -> DevicePrior:
 
 
 def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
+    from predictors.base import input_level
+    from predictors.persist import load
+    from predictors.transfer import TransferPredictor
+    from predictors.transfer_fit import choose_shots
+
     if args.networks is None:
         raise LatbenchError("--transfer-from needs --networks (networks measured on the "
                             "target device)")
@@ -89,6 +92,7 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
     from predictors.memory_fit import fit_memory
+    from predictors.persist import save
 
     if args.op_table is None:
         raise LatbenchError("fit --kind memory needs a memory table (`latbench memory dints` "
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
     from predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
+    from predictors.network import NetworkPredictor
+    from predictors.persist import save
     from predictors.lookup import LookupPredictor
 
     if args.transfer_from is not None:
