@@ -85,6 +85,7 @@ class NetworkData:
     repeat_drift: np.ndarray | None = None
     corrected: bool = False
     """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
+    provenance: str = ""  # one line: measured here, or imported from where (for reports)
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
@@ -115,11 +116,13 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         repeat_drift = _drift(second)
     meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
+    from latbench.importing import provenance_line
+
     return NetworkData(archs, first[target].to_numpy(dtype=np.float64), repeat,
                        meta.get("fingerprint", {}).get("slug", ""), digest,
                        str(meta.get("space", archs[0].space)), drift,
                        repeat_drift if drift is not None else None,
-                       target.endswith("_corrected_ms"))
+                       target.endswith("_corrected_ms"), provenance_line(meta))
 
 
 def _drift(rows: pd.DataFrame) -> np.ndarray | None:

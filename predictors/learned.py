@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import Ridge
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from predictors.data import OpData, op_data
 from predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from predictors.metrics import accuracy
-from predictors.persist import persistable
+from predictors.base import Predictor
+from predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
 """Name of the shared model in ``models_``."""
@@ -52,16 +52,21 @@ class LinearLogModel:
 
     @classmethod
     def from_state(cls, s: Mapping[str, Any]) -> "LinearLogModel":
-        arr = lambda k: np.array(s[k], dtype=np.float64)  # noqa: E731
-        return cls(arr("mean"), arr("scale"), arr("coef"), s["intercept"])
+        n = len(check_type("mean", s["mean"], list, "a list of numbers"))
+        arr = lambda k: np.array(check_numbers(k, s[k], n), dtype=np.float64)  # noqa: E731
+        intercept = check_numbers("intercept", [s["intercept"]])[0]
+        if len(s["coef"]) != n or not np.all(arr("scale") != 0):
+            raise damaged("coef, scale", f"{n} coefficients and non-zero scales")
+        return cls(arr("mean"), arr("scale"), arr("coef"), intercept)
 
 
 @persistable
-class LearnedPredictor:
+class LearnedPredictor(Predictor):
     """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
 
     unit = "ms"
-    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "op"
+    fitted_attr = "models_"
 
     def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
                  alpha: float = 0.1, min_rows_per_kind: int = 6):
@@ -104,8 +109,7 @@ class LearnedPredictor:
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms."""
-        if not hasattr(self, "models_"):
-            raise NotFittedError("LearnedPredictor is not fitted; call fit(table) first")
+        self._check_fitted("call fit(table) first")
         X = feature_matrix(specs, self.features)
         kinds = np.array([s.kind for s in specs], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
@@ -119,13 +123,8 @@ class LearnedPredictor:
                 log_y[rows] = model.predict_log(X[rows])
         return np.exp(log_y)
 
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
-
     def to_state(self) -> dict[str, Any]:
-        if not hasattr(self, "models_"):
-            raise NotFittedError("LearnedPredictor is not fitted; nothing to save")
+        self._check_fitted("nothing to save")
         return {"params": {"features": list(self.features), "per_kind": self.per_kind,
                            "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
                 "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
@@ -134,8 +133,13 @@ class LearnedPredictor:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
-        obj = cls(**state["params"])
-        obj.kinds_ = list(state["kinds"])
+        params = check_type("params", state["params"], dict, "an object")
+        features = check_type("params.features", params.get("features"), list,
+                              "a list of feature names")
+        for f in features:
+            check_choice("params.features", f, FEATURE_NAMES)
+        obj = cls(**params)
+        obj.kinds_ = list(check_type("kinds", state["kinds"], list, "a list of op kinds"))
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj.fit_metrics_ = dict(state["fit_metrics"])
         obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}
@@ -148,18 +152,18 @@ def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:
 
 
 @persistable
-class FlopsCost:
-    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline."""
+class FlopsCost(Predictor):
+    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline.
+    Stateless: always fitted; ``fit`` is accepted for the estimator contract."""
 
     unit = "flops"
-    level = "op"
+    input_level = "op"
+
+    def fit(self, X: Any = None, y: Any = None) -> "FlopsCost":
+        return self
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         return np.array([s.features()["flops"] for s in specs], dtype=np.float64)
-
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
 
     def to_state(self) -> dict[str, Any]:
         return {}

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.base import CostModel
+from predictors.base import CostModel, Predictor
 from predictors.data import OpData, op_data
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_numbers, check_type, from_state_of, persistable,
+                                state_of)
 
 
 class MissingOpsError(LatbenchError, KeyError):
@@ -90,11 +90,13 @@ def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> tuple[float, bool]:
 
 
 @persistable
-class LookupPredictor:
+class LookupPredictor(Predictor):
     """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
 
     unit = "ms"
-    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "op"
+    fitted_attr = "keys_"
+    fitted_params = ("fallback",)
 
     def __init__(self, strict: bool = False, fallback: CostModel | None = None):
         self.strict = strict
@@ -119,13 +121,9 @@ class LookupPredictor:
                     (cost_axis(spec), math.log(ms)))
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "keys_"):
-            raise NotFittedError("LookupPredictor is not fitted; call fit(table) first")
-
     def predict_with_coverage(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage]:
         """Latency per spec (ms) and how each was answered; see the module docstring."""
-        self._check_fitted()
+        self._check_fitted("call fit(table) first")
         out, cov, unknown = np.empty(len(specs)), Coverage(), []
         for i, spec in enumerate(specs):
             hit = self._lut.get(spec.key)
@@ -163,13 +161,9 @@ class LookupPredictor:
         """Latency per spec in ms; coverage of this query in ``last_coverage``."""
         return self.predict_with_coverage(specs)[0]
 
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
-
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted()
+        self._check_fitted("nothing to save")
         return {"params": {"strict": self.strict},
                 "fallback": state_of(self.fallback) if self.fallback is not None else None,
                 "keys": self.keys_, "latency_ms": self.latency_ms_.tolist(),
@@ -177,10 +171,14 @@ class LookupPredictor:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LookupPredictor":
-        fallback = from_state_of(state["fallback"]) if state.get("fallback") else None
-        obj = cls(strict=state["params"]["strict"], fallback=fallback)
-        obj.keys_ = list(state["keys"])
-        obj.latency_ms_ = np.array(state["latency_ms"], dtype=np.float64)
+        fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None \
+            else None
+        obj = cls(strict=check_type("params.strict", state["params"]["strict"], bool,
+                                    "true or false"), fallback=fallback)
+        keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
+        obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
+        obj.latency_ms_ = np.array(check_numbers("latency_ms", state["latency_ms"], len(keys),
+                                                 positive=True), dtype=np.float64)
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj._index([OpSpec.from_key(k) for k in obj.keys_])
         return obj

@@ -16,6 +16,7 @@ import pandas as pd
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
 from latbench.tables import read_table
+from latbench.tables.unique import require_unique_keys
 from predictors.memory import TrainingMemoryPredictor
 from predictors.persist import sha256_file
 
@@ -37,6 +38,7 @@ def fit_memory(path: str | os.PathLike[str], target: str | None = None
     """The predictor fitted on the memory table at ``path``, and the ``save`` info (device,
     table sha256, fit metrics)."""
     table = read_table(path)
+    require_unique_keys(table, str(path))
     fingerprint = table.attrs.get("meta", {}).get("fingerprint", {})
     cpu = fingerprint.get("kind", "cpu") == "cpu"
     model = TrainingMemoryPredictor(target or ("rss_growth" if cpu else "nvml"),

@@ -33,15 +33,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
-from latbench.errors import LatbenchError, NotFittedError
-from predictors.base import CostModel
+from latbench.errors import LatbenchError
+from predictors.base import CostModel, Predictor
 from predictors.batch import KIND_PREFIX, ArchBatch, encode
 from predictors.metrics import accuracy
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_choice, check_numbers, check_type, damaged,
+                                from_state_of, persistable, state_of)
 
 CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
 COMPOSITIONS = ("sum", "longest_path")
@@ -60,11 +59,13 @@ def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
 
 
 @persistable
-class NetworkPredictor:
+class NetworkPredictor(Predictor):
     """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
 
     unit = "ms"
-    level = "network"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "network"
+    fitted_attr = "weights_"
+    fitted_params = ("op_model",)
 
     def __init__(self, op_model: CostModel, composition: str = "sum",
                  calibration: str = "affine"):
@@ -116,6 +117,7 @@ class NetworkPredictor:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
+            from scipy.optimize import nnls  # scipy only when calibrating
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale
             kinds = [i for i, t in enumerate(self.terms_) if t.startswith(KIND_PREFIX)]
@@ -137,20 +139,12 @@ class NetworkPredictor:
 
     def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("NetworkPredictor is not fitted; call fit(archs, measured_ms)")
+        self._check_fitted("call fit(archs, measured_ms)")
         return self._apply(self.composed(archs))
-
-    def costs(self, archs: Sequence[Architecture] | ArchBatch,
-              device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-              ) -> torch.Tensor:
-        """Predicted latency per architecture as a tensor on ``device``."""
-        return torch.as_tensor(self.predict(archs), dtype=dtype, device=device)
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("NetworkPredictor is not fitted; nothing to save")
+        self._check_fitted("nothing to save")
         return {"params": {"composition": self.composition, "calibration": self.calibration},
                 "op_model": state_of(self.op_model), "terms": self.terms_,
                 "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_,
@@ -158,9 +152,16 @@ class NetworkPredictor:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "NetworkPredictor":
-        obj = cls(from_state_of(state["op_model"]), **state["params"])
-        obj.terms_ = list(state["terms"])
-        obj.weights_ = np.array(state["weights"], dtype=np.float64)
+        params = check_type("params", state["params"], dict, "an object")
+        check_choice("params.composition", params.get("composition"), COMPOSITIONS)
+        cal = check_choice("params.calibration", params.get("calibration"), CALIBRATIONS)
+        obj = cls(from_state_of(state["op_model"]), **params)
+        obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
+        if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
+            raise damaged("terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}",
+                          obj.terms_)
+        obj.weights_ = np.array(check_numbers("weights", state["weights"], len(obj.terms_)),
+                                dtype=np.float64)
         obj.fit_metrics_ = dict(state["fit_metrics"])
         obj.kind_mean_weight_ = float(state.get("kind_mean_weight", 0.0))
         return obj

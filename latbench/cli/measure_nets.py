@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
@@ -11,6 +12,7 @@ from latbench.cli.measuring import (add_measuring_args, row_advancer, run_option
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
+from latbench.spaces import default_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "passes (rows repeat=1..R in the same table and protocol): the spread "
                     "between passes is the measurement's own noise floor.")
     p.add_argument("space", help="search space with a sampler (see `latbench spaces`)")
-    p.add_argument("--n", type=int, default=200, help="networks to sample (default: 200)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--n", type=positive_int, default=200, help="networks to sample (default: 200)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--repeat", type=positive_int, default=1,
                    help="passes over the networks (2 gives a repeatability noise floor)")
     add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network")
     add_ray_args(p)
@@ -34,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n < 1 or args.repeat < 1:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
+    args.size = args.size or default_size(args.space)
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
     if args.ray is not None:

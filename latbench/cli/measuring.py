@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress, TaskID
 
+from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import err_console
 from latbench.device import fingerprint
 from latbench.errors import TableError
@@ -25,10 +26,11 @@ DEFAULT_ROUNDS = 20
 def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_ms: float,
                        what: str) -> None:
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
-    p.add_argument("--size", choices=SIZES, default="small",
-                   help="small: shapes for a quick CPU run; paper: the paper's shapes")
+    p.add_argument("--size", choices=SIZES, default=None,
+                   help="small: shapes for a quick CPU run; paper: the paper's shapes "
+                        "(default: the space's own: paper for nasbench201, small otherwise)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="torch CPU threads (default: 1, measured on the per-thread CPU clock; "
                         "more threads are timed on the wall clock and warn on a loaded machine)")
     p.add_argument("--clock", choices=CLOCK_CHOICES, default="auto",
@@ -36,13 +38,13 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                         "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
                         "wall; default)")
     add_table_args(p)
-    p.add_argument("--budget-ms", type=float, default=budget_ms,
+    p.add_argument("--budget-ms", type=positive_float, default=budget_ms,
                    help=f"measuring budget per {what} (default: {budget_ms:g})")
-    p.add_argument("--warmup-ms", type=float, default=warmup_ms,
+    p.add_argument("--warmup-ms", type=nonnegative_float, default=warmup_ms,
                    help=f"warm-up budget per {what} (default: {warmup_ms:g})")
-    p.add_argument("--target-ci", type=float, default=0.01,
+    p.add_argument("--target-ci", type=positive_float, default=0.01,
                    help="stop when the median's 95%% CI half-width is below this fraction")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+    p.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS,
                    help=f"> 1: measure {what}s round-robin in this many rounds of "
                         "budget/rounds each, so a shared machine's drift falls on all alike "
                         f"(1: one after another; default: {DEFAULT_ROUNDS})")

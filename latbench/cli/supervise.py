@@ -67,8 +67,27 @@ def supervise() -> int:
         return 1
 
 
+def _die_with_parent() -> None:
+    """In the child (Linux): receive SIGTERM when the supervisor dies, even by SIGKILL, so a
+    killed run stops measuring and releases the table (its marker removed: not a crash)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _run(cmd: list[str], env: dict[str, str]) -> int:
-    child = subprocess.Popen(cmd, env=env)
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _die_with_parent()
+        if os.getppid() != parent:  # the supervisor died before prctl took effect
+            os._exit(143)
+
+    child = subprocess.Popen(cmd, env=env,
+                             preexec_fn=preexec if sys.platform.startswith("linux") else None)
     previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
     try:
         while True:

@@ -114,7 +114,8 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
         pending, skipped = plan(job, items, job.done_keys(session.table()))
         _skip(run, job, skipped, on_progress)
         for batch in batches(job, pending, session.suspects):
-            _run_batch(job, batch, session, run, on_progress, on_round)
+            attempt = 2 if job.key(batch[0]) in session.suspects else 1
+            _run_batch(job, batch, session, run, on_progress, on_round, attempt)
     return run
 
 
@@ -134,26 +135,27 @@ def _skip(run: TableRun, job: TableJob[Any], skipped: list[Any],
 
 
 def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, run: TableRun,
-               on_progress: OnProgress | None, on_round: OnBatchRound | None) -> None:
+               on_progress: OnProgress | None, on_round: OnBatchRound | None,
+               attempt: int = 1) -> None:
     keys = [job.key(i) for i in batch]
-    session.inflight.start(keys, [job.key_columns(i) for i in batch])  # describe may crash too
-    session.inflight.start(keys, [job.describe(i) for i in batch])
-    rounds: OnRound | None = None
-    if on_round is not None:
-        def rounds(done: int, total: int) -> None:
-            on_round(done, total, len(batch))
     try:
+        session.inflight.start(keys, [job.key_columns(i) for i in batch], attempt)
+        session.inflight.start(keys, [job.describe(i) for i in batch], attempt)  # may crash too
+        rounds: OnRound | None = None
+        if on_round is not None:
+            def rounds(done: int, total: int) -> None:
+                on_round(done, total, len(batch))
         rows = job.measure(batch, rounds)
+        with session.inflight.held():
+            for key, row in zip(keys, rows):
+                row.setdefault("measured_at",
+                               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                session.append(row)
+                run.rows.append(row)
+                (run.measured if row.get("status") == "ok" else run.failed).append(key)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the items were not at fault
         session.inflight.finish()
         raise
-    with session.inflight.held():
-        for key, row in zip(keys, rows):
-            row.setdefault("measured_at",
-                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            session.append(row)
-            run.rows.append(row)
-            (run.measured if row.get("status") == "ok" else run.failed).append(key)
     session.inflight.finish()
     if on_progress:
         for item, row in zip(batch, rows):

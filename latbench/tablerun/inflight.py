@@ -3,12 +3,14 @@
 Before a batch is built and timed, ``<table>.inflight.json`` names its rows; it is removed once
 their rows are written. If the process dies in between (a segfault, ``os._exit`` in an op, the
 watchdog below, SIGKILL), the next run that takes the table's lock finds the marker and:
-- one item in flight: records it (``status=crashed``, or ``timeout`` when the watchdog fired),
-  so re-runs go on past it instead of dying at the same op forever;
-- several (an interleaved group): measures them one at a time first, so the next fault names
-  the culprit.
-A process killed by the user (SIGINT/SIGTERM) removes its marker on the way out: only a death
-it could not handle leaves one.
+- one item in flight: records it (``status=crashed``, or ``timeout`` when the watchdog fired)
+  when the death is known not to be the user's: the watchdog fired, the CLI's supervisor saw
+  the process die (``DEATH_ENV``), or the item already died once before (``attempt`` 2);
+  otherwise (e.g. the user's SIGKILL) it measures the item again, first, as attempt 2;
+- several (an interleaved group): measures them one at a time first (as attempt 2), so the
+  next death names the culprit.
+So re-runs go on past a poison op instead of dying at it forever. A process stopped by
+SIGINT/SIGTERM removes its marker on the way out.
 """
 
 from __future__ import annotations
@@ -59,9 +61,13 @@ def read_marker(table: Path) -> dict[str, Any] | None:
 
 
 def fault_rows(marker: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The row to record for a single-item marker (crashed or timeout); [] for a group."""
+    """The row to record for a single-item marker (crashed or timeout); [] for a group, or for
+    a first death whose cause is unknown (the item is measured again)."""
     rows = marker["rows"]
-    if len(rows) != 1:
+    attempt = marker.get("attempt") if isinstance(marker.get("attempt"), int) else 1
+    known = (marker.get("reason") == "timeout" or bool(os.environ.get(DEATH_ENV))
+             or attempt >= 2)
+    if len(rows) != 1 or not known:
         return []
     if marker.get("reason") == "timeout":
         status = "timeout"
@@ -83,9 +89,11 @@ class InFlight:
     def __init__(self, table: Path, limit_s: float | None = None, note: bool = True):
         self.path, self.limit_s = marker_path(table), limit_s
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._deadline: float | None = None
         self._rows: list[dict[str, Any]] = []
         self._keys: list[str] = []
+        self._attempt = 1
         note_file = os.environ.get(INFLIGHT_NOTE_ENV) if note else None
         if note_file:
             with open(note_file, "a", encoding="utf-8") as fh:
@@ -93,15 +101,18 @@ class InFlight:
         if limit_s is not None:
             threading.Thread(target=self._watch, daemon=True, name="latbench-watchdog").start()
 
-    def start(self, keys: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
-        """Mark one batch as in flight: its items' keys and the rows describing them."""
+    def start(self, keys: Sequence[str], rows: Sequence[Mapping[str, Any]],
+              attempt: int = 1) -> None:
+        """Mark one batch as in flight: its items' keys, the rows describing them, and how
+        many times it has been tried (2: it was in flight when a process died before)."""
         with self._lock:
-            self._keys, self._rows = list(keys), [dict(r) for r in rows]
+            self._keys, self._rows, self._attempt = list(keys), [dict(r) for r in rows], attempt
             _write_json(self.path, {"pid": os.getpid(), "keys": self._keys, "rows": self._rows,
                                     "reason": "running", "started_at": time.time(),
-                                    "limit_s": self.limit_s})
+                                    "limit_s": self.limit_s, "attempt": attempt})
             if self.limit_s is not None:
                 self._deadline = time.monotonic() + self.limit_s * max(1, len(rows))
+                self._changed.notify()
 
     def finish(self) -> None:
         """The batch's rows are written: nothing is in flight."""
@@ -114,11 +125,15 @@ class InFlight:
         return self._lock
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(min(1.0, max(0.05, (self.limit_s or 1.0) / 10)))
-            with self._lock:
-                if self._deadline is not None and time.monotonic() > self._deadline:
-                    _write_json(self.path, {"pid": os.getpid(), "keys": self._keys,
-                                            "rows": self._rows, "reason": "timeout",
-                                            "limit_s": self.limit_s})
-                    os._exit(EXIT_TIMEOUT)
+        # Sleeps until the deadline of the batch in flight (woken when a batch starts), so it
+        # never wakes while an item is being timed unless that item is past its limit.
+        with self._lock:
+            while True:
+                left = None if self._deadline is None else self._deadline - time.monotonic()
+                if left is None or left > 0:
+                    self._changed.wait(timeout=left)
+                    continue
+                _write_json(self.path, {"pid": os.getpid(), "keys": self._keys,
+                                        "rows": self._rows, "reason": "timeout",
+                                        "limit_s": self.limit_s, "attempt": self._attempt})
+                os._exit(EXIT_TIMEOUT)

@@ -30,8 +30,8 @@ def lock_path(table: Path) -> Path:
 class TableSession:
     """Locked appends to one table, with the in-flight marker of a dead run recovered.
 
-    Use as a context manager; ``suspects`` holds the keys of an interleaved group a dead run
-    left in flight (to be measured one at a time).
+    Use as a context manager; ``suspects`` holds the keys a dead run left in flight that are
+    not recorded yet (to be measured first, one at a time, as their second attempt).
     """
 
     def __init__(self, path: Path, schema: TableSchema, meta: Mapping[str, Any], *,
@@ -81,8 +81,10 @@ class TableSession:
                          f"({row['error'].split(';')[0]}); recorded, going on")
         if not rows:
             self.suspects = {str(k) for k in marker["keys"]}
-            self.on_note(f"{self.path}: an earlier run died during a group of "
-                         f"{len(self.suspects)} items; measuring them one at a time first")
+            what = (f"a group of {len(self.suspects)} items" if len(self.suspects) > 1
+                    else next(iter(self.suspects)))
+            self.on_note(f"{self.path}: an earlier run stopped while measuring {what}; "
+                         "measuring it again first, alone (a second death records it crashed)")
         self.recovered = rows
         InFlight(self.path, note=False).finish()
 

@@ -140,6 +140,9 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
                               "fast screen's per-op term), MiB"),
     "param_mib": ("float", "op rows: parameter bytes, MiB"),
     "parts": ("str", "estimates: which terms were measured and which modelled"),
+    "nvml_device_delta_mib": ("float", "GPU: max NVML device used memory minus the device's "
+                                       "usage before CUDA init: this process's memory when "
+                                       "NVML cannot see its pid (containers), MiB"),
 }
 MEMORY = TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS})
 

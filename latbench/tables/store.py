@@ -18,7 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from latbench.errors import TableError
+from latbench.errors import InputFileError, TableError
+from latbench.jsonio import loads, read_text
+from latbench.tables.checks import check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -32,32 +34,41 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
     mp = meta_path(path)
     try:
-        meta = json.loads(mp.read_text(encoding="utf-8"))
+        meta = loads(read_text(mp, "side-car"), str(mp))
     except FileNotFoundError:
         raise TableError(f"{path}: missing side-car {mp.name} (schema, device, protocol)") from None
-    except json.JSONDecodeError as exc:
-        raise TableError(f"{mp}: not valid JSON ({exc})") from None
+    except InputFileError as exc:
+        raise TableError(str(exc)) from None
     if not isinstance(meta, dict):
         raise TableError(f"{mp}: expected a JSON object")
+    for name, kind in (("fingerprint", dict), ("columns", dict), ("protocol", dict)):
+        if name in meta and not isinstance(meta[name], kind):
+            raise TableError(f"{mp}: field {name!r} is a {type(meta[name]).__name__}; "
+                             "expected a JSON object")
+    slug = meta.get("fingerprint", {}).get("slug", "")
+    if not isinstance(slug, str):
+        raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
     name = meta.get("schema")
-    if name not in SCHEMAS:
+    if not isinstance(name, str) or name not in SCHEMAS:
         raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
-    if meta.get("schema_version") != SCHEMAS[name].version:
-        raise TableError(f"{mp}: field 'schema_version' is {meta.get('schema_version')!r}; this "
+    version = meta.get("schema_version")
+    if isinstance(version, bool) or version != SCHEMAS[name].version:
+        raise TableError(f"{mp}: field 'schema_version' is {version!r}; this "
                          f"latbench reads version {SCHEMAS[name].version} of {name}")
     return meta
 
 
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate a last line that a killed writer left without its newline."""
-    with open(path, "rb+") as fh:
-        fh.seek(0, os.SEEK_END)
+    with open(path, "rb") as fh:  # read-only first: a complete table on a read-only
+        fh.seek(0, os.SEEK_END)      # filesystem can still be opened to resume (nothing to do)
         size = fh.tell()
         if size == 0:
             return
         fh.seek(size - 1)
         if fh.read(1) == b"\n":
             return
+    with open(path, "rb+") as fh:
         fh.seek(0)
         data = fh.read()
         cut = data.rfind(b"\n") + 1
@@ -99,28 +110,24 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A table as a DataFrame (numeric columns as floats); ``attrs['meta']`` holds the side-car.
 
-    Raises ``TableError`` naming the file and field for a missing, malformed or foreign table.
+    Raises ``TableError`` naming the file, line and field for a missing, malformed or foreign
+    table (``latbench.tables.checks``: row widths, enums, finite latencies > 0 on ok rows, keys
+    that parse). Keys are returned in canonical form (``OpSpec.from_key(key).key``). Reading
+    never opens the table for writing.
     """
     p = Path(path)
     if not p.is_file():
         raise TableError(f"{p}: no such table file")
     meta = read_meta(p)
     schema = SCHEMAS[meta["schema"]]
-    _check_header(p, schema)
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = read_text(p, "table")
+    except InputFileError as exc:
+        raise TableError(str(exc)) from None
     complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
-    df = pd.read_csv(io.StringIO(complete), dtype=str, keep_default_na=False)
-    for col in schema.added:
-        if col not in df.columns:
-            df[col] = ""
-    for col in schema.numeric():
-        values = pd.to_numeric(df[col].replace("", None), errors="coerce")
-        bad = values.isna() & (df[col] != "")
-        if bad.any():
-            row = int(bad.idxmax()) + 2  # 1-based, after the header
-            raise TableError(f"{p}: line {row}, field {col!r}: {df[col][bad].iloc[0]!r} is "
-                             "not a number")
-        df[col] = values.astype(float)
+    df = parse_rows(p, complete, schema)
+    to_numbers(p, df, schema)
+    check_rows(p, df, schema)
     df.attrs["meta"] = meta
     return df
 
@@ -176,6 +183,33 @@ class TableWriter:
         """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
         df = read_table(self.path)
         return set(df.loc[df["protocol_id"] == protocol_id, "key"])
+
+
+def write_table(path: str | os.PathLike[str], schema: TableSchema, meta: Mapping[str, Any],
+                rows: list[Mapping[str, Any]]) -> Path:
+    """Write a whole table (CSV + side-car) at once, each file through a temporary and
+    ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = set(schema.columns)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(schema.names)
+    for row in rows:
+        unknown = set(row) - names
+        if unknown:
+            raise TableError(f"{path}: row has fields not in {schema.name}: "
+                             f"{', '.join(sorted(unknown))}")
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in schema.names])
+    full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc(),
+            **meta}
+    for target, text in ((path.with_name(path.name + ".tmp"), buf.getvalue()),
+                         (meta_path(path).with_suffix(".tmp"),
+                          json.dumps(full, indent=2, sort_keys=True) + "\n")):
+        target.write_text(text, encoding="utf-8")
+    os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
+    os.replace(path.with_name(path.name + ".tmp"), path)
+    return path
 
 
 def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:

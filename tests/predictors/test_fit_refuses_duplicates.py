@@ -44,3 +44,17 @@ def test_networks_repeats_and_protocols_are_not_duplicates(tmp_path):
     _double_last_row(path)
     with pytest.raises(TableError, match=f"{arch_id(archs[0])}:1"):
         network_data(path)
+
+
+def test_fit_kind_memory_refuses_a_duplicated_architecture(tmp_path):
+    from latbench.memory import TrainConfig
+    from latbench.memory.table import measure_into_table
+    from predictors.memory_fit import fit_memory
+
+    path = tmp_path / "m.csv"
+    archs = sample_architectures("nasbench201", 1, "small", 0)
+    measure_into_table(archs, path, lambda a: {"status": "ok", "error": "",
+                                               "rss_growth_mib": 5.0}, "cpu", TrainConfig())
+    _double_last_row(path)
+    with pytest.raises(TableError, match=f"arch:{arch_id(archs[0])}"):
+        fit_memory(path)

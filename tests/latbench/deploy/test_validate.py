@@ -10,6 +10,7 @@ import pytest
 
 from latbench.archs import sample_architectures, spaces_with_architectures
 from latbench.cli import main
+from latbench.cli.validate import load_network_predictor
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
 from latbench.errors import LatbenchError, MissingDependencyError
@@ -39,8 +40,10 @@ def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
 
 
 def test_resolve_architecture_forms(tmp_path):
-    a, b = resolve_architecture("nasbench201:3"), resolve_architecture("nasbench201:3:small")
+    a, b = resolve_architecture("nasbench201:3:small"), resolve_architecture("nasbench201:3")
     assert a.genotype == b.genotype and a.name == "nasbench201-s3-small"
+    assert b.name == "nasbench201-s3-paper" and b.meta["size"] == "paper"  # the space's default
+    assert resolve_architecture("msnas:0").name == "msnas-s0-small"
     path = tmp_path / "arch.json"
     path.write_text(a.to_json())
     assert resolve_architecture(str(path)).genotype == a.genotype
@@ -80,26 +83,33 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
     predicted = float(model.predict([nb201])[0])
     assert predicted > 0
     report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor=path,
-                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1))
+                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1),
+                      load_predictor=load_network_predictor)
     (ort,) = report.backends
     assert ort.predicted_ms == pytest.approx(predicted)
     assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - predicted) / predicted)
     assert ort.budget["latency_ok"] is False and report.passed is False
     again = ValidationReport.from_dict(json.loads(report.to_json()))
     assert again.passed is False and again.backends[0].gap_pct == ort.gap_pct
-    assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}"
+    assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}*"
+    assert "gap against a torch-eager predictor" in ort.gap_note  # ORT vs a torch predictor
+    assert ort.error == ""  # measurement warnings are not errors
+    assert json.loads(report.to_json())["backends"][0]["warnings"] == ort.warnings
 
 
 def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
                                                                 saved_predictor):
     path, model = saved_predictor("latency_min_ms")  # `fit --stat min`
     predicted = float(model.predict([nb201])[0])
-    report = validate(nb201, ("ort",), predictor=path, config=QUICK,
+    report = validate(nb201, ("ort",), predictor=model, config=QUICK,
                       options=ValidateOptions(out_dir=tmp_path, threads=1))
     (ort,) = report.backends
     assert ort.gap_pct == pytest.approx(
         100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
     assert "against the measured latency_min_ms" in report.to_markdown()
+    # the table shows the statistic the gap uses, named as such
+    assert report.columns()[2] == "fastest ms"
+    assert report.rows()[0][2] == f"{ort.stats['latency_min_ms']:.4g}"
 
 
 def test_gap_pct_sign_and_missing_prediction():
@@ -122,7 +132,7 @@ def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt)
 @pytest.mark.slow
 def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     out = tmp_path / "out"
-    args = ["validate", "nasbench201:0", "--backend", "ort", "--threads", "1",
+    args = ["validate", "nasbench201:0:small", "--backend", "ort", "--threads", "1",
             "--measure-ms", "60", "--out", str(out)]
     assert main(args + ["--json", "--budget-ms", "1e6"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
@@ -57,17 +58,32 @@ def test_same_machine_resumes_and_the_fields_compared_are_listed(tmp_path):
     assert mismatches("a string", fp)[0].startswith("fingerprint:")
 
 
-def test_a_single_item_in_flight_when_the_process_died_is_recorded_crashed(tmp_path):
+def test_an_item_in_flight_when_the_process_died_is_retried_once_then_recorded(tmp_path):
     path = tmp_path / "ops.csv"
     profile_specs(SPECS[:1], path, _timer())
     job = OpLatencyJob.of(_timer())
     InFlight(path).start([SPECS[1].key], [job.key_columns(SPECS[1])])  # ... and the process died
     notes: list[str] = []
+    run = profile_specs(SPECS[:2], path, _timer(), on_note=notes.append)
+    assert run.measured == [SPECS[1].key]  # a first death of unknown cause (a user's SIGKILL?)
+    assert "measuring it again first" in notes[0]
+    InFlight(path).start([SPECS[2].key], [job.key_columns(SPECS[2])], attempt=2)  # died twice
     run = profile_specs(SPECS, path, _timer(), on_note=notes.append)
     df = read_table(path).set_index("key")
-    assert df.loc[SPECS[1].key, "status"] == "crashed" and df.loc[SPECS[1].key, "kind"] == "conv"
-    assert run.measured == [SPECS[2].key] and not marker_path(path).exists()
+    assert df.loc[SPECS[2].key, "status"] == "crashed" and df.loc[SPECS[2].key, "kind"] == "conv"
+    assert not run.measured and not marker_path(path).exists()
     assert any("crashed in an earlier run" in n for n in notes)
+
+
+def test_a_death_the_supervisor_saw_is_recorded_at_once(tmp_path, monkeypatch):
+    path = tmp_path / "ops.csv"
+    job = OpLatencyJob.of(_timer())
+    InFlight(path).start([SPECS[0].key], [job.key_columns(SPECS[0])])
+    monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
+    profile_specs(SPECS[:2], path, _timer(), on_note=lambda _: None)
+    df = read_table(path).set_index("key")
+    assert df.loc[SPECS[0].key, "status"] == "crashed"
+    assert "SIGSEGV" in df.loc[SPECS[0].key, "error"] and df.loc[SPECS[1].key, "status"] == "ok"
 
 
 def test_a_group_in_flight_is_measured_one_at_a_time_first(tmp_path):
@@ -138,3 +154,17 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
     assert result.fingerprint["slug"] == fingerprint("cpu", threads=1)["slug"]
     assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
 
+
+
+def test_an_interrupted_batch_leaves_no_marker_to_blame(tmp_path):
+    job = OpLatencyJob.of(_timer())
+
+    def interrupted(items, on_round=None):
+        raise KeyboardInterrupt
+
+    job.measure = interrupted
+    from latbench.tablerun import run_into_table
+
+    with pytest.raises(KeyboardInterrupt):
+        run_into_table(job, SPECS, tmp_path / "t.csv")
+    assert not marker_path(tmp_path / "t.csv").exists()

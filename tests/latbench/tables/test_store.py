@@ -13,15 +13,24 @@ from pathlib import Path
 import pytest
 
 from latbench.errors import TableError
+from latbench.opspec import OpSpec
 from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, merge_tables, meta_path, read_table
 
 META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol_id": "p1"}
 
 
-def _row(key: str, ms: float = 1.0, protocol: str = "p1") -> dict:
-    return {"key": key, "kind": "conv", "status": "ok", "source": "measured",
-            "protocol_id": protocol, "latency_median_ms": ms}
+def _key(name: str) -> str:
+    """A real OpSpec key per one-letter name (rows are validated when read)."""
+    return OpSpec.make("identity", (1, ord(name) - 96, 4, 4)).key
+
+
+def _row(name: str, ms: float = 1.0, protocol: str = "p1") -> dict:
+    spec = OpSpec.from_key(_key(name))
+    return {"key": spec.key, "kind": spec.kind, "dtype": spec.dtype, "mode": spec.mode,
+            "input_shape": "x".join(map(str, spec.input_shape)), "status": "ok",
+            "source": "measured", "protocol_id": protocol, "latency_median_ms": ms,
+            "latency_min_ms": ms}
 
 
 def test_append_read_round_trip(tmp_path):
@@ -29,7 +38,7 @@ def test_append_read_round_trip(tmp_path):
     w.append(_row("a", 1.5))
     w.append(_row("b", 2.5))
     df = read_table(tmp_path / "t.csv")
-    assert list(df["key"]) == ["a", "b"]
+    assert list(df["key"]) == [_key("a"), _key("b")]
     assert df["latency_median_ms"].tolist() == [1.5, 2.5]
     assert df.attrs["meta"]["schema"] == "latbench.latency"
     assert "latency_median_ms" in df.attrs["meta"]["columns"]
@@ -39,8 +48,8 @@ def test_done_keys_are_per_protocol(tmp_path):
     w = TableWriter(tmp_path / "t.csv", LATENCY, META)
     w.append(_row("a"))
     w.append(_row("b", protocol="p2"))
-    assert w.done_keys("p1") == {"a"}
-    assert w.done_keys("p2") == {"b"}
+    assert w.done_keys("p1") == {_key("a")}
+    assert w.done_keys("p2") == {_key("b")}
 
 
 def test_partial_last_line_is_dropped_on_reopen(tmp_path):
@@ -48,11 +57,11 @@ def test_partial_last_line_is_dropped_on_reopen(tmp_path):
     TableWriter(path, LATENCY, META).append(_row("a"))
     with open(path, "a") as fh:
         fh.write("b,conv,{},1x2")  # a writer killed mid-row
-    assert list(read_table(path)["key"]) == ["a"]
+    assert list(read_table(path)["key"]) == [_key("a")]
     with pytest.warns(UserWarning, match="partial last row"):
         w = TableWriter(path, LATENCY, META)
     w.append(_row("c"))
-    assert list(read_table(path)["key"]) == ["a", "c"]
+    assert list(read_table(path)["key"]) == [_key("a"), _key("c")]
 
 
 def test_other_device_is_refused(tmp_path):
@@ -97,7 +106,7 @@ def test_merge_keeps_last_row_per_key(tmp_path):
     w.append(_row("x", 2.0))
     w.append(_row("y", 3.0))
     merged = merge_tables([a, b])
-    assert dict(zip(merged["key"], merged["latency_median_ms"])) == {"x": 2.0, "y": 3.0}
+    assert dict(zip(merged["key"], merged["latency_median_ms"])) == {_key("x"): 2.0, _key("y"): 3.0}
 
 
 def _rows(path: Path) -> int:
