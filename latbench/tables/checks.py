@@ -28,7 +28,7 @@ STATUSES = ("ok", "error", "oom", "crashed", "timeout")
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": STATUSES,
     "mode": ("infer", "train", ""),  # empty: the key (or arch_json) says
-    "source": ("measured", "estimated"),
+    "source": ("measured", "estimated", "imported"),  # imported: latbench import-nets
     "dtype": ("float32", "float16", "bfloat16", ""),
     "subject": ("op", "arch"),
     "size": ("small", "paper", ""),
