@@ -56,14 +56,24 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                         "tables measured in separate runs share one drift scale")
 
 
-def nominal_reference_ms(table: Path) -> float | None:
-    """The median ``reference_ms`` of a table's rows (None: no table or no reference rows)."""
+def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
+    """The median ``reference_ms`` of a table's rows (None: no table or no reference rows).
+
+    ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
+    without reference rows, is a ``TableError`` naming it."""
     if not table.is_file():
+        if strict:
+            raise TableError(f"--drift-from {table}: no such table")
         return None
     try:
         values = read_table(table)["reference_ms"].dropna()
-    except (TableError, KeyError):
+    except (TableError, KeyError) as exc:
+        if strict:
+            raise TableError(f"--drift-from {table}: {exc}") from None
         return None
+    if strict and not len(values):
+        raise TableError(f"--drift-from {table}: no row has a reference_ms (measure it with "
+                         "--rounds > 1, without --no-reference)")
     return float(np.median(values)) if len(values) else None
 
 
@@ -110,7 +120,8 @@ def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> No
     """Drift 1.0 = the reference time of ``--drift-from``, else of ``table`` when resumed
     (else the run's first group: ``CpuTimer.reference_nominal_ms``)."""
     if hasattr(timer, "reference_nominal_ms"):
-        timer.reference_nominal_ms = nominal_reference_ms(args.drift_from or table)
+        timer.reference_nominal_ms = (nominal_reference_ms(args.drift_from, strict=True)
+                                      if args.drift_from else nominal_reference_ms(table))
 
 
 class RowAdvancer:

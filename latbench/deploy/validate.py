@@ -97,7 +97,10 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
-            "statistic": info.get("statistic") or "latency_median_ms",
+            # a drift-corrected statistic is compared with the same raw statistic: the deployed
+            # run measures no drift reference (its drift is taken as 1)
+            "statistic": (info.get("statistic") or "latency_median_ms").replace(
+                "_corrected_ms", "_ms"),
             "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
 
 

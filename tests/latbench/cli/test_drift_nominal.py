@@ -2,6 +2,10 @@
 
 import argparse
 
+import pytest
+
+from latbench.errors import TableError
+from latbench.opspec import OpSpec
 from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.tables import LATENCY, TableWriter
 from latbench.timing import CpuTimer, TimingConfig
@@ -9,16 +13,16 @@ from latbench.timing import CpuTimer, TimingConfig
 
 def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     path = tmp_path / "ops.csv"
-    from latbench.spaces import get_space
-
     writer = TableWriter(path, LATENCY, {})
-    specs = get_space("nasbench201").ops("small")[:4]
-    for spec, ref in zip(specs, [0.2, 0.3, 0.25, None]):
-        writer.append({"key": spec.key, "kind": spec.kind, "status": "ok", "source": "measured",
-                       "latency_median_ms": 1.0, "latency_min_ms": 1.0, "reference_ms": ref})
+    for k, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (5, None)]:
+        key = OpSpec.make("conv", (1, 8, 8, 8), kernel=k).key
+        writer.append({"key": key, "status": "ok", "source": "measured", "latency_median_ms": 1.0,
+                       "latency_min_ms": 0.9, "reference_ms": ref})
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
     timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
     set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
     assert timer.reference_nominal_ms == 0.25
+    with pytest.raises(TableError, match="--drift-from"):
+        set_drift_nominal(timer, argparse.Namespace(drift_from=tmp_path / "nope.csv"), path)
