@@ -30,17 +30,17 @@ main_job() {
   "$lb" profile "$space" --size small "${cpu[@]}" "${rounds[@]}" --table "$out/ops.csv"
   "$lb" show "$out/ops.csv" --limit 10
   # 2. whole networks measured as a whole: 60 to calibrate on, 40 held out (measured twice: noise floor)
-  "$lb" measure-nets "$space" --n 60 --seed 0 "${cpu[@]}" "${rounds[@]}" --table "$out/nets-train.csv"
-  "$lb" measure-nets "$space" --n 40 --seed 1 --repeat 2 "${cpu[@]}" "${rounds[@]}" \
+  "$lb" measure-nets "$space" --size small --n 60 --seed 0 "${cpu[@]}" "${rounds[@]}" --table "$out/nets-train.csv"
+  "$lb" measure-nets "$space" --size small --n 40 --seed 1 --repeat 2 "${cpu[@]}" "${rounds[@]}" \
     --table "$out/nets-test.csv"
   # 3. fit: op lookup table + calibration on measured networks; saved as checksummed JSON
   "$lb" fit "$out/ops.csv" --networks "$out/nets-train.csv" --stat min -o "$out/predictor.json"
   # 4. accuracy on the held-out networks, beside the measurement's own noise floor
   "$lb" evaluate "$out/predictor.json" "$out/nets-test.csv" --plot "$out/eval.png"
   # 5. predictions for new networks of the space
-  "$lb" predict "$out/predictor.json" --space "$space" --n 5 --seed 7 --threads 1
+  "$lb" predict "$out/predictor.json" --space "$space" --size small --n 5 --seed 7 --threads 1
   # 6. validate one architecture as deployed (PyTorch and ONNX Runtime CPU) against the RT-DNAS budget
-  "$lb" validate "$space:7" --backend torch,ort "${cpu[@]}" --predictor "$out/predictor.json" \
+  "$lb" validate "$space:7:small" --backend torch,ort "${cpu[@]}" --predictor "$out/predictor.json" \
     --budget-ms 50 --min-fps 22 --out "$out/validate"
   echo "quickstart done: tables, predictor, plot and reports are in $out/"
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 
 class LatbenchError(Exception):
     """Root of every error latbench raises on purpose."""
@@ -55,8 +57,21 @@ class MissingDependencyError(LatbenchError, ImportError):
         super().__init__(msg)
 
 
-class NotFittedError(LatbenchError, ValueError):
-    """A predictor used before ``fit``."""
+class NotFittedError(LatbenchError, _SklearnNotFittedError):
+    """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
+    written for scikit-learn estimators catches it)."""
+
+
+class GenotypeError(LatbenchError, ValueError):
+    """A genotype string that does not parse: malformed, or naming an op the space lacks."""
+
+
+class UnknownGenotypeOpError(GenotypeError):
+    """A well-formed genotype naming an op that is not one of the space's ops."""
+
+
+class DisconnectedCellError(LatbenchError, ValueError):
+    """A cell with no path from its input to its output, where that makes a result meaningless."""
 
 
 class Terminated(KeyboardInterrupt):

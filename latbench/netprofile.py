@@ -13,6 +13,7 @@ it is the measurement's own noise floor, the best any predictor can hope to matc
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,11 @@ from typing import Any
 import pandas as pd
 
 from latbench.archs.graph import Architecture
+from latbench.archs.registry import compact_dict
 from latbench.errors import LatbenchError, TableError
 from latbench.profile import timer_job_fields
 from latbench.tables import read_table
+from latbench.tables.store import read_meta
 from latbench.tables.schema import NETWORKS
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
 from latbench.tablerun.ids import arch_id
@@ -48,12 +51,15 @@ def default_networks_path(slug: str, space: str, size: str,
     return default_table_path(slug, f"{space}-{size}.networks", root)
 
 
-def arch_columns(arch: Architecture, size: str = "") -> dict[str, Any]:
-    """The descriptive columns of a network row (no measurement)."""
+def arch_columns(arch: Architecture, size: str = "", *, compact: bool = False) -> dict[str, Any]:
+    """The descriptive columns of a network row (no measurement); ``compact`` stores the
+    architecture as its genotype and build meta (``archs.registry.compact_dict``), which
+    ``read_architectures`` rebuilds: a few hundred bytes instead of ~8 KB a paper-size net."""
     mode = "train" if any(e.op.mode == "train" for e in arch.edges) else "infer"
+    text = json.dumps(compact_dict(arch), sort_keys=True) if compact else arch.to_json()
     return {"arch_id": arch_id(arch), "space": arch.space,
             "size": str(arch.meta.get("size", size)),
-            "name": arch.name, "genotype": arch.genotype, "arch_json": arch.to_json(),
+            "name": arch.name, "genotype": arch.genotype, "arch_json": text,
             "n_ops": len(arch.edges), "input_shape": "x".join(map(str, arch.input_shape)),
             "dtype": arch.dtype, "mode": mode}
 
@@ -134,11 +140,20 @@ def measure_architectures(
     if repeats < 1:
         raise LatbenchError(f"repeats={repeats!r} must be at least 1")
     archs = list(archs)
+    refuse_imported(path)
     job = NetworkJob(**timer_job_fields(timer, NETWORKS), meta=dict(meta or {}), timer=timer,
                      size=size)
     items = [(arch, r) for r in range(1, repeats + 1) for arch in archs]
     progress = (lambda item, row: on_progress(item[0], row)) if on_progress else None
     return run_into_table(job, items, path, on_progress=progress, **run_options)
+
+
+def refuse_imported(path: str | os.PathLike[str]) -> None:
+    """A ``TableError`` if the table at ``path`` holds imported rows: measurements made here
+    never go into a table of numbers measured elsewhere."""
+    if Path(path).is_file() and read_meta(path).get("source") == "imported":
+        raise TableError(f"{path}: holds imported rows (`latbench import-nets`); measure into "
+                         "another table")
 
 
 def read_networks(path: str | os.PathLike[str]) -> pd.DataFrame:

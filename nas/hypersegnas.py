@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -114,13 +114,16 @@ class BandScreen:
     band_mib: float = BAND_MIB
     n_jobs: int = 1
     progress: Progress | None = None
+    ray: Any = None
     n_full_: int = 0
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         values, self.n_full_ = [], 0
+        if self.progress is not None:
+            self.progress("screening", 0, len(archs))
         for start in range(0, len(archs), CHUNK):
             result = self.screen.screen(archs[start:start + CHUNK], self.target_mib,
-                                        self.band_mib, self.n_jobs)
+                                        self.band_mib, self.n_jobs, self.ray)
             values.append(result.values_mib)
             self.n_full_ += result.n_full
             if self.progress is not None:
@@ -141,11 +144,16 @@ class HypersegnasResult:
 
 def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND_MIB,
            size: str = "small", seed: int = 0, n_jobs: int = 2,
-           progress: Progress | None = None) -> HypersegnasResult:
+           progress: Progress | None = None, ray: Any = None) -> HypersegnasResult:
     """Sample ``n`` DiNTS architectures, screen or predict their memory, keep and rank the
-    band. Confirming the top N by measurement is ``confirm_top``."""
+    band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
+    ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
+    if progress is not None:
+        progress("sampling", 0, 1)
     archs = get_space("dints").sample(n, size, seed)
+    if progress is not None:
+        progress("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
     if progress is not None:
@@ -153,6 +161,6 @@ def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND
     screen = MemoryScreen(model).fit(archs[:SCREEN_CALIBRATION])
     if progress is not None:
         progress("calibrating screen", 1, 1)
-    banded = BandScreen(screen, target_mib, band_mib, n_jobs, progress)
+    banded = BandScreen(screen, target_mib, band_mib, n_jobs, progress, ray)
     result = filter_by_memory(archs, banded, target_mib, band_mib)
     return HypersegnasResult(result, True, banded.n_full_, screen.margin_mib_)

@@ -10,7 +10,7 @@ edge, whatever the number of architectures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,6 +65,7 @@ class ArchBatch:
     ops: list[OpSpec]
     groups: list[WiringGroup]
     n: int
+    _counts: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_indices(cls, ops: Sequence[OpSpec], wiring: Wiring, op_index: np.ndarray
@@ -84,6 +85,19 @@ class ArchBatch:
             out["n_edges"][g.rows] = len(g.wiring.dst)
             out["n_merges"][g.rows] = g.wiring.n_merges
         return out
+
+    def counts(self) -> np.ndarray:
+        """How often each op of ``ops`` runs in each architecture: (n, len(ops)) float64,
+        computed once per batch (treat it as read-only)."""
+        if self._counts is not None:
+            return self._counts
+        p = len(self.ops)
+        flat = np.zeros(self.n * p)
+        for g in self.groups:
+            cells = (g.rows[:, None] * p + g.op_index).ravel()
+            flat += np.bincount(cells, minlength=self.n * p)
+        self._counts = flat.reshape(self.n, p)
+        return self._counts
 
     def take(self, rows: np.ndarray) -> "ArchBatch":
         """The sub-batch (or resampled batch) of the given positions, in that order."""

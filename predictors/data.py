@@ -75,6 +75,7 @@ class NetworkData:
     device: str = ""
     table_sha256: str = ""
     space: str = ""
+    provenance: str = ""  # one line: measured here, or imported from where (for reports)
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
@@ -99,6 +100,8 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         repeat = second.loc[first["arch_id"]].to_numpy(dtype=np.float64)
     meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
+    from latbench.importing import provenance_line
+
     return NetworkData(archs, first[target].to_numpy(dtype=np.float64), repeat,
                        meta.get("fingerprint", {}).get("slug", ""), digest,
-                       str(meta.get("space", archs[0].space)))
+                       str(meta.get("space", archs[0].space)), provenance_line(meta))

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import Ridge
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from predictors.data import OpData, op_data
 from predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from predictors.metrics import accuracy
+from predictors.base import Predictor
 from predictors.persist import persistable
 
 SHARED = "*"
@@ -57,11 +57,12 @@ class LinearLogModel:
 
 
 @persistable
-class LearnedPredictor:
+class LearnedPredictor(Predictor):
     """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
 
     unit = "ms"
-    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "op"
+    fitted_attr = "models_"
 
     def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
                  alpha: float = 0.1, min_rows_per_kind: int = 6):
@@ -104,8 +105,7 @@ class LearnedPredictor:
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms."""
-        if not hasattr(self, "models_"):
-            raise NotFittedError("LearnedPredictor is not fitted; call fit(table) first")
+        self._check_fitted("call fit(table) first")
         X = feature_matrix(specs, self.features)
         kinds = np.array([s.kind for s in specs], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
@@ -119,13 +119,8 @@ class LearnedPredictor:
                 log_y[rows] = model.predict_log(X[rows])
         return np.exp(log_y)
 
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
-
     def to_state(self) -> dict[str, Any]:
-        if not hasattr(self, "models_"):
-            raise NotFittedError("LearnedPredictor is not fitted; nothing to save")
+        self._check_fitted("nothing to save")
         return {"params": {"features": list(self.features), "per_kind": self.per_kind,
                            "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
                 "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
@@ -148,18 +143,18 @@ def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:
 
 
 @persistable
-class FlopsCost:
-    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline."""
+class FlopsCost(Predictor):
+    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline.
+    Stateless: always fitted; ``fit`` is accepted for the estimator contract."""
 
     unit = "flops"
-    level = "op"
+    input_level = "op"
+
+    def fit(self, X: Any = None, y: Any = None) -> "FlopsCost":
+        return self
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         return np.array([s.features()["flops"] for s in specs], dtype=np.float64)
-
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
 
     def to_state(self) -> dict[str, Any]:
         return {}

@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.base import CostModel
+from predictors.base import CostModel, Predictor
 from predictors.data import OpData, op_data
 from predictors.persist import from_state_of, persistable, state_of
 
@@ -90,11 +89,13 @@ def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> tuple[float, bool]:
 
 
 @persistable
-class LookupPredictor:
+class LookupPredictor(Predictor):
     """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
 
     unit = "ms"
-    level = "op"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "op"
+    fitted_attr = "keys_"
+    fitted_params = ("fallback",)
 
     def __init__(self, strict: bool = False, fallback: CostModel | None = None):
         self.strict = strict
@@ -119,13 +120,9 @@ class LookupPredictor:
                     (cost_axis(spec), math.log(ms)))
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "keys_"):
-            raise NotFittedError("LookupPredictor is not fitted; call fit(table) first")
-
     def predict_with_coverage(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage]:
         """Latency per spec (ms) and how each was answered; see the module docstring."""
-        self._check_fitted()
+        self._check_fitted("call fit(table) first")
         out, cov, unknown = np.empty(len(specs)), Coverage(), []
         for i, spec in enumerate(specs):
             hit = self._lut.get(spec.key)
@@ -163,13 +160,9 @@ class LookupPredictor:
         """Latency per spec in ms; coverage of this query in ``last_coverage``."""
         return self.predict_with_coverage(specs)[0]
 
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), dtype=dtype, device=device)
-
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted()
+        self._check_fitted("nothing to save")
         return {"params": {"strict": self.strict},
                 "fallback": state_of(self.fallback) if self.fallback is not None else None,
                 "keys": self.keys_, "latency_ms": self.latency_ms_.tolist(),

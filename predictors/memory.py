@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from latbench.archs.graph import Architecture
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
 from latbench.memory.child import subject_from_json
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
@@ -34,6 +33,7 @@ from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
+from predictors.base import Predictor
 from predictors.persist import persistable
 
 TARGETS = {  # target -> (measured column, modelled basis)
@@ -72,10 +72,12 @@ def _basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str
 
 
 @persistable
-class TrainingMemoryPredictor:
+class TrainingMemoryPredictor(Predictor):
     """Predicts training memory (MiB) of architectures and ops; see the module docstring."""
 
     unit = "MiB"
+    input_level = "op"  # predict(); predict_archs() takes architectures
+    fitted_attr = "offset_mib_"
 
     def __init__(self, target: str = "nvml", config: TrainConfig = TrainConfig(),
                  workspace: str = "none", max_split_mib: float | None = None):
@@ -111,10 +113,9 @@ class TrainingMemoryPredictor:
         self.context_mib_ = float(context.median()) if len(context) else None
         return self
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "offset_mib_"):
-            raise NotFittedError("TrainingMemoryPredictor is not fitted; call fit(table) with "
-                                 "a memory table, or fit(None) for the uncalibrated model")
+    def _check_fitted(self, hint: str = "call fit(table) with a memory table, or fit(None) "
+                      "for the uncalibrated model") -> None:
+        super()._check_fitted(hint)
 
     def estimate(self, subject: Subject) -> MemoryEstimate:
         """Prediction for one architecture or op, with its parts labelled."""
@@ -144,10 +145,6 @@ class TrainingMemoryPredictor:
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """MiB per op, each trained alone (the ``CostModel`` protocol)."""
         return np.array([self.estimate(s).value_mib for s in specs], dtype=np.float64)
-
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        return torch.as_tensor(self.predict(specs), device=device, dtype=dtype)
 
     # -- JSON persistence (predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:

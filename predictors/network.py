@@ -21,12 +21,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from scipy.optimize import nnls
 
 from latbench.archs import Architecture
-from latbench.errors import LatbenchError, NotFittedError
-from predictors.base import CostModel
+from latbench.errors import LatbenchError
+from predictors.base import CostModel, Predictor
 from predictors.batch import ArchBatch, encode
 from predictors.metrics import accuracy
 from predictors.persist import from_state_of, persistable, state_of
@@ -47,11 +46,13 @@ def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
 
 
 @persistable
-class NetworkPredictor:
+class NetworkPredictor(Predictor):
     """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
 
     unit = "ms"
-    level = "network"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "network"
+    fitted_attr = "weights_"
+    fitted_params = ("op_model",)
 
     def __init__(self, op_model: CostModel, composition: str = "sum",
                  calibration: str = "affine"):
@@ -103,20 +104,12 @@ class NetworkPredictor:
 
     def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("NetworkPredictor is not fitted; call fit(archs, measured_ms)")
+        self._check_fitted("call fit(archs, measured_ms)")
         return self._apply(self.composed(archs))
-
-    def costs(self, archs: Sequence[Architecture] | ArchBatch,
-              device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-              ) -> torch.Tensor:
-        """Predicted latency per architecture as a tensor on ``device``."""
-        return torch.as_tensor(self.predict(archs), dtype=dtype, device=device)
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("NetworkPredictor is not fitted; nothing to save")
+        self._check_fitted("nothing to save")
         return {"params": {"composition": self.composition, "calibration": self.calibration},
                 "op_model": state_of(self.op_model), "terms": self.terms_,
                 "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_}

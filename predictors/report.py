@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,26 @@ def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
     return out
 
 
+def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]:
+    """``data`` without the networks whose ``arch_digest`` is in ``shots`` (those a transfer
+    predictor was fitted on), and how many were left out."""
+    if not shots:
+        return data, 0
+    from predictors.transfer import arch_digest
+
+    known = set(shots)
+    keep = np.array([arch_digest(a) not in known for a in data.archs])
+    if keep.all():
+        return data, 0
+    rows = np.flatnonzero(keep)
+    repeat = data.repeat_ms[rows] if data.repeat_ms is not None else None
+    return replace(data, archs=[data.archs[i] for i in rows], latency_ms=data.latency_ms[rows],
+                   repeat_ms=repeat), int((~keep).sum())
+
+
 def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
-                predicted_ms: Mapping[str, np.ndarray], title: str = "") -> Path:
+                predicted_ms: Mapping[str, np.ndarray], title: str = "",
+                xlabel: str = "measured latency (ms, whole network)") -> Path:
     """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -55,7 +74,7 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     for name, pred in predicted_ms.items():
         ax.scatter(measured_ms, pred, s=8, alpha=0.7, label=name)
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-           xlabel="measured latency (ms, whole network)", ylabel="predicted / re-measured (ms)",
+           xlabel=xlabel, ylabel="predicted / re-measured (ms)",
            title=title)
     for axis in (ax.xaxis, ax.yaxis):  # labelled 1-2-5 ticks: a narrow range still has labels
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))

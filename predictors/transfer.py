@@ -1,84 +1,289 @@
-"""Few-shot transfer to another device (HELP / MAPLE setting).
+"""Few-shot transfer to a device latbench has not profiled (HELP / MAPLE setting).
 
-A network predictor fitted on device A (op table and calibration from A) is mapped onto
-device B with the 10–20 whole networks measured on B: ``log y_B = a + b · log ŷ_A``
-(``loglinear``, two parameters) or ``y_B = s · ŷ_A`` (``scale``, one). Rank correlations are
-unchanged by such a monotone map, so the ranking B gets is A's ranking; the map fixes the
-scale so that constraints such as "≤ 50 ms" mean the same on B.
+From k networks measured on the target (k = 5–50) and a predictor of a source device,
+``TransferPredictor`` fits the target's OWN per-op costs, so the ranking it gives the target
+can differ from the source's (relative op costs differ by device: an avg-pool costs ~0.7 of
+a 3×3 conv on a CPU, ~0.02 on a GTX 1080 Ti at batch 1). Candidate methods
+(``predictors.transfer_fit`` has the math):
+
+- ``opcost``: latency = const + Σ_op count_op · θ_op, θ ≥ 0, shrunk toward the source's op
+  costs times a scale fitted on the shots;
+- ``opcost-learned``: the same, shrunk toward a prior learned across other devices
+  (``predictors.device_prior.DevicePrior``), when one is given and covers the shots' ops;
+  ``opcost-nearest``: toward the one device of that prior whose scaled costs fit the shots
+  best;
+- ``loglinear``: log y = a + b · log ŷ_source, b ≥ 0 (the old map: keeps the source's
+  ranking); ``scale``: y = s · ŷ_source.
+
+``method="auto"`` picks the method and its prior strength α by leave-one-out
+cross-validation on the shots; ``method_``, ``alpha_`` and ``cv_scores_`` say what was
+chosen and why. Every fitted map is non-decreasing (costs ≥ 0, b ≥ 0). Predictions far
+outside the shots' range warn (``ExtrapolationWarning``); ``predict_interval`` gives an
+interval from the LOO residuals. An op-level source (lookup, learned) is lifted to networks
+as the plain sum of its op costs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
 from latbench.archs import Architecture
-from latbench.errors import LatbenchError, NotFittedError
-from predictors.batch import ArchBatch
+from latbench.errors import LatbenchError
+from predictors.base import Predictor, input_level
+from predictors.batch import ArchBatch, encode
+from predictors.device_prior import DevicePrior, design
 from predictors.metrics import accuracy
 from predictors.persist import from_state_of, persistable, state_of
+from predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
+                                     interval_factor, prior_ridge, select)
 
-METHODS = ("loglinear", "scale")
+METHODS = ("auto", "opcost", "opcost-learned", "opcost-nearest", "loglinear", "scale")
+OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest")
+CONST_SD = 10.0
+"""Prior sd of the per-network constant, × the shots' mean latency: all but unpenalised."""
+MIN_SHOTS = 3
+EXTRAPOLATION_FACTOR = 2.0
+"""A prediction below min(shots)/F or above max(shots)·F warns."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A transferred prediction far outside the range of the measured shots."""
+
+
+def arch_digest(arch: Architecture) -> str:
+    """A short stable id of an architecture (sha256 of its JSON), to recognise shots."""
+    return hashlib.sha256(arch.to_json().encode()).hexdigest()[:16]
+
+
+def source_op_costs(source: Any, ops: Sequence[Any]) -> np.ndarray:
+    """The source device's cost of each op (any unit: only its shape is used)."""
+    if isinstance(source, TransferPredictor):
+        return source.op_costs(ops)
+    if input_level(source) == "op":
+        return np.asarray(source.predict(list(ops)), dtype=np.float64)
+    op_model = getattr(source, "op_model", None)
+    if op_model is None:
+        raise LatbenchError(f"{type(source).__name__} gives no per-op costs; transfer needs an "
+                            "op predictor, a NetworkPredictor or a TransferPredictor as source")
+    return np.asarray(op_model.predict(list(ops)), dtype=np.float64)
+
+
+def source_network_ms(source: Any, batch: ArchBatch) -> np.ndarray:
+    """The source's whole-network prediction; an op source is lifted as the sum of ops."""
+    if input_level(source) == "network":
+        return np.asarray(source.predict(batch), dtype=np.float64)
+    return batch.counts() @ source_op_costs(source, batch.ops)
 
 
 @persistable
-class TransferPredictor:
-    """``base`` (fitted on device A) mapped onto device B from a few networks measured on B."""
+class TransferPredictor(Predictor):
+    """``source`` (a predictor of device A) carried to device B by k networks measured on B."""
 
     unit = "ms"
-    level = "network"  # predicts OpSpecs ("op") or Architectures ("network")
+    input_level = "network"
+    fitted_attr = "method_"
+    fitted_params = ("source", "prior")
 
-    def __init__(self, base: Any, method: str = "loglinear", device: str = ""):
-        self.base = base
+    def __init__(self, source: Any, method: str = "auto", device: str = "",
+                 prior: DevicePrior | None = None, alphas: Sequence[float] = ALPHAS,
+                 coverage: float = 0.9):
+        self.source = source
         self.method = method
         self.device = device
+        self.prior = prior
+        self.alphas = alphas
+        self.coverage = coverage
 
+    # -- fit -----------------------------------------------------------------------------------
     def fit(self, archs: Sequence[Architecture] | ArchBatch,
             measured_ms: Sequence[float] | np.ndarray) -> "TransferPredictor":
-        """Fit the map on the few networks measured on the target device."""
+        """Fit on the shots: networks measured on the target device (ms, one each)."""
         if self.method not in METHODS:
             raise LatbenchError(f"method={self.method!r} is not one of {', '.join(METHODS)}")
+        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
         y = np.asarray(measured_ms, dtype=np.float64)
-        need = 2 if self.method == "loglinear" else 1
-        if len(y) < need or np.any(y <= 0):
-            raise LatbenchError(f"transfer method {self.method!r} needs >= {need} positive "
-                                f"measurements on the target device; got {len(y)}")
-        base = np.log(self.base.predict(archs))
-        if self.method == "loglinear":
-            slope, intercept = np.polyfit(base, np.log(y), 1)
-        else:
-            slope, intercept = 1.0, float(np.median(np.log(y) - base))
-        self.slope_, self.intercept_ = float(slope), float(intercept)
+        if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
+            raise LatbenchError(f"transfer needs >= {MIN_SHOTS} networks measured on the "
+                                f"target device, one positive latency each; got {batch.n} "
+                                f"networks, {len(y)} values")
+        self.vocab_ = [op.key for op in batch.ops]
+        A = design(batch.counts())
+        src = source_op_costs(self.source, batch.ops)
+        base = source_network_ms(self.source, batch)
+        choice = select(self._candidates(A, y, src, base), y)
+        final = self._fitters(A, y, src, base)[choice.method](np.arange(len(y)), choice.alpha)
+        self.method_, self.alpha_ = choice.method, choice.alpha
+        self.residuals_, self.cv_scores_ = choice.residuals, choice.scores
+        self.theta_, self.map_ = final.theta, final.map
+        self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
+        self.y_range_ = (float(y.min()), float(y.max()))
         self.n_shots_ = len(y)
-        self.fit_metrics_ = accuracy(self.predict(archs), y) if len(y) > 1 else {}
+        self.shots_ = [] if isinstance(archs, ArchBatch) else [arch_digest(a) for a in archs]
+        self.fit_metrics_ = accuracy(final(np.arange(len(y))), y)
         return self
 
+    def _candidates(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray
+                    ) -> dict[str, tuple[Fitter, Sequence[float]]]:
+        fitters = self._fitters(A, y, src, base)
+        wanted = [m for m in METHODS[1:] if self.method in ("auto", m) and m in fitters]
+        if not wanted:
+            raise LatbenchError(f"method {self.method!r} needs a DevicePrior covering the "
+                                "shots' ops (prior=...); none was given or it lacks some ops")
+        return {m: (fitters[m], self.alphas if m in OP_METHODS else (0.0,)) for m in wanted}
+
+    def _fitters(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray
+                 ) -> dict[str, Fitter]:
+        out: dict[str, Fitter] = {"opcost": _opcost_fitter(A, y, src)}
+        if self.prior is not None and self.prior.covers(self.vocab_):
+            mean, cov, phis = self.prior.restrict(self.vocab_)
+            out["opcost-learned"] = _learned_fitter(A, y, mean, cov)
+            out["opcost-nearest"] = _nearest_fitter(A, y, phis)
+        out["loglinear"] = _map_fitter(y, base, loglinear=True)
+        out["scale"] = _map_fitter(y, base, loglinear=False)
+        return out
+
+    # -- predict -------------------------------------------------------------------------------
+    def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
+        """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
+        (or the same op at batch 1), else the source's cost times the fitted scale."""
+        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
+        if self.method_ not in OP_METHODS:
+            raise LatbenchError(f"transfer method {self.method_!r} maps whole networks; it has "
+                                "no per-op costs (use method='opcost')")
+        pos = {k: i for i, k in enumerate(self.vocab_)}
+        out = np.empty(len(ops))
+        missing = []
+        for i, op in enumerate(ops):
+            j = pos.get(op.key)
+            if j is None and op.input_shape[0] != 1:
+                j = pos.get(op.replace(input_shape=(1, *op.input_shape[1:])).key)
+            if j is None:
+                missing.append(i)
+            else:
+                out[i] = self.theta_[j + 1]
+        if missing:
+            out[missing] = self.scale_ * source_op_costs(self.source, [ops[i] for i in missing])
+        return out
+
     def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
-        """Predicted latency (ms) on the target device."""
-        if not hasattr(self, "slope_"):
-            raise NotFittedError("TransferPredictor is not fitted; call fit(archs, measured_ms) "
-                                 "with networks measured on the target device")
-        return np.exp(self.intercept_ + self.slope_ * np.log(self.base.predict(archs)))
+        """Predicted latency (ms) on the target device, one per architecture."""
+        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
+        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        if self.method_ in OP_METHODS:
+            pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops)
+        else:
+            pred = _apply_map(self.map_, source_network_ms(self.source, batch))
+        lo, hi = self.y_range_
+        far = (pred < lo / EXTRAPOLATION_FACTOR) | (pred > hi * EXTRAPOLATION_FACTOR)
+        if far.any():
+            warnings.warn(f"{int(far.sum())} of {len(pred)} predictions lie beyond "
+                          f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
+                          "measure a few such networks as shots", ExtrapolationWarning,
+                          stacklevel=2)
+        return pred
 
-    def costs(self, archs: Sequence[Architecture] | ArchBatch,
-              device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
-              ) -> torch.Tensor:
-        return torch.as_tensor(self.predict(archs), dtype=dtype, device=device)
+    def predict_interval(self, archs: Sequence[Architecture] | ArchBatch,
+                         coverage: float | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(prediction, low, high) in ms: the band that held ``coverage`` (default
+        ``self.coverage``) of the leave-one-out errors on the shots (jackknife); with few
+        shots it is approximate."""
+        pred = self.predict(archs)
+        q = min(interval_factor(self.residuals_, coverage or self.coverage), 0.95)
+        return pred, pred / (1 + q), pred / (1 - q)
 
+    # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        if not hasattr(self, "slope_"):
-            raise NotFittedError("TransferPredictor is not fitted; nothing to save")
-        return {"params": {"method": self.method, "device": self.device},
-                "base": state_of(self.base), "slope": self.slope_,
-                "intercept": self.intercept_, "n_shots": self.n_shots_,
+        self._check_fitted("nothing to save")
+        return {"params": {"method": self.method, "device": self.device,
+                           "alphas": list(self.alphas), "coverage": self.coverage},
+                "source": state_of(self.source),
+                "prior": self.prior.to_state() if self.prior is not None else None,
+                "method_": self.method_, "alpha_": self.alpha_, "vocab": self.vocab_,
+                "theta": self.theta_.tolist(), "map": self.map_.tolist(),
+                "scale": self.scale_, "residuals": self.residuals_.tolist(),
+                "cv_scores": self.cv_scores_, "y_range": list(self.y_range_),
+                "n_shots": self.n_shots_, "shots": self.shots_,
                 "fit_metrics": self.fit_metrics_}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
-        obj = cls(from_state_of(state["base"]), **state["params"])
-        obj.slope_, obj.intercept_ = float(state["slope"]), float(state["intercept"])
-        obj.n_shots_, obj.fit_metrics_ = int(state["n_shots"]), dict(state["fit_metrics"])
+        p = dict(state["params"])
+        prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
+        obj = cls(from_state_of(state["source"]), p["method"], p["device"], prior,
+                  tuple(p["alphas"]), p["coverage"])
+        arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
+        obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
+        obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
+        obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])
+        obj.y_range_, obj.n_shots_ = tuple(state["y_range"]), int(state["n_shots"])
+        obj.shots_, obj.fit_metrics_ = list(state["shots"]), dict(state["fit_metrics"])
         return obj
+
+
+class _Fitted:
+    """A fit on some shots: ``theta`` (op methods) or ``map`` (a, b), and its predictor."""
+
+    def __init__(self, rows_predict: Any, theta: np.ndarray | None = None,
+                 map_: np.ndarray | None = None):
+        self._predict = rows_predict
+        self.theta = theta if theta is not None else np.zeros(0)
+        self.map = map_ if map_ is not None else np.zeros(0)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return self._predict(rows)
+
+
+def _opcost_fitter(A: np.ndarray, y: np.ndarray, src: np.ndarray) -> Fitter:
+    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+        s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
+        prior = diagonal_prior(np.concatenate([[0.0], s * src]),
+                               CONST_SD * float(np.mean(y[train])))
+        theta = prior_ridge(A[train], y[train], prior, alpha)
+        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+    return fit
+
+
+def _nearest_fitter(A: np.ndarray, y: np.ndarray, phis: np.ndarray) -> Fitter:
+    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+        base = A[train] @ phis.T  # (n_train, n_devices)
+        s = np.median(y[train, None] / np.maximum(base, 1e-12), axis=0)
+        err = np.sqrt(np.mean((base * s / y[train, None] - 1.0) ** 2, axis=0))
+        d = int(np.argmin(err))
+        prior = diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
+        theta = prior_ridge(A[train], y[train], prior, alpha)
+        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+    return fit
+
+
+def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray
+                    ) -> Fitter:
+    unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
+
+    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+        s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
+        theta = prior_ridge(A[train], y[train], Prior(s * mean, unit.root / s), alpha)
+        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+    return fit
+
+
+def _map_fitter(y: np.ndarray, base: np.ndarray, loglinear: bool) -> Fitter:
+    lb, ly = np.log(np.maximum(base, 1e-12)), np.log(y)
+
+    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+        slope = float(np.polyfit(lb[train], ly[train], 1)[0]) if loglinear else 1.0
+        slope = max(slope, 0.0)  # never decreasing
+        intercept = float(np.median(ly[train] - slope * lb[train])) if not loglinear else \
+            float(np.mean(ly[train] - slope * lb[train]))
+        m = np.array([intercept, slope])
+        return _Fitted(lambda rows: _apply_map(m, base[rows]), map_=m)
+    return fit
+
+
+def _apply_map(m: np.ndarray, base_ms: np.ndarray) -> np.ndarray:
+    return np.exp(m[0] + m[1] * np.log(np.maximum(base_ms, 1e-12)))

@@ -102,6 +102,12 @@ class Architecture:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Architecture":
+        """The architecture of ``to_dict``'s output, or of a compact one without edges
+        (``latbench.archs.registry.compact_dict``), rebuilt from its genotype."""
+        if isinstance(data, Mapping) and "edges" not in data and "genotype" in data:
+            from latbench.archs.registry import from_compact
+
+            return from_compact(data)
         try:
             edges = tuple(Edge(tuple(e["src"]), e["dst"], OpSpec.from_key(e["op"]))
                           for e in data["edges"])

@@ -1,22 +1,42 @@
 """NAS-Bench-201 networks: stem, 3 stages of N cells, 2 residual reductions, head.
 
 A cell is the benchmark's 4-node DAG (6 edges, each one of the five ops); the genotype string
-uses the benchmark's own format ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
+uses the benchmark's own format ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (node ``i`` lists
+its inputs ``op~j`` from node ``j < i``). ``size="paper"`` is the benchmark's network (C=16,
+N=5 cells per stage); ``size="small"`` has one cell per stage.
+
+``none`` edges: the benchmark's own code computes ``none`` as a Zero op (``x.mul(0.)``), so it
+runs a kernel; that is the default here. ``prune=True`` builds the network a runtime that
+removes dead code would run: no ``none`` edges and no op on no path from the cell's input to
+its output. About 2 % of the 15,625 cells (see ``is_connected``) have no such path at all;
+their network's output does not depend on its input. Built unpruned they are flagged
+``meta["connected"] = False``; ``prune=True`` refuses them (``DisconnectedCellError``), since
+what is left to run is not a network of the benchmark.
+
+Reference: Dong & Yang, "NAS-Bench-201", ICLR 2020; github.com/D-X-Y/NAS-Bench-201.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_sampler
-from latbench.spaces.nasbench201 import (OP_NAMES, STAGES, cell_ops, head_ops, reduction_ops,
-                                         stem_op)
+from latbench.archs.registry import register_genotype, register_sampler
+from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
+from latbench.spaces.nasbench201 import (N_CLASSES, OP_NAMES, cell_ops, head_ops,
+                                         reduction_ops, stages, stem_op)
 
+SPACE = "nasbench201"
 CELL_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from, to) in genotype order
 CELLS_PER_STAGE = {"small": 1, "paper": 5}
+FORMAT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 
 
+@lru_cache(maxsize=32768)
 def genotype_string(cell: tuple[str, ...]) -> str:
     """``cell`` (six op names in CELL_EDGES order) in NAS-Bench-201's string format."""
     parts, i = [], 0
@@ -26,9 +46,72 @@ def genotype_string(cell: tuple[str, ...]) -> str:
     return "+".join(parts)
 
 
-def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1) -> Architecture:
-    """The whole NAS-Bench-201 network whose every cell is ``cell``."""
-    edges: list[Edge] = [Edge((INPUT,), "s0", stem_op(batch))]
+def _malformed(text: str, problem: str) -> GenotypeError:
+    return GenotypeError(f"genotype {text!r}: {problem}; expected NAS-Bench-201's {FORMAT} "
+                         f"with ops {', '.join(OP_NAMES)}")
+
+
+@lru_cache(maxsize=32768)
+def parse_genotype(arch_str: str) -> tuple[str, ...]:
+    """The six op names (CELL_EDGES order) of a NAS-Bench-201 genotype string.
+
+    Surrounding whitespace is ignored; anything else must be exactly the benchmark's format.
+    Raises ``GenotypeError`` (malformed) or ``UnknownGenotypeOpError`` (an op not in
+    ``OP_NAMES``), one line naming the string and what was expected.
+    """
+    if not isinstance(arch_str, str):
+        raise _malformed(str(arch_str), f"is a {type(arch_str).__name__}, not a string")
+    text = arch_str.strip()
+    nodes = text.split("+")
+    if len(nodes) != 3:
+        raise _malformed(text, f"has {len(nodes)} '+'-separated nodes, not 3")
+    cell: list[str] = []
+    for to, node in enumerate(nodes, start=1):
+        if len(node) < 2 or node[0] != "|" or node[-1] != "|":
+            raise _malformed(text, f"node {to} {node!r} is not enclosed in '|'")
+        inputs = node[1:-1].split("|")
+        if len(inputs) != to:
+            raise _malformed(text, f"node {to} has {len(inputs)} inputs, not {to}")
+        for j, item in enumerate(inputs):
+            op, sep, src = item.rpartition("~")
+            if not sep or src != str(j):
+                raise _malformed(text, f"node {to} input {item!r} is not 'op~{j}'")
+            if op not in OP_NAMES:
+                raise UnknownGenotypeOpError(
+                    f"genotype {text!r}: unknown op {op!r} on edge {j}->{to}; valid: "
+                    f"{', '.join(OP_NAMES)}")
+            cell.append(op)
+    return tuple(cell)
+
+
+def live_edges(cell: tuple[str, ...]) -> tuple[int, ...]:
+    """Indices (CELL_EDGES order) of the edges that are not ``none`` and lie on a path from
+    the cell's input (node 0) to its output (node 3)."""
+    real = [i for i, op in enumerate(cell) if op != "none"]
+    reach, back = {0}, {3}
+    for i in real:  # CELL_EDGES is in topological order of the source node
+        if CELL_EDGES[i][0] in reach:
+            reach.add(CELL_EDGES[i][1])
+    for i in reversed(real):
+        if CELL_EDGES[i][1] in back:
+            back.add(CELL_EDGES[i][0])
+    return tuple(i for i in real if CELL_EDGES[i][0] in reach and CELL_EDGES[i][1] in back)
+
+
+def is_connected(cell: tuple[str, ...] | str) -> bool:
+    """Whether the cell (op tuple or genotype string) has a path from input to output that
+    does not go through a ``none`` edge."""
+    ops = parse_genotype(cell) if isinstance(cell, str) else cell
+    return bool(live_edges(ops))
+
+
+@lru_cache(maxsize=64)
+def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str]:
+    """The network as segments, and its output node. A fixed segment is a tuple of Edges; a
+    cell segment has, per CELL_EDGES position, the Edge of each op name. Node names depend
+    only on the position, so the Edges are made once and shared by every network."""
+    st = stages(n_classes)
+    segments: list[Any] = [(Edge((INPUT,), "s0", stem_op(batch, n_classes)),)]
     node, counter = "s0", 0
 
     def fresh() -> str:
@@ -36,26 +119,90 @@ def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1) ->
         counter += 1
         return f"n{counter}"
 
-    for stage, (channels, res) in enumerate(STAGES):
-        if stage > 0:
-            conv_a, conv_b, pool, short = reduction_ops(*STAGES[stage - 1], batch)
+    for s, (channels, res) in enumerate(st):
+        if s:
+            conv_a, conv_b, pool, short = reduction_ops(*st[s - 1], batch)
             mid, pooled, out = fresh(), fresh(), fresh()
-            edges += [Edge((node,), mid, conv_a), Edge((mid,), out, conv_b),
-                      Edge((node,), pooled, pool), Edge((pooled,), out, short)]
+            segments.append((Edge((node,), mid, conv_a), Edge((mid,), out, conv_b),
+                             Edge((node,), pooled, pool), Edge((pooled,), out, short)))
             node = out
         ops = cell_ops(channels, res, batch)
         for _ in range(CELLS_PER_STAGE[size]):
             names = [node, fresh(), fresh(), fresh()]
-            edges += [Edge((names[a],), names[b], ops[op]) for (a, b), op in zip(CELL_EDGES, cell)]
+            segments.append(tuple({name: Edge((names[a],), names[b], op)
+                                   for name, op in ops.items()} for a, b in CELL_EDGES))
             node = names[3]
-    for op in head_ops(batch):
+    head = []
+    for op in head_ops(batch, n_classes):
         nxt = fresh()
-        edges.append(Edge((node,), nxt, op))
+        head.append(Edge((node,), nxt, op))
         node = nxt
-    return Architecture("nasbench201", tuple(edges), node, genotype=genotype_string(cell))
+    segments.append(tuple(head))
+    return tuple(segments), node
 
 
-@register_sampler("nasbench201")
+def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1, *,
+                  n_classes: int = N_CLASSES, prune: bool = False) -> Architecture:
+    """The whole NAS-Bench-201 network whose every cell is ``cell``.
+
+    ``batch`` and ``n_classes`` (10, 100 or 120; 120 means ImageNet16-120's 16×16 input) set
+    the shapes; ``prune`` drops ``none`` edges and dead ops (see the module docstring).
+    """
+    if size not in CELLS_PER_STAGE:
+        raise GenotypeError(f"unknown size {size!r} for space {SPACE!r}; valid: "
+                            f"{', '.join(CELLS_PER_STAGE)}")
+    connected = is_connected(cell)
+    if prune and not connected:
+        raise DisconnectedCellError(
+            f"genotype {genotype_string(cell)!r} has no path from cell input to output "
+            "without a 'none' edge: pruned, its network's output would not depend on its "
+            "input; build it with prune=False (the benchmark's Zero ops) or leave it out")
+    keep = live_edges(cell) if prune else range(len(CELL_EDGES))
+    segments, output = _layout(size, n_classes, batch)
+    edges: list[Edge] = []
+    for segment in segments:
+        if isinstance(segment[0], Edge):
+            edges.extend(segment)
+        else:
+            edges.extend(segment[i][cell[i]] for i in keep)
+    meta = {"size": size, "batch": batch, "n_classes": n_classes, "prune": prune,
+            "connected": connected}
+    return Architecture(SPACE, tuple(edges), output, genotype=genotype_string(cell), meta=meta)
+
+
+def from_genotype(arch_str: str, *, size: str = "paper", batch: int = 1,
+                  n_classes: int = N_CLASSES, prune: bool = False) -> Architecture:
+    """The NAS-Bench-201 network of genotype string ``arch_str`` (the benchmark's network,
+    C=16 and N=5, by default). ``from_genotype(s).genotype == s`` for every valid ``s``.
+
+    Raises ``GenotypeError`` for a malformed string or unknown op and
+    ``DisconnectedCellError`` for a disconnected cell with ``prune=True``.
+    """
+    return build_network(parse_genotype(arch_str), size, batch, n_classes=n_classes,
+                         prune=prune)
+
+
+@register_genotype(SPACE)
+def rebuild(genotype: str, meta: Mapping[str, Any]) -> Architecture:
+    """The network a compact architecture JSON (genotype + build meta) stands for."""
+    return from_genotype(genotype, size=str(meta.get("size", "paper")),
+                         batch=int(meta.get("batch", 1)),
+                         n_classes=int(meta.get("n_classes", N_CLASSES)),
+                         prune=bool(meta.get("prune", False)))
+
+
+@register_sampler(SPACE)
 def sample(size: str, rng: np.random.Generator) -> Architecture:
     cell = tuple(str(OP_NAMES[i]) for i in rng.integers(0, len(OP_NAMES), size=6))
     return build_network(cell, size)
+
+
+def all_genotypes() -> list[str]:
+    """Every one of the 5**6 = 15,625 NAS-Bench-201 cells, as genotype strings."""
+    import itertools
+
+    return [genotype_string(c) for c in itertools.product(OP_NAMES, repeat=len(CELL_EDGES))]
+
+
+__all__ = ["CELL_EDGES", "all_genotypes", "build_network", "from_genotype", "genotype_string",
+           "is_connected", "live_edges", "parse_genotype"]

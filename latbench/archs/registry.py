@@ -1,13 +1,19 @@
-"""Architecture sampling by space name: the samplers live on the ``Space`` objects
-(``latbench.spaces.registry``); the modules of ``latbench.archs`` attach them with
-``register_sampler``."""
+"""Architecture sampling by space name (the samplers live on the ``Space`` objects of
+``latbench.spaces.registry``; the modules of ``latbench.archs`` attach them with
+``register_sampler``) and, for spaces with a genotype string, the builder that turns it back
+into an Architecture."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from latbench.archs.graph import Architecture
+from latbench.errors import LatbenchError
 from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
 
-__all__ = ["Sampler", "register_sampler", "sample_architectures", "spaces_with_architectures"]
+__all__ = ["Sampler", "compact_dict", "from_compact", "register_genotype", "register_sampler",
+           "sample_architectures", "spaces_with_architectures", "spaces_with_genotypes"]
 
 
 def spaces_with_architectures() -> list[str]:
@@ -15,7 +21,59 @@ def spaces_with_architectures() -> list[str]:
     return spaces_with_sampler()
 
 
-def sample_architectures(space: str, n: int, size: str = "small", seed: int = 0
+def sample_architectures(space: str, n: int, size: str | None = None, seed: int = 0
                          ) -> list[Architecture]:
     """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``."""
     return get_space(space).sample(n, size, seed)
+
+
+def _ensure_loaded() -> None:
+    import latbench.archs  # noqa: F401 - each module registers its sampler / genotype builder
+
+
+GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
+_GENOTYPE_BUILDERS: dict[str, GenotypeBuilder] = {}
+
+
+def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder]:
+    """Decorator registering ``build(genotype, meta) -> Architecture`` for ``space``: the
+    network its genotype string and build parameters (``Architecture.meta``) stand for."""
+
+    def decorate(fn: GenotypeBuilder) -> GenotypeBuilder:
+        _GENOTYPE_BUILDERS[space] = fn
+        return fn
+
+    return decorate
+
+
+def spaces_with_genotypes() -> list[str]:
+    _ensure_loaded()
+    return sorted(_GENOTYPE_BUILDERS)
+
+
+def from_compact(data: Mapping[str, Any]) -> Architecture:
+    """The architecture of a compact JSON object (``compact_dict``): rebuilt by its space's
+    genotype builder and checked to carry the same name."""
+    _ensure_loaded()
+    space = data.get("space")
+    if space not in _GENOTYPE_BUILDERS:
+        raise LatbenchError(f"architecture of space {space!r} has no 'edges' and that space "
+                            "cannot rebuild one from its genotype; expected a full "
+                            "Architecture.to_json()")
+    arch = _GENOTYPE_BUILDERS[space](str(data.get("genotype", "")), data.get("meta") or {})
+    name = str(data.get("name", ""))
+    if name != arch.name:
+        arch = Architecture(arch.space, arch.edges, arch.output, name, arch.genotype, arch.meta)
+    return arch
+
+
+def compact_dict(arch: Architecture) -> dict[str, Any]:
+    """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead
+    of tens of KB for a paper-size network. Only for spaces that rebuild from a genotype;
+    ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
+    _ensure_loaded()
+    if arch.space not in _GENOTYPE_BUILDERS:
+        raise LatbenchError(f"space {arch.space!r} cannot rebuild an architecture from its "
+                            "genotype; store the full Architecture.to_json()")
+    return {"space": arch.space, "name": arch.name, "genotype": arch.genotype,
+            "meta": dict(arch.meta)}

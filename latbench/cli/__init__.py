@@ -12,8 +12,8 @@ import warnings
 from latbench.errors import LatbenchError, Terminated
 
 # Subcommand modules, in the order `latbench --help` lists them.
-COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "validate", "doctor",
-            "fit", "predict", "evaluate", "search", "memory")
+COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "import-nets",
+            "validate", "doctor", "fit", "predict", "evaluate", "search", "memory")
 
 
 def build_parser() -> argparse.ArgumentParser:

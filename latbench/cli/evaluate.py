@@ -8,9 +8,11 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
+from predictors.base import input_level
 from predictors.data import STATISTICS as STATS, network_data
 from predictors.persist import check_device, load
-from predictors.report import NOISE_FLOOR, evaluate_networks, metric_rows, scatter_png
+from predictors.report import (NOISE_FLOOR, evaluate_networks, held_out, metric_rows,
+                               scatter_png)
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
 
@@ -38,9 +40,14 @@ def run(args: argparse.Namespace) -> int:
     column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
-    if getattr(model, "level", "op") != "network":
+    if input_level(model) != "network":
         raise LatbenchError(f"{args.predictor} is an op predictor; evaluate needs a network "
                             "predictor (`latbench fit OPS --networks NETS`)")
+    nets, left_out = held_out(nets, getattr(model, "shots_", []))
+    if left_out:
+        console.print(f"left out the {left_out} network(s) the predictor was fitted on (its "
+                      f"shots); scoring the {len(nets.archs)} held-out ones")
+    console.print(f"latencies {nets.provenance}", markup=False)
     name = type(model).__name__
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
@@ -54,7 +61,9 @@ def run(args: argparse.Namespace) -> int:
     series = {name: predicted}
     if nets.repeat_ms is not None:
         series["re-measured (repeat 2)"] = nets.repeat_ms
-    scatter_png(plot, nets.latency_ms, series, f"{nets.space} on {nets.device}")
+    what = "imported" if "imported" in nets.provenance else "measured"
+    scatter_png(plot, nets.latency_ms, series, f"{nets.space} on {nets.device}",
+                xlabel=f"{what} latency (ms, whole network)")
     console.print(f"scatter plot -> {plot}")
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

@@ -12,8 +12,9 @@ from predictors.learned import LearnedPredictor
 from predictors.lookup import LookupPredictor
 from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
 from predictors.persist import load, save
+from predictors.base import input_level
 from predictors.transfer import METHODS, TransferPredictor
-
+from predictors.transfer_fit import choose_shots
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,9 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--composition", choices=COMPOSITIONS, default="sum")
     p.add_argument("--stat", choices=sorted(STATS), default="median",
                    help="statistic fitted: median, or min (robust on a loaded machine)")
-    p.add_argument("--transfer-from", type=Path, help="network predictor of another device")
-    p.add_argument("--shots", type=int, default=10, help="networks used for transfer")
-    p.add_argument("--method", choices=METHODS, default="loglinear", help="transfer map")
+    p.add_argument("--transfer-from", type=Path,
+                   help="predictor of another device (network or op level) to transfer")
+    p.add_argument("--shots", type=int, default=10,
+                   help="networks of --networks drawn at random (with --seed) as shots")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shot draw (default: 0)")
+    p.add_argument("--method", choices=METHODS, default="auto",
+                   help="transfer method; auto: chosen by leave-one-out CV on the shots")
     p.set_defaults(func=run)
 
 
@@ -43,10 +48,18 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
         raise LatbenchError("--transfer-from needs --networks (networks measured on the "
                             "target device)")
     nets = network_data(args.networks, STATS[args.stat])
-    base = load(args.transfer_from)
-    k = min(args.shots, len(nets.archs))
-    model = TransferPredictor(base, args.method, nets.device).fit(nets.archs[:k],
-                                                                  nets.latency_ms[:k])
+    source = load(args.transfer_from)
+    if input_level(source) == "op":
+        console.print(f"source {args.transfer_from} is an op predictor "
+                      f"({type(source).__name__}): lifted to networks as the sum of its op costs")
+    rows = choose_shots(len(nets.archs), args.shots, args.seed)
+    model = TransferPredictor(source, args.method, nets.device).fit(
+        [nets.archs[i] for i in rows], nets.latency_ms[rows])
+    scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
+    console.print(f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
+                  f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
+                  f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
+                  markup=False)
     return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
 
 

@@ -10,6 +10,7 @@ from latbench.cli.measuring import add_measuring_args, row_advancer, run_options
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
+from latbench.spaces import default_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n < 1 or args.repeat < 1:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
+    args.size = args.size or default_size(args.space)
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
     if args.ray is not None:

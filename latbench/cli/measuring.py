@@ -19,8 +19,9 @@ from latbench.timing import Timer, TimingConfig, make_timer, min_sample_ms_for
 def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_ms: float,
                        what: str) -> None:
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
-    p.add_argument("--size", choices=SIZES, default="small",
-                   help="small: shapes for a quick CPU run; paper: the paper's shapes")
+    p.add_argument("--size", choices=SIZES, default=None,
+                   help="small: shapes for a quick CPU run; paper: the paper's shapes "
+                        "(default: the space's own: paper for nasbench201, small otherwise)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: all; use 1 on a shared machine)")

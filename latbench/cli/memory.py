@@ -19,7 +19,7 @@ from latbench.device import fingerprint
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
 from latbench.memory.steps import OPTIMIZERS
-from latbench.spaces import SIZES
+from latbench.spaces import SIZES, default_size
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibrate", type=Path, default=None,
                    help="memory table of measurements for the per-device offset (--predict)")
     p.add_argument("--n", type=int, default=5, help="architectures to sample from a space")
-    p.add_argument("--size", choices=SIZES, default="small", help="sampled architectures' size")
+    p.add_argument("--size", choices=SIZES, default=None,
+                   help="sampled architectures' size (default: the space's own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
@@ -50,6 +51,7 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
         return path.stem, [Architecture.from_json(path.read_text(encoding="utf-8"))]
+    args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs
 

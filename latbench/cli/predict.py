@@ -14,8 +14,9 @@ from latbench.cli.ui import console, print_table
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from latbench.spaces import SIZES, get_space
+from latbench.spaces import SIZES, default_size, get_space
 from predictors.data import network_data
+from predictors.base import input_level
 from predictors.persist import load
 
 
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "estimates and are labelled so in --out.")
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
-    p.add_argument("--size", choices=SIZES, default="small")
+    p.add_argument("--size", choices=SIZES, default=None,
+                   help="size of --space (default: the space's own: paper for nasbench201)")
     p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
@@ -40,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str]]:
+    if args.space:
+        args.size = args.size or default_size(args.space)
     if is_network:
         if args.networks is not None:
             archs = network_data(args.networks).archs
@@ -59,7 +63,7 @@ def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str
 def run(args: argparse.Namespace) -> int:
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
-    is_network = getattr(model, "level", "op") == "network"
+    is_network = input_level(model) == "network"
     queries, names = _queries(args, is_network)
     t0 = time.perf_counter()
     pred = np.asarray(model.predict(queries))

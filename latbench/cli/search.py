@@ -56,6 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--memory-table", type=Path, default=None,
                    help="hypersegnas --confirm: memory table to append to (default: "
                         "device_profiles/<device>/memory-dints-<size>.csv)")
+    p.add_argument("--jobs", type=int, default=2, metavar="N",
+                   help="hypersegnas: local processes for the screen's full traces (default 2)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="hypersegnas: run the screen's full traces as Ray tasks on the cluster "
+                        "at ADDRESS (`auto`: the one `ray start` made here; no value: a local "
+                        "Ray; needs `pip install 'latbench[ray]'`)")
+    p.add_argument("--ray-cpus", type=int, default=None, metavar="N",
+                   help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads of the search, and of the default tables it reads "
                         "(default 1: the committed tables; more threads on a shared machine "

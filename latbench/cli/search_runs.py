@@ -89,22 +89,30 @@ def _ga_report(out) -> int:  # noqa: ANN001
 def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # noqa: ANN001
     import time
 
+    ray = None
+    if args.ray is not None:
+        from latbench.fleet import connect
+
+        ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     t0 = time.perf_counter()
     with progress() as report:
         out = module.search(model, args.n, args.target_mib, args.band_mib, args.size,
-                            args.seed, progress=report)
+                            args.seed, n_jobs=args.jobs, progress=report, ray=ray)
     res, took = out.result, time.perf_counter() - t0
     if out.screened:
         console.print(f"screened {res.n_sampled} architectures: per-op estimate for all, full "
                       f"trace for {out.n_full} near the band edges (margin "
                       f"{out.margin_mib:.0f} MiB)")
-    if args.confirm:
+    if args.confirm and not res.kept:
+        console.print("nothing kept, nothing to confirm")
+    elif args.confirm:
         _confirm(args, module, res, model)
     top = max(10, args.confirm)
     print_table(f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
                 f"{args.target_mib:g} MiB (predicted in {took:.1f} s)",
-                ["rank", "genotype", "predicted MiB", "measured MiB"],
-                [(i, a.genotype, float(m), res.measured_mib.get(i, "")) for i, (a, m) in
+                ["rank", "genotype", "predicted MiB"] + (["measured MiB"] if args.confirm else []),
+                [(i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm
+                                              else ()) for i, (a, m) in
                  enumerate(zip(res.kept[:top], res.predicted_mib[:top]))])
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
@@ -129,6 +137,10 @@ def _confirm(args: argparse.Namespace, module: ModuleType, res, model) -> None: 
     path = args.memory_table or default_memory_table(
         fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}")
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    predicted = getattr(model, "target", None)
+    if predicted not in (None, "rss_growth" if cpu else "nvml"):
+        console.print(f"note: the predictor predicts {predicted!r}; measured here: {column} "
+                      "(compare with care)")
     measure = ((lambda s: measure_cpu(s, config, threads)) if cpu
                else (lambda s: measure_gpu(s, config, args.device)))
     top = res.kept[:args.confirm]

@@ -31,18 +31,21 @@ def _backends(text: str) -> list[str]:
 
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
-    """A saved ``NetworkPredictor`` (``predictors.load``; warns when fitted on another
-    device); a predictor of ops is refused in one line."""
+    """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
+    ``predictors.load`` warns when fitted on another device); a predictor of ops is refused in
+    one line."""
     try:
         import predictors
+        from predictors.base import input_level
     except ImportError:
         raise MissingDependencyError("predictors", why="--predictor needs latbench's "
                                      "predictors package (install latbench from source)"
                                      ) from None
     model = predictors.load(path, device=device_slug)
-    if not isinstance(model, predictors.NetworkPredictor):
+    if input_level(model) != "network":
         raise LatbenchError(f"{path}: is a {type(model).__name__}, which predicts ops; "
-                            "validate needs a saved NetworkPredictor (whole architectures)")
+                            "validate needs a network predictor (`latbench fit OPS --networks "
+                            "NETS`, or a transfer predictor `latbench fit --transfer-from`)")
     return model
 
 

@@ -23,6 +23,7 @@ from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationRepor
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.spaces import default_size
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -45,7 +46,8 @@ class ValidateOptions:
 
 def resolve_architecture(text: str) -> Architecture:
     """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``nasbench201:3``, ``msnas:0:small``)."""
+    sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults to the space's own,
+    ``latbench.spaces.default_size``)."""
     path = Path(text)
     if path.is_file():
         return Architecture.from_json(path.read_text(encoding="utf-8"))
@@ -53,7 +55,8 @@ def resolve_architecture(text: str) -> Architecture:
     if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
         raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
                             "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
-    space, seed, size = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "small"
+    space, seed = parts[0], int(parts[1])
+    size = parts[2] if len(parts) == 3 else default_size(space)
     arch = sample_architectures(space, 1, size, seed)[0]
     return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
                                                f"{space}-s{seed}-{size}", arch.genotype,

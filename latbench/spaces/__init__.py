@@ -6,6 +6,7 @@ from latbench.spaces import (  # noqa: F401
     dyncell,
     msnas,
     nasbench201,
+    ofa_mbv3,
     stnas_decoder,
     stnas_encoder,
 )

@@ -156,6 +156,33 @@ class TableWriter:
         return set(df.loc[df["protocol_id"] == protocol_id, "key"])
 
 
+def write_table(path: str | os.PathLike[str], schema: TableSchema, meta: Mapping[str, Any],
+                rows: list[Mapping[str, Any]]) -> Path:
+    """Write a whole table (CSV + side-car) at once, each file through a temporary and
+    ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = set(schema.columns)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(schema.names)
+    for row in rows:
+        unknown = set(row) - names
+        if unknown:
+            raise TableError(f"{path}: row has fields not in {schema.name}: "
+                             f"{', '.join(sorted(unknown))}")
+        writer.writerow(["" if row.get(c) is None else row.get(c) for c in schema.names])
+    full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc(),
+            **meta}
+    for target, text in ((path.with_name(path.name + ".tmp"), buf.getvalue()),
+                         (meta_path(path).with_suffix(".tmp"),
+                          json.dumps(full, indent=2, sort_keys=True) + "\n")):
+        target.write_text(text, encoding="utf-8")
+    os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
+    os.replace(path.with_name(path.name + ".tmp"), path)
+    return path
+
+
 def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
     """Rows of several tables of one schema and device; the last row per key wins."""
     frames = [read_table(p) for p in paths]

@@ -8,8 +8,8 @@ own layer and those below, never one above (imports inside functions count too):
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
-               profile (ops), netprofile (networks), memory.table / memory.terms (memory);
-               fleet (the same mechanism's driver on Ray)
+               profile (ops), netprofile (networks), memory.table / memory.terms (memory),
+               fleet (the same tables measured by Ray workers)
 4 predictors
 5 nas
 6 CLI          latbench.cli, latbench.__main__ (may import everything)

@@ -83,7 +83,8 @@ def test_read_networks_refuses_an_op_table(tmp_path):
 
 
 def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
-    args = ["measure-nets", "nasbench201", "--n", "2", "--threads", "1", "--budget-ms", "5",
+    args = ["measure-nets", "nasbench201", "--size", "small", "--n", "2", "--threads", "1",
+            "--budget-ms", "5",
             "--warmup-ms", "1", "--out", str(tmp_path)]
     assert main(args + ["--repeat", "2"]) == 0
     assert "measured 4" in capsys.readouterr().out

@@ -54,7 +54,7 @@ def test_fit_evaluate_predict_round_trip(tables, tmp_path, capsys):
     assert "noise floor (repeat 2 vs 1)" in report
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = tmp_path / "pred.csv"
-    assert main(["predict", str(model), "--space", "nasbench201", "--n", "3",
+    assert main(["predict", str(model), "--space", "nasbench201", "--size", "small", "--n", "3",
                  "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert len(lines) == 4 and lines[1].endswith(f",estimated,{model}")
@@ -67,7 +67,7 @@ def test_fit_transfer_and_op_predictor_paths(tables, tmp_path):
                  "--shots", "10", "-o", str(mapped)]) == 0
     assert json.loads(mapped.read_text())["class"] == "TransferPredictor"
     assert main(["fit", str(tables["ops"]), "--kind", "learned", "-o", str(ops)]) == 0
-    assert main(["predict", str(ops), "--space", "nasbench201"]) == 0
+    assert main(["predict", str(ops), "--space", "nasbench201", "--size", "small"]) == 0
 
 
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):

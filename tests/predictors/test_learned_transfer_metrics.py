@@ -42,16 +42,16 @@ def test_unknown_features_and_unseen_kinds_are_reported(synth):
     assert pred[0] > 0
 
 
-def test_few_shot_transfer_maps_scale_and_keeps_rank(synth, nb201_ops, nb201_archs):
+def test_loglinear_transfer_maps_scale_and_keeps_rank(synth, nb201_ops, nb201_archs):
     measured_a = np.array([synth.network_ms(a) for a in nb201_archs])
     base = NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(nb201_archs,
                                                                             measured_a)
     measured_b = 3.0 * measured_a ** 0.8  # device B: faster on big nets, slower on small ones
-    model = TransferPredictor(base).fit(nb201_archs[:10], measured_b[:10])
+    model = TransferPredictor(base, "loglinear").fit(nb201_archs[:10], measured_b[:10])
     pred = model.predict(nb201_archs[10:])
     assert accuracy(pred, measured_b[10:])["within_5pct"] == 1.0
-    with pytest.raises(LatbenchError, match="needs >= 2"):
-        TransferPredictor(base).fit(nb201_archs[:1], measured_b[:1])
+    with pytest.raises(LatbenchError, match=">= 3 networks"):
+        TransferPredictor(base).fit(nb201_archs[:2], measured_b[:2])
 
 
 def test_metrics_on_known_values():

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from predictors.base import input_level
 from predictors.learned import LearnedPredictor, flops_baseline
 from predictors.lookup import LookupPredictor
 from predictors.network import NetworkPredictor
@@ -27,7 +28,7 @@ def fitted(synth, nb201_ops, nb201_archs):
 @pytest.mark.parametrize("name", ["lookup", "learned", "network", "transfer"])
 def test_reload_predicts_bit_identically(fitted, name, tmp_path, nb201_ops, nb201_archs):
     model = fitted[name]
-    queries = nb201_archs if model.level == "network" else nb201_ops
+    queries = nb201_archs if input_level(model) == "network" else nb201_ops
     path = save(model, tmp_path / "p.json", device="cpu-test-1t", tables={"ops": "ab" * 32},
                 fit_metrics={"mape_pct": 1.5})
     again = load(path)

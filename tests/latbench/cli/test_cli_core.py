@@ -50,7 +50,8 @@ def test_listing_commands_run(capsys):
 @pytest.mark.slow
 def test_profile_then_show(tmp_path, capsys):
     table = tmp_path / "t.csv"
-    assert main(["profile", "nasbench201", "--table", str(table), "--budget-ms", "3",
+    assert main(["profile", "nasbench201", "--size", "small", "--table", str(table),
+                 "--budget-ms", "3",
                  "--warmup-ms", "1", "--threads", "1"]) == 0
     assert "measured 25" in capsys.readouterr().out.replace("\n", " ")
     assert main(["show", str(table), "--sort", "latency_median_ms", "--csv"]) == 0
@@ -65,7 +66,8 @@ def test_no_subcommand_is_a_usage_error():
 
 def test_show_reads_a_networks_table(tmp_path, capsys):
     table = tmp_path / "nets.csv"
-    assert main(["measure-nets", "nasbench201", "--n", "2", "--table", str(table),
+    assert main(["measure-nets", "nasbench201", "--size", "small", "--n", "2", "--table",
+                 str(table),
                  "--budget-ms", "5", "--warmup-ms", "1", "--threads", "1"]) == 0
     capsys.readouterr()
     assert main(["show", str(table)]) == 0

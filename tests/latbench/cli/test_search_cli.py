@@ -34,15 +34,21 @@ def test_missing_default_table_names_the_profile_command(capsys, monkeypatch, tm
     assert not (tmp_path / "device_profiles").exists()  # nothing profiled unasked
 
 
-def test_missing_or_wrong_predictor_is_one_line(capsys, tmp_path, msnas_predictor):
+def test_missing_predictor_file_is_one_line_naming_fit(capsys, tmp_path):
     assert main(["search", "rtdnas", "--predictor", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "latbench fit" in err[0]
+    assert main(["search", "hypersegnas"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fit --kind memory" in err[0]
+
+
+@pytest.mark.slow
+def test_wrong_predictor_kind_or_count_is_one_line(capsys, msnas_predictor):
     assert main(["search", "hypersegnas", "--predictor", str(msnas_predictor)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fit --kind memory" in err[0]
-    assert main(["search", "stnas", "--predictor", str(msnas_predictor)] * 1 +
-                ["--predictor", str(msnas_predictor)] * 2) == 2
+    assert main(["search", "stnas"] + ["--predictor", str(msnas_predictor)] * 3) == 2
     assert "one per space" in capsys.readouterr().err
 
 
@@ -103,3 +109,34 @@ def test_hypersegnas_end_to_end_fit_search_confirm(tmp_path, capsys):
     rows = read_table(confirmed)
     assert len(rows) == 1 and rows["source"].iloc[0] == "measured"
     assert rows["rss_growth_mib"].iloc[0] > 0
+
+
+@pytest.mark.slow
+def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monkeypatch,
+                                                                    tmp_path):
+    """--profile-missing runs `latbench profile` itself (its parser, defaults and default
+    path); here its measuring is replaced by the committed table to keep the test short."""
+    from latbench.cli import profile
+    from latbench.profile import default_table_path
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+
+    def fake_run(args):  # noqa: ANN001
+        seen.append(args)
+        slug = Path(PROFILES).name
+        path = default_table_path(slug, args.space, args.size, args.out)
+        path.parent.mkdir(parents=True)
+        shutil.copy(PROFILES / "cakes-small.csv", path)
+        shutil.copy(PROFILES / "cakes-small.meta.json", path.with_suffix(".meta.json"))
+        return 0
+
+    monkeypatch.setattr(profile, "run", fake_run)
+    monkeypatch.setattr("latbench.device.fingerprint",
+                        lambda device, threads=None: {"slug": Path(PROFILES).name})
+    assert main(["search", "cakes", "--profile-missing", "--steps", "1"]) == 0
+    (args,) = seen
+    assert (args.space, args.size, args.threads) == ("cakes", "small", 1)
+    assert args.budget_ms == 1000.0 and args.warmup_ms == 50.0  # `latbench profile`'s defaults
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "running `latbench profile cakes --size small --threads 1`" in out

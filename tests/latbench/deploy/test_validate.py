@@ -40,8 +40,10 @@ def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
 
 
 def test_resolve_architecture_forms(tmp_path):
-    a, b = resolve_architecture("nasbench201:3"), resolve_architecture("nasbench201:3:small")
+    a, b = resolve_architecture("nasbench201:3:small"), resolve_architecture("nasbench201:3")
     assert a.genotype == b.genotype and a.name == "nasbench201-s3-small"
+    assert b.name == "nasbench201-s3-paper" and b.meta["size"] == "paper"  # the space's default
+    assert resolve_architecture("msnas:0").name == "msnas-s0-small"
     path = tmp_path / "arch.json"
     path.write_text(a.to_json())
     assert resolve_architecture(str(path)).genotype == a.genotype
@@ -124,7 +126,7 @@ def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt)
 @pytest.mark.slow
 def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     out = tmp_path / "out"
-    args = ["validate", "nasbench201:0", "--backend", "ort", "--threads", "1",
+    args = ["validate", "nasbench201:0:small", "--backend", "ort", "--threads", "1",
             "--measure-ms", "60", "--out", str(out)]
     assert main(args + ["--json", "--budget-ms", "1e6"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -1,0 +1,189 @@
+"""Few-shot transfer on published OFA MobileNetV3 latencies: leave one GPU column out.
+
+The OFA twin of ``bench/transfer_public.py`` (same scoring and table code, imported from it).
+Data: ``shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz`` (HELP: 5,000 subnets,
+RTX 2080 Ti and Titan Xp at batch 1/32/64, ms per forward pass of the whole batch), built
+as ``ofa-mbv3`` networks at width 1.2 (``bench/ofa_width.py``). Each column in turn is the
+target; for k = 5, 10, 20 shots (10 seeds) every method is fitted on the k shots and scored
+on the other 5,000 − k subnets: Spearman ρ, Kendall τ, MAPE, share within ±10 %.
+
+Rows: FLOPs (affine fit on the shots; its ranking is the zero-shot FLOPs rank), ridge on op
+counts (45 (stage, kernel, expand) block counts + resolution), and ``TransferPredictor``
+(predictors/transfer.py, ``method=auto``) from latbench's CPU table of the space (1 thread,
+``device_profiles/cpu-amd-epyc-1t/ofa-mbv3-*.csv``, lifted by ``LearnedPredictor`` to any
+op). The transfer is fitted on the shots' own ops (~200 of the ~2,400 resolution-specific
+ops; the others take the source's cost × the fitted scale): a fit over all 2,400 ops is one
+2,400-variable NNLS per candidate (≈100 s each here), and the learned cross-device prior of
+``transfer_public.py`` needs dozens of them per column. Second table: batch transfer on one
+GPU (batch 1 -> 32 -> 64), log-linear maps fitted on k shots of the larger batch.
+
+Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--seeds 3 --ks 10`` for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+warnings.filterwarnings("ignore", message="An input array is constant")
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from transfer_public import ridge, score, summarise  # noqa: E402
+
+from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
+from latbench.spaces.ofa_mbv3 import EXPANDS, KERNELS, MAX_DEPTH, N_STAGES  # noqa: E402
+from predictors.batch import ArchBatch, encode  # noqa: E402
+from predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
+from predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = "shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz"
+SOURCES = ("ofa-mbv3-small.csv", "ofa-mbv3-paper-b1-sample300.csv")
+PROFILES = ROOT / "device_profiles/cpu-amd-epyc-1t"
+GPUS = ("2080ti", "titan_xp")
+WIDTH = 1.2
+
+
+def find_data() -> Path:
+    for folder in Path(__file__).resolve().parents:
+        if (folder / DATA).is_file():
+            return folder / DATA
+    raise SystemExit(f"{DATA} not found above {ROOT}; pass --data")
+
+
+def count_features(df: pd.DataFrame) -> np.ndarray:
+    """Per subnet: how many blocks of each (stage, kernel, expand), then the resolution."""
+    out = np.zeros((len(df), N_STAGES * len(KERNELS) * len(EXPANDS) + 1))
+    for i, (ks, e, d, r) in enumerate(df[["ks", "e", "d", "r"]].itertuples(index=False)):
+        c = config_from_columns(ks, e, d, r, WIDTH)
+        for slot in c.active_slots():
+            stage = slot // MAX_DEPTH
+            out[i, (stage * len(KERNELS) + KERNELS.index(c.ks[slot])) * len(EXPANDS)
+                + EXPANDS.index(c.e[slot])] += 1
+        out[i, -1] = c.r
+    return out
+
+
+def transfer_on_shots(archs: list, batch: ArchBatch, source, **kw):  # noqa: ANN001, ANN201
+    """TransferPredictor fitted on the shots' own ops, scored on every network."""
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        model = TransferPredictor(source, **kw).fit(encode([archs[i] for i in rows]), y[rows])
+        fit.chosen.append(model.method_)
+        return model.predict(batch)
+    fit.chosen = []
+    return fit
+
+
+def flops_affine(flops: np.ndarray):  # noqa: ANN201
+    """latency = a + b · FLOPs fitted on the shots (a > 0 carries the launch overhead that
+    dominates batch 1); its ranking is the FLOPs rank."""
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        b, a = np.polyfit(flops[rows], y[rows], 1)
+        return a + b * flops
+    return fit
+
+
+def loglinear_from(x: np.ndarray):  # noqa: ANN201
+    """log y = a + b log x fitted on the shots."""
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        b, a = np.polyfit(np.log(x[rows]), np.log(y[rows]), 1)
+        return np.exp(a + b * np.log(x))
+    return fit
+
+
+def no_ranking_as_zero(runs: list[dict[str, float]]) -> int:
+    """A fit that predicts one value for every subnet ranks nothing: its ρ and τ (NaN from
+    scipy) count as 0. Returns how many runs that was."""
+    n = 0
+    for r in runs:
+        if not np.isfinite(r["spearman_rho"]):
+            r["spearman_rho"], r["kendall_tau"], n = 0.0, 0.0, n + 1
+    return n
+
+
+def cpu_source() -> LearnedPredictor:
+    frames = [pd.read_csv(PROFILES / name) for name in SOURCES if (PROFILES / name).is_file()]
+    if not frames:
+        raise SystemExit(f"no CPU table of ofa-mbv3 under {PROFILES}")
+    return LearnedPredictor().fit(pd.concat(frames, ignore_index=True))
+
+
+def batch_table(df: pd.DataFrame, flops: np.ndarray, ks: tuple[int, ...], seeds: int) -> None:
+    """Batch 32/64 of a GPU from its batch-1 column (and FLOPs), k shots of the target."""
+    print("\nbatch transfer on one GPU: log-linear map of the same subnet's batch-1 (or "
+          "batch-32) latency, fitted on k shots of the target batch; FLOPs for comparison")
+    print(f"{'target':14s} {'k':>3s} {'from batch 1 ρ / ±10 %':>23s} "
+          f"{'from batch 32 ρ / ±10 %':>24s} {'FLOPs affine ρ / ±10 %':>23s}")
+    for gpu in GPUS:
+        for b, prev in ((32, 1), (64, 32)):
+            y = df[f"{gpu}_{b}"].to_numpy(dtype=np.float64)
+            methods = {"b1": loglinear_from(df[f"{gpu}_1"].to_numpy(dtype=np.float64)),
+                       "prev": loglinear_from(df[f"{gpu}_{prev}"].to_numpy(dtype=np.float64)),
+                       "flops": flops_affine(flops)}
+            res = score(methods, y, ks, seeds)
+            for k in ks:
+                cells = [f"{np.mean([r['spearman_rho'] for r in res[(m, k)]]):.3f} / "
+                         f"{100 * np.mean([r['within_10pct'] for r in res[(m, k)]]):4.1f}%"
+                         for m in ("b1", "prev", "flops")]
+                if b == 32:
+                    cells[1] = "(= batch 1)"
+                print(f"{gpu}_{b:<7d} {k:3d} {cells[0]:>23s} {cells[1]:>24s} {cells[2]:>23s}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--ks", default="5,10,20")
+    ap.add_argument("--n", type=int, default=5000, help="first N subnets (default: all)")
+    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
+    args = ap.parse_args()
+    ks = tuple(int(k) for k in args.ks.split(","))
+    t0 = time.perf_counter()
+    df = pd.read_csv(args.data or find_data()).head(args.n)
+    columns = [c for c in df.columns if c.startswith(GPUS)]
+    archs = [build_network(config_from_columns(ks_, e, d, r, WIDTH))
+             for ks_, e, d, r in df[["ks", "e", "d", "r"]].itertuples(index=False)]
+    batch = encode(archs)
+    flops = batch.counts() @ FlopsCost().predict(batch.ops)
+    source = cpu_source()
+    counts = count_features(df)
+    print(f"{len(df)} subnets (width {WIDTH}), {len(batch.ops)} distinct ops, "
+          f"{len(columns)} GPU columns; built in {time.perf_counter() - t0:.0f} s", flush=True)
+    print("agreement between the columns themselves (Spearman ρ over all subnets): what one "
+          "GPU column says about another")
+    print(df[columns].corr(method="spearman").round(3).to_string(), flush=True)
+    warnings.simplefilter("ignore", ExtrapolationWarning)
+    results: dict = {}
+    for col in columns:
+        y = df[col].to_numpy(dtype=np.float64)
+        methods = {"FLOPs (affine on shots)": flops_affine(flops),
+                   "ridge, 45 block counts + r": ridge(counts),
+                   "transfer auto, CPU source": transfer_on_shots(archs, batch, source)}
+        flat = 0
+        for key, runs in score(methods, y, ks, args.seeds).items():
+            flat += no_ranking_as_zero(runs)
+            results.setdefault(key, {})[col] = runs
+        print(f"  {col}: done at {time.perf_counter() - t0:.0f} s ({flat} fits predicted one "
+              "value for all: ρ = τ = 0)", flush=True)
+    summarise(dict(sorted(results.items(), key=lambda kv: (kv[0][1], list(results).index(kv[0])))),
+              f"leave-one-column-out, mean over {len(columns)} GPU columns × {args.seeds} seeds")
+    k = 10 if 10 in ks else ks[0]
+    print(f"\nper column at k = {k}: Spearman ρ / ±10 %")
+    for col in columns:
+        cells = [f"{np.mean([r['spearman_rho'] for r in results[(m, k)][col]]):.3f} / "
+                 f"{100 * np.mean([r['within_10pct'] for r in results[(m, k)][col]]):4.1f}%"
+                 for m in ("transfer auto, CPU source", "ridge, 45 block counts + r",
+                           "FLOPs (affine on shots)")]
+        print(f"  {col:12s} transfer {cells[0]}  ridge {cells[1]}  FLOPs {cells[2]}")
+    batch_table(df, flops, ks, args.seeds)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+"""Few-shot transfer on published NAS-Bench-201 latencies: leave one device column out.
+
+Data: ``shared/data/public-latency/nasbench201_help_devices_ms.csv.gz`` (HELP's measurements of
+all 15,625 cells on 13 device/batch columns, ms per forward pass of the whole batch). Each
+column in turn is the target; for k = 5, 10, 20 shots drawn at random (10 seeds) the
+predictors are fitted on the k shots and scored on every other connected cell: Spearman ρ,
+Kendall τ, MAPE, share within ±10 %.
+
+Disconnected cells (no input-output path without a ``none`` edge, 341 of 15,625) are left
+out of shots and scores: some runtimes prune them to ~0 ms (pixel3 ~1 ms), others run the
+Zero ops; neither is a network the benchmark ranks.
+
+Rows: FLOPs (total FLOPs times a scale fitted on the shots: the zero-shot FLOPs rank), latbench's old
+``loglinear`` map, ridge on the 5 op counts (6 parameters) and on edge×op one-hots (31),
+``TransferPredictor`` with the source device's op costs as prior (``opcost``), and with
+``method=auto`` plus a ``DevicePrior`` learned from the OTHER 12 columns only; HELP's
+published 10-shot mean. Source device: latbench's paper-size CPU predictor (1 thread, AMD
+EPYC; ``device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json``: lookup on the
+op table beside it, calibrated on 30 networks). A constant prediction (a ridge shrunk to its
+intercept) has no ranking and scores ρ = τ = 0. A second table: batch 32/256 from batch-1
+knowledge of the same GPU.
+
+Run: ``python bench/transfer_public.py`` (``--seeds 3`` for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import RidgeCV
+
+from latbench.archs.nasbench201 import CELL_EDGES, from_genotype, is_connected, parse_genotype
+from latbench.spaces.nasbench201 import OP_NAMES
+from predictors.batch import ArchBatch, encode
+from predictors.device_prior import DevicePrior
+from predictors.learned import FlopsCost
+from predictors.metrics import accuracy
+from predictors.persist import load
+from predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
+from predictors.transfer_fit import choose_shots
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = "shared/data/public-latency/nasbench201_help_devices_ms.csv.gz"  # looked up upward
+SOURCE = ROOT / "device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json"
+HELP_MEAN_RHO_K10 = 0.932  # HELP (Lee et al., NeurIPS 2021), 10 shots, its unseen devices
+GPU = ("1080ti", "titanx")
+BATCH1_NETWORKS = 2000  # batch-1 networks the "batch-1 knowledge" is fitted on
+Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (shot rows, y) -> predictions (all)
+
+
+def find_data() -> Path:
+    for folder in Path(__file__).resolve().parents:
+        if (folder / DATA).is_file():
+            return folder / DATA
+    raise SystemExit(f"{DATA} not found above {ROOT}; pass --data")
+
+
+def ridge(features: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Ridge (α by scikit-learn's efficient LOO) on ``features`` fitted on the shots."""
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        model = RidgeCV(alphas=np.logspace(-3, 3, 13)).fit(features[rows], y[rows])
+        return model.predict(features)
+    return fit
+
+
+def transfer(batch: ArchBatch, source, **kw) -> Method:  # noqa: ANN001
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        model = TransferPredictor(source, **kw).fit(batch.take(rows), y[rows])
+        fit.chosen.append(model.method_)
+        return model.predict(batch)
+    fit.chosen = []
+    return fit
+
+
+def flops_scaled(flops: np.ndarray) -> Method:
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return float(np.median(y[rows] / flops[rows])) * flops
+    return fit
+
+
+def score(methods: dict[str, Method], y: np.ndarray, ks: tuple[int, ...], seeds: int
+          ) -> dict[tuple[str, int], list[dict[str, float]]]:
+    out: dict[tuple[str, int], list[dict[str, float]]] = {}
+    for k in ks:
+        for seed in range(seeds):
+            rows = choose_shots(len(y), k, seed)
+            test = np.setdiff1d(np.arange(len(y)), rows)
+            for name, method in methods.items():
+                pred = np.maximum(method(rows, y), 1e-6)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # constant predictions: ρ, τ undefined
+                    m = accuracy(pred[test], y[test])
+                for key in ("spearman_rho", "kendall_tau"):
+                    m[key] = 0.0 if np.isnan(m[key]) else m[key]  # no ranking at all: 0
+                out.setdefault((name, k), []).append(m)
+    return out
+
+
+def features(genotypes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    cells = np.array([[OP_NAMES.index(o) for o in parse_genotype(g)] for g in genotypes])
+    counts = np.stack([(cells == i).sum(axis=1) for i in range(len(OP_NAMES))], axis=1)
+    onehot = np.zeros((len(cells), len(CELL_EDGES) * len(OP_NAMES)))
+    for e in range(len(CELL_EDGES)):
+        onehot[np.arange(len(cells)), e * len(OP_NAMES) + cells[:, e]] = 1.0
+    return counts.astype(float), onehot
+
+
+def at_batch(batch: ArchBatch, b: int) -> ArchBatch:
+    """The same networks at batch size ``b`` (every op's leading dimension is the batch)."""
+    ops = [op.replace(input_shape=(b, *op.input_shape[1:])) for op in batch.ops]
+    return ArchBatch(ops, batch.groups, batch.n)
+
+
+def summarise(results: dict, title: str) -> None:
+    print(f"\n{title}")
+    print(f"{'method':34s} {'k':>3s} {'Spearman ρ':>10s} {'Kendall τ':>9s} {'MAPE %':>7s} "
+          f"{'±10 %':>6s} {'min ±10 % GPU':>13s}")
+    for (name, k), per_col in results.items():
+        m = {key: np.mean([np.mean([r[key] for r in runs]) for runs in per_col.values()])
+             for key in ("spearman_rho", "kendall_tau", "mape_pct", "within_10pct")}
+        gpu = [np.mean([r["within_10pct"] for r in runs]) for c, runs in per_col.items()
+               if c.startswith(GPU)]
+        print(f"{name:34s} {k:3d} {m['spearman_rho']:10.3f} {m['kendall_tau']:9.3f} "
+              f"{m['mape_pct']:7.1f} {100 * m['within_10pct']:5.1f}% "
+              f"{(f'{100 * min(gpu):12.1f}%' if gpu else '-'):>13s}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--ks", default="5,10,20")
+    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
+    args = ap.parse_args()
+    ks = tuple(int(k) for k in args.ks.split(","))
+    t0 = time.perf_counter()
+    df = pd.read_csv(args.data or find_data())
+    connected = np.array([is_connected(g) for g in df["arch_str"]])
+    df = df[connected].reset_index(drop=True)
+    columns = [c for c in df.columns if c not in ("arch_index", "arch_str")]
+    batch = encode([from_genotype(g) for g in df["arch_str"]])
+    counts, onehot = features(list(df["arch_str"]))
+    source = load(SOURCE)
+    src_costs = source_op_costs(source, batch.ops)
+    flops = batch.counts() @ FlopsCost().predict(batch.ops)
+    print(f"{len(df)} connected cells of {len(connected)} ({(~connected).sum()} disconnected "
+          f"left out), {len(columns)} columns; networks built in {time.perf_counter() - t0:.0f} s")
+    warnings.simplefilter("ignore", ExtrapolationWarning)
+    results: dict = {}
+    chosen: dict[str, list[str]] = {}
+    for col in columns:
+        y = df[col].to_numpy(dtype=np.float64)
+        others = {c: df[c].to_numpy(dtype=np.float64) for c in columns if c != col}
+        auto = transfer(batch, source, prior=DevicePrior.fit(batch, others, src_costs))
+        methods = {"FLOPs (scaled on shots)": flops_scaled(flops),
+                   "latbench old loglinear map": transfer(batch, source, method="loglinear"),
+                   "ridge, 5 op counts (6 params)": ridge(counts),
+                   "ridge, edge×op one-hot (31)": ridge(onehot),
+                   "transfer opcost, source prior": transfer(batch, source, method="opcost"),
+                   "transfer auto + learned prior": auto}
+        for key, runs in score(methods, y, ks, args.seeds).items():
+            results.setdefault(key, {})[col] = runs
+        chosen[col] = auto.chosen
+        print(f"  {col}: done at {time.perf_counter() - t0:.0f} s", flush=True)
+    summarise(dict(sorted(results.items(), key=lambda kv: (kv[0][1], list(results).index(kv[0])))),
+              f"leave-one-column-out, mean over {len(columns)} columns × {args.seeds} seeds")
+    print(f"{'HELP published (its 4 unseen devices)':34s}  10 {HELP_MEAN_RHO_K10:10.3f}")
+    k = 10 if 10 in ks else ks[0]
+    per_column(results, {c: v[ks.index(k) * args.seeds:][: args.seeds] for c, v in chosen.items()},
+               k)
+    batch_table(df, batch, source, ks, args.seeds)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+
+
+def per_column(results: dict, chosen: dict[str, list[str]], k: int) -> None:
+    names = ("transfer auto + learned prior", "ridge, 5 op counts (6 params)",
+             "FLOPs (scaled on shots)")
+    print(f"\nper column at k = {k}: Spearman ρ / ±10 % (transfer auto: methods chosen)")
+    for col in chosen:
+        cells = []
+        for name in names:
+            runs = results[(name, k)][col]
+            cells.append(f"{np.mean([r['spearman_rho'] for r in runs]):.3f} / "
+                         f"{100 * np.mean([r['within_10pct'] for r in runs]):4.1f}%")
+        picks = pd.Series(chosen[col])
+        print(f"  {col:15s} auto {cells[0]}  ridge6 {cells[1]}  FLOPs {cells[2]}  "
+              f"chosen {dict(picks.value_counts())}")
+
+
+def batch_table(df: pd.DataFrame, batch: ArchBatch, source, ks: tuple[int, ...],  # noqa: ANN001
+                seeds: int) -> None:
+    """Batch 32/256 from the same GPU's batch-1 op costs (all batch-1 networks) + k shots."""
+    print("\nbatch size: target at batch b, prior = the same GPU's op costs fitted on its "
+          f"batch-1 column ({BATCH1_NETWORKS} random networks); mean over {seeds} seeds")
+    print(f"{'target':12s} {'k':>3s} {'batch-1 prior ρ / ±10 %':>24s} "
+          f"{'CPU-source prior ρ / ±10 %':>27s}")
+    for gpu in GPU:
+        rows = choose_shots(batch.n, BATCH1_NETWORKS, seed=1)
+        one = TransferPredictor(source, method="opcost", alphas=(1e-3,)).fit(
+            batch.take(rows), df[f"{gpu}_1"].to_numpy(dtype=np.float64)[rows])
+        for b in (32, 256):
+            target = at_batch(batch, b)
+            y = df[f"{gpu}_{b}"].to_numpy(dtype=np.float64)
+            methods = {"b1": transfer(target, one, method="opcost"),
+                       "cpu": transfer(target, source, method="opcost")}
+            res = score(methods, y, ks, seeds)
+            for k in ks:
+                cells = [f"{np.mean([r['spearman_rho'] for r in res[(m, k)]]):.3f} / "
+                         f"{100 * np.mean([r['within_10pct'] for r in res[(m, k)]]):4.1f}%"
+                         for m in ("b1", "cpu")]
+                print(f"{gpu}_{b:<5d} {k:3d} {cells[0]:>24s} {cells[1]:>27s}")
+
+
+if __name__ == "__main__":
+    main()

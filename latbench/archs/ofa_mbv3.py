@@ -1,0 +1,204 @@
+"""OFA MobileNetV3 subnets: OFA's encoding (ks / e / d / r) <-> ``Architecture``, sampler.
+
+Encoding, as OFA's ``sample_active_subnet`` returns it and as the shared HELP file stores it:
+``ks`` and ``e`` hold 20 values, one per block slot (5 stages × 4 slots, stage-major); ``d``
+the 5 stage depths; slot ``j`` of a stage is used only when ``j < d``. ``r`` is the input
+resolution, ``w`` the width multiplier. The genotype string of an Architecture is the
+canonical encoding, unused slots written as 0::
+
+    ks=7-5-0-0-...;e=6-4-0-0-...;d=2-2-2-2-3;r=204;w=1.2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.registry import register_genotype, register_sampler
+from latbench.errors import GenotypeError
+from latbench.opspec import OpSpec
+from latbench.spaces import ofa_mbv3 as space
+
+SPACE = "ofa-mbv3"
+N_SLOTS = space.N_STAGES * space.MAX_DEPTH
+DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (README "OFA", bench)
+
+
+class OfaEncodingError(GenotypeError):
+    """An OFA encoding that is malformed or outside the space; ``field`` names the part
+    (ks, e, d, r or w) that is wrong."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class OfaConfig:
+    """One subnet: per-slot kernels ``ks`` and expand ratios ``e`` (20 each), stage depths
+    ``d`` (5), resolution ``r`` (px) and width multiplier ``w``."""
+
+    ks: tuple[int, ...]
+    e: tuple[int, ...]
+    d: tuple[int, ...]
+    r: int
+    w: float = DEFAULT_WIDTH
+
+    def __post_init__(self) -> None:
+        _check("ks", self.ks, N_SLOTS, space.KERNELS, allow_zero=True)
+        _check("e", self.e, N_SLOTS, space.EXPANDS, allow_zero=True)
+        _check("d", self.d, space.N_STAGES, space.DEPTHS, allow_zero=False)
+        if self.r not in space.RESOLUTIONS:
+            raise OfaEncodingError("r", f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
+        if self.w not in space.WIDTHS:
+            raise OfaEncodingError("w", f"ofa-mbv3: w={self.w!r} is not one of 1.0, 1.2")
+        for slot in self.active_slots():
+            if self.ks[slot] == 0 or self.e[slot] == 0:
+                raise OfaEncodingError("ks", f"ofa-mbv3: slot {slot} is used (stage depth "
+                                       f"{self.d[slot // space.MAX_DEPTH]}) but ks/e is 0")
+
+    def active_slots(self) -> list[int]:
+        """Indices (0..19) of the block slots this subnet uses."""
+        return [s * space.MAX_DEPTH + j for s, depth in enumerate(self.d) for j in range(depth)]
+
+    def canonical(self) -> "OfaConfig":
+        """The same subnet with unused slots set to 0 (two encodings of one network agree)."""
+        used = set(self.active_slots())
+        ks = tuple(k if i in used else 0 for i, k in enumerate(self.ks))
+        e = tuple(x if i in used else 0 for i, x in enumerate(self.e))
+        return OfaConfig(ks, e, self.d, self.r, self.w)
+
+    def to_string(self) -> str:
+        c = self.canonical()
+        join = lambda v: "-".join(map(str, v))  # noqa: E731
+        return f"ks={join(c.ks)};e={join(c.e)};d={join(c.d)};r={c.r};w={c.w:g}"
+
+
+def _check(name: str, values: Sequence[int], n: int, valid: Sequence[int], allow_zero: bool
+           ) -> None:
+    ok = set(valid) | ({0} if allow_zero else set())
+    if len(values) != n or any(v not in ok for v in values):
+        raise OfaEncodingError(name, f"ofa-mbv3: {name} must hold {n} values from "
+                               f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}")
+
+
+def _ints(name: str, text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in str(text).strip().split("-"))
+    except ValueError:
+        raise OfaEncodingError(name, f"ofa-mbv3: {name}={text!r} is not '-'-joined integers") from None
+
+
+def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH
+                        ) -> OfaConfig:
+    """An OfaConfig from the shared file's columns (``7-5-...`` strings and an int ``r``)."""
+    try:
+        res = int(float(str(r)))
+    except ValueError:
+        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution") from None
+    return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), res, float(w))
+
+
+def parse_genotype(text: str) -> OfaConfig:
+    """Inverse of ``OfaConfig.to_string``: ``ks=...;e=...;d=...;r=...;w=...`` (w optional)."""
+    fields = dict(part.partition("=")[::2] for part in text.strip().split(";") if part)
+    missing = [k for k in ("ks", "e", "d", "r") if k not in fields]
+    if missing:
+        raise OfaEncodingError(missing[0], f"ofa-mbv3: genotype {text!r} lacks {', '.join(missing)}; "
+                               "expected ks=..;e=..;d=..;r=..;w=..")
+    try:
+        width = float(fields.get("w", DEFAULT_WIDTH))
+    except ValueError:
+        raise OfaEncodingError("w", f"ofa-mbv3: w={fields['w']!r} is not a number") from None
+    return config_from_columns(fields["ks"], fields["e"], fields["d"], fields["r"], width)
+
+
+def subnet_ops(ks: Sequence[int], e: Sequence[int], d: Sequence[int], r: int, w: float,
+               batch: int = 1) -> list[OpSpec]:
+    """The subnet's ops in order (stem, active blocks, head); ``r`` is not range-checked, so
+    OFA's published subnets at other resolutions (e.g. 236 px) can be built too."""
+    widths = space.widths(w)
+    ops = space.stem_ops(r, batch, w)
+    cin = widths.block0
+    for stage, size in enumerate(space.stage_sizes(r)):
+        for j in range(d[stage]):
+            slot = stage * space.MAX_DEPTH + j
+            in_size = size if j == 0 else space.conv_out(size, space.STRIDES[stage])
+            ops.append(space.block_op(cin, widths.stages[stage], in_size, batch, stage, j == 0,
+                                      ks[slot], e[slot]))
+            cin = widths.stages[stage]
+    return ops + space.head_ops(r, batch, w)
+
+
+def build_network(config: OfaConfig, batch: int = 1) -> Architecture:
+    """The subnet as a chain of OpSpecs (stem, active blocks, head)."""
+    ops = subnet_ops(config.ks, config.e, config.d, config.r, config.w, batch)
+    names = [INPUT] + [f"n{i}" for i in range(1, len(ops) + 1)]
+    edges = tuple(Edge((names[i],), names[i + 1], op) for i, op in enumerate(ops))
+    return Architecture(SPACE, edges, names[-1], genotype=config.to_string(),
+                        meta={"batch": batch})
+
+
+ROW_COLUMNS = ("ks", "e", "d", "r")
+"""Columns of an OFA-format table row (HELP's ``ofa_archs``; the shared CSV)."""
+
+
+def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
+                          width: float = DEFAULT_WIDTH) -> Architecture:
+    """The subnet of one OFA-format row (``ks``, ``e``, ``d``, ``r`` columns) at ``batch``.
+
+    Raises ``OfaEncodingError`` naming the missing column or the bad field."""
+    missing = [c for c in ROW_COLUMNS if c not in row]
+    if missing:
+        raise OfaEncodingError(missing[0], f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected "
+                               f"{', '.join(ROW_COLUMNS)}")
+    config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
+    return build_network(config, batch)
+
+
+@register_genotype(SPACE)
+def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
+    """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``
+    (default 1): what a compact architecture JSON is rebuilt from."""
+    return build_network(parse_genotype(genotype), int(meta.get("batch", 1)))
+
+
+def config_of(arch: Architecture) -> OfaConfig:
+    """The canonical encoding of an ofa-mbv3 Architecture, read back from its OpSpecs."""
+    if arch.space != SPACE:
+        raise OfaEncodingError("space", f"architecture of space {arch.space!r} is not an {SPACE} subnet")
+    stem = arch.edges[0].op
+    width = next((x for x in space.WIDTHS if space.widths(x).stem == stem.p.get("out")), None)
+    if stem.kind != "mbv3_conv" or width is None:
+        raise OfaEncodingError("w", f"{SPACE}: first op {stem.key} is not an OFA first conv")
+    stage_of = {c: s for s, c in enumerate(space.widths(width).stages)}
+    ks, e, depth = [0] * N_SLOTS, [0] * N_SLOTS, [0] * space.N_STAGES
+    for op in arch.ops()[2:]:
+        if op.kind != "mbv3_block":
+            continue
+        stage = stage_of[op.p["out"]]
+        slot = stage * space.MAX_DEPTH + depth[stage]
+        ks[slot], e[slot] = op.p["kernel"], op.p["mid"] // op.input_shape[1]
+        depth[stage] += 1
+    return OfaConfig(tuple(ks), tuple(e), tuple(depth), stem.input_shape[2], width)
+
+
+def sample_config(rng: np.random.Generator, size: str = "paper", width: float = DEFAULT_WIDTH
+                  ) -> OfaConfig:
+    """A uniform subnet of ``size``'s choices, drawn as OFA's ``sample_active_subnet`` draws
+    it (every slot drawn, unused ones then zeroed)."""
+    c = space.CONFIGS[size]
+    ks = tuple(int(k) for k in rng.choice(c.kernels, N_SLOTS))
+    e = tuple(int(x) for x in rng.choice(c.expands, N_SLOTS))
+    d = tuple(int(x) for x in rng.choice(space.DEPTHS, space.N_STAGES))
+    return OfaConfig(ks, e, d, int(rng.choice(c.resolutions)), width).canonical()
+
+
+@register_sampler(SPACE)
+def sample(size: str, rng: np.random.Generator) -> Architecture:
+    """A subnet of the default width from the choices of ``size`` (see ``space.CONFIGS``)."""
+    return build_network(sample_config(rng, size))

@@ -1,0 +1,424 @@
+"""Import whole-network latencies measured elsewhere into ``latbench.networks`` tables.
+
+A published file (NAS-Bench-201 ``arch_str`` plus one latency column per device, as HELP,
+HW-NAS-Bench and BRP-NAS publish them) becomes one table per device column. Imported rows are
+never passed off as measured here: every row has ``source=imported``, ``timer=imported`` and a
+``protocol_id`` starting ``imported-``; the side-car holds the provenance (file and its sha256,
+origin, license notice, who measured and who imported, unit, batch size, per batch or per
+image, space, size, classes). The user states unit and batch; nothing is guessed.
+
+Values are stored per forward pass of the whole batch in milliseconds (latbench's meaning of
+a network row, whose ``input_shape`` carries the batch): ``--per image`` values are multiplied
+by the batch. The one published number per network fills ``latency_median_ms``,
+``latency_mean_ms`` and ``latency_min_ms`` alike (the side-car says so); spreads stay empty.
+
+A space supplies its own row -> Architecture parser (``register_row_parser``); NAS-Bench-201
+(``arch_str``) is the first. Disconnected NAS-Bench-201 cells (no path from cell input to
+output, 341 of 15,625) are dropped by default and counted: their published latency says
+whether the runtime removed dead code (near 0 ms on some devices), which no op-cost model of
+the network can predict. ``disconnected="keep"`` imports them, flagged in their architecture's
+``meta["connected"] = False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from latbench.archs.graph import Architecture
+from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
+from latbench.netprofile import arch_columns, default_networks_path
+from latbench.tables.schema import NETWORKS
+from latbench.tables.store import write_table
+
+UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
+"""Factor from each accepted unit to milliseconds."""
+PERS = ("batch", "image")
+INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
+"""Columns that number rows and are neither architecture nor latency."""
+DISCONNECTED = ("drop", "keep")
+
+
+class ImportRowError(LatbenchError, ValueError):
+    """A bad value in an imported file; the message names file, row and column."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        super().__init__(message)
+
+
+class RowValueError(LatbenchError, ValueError):
+    """Raised by a row parser: ``column`` holds a bad value of ``kind``."""
+
+    def __init__(self, column: str, kind: str, message: str):
+        self.column, self.kind = column, kind
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the user states about the file (unit and batch are required) and how to treat it."""
+
+    unit: str
+    batch: int | None
+    per: str = "batch"
+    batches: tuple[tuple[str, int], ...] = ()  # per-column batch sizes, over ``batch``
+    space: str | None = None
+    size: str = "paper"
+    n_classes: int = 10
+    prune: bool = False
+    columns: tuple[str, ...] | None = None
+    origin: str = ""
+    license: str = ""
+    license_file: str = ""
+    measured_by: str = ""
+    disconnected: str = "drop"
+    arch_column: str = ""  # the file's name for NAS-Bench-201's ``arch_str`` column
+    skip_bad: bool = False
+    force: bool = False
+
+    def check(self) -> None:
+        if self.unit not in UNITS:
+            raise LatbenchError(f"unit {self.unit!r} is not one of {', '.join(UNITS)}")
+        for name, b in (("batch", self.batch), *self.batches):
+            if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 1):
+                raise LatbenchError(f"batch {b!r} ({name}) must be a positive integer")
+        if self.per not in PERS:
+            raise LatbenchError(f"per {self.per!r} is not one of {', '.join(PERS)}")
+        if self.disconnected not in DISCONNECTED:
+            raise LatbenchError(f"disconnected {self.disconnected!r} is not one of "
+                                f"{', '.join(DISCONNECTED)}")
+        if self.prune and self.disconnected == "keep":
+            raise LatbenchError("prune with disconnected=keep: a pruned disconnected cell is no "
+                                "network of the benchmark; use disconnected=drop")
+
+
+    def batch_of(self, column: str) -> int:
+        """The batch size ``column`` was measured at, as the user stated it."""
+        batch = dict(self.batches).get(column, self.batch)
+        if batch is None:
+            raise LatbenchError(f"no batch size for column {column!r}; pass --batch N (all "
+                                f"columns) or --batch {column}=N")
+        return batch
+
+
+@dataclass(frozen=True)
+class RowParser:
+    """How a space reads an architecture from a row: the columns it uses, and the parser."""
+
+    space: str
+    columns: tuple[str, ...]
+    parse: Callable[[Mapping[str, str], ImportOptions], Architecture]
+
+
+_ROW_PARSERS: dict[str, RowParser] = {}
+
+
+def register_row_parser(space: str, columns: tuple[str, ...]
+                        ) -> Callable[[Callable[..., Architecture]], Callable[..., Architecture]]:
+    """Decorator registering ``parse(row, options) -> Architecture`` for files whose header
+    has all of ``columns``; the parser raises ``RowValueError`` naming the bad column."""
+
+    def decorate(fn: Callable[..., Architecture]) -> Callable[..., Architecture]:
+        _ROW_PARSERS[space] = RowParser(space, tuple(columns), fn)
+        return fn
+
+    return decorate
+
+
+@register_row_parser("nasbench201", ("arch_str",))
+def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Architecture:
+    """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes."""
+    from latbench.archs.nasbench201 import from_genotype, is_connected
+
+    text = row.get("arch_str") or ""
+    try:
+        if options.prune and not is_connected(text):
+            return from_genotype(text, size=options.size, batch=options.batch,
+                                 n_classes=options.n_classes)  # flagged; dropped by the caller
+        return from_genotype(text, size=options.size, batch=options.batch,
+                             n_classes=options.n_classes, prune=options.prune)
+    except UnknownGenotypeOpError as exc:
+        raise RowValueError("arch_str", "unknown op", str(exc)) from None
+    except GenotypeError as exc:
+        kind = "missing value" if not text.strip() else "malformed genotype"
+        raise RowValueError("arch_str", kind, str(exc)) from None
+
+
+def row_parser(header: list[str], space: str | None = None) -> RowParser:
+    """The parser of ``space``, or the one whose columns the header has."""
+    if space is not None:
+        if space not in _ROW_PARSERS:
+            raise LatbenchError(f"no importer for space {space!r}; valid: "
+                                f"{', '.join(sorted(_ROW_PARSERS))}")
+        found = _ROW_PARSERS[space]
+        missing = [c for c in found.columns if c not in header]
+        if missing:
+            raise LatbenchError(f"space {space!r} reads architectures from column(s) "
+                                f"{', '.join(missing)}, which the file lacks")
+        return found
+    for parser in _ROW_PARSERS.values():
+        if all(c in header for c in parser.columns):
+            return parser
+    expected = "; ".join(f"{p.space}: {', '.join(p.columns)}" for p in _ROW_PARSERS.values())
+    raise LatbenchError(f"no architecture column in header {header}; expected one of "
+                        f"({expected})")
+
+
+def latency_columns(header: list[str], parser: RowParser,
+                    chosen: tuple[str, ...] | None = None) -> list[str]:
+    """The latency columns: ``chosen``, or every column that neither numbers rows nor
+    describes the architecture."""
+    available = [c for c in header
+                 if c not in parser.columns and c.strip().lower() not in INDEX_COLUMNS]
+    if not chosen:
+        if not available:
+            raise LatbenchError(f"header {header} has no latency column")
+        return available
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise LatbenchError(f"column(s) {', '.join(map(repr, unknown))} not among the file's "
+                            f"latency columns: {', '.join(available)}")
+    return list(dict.fromkeys(chosen))
+
+
+def read_rows(path: Path, rename: Mapping[str, str] | None = None
+              ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+            text = fh.read()
+    except FileNotFoundError:
+        raise LatbenchError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LatbenchError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
+        raise LatbenchError(f"{path}: empty file; expected a CSV header")
+    header = [h.strip() for h in header]
+    missing = [c for c in (rename or {}) if c not in header]
+    if missing:
+        raise LatbenchError(f"{path}: no column {missing[0]!r}; header: {', '.join(header)}")
+    header = [(rename or {}).get(h, h) for h in header]
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for values in reader:
+            if not values:
+                continue
+            yield reader.line_num, dict(zip(header, values + [""] * (len(header) - len(values))))
+
+    return header, rows()
+
+
+def parse_latency(text: str) -> tuple[str, float | None]:
+    """('', value) for a positive finite number, else (error kind, None)."""
+    text = (text or "").strip()
+    if not text:
+        return "missing value", None
+    try:
+        value = float(text)
+    except ValueError:
+        return "non-numeric value", None
+    if not math.isfinite(value):
+        return "non-numeric value", None
+    if value <= 0:
+        return "negative or zero latency", None
+    return "", value
+
+
+@dataclass
+class ImportReport:
+    """What an import wrote and what it left out."""
+
+    tables: dict[str, Path] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: Counter = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+    disconnected: int = 0
+    duplicates: int = 0
+    space: str = ""
+
+    def skip(self, kind: str, message: str) -> None:
+        self.skipped[kind] += 1
+        if len(self.examples) < 5:
+            self.examples.append(message)
+
+
+def slug_of(column: str) -> str:
+    """A device folder name for a latency column (``1080ti_1`` stays as it is)."""
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", column.strip().lower()).strip("-.")
+    if not slug:
+        raise LatbenchError(f"column {column!r} gives no usable device name")
+    return slug
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def provenance(path: Path, column: str, options: ImportOptions, digest: str,
+               space: str) -> dict[str, Any]:
+    """The side-car's record of where an imported column came from and how it was read."""
+    factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
+    return {
+        "source": "imported",
+        "file": path.name, "file_sha256": digest, "column": column,
+        "origin": options.origin or str(path),
+        "license": options.license or "not stated (pass --license or --license-file)",
+        "license_file": options.license_file,
+        "measured_by": options.measured_by or "not stated",
+        "imported_by": getpass.getuser(),
+        "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "unit": options.unit, "per": options.per, "batch": options.batch,
+        "conversion": f"latency_*_ms = published value x {factor:g} (ms per forward pass of "
+                      "the whole batch)",
+        "statistic": "one published value per network; it fills latency_median_ms, "
+                     "latency_mean_ms and latency_min_ms alike",
+        "space": space, "size": options.size, "n_classes": options.n_classes,
+        "prune": options.prune, "disconnected": options.disconnected,
+    }
+
+
+def _row(described: dict[str, Any], value_ms: float, pid: str, column: str) -> dict[str, Any]:
+    return {**described, "repeat": 1, "status": "ok", "error": "", "source": "imported",
+            "protocol_id": pid, "measured_at": "", "latency_median_ms": repr(value_ms),
+            "latency_mean_ms": repr(value_ms), "latency_min_ms": repr(value_ms),
+            "timer": "imported", "stop_reason": "imported",
+            "warnings": f"imported ({column}); not measured by latbench"}
+
+
+def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: RowParser,
+                 options: ImportOptions, report: ImportReport
+                 ) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
+    """(line, row, descriptive columns) of every row whose architecture reads; the rest
+    raise (or are skipped and reported with ``skip_bad``); disconnected cells are dropped
+    unless kept."""
+    from latbench.archs.registry import spaces_with_genotypes
+
+    out, cache, compact = [], {}, parser.space in spaces_with_genotypes()
+    for line, row in rows:
+        key = tuple(row.get(c, "") for c in parser.columns)
+        try:
+            if key in cache:
+                report.duplicates += 1
+            else:
+                arch = parser.parse(row, options)
+                cache[key] = (arch, arch_columns(arch, compact=compact))
+        except RowValueError as exc:
+            column = options.arch_column if exc.column == "arch_str" and options.arch_column \
+                else exc.column
+            msg = f"{path}: row {line}, column {column!r}: {exc.kind}: {exc}"
+            if not options.skip_bad:
+                raise ImportRowError(exc.kind, msg) from None
+            report.skip(exc.kind, msg)
+            continue
+        arch, described = cache[key]
+        if arch.meta.get("connected", True) is False:
+            report.disconnected += 1
+            if options.disconnected == "drop":
+                continue
+        out.append((line, row, described))
+    return out
+
+
+def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                    options: ImportOptions) -> ImportReport:
+    """Write one ``latbench.networks`` table per latency column of the file at ``path``
+    under ``out_dir/<column>/<space>-<size>.networks.csv``.
+
+    Raises ``ImportRowError`` (one line: file, row, column, what is wrong) on the first
+    missing, non-numeric, negative or zero latency or unparseable architecture, unless
+    ``options.skip_bad`` (then they are counted in the report). Nothing is written unless
+    every table can be; an existing table is replaced only with ``options.force``.
+    """
+    options.check()
+    path, report = Path(path), ImportReport()
+    rename = {options.arch_column: "arch_str"} if options.arch_column else {}
+    header, row_iter = read_rows(path, rename)
+    parser = row_parser(header, options.space)
+    columns = latency_columns(header, parser, options.columns)
+    report.space = parser.space
+    targets = {c: default_networks_path(slug_of(c), parser.space, options.size, out_dir)
+               for c in columns}
+    existing = [str(t) for t in targets.values() if t.exists()]
+    if existing and not options.force:
+        raise LatbenchError(f"{existing[0]} exists; pass --force to replace it")
+    unknown = [c for c, _ in options.batches if c not in columns]
+    if unknown:
+        raise LatbenchError(f"--batch names column(s) {', '.join(map(repr, unknown))} not "
+                            f"imported; imported: {', '.join(columns)}")
+    batch_of = {c: options.batch_of(c) for c in columns}  # refuse a missing one before work
+    rows_in, digest = list(row_iter), _sha256(path)
+    parsed: dict[int, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+    tables = []
+    for column in columns:
+        col_options = replace(options, batch=batch_of[column], batches=())
+        if col_options.batch not in parsed:  # the networks' input shapes carry the batch
+            parsed[col_options.batch] = _parse_archs(path, rows_in, parser, col_options,
+                                                     report if not parsed else ImportReport())
+        tables.append((column, *_column_table(path, column, parsed[col_options.batch],
+                                              col_options, digest, parser.space, report)))
+    for column, meta, rows in tables:  # every value checked before anything is written
+        write_table(targets[column], NETWORKS, meta, rows)
+        report.rows[column], report.tables[column] = len(rows), targets[column]
+    return report
+
+
+def _column_table(path: Path, column: str,
+                  parsed: list[tuple[int, dict[str, str], dict[str, Any]]],
+                  options: ImportOptions, digest: str, space: str, report: ImportReport
+                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The side-car meta and rows of one latency column."""
+    assert options.batch is not None
+    factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
+    prov = provenance(path, column, options, digest, space)
+    pid = "imported-" + hashlib.sha1(json.dumps(
+        {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
+        sort_keys=True).encode()).hexdigest()[:12]
+    rows = []
+    for line, row, described in parsed:
+        kind, value = parse_latency(row.get(column, ""))
+        if kind:
+            msg = (f"{path}: row {line}, column {column!r}: {kind} "
+                   f"{row.get(column, '')!r}; expected a positive number of {options.unit}")
+            if not options.skip_bad:
+                raise ImportRowError(kind, msg)
+            report.skip(kind, msg)
+            continue
+        rows.append(_row(described, value * factor, pid, column))
+    if not rows:
+        raise LatbenchError(f"{path}: column {column!r} has no importable row")
+    meta = {"fingerprint": {"slug": slug_of(column), "name": f"{column} (imported)",
+                            "kind": "imported"},
+            "protocol": {"kind": "imported"}, "protocol_id": pid, "source": "imported",
+            "space": space, "size": options.size, "provenance": prov}
+    return meta, rows
+
+
+def provenance_line(meta: Mapping[str, Any]) -> str:
+    """One line saying where a networks table's latencies come from, for reports:
+    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``."""
+    prov = meta.get("provenance") or {}
+    if meta.get("source") != "imported" and prov.get("source") != "imported":
+        return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"
+    return (f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
+            f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
+            f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench")
+
+
+from latbench import importing_ofa  # noqa: E402,F401  (registers the ofa-mbv3 row parser)

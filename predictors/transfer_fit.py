@@ -1,0 +1,137 @@
+"""The math of few-shot transfer: per-op costs of a target device from k measured networks.
+
+A network's latency on the target is modelled as ``const + Σ_op count_op · θ_op`` (the ops
+it runs, each at the target's own cost). From k shots (k = 5–50) the k-dimensional data
+cannot pin down ~30 costs, so each fit shrinks toward a prior: a Gaussian with mean ``m``
+and precision ``RᵀR`` (the source device's op costs, scaled; or a prior learned across
+devices, ``predictors.device_prior``). The estimate is a generalised ridge on relative error
+with non-negative costs (so adding an op never lowers a prediction):
+
+    θ̂ = argmin_{θ ≥ 0}  Σ_i ((A_i θ − y_i) / y_i)²  +  α ‖R (θ − m)‖²
+
+solved exactly as a non-negative least-squares problem on the stacked system (scipy's
+``nnls``). α, and the method among the candidates, are chosen by leave-one-out
+cross-validation on the k shots (``select``): each shot is predicted by a fit on the
+other k − 1, the prior's scale included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-3.0, 4.0))
+"""Prior strengths tried by cross-validation (×‖relative error‖², so scale-free)."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A Gaussian prior on ``[const, θ_1..θ_p]`` (ms): mean ``mean`` (p+1,), precision
+    ``root.T @ root`` with ``root`` (m, p+1)."""
+
+    mean: np.ndarray
+    root: np.ndarray
+
+
+def prior_ridge(A: np.ndarray, y: np.ndarray, prior: Prior, alpha: float) -> np.ndarray:
+    """The non-negative generalised ridge of the module docstring.
+
+    ``A`` (n, p+1) has a leading column of ones; ``y`` (n,) positive ms. Returns θ (p+1,).
+    """
+    W = A / y[:, None]
+    sa = np.sqrt(alpha)
+    M = np.vstack([W, sa * prior.root])
+    b = np.concatenate([np.ones(len(y)), sa * (prior.root @ prior.mean)])
+    scale = np.abs(M).max(axis=0)
+    scale[scale == 0] = 1.0
+    theta, _ = nnls(M / scale, b, maxiter=50 * M.shape[1])
+    return theta / scale
+
+
+def diagonal_prior(mean: np.ndarray, const_sd: float, floor_frac: float = 0.01) -> Prior:
+    """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac``
+    of the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``.
+    """
+    costs = np.abs(mean[1:])
+    positive = costs[costs > 0]
+    floor = floor_frac * (float(np.median(positive)) if len(positive) else 1.0)
+    sd = np.concatenate([[max(const_sd, floor)], np.maximum(costs, floor)])
+    return Prior(np.asarray(mean, dtype=np.float64), np.diag(1.0 / sd))
+
+
+def gaussian_prior(mean: np.ndarray, cov: np.ndarray) -> Prior:
+    """A full-covariance prior; ``root`` from the eigen-decomposition of ``cov``'s inverse."""
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.maximum(vals, vals.max() * 1e-10)
+    return Prior(np.asarray(mean, dtype=np.float64), (vecs / np.sqrt(vals)).T)
+
+
+Fitter = Callable[[np.ndarray, float], Callable[[np.ndarray], np.ndarray]]
+"""``fitter(train_rows, alpha)`` returns ``predict(rows)`` (ms for rows of the shots)."""
+
+
+@dataclass
+class Choice:
+    """What cross-validation chose, and the evidence: LOO relative residuals per candidate."""
+
+    method: str
+    alpha: float
+    residuals: np.ndarray  # LOO (predicted − measured) / measured of the chosen fit, (k,)
+    scores: dict[str, float]  # method -> best LOO root-mean-square relative error
+
+
+MAX_LOO = 50
+"""Up to this many shots cross-validation leaves one out; above, ``FOLDS``-fold."""
+FOLDS = 10
+
+
+def loo_residuals(fitter: Fitter, y: np.ndarray, alpha: float) -> np.ndarray:
+    """Relative residual of each shot predicted by a fit on the other shots: leave-one-out
+    up to ``MAX_LOO`` shots, else ``FOLDS`` interleaved folds (deterministic)."""
+    k = len(y)
+    folds = k if k <= MAX_LOO else FOLDS
+    out = np.empty(k)
+    for f in range(folds):
+        test = np.arange(f, k, folds)
+        train = np.setdiff1d(np.arange(k), test)
+        out[test] = fitter(train, alpha)(test) / y[test] - 1.0
+    return out
+
+
+def select(candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray) -> Choice:
+    """The (method, α) with the smallest LOO root-mean-square relative error.
+
+    Ties keep the earlier candidate, so list the simpler or preferred methods first.
+    """
+    best: Choice | None = None
+    scores: dict[str, float] = {}
+    for name, (fitter, alphas) in candidates.items():
+        for alpha in alphas:
+            res = loo_residuals(fitter, y, alpha)
+            rms = float(np.sqrt(np.mean(res ** 2))) if np.all(np.isfinite(res)) else np.inf
+            if rms < scores.get(name, np.inf):
+                scores[name] = rms
+            if best is None or rms < float(np.sqrt(np.mean(best.residuals ** 2))):
+                best = Choice(name, float(alpha), res, scores)
+    assert best is not None, "select needs at least one candidate"
+    best.scores = scores
+    return best
+
+
+def interval_factor(residuals: np.ndarray, coverage: float) -> float:
+    """Half-width q (relative) such that |measured/predicted − 1|-style errors of the LOO
+    residuals stay within q for a ``coverage`` share (jackknife / split-conformal rank
+    ``ceil((k+1)·coverage)``; beyond the largest residual: 1.5 × the largest)."""
+    r = np.sort(np.abs(residuals))
+    rank = int(np.ceil((len(r) + 1) * coverage))
+    return float(r[rank - 1]) if rank <= len(r) else float(1.5 * r[-1])
+
+
+def choose_shots(n: int, k: int, seed: int) -> np.ndarray:
+    """``k`` of ``n`` row positions drawn uniformly without replacement with ``seed``
+    (never "the first k rows"), sorted."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=min(k, n), replace=False))

@@ -1,0 +1,28 @@
+"""`latbench profile --match/--sample`: which ops of a space get measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from latbench.cli.profile import select_specs
+from latbench.errors import LatbenchError
+from latbench.spaces import get_space
+
+
+def test_match_keeps_matching_keys_and_sample_is_seeded_in_order() -> None:
+    specs = get_space("ofa-mbv3").ops("small")
+    blocks = select_specs(specs, ["mbv3_block|*"], None)
+    assert blocks and all(s.kind == "mbv3_block" for s in blocks)
+    a = select_specs(specs, ["mbv3_block|*", "linear|*"], 5, seed=1)
+    assert a == select_specs(specs, ["mbv3_block|*", "linear|*"], 5, seed=1)
+    assert len(a) == 5 and a == sorted(a, key=specs.index)
+    assert a != select_specs(specs, ["mbv3_block|*", "linear|*"], 5, seed=2)
+    assert select_specs(specs, None, 10_000) == specs
+
+
+def test_nothing_matched_or_bad_sample_is_one_clear_error() -> None:
+    specs = get_space("ofa-mbv3").ops("small")
+    with pytest.raises(LatbenchError, match="no op key matches"):
+        select_specs(specs, ["nope*"], None)
+    with pytest.raises(LatbenchError, match="--sample 0"):
+        select_specs(specs, None, 0)

@@ -1,0 +1,156 @@
+"""Few-shot transfer that re-ranks: synthetic devices whose relative op costs differ."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from latbench.archs import sample_architectures
+from latbench.cli import main
+from latbench.deploy.validate import predict_latency
+from predictors.batch import encode
+from predictors.device_prior import DevicePrior
+from predictors.lookup import LookupPredictor
+from predictors.network import NetworkPredictor
+from predictors.persist import load, save
+from predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
+from predictors.transfer_fit import choose_shots, interval_factor
+
+
+def device(pool=1.0, conv=1.0, skip=1.0, const=0.5):
+    """A synthetic device: per-op costs of the source (synth.true_ms) re-weighted by kind."""
+    def cost(op, synth):
+        w = {"pool": pool, "conv": conv, "identity": skip, "zero": skip}.get(op.kind, 1.0)
+        return w * synth.true_ms(op)
+
+    def network_ms(arch, synth):
+        return const + sum(cost(op, synth) for op in arch.ops())
+    return network_ms
+
+
+@pytest.fixture(scope="module")
+def archs():
+    return sample_architectures("nasbench201", 120, "small", seed=11)
+
+
+@pytest.fixture(scope="module")
+def source(synth, nb201_ops, archs):
+    measured = np.array([synth.network_ms(a) for a in archs[:20]])
+    return NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(archs[:20],
+                                                                              measured)
+
+
+def _target(synth, archs, **kw):
+    f = device(**kw)
+    return np.array([f(a, synth) for a in archs])
+
+
+def test_transfer_learns_the_targets_own_op_costs_and_reranks(synth, source, archs):
+    # on the target, pools cost 30x and convs 0.2x what the source says: another ranking
+    y = _target(synth, archs, pool=30.0, conv=0.2)
+    shots = choose_shots(len(archs), 10, seed=0)
+    rest = np.setdiff1d(np.arange(len(archs)), shots)
+    pick = lambda rows: [archs[i] for i in rows]  # noqa: E731
+    new = TransferPredictor(source).fit(pick(shots), y[shots])
+    old = TransferPredictor(source, "loglinear").fit(pick(shots), y[shots])
+    rho_new = stats.spearmanr(new.predict(pick(rest)), y[rest]).statistic
+    rho_source = stats.spearmanr(source.predict(pick(rest)), y[rest]).statistic
+    # the old map can only keep the source's ranking (or, clamped non-decreasing, none)
+    assert new.method_.startswith("opcost") and rho_new > 0.9 and rho_new > rho_source + 0.3
+    assert set(new.cv_scores_) == {"opcost", "loglinear", "scale"}
+    assert np.all(new.theta_ >= 0)  # never decreasing: adding an op never lowers latency
+    assert old.map_[1] >= 0
+
+
+def test_learned_prior_from_other_devices_is_used_when_it_fits(synth, archs):
+    batch = encode(archs)
+    lookup = LookupPredictor().fit(synth.op_table(batch.ops))
+    src = source_op_costs(lookup, batch.ops)
+    others = {f"gpu{i}": _target(synth, archs, pool=0.05 * (1 + 0.1 * i), conv=3.0, skip=0.2)
+              for i in range(4)}
+    prior = DevicePrior.fit(batch, others, src)
+    y = _target(synth, archs, pool=0.055, conv=3.0, skip=0.2, const=0.7)
+    shots = choose_shots(batch.n, 6, seed=2)
+    rest = np.setdiff1d(np.arange(batch.n), shots)
+    with_prior = TransferPredictor(lookup, prior=prior).fit(batch.take(shots), y[shots])
+    plain = TransferPredictor(lookup, "opcost").fit(batch.take(shots), y[shots])
+    assert with_prior.method_ in ("opcost-learned", "opcost-nearest")
+    err = lambda m: np.mean(np.abs(m.predict(batch.take(rest)) / y[rest] - 1))  # noqa: E731
+    assert err(with_prior) < err(plain)
+    with pytest.raises(Exception, match="needs a DevicePrior"):
+        TransferPredictor(lookup, "opcost-learned").fit(batch.take(shots), y[shots])
+
+
+def test_far_queries_warn_and_intervals_cover_held_out_networks(synth, source, archs):
+    rng = np.random.default_rng(0)
+    y = _target(synth, archs, pool=5.0) * (1 + 0.03 * rng.standard_normal(len(archs)))
+    model = TransferPredictor(source).fit(archs[:15], y[:15])
+    pred, lo, hi = model.predict_interval(archs[15:], coverage=0.9)
+    assert np.all(lo < pred) and np.all(pred < hi)
+    assert np.mean((lo <= y[15:]) & (y[15:] <= hi)) >= 0.7
+    big = sample_architectures("nasbench201", 2, "paper", seed=0)  # 5 cells a stage: ~5x
+    with pytest.warns(ExtrapolationWarning, match="beyond"):
+        model.predict(big)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        model.predict(archs[15:20])
+
+
+def test_shots_are_random_seeded_and_intervals_use_the_conformal_rank():
+    a, b = choose_shots(1000, 10, 0), choose_shots(1000, 10, 0)
+    assert np.array_equal(a, b) and len(set(a)) == 10 and not np.array_equal(a, np.arange(10))
+    assert not np.array_equal(a, choose_shots(1000, 10, 1))
+    res = np.array([0.01, -0.02, 0.03, -0.04, 0.05, 0.06, -0.07, 0.08, 0.09])
+    assert interval_factor(res, 0.8) == pytest.approx(0.08)  # rank ceil(10 * 0.8) = 8
+    assert interval_factor(res, 0.95) == pytest.approx(1.5 * 0.09)  # beyond the largest
+
+
+def test_transfer_with_a_prior_reloads_bit_identically(synth, archs, tmp_path):
+    batch = encode(archs)
+    lookup = LookupPredictor().fit(synth.op_table(batch.ops))
+    others = {f"d{i}": _target(synth, archs, pool=1 + i) for i in range(3)}
+    prior = DevicePrior.fit(batch, others, source_op_costs(lookup, batch.ops))
+    model = TransferPredictor(lookup, prior=prior).fit(archs[:10], _target(synth, archs[:10]))
+    again = load(save(model, tmp_path / "t.json"))
+    assert again.predict(archs).tobytes() == model.predict(archs).tobytes()
+    assert again.method_ == model.method_ and again.prior.devices == ["d0", "d1", "d2"]
+
+
+def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, archs, tmp_path,
+                                                                        nb201_ops):
+    from latbench.tables import LATENCY, TableWriter
+
+    w = TableWriter(tmp_path / "ops.csv", LATENCY, {"fingerprint": {"slug": "cpu-test-1t"},
+                                                   "protocol": {}, "protocol_id": "p"})
+    for s in nb201_ops:
+        w.append({"key": s.key, "kind": s.kind, "status": "ok", "source": "measured",
+                  "protocol_id": "p", "latency_median_ms": synth.true_ms(s)})
+    ops, out = tmp_path / "ops.json", tmp_path / "t.json"
+    assert main(["fit", str(w.path), "-o", str(ops)]) == 0  # an op-level (lookup) predictor
+    nets = _write_target(tmp_path / "t.networks.csv", archs,
+                         _target(synth, archs, pool=30.0, conv=0.2))
+    assert main(["fit", "--transfer-from", str(ops), "--networks", str(nets), "--shots", "10",
+                 "--seed", "3", "-o", str(out)]) == 0
+    state = json.loads(out.read_text())["state"]
+    assert len(state["shots"]) == 10 and state["method_"].startswith("opcost")
+    report = tmp_path / "e.json"
+    assert main(["evaluate", str(out), str(nets), "--plot", str(tmp_path / "e.png"),
+                 "--json", str(report)]) == 0
+    scored = json.loads(report.read_text())["TransferPredictor"]
+    assert 100 < scored["n"] <= len(archs) - 10 and scored["spearman_rho"] > 0.9  # shots out
+    assert predict_latency(archs[0], out)["predicted_ms"] > 0  # validate --predictor
+
+
+def _write_target(path, archs, y):
+    from latbench.netprofile import NETWORKS, arch_columns
+    from latbench.tables import TableWriter
+
+    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": "gpu-x"}, "protocol": {},
+                                     "protocol_id": "p"})
+    for a, ms in zip(archs, y):
+        w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok",
+                  "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
+                  "latency_min_ms": ms})
+    return path
