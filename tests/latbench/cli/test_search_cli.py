@@ -125,7 +125,7 @@ def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monk
     def fake_run(args):  # noqa: ANN001
         seen.append(args)
         slug = Path(PROFILES).name
-        path = default_table_path(slug, args.space, args.size, args.out)
+        path = default_table_path(slug, f"{args.space}-{args.size}", args.out)
         path.parent.mkdir(parents=True)
         shutil.copy(PROFILES / "cakes-small.csv", path)
         shutil.copy(PROFILES / "cakes-small.meta.json", path.with_suffix(".meta.json"))
