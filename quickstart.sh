@@ -18,23 +18,25 @@ setup() {
 }
 
 main_job() {
-  # The main job on the CPU, one thread, ops and networks measured in 20 interleaved rounds and
-  # fitted on their fastest sample (what stays repeatable on a shared machine):
+  # The main job on the CPU with the repeatable protocol (the default of profile and
+  # measure-nets: one thread on the per-thread CPU clock, 20 interleaved rounds with a drift
+  # reference op; fitted on the drift-corrected fastest sample; every table shares the ops
+  # table's drift scale through --drift-from):
   # profile a search space -> measure whole networks -> fit -> evaluate -> predict -> validate.
   local lb="$VENV/bin/latbench" out=${LATBENCH_OUT:-out/quickstart} space=${LATBENCH_SPACE:-nasbench201}
-  local cpu=(--device cpu --threads 1) rounds=(--rounds 20)
+  local cpu=(--device cpu --threads 1) rounds=(--rounds 20 --drift-from "$out/ops.csv")
   mkdir -p "$out"
   "$lb" devices
   "$lb" spaces
   # 1. per-op latency table of the space (crash-safe: re-running resumes)
-  "$lb" profile "$space" --size small "${cpu[@]}" "${rounds[@]}" --table "$out/ops.csv"
+  "$lb" profile "$space" --size small "${cpu[@]}" --rounds 20 --table "$out/ops.csv"
   "$lb" show "$out/ops.csv" --limit 10
   # 2. whole networks measured as a whole: 60 to calibrate on, 40 held out (measured twice: noise floor)
   "$lb" measure-nets "$space" --size small --n 60 --seed 0 "${cpu[@]}" "${rounds[@]}" --table "$out/nets-train.csv"
   "$lb" measure-nets "$space" --size small --n 40 --seed 1 --repeat 2 "${cpu[@]}" "${rounds[@]}" \
     --table "$out/nets-test.csv"
   # 3. fit: op lookup table + calibration on measured networks; saved as checksummed JSON
-  "$lb" fit "$out/ops.csv" --networks "$out/nets-train.csv" --stat min -o "$out/predictor.json"
+  "$lb" fit "$out/ops.csv" --networks "$out/nets-train.csv" --stat min-corrected -o "$out/predictor.json"
   # 4. accuracy on the held-out networks, beside the measurement's own noise floor
   "$lb" evaluate "$out/predictor.json" "$out/nets-test.csv" --plot "$out/eval.png"
   # 5. predictions for new networks of the space

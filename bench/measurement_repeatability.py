@@ -1,30 +1,50 @@
-"""How well two passes over the same networks agree: one after another vs interleaved rounds.
+"""How well two passes over the same networks agree, per CPU measuring protocol, in one run.
 
-Samples --n networks of a space and measures each of them in two passes, twice: once one network
-after another (``rounds=1``), once in interleaved rounds (``--rounds``), with the same budget
-per network. For each protocol and statistic (median, fastest sample) it prints the share of
-networks whose second pass is within ±5 % / ±10 % of the first, the median ratio of the passes
-(drift) and the time taken. The passes alternate (sequential, interleaved, sequential,
-interleaved), so each protocol's two passes lie equally far apart in time.
+Samples --n networks of a space and measures all of them in two passes under each protocol:
+
+  wall, one after another   perf_counter_ns, rounds=1 (the old default)
+  wall, interleaved         perf_counter_ns, --rounds interleaved rounds
+  thread, interleaved       thread_time_ns (per-thread CPU time), interleaved, with the drift
+                            reference; rows "raw" and "drift-corrected" (the default protocol)
+
+with the same budget per network. Passes alternate between protocols (A B C A B C), so each
+protocol's two passes lie equally far apart in time. For each protocol and statistic (median,
+fastest sample) it prints the share of networks whose second pass is within ±5 % / ±10 % of the
+first, the median ratio of the passes (drift) and the time taken, beside the machine's load.
 
     python bench/measurement_repeatability.py [--space nasbench201] [--n 40] [--budget-ms 300]
-        [--rounds 20] [--threads 1]
+        [--rounds 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import numpy as np
+import pandas as pd
 
 from latbench.archs import sample_architectures
 from latbench.netprofile import measure_architectures, read_networks
-from latbench.timing import TimingConfig, make_timer
+from latbench.timing import TimingConfig, make_timer, min_sample_ms_for
 
-STATS = {"median": "latency_median_ms", "min (fastest sample)": "latency_min_ms"}
+PROTOCOLS = {  # name: (clock, interleaved, reference)
+    "wall, one after another": ("wall", False, False),
+    "wall, interleaved": ("wall", True, False),
+    "thread, interleaved (default)": ("thread", True, True),
+}
+STATS = {"median": "latency_median_ms", "min": "latency_min_ms"}
+CORRECTED = {"median": "latency_median_corrected_ms", "min": "latency_min_corrected_ms"}
+
+
+def agreement(first: pd.DataFrame, second: pd.DataFrame, column: str) -> tuple[float, ...]:
+    """Share within ±5 %, ±10 %, and the median ratio pass 2 / pass 1."""
+    ratio = (second[column] / first[column].reindex(second.index)).to_numpy()
+    return (float(np.mean(abs(ratio - 1) <= 0.05)), float(np.mean(abs(ratio - 1) <= 0.10)),
+            float(np.median(ratio)))
 
 
 def main() -> None:
@@ -35,32 +55,42 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--budget-ms", type=float, default=300.0)
     ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     archs = sample_architectures(args.space, args.n, args.size, seed=args.seed)
-    protocols = {"one after another": 1, f"interleaved, {args.rounds} rounds": args.rounds}
-    passes: dict[str, list] = {name: [] for name in protocols}
-    seconds = dict.fromkeys(protocols, 0.0)
+    timers = {}
+    for name, (clock, interleaved, reference) in PROTOCOLS.items():
+        config = TimingConfig(warmup_ms=30, budget_ms=args.budget_ms, target_rel_ci=0.005,
+                              min_sample_ms=min_sample_ms_for("cpu", clock),
+                              rounds=args.rounds if interleaved else 1, reference=reference)
+        timers[name] = make_timer("cpu", config, threads=1, clock=clock)
+    passes: dict[str, list[pd.DataFrame]] = {name: [] for name in PROTOCOLS}
+    seconds = dict.fromkeys(PROTOCOLS, 0.0)
+    loads = [os.getloadavg()[0]]
     print(f"{args.space} ({args.size}): {len(archs)} networks, {args.budget_ms:g} ms each per "
-          f"pass, {args.threads} thread(s)")
+          f"pass, 1 thread, {os.cpu_count()} cores, load average {loads[0]:.1f} at the start")
     with TemporaryDirectory() as tmp:
-        for name in [*protocols, *protocols]:  # A B A B
-            config = TimingConfig(warmup_ms=30, budget_ms=args.budget_ms, target_rel_ci=0.005,
-                                  min_sample_ms=0.5, rounds=protocols[name])
-            path = Path(tmp) / f"{len(passes[name])}-{protocols[name]}.csv"
+        for name in [*PROTOCOLS, *PROTOCOLS]:  # A B C A B C
+            path = Path(tmp) / f"{len(passes[name])}-{len(seconds)}-{name[:6]}.csv"
             t0 = time.perf_counter()
-            measure_architectures(archs, path, make_timer("cpu", config, threads=args.threads),
-                                  size=args.size)
+            measure_architectures(archs, path, timers[name], size=args.size)
             seconds[name] += time.perf_counter() - t0
             passes[name].append(read_networks(path).set_index("arch_id"))
-    print(f"\n{'protocol':28s} {'statistic':22s} {'±5 %':>6s} {'±10 %':>6s} "
-          f"{'pass 2 / 1':>10s} {'time s':>7s}")
+            loads.append(os.getloadavg()[0])
+    print(f"load average during the run: {min(loads):.1f}-{max(loads):.1f}\n")
+    print(f"{'protocol':32s} {'statistic':26s} {'±5 %':>6s} {'±10 %':>6s} {'pass 2 / 1':>10s} "
+          f"{'time s':>7s}")
     for name, (first, second) in passes.items():
         for label, column in STATS.items():
-            ratio = (second[column] / first[column].reindex(second.index)).to_numpy()
-            print(f"{name:28s} {label:22s} {np.mean(abs(ratio - 1) <= 0.05):6.0%} "
-                  f"{np.mean(abs(ratio - 1) <= 0.10):6.0%} {np.median(ratio):10.3f} "
-                  f"{seconds[name]:7.0f}")
+            rows = [(label, column)]
+            if PROTOCOLS[name][2]:
+                rows = [(f"{label} raw", column), (f"{label} drift-corrected", CORRECTED[label])]
+            for text, col in rows:
+                w5, w10, ratio = agreement(first, second, col)
+                print(f"{name:32s} {text:26s} {w5:6.0%} {w10:6.0%} {ratio:10.3f} "
+                      f"{seconds[name]:7.0f}")
+        if PROTOCOLS[name][2]:
+            drift = second["drift"].median() / first["drift"].median()
+            print(f"{'':32s} drift between the passes (reference op): {100 * (drift - 1):+.1f} %")
 
 
 if __name__ == "__main__":

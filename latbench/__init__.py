@@ -3,9 +3,22 @@
 Importing latbench changes no global state (no logging configuration, no sys.path edits).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from latbench.errors import LatbenchError
-from latbench.opspec import OpSpec
+
+if TYPE_CHECKING:
+    from latbench.opspec import OpSpec
 
 __version__ = "0.1.0"
 
 __all__ = ["LatbenchError", "OpSpec", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    """``latbench.OpSpec`` on first use: importing latbench does not import torch (PEP 562)."""
+    if name == "OpSpec":
+        from latbench.opspec import OpSpec
+
+        return OpSpec
+    raise AttributeError(f"module 'latbench' has no attribute {name!r}")

@@ -77,3 +77,29 @@ class DisconnectedCellError(LatbenchError, ValueError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM turned into an exception (the CLI's handler raises it): handled like Ctrl-C,
     so every row written so far is kept and the run says so."""
+
+
+class InputFileError(LatbenchError, ValueError):
+    """A file that cannot be decoded or parsed (not UTF-8, not JSON, nested too deep, ...)."""
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an ``OSError`` (disk full, read-only filesystem, dangling symlink, loop...):
+    the file(s) it concerns and the system's reason, never a traceback."""
+    reason = exc.strerror or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    where = " -> ".join(names) if names else "(no file named)"
+    return f"{where}: {reason}" + (f" ({exc.args[0]})" if not exc.strerror and exc.args else "")
+
+
+def with_filename(exc: OSError, path: object) -> OSError:
+    """``exc`` naming ``path`` (a failed ``write``/``flush``/``close`` names no file)."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
+    """One line for bytes that are not UTF-8, with the byte offset."""
+    return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+            f"{exc.start}); expected a UTF-8 file written by latbench")

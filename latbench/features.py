@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Mapping
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from latbench.errors import OpSpecError
+
 if TYPE_CHECKING:
     from latbench.opspec import OpSpec
 
@@ -36,12 +38,20 @@ def _numel(out: object) -> int:
 def op_features(spec: "OpSpec") -> Mapping[str, float]:
     """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
     counts forward only. (``predictors.features.FEATURE_NAMES`` are the learned predictors'
-    log-scale inputs derived from these.)"""
-    module = spec.build("meta")
-    inputs = spec.example_inputs("meta")
+    log-scale inputs derived from these.)
+
+    Everything runs on the ``meta`` device: no weight is built and no input drawn on the CPU,
+    so an op of any size costs the same. Raises ``OpSpecError`` for an op that cannot run at
+    this shape (e.g. a pooling kernel larger than the input)."""
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        out = module(*inputs)
+    try:
+        module = spec.build("meta")
+        inputs = spec.example_inputs("meta")
+        with counter, torch.no_grad():
+            out = module(*inputs)
+    except (RuntimeError, ValueError, OverflowError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OpSpecError(f"{spec.key}: cannot run at this shape ({first})") from None
     itemsize = torch.empty((), dtype=spec.torch_dtype).element_size()
     n_params = sum(p.numel() for p in module.parameters())
     in_elems = sum(x.numel() for x in inputs)

@@ -12,11 +12,15 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
-from latbench.errors import OpSpecError
+from latbench.errors import LatbenchError, OpSpecError, TableError
+from latbench.jsonio import loads
+from latbench.tables.checks import register_row_check
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -63,6 +67,7 @@ class OpSpec:
         **params: Any,
     ) -> "OpSpec":
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
+        from latbench.ops.params import check_shape
         from latbench.ops.registry import get_op_kind
 
         op = get_op_kind(kind)
@@ -70,12 +75,12 @@ class OpSpec:
             raise OpSpecError(f"{kind}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
         if mode not in MODES:
             raise OpSpecError(f"{kind}: mode {mode!r} is not one of {', '.join(MODES)}")
-        shape = tuple(int(s) for s in input_shape)
-        if len(shape) not in op.ranks or any(s <= 0 for s in shape):
-            raise OpSpecError(
-                f"{kind}: input shape {shape} must have rank in {op.ranks} and positive sizes"
-            )
-        merged = op.resolve_params(params)
+        try:
+            shape = check_shape(kind, input_shape, op.ranks)
+        except (ValueError, TypeError) as exc:
+            raise OpSpecError(f"{kind}: input shape {tuple(input_shape)!r}; expected positive "
+                              f"integer sizes, {exc}") from None
+        merged = op.resolve_params({k: _freeze(v) for k, v in params.items()}, shape)
         frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
         return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
 
@@ -95,7 +100,7 @@ class OpSpec:
         parts = key.split(_KEY_SEP)
         if len(parts) != 5:
             raise OpSpecError(
-                f"malformed OpSpec key {key!r}: expected 5 '|'-separated parts "
+                f"malformed OpSpec key {key[:200]!r}: expected 5 '|'-separated parts "
                 "kind|params|shape|dtype|mode"
             )
         kind, params_txt, shape_txt, dtype, mode = parts
@@ -103,15 +108,19 @@ class OpSpec:
         for item in filter(None, params_txt.split(_PARAM_SEP)):
             name, sep, value = item.partition("=")
             if not sep:
-                raise OpSpecError(f"malformed parameter {item!r} in OpSpec key {key!r}")
+                raise OpSpecError(f"malformed parameter {item[:100]!r} in OpSpec key {key[:200]!r}")
             try:
-                params[name] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key!r}: {exc}") from None
+                params[name] = loads(value, f"value of {name!r}")
+            except LatbenchError as exc:
+                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key[:200]!r}: {exc}"
+                                  ) from None
         try:
-            shape = tuple(int(s) for s in shape_txt.split("x"))
+            shape = tuple(int(s) for s in shape_txt.split("x") if len(s) <= 20)
+            if len(shape) != len(shape_txt.split("x")):
+                raise ValueError(shape_txt)
         except ValueError:
-            raise OpSpecError(f"bad shape {shape_txt!r} in OpSpec key {key!r}") from None
+            raise OpSpecError(f"bad shape {shape_txt[:100]!r} in OpSpec key {key[:200]!r}; "
+                             "expected sizes like 1x16x32x32") from None
         return cls.make(kind, shape, dtype=dtype, mode=mode, **params)
 
     def __str__(self) -> str:
@@ -150,14 +159,23 @@ class OpSpec:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
         from latbench.ops.registry import get_op_kind
 
-        module = get_op_kind(self.kind).build(self)
+        builder = get_op_kind(self.kind).build
+        if torch.device(device).type == "meta":  # shapes only: never allocate real weights
+            with torch.device("meta"):
+                module = builder(self)
+        else:
+            module = builder(self)
         module = module.to(device=device, dtype=self.torch_dtype)
         return module.train(self.mode == "train")
 
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
-        """Random input tensor(s) of the spec's shape, dtype and device (seeded)."""
+        """Random input tensor(s) of the spec's shape, dtype and device (seeded); on the
+        ``meta`` device, shapes only (nothing is drawn or allocated)."""
+        if torch.device(device).type == "meta":
+            return tuple(torch.empty(self.input_shape, dtype=self.torch_dtype, device="meta")
+                         .requires_grad_(self.mode == "train") for _ in range(self.n_inputs))
         gen = torch.Generator(device="cpu").manual_seed(seed)
         return tuple(
             torch.randn(self.input_shape, generator=gen, dtype=torch.float32)
@@ -171,3 +189,32 @@ class OpSpec:
         from latbench.features import op_features
 
         return dict(op_features(self))
+
+
+@register_row_check
+def check_table_keys(path: Path, df: pd.DataFrame) -> None:
+    """Tables' ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
+    shape columns (when given), and is rewritten in canonical form (``from_key(k).key``)."""
+    if "key" not in df.columns:
+        return
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
+    canonical = []
+    for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
+        if subject == "arch":
+            if row["key"] != f"arch:{row.get('arch_id', '')}":
+                raise TableError(f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
+                                 "expected arch:<arch_id> on an arch row")
+            canonical.append(row["key"])
+            continue
+        try:
+            spec = OpSpec.from_key(str(row["key"]))
+        except LatbenchError as exc:
+            raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
+        shape = "x".join(map(str, spec.input_shape))
+        for col, want in (("kind", spec.kind), ("dtype", spec.dtype), ("mode", spec.mode),
+                          ("input_shape", shape)):
+            if row.get(col, "") not in ("", want):
+                raise TableError(f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
+                                 f"contradicts the key, which says {want!r}")
+        canonical.append(spec.key)
+    df["key"] = canonical

@@ -1,18 +1,33 @@
 """Predictors: from lookup tables to latency and memory predictions (scikit-learn style).
 
 Import from the submodules (``predictors.lookup``, ``predictors.network``, ...): they are the
-stable paths; this module re-exports the main names for convenience.
+stable paths; this module re-exports the main names for convenience, each imported on first
+use (PEP 562), so that ``import predictors.data`` does not import scikit-learn and scipy.
 """
 
-from predictors.base import CostModel
-from predictors.batch import ArchBatch, encode
-from predictors.learned import FlopsCost, LearnedPredictor, flops_baseline
-from predictors.lookup import Coverage, LookupPredictor, MissingOpsError
-from predictors.metrics import accuracy
-from predictors.network import NetworkPredictor
-from predictors.persist import PredictorFileError, load, save
-from predictors.transfer import TransferPredictor
+from __future__ import annotations
 
-__all__ = ["ArchBatch", "CostModel", "Coverage", "FlopsCost", "LearnedPredictor",
-           "LookupPredictor", "MissingOpsError", "NetworkPredictor", "PredictorFileError",
-           "TransferPredictor", "accuracy", "encode", "flops_baseline", "load", "save"]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "CostModel": "base", "ArchBatch": "batch", "encode": "batch", "FlopsCost": "learned",
+    "LearnedPredictor": "learned", "flops_baseline": "learned", "Coverage": "lookup",
+    "LookupPredictor": "lookup", "MissingOpsError": "lookup", "accuracy": "metrics",
+    "NetworkPredictor": "network", "PredictorFileError": "persist", "load": "persist",
+    "save": "persist", "TransferPredictor": "transfer",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'predictors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"predictors.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -18,6 +18,10 @@ from latbench.archs import INPUT, Architecture
 from latbench.opspec import OpSpec
 
 
+KIND_PREFIX = "op_sum:"
+"""Feature names ``op_sum:<kind>``: the op costs of one op kind, summed per architecture."""
+
+
 @dataclass(frozen=True)
 class Wiring:
     """One DAG shape: per edge its source node indices and destination node index."""
@@ -74,16 +78,26 @@ class ArchBatch:
         idx = np.ascontiguousarray(op_index, dtype=np.int32)
         return cls(list(ops), [WiringGroup(wiring, np.arange(len(idx)), idx)], len(idx))
 
-    def features(self, op_cost: np.ndarray) -> dict[str, np.ndarray]:
-        """Per architecture: op_sum, longest_path (in the op costs' unit), n_edges, n_merges."""
-        out = {k: np.empty(self.n) for k in ("op_sum", "longest_path", "n_edges",
-                                               "n_merges")}
+    def features(self, op_cost: np.ndarray, by_kind: bool = False) -> dict[str, np.ndarray]:
+        """Per architecture: op_sum, longest_path (in the op costs' unit), n_edges, n_merges,
+        and with ``by_kind`` ``op_sum:<kind>``, the op sum of each op kind of the batch (they
+        add up to op_sum)."""
+        kinds = sorted({op.kind for op in self.ops}) if by_kind else []
+        kind_of = np.array([kinds.index(op.kind) if by_kind else 0 for op in self.ops],
+                           dtype=np.int64)
+        names = ["op_sum", "longest_path", "n_edges", "n_merges",
+                 *(f"{KIND_PREFIX}{k}" for k in kinds)]
+        out = {k: np.zeros(self.n) for k in names}
         for g in self.groups:
             edge_cost_t = op_cost[g.op_index.T]
             out["op_sum"][g.rows] = edge_cost_t.sum(axis=0)
             out["longest_path"][g.rows] = g.wiring.longest_path(edge_cost_t)
             out["n_edges"][g.rows] = len(g.wiring.dst)
             out["n_merges"][g.rows] = g.wiring.n_merges
+            edge_kind_t = kind_of[g.op_index.T] if kinds else None
+            for ki, k in enumerate(kinds):
+                out[f"{KIND_PREFIX}{k}"][g.rows] = np.where(edge_kind_t == ki, edge_cost_t,
+                                                            0.0).sum(axis=0)
         return out
 
     def counts(self) -> np.ndarray:

@@ -17,8 +17,11 @@ from latbench.tables.unique import require_unique_keys
 from predictors.persist import sha256_file, sha256_text
 
 TARGET = "latency_median_ms"
-STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms"}
-"""The latency columns a predictor can be fitted on, by their command-line name."""
+STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
+              "min-corrected": "latency_min_corrected_ms",
+              "median-corrected": "latency_median_corrected_ms"}
+"""The latency columns a predictor can be fitted on, by their command-line name (the
+``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
 
 
 @dataclass
@@ -57,7 +60,9 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     df = df[keep].drop_duplicates("key", keep="last")
     df = df[df[target].notna()]
     if df.empty:
-        raise TableError("table has no measured rows with status ok to fit on")
+        raise TableError(f"table has no measured rows with status ok and a value in {target!r} "
+                         "to fit on (the -corrected statistics need a drift reference: "
+                         "profile with --rounds > 1, without --no-reference)")
     meta = dict(df.attrs.get("meta", {}))
     specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(specs, df[target].to_numpy(dtype=np.float64),
@@ -75,6 +80,11 @@ class NetworkData:
     device: str = ""
     table_sha256: str = ""
     space: str = ""
+    drift: np.ndarray | None = None
+    """Per network, the machine's drift in pass 1 and pass 2 (None: no reference measured)."""
+    repeat_drift: np.ndarray | None = None
+    corrected: bool = False
+    """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
     provenance: str = ""  # one line: measured here, or imported from where (for reports)
 
 
@@ -93,15 +103,29 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
     first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
     if first.empty:
         raise TableError("networks table has no ok rows of repeat 1 to use")
-    second = df[df["repeat"] == 2].drop_duplicates("arch_id", keep="last")
-    second = second.set_index("arch_id")[target]
-    repeat = None
+    if first[target].isna().any():
+        raise TableError(f"column {target!r} is empty in some ok rows; the -corrected "
+                         "statistics need networks measured with a drift reference "
+                         "(measure-nets with --rounds > 1, without --no-reference)")
+    second = df[df["repeat"] == 2].drop_duplicates("arch_id", keep="last").set_index("arch_id")
+    repeat = repeat_drift = None
+    drift = _drift(first)
     if first["arch_id"].isin(second.index).all():
-        repeat = second.loc[first["arch_id"]].to_numpy(dtype=np.float64)
+        second = second.loc[first["arch_id"]]
+        repeat = second[target].to_numpy(dtype=np.float64)
+        repeat_drift = _drift(second)
     meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
     from latbench.importing import provenance_line
 
     return NetworkData(archs, first[target].to_numpy(dtype=np.float64), repeat,
                        meta.get("fingerprint", {}).get("slug", ""), digest,
-                       str(meta.get("space", archs[0].space)), provenance_line(meta))
+                       str(meta.get("space", archs[0].space)), drift,
+                       repeat_drift if drift is not None else None,
+                       target.endswith("_corrected_ms"), provenance_line(meta))
+
+
+def _drift(rows: pd.DataFrame) -> np.ndarray | None:
+    if "drift" not in rows.columns or rows["drift"].isna().any():
+        return None
+    return rows["drift"].to_numpy(dtype=np.float64)

@@ -23,7 +23,7 @@ from predictors.data import OpData, op_data
 from predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from predictors.metrics import accuracy
 from predictors.base import Predictor
-from predictors.persist import persistable
+from predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
 """Name of the shared model in ``models_``."""
@@ -52,8 +52,12 @@ class LinearLogModel:
 
     @classmethod
     def from_state(cls, s: Mapping[str, Any]) -> "LinearLogModel":
-        arr = lambda k: np.array(s[k], dtype=np.float64)  # noqa: E731
-        return cls(arr("mean"), arr("scale"), arr("coef"), s["intercept"])
+        n = len(check_type("mean", s["mean"], list, "a list of numbers"))
+        arr = lambda k: np.array(check_numbers(k, s[k], n), dtype=np.float64)  # noqa: E731
+        intercept = check_numbers("intercept", [s["intercept"]])[0]
+        if len(s["coef"]) != n or not np.all(arr("scale") != 0):
+            raise damaged("coef, scale", f"{n} coefficients and non-zero scales")
+        return cls(arr("mean"), arr("scale"), arr("coef"), intercept)
 
 
 @persistable
@@ -129,8 +133,13 @@ class LearnedPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
-        obj = cls(**state["params"])
-        obj.kinds_ = list(state["kinds"])
+        params = check_type("params", state["params"], dict, "an object")
+        features = check_type("params.features", params.get("features"), list,
+                              "a list of feature names")
+        for f in features:
+            check_choice("params.features", f, FEATURE_NAMES)
+        obj = cls(**params)
+        obj.kinds_ = list(check_type("kinds", state["kinds"], list, "a list of op kinds"))
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj.fit_metrics_ = dict(state["fit_metrics"])
         obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}

@@ -23,7 +23,8 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from predictors.base import CostModel, Predictor
 from predictors.data import OpData, op_data
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_numbers, check_type, from_state_of, persistable,
+                                state_of)
 
 
 class MissingOpsError(LatbenchError, KeyError):
@@ -170,10 +171,14 @@ class LookupPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LookupPredictor":
-        fallback = from_state_of(state["fallback"]) if state.get("fallback") else None
-        obj = cls(strict=state["params"]["strict"], fallback=fallback)
-        obj.keys_ = list(state["keys"])
-        obj.latency_ms_ = np.array(state["latency_ms"], dtype=np.float64)
+        fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None \
+            else None
+        obj = cls(strict=check_type("params.strict", state["params"]["strict"], bool,
+                                    "true or false"), fallback=fallback)
+        keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
+        obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
+        obj.latency_ms_ = np.array(check_numbers("latency_ms", state["latency_ms"], len(keys),
+                                                 positive=True), dtype=np.float64)
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj._index([OpSpec.from_key(k) for k in obj.keys_])
         return obj

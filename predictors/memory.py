@@ -34,7 +34,7 @@ from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
 from predictors.base import Predictor
-from predictors.persist import persistable
+from predictors.persist import check_choice, check_numbers, check_type, persistable
 
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
@@ -98,20 +98,41 @@ class TrainingMemoryPredictor(Predictor):
                           self.max_split_mib)
 
     def fit(self, table: pd.DataFrame | None) -> "TrainingMemoryPredictor":
-        """Calibrate the per-device offset on measured rows of a memory table (or none)."""
+        """Calibrate the per-device offset on measured rows of a memory table (or none).
+
+        Target ``nvml`` in a container: NVML lists host pids, so rows lack the per-process
+        number; those rows are calibrated on the device-level delta (``nvml_device_delta_mib``)
+        or, without it, on the allocator's reserved peak plus the CUDA context, and a warning
+        says how many rows and which fallback (``calibration_source_``). The table's allocator
+        settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its protocol) must be ones the
+        allocator model models (``latbench.memory.gpu.check_alloc_conf``)."""
         self._check_params()
+        self._check_table_alloc_conf(table)
         column = TARGETS[self.target][0]
-        rows = _usable_rows(table, column, self.config)
-        residuals = [float(r[column]) - self.modelled_mib(_row_subject(r))[0]
-                     for _, r in rows.iterrows()]
+        rows = _usable_rows(table, column if self.target != "nvml" else None, self.config)
+        measured, source, missing = _measured_values(rows, self.target, column)
+        residuals = [float(m) - self.modelled_mib(_row_subject(r))[0]
+                     for (_, r), m in zip(rows.iterrows(), measured) if m is not None]
         self.offset_mib_ = float(np.median(residuals)) if residuals else 0.0
         self.residual_spread_mib_ = (float(np.ptp(residuals)) if residuals else 0.0)
         self.n_calibration_ = len(residuals)
+        self.n_missing_process_ = missing
+        self.calibration_source_ = source
+        self.n_table_rows_ = 0 if table is None else int(len(table))
         meta = table.attrs.get("meta", {}) if table is not None else {}
         self.device_ = str(meta.get("fingerprint", {}).get("slug", ""))
         context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
         self.context_mib_ = float(context.median()) if len(context) else None
         return self
+
+    def _check_table_alloc_conf(self, table: pd.DataFrame | None) -> None:
+        """Refuse a table measured under allocator settings the model does not model."""
+        if table is None or self.target in ("allocated", "rss_growth"):
+            return
+        from latbench.memory.gpu import check_alloc_conf
+
+        conf = table.attrs.get("meta", {}).get("protocol", {}).get("alloc_conf", "")
+        self.max_split_mib = check_alloc_conf(conf or "", self.max_split_mib)
 
     def _check_fitted(self, hint: str = "call fit(table) with a memory table, or fit(None) "
                       "for the uncalibrated model") -> None:
@@ -127,16 +148,25 @@ class TrainingMemoryPredictor(Predictor):
                                "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"),
                  "workspaces": (f"modelled ({self.workspace})" if self.workspace != "none"
                                 else "in the offset")}
-        if self.n_calibration_:
-            parts["offset"] = (f"calibrated: median residual of {self.n_calibration_} "
-                               f"measurements on {self.device_ or 'this device'} "
-                               f"({self.offset_mib_:+.1f} MiB)")
-        else:
-            parts["offset"] = "not calibrated (0 MiB; no measurements given)"
+        parts["offset"] = self._offset_text()
         if self.target == "nvml" and self.context_mib_ is not None:
             parts["context"] = f"measured {self.context_mib_:.0f} MiB, inside the offset"
         return MemoryEstimate(modelled + self.offset_mib_, self.target, modelled,
                               self.offset_mib_, phase, parts)
+
+    def _offset_text(self) -> str:
+        source = getattr(self, "calibration_source_", "")
+        missing = getattr(self, "n_missing_process_", 0)
+        lacked = (f"; {missing} row(s) lacked per-process NVML memory (pid not visible, e.g. "
+                  "a container)" if missing else "")
+        if self.n_calibration_:
+            return (f"calibrated: median residual of {self.n_calibration_} measurements "
+                    f"({source or TARGETS[self.target][0]}) on {self.device_ or 'this device'} "
+                    f"({self.offset_mib_:+.1f} MiB){lacked}")
+        if not getattr(self, "n_table_rows_", 0):
+            return "not calibrated (0 MiB; no measurements given)"
+        return (f"not calibrated (0 MiB): none of the table's {self.n_table_rows_} rows has a "
+                f"usable measurement for target {self.target!r}{lacked}")
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         """MiB per architecture (the ``nas.hypersegnas.MemoryModel`` protocol)."""
@@ -153,31 +183,80 @@ class TrainingMemoryPredictor(Predictor):
                 "workspace": self.workspace, "max_split_mib": self.max_split_mib,
                 "offset_mib_": self.offset_mib_, "n_calibration_": self.n_calibration_,
                 "residual_spread_mib_": self.residual_spread_mib_, "device_": self.device_,
-                "context_mib_": self.context_mib_}
+                "context_mib_": self.context_mib_,
+                "n_missing_process_": getattr(self, "n_missing_process_", 0),
+                "calibration_source_": getattr(self, "calibration_source_", ""),
+                "n_table_rows_": getattr(self, "n_table_rows_", 0)}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TrainingMemoryPredictor":
-        obj = cls(state["target"], TrainConfig(**state["config"]), state["workspace"],
-                  state["max_split_mib"])
+        check_choice("target", state["target"], TARGETS)
+        check_choice("workspace", state["workspace"], WORKSPACES)
+        obj = cls(state["target"], TrainConfig(**check_type("config", state["config"], dict,
+                                                             "an object")),
+                  state["workspace"], state["max_split_mib"])
+        check_numbers("offset_mib_, residual_spread_mib_",
+                      [state["offset_mib_"], state["residual_spread_mib_"]])
+        check_type("n_calibration_", state["n_calibration_"], int, "an integer")
         for name in ("offset_mib_", "n_calibration_", "residual_spread_mib_", "device_",
                      "context_mib_"):
             setattr(obj, name, state[name])
+        obj.n_missing_process_ = state.get("n_missing_process_", 0)
+        obj.calibration_source_ = state.get("calibration_source_", "")
+        obj.n_table_rows_ = state.get("n_table_rows_", obj.n_calibration_)
         return obj
 
 
-def _usable_rows(table: pd.DataFrame | None, column: str, config: TrainConfig
+def _usable_rows(table: pd.DataFrame | None, column: str | None, config: TrainConfig
                  ) -> pd.DataFrame:
-    """Measured, ok rows with a value in ``column``, taken under ``config``."""
+    """Measured, ok rows taken under ``config`` (with a value in ``column`` if given)."""
     if table is None:
         return pd.DataFrame()
-    if column not in table:
+    if column is not None and column not in table:
         raise LatbenchError(f"table has no column {column!r}; is it a latbench.memory table?")
     same = table["config_json"].map(lambda t: bool(t) and json.loads(t) == config.to_dict())
-    ok = (table["status"] == "ok") & (table["source"] == "measured") & table[column].notna()
+    ok = (table["status"] == "ok") & (table["source"] == "measured")
+    if column is not None:
+        ok &= table[column].notna()
     if (ok & ~same).any():
         warnings.warn(f"{int((ok & ~same).sum())} measured row(s) were taken under another "
                       "TrainConfig and are not used for calibration", stacklevel=3)
     return table[ok & same]
+
+
+NVML_FALLBACKS = (("nvml_process_mib", "NVML per-process"),
+                  ("nvml_device_delta_mib", "device-level delta"),
+                  ("reserved+context", "allocator reserved peak + CUDA context"))
+"""Target ``nvml``'s measured value per row, in order of preference."""
+
+
+def _nvml_value(row: pd.Series) -> tuple[float | None, str]:
+    for column, label in NVML_FALLBACKS:
+        if column == "reserved+context":
+            parts = [row.get("peak_reserved_mib"), row.get("context_mib")]
+            if all(v is not None and pd.notna(v) for v in parts):
+                return float(parts[0]) + float(parts[1]), label
+        elif pd.notna(row.get(column)):
+            return float(row[column]), label
+    return None, ""
+
+
+def _measured_values(rows: pd.DataFrame, target: str, column: str
+                     ) -> tuple[list[float | None], str, int]:
+    """Per row the measured value of ``target``, what it came from, and how many rows lacked
+    per-process NVML memory (target nvml only; those use the first fallback they have)."""
+    if target != "nvml" or rows.empty:
+        return [float(v) for v in rows.get(column, [])], "", 0
+    found = [_nvml_value(r) for _, r in rows.iterrows()]
+    missing = sum(label != NVML_FALLBACKS[0][1] for _, label in found)
+    used = sorted({label for _, label in found if label})
+    if missing:
+        n_fallback = sum(label not in ("", NVML_FALLBACKS[0][1]) for _, label in found)
+        warnings.warn(f"{missing} of {len(found)} measured row(s) lack per-process NVML "
+                      "memory (NVML cannot see this pid, e.g. inside a container); "
+                      f"{n_fallback} calibrated on {' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
+                      f", {missing - n_fallback} unused", stacklevel=3)
+    return [v for v, _ in found], " + ".join(used), missing
 
 
 def _row_subject(row: pd.Series) -> Subject:

@@ -11,7 +11,19 @@ as a whole turns those into the network's latency:
 with non-negative weights fitted by least squares on *relative* error, so it absorbs per-op
 launch overhead, the additions that merge branches, and fusion or cache effects that isolated
 op timings miss. ``linear`` keeps w0 and w_sum, ``scale`` w_sum only; ``none`` returns the
-plain sum (or longest path) of op costs. With ``FlopsCost`` as op model and ``linear``, this is
+plain sum (or longest path) of op costs.
+
+``per_kind`` gives every op kind its own weight:
+
+    latency_ms ≈ w0 + Σ_kind w_kind · op_sum[kind] + w_merge · n_merges        ("per_kind")
+
+An op profiled alone runs again and again on inputs and weights that stay in the core's
+caches; in a network each op reads what the previous op left behind, and a whole network's
+working set is larger. The cost of that lost cache reuse is not one factor for all ops: on a
+CPU, memory-bound ops (pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside
+msnas networks than alone, compute-bound separable convs about 1.0× (thread time, same
+process), so one ``w_sum`` over-predicts networks rich in compute-bound ops and under-predicts
+the others. Kinds that the fit did not see get the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
 the FLOPs baseline: latency fitted as an affine function of total FLOPs.
 """
 
@@ -21,21 +33,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
 from predictors.base import CostModel, Predictor
-from predictors.batch import ArchBatch, encode
+from predictors.batch import KIND_PREFIX, ArchBatch, encode
 from predictors.metrics import accuracy
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_choice, check_numbers, check_type, damaged,
+                                from_state_of, persistable, state_of)
 
-CALIBRATIONS = ("affine", "linear", "scale", "none")
+CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
 COMPOSITIONS = ("sum", "longest_path")
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
     "linear": ("const", "op_sum"),
     "scale": ("op_sum",),
+    "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
 
@@ -64,11 +77,28 @@ class NetworkPredictor(Predictor):
     def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
         """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
-        return batch.features(np.asarray(self.op_model.predict(batch.ops), dtype=np.float64))
+        return batch.features(np.asarray(self.op_model.predict(batch.ops), dtype=np.float64),
+                              by_kind=self.calibration == "per_kind")
 
     def _design(self, feats: Mapping[str, np.ndarray], terms: Sequence[str]) -> np.ndarray:
         n = len(feats["op_sum"])
-        return np.column_stack([np.ones(n) if t == "const" else feats[t] for t in terms])
+        return np.column_stack([np.ones(n) if t == "const" else feats.get(t, np.zeros(n))
+                                for t in terms])
+
+    def _terms_for(self, feats: Mapping[str, np.ndarray]) -> list[str]:
+        """The calibration's terms; ``per_kind`` adds one per op kind of the fit's networks."""
+        terms = list(CALIBRATION_TERMS.get(self.calibration, ()))
+        if self.calibration == "per_kind":
+            terms += sorted(t for t in feats if t.startswith(KIND_PREFIX) and feats[t].any())
+        return terms
+
+    def _unseen_kinds_ms(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Op costs of kinds without a fitted weight, times the cost-weighted mean weight."""
+        kinds = [t for t in self.terms_ if t.startswith(KIND_PREFIX)]
+        if not kinds:
+            return np.zeros(len(feats["op_sum"]))
+        seen = sum(feats.get(t, 0.0) for t in kinds)
+        return np.clip(feats["op_sum"] - seen, 0.0, None) * getattr(self, "kind_mean_weight_", 0.0)
 
     # -- fit / predict -------------------------------------------------------------------------
     def fit(self, archs: Sequence[Architecture] | ArchBatch,
@@ -82,13 +112,18 @@ class NetworkPredictor(Predictor):
             raise LatbenchError(f"fit needs one measurement per architecture and >= "
                                 f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values")
         feats = self.composed(archs)
-        self.terms_ = list(CALIBRATION_TERMS.get(self.calibration, ()))
+        self.terms_ = self._terms_for(feats)
         if self.terms_:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
+            from scipy.optimize import nnls  # scipy only when calibrating
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale
+            kinds = [i for i, t in enumerate(self.terms_) if t.startswith(KIND_PREFIX)]
+            if kinds:
+                totals = np.array([feats[self.terms_[i]].sum() for i in kinds])
+                self.kind_mean_weight_ = float(self.weights_[kinds] @ totals / totals.sum())
         else:
             if getattr(self.op_model, "unit", "ms") != "ms":
                 raise LatbenchError(f"calibration='none' would return op costs in "
@@ -100,7 +135,7 @@ class NetworkPredictor(Predictor):
     def _apply(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
         if not self.terms_:
             return feats["op_sum" if self.composition == "sum" else "longest_path"].copy()
-        return self._design(feats, self.terms_) @ self.weights_
+        return self._design(feats, self.terms_) @ self.weights_ + self._unseen_kinds_ms(feats)
 
     def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
@@ -112,12 +147,21 @@ class NetworkPredictor(Predictor):
         self._check_fitted("nothing to save")
         return {"params": {"composition": self.composition, "calibration": self.calibration},
                 "op_model": state_of(self.op_model), "terms": self.terms_,
-                "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_}
+                "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_,
+                "kind_mean_weight": getattr(self, "kind_mean_weight_", 0.0)}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "NetworkPredictor":
-        obj = cls(from_state_of(state["op_model"]), **state["params"])
-        obj.terms_ = list(state["terms"])
-        obj.weights_ = np.array(state["weights"], dtype=np.float64)
+        params = check_type("params", state["params"], dict, "an object")
+        check_choice("params.composition", params.get("composition"), COMPOSITIONS)
+        cal = check_choice("params.calibration", params.get("calibration"), CALIBRATIONS)
+        obj = cls(from_state_of(state["op_model"]), **params)
+        obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
+        if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
+            raise damaged("terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}",
+                          obj.terms_)
+        obj.weights_ = np.array(check_numbers("weights", state["weights"], len(obj.terms_)),
+                                dtype=np.float64)
         obj.fit_metrics_ = dict(state["fit_metrics"])
+        obj.kind_mean_weight_ = float(state.get("kind_mean_weight", 0.0))
         return obj

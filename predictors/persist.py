@@ -4,7 +4,11 @@ A saved predictor is one JSON document: ``format``/``version``, the predictor's 
 parameters and fitted state (numbers and lists only; Python writes floats with ``repr``, which
 round-trips float64 exactly, so a reload predicts bit-identically), the device slug and a
 sha256 of the table(s) it was fitted on, library versions, fit metrics, and a sha256
-``checksum`` of all of that, so a tampered or truncated file is refused with a clear error.
+``checksum`` of all of that, so a truncated or accidentally edited file is refused with a clear
+error. The checksum is not a signature: anyone can recompute it. So the state itself is also
+validated when loaded (types, enums, lengths, keys; ``check_*`` here and each class's
+``from_state``), and a re-checksummed edit that breaks it is "damaged: field ..." rather than a
+traceback or a silent prediction.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from latbench.device import library_versions
-from latbench.errors import LatbenchError
+from latbench.errors import InputFileError, LatbenchError, with_filename
+from latbench.jsonio import loads, read_text
 
 FORMAT = "latbench.predictor"
 VERSION = 1
@@ -42,6 +47,40 @@ class Persistable(Protocol):
 
 
 _CLASSES: dict[str, type] = {}
+
+
+def damaged(field: str, expected: str, got: Any = None) -> PredictorFileError:
+    """The error of a state that parses and checksums but cannot be this predictor."""
+    shown = "" if got is None else f" is {str(got)[:60]!r};"
+    return PredictorFileError(f"damaged: field {field!r}{shown} expected {expected}")
+
+
+def check_choice(field: str, value: Any, valid: Any) -> Any:
+    """``value`` if it is one of ``valid``, else ``damaged``."""
+    if not isinstance(value, str) or value not in valid:
+        raise damaged(field, "one of " + ", ".join(map(str, valid)), value)
+    return value
+
+
+def check_numbers(field: str, values: Any, length: int | None = None,
+                  positive: bool = False) -> list[float]:
+    """A list of finite numbers (``length`` of them when given; all > 0 if ``positive``)."""
+    ok = isinstance(values, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and (v > 0 or not positive)
+        for v in values)
+    if not ok:
+        raise damaged(field, f"a list of {'positive ' if positive else ''}numbers")
+    if length is not None and len(values) != length:
+        raise damaged(field, f"{length} numbers (one per entry), found {len(values)}")
+    return values
+
+
+def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """``value`` if it is a ``kind`` (bools are not numbers here), else ``damaged``."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in
+                                       (kind if isinstance(kind, tuple) else (kind,))):
+        raise damaged(field, what, value)
+    return value
 
 
 def persistable(cls: type) -> type:
@@ -71,11 +110,26 @@ def state_of(obj: Persistable) -> dict[str, Any]:
 def from_state_of(doc: Mapping[str, Any]) -> Any:
     """Inverse of ``state_of``; unknown classes name the known ones."""
     _ensure_loaded()
+    if not isinstance(doc, Mapping):
+        raise damaged("class", "an object {class, state}", doc)
     name = doc.get("class")
-    if name not in _CLASSES:
-        raise PredictorFileError(f"unknown predictor class {name!r}; valid: "
+    if not isinstance(name, str) or name not in _CLASSES:
+        raise PredictorFileError(f"unknown predictor class {str(name)[:60]!r}; valid: "
                                  f"{', '.join(sorted(_CLASSES))}")
-    return _CLASSES[name].from_state(doc["state"])
+    state = doc.get("state")
+    if not isinstance(state, Mapping):
+        raise damaged(f"{name}.state", "an object", state)
+    try:
+        return _CLASSES[name].from_state(state)
+    except PredictorFileError:
+        raise
+    except LatbenchError as exc:  # e.g. a key that no longer parses
+        raise PredictorFileError(f"damaged: {name}: {exc}") from None
+    except KeyError as exc:
+        raise damaged(f"{name}.state.{exc.args[0]}", "to be present") from None
+    except (TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+        raise PredictorFileError(f"damaged: {name} state cannot be loaded "
+                                 f"({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
 def _ensure_loaded() -> None:
@@ -106,20 +160,34 @@ def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | Non
 def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
     """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename)."""
     p = Path(path)
+    if p.is_dir():
+        raise LatbenchError(f"{p}: is a folder; give the predictor file to write, e.g. "
+                            f"{p / 'predictor.json'}")
+    text = dumps(obj, **info)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(dumps(obj, **info), encoding="utf-8")
-    os.replace(tmp, p)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except OSError as exc:  # disk full, read-only: leave no partial .tmp behind
+        tmp.unlink(missing_ok=True)
+        raise with_filename(exc, p) from None
+    except BaseException:  # interrupted: the same
+        tmp.unlink(missing_ok=True)
+        raise
     return p
 
 
 def parse(text: str, source: str = "<string>") -> dict[str, Any]:
     """The checked document: valid JSON, our format and version, checksum matching."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PredictorFileError(f"{source}: not valid JSON ({exc}); the file is truncated "
-                                 "or not a saved predictor") from None
+        doc = loads(text, source)
+    except InputFileError as exc:
+        raise PredictorFileError(f"{exc}; the file is truncated or not a saved predictor"
+                                 ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise PredictorFileError(f"{source}: format is {got!r}; expected {FORMAT!r}")
@@ -142,10 +210,21 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     p = Path(path)
     if not p.is_file():
         raise PredictorFileError(f"{p}: no such predictor file")
-    doc = parse(p.read_text(encoding="utf-8"), str(p))
+    try:
+        doc = parse(read_text(p, "predictor"), str(p))
+    except InputFileError as exc:
+        raise PredictorFileError(str(exc)) from None
+    for name, kind in (("device", str), ("tables_sha256", dict), ("libraries", dict),
+                       ("fit_metrics", dict), ("statistic", str)):
+        if not isinstance(doc.get(name, kind()), kind):
+            raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
     check_device(doc, device, strict_device, str(p))
-    obj = from_state_of(doc)
-    obj.info_ = {k: doc[k] for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
+    try:
+        obj = from_state_of(doc)
+    except PredictorFileError as exc:
+        raise PredictorFileError(f"{p}: {exc}") from None
+    obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries",
+                                              "fit_metrics")}
     obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
     return obj
 

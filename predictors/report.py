@@ -16,14 +16,35 @@ from predictors.metrics import accuracy
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau",
                   "spearman_rho")
 NOISE_FLOOR = "noise floor (repeat 2 vs 1)"
+NOISE_FLOOR_CORRECTED = "noise floor, drift-corrected"
+
+
+def pass_drift(data: NetworkData) -> float | None:
+    """How much slower the whole machine ran in pass 2 than in pass 1 (median over networks of
+    the reference op's ratio; 1.085 = 8.5 % slower), or None without a reference."""
+    if data.drift is None or data.repeat_drift is None:
+        return None
+    return float(np.median(data.repeat_drift / data.drift))
 
 
 def evaluate_networks(predicted_ms: Mapping[str, np.ndarray], data: NetworkData
                       ) -> dict[str, dict[str, float]]:
-    """Accuracy of each named prediction against pass 1, plus the noise floor row."""
+    """Accuracy of each named prediction against pass 1, plus the noise floor rows: pass 2 as
+    measured, and pass 2 with the drift between the passes divided out (when a reference was
+    measured: ``repeat_ms · drift₁ / drift₂``, whichever statistic the data holds)."""
     rows = {name: accuracy(pred, data.latency_ms) for name, pred in predicted_ms.items()}
-    if data.repeat_ms is not None:
+    if data.repeat_ms is None:
+        return rows
+    if data.drift is None or data.repeat_drift is None:
         rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
+    elif data.corrected:  # raw = corrected · drift
+        rows[NOISE_FLOOR] = accuracy(data.repeat_ms * data.repeat_drift,
+                                     data.latency_ms * data.drift)
+        rows[NOISE_FLOOR_CORRECTED] = accuracy(data.repeat_ms, data.latency_ms)
+    else:
+        rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
+        rows[NOISE_FLOOR_CORRECTED] = accuracy(data.repeat_ms * data.drift / data.repeat_drift,
+                                               data.latency_ms)
     return rows
 
 

@@ -38,7 +38,8 @@ from predictors.base import Predictor, input_level
 from predictors.batch import ArchBatch, encode
 from predictors.device_prior import DevicePrior, design
 from predictors.metrics import accuracy
-from predictors.persist import from_state_of, persistable, state_of
+from predictors.persist import (check_choice, check_type, from_state_of, persistable,
+                                state_of)
 from predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
                                      interval_factor, prior_ridge, select)
 
@@ -213,7 +214,8 @@ class TransferPredictor(Predictor):
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
-        p = dict(state["params"])
+        p = dict(check_type("params", state["params"], dict, "an object"))
+        check_choice("params.method", p.get("method"), METHODS)
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         obj = cls(from_state_of(state["source"]), p["method"], p["device"], prior,
                   tuple(p["alphas"]), p["coverage"])

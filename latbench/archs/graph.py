@@ -10,14 +10,19 @@ NAS-Bench-201 / RT-DNAS DAGs. The same object is measured as a whole (``build``)
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, TableError
+from latbench.jsonio import loads, read_text
+from latbench.tables.checks import register_row_check
 from latbench.opspec import OpSpec
 
 INPUT = "in"
@@ -101,28 +106,71 @@ class Architecture:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Architecture":
-        """The architecture of ``to_dict``'s output, or of a compact one without edges
-        (``latbench.archs.registry.compact_dict``), rebuilt from its genotype."""
-        if isinstance(data, Mapping) and "edges" not in data and "genotype" in data:
-            from latbench.archs.registry import from_compact
-
-            return from_compact(data)
+    def from_dict(cls, data: Any, source: str = "architecture") -> "Architecture":
+        """Rebuild from ``to_dict``'s form; every field is type-checked and every op key
+        parsed, and a bad one is one ``LatbenchError`` naming ``source`` and the field."""
+        _expect(source, "(top level)", data, dict, "an object")
+        if "edges" not in data and "genotype" in data:  # compact form: rebuilt from genotype
+            return _from_compact(data, source)
+        for name in ("space", "output", "name", "genotype"):
+            if name in data or name in ("space", "output"):
+                _expect(source, name, data.get(name), str, "a string")
+        _expect(source, "meta", data.get("meta", {}), dict, "an object")
+        _expect(source, "edges", data.get("edges"), list, "a list of {src, dst, op}")
+        if not data["edges"]:
+            raise LatbenchError(f"{source}: field 'edges' is empty; expected at least one edge")
+        edges = []
+        for i, e in enumerate(data["edges"]):
+            where = f"edges[{i}]"
+            _expect(source, where, e, dict, "an object {src, dst, op}")
+            _expect(source, f"{where}.src", e.get("src"), list, "a list of node names")
+            for s in e["src"]:
+                _expect(source, f"{where}.src", s, str, "a list of node names")
+            _expect(source, f"{where}.dst", e.get("dst"), str, "a node name")
+            _expect(source, f"{where}.op", e.get("op"), str, "an OpSpec key")
+            try:
+                op = OpSpec.from_key(e["op"])
+            except LatbenchError as exc:
+                raise LatbenchError(f"{source}: field '{where}.op': {exc}") from None
+            if len(e["src"]) != op.n_inputs:
+                raise LatbenchError(f"{source}: field '{where}.src' has {len(e['src'])} "
+                                    f"node(s); op {op.kind} takes {op.n_inputs}")
+            edges.append(Edge(tuple(e["src"]), e["dst"], op))
         try:
-            edges = tuple(Edge(tuple(e["src"]), e["dst"], OpSpec.from_key(e["op"]))
-                          for e in data["edges"])
-            return cls(data["space"], edges, data["output"], data.get("name", ""),
+            return cls(data["space"], tuple(edges), data["output"], data.get("name", ""),
                        data.get("genotype", ""), data.get("meta", {}))
-        except (KeyError, TypeError) as exc:
-            raise LatbenchError(f"malformed architecture: missing or bad field {exc}; expected "
-                                "space, output, edges[{src, dst, op}]") from None
+        except LatbenchError as exc:
+            raise LatbenchError(f"{source}: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str) -> "Architecture":
-        try:
-            return cls.from_dict(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise LatbenchError(f"architecture is not valid JSON: {exc}") from None
+    def from_json(cls, text: str, source: str = "architecture") -> "Architecture":
+        """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``."""
+        return cls.from_dict(loads(text, source), source)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> "Architecture":
+        """An architecture JSON file (UTF-8, strict JSON); errors name the file and field."""
+        return cls.from_json(read_text(path, "architecture"), str(path))
+
+
+def _from_compact(data: Mapping[str, Any], source: str) -> "Architecture":
+    """``latbench.archs.registry.from_compact`` with every failure one line naming ``source``."""
+    from latbench.archs.registry import from_compact
+
+    try:
+        return from_compact(data)
+    except LatbenchError as exc:
+        raise LatbenchError(f"{source}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise LatbenchError(f"{source}: compact architecture (space, size, genotype) has a "
+                            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
+                            ) from None
+
+
+def _expect(source: str, field: str, value: Any, kind: type, what: str) -> None:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise LatbenchError(f"{source}: field {field!r} is {type(value).__name__} "
+                            f"{str(value)[:40]!r}; expected {what}")
 
 
 class ArchitectureModule(nn.Module):
@@ -141,3 +189,19 @@ class ArchitectureModule(nn.Module):
             out = op(*(values[s] for s in src))
             values[dst] = out if dst not in values else values[dst] + out
         return values[self.arch.output]
+
+
+@register_row_check
+def check_table_architectures(path: Path, df: pd.DataFrame) -> None:
+    """Tables' ``arch_json`` column (every networks row, memory rows of subject arch) must
+    rebuild an Architecture."""
+    if "arch_json" not in df.columns:
+        return
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
+    for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
+        if subject != "arch":
+            continue
+        try:
+            Architecture.from_json(text, f"{path}: line {i + 2}, field 'arch_json'")
+        except LatbenchError as exc:
+            raise TableError(str(exc)) from None

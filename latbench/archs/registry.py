@@ -23,7 +23,12 @@ def spaces_with_architectures() -> list[str]:
 
 def sample_architectures(space: str, n: int, size: str | None = None, seed: int = 0
                          ) -> list[Architecture]:
-    """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``."""
+    """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``; a
+    negative or non-integer seed and ``n < 0`` are one ``LatbenchError``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise LatbenchError(f"seed {seed!r} must be an integer in [0, 2**63)")
+    if n < 0:
+        raise LatbenchError(f"number of architectures {n} must be >= 0")
     return get_space(space).sample(n, size, seed)
 
 

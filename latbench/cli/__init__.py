@@ -1,34 +1,125 @@
 """The ``latbench`` command. Each subcommand lives in its own module under ``latbench.cli``
-and exposes ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``."""
+and exposes ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
+
+Start-up cost: ``COMMANDS`` is a static table (name -> one-line help), so ``latbench --help``
+imports no subcommand module (and no torch); ``latbench CMD ...`` imports only CMD's module.
+A test checks that each module registers the help this table shows.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import re
 import signal
 import sys
 import warnings
+from collections.abc import Iterator
 
-from latbench.errors import LatbenchError, Terminated
+from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
-# Subcommand modules, in the order `latbench --help` lists them.
-COMMANDS = ("devices", "spaces", "ops", "profile", "show", "measure-nets", "import-nets",
-            "validate", "doctor", "fit", "predict", "evaluate", "search", "memory")
+# Subcommands in the order `latbench --help` lists them, with their one-line help.
+COMMANDS: dict[str, str] = {
+    "devices": "list measurable devices and their fingerprints",
+    "spaces": "list search spaces and their op counts",
+    "ops": "list op kinds and their hyper-parameters",
+    "profile": "measure every op of a search space into a table",
+    "show": "print a table's device, protocol and rows",
+    "measure-nets": "measure sampled whole networks of a space (checks predictions)",
+    "import-nets": "import whole-network latencies measured elsewhere (provenance kept)",
+    "validate": "export an architecture and check it on torch/ORT/TRT",
+    "doctor": "which TensorRT / onnxruntime-gpu / torch fit this GPU",
+    "fit": "fit a latency predictor and save it as JSON",
+    "predict": "predict op or network latency with a saved predictor",
+    "evaluate": "accuracy of a predictor on held-out whole networks",
+    "search": "run a paper's predictor-guided search (CPU-sized)",
+    "memory": "measure or predict training-time memory",
+}
+_OWN_PACKAGES = ("latbench", "predictors", "nas")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def module_name(command: str) -> str:
+    return f"latbench.cli.{command.replace('-', '_')}"
+
+
+def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; subcommands in ``load`` (default: all) are registered by their
+    modules, the others are one-line placeholders (enough for ``latbench --help``)."""
     parser = argparse.ArgumentParser(
         prog="latbench",
         description="Measure per-op latency and memory on a device, fit predictors, run "
-                    "predictor-guided NAS and validate deployed models.")
+                    "predictor-guided NAS and validate deployed models. "
+                    "`latbench COMMAND --help` explains each command.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"latbench.cli.{name.replace('-', '_')}").register(sub)
+    wanted = set(COMMANDS if load is None else load)
+    for name, help_text in COMMANDS.items():
+        if name in wanted:
+            importlib.import_module(module_name(name)).register(sub)
+            command = sub.choices[name]
+            command.description = plain_text(command.description)
+        else:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
-def _warning_line(message, category, filename, lineno, file=None, line=None) -> str:  # noqa: ANN001
-    return f"latbench: warning: {message}\n"
+def plain_text(text: str | None) -> str | None:
+    """A docstring as terminal text: ``code`` without the backticks, %% as % (descriptions
+    shown raw are not %-formatted by argparse)."""
+    if text is None:
+        return None
+    return re.sub(r"``(.+?)``", r"\1", text).replace("%%", "%")
+
+
+def _chosen(argv: list[str]) -> tuple[str, ...]:
+    """The subcommand named in ``argv`` (first word that is one), if any."""
+    return tuple(a for a in argv if a in COMMANDS)[:1]
+
+
+def _is_ours(category: type[Warning], filename: str) -> bool:
+    """A warning latbench itself raised (its own packages), not torch's or numpy's."""
+    if (getattr(category, "__module__", "") or "").split(".")[0] in _OWN_PACKAGES:
+        return True
+    path = os.path.abspath(filename)
+    return any(path.startswith(root + os.sep) for root in _own_roots())
+
+
+def _own_roots() -> list[str]:
+    """Folders of latbench's packages (found, not imported)."""
+    import importlib.util
+
+    roots = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    for name in _OWN_PACKAGES[1:]:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            roots.append(os.path.dirname(os.path.abspath(spec.origin)))
+    return roots
+
+
+@contextlib.contextmanager
+def _latbench_warnings() -> Iterator[None]:
+    """Print latbench's own warnings as one 'latbench: warning:' line while a command runs;
+    every other warning keeps Python's format. Python's default handler only: a handler
+    someone else installed (pytest's recorder) is left alone. Restored on exit."""
+    original = warnings.showwarning
+    impl = getattr(warnings, "_showwarnmsg_impl", None)
+    if (original is not getattr(warnings, "_showwarning_orig", original)
+            or getattr(impl, "__module__", "warnings") != "warnings"):  # a recorder is active
+        yield
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if _is_ours(category, filename):
+            print(f"latbench: warning: {message}", file=file or sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
 
 
 def _terminate(signum, frame) -> None:  # noqa: ANN001
@@ -41,19 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     Measuring commands run from the command line are supervised (``latbench.cli.supervise``);
     SIGTERM is handled like Ctrl-C (exit 143).
     """
-    from latbench.cli import supervise
+    if argv is None and _chosen(sys.argv[1:]):  # `latbench --help` skips the supervisor
+        from latbench.cli import supervise
 
-    if argv is None and supervise.wanted(sys.argv[1:]):
-        return supervise.supervise()
-    parser = build_parser()
+        if supervise.wanted(sys.argv[1:]):
+            return supervise.supervise()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
-    warnings.formatwarning = _warning_line
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave SIGTERM alone
         previous = None
     try:
-        return int(args.func(args) or 0)
+        with _latbench_warnings():
+            return int(args.func(args) or 0)
     except LatbenchError as exc:
         print(f"latbench: error: {exc}", file=sys.stderr)
         return 2
@@ -61,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
         print("latbench: terminated (SIGTERM); every row written so far is kept",
               file=sys.stderr)
         return 143
+    except OSError as exc:  # disk full, read-only filesystem, dangling symlink, loop, ...
+        print(f"latbench: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:  # loaders name the file; this is the last resort
+        print(f"latbench: error: {decode_error_line(exc, 'input')}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("latbench: error: input nested too deeply to process", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("latbench: interrupted; every row written so far is kept", file=sys.stderr)
         return 130

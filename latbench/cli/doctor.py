@@ -1,5 +1,8 @@
 """``latbench doctor``: the GPU's compute capability, which tensorrt / onnxruntime-gpu / torch
-builds still support it, what is installed here, and a verdict per package."""
+builds still support it (with the release notes that say so), what is installed here, a
+verdict per package and the pip command to run where the installed version does not fit.
+
+Exit code 1 when an installed package does not support the GPU, else 0 (also with --json)."""
 
 from __future__ import annotations
 
@@ -7,35 +10,44 @@ import argparse
 import json
 
 from latbench.cli.ui import console, print_table
-from latbench.deploy.doctor import diagnose
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="which TensorRT / onnxruntime-gpu / torch fit this GPU",
-                       description=__doc__)
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cc", type=float, default=None,
-                   help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.0)")
-    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+                   help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)")
+    p.add_argument("--json", action="store_true",
+                   help="print the findings (checks, sources, commands) as JSON")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.deploy.doctor import diagnose
+
     found = diagnose(args.cc)
     if args.json:
         print(json.dumps(found, indent=1, sort_keys=True))
-        return 0
+        return found["exit_code"]
     if found["gpus"]:
         print_table("GPUs", ["index", "name", "compute capability", "seen by"],
                     [(g["index"], g["name"], g["cc"], g["via"]) for g in found["gpus"]])
-    else:
-        console.print("no GPU visible here (torch.cuda and NVML see none)")
+    elif found["note"]:
+        console.print(found["note"], markup=False)
     print_table("installed", ["package", "version"], sorted(found["installed"].items()))
     if found["checks"]:
         print_table("support", ["cc", "package", "installed", "versions that support it",
                                 "verdict"],
                     [(c["cc"], c["package"], c["installed"] or "-", c["supported"] or "none",
                       c["verdict"]) for c in found["checks"]])
-    elif found["note"]:
-        console.print(found["note"])
-    bad = [c for c in found["checks"] if c["verdict"].startswith("unsupported")]
-    return 1 if bad else 0
+    for c in found["checks"]:
+        if c["note"]:
+            console.print(f"{c['package']}: {c['note']}", markup=False)
+        if c["command"]:
+            console.print(f"{c['package']}: run  {c['command']}", markup=False)
+    rows = [(c["package"], r["versions"], r["cc"], r["source"])
+            for c in found["checks"] for r in c["rows"]]
+    if rows:
+        print_table("releases that run on it, with sources", ["package", "versions", "cc",
+                                                              "source"], rows)
+    return found["exit_code"]

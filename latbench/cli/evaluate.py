@@ -9,10 +9,8 @@ from pathlib import Path
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.base import input_level
-from predictors.data import STATISTICS as STATS, network_data
-from predictors.persist import check_device, load
-from predictors.report import (NOISE_FLOOR, evaluate_networks, held_out, metric_rows,
-                               scatter_png)
+from predictors.data import STATISTICS as STATS
+from predictors.report import held_out
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
 
@@ -35,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from predictors.data import network_data
+    from predictors.persist import check_device, load
+    from predictors.report import (NOISE_FLOOR, evaluate_networks, metric_rows, pass_drift,
+                                   scatter_png)
+
     model = load(args.predictor)
     # the statistic the predictor was fitted on (files saved before it was recorded: median)
     column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
@@ -56,6 +59,15 @@ def run(args: argparse.Namespace) -> int:
                 metric_rows(report))
     if NOISE_FLOOR not in report:
         console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
+    drift = pass_drift(nets)
+    if drift is not None:
+        console.print(f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
+                      f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
+                      "(reference op measured in the same rounds); the drift-corrected floor "
+                      "divides it out")
+    elif NOISE_FLOOR in report:
+        console.print("no drift reference in this table: the floor includes any slow-down of "
+                      "the whole machine between the passes")
     plot = args.plot or args.networks.with_name(args.networks.name.removesuffix(".csv")
                                                 + ".eval.png")
     series = {name: predicted}

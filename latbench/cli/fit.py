@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from predictors.data import STATISTICS as STATS, network_data, op_data
-from predictors.learned import LearnedPredictor
-from predictors.lookup import LookupPredictor
 from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
 from predictors.persist import load, save
 from predictors.base import input_level
@@ -27,17 +26,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
     p.add_argument("--kind", choices=("lookup", "learned", "memory"), default="lookup",
-                   help="memory: a training-memory predictor on a memory table (HyperSegNAS)")
+                   help="lookup: the table's ops by key; learned: a regressor on op features "
+                        "that also predicts unmeasured ops; memory: a training-memory "
+                        "predictor on a memory table (HyperSegNAS) (default: lookup)")
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
-    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine")
-    p.add_argument("--composition", choices=COMPOSITIONS, default="sum")
+    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine",
+                   help="how --networks corrects the summed op latencies (default: affine)")
+    p.add_argument("--composition", choices=COMPOSITIONS, default="sum",
+                   help="how op latencies combine into a network's: sum over all ops, or "
+                        "the longest input-to-output path (default: sum)")
     p.add_argument("--stat", choices=sorted(STATS), default="median",
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
                    help="predictor of another device (network or op level) to transfer")
-    p.add_argument("--shots", type=int, default=10,
+    p.add_argument("--shots", type=positive_int, default=10,
                    help="networks of --networks drawn at random (with --seed) as shots")
-    p.add_argument("--seed", type=int, default=0, help="seed of the shot draw (default: 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of the shot draw (default: 0)")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="transfer method; auto: chosen by leave-one-out CV on the shots")
     p.set_defaults(func=run)
@@ -81,6 +86,9 @@ def _memory(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
+    from predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
+    from predictors.lookup import LookupPredictor
+
     if args.transfer_from is not None:
         model, tables, metrics, device = _transfer(args)
     else:

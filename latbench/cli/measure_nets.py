@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
+from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
+                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.netprofile import default_networks_path, measure_architectures
@@ -22,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "passes (rows repeat=1..R in the same table and protocol): the spread "
                     "between passes is the measurement's own noise floor.")
     p.add_argument("space", help="search space with a sampler (see `latbench spaces`)")
-    p.add_argument("--n", type=int, default=200, help="networks to sample (default: 200)")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--n", type=positive_int, default=200, help="networks to sample (default: 200)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--repeat", type=positive_int, default=1,
                    help="passes over the networks (2 gives a repeatability noise floor)")
     add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network")
     add_ray_args(p)
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return run_fleet(args, make_job, items, f"{args.space}-{args.size}.networks",
                          lambda item: f"{len(item[0].edges)} ops", threads=args.threads)
     path = args.table or default_networks_path(slug, args.space, args.size, args.out)
+    set_drift_nominal(timer, args, path)
     console.print(f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
                   f"seed {args.seed}) x {args.repeat} pass(es) on {slug} -> {path}")
     with progress_bar() as bar:

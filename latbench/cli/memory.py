@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import Architecture, sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
@@ -32,14 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
     p.add_argument("--calibrate", type=Path, default=None,
                    help="memory table of measurements for the per-device offset (--predict)")
-    p.add_argument("--n", type=int, default=5, help="architectures to sample from a space")
+    p.add_argument("--n", type=positive_int, default=5,
+                   help="architectures to sample from a space")
     p.add_argument("--size", choices=SIZES, default=None,
                    help="sampled architectures' size (default: the space's own)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default: the arch's)")
-    p.add_argument("--steps", type=int, default=2, help="training steps per measurement")
-    p.add_argument("--threads", type=int, default=1, help="CPU: torch threads")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="seed of the sampled architectures")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                   help="optimizer of the training steps; its state counts (default: adam)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="batch size (default: the arch's)")
+    p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
     add_table_args(p)
     add_ray_args(p)
     p.set_defaults(func=run)
@@ -50,7 +55,7 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
-        return path.stem, [Architecture.from_json(path.read_text(encoding="utf-8"))]
+        return path.stem, [Architecture.from_file(path)]
     args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs
@@ -119,6 +124,21 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
         rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
                                   on_row=advance, **options)
     failed = sum(r["status"] != "ok" for r in rows)
-    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), already in "
-                  f"table {len(archs) - len(rows)} -> {path}")
+    _print_measured(rows, cpu)
+    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), "
+                  f"{len(archs) - len(rows)} already in the table -> {path}", markup=False)
     return 0
+
+
+def _print_measured(rows: list[dict], cpu: bool) -> None:
+    """The rows this run measured, with the columns this device fills."""
+    cols = (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB")) if cpu else (
+        ("nvml_process_mib", "NVML proc MiB"), ("nvml_device_delta_mib", "NVML dev delta MiB"),
+        ("peak_reserved_mib", "reserved MiB"), ("peak_allocated_mib", "allocated MiB"),
+        ("context_mib", "context MiB"))
+    if not rows:
+        return
+    print_table("measured training memory (MiB)", ["arch_id", *(h for _, h in cols), "status"],
+                [(r.get("arch_id", r["key"]),
+                  *("-" if r.get(c) is None else float(r[c]) for c, _ in cols), r["status"])
+                 for r in rows])

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.archs import sample_architectures
 from latbench.cli.ui import console, print_table
 from latbench.device import fingerprint
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, with_filename
 from latbench.opspec import OpSpec
 from latbench.spaces import SIZES, default_size, get_space
 from predictors.data import network_data
@@ -30,14 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument("--size", choices=SIZES, default=None,
                    help="size of --space (default: the space's own: paper for nasbench201)")
-    p.add_argument("--n", type=int, default=10, help="networks to sample (network predictors)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=positive_int, default=10,
+                   help="networks to sample (network predictors)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="the CPU thread count predictions are for (device check)")
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
-    p.add_argument("--show", type=int, default=20, help="rows to print (default 20)")
+    p.add_argument("--show", type=nonnegative_int, default=20, help="rows to print (default 20)")
     p.set_defaults(func=run)
 
 
@@ -75,10 +77,13 @@ def run(args: argparse.Namespace) -> int:
     print_table("predicted", ["query", f"predicted ({model.unit})"],
                 [[n, float(v)] for n, v in list(zip(names, pred))[: args.show]])
     if args.out is not None:
-        with open(args.out, "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
-            w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
-                        for n, v in zip(names, pred))
+        try:
+            with open(args.out, "w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
+                w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
+                            for n, v in zip(names, pred))
+        except OSError as exc:  # e.g. a full disk fails at close, naming no file
+            raise with_filename(exc, args.out) from None
         console.print(f"wrote {len(pred)} rows -> {args.out}")
     return 0

@@ -8,7 +8,8 @@ import fnmatch
 import numpy as np
 
 from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import add_measuring_args, row_advancer, run_options, timer_from_args
+from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
+                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return run_fleet(args, make_job, specs, f"{space.name}-{args.size}",
                          lambda spec: spec.kind, threads=args.threads)
     path = args.table or default_table_path(slug, f"{space.name}-{args.size}", args.out)
+    set_drift_nominal(timer, args, path)
     console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
                   f"{slug} -> {path}")
     with progress_bar() as bar:

@@ -14,6 +14,7 @@ import argparse
 import importlib
 from pathlib import Path
 
+from latbench.cli.argtypes import positive_float
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
@@ -36,17 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="latency table(s) to fit a lookup predictor on instead")
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
-    p.add_argument("--size", default="small", choices=SIZES)
+    p.add_argument("--size", default=None, choices=SIZES,
+                   help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
-    p.add_argument("--upper-ms", type=float, default=None,
+    p.add_argument("--upper-ms", type=positive_float, default=None,
                    help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})")
     p.add_argument("--target-mib", type=float, default=DINTS_TARGETS_MIB[0],
                    help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)")
-    p.add_argument("--band-mib", type=float, default=HYPERSEGNAS_BAND_MIB)
+    p.add_argument("--band-mib", type=float, default=HYPERSEGNAS_BAND_MIB,
+                   help="hypersegnas: keep architectures within ± this of the target, MiB")
     p.add_argument("-n", type=int, default=HYPERSEGNAS_SAMPLES,
                    help="hypersegnas: architectures sampled (paper: 2000)")
     p.add_argument("--confirm", type=int, default=0, metavar="N",
@@ -79,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
     module = importlib.import_module(PAPERS[which])
+    if args.size is None:
+        from latbench.spaces import default_size
+
+        args.size = default_size(module.SPACES[0])
     if which == "hypersegnas":
         return search_runs.hypersegnas(args, module, _memory_model(args))
     models = cost_models(args, module.SPACES)

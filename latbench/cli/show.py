@@ -4,8 +4,81 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.cli.ui import console, print_table
+import json
+
+import pandas as pd
+from rich.table import Table
+
+from latbench.cli.ui import console
+from latbench.errors import LatbenchError
 from latbench.tables import read_table
+
+# What each schema's view shows, as (column, header); empty columns are left out.
+_VIEWS = {
+    "latbench.latency": (("kind", "kind"), ("op_params", "params"), ("input_shape", "shape"),
+                         ("latency_median_ms", "median ms"), ("latency_min_ms", "fastest ms"),
+                         ("latency_iqr_ms", "IQR ms"), ("n_samples", "n"),
+                         ("status", "status"), ("source", "source")),
+    "latbench.networks": (("space", "space"), ("arch_id", "arch_id"), ("repeat", "rep"),
+                          ("n_ops", "ops"), ("latency_median_ms", "median ms"),
+                          ("latency_min_ms", "fastest ms"), ("latency_iqr_ms", "IQR ms"),
+                          ("n_samples", "n"), ("status", "status")),
+    "latbench.memory": (("subject", "subject"), ("arch_id", "arch_id"), ("kind", "kind"),
+                        ("batch", "batch"), ("rss_growth_mib", "RSS growth MiB"),
+                        ("nvml_process_mib", "NVML proc MiB"),
+                        ("nvml_device_delta_mib", "NVML dev delta MiB"),
+                        ("peak_reserved_mib", "reserved MiB"),
+                        ("peak_allocated_mib", "allocated MiB"), ("context_mib", "context MiB"),
+                        ("sim_peak_reserved_mib", "modelled reserved MiB"),
+                        ("status", "status"), ("source", "source")),
+}
+_NUMERIC = {"median ms", "fastest ms", "IQR ms", "n", "rep", "ops", "batch", "RSS growth MiB",
+            "NVML proc MiB", "NVML dev delta MiB", "reserved MiB", "allocated MiB",
+            "context MiB", "modelled reserved MiB"}
+
+
+def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
+    """The columns worth reading at 80 columns: the schema's view, without columns that are
+    empty in every row (a CPU memory table has no GPU numbers), op params compacted, and
+    status/source only when they vary or say something other than ok/measured."""
+    view = _VIEWS.get(schema, _VIEWS["latbench.latency"])
+    out = {}
+    for column, header in view:
+        if column not in df or df[column].isna().all() or (df[column].astype(str) == "").all():
+            continue
+        values = df[column]
+        if column in ("status", "source") and set(values.astype(str)) <= {"ok", "measured"}:
+            continue
+        out[header] = (pd.Series([_params(k, t) for k, t in zip(df["kind"], values)],
+                                 index=df.index) if column == "op_params" else values)
+    return pd.DataFrame(out)
+
+
+def _params(kind: object, text: object) -> str:
+    """'{"kernel": 5, "stride": 1, ...}' -> 'kernel=5': the parameters that differ from the
+    kind's defaults (the full set is in the key, ``--csv``)."""
+    try:
+        params = json.loads(str(text))
+    except json.JSONDecodeError:
+        return str(text)
+    if not isinstance(params, dict):
+        return ""
+    try:
+        from latbench.ops import get_op_kind
+
+        defaults = dict(get_op_kind(str(kind)).defaults)
+    except LatbenchError:
+        defaults = {}
+    return " ".join(f"{k}={v}" for k, v in params.items()
+                    if k not in defaults or defaults[k] != v)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.0f}" if value.is_integer() and abs(value) < 1e6 else f"{value:.4g}"
+    return str(value)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,13 +108,15 @@ def run(args: argparse.Namespace) -> int:
                   f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}")
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
     console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-    # Tables of every schema share the statistics columns; show the identity columns each has.
-    wanted = ("kind", "space", "genotype", "input_shape", "repeat", "latency_median_ms",
-              "latency_iqr_ms", "peak_reserved_mib", "peak_allocated_mib", "n_samples", "flops",
-              "status", "source")
-    cols = [c for c in wanted if c in df.columns]
-    rows = df[cols].head(args.limit).itertuples(index=False)
-    print_table("rows", cols, rows)
+    shown = display_frame(df, meta.get("schema", ""))
+    table = Table(title="rows", title_justify="left")
+    for col in shown.columns:
+        numeric = col in _NUMERIC
+        table.add_column(col, no_wrap=numeric, justify="right" if numeric else "left",
+                         overflow="fold")
+    for row in shown.head(args.limit).itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    console.print(table)
     flagged = int((df.get("warnings", "") != "").sum()) if "warnings" in df else 0
     if flagged:
         console.print(f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, "

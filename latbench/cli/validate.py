@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from latbench.cli.argtypes import positive_float, positive_int
+from latbench.archs import Architecture
 from latbench.cli.ui import console, print_table
 from latbench.deploy.export import DEFAULT_OPSET
 from latbench.deploy.paper_protocols import PROTOCOLS, rtdnas_limits
@@ -19,6 +21,7 @@ from latbench.deploy.runners import BACKENDS
 from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
                                       validate)
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.paths import file_in
 
 
 def _backends(text: str) -> list[str]:
@@ -56,19 +59,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", type=_backends, default=["torch", "ort"],
                    help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
-    p.add_argument("--budget-ms", type=float, default=None,
+    p.add_argument("--budget-ms", type=positive_float, default=None,
                    help="latency budget; RT-DNAS uses 50 (default: none)")
-    p.add_argument("--min-fps", type=float, default=None,
+    p.add_argument("--min-fps", type=positive_float, default=None,
                    help="throughput floor; RT-DNAS uses 22 (default: none)")
     p.add_argument("--predictor", type=Path, default=None,
                    help="saved network predictor (JSON); without it: 'no prediction'")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (torch and ORT)")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                   help="precision of the deployed model (default: fp32)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (torch and ORT)")
     p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
     p.add_argument("--transfers", action="store_true",
                    help="ORT/TRT on GPU: include host<->device copies in the timed region")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset")
-    p.add_argument("--measure-ms", type=float, default=2000.0,
+    p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help="ONNX opset")
+    p.add_argument("--measure-ms", type=positive_float, default=2000.0,
                    help="time spent measuring each backend (default: 2000)")
     p.add_argument("--out", type=Path, default=Path("validate-out"),
                    help="folder for the ONNX file, engine caches and the reports")
@@ -87,7 +91,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    arch = resolve_architecture(args.arch)
+    path = Path(args.arch)
+    arch = Architecture.from_file(path) if path.is_file() else resolve_architecture(args.arch)
     if args.protocol in ("stnas", "dyncell"):
         return _frame_protocol(args, arch)
     if args.protocol == "rtdnas":
@@ -103,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
                       predictor=args.predictor, options=opts,
                       load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
-    stem = args.out / (arch.name or arch.space)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = stem.with_suffix(".report.json"), stem.with_suffix(".report.md")
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = file_in(args.out, arch.name or arch.space, ".report.json", arch.space)
+    md_path = file_in(args.out, arch.name or arch.space, ".report.md", arch.space)
     json_path.write_text(report.to_json() + "\n", encoding="utf-8")
     md_path.write_text(report.to_markdown(), encoding="utf-8")
     if args.json:
@@ -119,23 +124,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
-    cols = ("backend", "engine", "median ms", "FPS", "predicted ms", "gap %", "verdict")
     limits = [f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
               f">= {report.min_fps:g} FPS" if report.min_fps is not None else ""]
     title = ", ".join(filter(None, limits)) or "no budget given"
-    print_table(f"measured vs predicted ({title})", cols, report.rows())
+    print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
     for b in report.backends:
-        if b.error:
-            console.print(f"  {b.backend}: {b.error}", markup=False)
         if b.status == "ok":
             console.print(f"  {b.backend}: precision {b.info['precision']}, batch "
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    for note in report.notes():
+        console.print(f"  {note}", markup=False)
     if gap_basis(report.prediction):
         console.print(f"  prediction{gap_basis(report.prediction)}", markup=False)
-    verdict = {True: "PASS", False: "FAIL", None: "no constraint given"}[report.passed]
-    console.print(f"overall: {verdict}; reports: {json_path}, {md_path}")
+    console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}", markup=False)
 
 
 def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001

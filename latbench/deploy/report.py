@@ -12,6 +12,17 @@ from typing import Any
 
 NO_PREDICTION = "no prediction"
 
+PREDICTOR_BACKEND = "torch"
+"""The backend a predictor file's numbers come from when it does not say: latbench's tables
+(``profile``, ``measure-nets``) are measured in PyTorch eager mode."""
+
+STAT_LABELS = {"latency_median_ms": "median ms", "latency_min_ms": "fastest ms",
+               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms"}
+"""Column label of each latency statistic a gap can use."""
+
+BUSY_MARKERS = ("busy",)
+"""A warning containing one of these says the timings include other work."""
+
 
 @dataclass(frozen=True)
 class BackendResult:
@@ -27,6 +38,8 @@ class BackendResult:
     max_abs_diff: float | None = None
     outputs_match: bool | None = None
     error: str = ""
+    warnings: list[str] = field(default_factory=list)
+    gap_note: str = ""
 
     @property
     def latency_ms(self) -> float | None:
@@ -39,6 +52,20 @@ class BackendResult:
     @property
     def passed(self) -> bool | None:
         return self.budget.get("passed")
+
+    @property
+    def busy(self) -> bool:
+        """The measurement says the machine was busy: its numbers include other work."""
+        return any(m in w for w in self.warnings for m in BUSY_MARKERS)
+
+
+def gap_note(backend: str, info: dict[str, Any], prediction: dict[str, Any]) -> str:
+    """Empty when the gap compares like with like; else what the predictor measured instead."""
+    source = prediction.get("backend") or PREDICTOR_BACKEND
+    same = backend == source and info.get("engine", f"{source}-eager") == f"{source}-eager"
+    return "" if same else (f"gap against a {source}-eager predictor: {backend} "
+                            f"({info.get('engine', backend)}) is another engine, so the gap "
+                            "includes the engine's speed-up, not only prediction error")
 
 
 def gap_pct(measured_ms: float, predicted_ms: float | None) -> float | None:
@@ -59,6 +86,7 @@ class ValidationReport:
     min_fps: float | None
     timing: dict[str, Any]
     onnx: dict[str, Any] | None = None
+    liveness: dict[str, Any] | None = None
     backends: list[BackendResult] = field(default_factory=list)
 
     @property
@@ -67,10 +95,35 @@ class ValidationReport:
         verdicts = [b.passed for b in self.backends if b.status == "ok" and b.passed is not None]
         return all(verdicts) if verdicts else None
 
+    @property
+    def busy(self) -> bool:
+        return any(b.busy for b in self.backends if b.status == "ok")
+
+    @property
+    def statistic(self) -> str:
+        """The measured statistic the table shows and the gap uses."""
+        return self.prediction.get("statistic") or "latency_median_ms"
+
+    @property
+    def verdict(self) -> str:
+        """PASS / FAIL / no constraint, qualified when the machine was busy or the output
+        comparison proves nothing."""
+        text = _verdict(self.passed)
+        notes = [n for n, on in (("machine busy: timings unreliable", self.busy),
+                                 ("outputs not checked: comparison proves nothing",
+                                  self.liveness is not None and not self.liveness.get("live")))
+                 if on]
+        return text + (f" ({'; '.join(notes)})" if notes else "")
+
+    def columns(self) -> tuple[str, ...]:
+        return ("backend", "engine", STAT_LABELS.get(self.statistic, self.statistic), "FPS",
+                "predicted ms", "gap %", "verdict")
+
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "device": self.device, "prediction": self.prediction,
                 "budget_ms": self.budget_ms, "min_fps": self.min_fps, "timing": self.timing,
-                "onnx": self.onnx, "passed": self.passed,
+                "onnx": self.onnx, "liveness": self.liveness, "passed": self.passed,
+                "busy": self.busy, "verdict": self.verdict, "statistic": self.statistic,
                 "backends": [asdict(b) for b in self.backends]}
 
     def to_json(self) -> str:
@@ -83,8 +136,24 @@ class ValidationReport:
         return cls(**fields, backends=[BackendResult(**b) for b in data.get("backends", [])])
 
     def rows(self) -> list[tuple[str, ...]]:
-        """One row per backend for tables: backend, engine, latency, fps, predicted, gap, verdict."""
-        return [_row(b) for b in self.backends]
+        """One row per backend (``columns()``): backend, engine, the measured statistic the gap
+        uses, fps, predicted, gap (``*``: against another backend's predictor), verdict."""
+        return [_row(b, self.statistic) for b in self.backends]
+
+    def notes(self) -> list[str]:
+        """Lines under the table: liveness, errors, warnings and gap notes per backend."""
+        out = []
+        if self.liveness and not self.liveness.get("live"):
+            out.append(self.liveness.get("note", "output comparison proves nothing"))
+        elif self.liveness and self.liveness.get("init") != "default":
+            out.append("outputs compared with variance-preserving weights: with PyTorch's "
+                       "default init the output barely depends on the input (relative spread "
+                       f"{self.liveness.get('default_spread', 0):.2g})")
+        for b in self.backends:
+            out += [f"{b.backend}: {text}" for text in
+                    ([b.error] if b.error else []) + list(b.warnings)
+                    + ([f"* {b.gap_note}"] if b.gap_note else [])]
+        return out
 
     def to_markdown(self) -> str:
         head = (f"# latbench validate: {self.arch.get('name') or self.arch.get('space')}\n\n"
@@ -95,13 +164,15 @@ class ValidationReport:
                 f"{_fmt(self.min_fps)} FPS\n"
                 f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
                 f"{gap_basis(self.prediction)}\n"
+                f"- table: {STAT_LABELS.get(self.statistic, self.statistic)} is the measured "
+                f"{self.statistic}, the statistic the gap uses\n"
                 f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
                 f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n")
-        cols = ("backend", "engine", "median ms", "FPS", "predicted ms", "gap %", "verdict")
+        cols = self.columns()
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(r) + " |" for r in self.rows()]
-        notes = [f"- {b.backend}: {b.error}" for b in self.backends if b.error]
-        tail = f"\noverall: {_verdict(self.passed)}\n"
+        notes = [f"- {n}" for n in self.notes()]
+        tail = f"\noverall: {self.verdict}\n"
         return head + "\n".join(lines) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes
                                                   else "") + tail
 
@@ -121,10 +192,12 @@ def _verdict(passed: bool | None) -> str:
     return {True: "PASS", False: "FAIL", None: "no constraint"}[passed]
 
 
-def _row(b: BackendResult) -> tuple[str, ...]:
+def _row(b: BackendResult, statistic: str = "latency_median_ms") -> tuple[str, ...]:
     if b.status != "ok":
         return (b.backend, b.info.get("engine", "-"), "-", "-", _fmt(b.predicted_ms), "-",
                 b.status)
-    return (b.backend, str(b.info.get("engine", "")), _fmt(b.latency_ms), _fmt(b.fps),
-            _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION,
-            "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}", _verdict(b.passed))
+    gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}"
+    verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
+    return (b.backend, str(b.info.get("engine", "")), _fmt(b.stats.get(statistic)),
+            _fmt(b.fps), _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION,
+            gap, verdict)

@@ -8,6 +8,7 @@ as a suspiciously fast number).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,16 +19,22 @@ import torch
 
 from latbench.archs import Architecture, sample_architectures
 from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
+from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
-from latbench.deploy.report import NO_PREDICTION, BackendResult, ValidationReport, gap_pct
+from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
+                                    ValidationReport, gap_pct, gap_note)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.paths import file_in
 from latbench.spaces import default_size
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
 """Max |backend - torch| relative to max |torch output| for outputs to count as matching."""
+
+BUSY_LOAD_PER_CORE = 1.0
+"""1-minute load average per core above which validate says the machine was busy."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,8 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
-            "statistic": info.get("statistic") or "latency_median_ms", "note": ""}
+            "statistic": info.get("statistic") or "latency_median_ms",
+            "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
 
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
@@ -133,7 +141,7 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
 
 def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: TimingConfig,
              prediction: dict[str, Any], limits: tuple[float | None, float | None],
-             precision: str) -> BackendResult:
+             precision: str, load: Sequence[str] = ()) -> BackendResult:
     try:
         m = runner.measure(config)
         diff, match = _compare(runner, reference, precision)
@@ -146,11 +154,41 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     stats = m.stats()
     # the gap compares the statistic the predictor was fitted on (median, or the fastest sample)
     measured = stats[prediction.get("statistic") or "latency_median_ms"]
-    warnings = "; ".join(m.warnings)
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
-    return BackendResult(backend, "ok", runner.info.to_dict(), stats, check.to_dict(),
-                         predicted, gap_pct(measured, predicted), diff, match,
-                         "; ".join(filter(None, (mismatch, warnings))))
+    info = runner.info.to_dict()
+    note = gap_note(backend, info, prediction) if predicted is not None else ""
+    return BackendResult(backend, "ok", info, stats, check.to_dict(), predicted,
+                         gap_pct(measured, predicted), diff, match, mismatch,
+                         list(m.warnings) + list(load), note)
+
+
+def _load_warnings() -> list[str]:
+    """A loaded machine, seen from the 1-minute load average before measuring (Unix only)."""
+    try:
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError):
+        return []
+    if load <= BUSY_LOAD_PER_CORE * cores:
+        return []
+    return [f"machine busy: load average {load:.1f} on {cores} cores; the timings include "
+            "other processes' work (use --threads and an idle machine)"]
+
+
+def _reference(arch: Architecture, tolerance: float
+               ) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
+    """The module (weights for which the output depends on the input, where an init can give
+    that), its inputs, torch's outputs on them and the liveness verdict."""
+    torch.manual_seed(0)
+    module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
+    live = ensure_live(module, inputs[0], tolerance)
+    if not input_reaches_output(arch):
+        live = Liveness(live.spread, live.default_spread, live.init, False,
+                        "output comparison proves nothing: every input-to-output path crosses "
+                        "a 'zero' op, so the output cannot depend on the input")
+    with torch.inference_mode():
+        ref = module(*inputs)
+    reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
+    return module, inputs, reference, live
 
 
 def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
@@ -169,20 +207,18 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
     config = config or timing_config(opts.device)
     device = fingerprint(opts.device, threads=opts.threads)
     prediction = predict_latency(arch, predictor, device.get("slug"), load_predictor)
-    torch.manual_seed(0)
-    module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
-    with torch.inference_mode():
-        ref = module(*inputs)
-    reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
+    module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
     name = arch.name or arch.space
-    exported = export_onnx(module, opts.out_dir / f"{name}.onnx", inputs=inputs,
+    exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),
+                           inputs=inputs,
                            opset=opts.opset)
     report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
-                              config.as_dict(), exported.to_dict())
+                              config.as_dict(), exported.to_dict(), live.to_dict())
+    load = _load_warnings()
     for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
         if isinstance(runner, BackendResult):
             report.backends.append(runner)
             continue
         report.backends.append(_measure(backend, runner, reference, config, prediction,
-                                        (budget_ms, min_fps), opts.precision))
+                                        (budget_ms, min_fps), opts.precision, load))
     return report

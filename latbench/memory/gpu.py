@@ -11,6 +11,13 @@ In a fresh ``python -m latbench.memory.child`` on the GPU:
    honoured) and device-level used memory are sampled, the maxima kept;
 4. ``torch.cuda.max_memory_allocated`` / ``max_memory_reserved`` give the allocator peaks.
 An OOM is caught by the child and returned as ``status="oom"``.
+
+In a container NVML reports host pids, so the per-process number is missing on every row;
+``nvml_device_delta_mib`` (device-level peak minus the device's usage before CUDA init) is
+then this process's memory as long as no other process changes its usage. The caching
+allocator's settings (``PYTORCH_CUDA_ALLOC_CONF``) change what is reserved: ``alloc_conf()``
+reads them, the memory run records them in its protocol, and ``check_alloc_conf`` refuses the
+settings the allocator model (``latbench.memory.allocator``) does not model.
 """
 
 from __future__ import annotations
@@ -20,11 +27,54 @@ from typing import Any
 
 import torch
 
-from latbench.errors import MeasurementError
+from latbench.errors import LatbenchError, MeasurementError
 from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
 from latbench.memory.steps import run_training, training_inputs
 from latbench.papers import MIB
 
+ALLOC_CONF_VARS = ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF")
+MODELLED_ALLOC_SETTINGS = {"max_split_size_mb"}
+"""Allocator settings the allocator model reproduces (``replay_allocator(max_split_bytes=)``);
+``expandable_segments:False`` and ``backend:native`` are the defaults and also accepted."""
+_DEFAULT_SETTINGS = {("expandable_segments", "false"), ("backend", "native")}
+
+
+def alloc_conf(environ: Any = None) -> str:
+    """The caching allocator's settings of this environment ('' when none are set)."""
+    env = os.environ if environ is None else environ
+    return ",".join(env[v] for v in ALLOC_CONF_VARS if env.get(v))
+
+
+def parse_alloc_conf(text: str) -> dict[str, str]:
+    """``'expandable_segments:True,max_split_size_mb:128'`` -> {name: value}."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, value = item.partition(":")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | None:
+    """The ``max_split_size_mb`` the model must use for allocator settings ``text``.
+
+    Raises ``LatbenchError`` for a setting the allocator model does not model (e.g.
+    ``expandable_segments:True``, ``backend:cudaMallocAsync``, ``roundup_power2_divisions``),
+    or when ``max_split_mib`` contradicts the measured ``max_split_size_mb``.
+    """
+    conf = parse_alloc_conf(text)
+    bad = [f"{k}:{v}" for k, v in conf.items() if k not in MODELLED_ALLOC_SETTINGS
+           and (k, v.lower()) not in _DEFAULT_SETTINGS]
+    if bad:
+        raise LatbenchError(f"PYTORCH_CUDA_ALLOC_CONF={text!r}: the allocator model does not "
+                            f"model {', '.join(bad)}; measure without it (unset the variable) "
+                            "or use target='allocated', which does not depend on it")
+    if "max_split_size_mb" not in conf:
+        return max_split_mib
+    measured = float(conf["max_split_size_mb"])
+    if max_split_mib is not None and max_split_mib != measured:
+        raise LatbenchError(f"PYTORCH_CUDA_ALLOC_CONF sets max_split_size_mb:{measured:g} but "
+                            f"the predictor models max_split_mib={max_split_mib:g}")
+    return measured
 
 
 def nvml_process_bytes(pynvml: Any, handle: Any, pid: int) -> int | None:
@@ -81,8 +131,10 @@ def _mib(value: int | None) -> float | None:
     return None if value is None else value / MIB
 
 
-def _init_cuda(dev: torch.device, sampler: NvmlSampler) -> tuple[int | None, int | None]:
-    """Initialise CUDA on ``dev``; (context bytes, device-used bytes) right after."""
+def _init_cuda(dev: torch.device, sampler: NvmlSampler
+               ) -> tuple[int | None, int | None, int | None]:
+    """Initialise CUDA on ``dev``; (context bytes, device-used bytes right after, device-used
+    bytes before)."""
     before_init = sampler.read()[1]
     torch.cuda.set_device(dev)
     torch.cuda.init()
@@ -90,7 +142,7 @@ def _init_cuda(dev: torch.device, sampler: NvmlSampler) -> tuple[int | None, int
     context, device_after = sampler.read()
     if context is None and None not in (before_init, device_after):
         context = device_after - before_init  # pid not visible (container): device delta
-    return context, device_after
+    return context, device_after, before_init
 
 
 def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
@@ -103,7 +155,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())
-        context, device_before = _init_cuda(dev, sampler)
+        context, device_before, before_init = _init_cuda(dev, sampler)
         arch = as_training_architecture(subject, config.batch)
         torch.manual_seed(0)
         module = arch.build(dev).train()
@@ -126,6 +178,9 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
             "nvml_process_mib": _mib(sampler.process_peak), "context_mib": _mib(context),
             "nvml_device_mib": _mib(sampler.device_peak),
             "nvml_device_before_mib": _mib(device_before),
+            "nvml_device_delta_mib": (None if None in (sampler.device_peak, before_init)
+                                      else _mib(sampler.device_peak - before_init)),
+            "alloc_conf": alloc_conf(),
             "infer_peak_allocated_mib": infer[0] / MIB, "infer_peak_reserved_mib": infer[1] / MIB}
 
 

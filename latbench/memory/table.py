@@ -95,7 +95,12 @@ class MemoryJob(TableJob[Subject]):
 def memory_job(device: str, config: TrainConfig, measure: Callable[[Subject], dict[str, Any]],
                threads: int | None = None) -> MemoryJob:
     """The job measuring training memory on ``device`` with ``threads`` CPU threads."""
-    protocol, _ = protocol_id(device, config, {"threads": threads})
+    extra: dict[str, Any] = {"threads": threads}
+    if device.startswith("cuda"):
+        from latbench.memory.gpu import alloc_conf
+
+        extra["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
+    protocol, _ = protocol_id(device, config, extra)
     return MemoryJob(schema=MEMORY, protocol=protocol,
                      fingerprint=device_fingerprint(device, threads=threads),
                      measure_fn=measure, config=config)

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
+from latbench.ops import params as P
 from latbench.ops.registry import register_op
 
 
@@ -71,7 +72,8 @@ class PredictedFilter(nn.Module):
         return (patches * filters).sum(dim=2).view(n, c, h, w)
 
 
-@register_op("agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,))
+@register_op("agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,),
+             params={"kernel": P.odd()})
 def build_agg_predict_filter(spec: OpSpec) -> nn.Module:
     """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second."""
     kernel = spec.p["kernel"]

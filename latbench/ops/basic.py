@@ -9,6 +9,7 @@ from torch import nn
 
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
+from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
 
 NORMS = ("none", "bn", "in")
@@ -31,6 +32,29 @@ CONV_DEFAULTS: dict[str, Any] = {
     "act": "none",
     "act_first": False,  # True: ReLU-Conv-Norm (DARTS / NAS-Bench-201 order)
 }
+
+CONV_PARAMS: dict[str, P.Checker] = {
+    "out": P.channels(P.in_channels), "kernel": P.per_dim(), "stride": P.per_dim(),
+    "dilation": P.per_dim(), "groups": P.integer(), "bias": P.boolean(),
+    "norm": P.choice(*NORMS), "act": P.choice(*ACTS), "act_first": P.boolean(),
+}
+
+
+def _conv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
+    cin = shape[1]
+    cout = cin if p["out"] is None else p["out"]
+    if cin % p["groups"] or cout % p["groups"]:
+        raise ValueError(f"groups={p['groups']} must divide in={cin} and out={cout}")
+
+
+def _sepconv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
+    if p["groups"] != 1:
+        raise ValueError("groups is fixed by the op (depth-wise); leave groups=1")
+
+
+def _pool_stride(shape: tuple[int, ...], p: dict[str, Any]) -> None:
+    if p["stride"] == p["kernel"]:  # the default: stride = kernel
+        p["stride"] = None
 
 
 def spatial_dims(spec: OpSpec) -> int:
@@ -83,7 +107,7 @@ def wrap_norm_act(spec: OpSpec, core: list[nn.Module], channels: int) -> nn.Modu
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
 
-@register_op("conv", defaults=CONV_DEFAULTS)
+@register_op("conv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_conv_groups)
 def build_conv(spec: OpSpec) -> nn.Module:
     """Convolution over 1/2/3 spatial dims (from the input rank), 'same' padding, dilation,
     groups and per-dimension kernels (CAKES sub-kernels, P3D, temporal 1D as (k,1,1))."""
@@ -97,7 +121,7 @@ def build_conv(spec: OpSpec) -> nn.Module:
     return wrap_norm_act(spec, [conv], cout)
 
 
-@register_op("sepconv", defaults=CONV_DEFAULTS)
+@register_op("sepconv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_sepconv_groups)
 def build_sepconv(spec: OpSpec) -> nn.Module:
     """Depth-separable convolution: depth-wise k (dilated) then point-wise 1, then norm/act."""
     dims, cin = spatial_dims(spec), spec.input_shape[1]
@@ -111,7 +135,10 @@ def build_sepconv(spec: OpSpec) -> nn.Module:
     return wrap_norm_act(spec, [depthwise, pointwise], cout)
 
 
-@register_op("pool", defaults={"reduce": "max", "kernel": 2, "stride": None})
+@register_op("pool", defaults={"reduce": "max", "kernel": 2, "stride": None},
+             params={"reduce": P.choice("max", "avg"), "kernel": P.per_dim(),
+                     "stride": lambda v, shape: None if v is None else P.per_dim()(v, shape)},
+             check=_pool_stride)
 def build_pool(spec: OpSpec) -> nn.Module:
     """Max or average pooling; stride defaults to the kernel (×k down-sampling), stride 1
     keeps the size ('same' padding, NAS-Bench-201's avg_pool_3x3)."""
@@ -141,7 +168,8 @@ class Resample(nn.Module):
 _LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
-@register_op("upsample", defaults={"scale": 2, "interp": "linear"})
+@register_op("upsample", defaults={"scale": 2, "interp": "linear"},
+             params={"scale": P.positive_number(64.0), "interp": P.choice("linear", "nearest")})
 def build_upsample(spec: OpSpec) -> nn.Module:
     """Up-sampling by ``scale``; interp 'linear' means (bi/tri)linear for the input's rank."""
     interp = _check_choice(spec, "interp", ("linear", "nearest"))
@@ -166,7 +194,8 @@ def build_zero(spec: OpSpec) -> nn.Module:
     return Zero()
 
 
-@register_op("norm_act", defaults={"norm": "bn", "act": "relu"})
+@register_op("norm_act", defaults={"norm": "bn", "act": "relu"},
+             params={"norm": P.choice(*NORMS), "act": P.choice(*ACTS)})
 def build_norm_act(spec: OpSpec) -> nn.Module:
     """A stand-alone normalisation followed by an activation (e.g. a network's last BN-ReLU)."""
     dims, channels = spatial_dims(spec), spec.input_shape[1]
@@ -191,7 +220,7 @@ def build_global_pool(spec: OpSpec) -> nn.Module:
     return GlobalPool()
 
 
-@register_op("linear", defaults={"out": REQUIRED}, ranks=(2,))
+@register_op("linear", defaults={"out": REQUIRED}, ranks=(2,), params={"out": P.integer()})
 def build_linear(spec: OpSpec) -> nn.Module:
     """Fully-connected layer on an N,C input (a classifier head)."""
     return nn.Linear(spec.input_shape[1], int(spec.p["out"]))

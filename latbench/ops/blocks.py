@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.basic import _BN, _CONV, _IN, NORMS, _check_choice, out_channels, spatial_dims
+from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
 
 
@@ -45,7 +46,8 @@ class InvertedResidual(nn.Module):
 
 
 @register_op("mbv2_block", defaults={"out": REQUIRED, "stride": 1, "expand": 6, "kernel": 3},
-             ranks=(4,))
+             ranks=(4,), params={"out": P.integer(), "stride": P.choice(1, 2),
+                                 "expand": P.integer(), "kernel": P.odd()})
 def build_mbv2_block(spec: OpSpec) -> nn.Module:
     """MobileNet-v2 inverted residual: expand 1×1, depth-wise k×k (stride), project 1×1.
 
@@ -70,7 +72,18 @@ def _p3d_kernels(spec: OpSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return kernel, tuple(size if k == 1 else 1 for k in kernel)
 
 
-@register_op("p3d", defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"}, ranks=(5,))
+def _p3d_kernel(value, shape):  # noqa: ANN001, ANN202
+    ok = (isinstance(value, tuple) and len(value) == 3 and value.count(1) == 1
+          and all(isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= P.MAX_EXTENT
+                  for k in value))
+    if not ok:
+        raise ValueError("3 ints with exactly one 1, e.g. (3, 3, 1), (3, 1, 3) or (1, 3, 3)")
+    return value
+
+
+@register_op("p3d", defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"}, ranks=(5,),
+             params={"out": P.channels(P.in_channels), "kernel": _p3d_kernel,
+                     "norm": P.choice(*NORMS)})
 def build_p3d(spec: OpSpec) -> nn.Module:
     """DiNTS pseudo-3D op: ReLU, 2D-plane conv, complementary 1D conv, norm.
 
@@ -103,7 +116,16 @@ class FactorizedReduce(nn.Module):
         return self.norm(torch.cat([self.conv_a(x), self.conv_b(x[self.shift])], dim=1))
 
 
-@register_op("factorized_reduce", defaults={"out": None, "norm": "bn"}, ranks=(4, 5))
+def _even_sizes(shape: tuple[int, ...], p: dict) -> None:
+    if any(s % 2 for s in shape[2:]):
+        raise ValueError(f"spatial sizes {shape[2:]} must all be even")
+    if (shape[1] if p["out"] is None else p["out"]) < 2:
+        raise ValueError("out must be >= 2 (two halves)")
+
+
+@register_op("factorized_reduce", defaults={"out": None, "norm": "bn"}, ranks=(4, 5),
+             params={"out": P.channels(P.in_channels), "norm": P.choice(*NORMS)},
+             check=_even_sizes)
 def build_factorized_reduce(spec: OpSpec) -> nn.Module:
     """DARTS / DiNTS ×2 down-sampling: ReLU, two shifted stride-2 1×1 convs, concat, norm.
 
@@ -129,7 +151,8 @@ class GapConvUpsample(nn.Module):
         return F.interpolate(pooled, size=x.shape[2:], mode="bilinear", align_corners=False)
 
 
-@register_op("gap_upsample_conv", defaults={"out": None}, ranks=(4,))
+@register_op("gap_upsample_conv", defaults={"out": None}, ranks=(4,),
+             params={"out": P.channels(P.in_channels)})
 def build_gap_upsample_conv(spec: OpSpec) -> nn.Module:
     """Dynamic-cell op 1: global average pooling, 1×1 conv, bilinear back to the input size.
 

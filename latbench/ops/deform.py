@@ -16,6 +16,8 @@ from torch.nn import functional as F
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.basic import out_channels, wrap_norm_act
+from latbench.ops import params as P
+from latbench.ops.basic import ACTS, NORMS
 from latbench.ops.registry import register_op
 
 
@@ -59,7 +61,10 @@ class DeformConv2d(nn.Module):
 
 
 @register_op("deform_conv", defaults={"out": None, "kernel": 3, "dilation": 1, "norm": "bn",
-                                      "act": "relu", "act_first": False}, ranks=(4,))
+                                      "act": "relu", "act_first": False}, ranks=(4,),
+             params={"out": P.channels(P.in_channels), "kernel": P.odd(),
+                     "dilation": P.integer(), "norm": P.choice(*NORMS),
+                     "act": P.choice(*ACTS), "act_first": P.boolean()})
 def build_deform_conv(spec: OpSpec) -> nn.Module:
     """Deformable k×k convolution (offsets, bilinear sampling, matmul), then norm/act.
 

@@ -20,6 +20,7 @@ from torch import nn
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.basic import _check_choice, out_channels
+from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
 
 ACTIVATIONS = ("relu", "h_swish", "none")
@@ -106,7 +107,9 @@ def _kernel(spec: OpSpec) -> int:
 
 
 @register_op("mbv3_conv", defaults={"out": REQUIRED, "kernel": 1, "stride": 1, "bn": True,
-                                    "act": "h_swish"}, ranks=(4,))
+                                    "act": "h_swish"}, ranks=(4,),
+             params={"out": P.integer(), "kernel": P.odd(), "stride": P.choice(1, 2),
+                     "bn": P.boolean(), "act": P.choice(*ACTIVATIONS)})
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
     act = _check_choice(spec, "act", ACTIVATIONS)
@@ -115,7 +118,10 @@ def build_mbv3_conv(spec: OpSpec) -> nn.Module:
 
 
 @register_op("mbv3_block", defaults={"out": REQUIRED, "mid": None, "kernel": 3, "stride": 1,
-                                     "act": "relu", "se": False}, ranks=(4,))
+                                     "act": "relu", "se": False}, ranks=(4,),
+             params={"out": P.integer(), "mid": lambda v, shape: None if v is None
+                     else P.as_int(v), "kernel": P.odd(), "stride": P.choice(1, 2),
+                     "act": P.choice(*ACTIVATIONS), "se": P.boolean()})
 def build_mbv3_block(spec: OpSpec) -> nn.Module:
     """MobileNetV3 inverted residual: 1×1 expand to ``mid``, k×k depth-wise, [SE], 1×1 project.
 
@@ -143,7 +149,8 @@ class FeatureMix(nn.Module):
         return self.act(self.linear(x))
 
 
-@register_op("mbv3_feature_mix", defaults={"out": REQUIRED}, ranks=(2,))
+@register_op("mbv3_feature_mix", defaults={"out": REQUIRED}, ranks=(2,),
+             params={"out": P.integer()})
 def build_mbv3_feature_mix(spec: OpSpec) -> nn.Module:
     """OFA feature-mix layer: bias-free 1×1 conv on the pooled vector (N,C -> N,out), h-swish."""
     return FeatureMix(spec.input_shape[1], out_channels(spec))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from latbench.opspec import OpSpec
+    from latbench.ops.params import Checker
 
 
 class _Required:
@@ -40,9 +41,14 @@ class OpKind:
     n_inputs: int = 1
     ranks: tuple[int, ...] = (3, 4, 5)
     doc: str = ""
+    params: Mapping[str, "Checker"] = field(default_factory=dict)
+    check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
 
-    def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Given parameters plus defaults; errors name unknown and missing parameters."""
+    def resolve_params(self, given: Mapping[str, Any],
+                       shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """Given parameters plus defaults, each range-checked and in canonical form by the
+        kind's declared checkers (``latbench.ops.params``) when ``shape`` is given; errors
+        name the parameter and what was expected."""
         unknown = sorted(set(given) - set(self.defaults))
         if unknown:
             raise OpSpecError(
@@ -53,6 +59,19 @@ class OpKind:
         missing = sorted(k for k, v in merged.items() if v is REQUIRED)
         if missing:
             raise OpSpecError(f"op kind {self.name!r} needs parameter(s) {', '.join(missing)}")
+        if shape is None:
+            return merged
+        for name, checker in self.params.items():
+            try:
+                merged[name] = checker(merged[name], shape)
+            except ValueError as exc:
+                raise OpSpecError(f"{self.name}: {name}={merged[name]!r}; expected {exc} "
+                                  f"(input shape {shape})") from None
+        if self.check is not None:
+            try:
+                self.check(shape, merged)
+            except ValueError as exc:
+                raise OpSpecError(f"{self.name}: {exc} (input shape {shape})") from None
         return merged
 
 
@@ -65,15 +84,23 @@ def register_op(
     defaults: Mapping[str, Any] | None = None,
     n_inputs: int = 1,
     ranks: tuple[int, ...] = (3, 4, 5),
+    params: Mapping[str, "Checker"] | None = None,
+    check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None,
 ) -> Callable[[Callable[["OpSpec"], "nn.Module"]], Callable[["OpSpec"], "nn.Module"]]:
-    """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``."""
+    """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``.
+
+    ``params`` declares a checker per hyper-parameter (every default must have one) and
+    ``check(shape, params)`` the checks across parameters and the input shape."""
+    if set(params or {}) != set(defaults or {}):
+        raise ValueError(f"op kind {name!r}: declare a checker for every parameter "
+                         f"(defaults {sorted(defaults or {})}, checkers {sorted(params or {})})")
 
     def decorate(builder: Callable[["OpSpec"], "nn.Module"]) -> Callable[["OpSpec"], "nn.Module"]:
         if name in _REGISTRY:
             raise ValueError(f"op kind {name!r} is registered twice")
         doc = (builder.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = OpKind(name, builder, dict(defaults or {}), n_inputs, ranks,
-                                 doc[0] if doc else "")
+                                 doc[0] if doc else "", dict(params or {}), check)
         return builder
 
     return decorate

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.basic import out_channels
+from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
 
 MASK_VALUE = -100.0  # Swin's additive mask between tokens of different shifted regions
@@ -112,8 +113,16 @@ class SwinBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+def _heads_divide(shape: tuple[int, ...], p: dict) -> None:
+    if shape[-1] % p["heads"]:
+        raise ValueError(f"heads={p['heads']} must divide the channels C={shape[-1]} of the "
+                         "N,H,W,C input")
+
+
 @register_op("swin_block", defaults={"heads": REQUIRED, "window": 7, "shift": False,
-                                     "mlp_ratio": 4}, ranks=(4,))
+                                     "mlp_ratio": 4}, ranks=(4,),
+             params={"heads": P.integer(), "window": P.integer(), "shift": P.boolean(),
+                     "mlp_ratio": P.positive_number(64.0)}, check=_heads_divide)
 def build_swin_block(spec: OpSpec) -> nn.Module:
     """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
 
@@ -147,7 +156,8 @@ class PatchEmbed(nn.Module):
         return self.norm(self.proj(x).permute(0, 2, 3, 1))
 
 
-@register_op("patch_embed", defaults={"out": 96, "patch": 4}, ranks=(4,))
+@register_op("patch_embed", defaults={"out": 96, "patch": 4}, ranks=(4,),
+             params={"out": P.channels(P.in_channels), "patch": P.integer()})
 def build_patch_embed(spec: OpSpec) -> nn.Module:
     """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C)."""
     return PatchEmbed(spec.input_shape[1], out_channels(spec), int(spec.p["patch"]))
@@ -169,7 +179,8 @@ class PatchMerging(nn.Module):
         return self.reduction(self.norm(x))
 
 
-@register_op("patch_merging", defaults={"out": None}, ranks=(4,))
+@register_op("patch_merging", defaults={"out": None}, ranks=(4,),
+             params={"out": P.channels(lambda shape: 2 * shape[-1])})
 def build_patch_merging(spec: OpSpec) -> nn.Module:
     """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C)."""
     dim = spec.input_shape[-1]

@@ -40,11 +40,23 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
     "latency_ci95_high_ms": ("float", "upper end of the median's 95% CI, milliseconds"),
     "n_samples": ("float", "samples kept"),
     "calls_per_sample": ("float", "calls timed back to back per sample"),
-    "timer": ("str", "cpu-perf_counter_ns | cuda-event | cuda-event+graph"),
+    "timer": ("str", "cpu-thread_time_ns | cpu-perf_counter_ns | cuda-event | "
+                     "cuda-event+graph (the clock: README 'Which CPU clock')"),
     "stop_reason": ("str",
                     "converged | budget | max_samples | rounds=N (interleaved)"),
     "warnings": ("str", "measurement warnings (high spread, throttling), '; '-separated"),
 }
+
+DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
+    "reference_ms": ("float", "fastest sample of the timer's fixed reference op, measured in the "
+                              "same interleaved rounds as this row (empty: no reference)"),
+    "drift": ("float", "reference_ms / the run's nominal reference time: the whole machine's "
+                       "slow-down when this row was measured (1.05 = 5 % slower)"),
+    "latency_min_corrected_ms": ("float", "latency_min_ms / drift, milliseconds"),
+    "latency_median_corrected_ms": ("float", "latency_median_ms / drift, milliseconds"),
+}
+"""Drift correction (latbench.timing.measure_each): appended last, so tables written before
+these columns existed are read with them empty (``TableSchema.added``)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class TableSchema:
     name: str
     version: int
     columns: dict[str, tuple[str, str]]
+    added: tuple[str, ...] = ()
+    """Trailing columns that tables of an older release may lack (read as empty)."""
 
     @property
     def names(self) -> list[str]:
@@ -66,7 +80,9 @@ class TableSchema:
         return {c: f"{kind}: {text}" for c, (kind, text) in self.columns.items()}
 
 
-LATENCY = TableSchema("latbench.latency", 1, {**OP_COLUMNS, **LATENCY_STAT_COLUMNS})
+LATENCY = TableSchema("latbench.latency", 1,
+                      {**OP_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
+                      added=tuple(DRIFT_COLUMNS))
 
 # Whole networks measured as a whole (latbench.netprofile, `latbench measure-nets`).
 NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
@@ -90,7 +106,9 @@ NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
     "measured_at": ("str", "UTC time the row was written (ISO 8601)"),
 }
 
-NETWORKS = TableSchema("latbench.networks", 1, {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS})
+NETWORKS = TableSchema("latbench.networks", 1,
+                       {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
+                       added=tuple(DRIFT_COLUMNS))
 
 # Training memory, measured or estimated (latbench.memory, `latbench memory`).
 MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
@@ -122,6 +140,9 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
                               "fast screen's per-op term), MiB"),
     "param_mib": ("float", "op rows: parameter bytes, MiB"),
     "parts": ("str", "estimates: which terms were measured and which modelled"),
+    "nvml_device_delta_mib": ("float", "GPU: max NVML device used memory minus the device's "
+                                       "usage before CUDA init: this process's memory when "
+                                       "NVML cannot see its pid (containers), MiB"),
 }
 MEMORY = TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS})
 

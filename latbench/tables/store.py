@@ -18,7 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from latbench.errors import TableError
+from latbench.errors import InputFileError, TableError
+from latbench.jsonio import loads, read_text
+from latbench.tables.checks import check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -32,32 +34,41 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
     mp = meta_path(path)
     try:
-        meta = json.loads(mp.read_text(encoding="utf-8"))
+        meta = loads(read_text(mp, "side-car"), str(mp))
     except FileNotFoundError:
         raise TableError(f"{path}: missing side-car {mp.name} (schema, device, protocol)") from None
-    except json.JSONDecodeError as exc:
-        raise TableError(f"{mp}: not valid JSON ({exc})") from None
+    except InputFileError as exc:
+        raise TableError(str(exc)) from None
     if not isinstance(meta, dict):
         raise TableError(f"{mp}: expected a JSON object")
+    for name, kind in (("fingerprint", dict), ("columns", dict), ("protocol", dict)):
+        if name in meta and not isinstance(meta[name], kind):
+            raise TableError(f"{mp}: field {name!r} is a {type(meta[name]).__name__}; "
+                             "expected a JSON object")
+    slug = meta.get("fingerprint", {}).get("slug", "")
+    if not isinstance(slug, str):
+        raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
     name = meta.get("schema")
-    if name not in SCHEMAS:
+    if not isinstance(name, str) or name not in SCHEMAS:
         raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
-    if meta.get("schema_version") != SCHEMAS[name].version:
-        raise TableError(f"{mp}: field 'schema_version' is {meta.get('schema_version')!r}; this "
+    version = meta.get("schema_version")
+    if isinstance(version, bool) or version != SCHEMAS[name].version:
+        raise TableError(f"{mp}: field 'schema_version' is {version!r}; this "
                          f"latbench reads version {SCHEMAS[name].version} of {name}")
     return meta
 
 
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate a last line that a killed writer left without its newline."""
-    with open(path, "rb+") as fh:
-        fh.seek(0, os.SEEK_END)
+    with open(path, "rb") as fh:  # read-only first: a complete table on a read-only
+        fh.seek(0, os.SEEK_END)      # filesystem can still be opened to resume (nothing to do)
         size = fh.tell()
         if size == 0:
             return
         fh.seek(size - 1)
         if fh.read(1) == b"\n":
             return
+    with open(path, "rb+") as fh:
         fh.seek(0)
         data = fh.read()
         cut = data.rfind(b"\n") + 1
@@ -66,39 +77,57 @@ def _drop_partial_last_line(path: Path) -> None:
                   stacklevel=3)
 
 
-def _check_header(path: Path, schema: TableSchema) -> None:
+def _check_header(path: Path, schema: TableSchema) -> list[str]:
+    """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
     with open(path, encoding="utf-8", newline="") as fh:
         header = next(csv.reader(fh), [])
-    if header != schema.names:
+    older = schema.names[: len(schema.names) - len(schema.added)]
+    if header != schema.names and header != older:
         missing = [c for c in schema.names if c not in header]
         extra = [c for c in header if c not in schema.names]
         raise TableError(f"{path}: header does not match schema {schema.name} "
                          f"v{schema.version} (missing: {missing or 'none'}, "
                          f"unexpected: {extra or 'none'})")
+    return header
+
+
+def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> None:
+    """Rewrite an older table with the schema's added columns (empty), atomically."""
+    if header == schema.names:
+        return
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(schema.names)
+    pad = [""] * (len(schema.names) - len(header))
+    writer.writerows(row + pad for row in rows)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A table as a DataFrame (numeric columns as floats); ``attrs['meta']`` holds the side-car.
 
-    Raises ``TableError`` naming the file and field for a missing, malformed or foreign table.
+    Raises ``TableError`` naming the file, line and field for a missing, malformed or foreign
+    table (``latbench.tables.checks``: row widths, enums, finite latencies > 0 on ok rows, keys
+    that parse). Keys are returned in canonical form (``OpSpec.from_key(key).key``). Reading
+    never opens the table for writing.
     """
     p = Path(path)
     if not p.is_file():
         raise TableError(f"{p}: no such table file")
     meta = read_meta(p)
     schema = SCHEMAS[meta["schema"]]
-    _check_header(p, schema)
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = read_text(p, "table")
+    except InputFileError as exc:
+        raise TableError(str(exc)) from None
     complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
-    df = pd.read_csv(io.StringIO(complete), dtype=str, keep_default_na=False)
-    for col in schema.numeric():
-        values = pd.to_numeric(df[col].replace("", None), errors="coerce")
-        bad = values.isna() & (df[col] != "")
-        if bad.any():
-            row = int(bad.idxmax()) + 2  # 1-based, after the header
-            raise TableError(f"{p}: line {row}, field {col!r}: {df[col][bad].iloc[0]!r} is "
-                             "not a number")
-        df[col] = values.astype(float)
+    df = parse_rows(p, complete, schema)
+    to_numbers(p, df, schema)
+    check_rows(p, df, schema)
     df.attrs["meta"] = meta
     return df
 
@@ -118,7 +147,7 @@ class TableWriter:
             existing = read_meta(self.path)
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
-            _check_header(self.path, schema)
+            _add_missing_columns(self.path, schema, _check_header(self.path, schema))
         else:
             full = {"schema": schema.name, "schema_version": schema.version,
                     "columns": schema.doc(), **meta}

@@ -7,9 +7,10 @@ from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import (TimingConfig, measure_adaptive, measure_each,
+from latbench.timing.adaptive import (QUICK, TimingConfig, measure_adaptive, measure_each,
                                       min_sample_ms_for)
-from latbench.timing.cpu import CpuTimer, torch_threads
+from latbench.timing.cpu import (CLOCK_CHOICES, CpuTimer, reference_callable, resolve_clock,
+                                 torch_threads, warn_if_loaded)
 from latbench.timing.cuda import CudaTimer
 from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
 from latbench.errors import MeasurementError
@@ -32,19 +33,21 @@ class Timer(Protocol):
 
 def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
                threads: int | None = None, l2_flush: bool = False,
-               cuda_graph: bool = False) -> Timer:
-    """The timer for ``device``: ``cpu`` (perf_counter_ns) or ``cuda[:N]`` (CUDA events)."""
+               cuda_graph: bool = False, clock: str = "auto") -> Timer:
+    """The timer for ``device``: ``cpu`` (``clock``: auto = per-thread CPU time with one
+    thread, wall clock otherwise; see latbench.timing.cpu) or ``cuda[:N]`` (CUDA events)."""
     try:
         kind = torch.device(device).type
     except (RuntimeError, TypeError):
         kind = "?"
     if kind == "cpu":
-        return CpuTimer(config, threads=threads)
+        return CpuTimer(config, threads=threads, clock=clock)
     if kind == "cuda":
         return CudaTimer(device, config, l2_flush=l2_flush, cuda_graph=cuda_graph)
     raise MeasurementError(f"no timer for device {device!r}; valid: cpu, cuda, cuda:N")
 
 
-__all__ = ["CpuTimer", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
+__all__ = ["CLOCK_CHOICES", "QUICK", "CpuTimer", "reference_callable", "resolve_clock",
+           "warn_if_loaded", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
            "TimingConfig", "make_timer", "measure_adaptive", "measure_each",
            "min_sample_ms_for", "torch_threads"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +41,10 @@ class TimingConfig:
     rounds: int = 1
     """> 1: callables measured together are interleaved in this many rounds of
     ``budget_ms / rounds`` each (see ``measure_each``)."""
+    reference: bool = False
+    """With ``rounds > 1``: also measure the timer's fixed reference op in every round, so each
+    Measurement carries ``reference_ms`` and ``drift`` (the machine's slow-down) and its
+    drift-corrected statistics."""
 
     def __post_init__(self) -> None:
         if (self.budget_ms <= 0 or self.min_samples < 1 or self.target_rel_ci <= 0
@@ -54,13 +58,25 @@ class TimingConfig:
         out = asdict(self)
         if self.rounds == 1:
             del out["rounds"]
+        if not self.reference:
+            del out["reference"]
         return out
 
 
-def min_sample_ms_for(device: str) -> float:
+QUICK = TimingConfig(warmup_ms=5.0, budget_ms=40.0, min_samples=8, target_rel_ci=0.01,
+                     batch=4)
+"""A fast single-op protocol: 5 ms warm-up, then samples in batches of 4 until the median's
+95 % CI is within ±1 % (>= 8 samples, <= 40 ms); bench/timer_vs_torch_benchmark.py compares
+its time to answer with torch.utils.benchmark's ``blocked_autorange`` (0.2 s minimum)."""
+
+
+def min_sample_ms_for(device: str, clock: str = "wall") -> float:
     """Shortest sample on ``device``: CPU ops are timed in blocks of >= 0.5 ms (clock and loop
-    overhead stay small beside them); on a GPU each call is bracketed by its own events."""
-    return 0.5 if device.split(":")[0] == "cpu" else 0.0
+    overhead stay small beside them), >= 1 ms on the ``thread`` clock (a read is a system call
+    of about 2-4 µs: <= 0.4 % of a sample); on a GPU each call is bracketed by its own events."""
+    if device.split(":")[0] != "cpu":
+        return 0.0
+    return 1.0 if clock in ("thread", "thread_time_ns") else 0.5
 
 
 class Sampler(Protocol):
@@ -135,8 +151,9 @@ class _Slot:
 
 
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
-                 on_round: Callable[[int, int], None] | None = None
-                 ) -> list[Measurement | Exception]:
+                 on_round: Callable[[int, int], None] | None = None, *,
+                 reference: Callable[[], object] | None = None,
+                 nominal_ms: float | None = None) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
 
     ``config.rounds == 1``: one after the other with ``measure_adaptive``. ``rounds > 1``:
@@ -144,6 +161,15 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
     that it does not pay for the caches the others left cold). A callable that raises is
     dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress).
+
+    ``reference`` (interleaved only): a fixed callable measured in every round beside the
+    others. Each Measurement then carries the reference's fastest sample in the group
+    (``reference_ms``) and ``drift = reference_ms / nominal_ms`` (``nominal_ms`` defaults to
+    this group's reference: drift 1), so a slow-down of the whole machine between groups,
+    passes and runs is divided out of the ``*_corrected_ms`` statistics. (Dividing each round
+    by that round's reference minimum was tried and dropped: with a few samples per round, the
+    rounds whose reference read high dominate the corrected minimum; 2-12 % of nasbench201
+    networks within ±10 % between passes instead of 98 %.)
     """
     out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
@@ -153,7 +179,24 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
             except Exception as exc:  # noqa: BLE001 - recorded for this callable only
                 out[i] = exc
         return out  # type: ignore[return-value]
+    everything = [*fns, reference] if reference is not None else list(fns)
+    results = _interleaved(everything, sampler, config, on_round)
+    if reference is None:
+        return results
+    ref = results.pop()
+    if not isinstance(ref, Measurement):
+        return results
+    ref_ms = min(ref.samples_ms)
+    drift = ref_ms / (nominal_ms or ref_ms)
+    return [replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
+            for m in results]
 
+
+def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
+                 on_round: Callable[[int, int], None] | None = None
+                 ) -> list[Measurement | Exception]:
+    """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices."""
+    out: list[Measurement | Exception | None] = [None] * len(fns)
     live: dict[int, _Slot] = {}
     for i, fn in enumerate(fns):
         t0 = sampler.now_ns()

@@ -1,15 +1,42 @@
-"""CPU timer: a monotonic nanosecond clock and an explicit torch thread count."""
+"""CPU timer: a choice of clock, an explicit torch thread count, an optional reference op.
+
+Clocks (``CLOCKS``; README "Which CPU clock"):
+
+- ``thread``: ``time.thread_time_ns``, the CPU time of the measuring thread. With one torch
+  thread this is the latency the op would have on a dedicated core: the time the thread was
+  descheduled by other processes is left out, which is what makes two passes on a shared
+  machine agree. A read costs a system call (about 2-4 µs), so samples are >= 1 ms
+  (``min_sample_ms_for``). With more than one thread it misses the other threads' work: refused.
+- ``wall``: ``time.perf_counter_ns``, elapsed time: the latency a user sees, including the
+  time other processes took the core, and the only clock that measures multi-threaded runs.
+- ``auto``: ``thread`` when measuring with one thread, ``wall`` otherwise.
+
+Samples are read on the chosen clock; ``measure``'s budget counts wall time (the user's wait).
+Interleaved rounds take a number of samples per slice from the sample length on the chosen
+clock, so on the thread clock their sample counts do not depend on the machine's load.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
+from latbench.errors import MeasurementError
 from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
 from latbench.timing.measurement import Measurement
+
+CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns,
+                                        "wall": time.perf_counter_ns}
+CLOCK_CHOICES = ("auto", *CLOCKS)
+
+LOADED_WARN = 0.5
+"""Multi-threaded runs warn when the 1-minute load average exceeds this share of the cores
+left over by the run's own threads."""
 
 
 @contextlib.contextmanager
@@ -24,16 +51,54 @@ def torch_threads(threads: int | None) -> Iterator[int]:
         torch.set_num_threads(old)
 
 
+def resolve_clock(clock: str, threads: int) -> str:
+    """``thread`` or ``wall`` for ``clock`` (auto/thread/wall) at ``threads`` torch threads.
+
+    Raises ``MeasurementError`` for an unknown clock, or ``thread`` with more than one thread
+    (the other threads' work would not be counted: it is not a latency).
+    """
+    if clock not in CLOCK_CHOICES:
+        raise MeasurementError(f"clock {clock!r} is not one of {', '.join(CLOCK_CHOICES)}")
+    if clock == "auto":
+        return "thread" if threads == 1 else "wall"
+    if clock == "thread" and threads != 1:
+        raise MeasurementError(f"clock 'thread' with {threads} torch threads would count only "
+                               "the calling thread's work, not the latency; use --threads 1 "
+                               "or --clock wall")
+    return clock
+
+
+def warn_if_loaded(threads: int) -> str:
+    """A warning text (also issued) when a multi-threaded run starts on a loaded machine."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return ""
+    if threads <= 1 or load <= LOADED_WARN * max(cores - threads, 1) + 0.5:
+        return ""
+    text = (f"measuring with {threads} threads while the load average is {load:.1f} on "
+            f"{cores} cores: other processes share these cores and the wall clock counts "
+            "their time; use --threads 1 (thread clock) for repeatable numbers")
+    warnings.warn(text, stacklevel=3)
+    return text
+
+
 class CpuSampler:
-    """Times blocks of calls with ``clock`` (``time.perf_counter_ns`` unless a test fakes it)."""
+    """Times blocks of calls with ``clock``: a name of ``CLOCKS`` or a callable (tests)."""
 
-    name = "cpu-perf_counter_ns"
-
-    def __init__(self, clock: Callable[[], int] = time.perf_counter_ns):
-        self._clock = clock
+    def __init__(self, clock: str | Callable[[], int] = "wall"):
+        if isinstance(clock, str):
+            self._clock, self.clock_name = CLOCKS[clock], CLOCKS[clock].__name__
+            self._budget_clock = time.perf_counter_ns
+        else:
+            self._clock = self._budget_clock = clock
+            self.clock_name = getattr(clock, "__name__", "custom")
+        self.name = f"cpu-{self.clock_name}"
 
     def now_ns(self) -> int:
-        return self._clock()
+        """Budget clock: wall time (the user's wait), or the test's fake clock."""
+        return self._budget_clock()
 
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
         clock, out = self._clock, []
@@ -45,22 +110,52 @@ class CpuSampler:
         return out
 
 
+def reference_callable() -> Callable[[], object]:
+    """The drift reference: a fixed conv-BN-ReLU then 3×3 average pool on 1×16×32×32 (about
+    0.1-0.3 ms on one core), compute and memory traffic like the ops it stands beside."""
+    gen = torch.Generator().manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1, bias=False),
+                                 torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
+                                 torch.nn.AvgPool2d(3, 1, 1)).eval()
+    x = torch.randn(1, 16, 32, 32, generator=gen)
+
+    def run() -> object:
+        with torch.inference_mode():
+            return module(x)
+    return run
+
+
 class CpuTimer:
-    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring."""
+    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring.
+
+    ``clock``: ``auto`` / ``thread`` / ``wall`` (module docstring), or a callable returning ns
+    (tests). With ``config.reference`` and ``rounds > 1``, ``measure_many`` measures
+    ``reference_callable`` in every round beside the callables (``measure_each``).
+    """
 
     def __init__(self, config: TimingConfig | None = None, *, threads: int | None = None,
-                 clock: Callable[[], int] = time.perf_counter_ns):
+                 clock: str | Callable[[], int] = "auto"):
         self.config = config or TimingConfig()
         self.threads = threads
+        if isinstance(clock, str):
+            clock = resolve_clock(clock, threads or torch.get_num_threads())
         self.sampler = CpuSampler(clock)
+        self._warned = False
+        self.reference_nominal_ms: float | None = None
+        """The reference's fastest sample that ``drift`` is relative to: the first group's,
+        unless set (e.g. from a table being resumed)."""
 
     @property
     def device(self) -> str:
         return "cpu"
 
+    @property
+    def clock(self) -> str:
+        return self.sampler.clock_name
+
     def describe(self) -> dict[str, object]:
-        return {"timer": self.sampler.name, "threads": self.threads or torch.get_num_threads(),
-                **self.config.as_dict()}
+        return {"timer": self.sampler.name, "clock": self.clock,
+                "threads": self.threads or torch.get_num_threads(), **self.config.as_dict()}
 
     def measure(self, fn: Callable[[], object]) -> Measurement:
         with torch_threads(self.threads):
@@ -70,5 +165,14 @@ class CpuTimer:
                      on_round: Callable[[int, int], None] | None = None
                      ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
-        with torch_threads(self.threads):
-            return measure_each(fns, self.sampler, self.config, on_round)
+        with torch_threads(self.threads) as n:
+            if self.clock == "perf_counter_ns" and not self._warned:
+                self._warned = bool(warn_if_loaded(n))
+            reference = reference_callable() if self.config.reference else None
+            out = measure_each(fns, self.sampler, self.config, on_round, reference=reference,
+                               nominal_ms=self.reference_nominal_ms)
+        for m in out:
+            if isinstance(m, Measurement) and m.reference_ms is not None:
+                self.reference_nominal_ms = self.reference_nominal_ms or m.reference_ms
+                break
+        return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,6 +16,17 @@ CONTENTION_MEDIAN_OVER_MIN = 2.0
 """Median / fastest sample above which a measurement warns that the device was busy."""
 
 Z_95 = 1.959963984540054
+
+TIMER_RESOLUTION_MS = {"cuda-event": 5e-4, "cuda-event+graph": 5e-4}
+"""Resolution of each timer: CUDA events resolve about 0.5 µs (CUDA runtime API,
+cudaEventElapsedTime); CPU timers use ``time.get_clock_info('perf_counter')``."""
+
+
+def timer_resolution_ms(timer: str) -> float:
+    """The smallest non-zero time ``timer`` can report, in ms (per sample, not per call)."""
+    if timer in TIMER_RESOLUTION_MS:
+        return TIMER_RESOLUTION_MS[timer]
+    return max(time.get_clock_info("perf_counter").resolution * 1e3, 1e-6)
 
 
 def median_ci95(sorted_ms: np.ndarray) -> tuple[float, float]:
@@ -34,6 +46,11 @@ class Measurement:
 
     ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
     and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
+
+    ``reference_ms`` / ``drift``: set when a reference op was measured in the same interleaved
+    rounds (``measure_each``): its fastest sample, and that over the timer's nominal reference
+    time. ``drift`` 1.08 means the whole machine ran 8 % slower than when the nominal was taken;
+    the ``*_corrected_ms`` statistics divide it out (the raw ones are kept as measured).
     """
 
     samples_ms: tuple[float, ...]
@@ -42,10 +59,19 @@ class Measurement:
     total_s: float = 0.0
     stop_reason: str = ""
     extra_warnings: tuple[str, ...] = field(default=())
+    reference_ms: float | None = None
+    drift: float | None = None
 
     def __post_init__(self) -> None:
         if not self.samples_ms:
             raise ValueError("a Measurement needs at least one sample")
+        floor = timer_resolution_ms(self.timer) / max(1, self.calls_per_sample)
+        zeros = sum(1 for s in self.samples_ms if s <= 0)
+        if zeros:  # an op with no kernel (identity) on a coarse clock: floor, and say so
+            object.__setattr__(self, "samples_ms", tuple(max(s, floor) for s in self.samples_ms))
+            object.__setattr__(self, "extra_warnings", (*self.extra_warnings, (
+                f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
+                f"{floor:.3g} ms: the op is faster than this timer can resolve")))
 
     @property
     def _sorted(self) -> np.ndarray:
@@ -110,12 +136,23 @@ class Measurement:
             "latency_min_ms": float(self._sorted[0]),
             "latency_ci95_low_ms": lo,
             "latency_ci95_high_ms": hi,
+            **self.corrected_stats(),
             "n_samples": self.n,
             "calls_per_sample": self.calls_per_sample,
             "timer": self.timer,
             "stop_reason": self.stop_reason,
             "warnings": "; ".join(self.warnings),
         }
+
+    def corrected_stats(self) -> dict[str, float | None]:
+        """``reference_ms``, ``drift`` and the drift-corrected min and median (None without a
+        reference: nothing is invented)."""
+        if self.reference_ms is None or not self.drift:
+            return dict.fromkeys(("reference_ms", "drift", "latency_min_corrected_ms",
+                                  "latency_median_corrected_ms"))
+        return {"reference_ms": self.reference_ms, "drift": self.drift,
+                "latency_min_corrected_ms": float(self._sorted[0]) / self.drift,
+                "latency_median_corrected_ms": self.median_ms / self.drift}
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "samples_ms": list(self.samples_ms)}

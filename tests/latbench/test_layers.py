@@ -3,13 +3,15 @@
 Each module of ``latbench``, ``predictors`` and ``nas`` gets a layer; a module may import its
 own layer and those below, never one above (imports inside functions count too):
 
-0 foundation   latbench.errors, latbench.tables (file format: schemas, crash-safe rows),
+0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.tables (file
+               format: schemas, crash-safe rows, row checks; higher layers register theirs),
                latbench.papers (the papers' constants)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
                profile (ops), netprofile (networks), memory.table / memory.terms (memory),
-               fleet (the same tables measured by Ray workers)
+               fleet (the same tables measured by Ray workers), importing (networks tables of
+               published measurements)
 4 predictors
 5 nas
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
@@ -25,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("latbench", "predictors", "nas")
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
-    (0, ("latbench.errors", "latbench.tables", "latbench.papers")),
+    (0, ("latbench.errors", "latbench.jsonio", "latbench.tables", "latbench.papers")),
     (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
          "latbench.archs")),
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",

@@ -44,12 +44,13 @@ def test_rows_carry_statistics_and_rebuild_the_architectures(tmp_path):
 
 
 def test_a_failing_network_is_recorded_and_the_run_goes_on(tmp_path):
-    bad, good = _chain((3,), groups=3), _chain((1,))  # groups=3 does not divide 8 channels
+    pool = OpSpec.make("pool", (1, 8, 2, 2), kernel=5)  # a valid spec that fails to run
+    bad, good = Architecture("test", (Edge((INPUT,), "n0", pool),), "n0"), _chain((1,))
     run = measure_architectures([bad, good], tmp_path / "n.csv", _timer())
     df = read_table(tmp_path / "n.csv").set_index("arch_id")
     assert run.failed == [network_key(arch_id(bad), 1)]
     assert run.measured == [network_key(arch_id(good), 1)]
-    assert df.loc[arch_id(bad), "status"] == "error" and "groups=3" in df.loc[arch_id(bad), "error"]
+    assert df.loc[arch_id(bad), "status"] == "error" and "too small" in df.loc[arch_id(bad), "error"]
     assert df.loc[arch_id(good), "status"] == "ok"
 
 
@@ -98,8 +99,10 @@ def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
 
 
 def test_cli_rejects_zero_networks(capsys):
-    assert main(["measure-nets", "nasbench201", "--n", "0"]) == 2
-    assert "--n 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # a usage error, before anything runs
+        main(["measure-nets", "nasbench201", "--n", "0"])
+    assert exit_.value.code == 2
+    assert "--n: 0 must be at least 1" in capsys.readouterr().err
 
 
 def test_interleaved_passes_measure_every_network_once_per_repeat(tmp_path):

@@ -97,3 +97,77 @@ def test_parallel_full_predictions_equal_serial():
     archs = [chain(c) for c in (2, 4, 6, 8)]
     np.testing.assert_array_equal(full_predictions(model, archs, n_jobs=2),
                                   model.predict_archs(archs))
+
+
+def nvml_table(tmp_path, columns):
+    """A memory table whose rows carry only ``columns(model_mib) -> fields`` (fake NVML rows
+    as a container sees them: per-process memory missing)."""
+    model = TrainingMemoryPredictor("nvml").fit(None)
+
+    def measure(subject):
+        return {"status": "ok", "error": "", **columns(model.estimate(subject).value_mib)}
+
+    path = tmp_path / "memory.csv"
+    measure_into_table([chain(4), chain(8), chain(12)], path, measure, "cpu", TrainConfig())
+    return read_table(path)
+
+
+def test_container_rows_calibrate_on_the_device_delta_and_say_so(tmp_path):
+    table = nvml_table(tmp_path, lambda m: {"nvml_process_mib": None, "context_mib": 540.0,
+                                            "nvml_device_delta_mib": m + 540.0,
+                                            "peak_reserved_mib": m})
+    with pytest.warns(UserWarning, match="3 of 3 measured row.* lack per-process NVML"):
+        model = TrainingMemoryPredictor("nvml").fit(table)
+    assert model.n_calibration_ == 3 and model.offset_mib_ == pytest.approx(540.0)
+    offset = model.estimate(chain(6)).parts["offset"]
+    assert "device-level delta" in offset and "3 row(s) lacked per-process" in offset
+    assert "no measurements given" not in offset
+
+
+def test_container_rows_without_device_delta_use_reserved_plus_context(tmp_path):
+    table = nvml_table(tmp_path, lambda m: {"context_mib": 500.0, "peak_reserved_mib": m + 2})
+    with pytest.warns(UserWarning, match="allocator reserved peak"):
+        model = TrainingMemoryPredictor("nvml").fit(table)
+    assert model.offset_mib_ == pytest.approx(502.0)
+    assert "allocator reserved peak + CUDA context" in model.estimate(chain(6)).parts["offset"]
+
+
+def test_rows_with_nothing_usable_are_not_called_no_measurements(tmp_path):
+    table = nvml_table(tmp_path, lambda m: {})
+    with pytest.warns(UserWarning, match="lack per-process"):
+        model = TrainingMemoryPredictor("nvml").fit(table)
+    offset = model.estimate(chain(6)).parts["offset"]
+    assert model.n_calibration_ == 0 and "none of the table's 3 rows" in offset
+
+
+def test_alloc_conf_is_modelled_or_refused(tmp_path):
+    from latbench.errors import LatbenchError
+    from latbench.memory.gpu import alloc_conf, check_alloc_conf
+
+    assert alloc_conf({"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}) == (
+        "expandable_segments:True")
+    assert check_alloc_conf("") is None and check_alloc_conf("max_split_size_mb:128") == 128
+    assert check_alloc_conf("expandable_segments:False") is None  # the default
+    table = fake_gpu_table(tmp_path, 10.0)
+    table.attrs["meta"]["protocol"]["alloc_conf"] = "expandable_segments:True"
+    with pytest.raises(LatbenchError, match="does not model expandable_segments:True"):
+        TrainingMemoryPredictor("reserved").fit(table)
+    table.attrs["meta"]["protocol"]["alloc_conf"] = "max_split_size_mb:64"
+    assert TrainingMemoryPredictor("reserved").fit(table).max_split_mib == 64
+    TrainingMemoryPredictor("allocated").fit(None)  # allocated does not depend on it
+
+
+def test_nvml_process_memory_of_a_pid_nvml_cannot_see_is_none():
+    from types import SimpleNamespace
+
+    from latbench.memory.gpu import NvmlSampler, nvml_process_bytes
+
+    host = SimpleNamespace(pid=987654, usedGpuMemory=600 * 2**20)  # a host-namespace pid
+    fake = SimpleNamespace(nvmlDeviceGetComputeRunningProcesses=lambda h: [host],
+                           nvmlDeviceGetGraphicsRunningProcesses=lambda h: [],
+                           nvmlDeviceGetMemoryInfo=lambda h: SimpleNamespace(used=2**30))
+    assert nvml_process_bytes(fake, None, 4242) is None
+    assert nvml_process_bytes(fake, None, 987654) == 600 * 2**20
+    sampler = NvmlSampler(fake, None, 4242)
+    sampler.sample()
+    assert sampler.process_peak is None and sampler.device_peak == 2**30

@@ -73,3 +73,28 @@ def test_flops_baseline_needs_a_fitted_map_and_errors_are_clear(nb201_archs):
         NetworkPredictor(FlopsCost(), calibration="linear").fit(nb201_archs, np.ones(3))
     with pytest.raises(NotFittedError):
         NetworkPredictor(FlopsCost()).predict(nb201_archs)
+
+
+def test_per_kind_features_add_up_to_the_op_sum(synth, nb201_archs):
+    batch = encode(nb201_archs)
+    feats = batch.features(np.array([synth.true_ms(op) for op in batch.ops]), by_kind=True)
+    kinds = [k for k in feats if k.startswith("op_sum:")]
+    assert {k.split(":")[1] for k in kinds} == {op.kind for op in batch.ops}
+    np.testing.assert_allclose(sum(feats[k] for k in kinds), feats["op_sum"])
+
+
+def test_per_kind_calibration_recovers_kind_specific_context_costs(synth, lut, nb201_archs):
+    """Networks where convs cost 1.5x their isolated time and everything else 1.0x: one
+    op_sum weight cannot fit them, one weight per kind can."""
+    batch = encode(nb201_archs)
+    costs = np.array([synth.true_ms(op) for op in batch.ops])
+    feats = batch.features(costs, by_kind=True)
+    measured = feats["op_sum"] + 0.5 * feats["op_sum:conv"]
+    lut_exact = LookupPredictor().fit(synth.op_table(batch.ops))
+    per_kind = NetworkPredictor(lut_exact, calibration="per_kind").fit(nb201_archs[:25],
+                                                                       measured[:25])
+    affine = NetworkPredictor(lut_exact).fit(nb201_archs[:25], measured[:25])
+    err_kind = np.abs(per_kind.predict(nb201_archs[25:]) / measured[25:] - 1)
+    err_affine = np.abs(affine.predict(nb201_archs[25:]) / measured[25:] - 1)
+    assert err_kind.max() < 1e-6 < err_affine.max()
+    assert dict(zip(per_kind.terms_, per_kind.weights_))["op_sum:conv"] == pytest.approx(1.5)

@@ -6,6 +6,7 @@ import pytest
 
 from latbench.archs.cakes import NAMES, build_network, n_layers
 from latbench.errors import LatbenchError
+from latbench.ops.basic import per_dim
 
 
 @pytest.mark.parametrize("size", ["small", "paper"])
@@ -14,7 +15,8 @@ def test_the_chosen_sub_kernels_are_the_networks_searchable_convs(size):
     arch = build_network(choice, size)
     bare = [op for op in arch.ops() if op.kind == "conv" and op.p["norm"] == "none"
             and op.p["out"] is None]  # sub-kernel convs are the bare, channel-keeping ones
-    assert ["x".join(map(str, op.p["kernel"])) for op in bare] == choice
+    # kernels are canonical: (3, 3, 3) is written 3, so read them per dimension
+    assert ["x".join(map(str, per_dim(op, "kernel"))) for op in bare] == choice
     assert arch.genotype == ",".join(choice)
 
 

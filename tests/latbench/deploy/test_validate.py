@@ -91,7 +91,10 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
     assert ort.budget["latency_ok"] is False and report.passed is False
     again = ValidationReport.from_dict(json.loads(report.to_json()))
     assert again.passed is False and again.backends[0].gap_pct == ort.gap_pct
-    assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}"
+    assert "FAIL" in report.to_markdown() and report.rows()[0][5] == f"{ort.gap_pct:+.1f}*"
+    assert "gap against a torch-eager predictor" in ort.gap_note  # ORT vs a torch predictor
+    assert ort.error == ""  # measurement warnings are not errors
+    assert json.loads(report.to_json())["backends"][0]["warnings"] == ort.warnings
 
 
 def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
@@ -104,6 +107,9 @@ def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
     assert ort.gap_pct == pytest.approx(
         100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
     assert "against the measured latency_min_ms" in report.to_markdown()
+    # the table shows the statistic the gap uses, named as such
+    assert report.columns()[2] == "fastest ms"
+    assert report.rows()[0][2] == f"{ort.stats['latency_min_ms']:.4g}"
 
 
 def test_gap_pct_sign_and_missing_prediction():

@@ -13,15 +13,24 @@ from pathlib import Path
 import pytest
 
 from latbench.errors import TableError
+from latbench.opspec import OpSpec
 from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, merge_tables, meta_path, read_table
 
 META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol_id": "p1"}
 
 
-def _row(key: str, ms: float = 1.0, protocol: str = "p1") -> dict:
-    return {"key": key, "kind": "conv", "status": "ok", "source": "measured",
-            "protocol_id": protocol, "latency_median_ms": ms}
+def _key(name: str) -> str:
+    """A real OpSpec key per one-letter name (rows are validated when read)."""
+    return OpSpec.make("identity", (1, ord(name) - 96, 4, 4)).key
+
+
+def _row(name: str, ms: float = 1.0, protocol: str = "p1") -> dict:
+    spec = OpSpec.from_key(_key(name))
+    return {"key": spec.key, "kind": spec.kind, "dtype": spec.dtype, "mode": spec.mode,
+            "input_shape": "x".join(map(str, spec.input_shape)), "status": "ok",
+            "source": "measured", "protocol_id": protocol, "latency_median_ms": ms,
+            "latency_min_ms": ms}
 
 
 def test_append_read_round_trip(tmp_path):
@@ -29,7 +38,7 @@ def test_append_read_round_trip(tmp_path):
     w.append(_row("a", 1.5))
     w.append(_row("b", 2.5))
     df = read_table(tmp_path / "t.csv")
-    assert list(df["key"]) == ["a", "b"]
+    assert list(df["key"]) == [_key("a"), _key("b")]
     assert df["latency_median_ms"].tolist() == [1.5, 2.5]
     assert df.attrs["meta"]["schema"] == "latbench.latency"
     assert "latency_median_ms" in df.attrs["meta"]["columns"]
@@ -39,8 +48,8 @@ def test_done_keys_are_per_protocol(tmp_path):
     w = TableWriter(tmp_path / "t.csv", LATENCY, META)
     w.append(_row("a"))
     w.append(_row("b", protocol="p2"))
-    assert w.done_keys("p1") == {"a"}
-    assert w.done_keys("p2") == {"b"}
+    assert w.done_keys("p1") == {_key("a")}
+    assert w.done_keys("p2") == {_key("b")}
 
 
 def test_partial_last_line_is_dropped_on_reopen(tmp_path):
@@ -48,11 +57,11 @@ def test_partial_last_line_is_dropped_on_reopen(tmp_path):
     TableWriter(path, LATENCY, META).append(_row("a"))
     with open(path, "a") as fh:
         fh.write("b,conv,{},1x2")  # a writer killed mid-row
-    assert list(read_table(path)["key"]) == ["a"]
+    assert list(read_table(path)["key"]) == [_key("a")]
     with pytest.warns(UserWarning, match="partial last row"):
         w = TableWriter(path, LATENCY, META)
     w.append(_row("c"))
-    assert list(read_table(path)["key"]) == ["a", "c"]
+    assert list(read_table(path)["key"]) == [_key("a"), _key("c")]
 
 
 def test_other_device_is_refused(tmp_path):
@@ -97,7 +106,7 @@ def test_merge_keeps_last_row_per_key(tmp_path):
     w.append(_row("x", 2.0))
     w.append(_row("y", 3.0))
     merged = merge_tables([a, b])
-    assert dict(zip(merged["key"], merged["latency_median_ms"])) == {"x": 2.0, "y": 3.0}
+    assert dict(zip(merged["key"], merged["latency_median_ms"])) == {_key("x"): 2.0, _key("y"): 3.0}
 
 
 def _rows(path: Path) -> int:
@@ -109,7 +118,8 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
     table = tmp_path / "nb.csv"
     cmd = [sys.executable, "-m", "latbench", "profile", "nasbench201", "--size", "small",
-           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1"]
+           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1",
+           "--rounds", "1"]  # one row at a time (interleaved groups are written whole)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
@@ -126,3 +136,20 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     keys = read_table(table)["key"].tolist()
     assert sorted(keys) == sorted(expected)  # every op, each exactly once
     assert f"already in table {n_before}" in done.stdout.replace("\n", " ")
+
+
+def test_a_table_without_the_drift_columns_is_read_and_upgraded_when_appended(tmp_path):
+    path = tmp_path / "old.csv"
+    writer = TableWriter(path, LATENCY, {})
+    writer.append(_row("a", 1.0))
+    old = [c for c in LATENCY.names if c not in LATENCY.added]
+    lines = path.read_text().splitlines()  # rewrite as a table from before the drift columns
+    keep = [LATENCY.names.index(c) for c in old]
+    path.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines)
+                    + "\n")
+    df = read_table(path)
+    assert df["drift"].isna().all() and df.loc[0, "latency_median_ms"] == 1.0
+    TableWriter(path, LATENCY, {}).append({**_row("b", 2.0), "drift": 1.1})
+    df = read_table(path)
+    assert path.read_text().splitlines()[0].split(",") == LATENCY.names
+    assert list(df["key"]) == ["a", "b"] and df["drift"].tolist()[1] == 1.1

@@ -1,0 +1,129 @@
+"""Does a network's output depend on its input? The precondition for an output comparison.
+
+``validate`` checks an exported model by comparing its outputs with PyTorch's on one input.
+That check can only fail if the output varies with the input by more than the tolerance: a
+network whose activations die on the way (random weights, eval mode, deep chains of
+ReLU-conv-BN at PyTorch's default init) gives the same output for every input, and a wrong
+export would "match" it.
+
+``ensure_live`` measures the output's spread over a few random inputs; where it is below the
+comparison's tolerance it re-initialises the weights variance-preservingly (He et al. 2015,
+"Delving Deep into Rectifiers", fan-in normal init for conv/linear weights) and sets every
+BatchNorm's running statistics from a few forward passes on random inputs (as a BN layer
+would hold after training; Ioffe & Szegedy 2015), then measures again. The result says
+which init was used and whether the comparison can fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from latbench.archs.graph import Architecture
+
+N_PROBES = 4
+"""Random inputs the spread is measured over."""
+
+LIVE_FACTOR = 10.0
+"""The spread must exceed ``LIVE_FACTOR`` × the comparison's tolerance to count as live."""
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How much the output moves with the input, and what that means for the comparison.
+
+    ``spread``: max |f(x_i) - f(x_0)| over ``N_PROBES`` inputs, relative to max |f(x_0)|;
+    ``init``: ``default`` (PyTorch's) or ``variance-preserving`` (re-initialised here);
+    ``live``: the output comparison can detect a wrong export; ``note``: why not, if not.
+    """
+
+    spread: float
+    default_spread: float
+    init: str
+    live: bool
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def relative_spread(module: nn.Module, example: torch.Tensor, n: int = N_PROBES,
+                    seed: int = 1) -> float:
+    """max_i |f(x_i) - f(x_0)|_inf / |f(x_0)|_inf over ``n`` N(0, 1) inputs shaped like
+    ``example`` (0 when the output is constant; inf when it is not finite)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        outs = [_first(module(torch.randn(example.shape, generator=gen, dtype=example.dtype)))
+                for _ in range(n)]
+    scale = float(outs[0].abs().max())
+    diff = max(float((o - outs[0]).abs().max()) for o in outs[1:])
+    if not all(torch.isfinite(o).all() for o in outs):
+        return float("inf")
+    return diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
+
+
+def variance_preserving_init(module: nn.Module, example: torch.Tensor, seed: int = 0,
+                             n_batches: int = 4) -> None:
+    """He-normal (fan-in, ReLU gain) conv/linear weights, zero biases, and BatchNorm running
+    statistics accumulated over ``n_batches`` random inputs (cumulative average); in place,
+    leaves the module in eval mode."""
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear,
+                          nn.ConvTranspose2d, nn.ConvTranspose3d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    if norms:
+        gen = torch.Generator().manual_seed(seed + 1)
+        module.train()
+        with torch.no_grad():
+            for _ in range(n_batches):
+                module(torch.randn(example.shape, generator=gen, dtype=example.dtype))
+    module.eval()
+
+
+def ensure_live(module: nn.Module, example: torch.Tensor, tolerance: float) -> Liveness:
+    """Make ``module``'s output depend on its input if an init can; report what was done.
+
+    ``tolerance`` is the comparison's relative tolerance (``validate.OUTPUT_TOL``). The
+    module is re-initialised in place only when its default-init spread is not above
+    ``LIVE_FACTOR * tolerance``.
+    """
+    threshold = LIVE_FACTOR * tolerance
+    first = relative_spread(module, example)
+    if threshold < first < float("inf"):
+        return Liveness(first, first, "default", True)
+    variance_preserving_init(module, example)
+    second = relative_spread(module, example)
+    if threshold < second < float("inf"):
+        return Liveness(second, first, "variance-preserving", True)
+    why = ("its output is not finite" if second == float("inf") else
+           f"its output moves by at most {second:.2g} (relative) over {N_PROBES} random "
+           f"inputs, not above {threshold:.2g}, even after a variance-preserving init")
+    return Liveness(second, first, "variance-preserving", False,
+                    f"output comparison proves nothing: {why}")
+
+
+def _first(out: Any) -> torch.Tensor:
+    return (out[0] if isinstance(out, (tuple, list)) else out).float()
+
+
+def input_reaches_output(arch: "Architecture") -> bool:
+    """Whether some input-to-output path of ``arch`` avoids ``zero`` ops (structural check:
+    without one the output cannot depend on the input, whatever the weights)."""
+    from latbench.archs.graph import INPUT
+
+    reached = {INPUT}
+    for e in arch.edges:
+        if e.op.kind != "zero" and any(s in reached for s in e.src):
+            reached.add(e.dst)
+    return arch.output in reached

@@ -1,0 +1,142 @@
+"""Row-level validation of tables as they are read: every field of every row, one rule each.
+
+The rules are declared once per column (``ENUMS``, ``POSITIVE_ON_OK``, ...) rather than with a
+schema library: a table is a few hundred rows of a dozen checked columns, and a declared rule
+per column names the file, line and field of the first bad value in one ``TableError``.
+
+A latency of 0 or below on an ``ok`` row is refused: the timer floors a 0.0 sample (an op with
+no kernel timed on a coarse clock) at its resolution when measuring and says so in
+``warnings`` (``latbench.timing.measurement``), so a table written by latbench never holds one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from latbench.errors import LatbenchError, TableError
+from latbench.jsonio import loads
+from latbench.tables.schema import TableSchema
+
+STATUSES = ("ok", "error", "oom", "crashed", "timeout")
+ENUMS: dict[str, tuple[str, ...]] = {
+    "status": STATUSES,
+    "mode": ("infer", "train", ""),  # empty: the key (or arch_json) says
+    "source": ("measured", "estimated"),
+    "dtype": ("float32", "float16", "bfloat16", ""),
+    "subject": ("op", "arch"),
+    "size": ("small", "paper", ""),
+    "optimizer": ("sgd", "adam", "adamw", ""),
+}
+MAX_LATENCY_MS = 3.6e6
+"""An hour per call: larger values are corrupt, not slow (they would also swamp any sum)."""
+MAX_COUNT = 1e18
+"""Counts (FLOPs, bytes, parameters, samples) above this are corrupt."""
+MAX_MIB = 1e9
+
+POSITIVE_ON_OK = ("latency_median_ms", "latency_mean_ms", "latency_min_ms", "latency_p90_ms",
+                  "latency_p99_ms", "latency_ci95_low_ms", "latency_ci95_high_ms")
+"""Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
+REQUIRED_ON_OK = "latency_median_ms"
+
+
+RowCheck = Callable[[Path, pd.DataFrame], None]
+ROW_CHECKS: list[RowCheck] = []
+"""Checks of columns that a higher layer interprets, registered by that layer when it is
+imported (``latbench.opspec``: keys parse, agree with their columns and are rewritten in
+canonical form; ``latbench.archs``: ``arch_json`` rebuilds). Tables sit below them."""
+
+
+def register_row_check(check: RowCheck) -> RowCheck:
+    """Run ``check(path, df)`` on every table read (raise ``TableError`` naming line/field)."""
+    ROW_CHECKS.append(check)
+    return check
+
+
+def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
+    """CSV text -> string DataFrame; the header must be the schema's (or an older version's
+    without the trailing ``schema.added`` columns, read as empty) and every row exactly as wide
+    (a row with a field too many or too few, or an unterminated quote, is refused)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    older = list(schema.names[: len(schema.names) - len(schema.added)])
+    try:
+        header = next(reader, [])
+        if header != schema.names and not (schema.added and header == older):
+            missing = [c for c in schema.names if c not in header]
+            extra = [c for c in header if c not in schema.names]
+            raise TableError(f"{path}: header does not match schema {schema.name} "
+                             f"v{schema.version} (missing: {missing or 'none'}, "
+                             f"unexpected: {extra or 'none'})")
+        for row in reader:
+            if len(row) != len(header):
+                raise TableError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
+                                 f"{len(header)} ({schema.name} columns)")
+            rows.append(row + [""] * (len(schema.names) - len(header)))
+    except csv.Error as exc:
+        raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
+    return pd.DataFrame(rows, columns=schema.names, dtype=str)
+
+
+def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str) -> None:
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        value = df[col].iloc[i]
+        shown = repr(value if isinstance(value, str) else float(value))
+        raise TableError(f"{path}: line {i + 2}, field {col!r}: {shown}; "
+                         f"expected {expected}")
+
+
+def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
+    """Numeric columns to float in place: finite, >= 0 and below a sane bound, or empty (NaN).
+    Plain Python per cell: tables are small, and this is several times faster than pandas."""
+    for col in schema.numeric():
+        bound = (MAX_LATENCY_MS if col.endswith("_ms") else MAX_MIB if col.endswith("_mib")
+                 else MAX_COUNT)
+        values = []
+        for i, text in enumerate(df[col].tolist()):
+            try:
+                value = float(text) if text != "" else math.nan
+            except ValueError:
+                value = None
+            if value is None or (text != "" and not 0 <= value <= bound):
+                expected = "a number" if value is None else f"a finite number in [0, {bound:g}]"
+                raise TableError(f"{path}: line {i + 2}, field {col!r}: {text[:40]!r}; "
+                                 f"expected {expected}")
+            values.append(value)
+        df[col] = np.array(values, dtype=np.float64)
+
+
+def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
+    """Enums, latencies on ok rows, and keys that parse and agree with their columns."""
+    for col, valid in ENUMS.items():
+        if col in df.columns:
+            _fail(path, df, ~df[col].isin(valid), col, "one of " + ", ".join(valid))
+    if "status" in df.columns:
+        ok = df["status"] == "ok"
+        for col in (c for c in POSITIVE_ON_OK if c in df.columns):
+            missing = df[col].isna() if col == REQUIRED_ON_OK else False
+            _fail(path, df, ok & (missing | (df[col] <= 0)), col,
+                  "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
+                  "when measured)")
+    for check in ROW_CHECKS:
+        check(path, df)
+    if "config_json" in df.columns:
+        _check_json_objects(path, df, "config_json")
+
+
+def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
+    for i, text in enumerate(df[col]):
+        if text:
+            try:
+                ok = isinstance(loads(text, f"{path}: line {i + 2}, field {col!r}"), dict)
+            except LatbenchError as exc:
+                raise TableError(str(exc)) from None
+            if not ok:
+                raise TableError(f"{path}: line {i + 2}, field {col!r}: expected a JSON object")

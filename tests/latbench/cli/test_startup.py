@@ -1,0 +1,63 @@
+"""`latbench --help` imports no subcommand and no torch; the static command table matches what
+each module registers; help texts are clean; only latbench's own warnings are reformatted."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+from latbench import cli
+
+
+def test_top_level_help_imports_no_subcommand_and_no_torch():
+    code = ("import sys; from latbench.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('latbench.cli.')"
+            " and m != 'latbench.cli.__init__']\nprint(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_static_table_matches_the_registered_help():
+    full = _subparsers(cli.build_parser())
+    registered = {a.dest: a.help for a in full._choices_actions}
+    assert registered == cli.COMMANDS
+    assert list(full.choices) == list(cli.COMMANDS)
+
+
+def test_help_texts_are_clean_and_every_option_is_explained():
+    full = _subparsers(cli.build_parser())
+    for name, parser in full.choices.items():
+        text = parser.format_help()
+        assert "%%" not in text and "``" not in text, name
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"{name} {action.option_strings} has no help"
+
+
+def test_only_latbench_warnings_are_reformatted():
+    code = ("import warnings\nfrom latbench import cli\nwarnings.simplefilter('always')\n"
+            "with cli._latbench_warnings():\n"
+            "    warnings.warn_explicit('ours', UserWarning, cli.__file__, 1)\n"
+            "    warnings.warn_explicit('theirs', UserWarning, '/v/site-packages/torch/y.py', 2)\n"
+            "assert warnings.formatwarning is warnings._formatwarning_orig\n"
+            "assert warnings.showwarning is warnings._showwarning_orig\n")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stderr
+    assert "latbench: warning: ours" in err
+    assert "latbench: warning: theirs" not in err and "UserWarning: theirs" in err
+
+
+def test_main_leaves_pytests_warning_capture_alone():
+    with pytest.warns(UserWarning, match="recorded"):
+        with cli._latbench_warnings():
+            warnings.warn_explicit("recorded", UserWarning, cli.__file__, 1)

@@ -1,0 +1,54 @@
+"""Re-checksummed edits of a predictor file are "damaged: field ...", never a traceback or a
+silent prediction (issue 13): the state is validated, not only the checksum."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from predictors.lookup import LookupPredictor
+from predictors.network import NetworkPredictor
+from predictors.persist import PredictorFileError, _canonical, load, save
+
+
+def rechecksum(doc: dict) -> str:
+    doc = {k: v for k, v in doc.items() if k != "checksum"}
+    return json.dumps({**doc, "checksum": hashlib.sha256(_canonical(doc)).hexdigest()})
+
+
+@pytest.fixture(scope="module")
+def network_file(synth, nb201_ops, nb201_archs, tmp_path_factory):
+    lookup = LookupPredictor().fit(synth.op_table(nb201_ops))
+    model = NetworkPredictor(lookup).fit(nb201_archs[:10],
+                                         [synth.network_ms(a) for a in nb201_archs[:10]])
+    return save(model, tmp_path_factory.mktemp("p") / "net.json")
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda s: s["params"].update(composition="product"), "params.composition"),
+    (lambda s: s["params"].update(calibration=3), "params.calibration"),
+    (lambda s: s["op_model"]["state"].update(latency_ms=[1.0, 2.0, 3.0]), "latency_ms"),
+    (lambda s: s["op_model"]["state"]["latency_ms"].__setitem__(0, -1.0), "latency_ms"),
+    (lambda s: s["op_model"]["state"]["keys"].__setitem__(0, "conv|out=0|1x2x4x4|float32|"
+                                                            "infer"), "out=0"),
+    (lambda s: s.update(weights=[1.0]), "weights"),
+    (lambda s: s.update(terms=["const"]), "terms"),
+    (lambda s: s["op_model"]["state"]["params"].update(strict="yes"), "params.strict"),
+    (lambda s: s.pop("weights"), "weights"),
+    (lambda s: s["op_model"].update({"class": "Nope"}), "unknown predictor class"),
+])
+def test_edited_state_is_damaged(network_file, tmp_path, edit, needle):
+    doc = json.loads(network_file.read_text())
+    edit(doc["state"])
+    path = tmp_path / "edited.json"
+    path.write_text(rechecksum(doc))
+    with pytest.raises(PredictorFileError) as err:
+        load(path)
+    message = str(err.value)
+    assert "\n" not in message and "edited.json" in message and needle in message, message
+
+
+def test_unedited_file_still_loads(network_file, nb201_archs):
+    assert load(network_file).predict(nb201_archs[:2]).shape == (2,)
