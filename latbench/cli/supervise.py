@@ -71,6 +71,10 @@ def supervise() -> int:
         last = None
         for _ in range(MAX_RESTARTS):
             rc = _run(cmd, env)
+            if rc == -signal.SIGTERM:  # ended before its own handler was installed
+                print("latbench: terminated (SIGTERM); every row written so far is kept",
+                      file=sys.stderr)
+                return 143
             state = _marker_state(note)
             # 1 is Python's own exit on an uncaught error (a latbench bug, a full disk): not the
             # op's doing; and a marker unchanged since the last restart means no progress.
