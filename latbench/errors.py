@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from typing import Any
 
 
 class LatbenchError(Exception):
@@ -57,10 +56,6 @@ class MissingDependencyError(LatbenchError, ImportError):
         super().__init__(msg)
 
 
-class NotFittedError(LatbenchError, _SklearnNotFittedError):
-    """A predictor used before ``fit`` (also scikit-learn's ``NotFittedError``, so code
-    written for scikit-learn estimators catches it)."""
-
 
 class GenotypeError(LatbenchError, ValueError):
     """A genotype string that does not parse: malformed, or naming an op the space lacks."""
@@ -103,3 +98,13 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
     return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
             f"{exc.start}); expected a UTF-8 file written by latbench")
+
+
+def __getattr__(name: str) -> Any:
+    """``NotFittedError`` (``latbench.notfitted``) is imported on first use: it subclasses
+    scikit-learn's, and importing scikit-learn would cost every command a second."""
+    if name == "NotFittedError":
+        from latbench.notfitted import NotFittedError
+
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,13 +14,14 @@ meta-learning (Lee et al., NeurIPS 2021), with a linear-Gaussian model instead o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
 from predictors.batch import ArchBatch
 from predictors.transfer_fit import diagonal_prior, prior_ridge
 
@@ -61,23 +62,38 @@ class DevicePrior:
         ``source_costs`` (len(batch.ops),) shapes the split of costs the networks cannot
         identify; at most ``max_networks`` random networks per device are used.
         """
-        if len(measured) < 2:
-            raise LatbenchError(f"a device prior needs >= 2 devices; got {len(measured)}")
-        rng = np.random.default_rng(seed)
-        rows = np.sort(rng.choice(batch.n, size=min(max_networks, batch.n), replace=False))
-        counts = batch.counts()[rows]
-        phis = []
-        for name, y in measured.items():
+        return cls.fit_devices({name: (batch, y) for name, y in measured.items()},
+                               lambda ops: source_costs, alpha=alpha,
+                               max_networks=max_networks, seed=seed)
+
+    @classmethod
+    def fit_devices(cls, devices: Mapping[str, tuple[ArchBatch, np.ndarray]],
+                    source_costs: Callable[[list[OpSpec]], np.ndarray], *,
+                    alpha: float = 1e-3, max_networks: int = 3000, seed: int = 0
+                    ) -> "DevicePrior":
+        """Learn from each device's own networks (name -> (batch, ms per network)); the prior
+        covers the ops all devices' networks share. ``source_costs(ops)`` gives the source's
+        cost of each op."""
+        if len(devices) < 2:
+            raise LatbenchError(f"a device prior needs >= 2 devices; got {len(devices)}")
+        fits: dict[str, dict[str, float]] = {}
+        for name, (batch, y) in devices.items():
             y = np.asarray(y, dtype=np.float64)
             if y.shape != (batch.n,) or not np.all(y > 0):
                 raise LatbenchError(f"device {name!r}: need one positive latency per network "
                                     f"({batch.n}); got shape {y.shape}")
-            phis.append(fit_op_costs(counts, y[rows], source_costs, alpha) / y[rows].mean())
-        phi = np.array(phis)
+            rng = np.random.default_rng(seed)
+            rows = np.sort(rng.choice(batch.n, size=min(max_networks, batch.n), replace=False))
+            theta = fit_op_costs(batch.counts()[rows], y[rows], source_costs(batch.ops), alpha)
+            phi = theta / y[rows].mean()
+            fits[name] = {"": phi[0], **{op.key: v for op, v in zip(batch.ops, phi[1:])}}
+        shared = set.intersection(*(set(f) for f in fits.values())) - {""}
+        keys = [k for k in next(iter(fits.values())) if k in shared]
+        phi = np.array([[f[""]] + [f[k] for k in keys] for f in fits.values()])
         mean = phi.mean(axis=0)
         cov = np.cov(phi.T) + np.diag((JITTER * np.maximum(np.abs(mean), 1e-3 * mean.max()))
                                       ** 2)
-        return cls([op.key for op in batch.ops], mean, cov, list(measured), phi)
+        return cls(keys, mean, cov, list(devices), phi)
 
     def covers(self, keys: Sequence[str]) -> bool:
         """Whether every op key of ``keys`` has a learned cost."""

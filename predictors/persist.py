@@ -191,7 +191,7 @@ def parse(text: str, source: str = "<string>") -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise PredictorFileError(f"{source}: format is {got!r}; expected {FORMAT!r}")
-    if doc.get("version") != VERSION:
+    if isinstance(doc.get("version"), bool) or doc.get("version") != VERSION:
         raise PredictorFileError(f"{source}: version {doc.get('version')!r}; this latbench "
                                  f"reads version {VERSION}")
     checksum = doc.pop("checksum", None)

@@ -125,7 +125,10 @@ class TransferPredictor(Predictor):
         self.y_range_ = (float(y.min()), float(y.max()))
         self.n_shots_ = len(y)
         self.shots_ = [] if isinstance(archs, ArchBatch) else [arch_digest(a) for a in archs]
-        self.fit_metrics_ = accuracy(final(np.arange(len(y))), y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a map clamped flat has no ranking: ρ, τ = 0
+            metrics = accuracy(final(np.arange(len(y))), y)
+        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
         return self
 
     def _candidates(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray
@@ -181,7 +184,7 @@ class TransferPredictor(Predictor):
             pred = _apply_map(self.map_, source_network_ms(self.source, batch))
         lo, hi = self.y_range_
         far = (pred < lo / EXTRAPOLATION_FACTOR) | (pred > hi * EXTRAPOLATION_FACTOR)
-        if far.any():
+        if hi > 0 and far.any():
             warnings.warn(f"{int(far.sum())} of {len(pred)} predictions lie beyond "
                           f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
                           "measure a few such networks as shots", ExtrapolationWarning,
@@ -217,6 +220,8 @@ class TransferPredictor(Predictor):
         p = dict(check_type("params", state["params"], dict, "an object"))
         check_choice("params.method", p.get("method"), METHODS)
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
+        if "slope" in state:  # saved before op-cost transfer
+            return cls._from_v0_state(state)
         obj = cls(from_state_of(state["source"]), p["method"], p["device"], prior,
                   tuple(p["alphas"]), p["coverage"])
         arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
@@ -225,6 +230,19 @@ class TransferPredictor(Predictor):
         obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])
         obj.y_range_, obj.n_shots_ = tuple(state["y_range"]), int(state["n_shots"])
         obj.shots_, obj.fit_metrics_ = list(state["shots"]), dict(state["fit_metrics"])
+        return obj
+
+
+    @classmethod
+    def _from_v0_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
+        """A file saved before op-cost transfer: a loglinear or scale map, nothing else."""
+        obj = cls(from_state_of(state["base"]), **state["params"])
+        obj.method_, obj.alpha_, obj.vocab_ = obj.method, 0.0, []
+        obj.theta_ = np.zeros(0)
+        obj.map_ = np.array([state["intercept"], state["slope"]], dtype=np.float64)
+        obj.scale_, obj.residuals_, obj.cv_scores_ = 1.0, np.zeros(1), {}
+        obj.y_range_, obj.n_shots_ = (0.0, 0.0), int(state["n_shots"])  # range not kept
+        obj.shots_, obj.fit_metrics_ = [], dict(state["fit_metrics"])
         return obj
 
 

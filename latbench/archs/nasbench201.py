@@ -36,6 +36,26 @@ CELLS_PER_STAGE = {"small": 1, "paper": 5}
 FORMAT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 
 
+class FrozenMeta(dict):
+    """A read-only dict for the ``meta`` of cached, shared networks (copies are itself)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("the meta of a NAS-Bench-201 network is read-only (networks are cached "
+                        "and shared); build a new Architecture with another meta")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __copy__(self) -> "FrozenMeta":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "FrozenMeta":
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMeta, (dict(self),))
+
+
 @lru_cache(maxsize=32768)
 def genotype_string(cell: tuple[str, ...]) -> str:
     """``cell`` (six op names in CELL_EDGES order) in NAS-Bench-201's string format."""
@@ -84,6 +104,7 @@ def parse_genotype(arch_str: str) -> tuple[str, ...]:
     return tuple(cell)
 
 
+@lru_cache(maxsize=32768)
 def live_edges(cell: tuple[str, ...]) -> tuple[int, ...]:
     """Indices (CELL_EDGES order) of the edges that are not ``none`` and lie on a path from
     the cell's input (node 0) to its output (node 3)."""
@@ -147,7 +168,15 @@ def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1, *,
 
     ``batch`` and ``n_classes`` (10, 100 or 120; 120 means ImageNet16-120's 16×16 input) set
     the shapes; ``prune`` drops ``none`` edges and dead ops (see the module docstring).
+    Networks are immutable (``meta`` is read-only), so the last 32,768 built are cached:
+    re-reading a 15,625-network table costs lookups, not rebuilds.
     """
+    return _build(tuple(cell), size, batch, n_classes, prune)
+
+
+@lru_cache(maxsize=32768)
+def _build(cell: tuple[str, ...], size: str, batch: int, n_classes: int,
+           prune: bool) -> Architecture:
     if size not in CELLS_PER_STAGE:
         raise GenotypeError(f"unknown size {size!r} for space {SPACE!r}; valid: "
                             f"{', '.join(CELLS_PER_STAGE)}")
@@ -165,8 +194,8 @@ def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1, *,
             edges.extend(segment)
         else:
             edges.extend(segment[i][cell[i]] for i in keep)
-    meta = {"size": size, "batch": batch, "n_classes": n_classes, "prune": prune,
-            "connected": connected}
+    meta = FrozenMeta(size=size, batch=batch, n_classes=n_classes, prune=prune,
+                      connected=connected)
     return Architecture(SPACE, tuple(edges), output, genotype=genotype_string(cell), meta=meta)
 
 

@@ -90,7 +90,8 @@ def _ints(name: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in str(text).strip().split("-"))
     except ValueError:
-        raise OfaEncodingError(name, f"ofa-mbv3: {name}={text!r} is not '-'-joined integers") from None
+        raise OfaEncodingError(name, f"ofa-mbv3: {name}={text!r} is not '-'-joined "
+                               "integers") from None
 
 
 def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH
@@ -108,7 +109,8 @@ def parse_genotype(text: str) -> OfaConfig:
     fields = dict(part.partition("=")[::2] for part in text.strip().split(";") if part)
     missing = [k for k in ("ks", "e", "d", "r") if k not in fields]
     if missing:
-        raise OfaEncodingError(missing[0], f"ofa-mbv3: genotype {text!r} lacks {', '.join(missing)}; "
+        raise OfaEncodingError(missing[0], f"ofa-mbv3: genotype {text!r} lacks "
+                                           f"{', '.join(missing)}; "
                                "expected ks=..;e=..;d=..;r=..;w=..")
     try:
         width = float(fields.get("w", DEFAULT_WIDTH))
@@ -154,7 +156,8 @@ def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
     Raises ``OfaEncodingError`` naming the missing column or the bad field."""
     missing = [c for c in ROW_COLUMNS if c not in row]
     if missing:
-        raise OfaEncodingError(missing[0], f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected "
+        raise OfaEncodingError(missing[0], f"ofa-mbv3 row lacks column(s) "
+                                           f"{', '.join(missing)}; expected "
                                f"{', '.join(ROW_COLUMNS)}")
     config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
     return build_network(config, batch)
@@ -170,7 +173,8 @@ def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
 def config_of(arch: Architecture) -> OfaConfig:
     """The canonical encoding of an ofa-mbv3 Architecture, read back from its OpSpecs."""
     if arch.space != SPACE:
-        raise OfaEncodingError("space", f"architecture of space {arch.space!r} is not an {SPACE} subnet")
+        raise OfaEncodingError("space", f"architecture of space {arch.space!r} is not an "
+                                        f"{SPACE} subnet")
     stem = arch.edges[0].op
     width = next((x for x in space.WIDTHS if space.widths(x).stem == stem.p.get("out")), None)
     if stem.kind != "mbv3_conv" or width is None:

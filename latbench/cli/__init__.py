@@ -28,7 +28,8 @@ COMMANDS: dict[str, str] = {
     "profile": "measure every op of a search space into a table",
     "show": "print a table's device, protocol and rows",
     "measure-nets": "measure sampled whole networks of a space (checks predictions)",
-    "import-nets": "import whole-network latencies measured elsewhere (provenance kept)",
+    "import-nets": "import whole-network latencies measured elsewhere (HELP, HW-NAS-Bench, "
+                   "BRP-NAS files) as networks tables",
     "validate": "export an architecture and check it on torch/ORT/TRT",
     "doctor": "which TensorRT / onnxruntime-gpu / torch fit this GPU",
     "fit": "fit a latency predictor and save it as JSON",

@@ -8,11 +8,13 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
+from predictors.base import input_level
+from predictors.batch import encode
 from predictors.data import STATISTICS as STATS, network_data, op_data
+from predictors.device_prior import DevicePrior
 from predictors.network import CALIBRATIONS, COMPOSITIONS, NetworkPredictor
 from predictors.persist import load, save
-from predictors.base import input_level
-from predictors.transfer import METHODS, TransferPredictor
+from predictors.transfer import METHODS, TransferPredictor, source_op_costs
 from predictors.transfer_fit import choose_shots
 
 
@@ -43,9 +45,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="networks of --networks drawn at random (with --seed) as shots")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed of the shot draw (default: 0)")
+    p.add_argument("--prior-from", type=Path, nargs="+", metavar="NETWORKS",
+                   help="networks tables of OTHER devices (e.g. other columns of an imported "
+                        "file): learn a prior on relative op costs from them")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="transfer method; auto: chosen by leave-one-out CV on the shots")
     p.set_defaults(func=run)
+
+
+def _prior(paths: list[Path], source: object, column: str) -> DevicePrior:
+    """A DevicePrior learned from the networks tables of other devices."""
+    devices = {}
+    for path in paths:
+        data = network_data(path, column)
+        devices[data.device or path.stem] = (encode(data.archs), data.latency_ms)
+    prior = DevicePrior.fit_devices(devices, lambda ops: source_op_costs(source, ops))
+    console.print(f"prior learned from {len(devices)} device(s): {', '.join(devices)} "
+                  f"({len(prior.keys)} shared ops)", markup=False)
+    return prior
 
 
 def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
@@ -58,7 +75,8 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
         console.print(f"source {args.transfer_from} is an op predictor "
                       f"({type(source).__name__}): lifted to networks as the sum of its op costs")
     rows = choose_shots(len(nets.archs), args.shots, args.seed)
-    model = TransferPredictor(source, args.method, nets.device).fit(
+    prior = _prior(args.prior_from, source, STATS[args.stat]) if args.prior_from else None
+    model = TransferPredictor(source, args.method, nets.device, prior).fit(
         [nets.archs[i] for i in rows], nets.latency_ms[rows])
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
     console.print(f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "

@@ -3,8 +3,9 @@ on CPU-sized synthetic data, with costs from a saved predictor.
 
 The normal way in is ``--predictor P.json`` (``latbench fit``; for ST-NAS one per space,
 encoder then decoder, or one covering both). Without it, a lookup predictor is fitted on the
-device's default tables (``latbench profile``'s paths); a missing table is an error naming the
-command that makes it, unless ``--profile-missing`` asks to run that command here.
+device's tables (``latbench profile``'s default path, else the committed reference tables of
+the device); a missing table is an error naming the command that makes it, unless
+``--profile-missing`` asks to run that command here.
 ``memory-filter`` is another name for ``hypersegnas``.
 """
 
@@ -58,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="hypersegnas --confirm: cpu or cuda[:N]")
     p.add_argument("--memory-table", type=Path, default=None,
                    help="hypersegnas --confirm: memory table to append to (default: "
-                        "device_profiles/<device>/memory-dints-<size>.csv)")
+                        "memory-dints-<size>.csv of the device under the tables home, where "
+                        "`latbench memory` writes)")
     p.add_argument("--jobs", type=int, default=2, metavar="N",
                    help="hypersegnas: local processes for the screen's full traces (default 2)")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",

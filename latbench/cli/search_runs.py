@@ -61,7 +61,10 @@ def rtdnas(args: argparse.Namespace, module: ModuleType, models: list) -> int:
     with progress() as report:
         out = module.search(models[0], args.size, lam, args.upper_ms, args.n_paths, args.steps,
                             args.seed, report)
-    console.print(f"cell search L_ub = {out.runs[0].extra['upper_ms']:.4g} ms")
+    how = ("--upper-ms" if args.upper_ms is not None else
+           "0.8 × the expected latency at the start, so that it binds on this backbone")
+    console.print(f"cell search L_ub = {out.runs[0].extra['upper_ms']:.4g} ms ({how}); GA "
+                  f"decoding under {out.upper_ms:g} ms and {out.min_fps:g} FPS")
     _show("RT-DNAS cell genotype (op~input per node)", out.runs, out.genotype)
     return _ga_report(out)
 

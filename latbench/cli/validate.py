@@ -160,7 +160,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
         static = resolve_architecture(args.static) if args.static else None
         result = pp.run_dyncell(arch, args.device, args.n_frames, static)
     out = result.to_dict()
-    path = args.out / f"{arch.name or arch.space}.{args.protocol}.json"
+    path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     if args.json:

@@ -28,7 +28,7 @@ STATUSES = ("ok", "error", "oom", "crashed", "timeout")
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": STATUSES,
     "mode": ("infer", "train", ""),  # empty: the key (or arch_json) says
-    "source": ("measured", "estimated"),
+    "source": ("measured", "estimated", "imported"),  # imported: latbench.importing
     "dtype": ("float32", "float16", "bfloat16", ""),
     "subject": ("op", "arch"),
     "size": ("small", "paper", ""),
@@ -125,6 +125,10 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             _fail(path, df, ok & (missing | (df[col] <= 0)), col,
                   "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
                   "when measured)")
+    if "input_shape" in df.columns:
+        shapes = df["input_shape"].astype(str)
+        _fail(path, df, ~shapes.str.fullmatch(r"([1-9][0-9]{0,18}(x[1-9][0-9]{0,18})*)?"),
+              "input_shape", "sizes like 1x16x32x32 (or empty)")
     for check in ROW_CHECKS:
         check(path, df)
     if "config_json" in df.columns:

@@ -35,6 +35,7 @@ from latbench.opspec import OpSpec
 from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, meta_path
 from latbench.tables.checks import POSITIVE_ON_OK, REQUIRED_ON_OK
+from latbench.tables.schema import SCHEMAS
 from predictors.lookup import LookupPredictor
 from predictors.persist import _canonical, save
 
@@ -54,6 +55,9 @@ INFO_LEAVES = ("libraries", "fit_metrics", "tables_sha256", "device", "statistic
 lookup's ``fallback`` may also be absent or null: it is optional.)"""
 
 
+NUMERIC = {c for schema in SCHEMAS.values() for c in schema.numeric()} - set(POSITIVE_ON_OK)
+
+
 def accepted_cell(table: str, col: str, value: str, row: dict[str, str]) -> bool:
     """Whether replacing ``col`` of a valid row by ``value`` is a valid table (exit 0)."""
     if col in FREE_TEXT and value != "\udcff":
@@ -64,14 +68,16 @@ def accepted_cell(table: str, col: str, value: str, row: dict[str, str]) -> bool
         return True  # networks measured outside a space's sizes
     if col in ("kind", "input_shape") and value == "":
         return True
+    if table == "mem" and row.get("subject") == "arch" and col == "kind":
+        return value != "\udcff"  # an arch row's kind is not interpreted (the arch_json is)
     ok_row = row.get("status") == "ok"
     number = value not in ("", "x", "nan", "inf", "-inf", "-1", "1e308", "\udcff")
     if col in POSITIVE_ON_OK and ok_row:
         return (value == "" and col != REQUIRED_ON_OK) or (number and float(value) > 0)
-    if col in {"flops", "n_params", "bytes_read", "bytes_written", "n_samples",
-               "calls_per_sample", "latency_std_ms", "latency_iqr_ms", "repeat", "n_ops",
-               "batch", "steps"} or col.endswith("_mib"):
+    if col in NUMERIC:  # optional numbers: empty or finite >= 0
         return value == "" or (number and float(value) >= 0)
+    if col == "config_json" and value == "":
+        return True  # a memory row without its config is never used for calibration
     return False
 
 
@@ -219,6 +225,8 @@ def json_leaf_mutations(doc: dict, rechecksum: bool) -> list[tuple[str, bytes, t
             elif bad not in ("BIG", "NAN", "INF"):
                 if parent[path[-1]] == bad and type(parent[path[-1]]) is type(bad):
                     continue
+                if isinstance(parent[path[-1]], bool) and isinstance(bad, bool):
+                    continue  # the other bool is a valid value, not a malformed one
                 parent[path[-1]] = bad
             else:
                 parent[path[-1]] = f"@@{bad}@@"

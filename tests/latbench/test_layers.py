@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("latbench", "predictors", "nas")
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
-    (0, ("latbench.errors", "latbench.jsonio", "latbench.tables", "latbench.papers")),
+    (0, ("latbench.errors", "latbench.notfitted", "latbench.jsonio", "latbench.tables",
+         "latbench.papers")),
     (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
          "latbench.archs")),
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",

@@ -42,6 +42,9 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {
     "mbv2_block": ((1, 8, 10, 10), dict(out=8, stride=1)),
     "p3d": ((1, 4, 6, 6, 6), dict(out=6, kernel=(3, 1, 3))),
     "factorized_reduce": ((1, 4, 6, 6, 6), dict(out=8, norm="in")),
+    "mbv3_conv": ((1, 3, 9, 9), dict(out=8, kernel=3, stride=2)),
+    "mbv3_block": ((2, 8, 7, 7), dict(out=8, mid=24, kernel=5, act="h_swish", se=True)),
+    "mbv3_feature_mix": ((2, 16), dict(out=12)),
 }
 
 

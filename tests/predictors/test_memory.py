@@ -90,6 +90,7 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
     np.testing.assert_allclose(fast_features(arch, config, terms), fast_features(arch, config))
 
 
+@pytest.mark.slow
 def test_parallel_full_predictions_equal_serial():
     from predictors.memory_screen import full_predictions
 

@@ -32,7 +32,9 @@ def device(pool=1.0, conv=1.0, skip=1.0, const=0.5):
 
 @pytest.fixture(scope="module")
 def archs():
-    return sample_architectures("nasbench201", 120, "small", seed=11)
+    """Distinct sampled networks (a networks table keeps one row per network)."""
+    unique = {a.genotype: a for a in sample_architectures("nasbench201", 120, "small", seed=11)}
+    return list(unique.values())
 
 
 @pytest.fixture(scope="module")
@@ -131,26 +133,37 @@ def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, ar
     assert main(["fit", str(w.path), "-o", str(ops)]) == 0  # an op-level (lookup) predictor
     nets = _write_target(tmp_path / "t.networks.csv", archs,
                          _target(synth, archs, pool=30.0, conv=0.2))
+    others = [_write_target(tmp_path / f"o{i}.networks.csv", archs[:60],
+                            _target(synth, archs[:60], pool=25.0 + 10 * i, conv=0.2), f"gpu-{i}")
+              for i in range(2)]
     assert main(["fit", "--transfer-from", str(ops), "--networks", str(nets), "--shots", "10",
-                 "--seed", "3", "-o", str(out)]) == 0
+                 "--seed", "3", "--prior-from", *map(str, others), "-o", str(out)]) == 0
     state = json.loads(out.read_text())["state"]
     assert len(state["shots"]) == 10 and state["method_"].startswith("opcost")
+    assert state["prior"]["devices"] == ["gpu-0", "gpu-1"]
     report = tmp_path / "e.json"
     assert main(["evaluate", str(out), str(nets), "--plot", str(tmp_path / "e.png"),
                  "--json", str(report)]) == 0
     scored = json.loads(report.read_text())["TransferPredictor"]
     # shots left out; the ranking is the target's (the source's own ranking scores ~0.5 here)
     assert 100 < scored["n"] <= len(archs) - 10 and scored["spearman_rho"] > 0.8
-    from latbench.cli.validate import load_network_predictor
-
-    assert predict_latency(archs[0], out, load=load_network_predictor)["predicted_ms"] > 0
+    assert _validate_prediction(archs[0], out)["predicted_ms"] > 0  # validate --predictor
 
 
-def _write_target(path, archs, y):
+def _validate_prediction(arch, path):
+    """What ``validate --predictor PATH`` predicts (its loader moved to the CLI on main)."""
+    try:
+        from latbench.cli.validate import load_network_predictor
+    except ImportError:
+        return predict_latency(arch, path)
+    return predict_latency(arch, path, load=load_network_predictor)
+
+
+def _write_target(path, archs, y, slug="gpu-x"):
     from latbench.netprofile import NETWORKS, arch_columns
     from latbench.tables import TableWriter
 
-    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": "gpu-x"}, "protocol": {},
+    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": slug}, "protocol": {},
                                      "protocol_id": "p"})
     seen = set()
     for a, ms in zip(archs, y):
@@ -162,3 +175,35 @@ def _write_target(path, archs, y):
                   "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
                   "latency_min_ms": ms})
     return path
+
+
+def test_a_transfer_file_saved_before_op_costs_still_loads(source, archs, tmp_path):
+    """Version-0 state (a loglinear map only) predicts exp(a + b log ŷ_source) as it did."""
+    from predictors.persist import state_of
+
+    doc = {"params": {"method": "loglinear", "device": "gpu-x"}, "base": state_of(source),
+           "slope": 0.8, "intercept": 0.3, "n_shots": 10, "fit_metrics": {}}
+    old = TransferPredictor.from_state(doc)
+    expected = np.exp(0.3 + 0.8 * np.log(source.predict(archs[:5])))
+    assert np.allclose(old.predict(archs[:5]), expected, rtol=1e-12)
+    assert load(save(old, tmp_path / "old.json")).predict(archs[:5]).tobytes() == \
+        old.predict(archs[:5]).tobytes()
+
+
+def test_batch_transfer_uses_the_batch1_op_costs_of_the_same_device(synth, source, archs):
+    """A batch-1 transfer predictor as source: batch-8 ops are priced by their batch-1 twins."""
+    from latbench.archs.nasbench201 import build_network, parse_genotype
+
+    at8 = [build_network(parse_genotype(a.genotype), "small", batch=8) for a in archs]
+    y1 = _target(synth, archs, pool=30.0, conv=0.2)
+    y8 = _target(synth, at8, pool=30.0, conv=0.2, const=0.5)
+    batch1 = TransferPredictor(source, "opcost").fit(archs[:60], y1[:60])
+    keys1 = {op.key for a in archs for op in a.ops()}
+    assert not keys1 & {op.key for op in at8[0].ops()}  # no batch-8 op among the batch-1 ones
+    shots = choose_shots(len(at8), 6, seed=0)
+    rest = np.setdiff1d(np.arange(len(at8)), shots)
+    model = TransferPredictor(batch1, "opcost").fit([at8[i] for i in shots], y8[shots])
+    cpu = TransferPredictor(source, "opcost").fit([at8[i] for i in shots], y8[shots])
+    rho, rho_cpu = (stats.spearmanr(m.predict([at8[i] for i in rest]), y8[rest]).statistic
+                    for m in (model, cpu))
+    assert rho > 0.95 and rho > rho_cpu

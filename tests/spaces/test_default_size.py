@@ -18,7 +18,7 @@ def test_default_sizes() -> None:
 
 @pytest.mark.parametrize("argv", [["profile", "nasbench201"], ["measure-nets", "nasbench201"],
                                   ["predict", "p.json", "--space", "nasbench201"],
-                                  ["memory", "nasbench201"], ["search", "cakes"]])
+                                  ["memory", "nasbench201"]])
 def test_commands_leave_size_to_the_space_unless_given(argv: list[str]) -> None:
     parser = build_parser()
     assert parser.parse_args(argv).size is None  # resolved by default_size at run time

@@ -149,3 +149,15 @@ def test_building_all_cells_is_fast_enough() -> None:
     for s in all_genotypes()[:2000]:
         from_genotype(s)
     assert time.perf_counter() - start < 3.0  # ~0.2 ms each on a loaded 2-core machine
+
+
+def test_networks_are_cached_and_their_meta_read_only() -> None:
+    import copy
+
+    a, b = from_genotype(EXAMPLE), from_genotype(EXAMPLE)
+    assert a is b  # a re-read table costs lookups, not rebuilds
+    with pytest.raises(TypeError, match="read-only"):
+        a.meta["size"] = "small"  # type: ignore[index]
+    assert copy.deepcopy(a) == a and dict(copy.deepcopy(a).meta) == dict(a.meta)
+    assert copy.copy(a.meta) is a.meta
+    assert json.loads(a.to_json())["meta"]["batch"] == 1

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from latbench.archs import Architecture, sample_architectures
-from latbench.archs.ofa_mbv3 import (OfaConfig, OfaEncodingError, build_network, config_from_columns,
-                                     config_of, parse_genotype, sample_config)
+from latbench.archs.ofa_mbv3 import (OfaConfig, OfaEncodingError, build_network,
+                                     config_from_columns, config_of, parse_genotype,
+                                     sample_config)
 from latbench.spaces import get_space
 from latbench.spaces.ofa_mbv3 import RESOLUTIONS, stage_sizes, widths
 

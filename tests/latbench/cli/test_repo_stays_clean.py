@@ -27,7 +27,8 @@ def test_profile_and_measure_nets_from_the_repository_leave_git_status_clean():
     before = _status()
     env = {k: v for k, v in os.environ.items() if k not in ("LATBENCH_HOME",
                                                             "LATBENCH_SUPERVISED")}
-    fast = ["--threads", "1", "--budget-ms", "1", "--warmup-ms", "1", "--item-timeout", "0"]
+    fast = ["--size", "small", "--threads", "1", "--budget-ms", "1", "--warmup-ms", "1",
+            "--item-timeout", "0"]  # nasbench201 defaults to its paper size
     try:
         for args in (["profile", "nasbench201", "--size", "small", *fast],
                      ["measure-nets", "nasbench201", "--size", "small", "--n", "1", *fast]):

@@ -25,13 +25,14 @@ def msnas_predictor(tmp_path_factory):
 
 
 def test_missing_default_table_names_the_profile_command(capsys, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)  # no device_profiles/ here
+    monkeypatch.chdir(tmp_path)  # no reference tables (device_profiles/) nor a tables home here
+    monkeypatch.delenv("LATBENCH_HOME", raising=False)
     assert main(["search", "cakes"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "`latbench profile cakes --size small --threads 1`" in err[0]
     assert "--profile-missing" in err[0]
-    assert not (tmp_path / "device_profiles").exists()  # nothing profiled unasked
+    assert not any(tmp_path.iterdir())  # nothing profiled, nothing written unasked
 
 
 def test_missing_predictor_file_is_one_line_naming_fit(capsys, tmp_path):
@@ -120,6 +121,7 @@ def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monk
     from latbench.profile import default_table_path
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LATBENCH_HOME", raising=False)
     seen = []
 
     def fake_run(args):  # noqa: ANN001

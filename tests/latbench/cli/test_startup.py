@@ -16,7 +16,8 @@ from latbench import cli
 def test_top_level_help_imports_no_subcommand_and_no_torch():
     code = ("import sys; from latbench.cli import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith('latbench.cli.')"
+            "bad = [m for m in sys.modules if m in ('torch', 'sklearn')"
+            " or m.startswith('latbench.cli.')"
             " and m != 'latbench.cli.__init__']\nprint(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -152,5 +152,4 @@ def test_a_table_without_the_drift_columns_is_read_and_upgraded_when_appended(tm
     TableWriter(path, LATENCY, {}).append({**_row("b", 2.0), "drift": 1.1})
     df = read_table(path)
     assert path.read_text().splitlines()[0].split(",") == LATENCY.names
-    assert list(df["key"]) == [_row("a")["key"], _row("b")["key"]]
-    assert df["drift"].tolist()[1] == 1.1
+    assert list(df["key"]) == [_key("a"), _key("b")] and df["drift"].tolist()[1] == 1.1
