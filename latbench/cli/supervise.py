@@ -42,6 +42,17 @@ def _markers(note: Path) -> list[Path]:
         return []
 
 
+def _marker_state(note: Path) -> str:
+    """The in-flight markers the child left (their text), or '' when none."""
+    texts = []
+    for marker in _markers(note):
+        try:
+            texts.append(marker.read_text(encoding="utf-8"))
+        except OSError:
+            continue
+    return "\n".join(texts)
+
+
 def _describe(rc: int) -> str:
     if rc < 0:
         try:
@@ -57,10 +68,19 @@ def supervise() -> int:
         note = Path(tmp) / "inflight"
         env = {**os.environ, SUPERVISED_ENV: "1", INFLIGHT_NOTE_ENV: str(note)}
         cmd = [sys.executable, *sys.orig_argv[1:]]
+        last = None
         for _ in range(MAX_RESTARTS):
             rc = _run(cmd, env)
-            if rc in (0, 2, 130, 143) or not any(m.exists() for m in _markers(note)):
+            if rc == -signal.SIGTERM:  # ended before its own handler was installed
+                print("latbench: terminated (SIGTERM); every row written so far is kept",
+                      file=sys.stderr)
+                return 143
+            state = _marker_state(note)
+            # 1 is Python's own exit on an uncaught error (a latbench bug, a full disk): not the
+            # op's doing; and a marker unchanged since the last restart means no progress.
+            if rc in (0, 1, 2, 130, 143) or not state or state == last:
                 return rc if rc >= 0 else 128 - rc
+            last = state
             env[DEATH_ENV] = _describe(rc)
             print(f"latbench: the measuring process died ({_describe(rc)}) while an item was "
                   "in flight; restarting to record it and go on", file=sys.stderr)
