@@ -8,7 +8,6 @@ space on every device type of the cluster.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,9 +96,9 @@ class Probe:
         return str(self.fingerprint.get("slug", "unknown-device"))
 
 
-def _probe(make_job: JobFactory, device: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+def _probe(make_job: JobFactory, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
     job = make_job(device)
-    return dict(job.fingerprint), dict(job.protocol), os.getpid()
+    return dict(job.fingerprint), dict(job.protocol)
 
 
 def probe(ray: Any, make_job: JobFactory, device: str, threads: int | None,
@@ -111,7 +110,7 @@ def probe(ray: Any, make_job: JobFactory, device: str, threads: int | None,
     out = []
     for target, ref in zip(targets, refs):
         try:
-            fp, protocol, _ = ray.get(ref)
+            fp, protocol = ray.get(ref)
         except ray.exceptions.RayError as exc:
             raise LatbenchError(f"Ray target {target.label} could not build the job for "
                                 f"{device!r}: {str(exc).splitlines()[0]}") from None

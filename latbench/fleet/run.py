@@ -47,7 +47,6 @@ class FleetRun:
     tables: dict[str, TableRun] = field(default_factory=dict)
     retried: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line per device table, then what was retried and what was lost."""
@@ -210,7 +209,8 @@ def run_on_fleet(make_job: JobFactory, items: Iterable[Any], device: str,
         raise LatbenchError("no Ray target to measure on")
     items = list(items)
     driver = _Driver(ray, make_job, device, threads, on_progress, on_note, lock_timeout_s)
-    planning = _planning_job(make_job)
+    planning = make_job("cpu")  # keys and row descriptions only: protocol and fingerprint
+    # are each device's own, from its probe
     cancel = True
     try:
         for slug, group in group_probes(probe(ray, make_job, device, threads, targets)).items():
@@ -223,12 +223,6 @@ def run_on_fleet(make_job: JobFactory, items: Iterable[Any], device: str,
     finally:
         driver.close(cancel)
     return driver.result
-
-
-def _planning_job(make_job: JobFactory) -> TableJob[Any]:
-    """A job built on the driver only to compute keys and describe rows (its protocol and
-    fingerprint are replaced by a worker's): the CPU version of the same job."""
-    return make_job("cpu")
 
 
 def _plan_device(driver: _Driver, slug: str, dev: _Device, items: list[Any]) -> None:

@@ -7,6 +7,7 @@ a batch of items into rows in whatever process runs it (b), and the driver appen
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -22,7 +23,7 @@ OnRound = Callable[[int, int], None]
 
 
 @dataclass
-class TableJob(Generic[Item]):
+class TableJob(ABC, Generic[Item]):
     """Base of the table kinds: schema, protocol, the measuring device's fingerprint.
 
     Subclasses implement ``key``, ``describe`` and ``measure``; ``group_size`` items are
@@ -44,8 +45,9 @@ class TableJob(Generic[Item]):
         return {"fingerprint": self.fingerprint, "protocol": self.protocol,
                 "protocol_id": self.protocol_id, **self.meta}
 
+    @abstractmethod
     def key(self, item: Item) -> str:
-        raise NotImplementedError
+        """The item's primary key in the table."""
 
     def done_keys(self, table: pd.DataFrame) -> set[str]:
         """Keys of the rows already in ``table`` under this protocol (ok or failed alike)."""
@@ -55,18 +57,18 @@ class TableJob(Generic[Item]):
         """The columns that identify an item's row, computed without building anything."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
+    @abstractmethod
     def describe(self, item: Item) -> dict[str, Any]:
         """The row's columns known before measuring (keys, shapes, protocol id)."""
-        raise NotImplementedError
 
     def phase(self, item: Item) -> Hashable:
         return None
 
+    @abstractmethod
     def measure(self, items: Sequence[Item], on_round: OnRound | None = None
                 ) -> list[dict[str, Any]]:
         """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
         recorded as ``status``/``error``. Runs in any process; raises only on interruption."""
-        raise NotImplementedError
 
 
 @dataclass

@@ -14,12 +14,8 @@ from latbench.errors import TableError
 from latbench.importing import ImportOptions, import_networks
 from latbench.netprofile import arch_id, measure_architectures, read_architectures, read_networks
 from latbench.timing import TimingConfig, make_timer
+from public_data import NB201_PUBLIC as PUBLIC
 
-PUBLIC = next((p for p in (Path(__file__).resolve().parents[2].parent / "shared",
-                           Path("/work/shared"))
-               if (p / "data/public-latency/nasbench201_help_devices_ms.csv.gz").is_file()),
-              Path("/work/shared")) / "data/public-latency/nasbench201_help_devices_ms.csv.gz"
-# the shared data sit beside the repository (../shared), as in CI and a session's checkout
 A = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
      "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 B = ("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"

@@ -6,7 +6,6 @@ import csv
 import gzip
 import json
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,12 +17,8 @@ from latbench.archs.nasbench201 import (CELL_EDGES, all_genotypes, build_network
 from latbench.archs.registry import compact_dict
 from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
 from latbench.spaces.nasbench201 import OP_NAMES, space_ops
+from public_data import NB201_PUBLIC as PUBLIC
 
-PUBLIC = next((p for p in (Path(__file__).resolve().parents[3].parent / "shared",
-                           Path("/work/shared"))
-               if (p / "data/public-latency/nasbench201_help_devices_ms.csv.gz").is_file()),
-              Path("/work/shared")) / "data/public-latency/nasbench201_help_devices_ms.csv.gz"
-# the shared data sit beside the repository (../shared), as in CI and a session's checkout
 EXAMPLE = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
            "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 
