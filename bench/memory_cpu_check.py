@@ -24,7 +24,7 @@ from latbench.memory import TrainConfig, replay_live, trace_training
 from latbench.memory.cpu import measure_cpu
 from latbench.memory.table import arch_id, default_memory_table, measure_into_table
 from latbench.tables import read_table
-from predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory import TrainingMemoryPredictor
 
 
 def main() -> None:

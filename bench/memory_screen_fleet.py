@@ -19,8 +19,8 @@ import numpy as np
 
 from latbench.archs import sample_architectures
 from latbench.fleet import connect
-from predictors.memory import TrainingMemoryPredictor
-from predictors.memory_screen import MemoryScreen
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory_screen import MemoryScreen
 
 
 def timed(fn):  # noqa: ANN001, ANN201

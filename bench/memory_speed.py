@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from latbench.archs import sample_architectures
-from predictors.memory import TrainingMemoryPredictor
-from predictors.memory_screen import MemoryScreen
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory_screen import MemoryScreen
 
 
 def timed(fn):  # noqa: ANN001, ANN201

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from latbench.spaces import get_space
-from nas.cakes import ChannelwiseKernelMix, beta_from_params
-from nas.regularizers import ExpectedLatency, cost_lasso
-from nas.stnas import DecoderSupernet, MixedOp
+from latbench.nas.cakes import ChannelwiseKernelMix, beta_from_params
+from latbench.nas.regularizers import ExpectedLatency, cost_lasso
+from latbench.nas.stnas import DecoderSupernet, MixedOp
 
 REPS = 15
 

@@ -40,13 +40,13 @@ from latbench.device import fingerprint
 from latbench.netprofile import measure_architectures
 from latbench.profile import profile_specs
 from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
-from predictors.batch import encode
-from predictors.data import STATISTICS as STATS, network_data, op_data
-from predictors.learned import FlopsCost, LearnedPredictor
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
-from predictors.report import evaluate_networks, metric_rows, pass_drift, scatter_png
-from predictors.transfer import TransferPredictor
+from latbench.predictors.batch import encode
+from latbench.predictors.data import STATISTICS as STATS, network_data, op_data
+from latbench.predictors.learned import FlopsCost, LearnedPredictor
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.report import evaluate_networks, metric_rows, pass_drift, scatter_png
+from latbench.predictors.transfer import TransferPredictor
 
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.9

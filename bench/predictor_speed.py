@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from latbench.archs import sample_architectures
-from predictors.batch import encode
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
+from latbench.predictors.batch import encode
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
 
 
 def synthetic_table(ops) -> pd.DataFrame:  # noqa: ANN001

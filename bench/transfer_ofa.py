@@ -41,9 +41,9 @@ from transfer_public import ridge, score, summarise  # noqa: E402
 
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
 from latbench.spaces.ofa_mbv3 import EXPANDS, KERNELS, MAX_DEPTH, N_STAGES  # noqa: E402
-from predictors.batch import ArchBatch, encode  # noqa: E402
-from predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
-from predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
+from latbench.predictors.batch import ArchBatch, encode  # noqa: E402
+from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
+from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = "shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz"

@@ -37,13 +37,13 @@ from sklearn.linear_model import RidgeCV
 
 from latbench.archs.nasbench201 import CELL_EDGES, from_genotype, is_connected, parse_genotype
 from latbench.spaces.nasbench201 import OP_NAMES
-from predictors.batch import ArchBatch, encode
-from predictors.device_prior import DevicePrior
-from predictors.learned import FlopsCost
-from predictors.metrics import accuracy
-from predictors.persist import load
-from predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
-from predictors.transfer_fit import choose_shots
+from latbench.predictors.batch import ArchBatch, encode
+from latbench.predictors.device_prior import DevicePrior
+from latbench.predictors.learned import FlopsCost
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.persist import load
+from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
+from latbench.predictors.transfer_fit import choose_shots
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = "shared/data/public-latency/nasbench201_help_devices_ms.csv.gz"  # looked up upward

@@ -37,7 +37,7 @@ def _numel(out: object) -> int:
 @functools.lru_cache(maxsize=65536)
 def op_features(spec: "OpSpec") -> Mapping[str, float]:
     """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
-    counts forward only. (``predictors.features.FEATURE_NAMES`` are the learned predictors'
+    counts forward only. (``latbench.predictors.features.FEATURE_NAMES`` are the learned predictors'
     log-scale inputs derived from these.)
 
     Everything runs on the ``meta`` device: no weight is built and no input drawn on the CPU,

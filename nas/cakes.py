@@ -9,7 +9,7 @@ predicted latency — normalised so that the mean costs of one 1D, one 2D and on
 sum to 1.
 
 ``search(model, size)`` runs the cost-priority search on one layer of the space ``cakes``
-(CPU-sized synthetic data, ``nas.synthetic``), λ = 0 next to λ > 0, β from the predictor's
+(CPU-sized synthetic data, ``latbench.nas.synthetic``), λ = 0 next to λ > 0, β from the predictor's
 latencies or from parameters.
 """
 
@@ -24,11 +24,11 @@ from torch import nn
 
 from latbench.opspec import OpSpec
 from latbench.spaces import get_space
-from nas.costs import cost_tensor
-from nas.errors import SearchError
-from nas.regularizers import cost_lasso
-from nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
-from predictors.base import CostModel
+from latbench.nas.costs import cost_tensor
+from latbench.nas.errors import SearchError
+from latbench.nas.regularizers import cost_lasso
+from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.predictors.base import CostModel
 
 SPACES = ("cakes",)
 DEFAULT_LAMBDA = 0.05  # CPU-sized run; the paper's 1e-4 (latbench.papers.CAKES_LAMBDA) is for

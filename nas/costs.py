@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import torch
 
 from latbench.opspec import OpSpec
-from nas.errors import CostError
-from predictors.base import CostModel
+from latbench.nas.errors import CostError
+from latbench.predictors.base import CostModel
 
 
 def cost_tensor(model: CostModel, specs: Sequence[OpSpec], device: str | torch.device = "cpu",

@@ -5,7 +5,7 @@ to confirm (the paper fine-tunes the top 10; here they are measured on the devic
 The memory predictor is anything with ``predict_archs(archs) -> MiB`` (``MemoryModel``); for
 a trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
 ``search`` screens with per-op estimates and traces fully only near the band edges
-(``BandScreen``). The band decision is ``predictors.band.MemoryBand``. The measurement, when
+(``BandScreen``). The band decision is ``latbench.predictors.band.MemoryBand``. The measurement, when
 asked for, is any ``measure(arch) -> MiB`` callable (the CLI's writes a memory table via
 ``latbench.memory``). The paper's "300 MB" are nvidia-smi's MiB.
 """
@@ -21,11 +21,11 @@ import numpy as np
 from latbench.archs import Architecture
 from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
 from latbench.spaces import get_space
-from nas.errors import CostError
-from nas.synthetic import Progress
-from predictors.band import MemoryBand
-from predictors.memory import TrainingMemoryPredictor
-from predictors.memory_screen import MemoryScreen
+from latbench.nas.errors import CostError
+from latbench.nas.synthetic import Progress
+from latbench.predictors.band import MemoryBand
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory_screen import MemoryScreen
 
 __all__ = ["BAND_MIB", "DINTS_TARGETS_MIB", "TOP_N", "BandScreen", "FilterResult", "MemoryBand",
            "MemoryModel", "confirm_top", "filter_by_memory", "predict_memory", "search"]
@@ -105,7 +105,7 @@ class BandScreen:
     """``MemoryModel`` for one band: a cheap per-op estimate for every architecture, and the
     full trace-based prediction wherever the cheap one is too close to a band edge to decide.
 
-    ``screen`` is a fitted ``predictors.memory_screen.MemoryScreen``; the values it returns are
+    ``screen`` is a fitted ``latbench.predictors.memory_screen.MemoryScreen``; the values it returns are
     full predictions near the edges, so the band decision is the full predictor's there.
     """
 

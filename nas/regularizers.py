@@ -2,7 +2,7 @@
 
 The costs are constants taken from a predictor once; gradients flow only to the architecture
 parameters (α, v, β logits). ``cost`` is in any unit: the searches pass latencies divided by
-their mean (``nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
+their mean (``latbench.nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
 exception: its bound L_ub is in ms, so it takes latencies in ms.
 """
 
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
-from nas.errors import SearchError
+from latbench.nas.errors import SearchError
 
 __all__ = ["CAKES_LAMBDA", "RTDNAS_LATENCY_UB_MS", "RTDNAS_MIN_FPS", "CostLasso", "ExpectedLatency",
            "L1LatencyRegularizer", "cost_lasso", "expected_latency", "l1_latency", "rtdnas_loss"]

@@ -1,13 +1,13 @@
 """RT-DNAS: the real-time constrained differentiable search and its GA decoding.
 
 Differentiable part (RT-DNAS Eq. 2): L = L_a · L_t + λ e^{L_t − L_ub}, with L_t the expected
-network latency of ``nas.rtdnas_latency`` (soft cells, exact longest path, Eq. 3-5) and the
-task loss from the supernet of ``nas.rtdnas_supernet``. Decoding (Sect. 2.3): a gene pool of
-the top paths by accumulated move probability, and the genetic algorithm of ``nas.ga`` whose
+network latency of ``latbench.nas.rtdnas_latency`` (soft cells, exact longest path, Eq. 3-5) and the
+task loss from the supernet of ``latbench.nas.rtdnas_supernet``. Decoding (Sect. 2.3): a gene pool of
+the top paths by accumulated move probability, and the genetic algorithm of ``latbench.nas.ga`` whose
 fitness is the network latency of an individual of N_l paths, under L_ub and the minimum FPS.
 
 ``search(model, size)`` runs both on the ``msnas`` space's layout (CPU-sized synthetic data,
-``nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` runs the GA alone on seeded random
+``latbench.nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` runs the GA alone on seeded random
 network weights. Every latency comes from the predictor ``model``.
 """
 
@@ -25,16 +25,16 @@ from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.spaces import get_space
 from latbench.spaces.msnas import BLOCKS_PER_CELL, MOVES, CellLayout
 from latbench.spaces.msnas import N_LAYERS as PAPER_LAYERS
-from nas.costs import cost_tensor
-from nas.ga import GenePool, GeneticAlgorithm, PathSelectionProblem, SearchResult
-from nas.ga.paths import POOL_SIZE, legal_paths
-from nas.regularizers import rtdnas_loss
-from nas.rtdnas_latency import (CellChoice, CellLatency, NetworkLatency, cell_genotype,
+from latbench.nas.costs import cost_tensor
+from latbench.nas.ga import GenePool, GeneticAlgorithm, PathSelectionProblem, SearchResult
+from latbench.nas.ga.paths import POOL_SIZE, legal_paths
+from latbench.nas.regularizers import rtdnas_loss
+from latbench.nas.rtdnas_latency import (CellChoice, CellLatency, NetworkLatency, cell_genotype,
                                 discrete_cell_latency, edge_latencies, legal_moves,
                                 longest_path, node_probs)
-from nas.rtdnas_supernet import RTDNASSupernet
-from nas.synthetic import Outcome, Progress, distill, step_reporter
-from predictors.base import CostModel
+from latbench.nas.rtdnas_supernet import RTDNASSupernet
+from latbench.nas.synthetic import Outcome, Progress, distill, step_reporter
+from latbench.predictors.base import CostModel
 
 __all__ = ["CellChoice", "CellLatency", "NetworkLatency", "RtdnasResult", "cell_genotype",
            "discrete_cell_latency", "edge_latencies", "ga", "ga_decode", "layout_costs",

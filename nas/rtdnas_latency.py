@@ -14,7 +14,7 @@ is shared by all cells; its ops run at the scale the cell reads. A discrete cell
 ``CellChoice`` (per node its (input j, op index) pairs); ``cell_genotype`` writes it as the
 genotype string of ``latbench.archs.msnas`` (``op~j+op~j|...``).
 
-The search that uses this model (with the supernet and the GA decoding) is ``nas.rtdnas``.
+The search that uses this model (with the supernet and the GA decoding) is ``latbench.nas.rtdnas``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import nn
 from collections.abc import Sequence
 
 from latbench.spaces.msnas import MOVES
-from nas.errors import SearchError
+from latbench.nas.errors import SearchError
 
 MOVE_NAMES = ("expand", "same", "contract")
 CellChoice = list[list[tuple[int, int]]]

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nas.errors import SearchError
-from nas.rtdnas_latency import MOVES, NetworkLatency, node_probs
+from latbench.nas.errors import SearchError
+from latbench.nas.rtdnas_latency import MOVES, NetworkLatency, node_probs
 
 
 class SoftCell(nn.Module):

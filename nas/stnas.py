@@ -6,7 +6,7 @@ each stage is shrunk from its last block backwards while α_i < 1 (SPEC §3).
 Decoder: every layer is a mixed op over the candidates, Σ_j softmax(α)_j op_j(x), with
 expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
 
-``search(model, size)`` runs both on CPU-sized synthetic data (``nas.synthetic``), λ = 0 next
+``search(model, size)`` runs both on CPU-sized synthetic data (``latbench.nas.synthetic``), λ = 0 next
 to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
 ``stnas-encoder`` and ``stnas-decoder``.
 """
@@ -23,11 +23,11 @@ from torch import nn
 from latbench.opspec import OpSpec
 from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
 from latbench.spaces import get_space
-from nas.costs import cost_tensor, normalized
-from nas.errors import SearchError
-from nas.regularizers import ExpectedLatency, L1LatencyRegularizer
-from nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
-from predictors.base import CostModel
+from latbench.nas.costs import cost_tensor, normalized
+from latbench.nas.errors import SearchError
+from latbench.nas.regularizers import ExpectedLatency, L1LatencyRegularizer
+from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.predictors.base import CostModel
 
 SPACES = ("stnas-encoder", "stnas-decoder")
 DEFAULT_LAMBDA = 0.5  # on costs normalised to mean 1 (nas.costs.normalized)

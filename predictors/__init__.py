@@ -1,8 +1,8 @@
 """Predictors: from lookup tables to latency and memory predictions (scikit-learn style).
 
-Import from the submodules (``predictors.lookup``, ``predictors.network``, ...): they are the
+Import from the submodules (``latbench.predictors.lookup``, ``latbench.predictors.network``, ...): they are the
 stable paths; this module re-exports the main names for convenience, each imported on first
-use (PEP 562), so that ``import predictors.data`` does not import scikit-learn and scipy.
+use (PEP 562), so that ``import latbench.predictors.data`` does not import scikit-learn and scipy.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ __all__ = sorted(_WHERE)
 
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
-        raise AttributeError(f"module 'predictors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"predictors.{_WHERE[name]}"), name)
+        raise AttributeError(f"module 'latbench.predictors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"latbench.predictors.{_WHERE[name]}"), name)
     globals()[name] = value
     return value
 

@@ -14,7 +14,7 @@ from latbench.errors import TableError
 from latbench.opspec import OpSpec
 from latbench.tables import read_table
 from latbench.tables.unique import require_unique_keys
-from predictors.persist import sha256_file, sha256_text
+from latbench.predictors.persist import sha256_file, sha256_text
 
 TARGET = "latency_median_ms"
 STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",

@@ -22,8 +22,8 @@ import numpy as np
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.batch import ArchBatch
-from predictors.transfer_fit import diagonal_prior, prior_ridge
+from latbench.predictors.batch import ArchBatch
+from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
 JITTER = 0.05
 """Diagonal added to Σ: (``JITTER`` × the mean normalised cost)², so no direction is certain."""

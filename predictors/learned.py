@@ -19,11 +19,11 @@ from sklearn.linear_model import Ridge
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.data import OpData, op_data
-from predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
-from predictors.metrics import accuracy
-from predictors.base import Predictor
-from predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
+from latbench.predictors.data import OpData, op_data
+from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.base import Predictor
+from latbench.predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
 """Name of the shared model in ``models_``."""

@@ -21,9 +21,9 @@ import pandas as pd
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.base import CostModel, Predictor
-from predictors.data import OpData, op_data
-from predictors.persist import (check_numbers, check_type, from_state_of, persistable,
+from latbench.predictors.base import CostModel, Predictor
+from latbench.predictors.data import OpData, op_data
+from latbench.predictors.persist import (check_numbers, check_type, from_state_of, persistable,
                                 state_of)
 
 

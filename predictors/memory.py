@@ -33,8 +33,8 @@ from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
-from predictors.base import Predictor
-from predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.base import Predictor
+from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
 
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
@@ -169,14 +169,14 @@ class TrainingMemoryPredictor(Predictor):
                 f"usable measurement for target {self.target!r}{lacked}")
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture (the ``nas.hypersegnas.MemoryModel`` protocol)."""
+        """MiB per architecture (the ``latbench.nas.hypersegnas.MemoryModel`` protocol)."""
         return np.array([self.estimate(a).value_mib for a in archs], dtype=np.float64)
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """MiB per op, each trained alone (the ``CostModel`` protocol)."""
         return np.array([self.estimate(s).value_mib for s in specs], dtype=np.float64)
 
-    # -- JSON persistence (predictors.persist) -------------------------------------------------
+    # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted()
         return {"target": self.target, "config": self.config.to_dict(),

@@ -17,8 +17,8 @@ from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
 from latbench.tables import read_table
 from latbench.tables.unique import require_unique_keys
-from predictors.memory import TrainingMemoryPredictor
-from predictors.persist import sha256_file
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.persist import sha256_file
 
 
 def table_config(table: pd.DataFrame, source: str) -> TrainConfig:

@@ -25,8 +25,8 @@ from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
 from latbench.memory.terms import op_terms
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
-from predictors.band import MemoryBand
-from predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.band import MemoryBand
+from latbench.predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
 SAFETY = 1.25  # margin = 1.25 x the largest calibration error; on DiNTS 96^3, 32

@@ -2,8 +2,8 @@
 predictor imports scikit-learn; the command line lists these choices without it)."""
 
 CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
-"""``NetworkPredictor`` calibrations (see ``predictors.network``)."""
+"""``NetworkPredictor`` calibrations (see ``latbench.predictors.network``)."""
 COMPOSITIONS = ("sum", "longest_path")
 """How a network's op costs compose: their sum, or the longest input-to-output path."""
 METHODS = ("auto", "opcost", "opcost-learned", "opcost-nearest", "loglinear", "scale")
-"""``TransferPredictor`` methods (see ``predictors.transfer``)."""
+"""``TransferPredictor`` methods (see ``latbench.predictors.transfer``)."""

@@ -36,11 +36,11 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from predictors.base import CostModel, Predictor
-from predictors.batch import KIND_PREFIX, ArchBatch, encode
-from predictors.metrics import accuracy
-from predictors.names import CALIBRATIONS, COMPOSITIONS
-from predictors.persist import (check_choice, check_numbers, check_type, damaged,
+from latbench.predictors.base import CostModel, Predictor
+from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
+from latbench.predictors.persist import (check_choice, check_numbers, check_type, damaged,
                                 from_state_of, persistable, state_of)
 
 CALIBRATION_TERMS = {

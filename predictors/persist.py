@@ -137,7 +137,7 @@ def _ensure_loaded() -> None:
     import importlib
 
     for name in ("lookup", "learned", "network", "transfer", "memory"):
-        importlib.import_module(f"predictors.{name}")
+        importlib.import_module(f"latbench.predictors.{name}")
 
 
 def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from predictors.data import NetworkData
-from predictors.metrics import accuracy
+from latbench.predictors.data import NetworkData
+from latbench.predictors.metrics import accuracy
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau",
                   "spearman_rho")
@@ -63,7 +63,7 @@ def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]
     predictor was fitted on), and how many were left out."""
     if not shots:
         return data, 0
-    from predictors.transfer import arch_digest
+    from latbench.predictors.transfer import arch_digest
 
     known = set(shots)
     keep = np.array([arch_digest(a) not in known for a in data.archs])

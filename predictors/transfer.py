@@ -4,12 +4,12 @@ From k networks measured on the target (k = 5–50) and a predictor of a source 
 ``TransferPredictor`` fits the target's OWN per-op costs, so the ranking it gives the target
 can differ from the source's (relative op costs differ by device: an avg-pool costs ~0.7 of
 a 3×3 conv on a CPU, ~0.02 on a GTX 1080 Ti at batch 1). Candidate methods
-(``predictors.transfer_fit`` has the math):
+(``latbench.predictors.transfer_fit`` has the math):
 
 - ``opcost``: latency = const + Σ_op count_op · θ_op, θ ≥ 0, shrunk toward the source's op
   costs times a scale fitted on the shots;
 - ``opcost-learned``: the same, shrunk toward a prior learned across other devices
-  (``predictors.device_prior.DevicePrior``), when one is given and covers the shots' ops;
+  (``latbench.predictors.device_prior.DevicePrior``), when one is given and covers the shots' ops;
   ``opcost-nearest``: toward the one device of that prior whose scaled costs fit the shots
   best;
 - ``loglinear``: log y = a + b · log ŷ_source, b ≥ 0 (the old map: keeps the source's
@@ -34,14 +34,14 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from predictors.base import Predictor, input_level
-from predictors.batch import ArchBatch, encode
-from predictors.device_prior import DevicePrior, design
-from predictors.metrics import accuracy
-from predictors.persist import (check_choice, check_type, from_state_of, persistable,
+from latbench.predictors.base import Predictor, input_level
+from latbench.predictors.batch import ArchBatch, encode
+from latbench.predictors.device_prior import DevicePrior, design
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.persist import (check_choice, check_type, from_state_of, persistable,
                                 state_of)
-from predictors.names import METHODS
-from predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
+from latbench.predictors.names import METHODS
+from latbench.predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
                                      interval_factor, prior_ridge, select)
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest")

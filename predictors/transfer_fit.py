@@ -4,7 +4,7 @@ A network's latency on the target is modelled as ``const + Σ_op count_op · θ_
 it runs, each at the target's own cost). From k shots (k = 5–50) the k-dimensional data
 cannot pin down ~30 costs, so each fit shrinks toward a prior: a Gaussian with mean ``m``
 and precision ``RᵀR`` (the source device's op costs, scaled; or a prior learned across
-devices, ``predictors.device_prior``). The estimate is a generalised ridge on relative error
+devices, ``latbench.predictors.device_prior``). The estimate is a generalised ridge on relative error
 with non-negative costs (so adding an op never lowers a prediction):
 
     θ̂ = argmin_{θ ≥ 0}  Σ_i ((A_i θ − y_i) / y_i)²  +  α ‖R (θ − m)‖²

@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "search": "run a paper's predictor-guided search (CPU-sized)",
     "memory": "measure or predict training-time memory",
 }
-_OWN_PACKAGES = ("latbench", "predictors", "nas")
+_OWN_PACKAGES = ("latbench", "latbench.nas", "latbench.predictors")
 
 
 def module_name(command: str) -> str:
@@ -80,7 +80,7 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
 
 def _is_ours(category: type[Warning], filename: str) -> bool:
     """A warning latbench itself raised (its own packages), not torch's or numpy's."""
-    if (getattr(category, "__module__", "") or "").split(".")[0] in _OWN_PACKAGES:
+    if (getattr(category, "__module__", "") or "").split(".")[0] == "latbench":
         return True
     path = os.path.abspath(filename)
     return any(path.startswith(root + os.sep) for root in _own_roots())

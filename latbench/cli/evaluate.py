@@ -8,9 +8,9 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from predictors.base import input_level
-from predictors.data import STATISTICS as STATS
-from predictors.report import held_out
+from latbench.predictors.base import input_level
+from latbench.predictors.data import STATISTICS as STATS
+from latbench.predictors.report import held_out
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
 
@@ -33,9 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from predictors.data import network_data
-    from predictors.persist import check_device, load
-    from predictors.report import (NOISE_FLOOR, evaluate_networks, metric_rows, pass_drift,
+    from latbench.predictors.data import network_data
+    from latbench.predictors.persist import check_device, load
+    from latbench.predictors.report import (NOISE_FLOOR, evaluate_networks, metric_rows, pass_drift,
                                    scatter_png)
 
     model = load(args.predictor)

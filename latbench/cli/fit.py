@@ -8,8 +8,8 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from predictors.data import STATISTICS as STATS, network_data, op_data
-from predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
+from latbench.predictors.data import STATISTICS as STATS, network_data, op_data
+from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,9 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     """A DevicePrior learned from the networks tables of other devices."""
-    from predictors.batch import encode
-    from predictors.device_prior import DevicePrior
-    from predictors.transfer import source_op_costs
+    from latbench.predictors.batch import encode
+    from latbench.predictors.device_prior import DevicePrior
+    from latbench.predictors.transfer import source_op_costs
 
     devices = {}
     for path in paths:
@@ -64,10 +64,10 @@ def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
 
 
 def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
-    from predictors.base import input_level
-    from predictors.persist import load
-    from predictors.transfer import TransferPredictor
-    from predictors.transfer_fit import choose_shots
+    from latbench.predictors.base import input_level
+    from latbench.predictors.persist import load
+    from latbench.predictors.transfer import TransferPredictor
+    from latbench.predictors.transfer_fit import choose_shots
 
     if args.networks is None:
         raise LatbenchError("--transfer-from needs --networks (networks measured on the "
@@ -91,8 +91,8 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
 
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
-    from predictors.memory_fit import fit_memory
-    from predictors.persist import save
+    from latbench.predictors.memory_fit import fit_memory
+    from latbench.predictors.persist import save
 
     if args.op_table is None:
         raise LatbenchError("fit --kind memory needs a memory table (`latbench memory dints` "
@@ -108,10 +108,10 @@ def _memory(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
-    from predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
-    from predictors.network import NetworkPredictor
-    from predictors.persist import save
-    from predictors.lookup import LookupPredictor
+    from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
+    from latbench.predictors.network import NetworkPredictor
+    from latbench.predictors.persist import save
+    from latbench.predictors.lookup import LookupPredictor
 
     if args.transfer_from is not None:
         model, tables, metrics, device = _transfer(args)

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
     from latbench.tables import read_table
-    from predictors.memory import TrainingMemoryPredictor
+    from latbench.predictors.memory import TrainingMemoryPredictor
 
     cpu = args.device == "cpu"
     model = TrainingMemoryPredictor("rss_growth" if cpu else "nvml", config,

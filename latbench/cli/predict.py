@@ -16,9 +16,9 @@ from latbench.device import fingerprint
 from latbench.errors import LatbenchError, with_filename
 from latbench.opspec import OpSpec
 from latbench.spaces import SIZES, default_size, get_space
-from predictors.data import network_data
-from predictors.base import input_level
-from predictors.persist import load
+from latbench.predictors.data import network_data
+from latbench.predictors.base import input_level
+from latbench.predictors.persist import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:

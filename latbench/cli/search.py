@@ -22,8 +22,8 @@ from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNA
                              RTDNAS_LATENCY_UB_MS)
 from latbench.spaces import SIZES
 
-PAPERS = {"stnas": "nas.stnas", "rtdnas": "nas.rtdnas", "cakes": "nas.cakes",
-          "ga": "nas.rtdnas", "hypersegnas": "nas.hypersegnas", "memory-filter": "nas.hypersegnas"}
+PAPERS = {"stnas": "latbench.nas.stnas", "rtdnas": "latbench.nas.rtdnas", "cakes": "latbench.nas.cakes",
+          "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas"}
 """Search name -> the paper's search module (``SPACES`` there names the spaces it reads)."""
 
 
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(path: Path, what: str):  # noqa: ANN202
-    from predictors.persist import PredictorFileError, load
+    from latbench.predictors.persist import PredictorFileError, load
 
     try:
         return load(path)
@@ -106,7 +106,7 @@ def _load(path: Path, what: str):  # noqa: ANN202
 
 
 def _memory_model(args: argparse.Namespace):  # noqa: ANN202
-    from nas.hypersegnas import MemoryModel
+    from latbench.nas.hypersegnas import MemoryModel
 
     if not args.predictor:
         raise LatbenchError("hypersegnas needs --predictor P.json, a training-memory predictor: "
@@ -173,7 +173,7 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     import pandas as pd
 
     from latbench.tables import read_table
-    from predictors.lookup import LookupPredictor
+    from latbench.predictors.lookup import LookupPredictor
 
     missing = [t for t in tables if not t.is_file()]
     if missing:

@@ -13,7 +13,7 @@ from latbench.cli.ui import console, print_table, progress_bar
 
 @contextlib.contextmanager
 def progress() -> Iterator:
-    """A ``nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
+    """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
     with progress_bar() as bar:
         tasks: dict[str, int] = {}
 

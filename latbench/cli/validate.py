@@ -35,11 +35,11 @@ def _backends(text: str) -> list[str]:
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
     """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
-    ``predictors.load`` warns when fitted on another device); a predictor of ops is refused in
+    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused in
     one line."""
     try:
-        import predictors
-        from predictors.base import input_level
+        import latbench.predictors as predictors
+        from latbench.predictors.base import input_level
     except ImportError:
         raise MissingDependencyError("predictors", why="--predictor needs latbench's "
                                      "predictors package (install latbench from source)"

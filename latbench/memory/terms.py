@@ -1,6 +1,6 @@
 """Per-op memory terms, traced on meta tensors, and their table (``source=estimated``).
 
-The HyperSegNAS fast screen (``predictors.memory_screen``) sums, per network, what each op's
+The HyperSegNAS fast screen (``latbench.predictors.memory_screen``) sums, per network, what each op's
 forward keeps alive for backward and its parameter bytes. Each distinct OpSpec is traced alone
 once; ``write_op_terms`` keeps the terms in a memory table through the one measure-into-table
 mechanism (resume, lock), so a screen can start from the table (``load_op_terms``).

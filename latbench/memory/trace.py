@@ -9,7 +9,7 @@ The result is the sequence of allocations and frees the device's allocator would
 
 What the trace cannot see, because it happens inside a kernel: workspaces (cuDNN/cuBLAS on a
 GPU, im2col/oneDNN scratch on a CPU) and the CUDA context. Those are per-device terms calibrated
-from measurements (``predictors.memory``).
+from measurements (``latbench.predictors.memory``).
 """
 
 from __future__ import annotations

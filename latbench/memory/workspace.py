@@ -10,7 +10,7 @@ after the op's outputs. Each model is per backend and says what it assumes:
   weight gradient are allocated one after the other).
   Other CPU backends (oneDNN, thnn 2D) are taken as workspace-free.
 - GPU (cuDNN / cuBLAS) workspaces depend on the algorithm cuDNN picks; they are not modelled per
-  op but calibrated per device from measurements (``predictors.memory``).
+  op but calibrated per device from measurements (``latbench.predictors.memory``).
 """
 
 from __future__ import annotations

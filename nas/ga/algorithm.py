@@ -8,11 +8,11 @@ import numpy as np
 
 from latbench.papers import RTDNAS_GA_GENERATIONS as N_GENERATIONS
 from latbench.papers import RTDNAS_GA_POPULATION as POP_SIZE
-from nas.ga.crossover import GeneSwapCrossover
-from nas.ga.mutation import PoolMutation
-from nas.ga.problem import PathSelectionProblem
-from nas.ga.sampling import PoolSampling
-from nas.ga.selection import ConstraintTournament, rank, violation
+from latbench.nas.ga.crossover import GeneSwapCrossover
+from latbench.nas.ga.mutation import PoolMutation
+from latbench.nas.ga.problem import PathSelectionProblem
+from latbench.nas.ga.sampling import PoolSampling
+from latbench.nas.ga.selection import ConstraintTournament, rank, violation
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 
 from latbench.papers import RTDNAS_GA_POOL as POOL_SIZE
 from latbench.spaces.msnas import MOVES
-from nas.errors import SearchError
+from latbench.nas.errors import SearchError
 
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:

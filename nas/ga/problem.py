@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nas.errors import SearchError
-from nas.ga.paths import GenePool, path_cells
+from latbench.nas.errors import SearchError
+from latbench.nas.ga.paths import GenePool, path_cells
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 
 

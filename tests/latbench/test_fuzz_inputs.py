@@ -36,8 +36,8 @@ from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, meta_path
 from latbench.tables.checks import POSITIVE_ON_OK, REQUIRED_ON_OK
 from latbench.tables.schema import SCHEMAS
-from predictors.lookup import LookupPredictor
-from predictors.persist import _canonical, save
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.persist import _canonical, save
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_TABLE = ROOT / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"

@@ -1,6 +1,7 @@
 """Layers flow one way (issue 11 item 5): a test that walks the import graph.
 
-Each module of ``latbench``, ``predictors`` and ``nas`` gets a layer; a module may import its
+Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) and
+``latbench.nas`` (folder ``nas/``) gets a layer; a module may import its
 own layer and those below, never one above (imports inside functions count too):
 
 0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.tables (file
@@ -24,7 +25,8 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("latbench", "predictors", "nas")
+FOLDERS = {"latbench": "latbench", "predictors": "latbench.predictors", "nas": "latbench.nas"}
+"""source folder -> the package name it installs as (pyproject's package-dir)."""
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
     (0, ("latbench.errors", "latbench.notfitted", "latbench.jsonio", "latbench.tables",
@@ -36,8 +38,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
          "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
          "latbench.importing", "latbench.importing_ofa")),
-    (4, ("predictors",)),
-    (5, ("nas",)),
+    (4, ("latbench.predictors",)),
+    (5, ("latbench.nas",)),
     (6, ("latbench.cli", "latbench.__main__")),
 ]
 
@@ -57,20 +59,21 @@ def layer_of(module: str) -> int:
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(REPO).with_suffix("").parts)
+    parts = FOLDERS[parts[0]].split(".") + parts[1:]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def import_edges() -> set[tuple[str, str]]:
     """(importer, imported) for every absolute import of our packages in their sources."""
     edges = set()
-    for pkg in PACKAGES:
-        for path in (REPO / pkg).rglob("*.py"):
+    for folder in FOLDERS:
+        for path in (REPO / folder).rglob("*.py"):
             mod = _module_name(path)
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                          [node.module] if isinstance(node, ast.ImportFrom) and node.module
                          and node.level == 0 else [])
-                edges.update((mod, n) for n in names if n.split(".")[0] in PACKAGES)
+                edges.update((mod, n) for n in names if n.split(".")[0] == "latbench")
     return edges
 
 
@@ -85,10 +88,10 @@ def test_the_walker_sees_imports_inside_functions_and_ranks_them():
     edges = import_edges()
     assert ("latbench.profile", "latbench.tablerun") in edges
     assert ("latbench.__main__", "latbench.cli") in edges
-    assert upward({("latbench.timing.cpu", "predictors.lookup")}) == {
-        ("latbench.timing.cpu", "predictors.lookup")}
-    assert upward({("predictors.lookup", "latbench.cli.ui")})  # nothing imports the CLI
-    assert not upward({("latbench.cli.fit", "predictors.lookup")})
+    assert upward({("latbench.timing.cpu", "latbench.predictors.lookup")}) == {
+        ("latbench.timing.cpu", "latbench.predictors.lookup")}
+    assert upward({("latbench.predictors.lookup", "latbench.cli.ui")})  # nothing imports the CLI
+    assert not upward({("latbench.cli.fit", "latbench.predictors.lookup")})
 
 
 def test_no_import_goes_up_a_layer():

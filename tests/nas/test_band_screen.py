@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from latbench.archs import sample_architectures
-from nas.hypersegnas import BandScreen, filter_by_memory
-from predictors.memory import TrainingMemoryPredictor
-from predictors.memory_screen import MemoryScreen
+from latbench.nas.hypersegnas import BandScreen, filter_by_memory
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory_screen import MemoryScreen
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ from torch import nn
 
 from latbench.opspec import OpSpec
 from latbench.spaces.cakes import SUBKERNELS as SUB_KERNELS
-from nas.cakes import (ChannelwiseKernelMix, beta_from_costs, beta_from_params,
+from latbench.nas.cakes import (ChannelwiseKernelMix, beta_from_costs, beta_from_params,
                        channelwise_latency_ms, kernel_dims)
-from nas.errors import SearchError
-from nas.regularizers import CostLasso
+from latbench.nas.errors import SearchError
+from latbench.nas.regularizers import CostLasso
 
 
 def _specs(channels: int = 4) -> list[OpSpec]:

@@ -7,9 +7,9 @@ import pytest
 
 from latbench.archs import INPUT, Architecture, Edge
 from latbench.opspec import OpSpec
-from nas.errors import CostError
-from nas.hypersegnas import MemoryModel, confirm_top, filter_by_memory
-from predictors.band import BandError
+from latbench.nas.errors import CostError
+from latbench.nas.hypersegnas import MemoryModel, confirm_top, filter_by_memory
+from latbench.predictors.band import BandError
 
 
 def _arch(i: int) -> Architecture:

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from nas.errors import SearchError
-from nas.regularizers import (CostLasso, ExpectedLatency, L1LatencyRegularizer, cost_lasso,
+from latbench.nas.errors import SearchError
+from latbench.nas.regularizers import (CostLasso, ExpectedLatency, L1LatencyRegularizer, cost_lasso,
                               expected_latency, l1_latency, rtdnas_loss)
 
 

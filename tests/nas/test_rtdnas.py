@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from nas.errors import SearchError
-from nas.rtdnas import (CellLatency, NetworkLatency, discrete_cell_latency, edge_latencies,
+from latbench.nas.errors import SearchError
+from latbench.nas.rtdnas import (CellLatency, NetworkLatency, discrete_cell_latency, edge_latencies,
                         longest_path, node_probs)
 
 

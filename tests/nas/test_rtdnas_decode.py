@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nas.rtdnas import ga_decode
-from nas.ga.paths import legal_paths
+from latbench.nas.rtdnas import ga_decode
+from latbench.nas.ga.paths import legal_paths
 
 
 def test_small_backbone_uses_every_legal_path_as_the_pool():

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from nas.errors import SearchError
-from nas.regularizers import ExpectedLatency, L1LatencyRegularizer
-from nas.stnas import DecoderSupernet, DepthStage, EncoderSupernet, MixedOp, shrink_depth
+from latbench.nas.errors import SearchError
+from latbench.nas.regularizers import ExpectedLatency, L1LatencyRegularizer
+from latbench.nas.stnas import DecoderSupernet, DepthStage, EncoderSupernet, MixedOp, shrink_depth
 
 
 class Scale(nn.Module):

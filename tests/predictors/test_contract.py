@@ -11,13 +11,13 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from latbench.errors import LatbenchError, NotFittedError
-from predictors.base import Predictor, input_level
-from predictors.learned import FlopsCost, LearnedPredictor
-from predictors.lookup import LookupPredictor
-from predictors.memory import TrainingMemoryPredictor
-from predictors.network import NetworkPredictor
-from predictors.persist import _CLASSES, _ensure_loaded
-from predictors.transfer import TransferPredictor
+from latbench.predictors.base import Predictor, input_level
+from latbench.predictors.learned import FlopsCost, LearnedPredictor
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import _CLASSES, _ensure_loaded
+from latbench.predictors.transfer import TransferPredictor
 
 _ensure_loaded()
 REGISTRY = sorted(_CLASSES)

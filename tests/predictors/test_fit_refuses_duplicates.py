@@ -12,7 +12,7 @@ from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
 from latbench.tablerun import arch_id
 from latbench.timing import TimingConfig, make_timer
-from predictors.data import network_data, op_data
+from latbench.predictors.data import network_data, op_data
 
 TIMER = make_timer("cpu", TimingConfig(budget_ms=2, warmup_ms=1), threads=1)
 
@@ -49,7 +49,7 @@ def test_networks_repeats_and_protocols_are_not_duplicates(tmp_path):
 def test_fit_kind_memory_refuses_a_duplicated_architecture(tmp_path):
     from latbench.memory import TrainConfig
     from latbench.memory.table import measure_into_table
-    from predictors.memory_fit import fit_memory
+    from latbench.predictors.memory_fit import fit_memory
 
     path = tmp_path / "m.csv"
     archs = sample_architectures("nasbench201", 1, "small", 0)

@@ -4,11 +4,11 @@ from scipy import stats
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from predictors.learned import LearnedPredictor, flops_baseline
-from predictors.lookup import LookupPredictor
-from predictors.metrics import accuracy
-from predictors.network import NetworkPredictor
-from predictors.transfer import TransferPredictor
+from latbench.predictors.learned import LearnedPredictor, flops_baseline
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.transfer import TransferPredictor
 
 
 

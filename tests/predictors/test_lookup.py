@@ -5,8 +5,8 @@ import pytest
 
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.opspec import OpSpec
-from predictors.learned import LearnedPredictor
-from predictors.lookup import LookupPredictor, MissingOpsError
+from latbench.predictors.learned import LearnedPredictor
+from latbench.predictors.lookup import LookupPredictor, MissingOpsError
 
 
 SHAPES = [(1, 16, 8, 8), (1, 16, 16, 16), (1, 16, 64, 64)]

@@ -12,9 +12,9 @@ from latbench.memory import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.opspec import OpSpec
 from latbench.tables import read_table
-from predictors import persist
-from predictors.memory import TrainingMemoryPredictor
-from predictors.memory_screen import MemoryScreen
+from latbench.predictors import persist
+from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory_screen import MemoryScreen
 
 
 def chain(channels: int, size: int = 16) -> Architecture:
@@ -78,7 +78,7 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
 
 def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
     from latbench.memory.terms import load_op_terms, write_op_terms
-    from predictors.memory_screen import fast_features
+    from latbench.predictors.memory_screen import fast_features
 
     arch = chain(8)
     config = TrainConfig()
@@ -92,7 +92,7 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
 
 @pytest.mark.slow
 def test_parallel_full_predictions_equal_serial():
-    from predictors.memory_screen import full_predictions
+    from latbench.predictors.memory_screen import full_predictions
 
     model = TrainingMemoryPredictor("reserved").fit(None)
     archs = [chain(c) for c in (2, 4, 6, 8)]

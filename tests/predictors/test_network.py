@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from latbench.errors import LatbenchError, NotFittedError
-from predictors.batch import ArchBatch, encode
-from predictors.learned import FlopsCost
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
+from latbench.predictors.batch import ArchBatch, encode
+from latbench.predictors.learned import FlopsCost
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
 
 
 

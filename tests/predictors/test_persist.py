@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 
-from predictors.base import input_level
-from predictors.learned import LearnedPredictor, flops_baseline
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
-from predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
-from predictors.transfer import TransferPredictor
+from latbench.predictors.base import input_level
+from latbench.predictors.learned import LearnedPredictor, flops_baseline
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
+from latbench.predictors.transfer import TransferPredictor
 
 
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
-from predictors.persist import PredictorFileError, _canonical, load, save
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import PredictorFileError, _canonical, load, save
 
 
 def rechecksum(doc: dict) -> str:

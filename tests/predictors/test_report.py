@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from predictors.data import NetworkData
-from predictors.report import (NOISE_FLOOR, NOISE_FLOOR_CORRECTED, evaluate_networks,
+from latbench.predictors.data import NetworkData
+from latbench.predictors.report import (NOISE_FLOOR, NOISE_FLOOR_CORRECTED, evaluate_networks,
                                pass_drift)
 
 

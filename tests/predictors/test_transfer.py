@@ -10,13 +10,13 @@ from scipy import stats
 from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.deploy.validate import predict_latency
-from predictors.batch import encode
-from predictors.device_prior import DevicePrior
-from predictors.lookup import LookupPredictor
-from predictors.network import NetworkPredictor
-from predictors.persist import load, save
-from predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
-from predictors.transfer_fit import choose_shots, interval_factor
+from latbench.predictors.batch import encode
+from latbench.predictors.device_prior import DevicePrior
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import load, save
+from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
+from latbench.predictors.transfer_fit import choose_shots, interval_factor
 
 
 def device(pool=1.0, conv=1.0, skip=1.0, const=0.5):
@@ -179,7 +179,7 @@ def _write_target(path, archs, y, slug="gpu-x"):
 
 def test_a_transfer_file_saved_before_op_costs_still_loads(source, archs, tmp_path):
     """Version-0 state (a loglinear map only) predicts exp(a + b log ŷ_source) as it did."""
-    from predictors.persist import state_of
+    from latbench.predictors.persist import state_of
 
     doc = {"params": {"method": "loglinear", "device": "gpu-x"}, "base": state_of(source),
            "slope": 0.8, "intercept": 0.3, "n_shots": 10, "fit_metrics": {}}

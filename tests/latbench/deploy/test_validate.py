@@ -61,8 +61,8 @@ def saved_predictor(tmp_path):
     """A real NetworkPredictor (lookup over the committed NAS-Bench-201 table, summed, no
     calibration) saved as JSON, for a given statistic; returns (path, loaded model). With
     calibration "none" the networks given to fit only feed its in-sample metrics."""
-    predictors = pytest.importorskip("predictors")
-    from predictors.data import op_data
+    predictors = pytest.importorskip("latbench.predictors")
+    from latbench.predictors.data import op_data
 
     def make(statistic: str = "latency_median_ms"):
         ops = op_data(TABLE, statistic)

@@ -189,8 +189,8 @@ def test_cuda_tasks_hold_one_gpu_each(cluster, tmp_path):
 def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
     from latbench.archs import sample_architectures
     from latbench.memory import TrainConfig
-    from predictors.memory import TrainingMemoryPredictor
-    from predictors.memory_screen import full_predictions
+    from latbench.predictors.memory import TrainingMemoryPredictor
+    from latbench.predictors.memory_screen import full_predictions
 
     model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit(None)
     archs = sample_architectures("dints", 6, "small", seed=3)

@@ -7,11 +7,11 @@ import itertools
 import numpy as np
 import pytest
 
-from nas.errors import SearchError
-from nas.ga import (ConstraintTournament, GenePool, GeneSwapCrossover, GeneticAlgorithm,
+from latbench.nas.errors import SearchError
+from latbench.nas.ga import (ConstraintTournament, GenePool, GeneSwapCrossover, GeneticAlgorithm,
                     PathSelectionProblem, PoolMutation, legal_paths, path_cells,
                     random_selection)
-from nas.rtdnas import legal_moves
+from latbench.nas.rtdnas import legal_moves
 
 
 def _probs(n_layers: int, n_scales: int, seed: int) -> np.ndarray:

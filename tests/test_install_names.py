@@ -1,0 +1,57 @@
+"""latbench installs one top-level name (issue 12, item 9): ``nas/`` and ``predictors/`` are
+``latbench.nas`` and ``latbench.predictors``, in a checkout and in an installed wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pyproject() -> dict:
+    with open(REPO / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["tool"]["setuptools"]
+
+
+def test_every_package_folder_is_listed_under_its_installed_name():
+    cfg = _pyproject()
+    want = set()
+    for name, folder in cfg["package-dir"].items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder).parts
+            want.add(".".join((name, *rel)))
+    assert set(cfg["packages"]) == want
+    assert all(p == "latbench" or p.startswith("latbench.") for p in cfg["packages"])
+
+
+def test_the_two_folders_import_only_under_latbench():
+    code = ("import sys, latbench.nas.ga, latbench.predictors.lookup, latbench.nas.stnas\n"
+            "import latbench.predictors as p\n"
+            "assert 'nas' not in sys.modules and 'predictors' not in sys.modules, "
+            "[m for m in sys.modules if m.split('.')[0] in ('nas', 'predictors')]\n"
+            "print(p.__file__)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert Path(out.strip()).resolve() == (REPO / "predictors" / "__init__.py").resolve()
+
+
+@pytest.mark.slow
+def test_the_wheel_holds_no_top_level_nas_or_predictors(tmp_path):
+    pytest.importorskip("setuptools")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps",
+                    "--no-build-isolation", "-q", "-w", str(tmp_path)], check=True,
+                   capture_output=True)
+    import zipfile
+
+    (wheel,) = tmp_path.glob("latbench-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if n.endswith(".py")}
+    assert tops == {"latbench"}, tops
+    assert "latbench/nas/__init__.py" in names
+    assert "latbench/predictors/__init__.py" in names
+    assert "latbench/nas/ga/__init__.py" in names
