@@ -108,8 +108,9 @@ def fault_rows(marker: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 TURN_WIDTH = 8
-"""Characters of the marker's ``turn`` slot, at an offset that is a multiple of 8: an aligned
-8-byte store, never seen half-written."""
+"""Characters of the marker's ``turn`` slot, at a file offset that is a multiple of 8: one
+aligned 8-byte copy (a single store on 64-bit CPUs), so a death does not leave it half-written;
+a value that is not an index of the batch reads as unknown (``culprit``)."""
 
 
 def _marker_text(data: Mapping[str, Any], turn: int) -> tuple[bytes, int]:
@@ -159,11 +160,13 @@ class InFlight:
                  "reason": "running", "started_at": time.time(), "limit_s": self.limit_s,
                  "attempt": attempt}, -1)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "w+b") as fh:
-                fh.write(text)
-                fh.flush()
-                self._map = mmap.mmap(fh.fileno(), len(text))
-            os.replace(tmp, self.path)  # the mapping follows the file (same inode)
+            tmp.write_bytes(text)
+            os.replace(tmp, self.path)  # no fsync: a crash keeps the page cache
+            try:
+                with open(self.path, "r+b") as fh:
+                    self._map = mmap.mmap(fh.fileno(), len(text))
+            except (OSError, ValueError):  # no mmap here: turns go unnoted (whole-group path)
+                self._map = None
             if self.limit_s is not None:
                 self._deadline = self._clock() + self.limit_s
                 self._changed.notify()

@@ -3,7 +3,10 @@ process died is the one recorded (the rest of its group is measured as usual).""
 
 from __future__ import annotations
 
-import os
+import json
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -14,6 +17,8 @@ from latbench.tablerun.inflight import (InFlight, culprit, fault_rows, marker_pa
                                         read_marker)
 from latbench.opspec import OpSpec
 from latbench.timing import TimingConfig, make_timer
+
+from helpers import REPO
 
 SPECS = [OpSpec.make("conv", (1, 4, 8, 8), kernel=k) for k in (1, 3, 5)]
 KEYS = [s.key for s in SPECS]
@@ -72,14 +77,14 @@ def test_the_watchdog_names_only_the_item_whose_turn_ran_past_the_limit(tmp_path
 
 def test_the_current_turn_survives_the_death_of_the_process(tmp_path):
     table = tmp_path / "t.csv"
-    pid = os.fork()
-    if pid == 0:  # the child: start a batch, reach item 1, die without cleaning up
-        inflight = InFlight(table, note=False)
-        inflight.start(KEYS, _rows())
-        inflight.turn(0)
-        inflight.turn(1)
-        os._exit(9)
-    os.waitpid(pid, 0)
+    child = ("import json, os, signal, sys; from pathlib import Path; "
+             "from latbench.tablerun.inflight import InFlight; "
+             "f = InFlight(Path(sys.argv[1]), note=False); "
+             "f.start(json.loads(sys.argv[2]), json.loads(sys.argv[3])); "
+             "f.turn(0); f.turn(1); os.kill(os.getpid(), signal.SIGKILL)")
+    proc = subprocess.run([sys.executable, "-c", child, str(table), json.dumps(KEYS),
+                           json.dumps(_rows(), default=str)], cwd=REPO, timeout=60)
+    assert proc.returncode == -signal.SIGKILL  # died at item 1, no clean-up
     marker = read_marker(table)
     assert marker is not None and marker["keys"] == KEYS and marker["turn"] == 1
     assert culprit(marker) == 1 and marker["reason"] == "running"
