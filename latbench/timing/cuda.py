@@ -136,4 +136,3 @@ class CudaTimer:
             out.append(r if isinstance(r, Exception) else Measurement(
                 r.samples_ms, r.calls_per_sample, name, r.total_s, r.stop_reason, warn))
         return out
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from latbench.timed import time_guarded_many
 from latbench.timing import CpuTimer, TimingConfig, measure_each
@@ -93,3 +94,26 @@ def test_builds_are_turns_and_indices_skip_a_maker_that_failed():
     log.events = built
     turns = log.check_every_call_follows_its_turn(["a", "b", "c"])
     assert set(turns) == {0, 2}  # c's turns are reported as c's index in the batch, not 1
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("graph", [False, True])
+def test_the_cuda_timer_reports_turns_as_indices_of_the_batch(graph):
+    from latbench.timing import make_timer
+
+    x = torch.randn(64, 64, device="cuda")
+
+    def bad() -> None:
+        raise RuntimeError("fails in its warm-up")
+
+    fns = [lambda: x @ x, lambda: x @ x, lambda: x @ x] if graph else [lambda: x @ x, bad,
+                                                                        lambda: x @ x]
+    turns: list[int] = []
+    timer = make_timer("cuda", TimingConfig(warmup_ms=1, budget_ms=5, rounds=2),
+                       cuda_graph=graph)
+    out = timer.measure_many(fns, on_turn=turns.append)
+    if graph:  # captures, then warm-ups, then two rounds
+        assert turns == [0, 1, 2] + [0, 1, 2] * 3
+    else:  # bad is dropped in its warm-up; the others keep their own indices
+        assert isinstance(out[1], RuntimeError) and turns == [0, 1, 2] + [0, 2] * 2
