@@ -20,7 +20,7 @@ from latbench.spaces import get_space  # noqa: E402
 from latbench.tables import read_table  # noqa: E402
 from latbench.timing import TimingConfig, make_timer  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one local Ray at a time
 REPO = Path(__file__).resolve().parents[3]
 FAST = TimingConfig(warmup_ms=1.0, budget_ms=3.0, min_sample_ms=0.2)
 
