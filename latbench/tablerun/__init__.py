@@ -8,11 +8,30 @@
   ``./latbench-tables``; ``device_profiles/`` is reference data).
 """
 
-from latbench.tablerun.driver import TableRun, plan, resolve_table, run_into_table
-from latbench.tablerun.ids import arch_id, protocol_id
-from latbench.tablerun.job import BatchResult, TableJob, measure_batch
-from latbench.tablerun.paths import REFERENCE_DIR, default_table_path, tables_home
+from __future__ import annotations
 
-__all__ = ["BatchResult", "REFERENCE_DIR", "TableJob", "TableRun", "arch_id",
-           "default_table_path", "measure_batch", "plan", "protocol_id", "resolve_table",
-           "run_into_table", "tables_home"]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "TableRun": "driver", "plan": "driver", "resolve_table": "driver",
+    "run_into_table": "driver", "arch_id": "ids", "protocol_id": "ids",
+    "BatchResult": "job", "TableJob": "job", "measure_batch": "job",
+    "REFERENCE_DIR": "paths", "default_table_path": "paths", "tables_home": "paths",
+}
+"""Each name's sub-module, imported on first use (PEP 562): the CLI's supervisor imports
+``latbench.tablerun.inflight`` without pandas, and ``default_table_path`` costs no table code."""
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'latbench.tablerun' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"latbench.tablerun.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

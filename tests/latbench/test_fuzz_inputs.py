@@ -3,10 +3,11 @@
 Valid seed files of every kind (latency, networks and memory tables with their side-cars, a
 predictor file, an architecture JSON, op keys) are mutated mechanically: bytes truncated,
 flipped and replaced by non-UTF-8, lines dropped and duplicated, rows one field too wide or
-too narrow, quotes left open, JSON nested 100,000 deep, every JSON leaf dropped or replaced by
-a wrong type, a 5,000-digit integer, NaN/Infinity (predictor files re-checksummed so that the
-state validation, not the checksum, has to catch it), every CSV cell replaced by a bad value,
-every op-key parameter replaced by an impossible one.
+too narrow, quotes left open, JSON nested 100,000 deep, every JSON leaf (of more than four
+like siblings, a seeded three) dropped or replaced by a wrong type, a 5,000-digit integer,
+NaN/Infinity (predictor files re-checksummed so that the state validation, not the checksum,
+has to catch it), every CSV cell replaced by a bad value, every op-key parameter replaced by
+an impossible one.
 
 The contract, checked for every case, through ``latbench.cli.main`` in-process:
 * never a traceback: exit 2 with exactly ONE stderr line ``latbench: error: ...`` naming the
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMORY_TABLE = ROOT / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"
 META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"}
 RNG_SEED = 13
+MEMORY_ROWS = 2
 
 # -- documented acceptances -------------------------------------------------------------------
 FREE_TEXT = {"error", "warnings", "measured_at", "protocol_id", "timer", "stop_reason",
@@ -113,7 +115,9 @@ def seeds(tmp_path_factory):
         w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok",
                   "source": "measured", "protocol_id": "p", "latency_median_ms": 1.0 + i,
                   "latency_min_ms": 0.9 + i})
-    shutil.copy(MEMORY_TABLE, d / "mem.csv")
+    # the first rows of a real memory table: every column, every check, a fraction of the bytes
+    lines = MEMORY_TABLE.read_bytes().splitlines(keepends=True)
+    (d / "mem.csv").write_bytes(b"".join(lines[:MEMORY_ROWS + 1]))
     shutil.copy(meta_path(MEMORY_TABLE), meta_path(d / "mem.csv"))
     model = LookupPredictor().fit(d / "ops.csv")
     save(model, d / "pred.json", device="cpu-test-1t")
@@ -210,9 +214,31 @@ def leaves(doc, path=()):
 BAD_LEAVES = ("DROP", None, "x", [], {}, True, -1, 0, "BIG", "NAN", "INF")
 
 
+def sampled_leaves(doc: dict, keep: int = 3) -> list[tuple]:
+    """Every leaf, except that among more than ``keep + 1`` sibling leaves of one type (a
+    side-car's ``columns`` descriptions, ``fingerprint/libraries`` versions: the same check on
+    each) a seeded ``keep`` of them stand for the rest."""
+    groups: dict[tuple, list[tuple]] = {}
+    for path in leaves(doc):
+        groups.setdefault(path[:-1], []).append(path)
+    rng, out = random.Random(RNG_SEED), []
+    for siblings in groups.values():
+        values = [_get(doc, p) for p in siblings]
+        same_type = len({type(v) for v in values}) == 1
+        out += (rng.sample(siblings, keep) if same_type and len(siblings) > keep + 1
+                else siblings)
+    return out
+
+
+def _get(doc, path: tuple):
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
 def json_leaf_mutations(doc: dict, rechecksum: bool) -> list[tuple[str, bytes, tuple, object]]:
     out = []
-    for path in leaves(doc):
+    for path in sampled_leaves(doc):
         if path == ("checksum",):
             continue
         for bad in BAD_LEAVES:
