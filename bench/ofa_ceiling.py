@@ -6,9 +6,10 @@ MobileNetV3 subnets, RTX 2080 Ti and Titan Xp, batch 1/32/64, ms). This module m
 column, what the data itself allows, so a miss can be told apart from a weak method:
 
 (a) **other GPU, same batch**: the other GPU's column at the same batch size mapped by
-    ``log y = a + b log x`` fitted on ALL 5,000 rows, scored on all of them. Any cross-device
-    method that only knows the other GPU does no better than this (an upper bound for a
-    cross-device map; a learned prior could still add knowledge of the subnet).
+    ``log y = a + b log x`` fitted on ALL 5,000 rows, scored on all of them. Its ρ and τ are
+    those of any increasing map from that column, however many shots fit it; its ±10 % share
+    is the least-squares log-linear map's with 5,000 shots (a bound for such maps; a method
+    that also knows the subnet can do better).
 (b) **many-shot model**: scikit-learn's ``HistGradientBoostingRegressor`` on the encoding
     (:func:`encoding_features`), log latency as target, 5-fold cross-validated over all 5,000
     subnets: ~4,000 training subnets per fold, 400× the bar's 10 shots. Out-of-fold
@@ -27,8 +28,9 @@ one subnet). The HELP file holds one value per subnet and column, no repeats, so
 measurement noise of a column cannot be separated from what the encoding misses; (b) bounds
 the two together.
 
-Run: ``PYTHONPATH=. python bench/transfer_ofa.py --ceiling-only`` (``--ceiling-ks 10`` for a
-look in under 2 minutes; k = 1,000 alone takes ~3 min per column on the 2-core VM).
+Run: ``PYTHONPATH=. python bench/transfer_ofa.py --ceiling-only`` (1,296 s on the loaded 2-core
+VM, ~3 min per column for k = 1,000; ``--ceiling-ks 10,100`` took 133 s, ``--ceiling-ks 10``
+is a look in about a minute).
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ def transfer_rows(df: pd.DataFrame, columns: Sequence[str], transfer: Callable[[
                   ) -> pd.DataFrame:
     """Part (c): ``transfer()`` (a fresh fit function per column; its ``chosen`` list names the
     methods ``auto`` picked) at each k, mean over ``seeds`` draws of the shots, scored on the
-    rows that are not shots."""
+    rows that are not shots; ``methods`` lists what ``auto`` picked per k, in the order of
+    ``ks``. A fit that predicts one value for all (a map clamped flat) scores ρ = 0."""
     from transfer_public import score  # bench/ sibling: the scoring of the few-shot tables
 
     rows = []
@@ -123,7 +126,9 @@ def transfer_rows(df: pd.DataFrame, columns: Sequence[str], transfer: Callable[[
             runs = res[("transfer", k)]
             row[f"k{k}_rho"] = float(np.mean([r["spearman_rho"] for r in runs]))
             row[f"k{k}_within_10"] = float(np.mean([r["within_10pct"] for r in runs]))
-        row["methods"] = ",".join(dict.fromkeys(getattr(fit, "chosen", [])))
+        chosen = getattr(fit, "chosen", [])  # one per fit: k outer, seeds inner (``score``)
+        row["methods"] = " / ".join(",".join(dict.fromkeys(chosen[i * seeds:(i + 1) * seeds]))
+                                    for i in range(len(ks)))
         rows.append(row)
         log(f"  transfer on {col}: done")
     return pd.DataFrame(rows).set_index("column")
@@ -160,5 +165,5 @@ def print_ceiling(ceiling: pd.DataFrame, transfer: pd.DataFrame | None, n: int) 
     t[shares] = 100 * t[shares].astype(float)
     t.columns = [col.replace("_rho", " ρ").replace("_within_10", " ±10 %") for col in t.columns]
     print(f"\n(c) latbench transfer (auto, CPU source, shots' own ops) at larger k, scored on "
-          f"the other {n} − k subnets; 'methods': what auto picked; (b) beside it")
+          f"the other {n} − k subnets; 'methods': what auto picked at each k; (b) beside it")
     print(t.to_string(float_format=lambda v: f"{v:.3f}"))
