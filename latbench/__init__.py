@@ -47,7 +47,7 @@ if (not any(_os.path.isdir(_os.path.join(_HERE, s)) for s in _SIBLINGS)
         and all(_os.path.isfile(_os.path.join(_ROOT, s, "__init__.py")) for s in _SIBLINGS)
         and not any(isinstance(f, type) and f.__name__ == "_SiblingFinder"
                     for f in _sys.meta_path)):
-    _sys.meta_path.append(_SiblingFinder)
+    _sys.meta_path.insert(0, _SiblingFinder)  # before an editable install of another checkout
 
 
 def __getattr__(name: str) -> Any:

@@ -31,7 +31,7 @@ from latbench.tables.store import read_meta
 from latbench.tables.schema import NETWORKS
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
 from latbench.tablerun.ids import arch_id
-from latbench.tablerun.job import OnRound
+from latbench.tablerun.job import OnRound, OnTurn
 from latbench.timed import module_callable, time_guarded, time_guarded_many
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
@@ -113,9 +113,11 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
                 "repeat": item[1], "protocol_id": self.protocol_id}
 
     def measure(self, items: Sequence[tuple[Architecture, int]],
-                on_round: OnRound | None = None) -> list[dict[str, Any]]:
+                on_round: OnRound | None = None, on_turn: OnTurn | None = None
+                ) -> list[dict[str, Any]]:
         made = [_network_row(arch, self.timer, self.size) for arch, _ in items]
-        timed = time_guarded_many([make for _, make in made], self.timer, on_round)
+        timed = time_guarded_many([make for _, make in made], self.timer, on_round,
+                                  on_turn=on_turn)
         return [{**self.describe(item), **row, **fields}
                 for item, (row, _), (fields, _) in zip(items, made, timed)]
 

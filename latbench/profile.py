@@ -22,7 +22,7 @@ from latbench.opspec import OpSpec
 from latbench.tables import LATENCY, TableSchema
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
 from latbench.tablerun.ids import protocol_id
-from latbench.tablerun.job import OnRound
+from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tablerun.paths import REFERENCE_DIR
 from latbench.tablerun.rows import spec_columns
 from latbench.timed import (module_callable, op_callable, time_guarded,  # noqa: F401 - re-exported
@@ -77,10 +77,10 @@ class OpLatencyJob(TableJob[OpSpec]):
     def describe(self, item: OpSpec) -> dict[str, Any]:
         return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
 
-    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None
-                ) -> list[dict[str, Any]]:
+    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None,
+                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
         makers = [_maker(spec, self.timer.device) for spec in items]
-        timed = time_guarded_many(makers, self.timer, on_round)
+        timed = time_guarded_many(makers, self.timer, on_round, on_turn=on_turn)
         return [{**self.describe(spec), **fields} for spec, (fields, _) in zip(items, timed)]
 
 

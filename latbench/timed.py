@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from latbench.opspec import OpSpec
-from latbench.timing import Timer
+from latbench.timing import OnTurn, Timer, renumbered_turns
 from latbench.timing.measurement import Measurement
 
 OOM_MARKERS = ("out of memory", "can't allocate memory", "defaultcpuallocator",
@@ -60,25 +60,34 @@ def module_callable(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
 
 
 def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], timer: Timer,
-                      on_round: Callable[[int, int], None] | None = None
+                      on_round: Callable[[int, int], None] | None = None, *,
+                      on_turn: OnTurn | None = None
                       ) -> list[tuple[dict[str, Any], Measurement | None]]:
     """Build (each of ``makers``) and time the callables together; failures become fields.
 
     Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
     Measurement. Several makers are measured interleaved when the timer's ``rounds > 1``
-    (``on_round(done, rounds)`` after each round).
+    (``on_round(done, rounds)`` after each round). ``on_turn(i)`` is called before maker ``i``
+    builds and before each of its timer's turns (``measure_each``), with ``i`` its index in
+    ``makers`` (``len(makers)``: the timer's reference op).
     """
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
     built: list[tuple[int, Callable[[], object]]] = []
     try:
         for i, make in enumerate(makers):
+            if on_turn is not None:
+                on_turn(i)
             try:
                 built.append((i, make()))
             except Exception as exc:  # noqa: BLE001 - one item's failure is recorded, the run goes on
                 out[i] = (failure_fields(exc), None)
         fns = [fn for _, fn in built]
-        results = (timer.measure_many(fns, on_round=on_round) if on_round
-                   else timer.measure_many(fns))
+        options: dict[str, Any] = {}
+        if on_round is not None:
+            options["on_round"] = on_round
+        if on_turn is not None:
+            options["on_turn"] = renumbered_turns(on_turn, [i for i, _ in built], len(makers))
+        results = timer.measure_many(fns, **options)
         for (i, _), result in zip(built, results):
             out[i] = ((failure_fields(result), None) if isinstance(result, Exception)
                       else ({"status": "ok", "error": "", **result.stats()}, result))

@@ -88,9 +88,10 @@ def add_table_args(p: argparse.ArgumentParser) -> None:
                    help="another run writing the same table: wait at most S seconds, then "
                         "stop with an error (default: wait for it)")
     p.add_argument("--item-timeout", type=float, default=600.0, metavar="S",
-                   help="wall-clock limit per item (build + timing, x group size when "
-                        "interleaving): an item past it is recorded status=timeout and the "
-                        "run goes on (default: 600; 0: no limit)")
+                   help="wall-clock limit on one item making no progress: each of its turns "
+                        "(build, warm-up, its slice of an interleaved round) must end within "
+                        "S seconds, whatever the group size; an item past it is recorded "
+                        "status=timeout and the run goes on (default: 600; 0: no limit)")
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:

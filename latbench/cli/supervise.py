@@ -2,10 +2,14 @@
 
 ``latbench profile|measure-nets|memory`` re-runs itself (same interpreter, same arguments) as a
 child and waits. When the child dies while an item was in flight (a segfault or abort in an op's
-forward, an op calling ``os._exit``, the per-item watchdog), the in-flight marker it left says
-so; the supervisor starts the child again, which records that item (``status=crashed`` or
-``timeout``) and goes on with the rest. Ctrl-C and SIGTERM end the child and the supervisor
-alike, keeping every row written (exit 130 / 143).
+forward, an op calling ``os._exit``, the watchdog ending an item that made no progress for
+``--item-timeout`` seconds), the in-flight marker it left says so, and which item of the batch
+(an interleaved group) was running; the supervisor starts the child again (``DEATH_ENV`` says
+how the last one died), which records that item (``status=crashed`` or ``timeout``) and
+measures the rest of its group as usual: one restart per poison op. Only a marker that names
+no running item (a death before the batch's first turn) has its items measured one at a time
+first, so that a second death names the culprit. Ctrl-C and SIGTERM end the child and the
+supervisor alike, keeping every row written (exit 130 / 143).
 """
 
 from __future__ import annotations

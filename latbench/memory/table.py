@@ -24,7 +24,7 @@ from latbench.tables.schema import MEMORY
 from latbench.tablerun import TableJob, default_table_path, run_into_table
 from latbench.tablerun.ids import arch_id
 from latbench.tablerun.ids import protocol_id as _hash
-from latbench.tablerun.job import OnRound
+from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tablerun.rows import spec_columns
 
 __all__ = ["MEMORY", "MemoryJob", "arch_id", "default_memory_table", "measure_into_table",
@@ -81,11 +81,13 @@ class MemoryJob(TableJob[Subject]):
         return {**subject_columns(item, self.config), "source": self.source,
                 "protocol_id": self.protocol_id}
 
-    def measure(self, items: Sequence[Subject], on_round: OnRound | None = None
-                ) -> list[dict[str, Any]]:
+    def measure(self, items: Sequence[Subject], on_round: OnRound | None = None,
+                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
         assert self.measure_fn is not None
         rows = []
-        for item in items:
+        for i, item in enumerate(items):
+            if on_turn is not None:
+                on_turn(i)
             fields = self.measure_fn(item)
             rows.append({**self.describe(item),
                          **{k: v for k, v in fields.items() if k in MEMORY.columns}})

@@ -22,7 +22,7 @@ from latbench.opspec import OpSpec
 from latbench.tables import read_table
 from latbench.tables.schema import MEMORY
 from latbench.tablerun import run_into_table
-from latbench.tablerun.job import OnRound
+from latbench.tablerun.job import OnRound, OnTurn
 
 TRACE_FINGERPRINT = {"slug": "trace", "kind": "meta"}
 """A traced table's 'device': meta tensors, no hardware."""
@@ -49,10 +49,12 @@ def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
 class OpTermsJob(MemoryJob):
     """Per-op terms traced into a memory table (estimates, no device)."""
 
-    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None  # type: ignore[override]
-                ) -> list[dict[str, object]]:
+    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None,  # type: ignore[override]
+                on_turn: OnTurn | None = None) -> list[dict[str, object]]:
         rows = []
-        for spec in items:
+        for i, spec in enumerate(items):
+            if on_turn is not None:
+                on_turn(i)
             row = self.describe(spec)
             kept, params = op_terms(OpSpec.from_key(str(row["key"])), self.config)
             rows.append({**row, "status": "ok", "fwd_kept_mib": kept / MIB,

@@ -99,7 +99,8 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
     """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
 
     A complete table is only read (no lock, nothing written: read-only media are fine).
-    ``item_timeout_s`` arms the watchdog: an item running longer ends the process with
+    ``item_timeout_s`` arms the watchdog: an item making no progress for longer (one of its
+    turns: build, describe, warm-up, a round's slice) ends the process with
     ``inflight.EXIT_TIMEOUT`` after marking it, and the next run records it as ``timeout``.
     """
     items = list(items)
@@ -139,13 +140,18 @@ def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, ru
                attempt: int = 1) -> None:
     keys = [job.key(i) for i in batch]
     try:
-        session.inflight.start(keys, [job.key_columns(i) for i in batch], attempt)
-        session.inflight.start(keys, [job.describe(i) for i in batch], attempt)  # may crash too
+        inflight = session.inflight
+        inflight.start(keys, [job.key_columns(i) for i in batch], attempt)
+        described = []
+        for turn, item in enumerate(batch):  # describing may crash too (features, shapes)
+            inflight.turn(turn)
+            described.append(job.describe(item))
+        inflight.start(keys, described, attempt)
         rounds: OnRound | None = None
         if on_round is not None:
             def rounds(done: int, total: int) -> None:
                 on_round(done, total, len(batch))
-        rows = job.measure(batch, rounds)
+        rows = job.measure(batch, rounds, inflight.turn)
         with session.inflight.held():
             for key, row in zip(keys, rows):
                 row.setdefault("measured_at",

@@ -20,6 +20,9 @@ from latbench.tablerun.ids import protocol_id
 Item = TypeVar("Item")
 OnRound = Callable[[int, int], None]
 """``on_round(done, rounds)``: an interleaved batch finished round ``done`` of ``rounds``."""
+OnTurn = Callable[[int], None]
+"""``on_turn(i)``: item ``i`` of the batch starts a turn (built, warmed up, timed in a round);
+``len(items)`` is none of them (the timer's reference op). See ``timing.measure_each``."""
 
 
 @dataclass
@@ -65,10 +68,11 @@ class TableJob(ABC, Generic[Item]):
         return None
 
     @abstractmethod
-    def measure(self, items: Sequence[Item], on_round: OnRound | None = None
-                ) -> list[dict[str, Any]]:
+    def measure(self, items: Sequence[Item], on_round: OnRound | None = None,
+                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
         """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
-        recorded as ``status``/``error``. Runs in any process; raises only on interruption."""
+        recorded as ``status``/``error``. Runs in any process; raises only on interruption.
+        ``on_turn(i)`` before each step of item ``i`` (build, describe, warm-up, timing)."""
 
 
 @dataclass

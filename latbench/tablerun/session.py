@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 
 from latbench.errors import TableError
 from latbench.tables import TableSchema, TableWriter, read_table
-from latbench.tablerun.inflight import InFlight, fault_rows, read_marker
+from latbench.tablerun.inflight import InFlight, culprit, fault_rows, read_marker
 
 Note = Callable[[str], None]
 
@@ -31,7 +31,8 @@ class TableSession:
     """Locked appends to one table, with the in-flight marker of a dead run recovered.
 
     Use as a context manager; ``suspects`` holds the keys a dead run left in flight that are
-    not recorded yet (to be measured first, one at a time, as their second attempt).
+    not recorded yet and may have killed it (to be measured first, one at a time, as their
+    second attempt): the item whose turn it was, or the whole batch when that is unknown.
     """
 
     def __init__(self, path: Path, schema: TableSchema, meta: Mapping[str, Any], *,
@@ -74,15 +75,17 @@ class TableSession:
         marker = read_marker(self.path)
         if marker is None:
             return
-        rows = fault_rows(marker)
-        for key, row in zip(marker["keys"], rows):
+        keys, at, rows = [str(k) for k in marker["keys"]], culprit(marker), fault_rows(marker)
+        group = (f" (the other {len(keys) - 1} items of its group are measured as usual)"
+                 if len(keys) > 1 else "")
+        culprit_key = keys[at] if at is not None else None
+        for row in rows:
             self.writer.append({k: v for k, v in row.items() if k in self.schema.columns})
-            self.on_note(f"{self.path}: {key} {row['status']} in an earlier run "
-                         f"({row['error'].split(';')[0]}); recorded, going on")
+            self.on_note(f"{self.path}: {culprit_key} {row['status']} in an earlier run "
+                         f"({row['error'].split(';')[0]}); recorded, going on{group}")
         if not rows:
-            self.suspects = {str(k) for k in marker["keys"]}
-            what = (f"a group of {len(self.suspects)} items" if len(self.suspects) > 1
-                    else next(iter(self.suspects)))
+            self.suspects = set(keys) if culprit_key is None else {culprit_key}
+            what = f"a group of {len(keys)} items" if culprit_key is None else culprit_key + group
             self.on_note(f"{self.path}: an earlier run stopped while measuring {what}; "
                          "measuring it again first, alone (a second death records it crashed)")
         self.recovered = rows

@@ -7,8 +7,8 @@ from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import (QUICK, TimingConfig, measure_adaptive, measure_each,
-                                      min_sample_ms_for)
+from latbench.timing.adaptive import (QUICK, OnTurn, TimingConfig, measure_adaptive,
+                                      measure_each, min_sample_ms_for, renumbered_turns)
 from latbench.timing.cpu import (CLOCK_CHOICES, CpuTimer, reference_callable, resolve_clock,
                                  torch_threads, warn_if_loaded)
 from latbench.timing.cuda import CudaTimer
@@ -27,7 +27,8 @@ class Timer(Protocol):
     def measure(self, fn: Callable[[], object]) -> Measurement: ...
 
     def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None
+                     on_round: Callable[[int, int], None] | None = None, *,
+                     on_turn: OnTurn | None = None
                      ) -> list[Measurement | Exception]: ...
 
 
@@ -49,5 +50,5 @@ def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
 
 __all__ = ["CLOCK_CHOICES", "QUICK", "CpuTimer", "reference_callable", "resolve_clock",
            "warn_if_loaded", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
-           "TimingConfig", "make_timer", "measure_adaptive", "measure_each",
-           "min_sample_ms_for", "torch_threads"]
+           "TimingConfig", "OnTurn", "make_timer", "measure_adaptive", "measure_each",
+           "min_sample_ms_for", "renumbered_turns", "torch_threads"]

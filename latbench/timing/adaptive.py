@@ -150,17 +150,26 @@ class _Slot:
     spent_ns: int = 0
 
 
+OnTurn = Callable[[int], None]
+"""``on_turn(i)``: callable ``i`` of the batch starts a turn (its build, warm-up or a round's
+slice); ``len(batch)`` stands for the timer's reference op. Called between timed calls, never
+inside one (a watchdog can reset a per-item deadline and note which item is running)."""
+
+
 def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
                  on_round: Callable[[int, int], None] | None = None, *,
                  reference: Callable[[], object] | None = None,
-                 nominal_ms: float | None = None) -> list[Measurement | Exception]:
+                 nominal_ms: float | None = None,
+                 on_turn: OnTurn | None = None) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
 
     ``config.rounds == 1``: one after the other with ``measure_adaptive``. ``rounds > 1``:
     each callable is warmed up, then in every round each one in turn takes samples for
     ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
     that it does not pay for the caches the others left cold). A callable that raises is
-    dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress).
+    dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress);
+    ``on_turn(i)`` before each ``measure_adaptive`` of callable ``i``, or before each of its
+    interleaved turns (warm-up, then one per round; the reference's are ``on_turn(len(fns))``).
 
     ``reference`` (interleaved only): a fixed callable measured in every round beside the
     others. Each Measurement then carries the reference's fastest sample in the group
@@ -174,13 +183,15 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
         for i, fn in enumerate(fns):
+            if on_turn is not None:
+                on_turn(i)
             try:
                 out[i] = measure_adaptive(fn, sampler, config)
             except Exception as exc:  # noqa: BLE001 - recorded for this callable only
                 out[i] = exc
         return out  # type: ignore[return-value]
     everything = [*fns, reference] if reference is not None else list(fns)
-    results = _interleaved(everything, sampler, config, on_round)
+    results = _interleaved(everything, sampler, config, on_round, on_turn)
     if reference is None:
         return results
     ref = results.pop()
@@ -193,12 +204,14 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
 
 
 def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
-                 on_round: Callable[[int, int], None] | None = None
-                 ) -> list[Measurement | Exception]:
+                 on_round: Callable[[int, int], None] | None = None,
+                 on_turn: OnTurn | None = None) -> list[Measurement | Exception]:
     """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices."""
     out: list[Measurement | Exception | None] = [None] * len(fns)
     live: dict[int, _Slot] = {}
+    turn = on_turn or _no_turn
     for i, fn in enumerate(fns):
+        turn(i)
         t0 = sampler.now_ns()
         try:
             calls, sample_ms = _warm_up(fn, sampler, config)
@@ -210,6 +223,7 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
     per_slice_max = max(1, config.max_samples // config.rounds)
     for done in range(1, config.rounds + 1):
         for i in list(live):
+            turn(i)
             slot, t0 = live[i], sampler.now_ns()
             try:
                 if 4 * slot.sample_ms <= slice_ms:
@@ -230,3 +244,15 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
                              timer=sampler.name, total_s=slot.spent_ns / 1e9,
                              stop_reason=f"rounds={config.rounds}")
     return out  # type: ignore[return-value]
+
+
+def _no_turn(i: int) -> None:
+    pass
+
+
+def renumbered_turns(on_turn: OnTurn | None, kept: Sequence[int], n: int) -> OnTurn | None:
+    """``on_turn`` for a batch made of the callables ``kept`` (indices) of a batch of ``n``:
+    turn ``j`` is reported as ``kept[j]``, anything past them (the reference) as ``n``."""
+    if on_turn is None:
+        return None
+    return lambda j: on_turn(kept[j] if j < len(kept) else n)

@@ -162,15 +162,17 @@ class CpuTimer:
             return measure_adaptive(fn, self.sampler, self.config)
 
     def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None
+                     on_round: Callable[[int, int], None] | None = None, *,
+                     on_turn: Callable[[int], None] | None = None
                      ) -> list[Measurement | Exception]:
-        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
+        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
+        (``on_round``, ``on_turn``: see ``measure_each``)."""
         with torch_threads(self.threads) as n:
             if self.clock == "perf_counter_ns" and not self._warned:
                 self._warned = bool(warn_if_loaded(n))
             reference = reference_callable() if self.config.reference else None
             out = measure_each(fns, self.sampler, self.config, on_round, reference=reference,
-                               nominal_ms=self.reference_nominal_ms)
+                               nominal_ms=self.reference_nominal_ms, on_turn=on_turn)
         for m in out:
             if isinstance(m, Measurement) and m.reference_ms is not None:
                 self.reference_nominal_ms = self.reference_nominal_ms or m.reference_ms

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import TimingConfig, measure_each
+from latbench.timing.adaptive import TimingConfig, measure_each, renumbered_turns
 from latbench.timing.measurement import Measurement
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024
@@ -102,15 +102,19 @@ class CudaTimer:
         return result
 
     def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None
+                     on_round: Callable[[int, int], None] | None = None, *,
+                     on_turn: Callable[[int], None] | None = None
                      ) -> list[Measurement | Exception]:
-        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``."""
+        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
+        (``on_round``, ``on_turn``: see ``measure_each``)."""
         from latbench.device import gpu_throttle_reasons
 
         with torch.cuda.device(self._device):
             runs: list[Callable[[], object]] = []
             captured: list[Exception | None] = []
-            for fn in fns:
+            for i, fn in enumerate(fns):
+                if on_turn is not None and self.cuda_graph:
+                    on_turn(i)
                 try:
                     runs.append(capture_graph(fn, self._device) if self.cuda_graph else fn)
                     captured.append(None)
@@ -118,8 +122,9 @@ class CudaTimer:
                     runs.append(fn)
                     captured.append(exc)
             before = gpu_throttle_reasons(self._device)
-            results = measure_each([r for r, e in zip(runs, captured) if e is None],
-                                   self.sampler, self.config, on_round)
+            kept = [i for i, e in enumerate(captured) if e is None]
+            results = measure_each([runs[i] for i in kept], self.sampler, self.config, on_round,
+                                   on_turn=renumbered_turns(on_turn, kept, len(fns)))
             after = gpu_throttle_reasons(self._device)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")

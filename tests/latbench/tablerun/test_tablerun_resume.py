@@ -159,7 +159,7 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
 def test_an_interrupted_batch_leaves_no_marker_to_blame(tmp_path):
     job = OpLatencyJob.of(_timer())
 
-    def interrupted(items, on_round=None):
+    def interrupted(items, on_round=None, on_turn=None):
         raise KeyboardInterrupt
 
     job.measure = interrupted
