@@ -19,7 +19,13 @@ ops; the others take the source's cost × the fitted scale): a fit over all 2,40
 ``transfer_public.py`` needs dozens of them per column. Second table: batch transfer on one
 GPU (batch 1 -> 32 -> 64), log-linear maps fitted on k shots of the larger batch.
 
-Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--seeds 3 --ks 10`` for a quick look).
+Last: the ceiling (``bench/ofa_ceiling.py``): per column, the other GPU's column at the same
+batch mapped on all rows, a gradient-boosted model on the encoding 5-fold cross-validated on
+all 5,000 subnets, and this transfer at k = 10/100/1,000 (``--ceiling-ks``), i.e. what the
+data allows and how close latbench's transfer gets with many shots.
+
+Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--seeds 3 --ks 10`` for a quick look;
+``--ceiling-only`` for the ceiling alone, ``--ceiling-ks 10`` makes that < 2 min).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ofa_ceiling import ceiling_rows, encoding_features, print_ceiling, transfer_rows  # noqa: E402
 from transfer_public import ridge, score, summarise  # noqa: E402
 
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
@@ -151,29 +158,30 @@ def batch_table(df: pd.DataFrame, flops: np.ndarray, ks: tuple[int, ...], seeds:
                 print(f"{gpu}_{b:<7d} {k:3d} {cells[0]:>23s} {cells[1]:>24s} {cells[2]:>23s}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--ks", default="5,10,20")
-    ap.add_argument("--n", type=int, default=5000, help="first N subnets (default: all)")
-    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
-    args = ap.parse_args()
-    ks = tuple(int(k) for k in args.ks.split(","))
+def ceiling(df: pd.DataFrame, columns: list[str], archs: list, batch: ArchBatch, source,
+            ks: tuple[int, ...], seeds: int) -> None:  # noqa: ANN001
+    """The ceiling tables of ``ofa_ceiling`` (its docstring says what each part bounds)."""
     t0 = time.perf_counter()
-    df = pd.read_csv(args.data or find_data()).head(args.n)
-    columns = [c for c in df.columns if c.startswith(GPUS)]
-    archs = [build_network(config_from_columns(ks_, e, d, r, WIDTH))
-             for ks_, e, d, r in df[["ks", "e", "d", "r"]].itertuples(index=False)]
-    batch = encode(archs)
+    table = ceiling_rows(df, columns, encoding_features(df, WIDTH))
+    print(f"  ceiling (a), (b): {time.perf_counter() - t0:.0f} s", flush=True)
+
+    def log(message: str) -> None:
+        print(f"{message} at {time.perf_counter() - t0:.0f} s", flush=True)
+
+    transfer = None
+    if ks:
+        transfer = transfer_rows(df, columns, lambda: transfer_on_shots(archs, batch, source),
+                                 ks, seeds, log)
+    print_ceiling(table, transfer, len(df))
+
+
+def few_shot_tables(df: pd.DataFrame, columns: list[str], archs: list, batch: ArchBatch,
+                    source, ks: tuple[int, ...], seeds: int, t0: float) -> None:  # noqa: ANN001
     flops = batch.counts() @ FlopsCost().predict(batch.ops)
-    source = cpu_source()
     counts = count_features(df)
-    print(f"{len(df)} subnets (width {WIDTH}), {len(batch.ops)} distinct ops, "
-          f"{len(columns)} GPU columns; built in {time.perf_counter() - t0:.0f} s", flush=True)
     print("agreement between the columns themselves (Spearman ρ over all subnets): what one "
           "GPU column says about another")
     print(df[columns].corr(method="spearman").round(3).to_string(), flush=True)
-    warnings.simplefilter("ignore", ExtrapolationWarning)
     results: dict = {}
     for col in columns:
         y = df[col].to_numpy(dtype=np.float64)
@@ -183,14 +191,14 @@ def main() -> None:
                    "nearest other column, log map": nearest_column(
                        {c: df[c].to_numpy(dtype=np.float64) for c in columns if c != col})}
         flat = 0
-        for key, runs in score(methods, y, ks, args.seeds).items():
+        for key, runs in score(methods, y, ks, seeds).items():
             flat += no_ranking_as_zero(runs)
             results.setdefault(key, {})[col] = runs
         print(f"  {col}: done at {time.perf_counter() - t0:.0f} s ({flat} fits predicted one "
               "value for all: ρ = τ = 0)", flush=True)
     summarise(dict(sorted(results.items(), key=lambda kv: (kv[0][1], list(results).index(kv[0])))),
               f"each GPU column as target (the others used only by 'nearest other column'), "
-              f"mean over {len(columns)} columns × {args.seeds} seeds")
+              f"mean over {len(columns)} columns × {seeds} seeds")
     k = 10 if 10 in ks else ks[0]
     print(f"\nper column at k = {k}: Spearman ρ / ±10 %")
     for col in columns:
@@ -200,7 +208,35 @@ def main() -> None:
                            "FLOPs (affine on shots)", "nearest other column, log map")]
         print(f"  {col:12s} transfer {cells[0]}  ridge {cells[1]}  FLOPs {cells[2]}  "
               f"nearest column {cells[3]}")
-    batch_table(df, flops, ks, args.seeds)
+    batch_table(df, flops, ks, seeds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--ks", default="5,10,20")
+    ap.add_argument("--n", type=int, default=5000, help="first N subnets (default: all)")
+    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
+    ap.add_argument("--ceiling-only", action="store_true", help="only the ceiling tables")
+    ap.add_argument("--ceiling-ks", default="10,100,1000",
+                    help="shots of the ceiling's transfer rows ('' for none)")
+    ap.add_argument("--ceiling-seeds", type=int, default=1)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    df = pd.read_csv(args.data or find_data()).head(args.n)
+    columns = [c for c in df.columns if c.startswith(GPUS)]
+    archs = [build_network(config_from_columns(ks_, e, d, r, WIDTH))
+             for ks_, e, d, r in df[["ks", "e", "d", "r"]].itertuples(index=False)]
+    batch = encode(archs)
+    source = cpu_source()
+    print(f"{len(df)} subnets (width {WIDTH}), {len(batch.ops)} distinct ops, "
+          f"{len(columns)} GPU columns; built in {time.perf_counter() - t0:.0f} s", flush=True)
+    warnings.simplefilter("ignore", ExtrapolationWarning)
+    if not args.ceiling_only:
+        few_shot_tables(df, columns, archs, batch, source,
+                        tuple(int(k) for k in args.ks.split(",")), args.seeds, t0)
+    ceiling(df, columns, archs, batch, source,
+            tuple(int(k) for k in args.ceiling_ks.split(",") if k), args.ceiling_seeds)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 
