@@ -110,7 +110,8 @@ class _Driver:
     def session(self, dev: _Device) -> TableSession:
         if dev.session is None:
             dev.session = TableSession(dev.run.path, dev.job.schema, dev.job.side_car(),
-                                       on_note=self.note, lock_timeout_s=self.lock_timeout_s)
+                                       on_note=self.note, lock_timeout_s=self.lock_timeout_s,
+                                       done_keys=dev.job.done_keys)
             dev.session.__enter__()
         return dev.session
 

@@ -111,7 +111,8 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
         _skip(run, job, skipped, on_progress)
         return run
     with TableSession(run.path, job.schema, job.side_car(), on_note=note,
-                      lock_timeout_s=lock_timeout_s, item_timeout_s=item_timeout_s) as session:
+                      lock_timeout_s=lock_timeout_s, item_timeout_s=item_timeout_s,
+                      done_keys=job.done_keys) as session:
         pending, skipped = plan(job, items, job.done_keys(session.table()))
         _skip(run, job, skipped, on_progress)
         for batch in batches(job, pending, session.suspects):

@@ -37,8 +37,10 @@ class TableSession:
 
     def __init__(self, path: Path, schema: TableSchema, meta: Mapping[str, Any], *,
                  on_note: Note, lock_timeout_s: float | None = None,
-                 item_timeout_s: float | None = None):
+                 item_timeout_s: float | None = None,
+                 done_keys: Callable[[pd.DataFrame], set[str]] | None = None):
         self.path, self.schema, self.meta = path, schema, dict(meta)
+        self.done_keys = done_keys
         self.on_note, self.lock_timeout_s = on_note, lock_timeout_s
         self.item_timeout_s = item_timeout_s
         self.recovered: list[dict[str, Any]] = []
@@ -79,11 +81,16 @@ class TableSession:
         group = (f" (the other {len(keys) - 1} items of its group are measured as usual)"
                  if len(keys) > 1 else "")
         culprit_key = keys[at] if at is not None else None
+        if rows and self.done_keys is not None and culprit_key in self.done_keys(self.table()):
+            rows = []  # its row was written before the death (killed while writing rows)
+            self.on_note(f"{self.path}: an earlier run died after writing {culprit_key}'s row; "
+                         "going on")
+            culprit_key = None
         for row in rows:
             self.writer.append({k: v for k, v in row.items() if k in self.schema.columns})
             self.on_note(f"{self.path}: {culprit_key} {row['status']} in an earlier run "
                          f"({row['error'].split(';')[0]}); recorded, going on{group}")
-        if not rows:
+        if not rows and (culprit_key is not None or at is None):
             self.suspects = set(keys) if culprit_key is None else {culprit_key}
             what = f"a group of {len(keys)} items" if culprit_key is None else culprit_key + group
             self.on_note(f"{self.path}: an earlier run stopped while measuring {what}; "

@@ -154,3 +154,19 @@ def test_turns_reach_the_marker_while_a_group_is_built_described_and_timed(tmp_p
     timed = [(i, t) for i, t in seen if i >= 0]
     assert all(i == t for i, t in timed) and {i for i, _ in timed} == {0, 1, 2, 3}  # 3: reference
     assert not marker_path(path).exists()
+
+
+def test_a_death_after_the_rows_were_written_records_no_second_row(tmp_path, monkeypatch):
+    # killed (SIGKILL, the OOM killer) while writing the group's rows, before the marker went
+    path = tmp_path / "ops.csv"
+    profile_specs(SPECS, path, _timer())
+    inflight = InFlight(path, note=False)
+    inflight.start(KEYS, _rows())
+    inflight.turn(1)
+    monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGKILL")
+    notes: list[str] = []
+    run = profile_specs(SPECS, path, _timer(), on_note=notes.append)
+    df = read_table(path)
+    assert sorted(df["key"]) == sorted(KEYS) and set(df["status"]) == {"ok"}
+    assert run.measured == [] and not marker_path(path).exists()
+    assert "after writing" in notes[0]
