@@ -8,6 +8,8 @@ then resumes with what the first one wrote: every key ends up exactly once. With
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,9 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from latbench.errors import TableError
+from latbench.errors import LatbenchError, TableError
 from latbench.tables import TableSchema, TableWriter, read_table
+from latbench.tables.checks import check_rows, parse_rows, to_numbers
 from latbench.tablerun.inflight import InFlight, culprit, fault_rows, read_marker
 
 Note = Callable[[str], None]
@@ -86,6 +89,8 @@ class TableSession:
             self.on_note(f"{self.path}: an earlier run died after writing {culprit_key}'s row; "
                          "going on")
             culprit_key = None
+        if rows and not self._row_ok(rows[0], culprit_key):
+            rows = []  # a marker edited by hand: measure the item again instead
         for row in rows:
             self.writer.append({k: v for k, v in row.items() if k in self.schema.columns})
             self.on_note(f"{self.path}: {culprit_key} {row['status']} in an earlier run "
@@ -97,6 +102,21 @@ class TableSession:
                          "measuring it again first, alone (a second death records it crashed)")
         self.recovered = rows
         InFlight(self.path, note=False).finish()
+
+    def _row_ok(self, row: Mapping[str, Any], key: str | None) -> bool:
+        """The marker's row passes the table's checks and is ``key``'s row under this
+        protocol (so a damaged marker cannot write a row that breaks the table)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerows([self.schema.names,
+                          ["" if row.get(c) is None else row.get(c) for c in self.schema.names]])
+        try:
+            df = parse_rows(self.path, buf.getvalue(), self.schema)
+            to_numbers(self.path, df, self.schema)
+            check_rows(self.path, df, self.schema)
+        except LatbenchError:
+            return False
+        return self.done_keys is None or self.done_keys(df) == {key}
 
     def table(self) -> pd.DataFrame:
         """The table as written so far."""

@@ -170,3 +170,18 @@ def test_a_death_after_the_rows_were_written_records_no_second_row(tmp_path, mon
     assert sorted(df["key"]) == sorted(KEYS) and set(df["status"]) == {"ok"}
     assert run.measured == [] and not marker_path(path).exists()
     assert "after writing" in notes[0]
+
+
+@pytest.mark.parametrize("row", [{}, {"key": "conv|junk"}, {"key": KEYS[1], "protocol_id": "x"}])
+def test_a_marker_row_edited_by_hand_is_never_written_to_the_table(tmp_path, monkeypatch, row):
+    path = tmp_path / "ops.csv"
+    rows = _rows()
+    rows[1] = row
+    marker_path(path).write_text(json.dumps({"keys": KEYS, "rows": rows, "turn": 1,
+                                             "attempt": 2}, default=str))
+    monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
+    notes: list[str] = []
+    run = profile_specs(SPECS, path, _timer(), on_note=notes.append)
+    df = read_table(path)  # still readable: no row with empty fields or a foreign key
+    assert sorted(df["key"]) == sorted(KEYS) and set(df["status"]) == {"ok"}
+    assert run.measured[0] == KEYS[1] and "measuring it again first, alone" in notes[0]
