@@ -77,6 +77,13 @@ class OpLatencyJob(TableJob[OpSpec]):
     def describe(self, item: OpSpec) -> dict[str, Any]:
         return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
 
+    def warm_up(self) -> None:
+        """The first op's features import much of torch's meta-device code (2-4 s on a
+        2-core CPU) and the first build sets the device up: done once on a tiny convolution."""
+        tiny = OpSpec.make("conv", (1, 1, 4, 4), kernel=1)
+        spec_columns(tiny)
+        op_callable(tiny, self.timer.device)()
+
     def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None,
                 on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
         makers = [_maker(spec, self.timer.device) for spec in items]

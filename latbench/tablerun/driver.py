@@ -115,6 +115,8 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
                       done_keys=job.done_keys) as session:
         pending, skipped = plan(job, items, job.done_keys(session.table()))
         _skip(run, job, skipped, on_progress)
+        if pending:
+            job.warm_up()
         for batch in batches(job, pending, session.suspects):
             attempt = 2 if job.key(batch[0]) in session.suspects else 1
             _run_batch(job, batch, session, run, on_progress, on_round, attempt)

@@ -67,6 +67,11 @@ class TableJob(ABC, Generic[Item]):
     def phase(self, item: Item) -> Hashable:
         return None
 
+    def warm_up(self) -> None:
+        """Pay this process's one-time costs (lazy imports, device set-up) before the watchdog
+        is armed, so that ``--item-timeout`` does not charge them to the first item's turn.
+        Runs only known-good code, never an item. Default: nothing."""
+
     @abstractmethod
     def measure(self, items: Sequence[Item], on_round: OnRound | None = None,
                 on_turn: OnTurn | None = None) -> list[dict[str, Any]]:

@@ -185,3 +185,23 @@ def test_a_marker_row_edited_by_hand_is_never_written_to_the_table(tmp_path, mon
     df = read_table(path)  # still readable: no row with empty fields or a foreign key
     assert sorted(df["key"]) == sorted(KEYS) and set(df["status"]) == {"ok"}
     assert run.measured[0] == KEYS[1] and "measuring it again first, alone" in notes[0]
+
+
+@pytest.mark.slow
+def test_one_time_costs_are_paid_before_the_first_items_turn(tmp_path):
+    # in a fresh process the first op's features import torch's meta-device code (2-4 s on
+    # two cores, more under load): charged to item 0's describe turn, --item-timeout 5 on a
+    # busy machine recorded healthy ops as timeout
+    child = ("import sys, time; from pathlib import Path; "
+             "import latbench.tablerun.inflight as f; from latbench.profile import profile_specs; "
+             "from latbench.opspec import OpSpec; from latbench.timing import TimingConfig, "
+             "make_timer; t = []; s = f.InFlight.start; "
+             "f.InFlight.start = lambda self, *a, **k: (t.append(time.perf_counter()), "
+             "s(self, *a, **k))[1]; "
+             "profile_specs([OpSpec.make('conv', (1, 4, 8, 8), kernel=3)], Path(sys.argv[1]), "
+             "make_timer('cpu', TimingConfig(budget_ms=2, warmup_ms=1), threads=1)); "
+             "print(t[1] - t[0])")  # start (keys) .. describe .. start (described rows)
+    out = subprocess.run([sys.executable, "-c", child, str(tmp_path / "t.csv")], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.split()[-1]) < 0.5
