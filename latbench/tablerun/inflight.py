@@ -30,6 +30,7 @@ before measuring), ``reason`` (``running`` | ``timeout``), ``started_at`` (Unix 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
@@ -39,6 +40,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from latbench.errors import with_filename
 
 EXIT_TIMEOUT = 75
 """Exit status of a process the watchdog ended (EX_TEMPFAIL): re-run to go on."""
@@ -56,10 +59,21 @@ def marker_path(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".inflight.json")
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+def _replace(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` through a temporary and ``os.replace`` (no fsync: a crash keeps
+    the page cache; power loss re-measures). An ``OSError`` (a full disk) names ``path``."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)  # no fsync: a crash keeps the page cache; power loss re-measures
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise with_filename(exc, path) from None
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    _replace(path, (json.dumps(data, default=str) + "\n").encode("utf-8"))
 
 
 def read_marker(table: Path) -> dict[str, Any] | None:
@@ -159,9 +173,7 @@ class InFlight:
                 {"pid": os.getpid(), "keys": self._keys, "rows": self._rows,
                  "reason": "running", "started_at": time.time(), "limit_s": self.limit_s,
                  "attempt": attempt}, -1)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_bytes(text)
-            os.replace(tmp, self.path)  # no fsync: a crash keeps the page cache
+            _replace(self.path, text)
             try:
                 with open(self.path, "r+b") as fh:
                     self._map = mmap.mmap(fh.fileno(), len(text))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from latbench.errors import InputFileError, TableError
+from latbench.errors import InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text
 from latbench.tables.checks import check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
@@ -152,8 +152,13 @@ class TableWriter:
             full = {"schema": schema.name, "schema_version": schema.version,
                     "columns": schema.doc(), **meta}
             tmp = meta_path(self.path).with_suffix(".tmp")
-            tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            os.replace(tmp, meta_path(self.path))
+            try:
+                tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n",
+                               encoding="utf-8")
+                os.replace(tmp, meta_path(self.path))
+            except OSError as exc:  # a full disk: name the file, leave no temporary
+                tmp.unlink(missing_ok=True)
+                raise with_filename(exc, meta_path(self.path)) from None
             self._write_line(schema.names)
 
     def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
@@ -166,10 +171,13 @@ class TableWriter:
     def _write_line(self, values: list[Any]) -> None:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(values)
-        with open(self.path, "a", encoding="utf-8", newline="") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(self.path, "a", encoding="utf-8", newline="") as fh:
+                fh.write(buf.getvalue())
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # a full disk: write/flush/fsync name no file
+            raise with_filename(exc, self.path) from None
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Write one row (unknown fields are an error; absent ones are left empty)."""

@@ -150,3 +150,36 @@ def test_read_only_filesystem(read_only, tmp_path, capsys):
     writer = TableWriter(read_only / "ops.csv", LATENCY, META)
     assert len(writer.done_keys("p")) == 4
     assert main(["show", str(read_only / "ops.csv")]) == 0
+
+
+def test_profile_on_a_full_disk_names_the_file_and_leaves_no_tmp(full_disk, capsys):
+    capsys.readouterr()
+    rc = main(["profile", "nasbench201", "--threads", "1", "--budget-ms", "1",
+               "--warmup-ms", "1", "--table", str(full_disk / "t.csv")])
+    (err,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("latbench: ")]
+    assert rc == 2 and "No space left on device" in err and "no file named" not in err
+    assert "t.meta.json" in err
+    assert not [p.name for p in full_disk.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("fail", ["write_bytes", "fsync"])
+def test_a_full_disk_while_the_marker_or_a_row_is_written_names_the_file(tmp_path, monkeypatch,
+                                                                          fail):
+    from latbench.tablerun.inflight import InFlight
+
+    def no_space(*_a, **_k):  # noqa: ANN202 - a failed write names no file
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    table = tmp_path / "t.csv"
+    if fail == "write_bytes":
+        monkeypatch.setattr(Path, "write_bytes", no_space)
+        with pytest.raises(OSError) as info:
+            InFlight(table, note=False).start(["k"], [{"key": "k"}])
+        assert info.value.filename == str(tmp_path / "t.inflight.json")
+    else:
+        w = TableWriter(table, LATENCY, META)
+        monkeypatch.setattr(os, "fsync", no_space)
+        with pytest.raises(OSError) as info:
+            w.append({"key": "k", "status": "error", "source": "measured", "protocol_id": "p"})
+        assert info.value.filename == str(table)
+    assert not list(tmp_path.glob("*.tmp"))
