@@ -19,6 +19,7 @@ from latbench.spaces import SIZES
 from latbench.tables import read_table
 from latbench.timing import (CLOCK_CHOICES, Timer, TimingConfig, make_timer, min_sample_ms_for,
                              resolve_clock)
+from latbench.timing.adaptive import REFERENCE_ID
 
 DEFAULT_ROUNDS = 20
 
@@ -66,10 +67,18 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
             raise TableError(f"--drift-from {table}: no such table")
         return None
     try:
-        values = read_table(table)["reference_ms"].dropna()
+        df = read_table(table)
+        values = df["reference_ms"].dropna()
     except (TableError, KeyError) as exc:
         if strict:
             raise TableError(f"--drift-from {table}: {exc}") from None
+        return None
+    theirs = (df.attrs.get("meta", {}).get("protocol") or {}).get("reference")
+    if len(values) and theirs != REFERENCE_ID:
+        if strict:
+            raise TableError(f"--drift-from {table}: its reference_ms was measured on another "
+                             f"drift reference ({theirs!r}; this latbench: {REFERENCE_ID!r}); "
+                             "re-measure that table or leave out --drift-from")
         return None
     if strict and not len(values):
         raise TableError(f"--drift-from {table}: no row has a reference_ms (measure it with "
