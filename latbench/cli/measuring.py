@@ -50,7 +50,7 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                         "budget/rounds each, so a shared machine's drift falls on all alike "
                         f"(1: one after another; default: {DEFAULT_ROUNDS})")
     p.add_argument("--no-reference", dest="reference", action="store_false",
-                   help="do not measure the drift reference op in every round (CPU, rounds > "
+                   help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
                         "1); without it the *_corrected_ms columns stay empty")
     p.add_argument("--drift-from", type=Path, default=None,
                    help="take the nominal reference time (drift 1.0) from this table, so that "

@@ -165,7 +165,7 @@ class _Slot:
 
 OnTurn = Callable[[int], None]
 """``on_turn(i)``: callable ``i`` of the batch starts a turn (its build, warm-up or a round's
-slice); ``len(batch)`` stands for the timer's reference op. Called between timed calls, never
+slice); ``len(batch)`` stands for the timer's drift reference. Called between timed calls, never
 inside one (a watchdog can reset a per-item deadline and note which item is running)."""
 
 

@@ -1,4 +1,4 @@
-"""CPU timer: a choice of clock, an explicit torch thread count, an optional reference op.
+"""CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
 Clocks (``CLOCKS``; README "Which CPU clock"):
 
