@@ -8,7 +8,7 @@ warm-up, one slice per round); ``InFlight.turn`` resets the watchdog's deadline 
 callback (the floor), and rewriting a small file + ``os.replace`` at every turn (a design
 that survives the process's death without mmap: two syscalls and a directory update each).
 Prints the median ns per turn over ``--repeat`` runs, and what that adds to one group of
-``--items`` x ``--rounds`` (turns: builds + describes + warm-ups incl. the reference op + one
+``--items`` x ``--rounds`` (turns: builds + describes + warm-ups incl. the drift reference + one
 per item and round) beside the group's own measuring budget (``profile``'s default 1000 ms
 per op). Wall-clock numbers: other processes' load changes them; run it twice.
 """

@@ -90,7 +90,7 @@ def main() -> None:
                       f"{seconds[name]:7.0f}")
         if PROTOCOLS[name][2]:
             drift = second["drift"].median() / first["drift"].median()
-            print(f"{'':32s} drift between the passes (reference op): {100 * (drift - 1):+.1f} %")
+            print(f"{'':32s} drift between the passes (drift reference): {100 * (drift - 1):+.1f} %")
 
 
 if __name__ == "__main__":

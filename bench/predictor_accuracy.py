@@ -147,7 +147,7 @@ def evaluate_space(args: argparse.Namespace, space: str, size: str, paths: dict)
                  f"{test.latency_ms.min():.2f}-{test.latency_ms.max():.2f} ms)", report)
     drift = pass_drift(test)
     if drift is not None:
-        print(f"  drift between the noise floor's passes (reference op): "
+        print(f"  drift between the noise floor's passes (drift reference): "
               f"{100 * (drift - 1):+.1f} %")
     png = scatter_png(paths["test"].with_suffix(".png"), test.latency_ms,
                       {"LUT + calib": predicted["LUT + calib"],

@@ -69,7 +69,7 @@ def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], time
     Measurement. Several makers are measured interleaved when the timer's ``rounds > 1``
     (``on_round(done, rounds)`` after each round). ``on_turn(i)`` is called before maker ``i``
     builds and before each of its timer's turns (``measure_each``), with ``i`` its index in
-    ``makers`` (``len(makers)``: the timer's reference op).
+    ``makers`` (``len(makers)``: the timer's drift reference).
     """
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
     built: list[tuple[int, Callable[[], object]]] = []

@@ -21,7 +21,7 @@ NOISE_FLOOR_CORRECTED = "noise floor, drift-corrected"
 
 def pass_drift(data: NetworkData) -> float | None:
     """How much slower the whole machine ran in pass 2 than in pass 1 (median over networks of
-    the reference op's ratio; 1.085 = 8.5 % slower), or None without a reference."""
+    the drift reference's ratio; 1.085 = 8.5 % slower), or None without a reference."""
     if data.drift is None or data.repeat_drift is None:
         return None
     return float(np.median(data.repeat_drift / data.drift))

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if drift is not None:
         console.print(f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
                       f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
-                      "(reference op measured in the same rounds); the drift-corrected floor "
+                      "(drift reference measured in the same rounds); the drift-corrected floor "
                       "divides it out")
     elif NOISE_FLOOR in report:
         console.print("no drift reference in this table: the floor includes any slow-down of "

@@ -19,6 +19,7 @@ from latbench.spaces import SIZES
 from latbench.tables import read_table
 from latbench.timing import (CLOCK_CHOICES, Timer, TimingConfig, make_timer, min_sample_ms_for,
                              resolve_clock)
+from latbench.timing.adaptive import REFERENCE_ID
 
 DEFAULT_ROUNDS = 20
 
@@ -49,7 +50,7 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                         "budget/rounds each, so a shared machine's drift falls on all alike "
                         f"(1: one after another; default: {DEFAULT_ROUNDS})")
     p.add_argument("--no-reference", dest="reference", action="store_false",
-                   help="do not measure the drift reference op in every round (CPU, rounds > "
+                   help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
                         "1); without it the *_corrected_ms columns stay empty")
     p.add_argument("--drift-from", type=Path, default=None,
                    help="take the nominal reference time (drift 1.0) from this table, so that "
@@ -66,10 +67,18 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
             raise TableError(f"--drift-from {table}: no such table")
         return None
     try:
-        values = read_table(table)["reference_ms"].dropna()
+        df = read_table(table)
+        values = df["reference_ms"].dropna()
     except (TableError, KeyError) as exc:
         if strict:
             raise TableError(f"--drift-from {table}: {exc}") from None
+        return None
+    theirs = (df.attrs.get("meta", {}).get("protocol") or {}).get("reference")
+    if len(values) and theirs != REFERENCE_ID:
+        if strict:
+            raise TableError(f"--drift-from {table}: its reference_ms was measured on another "
+                             f"drift reference ({theirs!r}; this latbench: {REFERENCE_ID!r}); "
+                             "re-measure that table or leave out --drift-from")
         return None
     if strict and not len(values):
         raise TableError(f"--drift-from {table}: no row has a reference_ms (measure it with "

@@ -16,7 +16,7 @@ or ``timeout`` when the watchdog fired) when the death is known not to be the us
 watchdog fired, the CLI's supervisor saw the process die (``DEATH_ENV``), or the item already
 died once before (``attempt`` 2); otherwise (e.g. the user's SIGKILL) it measures the item
 again, first and alone, as attempt 2. The rest of a group is measured again as usual. A group
-whose marker names no turn (a death before the first, or in the timer's reference op, or a
+whose marker names no turn (a death before the first, or in the timer's drift reference, or a
 marker written before turns existed) is measured one item at a time first (as attempt 2), so
 that a second death names the culprit. So re-runs go on past a poison op instead of dying at it
 forever, at the cost of one restart per fault. A process stopped by SIGINT/SIGTERM removes its
@@ -25,7 +25,7 @@ marker on the way out.
 Marker (JSON object): ``pid``, ``keys`` (the batch's keys), ``rows`` (their rows as known
 before measuring), ``reason`` (``running`` | ``timeout``), ``started_at`` (Unix s),
 ``limit_s`` (s or null), ``attempt`` (1, or 2 for a suspect), ``turn`` (index into ``keys``;
--1: none yet; ``len(keys)``: the timer's reference op).
+-1: none yet; ``len(keys)``: the timer's drift reference).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def read_marker(table: Path) -> dict[str, Any] | None:
 
 def culprit(marker: Mapping[str, Any]) -> int | None:
     """Index (into ``keys``) of the item a dead run was on: its ``turn``, or 0 for a one-item
-    batch; None when unknown (no turn yet, the reference op, an older marker)."""
+    batch; None when unknown (no turn yet, the drift reference, an older marker)."""
     n, turn = len(marker["keys"]), marker.get("turn")
     if isinstance(turn, int) and not isinstance(turn, bool) and 0 <= turn < n:
         return turn

@@ -16,13 +16,11 @@ import pandas as pd
 
 from latbench.tables import TableSchema
 from latbench.tablerun.ids import protocol_id
+from latbench.timing.adaptive import OnTurn
 
 Item = TypeVar("Item")
 OnRound = Callable[[int, int], None]
 """``on_round(done, rounds)``: an interleaved batch finished round ``done`` of ``rounds``."""
-OnTurn = Callable[[int], None]
-"""``on_turn(i)``: item ``i`` of the batch starts a turn (built, warmed up, timed in a round);
-``len(items)`` is none of them (the timer's reference op). See ``timing.measure_each``."""
 
 
 @dataclass

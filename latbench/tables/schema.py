@@ -48,8 +48,9 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
-    "reference_ms": ("float", "fastest sample of the timer's fixed reference op, measured in the "
-                              "same interleaved rounds as this row (empty: no reference)"),
+    "reference_ms": ("float", "fastest sample of the timer's fixed drift reference (a small "
+                              "network), measured in the same interleaved rounds as this row "
+                              "(empty: no reference)"),
     "drift": ("float", "reference_ms / the run's nominal reference time: the whole machine's "
                        "slow-down when this row was measured (1.05 = 5 % slower)"),
     "latency_min_corrected_ms": ("float", "latency_min_ms / drift, milliseconds"),

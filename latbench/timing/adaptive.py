@@ -27,6 +27,16 @@ MIN_SAMPLES_ON_BUDGET = 3
 """Samples always taken, even when one call outlasts the whole budget."""
 
 
+REFERENCE_GENOTYPE = ("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
+                      "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
+"""The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
+NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
+skip connections, ~20 ops). A whole network, not one op: measured here with a neighbour process
+on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool op read 0-2.5 %
+(README, "Drift reference"); a network slows down with them."""
+
+
 @dataclass(frozen=True)
 class TimingConfig:
     """How long and how precisely to measure. Budgets are in milliseconds of wall time."""
@@ -42,7 +52,8 @@ class TimingConfig:
     """> 1: callables measured together are interleaved in this many rounds of
     ``budget_ms / rounds`` each (see ``measure_each``)."""
     reference: bool = False
-    """With ``rounds > 1``: also measure the timer's fixed reference op in every round, so each
+    """With ``rounds > 1``: also measure the timer's fixed reference (``REFERENCE_ID``, a
+    small fixed network; recorded by name in the protocol) in every round, so each
     Measurement carries ``reference_ms`` and ``drift`` (the machine's slow-down) and its
     drift-corrected statistics."""
 
@@ -60,6 +71,8 @@ class TimingConfig:
             del out["rounds"]
         if not self.reference:
             del out["reference"]
+        else:  # which reference: tables on different references do not share a drift scale
+            out["reference"] = REFERENCE_ID
         return out
 
 
@@ -152,7 +165,7 @@ class _Slot:
 
 OnTurn = Callable[[int], None]
 """``on_turn(i)``: callable ``i`` of the batch starts a turn (its build, warm-up or a round's
-slice); ``len(batch)`` stands for the timer's reference op. Called between timed calls, never
+slice); ``len(batch)`` stands for the timer's drift reference. Called between timed calls, never
 inside one (a watchdog can reset a per-item deadline and note which item is running)."""
 
 

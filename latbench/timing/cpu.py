@@ -1,4 +1,4 @@
-"""CPU timer: a choice of clock, an explicit torch thread count, an optional reference op.
+"""CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
 Clocks (``CLOCKS``; README "Which CPU clock"):
 
@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
+from latbench.timing.adaptive import (REFERENCE_GENOTYPE, TimingConfig, measure_adaptive,
+                                      measure_each)
 from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns,
@@ -111,17 +112,19 @@ class CpuSampler:
 
 
 def reference_callable() -> Callable[[], object]:
-    """The drift reference: a fixed conv-BN-ReLU then 3×3 average pool on 1×16×32×32 (about
-    0.1-0.3 ms on one core), compute and memory traffic like the ops it stands beside."""
-    gen = torch.Generator().manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1, bias=False),
-                                 torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
-                                 torch.nn.AvgPool2d(3, 1, 1)).eval()
-    x = torch.randn(1, 16, 32, 32, generator=gen)
+    """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
+    1, inference."""
+    from latbench.archs.nasbench201 import from_genotype  # catalogue, imported on use
+
+    arch = from_genotype(REFERENCE_GENOTYPE, size="small")
+    with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
+        torch.manual_seed(0)
+        module = arch.build("cpu").eval()
+    x = arch.example_inputs("cpu")
 
     def run() -> object:
         with torch.inference_mode():
-            return module(x)
+            return module(*x) if isinstance(x, (tuple, list)) else module(x)
     return run
 
 

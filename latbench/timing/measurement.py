@@ -47,7 +47,7 @@ class Measurement:
     ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
     and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
 
-    ``reference_ms`` / ``drift``: set when a reference op was measured in the same interleaved
+    ``reference_ms`` / ``drift``: set when a drift reference was measured in the same interleaved
     rounds (``measure_each``): its fastest sample, and that over the timer's nominal reference
     time. ``drift`` 1.08 means the whole machine ran 8 % slower than when the nominal was taken;
     the ``*_corrected_ms`` statistics divide it out (the raw ones are kept as measured).

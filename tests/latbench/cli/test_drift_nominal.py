@@ -9,15 +9,21 @@ from latbench.opspec import OpSpec
 from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.tables import LATENCY, TableWriter
 from latbench.timing import CpuTimer, TimingConfig
+from latbench.timing.adaptive import REFERENCE_ID
 
 
-def test_nominal_is_the_median_reference_of_the_table(tmp_path):
-    path = tmp_path / "ops.csv"
-    writer = TableWriter(path, LATENCY, {})
+def _table(path, reference):
+    meta = {"protocol": {"reference": reference}} if reference is not None else {}
+    writer = TableWriter(path, LATENCY, meta)
     for k, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (5, None)]:
         key = OpSpec.make("conv", (1, 8, 8, 8), kernel=k).key
         writer.append({"key": key, "status": "ok", "source": "measured", "latency_median_ms": 1.0,
                        "latency_min_ms": 0.9, "reference_ms": ref})
+    return path
+
+
+def test_nominal_is_the_median_reference_of_the_table(tmp_path):
+    path = _table(tmp_path / "ops.csv", REFERENCE_ID)
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
@@ -26,3 +32,14 @@ def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     assert timer.reference_nominal_ms == 0.25
     with pytest.raises(TableError, match="--drift-from"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=tmp_path / "nope.csv"), path)
+
+
+@pytest.mark.parametrize("other", [True, "conv-bn-relu-pool 1x16x32x32", None])
+def test_a_table_on_another_drift_reference_is_no_nominal(tmp_path, other):
+    """Tables measured before the reference became a network (protocol ``reference: true``),
+    or on any other reference, do not share this latbench's drift scale."""
+    path = _table(tmp_path / "old.csv", other)
+    assert nominal_reference_ms(path) is None  # resuming it: its own scale is not borrowed
+    timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
+    with pytest.raises(TableError, match="another drift reference"):
+        set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")

@@ -84,3 +84,18 @@ def test_real_timer_measures_its_reference_in_every_round():
     assert a.reference_ms == b.reference_ms > 0 and a.drift == pytest.approx(1.0)
     assert timer.reference_nominal_ms == a.reference_ms
     assert "reference" in timer.describe()
+
+
+def test_the_reference_is_a_fixed_network_named_in_the_protocol():
+    import torch
+
+    from latbench.timing import reference_callable
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    assert TimingConfig(rounds=2, reference=True).as_dict()["reference"] == REFERENCE_ID
+    assert "reference" not in TimingConfig(rounds=2).as_dict()
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a, b = reference_callable(), reference_callable()
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's RNG is left alone
+    assert torch.equal(a(), b())  # the same network, the same weights, every time
