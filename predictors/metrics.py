@@ -45,7 +45,7 @@ def accuracy(predicted_ms: Sequence[float] | np.ndarray,
     out = {"n": float(len(meas)), "mape_pct": float(100 * rel.mean())}
     for band in WITHIN_BANDS:
         out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band))
-    from scipy import stats  # imported on use: keeps `import predictors.*` light
+    from scipy import stats  # imported on use: keeps `import latbench.predictors.*` light
 
     out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
     out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)
