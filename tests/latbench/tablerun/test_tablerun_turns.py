@@ -205,3 +205,33 @@ def test_one_time_costs_are_paid_before_the_first_items_turn(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.split()[-1]) < 0.5
+
+
+@pytest.mark.parametrize("kind", ["networks", "memory"])
+def test_a_crash_the_supervisor_saw_is_recorded_in_network_and_memory_tables(tmp_path,
+                                                                            monkeypatch, kind):
+    # the marker's row passes the table's own checks for every table kind, not only ops
+    from latbench.archs.registry import sample_architectures
+    from latbench.memory.steps import TrainConfig
+    from latbench.memory.table import memory_job
+    from latbench.netprofile import NetworkJob
+    from latbench.profile import timer_job_fields
+    from latbench.tables.schema import NETWORKS
+    from latbench.tablerun.session import TableSession
+
+    archs = sample_architectures("nasbench201", 2, "small", seed=1)
+    if kind == "networks":
+        job = NetworkJob(**timer_job_fields(_timer(), NETWORKS), timer=_timer(), size="small")
+        items = [(a, 1) for a in archs]
+    else:
+        job, items = memory_job("cpu", TrainConfig(), lambda s: {}, threads=1), archs
+    path = tmp_path / "t.csv"
+    inflight = InFlight(path, note=False)
+    inflight.start([job.key(i) for i in items], [job.describe(i) for i in items])
+    inflight.turn(1)  # ... and the process died here
+    monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
+    with TableSession(path, job.schema, job.side_car(), on_note=lambda _: None,
+                      done_keys=job.done_keys):
+        pass
+    assert list(read_table(path)["status"]) == ["crashed"]
+    assert job.done_keys(read_table(path)) == {job.key(items[1])}
