@@ -23,7 +23,9 @@ main_job() {
   # reference op; fitted on the drift-corrected fastest sample; every table shares the ops
   # table's drift scale through --drift-from):
   # profile a search space -> measure whole networks -> fit -> evaluate -> predict -> validate.
-  local lb="$VENV/bin/latbench" out=${LATBENCH_OUT:-out/quickstart} space=${LATBENCH_SPACE:-nasbench201}
+  local lb="$VENV/bin/latbench" space=${LATBENCH_SPACE:-nasbench201}
+  # one folder per space: a second space never appends to the first one's tables
+  local out=${LATBENCH_OUT:-out/quickstart/$space}
   local cpu=(--device cpu --threads 1) rounds=(--rounds 20 --drift-from "$out/ops.csv")
   mkdir -p "$out"
   "$lb" devices

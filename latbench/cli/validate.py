@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from latbench.cli.argtypes import positive_float, positive_int
+from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
 from latbench.archs import Architecture
 from latbench.cli.ui import console, print_table
 from latbench.deploy.export import DEFAULT_OPSET
@@ -67,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="saved network predictor (JSON); without it: 'no prediction'")
     p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
                    help="precision of the deployed model (default: fp32)")
-    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (torch and ORT)")
+    p.add_argument("--threads", type=nonnegative_int, default=1,
+                   help="CPU threads of torch and ONNX Runtime (default: 1, as `profile`; "
+                        "0: the libraries' own default)")
     p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
     p.add_argument("--transfers", action="store_true",
                    help="ORT/TRT on GPU: include host<->device copies in the timed region")
@@ -97,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
         return _frame_protocol(args, arch)
     if args.protocol == "rtdnas":
         args.budget_ms, args.min_fps = rtdnas_limits(args.budget_ms, args.min_fps)
-    opts = ValidateOptions(device=args.device, precision=args.precision, threads=args.threads,
-                           cuda_graph=args.cuda_graph, transfers=args.transfers,
-                           opset=args.opset, out_dir=args.out,
+    opts = ValidateOptions(device=args.device, precision=args.precision,
+                           threads=args.threads or None, cuda_graph=args.cuda_graph,
+                           transfers=args.transfers, opset=args.opset, out_dir=args.out,
                            skip_unavailable=args.skip_unavailable)
     if not args.json:
         console.print(f"validating [bold]{arch.name or arch.space}[/] ({len(arch.edges)} ops) "

@@ -174,7 +174,7 @@ def _load_warnings() -> list[str]:
     if load <= BUSY_LOAD_PER_CORE * cores:
         return []
     return [f"machine busy: load average {load:.1f} on {cores} cores; the timings include "
-            "other processes' work (use --threads and an idle machine)"]
+            "other processes' work (compare on an idle machine)"]
 
 
 def _reference(arch: Architecture, tolerance: float

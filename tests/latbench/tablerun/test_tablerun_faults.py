@@ -38,9 +38,10 @@ def test_a_build_that_runs_out_of_cpu_memory_is_recorded_oom():
 def test_poison_and_hanging_ops_are_recorded_and_the_run_finishes_the_others(tmp_path):
     """One group of seven (interleaved): the item whose turn it was when the child died is
     recorded at once and the rest measured again, so each fault costs exactly one restart;
-    the hanging op is ended 5 s after its own turn began, not 5 s x the group."""
+    the hanging op is ended 15 s after its own turn began, not 15 s x the group. (15 s, not
+    less: under load a healthy op's first turn, which computes its features, took over 5 s.)"""
     table = tmp_path / "t.csv"
-    proc = popen("profile", "test-faults", *FAST, "--table", str(table), "--item-timeout", "5")
+    proc = popen("profile", "test-faults", *FAST, "--table", str(table), "--item-timeout", "15")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-2000:]
     df = pd.read_csv(table, keep_default_na=False)
@@ -52,7 +53,7 @@ def test_poison_and_hanging_ops_are_recorded_and_the_run_finishes_the_others(tmp
                        "test_hang": ["timeout"]}, status
     errors = dict(zip(df["kind"], df["error"]))
     assert "SIGSEGV" in errors["test_crash"] and "exit status 3" in errors["test_exit"]
-    assert "no progress for 5.0 s" in errors["test_hang"]
+    assert "no progress for 15.0 s" in errors["test_hang"]
     assert err.count("restarting") == 3, err[-3000:]  # one restart per fault
     assert "alone" not in err  # no group was measured again one item at a time
     assert not (tmp_path / "t.inflight.json").exists()
