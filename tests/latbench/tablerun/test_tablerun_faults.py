@@ -38,8 +38,9 @@ def test_a_build_that_runs_out_of_cpu_memory_is_recorded_oom():
 def test_poison_and_hanging_ops_are_recorded_and_the_run_finishes_the_others(tmp_path):
     """One group of seven (interleaved): the item whose turn it was when the child died is
     recorded at once and the rest measured again, so each fault costs exactly one restart;
-    the hanging op is ended 15 s after its own turn began, not 15 s x the group. (15 s, not
-    less: under load a healthy op's first turn, which computes its features, took over 5 s.)"""
+    the hanging op is ended 15 s after its own turn began, not 15 s x the group. (One-time
+    imports are paid before the first turn, ``TableJob.warm_up``; 15 s is margin for a loaded
+    2-core CI machine.)"""
     table = tmp_path / "t.csv"
     proc = popen("profile", "test-faults", *FAST, "--table", str(table), "--item-timeout", "15")
     out, err = proc.communicate(timeout=120)
