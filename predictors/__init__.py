@@ -1,14 +1,14 @@
 """Predictors: from lookup tables to latency and memory predictions (scikit-learn style).
 
-Import from the submodules (``latbench.predictors.lookup``, ``latbench.predictors.network``, ...): they are the
-stable paths; this module re-exports the main names for convenience, each imported on first
-use (PEP 562), so that ``import latbench.predictors.data`` does not import scikit-learn and scipy.
+Import from the submodules (``latbench.predictors.lookup``, ``latbench.predictors.network``,
+...): they are the stable paths; this module re-exports the main names for convenience, each
+imported on first use (PEP 562), so that ``import latbench.predictors.data`` does not import
+scikit-learn and scipy.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from latbench.lazy import lazy_attributes
 
 _WHERE = {
     "CostModel": "base", "ArchBatch": "batch", "encode": "batch", "FlopsCost": "learned",
@@ -19,15 +19,4 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'latbench.predictors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"latbench.predictors.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

@@ -10,8 +10,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from latbench.lazy import lazy_attributes
 
 _WHERE = {
     "TableRun": "driver", "plan": "driver", "resolve_table": "driver",
@@ -23,15 +22,4 @@ _WHERE = {
 ``latbench.tablerun.inflight`` without pandas, and ``default_table_path`` costs no table code."""
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'latbench.tablerun' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"latbench.tablerun.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())
