@@ -4,8 +4,9 @@ Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) an
 ``latbench.nas`` (folder ``nas/``) gets a layer; a module may import its
 own layer and those below, never one above (imports inside functions count too):
 
-0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.lazy, latbench.tables (file
-               format: schemas, crash-safe rows, row checks; higher layers register theirs),
+0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.lazy,
+               latbench.tables (file format: schemas, crash-safe rows, row checks; higher
+               layers register theirs),
                latbench.papers (the papers' constants)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
