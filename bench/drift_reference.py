@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from latbench.archs import sample_architectures
+from latbench.timed import module_callable
 from latbench.timing import TimingConfig, reference_callable
 from latbench.timing.adaptive import measure_each
 from latbench.timing.cpu import CpuSampler, resolve_clock
@@ -51,15 +52,6 @@ def previous_reference():
     return run
 
 
-def network_call(arch):
-    module, x = arch.build("cpu").eval(), arch.example_inputs("cpu")
-
-    def run():
-        with torch.inference_mode():
-            return module(*x) if isinstance(x, (tuple, list)) else module(x)
-    return run
-
-
 def fastest(fns, budget_ms: float) -> np.ndarray:
     config = TimingConfig(warmup_ms=20, budget_ms=budget_ms, min_sample_ms=1.0, rounds=20)
     out = measure_each(fns, CpuSampler(resolve_clock("thread", 1)), config)
@@ -72,7 +64,8 @@ def main() -> None:
     ap.add_argument("--budget-ms", type=float, default=300.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    nets = [network_call(a) for a in sample_architectures("nasbench201", args.n, "small", seed=5)]
+    nets = [module_callable(a.build("cpu").eval(), a.example_inputs("cpu"), "infer")
+            for a in sample_architectures("nasbench201", args.n, "small", seed=5)]
     fns = [previous_reference(), reference_callable(), *nets]
     print(f"{args.n} nasbench201 small networks, {args.budget_ms:.0f} ms each per pass, 1 thread, "
           f"load average {os.getloadavg()[0]:.1f} at the start")

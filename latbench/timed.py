@@ -82,12 +82,8 @@ def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], time
             except Exception as exc:  # noqa: BLE001 - one item's failure is recorded, the run goes on
                 out[i] = (failure_fields(exc), None)
         fns = [fn for _, fn in built]
-        options: dict[str, Any] = {}
-        if on_round is not None:
-            options["on_round"] = on_round
-        if on_turn is not None:
-            options["on_turn"] = renumbered_turns(on_turn, [i for i, _ in built], len(makers))
-        results = timer.measure_many(fns, **options)
+        results = timer.measure_many(
+            fns, on_round, on_turn=renumbered_turns(on_turn, [i for i, _ in built], len(makers)))
         for (i, _), result in zip(built, results):
             out[i] = ((failure_fields(result), None) if isinstance(result, Exception)
                       else ({"status": "ok", "error": "", **result.stats()}, result))

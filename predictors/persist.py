@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from latbench.device import library_versions
-from latbench.errors import InputFileError, LatbenchError, with_filename
+from latbench.atomic import write_atomically
+from latbench.errors import InputFileError, LatbenchError
 from latbench.jsonio import loads, read_text
 
 FORMAT = "latbench.predictor"
@@ -165,20 +166,7 @@ def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
                             f"{p / 'predictor.json'}")
     text = dumps(obj, **info)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except OSError as exc:  # disk full, read-only: leave no partial .tmp behind
-        tmp.unlink(missing_ok=True)
-        raise with_filename(exc, p) from None
-    except BaseException:  # interrupted: the same
-        tmp.unlink(missing_ok=True)
-        raise
-    return p
+    return write_atomically(p, text, fsync=True)
 
 
 def parse(text: str, source: str = "<string>") -> dict[str, Any]:

@@ -30,7 +30,6 @@ before measuring), ``reason`` (``running`` | ``timeout``), ``started_at`` (Unix 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import mmap
 import os
@@ -41,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from latbench.errors import with_filename
+from latbench.atomic import write_atomically
 
 EXIT_TIMEOUT = 75
 """Exit status of a process the watchdog ended (EX_TEMPFAIL): re-run to go on."""
@@ -59,21 +58,9 @@ def marker_path(table: Path) -> Path:
     return table.with_name(table.name.removesuffix(".csv") + ".inflight.json")
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """``data`` into ``path`` through a temporary and ``os.replace`` (no fsync: a crash keeps
-    the page cache; power loss re-measures). An ``OSError`` (a full disk) names ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise with_filename(exc, path) from None
-
-
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    _replace(path, (json.dumps(data, default=str) + "\n").encode("utf-8"))
+    # no fsync: a crash keeps the page cache; a power loss re-measures
+    write_atomically(path, json.dumps(data, default=str) + "\n")
 
 
 def read_marker(table: Path) -> dict[str, Any] | None:
@@ -173,7 +160,7 @@ class InFlight:
                 {"pid": os.getpid(), "keys": self._keys, "rows": self._rows,
                  "reason": "running", "started_at": time.time(), "limit_s": self.limit_s,
                  "attempt": attempt}, -1)
-            _replace(self.path, text)
+            write_atomically(self.path, text)
             try:
                 with open(self.path, "r+b") as fh:
                     self._map = mmap.mmap(fh.fileno(), len(text))

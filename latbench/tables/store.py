@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from latbench.atomic import write_atomically
 from latbench.errors import InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text
 from latbench.tables.checks import check_rows, parse_rows, to_numbers
@@ -102,9 +103,7 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
     writer.writerow(schema.names)
     pad = [""] * (len(schema.names) - len(header))
     writer.writerows(row + pad for row in rows)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, buf.getvalue())
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -151,14 +150,8 @@ class TableWriter:
         else:
             full = {"schema": schema.name, "schema_version": schema.version,
                     "columns": schema.doc(), **meta}
-            tmp = meta_path(self.path).with_suffix(".tmp")
-            try:
-                tmp.write_text(json.dumps(full, indent=2, sort_keys=True) + "\n",
-                               encoding="utf-8")
-                os.replace(tmp, meta_path(self.path))
-            except OSError as exc:  # a full disk: name the file, leave no temporary
-                tmp.unlink(missing_ok=True)
-                raise with_filename(exc, meta_path(self.path)) from None
+            write_atomically(meta_path(self.path),
+                             json.dumps(full, indent=2, sort_keys=True) + "\n")
             self._write_line(schema.names)
 
     def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:

@@ -115,17 +115,13 @@ def reference_callable() -> Callable[[], object]:
     """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
     1, inference."""
     from latbench.archs.nasbench201 import from_genotype  # catalogue, imported on use
+    from latbench.timed import module_callable  # imports this package: not at module level
 
     arch = from_genotype(REFERENCE_GENOTYPE, size="small")
     with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
         torch.manual_seed(0)
         module = arch.build("cpu").eval()
-    x = arch.example_inputs("cpu")
-
-    def run() -> object:
-        with torch.inference_mode():
-            return module(*x) if isinstance(x, (tuple, list)) else module(x)
-    return run
+    return module_callable(module, arch.example_inputs("cpu"), "infer")
 
 
 class CpuTimer:

@@ -5,7 +5,7 @@ Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) an
 own layer and those below, never one above (imports inside functions count too):
 
 0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.lazy,
-               latbench.tables (file format: schemas, crash-safe rows, row checks; higher
+               latbench.atomic (whole-file writes), latbench.tables (file format: schemas, crash-safe rows, row checks; higher
                layers register theirs),
                latbench.papers (the papers' constants)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
@@ -31,7 +31,7 @@ FOLDERS = {"latbench": "latbench", "predictors": "latbench.predictors", "nas": "
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
     (0, ("latbench.errors", "latbench.notfitted", "latbench.jsonio", "latbench.tables",
-         "latbench.papers", "latbench.lazy")),
+         "latbench.papers", "latbench.lazy", "latbench.atomic")),
     (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
          "latbench.archs")),
     (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",

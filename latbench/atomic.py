@@ -1,0 +1,35 @@
+"""Whole-file writes that readers never see half-done (temporary + ``os.replace``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from latbench.errors import with_filename
+
+
+def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
+                     fsync: bool = False) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through ``<path>.tmp`` and ``os.replace``:
+    a reader sees the old file or the new one. ``fsync``: the bytes reach the disk before the
+    rename (without it a crash keeps the page cache, a power loss may lose the new file).
+    Raises the ``OSError`` of a full disk or read-only folder naming ``path``; an error or an
+    interruption leaves no temporary behind."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise with_filename(exc, path) from None
+        raise
+    return path
