@@ -19,6 +19,7 @@ clock, so on the thread clock their sample counts do not depend on the machine's
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 import warnings
@@ -111,9 +112,10 @@ class CpuSampler:
         return out
 
 
+@functools.cache
 def reference_callable() -> Callable[[], object]:
     """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
-    1, inference."""
+    1, inference; built once per process (every interleaved group measures it)."""
     from latbench.archs.nasbench201 import from_genotype  # catalogue, imported on use
     from latbench.timed import module_callable  # imports this package: not at module level
 
