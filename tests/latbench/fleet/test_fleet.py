@@ -25,12 +25,20 @@ REPO = Path(__file__).resolve().parents[3]
 FAST = TimingConfig(warmup_ms=1.0, budget_ms=3.0, min_sample_ms=0.2)
 
 
-@pytest.fixture(scope="module")
+SIM_DEVICES = ("sim-gpu-a", "sim-gpu-b")
+
+
+@pytest.fixture(scope="session")  # session: one Ray start even when xdist interleaves modules
 def cluster():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    yield connect(None, num_cpus=2)
+    # two custom resources stand for two device types of a fleet (node labels, as `ray start
+    # --resources` gives real ones); the workers stay the same processes, warm
+    ray.init(num_cpus=2, resources={name: 1 for name in SIM_DEVICES}, include_dashboard=False,
+             log_to_driver=False)
+    assert connect(None) is ray  # an initialised Ray is used as it is
+    yield ray
     ray.shutdown()
 
 
@@ -59,13 +67,16 @@ class _KillingJob(OpLatencyJob):
         return super().measure(items, on_round)
 
 
-def _killing_factory(device: str, victim: str = "", marker: str = "", slug_env: str = ""):
+def _killing_factory(device: str, victim: str = "", marker: str = "",
+                     sim_device: bool = False):
     base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
     job = _KillingJob(**fields, victim=victim, marker=marker)
-    if slug_env and os.environ.get(slug_env):
-        job.fingerprint = {**job.fingerprint, "slug": os.environ[slug_env],
-                           "host": os.environ[slug_env]}
+    context = ray.get_runtime_context()
+    in_task = sim_device and context.worker.mode == ray.WORKER_MODE  # not the driver's plan
+    held = context.get_assigned_resources() if in_task else {}
+    for name in set(SIM_DEVICES) & set(held):  # the simulated device type this task holds
+        job.fingerprint = {**job.fingerprint, "slug": name, "host": name}
     return job
 
 
@@ -150,13 +161,12 @@ def test_two_device_types_land_in_two_tables(cluster, tmp_path):
     import functools
 
     specs = _specs()[:2]
-    make_job = functools.partial(_killing_factory, slug_env="LATBENCH_TEST_SLUG")
-    targets = [Target(name, {"runtime_env": {"env_vars": {"LATBENCH_TEST_SLUG": name}}})
-               for name in ("sim-gpu-a", "sim-gpu-b")]
+    make_job = functools.partial(_killing_factory, sim_device=True)
+    targets = [Target(name, {"resources": {name: 1}}) for name in SIM_DEVICES]
     run = run_on_fleet(make_job, specs, "cpu", lambda slug: tmp_path / slug / "t.csv",
                        ray=cluster, targets=targets, threads=1)
-    assert set(run.tables) == {"sim-gpu-a", "sim-gpu-b"}
-    for slug in ("sim-gpu-a", "sim-gpu-b"):
+    assert set(run.tables) == set(SIM_DEVICES)
+    for slug in SIM_DEVICES:
         df = read_table(tmp_path / slug / "t.csv")
         assert sorted(df["key"]) == sorted(s.key for s in specs)
         assert df.attrs["meta"]["fingerprint"]["slug"] == slug
