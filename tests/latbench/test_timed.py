@@ -38,14 +38,19 @@ def test_cyclic_garbage_of_a_batch_is_collected_and_the_collector_left_as_found(
 
 
 def test_a_callers_own_frozen_objects_stay_frozen():
+    mine = _Cycle()
+    probe = weakref.ref(mine)
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        del mine  # garbage now, but frozen: no collection may free it while frozen
         refs: list[weakref.ref] = []
         time_guarded_many([_maker(refs)], TIMER)
-        assert gc.get_freeze_count() == frozen and refs[0]() is None
+        gc.collect()
+        assert probe() is not None and refs[0]() is None  # still frozen; the batch's freed
     finally:
         gc.unfreeze()
+    gc.collect()
+    assert probe() is None
 
 
 def test_what_a_failing_callable_held_is_collected_too():
