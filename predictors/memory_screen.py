@@ -5,8 +5,8 @@ one costs about half a second; the screen instead sums per-op terms (each distin
 traced alone once: the bytes its forward keeps for backward, and its parameters), maps the sums
 to the full predictor's scale with a least-squares fit on a calibration sample of full
 predictions, and runs the full predictor only where the keep/drop decision is uncertain: the
-fast value within a margin (the largest calibration error times a safety factor) of either
-edge of the band. Every value says which path produced it.
+fast value within a margin (the largest leave-one-out calibration error times a safety factor)
+of either edge of the band. Every value says which path produced it.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
-SAFETY = 1.25  # margin = 1.25 x the largest calibration error; on DiNTS 96^3, 32
-# calibration networks, the largest held-out error (60 networks) was 0.9-1.0x that
+SAFETY = 1.25  # margin = 1.25 x the largest leave-one-out calibration error. On DiNTS 96^3
+# with 32 calibration networks, the largest held-out error (60 networks) was 0.9-1.0x the
+# largest in-sample one. At small size (bench/memory_screen_margin.py, 60 held out) it was
+# 1.2-2.4x in-sample and 1.1-1.7x leave-one-out; no fast-path decision was wrong with this
+# margin at 8, 16 or 32 calibration networks, and one was at 8 with the in-sample margin
 
 
 def fast_features(arch: Architecture, config: TrainConfig,
@@ -51,6 +54,21 @@ def fast_features(arch: Architecture, config: TrainConfig,
     copies = 2 + STATE_COPIES[config.optimizer]
     input_bytes = float(np.prod(arch.input_shape)) * 4
     return np.array([kept / MIB, params * copies / MIB, sums / MIB, input_bytes / MIB, 1.0])
+
+
+N_FAST_FEATURES = 5  # fast_features' length
+MIN_CALIBRATION = N_FAST_FEATURES + 2
+
+
+def loo_residuals(x: np.ndarray, y: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """Leave-one-out residuals of the least-squares fit ``y ~ x @ coef`` without refitting:
+    ``e_i / (1 - h_ii)``, ``h`` the hat matrix's diagonal (PRESS; Allen 1974). ``x``: (n, p),
+    ``y``: (n,). A point the fit cannot predict without (``h_ii`` = 1) gets ``inf``."""
+    leverage = np.einsum("ij,jk,ik->i", x, np.linalg.pinv(x.T @ x), x)
+    residuals = y - x @ coef
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = residuals / (1.0 - leverage)
+    return np.where(1.0 - leverage > 1e-9, out, np.inf)
 
 
 def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
@@ -88,12 +106,21 @@ class MemoryScreen:
         self.predictor, self.safety, self.terms = predictor, safety, terms
 
     def fit(self, archs: Sequence[Architecture]) -> "MemoryScreen":
-        """Fit fast -> full on ``archs`` (a calibration sample, e.g. 16 of the candidates)."""
+        """Fit fast -> full on ``archs`` (a calibration sample, e.g. 32 of the candidates).
+
+        The margin is ``safety`` x the largest *leave-one-out* calibration error (PRESS
+        residuals of the least-squares fit, Allen 1974: each network's error when the fit is
+        made without it), not the largest in-sample error, which on a small sample is far
+        smaller than the error on networks outside it. Raises ``ValueError`` for fewer than
+        ``MIN_CALIBRATION`` architectures."""
+        if len(archs) < MIN_CALIBRATION:
+            raise ValueError(f"MemoryScreen.fit: {len(archs)} calibration architecture(s); "
+                             f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
+                             "features, and two more for a held-out error)")
         x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         full = self.predictor.predict_archs(archs)
         self.coef_ = np.linalg.lstsq(x, full, rcond=None)[0]
-        errors = np.abs(x @ self.coef_ - full)
-        self.max_error_mib_ = float(errors.max())
+        self.max_error_mib_ = float(np.abs(loo_residuals(x, full, self.coef_)).max())
         self.margin_mib_ = self.safety * self.max_error_mib_
         self.n_calibration_ = len(archs)
         return self

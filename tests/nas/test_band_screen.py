@@ -13,9 +13,9 @@ from latbench.predictors.memory_screen import MemoryScreen
 
 @pytest.mark.slow
 def test_band_screen_keeps_only_archs_the_full_predictor_puts_in_the_band():
-    archs = sample_architectures("dints", 24, "small", seed=3)
+    archs = sample_architectures("dints", 14, "small", seed=3)
     full = TrainingMemoryPredictor(target="allocated").fit(None)
-    screen = MemoryScreen(full).fit(archs[:12])
+    screen = MemoryScreen(full).fit(archs[:8])
     exact = full.predict_archs(archs)
     target, band = float(np.median(exact)), float(np.std(exact))
     model = BandScreen(screen, target, band)

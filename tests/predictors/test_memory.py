@@ -65,15 +65,15 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
     model = TrainingMemoryPredictor("reserved").fit(None)
     cal = sample_architectures("dints", 8, "small", seed=1)
     screen = MemoryScreen(model).fit(cal)
-    archs = sample_architectures("dints", 12, "small", seed=2)
+    archs = sample_architectures("dints", 10, "small", seed=2)
     fast = screen.fast_mib(archs)
     target = float(np.median(fast))
-    result = screen.screen(archs, target, band_mib=2.0)
-    assert 0 <= result.n_full < len(archs)
+    result = screen.screen(archs, target, band_mib=4.0)
+    assert 0 < result.n_full < len(archs)
     full = model.predict_archs(archs)
     decided_fast = result.source == "fast"
     # a fast-path decision agrees with the full predictor's (the margin covers the error)
-    assert np.array_equal(np.abs(full - target)[decided_fast] <= 2.0, result.kept[decided_fast])
+    assert np.array_equal(np.abs(full - target)[decided_fast] <= 4.0, result.kept[decided_fast])
 
 
 def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
@@ -177,3 +177,27 @@ def test_nvml_process_memory_of_a_pid_nvml_cannot_see_is_none():
     sampler = NvmlSampler(fake, None, 4242)
     sampler.sample()
     assert sampler.process_peak is None and sampler.device_peak == 2**30
+
+
+def test_leave_one_out_residuals_are_the_errors_of_refits_without_each_point():
+    from latbench.predictors.memory_screen import loo_residuals
+
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.normal(size=(9, 3)), np.ones(9)])
+    y = x @ np.array([1.0, -2.0, 0.5, 3.0]) + rng.normal(scale=0.3, size=9)
+    coef = np.linalg.lstsq(x, y, rcond=None)[0]
+    refits = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        c = np.linalg.lstsq(x[keep], y[keep], rcond=None)[0]
+        refits.append(y[i] - x[i] @ c)
+    np.testing.assert_allclose(loo_residuals(x, y, coef), refits, rtol=1e-9)
+    assert np.abs(refits).max() > np.abs(y - x @ coef).max()  # wider than in-sample
+
+
+def test_a_screen_needs_more_calibration_networks_than_fast_features():
+    from latbench.predictors.memory_screen import MIN_CALIBRATION
+
+    model = TrainingMemoryPredictor("reserved").fit(None)
+    with pytest.raises(ValueError, match=f"needs at least {MIN_CALIBRATION}"):
+        MemoryScreen(model).fit([chain(c) for c in (2, 4, 6)])
