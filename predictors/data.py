@@ -15,13 +15,9 @@ from latbench.opspec import OpSpec
 from latbench.tables import read_table
 from latbench.tables.unique import require_unique_keys
 from latbench.predictors.persist import sha256_file, sha256_text
+from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
 
 TARGET = "latency_median_ms"
-STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
-              "min-corrected": "latency_min_corrected_ms",
-              "median-corrected": "latency_median_corrected_ms"}
-"""The latency columns a predictor can be fitted on, by their command-line name (the
-``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
 
 
 @dataclass

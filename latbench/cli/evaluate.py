@@ -10,6 +10,7 @@ from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from latbench.predictors.base import input_level
 from latbench.predictors.data import STATISTICS as STATS
+from latbench.statistics import fitted_statistic
 from latbench.predictors.report import held_out
 
 HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
@@ -39,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
                                    scatter_png)
 
     model = load(args.predictor)
-    # the statistic the predictor was fitted on (files saved before it was recorded: median)
-    column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
+    column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
     if input_level(model) != "network":

@@ -22,12 +22,13 @@ from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
 from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
-                                    ValidationReport, gap_pct, gap_note)
+                                    ValidationReport, gap_note, gap_pct, gap_statistic)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
 from latbench.paths import file_in
 from latbench.spaces import default_size
+from latbench.statistics import fitted_statistic
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -97,10 +98,7 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
-            # a drift-corrected statistic is compared with the same raw statistic: the deployed
-            # run measures no drift reference (its drift is taken as 1)
-            "statistic": (info.get("statistic") or "latency_median_ms").replace(
-                "_corrected_ms", "_ms"),
+            "statistic": fitted_statistic(info),  # the report's gap_statistic is measured
             "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
 
 
@@ -155,8 +153,7 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     check = check_budget(m, runner.info.batch, *limits)
     predicted = prediction.get("predicted_ms")
     stats = m.stats()
-    # the gap compares the statistic the predictor was fitted on (median, or the fastest sample)
-    measured = stats[prediction.get("statistic") or "latency_median_ms"]
+    measured = stats[gap_statistic(prediction.get("statistic"))]
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
     info = runner.info.to_dict()
     note = gap_note(backend, info, prediction) if predicted is not None else ""
