@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,20 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(specs, df[target].to_numpy(dtype=np.float64),
                   meta.get("fingerprint", {}).get("slug", ""), digest, meta)
+
+
+def fitted_sizes(ops: OpData | None = None, archs: Sequence[Any] = ()) -> dict[str, list[str]]:
+    """Search space -> the sizes of it that a predictor's tables hold: an op table's ``space``
+    and ``size`` (its meta), and each network's ``meta["size"]``; saved with the predictor
+    (``persist.dumps(sizes=...)``) so that ``latbench predict`` defaults to them."""
+    found: dict[str, set[str]] = {}
+    meta = ops.meta if ops is not None else {}
+    if meta.get("space") and meta.get("size"):
+        found.setdefault(str(meta["space"]), set()).add(str(meta["size"]))
+    for arch in archs:
+        if arch.meta.get("size"):
+            found.setdefault(arch.space, set()).add(str(arch.meta["size"]))
+    return {space: sorted(sizes) for space, sizes in found.items()}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.data import STATISTICS as STATS, network_data, op_data
+from latbench.predictors.data import STATISTICS as STATS, fitted_sizes, network_data, op_data
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
@@ -63,7 +63,8 @@ def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     return prior
 
 
-def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
+def _transfer(args: argparse.Namespace
+              ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]]]:
     from latbench.predictors.base import input_level
     from latbench.predictors.persist import load
     from latbench.predictors.transfer import TransferPredictor
@@ -86,7 +87,8 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
                   f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
                   f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
                   markup=False)
-    return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
+    return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
+            fitted_sizes(archs=nets.archs))
 
 
 def _memory(args: argparse.Namespace) -> int:
@@ -114,21 +116,23 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.lookup import LookupPredictor
 
     if args.transfer_from is not None:
-        model, tables, metrics, device = _transfer(args)
+        model, tables, metrics, device, sizes = _transfer(args)
     else:
         if args.op_table is None:
             raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
         ops = op_data(args.op_table, STATS[args.stat])
         model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(ops)
         tables, device = {"ops": ops.table_sha256}, ops.device
+        sizes = fitted_sizes(ops)
         metrics = getattr(model, "fit_metrics_", {})
         if args.networks is not None:
             nets = network_data(args.networks, STATS[args.stat])
             model = NetworkPredictor(model, args.composition, args.calibration).fit(
                 nets.archs, nets.latency_ms)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
+            sizes = fitted_sizes(ops, nets.archs)
     save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
-         statistic=STATS[args.stat])
+         statistic=STATS[args.stat], sizes=sizes)
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
         print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
