@@ -124,7 +124,8 @@ def test_predict_defaults_to_the_size_the_predictor_was_fitted_on(tables, tmp_pa
     assert main(["predict", str(model), "--space", "nasbench201", "--size", "paper",
                  "--n", "1"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert f"note: {model} was fitted on nasbench201 at size small; predicting size paper" in out
+    assert "note: " in out and ("was fitted on nasbench201 at size small; predicting size "
+                                "paper") in out
 
 
 def test_choose_size_notes():
