@@ -91,6 +91,17 @@ def _transfer(args: argparse.Namespace
             fitted_sizes(archs=nets.archs))
 
 
+def _print_metrics(name: str, metrics: dict) -> None:
+    """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
+    percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
+    from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
+
+    if is_accuracy(metrics):
+        print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
+    else:
+        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+
+
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
     from latbench.predictors.memory_fit import fit_memory
@@ -103,7 +114,7 @@ def _memory(args: argparse.Namespace) -> int:
     save(model, args.out, **info)
     console.print(f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
                   f"{model.n_calibration_} measured networks) -> {args.out}")
-    print_table("fit (in-sample)", list(info["fit_metrics"]), [list(info["fit_metrics"].values())])
+    _print_metrics(type(model).__name__, info["fit_metrics"])
     return 0
 
 
@@ -135,5 +146,5 @@ def run(args: argparse.Namespace) -> int:
          statistic=STATS[args.stat], sizes=sizes)
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
-        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+        _print_metrics(type(model).__name__, metrics)
     return 0

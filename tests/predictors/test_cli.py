@@ -139,3 +139,18 @@ def test_choose_size_notes():
     assert "not on msnas" in choose_size("msnas", None, fitted, "p.json")[1]
     size, note = choose_size("nasbench201", None, {}, "old.json")
     assert size == "paper" and "does not record the size" in note
+
+
+def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, capsys):
+    """One format for accuracy tables: fit's in-sample row is evaluate's (metric_rows: shares
+    within ±5/±10 % as percentages), not raw fractions."""
+    from latbench.predictors.report import metric_rows
+
+    model = tmp_path / "net.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
+                 "-o", str(model)]) == 0
+    fitted = " ".join(capsys.readouterr().out.split())
+    metrics = json.loads(model.read_text())["fit_metrics"]
+    row = metric_rows({"NetworkPredictor": metrics})[0]
+    assert row[3] == f"{100 * metrics['within_5pct']:.1f}%" and row[4] == "100.0%"
+    assert f"│ {row[3]} │ {row[4]} │" in fitted  # the truth is exactly affine: all within 10 %
