@@ -8,9 +8,7 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.base import input_level
-from latbench.predictors.data import STATISTICS as STATS
-from latbench.statistics import fitted_statistic
+from latbench.statistics import STATISTICS as STATS, fitted_statistic
 
 
 
@@ -32,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
     from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,

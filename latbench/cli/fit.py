@@ -8,7 +8,7 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.data import STATISTICS as STATS, fitted_sizes, network_data, op_data
+from latbench.statistics import STATISTICS as STATS
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     """A DevicePrior learned from the networks tables of other devices."""
     from latbench.predictors.batch import encode
+    from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
     from latbench.predictors.transfer import source_op_costs
 
@@ -66,6 +67,7 @@ def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
 def _transfer(args: argparse.Namespace
               ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]]]:
     from latbench.predictors.base import input_level
+    from latbench.predictors.data import fitted_sizes, network_data
     from latbench.predictors.persist import load
     from latbench.predictors.transfer import TransferPredictor
     from latbench.predictors.transfer_fit import choose_shots
@@ -121,6 +123,7 @@ def _memory(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
+    from latbench.predictors.data import fitted_sizes, network_data, op_data
     from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
     from latbench.predictors.network import NetworkPredictor
     from latbench.predictors.persist import save

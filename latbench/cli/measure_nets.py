@@ -6,15 +6,11 @@ import argparse
 from pathlib import Path
 
 from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.archs import sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
                                    set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError, TableError
-from latbench.netprofile import default_networks_path, measure_architectures
-from latbench.spaces import default_size
-from latbench.tables import read_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def other_spaces_note(path: Path | None, space: str) -> str:
     """One line when the networks table at ``path`` already holds networks of other spaces
     than ``space`` (a table may hold several; "" when not, or no such table)."""
+    from latbench.tables import read_table
+
     if path is None or not path.is_file():
         return ""
     try:
@@ -54,6 +52,10 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.n < 1 or args.repeat < 1:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
+    from latbench.archs import sample_architectures  # torch: when measuring, not for --help
+    from latbench.netprofile import default_networks_path, measure_architectures
+    from latbench.spaces import default_size
+
     args.size = args.size or default_size(args.space)
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
