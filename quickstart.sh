@@ -52,7 +52,7 @@ main_job() {
 case "${1:-run}" in
   run) setup; main_job ;;
   # two pytest-xdist workers (the CI machine has 2 cores); the Ray tests share one worker
-  test) setup; "$VENV/bin/python" -m pytest -q -n 2 --dist loadgroup ;;
+  test) setup; "$VENV/bin/python" -m pytest -q -n 2 --dist loadfile ;;
   setup) setup ;;
   *) echo "usage: $0 [run|test|setup]" >&2; exit 2 ;;
 esac

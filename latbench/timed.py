@@ -72,27 +72,43 @@ def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], time
     ``makers`` (``len(makers)``: the timer's drift reference).
     """
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
-    built: list[tuple[int, Callable[[], object]]] = []
+    built: list[int] = []  # indices of the makers that built
+    fns: list[Callable[[], object]] = []
+    results: list[Measurement | Exception] = []  # an exception's traceback holds its callable
+    # the collection after the batch scans only what it made (0.1-0.2 s less per call once
+    # torch is imported); a caller's own frozen objects (gc.freeze) are left as they are
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         for i, make in enumerate(makers):
             if on_turn is not None:
                 on_turn(i)
             try:
-                built.append((i, make()))
+                fns.append(make())
             except Exception as exc:  # noqa: BLE001 - one item's failure is recorded, the run goes on
                 out[i] = (failure_fields(exc), None)
-        fns = [fn for _, fn in built]
-        results = timer.measure_many(
-            fns, on_round, on_turn=renumbered_turns(on_turn, [i for i, _ in built], len(makers)))
-        for (i, _), result in zip(built, results):
-            out[i] = ((failure_fields(result), None) if isinstance(result, Exception)
-                      else ({"status": "ok", "error": "", **result.stats()}, result))
+            else:
+                built.append(i)
+        results.extend(timer.measure_many(
+            fns, on_round, on_turn=renumbered_turns(on_turn, built, len(makers))))
+        for i, fields in zip(built, [_result_fields(r) for r in results]):
+            out[i] = fields
     finally:
-        built.clear()
+        fns.clear()  # what was built is garbage now: freed before the next batch is built
+        results.clear()
         gc.collect()
+        if freeze:
+            gc.unfreeze()
         if torch.device(timer.device).type == "cuda":
             torch.cuda.empty_cache()
     return out  # type: ignore[return-value]
+
+
+def _result_fields(result: Measurement | Exception) -> tuple[dict[str, Any], Measurement | None]:
+    if isinstance(result, Exception):
+        return failure_fields(result), None
+    return {"status": "ok", "error": "", **result.stats()}, result
 
 
 def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer

@@ -20,7 +20,7 @@ from latbench.spaces import get_space  # noqa: E402
 from latbench.tables import read_table  # noqa: E402
 from latbench.timing import TimingConfig, make_timer  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one local Ray at a time
+pytestmark = pytest.mark.slow  # one module: `--dist loadfile` runs it on one worker, one Ray
 REPO = Path(__file__).resolve().parents[3]
 FAST = TimingConfig(warmup_ms=1.0, budget_ms=3.0, min_sample_ms=0.2)
 
@@ -28,7 +28,7 @@ FAST = TimingConfig(warmup_ms=1.0, budget_ms=3.0, min_sample_ms=0.2)
 SIM_DEVICES = ("sim-gpu-a", "sim-gpu-b")
 
 
-@pytest.fixture(scope="session")  # session: one Ray start even when xdist interleaves modules
+@pytest.fixture(scope="module")
 def cluster():
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)

@@ -118,7 +118,7 @@ def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
     table = tmp_path / "nb.csv"
     cmd = [sys.executable, "-m", "latbench", "profile", "nasbench201", "--size", "small",
-           "--table", str(table), "--budget-ms", "30", "--warmup-ms", "2", "--threads", "1",
+           "--table", str(table), "--budget-ms", "10", "--warmup-ms", "2", "--threads", "1",
            "--rounds", "1"]  # one row at a time (interleaved groups are written whole)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)

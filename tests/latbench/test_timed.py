@@ -1,0 +1,69 @@
+"""``time_guarded_many``: what a batch leaves behind in the process's garbage collector."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from latbench.timed import time_guarded_many
+from latbench.timing import TimingConfig, make_timer
+
+TIMER = make_timer("cpu", TimingConfig(budget_ms=1.0, warmup_ms=0.5), threads=1)
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self  # only the cycle collector can free this
+
+
+def _maker(refs: list[weakref.ref]):
+    def make():
+        held = _Cycle()
+        refs.append(weakref.ref(held))
+        return lambda: held
+    return make
+
+
+def test_cyclic_garbage_of_a_batch_is_collected_and_the_collector_left_as_found():
+    refs: list[weakref.ref] = []
+    before = _Cycle()  # made before the batch: not the batch's to collect, but not kept either
+    probe = weakref.ref(before)
+    del before
+    results = time_guarded_many([_maker(refs), _maker(refs)], TIMER)
+    assert [fields["status"] for fields, _ in results] == ["ok", "ok"]
+    assert len(refs) == 2 and all(r() is None for r in refs)  # the batch's own cycles freed
+    assert gc.get_freeze_count() == 0  # nothing left frozen
+    gc.collect()
+    assert probe() is None  # the older cycle is collectable as usual afterwards
+
+
+def test_a_callers_own_frozen_objects_stay_frozen():
+    mine = _Cycle()
+    probe = weakref.ref(mine)
+    gc.freeze()
+    try:
+        del mine  # garbage now, but frozen: no collection may free it while frozen
+        refs: list[weakref.ref] = []
+        time_guarded_many([_maker(refs)], TIMER)
+        gc.collect()
+        assert probe() is not None and refs[0]() is None  # still frozen; the batch's freed
+    finally:
+        gc.unfreeze()
+    gc.collect()
+    assert probe() is None
+
+
+def test_what_a_failing_callable_held_is_collected_too():
+    refs: list[weakref.ref] = []
+
+    def make():
+        held = _Cycle()
+        refs.append(weakref.ref(held))
+
+        def run():
+            raise ValueError(f"bad op {held!r}")  # the traceback's frame holds `held`
+        return run
+
+    ((fields, measurement),) = time_guarded_many([make], TIMER)
+    assert fields["status"] == "error" and "bad op" in fields["error"] and measurement is None
+    assert refs[0]() is None
