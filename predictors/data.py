@@ -30,6 +30,26 @@ class OpData:
     device: str = ""
     table_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    drift_reference: dict[str, Any] | None = None
+    """``drift_reference(rows, meta)``: what the table's drift-corrected statistics are
+    relative to (None: no drift reference measured)."""
+
+
+def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The nominal reference time a table's ``*_corrected_ms`` are relative to, and which drift
+    reference was timed: ``{"nominal_ms", "reference"}``, or None without reference rows.
+
+    ``drift = reference_ms / nominal`` (``latbench.timing.measure_each``), so every row gives
+    ``nominal = reference_ms / drift``; a run resumed on the table keeps its nominal
+    (``latbench.cli.measuring.set_drift_nominal``); the median is taken. Saved with a predictor
+    fitted on a corrected statistic, so that ``validate`` can correct its own measurement."""
+    if "reference_ms" not in rows.columns or "drift" not in rows.columns:
+        return None
+    ratio = (rows["reference_ms"] / rows["drift"]).dropna()
+    if ratio.empty:
+        return None
+    return {"nominal_ms": float(ratio.median()),
+            "reference": str((meta.get("protocol") or {}).get("reference", ""))}
 
 
 def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
@@ -63,7 +83,8 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     meta = dict(df.attrs.get("meta", {}))
     specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(specs, df[target].to_numpy(dtype=np.float64),
-                  meta.get("fingerprint", {}).get("slug", ""), digest, meta)
+                  meta.get("fingerprint", {}).get("slug", ""), digest, meta,
+                  drift_reference(df, meta))
 
 
 def fitted_sizes(ops: OpData | None = None, archs: Sequence[Any] = ()) -> dict[str, list[str]]:
@@ -97,6 +118,7 @@ class NetworkData:
     corrected: bool = False
     """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
     provenance: str = ""  # one line: measured here, or imported from where (for reports)
+    drift_reference: dict[str, Any] | None = None  # as OpData's
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
@@ -133,7 +155,8 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
                        meta.get("fingerprint", {}).get("slug", ""), digest,
                        str(meta.get("space", archs[0].space)), drift,
                        repeat_drift if drift is not None else None,
-                       target.endswith("_corrected_ms"), provenance_line(meta))
+                       target.endswith("_corrected_ms"), provenance_line(meta),
+                       drift_reference(first, meta))
 
 
 def _drift(rows: pd.DataFrame) -> np.ndarray | None:

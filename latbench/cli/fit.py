@@ -8,7 +8,7 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.statistics import STATISTICS as STATS
+from latbench.statistics import STATISTICS as STATS, is_corrected
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
@@ -65,7 +65,7 @@ def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
 
 
 def _transfer(args: argparse.Namespace
-              ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]]]:
+              ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
     from latbench.predictors.base import input_level
     from latbench.predictors.data import fitted_sizes, network_data
     from latbench.predictors.persist import load
@@ -90,7 +90,7 @@ def _transfer(args: argparse.Namespace
                   f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
                   markup=False)
     return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
-            fitted_sizes(archs=nets.archs))
+            fitted_sizes(archs=nets.archs), nets.drift_reference)
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
@@ -130,23 +130,24 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.lookup import LookupPredictor
 
     if args.transfer_from is not None:
-        model, tables, metrics, device, sizes = _transfer(args)
+        model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:
             raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
         ops = op_data(args.op_table, STATS[args.stat])
         model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(ops)
         tables, device = {"ops": ops.table_sha256}, ops.device
-        sizes = fitted_sizes(ops)
+        sizes, drift = fitted_sizes(ops), ops.drift_reference
         metrics = getattr(model, "fit_metrics_", {})
         if args.networks is not None:
             nets = network_data(args.networks, STATS[args.stat])
             model = NetworkPredictor(model, args.composition, args.calibration).fit(
                 nets.archs, nets.latency_ms)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
-            sizes = fitted_sizes(ops, nets.archs)
+            sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
     save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
-         statistic=STATS[args.stat], sizes=sizes)
+         statistic=STATS[args.stat], sizes=sizes,
+         drift_reference=drift if is_corrected(STATS[args.stat]) else None)
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
         _print_metrics(type(model).__name__, metrics)

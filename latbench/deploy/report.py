@@ -19,7 +19,9 @@ PREDICTOR_BACKEND = "torch"
 (``profile``, ``measure-nets``) are measured in PyTorch eager mode."""
 
 STAT_LABELS = {"latency_median_ms": "median ms", "latency_min_ms": "fastest ms",
-               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms"}
+               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms",
+               "latency_min_corrected_ms": "fastest ms ÷ drift",
+               "latency_median_corrected_ms": "median ms ÷ drift"}
 """Column label of each latency statistic a gap can use."""
 
 VERDICT_STATISTIC = "latency_median_ms"
@@ -113,7 +115,7 @@ class ValidationReport:
     @property
     def statistic(self) -> str:
         """The measured statistic the gap compares with the prediction (``gap_statistic``)."""
-        return gap_statistic(self.prediction.get("statistic"))
+        return gap_statistic(self.prediction.get("statistic"), drift_measured(self.prediction))
 
     @property
     def verdict(self) -> str:
@@ -200,23 +202,37 @@ class ValidationReport:
                                                   else "") + tail
 
 
-def gap_statistic(fitted: str | None) -> str:
+def drift_measured(prediction: dict) -> bool:
+    """This run timed the drift reference for a drift-corrected prediction
+    (``latbench.deploy.validate.machine_drift``): the corrected statistics are measured."""
+    return "drift" in (prediction.get("drift") or {})
+
+
+def gap_statistic(fitted: str | None, drift: bool = False) -> str:
     """The measured statistic the gap compares with a prediction fitted on ``fitted``
     (``latbench.statistics.fitted_statistic``): the same one, as ``latbench evaluate`` does.
-    A drift-corrected one is compared with its raw statistic: validate times no drift
-    reference, so this machine's drift is taken as 1 (``gap_basis`` says so)."""
-    return raw_statistic(fitted or DEFAULT_STATISTIC)
+    A drift-corrected one needs this machine's ``drift`` (timed by validate when the predictor
+    records its tables' nominal reference time); without it the raw statistic, drift taken as
+    1 (``gap_basis`` says so)."""
+    fitted = fitted or DEFAULT_STATISTIC
+    return fitted if drift or not is_corrected(fitted) else raw_statistic(fitted)
 
 
 def gap_basis(prediction: dict) -> str:
     """What the gap compares, when the prediction is not of the median ("" when it is)."""
     fitted = prediction.get("statistic") or DEFAULT_STATISTIC
-    measured = gap_statistic(fitted)
+    drift = prediction.get("drift") or {}
+    measured = gap_statistic(fitted, drift_measured(prediction))
+    if is_corrected(fitted) and "drift" in drift:
+        return (f" (gap % against the measured {measured}, the statistic it was fitted on: "
+                f"this machine's drift {drift['drift']:.3f} = the drift reference timed here, "
+                f"{drift['reference_ms']:.4g} ms, over the {drift['nominal_ms']:.4g} ms "
+                "nominal of the predictor's tables)")
     if is_corrected(fitted):
+        why = drift.get("note") or "no drift reference timed"
         return (f" (gap % against the measured {measured}: the predictor was fitted on "
-                f"{fitted}, drift-corrected to its tables' machine speed; validate measures no "
-                "drift reference, so drift is taken as 1 and the gap includes any slow-down "
-                "of this machine since)")
+                f"{fitted}, drift-corrected to its tables' machine speed; {why}, so drift is "
+                "taken as 1 and the gap includes any slow-down of this machine since)")
     return (f" (gap % against the measured {measured}, the statistic it was fitted on)"
             if measured != DEFAULT_STATISTIC else "")
 
