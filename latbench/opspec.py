@@ -95,8 +95,11 @@ class OpSpec:
         return _KEY_SEP.join((self.kind, params, shape, self.dtype, self.mode))
 
     @classmethod
+    @functools.lru_cache(maxsize=65536)
     def from_key(cls, key: str) -> "OpSpec":
-        """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part."""
+        """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part.
+
+        Cached (an ``OpSpec`` is immutable): tables and architectures repeat the same keys."""
         parts = key.split(_KEY_SEP)
         if len(parts) != 5:
             raise OpSpecError(

@@ -31,6 +31,42 @@ def meta_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name.removesuffix(".csv") + ".meta.json")
 
 
+class TableMeta(dict):  # type: ignore[type-arg]
+    """A table's side-car as ``read_table`` puts it in ``attrs['meta']``: read-only (nested
+    objects too) and shared, not copied, by every frame derived from the table.
+
+    pandas deep-copies ``attrs`` after almost every operation (``NDFrame.__finalize__``); a
+    side-car is kilobytes of JSON, so with a plain dict that copy was most of the cost of
+    reading a table and selecting from it. ``dict(meta)`` gives a plain, mutable copy."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "TableMeta":
+        return self
+
+    def __copy__(self) -> "TableMeta":
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return TableMeta.of, (_thawed(self),)
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a table's side-car (attrs['meta']) is read-only; change a copy "
+                        "made with dict(...) instead")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> "TableMeta":
+        """``data`` with every nested JSON object made a ``TableMeta`` too."""
+        return cls({k: cls.of(v) if isinstance(v, Mapping) else v for k, v in data.items()})
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    return value
+
+
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
     mp = meta_path(path)
@@ -127,7 +163,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     df = parse_rows(p, complete, schema)
     to_numbers(p, df, schema)
     check_rows(p, df, schema)
-    df.attrs["meta"] = meta
+    df.attrs["meta"] = TableMeta.of(meta)
     return df
 
 

@@ -141,6 +141,11 @@ def test_rows_with_nothing_usable_are_not_called_no_measurements(tmp_path):
     assert model.n_calibration_ == 0 and "none of the table's 3 rows" in offset
 
 
+def with_alloc_conf(meta, conf):
+    """A table's side-car (read-only) with another ``protocol.alloc_conf``."""
+    return {**meta, "protocol": {**meta["protocol"], "alloc_conf": conf}}
+
+
 def test_alloc_conf_is_modelled_or_refused(tmp_path):
     from latbench.errors import LatbenchError
     from latbench.memory.gpu import alloc_conf, check_alloc_conf
@@ -150,10 +155,10 @@ def test_alloc_conf_is_modelled_or_refused(tmp_path):
     assert check_alloc_conf("") is None and check_alloc_conf("max_split_size_mb:128") == 128
     assert check_alloc_conf("expandable_segments:False") is None  # the default
     table = fake_gpu_table(tmp_path, 10.0)
-    table.attrs["meta"]["protocol"]["alloc_conf"] = "expandable_segments:True"
+    table.attrs["meta"] = with_alloc_conf(table.attrs["meta"], "expandable_segments:True")
     with pytest.raises(LatbenchError, match="does not model expandable_segments:True"):
         TrainingMemoryPredictor("reserved").fit(table)
-    table.attrs["meta"]["protocol"]["alloc_conf"] = "max_split_size_mb:64"
+    table.attrs["meta"] = with_alloc_conf(table.attrs["meta"], "max_split_size_mb:64")
     assert TrainingMemoryPredictor("reserved").fit(table).max_split_mib == 64
     TrainingMemoryPredictor("allocated").fit(None)  # allocated does not depend on it
 

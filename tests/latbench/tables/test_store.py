@@ -44,6 +44,30 @@ def test_append_read_round_trip(tmp_path):
     assert "latency_median_ms" in df.attrs["meta"]["columns"]
 
 
+def test_the_side_car_is_shared_by_derived_frames_and_read_only(tmp_path):
+    import copy
+    import pickle
+
+    w = TableWriter(tmp_path / "t.csv", LATENCY, META)
+    w.append(_row("a", 1.5))
+    df = read_table(tmp_path / "t.csv")
+    meta = df.attrs["meta"]
+    derived = df[df["latency_median_ms"] > 0].reset_index(drop=True).copy()
+    assert derived.attrs["meta"] is meta  # pandas' deep copy of attrs shares it
+    for change in (lambda m: m.__setitem__("schema", "x"), lambda m: m.update(a=1),
+                   lambda m: m["fingerprint"].__setitem__("slug", "other"),
+                   lambda m: m.pop("schema")):
+        with pytest.raises(TypeError, match="read-only"):
+            change(meta)
+    assert meta["fingerprint"]["slug"] == "cpu-test-1t"
+    mine = dict(meta)  # a plain copy changes freely
+    mine["schema"] = "x"
+    assert meta["schema"] == "latbench.latency"
+    text = json.dumps(meta, sort_keys=True)
+    assert json.loads(text) == json.loads(meta_path(tmp_path / "t.csv").read_text())
+    assert pickle.loads(pickle.dumps(meta)) == meta == copy.deepcopy(meta)
+
+
 def test_done_keys_are_per_protocol(tmp_path):
     w = TableWriter(tmp_path / "t.csv", LATENCY, META)
     w.append(_row("a"))
