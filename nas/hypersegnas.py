@@ -35,6 +35,8 @@ BAND_MIB = HYPERSEGNAS_BAND_MIB
 TOP_N = HYPERSEGNAS_TOP_N
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
 CHUNK = 100  # architectures screened between two progress reports
+FEW_KEPT = 0.02
+"""A band keeping fewer than this share of the samples is reported with where the samples lie."""
 
 
 @runtime_checkable
@@ -56,6 +58,14 @@ class FilterResult:
     predicted_mib: np.ndarray
     scores: np.ndarray
     measured_mib: dict[int, float] = field(default_factory=dict)  # rank -> measured MiB
+    sampled_mib: tuple[float, float, float] | None = None
+    """Predicted memory of all the sampled architectures, kept or not: (min, median, max) MiB
+    (None when nothing was sampled): says where the band lies when few are kept."""
+
+    @property
+    def few_kept(self) -> bool:
+        """Fewer than ``FEW_KEPT`` of the samples (and at least one) are in the band."""
+        return len(self.kept) < max(1.0, FEW_KEPT * self.n_sampled)
 
     def within_band(self, values_mib: np.ndarray) -> np.ndarray:
         return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
@@ -85,8 +95,9 @@ def filter_by_memory(archs: Sequence[Architecture], model: MemoryModel, target_m
     scores = (np.array([score(archs[i]) for i in keep]) if score is not None
               else -np.abs(mib[keep] - target_mib))
     order = keep[np.argsort(-scores, kind="stable")]
+    spread = (float(mib.min()), float(np.median(mib)), float(mib.max())) if mib.size else None
     return FilterResult(target_mib, band_mib, len(archs), [archs[i] for i in order], mib[order],
-                        np.sort(scores)[::-1] if scores.size else scores)
+                        np.sort(scores)[::-1] if scores.size else scores, sampled_mib=spread)
 
 
 def confirm_top(result: FilterResult, measure: Callable[[Architecture], float],

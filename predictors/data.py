@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,9 @@ from latbench.opspec import OpSpec
 from latbench.tables import read_table
 from latbench.tables.unique import require_unique_keys
 from latbench.predictors.persist import sha256_file, sha256_text
+from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
 
 TARGET = "latency_median_ms"
-STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
-              "min-corrected": "latency_min_corrected_ms",
-              "median-corrected": "latency_median_corrected_ms"}
-"""The latency columns a predictor can be fitted on, by their command-line name (the
-``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
 
 
 @dataclass
@@ -33,6 +30,26 @@ class OpData:
     device: str = ""
     table_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    drift_reference: dict[str, Any] | None = None
+    """``drift_reference(rows, meta)``: what the table's drift-corrected statistics are
+    relative to (None: no drift reference measured)."""
+
+
+def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The nominal reference time a table's ``*_corrected_ms`` are relative to, and which drift
+    reference was timed: ``{"nominal_ms", "reference"}``, or None without reference rows.
+
+    ``drift = reference_ms / nominal`` (``latbench.timing.measure_each``), so every row gives
+    ``nominal = reference_ms / drift``; a run resumed on the table keeps its nominal
+    (``latbench.cli.measuring.set_drift_nominal``); the median is taken. Saved with a predictor
+    fitted on a corrected statistic, so that ``validate`` can correct its own measurement."""
+    if "reference_ms" not in rows.columns or "drift" not in rows.columns:
+        return None
+    ratio = (rows["reference_ms"] / rows["drift"]).dropna()
+    if ratio.empty:
+        return None
+    return {"nominal_ms": float(ratio.median()),
+            "reference": str((meta.get("protocol") or {}).get("reference", ""))}
 
 
 def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
@@ -66,7 +83,22 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     meta = dict(df.attrs.get("meta", {}))
     specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(specs, df[target].to_numpy(dtype=np.float64),
-                  meta.get("fingerprint", {}).get("slug", ""), digest, meta)
+                  meta.get("fingerprint", {}).get("slug", ""), digest, meta,
+                  drift_reference(df, meta))
+
+
+def fitted_sizes(ops: OpData | None = None, archs: Sequence[Any] = ()) -> dict[str, list[str]]:
+    """Search space -> the sizes of it that a predictor's tables hold: an op table's ``space``
+    and ``size`` (its meta), and each network's ``meta["size"]``; saved with the predictor
+    (``persist.dumps(sizes=...)``) so that ``latbench predict`` defaults to them."""
+    found: dict[str, set[str]] = {}
+    meta = ops.meta if ops is not None else {}
+    if meta.get("space") and meta.get("size"):
+        found.setdefault(str(meta["space"]), set()).add(str(meta["size"]))
+    for arch in archs:
+        if arch.meta.get("size"):
+            found.setdefault(arch.space, set()).add(str(arch.meta["size"]))
+    return {space: sorted(sizes) for space, sizes in found.items()}
 
 
 @dataclass
@@ -86,6 +118,7 @@ class NetworkData:
     corrected: bool = False
     """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
     provenance: str = ""  # one line: measured here, or imported from where (for reports)
+    drift_reference: dict[str, Any] | None = None  # as OpData's
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
@@ -122,7 +155,8 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
                        meta.get("fingerprint", {}).get("slug", ""), digest,
                        str(meta.get("space", archs[0].space)), drift,
                        repeat_drift if drift is not None else None,
-                       target.endswith("_corrected_ms"), provenance_line(meta))
+                       target.endswith("_corrected_ms"), provenance_line(meta),
+                       drift_reference(first, meta))
 
 
 def _drift(rows: pd.DataFrame) -> np.ndarray | None:

@@ -142,14 +142,23 @@ def _ensure_loaded() -> None:
 
 
 def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,
-          fit_metrics: Mapping[str, Any] | None = None, statistic: str = "") -> str:
+          fit_metrics: Mapping[str, Any] | None = None, statistic: str = "",
+          sizes: Mapping[str, Any] | None = None,
+          drift_reference: Mapping[str, Any] | None = None) -> str:
     """The predictor as a checksummed JSON document (see the module docstring); ``statistic``
-    names the latency column it was fitted on (e.g. ``latency_min_ms``)."""
+    names the latency column it was fitted on (e.g. ``latency_min_ms``), ``sizes`` the sizes
+    of each search space its tables hold (``{"nasbench201": ["small"]}``: ``predict``'s default
+    size; ``latbench.predictors.data.fitted_sizes``), ``drift_reference`` what a corrected
+    statistic is relative to (``latbench.predictors.data.drift_reference``)."""
     body = {"format": FORMAT, "version": VERSION, **state_of(obj), "device": device,
             "tables_sha256": dict(tables or {}), "libraries": library_versions(),
             "fit_metrics": dict(fit_metrics or {})}
     if statistic:
         body["statistic"] = statistic
+    if drift_reference:
+        body["drift_reference"] = dict(drift_reference)
+    if sizes:
+        body["sizes"] = {str(space): sorted(map(str, v)) for space, v in sizes.items()}
     try:
         checksum = hashlib.sha256(_canonical(body)).hexdigest()
     except ValueError as exc:
@@ -203,7 +212,8 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     except InputFileError as exc:
         raise PredictorFileError(str(exc)) from None
     for name, kind in (("device", str), ("tables_sha256", dict), ("libraries", dict),
-                       ("fit_metrics", dict), ("statistic", str)):
+                       ("fit_metrics", dict), ("statistic", str), ("sizes", dict),
+                       ("drift_reference", dict)):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
     check_device(doc, device, strict_device, str(p))
@@ -214,6 +224,8 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries",
                                               "fit_metrics")}
     obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
+    obj.info_["sizes"] = doc.get("sizes", {})  # likewise
+    obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
     return obj
 
 

@@ -15,6 +15,10 @@ from latbench.predictors.metrics import accuracy
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau",
                   "spearman_rho")
+METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ",
+                 "Spearman ρ")
+"""The printed header of ``metric_rows`` (``latbench fit``'s in-sample and ``evaluate``'s
+held-out tables)."""
 NOISE_FLOOR = "noise floor (repeat 2 vs 1)"
 NOISE_FLOOR_CORRECTED = "noise floor, drift-corrected"
 
@@ -48,8 +52,14 @@ def evaluate_networks(predicted_ms: Mapping[str, np.ndarray], data: NetworkData
     return rows
 
 
+def is_accuracy(metrics: Mapping[str, Any]) -> bool:
+    """``metrics`` holds every METRIC_COLUMNS entry (``latbench.predictors.metrics.accuracy``)."""
+    return all(k in metrics for k in METRIC_COLUMNS)
+
+
 def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
-    """Rows for a printed table: name, then METRIC_COLUMNS (shares as percentages)."""
+    """Rows for a printed table under METRIC_HEADER: name, then METRIC_COLUMNS (shares as
+    percentages)."""
     out = []
     for name, m in report.items():
         out.append([name, int(m["n"]), round(m["mape_pct"], 2),

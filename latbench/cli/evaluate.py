@@ -8,11 +8,8 @@ from pathlib import Path
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.base import input_level
-from latbench.predictors.data import STATISTICS as STATS
-from latbench.predictors.report import held_out
+from latbench.statistics import STATISTICS as STATS, fitted_statistic
 
-HEADER = ["predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,14 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
-    from latbench.predictors.report import (NOISE_FLOOR, evaluate_networks, metric_rows, pass_drift,
-                                   scatter_png)
+    from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
+                                            held_out, metric_rows, pass_drift, scatter_png)
 
     model = load(args.predictor)
-    # the statistic the predictor was fitted on (files saved before it was recorded: median)
-    column = STATS[args.stat] if args.stat else model.info_["statistic"] or STATS["median"]
+    column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
     if input_level(model) != "network":
@@ -55,8 +52,7 @@ def run(args: argparse.Namespace) -> int:
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
     print_table(f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
-                HEADER,
-                metric_rows(report))
+                METRIC_HEADER, metric_rows(report))
     if NOISE_FLOOR not in report:
         console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
     drift = pass_drift(nets)

@@ -8,7 +8,7 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.data import STATISTICS as STATS, network_data, op_data
+from latbench.statistics import STATISTICS as STATS, is_corrected
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 
 
@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     """A DevicePrior learned from the networks tables of other devices."""
     from latbench.predictors.batch import encode
+    from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
     from latbench.predictors.transfer import source_op_costs
 
@@ -63,8 +64,10 @@ def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
     return prior
 
 
-def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, str]:
+def _transfer(args: argparse.Namespace
+              ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
     from latbench.predictors.base import input_level
+    from latbench.predictors.data import fitted_sizes, network_data
     from latbench.predictors.persist import load
     from latbench.predictors.transfer import TransferPredictor
     from latbench.predictors.transfer_fit import choose_shots
@@ -86,7 +89,19 @@ def _transfer(args: argparse.Namespace) -> tuple[object, dict[str, str], dict, s
                   f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
                   f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
                   markup=False)
-    return model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device
+    return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
+            fitted_sizes(archs=nets.archs), nets.drift_reference)
+
+
+def _print_metrics(name: str, metrics: dict) -> None:
+    """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
+    percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
+    from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
+
+    if is_accuracy(metrics):
+        print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
+    else:
+        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
 
 
 def _memory(args: argparse.Namespace) -> int:
@@ -101,35 +116,39 @@ def _memory(args: argparse.Namespace) -> int:
     save(model, args.out, **info)
     console.print(f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
                   f"{model.n_calibration_} measured networks) -> {args.out}")
-    print_table("fit (in-sample)", list(info["fit_metrics"]), [list(info["fit_metrics"].values())])
+    _print_metrics(type(model).__name__, info["fit_metrics"])
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
+    from latbench.predictors.data import fitted_sizes, network_data, op_data
     from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
     from latbench.predictors.network import NetworkPredictor
     from latbench.predictors.persist import save
     from latbench.predictors.lookup import LookupPredictor
 
     if args.transfer_from is not None:
-        model, tables, metrics, device = _transfer(args)
+        model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:
             raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
         ops = op_data(args.op_table, STATS[args.stat])
         model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(ops)
         tables, device = {"ops": ops.table_sha256}, ops.device
+        sizes, drift = fitted_sizes(ops), ops.drift_reference
         metrics = getattr(model, "fit_metrics_", {})
         if args.networks is not None:
             nets = network_data(args.networks, STATS[args.stat])
             model = NetworkPredictor(model, args.composition, args.calibration).fit(
                 nets.archs, nets.latency_ms)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
+            sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
     save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
-         statistic=STATS[args.stat])
+         statistic=STATS[args.stat], sizes=sizes,
+         drift_reference=drift if is_corrected(STATS[args.stat]) else None)
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
-        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+        _print_metrics(type(model).__name__, metrics)
     return 0

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.archs import sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
                                    set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
-from latbench.errors import LatbenchError
-from latbench.netprofile import default_networks_path, measure_architectures
-from latbench.spaces import default_size
+from latbench.errors import LatbenchError, TableError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,12 +31,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def other_spaces_note(path: Path | None, space: str) -> str:
+    """One line when the networks table at ``path`` already holds networks of other spaces
+    than ``space`` (a table may hold several; "" when not, or no such table)."""
+    from latbench.tables import read_table
+
+    if path is None or not path.is_file():
+        return ""
+    try:
+        held = read_table(path)
+    except TableError:
+        return ""  # measuring reports an unreadable table itself, naming it
+    spaces = sorted(set(held["space"].dropna().astype(str))) if "space" in held else []
+    if not [s for s in spaces if s != space]:
+        return ""
+    return (f"note: {path} already holds networks of {', '.join(spaces)}; this run adds "
+            f"{space} networks (a table may hold several spaces; fit/evaluate read every row)")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.n < 1 or args.repeat < 1:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
+    from latbench.archs import sample_architectures  # torch: when measuring, not for --help
+    from latbench.netprofile import default_networks_path, measure_architectures
+    from latbench.spaces import default_size
+
     args.size = args.size or default_size(args.space)
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
+    path = args.table if args.ray is not None else (
+        args.table or default_networks_path(slug, args.space, args.size, args.out))
+    note = other_spaces_note(path, args.space)
+    if note:
+        console.print(note, markup=False)
     if args.ray is not None:
         from latbench.fleet.jobs import network_job_factory
 
@@ -47,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
         items = [(arch, r) for r in range(1, args.repeat + 1) for arch in archs]
         return run_fleet(args, make_job, items, f"{args.space}-{args.size}.networks",
                          lambda item: f"{len(item[0].edges)} ops", threads=args.threads)
-    path = args.table or default_networks_path(slug, args.space, args.size, args.out)
     set_drift_nominal(timer, args, path)
     console.print(f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
                   f"seed {args.seed}) x {args.repeat} pass(es) on {slug} -> {path}")

@@ -6,20 +6,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from rich.progress import Progress, TaskID
 
+from latbench.choices import CLOCK_CHOICES, SIZES
 from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import err_console
-from latbench.device import fingerprint
 from latbench.errors import TableError
-from latbench.spaces import SIZES
-from latbench.tables import read_table
-from latbench.timing import (CLOCK_CHOICES, Timer, TimingConfig, make_timer, min_sample_ms_for,
-                             resolve_clock)
-from latbench.timing.adaptive import REFERENCE_ID
+
+if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
+    from rich.progress import Progress, TaskID
+
+    from latbench.timing import Timer
 
 DEFAULT_ROUNDS = 20
 
@@ -62,6 +61,9 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
 
     ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
     without reference rows, is a ``TableError`` naming it."""
+    from latbench.tables import read_table
+    from latbench.timing.adaptive import REFERENCE_ID
+
     if not table.is_file():
         if strict:
             raise TableError(f"--drift-from {table}: no such table")
@@ -113,6 +115,9 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
+    from latbench.device import fingerprint
+    from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
+
     cpu = args.device.split(":")[0] == "cpu"
     clock = resolve_clock(args.clock, args.threads) if cpu else "wall"
     config = TimingConfig(warmup_ms=args.warmup_ms, budget_ms=args.budget_ms,

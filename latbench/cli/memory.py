@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from latbench.choices import OPTIMIZERS, SIZES
 from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.archs import Architecture, sample_architectures
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.ui import console, print_table, progress_bar
-from latbench.device import fingerprint
 from latbench.errors import LatbenchError
-from latbench.memory import TrainConfig
-from latbench.memory.steps import OPTIMIZERS
-from latbench.spaces import SIZES, default_size
+
+if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
+    from latbench.archs import Architecture
+    from latbench.memory import TrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
+    from latbench.archs import Architecture, sample_architectures
+    from latbench.spaces import default_size
+
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
@@ -62,6 +66,8 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.memory import TrainConfig
+
     name, archs = _subjects(args)
     config = TrainConfig(optimizer=args.optimizer, batch=args.batch, steps=args.steps)
     if args.predict:
@@ -95,6 +101,7 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
              config: TrainConfig) -> int:
     from latbench.memory.cpu import measure_cpu
     from latbench.memory.gpu import measure_gpu
+    from latbench.device import fingerprint
     from latbench.memory.table import default_memory_table, measure_into_table
 
     cpu = args.device == "cpu"

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument("--size", choices=SIZES, default=None,
-                   help="size of --space (default: the space's own: paper for nasbench201)")
+                   help="size of --space (default: the size the predictor was fitted on, "
+                        "else the space's own: paper for nasbench201)")
     p.add_argument("--n", type=positive_int, default=10,
                    help="networks to sample (network predictors)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
@@ -43,9 +44,34 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _queries(args: argparse.Namespace, is_network: bool) -> tuple[list, list[str]]:
+def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], source: str
+                ) -> tuple[str, str]:
+    """The size of ``space`` to predict, and a one-line note ("" when none is due).
+
+    ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
+    ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
+    not fitted on gets a note, as does a predictor that does not record its sizes."""
+    sizes = fitted.get(space, [])
+    if size is None:
+        size = sizes[0] if len(sizes) == 1 else default_size(space)
+    if not fitted:
+        return size, (f"note: {source} does not record the size it was fitted on (saved "
+                      f"before latbench recorded it); predicting {space} at size {size}")
+    if not sizes:
+        held = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(fitted.items()))
+        return size, f"note: {source} was fitted on {held}, not on {space}"
+    if size not in sizes:
+        return size, (f"note: {source} was fitted on {space} at size {'/'.join(sizes)}; "
+                      f"predicting size {size} goes beyond what it was fitted on")
+    return size, ""
+
+
+def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[str]]
+             ) -> tuple[list, list[str]]:
     if args.space:
-        args.size = args.size or default_size(args.space)
+        args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor))
+        if note:
+            console.print(note, markup=False)
     if is_network:
         if args.networks is not None:
             archs = network_data(args.networks).archs
@@ -66,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
     is_network = input_level(model) == "network"
-    queries, names = _queries(args, is_network)
+    queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}))
     t0 = time.perf_counter()
     pred = np.asarray(model.predict(queries))
     elapsed = time.perf_counter() - t0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,9 +13,9 @@ from latbench.cli.measuring import (add_measuring_args, row_advancer, run_option
                                    set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
-from latbench.opspec import OpSpec
-from latbench.profile import default_table_path, profile_specs
-from latbench.spaces import default_size, get_space
+
+if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
+    from latbench.opspec import OpSpec
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,6 +57,9 @@ def select_specs(specs: list[OpSpec], match: list[str] | None, sample: int | Non
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.profile import default_table_path, profile_specs
+    from latbench.spaces import default_size, get_space
+
     space = get_space(args.space)
     args.size = args.size or default_size(space.name)
     specs = select_specs(space.ops(args.size), args.match, args.sample, args.seed)

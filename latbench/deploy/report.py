@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from latbench.statistics import DEFAULT_STATISTIC, is_corrected, raw_statistic
+
 NO_PREDICTION = "no prediction"
 
 PREDICTOR_BACKEND = "torch"
@@ -17,8 +19,17 @@ PREDICTOR_BACKEND = "torch"
 (``profile``, ``measure-nets``) are measured in PyTorch eager mode."""
 
 STAT_LABELS = {"latency_median_ms": "median ms", "latency_min_ms": "fastest ms",
-               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms"}
+               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms",
+               "latency_min_corrected_ms": "fastest ms ÷ drift",
+               "latency_median_corrected_ms": "median ms ÷ drift"}
 """Column label of each latency statistic a gap can use."""
+
+VERDICT_STATISTIC = "latency_median_ms"
+"""The one statistic the budget verdict judges, latency and FPS alike (``check_budget``): the
+median call is what a deployment typically sees; the fastest sample is a best case."""
+
+VERDICT_BASIS = ("budget verdict and FPS judged on the median latency (latency_median_ms; "
+                 "FPS = batch / median): the call a deployment typically sees")
 
 BUSY_MARKERS = ("busy",)
 """A warning containing one of these says the timings include other work."""
@@ -43,11 +54,13 @@ class BackendResult:
 
     @property
     def latency_ms(self) -> float | None:
-        return self.stats.get("latency_median_ms")
+        return self.stats.get(VERDICT_STATISTIC)
 
     @property
     def fps(self) -> float | None:
-        return self.budget.get("fps")
+        """Throughput from the verdict's statistic (``fps`` in reports written before)."""
+        stat = self.budget.get("statistic", VERDICT_STATISTIC)
+        return self.budget.get(f"fps_from_{stat}", self.budget.get("fps"))
 
     @property
     def passed(self) -> bool | None:
@@ -101,29 +114,41 @@ class ValidationReport:
 
     @property
     def statistic(self) -> str:
-        """The measured statistic the table shows and the gap uses."""
-        return self.prediction.get("statistic") or "latency_median_ms"
+        """The measured statistic the gap compares with the prediction (``gap_statistic``)."""
+        return gap_statistic(self.prediction.get("statistic"), drift_measured(self.prediction))
 
     @property
     def verdict(self) -> str:
-        """PASS / FAIL / no constraint, qualified when the machine was busy or the output
-        comparison proves nothing."""
-        text = _verdict(self.passed)
+        """PASS / FAIL on the median latency with the limits it judged, or no constraint;
+        qualified when the machine was busy or the output comparison proves nothing."""
         notes = [n for n, on in (("machine busy: timings unreliable", self.busy),
                                  ("outputs not checked: comparison proves nothing",
                                   self.liveness is not None and not self.liveness.get("live")))
                  if on]
-        return text + (f" ({'; '.join(notes)})" if notes else "")
+        if self.passed is None:
+            return _verdict(None) + (f" ({'; '.join(notes)})" if notes else "")
+        limits = []
+        if self.budget_ms is not None:
+            limits.append(f"{VERDICT_STATISTIC} <= {self.budget_ms:g} ms")
+        if self.min_fps is not None:
+            limits.append(f"FPS >= {self.min_fps:g}")
+        return f"{_verdict(self.passed)} on the median latency ({'; '.join(limits + notes)})"
 
     def columns(self) -> tuple[str, ...]:
-        return ("backend", "engine", STAT_LABELS.get(self.statistic, self.statistic), "FPS",
+        """backend, engine, the verdict's statistic and FPS, the gap's statistic when another,
+        predicted, gap, verdict (see ``rows``)."""
+        gap = (STAT_LABELS.get(self.statistic, self.statistic),) if (
+            self.statistic != VERDICT_STATISTIC) else ()
+        return ("backend", "engine", STAT_LABELS[VERDICT_STATISTIC], "FPS@median", *gap,
                 "predicted ms", "gap %", "verdict")
 
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "device": self.device, "prediction": self.prediction,
                 "budget_ms": self.budget_ms, "min_fps": self.min_fps, "timing": self.timing,
                 "onnx": self.onnx, "liveness": self.liveness, "passed": self.passed,
-                "busy": self.busy, "verdict": self.verdict, "statistic": self.statistic,
+                "busy": self.busy, "verdict": self.verdict,
+                "verdict_statistic": VERDICT_STATISTIC, "gap_statistic": self.statistic,
+                "gap_basis": gap_basis(self.prediction).strip(" ()"),
                 "backends": [asdict(b) for b in self.backends]}
 
     def to_json(self) -> str:
@@ -142,7 +167,7 @@ class ValidationReport:
 
     def notes(self) -> list[str]:
         """Lines under the table: liveness, errors, warnings and gap notes per backend."""
-        out = []
+        out = [VERDICT_BASIS] if self.passed is not None else []
         if self.liveness and not self.liveness.get("live"):
             out.append(self.liveness.get("note", "output comparison proves nothing"))
         elif self.liveness and self.liveness.get("init") != "default":
@@ -165,7 +190,7 @@ class ValidationReport:
                 f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
                 f"{gap_basis(self.prediction)}\n"
                 f"- table: {STAT_LABELS.get(self.statistic, self.statistic)} is the measured "
-                f"{self.statistic}, the statistic the gap uses\n"
+                f"{self.statistic}, the statistic the gap uses; {VERDICT_BASIS}\n"
                 f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
                 f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n")
         cols = self.columns()
@@ -177,11 +202,39 @@ class ValidationReport:
                                                   else "") + tail
 
 
+def drift_measured(prediction: dict) -> bool:
+    """This run timed the drift reference for a drift-corrected prediction
+    (``latbench.deploy.validate.machine_drift``): the corrected statistics are measured."""
+    return "drift" in (prediction.get("drift") or {})
+
+
+def gap_statistic(fitted: str | None, drift: bool = False) -> str:
+    """The measured statistic the gap compares with a prediction fitted on ``fitted``
+    (``latbench.statistics.fitted_statistic``): the same one, as ``latbench evaluate`` does.
+    A drift-corrected one needs this machine's ``drift`` (timed by validate when the predictor
+    records its tables' nominal reference time); without it the raw statistic, drift taken as
+    1 (``gap_basis`` says so)."""
+    fitted = fitted or DEFAULT_STATISTIC
+    return fitted if drift or not is_corrected(fitted) else raw_statistic(fitted)
+
+
 def gap_basis(prediction: dict) -> str:
-    """What the gap compares, when a prediction was made on another statistic than the median."""
-    stat = prediction.get("statistic")
-    return (f" (gap % against the measured {stat}, the statistic it was fitted on)"
-            if stat and stat != "latency_median_ms" else "")
+    """What the gap compares, when the prediction is not of the median ("" when it is)."""
+    fitted = prediction.get("statistic") or DEFAULT_STATISTIC
+    drift = prediction.get("drift") or {}
+    measured = gap_statistic(fitted, drift_measured(prediction))
+    if is_corrected(fitted) and "drift" in drift:
+        return (f" (gap % against the measured {measured}, the statistic it was fitted on: "
+                f"this machine's drift {drift['drift']:.3f} = the drift reference timed here, "
+                f"{drift['reference_ms']:.4g} ms, over the {drift['nominal_ms']:.4g} ms "
+                "nominal of the predictor's tables)")
+    if is_corrected(fitted):
+        why = drift.get("note") or "no drift reference timed"
+        return (f" (gap % against the measured {measured}: the predictor was fitted on "
+                f"{fitted}, drift-corrected to its tables' machine speed; {why}, so drift is "
+                "taken as 1 and the gap includes any slow-down of this machine since)")
+    return (f" (gap % against the measured {measured}, the statistic it was fitted on)"
+            if measured != DEFAULT_STATISTIC else "")
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -192,12 +245,13 @@ def _verdict(passed: bool | None) -> str:
     return {True: "PASS", False: "FAIL", None: "no constraint"}[passed]
 
 
-def _row(b: BackendResult, statistic: str = "latency_median_ms") -> tuple[str, ...]:
+def _row(b: BackendResult, statistic: str = DEFAULT_STATISTIC) -> tuple[str, ...]:
+    extra = statistic != VERDICT_STATISTIC
     if b.status != "ok":
-        return (b.backend, b.info.get("engine", "-"), "-", "-", _fmt(b.predicted_ms), "-",
-                b.status)
+        return (b.backend, b.info.get("engine", "-"), "-", "-", *("-",) * extra,
+                _fmt(b.predicted_ms), "-", b.status)
     gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}"
     verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
-    return (b.backend, str(b.info.get("engine", "")), _fmt(b.stats.get(statistic)),
-            _fmt(b.fps), _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION,
-            gap, verdict)
+    return (b.backend, str(b.info.get("engine", "")), _fmt(b.latency_ms), _fmt(b.fps),
+            *(_fmt(b.stats.get(statistic)),) * extra,
+            _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION, gap, verdict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,14 @@ from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
 from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
-                                    ValidationReport, gap_pct, gap_note)
+                                    ValidationReport, drift_measured, gap_note, gap_pct,
+                                    gap_statistic)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
 from latbench.paths import file_in
 from latbench.spaces import default_size
+from latbench.statistics import fitted_statistic, is_corrected
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -97,11 +99,38 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
-            # a drift-corrected statistic is compared with the same raw statistic: the deployed
-            # run measures no drift reference (its drift is taken as 1)
-            "statistic": (info.get("statistic") or "latency_median_ms").replace(
-                "_corrected_ms", "_ms"),
+            "statistic": fitted_statistic(info),  # the report's gap_statistic is measured
+            "drift_reference": info.get("drift_reference") or None,
             "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
+
+
+def machine_drift(prediction: dict[str, Any], opts: ValidateOptions, config: TimingConfig
+                  ) -> dict[str, Any] | None:
+    """For a prediction of a drift-corrected statistic: this machine's drift against the
+    nominal reference time of the predictor's tables, from the drift reference
+    (``REFERENCE_ID``) timed here with ``config`` before the backends, so that the measured
+    statistic is corrected as the predictor's was (``latbench.timing.measure_each``).
+
+    Returns ``{"reference_ms", "nominal_ms", "drift"}``, or ``{"note": why not}`` (a file saved
+    before latbench recorded the nominal, another reference, a GPU run); None for a raw
+    statistic."""
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    if not is_corrected(prediction.get("statistic") or ""):
+        return None
+    ref = prediction.get("drift_reference") or {}
+    if not ref.get("nominal_ms"):
+        return {"note": "the predictor file does not record its tables' nominal reference time"}
+    if ref.get("reference") != REFERENCE_ID:
+        return {"note": f"its tables timed another drift reference ({ref.get('reference')!r})"}
+    if not opts.device.startswith("cpu"):
+        return {"note": "validate times the drift reference on the CPU only"}
+    from latbench.timing.cpu import CpuTimer, reference_callable
+
+    m = CpuTimer(config, threads=opts.threads).measure(reference_callable())
+    ref_ms = min(m.samples_ms)
+    return {"reference_ms": ref_ms, "nominal_ms": float(ref["nominal_ms"]),
+            "drift": ref_ms / float(ref["nominal_ms"])}
 
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
@@ -145,8 +174,11 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
 def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: TimingConfig,
              prediction: dict[str, Any], limits: tuple[float | None, float | None],
              precision: str, load: Sequence[str] = ()) -> BackendResult:
+    drift = prediction.get("drift") or {}
     try:
         m = runner.measure(config)
+        if "drift" in drift:  # the corrected statistics, as the predictor's tables have them
+            m = replace(m, reference_ms=drift["reference_ms"], drift=drift["drift"])
         diff, match = _compare(runner, reference, precision)
     except LatbenchError as exc:
         return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
@@ -155,8 +187,7 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     check = check_budget(m, runner.info.batch, *limits)
     predicted = prediction.get("predicted_ms")
     stats = m.stats()
-    # the gap compares the statistic the predictor was fitted on (median, or the fastest sample)
-    measured = stats[prediction.get("statistic") or "latency_median_ms"]
+    measured = stats[gap_statistic(prediction.get("statistic"), drift_measured(prediction))]
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
     info = runner.info.to_dict()
     note = gap_note(backend, info, prediction) if predicted is not None else ""
@@ -210,6 +241,9 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
     config = config or timing_config(opts.device)
     device = fingerprint(opts.device, threads=opts.threads)
     prediction = predict_latency(arch, predictor, device.get("slug"), load_predictor)
+    drift = machine_drift(prediction, opts, config)
+    if drift is not None:
+        prediction["drift"] = drift
     module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
     name = arch.name or arch.space
     exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),

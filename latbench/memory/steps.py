@@ -17,11 +17,11 @@ from typing import Any
 
 import torch
 
+from latbench.choices import OPTIMIZERS  # re-exported; shared with the parsers
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 LOSSES = ("mse", "sum")  # mse: mean of squares (a dense gradient, like a segmentation loss)
 Subject = Architecture | OpSpec
 

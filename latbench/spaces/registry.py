@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from latbench.choices import SIZES  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.opspec import OpSpec
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture
 
-SIZES = ("small", "paper")
 Sampler = Callable[[str, np.random.Generator], "Architecture"]
 """``sample(size, rng) -> Architecture``: one discrete network of the space."""
 

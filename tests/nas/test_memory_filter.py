@@ -51,3 +51,12 @@ def test_bad_predictions_and_band_are_named():
         filter_by_memory(archs, FakeMemory({"a0": 1.0, "a1": float("nan")}), 1.0)
     with pytest.raises(BandError, match="band_mib=-1"):
         filter_by_memory(archs, FakeMemory({"a0": 1.0, "a1": 1.0}), 1.0, band_mib=-1)
+
+
+def test_result_records_where_all_the_samples_lie_and_if_few_were_kept():
+    archs = [_arch(i) for i in range(4)]
+    model = FakeMemory({"a0": 20.0, "a1": 30.0, "a2": 25.0, "a3": 22.0})
+    none = filter_by_memory(archs, model, target_mib=5067, band_mib=300)
+    assert none.kept == [] and none.few_kept
+    assert none.sampled_mib == (20.0, 23.5, 30.0)
+    assert not filter_by_memory(archs, model, target_mib=25, band_mib=10).few_kept

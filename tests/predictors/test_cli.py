@@ -103,3 +103,54 @@ def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(synth, tabl
                  "--json", str(by_median)]) == 0
     assert json.loads(by_min.read_text())["NetworkPredictor"]["within_10pct"] == 1.0
     assert json.loads(by_median.read_text())["NetworkPredictor"]["within_10pct"] < 0.5
+
+
+def test_predict_defaults_to_the_size_the_predictor_was_fitted_on(tables, tmp_path, capsys):
+    """A predictor fitted on small networks predicts small networks unless told otherwise,
+    and a --size it was not fitted on gets a one-line note."""
+    model = tmp_path / "net.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
+                 "-o", str(model)]) == 0
+    assert json.loads(model.read_text())["sizes"] == {"nasbench201": ["small"]}
+    default, small = tmp_path / "default.csv", tmp_path / "small.csv"
+    capsys.readouterr()
+    assert main(["predict", str(model), "--space", "nasbench201", "--n", "2",
+                 "--out", str(default)]) == 0
+    assert "note:" not in capsys.readouterr().out
+    assert main(["predict", str(model), "--space", "nasbench201", "--size", "small", "--n", "2",
+                 "--out", str(small)]) == 0
+    assert default.read_text() == small.read_text()
+    capsys.readouterr()
+    assert main(["predict", str(model), "--space", "nasbench201", "--size", "paper",
+                 "--n", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: " in out and ("was fitted on nasbench201 at size small; predicting size "
+                                "paper") in out
+
+
+def test_choose_size_notes():
+    from latbench.cli.predict import choose_size
+
+    fitted = {"nasbench201": ["small"]}
+    assert choose_size("nasbench201", None, fitted, "p.json") == ("small", "")
+    assert choose_size("nasbench201", "small", fitted, "p.json") == ("small", "")
+    assert "fitted on nasbench201 at size small" in choose_size("nasbench201", "paper", fitted,
+                                                                 "p.json")[1]
+    assert "not on msnas" in choose_size("msnas", None, fitted, "p.json")[1]
+    size, note = choose_size("nasbench201", None, {}, "old.json")
+    assert size == "paper" and "does not record the size" in note
+
+
+def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, capsys):
+    """One format for accuracy tables: fit's in-sample row is evaluate's (metric_rows: shares
+    within ±5/±10 % as percentages), not raw fractions."""
+    from latbench.predictors.report import metric_rows
+
+    model = tmp_path / "net.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
+                 "-o", str(model)]) == 0
+    fitted = " ".join(capsys.readouterr().out.split())
+    metrics = json.loads(model.read_text())["fit_metrics"]
+    row = metric_rows({"NetworkPredictor": metrics})[0]
+    assert row[3] == f"{100 * metrics['within_5pct']:.1f}%" and row[4] == "100.0%"
+    assert f"│ {row[3]} │ {row[4]} │" in fitted  # the truth is exactly affine: all within 10 %

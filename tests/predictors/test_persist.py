@@ -72,3 +72,21 @@ def test_loading_for_another_device_warns_or_errors(fitted, tmp_path):
         load(path, device="cpu-b-2t")
     with pytest.raises(PredictorFileError, match="fitted on device 'cpu-a-1t'"):
         load(path, device="cpu-b-2t", strict_device=True)
+
+
+def test_drift_reference_of_a_table_is_saved_with_the_predictor(tmp_path):
+    """A predictor fitted on a drift-corrected statistic records what it is relative to:
+    nominal = reference_ms / drift of the table's rows (so validate can correct likewise)."""
+    import pandas as pd
+
+    from latbench.predictors.data import drift_reference
+
+    rows = pd.DataFrame({"reference_ms": [3.0, 3.3, 2.85], "drift": [1.0, 1.1, 0.95]})
+    ref = drift_reference(rows, {"protocol": {"reference": "ref-net"}})
+    assert ref == {"nominal_ms": pytest.approx(3.0), "reference": "ref-net"}
+    assert drift_reference(rows.drop(columns="drift"), {}) is None
+    model = LookupPredictor().fit(pd.DataFrame({"key": ["identity||1x2x4x4|float32|infer"],
+                                                "latency_median_ms": [0.1], "status": "ok"}))
+    path = save(model, tmp_path / "p.json", statistic="latency_min_corrected_ms",
+                drift_reference=ref)
+    assert load(path).info_["drift_reference"] == ref

@@ -73,3 +73,25 @@ def test_show_reads_a_networks_table(tmp_path, capsys):
     assert main(["show", str(table)]) == 0
     out = capsys.readouterr().out
     assert "latbench.networks" in out and "2 rows" in out
+
+
+def test_measure_nets_notes_the_spaces_a_table_already_holds(tmp_path, capsys):
+    """A networks table may hold several spaces: adding another is done, with one note."""
+    from latbench.archs import sample_architectures
+    from latbench.cli.measure_nets import other_spaces_note
+    from latbench.device import fingerprint
+    from latbench.netprofile import NETWORKS, arch_columns
+    from latbench.tables import TableWriter, read_table
+
+    table = tmp_path / "nets.csv"
+    (arch,) = sample_architectures("nasbench201", 1, "small", 0)
+    TableWriter(table, NETWORKS, {"fingerprint": fingerprint("cpu", threads=1)}).append(
+        {**arch_columns(arch, "small"), "repeat": 1, "status": "ok", "source": "measured",
+         "protocol_id": "p", "latency_median_ms": 1.0})
+    assert other_spaces_note(table, "nasbench201") == ""  # same space: no note
+    assert main(["measure-nets", "msnas", "--size", "small", "--n", "1", "--table", str(table),
+                 "--budget-ms", "5", "--warmup-ms", "1", "--threads", "1", "--rounds", "1",
+                 "--no-reference"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "already holds networks of nasbench201; this run adds msnas networks" in out
+    assert sorted(read_table(table)["space"]) == ["msnas", "nasbench201"]

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latbench.cli import main
@@ -142,3 +143,21 @@ def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monk
     assert args.budget_ms == 1000.0 and args.warmup_ms == 50.0  # `latbench profile`'s defaults
     out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
     assert "running `latbench profile cakes --size small --threads 1`" in out
+
+
+def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
+    """The paper's 5067 MiB target keeps nothing of small-size networks (tens of MiB): one
+    line names the band, the samples' predicted range and the options that move the band."""
+    from latbench.cli import search
+
+    class TensOfMiB:
+        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+            return np.linspace(20.0, 30.0, len(archs))
+
+    monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kept 0/5" in out
+    assert ("hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
+            "memory is 20-30 MiB (median 25) at size small") in out
+    assert "--target-mib" in out and "--band-mib" in out

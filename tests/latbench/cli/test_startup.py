@@ -24,6 +24,28 @@ def test_top_level_help_imports_no_subcommand_and_no_torch():
     assert out.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate"])
+def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command):
+    """`latbench profile --help` used to import pandas and torch (~3 s of CPU) to list options;
+    the option vocabularies live in latbench.choices, the rest is imported when a command runs."""
+    code = ("import sys; from latbench.cli import main\n"
+            f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+            "print([m for m in ('torch', 'pandas') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "usage: latbench" in out and out.strip().splitlines()[-1] == "[]"
+
+
+def test_option_vocabularies_are_the_ones_the_code_uses():
+    from latbench.choices import CLOCK_CHOICES, OPTIMIZERS, SIZES
+    from latbench.memory.steps import OPTIMIZERS as STEPS_OPTIMIZERS
+    from latbench.spaces import SIZES as SPACE_SIZES
+    from latbench.timing.cpu import CLOCKS
+
+    assert CLOCK_CHOICES == ("auto", *CLOCKS) and SIZES == SPACE_SIZES
+    assert OPTIMIZERS == STEPS_OPTIMIZERS
+
+
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
     return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 

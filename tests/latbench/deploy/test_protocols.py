@@ -50,6 +50,14 @@ def test_rtdnas_budget_pass_and_fail():
     assert mixed.latency_ok and mixed.fps_ok is False and not mixed.passed
 
 
+def test_budget_judges_latency_and_fps_on_the_same_median():
+    """One slow outlier moves the mean, not the verdict: both checks read the median."""
+    check = check_budget(_m(10.0, 11.0, 60.0), batch=2, budget_ms=20.0, min_fps=150.0)
+    assert check.latency_ms == 11.0 and check.fps == pytest.approx(2000 / 11.0)
+    assert check.passed and check.statistic == "latency_median_ms"
+    assert check.to_dict()["fps_from_latency_median_ms"] == pytest.approx(2000 / 11.0)
+
+
 def test_throughput_uses_mean_and_batch():
     assert throughput_fps(_m(10.0, 30.0)) == pytest.approx(50.0)
     assert throughput_fps(_m(10.0, 30.0), batch=4) == pytest.approx(200.0)

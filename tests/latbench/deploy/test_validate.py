@@ -64,7 +64,7 @@ def saved_predictor(tmp_path):
     predictors = pytest.importorskip("latbench.predictors")
     from latbench.predictors.data import op_data
 
-    def make(statistic: str = "latency_median_ms"):
+    def make(statistic: str = "latency_median_ms", drift_reference: dict | None = None):
         ops = op_data(TABLE, statistic)
         lookup = predictors.LookupPredictor().fit(ops)
         archs = sample_architectures("nasbench201", 3, "small", seed=1)
@@ -72,7 +72,7 @@ def saved_predictor(tmp_path):
         model = predictors.NetworkPredictor(lookup, "sum", "none").fit(archs, summed)
         path = tmp_path / f"{statistic}.json"
         predictors.save(model, path, device=ops.device, tables={"ops": ops.table_sha256},
-                        statistic=statistic)
+                        statistic=statistic, drift_reference=drift_reference)
         return path, predictors.load(path)
 
     return make
@@ -107,9 +107,69 @@ def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
     assert ort.gap_pct == pytest.approx(
         100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
     assert "against the measured latency_min_ms" in report.to_markdown()
-    # the table shows the statistic the gap uses, named as such
-    assert report.columns()[2] == "fastest ms"
-    assert report.rows()[0][2] == f"{ort.stats['latency_min_ms']:.4g}"
+    # the table shows the statistic the gap uses, named as such, beside the verdict's median
+    assert report.columns()[2:5] == ("median ms", "FPS@median", "fastest ms")
+    assert report.rows()[0][4] == f"{ort.stats['latency_min_ms']:.4g}"
+    assert report.rows()[0][2] == f"{ort.stats['latency_median_ms']:.4g}"
+
+
+def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(nb201, tmp_path,
+                                                                          saved_predictor):
+    """`fit --stat min-corrected`: the report names that statistic, and says the gap is
+    against the raw fastest sample with drift taken as 1 (validate times no drift reference)."""
+    path, model = saved_predictor("latency_min_corrected_ms")
+    predicted = float(model.predict([nb201])[0])
+    report = validate(nb201, ("torch",), predictor=model, config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    (run,) = report.backends
+    assert run.gap_pct == pytest.approx(
+        100 * (run.stats["latency_min_ms"] - predicted) / predicted)
+    doc = json.loads(report.to_json())
+    assert doc["prediction"]["statistic"] == "latency_min_corrected_ms"
+    assert doc["gap_statistic"] == "latency_min_ms"
+    assert "fitted on latency_min_corrected_ms" in doc["gap_basis"]
+    assert "drift is taken as 1" in doc["gap_basis"]
+    assert "the statistic it was fitted on" not in report.to_markdown()
+    assert "fitted on latency_min_corrected_ms" in report.to_markdown()
+    assert "does not record its tables' nominal reference time" in doc["gap_basis"]
+
+
+def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
+        nb201, tmp_path, saved_predictor):
+    """With its tables' nominal reference time in the file, validate times the drift reference
+    and compares like with like: the measured fastest sample divided by this machine's drift."""
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    path, model = saved_predictor("latency_min_corrected_ms",
+                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    predicted = float(model.predict([nb201])[0])
+    report = validate(nb201, ("torch",), predictor=model, config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    (run,) = report.backends
+    drift = report.prediction["drift"]
+    assert drift["nominal_ms"] == 1.0 and drift["drift"] == pytest.approx(drift["reference_ms"])
+    assert run.stats["latency_min_corrected_ms"] == pytest.approx(
+        run.stats["latency_min_ms"] / drift["drift"])
+    assert run.gap_pct == pytest.approx(
+        100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted)
+    doc = json.loads(report.to_json())
+    assert doc["gap_statistic"] == "latency_min_corrected_ms"
+    assert "the statistic it was fitted on: this machine's drift" in doc["gap_basis"]
+    assert report.columns()[4] == "fastest ms ÷ drift"
+
+
+def test_verdict_and_fps_name_the_median_they_judge(nb201, tmp_path):
+    report = validate(nb201, ("torch",), budget_ms=1e6, min_fps=1e-3, config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    (run,) = report.backends
+    doc = json.loads(report.to_json())
+    budget = doc["backends"][0]["budget"]
+    assert budget["statistic"] == doc["verdict_statistic"] == "latency_median_ms"
+    assert budget["latency_median_ms"] == run.stats["latency_median_ms"]
+    assert budget["fps_from_latency_median_ms"] == pytest.approx(
+        1000.0 / run.stats["latency_median_ms"])
+    assert report.verdict.startswith("PASS on the median latency (latency_median_ms <= ")
+    assert any("judged on the median" in n for n in report.notes())
 
 
 def test_gap_pct_sign_and_missing_prediction():

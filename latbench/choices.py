@@ -1,0 +1,18 @@
+"""Option vocabularies shared by the command-line parsers and the code behind them.
+
+Building a subcommand's parser (``latbench CMD --help``) needs these names, not the code that
+uses them: this module imports nothing, so parsers cost no torch or pandas import. The code
+behind them re-exports them (``latbench.spaces.SIZES``, ``latbench.timing.CLOCK_CHOICES``,
+``latbench.memory.steps.OPTIMIZERS``).
+"""
+
+from __future__ import annotations
+
+SIZES = ("small", "paper")
+"""Sizes of every search space: latbench's CPU-sized one and the paper's."""
+
+CLOCK_CHOICES = ("auto", "thread", "wall")
+"""CPU clocks of ``--clock``: ``auto`` picks; ``latbench.timing.cpu.CLOCKS`` has the others."""
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+"""Optimizers of the training steps whose memory is measured (``latbench.memory.steps``)."""

@@ -1,0 +1,36 @@
+"""The latency statistics a predictor can be fitted on, and which one a fitted predictor used.
+
+Shared by ``latbench fit`` / ``evaluate`` (predictors) and ``validate`` (deploy), so that every
+command compares a prediction with the statistic it was fitted on. No heavy imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
+              "min-corrected": "latency_min_corrected_ms",
+              "median-corrected": "latency_median_corrected_ms"}
+"""The latency columns a predictor can be fitted on, by their command-line name (the
+``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
+
+DEFAULT_STATISTIC = STATISTICS["median"]
+CORRECTED_SUFFIX = "_corrected_ms"
+
+
+def fitted_statistic(info: Mapping[str, Any] | None) -> str:
+    """The latency column a predictor was fitted on, from its ``info_`` (``predictors.load``);
+    files saved before the statistic was recorded were fitted on the median."""
+    return (info or {}).get("statistic") or DEFAULT_STATISTIC
+
+
+def is_corrected(statistic: str) -> bool:
+    """A drift-corrected statistic (needs a drift reference measured beside it)."""
+    return statistic.endswith(CORRECTED_SUFFIX)
+
+
+def raw_statistic(statistic: str) -> str:
+    """The raw statistic a drift-corrected one divides by the drift (itself when raw)."""
+    return statistic.removesuffix(CORRECTED_SUFFIX) + "_ms" if is_corrected(statistic) \
+        else statistic
