@@ -179,7 +179,10 @@ class _Driver:
         if cancel:
             for ref in self.pending:
                 try:
-                    self.ray.cancel(ref)  # queued tasks go; running ones finish unwritten
+                    # queued tasks go; a running one's worker exits: a plain cancel raises
+                    # KeyboardInterrupt in it, which can leave a half-done import behind
+                    # (torch then fails in that worker's next task)
+                    self.ray.cancel(ref, force=True)
                 except Exception:  # noqa: BLE001 - best effort: the run is being interrupted
                     pass
         for dev in self.devices.values():

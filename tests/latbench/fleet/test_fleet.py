@@ -6,6 +6,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,61 @@ def test_an_interrupted_driver_keeps_its_rows_and_the_rerun_completes(cluster, t
                  targets=node_targets(cluster, "cpu", 1), threads=1)
     keys = _keys(table)
     assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
+
+
+@dataclasses.dataclass
+class _StuckJob(OpLatencyJob):
+    """Writes its worker's PID to ``pid_file`` and sleeps at ``victim`` (a task still running
+    when the driver is interrupted)."""
+
+    victim: str = ""
+    pid_file: str = ""
+
+    def measure(self, items, on_round=None):  # noqa: ANN001
+        if any(i.key == self.victim for i in items):
+            Path(self.pid_file).write_text(str(os.getpid()))
+            time.sleep(120)
+        return super().measure(items, on_round)
+
+
+def _stuck_factory(device: str, victim: str, pid_file: str):
+    base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
+    return _StuckJob(**fields, victim=victim, pid_file=pid_file)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_an_interrupted_driver_ends_the_workers_of_its_running_tasks(cluster, tmp_path):
+    # a plain ray.cancel raises KeyboardInterrupt inside the task; the worker lives on, maybe
+    # with a half-done import, and takes the cluster's next task. Its process must end instead.
+    import functools
+
+    specs = _specs()
+    pid_file = tmp_path / "stuck.pid"
+    make_job = functools.partial(_stuck_factory, victim=specs[0].key, pid_file=str(pid_file))
+
+    def interrupt_once_the_victim_runs(item, row):  # noqa: ANN001
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_on_fleet(make_job, specs, "cpu", lambda slug: tmp_path / "t.csv", ray=cluster,
+                     targets=node_targets(cluster, "cpu", 1), threads=1,
+                     on_progress=interrupt_once_the_victim_runs)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid), "the worker of the cancelled running task is still alive"
 
 
 def test_two_device_types_land_in_two_tables(cluster, tmp_path):
