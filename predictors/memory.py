@@ -59,8 +59,26 @@ class MemoryEstimate:
         return "; ".join(f"{k}: {v}" for k, v in self.parts.items())
 
 
+# (subject, config, workspace, basis, max split) -> (MiB, peak phase). A trace is a pure
+# function of these and costs ~0.3-1 s; a search traces the same networks again (the screen's
+# calibration sample is drawn from the candidates it then screens).
+_BASIS_CACHE: dict[tuple[Any, ...], tuple[float, str]] = {}
+_BASIS_CACHE_LIMIT = 4096
+
+
 def _basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str,
                max_split_mib: float | None) -> tuple[float, str]:
+    name = subject.key if isinstance(subject, OpSpec) else subject.to_json()
+    key = (type(subject).__name__, name, config, workspace, basis, max_split_mib)
+    if key not in _BASIS_CACHE:
+        if len(_BASIS_CACHE) >= _BASIS_CACHE_LIMIT:
+            _BASIS_CACHE.clear()
+        _BASIS_CACHE[key] = _traced_basis_mib(subject, config, workspace, basis, max_split_mib)
+    return _BASIS_CACHE[key]
+
+
+def _traced_basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str,
+                      max_split_mib: float | None) -> tuple[float, str]:
     trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
     if basis == "growth":
         r = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)

@@ -90,16 +90,6 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
     np.testing.assert_allclose(fast_features(arch, config, terms), fast_features(arch, config))
 
 
-@pytest.mark.slow
-def test_parallel_full_predictions_equal_serial():
-    from latbench.predictors.memory_screen import full_predictions
-
-    model = TrainingMemoryPredictor("reserved").fit(None)
-    archs = [chain(c) for c in (2, 4, 6, 8)]
-    np.testing.assert_array_equal(full_predictions(model, archs, n_jobs=2),
-                                  model.predict_archs(archs))
-
-
 def nvml_table(tmp_path, columns):
     """A memory table whose rows carry only ``columns(model_mib) -> fields`` (fake NVML rows
     as a container sees them: per-process memory missing)."""
@@ -201,3 +191,19 @@ def test_a_screen_needs_more_calibration_networks_than_fast_features():
     model = TrainingMemoryPredictor("reserved").fit(None)
     with pytest.raises(ValueError, match=f"needs at least {MIN_CALIBRATION}"):
         MemoryScreen(model).fit([chain(c) for c in (2, 4, 6)])
+
+
+def test_a_network_is_traced_once_per_configuration(monkeypatch):
+    import latbench.predictors.memory as memory
+
+    calls = []
+    real = memory.trace_training
+    monkeypatch.setattr(memory, "trace_training",
+                        lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(memory, "_BASIS_CACHE", {})
+    arch = chain(5)
+    reserved = TrainingMemoryPredictor("reserved").fit(None)
+    first = reserved.predict_archs([arch, arch])
+    assert len(calls) == 1 and first[0] == first[1]
+    TrainingMemoryPredictor("reserved", TrainConfig(optimizer="sgd")).fit(None).estimate(arch)
+    assert len(calls) == 2  # another training configuration is another trace

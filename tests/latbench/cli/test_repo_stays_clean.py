@@ -30,8 +30,8 @@ def test_profile_and_measure_nets_from_the_repository_leave_git_status_clean():
     fast = ["--size", "small", "--threads", "1", "--budget-ms", "1", "--warmup-ms", "1",
             "--item-timeout", "0"]  # nasbench201 defaults to its paper size
     try:
-        for args in (["profile", "nasbench201", "--size", "small", *fast],
-                     ["measure-nets", "nasbench201", "--size", "small", "--n", "1", *fast]):
+        for args in (["profile", "nasbench201", "--sample", "3", *fast],
+                     ["measure-nets", "nasbench201", "--n", "1", *fast]):
             proc = subprocess.run([sys.executable, "-m", "latbench", *args], cwd=REPO, env=env,
                                   capture_output=True, text=True, timeout=600)
             assert proc.returncode == 0, proc.stderr[-1500:]
