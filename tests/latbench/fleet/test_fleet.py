@@ -53,26 +53,27 @@ def _keys(path: Path) -> list[str]:
 
 @dataclasses.dataclass
 class _KillingJob(OpLatencyJob):
-    """Kills its own worker (SIGKILL) at ``victim``: once when ``marker`` is given (then the
-    retry succeeds), every time otherwise."""
+    """Kills its own worker (SIGKILL): at item ``once`` the first time (``marker`` remembers
+    it, so the retry succeeds), at item ``always`` every time."""
 
-    victim: str = ""
+    once: str = ""
+    always: str = ""
     marker: str = ""
 
     def measure(self, items, on_round=None):  # noqa: ANN001
-        if any(i.key == self.victim for i in items):
-            if not self.marker or not os.path.exists(self.marker):
-                if self.marker:
-                    Path(self.marker).write_text("killed once")
-                os.kill(os.getpid(), signal.SIGKILL)
+        keys = {i.key for i in items}
+        if self.always in keys or (self.once in keys and not os.path.exists(self.marker)):
+            if self.once in keys:
+                Path(self.marker).write_text("killed once")
+            os.kill(os.getpid(), signal.SIGKILL)
         return super().measure(items, on_round)
 
 
-def _killing_factory(device: str, victim: str = "", marker: str = "",
+def _killing_factory(device: str, once: str = "", always: str = "", marker: str = "",
                      sim_device: bool = False):
     base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
     fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
-    job = _KillingJob(**fields, victim=victim, marker=marker)
+    job = _KillingJob(**fields, once=once, always=always, marker=marker)
     context = ray.get_runtime_context()
     in_task = sim_device and context.worker.mode == ray.WORKER_MODE  # not the driver's plan
     held = context.get_assigned_resources() if in_task else {}
@@ -103,71 +104,35 @@ def test_fleet_run_writes_the_op_set_of_a_local_run_and_resumes(cluster, tmp_pat
     assert len(run.tables) == 1 and run.retried == []
 
 
-def test_a_worker_killed_midway_costs_one_retry_and_every_op_is_measured_once(cluster,
-                                                                               tmp_path):
+def test_a_killed_worker_costs_one_retry_and_an_op_that_always_kills_is_recorded(cluster,
+                                                                                 tmp_path):
     import functools
 
     specs = _specs()
-    victim = specs[3].key
-    make_job = functools.partial(_killing_factory, victim=victim,
+    once, always = specs[3].key, specs[5].key
+    make_job = functools.partial(_killing_factory, once=once, always=always,
                                  marker=str(tmp_path / "killed"))
     table = tmp_path / "t.csv"
     run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
                        targets=node_targets(cluster, "cpu", 1), threads=1)
     assert (tmp_path / "killed").exists()
-    assert victim in run.retried and run.lost == []
-    keys = _keys(table)
-    assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
-    assert set(read_table(table)["status"]) == {"ok"}
-
-
-def test_an_op_that_always_kills_its_worker_is_recorded_and_the_run_goes_on(cluster, tmp_path):
-    import functools
-
-    specs = _specs()
-    victim = specs[5].key
-    make_job = functools.partial(_killing_factory, victim=victim)
-    table = tmp_path / "t.csv"
-    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    assert once in run.retried and always in run.retried and run.lost == [always]
     df = read_table(table).set_index("key")
-    assert run.lost == [victim]
-    assert df.loc[victim, "status"] == "crashed" and "lost twice" in df.loc[victim, "error"]
-    assert (df.drop(index=victim)["status"] == "ok").all() and len(df) == len(specs)
-
-
-def test_an_interrupted_driver_keeps_its_rows_and_the_rerun_completes(cluster, tmp_path):
-    specs = _specs()
-    table = tmp_path / "t.csv"
-    make_job = op_job_factory(FAST, 1)
-    seen = []
-
-    def stop_after_three(item, row):  # noqa: ANN001
-        seen.append(item)
-        if len(seen) == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                     targets=node_targets(cluster, "cpu", 1), threads=1,
-                     on_progress=stop_after_three)
-    assert 3 <= len(_keys(table)) < len(specs)
-    run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                 targets=node_targets(cluster, "cpu", 1), threads=1)
-    keys = _keys(table)
-    assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
+    assert sorted(df.index) == sorted(s.key for s in specs) and df.index.is_unique
+    assert df.loc[always, "status"] == "crashed" and "lost twice" in df.loc[always, "error"]
+    assert (df.drop(index=always)["status"] == "ok").all()  # the once-killed op measured
 
 
 @dataclasses.dataclass
 class _StuckJob(OpLatencyJob):
-    """Writes its worker's PID to ``pid_file`` and sleeps at ``victim`` (a task still running
-    when the driver is interrupted)."""
+    """At item ``victim``, the first time: writes its worker's PID to ``pid_file`` and sleeps
+    (a task still running when the driver is interrupted)."""
 
     victim: str = ""
     pid_file: str = ""
 
     def measure(self, items, on_round=None):  # noqa: ANN001
-        if any(i.key == self.victim for i in items):
+        if any(i.key == self.victim for i in items) and not os.path.exists(self.pid_file):
             Path(self.pid_file).write_text(str(os.getpid()))
             time.sleep(120)
         return super().measure(items, on_round)
@@ -187,13 +152,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_an_interrupted_driver_ends_the_workers_of_its_running_tasks(cluster, tmp_path):
-    # a plain ray.cancel raises KeyboardInterrupt inside the task; the worker lives on, maybe
-    # with a half-done import, and takes the cluster's next task. Its process must end instead.
+def test_an_interrupted_driver_keeps_its_rows_ends_its_running_tasks_and_reruns(cluster,
+                                                                               tmp_path):
+    # A plain ray.cancel raises KeyboardInterrupt inside the running task; the worker lives on,
+    # maybe with a half-done import, and takes the cluster's next task. It must end instead.
     import functools
 
     specs = _specs()
-    pid_file = tmp_path / "stuck.pid"
+    table, pid_file = tmp_path / "t.csv", tmp_path / "stuck.pid"
     make_job = functools.partial(_stuck_factory, victim=specs[0].key, pid_file=str(pid_file))
 
     def interrupt_once_the_victim_runs(item, row):  # noqa: ANN001
@@ -203,14 +169,19 @@ def test_an_interrupted_driver_ends_the_workers_of_its_running_tasks(cluster, tm
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_on_fleet(make_job, specs, "cpu", lambda slug: tmp_path / "t.csv", ray=cluster,
+        run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
                      targets=node_targets(cluster, "cpu", 1), threads=1,
                      on_progress=interrupt_once_the_victim_runs)
+    assert 1 <= len(_keys(table)) < len(specs)  # the rows written before the interrupt stay
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 30
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid), "the worker of the cancelled running task is still alive"
+    run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
+                 targets=node_targets(cluster, "cpu", 1), threads=1)
+    keys = _keys(table)
+    assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
 
 
 def test_two_device_types_land_in_two_tables(cluster, tmp_path):
@@ -259,6 +230,6 @@ def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
     from latbench.predictors.memory_screen import full_predictions
 
     model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit(None)
-    archs = sample_architectures("dints", 6, "small", seed=3)
+    archs = sample_architectures("dints", 3, "small", seed=3)
     serial = full_predictions(model, archs)
     assert list(full_predictions(model, archs, ray=cluster)) == list(serial)
