@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -216,6 +217,10 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
                        ("drift_reference", dict)):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
+    try:
+        _check_records(doc)
+    except PredictorFileError as exc:
+        raise PredictorFileError(f"{p}: {exc}") from None
     check_device(doc, device, strict_device, str(p))
     try:
         obj = from_state_of(doc)
@@ -227,6 +232,22 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     obj.info_["sizes"] = doc.get("sizes", {})  # likewise
     obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
     return obj
+
+
+def _check_records(doc: Mapping[str, Any]) -> None:
+    """``sizes`` maps spaces to lists of size names; ``drift_reference`` holds a non-negative,
+    finite ``nominal_ms`` and a ``reference`` id (as ``dumps`` writes them); else ``damaged``."""
+    for space, sizes in doc.get("sizes", {}).items():
+        if not isinstance(sizes, list) or not all(isinstance(s, str) for s in sizes):
+            raise damaged(f"sizes.{space}", "a list of size names", sizes)
+    ref = doc.get("drift_reference", {})
+    nominal = ref.get("nominal_ms", 1.0)
+    if (isinstance(nominal, bool) or not isinstance(nominal, (int, float))
+            or not math.isfinite(nominal) or nominal < 0):
+        raise damaged("drift_reference.nominal_ms", "a number of ms >= 0", nominal)
+    if not isinstance(ref.get("reference", ""), str):
+        raise damaged("drift_reference.reference", "a drift reference id (text)",
+                      ref["reference"])
 
 
 def check_device(doc: Mapping[str, Any], device: str | None, strict: bool, source: str

@@ -52,3 +52,32 @@ def test_edited_state_is_damaged(network_file, tmp_path, edit, needle):
 
 def test_unedited_file_still_loads(network_file, nb201_archs):
     assert load(network_file).predict(nb201_archs[:2]).shape == (2,)
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("sizes", {"nasbench201": 5}, "sizes.nasbench201"),  # was a TypeError in predict
+    ("sizes", {"nasbench201": "small"}, "sizes.nasbench201"),  # was silently size paper
+    ("drift_reference", {"nominal_ms": "abc", "reference": "r"}, "nominal_ms"),
+    ("drift_reference", {"nominal_ms": -2.0, "reference": "r"}, "nominal_ms"),
+    ("drift_reference", {"nominal_ms": [1.0], "reference": "r"}, "nominal_ms"),
+    ("drift_reference", {"nominal_ms": 2.0, "reference": 7}, "drift_reference.reference"),
+])
+def test_edited_records_are_damaged(network_file, tmp_path, field, value, needle):
+    """``sizes`` and ``drift_reference`` (read by predict and validate) are checked on load."""
+    doc = json.loads(network_file.read_text())
+    doc[field] = value
+    path = tmp_path / "edited.json"
+    path.write_text(rechecksum(doc))
+    with pytest.raises(PredictorFileError) as err:
+        load(path)
+    message = str(err.value)
+    assert "\n" not in message and "edited.json" in message and needle in message, message
+
+
+def test_well_formed_records_load(network_file, tmp_path):
+    doc = json.loads(network_file.read_text())
+    doc.update(sizes={"nasbench201": ["small"]},
+               drift_reference={"nominal_ms": 2.5, "reference": "r"})
+    path = tmp_path / "ok.json"
+    path.write_text(rechecksum(doc))
+    assert load(path).info_["drift_reference"]["nominal_ms"] == 2.5
