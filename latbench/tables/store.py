@@ -37,7 +37,8 @@ class TableMeta(dict):  # type: ignore[type-arg]
 
     pandas deep-copies ``attrs`` after almost every operation (``NDFrame.__finalize__``); a
     side-car is kilobytes of JSON, so with a plain dict that copy was most of the cost of
-    reading a table and selecting from it. ``dict(meta)`` gives a plain, mutable copy."""
+    reading a table and selecting from it. ``meta.thawed()`` gives a plain, mutable deep copy
+    (``dict(meta)`` copies the top level only: its nested objects stay read-only)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> "TableMeta":
         return self
@@ -49,8 +50,12 @@ class TableMeta(dict):  # type: ignore[type-arg]
         return TableMeta.of, (_thawed(self),)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("a table's side-car (attrs['meta']) is read-only; change a copy "
-                        "made with dict(...) instead")
+        raise TypeError("a table's side-car (attrs['meta']) is read-only; change a plain "
+                        "copy made with attrs['meta'].thawed() instead")
+
+    def thawed(self) -> dict[str, Any]:
+        """A plain, mutable deep copy (nested objects plain dicts too)."""
+        return _thawed(self)  # type: ignore[no-any-return]
 
     __setitem__ = __delitem__ = __ior__ = _read_only
     clear = pop = popitem = setdefault = update = _read_only
@@ -64,6 +69,8 @@ class TableMeta(dict):  # type: ignore[type-arg]
 def _thawed(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {k: _thawed(v) for k, v in value.items()}
+    if isinstance(value, list):  # shared by every frame of the table: never handed out
+        return [_thawed(v) for v in value]
     return value
 
 

@@ -68,6 +68,21 @@ def test_the_side_car_is_shared_by_derived_frames_and_read_only(tmp_path):
     assert pickle.loads(pickle.dumps(meta)) == meta == copy.deepcopy(meta)
 
 
+def test_the_side_car_error_names_a_copy_that_changes_nested_fields(tmp_path):
+    """The read-only error's advice works for nested fields too (``dict(meta)`` copies only
+    the top level), and the copy shares no list with the table's frames."""
+    w = TableWriter(tmp_path / "t.csv", LATENCY, {**META, "tags": [1, 2]})
+    w.append(_row("a", 1.5))
+    meta = read_table(tmp_path / "t.csv").attrs["meta"]
+    with pytest.raises(TypeError, match=r"attrs\['meta'\]\.thawed\(\)"):
+        meta["fingerprint"]["slug"] = "other"
+    mine = meta.thawed()
+    mine["fingerprint"]["slug"] = "other"
+    mine["tags"].append(3)
+    assert type(mine) is dict and type(mine["fingerprint"]) is dict
+    assert meta["fingerprint"]["slug"] == "cpu-test-1t" and meta["tags"] == [1, 2]
+
+
 def test_done_keys_are_per_protocol(tmp_path):
     w = TableWriter(tmp_path / "t.csv", LATENCY, META)
     w.append(_row("a"))
