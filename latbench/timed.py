@@ -97,9 +97,11 @@ def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], time
     finally:
         fns.clear()  # what was built is garbage now: freed before the next batch is built
         results.clear()
-        gc.collect()
-        if freeze:
-            gc.unfreeze()
+        try:
+            gc.collect()
+        finally:  # a Ctrl-C during the collection must not leave the process frozen
+            if freeze:
+                gc.unfreeze()
         if torch.device(timer.device).type == "cuda":
             torch.cuda.empty_cache()
     return out  # type: ignore[return-value]
