@@ -111,16 +111,22 @@ class MemoryScreen:
         The margin is ``safety`` x the largest *leave-one-out* calibration error (PRESS
         residuals of the least-squares fit, Allen 1974: each network's error when the fit is
         made without it), not the largest in-sample error, which on a small sample is far
-        smaller than the error on networks outside it. Raises ``ValueError`` for fewer than
-        ``MIN_CALIBRATION`` architectures."""
+        smaller than the error on networks outside it. Repeated networks count once; with fewer
+        than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate gets a
+        full trace). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
         if len(archs) < MIN_CALIBRATION:
             raise ValueError(f"MemoryScreen.fit: {len(archs)} calibration architecture(s); "
                              f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
                              "features, and two more for a held-out error)")
         x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         full = self.predictor.predict_archs(archs)
+        # a repeated network is not held out by leaving one copy out: PRESS on distinct ones
+        distinct = np.unique(np.column_stack([x, full]), axis=0)
+        x, full = distinct[:, :-1], distinct[:, -1]
         self.coef_ = np.linalg.lstsq(x, full, rcond=None)[0]
-        self.max_error_mib_ = float(np.abs(loo_residuals(x, full, self.coef_)).max())
+        # too few distinct networks to estimate a held-out error: every decision is traced
+        self.max_error_mib_ = (float(np.abs(loo_residuals(x, full, self.coef_)).max())
+                               if len(full) >= MIN_CALIBRATION else np.inf)
         self.margin_mib_ = self.safety * self.max_error_mib_
         self.n_calibration_ = len(archs)
         return self
