@@ -29,6 +29,7 @@ def test_every_package_folder_is_listed_under_its_installed_name():
     assert all(p == "latbench" or p.startswith("latbench.") for p in cfg["packages"])
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_the_two_folders_import_only_under_latbench():
     code = ("import sys, latbench.nas.ga, latbench.predictors.lookup, latbench.nas.stnas\n"
             "import latbench.predictors as p\n"

@@ -62,7 +62,17 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
             command.description = plain_text(command.description)
         else:
             sub.add_parser(name, help=help_text)
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Options must be spelt out, on every (sub)command: argparse would otherwise take
+    ``--n 50`` for ``--n-paths 50`` without a word (``allow_abbrev`` is read when parsing)."""
+    parser.allow_abbrev = False
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        for child in getattr(action, "choices", {}).values():
+            _no_abbreviations(child)
 
 
 def plain_text(text: str | None) -> str | None:

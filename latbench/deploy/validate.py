@@ -104,12 +104,13 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
             "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
 
 
-def machine_drift(prediction: dict[str, Any], opts: ValidateOptions, config: TimingConfig
-                  ) -> dict[str, Any] | None:
+def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str, Any] | None:
     """For a prediction of a drift-corrected statistic: this machine's drift against the
     nominal reference time of the predictor's tables, from the drift reference
-    (``REFERENCE_ID``) timed here with ``config`` before the backends, so that the measured
-    statistic is corrected as the predictor's was (``latbench.timing.measure_each``).
+    (``REFERENCE_ID``) timed here before the backends and again after each one (a backend's
+    drift is from the mean of the two, as the tables' reference is timed between items), so
+    that the measured statistic is corrected as the predictor's was
+    (``latbench.timing.measure_each``).
 
     Returns ``{"reference_ms", "nominal_ms", "drift"}``, or ``{"note": why not}`` (a file saved
     before latbench recorded the nominal, another reference, a GPU run); None for a raw
@@ -125,12 +126,43 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions, config: Tim
         return {"note": f"its tables timed another drift reference ({ref.get('reference')!r})"}
     if not opts.device.startswith("cpu"):
         return {"note": "validate times the drift reference on the CPU only"}
-    from latbench.timing.cpu import CpuTimer, reference_callable
-
-    m = CpuTimer(config, threads=opts.threads).measure(reference_callable())
-    ref_ms = min(m.samples_ms)
+    ref_ms = drift_reference_ms(opts.threads)
     return {"reference_ms": ref_ms, "nominal_ms": float(ref["nominal_ms"]),
             "drift": ref_ms / float(ref["nominal_ms"])}
+
+
+DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
+"""How validate times the drift reference: one round of the tables' reference timing."""
+DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
+
+
+def drift_reference_ms(threads: int | None) -> float:
+    """The drift reference's fastest call on this CPU now, ms (``DRIFT_CONFIG``)."""
+    from latbench.timing.cpu import CpuTimer, reference_callable
+
+    return min(CpuTimer(DRIFT_CONFIG, threads=threads).measure(reference_callable()).samples_ms)
+
+
+@dataclass
+class DriftProbe:
+    """The drift reference timed between backends: a backend's run is corrected by the mean
+    of the reference's time before and after it (as the tables' reference is timed between
+    their items); a move of more than ``DRIFT_MOVED`` between the two is said."""
+
+    nominal_ms: float
+    threads: int | None
+    last_ms: float
+
+    def around_run(self) -> tuple[float, list[str]]:
+        """(the run's reference ms, notes), after the run; the next run's "before" is this
+        "after"."""
+        before, after = self.last_ms, drift_reference_ms(self.threads)
+        self.last_ms = after
+        moved = after / before - 1.0
+        note = ([f"the drift reference moved {moved:+.0%} ({before:.3g} -> {after:.3g} ms) "
+                 "during this run: its drift-corrected statistic is uncertain"]
+                if abs(moved) > DRIFT_MOVED else [])
+        return (before + after) / 2.0, note
 
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
@@ -173,12 +205,14 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
 
 def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: TimingConfig,
              prediction: dict[str, Any], limits: tuple[float | None, float | None],
-             precision: str, load: Sequence[str] = ()) -> BackendResult:
-    drift = prediction.get("drift") or {}
+             precision: str, load: Sequence[str] = (), probe: DriftProbe | None = None
+             ) -> BackendResult:
+    drift_notes: list[str] = []
     try:
         m = runner.measure(config)
-        if "drift" in drift:  # the corrected statistics, as the predictor's tables have them
-            m = replace(m, reference_ms=drift["reference_ms"], drift=drift["drift"])
+        if probe is not None:  # the corrected statistics, as the predictor's tables have them
+            ref_ms, drift_notes = probe.around_run()
+            m = replace(m, reference_ms=ref_ms, drift=ref_ms / probe.nominal_ms)
         diff, match = _compare(runner, reference, precision)
     except LatbenchError as exc:
         return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
@@ -193,7 +227,7 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     note = gap_note(backend, info, prediction) if predicted is not None else ""
     return BackendResult(backend, "ok", info, stats, check.to_dict(), predicted,
                          gap_pct(measured, predicted), diff, match, mismatch,
-                         list(m.warnings) + list(load), note)
+                         list(m.warnings) + drift_notes + list(load), note)
 
 
 def _load_warnings() -> list[str]:
@@ -241,9 +275,12 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
     config = config or timing_config(opts.device)
     device = fingerprint(opts.device, threads=opts.threads)
     prediction = predict_latency(arch, predictor, device.get("slug"), load_predictor)
-    drift = machine_drift(prediction, opts, config)
+    drift = machine_drift(prediction, opts)
+    probe = None
     if drift is not None:
-        prediction["drift"] = drift
+        prediction["drift"] = drift  # as timed before the backends
+        if "drift" in drift:
+            probe = DriftProbe(drift["nominal_ms"], opts.threads, drift["reference_ms"])
     module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
     name = arch.name or arch.space
     exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),
@@ -257,5 +294,5 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
             report.backends.append(runner)
             continue
         report.backends.append(_measure(backend, runner, reference, config, prediction,
-                                        (budget_ms, min_fps), opts.precision, load))
+                                        (budget_ms, min_fps), opts.precision, load, probe))
     return report

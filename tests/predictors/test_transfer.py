@@ -120,6 +120,7 @@ def test_transfer_with_a_prior_reloads_bit_identically(synth, archs, tmp_path):
     assert again.method_ == model.method_ and again.prior.devices == ["d0", "d1", "d2"]
 
 
+@pytest.mark.slow
 def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, archs, tmp_path,
                                                                         nb201_ops):
     from latbench.tables import LATENCY, TableWriter

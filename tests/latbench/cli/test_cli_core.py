@@ -95,3 +95,17 @@ def test_measure_nets_notes_the_spaces_a_table_already_holds(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "already holds networks of nasbench201; this run adds msnas networks" in out
     assert sorted(read_table(table)["space"]) == ["msnas", "nasbench201"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["search", "hypersegnas", "--n", "50"],  # was taken for --n-paths 50
+    ["profile", "nasbench201", "--budget", "5"],  # was --budget-ms 5
+    ["search", "rtdnas", "--predictor", "p.json", "--upper", "40"],  # was --upper-ms 40
+])
+def test_options_must_be_spelt_out(argv, capsys):
+    from latbench.cli import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        build_parser(argv[:1]).parse_args(argv)
+    assert exc.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err

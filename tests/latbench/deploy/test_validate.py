@@ -146,10 +146,12 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
     report = validate(nb201, ("torch",), predictor=model, config=QUICK,
                       options=ValidateOptions(out_dir=tmp_path, threads=1))
     (run,) = report.backends
-    drift = report.prediction["drift"]
+    drift = report.prediction["drift"]  # timed before the backends
     assert drift["nominal_ms"] == 1.0 and drift["drift"] == pytest.approx(drift["reference_ms"])
+    # the run's reference: the mean of the times before and after it, over the nominal 1.0 ms
+    assert run.stats["drift"] == pytest.approx(run.stats["reference_ms"])
     assert run.stats["latency_min_corrected_ms"] == pytest.approx(
-        run.stats["latency_min_ms"] / drift["drift"])
+        run.stats["latency_min_ms"] / run.stats["drift"])
     assert run.gap_pct == pytest.approx(
         100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted)
     doc = json.loads(report.to_json())
@@ -217,3 +219,15 @@ def test_measuring_commands_default_to_one_thread(command):
     assert build_parser().parse_args(command).threads == 1
     if command[0] == "validate":  # 0: the libraries' own thread count
         assert build_parser().parse_args([*command, "--threads", "0"]).threads == 0
+
+
+def test_a_backend_is_corrected_by_the_reference_timed_around_it(monkeypatch):
+    import latbench.deploy.validate as validate_module
+
+    times = iter([3.0, 3.1])
+    monkeypatch.setattr(validate_module, "drift_reference_ms", lambda threads: next(times))
+    probe = validate_module.DriftProbe(nominal_ms=2.0, threads=1, last_ms=2.0)
+    ref_ms, notes = probe.around_run()  # 2.0 before, 3.0 after: moved +50 %
+    assert ref_ms == 2.5 and probe.last_ms == 3.0
+    assert len(notes) == 1 and "moved +50%" in notes[0] and "uncertain" in notes[0]
+    assert probe.around_run() == (3.05, [])  # 3.0 -> 3.1: within 10 %, nothing said

@@ -9,7 +9,11 @@ from __future__ import annotations
 import operator
 import os
 
+import pytest
+
 from latbench.fleet.pool import parallel_map
+
+pytestmark = pytest.mark.slow  # starts a process pool (2-5 s)
 
 
 def test_a_process_pool_returns_the_loop_s_results_in_order():
