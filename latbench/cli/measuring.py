@@ -71,9 +71,16 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
     try:
         df = read_table(table)
         values = df["reference_ms"].dropna()
-    except (TableError, KeyError) as exc:
+    except TableError as exc:
         if strict:
             raise TableError(f"--drift-from {table}: {exc}") from None
+        return None
+    except KeyError:
+        if strict:
+            schema = df.attrs.get("meta", {}).get("schema", "?")
+            raise TableError(f"--drift-from {table}: a {schema} table has no reference_ms "
+                             "column; expected an op or networks table measured with "
+                             "--rounds > 1") from None
         return None
     theirs = (df.attrs.get("meta", {}).get("protocol") or {}).get("reference")
     if len(values) and theirs != REFERENCE_ID:

@@ -43,3 +43,16 @@ def test_a_table_on_another_drift_reference_is_no_nominal(tmp_path, other):
     timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
     with pytest.raises(TableError, match="another drift reference"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
+
+
+def test_drift_from_a_table_without_reference_column_names_its_schema(tmp_path):
+    """A memory table as --drift-from: one line naming the schema (was the bare "'reference_ms'"
+    of a KeyError)."""
+    from pathlib import Path
+
+    memory = (Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
+              / "memory-dints-small.csv")
+    assert nominal_reference_ms(memory) is None
+    timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
+    with pytest.raises(TableError, match="latbench.memory table has no reference_ms column"):
+        set_drift_nominal(timer, argparse.Namespace(drift_from=memory), tmp_path / "nets.csv")
