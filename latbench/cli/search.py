@@ -15,7 +15,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from latbench.cli.argtypes import positive_float
+from latbench.cli.argtypes import positive_float, positive_int
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
@@ -41,17 +41,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default=None, choices=SIZES,
                    help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
-    p.add_argument("--steps", type=int, default=20, help="architecture-parameter steps")
+    p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
     p.add_argument("--upper-ms", type=positive_float, default=None,
                    help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})")
-    p.add_argument("--target-mib", type=float, default=DINTS_TARGETS_MIB[0],
+    p.add_argument("--target-mib", type=positive_float, default=DINTS_TARGETS_MIB[0],
                    help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)")
-    p.add_argument("--band-mib", type=float, default=HYPERSEGNAS_BAND_MIB,
+    p.add_argument("--band-mib", type=positive_float, default=HYPERSEGNAS_BAND_MIB,
                    help="hypersegnas: keep architectures within ± this of the target, MiB")
-    p.add_argument("-n", type=int, default=HYPERSEGNAS_SAMPLES,
+    p.add_argument("-n", type=positive_int, default=HYPERSEGNAS_SAMPLES,
                    help="hypersegnas: architectures sampled (paper: 2000)")
     p.add_argument("--confirm", type=int, default=0, metavar="N",
                    help="hypersegnas: measure the top N kept networks on --device into the "

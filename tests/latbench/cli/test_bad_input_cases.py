@@ -39,6 +39,9 @@ def one_line_error(capsys, argv: list[str]) -> str:
     (["measure-nets", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
     (["validate", "nasbench201:0", "--budget-ms", "-1"], "--budget-ms: -1 must be > 0"),
     (["search", "rtdnas", "--upper-ms", "-3"], "--upper-ms: -3 must be > 0"),
+    (["search", "hypersegnas", "-n", "0"], "-n: 0 must be at least 1"),  # was "kept 0/0"
+    (["search", "hypersegnas", "--target-mib", "inf"], "must be finite"),
+    (["search", "ga", "--steps", "0"], "--steps: 0 must be at least 1"),
     (["predict", "p.json", "--n", "0"], "--n: 0 must be at least 1"),
     (["memory", "dints", "--predict", "--n", "0"], "--n: 0 must be at least 1"),
     (["measure-nets", "stnas-encoder"], "has no architecture sampler"),
