@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
@@ -18,13 +19,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "table, ideally not the one the predictor was calibrated "
                                    "on) and compare with their measured latency: MAPE, share "
                                    "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the "
-                                   "noise floor (repeat 2 vs repeat 1) when the table has it. "
-                                   "Writes a predicted-vs-measured scatter plot (PNG).")
+                                   "noise floor (repeat 2 vs repeat 1) when the table has it; "
+                                   "with --plot, a predicted-vs-measured scatter plot (PNG).")
     p.add_argument("predictor", type=Path, help="network predictor JSON (`latbench fit`)")
     p.add_argument("networks", type=Path, help="latbench.networks table of held-out networks")
     p.add_argument("--stat", choices=sorted(STATS), default=None,
                    help="statistic compared (default: the one the predictor was fitted on)")
-    p.add_argument("--plot", type=Path, help="PNG path (default: <networks>.eval.png)")
+    p.add_argument("--plot", type=Path, help="write the scatter plot to this PNG (default: no "
+                   "plot; nothing is written beside the networks table)")
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     p.set_defaults(func=run)
 
@@ -34,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
     from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
-                                            held_out, metric_rows, pass_drift, scatter_png)
+                                            held_out, metric_rows, pass_drift)
 
     model = load(args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
@@ -64,8 +66,16 @@ def run(args: argparse.Namespace) -> int:
     elif NOISE_FLOOR in report:
         console.print("no drift reference in this table: the floor includes any slow-down of "
                       "the whole machine between the passes")
-    plot = args.plot or args.networks.with_name(args.networks.name.removesuffix(".csv")
-                                                + ".eval.png")
+    if args.plot is not None:
+        _plot(args.plot, nets, name, predicted)
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
+    from latbench.predictors.report import scatter_png
+
     series = {name: predicted}
     if nets.repeat_ms is not None:
         series["re-measured (repeat 2)"] = nets.repeat_ms
@@ -73,6 +83,3 @@ def run(args: argparse.Namespace) -> int:
     scatter_png(plot, nets.latency_ms, series, f"{nets.space} on {nets.device}",
                 xlabel=f"{what} latency (ms, whole network)")
     console.print(f"scatter plot -> {plot}")
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    return 0

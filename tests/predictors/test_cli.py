@@ -102,6 +102,8 @@ def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(synth, tabl
     assert main(["evaluate", str(model), str(busy.path), "--stat", "median",
                  "--json", str(by_median)]) == 0
     assert json.loads(by_min.read_text())["NetworkPredictor"]["within_10pct"] == 1.0
+    beside = sorted(p.name for p in busy.path.parent.iterdir())  # no --plot: no PNG written
+    assert not [n for n in beside if n.endswith(".png")], beside
     assert json.loads(by_median.read_text())["NetworkPredictor"]["within_10pct"] < 0.5
 
 
