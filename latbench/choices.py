@@ -16,3 +16,13 @@ CLOCK_CHOICES = ("auto", "thread", "wall")
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 """Optimizers of the training steps whose memory is measured (``latbench.memory.steps``)."""
+
+UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
+"""Units of an imported latency column, with their factor to milliseconds
+(``latbench.importing``)."""
+
+PERS = ("batch", "image")
+"""What an imported latency is for: the whole batch or one image of it."""
+
+DISCONNECTED = ("drop", "keep")
+"""What import does with NAS-Bench-201 cells whose input cannot reach their output."""

@@ -39,17 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from latbench.archs.graph import Architecture
+from latbench.choices import DISCONNECTED, PERS, UNITS  # the CLI's vocabulary, re-exported
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
-UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
-"""Factor from each accepted unit to milliseconds."""
-PERS = ("batch", "image")
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""
-DISCONNECTED = ("drop", "keep")
 
 
 class ImportRowError(LatbenchError, ValueError):

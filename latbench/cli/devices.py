@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import torch
-
 from latbench.cli.ui import console, print_table
-from latbench.device import fingerprint
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +33,10 @@ def _run_fleet(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         return _run_fleet(args)
+    import torch
+
+    from latbench.device import fingerprint
+
     names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     prints = [fingerprint(n) for n in names]
     if args.json:

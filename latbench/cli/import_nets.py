@@ -7,8 +7,7 @@ from pathlib import Path
 
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
-from latbench.importing import DISCONNECTED, PERS, UNITS, ImportOptions, import_networks
-from latbench.spaces import SIZES
+from latbench.choices import DISCONNECTED, PERS, SIZES, UNITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,6 +86,8 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.importing import ImportOptions, import_networks
+
     license_text, license_file = _license(args)
     columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) \
         if args.columns else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from latbench.cli.ui import print_table
-from latbench.ops import get_op_kind, list_op_kinds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.ops import get_op_kind, list_op_kinds
+
     names: list[str] = []
     for pattern in args.kinds or ["*"]:
         # A plain name must exist (get_op_kind raises naming the valid ones); a glob may match none.

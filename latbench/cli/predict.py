@@ -7,18 +7,10 @@ import csv
 import time
 from pathlib import Path
 
-import numpy as np
-
+from latbench.choices import SIZES
 from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.archs import sample_architectures
 from latbench.cli.ui import console, print_table
-from latbench.device import fingerprint
 from latbench.errors import LatbenchError, with_filename
-from latbench.opspec import OpSpec
-from latbench.spaces import SIZES, default_size, get_space
-from latbench.predictors.data import network_data
-from latbench.predictors.base import input_level
-from latbench.predictors.persist import load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,6 +43,8 @@ def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], sour
     ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
     ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
     not fitted on gets a note, as does a predictor that does not record its sizes."""
+    from latbench.spaces import default_size
+
     sizes = fitted.get(space, [])
     if size is None:
         size = sizes[0] if len(sizes) == 1 else default_size(space)
@@ -68,6 +62,11 @@ def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], sour
 
 def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[str]]
              ) -> tuple[list, list[str]]:
+    from latbench.archs import sample_architectures
+    from latbench.opspec import OpSpec
+    from latbench.predictors.data import network_data
+    from latbench.spaces import get_space
+
     if args.space:
         args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor))
         if note:
@@ -89,6 +88,12 @@ def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from latbench.device import fingerprint
+    from latbench.predictors.base import input_level
+    from latbench.predictors.persist import load
+
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
     is_network = input_level(model) == "network"

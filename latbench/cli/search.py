@@ -20,7 +20,7 @@ from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
                              RTDNAS_LATENCY_UB_MS)
-from latbench.spaces import SIZES
+from latbench.choices import SIZES
 
 PAPERS = {"stnas": "latbench.nas.stnas", "rtdnas": "latbench.nas.rtdnas", "cakes": "latbench.nas.cakes",
           "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.choices import SIZES
 from latbench.cli.ui import print_table
-from latbench.spaces import SIZES, get_space, list_spaces
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.spaces import get_space, list_spaces
+
     rows = []
     for name in list_spaces(args.pattern):
         space = get_space(name)

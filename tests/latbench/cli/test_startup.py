@@ -24,7 +24,9 @@ def test_top_level_help_imports_no_subcommand_and_no_torch():
     assert out.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate"])
+@pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate",
+                                     "predict", "search", "import-nets", "devices", "spaces",
+                                     "ops"])
 def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command):
     """`latbench profile --help` used to import pandas and torch (~3 s of CPU) to list options;
     the option vocabularies live in latbench.choices, the rest is imported when a command runs."""
@@ -37,13 +39,16 @@ def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command)
 
 
 def test_option_vocabularies_are_the_ones_the_code_uses():
-    from latbench.choices import CLOCK_CHOICES, OPTIMIZERS, SIZES
+    from latbench import importing
+    from latbench.choices import CLOCK_CHOICES, DISCONNECTED, OPTIMIZERS, PERS, SIZES, UNITS
     from latbench.memory.steps import OPTIMIZERS as STEPS_OPTIMIZERS
     from latbench.spaces import SIZES as SPACE_SIZES
     from latbench.timing.cpu import CLOCKS
 
     assert CLOCK_CHOICES == ("auto", *CLOCKS) and SIZES == SPACE_SIZES
     assert OPTIMIZERS == STEPS_OPTIMIZERS
+    assert (importing.UNITS, importing.PERS, importing.DISCONNECTED) == (UNITS, PERS,
+                                                                         DISCONNECTED)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
