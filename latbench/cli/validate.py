@@ -10,18 +10,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from latbench.choices import BACKENDS, DEFAULT_OPSET, PROTOCOLS
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
-from latbench.archs import Architecture
 from latbench.cli.ui import console, print_table
-from latbench.deploy.export import DEFAULT_OPSET
-from latbench.deploy.paper_protocols import PROTOCOLS, rtdnas_limits
-from latbench.deploy.protocols import PAPER_FRAMES
-from latbench.deploy.report import gap_basis
-from latbench.deploy.runners import BACKENDS
-from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
-                                      validate)
 from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.paths import file_in
+from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
 
 
 def _backends(text: str) -> list[str]:
@@ -93,6 +86,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.archs import Architecture
+    from latbench.deploy.paper_protocols import rtdnas_limits
+    from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
+                                          validate)
+    from latbench.paths import file_in
+
     path = Path(args.arch)
     arch = Architecture.from_file(path) if path.is_file() else resolve_architecture(args.arch)
     if args.protocol in ("stnas", "dyncell"):
@@ -126,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
+    from latbench.deploy.report import gap_basis
+
     limits = [f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
               f">= {report.min_fps:g} FPS" if report.min_fps is not None else ""]
     title = ", ".join(filter(None, limits)) or "no budget given"
@@ -148,6 +149,8 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     import json
 
     from latbench.deploy import paper_protocols as pp
+    from latbench.deploy.validate import resolve_architecture
+    from latbench.paths import file_in
 
     if not args.json:
         console.print(f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "

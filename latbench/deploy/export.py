@@ -19,8 +19,8 @@ import torch
 
 from latbench.errors import LatbenchError, MissingDependencyError
 
-DEFAULT_OPSET = 17
-"""Opset of exported models: >= 16 for grid_sample, well inside TensorRT 8.6's parser range."""
+from latbench.choices import DEFAULT_OPSET  # noqa: E402,F401  (the CLI's default, re-exported)
+
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")
 

@@ -27,7 +27,7 @@ from latbench.errors import LatbenchError
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS, STNAS_WINDOW
 from latbench.spaces import stnas_encoder
 
-PROTOCOLS = ("rtdnas", "stnas", "dyncell")
+from latbench.choices import PROTOCOLS  # noqa: E402,F401  (the CLI's vocabulary, re-exported)
 _SPACE_OF = {"stnas": "stnas-decoder", "dyncell": "dyncell"}
 
 

@@ -15,7 +15,7 @@ from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import PRECISIONS, Runner, RunInfo
 from latbench.errors import MeasurementError, UnknownNameError
 
-BACKENDS = ("torch", "ort", "ort-trt", "trt")
+from latbench.choices import BACKENDS  # noqa: E402,F401  (the CLI's vocabulary, re-exported)
 DEFAULT_CACHE_DIR = Path(".latbench-cache")
 
 

@@ -26,7 +26,7 @@ def test_top_level_help_imports_no_subcommand_and_no_torch():
 
 @pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate",
                                      "predict", "search", "import-nets", "devices", "spaces",
-                                     "ops"])
+                                     "ops", "validate"])
 def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command):
     """`latbench profile --help` used to import pandas and torch (~3 s of CPU) to list options;
     the option vocabularies live in latbench.choices, the rest is imported when a command runs."""
@@ -49,6 +49,11 @@ def test_option_vocabularies_are_the_ones_the_code_uses():
     assert OPTIMIZERS == STEPS_OPTIMIZERS
     assert (importing.UNITS, importing.PERS, importing.DISCONNECTED) == (UNITS, PERS,
                                                                          DISCONNECTED)
+    from latbench import choices
+    from latbench.deploy import export, paper_protocols, runners
+
+    assert (runners.BACKENDS, paper_protocols.PROTOCOLS, export.DEFAULT_OPSET) == (
+        choices.BACKENDS, choices.PROTOCOLS, choices.DEFAULT_OPSET)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
