@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.table import Table
 
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
-from latbench.tables import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # What each schema's view shows, as (column, header); empty columns are left out.
 _VIEWS = {
@@ -41,6 +43,8 @@ def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
     """The columns worth reading at 80 columns: the schema's view, without columns that are
     empty in every row (a CPU memory table has no GPU numbers), op params compacted, and
     status/source only when they vary or say something other than ok/measured."""
+    import pandas as pd
+
     view = _VIEWS.get(schema, _VIEWS["latbench.latency"])
     out = {}
     for column, header in view:
@@ -91,6 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.tables import read_table
+
     df = read_table(args.table)
     meta = df.attrs["meta"]
     if args.sort:

@@ -26,7 +26,7 @@ def test_top_level_help_imports_no_subcommand_and_no_torch():
 
 @pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate",
                                      "predict", "search", "import-nets", "devices", "spaces",
-                                     "ops", "validate"])
+                                     "ops", "validate", "show"])
 def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command):
     """`latbench profile --help` used to import pandas and torch (~3 s of CPU) to list options;
     the option vocabularies live in latbench.choices, the rest is imported when a command runs."""
