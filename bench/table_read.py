@@ -51,7 +51,7 @@ def _show(path: Path) -> None:
 @contextlib.contextmanager
 def _plain_meta():
     shared = store.TableMeta.of
-    store.TableMeta.of = classmethod(lambda cls, data: store._thawed(data))
+    store.TableMeta.of = classmethod(lambda cls, data: data)  # read_meta's plain dict
     try:
         yield
     finally:

@@ -17,9 +17,8 @@ from typing import Any
 
 import torch
 
+from latbench.choices import DEFAULT_OPSET  # noqa: F401  (the CLI's default, re-exported)
 from latbench.errors import LatbenchError, MissingDependencyError
-
-from latbench.choices import DEFAULT_OPSET  # noqa: E402,F401  (the CLI's default, re-exported)
 
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")

@@ -24,10 +24,10 @@ from torch import nn
 from latbench.archs import Architecture, ArchitectureModule
 from latbench.deploy.protocols import FrameTiming, dynamic_cell_timing, stnas_fps
 from latbench.errors import LatbenchError
+from latbench.choices import PROTOCOLS  # noqa: F401  (the CLI's vocabulary, re-exported)
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS, STNAS_WINDOW
 from latbench.spaces import stnas_encoder
 
-from latbench.choices import PROTOCOLS  # noqa: E402,F401  (the CLI's vocabulary, re-exported)
 _SPACE_OF = {"stnas": "stnas-decoder", "dyncell": "dyncell"}
 
 

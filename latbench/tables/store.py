@@ -47,7 +47,7 @@ class TableMeta(dict):  # type: ignore[type-arg]
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return TableMeta.of, (_thawed(self),)
+        return TableMeta.of, (self.thawed(),)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a table's side-car (attrs['meta']) is read-only; change a plain "

@@ -42,12 +42,7 @@ def network_file(synth, nb201_ops, nb201_archs, tmp_path_factory):
 def test_edited_state_is_damaged(network_file, tmp_path, edit, needle):
     doc = json.loads(network_file.read_text())
     edit(doc["state"])
-    path = tmp_path / "edited.json"
-    path.write_text(rechecksum(doc))
-    with pytest.raises(PredictorFileError) as err:
-        load(path)
-    message = str(err.value)
-    assert "\n" not in message and "edited.json" in message and needle in message, message
+    _assert_damaged(doc, tmp_path, needle)
 
 
 def test_unedited_file_still_loads(network_file, nb201_archs):
@@ -66,6 +61,11 @@ def test_edited_records_are_damaged(network_file, tmp_path, field, value, needle
     """``sizes`` and ``drift_reference`` (read by predict and validate) are checked on load."""
     doc = json.loads(network_file.read_text())
     doc[field] = value
+    _assert_damaged(doc, tmp_path, needle)
+
+
+def _assert_damaged(doc: dict, tmp_path, needle: str) -> None:
+    """``doc`` re-checksummed and saved: loading it is one line naming the file and ``needle``."""
     path = tmp_path / "edited.json"
     path.write_text(rechecksum(doc))
     with pytest.raises(PredictorFileError) as err:

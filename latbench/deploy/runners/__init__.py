@@ -12,10 +12,9 @@ from pathlib import Path
 import torch
 
 from latbench.deploy.export import ExportedModel
+from latbench.choices import BACKENDS  # noqa: F401  (the CLI's vocabulary, re-exported)
 from latbench.deploy.runners.base import PRECISIONS, Runner, RunInfo
 from latbench.errors import MeasurementError, UnknownNameError
-
-from latbench.choices import BACKENDS  # noqa: E402,F401  (the CLI's vocabulary, re-exported)
 DEFAULT_CACHE_DIR = Path(".latbench-cache")
 
 

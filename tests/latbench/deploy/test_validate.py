@@ -97,12 +97,17 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
     assert json.loads(report.to_json())["backends"][0]["warnings"] == ort.warnings
 
 
+def _validated(arch, model, backend: str, out_dir):
+    """The model's prediction for ``arch``, and ``validate``'s report on one backend."""
+    return float(model.predict([arch])[0]), validate(
+        arch, (backend,), predictor=model, config=QUICK,
+        options=ValidateOptions(out_dir=out_dir, threads=1))
+
+
 def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
                                                                 saved_predictor):
     path, model = saved_predictor("latency_min_ms")  # `fit --stat min`
-    predicted = float(model.predict([nb201])[0])
-    report = validate(nb201, ("ort",), predictor=model, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    predicted, report = _validated(nb201, model, "ort", tmp_path)
     (ort,) = report.backends
     assert ort.gap_pct == pytest.approx(
         100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
@@ -118,9 +123,7 @@ def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(nb201,
     """`fit --stat min-corrected`: the report names that statistic, and says the gap is
     against the raw fastest sample with drift taken as 1 (validate times no drift reference)."""
     path, model = saved_predictor("latency_min_corrected_ms")
-    predicted = float(model.predict([nb201])[0])
-    report = validate(nb201, ("torch",), predictor=model, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
     assert run.gap_pct == pytest.approx(
         100 * (run.stats["latency_min_ms"] - predicted) / predicted)
@@ -142,9 +145,7 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
 
     path, model = saved_predictor("latency_min_corrected_ms",
                                   {"nominal_ms": 1.0, "reference": REFERENCE_ID})
-    predicted = float(model.predict([nb201])[0])
-    report = validate(nb201, ("torch",), predictor=model, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
     drift = report.prediction["drift"]  # timed before the backends
     assert drift["nominal_ms"] == 1.0 and drift["drift"] == pytest.approx(drift["reference_ms"])

@@ -51,6 +51,13 @@ def _keys(path: Path) -> list[str]:
     return list(read_table(path)["key"])
 
 
+def _job(cls: type, device: str, **extra):
+    """An ``OpLatencyJob`` subclass ``cls`` built as a local run builds its job, plus ``extra``."""
+    base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
+    return cls(**fields, **extra)
+
+
 @dataclasses.dataclass
 class _KillingJob(OpLatencyJob):
     """Kills its own worker (SIGKILL): at item ``once`` the first time (``marker`` remembers
@@ -71,9 +78,7 @@ class _KillingJob(OpLatencyJob):
 
 def _killing_factory(device: str, once: str = "", always: str = "", marker: str = "",
                      sim_device: bool = False):
-    base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
-    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
-    job = _KillingJob(**fields, once=once, always=always, marker=marker)
+    job = _job(_KillingJob, device, once=once, always=always, marker=marker)
     context = ray.get_runtime_context()
     in_task = sim_device and context.worker.mode == ray.WORKER_MODE  # not the driver's plan
     held = context.get_assigned_resources() if in_task else {}
@@ -139,9 +144,7 @@ class _StuckJob(OpLatencyJob):
 
 
 def _stuck_factory(device: str, victim: str, pid_file: str):
-    base = OpLatencyJob.of(make_timer(device, FAST, threads=1))
-    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(OpLatencyJob)}
-    return _StuckJob(**fields, victim=victim, pid_file=pid_file)
+    return _job(_StuckJob, device, victim=victim, pid_file=pid_file)
 
 
 def _alive(pid: int) -> bool:
