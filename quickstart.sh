@@ -12,15 +12,17 @@ setup() {
   fi
   # the editable install follows code changes; only a changed pyproject.toml needs pip again
   local stamp="$VENV/.latbench-setup" want
-  want="torch==2.13.0 $(sha256sum pyproject.toml | cut -d' ' -f1)"
+  want="torch==2.13.0 torchvision==0.28.0 $(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return
   fi
   # torch first, pinned: it takes the CPU build already on the machine instead of pulling a
   # multi-GB CUDA build through the loose `torch>=2.1` requirement of the package.
-  "$VENV/bin/python" -m pip install -q torch==2.13.0
-  # the test suite also covers fleet runs on a local Ray (the optional `ray` extra)
-  "$VENV/bin/python" -m pip install -q -e ".[test,ray]"
+  # torchvision pinned beside it (the `models` extra): an unpinned one would pull a newer torch.
+  "$VENV/bin/python" -m pip install -q torch==2.13.0 torchvision==0.28.0
+  # the test suite also covers fleet runs on a local Ray (the optional `ray` extra) and
+  # users' timm / torchvision networks (the optional `models` extra)
+  "$VENV/bin/python" -m pip install -q -e ".[test,ray,models]"
   echo "$want" > "$stamp"
 }
 
