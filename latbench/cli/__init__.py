@@ -18,6 +18,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 
+from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
 # Subcommands in the order `latbench --help` lists them, with their one-line help.
@@ -53,6 +54,8 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
         description="Measure per-op latency and memory on a device, fit predictors, run "
                     "predictor-guided NAS and validate deployed models. "
                     "`latbench COMMAND --help` explains each command.")
+    parser.add_argument("--version", action="version", version=f"latbench {__version__}",
+                        help="print latbench's version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     wanted = set(COMMANDS if load is None else load)
     for name, help_text in COMMANDS.items():
