@@ -61,19 +61,24 @@ def model_architecture(decomposition: Decomposition) -> Architecture:
     return Architecture(MODEL_SPACE, edges, d.output, d.model, "", meta)
 
 
-def model_features(decomposition: Decomposition) -> dict[str, float]:
-    """Whole-model analytic features: the sums of the ops' ``ANALYTIC_FEATURES`` (FLOPs,
-    bytes read and written), ``macs`` (FLOPs / 2), ``params`` (the model's own count, each
-    weight once), ``activations`` (elements of every op output) and ``n_ops``."""
+def model_features(model: Decomposition | Architecture) -> dict[str, float]:
+    """Whole-model analytic features of a decomposition or its ``model_architecture``: the
+    sums of the ops' ``ANALYTIC_FEATURES`` (FLOPs, bytes read and written), ``macs``
+    (FLOPs / 2), ``params`` (the model's own count, each weight once), ``activations``
+    (elements of every op output) and ``n_ops``."""
+    if isinstance(model, Architecture):
+        specs, n_params = model.ops(), int(model.meta.get("n_params", 0))
+    else:
+        specs, n_params = model.specs(), model.n_params
     totals: dict[str, float] = {}
-    for op in decomposition.ops:
-        for name, value in op.spec.features().items():
+    for spec in specs:
+        for name, value in spec.features().items():
             if name != "arithmetic_intensity":
                 totals[name] = totals.get(name, 0.0) + value
     totals["macs"] = totals.get("flops", 0.0) / 2
-    totals["params"] = float(decomposition.n_params)
+    totals["params"] = float(n_params)
     totals["activations"] = totals.get("output_elems", 0.0)
-    totals["n_ops"] = float(len(decomposition.ops))
+    totals["n_ops"] = float(len(specs))
     return totals
 
 
