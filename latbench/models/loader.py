@@ -11,6 +11,7 @@ the two detection-op schemas so that the models import, and warns once that the 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.ops.traced import trust_module
 
 LIBRARIES = ("timm", "torchvision")
 _NMS_SCHEMAS = {
@@ -180,7 +182,8 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         path = Path(spec.target)
         if not path.is_file():
             raise ModelSpecError(f"model {spec.text!r}: no file {spec.target}")
-        mod_name = f"_latbench_model_{abs(hash(str(path.resolve())))}"
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+        mod_name = f"_latbench_model_{digest}"  # the same name in every process
         module = sys.modules.get(mod_name)
         if module is None:
             loader_spec = importlib.util.spec_from_file_location(mod_name, path)
@@ -200,6 +203,7 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         except ImportError as exc:
             raise ModelSpecError(f"model {spec.text!r}: cannot import {spec.target} "
                                  f"({exc})") from None
+    trust_module(mod_name if spec.source == "file" else spec.target.split(".")[0])
     fn = getattr(module, spec.attr, None)
     if not callable(fn):
         raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable "
