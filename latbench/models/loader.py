@@ -176,14 +176,17 @@ def _torchvision_model(name: str, shape: tuple[int, ...] | None
         return builder(**kwargs), shape
 
 
+def _file_module_name(path: Path) -> str:
+    return f"_latbench_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+
+
 def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
                     ) -> tuple[nn.Module, tuple[int, ...]]:
     if spec.source == "file":
         path = Path(spec.target)
         if not path.is_file():
             raise ModelSpecError(f"model {spec.text!r}: no file {spec.target}")
-        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-        mod_name = f"_latbench_model_{digest}"  # the same name in every process
+        mod_name = _file_module_name(path)  # the same name in every process
         module = sys.modules.get(mod_name)
         if module is None:
             loader_spec = importlib.util.spec_from_file_location(mod_name, path)
@@ -212,6 +215,18 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         raise ModelSpecError(f"model {spec.text!r}: pass --input-shape N,C,H,W (a callable "
                              "records no input size)")
     return fn(), shape
+
+
+def trusted_model(spec: ModelSpec) -> bool:
+    """Whether a key may rebuild blocks of ``spec``: a timm/torchvision model, or one whose
+    module this process loaded on purpose (``trust_module``)."""
+    from latbench.ops.traced import is_trusted
+
+    if spec.source in ("timm", "torchvision"):
+        return True
+    if spec.source == "file":
+        return is_trusted(f"{_file_module_name(Path(spec.target))}.{spec.attr}")
+    return is_trusted(f"{spec.target}.{spec.attr}")
 
 
 def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None = None,

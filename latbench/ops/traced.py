@@ -131,6 +131,15 @@ def trust_module(name: str) -> None:
     _trusted_modules.add(name)
 
 
+def is_trusted(name: str) -> bool:
+    """Whether a key may name ``name`` (see ``check_trusted``)."""
+    try:
+        check_trusted(name, "")
+    except OpSpecError:
+        return False
+    return True
+
+
 def check_trusted(name: str, what: str) -> None:
     """Raise ``OpSpecError`` unless the dotted ``name`` (``module.attr``) lies in a trusted
     package (``TRUSTED_ROOTS``, ``trust_module``) and names nothing that reads, writes or
@@ -326,8 +335,12 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    from latbench.models.loader import load_model
+    from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
+    if not trusted_model(parse_model_spec(model)):
+        raise OpSpecError(f"submodule: model {model[:120]!r} is not loaded by this command; "
+                          "a key may rebuild blocks of timm:/torchvision: models and of models "
+                          "given with --model (or a plugin)")
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 

@@ -55,3 +55,14 @@ def test_user_model_module_is_trusted_once_loaded(tmp_path):
     name = next(m for m in sys.modules if m.startswith("_latbench_model_")
                 and getattr(sys.modules[m], "__file__", "") == str(src))
     assert resolve_function(f"{name}.helper") is sys.modules[name].helper
+
+
+def test_submodule_key_of_a_model_never_loaded_is_refused(tmp_path):
+    from latbench.ops.traced import build_submodule
+
+    src = tmp_path / "never_loaded.py"
+    src.write_text("raise SystemExit('must not run')\n")
+    spec = OpSpec.make("submodule", (1, 4), model=f"{src}:make", shape="1x4", path=".",
+                       inputs=("1x4:float32",), args=("$0",))
+    with pytest.raises(OpSpecError, match="not loaded by this command"):
+        build_submodule(spec)
