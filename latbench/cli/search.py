@@ -1,5 +1,8 @@
 """``latbench search stnas|rtdnas|cakes|ga|hypersegnas``: each paper's search (``nas/<paper>.py``)
 on CPU-sized synthetic data, with costs from a saved predictor.
+``latbench search mixed-op --space NAME``: a mixed-op search with the expected-latency
+regulariser on any space with a ChoiceLayout, a plugin's too (``nas/choices.py``,
+docs/plugins.md).
 
 The normal way in is ``--predictor P.json`` (``latbench fit``; for ST-NAS one per space,
 encoder then decoder, or one covering both). Without it, a lookup predictor is fitted on the
@@ -23,8 +26,10 @@ from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNA
 from latbench.choices import SIZES
 
 PAPERS = {"stnas": "latbench.nas.stnas", "rtdnas": "latbench.nas.rtdnas", "cakes": "latbench.nas.cakes",
-          "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas"}
-"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads)."""
+          "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas",
+          "mixed-op": "latbench.nas.choices"}
+"""Search name -> the search module (``SPACES`` there names the spaces it reads; empty for
+``mixed-op``, which searches the space ``--space`` names)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="latency table(s) to fit a lookup predictor on instead")
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
+    p.add_argument("--space", default=None,
+                   help="mixed-op: the space to search (any with a ChoiceLayout, e.g. a "
+                        "plugin's; see docs/plugins.md)")
     p.add_argument("--size", default=None, choices=SIZES,
                    help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
@@ -84,14 +92,33 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
     module = importlib.import_module(PAPERS[which])
+    spaces = _spaces(args, which, module.SPACES)
     if args.size is None:
         from latbench.spaces import default_size
 
-        args.size = default_size(module.SPACES[0])
+        args.size = default_size(spaces[0])
     if which == "hypersegnas":
         return search_runs.hypersegnas(args, module, _memory_model(args))
-    models = cost_models(args, module.SPACES)
-    return getattr(search_runs, which)(args, module, models)
+    models = cost_models(args, spaces)
+    return getattr(search_runs, which.replace("-", "_"))(args, module, models)
+
+
+def _spaces(args: argparse.Namespace, which: str, spaces: tuple[str, ...]) -> tuple[str, ...]:
+    """The spaces the search reads: the paper's, or ``--space`` for mixed-op."""
+    if which != "mixed-op":
+        if args.space is not None:
+            raise LatbenchError(f"--space is for `search mixed-op`; {which} searches "
+                                f"{', '.join(spaces)}")
+        return spaces
+    if args.space is None:
+        from latbench.nas.choices import spaces_with_choices
+
+        raise LatbenchError("search mixed-op needs --space NAME; spaces with a ChoiceLayout: "
+                            f"{', '.join(spaces_with_choices()) or '(none loaded)'} (a "
+                            "plugin's space: docs/plugins.md)")
+    from latbench.spaces import get_space
+
+    return (get_space(args.space).name,)
 
 
 def _load(path: Path, what: str):  # noqa: ANN202

@@ -77,6 +77,20 @@ def ga(args: argparse.Namespace, module: ModuleType, models: list) -> int:
     return _ga_report(out)
 
 
+def mixed_op(args: argparse.Namespace, module: ModuleType, models: list) -> int:
+    lam = module.DEFAULT_LAMBDA if args.lam is None else args.lam
+    with progress() as report:
+        out = module.search(models[0], args.space, args.size, lam, args.steps, args.seed,
+                            report)
+    console.print(f"{out.space} ({args.size}): {len(out.layout.slots)} slots; task loss = MSE "
+                  f"to the teacher {out.teacher} (synthetic, seeded), latencies predicted")
+    _show(f"{out.space}: candidate per slot", out.runs, out.genotype)
+    best = out.runs[-1]
+    console.print(f"chosen genotype {out.genotype(best)}: predicted latency_ms "
+                  f"{best.latency_ms:.4g}", markup=False)
+    return 0
+
+
 def _ga_report(out) -> int:  # noqa: ANN001
     pool, res = out.pool, out.decoded
     print_table(f"GA decoding: best {out.n_paths} of the top {len(pool)} paths",
