@@ -149,6 +149,10 @@ class ChoiceLayout:
         genotype = self.genotype(choice)
         return Architecture(space, tuple(edges), prev, f"{space}:{genotype}", genotype)
 
+    def sample(self, space: str, rng: np.random.Generator) -> "Architecture":
+        """A network of uniformly drawn candidates (a sampler: ``register_sampler``)."""
+        return self.architecture(space, [int(rng.integers(len(slot))) for slot in self.slots])
+
     def check(self) -> None:
         """``LatbenchError`` naming the slot and candidate whose input or output shape breaks
         the chain (candidates of a slot read and write one shape; slot i reads slot i-1's)."""
