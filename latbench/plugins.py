@@ -4,7 +4,8 @@ A plugin is a module (or a callable) that registers things through latbench's pu
 registration API, re-exported here: ``register_op`` (with ``REQUIRED``; the parameter
 checkers are ``latbench.ops.params``), ``register_space``, ``register_sampler``,
 ``register_layout`` (a ``ChoiceLayout`` makes a space searchable by ``latbench search
-mixed-op``), ``register_genotype``. See docs/plugins.md.
+mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``). See
+docs/plugins.md.
 
 Plugins load in this order, once per process, when a registry is first asked for something
 (``get_op_kind``, ``get_space``, ...):
@@ -51,7 +52,7 @@ _API = {
     "register_space": "spaces.registry", "register_sampler": "spaces.registry",
     "register_layout": "spaces.registry", "ChoiceLayout": "spaces.registry",
     "register_genotype": "archs.registry", "Architecture": "archs.graph", "Edge": "archs.graph",
-    "INPUT": "archs.graph",
+    "INPUT": "archs.graph", "register_row_parser": "importing",
 }
 __getattr__, __dir__ = lazy_attributes("latbench", _API, globals())
 
@@ -72,7 +73,8 @@ class PluginError(LatbenchError):
 
 _lock = threading.RLock()
 _loaded: list[str] = []
-_state: dict[str, Any] = {"done": False, "loading": False, "error": None}
+_state: dict[str, Any] = {"done": False, "loading": False, "error": None, "env": None,
+                          "entry_points": None}
 
 
 def _split(text: str) -> list[str]:
@@ -149,24 +151,31 @@ def _load_one(label: str, target: Any) -> None:
 
 
 def load_plugins() -> list[str]:
-    """Load every plugin once (see the module doc for the order); the labels loaded so far.
+    """Load every plugin not loaded yet (see the module doc for the order); the labels loaded.
 
-    Raises ``PluginError`` for the first plugin that fails, then again on every call. A call
-    made while plugins are loading (a plugin asking a registry for a kind) returns at once:
-    what is registered so far is what it sees."""
+    The entry points are read once per process; ``LATBENCH_PLUGINS`` is read again only when
+    it changed (``--plugin`` of a later in-process ``latbench.cli.main`` call), so a registry
+    lookup costs one string comparison. Raises ``PluginError`` for the first plugin that
+    fails, then again on every call. A call made while plugins are loading (a plugin asking a
+    registry for a kind) returns at once: what is registered so far is what it sees."""
+    env = os.environ.get(ENV, "")
+    if _state["error"] is None and _state["done"] and _state["env"] == env:
+        return list(_loaded)
     with _lock:
         if _state["error"] is not None:
             raise _state["error"]
-        if _state["done"] or _state["loading"]:
+        if _state["loading"]:
             return list(_loaded)
         _state["loading"] = True
         try:
-            targets: list[tuple[str, Any]] = [(BUILTIN, BUILTIN), *_entry_points()]
-            targets += [(name, name) for name in plugin_list()]
+            if _state["entry_points"] is None:
+                _state["entry_points"] = [(BUILTIN, BUILTIN), *_entry_points()]
+            targets = [*_state["entry_points"], *((n, n) for n in plugin_list(env))]
             for label, target in targets:
-                _load_one(label, target)
-                _loaded.append(label)
-            _state["done"] = True
+                if label not in _loaded:
+                    _load_one(label, target)
+                    _loaded.append(label)
+            _state["done"], _state["env"] = True, env
         except PluginError as exc:
             _state["error"] = exc
             raise

@@ -134,3 +134,16 @@ def test_the_papers_are_the_first_plugin_loaded():
     assert plugins.loaded_plugins()[0] == plugins.BUILTIN
     assert 'papers = "latbench.builtin"' in (REPO / "pyproject.toml").read_text(
         encoding="utf-8")
+
+
+def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
+    from latbench.cli import main
+
+    plugins.load_plugins()
+    probe = tmp_path / "probe.py"
+    probe.write_text("from pathlib import Path\n"
+                     "Path(__file__).with_suffix('.loaded').write_text('1')\n", encoding="utf-8")
+    monkeypatch.setenv(plugins.ENV, os.environ.get(plugins.ENV, ""))  # restored afterwards
+    assert main(["spaces", "no-such-space*", "--plugin", str(probe)]) == 0
+    assert (tmp_path / "probe.loaded").read_text() == "1"
+    assert str(probe) in plugins.loaded_plugins()
