@@ -1,6 +1,6 @@
 """latbench's own plugin: the op kinds, spaces, samplers, layouts and genotype builders of the
-five papers (ST-NAS, RT-DNAS, CAKES, HyperSegNAS, dynamic cells) and of NAS-Bench-201 and
-OFA MobileNetV3.
+five papers (ST-NAS, RT-DNAS, CAKES, HyperSegNAS, dynamic cells), of NAS-Bench-201 and
+OFA MobileNetV3, and the kinds of traced models (``latbench.ops.traced``).
 
 It goes through the same loader as a user's plugin (``latbench.plugins.load_plugins``, first in
 its order; pyproject declares it in the entry-point group ``latbench.plugins``): importing the
@@ -8,7 +8,8 @@ modules below registers everything with the public decorators. Op kinds first, t
 built from them, then the samplers and genotype builders attached to those spaces.
 """
 
-from latbench.ops import aggregate, basic, blocks, deform, mobilenetv3, transformer  # noqa: F401
+from latbench.ops import (aggregate, basic, blocks, deform, mobilenetv3, traced,  # noqa: F401
+                          transformer)
 from latbench.spaces import (  # noqa: F401
     cakes,
     dints,
