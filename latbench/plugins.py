@@ -86,13 +86,14 @@ def _is_path(name: str) -> bool:
 
 
 def _entry_points() -> list[tuple[str, Any]]:
-    """(label, entry point) of group ``GROUP``, sorted by (name, value); latbench's own
+    """(value, entry point) of group ``GROUP``, sorted by (name, value), one per value (the
+    label errors show, the same as the module's name in ``LATBENCH_PLUGINS``); latbench's own
     (``BUILTIN``) is left out, it is loaded first by name."""
     from importlib.metadata import entry_points
 
     found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
-    unique = {ep.value: ep for ep in found if ep.value != BUILTIN}
-    return [(f"{ep.name} = {ep.value}", ep) for ep in unique.values()]
+    unique = {ep.value: ep for ep in reversed(found) if ep.value != BUILTIN}
+    return sorted(unique.items(), key=lambda item: (item[1].name, item[0]))
 
 
 def plugin_list(env: str | None = None) -> list[str]:

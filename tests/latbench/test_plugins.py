@@ -147,3 +147,18 @@ def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
     assert main(["spaces", "no-such-space*", "--plugin", str(probe)]) == 0
     assert (tmp_path / "probe.loaded").read_text() == "1"
     assert str(probe) in plugins.loaded_plugins()
+
+
+def test_entry_points_are_sorted_by_name_and_callables_are_called(tmp_path, monkeypatch):
+    _install(tmp_path, "lbt_probe_b", "def register():\n    raise RuntimeError('boom')\n",
+             "a = lbt_probe_b:register")
+    _install(tmp_path, "lbt_probe_a", "CALLED = []\ndef register():\n    CALLED.append(1)\n",
+             "b = lbt_probe_a:register")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ours = [(label, ep) for label, ep in plugins._entry_points() if "lbt_probe" in label]
+    assert [label for label, _ in ours] == ["lbt_probe_b:register", "lbt_probe_a:register"]
+    with pytest.raises(plugins.PluginError) as err:
+        plugins._load_one(*ours[0])
+    assert str(err.value) == "plugin 'lbt_probe_b:register' failed to load: RuntimeError: boom"
+    plugins._load_one(*ours[1])
+    assert __import__("lbt_probe_a").CALLED == [1]
