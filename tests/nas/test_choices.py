@@ -72,7 +72,16 @@ def test_shape_breaks_name_the_slot_and_candidate():
         ChoiceLayout.of([{}])
 
 
-def test_the_latency_term_picks_cheaper_ops(space):
+@pytest.fixture
+def one_thread():
+    """One intra-op thread, as `latbench search` runs (two on a loaded 2-core box: 10x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_the_latency_term_picks_cheaper_ops(space, one_thread):
     out = choices.search(KernelCost(), space, "small", lam=5.0, steps=8, seed=0)
     base, reg = out.runs
     assert base.lam == 0 and reg.lam == 5.0
