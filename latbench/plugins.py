@@ -4,8 +4,8 @@ A plugin is a module (or a callable) that registers things through latbench's pu
 registration API, re-exported here: ``register_op`` (with ``REQUIRED``; the parameter
 checkers are ``latbench.ops.params``), ``register_space``, ``register_sampler``,
 ``register_layout`` (a ``ChoiceLayout`` makes a space searchable by ``latbench search
-mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``). See
-docs/plugins.md.
+mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``),
+``register_search`` (``latbench search NAME``). See docs/plugins.md.
 
 Plugins load in this order, once per process, when a registry is first asked for something
 (``get_op_kind``, ``get_space``, ...):
@@ -53,6 +53,7 @@ _API = {
     "register_layout": "spaces.registry", "ChoiceLayout": "spaces.registry",
     "register_genotype": "archs.registry", "Architecture": "archs.graph", "Edge": "archs.graph",
     "INPUT": "archs.graph", "register_row_parser": "importing",
+    "register_search": "nas.searches",
 }
 __getattr__, __dir__ = lazy_attributes("latbench", _API, globals())
 

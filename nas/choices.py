@@ -1,4 +1,6 @@
-"""Mixed-op search on any space that registers a ``ChoiceLayout`` (a plugin's space too).
+"""Mixed-op search on any space that registers a ``ChoiceLayout`` (a plugin's space too):
+``latbench search mixed-op --space NAME`` (registered by ``latbench.builtin``, see
+``latbench.nas.searches``).
 
 Each slot of the layout becomes a DARTS-style mixed op, Σ_j softmax(α)_j op_j(x), and the loss
 is task + λ · Σ_slots Σ_j softmax(α)_j c_j with c_j the candidates' predicted latencies
@@ -23,8 +25,6 @@ from latbench.nas.synthetic import Outcome, Progress
 from latbench.predictors.base import CostModel
 from latbench.spaces import ChoiceLayout, get_space, list_spaces
 
-SPACES: tuple[str, ...] = ()
-"""Any space with a ``ChoiceLayout``: the command names it (``--space``)."""
 DEFAULT_LAMBDA = 0.5  # on costs normalised to mean 1 (nas.costs.normalized)
 
 
@@ -62,6 +62,11 @@ class ChoicesResult:
 
     def genotype(self, run: Outcome) -> str:
         return self.layout.genotype(run.choice)
+
+    @property
+    def note(self) -> str:
+        return (f"{self.space}: {len(self.layout.slots)} slots; task loss = MSE to the teacher "
+                f"{self.teacher} (synthetic, seeded); latencies predicted")
 
 
 def search(model: CostModel, space: str, size: str | None = None, lam: float = DEFAULT_LAMBDA,

@@ -26,16 +26,17 @@ from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNA
 from latbench.choices import SIZES
 
 PAPERS = {"stnas": "latbench.nas.stnas", "rtdnas": "latbench.nas.rtdnas", "cakes": "latbench.nas.cakes",
-          "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas",
-          "mixed-op": "latbench.nas.choices"}
-"""Search name -> the search module (``SPACES`` there names the spaces it reads; empty for
-``mixed-op``, which searches the space ``--space`` names)."""
+          "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas"}
+"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads). Other
+names are registered searches (``latbench.nas.searches``: ``mixed-op``, plugins')."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("which", choices=tuple(PAPERS))
+    p.add_argument("which", metavar="SEARCH",
+                   help=f"a paper's ({', '.join(PAPERS)}), mixed-op (any space with a "
+                        "ChoiceLayout, --space), or a plugin's (docs/plugins.md)")
     p.add_argument("--predictor", type=Path, action="append", default=None,
                    help="saved predictor JSON (latency: `latbench fit`; hypersegnas: `latbench "
                         "fit --kind memory`); stnas: once per space, encoder then decoder")
@@ -44,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
     p.add_argument("--space", default=None,
-                   help="mixed-op: the space to search (any with a ChoiceLayout, e.g. a "
-                        "plugin's; see docs/plugins.md)")
+                   help="mixed-op and plugins' searches: the space to search (mixed-op: any "
+                        "with a ChoiceLayout, e.g. a plugin's; see docs/plugins.md)")
     p.add_argument("--size", default=None, choices=SIZES,
                    help="small or paper (default: the searched space's own, small for these)")
     p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
@@ -91,34 +92,37 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
+    if which not in PAPERS:
+        return _registered(args)
+    if args.space is not None:
+        raise LatbenchError(f"--space is for `search mixed-op` and plugins' searches; {which} "
+                            "searches its paper's space(s)")
     module = importlib.import_module(PAPERS[which])
-    spaces = _spaces(args, which, module.SPACES)
     if args.size is None:
         from latbench.spaces import default_size
 
-        args.size = default_size(spaces[0])
+        args.size = default_size(module.SPACES[0])
     if which == "hypersegnas":
         return search_runs.hypersegnas(args, module, _memory_model(args))
-    models = cost_models(args, spaces)
-    return getattr(search_runs, which.replace("-", "_"))(args, module, models)
+    models = cost_models(args, module.SPACES)
+    return getattr(search_runs, which)(args, module, models)
 
 
-def _spaces(args: argparse.Namespace, which: str, spaces: tuple[str, ...]) -> tuple[str, ...]:
-    """The spaces the search reads: the paper's, or ``--space`` for mixed-op."""
-    if which != "mixed-op":
-        if args.space is not None:
-            raise LatbenchError(f"--space is for `search mixed-op`; {which} searches "
-                                f"{', '.join(spaces)}")
-        return spaces
-    if args.space is None:
-        from latbench.nas.choices import spaces_with_choices
-
-        raise LatbenchError("search mixed-op needs --space NAME; spaces with a ChoiceLayout: "
-                            f"{', '.join(spaces_with_choices()) or '(none loaded)'} (a "
-                            "plugin's space: docs/plugins.md)")
+def _registered(args: argparse.Namespace) -> int:
+    """A registered search (``mixed-op``, a plugin's) on ``--space`` or its own space."""
+    from latbench.cli import search_runs
+    from latbench.nas.searches import get_search
     from latbench.spaces import get_space
 
-    return (get_space(args.space).name,)
+    entry = get_search(args.which, tuple(PAPERS))
+    name = args.space or entry.space
+    if name is None:
+        raise LatbenchError(f"search {entry.name} needs --space NAME (`latbench spaces` lists "
+                            "them; a plugin's space: docs/plugins.md)")
+    space = get_space(name)
+    args.size = args.size or space.default_size
+    model = cost_models(args, (space.name,))[0]
+    return search_runs.registered(args, entry, space.name, model)
 
 
 def _load(path: Path, what: str):  # noqa: ANN202
