@@ -39,6 +39,7 @@ from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.lazy import lazy_attributes
+from latbench.trust import trust_module
 
 ENV = "LATBENCH_PLUGINS"
 """Environment variable listing the plugins to load (after the entry points)."""
@@ -121,6 +122,7 @@ def _import_path(path: str) -> None:
         raise FileNotFoundError(f"no such file {full}")
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
     name = f"latbench_plugin_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:8]}"
+    trust_module(name)
     if name in sys.modules:
         return
     spec = importlib.util.spec_from_file_location(name, full)
@@ -141,8 +143,10 @@ def _load_one(label: str, target: Any) -> None:
             if _is_path(target):
                 _import_path(target)
             else:
+                trust_module(target.split(".")[0])
                 importlib.import_module(target)
         else:  # an entry point: a module is imported by load(); a callable is called
+            trust_module(str(target.value).split(":")[0].split(".")[0])
             obj = target.load()
             if callable(obj) and not isinstance(obj, types.ModuleType):
                 obj()
