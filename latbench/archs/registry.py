@@ -33,7 +33,9 @@ def sample_architectures(space: str, n: int, size: str | None = None, seed: int 
 
 
 def _ensure_loaded() -> None:
-    import latbench.archs  # noqa: F401 - each module registers its sampler / genotype builder
+    from latbench.plugins import load_plugins
+
+    load_plugins()  # latbench.builtin, then the user's plugins
 
 
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
