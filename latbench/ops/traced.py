@@ -108,14 +108,66 @@ def _has_refs(template: Any) -> bool:
     return False
 
 
+TRUSTED_ROOTS = frozenset({"torch", "_operator", "operator", "math", "timm", "torchvision"})
+"""Packages whose functions and ``nn.Module`` classes a key may name. A key is data (a table
+row someone sent): naming ``os.system`` or ``builtins.exec`` must not run it, and naming a
+module must not import it. Users' own modules are trusted by loading them on purpose:
+``load_model`` (``--model``) and the plugin loader call ``trust_module``."""
+SAFE_BUILTINS = frozenset({"abs", "bool", "float", "getattr", "int", "len", "list", "max",
+                           "min", "pow", "range", "round", "slice", "sum", "tuple"})
+_TORCH_DENIED = frozenset({
+    "_C", "_dynamo", "_inductor", "backends", "classes", "compile", "cuda", "distributed",
+    "export", "from_file", "fx", "hub", "jit", "library", "load", "manual_seed",
+    "multiprocessing", "onnx", "ops", "package", "profiler", "save", "seed", "serialization",
+    "set_default_device", "set_default_dtype", "set_default_tensor_type", "set_grad_enabled",
+    "set_num_interop_threads", "set_num_threads", "set_printoptions", "testing",
+    "use_deterministic_algorithms", "utils"})
+_trusted_modules: set[str] = set()
+
+
+def trust_module(name: str) -> None:
+    """Let keys name functions and classes of module ``name`` (and its sub-modules): called
+    for the module of a model the user loaded and for every plugin."""
+    _trusted_modules.add(name)
+
+
+def is_trusted(name: str) -> bool:
+    """Whether a key may name ``name`` (see ``check_trusted``)."""
+    try:
+        check_trusted(name, "")
+    except OpSpecError:
+        return False
+    return True
+
+
+def check_trusted(name: str, what: str) -> None:
+    """Raise ``OpSpecError`` unless the dotted ``name`` (``module.attr``) lies in a trusted
+    package (``TRUSTED_ROOTS``, ``trust_module``) and names nothing that reads, writes or
+    changes state (``torch.load``, ``torch.hub``, ``builtins.exec``, ...)."""
+    parts = name.split(".")
+    root = parts[0]
+    if root == "builtins":
+        ok = len(parts) == 2 and parts[1] in SAFE_BUILTINS
+    elif root == "torch":
+        ok = len(parts) < 2 or parts[1] not in _TORCH_DENIED
+    else:
+        ok = root in TRUSTED_ROOTS or any(name.startswith(m + ".") for m in _trusted_modules)
+    if not ok:
+        raise OpSpecError(f"{what}: {name[:120]!r} is outside the packages a key may name "
+                          f"({', '.join(sorted(TRUSTED_ROOTS))}, safe builtins, and the "
+                          "modules of models and plugins loaded by this command)")
+
+
 def resolve_function(name: str) -> Callable[..., Any]:
     """``module.qualname`` of a function (``torch.add``, ``_operator.add``), or
-    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve."""
+    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve or
+    lies outside the trusted packages (``check_trusted``)."""
     if name.startswith("method:"):
         method = name.removeprefix("method:")
-        if not method.isidentifier():
+        if not method.isidentifier() or method.startswith("_"):
             raise OpSpecError(f"torch_call: bad method name {method!r}")
         return lambda self, *a, **k: getattr(self, method)(*a, **k)
+    check_trusted(name, "torch_call")
     module, _, attr = name.rpartition(".")
     if module == "builtins":
         fn = getattr(builtins, attr, None)
@@ -158,6 +210,8 @@ def function_name(fn: Callable[..., Any]) -> str:
 
 
 def resolve_class(name: str) -> type:
+    """The ``nn.Module`` class ``module.Class`` names, in a trusted package only."""
+    check_trusted(name, "torch_module")
     module, _, attr = name.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), attr)
@@ -281,8 +335,12 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    from latbench.models.loader import load_model
+    from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
+    if not trusted_model(parse_model_spec(model)):
+        raise OpSpecError(f"submodule: model {model[:120]!r} is not loaded by this command; "
+                          "a key may rebuild blocks of timm:/torchvision: models and of models "
+                          "given with --model (or a plugin)")
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 
