@@ -39,6 +39,7 @@ from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.lazy import lazy_attributes
+from latbench.trust import trust_module
 
 ENV = "LATBENCH_PLUGINS"
 """Environment variable listing the plugins to load (after the entry points)."""
@@ -114,16 +115,16 @@ def add_to_environment(names: Iterable[str]) -> list[str]:
     return merged
 
 
-def _import_path(path: str) -> str:
-    """Import a ``.py`` file as a module named after its path (unique per file, the same in
-    every process); its module name."""
+def _import_path(path: str) -> None:
+    """Import a ``.py`` file as a module named after its path (unique per file)."""
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise FileNotFoundError(f"no such file {full}")
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
     name = f"latbench_plugin_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:8]}"
+    trust_module(name)
     if name in sys.modules:
-        return name
+        return
     spec = importlib.util.spec_from_file_location(name, full)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {full} as a module")
@@ -134,31 +135,25 @@ def _import_path(path: str) -> str:
     except BaseException:
         del sys.modules[name]
         raise
-    return name
 
 
 def _load_one(label: str, target: Any) -> None:
-    """Import (or call) one plugin; its module is then trusted by op keys that name
-    functions or classes (``latbench.ops.traced.trust_module``), as a model's module is."""
     try:
         if isinstance(target, str):
             if _is_path(target):
-                module = _import_path(target)
+                _import_path(target)
             else:
-                module = importlib.import_module(target).__name__
+                trust_module(target.split(".")[0])
+                importlib.import_module(target)
         else:  # an entry point: a module is imported by load(); a callable is called
+            trust_module(str(target.value).split(":")[0].split(".")[0])
             obj = target.load()
             if callable(obj) and not isinstance(obj, types.ModuleType):
                 obj()
-            module = target.module
     except LatbenchError as exc:
         raise PluginError(label, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
         raise PluginError(label, exc) from exc
-    if module != BUILTIN:
-        from latbench.ops.traced import trust_module
-
-        trust_module(module)
 
 
 def load_plugins() -> list[str]:

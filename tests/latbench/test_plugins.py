@@ -165,7 +165,7 @@ def test_entry_points_are_sorted_by_name_and_callables_are_called(tmp_path, monk
 
 
 def test_a_loaded_plugin_is_trusted_by_op_keys(tmp_path):
-    from latbench.ops.traced import is_trusted
+    from latbench.trust import is_trusted
 
     path = tmp_path / "helpers.py"
     path.write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")

@@ -66,3 +66,16 @@ def test_submodule_key_of_a_model_never_loaded_is_refused(tmp_path):
                        inputs=("1x4:float32",), args=("$0",))
     with pytest.raises(OpSpecError, match="not loaded by this command"):
         build_submodule(spec)
+
+
+def test_plugin_modules_are_trusted(tmp_path):
+    code = (f"import latbench.plugins as p, latbench.trust as t\n"
+            f"print(t.is_trusted('toyplug_x.helper'))\n"
+            f"p._load_one('x', {str(tmp_path / 'toyplug_x.py')!r})\n"
+            "import sys\n"
+            "name = next(m for m in sys.modules if m.startswith('latbench_plugin_toyplug_x'))\n"
+            "print(t.is_trusted(name + '.helper'))")
+    (tmp_path / "toyplug_x.py").write_text("def helper(x):\n    return x\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["False", "True"], out.stderr[-800:]
