@@ -162,3 +162,14 @@ def test_entry_points_are_sorted_by_name_and_callables_are_called(tmp_path, monk
     assert str(err.value) == "plugin 'lbt_probe_b:register' failed to load: RuntimeError: boom"
     plugins._load_one(*ours[1])
     assert __import__("lbt_probe_a").CALLED == [1]
+
+
+def test_a_loaded_plugin_is_trusted_by_op_keys(tmp_path):
+    from latbench.trust import is_trusted
+
+    path = tmp_path / "helpers.py"
+    path.write_text("def double(x):\n    return 2 * x\n", encoding="utf-8")
+    plugins.load_plugins()
+    plugins._load_one(str(path), str(path))
+    module = next(m for m in sys.modules if m.startswith("latbench_plugin_helpers_"))
+    assert is_trusted(f"{module}.double") and not is_trusted("latbench_plugin_other.double")
