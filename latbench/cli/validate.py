@@ -137,6 +137,8 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    if len(report.clocks) == 1:
+        console.print(f"  {report.clock_line}", markup=False)
     for note in report.notes():
         console.print(f"  {note}", markup=False)
     if gap_basis(report.prediction):

@@ -232,3 +232,46 @@ def test_a_backend_is_corrected_by_the_reference_timed_around_it(monkeypatch):
     assert ref_ms == 2.5 and probe.last_ms == 3.0
     assert len(notes) == 1 and "moved +50%" in notes[0] and "uncertain" in notes[0]
     assert probe.around_run() == (3.05, [])  # 3.0 -> 3.1: within 10 %, nothing said
+
+
+def test_every_backend_of_a_report_is_timed_on_one_clock(nb201, tmp_path):
+    """Issue 23 item 3: with --threads 1 torch was timed on the thread clock and ORT on the
+    wall clock, so on a loaded machine ORT read 1.5× slower (it is ~3× faster). With one
+    intra-op thread ORT computes on the calling thread: both take the thread clock, and the
+    report says which."""
+    report = validate(nb201, ("torch", "ort"), config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    assert [b.info["timer"] for b in report.backends] == ["cpu-thread_time_ns"] * 2
+    assert report.clocks == ["cpu-thread_time_ns"]
+    assert json.loads(report.to_json())["clocks"] == ["cpu-thread_time_ns"]
+    assert "- clock: cpu-thread_time_ns (every backend)" in report.to_markdown()
+    many = validate(nb201, ("torch", "ort"), config=QUICK,
+                    options=ValidateOptions(out_dir=tmp_path, threads=2))
+    assert many.clocks == ["cpu-perf_counter_ns"]  # two threads: the wall clock, for both
+
+
+def test_ort_with_one_thread_runs_on_the_calling_thread(exported_nb201):
+    """What makes the thread clock valid for ORT: its CPU time is all the calling thread's."""
+    import time
+
+    from latbench.deploy import make_runner
+
+    module, inputs, ex = exported_nb201
+    runner = make_runner("ort", exported=ex, inputs=inputs, threads=1)
+    runner.run()
+    t0, p0 = time.thread_time_ns(), time.process_time_ns()
+    for _ in range(20):
+        runner.run()
+    thread_ns, process_ns = time.thread_time_ns() - t0, time.process_time_ns() - p0
+    assert thread_ns >= 0.9 * process_ns
+
+
+def test_reports_whose_backends_used_different_clocks_say_so():
+    from latbench.deploy.report import BackendResult
+
+    report = ValidationReport({}, {}, {"note": NO_PREDICTION}, None, None, {}, backends=[
+        BackendResult("torch", "ok", {"timer": "cuda-event"}),
+        BackendResult("ort", "ok", {"timer": "cpu-perf_counter_ns"})])
+    assert report.clocks == ["cuda-event", "cpu-perf_counter_ns"]
+    assert any(n.startswith("clocks differ: torch cuda-event, ort cpu-perf_counter_ns")
+               and "not comparable" in n for n in report.notes())
