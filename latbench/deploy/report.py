@@ -51,6 +51,9 @@ class BackendResult:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     gap_note: str = ""
+    gap_statistic: str = ""
+    """The statistic this backend's gap compares when not the report's (a drift correction
+    not trusted: the raw one; a warning says why); "" for the report's."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -270,7 +273,9 @@ def _row(b: BackendResult, statistic: str = DEFAULT_STATISTIC) -> tuple[str, ...
     if b.status != "ok":
         return (b.backend, b.info.get("engine", "-"), "-", "-", *("-",) * extra,
                 _fmt(b.predicted_ms), "-", b.status)
-    gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}"
+    raw = " (raw)" if b.gap_statistic and b.gap_statistic != statistic else ""
+    gap = ("-" if b.gap_pct is None
+           else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}{raw}")
     verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
     return (b.backend, str(b.info.get("engine", "")), _fmt(b.latency_ms), _fmt(b.fps),
             *(_fmt(b.stats.get(statistic)),) * extra,

@@ -29,7 +29,7 @@ from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
 from latbench.paths import file_in
 from latbench.spaces import default_size
-from latbench.statistics import fitted_statistic, is_corrected
+from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -134,6 +134,22 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str
 DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
 """How validate times the drift reference: one round of the tables' reference timing."""
 DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
+DRIFT_TRUSTED = 0.25
+"""A drift correction larger than ±25 % is not shown as the gap: dividing by the drift
+assumes the network slowed down by the same factor as the reference, which holds for a
+uniformly slower core, not for the cache and memory contention of a loaded machine (the
+quickstart on a loaded machine: drift 1.611 turned a raw gap of +4.4 % into −51.2 %)."""
+
+
+def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
+    """Why a backend's drift correction cannot be trusted ("" when it can): the correction is
+    beyond ``DRIFT_TRUSTED``, or the reference moved more than ``DRIFT_MOVED`` during the run."""
+    if drift is not None and abs(drift - 1.0) > DRIFT_TRUSTED:
+        return (f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
+                "dividing by it can be trusted for (a loaded machine slows networks unevenly)")
+    if moved_notes:
+        return "the drift reference moved during the run"
+    return ""
 
 
 def drift_reference_ms(threads: int | None) -> float:
@@ -221,13 +237,20 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     check = check_budget(m, runner.info.batch, *limits)
     predicted = prediction.get("predicted_ms")
     stats = m.stats()
-    measured = stats[gap_statistic(prediction.get("statistic"), drift_measured(prediction))]
+    statistic = gap_statistic(prediction.get("statistic"), drift_measured(prediction))
+    why = untrusted_drift(m.drift, drift_notes) if probe is not None else ""
+    if why and predicted is not None:
+        corrected = gap_pct(stats[statistic], predicted)
+        statistic = raw_statistic(statistic)
+        drift_notes.append(f"gap against the raw {statistic}, not the drift-corrected one "
+                           f"({corrected:+.1f} %): {why}")
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
     info = runner.info.to_dict()
     note = gap_note(backend, info, prediction) if predicted is not None else ""
     return BackendResult(backend, "ok", info, stats, check.to_dict(), predicted,
-                         gap_pct(measured, predicted), diff, match, mismatch,
-                         list(m.warnings) + drift_notes + list(load), note)
+                         gap_pct(stats[statistic], predicted), diff, match, mismatch,
+                         list(m.warnings) + drift_notes + list(load), note,
+                         gap_statistic=statistic if why and predicted is not None else "")
 
 
 def _load_warnings() -> list[str]:

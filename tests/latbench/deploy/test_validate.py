@@ -137,14 +137,23 @@ def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(nb201,
     assert "does not record its tables' nominal reference time" in doc["gap_basis"]
 
 
+def _reference_times(monkeypatch, *times_ms: float) -> None:
+    """The drift reference reads ``times_ms`` in turn (before the backends, after each)."""
+    import latbench.deploy.validate as validate_module
+
+    times = iter(times_ms)
+    monkeypatch.setattr(validate_module, "drift_reference_ms", lambda threads: next(times))
+
+
 def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
-        nb201, tmp_path, saved_predictor):
+        nb201, tmp_path, saved_predictor, monkeypatch):
     """With its tables' nominal reference time in the file, validate times the drift reference
     and compares like with like: the measured fastest sample divided by this machine's drift."""
     from latbench.timing.adaptive import REFERENCE_ID
 
     path, model = saved_predictor("latency_min_corrected_ms",
                                   {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.05, 1.1)  # 5-10 % slower: a correction to trust
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
     drift = report.prediction["drift"]  # timed before the backends
@@ -159,6 +168,44 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
     assert doc["gap_statistic"] == "latency_min_corrected_ms"
     assert "the statistic it was fitted on: this machine's drift" in doc["gap_basis"]
     assert report.columns()[4] == "fastest ms ÷ drift"
+    assert run.gap_statistic == "" and "(raw)" not in report.rows()[0][6]
+
+
+def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
+        nb201, tmp_path, saved_predictor, monkeypatch):
+    """Issue 23 item 4: quickstart on a loaded machine divided by drift 1.611 and printed a gap
+    of −51.2 % where the raw fastest sample was +4.4 %. Beyond ±25 % the gap is the raw one,
+    and the report says why, with the corrected value beside it."""
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    path, model = saved_predictor("latency_min_corrected_ms",
+                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.6, 1.622)
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
+    (run,) = report.backends
+    assert run.stats["drift"] == pytest.approx(1.611)
+    assert run.gap_statistic == "latency_min_ms"
+    assert run.gap_pct == pytest.approx(
+        100 * (run.stats["latency_min_ms"] - predicted) / predicted)
+    corrected = 100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted
+    (why,) = [w for w in run.warnings if w.startswith("gap against the raw latency_min_ms")]
+    assert f"({corrected:+.1f} %)" in why and "drift 1.611" in why and "±25%" in why
+    assert report.rows()[0][6].endswith("(raw)")
+    again = ValidationReport.from_dict(json.loads(report.to_json()))
+    assert again.backends[0].gap_statistic == "latency_min_ms"
+
+
+def test_a_reference_that_moved_during_the_run_leaves_the_raw_gap(
+        nb201, tmp_path, saved_predictor, monkeypatch):
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    path, model = saved_predictor("latency_min_corrected_ms",
+                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.0, 1.2)  # +20 % between before and after the run
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
+    (run,) = report.backends
+    assert run.gap_statistic == "latency_min_ms"
+    assert any("the drift reference moved during the run" in w for w in run.warnings)
 
 
 def test_verdict_and_fps_name_the_median_they_judge(nb201, tmp_path):
