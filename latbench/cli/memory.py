@@ -91,9 +91,11 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         rows.append((i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib,
                      est.peak_phase))
         parts = est.parts_text()
-    print_table(f"predicted training memory ({model.target}, MiB; an estimate)",
+    bare = model.target == "nvml" and not model.n_calibration_
+    print_table(f"predicted training memory ({model.target}, MiB; an estimate"
+                f"{', CUDA context NOT included' if bare else ''})",
                 ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"], rows)
-    console.print(f"parts: {parts}")
+    console.print(f"parts: {parts}", markup=False)
     return 0
 
 

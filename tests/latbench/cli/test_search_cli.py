@@ -161,3 +161,37 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     assert ("hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
             "memory is 20-30 MiB (median 25) at size small") in out
     assert "--target-mib" in out and "--band-mib" in out
+
+
+def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
+    """Issue 23 item 7: --target-mib 22.55 as the hint suggested kept 2000/2000, the ±300 MiB
+    band being wider than the samples' whole range (16-33 MiB). The hint says the band
+    discriminates nothing and suggests one that does; the first hint already names it."""
+    from latbench.cli import search
+
+    class TensOfMiB:
+        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+            return np.linspace(16.0, 33.0, len(archs))
+
+    monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
+                 "--target-mib", "22.55"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kept 5/5" in out
+    assert ("the band -277.45-322.55 MiB is wider than the samples' whole range, so it "
+            "discriminates nothing") in out
+    assert "--band-mib (e.g. 1.7, a tenth of the samples' range)" in out
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "set --target-mib (e.g. 24.5) and --band-mib (e.g. 1.7" in out
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
+                 "--target-mib", "24.5", "--band-mib", "1.7"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kept 1/5" in out and "hint" not in out
+
+
+def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsys):
+    assert main(["memory", "dints", "--predict", "--device", "cuda", "--n", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "CUDA context NOT included" in out
+    assert "context: NOT included: the CUDA context" in out
