@@ -22,7 +22,7 @@ from latbench.opspec import OpSpec
 from latbench.predictors.data import OpData, op_data
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.base import Predictor
+from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
@@ -89,6 +89,7 @@ class LearnedPredictor(Predictor):
         y = np.log(np.asarray(latency_ms, dtype=np.float64))
         kinds = np.array([s.kind for s in specs])
         self.kinds_ = sorted(set(kinds.tolist()))
+        self.domain_ = FitDomain.of(specs)
         X = feature_matrix(specs, self.features)
         self.models_ = {SHARED: LinearLogModel.fit(self._with_kind(X, kinds), y, self.alpha)}
         if self.per_kind:
@@ -108,14 +109,17 @@ class LearnedPredictor(Predictor):
         return np.hstack([X, onehot])
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """Latency per spec in ms."""
+        """Latency per spec in ms. Ops outside the fit (``FitDomain``): a dtype or mode never
+        fitted is refused (``OutOfDomainError``), an unseen kind (priced by the shared model
+        from features alone) or a batch or size beyond the fitted range is flagged."""
         self._check_fitted("call fit(table) first")
+        self.check_domain(specs)
         X = feature_matrix(specs, self.features)
         kinds = np.array([s.kind for s in specs], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
-        if unseen:
+        if unseen and getattr(self, "domain_", None) is None:  # a file saved before domain_
             warnings.warn(f"op kind(s) {unseen} were not in the fit table; predicted by the "
-                          "shared model from features alone", stacklevel=2)
+                          "shared model from features alone", OutOfDomainWarning, stacklevel=2)
         log_y = self.models_[SHARED].predict_log(self._with_kind(X, kinds))
         for kind, model in self.models_.items():
             rows = kinds == kind
@@ -129,7 +133,8 @@ class LearnedPredictor(Predictor):
                            "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
                 "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
                 "fit_metrics": self.fit_metrics_,
-                "models": {k: m.to_state() for k, m in self.models_.items()}}
+                "models": {k: m.to_state() for k, m in self.models_.items()},
+                **({"domain": self.domain_.to_state()} if self.domain_ is not None else {})}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
@@ -143,6 +148,9 @@ class LearnedPredictor(Predictor):
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj.fit_metrics_ = dict(state["fit_metrics"])
         obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}
+        domain = state.get("domain")  # absent in files saved before it: kinds only
+        obj.domain_ = FitDomain.from_state(check_type("domain", domain, dict, "an object")
+                                           ) if domain is not None else None
         return obj
 
 
