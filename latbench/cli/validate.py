@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.deploy.paper_protocols import rtdnas_limits
     from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
                                           validate)
+    from latbench.atomic import write_atomically
     from latbench.paths import file_in
 
     path = Path(args.arch)
@@ -109,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
                       predictor=args.predictor, options=opts,
                       load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)  # the folder given; links inside it are replaced
     json_path = file_in(args.out, arch.name or arch.space, ".report.json", arch.space)
     md_path = file_in(args.out, arch.name or arch.space, ".report.md", arch.space)
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    write_atomically(md_path, report.to_markdown())
     if args.json:
         print(report.to_json())
     else:
@@ -151,6 +152,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     import json
 
     from latbench.deploy import paper_protocols as pp
+    from latbench.atomic import write_atomically
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
 
@@ -167,9 +169,9 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
         static = resolve_architecture(args.static) if args.static else None
         result = pp.run_dyncell(arch, args.device, args.n_frames, static)
     out = result.to_dict()
+    args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(out, indent=2) + "\n")
     if args.json:
         print(json.dumps(out))
         return 0

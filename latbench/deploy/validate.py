@@ -27,7 +27,7 @@ from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendRes
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
-from latbench.paths import file_in
+from latbench.paths import file_in, output_dir
 from latbench.spaces import default_size
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
 from latbench.timing import TimingConfig, min_sample_ms_for
@@ -211,7 +211,7 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
             made[backend] = make_runner(
                 backend, module=module, exported=exported, inputs=inputs, device=opts.device,
                 precision=opts.precision, threads=opts.threads, cuda_graph=opts.cuda_graph,
-                transfers=opts.transfers, cache_dir=opts.out_dir / "cache")
+                transfers=opts.transfers, cache_dir=output_dir(opts.out_dir / "cache"))
         except MissingDependencyError as exc:
             if not opts.skip_unavailable:
                 raise
