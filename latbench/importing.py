@@ -197,10 +197,13 @@ def read_rows(path: Path, rename: Mapping[str, str] | None = None
     """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-            text = fh.read()
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+            text = fh.read()  # utf-8-sig: a byte-order mark (Excel's CSV) is not a column name
     except FileNotFoundError:
         raise LatbenchError(f"{path}: no such file") from None
+    except EOFError:
+        raise LatbenchError(f"{path}: the compressed file ends early (truncated download or "
+                            "copy); fetch it again") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LatbenchError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
     reader = csv.reader(io.StringIO(text))

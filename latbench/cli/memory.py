@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
-    add_table_args(p)
+    add_table_args(p, "latbench.memory")
     add_ray_args(p)
     p.set_defaults(func=run)
 

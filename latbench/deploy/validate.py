@@ -59,7 +59,7 @@ def resolve_architecture(text: str) -> Architecture:
     ``latbench.spaces.default_size``)."""
     path = Path(text)
     if path.is_file():
-        return Architecture.from_json(path.read_text(encoding="utf-8"))
+        return Architecture.from_file(path)
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
         raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
