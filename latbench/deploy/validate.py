@@ -26,10 +26,12 @@ from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendRes
                                     gap_statistic)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
-from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
+from latbench.errors import (LatbenchError, MeasurementError, MissingDependencyError,
+                             UnknownNameError)
 from latbench.paths import file_in, output_dir
 from latbench.spaces import default_size
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
+from latbench.timed import is_oom
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -232,6 +234,11 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
         diff, match = _compare(runner, reference, precision)
     except LatbenchError as exc:
         return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - an allocator's failure is this backend's result
+        if not is_oom(exc):
+            raise
+        return BackendResult(backend, "failed", runner.info.to_dict(),
+                             error=f"out of memory: {str(exc).splitlines()[0][:200]}")
     finally:
         runner.close()
     check = check_budget(m, runner.info.batch, *limits)
@@ -304,7 +311,15 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
         prediction["drift"] = drift  # as timed before the backends
         if "drift" in drift:
             probe = DriftProbe(drift["nominal_ms"], opts.threads, drift["reference_ms"])
-    module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
+    try:
+        module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
+    except Exception as exc:  # noqa: BLE001 - only an allocator's failure is turned into a line
+        if not is_oom(exc):
+            raise
+        raise MeasurementError(f"{arch.name or arch.space}: building and running it on the "
+                               "CPU (the reference outputs) ran out of memory: "
+                               f"{str(exc).splitlines()[0][:200]}; the architecture is larger "
+                               "than this machine holds") from None
     name = arch.name or arch.space
     exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),
                            inputs=inputs,
