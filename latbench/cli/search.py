@@ -128,13 +128,15 @@ def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
             raise LatbenchError(f"{len(args.predictor)} --predictor files for the "
                                 f"{len(spaces)} space(s) {', '.join(spaces)}: give one, or one "
                                 "per space in that order")
+        from latbench.predictors.base import input_level
+
         models = [_load(p, "`latbench fit TABLE -o P.json`") for p in args.predictor]
         for path, model in zip(args.predictor, models):
-            if getattr(model, "unit", None) != "ms" or getattr(model, "level", "op") != "op":
+            if getattr(model, "unit", None) != "ms" or input_level(model) != "op":
                 raise LatbenchError(f"{path} holds a {type(model).__name__} "
-                                    f"({getattr(model, 'unit', '?')}, "
-                                    f"{getattr(model, 'level', 'op')} level); this search needs "
-                                    "an op latency predictor (`latbench fit TABLE`)")
+                                    f"({getattr(model, 'unit', '?')}, {input_level(model)} "
+                                    "level); this search needs an op latency predictor "
+                                    "(`latbench fit TABLE`, without --networks)")
         console.print(f"costs: {', '.join(map(str, args.predictor))}")
         return models * len(spaces) if len(models) == 1 else models
     return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)

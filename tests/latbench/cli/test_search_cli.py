@@ -195,3 +195,20 @@ def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsy
     out = " ".join(capsys.readouterr().out.split())
     assert "CUDA context NOT included" in out
     assert "context: NOT included: the CUDA context" in out
+
+
+@pytest.mark.parametrize("which", ["cakes", "rtdnas", "stnas"])
+def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
+    """Issue 23: `search cakes --predictor <network predictor>` was a 36-line traceback (the
+    check read `level`, the predictors say `input_level`)."""
+    from latbench.archs import sample_architectures
+    from latbench.predictors import LookupPredictor, NetworkPredictor, save
+
+    lookup = LookupPredictor().fit(PROFILES / "nasbench201-small.csv")
+    archs = sample_architectures("nasbench201", 3, "small", seed=1)
+    net = NetworkPredictor(lookup, "sum", "none").fit(archs, [1.0, 2.0, 3.0])
+    save(net, tmp_path / "net.json")
+    assert main(["search", which, "--predictor", str(tmp_path / "net.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NetworkPredictor (ms, network level)" in err[0]
+    assert "needs an op latency predictor" in err[0]
