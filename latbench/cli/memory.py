@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Training memory of an architecture (JSON file) or of "
                                    "sampled architectures of a space: measured in a fresh "
                                    "process per network, or predicted (--predict).")
-    p.add_argument("target", help="architecture JSON file, or a space name (see `latbench spaces`)")
+    p.add_argument("target", help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled "
+                                  "architecture, as validate reads it), or a space name (see "
+                                  "`latbench spaces`: --n sampled)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
     p.add_argument("--calibrate", type=Path, default=None,
@@ -60,6 +62,11 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
         return path.stem, [Architecture.from_file(path)]
+    if ":" in args.target:  # SPACE:SEED[:SIZE], one architecture, as validate reads it
+        from latbench.archs.registry import architecture_from_ref
+
+        arch = architecture_from_ref(args.target)
+        return arch.name, [arch]
     args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs

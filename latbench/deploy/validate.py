@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from latbench.archs import Architecture, sample_architectures
+from latbench.archs import Architecture
+from latbench.archs.registry import architecture_from_ref
 from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
@@ -29,7 +30,6 @@ from latbench.device import fingerprint
 from latbench.errors import (LatbenchError, MeasurementError, MissingDependencyError,
                              UnknownNameError)
 from latbench.paths import file_in, output_dir
-from latbench.spaces import default_size
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
 from latbench.timed import is_oom
 from latbench.timing import TimingConfig, min_sample_ms_for
@@ -57,21 +57,8 @@ class ValidateOptions:
 
 def resolve_architecture(text: str) -> Architecture:
     """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults to the space's own,
-    ``latbench.spaces.default_size``)."""
-    path = Path(text)
-    if path.is_file():
-        return Architecture.from_file(path)
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
-        raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
-                            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
-    space, seed = parts[0], int(parts[1])
-    size = parts[2] if len(parts) == 3 else default_size(space)
-    arch = sample_architectures(space, 1, size, seed)[0]
-    return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
-                                               f"{space}-s{seed}-{size}", arch.genotype,
-                                               arch.meta)
+    sample one (``latbench.archs.registry.architecture_from_ref``, memory's parser too)."""
+    return architecture_from_ref(text)
 
 
 PredictorLoader = Callable[[Path, "str | None"], Any]
