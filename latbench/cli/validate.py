@@ -168,7 +168,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     else:
         static = resolve_architecture(args.static) if args.static else None
         result = pp.run_dyncell(arch, args.device, args.n_frames, static)
-    out = result.to_dict()
+    out = _with_environment(result.to_dict(), args)
     args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
     write_atomically(path, json.dumps(out, indent=2) + "\n")
@@ -181,7 +181,25 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
                  ("following frames", out["following_mean_ms"], out["following_std_ms"], "")]
     print_table(f"{args.protocol} protocol ({out['timer']})",
                 ["frames", "mean ms", "std ms", "FPS"], rows)
+    threads = f", {out['threads']} torch thread(s)" if out["threads"] else ""
+    console.print(f"  device {out['fingerprint'].get('slug')}{threads}", markup=False)
     for note in result.notes:
         console.print(f"  note: {note}", markup=False)
+    for warning in out["warnings"]:
+        console.print(f"  {warning}", markup=False)
     console.print(f"report: {path}")
     return 0
+
+
+def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A frame protocol's report with what plain validate reports carry: the device's
+    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
+    import torch
+
+    from latbench.deploy.validate import busy_warnings
+    from latbench.device import fingerprint
+
+    cpu = args.device.startswith("cpu")
+    threads = torch.get_num_threads() if cpu else None
+    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
+            "threads": threads, "warnings": busy_warnings() if cpu else []}

@@ -247,7 +247,7 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
                          gap_statistic=statistic if why and predicted is not None else "")
 
 
-def _load_warnings() -> list[str]:
+def busy_warnings() -> list[str]:
     """A loaded machine, seen from the 1-minute load average before measuring (Unix only)."""
     try:
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
@@ -313,7 +313,7 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
                            opset=opts.opset)
     report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
                               config.as_dict(), exported.to_dict(), live.to_dict())
-    load = _load_warnings()
+    load = busy_warnings()
     for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
         if isinstance(runner, BackendResult):
             report.backends.append(runner)
