@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)
     if args.json is not None:
-        args.json.write_text(json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n")
+        args.json.write_text(json.dumps(json_metrics(report), allow_nan=False, indent=1,
+                                        sort_keys=True) + "\n")
     return 0
 
 

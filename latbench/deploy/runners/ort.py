@@ -124,7 +124,8 @@ class OrtRunner:
             batch=batch_of(inputs), transfers_included=provider != "cpu" and transfers,
             timer=CpuSampler(self.clock).name + ("" if provider == "cpu" else
                                                  " (session.run returns after the device "
-                                                 "finishes)"), versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
+                                                 "finishes)"),
+            versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
             options={"providers": self.session.get_providers(), "threads": threads or 0,
                      "iobinding": on_device, "opset": exported.opset,
                      **({"cache_dir": str(Path(cache_dir) / "ort-trt")}
