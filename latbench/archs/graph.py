@@ -124,9 +124,11 @@ class Architecture:
         labels, from the input down) and how it is used (the ops reading it and their
         outputs' labels, from the output up); the edges, written with those labels, are
         sorted. ``name``, ``genotype``, ``meta`` and ``space`` describe a network and are left
-        out. An architecture that reads a node before its last write (where order changes
-        the result) keeps its edge order; only its node names are canonical.
+        out, except a traced model's ``meta["model"]`` (``latbench.models``: what ``build``
+        builds). An architecture that reads a node before its last write (where order
+        changes the result) keeps its edge order; only its node names are canonical.
         """
+        model = {"model": self.meta["model"]} if "model" in self.meta else {}
         labels = _node_labels(self)
         if labels is None:  # order matters: names by first write, edges as given
             first = {INPUT: INPUT}
@@ -134,10 +136,11 @@ class Architecture:
                 first.setdefault(e.dst, f"v{len(first)}")
             edges = [[[first[x] for x in e.src], first[e.dst], e.op.key] for e in self.edges]
             return json.dumps({"edges": edges, "output": first[self.output],
-                               "ordered": True}, sort_keys=True)
+                               "ordered": True, **model}, sort_keys=True)
         edges = sorted([[labels[x] for x in e.src], labels[e.dst], e.op.key]
                        for e in self.edges)
-        return json.dumps({"edges": edges, "output": labels[self.output]}, sort_keys=True)
+        return json.dumps({"edges": edges, "output": labels[self.output], **model},
+                          sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "architecture") -> "Architecture":

@@ -86,3 +86,10 @@ def test_every_sampler_writes_networks_whose_order_does_not_matter():
     for space in spaces_with_architectures():
         arch = sample_architectures(space, 1, "small", seed=0)[0]
         assert '"ordered"' not in arch.canonical_json(), space
+
+
+def test_a_traced_models_name_is_part_of_its_id(nb201):
+    """latbench.models builds a traced model from meta["model"]: that is the network."""
+    a = replace(nb201, meta={"model": "timm:a", "input_shape": [1, 3, 32, 32]})
+    b = replace(nb201, meta={"model": "timm:b", "input_shape": [1, 3, 32, 32]})
+    assert arch_id(a) != arch_id(b) and arch_id(a) != arch_id(nb201)
