@@ -42,6 +42,7 @@ from latbench.archs.graph import Architecture
 from latbench.choices import DISCONNECTED, PERS, UNITS  # the CLI's vocabulary, re-exported
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
+from latbench.statistics import LATENCY_RANGE_MS
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -285,10 +286,9 @@ def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
                             "(--columns) into different --out folders, or rename one")
 
 
-MIN_LATENCY_MS, MAX_LATENCY_MS = 1e-6, 1e9
-"""The physical range of an imported network latency after unit conversion: from 1 ns to
-about 11.6 days per forward pass. A value outside is a wrong --unit or --per, or a corrupt
-file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
+MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
+"""An imported latency per forward pass after unit conversion lies in this range; outside is a
+wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
 
 
 def converted_ms(value: float, factor: float) -> tuple[str, float | None]:

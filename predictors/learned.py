@@ -9,6 +9,7 @@ to log FLOPs: the baseline every report prints beside the real predictors.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,6 +23,7 @@ from latbench.opspec import OpSpec
 from latbench.predictors.data import OpData, op_data
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import accuracy
+from latbench.statistics import LATENCY_RANGE_MS
 from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
@@ -144,14 +146,45 @@ class LearnedPredictor(Predictor):
         for f in features:
             check_choice("params.features", f, FEATURE_NAMES)
         obj = cls(**params)
-        obj.kinds_ = list(check_type("kinds", state["kinds"], list, "a list of op kinds"))
+        _check_params(obj)
+        kinds = check_type("kinds", state["kinds"], list, "a list of op kinds")
+        obj.kinds_ = [check_type("kinds", k, str, "a list of op kinds") for k in kinds]
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}
+        models = check_type("models", state["models"], dict, "an object of per-kind models")
+        if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:
+            raise damaged("models", f"the shared model {SHARED!r} and models of fitted kinds "
+                          "only", sorted(models))
+        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in models.items()}
+        n_features = len(obj.features)
+        for kind, model in obj.models_.items():
+            want = n_features + (len(obj.kinds_) if kind == SHARED and
+                                 obj.features != FLOPS_ONLY else 0)
+            if len(model.coef) != want:
+                raise damaged(f"models.{kind}.coef", f"{want} coefficients (features"
+                              f"{' + kinds' if want > n_features else ''})", len(model.coef))
+            if not LOG_LATENCY_RANGE[0] <= model.intercept <= LOG_LATENCY_RANGE[1]:
+                raise damaged(f"models.{kind}.intercept", "a mean log latency of "
+                              f"{LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms",
+                              model.intercept)
         domain = state.get("domain")  # absent in files saved before it: kinds only
         obj.domain_ = FitDomain.from_state(check_type("domain", domain, dict, "an object")
                                            ) if domain is not None else None
         return obj
+
+
+LOG_LATENCY_RANGE = tuple(math.log(v) for v in LATENCY_RANGE_MS)
+
+
+def _check_params(obj: LearnedPredictor) -> None:
+    """A loaded predictor's parameters are what ``fit`` could have used."""
+    if isinstance(obj.alpha, bool) or not isinstance(obj.alpha, (int, float)) or not (
+            math.isfinite(obj.alpha) and obj.alpha >= 0):
+        raise damaged("params.alpha", "a ridge penalty >= 0", obj.alpha)
+    check_type("params.per_kind", obj.per_kind, bool, "true or false")
+    rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
+    if rows < 1:
+        raise damaged("params.min_rows_per_kind", "an integer >= 1", rows)
 
 
 def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:

@@ -23,8 +23,8 @@ from latbench.opspec import OpSpec
 from latbench.predictors.base import (CostModel, FitDomain, MissingOpsError, OutOfDomainError,
                                       OutOfDomainWarning, Predictor)
 from latbench.predictors.data import OpData, op_data
-from latbench.predictors.persist import (check_numbers, check_type, from_state_of, persistable,
-                                state_of)
+from latbench.predictors.persist import (check_latencies, check_type, from_state_of,
+                                         persistable, state_of)
 
 
 @dataclass
@@ -169,8 +169,8 @@ class LookupPredictor(Predictor):
                                     "true or false"), fallback=fallback)
         keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
         obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
-        obj.latency_ms_ = np.array(check_numbers("latency_ms", state["latency_ms"], len(keys),
-                                                 positive=True), dtype=np.float64)
+        obj.latency_ms_ = np.array(check_latencies("latency_ms", state["latency_ms"],
+                                                   len(keys)), dtype=np.float64)
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj._index([OpSpec.from_key(k) for k in obj.keys_])
         return obj
