@@ -85,6 +85,10 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     else:
         source, model = type(predictor).__name__, predictor
     value = float(np.asarray(model.predict([arch]))[0])
+    if not (np.isfinite(value) and value > 0):
+        raise LatbenchError(f"{source}: predicts {value!r} ms for {arch.name or arch.space}; "
+                            "a latency is a finite number > 0 (is the architecture far outside "
+                            "what it was fitted on?)")
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),

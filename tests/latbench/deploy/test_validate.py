@@ -322,3 +322,15 @@ def test_reports_whose_backends_used_different_clocks_say_so():
     assert report.clocks == ["cuda-event", "cpu-perf_counter_ns"]
     assert any(n.startswith("clocks differ: torch cuda-event, ort cpu-perf_counter_ns")
                and "not comparable" in n for n in report.notes())
+
+
+def test_a_prediction_that_is_no_latency_is_one_line_not_a_gap(nb201):
+    """A search, validate or evaluate never prints nan or inf as a result (issue 23)."""
+    from latbench.deploy.validate import predict_latency
+
+    class Broken:
+        def predict(self, archs):  # noqa: ANN001, ANN202
+            return [float("inf")]
+
+    with pytest.raises(LatbenchError, match="predicts inf ms"):
+        predict_latency(nb201, Broken())
