@@ -87,7 +87,7 @@ LATENCY = TableSchema("latbench.latency", 1,
 
 # Whole networks measured as a whole (latbench.netprofile, `latbench measure-nets`).
 NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
-    "arch_id": ("str", "sha1 of the architecture's JSON (Architecture.to_json)"),
+    "arch_id": ("str", "sha1 of Architecture.canonical_json: no node names nor edge order"),
     "repeat": ("float", "1-based pass over the networks (repeat 2 re-measures, a noise floor)"),
     "space": ("str", "search space the architecture belongs to"),
     "size": ("str", "small | paper: the shapes the sampler used"),
@@ -114,7 +114,7 @@ NETWORKS = TableSchema("latbench.networks", 1,
 # Training memory, measured or estimated (latbench.memory, `latbench memory`).
 MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "subject": ("str", "op | arch: what the row measured"),
-    "arch_id": ("str", "sha1 of Architecture.to_json (empty for op rows)"),
+    "arch_id": ("str", "sha1 of Architecture.canonical_json (empty for op rows)"),
     "space": ("str", "search space of an architecture (empty for op rows)"),
     "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
     "optimizer": ("str", "sgd | adam | adamw"),
