@@ -201,11 +201,14 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
 
 
 def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
-    """SPACE:SEED[:SIZE] when the part before ':' is a space, else a model spec."""
+    """SPACE:SEED[:SIZE] when the part before ':' is a space or a seed follows it (a model
+    spec names a callable there, never a number), else a model spec."""
     from latbench.deploy.validate import resolve_architecture
     from latbench.spaces import list_spaces
 
-    if args.arch.split(":", 1)[0] in list_spaces():
+    head, _, rest = args.arch.partition(":")
+    if head in list_spaces() or (head not in ("timm", "torchvision")
+                                 and rest.split(":")[0].lstrip("-").isdigit()):
         return resolve_architecture(args.arch)
     args.model = args.arch
     return model_architectures(args)[0]

@@ -16,7 +16,8 @@ own layer and those below, never one above (imports inside functions count too):
                fleet (the same tables measured by Ray workers), importing (networks tables of
                published measurements)
 4 predictors
-5 nas
+5 nas, and latbench.builtin (latbench's own plugin: it registers the catalogue's kinds and
+               spaces and nas' searches; the registries load it by name, as any plugin)
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
 Nothing imports ``latbench.cli`` except the CLI itself and ``latbench.__main__``.
 """
@@ -41,7 +42,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
          "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
          "latbench.importing", "latbench.importing_ofa")),
     (4, ("latbench.predictors",)),
-    (5, ("latbench.nas",)),
+    (5, ("latbench.nas", "latbench.builtin")),
     (6, ("latbench.cli", "latbench.__main__")),
 ]
 
