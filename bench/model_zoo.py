@@ -243,7 +243,7 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
         results[label] = acc
         print(f"{label:<34} {100 * acc['within_10pct']:>11.1f}% {acc['kendall_tau']:>10.3f} "
               f"{acc['mape_pct']:>8.2f}")
-    print(f"target (issue 21): within ±10 % >= {100 * TARGET_WITHIN_10:.0f} % and τ >= "
+    print(f"target: within ±10 % >= {100 * TARGET_WITHIN_10:.0f} % and τ >= "
           f"{TARGET_TAU}; per-op overhead fitted by 'LUT sum + n_ops': "
           f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
           f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params")

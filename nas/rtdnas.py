@@ -88,7 +88,8 @@ def search_cells(op_ms: torch.Tensor, scaling_ms: torch.Tensor,
         shape = tuple(input_shape)
         log = distill(net, teacher, lambda g: torch.randn(shape, generator=g),
                       lambda t: rtdnas_loss(t, lat(), lam, ub), lat.parameters(), steps,
-                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"cells λ={lam:g}"))
+                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"cells λ={lam:g}"),
+                      where=f"RT-DNAS cell search λ={lam:g}")
         choice = lat.cell.choice()
         results.append(Outcome(lam, choice, float(lat().detach()), log.task[-1],
                                {"upper_ms": ub, "move_probs": lat.move_probs().detach(),
@@ -166,7 +167,7 @@ def ga(model: CostModel, size: str = "small", upper_ms: float | None = None, n_p
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
     pool, decoded = _decode(lat.move_probs().detach(), discrete_cell_latency(choice, op_ms),
                             scaling_ms, n_paths, seed, ub, progress)
-    run = Outcome(0.0, choice, float(lat().detach()), float("nan"), {"synthetic": True})
+    run = Outcome(0.0, choice, float(lat().detach()), None, {"synthetic": True})
     return RtdnasResult([run], pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
 
 

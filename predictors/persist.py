@@ -77,6 +77,27 @@ def check_numbers(field: str, values: Any, length: int | None = None,
     return values
 
 
+def check_latencies(field: str, values: Any, length: int | None = None) -> list[float]:
+    """``check_numbers`` inside the physical range of a latency (``LATENCY_RANGE_MS``)."""
+    from latbench.statistics import LATENCY_RANGE_MS
+
+    lo, hi = LATENCY_RANGE_MS
+    check_numbers(field, values, length)
+    bad = next((v for v in values if not lo <= v <= hi), None)
+    if bad is not None:
+        raise damaged(field, f"latencies of {lo:g}-{hi:g} ms (a physical range)", bad)
+    return values
+
+
+def check_nonnegative(field: str, values: Any, length: int | None = None) -> list[float]:
+    """``check_numbers``, each >= 0 (weights of a non-negative fit)."""
+    check_numbers(field, values, length)
+    bad = next((v for v in values if v < 0), None)
+    if bad is not None:
+        raise damaged(field, "numbers >= 0 (fitted non-negative)", bad)
+    return values
+
+
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     """``value`` if it is a ``kind`` (bools are not numbers here), else ``damaged``."""
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in
@@ -221,6 +242,11 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
                        ("drift_reference", dict), ("table_paths", dict)):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
+    from latbench.statistics import STATISTICS
+
+    if doc.get("statistic", "") not in ("", *STATISTICS.values()):
+        raise PredictorFileError(f"{p}: " + str(damaged(
+            "statistic", "one of " + ", ".join(STATISTICS.values()), doc["statistic"])))
     try:
         _check_records(doc)
     except PredictorFileError as exc:

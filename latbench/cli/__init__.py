@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator
 from functools import partial
 
+from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
 # Subcommands in the order `latbench --help` lists them, with their one-line help.
@@ -54,6 +55,8 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
         description="Measure per-op latency and memory on a device, fit predictors, run "
                     "predictor-guided NAS and validate deployed models. "
                     "`latbench COMMAND --help` explains each command.")
+    parser.add_argument("--version", action="version", version=f"latbench {__version__}",
+                        help="print latbench's version and exit")
     # options must be spelt out on every command: argparse would otherwise take ``--n 50`` for
     # ``--n-paths 50`` without a word
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--repeat", type=positive_int, default=1,
                    help="passes over the networks (2 gives a repeatability noise floor)")
-    add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network")
+    add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network",
+                       schema="latbench.networks")
     add_ray_args(p)
     p.set_defaults(func=run)
 

@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "sampled architectures of a space: measured in a fresh "
                                    "process per network, or predicted (--predict).")
     p.add_argument("target", nargs="?",
-                   help="architecture JSON file, or a space name (see `latbench spaces`)")
+                   help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
+                        "as validate reads it), or a space name (see `latbench spaces`: --n "
+                        "sampled)")
     add_model_args(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
@@ -49,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
-    add_table_args(p)
+    add_table_args(p, "latbench.memory")
     add_ray_args(p)
     p.set_defaults(func=run)
 
@@ -67,6 +69,11 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
         return path.stem, [Architecture.from_file(path)]
+    if ":" in args.target:  # SPACE:SEED[:SIZE], one architecture, as validate reads it
+        from latbench.archs.registry import architecture_from_ref
+
+        arch = architecture_from_ref(args.target)
+        return arch.name, [arch]
     args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs
@@ -98,9 +105,11 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         rows.append((i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib,
                      est.peak_phase))
         parts = est.parts_text()
-    print_table(f"predicted training memory ({model.target}, MiB; an estimate)",
+    bare = model.target == "nvml" and not model.n_calibration_
+    print_table(f"predicted training memory ({model.target}, MiB; an estimate"
+                f"{', CUDA context NOT included' if bare else ''})",
                 ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"], rows)
-    console.print(f"parts: {parts}")
+    console.print(f"parts: {parts}", markup=False)
     return 0
 
 

@@ -18,7 +18,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from latbench.cli.argtypes import positive_float, positive_int
+from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "with a ChoiceLayout, e.g. a plugin's; see docs/plugins.md)")
     p.add_argument("--size", default=None, choices=SIZES,
                    help="small or paper (default: the searched space's own, small for these)")
-    p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
+    p.add_argument("--lam", type=nonnegative_float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")

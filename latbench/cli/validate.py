@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.deploy.paper_protocols import rtdnas_limits
     from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
                                           validate)
+    from latbench.atomic import write_atomically
     from latbench.paths import file_in
 
     path = Path(args.arch)
@@ -118,11 +119,11 @@ def run(args: argparse.Namespace) -> int:
                       predictor=args.predictor, options=opts,
                       load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)  # the folder given; links inside it are replaced
     json_path = file_in(args.out, arch.name or arch.space, ".report.json", arch.space)
     md_path = file_in(args.out, arch.name or arch.space, ".report.md", arch.space)
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    write_atomically(md_path, report.to_markdown())
     if args.json:
         print(report.to_json())
     else:
@@ -146,6 +147,8 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    if len(report.clocks) == 1:
+        console.print(f"  {report.clock_line}", markup=False)
     for note in report.notes():
         console.print(f"  {note}", markup=False)
     if gap_basis(report.prediction):
@@ -158,6 +161,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     import json
 
     from latbench.deploy import paper_protocols as pp
+    from latbench.atomic import write_atomically
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
 
@@ -173,10 +177,10 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     else:
         static = resolve_architecture(args.static) if args.static else None
         result = pp.run_dyncell(arch, args.device, args.n_frames, static)
-    out = result.to_dict()
+    out = _with_environment(result.to_dict(), args)
+    args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(out, indent=2) + "\n")
     if args.json:
         print(json.dumps(out))
         return 0
@@ -186,8 +190,12 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
                  ("following frames", out["following_mean_ms"], out["following_std_ms"], "")]
     print_table(f"{args.protocol} protocol ({out['timer']})",
                 ["frames", "mean ms", "std ms", "FPS"], rows)
+    threads = f", {out['threads']} torch thread(s)" if out["threads"] else ""
+    console.print(f"  device {out['fingerprint'].get('slug')}{threads}", markup=False)
     for note in result.notes:
         console.print(f"  note: {note}", markup=False)
+    for warning in out["warnings"]:
+        console.print(f"  {warning}", markup=False)
     console.print(f"report: {path}")
     return 0
 
@@ -237,3 +245,15 @@ def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
     return 1 if report.passed is False else 0
+def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A frame protocol's report with what plain validate reports carry: the device's
+    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
+    import torch
+
+    from latbench.deploy.validate import busy_warnings
+    from latbench.device import fingerprint
+
+    cpu = args.device.startswith("cpu")
+    threads = torch.get_num_threads() if cpu else None
+    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
+            "threads": threads, "warnings": busy_warnings() if cpu else []}

@@ -19,6 +19,7 @@ import torch
 
 from latbench.choices import DEFAULT_OPSET  # noqa: F401  (the CLI's default, re-exported)
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.paths import unlinked
 
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")
@@ -87,7 +88,7 @@ def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...
             raise ExportError("export_onnx needs inputs= for a plain nn.Module")
         inputs = tuple(model.example_inputs("cpu"))
     module = _as_module(model).eval()
-    path = Path(path)
+    path = unlinked(path)  # a link there is replaced by the file, never written through
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         outputs = module(*inputs)

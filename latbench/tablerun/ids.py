@@ -13,12 +13,14 @@ from typing import Any, Protocol
 
 
 class _HasJson(Protocol):
-    def to_json(self) -> str: ...
+    def canonical_json(self) -> str: ...
 
 
 def arch_id(arch: _HasJson) -> str:
-    """The architecture's id: sha1 (40 hex digits) of ``Architecture.to_json()``."""
-    return hashlib.sha1(arch.to_json().encode()).hexdigest()
+    """The architecture's id: sha1 (40 hex digits) of ``Architecture.canonical_json()``, the
+    network without node names, edge order (among orders computing the same), name, genotype
+    or meta: the same network has one id whichever way it was written."""
+    return hashlib.sha1(arch.canonical_json().encode()).hexdigest()
 
 
 def protocol_id(protocol: Mapping[str, Any]) -> str:

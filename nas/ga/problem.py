@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from pymoo.core.problem import Problem
 
-from latbench.nas.errors import SearchError
+from latbench.nas.errors import NonFiniteError, SearchError
 from latbench.nas.ga.paths import GenePool, path_cells
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 
@@ -39,6 +39,9 @@ class PathSelectionProblem(Problem):
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
         self.cell_latency_ms = np.asarray(cell_latency_ms, dtype=np.float64)
+        if not np.isfinite(self.cell_latency_ms).all() or not np.isfinite(fixed_ms):
+            raise NonFiniteError("GA fitness: the cell latencies (or the fixed part) hold "
+                                 "NaN/inf; no individual can be priced on them")
         self.fixed_ms, self.upper_ms, self.min_fps = fixed_ms, upper_ms, min_fps
         self.throughput = throughput
         self._cells = [frozenset(path_cells(p)) for p in pool.paths]

@@ -89,7 +89,8 @@ def test_space_or_model_is_required(capsys: pytest.CaptureFixture) -> None:
 @pytest.mark.slow
 def test_timm_resnet18_done_when_commands(needs_timm: None, model_file: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture) -> None:
-    """Issue 21's commands on timm:resnet18 at 1x3x64x64 (tiny budgets)."""
+    """timm:resnet18 at 1x3x64x64, tiny budgets: profile (then two file models into the same op
+    table), measure-nets, fit, predict, and validate the model and then its exported .onnx."""
     model, shape = ["--model", "timm:resnet18"], ["--input-shape", "1,3,64,64"]
     home = ["--out", str(tmp_path / "tables")]
     assert main(["profile", *model, *shape, *home, *FAST]) == 0
