@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.algorithm import Algorithm
 from pymoo.core.callback import Callback
 from pymoo.core.termination import Termination
 from pymoo.optimize import minimize
 
-from latbench.papers import RTDNAS_GA_GENERATIONS as N_GENERATIONS
-from latbench.papers import RTDNAS_GA_POPULATION as POP_SIZE
 from latbench.nas.ga.operators import GeneSwapCrossover, PoolMutation, PoolSampling
 from latbench.nas.ga.problem import PathSelectionProblem
+from latbench.papers import RTDNAS_GA_GENERATIONS as N_GENERATIONS
+from latbench.papers import RTDNAS_GA_POPULATION as POP_SIZE
 
 
 @dataclass
@@ -50,13 +51,13 @@ class _Budget(Termination, Callback):
         self.n_gen, self.max_evals = n_gen, max_evals
         self.trace: list[tuple[int, float]] = []
 
-    def _update(self, algorithm) -> float:  # noqa: ANN001
+    def _update(self, algorithm: Algorithm) -> float:
         done = algorithm.n_gen / self.n_gen if algorithm.n_gen is not None else 0.0
         if self.max_evals is not None and algorithm.problem is not None:
             done = max(done, algorithm.problem.n_evals / self.max_evals)
         return done
 
-    def notify(self, algorithm) -> None:  # noqa: ANN001
+    def notify(self, algorithm: Algorithm) -> None:
         problem, (F, G) = algorithm.problem, algorithm.pop.get("F", "G")
         best = min([t[1] for t in self.trace[-1:]] + [best_feasible(F[:, 0], G)])
         self.trace.append((problem.n_evals, best))
