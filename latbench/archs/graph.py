@@ -13,10 +13,11 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -27,6 +28,33 @@ from latbench.tables.checks import register_row_check
 from latbench.opspec import OpSpec
 
 INPUT = "in"
+
+Costs = TypeVar("Costs", np.ndarray, torch.Tensor)
+
+
+def longest_path(wiring: Sequence[tuple[Sequence[Hashable], Hashable]], output: Hashable,
+                 edge_cost: Costs, source: Hashable = INPUT) -> Costs:
+    """Cost of the most expensive ``source``-to-``output`` path of a DAG (RT-DNAS Eq. 4):
+    D_source = 0, D_v = max over edges (u..) -> v of max_u D_u + cost; returns D_output.
+
+    ``wiring``: per edge (source nodes, destination node), in topological order.
+    ``edge_cost``: (n_edges, *batch) numpy array or torch tensor (differentiable: the gradient
+    goes to the edges of the longest path); the result has shape ``batch``. The one longest-path
+    implementation: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
+    latency model call it.
+    """
+    if isinstance(edge_cost, torch.Tensor):
+        maximum, zero = torch.maximum, edge_cost.new_zeros(edge_cost.shape[1:])
+    else:
+        maximum, zero = np.maximum, np.zeros(np.shape(edge_cost)[1:])
+    best = {source: zero}
+    for j, (src, dst) in enumerate(wiring):
+        start = best[src[0]]
+        for s in src[1:]:
+            start = maximum(start, best[s])
+        cand = start + edge_cost[j]
+        best[dst] = maximum(best[dst], cand) if dst in best else cand
+    return best[output]
 
 
 @dataclass(frozen=True)
@@ -82,11 +110,8 @@ class Architecture:
 
     def longest_path(self, edge_cost: Callable[[Edge], float]) -> float:
         """Cost of the most expensive input-to-output path (RT-DNAS Eq. 4 for a cell)."""
-        best: dict[str, float] = {INPUT: 0.0}
-        for e in self.edges:
-            start = max(best[s] for s in e.src)
-            best[e.dst] = max(best.get(e.dst, 0.0), start + edge_cost(e))
-        return best[self.output]
+        return float(longest_path([(e.src, e.dst) for e in self.edges], self.output,
+                                  np.array([edge_cost(e) for e in self.edges], dtype=float)))
 
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> "ArchitectureModule":

@@ -17,6 +17,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
+from functools import partial
 
 from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
@@ -50,13 +51,16 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
     """The top-level parser; subcommands in ``load`` (default: all) are registered by their
     modules, the others are one-line placeholders (enough for ``latbench --help``)."""
     parser = argparse.ArgumentParser(
-        prog="latbench",
+        prog="latbench", allow_abbrev=False,
         description="Measure per-op latency and memory on a device, fit predictors, run "
                     "predictor-guided NAS and validate deployed models. "
                     "`latbench COMMAND --help` explains each command.")
     parser.add_argument("--version", action="version", version=f"latbench {__version__}",
                         help="print latbench's version and exit")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # options must be spelt out on every command: argparse would otherwise take ``--n 50`` for
+    # ``--n-paths 50`` without a word
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=partial(argparse.ArgumentParser, allow_abbrev=False))
     wanted = set(COMMANDS if load is None else load)
     for name, help_text in COMMANDS.items():
         if name in wanted:
@@ -67,7 +71,6 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
             sub.add_parser(name, help=help_text)
     for command in (parser, *(sub.choices[n] for n in wanted if n in sub.choices)):
         command.add_argument(PLUGIN_OPTION, action="append", metavar="MODULE", help=PLUGIN_HELP)
-    _no_abbreviations(parser)
     return parser
 
 
@@ -97,15 +100,6 @@ def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
             rest.append(arg)
         i += 1
     return plugins, rest
-
-
-def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
-    """Options must be spelt out, on every (sub)command: argparse would otherwise take
-    ``--n 50`` for ``--n-paths 50`` without a word (``allow_abbrev`` is read when parsing)."""
-    parser.allow_abbrev = False
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        for child in getattr(action, "choices", {}).values():
-            _no_abbreviations(child)
 
 
 def plain_text(text: str | None) -> str | None:

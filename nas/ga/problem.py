@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from pymoo.core.problem import Problem
 
 from latbench.nas.errors import NonFiniteError, SearchError
 from latbench.nas.ga.paths import GenePool, path_cells
@@ -22,8 +23,9 @@ def single_stream_fps(latency_ms: np.ndarray) -> np.ndarray:
     return 1000.0 / np.maximum(latency_ms, 1e-12)
 
 
-class PathSelectionProblem:
-    """Evaluate individuals; counts distinct evaluations so that searches compare fairly."""
+class PathSelectionProblem(Problem):
+    """pymoo problem: ``n_paths`` integer genes in [0, pool size), one objective (latency_ms),
+    two inequality constraints; counts distinct evaluations so that searches compare fairly."""
 
     def __init__(self, pool: GenePool, cell_latency_ms: np.ndarray, n_paths: int, *,
                  fixed_ms: float = 0.0, upper_ms: float = RTDNAS_LATENCY_UB_MS,
@@ -44,6 +46,8 @@ class PathSelectionProblem:
         self.throughput = throughput
         self._cells = [frozenset(path_cells(p)) for p in pool.paths]
         self._cache: dict[tuple[int, ...], float] = {}
+        super().__init__(n_var=n_paths, n_obj=1, n_ieq_constr=2, xl=0, xu=len(pool) - 1,
+                         vtype=int)
 
     @property
     def n_evals(self) -> int:
@@ -61,11 +65,11 @@ class PathSelectionProblem:
             self._cache[key] = self.fixed_ms + float(sum(self.cell_latency_ms[c] for c in cells))
         return self._cache[key]
 
-    def evaluate(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(self, X: np.ndarray, out: dict, *args, **kwargs) -> None:
         """F (n,) latency in ms to minimise; G (n, 2) constraint values, feasible where <= 0."""
         F = np.array([self.latency_ms(x) for x in X])
-        G = np.stack([F - self.upper_ms, self.min_fps - self.throughput(F)], axis=1)
-        return F, G
+        out["F"] = F
+        out["G"] = np.stack([F - self.upper_ms, self.min_fps - self.throughput(F)], axis=1)
 
     def weight(self, X: np.ndarray) -> np.ndarray:
         """Accuracy proxy: mean accumulated weight of each individual's paths."""
