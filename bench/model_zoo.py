@@ -5,7 +5,7 @@ ops of the whole zoo are profiled once into one op table; every model is measure
 twice, in two passes (the noise floor); a seeded third of the models calibrates each method,
 which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
 CPU clock, interleaved rounds with the drift reference, the drift-corrected fastest sample
-(``--stat min-corrected``), one nominal reference time for all tables of the run.
+(``--stats min-corrected,min``), one nominal reference time for all tables of the run.
 
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
                         count (n_edges: per-op dispatch overhead), merges (the predictor
@@ -96,7 +96,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--op-budget-ms", type=float, default=40.0)
     p.add_argument("--net-budget-ms", type=float, default=300.0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--stat", choices=sorted(STATS), default="min-corrected")
+    p.add_argument("--stats", default="min-corrected,min",
+                   help="statistics compared, comma-separated, the first one decides the "
+                        f"summary (of {', '.join(sorted(STATS))}; default: min-corrected,min)")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration third")
     p.add_argument("--out", type=Path, default=Path("bench_out/model_zoo"))
     p.add_argument("--report", type=Path, default=None, help="also write the report here")
@@ -157,8 +159,9 @@ def main() -> int:
 
     out = io.StringIO()
     with redirect_stdout(out):
-        report(args, archs, family, failed, ops, paths, (trace_s, profile_s, nets_s),
-               started, load0)
+        header(args, archs, family, failed, ops, (trace_s, profile_s, nets_s), started, load0)
+        for i, stat in enumerate(args.stats.split(",")):
+            report(args, stat, archs, family, paths, summary=i == 0)
     text = out.getvalue()
     print(text)
     if args.report is not None:
@@ -167,10 +170,33 @@ def main() -> int:
     return 0
 
 
-def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str], ops: list,
-           paths: dict, times: tuple[float, float, float], started: datetime,
+def header(args: argparse.Namespace, archs: list, family: dict, failed: list[str], ops: list,
+           times: tuple[float, float, float], started: datetime,
            load0: tuple[float, float, float]) -> None:
-    stat = STATS[args.stat]
+    trace_s, profile_s, nets_s = times
+    print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
+    print(f"command: nice -n 5 python bench/model_zoo.py --size {args.size} --threads "
+          f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
+          f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}")
+    print(f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+          f"({os.cpu_count()} cores, shared with other work)")
+    print(f"models: {len(archs)} traced of {len(archs) + len(failed)} "
+          f"({', '.join(f'{f} {sum(family.get(a.name) == f for a in archs)}' for f in ZOO)}); "
+          f"input 1x3x{args.size}x{args.size}; untraceable: {len(failed)}")
+    for line in failed:
+        print(f"  untraceable: {line}")
+    n_total = sum(len(a.edges) for a in archs)
+    print(f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
+          f"({n_total / max(1, len(ops)):.1f} calls per unique op)")
+    print(f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
+          f"measuring the models whole (2 passes) {nets_s:.0f} s "
+          f"(a re-run resumes the tables: 0 s when complete)")
+
+
+def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, paths: dict,
+           summary: bool) -> None:
+    """Every method's accuracy on the held-out models, compared by statistic ``stat_name``."""
+    stat = STATS[stat_name]
     nets = network_data(paths["nets"], stat)
     by_name = {a.name: a for a in archs}
     names = [a.name for a in nets.archs]
@@ -180,7 +206,6 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
     op_sum, n_ops = raw["op_sum"], raw["n_edges"]
     feats = np.array([[f["macs"], f["params"], f["activations"]] for f in
                       (model_features(by_name[n]) for n in names)])
-    flops = 2 * feats[:, 0]
 
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(names))
@@ -205,24 +230,7 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
     if nets.repeat_ms is not None:
         predicted["noise floor (pass 2 vs 1)"] = nets.repeat_ms[test]
 
-    trace_s, profile_s, nets_s = times
-    print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
-    print(f"command: nice -n 5 python bench/model_zoo.py --size {args.size} --threads "
-          f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
-          f"{args.net_budget_ms:g} --rounds {args.rounds} --stat {args.stat} --seed {args.seed}")
-    print(f"device: {nets.device}; load average at start {load0[0]:.1f}, at the end "
-          f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores, shared)")
-    print(f"models: {len(names)} measured of {len(archs) + len(failed)} "
-          f"({', '.join(f'{f} {sum(family[n] == f for n in names)}' for f in ZOO)}); input "
-          f"1x3x{args.size}x{args.size}; untraceable: {len(failed)}")
-    for line in failed:
-        print(f"  untraceable: {line}")
-    n_total = sum(len(a.edges) for a in archs)
-    print(f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
-          f"({n_total / max(1, len(ops)):.1f} calls per unique op)")
-    print(f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
-          f"measuring the models whole (2 passes) {nets_s:.0f} s "
-          f"(a re-run resumes the tables: 0 s when complete)")
+    print(f"\n## statistic {stat} ({nets.device})")
     share = op_sum / y
     print(f"share of each model's time the plain op sum explains (op_sum / measured): median "
           f"{np.median(share):.2f}, 10th-90th percentile {np.percentile(share, 10):.2f}-"
@@ -232,10 +240,8 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
         idx = [i for i, n in enumerate(names) if family[n] == fam]
         if idx:
             print(f"  {fam:<13} share {np.median(share[idx]):.2f} (median of {len(idx)}), "
-                  f"ops per model {np.median(n_ops[idx]):.0f}, "
-                  f"ms {np.median(y[idx]):.2f}")
-    print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}; "
-          f"statistic {stat}")
+                  f"ops per model {np.median(n_ops[idx]):.0f}, ms {np.median(y[idx]):.2f}")
+    print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")
     results = {}
     for label, pred in predicted.items():
@@ -244,17 +250,17 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
         print(f"{label:<34} {100 * acc['within_10pct']:>11.1f}% {acc['kendall_tau']:>10.3f} "
               f"{acc['mape_pct']:>8.2f}")
     print(f"target (issue 21): within ±10 % >= {100 * TARGET_WITHIN_10:.0f} % and τ >= "
-          f"{TARGET_TAU}; per-op overhead fitted by 'LUT sum + n_ops': "
-          f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
-          f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params")
+          f"{TARGET_TAU}; 'LUT sum + n_ops' fits {1e3 * w[1]:.1f} µs per op and an op-sum "
+          f"factor {w[0]:.2f}; with params: factor {w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, "
+          f"{1e6 * w3[2]:.2f} ms per M params")
     worst = np.argsort(-np.abs(predicted["LUT + calib (affine)"] / y[test] - 1))[:5]
     print("largest errors of LUT + calib: " + ", ".join(
         f"{names[test[i]]} {100 * (predicted['LUT + calib (affine)'][i] / y[test[i]] - 1):+.0f}%"
         for i in worst))
-    summary = {"models": len(names), "unique_ops": len(ops), "profile_s": profile_s,
-               "results": results}
-    (args.out / f"zoo-{args.size}.summary.json").write_text(json.dumps(summary, indent=1,
-                                                                       default=float))
+    if summary:
+        (args.out / f"zoo-{args.size}.summary.json").write_text(
+            json.dumps({"models": len(names), "statistic": stat, "results": results},
+                       indent=1, default=float))
 
 
 if __name__ == "__main__":

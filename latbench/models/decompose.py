@@ -272,7 +272,9 @@ class _Specifier:
                 if _has_tensor(value):  # a tuple of tensors passed whole (rare)
                     return tuple(enc_value_with_tensors(v, arg) for v in value)
                 return encode_value(value, index)
-            if isinstance(arg, (list, tuple)):
+            if isinstance(arg, list):
+                return ("$list", *(enc(a) for a in arg))
+            if isinstance(arg, tuple):
                 return tuple(enc(a) for a in arg)
             if isinstance(arg, slice):
                 return ("$slice", enc(arg.start), enc(arg.stop), enc(arg.step))
