@@ -4,8 +4,9 @@ Every model is traced (``latbench.models``, random weights) at one CPU-sized inp
 ops of the whole zoo are profiled once into one op table; every model is measured whole
 twice, in two passes (the noise floor); a seeded third of the models calibrates each method,
 which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
-CPU clock, interleaved rounds with the drift reference, the drift-corrected fastest sample
-(``--stats min-corrected,min``), one nominal reference time for all tables of the run.
+CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
+tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
+sample (``--stats``).
 
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
                         count (n_edges: per-op dispatch overhead), merges (the predictor
@@ -44,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from predictor_accuracy import shared_nominal, timer  # noqa: E402 - the same protocol
 
 from latbench.models import model_architecture, model_features, trace_model  # noqa: E402
-from latbench.netprofile import measure_architectures  # noqa: E402
+from latbench.netprofile import measure_architectures, read_networks  # noqa: E402
 from latbench.predictors.batch import encode  # noqa: E402
 from latbench.predictors.data import STATISTICS as STATS, network_data, op_data  # noqa: E402
 from latbench.predictors.learned import FlopsCost  # noqa: E402
@@ -52,6 +53,7 @@ from latbench.predictors.lookup import LookupPredictor  # noqa: E402
 from latbench.predictors.metrics import accuracy  # noqa: E402
 from latbench.predictors.network import NetworkPredictor  # noqa: E402
 from latbench.profile import profile_specs  # noqa: E402
+from latbench.tablerun.ids import arch_id  # noqa: E402
 
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.95
@@ -96,9 +98,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--op-budget-ms", type=float, default=40.0)
     p.add_argument("--net-budget-ms", type=float, default=300.0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--stats", default="min-corrected,min",
-                   help="statistics compared, comma-separated, the first one decides the "
-                        f"summary (of {', '.join(sorted(STATS))}; default: min-corrected,min)")
+    p.add_argument("--stats", default="min,median,min-corrected",
+                   help="statistics compared, comma-separated, the first one written to the "
+                        f"summary JSON (of {', '.join(sorted(STATS))}; default: "
+                        "min,median,min-corrected)")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration third")
     p.add_argument("--out", type=Path, default=Path("bench_out/model_zoo"))
     p.add_argument("--report", type=Path, default=None, help="also write the report here")
@@ -197,7 +200,9 @@ def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, 
            summary: bool) -> None:
     """Every method's accuracy on the held-out models, compared by statistic ``stat_name``."""
     stat = STATS[stat_name]
-    nets = network_data(paths["nets"], stat)
+    table = read_networks(paths["nets"])  # only this zoo's rows (a table may hold more)
+    table = table[table["arch_id"].isin({arch_id(a) for a in archs})]
+    nets = network_data(table, stat)
     by_name = {a.name: a for a in archs}
     names = [a.name for a in nets.archs]
     y = nets.latency_ms
