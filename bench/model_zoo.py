@@ -4,8 +4,9 @@ Every model is traced (``latbench.models``, random weights) at one CPU-sized inp
 ops of the whole zoo are profiled once into one op table; every model is measured whole
 twice, in two passes (the noise floor); a seeded third of the models calibrates each method,
 which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
-CPU clock, interleaved rounds with the drift reference, the drift-corrected fastest sample
-(``--stat min-corrected``), one nominal reference time for all tables of the run.
+CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
+tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
+sample (``--stats``).
 
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
                         count (n_edges: per-op dispatch overhead), merges (the predictor
@@ -44,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from predictor_accuracy import shared_nominal, timer  # noqa: E402 - the same protocol
 
 from latbench.models import model_architecture, model_features, trace_model  # noqa: E402
-from latbench.netprofile import measure_architectures  # noqa: E402
+from latbench.netprofile import measure_architectures, read_networks  # noqa: E402
 from latbench.predictors.batch import encode  # noqa: E402
 from latbench.predictors.data import STATISTICS as STATS, network_data, op_data  # noqa: E402
 from latbench.predictors.learned import FlopsCost  # noqa: E402
@@ -52,6 +53,7 @@ from latbench.predictors.lookup import LookupPredictor  # noqa: E402
 from latbench.predictors.metrics import accuracy  # noqa: E402
 from latbench.predictors.network import NetworkPredictor  # noqa: E402
 from latbench.profile import profile_specs  # noqa: E402
+from latbench.tablerun.ids import arch_id  # noqa: E402
 
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.95
@@ -96,7 +98,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--op-budget-ms", type=float, default=40.0)
     p.add_argument("--net-budget-ms", type=float, default=300.0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--stat", choices=sorted(STATS), default="min-corrected")
+    p.add_argument("--stats", default="min,median,min-corrected",
+                   help="statistics compared, comma-separated, the first one written to the "
+                        f"summary JSON (of {', '.join(sorted(STATS))}; default: "
+                        "min,median,min-corrected)")
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration third")
     p.add_argument("--out", type=Path, default=Path("bench_out/model_zoo"))
     p.add_argument("--report", type=Path, default=None, help="also write the report here")
@@ -157,8 +162,9 @@ def main() -> int:
 
     out = io.StringIO()
     with redirect_stdout(out):
-        report(args, archs, family, failed, ops, paths, (trace_s, profile_s, nets_s),
-               started, load0)
+        header(args, archs, family, failed, ops, (trace_s, profile_s, nets_s), started, load0)
+        for i, stat in enumerate(args.stats.split(",")):
+            report(args, stat, archs, family, paths, summary=i == 0)
     text = out.getvalue()
     print(text)
     if args.report is not None:
@@ -167,11 +173,36 @@ def main() -> int:
     return 0
 
 
-def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str], ops: list,
-           paths: dict, times: tuple[float, float, float], started: datetime,
+def header(args: argparse.Namespace, archs: list, family: dict, failed: list[str], ops: list,
+           times: tuple[float, float, float], started: datetime,
            load0: tuple[float, float, float]) -> None:
-    stat = STATS[args.stat]
-    nets = network_data(paths["nets"], stat)
+    trace_s, profile_s, nets_s = times
+    print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
+    print(f"command: nice -n 5 python bench/model_zoo.py --size {args.size} --threads "
+          f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
+          f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}")
+    print(f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+          f"({os.cpu_count()} cores, shared with other work)")
+    print(f"models: {len(archs)} traced of {len(archs) + len(failed)} "
+          f"({', '.join(f'{f} {sum(family.get(a.name) == f for a in archs)}' for f in ZOO)}); "
+          f"input 1x3x{args.size}x{args.size}; untraceable: {len(failed)}")
+    for line in failed:
+        print(f"  untraceable: {line}")
+    n_total = sum(len(a.edges) for a in archs)
+    print(f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
+          f"({n_total / max(1, len(ops)):.1f} calls per unique op)")
+    print(f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
+          f"measuring the models whole (2 passes) {nets_s:.0f} s "
+          f"(a re-run resumes the tables: 0 s when complete)")
+
+
+def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, paths: dict,
+           summary: bool) -> None:
+    """Every method's accuracy on the held-out models, compared by statistic ``stat_name``."""
+    stat = STATS[stat_name]
+    table = read_networks(paths["nets"])  # only this zoo's rows (a table may hold more)
+    table = table[table["arch_id"].isin({arch_id(a) for a in archs})]
+    nets = network_data(table, stat)
     by_name = {a.name: a for a in archs}
     names = [a.name for a in nets.archs]
     y = nets.latency_ms
@@ -180,7 +211,6 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
     op_sum, n_ops = raw["op_sum"], raw["n_edges"]
     feats = np.array([[f["macs"], f["params"], f["activations"]] for f in
                       (model_features(by_name[n]) for n in names)])
-    flops = 2 * feats[:, 0]
 
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(names))
@@ -205,24 +235,7 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
     if nets.repeat_ms is not None:
         predicted["noise floor (pass 2 vs 1)"] = nets.repeat_ms[test]
 
-    trace_s, profile_s, nets_s = times
-    print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
-    print(f"command: nice -n 5 python bench/model_zoo.py --size {args.size} --threads "
-          f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
-          f"{args.net_budget_ms:g} --rounds {args.rounds} --stat {args.stat} --seed {args.seed}")
-    print(f"device: {nets.device}; load average at start {load0[0]:.1f}, at the end "
-          f"{os.getloadavg()[0]:.1f} ({os.cpu_count()} cores, shared)")
-    print(f"models: {len(names)} measured of {len(archs) + len(failed)} "
-          f"({', '.join(f'{f} {sum(family[n] == f for n in names)}' for f in ZOO)}); input "
-          f"1x3x{args.size}x{args.size}; untraceable: {len(failed)}")
-    for line in failed:
-        print(f"  untraceable: {line}")
-    n_total = sum(len(a.edges) for a in archs)
-    print(f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
-          f"({n_total / max(1, len(ops)):.1f} calls per unique op)")
-    print(f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
-          f"measuring the models whole (2 passes) {nets_s:.0f} s "
-          f"(a re-run resumes the tables: 0 s when complete)")
+    print(f"\n## statistic {stat} ({nets.device})")
     share = op_sum / y
     print(f"share of each model's time the plain op sum explains (op_sum / measured): median "
           f"{np.median(share):.2f}, 10th-90th percentile {np.percentile(share, 10):.2f}-"
@@ -232,10 +245,8 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
         idx = [i for i, n in enumerate(names) if family[n] == fam]
         if idx:
             print(f"  {fam:<13} share {np.median(share[idx]):.2f} (median of {len(idx)}), "
-                  f"ops per model {np.median(n_ops[idx]):.0f}, "
-                  f"ms {np.median(y[idx]):.2f}")
-    print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}; "
-          f"statistic {stat}")
+                  f"ops per model {np.median(n_ops[idx]):.0f}, ms {np.median(y[idx]):.2f}")
+    print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")
     results = {}
     for label, pred in predicted.items():
@@ -251,10 +262,10 @@ def report(args: argparse.Namespace, archs: list, family: dict, failed: list[str
     print("largest errors of LUT + calib: " + ", ".join(
         f"{names[test[i]]} {100 * (predicted['LUT + calib (affine)'][i] / y[test[i]] - 1):+.0f}%"
         for i in worst))
-    summary = {"models": len(names), "unique_ops": len(ops), "profile_s": profile_s,
-               "results": results}
-    (args.out / f"zoo-{args.size}.summary.json").write_text(json.dumps(summary, indent=1,
-                                                                       default=float))
+    if summary:
+        (args.out / f"zoo-{args.size}.summary.json").write_text(
+            json.dumps({"models": len(names), "statistic": stat, "results": results},
+                       indent=1, default=float))
 
 
 if __name__ == "__main__":

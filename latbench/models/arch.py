@@ -15,7 +15,8 @@ import torch
 
 from latbench.archs.graph import Architecture, Edge
 from latbench.models.decompose import Decomposition, NodeRunError, decompose
-from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
+from latbench.models.loader import (ModelSpecError, load_model, parse_input_shape,
+                                    parse_model_spec)
 from latbench.opspec import OpSpec
 
 MODEL_SPACE = "model"
@@ -30,17 +31,19 @@ def trace_model(model: str, input_shape: str | Sequence[int] | None = None, *,
     (default: the library's own input size).
 
     ``device`` None: on the ``meta`` device (shapes only: no weight initialised, nothing
-    computed), and on the CPU if a node cannot run there (e.g. it reads a value). Raises
+    computed), and on the CPU if the model does not build or a node cannot run there (e.g.
+    its init or forward reads a value). Raises
     ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError`` (timm or
     torchvision missing) or ``UntraceableError`` (one line naming the node and module)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
     for dev in ([device] if device is not None else ["meta", "cpu"]):
-        module, shape = load_model(spec, shape, dev)
         try:
-            return decompose(module, shape, name=spec.text, leaf=tuple(leaf))
-        except NodeRunError:
-            if device is not None or dev == "cpu":
+            module, built = load_model(spec, shape, dev)
+            return decompose(module, built, name=spec.text, leaf=tuple(leaf))
+        except (NodeRunError, ModelSpecError) as exc:
+            if device is not None or dev == "cpu" or (isinstance(exc, ModelSpecError)
+                                                      and "meta tensor" not in str(exc)):
                 raise
     raise AssertionError("unreachable")
 

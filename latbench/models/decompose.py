@@ -203,6 +203,11 @@ def _has_tensor(value: Any) -> bool:
     return False
 
 
+def _no_tensor(value: Any) -> None:
+    """``encode_value``'s tensor index where tensors were taken out already (graph nodes)."""
+    return None
+
+
 def _tensor_text(t: torch.Tensor) -> str:
     return f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
 
@@ -259,9 +264,6 @@ class _Specifier:
         tensors: list[torch.Tensor] = []
         sources: list[fx.Node] = []
 
-        def index(v: Any) -> int | None:
-            return None
-
         def enc(arg: Any) -> Any:
             if isinstance(arg, fx.Node):
                 value = self.values[arg]
@@ -271,21 +273,23 @@ class _Specifier:
                     return f"${len(tensors) - 1}"
                 if _has_tensor(value):  # a tuple of tensors passed whole (rare)
                     return tuple(enc_value_with_tensors(v, arg) for v in value)
-                return encode_value(value, index)
-            if isinstance(arg, (list, tuple)):
+                return encode_value(value, _no_tensor)
+            if isinstance(arg, list):
+                return ("$list", *(enc(a) for a in arg))
+            if isinstance(arg, tuple):
                 return tuple(enc(a) for a in arg)
             if isinstance(arg, slice):
                 return ("$slice", enc(arg.start), enc(arg.stop), enc(arg.step))
             if isinstance(arg, dict):
                 raise Unencodable("a dict argument")
-            return encode_value(arg, index)
+            return encode_value(arg, _no_tensor)
 
         def enc_value_with_tensors(v: Any, origin: fx.Node) -> Any:
             if isinstance(v, torch.Tensor):
                 tensors.append(v)
                 sources.append(origin)
                 return f"${len(tensors) - 1}"
-            return encode_value(v, index)
+            return encode_value(v, _no_tensor)
 
         try:
             args = enc(tuple(node.args))

@@ -62,7 +62,7 @@ def _import_torchvision() -> Any:
     if not _warned:
         _warned = True
         warnings.warn("torchvision's C++ ops do not load against this torch; detection ops "
-                      "(nms) are unavailable, classification models work", stacklevel=2)
+                      "(nms) are unavailable, classification models work", stacklevel=4)
     return torchvision
 
 

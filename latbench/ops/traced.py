@@ -11,8 +11,9 @@ its key alone so that a worker process can time it.
 
 All three take their inputs as the call received them: ``inputs`` lists every tensor argument
 as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's), and ``args`` / ``kwargs`` are the
-call's arguments in which ``"$i"`` stands for the i-th tensor; slices, ``...``, dtypes,
-memory formats and non-finite floats are written ``["$slice", a, b, c]``, ``"$..."``,
+call's arguments in which ``"$i"`` stands for the i-th tensor; lists (tuples are plain JSON
+lists), slices, ``...``, dtypes, memory formats and non-finite floats are written
+``["$list", ...]``, ``["$slice", a, b, c]``, ``"$..."``,
 ``"$dtype:float16"``, ``"$memory_format:channels_last"`` and ``"$float:inf"``.
 """
 
@@ -57,7 +58,9 @@ def encode_value(value: Any, tensor_index: Callable[[Any], int | None]) -> Any:
         if value.startswith("$") or any(c in value for c in _FORBIDDEN):
             raise Unencodable(f"string {value[:40]!r}")
         return value
-    if isinstance(value, (list, tuple)):  # torch.Size too
+    if isinstance(value, list):  # some callees need a list (they .copy() or append)
+        return ("$list", *(encode_value(v, tensor_index) for v in value))
+    if isinstance(value, tuple):  # torch.Size too
         return tuple(encode_value(v, tensor_index) for v in value)
     if isinstance(value, slice):
         return ("$slice", *(encode_value(v, tensor_index)
@@ -93,6 +96,9 @@ def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
     if isinstance(template, tuple) and template[:1] == ("$slice",):
         parts = [_decoder(v) for v in template[1:]]
         return lambda ts: slice(*(p(ts) for p in parts))
+    if isinstance(template, tuple) and template[:1] == ("$list",):
+        parts = [_decoder(v) for v in template[1:]]
+        return lambda ts: [p(ts) for p in parts]
     if isinstance(template, tuple):
         if not _has_refs(template):
             return lambda ts: template

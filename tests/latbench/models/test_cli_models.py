@@ -78,7 +78,6 @@ def test_untraceable_model_is_one_line_naming_the_module(model_file: str, tmp_pa
     assert main(args) == 2
     line = _error_line(capsys)
     assert "module gate (Gate)" in line and "--leaf" in line
-    assert main([*args, "--leaf", "Gate"]) == 0
 
 
 def test_space_or_model_is_required(capsys: pytest.CaptureFixture) -> None:
@@ -113,3 +112,10 @@ def test_timm_resnet18_done_when_commands(needs_timm: None, model_file: str, tmp
     (onnx,) = v.glob("*.onnx")
     assert main(["validate", str(onnx), "--backend", "ort", "--measure-ms", "50",
                  "--out", str(tmp_path / "v2")]) == 0
+
+
+@pytest.mark.slow
+def test_memory_predicts_a_model(model_file: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(["memory", "--model", f"{model_file}:net", "--input-shape", "2,3,8,8",
+                 "--predict"]) == 0
+    assert "predicted training memory" in capsys.readouterr().out
