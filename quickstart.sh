@@ -29,7 +29,7 @@ setup() {
 main_job() {
   # The main job on the CPU with the repeatable protocol (the default of profile and
   # measure-nets: one thread on the per-thread CPU clock, 20 interleaved rounds with a drift
-  # reference op; fitted on the drift-corrected fastest sample; every table shares the ops
+  # reference network; fitted on the drift-corrected fastest sample; every table shares the ops
   # table's drift scale through --drift-from):
   # profile a search space -> measure whole networks -> fit -> evaluate -> predict -> validate.
   local lb="$VENV/bin/latbench" space=${LATBENCH_SPACE:-nasbench201}

@@ -157,7 +157,10 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
 
 
 def row_parser(header: list[str], space: str | None = None) -> RowParser:
-    """The parser of ``space``, or the one whose columns the header has."""
+    """The parser of ``space``, or the one whose columns the header has (plugins' too)."""
+    from latbench.plugins import load_plugins
+
+    load_plugins()
     if space is not None:
         if space not in _ROW_PARSERS:
             raise LatbenchError(f"no importer for space {space!r}; valid: "

@@ -26,7 +26,7 @@ from latbench.spaces import ofa_mbv3 as space
 
 SPACE = "ofa-mbv3"
 N_SLOTS = space.N_STAGES * space.MAX_DEPTH
-DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (README "OFA", bench)
+DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (docs/ofa.md, bench/ofa_width.py)
 
 
 class OfaEncodingError(GenotypeError):

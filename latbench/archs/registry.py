@@ -58,7 +58,9 @@ def architecture_from_ref(text: str) -> Architecture:
 
 
 def _ensure_loaded() -> None:
-    import latbench.archs  # noqa: F401 - each module registers its sampler / genotype builder
+    from latbench.plugins import load_plugins
+
+    load_plugins()  # latbench.builtin, then the user's plugins
 
 
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]

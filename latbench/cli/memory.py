@@ -16,6 +16,7 @@ from latbench.choices import OPTIMIZERS, SIZES
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 
@@ -29,9 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Training memory of an architecture (JSON file) or of "
                                    "sampled architectures of a space: measured in a fresh "
                                    "process per network, or predicted (--predict).")
-    p.add_argument("target", help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled "
-                                  "architecture, as validate reads it), or a space name (see "
-                                  "`latbench spaces`: --n sampled)")
+    p.add_argument("target", nargs="?",
+                   help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
+                        "as validate reads it), or a space name (see `latbench spaces`: --n "
+                        "sampled)")
+    add_model_args(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
     p.add_argument("--calibrate", type=Path, default=None,
@@ -57,6 +60,10 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     from latbench.archs import Architecture, sample_architectures
     from latbench.spaces import default_size
 
+    if (args.target is None) == (args.model is None):
+        raise LatbenchError("give an architecture file or SPACE, or --model SPEC (one of them)")
+    if args.model is not None:
+        return MODELS_TABLE, model_architectures(args)
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -26,8 +27,12 @@ def progress() -> Iterator:
 
 
 def _show(title: str, outcomes, fmt) -> None:  # noqa: ANN001
+    """One row per run; the last run's latency beside the first's (λ = 0) when there are two."""
     print_table(title, ["λ", "choice", "predicted latency (ms)", "final task loss"],
-                [(o.lam, fmt(o), o.latency_ms, o.task_loss) for o in outcomes])
+                [(o.lam, fmt(o), o.latency_ms,
+                  o.task_loss if math.isfinite(o.task_loss) else "-") for o in outcomes])
+    if len(outcomes) < 2:
+        return
     base, reg = outcomes[0], outcomes[-1]
     verdict = "cheaper" if reg.latency_ms < base.latency_ms else "NOT cheaper"
     console.print(f"λ={reg.lam:g} choice is {verdict} than λ=0: {reg.latency_ms:.4g} ms vs "
@@ -75,6 +80,28 @@ def ga(args: argparse.Namespace, module: ModuleType, models: list) -> int:
     console.print("synthetic network weights (seeded), cell latencies from the predictor; "
                   f"cell {out.genotype(out.runs[0])}")
     return _ga_report(out)
+
+
+def registered(args: argparse.Namespace, entry, space: str, model) -> int:  # noqa: ANN001
+    """A registered search (``latbench.nas.searches``): its runs, then the chosen genotype and
+    its predicted latency. A non-finite predicted latency is an error, never printed."""
+    from latbench.errors import LatbenchError
+
+    lam = entry.default_lambda if args.lam is None else args.lam
+    with progress() as report:
+        out = entry.function()(model, space, args.size, lam, args.steps, args.seed, report)
+    runs = list(out.runs)
+    bad = [r for r in runs if not math.isfinite(r.latency_ms)]
+    if not runs or bad:
+        raise LatbenchError(f"search {entry.name} on {space}: "
+                            + ("no run" if not runs else
+                               f"predicted latency {bad[0].latency_ms} ms at λ={bad[0].lam:g}"))
+    if getattr(out, "note", ""):
+        console.print(out.note, markup=False)
+    _show(f"{entry.name} on {space} ({args.size})", runs, out.genotype)
+    console.print(f"chosen genotype {out.genotype(runs[-1])}: predicted latency_ms "
+                  f"{runs[-1].latency_ms:.4g}", markup=False)
+    return 0
 
 
 def _ga_report(out) -> int:  # noqa: ANN001

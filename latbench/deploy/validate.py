@@ -19,7 +19,7 @@ import torch
 
 from latbench.archs import Architecture
 from latbench.archs.registry import architecture_from_ref
-from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
+from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx, read_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
 from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
@@ -324,4 +324,65 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
             continue
         report.backends.append(_measure(backend, runner, reference, config, prediction,
                                         (budget_ms, min_fps), opts.precision, load, probe))
+    return report
+
+
+ONNX_BACKENDS = ("ort", "ort-trt", "trt")
+"""The backends an ONNX file runs on (``torch`` needs the PyTorch model)."""
+
+
+def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]
+                    ) -> list[np.ndarray]:
+    """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
+    from latbench.deploy.runners.ort import import_ort
+
+    ort = import_ort()
+    session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
+    feed = {n: t.numpy() for n, t in zip(exported.input_names, inputs)}
+    return [np.asarray(o, dtype=np.float32) for o in session.run(None, feed)]
+
+
+def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
+                  input_shape: tuple[int, ...] | None = None, budget_ms: float | None = None,
+                  min_fps: float | None = None, options: ValidateOptions | None = None,
+                  config: TimingConfig | None = None) -> ValidationReport:
+    """Measure an existing ONNX file on ``backends`` (``ONNX_BACKENDS``) against the budget.
+
+    There is no PyTorch model, so no prediction and no torch output: every backend's outputs
+    are compared with ONNX Runtime's on the CPU (the liveness record says so). Inputs are
+    N(0, 1) (seeded); ``input_shape`` fills dynamic dimensions. Raises ``LatbenchError`` for
+    the torch backend or an unreadable file."""
+    opts = options or ValidateOptions()
+    bad = [b for b in backends if b not in ONNX_BACKENDS]
+    if bad:
+        raise LatbenchError(f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an "
+                            f"ONNX file runs on {', '.join(ONNX_BACKENDS)} (validate the model "
+                            "itself, e.g. timm:NAME, for torch)")
+    config = config or timing_config(opts.device)
+    exported = read_onnx(path, input_shape)
+    gen = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(s, generator=gen) for s in exported.input_shapes)
+    reference = _onnx_reference(exported, inputs)
+    exported = replace(exported, output_shapes=tuple(r.shape for r in reference))
+    other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen)
+                                            for t in inputs))
+    scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
+    spread = max(float(np.max(np.abs(a - b))) for a, b in zip(other, reference)) / scale
+    live = Liveness(spread, spread, "default", spread > 10 * OUTPUT_TOL[opts.precision],
+                    "output comparison proves little: the file's output barely depends on "
+                    "its input")
+    arch = {"space": "onnx", "name": Path(path).stem, "genotype": "", "n_edges": 0,
+            "input_shape": list(exported.input_shapes[0]) if exported.input_shapes else [],
+            "json": {}}
+    device = fingerprint(opts.device, threads=opts.threads)
+    prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
+    report = ValidationReport(arch, device, prediction, budget_ms, min_fps, config.as_dict(),
+                              exported.to_dict(), live.to_dict())
+    load = busy_warnings()
+    for backend, runner in _make_runners(backends, None, exported, inputs, opts).items():
+        if isinstance(runner, BackendResult):
+            report.backends.append(runner)
+            continue
+        report.backends.append(_measure(backend, runner, reference, config, prediction,
+                                        (budget_ms, min_fps), opts.precision, load))
     return report

@@ -8,11 +8,13 @@ space on every device type of the cluster.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.plugins import ENV as PLUGINS_ENV
 
 JobFactory = Callable[[str], Any]
 """``make_job(device) -> TableJob``: builds the job (timer, fingerprint) where it is called."""
@@ -72,6 +74,7 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
     start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``.
+    ``LATBENCH_PLUGINS`` goes to the workers (``runtime_env``), so they build plugin ops.
 
     A malformed address, or one where nothing listens, is one ``LatbenchError`` within
     seconds (``parse_address``, ``check_reachable``)."""
@@ -81,6 +84,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "ignore_reinit_error": True}
+        plugins = os.environ.get(PLUGINS_ENV)
+        if plugins:  # workers load the driver's plugins (a remote node: same names/paths)
+            options["runtime_env"] = {"env_vars": {PLUGINS_ENV: plugins}}
         if address:
             options["address"] = address
         elif num_cpus is not None:

@@ -33,6 +33,7 @@ from torch import nn
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.registry import register_op
+from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
 
 RANKS = tuple(range(1, 9))
 _FORBIDDEN = "|;\n"
@@ -110,12 +111,14 @@ def _has_refs(template: Any) -> bool:
 
 def resolve_function(name: str) -> Callable[..., Any]:
     """``module.qualname`` of a function (``torch.add``, ``_operator.add``), or
-    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve."""
+    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve or
+    lies outside the trusted packages (``check_trusted``)."""
     if name.startswith("method:"):
         method = name.removeprefix("method:")
-        if not method.isidentifier():
+        if not method.isidentifier() or method.startswith("_"):
             raise OpSpecError(f"torch_call: bad method name {method!r}")
         return lambda self, *a, **k: getattr(self, method)(*a, **k)
+    check_trusted(name, "torch_call")
     module, _, attr = name.rpartition(".")
     if module == "builtins":
         fn = getattr(builtins, attr, None)
@@ -158,6 +161,8 @@ def function_name(fn: Callable[..., Any]) -> str:
 
 
 def resolve_class(name: str) -> type:
+    """The ``nn.Module`` class ``module.Class`` names, in a trusted package only."""
+    check_trusted(name, "torch_module")
     module, _, attr = name.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), attr)
@@ -281,8 +286,12 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    from latbench.models.loader import load_model
+    from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
+    if not trusted_model(parse_model_spec(model)):
+        raise OpSpecError(f"submodule: model {model[:120]!r} is not loaded by this command; "
+                          "a key may rebuild blocks of timm:/torchvision: models and of models "
+                          "given with --model (or a plugin)")
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 

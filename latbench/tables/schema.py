@@ -2,7 +2,7 @@
 
 A table is a CSV file (one row per measured OpSpec, units in column names) plus a JSON
 side-car ``<table>.meta.json`` holding the schema name and version, the column documentation,
-the device fingerprint and the measuring protocol. See README.md "Table format".
+the device fingerprint and the measuring protocol. See docs/formats.md.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
     "n_samples": ("float", "samples kept"),
     "calls_per_sample": ("float", "calls timed back to back per sample"),
     "timer": ("str", "cpu-thread_time_ns | cpu-perf_counter_ns | cuda-event | "
-                     "cuda-event+graph (the clock: README 'Which CPU clock')"),
+                     "cuda-event+graph (the clock: docs/measurement-protocol.md)"),
     "stop_reason": ("str",
                     "converged | budget | max_samples | rounds=N (interleaved)"),
     "warnings": ("str", "measurement warnings (high spread, throttling), '; '-separated"),

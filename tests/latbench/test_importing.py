@@ -149,7 +149,6 @@ def test_measuring_never_appends_to_an_imported_table(good, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not PUBLIC.is_file(), reason="shared public-latency file not present")
 def test_public_file_column_imports_and_reads_back(tmp_path):
     report = import_networks(PUBLIC, tmp_path, ImportOptions(unit="ms", batch=1,
                                                               columns=("1080ti_1",)))

@@ -1,4 +1,5 @@
-"""Layers flow one way (issue 11 item 5): a test that walks the import graph.
+"""Layers flow one way (op catalogue -> measurement -> tables -> predictors -> searches): a
+test that walks the import graph.
 
 Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) and
 ``latbench.nas`` (folder ``nas/``) gets a layer; a module may import its
