@@ -1,5 +1,5 @@
 """After ``./quickstart.sh`` the ``latbench`` command lives in ``.venv``, not on PATH: the
-script and README say how to reach it before any ``latbench ...`` command (issue 23)."""
+script and README say how to reach it before any ``latbench ...`` command."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ def test_a_predictor_that_was_not_produced_is_left_out(tmp_path):
 
 
 def test_the_profile_step_profiles_what_its_label_says(tmp_path):
-    """Issue 23: labelled "small" but nasbench201's own size is paper."""
+    """labelled "small" but nasbench201's own size is paper."""
     plan = {s.name: s.argv for s in gpu_check.steps(tmp_path, "cuda:0")}
     for name in ("profile", "measure-nets"):
         argv = plan[name]

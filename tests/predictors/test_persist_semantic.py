@@ -1,5 +1,5 @@
 """Predictor files edited by hand and re-checksummed with values that parse but mean nothing
-(issue 23): negative network weights, an op model that predicts networks, latencies of
+: negative network weights, an op model that predicts networks, latencies of
 1e308, a bogus fitted statistic, learned ``models: {}``, short coefficients, kinds that are
 not op kinds, an intercept past any latency, a negative ridge penalty. Each is one
 "damaged: field ..." line, checked where the file is read; never a traceback or a number."""

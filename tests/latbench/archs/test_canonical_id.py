@@ -1,6 +1,6 @@
 """``arch_id`` is canonical: the same network written with its edges in another topological
 order, with renamed nodes, another name or genotype text gets the same id; another network
-gets another (issue 23 item 6: tables join on it and evaluate leaves shots out by it)."""
+gets another (tables join on it and evaluate leaves shots out by it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """OFA encodings at the edges of float range: r=inf / 1e400 were OverflowError tracebacks in
 memory, validate and evaluate; r=204.7 became 204 and batch 2.5 became 2 without a word
-(issue 23). Each is one OfaEncodingError naming the field."""
+. Each is one OfaEncodingError naming the field."""
 
 from __future__ import annotations
 

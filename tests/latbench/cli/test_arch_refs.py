@@ -1,4 +1,4 @@
-"""One parser for the architecture a command takes (issue 23: `latbench memory
+"""One parser for the architecture a command takes (`latbench memory
 nasbench201:0:small` said "unknown space" while validate accepts SPACE:SEED:SIZE)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Architectures that cannot run: an even-kernel stride-1 pool (it grows the map) is refused
 when its key is parsed, and an op too large for the machine is one line in validate, not the
-CPU allocator's traceback (issue 23, faults)."""
+CPU allocator's traceback."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_stnas_protocol_fps_over_the_window(tmp_path, capsys):
 
 
 def _has_environment(doc: dict) -> None:
-    """What plain validate reports carry (issue 23): fingerprint, threads, busy warning."""
+    """What plain validate reports carry: fingerprint, threads, busy warning."""
     from latbench.device import fingerprint
 
     assert doc["fingerprint"]["slug"] == fingerprint("cpu", threads=1)["slug"]

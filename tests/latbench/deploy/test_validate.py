@@ -173,7 +173,7 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
 
 def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
         nb201, tmp_path, saved_predictor, monkeypatch):
-    """Issue 23 item 4: quickstart on a loaded machine divided by drift 1.611 and printed a gap
+    """quickstart on a loaded machine divided by drift 1.611 and printed a gap
     of −51.2 % where the raw fastest sample was +4.4 %. Beyond ±25 % the gap is the raw one,
     and the report says why, with the corrected value beside it."""
     from latbench.timing.adaptive import REFERENCE_ID
@@ -282,7 +282,7 @@ def test_a_backend_is_corrected_by_the_reference_timed_around_it(monkeypatch):
 
 
 def test_every_backend_of_a_report_is_timed_on_one_clock(nb201, tmp_path):
-    """Issue 23 item 3: with --threads 1 torch was timed on the thread clock and ORT on the
+    """with --threads 1 torch was timed on the thread clock and ORT on the
     wall clock, so on a loaded machine ORT read 1.5× slower (it is ~3× faster). With one
     intra-op thread ORT computes on the calling thread: both take the thread clock, and the
     report says which."""
@@ -329,7 +329,7 @@ def test_reports_whose_backends_used_different_clocks_say_so():
 
 
 def test_a_prediction_that_is_no_latency_is_one_line_not_a_gap(nb201):
-    """A search, validate or evaluate never prints nan or inf as a result (issue 23)."""
+    """A search, validate or evaluate never prints nan or inf as a result."""
     from latbench.deploy.validate import predict_latency
 
     class Broken:

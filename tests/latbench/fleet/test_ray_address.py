@@ -1,6 +1,6 @@
 """``--ray ADDRESS``: an address where nothing listens fails within seconds in one line (it
 retried for more than 590 s), and a malformed one is one line, not a ValueError traceback
-(issue 23, faults)."""
+."""
 
 from __future__ import annotations
 

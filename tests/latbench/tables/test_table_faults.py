@@ -1,4 +1,4 @@
-"""Table faults of issue 23: a directory given as a table, a table of another schema, a header
+"""Table faults: a directory given as a table, a table of another schema, a header
 cut mid-write, a UTF-8 byte-order mark (tables, side-cars, predictor and architecture files,
 import-nets CSVs), a truncated .csv.gz: each one line naming the file, or accepted."""
 

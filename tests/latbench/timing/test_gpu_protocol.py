@@ -1,4 +1,4 @@
-"""The GPU math settings are part of every CUDA protocol (issue 23 item 8: toggling
+"""The GPU math settings are part of every CUDA protocol (toggling
 ``cudnn.benchmark``, either ``allow_tf32`` or ``float32_matmul_precision`` left the protocol
 id unchanged). Tested on the CPU: the timer's description needs no GPU once ``require_cuda``
 is bypassed."""
