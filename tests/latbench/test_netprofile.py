@@ -117,7 +117,7 @@ def test_interleaved_passes_measure_every_network_once_per_repeat(tmp_path):
 
 def test_a_table_written_before_canonical_ids_is_resumed_not_redone(tmp_path):
     """Tables written when arch_id hashed Architecture.to_json() hold other ids; a resumed run
-    recognises their networks from arch_json (issue 23 item 6's id change)."""
+    recognises their networks from arch_json."""
     import hashlib
     import json
 

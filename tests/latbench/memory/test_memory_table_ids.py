@@ -1,4 +1,4 @@
-"""A memory table written before canonical arch_ids is resumed, not redone (issue 23 item 6)."""
+"""A memory table written before canonical arch_ids is resumed, not redone."""
 
 from __future__ import annotations
 
