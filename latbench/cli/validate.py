@@ -95,9 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
     from latbench.deploy.paper_protocols import rtdnas_limits
-    from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
-                                          validate)
     from latbench.atomic import write_atomically
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate
     from latbench.paths import file_in
 
     path = Path(args.arch)
