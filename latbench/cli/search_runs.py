@@ -30,7 +30,7 @@ def _show(title: str, outcomes, fmt) -> None:  # noqa: ANN001
     """One row per run; the last run's latency beside the first's (λ = 0) when there are two."""
     print_table(title, ["λ", "choice", "predicted latency (ms)", "final task loss"],
                 [(o.lam, fmt(o), o.latency_ms,
-                  o.task_loss if math.isfinite(o.task_loss) else "-") for o in outcomes])
+                  "-" if o.task_loss is None else o.task_loss) for o in outcomes])
     if len(outcomes) < 2:
         return
     base, reg = outcomes[0], outcomes[-1]

@@ -95,9 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
     from latbench.deploy.paper_protocols import rtdnas_limits
-    from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
-                                          validate)
     from latbench.atomic import write_atomically
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate
     from latbench.paths import file_in
 
     path = Path(args.arch)
@@ -200,6 +199,18 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     return 0
 
 
+def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A frame protocol's report with what plain validate reports carry: the device's
+    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
+    import torch
+
+    from latbench.deploy.validate import busy_warnings
+    from latbench.device import fingerprint
+
+    cpu = args.device.startswith("cpu")
+    threads = torch.get_num_threads() if cpu else None
+    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
+            "threads": threads, "warnings": busy_warnings() if cpu else []}
 def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
     """SPACE:SEED[:SIZE] when the part before ':' is a space or a seed follows it (a model
     spec names a callable there, never a number), else a model spec."""
@@ -216,6 +227,7 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
 
 def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
+    from latbench.atomic import write_atomically
     from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
     from latbench.models import parse_input_shape
     from latbench.paths import file_in
@@ -236,8 +248,8 @@ def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = file_in(args.out, path.stem, ".report.json", "onnx")
     md_path = file_in(args.out, path.stem, ".report.md", "onnx")
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    write_atomically(md_path, report.to_markdown())
     if args.json:
         print(report.to_json())
     else:
@@ -248,15 +260,3 @@ def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
     return 1 if report.passed is False else 0
-def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """A frame protocol's report with what plain validate reports carry: the device's
-    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
-    import torch
-
-    from latbench.deploy.validate import busy_warnings
-    from latbench.device import fingerprint
-
-    cpu = args.device.startswith("cpu")
-    threads = torch.get_num_threads() if cpu else None
-    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
-            "threads": threads, "warnings": busy_warnings() if cpu else []}

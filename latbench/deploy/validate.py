@@ -378,7 +378,7 @@ def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
     prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
     report = ValidationReport(arch, device, prediction, budget_ms, min_fps, config.as_dict(),
                               exported.to_dict(), live.to_dict())
-    load = _load_warnings()
+    load = busy_warnings()
     for backend, runner in _make_runners(backends, None, exported, inputs, opts).items():
         if isinstance(runner, BackendResult):
             report.backends.append(runner)

@@ -1,5 +1,5 @@
-"""``validate --out DIR`` replaces links already in DIR and never writes through them (issue
-23 faults: a planted ``DIR/arch.onnx`` link to a file outside was overwritten)."""
+"""``validate --out DIR`` replaces links already in DIR and never writes through them (a
+planted ``DIR/arch.onnx`` link to a file outside was overwritten)."""
 
 from __future__ import annotations
 
