@@ -26,12 +26,10 @@ every later registry call in the process (no half-loaded state is used silently)
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import os
 import re
-import sys
 import threading
 import types
 from collections.abc import Iterable
@@ -39,7 +37,7 @@ from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.lazy import lazy_attributes
-from latbench.trust import trust_module
+from latbench.trust import import_file, trust_module
 
 ENV = "LATBENCH_PLUGINS"
 """Environment variable listing the plugins to load (after the entry points)."""
@@ -115,33 +113,11 @@ def add_to_environment(names: Iterable[str]) -> list[str]:
     return merged
 
 
-def _import_path(path: str) -> None:
-    """Import a ``.py`` file as a module named after its path (unique per file)."""
-    full = os.path.abspath(path)
-    if not os.path.isfile(full):
-        raise FileNotFoundError(f"no such file {full}")
-    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
-    name = f"latbench_plugin_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:8]}"
-    trust_module(name)
-    if name in sys.modules:
-        return
-    spec = importlib.util.spec_from_file_location(name, full)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {full} as a module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-
-
 def _load_one(label: str, target: Any) -> None:
     try:
         if isinstance(target, str):
             if _is_path(target):
-                _import_path(target)
+                import_file(target, "latbench_plugin")
             else:
                 trust_module(target.split(".")[0])
                 importlib.import_module(target)

@@ -4,6 +4,13 @@ Imports nothing heavy (the plugin loader calls ``trust_module`` before torch is 
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import types
+
 from latbench.errors import OpSpecError
 
 TRUSTED_ROOTS = frozenset({"torch", "_operator", "operator", "math", "timm", "torchvision"})
@@ -54,3 +61,37 @@ def check_trusted(name: str, what: str) -> None:
         raise OpSpecError(f"{what}: {name[:120]!r} is outside the packages a key may name "
                           f"({', '.join(sorted(TRUSTED_ROOTS))}, safe builtins, and the "
                           "modules of models and plugins loaded by this command)")
+
+
+def file_module_name(path: str | os.PathLike[str], prefix: str) -> str:
+    """The module name a ``.py`` file is imported under: ``<prefix>_<stem>_<sha1 of its
+    absolute path>``, the same in every process (so keys naming its functions rebuild in
+    workers)."""
+    full = os.path.abspath(path)
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
+    return f"{prefix}_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:8]}"
+
+
+def import_file(path: str | os.PathLike[str], prefix: str) -> types.ModuleType:
+    """Import the ``.py`` file at ``path`` once per process (``file_module_name``) and trust
+    it: the user named it (``--model file.py:fn``, ``--plugin file.py``). Raises
+    ``FileNotFoundError`` when there is no such file, else whatever the file raises (the
+    half-imported module is removed)."""
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise FileNotFoundError(f"no such file {full}")
+    name = file_module_name(full, prefix)
+    trust_module(name)
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, full)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {full} as a module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -11,7 +11,6 @@ the two detection-op schemas so that the models import, and warns once that the 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import sys
@@ -24,7 +23,7 @@ import torch
 from torch import nn
 
 from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.ops.traced import trust_module
+from latbench.trust import file_module_name, import_file, trust_module
 
 LIBRARIES = ("timm", "torchvision")
 _NMS_SCHEMAS = {
@@ -176,37 +175,24 @@ def _torchvision_model(name: str, shape: tuple[int, ...] | None
         return builder(**kwargs), shape
 
 
-def _file_module_name(path: Path) -> str:
-    return f"_latbench_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
-
-
 def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
                     ) -> tuple[nn.Module, tuple[int, ...]]:
     if spec.source == "file":
         path = Path(spec.target)
         if not path.is_file():
             raise ModelSpecError(f"model {spec.text!r}: no file {spec.target}")
-        mod_name = _file_module_name(path)  # the same name in every process
-        module = sys.modules.get(mod_name)
-        if module is None:
-            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
-            if loader_spec is None or loader_spec.loader is None:
-                raise ModelSpecError(f"model {spec.text!r}: {path} is not importable")
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[mod_name] = module
-            try:
-                loader_spec.loader.exec_module(module)
-            except Exception as exc:
-                del sys.modules[mod_name]
-                raise ModelSpecError(f"model {spec.text!r}: importing {path} failed: "
-                                     f"{type(exc).__name__}: {str(exc)[:200]}") from None
+        try:
+            module = import_file(path, "latbench_model")
+        except Exception as exc:
+            raise ModelSpecError(f"model {spec.text!r}: importing {path} failed: "
+                                 f"{type(exc).__name__}: {str(exc)[:200]}") from None
     else:
         try:
             module = importlib.import_module(spec.target)
         except ImportError as exc:
             raise ModelSpecError(f"model {spec.text!r}: cannot import {spec.target} "
                                  f"({exc})") from None
-    trust_module(mod_name if spec.source == "file" else spec.target.split(".")[0])
+        trust_module(spec.target.split(".")[0])
     fn = getattr(module, spec.attr, None)
     if not callable(fn):
         raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable "
@@ -225,7 +211,7 @@ def trusted_model(spec: ModelSpec) -> bool:
     if spec.source in ("timm", "torchvision"):
         return True
     if spec.source == "file":
-        return is_trusted(f"{_file_module_name(Path(spec.target))}.{spec.attr}")
+        return is_trusted(f"{file_module_name(spec.target, 'latbench_model')}.{spec.attr}")
     return is_trusted(f"{spec.target}.{spec.attr}")
 
 

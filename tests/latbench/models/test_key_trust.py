@@ -52,7 +52,7 @@ def test_user_model_module_is_trusted_once_loaded(tmp_path):
     src.write_text("import torch\n\ndef helper(x):\n    return x * 2\n\n"
                    "def make():\n    return torch.nn.Linear(4, 4)\n")
     load_model(f"{src}:make", (1, 4))
-    name = next(m for m in sys.modules if m.startswith("_latbench_model_")
+    name = next(m for m in sys.modules if m.startswith("latbench_model_")
                 and getattr(sys.modules[m], "__file__", "") == str(src))
     assert resolve_function(f"{name}.helper") is sys.modules[name].helper
 
