@@ -130,6 +130,27 @@ def interval_factor(residuals: np.ndarray, coverage: float) -> float:
     return float(r[rank - 1]) if rank <= len(r) else float(1.5 * r[-1])
 
 
+def tolerance_factor(residuals: np.ndarray, coverage: float, confidence: float) -> float:
+    """Half-width f (in log ms) of a normal tolerance interval ``pred · exp(±f)`` from the
+    leave-one-out relative residuals ``r`` (predicted / measured − 1) of k shots.
+
+    With s² = mean(log(1 + r)²) (ν = k degrees of freedom, centred on 0 so a biased fit
+    widens its interval), f = z_{(1+P)/2} · s · sqrt(ν (1 + 1/k) / χ²_{1−γ, ν}) covers a share
+    P = ``coverage`` of networks in a share γ = ``confidence`` of fits when the log errors are
+    normal (Howe's approximation of the two-sided tolerance factor: Howe, JASA 64(326), 1969;
+    NIST/SEMATECH e-Handbook 7.2.6.3). Plain split-conformal or jackknife quantiles of k = 10
+    residuals hold P only on average over fits; the χ² term is what makes it hold per fit.
+    """
+    from scipy.stats import chi2, norm
+
+    r = np.log1p(np.clip(np.asarray(residuals, dtype=np.float64), -0.999, None))
+    k = len(r)
+    s = float(np.sqrt(np.mean(r ** 2))) if k else np.inf
+    factor = norm.ppf((1 + coverage) / 2) * np.sqrt(k * (1 + 1 / k) / chi2.ppf(1 - confidence,
+                                                                             k))
+    return float(factor * s)
+
+
 def choose_shots(n: int, k: int, seed: int) -> np.ndarray:
     """``k`` of ``n`` row positions drawn uniformly without replacement with ``seed``
     (never "the first k rows"), sorted."""

@@ -66,11 +66,30 @@ def run(args: argparse.Namespace) -> int:
     elif NOISE_FLOOR in report:
         console.print("no drift reference in this table: the floor includes any slow-down of "
                       "the whole machine between the passes")
+    if hasattr(model, "predict_interval"):
+        report["interval"] = interval_report(model, nets)
+        r = report["interval"]
+        console.print(f"{r['stated_pct']:g} % interval ({getattr(model, 'estimate_label', 'estimated')}): "
+                      f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
+                      f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
+                      "of the measured latency", markup=False)
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     return 0
+
+
+def interval_report(model: Any, nets: Any) -> dict[str, float]:
+    """Coverage of the model's interval on ``nets`` (share of measured latencies inside it)
+    and its median width relative to the measured latency, beside the stated level."""
+    import numpy as np
+
+    _, low, high = model.predict_interval(nets.archs)
+    y = np.asarray(nets.latency_ms, dtype=np.float64)
+    inside = (y >= low) & (y <= high)
+    return {"stated_pct": 100 * float(model.coverage), "coverage_pct": 100 * float(inside.mean()),
+            "median_width_pct": 100 * float(np.median((high - low) / y)), "n": int(len(y))}
 
 
 def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
