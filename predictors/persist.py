@@ -148,7 +148,8 @@ def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
     import importlib
 
-    for name in ("lookup", "learned", "network", "transfer", "memory", "device_prior"):
+    for name in ("lookup", "learned", "network", "transfer", "memory", "device_prior",
+                 "gpu_specs"):
         importlib.import_module(f"latbench.predictors.{name}")
 
 

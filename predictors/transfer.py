@@ -54,8 +54,11 @@ from latbench.predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_pr
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
-CONFIDENCE = 0.9
-"""Share of fits whose interval is to hold its stated coverage (``tolerance_factor``)."""
+CONFIDENCE = 0.975
+"""Share of fits whose interval is to hold its stated coverage (``tolerance_factor``). Set
+above the 0.9 the bar asks for because the log errors have heavier tails than normal: on
+NAS-Bench-201 leave-one-column-out (13 columns x 5 seeds, k = 10) γ = 0.9 and 0.95 gave
+>= 85 % coverage in 89 % of fits, 0.975 in 97 % (docs/benchmarks-transfer.md)."""
 CONST_SD = 10.0
 """Prior sd of the per-network constant, × the shots' mean latency: all but unpenalised."""
 MIN_SHOTS = 3
@@ -74,8 +77,8 @@ def arch_digest(arch: Architecture) -> str:
 
 def source_op_costs(source: Any, ops: Sequence[Any]) -> np.ndarray:
     """The source device's cost of each op (any unit: only its shape is used)."""
-    if isinstance(source, TransferPredictor):
-        return source.op_costs(ops)
+    if hasattr(source, "op_costs"):  # a transfer or a spec-sheet predictor
+        return np.asarray(source.op_costs(ops), dtype=np.float64)
     if input_level(source) == "op":
         return np.asarray(source.predict(list(ops)), dtype=np.float64)
     op_model = getattr(source, "op_model", None)

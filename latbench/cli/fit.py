@@ -37,8 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
                    help="predictor of another device (network or op level) to transfer")
-    p.add_argument("--shots", type=positive_int, default=10,
-                   help="networks of --networks drawn at random (with --seed) as shots")
+    p.add_argument("--shots", type=nonnegative_int, default=10,
+                   help="networks of --networks drawn at random (with --seed) as shots; 0 "
+                        "with --target-gpu: the spec-sheet estimate alone")
+    p.add_argument("--target-gpu", metavar="GPU",
+                   help="a GPU of predictors/gpu_specs.csv (e.g. V100): estimate from its spec "
+                        "sheet (--shots 0), or start the transfer's fit from it (--shots k)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="batch size of a --target-gpu estimate (default: the batch of "
+                        "--networks, else 1)")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed of the shot draw (default: 0)")
     p.add_argument("--prior-from", type=Path, nargs="+", metavar="NETWORKS",
@@ -125,17 +132,24 @@ def _transfer(args: argparse.Namespace
     from latbench.predictors.transfer_fit import choose_shots
 
     if args.networks is None:
-        raise LatbenchError("--transfer-from needs --networks (networks measured on the "
-                            "target device)")
+        raise LatbenchError(f"{'--transfer-from' if args.transfer_from else '--target-gpu'} "
+                            "with shots needs --networks (networks measured on the target "
+                            "device)")
     nets = network_data(args.networks, STATS[args.stat])
-    source = load(args.transfer_from)
+    spec = None
+    if args.target_gpu is not None:
+        spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
+        console.print(f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
+                      f"({spec.spec_.source})", markup=False)
+    source = load(args.transfer_from) if args.transfer_from is not None else spec
     if input_level(source) == "op":
         console.print(f"source {args.transfer_from} is an op predictor "
                       f"({type(source).__name__}): lifted to networks as the sum of its op costs")
     rows = choose_shots(len(nets.archs), args.shots, args.seed)
     prior = _prior(args.prior_from, STATS[args.stat],
                    encode([nets.archs[i] for i in rows]).ops) if args.prior_from else None
-    model = TransferPredictor(source, args.method, nets.device, prior).fit(
+    model = TransferPredictor(source, args.method, nets.device, prior,
+                              spec_prior=None if spec is None else spec.weights_.tolist()).fit(
         [nets.archs[i] for i in rows], nets.latency_ms[rows])
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
     console.print(f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
@@ -144,6 +158,35 @@ def _transfer(args: argparse.Namespace
                   markup=False)
     return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
             fitted_sizes(archs=nets.archs), nets.drift_reference)
+
+
+def _batch(archs: list) -> int:
+    from latbench.predictors.batch import encode
+    from latbench.predictors.device_prior import batch_of
+
+    return batch_of(encode(archs[:1])) if archs else 1
+
+
+def _spec_model(gpu: str, batch: int):  # noqa: ANN202
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    return SpecSheetPredictor(gpu, batch).fit()
+
+
+def _spec_sheet(args: argparse.Namespace) -> int:
+    """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
+    from latbench.predictors.data import network_data
+    from latbench.predictors.persist import save
+
+    batch = args.batch or (_batch(network_data(args.networks).archs) if args.networks else 1)
+    model = _spec_model(args.target_gpu, batch)
+    save(model, args.out)  # no device slug: nothing was measured (the state says which GPU)
+    w = model.weights_
+    console.print(f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
+                  f"source: {model.spec_.source}); calibrated on "
+                  f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
+                  f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}", markup=False)
+    return 0
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
@@ -184,7 +227,12 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import save
     from latbench.predictors.lookup import LookupPredictor
 
-    if args.transfer_from is not None:
+    if args.target_gpu is not None and args.shots == 0:
+        return _spec_sheet(args)
+    if args.shots == 0:
+        raise LatbenchError("--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
+                            "transfer needs >= 3 shots")
+    if args.transfer_from is not None or args.target_gpu is not None:
         model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:

@@ -159,3 +159,42 @@ def _write_ofa(path):
     for i, a in enumerate(sample_architectures("ofa-mbv3", 4, "small", seed=1)):
         w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok", "source": "measured",
                   "protocol_id": "p", "latency_median_ms": 1.0 + i, "latency_min_ms": 1.0 + i})
+
+
+def test_the_spec_table_is_sourced_and_complete():
+    from latbench.predictors.gpu_specs import find_gpu, load_specs
+
+    wanted = ("V100", "P100", "GTX 1080 Ti", "Titan X (Pascal)", "Titan Xp", "RTX 2080 Ti",
+              "Titan RTX", "RTX 3090", "RTX 4090", "A100", "H100")
+    specs = load_specs()
+    assert set(wanted) <= set(specs)
+    for s in specs.values():
+        assert s.source and s.sms > 0 and s.fp32_tflops > 0 and s.memory_gbps > 0
+    assert find_gpu("titan_xp").gpu == "Titan Xp" and find_gpu("a100").sms == 108
+    with pytest.raises(Exception, match="no spec sheet for GPU 'B200'; known: V100"):
+        find_gpu("B200")
+
+
+def test_spec_sheet_estimates_are_labelled_and_scale_with_the_spec(archs, tmp_path, capsys):
+    from latbench.predictors.gpu_specs import ESTIMATE_LABEL, SpecSheetPredictor
+
+    v100, p100 = SpecSheetPredictor("V100", 32).fit(), SpecSheetPredictor("P100", 32).fit()
+    at32 = _at(archs[:5], 32)
+    fast, slow = v100.predict(at32), p100.predict(at32)
+    assert np.all(fast > 0) and np.all(fast < slow)  # V100 out-computes and out-reads P100
+    pred, lo, hi = v100.predict_interval(at32)
+    assert np.all(lo < pred) and np.all(pred < hi)
+    out = tmp_path / "v100.json"
+    assert main(["fit", "--target-gpu", "V100", "--shots", "0", "--batch", "32",
+                 "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["class"] == "SpecSheetPredictor" and doc["state"]["label"] == ESTIMATE_LABEL
+    assert "estimate from spec sheet" in " ".join(capsys.readouterr().out.split())
+    csv = tmp_path / "v.csv"
+    assert main(["predict", str(out), "--space", "nasbench201", "--size", "small", "--n", "3",
+                 "--out", str(csv)]) == 0
+    rows = csv.read_text().splitlines()
+    assert rows[0].startswith("query,predicted_ms,low_ms,high_ms")
+    assert rows[1].split(",")[-2] == ESTIMATE_LABEL
+    assert "estimate from spec sheet" in " ".join(capsys.readouterr().out.split())
+    assert main(["fit", "--shots", "0", "-o", str(out)]) == 2
