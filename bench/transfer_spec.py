@@ -112,7 +112,9 @@ def main() -> None:
             cal = Calibration.fit([(find_gpu(SPEC_NAME[o["gpu"]]), o["T"], o["y"])
                                    for o in cols if regime(o["batch"]) == reg])
             doc["regimes"][reg] = {"weights": list(cal.weights), "gpus": sorted(set(cal.gpus)),
-                                   "residuals": list(cal.residuals)}
+                                   "residuals": list(cal.residuals),
+                                   "columns": {f"{o['gpu']}_{o['batch']}": len(o["y"])
+                                               for o in cols if regime(o["batch"]) == reg}}
         CALIBRATION_JSON.write_text(json.dumps(doc, indent=1) + "\n")
         print(f"wrote {CALIBRATION_JSON}")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -16,6 +16,7 @@ a 3×3 conv on a CPU, ~0.02 on a GTX 1080 Ti at batch 1). Candidate methods
   w ≥ 0 (``latbench.predictors.device_model``: four numbers; what batch-1 GPUs and phones need,
   whose time goes to per-kernel launch and dispatch); ``opcost-roofline``: the per-op fit
   shrunk toward that model's op costs (and ops the shots lack priced by it);
+- ``launches``: w_0 + w_launch · Σ launches only (two numbers);
 - ``loglinear``: log y = a + b · log ŷ_source, b ≥ 0 (the old map: keeps the source's
   ranking); ``scale``: y = s · ŷ_source.
 
@@ -52,6 +53,16 @@ from latbench.predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_pr
                                      prior_ridge, select, tolerance_factor)
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
+ROOFLINE_METHODS = ("roofline", "launches")
+LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
+"""``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
+data supports: docs/transfer.md)."""
+PREFERENCE = ("launches", "roofline", "opcost-learned", "opcost-nearest", "opcost-roofline", "opcost",
+              "loglinear", "scale")
+"""Order in which ``auto`` prefers methods whose LOO errors tie within one standard error
+(``transfer_fit.select``): the 2- and 4-number device models first (they cannot over-fit
+10 shots),
+then the per-op fits toward learned priors, the source-shaped ones, the maps."""
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
 CONFIDENCE = 0.975
@@ -157,13 +168,13 @@ class TransferPredictor(Predictor):
                     T: np.ndarray, terms: np.ndarray
                     ) -> dict[str, tuple[Fitter, Sequence[float]]]:
         fitters = self._fitters(A, y, src, base, T, terms)
-        wanted = [m for m in METHODS[1:] if self.method in ("auto", m) and m in fitters]
+        wanted = [m for m in PREFERENCE if self.method in ("auto", m) and m in fitters]
         if not wanted:
             raise LatbenchError(f"method {self.method!r} needs a DevicePrior covering the "
                                 "shots' ops (prior=...); none was given or it lacks some ops")
         roofline_alphas = (1.0,) if self.spec_prior is None else self.alphas
         return {m: (fitters[m], self.alphas if m in OP_METHODS else
-                    roofline_alphas if m == "roofline" else (0.0,)) for m in wanted}
+                    roofline_alphas if m in ROOFLINE_METHODS else (0.0,)) for m in wanted}
 
     def _fitters(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray,
                  T: np.ndarray, terms: np.ndarray) -> dict[str, Fitter]:
@@ -175,6 +186,7 @@ class TransferPredictor(Predictor):
         spec = self._spec_prior()
         out["opcost-roofline"] = _opcost_roofline_fitter(A, y, T, terms, spec)
         out["roofline"] = _roofline_fitter(y, T, spec)
+        out["launches"] = _roofline_fitter(y, T, spec, LAUNCH_TERMS)
         out["loglinear"] = _map_fitter(y, base, loglinear=True)
         out["scale"] = _map_fitter(y, base, loglinear=False)
         return out
@@ -212,7 +224,7 @@ class TransferPredictor(Predictor):
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
         if self.method_ in OP_METHODS:
             pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops)
-        elif self.method_ == "roofline":
+        elif self.method_ in ROOFLINE_METHODS:
             pred = network_terms(batch.counts(), op_terms(batch.ops)) @ self.map_
         else:
             pred = _apply_map(self.map_, source_network_ms(self.source, batch))
@@ -335,9 +347,15 @@ def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndar
     return fit
 
 
-def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: np.ndarray | None) -> Fitter:
+def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: np.ndarray | None,
+                     terms: np.ndarray | None = None) -> Fitter:
+    """The device model on the shots; ``terms`` (a 0/1 mask of its 4 terms) keeps some."""
+    mask = np.ones(4) if terms is None else terms
+    Tm = T * mask
+    spec_m = None if spec is None else spec * mask
+
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        w = fit_weights(T, y, train, spec, alpha)
+        w = fit_weights(Tm, y, train, spec_m, alpha) * mask
         return _Fitted(lambda rows: T[rows] @ w, map_=w)
     return fit
 

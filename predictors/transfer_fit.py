@@ -102,23 +102,32 @@ def loo_residuals(fitter: Fitter, y: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def select(candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray) -> Choice:
-    """The (method, α) with the smallest LOO root-mean-square relative error.
-
-    Ties keep the earlier candidate, so list the simpler or preferred methods first.
+    """The (method, α) chosen by LOO relative error, with the one-standard-error rule
+    (Hastie, Tibshirani & Friedman, *Elements of Statistical Learning* §7.10): each method
+    keeps its best α; then the FIRST method (in ``candidates``' order: list the simplest or
+    most robust first) whose mean squared LOO error is within one standard error of the
+    paired difference from the best method's is chosen. With 10 shots, LOO differences
+    smaller than that are noise, and following them let one seed pick a fit pinned to the
+    wrong prior.
     """
-    best: Choice | None = None
+    per_method: dict[str, tuple[float, np.ndarray]] = {}
     scores: dict[str, float] = {}
     for name, (fitter, alphas) in candidates.items():
         for alpha in alphas:
             res = loo_residuals(fitter, y, alpha)
             rms = float(np.sqrt(np.mean(res ** 2))) if np.all(np.isfinite(res)) else np.inf
-            if rms < scores.get(name, np.inf):
+            if rms < scores.get(name, np.inf) or name not in per_method:
                 scores[name] = rms
-            if best is None or rms < float(np.sqrt(np.mean(best.residuals ** 2))):
-                best = Choice(name, float(alpha), res, scores)
-    assert best is not None, "select needs at least one candidate"
-    best.scores = scores
-    return best
+                per_method[name] = (float(alpha), res)
+    assert per_method, "select needs at least one candidate"
+    best = min(per_method, key=lambda m: scores[m])
+    for name, (alpha, res) in per_method.items():
+        if not np.isfinite(scores[name]):
+            continue
+        d = res ** 2 - per_method[best][1] ** 2
+        if name == best or d.mean() <= d.std(ddof=1) / np.sqrt(len(d)):
+            return Choice(name, alpha, res, scores)
+    raise AssertionError("unreachable: the best method always qualifies")
 
 
 def interval_factor(residuals: np.ndarray, coverage: float) -> float:
