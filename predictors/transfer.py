@@ -57,12 +57,10 @@ ROOFLINE_METHODS = ("roofline", "launches")
 LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
 """``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
 data supports: docs/transfer.md)."""
-PREFERENCE = ("launches", "roofline", "opcost-learned", "opcost-nearest", "opcost-roofline", "opcost",
-              "loglinear", "scale")
-"""Order in which ``auto`` prefers methods whose LOO errors tie within one standard error
-(``transfer_fit.select``): the 2- and 4-number device models first (they cannot over-fit
-10 shots),
-then the per-op fits toward learned priors, the source-shaped ones, the maps."""
+PREFERENCE = ("launches", "roofline", "opcost-learned", "opcost-nearest", "opcost-roofline",
+              "opcost", "loglinear", "scale")
+"""Order of the candidates: of equal leave-one-out errors the earlier wins (the fewest
+numbers first)."""
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
 CONFIDENCE = 0.975

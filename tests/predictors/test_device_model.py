@@ -198,3 +198,20 @@ def test_spec_sheet_estimates_are_labelled_and_scale_with_the_spec(archs, tmp_pa
     assert rows[1].split(",")[-2] == ESTIMATE_LABEL
     assert "estimate from spec sheet" in " ".join(capsys.readouterr().out.split())
     assert main(["fit", "--shots", "0", "-o", str(out)]) == 2
+
+
+def test_select_one_se_prefers_the_first_method_within_one_standard_error():
+    from latbench.predictors.transfer_fit import select
+
+    y = np.ones(10)
+    noise = np.random.default_rng(0).normal(0, 0.1, 10)
+
+    def const(offset):
+        return lambda train, alpha: (lambda rows: y[rows] * (1 + noise[rows] + offset))
+
+    cands = lambda off: {"simple": (const(off), (0.0,)),  # noqa: E731
+                         "complex": (const(0.0), (0.0,))}
+    near = select(cands(0.01), y, one_se=True)
+    assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]
+    assert select(cands(0.01), y).method == "complex"  # plain: the smallest LOO error
+    assert select(cands(0.3), y, one_se=True).method == "complex"
