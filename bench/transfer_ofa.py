@@ -1,20 +1,23 @@
 """Few-shot transfer on published OFA MobileNetV3 latencies: leave one GPU column out.
 
 The OFA twin of ``bench/transfer_public.py`` (same scoring and table code, imported from it).
-Data: ``shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz`` (HELP: 5,000 subnets,
+Data: ``data/public-latency/ofa_mbv3_help_devices_ms.csv.gz`` (HELP: 5,000 subnets,
 RTX 2080 Ti and Titan Xp at batch 1/32/64, ms per forward pass of the whole batch), built
 as ``ofa-mbv3`` networks at width 1.2 (``bench/ofa_width.py``). Each column in turn is the
 target; for k = 5, 10, 20 shots (10 seeds) every method is fitted on the k shots and scored
 on the other 5,000 − k subnets: Spearman ρ, Kendall τ, MAPE, share within ±10 %.
 
 Rows: FLOPs (affine fit on the shots; its ranking is the zero-shot FLOPs rank), ridge on op
-counts (45 (stage, kernel, expand) block counts + resolution), the other column that ranks
+counts (45 (stage, kernel, expand) block counts + resolution), the total depth Σd (affine on
+the shots: the launch-bound baseline), the 4-term device model alone (``roofline``), the other
+column that ranks
 the shots most alike mapped log-linearly (what leaving one column out offers without a learned
 prior), and ``TransferPredictor``
 (predictors/transfer.py, ``method=auto``) from latbench's CPU table of the space (1 thread,
 ``device_profiles/cpu-amd-epyc-1t/ofa-mbv3-*.csv``, lifted by ``LearnedPredictor`` to any
 op). The transfer is fitted on the shots' own ops (~200 of the ~2,400 resolution-specific
-ops; the others take the source's cost × the fitted scale): a fit over all 2,400 ops is one
+ops; the others take the source's cost × the fitted scale, or the device model's cost when
+``opcost-roofline`` wins): a fit over all 2,400 ops is one
 2,400-variable NNLS per candidate (≈100 s each here), and the learned cross-device prior of
 ``transfer_public.py`` needs dozens of them per column. Second table: batch transfer on one
 GPU (batch 1 -> 32 -> 64), log-linear maps fitted on k shots of the larger batch.
@@ -24,7 +27,7 @@ batch mapped on all rows, a gradient-boosted model on the encoding 5-fold cross-
 all 5,000 subnets, and this transfer at k = 10/100/1,000 (``--ceiling-ks``), i.e. what the
 data allows and how close latbench's transfer gets with many shots.
 
-Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--seeds 3 --ks 10`` for a quick look;
+Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--quick``: 1,000 subnets, 3 seeds, k = 10;
 ``--ceiling-only`` for the ceiling alone, ``--ceiling-ks 10`` makes that < 2 min).
 """
 

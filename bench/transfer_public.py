@@ -1,6 +1,6 @@
 """Few-shot transfer on published NAS-Bench-201 latencies: leave one device column out.
 
-Data: ``shared/data/public-latency/nasbench201_help_devices_ms.csv.gz`` (HELP's measurements of
+Data: ``data/public-latency/nasbench201_help_devices_ms.csv.gz`` (HELP's measurements of
 all 15,625 cells on 13 device/batch columns, ms per forward pass of the whole batch). Each
 column in turn is the target; for k = 5, 10, 20 shots drawn at random (10 seeds) the
 predictors are fitted on the k shots and scored on every other connected cell: Spearman ρ,
@@ -10,17 +10,19 @@ Disconnected cells (no input-output path without a ``none`` edge, 341 of 15,625)
 out of shots and scores: some runtimes prune them to ~0 ms (pixel3 ~1 ms), others run the
 Zero ops; neither is a network the benchmark ranks.
 
-Rows: FLOPs (total FLOPs times a scale fitted on the shots: the zero-shot FLOPs rank), latbench's old
-``loglinear`` map, ridge on the 5 op counts (6 parameters) and on edge×op one-hots (31),
-``TransferPredictor`` with the source device's op costs as prior (``opcost``), and with
-``method=auto`` plus a ``DevicePrior`` learned from the OTHER 12 columns only; HELP's
-published 10-shot mean. Source device: latbench's paper-size CPU predictor (1 thread, AMD
+Rows: FLOPs (total FLOPs times a scale fitted on the shots: the zero-shot FLOPs rank), ridge
+on the 5 op counts (6 parameters) and on edge×op one-hots (31), ``TransferPredictor`` with the
+source device's op costs as prior (``opcost``), the 4-term device model alone (``roofline``),
+and ``method=auto`` plus a ``DevicePrior`` learned from the OTHER 12 columns only (source-free,
+keyed at batch 1); HELP's and NASFLAT's published 10-shot means. Per column: the auto
+transfer's mean and worst-seed ρ and ±10 %, and its 90 % interval's coverage per fit. Source device: latbench's paper-size CPU predictor (1 thread, AMD
 EPYC; ``device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json``: lookup on the
 op table beside it, calibrated on 30 networks). A constant prediction (a ridge shrunk to its
 intercept) has no ranking and scores ρ = τ = 0. A second table: batch 32/256 from batch-1
 knowledge of the same GPU.
 
-Run: ``python bench/transfer_public.py`` (``--seeds 3`` for a quick look).
+Run: ``PYTHONPATH=. python bench/transfer_public.py`` (k = 10, 10 seeds, then the batch
+table); ``--quick``: 3 seeds, no batch table (~2.5 min on the loaded 2-core VM).
 """
 
 from __future__ import annotations

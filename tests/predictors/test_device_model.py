@@ -215,3 +215,19 @@ def test_select_one_se_prefers_the_first_method_within_one_standard_error():
     assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]
     assert select(cands(0.01), y).method == "complex"  # plain: the smallest LOO error
     assert select(cands(0.3), y, one_se=True).method == "complex"
+
+
+def test_a_fit_that_ranks_nothing_is_not_chosen_while_another_ranks():
+    from latbench.predictors.transfer_fit import select
+
+    y = np.array([9.0, 13.1, 1.9, 3.5, 6.5, 9.0, 12.5, 8.9, 5.6, 11.5])  # pixel3, seed 7
+
+    def flat(train, alpha):
+        return lambda rows: np.full(len(rows), 3.6)  # least relative error, no ranking
+
+    def ranking(train, alpha):
+        return lambda rows: y[rows] * 1.5 + 2.0
+
+    choice = select({"flat": (flat, (0.0,)), "ranking": (ranking, (0.0,))}, y)
+    assert choice.scores["flat"] < choice.scores["ranking"] and choice.method == "ranking"
+    assert select({"flat": (flat, (0.0,))}, y).method == "flat"  # the only one: kept
