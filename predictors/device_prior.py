@@ -40,6 +40,13 @@ JITTER = 0.05
 """Diagonal added to Σ: (``JITTER`` × the mean normalised cost)², so no direction is certain."""
 
 
+def refuse_prior(obj: Any, path: Any) -> None:
+    """A ``LatbenchError`` when a loaded file is a prior, not a predictor (predict, evaluate)."""
+    if isinstance(obj, DevicePrior):
+        raise LatbenchError(f"{path} is a cross-device prior (`fit --kind prior`), not a "
+                            "predictor: pass it to `latbench fit --prior-from`")
+
+
 @functools.lru_cache(maxsize=65536)
 def prior_key(key: str) -> str:
     """The op key with its batch (leading input dimension) set to 1: the key a prior knows

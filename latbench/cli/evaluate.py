@@ -35,10 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
+    from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
                                             held_out, metric_rows, pass_drift)
 
     model = load(args.predictor)
+    refuse_prior(model, args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))

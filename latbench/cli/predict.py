@@ -100,9 +100,11 @@ def run(args: argparse.Namespace) -> int:
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.persist import load
+    from latbench.predictors.device_prior import refuse_prior
 
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
+    refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
     queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}))
     t0 = time.perf_counter()

@@ -124,6 +124,8 @@ def test_cli_saves_a_prior_once_reuses_it_and_shows_intervals(synth, archs, tmp_
     assert main(["fit", "--kind", "prior", "--prior-from", *map(str, tables),
                  "-o", str(prior)]) == 0
     assert "(batch 8)" in capsys.readouterr().out
+    assert main(["predict", str(prior), "--space", "nasbench201", "--size", "small"]) == 2
+    assert "is a cross-device prior" in capsys.readouterr().err
     target = _write_target(tmp_path / "t.networks.csv", archs,
                            launch_bound(batch, per_kernel=0.08), "gpu-t")
     out = tmp_path / "t.json"
