@@ -8,13 +8,16 @@ target; for k = 5, 10, 20 shots (10 seeds) every method is fitted on the k shots
 on the other 5,000 − k subnets: Spearman ρ, Kendall τ, MAPE, share within ±10 %.
 
 Rows: FLOPs (affine fit on the shots; its ranking is the zero-shot FLOPs rank), ridge on op
-counts (45 (stage, kernel, expand) block counts + resolution), the other column that ranks
+counts (45 (stage, kernel, expand) block counts + resolution), the total depth Σd (affine on
+the shots: the launch-bound baseline), the 4-term device model alone (``roofline``), the other
+column that ranks
 the shots most alike mapped log-linearly (what leaving one column out offers without a learned
 prior), and ``TransferPredictor``
 (predictors/transfer.py, ``method=auto``) from latbench's CPU table of the space (1 thread,
 ``device_profiles/cpu-amd-epyc-1t/ofa-mbv3-*.csv``, lifted by ``LearnedPredictor`` to any
 op). The transfer is fitted on the shots' own ops (~200 of the ~2,400 resolution-specific
-ops; the others take the source's cost × the fitted scale): a fit over all 2,400 ops is one
+ops; the others take the source's cost × the fitted scale, or the device model's cost when
+``opcost-roofline`` wins): a fit over all 2,400 ops is one
 2,400-variable NNLS per candidate (≈100 s each here), and the learned cross-device prior of
 ``transfer_public.py`` needs dozens of them per column. Second table: batch transfer on one
 GPU (batch 1 -> 32 -> 64), log-linear maps fitted on k shots of the larger batch.
@@ -24,7 +27,7 @@ batch mapped on all rows, a gradient-boosted model on the encoding 5-fold cross-
 all 5,000 subnets, and this transfer at k = 10/100/1,000 (``--ceiling-ks``), i.e. what the
 data allows and how close latbench's transfer gets with many shots.
 
-Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--seeds 3 --ks 10`` for a quick look;
+Run: ``PYTHONPATH=. python bench/transfer_ofa.py`` (``--quick``: 1,000 subnets, 3 seeds, k = 10;
 ``--ceiling-only`` for the ceiling alone, ``--ceiling-ks 10`` makes that < 2 min).
 """
 
@@ -42,17 +45,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ofa_ceiling import ceiling_rows, encoding_features, print_ceiling, transfer_rows  # noqa: E402
-from transfer_public import ridge, score, summarise  # noqa: E402
+from transfer_public import coverage_of, per_column, ridge, score, summarise  # noqa: E402
 
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
 from latbench.spaces.ofa_mbv3 import EXPANDS, KERNELS, MAX_DEPTH, N_STAGES  # noqa: E402
 from latbench.predictors.batch import ArchBatch, encode  # noqa: E402
 from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
+from latbench.predictors.transfer_fit import choose_shots  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "public-latency" / "ofa_mbv3_help_devices_ms.csv.gz"
 SOURCES = ("ofa-mbv3-small.csv", "ofa-mbv3-paper-b1-sample300.csv")
 PROFILES = ROOT / "device_profiles/cpu-amd-epyc-1t"
@@ -74,13 +78,32 @@ def count_features(df: pd.DataFrame) -> np.ndarray:
 
 
 def transfer_on_shots(archs: list, batch: ArchBatch, source, **kw):  # noqa: ANN001, ANN201
-    """TransferPredictor fitted on the shots' own ops, scored on every network."""
+    """TransferPredictor fitted on the shots' own ops, scored on every network; ``fit.chosen``
+    and ``fit.intervals`` (low, high per network) record each fit."""
     def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
         model = TransferPredictor(source, **kw).fit(encode([archs[i] for i in rows]), y[rows])
         fit.chosen.append(model.method_)
-        return model.predict(batch)
-    fit.chosen = []
+        pred, lo, hi = model.predict_interval(batch)
+        fit.intervals.append((lo, hi))
+        return pred
+    fit.chosen, fit.intervals = [], []
     return fit
+
+
+def total_depth(df: pd.DataFrame):  # noqa: ANN201
+    """latency = a + b · Σ d (the subnet's block count) fitted on the shots: the launch-bound
+    baseline (its ranking is the total-depth rank)."""
+    depth = np.array([sum(int(v) for v in d.split("-")) for d in df["d"]], dtype=np.float64)
+
+    def fit(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+        b, a = np.polyfit(depth[rows], y[rows], 1)
+        return a + b * depth + rng_tie(len(depth))
+    return fit
+
+
+def rng_tie(n: int) -> np.ndarray:
+    """A 1e-9 ms jitter so equal depths tie-break at random, not by row order."""
+    return np.random.default_rng(0).uniform(0, 1e-9, n)
 
 
 def nearest_column(others: dict[str, np.ndarray]):  # noqa: ANN201
@@ -169,39 +192,47 @@ def ceiling(df: pd.DataFrame, columns: list[str], archs: list, batch: ArchBatch,
 
 
 def few_shot_tables(df: pd.DataFrame, columns: list[str], archs: list, batch: ArchBatch,
-                    source, ks: tuple[int, ...], seeds: int, t0: float) -> None:  # noqa: ANN001
+                    source, ks: tuple[int, ...], seeds: int, t0: float,  # noqa: ANN001
+                    quick: bool = False) -> None:
     flops = batch.counts() @ FlopsCost().predict(batch.ops)
     counts = count_features(df)
     print("agreement between the columns themselves (Spearman ρ over all subnets): what one "
           "GPU column says about another")
     print(df[columns].corr(method="spearman").round(3).to_string(), flush=True)
     results: dict = {}
+    chosen: dict[str, list[str]] = {}
+    cover: dict[str, list[tuple[float, float]]] = {}
     for col in columns:
         y = df[col].to_numpy(dtype=np.float64)
+        auto = transfer_on_shots(archs, batch, source)
         methods = {"FLOPs (affine on shots)": flops_affine(flops),
                    "ridge, 45 block counts + r": ridge(counts),
-                   "transfer auto, CPU source": transfer_on_shots(archs, batch, source),
+                   "total depth Σd (affine on shots)": total_depth(df),
+                   "transfer roofline (4 terms)": transfer_on_shots(archs, batch, source,
+                                                                   method="roofline"),
+                   "transfer auto, CPU source": auto,
                    "nearest other column, log map": nearest_column(
                        {c: df[c].to_numpy(dtype=np.float64) for c in columns if c != col})}
         flat = 0
         for key, runs in score(methods, y, ks, seeds).items():
             flat += no_ranking_as_zero(runs)
             results.setdefault(key, {})[col] = runs
+        shot_rows = [choose_shots(len(y), k, seed) for k in ks for seed in range(seeds)]
+        chosen[col] = auto.chosen
+        cover[col] = coverage_of(auto.intervals, y, shot_rows)
         print(f"  {col}: done at {time.perf_counter() - t0:.0f} s ({flat} fits predicted one "
               "value for all: ρ = τ = 0)", flush=True)
     summarise(dict(sorted(results.items(), key=lambda kv: (kv[0][1], list(results).index(kv[0])))),
               f"each GPU column as target (the others used only by 'nearest other column'), "
               f"mean over {len(columns)} columns × {seeds} seeds")
     k = 10 if 10 in ks else ks[0]
-    print(f"\nper column at k = {k}: Spearman ρ / ±10 %")
-    for col in columns:
-        cells = [f"{np.mean([r['spearman_rho'] for r in results[(m, k)][col]]):.3f} / "
-                 f"{100 * np.mean([r['within_10pct'] for r in results[(m, k)][col]]):4.1f}%"
-                 for m in ("transfer auto, CPU source", "ridge, 45 block counts + r",
-                           "FLOPs (affine on shots)", "nearest other column, log map")]
-        print(f"  {col:12s} transfer {cells[0]}  ridge {cells[1]}  FLOPs {cells[2]}  "
-              f"nearest column {cells[3]}")
-    batch_table(df, flops, ks, seeds)
+    per_column(results, {c: v[ks.index(k) * seeds:][: seeds] for c, v in chosen.items()},
+               {c: v[ks.index(k) * seeds:][: seeds] for c, v in cover.items()}, k,
+               ("transfer auto, CPU source", "ridge, 45 block counts + r",
+                "FLOPs (affine on shots)", "total depth Σd (affine on shots)",
+                "transfer roofline (4 terms)", "nearest other column, log map"))
+    if not quick:
+        batch_table(df, flops, ks, seeds)
 
 
 def main() -> None:
@@ -214,7 +245,11 @@ def main() -> None:
     ap.add_argument("--ceiling-ks", default="10,100,1000",
                     help="shots of the ceiling's transfer rows ('' for none)")
     ap.add_argument("--ceiling-seeds", type=int, default=1)
+    ap.add_argument("--quick", action="store_true",
+                    help="1,000 subnets, 3 seeds, k = 10, no batch or ceiling tables")
     args = ap.parse_args()
+    if args.quick:
+        args.n, args.seeds, args.ks = min(args.n, 1000), min(args.seeds, 3), "10"
     t0 = time.perf_counter()
     df = pd.read_csv(args.data).head(args.n)
     columns = [c for c in df.columns if c.startswith(GPUS)]
@@ -227,7 +262,9 @@ def main() -> None:
     warnings.simplefilter("ignore", ExtrapolationWarning)
     if not args.ceiling_only:
         few_shot_tables(df, columns, archs, batch, source,
-                        tuple(int(k) for k in args.ks.split(",")), args.seeds, t0)
+                        tuple(int(k) for k in args.ks.split(",")), args.seeds, t0, args.quick)
+    if args.quick:
+        return
     ceiling(df, columns, archs, batch, source,
             tuple(int(k) for k in args.ceiling_ks.split(",") if k), args.ceiling_seeds)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

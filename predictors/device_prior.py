@@ -10,12 +10,21 @@ diagonal ``jitter``) form the Gaussian prior a new device's few-shot fit shrinks
 explain the shots best is the prior (``nearest``, kept per device in ``phis``). Relative op costs that vary together across
 devices (e.g. all convolutions on GPUs) are thus learned from the data, as in HELP's
 meta-learning (Lee et al., NeurIPS 2021), with a linear-Gaussian model instead of a network.
+
+Batch size is a property of a device column, not part of an op's identity here: ops are keyed
+by their batch-1 twin (``prior_key``), so columns measured at batch 1, 32 and 256 share their
+ops and each contributes its own normalised costs (a batch-256 column's relative costs are
+one more "device" of the prior; ``batches`` records each column's batch). The split of costs
+the networks cannot tell apart follows the source's op costs when given, else each device's
+own few-term model (``device_model``: launches, FLOPs, bytes). A prior is saved and loaded
+like a predictor (``persist.save``; ``latbench fit --kind prior``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,10 +32,42 @@ import numpy as np
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.batch import ArchBatch
+from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
+from latbench.predictors.persist import check_numbers, check_type, persistable_document
 from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
 JITTER = 0.05
 """Diagonal added to Σ: (``JITTER`` × the mean normalised cost)², so no direction is certain."""
+
+
+def refuse_prior(obj: Any, path: Any) -> None:
+    """A ``LatbenchError`` when a loaded file is a prior, not a predictor (predict, evaluate)."""
+    if isinstance(obj, DevicePrior):
+        raise LatbenchError(f"{path} is a cross-device prior (`fit --kind prior`), not a "
+                            "predictor: pass it to `latbench fit --prior-from`")
+
+
+@functools.lru_cache(maxsize=65536)
+def prior_key(key: str) -> str:
+    """The op key with its batch (leading input dimension) set to 1: the key a prior knows
+    the op by, whatever batch a column was measured at."""
+    op = OpSpec.from_key(key)
+    if not op.input_shape or op.input_shape[0] == 1:
+        return key
+    return op.replace(input_shape=(1, *op.input_shape[1:])).key
+
+
+def batch_of(batch: ArchBatch) -> int:
+    """The batch size a networks batch runs at (its ops' leading input dimension; 1 when
+    they disagree or have none)."""
+    sizes = {op.input_shape[0] for op in batch.ops if op.input_shape}
+    return sizes.pop() if len(sizes) == 1 else 1
+
+
+def roofline_costs(batch: ArchBatch, y: np.ndarray) -> np.ndarray:
+    """Each op's cost (ms) under the device model fitted on all of ``batch``'s networks."""
+    terms = op_terms(batch.ops)
+    return op_costs(fit_weights(network_terms(batch.counts(), terms), y), terms)
 
 
 def design(counts: np.ndarray) -> np.ndarray:
@@ -43,6 +84,7 @@ def fit_op_costs(counts: np.ndarray, y: np.ndarray, source_costs: np.ndarray,
     return prior_ridge(design(counts), y, prior, alpha)
 
 
+@persistable_document
 @dataclass
 class DevicePrior:
     """Mean and covariance of normalised ``[const, θ_op...]`` over ``devices``; ops by key."""
@@ -52,6 +94,7 @@ class DevicePrior:
     cov: np.ndarray  # (p+1, p+1)
     devices: list[str]
     phis: np.ndarray  # (n_devices, p+1): each device's normalised costs
+    batches: list[int] = field(default_factory=list)  # each device's batch size
 
     @classmethod
     def fit(cls, batch: ArchBatch, measured: Mapping[str, np.ndarray],
@@ -68,12 +111,14 @@ class DevicePrior:
 
     @classmethod
     def fit_devices(cls, devices: Mapping[str, tuple[ArchBatch, np.ndarray]],
-                    source_costs: Callable[[list[OpSpec]], np.ndarray], *,
+                    source_costs: Callable[[list[OpSpec]], np.ndarray] | None = None, *,
                     alpha: float = 1e-3, max_networks: int = 3000, seed: int = 0
                     ) -> "DevicePrior":
         """Learn from each device's own networks (name -> (batch, ms per network)); the prior
-        covers the ops all devices' networks share. ``source_costs(ops)`` gives the source's
-        cost of each op."""
+        covers the ops all devices' networks share (ops keyed by ``prior_key``, so any batch
+        sizes mix). ``source_costs(ops)`` gives the source's cost of each op; without it each
+        device's own ``device_model`` fit shapes its split. Raises ``LatbenchError`` when the
+        devices share no op."""
         if len(devices) < 2:
             raise LatbenchError(f"a device prior needs >= 2 devices; got {len(devices)}")
         fits: dict[str, dict[str, float]] = {}
@@ -84,35 +129,56 @@ class DevicePrior:
                                     f"({batch.n}); got shape {y.shape}")
             rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(batch.n, size=min(max_networks, batch.n), replace=False))
-            theta = fit_op_costs(batch.counts()[rows], y[rows], source_costs(batch.ops), alpha)
+            shape = (source_costs(batch.ops) if source_costs is not None
+                     else roofline_costs(batch.take(rows), y[rows]))
+            theta = fit_op_costs(batch.counts()[rows], y[rows], shape, alpha)
             phi = theta / y[rows].mean()
-            fits[name] = {"": phi[0], **{op.key: v for op, v in zip(batch.ops, phi[1:])}}
+            fits[name] = {"": phi[0], **{prior_key(op.key): v
+                                         for op, v in zip(batch.ops, phi[1:])}}
         shared = set.intersection(*(set(f) for f in fits.values())) - {""}
+        if not shared:
+            raise LatbenchError("the devices' networks share no op (" + "; ".join(
+                f"{n}: {len(f) - 1} ops" for n, f in fits.items()) + "): a prior needs "
+                "tables of the same search space and size")
         keys = [k for k in next(iter(fits.values())) if k in shared]
         phi = np.array([[f[""]] + [f[k] for k in keys] for f in fits.values()])
         mean = phi.mean(axis=0)
         cov = np.cov(phi.T) + np.diag((JITTER * np.maximum(np.abs(mean), 1e-3 * mean.max()))
                                       ** 2)
-        return cls(keys, mean, cov, list(devices), phi)
+        return cls(keys, mean, cov, list(devices), phi,
+                   [batch_of(batch) for batch, _ in devices.values()])
+
+    def missing(self, keys: Sequence[str]) -> list[str]:
+        """The op keys of ``keys`` (by ``prior_key``) the prior has no cost for."""
+        known = set(self.keys)
+        return [k for k in keys if prior_key(k) not in known]
 
     def covers(self, keys: Sequence[str]) -> bool:
-        """Whether every op key of ``keys`` has a learned cost."""
-        known = set(self.keys)
-        return all(k in known for k in keys)
+        """Whether every op key of ``keys`` (at any batch: ``prior_key``) has a learned cost."""
+        return not self.missing(keys)
 
     def restrict(self, keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Mean, covariance and per-device costs of ``[const] + keys`` (in that order); the
-        keys must be covered."""
+        keys (at any batch: ``prior_key``) must be covered."""
         pos = {k: i + 1 for i, k in enumerate(self.keys)}
-        idx = np.array([0] + [pos[k] for k in keys])
+        idx = np.array([0] + [pos[prior_key(k)] for k in keys])
         return self.mean[idx], self.cov[np.ix_(idx, idx)], self.phis[:, idx]
 
     def to_state(self) -> dict[str, Any]:
         return {"keys": self.keys, "mean": self.mean.tolist(), "cov": self.cov.tolist(),
-                "devices": self.devices, "phis": self.phis.tolist()}
+                "devices": self.devices, "phis": self.phis.tolist(), "batches": self.batches}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "DevicePrior":
-        return cls(list(state["keys"]), np.array(state["mean"], dtype=np.float64),
-                   np.array(state["cov"], dtype=np.float64), list(state["devices"]),
-                   np.array(state["phis"], dtype=np.float64))
+        keys = check_type("keys", state["keys"], list, "a list of op keys")
+        devices = check_type("devices", state["devices"], list, "a list of device names")
+        p = len(keys) + 1
+        mean = np.array(check_numbers("mean", state["mean"], p), dtype=np.float64)
+        cov = np.array(state["cov"], dtype=np.float64)
+        phis = np.array(state["phis"], dtype=np.float64)
+        if cov.shape != (p, p) or phis.shape != (len(devices), p):
+            from latbench.predictors.persist import damaged
+            raise damaged("cov/phis", f"({p}, {p}) and ({len(devices)}, {p}) numbers",
+                          f"{cov.shape}, {phis.shape}")
+        return cls(list(keys), mean, cov, list(devices), phis,
+                   [int(b) for b in state.get("batches", [1] * len(devices))])

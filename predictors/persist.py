@@ -49,6 +49,8 @@ class Persistable(Protocol):
 
 
 _CLASSES: dict[str, type] = {}
+_DOCUMENTS: dict[str, type] = {}
+"""Saved like a predictor but not one (a cross-device prior): loadable, never predicting."""
 
 
 def damaged(field: str, expected: str, got: Any = None) -> PredictorFileError:
@@ -112,6 +114,13 @@ def persistable(cls: type) -> type:
     return cls
 
 
+def persistable_document(cls: type) -> type:
+    """Class decorator: save and load ``cls`` like a predictor (checksummed JSON) although
+    it is no predictor (e.g. ``DevicePrior``); ``load`` returns it, callers check its type."""
+    _DOCUMENTS[cls.__name__] = cls
+    return cls
+
+
 def _canonical(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
@@ -136,14 +145,15 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
     if not isinstance(doc, Mapping):
         raise damaged("class", "an object {class, state}", doc)
     name = doc.get("class")
-    if not isinstance(name, str) or name not in _CLASSES:
+    known = {**_CLASSES, **_DOCUMENTS}
+    if not isinstance(name, str) or name not in known:
         raise PredictorFileError(f"unknown predictor class {str(name)[:60]!r}; valid: "
-                                 f"{', '.join(sorted(_CLASSES))}")
+                                 f"{', '.join(sorted(known))}")
     state = doc.get("state")
     if not isinstance(state, Mapping):
         raise damaged(f"{name}.state", "an object", state)
     try:
-        return _CLASSES[name].from_state(state)
+        return known[name].from_state(state)
     except PredictorFileError:
         raise
     except LatbenchError as exc:  # e.g. a key that no longer parses
@@ -159,7 +169,8 @@ def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
     import importlib
 
-    for name in ("lookup", "learned", "network", "transfer", "memory"):
+    for name in ("lookup", "learned", "network", "transfer", "memory", "device_prior",
+                 "gpu_specs"):
         importlib.import_module(f"latbench.predictors.{name}")
 
 

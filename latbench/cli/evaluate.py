@@ -35,10 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
+    from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
                                             held_out, json_metrics, metric_rows, pass_drift)
 
     model = load(args.predictor)
+    refuse_prior(model, args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
@@ -66,12 +68,31 @@ def run(args: argparse.Namespace) -> int:
     elif NOISE_FLOOR in report:
         console.print("no drift reference in this table: the floor includes any slow-down of "
                       "the whole machine between the passes")
+    if hasattr(model, "predict_interval"):
+        report["interval"] = interval_report(model, nets)
+        r = report["interval"]
+        console.print(f"{r['stated_pct']:g} % interval ({getattr(model, 'estimate_label', 'estimated')}): "
+                      f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
+                      f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
+                      "of the measured latency", markup=False)
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)
     if args.json is not None:
         args.json.write_text(json.dumps(json_metrics(report), allow_nan=False, indent=1,
                                         sort_keys=True) + "\n")
     return 0
+
+
+def interval_report(model: Any, nets: Any) -> dict[str, float]:
+    """Coverage of the model's interval on ``nets`` (share of measured latencies inside it)
+    and its median width relative to the measured latency, beside the stated level."""
+    import numpy as np
+
+    _, low, high = model.predict_interval(nets.archs)
+    y = np.asarray(nets.latency_ms, dtype=np.float64)
+    inside = (y >= low) & (y <= high)
+    return {"stated_pct": 100 * float(model.coverage), "coverage_pct": 100 * float(inside.mean()),
+            "median_width_pct": 100 * float(np.median((high - low) / y)), "n": int(len(y))}
 
 
 def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:

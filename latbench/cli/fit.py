@@ -21,10 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "networks of --networks.")
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
-    p.add_argument("--kind", choices=("lookup", "learned", "memory"), default="lookup",
+    p.add_argument("--kind", choices=("lookup", "learned", "memory", "prior"), default="lookup",
                    help="lookup: the table's ops by key; learned: a regressor on op features "
                         "that also predicts unmeasured ops; memory: a training-memory "
-                        "predictor on a memory table (HyperSegNAS) (default: lookup)")
+                        "predictor on a memory table (HyperSegNAS); prior: a cross-device "
+                        "prior on relative op costs from the --prior-from tables, saved for "
+                        "`fit --prior-from PRIOR.json` (default: lookup)")
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
     p.add_argument("--calibration", choices=CALIBRATIONS, default="affine",
                    help="how --networks corrects the summed op latencies (default: affine)")
@@ -35,54 +37,119 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
                    help="predictor of another device (network or op level) to transfer")
-    p.add_argument("--shots", type=positive_int, default=10,
-                   help="networks of --networks drawn at random (with --seed) as shots")
+    p.add_argument("--shots", type=nonnegative_int, default=10,
+                   help="networks of --networks drawn at random (with --seed) as shots; 0 "
+                        "with --target-gpu: the spec-sheet estimate alone")
+    p.add_argument("--target-gpu", metavar="GPU",
+                   help="a GPU of predictors/gpu_specs.csv (e.g. V100): estimate from its spec "
+                        "sheet (--shots 0), or start the transfer's fit from it (--shots k)")
+    p.add_argument("--batch", type=positive_int, default=None,
+                   help="batch size of a --target-gpu estimate (default: the batch of "
+                        "--networks, else 1)")
     p.add_argument("--seed", type=nonnegative_int, default=0,
                    help="seed of the shot draw (default: 0)")
     p.add_argument("--prior-from", type=Path, nargs="+", metavar="NETWORKS",
-                   help="networks tables of OTHER devices (e.g. other columns of an imported "
-                        "file): learn a prior on relative op costs from them")
+                   help="a prior saved by `fit --kind prior` (PRIOR.json), or networks tables "
+                        "of OTHER devices (e.g. other columns of an imported file, any batch "
+                        "sizes) to learn the prior on relative op costs from")
     p.add_argument("--method", choices=METHODS, default="auto",
                    help="transfer method; auto: chosen by leave-one-out CV on the shots")
     p.set_defaults(func=run)
 
 
-def _prior(paths: list[Path], source: object, column: str):  # noqa: ANN202
-    """A DevicePrior learned from the networks tables of other devices."""
+def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
+    """A DevicePrior learned from the networks tables of other devices (any batch sizes)."""
     from latbench.predictors.batch import encode
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
-    from latbench.predictors.transfer import source_op_costs
 
     devices = {}
     for path in paths:
         data = network_data(path, column)
-        devices[data.device or path.stem] = (encode(data.archs), data.latency_ms)
-    prior = DevicePrior.fit_devices(devices, lambda ops: source_op_costs(source, ops))
-    console.print(f"prior learned from {len(devices)} device(s): {', '.join(devices)} "
-                  f"({len(prior.keys)} shared ops)", markup=False)
+        name = data.device or path.stem
+        if name in devices:  # two columns of one device (e.g. batch 1 and 32) stay apart
+            name = f"{name}:{path.parent.name or path.stem}"
+        devices[name] = (encode(data.archs), data.latency_ms)
+    prior = DevicePrior.fit_devices(devices)
+    console.print(f"prior learned from {len(devices)} device(s): "
+                  + ", ".join(f"{d} (batch {b})" for d, b in zip(devices, prior.batches))
+                  + f"; {len(prior.keys)} shared ops (keyed at batch 1)", markup=False)
     return prior
+
+
+def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
+    """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
+    an error naming why when it knows none of the target's ops, a note when only some."""
+    from latbench.predictors.device_prior import DevicePrior, prior_key
+    from latbench.predictors.persist import load
+
+    if len(paths) == 1 and paths[0].suffix == ".json":
+        prior = load(paths[0])
+        if not isinstance(prior, DevicePrior):
+            raise LatbenchError(f"{paths[0]}: a saved {type(prior).__name__}, not a prior; "
+                                "write one with `latbench fit --kind prior --prior-from "
+                                "TABLES... -o PRIOR.json`")
+        console.print(f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} "
+                      "ops", markup=False)
+    else:
+        prior = _learn_prior(paths, column)
+    keys = [op.key for op in target_ops]
+    missing = prior.missing(keys)
+    if len(missing) == len(keys):
+        raise LatbenchError(
+            f"--prior-from: the prior ({', '.join(prior.devices)}) knows none of the target's "
+            f"{len(keys)} ops (e.g. {prior_key(keys[0])}; the prior's are e.g. "
+            f"{prior.keys[0] if prior.keys else 'none'}): it was learned on another search "
+            "space or size")
+    if missing:
+        console.print(f"note: the prior lacks {len(missing)} of the target networks' "
+                      f"{len(keys)} ops (e.g. {prior_key(missing[0])}); opcost-learned is "
+                      "used only for shots whose ops it covers", markup=False)
+    return prior
+
+
+def _fit_prior(args: argparse.Namespace) -> int:
+    """``--kind prior``: learn the cross-device prior once and save it."""
+    from latbench.predictors.persist import save, sha256_file
+
+    if not args.prior_from or len(args.prior_from) < 2:
+        raise LatbenchError("fit --kind prior needs --prior-from with >= 2 networks tables "
+                            "(e.g. the columns `latbench import-nets` wrote)")
+    prior = _learn_prior(args.prior_from, STATS[args.stat])
+    save(prior, args.out, tables={str(p): sha256_file(p) for p in args.prior_from},
+         statistic=STATS[args.stat])
+    console.print(f"saved prior -> {args.out}")
+    return 0
 
 
 def _transfer(args: argparse.Namespace
               ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
     from latbench.predictors.base import input_level
+    from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
     from latbench.predictors.persist import load
     from latbench.predictors.transfer import TransferPredictor
     from latbench.predictors.transfer_fit import choose_shots
 
     if args.networks is None:
-        raise LatbenchError("--transfer-from needs --networks (networks measured on the "
-                            "target device)")
+        raise LatbenchError(f"{'--transfer-from' if args.transfer_from else '--target-gpu'} "
+                            "with shots needs --networks (networks measured on the target "
+                            "device)")
     nets = network_data(args.networks, STATS[args.stat])
-    source = load(args.transfer_from)
+    spec = None
+    if args.target_gpu is not None:
+        spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
+        console.print(f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
+                      f"({spec.spec_.source})", markup=False)
+    source = load(args.transfer_from) if args.transfer_from is not None else spec
     if input_level(source) == "op":
         console.print(f"source {args.transfer_from} is an op predictor "
                       f"({type(source).__name__}): lifted to networks as the sum of its op costs")
     rows = choose_shots(len(nets.archs), args.shots, args.seed)
-    prior = _prior(args.prior_from, source, STATS[args.stat]) if args.prior_from else None
-    model = TransferPredictor(source, args.method, nets.device, prior).fit(
+    prior = _prior(args.prior_from, STATS[args.stat],
+                   encode([nets.archs[i] for i in rows]).ops) if args.prior_from else None
+    model = TransferPredictor(source, args.method, nets.device, prior,
+                              spec_prior=None if spec is None else spec.weights_.tolist()).fit(
         [nets.archs[i] for i in rows], nets.latency_ms[rows])
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
     console.print(f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
@@ -91,6 +158,35 @@ def _transfer(args: argparse.Namespace
                   markup=False)
     return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
             fitted_sizes(archs=nets.archs), nets.drift_reference)
+
+
+def _batch(archs: list) -> int:
+    from latbench.predictors.batch import encode
+    from latbench.predictors.device_prior import batch_of
+
+    return batch_of(encode(archs[:1])) if archs else 1
+
+
+def _spec_model(gpu: str, batch: int):  # noqa: ANN202
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    return SpecSheetPredictor(gpu, batch).fit()
+
+
+def _spec_sheet(args: argparse.Namespace) -> int:
+    """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
+    from latbench.predictors.data import network_data
+    from latbench.predictors.persist import save
+
+    batch = args.batch or (_batch(network_data(args.networks).archs) if args.networks else 1)
+    model = _spec_model(args.target_gpu, batch)
+    save(model, args.out)  # no device slug: nothing was measured (the state says which GPU)
+    w = model.weights_
+    console.print(f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
+                  f"source: {model.spec_.source}); calibrated on "
+                  f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
+                  f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}", markup=False)
+    return 0
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
@@ -123,13 +219,20 @@ def _memory(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.kind == "memory":
         return _memory(args)
+    if args.kind == "prior":
+        return _fit_prior(args)
     from latbench.predictors.data import fitted_sizes, network_data, op_data
     from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
     from latbench.predictors.network import NetworkPredictor
     from latbench.predictors.persist import save
     from latbench.predictors.lookup import LookupPredictor
 
-    if args.transfer_from is not None:
+    if args.target_gpu is not None and args.shots == 0:
+        return _spec_sheet(args)
+    if args.shots == 0:
+        raise LatbenchError("--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
+                            "transfer needs >= 3 shots")
+    if args.transfer_from is not None or args.target_gpu is not None:
         model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:

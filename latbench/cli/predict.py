@@ -94,39 +94,63 @@ def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[
     return specs, [s.key for s in specs]
 
 
+def interval_note(model: object) -> str:
+    """How a transfer predictor's interval was made (one line for the CLI)."""
+    n = getattr(model, "n_shots_", 0)
+    return (f"tolerance interval from the leave-one-out errors on its {n} shots, meant to hold "
+            "in 90 % of fits (predictors/transfer_fit.py: tolerance_factor)")
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.persist import load
+    from latbench.predictors.device_prior import refuse_prior
 
     model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
                  if args.threads else None)
+    refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
     queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}))
     t0 = time.perf_counter()
-    how = f"estimated by {type(model).__name__}"
+    source = getattr(model, "estimate_label", "estimated")
+    how = f"{source} by {type(model).__name__}"
+    interval = hasattr(model, "predict_interval") and is_network
     if args.model is not None and not is_network:  # an op predictor: the sum of the ops
         pred = np.asarray([float(np.sum(model.predict(a.ops()))) for a in queries])
         how += ", uncalibrated sum of each model's ops"
+    elif interval:
+        pred, low, high = (np.asarray(v) for v in model.predict_interval(queries))
     else:
         pred = np.asarray(model.predict(queries))
     elapsed = time.perf_counter() - t0
     coverage = getattr(model, "last_coverage", None)
     console.print(f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
-                  + (f"; coverage {coverage.summary()}" if coverage is not None else ""))
+                  + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
+                  markup=False)
     if args.model is not None:
         _print_source(model, args.predictor)
-    print_table("predicted", ["query", f"predicted ({model.unit})"],
-                [[n, float(v)] for n, v in list(zip(names, pred))[: args.show]])
+    header = ["query", f"predicted ({model.unit})"]
+    rows = [[n, float(v)] for n, v in zip(names, pred)]
+    if interval:
+        level = f"{100 * model.coverage:g} %"
+        header += [f"{level} low", f"{level} high"]
+        rows = [r + [float(lo), float(hi)] for r, lo, hi in zip(rows, low, high)]
+        console.print(f"{level} interval: {interval_note(model)}", markup=False)
+    print_table("predicted", header, rows[: args.show])
     if args.out is not None:
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)
-                w.writerow(["query", f"predicted_{model.unit}", "source", "predictor"])
-                w.writerows([n, repr(float(v)), "estimated", str(args.predictor)]
-                            for n, v in zip(names, pred))
+                extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] \
+                    if interval else []
+                w.writerow(["query", f"predicted_{model.unit}", *extra, "source", "predictor"])
+                for i, (n, v) in enumerate(zip(names, pred)):
+                    more = [repr(float(low[i])), repr(float(high[i])), repr(model.coverage)] \
+                        if interval else []
+                    w.writerow([n, repr(float(v)), *more, source, str(args.predictor)])
         except OSError as exc:  # e.g. a full disk fails at close, naming no file
             raise with_filename(exc, args.out) from None
         console.print(f"wrote {len(pred)} rows -> {args.out}")

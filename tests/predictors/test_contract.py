@@ -18,6 +18,7 @@ from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import _CLASSES, _ensure_loaded
 from latbench.predictors.transfer import TransferPredictor
+from latbench.predictors.gpu_specs import SpecSheetPredictor
 
 _ensure_loaded()
 REGISTRY = sorted(_CLASSES)
@@ -35,6 +36,7 @@ def _fitted(name, synth, ops, archs):
         "NetworkPredictor": lambda: network,
         "TransferPredictor": lambda: TransferPredictor(network).fit(archs[:8], measured[:8]),
         "TrainingMemoryPredictor": lambda: TrainingMemoryPredictor().fit(None),
+        "SpecSheetPredictor": lambda: SpecSheetPredictor("V100").fit(),
     }[name]()
 
 

@@ -61,7 +61,8 @@ def test_transfer_learns_the_targets_own_op_costs_and_reranks(synth, source, arc
     rho_source = stats.spearmanr(source.predict(pick(rest)), y[rest]).statistic
     # the old map can only keep the source's ranking (or, clamped non-decreasing, none)
     assert new.method_.startswith("opcost") and rho_new > 0.9 and rho_new > rho_source + 0.3
-    assert set(new.cv_scores_) == {"opcost", "loglinear", "scale"}
+    assert set(new.cv_scores_) == {"opcost", "opcost-roofline", "roofline", "launches",
+                                   "loglinear", "scale"}
     assert np.all(new.theta_ >= 0)  # never decreasing: adding an op never lowers latency
     assert old.map_[1] >= 0
 

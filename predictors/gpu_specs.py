@@ -1,0 +1,227 @@
+"""A GPU from its spec sheet: latency estimates for a GPU nobody measured.
+
+``gpu_specs.csv`` (beside this module) lists, per GPU, the numbers a vendor's spec sheet or
+architecture whitepaper states (SMs, boost clock, peak FP32 / FP16 FLOP/s, memory bandwidth,
+L2 size), each row with its ``source``. The device model of ``device_model`` then prices a
+network on that GPU from its four terms:
+
+    latency_ms = const + launch_ms · Σ launches + k_flop · Σ FLOPs / peak_fp32
+                                               + k_byte · Σ bytes / bandwidth
+
+where ``k_flop`` and ``k_byte`` are inverse efficiencies (the share of the peak a real
+network's kernels reach), and ``launch_ms`` the per-kernel launch and dispatch cost. Those
+four numbers are not on a spec sheet: ``Calibration.fit`` learns them, per regime (batch 1,
+batch >= 32), from other GPUs' measured columns, by non-negative least squares on relative
+error, so the estimate for the target uses only its spec sheet plus what other GPUs showed.
+``CALIBRATION`` holds them as fitted on the four published GPU columns (NAS-Bench-201 GTX
+1080 Ti / Titan X, OFA RTX 2080 Ti / Titan Xp; ``bench/transfer_spec.py --calibrate``
+reproduces them) with the relative errors of that fit, which make the estimate's interval.
+
+Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``: it is an estimate
+from a spec sheet, not a measurement. With shots (``fit --target-gpu V100 --shots 10``) the
+spec estimate's weights are the prior the transfer's ``roofline`` fit starts from.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latbench.archs import Architecture
+from latbench.errors import LatbenchError
+from latbench.predictors.base import Predictor
+from latbench.predictors.batch import ArchBatch, encode
+from latbench.predictors.device_model import network_terms, op_terms
+from latbench.predictors.persist import check_numbers, check_type, persistable
+from latbench.predictors.transfer_fit import tolerance_factor
+
+SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
+ESTIMATE_LABEL = "estimate from spec sheet"
+COLUMNS = ("gpu", "aliases", "architecture", "sms", "boost_mhz", "fp32_tflops", "fp16_tflops",
+           "memory_gbps", "l2_mb", "source")
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One row of ``gpu_specs.csv`` (units in the names; FLOP/s as TFLOP/s, GB/s)."""
+
+    gpu: str
+    aliases: tuple[str, ...]
+    architecture: str
+    sms: int
+    boost_mhz: float
+    fp32_tflops: float
+    fp16_tflops: float
+    memory_gbps: float
+    l2_mb: float
+    source: str
+
+    def unit_terms(self) -> np.ndarray:
+        """Multipliers turning ``[const, launches, FLOPs, bytes]`` into ms at this GPU's peak:
+        ``[1, 1, 1e3 / peak FLOP/s, 1e3 / bandwidth B/s]``."""
+        return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12),
+                         1e3 / (self.memory_gbps * 1e9)])
+
+
+@functools.lru_cache(maxsize=1)
+def load_specs() -> dict[str, GpuSpec]:
+    """The table, by GPU name. Raises ``LatbenchError`` naming the row and field of a bad
+    value."""
+    out: dict[str, GpuSpec] = {}
+    with open(SPECS_CSV, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows, start=2):
+        if tuple(row) != COLUMNS:
+            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {list(COLUMNS)}")
+        try:
+            spec = GpuSpec(row["gpu"], tuple(a.strip().lower() for a in row["aliases"].split(";")),
+                           row["architecture"], int(row["sms"]), float(row["boost_mhz"]),
+                           float(row["fp32_tflops"]), float(row["fp16_tflops"]),
+                           float(row["memory_gbps"]), float(row["l2_mb"]), row["source"])
+        except ValueError as exc:
+            raise LatbenchError(f"{SPECS_CSV}:{i}: {exc}") from None
+        if not spec.source or min(spec.fp32_tflops, spec.memory_gbps) <= 0:
+            raise LatbenchError(f"{SPECS_CSV}:{i}: {spec.gpu}: needs a source and positive "
+                                "fp32_tflops and memory_gbps")
+        out[spec.gpu] = spec
+    return out
+
+
+def find_gpu(name: str) -> GpuSpec:
+    """The spec of ``name`` (its name or an alias, any case); else an error listing them."""
+    want = name.strip().lower()
+    for spec in load_specs().values():
+        if want == spec.gpu.lower() or want in spec.aliases:
+            return spec
+    raise LatbenchError(f"no spec sheet for GPU {name!r}; known: "
+                        f"{', '.join(load_specs())} (predictors/gpu_specs.csv)")
+
+
+def regime(batch: int) -> str:
+    """``"batch1"`` (launch-bound) or ``"batched"`` (batch >= 2)."""
+    return "batch1" if batch <= 1 else "batched"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Spec-independent weights ``[const_ms, launch_ms, k_flop, k_byte]`` of one regime, the
+    GPUs they were fitted on, and the relative errors of that fit (for the interval)."""
+
+    weights: tuple[float, float, float, float]
+    gpus: tuple[str, ...]
+    residuals: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> "Calibration":
+        """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
+        NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns."""
+        from scipy.optimize import nnls
+
+        X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
+        y = np.concatenate([y for _, _, y in columns])
+        scale = np.abs(X).max(axis=0)
+        scale[scale == 0] = 1.0
+        w, _ = nnls(X / scale / y[:, None], np.ones(len(y)))
+        w = w / scale
+        res = (X @ w) / y - 1.0
+        pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)
+        return cls(tuple(float(v) for v in w), tuple(s.gpu for s, _, _ in columns),
+                   tuple(float(r) for r in res[np.sort(pick)]))
+
+
+CALIBRATION: dict[str, Calibration] = {}
+"""Per regime, fitted on the four published GPU columns; filled by ``calibration()``."""
+CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
+
+
+def calibration(batch: int) -> Calibration:
+    """The stored calibration of ``batch``'s regime (``gpu_calibration.json``, written by
+    ``bench/transfer_spec.py --calibrate``)."""
+    import json
+
+    if not CALIBRATION:
+        if not CALIBRATION_JSON.is_file():
+            raise LatbenchError(f"{CALIBRATION_JSON} is missing; run "
+                                "`python bench/transfer_spec.py --calibrate`")
+        doc = json.loads(CALIBRATION_JSON.read_text())
+        for name, c in doc["regimes"].items():
+            CALIBRATION[name] = Calibration(tuple(c["weights"]), tuple(c["gpus"]),
+                                            tuple(c["residuals"]))
+    return CALIBRATION[regime(batch)]
+
+
+def spec_weights(spec: GpuSpec, cal: Calibration) -> np.ndarray:
+    """The device model's ``w`` (ms per term unit) for ``spec`` under ``cal``."""
+    return np.asarray(cal.weights) * spec.unit_terms()
+
+
+@persistable
+class SpecSheetPredictor(Predictor):
+    """Latency of networks on a GPU from its spec sheet alone (``ESTIMATE_LABEL``)."""
+
+    unit = "ms"
+    input_level = "network"
+    fitted_attr = "weights_"
+    estimate_label = ESTIMATE_LABEL
+
+    def __init__(self, gpu: str = "V100", batch: int = 1, coverage: float = 0.9):
+        self.gpu = gpu
+        self.batch = batch
+        self.coverage = coverage
+
+    def fit(self, archs: Any = None, measured_ms: Any = None,
+            cal: Calibration | None = None) -> "SpecSheetPredictor":
+        """No measurement is used: weights from the spec sheet and ``cal`` (default: the
+        stored calibration of ``batch``'s regime)."""
+        spec = find_gpu(self.gpu)
+        cal = cal or calibration(self.batch)
+        self.spec_ = spec
+        self.weights_ = spec_weights(spec, cal)
+        self.residuals_ = np.asarray(cal.residuals, dtype=np.float64)
+        self.calibrated_on_ = list(cal.gpus)
+        self.n_shots_ = 0
+        return self
+
+    def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
+        """Each op's estimated cost (ms): launches, FLOPs and bytes at the spec's rates."""
+        self._check_fitted("call fit() (no measurements needed)")
+        return op_terms(list(ops)) @ self.weights_[1:]
+
+    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+        """Estimated latency (ms) of each network on ``gpu``."""
+        self._check_fitted("call fit() (no measurements needed)")
+        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        return network_terms(batch.counts(), op_terms(batch.ops)) @ self.weights_
+
+    def predict_interval(self, archs: Sequence[Architecture] | ArchBatch,
+                         coverage: float | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(estimate, low, high) ms: the band the calibration's own relative errors give
+        (a tolerance interval on them, ``transfer_fit.tolerance_factor``)."""
+        pred = self.predict(archs)
+        f = tolerance_factor(self.residuals_, coverage or self.coverage, 0.975)
+        return pred, pred * np.exp(-f), pred * np.exp(f)
+
+    def to_state(self) -> dict[str, Any]:
+        self._check_fitted("nothing to save")
+        return {"params": {"gpu": self.gpu, "batch": self.batch, "coverage": self.coverage},
+                "label": ESTIMATE_LABEL, "spec_source": self.spec_.source,
+                "weights": self.weights_.tolist(), "residuals": self.residuals_.tolist(),
+                "calibrated_on": self.calibrated_on_}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "SpecSheetPredictor":
+        p = check_type("params", state["params"], dict, "an object")
+        obj = cls(str(p["gpu"]), int(p["batch"]), float(p["coverage"]))
+        obj.spec_ = find_gpu(obj.gpu)
+        obj.weights_ = np.array(check_numbers("weights", state["weights"], 4))
+        obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
+        obj.calibrated_on_ = list(state["calibrated_on"])
+        obj.n_shots_ = 0
+        return obj
