@@ -138,7 +138,7 @@ def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
     import importlib
 
-    for name in ("lookup", "learned", "network", "transfer", "memory"):
+    for name in ("lookup", "learned", "network", "transfer", "memory", "model_transfer"):
         importlib.import_module(f"latbench.predictors.{name}")
 
 
