@@ -143,7 +143,18 @@ class OpSpec:
     def n_inputs(self) -> int:
         from latbench.ops.registry import get_op_kind
 
-        return get_op_kind(self.kind).n_inputs
+        kind = get_op_kind(self.kind)
+        return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
+
+    def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
+        """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
+        dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
+        from latbench.ops.registry import get_op_kind
+
+        kind = get_op_kind(self.kind)
+        if kind.inputs is not None:
+            return kind.inputs(self)
+        return ((self.input_shape, self.dtype),) * kind.n_inputs
 
     def replace(self, **changes: Any) -> "OpSpec":
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
@@ -174,17 +185,20 @@ class OpSpec:
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
-        """Random input tensor(s) of the spec's shape, dtype and device (seeded); on the
-        ``meta`` device, shapes only (nothing is drawn or allocated)."""
+        """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
+        bool inputs of traced ops are zeros, a valid index of any table); on the ``meta``
+        device, shapes only (nothing is drawn or allocated)."""
+        train = self.mode == "train"
+        specs = [(shape, _input_dtype(name)) for shape, name in self.input_specs()]
         if torch.device(device).type == "meta":
-            return tuple(torch.empty(self.input_shape, dtype=self.torch_dtype, device="meta")
-                         .requires_grad_(self.mode == "train") for _ in range(self.n_inputs))
+            return tuple(torch.empty(shape, dtype=dt, device="meta")
+                         .requires_grad_(train and dt.is_floating_point) for shape, dt in specs)
         gen = torch.Generator(device="cpu").manual_seed(seed)
         return tuple(
-            torch.randn(self.input_shape, generator=gen, dtype=torch.float32)
-            .to(device=device, dtype=self.torch_dtype)
-            .requires_grad_(self.mode == "train")
-            for _ in range(self.n_inputs)
+            (torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
+             if dt.is_floating_point else torch.zeros(shape, dtype=dt, device=device))
+            .requires_grad_(train and dt.is_floating_point)
+            for shape, dt in specs
         )
 
     def features(self) -> dict[str, float]:
@@ -192,6 +206,14 @@ class OpSpec:
         from latbench.features import op_features
 
         return dict(op_features(self))
+
+
+def _input_dtype(name: str) -> torch.dtype:
+    """A dtype by its torch name (``float32``, ``int64``, ``bool``, ...)."""
+    dtype = DTYPES.get(name) or getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise OpSpecError(f"input dtype {name!r} is not a torch dtype")
+    return dtype
 
 
 @register_row_check

@@ -71,6 +71,8 @@ class Architecture:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        if "model" in self.meta:  # a traced model (latbench.models): its own input
+            return tuple(self.meta["input_shape"])
         return next(e.op.input_shape for e in self.edges if INPUT in e.src)
 
     @property
@@ -87,12 +89,20 @@ class Architecture:
 
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> "ArchitectureModule":
-        """The whole network as one ``nn.Module`` (inference mode unless ops say train)."""
+        """The whole network as one ``nn.Module`` (inference mode unless ops say train); a
+        traced model (``meta["model"]``, ``latbench.models``) is the model itself."""
+        if "model" in self.meta:
+            from latbench.models.arch import build_model
+
+            return build_model(self, device)
         module = ArchitectureModule(self)
         return module.to(device=device)
 
     def example_inputs(self, device: str | torch.device = "cpu", *, seed: int = 0
                        ) -> tuple[torch.Tensor, ...]:
+        if "model" in self.meta:
+            gen = torch.Generator(device="cpu").manual_seed(seed)
+            return (torch.randn(self.input_shape, generator=gen).to(device),)
         first = next(e.op for e in self.edges if INPUT in e.src)
         return first.example_inputs(device, seed=seed)[:1]
 

@@ -43,6 +43,9 @@ class OpKind:
     doc: str = ""
     params: Mapping[str, "Checker"] = field(default_factory=dict)
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
+    inputs: Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]] | None = None
+    """Kinds whose inputs differ in shape or dtype (traced model ops): ``inputs(spec)`` gives
+    each input's (shape, dtype name); None: ``n_inputs`` inputs of ``spec.input_shape``."""
 
     def resolve_params(self, given: Mapping[str, Any],
                        shape: tuple[int, ...] | None = None) -> dict[str, Any]:
@@ -86,11 +89,13 @@ def register_op(
     ranks: tuple[int, ...] = (3, 4, 5),
     params: Mapping[str, "Checker"] | None = None,
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None,
+    inputs: Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]] | None = None,
 ) -> Callable[[Callable[["OpSpec"], "nn.Module"]], Callable[["OpSpec"], "nn.Module"]]:
     """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``.
 
-    ``params`` declares a checker per hyper-parameter (every default must have one) and
-    ``check(shape, params)`` the checks across parameters and the input shape."""
+    ``params`` declares a checker per hyper-parameter (every default must have one),
+    ``check(shape, params)`` the checks across parameters and the input shape, and
+    ``inputs(spec)`` the (shape, dtype) of every input where they are not all the spec's."""
     if set(params or {}) != set(defaults or {}):
         raise ValueError(f"op kind {name!r}: declare a checker for every parameter "
                          f"(defaults {sorted(defaults or {})}, checkers {sorted(params or {})})")
@@ -100,7 +105,7 @@ def register_op(
             raise ValueError(f"op kind {name!r} is registered twice")
         doc = (builder.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = OpKind(name, builder, dict(defaults or {}), n_inputs, ranks,
-                                 doc[0] if doc else "", dict(params or {}), check)
+                                 doc[0] if doc else "", dict(params or {}), check, inputs)
         return builder
 
     return decorate

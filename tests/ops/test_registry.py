@@ -45,6 +45,13 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {
     "mbv3_conv": ((1, 3, 9, 9), dict(out=8, kernel=3, stride=2)),
     "mbv3_block": ((2, 8, 7, 7), dict(out=8, mid=24, kernel=5, act="h_swish", se=True)),
     "mbv3_feature_mix": ((2, 16), dict(out=12)),
+    "torch_call": ((2, 4, 6, 6), dict(fn="torch.add", inputs=("2x4x6x6:float32", "4x1x1:float32"),
+                                      args=("$0", "$1"))),
+    "torch_module": ((2, 4, 6, 6), dict(module="torch.nn.Conv2d", inputs=("2x4x6x6:float32",),
+                                        init=(("in_channels", 4), ("out_channels", 6),
+                                              ("kernel_size", (3, 3))), args=("$0",))),
+    "submodule": ((1, 4, 6, 6), dict(model="torch.nn:ReLU", shape="1x4x6x6", path=".",
+                                     inputs=("1x4x6x6:float32",), args=("$0",))),
 }
 
 

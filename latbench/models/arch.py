@@ -1,0 +1,75 @@
+"""A user's model as an ``Architecture``: the row it has in networks tables and predictors.
+
+The edges are the traced ops (``Edge(src, dst, op)`` with the fx node names as nodes, so the
+longest path and the op count are the model's), ``space`` is ``"model"`` and ``meta`` names
+the model, its input shape and leaf classes: ``Architecture.build`` then builds the model
+itself (random weights), which is what ``measure-nets`` and ``validate`` time, and
+``Architecture.ops()`` are the OpSpecs that ``profile`` measures and predictors sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from latbench.archs.graph import Architecture, Edge
+from latbench.models.decompose import Decomposition, decompose
+from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
+from latbench.opspec import OpSpec
+
+MODEL_SPACE = "model"
+"""``Architecture.space`` of every traced model."""
+
+
+def trace_model(model: str, input_shape: str | Sequence[int] | None = None, *,
+                leaf: Iterable[str] = (), device: str | torch.device = "cpu"
+                ) -> Decomposition:
+    """Load ``model`` (``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``,
+    ``path/to/file.py:callable``) with random weights on ``device`` (``meta``: shapes only)
+    and decompose it at ``input_shape`` (default: the library's own input size).
+
+    Raises ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError`` (timm or
+    torchvision missing) or ``UntraceableError`` (one line naming the node and module)."""
+    spec = parse_model_spec(model)
+    shape = parse_input_shape(input_shape) if input_shape is not None else None
+    module, shape = load_model(spec, shape, device)
+    return decompose(module, shape, name=spec.text, leaf=tuple(leaf))
+
+
+def model_ops(model: str, input_shape: str | Sequence[int] | None = None, *,
+              leaf: Iterable[str] = (), device: str | torch.device = "cpu") -> list[OpSpec]:
+    """The model's ops in execution order (repeats kept: each one runs); see ``trace_model``."""
+    return trace_model(model, input_shape, leaf=leaf, device=device).specs()
+
+
+def model_architecture(decomposition: Decomposition) -> Architecture:
+    """The decomposition as an ``Architecture`` of space ``model`` (see the module doc)."""
+    d = decomposition
+    size = "x".join(map(str, d.input_shape))
+    edges = tuple(Edge(op.src, op.node, op.spec) for op in d.ops)
+    meta = {"model": d.model, "input_shape": list(d.input_shape), "size": size,
+            "leaf": list(d.leaf), "n_params": d.n_params}
+    return Architecture(MODEL_SPACE, edges, d.output, d.model, "", meta)
+
+
+def model_features(decomposition: Decomposition) -> dict[str, float]:
+    """Whole-model analytic features: the sums of the ops' ``ANALYTIC_FEATURES`` (FLOPs,
+    bytes read and written), ``macs`` (FLOPs / 2), ``params`` (the model's own count, each
+    weight once), ``activations`` (elements of every op output) and ``n_ops``."""
+    totals: dict[str, float] = {}
+    for op in decomposition.ops:
+        for name, value in op.spec.features().items():
+            if name != "arithmetic_intensity":
+                totals[name] = totals.get(name, 0.0) + value
+    totals["macs"] = totals.get("flops", 0.0) / 2
+    totals["params"] = float(decomposition.n_params)
+    totals["activations"] = totals.get("output_elems", 0.0)
+    totals["n_ops"] = float(len(decomposition.ops))
+    return totals
+
+
+def build_model(arch: Architecture, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The model a ``model_architecture`` row names, with random weights, in eval mode."""
+    module, _ = load_model(str(arch.meta["model"]), tuple(arch.meta["input_shape"]), "cpu")
+    return module.to(device)

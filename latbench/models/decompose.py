@@ -1,0 +1,389 @@
+"""Decomposing a model into the ops that execute as one unit, each an ``OpSpec``.
+
+The model is traced with ``torch.fx.symbolic_trace`` under a leaf-module policy, then the
+graph is run once on the example input (``torch.fx.Interpreter``) to learn every value's shape,
+dtype and the concrete sizes computed from shapes. torch.fx rather than ``torch.export``: fx
+keeps ``nn.Module`` calls whole (a ``Conv2d`` stays one node with its module path and
+constructor arguments, so its key is shared by every model that has the same conv), it works on
+any eager model with data-independent control flow in milliseconds, and its nodes are the calls
+eager PyTorch dispatches, which is what is timed; ``torch.export`` lowers to ATen ops
+(a conv with bias becomes several, a ``Linear`` an ``addmm`` plus a ``t``), which is the
+granularity of no runtime.
+
+Leaf policy: every module of ``torch.nn`` (fx's default: Conv2d, BatchNorm2d, LayerNorm, GELU,
+MultiheadAttention, pooling, ...), plus the classes named by ``leaf``; everything else is
+traced through. Nodes that produce no tensor (``x.shape``, ``size()``, indexing a tuple) are
+Python, not ops: their values are folded into the arguments of the ops that use them.
+View-only calls (``view``, ``permute``, ``flatten``, ...) are kept as ops: eager PyTorch
+dispatches each one (a few microseconds on a CPU), which is part of a model's time.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from latbench.errors import LatbenchError, OpSpecError
+from latbench.opspec import OpSpec
+from latbench.ops.traced import Unencodable, encode_value, function_name
+
+INPUT = "in"  # latbench.archs.graph.INPUT
+
+
+class UntraceableError(LatbenchError):
+    """A model (or one of its nodes) that cannot be traced or has no op spec."""
+
+
+@dataclass(frozen=True)
+class TracedOp:
+    """One op of a traced model: its spec, fx node name, module path (or the module whose
+    code made the call) and the ops (node names, or ``in``) its tensor inputs come from."""
+
+    spec: OpSpec
+    node: str
+    module_path: str
+    src: tuple[str, ...]
+
+
+@dataclass
+class Decomposition:
+    """A model as ops in execution order; ``output`` is the op producing the model's output."""
+
+    model: str
+    input_shape: tuple[int, ...]
+    ops: list[TracedOp]
+    output: str
+    leaf: tuple[str, ...] = ()
+    n_params: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def specs(self) -> list[OpSpec]:
+        return [op.spec for op in self.ops]
+
+
+class _LeafTracer(fx.Tracer):
+    def __init__(self, leaf: Sequence[str], autowrap: tuple = ()):
+        super().__init__(autowrap_functions=autowrap)
+        self.leaf = set(leaf)
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        cls = type(m)
+        if cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf:
+            return True
+        return super().is_leaf_module(m, qualname)
+
+
+class _Recorder(fx.Interpreter):
+    """Runs the graph, keeping every node's value."""
+
+    def __init__(self, gm: fx.GraphModule):
+        super().__init__(gm, garbage_collect_values=False)
+        self.values: dict[fx.Node, Any] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        try:
+            value = super().run_node(n)
+        except Exception as exc:
+            if isinstance(exc, LatbenchError):
+                raise
+            raise UntraceableError(f"node {n.name} ({_where(n)}) fails when run: "
+                                   f"{type(exc).__name__}: {_first_line(exc)}") from None
+        self.values[n] = value
+        return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+
+
+def module_path(node: fx.Node) -> str:
+    """The module path a node belongs to: its target for a module call, else the module whose
+    forward made the call (fx's ``nn_module_stack``); "" for the model's own forward."""
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    return str(list(stack.values())[-1][0]) if stack else ""
+
+
+def _where(node: fx.Node) -> str:
+    """``module PATH`` / ``in module PATH`` / ``in the model's forward``, for messages."""
+    path = module_path(node)
+    if node.op == "call_module":
+        return f"module {path}"
+    return f"in module {path}" if path else "in the model's forward"
+
+
+def _trace(model: nn.Module, leaf: Sequence[str], name: str) -> fx.GraphModule:
+    autowrap: tuple = ()
+    timm_fx = sys.modules.get("timm.layers._fx")  # a timm model: timm is loaded already
+    if timm_fx is not None:  # timm's own untraceable helpers stay one call
+        autowrap = tuple(getattr(timm_fx, "_autowrap_functions", ()))
+    tracer = _LeafTracer(leaf, autowrap)
+    try:
+        graph = tracer.trace(model)
+    except Exception as exc:
+        raise UntraceableError(_trace_failure(exc, name, model)) from None
+    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+
+
+def _trace_failure(exc: BaseException, name: str, root: nn.Module) -> str:
+    """One line: where torch.fx stopped: the innermost module of the model whose code was
+    running (its path and class), and that code's file, line and text."""
+    import traceback
+
+    paths = {id(m): p for p, m in root.named_modules()}
+    module, frame = None, None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame
+        if "/torch/" not in code.f_code.co_filename.replace("\\", "/"):
+            frame = tb
+            owner = code.f_locals.get("self")
+            if isinstance(owner, nn.Module) and id(owner) in paths:
+                module = owner
+        tb = tb.tb_next
+    where = ""
+    if module is not None:
+        path = paths[id(module)] or "(the model itself)"
+        where += f" in module {path} ({type(module).__name__})"
+    if frame is not None:
+        line = traceback.extract_tb(frame, limit=1)[0]
+        where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
+    return (f"{name} does not trace with torch.fx{where}: {type(exc).__name__}: "
+            f"{_first_line(exc)}; make that module one op with --leaf ClassName")
+
+
+def _has_tensor(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_has_tensor(v) for v in value)
+    return False
+
+
+def _tensor_text(t: torch.Tensor) -> str:
+    return f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
+
+
+def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
+    """Constructor arguments that rebuild ``module`` (same repr, same parameter and buffer
+    shapes), read from its attributes; None when they do not."""
+    import inspect
+
+    cls = type(module)
+    try:
+        sig = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return None
+    init: dict[str, Any] = {}
+    for pname, p in list(sig.parameters.items())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or pname in ("device", "dtype"):
+            continue
+        if not hasattr(module, pname):
+            continue
+        value = getattr(module, pname)
+        if pname == "bias" and (value is None or isinstance(value, torch.Tensor)):
+            value = value is not None
+        try:
+            init[pname] = encode_value(value, lambda v: None)
+        except Unencodable:
+            return None
+    try:
+        with torch.device("meta"):
+            rebuilt = cls(**init)
+    except Exception:
+        return None
+
+    def shapes(m: nn.Module) -> list:
+        return [(n, tuple(t.shape)) for n, t in [*m.named_parameters(), *m.named_buffers()]]
+
+    if repr(rebuilt) != repr(module) or shapes(rebuilt) != shapes(module):
+        return None
+    return tuple(sorted(init.items()))
+
+
+class _Specifier:
+    """Turns recorded fx nodes into OpSpecs."""
+
+    def __init__(self, gm: fx.GraphModule, values: dict[fx.Node, Any], model: str,
+                 shape: tuple[int, ...], leaf: Sequence[str], dtype: str):
+        self.gm, self.values, self.model, self.shape = gm, values, model, shape
+        self.leaf, self.dtype = tuple(leaf), dtype
+        self._init_cache: dict[int, Any] = {}
+        self._seen_leaf: dict[tuple, str] = {}
+
+    def spec(self, node: fx.Node) -> tuple[OpSpec, list[fx.Node]]:
+        """The node's OpSpec and the nodes of its tensor inputs, in input order."""
+        tensors: list[torch.Tensor] = []
+        sources: list[fx.Node] = []
+
+        def index(v: Any) -> int | None:
+            return None
+
+        def enc(arg: Any) -> Any:
+            if isinstance(arg, fx.Node):
+                value = self.values[arg]
+                if isinstance(value, torch.Tensor):
+                    tensors.append(value)
+                    sources.append(arg)
+                    return f"${len(tensors) - 1}"
+                if _has_tensor(value):  # a tuple of tensors passed whole (rare)
+                    return tuple(enc_value_with_tensors(v, arg) for v in value)
+                return encode_value(value, index)
+            if isinstance(arg, (list, tuple)):
+                return tuple(enc(a) for a in arg)
+            if isinstance(arg, slice):
+                return ("$slice", enc(arg.start), enc(arg.stop), enc(arg.step))
+            if isinstance(arg, dict):
+                raise Unencodable("a dict argument")
+            return encode_value(arg, index)
+
+        def enc_value_with_tensors(v: Any, origin: fx.Node) -> Any:
+            if isinstance(v, torch.Tensor):
+                tensors.append(v)
+                sources.append(origin)
+                return f"${len(tensors) - 1}"
+            return encode_value(v, index)
+
+        try:
+            args = enc(tuple(node.args))
+            kwargs = tuple(sorted((k, enc(v)) for k, v in node.kwargs.items()))
+        except Unencodable as exc:
+            raise UntraceableError(f"node {node.name} ({_where(node)}) has an argument with no "
+                                   f"op key form: {exc}; make its module one op with --leaf "
+                                   "ClassName") from None
+        inputs = tuple(_tensor_text(t) for t in tensors)
+        first = tensors[0].shape if tensors and tensors[0].dim() > 0 else (1,)
+        common = dict(inputs=inputs, args=args, kwargs=kwargs)
+        try:
+            if node.op == "call_module":
+                spec = self._module_spec(node, tuple(first), common)
+            else:
+                fn = f"method:{node.target}" if node.op == "call_method" else \
+                    function_name(node.target)
+                spec = OpSpec.make("torch_call", tuple(first), dtype=self.dtype, fn=fn,
+                                   **common)
+        except OpSpecError as exc:
+            raise UntraceableError(f"node {node.name} ({_where(node)}) has no op spec: {exc}; "
+                                   "make its module one op with --leaf ClassName") from None
+        return spec, sources
+
+    def _module_spec(self, node: fx.Node, first: tuple[int, ...], common: dict) -> OpSpec:
+        module = self.gm.get_submodule(str(node.target))
+        builtin = _builtin_spec(module, node, self.values, self.dtype)
+        if builtin is not None:
+            return builtin
+        cls = type(module)
+        is_user_leaf = cls.__name__ in self.leaf or \
+            f"{cls.__module__}.{cls.__qualname__}" in self.leaf
+        init = None if is_user_leaf else _init_args(module)
+        if init is not None:
+            return OpSpec.make("torch_module", first, dtype=self.dtype,
+                               module=f"{cls.__module__}.{cls.__qualname__}", init=init, **common)
+        # the same block at another path (repeated blocks of a stage): one key for all
+        sig = (cls, repr(module), tuple((n, tuple(t.shape)) for n, t in
+                                        [*module.named_parameters(), *module.named_buffers()]),
+               common["inputs"], common["args"], common["kwargs"])
+        path = self._seen_leaf.setdefault(sig, str(node.target))
+        return OpSpec.make("submodule", first, dtype=self.dtype, model=self.model,
+                           shape="x".join(map(str, self.shape)), path=path, **common)
+
+
+def _builtin_spec(module: nn.Module, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
+    """The built-in kind that builds exactly this module call (conv, linear, layer_norm,
+    batch norm, ReLU), or None."""
+    if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
+        return None
+    x = values[node.args[0]]
+    if not isinstance(x, torch.Tensor) or str(x.dtype).removeprefix("torch.") != dtype:
+        return None
+    shape = tuple(x.shape)
+    cls = type(module)
+    if cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d) and module.padding_mode == "zeros" \
+            and len(shape) == module.weight.dim():
+        k, d = module.kernel_size, module.dilation
+        if module.padding == tuple(di * (ki - 1) // 2 for ki, di in zip(k, d)):
+            return OpSpec.make("conv", shape, dtype=dtype, out=module.out_channels, kernel=k,
+                               stride=module.stride, dilation=d, groups=module.groups,
+                               bias=module.bias is not None)
+    if cls is nn.Linear and len(shape) == 2 and module.bias is not None:
+        return OpSpec.make("linear", shape, dtype=dtype, out=module.out_features)
+    if cls is nn.LayerNorm and module.normalized_shape == shape[-1:] and module.eps == 1e-5 \
+            and module.elementwise_affine and module.bias is not None and len(shape) >= 2:
+        return OpSpec.make("layer_norm", shape, dtype=dtype)
+    if cls is nn.BatchNorm2d and len(shape) == 4 and module.eps == 1e-5 and module.affine \
+            and module.track_running_stats and module.momentum == 0.1:
+        return OpSpec.make("norm_act", shape, dtype=dtype, norm="bn", act="none")
+    if cls is nn.ReLU and len(shape) == 4 and not module.inplace:
+        return OpSpec.make("norm_act", shape, dtype=dtype, norm="none", act="relu")
+    return None
+
+
+def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "model",
+              leaf: Iterable[str] = (), dtype: str = "float32") -> Decomposition:
+    """``model`` (in eval mode; not modified) as the ops it runs on one input of
+    ``input_shape``, in execution order, each an ``OpSpec`` buildable from its key.
+
+    ``name`` is the model's name as ``load_model`` takes it (``submodule`` ops rebuild from
+    it); ``leaf``: class names (or qualified names) traced as one op. Raises
+    ``UntraceableError`` naming the node and module path that does not trace or has no spec.
+    Runs the model once on a random input of ``input_shape`` on the model's device (the
+    ``meta`` device works: shapes only)."""
+    leaf = tuple(leaf)
+    gm = _trace(model, leaf, name)
+    try:
+        param = next(model.parameters())
+        device = param.device
+    except StopIteration:
+        device = torch.device("cpu")
+    x = torch.randn(tuple(input_shape), device=device) if device.type != "meta" else \
+        torch.empty(tuple(input_shape), device=device)
+    recorder = _Recorder(gm)
+    with torch.inference_mode():
+        recorder.run(x)
+    values = recorder.values
+    specifier = _Specifier(gm, values, name, tuple(input_shape), leaf, dtype)
+    producer: dict[fx.Node, str] = {}
+    ops: list[TracedOp] = []
+    dropped: dict[str, int] = {}
+    output = INPUT
+    for node in gm.graph.nodes:
+        if node.op in ("placeholder", "get_attr"):
+            producer[node] = INPUT
+            continue
+        if node.op == "output":
+            flat: list[fx.Node] = []
+            fx.node.map_arg(node.args[0], flat.append)
+            output = producer.get(flat[0], INPUT) if flat else INPUT
+            continue
+        value = values[node]
+        inputs = node.all_input_nodes
+        if not _has_tensor(value):
+            dropped["python"] = dropped.get("python", 0) + 1
+            continue
+        if node.op == "call_function" and node.target is operator.getitem \
+                and not isinstance(values[node.args[0]], torch.Tensor):
+            producer[node] = producer.get(node.args[0], INPUT)  # an element of a tuple output
+            dropped["python"] = dropped.get("python", 0) + 1
+            continue
+        if not any(_has_tensor(values[n]) for n in inputs):
+            dropped["constant"] = dropped.get("constant", 0) + 1  # e.g. torch.zeros(...)
+            producer[node] = INPUT
+            continue
+        spec, sources = specifier.spec(node)
+        src = tuple(producer.get(s, INPUT) for s in sources)
+        ops.append(TracedOp(spec, node.name, module_path(node), src))
+        producer[node] = node.name
+    if not ops:
+        raise UntraceableError(f"{name}: tracing found no op that computes a tensor")
+    n_params = sum(p.numel() for p in model.parameters())
+    return Decomposition(name, tuple(input_shape), ops, output if output != INPUT else
+                         ops[-1].node, leaf, n_params, dropped)
+

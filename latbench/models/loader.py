@@ -1,0 +1,237 @@
+"""Naming and loading the networks users bring: ``timm:NAME``, ``torchvision:NAME``,
+``package.module:callable`` or ``path/to/file.py:callable``, each built with random weights
+(nothing is downloaded) and put in inference mode.
+
+timm and torchvision are the optional extra ``models``; a missing one is one
+``MissingDependencyError`` line. torchvision wheels built for CUDA fail to load their C++ ops
+against a CPU-only torch (``operator torchvision::nms does not exist``); the loader then defines
+the two detection-op schemas so that the models import, and warns once that the detection ops
+(nms) themselves are unavailable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from latbench.errors import LatbenchError, MissingDependencyError
+
+LIBRARIES = ("timm", "torchvision")
+_NMS_SCHEMAS = {
+    "torchvision::nms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+    "torchvision::qnms": "(Tensor qdets, Tensor qscale, Tensor qzero_point, Tensor scores, "
+                         "float iou_threshold) -> Tensor",
+}
+_warned = False
+
+
+class ModelSpecError(LatbenchError, ValueError):
+    """A model name that does not parse, load or build."""
+
+
+def _import_torchvision() -> Any:
+    """``import torchvision``, defining the detection-op schemas its C++ library failed to
+    register (a CUDA wheel on a CPU torch); warns once when it had to."""
+    global _warned
+    try:
+        import torchvision
+        return torchvision
+    except ModuleNotFoundError:
+        raise MissingDependencyError("torchvision", "models") from None
+    except RuntimeError as exc:
+        if "torchvision::nms" not in str(exc):
+            raise
+    for name, schema in _NMS_SCHEMAS.items():
+        try:
+            torch.library.define(name, schema)
+        except RuntimeError:
+            pass  # already defined by an earlier partial import
+    for mod in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[mod]
+    import torchvision
+    if not _warned:
+        _warned = True
+        warnings.warn("torchvision's C++ ops do not load against this torch; detection ops "
+                      "(nms) are unavailable, classification models work", stacklevel=2)
+    return torchvision
+
+
+def import_library(name: str) -> Any:
+    """``timm`` or ``torchvision`` (through the fallback above); one line naming the extra
+    when it is not installed."""
+    if name == "torchvision":
+        return _import_torchvision()
+    if name == "timm":
+        try:
+            importlib.import_module("torch.fx")
+            _import_torchvision()  # timm imports torchvision when it is installed
+        except MissingDependencyError:
+            pass
+        try:
+            return importlib.import_module("timm")
+        except ModuleNotFoundError:
+            raise MissingDependencyError("timm", "models") from None
+    raise ModelSpecError(f"unknown model library {name!r}; expected one of {', '.join(LIBRARIES)}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model name: ``source`` is timm, torchvision, module or file."""
+
+    text: str
+    source: str
+    target: str  # model name, module path or file path
+    attr: str = ""  # the callable of a module or file
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_model_spec(text: str) -> ModelSpec:
+    """``timm:NAME`` | ``torchvision:NAME`` | ``package.module:callable`` |
+    ``path/to/file.py:callable``; raises ``ModelSpecError`` saying which forms exist."""
+    forms = ("expected timm:NAME, torchvision:NAME, package.module:callable or "
+             "path/to/file.py:callable")
+    if not isinstance(text, str) or any(c in text for c in "|;\n") or ":" not in text:
+        raise ModelSpecError(f"model {str(text)[:80]!r}: {forms}")
+    head, _, tail = text.rpartition(":")
+    if not head or not tail:
+        raise ModelSpecError(f"model {text!r}: {forms}")
+    if head in LIBRARIES:
+        return ModelSpec(text, head, tail)
+    if head.endswith(".py"):
+        return ModelSpec(text, "file", head, tail)
+    if all(part.isidentifier() for part in head.split(".")) and tail.isidentifier():
+        return ModelSpec(text, "module", head, tail)
+    raise ModelSpecError(f"model {text!r}: {forms}")
+
+
+def parse_input_shape(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """``1,3,224,224`` (or ``1x3x224x224``, or a sequence) as a tuple of positive ints."""
+    if isinstance(text, str):
+        parts = text.replace("x", ",").split(",")
+    else:
+        parts = list(text)
+    try:
+        shape = tuple(int(p) for p in parts)
+    except (TypeError, ValueError):
+        shape = ()
+    if not shape or any(s < 1 for s in shape) or len(shape) > 8:
+        raise ModelSpecError(f"input shape {text!r}: expected positive sizes like 1,3,224,224")
+    return shape
+
+
+def _timm_model(name: str, shape: tuple[int, ...] | None) -> tuple[nn.Module, tuple[int, ...]]:
+    timm = import_library("timm")
+    if name not in timm.list_models():
+        raise ModelSpecError(f"timm has no model {name!r} (timm {timm.__version__}; "
+                             "`timm.list_models('*pattern*')` lists them)")
+    own = None
+    cfg = timm.models.get_pretrained_cfg(name) if hasattr(timm.models, "get_pretrained_cfg") \
+        else None
+    if cfg is not None and getattr(cfg, "input_size", None):
+        own = (1, *cfg.input_size)
+    shape = shape or own
+    if shape is None:
+        raise ModelSpecError(f"timm:{name} has no input size in its config; pass "
+                             "--input-shape N,C,H,W")
+    kwargs: dict[str, Any] = {"pretrained": False}
+    if own is not None and len(shape) == 4 and shape[2:] != own[2:]:
+        try:  # ViT, Swin, Mixer...: positional tables and windows sized for the input
+            return timm.create_model(name, img_size=shape[2:], **kwargs), shape
+        except TypeError:
+            pass  # models without img_size take any size
+    return timm.create_model(name, **kwargs), shape
+
+
+def _torchvision_model(name: str, shape: tuple[int, ...] | None
+                       ) -> tuple[nn.Module, tuple[int, ...]]:
+    tv = import_library("torchvision")
+    try:
+        builder = tv.models.get_model_builder(name)
+    except ValueError:
+        raise ModelSpecError(f"torchvision has no model {name!r} (torchvision "
+                             f"{tv.__version__}; `torchvision.models.list_models()` lists "
+                             "them)") from None
+    if shape is None:
+        raise ModelSpecError(f"torchvision:{name}: torchvision records no input size; pass "
+                             "--input-shape N,C,H,W")
+    kwargs: dict[str, Any] = {"weights": None}
+    if name.startswith(("vit_", "swin_", "maxvit")) and len(shape) == 4:
+        kwargs["image_size"] = shape[2]
+    try:
+        return builder(**kwargs), shape
+    except TypeError:
+        kwargs.pop("image_size", None)
+        return builder(**kwargs), shape
+
+
+def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
+                    ) -> tuple[nn.Module, tuple[int, ...]]:
+    if spec.source == "file":
+        path = Path(spec.target)
+        if not path.is_file():
+            raise ModelSpecError(f"model {spec.text!r}: no file {spec.target}")
+        mod_name = f"_latbench_model_{abs(hash(str(path.resolve())))}"
+        module = sys.modules.get(mod_name)
+        if module is None:
+            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise ModelSpecError(f"model {spec.text!r}: {path} is not importable")
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[mod_name] = module
+            try:
+                loader_spec.loader.exec_module(module)
+            except Exception as exc:
+                del sys.modules[mod_name]
+                raise ModelSpecError(f"model {spec.text!r}: importing {path} failed: "
+                                     f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    else:
+        try:
+            module = importlib.import_module(spec.target)
+        except ImportError as exc:
+            raise ModelSpecError(f"model {spec.text!r}: cannot import {spec.target} "
+                                 f"({exc})") from None
+    fn = getattr(module, spec.attr, None)
+    if not callable(fn):
+        raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable "
+                             f"{spec.attr!r}")
+    if shape is None:
+        raise ModelSpecError(f"model {spec.text!r}: pass --input-shape N,C,H,W (a callable "
+                             "records no input size)")
+    return fn(), shape
+
+
+def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None = None,
+               device: str | torch.device = "cpu") -> tuple[nn.Module, tuple[int, ...]]:
+    """The model ``spec`` names with random weights, in eval mode on ``device`` (``meta``:
+    shapes only, nothing allocated), and its input shape: ``input_shape``, else the
+    library's own (timm's ``pretrained_cfg["input_size"]`` with batch 1).
+
+    Raises ``ModelSpecError`` for a bad name or a model without an input size,
+    ``MissingDependencyError`` when timm/torchvision is not installed."""
+    spec = parse_model_spec(spec) if isinstance(spec, str) else spec
+    shape = parse_input_shape(input_shape) if input_shape is not None else None
+    makers = {"timm": lambda: _timm_model(spec.target, shape),
+              "torchvision": lambda: _torchvision_model(spec.target, shape)}
+    make = makers.get(spec.source, lambda: _callable_model(spec, shape))
+    try:
+        with torch.device(device):
+            model, shape = make()
+    except LatbenchError:
+        raise
+    except Exception as exc:
+        raise ModelSpecError(f"model {spec.text!r} failed to build: {type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
+    if not isinstance(model, nn.Module):
+        raise ModelSpecError(f"model {spec.text!r}: the callable returned "
+                             f"{type(model).__name__}; expected a torch.nn.Module")
+    return model.eval(), shape

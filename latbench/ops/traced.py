@@ -1,0 +1,304 @@
+"""Op kinds of traced models (``latbench.models``): one call as the model runs it, rebuilt from
+its key alone so that a worker process can time it.
+
+- ``torch_call``: a function or tensor method (``torch.add``, ``operator.add``,
+  ``method:permute``, ``torch.nn.functional.gelu``, ...) with its constant arguments.
+- ``torch_module``: a leaf module rebuilt from its class and constructor arguments (checked,
+  when traced, to rebuild a module of the same ``repr`` and parameter shapes).
+- ``submodule``: a leaf module that cannot be rebuilt alone (a ``--leaf`` block, a module with
+  non-constant constructor arguments), taken from the model itself: model name, model input
+  shape and module path.
+
+All three take their inputs as the call received them: ``inputs`` lists every tensor argument
+as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's), and ``args`` / ``kwargs`` are the
+call's arguments in which ``"$i"`` stands for the i-th tensor; slices, ``...``, dtypes,
+memory formats and non-finite floats are written ``["$slice", a, b, c]``, ``"$..."``,
+``"$dtype:float16"``, ``"$memory_format:channels_last"`` and ``"$float:inf"``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import functools
+import importlib
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from latbench.errors import OpSpecError
+from latbench.opspec import OpSpec
+from latbench.ops.registry import register_op
+
+RANKS = tuple(range(1, 9))
+_FORBIDDEN = "|;\n"
+
+
+class Unencodable(ValueError):
+    """An argument value that has no key form (a module, a function, a tensor subclass)."""
+
+
+def encode_value(value: Any, tensor_index: Callable[[Any], int | None]) -> Any:
+    """``value`` in key form; ``tensor_index(v)`` is the input number of a tensor argument
+    (None: not a tensor). Raises ``Unencodable`` naming the type."""
+    index = tensor_index(value)
+    if index is not None:
+        return f"${index}"
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else f"$float:{value}"
+    if isinstance(value, str):
+        if value.startswith("$") or any(c in value for c in _FORBIDDEN):
+            raise Unencodable(f"string {value[:40]!r}")
+        return value
+    if isinstance(value, (list, tuple)):  # torch.Size too
+        return tuple(encode_value(v, tensor_index) for v in value)
+    if isinstance(value, slice):
+        return ("$slice", *(encode_value(v, tensor_index)
+                            for v in (value.start, value.stop, value.step)))
+    if value is Ellipsis:
+        return "$..."
+    if isinstance(value, torch.dtype):
+        return f"$dtype:{str(value).removeprefix('torch.')}"
+    if isinstance(value, torch.memory_format):
+        return f"$memory_format:{str(value).removeprefix('torch.')}"
+    if isinstance(value, torch.device):
+        return "$device"
+    raise Unencodable(f"argument of type {type(value).__name__}")
+
+
+def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
+    """A function of the input tensors that rebuilds ``template`` (decoded once, here)."""
+    if isinstance(template, str) and template.startswith("$"):
+        tag, _, rest = template[1:].partition(":")
+        if tag.isdigit():
+            i = int(tag)
+            return lambda ts: ts[i]
+        if tag == "...":
+            return lambda ts: Ellipsis
+        if tag == "device":
+            return lambda ts: ts[0].device if ts else torch.device("cpu")
+        const = {"float": lambda: float(rest),
+                 "dtype": lambda: getattr(torch, rest),
+                 "memory_format": lambda: getattr(torch, rest)}.get(tag, lambda: None)()
+        if const is None:
+            raise OpSpecError(f"unknown argument form {template!r}")
+        return lambda ts: const
+    if isinstance(template, tuple) and template[:1] == ("$slice",):
+        parts = [_decoder(v) for v in template[1:]]
+        return lambda ts: slice(*(p(ts) for p in parts))
+    if isinstance(template, tuple):
+        if not _has_refs(template):
+            return lambda ts: template
+        parts = [_decoder(v) for v in template]
+        return lambda ts: tuple(p(ts) for p in parts)
+    return lambda ts: template
+
+
+def _has_refs(template: Any) -> bool:
+    if isinstance(template, str):
+        return template.startswith("$")
+    if isinstance(template, tuple):
+        return any(_has_refs(v) for v in template)
+    return False
+
+
+def resolve_function(name: str) -> Callable[..., Any]:
+    """``module.qualname`` of a function (``torch.add``, ``_operator.add``), or
+    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve."""
+    if name.startswith("method:"):
+        method = name.removeprefix("method:")
+        if not method.isidentifier():
+            raise OpSpecError(f"torch_call: bad method name {method!r}")
+        return lambda self, *a, **k: getattr(self, method)(*a, **k)
+    module, _, attr = name.rpartition(".")
+    if module == "builtins":
+        fn = getattr(builtins, attr, None)
+    else:
+        try:
+            obj: Any = importlib.import_module(module)
+            fn = obj
+            for part in attr.split("."):
+                fn = getattr(fn, part)
+        except (ImportError, AttributeError, ValueError):
+            fn = None
+    if fn is None:
+        try:  # a nested qualname: module.Class.method
+            head, _, cls = module.rpartition(".")
+            fn = getattr(getattr(importlib.import_module(head), cls), attr)
+        except (ImportError, AttributeError, ValueError):
+            fn = None
+    if not callable(fn):
+        raise OpSpecError(f"torch_call: function {name!r} does not resolve (its module "
+                          "is not importable here)")
+    return fn
+
+
+def function_name(fn: Callable[..., Any]) -> str:
+    """The name ``resolve_function`` turns back into ``fn``; ``OpSpecError`` if none does."""
+    name = f"{getattr(fn, '__module__', None) or ''}.{getattr(fn, '__qualname__', '')}"
+    if fn is getattr(operator, getattr(fn, "__name__", ""), None):
+        name = f"_operator.{fn.__name__}"
+    elif getattr(fn, "__module__", None) is None and hasattr(torch, getattr(fn, "__name__", "")):
+        name = f"torch.{fn.__name__}"
+    if fn is getattr(builtins, getattr(fn, "__name__", ""), None):
+        name = f"builtins.{fn.__name__}"
+    for candidate in (name, f"torch.{getattr(fn, '__name__', '')}"):
+        try:
+            if resolve_function(candidate) is fn:
+                return candidate
+        except OpSpecError:
+            pass
+    raise OpSpecError(f"function {name!r} cannot be named so that it resolves again")
+
+
+def resolve_class(name: str) -> type:
+    module, _, attr = name.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        raise OpSpecError(f"torch_module: class {name!r} does not resolve") from None
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise OpSpecError(f"torch_module: {name!r} is not an nn.Module class")
+    return cls
+
+
+class TracedCall(nn.Module):
+    """``fn(*args, **kwargs)`` with the template's tensor references bound to the inputs; a
+    module ``fn`` is registered so that it moves with ``.to()``."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: tuple):
+        super().__init__()
+        self.fn = fn
+        self._args = _decoder(tuple(args))
+        self._kwargs = [(k, _decoder(v)) for k, v in kwargs]
+        self._simple = tuple(args)[:1] == ("$0",) and not _has_refs(tuple(args)[1:]) \
+            and not kwargs
+        self._rest = tuple(args)[1:]
+
+    def forward(self, *tensors: torch.Tensor) -> Any:
+        if self._simple:
+            return self.fn(tensors[0], *self._rest)
+        return self.fn(*self._args(tensors), **{k: d(tensors) for k, d in self._kwargs})
+
+
+def _input_specs(spec: OpSpec) -> tuple[tuple[tuple[int, ...], str], ...]:
+    out = []
+    for text in spec.p["inputs"]:
+        shape, _, dtype = text.partition(":")
+        out.append((tuple(int(s) for s in shape.split("x")) if shape else (), dtype))
+    return tuple(out)
+
+
+def _inputs_checker(value: Any, shape: tuple[int, ...]) -> tuple[str, ...]:
+    if not isinstance(value, tuple):
+        raise ValueError("a list of 'NxCxHxW:dtype' strings")
+    for text in value:
+        dims, sep, dtype = text.partition(":") if isinstance(text, str) else ("", "", "")
+        try:
+            sizes = [int(s) for s in dims.split("x")] if dims else []
+        except ValueError:
+            sizes = [-1]
+        if not sep or any(s < 0 for s in sizes) or not isinstance(getattr(torch, dtype, None),
+                                                                  torch.dtype):
+            raise ValueError(f"a list of 'NxCxHxW:dtype' strings, not {str(text)[:40]!r}")
+    return value
+
+
+def _template(what: str) -> Callable[[Any, tuple[int, ...]], Any]:
+    def check(value: Any, shape: tuple[int, ...]) -> Any:
+        if not isinstance(value, tuple):
+            raise ValueError(f"a list ({what})")
+        if what == "kwargs" and not all(isinstance(p, tuple) and len(p) == 2
+                                        and isinstance(p[0], str) for p in value):
+            raise ValueError("a list of [name, value] pairs")
+        return tuple(sorted(value)) if what == "kwargs" else value
+    return check
+
+
+def _text(value: Any, shape: tuple[int, ...]) -> str:
+    if not isinstance(value, str) or not value or any(c in value for c in _FORBIDDEN):
+        raise ValueError("a non-empty name without '|' or ';'")
+    return value
+
+
+def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
+    specs = p["inputs"]
+    first = specs[0].partition(":")[0] if specs else ""
+    want = tuple(int(s) for s in first.split("x")) if first else (1,)
+    if tuple(shape) != want:
+        raise ValueError(f"input shape {shape} must be the first input's ({specs[:1]}, or 1 "
+                         "for a scalar)")
+    for ref in _refs(p["args"]) | _refs(p["kwargs"]):
+        if ref >= len(specs):
+            raise ValueError(f"argument ${ref} refers to a missing input ({len(specs)} given)")
+
+
+def _refs(template: Any) -> set[int]:
+    if isinstance(template, str) and template[1:].isdigit() and template.startswith("$"):
+        return {int(template[1:])}
+    if isinstance(template, tuple):
+        return set().union(*(_refs(v) for v in template)) if template else set()
+    return set()
+
+
+_CALL_PARAMS = {"inputs": _inputs_checker, "args": _template("args"),
+                "kwargs": _template("kwargs")}
+_CALL_DEFAULTS: dict[str, Any] = {"inputs": (), "args": (), "kwargs": ()}
+
+
+@register_op("torch_call", defaults={"fn": "torch.add", **_CALL_DEFAULTS}, ranks=RANKS,
+             params={"fn": _text, **_CALL_PARAMS}, check=_first_input, inputs=_input_specs)
+def build_torch_call(spec: OpSpec) -> nn.Module:
+    """A traced function or tensor-method call (add, matmul, softmax, permute, cat, ...)."""
+    return TracedCall(resolve_function(spec.p["fn"]), spec.p["args"], spec.p["kwargs"])
+
+
+def decode_init(init: tuple) -> dict[str, Any]:
+    return {k: _decoder(v)(()) for k, v in init}
+
+
+@register_op("torch_module", defaults={"module": "torch.nn.Identity", "init": (),
+                                       **_CALL_DEFAULTS}, ranks=RANKS,
+             params={"module": _text, "init": _template("kwargs"), **_CALL_PARAMS},
+             check=_first_input, inputs=_input_specs)
+def build_torch_module(spec: OpSpec) -> nn.Module:
+    """A traced leaf module rebuilt from its class and constructor arguments (Conv2d,
+    BatchNorm2d, LayerNorm, GELU, MultiheadAttention, ...)."""
+    cls = resolve_class(spec.p["module"])
+    try:
+        module = cls(**decode_init(spec.p["init"]))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise OpSpecError(f"torch_module: {spec.p['module']}(...) does not build: "
+                          f"{str(exc).splitlines()[0][:120]}") from None
+    return TracedCall(module, spec.p["args"], spec.p["kwargs"])
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
+    from latbench.models.loader import load_model
+
+    return load_model(model, shape, "meta" if meta else "cpu")[0]
+
+
+@register_op("submodule", defaults={"model": "torchvision:resnet18", "shape": "1x3x224x224",
+                                    "path": "fc", **_CALL_DEFAULTS}, ranks=RANKS,
+             params={"model": _text, "shape": _text, "path": _text, **_CALL_PARAMS},
+             check=_first_input, inputs=_input_specs)
+def build_submodule(spec: OpSpec) -> nn.Module:
+    """A leaf block taken from the model itself (a ``--leaf`` class, or a module that does
+    not rebuild from constructor arguments): model name, its input shape, module path
+    (``.``: the whole model)."""
+    meta = torch.empty(0).device.type == "meta"  # OpSpec.build("meta") sets the default
+    model = _cached_model(spec.p["model"], spec.p["shape"], meta)
+    try:
+        sub = model if spec.p["path"] == "." else model.get_submodule(spec.p["path"])
+    except AttributeError:
+        raise OpSpecError(f"submodule: {spec.p['model']} has no module {spec.p['path']!r}"
+                          ) from None
+    return TracedCall(copy.deepcopy(sub), spec.p["args"], spec.p["kwargs"])
