@@ -152,6 +152,20 @@ def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
     return int(groups) > 1 and int(groups) == int(args[0].shape[1])
 
 
+class _GlobalOnly:
+    """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
+    every module's inputs and fails under ``inference_mode`` on models that feed a parameter
+    straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
+
+    parents = ("Global",)
+
+    def __enter__(self) -> "_GlobalOnly":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
@@ -161,6 +175,7 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     model.eval()
     x = torch.empty(*input_shape, device="meta")
     flops = FlopCounterMode(display=False)
+    flops.mod_tracker = _GlobalOnly()  # per-module attribution needs autograd; not used
     counter = _counter_mode()
     with torch.inference_mode(), flops, counter:
         model(x)

@@ -10,6 +10,8 @@ setting, their latencies on other devices (the source columns: every model measu
 - ``loglinear``: log FLOPs, params, activations (the usual zero-knowledge baseline);
 - ``features``: log(1 + x) of every feature;
 - ``source``: the source devices' log latency per image of the same model;
+- ``source-nearest``: only the source column whose log latency correlates best with the
+  target's on the shots (a GPU column for a GPU target: the other columns add noise);
 - ``source+features``: both,
 
 each with log batch (rows of a zoo file differ in batch after out-of-memory retries), as a
@@ -36,11 +38,17 @@ from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
 from latbench.predictors.transfer_fit import Fitter, select
 
-CANDIDATES = ("loglinear", "features", "source", "source+features")
+CANDIDATES = ("loglinear", "features", "source", "source-nearest", "source+features")
 MODEL_METHODS = ("auto", *CANDIDATES)
-ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-2.0, 4.0, 0.5))
+ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-6.0, 4.0, 0.5))
 """Ridge strengths tried (on standardised regressors, × the number of shots)."""
 LOGLINEAR = ("flops", "params", "activations")
+SIMPLEST_FIRST = ("source-nearest", "source", "loglinear", "features", "source+features")
+"""Candidates by their number of regressors (2, 1 + sources, 4, 20, 20 + sources)."""
+SIMPLER_MARGIN = 0.05
+"""A simpler candidate is kept unless a richer one's leave-one-out RMS relative error is
+more than 5 % (relative) lower: with k = 10-50 shots a richer fit's LOO edge is mostly noise
+(the one-standard-error habit of cross-validation, as a fixed margin)."""
 MIN_SHOTS = 5
 
 
@@ -155,9 +163,17 @@ class ModelTransferPredictor(Predictor):
         if which in ("loglinear", "features", "source+features"):
             parts.append(feature_matrix(features, self.feature_names,
                                         "loglinear" if which == "loglinear" else "features"))
-        if which in ("source", "source+features"):
+        if which.startswith("source"):
             parts.append(np.stack([s.values(keys, features)[0] for s in self.sources], axis=1))
         return np.concatenate(parts, axis=1)
+
+    @staticmethod
+    def _nearest(X: np.ndarray, target: np.ndarray) -> int:
+        """Index (among the sources: columns 1..) of the source column that correlates best
+        with the target (log ms per image) on these rows."""
+        corr = [np.corrcoef(X[:, 1 + j], target)[0, 1] if X[:, 1 + j].std() > 0 else -1.0
+                for j in range(X.shape[1] - 1)]
+        return int(np.nanargmax(corr))
 
     def fit(self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
             ) -> "ModelTransferPredictor":
@@ -183,16 +199,25 @@ class ModelTransferPredictor(Predictor):
         designs = {c: self._design(c, nets.keys, nets.features, batch) for c in wanted}
         target = np.log(y / batch)
 
-        def fitter(X: np.ndarray) -> Fitter:
+        def fitter(X: np.ndarray, nearest: bool) -> Fitter:
             def fit(train: np.ndarray, alpha: float) -> Any:
-                w, stats = ridge(X[train], target[train], alpha)
-                return lambda rows: np.exp(ridge_predict(X[rows], w, stats)) * batch[rows]
+                cols = [0, 1 + self._nearest(X[train], target[train])] if nearest else \
+                    list(range(X.shape[1]))
+                w, stats = ridge(X[train][:, cols], target[train], alpha)
+                return lambda rows: np.exp(ridge_predict(X[rows][:, cols], w, stats)) * \
+                    batch[rows]
             return fit
 
-        choice = select({c: (fitter(designs[c]), self.alphas) for c in wanted}, y)
-        self.method_, self.alpha_, self.cv_scores_ = choice.method, choice.alpha, choice.scores
+        per = {c: select({c: (fitter(designs[c], c == "source-nearest"), self.alphas)}, y)
+               for c in sorted(wanted, key=SIMPLEST_FIRST.index)}
+        scores = {c: ch.scores[c] for c, ch in per.items()}
+        best = min(scores.values())
+        choice = next(ch for c, ch in per.items() if scores[c] <= best * (1 + SIMPLER_MARGIN))
+        self.method_, self.alpha_, self.cv_scores_ = choice.method, choice.alpha, scores
         self.residuals_ = choice.residuals
-        self.w_, self.stats_ = ridge(designs[choice.method], target, choice.alpha)
+        X = designs[choice.method]
+        self.nearest_ = self._nearest(X, target) if choice.method == "source-nearest" else -1
+        self.w_, self.stats_ = ridge(self._columns(X), target, choice.alpha)
         self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
         self.n_shots_ = len(y)
         with warnings.catch_warnings():
@@ -206,8 +231,13 @@ class ModelTransferPredictor(Predictor):
         self._check_fitted("call fit(nets, measured_ms) with models measured on the target")
         nets = as_models(items, self.feature_names)
         batch = np.asarray(nets.batch, dtype=np.float64)
-        X = self._design(self.method_, nets.keys, nets.features, batch)
+        X = self._columns(self._design(self.method_, nets.keys, nets.features, batch))
         return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch
+
+    def _columns(self, X: np.ndarray) -> np.ndarray:
+        """The design's columns the fitted method uses (log batch and the nearest source
+        for ``source-nearest``; all otherwise)."""
+        return X[:, [0, 1 + self.nearest_]] if self.nearest_ >= 0 else X
 
     def imputed(self, items: Any) -> dict[str, int]:
         """Per source device: how many of ``items`` it lacks (predicted from features)."""
@@ -222,6 +252,7 @@ class ModelTransferPredictor(Predictor):
                 "sources": [{"device": s.device, "log_ms": s.log_ms, "w": s.w.tolist(),
                              "stats": s.stats.tolist()} for s in self.sources],
                 "method_": self.method_, "alpha_": self.alpha_, "cv_scores": self.cv_scores_,
+                "nearest": self.nearest_,
                 "w": self.w_.tolist(), "stats": self.stats_.tolist(),
                 "residuals": self.residuals_.tolist(), "shots": self.shots_,
                 "n_shots": self.n_shots_, "fit_metrics": self.fit_metrics_}
@@ -241,6 +272,10 @@ class ModelTransferPredictor(Predictor):
                   tuple(p["alphas"]))
         obj.method_ = check_choice("method_", state["method_"], CANDIDATES)
         obj.alpha_, obj.cv_scores_ = float(state["alpha_"]), dict(state["cv_scores"])
+        obj.nearest_ = int(state["nearest"])
+        if not -1 <= obj.nearest_ < len(sources):
+            raise LatbenchError(f"damaged: field 'nearest' is {obj.nearest_}; expected -1 or "
+                                f"a source index below {len(sources)}")
         obj.w_ = np.array(check_numbers("w", state["w"]))
         obj.stats_ = np.array(state["stats"], dtype=np.float64)
         if obj.stats_.shape != (3, len(obj.w_)):

@@ -15,7 +15,7 @@ from latbench.importing_timm import (file_provenance, import_timm_file, model_ne
                                      read_timm)
 from latbench.model_features import FEATURES, FeatureCache, timm_features
 from latbench.tables import read_meta, read_table
-from public_data import TIMM_FILES
+from public_data import TIMM_FEATURES, TIMM_FILES
 
 if importlib.util.find_spec("timm") is None:
     pytest.skip("timm is not installed (the 'models' extra)", allow_module_level=True)
@@ -130,3 +130,31 @@ def test_import_skips_and_counts_unknown_names_and_caches_features(tmp_path, cap
     assert main(["import-nets", "--format", "timm", str(path), "--out", str(out),
                  "--unit", "ms"]) == 2
     assert "drop --unit" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_import_fit_evaluate_on_a_handful_of_models(tmp_path, capsys):
+    """import-nets --format timm on 12 models of two columns (features from the shipped
+    cache: nothing built), fit the CPU column from 8 shots with the GPU column as source,
+    evaluate on the other models."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "timm-features.csv").write_bytes(TIMM_FEATURES.read_bytes())
+    tables = {}
+    for column in ("amp-nchw", "cpu"):
+        path = subset(tmp_path, column, n=12)
+        assert main(["import-nets", "--format", "timm", str(path), "--out", str(out)]) == 0
+        tables[column] = next((out / path.stem.removeprefix("benchmark-infer-")).glob(
+            "*.networks.csv"))
+    assert "12 of 12 rows" in capsys.readouterr().out
+    pred = tmp_path / "p.json"
+    assert main(["fit", "--networks", str(tables["cpu"]), "--transfer-from",
+                 str(tables["amp-nchw"]), "--shots", "8", "-o", str(pred)]) == 0
+    printed = capsys.readouterr().out
+    assert "8 shots drawn at random" in printed and "chose " in printed
+    assert main(["evaluate", str(pred), str(tables["cpu"])]) == 0
+    printed = capsys.readouterr().out
+    assert "left out the 8 network(s)" in printed and "imported from" in printed
+    assert main(["fit", "--networks", str(tables["cpu"]), "--transfer-from",
+                 str(tables["amp-nchw"]), "--method", "opcost", "-o", str(pred)]) == 2
+    assert "--method auto or loglinear" in capsys.readouterr().err

@@ -52,13 +52,27 @@ def test_few_shots_learn_the_targets_own_ranking():
     only_source = ModelTransferPredictor(FEATURES, [src], "source").fit(target.take(rows))
     rel_source = np.abs(only_source.predict(target)[test] / target.latency_ms[test] - 1)
     assert np.mean(rel <= 0.10) >= 0.6 > np.mean(rel_source <= 0.10) + 0.2, model.cv_scores_
-    assert set(model.cv_scores_) == {"loglinear", "features", "source", "source+features"}
+    assert set(model.cv_scores_) == {"loglinear", "features", "source", "source-nearest",
+                                     "source+features"}
     assert model.method_ in ("features", "source+features")  # n_ops explains the target
     from scipy import stats
 
     flops = target.features[:, FEATURES.index("flops")]
     assert stats.spearmanr(pred[test], target.latency_ms[test])[0] > \
         stats.spearmanr(flops[test], target.latency_ms[test])[0] + 0.2
+
+
+def test_nearest_source_is_the_one_that_tracks_the_target():
+    source, target = zoo(3)
+    unrelated = np.exp(np.random.default_rng(9).normal(0, 1, N))
+    cols = [SourceColumn.fit("noise", source.keys, source.features, unrelated),
+            SourceColumn.fit("twin", source.keys, source.features,
+                             target.latency_ms / target.batch * 1.7)]
+    model = ModelTransferPredictor(FEATURES, cols, "source-nearest").fit(
+        target.take(np.arange(12)))
+    assert model.nearest_ == 1
+    test = np.arange(12, N)
+    assert np.all(np.abs(model.predict(target)[test] / target.latency_ms[test] - 1) < 0.1)
 
 
 def test_saved_and_loaded_predicts_the_same():
