@@ -221,7 +221,8 @@ def import_timm_file(path: str | os.PathLike[str], out_dir: str | os.PathLike[st
             "license_file": license_file, "measured_by": "the pytorch-image-models project",
             "imported_by": getpass.getuser(),
             "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "unit": "ms", "per": "batch", "batch": "per row (infer_batch_size; input_shape)",
+            "column": "infer_step_time", "unit": "ms", "per": "batch",
+            "batch": "infer_batch_size (per row; input_shape carries it)",
             "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
                           "batch), checked against infer_samples_per_sec",
             "statistic": "one published value per model; it fills latency_median_ms, "
