@@ -29,7 +29,7 @@ setup() {
 main_job() {
   # The main job on the CPU with the repeatable protocol (the default of profile and
   # measure-nets: one thread on the per-thread CPU clock, 20 interleaved rounds with a drift
-  # reference op; fitted on the drift-corrected fastest sample; every table shares the ops
+  # reference network; fitted on the drift-corrected fastest sample; every table shares the ops
   # table's drift scale through --drift-from):
   # profile a search space -> measure whole networks -> fit -> evaluate -> predict -> validate.
   local lb="$VENV/bin/latbench" space=${LATBENCH_SPACE:-nasbench201}
@@ -56,6 +56,8 @@ main_job() {
   "$lb" validate "$space:7:small" --backend torch,ort "${cpu[@]}" --predictor "$out/predictor.json" \
     --budget-ms 50 --min-fps 22 --out "$out/validate"
   echo "quickstart done: tables, predictor, plot and reports are in $out/"
+  echo "latbench is installed in $VENV: run 'source $VENV/bin/activate' to put it on PATH" \
+    "(or call $VENV/bin/latbench)"
 }
 
 case "${1:-run}" in
@@ -63,6 +65,6 @@ case "${1:-run}" in
   # two pytest-xdist workers (the CI machine has 2 cores); a test module runs on one worker,
   # so the Ray tests share one local Ray
   test) setup; "$VENV/bin/python" -m pytest -q -n 2 --dist loadfile ;;
-  setup) setup ;;
+  setup) setup; echo "latbench is installed in $VENV: 'source $VENV/bin/activate' puts it on PATH" ;;
   *) echo "usage: $0 [run|test|setup]" >&2; exit 2 ;;
 esac

@@ -44,6 +44,9 @@ class Step:
     timeout_s: int
     needs: Callable[[], str] = lambda: ""
     env: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[Path, ...] = ()
+    """Files an earlier step writes and this one reads (the dry run follows them)."""
+    outputs: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -101,29 +104,31 @@ def steps(out: Path, device: str) -> list[Step]:
              "fit it)", lb + ["doctor", "--json"], 30),
         Step("devices", "NVML fingerprint of the GPU", lb + ["devices", "--json"], 30),
         Step("profile", "nasbench201 small ops, CUDA-event timer",
-             lb + ["profile", "nasbench201", "--device", device, "--table", str(ops),
-                   "--budget-ms", "100", "--warmup-ms", "20"], 60, _cuda),
-        Step("measure-nets", "20 whole nasbench201 networks",
-             lb + ["measure-nets", "nasbench201", "--device", device, "--n", "20",
-                   "--table", str(nets), "--budget-ms", "150", "--warmup-ms", "20"], 60,
-             _cuda),
+             lb + ["profile", "nasbench201", "--size", "small", "--device", device, "--table",
+                   str(ops), "--budget-ms", "100", "--warmup-ms", "20"], 60, _cuda,
+             outputs=(ops,)),
+        Step("measure-nets", "20 whole nasbench201 networks (small)",
+             lb + ["measure-nets", "nasbench201", "--size", "small", "--device", device,
+                   "--n", "20", "--table", str(nets), "--budget-ms", "150", "--warmup-ms",
+                   "20"], 60, _cuda, outputs=(nets,)),
         Step("fit", "lookup + network predictor on the two tables",
              lb + ["fit", str(ops), "--networks", str(nets), "-o", str(pred)], 30,
-             _all(_exists(ops), _exists(nets))),
+             _all(_exists(ops), _exists(nets)), inputs=(ops, nets), outputs=(pred,)),
         Step("evaluate", "the predictor on the measured networks",
              lb + ["evaluate", str(pred), str(nets), "--json", str(out / "evaluate.json"),
-                   "--plot", str(out / "evaluate.png")], 30, _all(_exists(pred), _exists(nets))),
-        Step("validate", f"nasbench201:0 on {backends} (ORT CUDA/TensorRT EPs, TensorRT)",
-             lb + ["validate", "nasbench201:0", "--device", device, "--backend", backends,
+                   "--plot", str(out / "evaluate.png")], 30, _all(_exists(pred), _exists(nets)),
+             inputs=(pred, nets)),
+        Step("validate", f"nasbench201:0:small on {backends} (ORT CUDA/TensorRT EPs, TensorRT)",
+             lb + ["validate", "nasbench201:0:small", "--device", device, "--backend", backends,
                    "--skip-unavailable", "--measure-ms", "1000", "--predictor", str(pred),
                    "--out", str(out / "validate"), "--json"], 60,
              _all(_cuda, _ort_provider("CUDAExecutionProvider"))),
         Step("memory", "training memory of 20 dints networks (NVML + allocator)",
              lb + ["memory", "dints", "--device", device, "--n", "20", "--table", str(mem)],
-             150, _cuda),
+             150, _cuda, outputs=(mem,)),
         Step("memory-predict", "the memory predictor calibrated on that table",
              lb + ["memory", "dints", "--device", device, "--n", "20", "--predict",
-                   "--calibrate", str(mem)], 30, _exists(mem)),
+                   "--calibrate", str(mem)], 30, _exists(mem), inputs=(mem,)),
         cuda_tests,  # last: whatever time is left (the steps above are the measurements)
     ]
 
@@ -140,6 +145,16 @@ def _without_missing_inputs(argv: list[str]) -> list[str]:
             continue
         out.append(a)
     return out
+
+
+def dry_run_why(step: Step, produced: set[Path]) -> str:
+    """Why ``step`` would be skipped on a real run ('' when it would run): its own needs, or
+    an input that no earlier step that runs writes (``produced``)."""
+    missing = [p for p in step.inputs if p not in produced and not p.is_file()]
+    if missing:
+        return f"its input {missing[0].name} comes from a step that is skipped"
+    why = step.needs()
+    return "" if "earlier step" in why else why
 
 
 def run_step(step: Step, logs: Path, left_s: float) -> Outcome:
@@ -191,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(os.environ.get("OUT") or ROOT / "bench_out" / f"gpu-check-{started}")
     plan = steps(out, args.device)
     if args.dry_run:
+        produced: set[Path] = set()
         for s in plan:
-            why = s.needs()
-            if "earlier step" in why:
-                why = ""  # produced by the steps before it on a real run
+            why = dry_run_why(s, produced)
+            produced.update(() if why else s.outputs)
             print(f"{s.name:15s} {s.timeout_s:4d}s  {'run' if not why else 'skip: ' + why}")
             print(f"{'':15s}        {s.what}\n{'':15s}        $ {' '.join(s.argv)}")
         print(f"total time limit {sum(s.timeout_s for s in plan)} s, budget {args.budget_s:g} s")

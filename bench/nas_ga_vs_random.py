@@ -44,10 +44,10 @@ def main() -> None:
             opt.append(best)
             ga.append(GeneticAlgorithm().run(
                 PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
-                np.random.default_rng(seed), max_evals=budget).latency_ms)
+                seed, max_evals=budget).latency_ms)
             rnd.append(random_selection(
                 PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
-                budget, np.random.default_rng(seed)).latency_ms)
+                budget, seed).latency_ms)
         ga, rnd, opt = map(np.array, (ga, rnd, opt))
         print(f"{budget:>6} {np.median(ga):>9.3f} {np.median(rnd):>10.3f} "
               f"{np.median(rnd / ga):>10.3f} {np.mean(ga < rnd):>8.2f} "

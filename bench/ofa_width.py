@@ -1,4 +1,4 @@
-"""Which OFA width multiplier (1.0 or 1.2) do the shared HELP latencies come from?
+"""Which OFA width multiplier (1.0 or 1.2) do the published HELP latencies come from?
 
 For every subnet of ``ofa_mbv3_help_devices_ms.csv.gz`` this builds the network at both widths
 and compares, per latency column, how well the analytic cost of each width explains the
@@ -26,7 +26,8 @@ from scipy.stats import spearmanr
 
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns
 
-DEFAULT_CSV = Path("/work/shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz")
+DEFAULT_CSV = (Path(__file__).resolve().parents[1] / "data" / "public-latency"
+               / "ofa_mbv3_help_devices_ms.csv.gz")
 COLUMNS = ("2080ti_1", "2080ti_32", "2080ti_64", "titan_xp_1", "titan_xp_32", "titan_xp_64")
 
 

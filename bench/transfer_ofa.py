@@ -1,7 +1,7 @@
 """Few-shot transfer on published OFA MobileNetV3 latencies: leave one GPU column out.
 
 The OFA twin of ``bench/transfer_public.py`` (same scoring and table code, imported from it).
-Data: ``shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz`` (HELP: 5,000 subnets,
+Data: ``data/public-latency/ofa_mbv3_help_devices_ms.csv.gz`` (HELP: 5,000 subnets,
 RTX 2080 Ti and Titan Xp at batch 1/32/64, ms per forward pass of the whole batch), built
 as ``ofa-mbv3`` networks at width 1.2 (``bench/ofa_width.py``). Each column in turn is the
 target; for k = 5, 10, 20 shots (10 seeds) every method is fitted on the k shots and scored
@@ -53,18 +53,11 @@ from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E40
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = "shared/data/public-latency/ofa_mbv3_help_devices_ms.csv.gz"
+DATA = ROOT / "data" / "public-latency" / "ofa_mbv3_help_devices_ms.csv.gz"
 SOURCES = ("ofa-mbv3-small.csv", "ofa-mbv3-paper-b1-sample300.csv")
 PROFILES = ROOT / "device_profiles/cpu-amd-epyc-1t"
 GPUS = ("2080ti", "titan_xp")
 WIDTH = 1.2
-
-
-def find_data() -> Path:
-    for folder in Path(__file__).resolve().parents:
-        if (folder / DATA).is_file():
-            return folder / DATA
-    raise SystemExit(f"{DATA} not found above {ROOT}; pass --data")
 
 
 def count_features(df: pd.DataFrame) -> np.ndarray:
@@ -216,14 +209,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--ks", default="5,10,20")
     ap.add_argument("--n", type=int, default=5000, help="first N subnets (default: all)")
-    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
+    ap.add_argument("--data", type=Path, default=DATA, help=f"default: {DATA.relative_to(ROOT)}")
     ap.add_argument("--ceiling-only", action="store_true", help="only the ceiling tables")
     ap.add_argument("--ceiling-ks", default="10,100,1000",
                     help="shots of the ceiling's transfer rows ('' for none)")
     ap.add_argument("--ceiling-seeds", type=int, default=1)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    df = pd.read_csv(args.data or find_data()).head(args.n)
+    df = pd.read_csv(args.data).head(args.n)
     columns = [c for c in df.columns if c.startswith(GPUS)]
     archs = [build_network(config_from_columns(ks_, e, d, r, WIDTH))
              for ks_, e, d, r in df[["ks", "e", "d", "r"]].itertuples(index=False)]

@@ -1,6 +1,6 @@
 """Few-shot transfer on published NAS-Bench-201 latencies: leave one device column out.
 
-Data: ``shared/data/public-latency/nasbench201_help_devices_ms.csv.gz`` (HELP's measurements of
+Data: ``data/public-latency/nasbench201_help_devices_ms.csv.gz`` (HELP's measurements of
 all 15,625 cells on 13 device/batch columns, ms per forward pass of the whole batch). Each
 column in turn is the target; for k = 5, 10, 20 shots drawn at random (10 seeds) the
 predictors are fitted on the k shots and scored on every other connected cell: Spearman ρ,
@@ -46,19 +46,12 @@ from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor
 from latbench.predictors.transfer_fit import choose_shots
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = "shared/data/public-latency/nasbench201_help_devices_ms.csv.gz"  # looked up upward
+DATA = ROOT / "data" / "public-latency" / "nasbench201_help_devices_ms.csv.gz"
 SOURCE = ROOT / "device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json"
 HELP_MEAN_RHO_K10 = 0.932  # HELP (Lee et al., NeurIPS 2021), 10 shots, its unseen devices
 GPU = ("1080ti", "titanx")
 BATCH1_NETWORKS = 2000  # batch-1 networks the "batch-1 knowledge" is fitted on
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (shot rows, y) -> predictions (all)
-
-
-def find_data() -> Path:
-    for folder in Path(__file__).resolve().parents:
-        if (folder / DATA).is_file():
-            return folder / DATA
-    raise SystemExit(f"{DATA} not found above {ROOT}; pass --data")
 
 
 def ridge(features: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -135,11 +128,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--ks", default="5,10,20")
-    ap.add_argument("--data", type=Path, default=None, help=f"default: {DATA} above the repo")
+    ap.add_argument("--data", type=Path, default=DATA, help=f"default: {DATA.relative_to(ROOT)}")
     args = ap.parse_args()
     ks = tuple(int(k) for k in args.ks.split(","))
     t0 = time.perf_counter()
-    df = pd.read_csv(args.data or find_data())
+    df = pd.read_csv(args.data)
     connected = np.array([is_connected(g) for g in df["arch_str"]])
     df = df[connected].reset_index(drop=True)
     columns = [c for c in df.columns if c not in ("arch_index", "arch_str")]

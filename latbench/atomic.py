@@ -15,12 +15,16 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
     a reader sees the old file or the new one. ``fsync``: the bytes reach the disk before the
     rename (without it a crash keeps the page cache, a power loss may lose the new file).
     Raises the ``OSError`` of a full disk or read-only folder naming ``path``; an error or an
-    interruption leaves no temporary behind."""
+    interruption leaves no temporary behind. Links are replaced, never written through: a
+    link at ``path`` becomes the new file, a leftover ``<path>.tmp`` (link or not) is removed
+    and the temporary is created exclusively."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        with open(tmp, "wb") as fh:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        with open(tmp, "xb") as fh:
             fh.write(raw)
             if fsync:
                 fh.flush()

@@ -25,14 +25,20 @@ class UnknownNameError(LatbenchError, KeyError):
         return self.args[0]
 
 
+PLUGIN_HINT = ("; if a plugin registers it, load that plugin with --plugin MODULE or "
+               "LATBENCH_PLUGINS (docs/plugins.md)")
+
+
 class UnknownOpKindError(UnknownNameError):
     def __init__(self, name: str, valid: Iterable[str]):
         super().__init__("op kind", name, valid)
+        self.args = (self.args[0] + PLUGIN_HINT,)
 
 
 class UnknownSpaceError(UnknownNameError):
     def __init__(self, name: str, valid: Iterable[str]):
         super().__init__("space", name, valid)
+        self.args = (self.args[0] + PLUGIN_HINT,)
 
 
 class OpSpecError(LatbenchError, ValueError):

@@ -42,6 +42,7 @@ from latbench.archs.graph import Architecture
 from latbench.choices import DISCONNECTED, PERS, UNITS  # the CLI's vocabulary, re-exported
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
+from latbench.statistics import LATENCY_RANGE_MS
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -156,7 +157,10 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
 
 
 def row_parser(header: list[str], space: str | None = None) -> RowParser:
-    """The parser of ``space``, or the one whose columns the header has."""
+    """The parser of ``space``, or the one whose columns the header has (plugins' too)."""
+    from latbench.plugins import load_plugins
+
+    load_plugins()
     if space is not None:
         if space not in _ROW_PARSERS:
             raise LatbenchError(f"no importer for space {space!r}; valid: "
@@ -197,10 +201,13 @@ def read_rows(path: Path, rename: Mapping[str, str] | None = None
     """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-            text = fh.read()
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:  # type: ignore[operator]
+            text = fh.read()  # utf-8-sig: a byte-order mark (Excel's CSV) is not a column name
     except FileNotFoundError:
         raise LatbenchError(f"{path}: no such file") from None
+    except EOFError:
+        raise LatbenchError(f"{path}: the compressed file ends early (truncated download or "
+                            "copy); fetch it again") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LatbenchError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
     reader = csv.reader(io.StringIO(text))
@@ -262,6 +269,37 @@ def slug_of(column: str) -> str:
     if not slug:
         raise LatbenchError(f"column {column!r} gives no usable device name")
     return slug
+
+
+def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
+    """One ``LatbenchError`` for a header naming a column twice, or for two latency columns
+    whose device folders (``slug_of``) are one: either would leave one table holding the
+    other's numbers."""
+    twice = [c for c, n in Counter(header).items() if n > 1]
+    if twice:
+        raise LatbenchError(f"{path}: column {twice[0]!r} appears {header.count(twice[0])} "
+                            "times in the header; rename the copies")
+    by_slug: dict[str, list[str]] = {}
+    for c in columns:
+        by_slug.setdefault(slug_of(c), []).append(c)
+    clash = next((cs for cs in by_slug.values() if len(cs) > 1), None)
+    if clash:
+        raise LatbenchError(f"{path}: columns {', '.join(map(repr, clash))} would both be "
+                            f"device folder {slug_of(clash[0])!r}; import them separately "
+                            "(--columns) into different --out folders, or rename one")
+
+
+MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
+"""An imported latency per forward pass after unit conversion lies in this range; outside is a
+wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
+
+
+def converted_ms(value: float, factor: float) -> tuple[str, float | None]:
+    """('', ms) for ``value * factor`` inside the physical range, else (error kind, None)."""
+    ms = value * factor
+    if not math.isfinite(ms) or not MIN_LATENCY_MS <= ms <= MAX_LATENCY_MS:
+        return "outside the physical range after unit conversion", None
+    return "", ms
 
 
 def _sha256(path: Path) -> str:
@@ -350,6 +388,7 @@ def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     parser = row_parser(header, options.space)
     columns = latency_columns(header, parser, options.columns)
     report.space = parser.space
+    check_columns(path, header, columns)
     targets = {c: default_networks_path(slug_of(c), parser.space, options.size, out_dir)
                for c in columns}
     existing = [str(t) for t in targets.values() if t.exists()]
@@ -390,14 +429,17 @@ def _column_table(path: Path, column: str,
     rows = []
     for line, row, described in parsed:
         kind, value = parse_latency(row.get(column, ""))
+        if not kind:
+            kind, value = converted_ms(value, factor)
         if kind:
             msg = (f"{path}: row {line}, column {column!r}: {kind} "
-                   f"{row.get(column, '')!r}; expected a positive number of {options.unit}")
+                   f"{row.get(column, '')!r}; expected a positive number of {options.unit} "
+                   f"giving {MIN_LATENCY_MS:g}-{MAX_LATENCY_MS:g} ms per forward pass")
             if not options.skip_bad:
                 raise ImportRowError(kind, msg)
             report.skip(kind, msg)
             continue
-        rows.append(_row(described, value * factor, pid, column))
+        rows.append(_row(described, value, pid, column))
     if not rows:
         raise LatbenchError(f"{path}: column {column!r} has no importable row")
     meta = {"fingerprint": {"slug": slug_of(column), "name": f"{column} (imported)",

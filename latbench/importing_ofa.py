@@ -4,7 +4,7 @@ Rows in HELP's OFA format: ``ks`` (20 kernel sizes), ``e`` (20 expand ratios), `
 depths), each ``-``-joined, and ``r`` (input resolution, px); see
 ``latbench.archs.ofa_mbv3``. The width multiplier is not in the file: the subnets are built
 at ``latbench.archs.ofa_mbv3.DEFAULT_WIDTH`` (1.2, the width the shared HELP latencies
-support; ``bench/ofa_width.py`` and README "Once-for-All MobileNetV3" say how that was
+support; ``bench/ofa_width.py`` and docs/ofa.md say how that was
 decided). The batch is the import's ``--batch``.
 """
 

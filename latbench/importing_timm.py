@@ -306,9 +306,10 @@ def model_networks(table: str | os.PathLike[str], target: str = "latency_median_
     """The ok rows of a timm networks table (``import_timm_file``), with their features."""
     from latbench.importing import provenance_line
     from latbench.jsonio import loads
-    from latbench.predictors.data import as_frame
+    from latbench.tables import read_table
 
-    df, digest = as_frame(table)
+    df = read_table(table)
+    digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()
     for col in ("arch_json", "space", target):
         if col not in df.columns:
             raise TableError(f"{table}: no column {col!r}; expected a latbench.networks table")

@@ -25,10 +25,11 @@ MAX_DEPTH = 64
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
-    """The UTF-8 text of ``path``; bytes that are not UTF-8 are one ``InputFileError``."""
+    """The UTF-8 text of ``path`` without a leading byte-order mark (editors on Windows write
+    one); bytes that are not UTF-8 are one ``InputFileError``."""
     data = Path(path).read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InputFileError(decode_error_line(exc, f"{path}: {what}")) from None
 

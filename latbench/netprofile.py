@@ -30,7 +30,7 @@ from latbench.tables import read_table
 from latbench.tables.store import read_meta
 from latbench.tables.schema import NETWORKS
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
-from latbench.tablerun.ids import arch_id
+from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
 from latbench.tablerun.job import OnRound, OnTurn
 from latbench.timed import module_callable, time_guarded, time_guarded_many
 from latbench.timing import Timer
@@ -97,9 +97,12 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
     def key(self, item: tuple[Architecture, int]) -> str:
         return network_key(arch_id(item[0]), item[1])
 
+    def side_car(self) -> dict[str, Any]:
+        return {**super().side_car(), "arch_id_scheme": ARCH_ID_SCHEME}
+
     def done_keys(self, table: pd.DataFrame) -> set[str]:
         df = table[table["protocol_id"] == self.protocol_id]
-        return {network_key(a, int(r)) for a, r in zip(df["arch_id"], df["repeat"])}
+        return {network_key(a, int(r)) for a, r in zip(row_arch_ids(df), df["repeat"])}
 
     def key_columns(self, item: tuple[Architecture, int]) -> dict[str, Any]:
         return {"arch_id": arch_id(item[0]), "repeat": item[1], "space": item[0].space,

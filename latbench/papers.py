@@ -1,7 +1,7 @@
 """The papers' numbers, each once, with the paper, section or equation it comes from.
 
 Every module that needs one of these imports it from here (``latbench`` is the lowest layer,
-so ``predictors`` and ``nas`` can too). Paper texts: ``/work/shared/papers/`` (see SPEC.md).
+so ``predictors`` and ``nas`` can too). Each constant names its paper and section.
 """
 
 from __future__ import annotations

@@ -25,3 +25,21 @@ def file_in(folder: str | Path, name: str, suffix: str = "", fallback: str = "ar
     path = Path(folder) / f"{safe_stem(name, fallback)}{suffix}"
     assert path.parent == Path(folder)
     return path
+
+
+def unlinked(path: str | Path) -> Path:
+    """``path`` made ready for a new output: a symbolic link there (to a file or a folder,
+    dangling or not) is removed, so that what is written replaces the link and never goes
+    through it to wherever it points."""
+    p = Path(path)
+    if p.is_symlink():
+        p.unlink()
+    return p
+
+
+def output_dir(path: str | Path) -> Path:
+    """``path``, a folder latbench makes inside the one the user gave (a cache), as a real
+    folder: a symbolic link there is replaced by a new folder, never followed."""
+    p = unlinked(path)
+    p.mkdir(parents=True, exist_ok=True)
+    return p

@@ -16,6 +16,10 @@ STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
 ``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
 
 DEFAULT_STATISTIC = STATISTICS["median"]
+
+LATENCY_RANGE_MS = (1e-6, 1e9)
+"""The physical range of a latency, ms: from 1 ns to about 11.6 days. A value outside is a
+wrong unit or a corrupt file (checked where imported files and predictor files are read)."""
 CORRECTED_SUFFIX = "_corrected_ms"
 
 

@@ -5,6 +5,8 @@
   latency model is ``latbench.nas.rtdnas_latency``, its supernet ``latbench.nas.rtdnas_supernet``, the GA ``latbench.nas.ga``.
 - ``latbench.nas.cakes``: CAKES channel-wise sub-kernels with the cost-aware lasso (``search``).
 - ``latbench.nas.hypersegnas``: HyperSegNAS' memory filter and top-N confirmation (``search``).
+- ``latbench.nas.choices``: the mixed-op search on any space with a ``ChoiceLayout``, a
+  plugin's too (``search``).
 
 Shared: ``latbench.nas.costs`` (costs from a predictor, checked), ``latbench.nas.regularizers``, ``latbench.nas.synthetic``
 (the distillation task standing in for a dataset, ``Outcome``, progress callbacks). Nothing

@@ -127,7 +127,8 @@ def search_layer(candidates: Sequence[OpSpec], out_channels: int, model: CostMod
 
         log = distill(layer, teacher, random_inputs(candidates[0]),
                       lambda t: t + cost_lasso(layer.alpha, beta, lam), layer.parameters(),
-                      steps, lr=2e-2, seed=seed, on_step=step_reporter(progress, f"λ={lam:g}"))
+                      steps, lr=2e-2, seed=seed, on_step=step_reporter(progress, f"λ={lam:g}"),
+                      where=f"CAKES search λ={lam:g}")
         choice = layer.choices()
         results.append(Outcome(lam, torch.bincount(choice, minlength=len(candidates)).tolist(),
                                channelwise_latency_ms(choice, lat), log.task[-1],

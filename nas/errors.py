@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from latbench.errors import LatbenchError
 
 
@@ -11,3 +13,18 @@ class SearchError(LatbenchError, ValueError):
 
 class CostError(SearchError):
     """A cost model returned costs the searches cannot use (wrong length, NaN, negative)."""
+
+
+class NonFiniteError(SearchError):
+    """A search produced NaN or ±inf (a loss, a cost, a latency): never reported as a result."""
+
+
+def check_finite(value: float, where: str) -> float:
+    """``value`` when it is finite; else ``NonFiniteError`` naming ``where`` it arose (a run,
+    a step, a quantity), so that no search prints ``nan``/``inf`` as a result."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise NonFiniteError(f"{where} is {value!r}, not a finite number; the search stopped "
+                             "there instead of reporting it (check the costs' scale, --lam and "
+                             "the bound)")
+    return value

@@ -14,8 +14,9 @@ from torch import nn
 from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.nas.errors import SearchError
 
-__all__ = ["CAKES_LAMBDA", "RTDNAS_LATENCY_UB_MS", "RTDNAS_MIN_FPS", "CostLasso", "ExpectedLatency",
-           "L1LatencyRegularizer", "cost_lasso", "expected_latency", "l1_latency", "rtdnas_loss"]
+__all__ = ["CAKES_LAMBDA", "RTDNAS_EXP_CAP_MS", "RTDNAS_LATENCY_UB_MS", "RTDNAS_MIN_FPS",
+           "CostLasso", "ExpectedLatency", "L1LatencyRegularizer", "cost_lasso",
+           "expected_latency", "l1_latency", "rtdnas_loss", "rtdnas_penalty"]
 
 
 
@@ -39,10 +40,32 @@ def expected_latency(logits: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
     return (torch.softmax(logits, dim=-1) * cost).sum()
 
 
+RTDNAS_EXP_CAP_MS = 20.0
+"""How far over L_ub (ms) RT-DNAS' penalty is the paper's exponential; beyond, its tangent."""
+
+
+def rtdnas_penalty(latency_ms: torch.Tensor, upper_ms: float = RTDNAS_LATENCY_UB_MS
+                   ) -> torch.Tensor:
+    """e^{L_t − L_ub} (RT-DNAS Eq. 2, papers/rt-dnas.txt: "if the network architecture latency
+    excels the upper bound, the loss will increase exponentially") while L_t − L_ub ≤
+    ``RTDNAS_EXP_CAP_MS``, and its tangent line beyond: e^c (1 + L_t − L_ub − c), c = 20 ms.
+
+    Value and gradient equal the paper's wherever the exponential is below e^20 ≈ 4.9e8 (every
+    latency within 20 ms over the bound, where the trade-off is made); further out the penalty
+    still grows and its gradient (e^20) still dominates L_a, so an infeasible network is pushed
+    back as the paper intends, but neither overflows float32 at any latency a device can
+    produce (plain e^x does from L_t − L_ub ≈ 88 ms, and 0 · inf is NaN at λ = 0).
+    """
+    over = latency_ms - upper_ms
+    capped = torch.clamp(over, max=RTDNAS_EXP_CAP_MS)
+    return torch.exp(capped) * (1.0 + (over - capped))
+
+
 def rtdnas_loss(task_loss: torch.Tensor, latency_ms: torch.Tensor, lam: float,
                 upper_ms: float = RTDNAS_LATENCY_UB_MS) -> torch.Tensor:
-    """RT-DNAS Eq. 2: L = L_a · L_t + λ · exp(L_t − L_ub), latencies in ms."""
-    return task_loss * latency_ms + lam * torch.exp(latency_ms - upper_ms)
+    """RT-DNAS Eq. 2: L = L_a · L_t + λ · e^{L_t − L_ub}, latencies in ms; the exponential is
+    ``rtdnas_penalty`` (exact to 20 ms over the bound, linear beyond, so it cannot overflow)."""
+    return task_loss * latency_ms + lam * rtdnas_penalty(latency_ms, upper_ms)
 
 
 def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:

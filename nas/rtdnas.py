@@ -88,7 +88,8 @@ def search_cells(op_ms: torch.Tensor, scaling_ms: torch.Tensor,
         shape = tuple(input_shape)
         log = distill(net, teacher, lambda g: torch.randn(shape, generator=g),
                       lambda t: rtdnas_loss(t, lat(), lam, ub), lat.parameters(), steps,
-                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"cells λ={lam:g}"))
+                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"cells λ={lam:g}"),
+                      where=f"RT-DNAS cell search λ={lam:g}")
         choice = lat.cell.choice()
         results.append(Outcome(lam, choice, float(lat().detach()), log.task[-1],
                                {"upper_ms": ub, "move_probs": lat.move_probs().detach(),
@@ -97,7 +98,7 @@ def search_cells(op_ms: torch.Tensor, scaling_ms: torch.Tensor,
 
 
 def ga_decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch.Tensor,
-              mask: torch.Tensor, n_paths: int, rng: np.random.Generator,
+              mask: torch.Tensor, n_paths: int, seed: int,
               upper_ms: float = RTDNAS_LATENCY_UB_MS, min_fps: float = RTDNAS_MIN_FPS,
               fixed_ms: float = 0.0, n_gen: int | None = None) -> tuple[GenePool, SearchResult]:
     """Gene pool from the move probabilities, then the GA over N_l-path individuals.
@@ -112,7 +113,7 @@ def ga_decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch
     problem = PathSelectionProblem(pool, cells, n_paths, fixed_ms=fixed_ms, upper_ms=upper_ms,
                                    min_fps=min_fps)
     algorithm = GeneticAlgorithm() if n_gen is None else GeneticAlgorithm(n_gen=n_gen)
-    return pool, algorithm.run(problem, rng)
+    return pool, algorithm.run(problem, seed)
 
 
 @dataclass
@@ -166,7 +167,7 @@ def ga(model: CostModel, size: str = "small", upper_ms: float | None = None, n_p
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
     pool, decoded = _decode(lat.move_probs().detach(), discrete_cell_latency(choice, op_ms),
                             scaling_ms, n_paths, seed, ub, progress)
-    run = Outcome(0.0, choice, float(lat().detach()), float("nan"), {"synthetic": True})
+    run = Outcome(0.0, choice, float(lat().detach()), None, {"synthetic": True})
     return RtdnasResult([run], pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
 
 
@@ -176,7 +177,7 @@ def _decode(move_probs: torch.Tensor, cell_ms: torch.Tensor, scaling_ms: torch.T
     if progress is not None:
         progress("GA decoding", 0, 1)
     out = ga_decode(move_probs, cell_ms, scaling_ms, legal_moves(cell_ms.shape[0]), n_paths,
-                    np.random.default_rng(seed), upper_ms=upper_ms)
+                    seed, upper_ms=upper_ms)
     if progress is not None:
         progress("GA decoding", 1, 1)
     return out

@@ -24,6 +24,7 @@ from torch import nn
 
 from collections.abc import Sequence
 
+from latbench.archs.graph import longest_path as dag_longest_path
 from latbench.spaces.msnas import MOVES
 from latbench.nas.errors import SearchError
 
@@ -52,13 +53,12 @@ def longest_path(edge_ms: list[torch.Tensor]) -> torch.Tensor:
 
     D_0 = 0, D_i = max_j (D_j + e_{j,i}); returns D_N. Exact: equals the max over all paths.
     """
-    dist = [torch.zeros((), dtype=edge_ms[0].dtype, device=edge_ms[0].device)]
     for i, e in enumerate(edge_ms, start=1):
         if e.shape != (i,):
             raise SearchError(f"longest_path: node {i} needs {i} incoming edge latencies, got "
                               f"shape {tuple(e.shape)}")
-        dist.append(torch.max(torch.stack(dist) + e))
-    return dist[-1]
+    wiring = [((j,), i) for i in range(1, len(edge_ms) + 1) for j in range(i)]
+    return dag_longest_path(wiring, len(edge_ms), torch.cat(edge_ms), source=0)
 
 
 class CellLatency(nn.Module):

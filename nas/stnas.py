@@ -145,7 +145,8 @@ def search_encoder(stages: Sequence[Sequence[OpSpec]], between: Sequence[OpSpec]
         reg = L1LatencyRegularizer(normalized(lat), lam)
         log = distill(net, teacher, random_inputs(between[0]), lambda t: t + reg(net.alphas()),
                       [st.alpha for st in net.stages], steps, lr=5e-2, seed=seed,
-                      on_step=step_reporter(progress, f"encoder λ={lam:g}"))
+                      on_step=step_reporter(progress, f"encoder λ={lam:g}"),
+                      where=f"ST-NAS encoder search λ={lam:g}")
         depths, kept_ms, i = [], fixed_ms, 0
         for st in net.stages:
             k = shrink_depth(st.alpha.detach())
@@ -161,11 +162,12 @@ def search_encoder(stages: Sequence[Sequence[OpSpec]], between: Sequence[OpSpec]
 
 
 def search_decoder(layers: Sequence[Sequence[OpSpec]], model: CostModel, lams: Sequence[float],
-                   steps: int = 30, seed: int = 0, progress: Progress | None = None
-                   ) -> list[Outcome]:
+                   steps: int = 30, seed: int = 0, progress: Progress | None = None,
+                   label: str = "decoder") -> list[Outcome]:
     """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
     discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
-    per layer."""
+    per layer. Any chain of same-shaped candidates works (``latbench.nas.choices`` runs it on
+    a space's ``ChoiceLayout``); ``label`` names the runs in ``progress``."""
     lat = torch.stack([cost_tensor(model, cands) for cands in layers])
     gen = torch.Generator().manual_seed(seed)
     teacher_pick = [int(torch.randint(len(c), (1,), generator=gen)) for c in layers]
@@ -178,7 +180,8 @@ def search_decoder(layers: Sequence[Sequence[OpSpec]], model: CostModel, lams: S
         reg = ExpectedLatency(normalized(lat))
         log = distill(net, teacher, random_inputs(layers[0][0]),
                       lambda t: t + lam * reg(net.alphas()), net.parameters(), steps,
-                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"decoder λ={lam:g}"))
+                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"{label} λ={lam:g}"),
+                      where=f"ST-NAS {label} search λ={lam:g}")
         choice = net.choices()
         ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
         results.append(Outcome(lam, choice, ms, log.task[-1], {"teacher": teacher_pick}))

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from latbench.nas.errors import check_finite
+
 if TYPE_CHECKING:
     from latbench.opspec import OpSpec
 
@@ -33,13 +35,20 @@ def step_reporter(progress: Progress | None, label: str) -> OnStep | None:
 @dataclass
 class Outcome:
     """One search run: its λ, what it chose, the predicted latency (ms) of that choice, the
-    final task loss, and search-specific details."""
+    final task loss (None where nothing was trained), and search-specific details.
+
+    Raises ``NonFiniteError`` when the latency or the task loss is NaN or ±inf."""
 
     lam: float
     choice: Any
     latency_ms: float
-    task_loss: float
+    task_loss: float | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_finite(self.latency_ms, f"the λ={self.lam:g} run's predicted latency (ms)")
+        if self.task_loss is not None:
+            check_finite(self.task_loss, f"the λ={self.lam:g} run's final task loss")
 
 
 def random_inputs(spec: "OpSpec", batch: int | None = None
@@ -60,10 +69,13 @@ class TrainLog:
 def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
             inputs: Callable[[torch.Generator], torch.Tensor],
             regulariser: Callable[[torch.Tensor], torch.Tensor], params: Iterable[nn.Parameter],
-            steps: int, lr: float = 1e-2, seed: int = 0, on_step: OnStep | None = None
-            ) -> TrainLog:
+            steps: int, lr: float = 1e-2, seed: int = 0, on_step: OnStep | None = None,
+            where: str = "search") -> TrainLog:
     """``steps`` Adam steps on ``combine(mse(student(x), teacher(x)))`` where the regulariser
-    receives the task loss and returns the total loss (RT-DNAS multiplies, the others add)."""
+    receives the task loss and returns the total loss (RT-DNAS multiplies, the others add).
+
+    Raises ``NonFiniteError`` naming ``where`` (the run) and the step when the task loss or
+    the total loss is NaN or ±inf, before it is stepped on."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(list(params), lr=lr)
     log = TrainLog()
@@ -73,6 +85,9 @@ def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
             target = teacher(x)
         task = nn.functional.mse_loss(student(x), target)
         total = regulariser(task)
+        check_finite(task.detach(), f"{where}: the task loss at step {step + 1}")
+        check_finite(total.detach(), f"{where}: the total loss (task + regulariser) at step "
+                                     f"{step + 1}")
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()

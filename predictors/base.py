@@ -9,7 +9,9 @@ them. Whether a predictor takes OpSpecs or whole Architectures is its class attr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -20,6 +22,108 @@ from latbench.errors import LatbenchError, NotFittedError
 from latbench.opspec import OpSpec
 
 INPUT_LEVELS = ("op", "network")
+
+
+class MissingOpsError(LatbenchError, KeyError):
+    """Queried ops a predictor cannot price: not in its table (exactly, or at all), or outside
+    what it was fitted on (``OutOfDomainError``)."""
+
+    def __init__(self, keys: Sequence[str], why: str):
+        self.keys = list(keys)
+        shown = ", ".join(self.keys[:5]) + (f" (+{len(self.keys) - 5} more)"
+                                             if len(self.keys) > 5 else "")
+        super().__init__(f"{len(self.keys)} op(s) {why}: {shown}; profile them "
+                         "(`latbench profile`) or pass strict=False / a fallback predictor")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class OutOfDomainError(MissingOpsError):
+    """Ops of a dtype or mode the predictor never saw: nothing it learnt says how they scale
+    (float16 on a CPU ran ~13x slower than float32; a training step ~4x an inference)."""
+
+
+class OutOfDomainWarning(UserWarning):
+    """Ops priced by extrapolation: an op kind, batch or input size beyond the fit's."""
+
+
+def _span(values: Sequence[float]) -> list[float]:
+    return [float(min(values)), float(max(values))]
+
+
+@dataclass
+class FitDomain:
+    """What an op predictor was fitted on: per ``kind|dtype|mode`` the batch and input-size
+    (elements) ranges. One check for every op predictor (``Predictor.check_domain``):
+
+    - a dtype or mode never fitted (for any kind) is refused (``OutOfDomainError``);
+    - an op kind never fitted, or a batch or input size beyond the kind's fitted range, is
+      flagged (``OutOfDomainWarning``), naming the op and why.
+    """
+
+    groups: dict[str, dict[str, list[float]]]
+
+    @classmethod
+    def of(cls, specs: Sequence[OpSpec]) -> "FitDomain":
+        found: dict[str, dict[str, list[float]]] = {}
+        for spec in specs:
+            g = found.setdefault(f"{spec.kind}|{spec.dtype}|{spec.mode}",
+                                 {"batch": [], "input_elems": []})
+            g["batch"].append(spec.input_shape[0])
+            g["input_elems"].append(_elems(spec))
+        return cls({k: {name: _span(v) for name, v in g.items()} for k, g in found.items()})
+
+    def outside(self, specs: Sequence[OpSpec]) -> tuple[dict[str, str], dict[str, str]]:
+        """(refused, flagged): op key -> why, for the specs outside this domain."""
+        split = [k.split("|") for k in self.groups]
+        dtypes, modes = {d for _, d, _ in split}, {m for _, _, m in split}
+        kinds = {k for k, _, _ in split}
+        refused, flagged = {}, {}
+        for spec in specs:
+            if spec.dtype not in dtypes or spec.mode not in modes:
+                refused[spec.key] = (f"dtype {spec.dtype} / mode {spec.mode} never fitted "
+                                     f"(fitted: {', '.join(sorted(dtypes))} / "
+                                     f"{', '.join(sorted(modes))})")
+                continue
+            group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")
+            if spec.kind not in kinds or group is None:
+                flagged[spec.key] = (f"op kind {spec.kind} ({spec.dtype}, {spec.mode}) was "
+                                     "not in the fit table")
+                continue
+            for name, value in (("batch", spec.input_shape[0]), ("input_elems", _elems(spec))):
+                lo, hi = group[name]
+                if not lo <= value <= hi:
+                    flagged[spec.key] = (f"{name} {value:g} outside the fitted {lo:g}-{hi:g} "
+                                         f"of {spec.kind}")
+                    break
+        return refused, flagged
+
+    def to_state(self) -> dict[str, Any]:
+        return {"groups": self.groups}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "FitDomain":
+        from latbench.predictors.persist import check_numbers, check_type, damaged
+
+        groups = check_type("domain.groups", state["groups"], dict, "an object")
+        for key, g in groups.items():
+            if not isinstance(key, str) or key.count("|") != 2 or not isinstance(g, dict):
+                raise damaged("domain.groups", "kind|dtype|mode -> {batch, input_elems}", key)
+            for name in ("batch", "input_elems"):
+                lo, hi = check_numbers(f"domain.groups.{key}.{name}", g.get(name), 2,
+                                       positive=True)
+                if lo > hi:
+                    raise damaged(f"domain.groups.{key}.{name}", "[low, high], low <= high",
+                                  g.get(name))
+        return cls({k: {n: list(v) for n, v in g.items()} for k, g in groups.items()})
+
+
+def _elems(spec: OpSpec) -> float:
+    n = 1.0
+    for d in spec.input_shape:
+        n *= d
+    return n
 
 
 @runtime_checkable
@@ -66,6 +170,24 @@ class Predictor(BaseEstimator):
         """Raise ``NotFittedError`` (also scikit-learn's) naming the class and ``hint``."""
         if not self.__sklearn_is_fitted__():
             raise NotFittedError(f"{type(self).__name__} is not fitted; {hint}")
+
+    def check_domain(self, specs: Sequence[OpSpec], *, stacklevel: int = 3) -> None:
+        """Refuse (``OutOfDomainError``) or flag (``OutOfDomainWarning``) the ``specs``
+        outside ``domain_`` (``FitDomain``), the same way for every op predictor; nothing
+        for a predictor without one (stateless, or loaded from a file saved before)."""
+        domain = getattr(self, "domain_", None)
+        if domain is None:
+            return
+        refused, flagged = domain.outside(specs)
+        if refused:
+            first = next(iter(refused.values()))
+            raise OutOfDomainError(list(refused), f"are outside what {type(self).__name__} "
+                                   f"was fitted on ({first})")
+        if flagged:
+            key, why = next(iter(flagged.items()))
+            warnings.warn(f"{len(flagged)} op(s) priced by extrapolation by "
+                          f"{type(self).__name__}: {why}, e.g. {key}", OutOfDomainWarning,
+                          stacklevel=stacklevel)
 
     def costs(self, items: Sequence[Any], device: str | torch.device = "cpu",
               dtype: torch.dtype = torch.float32) -> torch.Tensor:

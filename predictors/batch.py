@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from latbench.archs import INPUT, Architecture
+from latbench.archs.graph import longest_path
 from latbench.opspec import OpSpec
 
 
@@ -46,11 +47,7 @@ class Wiring:
 
     def longest_path(self, edge_cost_t: np.ndarray) -> np.ndarray:
         """RT-DNAS Eq. 4 for every column of ``edge_cost_t`` (n_edges × n_archs) at once."""
-        best = np.zeros((self.n_nodes, edge_cost_t.shape[1]))  # node-major: contiguous rows
-        for j, (src, dst) in enumerate(zip(self.src, self.dst)):
-            start = best[src[0]] if len(src) == 1 else best[list(src)].max(axis=0)
-            np.maximum(best[dst], start + edge_cost_t[j], out=best[dst])
-        return best[self.output]
+        return longest_path(list(zip(self.src, self.dst)), self.output, edge_cost_t, source=0)
 
 
 @dataclass

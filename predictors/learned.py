@@ -9,6 +9,7 @@ to log FLOPs: the baseline every report prints beside the real predictors.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,7 +23,8 @@ from latbench.opspec import OpSpec
 from latbench.predictors.data import OpData, op_data
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.base import Predictor
+from latbench.statistics import LATENCY_RANGE_MS
+from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
@@ -89,6 +91,7 @@ class LearnedPredictor(Predictor):
         y = np.log(np.asarray(latency_ms, dtype=np.float64))
         kinds = np.array([s.kind for s in specs])
         self.kinds_ = sorted(set(kinds.tolist()))
+        self.domain_ = FitDomain.of(specs)
         X = feature_matrix(specs, self.features)
         self.models_ = {SHARED: LinearLogModel.fit(self._with_kind(X, kinds), y, self.alpha)}
         if self.per_kind:
@@ -108,14 +111,17 @@ class LearnedPredictor(Predictor):
         return np.hstack([X, onehot])
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """Latency per spec in ms."""
+        """Latency per spec in ms. Ops outside the fit (``FitDomain``): a dtype or mode never
+        fitted is refused (``OutOfDomainError``), an unseen kind (priced by the shared model
+        from features alone) or a batch or size beyond the fitted range is flagged."""
         self._check_fitted("call fit(table) first")
+        self.check_domain(specs)
         X = feature_matrix(specs, self.features)
         kinds = np.array([s.kind for s in specs], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
-        if unseen:
+        if unseen and getattr(self, "domain_", None) is None:  # a file saved before domain_
             warnings.warn(f"op kind(s) {unseen} were not in the fit table; predicted by the "
-                          "shared model from features alone", stacklevel=2)
+                          "shared model from features alone", OutOfDomainWarning, stacklevel=2)
         log_y = self.models_[SHARED].predict_log(self._with_kind(X, kinds))
         for kind, model in self.models_.items():
             rows = kinds == kind
@@ -129,7 +135,8 @@ class LearnedPredictor(Predictor):
                            "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
                 "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
                 "fit_metrics": self.fit_metrics_,
-                "models": {k: m.to_state() for k, m in self.models_.items()}}
+                "models": {k: m.to_state() for k, m in self.models_.items()},
+                **({"domain": self.domain_.to_state()} if self.domain_ is not None else {})}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
@@ -139,11 +146,45 @@ class LearnedPredictor(Predictor):
         for f in features:
             check_choice("params.features", f, FEATURE_NAMES)
         obj = cls(**params)
-        obj.kinds_ = list(check_type("kinds", state["kinds"], list, "a list of op kinds"))
+        _check_params(obj)
+        kinds = check_type("kinds", state["kinds"], list, "a list of op kinds")
+        obj.kinds_ = [check_type("kinds", k, str, "a list of op kinds") for k in kinds]
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in state["models"].items()}
+        models = check_type("models", state["models"], dict, "an object of per-kind models")
+        if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:
+            raise damaged("models", f"the shared model {SHARED!r} and models of fitted kinds "
+                          "only", sorted(models))
+        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in models.items()}
+        n_features = len(obj.features)
+        for kind, model in obj.models_.items():
+            want = n_features + (len(obj.kinds_) if kind == SHARED and
+                                 obj.features != FLOPS_ONLY else 0)
+            if len(model.coef) != want:
+                raise damaged(f"models.{kind}.coef", f"{want} coefficients (features"
+                              f"{' + kinds' if want > n_features else ''})", len(model.coef))
+            if not LOG_LATENCY_RANGE[0] <= model.intercept <= LOG_LATENCY_RANGE[1]:
+                raise damaged(f"models.{kind}.intercept", "a mean log latency of "
+                              f"{LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms",
+                              model.intercept)
+        domain = state.get("domain")  # absent in files saved before it: kinds only
+        obj.domain_ = FitDomain.from_state(check_type("domain", domain, dict, "an object")
+                                           ) if domain is not None else None
         return obj
+
+
+LOG_LATENCY_RANGE = tuple(math.log(v) for v in LATENCY_RANGE_MS)
+
+
+def _check_params(obj: LearnedPredictor) -> None:
+    """A loaded predictor's parameters are what ``fit`` could have used."""
+    if isinstance(obj.alpha, bool) or not isinstance(obj.alpha, (int, float)) or not (
+            math.isfinite(obj.alpha) and obj.alpha >= 0):
+        raise damaged("params.alpha", "a ridge penalty >= 0", obj.alpha)
+    check_type("params.per_kind", obj.per_kind, bool, "true or false")
+    rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
+    if rows < 1:
+        raise damaged("params.min_rows_per_kind", "an integer >= 1", rows)
 
 
 def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:

@@ -19,26 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from latbench.predictors.base import CostModel, Predictor
+from latbench.predictors.base import (CostModel, FitDomain, MissingOpsError, OutOfDomainError,
+                                      OutOfDomainWarning, Predictor)
 from latbench.predictors.data import OpData, op_data
-from latbench.predictors.persist import (check_numbers, check_type, from_state_of, persistable,
-                                state_of)
-
-
-class MissingOpsError(LatbenchError, KeyError):
-    """Queried ops the table does not cover (exactly, or at all)."""
-
-    def __init__(self, keys: Sequence[str], why: str):
-        self.keys = list(keys)
-        shown = ", ".join(self.keys[:5]) + (f" (+{len(self.keys) - 5} more)"
-                                             if len(self.keys) > 5 else "")
-        super().__init__(f"{len(self.keys)} op(s) {why}: {shown}; profile them "
-                         "(`latbench profile`) or pass strict=False / a fallback predictor")
-
-    def __str__(self) -> str:
-        return self.args[0]
+from latbench.predictors.persist import (check_latencies, check_type, from_state_of,
+                                         persistable, state_of)
 
 
 @dataclass
@@ -114,6 +100,7 @@ class LookupPredictor(Predictor):
 
     def _index(self, specs: Sequence[OpSpec]) -> None:
         self._lut = dict(zip(self.keys_, self.latency_ms_.tolist()))
+        self.domain_ = FitDomain.of(specs)
         groups: dict[tuple, list[tuple[float, float]]] = {}
         for spec, ms in zip(specs, self.latency_ms_):
             for with_params in (True, False):
@@ -148,6 +135,10 @@ class LookupPredictor(Predictor):
             missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
             raise MissingOpsError(missing, "are not in the table (strict lookup)")
         if unknown and self.fallback is None:
+            refused, _ = self.domain_.outside([specs[i] for i in unknown])
+            if refused:
+                raise OutOfDomainError(list(refused), "are outside what LookupPredictor was "
+                                       f"fitted on ({next(iter(refused.values()))})")
             raise MissingOpsError([specs[i].key for i in unknown],
                                   "have no measured row of their kind, dtype and mode")
         if unknown:
@@ -155,7 +146,8 @@ class LookupPredictor(Predictor):
             cov.fallback.extend(specs[i].key for i in unknown)
         if cov.extrapolated:
             warnings.warn(f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
-                          f"shapes, e.g. {cov.extrapolated[0]}", stacklevel=3)
+                          f"shapes, e.g. {cov.extrapolated[0]}", OutOfDomainWarning,
+                          stacklevel=3)
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms; coverage of this query in ``last_coverage``."""
@@ -177,8 +169,8 @@ class LookupPredictor(Predictor):
                                     "true or false"), fallback=fallback)
         keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
         obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
-        obj.latency_ms_ = np.array(check_numbers("latency_ms", state["latency_ms"], len(keys),
-                                                 positive=True), dtype=np.float64)
+        obj.latency_ms_ = np.array(check_latencies("latency_ms", state["latency_ms"],
+                                                   len(keys)), dtype=np.float64)
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj._index([OpSpec.from_key(k) for k in obj.keys_])
         return obj

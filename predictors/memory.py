@@ -44,6 +44,13 @@ TARGETS = {  # target -> (measured column, modelled basis)
 }
 
 
+NVML_CONTEXT_MISSING = ("NOT included: the CUDA context and lazily loaded kernels (hundreds of "
+                        "MiB of what nvidia-smi shows) are in the offset, 0 without "
+                        "calibration; calibrate on measured rows (latbench memory ... --device "
+                        "cuda, then --calibrate TABLE) to include them")
+"""What an uncalibrated NVML prediction leaves out, said wherever it is printed."""
+
+
 @dataclass(frozen=True)
 class MemoryEstimate:
     """A predicted training memory in MiB and where each part of it came from."""
@@ -169,6 +176,8 @@ class TrainingMemoryPredictor(Predictor):
         parts["offset"] = self._offset_text()
         if self.target == "nvml" and self.context_mib_ is not None:
             parts["context"] = f"measured {self.context_mib_:.0f} MiB, inside the offset"
+        elif self.target == "nvml" and not self.n_calibration_:
+            parts["context"] = NVML_CONTEXT_MISSING
         return MemoryEstimate(modelled + self.offset_mib_, self.target, modelled,
                               self.offset_mib_, phase, parts)
 

@@ -40,8 +40,8 @@ from latbench.predictors.base import CostModel, Predictor
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
-from latbench.predictors.persist import (check_choice, check_numbers, check_type, damaged,
-                                from_state_of, persistable, state_of)
+from latbench.predictors.persist import (check_choice, check_nonnegative, check_type, damaged,
+                                         from_state_of, persistable, state_of)
 
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
@@ -154,13 +154,18 @@ class NetworkPredictor(Predictor):
         params = check_type("params", state["params"], dict, "an object")
         check_choice("params.composition", params.get("composition"), COMPOSITIONS)
         cal = check_choice("params.calibration", params.get("calibration"), CALIBRATIONS)
-        obj = cls(from_state_of(state["op_model"]), **params)
+        op_model = from_state_of(state["op_model"])
+        if getattr(type(op_model), "input_level", None) != "op":
+            raise damaged("op_model", "a predictor of ops (input_level 'op')",
+                          type(op_model).__name__)
+        obj = cls(op_model, **params)
         obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
         if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
             raise damaged("terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}",
                           obj.terms_)
-        obj.weights_ = np.array(check_numbers("weights", state["weights"], len(obj.terms_)),
-                                dtype=np.float64)
+        obj.weights_ = np.array(check_nonnegative("weights", state["weights"],
+                                                  len(obj.terms_)), dtype=np.float64)
         obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.kind_mean_weight_ = float(state.get("kind_mean_weight", 0.0))
+        obj.kind_mean_weight_ = float(check_nonnegative(
+            "kind_mean_weight", [state.get("kind_mean_weight", 0.0)])[0])
         return obj

@@ -77,6 +77,27 @@ def check_numbers(field: str, values: Any, length: int | None = None,
     return values
 
 
+def check_latencies(field: str, values: Any, length: int | None = None) -> list[float]:
+    """``check_numbers`` inside the physical range of a latency (``LATENCY_RANGE_MS``)."""
+    from latbench.statistics import LATENCY_RANGE_MS
+
+    lo, hi = LATENCY_RANGE_MS
+    check_numbers(field, values, length)
+    bad = next((v for v in values if not lo <= v <= hi), None)
+    if bad is not None:
+        raise damaged(field, f"latencies of {lo:g}-{hi:g} ms (a physical range)", bad)
+    return values
+
+
+def check_nonnegative(field: str, values: Any, length: int | None = None) -> list[float]:
+    """``check_numbers``, each >= 0 (weights of a non-negative fit)."""
+    check_numbers(field, values, length)
+    bad = next((v for v in values if v < 0), None)
+    if bad is not None:
+        raise damaged(field, "numbers >= 0 (fitted non-negative)", bad)
+    return values
+
+
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     """``value`` if it is a ``kind`` (bools are not numbers here), else ``damaged``."""
     if not isinstance(value, kind) or (isinstance(value, bool) and bool not in
@@ -145,12 +166,14 @@ def _ensure_loaded() -> None:
 def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,
           fit_metrics: Mapping[str, Any] | None = None, statistic: str = "",
           sizes: Mapping[str, Any] | None = None,
-          drift_reference: Mapping[str, Any] | None = None) -> str:
+          drift_reference: Mapping[str, Any] | None = None,
+          table_paths: Mapping[str, str] | None = None) -> str:
     """The predictor as a checksummed JSON document (see the module docstring); ``statistic``
     names the latency column it was fitted on (e.g. ``latency_min_ms``), ``sizes`` the sizes
     of each search space its tables hold (``{"nasbench201": ["small"]}``: ``predict``'s default
     size; ``latbench.predictors.data.fitted_sizes``), ``drift_reference`` what a corrected
-    statistic is relative to (``latbench.predictors.data.drift_reference``)."""
+    statistic is relative to (``latbench.predictors.data.drift_reference``), ``table_paths``
+    the paths the tables were read from, as given (for reports: ``predict`` names them)."""
     body = {"format": FORMAT, "version": VERSION, **state_of(obj), "device": device,
             "tables_sha256": dict(tables or {}), "libraries": library_versions(),
             "fit_metrics": dict(fit_metrics or {})}
@@ -158,6 +181,8 @@ def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | Non
         body["statistic"] = statistic
     if drift_reference:
         body["drift_reference"] = dict(drift_reference)
+    if table_paths:
+        body["table_paths"] = {str(k): str(v) for k, v in table_paths.items()}
     if sizes:
         body["sizes"] = {str(space): sorted(map(str, v)) for space, v in sizes.items()}
     try:
@@ -214,9 +239,14 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
         raise PredictorFileError(str(exc)) from None
     for name, kind in (("device", str), ("tables_sha256", dict), ("libraries", dict),
                        ("fit_metrics", dict), ("statistic", str), ("sizes", dict),
-                       ("drift_reference", dict)):
+                       ("drift_reference", dict), ("table_paths", dict)):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
+    from latbench.statistics import STATISTICS
+
+    if doc.get("statistic", "") not in ("", *STATISTICS.values()):
+        raise PredictorFileError(f"{p}: " + str(damaged(
+            "statistic", "one of " + ", ".join(STATISTICS.values()), doc["statistic"])))
     try:
         _check_records(doc)
     except PredictorFileError as exc:
@@ -231,6 +261,7 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
     obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
     obj.info_["sizes"] = doc.get("sizes", {})  # likewise
     obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
+    obj.info_["table_paths"] = doc.get("table_paths", {})  # likewise
     return obj
 
 

@@ -57,15 +57,31 @@ def is_accuracy(metrics: Mapping[str, Any]) -> bool:
     return all(k in metrics for k in METRIC_COLUMNS)
 
 
+UNDEFINED_RANK = "undefined (constant)"
+"""Printed for a rank correlation of a constant series, which has none (scipy gives NaN)."""
+
+
+def _rank(value: float) -> float | str:
+    return round(value, 3) if np.isfinite(value) else UNDEFINED_RANK
+
+
 def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
     """Rows for a printed table under METRIC_HEADER: name, then METRIC_COLUMNS (shares as
-    percentages)."""
+    percentages); a rank correlation that is undefined (a constant series) reads
+    ``UNDEFINED_RANK``, never ``nan``."""
     out = []
     for name, m in report.items():
         out.append([name, int(m["n"]), round(m["mape_pct"], 2),
                     f"{100 * m['within_5pct']:.1f}%", f"{100 * m['within_10pct']:.1f}%",
-                    round(m["kendall_tau"], 3), round(m["spearman_rho"], 3)])
+                    _rank(m["kendall_tau"]), _rank(m["spearman_rho"])])
     return out
+
+
+def json_metrics(report: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
+    """``report`` for a JSON file: an undefined value (NaN) becomes ``null``, which JSON has,
+    instead of ``NaN``, which it has not."""
+    return {name: {k: (v if np.isfinite(v) else None) for k, v in m.items()}
+            for name, m in report.items()}
 
 
 def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]:

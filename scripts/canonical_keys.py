@@ -1,4 +1,4 @@
-"""Rewrite the op keys of latbench tables in canonical form (issue 12 item 6), in place.
+"""Rewrite the op keys of latbench tables in canonical form, in place.
 
 Keys written before hyper-parameters were canonicalised (e.g. ``kernel=[3,3,3]``,
 ``dilation=[1,1,1]``) name the same module as their canonical form (``kernel=3``); a strict

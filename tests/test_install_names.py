@@ -1,4 +1,4 @@
-"""latbench installs one top-level name (issue 12, item 9): ``nas/`` and ``predictors/`` are
+"""latbench installs one top-level name: ``nas/`` and ``predictors/`` are
 ``latbench.nas`` and ``latbench.predictors``, in a checkout and in an installed wheel."""
 
 from __future__ import annotations

@@ -9,13 +9,15 @@ NAS-Bench-201 / RT-DNAS DAGs. The same object is measured as a whole (``build``)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -26,6 +28,33 @@ from latbench.tables.checks import register_row_check
 from latbench.opspec import OpSpec
 
 INPUT = "in"
+
+Costs = TypeVar("Costs", np.ndarray, torch.Tensor)
+
+
+def longest_path(wiring: Sequence[tuple[Sequence[Hashable], Hashable]], output: Hashable,
+                 edge_cost: Costs, source: Hashable = INPUT) -> Costs:
+    """Cost of the most expensive ``source``-to-``output`` path of a DAG (RT-DNAS Eq. 4):
+    D_source = 0, D_v = max over edges (u..) -> v of max_u D_u + cost; returns D_output.
+
+    ``wiring``: per edge (source nodes, destination node), in topological order.
+    ``edge_cost``: (n_edges, *batch) numpy array or torch tensor (differentiable: the gradient
+    goes to the edges of the longest path); the result has shape ``batch``. The one longest-path
+    implementation: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
+    latency model call it.
+    """
+    if isinstance(edge_cost, torch.Tensor):
+        maximum, zero = torch.maximum, edge_cost.new_zeros(edge_cost.shape[1:])
+    else:
+        maximum, zero = np.maximum, np.zeros(np.shape(edge_cost)[1:])
+    best = {source: zero}
+    for j, (src, dst) in enumerate(wiring):
+        start = best[src[0]]
+        for s in src[1:]:
+            start = maximum(start, best[s])
+        cand = start + edge_cost[j]
+        best[dst] = maximum(best[dst], cand) if dst in best else cand
+    return best[output]
 
 
 @dataclass(frozen=True)
@@ -81,11 +110,8 @@ class Architecture:
 
     def longest_path(self, edge_cost: Callable[[Edge], float]) -> float:
         """Cost of the most expensive input-to-output path (RT-DNAS Eq. 4 for a cell)."""
-        best: dict[str, float] = {INPUT: 0.0}
-        for e in self.edges:
-            start = max(best[s] for s in e.src)
-            best[e.dst] = max(best.get(e.dst, 0.0), start + edge_cost(e))
-        return best[self.output]
+        return float(longest_path([(e.src, e.dst) for e in self.edges], self.output,
+                                  np.array([edge_cost(e) for e in self.edges], dtype=float)))
 
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> "ArchitectureModule":
@@ -114,6 +140,32 @@ class Architecture:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+    def canonical_json(self) -> str:
+        """The network alone, independent of node names and of the order of edges among the
+        orders that compute the same thing: what ``latbench.tablerun.ids.arch_id`` hashes.
+
+        Each node gets a label from what it computes (its incoming ops and their inputs'
+        labels, from the input down) and how it is used (the ops reading it and their
+        outputs' labels, from the output up); the edges, written with those labels, are
+        sorted. ``name``, ``genotype``, ``meta`` and ``space`` describe a network and are left
+        out, except a traced model's ``meta["model"]`` (``latbench.models``: what ``build``
+        builds). An architecture that reads a node before its last write (where order
+        changes the result) keeps its edge order; only its node names are canonical.
+        """
+        model = {"model": self.meta["model"]} if "model" in self.meta else {}
+        labels = _node_labels(self)
+        if labels is None:  # order matters: names by first write, edges as given
+            first = {INPUT: INPUT}
+            for e in self.edges:
+                first.setdefault(e.dst, f"v{len(first)}")
+            edges = [[[first[x] for x in e.src], first[e.dst], e.op.key] for e in self.edges]
+            return json.dumps({"edges": edges, "output": first[self.output],
+                               "ordered": True, **model}, sort_keys=True)
+        edges = sorted([[labels[x] for x in e.src], labels[e.dst], e.op.key]
+                       for e in self.edges)
+        return json.dumps({"edges": edges, "output": labels[self.output], **model},
+                          sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "architecture") -> "Architecture":
@@ -161,6 +213,38 @@ class Architecture:
     def from_file(cls, path: str | os.PathLike[str]) -> "Architecture":
         """An architecture JSON file (UTF-8, strict JSON); errors name the file and field."""
         return cls.from_json(read_text(path, "architecture"), str(path))
+
+
+def _digest(*parts: Any) -> str:
+    """16 hex digits of sha1 over ``repr`` of strings, ints, bools and lists of them."""
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
+
+
+def _node_labels(arch: Architecture) -> dict[str, str] | None:
+    """Name-free label of every node (``Architecture.canonical_json``), or None when a node is
+    read before its last write, so that the edges' order is part of the network."""
+    read: set[str] = set()
+    for e in arch.edges:
+        if e.dst in read or e.dst in e.src:
+            return None
+        read.update(e.src)
+    last = {e.dst: i for i, e in enumerate(arch.edges)}
+    order = sorted(last, key=last.__getitem__)  # a node after every node it reads
+    incoming: dict[str, list[Edge]] = {n: [] for n in order}
+    reads: dict[str, list[tuple[int, Edge]]] = {n: [] for n in [INPUT, *order]}
+    for e in arch.edges:
+        incoming[e.dst].append(e)
+        for i, x in enumerate(e.src):
+            reads[x].append((i, e))
+    down = {INPUT: "input"}
+    for n in order:
+        down[n] = _digest(sorted([f.op.key, [down[x] for x in f.src]] for f in incoming[n]))
+    up: dict[str, str] = {}
+    for n in [*reversed(order), INPUT]:
+        up[n] = _digest(n == arch.output, sorted([f.op.key, i, up[f.dst],
+                                                  [down[x] for x in f.src]]
+                                                 for i, f in reads[n]))
+    return {n: _digest(down[n], up[n]) for n in down}
 
 
 def _from_compact(data: Mapping[str, Any], source: str) -> "Architecture":

@@ -11,6 +11,7 @@ canonical encoding, unused slots written as 0::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from latbench.spaces import ofa_mbv3 as space
 
 SPACE = "ofa-mbv3"
 N_SLOTS = space.N_STAGES * space.MAX_DEPTH
-DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (README "OFA", bench)
+DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (docs/ofa.md, bench/ofa_width.py)
 
 
 class OfaEncodingError(GenotypeError):
@@ -98,10 +99,16 @@ def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_W
                         ) -> OfaConfig:
     """An OfaConfig from the shared file's columns (``7-5-...`` strings and an int ``r``)."""
     try:
-        res = int(float(str(r)))
+        value = float(str(r))
     except ValueError:
-        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution") from None
-    return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), res, float(w))
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution "
+                                    "(pixels >= 1)")
+    width = float(w)
+    if not (math.isfinite(width) and width > 0):
+        raise OfaEncodingError("w", f"ofa-mbv3: w={w!r} is not a finite width multiplier > 0")
+    return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), int(value), width)
 
 
 def parse_genotype(text: str) -> OfaConfig:
@@ -167,7 +174,11 @@ def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
 def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``
     (default 1): what a compact architecture JSON is rebuilt from."""
-    return build_network(parse_genotype(genotype), int(meta.get("batch", 1)))
+    batch = meta.get("batch", 1)
+    if isinstance(batch, bool) or not isinstance(batch, (int, float)) or not (
+            math.isfinite(batch) and float(batch).is_integer() and batch >= 1):
+        raise OfaEncodingError("batch", f"ofa-mbv3: batch={batch!r} is not an integer >= 1")
+    return build_network(parse_genotype(genotype), int(batch))
 
 
 def config_of(arch: Architecture) -> OfaConfig:

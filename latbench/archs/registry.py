@@ -12,8 +12,9 @@ from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
 
-__all__ = ["Sampler", "compact_dict", "from_compact", "register_genotype", "register_sampler",
-           "sample_architectures", "spaces_with_architectures", "spaces_with_genotypes"]
+__all__ = ["Sampler", "architecture_from_ref", "compact_dict", "from_compact",
+           "register_genotype", "register_sampler", "sample_architectures",
+           "spaces_with_architectures", "spaces_with_genotypes"]
 
 
 def spaces_with_architectures() -> list[str]:
@@ -32,8 +33,34 @@ def sample_architectures(space: str, n: int, size: str | None = None, seed: int 
     return get_space(space).sample(n, size, seed)
 
 
+def architecture_from_ref(text: str) -> Architecture:
+    """The one architecture ``text`` names: a path to an ``Architecture.to_json()`` file, or
+    ``SPACE:SEED[:SIZE]`` to sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults
+    to the space's own, ``latbench.spaces.default_size``). The one parser of every command
+    that takes an architecture (validate, memory)."""
+    from pathlib import Path
+
+    from latbench.spaces import default_size
+
+    path = Path(text)
+    if path.is_file():
+        return Architecture.from_file(path)
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
+        raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
+                            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
+    space, seed = parts[0], int(parts[1])
+    size = parts[2] if len(parts) == 3 else default_size(space)
+    arch = sample_architectures(space, 1, size, seed)[0]
+    return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
+                                               f"{space}-s{seed}-{size}", arch.genotype,
+                                               arch.meta)
+
+
 def _ensure_loaded() -> None:
-    import latbench.archs  # noqa: F401 - each module registers its sampler / genotype builder
+    from latbench.plugins import load_plugins
+
+    load_plugins()  # latbench.builtin, then the user's plugins
 
 
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]

@@ -17,7 +17,9 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
+from functools import partial
 
+from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
 # Subcommands in the order `latbench --help` lists them, with their one-line help.
@@ -49,11 +51,16 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
     """The top-level parser; subcommands in ``load`` (default: all) are registered by their
     modules, the others are one-line placeholders (enough for ``latbench --help``)."""
     parser = argparse.ArgumentParser(
-        prog="latbench",
+        prog="latbench", allow_abbrev=False,
         description="Measure per-op latency and memory on a device, fit predictors, run "
                     "predictor-guided NAS and validate deployed models. "
                     "`latbench COMMAND --help` explains each command.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"latbench {__version__}",
+                        help="print latbench's version and exit")
+    # options must be spelt out on every command: argparse would otherwise take ``--n 50`` for
+    # ``--n-paths 50`` without a word
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=partial(argparse.ArgumentParser, allow_abbrev=False))
     wanted = set(COMMANDS if load is None else load)
     for name, help_text in COMMANDS.items():
         if name in wanted:
@@ -62,17 +69,37 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
             command.description = plain_text(command.description)
         else:
             sub.add_parser(name, help=help_text)
-    _no_abbreviations(parser)
+    for command in (parser, *(sub.choices[n] for n in wanted if n in sub.choices)):
+        command.add_argument(PLUGIN_OPTION, action="append", metavar="MODULE", help=PLUGIN_HELP)
     return parser
 
 
-def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
-    """Options must be spelt out, on every (sub)command: argparse would otherwise take
-    ``--n 50`` for ``--n-paths 50`` without a word (``allow_abbrev`` is read when parsing)."""
-    parser.allow_abbrev = False
-    for action in parser._subparsers._group_actions if parser._subparsers else ():
-        for child in getattr(action, "choices", {}).values():
-            _no_abbreviations(child)
+PLUGIN_OPTION = "--plugin"
+PLUGIN_HELP = ("load a plugin (a module name or a path to a .py file) that registers op kinds, "
+               "spaces, ... before the command runs; repeatable, anywhere on the line; also "
+               "read from LATBENCH_PLUGINS (see docs/plugins.md)")
+
+
+def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--plugin X`` / ``--plugin=X`` taken out of ``argv``, wherever they stand: (the X's, the
+    rest). They are read before parsing so that child processes inherit them
+    (``latbench.plugins.add_to_environment``); a trailing ``--plugin`` without a value stays
+    for argparse to report. Nothing after ``--`` is looked at."""
+    plugins, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg.startswith(PLUGIN_OPTION + "="):
+            plugins.append(arg.split("=", 1)[1])
+        elif arg == PLUGIN_OPTION and i + 1 < len(argv):
+            plugins.append(argv[i + 1])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return plugins, rest
 
 
 def plain_text(text: str | None) -> str | None:
@@ -141,14 +168,20 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message.
 
     Measuring commands run from the command line are supervised (``latbench.cli.supervise``);
-    SIGTERM is handled like Ctrl-C (exit 143).
+    SIGTERM is handled like Ctrl-C (exit 143). ``--plugin X`` (any position) is added to
+    ``LATBENCH_PLUGINS`` first, so the supervised child and every worker load the same plugins.
     """
-    if argv is None and _chosen(sys.argv[1:]):  # `latbench --help` skips the supervisor
+    from_command_line = argv is None
+    plugins, argv = split_plugins(sys.argv[1:] if argv is None else list(argv))
+    if plugins:
+        from latbench.plugins import add_to_environment
+
+        add_to_environment(plugins)  # before the supervisor: every child inherits them
+    if from_command_line and _chosen(argv):  # `latbench --help` skips the supervisor
         from latbench.cli import supervise
 
-        if supervise.wanted(sys.argv[1:]):
+        if supervise.wanted(argv):
             return supervise.supervise()
-    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
     try:

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device, load
     from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
-                                            held_out, metric_rows, pass_drift)
+                                            held_out, json_metrics, metric_rows, pass_drift)
 
     model = load(args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)
     if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+        args.json.write_text(json.dumps(json_metrics(report), allow_nan=False, indent=1,
+                                        sort_keys=True) + "\n")
     return 0
 
 

@@ -195,8 +195,10 @@ def run(args: argparse.Namespace) -> int:
                 nets.archs, nets.latency_ms)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
             sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
+    paths = {"ops": args.op_table, "networks": args.networks}
     save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
          statistic=STATS[args.stat], sizes=sizes,
+         table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
          drift_reference=drift if is_corrected(STATS[args.stat]) else None)
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
                                    set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
@@ -20,13 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "time its forward on DEVICE. Rows are appended one by one (a re-run "
                     "resumes). --repeat R measures all N networks R times in successive "
                     "passes (rows repeat=1..R in the same table and protocol): the spread "
-                    "between passes is the measurement's own noise floor.")
-    p.add_argument("space", help="search space with a sampler (see `latbench spaces`)")
+                    "between passes is the measurement's own noise floor. With --model, the "
+                    "given networks instead, each a row keyed by model name and input shape.")
+    p.add_argument("space", nargs="?", help="search space with a sampler (see `latbench spaces`)")
+    add_model_args(p)
     p.add_argument("--n", type=positive_int, default=200, help="networks to sample (default: 200)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="sampling seed (default: 0)")
     p.add_argument("--repeat", type=positive_int, default=1,
                    help="passes over the networks (2 gives a repeatability noise floor)")
-    add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network")
+    add_measuring_args(p, budget_ms=300.0, warmup_ms=30.0, what="network",
+                       schema="latbench.networks")
     add_ray_args(p)
     p.set_defaults(func=run)
 
@@ -56,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
 
+    if (args.space is None) == (args.model is None):
+        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
+    if args.model is not None:
+        return _measure_models(args)
     args.size = args.size or default_size(args.space)
     archs = sample_architectures(args.space, args.n, args.size, args.seed)
     timer, slug = timer_from_args(args)
@@ -82,6 +90,31 @@ def run(args: argparse.Namespace) -> int:
                                        on_progress=advance, on_round=advance.on_round,
                                        meta={"space": args.space, "size": args.size},
                                        **run_options(args))
+    console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
+                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
+    return 0
+
+
+def _measure_models(args: argparse.Namespace) -> int:
+    """``--model``: each traced model measured whole into ``<device>/models.networks.csv``."""
+    from latbench.netprofile import measure_architectures
+    from latbench.tablerun import default_table_path
+
+    if args.ray is not None:
+        raise LatbenchError("--ray with --model is not supported yet; measure models on this "
+                            "machine")
+    archs = model_architectures(args)
+    timer, slug = timer_from_args(args)
+    path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
+    set_drift_nominal(timer, args, path)
+    console.print(f"measuring {len(archs)} model(s) whole x {args.repeat} pass(es) on {slug} "
+                  f"-> {path}")
+    with progress_bar() as bar:
+        task = bar.add_task("models", total=len(archs) * args.repeat, status="")
+        advance = row_advancer(bar, task, lambda arch: arch.name)
+        result = measure_architectures(archs, path, timer, repeats=args.repeat,
+                                       on_progress=advance, on_round=advance.on_round,
+                                       meta={"space": "model"}, **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
                   f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
     return 0

@@ -13,7 +13,7 @@ import numpy as np
 from latbench.choices import CLOCK_CHOICES, SIZES
 from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import err_console
-from latbench.errors import TableError
+from latbench.errors import LatbenchError, TableError
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
     from rich.progress import Progress, TaskID
@@ -24,7 +24,7 @@ DEFAULT_ROUNDS = 20
 
 
 def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_ms: float,
-                       what: str) -> None:
+                       what: str, schema: str = "latbench.latency") -> None:
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
     p.add_argument("--size", choices=SIZES, default=None,
                    help="small: shapes for a quick CPU run; paper: the paper's shapes "
@@ -37,7 +37,7 @@ def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_m
                    help="CPU clock: thread (CPU time of the measuring thread: latency on a "
                         "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
                         "wall; default)")
-    add_table_args(p)
+    add_table_args(p, schema)
     p.add_argument("--budget-ms", type=positive_float, default=budget_ms,
                    help=f"measuring budget per {what} (default: {budget_ms:g})")
     p.add_argument("--warmup-ms", type=nonnegative_float, default=warmup_ms,
@@ -95,13 +95,41 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
-def add_table_args(p: argparse.ArgumentParser) -> None:
-    """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded."""
+def table_arg(schema: str) -> Callable[[str], Path]:
+    """The ``--table`` type of a command writing ``schema`` tables: a directory, or an existing
+    table whose side-car names another schema, is a usage error naming both (read with the
+    strict JSON reader only: parsing stays free of pandas)."""
+    from latbench.jsonio import loads, read_text
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{path}: is a directory; expected a table file "
+                                             "(NAME.csv beside its NAME.meta.json side-car)")
+        side = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
+        if not (path.is_file() and side.is_file()):
+            return path
+        try:
+            found = loads(read_text(side), str(side)).get("schema")
+        except (OSError, LatbenchError, AttributeError):
+            return path  # a damaged side-car: the run names it, with its line and field
+        if found != schema:
+            raise argparse.ArgumentTypeError(f"{path}: is a {found} table (its side-car's "
+                                             f"schema); this command writes {schema} tables")
+        return path
+
+    return parse
+
+
+def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency") -> None:
+    """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded;
+    ``schema``: the kind of table the command writes (``table_arg``)."""
     p.add_argument("--out", type=Path, default=None,
                    help="tables root; the table goes under OUT/<device-slug>/ (default: "
                         "$LATBENCH_HOME, else ./latbench-tables; the repository's "
                         "device_profiles/ is reference data, written only when named here)")
-    p.add_argument("--table", type=Path, default=None, help="write to this CSV instead")
+    p.add_argument("--table", type=table_arg(schema), default=None,
+                   help="write to this CSV instead")
     p.add_argument("--lock-timeout", type=float, default=None, metavar="S",
                    help="another run writing the same table: wait at most S seconds, then "
                         "stop with an error (default: wait for it)")

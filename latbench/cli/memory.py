@@ -16,6 +16,7 @@ from latbench.choices import OPTIMIZERS, SIZES
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 
@@ -29,7 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Training memory of an architecture (JSON file) or of "
                                    "sampled architectures of a space: measured in a fresh "
                                    "process per network, or predicted (--predict).")
-    p.add_argument("target", help="architecture JSON file, or a space name (see `latbench spaces`)")
+    p.add_argument("target", nargs="?",
+                   help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
+                        "as validate reads it), or a space name (see `latbench spaces`: --n "
+                        "sampled)")
+    add_model_args(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
     p.add_argument("--calibrate", type=Path, default=None,
@@ -46,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
-    add_table_args(p)
+    add_table_args(p, "latbench.memory")
     add_ray_args(p)
     p.set_defaults(func=run)
 
@@ -55,11 +60,20 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     from latbench.archs import Architecture, sample_architectures
     from latbench.spaces import default_size
 
+    if (args.target is None) == (args.model is None):
+        raise LatbenchError("give an architecture file or SPACE, or --model SPEC (one of them)")
+    if args.model is not None:
+        return MODELS_TABLE, model_architectures(args)
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
             raise LatbenchError(f"{path}: no such architecture file")
         return path.stem, [Architecture.from_file(path)]
+    if ":" in args.target:  # SPACE:SEED[:SIZE], one architecture, as validate reads it
+        from latbench.archs.registry import architecture_from_ref
+
+        arch = architecture_from_ref(args.target)
+        return arch.name, [arch]
     args.size = args.size or default_size(args.target)
     archs = sample_architectures(args.target, args.n, args.size, args.seed)
     return f"{args.target}-{args.size}", archs
@@ -91,9 +105,11 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         rows.append((i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib,
                      est.peak_phase))
         parts = est.parts_text()
-    print_table(f"predicted training memory ({model.target}, MiB; an estimate)",
+    bare = model.target == "nvml" and not model.n_calibration_
+    print_table(f"predicted training memory ({model.target}, MiB; an estimate"
+                f"{', CUDA context NOT included' if bare else ''})",
                 ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"], rows)
-    console.print(f"parts: {parts}")
+    console.print(f"parts: {parts}", markup=False)
     return 0
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from latbench.choices import SIZES
 from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, with_filename
 
@@ -17,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict op or network latency with a saved predictor",
                        description="Op predictors: predict --key KEYs or every op of --space. "
                                    "Network predictors: predict --n networks sampled from "
-                                   "--space, or the networks of --networks. Predictions are "
-                                   "estimates and are labelled so in --out.")
+                                   "--space, or the networks of --networks. --model SPEC: the "
+                                   "latency of your own network (with an op predictor, the "
+                                   "uncalibrated sum of its ops). Predictions are estimates "
+                                   "and are labelled so in --out.")
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument("--size", choices=SIZES, default=None,
@@ -29,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
+    add_model_args(p)
     p.add_argument("--threads", type=positive_int, default=None,
                    help="the CPU thread count predictions are for (device check)")
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
@@ -71,6 +75,9 @@ def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[
         args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor))
         if note:
             console.print(note, markup=False)
+    if args.model is not None:
+        archs = model_architectures(args)
+        return archs, [model_label(a) for a in archs]
     if is_network:
         if args.networks is not None:
             archs = network_data(args.networks).archs
@@ -99,12 +106,18 @@ def run(args: argparse.Namespace) -> int:
     is_network = input_level(model) == "network"
     queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}))
     t0 = time.perf_counter()
-    pred = np.asarray(model.predict(queries))
+    how = f"estimated by {type(model).__name__}"
+    if args.model is not None and not is_network:  # an op predictor: the sum of the ops
+        pred = np.asarray([float(np.sum(model.predict(a.ops()))) for a in queries])
+        how += ", uncalibrated sum of each model's ops"
+    else:
+        pred = np.asarray(model.predict(queries))
     elapsed = time.perf_counter() - t0
     coverage = getattr(model, "last_coverage", None)
-    console.print(f"{len(pred)} predictions ({model.unit}, estimated by "
-                  f"{type(model).__name__}) in {1e3 * elapsed:.1f} ms"
+    console.print(f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
                   + (f"; coverage {coverage.summary()}" if coverage is not None else ""))
+    if args.model is not None:
+        _print_source(model, args.predictor)
     print_table("predicted", ["query", f"predicted ({model.unit})"],
                 [[n, float(v)] for n, v in list(zip(names, pred))[: args.show]])
     if args.out is not None:
@@ -118,3 +131,16 @@ def run(args: argparse.Namespace) -> int:
             raise with_filename(exc, args.out) from None
         console.print(f"wrote {len(pred)} rows -> {args.out}")
     return 0
+
+
+def _print_source(model: object, path: Path) -> None:
+    """Which predictor and tables a model's prediction comes from, and for which device."""
+    info = getattr(model, "info_", {})
+    paths = info.get("table_paths") or {}
+    tables = ", ".join(f"{name} table {paths.get(name, '(path not recorded)')} (sha256 "
+                       f"{digest[:12]})" for name, digest in
+                       sorted((info.get("tables_sha256") or {}).items())) or "tables not recorded"
+    console.print(f"from {path}: fitted on device {info.get('device') or '?'} "
+                  f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
+                  "is for that device and the backend its tables were measured on (eager "
+                  "PyTorch for `latbench profile`)", markup=False, highlight=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, unique_ops
 from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
                                    set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
@@ -20,10 +21,14 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("profile", help="measure every op of a search space into a table",
-                       description="Measure every op of SPACE on DEVICE; rows are appended and "
-                                   "flushed one by one under the table's lock, and a re-run on "
-                                   "the same machine resumes where it stopped.")
-    p.add_argument("space", help="search space (see `latbench spaces`)")
+                       description="Measure every op of SPACE (or of the --model networks) on "
+                                   "DEVICE; rows are appended and flushed one by one under the "
+                                   "table's lock, and a re-run on the same machine resumes "
+                                   "where it stopped. Ops are keyed by kind, parameters, shapes "
+                                   "and dtype: an op already in the table (of another model) "
+                                   "is not measured again.")
+    p.add_argument("space", nargs="?", help="search space (see `latbench spaces`)")
+    add_model_args(p)
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
                    help="measure in this dtype instead of the space's")
     add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
@@ -56,13 +61,29 @@ def select_specs(specs: list[OpSpec], match: list[str] | None, sample: int | Non
     return specs
 
 
-def run(args: argparse.Namespace) -> int:
-    from latbench.profile import default_table_path, profile_specs
+def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
+    """The ops to measure, the table stem, what to call them, and the table's meta."""
+    if (args.space is None) == (args.model is None):
+        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
+    if args.model is not None:
+        if args.dtype:
+            raise LatbenchError("--dtype: traced --model ops keep the dtypes they were traced "
+                                "with (float32); leave out --dtype")
+        archs = model_architectures(args)
+        return unique_ops(archs), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)
     args.size = args.size or default_size(space.name)
-    specs = select_specs(space.ops(args.size), args.match, args.sample, args.seed)
+    return space.ops(args.size), f"{space.name}-{args.size}", f"{space.name} ({args.size})", \
+        {"space": space.name, "size": args.size}
+
+
+def run(args: argparse.Namespace) -> int:
+    from latbench.profile import default_table_path, profile_specs
+
+    all_specs, stem, what, meta = _specs(args)
+    specs = select_specs(all_specs, args.match, args.sample, args.seed)
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
@@ -71,20 +92,18 @@ def run(args: argparse.Namespace) -> int:
 
         make_job = op_job_factory(timer.config, args.threads,
                                   {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
-                                  {"space": space.name, "size": args.size})
-        return run_fleet(args, make_job, specs, f"{space.name}-{args.size}",
-                         lambda spec: spec.kind, threads=args.threads)
-    path = args.table or default_table_path(slug, f"{space.name}-{args.size}", args.out)
+                                  meta)
+        return run_fleet(args, make_job, specs, stem, lambda spec: spec.kind,
+                         threads=args.threads)
+    path = args.table or default_table_path(slug, stem, args.out)
     set_drift_nominal(timer, args, path)
-    console.print(f"profiling {len(specs)} ops of [bold]{space.name}[/] ({args.size}) on "
-                  f"{slug} -> {path}")
+    console.print(f"profiling {len(specs)} ops of [bold]{what}[/] on {slug} -> {path}")
     with progress_bar() as bar:
-        task = bar.add_task(space.name, total=len(specs), status="")
+        task = bar.add_task(stem, total=len(specs), status="")
         advance = row_advancer(bar, task, lambda spec: spec.kind)
         result = profile_specs(specs, path, timer, on_progress=advance,
                                on_round=advance.on_round,
-                               meta={"space": space.name, "size": args.size,
-                                     "match": args.match, "sample": args.sample,
+                               meta={**meta, "match": args.match, "sample": args.sample,
                                      "seed": args.seed if args.sample else None},
                                **run_options(args))
     console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "

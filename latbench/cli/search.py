@@ -1,5 +1,8 @@
 """``latbench search stnas|rtdnas|cakes|ga|hypersegnas``: each paper's search (``nas/<paper>.py``)
 on CPU-sized synthetic data, with costs from a saved predictor.
+``latbench search mixed-op --space NAME``: a mixed-op search with the expected-latency
+regulariser on any space with a ChoiceLayout, a plugin's too (``nas/choices.py``,
+docs/plugins.md).
 
 The normal way in is ``--predictor P.json`` (``latbench fit``; for ST-NAS one per space,
 encoder then decoder, or one covering both). Without it, a lookup predictor is fitted on the
@@ -15,7 +18,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from latbench.cli.argtypes import positive_float, positive_int
+from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_SAMPLES,
@@ -24,13 +27,16 @@ from latbench.choices import SIZES
 
 PAPERS = {"stnas": "latbench.nas.stnas", "rtdnas": "latbench.nas.rtdnas", "cakes": "latbench.nas.cakes",
           "ga": "latbench.nas.rtdnas", "hypersegnas": "latbench.nas.hypersegnas", "memory-filter": "latbench.nas.hypersegnas"}
-"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads)."""
+"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads). Other
+names are registered searches (``latbench.nas.searches``: ``mixed-op``, plugins')."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="run a paper's predictor-guided search (CPU-sized)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("which", choices=tuple(PAPERS))
+    p.add_argument("which", metavar="SEARCH",
+                   help=f"a paper's ({', '.join(PAPERS)}), mixed-op (any space with a "
+                        "ChoiceLayout, --space), or a plugin's (docs/plugins.md)")
     p.add_argument("--predictor", type=Path, action="append", default=None,
                    help="saved predictor JSON (latency: `latbench fit`; hypersegnas: `latbench "
                         "fit --kind memory`); stnas: once per space, encoder then decoder")
@@ -38,9 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="latency table(s) to fit a lookup predictor on instead")
     p.add_argument("--profile-missing", action="store_true",
                    help="profile a missing default table first, as `latbench profile` does")
+    p.add_argument("--space", default=None,
+                   help="mixed-op and plugins' searches: the space to search (mixed-op: any "
+                        "with a ChoiceLayout, e.g. a plugin's; see docs/plugins.md)")
     p.add_argument("--size", default=None, choices=SIZES,
                    help="small or paper (default: the searched space's own, small for these)")
-    p.add_argument("--lam", type=float, default=None, help="regulariser weight (λ)")
+    p.add_argument("--lam", type=nonnegative_float, default=None, help="regulariser weight (λ)")
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
@@ -83,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     which = "hypersegnas" if args.which == "memory-filter" else args.which
+    if which not in PAPERS:
+        return _registered(args)
+    if args.space is not None:
+        raise LatbenchError(f"--space is for `search mixed-op` and plugins' searches; {which} "
+                            "searches its paper's space(s)")
     module = importlib.import_module(PAPERS[which])
     if args.size is None:
         from latbench.spaces import default_size
@@ -92,6 +106,23 @@ def run(args: argparse.Namespace) -> int:
         return search_runs.hypersegnas(args, module, _memory_model(args))
     models = cost_models(args, module.SPACES)
     return getattr(search_runs, which)(args, module, models)
+
+
+def _registered(args: argparse.Namespace) -> int:
+    """A registered search (``mixed-op``, a plugin's) on ``--space`` or its own space."""
+    from latbench.cli import search_runs
+    from latbench.nas.searches import get_search
+    from latbench.spaces import get_space
+
+    entry = get_search(args.which, tuple(PAPERS))
+    name = args.space or entry.space
+    if name is None:
+        raise LatbenchError(f"search {entry.name} needs --space NAME (`latbench spaces` lists "
+                            "them; a plugin's space: docs/plugins.md)")
+    space = get_space(name)
+    args.size = args.size or space.default_size
+    model = cost_models(args, (space.name,))[0]
+    return search_runs.registered(args, entry, space.name, model)
 
 
 def _load(path: Path, what: str):  # noqa: ANN202
@@ -128,13 +159,16 @@ def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
             raise LatbenchError(f"{len(args.predictor)} --predictor files for the "
                                 f"{len(spaces)} space(s) {', '.join(spaces)}: give one, or one "
                                 "per space in that order")
+        from latbench.predictors.base import input_level
+
         models = [_load(p, "`latbench fit TABLE -o P.json`") for p in args.predictor]
         for path, model in zip(args.predictor, models):
-            if getattr(model, "unit", None) != "ms" or getattr(model, "level", "op") != "op":
+            if getattr(model, "unit", None) != "ms" or input_level(model) != "op":
                 raise LatbenchError(f"{path} holds a {type(model).__name__} "
                                     f"({getattr(model, 'unit', '?')}, "
-                                    f"{getattr(model, 'level', 'op')} level); this search needs "
-                                    "an op latency predictor (`latbench fit TABLE`)")
+                                    f"{input_level(model)} level); this search needs "
+                                    "an op latency predictor (`latbench fit TABLE`, without "
+                                    "--networks)")
         console.print(f"costs: {', '.join(map(str, args.predictor))}")
         return models * len(spaces) if len(models) == 1 else models
     return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -26,8 +27,12 @@ def progress() -> Iterator:
 
 
 def _show(title: str, outcomes, fmt) -> None:  # noqa: ANN001
+    """One row per run; the last run's latency beside the first's (λ = 0) when there are two."""
     print_table(title, ["λ", "choice", "predicted latency (ms)", "final task loss"],
-                [(o.lam, fmt(o), o.latency_ms, o.task_loss) for o in outcomes])
+                [(o.lam, fmt(o), o.latency_ms,
+                  "-" if o.task_loss is None else o.task_loss) for o in outcomes])
+    if len(outcomes) < 2:
+        return
     base, reg = outcomes[0], outcomes[-1]
     verdict = "cheaper" if reg.latency_ms < base.latency_ms else "NOT cheaper"
     console.print(f"λ={reg.lam:g} choice is {verdict} than λ=0: {reg.latency_ms:.4g} ms vs "
@@ -77,6 +82,26 @@ def ga(args: argparse.Namespace, module: ModuleType, models: list) -> int:
     return _ga_report(out)
 
 
+def registered(args: argparse.Namespace, entry, space: str, model) -> int:  # noqa: ANN001
+    """A registered search (``latbench.nas.searches``): its runs, then the chosen genotype and
+    its predicted latency. A non-finite predicted latency or loss is an error, never printed
+    (``Outcome`` refuses one when it is made)."""
+    from latbench.errors import LatbenchError
+
+    lam = entry.default_lambda if args.lam is None else args.lam
+    with progress() as report:
+        out = entry.function()(model, space, args.size, lam, args.steps, args.seed, report)
+    runs = list(out.runs)
+    if not runs:
+        raise LatbenchError(f"search {entry.name} on {space}: no run")
+    if getattr(out, "note", ""):
+        console.print(out.note, markup=False)
+    _show(f"{entry.name} on {space} ({args.size})", runs, out.genotype)
+    console.print(f"chosen genotype {out.genotype(runs[-1])}: predicted latency_ms "
+                  f"{runs[-1].latency_ms:.4g}", markup=False)
+    return 0
+
+
 def _ga_report(out) -> int:  # noqa: ANN001
     pool, res = out.pool, out.decoded
     print_table(f"GA decoding: best {out.n_paths} of the top {len(pool)} paths",
@@ -117,7 +142,7 @@ def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # 
                 [(i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm
                                               else ()) for i, (a, m) in
                  enumerate(zip(res.kept[:top], res.predicted_mib[:top]))])
-    if res.few_kept and res.sampled_mib is not None:
+    if (res.few_kept or res.band_covers_all) and res.sampled_mib is not None:
         console.print(band_hint(res, args.size), markup=False)
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
@@ -127,20 +152,31 @@ def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # 
 
 
 def band_hint(res, size: str) -> str:  # noqa: ANN001
-    """One line for a band that kept (almost) nothing: where the band and the samples' predicted
-    memory lie, and which option moves the band."""
+    """One line for a band that kept (almost) nothing, or everything: where the band and the
+    samples' predicted memory lie, and option values that make the band discriminate."""
     from latbench.papers import DINTS_TARGETS_MIB
 
     lo, mid, hi = res.sampled_mib
+    band_lo, band_hi = res.target_mib - res.band_mib, res.target_mib + res.band_mib
+    width = res.discriminating_band_mib
+    narrower = (f"--band-mib (e.g. {width:.3g}, a tenth of the samples' range)"
+                if width is not None else "--band-mib (the samples all predict the same "
+                "memory: no band tells them apart)")
+    samples = (f"the samples' predicted memory is {lo:.4g}-{hi:.4g} MiB (median {mid:.4g}) "
+               f"at size {size}")
+    if res.band_covers_all:
+        return (f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} "
+                f"MiB is wider than the samples' whole range, so it discriminates nothing: "
+                f"{samples}; set {narrower}")
     paper = ("the default target is DiNTS' (paper-size networks on a GPU); "
              if res.target_mib in DINTS_TARGETS_MIB else "")
-    band_lo, band_hi = res.target_mib - res.band_mib, res.target_mib + res.band_mib
     where = ("above every sample" if band_lo > hi else "below every sample" if band_hi < lo
              else "at the edge of the samples")
+    wide = (f" and {narrower}" if width is not None and 2 * res.band_mib >= hi - lo else
+            " or widen --band-mib")
     return (f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB "
             f"lies {where}, whose predicted memory is {lo:.4g}-{hi:.4g} MiB (median "
-            f"{mid:.4g}) at size {size}; {paper}set --target-mib (e.g. {mid:.4g}) or widen "
-            "--band-mib")
+            f"{mid:.4g}) at size {size}; {paper}set --target-mib (e.g. {mid:.4g}){wide}")
 
 
 def _confirm(args: argparse.Namespace, module: ModuleType, res, model) -> None:  # noqa: ANN001

@@ -1,7 +1,10 @@
 """``latbench validate ARCH``: measured vs predicted latency per backend, against a budget.
 
-ARCH is a path to an architecture JSON file (``Architecture.to_json()``), or ``SPACE:SEED[:SIZE]``
-to sample one (``nasbench201:0``, ``nasbench201:0:paper``; SIZE defaults to small).
+ARCH is a path to an architecture JSON file (``Architecture.to_json()``), ``SPACE:SEED[:SIZE]``
+to sample one (``nasbench201:0``, ``nasbench201:0:paper``; SIZE defaults to small), a model of
+your own (``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``,
+``path/to/file.py:callable``, with --input-shape), or an ``.onnx`` file (ort, ort-trt, trt only:
+there is no PyTorch model to compare with; ONNX Runtime on the CPU is the reference).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from latbench.choices import BACKENDS, DEFAULT_OPSET, PROTOCOLS
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
+from latbench.cli.modelargs import add_model_args, model_architectures
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
@@ -48,7 +52,9 @@ def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="export an architecture and check it on torch/ORT/TRT",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("arch", metavar="ARCH", help="architecture JSON file, or SPACE:SEED[:SIZE]")
+    p.add_argument("arch", metavar="ARCH", help="architecture JSON file, SPACE:SEED[:SIZE], a "
+                   "model (timm:NAME, torchvision:NAME, module:callable, file.py:callable) or "
+                   "an .onnx file")
     p.add_argument("--backend", type=_backends, default=["torch", "ort"],
                    help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
@@ -82,18 +88,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"stnas/dyncell: frames timed (default: {PAPER_FRAMES})")
     p.add_argument("--static", default=None,
                    help="dyncell: the full network for the first frame (JSON or SPACE:SEED)")
+    add_model_args(p, model_flag=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
     from latbench.deploy.paper_protocols import rtdnas_limits
-    from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
-                                          validate)
+    from latbench.atomic import write_atomically
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate
     from latbench.paths import file_in
 
     path = Path(args.arch)
-    arch = Architecture.from_file(path) if path.is_file() else resolve_architecture(args.arch)
+    if path.suffix.lower() == ".onnx":
+        return _validate_onnx(args, path)
+    arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
     if args.protocol in ("stnas", "dyncell"):
         return _frame_protocol(args, arch)
     if args.protocol == "rtdnas":
@@ -109,11 +118,11 @@ def run(args: argparse.Namespace) -> int:
                       predictor=args.predictor, options=opts,
                       load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)  # the folder given; links inside it are replaced
     json_path = file_in(args.out, arch.name or arch.space, ".report.json", arch.space)
     md_path = file_in(args.out, arch.name or arch.space, ".report.md", arch.space)
-    json_path.write_text(report.to_json() + "\n", encoding="utf-8")
-    md_path.write_text(report.to_markdown(), encoding="utf-8")
+    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    write_atomically(md_path, report.to_markdown())
     if args.json:
         print(report.to_json())
     else:
@@ -137,6 +146,8 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
                           f"{b.info['batch']}, transfers included: "
                           f"{b.info['transfers_included']}, timer {b.info['timer']}, "
                           f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+    if len(report.clocks) == 1:
+        console.print(f"  {report.clock_line}", markup=False)
     for note in report.notes():
         console.print(f"  {note}", markup=False)
     if gap_basis(report.prediction):
@@ -149,6 +160,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     import json
 
     from latbench.deploy import paper_protocols as pp
+    from latbench.atomic import write_atomically
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
 
@@ -164,10 +176,10 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     else:
         static = resolve_architecture(args.static) if args.static else None
         result = pp.run_dyncell(arch, args.device, args.n_frames, static)
-    out = result.to_dict()
+    out = _with_environment(result.to_dict(), args)
+    args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, json.dumps(out, indent=2) + "\n")
     if args.json:
         print(json.dumps(out))
         return 0
@@ -177,7 +189,74 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
                  ("following frames", out["following_mean_ms"], out["following_std_ms"], "")]
     print_table(f"{args.protocol} protocol ({out['timer']})",
                 ["frames", "mean ms", "std ms", "FPS"], rows)
+    threads = f", {out['threads']} torch thread(s)" if out["threads"] else ""
+    console.print(f"  device {out['fingerprint'].get('slug')}{threads}", markup=False)
     for note in result.notes:
         console.print(f"  note: {note}", markup=False)
+    for warning in out["warnings"]:
+        console.print(f"  {warning}", markup=False)
     console.print(f"report: {path}")
     return 0
+
+
+def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """A frame protocol's report with what plain validate reports carry: the device's
+    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
+    import torch
+
+    from latbench.deploy.validate import busy_warnings
+    from latbench.device import fingerprint
+
+    cpu = args.device.startswith("cpu")
+    threads = torch.get_num_threads() if cpu else None
+    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
+            "threads": threads, "warnings": busy_warnings() if cpu else []}
+def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
+    """SPACE:SEED[:SIZE] when the part before ':' is a space or a seed follows it (a model
+    spec names a callable there, never a number), else a model spec."""
+    from latbench.deploy.validate import resolve_architecture
+    from latbench.spaces import list_spaces
+
+    head, _, rest = args.arch.partition(":")
+    if head in list_spaces() or (head not in ("timm", "torchvision")
+                                 and rest.split(":")[0].lstrip("-").isdigit()):
+        return resolve_architecture(args.arch)
+    args.model = args.arch
+    return model_architectures(args)[0]
+
+
+def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
+    """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
+    from latbench.atomic import write_atomically
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
+    from latbench.models import parse_input_shape
+    from latbench.paths import file_in
+
+    if args.predictor is not None or args.protocol is not None:
+        raise LatbenchError(f"{path}: --predictor and --protocol need a network latbench can "
+                            "decompose; give the model (timm:NAME, file.py:callable, ...) "
+                            "instead of its ONNX file")
+    shape = parse_input_shape(args.input_shape) if args.input_shape else None
+    opts = ValidateOptions(device=args.device, precision=args.precision,
+                           threads=args.threads or None, transfers=args.transfers,
+                           out_dir=args.out, skip_unavailable=args.skip_unavailable)
+    if not args.json:
+        console.print(f"validating [bold]{path}[/] on {args.device}: {', '.join(args.backend)}")
+    report = validate_onnx(path, args.backend, input_shape=shape, budget_ms=args.budget_ms,
+                           min_fps=args.min_fps, options=opts,
+                           config=timing_config(args.device, args.measure_ms))
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = file_in(args.out, path.stem, ".report.json", "onnx")
+    md_path = file_in(args.out, path.stem, ".report.md", "onnx")
+    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    write_atomically(md_path, report.to_markdown())
+    if args.json:
+        print(report.to_json())
+    else:
+        _print(report, json_path, md_path)
+        console.print("  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
+                      "PyTorch model; `max |out - torch|` is against it)", markup=False)
+    failed = [b for b in report.backends if b.status == "failed"]
+    if failed:
+        raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
+    return 1 if report.passed is False else 0

@@ -19,6 +19,7 @@ import torch
 
 from latbench.choices import DEFAULT_OPSET  # noqa: F401  (the CLI's default, re-exported)
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.paths import unlinked
 
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")
@@ -87,7 +88,7 @@ def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...
             raise ExportError("export_onnx needs inputs= for a plain nn.Module")
         inputs = tuple(model.example_inputs("cpu"))
     module = _as_module(model).eval()
-    path = Path(path)
+    path = unlinked(path)  # a link there is replaced by the file, never written through
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         outputs = module(*inputs)
@@ -133,3 +134,46 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
     proto = onnx.load(str(path), load_external_data=False)
     return {p.key: p.value for p in proto.metadata_props}
+
+
+def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ExportedModel:
+    """An existing ONNX file as an ``ExportedModel``: its inputs (initializers excluded) and
+    outputs, with ``input_shape`` standing in for an input's dynamic dimensions. Raises
+    ``ExportError`` for an unreadable file or a dynamic input shape without ``input_shape``."""
+    import onnx
+
+    path = Path(path)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types on a bad file
+        raise ExportError(f"{path}: not a readable ONNX file ({type(exc).__name__})") from None
+    init = {t.name for t in proto.graph.initializer}
+
+    def dims(value: Any) -> tuple[int | None, ...]:
+        return tuple(d.dim_value if d.HasField("dim_value") else None
+                     for d in value.type.tensor_type.shape.dim)
+
+    inputs = [v for v in proto.graph.input if v.name not in init]
+    shapes = []
+    for v in inputs:
+        shape = dims(v)
+        if None in shape:
+            if input_shape is None or len(input_shape) != len(shape):
+                raise ExportError(f"{path}: input {v.name!r} has dynamic shape "
+                                  f"{['?' if d is None else d for d in shape]}; pass "
+                                  "--input-shape with its sizes")
+            shape = tuple(input_shape)
+        elif input_shape is not None and len(inputs) == 1 and shape != tuple(input_shape):
+            raise ExportError(f"{path}: input {v.name!r} has fixed shape {list(shape)}, not "
+                              f"--input-shape {list(input_shape)}")
+        shapes.append(tuple(int(d) for d in shape))
+    outputs = proto.graph.output
+    opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
+    meta = {p.key: p.value for p in proto.metadata_props}
+    return ExportedModel(
+        path=path, opset=int(opsets.get("ai.onnx", 0)),
+        exporter=meta.get("latbench.exporter", "unknown"),
+        input_names=tuple(v.name for v in inputs), output_names=tuple(v.name for v in outputs),
+        input_shapes=tuple(shapes),
+        output_shapes=tuple(tuple(d or 0 for d in dims(v)) for v in outputs),
+        torch_version=meta.get("latbench.torch", ""), onnx_version=onnx.__version__)

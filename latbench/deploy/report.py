@@ -51,6 +51,9 @@ class BackendResult:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     gap_note: str = ""
+    gap_statistic: str = ""
+    """The statistic this backend's gap compares when not the report's (a drift correction
+    not trusted: the raw one; a warning says why); "" for the report's."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -113,6 +116,23 @@ class ValidationReport:
         return any(b.busy for b in self.backends if b.status == "ok")
 
     @property
+    def clocks(self) -> list[str]:
+        """The clocks the measured backends were timed on (``RunInfo.timer``), in order; one
+        entry when their latencies are comparable."""
+        return list(dict.fromkeys(str(b.info.get("timer")) for b in self.backends
+                                  if b.status == "ok"))
+
+    @property
+    def clock_line(self) -> str:
+        """Which clock timed the report's backends, or that they differ (then not comparable)."""
+        clocks = self.clocks
+        if len(clocks) <= 1:
+            return f"clock: {clocks[0] if clocks else '-'} (every backend)"
+        return ("clocks differ: " + ", ".join(f"{b.backend} {b.info.get('timer')}"
+                                              for b in self.backends if b.status == "ok")
+                + "; their latencies are not comparable with each other")
+
+    @property
     def statistic(self) -> str:
         """The measured statistic the gap compares with the prediction (``gap_statistic``)."""
         return gap_statistic(self.prediction.get("statistic"), drift_measured(self.prediction))
@@ -146,7 +166,7 @@ class ValidationReport:
         return {"arch": self.arch, "device": self.device, "prediction": self.prediction,
                 "budget_ms": self.budget_ms, "min_fps": self.min_fps, "timing": self.timing,
                 "onnx": self.onnx, "liveness": self.liveness, "passed": self.passed,
-                "busy": self.busy, "verdict": self.verdict,
+                "busy": self.busy, "verdict": self.verdict, "clocks": self.clocks,
                 "verdict_statistic": VERDICT_STATISTIC, "gap_statistic": self.statistic,
                 "gap_basis": gap_basis(self.prediction).strip(" ()"),
                 "backends": [asdict(b) for b in self.backends]}
@@ -168,6 +188,8 @@ class ValidationReport:
     def notes(self) -> list[str]:
         """Lines under the table: liveness, errors, warnings and gap notes per backend."""
         out = [VERDICT_BASIS] if self.passed is not None else []
+        if len(self.clocks) > 1:
+            out.append(self.clock_line)
         if self.liveness and not self.liveness.get("live"):
             out.append(self.liveness.get("note", "output comparison proves nothing"))
         elif self.liveness and self.liveness.get("init") != "default":
@@ -185,6 +207,7 @@ class ValidationReport:
                 f"- architecture: {self.arch.get('space')} {self.arch.get('genotype', '')}"
                 f" ({self.arch.get('n_edges')} edges, input {self.arch.get('input_shape')})\n"
                 f"- device: {self.device.get('name')} ({self.device.get('slug')})\n"
+                f"- {self.clock_line}\n"
                 f"- budget: latency <= {_fmt(self.budget_ms)} ms, throughput >= "
                 f"{_fmt(self.min_fps)} FPS\n"
                 f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
@@ -250,7 +273,9 @@ def _row(b: BackendResult, statistic: str = DEFAULT_STATISTIC) -> tuple[str, ...
     if b.status != "ok":
         return (b.backend, b.info.get("engine", "-"), "-", "-", *("-",) * extra,
                 _fmt(b.predicted_ms), "-", b.status)
-    gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}"
+    raw = " (raw)" if b.gap_statistic and b.gap_statistic != statistic else ""
+    gap = ("-" if b.gap_pct is None
+           else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}{raw}")
     verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
     return (b.backend, str(b.info.get("engine", "")), _fmt(b.latency_ms), _fmt(b.fps),
             *(_fmt(b.stats.get(statistic)),) * extra,

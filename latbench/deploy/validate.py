@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from latbench.archs import Architecture, sample_architectures
-from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx
+from latbench.archs import Architecture
+from latbench.archs.registry import architecture_from_ref
+from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx, read_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
 from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
@@ -26,10 +27,11 @@ from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendRes
                                     gap_statistic)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
-from latbench.errors import LatbenchError, MissingDependencyError, UnknownNameError
-from latbench.paths import file_in
-from latbench.spaces import default_size
-from latbench.statistics import fitted_statistic, is_corrected
+from latbench.errors import (LatbenchError, MeasurementError, MissingDependencyError,
+                             UnknownNameError)
+from latbench.paths import file_in, output_dir
+from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
+from latbench.timed import is_oom
 from latbench.timing import TimingConfig, min_sample_ms_for
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
@@ -55,21 +57,8 @@ class ValidateOptions:
 
 def resolve_architecture(text: str) -> Architecture:
     """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults to the space's own,
-    ``latbench.spaces.default_size``)."""
-    path = Path(text)
-    if path.is_file():
-        return Architecture.from_json(path.read_text(encoding="utf-8"))
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
-        raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
-                            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
-    space, seed = parts[0], int(parts[1])
-    size = parts[2] if len(parts) == 3 else default_size(space)
-    arch = sample_architectures(space, 1, size, seed)[0]
-    return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
-                                               f"{space}-s{seed}-{size}", arch.genotype,
-                                               arch.meta)
+    sample one (``latbench.archs.registry.architecture_from_ref``, memory's parser too)."""
+    return architecture_from_ref(text)
 
 
 PredictorLoader = Callable[[Path, "str | None"], Any]
@@ -96,6 +85,10 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
     else:
         source, model = type(predictor).__name__, predictor
     value = float(np.asarray(model.predict([arch]))[0])
+    if not (np.isfinite(value) and value > 0):
+        raise LatbenchError(f"{source}: predicts {value!r} ms for {arch.name or arch.space}; "
+                            "a latency is a finite number > 0 (is the architecture far outside "
+                            "what it was fitted on?)")
     info = getattr(model, "info_", {})
     return {"predicted_ms": value, "source": source,
             "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
@@ -134,6 +127,22 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str
 DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
 """How validate times the drift reference: one round of the tables' reference timing."""
 DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
+DRIFT_TRUSTED = 0.25
+"""A drift correction larger than ±25 % is not shown as the gap: dividing by the drift
+assumes the network slowed down by the same factor as the reference, which holds for a
+uniformly slower core, not for the cache and memory contention of a loaded machine (the
+quickstart on a loaded machine: drift 1.611 turned a raw gap of +4.4 % into −51.2 %)."""
+
+
+def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
+    """Why a backend's drift correction cannot be trusted ("" when it can): the correction is
+    beyond ``DRIFT_TRUSTED``, or the reference moved more than ``DRIFT_MOVED`` during the run."""
+    if drift is not None and abs(drift - 1.0) > DRIFT_TRUSTED:
+        return (f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
+                "dividing by it can be trusted for (a loaded machine slows networks unevenly)")
+    if moved_notes:
+        return "the drift reference moved during the run"
+    return ""
 
 
 def drift_reference_ms(threads: int | None) -> float:
@@ -195,7 +204,7 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
             made[backend] = make_runner(
                 backend, module=module, exported=exported, inputs=inputs, device=opts.device,
                 precision=opts.precision, threads=opts.threads, cuda_graph=opts.cuda_graph,
-                transfers=opts.transfers, cache_dir=opts.out_dir / "cache")
+                transfers=opts.transfers, cache_dir=output_dir(opts.out_dir / "cache"))
         except MissingDependencyError as exc:
             if not opts.skip_unavailable:
                 raise
@@ -216,21 +225,33 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
         diff, match = _compare(runner, reference, precision)
     except LatbenchError as exc:
         return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - an allocator's failure is this backend's result
+        if not is_oom(exc):
+            raise
+        return BackendResult(backend, "failed", runner.info.to_dict(),
+                             error=f"out of memory: {str(exc).splitlines()[0][:200]}")
     finally:
         runner.close()
     check = check_budget(m, runner.info.batch, *limits)
     predicted = prediction.get("predicted_ms")
     stats = m.stats()
-    measured = stats[gap_statistic(prediction.get("statistic"), drift_measured(prediction))]
+    statistic = gap_statistic(prediction.get("statistic"), drift_measured(prediction))
+    why = untrusted_drift(m.drift, drift_notes) if probe is not None else ""
+    if why and predicted is not None:
+        corrected = gap_pct(stats[statistic], predicted)
+        statistic = raw_statistic(statistic)
+        drift_notes.append(f"gap against the raw {statistic}, not the drift-corrected one "
+                           f"({corrected:+.1f} %): {why}")
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
     info = runner.info.to_dict()
     note = gap_note(backend, info, prediction) if predicted is not None else ""
     return BackendResult(backend, "ok", info, stats, check.to_dict(), predicted,
-                         gap_pct(measured, predicted), diff, match, mismatch,
-                         list(m.warnings) + drift_notes + list(load), note)
+                         gap_pct(stats[statistic], predicted), diff, match, mismatch,
+                         list(m.warnings) + drift_notes + list(load), note,
+                         gap_statistic=statistic if why and predicted is not None else "")
 
 
-def _load_warnings() -> list[str]:
+def busy_warnings() -> list[str]:
     """A loaded machine, seen from the 1-minute load average before measuring (Unix only)."""
     try:
         load, cores = os.getloadavg()[0], os.cpu_count() or 1
@@ -281,18 +302,87 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
         prediction["drift"] = drift  # as timed before the backends
         if "drift" in drift:
             probe = DriftProbe(drift["nominal_ms"], opts.threads, drift["reference_ms"])
-    module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
+    try:
+        module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
+    except Exception as exc:  # noqa: BLE001 - only an allocator's failure is turned into a line
+        if not is_oom(exc):
+            raise
+        raise MeasurementError(f"{arch.name or arch.space}: building and running it on the "
+                               "CPU (the reference outputs) ran out of memory: "
+                               f"{str(exc).splitlines()[0][:200]}; the architecture is larger "
+                               "than this machine holds") from None
     name = arch.name or arch.space
     exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),
                            inputs=inputs,
                            opset=opts.opset)
     report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
                               config.as_dict(), exported.to_dict(), live.to_dict())
-    load = _load_warnings()
+    load = busy_warnings()
     for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
         if isinstance(runner, BackendResult):
             report.backends.append(runner)
             continue
         report.backends.append(_measure(backend, runner, reference, config, prediction,
                                         (budget_ms, min_fps), opts.precision, load, probe))
+    return report
+
+
+ONNX_BACKENDS = ("ort", "ort-trt", "trt")
+"""The backends an ONNX file runs on (``torch`` needs the PyTorch model)."""
+
+
+def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]
+                    ) -> list[np.ndarray]:
+    """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
+    from latbench.deploy.runners.ort import import_ort
+
+    ort = import_ort()
+    session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
+    feed = {n: t.numpy() for n, t in zip(exported.input_names, inputs)}
+    return [np.asarray(o, dtype=np.float32) for o in session.run(None, feed)]
+
+
+def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
+                  input_shape: tuple[int, ...] | None = None, budget_ms: float | None = None,
+                  min_fps: float | None = None, options: ValidateOptions | None = None,
+                  config: TimingConfig | None = None) -> ValidationReport:
+    """Measure an existing ONNX file on ``backends`` (``ONNX_BACKENDS``) against the budget.
+
+    There is no PyTorch model, so no prediction and no torch output: every backend's outputs
+    are compared with ONNX Runtime's on the CPU (the liveness record says so). Inputs are
+    N(0, 1) (seeded); ``input_shape`` fills dynamic dimensions. Raises ``LatbenchError`` for
+    the torch backend or an unreadable file."""
+    opts = options or ValidateOptions()
+    bad = [b for b in backends if b not in ONNX_BACKENDS]
+    if bad:
+        raise LatbenchError(f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an "
+                            f"ONNX file runs on {', '.join(ONNX_BACKENDS)} (validate the model "
+                            "itself, e.g. timm:NAME, for torch)")
+    config = config or timing_config(opts.device)
+    exported = read_onnx(path, input_shape)
+    gen = torch.Generator().manual_seed(0)
+    inputs = tuple(torch.randn(s, generator=gen) for s in exported.input_shapes)
+    reference = _onnx_reference(exported, inputs)
+    exported = replace(exported, output_shapes=tuple(r.shape for r in reference))
+    other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen)
+                                            for t in inputs))
+    scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
+    spread = max(float(np.max(np.abs(a - b))) for a, b in zip(other, reference)) / scale
+    live = Liveness(spread, spread, "default", spread > 10 * OUTPUT_TOL[opts.precision],
+                    "output comparison proves little: the file's output barely depends on "
+                    "its input")
+    arch = {"space": "onnx", "name": Path(path).stem, "genotype": "", "n_edges": 0,
+            "input_shape": list(exported.input_shapes[0]) if exported.input_shapes else [],
+            "json": {}}
+    device = fingerprint(opts.device, threads=opts.threads)
+    prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
+    report = ValidationReport(arch, device, prediction, budget_ms, min_fps, config.as_dict(),
+                              exported.to_dict(), live.to_dict())
+    load = busy_warnings()
+    for backend, runner in _make_runners(backends, None, exported, inputs, opts).items():
+        if isinstance(runner, BackendResult):
+            report.backends.append(runner)
+            continue
+        report.backends.append(_measure(backend, runner, reference, config, prediction,
+                                        (budget_ms, min_fps), opts.precision, load))
     return report

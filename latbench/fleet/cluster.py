@@ -8,11 +8,13 @@ space on every device type of the cluster.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.plugins import ENV as PLUGINS_ENV
 
 JobFactory = Callable[[str], Any]
 """``make_job(device) -> TableJob``: builds the job (timer, fingerprint) where it is called."""
@@ -27,13 +29,64 @@ def ray_module() -> Any:
     return ray
 
 
+CONNECT_TIMEOUT_S = 3.0
+"""How long a TCP connection to a given Ray address may take before it counts as unreachable
+(``ray.init`` itself would retry for minutes)."""
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """(host, port) of a Ray address ``HOST:PORT`` (the GCS, ``ray start --head`` prints it) or
+    ``ray://HOST:PORT`` (Ray client); anything else is one ``LatbenchError`` saying what is
+    expected (a dashboard ``http://`` URL is not a cluster address)."""
+    expected = ("expected HOST:PORT (the address `ray start --head` prints, port 6379 by "
+                "default), ray://HOST:PORT, or auto")
+    rest = address
+    if "://" in address:
+        scheme, rest = address.split("://", 1)
+        if scheme != "ray":
+            raise LatbenchError(f"Ray address {address!r}: scheme {scheme}:// is not a cluster "
+                                f"address (http:// is the dashboard); {expected}")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or ":" in host.strip("[]") and not host.startswith("["):
+        raise LatbenchError(f"Ray address {address!r} has no valid host; {expected}")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise LatbenchError(f"Ray address {address!r}: port {port!r} is not a number from 1 "
+                            f"to 65535; {expected}")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """One ``LatbenchError`` within ``timeout_s`` when nothing accepts a TCP connection at
+    ``address`` (``parse_address``), instead of ``ray.init`` retrying for minutes."""
+    import socket
+
+    host, port = parse_address(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise LatbenchError(f"cannot reach the Ray cluster at {address!r}: nothing accepts a "
+                            f"connection at {host}:{port} ({why}); start one with `ray start "
+                            "--head`, check the address, or omit it for a local Ray") from None
+
+
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
-    start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``."""
+    start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``.
+    ``LATBENCH_PLUGINS`` goes to the workers (``runtime_env``), so they build plugin ops.
+
+    A malformed address, or one where nothing listens, is one ``LatbenchError`` within
+    seconds (``parse_address``, ``check_reachable``)."""
+    if address and address != "auto":
+        check_reachable(address)
     ray = ray_module()
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "ignore_reinit_error": True}
+        plugins = os.environ.get(PLUGINS_ENV)
+        if plugins:  # workers load the driver's plugins (a remote node: same names/paths)
+            options["runtime_env"] = {"env_vars": {PLUGINS_ENV: plugins}}
         if address:
             options["address"] = address
         elif num_cpus is not None:

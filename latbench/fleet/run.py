@@ -102,7 +102,7 @@ class _Driver:
 
     def open(self, slug: str, job: TableJob[Any], targets: list[Target], path: Path
              ) -> _Device:
-        run = TableRun(resolve_table(path, job.fingerprint, self.note), job.protocol_id)
+        run = TableRun(resolve_table(path, job.fingerprint, self.note, job.schema), job.protocol_id)
         dev = self.devices[slug] = _Device(job, targets, run)
         self.result.tables[slug] = run
         return dev

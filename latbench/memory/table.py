@@ -15,17 +15,20 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latbench.device import fingerprint as device_fingerprint
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
 from latbench.tables.schema import MEMORY
 from latbench.tablerun import TableJob, default_table_path, run_into_table
-from latbench.tablerun.ids import arch_id
+from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
 from latbench.tablerun.ids import protocol_id as _hash
 from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tablerun.rows import spec_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MEMORY", "MemoryJob", "arch_id", "default_memory_table", "measure_into_table",
            "protocol_id", "subject_columns"]
@@ -73,6 +76,19 @@ class MemoryJob(TableJob[Subject]):
 
     def key(self, item: Subject) -> str:
         return str(subject_columns(item, self.config)["key"])
+
+    def side_car(self) -> dict[str, Any]:
+        return {**super().side_car(), "arch_id_scheme": ARCH_ID_SCHEME}
+
+    def done_keys(self, table: pd.DataFrame) -> set[str]:
+        """Keys under this protocol; an architecture's as ``arch_id`` computes it now
+        (``row_arch_ids``: a table written before canonical ids is resumed, not redone)."""
+        df = table[table["protocol_id"] == self.protocol_id]
+        if "arch_id" not in df or "subject" not in df:
+            return set(df["key"])
+        ids = row_arch_ids(df)
+        return {f"arch:{aid}" if subject == "arch" else key
+                for key, subject, aid in zip(df["key"], df["subject"], ids)}
 
     def key_columns(self, item: Subject) -> dict[str, Any]:
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}

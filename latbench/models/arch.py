@@ -14,8 +14,9 @@ from collections.abc import Iterable, Sequence
 import torch
 
 from latbench.archs.graph import Architecture, Edge
-from latbench.models.decompose import Decomposition, decompose
-from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
+from latbench.models.decompose import Decomposition, NodeRunError, decompose
+from latbench.models.loader import (ModelSpecError, load_model, parse_input_shape,
+                                    parse_model_spec)
 from latbench.opspec import OpSpec
 
 MODEL_SPACE = "model"
@@ -23,22 +24,33 @@ MODEL_SPACE = "model"
 
 
 def trace_model(model: str, input_shape: str | Sequence[int] | None = None, *,
-                leaf: Iterable[str] = (), device: str | torch.device = "cpu"
+                leaf: Iterable[str] = (), device: str | torch.device | None = None
                 ) -> Decomposition:
     """Load ``model`` (``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``,
-    ``path/to/file.py:callable``) with random weights on ``device`` (``meta``: shapes only)
-    and decompose it at ``input_shape`` (default: the library's own input size).
+    ``path/to/file.py:callable``) with random weights and decompose it at ``input_shape``
+    (default: the library's own input size).
 
-    Raises ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError`` (timm or
+    ``device`` None: on the ``meta`` device (shapes only: no weight initialised, nothing
+    computed), and on the CPU if the model does not build or a node cannot run there (e.g.
+    its init or forward reads a value). Raises
+    ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError`` (timm or
     torchvision missing) or ``UntraceableError`` (one line naming the node and module)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    module, shape = load_model(spec, shape, device)
-    return decompose(module, shape, name=spec.text, leaf=tuple(leaf))
+    for dev in ([device] if device is not None else ["meta", "cpu"]):
+        try:
+            module, built = load_model(spec, shape, dev)
+            return decompose(module, built, name=spec.text, leaf=tuple(leaf))
+        except (NodeRunError, ModelSpecError) as exc:
+            if device is not None or dev == "cpu" or (isinstance(exc, ModelSpecError)
+                                                      and "meta tensor" not in str(exc)):
+                raise
+    raise AssertionError("unreachable")
 
 
 def model_ops(model: str, input_shape: str | Sequence[int] | None = None, *,
-              leaf: Iterable[str] = (), device: str | torch.device = "cpu") -> list[OpSpec]:
+              leaf: Iterable[str] = (), device: str | torch.device | None = None
+              ) -> list[OpSpec]:
     """The model's ops in execution order (repeats kept: each one runs); see ``trace_model``."""
     return trace_model(model, input_shape, leaf=leaf, device=device).specs()
 
@@ -46,26 +58,30 @@ def model_ops(model: str, input_shape: str | Sequence[int] | None = None, *,
 def model_architecture(decomposition: Decomposition) -> Architecture:
     """The decomposition as an ``Architecture`` of space ``model`` (see the module doc)."""
     d = decomposition
-    size = "x".join(map(str, d.input_shape))
     edges = tuple(Edge(op.src, op.node, op.spec) for op in d.ops)
-    meta = {"model": d.model, "input_shape": list(d.input_shape), "size": size,
-            "leaf": list(d.leaf), "n_params": d.n_params}
+    meta = {"model": d.model, "input_shape": list(d.input_shape), "leaf": list(d.leaf),
+            "n_params": d.n_params}
     return Architecture(MODEL_SPACE, edges, d.output, d.model, "", meta)
 
 
-def model_features(decomposition: Decomposition) -> dict[str, float]:
-    """Whole-model analytic features: the sums of the ops' ``ANALYTIC_FEATURES`` (FLOPs,
-    bytes read and written), ``macs`` (FLOPs / 2), ``params`` (the model's own count, each
-    weight once), ``activations`` (elements of every op output) and ``n_ops``."""
+def model_features(model: Decomposition | Architecture) -> dict[str, float]:
+    """Whole-model analytic features of a decomposition or its ``model_architecture``: the
+    sums of the ops' ``ANALYTIC_FEATURES`` (FLOPs, bytes read and written), ``macs``
+    (FLOPs / 2), ``params`` (the model's own count, each weight once), ``activations``
+    (elements of every op output) and ``n_ops``."""
+    if isinstance(model, Architecture):
+        specs, n_params = model.ops(), int(model.meta.get("n_params", 0))
+    else:
+        specs, n_params = model.specs(), model.n_params
     totals: dict[str, float] = {}
-    for op in decomposition.ops:
-        for name, value in op.spec.features().items():
+    for spec in specs:
+        for name, value in spec.features().items():
             if name != "arithmetic_intensity":
                 totals[name] = totals.get(name, 0.0) + value
     totals["macs"] = totals.get("flops", 0.0) / 2
-    totals["params"] = float(decomposition.n_params)
+    totals["params"] = float(n_params)
     totals["activations"] = totals.get("output_elems", 0.0)
-    totals["n_ops"] = float(len(decomposition.ops))
+    totals["n_ops"] = float(len(specs))
     return totals
 
 

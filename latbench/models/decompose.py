@@ -62,6 +62,10 @@ class Decomposition:
     leaf: tuple[str, ...] = ()
     n_params: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
+    """Nodes that are not ops, by reason (``python``: no tensor out; ``constant``: no tensor
+    in, e.g. ``torch.zeros(...)``)."""
+    auto_leaf: tuple[str, ...] = ()
+    """Classes traced as one op because torch.fx stops in them and timm says so."""
 
     def specs(self) -> list[OpSpec]:
         return [op.spec for op in self.ops]
@@ -79,6 +83,10 @@ class _LeafTracer(fx.Tracer):
         return super().is_leaf_module(m, qualname)
 
 
+class NodeRunError(UntraceableError):
+    """A traced node that fails when run on the example input (e.g. on the meta device)."""
+
+
 class _Recorder(fx.Interpreter):
     """Runs the graph, keeping every node's value."""
 
@@ -92,7 +100,7 @@ class _Recorder(fx.Interpreter):
         except Exception as exc:
             if isinstance(exc, LatbenchError):
                 raise
-            raise UntraceableError(f"node {n.name} ({_where(n)}) fails when run: "
+            raise NodeRunError(f"node {n.name} ({_where(n)}) fails when run: "
                                    f"{type(exc).__name__}: {_first_line(exc)}") from None
         self.values[n] = value
         return value
@@ -120,39 +128,66 @@ def _where(node: fx.Node) -> str:
     return f"in module {path}" if path else "in the model's forward"
 
 
-def _trace(model: nn.Module, leaf: Sequence[str], name: str) -> fx.GraphModule:
+def _trace(model: nn.Module, leaf: Sequence[str], name: str
+           ) -> tuple[fx.GraphModule, tuple[str, ...]]:
+    """The traced graph, and the classes made leaves on the way: a module torch.fx stops in
+    whose class timm registers as not traceable (``timm.layers.is_notrace_module``) is traced
+    as one op, as timm's own feature extractor does; any other failure is one line."""
     autowrap: tuple = ()
     timm_fx = sys.modules.get("timm.layers._fx")  # a timm model: timm is loaded already
     if timm_fx is not None:  # timm's own untraceable helpers stay one call
         autowrap = tuple(getattr(timm_fx, "_autowrap_functions", ()))
-    tracer = _LeafTracer(leaf, autowrap)
-    try:
-        graph = tracer.trace(model)
-    except Exception as exc:
-        raise UntraceableError(_trace_failure(exc, name, model)) from None
-    return fx.GraphModule(tracer.root, graph, type(model).__name__)
+    notrace = set(getattr(timm_fx, "_leaf_modules", ())) if timm_fx is not None else set()
+    added: list[str] = []
+    while True:
+        tracer = _LeafTracer([*leaf, *added], autowrap)
+        try:
+            graph = tracer.trace(model)
+            return fx.GraphModule(tracer.root, graph, type(model).__name__), tuple(added)
+        except Exception as exc:
+            owners = _failing_modules(exc, model)
+            more = [qualified(type(m)) for _, m in owners if type(m) in notrace
+                    and qualified(type(m)) not in added]
+            if not more or len(added) > 20:
+                raise UntraceableError(_trace_failure(exc, name, owners)) from None
+            added.append(more[-1])
 
 
-def _trace_failure(exc: BaseException, name: str, root: nn.Module) -> str:
+def qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(path, module) of the model's modules whose code was running when ``exc`` was raised,
+    outermost first."""
+    paths = {id(m): p for p, m in root.named_modules()}
+    out = []
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if isinstance(owner, nn.Module) and id(owner) in paths and \
+                "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+            out.append((paths[id(owner)], owner))
+        tb = tb.tb_next
+    return out
+
+
+def _trace_failure(exc: BaseException, name: str,
+                   owners: list[tuple[str, nn.Module]]) -> str:
     """One line: where torch.fx stopped: the innermost module of the model whose code was
     running (its path and class), and that code's file, line and text."""
     import traceback
 
-    paths = {id(m): p for p, m in root.named_modules()}
-    module, frame = None, None
+    frame = None
     tb = exc.__traceback__
     while tb is not None:
-        code = tb.tb_frame
-        if "/torch/" not in code.f_code.co_filename.replace("\\", "/"):
+        if "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
             frame = tb
-            owner = code.f_locals.get("self")
-            if isinstance(owner, nn.Module) and id(owner) in paths:
-                module = owner
         tb = tb.tb_next
     where = ""
-    if module is not None:
-        path = paths[id(module)] or "(the model itself)"
-        where += f" in module {path} ({type(module).__name__})"
+    if owners:
+        path, module = owners[-1]
+        where += f" in module {path or '(the model itself)'} ({type(module).__name__})"
     if frame is not None:
         line = traceback.extract_tb(frame, limit=1)[0]
         where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
@@ -166,6 +201,11 @@ def _has_tensor(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(_has_tensor(v) for v in value)
     return False
+
+
+def _no_tensor(value: Any) -> None:
+    """``encode_value``'s tensor index where tensors were taken out already (graph nodes)."""
+    return None
 
 
 def _tensor_text(t: torch.Tensor) -> str:
@@ -224,9 +264,6 @@ class _Specifier:
         tensors: list[torch.Tensor] = []
         sources: list[fx.Node] = []
 
-        def index(v: Any) -> int | None:
-            return None
-
         def enc(arg: Any) -> Any:
             if isinstance(arg, fx.Node):
                 value = self.values[arg]
@@ -236,21 +273,23 @@ class _Specifier:
                     return f"${len(tensors) - 1}"
                 if _has_tensor(value):  # a tuple of tensors passed whole (rare)
                     return tuple(enc_value_with_tensors(v, arg) for v in value)
-                return encode_value(value, index)
-            if isinstance(arg, (list, tuple)):
+                return encode_value(value, _no_tensor)
+            if isinstance(arg, list):
+                return ("$list", *(enc(a) for a in arg))
+            if isinstance(arg, tuple):
                 return tuple(enc(a) for a in arg)
             if isinstance(arg, slice):
                 return ("$slice", enc(arg.start), enc(arg.stop), enc(arg.step))
             if isinstance(arg, dict):
                 raise Unencodable("a dict argument")
-            return encode_value(arg, index)
+            return encode_value(arg, _no_tensor)
 
         def enc_value_with_tensors(v: Any, origin: fx.Node) -> Any:
             if isinstance(v, torch.Tensor):
                 tensors.append(v)
                 sources.append(origin)
                 return f"${len(tensors) - 1}"
-            return encode_value(v, index)
+            return encode_value(v, _no_tensor)
 
         try:
             args = enc(tuple(node.args))
@@ -337,7 +376,7 @@ def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "mode
     Runs the model once on a random input of ``input_shape`` on the model's device (the
     ``meta`` device works: shapes only)."""
     leaf = tuple(leaf)
-    gm = _trace(model, leaf, name)
+    gm, auto_leaf = _trace(model, leaf, name)
     try:
         param = next(model.parameters())
         device = param.device
@@ -385,5 +424,5 @@ def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "mode
         raise UntraceableError(f"{name}: tracing found no op that computes a tensor")
     n_params = sum(p.numel() for p in model.parameters())
     return Decomposition(name, tuple(input_shape), ops, output if output != INPUT else
-                         ops[-1].node, leaf, n_params, dropped)
+                         ops[-1].node, leaf, n_params, dropped, auto_leaf)
 

@@ -11,6 +11,7 @@ the two detection-op schemas so that the models import, and warns once that the 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.ops.traced import trust_module
 
 LIBRARIES = ("timm", "torchvision")
 _NMS_SCHEMAS = {
@@ -60,7 +62,7 @@ def _import_torchvision() -> Any:
     if not _warned:
         _warned = True
         warnings.warn("torchvision's C++ ops do not load against this torch; detection ops "
-                      "(nms) are unavailable, classification models work", stacklevel=2)
+                      "(nms) are unavailable, classification models work", stacklevel=4)
     return torchvision
 
 
@@ -174,13 +176,17 @@ def _torchvision_model(name: str, shape: tuple[int, ...] | None
         return builder(**kwargs), shape
 
 
+def _file_module_name(path: Path) -> str:
+    return f"_latbench_model_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+
+
 def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
                     ) -> tuple[nn.Module, tuple[int, ...]]:
     if spec.source == "file":
         path = Path(spec.target)
         if not path.is_file():
             raise ModelSpecError(f"model {spec.text!r}: no file {spec.target}")
-        mod_name = f"_latbench_model_{abs(hash(str(path.resolve())))}"
+        mod_name = _file_module_name(path)  # the same name in every process
         module = sys.modules.get(mod_name)
         if module is None:
             loader_spec = importlib.util.spec_from_file_location(mod_name, path)
@@ -200,6 +206,7 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         except ImportError as exc:
             raise ModelSpecError(f"model {spec.text!r}: cannot import {spec.target} "
                                  f"({exc})") from None
+    trust_module(mod_name if spec.source == "file" else spec.target.split(".")[0])
     fn = getattr(module, spec.attr, None)
     if not callable(fn):
         raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable "
@@ -208,6 +215,18 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         raise ModelSpecError(f"model {spec.text!r}: pass --input-shape N,C,H,W (a callable "
                              "records no input size)")
     return fn(), shape
+
+
+def trusted_model(spec: ModelSpec) -> bool:
+    """Whether a key may rebuild blocks of ``spec``: a timm/torchvision model, or one whose
+    module this process loaded on purpose (``trust_module``)."""
+    from latbench.ops.traced import is_trusted
+
+    if spec.source in ("timm", "torchvision"):
+        return True
+    if spec.source == "file":
+        return is_trusted(f"{_file_module_name(Path(spec.target))}.{spec.attr}")
+    return is_trusted(f"{spec.target}.{spec.attr}")
 
 
 def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None = None,

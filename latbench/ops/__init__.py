@@ -1,7 +1,8 @@
-"""Built-in op kinds. Importing this package registers them; use ``get_op_kind``/``list_op_kinds``."""
+"""Op kinds: the registry (``register_op``, ``get_op_kind``, ``list_op_kinds``) and the built-in
+kinds' modules, which ``latbench.builtin`` (latbench's own plugin) imports so that they register
+through the same loader as a user's (``latbench.plugins``)."""
 
-from latbench.ops import (aggregate, basic, blocks, deform, mobilenetv3, traced,  # noqa: F401
-                          transformer)
+from latbench.ops import params  # noqa: F401  (the parameter checkers a kind declares)
 from latbench.ops.registry import REQUIRED, OpKind, get_op_kind, list_op_kinds, register_op
 
-__all__ = ["REQUIRED", "OpKind", "get_op_kind", "list_op_kinds", "register_op"]
+__all__ = ["REQUIRED", "OpKind", "get_op_kind", "list_op_kinds", "params", "register_op"]

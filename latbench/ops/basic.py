@@ -53,8 +53,19 @@ def _sepconv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
 
 
 def _pool_stride(shape: tuple[int, ...], p: dict[str, Any]) -> None:
+    """Stride = kernel is the default (None). Refused: a stride-1 pool with an even kernel (its
+    k//2 padding grows the map by one: not the 'same' pooling stride 1 means). A kernel wider
+    than the input fails when run, and is recorded as that op's error."""
     if p["stride"] == p["kernel"]:  # the default: stride = kernel
         p["stride"] = None
+    dims = len(shape) - 2
+    kernel = p["kernel"] if isinstance(p["kernel"], tuple) else (p["kernel"],) * dims
+    stride = kernel if p["stride"] is None else (
+        p["stride"] if isinstance(p["stride"], tuple) else (p["stride"],) * dims)
+    if all(st == 1 for st in stride) and any(k % 2 == 0 for k in kernel):
+        raise ValueError(f"kernel={p['kernel']} with stride 1: an even kernel's padding "
+                         "grows the map by one; use an odd kernel for same-size pooling, "
+                         "or a stride")
 
 
 def spatial_dims(spec: OpSpec) -> int:

@@ -112,7 +112,9 @@ def register_op(
 
 
 def _ensure_loaded() -> None:
-    import latbench.ops  # noqa: F401  (registers the built-in kinds)
+    from latbench.plugins import load_plugins
+
+    load_plugins()  # latbench.builtin, then the user's plugins
 
 
 def get_op_kind(name: str) -> OpKind:

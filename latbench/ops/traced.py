@@ -11,8 +11,9 @@ its key alone so that a worker process can time it.
 
 All three take their inputs as the call received them: ``inputs`` lists every tensor argument
 as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's), and ``args`` / ``kwargs`` are the
-call's arguments in which ``"$i"`` stands for the i-th tensor; slices, ``...``, dtypes,
-memory formats and non-finite floats are written ``["$slice", a, b, c]``, ``"$..."``,
+call's arguments in which ``"$i"`` stands for the i-th tensor; lists (tuples are plain JSON
+lists), slices, ``...``, dtypes, memory formats and non-finite floats are written
+``["$list", ...]``, ``["$slice", a, b, c]``, ``"$..."``,
 ``"$dtype:float16"``, ``"$memory_format:channels_last"`` and ``"$float:inf"``.
 """
 
@@ -33,6 +34,7 @@ from torch import nn
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 from latbench.ops.registry import register_op
+from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
 
 RANKS = tuple(range(1, 9))
 _FORBIDDEN = "|;\n"
@@ -56,7 +58,9 @@ def encode_value(value: Any, tensor_index: Callable[[Any], int | None]) -> Any:
         if value.startswith("$") or any(c in value for c in _FORBIDDEN):
             raise Unencodable(f"string {value[:40]!r}")
         return value
-    if isinstance(value, (list, tuple)):  # torch.Size too
+    if isinstance(value, list):  # some callees need a list (they .copy() or append)
+        return ("$list", *(encode_value(v, tensor_index) for v in value))
+    if isinstance(value, tuple):  # torch.Size too
         return tuple(encode_value(v, tensor_index) for v in value)
     if isinstance(value, slice):
         return ("$slice", *(encode_value(v, tensor_index)
@@ -92,6 +96,9 @@ def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
     if isinstance(template, tuple) and template[:1] == ("$slice",):
         parts = [_decoder(v) for v in template[1:]]
         return lambda ts: slice(*(p(ts) for p in parts))
+    if isinstance(template, tuple) and template[:1] == ("$list",):
+        parts = [_decoder(v) for v in template[1:]]
+        return lambda ts: [p(ts) for p in parts]
     if isinstance(template, tuple):
         if not _has_refs(template):
             return lambda ts: template
@@ -110,12 +117,14 @@ def _has_refs(template: Any) -> bool:
 
 def resolve_function(name: str) -> Callable[..., Any]:
     """``module.qualname`` of a function (``torch.add``, ``_operator.add``), or
-    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve."""
+    ``method:NAME`` for a tensor method; raises ``OpSpecError`` when it does not resolve or
+    lies outside the trusted packages (``check_trusted``)."""
     if name.startswith("method:"):
         method = name.removeprefix("method:")
-        if not method.isidentifier():
+        if not method.isidentifier() or method.startswith("_"):
             raise OpSpecError(f"torch_call: bad method name {method!r}")
         return lambda self, *a, **k: getattr(self, method)(*a, **k)
+    check_trusted(name, "torch_call")
     module, _, attr = name.rpartition(".")
     if module == "builtins":
         fn = getattr(builtins, attr, None)
@@ -158,6 +167,8 @@ def function_name(fn: Callable[..., Any]) -> str:
 
 
 def resolve_class(name: str) -> type:
+    """The ``nn.Module`` class ``module.Class`` names, in a trusted package only."""
+    check_trusted(name, "torch_module")
     module, _, attr = name.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), attr)
@@ -281,8 +292,12 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    from latbench.models.loader import load_model
+    from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
+    if not trusted_model(parse_model_spec(model)):
+        raise OpSpecError(f"submodule: model {model[:120]!r} is not loaded by this command; "
+                          "a key may rebuild blocks of timm:/torchvision: models and of models "
+                          "given with --model (or a plugin)")
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 

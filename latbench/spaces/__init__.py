@@ -1,17 +1,8 @@
-"""Built-in search spaces; importing this package registers them."""
+"""Search spaces: the registry and the built-in spaces' modules (registered by
+``latbench.builtin`` through the plugin loader, ``latbench.plugins``)."""
 
-from latbench.spaces import (  # noqa: F401
-    cakes,
-    dints,
-    dyncell,
-    msnas,
-    nasbench201,
-    ofa_mbv3,
-    stnas_decoder,
-    stnas_encoder,
-)
-from latbench.spaces.registry import (SIZES, Space, default_size, get_space, list_spaces,
-                                      register_layout, register_space)
+from latbench.spaces.registry import (SIZES, ChoiceLayout, Space, default_size, get_space,
+                                      list_spaces, register_layout, register_space)
 
-__all__ = ["SIZES", "Space", "default_size", "get_space", "list_spaces", "register_layout",
-           "register_space"]
+__all__ = ["SIZES", "ChoiceLayout", "Space", "default_size", "get_space", "list_spaces",
+           "register_layout", "register_space"]

@@ -58,7 +58,7 @@ class Space:
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list["Architecture"]:
         """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
-        _ensure_archs_loaded()
+        _ensure_loaded()
         if self.sampler is None:
             raise LatbenchError(f"space {self.name!r} has no architecture sampler; spaces "
                                 f"with one: {', '.join(spaces_with_sampler())}")
@@ -74,6 +74,105 @@ class Space:
         size = size or self.default_size
         _check_size(self.name, size)
         return self.build_layout(size)
+
+
+@dataclass(frozen=True)
+class ChoiceLayout:
+    """A space searched as a chain of slots, each running one of its candidate ops.
+
+    ``slots[i]`` maps candidate names to OpSpecs; every candidate of slot i reads slot i-1's
+    output (slot 0 the network input) and all of them produce the same shape, so that a
+    DARTS-style mixed op can weigh them (``latbench search mixed-op``, ``latbench.nas.choices``).
+    A choice is one candidate index per slot; its genotype is the chosen names joined by
+    ``,`` (names must not contain ``,``). ``check()`` verifies shapes (meta device, no weights).
+    Build one with ``ChoiceLayout.of([{"conv3": spec, "conv5": spec}, ...])``.
+    """
+
+    slots: tuple[tuple[tuple[str, OpSpec], ...], ...]
+
+    @classmethod
+    def of(cls, slots: "list[dict[str, OpSpec]]") -> "ChoiceLayout":
+        """From one ``{name: OpSpec}`` dict per slot, in order; ``LatbenchError`` for an empty
+        slot, a name with ``,`` or a candidate that is not an OpSpec."""
+        if not slots:
+            raise LatbenchError("a ChoiceLayout needs at least one slot")
+        out = []
+        for i, slot in enumerate(slots):
+            if not slot:
+                raise LatbenchError(f"slot {i} of the ChoiceLayout has no candidate")
+            for name, spec in slot.items():
+                if "," in name or not name:
+                    raise LatbenchError(f"slot {i}: candidate name {name!r} must be non-empty "
+                                        "and without ','")
+                if not isinstance(spec, OpSpec):
+                    raise LatbenchError(f"slot {i}: candidate {name!r} is a "
+                                        f"{type(spec).__name__}, expected an OpSpec")
+            out.append(tuple(slot.items()))
+        return cls(tuple(out))
+
+    def names(self, slot: int) -> list[str]:
+        return [n for n, _ in self.slots[slot]]
+
+    def candidates(self, slot: int) -> list[OpSpec]:
+        return [s for _, s in self.slots[slot]]
+
+    def ops(self) -> list[OpSpec]:
+        """Every candidate op, slot after slot, without repeats (what ``profile`` measures)."""
+        return list(dict.fromkeys(s for slot in self.slots for _, s in slot))
+
+    def genotype(self, choice: "list[int]") -> str:
+        """The chosen candidates' names, joined by ``,``."""
+        return ",".join(self.slots[i][j][0] for i, j in enumerate(choice))
+
+    def parse(self, genotype: str) -> list[int]:
+        """Candidate indices of a genotype string (``genotype``'s inverse)."""
+        names = genotype.split(",")
+        if len(names) != len(self.slots):
+            raise LatbenchError(f"genotype {genotype!r} names {len(names)} candidate(s); the "
+                                f"layout has {len(self.slots)} slots")
+        choice = []
+        for i, name in enumerate(names):
+            if name not in self.names(i):
+                raise LatbenchError(f"genotype {genotype!r}: slot {i} has no candidate "
+                                    f"{name!r}; valid: {', '.join(self.names(i))}")
+            choice.append(self.names(i).index(name))
+        return choice
+
+    def architecture(self, space: str, choice: "list[int]") -> "Architecture":
+        """The discrete network of ``choice``: a chain ``in -> s0 -> s1 -> ...``."""
+        from latbench.archs.graph import INPUT, Architecture, Edge
+
+        edges, prev = [], INPUT
+        for i, j in enumerate(choice):
+            edges.append(Edge((prev,), f"s{i}", self.slots[i][j][1]))
+            prev = f"s{i}"
+        genotype = self.genotype(choice)
+        return Architecture(space, tuple(edges), prev, f"{space}:{genotype}", genotype)
+
+    def sample(self, space: str, rng: np.random.Generator) -> "Architecture":
+        """A network of uniformly drawn candidates (a sampler: ``register_sampler``)."""
+        return self.architecture(space, [int(rng.integers(len(slot))) for slot in self.slots])
+
+    def check(self) -> None:
+        """``LatbenchError`` naming the slot and candidate whose input or output shape breaks
+        the chain (candidates of a slot read and write one shape; slot i reads slot i-1's)."""
+        from latbench.features import output_shape
+
+        prev = None
+        for i, slot in enumerate(self.slots):
+            outs = set()
+            reads = slot[0][1].input_shape if prev is None else prev
+            for name, spec in slot:
+                if spec.input_shape != reads:
+                    where = f"slot {i - 1} writes" if i else f"candidate {slot[0][0]!r} reads"
+                    raise LatbenchError(f"slot {i} candidate {name!r} reads {spec.input_shape}; "
+                                        f"{where} {reads}")
+                outs.add((name, output_shape(spec)))
+            shapes = {shape for _, shape in outs}
+            if len(shapes) != 1:
+                raise LatbenchError(f"slot {i}: candidates write different shapes ("
+                                    + ", ".join(f"{n}: {s}" for n, s in sorted(outs)) + ")")
+            prev = shapes.pop()
 
 
 _SPACES: dict[str, Space] = {}
@@ -114,11 +213,9 @@ def register_layout(space: str) -> Callable[[Callable[[str], Any]], Callable[[st
 
 
 def _ensure_loaded() -> None:
-    import latbench.spaces  # noqa: F401
+    from latbench.plugins import load_plugins
 
-
-def _ensure_archs_loaded() -> None:
-    import latbench.archs  # noqa: F401  (its modules attach the samplers)
+    load_plugins()  # latbench.builtin, then the user's plugins
 
 
 def get_space(name: str) -> Space:
@@ -138,7 +235,6 @@ def list_spaces(pattern: str = "*") -> list[str]:
 def spaces_with_sampler() -> list[str]:
     """Names of the spaces that can sample discrete architectures."""
     _ensure_loaded()
-    _ensure_archs_loaded()
     return sorted(n for n, sp in _SPACES.items() if sp.sampler is not None)
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from latbench.tables import read_meta, read_table
+from latbench.tables import TableSchema, check_schema, read_meta, read_table
 from latbench.tablerun.compat import mismatches, sibling_path
 from latbench.tablerun.inflight import read_marker
 from latbench.tablerun.job import OnRound, TableJob
@@ -47,14 +47,19 @@ def _warn(text: str) -> None:
 
 
 def resolve_table(path: str | os.PathLike[str], fingerprint: dict[str, Any],
-                  on_note: Note = _warn) -> Path:
+                  on_note: Note = _warn, schema: TableSchema | None = None) -> Path:
     """``path``, or its sibling ``name.<identity>.csv`` when the table at ``path`` was measured
     on another machine or software (``compat.mismatches``): a run never resumes another's
-    table. Says why in one line."""
+    table. Says why in one line. A directory, or a table of another ``schema``, is a
+    ``TableError`` (``latbench.tables.check_schema``)."""
     p = Path(path)
+    if p.is_dir():
+        read_table(p)  # raises "is a directory"
     if not p.is_file() or p.stat().st_size == 0:
         return p
-    diff = mismatches(read_meta(p).get("fingerprint"), fingerprint)
+    meta = read_meta(p)
+    check_schema(p, meta, schema)
+    diff = mismatches(meta.get("fingerprint"), fingerprint)
     if not diff:
         return p
     own = sibling_path(p, fingerprint)
@@ -89,7 +94,9 @@ def batches(job: TableJob[Item], items: Sequence[Item], suspects: set[str]
 
 
 def _done(job: TableJob[Any], path: Path) -> set[str]:
-    return job.done_keys(read_table(path)) if path.is_file() and path.stat().st_size else set()
+    if path.is_dir() or (path.is_file() and path.stat().st_size):
+        return job.done_keys(read_table(path, job.schema))  # "is a directory", wrong schema
+    return set()
 
 
 def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.PathLike[str],
@@ -104,7 +111,7 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
     ``inflight.EXIT_TIMEOUT`` after marking it, and the next run records it as ``timeout``.
     """
     items = list(items)
-    run = TableRun(resolve_table(path, job.fingerprint, on_note), job.protocol_id)
+    run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)
     note = _collect(run, on_note)
     pending, skipped = plan(job, items, _done(job, run.path))
     if not pending and read_marker(run.path) is None:

@@ -13,12 +13,42 @@ from typing import Any, Protocol
 
 
 class _HasJson(Protocol):
-    def to_json(self) -> str: ...
+    def canonical_json(self) -> str: ...
 
 
 def arch_id(arch: _HasJson) -> str:
-    """The architecture's id: sha1 (40 hex digits) of ``Architecture.to_json()``."""
-    return hashlib.sha1(arch.to_json().encode()).hexdigest()
+    """The architecture's id: sha1 (40 hex digits) of ``Architecture.canonical_json()``, the
+    network without node names, edge order (among orders computing the same), name, genotype
+    or meta: the same network has one id whichever way it was written."""
+    return hashlib.sha1(arch.canonical_json().encode()).hexdigest()
+
+
+ARCH_ID_SCHEME = "canonical-1"
+"""The side-car's ``arch_id_scheme`` of tables whose ``arch_id`` is ``arch_id`` above; a table
+without it was written when the id hashed ``Architecture.to_json()`` (names, edge order)."""
+
+
+def row_arch_ids(table: Any) -> list[str]:
+    """Each row's ``arch_id`` as ``arch_id`` computes it now: the stored one in a table of
+    ``ARCH_ID_SCHEME``; else recomputed from the row's ``arch_json`` (once per distinct text),
+    so that resuming a table written before measures none of its networks again. Rows without
+    an architecture (op rows of a memory table) keep what they hold."""
+    stored = [str(a) for a in table["arch_id"]]
+    meta = table.attrs.get("meta") or {}
+    if meta.get("arch_id_scheme") == ARCH_ID_SCHEME or "arch_json" not in table:
+        return stored
+    from latbench.archs.graph import Architecture  # torch: only for a table written before
+
+    cache: dict[str, str] = {}
+    out = []
+    for aid, text in zip(stored, table["arch_json"]):
+        if not isinstance(text, str) or not text:
+            out.append(aid)
+            continue
+        if text not in cache:
+            cache[text] = arch_id(Architecture.from_json(text))
+        out.append(cache[text])
+    return out
 
 
 def protocol_id(protocol: Mapping[str, Any]) -> str:

@@ -59,6 +59,12 @@ def register_row_check(check: RowCheck) -> RowCheck:
     return check
 
 
+MAX_FIELD_CHARS = 2**24
+"""Longest CSV field read (Python's csv default is 131 072 characters): the ``arch_json`` of
+a traced model (``latbench.models``) lists every op key, a few hundred KB for a Swin."""
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+
+
 def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
     """CSV text -> string DataFrame; the header must be the schema's (or an older version's
     without the trailing ``schema.added`` columns, read as empty) and every row exactly as wide

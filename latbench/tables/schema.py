@@ -2,7 +2,7 @@
 
 A table is a CSV file (one row per measured OpSpec, units in column names) plus a JSON
 side-car ``<table>.meta.json`` holding the schema name and version, the column documentation,
-the device fingerprint and the measuring protocol. See README.md "Table format".
+the device fingerprint and the measuring protocol. See docs/formats.md.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
     "n_samples": ("float", "samples kept"),
     "calls_per_sample": ("float", "calls timed back to back per sample"),
     "timer": ("str", "cpu-thread_time_ns | cpu-perf_counter_ns | cuda-event | "
-                     "cuda-event+graph (the clock: README 'Which CPU clock')"),
+                     "cuda-event+graph (the clock: docs/measurement-protocol.md)"),
     "stop_reason": ("str",
                     "converged | budget | max_samples | rounds=N (interleaved)"),
     "warnings": ("str", "measurement warnings (high spread, throttling), '; '-separated"),
@@ -87,7 +87,7 @@ LATENCY = TableSchema("latbench.latency", 1,
 
 # Whole networks measured as a whole (latbench.netprofile, `latbench measure-nets`).
 NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
-    "arch_id": ("str", "sha1 of the architecture's JSON (Architecture.to_json)"),
+    "arch_id": ("str", "sha1 of Architecture.canonical_json: no node names nor edge order"),
     "repeat": ("float", "1-based pass over the networks (repeat 2 re-measures, a noise floor)"),
     "space": ("str", "search space the architecture belongs to"),
     "size": ("str", "small | paper: the shapes the sampler used"),
@@ -114,7 +114,7 @@ NETWORKS = TableSchema("latbench.networks", 1,
 # Training memory, measured or estimated (latbench.memory, `latbench memory`).
 MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "subject": ("str", "op | arch: what the row measured"),
-    "arch_id": ("str", "sha1 of Architecture.to_json (empty for op rows)"),
+    "arch_id": ("str", "sha1 of Architecture.canonical_json (empty for op rows)"),
     "space": ("str", "search space of an architecture (empty for op rows)"),
     "arch_json": ("str", "the whole architecture (Architecture.from_json rebuilds it)"),
     "optimizer": ("str", "sgd | adam | adamw"),

@@ -123,7 +123,7 @@ def _drop_partial_last_line(path: Path) -> None:
 
 def _check_header(path: Path, schema: TableSchema) -> list[str]:
     """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
         header = next(csv.reader(fh), [])
     older = schema.names[: len(schema.names) - len(schema.added)]
     if header != schema.names and header != older:
@@ -139,7 +139,7 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
     """Rewrite an older table with the schema's added columns (empty), atomically."""
     if header == schema.names:
         return
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))[1:]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -149,18 +149,37 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
     write_atomically(path, buf.getvalue())
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def _not_a_directory(p: Path) -> None:
+    if p.is_dir():
+        raise TableError(f"{p}: is a directory; expected a table file (NAME.csv beside its "
+                         "NAME.meta.json side-car)")
+
+
+def check_schema(path: str | os.PathLike[str], meta: Mapping[str, Any],
+                 expected: TableSchema | None) -> None:
+    """One ``TableError`` naming the schema found and the one expected, when they differ (an op
+    table given where a networks table is read, ...)."""
+    if expected is not None and meta.get("schema") != expected.name:
+        raise TableError(f"{path}: is a {meta.get('schema')} table (its side-car's schema); "
+                         f"this command reads and writes {expected.name} tables")
+
+
+def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None
+               ) -> pd.DataFrame:
     """A table as a DataFrame (numeric columns as floats); ``attrs['meta']`` holds the side-car.
 
     Raises ``TableError`` naming the file, line and field for a missing, malformed or foreign
     table (``latbench.tables.checks``: row widths, enums, finite latencies > 0 on ok rows, keys
-    that parse). Keys are returned in canonical form (``OpSpec.from_key(key).key``). Reading
-    never opens the table for writing.
+    that parse), a directory, or a table of another schema than ``schema`` when given. Keys are
+    returned in canonical form (``OpSpec.from_key(key).key``). Reading never opens the table
+    for writing.
     """
     p = Path(path)
+    _not_a_directory(p)
     if not p.is_file():
         raise TableError(f"{p}: no such table file")
     meta = read_meta(p)
+    check_schema(p, meta, schema)
     schema = SCHEMAS[meta["schema"]]
     try:
         text = read_text(p, "table")
@@ -184,12 +203,17 @@ class TableWriter:
     def __init__(self, path: str | os.PathLike[str], schema: TableSchema,
                  meta: Mapping[str, Any]):
         self.path, self.schema = Path(path), schema
+        _not_a_directory(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size > 0:
             existing = read_meta(self.path)
+            check_schema(self.path, existing, schema)
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
+        if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
             _add_missing_columns(self.path, schema, _check_header(self.path, schema))
+        elif self.path.exists() and meta_path(self.path).exists():
+            self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:
             full = {"schema": schema.name, "schema_version": schema.version,
                     "columns": schema.doc(), **meta}

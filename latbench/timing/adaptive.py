@@ -34,7 +34,7 @@ REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
 NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
 skip connections, ~20 ops). A whole network, not one op: measured here with a neighbour process
 on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool op read 0-2.5 %
-(README, "Drift reference"); a network slows down with them."""
+(docs/measurement-protocol.md, "Drift reference"); a network slows down with them."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
-Clocks (``CLOCKS``; README "Which CPU clock"):
+Clocks (``CLOCKS``; docs/measurement-protocol.md, "Which CPU clock"):
 
 - ``thread``: ``time.thread_time_ns``, the CPU time of the measuring thread. With one torch
   thread this is the latency the op would have on a dedicated core: the time the thread was

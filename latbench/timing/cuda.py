@@ -9,7 +9,9 @@ as a warning on the measurement.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -19,6 +21,21 @@ from latbench.timing.measurement import Measurement
 
 L2_FLUSH_BYTES = 256 * 1024 * 1024
 """Bytes zeroed to evict the L2 cache (larger than any current GPU's L2)."""
+
+
+def gpu_math_state() -> dict[str, Any]:
+    """The process's GPU math settings that change what a kernel computes and how fast:
+    cuDNN autotuning (``cudnn.benchmark``) and determinism, TF32 for convolutions and for
+    matmuls, and ``torch.get_float32_matmul_precision()``. Part of every CUDA protocol, so
+    toggling one changes the protocol id (timm's published GPU numbers were taken with
+    ``cudnn.benchmark=True`` and TF32 on). Read only; never changed here."""
+    with warnings.catch_warnings():  # the allow_tf32 flags may be deprecated in newer torch
+        warnings.simplefilter("ignore")
+        return {"cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+                "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+                "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+                "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+                "float32_matmul_precision": str(torch.get_float32_matmul_precision())}
 
 
 def require_cuda(device: str | torch.device) -> torch.device:
@@ -93,7 +110,8 @@ class CudaTimer:
 
     def describe(self) -> dict[str, object]:
         return {"timer": self.sampler.name + ("+graph" if self.cuda_graph else ""),
-                "l2_flush": self.l2_flush, **self.config.as_dict()}
+                "l2_flush": self.l2_flush, "gpu_math": gpu_math_state(),
+                **self.config.as_dict()}
 
     def measure(self, fn: Callable[[], object]) -> Measurement:
         result = self.measure_many([fn])[0]

@@ -1,18 +1,21 @@
-"""The genetic algorithm loop and the random-selection baseline, both seeded by a Generator."""
+"""The genetic algorithm (pymoo's ``GA`` with RT-DNAS' operators) and the random-selection
+baseline, both seeded by an integer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.algorithm import Algorithm
+from pymoo.core.callback import Callback
+from pymoo.core.termination import Termination
+from pymoo.optimize import minimize
 
+from latbench.nas.ga.operators import GeneSwapCrossover, PoolMutation, PoolSampling
+from latbench.nas.ga.problem import PathSelectionProblem
 from latbench.papers import RTDNAS_GA_GENERATIONS as N_GENERATIONS
 from latbench.papers import RTDNAS_GA_POPULATION as POP_SIZE
-from latbench.nas.ga.crossover import GeneSwapCrossover
-from latbench.nas.ga.mutation import PoolMutation
-from latbench.nas.ga.problem import PathSelectionProblem
-from latbench.nas.ga.sampling import PoolSampling
-from latbench.nas.ga.selection import ConstraintTournament, rank, violation
 
 
 @dataclass
@@ -28,93 +31,83 @@ class SearchResult:
 
     @property
     def feasible(self) -> bool:
-        return bool(violation(self.G[None])[0] == 0)
+        return bool((self.G <= 0).all())
 
 
 def best_feasible(F: np.ndarray, G: np.ndarray) -> float:
     """Lowest latency among feasible individuals, inf when none is feasible."""
-    ok = violation(G) == 0
+    ok = (G <= 0).all(axis=1)
     return float(F[ok].min()) if ok.any() else float("inf")
+
+
+class _Budget(Termination, Callback):
+    """Stops after ``n_gen`` generations (the initial population is generation 1, as in pymoo)
+    or ``max_evals`` distinct evaluations; trims the next generation's offspring to what the
+    budget has left and records the trace."""
+
+    def __init__(self, n_gen: int, max_evals: int | None):
+        Termination.__init__(self)
+        Callback.__init__(self)
+        self.n_gen, self.max_evals = n_gen, max_evals
+        self.trace: list[tuple[int, float]] = []
+
+    def _update(self, algorithm: Algorithm) -> float:
+        done = algorithm.n_gen / self.n_gen if algorithm.n_gen is not None else 0.0
+        if self.max_evals is not None and algorithm.problem is not None:
+            done = max(done, algorithm.problem.n_evals / self.max_evals)
+        return done
+
+    def notify(self, algorithm: Algorithm) -> None:
+        problem, (F, G) = algorithm.problem, algorithm.pop.get("F", "G")
+        best = min([t[1] for t in self.trace[-1:]] + [best_feasible(F[:, 0], G)])
+        self.trace.append((problem.n_evals, best))
+        if self.max_evals is not None:
+            algorithm.n_offsprings = max(1, min(algorithm.pop_size,
+                                                self.max_evals - problem.n_evals))
 
 
 @dataclass
 class GeneticAlgorithm:
-    """(μ+λ) GA over pool-index individuals; survival keeps the best distinct individuals."""
+    """pymoo's single-objective GA: (μ+λ) survival of distinct individuals ranked by constraint
+    violation then latency, parents by binary tournament under the same rules (Deb's
+    feasibility rules, pymoo's default), RT-DNAS' sampling, crossover and mutation."""
 
     pop_size: int = POP_SIZE
     n_gen: int = N_GENERATIONS
-    sampling: PoolSampling = field(default_factory=PoolSampling)
-    selection: ConstraintTournament = field(default_factory=ConstraintTournament)
-    crossover: GeneSwapCrossover = field(default_factory=GeneSwapCrossover)
-    mutation: PoolMutation = field(default_factory=PoolMutation)
+    crossover_prob: float = 0.9
+    mutation_prob: float = 0.3
 
-    def run(self, problem: PathSelectionProblem, rng: np.random.Generator,
+    def run(self, problem: PathSelectionProblem, seed: int,
             max_evals: int | None = None) -> SearchResult:
         """Evolve for ``n_gen`` generations or until ``max_evals`` distinct evaluations."""
-        X = np.unique(self.sampling(self.pop_size, problem.n_paths, len(problem.pool), rng),
-                      axis=0)
-        if max_evals is not None:
-            X = X[:max_evals]
-        F, G = problem.evaluate(X)
-        trace = [(problem.n_evals, best_feasible(F, G))]
-        for _ in range(self.n_gen):
-            if max_evals is not None and problem.n_evals >= max_evals:
-                break
-            X, F, G = self._generation(problem, X, F, G, rng, max_evals)
-            trace.append((problem.n_evals, min(trace[-1][1], best_feasible(F, G))))
-        best = rank(F, G)[0]
-        return SearchResult(X[best], float(F[best]), G[best], problem.n_evals, trace)
-
-    def _offspring(self, problem: PathSelectionProblem, X: np.ndarray, F: np.ndarray,
-                   G: np.ndarray, rng: np.random.Generator, max_evals: int | None) -> list:
-        k, budget = len(problem.pool), None
-        if max_evals is not None:
-            budget = max_evals - problem.n_evals
-        parents = self.selection(F, G, self.pop_size, rng)
-        children, new = [], set()
-        for a, b in zip(parents[0::2], parents[1::2]):
-            for child in self.crossover(X[a], X[b], k, rng):
-                child = self.mutation(child, k, rng)
-                key = tuple(child)
-                if not problem.seen(child) and key not in new:
-                    if budget is not None and len(new) >= budget:
-                        continue
-                    new.add(key)
-                children.append(child)
-        return children
-
-    def _generation(self, problem: PathSelectionProblem, X: np.ndarray, F: np.ndarray,
-                    G: np.ndarray, rng: np.random.Generator, max_evals: int | None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        children = self._offspring(problem, X, F, G, rng, max_evals)
-        if not children:
-            return X, F, G
-        Fc, Gc = problem.evaluate(np.stack(children))
-        allX = np.concatenate([X, np.stack(children)])
-        allF, allG = np.concatenate([F, Fc]), np.concatenate([G, Gc])
-        _, first = np.unique(allX, axis=0, return_index=True)
-        distinct = set(first.tolist())
-        keep = [i for i in rank(allF, allG) if i in distinct][: self.pop_size]
-        return allX[keep], allF[keep], allG[keep]
+        pop_size = self.pop_size if max_evals is None else min(self.pop_size, max_evals)
+        budget = _Budget(self.n_gen, max_evals)
+        algorithm = GA(pop_size=pop_size, sampling=PoolSampling(),
+                       crossover=GeneSwapCrossover(self.crossover_prob),
+                       mutation=PoolMutation(self.mutation_prob), eliminate_duplicates=True)
+        res = minimize(problem, algorithm, budget, seed=seed, callback=budget,
+                       copy_termination=False, return_least_infeasible=True)
+        return SearchResult(np.asarray(res.X, dtype=int), float(res.F[0]), np.asarray(res.G),
+                            problem.n_evals, budget.trace)
 
 
-def random_selection(problem: PathSelectionProblem, n_evals: int,
-                     rng: np.random.Generator) -> SearchResult:
+def random_selection(problem: PathSelectionProblem, n_evals: int, seed: int) -> SearchResult:
     """Baseline: distinct random individuals from the same pool until ``n_evals`` evaluations
     (or until every individual has been seen)."""
+    rng = np.random.default_rng(seed)
     sampling = PoolSampling()
     rows, trace, tries = [], [], 0
     best = float("inf")
     while problem.n_evals < n_evals and tries < 100 * n_evals:
-        x = sampling(1, problem.n_paths, len(problem.pool), rng)
+        x = sampling(problem, 1, random_state=rng).get("X").astype(int)
         tries += 1
         if problem.seen(x[0]):
             continue
-        F, G = problem.evaluate(x)
+        F, G = problem.evaluate(x, return_values_of=["F", "G"])
         rows.append(x[0])
-        best = min(best, best_feasible(F, G))
+        best = min(best, best_feasible(F[:, 0], G))
         trace.append((problem.n_evals, best))
     X = np.stack(rows)
-    F, G = problem.evaluate(X)
-    i = rank(F, G)[0]
-    return SearchResult(X[i], float(F[i]), G[i], problem.n_evals, trace)
+    F, G = problem.evaluate(X, return_values_of=["F", "G"])
+    i = int(np.lexsort((F[:, 0], np.maximum(G, 0).sum(axis=1)))[0])
+    return SearchResult(X[i], float(F[i, 0]), G[i], problem.n_evals, trace)

@@ -13,7 +13,7 @@ import numpy as np
 
 from latbench.papers import RTDNAS_GA_POOL as POOL_SIZE
 from latbench.spaces.msnas import MOVES
-from latbench.nas.errors import SearchError
+from latbench.nas.errors import NonFiniteError, SearchError
 
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:
@@ -53,6 +53,9 @@ class GenePool:
         if len(paths) < size:
             raise SearchError(f"the backbone has only {len(paths)} legal paths; pool size "
                               f"{size} is too large")
+        if not np.isfinite(move_probs).all():
+            raise NonFiniteError("GA gene pool: the move probabilities hold NaN/inf; the paths "
+                                 "cannot be ranked on them")
         weights = np.array([accumulated_weight(p, move_probs) for p in paths])
         order = sorted(range(len(paths)), key=lambda i: (-weights[i], paths[i]))[:size]
         return cls(tuple(paths[i] for i in order), weights[order])

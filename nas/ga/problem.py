@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from pymoo.core.problem import Problem
 
-from latbench.nas.errors import SearchError
+from latbench.nas.errors import NonFiniteError, SearchError
 from latbench.nas.ga.paths import GenePool, path_cells
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 
@@ -22,8 +23,9 @@ def single_stream_fps(latency_ms: np.ndarray) -> np.ndarray:
     return 1000.0 / np.maximum(latency_ms, 1e-12)
 
 
-class PathSelectionProblem:
-    """Evaluate individuals; counts distinct evaluations so that searches compare fairly."""
+class PathSelectionProblem(Problem):
+    """pymoo problem: ``n_paths`` integer genes in [0, pool size), one objective (latency_ms),
+    two inequality constraints; counts distinct evaluations so that searches compare fairly."""
 
     def __init__(self, pool: GenePool, cell_latency_ms: np.ndarray, n_paths: int, *,
                  fixed_ms: float = 0.0, upper_ms: float = RTDNAS_LATENCY_UB_MS,
@@ -37,10 +39,15 @@ class PathSelectionProblem:
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
         self.cell_latency_ms = np.asarray(cell_latency_ms, dtype=np.float64)
+        if not np.isfinite(self.cell_latency_ms).all() or not np.isfinite(fixed_ms):
+            raise NonFiniteError("GA fitness: the cell latencies (or the fixed part) hold "
+                                 "NaN/inf; no individual can be priced on them")
         self.fixed_ms, self.upper_ms, self.min_fps = fixed_ms, upper_ms, min_fps
         self.throughput = throughput
         self._cells = [frozenset(path_cells(p)) for p in pool.paths]
         self._cache: dict[tuple[int, ...], float] = {}
+        super().__init__(n_var=n_paths, n_obj=1, n_ieq_constr=2, xl=0, xu=len(pool) - 1,
+                         vtype=int)
 
     @property
     def n_evals(self) -> int:
@@ -58,11 +65,11 @@ class PathSelectionProblem:
             self._cache[key] = self.fixed_ms + float(sum(self.cell_latency_ms[c] for c in cells))
         return self._cache[key]
 
-    def evaluate(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(self, X: np.ndarray, out: dict, *args, **kwargs) -> None:
         """F (n,) latency in ms to minimise; G (n, 2) constraint values, feasible where <= 0."""
         F = np.array([self.latency_ms(x) for x in X])
-        G = np.stack([F - self.upper_ms, self.min_fps - self.throughput(F)], axis=1)
-        return F, G
+        out["F"] = F
+        out["G"] = np.stack([F - self.upper_ms, self.min_fps - self.throughput(F)], axis=1)
 
     def weight(self, X: np.ndarray) -> np.ndarray:
         """Accuracy proxy: mean accumulated weight of each individual's paths."""

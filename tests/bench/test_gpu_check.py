@@ -56,3 +56,28 @@ def test_steps_fail_soft_and_the_summary_says_why(tmp_path, monkeypatch):
 def test_a_predictor_that_was_not_produced_is_left_out(tmp_path):
     argv = ["validate", "--predictor", str(tmp_path / "none.json"), "--json"]
     assert gpu_check._without_missing_inputs(argv) == ["validate", "--json"]
+
+
+def test_the_profile_step_profiles_what_its_label_says(tmp_path):
+    """labelled "small" but nasbench201's own size is paper."""
+    plan = {s.name: s.argv for s in gpu_check.steps(tmp_path, "cuda:0")}
+    for name in ("profile", "measure-nets"):
+        argv = plan[name]
+        assert argv[argv.index("--size") + 1] == "small", name
+    assert "nasbench201:0:small" in plan["validate"]  # the size the predictor was fitted on
+
+
+def test_dry_run_skips_steps_whose_inputs_come_from_skipped_steps(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.setattr(gpu_check, "_cuda", lambda: "no CUDA GPU visible to torch")
+    assert gpu_check.main(["--dry-run", "--out", str(tmp_path / "o")]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
+             if line and not line.startswith(" ")}
+    assert "skip: no CUDA" in lines["profile"]
+    assert "skip: its input nasbench201-ops.csv comes from a step that is skipped" in lines["fit"]
+    assert "skip: its input" in lines["evaluate"] and "skip: its input" in lines["memory-predict"]
+    monkeypatch.setattr(gpu_check, "_cuda", lambda: "")
+    assert gpu_check.main(["--dry-run", "--out", str(tmp_path / "o")]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
+             if line and not line.startswith(" ")}
+    assert all(" run" in lines[n] for n in ("profile", "fit", "evaluate", "memory-predict"))

@@ -1,4 +1,4 @@
-"""Filesystem faults through the CLI (issue 13): disk full, read-only filesystem, /dev/full,
+"""Filesystem faults through the CLI: disk full, read-only filesystem, /dev/full,
 dangling symlinks, symlink loops, ``fit -o DIR``. Each is one line on stderr, exit 2, and
 nothing half-written is left behind. A real tiny tmpfs and a read-only bind mount are used
 where the machine allows (root with mount rights); otherwise a fault-injecting ``os.fsync``

@@ -10,7 +10,7 @@ import pytest
 
 from latbench.archs.nasbench201 import from_genotype
 from latbench.cli import main
-from latbench.errors import TableError
+from latbench.errors import LatbenchError, TableError
 from latbench.importing import ImportOptions, import_networks
 from latbench.netprofile import arch_id, measure_architectures, read_architectures, read_networks
 from latbench.timing import TimingConfig, make_timer
@@ -149,7 +149,6 @@ def test_measuring_never_appends_to_an_imported_table(good, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not PUBLIC.is_file(), reason="shared public-latency file not present")
 def test_public_file_column_imports_and_reads_back(tmp_path):
     report = import_networks(PUBLIC, tmp_path, ImportOptions(unit="ms", batch=1,
                                                               columns=("1080ti_1",)))
@@ -185,3 +184,35 @@ def test_arch_column_names_the_genotype_column(tmp_path, capsys):
     assert main(["import-nets", str(twice), "--unit", "ms", "--batch", "1", "--size", "small",
                  "--out", str(tmp_path / "o2")]) == 0
     assert "1 rows repeat an architecture" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, unit, per, kind", [
+    ("1e306", "s", "batch", "outside the physical range"),   # was written as inf
+    ("1e-321", "us", "batch", "outside the physical range"),  # was written as 0.0
+    ("1e308", "ms", "image", "outside the physical range"),   # x batch 32 overflows
+    ("1e-7", "ms", "batch", "outside the physical range"),    # under a nanosecond
+])
+def test_values_at_the_edges_of_float_range_and_units_are_refused(tmp_path, value, unit,
+                                                                   per, kind):
+    src = write_csv(tmp_path / "pub.csv", [["0", A, value, "1"], ["1", B, "8.25", "9"]])
+    opts = ImportOptions(unit=unit, batch=32, per=per, size="small")
+    with pytest.raises(LatbenchError, match=f"row 2, column 'gpu_1': {kind}"):
+        import_networks(src, tmp_path / "out", opts)
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+@pytest.mark.parametrize("header, clash", [
+    (("arch_index", "arch_str", "GPU 1", "gpu-1"), "'GPU 1', 'gpu-1'"),
+    (("arch_index", "arch_str", "1080TI_1", "1080ti_1"), "'1080TI_1', '1080ti_1'"),
+])
+def test_columns_that_share_a_device_folder_are_refused(tmp_path, header, clash):
+    src = write_csv(tmp_path / "pub.csv", [["0", A, "1.5", "2.5"]], header=header)
+    with pytest.raises(LatbenchError, match=f"columns {clash} would both be device folder"):
+        import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1, size="small"))
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    src = write_csv(tmp_path / "pub.csv", [["0", A, "1.5", "2.5"]],
+                    header=("arch_index", "arch_str", "gpu_1", "gpu_1"))
+    with pytest.raises(LatbenchError, match="column 'gpu_1' appears 2 times in the header"):
+        import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1, size="small"))

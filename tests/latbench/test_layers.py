@@ -1,4 +1,5 @@
-"""Layers flow one way (issue 11 item 5): a test that walks the import graph.
+"""Layers flow one way (op catalogue -> measurement -> tables -> predictors -> searches): a
+test that walks the import graph.
 
 Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) and
 ``latbench.nas`` (folder ``nas/``) gets a layer; a module may import its
@@ -15,7 +16,8 @@ own layer and those below, never one above (imports inside functions count too):
                fleet (the same tables measured by Ray workers), importing (networks tables of
                published measurements)
 4 predictors
-5 nas
+5 nas, and latbench.builtin (latbench's own plugin: it registers the catalogue's kinds and
+               spaces and nas' searches; the registries load it by name, as any plugin)
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
 Nothing imports ``latbench.cli`` except the CLI itself and ``latbench.__main__``.
 """
@@ -38,9 +40,9 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
          "latbench.deploy")),
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
          "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
-         "latbench.importing", "latbench.importing_ofa")),
+         "latbench.importing", "latbench.importing_ofa", "latbench.importing_timm")),
     (4, ("latbench.predictors",)),
-    (5, ("latbench.nas",)),
+    (5, ("latbench.nas", "latbench.builtin")),
     (6, ("latbench.cli", "latbench.__main__")),
 ]
 

@@ -113,3 +113,25 @@ def test_interleaved_passes_measure_every_network_once_per_repeat(tmp_path):
     assert sorted(df.groupby("arch_id")["repeat"].apply(sorted)) == [[1, 2], [1, 2]]
     assert len(run.measured) == 4 and len(run.skipped) == 2
     assert (df["stop_reason"] == "rounds=2").all()
+
+
+def test_a_table_written_before_canonical_ids_is_resumed_not_redone(tmp_path):
+    """Tables written when arch_id hashed Architecture.to_json() hold other ids; a resumed run
+    recognises their networks from arch_json."""
+    import hashlib
+    import json
+
+    from latbench.tables import meta_path
+
+    archs = [_chain((1,)), _chain((3,))]
+    path = tmp_path / "n.csv"
+    measure_architectures(archs, path, _timer())
+    side = json.loads(meta_path(path).read_text())
+    assert side.pop("arch_id_scheme") == "canonical-1"
+    meta_path(path).write_text(json.dumps(side))  # as written before: no scheme, old ids
+    text = path.read_text()
+    for a in archs:
+        text = text.replace(arch_id(a), hashlib.sha1(a.to_json().encode()).hexdigest())
+    path.write_text(text)
+    again = measure_architectures(archs, path, _timer())
+    assert not again.measured and len(again.skipped) == 2

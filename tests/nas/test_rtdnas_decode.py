@@ -19,7 +19,7 @@ def test_small_backbone_uses_every_legal_path_as_the_pool():
     scaling_ms = torch.zeros(n_scales, 3, dtype=torch.float64)
     mask = torch.ones(n_scales, 3, dtype=torch.bool)
     pool, result = ga_decode(moves, cell_ms, scaling_ms, mask, n_paths=1,
-                             rng=np.random.default_rng(0), n_gen=3)
+                             seed=0, n_gen=3)
     assert len(pool) == n_legal
     (gene,) = result.genes.tolist()  # one path per individual
     assert 0 <= gene < n_legal

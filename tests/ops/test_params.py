@@ -1,5 +1,5 @@
 """Declared hyper-parameters over the whole op registry: aliases share one canonical key
-(issue 12 item 6) and out-of-range values are one ``OpSpecError`` (issue 13), generated per
+(``kernel=(3,3)`` is ``kernel=3``) and out-of-range values are one ``OpSpecError``, generated per
 parameter from each kind's example rather than listed by hand."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_aliases_share_one_canonical_key(kind, alias):
     assert OpSpec.from_key(other.key) == spec
 
 
-def test_the_issues_alias_pairs_share_one_key():
+def test_known_alias_pairs_share_one_key():
     conv = dict(kind="conv", input_shape=(1, 8, 16, 16))
     pairs = [
         (dict(**conv, kernel=3), dict(**conv, kernel=(3, 3))),

@@ -1,5 +1,5 @@
 """Re-checksummed edits of a predictor file are "damaged: field ...", never a traceback or a
-silent prediction (issue 13): the state is validated, not only the checksum."""
+silent prediction: the state is validated, not only the checksum."""
 
 from __future__ import annotations
 

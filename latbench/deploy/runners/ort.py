@@ -3,7 +3,11 @@
 ORT falls back to the CPU silently when an EP cannot load (missing CUDA libraries, a CPU-only
 wheel), so the session's providers are checked after it is made: the requested EP must come
 first, or the runner refuses to measure. ``session.run`` returns only after the device has
-finished, so the host's monotonic clock times it (the CPU timer of ``make_timer``).
+finished, so a host clock times it (the CPU timer of ``make_timer``): on the CPU EP with one
+intra-op thread (and sequential execution, no inter-op pool) ORT computes on the calling thread,
+so the per-thread CPU clock is valid and is used, as for torch with one thread
+(``latbench.timing.cpu.resolve_clock``): one clock for every backend of a report. Otherwise the
+wall clock, since ORT's pool works outside the calling thread.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement, TimingConfig, make_timer
+from latbench.timing.cpu import CpuSampler
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
              "tensorrt": "TensorrtExecutionProvider"}
-HOST_TIMER = "cpu-perf_counter_ns (session.run returns after the device finishes)"
+
+
+def host_clock(provider: str, threads: int | None) -> str:
+    """``thread`` on the CPU EP with one intra-op thread (ORT then runs on the calling thread),
+    else ``wall`` (``latbench.timing.cpu.CLOCKS``): the rule torch's CPU timer follows."""
+    return "thread" if provider == "cpu" and threads == 1 else "wall"
 
 
 def import_ort() -> Any:
@@ -92,6 +102,8 @@ class OrtRunner:
         index = dev.index or 0
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
@@ -99,6 +111,7 @@ class OrtRunner:
             providers=provider_options(provider, index, precision, Path(cache_dir)))
         check_session_providers(self.session.get_providers(), requested)
         self.exported, self.threads = exported, threads
+        self.clock = host_clock(provider, threads)
         self._feed = {n: t.detach().cpu().float().numpy()
                       for n, t in zip(exported.input_names, inputs)}
         self._host_out: list[np.ndarray] | None = None
@@ -109,7 +122,10 @@ class OrtRunner:
             backend="ort-trt" if provider == "tensorrt" else "ort", engine=requested,
             device=str(dev) if dev.type == "cpu" else f"cuda:{index}", precision=precision,
             batch=batch_of(inputs), transfers_included=provider != "cpu" and transfers,
-            timer=HOST_TIMER, versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
+            timer=CpuSampler(self.clock).name + ("" if provider == "cpu" else
+                                                 " (session.run returns after the device "
+                                                 "finishes)"),
+            versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
             options={"providers": self.session.get_providers(), "threads": threads or 0,
                      "iobinding": on_device, "opset": exported.opset,
                      **({"cache_dir": str(Path(cache_dir) / "ort-trt")}
@@ -137,9 +153,9 @@ class OrtRunner:
             self._host_out = self.session.run(None, self._feed)
 
     def measure(self, config: TimingConfig) -> Measurement:
-        # wall clock: ONNX Runtime's own thread pool works outside the calling thread, where
-        # the per-thread CPU clock would not see it
-        return make_timer("cpu", config, clock="wall").measure(self.run)
+        # the thread clock needs one torch thread in CpuTimer's check; ORT's count is its own
+        threads = 1 if self.clock == "thread" else None
+        return make_timer("cpu", config, threads=threads, clock=self.clock).measure(self.run)
 
     def outputs(self) -> list[np.ndarray]:
         self.run()

@@ -9,7 +9,7 @@ from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, ver
 from latbench.errors import MeasurementError
 from latbench.timed import module_callable
 from latbench.timing import Measurement, TimingConfig, make_timer
-from latbench.timing.cuda import require_cuda
+from latbench.timing.cuda import gpu_math_state, require_cuda
 
 
 class TorchRunner:
@@ -41,7 +41,8 @@ class TorchRunner:
             transfers_included=False, timer=str(timer.describe()["timer"]),
             versions={**versions("torch"), **({"cuda": str(torch.version.cuda)}
                                                if dev.type == "cuda" else {})},
-            options={"threads": threads or torch.get_num_threads()} if dev.type == "cpu" else {})
+            options=({"threads": threads or torch.get_num_threads()} if dev.type == "cpu"
+                     else {"gpu_math": gpu_math_state()}))
 
     def run(self) -> None:
         self._last = self._forward()

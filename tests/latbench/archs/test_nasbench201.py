@@ -46,7 +46,6 @@ def test_all_15625_cells_round_trip() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not PUBLIC.is_file(), reason="shared public-latency file not present")
 def test_public_file_strings_round_trip_through_networks() -> None:
     with gzip.open(PUBLIC, "rt", encoding="utf-8") as fh:
         strings = [row["arch_str"] for row in csv.DictReader(fh)]

@@ -1,4 +1,4 @@
-"""Issue 13's listed cases, one test each (the generated fuzz suite covers their kinds):
+"""Bad-input cases at the CLI boundary, one test each (the generated fuzz suite covers their kinds):
 argument ranges, samplers, path escapes, features on meta, 0.0 samples, table values."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""With --rounds the progress bar moves every round, not only when a group ends (issue 12.7)."""
+"""With --rounds the progress bar moves every round, not only when a group ends."""
 
 from __future__ import annotations
 

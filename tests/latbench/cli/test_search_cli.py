@@ -161,3 +161,103 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     assert ("hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
             "memory is 20-30 MiB (median 25) at size small") in out
     assert "--target-mib" in out and "--band-mib" in out
+
+
+@pytest.fixture
+def probe_search(request):
+    """A search registered as a plugin would (``register_search``), removed afterwards."""
+    from latbench.nas import searches
+    from latbench.nas.synthetic import Outcome
+
+    seen: dict = {}
+    latency = {"ms": 1.5}
+
+    class Result:
+        note = "probe: synthetic"
+
+        def __init__(self):
+            self.runs = [Outcome(0.0, [0], 2.0, 0.2), Outcome(1.0, [1], latency["ms"], 0.1)]
+
+        def genotype(self, run):
+            return f"g{run.choice[0]}"
+
+    def probe(model, space, size, lam, steps, seed, progress):
+        seen.update(space=space, size=size, lam=lam, steps=steps, unit=model.unit)
+        return Result()
+
+    searches.register_search("test-probe", probe, space="msnas", default_lambda=3.0)
+    request.addfinalizer(lambda: searches._SEARCHES.pop("test-probe"))
+    return seen, latency
+
+
+def test_a_registered_search_prints_its_choice_and_never_nan(probe_search, msnas_predictor,
+                                                             capsys):
+    seen, latency = probe_search
+    assert main(["search", "test-probe", "--predictor", str(msnas_predictor), "--steps",
+                 "4"]) == 0
+    out = capsys.readouterr().out
+    assert seen == {"space": "msnas", "size": "small", "lam": 3.0, "steps": 4, "unit": "ms"}
+    assert "probe: synthetic" in out and "chosen genotype g1: predicted latency_ms 1.5" in out
+    assert "nan" not in out.lower()
+    latency["ms"] = float("inf")
+    assert main(["search", "test-probe", "--predictor", str(msnas_predictor)]) == 2
+    assert "the λ=1 run's predicted latency (ms) is inf" in capsys.readouterr().err
+
+
+def test_unknown_search_and_misplaced_space_are_one_line(capsys, msnas_predictor):
+    assert main(["search", "no-such", "--predictor", str(msnas_predictor)]) == 2
+    assert "unknown search 'no-such'; valid: cakes, ga, hypersegnas, memory-filter, mixed-op" \
+        in capsys.readouterr().err
+    assert main(["search", "ga", "--space", "msnas", "--predictor", str(msnas_predictor)]) == 2
+    assert "--space is for `search mixed-op`" in capsys.readouterr().err
+    assert main(["search", "mixed-op", "--predictor", str(msnas_predictor)]) == 2
+    assert "search mixed-op needs --space NAME" in capsys.readouterr().err
+def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
+    """--target-mib 22.55 as the hint suggested kept 2000/2000, the ±300 MiB
+    band being wider than the samples' whole range (16-33 MiB). The hint says the band
+    discriminates nothing and suggests one that does; the first hint already names it."""
+    from latbench.cli import search
+
+    class TensOfMiB:
+        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+            return np.linspace(16.0, 33.0, len(archs))
+
+    monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
+                 "--target-mib", "22.55"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kept 5/5" in out
+    assert ("the band -277.45-322.55 MiB is wider than the samples' whole range, so it "
+            "discriminates nothing") in out
+    assert "--band-mib (e.g. 1.7, a tenth of the samples' range)" in out
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "set --target-mib (e.g. 24.5) and --band-mib (e.g. 1.7" in out
+    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
+                 "--target-mib", "24.5", "--band-mib", "1.7"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "kept 1/5" in out and "hint" not in out
+
+
+def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsys):
+    assert main(["memory", "dints", "--predict", "--device", "cuda", "--n", "1"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "CUDA context NOT included" in out
+    assert "context: NOT included: the CUDA context" in out
+
+
+@pytest.mark.parametrize("which", ["cakes", "rtdnas", "stnas"])
+def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
+    """`search cakes --predictor <network predictor>` was a 36-line traceback (the
+    check read `level`, the predictors say `input_level`)."""
+    from latbench.archs import sample_architectures
+    from latbench.predictors import LookupPredictor, NetworkPredictor, save
+
+    lookup = LookupPredictor().fit(PROFILES / "nasbench201-small.csv")
+    archs = sample_architectures("nasbench201", 3, "small", seed=1)
+    net = NetworkPredictor(lookup, "sum", "none").fit(archs, [1.0, 2.0, 3.0])
+    save(net, tmp_path / "net.json")
+    assert main(["search", which, "--predictor", str(tmp_path / "net.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NetworkPredictor (ms, network level)" in err[0]
+    assert "needs an op latency predictor" in err[0]

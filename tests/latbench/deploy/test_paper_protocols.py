@@ -38,6 +38,25 @@ def test_stnas_protocol_fps_over_the_window(tmp_path, capsys):
     assert any("adapted" in n for n in doc["notes"])  # small size: encoder -> decoder adapter
     assert (tmp_path / "stnas-decoder-s0-small.stnas.json").is_file()
     assert STNAS_WINDOW == 11
+    _has_environment(doc)
+
+
+def _has_environment(doc: dict) -> None:
+    """What plain validate reports carry: fingerprint, threads, busy warning."""
+    from latbench.device import fingerprint
+
+    assert doc["fingerprint"]["slug"] == fingerprint("cpu", threads=1)["slug"]
+    assert doc["threads"] == 1 and isinstance(doc["warnings"], list)
+
+
+def test_frame_protocols_say_when_the_machine_is_busy(tmp_path, capsys, monkeypatch):
+    import latbench.deploy.validate as validate_module
+
+    monkeypatch.setattr(validate_module, "busy_warnings", lambda: ["machine busy: load 9"])
+    assert main(["validate", "stnas-decoder:0", "--protocol", "stnas", "--n-frames", "2",
+                 "--threads", "1", "--out", str(tmp_path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "machine busy: load 9" in out and "1 torch thread(s)" in out
 
 
 @pytest.mark.slow
@@ -50,6 +69,7 @@ def test_dyncell_protocol_first_frame_full_then_cell(tmp_path, capsys):
     per_frame = (doc["first_frame_ms"] + 3 * doc["following_mean_ms"]) / 4
     assert doc["frame_mean_ms"] == pytest.approx(per_frame, rel=1e-6)
     assert any("stands in" in n for n in doc["notes"])
+    _has_environment(doc)
 
 
 def test_frame_protocol_refuses_another_space(tmp_path, capsys):

@@ -137,14 +137,23 @@ def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(nb201,
     assert "does not record its tables' nominal reference time" in doc["gap_basis"]
 
 
+def _reference_times(monkeypatch, *times_ms: float) -> None:
+    """The drift reference reads ``times_ms`` in turn (before the backends, after each)."""
+    import latbench.deploy.validate as validate_module
+
+    times = iter(times_ms)
+    monkeypatch.setattr(validate_module, "drift_reference_ms", lambda threads: next(times))
+
+
 def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
-        nb201, tmp_path, saved_predictor):
+        nb201, tmp_path, saved_predictor, monkeypatch):
     """With its tables' nominal reference time in the file, validate times the drift reference
     and compares like with like: the measured fastest sample divided by this machine's drift."""
     from latbench.timing.adaptive import REFERENCE_ID
 
     path, model = saved_predictor("latency_min_corrected_ms",
                                   {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.05, 1.1)  # 5-10 % slower: a correction to trust
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
     drift = report.prediction["drift"]  # timed before the backends
@@ -159,6 +168,44 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
     assert doc["gap_statistic"] == "latency_min_corrected_ms"
     assert "the statistic it was fitted on: this machine's drift" in doc["gap_basis"]
     assert report.columns()[4] == "fastest ms ÷ drift"
+    assert run.gap_statistic == "" and "(raw)" not in report.rows()[0][6]
+
+
+def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
+        nb201, tmp_path, saved_predictor, monkeypatch):
+    """quickstart on a loaded machine divided by drift 1.611 and printed a gap
+    of −51.2 % where the raw fastest sample was +4.4 %. Beyond ±25 % the gap is the raw one,
+    and the report says why, with the corrected value beside it."""
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    path, model = saved_predictor("latency_min_corrected_ms",
+                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.6, 1.622)
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
+    (run,) = report.backends
+    assert run.stats["drift"] == pytest.approx(1.611)
+    assert run.gap_statistic == "latency_min_ms"
+    assert run.gap_pct == pytest.approx(
+        100 * (run.stats["latency_min_ms"] - predicted) / predicted)
+    corrected = 100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted
+    (why,) = [w for w in run.warnings if w.startswith("gap against the raw latency_min_ms")]
+    assert f"({corrected:+.1f} %)" in why and "drift 1.611" in why and "±25%" in why
+    assert report.rows()[0][6].endswith("(raw)")
+    again = ValidationReport.from_dict(json.loads(report.to_json()))
+    assert again.backends[0].gap_statistic == "latency_min_ms"
+
+
+def test_a_reference_that_moved_during_the_run_leaves_the_raw_gap(
+        nb201, tmp_path, saved_predictor, monkeypatch):
+    from latbench.timing.adaptive import REFERENCE_ID
+
+    path, model = saved_predictor("latency_min_corrected_ms",
+                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    _reference_times(monkeypatch, 1.0, 1.2)  # +20 % between before and after the run
+    predicted, report = _validated(nb201, model, "torch", tmp_path)
+    (run,) = report.backends
+    assert run.gap_statistic == "latency_min_ms"
+    assert any("the drift reference moved during the run" in w for w in run.warnings)
 
 
 def test_verdict_and_fps_name_the_median_they_judge(nb201, tmp_path):
@@ -232,3 +279,62 @@ def test_a_backend_is_corrected_by_the_reference_timed_around_it(monkeypatch):
     assert ref_ms == 2.5 and probe.last_ms == 3.0
     assert len(notes) == 1 and "moved +50%" in notes[0] and "uncertain" in notes[0]
     assert probe.around_run() == (3.05, [])  # 3.0 -> 3.1: within 10 %, nothing said
+
+
+def test_every_backend_of_a_report_is_timed_on_one_clock(nb201, tmp_path):
+    """with --threads 1 torch was timed on the thread clock and ORT on the
+    wall clock, so on a loaded machine ORT read 1.5× slower (it is ~3× faster). With one
+    intra-op thread ORT computes on the calling thread: both take the thread clock, and the
+    report says which."""
+    report = validate(nb201, ("torch", "ort"), config=QUICK,
+                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    assert [b.info["timer"] for b in report.backends] == ["cpu-thread_time_ns"] * 2
+    assert report.clocks == ["cpu-thread_time_ns"]
+    assert json.loads(report.to_json())["clocks"] == ["cpu-thread_time_ns"]
+    assert "- clock: cpu-thread_time_ns (every backend)" in report.to_markdown()
+
+
+@pytest.mark.slow
+def test_with_more_threads_every_backend_takes_the_wall_clock(nb201, tmp_path):
+    many = validate(nb201, ("torch", "ort"), config=QUICK,
+                    options=ValidateOptions(out_dir=tmp_path, threads=2))
+    assert many.clocks == ["cpu-perf_counter_ns"]
+
+
+def test_ort_with_one_thread_runs_on_the_calling_thread(exported_nb201):
+    """What makes the thread clock valid for ORT: its CPU time is all the calling thread's."""
+    import time
+
+    from latbench.deploy import make_runner
+
+    module, inputs, ex = exported_nb201
+    runner = make_runner("ort", exported=ex, inputs=inputs, threads=1)
+    runner.run()
+    t0, p0 = time.thread_time_ns(), time.process_time_ns()
+    for _ in range(20):
+        runner.run()
+    thread_ns, process_ns = time.thread_time_ns() - t0, time.process_time_ns() - p0
+    assert thread_ns >= 0.9 * process_ns
+
+
+def test_reports_whose_backends_used_different_clocks_say_so():
+    from latbench.deploy.report import BackendResult
+
+    report = ValidationReport({}, {}, {"note": NO_PREDICTION}, None, None, {}, backends=[
+        BackendResult("torch", "ok", {"timer": "cuda-event"}),
+        BackendResult("ort", "ok", {"timer": "cpu-perf_counter_ns"})])
+    assert report.clocks == ["cuda-event", "cpu-perf_counter_ns"]
+    assert any(n.startswith("clocks differ: torch cuda-event, ort cpu-perf_counter_ns")
+               and "not comparable" in n for n in report.notes())
+
+
+def test_a_prediction_that_is_no_latency_is_one_line_not_a_gap(nb201):
+    """A search, validate or evaluate never prints nan or inf as a result."""
+    from latbench.deploy.validate import predict_latency
+
+    class Broken:
+        def predict(self, archs):  # noqa: ANN001, ANN202
+            return [float("inf")]
+
+    with pytest.raises(LatbenchError, match="predicts inf ms"):
+        predict_latency(nb201, Broken())

@@ -3,68 +3,16 @@ alone and computes what the model computed; untraceable code is one line naming 
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
 from latbench.archs import Architecture
-from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.models import (ModelSpecError, UntraceableError, import_library, load_model,
+from latbench.errors import LatbenchError
+from latbench.models import (ModelSpecError, UntraceableError, load_model,
                              model_architecture, model_features, parse_model_spec, trace_model)
 from latbench.opspec import OpSpec
-
-MODEL = textwrap.dedent('''
-    import torch
-    from torch import nn
-
-    class Gate(nn.Module):
-        """Data-dependent control flow: torch.fx cannot trace it."""
-        def forward(self, x):
-            if x.sum() > 0:
-                return x * 2
-            return x
-
-    class Net(nn.Module):
-        def __init__(self, gated=False):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 8, 3, padding=1)
-            self.bn = nn.BatchNorm2d(8)
-            self.act = nn.GELU()
-            self.gate = Gate() if gated else nn.Identity()
-            self.proj = nn.Conv2d(8, 8, 1, bias=False)
-            self.head = nn.Linear(8, 5)
-
-        def forward(self, x):
-            y = self.act(self.bn(self.conv(x)))
-            y = self.gate(y)
-            y = y + self.proj(y).softmax(dim=1)
-            y = torch.cat([y, y * 0.5], dim=1)[:, :8]
-            return self.head(y.flatten(2).mean(-1))
-
-    def net():
-        return Net()
-
-    def gated():
-        return Net(gated=True)
-''')
-
-
-def needs_timm() -> None:
-    """Skip without timm (imported through latbench's loader: torchvision's fallback)."""
-    try:
-        import_library("timm")
-    except MissingDependencyError:
-        pytest.skip("timm is not installed (the 'models' extra)")
-
-
-@pytest.fixture()
-def model_file(tmp_path: Path) -> str:
-    path = tmp_path / "mynet.py"
-    path.write_text(MODEL)
-    return str(path)
-
 
 def test_ops_rebuild_from_their_keys_and_compute_the_models_values(model_file: str) -> None:
     d = trace_model(f"{model_file}:net", "2,3,8,8")
@@ -126,8 +74,7 @@ def test_callable_without_input_shape_asks_for_one(model_file: str) -> None:
 
 
 @pytest.mark.slow
-def test_timm_resnet18_decomposes_with_its_own_input_size() -> None:
-    needs_timm()
+def test_timm_resnet18_decomposes_with_its_own_input_size(needs_timm: None) -> None:
     d = trace_model("timm:resnet18", "1,3,32,32")
     assert sum(op.spec.kind == "conv" for op in d.ops) == 20
     assert len({op.spec.key for op in d.ops}) < len(d.ops)  # repeated blocks share keys

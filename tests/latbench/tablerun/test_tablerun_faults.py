@@ -1,4 +1,5 @@
-"""Faults while measuring: poison ops, hanging ops, OOM, SIGTERM (issue 13 "Measuring")."""
+"""Faults while measuring: poison ops, hanging ops, OOM, SIGTERM; each costs its item, recorded
+with its status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One writer per table: concurrent runs end with every key exactly once (issue 11 item 4)."""
+"""One writer per table: concurrent runs end with every key exactly once."""
 
 from __future__ import annotations
 

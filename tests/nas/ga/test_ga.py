@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from latbench.nas.errors import SearchError
-from latbench.nas.ga import (ConstraintTournament, GenePool, GeneSwapCrossover, GeneticAlgorithm,
-                    PathSelectionProblem, PoolMutation, legal_paths, path_cells,
-                    random_selection)
+from pymoo.algorithms.soo.nonconvex.ga import GA
+from pymoo.core.population import Population
+
+from latbench.nas.ga import (GenePool, GeneSwapCrossover, GeneticAlgorithm, PathSelectionProblem,
+                             PoolMutation, legal_paths, path_cells, random_selection)
 from latbench.nas.rtdnas import legal_moves
 
 
@@ -59,36 +61,40 @@ def test_fitness_counts_shared_segments_once():
 @pytest.mark.parametrize("seed", range(5))
 def test_operators_keep_individuals_sorted_and_distinct(seed):
     rng = np.random.default_rng(seed)
-    a, b = np.array([0, 2, 4, 6]), np.array([1, 2, 3, 9])
-    for _ in range(50):
-        for child in GeneSwapCrossover(prob=1.0)(a, b, 10, rng):
-            child = PoolMutation(prob=1.0)(child, 10, rng)
-            assert list(child) == sorted(set(child.tolist())) and len(child) == 4
-            assert child.min() >= 0 and child.max() < 10
+    problem = _problem(n_paths=4)  # pool of 10
+    pop = Population.new("X", np.array([[0, 2, 4, 6], [1, 2, 3, 9]] * 50))
+    parents = np.arange(100).reshape(50, 2)
+    children = GeneSwapCrossover(prob=1.0).do(problem, pop, parents, random_state=rng)
+    children = PoolMutation(prob=1.0).do(problem, children, random_state=rng).get("X")
+    assert children.shape == (100, 4)
+    for child in children:
+        assert list(child) == sorted(set(child.tolist()))
+        assert child.min() >= 0 and child.max() < 10
 
 
 def test_tournament_prefers_feasible_then_lower_latency():
-    F = np.array([10.0, 5.0, 60.0])
-    G = np.array([[-1.0, -1.0], [-1.0, -1.0], [10.0, 1.0]])
-    rng = np.random.default_rng(0)
-    winners = ConstraintTournament()(F, G, 500, rng)
-    assert (winners == 2).mean() < 0.2  # wins only against itself: p = 1/9
+    # pymoo's default GA selection: binary tournament under Deb's feasibility rules
+    pop = Population.new("F", np.array([[10.0], [5.0], [60.0]]),
+                         "CV", np.array([[0.0], [0.0], [11.0]]))
+    winners = GA().mating.selection.do(None, pop, 500, 1, to_pop=False,
+                                       random_state=np.random.default_rng(0)).ravel()
+    assert (winners == 2).mean() < 0.2  # the infeasible one wins only against itself
     assert (winners == 1).mean() > (winners == 0).mean()
 
 
 def test_same_seed_same_result_and_budget_respected():
-    r1 = GeneticAlgorithm(n_gen=30).run(_problem(), np.random.default_rng(7))
-    r2 = GeneticAlgorithm(n_gen=30).run(_problem(), np.random.default_rng(7))
+    r1 = GeneticAlgorithm(n_gen=30).run(_problem(), 7)
+    r2 = GeneticAlgorithm(n_gen=30).run(_problem(), 7)
     assert r1.genes.tolist() == r2.genes.tolist() and r1.latency_ms == r2.latency_ms
-    r3 = GeneticAlgorithm().run(_problem(), np.random.default_rng(7), max_evals=40)
+    r3 = GeneticAlgorithm().run(_problem(), 7, max_evals=40)
     assert r3.n_evals <= 40
 
 
 def test_constraints_mark_infeasible_networks():
-    result = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1.0), np.random.default_rng(0))
+    result = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1.0), 0)
     assert not result.feasible and result.G[0] > 0
     ok = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1e6, min_fps=0.0),
-                                        np.random.default_rng(0))
+                                        0)
     assert ok.feasible
 
 
@@ -98,12 +104,12 @@ def test_ga_finds_optimum_and_beats_random_on_average():
                      for c in itertools.combinations(range(10), 4))
     ga_wins = 0
     for seed in range(10):
-        ga = GeneticAlgorithm().run(_problem(n_paths=4), np.random.default_rng(seed),
+        ga = GeneticAlgorithm().run(_problem(n_paths=4), seed,
                                     max_evals=60)
-        rnd = random_selection(_problem(n_paths=4), 60, np.random.default_rng(seed))
+        rnd = random_selection(_problem(n_paths=4), 60, seed)
         ga_wins += ga.latency_ms <= rnd.latency_ms
     assert ga_wins >= 6
-    full = GeneticAlgorithm().run(_problem(n_paths=4), np.random.default_rng(0))
+    full = GeneticAlgorithm().run(_problem(n_paths=4), 0)
     assert full.latency_ms == pytest.approx(exhaustive)
 
 

@@ -1,0 +1,31 @@
+"""latbench's own plugin: the op kinds, spaces, samplers, layouts and genotype builders of the
+five papers (ST-NAS, RT-DNAS, CAKES, HyperSegNAS, dynamic cells), of NAS-Bench-201 and
+OFA MobileNetV3, and the kinds of traced models (``latbench.ops.traced``).
+
+It goes through the same loader as a user's plugin (``latbench.plugins.load_plugins``, first in
+its order; pyproject declares it in the entry-point group ``latbench.plugins``): importing the
+modules below registers everything with the public decorators. Op kinds first, then the spaces
+built from them, then the samplers and genotype builders attached to those spaces, then the
+generic search (its module is imported when it runs).
+"""
+
+from latbench.ops import (aggregate, basic, blocks, deform, mobilenetv3, traced,  # noqa: F401
+                          transformer)
+from latbench.spaces import (  # noqa: F401
+    cakes,
+    dints,
+    dyncell,
+    msnas,
+    nasbench201,
+    ofa_mbv3,
+    stnas_decoder,
+    stnas_encoder,
+)
+from latbench.archs import (  # noqa: F401, I001
+    cakes as _cakes_archs, dints as _dints_archs, dyncell as _dyncell_archs,
+    msnas as _msnas_archs, nasbench201 as _nasbench201_archs, ofa_mbv3 as _ofa_mbv3_archs,
+    published_models as _published_models_archs, stnas_decoder as _stnas_decoder_archs)
+from latbench.nas.searches import register_search  # noqa: E402
+
+# mixed ops per slot with λ · expected latency, on any space with a ChoiceLayout (--space)
+register_search("mixed-op", "latbench.nas.choices:search", default_lambda=0.5)

@@ -1,0 +1,114 @@
+"""Table faults: a directory given as a table, a table of another schema, a header
+cut mid-write, a UTF-8 byte-order mark (tables, side-cars, predictor and architecture files,
+import-nets CSVs), a truncated .csv.gz: each one line naming the file, or accepted."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+from latbench.cli import main
+from latbench.errors import LatbenchError, TableError
+from latbench.tables import TableWriter, meta_path, read_table
+from latbench.tables.schema import SCHEMAS
+
+PROFILES = Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
+META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"}
+
+
+def _one_line(capsys, argv: list[str]) -> str:
+    """The error line of a command that must fail before measuring (argparse: usage + it)."""
+    capsys.readouterr()
+    try:
+        rc = main(argv)
+    except SystemExit as exc:
+        rc = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and "Traceback" not in "\n".join(err), err
+    assert all(line.startswith("usage:") or line.startswith(" ") for line in err[:-1]), err
+    return err[-1]
+
+
+def _copy(name: str, folder: Path) -> Path:
+    shutil.copy(PROFILES / f"{name}.meta.json", folder / f"{name}.meta.json")
+    return Path(shutil.copy(PROFILES / f"{name}.csv", folder / f"{name}.csv"))
+
+
+def test_a_directory_as_table_is_named_as_one(tmp_path, capsys):
+    for argv in (["measure-nets", "nasbench201", "--n", "1", "--table", str(tmp_path)],
+                 ["profile", "nasbench201", "--size", "small", "--table", str(tmp_path)],
+                 ["memory", "dints", "--n", "1", "--table", str(tmp_path)]):
+        assert f"{tmp_path}: is a directory" in _one_line(capsys, argv)
+    with pytest.raises(TableError, match="is a directory"):
+        read_table(tmp_path)
+
+
+def test_a_table_of_another_schema_names_both(tmp_path, capsys):
+    ops = _copy("nasbench201-small", tmp_path)
+    nets = tmp_path / "nets.networks.csv"
+    TableWriter(nets, SCHEMAS["latbench.networks"], META)
+    line = _one_line(capsys, ["measure-nets", "nasbench201", "--size", "small", "--n", "1",
+                              "--table", str(ops)])
+    assert "is a latbench.latency table" in line and "latbench.networks tables" in line
+    line = _one_line(capsys, ["memory", "dints", "--n", "1", "--table", str(nets)])
+    assert "is a latbench.networks table" in line and "latbench.memory tables" in line
+    with pytest.raises(TableError, match="is a latbench.latency table.*latbench.networks"):
+        read_table(ops, SCHEMAS["latbench.networks"])  # what the table runs read resumes with
+
+
+def test_a_header_cut_mid_write_is_written_again(tmp_path):
+    path = tmp_path / "t.csv"
+    schema = SCHEMAS["latbench.latency"]
+    TableWriter(path, schema, META)
+    path.write_text(",".join(schema.names)[:25])  # killed while writing the header
+    for _ in range(2):  # the first re-run recovers, and so does every later one
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            TableWriter(path, schema, META)
+        assert read_table(path).empty
+        assert path.read_text() == ",".join(schema.names) + "\n"
+
+
+def _bom(path: Path) -> Path:
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return path
+
+
+def test_a_byte_order_mark_is_accepted_in_tables_and_side_cars(tmp_path):
+    table = _copy("nasbench201-small", tmp_path)
+    before = read_table(table)
+    _bom(table)
+    _bom(meta_path(table))
+    after = read_table(table)
+    assert list(after.columns) == list(before.columns) and len(after) == len(before)
+    TableWriter(table, SCHEMAS["latbench.latency"], after.attrs["meta"].thawed())  # resumable
+
+
+def test_a_byte_order_mark_is_accepted_in_predictor_and_architecture_files(tmp_path):
+    from latbench.archs import Architecture, sample_architectures
+    from latbench.predictors import LookupPredictor, load, save
+
+    pred = tmp_path / "p.json"
+    save(LookupPredictor().fit(PROFILES / "nasbench201-small.csv"), pred)
+    assert load(_bom(pred)).keys_
+    arch = sample_architectures("nasbench201", 1, "small", seed=0)[0]
+    path = tmp_path / "a.json"
+    path.write_text(arch.to_json())
+    assert Architecture.from_file(_bom(path)).genotype == arch.genotype
+
+
+def test_import_nets_csv_with_a_byte_order_mark_and_a_truncated_gz(tmp_path):
+    from latbench.importing import read_rows
+
+    csv_path = tmp_path / "pub.csv"
+    csv_path.write_text("arch_index,arch_str,gpu_1\n0,x,1.5\n")
+    header, _ = read_rows(_bom(csv_path))
+    assert header[0] == "arch_index"
+    gz = tmp_path / "pub.csv.gz"
+    gz.write_bytes(gzip.compress(("arch_index,arch_str,gpu_1\n" * 200).encode())[:60])
+    with pytest.raises(LatbenchError, match="ends early"):
+        read_rows(gz)
