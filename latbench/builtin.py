@@ -24,7 +24,7 @@ from latbench.spaces import (  # noqa: F401
 from latbench.archs import (  # noqa: F401, I001
     cakes as _cakes_archs, dints as _dints_archs, dyncell as _dyncell_archs,
     msnas as _msnas_archs, nasbench201 as _nasbench201_archs, ofa_mbv3 as _ofa_mbv3_archs,
-    stnas_decoder as _stnas_decoder_archs)
+    published_models as _published_models_archs, stnas_decoder as _stnas_decoder_archs)
 from latbench.nas.searches import register_search  # noqa: E402
 
 # mixed ops per slot with λ · expected latency, on any space with a ChoiceLayout (--space)

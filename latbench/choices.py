@@ -24,6 +24,10 @@ UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
 PERS = ("batch", "image")
 """What an imported latency is for: the whole batch or one image of it."""
 
+IMPORT_FORMATS = ("columns", "timm")
+"""File formats of ``latbench import-nets``: one latency column per device (HELP, HW-NAS-Bench,
+BRP-NAS), or pytorch-image-models' ``benchmark-infer-*.csv`` (``latbench.importing_timm``)."""
+
 DISCONNECTED = ("drop", "keep")
 """What import does with NAS-Bench-201 cells whose input cannot reach their output."""
 

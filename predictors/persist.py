@@ -170,7 +170,7 @@ def _ensure_loaded() -> None:
     import importlib
 
     for name in ("lookup", "learned", "network", "transfer", "memory", "device_prior",
-                 "gpu_specs"):
+                 "gpu_specs", "model_transfer"):
         importlib.import_module(f"latbench.predictors.{name}")
 
 

@@ -36,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stat", choices=sorted(STATS), default="median",
                    help="statistic fitted: median, or min (robust on a loaded machine)")
     p.add_argument("--transfer-from", type=Path,
-                   help="predictor of another device (network or op level) to transfer")
+                   help="predictor of another device (network or op level) to transfer; for "
+                        "a model-zoo table (import-nets --format timm): the networks table of "
+                        "the same models on another device")
     p.add_argument("--shots", type=nonnegative_int, default=10,
                    help="networks of --networks drawn at random (with --seed) as shots; 0 "
                         "with --target-gpu: the spec-sheet estimate alone")
@@ -136,6 +138,8 @@ def _transfer(args: argparse.Namespace
                             "with shots needs --networks (networks measured on the target "
                             "device)")
     nets = network_data(args.networks, STATS[args.stat])
+    if nets.space == "timm":
+        return _model_transfer(args, nets)
     spec = None
     if args.target_gpu is not None:
         spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
@@ -187,6 +191,47 @@ def _spec_sheet(args: argparse.Namespace) -> int:
                   f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
                   f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}", markup=False)
     return 0
+def _model_transfer(args: argparse.Namespace, nets: object
+                    ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], None]:
+    """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
+    are networks tables of the same models on OTHER devices (the source columns),
+    ``latbench.predictors.model_transfer``."""
+    from latbench.model_features import FEATURES
+    from latbench.predictors.data import network_data
+    from latbench.predictors.model_transfer import (ModelTransferPredictor, SourceColumn,
+                                                    as_models)
+    from latbench.predictors.transfer_fit import choose_shots
+
+    if args.method not in ("auto", "loglinear"):
+        raise LatbenchError(f"--method {args.method} fits op costs; a model-zoo table (space "
+                            "timm) takes --method auto or loglinear")
+    sources, tables = [], {"networks": nets.table_sha256}
+    for i, path in enumerate(p for p in [args.transfer_from, *(args.prior_from or [])] if p):
+        src = network_data(path, STATS[args.stat])
+        if src.space != "timm":
+            raise LatbenchError(f"{path}: space {src.space!r}; the source columns of a model-zoo "
+                                "transfer are networks tables of the same zoo (space timm) on "
+                                "other devices (`latbench import-nets --format timm`)")
+        rows = as_models(src.archs, FEATURES)
+        sources.append(SourceColumn.fit(src.device or path.parent.name, rows.keys,
+                                        rows.features, src.latency_ms / rows.batch))
+        tables[f"source{i + 1}"] = src.table_sha256
+    shots = choose_shots(len(nets.archs), args.shots, args.seed)
+    model = ModelTransferPredictor(FEATURES, sources, args.method, nets.device).fit(
+        [nets.archs[i] for i in shots], nets.latency_ms[shots])
+    scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
+    console.print(f"{len(shots)} shots drawn at random (seed {args.seed}) from "
+                  f"{len(nets.archs)} models of {args.networks} ({nets.provenance}); source "
+                  f"columns: {', '.join(s.device for s in sources) or 'none'}; chose "
+                  f"{model.method_} (alpha {model.alpha_:g}) by leave-one-out RMS relative "
+                  f"error: {scores}", markup=False)
+    missing = {d: n for d, n in model.imputed(nets.archs).items() if n}
+    if missing:
+        console.print("models missing from a source column (their source latency is "
+                      "predicted from features): " + ", ".join(f"{d} {n}"
+                                                               for d, n in missing.items()),
+                      markup=False)
+    return model, tables, model.fit_metrics_, nets.device, {}, None
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
@@ -227,12 +272,16 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import save
     from latbench.predictors.lookup import LookupPredictor
 
+    from latbench.importing_timm import is_model_table
+
     if args.target_gpu is not None and args.shots == 0:
         return _spec_sheet(args)
     if args.shots == 0:
         raise LatbenchError("--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
                             "transfer needs >= 3 shots")
-    if args.transfer_from is not None or args.target_gpu is not None:
+    zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
+    # a zoo: sources optional (features alone)
+    if args.transfer_from is not None or args.target_gpu is not None or zoo:
         model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:

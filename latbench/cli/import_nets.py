@@ -7,7 +7,7 @@ from pathlib import Path
 
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
-from latbench.choices import DISCONNECTED, PERS, SIZES, UNITS
+from latbench.choices import DISCONNECTED, IMPORT_FORMATS, PERS, SIZES, UNITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,14 +18,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "one latency column per device into one latbench.networks table per "
                     "column, OUT/<column>/<space>-<size>.networks.csv. Rows say "
                     "source=imported and the side-car records origin, license, unit, batch "
-                    "and per batch/image: imported numbers never pass for measured ones.")
+                    "and per batch/image: imported numbers never pass for measured ones. "
+                    "--format timm reads pytorch-image-models' results/benchmark-infer-*.csv "
+                    "(model, image size, batch and ms per batch on each row) into "
+                    "OUT/<file>/timm-published.networks.csv with per-model features counted "
+                    "on the meta device (docs/timm-import.md).")
     p.add_argument("file", type=Path, help="CSV or CSV.gz with an architecture column")
-    p.add_argument("--unit", required=True, choices=tuple(UNITS),
-                   help="unit of the latency columns (required: the file does not say)")
-    p.add_argument("--batch", required=True, action="append", metavar="N|COLUMN=N",
-                   help="batch size the latencies were measured at (required): N for every "
-                        "column, COLUMN=N for one (repeatable, e.g. --batch 1 --batch "
-                        "1080ti_32=32)")
+    p.add_argument("--format", choices=IMPORT_FORMATS, default="columns",
+                   help="columns: one latency column per device (HELP, HW-NAS-Bench, BRP-NAS; "
+                        "default); timm: a pytorch-image-models benchmark-infer CSV")
+    p.add_argument("--unit", choices=tuple(UNITS),
+                   help="unit of the latency columns (required for --format columns: the "
+                        "file does not say)")
+    p.add_argument("--batch", action="append", metavar="N|COLUMN=N",
+                   help="batch size the latencies were measured at (required for --format "
+                        "columns): N for every column, COLUMN=N for one (repeatable, e.g. "
+                        "--batch 1 --batch 1080ti_32=32)")
     p.add_argument("--per", choices=PERS, default="batch",
                    help="values are per forward pass of the whole batch (default) or per "
                         "image; stored per batch")
@@ -55,8 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measured-by", default="", help="who measured (e.g. the paper's authors)")
     p.add_argument("--skip-bad", action="store_true",
                    help="skip bad values and rows instead of stopping; report what was skipped")
+    p.add_argument("--features-cache", type=Path, default=None,
+                   help="--format timm: CSV of per-model features, read and extended so "
+                        "that importing another file of the same models builds none again "
+                        "(default: OUT/timm-features.csv)")
     p.add_argument("--force", action="store_true", help="replace existing tables")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, usage_error=p.error)
 
 
 def _license(args: argparse.Namespace) -> tuple[str, str]:
@@ -88,6 +100,10 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 def run(args: argparse.Namespace) -> int:
     from latbench.importing import ImportOptions, import_networks
 
+    if args.format == "timm":
+        return _run_timm(args)
+    if args.unit is None or not args.batch:
+        args.usage_error("--format columns needs --unit and --batch (the file does not say)")
     license_text, license_file = _license(args)
     columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) \
         if args.columns else None
@@ -119,4 +135,46 @@ def run(args: argparse.Namespace) -> int:
     if not license_text:
         console.print("note: no --license/--license-file given; keep the data's license "
                       "notice with these tables if you share them")
+    return 0
+
+
+TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
+
+
+def _run_timm(args: argparse.Namespace) -> int:
+    from latbench.importing_timm import import_timm_file
+
+    given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]
+    if given:
+        raise LatbenchError(f"--format timm reads model, image size, batch and ms per batch "
+                            f"from the file; drop {', '.join(given)}")
+    license_text, license_file = _license(args)
+    cache = args.features_cache or args.out / "timm-features.csv"
+
+    def progress(done: int, total: int, seconds: float) -> None:
+        if done % 100 == 0:
+            console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
+
+    report = import_timm_file(args.file, args.out, features_cache=cache,
+                              license_text=license_text, license_file=license_file,
+                              origin=args.origin, force=args.force, progress=progress)
+    batches = ", ".join(f"{b}: {n}" for b, n in sorted(report.batches.items(),
+                                                        key=lambda kv: -kv[1])[:4])
+    console.print(f"{report.rows} of {report.read} rows (timm models, imported; batch per "
+                  f"row: {batches}) -> {report.table}", soft_wrap=True)
+    console.print(f"features ({report.library}, meta device) cached in {cache}",
+                  soft_wrap=True, markup=False)
+    if report.unknown:
+        console.print(f"skipped {len(report.unknown)} model name(s) {report.library} does not "
+                      f"know: {', '.join(report.unknown[:8])}"
+                      f"{', ...' if len(report.unknown) > 8 else ''}", soft_wrap=True,
+                      markup=False)
+    if report.failed:
+        console.print(f"skipped {len(report.failed)} model(s) that do not run on the meta "
+                      "device; first ones:", soft_wrap=True)
+        for key, why in list(report.failed.items())[:5]:
+            console.print(f"  {key}: {why}", markup=False, soft_wrap=True)
+    if not license_text:
+        console.print("note: no --license/--license-file given; keep the data's license "
+                      "notice (data/public-latency/timm/LICENSE: Apache-2.0) with these tables")
     return 0

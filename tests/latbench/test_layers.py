@@ -40,7 +40,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
          "latbench.deploy")),
     (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
          "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
-         "latbench.importing", "latbench.importing_ofa")),
+         "latbench.importing", "latbench.importing_ofa", "latbench.importing_timm")),
     (4, ("latbench.predictors",)),
     (5, ("latbench.nas", "latbench.builtin")),
     (6, ("latbench.cli", "latbench.__main__")),

@@ -19,6 +19,18 @@ from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import _CLASSES, _ensure_loaded
 from latbench.predictors.transfer import TransferPredictor
 from latbench.predictors.gpu_specs import SpecSheetPredictor
+from latbench.model_features import FEATURES
+from latbench.predictors.model_transfer import ModelTransferPredictor
+
+
+def _zoo_column(n: int = 12):
+    """A tiny model-zoo column (``ModelNetworks``): what a ModelTransferPredictor takes."""
+    from latbench.importing_timm import ModelNetworks
+
+    rng = np.random.default_rng(0)
+    feats = np.exp(rng.normal(0, 1, (n, len(FEATURES))))
+    return ModelNetworks([f"net{j}" for j in range(n)], np.full(n, 224), np.full(n, 8), feats,
+                         feats[:, 0] * 8, device="tgt")
 
 _ensure_loaded()
 REGISTRY = sorted(_CLASSES)
@@ -37,6 +49,7 @@ def _fitted(name, synth, ops, archs):
         "TransferPredictor": lambda: TransferPredictor(network).fit(archs[:8], measured[:8]),
         "TrainingMemoryPredictor": lambda: TrainingMemoryPredictor().fit(None),
         "SpecSheetPredictor": lambda: SpecSheetPredictor("V100").fit(),
+        "ModelTransferPredictor": lambda: ModelTransferPredictor(FEATURES).fit(_zoo_column()),
     }[name]()
 
 
@@ -77,6 +90,8 @@ def test_check_is_fitted_and_latbench_error(fitted):
 
 def test_costs_is_predict_as_a_tensor(fitted, nb201_ops, nb201_archs):
     queries = nb201_archs[:5] if input_level(fitted) == "network" else nb201_ops[:5]
+    if isinstance(fitted, ModelTransferPredictor):  # whole models of a zoo, not a space's nets
+        queries = _zoo_column().take(np.arange(5))
     t = fitted.costs(queries)
     assert t.dtype.is_floating_point and t.shape == (5,)
     assert np.allclose(t.numpy(), fitted.predict(queries), rtol=1e-6)

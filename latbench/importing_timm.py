@@ -1,0 +1,342 @@
+"""``latbench import-nets --format timm``: pytorch-image-models' published inference benchmarks.
+
+timm publishes ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>
+[-dynamo].csv``: one row per (model, image size) with ``infer_batch_size`` (the batch actually
+run: the script starts at the requested one and halves/lowers it after out-of-memory errors,
+so it varies per row), ``infer_step_time`` and ``infer_samples_per_sec``. timm's
+``benchmark.py`` (``InferenceBenchmarkRunner.run``) times ``num_bench_iter`` forward passes of
+a whole batch and writes ``infer_step_time = 1000 · elapsed / num_bench_iter`` (milliseconds
+per batch) and ``infer_samples_per_sec = batch · num_bench_iter / elapsed``, so
+``step_time · samples_per_sec / (1000 · batch)`` is 1 up to rounding; each row is checked
+(``CONSISTENCY_TOLERANCE``) and a row that breaks it is refused, naming file, line and field.
+
+One ``latbench.networks`` table per file, ``OUT/<slug>/timm-published.networks.csv`` (slug:
+the file name without ``benchmark-infer-``), rows ``source=imported``: latency = the step
+time, ms per forward pass of the row's own batch (``input_shape`` carries it). The side-car
+records the device, precision (AMP / fp32), layout (NCHW / channels-last), compiled or eager,
+PyTorch version, the batch per row, the file's sha256 and its license. Each row's
+``arch_json`` is a compact description (space ``timm``, the model name, input shape) holding
+in its ``meta`` the published ``param_count`` / ``infer_gmacs`` / ``infer_macts`` and the
+features ``latbench.model_features`` counts on the meta device (``FEATURES``, per image).
+Names the installed timm does not know are skipped and counted (an older or newer timm than
+the file's); so are models that do not run on the meta device at their size.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latbench.errors import LatbenchError, TableError
+from latbench.importing import ImportRowError, read_rows, slug_of
+from latbench.model_features import FEATURES, FeatureCache, features_of, import_timm
+from latbench.tablerun.paths import default_table_path
+from latbench.tables.schema import NETWORKS
+from latbench.tables.store import write_table
+
+SPACE = "timm"
+TABLE = "published"
+"""Tables are ``OUT/<slug>/timm-published.networks.csv``."""
+COLUMNS = ("model", "infer_img_size", "infer_batch_size", "infer_step_time",
+           "infer_samples_per_sec")
+PUBLISHED = ("param_count", "infer_gmacs", "infer_macts")
+"""Optional columns copied into each row's meta (millions, GMACs and millions per image)."""
+CONSISTENCY_TOLERANCE = 0.05
+"""Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted; the shipped files
+stay within 0.02 (rounding to 3-4 significant digits, batch 1 on the CPU)."""
+FILE_NAME = re.compile(r"benchmark-infer-(?P<precision>amp|fp32|fp16|bf16)-"
+                       r"(?P<layout>nchw|nhwc)-pt(?P<torch>\d+)-(?P<backend>cu\d+|cpu|"
+                       r"[a-z]+\d*)-(?P<device>.+?)(?P<dynamo>-dynamo)?$")
+LAYOUTS = {"nchw": "NCHW", "nhwc": "NHWC (channels-last)"}
+DTYPES = {"amp": "float16", "fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+
+
+@dataclass(frozen=True)
+class TimmRow:
+    """One published measurement: ``step_ms`` per forward pass of ``batch`` images."""
+
+    line: int
+    model: str
+    img_size: int
+    batch: int
+    step_ms: float
+    samples_per_sec: float
+    published: Mapping[str, float]
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, 3, self.img_size, self.img_size)
+
+
+def file_provenance(path: Path) -> dict[str, Any]:
+    """What timm's file name says: precision, layout, PyTorch version, CUDA/CPU, device,
+    compiled (``-dynamo``). Names that do not follow the pattern give ``"not stated"``."""
+    stem = path.name.removesuffix(".gz").removesuffix(".csv")
+    m = FILE_NAME.fullmatch(stem)
+    if m is None:
+        return {"precision": "not stated", "layout": "not stated", "torch": "not stated",
+                "backend": "not stated", "device": "not stated", "compiled": "not stated"}
+    version = m["torch"]
+    return {"precision": "AMP (float16 autocast)" if m["precision"] == "amp" else m["precision"],
+            "dtype": DTYPES[m["precision"]],
+            "layout": LAYOUTS[m["layout"]],
+            "torch": ".".join(version) if len(version) == 3 else version,
+            "backend": m["backend"], "device": m["device"],
+            "compiled": "torch.compile (inductor)" if m["dynamo"] else "no (eager)"}
+
+
+def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: type) -> Any:
+    text = (row.get(column) or "").strip()
+    what = "a positive integer" if kind is int else "a positive number"
+    try:
+        value = kind(text) if kind is int else float(text)
+    except ValueError:
+        raise ImportRowError("non-numeric value", f"{path}: line {line}, field {column!r}: "
+                             f"{text!r} is not {what}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ImportRowError("non-positive value", f"{path}: line {line}, field {column!r}: "
+                             f"{text!r} is not {what}")
+    return value
+
+
+def parse_row(path: Path, line: int, row: Mapping[str, str]) -> TimmRow:
+    """A checked ``TimmRow``; ``ImportRowError`` (one line: file, line, field) otherwise."""
+    model = (row.get("model") or "").strip()
+    if not model:
+        raise ImportRowError("missing value", f"{path}: line {line}, field 'model': empty")
+    size = _number(path, line, row, "infer_img_size", int)
+    batch = _number(path, line, row, "infer_batch_size", int)
+    step = _number(path, line, row, "infer_step_time", float)
+    rate = _number(path, line, row, "infer_samples_per_sec", float)
+    ratio = step * rate / (1000.0 * batch)
+    if abs(ratio - 1.0) > CONSISTENCY_TOLERANCE:
+        raise ImportRowError(
+            "inconsistent", f"{path}: line {line}, field 'infer_step_time': {step:g} ms per "
+            f"batch of {batch} disagrees with infer_samples_per_sec {rate:g} (step x rate / "
+            f"(1000 x batch) = {ratio:.3f}, expected 1 +- {CONSISTENCY_TOLERANCE:g})")
+    published = {}
+    for column in PUBLISHED:
+        text = (row.get(column) or "").strip()
+        try:
+            published[column] = float(text)
+        except ValueError:
+            continue  # optional: left out when missing
+    return TimmRow(line, model, size, batch, step, rate, published)
+
+
+def read_timm(path: str | os.PathLike[str]) -> list[TimmRow]:
+    """Every row of a timm ``benchmark-infer-*.csv`` (.csv or .csv.gz), checked; raises
+    ``LatbenchError`` for a missing column and ``ImportRowError`` for a bad row."""
+    path = Path(path)
+    header, rows = read_rows(path)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise LatbenchError(f"{path}: no column {missing[0]!r}; a timm benchmark-infer CSV has "
+                            f"{', '.join(COLUMNS)} (header: {', '.join(header)})")
+    out, seen = [], {}
+    for line, row in rows:
+        parsed = parse_row(path, line, row)
+        key = (parsed.model, parsed.img_size)
+        if key in seen:
+            raise ImportRowError("duplicate", f"{path}: line {line}, field 'model': "
+                                 f"{parsed.model} at {parsed.img_size} px already on line "
+                                 f"{seen[key]}")
+        seen[key] = line
+        out.append(parsed)
+    if not out:
+        raise LatbenchError(f"{path}: no rows under the header")
+    return out
+
+
+@dataclass
+class TimmImportReport:
+    """What a timm import wrote, and what it skipped (unknown names, models that fail)."""
+
+    table: Path | None = None
+    rows: int = 0
+    read: int = 0
+    unknown: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    batches: Counter = field(default_factory=Counter)
+    library: str = ""
+
+
+def _arch(row: TimmRow, features: Mapping[str, float], library: str) -> dict[str, Any]:
+    return {"space": SPACE, "name": row.model, "genotype": f"timm:{row.model}",
+            "meta": {"model": f"timm:{row.model}", "input_shape": list(row.input_shape),
+                     "img_size": row.img_size, "batch": row.batch,
+                     "published": dict(row.published),
+                     "features": {k: float(features[k]) for k in FEATURES},
+                     "features_by": f"latbench.model_features on the meta device ({library})"}}
+
+
+def import_timm_file(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                     features_cache: str | os.PathLike[str] | None = None,
+                     license_text: str = "", license_file: str = "", origin: str = "",
+                     force: bool = False,
+                     compute: Callable[[str, int], dict[str, float]] | None = None,
+                     progress: Callable[[int, int, float], None] | None = None
+                     ) -> TimmImportReport:
+    """Write ``out_dir/<slug>/timm-published.networks.csv`` from a timm benchmark file.
+
+    ``features_cache``: a CSV of per-model features (``model_features.FeatureCache``) read
+    and extended, so a second import (another device of the same models) builds nothing.
+    ``compute`` replaces ``model_features.timm_features`` (tests). Raises ``LatbenchError``
+    when the target exists (without ``force``) or no row can be imported.
+    """
+    path = Path(path)
+    rows = read_timm(path)
+    slug = slug_of(path.name.removesuffix(".gz").removesuffix(".csv")
+                   .removeprefix("benchmark-infer-"))
+    target = default_table_path(slug, f"{SPACE}-{TABLE}.networks", out_dir)
+    if target.exists() and not force:
+        raise LatbenchError(f"{target} exists; pass --force to replace it")
+    timm = import_timm()
+    library = f"timm {timm.__version__}"
+    report = TimmImportReport(read=len(rows), library=library)
+    known = [r for r in rows if timm.is_model(r.model)]
+    report.unknown = sorted({r.model for r in rows if not timm.is_model(r.model)})
+    cache = FeatureCache(features_cache, library)
+    feats, failed = features_of(((r.model, r.img_size) for r in known), cache,
+                                **({"compute": compute} if compute else {}),
+                                progress=progress)
+    report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
+    prov = {**file_provenance(path), "source": "imported", "file": path.name,
+            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "origin": origin or "pytorch-image-models results/ (huggingface/pytorch-image-"
+                                "models)",
+            "license": license_text or "not stated (pass --license or --license-file)",
+            "license_file": license_file, "measured_by": "the pytorch-image-models project",
+            "imported_by": getpass.getuser(),
+            "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "column": "infer_step_time", "unit": "ms", "per": "batch",
+            "batch": "infer_batch_size (per row; input_shape carries it)",
+            "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
+                          "batch), checked against infer_samples_per_sec",
+            "statistic": "one published value per model; it fills latency_median_ms, "
+                         "latency_mean_ms and latency_min_ms alike",
+            "space": SPACE, "features": library}
+    pid = "imported-" + hashlib.sha1(json.dumps(
+        {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
+        sort_keys=True).encode()).hexdigest()[:12]
+    dtype = prov.get("dtype", "float32")
+    out_rows = []
+    for row in known:
+        if (row.model, row.img_size) not in feats:
+            continue
+        text = json.dumps(_arch(row, feats[(row.model, row.img_size)], library),
+                          sort_keys=True)
+        ms = repr(row.step_ms)
+        out_rows.append({
+            "arch_id": hashlib.sha1(text.encode()).hexdigest(), "repeat": 1, "space": SPACE,
+            "size": "", "name": row.model, "genotype": f"timm:{row.model}",
+            "arch_json": text, "n_ops": feats[(row.model, row.img_size)]["n_ops"],
+            "n_params": feats[(row.model, row.img_size)]["params"],
+            "input_shape": "x".join(map(str, row.input_shape)), "dtype": dtype,
+            "mode": "infer", "status": "ok", "error": "", "source": "imported",
+            "protocol_id": pid, "measured_at": "", "latency_median_ms": ms,
+            "latency_mean_ms": ms, "latency_min_ms": ms, "timer": "imported",
+            "stop_reason": "imported",
+            "warnings": f"imported ({path.name}, line {row.line}); not measured by latbench"})
+        report.batches[row.batch] += 1
+    if not out_rows:
+        raise LatbenchError(f"{path}: no row could be imported ({len(report.unknown)} model "
+                            f"names unknown to {library}, {len(report.failed)} failed on the "
+                            "meta device)")
+    prov["skipped_unknown"] = report.unknown
+    prov["skipped_failed"] = report.failed
+    meta = {"fingerprint": {"slug": slug, "name": f"{prov['device']} ({slug}, imported)",
+                            "kind": "imported"},
+            "protocol": {"kind": "imported"}, "protocol_id": pid, "source": "imported",
+            "space": SPACE, "size": "", "provenance": prov}
+    write_table(target, NETWORKS, meta, out_rows)
+    report.table, report.rows = target, len(out_rows)
+    return report
+
+
+@dataclass
+class ModelNetworks:
+    """Whole models of a timm networks table: one entry per (model, image size)."""
+
+    names: list[str]
+    img_size: np.ndarray  # (n,) px
+    batch: np.ndarray  # (n,) images per forward pass
+    features: np.ndarray  # (n, len(FEATURES)) per image
+    latency_ms: np.ndarray  # (n,) ms per forward pass of the row's batch
+    device: str = ""
+    table_sha256: str = ""
+    provenance: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        """``model@img_size``: what identifies a row across devices."""
+        return [f"{n}@{int(s)}" for n, s in zip(self.names, self.img_size)]
+
+    def take(self, rows: np.ndarray) -> "ModelNetworks":
+        return ModelNetworks([self.names[i] for i in rows], self.img_size[rows],
+                             self.batch[rows], self.features[rows], self.latency_ms[rows],
+                             self.device, self.table_sha256, self.provenance, self.meta)
+
+
+def is_model_table(table: str | os.PathLike[str]) -> bool:
+    """True when the networks table at ``table`` holds whole models (space ``timm``)."""
+    from latbench.tables import read_meta
+
+    try:
+        return read_meta(table).get("space") == SPACE
+    except (OSError, LatbenchError):
+        return False
+
+
+def model_networks(table: str | os.PathLike[str], target: str = "latency_median_ms"
+                   ) -> ModelNetworks:
+    """The ok rows of a timm networks table (``import_timm_file``), with their features."""
+    from latbench.importing import provenance_line
+    from latbench.jsonio import loads
+    from latbench.tables import read_table
+
+    df = read_table(table)
+    digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()
+    for col in ("arch_json", "space", target):
+        if col not in df.columns:
+            raise TableError(f"{table}: no column {col!r}; expected a latbench.networks table")
+    df = df[(df["status"] == "ok") & (df["space"] == SPACE)]
+    if df.empty:
+        raise TableError(f"{table}: no ok rows of space {SPACE!r} (import one with "
+                         "`latbench import-nets --format timm`)")
+    names, sizes, batches, feats = [], [], [], []
+    for i, text in enumerate(df["arch_json"]):
+        data = loads(text, f"{table}: row {i + 2}, column 'arch_json'")
+        meta = data.get("meta") or {}
+        try:
+            feats.append([float(meta["features"][k]) for k in FEATURES])
+            names.append(str(data["name"]))
+            sizes.append(int(meta["img_size"]))
+            batches.append(int(meta["batch"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TableError(f"{table}: row {i + 2}, column 'arch_json': no {exc} in its "
+                             "meta; re-import the file with this latbench") from None
+    meta = dict(df.attrs.get("meta", {}))
+    prov = meta.get("provenance") or {}
+    line = (f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
+            f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
+            f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
+            f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
+            if meta.get("source") == "imported" else provenance_line(meta))
+    return ModelNetworks(names, np.array(sizes), np.array(batches),
+                         np.array(feats, dtype=np.float64),
+                         df[target].to_numpy(dtype=np.float64),
+                         meta.get("fingerprint", {}).get("slug", ""), digest, line, meta)

@@ -1,0 +1,301 @@
+"""Per-model features of a whole network, counted on the meta device (no weights, no compute).
+
+One forward pass of the model on ``torch.device("meta")`` at batch 1 under a
+``TorchDispatchMode`` that sees every aten op the eager model dispatches: its count per op
+group (``OP_GROUPS``: convolutions, depthwise convolutions, matmuls, norms, activations,
+element-wise, pooling/reductions, softmax/attention, layout copies), its output elements,
+and ``torch.utils.flop_counter``'s FLOPs per group. Per image, at the model's own input
+shape; the published latencies' batch is a separate feature (``latbench.importing_timm``).
+
+``activations`` is fvcore's definition (what timm publishes as ``infer_macts``): elements
+written by convolutions and matmuls. ``output_elements`` counts every op's output (a memory
+traffic proxy). ``n_ops`` counts aten calls as dispatched in eager mode (roughly the kernels
+eager PyTorch launches; ``torch.compile`` fuses many of them).
+
+Why not ``latbench.models``' torch.fx decomposition: one dispatch-mode forward takes ~0.5 s a
+model on the meta device against 2-10 s for a trace, and aten names separate convolutions,
+matmuls, attention and layout copies, which the trace's generic ``torch_module`` /
+``torch_call`` kinds do not; FLOPs agree (resnet50 8.18 GFLOPs, ViT-B/16 35.13 in both).
+
+Features of many models are cached in a plain CSV (``FeatureCache``): one row per
+(model, image size), never pickled.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from latbench.errors import LatbenchError
+
+OP_GROUPS: dict[str, tuple[str, ...]] = {
+    "conv": ("convolution", "conv1d", "conv2d", "conv3d", "_convolution", "conv_transpose2d"),
+    "matmul": ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum"),
+    "norm": ("batch_norm", "native_batch_norm", "_native_batch_norm_legit_no_training",
+             "layer_norm", "native_layer_norm", "group_norm", "native_group_norm",
+             "rms_norm", "instance_norm"),
+    "activation": ("relu", "relu_", "gelu", "gelu_", "silu", "silu_", "hardswish",
+                   "hardswish_", "hardsigmoid", "hardsigmoid_", "sigmoid", "sigmoid_",
+                   "tanh", "tanh_", "leaky_relu", "leaky_relu_", "elu", "elu_", "mish",
+                   "mish_", "relu6", "hardtanh", "hardtanh_", "clamp", "clamp_", "softplus",
+                   "glu", "erf"),
+    "elementwise": ("add", "add_", "mul", "mul_", "div", "div_", "sub", "sub_", "rsub",
+                    "neg", "sqrt", "rsqrt", "pow", "exp", "where", "abs", "addcmul"),
+    "pool": ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d",
+             "adaptive_max_pool2d", "_adaptive_avg_pool2d", "mean", "sum", "amax", "max",
+             "avg_pool1d", "var_mean", "var", "std"),
+    "attention": ("softmax", "_softmax", "log_softmax", "scaled_dot_product_attention",
+                  "_scaled_dot_product_flash_attention",
+                  "_scaled_dot_product_efficient_attention",
+                  "_scaled_dot_product_flash_attention_for_cpu"),
+    "layout": ("permute", "transpose", "reshape", "view", "contiguous", "cat", "split",
+               "chunk", "unbind", "flatten", "unsqueeze", "squeeze", "expand", "pad",
+               "constant_pad_nd", "clone", "_unsafe_view", "roll", "select", "slice",
+               "unflatten", "repeat", "narrow", "stack", "index", "gather", "t",
+               "pixel_shuffle", "channel_shuffle", "upsample_nearest2d",
+               "upsample_bilinear2d", "interpolate"),
+}
+BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
+"""Batched matmuls: attention's QK^T and AV (scaled_dot_product_attention decomposes to
+them on the meta device); their FLOPs count as ``flops_attention``."""
+GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
+GROUPS = (*OP_GROUPS, "other")
+FREE = frozenset({"dropout", "detach", "alias", "_to_copy", "to", "lift_fresh", "empty",
+                  "zeros", "ones", "arange", "full", "new_empty", "new_zeros", "size",
+                  "sym_size", "is_same_size", "stride", "dim"})
+"""Ops that launch no kernel in inference (dropout in eval is the identity) or only
+allocate: not counted."""
+
+FEATURES: tuple[str, ...] = (
+    "flops", "params", "activations", "output_elements", "n_ops",
+    *(f"n_{g}" for g in GROUPS), *(f"flops_{g}" for g in ("conv", "dwconv", "matmul",
+                                                          "attention")), "n_dwconv")
+"""The columns of a feature row, all per image (batch 1) except ``params``; FLOPs count a
+multiply-add as 2."""
+
+
+@dataclass(frozen=True)
+class ModelFeatures:
+    """What one model at one input size does per image (``FEATURES``)."""
+
+    model: str
+    img_size: int
+    values: Mapping[str, float]
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.values[name])
+
+
+def import_timm() -> Any:
+    """``timm`` through ``latbench.models``' loader (its torchvision fallback; one line naming
+    the ``models`` extra when timm is missing)."""
+    from latbench.models.loader import import_library
+
+    return import_library("timm")
+
+
+def _tensors(value: Any) -> Iterable[Any]:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v)
+
+
+def _counter_mode() -> Any:
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class OpCounter(TorchDispatchMode):
+        """Counts every aten call by op group, and its output elements."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: Counter = Counter()
+            self.out: Counter = Counter()
+            self.dwconv = 0
+            self.dwconv_flops = 0.0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+            result = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            if name in FREE:
+                return result
+            numel = sum(t.numel() for t in _tensors(result))
+            group = GROUP_OF.get(name, "other")
+            if group == "conv" and _depthwise(name, args, kwargs or {}):
+                self.dwconv += 1
+                self.dwconv_flops += 2.0 * numel * math.prod(args[1].shape[2:])
+            self.calls[group] += 1
+            self.out[group] += numel
+            return result
+
+    return OpCounter()
+
+
+def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
+    """A convolution whose groups equal its input channels (> 1)."""
+    groups = kwargs.get("groups")
+    if groups is None:
+        # conv2d(input, weight, bias, stride, padding, dilation, groups);
+        # convolution(input, weight, bias, stride, padding, dilation, transposed, out_pad, groups)
+        pos = 8 if name in ("convolution", "_convolution") else 6
+        groups = args[pos] if len(args) > pos else 1
+    return int(groups) > 1 and int(groups) == int(args[0].shape[1])
+
+
+class _GlobalOnly:
+    """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
+    every module's inputs and fails under ``inference_mode`` on models that feed a parameter
+    straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
+
+    parents = ("Global",)
+
+    def __enter__(self) -> "_GlobalOnly":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
+    """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
+    ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.eval()
+    x = torch.empty(*input_shape, device="meta")
+    flops = FlopCounterMode(display=False)
+    flops.mod_tracker = _GlobalOnly()  # per-module attribution needs autograd; not used
+    counter = _counter_mode()
+    with torch.inference_mode(), flops, counter:
+        model(x)
+    per_op = flops.get_flop_counts().get("Global", {})
+    by_group: Counter = Counter()
+    for op, n in per_op.items():
+        name = op.__name__.split(".")[-1]
+        by_group["attention" if name in BATCHED_MATMUL else GROUP_OF.get(name, "other")] += n
+    values: dict[str, float] = {
+        "flops": float(flops.get_total_flops()),
+        "params": float(sum(p.numel() for p in model.parameters())),
+        "activations": float(counter.out["conv"] + counter.out["matmul"]),
+        "output_elements": float(sum(counter.out[g] for g in GROUPS)),
+        "n_ops": float(sum(counter.calls.values())),
+        **{f"n_{g}": float(counter.calls[g]) for g in GROUPS},
+        "flops_conv": float(by_group["conv"]), "flops_dwconv": counter.dwconv_flops,
+        "flops_matmul": float(by_group["matmul"]),
+        "flops_attention": float(by_group["attention"]),
+        "n_dwconv": float(counter.dwconv),
+    }
+    return values
+
+
+def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, float]:
+    """``FEATURES`` of timm model ``name`` at ``img_size`` px (built on the meta device,
+    random init, nothing downloaded). A model whose default config does not run at that size
+    (fixed position embeddings) is rebuilt with ``img_size=``. Raises ``LatbenchError`` when
+    timm does not know ``name`` or the model does not run at that size."""
+    import torch
+
+    timm = import_timm()
+    if not timm.is_model(name):
+        raise LatbenchError(f"timm {timm.__version__} does not know model {name!r}")
+    shape = (1, in_chans, img_size, img_size)
+    errors = []
+    for kwargs in ({}, {"img_size": img_size}):
+        try:
+            with torch.device("meta"):
+                model = timm.create_model(name, pretrained=False, **kwargs)
+            return count_model(model, shape)
+        except Exception as exc:  # noqa: BLE001 - any failure of a third-party forward
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+    raise LatbenchError(f"timm model {name!r} does not run at {img_size} px on the meta "
+                        f"device ({'; '.join(errors)})")
+
+
+class FeatureCache:
+    """Features of (model, image size) pairs kept in a CSV file (``model``, ``img_size``,
+    ``FEATURES``, ``library``): computed once, read back on later runs. Rows of another
+    library version are recomputed. Written atomically; never pickled."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, library: str):
+        self.path = Path(path) if path is not None else None
+        self.library = library
+        self.rows: dict[tuple[str, int], dict[str, float]] = {}
+        if self.path is not None and self.path.is_file():
+            self._read()
+
+    def _read(self) -> None:
+        assert self.path is not None
+        with self.path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in ("model", "img_size", "library", *FEATURES)
+                       if c not in (reader.fieldnames or [])]
+            if missing:
+                raise LatbenchError(f"{self.path}: feature cache lacks column(s) "
+                                    f"{', '.join(missing)}; delete it to recompute")
+            for line, row in enumerate(reader, start=2):
+                if row["library"] != self.library:
+                    continue
+                try:
+                    self.rows[(row["model"], int(row["img_size"]))] = {
+                        f: float(row[f]) for f in FEATURES}
+                except ValueError:
+                    raise LatbenchError(f"{self.path}: line {line}: a feature is not a "
+                                        "number; delete the file to recompute") from None
+
+    def get(self, model: str, img_size: int,
+            compute: Callable[[str, int], dict[str, float]]) -> dict[str, float]:
+        key = (model, int(img_size))
+        if key not in self.rows:
+            self.rows[key] = compute(model, int(img_size))
+        return self.rows[key]
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["model", "img_size", "library", *FEATURES])
+            for (model, size), values in sorted(self.rows.items()):
+                writer.writerow([model, size, self.library,
+                                 *(repr(float(values[f])) for f in FEATURES)])
+        os.replace(tmp, self.path)
+
+
+def features_of(pairs: Iterable[tuple[str, int]], cache: FeatureCache,
+                compute: Callable[[str, int], dict[str, float]] = timm_features,
+                progress: Callable[[int, int, float], None] | None = None,
+                save_every: int = 50) -> tuple[dict[tuple[str, int], dict[str, float]],
+                                               dict[tuple[str, int], str]]:
+    """Features of every (model, image size) pair, from ``cache`` or computed (and the
+    cache saved every ``save_every`` new ones); pairs that fail map to their error line."""
+    pairs = list(dict.fromkeys((m, int(s)) for m, s in pairs))
+    out, failed, new, t0 = {}, {}, 0, time.perf_counter()
+    for i, pair in enumerate(pairs):
+        fresh = pair not in cache.rows
+        try:
+            out[pair] = cache.get(*pair, compute)
+        except LatbenchError as exc:
+            failed[pair] = str(exc)
+            continue
+        if fresh:
+            new += 1
+            if new % save_every == 0:
+                cache.save()
+            if progress is not None:
+                progress(i + 1, len(pairs), time.perf_counter() - t0)
+    if new:
+        cache.save()
+    return out, failed

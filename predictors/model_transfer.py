@@ -1,0 +1,287 @@
+"""Few-shot transfer to a model-zoo column: whole models (timm) on a device from k shots.
+
+The NAS-Bench-201 transfer (``latbench.predictors.transfer``) fits per-op costs of networks
+made of the same few ops; a model zoo (``latbench.importing_timm``) has ~1,400 different
+models known by their whole-model features (``latbench.model_features.FEATURES``: FLOPs per
+op group, params, activations, op counts per group, per image) and, in the HELP / MAPLE
+setting, their latencies on other devices (the source columns: every model measured there).
+``ModelTransferPredictor`` regresses the target's log latency per image on
+
+- ``loglinear``: log FLOPs, params, activations (the usual zero-knowledge baseline);
+- ``features``: log(1 + x) of every feature;
+- ``source``: the source devices' log latency per image of the same model;
+- ``source-nearest``: only the source column whose log latency correlates best with the
+  target's on the shots (a GPU column for a GPU target: the other columns add noise);
+- ``source+features``: both,
+
+each with log batch (rows of a zoo file differ in batch after out-of-memory retries), as a
+ridge on standardised regressors. The candidate and its ridge α are chosen by leave-one-out
+RMS relative error on the shots (``transfer_fit.select``, as the NAS-Bench-201 transfer
+chooses); ``method_``, ``alpha_`` and ``cv_scores_`` say what was chosen. A model missing from
+a source column gets that source's value predicted from its features by a ridge fitted on the
+whole source column (``SourceColumn``), so every model is predictable. Latencies in and out
+are ms per forward pass of the row's batch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from latbench.errors import LatbenchError
+from latbench.predictors.base import Predictor
+from latbench.predictors.metrics import accuracy
+from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.transfer_fit import Fitter, select
+
+CANDIDATES = ("loglinear", "features", "source", "source-nearest", "source+features")
+MODEL_METHODS = ("auto", *CANDIDATES)
+ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-6.0, 4.0, 0.5))
+"""Ridge strengths tried (on standardised regressors, × the number of shots)."""
+LOGLINEAR = ("flops", "params", "activations")
+SIMPLEST_FIRST = ("source-nearest", "source", "loglinear", "features", "source+features")
+"""Candidates by their number of regressors (2, 1 + sources, 4, 20, 20 + sources)."""
+SIMPLER_MARGIN = 0.05
+"""A simpler candidate is kept unless a richer one's leave-one-out RMS relative error is
+more than 5 % (relative) lower: with k = 10-50 shots a richer fit's LOO edge is mostly noise
+(the one-standard-error habit of cross-validation, as a fixed margin)."""
+MIN_SHOTS = 5
+
+
+def feature_matrix(features: np.ndarray, names: Sequence[str], which: str) -> np.ndarray:
+    """Regressors of a candidate from the ``features`` (n, len(names)) per image."""
+    if which == "loglinear":
+        cols = [list(names).index(f) for f in LOGLINEAR]
+        return np.log(np.maximum(features[:, cols], 1.0))
+    return np.log1p(np.maximum(features, 0.0))
+
+
+def ridge(X: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge on standardised columns: returns (weights, [mean, sd, intercept]) so that
+    ``predict = ((X - mean) / sd) @ w + intercept``. ``alpha`` is × len(y)."""
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd[sd < 1e-12] = 1.0  # a constant column (e.g. one batch size): all zeros, weight 0
+    Z = (X - mu) / sd
+    w = np.linalg.solve(Z.T @ Z + alpha * len(y) * np.eye(Z.shape[1]), Z.T @ (y - y.mean()))
+    return w, np.vstack([mu, sd, np.full_like(mu, y.mean())])
+
+
+def ridge_predict(X: np.ndarray, w: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    return ((X - stats[0]) / stats[1]) @ w + stats[2, 0]
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """Models as the predictor reads them: ``keys`` (``model@img_size``), ``features``
+    (n, len(FEATURES)) per image, ``batch`` (n,), and the shot ids ``evaluate`` leaves out."""
+
+    keys: list[str]
+    features: np.ndarray
+    batch: np.ndarray
+    ids: list[str]
+
+
+def as_models(items: Any, feature_names: Sequence[str]) -> ModelRows:
+    """``items``: a ``latbench.importing_timm.ModelNetworks``, or Architectures of space
+    ``timm`` (rows of an imported table: name, ``meta["img_size"]``, ``meta["batch"]``,
+    ``meta["features"]``). Raises ``LatbenchError`` for any other architecture."""
+    if hasattr(items, "features") and hasattr(items, "keys"):
+        return ModelRows(list(items.keys), np.asarray(items.features, dtype=np.float64),
+                         np.asarray(items.batch, dtype=np.float64), list(items.keys))
+    from latbench.predictors.transfer import arch_digest
+
+    keys, feats, batch = [], [], []
+    for arch in items:
+        meta = getattr(arch, "meta", {})
+        if getattr(arch, "space", None) != "timm" or "features" not in meta:
+            raise LatbenchError(f"ModelTransferPredictor predicts whole models of an imported "
+                                f"zoo (space timm, with features); got "
+                                f"{getattr(arch, 'space', type(arch).__name__)!r}")
+        keys.append(f"{arch.name}@{int(meta['img_size'])}")
+        feats.append([float(meta["features"][f]) for f in feature_names])
+        batch.append(float(meta["batch"]))
+    return ModelRows(keys, np.array(feats, dtype=np.float64).reshape(len(keys), -1),
+                     np.array(batch), [arch_digest(a) for a in items])
+
+
+@dataclass
+class SourceColumn:
+    """One source device: log ms per image of each model it measured (``key`` =
+    ``model@img_size``), and a ridge from features to it for the models it lacks."""
+
+    device: str
+    log_ms: dict[str, float]
+    w: np.ndarray
+    stats: np.ndarray
+
+    @classmethod
+    def fit(cls, device: str, keys: Sequence[str], features: np.ndarray,
+            ms_per_image: np.ndarray, alpha: float = 1e-3) -> "SourceColumn":
+        if len(keys) < MIN_SHOTS:
+            raise LatbenchError(f"source {device!r} has {len(keys)} models; need >= "
+                                f"{MIN_SHOTS}")
+        logs = np.log(np.asarray(ms_per_image, dtype=np.float64))
+        w, stats = ridge(np.log1p(np.maximum(features, 0.0)), logs, alpha)
+        return cls(device, dict(zip(keys, logs.tolist())), w, stats)
+
+    def values(self, keys: Sequence[str], features: np.ndarray) -> tuple[np.ndarray, int]:
+        """log ms per image of each model, and how many were predicted from features."""
+        known = np.array([k in self.log_ms for k in keys])
+        out = np.empty(len(keys))
+        out[known] = [self.log_ms[k] for k, ok in zip(keys, known) if ok]
+        if not known.all():
+            out[~known] = ridge_predict(np.log1p(np.maximum(features[~known], 0.0)), self.w,
+                                        self.stats)
+        return out, int((~known).sum())
+
+
+@persistable
+class ModelTransferPredictor(Predictor):
+    """Whole-model latency (ms per batch) on a target device from k shots, with source
+    columns of other devices (see the module docstring)."""
+
+    unit = "ms"
+    input_level = "network"
+    fitted_attr = "method_"
+
+    def __init__(self, feature_names: Sequence[str] = (), sources: Sequence[SourceColumn] = (),
+                 method: str = "auto", device: str = "", alphas: Sequence[float] = ALPHAS):
+        self.feature_names = feature_names
+        self.sources = sources
+        self.method = method
+        self.device = device
+        self.alphas = alphas
+
+    def _design(self, which: str, keys: Sequence[str], features: np.ndarray,
+                batch: np.ndarray) -> np.ndarray:
+        parts = [np.log(np.asarray(batch, dtype=np.float64))[:, None]]
+        if which in ("loglinear", "features", "source+features"):
+            parts.append(feature_matrix(features, self.feature_names,
+                                        "loglinear" if which == "loglinear" else "features"))
+        if which.startswith("source"):
+            parts.append(np.stack([s.values(keys, features)[0] for s in self.sources], axis=1))
+        return np.concatenate(parts, axis=1)
+
+    @staticmethod
+    def _nearest(X: np.ndarray, target: np.ndarray) -> int:
+        """Index (among the sources: columns 1..) of the source column that correlates best
+        with the target (log ms per image) on these rows."""
+        corr = [np.corrcoef(X[:, 1 + j], target)[0, 1] if X[:, 1 + j].std() > 0 else -1.0
+                for j in range(X.shape[1] - 1)]
+        return int(np.nanargmax(corr))
+
+    def fit(self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
+            ) -> "ModelTransferPredictor":
+        """Fit on the shots: models (``as_models``) measured on the target
+        (``measured_ms``, default ``items.latency_ms``; ms per batch)."""
+        if self.method not in MODEL_METHODS:
+            raise LatbenchError(f"method={self.method!r} is not one of "
+                                f"{', '.join(MODEL_METHODS)}")
+        if measured_ms is None:
+            measured_ms = items.latency_ms
+        nets = as_models(items, self.feature_names)
+        y = np.asarray(measured_ms, dtype=np.float64)
+        if len(y) != len(nets.keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
+            raise LatbenchError(f"model transfer needs >= {MIN_SHOTS} models measured on the "
+                                f"target, one positive latency each; got {len(nets.keys)} "
+                                f"models, {len(y)} values")
+        wanted = [c for c in CANDIDATES if self.method in ("auto", c)
+                  and (self.sources or not c.startswith("source"))]
+        if not wanted:
+            raise LatbenchError(f"method {self.method!r} needs source columns (other devices' "
+                                "networks tables of the same models)")
+        batch = np.asarray(nets.batch, dtype=np.float64)
+        designs = {c: self._design(c, nets.keys, nets.features, batch) for c in wanted}
+        target = np.log(y / batch)
+
+        def fitter(X: np.ndarray, nearest: bool) -> Fitter:
+            def fit(train: np.ndarray, alpha: float) -> Any:
+                cols = [0, 1 + self._nearest(X[train], target[train])] if nearest else \
+                    list(range(X.shape[1]))
+                w, stats = ridge(X[train][:, cols], target[train], alpha)
+                return lambda rows: np.exp(ridge_predict(X[rows][:, cols], w, stats)) * \
+                    batch[rows]
+            return fit
+
+        per = {c: select({c: (fitter(designs[c], c == "source-nearest"), self.alphas)}, y)
+               for c in sorted(wanted, key=SIMPLEST_FIRST.index)}
+        scores = {c: ch.scores[c] for c, ch in per.items()}
+        best = min(scores.values())
+        choice = next(ch for c, ch in per.items() if scores[c] <= best * (1 + SIMPLER_MARGIN))
+        self.method_, self.alpha_, self.cv_scores_ = choice.method, choice.alpha, scores
+        self.residuals_ = choice.residuals
+        X = designs[choice.method]
+        self.nearest_ = self._nearest(X, target) if choice.method == "source-nearest" else -1
+        self.w_, self.stats_ = ridge(self._columns(X), target, choice.alpha)
+        self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
+        self.n_shots_ = len(y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            metrics = accuracy(self.predict(items), y)
+        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
+        return self
+
+    def predict(self, items: Any) -> np.ndarray:
+        """ms per forward pass of each model's batch on the target (``as_models`` items)."""
+        self._check_fitted("call fit(nets, measured_ms) with models measured on the target")
+        nets = as_models(items, self.feature_names)
+        batch = np.asarray(nets.batch, dtype=np.float64)
+        X = self._columns(self._design(self.method_, nets.keys, nets.features, batch))
+        return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch
+
+    def _columns(self, X: np.ndarray) -> np.ndarray:
+        """The design's columns the fitted method uses (log batch and the nearest source
+        for ``source-nearest``; all otherwise)."""
+        return X[:, [0, 1 + self.nearest_]] if self.nearest_ >= 0 else X
+
+    def imputed(self, items: Any) -> dict[str, int]:
+        """Per source device: how many of ``items`` it lacks (predicted from features)."""
+        nets = as_models(items, self.feature_names)
+        return {s.device: s.values(nets.keys, nets.features)[1] for s in self.sources}
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        self._check_fitted("nothing to save")
+        return {"params": {"feature_names": list(self.feature_names), "method": self.method,
+                           "device": self.device, "alphas": list(self.alphas)},
+                "sources": [{"device": s.device, "log_ms": s.log_ms, "w": s.w.tolist(),
+                             "stats": s.stats.tolist()} for s in self.sources],
+                "method_": self.method_, "alpha_": self.alpha_, "cv_scores": self.cv_scores_,
+                "nearest": self.nearest_,
+                "w": self.w_.tolist(), "stats": self.stats_.tolist(),
+                "residuals": self.residuals_.tolist(), "shots": self.shots_,
+                "n_shots": self.n_shots_, "fit_metrics": self.fit_metrics_}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "ModelTransferPredictor":
+        p = dict(check_type("params", state["params"], dict, "an object"))
+        check_choice("params.method", p.get("method"), MODEL_METHODS)
+        sources = []
+        for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
+            check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
+            sources.append(SourceColumn(str(s["device"]), {str(k): float(v) for k, v in
+                                                          s["log_ms"].items()},
+                                        np.array(check_numbers(f"sources[{i}].w", s["w"])),
+                                        np.array(s["stats"], dtype=np.float64)))
+        obj = cls(tuple(p["feature_names"]), sources, p["method"], p["device"],
+                  tuple(p["alphas"]))
+        obj.method_ = check_choice("method_", state["method_"], CANDIDATES)
+        obj.alpha_, obj.cv_scores_ = float(state["alpha_"]), dict(state["cv_scores"])
+        obj.nearest_ = int(state["nearest"])
+        if not -1 <= obj.nearest_ < len(sources):
+            raise LatbenchError(f"damaged: field 'nearest' is {obj.nearest_}; expected -1 or "
+                                f"a source index below {len(sources)}")
+        obj.w_ = np.array(check_numbers("w", state["w"]))
+        obj.stats_ = np.array(state["stats"], dtype=np.float64)
+        if obj.stats_.shape != (3, len(obj.w_)):
+            raise LatbenchError(f"damaged: field 'stats' has shape {obj.stats_.shape}; "
+                                f"expected (3, {len(obj.w_)})")
+        obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
+        obj.shots_, obj.n_shots_ = list(state["shots"]), int(state["n_shots"])
+        obj.fit_metrics_ = dict(state["fit_metrics"])
+        return obj
