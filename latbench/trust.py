@@ -27,6 +27,7 @@ _TORCH_DENIED = frozenset({
     "set_default_device", "set_default_dtype", "set_default_tensor_type", "set_grad_enabled",
     "set_num_interop_threads", "set_num_threads", "set_printoptions", "testing",
     "use_deterministic_algorithms", "utils"})
+_TORCH_C_OPS = frozenset({"_nn", "_fft", "_linalg", "_special", "_nested", "_VariableFunctions"})
 _trusted_modules: set[str] = set()
 
 
@@ -53,6 +54,9 @@ def check_trusted(name: str, what: str) -> None:
     root = parts[0]
     if root == "builtins":
         ok = len(parts) == 2 and parts[1] in SAFE_BUILTINS
+    elif root == "torch" and len(parts) > 1 and parts[1] == "_C":
+        # the C bindings of torch.nn.functional, torch.fft, ... (F.linear is torch._C._nn.linear)
+        ok = len(parts) == 4 and parts[2] in _TORCH_C_OPS
     elif root == "torch":
         ok = len(parts) < 2 or parts[1] not in _TORCH_DENIED
     else:

@@ -79,3 +79,33 @@ def test_plugin_modules_are_trusted(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split() == ["False", "True"], out.stderr[-800:]
+
+
+def test_functional_calls_bound_in_torch_C_trace_and_rebuild():
+    """F.linear, F.gelu and F.scaled_dot_product_attention are torch._C._nn functions: a model
+    calling them traces into keys that rebuild (16 of the zoo's 69 models did not when the
+    trust list refused every torch._C name)."""
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    from latbench.models import decompose
+
+    class Calls(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(8, 8))
+
+        def forward(self, x):
+            y = F.gelu(F.linear(x, self.w))
+            q = y.reshape(1, 2, 4, 4)
+            return F.scaled_dot_product_attention(q, q, q)
+
+    d = decompose(Calls(), (1, 4, 8))
+    fns = {op.spec.p.get("fn") for op in d.ops if op.spec.kind == "torch_call"}
+    assert {"torch._C._nn.gelu", "torch._C._nn.scaled_dot_product_attention"} <= fns, fns
+    for op in d.ops:
+        op.spec.build()  # rebuilds from the key alone
+    from latbench.trust import is_trusted
+
+    assert not is_trusted("torch._C._set_grad_enabled") and not is_trusted("torch._C._nn")
