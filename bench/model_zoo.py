@@ -178,7 +178,7 @@ def header(args: argparse.Namespace, archs: list, family: dict, failed: list[str
            load0: tuple[float, float, float]) -> None:
     trace_s, profile_s, nets_s = times
     print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
-    print(f"command: nice -n 5 python bench/model_zoo.py --size {args.size} --threads "
+    print(f"command: python bench/model_zoo.py --size {args.size} --threads "
           f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
           f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}")
     print(f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
