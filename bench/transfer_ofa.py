@@ -38,7 +38,6 @@ import sys
 import time
 import warnings
 
-warnings.filterwarnings("ignore", message="An input array is constant")
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +55,8 @@ from latbench.predictors.batch import ArchBatch, encode  # noqa: E402
 from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
 from latbench.predictors.transfer_fit import choose_shots  # noqa: E402
+
+warnings.filterwarnings("ignore", message="An input array is constant")
 
 DATA = ROOT / "data" / "public-latency" / "ofa_mbv3_help_devices_ms.csv.gz"
 SOURCES = ("ofa-mbv3-small.csv", "ofa-mbv3-paper-b1-sample300.csv")

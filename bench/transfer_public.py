@@ -44,7 +44,7 @@ from latbench.predictors.device_prior import DevicePrior
 from latbench.predictors.learned import FlopsCost
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import load
-from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor, source_op_costs
+from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor
 from latbench.predictors.transfer_fit import choose_shots
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +163,6 @@ def main() -> None:
     batch = encode([from_genotype(g) for g in df["arch_str"]])
     counts, onehot = features(list(df["arch_str"]))
     source = load(SOURCE)
-    src_costs = source_op_costs(source, batch.ops)
     flops = batch.counts() @ FlopsCost().predict(batch.ops)
     print(f"{len(df)} connected cells of {len(connected)} ({(~connected).sum()} disconnected "
           f"left out), {len(columns)} columns; networks built in {time.perf_counter() - t0:.0f} s")

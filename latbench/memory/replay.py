@@ -13,7 +13,6 @@ from typing import Any
 
 from latbench.memory.allocator import CachingAllocatorSim
 from latbench.memory.trace import ALLOC, MemoryTrace
-from latbench.papers import MIB
 
 
 

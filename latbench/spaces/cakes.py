@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latbench.opspec import OpSpec
-from latbench.papers import CAKES_PAPER_BETA as PAPER_BETA  # by sub-kernel dimensionality
+from latbench.papers import CAKES_PAPER_BETA as PAPER_BETA  # noqa: F401 - re-exported: by sub-kernel dimensionality
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 

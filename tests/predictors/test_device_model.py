@@ -10,7 +10,6 @@ from scipy import stats
 from latbench.archs import sample_architectures
 from latbench.archs.nasbench201 import build_network, parse_genotype
 from latbench.cli import main
-from latbench.opspec import OpSpec
 from latbench.predictors.batch import encode
 from latbench.predictors.device_model import launches, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, prior_key

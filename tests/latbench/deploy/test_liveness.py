@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from latbench.archs import Architecture, sample_architectures, spaces_with_architectures
+from latbench.archs import Architecture, sample_architectures
 from latbench.deploy import validate as validate_mod
 from latbench.deploy.liveness import ensure_live, input_reaches_output, relative_spread
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
