@@ -65,7 +65,7 @@ case "${1:-run}" in
   # two pytest-xdist workers (the CI machine has 2 cores); a test module runs on one worker,
   # so the Ray tests share one local Ray
   test) setup; "$VENV/bin/ruff" check --quiet && echo "ruff: no lint errors" &&
-        "$VENV/bin/python" -m pytest -q -n 2 --dist loadfile ;;
+        "$VENV/bin/mypy" && "$VENV/bin/python" -m pytest -q -n 2 --dist loadfile ;;
   setup) setup; echo "latbench is installed in $VENV: 'source $VENV/bin/activate' puts it on PATH" ;;
   *) echo "usage: $0 [run|test|setup]" >&2; exit 2 ;;
 esac

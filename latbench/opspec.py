@@ -158,7 +158,8 @@ class OpSpec:
 
     def replace(self, **changes: Any) -> "OpSpec":
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
-        fields = {"input_shape": self.input_shape, "dtype": self.dtype, "mode": self.mode}
+        fields: dict[str, Any] = {"input_shape": self.input_shape, "dtype": self.dtype,
+                                  "mode": self.mode}
         kind = changes.pop("kind", self.kind)
         params = dict(self.params) if kind == self.kind else {}
         for name in list(changes):

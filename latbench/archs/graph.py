@@ -114,7 +114,7 @@ class Architecture:
                                   np.array([edge_cost(e) for e in self.edges], dtype=float)))
 
     # -- building ------------------------------------------------------------------------------
-    def build(self, device: str | torch.device = "cpu") -> "ArchitectureModule":
+    def build(self, device: str | torch.device = "cpu") -> nn.Module:
         """The whole network as one ``nn.Module`` (inference mode unless ops say train); a
         traced model (``meta["model"]``, ``latbench.models``) is the model itself."""
         if "model" in self.meta:

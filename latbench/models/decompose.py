@@ -306,7 +306,7 @@ class _Specifier:
                 spec = self._module_spec(node, tuple(first), common)
             else:
                 fn = f"method:{node.target}" if node.op == "call_method" else \
-                    function_name(node.target)
+                    function_name(node.target)  # type: ignore[arg-type]  # a call_function
                 spec = OpSpec.make("torch_call", tuple(first), dtype=self.dtype, fn=fn,
                                    **common)
         except OpSpecError as exc:
@@ -335,7 +335,7 @@ class _Specifier:
                            shape="x".join(map(str, self.shape)), path=path, **common)
 
 
-def _builtin_spec(module: nn.Module, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
+def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
     """The built-in kind that builds exactly this module call (conv, linear, layer_norm,
     batch norm, ReLU), or None."""
     if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):

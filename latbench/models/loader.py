@@ -17,6 +17,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -115,8 +116,9 @@ def parse_model_spec(text: str) -> ModelSpec:
     raise ModelSpecError(f"model {text!r}: {forms}")
 
 
-def parse_input_shape(text: str | tuple[int, ...] | list[int]) -> tuple[int, ...]:
+def parse_input_shape(text: str | Sequence[int]) -> tuple[int, ...]:
     """``1,3,224,224`` (or ``1x3x224x224``, or a sequence) as a tuple of positive ints."""
+    parts: list[Any]
     if isinstance(text, str):
         parts = text.replace("x", ",").split(",")
     else:

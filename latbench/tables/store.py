@@ -92,13 +92,15 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     slug = meta.get("fingerprint", {}).get("slug", "")
     if not isinstance(slug, str):
         raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
-    name = meta.get("schema")
-    if not isinstance(name, str) or name not in SCHEMAS:
-        raise TableError(f"{mp}: field 'schema' is {name!r}; valid: {', '.join(sorted(SCHEMAS))}")
+    schema_name = meta.get("schema")
+    if not isinstance(schema_name, str) or schema_name not in SCHEMAS:
+        raise TableError(f"{mp}: field 'schema' is {schema_name!r}; valid: "
+                         f"{', '.join(sorted(SCHEMAS))}")
     version = meta.get("schema_version")
-    if isinstance(version, bool) or version != SCHEMAS[name].version:
+    if isinstance(version, bool) or version != SCHEMAS[schema_name].version:
         raise TableError(f"{mp}: field 'schema_version' is {version!r}; this "
-                         f"latbench reads version {SCHEMAS[name].version} of {name}")
+                         f"latbench reads version {SCHEMAS[schema_name].version} of "
+                         f"{schema_name}")
     return meta
 
 
