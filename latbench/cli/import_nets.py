@@ -100,6 +100,8 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 def run(args: argparse.Namespace) -> int:
     from latbench.importing import ImportOptions, import_networks
 
+    if not args.file.exists():  # before the options: they matter only for a file that is there
+        raise LatbenchError(f"{args.file}: no such file")
     if args.format == "timm":
         return _run_timm(args)
     if args.unit is None or not args.batch:

@@ -40,21 +40,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], source: str
-                ) -> tuple[str, str]:
+def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], source: str,
+                from_spec_sheet: bool = False) -> tuple[str, str]:
     """The size of ``space`` to predict, and a one-line note ("" when none is due).
 
     ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
     ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
-    not fitted on gets a note, as does a predictor that does not record its sizes."""
+    not fitted on gets a note, as does a predictor that does not record its sizes (except a
+    spec-sheet estimate, which was fitted on no table)."""
     from latbench.spaces import default_size
 
     sizes = fitted.get(space, [])
     if size is None:
         size = sizes[0] if len(sizes) == 1 else default_size(space)
-    if not fitted:
+    if not fitted and not from_spec_sheet:
         return size, (f"note: {source} does not record the size it was fitted on (saved "
                       f"before latbench recorded it); predicting {space} at size {size}")
+    if not fitted:
+        return size, ""
     if not sizes:
         held = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(fitted.items()))
         return size, f"note: {source} was fitted on {held}, not on {space}"
@@ -64,15 +67,16 @@ def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], sour
     return size, ""
 
 
-def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[str]]
-             ) -> tuple[list, list[str]]:
+def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[str]],
+             spec_sheet: bool = False) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
 
     if args.space:
-        args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor))
+        args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor),
+                                      from_spec_sheet=spec_sheet)
         if note:
             console.print(note, markup=False)
     if args.model is not None:
@@ -97,6 +101,11 @@ def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[
 def interval_note(model: object) -> str:
     """How a transfer predictor's interval was made (one line for the CLI)."""
     n = getattr(model, "n_shots_", 0)
+    if not n:  # a spec-sheet estimate: nothing measured on the target
+        on = ", ".join(getattr(model, "calibrated_on_", [])) or "other GPUs"
+        return (f"tolerance interval from the spec-sheet model's relative errors on the GPUs "
+                f"it was calibrated on ({on}); no measurement of this GPU "
+                "(predictors/transfer_fit.py: tolerance_factor)")
     return (f"tolerance interval from the leave-one-out errors on its {n} shots, meant to hold "
             "in 90 % of fits (predictors/transfer_fit.py: tolerance_factor)")
 
@@ -113,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
                  if args.threads else None)
     refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
-    queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}))
+    spec_sheet = type(model).__name__ == "SpecSheetPredictor"  # fitted on no table of a space
+    queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}),
+                              spec_sheet)
     t0 = time.perf_counter()
     source = getattr(model, "estimate_label", "estimated")
     how = f"{source} by {type(model).__name__}"

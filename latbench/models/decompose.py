@@ -84,7 +84,17 @@ class _LeafTracer(fx.Tracer):
 
 
 class NodeRunError(UntraceableError):
-    """A traced node that fails when run on the example input (e.g. on the meta device)."""
+    """A traced node that fails when run on the example input (e.g. on the meta device).
+
+    One line: torch.fx's interpreter appends the failing node's graph dump to the ``args`` of
+    an exception passing through it; the message given here is what ``str`` shows."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class _Recorder(fx.Interpreter):

@@ -216,3 +216,12 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
                     header=("arch_index", "arch_str", "gpu_1", "gpu_1"))
     with pytest.raises(LatbenchError, match="column 'gpu_1' appears 2 times in the header"):
         import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1, size="small"))
+
+
+def test_a_missing_file_is_named_before_the_options_are_checked(tmp_path, capsys):
+    from latbench.cli import main
+
+    assert main(["import-nets", str(tmp_path / "nosuch.csv.gz"), "--unit", "ms",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"latbench: error: {tmp_path / 'nosuch.csv.gz'}: no such file"]

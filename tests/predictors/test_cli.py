@@ -141,6 +141,16 @@ def test_choose_size_notes():
     assert "not on msnas" in choose_size("msnas", None, fitted, "p.json")[1]
     size, note = choose_size("nasbench201", None, {}, "old.json")
     assert size == "paper" and "does not record the size" in note
+    # a spec-sheet estimate was fitted on no table: no note calling it old
+    assert choose_size("nasbench201", None, {}, "v100.json", from_spec_sheet=True)[1] == ""
+
+
+def test_a_spec_sheet_interval_does_not_claim_shots():
+    from latbench.cli.predict import interval_note
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    note = interval_note(SpecSheetPredictor("V100").fit())
+    assert "0 shots" not in note and "no measurement of this GPU" in note
 
 
 def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, capsys):

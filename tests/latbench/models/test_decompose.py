@@ -79,3 +79,17 @@ def test_timm_resnet18_decomposes_with_its_own_input_size(needs_timm: None) -> N
     assert sum(op.spec.kind == "conv" for op in d.ops) == 20
     assert len({op.spec.key for op in d.ops}) < len(d.ops)  # repeated blocks share keys
     assert load_model("timm:resnet18", device="meta")[1] == (1, 3, 224, 224)
+
+
+def test_a_node_that_fails_on_the_input_shape_is_one_line():
+    """A 3-D --input-shape for a 2-D conv: torch.fx appends the node's graph dump to the
+    exception; the error stays the one line naming the node."""
+    from torch import nn
+
+    from latbench.models import decompose
+    from latbench.models.decompose import NodeRunError
+
+    with pytest.raises(NodeRunError) as err:
+        decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32))
+    text = str(err.value)
+    assert "\n" not in text and text.startswith("node _0 (module 0) fails when run")
