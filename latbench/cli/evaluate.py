@@ -51,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
     if left_out:
         console.print(f"left out the {left_out} network(s) the predictor was fitted on (its "
                       f"shots); scoring the {len(nets.archs)} held-out ones")
+    calibrated_on = model.info_.get("tables_sha256", {}).get("networks")
+    if not left_out and calibrated_on and calibrated_on == nets.table_sha256:
+        console.print(f"note: {args.networks} is the networks table {args.predictor} was "
+                      "calibrated on: these scores are in-sample, not held out (evaluate on "
+                      "other networks, e.g. `measure-nets --seed 1 --repeat 2`)", markup=False)
     console.print(f"latencies {nets.provenance}", markup=False)
     name = type(model).__name__
     predicted = model.predict(nets.archs)

@@ -166,3 +166,16 @@ def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, caps
     row = metric_rows({"NetworkPredictor": metrics})[0]
     assert row[3] == f"{100 * metrics['within_5pct']:.1f}%" and row[4] == "100.0%"
     assert f"│ {row[3]} │ {row[4]} │" in fitted  # the truth is exactly affine: all within 10 %
+
+
+def test_evaluate_on_the_calibration_table_says_the_scores_are_in_sample(tables, tmp_path,
+                                                                          capsys):
+    model = tmp_path / "net.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
+                 "-o", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(tables["train"])]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "was calibrated on: these scores are in-sample, not held out" in out
+    assert main(["evaluate", str(model), str(tables["test"])]) == 0
+    assert "in-sample" not in capsys.readouterr().out
