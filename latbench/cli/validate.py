@@ -95,9 +95,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
     from latbench.deploy.paper_protocols import rtdnas_limits
-    from latbench.atomic import write_atomically
     from latbench.deploy.validate import ValidateOptions, timing_config, validate
-    from latbench.paths import file_in
 
     path = Path(args.arch)
     if path.suffix.lower() == ".onnx":
@@ -118,15 +116,28 @@ def run(args: argparse.Namespace) -> int:
                       predictor=args.predictor, options=opts,
                       load_predictor=load_network_predictor,
                       config=timing_config(args.device, args.measure_ms))
-    args.out.mkdir(parents=True, exist_ok=True)  # the folder given; links inside it are replaced
-    json_path = file_in(args.out, arch.name or arch.space, ".report.json", arch.space)
-    md_path = file_in(args.out, arch.name or arch.space, ".report.md", arch.space)
-    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
+    return _finish(args, report, arch.name or arch.space, arch.space)
+
+
+def _finish(args: argparse.Namespace, report, stem: str, subdir: str,  # noqa: ANN001
+            note: str = "") -> int:
+    """Write the report as JSON and Markdown into ``--out`` (links there are replaced, never
+    followed), print it (``note`` after the table), and turn it into the exit status: a
+    failed backend is an error, a missed budget exit 1."""
+    from latbench.atomic import write_atomically
+    from latbench.paths import file_in
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = file_in(args.out, stem, ".report.json", subdir)
+    md_path = file_in(args.out, stem, ".report.md", subdir)
+    write_atomically(json_path, report.to_json() + "\n")
     write_atomically(md_path, report.to_markdown())
     if args.json:
         print(report.to_json())
     else:
         _print(report, json_path, md_path)
+        if note:
+            console.print(note, markup=False)
     failed = [b for b in report.backends if b.status == "failed"]
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
@@ -227,10 +238,8 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
 
 def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
-    from latbench.atomic import write_atomically
     from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
     from latbench.models import parse_input_shape
-    from latbench.paths import file_in
 
     if args.predictor is not None or args.protocol is not None:
         raise LatbenchError(f"{path}: --predictor and --protocol need a network latbench can "
@@ -245,18 +254,6 @@ def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     report = validate_onnx(path, args.backend, input_shape=shape, budget_ms=args.budget_ms,
                            min_fps=args.min_fps, options=opts,
                            config=timing_config(args.device, args.measure_ms))
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path = file_in(args.out, path.stem, ".report.json", "onnx")
-    md_path = file_in(args.out, path.stem, ".report.md", "onnx")
-    write_atomically(json_path, report.to_json() + "\n")  # replaces a link, never follows it
-    write_atomically(md_path, report.to_markdown())
-    if args.json:
-        print(report.to_json())
-    else:
-        _print(report, json_path, md_path)
-        console.print("  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
-                      "PyTorch model; `max |out - torch|` is against it)", markup=False)
-    failed = [b for b in report.backends if b.status == "failed"]
-    if failed:
-        raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
-    return 1 if report.passed is False else 0
+    return _finish(args, report, path.stem, "onnx",
+                   "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
+                   "PyTorch model; `max |out - torch|` is against it)")

@@ -317,14 +317,26 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
                            opset=opts.opset)
     report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
                               config.as_dict(), exported.to_dict(), live.to_dict())
+    _measure_backends(report, backends, module, exported, inputs, reference, config, opts,
+                      probe)
+    return report
+
+
+def _measure_backends(report: ValidationReport, backends: Sequence[str],
+                      module: torch.nn.Module | None, exported: ExportedModel,
+                      inputs: tuple[torch.Tensor, ...], reference: list[np.ndarray],
+                      config: TimingConfig, opts: ValidateOptions,
+                      probe: DriftProbe | None = None) -> None:
+    """Append each backend's result to ``report`` (one that could not start is recorded as
+    its runner's ``BackendResult``); outputs are compared with ``reference``."""
     load = busy_warnings()
+    limits = (report.budget_ms, report.min_fps)
     for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
         if isinstance(runner, BackendResult):
             report.backends.append(runner)
             continue
-        report.backends.append(_measure(backend, runner, reference, config, prediction,
-                                        (budget_ms, min_fps), opts.precision, load, probe))
-    return report
+        report.backends.append(_measure(backend, runner, reference, config, report.prediction,
+                                        limits, opts.precision, load, probe))
 
 
 ONNX_BACKENDS = ("ort", "ort-trt", "trt")
@@ -378,11 +390,5 @@ def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
     prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
     report = ValidationReport(arch, device, prediction, budget_ms, min_fps, config.as_dict(),
                               exported.to_dict(), live.to_dict())
-    load = busy_warnings()
-    for backend, runner in _make_runners(backends, None, exported, inputs, opts).items():
-        if isinstance(runner, BackendResult):
-            report.backends.append(runner)
-            continue
-        report.backends.append(_measure(backend, runner, reference, config, prediction,
-                                        (budget_ms, min_fps), opts.precision, load))
+    _measure_backends(report, backends, None, exported, inputs, reference, config, opts)
     return report
