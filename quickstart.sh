@@ -64,7 +64,8 @@ case "${1:-run}" in
   run) setup; main_job ;;
   # two pytest-xdist workers (the CI machine has 2 cores); a test module runs on one worker,
   # so the Ray tests share one local Ray
-  test) setup; "$VENV/bin/ruff" check --quiet && echo "ruff: no lint errors" &&
+  test) setup; "$VENV/bin/ruff" check --quiet && "$VENV/bin/ruff" format --check --quiet &&
+        echo "ruff: no lint errors, formatted" &&
         "$VENV/bin/mypy" && "$VENV/bin/python" -m pytest -q -n 2 --dist loadfile ;;
   setup) setup; echo "latbench is installed in $VENV: 'source $VENV/bin/activate' puts it on PATH" ;;
   *) echo "usage: $0 [run|test|setup]" >&2; exit 2 ;;

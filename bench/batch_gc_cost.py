@@ -36,6 +36,7 @@ def _batch_garbage() -> list[object]:
     class Node:
         def __init__(self) -> None:
             self.me = self
+
     return [Node() for _ in range(2000)]  # a batch's modules and their cycles, roughly
 
 
@@ -56,11 +57,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     gc.collect()
-    print(f"objects tracked by the collector: {len(gc.get_objects()):,}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"objects tracked by the collector: {len(gc.get_objects()):,}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     a, b = _ms(full, args.repeat), _ms(frozen, args.repeat)
-    print(f"{'collection after a batch':32s} {'ms':>8s} {'25 batches s':>13s} "
-          f"{'1000 batches s':>15s}")
+    print(
+        f"{'collection after a batch':32s} {'ms':>8s} {'25 batches s':>13s} {'1000 batches s':>15s}"
+    )
     for name, ms in (("full gc.collect() (baseline)", a), ("freeze, collect, unfreeze", b)):
         print(f"{name:32s} {ms:8.2f} {ms * 25 / 1e3:13.2f} {ms * 1000 / 1e3:15.1f}")
     print(f"ratio baseline / frozen: {a / max(b, 1e-6):.0f}x")

@@ -21,8 +21,13 @@ import sys
 def cpu_seconds(cmd: list[str]) -> float:
     """user + sys CPU seconds of one run of ``cmd`` (stdout discarded)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   env={**os.environ, "PYTHONPATH": os.getcwd()})
+    subprocess.run(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -30,23 +35,34 @@ def cpu_seconds(cmd: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes per line")
-    parser.add_argument("--commands", default="profile,show,validate,fit,memory",
-                        help="subcommands whose --help is timed (comma-separated)")
+    parser.add_argument(
+        "--commands",
+        default="profile,show,validate,fit,memory",
+        help="subcommands whose --help is timed (comma-separated)",
+    )
     args = parser.parse_args(argv)
     py = sys.executable
-    cases = [("python -c pass", [py, "-c", "pass"]),
-             ("python -c 'import torch'", [py, "-c", "import torch"]),
-             ("latbench --help", [py, "-m", "latbench", "--help"])]
-    cases += [(f"latbench {c} --help", [py, "-m", "latbench", c, "--help"])
-              for c in args.commands.split(",") if c]
-    times = {name: statistics.median(cpu_seconds(cmd) for _ in range(args.repeat))
-             for name, cmd in cases}
+    cases = [
+        ("python -c pass", [py, "-c", "pass"]),
+        ("python -c 'import torch'", [py, "-c", "import torch"]),
+        ("latbench --help", [py, "-m", "latbench", "--help"]),
+    ]
+    cases += [
+        (f"latbench {c} --help", [py, "-m", "latbench", c, "--help"])
+        for c in args.commands.split(",")
+        if c
+    ]
+    times = {
+        name: statistics.median(cpu_seconds(cmd) for _ in range(args.repeat)) for name, cmd in cases
+    }
     torch_s = times["python -c 'import torch'"]
     print(f"{'command':34s} {'CPU s':>7s} {'- import torch':>15s}")
     for name, t in times.items():
         print(f"{name:34s} {t:7.2f} {t - torch_s:+15.2f}")
-    print(f"(median of {args.repeat}; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} cores)")
+    print(
+        f"(median of {args.repeat}; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)"
+    )
     return 0
 
 

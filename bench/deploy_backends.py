@@ -16,8 +16,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from latbench.deploy.validate import (ValidateOptions, resolve_architecture, timing_config,
-                                      validate)
+from latbench.deploy.validate import ValidateOptions, resolve_architecture, timing_config, validate
 
 
 def main() -> None:
@@ -31,19 +30,25 @@ def main() -> None:
     args = ap.parse_args()
     backends = args.backends.split(",")
     out = Path(tempfile.mkdtemp(prefix="latbench-deploy-bench-"))
-    opts = ValidateOptions(device=args.device, threads=args.threads, out_dir=out,
-                           skip_unavailable=True)
-    print(f"device {args.device}, threads {args.threads}, {args.rounds} rounds, "
-          f"{args.measure_ms:.0f} ms per backend per round")
-    print(f"{'arch':28s} {'backend':8s} {'median ms':>10s} {'vs torch':>9s} {'FPS':>8s} "
-          f"{'match':>6s}  engine")
+    opts = ValidateOptions(
+        device=args.device, threads=args.threads, out_dir=out, skip_unavailable=True
+    )
+    print(
+        f"device {args.device}, threads {args.threads}, {args.rounds} rounds, "
+        f"{args.measure_ms:.0f} ms per backend per round"
+    )
+    print(
+        f"{'arch':28s} {'backend':8s} {'median ms':>10s} {'vs torch':>9s} {'FPS':>8s} "
+        f"{'match':>6s}  engine"
+    )
     for space in args.spaces.split(","):
         arch = resolve_architecture(f"{space}:0")
         rounds: dict[str, list[float]] = {}
         last = {}
         for _ in range(args.rounds):
-            report = validate(arch, backends, options=opts,
-                              config=timing_config(args.device, args.measure_ms))
+            report = validate(
+                arch, backends, options=opts, config=timing_config(args.device, args.measure_ms)
+            )
             for b in report.backends:
                 last[b.backend] = b
                 if b.status == "ok":
@@ -52,13 +57,17 @@ def main() -> None:
         for name in backends:
             b = last[name]
             if name not in rounds:
-                print(f"{arch.name:28s} {name:8s} {'-':>10s} {'-':>9s} {'-':>8s} {'-':>6s}  "
-                      f"{b.status}: {b.error.split(';')[0][:60]}")
+                print(
+                    f"{arch.name:28s} {name:8s} {'-':>10s} {'-':>9s} {'-':>8s} {'-':>6s}  "
+                    f"{b.status}: {b.error.split(';')[0][:60]}"
+                )
                 continue
             med = statistics.median(rounds[name])
             ratio = f"{med / base:.3f}" if base else "-"
-            print(f"{arch.name:28s} {name:8s} {med:10.3f} {ratio:>9s} {1000 / med:8.1f} "
-                  f"{str(b.outputs_match):>6s}  {b.info.get('engine')}")
+            print(
+                f"{arch.name:28s} {name:8s} {med:10.3f} {ratio:>9s} {1000 / med:8.1f} "
+                f"{str(b.outputs_match):>6s}  {b.info.get('engine')}"
+            )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,9 @@ from latbench.timing.cpu import CpuSampler, resolve_clock
 
 NEIGHBOURS = {
     "dispatch": "import torch\ntorch.set_num_threads(1)\nx = torch.randn(1, 8, 8, 8)\n"
-                "while True:\n    (x + 1).relu().sum()",
+    "while True:\n    (x + 1).relu().sum()",
     "stream": "import numpy as np\na = np.ones(8_000_000)\nb = np.empty_like(a)\n"
-              "while True:\n    np.copyto(b, a)",
+    "while True:\n    np.copyto(b, a)",
     "alu": "while True:\n    pass",
 }
 
@@ -41,14 +41,18 @@ NEIGHBOURS = {
 def previous_reference():
     """The op latbench used as its drift reference before the network."""
     gen = torch.Generator().manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1, bias=False),
-                                 torch.nn.BatchNorm2d(16), torch.nn.ReLU(),
-                                 torch.nn.AvgPool2d(3, 1, 1)).eval()
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(16, 16, 3, padding=1, bias=False),
+        torch.nn.BatchNorm2d(16),
+        torch.nn.ReLU(),
+        torch.nn.AvgPool2d(3, 1, 1),
+    ).eval()
     x = torch.randn(1, 16, 32, 32, generator=gen)
 
     def run():
         with torch.inference_mode():
             return module(x)
+
     return run
 
 
@@ -64,15 +68,21 @@ def main() -> None:
     ap.add_argument("--budget-ms", type=float, default=300.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    nets = [module_callable(a.build("cpu").eval(), a.example_inputs("cpu"), "infer")
-            for a in sample_architectures("nasbench201", args.n, "small", seed=5)]
+    nets = [
+        module_callable(a.build("cpu").eval(), a.example_inputs("cpu"), "infer")
+        for a in sample_architectures("nasbench201", args.n, "small", seed=5)
+    ]
     fns = [previous_reference(), reference_callable(), *nets]
-    print(f"{args.n} nasbench201 small networks, {args.budget_ms:.0f} ms each per pass, 1 thread, "
-          f"load average {os.getloadavg()[0]:.1f} at the start")
+    print(
+        f"{args.n} nasbench201 small networks, {args.budget_ms:.0f} ms each per pass, 1 thread, "
+        f"load average {os.getloadavg()[0]:.1f} at the start"
+    )
     t0 = time.perf_counter()
     alone = fastest(fns, args.budget_ms)
-    print(f"{'neighbour':9s}  networks / alone (median [min, max])  op ref  network ref  "
-          f"within ±10 %: raw / op-corrected / network-corrected")
+    print(
+        f"{'neighbour':9s}  networks / alone (median [min, max])  op ref  network ref  "
+        f"within ±10 %: raw / op-corrected / network-corrected"
+    )
     for name, code in NEIGHBOURS.items():
         proc = subprocess.Popen([sys.executable, "-c", code])
         try:
@@ -84,10 +94,13 @@ def main() -> None:
         r = busy / alone
         op, net, ratios = r[0], r[1], r[2:]
         share = [np.mean(np.abs(ratios / d - 1) < 0.1) for d in (1.0, op, net)]
-        print(f"{name:9s}  {np.median(ratios):.3f} [{ratios.min():.3f}, {ratios.max():.3f}]"
-              f"{'':16s}{op:.3f}  {net:11.3f}  "
-              + " / ".join(f"{100 * s:.0f} %" for s in share))
-    print(f"total {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f} at the end")
+        print(
+            f"{name:9s}  {np.median(ratios):.3f} [{ratios.min():.3f}, {ratios.max():.3f}]"
+            f"{'':16s}{op:.3f}  {net:11.3f}  " + " / ".join(f"{100 * s:.0f} %" for s in share)
+        )
+    print(
+        f"total {time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f} at the end"
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,8 +77,12 @@ def _ort_provider(provider: str) -> Callable[[], str]:
             import onnxruntime as ort
         except ImportError:
             return "onnxruntime is not installed"
-        return "" if provider in ort.get_available_providers() else (
-            f"onnxruntime has no {provider} (install onnxruntime-gpu)")
+        return (
+            ""
+            if provider in ort.get_available_providers()
+            else (f"onnxruntime has no {provider} (install onnxruntime-gpu)")
+        )
+
     return check
 
 
@@ -96,39 +100,153 @@ def steps(out: Path, device: str) -> list[Step]:
     ops, nets = out / "tables" / "nasbench201-ops.csv", out / "tables" / "nasbench201-nets.csv"
     pred, mem = out / "nasbench201-predictor.json", out / "tables" / "memory-dints-small.csv"
     backends = "torch,ort,ort-trt,trt"
-    cuda_tests = Step("pytest-cuda", "the GPU tests (-m cuda)",
-                      [sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-p",
-                       "no:cacheprovider", f"--junitxml={out / 'pytest-cuda.xml'}"], 150, _cuda)
+    cuda_tests = Step(
+        "pytest-cuda",
+        "the GPU tests (-m cuda)",
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-m",
+            "cuda",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={out / 'pytest-cuda.xml'}",
+        ],
+        150,
+        _cuda,
+    )
     return [
-        Step("doctor", "support table for this GPU (exit 1 = an installed package does not "
-             "fit it)", lb + ["doctor", "--json"], 30),
+        Step(
+            "doctor",
+            "support table for this GPU (exit 1 = an installed package does not fit it)",
+            lb + ["doctor", "--json"],
+            30,
+        ),
         Step("devices", "NVML fingerprint of the GPU", lb + ["devices", "--json"], 30),
-        Step("profile", "nasbench201 small ops, CUDA-event timer",
-             lb + ["profile", "nasbench201", "--size", "small", "--device", device, "--table",
-                   str(ops), "--budget-ms", "100", "--warmup-ms", "20"], 60, _cuda,
-             outputs=(ops,)),
-        Step("measure-nets", "20 whole nasbench201 networks (small)",
-             lb + ["measure-nets", "nasbench201", "--size", "small", "--device", device,
-                   "--n", "20", "--table", str(nets), "--budget-ms", "150", "--warmup-ms",
-                   "20"], 60, _cuda, outputs=(nets,)),
-        Step("fit", "lookup + network predictor on the two tables",
-             lb + ["fit", str(ops), "--networks", str(nets), "-o", str(pred)], 30,
-             _all(_exists(ops), _exists(nets)), inputs=(ops, nets), outputs=(pred,)),
-        Step("evaluate", "the predictor on the measured networks",
-             lb + ["evaluate", str(pred), str(nets), "--json", str(out / "evaluate.json"),
-                   "--plot", str(out / "evaluate.png")], 30, _all(_exists(pred), _exists(nets)),
-             inputs=(pred, nets)),
-        Step("validate", f"nasbench201:0:small on {backends} (ORT CUDA/TensorRT EPs, TensorRT)",
-             lb + ["validate", "nasbench201:0:small", "--device", device, "--backend", backends,
-                   "--skip-unavailable", "--measure-ms", "1000", "--predictor", str(pred),
-                   "--out", str(out / "validate"), "--json"], 60,
-             _all(_cuda, _ort_provider("CUDAExecutionProvider"))),
-        Step("memory", "training memory of 20 dints networks (NVML + allocator)",
-             lb + ["memory", "dints", "--device", device, "--n", "20", "--table", str(mem)],
-             150, _cuda, outputs=(mem,)),
-        Step("memory-predict", "the memory predictor calibrated on that table",
-             lb + ["memory", "dints", "--device", device, "--n", "20", "--predict",
-                   "--calibrate", str(mem)], 30, _exists(mem), inputs=(mem,)),
+        Step(
+            "profile",
+            "nasbench201 small ops, CUDA-event timer",
+            lb
+            + [
+                "profile",
+                "nasbench201",
+                "--size",
+                "small",
+                "--device",
+                device,
+                "--table",
+                str(ops),
+                "--budget-ms",
+                "100",
+                "--warmup-ms",
+                "20",
+            ],
+            60,
+            _cuda,
+            outputs=(ops,),
+        ),
+        Step(
+            "measure-nets",
+            "20 whole nasbench201 networks (small)",
+            lb
+            + [
+                "measure-nets",
+                "nasbench201",
+                "--size",
+                "small",
+                "--device",
+                device,
+                "--n",
+                "20",
+                "--table",
+                str(nets),
+                "--budget-ms",
+                "150",
+                "--warmup-ms",
+                "20",
+            ],
+            60,
+            _cuda,
+            outputs=(nets,),
+        ),
+        Step(
+            "fit",
+            "lookup + network predictor on the two tables",
+            lb + ["fit", str(ops), "--networks", str(nets), "-o", str(pred)],
+            30,
+            _all(_exists(ops), _exists(nets)),
+            inputs=(ops, nets),
+            outputs=(pred,),
+        ),
+        Step(
+            "evaluate",
+            "the predictor on the measured networks",
+            lb
+            + [
+                "evaluate",
+                str(pred),
+                str(nets),
+                "--json",
+                str(out / "evaluate.json"),
+                "--plot",
+                str(out / "evaluate.png"),
+            ],
+            30,
+            _all(_exists(pred), _exists(nets)),
+            inputs=(pred, nets),
+        ),
+        Step(
+            "validate",
+            f"nasbench201:0:small on {backends} (ORT CUDA/TensorRT EPs, TensorRT)",
+            lb
+            + [
+                "validate",
+                "nasbench201:0:small",
+                "--device",
+                device,
+                "--backend",
+                backends,
+                "--skip-unavailable",
+                "--measure-ms",
+                "1000",
+                "--predictor",
+                str(pred),
+                "--out",
+                str(out / "validate"),
+                "--json",
+            ],
+            60,
+            _all(_cuda, _ort_provider("CUDAExecutionProvider")),
+        ),
+        Step(
+            "memory",
+            "training memory of 20 dints networks (NVML + allocator)",
+            lb + ["memory", "dints", "--device", device, "--n", "20", "--table", str(mem)],
+            150,
+            _cuda,
+            outputs=(mem,),
+        ),
+        Step(
+            "memory-predict",
+            "the memory predictor calibrated on that table",
+            lb
+            + [
+                "memory",
+                "dints",
+                "--device",
+                device,
+                "--n",
+                "20",
+                "--predict",
+                "--calibrate",
+                str(mem),
+            ],
+            30,
+            _exists(mem),
+            inputs=(mem,),
+        ),
         cuda_tests,  # last: whatever time is left (the steps above are the measurements)
     ]
 
@@ -169,38 +287,77 @@ def run_step(step: Step, logs: Path, left_s: float) -> Outcome:
         fh.write("$ " + " ".join(argv) + "\n")
         fh.flush()
         try:
-            rc = subprocess.run(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                timeout=limit, env={**os.environ, **step.env}).returncode
+            rc = subprocess.run(
+                argv,
+                cwd=ROOT,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                timeout=limit,
+                env={**os.environ, **step.env},
+            ).returncode
         except subprocess.TimeoutExpired:
-            return Outcome(step.name, "timeout", time.monotonic() - start,
-                           why=f"killed after {limit} s", log=str(log))
+            return Outcome(
+                step.name,
+                "timeout",
+                time.monotonic() - start,
+                why=f"killed after {limit} s",
+                log=str(log),
+            )
     status = "ok" if rc == 0 or (step.name == "doctor" and rc == 1) else "failed"
-    return Outcome(step.name, status, time.monotonic() - start, rc,
-                   "doctor: an installed package does not support this GPU" if
-                   step.name == "doctor" and rc == 1 else "", str(log))
+    return Outcome(
+        step.name,
+        status,
+        time.monotonic() - start,
+        rc,
+        "doctor: an installed package does not support this GPU"
+        if step.name == "doctor" and rc == 1
+        else "",
+        str(log),
+    )
 
 
 def write_summary(out: Path, outcomes: list[Outcome], started: str, device: str) -> None:
-    doc = {"started": started, "device": device, "host": os.uname().nodename,
-           "steps": [asdict(o) for o in outcomes]}
+    doc = {
+        "started": started,
+        "device": device,
+        "host": os.uname().nodename,
+        "steps": [asdict(o) for o in outcomes],
+    }
     (out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    lines = [f"# latbench GPU check ({started}, {device})", "",
-             "| step | status | seconds | rc | note |", "|---|---|---|---|---|"]
-    lines += [f"| {o.name} | {o.status} | {o.seconds:.0f} | {'' if o.rc is None else o.rc} | "
-              f"{o.why} |" for o in outcomes]
+    lines = [
+        f"# latbench GPU check ({started}, {device})",
+        "",
+        "| step | status | seconds | rc | note |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {o.name} | {o.status} | {o.seconds:.0f} | {'' if o.rc is None else o.rc} | {o.why} |"
+        for o in outcomes
+    ]
     (out / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for tables, logs and the summary (default: $OUT, else "
-                             "bench_out/gpu-check-<time>)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for tables, logs and the summary (default: $OUT, else "
+        "bench_out/gpu-check-<time>)",
+    )
     parser.add_argument("--device", default="cuda:0", help="the GPU (default: cuda:0)")
-    parser.add_argument("--budget-s", type=float, default=480.0,
-                        help="start no step after this many seconds (default: 480)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="list the steps, their commands and whether each could run")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=480.0,
+        help="start no step after this many seconds (default: 480)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the steps, their commands and whether each could run",
+    )
     args = parser.parse_args(argv)
     started = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or Path(os.environ.get("OUT") or ROOT / "bench_out" / f"gpu-check-{started}")
@@ -219,11 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     t0, outcomes = time.monotonic(), []
     for step in plan:
         left = args.budget_s - (time.monotonic() - t0)
-        outcome = (run_step(step, out / "logs", left) if left > 5 else
-                   Outcome(step.name, "skipped", why="time budget spent"))
+        outcome = (
+            run_step(step, out / "logs", left)
+            if left > 5
+            else Outcome(step.name, "skipped", why="time budget spent")
+        )
         outcomes.append(outcome)
-        print(f"{outcome.name:15s} {outcome.status:8s} {outcome.seconds:5.0f}s {outcome.why}",
-              flush=True)
+        print(
+            f"{outcome.name:15s} {outcome.status:8s} {outcome.seconds:5.0f}s {outcome.why}",
+            flush=True,
+        )
         write_summary(out, outcomes, started, args.device)  # a killed run keeps its summary
     print(f"summary: {out / 'summary.md'}")
     return 1 if any(o.status in ("failed", "timeout") for o in outcomes) else 0

@@ -43,6 +43,7 @@ def replace_per_turn(folder: Path):  # noqa: ANN201
         with open(tmp, "w") as fh:
             fh.write(str(i))
         os.replace(tmp, path)
+
     return turn
 
 
@@ -59,24 +60,30 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         inflight = InFlight(folder / "t.csv", limit_s=600.0, note=False)
         keys = [f"op{i}" for i in range(args.items)]
-        inflight.start(keys, [{"key": k, "kind": "conv", "op_params": "kernel=3"}
-                              for k in keys])
-        cases = [("no-op callback (floor)", lambda i: None),
-                 ("InFlight.turn (mmap slot + deadline)", inflight.turn),
-                 ("write + os.replace per turn", replace_per_turn(folder))]
+        inflight.start(keys, [{"key": k, "kind": "conv", "op_params": "kernel=3"} for k in keys])
+        cases = [
+            ("no-op callback (floor)", lambda i: None),
+            ("InFlight.turn (mmap slot + deadline)", inflight.turn),
+            ("write + os.replace per turn", replace_per_turn(folder)),
+        ]
         n = max(turns, 20000)
-        results = [(name, ns_per_call(fn, n if "replace" not in name else n // 10,
-                                      args.repeat)) for name, fn in cases]
+        results = [
+            (name, ns_per_call(fn, n if "replace" not in name else n // 10, args.repeat))
+            for name, fn in cases
+        ]
         inflight.finish()
     floor = results[0][1]
-    print(f"group: {args.items} items x {args.rounds} rounds = {turns} turns; measuring "
-          f"budget {group_s:.0f} s")
-    print(f"{'per turn':40s} {'ns/turn':>9s} {'x floor':>8s} {'ms/group':>9s} "
-          f"{'of budget':>10s}")
+    print(
+        f"group: {args.items} items x {args.rounds} rounds = {turns} turns; measuring "
+        f"budget {group_s:.0f} s"
+    )
+    print(f"{'per turn':40s} {'ns/turn':>9s} {'x floor':>8s} {'ms/group':>9s} {'of budget':>10s}")
     for name, ns in results:
         per_group_ms = ns * turns / 1e6
-        print(f"{name:40s} {ns:9.0f} {ns / floor:8.1f} {per_group_ms:9.2f} "
-              f"{per_group_ms / 1e3 / group_s:10.2e}")
+        print(
+            f"{name:40s} {ns:9.0f} {ns / floor:8.1f} {per_group_ms:9.2f} "
+            f"{per_group_ms / 1e3 / group_s:10.2e}"
+        )
     return 0
 
 

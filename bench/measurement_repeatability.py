@@ -43,8 +43,11 @@ CORRECTED = {"median": "latency_median_corrected_ms", "min": "latency_min_correc
 def agreement(first: pd.DataFrame, second: pd.DataFrame, column: str) -> tuple[float, ...]:
     """Share within ±5 %, ±10 %, and the median ratio pass 2 / pass 1."""
     ratio = (second[column] / first[column].reindex(second.index)).to_numpy()
-    return (float(np.mean(abs(ratio - 1) <= 0.05)), float(np.mean(abs(ratio - 1) <= 0.10)),
-            float(np.median(ratio)))
+    return (
+        float(np.mean(abs(ratio - 1) <= 0.05)),
+        float(np.mean(abs(ratio - 1) <= 0.10)),
+        float(np.median(ratio)),
+    )
 
 
 def main() -> None:
@@ -59,15 +62,22 @@ def main() -> None:
     archs = sample_architectures(args.space, args.n, args.size, seed=args.seed)
     timers = {}
     for name, (clock, interleaved, reference) in PROTOCOLS.items():
-        config = TimingConfig(warmup_ms=30, budget_ms=args.budget_ms, target_rel_ci=0.005,
-                              min_sample_ms=min_sample_ms_for("cpu", clock),
-                              rounds=args.rounds if interleaved else 1, reference=reference)
+        config = TimingConfig(
+            warmup_ms=30,
+            budget_ms=args.budget_ms,
+            target_rel_ci=0.005,
+            min_sample_ms=min_sample_ms_for("cpu", clock),
+            rounds=args.rounds if interleaved else 1,
+            reference=reference,
+        )
         timers[name] = make_timer("cpu", config, threads=1, clock=clock)
     passes: dict[str, list[pd.DataFrame]] = {name: [] for name in PROTOCOLS}
     seconds = dict.fromkeys(PROTOCOLS, 0.0)
     loads = [os.getloadavg()[0]]
-    print(f"{args.space} ({args.size}): {len(archs)} networks, {args.budget_ms:g} ms each per "
-          f"pass, 1 thread, {os.cpu_count()} cores, load average {loads[0]:.1f} at the start")
+    print(
+        f"{args.space} ({args.size}): {len(archs)} networks, {args.budget_ms:g} ms each per "
+        f"pass, 1 thread, {os.cpu_count()} cores, load average {loads[0]:.1f} at the start"
+    )
     with TemporaryDirectory() as tmp:
         for name in [*PROTOCOLS, *PROTOCOLS]:  # A B C A B C
             path = Path(tmp) / f"{len(passes[name])}-{len(seconds)}-{name[:6]}.csv"
@@ -77,8 +87,10 @@ def main() -> None:
             passes[name].append(read_networks(path).set_index("arch_id"))
             loads.append(os.getloadavg()[0])
     print(f"load average during the run: {min(loads):.1f}-{max(loads):.1f}\n")
-    print(f"{'protocol':32s} {'statistic':26s} {'±5 %':>6s} {'±10 %':>6s} {'pass 2 / 1':>10s} "
-          f"{'time s':>7s}")
+    print(
+        f"{'protocol':32s} {'statistic':26s} {'±5 %':>6s} {'±10 %':>6s} {'pass 2 / 1':>10s} "
+        f"{'time s':>7s}"
+    )
     for name, (first, second) in passes.items():
         for label, column in STATS.items():
             rows = [(label, column)]
@@ -86,11 +98,14 @@ def main() -> None:
                 rows = [(f"{label} raw", column), (f"{label} drift-corrected", CORRECTED[label])]
             for text, col in rows:
                 w5, w10, ratio = agreement(first, second, col)
-                print(f"{name:32s} {text:26s} {w5:6.0%} {w10:6.0%} {ratio:10.3f} "
-                      f"{seconds[name]:7.0f}")
+                print(
+                    f"{name:32s} {text:26s} {w5:6.0%} {w10:6.0%} {ratio:10.3f} {seconds[name]:7.0f}"
+                )
         if PROTOCOLS[name][2]:
             drift = second["drift"].median() / first["drift"].median()
-            print(f"{'':32s} drift between the passes (drift reference): {100 * (drift - 1):+.1f} %")
+            print(
+                f"{'':32s} drift between the passes (drift reference): {100 * (drift - 1):+.1f} %"
+            )
 
 
 if __name__ == "__main__":

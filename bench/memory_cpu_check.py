@@ -23,8 +23,8 @@ from latbench.device import fingerprint
 from latbench.memory import TrainConfig, replay_live, trace_training
 from latbench.memory.cpu import measure_cpu
 from latbench.memory.table import arch_id, default_memory_table, measure_into_table
-from latbench.tables import read_table
 from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.tables import read_table
 
 
 def main() -> None:
@@ -42,17 +42,25 @@ def main() -> None:
     slug = fingerprint("cpu", threads=args.threads)["slug"]
     path = args.table or default_memory_table(slug, f"{args.space}-{args.size}")
     t0 = time.perf_counter()
-    measure_into_table(archs, path, lambda a: measure_cpu(a, config, args.threads), "cpu",
-                       config, threads=args.threads,
-                       on_row=lambda a, r: print(f"  measured {arch_id(a)}: "
-                                                 f"{'cached' if r is None else r['status']}",
-                                                 flush=True))
+    measure_into_table(
+        archs,
+        path,
+        lambda a: measure_cpu(a, config, args.threads),
+        "cpu",
+        config,
+        threads=args.threads,
+        on_row=lambda a, r: print(
+            f"  measured {arch_id(a)}: {'cached' if r is None else r['status']}", flush=True
+        ),
+    )
     t_measure = time.perf_counter() - t0
     table = read_table(path).set_index("key")
     model = TrainingMemoryPredictor("rss_growth", config, workspace="cpu").fit(None)
     rows = []
-    print(f"\n{'arch_id':12} {'ops':>4} {'measured':>9} {'predicted':>9} {'no-ws':>7} "
-          f"{'err MiB':>8} {'err %':>7}")
+    print(
+        f"\n{'arch_id':12} {'ops':>4} {'measured':>9} {'predicted':>9} {'no-ws':>7} "
+        f"{'err MiB':>8} {'err %':>7}"
+    )
     for a in archs:
         row = table.loc[f"arch:{arch_id(a)}"]
         if isinstance(row, type(table)):
@@ -64,18 +72,26 @@ def main() -> None:
         predicted = model.estimate(a).value_mib
         plain = replay_live(trace_training(a, config)).growth_live_bytes / 2**20  # no models
         rows.append((measured, predicted, plain))
-        print(f"{arch_id(a):12} {len(a.edges):4d} {measured:9.1f} {predicted:9.1f} {plain:7.1f} "
-              f"{predicted - measured:+8.1f} {100 * (predicted / measured - 1):+7.1f}")
+        print(
+            f"{arch_id(a):12} {len(a.edges):4d} {measured:9.1f} {predicted:9.1f} {plain:7.1f} "
+            f"{predicted - measured:+8.1f} {100 * (predicted / measured - 1):+7.1f}"
+        )
     m, p, q = (np.array(c) for c in zip(*rows))
     err, err_plain = np.abs(p - m), np.abs(q - m)
-    print(f"\n{len(rows)} networks ({args.space}, {args.size}, {config.optimizer}, "
-          f"{config.steps} steps, {args.threads} thread(s)); measuring took {t_measure:.0f} s")
-    print(f"predictor            : median |err| {np.median(err):.1f} MiB "
-          f"({100 * np.median(err / m):.1f} %), max {err.max():.1f} MiB "
-          f"({100 * (err / m).max():.1f} %)")
-    print(f"trace alone          : median |err| {np.median(err_plain):.1f} MiB "
-          f"({100 * np.median(err_plain / m):.1f} %), max {err_plain.max():.1f} MiB "
-          f"({100 * (err_plain / m).max():.1f} %)")
+    print(
+        f"\n{len(rows)} networks ({args.space}, {args.size}, {config.optimizer}, "
+        f"{config.steps} steps, {args.threads} thread(s)); measuring took {t_measure:.0f} s"
+    )
+    print(
+        f"predictor            : median |err| {np.median(err):.1f} MiB "
+        f"({100 * np.median(err / m):.1f} %), max {err.max():.1f} MiB "
+        f"({100 * (err / m).max():.1f} %)"
+    )
+    print(
+        f"trace alone          : median |err| {np.median(err_plain):.1f} MiB "
+        f"({100 * np.median(err_plain / m):.1f} %), max {err_plain.max():.1f} MiB "
+        f"({100 * (err_plain / m).max():.1f} %)"
+    )
     print(f"table: {path}")
 
 

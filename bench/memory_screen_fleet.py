@@ -39,22 +39,27 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
     model = TrainingMemoryPredictor("reserved").fit(None)
-    screen = MemoryScreen(model).fit(sample_architectures("dints", args.calibration, "paper",
-                                                          seed=11))
+    screen = MemoryScreen(model).fit(
+        sample_architectures("dints", args.calibration, "paper", seed=11)
+    )
     cands = sample_architectures("dints", args.n, "paper", seed=12)
     target = float(np.median(screen.fast_mib(cands)))
     runs: dict[str, tuple[object, float]] = {}
     if not args.skip_serial:
         runs["one process"] = timed(lambda: screen.screen(cands, target, args.band, 1))
     runs[f"joblib pool, {args.jobs} processes"] = timed(
-        lambda: screen.screen(cands, target, args.band, args.jobs))
+        lambda: screen.screen(cands, target, args.band, args.jobs)
+    )
     ray, startup = timed(lambda: connect(None, num_cpus=args.jobs))
     runs[f"Ray, {args.jobs} CPUs (startup {startup:.1f} s not included)"] = timed(
-        lambda: screen.screen(cands, target, args.band, ray=ray))
+        lambda: screen.screen(cands, target, args.band, ray=ray)
+    )
     base = next(iter(runs.values()))[1]
     first = next(iter(runs.values()))[0]
-    print(f"{args.n} DiNTS 96^3 architectures, target {target:.0f} ± {args.band:.0f} MiB, "
-          f"{first.n_full} full traces")
+    print(
+        f"{args.n} DiNTS 96^3 architectures, target {target:.0f} ± {args.band:.0f} MiB, "
+        f"{first.n_full} full traces"
+    )
     print(f"{'how':<52} {'wall s':>8} {'ratio':>7}  same result")
     for name, (result, wall) in runs.items():
         same = np.array_equal(result.values_mib, first.values_mib)

@@ -26,8 +26,9 @@ from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import SAFETY, MemoryScreen, fast_features
 
 
-def wrong_fast_decisions(fast: np.ndarray, full: np.ndarray, band: MemoryBand,
-                         margin: float) -> int:
+def wrong_fast_decisions(
+    fast: np.ndarray, full: np.ndarray, band: MemoryBand, margin: float
+) -> int:
     decided = ~band.near_edge(fast, margin)
     return int((band.contains(fast)[decided] != band.contains(full)[decided]).sum())
 
@@ -38,13 +39,17 @@ def main() -> None:
     parser.add_argument("--held-out", type=int, default=60)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    print(f"load average {os.getloadavg()[0]:.1f}; DiNTS {args.size}, "
-          f"{args.held_out} held-out networks, safety {SAFETY}")
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; DiNTS {args.size}, "
+        f"{args.held_out} held-out networks, safety {SAFETY}"
+    )
     model = TrainingMemoryPredictor("reserved").fit(None)
     held = sample_architectures("dints", args.held_out, args.size, seed=2)
     full_held = model.predict_archs(held)
-    print(f"{'calibration':>11s} {'in-sample':>10s} {'leave-1-out':>12s} {'held-out':>9s} "
-          f"{'wrong (in-sample margin)':>25s} {'wrong (LOO margin)':>19s}   MiB")
+    print(
+        f"{'calibration':>11s} {'in-sample':>10s} {'leave-1-out':>12s} {'held-out':>9s} "
+        f"{'wrong (in-sample margin)':>25s} {'wrong (LOO margin)':>19s}   MiB"
+    )
     for n in (8, 16, 32):
         cal = sample_architectures("dints", n, args.size, seed=100 + n)
         screen = MemoryScreen(model).fit(cal)
@@ -54,8 +59,10 @@ def main() -> None:
         band = MemoryBand(float(np.median(fast)), float(np.std(fast)))
         old = wrong_fast_decisions(fast, full_held, band, SAFETY * in_sample)
         new = wrong_fast_decisions(fast, full_held, band, screen.margin_mib_)
-        print(f"{n:11d} {in_sample:10.2f} {screen.max_error_mib_:12.2f} "
-              f"{float(np.abs(fast - full_held).max()):9.2f} {old:25d} {new:19d}")
+        print(
+            f"{n:11d} {in_sample:10.2f} {screen.max_error_mib_:12.2f} "
+            f"{float(np.abs(fast - full_held).max()):9.2f} {old:25d} {new:19d}"
+        )
     print(f"{time.perf_counter() - t0:.0f} s")
 
 

@@ -34,8 +34,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="architectures to screen")
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--band", type=float, default=300.0)
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                    help="worker processes for the full traces of the screen")
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes for the full traces of the screen",
+    )
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
     model = TrainingMemoryPredictor("reserved").fit(None)
@@ -45,9 +49,11 @@ def main() -> None:
     _, w_cold, c_cold = timed(lambda: model.estimate(archs[0]))
     warm = [timed(lambda a=a: model.estimate(a))[1:] for a in archs[1:]]
     w, c = np.array(warm).T
-    print(f"one DiNTS network at 96^3 (full trace + allocator replay, 2 Adam steps): "
-          f"first call {w_cold:.2f} s wall / {c_cold:.2f} s cpu; then median {np.median(w):.2f} "
-          f"s wall / {np.median(c):.2f} s cpu, max {w.max():.2f} s wall (n={len(w)})")
+    print(
+        f"one DiNTS network at 96^3 (full trace + allocator replay, 2 Adam steps): "
+        f"first call {w_cold:.2f} s wall / {c_cold:.2f} s cpu; then median {np.median(w):.2f} "
+        f"s wall / {np.median(c):.2f} s cpu, max {w.max():.2f} s wall (n={len(w)})"
+    )
 
     cal = sample_architectures("dints", args.calibration, "paper", seed=11)
     screen, w_fit, c_fit = timed(lambda: MemoryScreen(model).fit(cal))
@@ -56,18 +62,24 @@ def main() -> None:
     fast, w_fast, c_fast = timed(lambda: screen.fast_mib(cands))
     target = float(np.median(fast))
     result, w_scr, c_scr = timed(lambda: screen.screen(cands, target, args.band, args.jobs))
-    print(f"screen calibration on {args.calibration} full predictions: {w_fit:.1f} s wall / "
-          f"{c_fit:.1f} s cpu; max calibration error {screen.max_error_mib_:.1f} MiB, "
-          f"margin {screen.margin_mib_:.1f} MiB")
+    print(
+        f"screen calibration on {args.calibration} full predictions: {w_fit:.1f} s wall / "
+        f"{c_fit:.1f} s cpu; max calibration error {screen.max_error_mib_:.1f} MiB, "
+        f"margin {screen.margin_mib_:.1f} MiB"
+    )
     print(f"fast path for {args.n}: {w_fast:.1f} s wall / {c_fast:.1f} s cpu")
-    print(f"screen of {args.n} around {target:.0f} MiB +/- {args.band:.0f} with {args.jobs} "
-          f"process(es): {w_scr:.1f} s wall / {c_scr:.1f} s cpu in the parent (+ calibration "
-          f"{w_fit:.1f} s); full traces {result.n_full}, "
-          f"kept {int(result.kept.sum())}")
+    print(
+        f"screen of {args.n} around {target:.0f} MiB +/- {args.band:.0f} with {args.jobs} "
+        f"process(es): {w_scr:.1f} s wall / {c_scr:.1f} s cpu in the parent (+ calibration "
+        f"{w_fit:.1f} s); full traces {result.n_full}, "
+        f"kept {int(result.kept.sum())}"
+    )
     total = w_fit + w_scr
-    print(f"total screen wall time incl. calibration: {total:.1f} s ({total / 60:.2f} min; "
-          f"sampling the {args.n} architectures took another {w_sample:.1f} s); "
-          f"load average at end: {os.getloadavg()}")
+    print(
+        f"total screen wall time incl. calibration: {total:.1f} s ({total / 60:.2f} min; "
+        f"sampling the {args.n} architectures took another {w_sample:.1f} s); "
+        f"load average at end: {os.getloadavg()}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,8 @@ from predictor_accuracy import shared_nominal, timer  # noqa: E402 - the same pr
 from latbench.models import model_architecture, model_features, trace_model  # noqa: E402
 from latbench.netprofile import measure_architectures, read_networks  # noqa: E402
 from latbench.predictors.batch import encode  # noqa: E402
-from latbench.predictors.data import STATISTICS as STATS, network_data, op_data  # noqa: E402
+from latbench.predictors.data import STATISTICS as STATS  # noqa: E402
+from latbench.predictors.data import network_data, op_data
 from latbench.predictors.learned import FlopsCost  # noqa: E402
 from latbench.predictors.lookup import LookupPredictor  # noqa: E402
 from latbench.predictors.metrics import accuracy  # noqa: E402
@@ -59,34 +60,87 @@ TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.95
 
 ZOO = {
-    "ResNet": ["timm:resnet18", "timm:resnet34", "timm:resnet50", "timm:resnet26d",
-               "timm:resnet10t", "timm:resnext26ts", "torchvision:resnet18",
-               "torchvision:resnet50", "torchvision:resnext50_32x4d"],
-    "MobileNet": ["torchvision:mobilenet_v2", "torchvision:mobilenet_v3_small",
-                  "torchvision:mobilenet_v3_large", "timm:mobilenetv2_050",
-                  "timm:mobilenetv2_100", "timm:mobilenetv3_small_050",
-                  "timm:mobilenetv3_small_100", "timm:mobilenetv3_large_100"],
-    "EfficientNet": ["timm:efficientnet_b0", "timm:efficientnet_b1", "timm:efficientnet_lite0",
-                     "timm:tf_efficientnet_b0", "torchvision:efficientnet_b0", "timm:tinynet_a"],
-    "RegNet": ["timm:regnetx_002", "timm:regnetx_004", "timm:regnety_002", "timm:regnety_004",
-               "timm:regnetx_008", "timm:regnety_008", "torchvision:regnet_x_400mf",
-               "torchvision:regnet_y_400mf"],
-    "ConvNeXt": ["timm:convnext_atto", "timm:convnext_femto", "timm:convnext_pico",
-                 "timm:convnext_nano", "torchvision:convnext_tiny"],
+    "ResNet": [
+        "timm:resnet18",
+        "timm:resnet34",
+        "timm:resnet50",
+        "timm:resnet26d",
+        "timm:resnet10t",
+        "timm:resnext26ts",
+        "torchvision:resnet18",
+        "torchvision:resnet50",
+        "torchvision:resnext50_32x4d",
+    ],
+    "MobileNet": [
+        "torchvision:mobilenet_v2",
+        "torchvision:mobilenet_v3_small",
+        "torchvision:mobilenet_v3_large",
+        "timm:mobilenetv2_050",
+        "timm:mobilenetv2_100",
+        "timm:mobilenetv3_small_050",
+        "timm:mobilenetv3_small_100",
+        "timm:mobilenetv3_large_100",
+    ],
+    "EfficientNet": [
+        "timm:efficientnet_b0",
+        "timm:efficientnet_b1",
+        "timm:efficientnet_lite0",
+        "timm:tf_efficientnet_b0",
+        "torchvision:efficientnet_b0",
+        "timm:tinynet_a",
+    ],
+    "RegNet": [
+        "timm:regnetx_002",
+        "timm:regnetx_004",
+        "timm:regnety_002",
+        "timm:regnety_004",
+        "timm:regnetx_008",
+        "timm:regnety_008",
+        "torchvision:regnet_x_400mf",
+        "torchvision:regnet_y_400mf",
+    ],
+    "ConvNeXt": [
+        "timm:convnext_atto",
+        "timm:convnext_femto",
+        "timm:convnext_pico",
+        "timm:convnext_nano",
+        "torchvision:convnext_tiny",
+    ],
     "DenseNet": ["torchvision:densenet121"],
-    "ViT/DeiT": ["timm:vit_tiny_patch16_224", "timm:vit_small_patch16_224",
-                 "timm:deit_tiny_patch16_224", "timm:deit_small_patch16_224",
-                 "torchvision:vit_b_16"],
+    "ViT/DeiT": [
+        "timm:vit_tiny_patch16_224",
+        "timm:vit_small_patch16_224",
+        "timm:deit_tiny_patch16_224",
+        "timm:deit_small_patch16_224",
+        "torchvision:vit_b_16",
+    ],
     "Swin": ["timm:swin_tiny_patch4_window7_224", "torchvision:swin_t"],
     "MLP-Mixer": ["timm:mixer_s16_224", "timm:resmlp_12_224"],
-    "other": ["torchvision:squeezenet1_0", "torchvision:squeezenet1_1",
-              "torchvision:shufflenet_v2_x0_5", "torchvision:shufflenet_v2_x1_0",
-              "torchvision:mnasnet0_5", "torchvision:mnasnet1_0", "torchvision:alexnet",
-              "torchvision:googlenet", "timm:ghostnet_100", "timm:lcnet_050", "timm:lcnet_100",
-              "timm:mobilevit_xxs", "timm:edgenext_xx_small", "timm:fbnetc_100",
-              "timm:semnasnet_100", "timm:dla34", "timm:cspresnet50", "timm:poolformer_s12",
-              "timm:pit_ti_224", "timm:repvgg_a0", "timm:hardcorenas_a",
-              "timm:efficientvit_b0", "timm:levit_128s"],
+    "other": [
+        "torchvision:squeezenet1_0",
+        "torchvision:squeezenet1_1",
+        "torchvision:shufflenet_v2_x0_5",
+        "torchvision:shufflenet_v2_x1_0",
+        "torchvision:mnasnet0_5",
+        "torchvision:mnasnet1_0",
+        "torchvision:alexnet",
+        "torchvision:googlenet",
+        "timm:ghostnet_100",
+        "timm:lcnet_050",
+        "timm:lcnet_100",
+        "timm:mobilevit_xxs",
+        "timm:edgenext_xx_small",
+        "timm:fbnetc_100",
+        "timm:semnasnet_100",
+        "timm:dla34",
+        "timm:cspresnet50",
+        "timm:poolformer_s12",
+        "timm:pit_ti_224",
+        "timm:repvgg_a0",
+        "timm:hardcorenas_a",
+        "timm:efficientvit_b0",
+        "timm:levit_128s",
+    ],
 }
 
 
@@ -98,10 +152,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--op-budget-ms", type=float, default=40.0)
     p.add_argument("--net-budget-ms", type=float, default=300.0)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--stats", default="min,median,min-corrected",
-                   help="statistics compared, comma-separated, the first one written to the "
-                        f"summary JSON (of {', '.join(sorted(STATS))}; default: "
-                        "min,median,min-corrected)")
+    p.add_argument(
+        "--stats",
+        default="min,median,min-corrected",
+        help="statistics compared, comma-separated, the first one written to the "
+        f"summary JSON (of {', '.join(sorted(STATS))}; default: "
+        "min,median,min-corrected)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration third")
     p.add_argument("--out", type=Path, default=Path("bench_out/model_zoo"))
     p.add_argument("--report", type=Path, default=None, help="also write the report here")
@@ -147,8 +204,10 @@ def main() -> int:
     archs, family, failed = trace_zoo(models, shape)
     trace_s = time.perf_counter() - t0
     ops = encode(archs).ops
-    paths = {"ops": args.out / f"zoo-{args.size}.ops.csv",
-             "nets": args.out / f"zoo-{args.size}.networks.csv"}
+    paths = {
+        "ops": args.out / f"zoo-{args.size}.ops.csv",
+        "nets": args.out / f"zoo-{args.size}.networks.csv",
+    }
     key = f"cpu/{args.threads}"
     op_timer = timer(args.op_budget_ms, "cpu", args.threads, args.rounds)
     t0 = time.perf_counter()
@@ -156,8 +215,9 @@ def main() -> int:
     profile_s = time.perf_counter() - t0
     net_timer = timer(args.net_budget_ms, "cpu", args.threads, args.rounds)
     t0 = time.perf_counter()
-    shared_nominal(key, lambda: measure_architectures(archs, paths["nets"], net_timer,
-                                                      repeats=2), net_timer)
+    shared_nominal(
+        key, lambda: measure_architectures(archs, paths["nets"], net_timer, repeats=2), net_timer
+    )
     nets_s = time.perf_counter() - t0
 
     out = io.StringIO()
@@ -173,31 +233,49 @@ def main() -> int:
     return 0
 
 
-def header(args: argparse.Namespace, archs: list, family: dict, failed: list[str], ops: list,
-           times: tuple[float, float, float], started: datetime,
-           load0: tuple[float, float, float]) -> None:
+def header(
+    args: argparse.Namespace,
+    archs: list,
+    family: dict,
+    failed: list[str],
+    ops: list,
+    times: tuple[float, float, float],
+    started: datetime,
+    load0: tuple[float, float, float],
+) -> None:
     trace_s, profile_s, nets_s = times
     print(f"# Model zoo: predicted vs measured latency ({started:%Y-%m-%d %H:%M} UTC)")
-    print(f"command: python bench/model_zoo.py --size {args.size} --threads "
-          f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
-          f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}")
-    print(f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
-          f"({os.cpu_count()} cores, shared with other work)")
-    print(f"models: {len(archs)} traced of {len(archs) + len(failed)} "
-          f"({', '.join(f'{f} {sum(family.get(a.name) == f for a in archs)}' for f in ZOO)}); "
-          f"input 1x3x{args.size}x{args.size}; untraceable: {len(failed)}")
+    print(
+        f"command: python bench/model_zoo.py --size {args.size} --threads "
+        f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
+        f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}"
+    )
+    print(
+        f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
+        f"({os.cpu_count()} cores, shared with other work)"
+    )
+    print(
+        f"models: {len(archs)} traced of {len(archs) + len(failed)} "
+        f"({', '.join(f'{f} {sum(family.get(a.name) == f for a in archs)}' for f in ZOO)}); "
+        f"input 1x3x{args.size}x{args.size}; untraceable: {len(failed)}"
+    )
     for line in failed:
         print(f"  untraceable: {line}")
     n_total = sum(len(a.edges) for a in archs)
-    print(f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
-          f"({n_total / max(1, len(ops)):.1f} calls per unique op)")
-    print(f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
-          f"measuring the models whole (2 passes) {nets_s:.0f} s "
-          f"(a re-run resumes the tables: 0 s when complete)")
+    print(
+        f"unique ops: {len(ops)} of {n_total} op calls in the zoo "
+        f"({n_total / max(1, len(ops)):.1f} calls per unique op)"
+    )
+    print(
+        f"time: tracing {trace_s:.0f} s, profiling the unique ops {profile_s:.0f} s, "
+        f"measuring the models whole (2 passes) {nets_s:.0f} s "
+        f"(a re-run resumes the tables: 0 s when complete)"
+    )
 
 
-def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, paths: dict,
-           summary: bool) -> None:
+def report(
+    args: argparse.Namespace, stat_name: str, archs: list, family: dict, paths: dict, summary: bool
+) -> None:
     """Every method's accuracy on the held-out models, compared by statistic ``stat_name``."""
     stat = STATS[stat_name]
     table = read_networks(paths["nets"])  # only this zoo's rows (a table may hold more)
@@ -209,18 +287,25 @@ def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, 
     lut = LookupPredictor().fit(op_data(paths["ops"], stat))
     raw = NetworkPredictor(lut, calibration="none").composed(nets.archs)
     op_sum, n_ops = raw["op_sum"], raw["n_edges"]
-    feats = np.array([[f["macs"], f["params"], f["activations"]] for f in
-                      (model_features(by_name[n]) for n in names)])
+    feats = np.array(
+        [
+            [f["macs"], f["params"], f["activations"]]
+            for f in (model_features(by_name[n]) for n in names)
+        ]
+    )
 
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(names))
-    train, test = np.sort(order[: len(names) // 3]), np.sort(order[len(names) // 3:])
+    train, test = np.sort(order[: len(names) // 3]), np.sort(order[len(names) // 3 :])
     tr_archs = [nets.archs[i] for i in train]
     te_archs = [nets.archs[i] for i in test]
 
     predicted: dict[str, np.ndarray] = {}
-    for label, calib in (("LUT + calib (affine)", "affine"), ("LUT + per-kind", "per_kind"),
-                         ("LUT scale", "scale")):
+    for label, calib in (
+        ("LUT + calib (affine)", "affine"),
+        ("LUT + per-kind", "per_kind"),
+        ("LUT scale", "scale"),
+    ):
         model = NetworkPredictor(lut, calibration=calib).fit(tr_archs, y[train])
         predicted[label] = np.asarray(model.predict(te_archs))
     w = relative_lstsq(np.column_stack([op_sum, n_ops])[train], y[train])
@@ -237,35 +322,51 @@ def report(args: argparse.Namespace, stat_name: str, archs: list, family: dict, 
 
     print(f"\n## statistic {stat} ({nets.device})")
     share = op_sum / y
-    print(f"share of each model's time the plain op sum explains (op_sum / measured): median "
-          f"{np.median(share):.2f}, 10th-90th percentile {np.percentile(share, 10):.2f}-"
-          f"{np.percentile(share, 90):.2f}, min {share.min():.2f} ({names[share.argmin()]}), "
-          f"max {share.max():.2f} ({names[share.argmax()]})")
+    print(
+        f"share of each model's time the plain op sum explains (op_sum / measured): median "
+        f"{np.median(share):.2f}, 10th-90th percentile {np.percentile(share, 10):.2f}-"
+        f"{np.percentile(share, 90):.2f}, min {share.min():.2f} ({names[share.argmin()]}), "
+        f"max {share.max():.2f} ({names[share.argmax()]})"
+    )
     for fam in ZOO:
         idx = [i for i, n in enumerate(names) if family[n] == fam]
         if idx:
-            print(f"  {fam:<13} share {np.median(share[idx]):.2f} (median of {len(idx)}), "
-                  f"ops per model {np.median(n_ops[idx]):.0f}, ms {np.median(y[idx]):.2f}")
+            print(
+                f"  {fam:<13} share {np.median(share[idx]):.2f} (median of {len(idx)}), "
+                f"ops per model {np.median(n_ops[idx]):.0f}, ms {np.median(y[idx]):.2f}"
+            )
     print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")
     results = {}
     for label, pred in predicted.items():
         acc = accuracy(pred, y[test])
         results[label] = acc
-        print(f"{label:<34} {100 * acc['within_10pct']:>11.1f}% {acc['kendall_tau']:>10.3f} "
-              f"{acc['mape_pct']:>8.2f}")
-    print(f"target: within ±10 % >= {100 * TARGET_WITHIN_10:.0f} % and τ >= "
-          f"{TARGET_TAU}; per-op overhead fitted by 'LUT sum + n_ops': "
-          f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
-          f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params")
+        print(
+            f"{label:<34} {100 * acc['within_10pct']:>11.1f}% {acc['kendall_tau']:>10.3f} "
+            f"{acc['mape_pct']:>8.2f}"
+        )
+    print(
+        f"target: within ±10 % >= {100 * TARGET_WITHIN_10:.0f} % and τ >= "
+        f"{TARGET_TAU}; per-op overhead fitted by 'LUT sum + n_ops': "
+        f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
+        f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params"
+    )
     worst = np.argsort(-np.abs(predicted["LUT + calib (affine)"] / y[test] - 1))[:5]
-    print("largest errors of LUT + calib: " + ", ".join(
-        f"{names[test[i]]} {100 * (predicted['LUT + calib (affine)'][i] / y[test[i]] - 1):+.0f}%"
-        for i in worst))
+    print(
+        "largest errors of LUT + calib: "
+        + ", ".join(
+            f"{names[test[i]]} {100 * (predicted['LUT + calib (affine)'][i] / y[test[i]] - 1):+.0f}%"
+            for i in worst
+        )
+    )
     if summary:
         (args.out / f"zoo-{args.size}.summary.json").write_text(
-            json.dumps({"models": len(names), "statistic": stat, "results": results},
-                       indent=1, default=float))
+            json.dumps(
+                {"models": len(names), "statistic": stat, "results": results},
+                indent=1,
+                default=float,
+            )
+        )
 
 
 if __name__ == "__main__":

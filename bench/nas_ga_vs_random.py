@@ -30,28 +30,45 @@ def instance(seed: int) -> tuple[GenePool, np.ndarray]:
 
 
 def main() -> None:
-    print(f"{N_LAYERS} layers x {N_SCALES} scales, pool 10, N_l={N_PATHS} "
-          f"({len(list(itertools.combinations(range(10), N_PATHS)))} individuals), {SEEDS} seeds")
-    print(f"{'evals':>6} {'GA ms':>9} {'random ms':>10} {'random/GA':>10} {'GA wins':>8} "
-          f"{'GA gap to opt %':>16} {'rand gap %':>11}")
+    print(
+        f"{N_LAYERS} layers x {N_SCALES} scales, pool 10, N_l={N_PATHS} "
+        f"({len(list(itertools.combinations(range(10), N_PATHS)))} individuals), {SEEDS} seeds"
+    )
+    print(
+        f"{'evals':>6} {'GA ms':>9} {'random ms':>10} {'random/GA':>10} {'GA wins':>8} "
+        f"{'GA gap to opt %':>16} {'rand gap %':>11}"
+    )
     for budget in BUDGETS:
         ga, rnd, opt = [], [], []
         for seed in range(SEEDS):
             pool, cells = instance(seed)
             p = PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0)
-            best = min(p.latency_ms(np.array(c))
-                       for c in itertools.combinations(range(10), N_PATHS))
+            best = min(
+                p.latency_ms(np.array(c)) for c in itertools.combinations(range(10), N_PATHS)
+            )
             opt.append(best)
-            ga.append(GeneticAlgorithm().run(
-                PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
-                seed, max_evals=budget).latency_ms)
-            rnd.append(random_selection(
-                PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
-                budget, seed).latency_ms)
+            ga.append(
+                GeneticAlgorithm()
+                .run(
+                    PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
+                    seed,
+                    max_evals=budget,
+                )
+                .latency_ms
+            )
+            rnd.append(
+                random_selection(
+                    PathSelectionProblem(pool, cells, N_PATHS, upper_ms=1e9, min_fps=0.0),
+                    budget,
+                    seed,
+                ).latency_ms
+            )
         ga, rnd, opt = map(np.array, (ga, rnd, opt))
-        print(f"{budget:>6} {np.median(ga):>9.3f} {np.median(rnd):>10.3f} "
-              f"{np.median(rnd / ga):>10.3f} {np.mean(ga < rnd):>8.2f} "
-              f"{100 * np.median(ga / opt - 1):>16.2f} {100 * np.median(rnd / opt - 1):>11.2f}")
+        print(
+            f"{budget:>6} {np.median(ga):>9.3f} {np.median(rnd):>10.3f} "
+            f"{np.median(rnd / ga):>10.3f} {np.mean(ga < rnd):>8.2f} "
+            f"{100 * np.median(ga / opt - 1):>16.2f} {100 * np.median(rnd / opt - 1):>11.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ import time
 import numpy as np
 import torch
 
-from latbench.spaces import get_space
 from latbench.nas.cakes import ChannelwiseKernelMix, beta_from_params
 from latbench.nas.regularizers import ExpectedLatency, cost_lasso
 from latbench.nas.stnas import DecoderSupernet, MixedOp
+from latbench.spaces import get_space
 
 REPS = 15
 
@@ -51,16 +51,20 @@ def main() -> None:
     x = layers[0][0].example_inputs()[0]
     base = step_ms(net, x, lambda y: y.square().mean())
     alone = reg_ms(lambda: reg(net.alphas()))
-    print(f"stnas decoder: step {base:.2f} ms, expected-latency term fwd+bwd {alone:.4f} ms "
-          f"= {100 * alone / base:.3f} % of a step")
+    print(
+        f"stnas decoder: step {base:.2f} ms, expected-latency term fwd+bwd {alone:.4f} ms "
+        f"= {100 * alone / base:.3f} % of a step"
+    )
     cands = list(get_space("cakes").layout("small").candidates.values())
     layer = ChannelwiseKernelMix([s.build() for s in cands], cands[0].input_shape[1])
     beta = beta_from_params(cands)
     x = cands[0].example_inputs()[0]
     base = step_ms(layer, x, lambda y: y.square().mean())
     alone = reg_ms(lambda: cost_lasso(layer.alpha, beta, 1e-4))
-    print(f"cakes layer: step {base:.2f} ms, lasso term fwd+bwd {alone:.4f} ms "
-          f"= {100 * alone / base:.3f} % of a step")
+    print(
+        f"cakes layer: step {base:.2f} ms, lasso term fwd+bwd {alone:.4f} ms "
+        f"= {100 * alone / base:.3f} % of a step"
+    )
 
 
 if __name__ == "__main__":

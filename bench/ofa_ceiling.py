@@ -78,8 +78,7 @@ def mapped_agreement(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return accuracy(np.exp(a + b * np.log(x)), y)
 
 
-def gbm_cv(features: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
-           ) -> dict[str, float]:
+def gbm_cv(features: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, float]:
     """Out-of-fold accuracy of ``HistGradientBoostingRegressor(**GBM_PARAMS)`` on log ``y``
     (ms > 0), ``folds``-fold (shuffled with ``seed``); every row is predicted once by a model
     that did not see it. One OpenMP thread: on a shared, loaded machine more threads than
@@ -99,18 +98,30 @@ def ceiling_rows(df: pd.DataFrame, columns: Sequence[str], features: np.ndarray)
         partner = same_batch_partner(col, columns)
         pa = mapped_agreement(df[partner].to_numpy(dtype=np.float64), y) if partner else {}
         gb = gbm_cv(features, y)
-        rows.append({"column": col, "partner": partner or "-",
-                     "partner_rho": pa.get("spearman_rho", np.nan),
-                     "partner_tau": pa.get("kendall_tau", np.nan),
-                     "partner_within_10": pa.get("within_10pct", np.nan),
-                     "gbm_rho": gb["spearman_rho"], "gbm_tau": gb["kendall_tau"],
-                     "gbm_mape_pct": gb["mape_pct"], "gbm_within_10": gb["within_10pct"]})
+        rows.append(
+            {
+                "column": col,
+                "partner": partner or "-",
+                "partner_rho": pa.get("spearman_rho", np.nan),
+                "partner_tau": pa.get("kendall_tau", np.nan),
+                "partner_within_10": pa.get("within_10pct", np.nan),
+                "gbm_rho": gb["spearman_rho"],
+                "gbm_tau": gb["kendall_tau"],
+                "gbm_mape_pct": gb["mape_pct"],
+                "gbm_within_10": gb["within_10pct"],
+            }
+        )
     return pd.DataFrame(rows).set_index("column")
 
 
-def transfer_rows(df: pd.DataFrame, columns: Sequence[str], transfer: Callable[[], Method],
-                  ks: Sequence[int], seeds: int, log: Callable[[str], None] = print
-                  ) -> pd.DataFrame:
+def transfer_rows(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    transfer: Callable[[], Method],
+    ks: Sequence[int],
+    seeds: int,
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
     """Part (c): ``transfer()`` (a fresh fit function per column; its ``chosen`` list names the
     methods ``auto`` picked) at each k, mean over ``seeds`` draws of the shots, scored on the
     rows that are not shots; ``methods`` lists what ``auto`` picked per k, in the order of
@@ -127,16 +138,24 @@ def transfer_rows(df: pd.DataFrame, columns: Sequence[str], transfer: Callable[[
             row[f"k{k}_rho"] = float(np.mean([r["spearman_rho"] for r in runs]))
             row[f"k{k}_within_10"] = float(np.mean([r["within_10pct"] for r in runs]))
         chosen = getattr(fit, "chosen", [])  # one per fit: k outer, seeds inner (``score``)
-        row["methods"] = " / ".join(",".join(dict.fromkeys(chosen[i * seeds:(i + 1) * seeds]))
-                                    for i in range(len(ks)))
+        row["methods"] = " / ".join(
+            ",".join(dict.fromkeys(chosen[i * seeds : (i + 1) * seeds])) for i in range(len(ks))
+        )
         rows.append(row)
         log(f"  transfer on {col}: done")
     return pd.DataFrame(rows).set_index("column")
 
 
-HEADERS = {"partner": "(a) other GPU", "partner_rho": "(a) ρ", "partner_tau": "(a) τ",
-           "partner_within_10": "(a) ±10 %", "gbm_rho": "(b) ρ", "gbm_tau": "(b) τ",
-           "gbm_mape_pct": "(b) MAPE %", "gbm_within_10": "(b) ±10 %"}
+HEADERS = {
+    "partner": "(a) other GPU",
+    "partner_rho": "(a) ρ",
+    "partner_tau": "(a) τ",
+    "partner_within_10": "(a) ±10 %",
+    "gbm_rho": "(b) ρ",
+    "gbm_tau": "(b) τ",
+    "gbm_mape_pct": "(b) MAPE %",
+    "gbm_within_10": "(b) ±10 %",
+}
 
 
 def print_ceiling(ceiling: pd.DataFrame, transfer: pd.DataFrame | None, n: int) -> None:
@@ -145,25 +164,31 @@ def print_ceiling(ceiling: pd.DataFrame, transfer: pd.DataFrame | None, n: int) 
     c = ceiling.copy()
     c.loc["mean"] = c.drop(columns="partner").mean()
     c.loc["mean", "partner"] = "-"
-    c["(b) ≥ bar"] = np.where((c["gbm_rho"] >= BAR_RHO) & (c["gbm_within_10"] >= BAR_WITHIN),
-                              "yes", "no")
+    c["(b) ≥ bar"] = np.where(
+        (c["gbm_rho"] >= BAR_RHO) & (c["gbm_within_10"] >= BAR_WITHIN), "yes", "no"
+    )
     shares = [k for k in c.columns if k.endswith("within_10")]
     c[shares] = 100 * c[shares].astype(float)
-    print(f"\nceiling per column ({n} subnets): (a) the other GPU at the same batch, log-linear "
-          f"map fitted on all rows; (b) gradient boosting on the encoding, 5-fold CV "
-          f"(~{4 * n // 5} training subnets per fold). Bar: ρ ≥ {BAR_RHO} and ≥ "
-          f"{100 * BAR_WITHIN:.0f} % within ±10 %")
+    print(
+        f"\nceiling per column ({n} subnets): (a) the other GPU at the same batch, log-linear "
+        f"map fitted on all rows; (b) gradient boosting on the encoding, 5-fold CV "
+        f"(~{4 * n // 5} training subnets per fold). Bar: ρ ≥ {BAR_RHO} and ≥ "
+        f"{100 * BAR_WITHIN:.0f} % within ±10 %"
+    )
     print(c.rename(columns=HEADERS).to_string(float_format=lambda v: f"{v:.3f}"))
     if transfer is None or transfer.empty:
         return
     t = transfer.copy()
     t.loc["mean"] = t.drop(columns="methods").mean()
     t.loc["mean", "methods"] = ""
-    t["(b) ρ / ±10 %"] = [f"{c.loc[i, 'gbm_rho']:.3f} / {c.loc[i, 'gbm_within_10']:.1f}"
-                          for i in t.index]
+    t["(b) ρ / ±10 %"] = [
+        f"{c.loc[i, 'gbm_rho']:.3f} / {c.loc[i, 'gbm_within_10']:.1f}" for i in t.index
+    ]
     shares = [k for k in t.columns if k.endswith("within_10")]
     t[shares] = 100 * t[shares].astype(float)
     t.columns = [col.replace("_rho", " ρ").replace("_within_10", " ±10 %") for col in t.columns]
-    print(f"\n(c) latbench transfer (auto, CPU source, shots' own ops) at larger k, scored on "
-          f"the other {n} − k subnets; 'methods': what auto picked at each k; (b) beside it")
+    print(
+        f"\n(c) latbench transfer (auto, CPU source, shots' own ops) at larger k, scored on "
+        f"the other {n} − k subnets; 'methods': what auto picked at each k; (b) beside it"
+    )
     print(t.to_string(float_format=lambda v: f"{v:.3f}"))

@@ -26,8 +26,12 @@ from scipy.stats import spearmanr
 
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns
 
-DEFAULT_CSV = (Path(__file__).resolve().parents[1] / "data" / "public-latency"
-               / "ofa_mbv3_help_devices_ms.csv.gz")
+DEFAULT_CSV = (
+    Path(__file__).resolve().parents[1]
+    / "data"
+    / "public-latency"
+    / "ofa_mbv3_help_devices_ms.csv.gz"
+)
 COLUMNS = ("2080ti_1", "2080ti_32", "2080ti_64", "titan_xp_1", "titan_xp_32", "titan_xp_64")
 
 
@@ -36,8 +40,9 @@ def costs(frame: pd.DataFrame, width: float) -> pd.DataFrame:
     rows = []
     for ks, e, d, r in frame[["ks", "e", "d", "r"]].itertuples(index=False):
         ops = build_network(config_from_columns(ks, e, d, r, width)).ops()
-        rows.append((sum(o.features()["flops"] for o in ops) / 2,
-                     sum(o.features()["params"] for o in ops)))
+        rows.append(
+            (sum(o.features()["flops"] for o in ops) / 2, sum(o.features()["params"] for o in ops))
+        )
     return pd.DataFrame(rows, columns=["macs", "params"], index=frame.index)
 
 
@@ -48,8 +53,9 @@ def r2_loglinear(c: pd.DataFrame, r: np.ndarray, y: np.ndarray) -> float:
     return 1.0 - resid.var() / np.log(y).var()
 
 
-def bootstrap_diff(a: np.ndarray, b: np.ndarray, y: np.ndarray, n: int = 1000, seed: int = 0
-                   ) -> tuple[float, float, float]:
+def bootstrap_diff(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, n: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
     """Share of resamples where ρ(a, y) > ρ(b, y), and the 2.5 / 97.5 % quantiles of the
     difference ρ(a, y) − ρ(b, y)."""
     rng = np.random.default_rng(seed)
@@ -67,12 +73,18 @@ def load_costs(frame: pd.DataFrame, path: Path | None) -> dict[float, pd.DataFra
     if path is not None and path.exists():
         saved = pd.read_csv(path)
         if len(saved) >= len(frame):
-            return {w: saved[[f"macs_{w}", f"params_{w}"]].head(len(frame)).set_axis(
-                ["macs", "params"], axis=1).set_index(frame.index) for w in (1.0, 1.2)}
+            return {
+                w: saved[[f"macs_{w}", f"params_{w}"]]
+                .head(len(frame))
+                .set_axis(["macs", "params"], axis=1)
+                .set_index(frame.index)
+                for w in (1.0, 1.2)
+            }
     by_width = {w: costs(frame, w) for w in (1.0, 1.2)}
     if path is not None:
-        pd.DataFrame({f"{k}_{w}": c[k].to_numpy() for w, c in by_width.items()
-                      for k in ("macs", "params")}).to_csv(path, index=False)
+        pd.DataFrame(
+            {f"{k}_{w}": c[k].to_numpy() for w, c in by_width.items() for k in ("macs", "params")}
+        ).to_csv(path, index=False)
     return by_width
 
 
@@ -85,8 +97,10 @@ def main() -> None:
     frame = pd.read_csv(args.csv).head(args.n)
     by_width = load_costs(frame, args.costs)
     print(f"{len(frame)} subnets of {args.csv.name}")
-    print(f"{'column':<12} {'width':>5} {'ρ(MACs)':>8} {'ρ(params)':>9} {'R² log-fit':>10}   "
-          "bootstrap ρ(MACs) 1.2 − 1.0: P(>0) [95 % interval]")
+    print(
+        f"{'column':<12} {'width':>5} {'ρ(MACs)':>8} {'ρ(params)':>9} {'R² log-fit':>10}   "
+        "bootstrap ρ(MACs) 1.2 − 1.0: P(>0) [95 % interval]"
+    )
     for col in COLUMNS:
         y = frame[col].to_numpy(float)
         for w, c in by_width.items():
@@ -95,8 +109,9 @@ def main() -> None:
             r2 = r2_loglinear(c, frame["r"].to_numpy(float), y)
             tail = ""
             if w == 1.2:
-                share, lo, hi = bootstrap_diff(c["macs"].to_numpy(),
-                                               by_width[1.0]["macs"].to_numpy(), y)
+                share, lo, hi = bootstrap_diff(
+                    c["macs"].to_numpy(), by_width[1.0]["macs"].to_numpy(), y
+                )
                 tail = f"   {share:.3f} [{lo:+.4f}, {hi:+.4f}]"
             print(f"{col:<12} {w:>5.1f} {rho_m:>8.4f} {rho_p:>9.4f} {r2:>10.4f}{tail}")
 

@@ -66,20 +66,35 @@ def main() -> None:
     assert np.array_equal(pred_big, pred_m[rows]), "batched and per-object predictions differ"
     cost = dict(zip((s.key for s in batch.ops), lut.predict(batch.ops)))
     k = min(args.m, 500)
-    t_loop, _ = best_of(lambda: [(a.longest_path(lambda e: cost[e.op.key]),
-                                  sum(cost[o.key] for o in a.ops())) for a in archs[:k]], 1)
+    t_loop, _ = best_of(
+        lambda: [
+            (a.longest_path(lambda e: cost[e.op.key]), sum(cost[o.key] for o in a.ops()))
+            for a in archs[:k]
+        ],
+        1,
+    )
     n_edges = len(archs[0].edges)
-    print(f"{args.space}: {len(batch.ops)} distinct ops, {n_edges} edges per network; "
-          f"median of {args.rounds} rounds")
-    print(f"  batched, {args.n:>7} archs from index arrays : {t_batched * 1e3:8.1f} ms total, "
-          f"{t_batched / args.n * 1e6:7.2f} µs/arch  (goal: 1e5 well under 1 s)")
-    print(f"  encode + predict, {args.m:>5} Architecture objects: {t_encode * 1e3:8.1f} ms total, "
-          f"{t_encode / args.m * 1e6:7.2f} µs/arch")
-    print(f"  Python loop, {k:>5} archs (longest path + sum): {t_loop * 1e3:8.1f} ms total, "
-          f"{t_loop / k * 1e6:7.2f} µs/arch")
-    print(f"  ratio per arch: loop / batched = {t_loop / k / (t_batched / args.n):.0f}x, "
-          f"encode / batched = {t_encode / args.m / (t_batched / args.n):.0f}x; "
-          f"1e5 batched would take {t_batched / args.n * 1e5 * 1e3:.1f} ms")
+    print(
+        f"{args.space}: {len(batch.ops)} distinct ops, {n_edges} edges per network; "
+        f"median of {args.rounds} rounds"
+    )
+    print(
+        f"  batched, {args.n:>7} archs from index arrays : {t_batched * 1e3:8.1f} ms total, "
+        f"{t_batched / args.n * 1e6:7.2f} µs/arch  (goal: 1e5 well under 1 s)"
+    )
+    print(
+        f"  encode + predict, {args.m:>5} Architecture objects: {t_encode * 1e3:8.1f} ms total, "
+        f"{t_encode / args.m * 1e6:7.2f} µs/arch"
+    )
+    print(
+        f"  Python loop, {k:>5} archs (longest path + sum): {t_loop * 1e3:8.1f} ms total, "
+        f"{t_loop / k * 1e6:7.2f} µs/arch"
+    )
+    print(
+        f"  ratio per arch: loop / batched = {t_loop / k / (t_batched / args.n):.0f}x, "
+        f"encode / batched = {t_encode / args.m / (t_batched / args.n):.0f}x; "
+        f"1e5 batched would take {t_batched / args.n * 1e5 * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; median of {args.repeat} runs, ms")
-    print(f"{'table':28s} {'rows':>5s} {'read cold':>10s} {'read warm':>10s} {'ratio':>6s} "
-          f"{'show dict':>10s} {'show shared':>12s} {'ratio':>6s}")
+    print(
+        f"{'table':28s} {'rows':>5s} {'read cold':>10s} {'read warm':>10s} {'ratio':>6s} "
+        f"{'show dict':>10s} {'show shared':>12s} {'ratio':>6s}"
+    )
     for path in sorted(PROFILES.glob("*.csv")):
         cold = _ms(lambda: read_table(path), args.repeat, OpSpec.from_key.cache_clear)
         warm = _ms(lambda: read_table(path), args.repeat)
@@ -73,8 +75,10 @@ def main() -> None:
             a = _ms(lambda: _show(path), args.repeat)
         b = _ms(lambda: _show(path), args.repeat)
         rows = len(read_table(path))
-        print(f"{path.stem:28s} {rows:5d} {cold:10.1f} {warm:10.1f} {cold / warm:5.1f}x "
-              f"{a:10.1f} {b:12.1f} {a / b:5.1f}x")
+        print(
+            f"{path.stem:28s} {rows:5d} {cold:10.1f} {warm:10.1f} {cold / warm:5.1f}x "
+            f"{a:10.1f} {b:12.1f} {a / b:5.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ THREADS = 1
 def time_torch(fn: Callable[[], object]) -> tuple[float, float]:
     t0 = time.perf_counter()
     m = tb.Timer(stmt="fn()", globals={"fn": fn}, num_threads=THREADS).blocked_autorange(
-        min_run_time=0.2)
+        min_run_time=0.2
+    )
     return m.median * 1e3, time.perf_counter() - t0
 
 
@@ -53,6 +54,7 @@ def ours(device: str, clock: str) -> Callable[[Callable[[], object]], tuple[floa
         t0 = time.perf_counter()
         m = timer.measure(fn)
         return m.median_ms, time.perf_counter() - t0
+
     return run
 
 
@@ -61,13 +63,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     args = parser.parse_args()
-    timers = {"torch blocked_autorange": time_torch, "latbench quick, wall": ours(args.device, "wall")}
+    timers = {
+        "torch blocked_autorange": time_torch,
+        "latbench quick, wall": ours(args.device, "wall"),
+    }
     if args.device == "cpu":
         timers["latbench quick, thread"] = ours("cpu", "thread")
-    print(f"torch {torch.__version__}, {args.device}, {THREADS} thread, {args.rounds} "
-          f"interleaved rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'op':34s} {'timer':24s} {'median ms':>9s} {'/ torch':>8s} {'rounds ±':>8s} "
-          f"{'answer s':>8s} {'/ torch':>8s}")
+    print(
+        f"torch {torch.__version__}, {args.device}, {THREADS} thread, {args.rounds} "
+        f"interleaved rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"{'op':34s} {'timer':24s} {'median ms':>9s} {'/ torch':>8s} {'rounds ±':>8s} "
+        f"{'answer s':>8s} {'/ torch':>8s}"
+    )
     speed, agree = [], []
     with torch_threads(THREADS):
         for spec in SPECS:
@@ -83,13 +92,17 @@ def main() -> None:
             for name, values in got.items():
                 ms = [m for m, _ in values]
                 spread = max(ms) / min(ms) - 1
-                print(f"{label:34s} {name:24s} {med[name]:9.4f} {med[name] / med[base]:8.3f} "
-                      f"{100 * spread:7.1f}% {sec[name]:8.3f} {sec[name] / sec[base]:8.2f}")
+                print(
+                    f"{label:34s} {name:24s} {med[name]:9.4f} {med[name] / med[base]:8.3f} "
+                    f"{100 * spread:7.1f}% {sec[name]:8.3f} {sec[name] / sec[base]:8.2f}"
+                )
                 label = ""
             speed.append(sec["latbench quick, wall"] / sec[base])
             agree.append(abs(med["latbench quick, wall"] / med[base] - 1))
-    print(f"latbench (wall) vs torch: median time-to-answer ratio {statistics.median(speed):.2f} "
-          f"(goal <= 0.5), worst |median ratio - 1| {100 * max(agree):.1f}% (goal <= 5%)")
+    print(
+        f"latbench (wall) vs torch: median time-to-answer ratio {statistics.median(speed):.2f} "
+        f"(goal <= 0.5), worst |median ratio - 1| {100 * max(agree):.1f}% (goal <= 5%)"
+    )
 
 
 if __name__ == "__main__":

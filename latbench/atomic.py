@@ -9,8 +9,9 @@ from pathlib import Path
 from latbench.errors import with_filename
 
 
-def write_atomically(path: str | os.PathLike[str], data: str | bytes, *,
-                     fsync: bool = False) -> Path:
+def write_atomically(
+    path: str | os.PathLike[str], data: str | bytes, *, fsync: bool = False
+) -> Path:
     """Write ``data`` (text as UTF-8) to ``path`` through ``<path>.tmp`` and ``os.replace``:
     a reader sees the old file or the new one. ``fsync``: the bytes reach the disk before the
     rename (without it a crash keeps the page cache, a power loss may lose the new file).

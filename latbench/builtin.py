@@ -9,9 +9,9 @@ built from them, then the samplers and genotype builders attached to those space
 generic search (its module is imported when it runs).
 """
 
-from latbench.ops import (aggregate, basic, blocks, deform, mobilenetv3, traced,  # noqa: F401
-                          transformer)
-from latbench.spaces import (  # noqa: F401
+# ruff: noqa: F401, I001  (imported for their registrations, in this order)
+from latbench.ops import aggregate, basic, blocks, deform, mobilenetv3, traced, transformer
+from latbench.spaces import (
     cakes,
     dints,
     dyncell,
@@ -21,11 +21,15 @@ from latbench.spaces import (  # noqa: F401
     stnas_decoder,
     stnas_encoder,
 )
-from latbench.archs import (  # noqa: F401, I001
-    cakes as _cakes_archs, dints as _dints_archs, dyncell as _dyncell_archs,
-    msnas as _msnas_archs, nasbench201 as _nasbench201_archs, ofa_mbv3 as _ofa_mbv3_archs,
-    published_models as _published_models_archs, stnas_decoder as _stnas_decoder_archs)
-from latbench.nas.searches import register_search  # noqa: E402
+from latbench.archs import cakes as _cakes_archs
+from latbench.archs import dints as _dints_archs
+from latbench.archs import dyncell as _dyncell_archs
+from latbench.archs import msnas as _msnas_archs
+from latbench.archs import nasbench201 as _nasbench201_archs
+from latbench.archs import ofa_mbv3 as _ofa_mbv3_archs
+from latbench.archs import published_models as _published_models_archs
+from latbench.archs import stnas_decoder as _stnas_decoder_archs
+from latbench.nas.searches import register_search
 
 # mixed ops per slot with λ · expected latency, on any space with a ChoiceLayout (--space)
 register_search("mixed-op", "latbench.nas.choices:search", default_lambda=0.5)

@@ -18,12 +18,26 @@ from typing import Any
 
 import torch
 
-LIBRARIES = ("torch", "numpy", "onnx", "onnxruntime", "onnxruntime-gpu", "tensorrt",
-             "nvidia-ml-py", "scikit-learn", "pandas", "latbench")
+LIBRARIES = (
+    "torch",
+    "numpy",
+    "onnx",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "tensorrt",
+    "nvidia-ml-py",
+    "scikit-learn",
+    "pandas",
+    "latbench",
+)
 
 _THROTTLE_BITS = {
-    0x1: "gpu_idle", 0x2: "applications_clocks_setting", 0x4: "sw_power_cap",
-    0x8: "hw_slowdown", 0x20: "sw_thermal_slowdown", 0x40: "hw_thermal_slowdown",
+    0x1: "gpu_idle",
+    0x2: "applications_clocks_setting",
+    0x4: "sw_power_cap",
+    0x8: "hw_slowdown",
+    0x20: "sw_thermal_slowdown",
+    0x40: "hw_thermal_slowdown",
     0x80: "hw_power_brake_slowdown",
 }
 _BENIGN_THROTTLE = {"gpu_idle", "applications_clocks_setting"}
@@ -83,8 +97,9 @@ def gpu_throttle_reasons(device: torch.device) -> list[str]:
             mask = nv.nvmlDeviceGetCurrentClocksThrottleReasons(nvml_handle(nv, device))
         except Exception:  # noqa: BLE001 - NVML not supported on this GPU
             return []
-    return [name for bit, name in _THROTTLE_BITS.items()
-            if mask & bit and name not in _BENIGN_THROTTLE]
+    return [
+        name for bit, name in _THROTTLE_BITS.items() if mask & bit and name not in _BENIGN_THROTTLE
+    ]
 
 
 def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:

@@ -25,8 +25,10 @@ class UnknownNameError(LatbenchError, KeyError):
         return self.args[0]
 
 
-PLUGIN_HINT = ("; if a plugin registers it, load that plugin with --plugin MODULE or "
-               "LATBENCH_PLUGINS (docs/plugins.md)")
+PLUGIN_HINT = (
+    "; if a plugin registers it, load that plugin with --plugin MODULE or "
+    "LATBENCH_PLUGINS (docs/plugins.md)"
+)
 
 
 class UnknownOpKindError(UnknownNameError):
@@ -60,7 +62,6 @@ class MissingDependencyError(LatbenchError, ImportError):
         hint = f"pip install 'latbench[{extra}]'" if extra else f"pip install {package}"
         msg = f"{package} is not installed{': ' + why if why else ''}; install it with: {hint}"
         super().__init__(msg)
-
 
 
 class GenotypeError(LatbenchError, ValueError):
@@ -102,8 +103,10 @@ def with_filename(exc: OSError, path: object) -> OSError:
 
 def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
-    return (f"{source}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
-            f"{exc.start}); expected a UTF-8 file written by latbench")
+    return (
+        f"{source}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+        f"{exc.start}); expected a UTF-8 file written by latbench"
+    )
 
 
 def __getattr__(name: str) -> Any:

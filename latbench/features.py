@@ -9,8 +9,9 @@ features too: they carry the cost of pooling, resampling and norms.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -21,7 +22,12 @@ if TYPE_CHECKING:
     from latbench.opspec import OpSpec
 
 ANALYTIC_FEATURES = (
-    "flops", "params", "input_elems", "output_elems", "bytes_read", "bytes_written",
+    "flops",
+    "params",
+    "input_elems",
+    "output_elems",
+    "bytes_read",
+    "bytes_written",
     "arithmetic_intensity",
 )
 
@@ -35,7 +41,7 @@ def _numel(out: object) -> int:
 
 
 @functools.lru_cache(maxsize=65536)
-def op_features(spec: "OpSpec") -> Mapping[str, float]:
+def op_features(spec: OpSpec) -> Mapping[str, float]:
     """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
     counts forward only. (``latbench.predictors.features.FEATURE_NAMES`` are the learned predictors'
     log-scale inputs derived from these.)
@@ -49,8 +55,15 @@ def op_features(spec: "OpSpec") -> Mapping[str, float]:
         inputs = spec.example_inputs("meta")
         with counter, torch.no_grad():
             out = module(*inputs)
-    except (RuntimeError, ValueError, OverflowError, IndexError, TypeError, AttributeError,
-            NotImplementedError) as exc:  # the last three: traced calls of users' code
+    except (
+        RuntimeError,
+        ValueError,
+        OverflowError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+    ) as exc:  # the last three: traced calls of users' code
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OpSpecError(f"{spec.key}: cannot run at this shape ({first})") from None
     itemsize = torch.empty((), dtype=spec.torch_dtype).element_size()
@@ -60,18 +73,20 @@ def op_features(spec: "OpSpec") -> Mapping[str, float]:
     bytes_read = (in_elems + n_params) * itemsize
     bytes_written = out_elems * itemsize
     flops = float(counter.get_total_flops())
-    return MappingProxyType({
-        "flops": flops,
-        "params": float(n_params),
-        "input_elems": float(in_elems),
-        "output_elems": float(out_elems),
-        "bytes_read": float(bytes_read),
-        "bytes_written": float(bytes_written),
-        "arithmetic_intensity": flops / max(1.0, bytes_read + bytes_written),
-    })
+    return MappingProxyType(
+        {
+            "flops": flops,
+            "params": float(n_params),
+            "input_elems": float(in_elems),
+            "output_elems": float(out_elems),
+            "bytes_read": float(bytes_read),
+            "bytes_written": float(bytes_written),
+            "arithmetic_intensity": flops / max(1.0, bytes_read + bytes_written),
+        }
+    )
 
 
-def output_shape(spec: "OpSpec") -> tuple[int, ...]:
+def output_shape(spec: OpSpec) -> tuple[int, ...]:
     """Shape of the op's (first) output, from a meta-device run."""
     with torch.no_grad():
         out = spec.build("meta")(*spec.example_inputs("meta"))

@@ -97,19 +97,23 @@ class ImportOptions:
         if self.per not in PERS:
             raise LatbenchError(f"per {self.per!r} is not one of {', '.join(PERS)}")
         if self.disconnected not in DISCONNECTED:
-            raise LatbenchError(f"disconnected {self.disconnected!r} is not one of "
-                                f"{', '.join(DISCONNECTED)}")
+            raise LatbenchError(
+                f"disconnected {self.disconnected!r} is not one of {', '.join(DISCONNECTED)}"
+            )
         if self.prune and self.disconnected == "keep":
-            raise LatbenchError("prune with disconnected=keep: a pruned disconnected cell is no "
-                                "network of the benchmark; use disconnected=drop")
-
+            raise LatbenchError(
+                "prune with disconnected=keep: a pruned disconnected cell is no "
+                "network of the benchmark; use disconnected=drop"
+            )
 
     def batch_of(self, column: str) -> int:
         """The batch size ``column`` was measured at, as the user stated it."""
         batch = dict(self.batches).get(column, self.batch)
         if batch is None:
-            raise LatbenchError(f"no batch size for column {column!r}; pass --batch N (all "
-                                f"columns) or --batch {column}=N")
+            raise LatbenchError(
+                f"no batch size for column {column!r}; pass --batch N (all "
+                f"columns) or --batch {column}=N"
+            )
         return batch
 
 
@@ -125,8 +129,9 @@ class RowParser:
 _ROW_PARSERS: dict[str, RowParser] = {}
 
 
-def register_row_parser(space: str, columns: tuple[str, ...]
-                        ) -> Callable[[Callable[..., Architecture]], Callable[..., Architecture]]:
+def register_row_parser(
+    space: str, columns: tuple[str, ...]
+) -> Callable[[Callable[..., Architecture]], Callable[..., Architecture]]:
     """Decorator registering ``parse(row, options) -> Architecture`` for files whose header
     has all of ``columns``; the parser raises ``RowValueError`` naming the bad column."""
 
@@ -145,10 +150,16 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
     text = row.get("arch_str") or ""
     try:
         if options.prune and not is_connected(text):
-            return from_genotype(text, size=options.size, batch=options.batch,
-                                 n_classes=options.n_classes)  # flagged; dropped by the caller
-        return from_genotype(text, size=options.size, batch=options.batch,
-                             n_classes=options.n_classes, prune=options.prune)
+            return from_genotype(
+                text, size=options.size, batch=options.batch, n_classes=options.n_classes
+            )  # flagged; dropped by the caller
+        return from_genotype(
+            text,
+            size=options.size,
+            batch=options.batch,
+            n_classes=options.n_classes,
+            prune=options.prune,
+        )
     except UnknownGenotypeOpError as exc:
         raise RowValueError("arch_str", "unknown op", str(exc)) from None
     except GenotypeError as exc:
@@ -163,41 +174,48 @@ def row_parser(header: list[str], space: str | None = None) -> RowParser:
     load_plugins()
     if space is not None:
         if space not in _ROW_PARSERS:
-            raise LatbenchError(f"no importer for space {space!r}; valid: "
-                                f"{', '.join(sorted(_ROW_PARSERS))}")
+            raise LatbenchError(
+                f"no importer for space {space!r}; valid: {', '.join(sorted(_ROW_PARSERS))}"
+            )
         found = _ROW_PARSERS[space]
         missing = [c for c in found.columns if c not in header]
         if missing:
-            raise LatbenchError(f"space {space!r} reads architectures from column(s) "
-                                f"{', '.join(missing)}, which the file lacks")
+            raise LatbenchError(
+                f"space {space!r} reads architectures from column(s) "
+                f"{', '.join(missing)}, which the file lacks"
+            )
         return found
     for parser in _ROW_PARSERS.values():
         if all(c in header for c in parser.columns):
             return parser
     expected = "; ".join(f"{p.space}: {', '.join(p.columns)}" for p in _ROW_PARSERS.values())
-    raise LatbenchError(f"no architecture column in header {header}; expected one of "
-                        f"({expected})")
+    raise LatbenchError(f"no architecture column in header {header}; expected one of ({expected})")
 
 
-def latency_columns(header: list[str], parser: RowParser,
-                    chosen: tuple[str, ...] | None = None) -> list[str]:
+def latency_columns(
+    header: list[str], parser: RowParser, chosen: tuple[str, ...] | None = None
+) -> list[str]:
     """The latency columns: ``chosen``, or every column that neither numbers rows nor
     describes the architecture."""
-    available = [c for c in header
-                 if c not in parser.columns and c.strip().lower() not in INDEX_COLUMNS]
+    available = [
+        c for c in header if c not in parser.columns and c.strip().lower() not in INDEX_COLUMNS
+    ]
     if not chosen:
         if not available:
             raise LatbenchError(f"header {header} has no latency column")
         return available
     unknown = [c for c in chosen if c not in available]
     if unknown:
-        raise LatbenchError(f"column(s) {', '.join(map(repr, unknown))} not among the file's "
-                            f"latency columns: {', '.join(available)}")
+        raise LatbenchError(
+            f"column(s) {', '.join(map(repr, unknown))} not among the file's "
+            f"latency columns: {', '.join(available)}"
+        )
     return list(dict.fromkeys(chosen))
 
 
-def read_rows(path: Path, rename: Mapping[str, str] | None = None
-              ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+def read_rows(
+    path: Path, rename: Mapping[str, str] | None = None
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -206,8 +224,9 @@ def read_rows(path: Path, rename: Mapping[str, str] | None = None
     except FileNotFoundError:
         raise LatbenchError(f"{path}: no such file") from None
     except EOFError:
-        raise LatbenchError(f"{path}: the compressed file ends early (truncated download or "
-                            "copy); fetch it again") from None
+        raise LatbenchError(
+            f"{path}: the compressed file ends early (truncated download or copy); fetch it again"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LatbenchError(f"{path}: cannot read as UTF-8 CSV ({exc})") from None
     reader = csv.reader(io.StringIO(text))
@@ -277,16 +296,20 @@ def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
     other's numbers."""
     twice = [c for c, n in Counter(header).items() if n > 1]
     if twice:
-        raise LatbenchError(f"{path}: column {twice[0]!r} appears {header.count(twice[0])} "
-                            "times in the header; rename the copies")
+        raise LatbenchError(
+            f"{path}: column {twice[0]!r} appears {header.count(twice[0])} "
+            "times in the header; rename the copies"
+        )
     by_slug: dict[str, list[str]] = {}
     for c in columns:
         by_slug.setdefault(slug_of(c), []).append(c)
     clash = next((cs for cs in by_slug.values() if len(cs) > 1), None)
     if clash:
-        raise LatbenchError(f"{path}: columns {', '.join(map(repr, clash))} would both be "
-                            f"device folder {slug_of(clash[0])!r}; import them separately "
-                            "(--columns) into different --out folders, or rename one")
+        raise LatbenchError(
+            f"{path}: columns {', '.join(map(repr, clash))} would both be "
+            f"device folder {slug_of(clash[0])!r}; import them separately "
+            "(--columns) into different --out folders, or rename one"
+        )
 
 
 MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
@@ -306,40 +329,62 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def provenance(path: Path, column: str, options: ImportOptions, digest: str,
-               space: str) -> dict[str, Any]:
+def provenance(
+    path: Path, column: str, options: ImportOptions, digest: str, space: str
+) -> dict[str, Any]:
     """The side-car's record of where an imported column came from and how it was read."""
     factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
     return {
         "source": "imported",
-        "file": path.name, "file_sha256": digest, "column": column,
+        "file": path.name,
+        "file_sha256": digest,
+        "column": column,
         "origin": options.origin or str(path),
         "license": options.license or "not stated (pass --license or --license-file)",
         "license_file": options.license_file,
         "measured_by": options.measured_by or "not stated",
         "imported_by": getpass.getuser(),
         "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "unit": options.unit, "per": options.per, "batch": options.batch,
+        "unit": options.unit,
+        "per": options.per,
+        "batch": options.batch,
         "conversion": f"latency_*_ms = published value x {factor:g} (ms per forward pass of "
-                      "the whole batch)",
+        "the whole batch)",
         "statistic": "one published value per network; it fills latency_median_ms, "
-                     "latency_mean_ms and latency_min_ms alike",
-        "space": space, "size": options.size, "n_classes": options.n_classes,
-        "prune": options.prune, "disconnected": options.disconnected,
+        "latency_mean_ms and latency_min_ms alike",
+        "space": space,
+        "size": options.size,
+        "n_classes": options.n_classes,
+        "prune": options.prune,
+        "disconnected": options.disconnected,
     }
 
 
 def _row(described: dict[str, Any], value_ms: float, pid: str, column: str) -> dict[str, Any]:
-    return {**described, "repeat": 1, "status": "ok", "error": "", "source": "imported",
-            "protocol_id": pid, "measured_at": "", "latency_median_ms": repr(value_ms),
-            "latency_mean_ms": repr(value_ms), "latency_min_ms": repr(value_ms),
-            "timer": "imported", "stop_reason": "imported",
-            "warnings": f"imported ({column}); not measured by latbench"}
+    return {
+        **described,
+        "repeat": 1,
+        "status": "ok",
+        "error": "",
+        "source": "imported",
+        "protocol_id": pid,
+        "measured_at": "",
+        "latency_median_ms": repr(value_ms),
+        "latency_mean_ms": repr(value_ms),
+        "latency_min_ms": repr(value_ms),
+        "timer": "imported",
+        "stop_reason": "imported",
+        "warnings": f"imported ({column}); not measured by latbench",
+    }
 
 
-def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: RowParser,
-                 options: ImportOptions, report: ImportReport
-                 ) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
+def _parse_archs(
+    path: Path,
+    rows: list[tuple[int, dict[str, str]]],
+    parser: RowParser,
+    options: ImportOptions,
+    report: ImportReport,
+) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
     """(line, row, descriptive columns) of every row whose architecture reads; the rest
     raise (or are skipped and reported with ``skip_bad``); disconnected cells are dropped
     unless kept."""
@@ -355,8 +400,11 @@ def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: Row
                 arch = parser.parse(row, options)
                 cache[key] = (arch, arch_columns(arch, compact=compact))
         except RowValueError as exc:
-            column = options.arch_column if exc.column == "arch_str" and options.arch_column \
+            column = (
+                options.arch_column
+                if exc.column == "arch_str" and options.arch_column
                 else exc.column
+            )
             msg = f"{path}: row {line}, column {column!r}: {exc.kind}: {exc}"
             if not options.skip_bad:
                 raise ImportRowError(exc.kind, msg) from None
@@ -371,8 +419,9 @@ def _parse_archs(path: Path, rows: list[tuple[int, dict[str, str]]], parser: Row
     return out
 
 
-def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                    options: ImportOptions) -> ImportReport:
+def import_networks(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str], options: ImportOptions
+) -> ImportReport:
     """Write one ``latbench.networks`` table per latency column of the file at ``path``
     under ``out_dir/<column>/<space>-<size>.networks.csv``.
 
@@ -389,15 +438,18 @@ def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     columns = latency_columns(header, parser, options.columns)
     report.space = parser.space
     check_columns(path, header, columns)
-    targets = {c: default_networks_path(slug_of(c), parser.space, options.size, out_dir)
-               for c in columns}
+    targets = {
+        c: default_networks_path(slug_of(c), parser.space, options.size, out_dir) for c in columns
+    }
     existing = [str(t) for t in targets.values() if t.exists()]
     if existing and not options.force:
         raise LatbenchError(f"{existing[0]} exists; pass --force to replace it")
     unknown = [c for c, _ in options.batches if c not in columns]
     if unknown:
-        raise LatbenchError(f"--batch names column(s) {', '.join(map(repr, unknown))} not "
-                            f"imported; imported: {', '.join(columns)}")
+        raise LatbenchError(
+            f"--batch names column(s) {', '.join(map(repr, unknown))} not "
+            f"imported; imported: {', '.join(columns)}"
+        )
     batch_of = {c: options.batch_of(c) for c in columns}  # refuse a missing one before work
     rows_in, digest = list(row_iter), _sha256(path)
     parsed: dict[int, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
@@ -405,36 +457,62 @@ def import_networks(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     for column in columns:
         col_options = replace(options, batch=batch_of[column], batches=())
         if col_options.batch not in parsed:  # the networks' input shapes carry the batch
-            parsed[col_options.batch] = _parse_archs(path, rows_in, parser, col_options,
-                                                     report if not parsed else ImportReport())
-        tables.append((column, *_column_table(path, column, parsed[col_options.batch],
-                                              col_options, digest, parser.space, report)))
+            parsed[col_options.batch] = _parse_archs(
+                path, rows_in, parser, col_options, report if not parsed else ImportReport()
+            )
+        tables.append(
+            (
+                column,
+                *_column_table(
+                    path,
+                    column,
+                    parsed[col_options.batch],
+                    col_options,
+                    digest,
+                    parser.space,
+                    report,
+                ),
+            )
+        )
     for column, meta, rows in tables:  # every value checked before anything is written
         write_table(targets[column], NETWORKS, meta, rows)
         report.rows[column], report.tables[column] = len(rows), targets[column]
     return report
 
 
-def _column_table(path: Path, column: str,
-                  parsed: list[tuple[int, dict[str, str], dict[str, Any]]],
-                  options: ImportOptions, digest: str, space: str, report: ImportReport
-                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _column_table(
+    path: Path,
+    column: str,
+    parsed: list[tuple[int, dict[str, str], dict[str, Any]]],
+    options: ImportOptions,
+    digest: str,
+    space: str,
+    report: ImportReport,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The side-car meta and rows of one latency column."""
     assert options.batch is not None
     factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
     prov = provenance(path, column, options, digest, space)
-    pid = "imported-" + hashlib.sha1(json.dumps(
-        {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
-        sort_keys=True).encode()).hexdigest()[:12]
+    pid = (
+        "imported-"
+        + hashlib.sha1(
+            json.dumps(
+                {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()[:12]
+    )
     rows = []
     for line, row, described in parsed:
         kind, value = parse_latency(row.get(column, ""))
         if not kind:
             kind, value = converted_ms(value, factor)
         if kind:
-            msg = (f"{path}: row {line}, column {column!r}: {kind} "
-                   f"{row.get(column, '')!r}; expected a positive number of {options.unit} "
-                   f"giving {MIN_LATENCY_MS:g}-{MAX_LATENCY_MS:g} ms per forward pass")
+            msg = (
+                f"{path}: row {line}, column {column!r}: {kind} "
+                f"{row.get(column, '')!r}; expected a positive number of {options.unit} "
+                f"giving {MIN_LATENCY_MS:g}-{MAX_LATENCY_MS:g} ms per forward pass"
+            )
             if not options.skip_bad:
                 raise ImportRowError(kind, msg)
             report.skip(kind, msg)
@@ -442,10 +520,19 @@ def _column_table(path: Path, column: str,
         rows.append(_row(described, value, pid, column))
     if not rows:
         raise LatbenchError(f"{path}: column {column!r} has no importable row")
-    meta = {"fingerprint": {"slug": slug_of(column), "name": f"{column} (imported)",
-                            "kind": "imported"},
-            "protocol": {"kind": "imported"}, "protocol_id": pid, "source": "imported",
-            "space": space, "size": options.size, "provenance": prov}
+    meta = {
+        "fingerprint": {
+            "slug": slug_of(column),
+            "name": f"{column} (imported)",
+            "kind": "imported",
+        },
+        "protocol": {"kind": "imported"},
+        "protocol_id": pid,
+        "source": "imported",
+        "space": space,
+        "size": options.size,
+        "provenance": prov,
+    }
     return meta, rows
 
 
@@ -455,9 +542,11 @@ def provenance_line(meta: Mapping[str, Any]) -> str:
     prov = meta.get("provenance") or {}
     if meta.get("source") != "imported" and prov.get("source") != "imported":
         return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"
-    return (f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
-            f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
-            f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench")
+    return (
+        f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
+        f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
+        f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench"
+    )
 
 
 from latbench import importing_ofa  # noqa: E402,F401  (registers the ofa-mbv3 row parser)

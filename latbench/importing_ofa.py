@@ -13,8 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from latbench.archs.graph import Architecture
-from latbench.archs.ofa_mbv3 import (DEFAULT_WIDTH, ROW_COLUMNS, OfaConfig, OfaEncodingError,
-                                     _ints, build_network)
+from latbench.archs.ofa_mbv3 import (
+    DEFAULT_WIDTH,
+    ROW_COLUMNS,
+    OfaConfig,
+    OfaEncodingError,
+    _ints,
+    build_network,
+)
 from latbench.importing import ImportOptions, RowValueError, register_row_parser
 
 
@@ -37,8 +43,9 @@ def parse_ofa_mbv3(row: Mapping[str, str], options: ImportOptions) -> Architectu
     try:
         fields["r"] = int(_column(row, "r"))
     except ValueError:
-        raise RowValueError("r", "malformed resolution",
-                            f"r={row.get('r')!r} is not an integer") from None
+        raise RowValueError(
+            "r", "malformed resolution", f"r={row.get('r')!r} is not an integer"
+        ) from None
     try:
         config = OfaConfig(fields["ks"], fields["e"], fields["d"], fields["r"], DEFAULT_WIDTH)
     except OfaEncodingError as exc:

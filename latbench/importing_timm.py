@@ -49,16 +49,23 @@ from latbench.tables.store import write_table
 SPACE = "timm"
 TABLE = "published"
 """Tables are ``OUT/<slug>/timm-published.networks.csv``."""
-COLUMNS = ("model", "infer_img_size", "infer_batch_size", "infer_step_time",
-           "infer_samples_per_sec")
+COLUMNS = (
+    "model",
+    "infer_img_size",
+    "infer_batch_size",
+    "infer_step_time",
+    "infer_samples_per_sec",
+)
 PUBLISHED = ("param_count", "infer_gmacs", "infer_macts")
 """Optional columns copied into each row's meta (millions, GMACs and millions per image)."""
 CONSISTENCY_TOLERANCE = 0.05
 """Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted; the shipped files
 stay within 0.02 (rounding to 3-4 significant digits, batch 1 on the CPU)."""
-FILE_NAME = re.compile(r"benchmark-infer-(?P<precision>amp|fp32|fp16|bf16)-"
-                       r"(?P<layout>nchw|nhwc)-pt(?P<torch>\d+)-(?P<backend>cu\d+|cpu|"
-                       r"[a-z]+\d*)-(?P<device>.+?)(?P<dynamo>-dynamo)?$")
+FILE_NAME = re.compile(
+    r"benchmark-infer-(?P<precision>amp|fp32|fp16|bf16)-"
+    r"(?P<layout>nchw|nhwc)-pt(?P<torch>\d+)-(?P<backend>cu\d+|cpu|"
+    r"[a-z]+\d*)-(?P<device>.+?)(?P<dynamo>-dynamo)?$"
+)
 LAYOUTS = {"nchw": "NCHW", "nhwc": "NHWC (channels-last)"}
 DTYPES = {"amp": "float16", "fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 
@@ -86,15 +93,24 @@ def file_provenance(path: Path) -> dict[str, Any]:
     stem = path.name.removesuffix(".gz").removesuffix(".csv")
     m = FILE_NAME.fullmatch(stem)
     if m is None:
-        return {"precision": "not stated", "layout": "not stated", "torch": "not stated",
-                "backend": "not stated", "device": "not stated", "compiled": "not stated"}
+        return {
+            "precision": "not stated",
+            "layout": "not stated",
+            "torch": "not stated",
+            "backend": "not stated",
+            "device": "not stated",
+            "compiled": "not stated",
+        }
     version = m["torch"]
-    return {"precision": "AMP (float16 autocast)" if m["precision"] == "amp" else m["precision"],
-            "dtype": DTYPES[m["precision"]],
-            "layout": LAYOUTS[m["layout"]],
-            "torch": ".".join(version) if len(version) == 3 else version,
-            "backend": m["backend"], "device": m["device"],
-            "compiled": "torch.compile (inductor)" if m["dynamo"] else "no (eager)"}
+    return {
+        "precision": "AMP (float16 autocast)" if m["precision"] == "amp" else m["precision"],
+        "dtype": DTYPES[m["precision"]],
+        "layout": LAYOUTS[m["layout"]],
+        "torch": ".".join(version) if len(version) == 3 else version,
+        "backend": m["backend"],
+        "device": m["device"],
+        "compiled": "torch.compile (inductor)" if m["dynamo"] else "no (eager)",
+    }
 
 
 def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: type) -> Any:
@@ -103,11 +119,13 @@ def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: ty
     try:
         value = kind(text) if kind is int else float(text)
     except ValueError:
-        raise ImportRowError("non-numeric value", f"{path}: line {line}, field {column!r}: "
-                             f"{text!r} is not {what}") from None
+        raise ImportRowError(
+            "non-numeric value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
+        ) from None
     if not (math.isfinite(value) and value > 0):
-        raise ImportRowError("non-positive value", f"{path}: line {line}, field {column!r}: "
-                             f"{text!r} is not {what}")
+        raise ImportRowError(
+            "non-positive value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
+        )
     return value
 
 
@@ -123,9 +141,11 @@ def parse_row(path: Path, line: int, row: Mapping[str, str]) -> TimmRow:
     ratio = step * rate / (1000.0 * batch)
     if abs(ratio - 1.0) > CONSISTENCY_TOLERANCE:
         raise ImportRowError(
-            "inconsistent", f"{path}: line {line}, field 'infer_step_time': {step:g} ms per "
+            "inconsistent",
+            f"{path}: line {line}, field 'infer_step_time': {step:g} ms per "
             f"batch of {batch} disagrees with infer_samples_per_sec {rate:g} (step x rate / "
-            f"(1000 x batch) = {ratio:.3f}, expected 1 +- {CONSISTENCY_TOLERANCE:g})")
+            f"(1000 x batch) = {ratio:.3f}, expected 1 +- {CONSISTENCY_TOLERANCE:g})",
+        )
     published = {}
     for column in PUBLISHED:
         text = (row.get(column) or "").strip()
@@ -143,16 +163,21 @@ def read_timm(path: str | os.PathLike[str]) -> list[TimmRow]:
     header, rows = read_rows(path)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise LatbenchError(f"{path}: no column {missing[0]!r}; a timm benchmark-infer CSV has "
-                            f"{', '.join(COLUMNS)} (header: {', '.join(header)})")
+        raise LatbenchError(
+            f"{path}: no column {missing[0]!r}; a timm benchmark-infer CSV has "
+            f"{', '.join(COLUMNS)} (header: {', '.join(header)})"
+        )
     out, seen = [], {}
     for line, row in rows:
         parsed = parse_row(path, line, row)
         key = (parsed.model, parsed.img_size)
         if key in seen:
-            raise ImportRowError("duplicate", f"{path}: line {line}, field 'model': "
-                                 f"{parsed.model} at {parsed.img_size} px already on line "
-                                 f"{seen[key]}")
+            raise ImportRowError(
+                "duplicate",
+                f"{path}: line {line}, field 'model': "
+                f"{parsed.model} at {parsed.img_size} px already on line "
+                f"{seen[key]}",
+            )
         seen[key] = line
         out.append(parsed)
     if not out:
@@ -174,21 +199,34 @@ class TimmImportReport:
 
 
 def _arch(row: TimmRow, features: Mapping[str, float], library: str) -> dict[str, Any]:
-    return {"space": SPACE, "name": row.model, "genotype": f"timm:{row.model}",
-            "meta": {"model": f"timm:{row.model}", "input_shape": list(row.input_shape),
-                     "img_size": row.img_size, "batch": row.batch,
-                     "published": dict(row.published),
-                     "features": {k: float(features[k]) for k in FEATURES},
-                     "features_by": f"latbench.model_features on the meta device ({library})"}}
+    return {
+        "space": SPACE,
+        "name": row.model,
+        "genotype": f"timm:{row.model}",
+        "meta": {
+            "model": f"timm:{row.model}",
+            "input_shape": list(row.input_shape),
+            "img_size": row.img_size,
+            "batch": row.batch,
+            "published": dict(row.published),
+            "features": {k: float(features[k]) for k in FEATURES},
+            "features_by": f"latbench.model_features on the meta device ({library})",
+        },
+    }
 
 
-def import_timm_file(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                     features_cache: str | os.PathLike[str] | None = None,
-                     license_text: str = "", license_file: str = "", origin: str = "",
-                     force: bool = False,
-                     compute: Callable[[str, int], dict[str, float]] | None = None,
-                     progress: Callable[[int, int, float], None] | None = None
-                     ) -> TimmImportReport:
+def import_timm_file(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    features_cache: str | os.PathLike[str] | None = None,
+    license_text: str = "",
+    license_file: str = "",
+    origin: str = "",
+    force: bool = False,
+    compute: Callable[[str, int], dict[str, float]] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TimmImportReport:
     """Write ``out_dir/<slug>/timm-published.networks.csv`` from a timm benchmark file.
 
     ``features_cache``: a CSV of per-model features (``model_features.FeatureCache``) read
@@ -198,8 +236,9 @@ def import_timm_file(path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     """
     path = Path(path)
     rows = read_timm(path)
-    slug = slug_of(path.name.removesuffix(".gz").removesuffix(".csv")
-                   .removeprefix("benchmark-infer-"))
+    slug = slug_of(
+        path.name.removesuffix(".gz").removesuffix(".csv").removeprefix("benchmark-infer-")
+    )
     target = default_table_path(slug, f"{SPACE}-{TABLE}.networks", out_dir)
     if target.exists() and not force:
         raise LatbenchError(f"{target} exists; pass --force to replace it")
@@ -209,58 +248,100 @@ def import_timm_file(path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     known = [r for r in rows if timm.is_model(r.model)]
     report.unknown = sorted({r.model for r in rows if not timm.is_model(r.model)})
     cache = FeatureCache(features_cache, library)
-    feats, failed = features_of(((r.model, r.img_size) for r in known), cache,
-                                **({"compute": compute} if compute else {}),
-                                progress=progress)
+    feats, failed = features_of(
+        ((r.model, r.img_size) for r in known),
+        cache,
+        **({"compute": compute} if compute else {}),
+        progress=progress,
+    )
     report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
-    prov = {**file_provenance(path), "source": "imported", "file": path.name,
-            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "origin": origin or "pytorch-image-models results/ (huggingface/pytorch-image-"
-                                "models)",
-            "license": license_text or "not stated (pass --license or --license-file)",
-            "license_file": license_file, "measured_by": "the pytorch-image-models project",
-            "imported_by": getpass.getuser(),
-            "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "column": "infer_step_time", "unit": "ms", "per": "batch",
-            "batch": "infer_batch_size (per row; input_shape carries it)",
-            "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
-                          "batch), checked against infer_samples_per_sec",
-            "statistic": "one published value per model; it fills latency_median_ms, "
-                         "latency_mean_ms and latency_min_ms alike",
-            "space": SPACE, "features": library}
-    pid = "imported-" + hashlib.sha1(json.dumps(
-        {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
-        sort_keys=True).encode()).hexdigest()[:12]
+    prov = {
+        **file_provenance(path),
+        "source": "imported",
+        "file": path.name,
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "origin": origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
+        "license": license_text or "not stated (pass --license or --license-file)",
+        "license_file": license_file,
+        "measured_by": "the pytorch-image-models project",
+        "imported_by": getpass.getuser(),
+        "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "column": "infer_step_time",
+        "unit": "ms",
+        "per": "batch",
+        "batch": "infer_batch_size (per row; input_shape carries it)",
+        "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
+        "batch), checked against infer_samples_per_sec",
+        "statistic": "one published value per model; it fills latency_median_ms, "
+        "latency_mean_ms and latency_min_ms alike",
+        "space": SPACE,
+        "features": library,
+    }
+    pid = (
+        "imported-"
+        + hashlib.sha1(
+            json.dumps(
+                {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()[:12]
+    )
     dtype = prov.get("dtype", "float32")
     out_rows = []
     for row in known:
         if (row.model, row.img_size) not in feats:
             continue
-        text = json.dumps(_arch(row, feats[(row.model, row.img_size)], library),
-                          sort_keys=True)
+        text = json.dumps(_arch(row, feats[(row.model, row.img_size)], library), sort_keys=True)
         ms = repr(row.step_ms)
-        out_rows.append({
-            "arch_id": hashlib.sha1(text.encode()).hexdigest(), "repeat": 1, "space": SPACE,
-            "size": "", "name": row.model, "genotype": f"timm:{row.model}",
-            "arch_json": text, "n_ops": feats[(row.model, row.img_size)]["n_ops"],
-            "n_params": feats[(row.model, row.img_size)]["params"],
-            "input_shape": "x".join(map(str, row.input_shape)), "dtype": dtype,
-            "mode": "infer", "status": "ok", "error": "", "source": "imported",
-            "protocol_id": pid, "measured_at": "", "latency_median_ms": ms,
-            "latency_mean_ms": ms, "latency_min_ms": ms, "timer": "imported",
-            "stop_reason": "imported",
-            "warnings": f"imported ({path.name}, line {row.line}); not measured by latbench"})
+        out_rows.append(
+            {
+                "arch_id": hashlib.sha1(text.encode()).hexdigest(),
+                "repeat": 1,
+                "space": SPACE,
+                "size": "",
+                "name": row.model,
+                "genotype": f"timm:{row.model}",
+                "arch_json": text,
+                "n_ops": feats[(row.model, row.img_size)]["n_ops"],
+                "n_params": feats[(row.model, row.img_size)]["params"],
+                "input_shape": "x".join(map(str, row.input_shape)),
+                "dtype": dtype,
+                "mode": "infer",
+                "status": "ok",
+                "error": "",
+                "source": "imported",
+                "protocol_id": pid,
+                "measured_at": "",
+                "latency_median_ms": ms,
+                "latency_mean_ms": ms,
+                "latency_min_ms": ms,
+                "timer": "imported",
+                "stop_reason": "imported",
+                "warnings": f"imported ({path.name}, line {row.line}); not measured by latbench",
+            }
+        )
         report.batches[row.batch] += 1
     if not out_rows:
-        raise LatbenchError(f"{path}: no row could be imported ({len(report.unknown)} model "
-                            f"names unknown to {library}, {len(report.failed)} failed on the "
-                            "meta device)")
+        raise LatbenchError(
+            f"{path}: no row could be imported ({len(report.unknown)} model "
+            f"names unknown to {library}, {len(report.failed)} failed on the "
+            "meta device)"
+        )
     prov["skipped_unknown"] = report.unknown
     prov["skipped_failed"] = report.failed
-    meta = {"fingerprint": {"slug": slug, "name": f"{prov['device']} ({slug}, imported)",
-                            "kind": "imported"},
-            "protocol": {"kind": "imported"}, "protocol_id": pid, "source": "imported",
-            "space": SPACE, "size": "", "provenance": prov}
+    meta = {
+        "fingerprint": {
+            "slug": slug,
+            "name": f"{prov['device']} ({slug}, imported)",
+            "kind": "imported",
+        },
+        "protocol": {"kind": "imported"},
+        "protocol_id": pid,
+        "source": "imported",
+        "space": SPACE,
+        "size": "",
+        "provenance": prov,
+    }
     write_table(target, NETWORKS, meta, out_rows)
     report.table, report.rows = target, len(out_rows)
     return report
@@ -285,10 +366,18 @@ class ModelNetworks:
         """``model@img_size``: what identifies a row across devices."""
         return [f"{n}@{int(s)}" for n, s in zip(self.names, self.img_size)]
 
-    def take(self, rows: np.ndarray) -> "ModelNetworks":
-        return ModelNetworks([self.names[i] for i in rows], self.img_size[rows],
-                             self.batch[rows], self.features[rows], self.latency_ms[rows],
-                             self.device, self.table_sha256, self.provenance, self.meta)
+    def take(self, rows: np.ndarray) -> ModelNetworks:
+        return ModelNetworks(
+            [self.names[i] for i in rows],
+            self.img_size[rows],
+            self.batch[rows],
+            self.features[rows],
+            self.latency_ms[rows],
+            self.device,
+            self.table_sha256,
+            self.provenance,
+            self.meta,
+        )
 
 
 def is_model_table(table: str | os.PathLike[str]) -> bool:
@@ -301,8 +390,9 @@ def is_model_table(table: str | os.PathLike[str]) -> bool:
         return False
 
 
-def model_networks(table: str | os.PathLike[str], target: str = "latency_median_ms"
-                   ) -> ModelNetworks:
+def model_networks(
+    table: str | os.PathLike[str], target: str = "latency_median_ms"
+) -> ModelNetworks:
     """The ok rows of a timm networks table (``import_timm_file``), with their features."""
     from latbench.importing import provenance_line
     from latbench.jsonio import loads
@@ -315,8 +405,10 @@ def model_networks(table: str | os.PathLike[str], target: str = "latency_median_
             raise TableError(f"{table}: no column {col!r}; expected a latbench.networks table")
     df = df[(df["status"] == "ok") & (df["space"] == SPACE)]
     if df.empty:
-        raise TableError(f"{table}: no ok rows of space {SPACE!r} (import one with "
-                         "`latbench import-nets --format timm`)")
+        raise TableError(
+            f"{table}: no ok rows of space {SPACE!r} (import one with "
+            "`latbench import-nets --format timm`)"
+        )
     names, sizes, batches, feats = [], [], [], []
     for i, text in enumerate(df["arch_json"]):
         data = loads(text, f"{table}: row {i + 2}, column 'arch_json'")
@@ -327,16 +419,28 @@ def model_networks(table: str | os.PathLike[str], target: str = "latency_median_
             sizes.append(int(meta["img_size"]))
             batches.append(int(meta["batch"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise TableError(f"{table}: row {i + 2}, column 'arch_json': no {exc} in its "
-                             "meta; re-import the file with this latbench") from None
+            raise TableError(
+                f"{table}: row {i + 2}, column 'arch_json': no {exc} in its "
+                "meta; re-import the file with this latbench"
+            ) from None
     meta = dict(df.attrs.get("meta", {}))
     prov = meta.get("provenance") or {}
-    line = (f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
-            f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
-            f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
-            f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
-            if meta.get("source") == "imported" else provenance_line(meta))
-    return ModelNetworks(names, np.array(sizes), np.array(batches),
-                         np.array(feats, dtype=np.float64),
-                         df[target].to_numpy(dtype=np.float64),
-                         meta.get("fingerprint", {}).get("slug", ""), digest, line, meta)
+    line = (
+        f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
+        f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
+        f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
+        f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
+        if meta.get("source") == "imported"
+        else provenance_line(meta)
+    )
+    return ModelNetworks(
+        names,
+        np.array(sizes),
+        np.array(batches),
+        np.array(feats, dtype=np.float64),
+        df[target].to_numpy(dtype=np.float64),
+        meta.get("fingerprint", {}).get("slug", ""),
+        digest,
+        line,
+        meta,
+    )

@@ -38,45 +38,166 @@ from latbench.errors import LatbenchError
 OP_GROUPS: dict[str, tuple[str, ...]] = {
     "conv": ("convolution", "conv1d", "conv2d", "conv3d", "_convolution", "conv_transpose2d"),
     "matmul": ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum"),
-    "norm": ("batch_norm", "native_batch_norm", "_native_batch_norm_legit_no_training",
-             "layer_norm", "native_layer_norm", "group_norm", "native_group_norm",
-             "rms_norm", "instance_norm"),
-    "activation": ("relu", "relu_", "gelu", "gelu_", "silu", "silu_", "hardswish",
-                   "hardswish_", "hardsigmoid", "hardsigmoid_", "sigmoid", "sigmoid_",
-                   "tanh", "tanh_", "leaky_relu", "leaky_relu_", "elu", "elu_", "mish",
-                   "mish_", "relu6", "hardtanh", "hardtanh_", "clamp", "clamp_", "softplus",
-                   "glu", "erf"),
-    "elementwise": ("add", "add_", "mul", "mul_", "div", "div_", "sub", "sub_", "rsub",
-                    "neg", "sqrt", "rsqrt", "pow", "exp", "where", "abs", "addcmul"),
-    "pool": ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d", "adaptive_avg_pool2d",
-             "adaptive_max_pool2d", "_adaptive_avg_pool2d", "mean", "sum", "amax", "max",
-             "avg_pool1d", "var_mean", "var", "std"),
-    "attention": ("softmax", "_softmax", "log_softmax", "scaled_dot_product_attention",
-                  "_scaled_dot_product_flash_attention",
-                  "_scaled_dot_product_efficient_attention",
-                  "_scaled_dot_product_flash_attention_for_cpu"),
-    "layout": ("permute", "transpose", "reshape", "view", "contiguous", "cat", "split",
-               "chunk", "unbind", "flatten", "unsqueeze", "squeeze", "expand", "pad",
-               "constant_pad_nd", "clone", "_unsafe_view", "roll", "select", "slice",
-               "unflatten", "repeat", "narrow", "stack", "index", "gather", "t",
-               "pixel_shuffle", "channel_shuffle", "upsample_nearest2d",
-               "upsample_bilinear2d", "interpolate"),
+    "norm": (
+        "batch_norm",
+        "native_batch_norm",
+        "_native_batch_norm_legit_no_training",
+        "layer_norm",
+        "native_layer_norm",
+        "group_norm",
+        "native_group_norm",
+        "rms_norm",
+        "instance_norm",
+    ),
+    "activation": (
+        "relu",
+        "relu_",
+        "gelu",
+        "gelu_",
+        "silu",
+        "silu_",
+        "hardswish",
+        "hardswish_",
+        "hardsigmoid",
+        "hardsigmoid_",
+        "sigmoid",
+        "sigmoid_",
+        "tanh",
+        "tanh_",
+        "leaky_relu",
+        "leaky_relu_",
+        "elu",
+        "elu_",
+        "mish",
+        "mish_",
+        "relu6",
+        "hardtanh",
+        "hardtanh_",
+        "clamp",
+        "clamp_",
+        "softplus",
+        "glu",
+        "erf",
+    ),
+    "elementwise": (
+        "add",
+        "add_",
+        "mul",
+        "mul_",
+        "div",
+        "div_",
+        "sub",
+        "sub_",
+        "rsub",
+        "neg",
+        "sqrt",
+        "rsqrt",
+        "pow",
+        "exp",
+        "where",
+        "abs",
+        "addcmul",
+    ),
+    "pool": (
+        "max_pool2d",
+        "max_pool2d_with_indices",
+        "avg_pool2d",
+        "adaptive_avg_pool2d",
+        "adaptive_max_pool2d",
+        "_adaptive_avg_pool2d",
+        "mean",
+        "sum",
+        "amax",
+        "max",
+        "avg_pool1d",
+        "var_mean",
+        "var",
+        "std",
+    ),
+    "attention": (
+        "softmax",
+        "_softmax",
+        "log_softmax",
+        "scaled_dot_product_attention",
+        "_scaled_dot_product_flash_attention",
+        "_scaled_dot_product_efficient_attention",
+        "_scaled_dot_product_flash_attention_for_cpu",
+    ),
+    "layout": (
+        "permute",
+        "transpose",
+        "reshape",
+        "view",
+        "contiguous",
+        "cat",
+        "split",
+        "chunk",
+        "unbind",
+        "flatten",
+        "unsqueeze",
+        "squeeze",
+        "expand",
+        "pad",
+        "constant_pad_nd",
+        "clone",
+        "_unsafe_view",
+        "roll",
+        "select",
+        "slice",
+        "unflatten",
+        "repeat",
+        "narrow",
+        "stack",
+        "index",
+        "gather",
+        "t",
+        "pixel_shuffle",
+        "channel_shuffle",
+        "upsample_nearest2d",
+        "upsample_bilinear2d",
+        "interpolate",
+    ),
 }
 BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
 """Batched matmuls: attention's QK^T and AV (scaled_dot_product_attention decomposes to
 them on the meta device); their FLOPs count as ``flops_attention``."""
 GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
 GROUPS = (*OP_GROUPS, "other")
-FREE = frozenset({"dropout", "detach", "alias", "_to_copy", "to", "lift_fresh", "empty",
-                  "zeros", "ones", "arange", "full", "new_empty", "new_zeros", "size",
-                  "sym_size", "is_same_size", "stride", "dim"})
+FREE = frozenset(
+    {
+        "dropout",
+        "detach",
+        "alias",
+        "_to_copy",
+        "to",
+        "lift_fresh",
+        "empty",
+        "zeros",
+        "ones",
+        "arange",
+        "full",
+        "new_empty",
+        "new_zeros",
+        "size",
+        "sym_size",
+        "is_same_size",
+        "stride",
+        "dim",
+    }
+)
 """Ops that launch no kernel in inference (dropout in eval is the identity) or only
 allocate: not counted."""
 
 FEATURES: tuple[str, ...] = (
-    "flops", "params", "activations", "output_elements", "n_ops",
-    *(f"n_{g}" for g in GROUPS), *(f"flops_{g}" for g in ("conv", "dwconv", "matmul",
-                                                          "attention")), "n_dwconv")
+    "flops",
+    "params",
+    "activations",
+    "output_elements",
+    "n_ops",
+    *(f"n_{g}" for g in GROUPS),
+    *(f"flops_{g}" for g in ("conv", "dwconv", "matmul", "attention")),
+    "n_dwconv",
+)
 """The columns of a feature row, all per image (batch 1) except ``params``; FLOPs count a
 multiply-add as 2."""
 
@@ -159,7 +280,7 @@ class _GlobalOnly:
 
     parents = ("Global",)
 
-    def __enter__(self) -> "_GlobalOnly":
+    def __enter__(self) -> _GlobalOnly:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,7 +312,8 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
         "output_elements": float(sum(counter.out[g] for g in GROUPS)),
         "n_ops": float(sum(counter.calls.values())),
         **{f"n_{g}": float(counter.calls[g]) for g in GROUPS},
-        "flops_conv": float(by_group["conv"]), "flops_dwconv": counter.dwconv_flops,
+        "flops_conv": float(by_group["conv"]),
+        "flops_dwconv": counter.dwconv_flops,
         "flops_matmul": float(by_group["matmul"]),
         "flops_attention": float(by_group["attention"]),
         "n_dwconv": float(counter.dwconv),
@@ -217,9 +339,13 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
                 model = timm.create_model(name, pretrained=False, **kwargs)
             return count_model(model, shape)
         except Exception as exc:  # noqa: BLE001 - any failure of a third-party forward
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
-    raise LatbenchError(f"timm model {name!r} does not run at {img_size} px on the meta "
-                        f"device ({'; '.join(errors)})")
+            errors.append(
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+            )
+    raise LatbenchError(
+        f"timm model {name!r} does not run at {img_size} px on the meta "
+        f"device ({'; '.join(errors)})"
+    )
 
 
 class FeatureCache:
@@ -238,23 +364,32 @@ class FeatureCache:
         assert self.path is not None
         with self.path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            missing = [c for c in ("model", "img_size", "library", *FEATURES)
-                       if c not in (reader.fieldnames or [])]
+            missing = [
+                c
+                for c in ("model", "img_size", "library", *FEATURES)
+                if c not in (reader.fieldnames or [])
+            ]
             if missing:
-                raise LatbenchError(f"{self.path}: feature cache lacks column(s) "
-                                    f"{', '.join(missing)}; delete it to recompute")
+                raise LatbenchError(
+                    f"{self.path}: feature cache lacks column(s) "
+                    f"{', '.join(missing)}; delete it to recompute"
+                )
             for line, row in enumerate(reader, start=2):
                 if row["library"] != self.library:
                     continue
                 try:
                     self.rows[(row["model"], int(row["img_size"]))] = {
-                        f: float(row[f]) for f in FEATURES}
+                        f: float(row[f]) for f in FEATURES
+                    }
                 except ValueError:
-                    raise LatbenchError(f"{self.path}: line {line}: a feature is not a "
-                                        "number; delete the file to recompute") from None
+                    raise LatbenchError(
+                        f"{self.path}: line {line}: a feature is not a "
+                        "number; delete the file to recompute"
+                    ) from None
 
-    def get(self, model: str, img_size: int,
-            compute: Callable[[str, int], dict[str, float]]) -> dict[str, float]:
+    def get(
+        self, model: str, img_size: int, compute: Callable[[str, int], dict[str, float]]
+    ) -> dict[str, float]:
         key = (model, int(img_size))
         if key not in self.rows:
             self.rows[key] = compute(model, int(img_size))
@@ -269,16 +404,19 @@ class FeatureCache:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(["model", "img_size", "library", *FEATURES])
             for (model, size), values in sorted(self.rows.items()):
-                writer.writerow([model, size, self.library,
-                                 *(repr(float(values[f])) for f in FEATURES)])
+                writer.writerow(
+                    [model, size, self.library, *(repr(float(values[f])) for f in FEATURES)]
+                )
         os.replace(tmp, self.path)
 
 
-def features_of(pairs: Iterable[tuple[str, int]], cache: FeatureCache,
-                compute: Callable[[str, int], dict[str, float]] = timm_features,
-                progress: Callable[[int, int, float], None] | None = None,
-                save_every: int = 50) -> tuple[dict[tuple[str, int], dict[str, float]],
-                                               dict[tuple[str, int], str]]:
+def features_of(
+    pairs: Iterable[tuple[str, int]],
+    cache: FeatureCache,
+    compute: Callable[[str, int], dict[str, float]] = timm_features,
+    progress: Callable[[int, int, float], None] | None = None,
+    save_every: int = 50,
+) -> tuple[dict[tuple[str, int], dict[str, float]], dict[tuple[str, int], str]]:
     """Features of every (model, image size) pair, from ``cache`` or computed (and the
     cache saved every ``save_every`` new ones); pairs that fail map to their error line."""
     pairs = list(dict.fromkeys((m, int(s)) for m, s in pairs))

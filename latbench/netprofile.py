@@ -26,12 +26,12 @@ from latbench.archs.graph import Architecture
 from latbench.archs.registry import compact_dict
 from latbench.errors import LatbenchError, TableError
 from latbench.profile import timer_job_fields
-from latbench.tables import read_table
-from latbench.tables.store import read_meta
-from latbench.tables.schema import NETWORKS
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
 from latbench.tablerun.job import OnRound, OnTurn
+from latbench.tables import read_table
+from latbench.tables.schema import NETWORKS
+from latbench.tables.store import read_meta
 from latbench.timed import module_callable, time_guarded, time_guarded_many
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
@@ -45,8 +45,9 @@ def network_key(aid: str, repeat: int) -> str:
     return f"{aid}:{int(repeat)}"
 
 
-def default_networks_path(slug: str, space: str, size: str,
-                          root: str | os.PathLike[str] | None = None) -> Path:
+def default_networks_path(
+    slug: str, space: str, size: str, root: str | os.PathLike[str] | None = None
+) -> Path:
     """``<tables home>/<device-slug>/<space>-<size>.networks.csv``."""
     return default_table_path(slug, f"{space}-{size}.networks", root)
 
@@ -57,15 +58,23 @@ def arch_columns(arch: Architecture, size: str = "", *, compact: bool = False) -
     ``read_architectures`` rebuilds: a few hundred bytes instead of ~8 KB a paper-size net."""
     mode = "train" if any(e.op.mode == "train" for e in arch.edges) else "infer"
     text = json.dumps(compact_dict(arch), sort_keys=True) if compact else arch.to_json()
-    return {"arch_id": arch_id(arch), "space": arch.space,
-            "size": str(arch.meta.get("size", size)),
-            "name": arch.name, "genotype": arch.genotype, "arch_json": text,
-            "n_ops": len(arch.edges), "input_shape": "x".join(map(str, arch.input_shape)),
-            "dtype": arch.dtype, "mode": mode}
+    return {
+        "arch_id": arch_id(arch),
+        "space": arch.space,
+        "size": str(arch.meta.get("size", size)),
+        "name": arch.name,
+        "genotype": arch.genotype,
+        "arch_json": text,
+        "n_ops": len(arch.edges),
+        "input_shape": "x".join(map(str, arch.input_shape)),
+        "dtype": arch.dtype,
+        "mode": mode,
+    }
 
 
-def _network_row(arch: Architecture, timer: Timer, size: str
-                 ) -> tuple[dict[str, Any], Callable[[], Callable[[], object]]]:
+def _network_row(
+    arch: Architecture, timer: Timer, size: str
+) -> tuple[dict[str, Any], Callable[[], Callable[[], object]]]:
     """The row's own columns, and the maker of the network's timed callable."""
     row = {**arch_columns(arch, size), "source": "measured"}
 
@@ -77,8 +86,9 @@ def _network_row(arch: Architecture, timer: Timer, size: str
     return row, make
 
 
-def measure_architecture(arch: Architecture, timer: Timer, size: str = ""
-                         ) -> tuple[dict[str, Any], Measurement | None]:
+def measure_architecture(
+    arch: Architecture, timer: Timer, size: str = ""
+) -> tuple[dict[str, Any], Measurement | None]:
     """One row for ``arch``: the whole network's statistics, or its error/OOM as data."""
     row, make = _network_row(arch, timer, size)
     fields, result = time_guarded(make, timer)
@@ -105,24 +115,37 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         return {network_key(a, int(r)) for a, r in zip(row_arch_ids(df), df["repeat"])}
 
     def key_columns(self, item: tuple[Architecture, int]) -> dict[str, Any]:
-        return {"arch_id": arch_id(item[0]), "repeat": item[1], "space": item[0].space,
-                "protocol_id": self.protocol_id, "source": "measured"}
+        return {
+            "arch_id": arch_id(item[0]),
+            "repeat": item[1],
+            "space": item[0].space,
+            "protocol_id": self.protocol_id,
+            "source": "measured",
+        }
 
     def phase(self, item: tuple[Architecture, int]) -> int:
         return item[1]
 
     def describe(self, item: tuple[Architecture, int]) -> dict[str, Any]:
-        return {**arch_columns(item[0], self.size), "source": "measured",
-                "repeat": item[1], "protocol_id": self.protocol_id}
+        return {
+            **arch_columns(item[0], self.size),
+            "source": "measured",
+            "repeat": item[1],
+            "protocol_id": self.protocol_id,
+        }
 
-    def measure(self, items: Sequence[tuple[Architecture, int]],
-                on_round: OnRound | None = None, on_turn: OnTurn | None = None
-                ) -> list[dict[str, Any]]:
+    def measure(
+        self,
+        items: Sequence[tuple[Architecture, int]],
+        on_round: OnRound | None = None,
+        on_turn: OnTurn | None = None,
+    ) -> list[dict[str, Any]]:
         made = [_network_row(arch, self.timer, self.size) for arch, _ in items]
-        timed = time_guarded_many([make for _, make in made], self.timer, on_round,
-                                  on_turn=on_turn)
-        return [{**self.describe(item), **row, **fields}
-                for item, (row, _), (fields, _) in zip(items, made, timed)]
+        timed = time_guarded_many([make for _, make in made], self.timer, on_round, on_turn=on_turn)
+        return [
+            {**self.describe(item), **row, **fields}
+            for item, (row, _), (fields, _) in zip(items, made, timed)
+        ]
 
 
 def measure_architectures(
@@ -146,8 +169,9 @@ def measure_architectures(
         raise LatbenchError(f"repeats={repeats!r} must be at least 1")
     archs = list(archs)
     refuse_imported(path)
-    job = NetworkJob(**timer_job_fields(timer, NETWORKS), meta=dict(meta or {}), timer=timer,
-                     size=size)
+    job = NetworkJob(
+        **timer_job_fields(timer, NETWORKS), meta=dict(meta or {}), timer=timer, size=size
+    )
     items = [(arch, r) for r in range(1, repeats + 1) for arch in archs]
     progress = (lambda item, row: on_progress(item[0], row)) if on_progress else None
     return run_into_table(job, items, path, on_progress=progress, **run_options)
@@ -157,16 +181,19 @@ def refuse_imported(path: str | os.PathLike[str]) -> None:
     """A ``TableError`` if the table at ``path`` holds imported rows: measurements made here
     never go into a table of numbers measured elsewhere."""
     if Path(path).is_file() and read_meta(path).get("source") == "imported":
-        raise TableError(f"{path}: holds imported rows (`latbench import-nets`); measure into "
-                         "another table")
+        raise TableError(
+            f"{path}: holds imported rows (`latbench import-nets`); measure into another table"
+        )
 
 
 def read_networks(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A networks table, checked to be one (``read_table`` reads any schema)."""
     df = read_table(path)
     if df.attrs["meta"]["schema"] != NETWORKS.name:
-        raise TableError(f"{path}: schema is {df.attrs['meta']['schema']!r}; expected "
-                         f"{NETWORKS.name!r} (a table written by measure-nets)")
+        raise TableError(
+            f"{path}: schema is {df.attrs['meta']['schema']!r}; expected "
+            f"{NETWORKS.name!r} (a table written by measure-nets)"
+        )
     return df
 
 
@@ -174,7 +201,9 @@ def read_architectures(table: pd.DataFrame | str | os.PathLike[str]) -> list[Arc
     """The distinct architectures of a networks table (path or DataFrame), in table order."""
     df = table if isinstance(table, pd.DataFrame) else read_networks(table)
     if "arch_json" not in df.columns:
-        raise TableError(f"table has no 'arch_json' column (columns: {', '.join(df.columns)}); "
-                         "expected a latbench.networks table")
+        raise TableError(
+            f"table has no 'arch_json' column (columns: {', '.join(df.columns)}); "
+            "expected a latbench.networks table"
+        )
     firsts = df.drop_duplicates("arch_id") if "arch_id" in df.columns else df
     return [Architecture.from_json(text) for text in firsts["arch_json"]]

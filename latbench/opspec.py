@@ -65,7 +65,7 @@ class OpSpec:
         dtype: str = "float32",
         mode: str = "infer",
         **params: Any,
-    ) -> "OpSpec":
+    ) -> OpSpec:
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
         from latbench.ops.params import check_shape
         from latbench.ops.registry import get_op_kind
@@ -78,8 +78,10 @@ class OpSpec:
         try:
             shape = check_shape(kind, input_shape, op.ranks)
         except (ValueError, TypeError) as exc:
-            raise OpSpecError(f"{kind}: input shape {tuple(input_shape)!r}; expected positive "
-                              f"integer sizes, {exc}") from None
+            raise OpSpecError(
+                f"{kind}: input shape {tuple(input_shape)!r}; expected positive "
+                f"integer sizes, {exc}"
+            ) from None
         merged = op.resolve_params({k: _freeze(v) for k, v in params.items()}, shape)
         frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
         return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
@@ -96,7 +98,7 @@ class OpSpec:
 
     @classmethod
     @functools.lru_cache(maxsize=65536)
-    def from_key(cls, key: str) -> "OpSpec":
+    def from_key(cls, key: str) -> OpSpec:
         """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part.
 
         Cached (an ``OpSpec`` is immutable): tables and architectures repeat the same keys."""
@@ -115,15 +117,18 @@ class OpSpec:
             try:
                 params[name] = loads(value, f"value of {name!r}")
             except LatbenchError as exc:
-                raise OpSpecError(f"bad value for {name!r} in OpSpec key {key[:200]!r}: {exc}"
-                                  ) from None
+                raise OpSpecError(
+                    f"bad value for {name!r} in OpSpec key {key[:200]!r}: {exc}"
+                ) from None
         try:
             shape = tuple(int(s) for s in shape_txt.split("x") if len(s) <= 20)
             if len(shape) != len(shape_txt.split("x")):
                 raise ValueError(shape_txt)
         except ValueError:
-            raise OpSpecError(f"bad shape {shape_txt[:100]!r} in OpSpec key {key[:200]!r}; "
-                             "expected sizes like 1x16x32x32") from None
+            raise OpSpecError(
+                f"bad shape {shape_txt[:100]!r} in OpSpec key {key[:200]!r}; "
+                "expected sizes like 1x16x32x32"
+            ) from None
         return cls.make(kind, shape, dtype=dtype, mode=mode, **params)
 
     def __str__(self) -> str:
@@ -156,18 +161,22 @@ class OpSpec:
             return kind.inputs(self)
         return ((self.input_shape, self.dtype),) * kind.n_inputs
 
-    def replace(self, **changes: Any) -> "OpSpec":
+    def replace(self, **changes: Any) -> OpSpec:
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
-        fields: dict[str, Any] = {"input_shape": self.input_shape, "dtype": self.dtype,
-                                  "mode": self.mode}
+        fields: dict[str, Any] = {
+            "input_shape": self.input_shape,
+            "dtype": self.dtype,
+            "mode": self.mode,
+        }
         kind = changes.pop("kind", self.kind)
         params = dict(self.params) if kind == self.kind else {}
         for name in list(changes):
             if name in fields:
                 fields[name] = changes.pop(name)
         params.update(changes)
-        return OpSpec.make(kind, fields["input_shape"], dtype=fields["dtype"],
-                           mode=fields["mode"], **params)
+        return OpSpec.make(
+            kind, fields["input_shape"], dtype=fields["dtype"], mode=fields["mode"], **params
+        )
 
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -192,13 +201,19 @@ class OpSpec:
         train = self.mode == "train"
         specs = [(shape, _input_dtype(name)) for shape, name in self.input_specs()]
         if torch.device(device).type == "meta":
-            return tuple(torch.empty(shape, dtype=dt, device="meta")
-                         .requires_grad_(train and dt.is_floating_point) for shape, dt in specs)
+            return tuple(
+                torch.empty(shape, dtype=dt, device="meta").requires_grad_(
+                    train and dt.is_floating_point
+                )
+                for shape, dt in specs
+            )
         gen = torch.Generator(device="cpu").manual_seed(seed)
         return tuple(
-            (torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
-             if dt.is_floating_point else torch.zeros(shape, dtype=dt, device=device))
-            .requires_grad_(train and dt.is_floating_point)
+            (
+                torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
+                if dt.is_floating_point
+                else torch.zeros(shape, dtype=dt, device=device)
+            ).requires_grad_(train and dt.is_floating_point)
             for shape, dt in specs
         )
 
@@ -228,8 +243,10 @@ def check_table_keys(path: Path, df: pd.DataFrame) -> None:
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
         if subject == "arch":
             if row["key"] != f"arch:{row.get('arch_id', '')}":
-                raise TableError(f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
-                                 "expected arch:<arch_id> on an arch row")
+                raise TableError(
+                    f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
+                    "expected arch:<arch_id> on an arch row"
+                )
             canonical.append(row["key"])
             continue
         try:
@@ -237,10 +254,16 @@ def check_table_keys(path: Path, df: pd.DataFrame) -> None:
         except LatbenchError as exc:
             raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
         shape = "x".join(map(str, spec.input_shape))
-        for col, want in (("kind", spec.kind), ("dtype", spec.dtype), ("mode", spec.mode),
-                          ("input_shape", shape)):
+        for col, want in (
+            ("kind", spec.kind),
+            ("dtype", spec.dtype),
+            ("mode", spec.mode),
+            ("input_shape", shape),
+        ):
             if row.get(col, "") not in ("", want):
-                raise TableError(f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
-                                 f"contradicts the key, which says {want!r}")
+                raise TableError(
+                    f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
+                    f"contradicts the key, which says {want!r}"
+                )
         canonical.append(spec.key)
     df["key"] = canonical

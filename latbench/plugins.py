@@ -47,17 +47,33 @@ BUILTIN = "latbench.builtin"
 """latbench's own plugin: the papers' op kinds, spaces, samplers, layouts, genotypes."""
 
 _API = {
-    "REQUIRED": "ops.registry", "register_op": "ops.registry", "OpSpec": "opspec",
-    "register_space": "spaces.registry", "register_sampler": "spaces.registry",
-    "register_layout": "spaces.registry", "ChoiceLayout": "spaces.registry",
-    "register_genotype": "archs.registry", "Architecture": "archs.graph", "Edge": "archs.graph",
-    "INPUT": "archs.graph", "register_row_parser": "importing",
+    "REQUIRED": "ops.registry",
+    "register_op": "ops.registry",
+    "OpSpec": "opspec",
+    "register_space": "spaces.registry",
+    "register_sampler": "spaces.registry",
+    "register_layout": "spaces.registry",
+    "ChoiceLayout": "spaces.registry",
+    "register_genotype": "archs.registry",
+    "Architecture": "archs.graph",
+    "Edge": "archs.graph",
+    "INPUT": "archs.graph",
+    "register_row_parser": "importing",
     "register_search": "nas.searches",
 }
 __getattr__, __dir__ = lazy_attributes("latbench", _API, globals())
 
-__all__ = ["BUILTIN", "ENV", "GROUP", "PluginError", "add_to_environment", "load_plugins",
-           "loaded_plugins", "plugin_list", *_API]
+__all__ = [
+    "BUILTIN",
+    "ENV",
+    "GROUP",
+    "PluginError",
+    "add_to_environment",
+    "load_plugins",
+    "loaded_plugins",
+    "plugin_list",
+    *_API,
+]
 
 
 class PluginError(LatbenchError):
@@ -73,8 +89,13 @@ class PluginError(LatbenchError):
 
 _lock = threading.RLock()
 _loaded: list[str] = []
-_state: dict[str, Any] = {"done": False, "loading": False, "error": None, "env": None,
-                          "entry_points": None}
+_state: dict[str, Any] = {
+    "done": False,
+    "loading": False,
+    "error": None,
+    "env": None,
+    "entry_points": None,
+}
 
 
 def _split(text: str) -> list[str]:

@@ -20,14 +20,13 @@ import torch
 
 from latbench.device import fingerprint as device_fingerprint
 from latbench.opspec import OpSpec
-from latbench.tables import LATENCY, TableSchema
 from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
 from latbench.tablerun.ids import protocol_id
 from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tablerun.paths import REFERENCE_DIR
 from latbench.tablerun.rows import spec_columns
-from latbench.timed import (module_callable, op_callable, time_guarded,  # noqa: F401 - re-exported
-                            time_guarded_many)
+from latbench.tables import LATENCY, TableSchema
+from latbench.timed import module_callable, op_callable, time_guarded, time_guarded_many  # noqa: F401 - re-exported
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
@@ -38,9 +37,20 @@ groups shows in the table; all of a group's modules are held in memory at once."
 
 ProfileRun = TableRun
 
-__all__ = ["INTERLEAVE_GROUP", "OpLatencyJob", "ProfileRun", "REFERENCE_DIR",
-           "default_table_path", "measure_op", "module_callable", "op_callable", "profile_specs",
-           "protocol_of", "spec_columns", "timer_job_fields"]
+__all__ = [
+    "INTERLEAVE_GROUP",
+    "OpLatencyJob",
+    "ProfileRun",
+    "REFERENCE_DIR",
+    "default_table_path",
+    "measure_op",
+    "module_callable",
+    "op_callable",
+    "profile_specs",
+    "protocol_of",
+    "spec_columns",
+    "timer_job_fields",
+]
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -65,15 +75,18 @@ class OpLatencyJob(TableJob[OpSpec]):
     timer: Any = None
 
     @classmethod
-    def of(cls, timer: Timer, meta: dict[str, Any] | None = None) -> "OpLatencyJob":
+    def of(cls, timer: Timer, meta: dict[str, Any] | None = None) -> OpLatencyJob:
         return cls(**timer_job_fields(timer), meta=dict(meta or {}), timer=timer)
 
     def key(self, item: OpSpec) -> str:
         return item.key
 
     def key_columns(self, item: OpSpec) -> dict[str, Any]:
-        return {**spec_columns(item, features=False), "source": "measured",
-                "protocol_id": self.protocol_id}
+        return {
+            **spec_columns(item, features=False),
+            "source": "measured",
+            "protocol_id": self.protocol_id,
+        }
 
     def describe(self, item: OpSpec) -> dict[str, Any]:
         return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
@@ -86,8 +99,12 @@ class OpLatencyJob(TableJob[OpSpec]):
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
 
-    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None,
-                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
+    def measure(
+        self,
+        items: Sequence[OpSpec],
+        on_round: OnRound | None = None,
+        on_turn: OnTurn | None = None,
+    ) -> list[dict[str, Any]]:
         makers = [_maker(spec, self.timer.device) for spec in items]
         timed = time_guarded_many(makers, self.timer, on_round, on_turn=on_turn)
         return [{**self.describe(spec), **fields} for spec, (fields, _) in zip(items, timed)]
@@ -119,5 +136,6 @@ def profile_specs(
     ``run_options`` go to ``tablerun.run_into_table`` (``on_round``, ``on_note``,
     ``lock_timeout_s``, ``item_timeout_s``). The returned run's ``path`` is the table used.
     """
-    return run_into_table(OpLatencyJob.of(timer, meta), specs, path, on_progress=on_progress,
-                          **run_options)
+    return run_into_table(
+        OpLatencyJob.of(timer, meta), specs, path, on_progress=on_progress, **run_options
+    )

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-STATISTICS = {"median": "latency_median_ms", "min": "latency_min_ms",
-              "min-corrected": "latency_min_corrected_ms",
-              "median-corrected": "latency_median_corrected_ms"}
+STATISTICS = {
+    "median": "latency_median_ms",
+    "min": "latency_min_ms",
+    "min-corrected": "latency_min_corrected_ms",
+    "median-corrected": "latency_median_corrected_ms",
+}
 """The latency columns a predictor can be fitted on, by their command-line name (the
 ``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
 
@@ -36,5 +39,6 @@ def is_corrected(statistic: str) -> bool:
 
 def raw_statistic(statistic: str) -> str:
     """The raw statistic a drift-corrected one divides by the drift (itself when raw)."""
-    return statistic.removesuffix(CORRECTED_SUFFIX) + "_ms" if is_corrected(statistic) \
-        else statistic
+    return (
+        statistic.removesuffix(CORRECTED_SUFFIX) + "_ms" if is_corrected(statistic) else statistic
+    )

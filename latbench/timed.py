@@ -18,8 +18,12 @@ from latbench.opspec import OpSpec
 from latbench.timing import OnTurn, Timer, renumbered_turns
 from latbench.timing.measurement import Measurement
 
-OOM_MARKERS = ("out of memory", "can't allocate memory", "defaultcpuallocator",
-               "cannot allocate memory")
+OOM_MARKERS = (
+    "out of memory",
+    "can't allocate memory",
+    "defaultcpuallocator",
+    "cannot allocate memory",
+)
 """Lower-case message fragments of out-of-memory errors (CUDA caching allocator, the CPU
 allocator ``DefaultCPUAllocator: can't allocate memory``, ``ENOMEM``)."""
 
@@ -43,26 +47,33 @@ def op_callable(spec: OpSpec, device: str) -> Callable[[], object]:
     return module_callable(spec.build(device), spec.example_inputs(device), spec.mode)
 
 
-def module_callable(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
-                    mode: str) -> Callable[[], object]:
+def module_callable(
+    module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], mode: str
+) -> Callable[[], object]:
     """Forward without autograd (``infer``) or forward + backward (``train``) of ``module``."""
     if mode == "infer":
+
         def forward() -> object:
             with torch.inference_mode():
                 return module(*inputs)
+
         return forward
 
     def train_step() -> object:
         out = module(*inputs)
         (out[0] if isinstance(out, (tuple, list)) else out).float().sum().backward()
         return out
+
     return train_step
 
 
-def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], timer: Timer,
-                      on_round: Callable[[int, int], None] | None = None, *,
-                      on_turn: OnTurn | None = None
-                      ) -> list[tuple[dict[str, Any], Measurement | None]]:
+def time_guarded_many(
+    makers: Sequence[Callable[[], Callable[[], object]]],
+    timer: Timer,
+    on_round: Callable[[int, int], None] | None = None,
+    *,
+    on_turn: OnTurn | None = None,
+) -> list[tuple[dict[str, Any], Measurement | None]]:
     """Build (each of ``makers``) and time the callables together; failures become fields.
 
     Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
@@ -90,8 +101,9 @@ def time_guarded_many(makers: Sequence[Callable[[], Callable[[], object]]], time
                 out[i] = (failure_fields(exc), None)
             else:
                 built.append(i)
-        results.extend(timer.measure_many(
-            fns, on_round, on_turn=renumbered_turns(on_turn, built, len(makers))))
+        results.extend(
+            timer.measure_many(fns, on_round, on_turn=renumbered_turns(on_turn, built, len(makers)))
+        )
         for i, fields in zip(built, [_result_fields(r) for r in results]):
             out[i] = fields
     finally:
@@ -113,7 +125,8 @@ def _result_fields(result: Measurement | Exception) -> tuple[dict[str, Any], Mea
     return {"status": "ok", "error": "", **result.stats()}, result
 
 
-def time_guarded(make_fn: Callable[[], Callable[[], object]], timer: Timer
-                 ) -> tuple[dict[str, Any], Measurement | None]:
+def time_guarded(
+    make_fn: Callable[[], Callable[[], object]], timer: Timer
+) -> tuple[dict[str, Any], Measurement | None]:
     """``time_guarded_many`` for one callable."""
     return time_guarded_many([make_fn], timer)[0]

@@ -18,15 +18,63 @@ TRUSTED_ROOTS = frozenset({"torch", "_operator", "operator", "math", "timm", "to
 row someone sent): naming ``os.system`` or ``builtins.exec`` must not run it, and naming a
 module must not import it. Users' own modules are trusted by loading them on purpose:
 ``load_model`` (``--model``) and the plugin loader call ``trust_module``."""
-SAFE_BUILTINS = frozenset({"abs", "bool", "float", "getattr", "int", "len", "list", "max",
-                           "min", "pow", "range", "round", "slice", "sum", "tuple"})
-_TORCH_DENIED = frozenset({
-    "_C", "_dynamo", "_inductor", "backends", "classes", "compile", "cuda", "distributed",
-    "export", "from_file", "fx", "hub", "jit", "library", "load", "manual_seed",
-    "multiprocessing", "onnx", "ops", "package", "profiler", "save", "seed", "serialization",
-    "set_default_device", "set_default_dtype", "set_default_tensor_type", "set_grad_enabled",
-    "set_num_interop_threads", "set_num_threads", "set_printoptions", "testing",
-    "use_deterministic_algorithms", "utils"})
+SAFE_BUILTINS = frozenset(
+    {
+        "abs",
+        "bool",
+        "float",
+        "getattr",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "pow",
+        "range",
+        "round",
+        "slice",
+        "sum",
+        "tuple",
+    }
+)
+_TORCH_DENIED = frozenset(
+    {
+        "_C",
+        "_dynamo",
+        "_inductor",
+        "backends",
+        "classes",
+        "compile",
+        "cuda",
+        "distributed",
+        "export",
+        "from_file",
+        "fx",
+        "hub",
+        "jit",
+        "library",
+        "load",
+        "manual_seed",
+        "multiprocessing",
+        "onnx",
+        "ops",
+        "package",
+        "profiler",
+        "save",
+        "seed",
+        "serialization",
+        "set_default_device",
+        "set_default_dtype",
+        "set_default_tensor_type",
+        "set_grad_enabled",
+        "set_num_interop_threads",
+        "set_num_threads",
+        "set_printoptions",
+        "testing",
+        "use_deterministic_algorithms",
+        "utils",
+    }
+)
 _TORCH_C_OPS = frozenset({"_nn", "_fft", "_linalg", "_special", "_nested", "_VariableFunctions"})
 _trusted_modules: set[str] = set()
 
@@ -62,9 +110,11 @@ def check_trusted(name: str, what: str) -> None:
     else:
         ok = root in TRUSTED_ROOTS or any(name.startswith(m + ".") for m in _trusted_modules)
     if not ok:
-        raise OpSpecError(f"{what}: {name[:120]!r} is outside the packages a key may name "
-                          f"({', '.join(sorted(TRUSTED_ROOTS))}, safe builtins, and the "
-                          "modules of models and plugins loaded by this command)")
+        raise OpSpecError(
+            f"{what}: {name[:120]!r} is outside the packages a key may name "
+            f"({', '.join(sorted(TRUSTED_ROOTS))}, safe builtins, and the "
+            "modules of models and plugins loaded by this command)"
+        )
 
 
 def file_module_name(path: str | os.PathLike[str], prefix: str) -> str:

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latbench.opspec import OpSpec
-from latbench.spaces import get_space
 from latbench.nas.costs import cost_tensor
 from latbench.nas.errors import SearchError
 from latbench.nas.regularizers import cost_lasso
 from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.opspec import OpSpec
 from latbench.predictors.base import CostModel
+from latbench.spaces import get_space
 
 SPACES = ("cakes",)
 DEFAULT_LAMBDA = 0.05  # CPU-sized run; the paper's 1e-4 (latbench.papers.CAKES_LAMBDA) is for
@@ -103,16 +103,25 @@ class CakesResult:
     names: tuple[str, ...]
 
 
-def search_layer(candidates: Sequence[OpSpec], out_channels: int, model: CostModel,
-                 lams: Sequence[float], beta_from: str = "latency", steps: int = 30,
-                 seed: int = 0, progress: Progress | None = None
-                 ) -> tuple[list[Outcome], torch.Tensor]:
+def search_layer(
+    candidates: Sequence[OpSpec],
+    out_channels: int,
+    model: CostModel,
+    lams: Sequence[float],
+    beta_from: str = "latency",
+    steps: int = 30,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> tuple[list[Outcome], torch.Tensor]:
     """Cost-priority CAKES on one layer: teacher = a channel-wise random sub-kernel layer."""
     if beta_from not in BETA_SOURCES:
         raise SearchError(f"β from {beta_from!r}: expected one of {', '.join(BETA_SOURCES)}")
     lat = cost_tensor(model, candidates)
-    beta = (beta_from_params(candidates) if beta_from == "params"
-            else beta_from_costs(lat, [kernel_of(s) for s in candidates]))
+    beta = (
+        beta_from_params(candidates)
+        if beta_from == "params"
+        else beta_from_costs(lat, [kernel_of(s) for s in candidates])
+    )
     gen = torch.Generator().manual_seed(seed)
     pick = torch.randint(len(candidates), (out_channels,), generator=gen)
     results = []
@@ -125,23 +134,50 @@ def search_layer(candidates: Sequence[OpSpec], out_channels: int, model: CostMod
             outs = torch.stack([op(x) for op in ops])  # (cands, N, C, ...)
             return outs[pick, :, torch.arange(out_channels)].transpose(0, 1)
 
-        log = distill(layer, teacher, random_inputs(candidates[0]),
-                      lambda t: t + cost_lasso(layer.alpha, beta, lam), layer.parameters(),
-                      steps, lr=2e-2, seed=seed, on_step=step_reporter(progress, f"λ={lam:g}"),
-                      where=f"CAKES search λ={lam:g}")
+        log = distill(
+            layer,
+            teacher,
+            random_inputs(candidates[0]),
+            lambda t: t + cost_lasso(layer.alpha, beta, lam),
+            layer.parameters(),
+            steps,
+            lr=2e-2,
+            seed=seed,
+            on_step=step_reporter(progress, f"λ={lam:g}"),
+            where=f"CAKES search λ={lam:g}",
+        )
         choice = layer.choices()
-        results.append(Outcome(lam, torch.bincount(choice, minlength=len(candidates)).tolist(),
-                               channelwise_latency_ms(choice, lat), log.task[-1],
-                               {"teacher": torch.bincount(pick, minlength=len(candidates)
-                                                          ).tolist()}))
+        results.append(
+            Outcome(
+                lam,
+                torch.bincount(choice, minlength=len(candidates)).tolist(),
+                channelwise_latency_ms(choice, lat),
+                log.task[-1],
+                {"teacher": torch.bincount(pick, minlength=len(candidates)).tolist()},
+            )
+        )
     return results, beta
 
 
-def search(model: CostModel, size: str = "small", lam: float = DEFAULT_LAMBDA,
-           beta_from: str = "latency", steps: int = 20, seed: int = 0,
-           progress: Progress | None = None) -> CakesResult:
+def search(
+    model: CostModel,
+    size: str = "small",
+    lam: float = DEFAULT_LAMBDA,
+    beta_from: str = "latency",
+    steps: int = 20,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> CakesResult:
     """CAKES on the ``cakes`` space's searched layer at ``size``, λ = 0 and ``lam``."""
     layout = get_space("cakes").layout(size)
-    runs, beta = search_layer(list(layout.candidates.values()), layout.out_channels, model,
-                              [0.0, lam], beta_from, steps, seed, progress)
+    runs, beta = search_layer(
+        list(layout.candidates.values()),
+        layout.out_channels,
+        model,
+        [0.0, lam],
+        beta_from,
+        steps,
+        seed,
+        progress,
+    )
     return CakesResult(runs, beta.tolist(), tuple(layout.candidates))

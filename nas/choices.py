@@ -34,9 +34,11 @@ def choice_layout(space: str, size: str) -> ChoiceLayout:
     found = get_space(space)
     layout = found.layout(size) if found.build_layout is not None else None
     if not isinstance(layout, ChoiceLayout):
-        raise SearchError(f"space {space!r} has no ChoiceLayout (register_layout returning "
-                          "latbench.spaces.ChoiceLayout); spaces with one: "
-                          f"{', '.join(spaces_with_choices()) or '(none loaded)'}")
+        raise SearchError(
+            f"space {space!r} has no ChoiceLayout (register_layout returning "
+            "latbench.spaces.ChoiceLayout); spaces with one: "
+            f"{', '.join(spaces_with_choices()) or '(none loaded)'}"
+        )
     layout.check()
     return layout
 
@@ -65,12 +67,21 @@ class ChoicesResult:
 
     @property
     def note(self) -> str:
-        return (f"{self.space}: {len(self.layout.slots)} slots; task loss = MSE to the teacher "
-                f"{self.teacher} (synthetic, seeded); latencies predicted")
+        return (
+            f"{self.space}: {len(self.layout.slots)} slots; task loss = MSE to the teacher "
+            f"{self.teacher} (synthetic, seeded); latencies predicted"
+        )
 
 
-def search(model: CostModel, space: str, size: str | None = None, lam: float = DEFAULT_LAMBDA,
-           steps: int = 20, seed: int = 0, progress: Progress | None = None) -> ChoicesResult:
+def search(
+    model: CostModel,
+    space: str,
+    size: str | None = None,
+    lam: float = DEFAULT_LAMBDA,
+    steps: int = 20,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ChoicesResult:
     """The mixed-op search on ``space``'s ChoiceLayout at ``size`` (default: the space's),
     λ = 0 and ``lam``; latencies from ``model`` (ms). ``SearchError`` when a run ends with a
     non-finite task loss or latency (an op producing nan/inf)."""
@@ -80,7 +91,9 @@ def search(model: CostModel, space: str, size: str | None = None, lam: float = D
     runs = search_decoder(slots, model, [0.0, lam], steps, seed, progress, label=space)
     for run in runs:
         if not (math.isfinite(run.latency_ms) and math.isfinite(run.task_loss)):
-            raise SearchError(f"space {space!r}: λ={run.lam:g} ended with predicted latency "
-                              f"{run.latency_ms} ms and task loss {run.task_loss}; an op of "
-                              "the layout produces non-finite values")
+            raise SearchError(
+                f"space {space!r}: λ={run.lam:g} ended with predicted latency "
+                f"{run.latency_ms} ms and task loss {run.task_loss}; an op of "
+                "the layout produces non-finite values"
+            )
     return ChoicesResult(space, layout, runs, layout.genotype(runs[0].extra["teacher"]))

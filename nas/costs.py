@@ -10,13 +10,18 @@ from collections.abc import Sequence
 
 import torch
 
-from latbench.opspec import OpSpec
 from latbench.nas.errors import CostError
+from latbench.opspec import OpSpec
 from latbench.predictors.base import CostModel
 
 
-def cost_tensor(model: CostModel, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-                *, unit: str | None = "ms") -> torch.Tensor:
+def cost_tensor(
+    model: CostModel,
+    specs: Sequence[OpSpec],
+    device: str | torch.device = "cpu",
+    *,
+    unit: str | None = "ms",
+) -> torch.Tensor:
     """``model.costs(specs)`` as a float32 tensor, checked: one finite, non-negative cost per spec.
 
     ``unit`` (``"ms"`` for latency, ``"MiB"`` for memory, ``None`` for either) must match the
@@ -24,17 +29,22 @@ def cost_tensor(model: CostModel, specs: Sequence[OpSpec], device: str | torch.d
     """
     specs = list(specs)
     if unit is not None and getattr(model, "unit", unit) != unit:
-        raise CostError(f"cost model {type(model).__name__} predicts in {model.unit!r}; this "
-                        f"search needs {unit!r}")
-    costs = torch.as_tensor(model.costs(specs, device=device, dtype=torch.float32),
-                            dtype=torch.float32, device=device).reshape(-1)
+        raise CostError(
+            f"cost model {type(model).__name__} predicts in {model.unit!r}; this "
+            f"search needs {unit!r}"
+        )
+    costs = torch.as_tensor(
+        model.costs(specs, device=device, dtype=torch.float32), dtype=torch.float32, device=device
+    ).reshape(-1)
     if costs.numel() != len(specs):
         raise CostError(f"cost model returned {costs.numel()} costs for {len(specs)} specs")
     bad = [specs[i].key for i in torch.nonzero(~torch.isfinite(costs) | (costs < 0)).flatten()]
     if bad:
-        raise CostError(f"cost model gave no usable (finite, >= 0) cost for {len(bad)} spec(s), "
-                        f"e.g. {bad[0]!r}; profile them first (latbench profile) or use a "
-                        "predictor that covers them")
+        raise CostError(
+            f"cost model gave no usable (finite, >= 0) cost for {len(bad)} spec(s), "
+            f"e.g. {bad[0]!r}; profile them first (latbench profile) or use a "
+            "predictor that covers them"
+        )
     return costs.detach()
 
 

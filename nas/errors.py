@@ -24,7 +24,9 @@ def check_finite(value: float, where: str) -> float:
     a step, a quantity), so that no search prints ``nan``/``inf`` as a result."""
     value = float(value)
     if not math.isfinite(value):
-        raise NonFiniteError(f"{where} is {value!r}, not a finite number; the search stopped "
-                             "there instead of reporting it (check the costs' scale, --lam and "
-                             "the bound)")
+        raise NonFiniteError(
+            f"{where} is {value!r}, not a finite number; the search stopped "
+            "there instead of reporting it (check the costs' scale, --lam and "
+            "the bound)"
+        )
     return value

@@ -19,16 +19,27 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from latbench.archs import Architecture
-from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
-from latbench.spaces import get_space
 from latbench.nas.errors import CostError
 from latbench.nas.synthetic import Progress
+from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
 from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
+from latbench.spaces import get_space
 
-__all__ = ["BAND_MIB", "DINTS_TARGETS_MIB", "TOP_N", "BandScreen", "FilterResult", "MemoryBand",
-           "MemoryModel", "confirm_top", "filter_by_memory", "predict_memory", "search"]
+__all__ = [
+    "BAND_MIB",
+    "DINTS_TARGETS_MIB",
+    "TOP_N",
+    "BandScreen",
+    "FilterResult",
+    "MemoryBand",
+    "MemoryModel",
+    "confirm_top",
+    "filter_by_memory",
+    "predict_memory",
+    "search",
+]
 
 SPACES = ("dints",)
 BAND_MIB = HYPERSEGNAS_BAND_MIB
@@ -43,8 +54,7 @@ FEW_KEPT = 0.02
 class MemoryModel(Protocol):
     """Predicts the training-time GPU memory of whole architectures, in MiB."""
 
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        ...
+    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray: ...
 
 
 @dataclass
@@ -95,30 +105,50 @@ def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndar
         raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
     bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
     if bad.size:
-        raise CostError(f"memory model gave no usable value for {bad.size} architecture(s), "
-                        f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
-                        f"{mib[bad[0]]!r}")
+        raise CostError(
+            f"memory model gave no usable value for {bad.size} architecture(s), "
+            f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
+            f"{mib[bad[0]]!r}"
+        )
     return mib
 
 
-def filter_by_memory(archs: Sequence[Architecture], model: MemoryModel, target_mib: float,
-                     band_mib: float = BAND_MIB,
-                     score: Callable[[Architecture], float] | None = None) -> FilterResult:
+def filter_by_memory(
+    archs: Sequence[Architecture],
+    model: MemoryModel,
+    target_mib: float,
+    band_mib: float = BAND_MIB,
+    score: Callable[[Architecture], float] | None = None,
+) -> FilterResult:
     """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
     default: closeness to the target, standing in for the paper's super-net evaluation)."""
     band = MemoryBand(target_mib, band_mib)
     mib = predict_memory(model, archs)
     keep = np.flatnonzero(band.contains(mib))
-    scores = (np.array([score(archs[i]) for i in keep]) if score is not None
-              else -np.abs(mib[keep] - target_mib))
+    scores = (
+        np.array([score(archs[i]) for i in keep])
+        if score is not None
+        else -np.abs(mib[keep] - target_mib)
+    )
     order = keep[np.argsort(-scores, kind="stable")]
     spread = (float(mib.min()), float(np.median(mib)), float(mib.max())) if mib.size else None
-    return FilterResult(target_mib, band_mib, len(archs), [archs[i] for i in order], mib[order],
-                        np.sort(scores)[::-1] if scores.size else scores, sampled_mib=spread)
+    return FilterResult(
+        target_mib,
+        band_mib,
+        len(archs),
+        [archs[i] for i in order],
+        mib[order],
+        np.sort(scores)[::-1] if scores.size else scores,
+        sampled_mib=spread,
+    )
 
 
-def confirm_top(result: FilterResult, measure: Callable[[Architecture], float],
-                top_n: int = TOP_N, progress: Progress | None = None) -> FilterResult:
+def confirm_top(
+    result: FilterResult,
+    measure: Callable[[Architecture], float],
+    top_n: int = TOP_N,
+    progress: Progress | None = None,
+) -> FilterResult:
     """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
     top = result.kept[:top_n]
     for rank, arch in enumerate(top):
@@ -150,8 +180,9 @@ class BandScreen:
         if self.progress is not None:
             self.progress("screening", 0, len(archs))
         for start in range(0, len(archs), CHUNK):
-            result = self.screen.screen(archs[start:start + CHUNK], self.target_mib,
-                                        self.band_mib, self.n_jobs, self.ray)
+            result = self.screen.screen(
+                archs[start : start + CHUNK], self.target_mib, self.band_mib, self.n_jobs, self.ray
+            )
             values.append(result.values_mib)
             self.n_full_ += result.n_full
             if self.progress is not None:
@@ -170,9 +201,17 @@ class HypersegnasResult:
     margin_mib: float | None = None
 
 
-def search(model: MemoryModel, n: int, target_mib: float, band_mib: float = BAND_MIB,
-           size: str = "small", seed: int = 0, n_jobs: int = 2,
-           progress: Progress | None = None, ray: Any = None) -> HypersegnasResult:
+def search(
+    model: MemoryModel,
+    n: int,
+    target_mib: float,
+    band_mib: float = BAND_MIB,
+    size: str = "small",
+    seed: int = 0,
+    n_jobs: int = 2,
+    progress: Progress | None = None,
+    ray: Any = None,
+) -> HypersegnasResult:
     """Sample ``n`` DiNTS architectures, screen or predict their memory, keep and rank the
     band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
     ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""

@@ -11,19 +11,31 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.nas.errors import SearchError
+from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 
-__all__ = ["CAKES_LAMBDA", "RTDNAS_EXP_CAP_MS", "RTDNAS_LATENCY_UB_MS", "RTDNAS_MIN_FPS",
-           "CostLasso", "ExpectedLatency", "L1LatencyRegularizer", "cost_lasso",
-           "expected_latency", "l1_latency", "rtdnas_loss", "rtdnas_penalty"]
-
+__all__ = [
+    "CAKES_LAMBDA",
+    "RTDNAS_EXP_CAP_MS",
+    "RTDNAS_LATENCY_UB_MS",
+    "RTDNAS_MIN_FPS",
+    "CostLasso",
+    "ExpectedLatency",
+    "L1LatencyRegularizer",
+    "cost_lasso",
+    "expected_latency",
+    "l1_latency",
+    "rtdnas_loss",
+    "rtdnas_penalty",
+]
 
 
 def _same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
     if a.shape != b.shape:
-        raise SearchError(f"{what}: architecture parameters of shape {tuple(a.shape)} and costs "
-                          f"of shape {tuple(b.shape)} must match")
+        raise SearchError(
+            f"{what}: architecture parameters of shape {tuple(a.shape)} and costs "
+            f"of shape {tuple(b.shape)} must match"
+        )
 
 
 def l1_latency(alpha: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
@@ -44,8 +56,9 @@ RTDNAS_EXP_CAP_MS = 20.0
 """How far over L_ub (ms) RT-DNAS' penalty is the paper's exponential; beyond, its tangent."""
 
 
-def rtdnas_penalty(latency_ms: torch.Tensor, upper_ms: float = RTDNAS_LATENCY_UB_MS
-                   ) -> torch.Tensor:
+def rtdnas_penalty(
+    latency_ms: torch.Tensor, upper_ms: float = RTDNAS_LATENCY_UB_MS
+) -> torch.Tensor:
     """e^{L_t − L_ub} (RT-DNAS Eq. 2, papers/rt-dnas.txt: "if the network architecture latency
     excels the upper bound, the loss will increase exponentially") while L_t − L_ub ≤
     ``RTDNAS_EXP_CAP_MS``, and its tangent line beyond: e^c (1 + L_t − L_ub − c), c = 20 ms.
@@ -61,8 +74,12 @@ def rtdnas_penalty(latency_ms: torch.Tensor, upper_ms: float = RTDNAS_LATENCY_UB
     return torch.exp(capped) * (1.0 + (over - capped))
 
 
-def rtdnas_loss(task_loss: torch.Tensor, latency_ms: torch.Tensor, lam: float,
-                upper_ms: float = RTDNAS_LATENCY_UB_MS) -> torch.Tensor:
+def rtdnas_loss(
+    task_loss: torch.Tensor,
+    latency_ms: torch.Tensor,
+    lam: float,
+    upper_ms: float = RTDNAS_LATENCY_UB_MS,
+) -> torch.Tensor:
     """RT-DNAS Eq. 2: L = L_a · L_t + λ · e^{L_t − L_ub}, latencies in ms; the exponential is
     ``rtdnas_penalty`` (exact to 20 ms over the bound, linear beyond, so it cannot overflow)."""
     return task_loss * latency_ms + lam * rtdnas_penalty(latency_ms, upper_ms)
@@ -70,9 +87,11 @@ def rtdnas_loss(task_loss: torch.Tensor, latency_ms: torch.Tensor, lam: float,
 
 def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:
     """CAKES Eq. 13 penalty λ Σ_i β_i |α_i|; ``beta`` broadcasts over ``alpha``'s leading dims."""
-    if alpha.shape[-beta.dim():] != beta.shape:
-        raise SearchError(f"cost_lasso: β of shape {tuple(beta.shape)} does not match the "
-                          f"trailing dims of α {tuple(alpha.shape)}")
+    if alpha.shape[-beta.dim() :] != beta.shape:
+        raise SearchError(
+            f"cost_lasso: β of shape {tuple(beta.shape)} does not match the "
+            f"trailing dims of α {tuple(alpha.shape)}"
+        )
     return lam * (alpha.abs() * beta).sum()
 
 

@@ -19,14 +19,14 @@ The search that uses this model (with the supernet and the GA decoding) is ``lat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
-from collections.abc import Sequence
-
 from latbench.archs.graph import longest_path as dag_longest_path
-from latbench.spaces.msnas import MOVES
 from latbench.nas.errors import SearchError
+from latbench.spaces.msnas import MOVES
 
 MOVE_NAMES = ("expand", "same", "contract")
 CellChoice = list[list[tuple[int, int]]]
@@ -55,8 +55,10 @@ def longest_path(edge_ms: list[torch.Tensor]) -> torch.Tensor:
     """
     for i, e in enumerate(edge_ms, start=1):
         if e.shape != (i,):
-            raise SearchError(f"longest_path: node {i} needs {i} incoming edge latencies, got "
-                              f"shape {tuple(e.shape)}")
+            raise SearchError(
+                f"longest_path: node {i} needs {i} incoming edge latencies, got "
+                f"shape {tuple(e.shape)}"
+            )
     wiring = [((j,), i) for i in range(1, len(edge_ms) + 1) for j in range(i)]
     return dag_longest_path(wiring, len(edge_ms), torch.cat(edge_ms), source=0)
 
@@ -68,8 +70,9 @@ class CellLatency(nn.Module):
         super().__init__()
         if n_nodes < 1 or n_ops < 1:
             raise SearchError(f"a cell needs n_nodes >= 1 and n_ops >= 1, got {n_nodes}, {n_ops}")
-        self.v = nn.ParameterList(nn.Parameter(1e-3 * torch.randn(i, n_ops))
-                                  for i in range(1, n_nodes + 1))
+        self.v = nn.ParameterList(
+            nn.Parameter(1e-3 * torch.randn(i, n_ops)) for i in range(1, n_nodes + 1)
+        )
 
     def probs(self) -> list[torch.Tensor]:
         return [node_probs(v) for v in self.v]
@@ -77,8 +80,9 @@ class CellLatency(nn.Module):
     def forward(self, op_latency_ms: torch.Tensor) -> torch.Tensor:
         """Longest-path latency of the soft cell for each row (scale) of ``op_latency_ms``."""
         probs = self.probs()
-        return torch.stack([longest_path([edge_latencies(p, row) for p in probs])
-                            for row in op_latency_ms])
+        return torch.stack(
+            [longest_path([edge_latencies(p, row) for p in probs]) for row in op_latency_ms]
+        )
 
     def choice(self, inputs_per_node: int = 1) -> CellChoice:
         """Discrete cell: per node the ``inputs_per_node`` strongest (input, op) pairs."""
@@ -125,13 +129,20 @@ class NetworkLatency(nn.Module):
     from each scale (entries of illegal moves are ignored). Paths start at scale 0.
     """
 
-    def __init__(self, n_layers: int, n_nodes: int, op_latency_ms: torch.Tensor,
-                 scaling_latency_ms: torch.Tensor):
+    def __init__(
+        self,
+        n_layers: int,
+        n_nodes: int,
+        op_latency_ms: torch.Tensor,
+        scaling_latency_ms: torch.Tensor,
+    ):
         super().__init__()
         n_scales, n_ops = op_latency_ms.shape
         if scaling_latency_ms.shape != (n_scales, len(MOVES)):
-            raise SearchError(f"scaling_latency_ms must be ({n_scales}, 3) for {n_scales} "
-                              f"scales, got {tuple(scaling_latency_ms.shape)}")
+            raise SearchError(
+                f"scaling_latency_ms must be ({n_scales}, 3) for {n_scales} "
+                f"scales, got {tuple(scaling_latency_ms.shape)}"
+            )
         if n_layers < 1:
             raise SearchError(f"n_layers must be >= 1, got {n_layers}")
         self.n_layers, self.n_scales = n_layers, n_scales
@@ -140,8 +151,9 @@ class NetworkLatency(nn.Module):
         mask = legal_moves(n_scales)
         self.register_buffer("mask", mask)
         self.register_buffer("op_latency_ms", op_latency_ms.detach().clone())
-        self.register_buffer("scaling_latency_ms",
-                             torch.where(mask, scaling_latency_ms.detach(), 0.0))
+        self.register_buffer(
+            "scaling_latency_ms", torch.where(mask, scaling_latency_ms.detach(), 0.0)
+        )
 
     def move_probs(self) -> torch.Tensor:
         """(L, S, 3) softmax over each node's legal moves."""
@@ -157,9 +169,12 @@ class NetworkLatency(nn.Module):
         for layer in range(self.n_layers):
             k = occ.unsqueeze(1) * q[layer]
             ks.append(k)
-            occ = torch.stack([sum(k[s - m, t] for t, m in enumerate(MOVES)
-                                   if 0 <= s - m < self.n_scales)
-                               for s in range(self.n_scales)])
+            occ = torch.stack(
+                [
+                    sum(k[s - m, t] for t, m in enumerate(MOVES) if 0 <= s - m < self.n_scales)
+                    for s in range(self.n_scales)
+                ]
+            )
         return torch.stack(ks)
 
     def cell_latency_ms(self) -> torch.Tensor:

@@ -23,16 +23,18 @@ class SoftCell(nn.Module):
 
     def __init__(self, make_ops: Sequence[nn.Module], n_nodes: int):
         super().__init__()
-        self.edges = nn.ModuleList(nn.ModuleList(nn.ModuleList(_clone(op) for op in make_ops)
-                                                 for _ in range(i))
-                                   for i in range(1, n_nodes + 1))
+        self.edges = nn.ModuleList(
+            nn.ModuleList(nn.ModuleList(_clone(op) for op in make_ops) for _ in range(i))
+            for i in range(1, n_nodes + 1)
+        )
 
     def forward(self, x: torch.Tensor, v: Sequence[torch.Tensor]) -> torch.Tensor:
         nodes = [x]
         for i, (edges, logits) in enumerate(zip(self.edges, v), start=1):
             p = node_probs(logits)
-            nodes.append(sum(p[j, o] * op(nodes[j]) for j in range(i)
-                             for o, op in enumerate(edges[j])))
+            nodes.append(
+                sum(p[j, o] * op(nodes[j]) for j in range(i) for o, op in enumerate(edges[j]))
+            )
         return nodes[-1]
 
 
@@ -45,16 +47,24 @@ class RTDNASSupernet(nn.Module):
     """Cells per scale (``cell_ops[s]``: candidate modules at scale s) and scaling modules
     (``scaling[s][t]`` for move t from scale s, None where illegal), driven by ``latency``."""
 
-    def __init__(self, latency: NetworkLatency, cell_ops: Sequence[Sequence[nn.Module]],
-                 scaling: Sequence[Sequence[nn.Module | None]], n_nodes: int):
+    def __init__(
+        self,
+        latency: NetworkLatency,
+        cell_ops: Sequence[Sequence[nn.Module]],
+        scaling: Sequence[Sequence[nn.Module | None]],
+        n_nodes: int,
+    ):
         super().__init__()
         if len(cell_ops) != latency.n_scales or len(scaling) != latency.n_scales:
-            raise SearchError(f"need cell ops and scaling ops for {latency.n_scales} scales, got "
-                              f"{len(cell_ops)} and {len(scaling)}")
+            raise SearchError(
+                f"need cell ops and scaling ops for {latency.n_scales} scales, got "
+                f"{len(cell_ops)} and {len(scaling)}"
+            )
         self.latency = latency
         self.cells = nn.ModuleList(SoftCell(ops, n_nodes) for ops in cell_ops)
-        self.scaling = nn.ModuleList(nn.ModuleList(m if m is not None else nn.Identity()
-                                                   for m in row) for row in scaling)
+        self.scaling = nn.ModuleList(
+            nn.ModuleList(m if m is not None else nn.Identity() for m in row) for row in scaling
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = self.latency.move_probs()

@@ -38,15 +38,21 @@ class SearchEntry:
         try:
             return getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise LatbenchError(f"search {self.name!r}: cannot import {self.target!r} "
-                                f"({type(exc).__name__}: {exc})") from None
+            raise LatbenchError(
+                f"search {self.name!r}: cannot import {self.target!r} ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 _SEARCHES: dict[str, SearchEntry] = {}
 
 
-def register_search(name: str, target: Callable[..., Any] | str | None = None, *,
-                    space: str | None = None, default_lambda: float = 0.5) -> Any:
+def register_search(
+    name: str,
+    target: Callable[..., Any] | str | None = None,
+    *,
+    space: str | None = None,
+    default_lambda: float = 0.5,
+) -> Any:
     """Register search ``name``: ``register_search(name, "module:function", ...)``, or as a
     decorator ``@register_search(name, space="toy")``. ``ValueError`` when ``name`` is taken."""
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from latbench.opspec import OpSpec
-from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
-from latbench.spaces import get_space
 from latbench.nas.costs import cost_tensor, normalized
 from latbench.nas.errors import SearchError
 from latbench.nas.regularizers import ExpectedLatency, L1LatencyRegularizer
 from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.opspec import OpSpec
+from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
 from latbench.predictors.base import CostModel
+from latbench.spaces import get_space
 
 SPACES = ("stnas-encoder", "stnas-decoder")
 DEFAULT_LAMBDA = 0.5  # on costs normalised to mean 1 (nas.costs.normalized)
@@ -58,8 +58,9 @@ class EncoderSupernet(nn.Module):
     def __init__(self, stages: Sequence[DepthStage], between: Sequence[nn.Module]):
         super().__init__()
         if len(stages) != len(between):
-            raise SearchError(f"{len(stages)} stages need {len(stages)} 'between' modules, got "
-                              f"{len(between)}")
+            raise SearchError(
+                f"{len(stages)} stages need {len(stages)} 'between' modules, got {len(between)}"
+            )
         self.stages, self.between = nn.ModuleList(stages), nn.ModuleList(between)
 
     def alphas(self) -> torch.Tensor:
@@ -72,8 +73,9 @@ class EncoderSupernet(nn.Module):
         return x
 
 
-def shrink_depth(alpha: Sequence[float] | torch.Tensor, threshold: float = KEEP_THRESHOLD,
-                 min_keep: int = 1) -> int:
+def shrink_depth(
+    alpha: Sequence[float] | torch.Tensor, threshold: float = KEEP_THRESHOLD, min_keep: int = 1
+) -> int:
     """Blocks kept in one stage: walk back from the last block, drop block i while
     α_i < threshold, stop at the first α_i ≥ threshold. ``min_keep`` (not in the paper, which
     does not say what an emptied stage becomes) keeps the first blocks regardless."""
@@ -122,9 +124,15 @@ class DecoderSupernet(nn.Module):
         return x
 
 
-def search_encoder(stages: Sequence[Sequence[OpSpec]], between: Sequence[OpSpec],
-                   model: CostModel, lams: Sequence[float], steps: int = 30, seed: int = 0,
-                   progress: Progress | None = None) -> list[Outcome]:
+def search_encoder(
+    stages: Sequence[Sequence[OpSpec]],
+    between: Sequence[OpSpec],
+    model: CostModel,
+    lams: Sequence[float],
+    steps: int = 30,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> list[Outcome]:
     """Depth search: α per block (init 1), λ Σ α_i s_i with s_i normalised to mean 1; the
     teacher is the same encoder with block weights α drawn from U(0.6, 1.4); only α is
     trained (with normalised blocks, weights could absorb α's scale and hide the choice).
@@ -135,35 +143,58 @@ def search_encoder(stages: Sequence[Sequence[OpSpec]], between: Sequence[OpSpec]
     results = []
     for lam in lams:
         torch.manual_seed(seed)
-        net = EncoderSupernet([DepthStage([b.build() for b in st]) for st in stages],
-                              [b.build() for b in between])
+        net = EncoderSupernet(
+            [DepthStage([b.build() for b in st]) for st in stages], [b.build() for b in between]
+        )
         teacher = copy.deepcopy(net).eval()
         gen = torch.Generator().manual_seed(seed)
         with torch.no_grad():
             for st in teacher.stages:
                 st.alpha.copy_(0.6 + 0.8 * torch.rand(st.alpha.shape, generator=gen))
         reg = L1LatencyRegularizer(normalized(lat), lam)
-        log = distill(net, teacher, random_inputs(between[0]), lambda t: t + reg(net.alphas()),
-                      [st.alpha for st in net.stages], steps, lr=5e-2, seed=seed,
-                      on_step=step_reporter(progress, f"encoder λ={lam:g}"),
-                      where=f"ST-NAS encoder search λ={lam:g}")
+        log = distill(
+            net,
+            teacher,
+            random_inputs(between[0]),
+            lambda t: t + reg(net.alphas()),
+            [st.alpha for st in net.stages],
+            steps,
+            lr=5e-2,
+            seed=seed,
+            on_step=step_reporter(progress, f"encoder λ={lam:g}"),
+            where=f"ST-NAS encoder search λ={lam:g}",
+        )
         depths, kept_ms, i = [], fixed_ms, 0
         for st in net.stages:
             k = shrink_depth(st.alpha.detach())
             depths.append(k)
-            kept_ms += float(lat[i:i + k].sum())
+            kept_ms += float(lat[i : i + k].sum())
             i += len(st.blocks)
-        results.append(Outcome(lam, depths, kept_ms, log.task[-1],
-                               {"alpha": [st.alpha.detach().tolist() for st in net.stages],
-                                "teacher": [shrink_depth(st.alpha.detach())
-                                            for st in teacher.stages],
-                                "full_ms": fixed_ms + float(lat.sum())}))
+        results.append(
+            Outcome(
+                lam,
+                depths,
+                kept_ms,
+                log.task[-1],
+                {
+                    "alpha": [st.alpha.detach().tolist() for st in net.stages],
+                    "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
+                    "full_ms": fixed_ms + float(lat.sum()),
+                },
+            )
+        )
     return results
 
 
-def search_decoder(layers: Sequence[Sequence[OpSpec]], model: CostModel, lams: Sequence[float],
-                   steps: int = 30, seed: int = 0, progress: Progress | None = None,
-                   label: str = "decoder") -> list[Outcome]:
+def search_decoder(
+    layers: Sequence[Sequence[OpSpec]],
+    model: CostModel,
+    lams: Sequence[float],
+    steps: int = 30,
+    seed: int = 0,
+    progress: Progress | None = None,
+    label: str = "decoder",
+) -> list[Outcome]:
     """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
     discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
     per layer. Any chain of same-shaped candidates works (``latbench.nas.choices`` runs it on
@@ -175,13 +206,22 @@ def search_decoder(layers: Sequence[Sequence[OpSpec]], model: CostModel, lams: S
     for lam in lams:
         torch.manual_seed(seed)
         net = DecoderSupernet([MixedOp([s.build() for s in cands]) for cands in layers])
-        teacher = nn.Sequential(*[copy.deepcopy(m.ops[j]) for m, j in
-                                  zip(net.layers, teacher_pick)]).eval()
+        teacher = nn.Sequential(
+            *[copy.deepcopy(m.ops[j]) for m, j in zip(net.layers, teacher_pick)]
+        ).eval()
         reg = ExpectedLatency(normalized(lat))
-        log = distill(net, teacher, random_inputs(layers[0][0]),
-                      lambda t: t + lam * reg(net.alphas()), net.parameters(), steps,
-                      lr=5e-2, seed=seed, on_step=step_reporter(progress, f"{label} λ={lam:g}"),
-                      where=f"ST-NAS {label} search λ={lam:g}")
+        log = distill(
+            net,
+            teacher,
+            random_inputs(layers[0][0]),
+            lambda t: t + lam * reg(net.alphas()),
+            net.parameters(),
+            steps,
+            lr=5e-2,
+            seed=seed,
+            on_step=step_reporter(progress, f"{label} λ={lam:g}"),
+            where=f"ST-NAS {label} search λ={lam:g}",
+        )
         choice = net.choices()
         ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
         results.append(Outcome(lam, choice, ms, log.task[-1], {"teacher": teacher_pick}))
@@ -197,9 +237,15 @@ class StnasResult:
     op_names: tuple[str, ...]
 
 
-def search(model: CostModel, size: str = "small", lam: float = DEFAULT_LAMBDA, steps: int = 20,
-           seed: int = 0, progress: Progress | None = None,
-           decoder_model: CostModel | None = None) -> StnasResult:
+def search(
+    model: CostModel,
+    size: str = "small",
+    lam: float = DEFAULT_LAMBDA,
+    steps: int = 20,
+    seed: int = 0,
+    progress: Progress | None = None,
+    decoder_model: CostModel | None = None,
+) -> StnasResult:
     """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``;
     ``model`` prices the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
     enc = get_space("stnas-encoder").layout(size)

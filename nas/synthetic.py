@@ -51,8 +51,9 @@ class Outcome:
             check_finite(self.task_loss, f"the λ={self.lam:g} run's final task loss")
 
 
-def random_inputs(spec: "OpSpec", batch: int | None = None
-                  ) -> Callable[[torch.Generator], torch.Tensor]:
+def random_inputs(
+    spec: OpSpec, batch: int | None = None
+) -> Callable[[torch.Generator], torch.Tensor]:
     """Seeded random inputs of the shape ``spec`` reads (batch replaced when given)."""
     shape = spec.input_shape if batch is None else (batch, *spec.input_shape[1:])
     return lambda gen: torch.randn(shape, generator=gen)
@@ -66,11 +67,18 @@ class TrainLog:
     reg: list[float] = field(default_factory=list)
 
 
-def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
-            inputs: Callable[[torch.Generator], torch.Tensor],
-            regulariser: Callable[[torch.Tensor], torch.Tensor], params: Iterable[nn.Parameter],
-            steps: int, lr: float = 1e-2, seed: int = 0, on_step: OnStep | None = None,
-            where: str = "search") -> TrainLog:
+def distill(
+    student: nn.Module,
+    teacher: Callable[[torch.Tensor], torch.Tensor],
+    inputs: Callable[[torch.Generator], torch.Tensor],
+    regulariser: Callable[[torch.Tensor], torch.Tensor],
+    params: Iterable[nn.Parameter],
+    steps: int,
+    lr: float = 1e-2,
+    seed: int = 0,
+    on_step: OnStep | None = None,
+    where: str = "search",
+) -> TrainLog:
     """``steps`` Adam steps on ``combine(mse(student(x), teacher(x)))`` where the regulariser
     receives the task loss and returns the total loss (RT-DNAS multiplies, the others add).
 
@@ -86,8 +94,9 @@ def distill(student: nn.Module, teacher: Callable[[torch.Tensor], torch.Tensor],
         task = nn.functional.mse_loss(student(x), target)
         total = regulariser(task)
         check_finite(task.detach(), f"{where}: the task loss at step {step + 1}")
-        check_finite(total.detach(), f"{where}: the total loss (task + regulariser) at step "
-                                     f"{step + 1}")
+        check_finite(
+            total.detach(), f"{where}: the total loss (task + regulariser) at step {step + 1}"
+        )
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()

@@ -11,11 +11,21 @@ from __future__ import annotations
 from latbench.lazy import lazy_attributes
 
 _WHERE = {
-    "CostModel": "base", "ArchBatch": "batch", "encode": "batch", "FlopsCost": "learned",
-    "LearnedPredictor": "learned", "flops_baseline": "learned", "Coverage": "lookup",
-    "LookupPredictor": "lookup", "MissingOpsError": "lookup", "accuracy": "metrics",
-    "NetworkPredictor": "network", "PredictorFileError": "persist", "load": "persist",
-    "save": "persist", "TransferPredictor": "transfer",
+    "CostModel": "base",
+    "ArchBatch": "batch",
+    "encode": "batch",
+    "FlopsCost": "learned",
+    "LearnedPredictor": "learned",
+    "flops_baseline": "learned",
+    "Coverage": "lookup",
+    "LookupPredictor": "lookup",
+    "MissingOpsError": "lookup",
+    "accuracy": "metrics",
+    "NetworkPredictor": "network",
+    "PredictorFileError": "persist",
+    "load": "persist",
+    "save": "persist",
+    "TransferPredictor": "transfer",
 }
 
 __all__ = sorted(_WHERE)

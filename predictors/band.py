@@ -27,8 +27,9 @@ class MemoryBand:
 
     def __post_init__(self) -> None:
         if not (self.band_mib > 0 and self.target_mib > 0):
-            raise BandError(f"target_mib={self.target_mib:g} and band_mib={self.band_mib:g} "
-                            "must be positive")
+            raise BandError(
+                f"target_mib={self.target_mib:g} and band_mib={self.band_mib:g} must be positive"
+            )
 
     def contains(self, values_mib: np.ndarray) -> np.ndarray:
         """Boolean per value: inside the band (edges included)."""

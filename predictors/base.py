@@ -30,10 +30,13 @@ class MissingOpsError(LatbenchError, KeyError):
 
     def __init__(self, keys: Sequence[str], why: str):
         self.keys = list(keys)
-        shown = ", ".join(self.keys[:5]) + (f" (+{len(self.keys) - 5} more)"
-                                             if len(self.keys) > 5 else "")
-        super().__init__(f"{len(self.keys)} op(s) {why}: {shown}; profile them "
-                         "(`latbench profile`) or pass strict=False / a fallback predictor")
+        shown = ", ".join(self.keys[:5]) + (
+            f" (+{len(self.keys) - 5} more)" if len(self.keys) > 5 else ""
+        )
+        super().__init__(
+            f"{len(self.keys)} op(s) {why}: {shown}; profile them "
+            "(`latbench profile`) or pass strict=False / a fallback predictor"
+        )
 
     def __str__(self) -> str:
         return self.args[0]
@@ -65,11 +68,12 @@ class FitDomain:
     groups: dict[str, dict[str, list[float]]]
 
     @classmethod
-    def of(cls, specs: Sequence[OpSpec]) -> "FitDomain":
+    def of(cls, specs: Sequence[OpSpec]) -> FitDomain:
         found: dict[str, dict[str, list[float]]] = {}
         for spec in specs:
-            g = found.setdefault(f"{spec.kind}|{spec.dtype}|{spec.mode}",
-                                 {"batch": [], "input_elems": []})
+            g = found.setdefault(
+                f"{spec.kind}|{spec.dtype}|{spec.mode}", {"batch": [], "input_elems": []}
+            )
             g["batch"].append(spec.input_shape[0])
             g["input_elems"].append(_elems(spec))
         return cls({k: {name: _span(v) for name, v in g.items()} for k, g in found.items()})
@@ -82,20 +86,24 @@ class FitDomain:
         refused, flagged = {}, {}
         for spec in specs:
             if spec.dtype not in dtypes or spec.mode not in modes:
-                refused[spec.key] = (f"dtype {spec.dtype} / mode {spec.mode} never fitted "
-                                     f"(fitted: {', '.join(sorted(dtypes))} / "
-                                     f"{', '.join(sorted(modes))})")
+                refused[spec.key] = (
+                    f"dtype {spec.dtype} / mode {spec.mode} never fitted "
+                    f"(fitted: {', '.join(sorted(dtypes))} / "
+                    f"{', '.join(sorted(modes))})"
+                )
                 continue
             group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")
             if spec.kind not in kinds or group is None:
-                flagged[spec.key] = (f"op kind {spec.kind} ({spec.dtype}, {spec.mode}) was "
-                                     "not in the fit table")
+                flagged[spec.key] = (
+                    f"op kind {spec.kind} ({spec.dtype}, {spec.mode}) was not in the fit table"
+                )
                 continue
             for name, value in (("batch", spec.input_shape[0]), ("input_elems", _elems(spec))):
                 lo, hi = group[name]
                 if not lo <= value <= hi:
-                    flagged[spec.key] = (f"{name} {value:g} outside the fitted {lo:g}-{hi:g} "
-                                         f"of {spec.kind}")
+                    flagged[spec.key] = (
+                        f"{name} {value:g} outside the fitted {lo:g}-{hi:g} of {spec.kind}"
+                    )
                     break
         return refused, flagged
 
@@ -103,7 +111,7 @@ class FitDomain:
         return {"groups": self.groups}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "FitDomain":
+    def from_state(cls, state: Mapping[str, Any]) -> FitDomain:
         from latbench.predictors.persist import check_numbers, check_type, damaged
 
         groups = check_type("domain.groups", state["groups"], dict, "an object")
@@ -111,11 +119,11 @@ class FitDomain:
             if not isinstance(key, str) or key.count("|") != 2 or not isinstance(g, dict):
                 raise damaged("domain.groups", "kind|dtype|mode -> {batch, input_elems}", key)
             for name in ("batch", "input_elems"):
-                lo, hi = check_numbers(f"domain.groups.{key}.{name}", g.get(name), 2,
-                                       positive=True)
+                lo, hi = check_numbers(f"domain.groups.{key}.{name}", g.get(name), 2, positive=True)
                 if lo > hi:
-                    raise damaged(f"domain.groups.{key}.{name}", "[low, high], low <= high",
-                                  g.get(name))
+                    raise damaged(
+                        f"domain.groups.{key}.{name}", "[low, high], low <= high", g.get(name)
+                    )
         return cls({k: {n: list(v) for n, v in g.items()} for k, g in groups.items()})
 
 
@@ -136,8 +144,12 @@ class CostModel(Protocol):
         """Costs as a float64 array, one per spec, in ``unit``."""
         ...
 
-    def costs(self, specs: Sequence[OpSpec], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def costs(
+        self,
+        specs: Sequence[OpSpec],
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
         """Costs as a tensor on ``device`` (constants for the differentiable regularisers)."""
         ...
 
@@ -160,10 +172,11 @@ class Predictor(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return self.fitted_attr is None or self.fitted_attr in vars(self)
 
-    def __sklearn_clone__(self) -> "Predictor":
+    def __sklearn_clone__(self) -> Predictor:
         params = self.get_params(deep=False)
-        fresh = {k: v if k in self.fitted_params else clone(v, safe=False)
-                 for k, v in params.items()}
+        fresh = {
+            k: v if k in self.fitted_params else clone(v, safe=False) for k, v in params.items()
+        }
         return type(self)(**fresh)
 
     def _check_fitted(self, hint: str = "call fit first") -> None:
@@ -181,24 +194,34 @@ class Predictor(BaseEstimator):
         refused, flagged = domain.outside(specs)
         if refused:
             first = next(iter(refused.values()))
-            raise OutOfDomainError(list(refused), f"are outside what {type(self).__name__} "
-                                   f"was fitted on ({first})")
+            raise OutOfDomainError(
+                list(refused), f"are outside what {type(self).__name__} was fitted on ({first})"
+            )
         if flagged:
             key, why = next(iter(flagged.items()))
-            warnings.warn(f"{len(flagged)} op(s) priced by extrapolation by "
-                          f"{type(self).__name__}: {why}, e.g. {key}", OutOfDomainWarning,
-                          stacklevel=stacklevel)
+            warnings.warn(
+                f"{len(flagged)} op(s) priced by extrapolation by "
+                f"{type(self).__name__}: {why}, e.g. {key}",
+                OutOfDomainWarning,
+                stacklevel=stacklevel,
+            )
 
-    def costs(self, items: Sequence[Any], device: str | torch.device = "cpu",
-              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def costs(
+        self,
+        items: Sequence[Any],
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> torch.Tensor:
         """``predict(items)`` as a tensor on ``device`` (in ``unit``, one value per item)."""
         return torch.as_tensor(np.asarray(self.predict(items)), dtype=dtype, device=device)
 
 
 def input_level(model: Any) -> str:
-    """"op" when ``model.predict`` takes OpSpecs, "network" when it takes Architectures."""
+    """ "op" when ``model.predict`` takes OpSpecs, "network" when it takes Architectures."""
     level = getattr(type(model), "input_level", None)
     if level not in INPUT_LEVELS:
-        raise LatbenchError(f"{type(model).__name__} does not say whether it predicts ops or "
-                            f"networks (class attribute input_level, one of {INPUT_LEVELS})")
+        raise LatbenchError(
+            f"{type(model).__name__} does not say whether it predicts ops or "
+            f"networks (class attribute input_level, one of {INPUT_LEVELS})"
+        )
     return level

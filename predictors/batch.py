@@ -18,7 +18,6 @@ from latbench.archs import INPUT, Architecture
 from latbench.archs.graph import longest_path
 from latbench.opspec import OpSpec
 
-
 KIND_PREFIX = "op_sum:"
 """Feature names ``op_sum:<kind>``: the op costs of one op kind, summed per architecture."""
 
@@ -33,7 +32,7 @@ class Wiring:
     n_nodes: int
 
     @classmethod
-    def of(cls, arch: Architecture) -> "Wiring":
+    def of(cls, arch: Architecture) -> Wiring:
         names = {INPUT: 0}
         for e in arch.edges:
             names.setdefault(e.dst, len(names))
@@ -69,8 +68,7 @@ class ArchBatch:
     _counts: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def from_indices(cls, ops: Sequence[OpSpec], wiring: Wiring, op_index: np.ndarray
-                     ) -> "ArchBatch":
+    def from_indices(cls, ops: Sequence[OpSpec], wiring: Wiring, op_index: np.ndarray) -> ArchBatch:
         """A batch of one wiring from an (n_archs × n_edges) op-index matrix."""
         idx = np.ascontiguousarray(op_index, dtype=np.int32)
         return cls(list(ops), [WiringGroup(wiring, np.arange(len(idx)), idx)], len(idx))
@@ -80,10 +78,16 @@ class ArchBatch:
         and with ``by_kind`` ``op_sum:<kind>``, the op sum of each op kind of the batch (they
         add up to op_sum)."""
         kinds = sorted({op.kind for op in self.ops}) if by_kind else []
-        kind_of = np.array([kinds.index(op.kind) if by_kind else 0 for op in self.ops],
-                           dtype=np.int64)
-        names = ["op_sum", "longest_path", "n_edges", "n_merges",
-                 *(f"{KIND_PREFIX}{k}" for k in kinds)]
+        kind_of = np.array(
+            [kinds.index(op.kind) if by_kind else 0 for op in self.ops], dtype=np.int64
+        )
+        names = [
+            "op_sum",
+            "longest_path",
+            "n_edges",
+            "n_merges",
+            *(f"{KIND_PREFIX}{k}" for k in kinds),
+        ]
         out = {k: np.zeros(self.n) for k in names}
         for g in self.groups:
             edge_cost_t = op_cost[g.op_index.T]
@@ -93,8 +97,9 @@ class ArchBatch:
             out["n_merges"][g.rows] = g.wiring.n_merges
             edge_kind_t = kind_of[g.op_index.T] if kinds else None
             for ki, k in enumerate(kinds):
-                out[f"{KIND_PREFIX}{k}"][g.rows] = np.where(edge_kind_t == ki, edge_cost_t,
-                                                            0.0).sum(axis=0)
+                out[f"{KIND_PREFIX}{k}"][g.rows] = np.where(
+                    edge_kind_t == ki, edge_cost_t, 0.0
+                ).sum(axis=0)
         return out
 
     def counts(self) -> np.ndarray:
@@ -110,7 +115,7 @@ class ArchBatch:
         self._counts = flat.reshape(self.n, p)
         return self._counts
 
-    def take(self, rows: np.ndarray) -> "ArchBatch":
+    def take(self, rows: np.ndarray) -> ArchBatch:
         """The sub-batch (or resampled batch) of the given positions, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         groups = []
@@ -144,6 +149,8 @@ def encode(archs: Sequence[Architecture]) -> ArchBatch:
                 ops.append(e.op)
             row.append(i)
         entry[2].append(row)
-    groups = [WiringGroup(w, np.array(rows, dtype=np.int64), np.array(idx, dtype=np.int32))
-              for w, rows, idx in wirings.values()]
+    groups = [
+        WiringGroup(w, np.array(rows, dtype=np.int64), np.array(idx, dtype=np.int32))
+        for w, rows, idx in wirings.values()
+    ]
     return ArchBatch(ops, groups, len(archs))

@@ -13,10 +13,10 @@ import pandas as pd
 
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
-from latbench.tables import read_table
-from latbench.tables.unique import require_unique_keys
 from latbench.predictors.persist import sha256_file, sha256_text
 from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
+from latbench.tables import read_table
+from latbench.tables.unique import require_unique_keys
 
 TARGET = "latency_median_ms"
 
@@ -48,8 +48,10 @@ def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] 
     ratio = (rows["reference_ms"] / rows["drift"]).dropna()
     if ratio.empty:
         return None
-    return {"nominal_ms": float(ratio.median()),
-            "reference": str((meta.get("protocol") or {}).get("reference", ""))}
+    return {
+        "nominal_ms": float(ratio.median()),
+        "reference": str((meta.get("protocol") or {}).get("reference", "")),
+    }
 
 
 def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
@@ -77,14 +79,21 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     df = df[keep].drop_duplicates("key", keep="last")
     df = df[df[target].notna()]
     if df.empty:
-        raise TableError(f"table has no measured rows with status ok and a value in {target!r} "
-                         "to fit on (the -corrected statistics need a drift reference: "
-                         "profile with --rounds > 1, without --no-reference)")
+        raise TableError(
+            f"table has no measured rows with status ok and a value in {target!r} "
+            "to fit on (the -corrected statistics need a drift reference: "
+            "profile with --rounds > 1, without --no-reference)"
+        )
     meta = dict(df.attrs.get("meta", {}))
     specs = [OpSpec.from_key(k) for k in df["key"]]
-    return OpData(specs, df[target].to_numpy(dtype=np.float64),
-                  meta.get("fingerprint", {}).get("slug", ""), digest, meta,
-                  drift_reference(df, meta))
+    return OpData(
+        specs,
+        df[target].to_numpy(dtype=np.float64),
+        meta.get("fingerprint", {}).get("slug", ""),
+        digest,
+        meta,
+        drift_reference(df, meta),
+    )
 
 
 def fitted_sizes(ops: OpData | None = None, archs: Sequence[Any] = ()) -> dict[str, list[str]]:
@@ -121,25 +130,28 @@ class NetworkData:
     drift_reference: dict[str, Any] | None = None  # as OpData's
 
 
-def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET
-                 ) -> NetworkData:
+def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
     from latbench.archs import Architecture
 
     df, digest = as_frame(table)
     for col in ("arch_id", "arch_json", "repeat", target):
         if col not in df.columns:
-            raise TableError(f"table has no column {col!r}; expected a latbench.networks table "
-                             "(written by `latbench measure-nets`)")
+            raise TableError(
+                f"table has no column {col!r}; expected a latbench.networks table "
+                "(written by `latbench measure-nets`)"
+            )
     if "status" in df.columns:
         df = df[df["status"] == "ok"]
     first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
     if first.empty:
         raise TableError("networks table has no ok rows of repeat 1 to use")
     if first[target].isna().any():
-        raise TableError(f"column {target!r} is empty in some ok rows; the -corrected "
-                         "statistics need networks measured with a drift reference "
-                         "(measure-nets with --rounds > 1, without --no-reference)")
+        raise TableError(
+            f"column {target!r} is empty in some ok rows; the -corrected "
+            "statistics need networks measured with a drift reference "
+            "(measure-nets with --rounds > 1, without --no-reference)"
+        )
     second = df[df["repeat"] == 2].drop_duplicates("arch_id", keep="last").set_index("arch_id")
     repeat = repeat_drift = None
     drift = _drift(first)
@@ -151,12 +163,19 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
     from latbench.importing import provenance_line
 
-    return NetworkData(archs, first[target].to_numpy(dtype=np.float64), repeat,
-                       meta.get("fingerprint", {}).get("slug", ""), digest,
-                       str(meta.get("space", archs[0].space)), drift,
-                       repeat_drift if drift is not None else None,
-                       target.endswith("_corrected_ms"), provenance_line(meta),
-                       drift_reference(first, meta))
+    return NetworkData(
+        archs,
+        first[target].to_numpy(dtype=np.float64),
+        repeat,
+        meta.get("fingerprint", {}).get("slug", ""),
+        digest,
+        str(meta.get("space", archs[0].space)),
+        drift,
+        repeat_drift if drift is not None else None,
+        target.endswith("_corrected_ms"),
+        provenance_line(meta),
+        drift_reference(first, meta),
+    )
 
 
 def _drift(rows: pd.DataFrame) -> np.ndarray | None:

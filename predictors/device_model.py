@@ -77,8 +77,13 @@ def op_costs(weights: np.ndarray, terms: np.ndarray) -> np.ndarray:
     return terms @ np.asarray(weights)[1:]
 
 
-def fit_weights(T: np.ndarray, y: np.ndarray, train: np.ndarray | None = None,
-                spec: np.ndarray | None = None, alpha: float = 1.0) -> np.ndarray:
+def fit_weights(
+    T: np.ndarray,
+    y: np.ndarray,
+    train: np.ndarray | None = None,
+    spec: np.ndarray | None = None,
+    alpha: float = 1.0,
+) -> np.ndarray:
     """``w`` (4,) on the ``train`` rows (default all) of ``T`` (``network_terms``) and
     ``y`` (ms): non-negative least squares on relative error, shrunk toward ``spec`` (a prior
     ``w``, e.g. from a spec sheet; sd of each weight = the weight itself) with strength

@@ -43,8 +43,10 @@ JITTER = 0.05
 def refuse_prior(obj: Any, path: Any) -> None:
     """A ``LatbenchError`` when a loaded file is a prior, not a predictor (predict, evaluate)."""
     if isinstance(obj, DevicePrior):
-        raise LatbenchError(f"{path} is a cross-device prior (`fit --kind prior`), not a "
-                            "predictor: pass it to `latbench fit --prior-from`")
+        raise LatbenchError(
+            f"{path} is a cross-device prior (`fit --kind prior`), not a "
+            "predictor: pass it to `latbench fit --prior-from`"
+        )
 
 
 @functools.lru_cache(maxsize=65536)
@@ -75,8 +77,9 @@ def design(counts: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(len(counts)), counts])
 
 
-def fit_op_costs(counts: np.ndarray, y: np.ndarray, source_costs: np.ndarray,
-                 alpha: float) -> np.ndarray:
+def fit_op_costs(
+    counts: np.ndarray, y: np.ndarray, source_costs: np.ndarray, alpha: float
+) -> np.ndarray:
     """θ = [const, per-op costs] (ms) for one device from many networks, shrunk toward the
     source's costs scaled by the median ratio of measured to source-summed latency."""
     s = float(np.median(y / np.maximum(counts @ source_costs, 1e-12)))
@@ -97,23 +100,39 @@ class DevicePrior:
     batches: list[int] = field(default_factory=list)  # each device's batch size
 
     @classmethod
-    def fit(cls, batch: ArchBatch, measured: Mapping[str, np.ndarray],
-            source_costs: np.ndarray, *, alpha: float = 1e-3, max_networks: int = 3000,
-            seed: int = 0) -> "DevicePrior":
+    def fit(
+        cls,
+        batch: ArchBatch,
+        measured: Mapping[str, np.ndarray],
+        source_costs: np.ndarray,
+        *,
+        alpha: float = 1e-3,
+        max_networks: int = 3000,
+        seed: int = 0,
+    ) -> DevicePrior:
         """Learn from ``measured`` (device name -> ms per network of ``batch``; >= 2 devices).
 
         ``source_costs`` (len(batch.ops),) shapes the split of costs the networks cannot
         identify; at most ``max_networks`` random networks per device are used.
         """
-        return cls.fit_devices({name: (batch, y) for name, y in measured.items()},
-                               lambda ops: source_costs, alpha=alpha,
-                               max_networks=max_networks, seed=seed)
+        return cls.fit_devices(
+            {name: (batch, y) for name, y in measured.items()},
+            lambda ops: source_costs,
+            alpha=alpha,
+            max_networks=max_networks,
+            seed=seed,
+        )
 
     @classmethod
-    def fit_devices(cls, devices: Mapping[str, tuple[ArchBatch, np.ndarray]],
-                    source_costs: Callable[[list[OpSpec]], np.ndarray] | None = None, *,
-                    alpha: float = 1e-3, max_networks: int = 3000, seed: int = 0
-                    ) -> "DevicePrior":
+    def fit_devices(
+        cls,
+        devices: Mapping[str, tuple[ArchBatch, np.ndarray]],
+        source_costs: Callable[[list[OpSpec]], np.ndarray] | None = None,
+        *,
+        alpha: float = 1e-3,
+        max_networks: int = 3000,
+        seed: int = 0,
+    ) -> DevicePrior:
         """Learn from each device's own networks (name -> (batch, ms per network)); the prior
         covers the ops all devices' networks share (ops keyed by ``prior_key``, so any batch
         sizes mix). ``source_costs(ops)`` gives the source's cost of each op; without it each
@@ -125,28 +144,35 @@ class DevicePrior:
         for name, (batch, y) in devices.items():
             y = np.asarray(y, dtype=np.float64)
             if y.shape != (batch.n,) or not np.all(y > 0):
-                raise LatbenchError(f"device {name!r}: need one positive latency per network "
-                                    f"({batch.n}); got shape {y.shape}")
+                raise LatbenchError(
+                    f"device {name!r}: need one positive latency per network "
+                    f"({batch.n}); got shape {y.shape}"
+                )
             rng = np.random.default_rng(seed)
             rows = np.sort(rng.choice(batch.n, size=min(max_networks, batch.n), replace=False))
-            shape = (source_costs(batch.ops) if source_costs is not None
-                     else roofline_costs(batch.take(rows), y[rows]))
+            shape = (
+                source_costs(batch.ops)
+                if source_costs is not None
+                else roofline_costs(batch.take(rows), y[rows])
+            )
             theta = fit_op_costs(batch.counts()[rows], y[rows], shape, alpha)
             phi = theta / y[rows].mean()
-            fits[name] = {"": phi[0], **{prior_key(op.key): v
-                                         for op, v in zip(batch.ops, phi[1:])}}
+            fits[name] = {"": phi[0], **{prior_key(op.key): v for op, v in zip(batch.ops, phi[1:])}}
         shared = set.intersection(*(set(f) for f in fits.values())) - {""}
         if not shared:
-            raise LatbenchError("the devices' networks share no op (" + "; ".join(
-                f"{n}: {len(f) - 1} ops" for n, f in fits.items()) + "): a prior needs "
-                "tables of the same search space and size")
+            raise LatbenchError(
+                "the devices' networks share no op ("
+                + "; ".join(f"{n}: {len(f) - 1} ops" for n, f in fits.items())
+                + "): a prior needs "
+                "tables of the same search space and size"
+            )
         keys = [k for k in next(iter(fits.values())) if k in shared]
         phi = np.array([[f[""]] + [f[k] for k in keys] for f in fits.values()])
         mean = phi.mean(axis=0)
-        cov = np.cov(phi.T) + np.diag((JITTER * np.maximum(np.abs(mean), 1e-3 * mean.max()))
-                                      ** 2)
-        return cls(keys, mean, cov, list(devices), phi,
-                   [batch_of(batch) for batch, _ in devices.values()])
+        cov = np.cov(phi.T) + np.diag((JITTER * np.maximum(np.abs(mean), 1e-3 * mean.max())) ** 2)
+        return cls(
+            keys, mean, cov, list(devices), phi, [batch_of(batch) for batch, _ in devices.values()]
+        )
 
     def missing(self, keys: Sequence[str]) -> list[str]:
         """The op keys of ``keys`` (by ``prior_key``) the prior has no cost for."""
@@ -165,11 +191,17 @@ class DevicePrior:
         return self.mean[idx], self.cov[np.ix_(idx, idx)], self.phis[:, idx]
 
     def to_state(self) -> dict[str, Any]:
-        return {"keys": self.keys, "mean": self.mean.tolist(), "cov": self.cov.tolist(),
-                "devices": self.devices, "phis": self.phis.tolist(), "batches": self.batches}
+        return {
+            "keys": self.keys,
+            "mean": self.mean.tolist(),
+            "cov": self.cov.tolist(),
+            "devices": self.devices,
+            "phis": self.phis.tolist(),
+            "batches": self.batches,
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "DevicePrior":
+    def from_state(cls, state: Mapping[str, Any]) -> DevicePrior:
         keys = check_type("keys", state["keys"], list, "a list of op keys")
         devices = check_type("devices", state["devices"], list, "a list of device names")
         p = len(keys) + 1
@@ -178,7 +210,17 @@ class DevicePrior:
         phis = np.array(state["phis"], dtype=np.float64)
         if cov.shape != (p, p) or phis.shape != (len(devices), p):
             from latbench.predictors.persist import damaged
-            raise damaged("cov/phis", f"({p}, {p}) and ({len(devices)}, {p}) numbers",
-                          f"{cov.shape}, {phis.shape}")
-        return cls(list(keys), mean, cov, list(devices), phis,
-                   [int(b) for b in state.get("batches", [1] * len(devices))])
+
+            raise damaged(
+                "cov/phis",
+                f"({p}, {p}) and ({len(devices)}, {p}) numbers",
+                f"{cov.shape}, {phis.shape}",
+            )
+        return cls(
+            list(keys),
+            mean,
+            cov,
+            list(devices),
+            phis,
+            [int(b) for b in state.get("batches", [1] * len(devices))],
+        )

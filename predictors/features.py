@@ -15,9 +15,19 @@ import numpy as np
 from latbench.opspec import OpSpec
 
 FEATURE_NAMES = (
-    "log_flops", "log_bytes", "log_params", "log_input_elems", "log_output_elems",
-    "log_kernel_volume", "log_dilation", "log_groups", "log_stride", "log_batch",
-    "log_channels", "log_spatial", "spatial_dims",
+    "log_flops",
+    "log_bytes",
+    "log_params",
+    "log_input_elems",
+    "log_output_elems",
+    "log_kernel_volume",
+    "log_dilation",
+    "log_groups",
+    "log_stride",
+    "log_batch",
+    "log_channels",
+    "log_spatial",
+    "spatial_dims",
 )
 FLOPS_ONLY = ("log_flops",)
 
@@ -56,9 +66,9 @@ def spec_features(spec: OpSpec) -> dict[str, float]:
     }
 
 
-def feature_matrix(specs: Sequence[OpSpec], names: Sequence[str] = FEATURE_NAMES
-                   ) -> np.ndarray:
+def feature_matrix(specs: Sequence[OpSpec], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
     """``(len(specs), len(names))`` float64 matrix of ``spec_features``."""
     rows = [spec_features(s) for s in specs]
     return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(
-        len(rows), len(names))
+        len(rows), len(names)
+    )

@@ -43,8 +43,18 @@ from latbench.predictors.transfer_fit import tolerance_factor
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
-COLUMNS = ("gpu", "aliases", "architecture", "sms", "boost_mhz", "fp32_tflops", "fp16_tflops",
-           "memory_gbps", "l2_mb", "source")
+COLUMNS = (
+    "gpu",
+    "aliases",
+    "architecture",
+    "sms",
+    "boost_mhz",
+    "fp32_tflops",
+    "fp16_tflops",
+    "memory_gbps",
+    "l2_mb",
+    "source",
+)
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,7 @@ class GpuSpec:
     def unit_terms(self) -> np.ndarray:
         """Multipliers turning ``[const, launches, FLOPs, bytes]`` into ms at this GPU's peak:
         ``[1, 1, 1e3 / peak FLOP/s, 1e3 / bandwidth B/s]``."""
-        return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12),
-                         1e3 / (self.memory_gbps * 1e9)])
+        return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12), 1e3 / (self.memory_gbps * 1e9)])
 
 
 @functools.lru_cache(maxsize=1)
@@ -80,15 +89,25 @@ def load_specs() -> dict[str, GpuSpec]:
         if tuple(row) != COLUMNS:
             raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {list(COLUMNS)}")
         try:
-            spec = GpuSpec(row["gpu"], tuple(a.strip().lower() for a in row["aliases"].split(";")),
-                           row["architecture"], int(row["sms"]), float(row["boost_mhz"]),
-                           float(row["fp32_tflops"]), float(row["fp16_tflops"]),
-                           float(row["memory_gbps"]), float(row["l2_mb"]), row["source"])
+            spec = GpuSpec(
+                row["gpu"],
+                tuple(a.strip().lower() for a in row["aliases"].split(";")),
+                row["architecture"],
+                int(row["sms"]),
+                float(row["boost_mhz"]),
+                float(row["fp32_tflops"]),
+                float(row["fp16_tflops"]),
+                float(row["memory_gbps"]),
+                float(row["l2_mb"]),
+                row["source"],
+            )
         except ValueError as exc:
             raise LatbenchError(f"{SPECS_CSV}:{i}: {exc}") from None
         if not spec.source or min(spec.fp32_tflops, spec.memory_gbps) <= 0:
-            raise LatbenchError(f"{SPECS_CSV}:{i}: {spec.gpu}: needs a source and positive "
-                                "fp32_tflops and memory_gbps")
+            raise LatbenchError(
+                f"{SPECS_CSV}:{i}: {spec.gpu}: needs a source and positive "
+                "fp32_tflops and memory_gbps"
+            )
         out[spec.gpu] = spec
     return out
 
@@ -99,8 +118,10 @@ def find_gpu(name: str) -> GpuSpec:
     for spec in load_specs().values():
         if want == spec.gpu.lower() or want in spec.aliases:
             return spec
-    raise LatbenchError(f"no spec sheet for GPU {name!r}; known: "
-                        f"{', '.join(load_specs())} (predictors/gpu_specs.csv)")
+    raise LatbenchError(
+        f"no spec sheet for GPU {name!r}; known: "
+        f"{', '.join(load_specs())} (predictors/gpu_specs.csv)"
+    )
 
 
 def regime(batch: int) -> str:
@@ -118,7 +139,7 @@ class Calibration:
     residuals: tuple[float, ...]
 
     @classmethod
-    def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> "Calibration":
+    def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> Calibration:
         """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
         NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns."""
         from scipy.optimize import nnls
@@ -131,8 +152,11 @@ class Calibration:
         w = w / scale
         res = (X @ w) / y - 1.0
         pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)
-        return cls(tuple(float(v) for v in w), tuple(s.gpu for s, _, _ in columns),
-                   tuple(float(r) for r in res[np.sort(pick)]))
+        return cls(
+            tuple(float(v) for v in w),
+            tuple(s.gpu for s, _, _ in columns),
+            tuple(float(r) for r in res[np.sort(pick)]),
+        )
 
 
 CALIBRATION: dict[str, Calibration] = {}
@@ -147,12 +171,14 @@ def calibration(batch: int) -> Calibration:
 
     if not CALIBRATION:
         if not CALIBRATION_JSON.is_file():
-            raise LatbenchError(f"{CALIBRATION_JSON} is missing; run "
-                                "`python bench/transfer_spec.py --calibrate`")
+            raise LatbenchError(
+                f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
+            )
         doc = json.loads(CALIBRATION_JSON.read_text())
         for name, c in doc["regimes"].items():
-            CALIBRATION[name] = Calibration(tuple(c["weights"]), tuple(c["gpus"]),
-                                            tuple(c["residuals"]))
+            CALIBRATION[name] = Calibration(
+                tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"])
+            )
     return CALIBRATION[regime(batch)]
 
 
@@ -175,8 +201,9 @@ class SpecSheetPredictor(Predictor):
         self.batch = batch
         self.coverage = coverage
 
-    def fit(self, archs: Any = None, measured_ms: Any = None,
-            cal: Calibration | None = None) -> "SpecSheetPredictor":
+    def fit(
+        self, archs: Any = None, measured_ms: Any = None, cal: Calibration | None = None
+    ) -> SpecSheetPredictor:
         """No measurement is used: weights from the spec sheet and ``cal`` (default: the
         stored calibration of ``batch``'s regime)."""
         spec = find_gpu(self.gpu)
@@ -199,9 +226,9 @@ class SpecSheetPredictor(Predictor):
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
         return network_terms(batch.counts(), op_terms(batch.ops)) @ self.weights_
 
-    def predict_interval(self, archs: Sequence[Architecture] | ArchBatch,
-                         coverage: float | None = None
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, archs: Sequence[Architecture] | ArchBatch, coverage: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(estimate, low, high) ms: the band the calibration's own relative errors give
         (a tolerance interval on them, ``transfer_fit.tolerance_factor``)."""
         pred = self.predict(archs)
@@ -210,13 +237,17 @@ class SpecSheetPredictor(Predictor):
 
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"gpu": self.gpu, "batch": self.batch, "coverage": self.coverage},
-                "label": ESTIMATE_LABEL, "spec_source": self.spec_.source,
-                "weights": self.weights_.tolist(), "residuals": self.residuals_.tolist(),
-                "calibrated_on": self.calibrated_on_}
+        return {
+            "params": {"gpu": self.gpu, "batch": self.batch, "coverage": self.coverage},
+            "label": ESTIMATE_LABEL,
+            "spec_source": self.spec_.source,
+            "weights": self.weights_.tolist(),
+            "residuals": self.residuals_.tolist(),
+            "calibrated_on": self.calibrated_on_,
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "SpecSheetPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> SpecSheetPredictor:
         p = check_type("params", state["params"], dict, "an object")
         obj = cls(str(p["gpu"]), int(p["batch"]), float(p["coverage"]))
         obj.spec_ = find_gpu(obj.gpu)

@@ -20,12 +20,18 @@ from sklearn.linear_model import Ridge
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.data import OpData, op_data
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import accuracy
+from latbench.predictors.persist import (
+    check_choice,
+    check_numbers,
+    check_type,
+    damaged,
+    persistable,
+)
 from latbench.statistics import LATENCY_RANGE_MS
-from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
-from latbench.predictors.persist import check_choice, check_numbers, check_type, damaged, persistable
 
 SHARED = "*"
 """Name of the shared model in ``models_``."""
@@ -38,7 +44,7 @@ class LinearLogModel:
         self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
 
     @classmethod
-    def fit(cls, X: np.ndarray, log_y: np.ndarray, alpha: float) -> "LinearLogModel":
+    def fit(cls, X: np.ndarray, log_y: np.ndarray, alpha: float) -> LinearLogModel:
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
@@ -49,11 +55,15 @@ class LinearLogModel:
         return ((X - self.mean) / self.scale) @ self.coef + self.intercept
 
     def to_state(self) -> dict[str, Any]:
-        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+        return {
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
 
     @classmethod
-    def from_state(cls, s: Mapping[str, Any]) -> "LinearLogModel":
+    def from_state(cls, s: Mapping[str, Any]) -> LinearLogModel:
         n = len(check_type("mean", s["mean"], list, "a list of numbers"))
         arr = lambda k: np.array(check_numbers(k, s[k], n), dtype=np.float64)  # noqa: E731
         intercept = check_numbers("intercept", [s["intercept"]])[0]
@@ -70,21 +80,33 @@ class LearnedPredictor(Predictor):
     input_level = "op"
     fitted_attr = "models_"
 
-    def __init__(self, features: Sequence[str] = FEATURE_NAMES, per_kind: bool = True,
-                 alpha: float = 0.1, min_rows_per_kind: int = 6):
+    def __init__(
+        self,
+        features: Sequence[str] = FEATURE_NAMES,
+        per_kind: bool = True,
+        alpha: float = 0.1,
+        min_rows_per_kind: int = 6,
+    ):
         self.features = tuple(features)
         self.per_kind = per_kind
         self.alpha = alpha
         self.min_rows_per_kind = min_rows_per_kind
 
-    def fit(self, table: pd.DataFrame | Any) -> "LearnedPredictor":
+    def fit(self, table: pd.DataFrame | Any) -> LearnedPredictor:
         """Fit on a latency table (DataFrame or path) or an ``OpData``."""
         data = table if isinstance(table, OpData) else op_data(table)
-        return self.fit_specs(data.specs, data.latency_ms, device=data.device,
-                              table_sha256=data.table_sha256)
+        return self.fit_specs(
+            data.specs, data.latency_ms, device=data.device, table_sha256=data.table_sha256
+        )
 
-    def fit_specs(self, specs: Sequence[OpSpec], latency_ms: np.ndarray, *, device: str = "",
-                  table_sha256: str = "") -> "LearnedPredictor":
+    def fit_specs(
+        self,
+        specs: Sequence[OpSpec],
+        latency_ms: np.ndarray,
+        *,
+        device: str = "",
+        table_sha256: str = "",
+    ) -> LearnedPredictor:
         unknown = sorted(set(self.features) - set(FEATURE_NAMES))
         if unknown:
             raise LatbenchError(f"unknown feature(s) {unknown}; valid: {', '.join(FEATURE_NAMES)}")
@@ -120,8 +142,12 @@ class LearnedPredictor(Predictor):
         kinds = np.array([s.kind for s in specs], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
         if unseen and getattr(self, "domain_", None) is None:  # a file saved before domain_
-            warnings.warn(f"op kind(s) {unseen} were not in the fit table; predicted by the "
-                          "shared model from features alone", OutOfDomainWarning, stacklevel=2)
+            warnings.warn(
+                f"op kind(s) {unseen} were not in the fit table; predicted by the "
+                "shared model from features alone",
+                OutOfDomainWarning,
+                stacklevel=2,
+            )
         log_y = self.models_[SHARED].predict_log(self._with_kind(X, kinds))
         for kind, model in self.models_.items():
             rows = kinds == kind
@@ -131,18 +157,27 @@ class LearnedPredictor(Predictor):
 
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"features": list(self.features), "per_kind": self.per_kind,
-                           "alpha": self.alpha, "min_rows_per_kind": self.min_rows_per_kind},
-                "kinds": self.kinds_, "device": self.device_, "table_sha256": self.table_sha256_,
-                "fit_metrics": self.fit_metrics_,
-                "models": {k: m.to_state() for k, m in self.models_.items()},
-                **({"domain": self.domain_.to_state()} if self.domain_ is not None else {})}
+        return {
+            "params": {
+                "features": list(self.features),
+                "per_kind": self.per_kind,
+                "alpha": self.alpha,
+                "min_rows_per_kind": self.min_rows_per_kind,
+            },
+            "kinds": self.kinds_,
+            "device": self.device_,
+            "table_sha256": self.table_sha256_,
+            "fit_metrics": self.fit_metrics_,
+            "models": {k: m.to_state() for k, m in self.models_.items()},
+            **({"domain": self.domain_.to_state()} if self.domain_ is not None else {}),
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "LearnedPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> LearnedPredictor:
         params = check_type("params", state["params"], dict, "an object")
-        features = check_type("params.features", params.get("features"), list,
-                              "a list of feature names")
+        features = check_type(
+            "params.features", params.get("features"), list, "a list of feature names"
+        )
         for f in features:
             check_choice("params.features", f, FEATURE_NAMES)
         obj = cls(**params)
@@ -153,23 +188,35 @@ class LearnedPredictor(Predictor):
         obj.fit_metrics_ = dict(state["fit_metrics"])
         models = check_type("models", state["models"], dict, "an object of per-kind models")
         if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:
-            raise damaged("models", f"the shared model {SHARED!r} and models of fitted kinds "
-                          "only", sorted(models))
+            raise damaged(
+                "models",
+                f"the shared model {SHARED!r} and models of fitted kinds only",
+                sorted(models),
+            )
         obj.models_ = {k: LinearLogModel.from_state(m) for k, m in models.items()}
         n_features = len(obj.features)
         for kind, model in obj.models_.items():
-            want = n_features + (len(obj.kinds_) if kind == SHARED and
-                                 obj.features != FLOPS_ONLY else 0)
+            want = n_features + (
+                len(obj.kinds_) if kind == SHARED and obj.features != FLOPS_ONLY else 0
+            )
             if len(model.coef) != want:
-                raise damaged(f"models.{kind}.coef", f"{want} coefficients (features"
-                              f"{' + kinds' if want > n_features else ''})", len(model.coef))
+                raise damaged(
+                    f"models.{kind}.coef",
+                    f"{want} coefficients (features{' + kinds' if want > n_features else ''})",
+                    len(model.coef),
+                )
             if not LOG_LATENCY_RANGE[0] <= model.intercept <= LOG_LATENCY_RANGE[1]:
-                raise damaged(f"models.{kind}.intercept", "a mean log latency of "
-                              f"{LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms",
-                              model.intercept)
+                raise damaged(
+                    f"models.{kind}.intercept",
+                    f"a mean log latency of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms",
+                    model.intercept,
+                )
         domain = state.get("domain")  # absent in files saved before it: kinds only
-        obj.domain_ = FitDomain.from_state(check_type("domain", domain, dict, "an object")
-                                           ) if domain is not None else None
+        obj.domain_ = (
+            FitDomain.from_state(check_type("domain", domain, dict, "an object"))
+            if domain is not None
+            else None
+        )
         return obj
 
 
@@ -178,8 +225,11 @@ LOG_LATENCY_RANGE = tuple(math.log(v) for v in LATENCY_RANGE_MS)
 
 def _check_params(obj: LearnedPredictor) -> None:
     """A loaded predictor's parameters are what ``fit`` could have used."""
-    if isinstance(obj.alpha, bool) or not isinstance(obj.alpha, (int, float)) or not (
-            math.isfinite(obj.alpha) and obj.alpha >= 0):
+    if (
+        isinstance(obj.alpha, bool)
+        or not isinstance(obj.alpha, (int, float))
+        or not (math.isfinite(obj.alpha) and obj.alpha >= 0)
+    ):
         raise damaged("params.alpha", "a ridge penalty >= 0", obj.alpha)
     check_type("params.per_kind", obj.per_kind, bool, "true or false")
     rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
@@ -200,7 +250,7 @@ class FlopsCost(Predictor):
     unit = "flops"
     input_level = "op"
 
-    def fit(self, X: Any = None, y: Any = None) -> "FlopsCost":
+    def fit(self, X: Any = None, y: Any = None) -> FlopsCost:
         return self
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
@@ -210,5 +260,5 @@ class FlopsCost(Predictor):
         return {}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "FlopsCost":
+    def from_state(cls, state: Mapping[str, Any]) -> FlopsCost:
         return cls()

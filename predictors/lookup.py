@@ -20,11 +20,22 @@ import numpy as np
 import pandas as pd
 
 from latbench.opspec import OpSpec
-from latbench.predictors.base import (CostModel, FitDomain, MissingOpsError, OutOfDomainError,
-                                      OutOfDomainWarning, Predictor)
+from latbench.predictors.base import (
+    CostModel,
+    FitDomain,
+    MissingOpsError,
+    OutOfDomainError,
+    OutOfDomainWarning,
+    Predictor,
+)
 from latbench.predictors.data import OpData, op_data
-from latbench.predictors.persist import (check_latencies, check_type, from_state_of,
-                                         persistable, state_of)
+from latbench.predictors.persist import (
+    check_latencies,
+    check_type,
+    from_state_of,
+    persistable,
+    state_of,
+)
 
 
 @dataclass
@@ -41,8 +52,12 @@ class Coverage:
         return self.hits + len(self.interpolated) + len(self.extrapolated) + len(self.fallback)
 
     def summary(self) -> dict[str, int]:
-        return {"hits": self.hits, "interpolated": len(self.interpolated),
-                "extrapolated": len(self.extrapolated), "fallback": len(self.fallback)}
+        return {
+            "hits": self.hits,
+            "interpolated": len(self.interpolated),
+            "extrapolated": len(self.extrapolated),
+            "fallback": len(self.fallback),
+        }
 
 
 def _group(spec: OpSpec, with_params: bool) -> tuple:
@@ -52,8 +67,11 @@ def _group(spec: OpSpec, with_params: bool) -> tuple:
 def cost_axis(spec: OpSpec) -> float:
     """log of the op's dominant cost: FLOPs, or bytes moved when it has none."""
     f = spec.features()
-    return math.log1p(f["flops"]) if f["flops"] > 0 else math.log1p(
-        f["bytes_read"] + f["bytes_written"])
+    return (
+        math.log1p(f["flops"])
+        if f["flops"] > 0
+        else math.log1p(f["bytes_read"] + f["bytes_written"])
+    )
 
 
 def _curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +107,7 @@ class LookupPredictor(Predictor):
         self.fallback = fallback
         self.last_coverage = Coverage()
 
-    def fit(self, table: pd.DataFrame | Any) -> "LookupPredictor":
+    def fit(self, table: pd.DataFrame | Any) -> LookupPredictor:
         """Keep the ok, measured rows of a latency table (DataFrame, path or ``OpData``)."""
         data = table if isinstance(table, OpData) else op_data(table)
         self.keys_ = [s.key for s in data.specs]
@@ -105,7 +123,8 @@ class LookupPredictor(Predictor):
         for spec, ms in zip(specs, self.latency_ms_):
             for with_params in (True, False):
                 groups.setdefault(_group(spec, with_params), []).append(
-                    (cost_axis(spec), math.log(ms)))
+                    (cost_axis(spec), math.log(ms))
+                )
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
     def predict_with_coverage(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage]:
@@ -128,8 +147,9 @@ class LookupPredictor(Predictor):
         self.last_coverage = cov
         return out, cov
 
-    def _resolve(self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage,
-                 unknown: list[int]) -> None:
+    def _resolve(
+        self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage, unknown: list[int]
+    ) -> None:
         """Strictness, the fallback for uncovered kinds, and the extrapolation warning."""
         if self.strict and (unknown or cov.interpolated or cov.extrapolated):
             missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
@@ -137,17 +157,25 @@ class LookupPredictor(Predictor):
         if unknown and self.fallback is None:
             refused, _ = self.domain_.outside([specs[i] for i in unknown])
             if refused:
-                raise OutOfDomainError(list(refused), "are outside what LookupPredictor was "
-                                       f"fitted on ({next(iter(refused.values()))})")
-            raise MissingOpsError([specs[i].key for i in unknown],
-                                  "have no measured row of their kind, dtype and mode")
+                raise OutOfDomainError(
+                    list(refused),
+                    "are outside what LookupPredictor was "
+                    f"fitted on ({next(iter(refused.values()))})",
+                )
+            raise MissingOpsError(
+                [specs[i].key for i in unknown],
+                "have no measured row of their kind, dtype and mode",
+            )
         if unknown:
             out[unknown] = self.fallback.predict([specs[i] for i in unknown])
             cov.fallback.extend(specs[i].key for i in unknown)
         if cov.extrapolated:
-            warnings.warn(f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
-                          f"shapes, e.g. {cov.extrapolated[0]}", OutOfDomainWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
+                f"shapes, e.g. {cov.extrapolated[0]}",
+                OutOfDomainWarning,
+                stacklevel=3,
+            )
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms; coverage of this query in ``last_coverage``."""
@@ -156,21 +184,27 @@ class LookupPredictor(Predictor):
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"strict": self.strict},
-                "fallback": state_of(self.fallback) if self.fallback is not None else None,
-                "keys": self.keys_, "latency_ms": self.latency_ms_.tolist(),
-                "device": self.device_, "table_sha256": self.table_sha256_}
+        return {
+            "params": {"strict": self.strict},
+            "fallback": state_of(self.fallback) if self.fallback is not None else None,
+            "keys": self.keys_,
+            "latency_ms": self.latency_ms_.tolist(),
+            "device": self.device_,
+            "table_sha256": self.table_sha256_,
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "LookupPredictor":
-        fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None \
-            else None
-        obj = cls(strict=check_type("params.strict", state["params"]["strict"], bool,
-                                    "true or false"), fallback=fallback)
+    def from_state(cls, state: Mapping[str, Any]) -> LookupPredictor:
+        fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None else None
+        obj = cls(
+            strict=check_type("params.strict", state["params"]["strict"], bool, "true or false"),
+            fallback=fallback,
+        )
         keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
         obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
-        obj.latency_ms_ = np.array(check_latencies("latency_ms", state["latency_ms"],
-                                                   len(keys)), dtype=np.float64)
+        obj.latency_ms_ = np.array(
+            check_latencies("latency_ms", state["latency_ms"], len(keys)), dtype=np.float64
+        )
         obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
         obj._index([OpSpec.from_key(k) for k in obj.keys_])
         return obj

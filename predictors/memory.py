@@ -44,10 +44,12 @@ TARGETS = {  # target -> (measured column, modelled basis)
 }
 
 
-NVML_CONTEXT_MISSING = ("NOT included: the CUDA context and lazily loaded kernels (hundreds of "
-                        "MiB of what nvidia-smi shows) are in the offset, 0 without "
-                        "calibration; calibrate on measured rows (latbench memory ... --device "
-                        "cuda, then --calibrate TABLE) to include them")
+NVML_CONTEXT_MISSING = (
+    "NOT included: the CUDA context and lazily loaded kernels (hundreds of "
+    "MiB of what nvidia-smi shows) are in the offset, 0 without "
+    "calibration; calibrate on measured rows (latbench memory ... --device "
+    "cuda, then --calibrate TABLE) to include them"
+)
 """What an uncalibrated NVML prediction leaves out, said wherever it is printed."""
 
 
@@ -73,8 +75,9 @@ _BASIS_CACHE: dict[tuple[Any, ...], tuple[float, str]] = {}
 _BASIS_CACHE_LIMIT = 4096
 
 
-def _basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str,
-               max_split_mib: float | None) -> tuple[float, str]:
+def _basis_mib(
+    subject: Subject, config: TrainConfig, workspace: str, basis: str, max_split_mib: float | None
+) -> tuple[float, str]:
     name = subject.key if isinstance(subject, OpSpec) else subject.to_json()
     key = (type(subject).__name__, name, config, workspace, basis, max_split_mib)
     if key not in _BASIS_CACHE:
@@ -84,8 +87,9 @@ def _basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str
     return _BASIS_CACHE[key]
 
 
-def _traced_basis_mib(subject: Subject, config: TrainConfig, workspace: str, basis: str,
-                      max_split_mib: float | None) -> tuple[float, str]:
+def _traced_basis_mib(
+    subject: Subject, config: TrainConfig, workspace: str, basis: str, max_split_mib: float | None
+) -> tuple[float, str]:
     trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
     if basis == "growth":
         r = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
@@ -104,8 +108,13 @@ class TrainingMemoryPredictor(Predictor):
     input_level = "op"  # predict(); predict_archs() takes architectures
     fitted_attr = "offset_mib_"
 
-    def __init__(self, target: str = "nvml", config: TrainConfig = TrainConfig(),
-                 workspace: str = "none", max_split_mib: float | None = None):
+    def __init__(
+        self,
+        target: str = "nvml",
+        config: TrainConfig = TrainConfig(),
+        workspace: str = "none",
+        max_split_mib: float | None = None,
+    ):
         self.target, self.config = target, config
         self.workspace, self.max_split_mib = workspace, max_split_mib
 
@@ -113,16 +122,18 @@ class TrainingMemoryPredictor(Predictor):
         if self.target not in TARGETS:
             raise LatbenchError(f"target {self.target!r} is not one of {', '.join(TARGETS)}")
         if self.workspace not in WORKSPACES:
-            raise LatbenchError(f"workspace model {self.workspace!r} is not one of "
-                                f"{', '.join(WORKSPACES)}")
+            raise LatbenchError(
+                f"workspace model {self.workspace!r} is not one of {', '.join(WORKSPACES)}"
+            )
 
     def modelled_mib(self, subject: Subject) -> tuple[float, str]:
         """The modelled part only (trace + replay), and the phase of its peak."""
         self._check_params()
-        return _basis_mib(subject, self.config, self.workspace, TARGETS[self.target][1],
-                          self.max_split_mib)
+        return _basis_mib(
+            subject, self.config, self.workspace, TARGETS[self.target][1], self.max_split_mib
+        )
 
-    def fit(self, table: pd.DataFrame | None) -> "TrainingMemoryPredictor":
+    def fit(self, table: pd.DataFrame | None) -> TrainingMemoryPredictor:
         """Calibrate the per-device offset on measured rows of a memory table (or none).
 
         Target ``nvml`` in a container: NVML lists host pids, so rows lack the per-process
@@ -136,10 +147,13 @@ class TrainingMemoryPredictor(Predictor):
         column = TARGETS[self.target][0]
         rows = _usable_rows(table, column if self.target != "nvml" else None, self.config)
         measured, source, missing = _measured_values(rows, self.target, column)
-        residuals = [float(m) - self.modelled_mib(_row_subject(r))[0]
-                     for (_, r), m in zip(rows.iterrows(), measured) if m is not None]
+        residuals = [
+            float(m) - self.modelled_mib(_row_subject(r))[0]
+            for (_, r), m in zip(rows.iterrows(), measured)
+            if m is not None
+        ]
         self.offset_mib_ = float(np.median(residuals)) if residuals else 0.0
-        self.residual_spread_mib_ = (float(np.ptp(residuals)) if residuals else 0.0)
+        self.residual_spread_mib_ = float(np.ptp(residuals)) if residuals else 0.0
         self.n_calibration_ = len(residuals)
         self.n_missing_process_ = missing
         self.calibration_source_ = source
@@ -159,8 +173,10 @@ class TrainingMemoryPredictor(Predictor):
         conf = table.attrs.get("meta", {}).get("protocol", {}).get("alloc_conf", "")
         self.max_split_mib = check_alloc_conf(conf or "", self.max_split_mib)
 
-    def _check_fitted(self, hint: str = "call fit(table) with a memory table, or fit(None) "
-                      "for the uncalibrated model") -> None:
+    def _check_fitted(
+        self,
+        hint: str = "call fit(table) with a memory table, or fit(None) for the uncalibrated model",
+    ) -> None:
         super()._check_fitted(hint)
 
     def estimate(self, subject: Subject) -> MemoryEstimate:
@@ -168,32 +184,46 @@ class TrainingMemoryPredictor(Predictor):
         self._check_fitted()
         modelled, phase = self.modelled_mib(subject)
         basis = TARGETS[self.target][1]
-        parts = {"tensors": "modelled (meta-tensor trace of the training steps)",
-                 "allocator": ("modelled (caching-allocator replay)" if basis != "growth" else
-                               "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"),
-                 "workspaces": (f"modelled ({self.workspace})" if self.workspace != "none"
-                                else "in the offset")}
+        parts = {
+            "tensors": "modelled (meta-tensor trace of the training steps)",
+            "allocator": (
+                "modelled (caching-allocator replay)"
+                if basis != "growth"
+                else "modelled (live bytes of blocks >= 64 KiB; CPU has no caching)"
+            ),
+            "workspaces": (
+                f"modelled ({self.workspace})" if self.workspace != "none" else "in the offset"
+            ),
+        }
         parts["offset"] = self._offset_text()
         if self.target == "nvml" and self.context_mib_ is not None:
             parts["context"] = f"measured {self.context_mib_:.0f} MiB, inside the offset"
         elif self.target == "nvml" and not self.n_calibration_:
             parts["context"] = NVML_CONTEXT_MISSING
-        return MemoryEstimate(modelled + self.offset_mib_, self.target, modelled,
-                              self.offset_mib_, phase, parts)
+        return MemoryEstimate(
+            modelled + self.offset_mib_, self.target, modelled, self.offset_mib_, phase, parts
+        )
 
     def _offset_text(self) -> str:
         source = getattr(self, "calibration_source_", "")
         missing = getattr(self, "n_missing_process_", 0)
-        lacked = (f"; {missing} row(s) lacked per-process NVML memory (pid not visible, e.g. "
-                  "a container)" if missing else "")
+        lacked = (
+            f"; {missing} row(s) lacked per-process NVML memory (pid not visible, e.g. a container)"
+            if missing
+            else ""
+        )
         if self.n_calibration_:
-            return (f"calibrated: median residual of {self.n_calibration_} measurements "
-                    f"({source or TARGETS[self.target][0]}) on {self.device_ or 'this device'} "
-                    f"({self.offset_mib_:+.1f} MiB){lacked}")
+            return (
+                f"calibrated: median residual of {self.n_calibration_} measurements "
+                f"({source or TARGETS[self.target][0]}) on {self.device_ or 'this device'} "
+                f"({self.offset_mib_:+.1f} MiB){lacked}"
+            )
         if not getattr(self, "n_table_rows_", 0):
             return "not calibrated (0 MiB; no measurements given)"
-        return (f"not calibrated (0 MiB): none of the table's {self.n_table_rows_} rows has a "
-                f"usable measurement for target {self.target!r}{lacked}")
+        return (
+            f"not calibrated (0 MiB): none of the table's {self.n_table_rows_} rows has a "
+            f"usable measurement for target {self.target!r}{lacked}"
+        )
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
         """MiB per architecture (the ``latbench.nas.hypersegnas.MemoryModel`` protocol)."""
@@ -206,27 +236,43 @@ class TrainingMemoryPredictor(Predictor):
     # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted()
-        return {"target": self.target, "config": self.config.to_dict(),
-                "workspace": self.workspace, "max_split_mib": self.max_split_mib,
-                "offset_mib_": self.offset_mib_, "n_calibration_": self.n_calibration_,
-                "residual_spread_mib_": self.residual_spread_mib_, "device_": self.device_,
-                "context_mib_": self.context_mib_,
-                "n_missing_process_": getattr(self, "n_missing_process_", 0),
-                "calibration_source_": getattr(self, "calibration_source_", ""),
-                "n_table_rows_": getattr(self, "n_table_rows_", 0)}
+        return {
+            "target": self.target,
+            "config": self.config.to_dict(),
+            "workspace": self.workspace,
+            "max_split_mib": self.max_split_mib,
+            "offset_mib_": self.offset_mib_,
+            "n_calibration_": self.n_calibration_,
+            "residual_spread_mib_": self.residual_spread_mib_,
+            "device_": self.device_,
+            "context_mib_": self.context_mib_,
+            "n_missing_process_": getattr(self, "n_missing_process_", 0),
+            "calibration_source_": getattr(self, "calibration_source_", ""),
+            "n_table_rows_": getattr(self, "n_table_rows_", 0),
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "TrainingMemoryPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> TrainingMemoryPredictor:
         check_choice("target", state["target"], TARGETS)
         check_choice("workspace", state["workspace"], WORKSPACES)
-        obj = cls(state["target"], TrainConfig(**check_type("config", state["config"], dict,
-                                                             "an object")),
-                  state["workspace"], state["max_split_mib"])
-        check_numbers("offset_mib_, residual_spread_mib_",
-                      [state["offset_mib_"], state["residual_spread_mib_"]])
+        obj = cls(
+            state["target"],
+            TrainConfig(**check_type("config", state["config"], dict, "an object")),
+            state["workspace"],
+            state["max_split_mib"],
+        )
+        check_numbers(
+            "offset_mib_, residual_spread_mib_",
+            [state["offset_mib_"], state["residual_spread_mib_"]],
+        )
         check_type("n_calibration_", state["n_calibration_"], int, "an integer")
-        for name in ("offset_mib_", "n_calibration_", "residual_spread_mib_", "device_",
-                     "context_mib_"):
+        for name in (
+            "offset_mib_",
+            "n_calibration_",
+            "residual_spread_mib_",
+            "device_",
+            "context_mib_",
+        ):
             setattr(obj, name, state[name])
         obj.n_missing_process_ = state.get("n_missing_process_", 0)
         obj.calibration_source_ = state.get("calibration_source_", "")
@@ -234,8 +280,9 @@ class TrainingMemoryPredictor(Predictor):
         return obj
 
 
-def _usable_rows(table: pd.DataFrame | None, column: str | None, config: TrainConfig
-                 ) -> pd.DataFrame:
+def _usable_rows(
+    table: pd.DataFrame | None, column: str | None, config: TrainConfig
+) -> pd.DataFrame:
     """Measured, ok rows taken under ``config`` (with a value in ``column`` if given)."""
     if table is None:
         return pd.DataFrame()
@@ -246,14 +293,19 @@ def _usable_rows(table: pd.DataFrame | None, column: str | None, config: TrainCo
     if column is not None:
         ok &= table[column].notna()
     if (ok & ~same).any():
-        warnings.warn(f"{int((ok & ~same).sum())} measured row(s) were taken under another "
-                      "TrainConfig and are not used for calibration", stacklevel=3)
+        warnings.warn(
+            f"{int((ok & ~same).sum())} measured row(s) were taken under another "
+            "TrainConfig and are not used for calibration",
+            stacklevel=3,
+        )
     return table[ok & same]
 
 
-NVML_FALLBACKS = (("nvml_process_mib", "NVML per-process"),
-                  ("nvml_device_delta_mib", "device-level delta"),
-                  ("reserved+context", "allocator reserved peak + CUDA context"))
+NVML_FALLBACKS = (
+    ("nvml_process_mib", "NVML per-process"),
+    ("nvml_device_delta_mib", "device-level delta"),
+    ("reserved+context", "allocator reserved peak + CUDA context"),
+)
 """Target ``nvml``'s measured value per row, in order of preference."""
 
 
@@ -268,8 +320,9 @@ def _nvml_value(row: pd.Series) -> tuple[float | None, str]:
     return None, ""
 
 
-def _measured_values(rows: pd.DataFrame, target: str, column: str
-                     ) -> tuple[list[float | None], str, int]:
+def _measured_values(
+    rows: pd.DataFrame, target: str, column: str
+) -> tuple[list[float | None], str, int]:
     """Per row the measured value of ``target``, what it came from, and how many rows lacked
     per-process NVML memory (target nvml only; those use the first fallback they have)."""
     if target != "nvml" or rows.empty:
@@ -279,10 +332,13 @@ def _measured_values(rows: pd.DataFrame, target: str, column: str
     used = sorted({label for _, label in found if label})
     if missing:
         n_fallback = sum(label not in ("", NVML_FALLBACKS[0][1]) for _, label in found)
-        warnings.warn(f"{missing} of {len(found)} measured row(s) lack per-process NVML "
-                      "memory (NVML cannot see this pid, e.g. inside a container); "
-                      f"{n_fallback} calibrated on {' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
-                      f", {missing - n_fallback} unused", stacklevel=3)
+        warnings.warn(
+            f"{missing} of {len(found)} measured row(s) lack per-process NVML "
+            "memory (NVML cannot see this pid, e.g. inside a container); "
+            f"{n_fallback} calibrated on {' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
+            f", {missing - n_fallback} unused",
+            stacklevel=3,
+        )
     return [v for v, _ in found], " + ".join(used), missing
 
 

@@ -36,8 +36,9 @@ SAFETY = 1.25  # margin = 1.25 x the largest leave-one-out calibration error. On
 # margin at 8, 16 or 32 calibration networks, and one was at 8 with the in-sample margin
 
 
-def fast_features(arch: Architecture, config: TrainConfig,
-                  terms: Mapping[str, tuple[float, float]] | None = None) -> np.ndarray:
+def fast_features(
+    arch: Architecture, config: TrainConfig, terms: Mapping[str, tuple[float, float]] | None = None
+) -> np.ndarray:
     """Per-architecture sums of per-op terms, in MiB: activations the ops keep for backward,
     parameters x (weights, grads, optimizer state), node sums (a node fed by several edges
     holds one more tensor no op owns) and the input; then a constant 1."""
@@ -75,8 +76,12 @@ def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
     return predictor.estimate(arch).value_mib
 
 
-def full_predictions(predictor: TrainingMemoryPredictor, archs: Sequence[Architecture],
-                     n_jobs: int = 1, ray: Any = None) -> np.ndarray:
+def full_predictions(
+    predictor: TrainingMemoryPredictor,
+    archs: Sequence[Architecture],
+    n_jobs: int = 1,
+    ray: Any = None,
+) -> np.ndarray:
     """Full predictions (MiB, an estimate each): in this process, in ``n_jobs`` local worker
     processes (joblib), or as Ray tasks when ``ray`` (a connected ``ray`` module) is given."""
     if ray is None and n_jobs <= 1:
@@ -101,11 +106,15 @@ class ScreenResult:
 class MemoryScreen:
     """Per-op fast path calibrated against a full ``TrainingMemoryPredictor``."""
 
-    def __init__(self, predictor: TrainingMemoryPredictor, safety: float = SAFETY,
-                 terms: Mapping[str, tuple[float, float]] | None = None):
+    def __init__(
+        self,
+        predictor: TrainingMemoryPredictor,
+        safety: float = SAFETY,
+        terms: Mapping[str, tuple[float, float]] | None = None,
+    ):
         self.predictor, self.safety, self.terms = predictor, safety, terms
 
-    def fit(self, archs: Sequence[Architecture]) -> "MemoryScreen":
+    def fit(self, archs: Sequence[Architecture]) -> MemoryScreen:
         """Fit fast -> full on ``archs`` (a calibration sample, e.g. 32 of the candidates).
 
         The margin is ``safety`` x the largest *leave-one-out* calibration error (PRESS
@@ -115,9 +124,11 @@ class MemoryScreen:
         than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate gets a
         full trace). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
         if len(archs) < MIN_CALIBRATION:
-            raise ValueError(f"MemoryScreen.fit: {len(archs)} calibration architecture(s); "
-                             f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
-                             "features, and two more for a held-out error)")
+            raise ValueError(
+                f"MemoryScreen.fit: {len(archs)} calibration architecture(s); "
+                f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
+                "features, and two more for a held-out error)"
+            )
         x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         full = self.predictor.predict_archs(archs)
         # a repeated network is not held out by leaving one copy out: PRESS on distinct ones
@@ -125,8 +136,11 @@ class MemoryScreen:
         x, full = distinct[:, :-1], distinct[:, -1]
         self.coef_ = np.linalg.lstsq(x, full, rcond=None)[0]
         # too few distinct networks to estimate a held-out error: every decision is traced
-        self.max_error_mib_ = (float(np.abs(loo_residuals(x, full, self.coef_)).max())
-                               if len(full) >= MIN_CALIBRATION else np.inf)
+        self.max_error_mib_ = (
+            float(np.abs(loo_residuals(x, full, self.coef_)).max())
+            if len(full) >= MIN_CALIBRATION
+            else np.inf
+        )
         self.margin_mib_ = self.safety * self.max_error_mib_
         self.n_calibration_ = len(archs)
         return self
@@ -138,9 +152,14 @@ class MemoryScreen:
         x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
         return x @ self.coef_
 
-    def screen(self, archs: Sequence[Architecture], target_mib: float,
-               band_mib: float = HYPERSEGNAS_BAND_MIB, n_jobs: int = 1, ray: Any = None
-               ) -> ScreenResult:
+    def screen(
+        self,
+        archs: Sequence[Architecture],
+        target_mib: float,
+        band_mib: float = HYPERSEGNAS_BAND_MIB,
+        n_jobs: int = 1,
+        ray: Any = None,
+    ) -> ScreenResult:
         """Fast values for all; full predictions only where the decision is uncertain (the fast
         value within the margin of either band edge); ``kept``: final value within the band.
         The full traces run in ``n_jobs`` local processes, or as Ray tasks with ``ray``."""
@@ -149,8 +168,7 @@ class MemoryScreen:
         source = np.full(len(archs), "fast", dtype=object)
         near = np.flatnonzero(band.near_edge(values, self.margin_mib_))
         if near.size:
-            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs,
-                                            ray)
+            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs, ray)
             source[near] = "full"
         return ScreenResult(values, source, band.contains(values))
 

@@ -17,28 +17,35 @@ WITHIN_BANDS = (0.05, 0.10)
 """Relative-error bands reported as "share within ±x"."""
 
 
-def _pair(predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _pair(
+    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     pred = np.asarray(predicted_ms, dtype=np.float64)
     meas = np.asarray(measured_ms, dtype=np.float64)
     if pred.shape != meas.shape or pred.ndim != 1:
-        raise LatbenchError(f"predictions {pred.shape} and measurements {meas.shape} must be "
-                            "1-D arrays of the same length")
+        raise LatbenchError(
+            f"predictions {pred.shape} and measurements {meas.shape} must be "
+            "1-D arrays of the same length"
+        )
     if len(meas) < 2 or not np.all(np.isfinite(pred)) or not np.all(meas > 0):
-        raise LatbenchError(f"need >= 2 finite predictions and positive measurements; got "
-                            f"{len(meas)} values, min measured {meas.min(initial=np.nan)}")
+        raise LatbenchError(
+            f"need >= 2 finite predictions and positive measurements; got "
+            f"{len(meas)} values, min measured {meas.min(initial=np.nan)}"
+        )
     return pred, meas
 
 
-def relative_errors(predicted_ms: Sequence[float] | np.ndarray,
-                    measured_ms: Sequence[float] | np.ndarray) -> np.ndarray:
+def relative_errors(
+    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """(predicted − measured) / measured, per item."""
     pred, meas = _pair(predicted_ms, measured_ms)
     return (pred - meas) / meas
 
 
-def accuracy(predicted_ms: Sequence[float] | np.ndarray,
-             measured_ms: Sequence[float] | np.ndarray) -> dict[str, float]:
+def accuracy(
+    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
+) -> dict[str, float]:
     """MAPE (%), share within ±5 % / ±10 % (fractions), Kendall τ, Spearman ρ and n."""
     pred, meas = _pair(predicted_ms, measured_ms)
     rel = np.abs(pred - meas) / meas

@@ -91,22 +91,32 @@ def as_models(items: Any, feature_names: Sequence[str]) -> ModelRows:
     ``timm`` (rows of an imported table: name, ``meta["img_size"]``, ``meta["batch"]``,
     ``meta["features"]``). Raises ``LatbenchError`` for any other architecture."""
     if hasattr(items, "features") and hasattr(items, "keys"):
-        return ModelRows(list(items.keys), np.asarray(items.features, dtype=np.float64),
-                         np.asarray(items.batch, dtype=np.float64), list(items.keys))
+        return ModelRows(
+            list(items.keys),
+            np.asarray(items.features, dtype=np.float64),
+            np.asarray(items.batch, dtype=np.float64),
+            list(items.keys),
+        )
     from latbench.predictors.transfer import arch_digest
 
     keys, feats, batch = [], [], []
     for arch in items:
         meta = getattr(arch, "meta", {})
         if getattr(arch, "space", None) != "timm" or "features" not in meta:
-            raise LatbenchError(f"ModelTransferPredictor predicts whole models of an imported "
-                                f"zoo (space timm, with features); got "
-                                f"{getattr(arch, 'space', type(arch).__name__)!r}")
+            raise LatbenchError(
+                f"ModelTransferPredictor predicts whole models of an imported "
+                f"zoo (space timm, with features); got "
+                f"{getattr(arch, 'space', type(arch).__name__)!r}"
+            )
         keys.append(f"{arch.name}@{int(meta['img_size'])}")
         feats.append([float(meta["features"][f]) for f in feature_names])
         batch.append(float(meta["batch"]))
-    return ModelRows(keys, np.array(feats, dtype=np.float64).reshape(len(keys), -1),
-                     np.array(batch), [arch_digest(a) for a in items])
+    return ModelRows(
+        keys,
+        np.array(feats, dtype=np.float64).reshape(len(keys), -1),
+        np.array(batch),
+        [arch_digest(a) for a in items],
+    )
 
 
 @dataclass
@@ -120,11 +130,16 @@ class SourceColumn:
     stats: np.ndarray
 
     @classmethod
-    def fit(cls, device: str, keys: Sequence[str], features: np.ndarray,
-            ms_per_image: np.ndarray, alpha: float = 1e-3) -> "SourceColumn":
+    def fit(
+        cls,
+        device: str,
+        keys: Sequence[str],
+        features: np.ndarray,
+        ms_per_image: np.ndarray,
+        alpha: float = 1e-3,
+    ) -> SourceColumn:
         if len(keys) < MIN_SHOTS:
-            raise LatbenchError(f"source {device!r} has {len(keys)} models; need >= "
-                                f"{MIN_SHOTS}")
+            raise LatbenchError(f"source {device!r} has {len(keys)} models; need >= {MIN_SHOTS}")
         logs = np.log(np.asarray(ms_per_image, dtype=np.float64))
         w, stats = ridge(np.log1p(np.maximum(features, 0.0)), logs, alpha)
         return cls(device, dict(zip(keys, logs.tolist())), w, stats)
@@ -135,8 +150,9 @@ class SourceColumn:
         out = np.empty(len(keys))
         out[known] = [self.log_ms[k] for k, ok in zip(keys, known) if ok]
         if not known.all():
-            out[~known] = ridge_predict(np.log1p(np.maximum(features[~known], 0.0)), self.w,
-                                        self.stats)
+            out[~known] = ridge_predict(
+                np.log1p(np.maximum(features[~known], 0.0)), self.w, self.stats
+            )
         return out, int((~known).sum())
 
 
@@ -149,20 +165,32 @@ class ModelTransferPredictor(Predictor):
     input_level = "network"
     fitted_attr = "method_"
 
-    def __init__(self, feature_names: Sequence[str] = (), sources: Sequence[SourceColumn] = (),
-                 method: str = "auto", device: str = "", alphas: Sequence[float] = ALPHAS):
+    def __init__(
+        self,
+        feature_names: Sequence[str] = (),
+        sources: Sequence[SourceColumn] = (),
+        method: str = "auto",
+        device: str = "",
+        alphas: Sequence[float] = ALPHAS,
+    ):
         self.feature_names = feature_names
         self.sources = sources
         self.method = method
         self.device = device
         self.alphas = alphas
 
-    def _design(self, which: str, keys: Sequence[str], features: np.ndarray,
-                batch: np.ndarray) -> np.ndarray:
+    def _design(
+        self, which: str, keys: Sequence[str], features: np.ndarray, batch: np.ndarray
+    ) -> np.ndarray:
         parts = [np.log(np.asarray(batch, dtype=np.float64))[:, None]]
         if which in ("loglinear", "features", "source+features"):
-            parts.append(feature_matrix(features, self.feature_names,
-                                        "loglinear" if which == "loglinear" else "features"))
+            parts.append(
+                feature_matrix(
+                    features,
+                    self.feature_names,
+                    "loglinear" if which == "loglinear" else "features",
+                )
+            )
         if which.startswith("source"):
             parts.append(np.stack([s.values(keys, features)[0] for s in self.sources], axis=1))
         return np.concatenate(parts, axis=1)
@@ -171,45 +199,59 @@ class ModelTransferPredictor(Predictor):
     def _nearest(X: np.ndarray, target: np.ndarray) -> int:
         """Index (among the sources: columns 1..) of the source column that correlates best
         with the target (log ms per image) on these rows."""
-        corr = [np.corrcoef(X[:, 1 + j], target)[0, 1] if X[:, 1 + j].std() > 0 else -1.0
-                for j in range(X.shape[1] - 1)]
+        corr = [
+            np.corrcoef(X[:, 1 + j], target)[0, 1] if X[:, 1 + j].std() > 0 else -1.0
+            for j in range(X.shape[1] - 1)
+        ]
         return int(np.nanargmax(corr))
 
-    def fit(self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
-            ) -> "ModelTransferPredictor":
+    def fit(
+        self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
+    ) -> ModelTransferPredictor:
         """Fit on the shots: models (``as_models``) measured on the target
         (``measured_ms``, default ``items.latency_ms``; ms per batch)."""
         if self.method not in MODEL_METHODS:
-            raise LatbenchError(f"method={self.method!r} is not one of "
-                                f"{', '.join(MODEL_METHODS)}")
+            raise LatbenchError(f"method={self.method!r} is not one of {', '.join(MODEL_METHODS)}")
         if measured_ms is None:
             measured_ms = items.latency_ms
         nets = as_models(items, self.feature_names)
         y = np.asarray(measured_ms, dtype=np.float64)
         if len(y) != len(nets.keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
-            raise LatbenchError(f"model transfer needs >= {MIN_SHOTS} models measured on the "
-                                f"target, one positive latency each; got {len(nets.keys)} "
-                                f"models, {len(y)} values")
-        wanted = [c for c in CANDIDATES if self.method in ("auto", c)
-                  and (self.sources or not c.startswith("source"))]
+            raise LatbenchError(
+                f"model transfer needs >= {MIN_SHOTS} models measured on the "
+                f"target, one positive latency each; got {len(nets.keys)} "
+                f"models, {len(y)} values"
+            )
+        wanted = [
+            c
+            for c in CANDIDATES
+            if self.method in ("auto", c) and (self.sources or not c.startswith("source"))
+        ]
         if not wanted:
-            raise LatbenchError(f"method {self.method!r} needs source columns (other devices' "
-                                "networks tables of the same models)")
+            raise LatbenchError(
+                f"method {self.method!r} needs source columns (other devices' "
+                "networks tables of the same models)"
+            )
         batch = np.asarray(nets.batch, dtype=np.float64)
         designs = {c: self._design(c, nets.keys, nets.features, batch) for c in wanted}
         target = np.log(y / batch)
 
         def fitter(X: np.ndarray, nearest: bool) -> Fitter:
             def fit(train: np.ndarray, alpha: float) -> Any:
-                cols = [0, 1 + self._nearest(X[train], target[train])] if nearest else \
-                    list(range(X.shape[1]))
+                cols = (
+                    [0, 1 + self._nearest(X[train], target[train])]
+                    if nearest
+                    else list(range(X.shape[1]))
+                )
                 w, stats = ridge(X[train][:, cols], target[train], alpha)
-                return lambda rows: np.exp(ridge_predict(X[rows][:, cols], w, stats)) * \
-                    batch[rows]
+                return lambda rows: np.exp(ridge_predict(X[rows][:, cols], w, stats)) * batch[rows]
+
             return fit
 
-        per = {c: select({c: (fitter(designs[c], c == "source-nearest"), self.alphas)}, y)
-               for c in sorted(wanted, key=SIMPLEST_FIRST.index)}
+        per = {
+            c: select({c: (fitter(designs[c], c == "source-nearest"), self.alphas)}, y)
+            for c in sorted(wanted, key=SIMPLEST_FIRST.index)
+        }
         scores = {c: ch.scores[c] for c, ch in per.items()}
         best = min(scores.values())
         choice = next(ch for c, ch in per.items() if scores[c] <= best * (1 + SIMPLER_MARGIN))
@@ -247,40 +289,64 @@ class ModelTransferPredictor(Predictor):
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"feature_names": list(self.feature_names), "method": self.method,
-                           "device": self.device, "alphas": list(self.alphas)},
-                "sources": [{"device": s.device, "log_ms": s.log_ms, "w": s.w.tolist(),
-                             "stats": s.stats.tolist()} for s in self.sources],
-                "method_": self.method_, "alpha_": self.alpha_, "cv_scores": self.cv_scores_,
-                "nearest": self.nearest_,
-                "w": self.w_.tolist(), "stats": self.stats_.tolist(),
-                "residuals": self.residuals_.tolist(), "shots": self.shots_,
-                "n_shots": self.n_shots_, "fit_metrics": self.fit_metrics_}
+        return {
+            "params": {
+                "feature_names": list(self.feature_names),
+                "method": self.method,
+                "device": self.device,
+                "alphas": list(self.alphas),
+            },
+            "sources": [
+                {
+                    "device": s.device,
+                    "log_ms": s.log_ms,
+                    "w": s.w.tolist(),
+                    "stats": s.stats.tolist(),
+                }
+                for s in self.sources
+            ],
+            "method_": self.method_,
+            "alpha_": self.alpha_,
+            "cv_scores": self.cv_scores_,
+            "nearest": self.nearest_,
+            "w": self.w_.tolist(),
+            "stats": self.stats_.tolist(),
+            "residuals": self.residuals_.tolist(),
+            "shots": self.shots_,
+            "n_shots": self.n_shots_,
+            "fit_metrics": self.fit_metrics_,
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "ModelTransferPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> ModelTransferPredictor:
         p = dict(check_type("params", state["params"], dict, "an object"))
         check_choice("params.method", p.get("method"), MODEL_METHODS)
         sources = []
         for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
             check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
-            sources.append(SourceColumn(str(s["device"]), {str(k): float(v) for k, v in
-                                                          s["log_ms"].items()},
-                                        np.array(check_numbers(f"sources[{i}].w", s["w"])),
-                                        np.array(s["stats"], dtype=np.float64)))
-        obj = cls(tuple(p["feature_names"]), sources, p["method"], p["device"],
-                  tuple(p["alphas"]))
+            sources.append(
+                SourceColumn(
+                    str(s["device"]),
+                    {str(k): float(v) for k, v in s["log_ms"].items()},
+                    np.array(check_numbers(f"sources[{i}].w", s["w"])),
+                    np.array(s["stats"], dtype=np.float64),
+                )
+            )
+        obj = cls(tuple(p["feature_names"]), sources, p["method"], p["device"], tuple(p["alphas"]))
         obj.method_ = check_choice("method_", state["method_"], CANDIDATES)
         obj.alpha_, obj.cv_scores_ = float(state["alpha_"]), dict(state["cv_scores"])
         obj.nearest_ = int(state["nearest"])
         if not -1 <= obj.nearest_ < len(sources):
-            raise LatbenchError(f"damaged: field 'nearest' is {obj.nearest_}; expected -1 or "
-                                f"a source index below {len(sources)}")
+            raise LatbenchError(
+                f"damaged: field 'nearest' is {obj.nearest_}; expected -1 or "
+                f"a source index below {len(sources)}"
+            )
         obj.w_ = np.array(check_numbers("w", state["w"]))
         obj.stats_ = np.array(state["stats"], dtype=np.float64)
         if obj.stats_.shape != (3, len(obj.w_)):
-            raise LatbenchError(f"damaged: field 'stats' has shape {obj.stats_.shape}; "
-                                f"expected (3, {len(obj.w_)})")
+            raise LatbenchError(
+                f"damaged: field 'stats' has shape {obj.stats_.shape}; expected (3, {len(obj.w_)})"
+            )
         obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
         obj.shots_, obj.n_shots_ = list(state["shots"]), int(state["n_shots"])
         obj.fit_metrics_ = dict(state["fit_metrics"])

@@ -5,6 +5,15 @@ CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
 """``NetworkPredictor`` calibrations (see ``latbench.predictors.network``)."""
 COMPOSITIONS = ("sum", "longest_path")
 """How a network's op costs compose: their sum, or the longest input-to-output path."""
-METHODS = ("auto", "opcost", "opcost-learned", "opcost-nearest", "opcost-roofline", "roofline",
-           "launches", "loglinear", "scale")
+METHODS = (
+    "auto",
+    "opcost",
+    "opcost-learned",
+    "opcost-nearest",
+    "opcost-roofline",
+    "roofline",
+    "launches",
+    "loglinear",
+    "scale",
+)
 """``TransferPredictor`` methods (see ``latbench.predictors.transfer``)."""

@@ -40,8 +40,15 @@ from latbench.predictors.base import CostModel, Predictor
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
-from latbench.predictors.persist import (check_choice, check_nonnegative, check_type, damaged,
-                                         from_state_of, persistable, state_of)
+from latbench.predictors.persist import (
+    check_choice,
+    check_nonnegative,
+    check_type,
+    damaged,
+    from_state_of,
+    persistable,
+    state_of,
+)
 
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
@@ -66,8 +73,7 @@ class NetworkPredictor(Predictor):
     fitted_attr = "weights_"
     fitted_params = ("op_model",)
 
-    def __init__(self, op_model: CostModel, composition: str = "sum",
-                 calibration: str = "affine"):
+    def __init__(self, op_model: CostModel, composition: str = "sum", calibration: str = "affine"):
         self.op_model = op_model
         self.composition = composition
         self.calibration = calibration
@@ -76,13 +82,16 @@ class NetworkPredictor(Predictor):
     def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
         """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
-        return batch.features(np.asarray(self.op_model.predict(batch.ops), dtype=np.float64),
-                              by_kind=self.calibration == "per_kind")
+        return batch.features(
+            np.asarray(self.op_model.predict(batch.ops), dtype=np.float64),
+            by_kind=self.calibration == "per_kind",
+        )
 
     def _design(self, feats: Mapping[str, np.ndarray], terms: Sequence[str]) -> np.ndarray:
         n = len(feats["op_sum"])
-        return np.column_stack([np.ones(n) if t == "const" else feats.get(t, np.zeros(n))
-                                for t in terms])
+        return np.column_stack(
+            [np.ones(n) if t == "const" else feats.get(t, np.zeros(n)) for t in terms]
+        )
 
     def _terms_for(self, feats: Mapping[str, np.ndarray]) -> list[str]:
         """The calibration's terms; ``per_kind`` adds one per op kind of the fit's networks."""
@@ -100,16 +109,19 @@ class NetworkPredictor(Predictor):
         return np.clip(feats["op_sum"] - seen, 0.0, None) * getattr(self, "kind_mean_weight_", 0.0)
 
     # -- fit / predict -------------------------------------------------------------------------
-    def fit(self, archs: Sequence[Architecture] | ArchBatch,
-            measured_ms: Sequence[float] | np.ndarray) -> "NetworkPredictor":
+    def fit(
+        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+    ) -> NetworkPredictor:
         """Fit the calibration on whole networks measured as a whole."""
         _check_choice("calibration", self.calibration, CALIBRATIONS)
         _check_choice("composition", self.composition, COMPOSITIONS)
         y = np.asarray(measured_ms, dtype=np.float64)
         n = archs.n if isinstance(archs, ArchBatch) else len(archs)
         if n != len(y) or (self.calibration != "none" and n < MIN_NETWORKS):
-            raise LatbenchError(f"fit needs one measurement per architecture and >= "
-                                f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values")
+            raise LatbenchError(
+                f"fit needs one measurement per architecture and >= "
+                f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values"
+            )
         feats = self.composed(archs)
         self.terms_ = self._terms_for(feats)
         if self.terms_:
@@ -117,6 +129,7 @@ class NetworkPredictor(Predictor):
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
             from scipy.optimize import nnls  # scipy only when calibrating
+
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale
             kinds = [i for i, t in enumerate(self.terms_) if t.startswith(KIND_PREFIX)]
@@ -125,8 +138,10 @@ class NetworkPredictor(Predictor):
                 self.kind_mean_weight_ = float(self.weights_[kinds] @ totals / totals.sum())
         else:
             if getattr(self.op_model, "unit", "ms") != "ms":
-                raise LatbenchError(f"calibration='none' would return op costs in "
-                                    f"{self.op_model.unit!r}, not ms; use 'linear' to fit a map")
+                raise LatbenchError(
+                    f"calibration='none' would return op costs in "
+                    f"{self.op_model.unit!r}, not ms; use 'linear' to fit a map"
+                )
             self.weights_ = np.zeros(0)
         self.fit_metrics_ = accuracy(self._apply(feats), y)
         return self
@@ -144,28 +159,36 @@ class NetworkPredictor(Predictor):
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"composition": self.composition, "calibration": self.calibration},
-                "op_model": state_of(self.op_model), "terms": self.terms_,
-                "weights": self.weights_.tolist(), "fit_metrics": self.fit_metrics_,
-                "kind_mean_weight": getattr(self, "kind_mean_weight_", 0.0)}
+        return {
+            "params": {"composition": self.composition, "calibration": self.calibration},
+            "op_model": state_of(self.op_model),
+            "terms": self.terms_,
+            "weights": self.weights_.tolist(),
+            "fit_metrics": self.fit_metrics_,
+            "kind_mean_weight": getattr(self, "kind_mean_weight_", 0.0),
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "NetworkPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> NetworkPredictor:
         params = check_type("params", state["params"], dict, "an object")
         check_choice("params.composition", params.get("composition"), COMPOSITIONS)
         cal = check_choice("params.calibration", params.get("calibration"), CALIBRATIONS)
         op_model = from_state_of(state["op_model"])
         if getattr(type(op_model), "input_level", None) != "op":
-            raise damaged("op_model", "a predictor of ops (input_level 'op')",
-                          type(op_model).__name__)
+            raise damaged(
+                "op_model", "a predictor of ops (input_level 'op')", type(op_model).__name__
+            )
         obj = cls(op_model, **params)
         obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
         if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
-            raise damaged("terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}",
-                          obj.terms_)
-        obj.weights_ = np.array(check_nonnegative("weights", state["weights"],
-                                                  len(obj.terms_)), dtype=np.float64)
+            raise damaged(
+                "terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}", obj.terms_
+            )
+        obj.weights_ = np.array(
+            check_nonnegative("weights", state["weights"], len(obj.terms_)), dtype=np.float64
+        )
         obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.kind_mean_weight_ = float(check_nonnegative(
-            "kind_mean_weight", [state.get("kind_mean_weight", 0.0)])[0])
+        obj.kind_mean_weight_ = float(
+            check_nonnegative("kind_mean_weight", [state.get("kind_mean_weight", 0.0)])[0]
+        )
         return obj

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from latbench.device import library_versions
 from latbench.atomic import write_atomically
+from latbench.device import library_versions
 from latbench.errors import InputFileError, LatbenchError
 from latbench.jsonio import loads, read_text
 
@@ -45,7 +45,7 @@ class Persistable(Protocol):
     def to_state(self) -> dict[str, Any]: ...
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "Persistable": ...
+    def from_state(cls, state: Mapping[str, Any]) -> Persistable: ...
 
 
 _CLASSES: dict[str, type] = {}
@@ -66,12 +66,14 @@ def check_choice(field: str, value: Any, valid: Any) -> Any:
     return value
 
 
-def check_numbers(field: str, values: Any, length: int | None = None,
-                  positive: bool = False) -> list[float]:
+def check_numbers(
+    field: str, values: Any, length: int | None = None, positive: bool = False
+) -> list[float]:
     """A list of finite numbers (``length`` of them when given; all > 0 if ``positive``)."""
     ok = isinstance(values, list) and all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and (v > 0 or not positive)
-        for v in values)
+        for v in values
+    )
     if not ok:
         raise damaged(field, f"a list of {'positive ' if positive else ''}numbers")
     if length is not None and len(values) != length:
@@ -102,8 +104,9 @@ def check_nonnegative(field: str, values: Any, length: int | None = None) -> lis
 
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     """``value`` if it is a ``kind`` (bools are not numbers here), else ``damaged``."""
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in
-                                       (kind if isinstance(kind, tuple) else (kind,))):
+    if not isinstance(value, kind) or (
+        isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
+    ):
         raise damaged(field, what, value)
     return value
 
@@ -147,8 +150,9 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
     name = doc.get("class")
     known = {**_CLASSES, **_DOCUMENTS}
     if not isinstance(name, str) or name not in known:
-        raise PredictorFileError(f"unknown predictor class {str(name)[:60]!r}; valid: "
-                                 f"{', '.join(sorted(known))}")
+        raise PredictorFileError(
+            f"unknown predictor class {str(name)[:60]!r}; valid: {', '.join(sorted(known))}"
+        )
     state = doc.get("state")
     if not isinstance(state, Mapping):
         raise damaged(f"{name}.state", "an object", state)
@@ -161,33 +165,54 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
     except KeyError as exc:
         raise damaged(f"{name}.state.{exc.args[0]}", "to be present") from None
     except (TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
-        raise PredictorFileError(f"damaged: {name} state cannot be loaded "
-                                 f"({type(exc).__name__}: {str(exc)[:120]})") from None
+        raise PredictorFileError(
+            f"damaged: {name} state cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
 
 
 def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
     import importlib
 
-    for name in ("lookup", "learned", "network", "transfer", "memory", "device_prior",
-                 "gpu_specs", "model_transfer"):
+    for name in (
+        "lookup",
+        "learned",
+        "network",
+        "transfer",
+        "memory",
+        "device_prior",
+        "gpu_specs",
+        "model_transfer",
+    ):
         importlib.import_module(f"latbench.predictors.{name}")
 
 
-def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | None = None,
-          fit_metrics: Mapping[str, Any] | None = None, statistic: str = "",
-          sizes: Mapping[str, Any] | None = None,
-          drift_reference: Mapping[str, Any] | None = None,
-          table_paths: Mapping[str, str] | None = None) -> str:
+def dumps(
+    obj: Persistable,
+    *,
+    device: str = "",
+    tables: Mapping[str, str] | None = None,
+    fit_metrics: Mapping[str, Any] | None = None,
+    statistic: str = "",
+    sizes: Mapping[str, Any] | None = None,
+    drift_reference: Mapping[str, Any] | None = None,
+    table_paths: Mapping[str, str] | None = None,
+) -> str:
     """The predictor as a checksummed JSON document (see the module docstring); ``statistic``
     names the latency column it was fitted on (e.g. ``latency_min_ms``), ``sizes`` the sizes
     of each search space its tables hold (``{"nasbench201": ["small"]}``: ``predict``'s default
     size; ``latbench.predictors.data.fitted_sizes``), ``drift_reference`` what a corrected
     statistic is relative to (``latbench.predictors.data.drift_reference``), ``table_paths``
     the paths the tables were read from, as given (for reports: ``predict`` names them)."""
-    body = {"format": FORMAT, "version": VERSION, **state_of(obj), "device": device,
-            "tables_sha256": dict(tables or {}), "libraries": library_versions(),
-            "fit_metrics": dict(fit_metrics or {})}
+    body = {
+        "format": FORMAT,
+        "version": VERSION,
+        **state_of(obj),
+        "device": device,
+        "tables_sha256": dict(tables or {}),
+        "libraries": library_versions(),
+        "fit_metrics": dict(fit_metrics or {}),
+    }
     if statistic:
         body["statistic"] = statistic
     if drift_reference:
@@ -199,8 +224,9 @@ def dumps(obj: Persistable, *, device: str = "", tables: Mapping[str, str] | Non
     try:
         checksum = hashlib.sha256(_canonical(body)).hexdigest()
     except ValueError as exc:
-        raise LatbenchError(f"cannot save {type(obj).__name__}: state holds NaN/inf ({exc})"
-                            ) from None
+        raise LatbenchError(
+            f"cannot save {type(obj).__name__}: state holds NaN/inf ({exc})"
+        ) from None
     return json.dumps({**body, "checksum": checksum}, sort_keys=True, indent=1) + "\n"
 
 
@@ -208,8 +234,9 @@ def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
     """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename)."""
     p = Path(path)
     if p.is_dir():
-        raise LatbenchError(f"{p}: is a folder; give the predictor file to write, e.g. "
-                            f"{p / 'predictor.json'}")
+        raise LatbenchError(
+            f"{p}: is a folder; give the predictor file to write, e.g. {p / 'predictor.json'}"
+        )
     text = dumps(obj, **info)
     p.parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(p, text, fsync=True)
@@ -220,25 +247,28 @@ def parse(text: str, source: str = "<string>") -> dict[str, Any]:
     try:
         doc = loads(text, source)
     except InputFileError as exc:
-        raise PredictorFileError(f"{exc}; the file is truncated or not a saved predictor"
-                                 ) from None
+        raise PredictorFileError(f"{exc}; the file is truncated or not a saved predictor") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise PredictorFileError(f"{source}: format is {got!r}; expected {FORMAT!r}")
     if isinstance(doc.get("version"), bool) or doc.get("version") != VERSION:
-        raise PredictorFileError(f"{source}: version {doc.get('version')!r}; this latbench "
-                                 f"reads version {VERSION}")
+        raise PredictorFileError(
+            f"{source}: version {doc.get('version')!r}; this latbench reads version {VERSION}"
+        )
     checksum = doc.pop("checksum", None)
     actual = hashlib.sha256(_canonical(doc)).hexdigest()
     if checksum != actual:
-        raise PredictorFileError(f"{source}: checksum mismatch (stored {checksum!r}, content "
-                                 f"hashes to {actual[:16]}...); the file was edited or "
-                                 "damaged; re-fit or restore it")
+        raise PredictorFileError(
+            f"{source}: checksum mismatch (stored {checksum!r}, content "
+            f"hashes to {actual[:16]}...); the file was edited or "
+            "damaged; re-fit or restore it"
+        )
     return doc
 
 
-def load(path: str | os.PathLike[str], *, device: str | None = None,
-         strict_device: bool = False) -> Any:
+def load(
+    path: str | os.PathLike[str], *, device: str | None = None, strict_device: bool = False
+) -> Any:
     """Load a saved predictor; ``device`` (a slug) warns, or with ``strict_device`` errors,
     when the predictor was fitted on another device."""
     p = Path(path)
@@ -248,16 +278,27 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
         doc = parse(read_text(p, "predictor"), str(p))
     except InputFileError as exc:
         raise PredictorFileError(str(exc)) from None
-    for name, kind in (("device", str), ("tables_sha256", dict), ("libraries", dict),
-                       ("fit_metrics", dict), ("statistic", str), ("sizes", dict),
-                       ("drift_reference", dict), ("table_paths", dict)):
+    for name, kind in (
+        ("device", str),
+        ("tables_sha256", dict),
+        ("libraries", dict),
+        ("fit_metrics", dict),
+        ("statistic", str),
+        ("sizes", dict),
+        ("drift_reference", dict),
+        ("table_paths", dict),
+    ):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
     from latbench.statistics import STATISTICS
 
     if doc.get("statistic", "") not in ("", *STATISTICS.values()):
-        raise PredictorFileError(f"{p}: " + str(damaged(
-            "statistic", "one of " + ", ".join(STATISTICS.values()), doc["statistic"])))
+        raise PredictorFileError(
+            f"{p}: "
+            + str(
+                damaged("statistic", "one of " + ", ".join(STATISTICS.values()), doc["statistic"])
+            )
+        )
     try:
         _check_records(doc)
     except PredictorFileError as exc:
@@ -267,8 +308,7 @@ def load(path: str | os.PathLike[str], *, device: str | None = None,
         obj = from_state_of(doc)
     except PredictorFileError as exc:
         raise PredictorFileError(f"{p}: {exc}") from None
-    obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries",
-                                              "fit_metrics")}
+    obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
     obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
     obj.info_["sizes"] = doc.get("sizes", {})  # likewise
     obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
@@ -284,24 +324,26 @@ def _check_records(doc: Mapping[str, Any]) -> None:
             raise damaged(f"sizes.{space}", "a list of size names", sizes)
     ref = doc.get("drift_reference", {})
     nominal = ref.get("nominal_ms", 1.0)
-    if (isinstance(nominal, bool) or not isinstance(nominal, (int, float))
-            or not math.isfinite(nominal) or nominal < 0):
+    if (
+        isinstance(nominal, bool)
+        or not isinstance(nominal, (int, float))
+        or not math.isfinite(nominal)
+        or nominal < 0
+    ):
         raise damaged("drift_reference.nominal_ms", "a number of ms >= 0", nominal)
     if not isinstance(ref.get("reference", ""), str):
-        raise damaged("drift_reference.reference", "a drift reference id (text)",
-                      ref["reference"])
+        raise damaged("drift_reference.reference", "a drift reference id (text)", ref["reference"])
 
 
-def check_device(doc: Mapping[str, Any], device: str | None, strict: bool, source: str
-                 ) -> None:
+def check_device(doc: Mapping[str, Any], device: str | None, strict: bool, source: str) -> None:
     """Warn (or raise when ``strict``) if ``doc`` was fitted on another device."""
     fitted = doc.get("device") or ""
     if device is None or not fitted or fitted == device:
         return
-    msg = (f"{source}: predictor was fitted on device {fitted!r}, used for {device!r}; "
-           "its numbers describe the other device (fit one here, or use few-shot transfer)")
+    msg = (
+        f"{source}: predictor was fitted on device {fitted!r}, used for {device!r}; "
+        "its numbers describe the other device (fit one here, or use few-shot transfer)"
+    )
     if strict:
         raise PredictorFileError(msg)
     warnings.warn(msg, DeviceMismatchWarning, stacklevel=3)
-
-

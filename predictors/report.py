@@ -13,10 +13,8 @@ import numpy as np
 from latbench.predictors.data import NetworkData
 from latbench.predictors.metrics import accuracy
 
-METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau",
-                  "spearman_rho")
-METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ",
-                 "Spearman ρ")
+METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau", "spearman_rho")
+METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ")
 """The printed header of ``metric_rows`` (``latbench fit``'s in-sample and ``evaluate``'s
 held-out tables)."""
 NOISE_FLOOR = "noise floor (repeat 2 vs 1)"
@@ -31,8 +29,9 @@ def pass_drift(data: NetworkData) -> float | None:
     return float(np.median(data.repeat_drift / data.drift))
 
 
-def evaluate_networks(predicted_ms: Mapping[str, np.ndarray], data: NetworkData
-                      ) -> dict[str, dict[str, float]]:
+def evaluate_networks(
+    predicted_ms: Mapping[str, np.ndarray], data: NetworkData
+) -> dict[str, dict[str, float]]:
     """Accuracy of each named prediction against pass 1, plus the noise floor rows: pass 2 as
     measured, and pass 2 with the drift between the passes divided out (when a reference was
     measured: ``repeat_ms · drift₁ / drift₂``, whichever statistic the data holds)."""
@@ -42,13 +41,15 @@ def evaluate_networks(predicted_ms: Mapping[str, np.ndarray], data: NetworkData
     if data.drift is None or data.repeat_drift is None:
         rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
     elif data.corrected:  # raw = corrected · drift
-        rows[NOISE_FLOOR] = accuracy(data.repeat_ms * data.repeat_drift,
-                                     data.latency_ms * data.drift)
+        rows[NOISE_FLOOR] = accuracy(
+            data.repeat_ms * data.repeat_drift, data.latency_ms * data.drift
+        )
         rows[NOISE_FLOOR_CORRECTED] = accuracy(data.repeat_ms, data.latency_ms)
     else:
         rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
-        rows[NOISE_FLOOR_CORRECTED] = accuracy(data.repeat_ms * data.drift / data.repeat_drift,
-                                               data.latency_ms)
+        rows[NOISE_FLOOR_CORRECTED] = accuracy(
+            data.repeat_ms * data.drift / data.repeat_drift, data.latency_ms
+        )
     return rows
 
 
@@ -71,17 +72,27 @@ def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
     ``UNDEFINED_RANK``, never ``nan``."""
     out = []
     for name, m in report.items():
-        out.append([name, int(m["n"]), round(m["mape_pct"], 2),
-                    f"{100 * m['within_5pct']:.1f}%", f"{100 * m['within_10pct']:.1f}%",
-                    _rank(m["kendall_tau"]), _rank(m["spearman_rho"])])
+        out.append(
+            [
+                name,
+                int(m["n"]),
+                round(m["mape_pct"], 2),
+                f"{100 * m['within_5pct']:.1f}%",
+                f"{100 * m['within_10pct']:.1f}%",
+                _rank(m["kendall_tau"]),
+                _rank(m["spearman_rho"]),
+            ]
+        )
     return out
 
 
 def json_metrics(report: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
     """``report`` for a JSON file: an undefined value (NaN) becomes ``null``, which JSON has,
     instead of ``NaN``, which it has not."""
-    return {name: {k: (v if np.isfinite(v) else None) for k, v in m.items()}
-            for name, m in report.items()}
+    return {
+        name: {k: (v if np.isfinite(v) else None) for k, v in m.items()}
+        for name, m in report.items()
+    }
 
 
 def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]:
@@ -97,13 +108,21 @@ def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]
         return data, 0
     rows = np.flatnonzero(keep)
     repeat = data.repeat_ms[rows] if data.repeat_ms is not None else None
-    return replace(data, archs=[data.archs[i] for i in rows], latency_ms=data.latency_ms[rows],
-                   repeat_ms=repeat), int((~keep).sum())
+    return replace(
+        data,
+        archs=[data.archs[i] for i in rows],
+        latency_ms=data.latency_ms[rows],
+        repeat_ms=repeat,
+    ), int((~keep).sum())
 
 
-def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
-                predicted_ms: Mapping[str, np.ndarray], title: str = "",
-                xlabel: str = "measured latency (ms, whole network)") -> Path:
+def scatter_png(
+    path: str | os.PathLike[str],
+    measured_ms: np.ndarray,
+    predicted_ms: Mapping[str, np.ndarray],
+    title: str = "",
+    xlabel: str = "measured latency (ms, whole network)",
+) -> Path:
     """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -120,9 +139,15 @@ def scatter_png(path: str | os.PathLike[str], measured_ms: np.ndarray,
     ax.fill_between(line, line * 0.9, line * 1.1, color="0.85", label="±10 %")
     for name, pred in predicted_ms.items():
         ax.scatter(measured_ms, pred, s=8, alpha=0.7, label=name)
-    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-           xlabel=xlabel, ylabel="predicted / re-measured (ms)",
-           title=title)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlim=(lo, hi),
+        ylim=(lo, hi),
+        xlabel=xlabel,
+        ylabel="predicted / re-measured (ms)",
+        title=title,
+    )
     for axis in (ax.xaxis, ax.yaxis):  # labelled 1-2-5 ticks: a narrow range still has labels
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         axis.set_major_formatter(FormatStrFormatter("%g"))

@@ -46,19 +46,42 @@ from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, design
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.persist import (PredictorFileError, check_choice, check_numbers,
-                                         check_type, from_state_of, persistable, state_of)
 from latbench.predictors.names import METHODS
-from latbench.predictors.transfer_fit import (ALPHAS, Fitter, Prior, diagonal_prior, gaussian_prior,
-                                     prior_ridge, select, tolerance_factor)
+from latbench.predictors.persist import (
+    PredictorFileError,
+    check_choice,
+    check_numbers,
+    check_type,
+    from_state_of,
+    persistable,
+    state_of,
+)
+from latbench.predictors.transfer_fit import (
+    ALPHAS,
+    Fitter,
+    Prior,
+    diagonal_prior,
+    gaussian_prior,
+    prior_ridge,
+    select,
+    tolerance_factor,
+)
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
 LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
 """``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
 data supports: docs/transfer.md)."""
-PREFERENCE = ("launches", "roofline", "opcost-learned", "opcost-nearest", "opcost-roofline",
-              "opcost", "loglinear", "scale")
+PREFERENCE = (
+    "launches",
+    "roofline",
+    "opcost-learned",
+    "opcost-nearest",
+    "opcost-roofline",
+    "opcost",
+    "loglinear",
+    "scale",
+)
 """Order of the candidates: of equal leave-one-out errors the earlier wins (the fewest
 numbers first)."""
 FLOOR_FRACTION = 0.25
@@ -92,8 +115,10 @@ def source_op_costs(source: Any, ops: Sequence[Any]) -> np.ndarray:
         return np.asarray(source.predict(list(ops)), dtype=np.float64)
     op_model = getattr(source, "op_model", None)
     if op_model is None:
-        raise LatbenchError(f"{type(source).__name__} gives no per-op costs; transfer needs an "
-                            "op predictor, a NetworkPredictor or a TransferPredictor as source")
+        raise LatbenchError(
+            f"{type(source).__name__} gives no per-op costs; transfer needs an "
+            "op predictor, a NetworkPredictor or a TransferPredictor as source"
+        )
     return np.asarray(op_model.predict(list(ops)), dtype=np.float64)
 
 
@@ -113,9 +138,16 @@ class TransferPredictor(Predictor):
     fitted_attr = "method_"
     fitted_params = ("source", "prior")
 
-    def __init__(self, source: Any, method: str = "auto", device: str = "",
-                 prior: DevicePrior | None = None, alphas: Sequence[float] = ALPHAS,
-                 coverage: float = 0.9, spec_prior: Sequence[float] | None = None):
+    def __init__(
+        self,
+        source: Any,
+        method: str = "auto",
+        device: str = "",
+        prior: DevicePrior | None = None,
+        alphas: Sequence[float] = ALPHAS,
+        coverage: float = 0.9,
+        spec_prior: Sequence[float] | None = None,
+    ):
         self.source = source
         self.method = method
         self.device = device
@@ -125,17 +157,20 @@ class TransferPredictor(Predictor):
         self.spec_prior = spec_prior
 
     # -- fit -----------------------------------------------------------------------------------
-    def fit(self, archs: Sequence[Architecture] | ArchBatch,
-            measured_ms: Sequence[float] | np.ndarray) -> "TransferPredictor":
+    def fit(
+        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+    ) -> TransferPredictor:
         """Fit on the shots: networks measured on the target device (ms, one each)."""
         if self.method not in METHODS:
             raise LatbenchError(f"method={self.method!r} is not one of {', '.join(METHODS)}")
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
         y = np.asarray(measured_ms, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
-            raise LatbenchError(f"transfer needs >= {MIN_SHOTS} networks measured on the "
-                                f"target device, one positive latency each; got {batch.n} "
-                                f"networks, {len(y)} values")
+            raise LatbenchError(
+                f"transfer needs >= {MIN_SHOTS} networks measured on the "
+                f"target device, one positive latency each; got {batch.n} "
+                f"networks, {len(y)} values"
+            )
         self.vocab_ = [op.key for op in batch.ops]
         A = design(batch.counts())
         src = source_op_costs(self.source, batch.ops)
@@ -144,8 +179,9 @@ class TransferPredictor(Predictor):
         T = network_terms(batch.counts(), terms)
         self.roofline_ = fit_weights(T, y, np.arange(len(y)), self._spec_prior())
         choice = select(self._candidates(A, y, src, base, T, terms), y)
-        final = self._fitters(A, y, src, base, T, terms)[choice.method](np.arange(len(y)),
-                                                                        choice.alpha)
+        final = self._fitters(A, y, src, base, T, terms)[choice.method](
+            np.arange(len(y)), choice.alpha
+        )
         self.method_, self.alpha_ = choice.method, choice.alpha
         self.residuals_, self.cv_scores_ = choice.residuals, choice.scores
         self.theta_, self.map_ = final.theta, final.map
@@ -162,20 +198,44 @@ class TransferPredictor(Predictor):
     def _spec_prior(self) -> np.ndarray | None:
         return None if self.spec_prior is None else np.asarray(self.spec_prior, np.float64)
 
-    def _candidates(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray,
-                    T: np.ndarray, terms: np.ndarray
-                    ) -> dict[str, tuple[Fitter, Sequence[float]]]:
+    def _candidates(
+        self,
+        A: np.ndarray,
+        y: np.ndarray,
+        src: np.ndarray,
+        base: np.ndarray,
+        T: np.ndarray,
+        terms: np.ndarray,
+    ) -> dict[str, tuple[Fitter, Sequence[float]]]:
         fitters = self._fitters(A, y, src, base, T, terms)
         wanted = [m for m in PREFERENCE if self.method in ("auto", m) and m in fitters]
         if not wanted:
-            raise LatbenchError(f"method {self.method!r} needs a DevicePrior covering the "
-                                "shots' ops (prior=...); none was given or it lacks some ops")
+            raise LatbenchError(
+                f"method {self.method!r} needs a DevicePrior covering the "
+                "shots' ops (prior=...); none was given or it lacks some ops"
+            )
         roofline_alphas = (1.0,) if self.spec_prior is None else self.alphas
-        return {m: (fitters[m], self.alphas if m in OP_METHODS else
-                    roofline_alphas if m in ROOFLINE_METHODS else (0.0,)) for m in wanted}
+        return {
+            m: (
+                fitters[m],
+                self.alphas
+                if m in OP_METHODS
+                else roofline_alphas
+                if m in ROOFLINE_METHODS
+                else (0.0,),
+            )
+            for m in wanted
+        }
 
-    def _fitters(self, A: np.ndarray, y: np.ndarray, src: np.ndarray, base: np.ndarray,
-                 T: np.ndarray, terms: np.ndarray) -> dict[str, Fitter]:
+    def _fitters(
+        self,
+        A: np.ndarray,
+        y: np.ndarray,
+        src: np.ndarray,
+        base: np.ndarray,
+        T: np.ndarray,
+        terms: np.ndarray,
+    ) -> dict[str, Fitter]:
         out: dict[str, Fitter] = {"opcost": _opcost_fitter(A, y, src)}
         if self.prior is not None and self.prior.covers(self.vocab_):
             mean, cov, phis = self.prior.restrict(self.vocab_)
@@ -196,8 +256,10 @@ class TransferPredictor(Predictor):
         the source's cost times the fitted scale (other op methods)."""
         self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
         if self.method_ not in OP_METHODS:
-            raise LatbenchError(f"transfer method {self.method_!r} maps whole networks; it has "
-                                "no per-op costs (use method='opcost')")
+            raise LatbenchError(
+                f"transfer method {self.method_!r} maps whole networks; it has "
+                "no per-op costs (use method='opcost')"
+            )
         pos = {k: i for i, k in enumerate(self.vocab_)}
         out = np.empty(len(ops))
         missing = []
@@ -211,9 +273,11 @@ class TransferPredictor(Predictor):
                 out[i] = self.theta_[j + 1]
         if missing:
             rest = [ops[i] for i in missing]
-            out[missing] = (op_terms(rest) @ self.roofline_[1:]
-                            if self.method_ == "opcost-roofline" and self.roofline_ is not None
-                            else self.scale_ * source_op_costs(self.source, rest))
+            out[missing] = (
+                op_terms(rest) @ self.roofline_[1:]
+                if self.method_ == "opcost-roofline" and self.roofline_ is not None
+                else self.scale_ * source_op_costs(self.source, rest)
+            )
         return out
 
     def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
@@ -230,15 +294,18 @@ class TransferPredictor(Predictor):
         pred = np.maximum(pred, FLOOR_FRACTION * lo)
         far = (pred < lo / EXTRAPOLATION_FACTOR) | (pred > hi * EXTRAPOLATION_FACTOR)
         if hi > 0 and far.any():
-            warnings.warn(f"{int(far.sum())} of {len(pred)} predictions lie beyond "
-                          f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
-                          "measure a few such networks as shots", ExtrapolationWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{int(far.sum())} of {len(pred)} predictions lie beyond "
+                f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
+                "measure a few such networks as shots",
+                ExtrapolationWarning,
+                stacklevel=2,
+            )
         return pred
 
-    def predict_interval(self, archs: Sequence[Architecture] | ArchBatch,
-                         coverage: float | None = None
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def predict_interval(
+        self, archs: Sequence[Architecture] | ArchBatch, coverage: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, low, high) in ms: a normal tolerance interval on the log of the
         leave-one-out errors on the shots (``transfer_fit.tolerance_factor``): it is meant to
         cover ``coverage`` (default ``self.coverage``) of networks in ``CONFIDENCE`` of fits,
@@ -250,29 +317,49 @@ class TransferPredictor(Predictor):
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
-        return {"params": {"method": self.method, "device": self.device,
-                           "alphas": list(self.alphas), "coverage": self.coverage,
-                           "spec_prior": (None if self.spec_prior is None
-                                          else [float(v) for v in self.spec_prior])},
-                "source": state_of(self.source),
-                "prior": self.prior.to_state() if self.prior is not None else None,
-                "method_": self.method_, "alpha_": self.alpha_, "vocab": self.vocab_,
-                "theta": self.theta_.tolist(), "map": self.map_.tolist(),
-                "scale": self.scale_, "residuals": self.residuals_.tolist(),
-                "cv_scores": self.cv_scores_, "y_range": list(self.y_range_),
-                "n_shots": self.n_shots_, "shots": self.shots_,
-                "fit_metrics": self.fit_metrics_,
-                "roofline": None if self.roofline_ is None else self.roofline_.tolist()}
+        return {
+            "params": {
+                "method": self.method,
+                "device": self.device,
+                "alphas": list(self.alphas),
+                "coverage": self.coverage,
+                "spec_prior": (
+                    None if self.spec_prior is None else [float(v) for v in self.spec_prior]
+                ),
+            },
+            "source": state_of(self.source),
+            "prior": self.prior.to_state() if self.prior is not None else None,
+            "method_": self.method_,
+            "alpha_": self.alpha_,
+            "vocab": self.vocab_,
+            "theta": self.theta_.tolist(),
+            "map": self.map_.tolist(),
+            "scale": self.scale_,
+            "residuals": self.residuals_.tolist(),
+            "cv_scores": self.cv_scores_,
+            "y_range": list(self.y_range_),
+            "n_shots": self.n_shots_,
+            "shots": self.shots_,
+            "fit_metrics": self.fit_metrics_,
+            "roofline": None if self.roofline_ is None else self.roofline_.tolist(),
+        }
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
+    def from_state(cls, state: Mapping[str, Any]) -> TransferPredictor:
         p = dict(check_type("params", state["params"], dict, "an object"))
         check_choice("params.method", p.get("method"), METHODS)
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         if "slope" in state:  # saved before op-cost transfer
             return cls._from_v0_state(state)
-        obj = cls(from_state_of(state["source"]), p["method"], p["device"], prior,
-                  tuple(p["alphas"]), p["coverage"], p.get("spec_prior"))
+        obj = cls(
+            from_state_of(state["source"]),
+            p["method"],
+            p["device"],
+            prior,
+            tuple(p["alphas"]),
+            p["coverage"],
+            p.get("spec_prior"),
+        )
         arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
         obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
         obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
@@ -286,7 +373,7 @@ class TransferPredictor(Predictor):
         return obj
 
     @classmethod
-    def _from_v0_state(cls, state: Mapping[str, Any]) -> "TransferPredictor":
+    def _from_v0_state(cls, state: Mapping[str, Any]) -> TransferPredictor:
         """A file saved before op-cost transfer: a loglinear or scale map, nothing else."""
         obj = cls(from_state_of(state["base"]), **state["params"])
         obj.method_, obj.alpha_, obj.vocab_ = obj.method, 0.0, []
@@ -302,8 +389,9 @@ class TransferPredictor(Predictor):
 class _Fitted:
     """A fit on some shots: ``theta`` (op methods) or ``map`` (a, b), and its predictor."""
 
-    def __init__(self, rows_predict: Any, theta: np.ndarray | None = None,
-                 map_: np.ndarray | None = None):
+    def __init__(
+        self, rows_predict: Any, theta: np.ndarray | None = None, map_: np.ndarray | None = None
+    ):
         self._predict = rows_predict
         self.theta = theta if theta is not None else np.zeros(0)
         self.map = map_ if map_ is not None else np.zeros(0)
@@ -315,10 +403,12 @@ class _Fitted:
 def _opcost_fitter(A: np.ndarray, y: np.ndarray, src: np.ndarray) -> Fitter:
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
         s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
-        prior = diagonal_prior(np.concatenate([[0.0], s * src]),
-                               CONST_SD * float(np.mean(y[train])))
+        prior = diagonal_prior(
+            np.concatenate([[0.0], s * src]), CONST_SD * float(np.mean(y[train]))
+        )
         theta = prior_ridge(A[train], y[train], prior, alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+
     return fit
 
 
@@ -331,22 +421,24 @@ def _nearest_fitter(A: np.ndarray, y: np.ndarray, phis: np.ndarray) -> Fitter:
         prior = diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
         theta = prior_ridge(A[train], y[train], prior, alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+
     return fit
 
 
-def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray
-                    ) -> Fitter:
+def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> Fitter:
     unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
 
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
         s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
         theta = prior_ridge(A[train], y[train], Prior(s * mean, unit.root / s), alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+
     return fit
 
 
-def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: np.ndarray | None,
-                     terms: np.ndarray | None = None) -> Fitter:
+def _roofline_fitter(
+    y: np.ndarray, T: np.ndarray, spec: np.ndarray | None, terms: np.ndarray | None = None
+) -> Fitter:
     """The device model on the shots; ``terms`` (a 0/1 mask of its 4 terms) keeps some."""
     mask = np.ones(4) if terms is None else terms
     Tm = T * mask
@@ -355,17 +447,21 @@ def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: np.ndarray | None,
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
         w = fit_weights(Tm, y, train, spec_m, alpha) * mask
         return _Fitted(lambda rows: T[rows] @ w, map_=w)
+
     return fit
 
 
-def _opcost_roofline_fitter(A: np.ndarray, y: np.ndarray, T: np.ndarray, terms: np.ndarray,
-                            spec: np.ndarray | None) -> Fitter:
+def _opcost_roofline_fitter(
+    A: np.ndarray, y: np.ndarray, T: np.ndarray, terms: np.ndarray, spec: np.ndarray | None
+) -> Fitter:
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
         w = fit_weights(T, y, train, spec)
-        prior = diagonal_prior(np.concatenate([[w[0]], terms @ w[1:]]),
-                               CONST_SD * float(np.mean(y[train])))
+        prior = diagonal_prior(
+            np.concatenate([[w[0]], terms @ w[1:]]), CONST_SD * float(np.mean(y[train]))
+        )
         theta = prior_ridge(A[train], y[train], prior, alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+
     return fit
 
 
@@ -375,10 +471,14 @@ def _map_fitter(y: np.ndarray, base: np.ndarray, loglinear: bool) -> Fitter:
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
         slope = float(np.polyfit(lb[train], ly[train], 1)[0]) if loglinear else 1.0
         slope = max(slope, 0.0)  # never decreasing
-        intercept = float(np.median(ly[train] - slope * lb[train])) if not loglinear else \
-            float(np.mean(ly[train] - slope * lb[train]))
+        intercept = (
+            float(np.median(ly[train] - slope * lb[train]))
+            if not loglinear
+            else float(np.mean(ly[train] - slope * lb[train]))
+        )
         m = np.array([intercept, slope])
         return _Fitted(lambda rows: _apply_map(m, base[rows]), map_=m)
+
     return fit
 
 

@@ -101,8 +101,9 @@ def loo_residuals(fitter: Fitter, y: np.ndarray, alpha: float) -> np.ndarray:
     return out
 
 
-def select(candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray,
-           one_se: bool = False) -> Choice:
+def select(
+    candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray, one_se: bool = False
+) -> Choice:
     """The (method, α) with the smallest LOO root-mean-square relative error (ties keep the
     earlier candidate, so list the simpler or preferred methods first), among the fits whose
     LOO predictions rank the shots (Spearman ρ > 0 against the measured): a fit that ranks
@@ -123,7 +124,7 @@ def select(candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray,
     for name, (fitter, alphas) in candidates.items():
         for alpha in alphas:
             res = loo_residuals(fitter, y, alpha)
-            rms = float(np.sqrt(np.mean(res ** 2))) if np.all(np.isfinite(res)) else np.inf
+            rms = float(np.sqrt(np.mean(res**2))) if np.all(np.isfinite(res)) else np.inf
             ranking = np.isfinite(rms) and _ranks(res, y)
             better = (ranking, -rms) > ((name in ranks), -scores.get(name, np.inf))
             if better or name not in per_method:
@@ -136,7 +137,7 @@ def select(candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray,
     best = min(eligible, key=lambda m: scores[m])  # the first of equal minima
     if one_se:
         for name, (alpha, res) in per_method.items():
-            d = res ** 2 - per_method[best][1] ** 2
+            d = res**2 - per_method[best][1] ** 2
             if name in eligible and d.mean() <= d.std(ddof=1) / np.sqrt(len(d)):
                 return Choice(name, alpha, res, scores)
     return Choice(best, per_method[best][0], per_method[best][1], scores)
@@ -176,9 +177,8 @@ def tolerance_factor(residuals: np.ndarray, coverage: float, confidence: float) 
 
     r = np.log1p(np.clip(np.asarray(residuals, dtype=np.float64), -0.999, None))
     k = len(r)
-    s = float(np.sqrt(np.mean(r ** 2))) if k else np.inf
-    factor = norm.ppf((1 + coverage) / 2) * np.sqrt(k * (1 + 1 / k) / chi2.ppf(1 - confidence,
-                                                                             k))
+    s = float(np.sqrt(np.mean(r**2))) if k else np.inf
+    factor = norm.ppf((1 + coverage) / 2) * np.sqrt(k * (1 + 1 / k) / chi2.ppf(1 - confidence, k))
     return float(factor * s)
 
 

@@ -52,8 +52,9 @@ def render() -> str:
         parser = build_parser()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         sections = [("latbench", parser.format_help())]
-        sections += [(f"latbench {name}", command.format_help())
-                     for name, command in sub.choices.items()]
+        sections += [
+            (f"latbench {name}", command.format_help()) for name, command in sub.choices.items()
+        ]
     lines = [
         "# Command-line reference",
         "",
@@ -71,8 +72,11 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with docs/cli.md instead of writing it; exit 1 if stale")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with docs/cli.md instead of writing it; exit 1 if stale",
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check:

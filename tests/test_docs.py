@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", REPO / "device_profiles" / "README.md",
-         *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [
+    REPO / "README.md",
+    REPO / "device_profiles" / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+]
 # Pages that another branch adds; checked like any other once they exist.
 PENDING: dict[str, str] = {}
 

@@ -19,5 +19,6 @@ def test_no_test_bench_or_script_cites_an_issue_number():
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
                 if CITATION.search(line):
                     hits.append(f"{path.relative_to(REPO)}:{n}: {line.strip()[:100]}")
-    assert not hits, ("say what the test checks instead of citing an issue number:\n"
-                      + "\n".join(hits))
+    assert not hits, "say what the test checks instead of citing an issue number:\n" + "\n".join(
+        hits
+    )

@@ -16,8 +16,9 @@ FORBIDDEN = re.compile("|".join(re.escape(s) for s in ("../" + "shared", "/" + "
 
 
 def _tracked() -> list[Path]:
-    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout
     return [REPO / name for name in out.decode().split("\0") if name]
 
 

@@ -18,8 +18,9 @@ def test_readme_says_to_activate_the_venv_before_the_first_latbench_command():
 
 def test_quickstart_ends_by_saying_where_latbench_is(tmp_path):
     script = (REPO / "quickstart.sh").read_text(encoding="utf-8")
-    main_job = script[script.index("main_job() {"):script.index("\n}\n", script.index(
-        "main_job() {"))]
+    main_job = script[
+        script.index("main_job() {") : script.index("\n}\n", script.index("main_job() {"))
+    ]
     assert main_job.rstrip().endswith('"(or call $VENV/bin/latbench)"')
     assert "source $VENV/bin/activate" in main_job
     assert subprocess.run(["bash", "-n", str(REPO / "quickstart.sh")]).returncode == 0

@@ -3,8 +3,14 @@
 from torch import nn
 
 from latbench.ops import params as P
-from latbench.plugins import (ChoiceLayout, OpSpec, register_layout, register_op,
-                              register_sampler, register_space)
+from latbench.plugins import (
+    ChoiceLayout,
+    OpSpec,
+    register_layout,
+    register_op,
+    register_sampler,
+    register_space,
+)
 
 SHAPES = {"small": (1, 8, 16, 16), "paper": (1, 32, 64, 64)}  # N, C, H, W per size
 
@@ -32,9 +38,11 @@ def toy_ops(size: str) -> list[OpSpec]:
 @register_layout("toy")
 def toy_layout(size: str) -> ChoiceLayout:
     x = SHAPES[size]
-    slot = {"conv3": OpSpec.make("toy_conv", x, kernel=3),
-            "conv5": OpSpec.make("toy_conv", x, kernel=5),
-            "mlp4": OpSpec.make("toy_mlp", x, expand=4)}
+    slot = {
+        "conv3": OpSpec.make("toy_conv", x, kernel=3),
+        "conv5": OpSpec.make("toy_conv", x, kernel=5),
+        "mlp4": OpSpec.make("toy_mlp", x, expand=4),
+    }
     return ChoiceLayout.of([slot, slot, slot])
 
 

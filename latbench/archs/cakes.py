@@ -26,8 +26,17 @@ import numpy as np
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
-from latbench.spaces.cakes import (SPACE, SUBKERNELS, down_op, head_ops, scales, stem_ops,
-                                   subkernel_name, subkernel_ops, up_ops)
+from latbench.spaces.cakes import (
+    SPACE,
+    SUBKERNELS,
+    down_op,
+    head_ops,
+    scales,
+    stem_ops,
+    subkernel_name,
+    subkernel_ops,
+    up_ops,
+)
 
 CONVS = {"small": 1, "paper": 2}  # searchable convs per scale and direction
 NAMES = tuple(subkernel_name(k) for k in SUBKERNELS)
@@ -55,8 +64,10 @@ class _Chain:
 def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
     """The network whose ``i``-th searchable conv runs sub-kernel ``choice[i]``."""
     if len(choice) != n_layers(size) or any(c not in NAMES for c in choice):
-        raise LatbenchError(f"cakes ({size}): choice must name {n_layers(size)} sub-kernels "
-                            f"among {', '.join(NAMES)}; got {list(choice)!r}")
+        raise LatbenchError(
+            f"cakes ({size}): choice must name {n_layers(size)} sub-kernels "
+            f"among {', '.join(NAMES)}; got {list(choice)!r}"
+        )
     picks, k, n = iter(choice), CONVS[size], len(scales(size))
     convs = lambda s, m: [subkernel_ops(s, size)[next(picks)] for _ in range(m)]  # noqa: E731
     g = _Chain()
@@ -72,8 +83,7 @@ def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
         g.add(enc[s], convs(s, 1), fused)
         node = g.add(fused, convs(s, k - 1)) if k > 1 else fused
     out = g.add(node, head_ops(size))
-    return Architecture(SPACE, tuple(g.edges), out, genotype=",".join(choice),
-                        meta={"size": size})
+    return Architecture(SPACE, tuple(g.edges), out, genotype=",".join(choice), meta={"size": size})
 
 
 @register_sampler(SPACE)

@@ -27,8 +27,18 @@ import numpy as np
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
-from latbench.spaces.dints import (N_LAYERS, OP_NAMES, SPACE, edge_ops, edges, final_ops,
-                                   resample_ops, scales, stem_down_ops, stem_up_ops)
+from latbench.spaces.dints import (
+    N_LAYERS,
+    OP_NAMES,
+    SPACE,
+    edge_ops,
+    edges,
+    final_ops,
+    resample_ops,
+    scales,
+    stem_down_ops,
+    stem_up_ops,
+)
 
 Codes = Sequence[Sequence[int | None]]  # per layer, per edge: op index or None (off)
 
@@ -54,8 +64,10 @@ def check_codes(codes: Codes, size: str, n_ops: int) -> None:
     """Raise ``LatbenchError`` unless ``codes`` is a connected topology of ``N_LAYERS`` layers."""
     pairs = edges(size)
     if len(codes) != N_LAYERS or any(len(layer) != len(pairs) for layer in codes):
-        raise LatbenchError(f"dints ({size}): codes must be {N_LAYERS} layers of {len(pairs)} "
-                            f"edges each; got {[len(layer) for layer in codes]}")
+        raise LatbenchError(
+            f"dints ({size}): codes must be {N_LAYERS} layers of {len(pairs)} "
+            f"edges each; got {[len(layer) for layer in codes]}"
+        )
     active = set(range(len(scales(size))))
     for layer, row in enumerate(codes, start=1):
         on = [(pairs[j], c) for j, c in enumerate(row) if c is not None]
@@ -64,8 +76,10 @@ def check_codes(codes: Codes, size: str, n_ops: int) -> None:
         bad = [c for _, c in on if not 0 <= c < n_ops]
         dead = [p for p, _ in on if p[0] not in active]
         if bad or dead:
-            raise LatbenchError(f"dints: layer {layer}: op indices {bad} outside 0..{n_ops - 1} "
-                                f"or edges {dead} read scales with no input")
+            raise LatbenchError(
+                f"dints: layer {layer}: op indices {bad} outside 0..{n_ops - 1} "
+                f"or edges {dead} read scales with no input"
+            )
         active = {dst for (_, dst), _ in on}
 
 
@@ -73,8 +87,9 @@ def genotype_string(codes: Codes) -> str:
     return "|".join("".join("-" if c is None else str(c) for c in row) for row in codes)
 
 
-def build_network(codes: Codes, size: str = "small",
-                  op_names: Sequence[str] = OP_NAMES) -> Architecture:
+def build_network(
+    codes: Codes, size: str = "small", op_names: Sequence[str] = OP_NAMES
+) -> Architecture:
     """The network of ``codes`` (see module doc); ``op_names`` indexes the codes' ops."""
     check_codes(codes, size, len(op_names))
     pairs, b = edges(size), _Builder()
@@ -91,8 +106,13 @@ def build_network(codes: Codes, size: str = "small",
     for scale in range(out[-1], 0, -1):  # decoder stem: deepest output up to scale 0
         b.chain(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
     b.chain(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
-    return Architecture(SPACE, tuple(b.edges), "out", genotype=genotype_string(codes),
-                        meta={"size": size, "op_names": list(op_names)})
+    return Architecture(
+        SPACE,
+        tuple(b.edges),
+        "out",
+        genotype=genotype_string(codes),
+        meta={"size": size, "op_names": list(op_names)},
+    )
 
 
 def _prune_dead_ends(codes: list[list[int | None]], size: str) -> None:
@@ -103,8 +123,9 @@ def _prune_dead_ends(codes: list[list[int | None]], size: str) -> None:
         codes[layer] = [c if pairs[j][1] in read else None for j, c in enumerate(codes[layer])]
 
 
-def sample_codes(size: str, rng: np.random.Generator, n_ops: int = len(OP_NAMES)
-                 ) -> list[list[int | None]]:
+def sample_codes(
+    size: str, rng: np.random.Generator, n_ops: int = len(OP_NAMES)
+) -> list[list[int | None]]:
     """HyperSegNAS' sampling: feasible edges on with p=1/2, >= 1 per layer, uniform ops."""
     pairs = edges(size)
     active, codes = set(range(len(scales(size)))), []

@@ -29,8 +29,18 @@ import numpy as np
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
-from latbench.spaces.dyncell import (AGG_NAMES, INPUTS, OP_NAMES, SPACE, aggregation_ops,
-                                     cell_ops, encoder_ops, head_ops, projection_op, resize_op)
+from latbench.spaces.dyncell import (
+    AGG_NAMES,
+    INPUTS,
+    OP_NAMES,
+    SPACE,
+    aggregation_ops,
+    cell_ops,
+    encoder_ops,
+    head_ops,
+    projection_op,
+    resize_op,
+)
 
 N_STEPS = 2
 Step = tuple[str, str, str, str, str]  # input a, op a, input b, op b, aggregation
@@ -77,12 +87,15 @@ def check(steps: Sequence[Step]) -> None:
     for i, (a, op_a, b, op_b, agg) in enumerate(steps):
         bad = [x for x in (a, b) if x not in pool] + [o for o in (op_a, op_b) if o not in OP_NAMES]
         if bad or agg not in AGG_NAMES:
-            raise LatbenchError(f"dyncell: step {i} {(a, op_a, b, op_b, agg)!r}: inputs among "
-                                f"{pool}, ops among {OP_NAMES}, aggregation among {AGG_NAMES}")
+            raise LatbenchError(
+                f"dyncell: step {i} {(a, op_a, b, op_b, agg)!r}: inputs among "
+                f"{pool}, ops among {OP_NAMES}, aggregation among {AGG_NAMES}"
+            )
         pool.append(f"cell{i}")
     if len(outputs(steps)) > 2:
-        raise LatbenchError(f"dyncell: {len(outputs(steps))} unread step results; the space's "
-                            "head fuses at most 2")
+        raise LatbenchError(
+            f"dyncell: {len(outputs(steps))} unread step results; the space's head fuses at most 2"
+        )
 
 
 def outputs(steps: Sequence[Step]) -> list[str]:
@@ -102,7 +115,9 @@ def build_network(steps: Sequence[Step], size: str = "small") -> Architecture:
         na, nb = g.to_stride(na, sa, fine), g.to_stride(nb, sb, fine)
         g.nodes[f"cell{i}"] = (g.add((na, nb), aggregation_ops(fine, size)[agg]), fine)
     outs = [g.to_stride(*g.nodes[name], 8) for name in outputs(steps)]
-    node = outs[0] if len(outs) == 1 else g.add(tuple(outs), aggregation_ops(8, size)["concat_conv"])
+    node = (
+        outs[0] if len(outs) == 1 else g.add(tuple(outs), aggregation_ops(8, size)["concat_conv"])
+    )
     for op in head_ops(1, size):
         node = g.add((node,), op)
     genotype = "|".join(f"{a}:{oa}+{b}:{ob}>{agg}" for a, oa, b, ob, agg in steps)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,16 +24,20 @@ from torch import nn
 
 from latbench.errors import LatbenchError, TableError
 from latbench.jsonio import loads, read_text
-from latbench.tables.checks import register_row_check
 from latbench.opspec import OpSpec
+from latbench.tables.checks import register_row_check
 
 INPUT = "in"
 
 Costs = TypeVar("Costs", np.ndarray, torch.Tensor)
 
 
-def longest_path(wiring: Sequence[tuple[Sequence[Hashable], Hashable]], output: Hashable,
-                 edge_cost: Costs, source: Hashable = INPUT) -> Costs:
+def longest_path(
+    wiring: Sequence[tuple[Sequence[Hashable], Hashable]],
+    output: Hashable,
+    edge_cost: Costs,
+    source: Hashable = INPUT,
+) -> Costs:
     """Cost of the most expensive ``source``-to-``output`` path of a DAG (RT-DNAS Eq. 4):
     D_source = 0, D_v = max over edges (u..) -> v of max_u D_u + cost; returns D_output.
 
@@ -85,13 +89,17 @@ class Architecture:
         for i, e in enumerate(self.edges):
             missing = [s for s in e.src if s not in known]
             if missing:
-                raise LatbenchError(f"architecture {self.name or self.space!r}: edge {i} "
-                                    f"({e.op.kind}) reads node(s) {missing} before they are "
-                                    "written; edges must be in topological order")
+                raise LatbenchError(
+                    f"architecture {self.name or self.space!r}: edge {i} "
+                    f"({e.op.kind}) reads node(s) {missing} before they are "
+                    "written; edges must be in topological order"
+                )
             known.add(e.dst)
         if self.output not in known:
-            raise LatbenchError(f"architecture {self.name or self.space!r}: output node "
-                                f"{self.output!r} is never written")
+            raise LatbenchError(
+                f"architecture {self.name or self.space!r}: output node "
+                f"{self.output!r} is never written"
+            )
 
     # -- views used by predictors ---------------------------------------------------------------
     def ops(self) -> list[OpSpec]:
@@ -110,8 +118,13 @@ class Architecture:
 
     def longest_path(self, edge_cost: Callable[[Edge], float]) -> float:
         """Cost of the most expensive input-to-output path (RT-DNAS Eq. 4 for a cell)."""
-        return float(longest_path([(e.src, e.dst) for e in self.edges], self.output,
-                                  np.array([edge_cost(e) for e in self.edges], dtype=float)))
+        return float(
+            longest_path(
+                [(e.src, e.dst) for e in self.edges],
+                self.output,
+                np.array([edge_cost(e) for e in self.edges], dtype=float),
+            )
+        )
 
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> nn.Module:
@@ -124,8 +137,9 @@ class Architecture:
         module = ArchitectureModule(self)
         return module.to(device=device)
 
-    def example_inputs(self, device: str | torch.device = "cpu", *, seed: int = 0
-                       ) -> tuple[torch.Tensor, ...]:
+    def example_inputs(
+        self, device: str | torch.device = "cpu", *, seed: int = 0
+    ) -> tuple[torch.Tensor, ...]:
         if "model" in self.meta:
             gen = torch.Generator(device="cpu").manual_seed(seed)
             return (torch.randn(self.input_shape, generator=gen).to(device),)
@@ -134,9 +148,14 @@ class Architecture:
 
     # -- plain-format persistence --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"space": self.space, "name": self.name, "genotype": self.genotype,
-                "output": self.output, "edges": [e.to_dict() for e in self.edges],
-                "meta": dict(self.meta)}
+        return {
+            "space": self.space,
+            "name": self.name,
+            "genotype": self.genotype,
+            "output": self.output,
+            "edges": [e.to_dict() for e in self.edges],
+            "meta": dict(self.meta),
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -160,15 +179,15 @@ class Architecture:
             for e in self.edges:
                 first.setdefault(e.dst, f"v{len(first)}")
             edges = [[[first[x] for x in e.src], first[e.dst], e.op.key] for e in self.edges]
-            return json.dumps({"edges": edges, "output": first[self.output],
-                               "ordered": True, **model}, sort_keys=True)
-        edges = sorted([[labels[x] for x in e.src], labels[e.dst], e.op.key]
-                       for e in self.edges)
-        return json.dumps({"edges": edges, "output": labels[self.output], **model},
-                          sort_keys=True)
+            return json.dumps(
+                {"edges": edges, "output": first[self.output], "ordered": True, **model},
+                sort_keys=True,
+            )
+        edges = sorted([[labels[x] for x in e.src], labels[e.dst], e.op.key] for e in self.edges)
+        return json.dumps({"edges": edges, "output": labels[self.output], **model}, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "architecture") -> "Architecture":
+    def from_dict(cls, data: Any, source: str = "architecture") -> Architecture:
         """Rebuild from ``to_dict``'s form; every field is type-checked and every op key
         parsed, and a bad one is one ``LatbenchError`` naming ``source`` and the field."""
         _expect(source, "(top level)", data, dict, "an object")
@@ -195,22 +214,30 @@ class Architecture:
             except LatbenchError as exc:
                 raise LatbenchError(f"{source}: field '{where}.op': {exc}") from None
             if len(e["src"]) != op.n_inputs:
-                raise LatbenchError(f"{source}: field '{where}.src' has {len(e['src'])} "
-                                    f"node(s); op {op.kind} takes {op.n_inputs}")
+                raise LatbenchError(
+                    f"{source}: field '{where}.src' has {len(e['src'])} "
+                    f"node(s); op {op.kind} takes {op.n_inputs}"
+                )
             edges.append(Edge(tuple(e["src"]), e["dst"], op))
         try:
-            return cls(data["space"], tuple(edges), data["output"], data.get("name", ""),
-                       data.get("genotype", ""), data.get("meta", {}))
+            return cls(
+                data["space"],
+                tuple(edges),
+                data["output"],
+                data.get("name", ""),
+                data.get("genotype", ""),
+                data.get("meta", {}),
+            )
         except LatbenchError as exc:
             raise LatbenchError(f"{source}: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str, source: str = "architecture") -> "Architecture":
+    def from_json(cls, text: str, source: str = "architecture") -> Architecture:
         """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``."""
         return cls.from_dict(loads(text, source), source)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "Architecture":
+    def from_file(cls, path: str | os.PathLike[str]) -> Architecture:
         """An architecture JSON file (UTF-8, strict JSON); errors name the file and field."""
         return cls.from_json(read_text(path, "architecture"), str(path))
 
@@ -241,13 +268,14 @@ def _node_labels(arch: Architecture) -> dict[str, str] | None:
         down[n] = _digest(sorted([f.op.key, [down[x] for x in f.src]] for f in incoming[n]))
     up: dict[str, str] = {}
     for n in [*reversed(order), INPUT]:
-        up[n] = _digest(n == arch.output, sorted([f.op.key, i, up[f.dst],
-                                                  [down[x] for x in f.src]]
-                                                 for i, f in reads[n]))
+        up[n] = _digest(
+            n == arch.output,
+            sorted([f.op.key, i, up[f.dst], [down[x] for x in f.src]] for i, f in reads[n]),
+        )
     return {n: _digest(down[n], up[n]) for n in down}
 
 
-def _from_compact(data: Mapping[str, Any], source: str) -> "Architecture":
+def _from_compact(data: Mapping[str, Any], source: str) -> Architecture:
     """``latbench.archs.registry.from_compact`` with every failure one line naming ``source``."""
     from latbench.archs.registry import from_compact
 
@@ -256,15 +284,18 @@ def _from_compact(data: Mapping[str, Any], source: str) -> "Architecture":
     except LatbenchError as exc:
         raise LatbenchError(f"{source}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise LatbenchError(f"{source}: compact architecture (space, size, genotype) has a "
-                            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
-                            ) from None
+        raise LatbenchError(
+            f"{source}: compact architecture (space, size, genotype) has a "
+            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
 
 
 def _expect(source: str, field: str, value: Any, kind: type, what: str) -> None:
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise LatbenchError(f"{source}: field {field!r} is {type(value).__name__} "
-                            f"{str(value)[:40]!r}; expected {what}")
+        raise LatbenchError(
+            f"{source}: field {field!r} is {type(value).__name__} "
+            f"{str(value)[:40]!r}; expected {what}"
+        )
 
 
 class ArchitectureModule(nn.Module):

@@ -27,9 +27,18 @@ import numpy as np
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
-from latbench.spaces.msnas import (BLOCKS_PER_CELL, CELL_TYPES, N_LAYERS, OP_NAMES, SPACE,
-                                   cell_ops, head_ops, legal_cell_types, scaling_ops,
-                                   stem_op)
+from latbench.spaces.msnas import (
+    BLOCKS_PER_CELL,
+    CELL_TYPES,
+    N_LAYERS,
+    OP_NAMES,
+    SPACE,
+    cell_ops,
+    head_ops,
+    legal_cell_types,
+    scaling_ops,
+    stem_op,
+)
 
 Cell = tuple[tuple[tuple[int, str], ...], ...]  # per block X_1..X_3: (input j, op name) pairs
 INPUTS_PER_BLOCK = 2
@@ -53,21 +62,27 @@ def check(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> None:
     """Raise ``LatbenchError`` unless ``cell`` and ``paths`` are legal in this space."""
     for i, block in enumerate(cell, start=1):
         if not block or any(not 0 <= j < i or op not in OP_NAMES for j, op in block):
-            raise LatbenchError(f"msnas: block X_{i} {block!r} must read X_0..X_{i - 1} with "
-                                f"ops among {', '.join(OP_NAMES)}")
+            raise LatbenchError(
+                f"msnas: block X_{i} {block!r} must read X_0..X_{i - 1} with "
+                f"ops among {', '.join(OP_NAMES)}"
+            )
     if not paths:
         raise LatbenchError("msnas: a network needs at least one path")
     for path in paths:
         scale = 0
         for cell_type in path:
             if cell_type not in legal_cell_types(scale, size):
-                raise LatbenchError(f"msnas ({size}): path {path!r}: a {cell_type!r} cell cannot "
-                                    f"start at scale {scale}; legal: "
-                                    f"{', '.join(legal_cell_types(scale, size))}")
+                raise LatbenchError(
+                    f"msnas ({size}): path {path!r}: a {cell_type!r} cell cannot "
+                    f"start at scale {scale}; legal: "
+                    f"{', '.join(legal_cell_types(scale, size))}"
+                )
             scale += _STEP[cell_type]
         if len(path) != N_LAYERS or scale != 0:
-            raise LatbenchError(f"msnas: path {path!r} must have {N_LAYERS} cells and end at "
-                                f"scale 0 (ends at {scale})")
+            raise LatbenchError(
+                f"msnas: path {path!r} must have {N_LAYERS} cells and end at "
+                f"scale 0 (ends at {scale})"
+            )
 
 
 def genotype_string(cell: Cell, paths: Sequence[Sequence[str]]) -> str:
@@ -86,8 +101,7 @@ def _cells(paths: Sequence[Sequence[str]]) -> list[tuple[int, int, str]]:
     return sorted(cells, key=lambda c: (c[0], c[1], CELL_TYPES.index(c[2])))
 
 
-def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small"
-                  ) -> Architecture:
+def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small") -> Architecture:
     """The network of the union of ``paths`` whose cells all run ``cell``."""
     check(cell, paths, size)
     edges = [Edge((INPUT,), "N0s0", stem_op(size))]
@@ -108,8 +122,9 @@ def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small
     for k, op in enumerate(head_ops(size)):
         edges.append(Edge((src,), f"head{k}", op))
         src = f"head{k}"
-    return Architecture(SPACE, tuple(edges), src, genotype=genotype_string(cell, paths),
-                        meta={"size": size})
+    return Architecture(
+        SPACE, tuple(edges), src, genotype=genotype_string(cell, paths), meta={"size": size}
+    )
 
 
 def sample_cell(rng: np.random.Generator) -> Cell:

@@ -27,8 +27,15 @@ import numpy as np
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_genotype, register_sampler
 from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
-from latbench.spaces.nasbench201 import (N_CLASSES, OP_NAMES, cell_ops, head_ops,
-                                         reduction_ops, stages, stem_op)
+from latbench.spaces.nasbench201 import (
+    N_CLASSES,
+    OP_NAMES,
+    cell_ops,
+    head_ops,
+    reduction_ops,
+    stages,
+    stem_op,
+)
 
 SPACE = "nasbench201"
 CELL_EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from, to) in genotype order
@@ -40,16 +47,18 @@ class FrozenMeta(dict):
     """A read-only dict for the ``meta`` of cached, shared networks (copies are itself)."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("the meta of a NAS-Bench-201 network is read-only (networks are cached "
-                        "and shared); build a new Architecture with another meta")
+        raise TypeError(
+            "the meta of a NAS-Bench-201 network is read-only (networks are cached "
+            "and shared); build a new Architecture with another meta"
+        )
 
     __setitem__ = __delitem__ = __ior__ = _refuse  # type: ignore[assignment]
     clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
 
-    def __copy__(self) -> "FrozenMeta":
+    def __copy__(self) -> FrozenMeta:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "FrozenMeta":
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMeta:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -67,8 +76,10 @@ def genotype_string(cell: tuple[str, ...]) -> str:
 
 
 def _malformed(text: str, problem: str) -> GenotypeError:
-    return GenotypeError(f"genotype {text!r}: {problem}; expected NAS-Bench-201's {FORMAT} "
-                         f"with ops {', '.join(OP_NAMES)}")
+    return GenotypeError(
+        f"genotype {text!r}: {problem}; expected NAS-Bench-201's {FORMAT} "
+        f"with ops {', '.join(OP_NAMES)}"
+    )
 
 
 @lru_cache(maxsize=32768)
@@ -99,7 +110,8 @@ def parse_genotype(arch_str: str) -> tuple[str, ...]:
             if op not in OP_NAMES:
                 raise UnknownGenotypeOpError(
                     f"genotype {text!r}: unknown op {op!r} on edge {j}->{to}; valid: "
-                    f"{', '.join(OP_NAMES)}")
+                    f"{', '.join(OP_NAMES)}"
+                )
             cell.append(op)
     return tuple(cell)
 
@@ -144,14 +156,24 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
         if s:
             conv_a, conv_b, pool, short = reduction_ops(*st[s - 1], batch)
             mid, pooled, out = fresh(), fresh(), fresh()
-            segments.append((Edge((node,), mid, conv_a), Edge((mid,), out, conv_b),
-                             Edge((node,), pooled, pool), Edge((pooled,), out, short)))
+            segments.append(
+                (
+                    Edge((node,), mid, conv_a),
+                    Edge((mid,), out, conv_b),
+                    Edge((node,), pooled, pool),
+                    Edge((pooled,), out, short),
+                )
+            )
             node = out
         ops = cell_ops(channels, res, batch)
         for _ in range(CELLS_PER_STAGE[size]):
             names = [node, fresh(), fresh(), fresh()]
-            segments.append(tuple({name: Edge((names[a],), names[b], op)
-                                   for name, op in ops.items()} for a, b in CELL_EDGES))
+            segments.append(
+                tuple(
+                    {name: Edge((names[a],), names[b], op) for name, op in ops.items()}
+                    for a, b in CELL_EDGES
+                )
+            )
             node = names[3]
     head = []
     for op in head_ops(batch, n_classes):
@@ -162,8 +184,14 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
     return tuple(segments), node
 
 
-def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1, *,
-                  n_classes: int = N_CLASSES, prune: bool = False) -> Architecture:
+def build_network(
+    cell: tuple[str, ...],
+    size: str = "small",
+    batch: int = 1,
+    *,
+    n_classes: int = N_CLASSES,
+    prune: bool = False,
+) -> Architecture:
     """The whole NAS-Bench-201 network whose every cell is ``cell``.
 
     ``batch`` and ``n_classes`` (10, 100 or 120; 120 means ImageNet16-120's 16×16 input) set
@@ -175,17 +203,20 @@ def build_network(cell: tuple[str, ...], size: str = "small", batch: int = 1, *,
 
 
 @lru_cache(maxsize=32768)
-def _build(cell: tuple[str, ...], size: str, batch: int, n_classes: int,
-           prune: bool) -> Architecture:
+def _build(
+    cell: tuple[str, ...], size: str, batch: int, n_classes: int, prune: bool
+) -> Architecture:
     if size not in CELLS_PER_STAGE:
-        raise GenotypeError(f"unknown size {size!r} for space {SPACE!r}; valid: "
-                            f"{', '.join(CELLS_PER_STAGE)}")
+        raise GenotypeError(
+            f"unknown size {size!r} for space {SPACE!r}; valid: {', '.join(CELLS_PER_STAGE)}"
+        )
     connected = is_connected(cell)
     if prune and not connected:
         raise DisconnectedCellError(
             f"genotype {genotype_string(cell)!r} has no path from cell input to output "
             "without a 'none' edge: pruned, its network's output would not depend on its "
-            "input; build it with prune=False (the benchmark's Zero ops) or leave it out")
+            "input; build it with prune=False (the benchmark's Zero ops) or leave it out"
+        )
     keep = live_edges(cell) if prune else range(len(CELL_EDGES))
     segments, output = _layout(size, n_classes, batch)
     edges: list[Edge] = []
@@ -194,30 +225,37 @@ def _build(cell: tuple[str, ...], size: str, batch: int, n_classes: int,
             edges.extend(segment)
         else:
             edges.extend(segment[i][cell[i]] for i in keep)
-    meta = FrozenMeta(size=size, batch=batch, n_classes=n_classes, prune=prune,
-                      connected=connected)
+    meta = FrozenMeta(size=size, batch=batch, n_classes=n_classes, prune=prune, connected=connected)
     return Architecture(SPACE, tuple(edges), output, genotype=genotype_string(cell), meta=meta)
 
 
-def from_genotype(arch_str: str, *, size: str = "paper", batch: int = 1,
-                  n_classes: int = N_CLASSES, prune: bool = False) -> Architecture:
+def from_genotype(
+    arch_str: str,
+    *,
+    size: str = "paper",
+    batch: int = 1,
+    n_classes: int = N_CLASSES,
+    prune: bool = False,
+) -> Architecture:
     """The NAS-Bench-201 network of genotype string ``arch_str`` (the benchmark's network,
     C=16 and N=5, by default). ``from_genotype(s).genotype == s`` for every valid ``s``.
 
     Raises ``GenotypeError`` for a malformed string or unknown op and
     ``DisconnectedCellError`` for a disconnected cell with ``prune=True``.
     """
-    return build_network(parse_genotype(arch_str), size, batch, n_classes=n_classes,
-                         prune=prune)
+    return build_network(parse_genotype(arch_str), size, batch, n_classes=n_classes, prune=prune)
 
 
 @register_genotype(SPACE)
 def rebuild(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     """The network a compact architecture JSON (genotype + build meta) stands for."""
-    return from_genotype(genotype, size=str(meta.get("size", "paper")),
-                         batch=int(meta.get("batch", 1)),
-                         n_classes=int(meta.get("n_classes", N_CLASSES)),
-                         prune=bool(meta.get("prune", False)))
+    return from_genotype(
+        genotype,
+        size=str(meta.get("size", "paper")),
+        batch=int(meta.get("batch", 1)),
+        n_classes=int(meta.get("n_classes", N_CLASSES)),
+        prune=bool(meta.get("prune", False)),
+    )
 
 
 @register_sampler(SPACE)
@@ -233,5 +271,13 @@ def all_genotypes() -> list[str]:
     return [genotype_string(c) for c in itertools.product(OP_NAMES, repeat=len(CELL_EDGES))]
 
 
-__all__ = ["CELL_EDGES", "all_genotypes", "build_network", "from_genotype", "genotype_string",
-           "is_connected", "live_edges", "parse_genotype"]
+__all__ = [
+    "CELL_EDGES",
+    "all_genotypes",
+    "build_network",
+    "from_genotype",
+    "genotype_string",
+    "is_connected",
+    "live_edges",
+    "parse_genotype",
+]

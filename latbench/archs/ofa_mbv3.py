@@ -59,14 +59,17 @@ class OfaConfig:
             raise OfaEncodingError("w", f"ofa-mbv3: w={self.w!r} is not one of 1.0, 1.2")
         for slot in self.active_slots():
             if self.ks[slot] == 0 or self.e[slot] == 0:
-                raise OfaEncodingError("ks", f"ofa-mbv3: slot {slot} is used (stage depth "
-                                       f"{self.d[slot // space.MAX_DEPTH]}) but ks/e is 0")
+                raise OfaEncodingError(
+                    "ks",
+                    f"ofa-mbv3: slot {slot} is used (stage depth "
+                    f"{self.d[slot // space.MAX_DEPTH]}) but ks/e is 0",
+                )
 
     def active_slots(self) -> list[int]:
         """Indices (0..19) of the block slots this subnet uses."""
         return [s * space.MAX_DEPTH + j for s, depth in enumerate(self.d) for j in range(depth)]
 
-    def canonical(self) -> "OfaConfig":
+    def canonical(self) -> OfaConfig:
         """The same subnet with unused slots set to 0 (two encodings of one network agree)."""
         used = set(self.active_slots())
         ks = tuple(k if i in used else 0 for i, k in enumerate(self.ks))
@@ -79,32 +82,35 @@ class OfaConfig:
         return f"ks={join(c.ks)};e={join(c.e)};d={join(c.d)};r={c.r};w={c.w:g}"
 
 
-def _check(name: str, values: Sequence[int], n: int, valid: Sequence[int], allow_zero: bool
-           ) -> None:
+def _check(
+    name: str, values: Sequence[int], n: int, valid: Sequence[int], allow_zero: bool
+) -> None:
     ok = set(valid) | ({0} if allow_zero else set())
     if len(values) != n or any(v not in ok for v in values):
-        raise OfaEncodingError(name, f"ofa-mbv3: {name} must hold {n} values from "
-                               f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}")
+        raise OfaEncodingError(
+            name,
+            f"ofa-mbv3: {name} must hold {n} values from "
+            f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}",
+        )
 
 
 def _ints(name: str, text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in str(text).strip().split("-"))
     except ValueError:
-        raise OfaEncodingError(name, f"ofa-mbv3: {name}={text!r} is not '-'-joined "
-                               "integers") from None
+        raise OfaEncodingError(
+            name, f"ofa-mbv3: {name}={text!r} is not '-'-joined integers"
+        ) from None
 
 
-def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH
-                        ) -> OfaConfig:
+def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH) -> OfaConfig:
     """An OfaConfig from the shared file's columns (``7-5-...`` strings and an int ``r``)."""
     try:
         value = float(str(r))
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution "
-                                    "(pixels >= 1)")
+        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution (pixels >= 1)")
     width = float(w)
     if not (math.isfinite(width) and width > 0):
         raise OfaEncodingError("w", f"ofa-mbv3: w={w!r} is not a finite width multiplier > 0")
@@ -116,9 +122,12 @@ def parse_genotype(text: str) -> OfaConfig:
     fields = dict(part.partition("=")[::2] for part in text.strip().split(";") if part)
     missing = [k for k in ("ks", "e", "d", "r") if k not in fields]
     if missing:
-        raise OfaEncodingError(missing[0], f"ofa-mbv3: genotype {text!r} lacks "
-                                           f"{', '.join(missing)}; "
-                               "expected ks=..;e=..;d=..;r=..;w=..")
+        raise OfaEncodingError(
+            missing[0],
+            f"ofa-mbv3: genotype {text!r} lacks "
+            f"{', '.join(missing)}; "
+            "expected ks=..;e=..;d=..;r=..;w=..",
+        )
     try:
         width = float(fields.get("w", DEFAULT_WIDTH))
     except ValueError:
@@ -126,8 +135,9 @@ def parse_genotype(text: str) -> OfaConfig:
     return config_from_columns(fields["ks"], fields["e"], fields["d"], fields["r"], width)
 
 
-def subnet_ops(ks: Sequence[int], e: Sequence[int], d: Sequence[int], r: int, w: float,
-               batch: int = 1) -> list[OpSpec]:
+def subnet_ops(
+    ks: Sequence[int], e: Sequence[int], d: Sequence[int], r: int, w: float, batch: int = 1
+) -> list[OpSpec]:
     """The subnet's ops in order (stem, active blocks, head); ``r`` is not range-checked, so
     OFA's published subnets at other resolutions (e.g. 236 px) can be built too."""
     widths = space.widths(w)
@@ -137,8 +147,11 @@ def subnet_ops(ks: Sequence[int], e: Sequence[int], d: Sequence[int], r: int, w:
         for j in range(d[stage]):
             slot = stage * space.MAX_DEPTH + j
             in_size = size if j == 0 else space.conv_out(size, space.STRIDES[stage])
-            ops.append(space.block_op(cin, widths.stages[stage], in_size, batch, stage, j == 0,
-                                      ks[slot], e[slot]))
+            ops.append(
+                space.block_op(
+                    cin, widths.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot]
+                )
+            )
             cin = widths.stages[stage]
     return ops + space.head_ops(r, batch, w)
 
@@ -148,24 +161,25 @@ def build_network(config: OfaConfig, batch: int = 1) -> Architecture:
     ops = subnet_ops(config.ks, config.e, config.d, config.r, config.w, batch)
     names = [INPUT] + [f"n{i}" for i in range(1, len(ops) + 1)]
     edges = tuple(Edge((names[i],), names[i + 1], op) for i, op in enumerate(ops))
-    return Architecture(SPACE, edges, names[-1], genotype=config.to_string(),
-                        meta={"batch": batch})
+    return Architecture(SPACE, edges, names[-1], genotype=config.to_string(), meta={"batch": batch})
 
 
 ROW_COLUMNS = ("ks", "e", "d", "r")
 """Columns of an OFA-format table row (HELP's ``ofa_archs``; the shared CSV)."""
 
 
-def architecture_from_row(row: Mapping[str, Any], batch: int = 1,
-                          width: float = DEFAULT_WIDTH) -> Architecture:
+def architecture_from_row(
+    row: Mapping[str, Any], batch: int = 1, width: float = DEFAULT_WIDTH
+) -> Architecture:
     """The subnet of one OFA-format row (``ks``, ``e``, ``d``, ``r`` columns) at ``batch``.
 
     Raises ``OfaEncodingError`` naming the missing column or the bad field."""
     missing = [c for c in ROW_COLUMNS if c not in row]
     if missing:
-        raise OfaEncodingError(missing[0], f"ofa-mbv3 row lacks column(s) "
-                                           f"{', '.join(missing)}; expected "
-                               f"{', '.join(ROW_COLUMNS)}")
+        raise OfaEncodingError(
+            missing[0],
+            f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected {', '.join(ROW_COLUMNS)}",
+        )
     config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
     return build_network(config, batch)
 
@@ -175,8 +189,11 @@ def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``
     (default 1): what a compact architecture JSON is rebuilt from."""
     batch = meta.get("batch", 1)
-    if isinstance(batch, bool) or not isinstance(batch, (int, float)) or not (
-            math.isfinite(batch) and float(batch).is_integer() and batch >= 1):
+    if (
+        isinstance(batch, bool)
+        or not isinstance(batch, (int, float))
+        or not (math.isfinite(batch) and float(batch).is_integer() and batch >= 1)
+    ):
         raise OfaEncodingError("batch", f"ofa-mbv3: batch={batch!r} is not an integer >= 1")
     return build_network(parse_genotype(genotype), int(batch))
 
@@ -184,8 +201,9 @@ def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
 def config_of(arch: Architecture) -> OfaConfig:
     """The canonical encoding of an ofa-mbv3 Architecture, read back from its OpSpecs."""
     if arch.space != SPACE:
-        raise OfaEncodingError("space", f"architecture of space {arch.space!r} is not an "
-                                        f"{SPACE} subnet")
+        raise OfaEncodingError(
+            "space", f"architecture of space {arch.space!r} is not an {SPACE} subnet"
+        )
     stem = arch.edges[0].op
     width = next((x for x in space.WIDTHS if space.widths(x).stem == stem.p.get("out")), None)
     if stem.kind != "mbv3_conv" or width is None:
@@ -202,8 +220,9 @@ def config_of(arch: Architecture) -> OfaConfig:
     return OfaConfig(tuple(ks), tuple(e), tuple(depth), stem.input_shape[2], width)
 
 
-def sample_config(rng: np.random.Generator, size: str = "paper", width: float = DEFAULT_WIDTH
-                  ) -> OfaConfig:
+def sample_config(
+    rng: np.random.Generator, size: str = "paper", width: float = DEFAULT_WIDTH
+) -> OfaConfig:
     """A uniform subnet of ``size``'s choices, drawn as OFA's ``sample_active_subnet`` draws
     it (every slot drawn, unused ones then zeroed)."""
     c = space.CONFIGS[size]

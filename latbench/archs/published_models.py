@@ -28,8 +28,13 @@ def timm_model(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     if library != "timm" or not sep or not name:
         raise LatbenchError(f"genotype {genotype!r} of space 'timm' must be timm:NAME")
     shape = meta.get("input_shape")
-    if not (isinstance(shape, list) and len(shape) == 4
-            and all(isinstance(s, int) and s > 0 for s in shape)):
-        raise LatbenchError(f"timm model {name!r}: meta.input_shape {shape!r} is not "
-                            "[batch, channels, height, width]")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 4
+        and all(isinstance(s, int) and s > 0 for s in shape)
+    ):
+        raise LatbenchError(
+            f"timm model {name!r}: meta.input_shape {shape!r} is not "
+            "[batch, channels, height, width]"
+        )
     return Architecture(TIMM_SPACE, (), INPUT, name, genotype, dict(meta))

@@ -12,9 +12,17 @@ from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
 
-__all__ = ["Sampler", "architecture_from_ref", "compact_dict", "from_compact",
-           "register_genotype", "register_sampler", "sample_architectures",
-           "spaces_with_architectures", "spaces_with_genotypes"]
+__all__ = [
+    "Sampler",
+    "architecture_from_ref",
+    "compact_dict",
+    "from_compact",
+    "register_genotype",
+    "register_sampler",
+    "sample_architectures",
+    "spaces_with_architectures",
+    "spaces_with_genotypes",
+]
 
 
 def spaces_with_architectures() -> list[str]:
@@ -22,8 +30,9 @@ def spaces_with_architectures() -> list[str]:
     return spaces_with_sampler()
 
 
-def sample_architectures(space: str, n: int, size: str | None = None, seed: int = 0
-                         ) -> list[Architecture]:
+def sample_architectures(
+    space: str, n: int, size: str | None = None, seed: int = 0
+) -> list[Architecture]:
     """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``; a
     negative or non-integer seed and ``n < 0`` are one ``LatbenchError``."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -47,14 +56,20 @@ def architecture_from_ref(text: str) -> Architecture:
         return Architecture.from_file(path)
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[1].lstrip("-").isdigit():
-        raise LatbenchError(f"architecture {text!r} is neither an existing JSON file nor "
-                            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)")
+        raise LatbenchError(
+            f"architecture {text!r} is neither an existing JSON file nor "
+            "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)"
+        )
     space, seed = parts[0], int(parts[1])
     size = parts[2] if len(parts) == 3 else default_size(space)
     arch = sample_architectures(space, 1, size, seed)[0]
-    return arch if arch.name else Architecture(arch.space, arch.edges, arch.output,
-                                               f"{space}-s{seed}-{size}", arch.genotype,
-                                               arch.meta)
+    return (
+        arch
+        if arch.name
+        else Architecture(
+            arch.space, arch.edges, arch.output, f"{space}-s{seed}-{size}", arch.genotype, arch.meta
+        )
+    )
 
 
 def _ensure_loaded() -> None:
@@ -89,9 +104,11 @@ def from_compact(data: Mapping[str, Any]) -> Architecture:
     _ensure_loaded()
     space = data.get("space")
     if space not in _GENOTYPE_BUILDERS:
-        raise LatbenchError(f"architecture of space {space!r} has no 'edges' and that space "
-                            "cannot rebuild one from its genotype; expected a full "
-                            "Architecture.to_json()")
+        raise LatbenchError(
+            f"architecture of space {space!r} has no 'edges' and that space "
+            "cannot rebuild one from its genotype; expected a full "
+            "Architecture.to_json()"
+        )
     arch = _GENOTYPE_BUILDERS[space](str(data.get("genotype", "")), data.get("meta") or {})
     name = str(data.get("name", ""))
     if name != arch.name:
@@ -105,7 +122,13 @@ def compact_dict(arch: Architecture) -> dict[str, Any]:
     ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
     _ensure_loaded()
     if arch.space not in _GENOTYPE_BUILDERS:
-        raise LatbenchError(f"space {arch.space!r} cannot rebuild an architecture from its "
-                            "genotype; store the full Architecture.to_json()")
-    return {"space": arch.space, "name": arch.name, "genotype": arch.genotype,
-            "meta": dict(arch.meta)}
+        raise LatbenchError(
+            f"space {arch.space!r} cannot rebuild an architecture from its "
+            "genotype; store the full Architecture.to_json()"
+        )
+    return {
+        "space": arch.space,
+        "name": arch.name,
+        "genotype": arch.genotype,
+        "meta": dict(arch.meta),
+    }

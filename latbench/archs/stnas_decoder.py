@@ -21,8 +21,10 @@ def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
     """The decoder whose layer ``i`` runs candidate ``choice[i]`` (one name per layer)."""
     dilations = layer_dilations(size)
     if len(choice) != len(dilations) or any(c not in OP_NAMES for c in choice):
-        raise LatbenchError(f"stnas-decoder ({size}): choice {choice!r} must name one of "
-                            f"{', '.join(OP_NAMES)} for each of its {len(dilations)} layers")
+        raise LatbenchError(
+            f"stnas-decoder ({size}): choice {choice!r} must name one of "
+            f"{', '.join(OP_NAMES)} for each of its {len(dilations)} layers"
+        )
     fixed = fixed_ops(size)
     ops = [fixed["initial"]]
     ops += [layer_ops(d, size)[name] for d, name in zip(dilations, choice)]
@@ -31,8 +33,7 @@ def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
     for i, op in enumerate(ops):
         edges.append(Edge((node,), f"n{i}", op))
         node = f"n{i}"
-    return Architecture(SPACE, tuple(edges), node, genotype=",".join(choice),
-                        meta={"size": size})
+    return Architecture(SPACE, tuple(edges), node, genotype=",".join(choice), meta={"size": size})
 
 
 @register_sampler(SPACE)

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "show": "print a table's device, protocol and rows",
     "measure-nets": "measure sampled whole networks of a space (checks predictions)",
     "import-nets": "import whole-network latencies measured elsewhere (HELP, HW-NAS-Bench, "
-                   "BRP-NAS files) as networks tables",
+    "BRP-NAS files) as networks tables",
     "validate": "export an architecture and check it on torch/ORT/TRT",
     "doctor": "which TensorRT / onnxruntime-gpu / torch fit this GPU",
     "fit": "fit a latency predictor and save it as JSON",
@@ -51,16 +51,26 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
     """The top-level parser; subcommands in ``load`` (default: all) are registered by their
     modules, the others are one-line placeholders (enough for ``latbench --help``)."""
     parser = argparse.ArgumentParser(
-        prog="latbench", allow_abbrev=False,
+        prog="latbench",
+        allow_abbrev=False,
         description="Measure per-op latency and memory on a device, fit predictors, run "
-                    "predictor-guided NAS and validate deployed models. "
-                    "`latbench COMMAND --help` explains each command.")
-    parser.add_argument("--version", action="version", version=f"latbench {__version__}",
-                        help="print latbench's version and exit")
+        "predictor-guided NAS and validate deployed models. "
+        "`latbench COMMAND --help` explains each command.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"latbench {__version__}",
+        help="print latbench's version and exit",
+    )
     # options must be spelt out on every command: argparse would otherwise take ``--n 50`` for
     # ``--n-paths 50`` without a word
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=partial(argparse.ArgumentParser, allow_abbrev=False))
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=partial(argparse.ArgumentParser, allow_abbrev=False),
+    )
     wanted = set(COMMANDS if load is None else load)
     for name, help_text in COMMANDS.items():
         if name in wanted:
@@ -75,9 +85,11 @@ def build_parser(load: Iterator[str] | tuple[str, ...] | None = None) -> argpars
 
 
 PLUGIN_OPTION = "--plugin"
-PLUGIN_HELP = ("load a plugin (a module name or a path to a .py file) that registers op kinds, "
-               "spaces, ... before the command runs; repeatable, anywhere on the line; also "
-               "read from LATBENCH_PLUGINS (see docs/plugins.md)")
+PLUGIN_HELP = (
+    "load a plugin (a module name or a path to a .py file) that registers op kinds, "
+    "spaces, ... before the command runs; repeatable, anywhere on the line; also "
+    "read from LATBENCH_PLUGINS (see docs/plugins.md)"
+)
 
 
 def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -142,8 +154,10 @@ def _latbench_warnings() -> Iterator[None]:
     someone else installed (pytest's recorder) is left alone. Restored on exit."""
     original = warnings.showwarning
     impl = getattr(warnings, "_showwarnmsg_impl", None)
-    if (original is not getattr(warnings, "_showwarning_orig", original)
-            or getattr(impl, "__module__", "warnings") != "warnings"):  # a recorder is active
+    if (
+        original is not getattr(warnings, "_showwarning_orig", original)
+        or getattr(impl, "__module__", "warnings") != "warnings"
+    ):  # a recorder is active
         yield
         return
 
@@ -195,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"latbench: error: {exc}", file=sys.stderr)
         return 2
     except Terminated:
-        print("latbench: terminated (SIGTERM); every row written so far is kept",
-              file=sys.stderr)
+        print("latbench: terminated (SIGTERM); every row written so far is kept", file=sys.stderr)
         return 143
     except OSError as exc:  # disk full, read-only filesystem, dangling symlink, loop, ...
         print(f"latbench: error: {os_error_line(exc)}", file=sys.stderr)

@@ -11,9 +11,15 @@ from latbench.cli.ui import console, print_table
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list measurable devices and their fingerprints")
     p.add_argument("--json", action="store_true", help="print the full fingerprints as JSON")
-    p.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
-                   help="list the devices of every node of a Ray cluster instead (default "
-                        "ADDRESS: auto, the cluster `ray start` made on this machine)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="ADDRESS",
+        help="list the devices of every node of a Ray cluster instead (default "
+        "ADDRESS: auto, the cluster `ray start` made on this machine)",
+    )
     p.set_defaults(func=run)
 
 
@@ -25,8 +31,7 @@ def _run_fleet(args: argparse.Namespace) -> int:
         console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
         return 0
     rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
-    print_table("devices of the Ray fleet", ["node", "device", "slug (table folder)", "name"],
-                rows)
+    print_table("devices of the Ray fleet", ["node", "device", "slug (table folder)", "name"], rows)
     return 0
 
 
@@ -42,10 +47,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         console.print_json(json.dumps(dict(zip(names, prints))))
         return 0
-    rows = [(n, fp["slug"], fp["name"],
-             f"{fp.get('torch_threads', '')} threads" if fp["kind"] == "cpu"
-             else f"{fp['memory_mib']} MiB, sm_{fp['compute_capability'].replace('.', '')}")
-            for n, fp in zip(names, prints)]
+    rows = [
+        (
+            n,
+            fp["slug"],
+            fp["name"],
+            f"{fp.get('torch_threads', '')} threads"
+            if fp["kind"] == "cpu"
+            else f"{fp['memory_mib']} MiB, sm_{fp['compute_capability'].replace('.', '')}",
+        )
+        for n, fp in zip(names, prints)
+    ]
     print_table("devices", ["device", "slug (device_profiles/ folder)", "name", "details"], rows)
     if len(names) == 1:
         console.print("no CUDA device visible (torch.cuda.is_available() is False)")

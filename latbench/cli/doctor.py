@@ -13,12 +13,21 @@ from latbench.cli.ui import console, print_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="which TensorRT / onnxruntime-gpu / torch fit this GPU",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--cc", type=float, default=None,
-                   help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)")
-    p.add_argument("--json", action="store_true",
-                   help="print the findings (checks, sources, commands) as JSON")
+    p = sub.add_parser(
+        "doctor",
+        help="which TensorRT / onnxruntime-gpu / torch fit this GPU",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--cc",
+        type=float,
+        default=None,
+        help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the findings (checks, sources, commands) as JSON"
+    )
     p.set_defaults(func=run)
 
 
@@ -30,24 +39,41 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=1, sort_keys=True))
         return found["exit_code"]
     if found["gpus"]:
-        print_table("GPUs", ["index", "name", "compute capability", "seen by"],
-                    [(g["index"], g["name"], g["cc"], g["via"]) for g in found["gpus"]])
+        print_table(
+            "GPUs",
+            ["index", "name", "compute capability", "seen by"],
+            [(g["index"], g["name"], g["cc"], g["via"]) for g in found["gpus"]],
+        )
     elif found["note"]:
         console.print(found["note"], markup=False)
     print_table("installed", ["package", "version"], sorted(found["installed"].items()))
     if found["checks"]:
-        print_table("support", ["cc", "package", "installed", "versions that support it",
-                                "verdict"],
-                    [(c["cc"], c["package"], c["installed"] or "-", c["supported"] or "none",
-                      c["verdict"]) for c in found["checks"]])
+        print_table(
+            "support",
+            ["cc", "package", "installed", "versions that support it", "verdict"],
+            [
+                (
+                    c["cc"],
+                    c["package"],
+                    c["installed"] or "-",
+                    c["supported"] or "none",
+                    c["verdict"],
+                )
+                for c in found["checks"]
+            ],
+        )
     for c in found["checks"]:
         if c["note"]:
             console.print(f"{c['package']}: {c['note']}", markup=False)
         if c["command"]:
             console.print(f"{c['package']}: run  {c['command']}", markup=False)
-    rows = [(c["package"], r["versions"], r["cc"], r["source"])
-            for c in found["checks"] for r in c["rows"]]
+    rows = [
+        (c["package"], r["versions"], r["cc"], r["source"])
+        for c in found["checks"]
+        for r in c["rows"]
+    ]
     if rows:
-        print_table("releases that run on it, with sources", ["package", "versions", "cc",
-                                                              "source"], rows)
+        print_table(
+            "releases that run on it, with sources", ["package", "versions", "cc", "source"], rows
+        )
     return found["exit_code"]

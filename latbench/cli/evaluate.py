@@ -9,24 +9,35 @@ from typing import Any
 
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.statistics import STATISTICS as STATS, fitted_statistic
-
+from latbench.statistics import STATISTICS as STATS
+from latbench.statistics import fitted_statistic
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="accuracy of a predictor on held-out whole networks",
-                       description="Predict the networks of NETWORKS (a latbench.networks "
-                                   "table, ideally not the one the predictor was calibrated "
-                                   "on) and compare with their measured latency: MAPE, share "
-                                   "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the "
-                                   "noise floor (repeat 2 vs repeat 1) when the table has it; "
-                                   "with --plot, a predicted-vs-measured scatter plot (PNG).")
+    p = sub.add_parser(
+        "evaluate",
+        help="accuracy of a predictor on held-out whole networks",
+        description="Predict the networks of NETWORKS (a latbench.networks "
+        "table, ideally not the one the predictor was calibrated "
+        "on) and compare with their measured latency: MAPE, share "
+        "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the "
+        "noise floor (repeat 2 vs repeat 1) when the table has it; "
+        "with --plot, a predicted-vs-measured scatter plot (PNG).",
+    )
     p.add_argument("predictor", type=Path, help="network predictor JSON (`latbench fit`)")
     p.add_argument("networks", type=Path, help="latbench.networks table of held-out networks")
-    p.add_argument("--stat", choices=sorted(STATS), default=None,
-                   help="statistic compared (default: the one the predictor was fitted on)")
-    p.add_argument("--plot", type=Path, help="write the scatter plot to this PNG (default: no "
-                   "plot; nothing is written beside the networks table)")
+    p.add_argument(
+        "--stat",
+        choices=sorted(STATS),
+        default=None,
+        help="statistic compared (default: the one the predictor was fitted on)",
+    )
+    p.add_argument(
+        "--plot",
+        type=Path,
+        help="write the scatter plot to this PNG (default: no "
+        "plot; nothing is written beside the networks table)",
+    )
     p.add_argument("--json", type=Path, help="also write the metrics as JSON here")
     p.set_defaults(func=run)
 
@@ -34,10 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
-    from latbench.predictors.persist import check_device, load
     from latbench.predictors.device_prior import refuse_prior
-    from latbench.predictors.report import (METRIC_HEADER, NOISE_FLOOR, evaluate_networks,
-                                            held_out, json_metrics, metric_rows, pass_drift)
+    from latbench.predictors.persist import check_device, load
+    from latbench.predictors.report import (
+        METRIC_HEADER,
+        NOISE_FLOOR,
+        evaluate_networks,
+        held_out,
+        json_metrics,
+        metric_rows,
+        pass_drift,
+    )
 
     model = load(args.predictor)
     refuse_prior(model, args.predictor)
@@ -45,46 +63,64 @@ def run(args: argparse.Namespace) -> int:
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
     if input_level(model) != "network":
-        raise LatbenchError(f"{args.predictor} is an op predictor; evaluate needs a network "
-                            "predictor (`latbench fit OPS --networks NETS`)")
+        raise LatbenchError(
+            f"{args.predictor} is an op predictor; evaluate needs a network "
+            "predictor (`latbench fit OPS --networks NETS`)"
+        )
     nets, left_out = held_out(nets, getattr(model, "shots_", []))
     if left_out:
-        console.print(f"left out the {left_out} network(s) the predictor was fitted on (its "
-                      f"shots); scoring the {len(nets.archs)} held-out ones")
+        console.print(
+            f"left out the {left_out} network(s) the predictor was fitted on (its "
+            f"shots); scoring the {len(nets.archs)} held-out ones"
+        )
     calibrated_on = model.info_.get("tables_sha256", {}).get("networks")
     if not left_out and calibrated_on and calibrated_on == nets.table_sha256:
-        console.print(f"note: {args.networks} is the networks table {args.predictor} was "
-                      "calibrated on: these scores are in-sample, not held out (evaluate on "
-                      "other networks, e.g. `measure-nets --seed 1 --repeat 2`)", markup=False)
+        console.print(
+            f"note: {args.networks} is the networks table {args.predictor} was "
+            "calibrated on: these scores are in-sample, not held out (evaluate on "
+            "other networks, e.g. `measure-nets --seed 1 --repeat 2`)",
+            markup=False,
+        )
     console.print(f"latencies {nets.provenance}", markup=False)
     name = type(model).__name__
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
-    print_table(f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
-                METRIC_HEADER, metric_rows(report))
+    print_table(
+        f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
+        METRIC_HEADER,
+        metric_rows(report),
+    )
     if NOISE_FLOOR not in report:
         console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
     drift = pass_drift(nets)
     if drift is not None:
-        console.print(f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
-                      f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
-                      "(drift reference measured in the same rounds); the drift-corrected floor "
-                      "divides it out")
+        console.print(
+            f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
+            f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
+            "(drift reference measured in the same rounds); the drift-corrected floor "
+            "divides it out"
+        )
     elif NOISE_FLOOR in report:
-        console.print("no drift reference in this table: the floor includes any slow-down of "
-                      "the whole machine between the passes")
+        console.print(
+            "no drift reference in this table: the floor includes any slow-down of "
+            "the whole machine between the passes"
+        )
     if hasattr(model, "predict_interval"):
         report["interval"] = interval_report(model, nets)
         r = report["interval"]
-        console.print(f"{r['stated_pct']:g} % interval ({getattr(model, 'estimate_label', 'estimated')}): "
-                      f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
-                      f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
-                      "of the measured latency", markup=False)
+        console.print(
+            f"{r['stated_pct']:g} % interval ({getattr(model, 'estimate_label', 'estimated')}): "
+            f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
+            f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
+            "of the measured latency",
+            markup=False,
+        )
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)
     if args.json is not None:
-        args.json.write_text(json.dumps(json_metrics(report), allow_nan=False, indent=1,
-                                        sort_keys=True) + "\n")
+        args.json.write_text(
+            json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
+        )
     return 0
 
 
@@ -96,8 +132,12 @@ def interval_report(model: Any, nets: Any) -> dict[str, float]:
     _, low, high = model.predict_interval(nets.archs)
     y = np.asarray(nets.latency_ms, dtype=np.float64)
     inside = (y >= low) & (y <= high)
-    return {"stated_pct": 100 * float(model.coverage), "coverage_pct": 100 * float(inside.mean()),
-            "median_width_pct": 100 * float(np.median((high - low) / y)), "n": int(len(y))}
+    return {
+        "stated_pct": 100 * float(model.coverage),
+        "coverage_pct": 100 * float(inside.mean()),
+        "median_width_pct": 100 * float(np.median((high - low) / y)),
+        "n": int(len(y)),
+    }
 
 
 def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
@@ -107,6 +147,11 @@ def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
     if nets.repeat_ms is not None:
         series["re-measured (repeat 2)"] = nets.repeat_ms
     what = "imported" if "imported" in nets.provenance else "measured"
-    scatter_png(plot, nets.latency_ms, series, f"{nets.space} on {nets.device}",
-                xlabel=f"{what} latency (ms, whole network)")
+    scatter_png(
+        plot,
+        nets.latency_ms,
+        series,
+        f"{nets.space} on {nets.device}",
+        xlabel=f"{what} latency (ms, whole network)",
+    )
     console.print(f"scatter plot -> {plot}")

@@ -8,54 +8,97 @@ from pathlib import Path
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.statistics import STATISTICS as STATS, is_corrected
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
+from latbench.statistics import STATISTICS as STATS
+from latbench.statistics import is_corrected
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fit", help="fit a latency predictor and save it as JSON",
-                       description="Fit an op predictor on OP_TABLE (lookup or learned) and, "
-                                   "with --networks, calibrate a network predictor on whole "
-                                   "networks measured as a whole. With --transfer-from, map a "
-                                   "predictor of another device onto this one from --shots "
-                                   "networks of --networks.")
+    p = sub.add_parser(
+        "fit",
+        help="fit a latency predictor and save it as JSON",
+        description="Fit an op predictor on OP_TABLE (lookup or learned) and, "
+        "with --networks, calibrate a network predictor on whole "
+        "networks measured as a whole. With --transfer-from, map a "
+        "predictor of another device onto this one from --shots "
+        "networks of --networks.",
+    )
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
-    p.add_argument("--kind", choices=("lookup", "learned", "memory", "prior"), default="lookup",
-                   help="lookup: the table's ops by key; learned: a regressor on op features "
-                        "that also predicts unmeasured ops; memory: a training-memory "
-                        "predictor on a memory table (HyperSegNAS); prior: a cross-device "
-                        "prior on relative op costs from the --prior-from tables, saved for "
-                        "`fit --prior-from PRIOR.json` (default: lookup)")
+    p.add_argument(
+        "--kind",
+        choices=("lookup", "learned", "memory", "prior"),
+        default="lookup",
+        help="lookup: the table's ops by key; learned: a regressor on op features "
+        "that also predicts unmeasured ops; memory: a training-memory "
+        "predictor on a memory table (HyperSegNAS); prior: a cross-device "
+        "prior on relative op costs from the --prior-from tables, saved for "
+        "`fit --prior-from PRIOR.json` (default: lookup)",
+    )
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
-    p.add_argument("--calibration", choices=CALIBRATIONS, default="affine",
-                   help="how --networks corrects the summed op latencies (default: affine)")
-    p.add_argument("--composition", choices=COMPOSITIONS, default="sum",
-                   help="how op latencies combine into a network's: sum over all ops, or "
-                        "the longest input-to-output path (default: sum)")
-    p.add_argument("--stat", choices=sorted(STATS), default="median",
-                   help="statistic fitted: median, or min (robust on a loaded machine)")
-    p.add_argument("--transfer-from", type=Path,
-                   help="predictor of another device (network or op level) to transfer; for "
-                        "a model-zoo table (import-nets --format timm): the networks table of "
-                        "the same models on another device")
-    p.add_argument("--shots", type=nonnegative_int, default=10,
-                   help="networks of --networks drawn at random (with --seed) as shots; 0 "
-                        "with --target-gpu: the spec-sheet estimate alone")
-    p.add_argument("--target-gpu", metavar="GPU",
-                   help="a GPU of predictors/gpu_specs.csv (e.g. V100): estimate from its spec "
-                        "sheet (--shots 0), or start the transfer's fit from it (--shots k)")
-    p.add_argument("--batch", type=positive_int, default=None,
-                   help="batch size of a --target-gpu estimate (default: the batch of "
-                        "--networks, else 1)")
-    p.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="seed of the shot draw (default: 0)")
-    p.add_argument("--prior-from", type=Path, nargs="+", metavar="NETWORKS",
-                   help="a prior saved by `fit --kind prior` (PRIOR.json), or networks tables "
-                        "of OTHER devices (e.g. other columns of an imported file, any batch "
-                        "sizes) to learn the prior on relative op costs from")
-    p.add_argument("--method", choices=METHODS, default="auto",
-                   help="transfer method; auto: chosen by leave-one-out CV on the shots")
+    p.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="affine",
+        help="how --networks corrects the summed op latencies (default: affine)",
+    )
+    p.add_argument(
+        "--composition",
+        choices=COMPOSITIONS,
+        default="sum",
+        help="how op latencies combine into a network's: sum over all ops, or "
+        "the longest input-to-output path (default: sum)",
+    )
+    p.add_argument(
+        "--stat",
+        choices=sorted(STATS),
+        default="median",
+        help="statistic fitted: median, or min (robust on a loaded machine)",
+    )
+    p.add_argument(
+        "--transfer-from",
+        type=Path,
+        help="predictor of another device (network or op level) to transfer; for "
+        "a model-zoo table (import-nets --format timm): the networks table of "
+        "the same models on another device",
+    )
+    p.add_argument(
+        "--shots",
+        type=nonnegative_int,
+        default=10,
+        help="networks of --networks drawn at random (with --seed) as shots; 0 "
+        "with --target-gpu: the spec-sheet estimate alone",
+    )
+    p.add_argument(
+        "--target-gpu",
+        metavar="GPU",
+        help="a GPU of predictors/gpu_specs.csv (e.g. V100): estimate from its spec "
+        "sheet (--shots 0), or start the transfer's fit from it (--shots k)",
+    )
+    p.add_argument(
+        "--batch",
+        type=positive_int,
+        default=None,
+        help="batch size of a --target-gpu estimate (default: the batch of --networks, else 1)",
+    )
+    p.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the shot draw (default: 0)"
+    )
+    p.add_argument(
+        "--prior-from",
+        type=Path,
+        nargs="+",
+        metavar="NETWORKS",
+        help="a prior saved by `fit --kind prior` (PRIOR.json), or networks tables "
+        "of OTHER devices (e.g. other columns of an imported file, any batch "
+        "sizes) to learn the prior on relative op costs from",
+    )
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="auto",
+        help="transfer method; auto: chosen by leave-one-out CV on the shots",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,9 +116,12 @@ def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
             name = f"{name}:{path.parent.name or path.stem}"
         devices[name] = (encode(data.archs), data.latency_ms)
     prior = DevicePrior.fit_devices(devices)
-    console.print(f"prior learned from {len(devices)} device(s): "
-                  + ", ".join(f"{d} (batch {b})" for d, b in zip(devices, prior.batches))
-                  + f"; {len(prior.keys)} shared ops (keyed at batch 1)", markup=False)
+    console.print(
+        f"prior learned from {len(devices)} device(s): "
+        + ", ".join(f"{d} (batch {b})" for d, b in zip(devices, prior.batches))
+        + f"; {len(prior.keys)} shared ops (keyed at batch 1)",
+        markup=False,
+    )
     return prior
 
 
@@ -88,11 +134,14 @@ def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
     if len(paths) == 1 and paths[0].suffix == ".json":
         prior = load(paths[0])
         if not isinstance(prior, DevicePrior):
-            raise LatbenchError(f"{paths[0]}: a saved {type(prior).__name__}, not a prior; "
-                                "write one with `latbench fit --kind prior --prior-from "
-                                "TABLES... -o PRIOR.json`")
-        console.print(f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} "
-                      "ops", markup=False)
+            raise LatbenchError(
+                f"{paths[0]}: a saved {type(prior).__name__}, not a prior; "
+                "write one with `latbench fit --kind prior --prior-from "
+                "TABLES... -o PRIOR.json`"
+            )
+        console.print(
+            f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} ops", markup=False
+        )
     else:
         prior = _learn_prior(paths, column)
     keys = [op.key for op in target_ops]
@@ -102,11 +151,15 @@ def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
             f"--prior-from: the prior ({', '.join(prior.devices)}) knows none of the target's "
             f"{len(keys)} ops (e.g. {prior_key(keys[0])}; the prior's are e.g. "
             f"{prior.keys[0] if prior.keys else 'none'}): it was learned on another search "
-            "space or size")
+            "space or size"
+        )
     if missing:
-        console.print(f"note: the prior lacks {len(missing)} of the target networks' "
-                      f"{len(keys)} ops (e.g. {prior_key(missing[0])}); opcost-learned is "
-                      "used only for shots whose ops it covers", markup=False)
+        console.print(
+            f"note: the prior lacks {len(missing)} of the target networks' "
+            f"{len(keys)} ops (e.g. {prior_key(missing[0])}); opcost-learned is "
+            "used only for shots whose ops it covers",
+            markup=False,
+        )
     return prior
 
 
@@ -115,17 +168,24 @@ def _fit_prior(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import save, sha256_file
 
     if not args.prior_from or len(args.prior_from) < 2:
-        raise LatbenchError("fit --kind prior needs --prior-from with >= 2 networks tables "
-                            "(e.g. the columns `latbench import-nets` wrote)")
+        raise LatbenchError(
+            "fit --kind prior needs --prior-from with >= 2 networks tables "
+            "(e.g. the columns `latbench import-nets` wrote)"
+        )
     prior = _learn_prior(args.prior_from, STATS[args.stat])
-    save(prior, args.out, tables={str(p): sha256_file(p) for p in args.prior_from},
-         statistic=STATS[args.stat])
+    save(
+        prior,
+        args.out,
+        tables={str(p): sha256_file(p) for p in args.prior_from},
+        statistic=STATS[args.stat],
+    )
     console.print(f"saved prior -> {args.out}")
     return 0
 
 
-def _transfer(args: argparse.Namespace
-              ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
+def _transfer(
+    args: argparse.Namespace,
+) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
     from latbench.predictors.base import input_level
     from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
@@ -134,34 +194,56 @@ def _transfer(args: argparse.Namespace
     from latbench.predictors.transfer_fit import choose_shots
 
     if args.networks is None:
-        raise LatbenchError(f"{'--transfer-from' if args.transfer_from else '--target-gpu'} "
-                            "with shots needs --networks (networks measured on the target "
-                            "device)")
+        raise LatbenchError(
+            f"{'--transfer-from' if args.transfer_from else '--target-gpu'} "
+            "with shots needs --networks (networks measured on the target "
+            "device)"
+        )
     nets = network_data(args.networks, STATS[args.stat])
     if nets.space == "timm":
         return _model_transfer(args, nets)
     spec = None
     if args.target_gpu is not None:
         spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
-        console.print(f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
-                      f"({spec.spec_.source})", markup=False)
+        console.print(
+            f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
+            f"({spec.spec_.source})",
+            markup=False,
+        )
     source = load(args.transfer_from) if args.transfer_from is not None else spec
     if input_level(source) == "op":
-        console.print(f"source {args.transfer_from} is an op predictor "
-                      f"({type(source).__name__}): lifted to networks as the sum of its op costs")
+        console.print(
+            f"source {args.transfer_from} is an op predictor "
+            f"({type(source).__name__}): lifted to networks as the sum of its op costs"
+        )
     rows = choose_shots(len(nets.archs), args.shots, args.seed)
-    prior = _prior(args.prior_from, STATS[args.stat],
-                   encode([nets.archs[i] for i in rows]).ops) if args.prior_from else None
-    model = TransferPredictor(source, args.method, nets.device, prior,
-                              spec_prior=None if spec is None else spec.weights_.tolist()).fit(
-        [nets.archs[i] for i in rows], nets.latency_ms[rows])
+    prior = (
+        _prior(args.prior_from, STATS[args.stat], encode([nets.archs[i] for i in rows]).ops)
+        if args.prior_from
+        else None
+    )
+    model = TransferPredictor(
+        source,
+        args.method,
+        nets.device,
+        prior,
+        spec_prior=None if spec is None else spec.weights_.tolist(),
+    ).fit([nets.archs[i] for i in rows], nets.latency_ms[rows])
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
-    console.print(f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
-                  f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
-                  f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
-                  markup=False)
-    return (model, {"networks": nets.table_sha256}, model.fit_metrics_, nets.device,
-            fitted_sizes(archs=nets.archs), nets.drift_reference)
+    console.print(
+        f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
+        f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
+        f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
+        markup=False,
+    )
+    return (
+        model,
+        {"networks": nets.table_sha256},
+        model.fit_metrics_,
+        nets.device,
+        fitted_sizes(archs=nets.archs),
+        nets.drift_reference,
+    )
 
 
 def _batch(archs: list) -> int:
@@ -186,51 +268,71 @@ def _spec_sheet(args: argparse.Namespace) -> int:
     model = _spec_model(args.target_gpu, batch)
     save(model, args.out)  # no device slug: nothing was measured (the state says which GPU)
     w = model.weights_
-    console.print(f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
-                  f"source: {model.spec_.source}); calibrated on "
-                  f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
-                  f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}", markup=False)
+    console.print(
+        f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
+        f"source: {model.spec_.source}); calibrated on "
+        f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
+        f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}",
+        markup=False,
+    )
     return 0
-def _model_transfer(args: argparse.Namespace, nets: object
-                    ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], None]:
+
+
+def _model_transfer(
+    args: argparse.Namespace, nets: object
+) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], None]:
     """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
     are networks tables of the same models on OTHER devices (the source columns),
     ``latbench.predictors.model_transfer``."""
     from latbench.model_features import FEATURES
     from latbench.predictors.data import network_data
-    from latbench.predictors.model_transfer import (ModelTransferPredictor, SourceColumn,
-                                                    as_models)
+    from latbench.predictors.model_transfer import ModelTransferPredictor, SourceColumn, as_models
     from latbench.predictors.transfer_fit import choose_shots
 
     if args.method not in ("auto", "loglinear"):
-        raise LatbenchError(f"--method {args.method} fits op costs; a model-zoo table (space "
-                            "timm) takes --method auto or loglinear")
+        raise LatbenchError(
+            f"--method {args.method} fits op costs; a model-zoo table (space "
+            "timm) takes --method auto or loglinear"
+        )
     sources, tables = [], {"networks": nets.table_sha256}
     for i, path in enumerate(p for p in [args.transfer_from, *(args.prior_from or [])] if p):
         src = network_data(path, STATS[args.stat])
         if src.space != "timm":
-            raise LatbenchError(f"{path}: space {src.space!r}; the source columns of a model-zoo "
-                                "transfer are networks tables of the same zoo (space timm) on "
-                                "other devices (`latbench import-nets --format timm`)")
+            raise LatbenchError(
+                f"{path}: space {src.space!r}; the source columns of a model-zoo "
+                "transfer are networks tables of the same zoo (space timm) on "
+                "other devices (`latbench import-nets --format timm`)"
+            )
         rows = as_models(src.archs, FEATURES)
-        sources.append(SourceColumn.fit(src.device or path.parent.name, rows.keys,
-                                        rows.features, src.latency_ms / rows.batch))
+        sources.append(
+            SourceColumn.fit(
+                src.device or path.parent.name,
+                rows.keys,
+                rows.features,
+                src.latency_ms / rows.batch,
+            )
+        )
         tables[f"source{i + 1}"] = src.table_sha256
     shots = choose_shots(len(nets.archs), args.shots, args.seed)
     model = ModelTransferPredictor(FEATURES, sources, args.method, nets.device).fit(
-        [nets.archs[i] for i in shots], nets.latency_ms[shots])
+        [nets.archs[i] for i in shots], nets.latency_ms[shots]
+    )
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
-    console.print(f"{len(shots)} shots drawn at random (seed {args.seed}) from "
-                  f"{len(nets.archs)} models of {args.networks} ({nets.provenance}); source "
-                  f"columns: {', '.join(s.device for s in sources) or 'none'}; chose "
-                  f"{model.method_} (alpha {model.alpha_:g}) by leave-one-out RMS relative "
-                  f"error: {scores}", markup=False)
+    console.print(
+        f"{len(shots)} shots drawn at random (seed {args.seed}) from "
+        f"{len(nets.archs)} models of {args.networks} ({nets.provenance}); source "
+        f"columns: {', '.join(s.device for s in sources) or 'none'}; chose "
+        f"{model.method_} (alpha {model.alpha_:g}) by leave-one-out RMS relative "
+        f"error: {scores}",
+        markup=False,
+    )
     missing = {d: n for d, n in model.imputed(nets.archs).items() if n}
     if missing:
-        console.print("models missing from a source column (their source latency is "
-                      "predicted from features): " + ", ".join(f"{d} {n}"
-                                                               for d, n in missing.items()),
-                      markup=False)
+        console.print(
+            "models missing from a source column (their source latency is "
+            "predicted from features): " + ", ".join(f"{d} {n}" for d, n in missing.items()),
+            markup=False,
+        )
     return model, tables, model.fit_metrics_, nets.device, {}, None
 
 
@@ -251,12 +353,16 @@ def _memory(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import save
 
     if args.op_table is None:
-        raise LatbenchError("fit --kind memory needs a memory table (`latbench memory dints` "
-                            "writes device_profiles/<device>/memory-dints-small.csv)")
+        raise LatbenchError(
+            "fit --kind memory needs a memory table (`latbench memory dints` "
+            "writes device_profiles/<device>/memory-dints-small.csv)"
+        )
     model, info = fit_memory(args.op_table)
     save(model, args.out, **info)
-    console.print(f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
-                  f"{model.n_calibration_} measured networks) -> {args.out}")
+    console.print(
+        f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
+        f"{model.n_calibration_} measured networks) -> {args.out}"
+    )
     _print_metrics(type(model).__name__, info["fit_metrics"])
     return 0
 
@@ -266,19 +372,20 @@ def run(args: argparse.Namespace) -> int:
         return _memory(args)
     if args.kind == "prior":
         return _fit_prior(args)
+    from latbench.importing_timm import is_model_table
     from latbench.predictors.data import fitted_sizes, network_data, op_data
     from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
+    from latbench.predictors.lookup import LookupPredictor
     from latbench.predictors.network import NetworkPredictor
     from latbench.predictors.persist import save
-    from latbench.predictors.lookup import LookupPredictor
-
-    from latbench.importing_timm import is_model_table
 
     if args.target_gpu is not None and args.shots == 0:
         return _spec_sheet(args)
     if args.shots == 0:
-        raise LatbenchError("--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
-                            "transfer needs >= 3 shots")
+        raise LatbenchError(
+            "--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
+            "transfer needs >= 3 shots"
+        )
     zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
     # a zoo: sources optional (features alone)
     if args.transfer_from is not None or args.target_gpu is not None or zoo:
@@ -294,14 +401,22 @@ def run(args: argparse.Namespace) -> int:
         if args.networks is not None:
             nets = network_data(args.networks, STATS[args.stat])
             model = NetworkPredictor(model, args.composition, args.calibration).fit(
-                nets.archs, nets.latency_ms)
+                nets.archs, nets.latency_ms
+            )
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
             sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
     paths = {"ops": args.op_table, "networks": args.networks}
-    save(model, args.out, device=device, tables=tables, fit_metrics=metrics,
-         statistic=STATS[args.stat], sizes=sizes,
-         table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
-         drift_reference=drift if is_corrected(STATS[args.stat]) else None)
+    save(
+        model,
+        args.out,
+        device=device,
+        tables=tables,
+        fit_metrics=metrics,
+        statistic=STATS[args.stat],
+        sizes=sizes,
+        table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
+        drift_reference=drift if is_corrected(STATS[args.stat]) else None,
+    )
     console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
         _print_metrics(type(model).__name__, metrics)

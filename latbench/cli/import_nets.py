@@ -5,68 +5,118 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from latbench.choices import DISCONNECTED, IMPORT_FORMATS, PERS, SIZES, UNITS
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
-from latbench.choices import DISCONNECTED, IMPORT_FORMATS, PERS, SIZES, UNITS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "import-nets", help="import whole-network latencies measured elsewhere (HELP, "
-                            "HW-NAS-Bench, BRP-NAS files) as networks tables",
+        "import-nets",
+        help="import whole-network latencies measured elsewhere (HELP, "
+        "HW-NAS-Bench, BRP-NAS files) as networks tables",
         description="Turn a CSV (.csv or .csv.gz) of networks (NAS-Bench-201 arch_str) and "
-                    "one latency column per device into one latbench.networks table per "
-                    "column, OUT/<column>/<space>-<size>.networks.csv. Rows say "
-                    "source=imported and the side-car records origin, license, unit, batch "
-                    "and per batch/image: imported numbers never pass for measured ones. "
-                    "--format timm reads pytorch-image-models' results/benchmark-infer-*.csv "
-                    "(model, image size, batch and ms per batch on each row) into "
-                    "OUT/<file>/timm-published.networks.csv with per-model features counted "
-                    "on the meta device (docs/timm-import.md).")
+        "one latency column per device into one latbench.networks table per "
+        "column, OUT/<column>/<space>-<size>.networks.csv. Rows say "
+        "source=imported and the side-car records origin, license, unit, batch "
+        "and per batch/image: imported numbers never pass for measured ones. "
+        "--format timm reads pytorch-image-models' results/benchmark-infer-*.csv "
+        "(model, image size, batch and ms per batch on each row) into "
+        "OUT/<file>/timm-published.networks.csv with per-model features counted "
+        "on the meta device (docs/timm-import.md).",
+    )
     p.add_argument("file", type=Path, help="CSV or CSV.gz with an architecture column")
-    p.add_argument("--format", choices=IMPORT_FORMATS, default="columns",
-                   help="columns: one latency column per device (HELP, HW-NAS-Bench, BRP-NAS; "
-                        "default); timm: a pytorch-image-models benchmark-infer CSV")
-    p.add_argument("--unit", choices=tuple(UNITS),
-                   help="unit of the latency columns (required for --format columns: the "
-                        "file does not say)")
-    p.add_argument("--batch", action="append", metavar="N|COLUMN=N",
-                   help="batch size the latencies were measured at (required for --format "
-                        "columns): N for every column, COLUMN=N for one (repeatable, e.g. "
-                        "--batch 1 --batch 1080ti_32=32)")
-    p.add_argument("--per", choices=PERS, default="batch",
-                   help="values are per forward pass of the whole batch (default) or per "
-                        "image; stored per batch")
-    p.add_argument("--columns", default=None,
-                   help="comma-separated latency columns (default: all of them)")
+    p.add_argument(
+        "--format",
+        choices=IMPORT_FORMATS,
+        default="columns",
+        help="columns: one latency column per device (HELP, HW-NAS-Bench, BRP-NAS; "
+        "default); timm: a pytorch-image-models benchmark-infer CSV",
+    )
+    p.add_argument(
+        "--unit",
+        choices=tuple(UNITS),
+        help="unit of the latency columns (required for --format columns: the file does not say)",
+    )
+    p.add_argument(
+        "--batch",
+        action="append",
+        metavar="N|COLUMN=N",
+        help="batch size the latencies were measured at (required for --format "
+        "columns): N for every column, COLUMN=N for one (repeatable, e.g. "
+        "--batch 1 --batch 1080ti_32=32)",
+    )
+    p.add_argument(
+        "--per",
+        choices=PERS,
+        default="batch",
+        help="values are per forward pass of the whole batch (default) or per "
+        "image; stored per batch",
+    )
+    p.add_argument(
+        "--columns", default=None, help="comma-separated latency columns (default: all of them)"
+    )
     p.add_argument("--out", type=Path, required=True, help="folder the tables go under")
-    p.add_argument("--space", default=None, help="space of the architectures (default: the "
-                                                 "one whose column the header has)")
-    p.add_argument("--arch-column", default="",
-                   help="the column holding NAS-Bench-201 genotype strings when it is not "
-                        "called arch_str (e.g. genotype, arch)")
-    p.add_argument("--size", choices=SIZES, default="paper",
-                   help="network size the file measured (default: paper, the benchmark's)")
-    p.add_argument("--classes", type=int, default=10, dest="n_classes",
-                   help="NAS-Bench-201 dataset by its classes: 10, 100 or 120 "
-                        "(ImageNet16-120, 16x16 input; default 10)")
-    p.add_argument("--prune", action="store_true",
-                   help="the runtime removed 'none' edges and dead ops (default: the "
-                        "benchmark's Zero ops ran)")
-    p.add_argument("--disconnected", choices=DISCONNECTED, default="drop",
-                   help="cells with no input-to-output path: drop (default, counted) or keep "
-                        "(flagged meta.connected=false)")
+    p.add_argument(
+        "--space",
+        default=None,
+        help="space of the architectures (default: the one whose column the header has)",
+    )
+    p.add_argument(
+        "--arch-column",
+        default="",
+        help="the column holding NAS-Bench-201 genotype strings when it is not "
+        "called arch_str (e.g. genotype, arch)",
+    )
+    p.add_argument(
+        "--size",
+        choices=SIZES,
+        default="paper",
+        help="network size the file measured (default: paper, the benchmark's)",
+    )
+    p.add_argument(
+        "--classes",
+        type=int,
+        default=10,
+        dest="n_classes",
+        help="NAS-Bench-201 dataset by its classes: 10, 100 or 120 "
+        "(ImageNet16-120, 16x16 input; default 10)",
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="the runtime removed 'none' edges and dead ops (default: the "
+        "benchmark's Zero ops ran)",
+    )
+    p.add_argument(
+        "--disconnected",
+        choices=DISCONNECTED,
+        default="drop",
+        help="cells with no input-to-output path: drop (default, counted) or keep "
+        "(flagged meta.connected=false)",
+    )
     p.add_argument("--origin", default="", help="where the file comes from (URL, commit)")
     p.add_argument("--license", default="", help="license notice text to keep with the data")
-    p.add_argument("--license-file", type=Path, default=None,
-                   help="file holding the license notice (its text goes into the side-car)")
+    p.add_argument(
+        "--license-file",
+        type=Path,
+        default=None,
+        help="file holding the license notice (its text goes into the side-car)",
+    )
     p.add_argument("--measured-by", default="", help="who measured (e.g. the paper's authors)")
-    p.add_argument("--skip-bad", action="store_true",
-                   help="skip bad values and rows instead of stopping; report what was skipped")
-    p.add_argument("--features-cache", type=Path, default=None,
-                   help="--format timm: CSV of per-model features, read and extended so "
-                        "that importing another file of the same models builds none again "
-                        "(default: OUT/timm-features.csv)")
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip bad values and rows instead of stopping; report what was skipped",
+    )
+    p.add_argument(
+        "--features-cache",
+        type=Path,
+        default=None,
+        help="--format timm: CSV of per-model features, read and extended so "
+        "that importing another file of the same models builds none again "
+        "(default: OUT/timm-features.csv)",
+    )
     p.add_argument("--force", action="store_true", help="replace existing tables")
     p.set_defaults(func=run, usage_error=p.error)
 
@@ -88,8 +138,9 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
         try:
             n = int(number)
         except ValueError:
-            raise LatbenchError(f"--batch {value!r}: expected N or COLUMN=N with an integer "
-                                "N") from None
+            raise LatbenchError(
+                f"--batch {value!r}: expected N or COLUMN=N with an integer N"
+            ) from None
         if sep:
             per_column.append((column.strip(), n))
         else:
@@ -107,36 +158,58 @@ def run(args: argparse.Namespace) -> int:
     if args.unit is None or not args.batch:
         args.usage_error("--format columns needs --unit and --batch (the file does not say)")
     license_text, license_file = _license(args)
-    columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) \
-        if args.columns else None
+    columns = (
+        tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
+    )
     batch, batches = _batches(args.batch)
-    options = ImportOptions(unit=args.unit, batch=batch, batches=batches, per=args.per,
-                            space=args.space,
-                            size=args.size, n_classes=args.n_classes, prune=args.prune,
-                            columns=columns, origin=args.origin, license=license_text,
-                            license_file=license_file, measured_by=args.measured_by,
-                            disconnected=args.disconnected, skip_bad=args.skip_bad,
-                            arch_column=args.arch_column,
-                            force=args.force)
+    options = ImportOptions(
+        unit=args.unit,
+        batch=batch,
+        batches=batches,
+        per=args.per,
+        space=args.space,
+        size=args.size,
+        n_classes=args.n_classes,
+        prune=args.prune,
+        columns=columns,
+        origin=args.origin,
+        license=license_text,
+        license_file=license_file,
+        measured_by=args.measured_by,
+        disconnected=args.disconnected,
+        skip_bad=args.skip_bad,
+        arch_column=args.arch_column,
+        force=args.force,
+    )
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():
-        console.print(f"{column}: {report.rows[column]} networks ({report.space}, {args.size}, "
-                      f"batch {options.batch_of(column)}, imported) -> {path}", soft_wrap=True)
+        console.print(
+            f"{column}: {report.rows[column]} networks ({report.space}, {args.size}, "
+            f"batch {options.batch_of(column)}, imported) -> {path}",
+            soft_wrap=True,
+        )
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
         console.print(f"disconnected cells {verb}: {report.disconnected} rows")
     if report.duplicates:
-        console.print(f"{report.duplicates} rows repeat an architecture already in the file; "
-                      "both are kept, readers use the last one", soft_wrap=True)
+        console.print(
+            f"{report.duplicates} rows repeat an architecture already in the file; "
+            "both are kept, readers use the last one",
+            soft_wrap=True,
+        )
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
-        console.print(f"skipped (--skip-bad): {sum(report.skipped.values())} ({counts}); "
-                      "first ones:", soft_wrap=True)
+        console.print(
+            f"skipped (--skip-bad): {sum(report.skipped.values())} ({counts}); first ones:",
+            soft_wrap=True,
+        )
         for line in report.examples:
             console.print(f"  {line}", markup=False, soft_wrap=True)
     if not license_text:
-        console.print("note: no --license/--license-file given; keep the data's license "
-                      "notice with these tables if you share them")
+        console.print(
+            "note: no --license/--license-file given; keep the data's license "
+            "notice with these tables if you share them"
+        )
     return 0
 
 
@@ -148,8 +221,10 @@ def _run_timm(args: argparse.Namespace) -> int:
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]
     if given:
-        raise LatbenchError(f"--format timm reads model, image size, batch and ms per batch "
-                            f"from the file; drop {', '.join(given)}")
+        raise LatbenchError(
+            f"--format timm reads model, image size, batch and ms per batch "
+            f"from the file; drop {', '.join(given)}"
+        )
     license_text, license_file = _license(args)
     cache = args.features_cache or args.out / "timm-features.csv"
 
@@ -157,26 +232,46 @@ def _run_timm(args: argparse.Namespace) -> int:
         if done % 100 == 0:
             console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
 
-    report = import_timm_file(args.file, args.out, features_cache=cache,
-                              license_text=license_text, license_file=license_file,
-                              origin=args.origin, force=args.force, progress=progress)
-    batches = ", ".join(f"{b}: {n}" for b, n in sorted(report.batches.items(),
-                                                        key=lambda kv: -kv[1])[:4])
-    console.print(f"{report.rows} of {report.read} rows (timm models, imported; batch per "
-                  f"row: {batches}) -> {report.table}", soft_wrap=True)
-    console.print(f"features ({report.library}, meta device) cached in {cache}",
-                  soft_wrap=True, markup=False)
+    report = import_timm_file(
+        args.file,
+        args.out,
+        features_cache=cache,
+        license_text=license_text,
+        license_file=license_file,
+        origin=args.origin,
+        force=args.force,
+        progress=progress,
+    )
+    batches = ", ".join(
+        f"{b}: {n}" for b, n in sorted(report.batches.items(), key=lambda kv: -kv[1])[:4]
+    )
+    console.print(
+        f"{report.rows} of {report.read} rows (timm models, imported; batch per "
+        f"row: {batches}) -> {report.table}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"features ({report.library}, meta device) cached in {cache}", soft_wrap=True, markup=False
+    )
     if report.unknown:
-        console.print(f"skipped {len(report.unknown)} model name(s) {report.library} does not "
-                      f"know: {', '.join(report.unknown[:8])}"
-                      f"{', ...' if len(report.unknown) > 8 else ''}", soft_wrap=True,
-                      markup=False)
+        console.print(
+            f"skipped {len(report.unknown)} model name(s) {report.library} does not "
+            f"know: {', '.join(report.unknown[:8])}"
+            f"{', ...' if len(report.unknown) > 8 else ''}",
+            soft_wrap=True,
+            markup=False,
+        )
     if report.failed:
-        console.print(f"skipped {len(report.failed)} model(s) that do not run on the meta "
-                      "device; first ones:", soft_wrap=True)
+        console.print(
+            f"skipped {len(report.failed)} model(s) that do not run on the meta "
+            "device; first ones:",
+            soft_wrap=True,
+        )
         for key, why in list(report.failed.items())[:5]:
             console.print(f"  {key}: {why}", markup=False, soft_wrap=True)
     if not license_text:
-        console.print("note: no --license/--license-file given; keep the data's license "
-                      "notice (data/public-latency/timm/LICENSE: Apache-2.0) with these tables")
+        console.print(
+            "note: no --license/--license-file given; keep the data's license "
+            "notice (data/public-latency/timm/LICENSE: Apache-2.0) with these tables"
+        )
     return 0

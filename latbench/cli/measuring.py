@@ -23,37 +23,79 @@ if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when 
 DEFAULT_ROUNDS = 20
 
 
-def add_measuring_args(p: argparse.ArgumentParser, *, budget_ms: float, warmup_ms: float,
-                       what: str, schema: str = "latbench.latency") -> None:
+def add_measuring_args(
+    p: argparse.ArgumentParser,
+    *,
+    budget_ms: float,
+    warmup_ms: float,
+    what: str,
+    schema: str = "latbench.latency",
+) -> None:
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
-    p.add_argument("--size", choices=SIZES, default=None,
-                   help="small: shapes for a quick CPU run; paper: the paper's shapes "
-                        "(default: the space's own: paper for nasbench201, small otherwise)")
+    p.add_argument(
+        "--size",
+        choices=SIZES,
+        default=None,
+        help="small: shapes for a quick CPU run; paper: the paper's shapes "
+        "(default: the space's own: paper for nasbench201, small otherwise)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
-    p.add_argument("--threads", type=positive_int, default=1,
-                   help="torch CPU threads (default: 1, measured on the per-thread CPU clock; "
-                        "more threads are timed on the wall clock and warn on a loaded machine)")
-    p.add_argument("--clock", choices=CLOCK_CHOICES, default="auto",
-                   help="CPU clock: thread (CPU time of the measuring thread: latency on a "
-                        "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
-                        "wall; default)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=1,
+        help="torch CPU threads (default: 1, measured on the per-thread CPU clock; "
+        "more threads are timed on the wall clock and warn on a loaded machine)",
+    )
+    p.add_argument(
+        "--clock",
+        choices=CLOCK_CHOICES,
+        default="auto",
+        help="CPU clock: thread (CPU time of the measuring thread: latency on a "
+        "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
+        "wall; default)",
+    )
     add_table_args(p, schema)
-    p.add_argument("--budget-ms", type=positive_float, default=budget_ms,
-                   help=f"measuring budget per {what} (default: {budget_ms:g})")
-    p.add_argument("--warmup-ms", type=nonnegative_float, default=warmup_ms,
-                   help=f"warm-up budget per {what} (default: {warmup_ms:g})")
-    p.add_argument("--target-ci", type=positive_float, default=0.01,
-                   help="stop when the median's 95%% CI half-width is below this fraction")
-    p.add_argument("--rounds", type=positive_int, default=DEFAULT_ROUNDS,
-                   help=f"> 1: measure {what}s round-robin in this many rounds of "
-                        "budget/rounds each, so a shared machine's drift falls on all alike "
-                        f"(1: one after another; default: {DEFAULT_ROUNDS})")
-    p.add_argument("--no-reference", dest="reference", action="store_false",
-                   help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
-                        "1); without it the *_corrected_ms columns stay empty")
-    p.add_argument("--drift-from", type=Path, default=None,
-                   help="take the nominal reference time (drift 1.0) from this table, so that "
-                        "tables measured in separate runs share one drift scale")
+    p.add_argument(
+        "--budget-ms",
+        type=positive_float,
+        default=budget_ms,
+        help=f"measuring budget per {what} (default: {budget_ms:g})",
+    )
+    p.add_argument(
+        "--warmup-ms",
+        type=nonnegative_float,
+        default=warmup_ms,
+        help=f"warm-up budget per {what} (default: {warmup_ms:g})",
+    )
+    p.add_argument(
+        "--target-ci",
+        type=positive_float,
+        default=0.01,
+        help="stop when the median's 95%% CI half-width is below this fraction",
+    )
+    p.add_argument(
+        "--rounds",
+        type=positive_int,
+        default=DEFAULT_ROUNDS,
+        help=f"> 1: measure {what}s round-robin in this many rounds of "
+        "budget/rounds each, so a shared machine's drift falls on all alike "
+        f"(1: one after another; default: {DEFAULT_ROUNDS})",
+    )
+    p.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
+        "1); without it the *_corrected_ms columns stay empty",
+    )
+    p.add_argument(
+        "--drift-from",
+        type=Path,
+        default=None,
+        help="take the nominal reference time (drift 1.0) from this table, so that "
+        "tables measured in separate runs share one drift scale",
+    )
 
 
 def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
@@ -78,20 +120,26 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
     except KeyError:
         if strict:
             schema = df.attrs.get("meta", {}).get("schema", "?")
-            raise TableError(f"--drift-from {table}: a {schema} table has no reference_ms "
-                             "column; expected an op or networks table measured with "
-                             "--rounds > 1") from None
+            raise TableError(
+                f"--drift-from {table}: a {schema} table has no reference_ms "
+                "column; expected an op or networks table measured with "
+                "--rounds > 1"
+            ) from None
         return None
     theirs = (df.attrs.get("meta", {}).get("protocol") or {}).get("reference")
     if len(values) and theirs != REFERENCE_ID:
         if strict:
-            raise TableError(f"--drift-from {table}: its reference_ms was measured on another "
-                             f"drift reference ({theirs!r}; this latbench: {REFERENCE_ID!r}); "
-                             "re-measure that table or leave out --drift-from")
+            raise TableError(
+                f"--drift-from {table}: its reference_ms was measured on another "
+                f"drift reference ({theirs!r}; this latbench: {REFERENCE_ID!r}); "
+                "re-measure that table or leave out --drift-from"
+            )
         return None
     if strict and not len(values):
-        raise TableError(f"--drift-from {table}: no row has a reference_ms (measure it with "
-                         "--rounds > 1, without --no-reference)")
+        raise TableError(
+            f"--drift-from {table}: no row has a reference_ms (measure it with "
+            "--rounds > 1, without --no-reference)"
+        )
     return float(np.median(values)) if len(values) else None
 
 
@@ -104,8 +152,10 @@ def table_arg(schema: str) -> Callable[[str], Path]:
     def parse(text: str) -> Path:
         path = Path(text)
         if path.is_dir():
-            raise argparse.ArgumentTypeError(f"{path}: is a directory; expected a table file "
-                                             "(NAME.csv beside its NAME.meta.json side-car)")
+            raise argparse.ArgumentTypeError(
+                f"{path}: is a directory; expected a table file "
+                "(NAME.csv beside its NAME.meta.json side-car)"
+            )
         side = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
         if not (path.is_file() and side.is_file()):
             return path
@@ -114,8 +164,10 @@ def table_arg(schema: str) -> Callable[[str], Path]:
         except (OSError, LatbenchError, AttributeError):
             return path  # a damaged side-car: the run names it, with its line and field
         if found != schema:
-            raise argparse.ArgumentTypeError(f"{path}: is a {found} table (its side-car's "
-                                             f"schema); this command writes {schema} tables")
+            raise argparse.ArgumentTypeError(
+                f"{path}: is a {found} table (its side-car's "
+                f"schema); this command writes {schema} tables"
+            )
         return path
 
     return parse
@@ -124,28 +176,47 @@ def table_arg(schema: str) -> Callable[[str], Path]:
 def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency") -> None:
     """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded;
     ``schema``: the kind of table the command writes (``table_arg``)."""
-    p.add_argument("--out", type=Path, default=None,
-                   help="tables root; the table goes under OUT/<device-slug>/ (default: "
-                        "$LATBENCH_HOME, else ./latbench-tables; the repository's "
-                        "device_profiles/ is reference data, written only when named here)")
-    p.add_argument("--table", type=table_arg(schema), default=None,
-                   help="write to this CSV instead")
-    p.add_argument("--lock-timeout", type=float, default=None, metavar="S",
-                   help="another run writing the same table: wait at most S seconds, then "
-                        "stop with an error (default: wait for it)")
-    p.add_argument("--item-timeout", type=float, default=600.0, metavar="S",
-                   help="wall-clock limit on one item making no progress: each of its turns "
-                        "(build, warm-up, its slice of an interleaved round) must end within "
-                        "S seconds, whatever the group size; an item past it is recorded "
-                        "status=timeout and the run goes on (default: 600; 0: no limit)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="tables root; the table goes under OUT/<device-slug>/ (default: "
+        "$LATBENCH_HOME, else ./latbench-tables; the repository's "
+        "device_profiles/ is reference data, written only when named here)",
+    )
+    p.add_argument(
+        "--table", type=table_arg(schema), default=None, help="write to this CSV instead"
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="another run writing the same table: wait at most S seconds, then "
+        "stop with an error (default: wait for it)",
+    )
+    p.add_argument(
+        "--item-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="wall-clock limit on one item making no progress: each of its turns "
+        "(build, warm-up, its slice of an interleaved round) must end within "
+        "S seconds, whatever the group size; an item past it is recorded "
+        "status=timeout and the run goes on (default: 600; 0: no limit)",
+    )
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line)."""
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
-    return {"lock_timeout_s": args.lock_timeout, "item_timeout_s": timeout,
-            "on_note": lambda text: err_console.print(f"latbench: {text}", markup=False,
-                                                      highlight=False, soft_wrap=True)}
+    return {
+        "lock_timeout_s": args.lock_timeout,
+        "item_timeout_s": timeout,
+        "on_note": lambda text: err_console.print(
+            f"latbench: {text}", markup=False, highlight=False, soft_wrap=True
+        ),
+    }
 
 
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
@@ -155,11 +226,14 @@ def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Tim
 
     cpu = args.device.split(":")[0] == "cpu"
     clock = resolve_clock(args.clock, args.threads) if cpu else "wall"
-    config = TimingConfig(warmup_ms=args.warmup_ms, budget_ms=args.budget_ms,
-                          target_rel_ci=args.target_ci,
-                          min_sample_ms=min_sample_ms_for(args.device, clock),
-                          rounds=args.rounds,
-                          reference=cpu and args.reference and args.rounds > 1)
+    config = TimingConfig(
+        warmup_ms=args.warmup_ms,
+        budget_ms=args.budget_ms,
+        target_rel_ci=args.target_ci,
+        min_sample_ms=min_sample_ms_for(args.device, clock),
+        rounds=args.rounds,
+        reference=cpu and args.reference and args.rounds > 1,
+    )
     if cpu:
         timer_options["clock"] = clock
     timer = make_timer(args.device, config, threads=args.threads, **timer_options)
@@ -170,8 +244,11 @@ def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> No
     """Drift 1.0 = the reference time of ``--drift-from``, else of ``table`` when resumed
     (else the run's first group: ``CpuTimer.reference_nominal_ms``)."""
     if hasattr(timer, "reference_nominal_ms"):
-        timer.reference_nominal_ms = (nominal_reference_ms(args.drift_from, strict=True)
-                                      if args.drift_from else nominal_reference_ms(table))
+        timer.reference_nominal_ms = (
+            nominal_reference_ms(args.drift_from, strict=True)
+            if args.drift_from
+            else nominal_reference_ms(table)
+        )
 
 
 class RowAdvancer:
@@ -179,21 +256,32 @@ class RowAdvancer:
     with interleaved rounds a fraction of the group per round (so the bar and its ETA move
     while a group is measured, not only when it ends)."""
 
-    def __init__(self, bar: Progress, task: TaskID, label: Callable[[Any], str],
-                 value: Callable[[dict[str, Any]], str] | None = None):
+    def __init__(
+        self,
+        bar: Progress,
+        task: TaskID,
+        label: Callable[[Any], str],
+        value: Callable[[dict[str, Any]], str] | None = None,
+    ):
         self.bar, self.task, self.label = bar, task, label
         self.value = value or (lambda row: f"{row['latency_median_ms']:.3f} ms")
         self.done = 0
 
     def __call__(self, item: Any, row: dict[str, Any] | None) -> None:
-        status = "cached" if row is None else (
-            self.value(row) if row["status"] == "ok" else row["status"])
+        status = (
+            "cached"
+            if row is None
+            else (self.value(row) if row["status"] == "ok" else row["status"])
+        )
         self.done += 1
         self.bar.update(self.task, completed=self.done, status=f"{self.label(item)}: {status}")
 
     def on_round(self, done: int, rounds: int, n_items: int) -> None:
-        self.bar.update(self.task, completed=self.done + n_items * done / rounds,
-                        status=f"round {done}/{rounds} of {n_items} interleaved")
+        self.bar.update(
+            self.task,
+            completed=self.done + n_items * done / rounds,
+            status=f"round {done}/{rounds} of {n_items} interleaved",
+        )
 
 
 def row_advancer(bar: Progress, task: TaskID, label: Callable[[Any], str]) -> RowAdvancer:

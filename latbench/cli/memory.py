@@ -26,29 +26,48 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("memory", help="measure or predict training-time memory",
-                       description="Training memory of an architecture (JSON file) or of "
-                                   "sampled architectures of a space: measured in a fresh "
-                                   "process per network, or predicted (--predict).")
-    p.add_argument("target", nargs="?",
-                   help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
-                        "as validate reads it), or a space name (see `latbench spaces`: --n "
-                        "sampled)")
+    p = sub.add_parser(
+        "memory",
+        help="measure or predict training-time memory",
+        description="Training memory of an architecture (JSON file) or of "
+        "sampled architectures of a space: measured in a fresh "
+        "process per network, or predicted (--predict).",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
+        "as validate reads it), or a space name (see `latbench spaces`: --n "
+        "sampled)",
+    )
     add_model_args(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument("--predict", action="store_true", help="trace and predict; measure nothing")
-    p.add_argument("--calibrate", type=Path, default=None,
-                   help="memory table of measurements for the per-device offset (--predict)")
-    p.add_argument("--n", type=positive_int, default=5,
-                   help="architectures to sample from a space")
-    p.add_argument("--size", choices=SIZES, default=None,
-                   help="sampled architectures' size (default: the space's own)")
-    p.add_argument("--seed", type=nonnegative_int, default=0,
-                   help="seed of the sampled architectures")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
-                   help="optimizer of the training steps; its state counts (default: adam)")
-    p.add_argument("--batch", type=positive_int, default=None,
-                   help="batch size (default: the arch's)")
+    p.add_argument(
+        "--calibrate",
+        type=Path,
+        default=None,
+        help="memory table of measurements for the per-device offset (--predict)",
+    )
+    p.add_argument("--n", type=positive_int, default=5, help="architectures to sample from a space")
+    p.add_argument(
+        "--size",
+        choices=SIZES,
+        default=None,
+        help="sampled architectures' size (default: the space's own)",
+    )
+    p.add_argument(
+        "--seed", type=nonnegative_int, default=0, help="seed of the sampled architectures"
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="adam",
+        help="optimizer of the training steps; its state counts (default: adam)",
+    )
+    p.add_argument(
+        "--batch", type=positive_int, default=None, help="batch size (default: the arch's)"
+    )
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
     add_table_args(p, "latbench.memory")
@@ -90,34 +109,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
-    from latbench.tables import read_table
     from latbench.predictors.memory import TrainingMemoryPredictor
+    from latbench.tables import read_table
 
     cpu = args.device == "cpu"
-    model = TrainingMemoryPredictor("rss_growth" if cpu else "nvml", config,
-                                    workspace="cpu" if cpu else "none")
+    model = TrainingMemoryPredictor(
+        "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
+    )
     model.fit(read_table(args.calibrate) if args.calibrate else None)
     from latbench.tablerun.ids import arch_id
 
     rows, parts = [], ""
     for i, arch in enumerate(archs):
         est = model.estimate(arch)
-        rows.append((i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib,
-                     est.peak_phase))
+        rows.append(
+            (i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib, est.peak_phase)
+        )
         parts = est.parts_text()
     bare = model.target == "nvml" and not model.n_calibration_
-    print_table(f"predicted training memory ({model.target}, MiB; an estimate"
-                f"{', CUDA context NOT included' if bare else ''})",
-                ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"], rows)
+    print_table(
+        f"predicted training memory ({model.target}, MiB; an estimate"
+        f"{', CUDA context NOT included' if bare else ''})",
+        ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"],
+        rows,
+    )
     console.print(f"parts: {parts}", markup=False)
     return 0
 
 
-def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
-             config: TrainConfig) -> int:
+def _measure(
+    args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
+) -> int:
+    from latbench.device import fingerprint
     from latbench.memory.cpu import measure_cpu
     from latbench.memory.gpu import measure_gpu
-    from latbench.device import fingerprint
     from latbench.memory.table import default_memory_table, measure_into_table
 
     cpu = args.device == "cpu"
@@ -126,42 +151,73 @@ def _measure(args: argparse.Namespace, name: str, archs: list[Architecture],
     path = args.table or default_memory_table(slug, name, args.out)
     options = run_options(args)
     limit = options.pop("item_timeout_s") or None  # each subject runs in its own child process
-    measure = ((lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0)) if cpu
-               else (lambda s: measure_gpu(s, config, args.device, timeout_s=limit)))
+    measure = (
+        (lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0))
+        if cpu
+        else (lambda s: measure_gpu(s, config, args.device, timeout_s=limit))
+    )
     column = "rss_growth_mib" if cpu else "nvml_process_mib"
     if args.ray is not None:
         from latbench.fleet.jobs import memory_job_factory
 
-        return run_fleet(args, memory_job_factory(config, threads, limit), archs,
-                         f"memory-{name}", lambda arch: f"{len(arch.edges)} ops",
-                         value=lambda row: f"{row.get(column) or 0:.0f} MiB", threads=threads)
+        return run_fleet(
+            args,
+            memory_job_factory(config, threads, limit),
+            archs,
+            f"memory-{name}",
+            lambda arch: f"{len(arch.edges)} ops",
+            value=lambda row: f"{row.get(column) or 0:.0f} MiB",
+            threads=threads,
+        )
     console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
     with progress_bar() as bar:
         task = bar.add_task("memory", total=len(archs), status="")
 
         def advance(_subject, row) -> None:  # noqa: ANN001
-            status = "cached" if row is None else (
-                f"{row.get(column) or 0:.0f} MiB" if row["status"] == "ok" else row["status"])
+            status = (
+                "cached"
+                if row is None
+                else (f"{row.get(column) or 0:.0f} MiB" if row["status"] == "ok" else row["status"])
+            )
             bar.update(task, advance=1, status=status)
 
-        rows = measure_into_table(archs, path, measure, args.device, config, threads=threads,
-                                  on_row=advance, **options)
+        rows = measure_into_table(
+            archs, path, measure, args.device, config, threads=threads, on_row=advance, **options
+        )
     failed = sum(r["status"] != "ok" for r in rows)
     _print_measured(rows, cpu)
-    console.print(f"measured {len(rows) - failed}, failed {failed} (recorded), "
-                  f"{len(archs) - len(rows)} already in the table -> {path}", markup=False)
+    console.print(
+        f"measured {len(rows) - failed}, failed {failed} (recorded), "
+        f"{len(archs) - len(rows)} already in the table -> {path}",
+        markup=False,
+    )
     return 0
 
 
 def _print_measured(rows: list[dict], cpu: bool) -> None:
     """The rows this run measured, with the columns this device fills."""
-    cols = (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB")) if cpu else (
-        ("nvml_process_mib", "NVML proc MiB"), ("nvml_device_delta_mib", "NVML dev delta MiB"),
-        ("peak_reserved_mib", "reserved MiB"), ("peak_allocated_mib", "allocated MiB"),
-        ("context_mib", "context MiB"))
+    cols = (
+        (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
+        if cpu
+        else (
+            ("nvml_process_mib", "NVML proc MiB"),
+            ("nvml_device_delta_mib", "NVML dev delta MiB"),
+            ("peak_reserved_mib", "reserved MiB"),
+            ("peak_allocated_mib", "allocated MiB"),
+            ("context_mib", "context MiB"),
+        )
+    )
     if not rows:
         return
-    print_table("measured training memory (MiB)", ["arch_id", *(h for _, h in cols), "status"],
-                [(r.get("arch_id", r["key"]),
-                  *("-" if r.get(c) is None else float(r[c]) for c, _ in cols), r["status"])
-                 for r in rows])
+    print_table(
+        "measured training memory (MiB)",
+        ["arch_id", *(h for _, h in cols), "status"],
+        [
+            (
+                r.get("arch_id", r["key"]),
+                *("-" if r.get(c) is None else float(r[c]) for c, _ in cols),
+                r["status"],
+            )
+            for r in rows
+        ],
+    )

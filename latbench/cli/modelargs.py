@@ -20,21 +20,34 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
     """``--model SPEC`` (repeatable; left out where the positional argument names the
     model), ``--input-shape``, ``--leaf``."""
     if model_flag:
-        p.add_argument("--model", action="append", default=None, metavar="SPEC",
-                       help="a network of your own: timm:NAME, torchvision:NAME, "
-                            "package.module:callable or path/to/file.py:callable (a callable "
-                            "returning an nn.Module; random weights, nothing downloaded); "
-                            "repeatable")
-    p.add_argument("--input-shape", default=None, metavar="N,C,H,W",
-                   help="input shape of --model (default: the library's own, e.g. timm's "
-                        "pretrained_cfg input_size with batch 1)")
-    p.add_argument("--leaf", action="append", default=[], metavar="CLASS",
-                   help="treat submodules of this class as one op (repeatable; for code "
-                        "torch.fx cannot trace)")
+        p.add_argument(
+            "--model",
+            action="append",
+            default=None,
+            metavar="SPEC",
+            help="a network of your own: timm:NAME, torchvision:NAME, "
+            "package.module:callable or path/to/file.py:callable (a callable "
+            "returning an nn.Module; random weights, nothing downloaded); "
+            "repeatable",
+        )
+    p.add_argument(
+        "--input-shape",
+        default=None,
+        metavar="N,C,H,W",
+        help="input shape of --model (default: the library's own, e.g. timm's "
+        "pretrained_cfg input_size with batch 1)",
+    )
+    p.add_argument(
+        "--leaf",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="treat submodules of this class as one op (repeatable; for code "
+        "torch.fx cannot trace)",
+    )
 
 
-def model_architectures(args: argparse.Namespace, *, quiet: bool = False
-                        ) -> list[Architecture]:
+def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> list[Architecture]:
     """The traced ``--model``s as Architectures (``latbench.models``), one line each."""
     from latbench.models import model_architecture, trace_model
 
@@ -45,10 +58,13 @@ def model_architectures(args: argparse.Namespace, *, quiet: bool = False
         arch = model_architecture(decomposition)
         archs.append(arch)
         if not quiet:
-            console.print(f"{spec} at {model_size(arch)}: {len(arch.edges)} ops "
-                          f"({len(set(arch.ops()))} distinct), "
-                          f"{decomposition.n_params / 1e6:.2f} M params", markup=False,
-                          highlight=False)
+            console.print(
+                f"{spec} at {model_size(arch)}: {len(arch.edges)} ops "
+                f"({len(set(arch.ops()))} distinct), "
+                f"{decomposition.n_params / 1e6:.2f} M params",
+                markup=False,
+                highlight=False,
+            )
     return archs
 
 

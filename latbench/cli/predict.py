@@ -15,33 +15,50 @@ from latbench.errors import LatbenchError, with_filename
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="predict op or network latency with a saved predictor",
-                       description="Op predictors: predict --key KEYs or every op of --space. "
-                                   "Network predictors: predict --n networks sampled from "
-                                   "--space, or the networks of --networks. --model SPEC: the "
-                                   "latency of your own network (with an op predictor, the "
-                                   "uncalibrated sum of its ops). Predictions are estimates "
-                                   "and are labelled so in --out.")
+    p = sub.add_parser(
+        "predict",
+        help="predict op or network latency with a saved predictor",
+        description="Op predictors: predict --key KEYs or every op of --space. "
+        "Network predictors: predict --n networks sampled from "
+        "--space, or the networks of --networks. --model SPEC: the "
+        "latency of your own network (with an op predictor, the "
+        "uncalibrated sum of its ops). Predictions are estimates "
+        "and are labelled so in --out.",
+    )
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
-    p.add_argument("--size", choices=SIZES, default=None,
-                   help="size of --space (default: the size the predictor was fitted on, "
-                        "else the space's own: paper for nasbench201)")
-    p.add_argument("--n", type=positive_int, default=10,
-                   help="networks to sample (network predictors)")
+    p.add_argument(
+        "--size",
+        choices=SIZES,
+        default=None,
+        help="size of --space (default: the size the predictor was fitted on, "
+        "else the space's own: paper for nasbench201)",
+    )
+    p.add_argument(
+        "--n", type=positive_int, default=10, help="networks to sample (network predictors)"
+    )
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
     add_model_args(p)
-    p.add_argument("--threads", type=positive_int, default=None,
-                   help="the CPU thread count predictions are for (device check)")
+    p.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        help="the CPU thread count predictions are for (device check)",
+    )
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
     p.add_argument("--show", type=nonnegative_int, default=20, help="rows to print (default 20)")
     p.set_defaults(func=run)
 
 
-def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], source: str,
-                from_spec_sheet: bool = False) -> tuple[str, str]:
+def choose_size(
+    space: str,
+    size: str | None,
+    fitted: dict[str, list[str]],
+    source: str,
+    from_spec_sheet: bool = False,
+) -> tuple[str, str]:
     """The size of ``space`` to predict, and a one-line note ("" when none is due).
 
     ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
@@ -54,29 +71,38 @@ def choose_size(space: str, size: str | None, fitted: dict[str, list[str]], sour
     if size is None:
         size = sizes[0] if len(sizes) == 1 else default_size(space)
     if not fitted and not from_spec_sheet:
-        return size, (f"note: {source} does not record the size it was fitted on (saved "
-                      f"before latbench recorded it); predicting {space} at size {size}")
+        return size, (
+            f"note: {source} does not record the size it was fitted on (saved "
+            f"before latbench recorded it); predicting {space} at size {size}"
+        )
     if not fitted:
         return size, ""
     if not sizes:
         held = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(fitted.items()))
         return size, f"note: {source} was fitted on {held}, not on {space}"
     if size not in sizes:
-        return size, (f"note: {source} was fitted on {space} at size {'/'.join(sizes)}; "
-                      f"predicting size {size} goes beyond what it was fitted on")
+        return size, (
+            f"note: {source} was fitted on {space} at size {'/'.join(sizes)}; "
+            f"predicting size {size} goes beyond what it was fitted on"
+        )
     return size, ""
 
 
-def _queries(args: argparse.Namespace, is_network: bool, fitted: dict[str, list[str]],
-             spec_sheet: bool = False) -> tuple[list, list[str]]:
+def _queries(
+    args: argparse.Namespace,
+    is_network: bool,
+    fitted: dict[str, list[str]],
+    spec_sheet: bool = False,
+) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
 
     if args.space:
-        args.size, note = choose_size(args.space, args.size, fitted, str(args.predictor),
-                                      from_spec_sheet=spec_sheet)
+        args.size, note = choose_size(
+            args.space, args.size, fitted, str(args.predictor), from_spec_sheet=spec_sheet
+        )
         if note:
             console.print(note, markup=False)
     if args.model is not None:
@@ -103,11 +129,15 @@ def interval_note(model: object) -> str:
     n = getattr(model, "n_shots_", 0)
     if not n:  # a spec-sheet estimate: nothing measured on the target
         on = ", ".join(getattr(model, "calibrated_on_", [])) or "other GPUs"
-        return (f"tolerance interval from the spec-sheet model's relative errors on the GPUs "
-                f"it was calibrated on ({on}); no measurement of this GPU "
-                "(predictors/transfer_fit.py: tolerance_factor)")
-    return (f"tolerance interval from the leave-one-out errors on its {n} shots, meant to hold "
-            "in 90 % of fits (predictors/transfer_fit.py: tolerance_factor)")
+        return (
+            f"tolerance interval from the spec-sheet model's relative errors on the GPUs "
+            f"it was calibrated on ({on}); no measurement of this GPU "
+            "(predictors/transfer_fit.py: tolerance_factor)"
+        )
+    return (
+        f"tolerance interval from the leave-one-out errors on its {n} shots, meant to hold "
+        "in 90 % of fits (predictors/transfer_fit.py: tolerance_factor)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,16 +145,19 @@ def run(args: argparse.Namespace) -> int:
 
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
-    from latbench.predictors.persist import load
     from latbench.predictors.device_prior import refuse_prior
+    from latbench.predictors.persist import load
 
-    model = load(args.predictor, device=fingerprint("cpu", threads=args.threads)["slug"]
-                 if args.threads else None)
+    model = load(
+        args.predictor,
+        device=fingerprint("cpu", threads=args.threads)["slug"] if args.threads else None,
+    )
     refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
     spec_sheet = type(model).__name__ == "SpecSheetPredictor"  # fitted on no table of a space
-    queries, names = _queries(args, is_network, getattr(model, "info_", {}).get("sizes", {}),
-                              spec_sheet)
+    queries, names = _queries(
+        args, is_network, getattr(model, "info_", {}).get("sizes", {}), spec_sheet
+    )
     t0 = time.perf_counter()
     source = getattr(model, "estimate_label", "estimated")
     how = f"{source} by {type(model).__name__}"
@@ -138,9 +171,11 @@ def run(args: argparse.Namespace) -> int:
         pred = np.asarray(model.predict(queries))
     elapsed = time.perf_counter() - t0
     coverage = getattr(model, "last_coverage", None)
-    console.print(f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
-                  + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
-                  markup=False)
+    console.print(
+        f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
+        + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
+        markup=False,
+    )
     if args.model is not None:
         _print_source(model, args.predictor)
     header = ["query", f"predicted ({model.unit})"]
@@ -155,12 +190,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)
-                extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] \
-                    if interval else []
+                extra = (
+                    [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"]
+                    if interval
+                    else []
+                )
                 w.writerow(["query", f"predicted_{model.unit}", *extra, "source", "predictor"])
                 for i, (n, v) in enumerate(zip(names, pred)):
-                    more = [repr(float(low[i])), repr(float(high[i])), repr(model.coverage)] \
-                        if interval else []
+                    more = (
+                        [repr(float(low[i])), repr(float(high[i])), repr(model.coverage)]
+                        if interval
+                        else []
+                    )
                     w.writerow([n, repr(float(v)), *more, source, str(args.predictor)])
         except OSError as exc:  # e.g. a full disk fails at close, naming no file
             raise with_filename(exc, args.out) from None
@@ -172,10 +213,18 @@ def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
-    tables = ", ".join(f"{name} table {paths.get(name, '(path not recorded)')} (sha256 "
-                       f"{digest[:12]})" for name, digest in
-                       sorted((info.get("tables_sha256") or {}).items())) or "tables not recorded"
-    console.print(f"from {path}: fitted on device {info.get('device') or '?'} "
-                  f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
-                  "is for that device and the backend its tables were measured on (eager "
-                  "PyTorch for `latbench profile`)", markup=False, highlight=False)
+    tables = (
+        ", ".join(
+            f"{name} table {paths.get(name, '(path not recorded)')} (sha256 {digest[:12]})"
+            for name, digest in sorted((info.get("tables_sha256") or {}).items())
+        )
+        or "tables not recorded"
+    )
+    console.print(
+        f"from {path}: fitted on device {info.get('device') or '?'} "
+        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
+        "is for that device and the backend its tables were measured on (eager "
+        "PyTorch for `latbench profile`)",
+        markup=False,
+        highlight=False,
+    )

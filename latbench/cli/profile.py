@@ -9,9 +9,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from latbench.cli.fleet import add_ray_args, run_fleet
+from latbench.cli.measuring import (
+    add_measuring_args,
+    row_advancer,
+    run_options,
+    set_drift_nominal,
+    timer_from_args,
+)
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, unique_ops
-from latbench.cli.measuring import (add_measuring_args, row_advancer, run_options,
-                                   set_drift_nominal, timer_from_args)
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 
@@ -20,39 +25,59 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("profile", help="measure every op of a search space into a table",
-                       description="Measure every op of SPACE (or of the --model networks) on "
-                                   "DEVICE; rows are appended and flushed one by one under the "
-                                   "table's lock, and a re-run on the same machine resumes "
-                                   "where it stopped. Ops are keyed by kind, parameters, shapes "
-                                   "and dtype: an op already in the table (of another model) "
-                                   "is not measured again.")
+    p = sub.add_parser(
+        "profile",
+        help="measure every op of a search space into a table",
+        description="Measure every op of SPACE (or of the --model networks) on "
+        "DEVICE; rows are appended and flushed one by one under the "
+        "table's lock, and a re-run on the same machine resumes "
+        "where it stopped. Ops are keyed by kind, parameters, shapes "
+        "and dtype: an op already in the table (of another model) "
+        "is not measured again.",
+    )
     p.add_argument("space", nargs="?", help="search space (see `latbench spaces`)")
     add_model_args(p)
-    p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default=None,
-                   help="measure in this dtype instead of the space's")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16"),
+        default=None,
+        help="measure in this dtype instead of the space's",
+    )
     add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each sample")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: time CUDA-graph replays")
-    p.add_argument("--match", action="append", default=None, metavar="GLOB",
-                   help="only ops whose key (kind|params|NxCxHxW|dtype|mode) matches this "
-                        "glob; repeat for any of several (e.g. '*|1x*' = batch 1)")
-    p.add_argument("--sample", type=int, default=None, metavar="N",
-                   help="measure a seeded random N of the (matched) ops, in listing order")
+    p.add_argument(
+        "--match",
+        action="append",
+        default=None,
+        metavar="GLOB",
+        help="only ops whose key (kind|params|NxCxHxW|dtype|mode) matches this "
+        "glob; repeat for any of several (e.g. '*|1x*' = batch 1)",
+    )
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="N",
+        help="measure a seeded random N of the (matched) ops, in listing order",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
     add_ray_args(p)
     p.set_defaults(func=run)
 
 
-def select_specs(specs: list[OpSpec], match: list[str] | None, sample: int | None,
-                 seed: int = 0) -> list[OpSpec]:
+def select_specs(
+    specs: list[OpSpec], match: list[str] | None, sample: int | None, seed: int = 0
+) -> list[OpSpec]:
     """The specs whose key matches any glob of ``match`` (all when None), then a seeded
     random ``sample`` of them kept in their listing order. ``LatbenchError`` if none is left."""
     if match:
         specs = [s for s in specs if any(fnmatch.fnmatchcase(s.key, g) for g in match)]
     if not specs:
-        raise LatbenchError(f"--match {' '.join(match or [])}: no op key matches; keys look "
-                            "like kind|k=v;..|NxCxHxW|float32|infer")
+        raise LatbenchError(
+            f"--match {' '.join(match or [])}: no op key matches; keys look "
+            "like kind|k=v;..|NxCxHxW|float32|infer"
+        )
     if sample is not None and sample < len(specs):
         if sample < 1:
             raise LatbenchError(f"--sample {sample}: expected a positive number of ops")
@@ -67,16 +92,22 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
         raise LatbenchError("give a SPACE or --model SPEC (one of them)")
     if args.model is not None:
         if args.dtype:
-            raise LatbenchError("--dtype: traced --model ops keep the dtypes they were traced "
-                                "with (float32); leave out --dtype")
+            raise LatbenchError(
+                "--dtype: traced --model ops keep the dtypes they were traced "
+                "with (float32); leave out --dtype"
+            )
         archs = model_architectures(args)
         return unique_ops(archs), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)
     args.size = args.size or default_size(space.name)
-    return space.ops(args.size), f"{space.name}-{args.size}", f"{space.name} ({args.size})", \
-        {"space": space.name, "size": args.size}
+    return (
+        space.ops(args.size),
+        f"{space.name}-{args.size}",
+        f"{space.name} ({args.size})",
+        {"space": space.name, "size": args.size},
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,22 +121,35 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         from latbench.fleet.jobs import op_job_factory
 
-        make_job = op_job_factory(timer.config, args.threads,
-                                  {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
-                                  meta)
-        return run_fleet(args, make_job, specs, stem, lambda spec: spec.kind,
-                         threads=args.threads)
+        make_job = op_job_factory(
+            timer.config,
+            args.threads,
+            {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
+            meta,
+        )
+        return run_fleet(args, make_job, specs, stem, lambda spec: spec.kind, threads=args.threads)
     path = args.table or default_table_path(slug, stem, args.out)
     set_drift_nominal(timer, args, path)
     console.print(f"profiling {len(specs)} ops of [bold]{what}[/] on {slug} -> {path}")
     with progress_bar() as bar:
         task = bar.add_task(stem, total=len(specs), status="")
         advance = row_advancer(bar, task, lambda spec: spec.kind)
-        result = profile_specs(specs, path, timer, on_progress=advance,
-                               on_round=advance.on_round,
-                               meta={**meta, "match": args.match, "sample": args.sample,
-                                     "seed": args.seed if args.sample else None},
-                               **run_options(args))
-    console.print(f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-                  f"failed {len(result.failed)} (recorded with their error) -> {result.path}")
+        result = profile_specs(
+            specs,
+            path,
+            timer,
+            on_progress=advance,
+            on_round=advance.on_round,
+            meta={
+                **meta,
+                "match": args.match,
+                "sample": args.sample,
+                "seed": args.seed if args.sample else None,
+            },
+            **run_options(args),
+        )
+    console.print(
+        f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
+        f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
+    )
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-
 import json
 from typing import TYPE_CHECKING
 
@@ -17,26 +16,60 @@ if TYPE_CHECKING:
 
 # What each schema's view shows, as (column, header); empty columns are left out.
 _VIEWS = {
-    "latbench.latency": (("kind", "kind"), ("op_params", "params"), ("input_shape", "shape"),
-                         ("latency_median_ms", "median ms"), ("latency_min_ms", "fastest ms"),
-                         ("latency_iqr_ms", "IQR ms"), ("n_samples", "n"),
-                         ("status", "status"), ("source", "source")),
-    "latbench.networks": (("space", "space"), ("arch_id", "arch_id"), ("repeat", "rep"),
-                          ("n_ops", "ops"), ("latency_median_ms", "median ms"),
-                          ("latency_min_ms", "fastest ms"), ("latency_iqr_ms", "IQR ms"),
-                          ("n_samples", "n"), ("status", "status")),
-    "latbench.memory": (("subject", "subject"), ("arch_id", "arch_id"), ("kind", "kind"),
-                        ("batch", "batch"), ("rss_growth_mib", "RSS growth MiB"),
-                        ("nvml_process_mib", "NVML proc MiB"),
-                        ("nvml_device_delta_mib", "NVML dev delta MiB"),
-                        ("peak_reserved_mib", "reserved MiB"),
-                        ("peak_allocated_mib", "allocated MiB"), ("context_mib", "context MiB"),
-                        ("sim_peak_reserved_mib", "modelled reserved MiB"),
-                        ("status", "status"), ("source", "source")),
+    "latbench.latency": (
+        ("kind", "kind"),
+        ("op_params", "params"),
+        ("input_shape", "shape"),
+        ("latency_median_ms", "median ms"),
+        ("latency_min_ms", "fastest ms"),
+        ("latency_iqr_ms", "IQR ms"),
+        ("n_samples", "n"),
+        ("status", "status"),
+        ("source", "source"),
+    ),
+    "latbench.networks": (
+        ("space", "space"),
+        ("arch_id", "arch_id"),
+        ("repeat", "rep"),
+        ("n_ops", "ops"),
+        ("latency_median_ms", "median ms"),
+        ("latency_min_ms", "fastest ms"),
+        ("latency_iqr_ms", "IQR ms"),
+        ("n_samples", "n"),
+        ("status", "status"),
+    ),
+    "latbench.memory": (
+        ("subject", "subject"),
+        ("arch_id", "arch_id"),
+        ("kind", "kind"),
+        ("batch", "batch"),
+        ("rss_growth_mib", "RSS growth MiB"),
+        ("nvml_process_mib", "NVML proc MiB"),
+        ("nvml_device_delta_mib", "NVML dev delta MiB"),
+        ("peak_reserved_mib", "reserved MiB"),
+        ("peak_allocated_mib", "allocated MiB"),
+        ("context_mib", "context MiB"),
+        ("sim_peak_reserved_mib", "modelled reserved MiB"),
+        ("status", "status"),
+        ("source", "source"),
+    ),
 }
-_NUMERIC = {"median ms", "fastest ms", "IQR ms", "n", "rep", "ops", "batch", "RSS growth MiB",
-            "NVML proc MiB", "NVML dev delta MiB", "reserved MiB", "allocated MiB",
-            "context MiB", "modelled reserved MiB"}
+_NUMERIC = {
+    "median ms",
+    "fastest ms",
+    "IQR ms",
+    "n",
+    "rep",
+    "ops",
+    "batch",
+    "RSS growth MiB",
+    "NVML proc MiB",
+    "NVML dev delta MiB",
+    "reserved MiB",
+    "allocated MiB",
+    "context MiB",
+    "modelled reserved MiB",
+}
 
 
 def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
@@ -53,8 +86,11 @@ def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
         values = df[column]
         if column in ("status", "source") and set(values.astype(str)) <= {"ok", "measured"}:
             continue
-        out[header] = (pd.Series([_params(k, t) for k, t in zip(df["kind"], values)],
-                                 index=df.index) if column == "op_params" else values)
+        out[header] = (
+            pd.Series([_params(k, t) for k, t in zip(df["kind"], values)], index=df.index)
+            if column == "op_params"
+            else values
+        )
     return pd.DataFrame(out)
 
 
@@ -73,8 +109,7 @@ def _params(kind: object, text: object) -> str:
         defaults = dict(get_op_kind(str(kind)).defaults)
     except LatbenchError:
         defaults = {}
-    return " ".join(f"{k}={v}" for k, v in params.items()
-                    if k not in defaults or defaults[k] != v)
+    return " ".join(f"{k}={v}" for k, v in params.items() if k not in defaults or defaults[k] != v)
 
 
 def _cell(value: object) -> str:
@@ -103,28 +138,34 @@ def run(args: argparse.Namespace) -> int:
         if args.sort not in df.columns:
             from latbench.errors import TableError
 
-            raise TableError(f"--sort {args.sort!r} is not a column of {args.table}; valid: "
-                             f"{', '.join(df.columns)}")
+            raise TableError(
+                f"--sort {args.sort!r} is not a column of {args.table}; valid: "
+                f"{', '.join(df.columns)}"
+            )
         df = df.sort_values(args.sort, ascending=False)
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0
     fp = meta.get("fingerprint", {})
-    console.print(f"[bold]{args.table}[/]: schema {meta['schema']} v{meta['schema_version']}, "
-                  f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}")
+    console.print(
+        f"[bold]{args.table}[/]: schema {meta['schema']} v{meta['schema_version']}, "
+        f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}"
+    )
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
     console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     shown = display_frame(df, meta.get("schema", ""))
     table = Table(title="rows", title_justify="left")
     for col in shown.columns:
         numeric = col in _NUMERIC
-        table.add_column(col, no_wrap=numeric, justify="right" if numeric else "left",
-                         overflow="fold")
+        table.add_column(
+            col, no_wrap=numeric, justify="right" if numeric else "left", overflow="fold"
+        )
     for row in shown.head(args.limit).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
     console.print(table)
     flagged = int((df.get("warnings", "") != "").sum()) if "warnings" in df else 0
     if flagged:
-        console.print(f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, "
-                      "--csv)")
+        console.print(
+            f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, --csv)"
+        )
     return 0

@@ -34,9 +34,14 @@ def wanted(args: list[str]) -> bool:
     Decided before parsing, so the supervisor imports nothing heavy; the child parses and
     reports bad arguments itself."""
     ray = any(a == "--ray" or a.startswith("--ray=") for a in args)
-    return (bool(args) and args[0] in MEASURING and not {"-h", "--help", "--predict"} & set(args)
-            and not ray
-            and os.environ.get(SUPERVISED_ENV) != "1" and bool(getattr(sys, "orig_argv", None)))
+    return (
+        bool(args)
+        and args[0] in MEASURING
+        and not {"-h", "--help", "--predict"} & set(args)
+        and not ray
+        and os.environ.get(SUPERVISED_ENV) != "1"
+        and bool(getattr(sys, "orig_argv", None))
+    )
 
 
 def _markers(note: Path) -> list[Path]:
@@ -76,8 +81,10 @@ def supervise() -> int:
         for _ in range(MAX_RESTARTS):
             rc = _run(cmd, env)
             if rc == -signal.SIGTERM:  # ended before its own handler was installed
-                print("latbench: terminated (SIGTERM); every row written so far is kept",
-                      file=sys.stderr)
+                print(
+                    "latbench: terminated (SIGTERM); every row written so far is kept",
+                    file=sys.stderr,
+                )
                 return 143
             state = _marker_state(note)
             # 1 is Python's own exit on an uncaught error (a latbench bug, a full disk): not the
@@ -86,8 +93,11 @@ def supervise() -> int:
                 return rc if rc >= 0 else 128 - rc
             last = state
             env[DEATH_ENV] = _describe(rc)
-            print(f"latbench: the measuring process died ({_describe(rc)}) while an item was "
-                  "in flight; restarting to record it and go on", file=sys.stderr)
+            print(
+                f"latbench: the measuring process died ({_describe(rc)}) while an item was "
+                "in flight; restarting to record it and go on",
+                file=sys.stderr,
+            )
         return 1
 
 
@@ -110,8 +120,9 @@ def _run(cmd: list[str], env: dict[str, str]) -> int:
         if os.getppid() != parent:  # the supervisor died before prctl took effect
             os._exit(143)
 
-    child = subprocess.Popen(cmd, env=env,
-                             preexec_fn=preexec if sys.platform.startswith("linux") else None)
+    child = subprocess.Popen(
+        cmd, env=env, preexec_fn=preexec if sys.platform.startswith("linux") else None
+    )
     previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
     try:
         while True:

@@ -25,8 +25,9 @@ def _backends(text: str) -> list[str]:
     names = [b.strip() for b in text.split(",") if b.strip()]
     bad = [b for b in names if b not in BACKENDS]
     if bad or not names:
-        raise argparse.ArgumentTypeError(f"unknown backend(s) {', '.join(bad) or '(none)'}; "
-                                         f"valid: {', '.join(BACKENDS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown backend(s) {', '.join(bad) or '(none)'}; valid: {', '.join(BACKENDS)}"
+        )
     return names
 
 
@@ -38,56 +39,116 @@ def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
         import latbench.predictors as predictors
         from latbench.predictors.base import input_level
     except ImportError:
-        raise MissingDependencyError("predictors", why="--predictor needs latbench's "
-                                     "predictors package (install latbench from source)"
-                                     ) from None
+        raise MissingDependencyError(
+            "predictors",
+            why="--predictor needs latbench's predictors package (install latbench from source)",
+        ) from None
     model = predictors.load(path, device=device_slug)
     if input_level(model) != "network":
-        raise LatbenchError(f"{path}: is a {type(model).__name__}, which predicts ops; "
-                            "validate needs a network predictor (`latbench fit OPS --networks "
-                            "NETS`, or a transfer predictor `latbench fit --transfer-from`)")
+        raise LatbenchError(
+            f"{path}: is a {type(model).__name__}, which predicts ops; "
+            "validate needs a network predictor (`latbench fit OPS --networks "
+            "NETS`, or a transfer predictor `latbench fit --transfer-from`)"
+        )
     return model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="export an architecture and check it on torch/ORT/TRT",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("arch", metavar="ARCH", help="architecture JSON file, SPACE:SEED[:SIZE], a "
-                   "model (timm:NAME, torchvision:NAME, module:callable, file.py:callable) or "
-                   "an .onnx file")
-    p.add_argument("--backend", type=_backends, default=["torch", "ort"],
-                   help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)")
+    p = sub.add_parser(
+        "validate",
+        help="export an architecture and check it on torch/ORT/TRT",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "arch",
+        metavar="ARCH",
+        help="architecture JSON file, SPACE:SEED[:SIZE], a "
+        "model (timm:NAME, torchvision:NAME, module:callable, file.py:callable) or "
+        "an .onnx file",
+    )
+    p.add_argument(
+        "--backend",
+        type=_backends,
+        default=["torch", "ort"],
+        help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
-    p.add_argument("--budget-ms", type=positive_float, default=None,
-                   help="latency budget; RT-DNAS uses 50 (default: none)")
-    p.add_argument("--min-fps", type=positive_float, default=None,
-                   help="throughput floor; RT-DNAS uses 22 (default: none)")
-    p.add_argument("--predictor", type=Path, default=None,
-                   help="saved network predictor (JSON); without it: 'no prediction'")
-    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
-                   help="precision of the deployed model (default: fp32)")
-    p.add_argument("--threads", type=nonnegative_int, default=1,
-                   help="CPU threads of torch and ONNX Runtime (default: 1, as `profile`; "
-                        "0: the libraries' own default)")
+    p.add_argument(
+        "--budget-ms",
+        type=positive_float,
+        default=None,
+        help="latency budget; RT-DNAS uses 50 (default: none)",
+    )
+    p.add_argument(
+        "--min-fps",
+        type=positive_float,
+        default=None,
+        help="throughput floor; RT-DNAS uses 22 (default: none)",
+    )
+    p.add_argument(
+        "--predictor",
+        type=Path,
+        default=None,
+        help="saved network predictor (JSON); without it: 'no prediction'",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="precision of the deployed model (default: fp32)",
+    )
+    p.add_argument(
+        "--threads",
+        type=nonnegative_int,
+        default=1,
+        help="CPU threads of torch and ONNX Runtime (default: 1, as `profile`; "
+        "0: the libraries' own default)",
+    )
     p.add_argument("--cuda-graph", action="store_true", help="torch: time CUDA-graph replays")
-    p.add_argument("--transfers", action="store_true",
-                   help="ORT/TRT on GPU: include host<->device copies in the timed region")
+    p.add_argument(
+        "--transfers",
+        action="store_true",
+        help="ORT/TRT on GPU: include host<->device copies in the timed region",
+    )
     p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help="ONNX opset")
-    p.add_argument("--measure-ms", type=positive_float, default=2000.0,
-                   help="time spent measuring each backend (default: 2000)")
-    p.add_argument("--out", type=Path, default=Path("validate-out"),
-                   help="folder for the ONNX file, engine caches and the reports")
+    p.add_argument(
+        "--measure-ms",
+        type=positive_float,
+        default=2000.0,
+        help="time spent measuring each backend (default: 2000)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("validate-out"),
+        help="folder for the ONNX file, engine caches and the reports",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON report to stdout")
-    p.add_argument("--skip-unavailable", action="store_true",
-                   help="record a backend whose package is missing instead of failing")
-    p.add_argument("--protocol", choices=PROTOCOLS, default=None,
-                   help="a paper's deployment protocol: rtdnas (<= 50 ms, >= 22 FPS), stnas "
-                        "(FPS = 1/T_inf, 11-frame window; ARCH an stnas-decoder), dyncell "
-                        "(per-frame mean ± std, first frame full; ARCH a dyncell network)")
-    p.add_argument("--n-frames", type=int, default=PAPER_FRAMES,
-                   help=f"stnas/dyncell: frames timed (default: {PAPER_FRAMES})")
-    p.add_argument("--static", default=None,
-                   help="dyncell: the full network for the first frame (JSON or SPACE:SEED)")
+    p.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="record a backend whose package is missing instead of failing",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default=None,
+        help="a paper's deployment protocol: rtdnas (<= 50 ms, >= 22 FPS), stnas "
+        "(FPS = 1/T_inf, 11-frame window; ARCH an stnas-decoder), dyncell "
+        "(per-frame mean ± std, first frame full; ARCH a dyncell network)",
+    )
+    p.add_argument(
+        "--n-frames",
+        type=int,
+        default=PAPER_FRAMES,
+        help=f"stnas/dyncell: frames timed (default: {PAPER_FRAMES})",
+    )
+    p.add_argument(
+        "--static",
+        default=None,
+        help="dyncell: the full network for the first frame (JSON or SPACE:SEED)",
+    )
     add_model_args(p, model_flag=False)
     p.set_defaults(func=run)
 
@@ -105,22 +166,41 @@ def run(args: argparse.Namespace) -> int:
         return _frame_protocol(args, arch)
     if args.protocol == "rtdnas":
         args.budget_ms, args.min_fps = rtdnas_limits(args.budget_ms, args.min_fps)
-    opts = ValidateOptions(device=args.device, precision=args.precision,
-                           threads=args.threads or None, cuda_graph=args.cuda_graph,
-                           transfers=args.transfers, opset=args.opset, out_dir=args.out,
-                           skip_unavailable=args.skip_unavailable)
+    opts = ValidateOptions(
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads or None,
+        cuda_graph=args.cuda_graph,
+        transfers=args.transfers,
+        opset=args.opset,
+        out_dir=args.out,
+        skip_unavailable=args.skip_unavailable,
+    )
     if not args.json:
-        console.print(f"validating [bold]{arch.name or arch.space}[/] ({len(arch.edges)} ops) "
-                      f"on {args.device}: {', '.join(args.backend)}")
-    report = validate(arch, args.backend, budget_ms=args.budget_ms, min_fps=args.min_fps,
-                      predictor=args.predictor, options=opts,
-                      load_predictor=load_network_predictor,
-                      config=timing_config(args.device, args.measure_ms))
+        console.print(
+            f"validating [bold]{arch.name or arch.space}[/] ({len(arch.edges)} ops) "
+            f"on {args.device}: {', '.join(args.backend)}"
+        )
+    report = validate(
+        arch,
+        args.backend,
+        budget_ms=args.budget_ms,
+        min_fps=args.min_fps,
+        predictor=args.predictor,
+        options=opts,
+        load_predictor=load_network_predictor,
+        config=timing_config(args.device, args.measure_ms),
+    )
     return _finish(args, report, arch.name or arch.space, arch.space)
 
 
-def _finish(args: argparse.Namespace, report, stem: str, subdir: str,  # noqa: ANN001
-            note: str = "") -> int:
+def _finish(
+    args: argparse.Namespace,
+    report,
+    stem: str,
+    subdir: str,  # noqa: ANN001
+    note: str = "",
+) -> int:
     """Write the report as JSON and Markdown into ``--out`` (links there are replaced, never
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
@@ -147,16 +227,21 @@ def _finish(args: argparse.Namespace, report, stem: str, subdir: str,  # noqa: A
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
     from latbench.deploy.report import gap_basis
 
-    limits = [f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
-              f">= {report.min_fps:g} FPS" if report.min_fps is not None else ""]
+    limits = [
+        f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
+        f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
+    ]
     title = ", ".join(filter(None, limits)) or "no budget given"
     print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
     for b in report.backends:
         if b.status == "ok":
-            console.print(f"  {b.backend}: precision {b.info['precision']}, batch "
-                          f"{b.info['batch']}, transfers included: "
-                          f"{b.info['transfers_included']}, timer {b.info['timer']}, "
-                          f"max |out - torch| {b.max_abs_diff:.3g}", markup=False)
+            console.print(
+                f"  {b.backend}: precision {b.info['precision']}, batch "
+                f"{b.info['batch']}, transfers included: "
+                f"{b.info['transfers_included']}, timer {b.info['timer']}, "
+                f"max |out - torch| {b.max_abs_diff:.3g}",
+                markup=False,
+            )
     if len(report.clocks) == 1:
         console.print(f"  {report.clock_line}", markup=False)
     for note in report.notes():
@@ -170,14 +255,16 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     """ST-NAS FPS or the dynamic-cell per-frame protocol, in PyTorch on --device."""
     import json
 
-    from latbench.deploy import paper_protocols as pp
     from latbench.atomic import write_atomically
+    from latbench.deploy import paper_protocols as pp
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
 
     if not args.json:
-        console.print(f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
-                      f"{args.device}, {args.n_frames} frames")
+        console.print(
+            f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
+            f"{args.device}, {args.n_frames} frames"
+        )
     if args.threads:
         import torch
 
@@ -196,10 +283,13 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
         return 0
     rows = [("per frame", out["frame_mean_ms"], out["frame_std_ms"], out["fps"])]
     if "first_frame_ms" in out:
-        rows += [("first frame (full)", out["first_frame_ms"], "", ""),
-                 ("following frames", out["following_mean_ms"], out["following_std_ms"], "")]
-    print_table(f"{args.protocol} protocol ({out['timer']})",
-                ["frames", "mean ms", "std ms", "FPS"], rows)
+        rows += [
+            ("first frame (full)", out["first_frame_ms"], "", ""),
+            ("following frames", out["following_mean_ms"], out["following_std_ms"], ""),
+        ]
+    print_table(
+        f"{args.protocol} protocol ({out['timer']})", ["frames", "mean ms", "std ms", "FPS"], rows
+    )
     threads = f", {out['threads']} torch thread(s)" if out["threads"] else ""
     console.print(f"  device {out['fingerprint'].get('slug')}{threads}", markup=False)
     for note in result.notes:
@@ -220,8 +310,14 @@ def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str
 
     cpu = args.device.startswith("cpu")
     threads = torch.get_num_threads() if cpu else None
-    return {**out, "fingerprint": fingerprint(args.device, threads=threads),
-            "threads": threads, "warnings": busy_warnings() if cpu else []}
+    return {
+        **out,
+        "fingerprint": fingerprint(args.device, threads=threads),
+        "threads": threads,
+        "warnings": busy_warnings() if cpu else [],
+    }
+
+
 def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
     """SPACE:SEED[:SIZE] when the part before ':' is a space or a seed follows it (a model
     spec names a callable there, never a number), else a model spec."""
@@ -229,8 +325,9 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
     from latbench.spaces import list_spaces
 
     head, _, rest = args.arch.partition(":")
-    if head in list_spaces() or (head not in ("timm", "torchvision")
-                                 and rest.split(":")[0].lstrip("-").isdigit()):
+    if head in list_spaces() or (
+        head not in ("timm", "torchvision") and rest.split(":")[0].lstrip("-").isdigit()
+    ):
         return resolve_architecture(args.arch)
     args.model = args.arch
     return model_architectures(args)[0]
@@ -242,18 +339,36 @@ def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     from latbench.models import parse_input_shape
 
     if args.predictor is not None or args.protocol is not None:
-        raise LatbenchError(f"{path}: --predictor and --protocol need a network latbench can "
-                            "decompose; give the model (timm:NAME, file.py:callable, ...) "
-                            "instead of its ONNX file")
+        raise LatbenchError(
+            f"{path}: --predictor and --protocol need a network latbench can "
+            "decompose; give the model (timm:NAME, file.py:callable, ...) "
+            "instead of its ONNX file"
+        )
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
-    opts = ValidateOptions(device=args.device, precision=args.precision,
-                           threads=args.threads or None, transfers=args.transfers,
-                           out_dir=args.out, skip_unavailable=args.skip_unavailable)
+    opts = ValidateOptions(
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads or None,
+        transfers=args.transfers,
+        out_dir=args.out,
+        skip_unavailable=args.skip_unavailable,
+    )
     if not args.json:
         console.print(f"validating [bold]{path}[/] on {args.device}: {', '.join(args.backend)}")
-    report = validate_onnx(path, args.backend, input_shape=shape, budget_ms=args.budget_ms,
-                           min_fps=args.min_fps, options=opts,
-                           config=timing_config(args.device, args.measure_ms))
-    return _finish(args, report, path.stem, "onnx",
-                   "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
-                   "PyTorch model; `max |out - torch|` is against it)")
+    report = validate_onnx(
+        path,
+        args.backend,
+        input_shape=shape,
+        budget_ms=args.budget_ms,
+        min_fps=args.min_fps,
+        options=opts,
+        config=timing_config(args.device, args.measure_ms),
+    )
+    return _finish(
+        args,
+        report,
+        path.stem,
+        "onnx",
+        "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
+        "PyTorch model; `max |out - torch|` is against it)",
+    )

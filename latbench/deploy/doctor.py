@@ -22,32 +22,32 @@ PACKAGES = ("tensorrt", "onnxruntime-gpu", "onnxruntime", "torch")
 
 SOURCES = {
     "trt-8.5": "TensorRT 8.5.2/8.5.3 release notes: 8.5 is the last release supporting Kepler "
-               "(SM 3.x); Hopper and Ada added in 8.5.1 (docs.nvidia.com/deeplearning/tensorrt/"
-               "archives/tensorrt-853/release-notes)",
+    "(SM 3.x); Hopper and Ada added in 8.5.1 (docs.nvidia.com/deeplearning/tensorrt/"
+    "archives/tensorrt-853/release-notes)",
     "trt-8.4": "TensorRT 8.4 support matrix: SM 3.5 .. 8.7 (docs.nvidia.com/deeplearning/"
-               "tensorrt/archives/tensorrt-843/support-matrix)",
+    "tensorrt/archives/tensorrt-843/support-matrix)",
     "trt-8.6": "TensorRT 8.6.1 support matrix: compute capability 6.0 .. 9.0, Kepler and "
-               "Maxwell dropped (docs.nvidia.com/deeplearning/tensorrt/archives/tensorrt-861/"
-               "support-matrix)",
+    "Maxwell dropped (docs.nvidia.com/deeplearning/tensorrt/archives/tensorrt-861/"
+    "support-matrix)",
     "trt-10.0": "TensorRT 10.0.1 release notes / support matrix: SM 7.0+, Pascal dropped; "
-                "Volta deprecated (docs.nvidia.com/deeplearning/tensorrt/archives)",
+    "Volta deprecated (docs.nvidia.com/deeplearning/tensorrt/archives)",
     "trt-10.5": "TensorRT 10.5.0 release notes: Volta support removed starting with 10.5",
     "trt-10.8": "TensorRT 10.8.0 release notes: adds NVIDIA Blackwell GPUs",
     "ort-cu12": "onnxruntime-gpu PyPI wheels are CUDA 12 builds for archs 60;70;75;80;86;90 "
-                "through 1.26 (microsoft/onnxruntime PR #26516)",
+    "through 1.26 (microsoft/onnxruntime PR #26516)",
     "ort-cu13": "onnxruntime-gpu 1.27+: CUDA 13 builds, archs 75..120 (microsoft/onnxruntime "
-                "PR #26516)",
+    "PR #26516)",
     "torch-cu118": "PyTorch cu118 wheels, torch 2.0 .. 2.7: sm_37, sm_50 .. sm_90 (cuobjdump "
-                   "of the packages: github.com/moi90/pytorch_compute_capabilities table.md; "
-                   "pytorch.org/get-started/previous-versions)",
+    "of the packages: github.com/moi90/pytorch_compute_capabilities table.md; "
+    "pytorch.org/get-started/previous-versions)",
     "torch-cu12x": "PyTorch cu121 (torch 2.1 .. 2.5) and cu124 (2.4 .. 2.6) wheels: sm_50 .. "
-                   "sm_90 (moi90/pytorch_compute_capabilities table.md)",
+    "sm_90 (moi90/pytorch_compute_capabilities table.md)",
     "torch-cu126": "PyTorch cu126 wheels start at torch 2.6: sm_50 .. sm_90 (pytorch.org/get-"
-                   "started/previous-versions; moi90/pytorch_compute_capabilities)",
+    "started/previous-versions; moi90/pytorch_compute_capabilities)",
     "torch-cu128-27": "PyTorch 2.7 cu128 wheels: sm_75 .. sm_120 (moi90/"
-                      "pytorch_compute_capabilities; pytorch.org/blog/pytorch-2-7)",
+    "pytorch_compute_capabilities; pytorch.org/blog/pytorch-2-7)",
     "torch-cu128": "PyTorch cu128 wheels 2.8 .. 2.10 include sm_70; sm_75+ from 2.11 "
-                   "(pytorch/pytorch RELEASE.md support matrix, RFC #172352)",
+    "(pytorch/pytorch RELEASE.md support matrix, RFC #172352)",
     "torch-cu130": "PyTorch cu130 wheels (2.9+): sm_75+ (pytorch/pytorch RELEASE.md)",
 }
 
@@ -78,8 +78,7 @@ class Support:
         upper = ""
         if self.last:
             nums = parse_version(self.last)
-            upper = (f"<{nums[0]}.{nums[1] + 1}" if self.last.endswith(".99")
-                     else f"<={self.last}")
+            upper = f"<{nums[0]}.{nums[1] + 1}" if self.last.endswith(".99") else f"<={self.last}"
         spec = ",".join(filter(None, (f">={self.first}" if self.first else "", upper)))
         cmd = f"pip install '{self.package}{spec}'"
         if self.package == "torch" and self.build:
@@ -116,8 +115,9 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def _in_range(version: str, row: Support) -> bool:
     v = parse_version(version)
-    return ((row.first is None or v >= parse_version(row.first))
-            and (row.last is None or v <= parse_version(row.last)))
+    return (row.first is None or v >= parse_version(row.first)) and (
+        row.last is None or v <= parse_version(row.last)
+    )
 
 
 def _cc_ok(cc: float, row: Support) -> bool:
@@ -137,9 +137,15 @@ def installed_versions() -> dict[str, str]:
 def detect_gpus() -> list[dict[str, Any]]:
     """Visible GPUs with name and compute capability: torch first, NVML for CPU-only torch."""
     if torch.cuda.is_available():
-        return [{"index": i, "name": torch.cuda.get_device_name(i),
-                 "cc": "%d.%d" % torch.cuda.get_device_capability(i), "via": "torch"}
-                for i in range(torch.cuda.device_count())]
+        return [
+            {
+                "index": i,
+                "name": torch.cuda.get_device_name(i),
+                "cc": "%d.%d" % torch.cuda.get_device_capability(i),
+                "via": "torch",
+            }
+            for i in range(torch.cuda.device_count())
+        ]
     from latbench.device import nvml
 
     with nvml() as nv:
@@ -151,8 +157,14 @@ def detect_gpus() -> list[dict[str, Any]]:
                 handle = nv.nvmlDeviceGetHandleByIndex(i)
                 major, minor = nv.nvmlDeviceGetCudaComputeCapability(handle)
                 name = nv.nvmlDeviceGetName(handle)
-                gpus.append({"index": i, "cc": f"{major}.{minor}", "via": "nvml",
-                             "name": name.decode() if isinstance(name, bytes) else name})
+                gpus.append(
+                    {
+                        "index": i,
+                        "cc": f"{major}.{minor}",
+                        "via": "nvml",
+                        "name": name.decode() if isinstance(name, bytes) else name,
+                    }
+                )
         return gpus
 
 
@@ -172,15 +184,19 @@ def torch_build(cuda: str | None) -> str:
 def _torch_verdict(version: str, cc: float, probe: bool) -> str:
     """The installed torch: with a GPU here its own arch list decides, else the table."""
     local = version.split("+")[1] if "+" in version else ""
-    build = (torch_build(f"{local[2:-1]}.{local[-1]}") if re.fullmatch(r"cu\d{3}", local)
-             else torch_build(torch.version.cuda))
+    build = (
+        torch_build(f"{local[2:-1]}.{local[-1]}")
+        if re.fullmatch(r"cu\d{3}", local)
+        else torch_build(torch.version.cuda)
+    )
     if build == "cpu":
         return "unsupported: CPU-only build of torch; install a CUDA build"
     archs = torch.cuda.get_arch_list() if probe and torch.cuda.is_available() else []
     if archs:
         sm = int(round(cc * 10))
-        ok = f"sm_{sm}" in archs or any(a.startswith("compute_") and int(a[8:]) <= sm
-                                        for a in archs)
+        ok = f"sm_{sm}" in archs or any(
+            a.startswith("compute_") and int(a[8:]) <= sm for a in archs
+        )
         return "ok" if ok else f"unsupported: this build has {', '.join(archs)}"
     return verdict("torch", version, cc, build)
 
@@ -195,8 +211,11 @@ def verdict(package: str, version: str | None, cc: float, build: str = "") -> st
     if any(_in_range(version, r) and _cc_ok(cc, r) and r.build in ("", build) for r in rows):
         return "ok"
     good = supported_versions(package, cc)
-    hint = (" or ".join(r.versions() for r in good) if good
-            else "nothing: no release in latbench's support table runs on it")
+    hint = (
+        " or ".join(r.versions() for r in good)
+        if good
+        else "nothing: no release in latbench's support table runs on it"
+    )
     return f"unsupported on sm_{int(round(cc * 10))}: use {hint}"
 
 
@@ -210,17 +229,28 @@ def _last_note(package: str, cc: float) -> str:
 
 
 def _check(package: str, version: str | None, cc: float, probe: bool) -> dict[str, Any]:
-    text = (_torch_verdict(version, cc, probe) if package == "torch" and version
-            else verdict(package, version, cc))
+    text = (
+        _torch_verdict(version, cc, probe)
+        if package == "torch" and version
+        else verdict(package, version, cc)
+    )
     good = supported_versions(package, cc)
     command = ""
     if text != "ok" and good:
         command = max(good, key=lambda r: parse_version(r.first or "0")).pip_command()
-    return {"cc": f"{cc:.1f}", "package": package, "installed": version,
-            "supported": "; ".join(r.versions() for r in good), "verdict": text,
-            "note": _last_note(package, cc), "command": command,
-            "rows": [{"versions": r.versions(), "cc": _cc_range(r),
-                      "source": SOURCES[r.source]} for r in good]}
+    return {
+        "cc": f"{cc:.1f}",
+        "package": package,
+        "installed": version,
+        "supported": "; ".join(r.versions() for r in good),
+        "verdict": text,
+        "note": _last_note(package, cc),
+        "command": command,
+        "rows": [
+            {"versions": r.versions(), "cc": _cc_range(r), "source": SOURCES[r.source]}
+            for r in good
+        ],
+    }
 
 
 def _cc_range(row: Support) -> str:
@@ -234,11 +264,23 @@ def diagnose(cc: float | None = None) -> dict[str, Any]:
     installed = installed_versions()
     gpus = detect_gpus()
     ccs = [float(cc)] if cc is not None else sorted({float(g["cc"]) for g in gpus})
-    checks = [_check(p, installed.get(p), c, probe=cc is None)
-              for c in ccs for p in ("tensorrt", "onnxruntime-gpu", "torch")]
+    checks = [
+        _check(p, installed.get(p), c, probe=cc is None)
+        for c in ccs
+        for p in ("tensorrt", "onnxruntime-gpu", "torch")
+    ]
     bad = any(c["verdict"].startswith("unsupported") for c in checks)
-    return {"gpus": gpus, "installed": installed, "checks": checks, "exit_code": int(bad),
-            "note": "" if gpus else (
-                f"no GPU visible (torch.cuda and NVML see none); checks for --cc {cc}" if ccs
-                else "no GPU visible (torch.cuda and NVML see none); pass --cc X.Y to ask "
-                     "about a GPU that is not here")}
+    return {
+        "gpus": gpus,
+        "installed": installed,
+        "checks": checks,
+        "exit_code": int(bad),
+        "note": ""
+        if gpus
+        else (
+            f"no GPU visible (torch.cuda and NVML see none); checks for --cc {cc}"
+            if ccs
+            else "no GPU visible (torch.cuda and NVML see none); pass --cc X.Y to ask "
+            "about a GPU that is not here"
+        ),
+    }

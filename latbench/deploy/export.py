@@ -52,26 +52,46 @@ def _as_module(model: Any) -> torch.nn.Module:
     return model.build("cpu") if hasattr(model, "edges") and hasattr(model, "build") else model
 
 
-def _run_exporter(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], path: Path,
-                  opset: int, exporter: str, names: tuple[list[str], list[str]]) -> None:
+def _run_exporter(
+    module: torch.nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    path: Path,
+    opset: int,
+    exporter: str,
+    names: tuple[list[str], list[str]],
+) -> None:
     if exporter == "dynamo":
         try:
             import onnxscript  # noqa: F401
         except ImportError:
-            raise MissingDependencyError("onnxscript", why="the dynamo ONNX exporter needs it"
-                                         ) from None
+            raise MissingDependencyError(
+                "onnxscript", why="the dynamo ONNX exporter needs it"
+            ) from None
     # The TorchScript exporter is deprecated but still the reliable one here; its notice and
     # the dynamo exporter's progress lines are noise for a caller that asked for a file.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        torch.onnx.export(module, inputs, str(path), opset_version=opset,
-                          dynamo=exporter == "dynamo", input_names=names[0],
-                          output_names=names[1], do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            inputs,
+            str(path),
+            opset_version=opset,
+            dynamo=exporter == "dynamo",
+            input_names=names[0],
+            output_names=names[1],
+            do_constant_folding=True,
+        )
 
 
-def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...] | None = None,
-                opset: int = DEFAULT_OPSET, exporter: str = "torchscript") -> ExportedModel:
+def export_onnx(
+    model: Any,
+    path: str | Path,
+    *,
+    inputs: tuple[torch.Tensor, ...] | None = None,
+    opset: int = DEFAULT_OPSET,
+    exporter: str = "torchscript",
+) -> ExportedModel:
     """Write ``model`` (an ``Architecture`` or ``nn.Module``) to ``path`` as checked ONNX.
 
     ``inputs`` defaults to the architecture's example inputs. The opset, exporter and torch
@@ -100,14 +120,20 @@ def export_onnx(model: Any, path: str | Path, *, inputs: tuple[torch.Tensor, ...
     except MissingDependencyError:
         raise
     except Exception as exc:  # noqa: BLE001 - exporters raise many types; report which op broke
-        raise ExportError(f"{exporter} ONNX export (opset {opset}) failed: "
-                          f"{type(exc).__name__}: {str(exc)[:400]}") from exc
+        raise ExportError(
+            f"{exporter} ONNX export (opset {opset}) failed: {type(exc).__name__}: {str(exc)[:400]}"
+        ) from exc
     return ExportedModel(
-        path=path, opset=_check_and_stamp(path, opset, exporter), exporter=exporter,
-        input_names=tuple(in_names), output_names=tuple(out_names),
+        path=path,
+        opset=_check_and_stamp(path, opset, exporter),
+        exporter=exporter,
+        input_names=tuple(in_names),
+        output_names=tuple(out_names),
         input_shapes=tuple(tuple(t.shape) for t in inputs),
         output_shapes=tuple(tuple(t.shape) for t in outputs),
-        torch_version=torch.__version__, onnx_version=onnx.__version__)
+        torch_version=torch.__version__,
+        onnx_version=onnx.__version__,
+    )
 
 
 def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
@@ -119,10 +145,14 @@ def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"{path}: exported model fails onnx.checker: {exc}") from None
-    recorded = {"latbench.opset": str(opset), "latbench.exporter": exporter,
-                "latbench.torch": torch.__version__}
-    onnx.helper.set_model_props(proto, {**{p.key: p.value for p in proto.metadata_props},
-                                        **recorded})
+    recorded = {
+        "latbench.opset": str(opset),
+        "latbench.exporter": exporter,
+        "latbench.torch": torch.__version__,
+    }
+    onnx.helper.set_model_props(
+        proto, {**{p.key: p.value for p in proto.metadata_props}, **recorded}
+    )
     onnx.save(proto, str(path))
     opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
     return int(opsets.get("ai.onnx", opset))
@@ -150,8 +180,10 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
     init = {t.name for t in proto.graph.initializer}
 
     def dims(value: Any) -> tuple[int | None, ...]:
-        return tuple(d.dim_value if d.HasField("dim_value") else None
-                     for d in value.type.tensor_type.shape.dim)
+        return tuple(
+            d.dim_value if d.HasField("dim_value") else None
+            for d in value.type.tensor_type.shape.dim
+        )
 
     inputs = [v for v in proto.graph.input if v.name not in init]
     shapes = []
@@ -159,21 +191,29 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
         shape = dims(v)
         if None in shape:
             if input_shape is None or len(input_shape) != len(shape):
-                raise ExportError(f"{path}: input {v.name!r} has dynamic shape "
-                                  f"{['?' if d is None else d for d in shape]}; pass "
-                                  "--input-shape with its sizes")
+                raise ExportError(
+                    f"{path}: input {v.name!r} has dynamic shape "
+                    f"{['?' if d is None else d for d in shape]}; pass "
+                    "--input-shape with its sizes"
+                )
             shape = tuple(input_shape)
         elif input_shape is not None and len(inputs) == 1 and shape != tuple(input_shape):
-            raise ExportError(f"{path}: input {v.name!r} has fixed shape {list(shape)}, not "
-                              f"--input-shape {list(input_shape)}")
+            raise ExportError(
+                f"{path}: input {v.name!r} has fixed shape {list(shape)}, not "
+                f"--input-shape {list(input_shape)}"
+            )
         shapes.append(tuple(int(d) for d in shape))
     outputs = proto.graph.output
     opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
     meta = {p.key: p.value for p in proto.metadata_props}
     return ExportedModel(
-        path=path, opset=int(opsets.get("ai.onnx", 0)),
+        path=path,
+        opset=int(opsets.get("ai.onnx", 0)),
         exporter=meta.get("latbench.exporter", "unknown"),
-        input_names=tuple(v.name for v in inputs), output_names=tuple(v.name for v in outputs),
+        input_names=tuple(v.name for v in inputs),
+        output_names=tuple(v.name for v in outputs),
         input_shapes=tuple(shapes),
         output_shapes=tuple(tuple(d or 0 for d in dims(v)) for v in outputs),
-        torch_version=meta.get("latbench.torch", ""), onnx_version=onnx.__version__)
+        torch_version=meta.get("latbench.torch", ""),
+        onnx_version=onnx.__version__,
+    )

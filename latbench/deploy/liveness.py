@@ -51,14 +51,17 @@ class Liveness:
         return asdict(self)
 
 
-def relative_spread(module: nn.Module, example: torch.Tensor, n: int = N_PROBES,
-                    seed: int = 1) -> float:
+def relative_spread(
+    module: nn.Module, example: torch.Tensor, n: int = N_PROBES, seed: int = 1
+) -> float:
     """max_i |f(x_i) - f(x_0)|_inf / |f(x_0)|_inf over ``n`` N(0, 1) inputs shaped like
     ``example`` (0 when the output is constant; inf when it is not finite)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
-        outs = [_first(module(torch.randn(example.shape, generator=gen, dtype=example.dtype)))
-                for _ in range(n)]
+        outs = [
+            _first(module(torch.randn(example.shape, generator=gen, dtype=example.dtype)))
+            for _ in range(n)
+        ]
     scale = float(outs[0].abs().max())
     diff = max(float((o - outs[0]).abs().max()) for o in outs[1:])
     if not all(torch.isfinite(o).all() for o in outs):
@@ -66,15 +69,17 @@ def relative_spread(module: nn.Module, example: torch.Tensor, n: int = N_PROBES,
     return diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
 
 
-def variance_preserving_init(module: nn.Module, example: torch.Tensor, seed: int = 0,
-                             n_batches: int = 4) -> None:
+def variance_preserving_init(
+    module: nn.Module, example: torch.Tensor, seed: int = 0, n_batches: int = 4
+) -> None:
     """He-normal (fan-in, ReLU gain) conv/linear weights, zero biases, and BatchNorm running
     statistics accumulated over ``n_batches`` random inputs (cumulative average); in place,
     leaves the module in eval mode."""
     torch.manual_seed(seed)
     for m in module.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear,
-                          nn.ConvTranspose2d, nn.ConvTranspose3d)):
+        if isinstance(
+            m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.ConvTranspose2d, nn.ConvTranspose3d)
+        ):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
@@ -106,18 +111,22 @@ def ensure_live(module: nn.Module, example: torch.Tensor, tolerance: float) -> L
     second = relative_spread(module, example)
     if threshold < second < float("inf"):
         return Liveness(second, first, "variance-preserving", True)
-    why = ("its output is not finite" if second == float("inf") else
-           f"its output moves by at most {second:.2g} (relative) over {N_PROBES} random "
-           f"inputs, not above {threshold:.2g}, even after a variance-preserving init")
-    return Liveness(second, first, "variance-preserving", False,
-                    f"output comparison proves nothing: {why}")
+    why = (
+        "its output is not finite"
+        if second == float("inf")
+        else f"its output moves by at most {second:.2g} (relative) over {N_PROBES} random "
+        f"inputs, not above {threshold:.2g}, even after a variance-preserving init"
+    )
+    return Liveness(
+        second, first, "variance-preserving", False, f"output comparison proves nothing: {why}"
+    )
 
 
 def _first(out: Any) -> torch.Tensor:
     return (out[0] if isinstance(out, (tuple, list)) else out).float()
 
 
-def input_reaches_output(arch: "Architecture") -> bool:
+def input_reaches_output(arch: Architecture) -> bool:
     """Whether some input-to-output path of ``arch`` avoids ``zero`` ops (structural check:
     without one the output cannot depend on the input, whatever the weights)."""
     from latbench.archs.graph import INPUT

@@ -60,10 +60,16 @@ class BudgetCheck:
     def to_dict(self) -> dict[str, Any]:
         """Fields named by the statistic they judge: ``latency_median_ms``,
         ``fps_from_latency_median_ms`` (and ``statistic`` naming it)."""
-        return {"statistic": self.statistic, self.statistic: self.latency_ms,
-                f"fps_from_{self.statistic}": self.fps, "budget_ms": self.budget_ms,
-                "min_fps": self.min_fps, "latency_ok": self.latency_ok, "fps_ok": self.fps_ok,
-                "passed": self.passed}
+        return {
+            "statistic": self.statistic,
+            self.statistic: self.latency_ms,
+            f"fps_from_{self.statistic}": self.fps,
+            "budget_ms": self.budget_ms,
+            "min_fps": self.min_fps,
+            "latency_ok": self.latency_ok,
+            "fps_ok": self.fps_ok,
+            "passed": self.passed,
+        }
 
 
 def throughput_fps(m: Measurement, batch: int = 1) -> float:
@@ -71,8 +77,12 @@ def throughput_fps(m: Measurement, batch: int = 1) -> float:
     return 1000.0 * batch / m.mean_ms
 
 
-def check_budget(m: Measurement, batch: int = 1, budget_ms: float | None = RTDNAS_BUDGET_MS,
-                 min_fps: float | None = RTDNAS_MIN_FPS) -> BudgetCheck:
+def check_budget(
+    m: Measurement,
+    batch: int = 1,
+    budget_ms: float | None = RTDNAS_BUDGET_MS,
+    min_fps: float | None = RTDNAS_MIN_FPS,
+) -> BudgetCheck:
     """Median latency against ``budget_ms`` and the throughput of that same median call,
     ``batch`` frames per median call, against ``min_fps``: one statistic judges both (the
     median: the call a deployment typically sees; the fastest sample is a best case that a
@@ -102,9 +112,15 @@ class FrameTiming:
         return throughput_fps(self.per_frame)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"protocol": self.protocol, "n_frames": self.n_frames, "fps": self.fps,
-               "frame_mean_ms": self.per_frame.mean_ms, "frame_std_ms": self.per_frame.std_ms,
-               "frame_median_ms": self.per_frame.median_ms, "timer": self.per_frame.timer}
+        out = {
+            "protocol": self.protocol,
+            "n_frames": self.n_frames,
+            "fps": self.fps,
+            "frame_mean_ms": self.per_frame.mean_ms,
+            "frame_std_ms": self.per_frame.std_ms,
+            "frame_median_ms": self.per_frame.median_ms,
+            "timer": self.per_frame.timer,
+        }
         if self.first_frame_ms is not None:
             out["first_frame_ms"] = self.first_frame_ms
         if self.following is not None:
@@ -125,11 +141,16 @@ def _check_frames(n_frames: int) -> None:
         raise ValueError(f"n_frames={n_frames}: need at least 2 frames for a mean ± std")
 
 
-def stnas_fps(encoder: Callable[[torch.Tensor], torch.Tensor],
-              decoder: Callable[[torch.Tensor], Any],
-              frames: torch.Tensor | Sequence[torch.Tensor], *, window: int = STNAS_WINDOW,
-              n_frames: int = PAPER_FRAMES, time_dim: int = 2,
-              sampler: Sampler | None = None) -> FrameTiming:
+def stnas_fps(
+    encoder: Callable[[torch.Tensor], torch.Tensor],
+    decoder: Callable[[torch.Tensor], Any],
+    frames: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    window: int = STNAS_WINDOW,
+    n_frames: int = PAPER_FRAMES,
+    time_dim: int = 2,
+    sampler: Sampler | None = None,
+) -> FrameTiming:
     """ST-NAS FPS: each frame is encoded, joins the last ``window`` encodings, and the window
     (stacked along ``time_dim``, e.g. N×C×T×H×W) is decoded; one sample per frame.
 
@@ -154,11 +175,14 @@ def stnas_fps(encoder: Callable[[torch.Tensor], torch.Tensor],
     return FrameTiming("stnas-fps", Measurement(tuple(samples), 1, sampler.name), n_frames)
 
 
-def dynamic_cell_timing(full: Callable[[torch.Tensor], Any],
-                        cell: Callable[[torch.Tensor, Any], Any],
-                        frames: torch.Tensor | Sequence[torch.Tensor], *,
-                        n_frames: int = PAPER_FRAMES, sampler: Sampler | None = None
-                        ) -> FrameTiming:
+def dynamic_cell_timing(
+    full: Callable[[torch.Tensor], Any],
+    cell: Callable[[torch.Tensor, Any], Any],
+    frames: torch.Tensor | Sequence[torch.Tensor],
+    *,
+    n_frames: int = PAPER_FRAMES,
+    sampler: Sampler | None = None,
+) -> FrameTiming:
     """Dynamic cells: frame 0 through ``full`` (returns the state), frames 1.. through
     ``cell(frame, state) -> state``; mean ± std per frame over all ``n_frames``.
 
@@ -183,5 +207,6 @@ def dynamic_cell_timing(full: Callable[[torch.Tensor], Any],
         first_ms = sampler.sample(first, 1, 1)[0]
         rest = sampler.sample(following, 1, n_frames - 1)
     per_frame = Measurement((first_ms, *rest), 1, sampler.name)
-    return FrameTiming("dynamic-cell", per_frame, n_frames, first_ms,
-                       Measurement(tuple(rest), 1, sampler.name))
+    return FrameTiming(
+        "dynamic-cell", per_frame, n_frames, first_ms, Measurement(tuple(rest), 1, sampler.name)
+    )

@@ -18,18 +18,24 @@ PREDICTOR_BACKEND = "torch"
 """The backend a predictor file's numbers come from when it does not say: latbench's tables
 (``profile``, ``measure-nets``) are measured in PyTorch eager mode."""
 
-STAT_LABELS = {"latency_median_ms": "median ms", "latency_min_ms": "fastest ms",
-               "latency_mean_ms": "mean ms", "latency_p90_ms": "p90 ms",
-               "latency_min_corrected_ms": "fastest ms ÷ drift",
-               "latency_median_corrected_ms": "median ms ÷ drift"}
+STAT_LABELS = {
+    "latency_median_ms": "median ms",
+    "latency_min_ms": "fastest ms",
+    "latency_mean_ms": "mean ms",
+    "latency_p90_ms": "p90 ms",
+    "latency_min_corrected_ms": "fastest ms ÷ drift",
+    "latency_median_corrected_ms": "median ms ÷ drift",
+}
 """Column label of each latency statistic a gap can use."""
 
 VERDICT_STATISTIC = "latency_median_ms"
 """The one statistic the budget verdict judges, latency and FPS alike (``check_budget``): the
 median call is what a deployment typically sees; the fastest sample is a best case."""
 
-VERDICT_BASIS = ("budget verdict and FPS judged on the median latency (latency_median_ms; "
-                 "FPS = batch / median): the call a deployment typically sees")
+VERDICT_BASIS = (
+    "budget verdict and FPS judged on the median latency (latency_median_ms; "
+    "FPS = batch / median): the call a deployment typically sees"
+)
 
 BUSY_MARKERS = ("busy",)
 """A warning containing one of these says the timings include other work."""
@@ -79,9 +85,15 @@ def gap_note(backend: str, info: dict[str, Any], prediction: dict[str, Any]) -> 
     """Empty when the gap compares like with like; else what the predictor measured instead."""
     source = prediction.get("backend") or PREDICTOR_BACKEND
     same = backend == source and info.get("engine", f"{source}-eager") == f"{source}-eager"
-    return "" if same else (f"gap against a {source}-eager predictor: {backend} "
-                            f"({info.get('engine', backend)}) is another engine, so the gap "
-                            "includes the engine's speed-up, not only prediction error")
+    return (
+        ""
+        if same
+        else (
+            f"gap against a {source}-eager predictor: {backend} "
+            f"({info.get('engine', backend)}) is another engine, so the gap "
+            "includes the engine's speed-up, not only prediction error"
+        )
+    )
 
 
 def gap_pct(measured_ms: float, predicted_ms: float | None) -> float | None:
@@ -119,8 +131,9 @@ class ValidationReport:
     def clocks(self) -> list[str]:
         """The clocks the measured backends were timed on (``RunInfo.timer``), in order; one
         entry when their latencies are comparable."""
-        return list(dict.fromkeys(str(b.info.get("timer")) for b in self.backends
-                                  if b.status == "ok"))
+        return list(
+            dict.fromkeys(str(b.info.get("timer")) for b in self.backends if b.status == "ok")
+        )
 
     @property
     def clock_line(self) -> str:
@@ -128,9 +141,13 @@ class ValidationReport:
         clocks = self.clocks
         if len(clocks) <= 1:
             return f"clock: {clocks[0] if clocks else '-'} (every backend)"
-        return ("clocks differ: " + ", ".join(f"{b.backend} {b.info.get('timer')}"
-                                              for b in self.backends if b.status == "ok")
-                + "; their latencies are not comparable with each other")
+        return (
+            "clocks differ: "
+            + ", ".join(
+                f"{b.backend} {b.info.get('timer')}" for b in self.backends if b.status == "ok"
+            )
+            + "; their latencies are not comparable with each other"
+        )
 
     @property
     def statistic(self) -> str:
@@ -141,10 +158,17 @@ class ValidationReport:
     def verdict(self) -> str:
         """PASS / FAIL on the median latency with the limits it judged, or no constraint;
         qualified when the machine was busy or the output comparison proves nothing."""
-        notes = [n for n, on in (("machine busy: timings unreliable", self.busy),
-                                 ("outputs not checked: comparison proves nothing",
-                                  self.liveness is not None and not self.liveness.get("live")))
-                 if on]
+        notes = [
+            n
+            for n, on in (
+                ("machine busy: timings unreliable", self.busy),
+                (
+                    "outputs not checked: comparison proves nothing",
+                    self.liveness is not None and not self.liveness.get("live"),
+                ),
+            )
+            if on
+        ]
         if self.passed is None:
             return _verdict(None) + (f" ({'; '.join(notes)})" if notes else "")
         limits = []
@@ -157,27 +181,51 @@ class ValidationReport:
     def columns(self) -> tuple[str, ...]:
         """backend, engine, the verdict's statistic and FPS, the gap's statistic when another,
         predicted, gap, verdict (see ``rows``)."""
-        gap = (STAT_LABELS.get(self.statistic, self.statistic),) if (
-            self.statistic != VERDICT_STATISTIC) else ()
-        return ("backend", "engine", STAT_LABELS[VERDICT_STATISTIC], "FPS@median", *gap,
-                "predicted ms", "gap %", "verdict")
+        gap = (
+            (STAT_LABELS.get(self.statistic, self.statistic),)
+            if (self.statistic != VERDICT_STATISTIC)
+            else ()
+        )
+        return (
+            "backend",
+            "engine",
+            STAT_LABELS[VERDICT_STATISTIC],
+            "FPS@median",
+            *gap,
+            "predicted ms",
+            "gap %",
+            "verdict",
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"arch": self.arch, "device": self.device, "prediction": self.prediction,
-                "budget_ms": self.budget_ms, "min_fps": self.min_fps, "timing": self.timing,
-                "onnx": self.onnx, "liveness": self.liveness, "passed": self.passed,
-                "busy": self.busy, "verdict": self.verdict, "clocks": self.clocks,
-                "verdict_statistic": VERDICT_STATISTIC, "gap_statistic": self.statistic,
-                "gap_basis": gap_basis(self.prediction).strip(" ()"),
-                "backends": [asdict(b) for b in self.backends]}
+        return {
+            "arch": self.arch,
+            "device": self.device,
+            "prediction": self.prediction,
+            "budget_ms": self.budget_ms,
+            "min_fps": self.min_fps,
+            "timing": self.timing,
+            "onnx": self.onnx,
+            "liveness": self.liveness,
+            "passed": self.passed,
+            "busy": self.busy,
+            "verdict": self.verdict,
+            "clocks": self.clocks,
+            "verdict_statistic": VERDICT_STATISTIC,
+            "gap_statistic": self.statistic,
+            "gap_basis": gap_basis(self.prediction).strip(" ()"),
+            "backends": [asdict(b) for b in self.backends],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ValidationReport":
-        fields = {k: data[k] for k in ("arch", "device", "prediction", "budget_ms", "min_fps",
-                                       "timing", "onnx")}
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        fields = {
+            k: data[k]
+            for k in ("arch", "device", "prediction", "budget_ms", "min_fps", "timing", "onnx")
+        }
         return cls(**fields, backends=[BackendResult(**b) for b in data.get("backends", [])])
 
     def rows(self) -> list[tuple[str, ...]]:
@@ -193,36 +241,48 @@ class ValidationReport:
         if self.liveness and not self.liveness.get("live"):
             out.append(self.liveness.get("note", "output comparison proves nothing"))
         elif self.liveness and self.liveness.get("init") != "default":
-            out.append("outputs compared with variance-preserving weights: with PyTorch's "
-                       "default init the output barely depends on the input (relative spread "
-                       f"{self.liveness.get('default_spread', 0):.2g})")
+            out.append(
+                "outputs compared with variance-preserving weights: with PyTorch's "
+                "default init the output barely depends on the input (relative spread "
+                f"{self.liveness.get('default_spread', 0):.2g})"
+            )
         for b in self.backends:
-            out += [f"{b.backend}: {text}" for text in
-                    ([b.error] if b.error else []) + list(b.warnings)
-                    + ([f"* {b.gap_note}"] if b.gap_note else [])]
+            out += [
+                f"{b.backend}: {text}"
+                for text in ([b.error] if b.error else [])
+                + list(b.warnings)
+                + ([f"* {b.gap_note}"] if b.gap_note else [])
+            ]
         return out
 
     def to_markdown(self) -> str:
-        head = (f"# latbench validate: {self.arch.get('name') or self.arch.get('space')}\n\n"
-                f"- architecture: {self.arch.get('space')} {self.arch.get('genotype', '')}"
-                f" ({self.arch.get('n_edges')} edges, input {self.arch.get('input_shape')})\n"
-                f"- device: {self.device.get('name')} ({self.device.get('slug')})\n"
-                f"- {self.clock_line}\n"
-                f"- budget: latency <= {_fmt(self.budget_ms)} ms, throughput >= "
-                f"{_fmt(self.min_fps)} FPS\n"
-                f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
-                f"{gap_basis(self.prediction)}\n"
-                f"- table: {STAT_LABELS.get(self.statistic, self.statistic)} is the measured "
-                f"{self.statistic}, the statistic the gap uses; {VERDICT_BASIS}\n"
-                f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
-                f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n")
+        head = (
+            f"# latbench validate: {self.arch.get('name') or self.arch.get('space')}\n\n"
+            f"- architecture: {self.arch.get('space')} {self.arch.get('genotype', '')}"
+            f" ({self.arch.get('n_edges')} edges, input {self.arch.get('input_shape')})\n"
+            f"- device: {self.device.get('name')} ({self.device.get('slug')})\n"
+            f"- {self.clock_line}\n"
+            f"- budget: latency <= {_fmt(self.budget_ms)} ms, throughput >= "
+            f"{_fmt(self.min_fps)} FPS\n"
+            f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
+            f"{gap_basis(self.prediction)}\n"
+            f"- table: {STAT_LABELS.get(self.statistic, self.statistic)} is the measured "
+            f"{self.statistic}, the statistic the gap uses; {VERDICT_BASIS}\n"
+            f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
+            f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n"
+        )
         cols = self.columns()
         lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         lines += ["| " + " | ".join(r) + " |" for r in self.rows()]
         notes = [f"- {n}" for n in self.notes()]
         tail = f"\noverall: {self.verdict}\n"
-        return head + "\n".join(lines) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes
-                                                  else "") + tail
+        return (
+            head
+            + "\n".join(lines)
+            + "\n"
+            + ("\n" + "\n".join(notes) + "\n" if notes else "")
+            + tail
+        )
 
 
 def drift_measured(prediction: dict) -> bool:
@@ -247,17 +307,24 @@ def gap_basis(prediction: dict) -> str:
     drift = prediction.get("drift") or {}
     measured = gap_statistic(fitted, drift_measured(prediction))
     if is_corrected(fitted) and "drift" in drift:
-        return (f" (gap % against the measured {measured}, the statistic it was fitted on: "
-                f"this machine's drift {drift['drift']:.3f} = the drift reference timed here, "
-                f"{drift['reference_ms']:.4g} ms, over the {drift['nominal_ms']:.4g} ms "
-                "nominal of the predictor's tables)")
+        return (
+            f" (gap % against the measured {measured}, the statistic it was fitted on: "
+            f"this machine's drift {drift['drift']:.3f} = the drift reference timed here, "
+            f"{drift['reference_ms']:.4g} ms, over the {drift['nominal_ms']:.4g} ms "
+            "nominal of the predictor's tables)"
+        )
     if is_corrected(fitted):
         why = drift.get("note") or "no drift reference timed"
-        return (f" (gap % against the measured {measured}: the predictor was fitted on "
-                f"{fitted}, drift-corrected to its tables' machine speed; {why}, so drift is "
-                "taken as 1 and the gap includes any slow-down of this machine since)")
-    return (f" (gap % against the measured {measured}, the statistic it was fitted on)"
-            if measured != DEFAULT_STATISTIC else "")
+        return (
+            f" (gap % against the measured {measured}: the predictor was fitted on "
+            f"{fitted}, drift-corrected to its tables' machine speed; {why}, so drift is "
+            "taken as 1 and the gap includes any slow-down of this machine since)"
+        )
+    return (
+        f" (gap % against the measured {measured}, the statistic it was fitted on)"
+        if measured != DEFAULT_STATISTIC
+        else ""
+    )
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -271,12 +338,26 @@ def _verdict(passed: bool | None) -> str:
 def _row(b: BackendResult, statistic: str = DEFAULT_STATISTIC) -> tuple[str, ...]:
     extra = statistic != VERDICT_STATISTIC
     if b.status != "ok":
-        return (b.backend, b.info.get("engine", "-"), "-", "-", *("-",) * extra,
-                _fmt(b.predicted_ms), "-", b.status)
+        return (
+            b.backend,
+            b.info.get("engine", "-"),
+            "-",
+            "-",
+            *("-",) * extra,
+            _fmt(b.predicted_ms),
+            "-",
+            b.status,
+        )
     raw = " (raw)" if b.gap_statistic and b.gap_statistic != statistic else ""
-    gap = ("-" if b.gap_pct is None
-           else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}{raw}")
+    gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}{raw}"
     verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
-    return (b.backend, str(b.info.get("engine", "")), _fmt(b.latency_ms), _fmt(b.fps),
-            *(_fmt(b.stats.get(statistic)),) * extra,
-            _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION, gap, verdict)
+    return (
+        b.backend,
+        str(b.info.get("engine", "")),
+        _fmt(b.latency_ms),
+        _fmt(b.fps),
+        *(_fmt(b.stats.get(statistic)),) * extra,
+        _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION,
+        gap,
+        verdict,
+    )

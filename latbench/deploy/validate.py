@@ -22,13 +22,24 @@ from latbench.archs.registry import architecture_from_ref
 from latbench.deploy.export import DEFAULT_OPSET, ExportedModel, export_onnx, read_onnx
 from latbench.deploy.liveness import Liveness, ensure_live, input_reaches_output
 from latbench.deploy.protocols import check_budget
-from latbench.deploy.report import (NO_PREDICTION, PREDICTOR_BACKEND, BackendResult,
-                                    ValidationReport, drift_measured, gap_note, gap_pct,
-                                    gap_statistic)
+from latbench.deploy.report import (
+    NO_PREDICTION,
+    PREDICTOR_BACKEND,
+    BackendResult,
+    ValidationReport,
+    drift_measured,
+    gap_note,
+    gap_pct,
+    gap_statistic,
+)
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.device import fingerprint
-from latbench.errors import (LatbenchError, MeasurementError, MissingDependencyError,
-                             UnknownNameError)
+from latbench.errors import (
+    LatbenchError,
+    MeasurementError,
+    MissingDependencyError,
+    UnknownNameError,
+)
 from latbench.paths import file_in, output_dir
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
 from latbench.timed import is_oom
@@ -67,8 +78,12 @@ PredictorLoader = Callable[[Path, "str | None"], Any]
 ``predictors`` themselves (layers flow one way)."""
 
 
-def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None = None,
-                    load: PredictorLoader | None = None) -> dict[str, Any]:
+def predict_latency(
+    arch: Architecture,
+    predictor: Any,
+    device_slug: str | None = None,
+    load: PredictorLoader | None = None,
+) -> dict[str, Any]:
     """The network predictor's latency for ``arch``, or ``note: "no prediction"``.
 
     ``predictor``: None, a fitted network predictor (``predict([arch]) -> ms``), or a file
@@ -78,23 +93,32 @@ def predict_latency(arch: Architecture, predictor: Any, device_slug: str | None 
         return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
     if isinstance(predictor, (str, Path)):
         if load is None:
-            raise LatbenchError(f"{predictor}: a predictor file needs a loader (pass "
-                                "load_predictor=latbench.cli.validate.load_network_predictor) "
-                                "or pass the loaded predictor")
+            raise LatbenchError(
+                f"{predictor}: a predictor file needs a loader (pass "
+                "load_predictor=latbench.cli.validate.load_network_predictor) "
+                "or pass the loaded predictor"
+            )
         source, model = str(predictor), load(Path(predictor), device_slug)
     else:
         source, model = type(predictor).__name__, predictor
     value = float(np.asarray(model.predict([arch]))[0])
     if not (np.isfinite(value) and value > 0):
-        raise LatbenchError(f"{source}: predicts {value!r} ms for {arch.name or arch.space}; "
-                            "a latency is a finite number > 0 (is the architecture far outside "
-                            "what it was fitted on?)")
+        raise LatbenchError(
+            f"{source}: predicts {value!r} ms for {arch.name or arch.space}; "
+            "a latency is a finite number > 0 (is the architecture far outside "
+            "what it was fitted on?)"
+        )
     info = getattr(model, "info_", {})
-    return {"predicted_ms": value, "source": source,
-            "unit": getattr(model, "unit", "ms"), "fitted_on": info.get("device"),
-            "statistic": fitted_statistic(info),  # the report's gap_statistic is measured
-            "drift_reference": info.get("drift_reference") or None,
-            "backend": info.get("backend") or PREDICTOR_BACKEND, "note": ""}
+    return {
+        "predicted_ms": value,
+        "source": source,
+        "unit": getattr(model, "unit", "ms"),
+        "fitted_on": info.get("device"),
+        "statistic": fitted_statistic(info),  # the report's gap_statistic is measured
+        "drift_reference": info.get("drift_reference") or None,
+        "backend": info.get("backend") or PREDICTOR_BACKEND,
+        "note": "",
+    }
 
 
 def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str, Any] | None:
@@ -120,8 +144,11 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str
     if not opts.device.startswith("cpu"):
         return {"note": "validate times the drift reference on the CPU only"}
     ref_ms = drift_reference_ms(opts.threads)
-    return {"reference_ms": ref_ms, "nominal_ms": float(ref["nominal_ms"]),
-            "drift": ref_ms / float(ref["nominal_ms"])}
+    return {
+        "reference_ms": ref_ms,
+        "nominal_ms": float(ref["nominal_ms"]),
+        "drift": ref_ms / float(ref["nominal_ms"]),
+    }
 
 
 DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
@@ -138,8 +165,10 @@ def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
     """Why a backend's drift correction cannot be trusted ("" when it can): the correction is
     beyond ``DRIFT_TRUSTED``, or the reference moved more than ``DRIFT_MOVED`` during the run."""
     if drift is not None and abs(drift - 1.0) > DRIFT_TRUSTED:
-        return (f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
-                "dividing by it can be trusted for (a loaded machine slows networks unevenly)")
+        return (
+            f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
+            "dividing by it can be trusted for (a loaded machine slows networks unevenly)"
+        )
     if moved_notes:
         return "the drift reference moved during the run"
     return ""
@@ -168,43 +197,67 @@ class DriftProbe:
         before, after = self.last_ms, drift_reference_ms(self.threads)
         self.last_ms = after
         moved = after / before - 1.0
-        note = ([f"the drift reference moved {moved:+.0%} ({before:.3g} -> {after:.3g} ms) "
-                 "during this run: its drift-corrected statistic is uncertain"]
-                if abs(moved) > DRIFT_MOVED else [])
+        note = (
+            [
+                f"the drift reference moved {moved:+.0%} ({before:.3g} -> {after:.3g} ms) "
+                "during this run: its drift-corrected statistic is uncertain"
+            ]
+            if abs(moved) > DRIFT_MOVED
+            else []
+        )
         return (before + after) / 2.0, note
 
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
     """The op profiler's defaults: blocks of >= 0.5 ms on the CPU, single calls on a GPU."""
-    return TimingConfig(warmup_ms=min(200.0, measure_ms / 5), budget_ms=measure_ms,
-                        min_sample_ms=min_sample_ms_for(device))
+    return TimingConfig(
+        warmup_ms=min(200.0, measure_ms / 5),
+        budget_ms=measure_ms,
+        min_sample_ms=min_sample_ms_for(device),
+    )
 
 
 def _arch_summary(arch: Architecture) -> dict[str, Any]:
-    return {"space": arch.space, "name": arch.name, "genotype": arch.genotype,
-            "n_edges": len(arch.edges), "input_shape": list(arch.input_shape),
-            "json": arch.to_dict()}
+    return {
+        "space": arch.space,
+        "name": arch.name,
+        "genotype": arch.genotype,
+        "n_edges": len(arch.edges),
+        "input_shape": list(arch.input_shape),
+        "json": arch.to_dict(),
+    }
 
 
-def _compare(runner: Runner, reference: list[np.ndarray], precision: str
-             ) -> tuple[float, bool]:
+def _compare(runner: Runner, reference: list[np.ndarray], precision: str) -> tuple[float, bool]:
     outs = runner.outputs()
     diff = max(float(np.max(np.abs(o.reshape(r.shape) - r))) for o, r in zip(outs, reference))
     scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
     return diff, diff <= OUTPUT_TOL[precision] * scale
 
 
-def _make_runners(backends: Sequence[str], module: torch.nn.Module,
-                  exported: ExportedModel, inputs: tuple[torch.Tensor, ...],
-                  opts: ValidateOptions) -> dict[str, Runner | BackendResult]:
+def _make_runners(
+    backends: Sequence[str],
+    module: torch.nn.Module,
+    exported: ExportedModel,
+    inputs: tuple[torch.Tensor, ...],
+    opts: ValidateOptions,
+) -> dict[str, Runner | BackendResult]:
     """Every runner first, so that a missing package fails before minutes of measuring."""
     made: dict[str, Runner | BackendResult] = {}
     for backend in backends:
         try:
             made[backend] = make_runner(
-                backend, module=module, exported=exported, inputs=inputs, device=opts.device,
-                precision=opts.precision, threads=opts.threads, cuda_graph=opts.cuda_graph,
-                transfers=opts.transfers, cache_dir=output_dir(opts.out_dir / "cache"))
+                backend,
+                module=module,
+                exported=exported,
+                inputs=inputs,
+                device=opts.device,
+                precision=opts.precision,
+                threads=opts.threads,
+                cuda_graph=opts.cuda_graph,
+                transfers=opts.transfers,
+                cache_dir=output_dir(opts.out_dir / "cache"),
+            )
         except MissingDependencyError as exc:
             if not opts.skip_unavailable:
                 raise
@@ -212,10 +265,17 @@ def _make_runners(backends: Sequence[str], module: torch.nn.Module,
     return made
 
 
-def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: TimingConfig,
-             prediction: dict[str, Any], limits: tuple[float | None, float | None],
-             precision: str, load: Sequence[str] = (), probe: DriftProbe | None = None
-             ) -> BackendResult:
+def _measure(
+    backend: str,
+    runner: Runner,
+    reference: list[np.ndarray],
+    config: TimingConfig,
+    prediction: dict[str, Any],
+    limits: tuple[float | None, float | None],
+    precision: str,
+    load: Sequence[str] = (),
+    probe: DriftProbe | None = None,
+) -> BackendResult:
     drift_notes: list[str] = []
     try:
         m = runner.measure(config)
@@ -228,8 +288,12 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     except Exception as exc:  # noqa: BLE001 - an allocator's failure is this backend's result
         if not is_oom(exc):
             raise
-        return BackendResult(backend, "failed", runner.info.to_dict(),
-                             error=f"out of memory: {str(exc).splitlines()[0][:200]}")
+        return BackendResult(
+            backend,
+            "failed",
+            runner.info.to_dict(),
+            error=f"out of memory: {str(exc).splitlines()[0][:200]}",
+        )
     finally:
         runner.close()
     check = check_budget(m, runner.info.batch, *limits)
@@ -240,15 +304,28 @@ def _measure(backend: str, runner: Runner, reference: list[np.ndarray], config: 
     if why and predicted is not None:
         corrected = gap_pct(stats[statistic], predicted)
         statistic = raw_statistic(statistic)
-        drift_notes.append(f"gap against the raw {statistic}, not the drift-corrected one "
-                           f"({corrected:+.1f} %): {why}")
+        drift_notes.append(
+            f"gap against the raw {statistic}, not the drift-corrected one "
+            f"({corrected:+.1f} %): {why}"
+        )
     mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
     info = runner.info.to_dict()
     note = gap_note(backend, info, prediction) if predicted is not None else ""
-    return BackendResult(backend, "ok", info, stats, check.to_dict(), predicted,
-                         gap_pct(stats[statistic], predicted), diff, match, mismatch,
-                         list(m.warnings) + drift_notes + list(load), note,
-                         gap_statistic=statistic if why and predicted is not None else "")
+    return BackendResult(
+        backend,
+        "ok",
+        info,
+        stats,
+        check.to_dict(),
+        predicted,
+        gap_pct(stats[statistic], predicted),
+        diff,
+        match,
+        mismatch,
+        list(m.warnings) + drift_notes + list(load),
+        note,
+        gap_statistic=statistic if why and predicted is not None else "",
+    )
 
 
 def busy_warnings() -> list[str]:
@@ -259,32 +336,46 @@ def busy_warnings() -> list[str]:
         return []
     if load <= BUSY_LOAD_PER_CORE * cores:
         return []
-    return [f"machine busy: load average {load:.1f} on {cores} cores; the timings include "
-            "other processes' work (compare on an idle machine)"]
+    return [
+        f"machine busy: load average {load:.1f} on {cores} cores; the timings include "
+        "other processes' work (compare on an idle machine)"
+    ]
 
 
-def _reference(arch: Architecture, tolerance: float
-               ) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
+def _reference(
+    arch: Architecture, tolerance: float
+) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
     """The module (weights for which the output depends on the input, where an init can give
     that), its inputs, torch's outputs on them and the liveness verdict."""
     torch.manual_seed(0)
     module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
     live = ensure_live(module, inputs[0], tolerance)
     if not input_reaches_output(arch):
-        live = Liveness(live.spread, live.default_spread, live.init, False,
-                        "output comparison proves nothing: every input-to-output path crosses "
-                        "a 'zero' op, so the output cannot depend on the input")
+        live = Liveness(
+            live.spread,
+            live.default_spread,
+            live.init,
+            False,
+            "output comparison proves nothing: every input-to-output path crosses "
+            "a 'zero' op, so the output cannot depend on the input",
+        )
     with torch.inference_mode():
         ref = module(*inputs)
     reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
     return module, inputs, reference, live
 
 
-def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
-             budget_ms: float | None = None, min_fps: float | None = None,
-             predictor: Any = None, options: ValidateOptions | None = None,
-             config: TimingConfig | None = None,
-             load_predictor: PredictorLoader | None = None) -> ValidationReport:
+def validate(
+    arch: Architecture,
+    backends: Sequence[str] = ("torch", "ort"),
+    *,
+    budget_ms: float | None = None,
+    min_fps: float | None = None,
+    predictor: Any = None,
+    options: ValidateOptions | None = None,
+    config: TimingConfig | None = None,
+    load_predictor: PredictorLoader | None = None,
+) -> ValidationReport:
     """Export ``arch``, measure it on ``backends``, and report against prediction and budget.
 
     ``predictor``: a fitted network predictor, or a file read with ``load_predictor``.
@@ -307,26 +398,41 @@ def validate(arch: Architecture, backends: Sequence[str] = ("torch", "ort"), *,
     except Exception as exc:  # noqa: BLE001 - only an allocator's failure is turned into a line
         if not is_oom(exc):
             raise
-        raise MeasurementError(f"{arch.name or arch.space}: building and running it on the "
-                               "CPU (the reference outputs) ran out of memory: "
-                               f"{str(exc).splitlines()[0][:200]}; the architecture is larger "
-                               "than this machine holds") from None
+        raise MeasurementError(
+            f"{arch.name or arch.space}: building and running it on the "
+            "CPU (the reference outputs) ran out of memory: "
+            f"{str(exc).splitlines()[0][:200]}; the architecture is larger "
+            "than this machine holds"
+        ) from None
     name = arch.name or arch.space
-    exported = export_onnx(module, file_in(opts.out_dir, name, ".onnx", arch.space),
-                           inputs=inputs,
-                           opset=opts.opset)
-    report = ValidationReport(_arch_summary(arch), device, prediction, budget_ms, min_fps,
-                              config.as_dict(), exported.to_dict(), live.to_dict())
-    _measure_backends(report, backends, module, exported, inputs, reference, config, opts,
-                      probe)
+    exported = export_onnx(
+        module, file_in(opts.out_dir, name, ".onnx", arch.space), inputs=inputs, opset=opts.opset
+    )
+    report = ValidationReport(
+        _arch_summary(arch),
+        device,
+        prediction,
+        budget_ms,
+        min_fps,
+        config.as_dict(),
+        exported.to_dict(),
+        live.to_dict(),
+    )
+    _measure_backends(report, backends, module, exported, inputs, reference, config, opts, probe)
     return report
 
 
-def _measure_backends(report: ValidationReport, backends: Sequence[str],
-                      module: torch.nn.Module | None, exported: ExportedModel,
-                      inputs: tuple[torch.Tensor, ...], reference: list[np.ndarray],
-                      config: TimingConfig, opts: ValidateOptions,
-                      probe: DriftProbe | None = None) -> None:
+def _measure_backends(
+    report: ValidationReport,
+    backends: Sequence[str],
+    module: torch.nn.Module | None,
+    exported: ExportedModel,
+    inputs: tuple[torch.Tensor, ...],
+    reference: list[np.ndarray],
+    config: TimingConfig,
+    opts: ValidateOptions,
+    probe: DriftProbe | None = None,
+) -> None:
     """Append each backend's result to ``report`` (one that could not start is recorded as
     its runner's ``BackendResult``); outputs are compared with ``reference``."""
     load = busy_warnings()
@@ -335,16 +441,26 @@ def _measure_backends(report: ValidationReport, backends: Sequence[str],
         if isinstance(runner, BackendResult):
             report.backends.append(runner)
             continue
-        report.backends.append(_measure(backend, runner, reference, config, report.prediction,
-                                        limits, opts.precision, load, probe))
+        report.backends.append(
+            _measure(
+                backend,
+                runner,
+                reference,
+                config,
+                report.prediction,
+                limits,
+                opts.precision,
+                load,
+                probe,
+            )
+        )
 
 
 ONNX_BACKENDS = ("ort", "ort-trt", "trt")
 """The backends an ONNX file runs on (``torch`` needs the PyTorch model)."""
 
 
-def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]
-                    ) -> list[np.ndarray]:
+def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
     """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
     from latbench.deploy.runners.ort import import_ort
 
@@ -354,10 +470,16 @@ def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]
     return [np.asarray(o, dtype=np.float32) for o in session.run(None, feed)]
 
 
-def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
-                  input_shape: tuple[int, ...] | None = None, budget_ms: float | None = None,
-                  min_fps: float | None = None, options: ValidateOptions | None = None,
-                  config: TimingConfig | None = None) -> ValidationReport:
+def validate_onnx(
+    path: str | Path,
+    backends: Sequence[str] = ("ort",),
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    budget_ms: float | None = None,
+    min_fps: float | None = None,
+    options: ValidateOptions | None = None,
+    config: TimingConfig | None = None,
+) -> ValidationReport:
     """Measure an existing ONNX file on ``backends`` (``ONNX_BACKENDS``) against the budget.
 
     There is no PyTorch model, so no prediction and no torch output: every backend's outputs
@@ -367,28 +489,46 @@ def validate_onnx(path: str | Path, backends: Sequence[str] = ("ort",), *,
     opts = options or ValidateOptions()
     bad = [b for b in backends if b not in ONNX_BACKENDS]
     if bad:
-        raise LatbenchError(f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an "
-                            f"ONNX file runs on {', '.join(ONNX_BACKENDS)} (validate the model "
-                            "itself, e.g. timm:NAME, for torch)")
+        raise LatbenchError(
+            f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an "
+            f"ONNX file runs on {', '.join(ONNX_BACKENDS)} (validate the model "
+            "itself, e.g. timm:NAME, for torch)"
+        )
     config = config or timing_config(opts.device)
     exported = read_onnx(path, input_shape)
     gen = torch.Generator().manual_seed(0)
     inputs = tuple(torch.randn(s, generator=gen) for s in exported.input_shapes)
     reference = _onnx_reference(exported, inputs)
     exported = replace(exported, output_shapes=tuple(r.shape for r in reference))
-    other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen)
-                                            for t in inputs))
+    other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen) for t in inputs))
     scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
     spread = max(float(np.max(np.abs(a - b))) for a, b in zip(other, reference)) / scale
-    live = Liveness(spread, spread, "default", spread > 10 * OUTPUT_TOL[opts.precision],
-                    "output comparison proves little: the file's output barely depends on "
-                    "its input")
-    arch = {"space": "onnx", "name": Path(path).stem, "genotype": "", "n_edges": 0,
-            "input_shape": list(exported.input_shapes[0]) if exported.input_shapes else [],
-            "json": {}}
+    live = Liveness(
+        spread,
+        spread,
+        "default",
+        spread > 10 * OUTPUT_TOL[opts.precision],
+        "output comparison proves little: the file's output barely depends on its input",
+    )
+    arch = {
+        "space": "onnx",
+        "name": Path(path).stem,
+        "genotype": "",
+        "n_edges": 0,
+        "input_shape": list(exported.input_shapes[0]) if exported.input_shapes else [],
+        "json": {},
+    }
     device = fingerprint(opts.device, threads=opts.threads)
     prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
-    report = ValidationReport(arch, device, prediction, budget_ms, min_fps, config.as_dict(),
-                              exported.to_dict(), live.to_dict())
+    report = ValidationReport(
+        arch,
+        device,
+        prediction,
+        budget_ms,
+        min_fps,
+        config.as_dict(),
+        exported.to_dict(),
+        live.to_dict(),
+    )
     _measure_backends(report, backends, None, exported, inputs, reference, config, opts)
     return report

@@ -9,5 +9,12 @@ Ray is an optional extra: ``pip install 'latbench[ray]'``.
 from latbench.fleet.cluster import Probe, Target, connect, node_targets, task_resources
 from latbench.fleet.run import FleetRun, run_on_fleet
 
-__all__ = ["FleetRun", "Probe", "Target", "connect", "node_targets", "run_on_fleet",
-           "task_resources"]
+__all__ = [
+    "FleetRun",
+    "Probe",
+    "Target",
+    "connect",
+    "node_targets",
+    "run_on_fleet",
+    "task_resources",
+]

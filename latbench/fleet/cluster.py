@@ -38,20 +38,25 @@ def parse_address(address: str) -> tuple[str, int]:
     """(host, port) of a Ray address ``HOST:PORT`` (the GCS, ``ray start --head`` prints it) or
     ``ray://HOST:PORT`` (Ray client); anything else is one ``LatbenchError`` saying what is
     expected (a dashboard ``http://`` URL is not a cluster address)."""
-    expected = ("expected HOST:PORT (the address `ray start --head` prints, port 6379 by "
-                "default), ray://HOST:PORT, or auto")
+    expected = (
+        "expected HOST:PORT (the address `ray start --head` prints, port 6379 by "
+        "default), ray://HOST:PORT, or auto"
+    )
     rest = address
     if "://" in address:
         scheme, rest = address.split("://", 1)
         if scheme != "ray":
-            raise LatbenchError(f"Ray address {address!r}: scheme {scheme}:// is not a cluster "
-                                f"address (http:// is the dashboard); {expected}")
+            raise LatbenchError(
+                f"Ray address {address!r}: scheme {scheme}:// is not a cluster "
+                f"address (http:// is the dashboard); {expected}"
+            )
     host, sep, port = rest.rpartition(":")
     if not sep or not host or ":" in host.strip("[]") and not host.startswith("["):
         raise LatbenchError(f"Ray address {address!r} has no valid host; {expected}")
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise LatbenchError(f"Ray address {address!r}: port {port!r} is not a number from 1 "
-                            f"to 65535; {expected}")
+        raise LatbenchError(
+            f"Ray address {address!r}: port {port!r} is not a number from 1 to 65535; {expected}"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -66,9 +71,11 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             return
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise LatbenchError(f"cannot reach the Ray cluster at {address!r}: nothing accepts a "
-                            f"connection at {host}:{port} ({why}); start one with `ray start "
-                            "--head`, check the address, or omit it for a local Ray") from None
+        raise LatbenchError(
+            f"cannot reach the Ray cluster at {address!r}: nothing accepts a "
+            f"connection at {host}:{port} ({why}); start one with `ray start "
+            "--head`, check the address, or omit it for a local Ray"
+        ) from None
 
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
@@ -82,8 +89,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
         check_reachable(address)
     ray = ray_module()
     if not ray.is_initialized():
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                   "ignore_reinit_error": True}
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "ignore_reinit_error": True,
+        }
         plugins = os.environ.get(PLUGINS_ENV)
         if plugins:  # workers load the driver's plugins (a remote node: same names/paths)
             options["runtime_env"] = {"env_vars": {PLUGINS_ENV: plugins}}
@@ -94,9 +104,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
         try:
             ray.init(**options)
         except ConnectionError as exc:
-            raise LatbenchError(f"cannot reach the Ray cluster at {address!r} ({exc}); start "
-                                "one with `ray start --head` or omit the address for a "
-                                "local one") from None
+            raise LatbenchError(
+                f"cannot reach the Ray cluster at {address!r} ({exc}); start "
+                "one with `ray start --head` or omit the address for a "
+                "local one"
+            ) from None
     return ray
 
 
@@ -124,15 +136,24 @@ def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
     targets = []
     for node in ray.nodes():
         have = node.get("Resources", {})
-        if not node.get("Alive") or have.get("GPU", 0) < need.get("num_gpus", 0) \
-                or have.get("CPU", 0) < need["num_cpus"]:
+        if (
+            not node.get("Alive")
+            or have.get("GPU", 0) < need.get("num_gpus", 0)
+            or have.get("CPU", 0) < need["num_cpus"]
+        ):
             continue
         strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-        targets.append(Target(f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}",
-                              {"scheduling_strategy": strategy}))
+        targets.append(
+            Target(
+                f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}",
+                {"scheduling_strategy": strategy},
+            )
+        )
     if not targets:
-        raise LatbenchError(f"no node of the Ray cluster has {need} free for device "
-                            f"{device!r}; `ray status` shows what the cluster has")
+        raise LatbenchError(
+            f"no node of the Ray cluster has {need} free for device "
+            f"{device!r}; `ray status` shows what the cluster has"
+        )
     return targets
 
 
@@ -154,8 +175,9 @@ def _probe(make_job: JobFactory, device: str) -> tuple[dict[str, Any], dict[str,
     return dict(job.fingerprint), dict(job.protocol)
 
 
-def probe(ray: Any, make_job: JobFactory, device: str, threads: int | None,
-          targets: list[Target]) -> list[Probe]:
+def probe(
+    ray: Any, make_job: JobFactory, device: str, threads: int | None, targets: list[Target]
+) -> list[Probe]:
     """Run the job factory once on every target; their fingerprints say which device each is."""
     remote = ray.remote(_probe)
     res = task_resources(device, threads)
@@ -165,8 +187,10 @@ def probe(ray: Any, make_job: JobFactory, device: str, threads: int | None,
         try:
             fp, protocol = ray.get(ref)
         except ray.exceptions.RayError as exc:
-            raise LatbenchError(f"Ray target {target.label} could not build the job for "
-                                f"{device!r}: {str(exc).splitlines()[0]}") from None
+            raise LatbenchError(
+                f"Ray target {target.label} could not build the job for "
+                f"{device!r}: {str(exc).splitlines()[0]}"
+            ) from None
         out.append(Probe(target, fp, protocol))
     return out
 
@@ -193,6 +217,10 @@ def fleet_devices(ray: Any) -> list[tuple[str, dict[str, Any]]]:
         label = f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}"
         strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
         gpus = int(node.get("Resources", {}).get("GPU", 0))
-        refs.append((label, remote.options(num_cpus=0, num_gpus=gpus,
-                                           scheduling_strategy=strategy).remote()))
+        refs.append(
+            (
+                label,
+                remote.options(num_cpus=0, num_gpus=gpus, scheduling_strategy=strategy).remote(),
+            )
+        )
     return [(label, fp) for label, ref in refs for fp in ray.get(ref)]

@@ -15,16 +15,30 @@ from latbench.memory.steps import TrainConfig
 from latbench.timing import TimingConfig
 
 
-def op_job_factory(config: TimingConfig, threads: int | None,
-                   timer_options: dict[str, Any] | None = None,
-                   meta: dict[str, Any] | None = None) -> JobFactory:
+def op_job_factory(
+    config: TimingConfig,
+    threads: int | None,
+    timer_options: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> JobFactory:
     """Ops timed into a ``latbench.latency`` table (``latbench.profile.OpLatencyJob``)."""
-    return functools.partial(_op_job, config=config, threads=threads,
-                             timer_options=dict(timer_options or {}), meta=dict(meta or {}))
+    return functools.partial(
+        _op_job,
+        config=config,
+        threads=threads,
+        timer_options=dict(timer_options or {}),
+        meta=dict(meta or {}),
+    )
 
 
-def _op_job(device: str, *, config: TimingConfig, threads: int | None,
-            timer_options: dict[str, Any], meta: dict[str, Any]) -> Any:
+def _op_job(
+    device: str,
+    *,
+    config: TimingConfig,
+    threads: int | None,
+    timer_options: dict[str, Any],
+    meta: dict[str, Any],
+) -> Any:
     from latbench.profile import OpLatencyJob
     from latbench.timing import make_timer
 
@@ -32,15 +46,18 @@ def _op_job(device: str, *, config: TimingConfig, threads: int | None,
     return OpLatencyJob.of(make_timer(device, config, threads=threads, **options), meta)
 
 
-def network_job_factory(config: TimingConfig, threads: int | None, size: str,
-                        meta: dict[str, Any] | None = None) -> JobFactory:
+def network_job_factory(
+    config: TimingConfig, threads: int | None, size: str, meta: dict[str, Any] | None = None
+) -> JobFactory:
     """Whole networks timed into a ``latbench.networks`` table; items are (arch, repeat)."""
-    return functools.partial(_network_job, config=config, threads=threads, size=size,
-                             meta=dict(meta or {}))
+    return functools.partial(
+        _network_job, config=config, threads=threads, size=size, meta=dict(meta or {})
+    )
 
 
-def _network_job(device: str, *, config: TimingConfig, threads: int | None, size: str,
-                 meta: dict[str, Any]) -> Any:
+def _network_job(
+    device: str, *, config: TimingConfig, threads: int | None, size: str, meta: dict[str, Any]
+) -> Any:
     from latbench.netprofile import NetworkJob
     from latbench.profile import timer_job_fields
     from latbench.tables.schema import NETWORKS
@@ -50,24 +67,28 @@ def _network_job(device: str, *, config: TimingConfig, threads: int | None, size
     return NetworkJob(**timer_job_fields(timer, NETWORKS), meta=meta, timer=timer, size=size)
 
 
-def memory_job_factory(config: TrainConfig, threads: int | None,
-                       timeout_s: float | None) -> JobFactory:
+def memory_job_factory(
+    config: TrainConfig, threads: int | None, timeout_s: float | None
+) -> JobFactory:
     """Training memory of architectures, each measured in a fresh process on the worker."""
     return functools.partial(_memory_job, config=config, threads=threads, timeout_s=timeout_s)
 
 
-def _memory_job(device: str, *, config: TrainConfig, threads: int | None,
-                timeout_s: float | None) -> Any:
+def _memory_job(
+    device: str, *, config: TrainConfig, threads: int | None, timeout_s: float | None
+) -> Any:
     from latbench.memory.table import memory_job
 
     cpu = not device.startswith("cuda")
-    measure = functools.partial(_measure_memory, device=device, config=config,
-                                threads=threads, timeout_s=timeout_s)
+    measure = functools.partial(
+        _measure_memory, device=device, config=config, threads=threads, timeout_s=timeout_s
+    )
     return memory_job(device, config, measure, threads if cpu else None)
 
 
-def _measure_memory(subject: Any, *, device: str, config: TrainConfig, threads: int | None,
-                    timeout_s: float | None) -> dict[str, Any]:
+def _measure_memory(
+    subject: Any, *, device: str, config: TrainConfig, threads: int | None, timeout_s: float | None
+) -> dict[str, Any]:
     if device.startswith("cuda"):
         from latbench.memory.gpu import measure_gpu
 

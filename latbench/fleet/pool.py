@@ -19,11 +19,12 @@ def _apply_chunk(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def parallel_map(fn: Callable[[T], R], items: Sequence[T], *, n_jobs: int = 1,
-                 ray: Any = None, chunk: int = 16) -> list[R]:
+def parallel_map(
+    fn: Callable[[T], R], items: Sequence[T], *, n_jobs: int = 1, ray: Any = None, chunk: int = 16
+) -> list[R]:
     """``[fn(item) for item in items]``, in order.
 
     ``ray`` (the connected module, see ``latbench.fleet.connect``): Ray tasks of ``chunk``

@@ -50,10 +50,15 @@ class FleetRun:
 
     def summary(self) -> str:
         """One line per device table, then what was retried and what was lost."""
-        lines = [f"{slug}: measured {len(r.measured)}, already in table {len(r.skipped)}, "
-                 f"failed {len(r.failed)} -> {r.path}" for slug, r in sorted(self.tables.items())]
-        lines.append(f"retried after a lost task: {len(self.retried)}; recorded as lost after "
-                     f"the retry: {len(self.lost)}")
+        lines = [
+            f"{slug}: measured {len(r.measured)}, already in table {len(r.skipped)}, "
+            f"failed {len(r.failed)} -> {r.path}"
+            for slug, r in sorted(self.tables.items())
+        ]
+        lines.append(
+            f"retried after a lost task: {len(self.retried)}; recorded as lost after "
+            f"the retry: {len(self.lost)}"
+        )
         return "\n".join(lines)
 
 
@@ -90,8 +95,16 @@ def _failure_status(ray: Any, exc: BaseException) -> str:
 class _Driver:
     """The fleet run's state machine: submit, collect, append, retry once."""
 
-    def __init__(self, ray: Any, make_job: JobFactory, device: str, threads: int | None,
-                 on_progress: OnProgress | None, note: Note, lock_timeout_s: float | None):
+    def __init__(
+        self,
+        ray: Any,
+        make_job: JobFactory,
+        device: str,
+        threads: int | None,
+        on_progress: OnProgress | None,
+        note: Note,
+        lock_timeout_s: float | None,
+    ):
         self.ray, self.make_job, self.device = ray, make_job, device
         self.resources = task_resources(device, threads)
         self.remote = ray.remote(_measure_remote)
@@ -100,8 +113,7 @@ class _Driver:
         self.pending: dict[Any, _Task] = {}
         self.result = FleetRun()
 
-    def open(self, slug: str, job: TableJob[Any], targets: list[Target], path: Path
-             ) -> _Device:
+    def open(self, slug: str, job: TableJob[Any], targets: list[Target], path: Path) -> _Device:
         run = TableRun(resolve_table(path, job.fingerprint, self.note, job.schema), job.protocol_id)
         dev = self.devices[slug] = _Device(job, targets, run)
         self.result.tables[slug] = run
@@ -109,9 +121,14 @@ class _Driver:
 
     def session(self, dev: _Device) -> TableSession:
         if dev.session is None:
-            dev.session = TableSession(dev.run.path, dev.job.schema, dev.job.side_car(),
-                                       on_note=self.note, lock_timeout_s=self.lock_timeout_s,
-                                       done_keys=dev.job.done_keys)
+            dev.session = TableSession(
+                dev.run.path,
+                dev.job.schema,
+                dev.job.side_car(),
+                on_note=self.note,
+                lock_timeout_s=self.lock_timeout_s,
+                done_keys=dev.job.done_keys,
+            )
             dev.session.__enter__()
         return dev.session
 
@@ -119,7 +136,8 @@ class _Driver:
         dev = self.devices[task.slug]
         target = dev.targets[task.target % len(dev.targets)]
         ref = self.remote.options(**self.resources, max_retries=0, **target.options).remote(
-            self.make_job, self.device, task.items)
+            self.make_job, self.device, task.items
+        )
         self.pending[ref] = task
 
     def collect(self) -> None:
@@ -139,27 +157,33 @@ class _Driver:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if task.attempt == 0:
             self.result.retried.extend(keys)
-            self.note(f"Ray task of {len(keys)} item(s) lost ({type(exc).__name__}: {why}); "
-                      "sending its items once more")
+            self.note(
+                f"Ray task of {len(keys)} item(s) lost ({type(exc).__name__}: {why}); "
+                "sending its items once more"
+            )
             for n, item in enumerate(task.items):  # one at a time: find the item at fault
                 self.submit(_Task(task.slug, [item], 1, task.target + 1 + n))
             return
         self.result.lost.extend(keys)
         status = _failure_status(self.ray, exc)
-        rows = [{**dev.job.describe(i), "status": status,
-                 "error": f"the Ray task measuring it was lost twice ({type(exc).__name__}: "
-                          f"{why}); recorded so that re-runs go on"} for i in task.items]
+        rows = [
+            {
+                **dev.job.describe(i),
+                "status": status,
+                "error": f"the Ray task measuring it was lost twice ({type(exc).__name__}: "
+                f"{why}); recorded so that re-runs go on",
+            }
+            for i in task.items
+        ]
         self.append(task, rows, dev.job.fingerprint)
 
-    def append(self, task: _Task, rows: list[dict[str, Any]], fingerprint: dict[str, Any]
-               ) -> None:
+    def append(self, task: _Task, rows: list[dict[str, Any]], fingerprint: dict[str, Any]) -> None:
         slug = str(fingerprint.get("slug", task.slug))
         dev = self.devices.get(slug) or self.moved(task, slug, fingerprint)
         session = self.session(dev)
         columns = dev.job.schema.columns
         for item, row in zip(task.items, rows):
-            row.setdefault("measured_at",
-                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            row.setdefault("measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
             session.append({k: v for k, v in row.items() if k in columns})
             dev.run.rows.append(row)
             key = dev.job.key(item)
@@ -198,10 +222,19 @@ def group_probes(probes: Iterable[Probe]) -> dict[str, list[Probe]]:
     return out
 
 
-def run_on_fleet(make_job: JobFactory, items: Iterable[Any], device: str,
-                 table_for: Callable[[str], Path], *, ray: Any, targets: list[Target],
-                 threads: int | None = None, on_progress: OnProgress | None = None,
-                 on_note: Note = _warn, lock_timeout_s: float | None = None) -> FleetRun:
+def run_on_fleet(
+    make_job: JobFactory,
+    items: Iterable[Any],
+    device: str,
+    table_for: Callable[[str], Path],
+    *,
+    ray: Any,
+    targets: list[Target],
+    threads: int | None = None,
+    on_progress: OnProgress | None = None,
+    on_note: Note = _warn,
+    lock_timeout_s: float | None = None,
+) -> FleetRun:
     """Measure every item missing from each fleet device's table (``table_for(slug)``).
 
     ``make_job(device)`` builds the table job where it is called (a worker: its own timer and
@@ -218,8 +251,9 @@ def run_on_fleet(make_job: JobFactory, items: Iterable[Any], device: str,
     cancel = True
     try:
         for slug, group in group_probes(probe(ray, make_job, device, threads, targets)).items():
-            job = dataclasses.replace(planning, protocol=dict(group[0].protocol),
-                                      fingerprint=dict(group[0].fingerprint))
+            job = dataclasses.replace(
+                planning, protocol=dict(group[0].protocol), fingerprint=dict(group[0].fingerprint)
+            )
             dev = driver.open(slug, job, [p.target for p in group], table_for(slug))
             _plan_device(driver, slug, dev, items)
         driver.collect()

@@ -54,8 +54,8 @@ class Block:
     small: bool
     segment: int
     allocated: bool = False
-    prev: "Block | None" = field(default=None, repr=False)
-    next: "Block | None" = field(default=None, repr=False)
+    prev: Block | None = field(default=None, repr=False)
+    next: Block | None = field(default=None, repr=False)
 
     def key(self) -> tuple[int, int]:
         return (self.size, self.addr)
@@ -99,8 +99,10 @@ class CachingAllocatorSim:
             return None
         block = self._by_key[pool[i]]
         limit = self.max_split_bytes
-        if limit is not None and (size < limit <= block.size
-                                  or (size >= limit and block.size >= size + LARGE_BUFFER_BYTES)):
+        if limit is not None and (
+            size < limit <= block.size
+            or (size >= limit and block.size >= size + LARGE_BUFFER_BYTES)
+        ):
             return None  # an oversize cached block only serves requests of about its own size
         return block
 
@@ -112,7 +114,8 @@ class CachingAllocatorSim:
                 raise AllocatorOOM(
                     f"simulated out of memory: {size / 2**20:.1f} MiB segment does not fit; "
                     f"{self.reserved_bytes / 2**20:.1f} of {self.capacity_bytes / 2**20:.1f} MiB "
-                    "reserved")
+                    "reserved"
+                )
         seg = next(self._seg_ids)
         block = Block(self._next_addr, size, small, seg)
         self._next_addr += size
@@ -152,8 +155,14 @@ class CachingAllocatorSim:
         else:
             block = self._new_segment(segment_size(size), small)
         if self._should_split(block, size):
-            rest = Block(block.addr + size, block.size - size, small, block.segment,
-                         prev=block, next=block.next)
+            rest = Block(
+                block.addr + size,
+                block.size - size,
+                small,
+                block.segment,
+                prev=block,
+                next=block.next,
+            )
             if block.next is not None:
                 block.next.prev = rest
             block.next, block.size = rest, size
@@ -188,5 +197,7 @@ class CachingAllocatorSim:
 
     def reset_peak(self) -> None:
         """Like ``torch.cuda.reset_peak_memory_stats``: peaks restart from current values."""
-        self.peak_allocated_bytes, self.peak_reserved_bytes = (self.allocated_bytes,
-                                                               self.reserved_bytes)
+        self.peak_allocated_bytes, self.peak_reserved_bytes = (
+            self.allocated_bytes,
+            self.reserved_bytes,
+        )

@@ -28,10 +28,15 @@ import torch
 
 from latbench.errors import MeasurementError
 from latbench.memory.child import subject_to_json
-from latbench.timed import is_oom
-from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture, run_training,
-                                   training_inputs)
+from latbench.memory.steps import (
+    Subject,
+    TrainConfig,
+    as_training_architecture,
+    run_training,
+    training_inputs,
+)
 from latbench.papers import MIB
+from latbench.timed import is_oom
 
 MMAP_THRESHOLD_BYTES = 65536  # glibc serves blocks from this size by mmap, returned on free
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD_BYTES), "MALLOC_TRIM_THRESHOLD_": "0"}
@@ -49,12 +54,14 @@ def _reset_peak_rss() -> None:
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError as exc:
-        raise MeasurementError(f"cannot reset the RSS high-water mark ({exc}); "
-                               "this protocol needs Linux >= 4.0") from None
+        raise MeasurementError(
+            f"cannot reset the RSS high-water mark ({exc}); this protocol needs Linux >= 4.0"
+        ) from None
 
 
-def measure_cpu_here(subject: Subject, config: TrainConfig,
-                     threads: int | None = None) -> dict[str, Any]:
+def measure_cpu_here(
+    subject: Subject, config: TrainConfig, threads: int | None = None
+) -> dict[str, Any]:
     """Run the protocol in this process (call it in a fresh one: see ``measure_cpu``)."""
     if threads:
         torch.set_num_threads(threads)
@@ -68,20 +75,32 @@ def measure_cpu_here(subject: Subject, config: TrainConfig,
     _reset_peak_rss()
     run_training(module, inputs, config)
     peak = _status_bytes("VmHWM")
-    return {"rss_baseline_mib": baseline / MIB, "rss_peak_mib": peak / MIB,
-            "rss_growth_mib": (peak - baseline) / MIB, "threads": torch.get_num_threads()}
+    return {
+        "rss_baseline_mib": baseline / MIB,
+        "rss_peak_mib": peak / MIB,
+        "rss_growth_mib": (peak - baseline) / MIB,
+        "threads": torch.get_num_threads(),
+    }
 
 
-def run_child(job: dict[str, Any], env: dict[str, str] | None = None,
-              timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+def run_child(
+    job: dict[str, Any], env: dict[str, str] | None = None, timeout_s: float = CHILD_TIMEOUT_S
+) -> dict[str, Any]:
     """Run a job in a fresh ``python -m latbench.memory.child``; its JSON result."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "latbench.memory.child"],
-                              input=json.dumps(job), capture_output=True, text=True,
-                              env={**os.environ, **(env or {})}, timeout=timeout_s)
+        proc = subprocess.run(
+            [sys.executable, "-m", "latbench.memory.child"],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=timeout_s,
+        )
     except subprocess.TimeoutExpired:
-        return {"status": "timeout",
-                "error": f"measurement child gave no result within {timeout_s:g} s; ended"}
+        return {
+            "status": "timeout",
+            "error": f"measurement child gave no result within {timeout_s:g} s; ended",
+        }
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:500]
@@ -91,10 +110,18 @@ def run_child(job: dict[str, Any], env: dict[str, str] | None = None,
     return json.loads(lines[-1])
 
 
-def measure_cpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                threads: int | None = 1, timeout_s: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
+def measure_cpu(
+    subject: Subject,
+    config: TrainConfig = TrainConfig(),
+    threads: int | None = 1,
+    timeout_s: float = CHILD_TIMEOUT_S,
+) -> dict[str, Any]:
     """Peak RSS growth of ``config.steps`` training steps of ``subject``, in a fresh process
     (``status=timeout`` when it gives no result within ``timeout_s``)."""
-    job = {"device": "cpu", "subject": subject_to_json(subject), "config": config.to_dict(),
-           "threads": threads}
+    job = {
+        "device": "cpu",
+        "subject": subject_to_json(subject),
+        "config": config.to_dict(),
+        "threads": threads,
+    }
     return run_child(job, env=MALLOC_ENV, timeout_s=timeout_s)

@@ -28,8 +28,14 @@ from typing import Any
 import torch
 
 from latbench.errors import LatbenchError, MeasurementError
-from latbench.memory.steps import Subject, TrainConfig, as_training_architecture, run_inference
-from latbench.memory.steps import run_training, training_inputs
+from latbench.memory.steps import (
+    Subject,
+    TrainConfig,
+    as_training_architecture,
+    run_inference,
+    run_training,
+    training_inputs,
+)
 from latbench.papers import MIB
 
 ALLOC_CONF_VARS = ("PYTORCH_CUDA_ALLOC_CONF", "PYTORCH_ALLOC_CONF")
@@ -62,18 +68,25 @@ def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | N
     or when ``max_split_mib`` contradicts the measured ``max_split_size_mb``.
     """
     conf = parse_alloc_conf(text)
-    bad = [f"{k}:{v}" for k, v in conf.items() if k not in MODELLED_ALLOC_SETTINGS
-           and (k, v.lower()) not in _DEFAULT_SETTINGS]
+    bad = [
+        f"{k}:{v}"
+        for k, v in conf.items()
+        if k not in MODELLED_ALLOC_SETTINGS and (k, v.lower()) not in _DEFAULT_SETTINGS
+    ]
     if bad:
-        raise LatbenchError(f"PYTORCH_CUDA_ALLOC_CONF={text!r}: the allocator model does not "
-                            f"model {', '.join(bad)}; measure without it (unset the variable) "
-                            "or use target='allocated', which does not depend on it")
+        raise LatbenchError(
+            f"PYTORCH_CUDA_ALLOC_CONF={text!r}: the allocator model does not "
+            f"model {', '.join(bad)}; measure without it (unset the variable) "
+            "or use target='allocated', which does not depend on it"
+        )
     if "max_split_size_mb" not in conf:
         return max_split_mib
     measured = float(conf["max_split_size_mb"])
     if max_split_mib is not None and max_split_mib != measured:
-        raise LatbenchError(f"PYTORCH_CUDA_ALLOC_CONF sets max_split_size_mb:{measured:g} but "
-                            f"the predictor models max_split_mib={max_split_mib:g}")
+        raise LatbenchError(
+            f"PYTORCH_CUDA_ALLOC_CONF sets max_split_size_mb:{measured:g} but "
+            f"the predictor models max_split_mib={max_split_mib:g}"
+        )
     return measured
 
 
@@ -116,8 +129,10 @@ class NvmlSampler:
     def read(self) -> tuple[int | None, int | None]:
         if self.pynvml is None:
             return None, None
-        return (nvml_process_bytes(self.pynvml, self.handle, self.pid),
-                nvml_device_used_bytes(self.pynvml, self.handle))
+        return (
+            nvml_process_bytes(self.pynvml, self.handle, self.pid),
+            nvml_device_used_bytes(self.pynvml, self.handle),
+        )
 
     def sample(self) -> None:
         proc, dev = self.read()
@@ -131,8 +146,9 @@ def _mib(value: int | None) -> float | None:
     return None if value is None else value / MIB
 
 
-def _init_cuda(dev: torch.device, sampler: NvmlSampler
-               ) -> tuple[int | None, int | None, int | None]:
+def _init_cuda(
+    dev: torch.device, sampler: NvmlSampler
+) -> tuple[int | None, int | None, int | None]:
     """Initialise CUDA on ``dev``; (context bytes, device-used bytes right after, device-used
     bytes before)."""
     before_init = sampler.read()[1]
@@ -172,20 +188,34 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
             sampler.sample()
 
         run_training(module, inputs, config, after_step=after_step)
-        peak_alloc, peak_res = (torch.cuda.max_memory_allocated(dev),
-                                torch.cuda.max_memory_reserved(dev))
-    return {"peak_allocated_mib": peak_alloc / MIB, "peak_reserved_mib": peak_res / MIB,
-            "nvml_process_mib": _mib(sampler.process_peak), "context_mib": _mib(context),
-            "nvml_device_mib": _mib(sampler.device_peak),
-            "nvml_device_before_mib": _mib(device_before),
-            "nvml_device_delta_mib": (None if None in (sampler.device_peak, before_init)
-                                      else _mib(sampler.device_peak - before_init)),
-            "alloc_conf": alloc_conf(),
-            "infer_peak_allocated_mib": infer[0] / MIB, "infer_peak_reserved_mib": infer[1] / MIB}
+        peak_alloc, peak_res = (
+            torch.cuda.max_memory_allocated(dev),
+            torch.cuda.max_memory_reserved(dev),
+        )
+    return {
+        "peak_allocated_mib": peak_alloc / MIB,
+        "peak_reserved_mib": peak_res / MIB,
+        "nvml_process_mib": _mib(sampler.process_peak),
+        "context_mib": _mib(context),
+        "nvml_device_mib": _mib(sampler.device_peak),
+        "nvml_device_before_mib": _mib(device_before),
+        "nvml_device_delta_mib": (
+            None
+            if None in (sampler.device_peak, before_init)
+            else _mib(sampler.device_peak - before_init)
+        ),
+        "alloc_conf": alloc_conf(),
+        "infer_peak_allocated_mib": infer[0] / MIB,
+        "infer_peak_reserved_mib": infer[1] / MIB,
+    }
 
 
-def measure_gpu(subject: Subject, config: TrainConfig = TrainConfig(),
-                device: str = "cuda", timeout_s: float | None = None) -> dict[str, Any]:
+def measure_gpu(
+    subject: Subject,
+    config: TrainConfig = TrainConfig(),
+    device: str = "cuda",
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
     """Training memory of ``subject`` on ``device``, measured in a fresh process."""
     from latbench.memory.child import subject_to_json
     from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child

@@ -15,7 +15,6 @@ from latbench.memory.allocator import CachingAllocatorSim
 from latbench.memory.trace import ALLOC, MemoryTrace
 
 
-
 @dataclass(frozen=True)
 class ReplayResult:
     """Peaks of one replay, in bytes, and the phase in which the reported peak happened."""
@@ -59,8 +58,9 @@ def replay_live(trace: MemoryTrace, min_bytes: int = 0) -> ReplayResult:
     return ReplayResult(trace.setup_bytes, peak, None, None, trace.phase_at(peak_at))
 
 
-def replay_allocator(trace: MemoryTrace, capacity_bytes: int | None = None,
-                     max_split_bytes: int | None = None) -> ReplayResult:
+def replay_allocator(
+    trace: MemoryTrace, capacity_bytes: int | None = None, max_split_bytes: int | None = None
+) -> ReplayResult:
     """The trace through the caching-allocator model: peak allocated and reserved bytes.
 
     Raises ``AllocatorOOM`` when ``capacity_bytes`` is given and the trace does not fit.
@@ -80,5 +80,11 @@ def replay_allocator(trace: MemoryTrace, capacity_bytes: int | None = None,
         else:
             sim.free(handle)
             live -= sizes.pop(handle)
-    return ReplayResult(trace.setup_bytes, peak_live, sim.peak_allocated_bytes,
-                        sim.peak_reserved_bytes, trace.phase_at(peak_at), sim.n_segment_allocs)
+    return ReplayResult(
+        trace.setup_bytes,
+        peak_live,
+        sim.peak_allocated_bytes,
+        sim.peak_reserved_bytes,
+        trace.phase_at(peak_at),
+        sim.n_segment_allocs,
+    )

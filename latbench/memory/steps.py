@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from latbench.choices import OPTIMIZERS  # re-exported; shared with the parsers
 from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.choices import OPTIMIZERS  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 
@@ -40,8 +40,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise LatbenchError(f"optimizer {self.optimizer!r} is not one of "
-                                f"{', '.join(OPTIMIZERS)}")
+            raise LatbenchError(
+                f"optimizer {self.optimizer!r} is not one of {', '.join(OPTIMIZERS)}"
+            )
         if self.loss not in LOSSES:
             raise LatbenchError(f"loss {self.loss!r} is not one of {', '.join(LOSSES)}")
         if self.steps < 1 or (self.batch is not None and self.batch < 1):
@@ -58,8 +59,7 @@ class TrainConfig:
 
     def make_optimizer(self, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum,
-                                   foreach=self.foreach)
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, foreach=self.foreach)
         cls = torch.optim.Adam if self.optimizer == "adam" else torch.optim.AdamW
         return cls(params, lr=self.lr, foreach=self.foreach)
 
@@ -73,16 +73,24 @@ def as_training_architecture(subject: Subject, batch: int | None = None) -> Arch
     """``subject`` as an architecture whose every op is in train mode (one-edge for an OpSpec),
     with the batch size changed to ``batch`` when given."""
     if isinstance(subject, OpSpec):
-        subject = Architecture("op", (Edge((INPUT,), "out", subject),), "out",
-                               name=subject.key)
+        subject = Architecture("op", (Edge((INPUT,), "out", subject),), "out", name=subject.key)
     edges = []
     for e in subject.edges:
         shape = e.op.input_shape if batch is None else (batch, *e.op.input_shape[1:])
-        op = e.op if (e.op.mode, e.op.input_shape) == ("train", shape) else e.op.replace(
-            mode="train", input_shape=shape)
+        op = (
+            e.op
+            if (e.op.mode, e.op.input_shape) == ("train", shape)
+            else e.op.replace(mode="train", input_shape=shape)
+        )
         edges.append(Edge(e.src, e.dst, op))
-    return Architecture(subject.space, tuple(edges), subject.output, subject.name,
-                        subject.genotype, dict(subject.meta))
+    return Architecture(
+        subject.space,
+        tuple(edges),
+        subject.output,
+        subject.name,
+        subject.genotype,
+        dict(subject.meta),
+    )
 
 
 def training_inputs(arch: Architecture, device: str | torch.device) -> tuple[torch.Tensor, ...]:
@@ -94,9 +102,13 @@ def _noop(_phase: str) -> None:
     return None
 
 
-def run_training(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
-                 config: TrainConfig, mark: Callable[[str], None] = _noop,
-                 after_step: Callable[[int], None] = lambda _i: None) -> None:
+def run_training(
+    module: torch.nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    config: TrainConfig,
+    mark: Callable[[str], None] = _noop,
+    after_step: Callable[[int], None] = lambda _i: None,
+) -> None:
     """``config.steps`` training steps of ``module``; ``mark`` is told where each phase starts."""
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = config.make_optimizer(params) if params else None  # parameter-free ops
@@ -117,8 +129,9 @@ def run_training(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
     mark("end")
 
 
-def run_inference(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
-                  mark: Callable[[str], None] = _noop) -> None:
+def run_inference(
+    module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], mark: Callable[[str], None] = _noop
+) -> None:
     """One forward pass without autograd (the inference-only peak)."""
     mark("infer/forward")
     with torch.no_grad():

@@ -20,47 +20,69 @@ from typing import TYPE_CHECKING, Any
 from latbench.device import fingerprint as device_fingerprint
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
-from latbench.tables.schema import MEMORY
 from latbench.tablerun import TableJob, default_table_path, run_into_table
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
 from latbench.tablerun.ids import protocol_id as _hash
 from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tablerun.rows import spec_columns
+from latbench.tables.schema import MEMORY
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MEMORY", "MemoryJob", "arch_id", "default_memory_table", "measure_into_table",
-           "protocol_id", "subject_columns"]
+__all__ = [
+    "MEMORY",
+    "MemoryJob",
+    "arch_id",
+    "default_memory_table",
+    "measure_into_table",
+    "protocol_id",
+    "subject_columns",
+]
 
 
 def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:
     """Key and description columns of a row for ``subject`` under ``config``."""
-    common = {"optimizer": config.optimizer, "steps": config.steps, "mode": "train",
-              "config_json": json.dumps(config.to_dict(), sort_keys=True)}
+    common = {
+        "optimizer": config.optimizer,
+        "steps": config.steps,
+        "mode": "train",
+        "config_json": json.dumps(config.to_dict(), sort_keys=True),
+    }
     if isinstance(subject, OpSpec):
-        spec = subject if config.batch is None else subject.replace(
-            input_shape=(config.batch, *subject.input_shape[1:]))
+        spec = (
+            subject
+            if config.batch is None
+            else subject.replace(input_shape=(config.batch, *subject.input_shape[1:]))
+        )
         row = spec_columns(spec.replace(mode="train"))
         return {**row, **common, "subject": "op", "batch": spec.input_shape[0]}
     aid = arch_id(subject)
-    shape = subject.input_shape if config.batch is None else (config.batch,
-                                                               *subject.input_shape[1:])
-    return {**common, "key": f"arch:{aid}", "subject": "arch", "arch_id": aid,
-            "space": subject.space, "arch_json": subject.to_json(), "dtype": subject.dtype,
-            "input_shape": "x".join(map(str, shape)), "batch": shape[0]}
+    shape = (
+        subject.input_shape if config.batch is None else (config.batch, *subject.input_shape[1:])
+    )
+    return {
+        **common,
+        "key": f"arch:{aid}",
+        "subject": "arch",
+        "arch_id": aid,
+        "space": subject.space,
+        "arch_json": subject.to_json(),
+        "dtype": subject.dtype,
+        "input_shape": "x".join(map(str, shape)),
+        "batch": shape[0],
+    }
 
 
-def protocol_id(device: str, config: TrainConfig, extra: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any], str]:
+def protocol_id(
+    device: str, config: TrainConfig, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
     """The measuring protocol (device type, train config, extras) and its short id."""
-    protocol = {"device_type": device.split(":")[0], "train": config.to_dict(),
-                **(extra or {})}
+    protocol = {"device_type": device.split(":")[0], "train": config.to_dict(), **(extra or {})}
     return protocol, _hash(protocol)
 
 
-def default_memory_table(slug: str, name: str,
-                         root: str | os.PathLike[str] | None = None) -> Path:
+def default_memory_table(slug: str, name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<tables home>/<device-slug>/memory-<name>.csv``."""
     return default_table_path(slug, f"memory-{name}", root)
 
@@ -87,31 +109,45 @@ class MemoryJob(TableJob[Subject]):
         if "arch_id" not in df or "subject" not in df:
             return set(df["key"])
         ids = row_arch_ids(df)
-        return {f"arch:{aid}" if subject == "arch" else key
-                for key, subject, aid in zip(df["key"], df["subject"], ids)}
+        return {
+            f"arch:{aid}" if subject == "arch" else key
+            for key, subject, aid in zip(df["key"], df["subject"], ids)
+        }
 
     def key_columns(self, item: Subject) -> dict[str, Any]:
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
 
     def describe(self, item: Subject) -> dict[str, Any]:
-        return {**subject_columns(item, self.config), "source": self.source,
-                "protocol_id": self.protocol_id}
+        return {
+            **subject_columns(item, self.config),
+            "source": self.source,
+            "protocol_id": self.protocol_id,
+        }
 
-    def measure(self, items: Sequence[Subject], on_round: OnRound | None = None,
-                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
+    def measure(
+        self,
+        items: Sequence[Subject],
+        on_round: OnRound | None = None,
+        on_turn: OnTurn | None = None,
+    ) -> list[dict[str, Any]]:
         assert self.measure_fn is not None
         rows = []
         for i, item in enumerate(items):
             if on_turn is not None:
                 on_turn(i)
             fields = self.measure_fn(item)
-            rows.append({**self.describe(item),
-                         **{k: v for k, v in fields.items() if k in MEMORY.columns}})
+            rows.append(
+                {**self.describe(item), **{k: v for k, v in fields.items() if k in MEMORY.columns}}
+            )
         return rows
 
 
-def memory_job(device: str, config: TrainConfig, measure: Callable[[Subject], dict[str, Any]],
-               threads: int | None = None) -> MemoryJob:
+def memory_job(
+    device: str,
+    config: TrainConfig,
+    measure: Callable[[Subject], dict[str, Any]],
+    threads: int | None = None,
+) -> MemoryJob:
     """The job measuring training memory on ``device`` with ``threads`` CPU threads."""
     extra: dict[str, Any] = {"threads": threads}
     if device.startswith("cuda"):
@@ -119,16 +155,26 @@ def memory_job(device: str, config: TrainConfig, measure: Callable[[Subject], di
 
         extra["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
     protocol, _ = protocol_id(device, config, extra)
-    return MemoryJob(schema=MEMORY, protocol=protocol,
-                     fingerprint=device_fingerprint(device, threads=threads),
-                     measure_fn=measure, config=config)
+    return MemoryJob(
+        schema=MEMORY,
+        protocol=protocol,
+        fingerprint=device_fingerprint(device, threads=threads),
+        measure_fn=measure,
+        config=config,
+    )
 
 
-def measure_into_table(subjects: Iterable[Subject], path: str | os.PathLike[str],
-                       measure: Callable[[Subject], dict[str, Any]], device: str,
-                       config: TrainConfig, *, threads: int | None = None,
-                       on_row: Callable[[Subject, dict[str, Any] | None], None] | None = None,
-                       **run_options: Any) -> list[dict[str, Any]]:
+def measure_into_table(
+    subjects: Iterable[Subject],
+    path: str | os.PathLike[str],
+    measure: Callable[[Subject], dict[str, Any]],
+    device: str,
+    config: TrainConfig,
+    *,
+    threads: int | None = None,
+    on_row: Callable[[Subject, dict[str, Any] | None], None] | None = None,
+    **run_options: Any,
+) -> list[dict[str, Any]]:
     """Measure each subject not yet in the table under this protocol; rows written one by one.
 
     ``measure(subject) -> fields`` is ``measure_cpu``/``measure_gpu`` (a fresh process each).

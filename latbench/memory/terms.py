@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latbench.memory.steps import TrainConfig
-from latbench.papers import MIB
 from latbench.memory.table import MemoryJob, protocol_id
 from latbench.memory.trace import trace_training
 from latbench.opspec import OpSpec
-from latbench.tables import read_table
-from latbench.tables.schema import MEMORY
+from latbench.papers import MIB
 from latbench.tablerun import run_into_table
 from latbench.tablerun.job import OnRound, OnTurn
+from latbench.tables import read_table
+from latbench.tables.schema import MEMORY
 
 TRACE_FINGERPRINT = {"slug": "trace", "kind": "meta"}
 """A traced table's 'device': meta tensors, no hardware."""
@@ -49,26 +49,42 @@ def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
 class OpTermsJob(MemoryJob):
     """Per-op terms traced into a memory table (estimates, no device)."""
 
-    def measure(self, items: Sequence[OpSpec], on_round: OnRound | None = None,  # type: ignore[override]
-                on_turn: OnTurn | None = None) -> list[dict[str, object]]:
+    def measure(
+        self,
+        items: Sequence[OpSpec],
+        on_round: OnRound | None = None,  # type: ignore[override]
+        on_turn: OnTurn | None = None,
+    ) -> list[dict[str, object]]:
         rows = []
         for i, spec in enumerate(items):
             if on_turn is not None:
                 on_turn(i)
             row = self.describe(spec)
             kept, params = op_terms(OpSpec.from_key(str(row["key"])), self.config)
-            rows.append({**row, "status": "ok", "fwd_kept_mib": kept / MIB,
-                         "param_mib": params / MIB,
-                         "parts": "traced on meta tensors (one step, op alone); no device"})
+            rows.append(
+                {
+                    **row,
+                    "status": "ok",
+                    "fwd_kept_mib": kept / MIB,
+                    "param_mib": params / MIB,
+                    "parts": "traced on meta tensors (one step, op alone); no device",
+                }
+            )
         return rows
 
 
-def write_op_terms(specs: Iterable[OpSpec], path: str | os.PathLike[str],
-                   config: TrainConfig) -> Path:
+def write_op_terms(
+    specs: Iterable[OpSpec], path: str | os.PathLike[str], config: TrainConfig
+) -> Path:
     """Per-op terms as rows of a memory table (``source=estimated``: traced, not measured)."""
     protocol, _ = protocol_id("meta", config, {"estimate": "op terms"})
-    job = OpTermsJob(schema=MEMORY, protocol=protocol, fingerprint=dict(TRACE_FINGERPRINT),
-                     config=config, source="estimated")
+    job = OpTermsJob(
+        schema=MEMORY,
+        protocol=protocol,
+        fingerprint=dict(TRACE_FINGERPRINT),
+        config=config,
+        source="estimated",
+    )
     return run_into_table(job, specs, path).path
 
 
@@ -76,5 +92,7 @@ def load_op_terms(path: str | os.PathLike[str]) -> dict[str, tuple[float, float]
     """``{op key: (kept bytes, parameter bytes)}`` from a table written by ``write_op_terms``."""
     df = read_table(path)
     df = df[(df["subject"] == "op") & df["fwd_kept_mib"].notna()]
-    return {k: (kept * MIB, p * MIB) for k, kept, p in zip(df["key"], df["fwd_kept_mib"],
-                                                           df["param_mib"])}
+    return {
+        k: (kept * MIB, p * MIB)
+        for k, kept, p in zip(df["key"], df["fwd_kept_mib"], df["param_mib"])
+    }

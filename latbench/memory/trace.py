@@ -27,8 +27,14 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from latbench.archs.graph import Architecture, ArchitectureModule
 from latbench.errors import LatbenchError
-from latbench.memory.steps import (Subject, TrainConfig, as_training_architecture,
-                                   run_inference, run_training, training_inputs)
+from latbench.memory.steps import (
+    Subject,
+    TrainConfig,
+    as_training_architecture,
+    run_inference,
+    run_training,
+    training_inputs,
+)
 from latbench.memory.workspace import WorkspaceFn, no_workspace
 from latbench.ops.registry import get_op_kind
 
@@ -66,8 +72,7 @@ class MemoryTrace:
 class _Recorder(TorchDispatchMode):
     """Records the storage of every op output the first time it is seen, and its death."""
 
-    def __init__(self, device_type: str, workspace: WorkspaceFn = no_workspace,
-                 cache: bool = True):
+    def __init__(self, device_type: str, workspace: WorkspaceFn = no_workspace, cache: bool = True):
         super().__init__()
         self.workspace, self.cache = workspace, cache
         self.trace = MemoryTrace()
@@ -141,23 +146,44 @@ def _cache_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tupl
     parts: list[Any] = [func]
     for leaf in _leaves((args, kwargs)):
         if isinstance(leaf, torch.Tensor):
-            parts.append((tuple(leaf.shape), leaf.stride(), leaf.dtype, leaf.storage_offset(),
-                          leaf.device.type))
-        elif isinstance(leaf, (int, float, bool, str, type(None), torch.dtype, torch.device,
-                               torch.layout, torch.memory_format)):
+            parts.append(
+                (
+                    tuple(leaf.shape),
+                    leaf.stride(),
+                    leaf.dtype,
+                    leaf.storage_offset(),
+                    leaf.device.type,
+                )
+            )
+        elif isinstance(
+            leaf,
+            (
+                int,
+                float,
+                bool,
+                str,
+                type(None),
+                torch.dtype,
+                torch.device,
+                torch.layout,
+                torch.memory_format,
+            ),
+        ):
             parts.append(leaf)
         else:
             return None
     return tuple(parts)
 
 
-def _remember(key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any],
-              out: Any) -> None:
+def _remember(
+    key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> None:
     outs = [out] if isinstance(out, torch.Tensor) else out
     if not isinstance(outs, (tuple, list)) or len(_OUTPUT_CACHE) >= _CACHE_LIMIT:
         return
-    inputs = {t.untyped_storage()._cdata for t in _leaves((args, kwargs))
-              if isinstance(t, torch.Tensor)}
+    inputs = {
+        t.untyped_storage()._cdata for t in _leaves((args, kwargs)) if isinstance(t, torch.Tensor)
+    }
     shapes = []
     for o in outs:
         if o is None:
@@ -180,8 +206,10 @@ def _strided_nbytes(t: torch.Tensor) -> int:
 
 def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:
     single, kind, shapes = cached
-    outs = [None if s is None else torch.empty_strided(s[0], s[1], dtype=s[2], device=device)
-            for s in shapes]
+    outs = [
+        None if s is None else torch.empty_strided(s[0], s[1], dtype=s[2], device=device)
+        for s in shapes
+    ]
     return outs[0] if single else kind(outs)
 
 
@@ -192,8 +220,9 @@ class _MetaArchitectureModule(ArchitectureModule):
     def __init__(self, arch: Architecture):
         nn.Module.__init__(self)
         self.arch = arch
-        self.ops = nn.ModuleList(get_op_kind(e.op.kind).build(e.op).to(dtype=e.op.torch_dtype)
-                                 for e in arch.edges)
+        self.ops = nn.ModuleList(
+            get_op_kind(e.op.kind).build(e.op).to(dtype=e.op.torch_dtype) for e in arch.edges
+        )
         self._wiring = [(e.src, e.dst) for e in arch.edges]
         self.train(any(e.op.mode == "train" for e in arch.edges))
 
@@ -205,15 +234,20 @@ def _to_device(module: nn.Module, device: str) -> None:
             if p is not None:
                 sub._parameters[name] = nn.Parameter(
                     torch.empty(p.shape, dtype=p.dtype, device=device),
-                    requires_grad=p.requires_grad)
+                    requires_grad=p.requires_grad,
+                )
         for name, b in list(sub._buffers.items()):
             if b is not None:
                 sub._buffers[name] = torch.empty(b.shape, dtype=b.dtype, device=device)
 
 
-def _traced(subject: Subject, config: TrainConfig, engine: str,
-            run: Callable[[nn.Module, tuple[torch.Tensor, ...], Callable[[str], None]], None],
-            workspace: WorkspaceFn) -> MemoryTrace:
+def _traced(
+    subject: Subject,
+    config: TrainConfig,
+    engine: str,
+    run: Callable[[nn.Module, tuple[torch.Tensor, ...], Callable[[str], None]], None],
+    workspace: WorkspaceFn,
+) -> MemoryTrace:
     if engine not in ENGINES:
         raise LatbenchError(f"trace engine {engine!r} is not one of {', '.join(ENGINES)}")
     arch = as_training_architecture(subject, config.batch)
@@ -235,22 +269,34 @@ def _traced(subject: Subject, config: TrainConfig, engine: str,
                 _to_device(module, "cpu")
             for t in (*module.parameters(), *module.buffers()):
                 rec.track(t)
-            inputs = (training_inputs(arch, "cpu") if engine == "real"
-                      else (torch.empty(shape, dtype=dtype, device=rec.device_type),))
+            inputs = (
+                training_inputs(arch, "cpu")
+                if engine == "real"
+                else (torch.empty(shape, dtype=dtype, device=rec.device_type),)
+            )
             rec.track(inputs[0])
             rec.trace.n_setup = len(rec.trace.events)
             with rec:
                 run(module, inputs, rec.mark)
     finally:
         rec.closed = True
-    rec.trace.meta = {"engine": engine, "config": config.to_dict(), "space": arch.space,
-                      "input_shape": list(shape), "n_ops": len(arch.edges)}
+    rec.trace.meta = {
+        "engine": engine,
+        "config": config.to_dict(),
+        "space": arch.space,
+        "input_shape": list(shape),
+        "n_ops": len(arch.edges),
+    }
     return rec.trace
 
 
-def trace_training(subject: Subject, config: TrainConfig = TrainConfig(),
-                   engine: str = "meta", workspace: WorkspaceFn = no_workspace,
-                   repeat_first_step: bool = True) -> MemoryTrace:
+def trace_training(
+    subject: Subject,
+    config: TrainConfig = TrainConfig(),
+    engine: str = "meta",
+    workspace: WorkspaceFn = no_workspace,
+    repeat_first_step: bool = True,
+) -> MemoryTrace:
     """Allocations and frees of ``config.steps`` training steps of ``subject`` (no compute);
     ``workspace`` adds kernel-internal buffers (``latbench.memory.workspace``).
 
@@ -260,12 +306,14 @@ def trace_training(subject: Subject, config: TrainConfig = TrainConfig(),
     """
     if repeat_first_step and engine != "real" and config.steps > 1:
         one = TrainConfig(**{**config.to_dict(), "steps": 1})
-        trace = _traced(subject, one, engine,
-                        lambda m, x, mark: run_training(m, x, one, mark), workspace)
+        trace = _traced(
+            subject, one, engine, lambda m, x, mark: run_training(m, x, one, mark), workspace
+        )
         trace.meta["config"] = config.to_dict()
         return repeat_steps(trace, config.steps)
-    return _traced(subject, config, engine,
-                   lambda m, x, mark: run_training(m, x, config, mark), workspace)
+    return _traced(
+        subject, config, engine, lambda m, x, mark: run_training(m, x, config, mark), workspace
+    )
 
 
 def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
@@ -278,8 +326,9 @@ def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
     repeat = [e for e in window if e[1] not in live]
     first_free = 1 + max(h for _, h, _ in trace.events)
     events, marks = list(trace.events[:end]), [m for m in trace.marks if m[1] != "end"]
-    step_marks = [(i - begin, name.split("/", 1)[1]) for i, name in trace.marks
-                  if name.startswith("step1/")]
+    step_marks = [
+        (i - begin, name.split("/", 1)[1]) for i, name in trace.marks if name.startswith("step1/")
+    ]
     for step in range(2, steps + 1):
         offset = first_free * (step - 1)
         marks += [(len(events) + i, f"step{step}/{phase}") for i, phase in step_marks]
@@ -289,8 +338,11 @@ def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
     return MemoryTrace(events, marks, trace.n_setup, dict(trace.meta))
 
 
-def trace_inference(subject: Subject, config: TrainConfig = TrainConfig(),
-                    engine: str = "meta", workspace: WorkspaceFn = no_workspace) -> MemoryTrace:
+def trace_inference(
+    subject: Subject,
+    config: TrainConfig = TrainConfig(),
+    engine: str = "meta",
+    workspace: WorkspaceFn = no_workspace,
+) -> MemoryTrace:
     """Allocations and frees of one forward pass without autograd."""
-    return _traced(subject, config, engine, lambda m, x, mark: run_inference(m, x, mark),
-                   workspace)
+    return _traced(subject, config, engine, lambda m, x, mark: run_inference(m, x, mark), workspace)

@@ -33,21 +33,37 @@ def no_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cpu_backend(x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: tuple[int, ...],
-                 padding: tuple[int, ...], dilation: tuple[int, ...], transposed: bool,
-                 groups: int) -> str:
+def _cpu_backend(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    transposed: bool,
+    groups: int,
+) -> str:
     """The convolution backend PyTorch picks on this CPU for these shapes (by name)."""
     x = torch.empty(x_shape)  # never touched: costs address space, not memory
     w = torch.empty(w_shape)
-    backend = torch._C._select_conv_backend(x, w, None, list(stride), list(padding),
-                                            list(dilation), transposed, [0] * len(stride),
-                                            groups, None)
+    backend = torch._C._select_conv_backend(
+        x,
+        w,
+        None,
+        list(stride),
+        list(padding),
+        list(dilation),
+        transposed,
+        [0] * len(stride),
+        groups,
+        None,
+    )
     return str(backend).rsplit(".", 1)[-1]
 
 
 def _columns_bytes(x: torch.Tensor, w: torch.Tensor, out_spatial: Sequence[int]) -> int:
-    return (x.shape[0] * w.shape[1] * math.prod(w.shape[2:]) * math.prod(out_spatial)
-            * x.element_size())
+    return (
+        x.shape[0] * w.shape[1] * math.prod(w.shape[2:]) * math.prod(out_spatial) * x.element_size()
+    )
 
 
 def cpu_conv_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
@@ -63,12 +79,22 @@ def cpu_conv_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
         return 0
     if x.dim() != 5 or transposed:
         return 0
-    backend = _cpu_backend(tuple(x.shape), tuple(w.shape), tuple(stride), tuple(padding),
-                           tuple(dilation), bool(transposed), int(groups))
+    backend = _cpu_backend(
+        tuple(x.shape),
+        tuple(w.shape),
+        tuple(stride),
+        tuple(padding),
+        tuple(dilation),
+        bool(transposed),
+        int(groups),
+    )
     if backend != "Slow3d":
         return 0
-    unfold_free = (all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in stride)
-                   and all(p == 0 for p in padding))
+    unfold_free = (
+        all(k == 1 for k in w.shape[2:])
+        and all(s == 1 for s in stride)
+        and all(p == 0 for p in padding)
+    )
     return 0 if unfold_free else copies * _columns_bytes(x, w, result.shape[2:])
 
 

@@ -5,13 +5,37 @@
     ops = model_ops("timm:resnet18", (1, 3, 64, 64))      # list[OpSpec], execution order
 """
 
-from latbench.models.arch import (MODEL_SPACE, model_architecture, model_features, model_ops,
-                                  trace_model)
+from latbench.models.arch import (
+    MODEL_SPACE,
+    model_architecture,
+    model_features,
+    model_ops,
+    trace_model,
+)
 from latbench.models.decompose import Decomposition, TracedOp, UntraceableError, decompose
-from latbench.models.loader import (ModelSpec, ModelSpecError, import_library, load_model,
-                                    parse_input_shape, parse_model_spec)
+from latbench.models.loader import (
+    ModelSpec,
+    ModelSpecError,
+    import_library,
+    load_model,
+    parse_input_shape,
+    parse_model_spec,
+)
 
-__all__ = ["MODEL_SPACE", "Decomposition", "ModelSpec", "ModelSpecError", "TracedOp",
-           "UntraceableError", "decompose", "import_library", "load_model",
-           "model_architecture", "model_features", "model_ops", "parse_input_shape",
-           "parse_model_spec", "trace_model"]
+__all__ = [
+    "MODEL_SPACE",
+    "Decomposition",
+    "ModelSpec",
+    "ModelSpecError",
+    "TracedOp",
+    "UntraceableError",
+    "decompose",
+    "import_library",
+    "load_model",
+    "model_architecture",
+    "model_features",
+    "model_ops",
+    "parse_input_shape",
+    "parse_model_spec",
+    "trace_model",
+]

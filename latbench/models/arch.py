@@ -15,17 +15,20 @@ import torch
 
 from latbench.archs.graph import Architecture, Edge
 from latbench.models.decompose import Decomposition, NodeRunError, decompose
-from latbench.models.loader import (ModelSpecError, load_model, parse_input_shape,
-                                    parse_model_spec)
+from latbench.models.loader import ModelSpecError, load_model, parse_input_shape, parse_model_spec
 from latbench.opspec import OpSpec
 
 MODEL_SPACE = "model"
 """``Architecture.space`` of every traced model."""
 
 
-def trace_model(model: str, input_shape: str | Sequence[int] | None = None, *,
-                leaf: Iterable[str] = (), device: str | torch.device | None = None
-                ) -> Decomposition:
+def trace_model(
+    model: str,
+    input_shape: str | Sequence[int] | None = None,
+    *,
+    leaf: Iterable[str] = (),
+    device: str | torch.device | None = None,
+) -> Decomposition:
     """Load ``model`` (``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``,
     ``path/to/file.py:callable``) with random weights and decompose it at ``input_shape``
     (default: the library's own input size).
@@ -37,20 +40,27 @@ def trace_model(model: str, input_shape: str | Sequence[int] | None = None, *,
     torchvision missing) or ``UntraceableError`` (one line naming the node and module)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    for dev in ([device] if device is not None else ["meta", "cpu"]):
+    for dev in [device] if device is not None else ["meta", "cpu"]:
         try:
             module, built = load_model(spec, shape, dev)
             return decompose(module, built, name=spec.text, leaf=tuple(leaf))
         except (NodeRunError, ModelSpecError) as exc:
-            if device is not None or dev == "cpu" or (isinstance(exc, ModelSpecError)
-                                                      and "meta tensor" not in str(exc)):
+            if (
+                device is not None
+                or dev == "cpu"
+                or (isinstance(exc, ModelSpecError) and "meta tensor" not in str(exc))
+            ):
                 raise
     raise AssertionError("unreachable")
 
 
-def model_ops(model: str, input_shape: str | Sequence[int] | None = None, *,
-              leaf: Iterable[str] = (), device: str | torch.device | None = None
-              ) -> list[OpSpec]:
+def model_ops(
+    model: str,
+    input_shape: str | Sequence[int] | None = None,
+    *,
+    leaf: Iterable[str] = (),
+    device: str | torch.device | None = None,
+) -> list[OpSpec]:
     """The model's ops in execution order (repeats kept: each one runs); see ``trace_model``."""
     return trace_model(model, input_shape, leaf=leaf, device=device).specs()
 
@@ -59,8 +69,12 @@ def model_architecture(decomposition: Decomposition) -> Architecture:
     """The decomposition as an ``Architecture`` of space ``model`` (see the module doc)."""
     d = decomposition
     edges = tuple(Edge(op.src, op.node, op.spec) for op in d.ops)
-    meta = {"model": d.model, "input_shape": list(d.input_shape), "leaf": list(d.leaf),
-            "n_params": d.n_params}
+    meta = {
+        "model": d.model,
+        "input_shape": list(d.input_shape),
+        "leaf": list(d.leaf),
+        "n_params": d.n_params,
+    }
     return Architecture(MODEL_SPACE, edges, d.output, d.model, "", meta)
 
 

@@ -30,8 +30,8 @@ import torch
 from torch import fx, nn
 
 from latbench.errors import LatbenchError, OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops.traced import Unencodable, encode_value, function_name
+from latbench.opspec import OpSpec
 
 INPUT = "in"  # latbench.archs.graph.INPUT
 
@@ -110,8 +110,10 @@ class _Recorder(fx.Interpreter):
         except Exception as exc:
             if isinstance(exc, LatbenchError):
                 raise
-            raise NodeRunError(f"node {n.name} ({_where(n)}) fails when run: "
-                                   f"{type(exc).__name__}: {_first_line(exc)}") from None
+            raise NodeRunError(
+                f"node {n.name} ({_where(n)}) fails when run: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
         self.values[n] = value
         return value
 
@@ -138,8 +140,9 @@ def _where(node: fx.Node) -> str:
     return f"in module {path}" if path else "in the model's forward"
 
 
-def _trace(model: nn.Module, leaf: Sequence[str], name: str
-           ) -> tuple[fx.GraphModule, tuple[str, ...]]:
+def _trace(
+    model: nn.Module, leaf: Sequence[str], name: str
+) -> tuple[fx.GraphModule, tuple[str, ...]]:
     """The traced graph, and the classes made leaves on the way: a module torch.fx stops in
     whose class timm registers as not traceable (``timm.layers.is_notrace_module``) is traced
     as one op, as timm's own feature extractor does; any other failure is one line."""
@@ -156,8 +159,11 @@ def _trace(model: nn.Module, leaf: Sequence[str], name: str
             return fx.GraphModule(tracer.root, graph, type(model).__name__), tuple(added)
         except Exception as exc:
             owners = _failing_modules(exc, model)
-            more = [qualified(type(m)) for _, m in owners if type(m) in notrace
-                    and qualified(type(m)) not in added]
+            more = [
+                qualified(type(m))
+                for _, m in owners
+                if type(m) in notrace and qualified(type(m)) not in added
+            ]
             if not more or len(added) > 20:
                 raise UntraceableError(_trace_failure(exc, name, owners)) from None
             added.append(more[-1])
@@ -175,15 +181,17 @@ def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.
     tb = exc.__traceback__
     while tb is not None:
         owner = tb.tb_frame.f_locals.get("self")
-        if isinstance(owner, nn.Module) and id(owner) in paths and \
-                "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
+        if (
+            isinstance(owner, nn.Module)
+            and id(owner) in paths
+            and "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        ):
             out.append((paths[id(owner)], owner))
         tb = tb.tb_next
     return out
 
 
-def _trace_failure(exc: BaseException, name: str,
-                   owners: list[tuple[str, nn.Module]]) -> str:
+def _trace_failure(exc: BaseException, name: str, owners: list[tuple[str, nn.Module]]) -> str:
     """One line: where torch.fx stopped: the innermost module of the model whose code was
     running (its path and class), and that code's file, line and text."""
     import traceback
@@ -201,8 +209,10 @@ def _trace_failure(exc: BaseException, name: str,
     if frame is not None:
         line = traceback.extract_tb(frame, limit=1)[0]
         where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
-    return (f"{name} does not trace with torch.fx{where}: {type(exc).__name__}: "
-            f"{_first_line(exc)}; make that module one op with --leaf ClassName")
+    return (
+        f"{name} does not trace with torch.fx{where}: {type(exc).__name__}: "
+        f"{_first_line(exc)}; make that module one op with --leaf ClassName"
+    )
 
 
 def _has_tensor(value: Any) -> bool:
@@ -262,8 +272,15 @@ def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
 class _Specifier:
     """Turns recorded fx nodes into OpSpecs."""
 
-    def __init__(self, gm: fx.GraphModule, values: dict[fx.Node, Any], model: str,
-                 shape: tuple[int, ...], leaf: Sequence[str], dtype: str):
+    def __init__(
+        self,
+        gm: fx.GraphModule,
+        values: dict[fx.Node, Any],
+        model: str,
+        shape: tuple[int, ...],
+        leaf: Sequence[str],
+        dtype: str,
+    ):
         self.gm, self.values, self.model, self.shape = gm, values, model, shape
         self.leaf, self.dtype = tuple(leaf), dtype
         self._init_cache: dict[int, Any] = {}
@@ -305,9 +322,11 @@ class _Specifier:
             args = enc(tuple(node.args))
             kwargs = tuple(sorted((k, enc(v)) for k, v in node.kwargs.items()))
         except Unencodable as exc:
-            raise UntraceableError(f"node {node.name} ({_where(node)}) has an argument with no "
-                                   f"op key form: {exc}; make its module one op with --leaf "
-                                   "ClassName") from None
+            raise UntraceableError(
+                f"node {node.name} ({_where(node)}) has an argument with no "
+                f"op key form: {exc}; make its module one op with --leaf "
+                "ClassName"
+            ) from None
         inputs = tuple(_tensor_text(t) for t in tensors)
         first = tensors[0].shape if tensors and tensors[0].dim() > 0 else (1,)
         common = dict(inputs=inputs, args=args, kwargs=kwargs)
@@ -315,13 +334,17 @@ class _Specifier:
             if node.op == "call_module":
                 spec = self._module_spec(node, tuple(first), common)
             else:
-                fn = f"method:{node.target}" if node.op == "call_method" else \
-                    function_name(node.target)  # type: ignore[arg-type]  # a call_function
-                spec = OpSpec.make("torch_call", tuple(first), dtype=self.dtype, fn=fn,
-                                   **common)
+                target = node.target
+                if node.op == "call_method":
+                    fn = f"method:{target}"
+                else:  # a call_function: target is the callable
+                    fn = function_name(target)  # type: ignore[arg-type]
+                spec = OpSpec.make("torch_call", tuple(first), dtype=self.dtype, fn=fn, **common)
         except OpSpecError as exc:
-            raise UntraceableError(f"node {node.name} ({_where(node)}) has no op spec: {exc}; "
-                                   "make its module one op with --leaf ClassName") from None
+            raise UntraceableError(
+                f"node {node.name} ({_where(node)}) has no op spec: {exc}; "
+                "make its module one op with --leaf ClassName"
+            ) from None
         return spec, sources
 
     def _module_spec(self, node: fx.Node, first: tuple[int, ...], common: dict) -> OpSpec:
@@ -330,19 +353,41 @@ class _Specifier:
         if builtin is not None:
             return builtin
         cls = type(module)
-        is_user_leaf = cls.__name__ in self.leaf or \
-            f"{cls.__module__}.{cls.__qualname__}" in self.leaf
+        is_user_leaf = (
+            cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf
+        )
         init = None if is_user_leaf else _init_args(module)
         if init is not None:
-            return OpSpec.make("torch_module", first, dtype=self.dtype,
-                               module=f"{cls.__module__}.{cls.__qualname__}", init=init, **common)
+            return OpSpec.make(
+                "torch_module",
+                first,
+                dtype=self.dtype,
+                module=f"{cls.__module__}.{cls.__qualname__}",
+                init=init,
+                **common,
+            )
         # the same block at another path (repeated blocks of a stage): one key for all
-        sig = (cls, repr(module), tuple((n, tuple(t.shape)) for n, t in
-                                        [*module.named_parameters(), *module.named_buffers()]),
-               common["inputs"], common["args"], common["kwargs"])
+        sig = (
+            cls,
+            repr(module),
+            tuple(
+                (n, tuple(t.shape))
+                for n, t in [*module.named_parameters(), *module.named_buffers()]
+            ),
+            common["inputs"],
+            common["args"],
+            common["kwargs"],
+        )
         path = self._seen_leaf.setdefault(sig, str(node.target))
-        return OpSpec.make("submodule", first, dtype=self.dtype, model=self.model,
-                           shape="x".join(map(str, self.shape)), path=path, **common)
+        return OpSpec.make(
+            "submodule",
+            first,
+            dtype=self.dtype,
+            model=self.model,
+            shape="x".join(map(str, self.shape)),
+            path=path,
+            **common,
+        )
 
 
 def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
@@ -355,28 +400,57 @@ def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpe
         return None
     shape = tuple(x.shape)
     cls = type(module)
-    if cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d) and module.padding_mode == "zeros" \
-            and len(shape) == module.weight.dim():
+    if (
+        cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+        and module.padding_mode == "zeros"
+        and len(shape) == module.weight.dim()
+    ):
         k, d = module.kernel_size, module.dilation
         if module.padding == tuple(di * (ki - 1) // 2 for ki, di in zip(k, d)):
-            return OpSpec.make("conv", shape, dtype=dtype, out=module.out_channels, kernel=k,
-                               stride=module.stride, dilation=d, groups=module.groups,
-                               bias=module.bias is not None)
+            return OpSpec.make(
+                "conv",
+                shape,
+                dtype=dtype,
+                out=module.out_channels,
+                kernel=k,
+                stride=module.stride,
+                dilation=d,
+                groups=module.groups,
+                bias=module.bias is not None,
+            )
     if cls is nn.Linear and len(shape) == 2 and module.bias is not None:
         return OpSpec.make("linear", shape, dtype=dtype, out=module.out_features)
-    if cls is nn.LayerNorm and module.normalized_shape == shape[-1:] and module.eps == 1e-5 \
-            and module.elementwise_affine and module.bias is not None and len(shape) >= 2:
+    if (
+        cls is nn.LayerNorm
+        and module.normalized_shape == shape[-1:]
+        and module.eps == 1e-5
+        and module.elementwise_affine
+        and module.bias is not None
+        and len(shape) >= 2
+    ):
         return OpSpec.make("layer_norm", shape, dtype=dtype)
-    if cls is nn.BatchNorm2d and len(shape) == 4 and module.eps == 1e-5 and module.affine \
-            and module.track_running_stats and module.momentum == 0.1:
+    if (
+        cls is nn.BatchNorm2d
+        and len(shape) == 4
+        and module.eps == 1e-5
+        and module.affine
+        and module.track_running_stats
+        and module.momentum == 0.1
+    ):
         return OpSpec.make("norm_act", shape, dtype=dtype, norm="bn", act="none")
     if cls is nn.ReLU and len(shape) == 4 and not module.inplace:
         return OpSpec.make("norm_act", shape, dtype=dtype, norm="none", act="relu")
     return None
 
 
-def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "model",
-              leaf: Iterable[str] = (), dtype: str = "float32") -> Decomposition:
+def decompose(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    name: str = "model",
+    leaf: Iterable[str] = (),
+    dtype: str = "float32",
+) -> Decomposition:
     """``model`` (in eval mode; not modified) as the ops it runs on one input of
     ``input_shape``, in execution order, each an ``OpSpec`` buildable from its key.
 
@@ -392,8 +466,11 @@ def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "mode
         device = param.device
     except StopIteration:
         device = torch.device("cpu")
-    x = torch.randn(tuple(input_shape), device=device) if device.type != "meta" else \
-        torch.empty(tuple(input_shape), device=device)
+    x = (
+        torch.randn(tuple(input_shape), device=device)
+        if device.type != "meta"
+        else torch.empty(tuple(input_shape), device=device)
+    )
     recorder = _Recorder(gm)
     with torch.inference_mode():
         recorder.run(x)
@@ -417,8 +494,11 @@ def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "mode
         if not _has_tensor(value):
             dropped["python"] = dropped.get("python", 0) + 1
             continue
-        if node.op == "call_function" and node.target is operator.getitem \
-                and not isinstance(values[node.args[0]], torch.Tensor):
+        if (
+            node.op == "call_function"
+            and node.target is operator.getitem
+            and not isinstance(values[node.args[0]], torch.Tensor)
+        ):
             producer[node] = producer.get(node.args[0], INPUT)  # an element of a tuple output
             dropped["python"] = dropped.get("python", 0) + 1
             continue
@@ -433,6 +513,13 @@ def decompose(model: nn.Module, input_shape: Sequence[int], *, name: str = "mode
     if not ops:
         raise UntraceableError(f"{name}: tracing found no op that computes a tensor")
     n_params = sum(p.numel() for p in model.parameters())
-    return Decomposition(name, tuple(input_shape), ops, output if output != INPUT else
-                         ops[-1].node, leaf, n_params, dropped, auto_leaf)
-
+    return Decomposition(
+        name,
+        tuple(input_shape),
+        ops,
+        output if output != INPUT else ops[-1].node,
+        leaf,
+        n_params,
+        dropped,
+        auto_leaf,
+    )

@@ -15,9 +15,9 @@ import importlib
 import importlib.util
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,7 +30,7 @@ LIBRARIES = ("timm", "torchvision")
 _NMS_SCHEMAS = {
     "torchvision::nms": "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "torchvision::qnms": "(Tensor qdets, Tensor qscale, Tensor qzero_point, Tensor scores, "
-                         "float iou_threshold) -> Tensor",
+    "float iou_threshold) -> Tensor",
 }
 _warned = False
 
@@ -45,6 +45,7 @@ def _import_torchvision() -> Any:
     global _warned
     try:
         import torchvision
+
         return torchvision
     except ModuleNotFoundError:
         raise MissingDependencyError("torchvision", "models") from None
@@ -59,10 +60,14 @@ def _import_torchvision() -> Any:
     for mod in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
         del sys.modules[mod]
     import torchvision
+
     if not _warned:
         _warned = True
-        warnings.warn("torchvision's C++ ops do not load against this torch; detection ops "
-                      "(nms) are unavailable, classification models work", stacklevel=4)
+        warnings.warn(
+            "torchvision's C++ ops do not load against this torch; detection ops "
+            "(nms) are unavailable, classification models work",
+            stacklevel=4,
+        )
     return torchvision
 
 
@@ -100,8 +105,9 @@ class ModelSpec:
 def parse_model_spec(text: str) -> ModelSpec:
     """``timm:NAME`` | ``torchvision:NAME`` | ``package.module:callable`` |
     ``path/to/file.py:callable``; raises ``ModelSpecError`` saying which forms exist."""
-    forms = ("expected timm:NAME, torchvision:NAME, package.module:callable or "
-             "path/to/file.py:callable")
+    forms = (
+        "expected timm:NAME, torchvision:NAME, package.module:callable or path/to/file.py:callable"
+    )
     if not isinstance(text, str) or any(c in text for c in "|;\n") or ":" not in text:
         raise ModelSpecError(f"model {str(text)[:80]!r}: {forms}")
     head, _, tail = text.rpartition(":")
@@ -135,17 +141,21 @@ def parse_input_shape(text: str | Sequence[int]) -> tuple[int, ...]:
 def _timm_model(name: str, shape: tuple[int, ...] | None) -> tuple[nn.Module, tuple[int, ...]]:
     timm = import_library("timm")
     if name not in timm.list_models():
-        raise ModelSpecError(f"timm has no model {name!r} (timm {timm.__version__}; "
-                             "`timm.list_models('*pattern*')` lists them)")
+        raise ModelSpecError(
+            f"timm has no model {name!r} (timm {timm.__version__}; "
+            "`timm.list_models('*pattern*')` lists them)"
+        )
     own = None
-    cfg = timm.models.get_pretrained_cfg(name) if hasattr(timm.models, "get_pretrained_cfg") \
-        else None
+    cfg = (
+        timm.models.get_pretrained_cfg(name) if hasattr(timm.models, "get_pretrained_cfg") else None
+    )
     if cfg is not None and getattr(cfg, "input_size", None):
         own = (1, *cfg.input_size)
     shape = shape or own
     if shape is None:
-        raise ModelSpecError(f"timm:{name} has no input size in its config; pass "
-                             "--input-shape N,C,H,W")
+        raise ModelSpecError(
+            f"timm:{name} has no input size in its config; pass --input-shape N,C,H,W"
+        )
     kwargs: dict[str, Any] = {"pretrained": False}
     if own is not None and len(shape) == 4 and shape[2:] != own[2:]:
         try:  # ViT, Swin, Mixer...: positional tables and windows sized for the input
@@ -155,18 +165,22 @@ def _timm_model(name: str, shape: tuple[int, ...] | None) -> tuple[nn.Module, tu
     return timm.create_model(name, **kwargs), shape
 
 
-def _torchvision_model(name: str, shape: tuple[int, ...] | None
-                       ) -> tuple[nn.Module, tuple[int, ...]]:
+def _torchvision_model(
+    name: str, shape: tuple[int, ...] | None
+) -> tuple[nn.Module, tuple[int, ...]]:
     tv = import_library("torchvision")
     try:
         builder = tv.models.get_model_builder(name)
     except ValueError:
-        raise ModelSpecError(f"torchvision has no model {name!r} (torchvision "
-                             f"{tv.__version__}; `torchvision.models.list_models()` lists "
-                             "them)") from None
+        raise ModelSpecError(
+            f"torchvision has no model {name!r} (torchvision "
+            f"{tv.__version__}; `torchvision.models.list_models()` lists "
+            "them)"
+        ) from None
     if shape is None:
-        raise ModelSpecError(f"torchvision:{name}: torchvision records no input size; pass "
-                             "--input-shape N,C,H,W")
+        raise ModelSpecError(
+            f"torchvision:{name}: torchvision records no input size; pass --input-shape N,C,H,W"
+        )
     kwargs: dict[str, Any] = {"weights": None}
     if name.startswith(("vit_", "swin_", "maxvit")) and len(shape) == 4:
         kwargs["image_size"] = shape[2]
@@ -177,8 +191,9 @@ def _torchvision_model(name: str, shape: tuple[int, ...] | None
         return builder(**kwargs), shape
 
 
-def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
-                    ) -> tuple[nn.Module, tuple[int, ...]]:
+def _callable_model(
+    spec: ModelSpec, shape: tuple[int, ...] | None
+) -> tuple[nn.Module, tuple[int, ...]]:
     if spec.source == "file":
         path = Path(spec.target)
         if not path.is_file():
@@ -186,22 +201,25 @@ def _callable_model(spec: ModelSpec, shape: tuple[int, ...] | None
         try:
             module = import_file(path, "latbench_model")
         except Exception as exc:
-            raise ModelSpecError(f"model {spec.text!r}: importing {path} failed: "
-                                 f"{type(exc).__name__}: {str(exc)[:200]}") from None
+            raise ModelSpecError(
+                f"model {spec.text!r}: importing {path} failed: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
     else:
         try:
             module = importlib.import_module(spec.target)
         except ImportError as exc:
-            raise ModelSpecError(f"model {spec.text!r}: cannot import {spec.target} "
-                                 f"({exc})") from None
+            raise ModelSpecError(
+                f"model {spec.text!r}: cannot import {spec.target} ({exc})"
+            ) from None
         trust_module(spec.target.split(".")[0])
     fn = getattr(module, spec.attr, None)
     if not callable(fn):
-        raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable "
-                             f"{spec.attr!r}")
+        raise ModelSpecError(f"model {spec.text!r}: {spec.target} has no callable {spec.attr!r}")
     if shape is None:
-        raise ModelSpecError(f"model {spec.text!r}: pass --input-shape N,C,H,W (a callable "
-                             "records no input size)")
+        raise ModelSpecError(
+            f"model {spec.text!r}: pass --input-shape N,C,H,W (a callable records no input size)"
+        )
     return fn(), shape
 
 
@@ -217,8 +235,11 @@ def trusted_model(spec: ModelSpec) -> bool:
     return is_trusted(f"{spec.target}.{spec.attr}")
 
 
-def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None = None,
-               device: str | torch.device = "cpu") -> tuple[nn.Module, tuple[int, ...]]:
+def load_model(
+    spec: str | ModelSpec,
+    input_shape: str | tuple[int, ...] | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[nn.Module, tuple[int, ...]]:
     """The model ``spec`` names with random weights, in eval mode on ``device`` (``meta``:
     shapes only, nothing allocated), and its input shape: ``input_shape``, else the
     library's own (timm's ``pretrained_cfg["input_size"]`` with batch 1).
@@ -227,8 +248,10 @@ def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None 
     ``MissingDependencyError`` when timm/torchvision is not installed."""
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    makers = {"timm": lambda: _timm_model(spec.target, shape),
-              "torchvision": lambda: _torchvision_model(spec.target, shape)}
+    makers = {
+        "timm": lambda: _timm_model(spec.target, shape),
+        "torchvision": lambda: _torchvision_model(spec.target, shape),
+    }
     make = makers.get(spec.source, lambda: _callable_model(spec, shape))
     try:
         with torch.device(device):
@@ -236,9 +259,13 @@ def load_model(spec: str | ModelSpec, input_shape: str | tuple[int, ...] | None 
     except LatbenchError:
         raise
     except Exception as exc:
-        raise ModelSpecError(f"model {spec.text!r} failed to build: {type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
+        raise ModelSpecError(
+            f"model {spec.text!r} failed to build: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        ) from None
     if not isinstance(model, nn.Module):
-        raise ModelSpecError(f"model {spec.text!r}: the callable returned "
-                             f"{type(model).__name__}; expected a torch.nn.Module")
+        raise ModelSpecError(
+            f"model {spec.text!r}: the callable returned "
+            f"{type(model).__name__}; expected a torch.nn.Module"
+        )
     return model.eval(), shape

@@ -14,9 +14,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops import params as P
 from latbench.ops.registry import register_op
+from latbench.opspec import OpSpec
 
 
 class WeightedSum(nn.Module):
@@ -42,8 +42,9 @@ class ConcatConv(nn.Module):
 
     def __init__(self, channels: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(2 * channels, channels, 1, bias=False),
-                                  nn.BatchNorm2d(channels), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Conv2d(2 * channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()
+        )
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([a, b], dim=1))
@@ -72,8 +73,9 @@ class PredictedFilter(nn.Module):
         return (patches * filters).sum(dim=2).view(n, c, h, w)
 
 
-@register_op("agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,),
-             params={"kernel": P.odd()})
+@register_op(
+    "agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,), params={"kernel": P.odd()}
+)
 def build_agg_predict_filter(spec: OpSpec) -> nn.Module:
     """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second."""
     kernel = spec.p["kernel"]

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
+from latbench.opspec import OpSpec
 
 NORMS = ("none", "bn", "in")
 ACTS = ("none", "relu")
@@ -34,9 +34,15 @@ CONV_DEFAULTS: dict[str, Any] = {
 }
 
 CONV_PARAMS: dict[str, P.Checker] = {
-    "out": P.channels(P.in_channels), "kernel": P.per_dim(), "stride": P.per_dim(),
-    "dilation": P.per_dim(), "groups": P.integer(), "bias": P.boolean(),
-    "norm": P.choice(*NORMS), "act": P.choice(*ACTS), "act_first": P.boolean(),
+    "out": P.channels(P.in_channels),
+    "kernel": P.per_dim(),
+    "stride": P.per_dim(),
+    "dilation": P.per_dim(),
+    "groups": P.integer(),
+    "bias": P.boolean(),
+    "norm": P.choice(*NORMS),
+    "act": P.choice(*ACTS),
+    "act_first": P.boolean(),
 }
 
 
@@ -60,12 +66,17 @@ def _pool_stride(shape: tuple[int, ...], p: dict[str, Any]) -> None:
         p["stride"] = None
     dims = len(shape) - 2
     kernel = p["kernel"] if isinstance(p["kernel"], tuple) else (p["kernel"],) * dims
-    stride = kernel if p["stride"] is None else (
-        p["stride"] if isinstance(p["stride"], tuple) else (p["stride"],) * dims)
+    stride = (
+        kernel
+        if p["stride"] is None
+        else (p["stride"] if isinstance(p["stride"], tuple) else (p["stride"],) * dims)
+    )
     if all(st == 1 for st in stride) and any(k % 2 == 0 for k in kernel):
-        raise ValueError(f"kernel={p['kernel']} with stride 1: an even kernel's padding "
-                         "grows the map by one; use an odd kernel for same-size pooling, "
-                         "or a stride")
+        raise ValueError(
+            f"kernel={p['kernel']} with stride 1: an even kernel's padding "
+            "grows the map by one; use an odd kernel for same-size pooling, "
+            "or a stride"
+        )
 
 
 def spatial_dims(spec: OpSpec) -> int:
@@ -80,8 +91,10 @@ def per_dim(spec: OpSpec, name: str) -> tuple[int, ...]:
         return (value,) * dims
     if isinstance(value, tuple) and len(value) == dims and all(isinstance(v, int) for v in value):
         return value
-    raise OpSpecError(f"{spec.kind}: {name}={value!r} must be an int or {dims} ints for input "
-                      f"shape {spec.input_shape}")
+    raise OpSpecError(
+        f"{spec.kind}: {name}={value!r} must be an int or {dims} ints for input "
+        f"shape {spec.input_shape}"
+    )
 
 
 def _same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
@@ -123,12 +136,24 @@ def build_conv(spec: OpSpec) -> nn.Module:
     """Convolution over 1/2/3 spatial dims (from the input rank), 'same' padding, dilation,
     groups and per-dimension kernels (CAKES sub-kernels, P3D, temporal 1D as (k,1,1))."""
     dims, cin = spatial_dims(spec), spec.input_shape[1]
-    kernel, dilation, stride = per_dim(spec, "kernel"), per_dim(spec, "dilation"), per_dim(spec, "stride")
+    kernel, dilation, stride = (
+        per_dim(spec, "kernel"),
+        per_dim(spec, "dilation"),
+        per_dim(spec, "stride"),
+    )
     cout, groups = out_channels(spec), int(spec.p["groups"])
     if cin % groups or cout % groups:
         raise OpSpecError(f"conv: groups={groups} must divide in={cin} and out={cout}")
-    conv = _CONV[dims](cin, cout, kernel, stride=stride, padding=_same_padding(kernel, dilation),
-                       dilation=dilation, groups=groups, bias=bool(spec.p["bias"]))
+    conv = _CONV[dims](
+        cin,
+        cout,
+        kernel,
+        stride=stride,
+        padding=_same_padding(kernel, dilation),
+        dilation=dilation,
+        groups=groups,
+        bias=bool(spec.p["bias"]),
+    )
     return wrap_norm_act(spec, [conv], cout)
 
 
@@ -136,20 +161,38 @@ def build_conv(spec: OpSpec) -> nn.Module:
 def build_sepconv(spec: OpSpec) -> nn.Module:
     """Depth-separable convolution: depth-wise k (dilated) then point-wise 1, then norm/act."""
     dims, cin = spatial_dims(spec), spec.input_shape[1]
-    kernel, dilation, stride = per_dim(spec, "kernel"), per_dim(spec, "dilation"), per_dim(spec, "stride")
+    kernel, dilation, stride = (
+        per_dim(spec, "kernel"),
+        per_dim(spec, "dilation"),
+        per_dim(spec, "stride"),
+    )
     if spec.p["groups"] != 1:
         raise OpSpecError("sepconv: groups is fixed by the op (depth-wise); leave groups=1")
     cout = out_channels(spec)
-    depthwise = _CONV[dims](cin, cin, kernel, stride=stride, dilation=dilation, groups=cin,
-                            padding=_same_padding(kernel, dilation), bias=False)
+    depthwise = _CONV[dims](
+        cin,
+        cin,
+        kernel,
+        stride=stride,
+        dilation=dilation,
+        groups=cin,
+        padding=_same_padding(kernel, dilation),
+        bias=False,
+    )
     pointwise = _CONV[dims](cin, cout, 1, bias=bool(spec.p["bias"]))
     return wrap_norm_act(spec, [depthwise, pointwise], cout)
 
 
-@register_op("pool", defaults={"reduce": "max", "kernel": 2, "stride": None},
-             params={"reduce": P.choice("max", "avg"), "kernel": P.per_dim(),
-                     "stride": lambda v, shape: None if v is None else P.per_dim()(v, shape)},
-             check=_pool_stride)
+@register_op(
+    "pool",
+    defaults={"reduce": "max", "kernel": 2, "stride": None},
+    params={
+        "reduce": P.choice("max", "avg"),
+        "kernel": P.per_dim(),
+        "stride": lambda v, shape: None if v is None else P.per_dim()(v, shape),
+    },
+    check=_pool_stride,
+)
 def build_pool(spec: OpSpec) -> nn.Module:
     """Max or average pooling; stride defaults to the kernel (×k down-sampling), stride 1
     keeps the size ('same' padding, NAS-Bench-201's avg_pool_3x3)."""
@@ -172,20 +215,26 @@ class Resample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         align = False if self.mode in ("linear", "bilinear", "trilinear") else None
-        return nn.functional.interpolate(x, scale_factor=self.scale, mode=self.mode,
-                                         align_corners=align)
+        return nn.functional.interpolate(
+            x, scale_factor=self.scale, mode=self.mode, align_corners=align
+        )
 
 
 _LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
-@register_op("upsample", defaults={"scale": 2, "interp": "linear"},
-             params={"scale": P.positive_number(64.0), "interp": P.choice("linear", "nearest")})
+@register_op(
+    "upsample",
+    defaults={"scale": 2, "interp": "linear"},
+    params={"scale": P.positive_number(64.0), "interp": P.choice("linear", "nearest")},
+)
 def build_upsample(spec: OpSpec) -> nn.Module:
     """Up-sampling by ``scale``; interp 'linear' means (bi/tri)linear for the input's rank."""
     interp = _check_choice(spec, "interp", ("linear", "nearest"))
-    return Resample(float(spec.p["scale"]),
-                    _LINEAR_MODE[spatial_dims(spec)] if interp == "linear" else "nearest")
+    return Resample(
+        float(spec.p["scale"]),
+        _LINEAR_MODE[spatial_dims(spec)] if interp == "linear" else "nearest",
+    )
 
 
 @register_op("identity", ranks=(2, 3, 4, 5))
@@ -205,8 +254,11 @@ def build_zero(spec: OpSpec) -> nn.Module:
     return Zero()
 
 
-@register_op("norm_act", defaults={"norm": "bn", "act": "relu"},
-             params={"norm": P.choice(*NORMS), "act": P.choice(*ACTS)})
+@register_op(
+    "norm_act",
+    defaults={"norm": "bn", "act": "relu"},
+    params={"norm": P.choice(*NORMS), "act": P.choice(*ACTS)},
+)
 def build_norm_act(spec: OpSpec) -> nn.Module:
     """A stand-alone normalisation followed by an activation (e.g. a network's last BN-ReLU)."""
     dims, channels = spatial_dims(spec), spec.input_shape[1]

@@ -8,10 +8,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
-from latbench.ops.basic import _BN, _CONV, _IN, NORMS, _check_choice, out_channels, spatial_dims
 from latbench.ops import params as P
+from latbench.ops.basic import _BN, _CONV, _IN, NORMS, _check_choice, out_channels, spatial_dims
 from latbench.ops.registry import REQUIRED, register_op
+from latbench.opspec import OpSpec
 
 
 def make_norm(norm: str, dims: int, channels: int) -> nn.Module:
@@ -34,8 +34,10 @@ class InvertedResidual(nn.Module):
             layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
         layers += [
             nn.Conv2d(hidden, hidden, kernel, stride, kernel // 2, groups=hidden, bias=False),
-            nn.BatchNorm2d(hidden), nn.ReLU6(),
-            nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU6(),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
         ]
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
@@ -45,9 +47,12 @@ class InvertedResidual(nn.Module):
         return x + y if self.residual else y
 
 
-@register_op("mbv2_block", defaults={"out": REQUIRED, "stride": 1, "expand": 6, "kernel": 3},
-             ranks=(4,), params={"out": P.integer(), "stride": P.choice(1, 2),
-                                 "expand": P.integer(), "kernel": P.odd()})
+@register_op(
+    "mbv2_block",
+    defaults={"out": REQUIRED, "stride": 1, "expand": 6, "kernel": 3},
+    ranks=(4,),
+    params={"out": P.integer(), "stride": P.choice(1, 2), "expand": P.integer(), "kernel": P.odd()},
+)
 def build_mbv2_block(spec: OpSpec) -> nn.Module:
     """MobileNet-v2 inverted residual: expand 1×1, depth-wise k×k (stride), project 1×1.
 
@@ -63,27 +68,41 @@ def build_mbv2_block(spec: OpSpec) -> nn.Module:
 def _p3d_kernels(spec: OpSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The 2D-plane kernel as given and its complementary 1D kernel, e.g. (3,3,1) -> (1,1,3)."""
     kernel = spec.p["kernel"]
-    ok = (isinstance(kernel, tuple) and len(kernel) == 3 and kernel.count(1) == 1
-          and all(isinstance(k, int) and k >= 1 for k in kernel))
+    ok = (
+        isinstance(kernel, tuple)
+        and len(kernel) == 3
+        and kernel.count(1) == 1
+        and all(isinstance(k, int) and k >= 1 for k in kernel)
+    )
     if not ok:
-        raise OpSpecError(f"p3d: kernel={kernel!r} must be 3 ints with exactly one 1, "
-                          "e.g. (3, 3, 1), (3, 1, 3) or (1, 3, 3)")
+        raise OpSpecError(
+            f"p3d: kernel={kernel!r} must be 3 ints with exactly one 1, "
+            "e.g. (3, 3, 1), (3, 1, 3) or (1, 3, 3)"
+        )
     size = max(kernel)
     return kernel, tuple(size if k == 1 else 1 for k in kernel)
 
 
 def _p3d_kernel(value, shape):  # noqa: ANN001, ANN202
-    ok = (isinstance(value, tuple) and len(value) == 3 and value.count(1) == 1
-          and all(isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= P.MAX_EXTENT
-                  for k in value))
+    ok = (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and value.count(1) == 1
+        and all(
+            isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= P.MAX_EXTENT for k in value
+        )
+    )
     if not ok:
         raise ValueError("3 ints with exactly one 1, e.g. (3, 3, 1), (3, 1, 3) or (1, 3, 3)")
     return value
 
 
-@register_op("p3d", defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"}, ranks=(5,),
-             params={"out": P.channels(P.in_channels), "kernel": _p3d_kernel,
-                     "norm": P.choice(*NORMS)})
+@register_op(
+    "p3d",
+    defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"},
+    ranks=(5,),
+    params={"out": P.channels(P.in_channels), "kernel": _p3d_kernel, "norm": P.choice(*NORMS)},
+)
 def build_p3d(spec: OpSpec) -> nn.Module:
     """DiNTS pseudo-3D op: ReLU, 2D-plane conv, complementary 1D conv, norm.
 
@@ -123,9 +142,13 @@ def _even_sizes(shape: tuple[int, ...], p: dict) -> None:
         raise ValueError("out must be >= 2 (two halves)")
 
 
-@register_op("factorized_reduce", defaults={"out": None, "norm": "bn"}, ranks=(4, 5),
-             params={"out": P.channels(P.in_channels), "norm": P.choice(*NORMS)},
-             check=_even_sizes)
+@register_op(
+    "factorized_reduce",
+    defaults={"out": None, "norm": "bn"},
+    ranks=(4, 5),
+    params={"out": P.channels(P.in_channels), "norm": P.choice(*NORMS)},
+    check=_even_sizes,
+)
 def build_factorized_reduce(spec: OpSpec) -> nn.Module:
     """DARTS / DiNTS ×2 down-sampling: ReLU, two shifted stride-2 1×1 convs, concat, norm.
 
@@ -151,11 +174,14 @@ class GapConvUpsample(nn.Module):
         return F.interpolate(pooled, size=x.shape[2:], mode="bilinear", align_corners=False)
 
 
-@register_op("gap_upsample_conv", defaults={"out": None}, ranks=(4,),
-             params={"out": P.channels(P.in_channels)})
+@register_op(
+    "gap_upsample_conv",
+    defaults={"out": None},
+    ranks=(4,),
+    params={"out": P.channels(P.in_channels)},
+)
 def build_gap_upsample_conv(spec: OpSpec) -> nn.Module:
     """Dynamic-cell op 1: global average pooling, 1×1 conv, bilinear back to the input size.
 
     The conv (+ReLU) runs on the pooled 1×1 map; no norm, which a 1×1 map cannot train with."""
     return GapConvUpsample(spec.input_shape[1], out_channels(spec))
-

@@ -14,11 +14,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
-from latbench.ops.basic import out_channels, wrap_norm_act
 from latbench.ops import params as P
-from latbench.ops.basic import ACTS, NORMS
+from latbench.ops.basic import ACTS, NORMS, out_channels, wrap_norm_act
 from latbench.ops.registry import register_op
+from latbench.opspec import OpSpec
 
 
 class DeformConv2d(nn.Module):
@@ -54,17 +53,33 @@ class DeformConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
         kk = self.kernel * self.kernel
-        cols = F.grid_sample(x, self.sampling_grid(x), mode="bilinear", padding_mode="zeros",
-                             align_corners=True)
+        cols = F.grid_sample(
+            x, self.sampling_grid(x), mode="bilinear", padding_mode="zeros", align_corners=True
+        )
         cols = cols.view(n, c * kk, h * w)  # C-major, tap-minor: matches the weight layout
         return (self.weight @ cols).view(n, -1, h, w)
 
 
-@register_op("deform_conv", defaults={"out": None, "kernel": 3, "dilation": 1, "norm": "bn",
-                                      "act": "relu", "act_first": False}, ranks=(4,),
-             params={"out": P.channels(P.in_channels), "kernel": P.odd(),
-                     "dilation": P.integer(), "norm": P.choice(*NORMS),
-                     "act": P.choice(*ACTS), "act_first": P.boolean()})
+@register_op(
+    "deform_conv",
+    defaults={
+        "out": None,
+        "kernel": 3,
+        "dilation": 1,
+        "norm": "bn",
+        "act": "relu",
+        "act_first": False,
+    },
+    ranks=(4,),
+    params={
+        "out": P.channels(P.in_channels),
+        "kernel": P.odd(),
+        "dilation": P.integer(),
+        "norm": P.choice(*NORMS),
+        "act": P.choice(*ACTS),
+        "act_first": P.boolean(),
+    },
+)
 def build_deform_conv(spec: OpSpec) -> nn.Module:
     """Deformable k×k convolution (offsets, bilinear sampling, matmul), then norm/act.
 

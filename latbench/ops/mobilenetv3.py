@@ -18,10 +18,10 @@ import torch
 from torch import nn
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
-from latbench.ops.basic import _check_choice, out_channels
 from latbench.ops import params as P
+from latbench.ops.basic import _check_choice, out_channels
 from latbench.ops.registry import REQUIRED, register_op
+from latbench.opspec import OpSpec
 
 ACTIVATIONS = ("relu", "h_swish", "none")
 SE_REDUCTION = 4
@@ -51,18 +51,30 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         mid = make_divisible(channels // SE_REDUCTION)
-        self.fc = nn.Sequential(nn.Conv2d(channels, mid, 1), nn.ReLU(inplace=True),
-                                nn.Conv2d(mid, channels, 1), nn.Hardsigmoid(inplace=True))
+        self.fc = nn.Sequential(
+            nn.Conv2d(channels, mid, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid, channels, 1),
+            nn.Hardsigmoid(inplace=True),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.fc(x.mean(dim=(2, 3), keepdim=True))
 
 
-def conv_bn_act(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
-                bn: bool = True, act: str = "none") -> nn.Sequential:
+def conv_bn_act(
+    cin: int,
+    cout: int,
+    kernel: int,
+    stride: int = 1,
+    groups: int = 1,
+    bn: bool = True,
+    act: str = "none",
+) -> nn.Sequential:
     """Bias-free 'same' k×k conv, optional BN, activation (OFA's ``weight_bn_act`` order)."""
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups,
-                                         bias=False)]
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False)
+    ]
     if bn:
         layers.append(nn.BatchNorm2d(cout))
     if act != "none":
@@ -74,8 +86,17 @@ class MBConvBlock(nn.Module):
     """OFA ``MBConvLayer`` inside a ``ResidualBlock``: [1×1 expand-BN-act] -> k×k depth-wise-
     BN-act [-> SE] -> 1×1 project-BN, plus the identity when stride is 1 and cin == cout."""
 
-    def __init__(self, cin: int, cout: int, mid: int, kernel: int, stride: int, act: str,
-                 se: bool, expand: bool):
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        mid: int,
+        kernel: int,
+        stride: int,
+        act: str,
+        se: bool,
+        expand: bool,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         if expand:
@@ -106,22 +127,44 @@ def _kernel(spec: OpSpec) -> int:
     return kernel
 
 
-@register_op("mbv3_conv", defaults={"out": REQUIRED, "kernel": 1, "stride": 1, "bn": True,
-                                    "act": "h_swish"}, ranks=(4,),
-             params={"out": P.integer(), "kernel": P.odd(), "stride": P.choice(1, 2),
-                     "bn": P.boolean(), "act": P.choice(*ACTIVATIONS)})
+@register_op(
+    "mbv3_conv",
+    defaults={"out": REQUIRED, "kernel": 1, "stride": 1, "bn": True, "act": "h_swish"},
+    ranks=(4,),
+    params={
+        "out": P.integer(),
+        "kernel": P.odd(),
+        "stride": P.choice(1, 2),
+        "bn": P.boolean(),
+        "act": P.choice(*ACTIVATIONS),
+    },
+)
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
     act = _check_choice(spec, "act", ACTIVATIONS)
-    return conv_bn_act(spec.input_shape[1], out_channels(spec), _kernel(spec), _stride(spec),
-                       bn=bool(spec.p["bn"]), act=act)
+    return conv_bn_act(
+        spec.input_shape[1],
+        out_channels(spec),
+        _kernel(spec),
+        _stride(spec),
+        bn=bool(spec.p["bn"]),
+        act=act,
+    )
 
 
-@register_op("mbv3_block", defaults={"out": REQUIRED, "mid": None, "kernel": 3, "stride": 1,
-                                     "act": "relu", "se": False}, ranks=(4,),
-             params={"out": P.integer(), "mid": lambda v, shape: None if v is None
-                     else P.as_int(v), "kernel": P.odd(), "stride": P.choice(1, 2),
-                     "act": P.choice(*ACTIVATIONS), "se": P.boolean()})
+@register_op(
+    "mbv3_block",
+    defaults={"out": REQUIRED, "mid": None, "kernel": 3, "stride": 1, "act": "relu", "se": False},
+    ranks=(4,),
+    params={
+        "out": P.integer(),
+        "mid": lambda v, shape: None if v is None else P.as_int(v),
+        "kernel": P.odd(),
+        "stride": P.choice(1, 2),
+        "act": P.choice(*ACTIVATIONS),
+        "se": P.boolean(),
+    },
+)
 def build_mbv3_block(spec: OpSpec) -> nn.Module:
     """MobileNetV3 inverted residual: 1×1 expand to ``mid``, k×k depth-wise, [SE], 1×1 project.
 
@@ -132,8 +175,16 @@ def build_mbv3_block(spec: OpSpec) -> nn.Module:
     if mid is not None and (not isinstance(mid, int) or mid < 1):
         raise OpSpecError(f"mbv3_block: mid={mid!r} must be a positive int or null")
     act = _check_choice(spec, "act", ACTIVATIONS)
-    return MBConvBlock(cin, cout, cin if mid is None else mid, _kernel(spec), _stride(spec),
-                       act, bool(spec.p["se"]), expand=mid is not None)
+    return MBConvBlock(
+        cin,
+        cout,
+        cin if mid is None else mid,
+        _kernel(spec),
+        _stride(spec),
+        act,
+        bool(spec.p["se"]),
+        expand=mid is not None,
+    )
 
 
 class FeatureMix(nn.Module):
@@ -149,8 +200,9 @@ class FeatureMix(nn.Module):
         return self.act(self.linear(x))
 
 
-@register_op("mbv3_feature_mix", defaults={"out": REQUIRED}, ranks=(2,),
-             params={"out": P.integer()})
+@register_op(
+    "mbv3_feature_mix", defaults={"out": REQUIRED}, ranks=(2,), params={"out": P.integer()}
+)
 def build_mbv3_feature_mix(spec: OpSpec) -> nn.Module:
     """OFA feature-mix layer: bias-free 1×1 conv on the pooled vector (N,C -> N,out), h-swish."""
     return FeatureMix(spec.input_shape[1], out_channels(spec))

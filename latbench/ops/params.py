@@ -43,20 +43,25 @@ def odd(low: int = 1) -> Checker:
         if v % 2 == 0:
             raise ValueError(f"an odd integer >= {low}")
         return v
+
     return check
 
 
 def per_dim(low: int = 1) -> Checker:
     """An int, or one int per spatial dimension of the N,C,... input; all equal -> one int."""
+
     def check(value: Any, shape: tuple[int, ...]) -> int | tuple[int, ...]:
         dims = len(shape) - 2
         if isinstance(value, (list, tuple)):
             if len(value) != dims:
-                raise ValueError(f"an integer >= {low} or {dims} of them (one per spatial "
-                                 f"dimension of input shape {shape})")
+                raise ValueError(
+                    f"an integer >= {low} or {dims} of them (one per spatial "
+                    f"dimension of input shape {shape})"
+                )
             values = tuple(as_int(v, low) for v in value)
             return values[0] if len(set(values)) == 1 else values
         return as_int(value, low)
+
     check.form = "per_dim"  # type: ignore[attr-defined]
     return check
 
@@ -66,6 +71,7 @@ def choice(*valid: Any) -> Checker:
         if isinstance(value, bool) or value not in valid:
             raise ValueError("one of " + ", ".join(map(str, valid)))
         return value
+
     return check
 
 
@@ -74,27 +80,35 @@ def boolean() -> Checker:
         if not isinstance(value, bool):
             raise ValueError("true or false")
         return value
+
     return check
 
 
 def positive_number(high: float = 1024.0) -> Checker:
     """A finite number in (0, high]; integral values become ints (2.0 -> 2)."""
+
     def check(value: Any, shape: tuple[int, ...]) -> int | float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not (math.isfinite(value) and 0 < value <= high):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (math.isfinite(value) and 0 < value <= high)
+        ):
             raise ValueError(f"a number in (0, {high:g}]")
         return int(value) if float(value).is_integer() else float(value)
+
     check.form = "number"  # type: ignore[attr-defined]
     return check
 
 
 def channels(implied: Callable[[tuple[int, ...]], int]) -> Checker:
     """``out``: None or a channel count; a count equal to what None means becomes None."""
+
     def check(value: Any, shape: tuple[int, ...]) -> int | None:
         if value is None:
             return None
         v = as_int(value)
         return None if v == implied(shape) else v
+
     check.form, check.implied = "channels", implied  # type: ignore[attr-defined]
     return check
 

@@ -18,8 +18,8 @@ from latbench.errors import OpSpecError, UnknownOpKindError
 if TYPE_CHECKING:
     from torch import nn
 
-    from latbench.opspec import OpSpec
     from latbench.ops.params import Checker
+    from latbench.opspec import OpSpec
 
 
 class _Required:
@@ -36,19 +36,20 @@ class OpKind:
     """A registered op kind: how to build it and which hyper-parameters it takes."""
 
     name: str
-    build: Callable[["OpSpec"], "nn.Module"]
+    build: Callable[[OpSpec], nn.Module]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     n_inputs: int = 1
     ranks: tuple[int, ...] = (3, 4, 5)
     doc: str = ""
-    params: Mapping[str, "Checker"] = field(default_factory=dict)
+    params: Mapping[str, Checker] = field(default_factory=dict)
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
-    inputs: Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]] | None = None
+    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None
     """Kinds whose inputs differ in shape or dtype (traced model ops): ``inputs(spec)`` gives
     each input's (shape, dtype name); None: ``n_inputs`` inputs of ``spec.input_shape``."""
 
-    def resolve_params(self, given: Mapping[str, Any],
-                       shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    def resolve_params(
+        self, given: Mapping[str, Any], shape: tuple[int, ...] | None = None
+    ) -> dict[str, Any]:
         """Given parameters plus defaults, each range-checked and in canonical form by the
         kind's declared checkers (``latbench.ops.params``) when ``shape`` is given; errors
         name the parameter and what was expected."""
@@ -68,8 +69,9 @@ class OpKind:
             try:
                 merged[name] = checker(merged[name], shape)
             except ValueError as exc:
-                raise OpSpecError(f"{self.name}: {name}={merged[name]!r}; expected {exc} "
-                                  f"(input shape {shape})") from None
+                raise OpSpecError(
+                    f"{self.name}: {name}={merged[name]!r}; expected {exc} (input shape {shape})"
+                ) from None
         if self.check is not None:
             try:
                 self.check(shape, merged)
@@ -87,25 +89,36 @@ def register_op(
     defaults: Mapping[str, Any] | None = None,
     n_inputs: int = 1,
     ranks: tuple[int, ...] = (3, 4, 5),
-    params: Mapping[str, "Checker"] | None = None,
+    params: Mapping[str, Checker] | None = None,
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None,
-    inputs: Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]] | None = None,
-) -> Callable[[Callable[["OpSpec"], "nn.Module"]], Callable[["OpSpec"], "nn.Module"]]:
+    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None,
+) -> Callable[[Callable[[OpSpec], nn.Module]], Callable[[OpSpec], nn.Module]]:
     """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``.
 
     ``params`` declares a checker per hyper-parameter (every default must have one),
     ``check(shape, params)`` the checks across parameters and the input shape, and
     ``inputs(spec)`` the (shape, dtype) of every input where they are not all the spec's."""
     if set(params or {}) != set(defaults or {}):
-        raise ValueError(f"op kind {name!r}: declare a checker for every parameter "
-                         f"(defaults {sorted(defaults or {})}, checkers {sorted(params or {})})")
+        raise ValueError(
+            f"op kind {name!r}: declare a checker for every parameter "
+            f"(defaults {sorted(defaults or {})}, checkers {sorted(params or {})})"
+        )
 
-    def decorate(builder: Callable[["OpSpec"], "nn.Module"]) -> Callable[["OpSpec"], "nn.Module"]:
+    def decorate(builder: Callable[[OpSpec], nn.Module]) -> Callable[[OpSpec], nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"op kind {name!r} is registered twice")
         doc = (builder.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = OpKind(name, builder, dict(defaults or {}), n_inputs, ranks,
-                                 doc[0] if doc else "", dict(params or {}), check, inputs)
+        _REGISTRY[name] = OpKind(
+            name,
+            builder,
+            dict(defaults or {}),
+            n_inputs,
+            ranks,
+            doc[0] if doc else "",
+            dict(params or {}),
+            check,
+            inputs,
+        )
         return builder
 
     return decorate

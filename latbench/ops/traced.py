@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops.registry import register_op
+from latbench.opspec import OpSpec
 from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
 
 RANKS = tuple(range(1, 9))
@@ -63,8 +63,10 @@ def encode_value(value: Any, tensor_index: Callable[[Any], int | None]) -> Any:
     if isinstance(value, tuple):  # torch.Size too
         return tuple(encode_value(v, tensor_index) for v in value)
     if isinstance(value, slice):
-        return ("$slice", *(encode_value(v, tensor_index)
-                            for v in (value.start, value.stop, value.step)))
+        return (
+            "$slice",
+            *(encode_value(v, tensor_index) for v in (value.start, value.stop, value.step)),
+        )
     if value is Ellipsis:
         return "$..."
     if isinstance(value, torch.dtype):
@@ -87,9 +89,11 @@ def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
             return lambda ts: Ellipsis
         if tag == "device":
             return lambda ts: ts[0].device if ts else torch.device("cpu")
-        const = {"float": lambda: float(rest),
-                 "dtype": lambda: getattr(torch, rest),
-                 "memory_format": lambda: getattr(torch, rest)}.get(tag, lambda: None)()
+        const = {
+            "float": lambda: float(rest),
+            "dtype": lambda: getattr(torch, rest),
+            "memory_format": lambda: getattr(torch, rest),
+        }.get(tag, lambda: None)()
         if const is None:
             raise OpSpecError(f"unknown argument form {template!r}")
         return lambda ts: const
@@ -143,8 +147,9 @@ def resolve_function(name: str) -> Callable[..., Any]:
         except (ImportError, AttributeError, ValueError):
             fn = None
     if not callable(fn):
-        raise OpSpecError(f"torch_call: function {name!r} does not resolve (its module "
-                          "is not importable here)")
+        raise OpSpecError(
+            f"torch_call: function {name!r} does not resolve (its module is not importable here)"
+        )
     return fn
 
 
@@ -188,8 +193,7 @@ class TracedCall(nn.Module):
         self.fn = fn
         self._args = _decoder(tuple(args))
         self._kwargs = [(k, _decoder(v)) for k, v in kwargs]
-        self._simple = tuple(args)[:1] == ("$0",) and not _has_refs(tuple(args)[1:]) \
-            and not kwargs
+        self._simple = tuple(args)[:1] == ("$0",) and not _has_refs(tuple(args)[1:]) and not kwargs
         self._rest = tuple(args)[1:]
 
     def forward(self, *tensors: torch.Tensor) -> Any:
@@ -215,8 +219,11 @@ def _inputs_checker(value: Any, shape: tuple[int, ...]) -> tuple[str, ...]:
             sizes = [int(s) for s in dims.split("x")] if dims else []
         except ValueError:
             sizes = [-1]
-        if not sep or any(s < 0 for s in sizes) or not isinstance(getattr(torch, dtype, None),
-                                                                  torch.dtype):
+        if (
+            not sep
+            or any(s < 0 for s in sizes)
+            or not isinstance(getattr(torch, dtype, None), torch.dtype)
+        ):
             raise ValueError(f"a list of 'NxCxHxW:dtype' strings, not {str(text)[:40]!r}")
     return value
 
@@ -225,10 +232,12 @@ def _template(what: str) -> Callable[[Any, tuple[int, ...]], Any]:
     def check(value: Any, shape: tuple[int, ...]) -> Any:
         if not isinstance(value, tuple):
             raise ValueError(f"a list ({what})")
-        if what == "kwargs" and not all(isinstance(p, tuple) and len(p) == 2
-                                        and isinstance(p[0], str) for p in value):
+        if what == "kwargs" and not all(
+            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in value
+        ):
             raise ValueError("a list of [name, value] pairs")
         return tuple(sorted(value)) if what == "kwargs" else value
+
     return check
 
 
@@ -243,8 +252,9 @@ def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
     first = specs[0].partition(":")[0] if specs else ""
     want = tuple(int(s) for s in first.split("x")) if first else (1,)
     if tuple(shape) != want:
-        raise ValueError(f"input shape {shape} must be the first input's ({specs[:1]}, or 1 "
-                         "for a scalar)")
+        raise ValueError(
+            f"input shape {shape} must be the first input's ({specs[:1]}, or 1 for a scalar)"
+        )
     for ref in _refs(p["args"]) | _refs(p["kwargs"]):
         if ref >= len(specs):
             raise ValueError(f"argument ${ref} refers to a missing input ({len(specs)} given)")
@@ -258,13 +268,18 @@ def _refs(template: Any) -> set[int]:
     return set()
 
 
-_CALL_PARAMS = {"inputs": _inputs_checker, "args": _template("args"),
-                "kwargs": _template("kwargs")}
+_CALL_PARAMS = {"inputs": _inputs_checker, "args": _template("args"), "kwargs": _template("kwargs")}
 _CALL_DEFAULTS: dict[str, Any] = {"inputs": (), "args": (), "kwargs": ()}
 
 
-@register_op("torch_call", defaults={"fn": "torch.add", **_CALL_DEFAULTS}, ranks=RANKS,
-             params={"fn": _text, **_CALL_PARAMS}, check=_first_input, inputs=_input_specs)
+@register_op(
+    "torch_call",
+    defaults={"fn": "torch.add", **_CALL_DEFAULTS},
+    ranks=RANKS,
+    params={"fn": _text, **_CALL_PARAMS},
+    check=_first_input,
+    inputs=_input_specs,
+)
 def build_torch_call(spec: OpSpec) -> nn.Module:
     """A traced function or tensor-method call (add, matmul, softmax, permute, cat, ...)."""
     return TracedCall(resolve_function(spec.p["fn"]), spec.p["args"], spec.p["kwargs"])
@@ -274,10 +289,14 @@ def decode_init(init: tuple) -> dict[str, Any]:
     return {k: _decoder(v)(()) for k, v in init}
 
 
-@register_op("torch_module", defaults={"module": "torch.nn.Identity", "init": (),
-                                       **_CALL_DEFAULTS}, ranks=RANKS,
-             params={"module": _text, "init": _template("kwargs"), **_CALL_PARAMS},
-             check=_first_input, inputs=_input_specs)
+@register_op(
+    "torch_module",
+    defaults={"module": "torch.nn.Identity", "init": (), **_CALL_DEFAULTS},
+    ranks=RANKS,
+    params={"module": _text, "init": _template("kwargs"), **_CALL_PARAMS},
+    check=_first_input,
+    inputs=_input_specs,
+)
 def build_torch_module(spec: OpSpec) -> nn.Module:
     """A traced leaf module rebuilt from its class and constructor arguments (Conv2d,
     BatchNorm2d, LayerNorm, GELU, MultiheadAttention, ...)."""
@@ -285,8 +304,10 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
     try:
         module = cls(**decode_init(spec.p["init"]))
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise OpSpecError(f"torch_module: {spec.p['module']}(...) does not build: "
-                          f"{str(exc).splitlines()[0][:120]}") from None
+        raise OpSpecError(
+            f"torch_module: {spec.p['module']}(...) does not build: "
+            f"{str(exc).splitlines()[0][:120]}"
+        ) from None
     return TracedCall(module, spec.p["args"], spec.p["kwargs"])
 
 
@@ -295,16 +316,27 @@ def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
     from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
     if not trusted_model(parse_model_spec(model)):
-        raise OpSpecError(f"submodule: model {model[:120]!r} is not loaded by this command; "
-                          "a key may rebuild blocks of timm:/torchvision: models and of models "
-                          "given with --model (or a plugin)")
+        raise OpSpecError(
+            f"submodule: model {model[:120]!r} is not loaded by this command; "
+            "a key may rebuild blocks of timm:/torchvision: models and of models "
+            "given with --model (or a plugin)"
+        )
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 
-@register_op("submodule", defaults={"model": "torchvision:resnet18", "shape": "1x3x224x224",
-                                    "path": "fc", **_CALL_DEFAULTS}, ranks=RANKS,
-             params={"model": _text, "shape": _text, "path": _text, **_CALL_PARAMS},
-             check=_first_input, inputs=_input_specs)
+@register_op(
+    "submodule",
+    defaults={
+        "model": "torchvision:resnet18",
+        "shape": "1x3x224x224",
+        "path": "fc",
+        **_CALL_DEFAULTS,
+    },
+    ranks=RANKS,
+    params={"model": _text, "shape": _text, "path": _text, **_CALL_PARAMS},
+    check=_first_input,
+    inputs=_input_specs,
+)
 def build_submodule(spec: OpSpec) -> nn.Module:
     """A leaf block taken from the model itself (a ``--leaf`` class, or a module that does
     not rebuild from constructor arguments): model name, its input shape, module path
@@ -314,6 +346,7 @@ def build_submodule(spec: OpSpec) -> nn.Module:
     try:
         sub = model if spec.p["path"] == "." else model.get_submodule(spec.p["path"])
     except AttributeError:
-        raise OpSpecError(f"submodule: {spec.p['model']} has no module {spec.p['path']!r}"
-                          ) from None
+        raise OpSpecError(
+            f"submodule: {spec.p['model']} has no module {spec.p['path']!r}"
+        ) from None
     return TracedCall(copy.deepcopy(sub), spec.p["args"], spec.p["kwargs"])

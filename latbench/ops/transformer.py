@@ -12,10 +12,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
-from latbench.ops.basic import out_channels
 from latbench.ops import params as P
+from latbench.ops.basic import out_channels
 from latbench.ops.registry import REQUIRED, register_op
+from latbench.opspec import OpSpec
 
 MASK_VALUE = -100.0  # Swin's additive mask between tokens of different shifted regions
 
@@ -35,8 +35,9 @@ def _reverse(windows: torch.Tensor, window: int, n: int, h: int, w: int) -> torc
 
 def relative_position_index(window: int) -> torch.Tensor:
     """Index into the (2w-1)² bias table for every pair of tokens of a window (w², w²)."""
-    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window),
-                                        indexing="ij")).flatten(1)
+    coords = torch.stack(
+        torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+    ).flatten(1)
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
     return rel[..., 0] * (2 * window - 1) + rel[..., 1]
 
@@ -65,8 +66,9 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
         nn.init.trunc_normal_(self.bias_table, std=0.02)
-        self.register_buffer("bias_index", relative_position_index(window).flatten(),
-                             persistent=False)
+        self.register_buffer(
+            "bias_index", relative_position_index(window).flatten(), persistent=False
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, n, c = x.shape
@@ -86,8 +88,9 @@ class WindowAttention(nn.Module):
 class SwinBlock(nn.Module):
     """LN -> (shifted) window attention -> residual; LN -> MLP -> residual, on N,H,W,C."""
 
-    def __init__(self, dim: int, heads: int, window: int, shift: int, hw: tuple[int, int],
-                 mlp_ratio: float):
+    def __init__(
+        self, dim: int, heads: int, window: int, shift: int, hw: tuple[int, int], mlp_ratio: float
+    ):
         super().__init__()
         self.window, self.shift = window, shift
         h, w = hw
@@ -115,14 +118,23 @@ class SwinBlock(nn.Module):
 
 def _heads_divide(shape: tuple[int, ...], p: dict) -> None:
     if shape[-1] % p["heads"]:
-        raise ValueError(f"heads={p['heads']} must divide the channels C={shape[-1]} of the "
-                         "N,H,W,C input")
+        raise ValueError(
+            f"heads={p['heads']} must divide the channels C={shape[-1]} of the N,H,W,C input"
+        )
 
 
-@register_op("swin_block", defaults={"heads": REQUIRED, "window": 7, "shift": False,
-                                     "mlp_ratio": 4}, ranks=(4,),
-             params={"heads": P.integer(), "window": P.integer(), "shift": P.boolean(),
-                     "mlp_ratio": P.positive_number(64.0)}, check=_heads_divide)
+@register_op(
+    "swin_block",
+    defaults={"heads": REQUIRED, "window": 7, "shift": False, "mlp_ratio": 4},
+    ranks=(4,),
+    params={
+        "heads": P.integer(),
+        "window": P.integer(),
+        "shift": P.boolean(),
+        "mlp_ratio": P.positive_number(64.0),
+    },
+    check=_heads_divide,
+)
 def build_swin_block(spec: OpSpec) -> nn.Module:
     """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
 
@@ -131,8 +143,10 @@ def build_swin_block(spec: OpSpec) -> nn.Module:
     _, h, w, dim = spec.input_shape
     heads, window = int(spec.p["heads"]), int(spec.p["window"])
     if heads <= 0 or dim % heads:
-        raise OpSpecError(f"swin_block: heads={heads} must divide the channels C={dim} of the "
-                          f"N,H,W,C input {spec.input_shape}")
+        raise OpSpecError(
+            f"swin_block: heads={heads} must divide the channels C={dim} of the "
+            f"N,H,W,C input {spec.input_shape}"
+        )
     if window <= 0:
         raise OpSpecError(f"swin_block: window={window} must be positive")
     shift = window // 2 if spec.p["shift"] else 0
@@ -156,8 +170,12 @@ class PatchEmbed(nn.Module):
         return self.norm(self.proj(x).permute(0, 2, 3, 1))
 
 
-@register_op("patch_embed", defaults={"out": 96, "patch": 4}, ranks=(4,),
-             params={"out": P.channels(P.in_channels), "patch": P.integer()})
+@register_op(
+    "patch_embed",
+    defaults={"out": 96, "patch": 4},
+    ranks=(4,),
+    params={"out": P.channels(P.in_channels), "patch": P.integer()},
+)
 def build_patch_embed(spec: OpSpec) -> nn.Module:
     """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C)."""
     return PatchEmbed(spec.input_shape[1], out_channels(spec), int(spec.p["patch"]))
@@ -174,13 +192,18 @@ class PatchMerging(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[1], x.shape[2]
         x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
-        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
-                      dim=-1)
+        x = torch.cat(
+            [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1
+        )
         return self.reduction(self.norm(x))
 
 
-@register_op("patch_merging", defaults={"out": None}, ranks=(4,),
-             params={"out": P.channels(lambda shape: 2 * shape[-1])})
+@register_op(
+    "patch_merging",
+    defaults={"out": None},
+    ranks=(4,),
+    params={"out": P.channels(lambda shape: 2 * shape[-1])},
+)
 def build_patch_merging(spec: OpSpec) -> nn.Module:
     """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C)."""
     dim = spec.input_shape[-1]

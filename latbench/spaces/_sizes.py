@@ -15,5 +15,6 @@ def for_size(space: str, size: str, configs: Mapping[str, T]) -> T:
     try:
         return configs[size]
     except KeyError:
-        raise LatbenchError(f"unknown size {size!r} for space {space!r}; valid: "
-                            f"{', '.join(configs)}") from None
+        raise LatbenchError(
+            f"unknown size {size!r} for space {space!r}; valid: {', '.join(configs)}"
+        ) from None

@@ -35,7 +35,14 @@ from latbench.spaces.registry import register_layout, register_space
 
 SPACE = "cakes"
 SUBKERNELS: tuple[tuple[int, int, int], ...] = (
-    (1, 1, 3), (1, 3, 1), (3, 1, 1), (1, 3, 3), (3, 1, 3), (3, 3, 1), (3, 3, 3))
+    (1, 1, 3),
+    (1, 3, 1),
+    (3, 1, 1),
+    (1, 3, 3),
+    (3, 1, 3),
+    (3, 3, 1),
+    (3, 3, 3),
+)
 N_CLASSES = 3
 IN_CHANNELS = 1
 BATCH = 1
@@ -64,7 +71,7 @@ def subkernel_dims(kernel: tuple[int, int, int]) -> int:
 def scales(size: str) -> list[tuple[int, int]]:
     """(channels, resolution) per scale; scale 0 is half the patch."""
     cfg = for_size(SPACE, size, CONFIGS)
-    return [(cfg.base * 2 ** s, cfg.patch // 2 // 2 ** s) for s in range(cfg.n_scales)]
+    return [(cfg.base * 2**s, cfg.patch // 2 // 2**s) for s in range(cfg.n_scales)]
 
 
 def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...]:
@@ -75,8 +82,7 @@ def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...
 def subkernel_ops(scale: int, size: str, out: int | None = None) -> dict[str, OpSpec]:
     """The 7 sub-kernel convs at ``scale`` (``out`` output channels, default all C)."""
     shape = _shape(scale, size)
-    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k)
-            for k in SUBKERNELS}
+    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k) for k in SUBKERNELS}
 
 
 def aggregate_op(scale: int, size: str) -> OpSpec:
@@ -87,9 +93,12 @@ def aggregate_op(scale: int, size: str) -> OpSpec:
 def stem_ops(size: str) -> list[OpSpec]:
     """3×3×3 stride-2 conv from the patch to scale 0, then a 3×3×3 conv (kept by CAKES)."""
     cfg = for_size(SPACE, size, CONFIGS)
-    return [OpSpec.make("conv", (BATCH, IN_CHANNELS, *(cfg.patch,) * 3), out=cfg.base,
-                        kernel=3, stride=2, **_IN),
-            OpSpec.make("conv", _shape(0, size), kernel=3, **_IN)]
+    return [
+        OpSpec.make(
+            "conv", (BATCH, IN_CHANNELS, *(cfg.patch,) * 3), out=cfg.base, kernel=3, stride=2, **_IN
+        ),
+        OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
+    ]
 
 
 def down_op(scale: int, size: str) -> OpSpec:
@@ -102,17 +111,20 @@ def up_ops(scale: int, size: str) -> list[OpSpec]:
     """From ``scale`` to ``scale - 1``: ×2 trilinear up-sampling, 1×1×1 conv halving channels."""
     channels, _ = scales(size)[scale - 1]
     c, _ = scales(size)[scale]
-    return [OpSpec.make("upsample", _shape(scale, size), scale=2),
-            OpSpec.make("conv", _shape(scale - 1, size, channels=c), out=channels, kernel=1,
-                        **_IN)]
+    return [
+        OpSpec.make("upsample", _shape(scale, size), scale=2),
+        OpSpec.make("conv", _shape(scale - 1, size, channels=c), out=channels, kernel=1, **_IN),
+    ]
 
 
 def head_ops(size: str) -> list[OpSpec]:
     """The last two convolutions (3×3×3, 1×1×1 classifier) and ×2 up-sampling to the patch."""
     _, res = scales(size)[0]
-    return [OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
-            OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
-            OpSpec.make("upsample", (BATCH, N_CLASSES, res, res, res), scale=2)]
+    return [
+        OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
+        OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
+        OpSpec.make("upsample", (BATCH, N_CLASSES, res, res, res), scale=2),
+    ]
 
 
 @register_space(SPACE, paper="CAKES (channel-wise automatic kernel shrinking, 3D)")

@@ -72,11 +72,17 @@ def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...
 def edge_ops(scale: int, size: str, p3d: bool = True) -> dict[str, OpSpec]:
     """The candidate ops at ``scale`` by name; ``p3d=False`` gives HyperSegNAS' two."""
     shape = _shape(scale, size)
-    ops = {"skip_connect": OpSpec.make("identity", shape),
-           "conv_3x3x3": OpSpec.make("conv", shape, kernel=3, **_RCN)}
+    ops = {
+        "skip_connect": OpSpec.make("identity", shape),
+        "conv_3x3x3": OpSpec.make("conv", shape, kernel=3, **_RCN),
+    }
     if p3d:
-        ops.update({name: OpSpec.make("p3d", shape, kernel=k, norm="in")
-                    for name, k in P3D_KERNELS.items()})
+        ops.update(
+            {
+                name: OpSpec.make("p3d", shape, kernel=k, norm="in")
+                for name, k in P3D_KERNELS.items()
+            }
+        )
     return ops
 
 
@@ -90,22 +96,35 @@ def resample_ops(src: int, dst: int, size: str) -> list[OpSpec]:
     if dst == src + 1:
         return [OpSpec.make("factorized_reduce", _shape(src, size), out=channels, norm="in")]
     c_src, _ = scales(size)[src]
-    return [OpSpec.make("upsample", _shape(src, size), scale=2),
-            OpSpec.make("conv", _shape(dst, size, channels=c_src), out=channels, kernel=1,
-                        **_RCN)]
+    return [
+        OpSpec.make("upsample", _shape(src, size), scale=2),
+        OpSpec.make("conv", _shape(dst, size, channels=c_src), out=channels, kernel=1, **_RCN),
+    ]
 
 
 def stem_down_ops(scale: int, size: str) -> list[OpSpec]:
     """Patch -> scale: down-sampling by 2^scale, 3×3×3 conv-IN-ReLU, 3×3×3/2 conv-IN."""
     cfg = for_size(SPACE, size, CONFIGS)
     patch = (BATCH, IN_CHANNELS, *(cfg.patch,) * 3)
-    res = cfg.patch // 2 ** scale
-    ops = [OpSpec.make("upsample", patch, scale=0.5 ** scale)] if scale else []
+    res = cfg.patch // 2**scale
+    ops = [OpSpec.make("upsample", patch, scale=0.5**scale)] if scale else []
     return ops + [
-        OpSpec.make("conv", (BATCH, IN_CHANNELS, res, res, res), out=cfg.filters[scale],
-                    kernel=3, norm="in", act="relu"),
-        OpSpec.make("conv", (BATCH, cfg.filters[scale], res, res, res),
-                    out=cfg.filters[scale + 1], kernel=3, stride=2, norm="in"),
+        OpSpec.make(
+            "conv",
+            (BATCH, IN_CHANNELS, res, res, res),
+            out=cfg.filters[scale],
+            kernel=3,
+            norm="in",
+            act="relu",
+        ),
+        OpSpec.make(
+            "conv",
+            (BATCH, cfg.filters[scale], res, res, res),
+            out=cfg.filters[scale + 1],
+            kernel=3,
+            stride=2,
+            norm="in",
+        ),
     ]
 
 
@@ -114,16 +133,20 @@ def stem_up_ops(scale: int, size: str) -> list[OpSpec]:
     cfg = for_size(SPACE, size, CONFIGS)
     out = cfg.filters[scale]
     _, res = scales(size)[scale]
-    return [OpSpec.make("conv", _shape(scale, size), out=out, kernel=3, **_RCN),
-            OpSpec.make("upsample", (BATCH, out, res, res, res), scale=2)]
+    return [
+        OpSpec.make("conv", _shape(scale, size), out=out, kernel=3, **_RCN),
+        OpSpec.make("upsample", (BATCH, out, res, res, res), scale=2),
+    ]
 
 
 def final_ops(size: str) -> list[OpSpec]:
     """ReLU-Conv3×3×3-IN and the 1×1×1 classifier at the patch's resolution."""
     cfg = for_size(SPACE, size, CONFIGS)
     shape = (BATCH, cfg.filters[0], *(cfg.patch,) * 3)
-    return [OpSpec.make("conv", shape, kernel=3, **_RCN),
-            OpSpec.make("conv", shape, out=N_CLASSES, kernel=1, bias=True)]
+    return [
+        OpSpec.make("conv", shape, kernel=3, **_RCN),
+        OpSpec.make("conv", shape, out=N_CLASSES, kernel=1, bias=True),
+    ]
 
 
 @register_space(SPACE, paper="DiNTS / HyperSegNAS (3D segmentation topology search)")

@@ -38,16 +38,40 @@ FRAME_HW = {"paper": (1024, 2048), "small": (128, 256)}  # (height, width)
 CELL_CHANNELS = 64
 N_CLASSES = 19
 BATCH = 1
-MOBILENET_V2 = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                (6, 160, 3, 2), (6, 320, 1, 1))  # expand t, channels c, repeats n, stride s
+MOBILENET_V2 = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)  # expand t, channels c, repeats n, stride s
 STEM_CHANNELS = 32
-INPUTS = {"layer2": (32, 8), "layer3": (96, 16), "layer4": (320, 32),
-          "prev_layer4": (320, 32), "dec": (CELL_CHANNELS, 8)}  # (channels, stride)
+INPUTS = {
+    "layer2": (32, 8),
+    "layer3": (96, 16),
+    "layer4": (320, 32),
+    "prev_layer4": (320, 32),
+    "dec": (CELL_CHANNELS, 8),
+}  # (channels, stride)
 STRIDES = (8, 16, 32)
-OP_NAMES = ("sep_conv_3x3", "gap_conv_1x1", "sep_conv_3x3_d3", "sep_conv_5x5_d6",
-            "skip_connect", "deform_conv_3x3")
-AGG_NAMES = ("weighted_sum", "concat_conv", "predict_filter", "affine_sample", "conv3d",
-             "attention")
+OP_NAMES = (
+    "sep_conv_3x3",
+    "gap_conv_1x1",
+    "sep_conv_3x3_d3",
+    "sep_conv_5x5_d6",
+    "skip_connect",
+    "deform_conv_3x3",
+)
+AGG_NAMES = (
+    "weighted_sum",
+    "concat_conv",
+    "predict_filter",
+    "affine_sample",
+    "conv3d",
+    "attention",
+)
 _BN = dict(norm="bn", act="relu")
 
 
@@ -64,8 +88,15 @@ def encoder_ops(size: str) -> list[OpSpec]:
     for t, c, n, s in MOBILENET_V2:
         for i in range(n):
             block_stride = s if i == 0 else 1
-            ops.append(OpSpec.make("mbv2_block", (BATCH, channels, *_hw(stride, size)),
-                                   out=c, stride=block_stride, expand=t))
+            ops.append(
+                OpSpec.make(
+                    "mbv2_block",
+                    (BATCH, channels, *_hw(stride, size)),
+                    out=c,
+                    stride=block_stride,
+                    expand=t,
+                )
+            )
             channels, stride = c, stride * block_stride
     return ops
 
@@ -77,8 +108,9 @@ def projection_op(layer: str, size: str) -> OpSpec | None:
     channels, stride = INPUTS[layer]
     if channels == CELL_CHANNELS:
         return None
-    return OpSpec.make("conv", (BATCH, channels, *_hw(stride, size)), out=CELL_CHANNELS,
-                       kernel=1, **_BN)
+    return OpSpec.make(
+        "conv", (BATCH, channels, *_hw(stride, size)), out=CELL_CHANNELS, kernel=1, **_BN
+    )
 
 
 def _cell_shape(stride: int, size: str) -> tuple[int, int, int, int]:
@@ -109,8 +141,9 @@ def aggregation_ops(stride: int, size: str) -> dict[str, OpSpec]:
 def resize_op(src_stride: int, dst_stride: int, size: str) -> OpSpec:
     """Bilinear up-sampling of a cell-width tensor from ``src_stride`` to ``dst_stride``."""
     if dst_stride >= src_stride:
-        raise LatbenchError(f"resize goes from a coarser to a finer stride, not {src_stride} "
-                            f"-> {dst_stride}")
+        raise LatbenchError(
+            f"resize goes from a coarser to a finer stride, not {src_stride} -> {dst_stride}"
+        )
     return OpSpec.make("upsample", _cell_shape(src_stride, size), scale=src_stride // dst_stride)
 
 
@@ -118,12 +151,19 @@ def head_ops(n_outputs: int, size: str) -> list[OpSpec]:
     """Fuse ``n_outputs`` concatenated aggregates to 64 channels (if more than one), classify
     (1×1 conv, 19 classes) and up-sample ×8 to the frame."""
     hw = _hw(8, size)
-    ops = [] if n_outputs == 1 else [
-        OpSpec.make("conv", (BATCH, n_outputs * CELL_CHANNELS, *hw), out=CELL_CHANNELS,
-                    kernel=1, **_BN)]
-    return ops + [OpSpec.make("conv", (BATCH, CELL_CHANNELS, *hw), out=N_CLASSES, kernel=1,
-                              bias=True),
-                  OpSpec.make("upsample", (BATCH, N_CLASSES, *hw), scale=8)]
+    ops = (
+        []
+        if n_outputs == 1
+        else [
+            OpSpec.make(
+                "conv", (BATCH, n_outputs * CELL_CHANNELS, *hw), out=CELL_CHANNELS, kernel=1, **_BN
+            )
+        ]
+    )
+    return ops + [
+        OpSpec.make("conv", (BATCH, CELL_CHANNELS, *hw), out=N_CLASSES, kernel=1, bias=True),
+        OpSpec.make("upsample", (BATCH, N_CLASSES, *hw), scale=8),
+    ]
 
 
 @register_space(SPACE, paper="Dynamic cells for semantic video segmentation (1080Ti)")

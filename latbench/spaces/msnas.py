@@ -39,8 +39,15 @@ SPACE = "msnas"
 N_LAYERS = 10
 CELLS_PER_MODULE = 3
 BLOCKS_PER_CELL = 3
-OP_NAMES = ("skip_connect", "max_pool_3x3", "avg_pool_3x3", "sep_conv_3x3", "sep_conv_5x5",
-            "dil_conv_3x3", "dil_conv_5x5")
+OP_NAMES = (
+    "skip_connect",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
 CELL_TYPES = ("contracting", "non_scaling", "expanding")
 N_CLASSES = 4
 IN_CHANNELS = 1
@@ -61,7 +68,7 @@ CONFIGS = {"paper": Config(256, 32, 4), "small": Config(64, 8, 3)}
 def scales(size: str) -> list[tuple[int, int]]:
     """(channels, resolution) of every scale; scale 0 is half the frame."""
     cfg = for_size(SPACE, size, CONFIGS)
-    return [(cfg.base * 2 ** s, cfg.image // 2 // 2 ** s) for s in range(cfg.n_scales)]
+    return [(cfg.base * 2**s, cfg.image // 2 // 2**s) for s in range(cfg.n_scales)]
 
 
 def _shape(scale: int, size: str) -> tuple[int, int, int, int]:
@@ -100,14 +107,19 @@ def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
     """The ops of S_cell for a cell of ``cell_type`` whose input is at ``scale``."""
     _target(cell_type, scale)  # unknown cell types are named as such
     if cell_type not in legal_cell_types(scale, size):
-        raise LatbenchError(f"a {cell_type!r} cell cannot start at scale {scale}; legal there: "
-                            f"{', '.join(legal_cell_types(scale, size))}")
+        raise LatbenchError(
+            f"a {cell_type!r} cell cannot start at scale {scale}; legal there: "
+            f"{', '.join(legal_cell_types(scale, size))}"
+        )
     shape = _shape(scale, size)
     if cell_type == "non_scaling":
         return [OpSpec.make("identity", shape)]
     channels, res = scales(size)[_target(cell_type, scale)]
-    resample = (OpSpec.make("pool", shape, reduce="max", kernel=2) if cell_type == "contracting"
-                else OpSpec.make("upsample", shape, scale=2))
+    resample = (
+        OpSpec.make("pool", shape, reduce="max", kernel=2)
+        if cell_type == "contracting"
+        else OpSpec.make("upsample", shape, scale=2)
+    )
     adapt = OpSpec.make("conv", (BATCH, shape[1], res, res), out=channels, kernel=1, **_NOR)
     return [resample, adapt]
 
@@ -115,15 +127,24 @@ def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
 def stem_op(size: str) -> OpSpec:
     """3×3 stride-2 conv-BN-ReLU from the frame to scale 0."""
     cfg = for_size(SPACE, size, CONFIGS)
-    return OpSpec.make("conv", (BATCH, IN_CHANNELS, cfg.image, cfg.image), out=cfg.base,
-                       kernel=3, stride=2, norm="bn", act="relu")
+    return OpSpec.make(
+        "conv",
+        (BATCH, IN_CHANNELS, cfg.image, cfg.image),
+        out=cfg.base,
+        kernel=3,
+        stride=2,
+        norm="bn",
+        act="relu",
+    )
 
 
 def head_ops(size: str) -> list[OpSpec]:
     """1×1 classifier at scale 0, then ×2 bilinear up-sampling to the frame."""
     _, res = scales(size)[0]
-    return [OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
-            OpSpec.make("upsample", (BATCH, N_CLASSES, res, res), scale=2)]
+    return [
+        OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
+        OpSpec.make("upsample", (BATCH, N_CLASSES, res, res), scale=2),
+    ]
 
 
 @register_space(SPACE, paper="RT-DNAS / MS-NAS (real-time DNAS, cardiac cine MRI)")
@@ -164,6 +185,11 @@ class CellLayout:
 @register_layout(SPACE)
 def layout(size: str) -> CellLayout:
     n = len(scales(size))
-    scaling = tuple(tuple(tuple(scaling_ops(MOVE_CELL_TYPES[m], s, size)) if 0 <= s + m < n
-                          else None for m in MOVES) for s in range(n))
+    scaling = tuple(
+        tuple(
+            tuple(scaling_ops(MOVE_CELL_TYPES[m], s, size)) if 0 <= s + m < n else None
+            for m in MOVES
+        )
+        for s in range(n)
+    )
     return CellLayout(tuple(cell_ops(s, size) for s in range(n)), scaling)

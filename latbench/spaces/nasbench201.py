@@ -30,9 +30,11 @@ def input_resolution(n_classes: int) -> int:
     try:
         return DATASETS[n_classes][1]
     except KeyError:
-        raise LatbenchError(f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
-                            "expected 10 (cifar10), 100 (cifar100) or 120 "
-                            "(ImageNet16-120)") from None
+        raise LatbenchError(
+            f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
+            "expected 10 (cifar10), 100 (cifar100) or 120 "
+            "(ImageNet16-120)"
+        ) from None
 
 
 def stages(n_classes: int = N_CLASSES) -> tuple[tuple[int, int], ...]:
@@ -62,8 +64,9 @@ def cell_ops(channels: int, res: int, batch: int) -> dict[str, OpSpec]:
 
 def stem_op(batch: int, n_classes: int = N_CLASSES) -> OpSpec:
     res = input_resolution(n_classes)
-    return OpSpec.make("conv", (_check_batch(batch), 3, res, res), out=CHANNELS[0], kernel=3,
-                       norm="bn")
+    return OpSpec.make(
+        "conv", (_check_batch(batch), 3, res, res), out=CHANNELS[0], kernel=3, norm="bn"
+    )
 
 
 def reduction_ops(channels: int, res: int, batch: int) -> list[OpSpec]:
@@ -108,8 +111,7 @@ def space_ops(batches: tuple[int, ...] = (1,), n_classes: int = N_CLASSES) -> li
     return ops
 
 
-@register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)",
-                default_size="paper")
+@register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)", default_size="paper")
 def nasbench201_ops(size: str) -> list[OpSpec]:
     """NAS-Bench-201 cell ops at its three CIFAR stages, plus its fixed skeleton."""
     return space_ops((1,) if size == "small" else (1, 64))

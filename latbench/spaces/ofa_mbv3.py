@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latbench.errors import LatbenchError
-from latbench.opspec import OpSpec
 from latbench.ops.mobilenetv3 import make_divisible
+from latbench.opspec import OpSpec
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
 
@@ -44,8 +44,9 @@ class Widths:
 def widths(width: float) -> Widths:
     """OFA's channels for ``width``: every base width through ``make_divisible(c · w, 8)``."""
     if width not in WIDTHS:
-        raise LatbenchError(f"ofa-mbv3: width {width!r} is not one of "
-                            f"{', '.join(map(str, WIDTHS))}")
+        raise LatbenchError(
+            f"ofa-mbv3: width {width!r} is not one of {', '.join(map(str, WIDTHS))}"
+        )
     c = [make_divisible(b * width) for b in BASE_WIDTHS]
     return Widths(c[0], c[1], tuple(c[2:7]), c[7], c[8])
 
@@ -64,23 +65,38 @@ def stage_sizes(resolution: int) -> list[int]:
     return sizes
 
 
-def block_op(cin: int, cout: int, size: int, batch: int, stage: int, first: bool,
-             kernel: int, expand: int) -> OpSpec:
+def block_op(
+    cin: int, cout: int, size: int, batch: int, stage: int, first: bool, kernel: int, expand: int
+) -> OpSpec:
     """One inverted-residual block of ``stage`` (0-based) at ``size``² input."""
     mid = make_divisible(round(cin * expand))
-    return OpSpec.make("mbv3_block", (batch, cin, size, size), out=cout, mid=mid,
-                       kernel=kernel, stride=STRIDES[stage] if first else 1,
-                       act=ACTS[stage], se=SE[stage])
+    return OpSpec.make(
+        "mbv3_block",
+        (batch, cin, size, size),
+        out=cout,
+        mid=mid,
+        kernel=kernel,
+        stride=STRIDES[stage] if first else 1,
+        act=ACTS[stage],
+        se=SE[stage],
+    )
 
 
 def stem_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
     """First conv and the fixed expand-ratio-1 block (3×3, ReLU, residual when 16 -> 16)."""
     w = widths(width)
     size = conv_out(resolution, 2)
-    return [OpSpec.make("mbv3_conv", (batch, 3, resolution, resolution), out=w.stem, kernel=3,
-                        stride=2, act="h_swish"),
-            OpSpec.make("mbv3_block", (batch, w.stem, size, size), out=w.block0, kernel=3,
-                        act="relu")]
+    return [
+        OpSpec.make(
+            "mbv3_conv",
+            (batch, 3, resolution, resolution),
+            out=w.stem,
+            kernel=3,
+            stride=2,
+            act="h_swish",
+        ),
+        OpSpec.make("mbv3_block", (batch, w.stem, size, size), out=w.block0, kernel=3, act="relu"),
+    ]
 
 
 def head_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
@@ -88,14 +104,21 @@ def head_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
     w = widths(width)
     size = conv_out(stage_sizes(resolution)[-1], STRIDES[-1])
     shape = (batch, w.stages[-1], size, size)
-    return [OpSpec.make("mbv3_conv", shape, out=w.final_expand, act="h_swish"),
-            OpSpec.make("global_pool", (batch, w.final_expand, size, size)),
-            OpSpec.make("mbv3_feature_mix", (batch, w.final_expand), out=w.feature_mix),
-            OpSpec.make("linear", (batch, w.feature_mix), out=N_CLASSES)]
+    return [
+        OpSpec.make("mbv3_conv", shape, out=w.final_expand, act="h_swish"),
+        OpSpec.make("global_pool", (batch, w.final_expand, size, size)),
+        OpSpec.make("mbv3_feature_mix", (batch, w.final_expand), out=w.feature_mix),
+        OpSpec.make("linear", (batch, w.feature_mix), out=N_CLASSES),
+    ]
 
 
-def supernet_ops(resolution: int, batch: int, width: float, kernels: tuple[int, ...] = KERNELS,
-                 expands: tuple[int, ...] = EXPANDS) -> list[OpSpec]:
+def supernet_ops(
+    resolution: int,
+    batch: int,
+    width: float,
+    kernels: tuple[int, ...] = KERNELS,
+    expands: tuple[int, ...] = EXPANDS,
+) -> list[OpSpec]:
     """Every distinct op of the supernet at one resolution, batch and width."""
     w = widths(width)
     ops = stem_ops(resolution, batch, width)
@@ -134,5 +157,10 @@ CONFIGS = {
 def ofa_mbv3_ops(size: str) -> list[OpSpec]:
     """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths."""
     c = for_size("ofa-mbv3", size, CONFIGS)
-    return [op for width in c.widths for batch in c.batches for r in c.resolutions
-            for op in supernet_ops(r, batch, width, c.kernels, c.expands)]
+    return [
+        op
+        for width in c.widths
+        for batch in c.batches
+        for r in c.resolutions
+        for op in supernet_ops(r, batch, width, c.kernels, c.expands)
+    ]

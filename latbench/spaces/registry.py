@@ -29,8 +29,7 @@ Sampler = Callable[[str, np.random.Generator], "Architecture"]
 
 def _check_size(space: str, size: str) -> None:
     if size not in SIZES:
-        raise LatbenchError(f"unknown size {size!r} for space {space!r}; valid: "
-                            f"{', '.join(SIZES)}")
+        raise LatbenchError(f"unknown size {size!r} for space {space!r}; valid: {', '.join(SIZES)}")
 
 
 @dataclass(eq=False)
@@ -56,12 +55,14 @@ class Space:
         _check_size(self.name, size)
         return list(dict.fromkeys(self.build_ops(size)))  # drop duplicates, keep order
 
-    def sample(self, n: int, size: str | None = None, seed: int = 0) -> list["Architecture"]:
+    def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
         """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
         _ensure_loaded()
         if self.sampler is None:
-            raise LatbenchError(f"space {self.name!r} has no architecture sampler; spaces "
-                                f"with one: {', '.join(spaces_with_sampler())}")
+            raise LatbenchError(
+                f"space {self.name!r} has no architecture sampler; spaces "
+                f"with one: {', '.join(spaces_with_sampler())}"
+            )
         size = size or self.default_size
         _check_size(self.name, size)
         rng = np.random.default_rng(seed)
@@ -91,7 +92,7 @@ class ChoiceLayout:
     slots: tuple[tuple[tuple[str, OpSpec], ...], ...]
 
     @classmethod
-    def of(cls, slots: "list[dict[str, OpSpec]]") -> "ChoiceLayout":
+    def of(cls, slots: list[dict[str, OpSpec]]) -> ChoiceLayout:
         """From one ``{name: OpSpec}`` dict per slot, in order; ``LatbenchError`` for an empty
         slot, a name with ``,`` or a candidate that is not an OpSpec."""
         if not slots:
@@ -102,11 +103,14 @@ class ChoiceLayout:
                 raise LatbenchError(f"slot {i} of the ChoiceLayout has no candidate")
             for name, spec in slot.items():
                 if "," in name or not name:
-                    raise LatbenchError(f"slot {i}: candidate name {name!r} must be non-empty "
-                                        "and without ','")
+                    raise LatbenchError(
+                        f"slot {i}: candidate name {name!r} must be non-empty and without ','"
+                    )
                 if not isinstance(spec, OpSpec):
-                    raise LatbenchError(f"slot {i}: candidate {name!r} is a "
-                                        f"{type(spec).__name__}, expected an OpSpec")
+                    raise LatbenchError(
+                        f"slot {i}: candidate {name!r} is a "
+                        f"{type(spec).__name__}, expected an OpSpec"
+                    )
             out.append(tuple(slot.items()))
         return cls(tuple(out))
 
@@ -120,7 +124,7 @@ class ChoiceLayout:
         """Every candidate op, slot after slot, without repeats (what ``profile`` measures)."""
         return list(dict.fromkeys(s for slot in self.slots for _, s in slot))
 
-    def genotype(self, choice: "list[int]") -> str:
+    def genotype(self, choice: list[int]) -> str:
         """The chosen candidates' names, joined by ``,``."""
         return ",".join(self.slots[i][j][0] for i, j in enumerate(choice))
 
@@ -128,17 +132,21 @@ class ChoiceLayout:
         """Candidate indices of a genotype string (``genotype``'s inverse)."""
         names = genotype.split(",")
         if len(names) != len(self.slots):
-            raise LatbenchError(f"genotype {genotype!r} names {len(names)} candidate(s); the "
-                                f"layout has {len(self.slots)} slots")
+            raise LatbenchError(
+                f"genotype {genotype!r} names {len(names)} candidate(s); the "
+                f"layout has {len(self.slots)} slots"
+            )
         choice = []
         for i, name in enumerate(names):
             if name not in self.names(i):
-                raise LatbenchError(f"genotype {genotype!r}: slot {i} has no candidate "
-                                    f"{name!r}; valid: {', '.join(self.names(i))}")
+                raise LatbenchError(
+                    f"genotype {genotype!r}: slot {i} has no candidate "
+                    f"{name!r}; valid: {', '.join(self.names(i))}"
+                )
             choice.append(self.names(i).index(name))
         return choice
 
-    def architecture(self, space: str, choice: "list[int]") -> "Architecture":
+    def architecture(self, space: str, choice: list[int]) -> Architecture:
         """The discrete network of ``choice``: a chain ``in -> s0 -> s1 -> ...``."""
         from latbench.archs.graph import INPUT, Architecture, Edge
 
@@ -149,7 +157,7 @@ class ChoiceLayout:
         genotype = self.genotype(choice)
         return Architecture(space, tuple(edges), prev, f"{space}:{genotype}", genotype)
 
-    def sample(self, space: str, rng: np.random.Generator) -> "Architecture":
+    def sample(self, space: str, rng: np.random.Generator) -> Architecture:
         """A network of uniformly drawn candidates (a sampler: ``register_sampler``)."""
         return self.architecture(space, [int(rng.integers(len(slot))) for slot in self.slots])
 
@@ -165,21 +173,26 @@ class ChoiceLayout:
             for name, spec in slot:
                 if spec.input_shape != reads:
                     where = f"slot {i - 1} writes" if i else f"candidate {slot[0][0]!r} reads"
-                    raise LatbenchError(f"slot {i} candidate {name!r} reads {spec.input_shape}; "
-                                        f"{where} {reads}")
+                    raise LatbenchError(
+                        f"slot {i} candidate {name!r} reads {spec.input_shape}; {where} {reads}"
+                    )
                 outs.add((name, output_shape(spec)))
             shapes = {shape for _, shape in outs}
             if len(shapes) != 1:
-                raise LatbenchError(f"slot {i}: candidates write different shapes ("
-                                    + ", ".join(f"{n}: {s}" for n, s in sorted(outs)) + ")")
+                raise LatbenchError(
+                    f"slot {i}: candidates write different shapes ("
+                    + ", ".join(f"{n}: {s}" for n, s in sorted(outs))
+                    + ")"
+                )
             prev = shapes.pop()
 
 
 _SPACES: dict[str, Space] = {}
 
 
-def register_space(name: str, *, paper: str, default_size: str = "small"
-                   ) -> Callable[[Callable[[str], list[OpSpec]]], Callable[[str], list[OpSpec]]]:
+def register_space(
+    name: str, *, paper: str, default_size: str = "small"
+) -> Callable[[Callable[[str], list[OpSpec]]], Callable[[str], list[OpSpec]]]:
     """Decorator registering ``build_ops(size) -> list[OpSpec]`` as space ``name``."""
 
     def decorate(fn: Callable[[str], list[OpSpec]]) -> Callable[[str], list[OpSpec]]:

@@ -33,8 +33,15 @@ from latbench.spaces.registry import register_layout, register_space
 SPACE = "stnas-decoder"
 FRAMES = 11  # temporal window
 KERNELS = (3, 5)
-OP_NAMES = ("spatial_conv_3x3", "spatial_conv_5x5", "sep_conv_3x3", "sep_conv_5x5",
-            "temporal_conv_3", "temporal_conv_5", "skip_connect")
+OP_NAMES = (
+    "spatial_conv_3x3",
+    "spatial_conv_5x5",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "temporal_conv_3",
+    "temporal_conv_5",
+    "skip_connect",
+)
 """NAS-Bench-201 / DARTS style names: k×k spatial convs (dilated), k×k depth-separable
 spatial convs, length-k dilated temporal convs, and identity as ``skip_connect``."""
 N_CLASSES = 13  # CholecSeg8K
@@ -74,11 +81,13 @@ def layer_ops(dilation: int, size: str) -> dict[str, OpSpec]:
     bn = dict(norm="bn", act="relu")
     ops: dict[str, OpSpec] = {}
     for k in KERNELS:
-        ops[f"spatial_conv_{k}x{k}"] = OpSpec.make("conv", shape, kernel=(1, k, k),
-                                               dilation=(1, dilation, dilation), **bn)
+        ops[f"spatial_conv_{k}x{k}"] = OpSpec.make(
+            "conv", shape, kernel=(1, k, k), dilation=(1, dilation, dilation), **bn
+        )
         ops[f"sep_conv_{k}x{k}"] = OpSpec.make("sepconv", shape, kernel=(1, k, k), **bn)
-        ops[f"temporal_conv_{k}"] = OpSpec.make("conv", shape, kernel=(k, 1, 1),
-                                                dilation=(dilation, 1, 1), **bn)
+        ops[f"temporal_conv_{k}"] = OpSpec.make(
+            "conv", shape, kernel=(k, 1, 1), dilation=(dilation, 1, 1), **bn
+        )
     ops["skip_connect"] = OpSpec.make("identity", shape)
     return {name: ops[name] for name in OP_NAMES}
 
@@ -123,5 +132,8 @@ class DecoderLayout:
 @register_layout(SPACE)
 def layout(size: str) -> DecoderLayout:
     fixed = fixed_ops(size)
-    return DecoderLayout(tuple(layer_ops(d, size) for d in layer_dilations(size)),
-                         fixed["initial"], fixed["classifier"])
+    return DecoderLayout(
+        tuple(layer_ops(d, size) for d in layer_dilations(size)),
+        fixed["initial"],
+        fixed["classifier"],
+    )

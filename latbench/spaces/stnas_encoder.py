@@ -59,8 +59,10 @@ def _variant(size: str, variant: str | None) -> Variant:
     names = variants(size)
     name = names[0] if variant is None else variant
     if name not in names:
-        raise LatbenchError(f"unknown variant {name!r} of space {SPACE!r} at size {size!r}; "
-                            f"valid: {', '.join(names)}")
+        raise LatbenchError(
+            f"unknown variant {name!r} of space {SPACE!r} at size {size!r}; "
+            f"valid: {', '.join(names)}"
+        )
     return VARIANTS[name]
 
 
@@ -70,7 +72,7 @@ def stage_shapes(size: str, variant: str | None = None) -> list[tuple[int, int, 
     h, w = (-(-x // PATCH) for x in FRAME_HW[size])
     shapes = []
     for stage in range(len(var.depths)):
-        shapes.append((h, w, var.embed * 2 ** stage))
+        shapes.append((h, w, var.embed * 2**stage))
         h, w = -(-h // 2), -(-w // 2)
     return shapes
 
@@ -85,8 +87,12 @@ def stage_blocks(stage: int, size: str, variant: str | None = None) -> list[OpSp
     """The blocks of ``stage`` in order: W-MSA, SW-MSA, W-MSA, ... (one unit s_i each)."""
     var = _variant(size, variant)
     h, w, c = stage_shapes(size, variant)[stage]
-    return [OpSpec.make("swin_block", (BATCH, h, w, c), heads=var.heads[stage], window=WINDOW,
-                        shift=bool(i % 2)) for i in range(var.depths[stage])]
+    return [
+        OpSpec.make(
+            "swin_block", (BATCH, h, w, c), heads=var.heads[stage], window=WINDOW, shift=bool(i % 2)
+        )
+        for i in range(var.depths[stage])
+    ]
 
 
 def merge_op(stage: int, size: str, variant: str | None = None) -> OpSpec:
@@ -134,6 +140,8 @@ class EncoderLayout:
 @register_layout(SPACE)
 def layout(size: str) -> EncoderLayout:
     n = len(stage_shapes(size))
-    return EncoderLayout(tuple(tuple(stage_blocks(s, size)) for s in range(n)),
-                         (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
-                         out_norm_op(size))
+    return EncoderLayout(
+        tuple(tuple(stage_blocks(s, size)) for s in range(n)),
+        (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
+        out_norm_op(size),
+    )

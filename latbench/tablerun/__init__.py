@@ -13,10 +13,18 @@ from __future__ import annotations
 from latbench.lazy import lazy_attributes
 
 _WHERE = {
-    "TableRun": "driver", "plan": "driver", "resolve_table": "driver",
-    "run_into_table": "driver", "arch_id": "ids", "protocol_id": "ids",
-    "BatchResult": "job", "TableJob": "job", "measure_batch": "job",
-    "REFERENCE_DIR": "paths", "default_table_path": "paths", "tables_home": "paths",
+    "TableRun": "driver",
+    "plan": "driver",
+    "resolve_table": "driver",
+    "run_into_table": "driver",
+    "arch_id": "ids",
+    "protocol_id": "ids",
+    "BatchResult": "job",
+    "TableJob": "job",
+    "measure_batch": "job",
+    "REFERENCE_DIR": "paths",
+    "default_table_path": "paths",
+    "tables_home": "paths",
 }
 """Each name's sub-module, imported on first use (PEP 562): the CLI's supervisor imports
 ``latbench.tablerun.inflight`` without pandas, and ``default_table_path`` costs no table code."""

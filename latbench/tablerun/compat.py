@@ -16,9 +16,24 @@ from typing import Any
 
 from latbench.tablerun.ids import protocol_id
 
-RESUME_FIELDS = ("kind", "host", "name", "machine", "logical_cpus", "torch_threads", "uuid",
-                 "compute_capability", "sm_count", "memory_mib", "driver", "cuda", "cudnn",
-                 "power_limit_w", "persistence_mode", "max_sm_clock_mhz")
+RESUME_FIELDS = (
+    "kind",
+    "host",
+    "name",
+    "machine",
+    "logical_cpus",
+    "torch_threads",
+    "uuid",
+    "compute_capability",
+    "sm_count",
+    "memory_mib",
+    "driver",
+    "cuda",
+    "cudnn",
+    "power_limit_w",
+    "persistence_mode",
+    "max_sm_clock_mhz",
+)
 RESUME_LIBRARIES = ("torch", "numpy", "onnxruntime", "onnxruntime-gpu", "tensorrt")
 
 
@@ -36,8 +51,11 @@ def mismatches(table_fp: Any, run_fp: Mapping[str, Any]) -> list[str]:
     if not isinstance(table_fp, Mapping):
         return [f"fingerprint: table has {type(table_fp).__name__}, expected an object"]
     old, new = resume_identity(table_fp), resume_identity(run_fp)
-    return [f"{k}: {old.get(k, '(not recorded)')!r} != {v!r}" for k, v in new.items()
-            if old.get(k, "(not recorded)") != v]
+    return [
+        f"{k}: {old.get(k, '(not recorded)')!r} != {v!r}"
+        for k, v in new.items()
+        if old.get(k, "(not recorded)") != v
+    ]
 
 
 def identity_tag(fp: Mapping[str, Any]) -> str:

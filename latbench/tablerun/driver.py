@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from latbench.tables import TableSchema, check_schema, read_meta, read_table
 from latbench.tablerun.compat import mismatches, sibling_path
 from latbench.tablerun.inflight import read_marker
 from latbench.tablerun.job import OnRound, TableJob
 from latbench.tablerun.session import Note, TableSession
+from latbench.tables import TableSchema, check_schema, read_meta, read_table
 
 Item = TypeVar("Item")
 OnProgress = Callable[[Any, "dict[str, Any] | None"], None]
@@ -46,8 +46,12 @@ def _warn(text: str) -> None:
     warnings.warn(text, stacklevel=4)
 
 
-def resolve_table(path: str | os.PathLike[str], fingerprint: dict[str, Any],
-                  on_note: Note = _warn, schema: TableSchema | None = None) -> Path:
+def resolve_table(
+    path: str | os.PathLike[str],
+    fingerprint: dict[str, Any],
+    on_note: Note = _warn,
+    schema: TableSchema | None = None,
+) -> Path:
     """``path``, or its sibling ``name.<identity>.csv`` when the table at ``path`` was measured
     on another machine or software (``compat.mismatches``): a run never resumes another's
     table. Says why in one line. A directory, or a table of another ``schema``, is a
@@ -63,13 +67,16 @@ def resolve_table(path: str | os.PathLike[str], fingerprint: dict[str, Any],
     if not diff:
         return p
     own = sibling_path(p, fingerprint)
-    on_note(f"{p} was measured elsewhere ({'; '.join(diff[:3])}"
-            f"{'; ...' if len(diff) > 3 else ''}); writing this machine's table {own.name}")
+    on_note(
+        f"{p} was measured elsewhere ({'; '.join(diff[:3])}"
+        f"{'; ...' if len(diff) > 3 else ''}); writing this machine's table {own.name}"
+    )
     return own
 
 
-def plan(job: TableJob[Item], items: Iterable[Item], done: set[str]
-         ) -> tuple[list[Item], list[Item]]:
+def plan(
+    job: TableJob[Item], items: Iterable[Item], done: set[str]
+) -> tuple[list[Item], list[Item]]:
     """(a) (pending, skipped): items whose key is not yet done, first occurrence only."""
     pending, skipped, seen = [], [], set(done)
     for item in items:
@@ -79,14 +86,12 @@ def plan(job: TableJob[Item], items: Iterable[Item], done: set[str]
     return pending, skipped
 
 
-def batches(job: TableJob[Item], items: Sequence[Item], suspects: set[str]
-            ) -> list[list[Item]]:
+def batches(job: TableJob[Item], items: Sequence[Item], suspects: set[str]) -> list[list[Item]]:
     """Groups of ``job.group_size`` that do not span phases; ``suspects`` alone, first."""
     first = [[i] for i in items if job.key(i) in suspects]
     out: list[list[Item]] = []
     for item in (i for i in items if job.key(i) not in suspects):
-        if (out and len(out[-1]) < job.group_size
-                and job.phase(out[-1][-1]) == job.phase(item)):
+        if out and len(out[-1]) < job.group_size and job.phase(out[-1][-1]) == job.phase(item):
             out[-1].append(item)
         else:
             out.append([item])
@@ -99,10 +104,17 @@ def _done(job: TableJob[Any], path: Path) -> set[str]:
     return set()
 
 
-def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.PathLike[str],
-                   *, on_progress: OnProgress | None = None,
-                   on_round: OnBatchRound | None = None, on_note: Note = _warn, lock_timeout_s: float | None = None,
-                   item_timeout_s: float | None = None) -> TableRun:
+def run_into_table(
+    job: TableJob[Item],
+    items: Iterable[Item],
+    path: str | os.PathLike[str],
+    *,
+    on_progress: OnProgress | None = None,
+    on_round: OnBatchRound | None = None,
+    on_note: Note = _warn,
+    lock_timeout_s: float | None = None,
+    item_timeout_s: float | None = None,
+) -> TableRun:
     """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
 
     A complete table is only read (no lock, nothing written: read-only media are fine).
@@ -117,9 +129,15 @@ def run_into_table(job: TableJob[Item], items: Iterable[Item], path: str | os.Pa
     if not pending and read_marker(run.path) is None:
         _skip(run, job, skipped, on_progress)
         return run
-    with TableSession(run.path, job.schema, job.side_car(), on_note=note,
-                      lock_timeout_s=lock_timeout_s, item_timeout_s=item_timeout_s,
-                      done_keys=job.done_keys) as session:
+    with TableSession(
+        run.path,
+        job.schema,
+        job.side_car(),
+        on_note=note,
+        lock_timeout_s=lock_timeout_s,
+        item_timeout_s=item_timeout_s,
+        done_keys=job.done_keys,
+    ) as session:
         pending, skipped = plan(job, items, job.done_keys(session.table()))
         _skip(run, job, skipped, on_progress)
         if pending:
@@ -134,20 +152,28 @@ def _collect(run: TableRun, on_note: Note) -> Note:
     def note(text: str) -> None:
         run.notes.append(text)
         on_note(text)
+
     return note
 
 
-def _skip(run: TableRun, job: TableJob[Any], skipped: list[Any],
-          on_progress: OnProgress | None) -> None:
+def _skip(
+    run: TableRun, job: TableJob[Any], skipped: list[Any], on_progress: OnProgress | None
+) -> None:
     for item in skipped:
         run.skipped.append(job.key(item))
         if on_progress:
             on_progress(item, None)
 
 
-def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, run: TableRun,
-               on_progress: OnProgress | None, on_round: OnBatchRound | None,
-               attempt: int = 1) -> None:
+def _run_batch(
+    job: TableJob[Item],
+    batch: list[Item],
+    session: TableSession,
+    run: TableRun,
+    on_progress: OnProgress | None,
+    on_round: OnBatchRound | None,
+    attempt: int = 1,
+) -> None:
     keys = [job.key(i) for i in batch]
     try:
         inflight = session.inflight
@@ -159,13 +185,16 @@ def _run_batch(job: TableJob[Item], batch: list[Item], session: TableSession, ru
         inflight.start(keys, described, attempt)
         rounds: OnRound | None = None
         if on_round is not None:
+
             def rounds(done: int, total: int) -> None:
                 on_round(done, total, len(batch))
+
         rows = job.measure(batch, rounds, inflight.turn)
         with session.inflight.held():
             for key, row in zip(keys, rows):
-                row.setdefault("measured_at",
-                               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                row.setdefault(
+                    "measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds")
+                )
                 session.append(row)
                 run.rows.append(row)
                 (run.measured if row.get("status") == "ok" else run.failed).append(key)

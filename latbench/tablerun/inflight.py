@@ -72,8 +72,12 @@ def read_marker(table: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         return None
     rows, keys = data.get("rows"), data.get("keys")
-    ok = (isinstance(rows, list) and isinstance(keys, list) and len(rows) == len(keys)
-          and all(isinstance(r, dict) for r in rows))
+    ok = (
+        isinstance(rows, list)
+        and isinstance(keys, list)
+        and len(rows) == len(keys)
+        and all(isinstance(r, dict) for r in rows)
+    )
     return data if ok else None
 
 
@@ -91,21 +95,30 @@ def fault_rows(marker: Mapping[str, Any]) -> list[dict[str, Any]]:
     none, or for a first death whose cause is unknown (the item is measured again)."""
     at = culprit(marker)
     attempt = marker.get("attempt") if isinstance(marker.get("attempt"), int) else 1
-    known = (marker.get("reason") == "timeout" or bool(os.environ.get(DEATH_ENV))
-             or attempt >= 2)
+    known = marker.get("reason") == "timeout" or bool(os.environ.get(DEATH_ENV)) or attempt >= 2
     if at is None or not known:
         return []
     if marker.get("reason") == "timeout":
         status = "timeout"
-        error = (f"no progress for {marker.get('limit_s')} s (per-item wall-clock limit); "
-                 "the process was ended and the run went on")
+        error = (
+            f"no progress for {marker.get('limit_s')} s (per-item wall-clock limit); "
+            "the process was ended and the run went on"
+        )
     else:
         status = "crashed"
         how = os.environ.get(DEATH_ENV) or "segfault, abort or exit"
-        error = (f"the measuring process died while this item ran ({how}); "
-                 "recorded so that re-runs go on")
-    return [{**marker["rows"][at], "status": status, "error": error,
-             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}]
+        error = (
+            f"the measuring process died while this item ran ({how}); "
+            "recorded so that re-runs go on"
+        )
+    return [
+        {
+            **marker["rows"][at],
+            "status": status,
+            "error": error,
+            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+    ]
 
 
 TURN_WIDTH = 8
@@ -127,9 +140,15 @@ class InFlight:
     marking it ``timeout``). ``clock`` (monotonic seconds) and ``on_timeout`` (default: exit
     with ``EXIT_TIMEOUT``; the watchdog stops if it returns) are there for tests."""
 
-    def __init__(self, table: Path, limit_s: float | None = None, note: bool = True, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 on_timeout: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        table: Path,
+        limit_s: float | None = None,
+        note: bool = True,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_timeout: Callable[[], None] | None = None,
+    ):
         self.path, self.limit_s = marker_path(table), limit_s
         self._clock = clock
         self._on_timeout = on_timeout or (lambda: os._exit(EXIT_TIMEOUT))
@@ -148,8 +167,9 @@ class InFlight:
         if limit_s is not None:
             threading.Thread(target=self._watch, daemon=True, name="latbench-watchdog").start()
 
-    def start(self, keys: Sequence[str], rows: Sequence[Mapping[str, Any]],
-              attempt: int = 1) -> None:
+    def start(
+        self, keys: Sequence[str], rows: Sequence[Mapping[str, Any]], attempt: int = 1
+    ) -> None:
         """Mark one batch as in flight: its items' keys, the rows describing them, and how
         many times it has been tried (2: it was in flight when a process died before)."""
         with self._lock:
@@ -157,9 +177,17 @@ class InFlight:
             self._turn = -1
             self._unmap()
             text, self._slot = _marker_text(
-                {"pid": os.getpid(), "keys": self._keys, "rows": self._rows,
-                 "reason": "running", "started_at": time.time(), "limit_s": self.limit_s,
-                 "attempt": attempt}, -1)
+                {
+                    "pid": os.getpid(),
+                    "keys": self._keys,
+                    "rows": self._rows,
+                    "reason": "running",
+                    "started_at": time.time(),
+                    "limit_s": self.limit_s,
+                    "attempt": attempt,
+                },
+                -1,
+            )
             write_atomically(self.path, text)
             try:
                 with open(self.path, "r+b") as fh:
@@ -175,7 +203,7 @@ class InFlight:
         with self._lock:
             self._turn = i
             if self._map is not None:
-                self._map[self._slot:self._slot + TURN_WIDTH] = b"%8d" % i
+                self._map[self._slot : self._slot + TURN_WIDTH] = b"%8d" % i
             if self._deadline is not None:
                 self._deadline = self._clock() + self.limit_s  # type: ignore[operator]
 
@@ -218,7 +246,16 @@ class InFlight:
         one = 0 <= self._turn < len(self._keys)
         keys = [self._keys[self._turn]] if one else self._keys
         rows = [self._rows[self._turn]] if one else self._rows
-        _write_json(self.path, {"pid": os.getpid(), "keys": keys, "rows": rows,
-                                "reason": "timeout", "limit_s": self.limit_s,
-                                "attempt": self._attempt, "turn": 0 if one else -1,
-                                "batch_size": len(self._keys)})
+        _write_json(
+            self.path,
+            {
+                "pid": os.getpid(),
+                "keys": keys,
+                "rows": rows,
+                "reason": "timeout",
+                "limit_s": self.limit_s,
+                "attempt": self._attempt,
+                "turn": 0 if one else -1,
+                "batch_size": len(self._keys),
+            },
+        )

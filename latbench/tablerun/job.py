@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-from latbench.tables import TableSchema
 from latbench.tablerun.ids import protocol_id
+from latbench.tables import TableSchema
 from latbench.timing.adaptive import OnTurn
 
 Item = TypeVar("Item")
@@ -43,8 +43,12 @@ class TableJob(ABC, Generic[Item]):
 
     def side_car(self) -> dict[str, Any]:
         """What the table's side-car records besides the schema."""
-        return {"fingerprint": self.fingerprint, "protocol": self.protocol,
-                "protocol_id": self.protocol_id, **self.meta}
+        return {
+            "fingerprint": self.fingerprint,
+            "protocol": self.protocol,
+            "protocol_id": self.protocol_id,
+            **self.meta,
+        }
 
     @abstractmethod
     def key(self, item: Item) -> str:
@@ -71,8 +75,9 @@ class TableJob(ABC, Generic[Item]):
         Runs only known-good code, never an item. Default: nothing."""
 
     @abstractmethod
-    def measure(self, items: Sequence[Item], on_round: OnRound | None = None,
-                on_turn: OnTurn | None = None) -> list[dict[str, Any]]:
+    def measure(
+        self, items: Sequence[Item], on_round: OnRound | None = None, on_turn: OnTurn | None = None
+    ) -> list[dict[str, Any]]:
         """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
         recorded as ``status``/``error``. Runs in any process; raises only on interruption.
         ``on_turn(i)`` before each step of item ``i`` (build, describe, warm-up, timing)."""
@@ -86,7 +91,8 @@ class BatchResult:
     fingerprint: dict[str, Any]
 
 
-def measure_batch(job: TableJob[Any], items: Sequence[Any],
-                  on_round: OnRound | None = None) -> BatchResult:
+def measure_batch(
+    job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None = None
+) -> BatchResult:
     """(b) Measure ``items`` with ``job`` where this runs (a worker process, or the driver)."""
     return BatchResult(job.measure(items, on_round), job.fingerprint)

@@ -24,8 +24,7 @@ def tables_home() -> Path:
     return Path(home) if home else DEFAULT_HOME
 
 
-def default_table_path(slug: str, name: str, root: str | os.PathLike[str] | None = None
-                       ) -> Path:
+def default_table_path(slug: str, name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<root>/<device-slug>/<name>.csv`` with ``root`` defaulting to ``tables_home()``.
 
     Names used: ``<space>-<size>`` (ops), ``<space>-<size>.networks`` (whole networks),

@@ -18,14 +18,23 @@ def utc_now() -> str:
 def spec_columns(spec: OpSpec, features: bool = True) -> dict[str, Any]:
     """The OpSpec and (unless ``features=False``: nothing is built) feature columns of a row."""
     row: dict[str, Any] = {
-        "key": spec.key, "kind": spec.kind, "op_params": json.dumps(dict(spec.params)),
-        "input_shape": "x".join(map(str, spec.input_shape)), "dtype": spec.dtype,
+        "key": spec.key,
+        "kind": spec.kind,
+        "op_params": json.dumps(dict(spec.params)),
+        "input_shape": "x".join(map(str, spec.input_shape)),
+        "dtype": spec.dtype,
         "mode": spec.mode,
     }
     if not features:
         return row
-    with contextlib.suppress(Exception):  # features are optional; a failing meta run leaves them empty
+    with contextlib.suppress(
+        Exception
+    ):  # features are optional; a failing meta run leaves them empty
         f = spec.features()
-        row.update(flops=f["flops"], n_params=f["params"], bytes_read=f["bytes_read"],
-                   bytes_written=f["bytes_written"])
+        row.update(
+            flops=f["flops"],
+            n_params=f["params"],
+            bytes_read=f["bytes_read"],
+            bytes_written=f["bytes_written"],
+        )
     return row

@@ -1,8 +1,24 @@
 """Lookup tables: documented schemas, crash-safe appends, validated reads."""
 
 from latbench.tables.schema import LATENCY, SCHEMAS, TableSchema, register_schema
-from latbench.tables.store import (TableWriter, check_schema, merge_tables, meta_path,
-                                   read_meta, read_table)
+from latbench.tables.store import (
+    TableWriter,
+    check_schema,
+    merge_tables,
+    meta_path,
+    read_meta,
+    read_table,
+)
 
-__all__ = ["LATENCY", "SCHEMAS", "TableSchema", "TableWriter", "check_schema", "merge_tables",
-           "meta_path", "read_meta", "read_table", "register_schema"]
+__all__ = [
+    "LATENCY",
+    "SCHEMAS",
+    "TableSchema",
+    "TableWriter",
+    "check_schema",
+    "merge_tables",
+    "meta_path",
+    "read_meta",
+    "read_table",
+    "register_schema",
+]

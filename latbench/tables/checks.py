@@ -40,8 +40,15 @@ MAX_COUNT = 1e18
 """Counts (FLOPs, bytes, parameters, samples) above this are corrupt."""
 MAX_MIB = 1e9
 
-POSITIVE_ON_OK = ("latency_median_ms", "latency_mean_ms", "latency_min_ms", "latency_p90_ms",
-                  "latency_p99_ms", "latency_ci95_low_ms", "latency_ci95_high_ms")
+POSITIVE_ON_OK = (
+    "latency_median_ms",
+    "latency_mean_ms",
+    "latency_min_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_ci95_low_ms",
+    "latency_ci95_high_ms",
+)
 """Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
 REQUIRED_ON_OK = "latency_median_ms"
 
@@ -77,13 +84,17 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
         if header != schema.names and not (schema.added and header == older):
             missing = [c for c in schema.names if c not in header]
             extra = [c for c in header if c not in schema.names]
-            raise TableError(f"{path}: header does not match schema {schema.name} "
-                             f"v{schema.version} (missing: {missing or 'none'}, "
-                             f"unexpected: {extra or 'none'})")
+            raise TableError(
+                f"{path}: header does not match schema {schema.name} "
+                f"v{schema.version} (missing: {missing or 'none'}, "
+                f"unexpected: {extra or 'none'})"
+            )
         for row in reader:
             if len(row) != len(header):
-                raise TableError(f"{path}: line {reader.line_num}: {len(row)} fields; expected "
-                                 f"{len(header)} ({schema.name} columns)")
+                raise TableError(
+                    f"{path}: line {reader.line_num}: {len(row)} fields; expected "
+                    f"{len(header)} ({schema.name} columns)"
+                )
             rows.append(row + [""] * (len(schema.names) - len(header)))
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
@@ -95,16 +106,20 @@ def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str)
         i = int(np.argmax(bad.to_numpy()))
         value = df[col].iloc[i]
         shown = repr(value if isinstance(value, str) else float(value))
-        raise TableError(f"{path}: line {i + 2}, field {col!r}: {shown}; "
-                         f"expected {expected}")
+        raise TableError(f"{path}: line {i + 2}, field {col!r}: {shown}; expected {expected}")
 
 
 def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
     """Numeric columns to float in place: finite, >= 0 and below a sane bound, or empty (NaN).
     Plain Python per cell: tables are small, and this is several times faster than pandas."""
     for col in schema.numeric():
-        bound = (MAX_LATENCY_MS if col.endswith("_ms") else MAX_MIB if col.endswith("_mib")
-                 else MAX_COUNT)
+        bound = (
+            MAX_LATENCY_MS
+            if col.endswith("_ms")
+            else MAX_MIB
+            if col.endswith("_mib")
+            else MAX_COUNT
+        )
         values = []
         for i, text in enumerate(df[col].tolist()):
             try:
@@ -113,8 +128,9 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
                 value = None
             if value is None or (text != "" and not 0 <= value <= bound):
                 expected = "a number" if value is None else f"a finite number in [0, {bound:g}]"
-                raise TableError(f"{path}: line {i + 2}, field {col!r}: {text[:40]!r}; "
-                                 f"expected {expected}")
+                raise TableError(
+                    f"{path}: line {i + 2}, field {col!r}: {text[:40]!r}; expected {expected}"
+                )
             values.append(value)
         df[col] = np.array(values, dtype=np.float64)
 
@@ -128,13 +144,23 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
         ok = df["status"] == "ok"
         for col in (c for c in POSITIVE_ON_OK if c in df.columns):
             missing = df[col].isna() if col == REQUIRED_ON_OK else False
-            _fail(path, df, ok & (missing | (df[col] <= 0)), col,
-                  "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
-                  "when measured)")
+            _fail(
+                path,
+                df,
+                ok & (missing | (df[col] <= 0)),
+                col,
+                "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
+                "when measured)",
+            )
     if "input_shape" in df.columns:
         shapes = df["input_shape"].astype(str)
-        _fail(path, df, ~shapes.str.fullmatch(r"([1-9][0-9]{0,18}(x[1-9][0-9]{0,18})*)?"),
-              "input_shape", "sizes like 1x16x32x32 (or empty)")
+        _fail(
+            path,
+            df,
+            ~shapes.str.fullmatch(r"([1-9][0-9]{0,18}(x[1-9][0-9]{0,18})*)?"),
+            "input_shape",
+            "sizes like 1x16x32x32 (or empty)",
+        )
     for check in ROW_CHECKS:
         check(path, df)
     if "config_json" in df.columns:

@@ -19,8 +19,11 @@ OP_COLUMNS: dict[str, tuple[str, str]] = {
     "status": ("str", "ok | error | oom: error rows keep the error and carry no statistics"),
     "error": ("str", "the error message of a failed op (empty when ok)"),
     "source": ("str", "measured | estimated: an estimate is never called a measurement"),
-    "protocol_id": ("str", "hash of the measuring protocol (timer, budgets, threads); "
-                           "a re-run skips rows of the same protocol"),
+    "protocol_id": (
+        "str",
+        "hash of the measuring protocol (timer, budgets, threads); "
+        "a re-run skips rows of the same protocol",
+    ),
     "flops": ("float", "forward FLOPs counted by torch.utils.flop_counter (matmul/conv)"),
     "n_params": ("float", "parameter count"),
     "bytes_read": ("float", "bytes of inputs and parameters"),
@@ -40,19 +43,27 @@ LATENCY_STAT_COLUMNS: dict[str, tuple[str, str]] = {
     "latency_ci95_high_ms": ("float", "upper end of the median's 95% CI, milliseconds"),
     "n_samples": ("float", "samples kept"),
     "calls_per_sample": ("float", "calls timed back to back per sample"),
-    "timer": ("str", "cpu-thread_time_ns | cpu-perf_counter_ns | cuda-event | "
-                     "cuda-event+graph (the clock: docs/measurement-protocol.md)"),
-    "stop_reason": ("str",
-                    "converged | budget | max_samples | rounds=N (interleaved)"),
+    "timer": (
+        "str",
+        "cpu-thread_time_ns | cpu-perf_counter_ns | cuda-event | "
+        "cuda-event+graph (the clock: docs/measurement-protocol.md)",
+    ),
+    "stop_reason": ("str", "converged | budget | max_samples | rounds=N (interleaved)"),
     "warnings": ("str", "measurement warnings (high spread, throttling), '; '-separated"),
 }
 
 DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
-    "reference_ms": ("float", "fastest sample of the timer's fixed drift reference (a small "
-                              "network), measured in the same interleaved rounds as this row "
-                              "(empty: no reference)"),
-    "drift": ("float", "reference_ms / the run's nominal reference time: the whole machine's "
-                       "slow-down when this row was measured (1.05 = 5 % slower)"),
+    "reference_ms": (
+        "float",
+        "fastest sample of the timer's fixed drift reference (a small "
+        "network), measured in the same interleaved rounds as this row "
+        "(empty: no reference)",
+    ),
+    "drift": (
+        "float",
+        "reference_ms / the run's nominal reference time: the whole machine's "
+        "slow-down when this row was measured (1.05 = 5 % slower)",
+    ),
     "latency_min_corrected_ms": ("float", "latency_min_ms / drift, milliseconds"),
     "latency_median_corrected_ms": ("float", "latency_median_ms / drift, milliseconds"),
 }
@@ -81,9 +92,12 @@ class TableSchema:
         return {c: f"{kind}: {text}" for c, (kind, text) in self.columns.items()}
 
 
-LATENCY = TableSchema("latbench.latency", 1,
-                      {**OP_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
-                      added=tuple(DRIFT_COLUMNS))
+LATENCY = TableSchema(
+    "latbench.latency",
+    1,
+    {**OP_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
+    added=tuple(DRIFT_COLUMNS),
+)
 
 # Whole networks measured as a whole (latbench.netprofile, `latbench measure-nets`).
 NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
@@ -102,14 +116,19 @@ NETWORK_COLUMNS: dict[str, tuple[str, str]] = {
     "status": ("str", "ok | error | oom: error rows keep the error and carry no statistics"),
     "error": ("str", "the error message of a failed network (empty when ok)"),
     "source": ("str", "measured (whole networks are never estimated in this table)"),
-    "protocol_id": ("str", "hash of the measuring protocol; a re-run skips rows of the same "
-                           "protocol and repeat"),
+    "protocol_id": (
+        "str",
+        "hash of the measuring protocol; a re-run skips rows of the same protocol and repeat",
+    ),
     "measured_at": ("str", "UTC time the row was written (ISO 8601)"),
 }
 
-NETWORKS = TableSchema("latbench.networks", 1,
-                       {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
-                       added=tuple(DRIFT_COLUMNS))
+NETWORKS = TableSchema(
+    "latbench.networks",
+    1,
+    {**NETWORK_COLUMNS, **LATENCY_STAT_COLUMNS, **DRIFT_COLUMNS},
+    added=tuple(DRIFT_COLUMNS),
+)
 
 # Training memory, measured or estimated (latbench.memory, `latbench memory`).
 MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
@@ -125,8 +144,11 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "peak_reserved_mib": ("float", "GPU: torch.cuda.max_memory_reserved over the steps, MiB"),
     "nvml_process_mib": ("float", "GPU: max NVML per-process used memory (nvidia-smi), MiB"),
     "nvml_device_mib": ("float", "GPU: max NVML device used memory (all processes), MiB"),
-    "context_mib": ("float", "GPU: NVML process memory right after CUDA init (device-level "
-                            "delta across the init when NVML cannot see this pid), MiB"),
+    "context_mib": (
+        "float",
+        "GPU: NVML process memory right after CUDA init (device-level "
+        "delta across the init when NVML cannot see this pid), MiB",
+    ),
     "infer_peak_allocated_mib": ("float", "GPU: allocator peak of one no-grad forward, MiB"),
     "infer_peak_reserved_mib": ("float", "GPU: reserved peak of one no-grad forward, MiB"),
     "rss_baseline_mib": ("float", "CPU: VmRSS before the steps (after a warm-up step), MiB"),
@@ -137,13 +159,19 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
     "sim_peak_allocated_mib": ("float", "trace through the caching-allocator model, MiB"),
     "sim_peak_reserved_mib": ("float", "trace through the caching-allocator model, MiB"),
     "peak_phase": ("str", "phase of the traced peak, e.g. step2/backward"),
-    "fwd_kept_mib": ("float", "op rows, trace: bytes the op's forward keeps for backward (the "
-                              "fast screen's per-op term), MiB"),
+    "fwd_kept_mib": (
+        "float",
+        "op rows, trace: bytes the op's forward keeps for backward (the "
+        "fast screen's per-op term), MiB",
+    ),
     "param_mib": ("float", "op rows: parameter bytes, MiB"),
     "parts": ("str", "estimates: which terms were measured and which modelled"),
-    "nvml_device_delta_mib": ("float", "GPU: max NVML device used memory minus the device's "
-                                       "usage before CUDA init: this process's memory when "
-                                       "NVML cannot see its pid (containers), MiB"),
+    "nvml_device_delta_mib": (
+        "float",
+        "GPU: max NVML device used memory minus the device's "
+        "usage before CUDA init: this process's memory when "
+        "NVML cannot see its pid (containers), MiB",
+    ),
 }
 MEMORY = TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS})
 

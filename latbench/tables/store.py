@@ -40,18 +40,20 @@ class TableMeta(dict):  # type: ignore[type-arg]
     reading a table and selecting from it. ``meta.thawed()`` gives a plain, mutable deep copy
     (``dict(meta)`` copies the top level only: its nested objects stay read-only)."""
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "TableMeta":
+    def __deepcopy__(self, memo: dict[int, Any]) -> TableMeta:
         return self
 
-    def __copy__(self) -> "TableMeta":
+    def __copy__(self) -> TableMeta:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         return TableMeta.of, (self.thawed(),)
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("a table's side-car (attrs['meta']) is read-only; change a plain "
-                        "copy made with attrs['meta'].thawed() instead")
+        raise TypeError(
+            "a table's side-car (attrs['meta']) is read-only; change a plain "
+            "copy made with attrs['meta'].thawed() instead"
+        )
 
     def thawed(self) -> dict[str, Any]:
         """A plain, mutable deep copy (nested objects plain dicts too)."""
@@ -61,7 +63,7 @@ class TableMeta(dict):  # type: ignore[type-arg]
     clear = pop = popitem = setdefault = update = _read_only
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> "TableMeta":
+    def of(cls, data: Mapping[str, Any]) -> TableMeta:
         """``data`` with every nested JSON object made a ``TableMeta`` too."""
         return cls({k: cls.of(v) if isinstance(v, Mapping) else v for k, v in data.items()})
 
@@ -87,27 +89,31 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise TableError(f"{mp}: expected a JSON object")
     for name, kind in (("fingerprint", dict), ("columns", dict), ("protocol", dict)):
         if name in meta and not isinstance(meta[name], kind):
-            raise TableError(f"{mp}: field {name!r} is a {type(meta[name]).__name__}; "
-                             "expected a JSON object")
+            raise TableError(
+                f"{mp}: field {name!r} is a {type(meta[name]).__name__}; expected a JSON object"
+            )
     slug = meta.get("fingerprint", {}).get("slug", "")
     if not isinstance(slug, str):
         raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
     schema_name = meta.get("schema")
     if not isinstance(schema_name, str) or schema_name not in SCHEMAS:
-        raise TableError(f"{mp}: field 'schema' is {schema_name!r}; valid: "
-                         f"{', '.join(sorted(SCHEMAS))}")
+        raise TableError(
+            f"{mp}: field 'schema' is {schema_name!r}; valid: {', '.join(sorted(SCHEMAS))}"
+        )
     version = meta.get("schema_version")
     if isinstance(version, bool) or version != SCHEMAS[schema_name].version:
-        raise TableError(f"{mp}: field 'schema_version' is {version!r}; this "
-                         f"latbench reads version {SCHEMAS[schema_name].version} of "
-                         f"{schema_name}")
+        raise TableError(
+            f"{mp}: field 'schema_version' is {version!r}; this "
+            f"latbench reads version {SCHEMAS[schema_name].version} of "
+            f"{schema_name}"
+        )
     return meta
 
 
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate a last line that a killed writer left without its newline."""
     with open(path, "rb") as fh:  # read-only first: a complete table on a read-only
-        fh.seek(0, os.SEEK_END)      # filesystem can still be opened to resume (nothing to do)
+        fh.seek(0, os.SEEK_END)  # filesystem can still be opened to resume (nothing to do)
         size = fh.tell()
         if size == 0:
             return
@@ -119,8 +125,7 @@ def _drop_partial_last_line(path: Path) -> None:
         data = fh.read()
         cut = data.rfind(b"\n") + 1
         fh.truncate(cut)
-    warnings.warn(f"{path}: dropped a partial last row left by an interrupted run",
-                  stacklevel=3)
+    warnings.warn(f"{path}: dropped a partial last row left by an interrupted run", stacklevel=3)
 
 
 def _check_header(path: Path, schema: TableSchema) -> list[str]:
@@ -131,9 +136,11 @@ def _check_header(path: Path, schema: TableSchema) -> list[str]:
     if header != schema.names and header != older:
         missing = [c for c in schema.names if c not in header]
         extra = [c for c in header if c not in schema.names]
-        raise TableError(f"{path}: header does not match schema {schema.name} "
-                         f"v{schema.version} (missing: {missing or 'none'}, "
-                         f"unexpected: {extra or 'none'})")
+        raise TableError(
+            f"{path}: header does not match schema {schema.name} "
+            f"v{schema.version} (missing: {missing or 'none'}, "
+            f"unexpected: {extra or 'none'})"
+        )
     return header
 
 
@@ -153,21 +160,25 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
 
 def _not_a_directory(p: Path) -> None:
     if p.is_dir():
-        raise TableError(f"{p}: is a directory; expected a table file (NAME.csv beside its "
-                         "NAME.meta.json side-car)")
+        raise TableError(
+            f"{p}: is a directory; expected a table file (NAME.csv beside its "
+            "NAME.meta.json side-car)"
+        )
 
 
-def check_schema(path: str | os.PathLike[str], meta: Mapping[str, Any],
-                 expected: TableSchema | None) -> None:
+def check_schema(
+    path: str | os.PathLike[str], meta: Mapping[str, Any], expected: TableSchema | None
+) -> None:
     """One ``TableError`` naming the schema found and the one expected, when they differ (an op
     table given where a networks table is read, ...)."""
     if expected is not None and meta.get("schema") != expected.name:
-        raise TableError(f"{path}: is a {meta.get('schema')} table (its side-car's schema); "
-                         f"this command reads and writes {expected.name} tables")
+        raise TableError(
+            f"{path}: is a {meta.get('schema')} table (its side-car's schema); "
+            f"this command reads and writes {expected.name} tables"
+        )
 
 
-def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None
-               ) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None) -> pd.DataFrame:
     """A table as a DataFrame (numeric columns as floats); ``attrs['meta']`` holds the side-car.
 
     Raises ``TableError`` naming the file, line and field for a missing, malformed or foreign
@@ -202,8 +213,7 @@ class TableWriter:
     at a time so that an interrupted run loses at most the row being written.
     """
 
-    def __init__(self, path: str | os.PathLike[str], schema: TableSchema,
-                 meta: Mapping[str, Any]):
+    def __init__(self, path: str | os.PathLike[str], schema: TableSchema, meta: Mapping[str, Any]):
         self.path, self.schema = Path(path), schema
         _not_a_directory(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,18 +227,25 @@ class TableWriter:
         elif self.path.exists() and meta_path(self.path).exists():
             self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:
-            full = {"schema": schema.name, "schema_version": schema.version,
-                    "columns": schema.doc(), **meta}
-            write_atomically(meta_path(self.path),
-                             json.dumps(full, indent=2, sort_keys=True) + "\n")
+            full = {
+                "schema": schema.name,
+                "schema_version": schema.version,
+                "columns": schema.doc(),
+                **meta,
+            }
+            write_atomically(
+                meta_path(self.path), json.dumps(full, indent=2, sort_keys=True) + "\n"
+            )
             self._write_line(schema.names)
 
     def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
         old = existing.get("fingerprint", {}).get("slug")
         new = meta.get("fingerprint", {}).get("slug")
         if old and new and old != new:
-            raise TableError(f"{self.path}: table holds device {old!r}, this run measures "
-                             f"{new!r}; write to that device's own folder instead")
+            raise TableError(
+                f"{self.path}: table holds device {old!r}, this run measures "
+                f"{new!r}; write to that device's own folder instead"
+            )
 
     def _write_line(self, values: list[Any]) -> None:
         buf = io.StringIO()
@@ -245,8 +262,10 @@ class TableWriter:
         """Write one row (unknown fields are an error; absent ones are left empty)."""
         unknown = set(row) - set(self.schema.columns)
         if unknown:
-            raise TableError(f"{self.path}: row has fields not in {self.schema.name}: "
-                             f"{', '.join(sorted(unknown))}")
+            raise TableError(
+                f"{self.path}: row has fields not in {self.schema.name}: "
+                f"{', '.join(sorted(unknown))}"
+            )
         self._write_line(["" if row.get(c) is None else row.get(c) for c in self.schema.names])
 
     def done_keys(self, protocol_id: str) -> set[str]:
@@ -255,8 +274,12 @@ class TableWriter:
         return set(df.loc[df["protocol_id"] == protocol_id, "key"])
 
 
-def write_table(path: str | os.PathLike[str], schema: TableSchema, meta: Mapping[str, Any],
-                rows: list[Mapping[str, Any]]) -> Path:
+def write_table(
+    path: str | os.PathLike[str],
+    schema: TableSchema,
+    meta: Mapping[str, Any],
+    rows: list[Mapping[str, Any]],
+) -> Path:
     """Write a whole table (CSV + side-car) at once, each file through a temporary and
     ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
     path = Path(path)
@@ -268,14 +291,20 @@ def write_table(path: str | os.PathLike[str], schema: TableSchema, meta: Mapping
     for row in rows:
         unknown = set(row) - names
         if unknown:
-            raise TableError(f"{path}: row has fields not in {schema.name}: "
-                             f"{', '.join(sorted(unknown))}")
+            raise TableError(
+                f"{path}: row has fields not in {schema.name}: {', '.join(sorted(unknown))}"
+            )
         writer.writerow(["" if row.get(c) is None else row.get(c) for c in schema.names])
-    full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc(),
-            **meta}
-    for target, text in ((path.with_name(path.name + ".tmp"), buf.getvalue()),
-                         (meta_path(path).with_suffix(".tmp"),
-                          json.dumps(full, indent=2, sort_keys=True) + "\n")):
+    full = {
+        "schema": schema.name,
+        "schema_version": schema.version,
+        "columns": schema.doc(),
+        **meta,
+    }
+    for target, text in (
+        (path.with_name(path.name + ".tmp"), buf.getvalue()),
+        (meta_path(path).with_suffix(".tmp"), json.dumps(full, indent=2, sort_keys=True) + "\n"),
+    ):
         target.write_text(text, encoding="utf-8")
     os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
     os.replace(path.with_name(path.name + ".tmp"), path)
@@ -290,8 +319,10 @@ def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
     schemas = {f.attrs["meta"]["schema"] for f in frames}
     slugs = {f.attrs["meta"].get("fingerprint", {}).get("slug") for f in frames}
     if len(schemas) > 1 or len(slugs) > 1:
-        raise TableError(f"merge_tables: tables mix schemas {sorted(schemas)} or devices "
-                         f"{sorted(map(str, slugs))}; merge one device and schema at a time")
+        raise TableError(
+            f"merge_tables: tables mix schemas {sorted(schemas)} or devices "
+            f"{sorted(map(str, slugs))}; merge one device and schema at a time"
+        )
     merged = pd.concat(frames, ignore_index=True).drop_duplicates("key", keep="last")
     merged.attrs["meta"] = frames[-1].attrs["meta"]
     return merged.reset_index(drop=True)

@@ -25,8 +25,9 @@ def duplicate_keys(df: pd.DataFrame, schema: str) -> list[str]:
         return []
     dup = df[df.duplicated(cols, keep=False)]
     name = cols[0]
-    labels = (dup[name].astype(str) + (":" + dup["repeat"].astype(int).astype(str)
-                                       if "repeat" in cols else ""))
+    labels = dup[name].astype(str) + (
+        ":" + dup["repeat"].astype(int).astype(str) if "repeat" in cols else ""
+    )
     return list(dict.fromkeys(labels))
 
 
@@ -36,6 +37,8 @@ def require_unique_keys(df: pd.DataFrame, source: str = "table") -> None:
     dups = duplicate_keys(df, schema)
     if dups:
         shown = ", ".join(dups[:3]) + (f" and {len(dups) - 3} more" if len(dups) > 3 else "")
-        raise TableError(f"{source}: {len(dups)} key(s) written more than once under one "
-                         f"protocol ({shown}); two runs wrote it at once or files were "
-                         "concatenated: keep one row per key")
+        raise TableError(
+            f"{source}: {len(dups)} key(s) written more than once under one "
+            f"protocol ({shown}); two runs wrote it at once or files were "
+            "concatenated: keep one row per key"
+        )

@@ -7,13 +7,26 @@ from typing import Protocol
 
 import torch
 
-from latbench.timing.adaptive import (QUICK, OnTurn, TimingConfig, measure_adaptive,
-                                      measure_each, min_sample_ms_for, renumbered_turns)
-from latbench.timing.cpu import (CLOCK_CHOICES, CpuTimer, reference_callable, resolve_clock,
-                                 torch_threads, warn_if_loaded)
+from latbench.errors import MeasurementError
+from latbench.timing.adaptive import (
+    QUICK,
+    OnTurn,
+    TimingConfig,
+    measure_adaptive,
+    measure_each,
+    min_sample_ms_for,
+    renumbered_turns,
+)
+from latbench.timing.cpu import (
+    CLOCK_CHOICES,
+    CpuTimer,
+    reference_callable,
+    resolve_clock,
+    torch_threads,
+    warn_if_loaded,
+)
 from latbench.timing.cuda import CudaTimer
 from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
-from latbench.errors import MeasurementError
 
 
 class Timer(Protocol):
@@ -26,15 +39,24 @@ class Timer(Protocol):
 
     def measure(self, fn: Callable[[], object]) -> Measurement: ...
 
-    def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None, *,
-                     on_turn: OnTurn | None = None
-                     ) -> list[Measurement | Exception]: ...
+    def measure_many(
+        self,
+        fns: Sequence[Callable[[], object]],
+        on_round: Callable[[int, int], None] | None = None,
+        *,
+        on_turn: OnTurn | None = None,
+    ) -> list[Measurement | Exception]: ...
 
 
-def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
-               threads: int | None = None, l2_flush: bool = False,
-               cuda_graph: bool = False, clock: str = "auto") -> Timer:
+def make_timer(
+    device: str = "cpu",
+    config: TimingConfig | None = None,
+    *,
+    threads: int | None = None,
+    l2_flush: bool = False,
+    cuda_graph: bool = False,
+    clock: str = "auto",
+) -> Timer:
     """The timer for ``device``: ``cpu`` (``clock``: auto = per-thread CPU time with one
     thread, wall clock otherwise; see latbench.timing.cpu) or ``cuda[:N]`` (CUDA events)."""
     try:
@@ -48,7 +70,23 @@ def make_timer(device: str = "cpu", config: TimingConfig | None = None, *,
     raise MeasurementError(f"no timer for device {device!r}; valid: cpu, cuda, cuda:N")
 
 
-__all__ = ["CLOCK_CHOICES", "QUICK", "CpuTimer", "reference_callable", "resolve_clock",
-           "warn_if_loaded", "CudaTimer", "Measurement", "SPREAD_WARN_IQR_REL", "Timer",
-           "TimingConfig", "OnTurn", "make_timer", "measure_adaptive", "measure_each",
-           "min_sample_ms_for", "renumbered_turns", "torch_threads"]
+__all__ = [
+    "CLOCK_CHOICES",
+    "QUICK",
+    "CpuTimer",
+    "reference_callable",
+    "resolve_clock",
+    "warn_if_loaded",
+    "CudaTimer",
+    "Measurement",
+    "SPREAD_WARN_IQR_REL",
+    "Timer",
+    "TimingConfig",
+    "OnTurn",
+    "make_timer",
+    "measure_adaptive",
+    "measure_each",
+    "min_sample_ms_for",
+    "renumbered_turns",
+    "torch_threads",
+]

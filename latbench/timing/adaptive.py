@@ -27,8 +27,10 @@ MIN_SAMPLES_ON_BUDGET = 3
 """Samples always taken, even when one call outlasts the whole budget."""
 
 
-REFERENCE_GENOTYPE = ("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
-                      "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+REFERENCE_GENOTYPE = (
+    "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
+    "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+)
 REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
 """The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
 NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
@@ -58,10 +60,16 @@ class TimingConfig:
     drift-corrected statistics."""
 
     def __post_init__(self) -> None:
-        if (self.budget_ms <= 0 or self.min_samples < 1 or self.target_rel_ci <= 0
-                or self.rounds < 1):
-            raise ValueError(f"invalid TimingConfig {self}: budgets, sample counts, rounds and "
-                             "the CI target must be positive")
+        if (
+            self.budget_ms <= 0
+            or self.min_samples < 1
+            or self.target_rel_ci <= 0
+            or self.rounds < 1
+        ):
+            raise ValueError(
+                f"invalid TimingConfig {self}: budgets, sample counts, rounds and "
+                "the CI target must be positive"
+            )
 
     def as_dict(self) -> dict[str, float]:
         """The protocol fields; ``rounds`` only when interleaving, so that tables measured
@@ -76,8 +84,7 @@ class TimingConfig:
         return out
 
 
-QUICK = TimingConfig(warmup_ms=5.0, budget_ms=40.0, min_samples=8, target_rel_ci=0.01,
-                     batch=4)
+QUICK = TimingConfig(warmup_ms=5.0, budget_ms=40.0, min_samples=8, target_rel_ci=0.01, batch=4)
 """A fast single-op protocol: 5 ms warm-up, then samples in batches of 4 until the median's
 95 % CI is within ±1 % (>= 8 samples, <= 40 ms); bench/timer_vs_torch_benchmark.py compares
 its time to answer with torch.utils.benchmark's ``blocked_autorange`` (0.2 s minimum)."""
@@ -111,8 +118,7 @@ def _rel_ci(samples: list[float]) -> float:
     return (hi - lo) / 2 / med if med > 0 else math.inf
 
 
-def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig
-             ) -> tuple[int, float]:
+def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -> tuple[int, float]:
     """Untimed first call, a 3-call estimate, warm-up; returns (calls per sample, sample ms)."""
     sampler.sample(fn, 1, 1)  # untimed first call: lazy init, allocator, autotuning
     estimate_ms = max(float(np.median(sampler.sample(fn, 1, 3))), 1e-6)
@@ -124,7 +130,9 @@ def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig
     return calls, sample_ms
 
 
-def measure_adaptive(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -> Measurement:
+def measure_adaptive(
+    fn: Callable[[], object], sampler: Sampler, config: TimingConfig
+) -> Measurement:
     """Time ``fn`` with ``sampler`` following ``config``; returns the kept samples."""
     t0 = sampler.now_ns()
     calls, sample_ms = _warm_up(fn, sampler, config)
@@ -169,11 +177,16 @@ slice); ``len(batch)`` stands for the timer's drift reference. Called between ti
 inside one (a watchdog can reset a per-item deadline and note which item is running)."""
 
 
-def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
-                 on_round: Callable[[int, int], None] | None = None, *,
-                 reference: Callable[[], object] | None = None,
-                 nominal_ms: float | None = None,
-                 on_turn: OnTurn | None = None) -> list[Measurement | Exception]:
+def measure_each(
+    fns: Sequence[Callable[[], object]],
+    sampler: Sampler,
+    config: TimingConfig,
+    on_round: Callable[[int, int], None] | None = None,
+    *,
+    reference: Callable[[], object] | None = None,
+    nominal_ms: float | None = None,
+    on_turn: OnTurn | None = None,
+) -> list[Measurement | Exception]:
     """A Measurement, or the exception that stopped it, for every callable of ``fns``.
 
     ``config.rounds == 1``: one after the other with ``measure_adaptive``. ``rounds > 1``:
@@ -212,13 +225,19 @@ def measure_each(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         return results
     ref_ms = min(ref.samples_ms)
     drift = ref_ms / (nominal_ms or ref_ms)
-    return [replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
-            for m in results]
+    return [
+        replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
+        for m in results
+    ]
 
 
-def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: TimingConfig,
-                 on_round: Callable[[int, int], None] | None = None,
-                 on_turn: OnTurn | None = None) -> list[Measurement | Exception]:
+def _interleaved(
+    fns: Sequence[Callable[[], object]],
+    sampler: Sampler,
+    config: TimingConfig,
+    on_round: Callable[[int, int], None] | None = None,
+    on_turn: OnTurn | None = None,
+) -> list[Measurement | Exception]:
     """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices."""
     out: list[Measurement | Exception | None] = [None] * len(fns)
     live: dict[int, _Slot] = {}
@@ -253,9 +272,13 @@ def _interleaved(fns: Sequence[Callable[[], object]], sampler: Sampler, config: 
         if on_round is not None:
             on_round(done, config.rounds)
     for i, slot in live.items():
-        out[i] = Measurement(samples_ms=tuple(slot.samples), calls_per_sample=slot.calls,
-                             timer=sampler.name, total_s=slot.spent_ns / 1e9,
-                             stop_reason=f"rounds={config.rounds}")
+        out[i] = Measurement(
+            samples_ms=tuple(slot.samples),
+            calls_per_sample=slot.calls,
+            timer=sampler.name,
+            total_s=slot.spent_ns / 1e9,
+            stop_reason=f"rounds={config.rounds}",
+        )
     return out  # type: ignore[return-value]
 
 

@@ -29,12 +29,15 @@ import torch
 
 from latbench.choices import CLOCK_CHOICES as CHOICES
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import (REFERENCE_GENOTYPE, TimingConfig, measure_adaptive,
-                                      measure_each)
+from latbench.timing.adaptive import (
+    REFERENCE_GENOTYPE,
+    TimingConfig,
+    measure_adaptive,
+    measure_each,
+)
 from latbench.timing.measurement import Measurement
 
-CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns,
-                                        "wall": time.perf_counter_ns}
+CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
 CLOCK_CHOICES = CHOICES  # "auto", then the names of CLOCKS (the parsers read latbench.choices)
 
 LOADED_WARN = 0.5
@@ -65,9 +68,11 @@ def resolve_clock(clock: str, threads: int) -> str:
     if clock == "auto":
         return "thread" if threads == 1 else "wall"
     if clock == "thread" and threads != 1:
-        raise MeasurementError(f"clock 'thread' with {threads} torch threads would count only "
-                               "the calling thread's work, not the latency; use --threads 1 "
-                               "or --clock wall")
+        raise MeasurementError(
+            f"clock 'thread' with {threads} torch threads would count only "
+            "the calling thread's work, not the latency; use --threads 1 "
+            "or --clock wall"
+        )
     return clock
 
 
@@ -80,9 +85,11 @@ def warn_if_loaded(threads: int) -> str:
         return ""
     if threads <= 1 or load <= LOADED_WARN * max(cores - threads, 1) + 0.5:
         return ""
-    text = (f"measuring with {threads} threads while the load average is {load:.1f} on "
-            f"{cores} cores: other processes share these cores and the wall clock counts "
-            "their time; use --threads 1 (thread clock) for repeatable numbers")
+    text = (
+        f"measuring with {threads} threads while the load average is {load:.1f} on "
+        f"{cores} cores: other processes share these cores and the wall clock counts "
+        "their time; use --threads 1 (thread clock) for repeatable numbers"
+    )
     warnings.warn(text, stacklevel=3)
     return text
 
@@ -135,8 +142,13 @@ class CpuTimer:
     ``reference_callable`` in every round beside the callables (``measure_each``).
     """
 
-    def __init__(self, config: TimingConfig | None = None, *, threads: int | None = None,
-                 clock: str | Callable[[], int] = "auto"):
+    def __init__(
+        self,
+        config: TimingConfig | None = None,
+        *,
+        threads: int | None = None,
+        clock: str | Callable[[], int] = "auto",
+    ):
         self.config = config or TimingConfig()
         self.threads = threads
         if isinstance(clock, str):
@@ -156,25 +168,39 @@ class CpuTimer:
         return self.sampler.clock_name
 
     def describe(self) -> dict[str, object]:
-        return {"timer": self.sampler.name, "clock": self.clock,
-                "threads": self.threads or torch.get_num_threads(), **self.config.as_dict()}
+        return {
+            "timer": self.sampler.name,
+            "clock": self.clock,
+            "threads": self.threads or torch.get_num_threads(),
+            **self.config.as_dict(),
+        }
 
     def measure(self, fn: Callable[[], object]) -> Measurement:
         with torch_threads(self.threads):
             return measure_adaptive(fn, self.sampler, self.config)
 
-    def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None, *,
-                     on_turn: Callable[[int], None] | None = None
-                     ) -> list[Measurement | Exception]:
+    def measure_many(
+        self,
+        fns: Sequence[Callable[[], object]],
+        on_round: Callable[[int, int], None] | None = None,
+        *,
+        on_turn: Callable[[int], None] | None = None,
+    ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
         (``on_round``, ``on_turn``: see ``measure_each``)."""
         with torch_threads(self.threads) as n:
             if self.clock == "perf_counter_ns" and not self._warned:
                 self._warned = bool(warn_if_loaded(n))
             reference = reference_callable() if self.config.reference else None
-            out = measure_each(fns, self.sampler, self.config, on_round, reference=reference,
-                               nominal_ms=self.reference_nominal_ms, on_turn=on_turn)
+            out = measure_each(
+                fns,
+                self.sampler,
+                self.config,
+                on_round,
+                reference=reference,
+                nominal_ms=self.reference_nominal_ms,
+                on_turn=on_turn,
+            )
         for m in out:
             if isinstance(m, Measurement) and m.reference_ms is not None:
                 self.reference_nominal_ms = self.reference_nominal_ms or m.reference_ms

@@ -31,11 +31,13 @@ def gpu_math_state() -> dict[str, Any]:
     ``cudnn.benchmark=True`` and TF32 on). Read only; never changed here."""
     with warnings.catch_warnings():  # the allow_tf32 flags may be deprecated in newer torch
         warnings.simplefilter("ignore")
-        return {"cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
-                "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-                "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-                "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-                "float32_matmul_precision": str(torch.get_float32_matmul_precision())}
+        return {
+            "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
+            "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+            "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+            "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
+        }
 
 
 def require_cuda(device: str | torch.device) -> torch.device:
@@ -44,12 +46,15 @@ def require_cuda(device: str | torch.device) -> torch.device:
     if dev.type != "cuda":
         raise MeasurementError(f"device {str(device)!r} is not a CUDA device (cuda or cuda:N)")
     if not torch.cuda.is_available():
-        raise MeasurementError(f"device {str(device)!r} asked for, but torch.cuda.is_available() "
-                               "is False (CPU build of PyTorch, or no visible GPU)")
+        raise MeasurementError(
+            f"device {str(device)!r} asked for, but torch.cuda.is_available() "
+            "is False (CPU build of PyTorch, or no visible GPU)"
+        )
     index = dev.index if dev.index is not None else torch.cuda.current_device()
     if index >= torch.cuda.device_count():
-        raise MeasurementError(f"device {str(device)!r}: only {torch.cuda.device_count()} "
-                               "CUDA device(s) visible")
+        raise MeasurementError(
+            f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) visible"
+        )
     return torch.device("cuda", index)
 
 
@@ -60,8 +65,9 @@ class CudaEventSampler:
 
     def __init__(self, device: torch.device, l2_flush: bool = False):
         self.device = device
-        self._flush = (torch.empty(L2_FLUSH_BYTES, dtype=torch.int8, device=device)
-                       if l2_flush else None)
+        self._flush = (
+            torch.empty(L2_FLUSH_BYTES, dtype=torch.int8, device=device) if l2_flush else None
+        )
 
     def now_ns(self) -> int:
         return time.perf_counter_ns()
@@ -97,8 +103,14 @@ def capture_graph(fn: Callable[[], object], device: torch.device) -> Callable[[]
 class CudaTimer:
     """Adaptive CUDA-event timer for ``device`` ('cuda' or 'cuda:N')."""
 
-    def __init__(self, device: str | torch.device = "cuda", config: TimingConfig | None = None,
-                 *, l2_flush: bool = False, cuda_graph: bool = False):
+    def __init__(
+        self,
+        device: str | torch.device = "cuda",
+        config: TimingConfig | None = None,
+        *,
+        l2_flush: bool = False,
+        cuda_graph: bool = False,
+    ):
         self._device = require_cuda(device)
         self.config = config or TimingConfig(min_sample_ms=0.0)
         self.l2_flush, self.cuda_graph = l2_flush, cuda_graph
@@ -109,9 +121,12 @@ class CudaTimer:
         return str(self._device)
 
     def describe(self) -> dict[str, object]:
-        return {"timer": self.sampler.name + ("+graph" if self.cuda_graph else ""),
-                "l2_flush": self.l2_flush, "gpu_math": gpu_math_state(),
-                **self.config.as_dict()}
+        return {
+            "timer": self.sampler.name + ("+graph" if self.cuda_graph else ""),
+            "l2_flush": self.l2_flush,
+            "gpu_math": gpu_math_state(),
+            **self.config.as_dict(),
+        }
 
     def measure(self, fn: Callable[[], object]) -> Measurement:
         result = self.measure_many([fn])[0]
@@ -119,10 +134,13 @@ class CudaTimer:
             raise result
         return result
 
-    def measure_many(self, fns: Sequence[Callable[[], object]],
-                     on_round: Callable[[int, int], None] | None = None, *,
-                     on_turn: Callable[[int], None] | None = None
-                     ) -> list[Measurement | Exception]:
+    def measure_many(
+        self,
+        fns: Sequence[Callable[[], object]],
+        on_round: Callable[[int, int], None] | None = None,
+        *,
+        on_turn: Callable[[int], None] | None = None,
+    ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
         (``on_round``, ``on_turn``: see ``measure_each``)."""
         from latbench.device import gpu_throttle_reasons
@@ -141,8 +159,13 @@ class CudaTimer:
                     captured.append(exc)
             before = gpu_throttle_reasons(self._device)
             kept = [i for i, e in enumerate(captured) if e is None]
-            results = measure_each([runs[i] for i in kept], self.sampler, self.config, on_round,
-                                   on_turn=renumbered_turns(on_turn, kept, len(fns)))
+            results = measure_each(
+                [runs[i] for i in kept],
+                self.sampler,
+                self.config,
+                on_round,
+                on_turn=renumbered_turns(on_turn, kept, len(fns)),
+            )
             after = gpu_throttle_reasons(self._device)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")
@@ -151,6 +174,11 @@ class CudaTimer:
         out: list[Measurement | Exception] = []
         for exc in captured:
             r = exc if exc is not None else next(it)
-            out.append(r if isinstance(r, Exception) else Measurement(
-                r.samples_ms, r.calls_per_sample, name, r.total_s, r.stop_reason, warn))
+            out.append(
+                r
+                if isinstance(r, Exception)
+                else Measurement(
+                    r.samples_ms, r.calls_per_sample, name, r.total_s, r.stop_reason, warn
+                )
+            )
         return out

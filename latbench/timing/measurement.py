@@ -69,9 +69,17 @@ class Measurement:
         zeros = sum(1 for s in self.samples_ms if s <= 0)
         if zeros:  # an op with no kernel (identity) on a coarse clock: floor, and say so
             object.__setattr__(self, "samples_ms", tuple(max(s, floor) for s in self.samples_ms))
-            object.__setattr__(self, "extra_warnings", (*self.extra_warnings, (
-                f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
-                f"{floor:.3g} ms: the op is faster than this timer can resolve")))
+            object.__setattr__(
+                self,
+                "extra_warnings",
+                (
+                    *self.extra_warnings,
+                    (
+                        f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
+                        f"{floor:.3g} ms: the op is faster than this timer can resolve"
+                    ),
+                ),
+            )
 
     @property
     def _sorted(self) -> np.ndarray:
@@ -115,12 +123,16 @@ class Measurement:
     def warnings(self) -> tuple[str, ...]:
         out = list(self.extra_warnings)
         if self.median_ms > 0 and self.iqr_ms / self.median_ms > SPREAD_WARN_IQR_REL:
-            out.append(f"high spread: IQR is {100 * self.iqr_ms / self.median_ms:.0f}% "
-                       f"of the median (> {100 * SPREAD_WARN_IQR_REL:.0f}%)")
+            out.append(
+                f"high spread: IQR is {100 * self.iqr_ms / self.median_ms:.0f}% "
+                f"of the median (> {100 * SPREAD_WARN_IQR_REL:.0f}%)"
+            )
         fastest = float(self._sorted[0])
         if fastest > 0 and self.median_ms / fastest > CONTENTION_MEDIAN_OVER_MIN:
-            out.append(f"median is {self.median_ms / fastest:.1f}x the fastest sample: the "
-                       "device was probably busy (other processes, oversubscribed threads)")
+            out.append(
+                f"median is {self.median_ms / fastest:.1f}x the fastest sample: the "
+                "device was probably busy (other processes, oversubscribed threads)"
+            )
         return tuple(out)
 
     def stats(self) -> dict[str, Any]:
@@ -148,17 +160,23 @@ class Measurement:
         """``reference_ms``, ``drift`` and the drift-corrected min and median (None without a
         reference: nothing is invented)."""
         if self.reference_ms is None or not self.drift:
-            return dict.fromkeys(("reference_ms", "drift", "latency_min_corrected_ms",
-                                  "latency_median_corrected_ms"))
-        return {"reference_ms": self.reference_ms, "drift": self.drift,
-                "latency_min_corrected_ms": float(self._sorted[0]) / self.drift,
-                "latency_median_corrected_ms": self.median_ms / self.drift}
+            return dict.fromkeys(
+                ("reference_ms", "drift", "latency_min_corrected_ms", "latency_median_corrected_ms")
+            )
+        return {
+            "reference_ms": self.reference_ms,
+            "drift": self.drift,
+            "latency_min_corrected_ms": float(self._sorted[0]) / self.drift,
+            "latency_median_corrected_ms": self.median_ms / self.drift,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "samples_ms": list(self.samples_ms)}
 
     def __repr__(self) -> str:
         lo, hi = self.ci95_ms
-        return (f"Measurement({self.timer}: median {self.median_ms:.4f} ms "
-                f"[95% CI {lo:.4f}-{hi:.4f}], IQR {self.iqr_ms:.4f} ms, n={self.n}"
-                f"{', ' + '; '.join(self.warnings) if self.warnings else ''})")
+        return (
+            f"Measurement({self.timer}: median {self.median_ms:.4f} ms "
+            f"[95% CI {lo:.4f}-{hi:.4f}], IQR {self.iqr_ms:.4f} ms, n={self.n}"
+            f"{', ' + '; '.join(self.warnings) if self.warnings else ''})"
+        )

@@ -5,6 +5,16 @@ from latbench.nas.ga.operators import GeneSwapCrossover, PoolMutation, PoolSampl
 from latbench.nas.ga.paths import GenePool, accumulated_weight, legal_paths, path_cells
 from latbench.nas.ga.problem import PathSelectionProblem
 
-__all__ = ["GenePool", "GeneSwapCrossover", "GeneticAlgorithm", "PathSelectionProblem",
-           "PoolMutation", "PoolSampling", "SearchResult", "accumulated_weight", "legal_paths",
-           "path_cells", "random_selection"]
+__all__ = [
+    "GenePool",
+    "GeneSwapCrossover",
+    "GeneticAlgorithm",
+    "PathSelectionProblem",
+    "PoolMutation",
+    "PoolSampling",
+    "SearchResult",
+    "accumulated_weight",
+    "legal_paths",
+    "path_cells",
+    "random_selection",
+]

@@ -62,8 +62,9 @@ class _Budget(Termination, Callback):
         best = min([t[1] for t in self.trace[-1:]] + [best_feasible(F[:, 0], G)])
         self.trace.append((problem.n_evals, best))
         if self.max_evals is not None:
-            algorithm.n_offsprings = max(1, min(algorithm.pop_size,
-                                                self.max_evals - problem.n_evals))
+            algorithm.n_offsprings = max(
+                1, min(algorithm.pop_size, self.max_evals - problem.n_evals)
+            )
 
 
 @dataclass
@@ -77,18 +78,35 @@ class GeneticAlgorithm:
     crossover_prob: float = 0.9
     mutation_prob: float = 0.3
 
-    def run(self, problem: PathSelectionProblem, seed: int,
-            max_evals: int | None = None) -> SearchResult:
+    def run(
+        self, problem: PathSelectionProblem, seed: int, max_evals: int | None = None
+    ) -> SearchResult:
         """Evolve for ``n_gen`` generations or until ``max_evals`` distinct evaluations."""
         pop_size = self.pop_size if max_evals is None else min(self.pop_size, max_evals)
         budget = _Budget(self.n_gen, max_evals)
-        algorithm = GA(pop_size=pop_size, sampling=PoolSampling(),
-                       crossover=GeneSwapCrossover(self.crossover_prob),
-                       mutation=PoolMutation(self.mutation_prob), eliminate_duplicates=True)
-        res = minimize(problem, algorithm, budget, seed=seed, callback=budget,
-                       copy_termination=False, return_least_infeasible=True)
-        return SearchResult(np.asarray(res.X, dtype=int), float(res.F[0]), np.asarray(res.G),
-                            problem.n_evals, budget.trace)
+        algorithm = GA(
+            pop_size=pop_size,
+            sampling=PoolSampling(),
+            crossover=GeneSwapCrossover(self.crossover_prob),
+            mutation=PoolMutation(self.mutation_prob),
+            eliminate_duplicates=True,
+        )
+        res = minimize(
+            problem,
+            algorithm,
+            budget,
+            seed=seed,
+            callback=budget,
+            copy_termination=False,
+            return_least_infeasible=True,
+        )
+        return SearchResult(
+            np.asarray(res.X, dtype=int),
+            float(res.F[0]),
+            np.asarray(res.G),
+            problem.n_evals,
+            budget.trace,
+        )
 
 
 def random_selection(problem: PathSelectionProblem, n_evals: int, seed: int) -> SearchResult:

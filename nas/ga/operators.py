@@ -23,10 +23,20 @@ def repair(genes: np.ndarray, pool_size: int, rng: np.random.Generator) -> np.nd
 class PoolSampling(Sampling):
     """Initial population: ``n_paths`` distinct pool genes drawn uniformly, sorted."""
 
-    def _do(self, problem: Any, n_samples: int, *args: Any,
-            random_state: np.random.Generator, **kwargs: Any) -> np.ndarray:
-        return np.stack([np.sort(random_state.choice(len(problem.pool), size=problem.n_paths,
-                                                     replace=False)) for _ in range(n_samples)])
+    def _do(
+        self,
+        problem: Any,
+        n_samples: int,
+        *args: Any,
+        random_state: np.random.Generator,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        return np.stack(
+            [
+                np.sort(random_state.choice(len(problem.pool), size=problem.n_paths, replace=False))
+                for _ in range(n_samples)
+            ]
+        )
 
 
 class GeneSwapCrossover(Crossover):
@@ -36,8 +46,14 @@ class GeneSwapCrossover(Crossover):
     def __init__(self, prob: float = 0.9):
         super().__init__(n_parents=2, n_offsprings=2, prob=prob)
 
-    def _do(self, problem: Any, X: np.ndarray, *args: Any,
-            random_state: np.random.Generator, **kwargs: Any) -> np.ndarray:
+    def _do(
+        self,
+        problem: Any,
+        X: np.ndarray,
+        *args: Any,
+        random_state: np.random.Generator,
+        **kwargs: Any,
+    ) -> np.ndarray:
         """X (2, n_matings, n_paths) -> offspring of the same shape."""
         out = np.empty_like(X)
         for m, (a, b) in enumerate(zip(X[0], X[1])):
@@ -56,8 +72,14 @@ class PoolMutation(Mutation):
     def __init__(self, prob: float = 0.3):
         super().__init__(prob=prob)
 
-    def _do(self, problem: Any, X: np.ndarray, *args: Any,
-            random_state: np.random.Generator, **kwargs: Any) -> np.ndarray:
+    def _do(
+        self,
+        problem: Any,
+        X: np.ndarray,
+        *args: Any,
+        random_state: np.random.Generator,
+        **kwargs: Any,
+    ) -> np.ndarray:
         out = X.copy()
         for row in out:
             unused = np.setdiff1d(np.arange(len(problem.pool)), row)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from latbench.nas.errors import NonFiniteError, SearchError
 from latbench.papers import RTDNAS_GA_POOL as POOL_SIZE
 from latbench.spaces.msnas import MOVES
-from latbench.nas.errors import NonFiniteError, SearchError
 
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:
@@ -23,8 +23,12 @@ def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:
     paths: list[tuple[int, ...]] = [(0,)]
     for layer in range(1, n_layers + 1):
         left = n_layers - layer  # layers left to climb back to scale 0
-        paths = [p + (p[-1] + m,) for p in paths for m in MOVES
-                 if 0 <= p[-1] + m < n_scales and p[-1] + m <= left]
+        paths = [
+            p + (p[-1] + m,)
+            for p in paths
+            for m in MOVES
+            if 0 <= p[-1] + m < n_scales and p[-1] + m <= left
+        ]
     return paths
 
 
@@ -46,16 +50,19 @@ class GenePool:
     weights: np.ndarray
 
     @classmethod
-    def top(cls, move_probs: np.ndarray, size: int = POOL_SIZE) -> "GenePool":
+    def top(cls, move_probs: np.ndarray, size: int = POOL_SIZE) -> GenePool:
         """The ``size`` legal paths with the highest accumulated weight (ties: lexicographic)."""
         n_layers, n_scales, _ = move_probs.shape
         paths = legal_paths(n_layers, n_scales)
         if len(paths) < size:
-            raise SearchError(f"the backbone has only {len(paths)} legal paths; pool size "
-                              f"{size} is too large")
+            raise SearchError(
+                f"the backbone has only {len(paths)} legal paths; pool size {size} is too large"
+            )
         if not np.isfinite(move_probs).all():
-            raise NonFiniteError("GA gene pool: the move probabilities hold NaN/inf; the paths "
-                                 "cannot be ranked on them")
+            raise NonFiniteError(
+                "GA gene pool: the move probabilities hold NaN/inf; the paths "
+                "cannot be ranked on them"
+            )
         weights = np.array([accumulated_weight(p, move_probs) for p in paths])
         order = sorted(range(len(paths)), key=lambda i: (-weights[i], paths[i]))[:size]
         return cls(tuple(paths[i] for i in order), weights[order])

@@ -27,27 +27,37 @@ class PathSelectionProblem(Problem):
     """pymoo problem: ``n_paths`` integer genes in [0, pool size), one objective (latency_ms),
     two inequality constraints; counts distinct evaluations so that searches compare fairly."""
 
-    def __init__(self, pool: GenePool, cell_latency_ms: np.ndarray, n_paths: int, *,
-                 fixed_ms: float = 0.0, upper_ms: float = RTDNAS_LATENCY_UB_MS,
-                 min_fps: float = RTDNAS_MIN_FPS,
-                 throughput: Callable[[np.ndarray], np.ndarray] = single_stream_fps):
+    def __init__(
+        self,
+        pool: GenePool,
+        cell_latency_ms: np.ndarray,
+        n_paths: int,
+        *,
+        fixed_ms: float = 0.0,
+        upper_ms: float = RTDNAS_LATENCY_UB_MS,
+        min_fps: float = RTDNAS_MIN_FPS,
+        throughput: Callable[[np.ndarray], np.ndarray] = single_stream_fps,
+    ):
         n_scales = max(max(p) for p in pool.paths) + 1
         if cell_latency_ms.ndim != 3 or cell_latency_ms.shape[1] < n_scales:
-            raise SearchError(f"cell_latency_ms must be (layers, scales, 3) covering the pool's "
-                              f"{n_scales} scales, got {cell_latency_ms.shape}")
+            raise SearchError(
+                f"cell_latency_ms must be (layers, scales, 3) covering the pool's "
+                f"{n_scales} scales, got {cell_latency_ms.shape}"
+            )
         if not 1 <= n_paths <= len(pool):
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
         self.cell_latency_ms = np.asarray(cell_latency_ms, dtype=np.float64)
         if not np.isfinite(self.cell_latency_ms).all() or not np.isfinite(fixed_ms):
-            raise NonFiniteError("GA fitness: the cell latencies (or the fixed part) hold "
-                                 "NaN/inf; no individual can be priced on them")
+            raise NonFiniteError(
+                "GA fitness: the cell latencies (or the fixed part) hold "
+                "NaN/inf; no individual can be priced on them"
+            )
         self.fixed_ms, self.upper_ms, self.min_fps = fixed_ms, upper_ms, min_fps
         self.throughput = throughput
         self._cells = [frozenset(path_cells(p)) for p in pool.paths]
         self._cache: dict[tuple[int, ...], float] = {}
-        super().__init__(n_var=n_paths, n_obj=1, n_ieq_constr=2, xl=0, xu=len(pool) - 1,
-                         vtype=int)
+        super().__init__(n_var=n_paths, n_obj=1, n_ieq_constr=2, xl=0, xu=len(pool) - 1, vtype=int)
 
     @property
     def n_evals(self) -> int:

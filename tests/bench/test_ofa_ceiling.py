@@ -29,16 +29,24 @@ def _join(values) -> str:
 def _table(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     configs = [sample_config(rng) for _ in range(n)]
-    return pd.DataFrame({"ks": [_join(c.ks) for c in configs], "e": [_join(c.e) for c in configs],
-                         "d": [_join(c.d) for c in configs], "r": [c.r for c in configs]})
+    return pd.DataFrame(
+        {
+            "ks": [_join(c.ks) for c in configs],
+            "e": [_join(c.e) for c in configs],
+            "d": [_join(c.d) for c in configs],
+            "r": [c.r for c in configs],
+        }
+    )
 
 
 def test_encoding_features_mask_unused_slots_and_keep_depth_and_resolution():
-    row = {"ks": _join([7, 5, 3, 3] * 5), "e": _join([6, 4, 3, 3] * 5), "d": "2-3-4-2-2",
-           "r": 160}
+    row = {"ks": _join([7, 5, 3, 3] * 5), "e": _join([6, 4, 3, 3] * 5), "d": "2-3-4-2-2", "r": 160}
     unused = [2, 3, 7, 14, 15, 18, 19]  # slots past the stage depths 2-3-4-2-2
-    other = dict(row, ks=_join([5 if i in unused else k for i, k in enumerate([7, 5, 3, 3] * 5)]),
-                 e=_join([4 if i in unused else x for i, x in enumerate([6, 4, 3, 3] * 5)]))
+    other = dict(
+        row,
+        ks=_join([5 if i in unused else k for i, k in enumerate([7, 5, 3, 3] * 5)]),
+        e=_join([4 if i in unused else x for i, x in enumerate([6, 4, 3, 3] * 5)]),
+    )
     x = ofa_ceiling.encoding_features(pd.DataFrame([row, other]))
     assert x.shape == (2, 46)
     np.testing.assert_array_equal(x[0], x[1])
@@ -54,7 +62,7 @@ def test_same_batch_partner():
 
 def test_mapped_agreement_is_exact_for_a_power_law_and_not_for_noise():
     x = np.random.default_rng(0).uniform(5, 50, 400)
-    exact = ofa_ceiling.mapped_agreement(x, 3.0 * x ** 0.7)
+    exact = ofa_ceiling.mapped_agreement(x, 3.0 * x**0.7)
     assert exact["spearman_rho"] == pytest.approx(1.0) and exact["within_10pct"] == 1.0
     noisy = ofa_ceiling.mapped_agreement(x, np.random.default_rng(1).uniform(5, 50, 400))
     assert abs(noisy["spearman_rho"]) < 0.2 and noisy["within_10pct"] < 0.5

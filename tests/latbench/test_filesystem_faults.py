@@ -32,8 +32,16 @@ def table(tmp_path) -> Path:
     path = tmp_path / "ops.csv"
     w = TableWriter(path, LATENCY, META)
     for i, s in enumerate(get_space("nasbench201").ops("small")[:4]):
-        w.append({"key": s.key, "status": "ok", "source": "measured", "protocol_id": "p",
-                  "latency_median_ms": 0.1 + i, "latency_min_ms": 0.1 + i})
+        w.append(
+            {
+                "key": s.key,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": 0.1 + i,
+                "latency_min_ms": 0.1 + i,
+            }
+        )
     return path
 
 
@@ -88,8 +96,11 @@ def _probe_writable(folder: Path) -> bool:
 def run(argv: list[str], capsys) -> tuple[int, str]:
     capsys.readouterr()
     rc = main(argv)
-    err = [line for line in capsys.readouterr().err.splitlines()
-           if line.strip() and not line.startswith("latbench: warning:")]
+    err = [
+        line
+        for line in capsys.readouterr().err.splitlines()
+        if line.strip() and not line.startswith("latbench: warning:")
+    ]
     assert len(err) == 1 and err[0].startswith("latbench: error: "), err
     return rc, err[0]
 
@@ -102,6 +113,7 @@ def test_fit_on_a_full_disk_is_one_line_and_leaves_no_tmp(table, full_disk, caps
 
 def test_fit_when_fsync_fails_leaves_no_tmp(table, tmp_path, capsys, monkeypatch):
     """Fault injection: the same disk-full path without needing a mount."""
+
     def no_space(fd):  # noqa: ANN001, ANN202
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "out"))
 
@@ -122,8 +134,7 @@ def test_predictions_to_dev_full(table, tmp_path, capsys):
         pytest.skip("no /dev/full")
     assert main(["fit", str(table), "-o", str(tmp_path / "p.json")]) == 0
     key = get_space("nasbench201").ops("small")[0].key
-    rc, err = run(["predict", str(tmp_path / "p.json"), "--key", key, "--out", "/dev/full"],
-                  capsys)
+    rc, err = run(["predict", str(tmp_path / "p.json"), "--key", key, "--out", "/dev/full"], capsys)
     assert rc == 2 and "/dev/full" in err and "No space left" in err
 
 
@@ -133,12 +144,12 @@ def test_dangling_symlinks_and_loops(table, tmp_path, capsys):
     (tmp_path / "loop2.csv").symlink_to(tmp_path / "loop1.csv")
     (tmp_path / "dangling.json").symlink_to(tmp_path / "missing.json")
     (tmp_path / "loopdir").symlink_to(tmp_path / "loopdir")
-    for argv, needle in ((["show", str(tmp_path / "dangling.csv")], "dangling.csv"),
-                         (["show", str(tmp_path / "loop1.csv")], "loop1.csv"),
-                         (["predict", str(tmp_path / "dangling.json"), "--key", "x"],
-                          "dangling.json"),
-                         (["fit", str(table), "-o", str(tmp_path / "loopdir" / "p.json")],
-                          "loopdir")):
+    for argv, needle in (
+        (["show", str(tmp_path / "dangling.csv")], "dangling.csv"),
+        (["show", str(tmp_path / "loop1.csv")], "loop1.csv"),
+        (["predict", str(tmp_path / "dangling.json"), "--key", "x"], "dangling.json"),
+        (["fit", str(table), "-o", str(tmp_path / "loopdir" / "p.json")], "loopdir"),
+    ):
         rc, err = run(argv, capsys)
         assert rc == 2 and needle in err, (argv, err)
 
@@ -154,8 +165,20 @@ def test_read_only_filesystem(read_only, tmp_path, capsys):
 
 def test_profile_on_a_full_disk_names_the_file_and_leaves_no_tmp(full_disk, capsys):
     capsys.readouterr()
-    rc = main(["profile", "nasbench201", "--threads", "1", "--budget-ms", "1",
-               "--warmup-ms", "1", "--table", str(full_disk / "t.csv")])
+    rc = main(
+        [
+            "profile",
+            "nasbench201",
+            "--threads",
+            "1",
+            "--budget-ms",
+            "1",
+            "--warmup-ms",
+            "1",
+            "--table",
+            str(full_disk / "t.csv"),
+        ]
+    )
     (err,) = [x for x in capsys.readouterr().err.splitlines() if x.startswith("latbench: ")]
     assert rc == 2 and "No space left on device" in err and "no file named" not in err
     assert "t.meta.json" in err
@@ -163,8 +186,9 @@ def test_profile_on_a_full_disk_names_the_file_and_leaves_no_tmp(full_disk, caps
 
 
 @pytest.mark.parametrize("fail", ["write", "fsync"])
-def test_a_full_disk_while_the_marker_or_a_row_is_written_names_the_file(tmp_path, monkeypatch,
-                                                                          fail):
+def test_a_full_disk_while_the_marker_or_a_row_is_written_names_the_file(
+    tmp_path, monkeypatch, fail
+):
     from latbench.tablerun.inflight import InFlight
 
     def no_space(*_a, **_k):  # noqa: ANN202 - a failed write names no file

@@ -33,12 +33,12 @@ from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.netprofile import NETWORKS, arch_columns
 from latbench.opspec import OpSpec
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.persist import _canonical, save
 from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, meta_path
 from latbench.tables.checks import POSITIVE_ON_OK, REQUIRED_ON_OK
 from latbench.tables.schema import SCHEMAS
-from latbench.predictors.lookup import LookupPredictor
-from latbench.predictors.persist import _canonical, save
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMORY_TABLE = ROOT / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"
@@ -47,12 +47,33 @@ RNG_SEED = 13
 MEMORY_ROWS = 2
 
 # -- documented acceptances -------------------------------------------------------------------
-FREE_TEXT = {"error", "warnings", "measured_at", "protocol_id", "timer", "stop_reason",
-             "op_params", "name", "genotype", "parts", "peak_phase", "arch_id", "space",
-             "optimizer"}
+FREE_TEXT = {
+    "error",
+    "warnings",
+    "measured_at",
+    "protocol_id",
+    "timer",
+    "stop_reason",
+    "op_params",
+    "name",
+    "genotype",
+    "parts",
+    "peak_phase",
+    "arch_id",
+    "space",
+    "optimizer",
+}
 """Columns holding free text (or ids latbench does not interpret on read): any text is kept."""
-INFO_LEAVES = ("libraries", "fit_metrics", "tables_sha256", "device", "statistic", "device_",
-               "table_sha256_", "table_sha256")
+INFO_LEAVES = (
+    "libraries",
+    "fit_metrics",
+    "tables_sha256",
+    "device",
+    "statistic",
+    "device_",
+    "table_sha256_",
+    "table_sha256",
+)
 """Predictor fields that describe provenance; any value of the right type is accepted. (A
 lookup's ``fallback`` may also be absent or null: it is optional.)"""
 
@@ -105,19 +126,39 @@ def seeds(tmp_path_factory):
     ops = get_space("nasbench201").ops("small")[:8]
     w = TableWriter(d / "ops.csv", LATENCY, META)
     for i, s in enumerate(ops):
-        w.append({"key": s.key, "kind": s.kind, "dtype": s.dtype, "mode": s.mode,
-                  "input_shape": "x".join(map(str, s.input_shape)), "status": "ok",
-                  "source": "measured", "protocol_id": "p", "latency_median_ms": 0.1 + i,
-                  "latency_min_ms": 0.05 + i, "n_samples": 10, "timer": "cpu-perf_counter_ns"})
+        w.append(
+            {
+                "key": s.key,
+                "kind": s.kind,
+                "dtype": s.dtype,
+                "mode": s.mode,
+                "input_shape": "x".join(map(str, s.input_shape)),
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": 0.1 + i,
+                "latency_min_ms": 0.05 + i,
+                "n_samples": 10,
+                "timer": "cpu-perf_counter_ns",
+            }
+        )
     archs = sample_architectures("nasbench201", 3, "small", seed=1)
     w = TableWriter(d / "nets.csv", NETWORKS, META)
     for i, a in enumerate(archs):
-        w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok",
-                  "source": "measured", "protocol_id": "p", "latency_median_ms": 1.0 + i,
-                  "latency_min_ms": 0.9 + i})
+        w.append(
+            {
+                **arch_columns(a, "small"),
+                "repeat": 1,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": 1.0 + i,
+                "latency_min_ms": 0.9 + i,
+            }
+        )
     # the first rows of a real memory table: every column, every check, a fraction of the bytes
     lines = MEMORY_TABLE.read_bytes().splitlines(keepends=True)
-    (d / "mem.csv").write_bytes(b"".join(lines[:MEMORY_ROWS + 1]))
+    (d / "mem.csv").write_bytes(b"".join(lines[: MEMORY_ROWS + 1]))
     shutil.copy(meta_path(MEMORY_TABLE), meta_path(d / "mem.csv"))
     model = LookupPredictor().fit(d / "ops.csv")
     save(model, d / "pred.json", device="cpu-test-1t")
@@ -153,24 +194,28 @@ def byte_mutations(data: bytes, n: int = 12) -> list[tuple[str, bytes]]:
     out = [(f"truncate{f}", data[: int(len(data) * f / 10)]) for f in range(0, 10)]
     for i in range(n):
         pos = rng.randrange(len(data))
-        out.append((f"flip@{pos}", data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1:]))
+        out.append((f"flip@{pos}", data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1 :]))
         pos = rng.randrange(len(data))
-        out.append((f"nonutf8@{pos}", data[:pos] + b"\xff\xfe" + data[pos + 1:]))
+        out.append((f"nonutf8@{pos}", data[:pos] + b"\xff\xfe" + data[pos + 1 :]))
     return out
 
 
 def csv_line_mutations(data: bytes) -> list[tuple[str, bytes]]:
     """Rows dropped, duplicated, one field too many or too few, a quote left open."""
     lines = data.decode().splitlines(keepends=True)
-    out = [("no-header", "".join(lines[1:]).encode()),
-           ("dup-header", "".join([lines[0]] + lines).encode())]
+    out = [
+        ("no-header", "".join(lines[1:]).encode()),
+        ("dup-header", "".join([lines[0]] + lines).encode()),
+    ]
     for i in range(1, min(len(lines), 4)):
         body = lines[i].rstrip("\n")
-        for name, new in (("extra-field", body + ",x\n"), ("missing-field",
-                                                           body.rsplit(",", 1)[0] + "\n"),
-                          ("open-quote", body + ',"unterminated\n'),
-                          ("cr-only", body + "\r")):
-            out.append((f"{name}@{i}", "".join(lines[:i] + [new] + lines[i + 1:]).encode()))
+        for name, new in (
+            ("extra-field", body + ",x\n"),
+            ("missing-field", body.rsplit(",", 1)[0] + "\n"),
+            ("open-quote", body + ',"unterminated\n'),
+            ("cr-only", body + "\r"),
+        ):
+            out.append((f"{name}@{i}", "".join(lines[:i] + [new] + lines[i + 1 :]).encode()))
     return out
 
 
@@ -225,8 +270,7 @@ def sampled_leaves(doc: dict, keep: int = 3) -> list[tuple]:
     for siblings in groups.values():
         values = [_get(doc, p) for p in siblings]
         same_type = len({type(v) for v in values}) == 1
-        out += (rng.sample(siblings, keep) if same_type and len(siblings) > keep + 1
-                else siblings)
+        out += rng.sample(siblings, keep) if same_type and len(siblings) > keep + 1 else siblings
     return out
 
 
@@ -261,31 +305,41 @@ def json_leaf_mutations(doc: dict, rechecksum: bool) -> list[tuple[str, bytes, t
                 if bad not in ("BIG", "NAN", "INF"):
                     new["checksum"] = hashlib.sha256(_canonical(new)).hexdigest()
             text = json.dumps(new)
-            text = (text.replace('"@@BIG@@"', "9" * 5000).replace('"@@NAN@@"', "NaN")
-                    .replace('"@@INF@@"', "Infinity"))
+            text = (
+                text.replace('"@@BIG@@"', "9" * 5000)
+                .replace('"@@NAN@@"', "NaN")
+                .replace('"@@INF@@"', "Infinity")
+            )
             out.append(("/".join(map(str, path)) + f"={bad!r}", text.encode(), path, bad))
     return out
 
 
 def deep(data: bytes) -> list[tuple[str, bytes]]:
-    return [("nested-100000", b"[" * 100_000 + b"]" * 100_000),
-            ("nested-in-doc", data.replace(b"{", b'{"deep": ' + b"[" * 100_000 + b"]" * 100_000
-                                           + b",", 1))]
+    return [
+        ("nested-100000", b"[" * 100_000 + b"]" * 100_000),
+        (
+            "nested-in-doc",
+            data.replace(b"{", b'{"deep": ' + b"[" * 100_000 + b"]" * 100_000 + b",", 1),
+        ),
+    ]
 
 
 # -- the cases -------------------------------------------------------------------------------------
 def _table_cases(name: str, rows: int) -> list:
-    fast = (lambda kind: name == "ops" and kind_is_fast(kind))  # noqa: E731
-    return [pytest.param(name, kind, marks=() if fast(kind) else pytest.mark.slow)
-            for kind in ("bytes", "lines", "cells", "sidecar")]
+    fast = lambda kind: name == "ops" and kind_is_fast(kind)  # noqa: E731
+    return [
+        pytest.param(name, kind, marks=() if fast(kind) else pytest.mark.slow)
+        for kind in ("bytes", "lines", "cells", "sidecar")
+    ]
 
 
 def kind_is_fast(kind: str) -> bool:
     return kind == "lines"
 
 
-@pytest.mark.parametrize("table, kind", _table_cases("ops", 1) + _table_cases("nets", 1)
-                         + _table_cases("mem", 1))
+@pytest.mark.parametrize(
+    "table, kind", _table_cases("ops", 1) + _table_cases("nets", 1) + _table_cases("mem", 1)
+)
 def test_malformed_tables(seeds, tmp_path, capsys, table, kind):
     src = seeds["dir"] / f"{table}.csv"
     path = tmp_path / f"{table}.csv"
@@ -296,11 +350,15 @@ def test_malformed_tables(seeds, tmp_path, capsys, table, kind):
         raw = meta_path(src).read_bytes()
         cases = [(n, None, b, n.startswith("flip")) for n, b in byte_mutations(raw, 6)]
         cases += [(n, None, b, False) for n, b in deep(raw)]
-        cases += [(n, None, b, accepted_meta(p, bad))
-                  for n, b, p, bad in json_leaf_mutations(meta, rechecksum=False)]
+        cases += [
+            (n, None, b, accepted_meta(p, bad))
+            for n, b, p, bad in json_leaf_mutations(meta, rechecksum=False)
+        ]
     elif kind == "cells":
-        cases = [(n, b, None, accepted_cell(table, col, v, row))
-                 for n, b, col, v, row in csv_cell_mutations(data)]
+        cases = [
+            (n, b, None, accepted_cell(table, col, v, row))
+            for n, b, col, v, row in csv_cell_mutations(data)
+        ]
     else:
         muts = byte_mutations(data) if kind == "bytes" else csv_line_mutations(data)
         cases = [(n, b, None, True) for n, b in muts]  # any valid outcome, never a traceback
@@ -323,11 +381,14 @@ def test_malformed_predictor_files(seeds, tmp_path, capsys, kind):
     src = seeds["dir"] / "pred.json"
     doc = json.loads(src.read_text())
     if kind == "bytes":
-        cases = [(n, b, False) for n, b in byte_mutations(src.read_bytes())
-                 + deep(src.read_bytes())]
+        cases = [
+            (n, b, False) for n, b in byte_mutations(src.read_bytes()) + deep(src.read_bytes())
+        ]
     else:
-        cases = [(n, b, accepted_leaf(p) or (p[-1] == "fallback" and bad in ("DROP", None)))
-                 for n, b, p, bad in json_leaf_mutations(doc, rechecksum=True)]
+        cases = [
+            (n, b, accepted_leaf(p) or (p[-1] == "fallback" and bad in ("DROP", None)))
+            for n, b, p, bad in json_leaf_mutations(doc, rechecksum=True)
+        ]
     path = tmp_path / "pred.json"
     for name, data, accepted in cases:
         path.write_bytes(data)
@@ -348,8 +409,10 @@ def test_malformed_architecture_files(seeds, tmp_path, capsys):
     doc = json.loads(src.read_text())
     cases = [(n, b, True) for n, b in byte_mutations(src.read_bytes())]
     cases += [(n, b, False) for n, b in deep(src.read_bytes())]
-    cases += [(n, b, p[0] in ("name", "genotype", "meta", "space"))  # labels: any text
-              for n, b, p, _ in json_leaf_mutations(doc, rechecksum=False)]
+    cases += [
+        (n, b, p[0] in ("name", "genotype", "meta", "space"))  # labels: any text
+        for n, b, p, _ in json_leaf_mutations(doc, rechecksum=False)
+    ]
     path = tmp_path / "arch.json"
     for name, data, accepted in cases:
         path.write_bytes(data)
@@ -364,20 +427,33 @@ def test_malformed_architecture_files(seeds, tmp_path, capsys):
 
 def key_mutations(key: str) -> list[tuple[str, str]]:
     kind, params, shape, dtype, mode = key.split("|")
-    out = [("drop-part", "|".join([kind, params, shape, dtype])),
-           ("extra-part", key + "|x"), ("bad-kind", "|".join(["nope", params, shape, dtype,
-                                                             mode])),
-           ("bad-dtype", "|".join([kind, params, shape, "float64", mode])),
-           ("bad-mode", "|".join([kind, params, shape, dtype, "fast"])),
-           ("bad-shape", "|".join([kind, params, "1x-3x4x4", dtype, mode])),
-           ("huge-shape", "|".join([kind, params, "1x" + "9" * 5000 + "x4x4", dtype, mode])),
-           ("channels-1e12", "|".join([kind, params, "1x1000000000000x4x4", dtype, mode])),
-           ("unknown-param", "|".join([kind, params + ";bogus=1", shape, dtype, mode])),
-           ("nonutf8", key.replace("|", "|\udcff", 1))]
+    out = [
+        ("drop-part", "|".join([kind, params, shape, dtype])),
+        ("extra-part", key + "|x"),
+        ("bad-kind", "|".join(["nope", params, shape, dtype, mode])),
+        ("bad-dtype", "|".join([kind, params, shape, "float64", mode])),
+        ("bad-mode", "|".join([kind, params, shape, dtype, "fast"])),
+        ("bad-shape", "|".join([kind, params, "1x-3x4x4", dtype, mode])),
+        ("huge-shape", "|".join([kind, params, "1x" + "9" * 5000 + "x4x4", dtype, mode])),
+        ("channels-1e12", "|".join([kind, params, "1x1000000000000x4x4", dtype, mode])),
+        ("unknown-param", "|".join([kind, params + ";bogus=1", shape, dtype, mode])),
+        ("nonutf8", key.replace("|", "|\udcff", 1)),
+    ]
     for item in filter(None, params.split(";")):
         name = item.split("=")[0]
-        for bad in ("0", "-5", "2.5", "1e999", "NaN", '"x"', "null", "[1,2,3,4]", "9" * 5000,
-                    "[" * 10000, "{}"):
+        for bad in (
+            "0",
+            "-5",
+            "2.5",
+            "1e999",
+            "NaN",
+            '"x"',
+            "null",
+            "[1,2,3,4]",
+            "9" * 5000,
+            "[" * 10000,
+            "{}",
+        ):
             new = params.replace(item, f"{name}={bad}")
             out.append((f"{name}={bad[:10]}", "|".join([kind, new, shape, dtype, mode])))
     return out
@@ -396,6 +472,7 @@ def test_malformed_op_keys(seeds, capsys):
             OpSpec.from_key(key)
         except Exception as exc:  # noqa: BLE001 - the contract is about its type
             from latbench.errors import OpSpecError, UnknownNameError
+
             assert isinstance(exc, (OpSpecError, UnknownNameError)), (name, repr(exc))
             assert "\n" not in str(exc)
             refused += 1

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from public_data import NB201_PUBLIC as PUBLIC
 
 from latbench.archs.nasbench201 import from_genotype
 from latbench.cli import main
@@ -14,17 +15,21 @@ from latbench.errors import LatbenchError, TableError
 from latbench.importing import ImportOptions, import_networks
 from latbench.netprofile import arch_id, measure_architectures, read_architectures, read_networks
 from latbench.timing import TimingConfig, make_timer
-from public_data import NB201_PUBLIC as PUBLIC
 
-A = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
-     "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
-B = ("|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"
-     "+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|")
+A = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+)
+B = (
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|"
+    "+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+)
 DEAD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|"  # no path in -> out
 
 
-def write_csv(path: Path, rows: list[list[str]], header=("arch_index", "arch_str", "gpu_1",
-                                                          "gpu_32")) -> Path:
+def write_csv(
+    path: Path, rows: list[list[str]], header=("arch_index", "arch_str", "gpu_1", "gpu_32")
+) -> Path:
     text = "\n".join(",".join(r) for r in [list(header), *rows]) + "\n"
     if path.suffix == ".gz":
         path.write_bytes(gzip.compress(text.encode()))
@@ -35,8 +40,10 @@ def write_csv(path: Path, rows: list[list[str]], header=("arch_index", "arch_str
 
 @pytest.fixture
 def good(tmp_path: Path) -> Path:
-    return write_csv(tmp_path / "pub.csv.gz", [["0", A, "10.5", "120"], ["1", B, "8.25", "90"],
-                                               ["2", DEAD, "0.01", "1.5"]])
+    return write_csv(
+        tmp_path / "pub.csv.gz",
+        [["0", A, "10.5", "120"], ["1", B, "8.25", "90"], ["2", DEAD, "0.01", "1.5"]],
+    )
 
 
 def table(out: Path, column: str, size: str = "small") -> Path:
@@ -45,10 +52,31 @@ def table(out: Path, column: str, size: str = "small") -> Path:
 
 def test_import_writes_one_table_per_column_marked_imported(good, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["import-nets", str(good), "--unit", "ms", "--batch", "1",
-                 "--batch", "gpu_32=32", "--size", "small", "--out", str(out),
-                 "--origin", "example.org@abc", "--license", "MIT, (c) someone",
-                 "--measured-by", "the authors"]) == 0
+    assert (
+        main(
+            [
+                "import-nets",
+                str(good),
+                "--unit",
+                "ms",
+                "--batch",
+                "1",
+                "--batch",
+                "gpu_32=32",
+                "--size",
+                "small",
+                "--out",
+                str(out),
+                "--origin",
+                "example.org@abc",
+                "--license",
+                "MIT, (c) someone",
+                "--measured-by",
+                "the authors",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "disconnected cells dropped: 1" in printed
     one, many = read_networks(table(out, "gpu_1")), read_networks(table(out, "gpu_32"))
@@ -85,23 +113,45 @@ def test_disconnected_cells_kept_are_flagged(good, tmp_path):
     assert [a.meta["connected"] for a in archs] == [True, True, False]
 
 
-@pytest.mark.parametrize("row, column, fragment", [
-    (["0", A, "", "1"], "gpu_1", "missing value"),
-    (["0", A, "fast", "1"], "gpu_1", "non-numeric value 'fast'"),
-    (["0", A, "nan", "1"], "gpu_1", "non-numeric value 'nan'"),
-    (["0", A, "2", "-3"], "gpu_32", "negative or zero latency '-3'"),
-    (["0", A, "0", "3"], "gpu_1", "negative or zero latency '0'"),
-    (["0", A.replace("avg_pool_3x3", "max_pool_3x3"), "2", "3"], "arch_str",
-     "unknown op 'max_pool_3x3'"),
-    (["0", A.replace("+", "|", 1), "2", "3"], "arch_str", "malformed genotype"),
-    (["0", "", "2", "3"], "arch_str", "missing value"),
-])
-def test_each_bad_value_is_one_line_naming_file_row_and_column(tmp_path, capsys, row, column,
-                                                                fragment):
+@pytest.mark.parametrize(
+    "row, column, fragment",
+    [
+        (["0", A, "", "1"], "gpu_1", "missing value"),
+        (["0", A, "fast", "1"], "gpu_1", "non-numeric value 'fast'"),
+        (["0", A, "nan", "1"], "gpu_1", "non-numeric value 'nan'"),
+        (["0", A, "2", "-3"], "gpu_32", "negative or zero latency '-3'"),
+        (["0", A, "0", "3"], "gpu_1", "negative or zero latency '0'"),
+        (
+            ["0", A.replace("avg_pool_3x3", "max_pool_3x3"), "2", "3"],
+            "arch_str",
+            "unknown op 'max_pool_3x3'",
+        ),
+        (["0", A.replace("+", "|", 1), "2", "3"], "arch_str", "malformed genotype"),
+        (["0", "", "2", "3"], "arch_str", "missing value"),
+    ],
+)
+def test_each_bad_value_is_one_line_naming_file_row_and_column(
+    tmp_path, capsys, row, column, fragment
+):
     path = write_csv(tmp_path / "bad.csv", [["5", B, "1", "2"], row])
     out = tmp_path / "out"
-    assert main(["import-nets", str(path), "--unit", "ms", "--batch", "1", "--size", "small",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "import-nets",
+                str(path),
+                "--unit",
+                "ms",
+                "--batch",
+                "1",
+                "--size",
+                "small",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("latbench: error: ")
     assert f"{path}: row 3, column {column!r}" in err and fragment in err
@@ -109,11 +159,28 @@ def test_each_bad_value_is_one_line_naming_file_row_and_column(tmp_path, capsys,
 
 
 def test_skip_bad_skips_and_reports(tmp_path, capsys):
-    path = write_csv(tmp_path / "bad.csv", [["0", A, "1", "x"], ["1", "|oops|", "2", "3"],
-                                            ["2", B, "-1", "4"]])
+    path = write_csv(
+        tmp_path / "bad.csv", [["0", A, "1", "x"], ["1", "|oops|", "2", "3"], ["2", B, "-1", "4"]]
+    )
     out = tmp_path / "out"
-    assert main(["import-nets", str(path), "--unit", "ms", "--batch", "1", "--size", "small",
-                 "--out", str(out), "--skip-bad"]) == 0
+    assert (
+        main(
+            [
+                "import-nets",
+                str(path),
+                "--unit",
+                "ms",
+                "--batch",
+                "1",
+                "--size",
+                "small",
+                "--out",
+                str(out),
+                "--skip-bad",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "skipped (--skip-bad): 3" in printed
     assert "malformed genotype: 1" in printed and "non-numeric value: 1" in printed
@@ -150,8 +217,9 @@ def test_measuring_never_appends_to_an_imported_table(good, tmp_path):
 
 @pytest.mark.slow
 def test_public_file_column_imports_and_reads_back(tmp_path):
-    report = import_networks(PUBLIC, tmp_path, ImportOptions(unit="ms", batch=1,
-                                                              columns=("1080ti_1",)))
+    report = import_networks(
+        PUBLIC, tmp_path, ImportOptions(unit="ms", batch=1, columns=("1080ti_1",))
+    )
     assert report.rows == {"1080ti_1": 15625 - 341} and report.disconnected == 341
     path = table(tmp_path, "1080ti_1", "paper")
     assert path.stat().st_size < 12e6  # genotype + build meta per row, not 8 KB of edges
@@ -163,37 +231,70 @@ def test_public_file_column_imports_and_reads_back(tmp_path):
 def test_provenance_line_tells_imported_from_measured(good, tmp_path):
     from latbench.importing import provenance_line
 
-    import_networks(good, tmp_path, ImportOptions(unit="ms", batch=1, size="small",
-                                                  origin="example.org"))
+    import_networks(
+        good, tmp_path, ImportOptions(unit="ms", batch=1, size="small", origin="example.org")
+    )
     line = provenance_line(read_networks(table(tmp_path, "gpu_1")).attrs["meta"])
     assert line.startswith("imported from example.org (column gpu_1, ms per batch of 1")
     assert provenance_line({"fingerprint": {"slug": "cpu-x"}}) == "measured here on cpu-x"
 
 
 def test_arch_column_names_the_genotype_column(tmp_path, capsys):
-    path = write_csv(tmp_path / "brp.csv", [["0", A, "3", "4"], ["1", "|bad|", "3", "4"]],
-                     header=("index", "genotype", "gpu_1", "gpu_32"))
+    path = write_csv(
+        tmp_path / "brp.csv",
+        [["0", A, "3", "4"], ["1", "|bad|", "3", "4"]],
+        header=("index", "genotype", "gpu_1", "gpu_32"),
+    )
     out = str(tmp_path / "out")
-    base = ["import-nets", str(path), "--unit", "us", "--batch", "1", "--size", "small",
-            "--out", out, "--arch-column", "genotype"]
+    base = [
+        "import-nets",
+        str(path),
+        "--unit",
+        "us",
+        "--batch",
+        "1",
+        "--size",
+        "small",
+        "--out",
+        out,
+        "--arch-column",
+        "genotype",
+    ]
     assert main(base) == 2
     assert "row 3, column 'genotype': malformed genotype" in capsys.readouterr().err
     assert main(base + ["--skip-bad"]) == 0
     assert list(read_networks(table(Path(out), "gpu_1"))["latency_median_ms"]) == [0.003]
     twice = write_csv(tmp_path / "twice.csv", [["0", A, "3", "4"], ["1", A, "5", "6"]])
-    assert main(["import-nets", str(twice), "--unit", "ms", "--batch", "1", "--size", "small",
-                 "--out", str(tmp_path / "o2")]) == 0
+    assert (
+        main(
+            [
+                "import-nets",
+                str(twice),
+                "--unit",
+                "ms",
+                "--batch",
+                "1",
+                "--size",
+                "small",
+                "--out",
+                str(tmp_path / "o2"),
+            ]
+        )
+        == 0
+    )
     assert "1 rows repeat an architecture" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("value, unit, per, kind", [
-    ("1e306", "s", "batch", "outside the physical range"),   # was written as inf
-    ("1e-321", "us", "batch", "outside the physical range"),  # was written as 0.0
-    ("1e308", "ms", "image", "outside the physical range"),   # x batch 32 overflows
-    ("1e-7", "ms", "batch", "outside the physical range"),    # under a nanosecond
-])
-def test_values_at_the_edges_of_float_range_and_units_are_refused(tmp_path, value, unit,
-                                                                   per, kind):
+@pytest.mark.parametrize(
+    "value, unit, per, kind",
+    [
+        ("1e306", "s", "batch", "outside the physical range"),  # was written as inf
+        ("1e-321", "us", "batch", "outside the physical range"),  # was written as 0.0
+        ("1e308", "ms", "image", "outside the physical range"),  # x batch 32 overflows
+        ("1e-7", "ms", "batch", "outside the physical range"),  # under a nanosecond
+    ],
+)
+def test_values_at_the_edges_of_float_range_and_units_are_refused(tmp_path, value, unit, per, kind):
     src = write_csv(tmp_path / "pub.csv", [["0", A, value, "1"], ["1", B, "8.25", "9"]])
     opts = ImportOptions(unit=unit, batch=32, per=per, size="small")
     with pytest.raises(LatbenchError, match=f"row 2, column 'gpu_1': {kind}"):
@@ -201,10 +302,13 @@ def test_values_at_the_edges_of_float_range_and_units_are_refused(tmp_path, valu
     assert not (tmp_path / "out").exists()  # nothing written
 
 
-@pytest.mark.parametrize("header, clash", [
-    (("arch_index", "arch_str", "GPU 1", "gpu-1"), "'GPU 1', 'gpu-1'"),
-    (("arch_index", "arch_str", "1080TI_1", "1080ti_1"), "'1080TI_1', '1080ti_1'"),
-])
+@pytest.mark.parametrize(
+    "header, clash",
+    [
+        (("arch_index", "arch_str", "GPU 1", "gpu-1"), "'GPU 1', 'gpu-1'"),
+        (("arch_index", "arch_str", "1080TI_1", "1080ti_1"), "'1080TI_1', '1080ti_1'"),
+    ],
+)
 def test_columns_that_share_a_device_folder_are_refused(tmp_path, header, clash):
     src = write_csv(tmp_path / "pub.csv", [["0", A, "1.5", "2.5"]], header=header)
     with pytest.raises(LatbenchError, match=f"columns {clash} would both be device folder"):
@@ -212,8 +316,11 @@ def test_columns_that_share_a_device_folder_are_refused(tmp_path, header, clash)
 
 
 def test_a_header_naming_a_column_twice_is_refused(tmp_path):
-    src = write_csv(tmp_path / "pub.csv", [["0", A, "1.5", "2.5"]],
-                    header=("arch_index", "arch_str", "gpu_1", "gpu_1"))
+    src = write_csv(
+        tmp_path / "pub.csv",
+        [["0", A, "1.5", "2.5"]],
+        header=("arch_index", "arch_str", "gpu_1", "gpu_1"),
+    )
     with pytest.raises(LatbenchError, match="column 'gpu_1' appears 2 times in the header"):
         import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1, size="small"))
 
@@ -221,7 +328,18 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
 def test_a_missing_file_is_named_before_the_options_are_checked(tmp_path, capsys):
     from latbench.cli import main
 
-    assert main(["import-nets", str(tmp_path / "nosuch.csv.gz"), "--unit", "ms",
-                 "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "import-nets",
+                str(tmp_path / "nosuch.csv.gz"),
+                "--unit",
+                "ms",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"latbench: error: {tmp_path / 'nosuch.csv.gz'}: no such file"]

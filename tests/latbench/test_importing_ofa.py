@@ -28,8 +28,25 @@ def _write(path, rows) -> None:  # noqa: ANN001
 def test_ofa_rows_import_at_the_stated_batch(tmp_path) -> None:  # noqa: ANN001
     src = tmp_path / "ofa.csv.gz"
     _write(src, ROWS)
-    assert main(["import-nets", str(src), "--space", "ofa-mbv3", "--columns", "2080ti_32",
-                 "--unit", "ms", "--batch", "32", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "import-nets",
+                str(src),
+                "--space",
+                "ofa-mbv3",
+                "--columns",
+                "2080ti_32",
+                "--unit",
+                "ms",
+                "--batch",
+                "32",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     table = read_table(tmp_path / "out/2080ti_32/ofa-mbv3-paper.networks.csv")
     assert list(table["latency_median_ms"]) == [15.11, 13.58]
     assert set(table["source"]) == {"imported"}
@@ -42,5 +59,4 @@ def test_bad_ofa_row_names_file_row_and_column(tmp_path) -> None:  # noqa: ANN00
     src = tmp_path / "bad.csv.gz"
     _write(src, [ROWS[0], ROWS[1].replace(",136,", ",230,")])
     with pytest.raises(ImportRowError, match=r"row 3, column 'r'.*r=230"):
-        import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1,
-                                                             space="ofa-mbv3"))
+        import_networks(src, tmp_path / "out", ImportOptions(unit="ms", batch=1, space="ofa-mbv3"))

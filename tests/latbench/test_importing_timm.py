@@ -7,15 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from public_data import TIMM_FEATURES, TIMM_FILES
 
 from latbench.cli import main
 from latbench.errors import LatbenchError
 from latbench.importing import ImportRowError
-from latbench.importing_timm import (file_provenance, import_timm_file, model_networks,
-                                     read_timm)
+from latbench.importing_timm import file_provenance, import_timm_file, model_networks, read_timm
 from latbench.model_features import FEATURES, FeatureCache, timm_features
 from latbench.tables import read_meta, read_table
-from public_data import TIMM_FEATURES, TIMM_FILES
 
 if importlib.util.find_spec("timm") is None:
     pytest.skip("timm is not installed (the 'models' extra)", allow_module_level=True)
@@ -36,8 +35,9 @@ def subset(tmp_path: Path, column: str, extra: list[str] = (), n: int = 3) -> Pa
 
 
 def report_library(cache: Path) -> str:
-    return read_table(cache.parent / "out" / "amp-nchw-pt240-cu124-rtx3090" /
-                      "timm-published.networks.csv").attrs["meta"]["provenance"]["features"]
+    return read_table(
+        cache.parent / "out" / "amp-nchw-pt240-cu124-rtx3090" / "timm-published.networks.csv"
+    ).attrs["meta"]["provenance"]["features"]
 
 
 def test_shipped_files_parse_and_step_time_is_ms_per_batch():
@@ -53,20 +53,32 @@ def test_shipped_files_parse_and_step_time_is_ms_per_batch():
 def test_file_name_gives_the_provenance():
     gpu = file_provenance(TIMM_FILES["amp-nhwc"])
     assert (gpu["precision"], gpu["layout"], gpu["torch"], gpu["compiled"], gpu["device"]) == (
-        "AMP (float16 autocast)", "NHWC (channels-last)", "2.4.0", "no (eager)", "rtx3090")
+        "AMP (float16 autocast)",
+        "NHWC (channels-last)",
+        "2.4.0",
+        "no (eager)",
+        "rtx3090",
+    )
     cpu = file_provenance(TIMM_FILES["cpu"])
     assert (cpu["dtype"], cpu["layout"], cpu["compiled"], cpu["backend"]) == (
-        "float32", "NCHW", "torch.compile (inductor)", "cpu")
+        "float32",
+        "NCHW",
+        "torch.compile (inductor)",
+        "cpu",
+    )
     assert file_provenance(Path("mine.csv"))["device"] == "not stated"
 
 
-@pytest.mark.parametrize("line, field", [
-    ("resnet18,224,abc,1.0,1,11.7,1.8,2.5", "infer_samples_per_sec"),
-    ("resnet18,224,1000.0,1.0,0,11.7,1.8,2.5", "infer_batch_size"),
-    (",224,1000.0,1.0,1,11.7,1.8,2.5", "model"),
-    # 2 ms per batch of 1 is 500 images/s, not 1000
-    ("resnet18,224,1000.0,2.0,1,11.7,1.8,2.5", "infer_step_time"),
-])
+@pytest.mark.parametrize(
+    "line, field",
+    [
+        ("resnet18,224,abc,1.0,1,11.7,1.8,2.5", "infer_samples_per_sec"),
+        ("resnet18,224,1000.0,1.0,0,11.7,1.8,2.5", "infer_batch_size"),
+        (",224,1000.0,1.0,1,11.7,1.8,2.5", "model"),
+        # 2 ms per batch of 1 is 500 images/s, not 1000
+        ("resnet18,224,1000.0,2.0,1,11.7,1.8,2.5", "infer_step_time"),
+    ],
+)
 def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, field):
     path = subset(tmp_path, "cpu", [line])
     with pytest.raises(ImportRowError) as err:
@@ -99,8 +111,21 @@ def test_tiny_model_features_on_the_meta_device():
 def test_import_skips_and_counts_unknown_names_and_caches_features(tmp_path, capsys):
     path = subset(tmp_path, "amp-nchw", ["no_such_net,224,1000.0,1024.0,1024,1.0,1.0,1.0"])
     out, cache = tmp_path / "out", tmp_path / "features.csv"
-    assert main(["import-nets", "--format", "timm", str(path), "--out", str(out),
-                 "--features-cache", str(cache)]) == 0
+    assert (
+        main(
+            [
+                "import-nets",
+                "--format",
+                "timm",
+                str(path),
+                "--out",
+                str(out),
+                "--features-cache",
+                str(cache),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "3 of 4 rows" in printed and "skipped 1 model name(s)" in printed
     assert "no_such_net" in printed
@@ -124,11 +149,25 @@ def test_import_skips_and_counts_unknown_names_and_caches_features(tmp_path, cap
     assert report.rows == 3 and not report.unknown
     row = json.loads(read_table(report.table)["arch_json"].iloc[0])
     assert row["meta"]["batch"] == 1 and row["meta"]["published"]["param_count"] > 0
-    assert main(["import-nets", "--format", "timm", str(path), "--out", str(out),
-                 "--features-cache", str(cache)]) == 2
+    assert (
+        main(
+            [
+                "import-nets",
+                "--format",
+                "timm",
+                str(path),
+                "--out",
+                str(out),
+                "--features-cache",
+                str(cache),
+            ]
+        )
+        == 2
+    )
     assert "exists; pass --force" in capsys.readouterr().err
-    assert main(["import-nets", "--format", "timm", str(path), "--out", str(out),
-                 "--unit", "ms"]) == 2
+    assert (
+        main(["import-nets", "--format", "timm", str(path), "--out", str(out), "--unit", "ms"]) == 2
+    )
     assert "drop --unit" in capsys.readouterr().err
 
 
@@ -144,17 +183,46 @@ def test_import_fit_evaluate_on_a_handful_of_models(tmp_path, capsys):
     for column in ("amp-nchw", "cpu"):
         path = subset(tmp_path, column, n=12)
         assert main(["import-nets", "--format", "timm", str(path), "--out", str(out)]) == 0
-        tables[column] = next((out / path.stem.removeprefix("benchmark-infer-")).glob(
-            "*.networks.csv"))
+        tables[column] = next(
+            (out / path.stem.removeprefix("benchmark-infer-")).glob("*.networks.csv")
+        )
     assert "12 of 12 rows" in capsys.readouterr().out
     pred = tmp_path / "p.json"
-    assert main(["fit", "--networks", str(tables["cpu"]), "--transfer-from",
-                 str(tables["amp-nchw"]), "--shots", "8", "-o", str(pred)]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--networks",
+                str(tables["cpu"]),
+                "--transfer-from",
+                str(tables["amp-nchw"]),
+                "--shots",
+                "8",
+                "-o",
+                str(pred),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "8 shots drawn at random" in printed and "chose " in printed
     assert main(["evaluate", str(pred), str(tables["cpu"])]) == 0
     printed = capsys.readouterr().out
     assert "left out the 8 network(s)" in printed and "imported from" in printed
-    assert main(["fit", "--networks", str(tables["cpu"]), "--transfer-from",
-                 str(tables["amp-nchw"]), "--method", "opcost", "-o", str(pred)]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--networks",
+                str(tables["cpu"]),
+                "--transfer-from",
+                str(tables["amp-nchw"]),
+                "--method",
+                "opcost",
+                "-o",
+                str(pred),
+            ]
+        )
+        == 2
+    )
     assert "--method auto or loglinear" in capsys.readouterr().err

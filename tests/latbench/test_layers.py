@@ -32,15 +32,53 @@ FOLDERS = {"latbench": "latbench", "predictors": "latbench.predictors", "nas": "
 """source folder -> the package name it installs as (pyproject's package-dir)."""
 
 LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
-    (0, ("latbench.errors", "latbench.notfitted", "latbench.jsonio", "latbench.tables",
-         "latbench.papers", "latbench.lazy", "latbench.atomic")),
-    (1, ("latbench", "latbench.ops", "latbench.opspec", "latbench.features", "latbench.spaces",
-         "latbench.archs")),
-    (2, ("latbench.timing", "latbench.device", "latbench.timed", "latbench.memory",
-         "latbench.deploy")),
-    (3, ("latbench.tablerun", "latbench.profile", "latbench.netprofile",
-         "latbench.memory.table", "latbench.memory.terms", "latbench.fleet",
-         "latbench.importing", "latbench.importing_ofa", "latbench.importing_timm")),
+    (
+        0,
+        (
+            "latbench.errors",
+            "latbench.notfitted",
+            "latbench.jsonio",
+            "latbench.tables",
+            "latbench.papers",
+            "latbench.lazy",
+            "latbench.atomic",
+        ),
+    ),
+    (
+        1,
+        (
+            "latbench",
+            "latbench.ops",
+            "latbench.opspec",
+            "latbench.features",
+            "latbench.spaces",
+            "latbench.archs",
+        ),
+    ),
+    (
+        2,
+        (
+            "latbench.timing",
+            "latbench.device",
+            "latbench.timed",
+            "latbench.memory",
+            "latbench.deploy",
+        ),
+    ),
+    (
+        3,
+        (
+            "latbench.tablerun",
+            "latbench.profile",
+            "latbench.netprofile",
+            "latbench.memory.table",
+            "latbench.memory.terms",
+            "latbench.fleet",
+            "latbench.importing",
+            "latbench.importing_ofa",
+            "latbench.importing_timm",
+        ),
+    ),
     (4, ("latbench.predictors",)),
     (5, ("latbench.nas", "latbench.builtin")),
     (6, ("latbench.cli", "latbench.__main__")),
@@ -73,17 +111,24 @@ def import_edges() -> set[tuple[str, str]]:
         for path in (REPO / folder).rglob("*.py"):
             mod = _module_name(path)
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                         [node.module] if isinstance(node, ast.ImportFrom) and node.module
-                         and node.level == 0 else [])
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                    else []
+                )
                 edges.update((mod, n) for n in names if n.split(".")[0] == "latbench")
     return edges
 
 
 def upward(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
     bad = {(a, b) for a, b in edges if layer_of(b) > layer_of(a)}
-    cli = {(a, b) for a, b in edges if (b == "latbench.cli" or b.startswith("latbench.cli."))
-           and layer_of(a) != 6}
+    cli = {
+        (a, b)
+        for a, b in edges
+        if (b == "latbench.cli" or b.startswith("latbench.cli.")) and layer_of(a) != 6
+    }
     return bad | cli
 
 
@@ -92,7 +137,8 @@ def test_the_walker_sees_imports_inside_functions_and_ranks_them():
     assert ("latbench.profile", "latbench.tablerun") in edges
     assert ("latbench.__main__", "latbench.cli") in edges
     assert upward({("latbench.timing.cpu", "latbench.predictors.lookup")}) == {
-        ("latbench.timing.cpu", "latbench.predictors.lookup")}
+        ("latbench.timing.cpu", "latbench.predictors.lookup")
+    }
     assert upward({("latbench.predictors.lookup", "latbench.cli.ui")})  # nothing imports the CLI
     assert not upward({("latbench.cli.fit", "latbench.predictors.lookup")})
 

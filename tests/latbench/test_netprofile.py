@@ -7,8 +7,15 @@ import pytest
 from latbench.archs import INPUT, Architecture, Edge, sample_architectures
 from latbench.cli import main
 from latbench.errors import TableError
-from latbench.netprofile import (NETWORKS, arch_id, default_networks_path,
-                                 measure_architectures, network_key, read_architectures, read_networks)
+from latbench.netprofile import (
+    NETWORKS,
+    arch_id,
+    default_networks_path,
+    measure_architectures,
+    network_key,
+    read_architectures,
+    read_networks,
+)
 from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
 from latbench.tables import read_table
@@ -24,8 +31,9 @@ def _timer():
 def _chain(kernels: tuple[int, ...], groups: int = 1) -> Architecture:
     edges, node = [], INPUT
     for i, k in enumerate(kernels):
-        edges.append(Edge((node,), f"n{i}", OpSpec.make("conv", (1, 8, 8, 8), kernel=k,
-                                                        groups=groups)))
+        edges.append(
+            Edge((node,), f"n{i}", OpSpec.make("conv", (1, 8, 8, 8), kernel=k, groups=groups))
+        )
         node = f"n{i}"
     return Architecture("test", tuple(edges), node, genotype="-".join(map(str, kernels)))
 
@@ -50,7 +58,9 @@ def test_a_failing_network_is_recorded_and_the_run_goes_on(tmp_path):
     df = read_table(tmp_path / "n.csv").set_index("arch_id")
     assert run.failed == [network_key(arch_id(bad), 1)]
     assert run.measured == [network_key(arch_id(good), 1)]
-    assert df.loc[arch_id(bad), "status"] == "error" and "too small" in df.loc[arch_id(bad), "error"]
+    assert (
+        df.loc[arch_id(bad), "status"] == "error" and "too small" in df.loc[arch_id(bad), "error"]
+    )
     assert df.loc[arch_id(good), "status"] == "ok"
 
 
@@ -84,9 +94,22 @@ def test_read_networks_refuses_an_op_table(tmp_path):
 
 
 def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
-    args = ["measure-nets", "nasbench201", "--size", "small", "--n", "2", "--threads", "1",
-            "--budget-ms", "5",
-            "--warmup-ms", "1", "--out", str(tmp_path)]
+    args = [
+        "measure-nets",
+        "nasbench201",
+        "--size",
+        "small",
+        "--n",
+        "2",
+        "--threads",
+        "1",
+        "--budget-ms",
+        "5",
+        "--warmup-ms",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args + ["--repeat", "2"]) == 0
     assert "measured 4" in capsys.readouterr().out
     assert main(args) == 0

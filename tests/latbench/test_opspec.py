@@ -32,11 +32,14 @@ def test_unknown_kind_names_the_valid_ones():
         OpSpec.make("convv", (1, 8, 8, 8))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(kernal=3), "takes no parameter.*kernal.*valid:.*kernel"),
-    (dict(dtype="float64"), "dtype 'float64'"),
-    (dict(mode="eval"), "mode 'eval'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(kernal=3), "takes no parameter.*kernal.*valid:.*kernel"),
+        (dict(dtype="float64"), "dtype 'float64'"),
+        (dict(mode="eval"), "mode 'eval'"),
+    ],
+)
 def test_bad_parameters_are_named(kwargs, message):
     with pytest.raises(OpSpecError, match=message):
         OpSpec.make("conv", (1, 8, 8, 8), **kwargs)
@@ -47,8 +50,15 @@ def test_bad_shape_is_named():
         OpSpec.make("conv", (1, 8))
 
 
-@pytest.mark.parametrize("key", ["conv|", "conv|kernel3|1x8x8x8|float32|infer",
-                                 "conv||1xAx8|float32|infer", "conv|kernel=[|1x8x8x8|float32|infer"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "conv|",
+        "conv|kernel3|1x8x8x8|float32|infer",
+        "conv||1xAx8|float32|infer",
+        "conv|kernel=[|1x8x8x8|float32|infer",
+    ],
+)
 def test_malformed_keys_are_named(key):
     with pytest.raises(OpSpecError):
         OpSpec.from_key(key)

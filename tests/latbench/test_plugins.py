@@ -23,15 +23,27 @@ TOY = REPO / "docs" / "examples" / "toy.py"
 FAST = ["--threads", "1", "--budget-ms", "2", "--warmup-ms", "1", "--item-timeout", "0"]
 
 
-def _latbench(args: list[str], cwd: Path, pythonpath: list[Path] = (), env: dict | None = None,
-              ) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in (plugins.ENV, "LATBENCH_SUPERVISED", "LATBENCH_HOME")}
+def _latbench(
+    args: list[str],
+    cwd: Path,
+    pythonpath: list[Path] = (),
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in (plugins.ENV, "LATBENCH_SUPERVISED", "LATBENCH_HOME")
+    }
     clean["PYTHONPATH"] = os.pathsep.join(map(str, [REPO, *pythonpath]))
     clean["LATBENCH_HOME"] = str(cwd / "home")
-    return subprocess.run([sys.executable, "-m", "latbench", *args], cwd=cwd,
-                          env={**clean, **(env or {})}, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "latbench", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _ok(proc: subprocess.CompletedProcess) -> str:
@@ -40,8 +52,13 @@ def _ok(proc: subprocess.CompletedProcess) -> str:
 
 
 def _git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _install(site: Path, package: str, source: str, entry: str) -> None:
@@ -51,8 +68,9 @@ def _install(site: Path, package: str, source: str, entry: str) -> None:
     (site / package / "__init__.py").write_text(source, encoding="utf-8")
     info = site / f"{package}-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n",
-                                   encoding="utf-8")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.1\n", encoding="utf-8"
+    )
     (info / "entry_points.txt").write_text(f"[latbench.plugins]\n{entry}\n", encoding="utf-8")
 
 
@@ -77,8 +95,23 @@ def test_a_user_space_is_profiled_fitted_and_searched_each_documented_way(tmp_pa
     # LATBENCH_PLUGINS (a path, relative to the working folder)
     _ok(_latbench(["fit", "ops.csv", "-o", "ops.json"], work, env={plugins.ENV: "toy.py"}))
     # --plugin after the command
-    out = _ok(_latbench(["search", "mixed-op", "--space", "toy", "--predictor", "ops.json",
-                         "--steps", "5", "--plugin", "toy.py"], work))
+    out = _ok(
+        _latbench(
+            [
+                "search",
+                "mixed-op",
+                "--space",
+                "toy",
+                "--predictor",
+                "ops.json",
+                "--steps",
+                "5",
+                "--plugin",
+                "toy.py",
+            ],
+            work,
+        )
+    )
     chosen = re.search(r"chosen genotype (\S+): predicted latency_ms (\S+)", out)
     assert chosen, out
     genotype, latency_ms = chosen.group(1), float(chosen.group(2))
@@ -90,19 +123,18 @@ def test_a_user_space_is_profiled_fitted_and_searched_each_documented_way(tmp_pa
 
 @pytest.mark.slow
 def test_a_broken_plugin_is_one_line_naming_it(tmp_path):
-    (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n",
-                                        encoding="utf-8")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n", encoding="utf-8")
     proc = _latbench(["--plugin", "broken.py", "spaces"], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"latbench: error: plugin '{tmp_path / 'broken.py'}' failed to load: RuntimeError: "
-        "no GPU here"]
+        "no GPU here"
+    ]
 
 
 def test_plugin_options_are_taken_out_wherever_they_stand():
     argv = ["--plugin", "a.py", "profile", "toy", "--plugin=b", "--threads", "1", "--plugin"]
-    assert split_plugins(argv) == (["a.py", "b"],
-                                   ["profile", "toy", "--threads", "1", "--plugin"])
+    assert split_plugins(argv) == (["a.py", "b"], ["profile", "toy", "--threads", "1", "--plugin"])
     assert split_plugins(["fit", "--", "--plugin", "x"]) == ([], ["fit", "--", "--plugin", "x"])
 
 
@@ -110,19 +142,25 @@ def test_plugins_reach_the_environment_once_and_absolute(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(plugins.ENV, f"first{os.pathsep}second.mod")
     assert plugins.add_to_environment(["toy.py", "first", "toy.py"]) == [
-        "first", "second.mod", str(tmp_path / "toy.py")]
+        "first",
+        "second.mod",
+        str(tmp_path / "toy.py"),
+    ]
     assert plugins.plugin_list() == ["first", "second.mod", str(tmp_path / "toy.py")]
 
 
 def test_a_failing_plugin_is_one_plugin_error(tmp_path):
     plugins.load_plugins()  # the built-in 'conv' first
     path = tmp_path / "twice.py"
-    path.write_text("from latbench.plugins import register_op\n"
-                    "register_op('conv')(lambda spec: None)\n", encoding="utf-8")
+    path.write_text(
+        "from latbench.plugins import register_op\nregister_op('conv')(lambda spec: None)\n",
+        encoding="utf-8",
+    )
     with pytest.raises(LatbenchError) as err:
         plugins._load_one(str(path), str(path))
-    assert str(err.value) == (f"plugin '{path}' failed to load: ValueError: op kind 'conv' is "
-                              "registered twice")
+    assert str(err.value) == (
+        f"plugin '{path}' failed to load: ValueError: op kind 'conv' is registered twice"
+    )
     with pytest.raises(plugins.PluginError, match="ModuleNotFoundError: No module named"):
         plugins._load_one("no_such_plugin_module", "no_such_plugin_module")
 
@@ -132,8 +170,7 @@ def test_the_papers_are_the_first_plugin_loaded():
 
     assert "msnas" in list_spaces()
     assert plugins.loaded_plugins()[0] == plugins.BUILTIN
-    assert 'papers = "latbench.builtin"' in (REPO / "pyproject.toml").read_text(
-        encoding="utf-8")
+    assert 'papers = "latbench.builtin"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
@@ -141,8 +178,10 @@ def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
 
     plugins.load_plugins()
     probe = tmp_path / "probe.py"
-    probe.write_text("from pathlib import Path\n"
-                     "Path(__file__).with_suffix('.loaded').write_text('1')\n", encoding="utf-8")
+    probe.write_text(
+        "from pathlib import Path\nPath(__file__).with_suffix('.loaded').write_text('1')\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv(plugins.ENV, os.environ.get(plugins.ENV, ""))  # restored afterwards
     assert main(["spaces", "no-such-space*", "--plugin", str(probe)]) == 0
     assert (tmp_path / "probe.loaded").read_text() == "1"
@@ -150,10 +189,18 @@ def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
 
 
 def test_entry_points_are_sorted_by_name_and_callables_are_called(tmp_path, monkeypatch):
-    _install(tmp_path, "lbt_probe_b", "def register():\n    raise RuntimeError('boom')\n",
-             "a = lbt_probe_b:register")
-    _install(tmp_path, "lbt_probe_a", "CALLED = []\ndef register():\n    CALLED.append(1)\n",
-             "b = lbt_probe_a:register")
+    _install(
+        tmp_path,
+        "lbt_probe_b",
+        "def register():\n    raise RuntimeError('boom')\n",
+        "a = lbt_probe_b:register",
+    )
+    _install(
+        tmp_path,
+        "lbt_probe_a",
+        "CALLED = []\ndef register():\n    CALLED.append(1)\n",
+        "b = lbt_probe_a:register",
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     ours = [(label, ep) for label, ep in plugins._entry_points() if "lbt_probe" in label]
     assert [label for label, _ in ours] == ["lbt_probe_b:register", "lbt_probe_a:register"]

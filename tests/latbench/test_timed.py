@@ -21,6 +21,7 @@ def _maker(refs: list[weakref.ref]):
         held = _Cycle()
         refs.append(weakref.ref(held))
         return lambda: held
+
     return make
 
 
@@ -62,6 +63,7 @@ def test_what_a_failing_callable_held_is_collected_too():
 
         def run():
             raise ValueError(f"bad op {held!r}")  # the traceback's frame holds `held`
+
         return run
 
     ((fields, measurement),) = time_guarded_many([make], TIMER)

@@ -6,12 +6,17 @@ import pytest
 import torch
 from torch import nn
 
-from latbench.opspec import OpSpec
-from latbench.spaces.cakes import SUBKERNELS as SUB_KERNELS
-from latbench.nas.cakes import (ChannelwiseKernelMix, beta_from_costs, beta_from_params,
-                       channelwise_latency_ms, kernel_dims)
+from latbench.nas.cakes import (
+    ChannelwiseKernelMix,
+    beta_from_costs,
+    beta_from_params,
+    channelwise_latency_ms,
+    kernel_dims,
+)
 from latbench.nas.errors import SearchError
 from latbench.nas.regularizers import CostLasso
+from latbench.opspec import OpSpec
+from latbench.spaces.cakes import SUBKERNELS as SUB_KERNELS
 
 
 def _specs(channels: int = 4) -> list[OpSpec]:
@@ -20,8 +25,10 @@ def _specs(channels: int = 4) -> list[OpSpec]:
 
 def test_beta_from_params_is_the_papers():
     beta = beta_from_params(_specs())
-    expected = [1 / 13 if kernel_dims(k) == 1 else 3 / 13 if kernel_dims(k) == 2 else 9 / 13
-                for k in SUB_KERNELS]
+    expected = [
+        1 / 13 if kernel_dims(k) == 1 else 3 / 13 if kernel_dims(k) == 2 else 9 / 13
+        for k in SUB_KERNELS
+    ]
     assert beta.tolist() == pytest.approx(expected)
 
 
@@ -46,9 +53,11 @@ def test_lasso_gradient_reaches_channelwise_alpha_and_output_shape():
 def test_choices_and_latency_estimate():
     layer = ChannelwiseKernelMix([nn.Identity()] * 3, out_channels=4)
     with torch.no_grad():
-        layer.alpha.copy_(torch.tensor([[1, 0, 0], [0, -2, 1], [0, 0, 3], [0, 0, 1]],
-                                       dtype=torch.float32))
+        layer.alpha.copy_(
+            torch.tensor([[1, 0, 0], [0, -2, 1], [0, 0, 3], [0, 0, 1]], dtype=torch.float32)
+        )
     choices = layer.choices()
     assert choices.tolist() == [0, 1, 2, 2]
     assert channelwise_latency_ms(choices, torch.tensor([1.0, 2.0, 4.0])) == pytest.approx(
-        0.25 * 1 + 0.25 * 2 + 0.5 * 4)
+        0.25 * 1 + 0.25 * 2 + 0.5 * 4
+    )

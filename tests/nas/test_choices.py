@@ -13,12 +13,14 @@ from latbench.errors import LatbenchError
 from latbench.nas import choices
 from latbench.nas.errors import SearchError
 from latbench.opspec import OpSpec
-from latbench.spaces import ChoiceLayout
-from latbench.spaces import registry
+from latbench.spaces import ChoiceLayout, registry
 
 X = (1, 2, 4, 4)
-SLOT = {"c3": OpSpec.make("conv", X, kernel=3), "c5": OpSpec.make("conv", X, kernel=5),
-        "id": OpSpec.make("identity", X)}
+SLOT = {
+    "c3": OpSpec.make("conv", X, kernel=3),
+    "c5": OpSpec.make("conv", X, kernel=5),
+    "id": OpSpec.make("identity", X),
+}
 
 
 class KernelCost:
@@ -37,9 +39,13 @@ class KernelCost:
 def space(monkeypatch):
     """A registered space ``chain`` with a 3-slot ChoiceLayout, removed afterwards."""
     registry.get_space("msnas")  # load the plugins before adding a space by hand
-    monkeypatch.setitem(registry._SPACES, "chain", registry.Space(
-        "chain", "test", lambda size: layout().ops(),
-        build_layout=lambda size: layout()))
+    monkeypatch.setitem(
+        registry._SPACES,
+        "chain",
+        registry.Space(
+            "chain", "test", lambda size: layout().ops(), build_layout=lambda size: layout()
+        ),
+    )
     return "chain"
 
 
@@ -65,8 +71,11 @@ def test_shape_breaks_name_the_slot_and_candidate():
     with pytest.raises(LatbenchError, match=r"slot 0: candidates write different shapes"):
         ChoiceLayout.of([{"c3": SLOT["c3"], "wide": wide}]).check()
     other = OpSpec.make("conv", (1, 2, 2, 2), kernel=3)
-    with pytest.raises(LatbenchError, match=r"slot 1 candidate 'small' reads \(1, 2, 2, 2\); "
-                                            r"slot 0 writes \(1, 2, 4, 4\)"):
+    with pytest.raises(
+        LatbenchError,
+        match=r"slot 1 candidate 'small' reads \(1, 2, 2, 2\); "
+        r"slot 0 writes \(1, 2, 4, 4\)",
+    ):
         ChoiceLayout.of([SLOT, {"small": other}]).check()
     with pytest.raises(LatbenchError, match="slot 0 of the ChoiceLayout has no candidate"):
         ChoiceLayout.of([{}])
@@ -87,8 +96,9 @@ def test_the_latency_term_picks_cheaper_ops(space, one_thread):
     assert base.lam == 0 and reg.lam == 5.0
     assert all(math.isfinite(r.latency_ms) and math.isfinite(r.task_loss) for r in out.runs)
     assert reg.latency_ms < base.latency_ms or base.latency_ms == pytest.approx(0.3)
-    assert reg.latency_ms == pytest.approx(sum(KernelCost().predict(
-        [layout().candidates(i)[j] for i, j in enumerate(reg.choice)])))
+    assert reg.latency_ms == pytest.approx(
+        sum(KernelCost().predict([layout().candidates(i)[j] for i, j in enumerate(reg.choice)]))
+    )
     assert "c5" not in out.genotype(reg)
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from latbench.archs import INPUT, Architecture, Edge
-from latbench.opspec import OpSpec
 from latbench.nas.errors import CostError
 from latbench.nas.hypersegnas import MemoryModel, confirm_top, filter_by_memory
+from latbench.opspec import OpSpec
 from latbench.predictors.band import BandError
 
 

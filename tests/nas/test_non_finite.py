@@ -46,8 +46,10 @@ def _tiny_rtdnas(scale: float):
     op_ms = torch.tensor([[1.7, 0.2], [0.9, 0.1]]) * scale
     scaling_ms = torch.tensor([[0.0, 0.0, 0.3], [0.4, 0.0, 0.0]]) * scale
     cells = [[nn.Conv2d(2, 2, 3, padding=1), nn.Identity()] for _ in range(2)]
-    scaling = [[None, nn.Identity(), nn.MaxPool2d(2)],
-               [nn.Upsample(scale_factor=2), nn.Identity(), None]]
+    scaling = [
+        [None, nn.Identity(), nn.MaxPool2d(2)],
+        [nn.Upsample(scale_factor=2), nn.Identity(), None],
+    ]
     return op_ms, scaling_ms, (cells, scaling)
 
 
@@ -57,8 +59,17 @@ def test_rtdnas_on_a_slow_device_returns_finite_numbers_and_the_penalty_still_cu
 
     op_ms, scaling_ms, modules = _tiny_rtdnas(160.0)
     with torch_threads(1):  # 0.3 s; two threads on a loaded 2-core machine took 20 s
-        base, reg = search_cells(op_ms, scaling_ms, modules, (1, 2, 8, 8), [0.0, 10.0],
-                                 n_layers=2, n_nodes=2, upper_ms=50.0, steps=5)
+        base, reg = search_cells(
+            op_ms,
+            scaling_ms,
+            modules,
+            (1, 2, 8, 8),
+            [0.0, 10.0],
+            n_layers=2,
+            n_nodes=2,
+            upper_ms=50.0,
+            steps=5,
+        )
     for run in (base, reg):
         assert math.isfinite(run.latency_ms) and math.isfinite(run.task_loss)
     assert reg.latency_ms < base.latency_ms
@@ -73,8 +84,15 @@ def test_a_non_finite_loss_names_the_run_and_step():
         return task + (float("inf") if len(calls) == 3 else 0.0)
 
     with pytest.raises(NonFiniteError, match=r"ST-NAS decoder λ=2: the total loss .* step 3"):
-        distill(student, nn.Linear(2, 2), lambda g: torch.randn(4, 2, generator=g),
-                regulariser, student.parameters(), steps=5, where="ST-NAS decoder λ=2")
+        distill(
+            student,
+            nn.Linear(2, 2),
+            lambda g: torch.randn(4, 2, generator=g),
+            regulariser,
+            student.parameters(),
+            steps=5,
+            where="ST-NAS decoder λ=2",
+        )
 
 
 @pytest.mark.parametrize("field", ["latency_ms", "task_loss"])

@@ -8,8 +8,15 @@ import pytest
 import torch
 
 from latbench.nas.errors import SearchError
-from latbench.nas.regularizers import (CostLasso, ExpectedLatency, L1LatencyRegularizer, cost_lasso,
-                              expected_latency, l1_latency, rtdnas_loss)
+from latbench.nas.regularizers import (
+    CostLasso,
+    ExpectedLatency,
+    L1LatencyRegularizer,
+    cost_lasso,
+    expected_latency,
+    l1_latency,
+    rtdnas_loss,
+)
 
 
 def test_l1_latency_value_and_gradient():

@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from latbench.nas.errors import SearchError
-from latbench.nas.rtdnas import (CellLatency, NetworkLatency, discrete_cell_latency, edge_latencies,
-                        longest_path, node_probs)
+from latbench.nas.rtdnas import (
+    CellLatency,
+    NetworkLatency,
+    discrete_cell_latency,
+    edge_latencies,
+    longest_path,
+    node_probs,
+)
 
 
 def test_longest_path_by_hand():

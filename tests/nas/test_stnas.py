@@ -28,11 +28,14 @@ def test_depth_stage_is_eq1_by_hand():
     assert stage(torch.tensor([1.0])).item() == pytest.approx(7.0)
 
 
-@pytest.mark.parametrize("alpha, kept", [
-    ([1.2, 0.9, 1.1, 0.5, 0.2], 3),   # drop 0.2, 0.5; stop at 1.1 (0.9 inside is kept)
-    ([1.0, 1.0], 2),                   # α = 1 is kept
-    ([0.3, 0.2], 1),                   # min_keep keeps the first block
-])
+@pytest.mark.parametrize(
+    "alpha, kept",
+    [
+        ([1.2, 0.9, 1.1, 0.5, 0.2], 3),  # drop 0.2, 0.5; stop at 1.1 (0.9 inside is kept)
+        ([1.0, 1.0], 2),  # α = 1 is kept
+        ([0.3, 0.2], 1),  # min_keep keeps the first block
+    ],
+)
 def test_shrink_depth(alpha, kept):
     assert shrink_depth(alpha) == kept
 
@@ -42,8 +45,9 @@ def test_shrink_depth_min_keep_zero_empties_stage():
 
 
 def test_l1_regulariser_gradient_reaches_encoder_alphas():
-    enc = EncoderSupernet([DepthStage([Scale(1.0)] * 2), DepthStage([Scale(1.0)] * 3)],
-                          [nn.Identity(), nn.Identity()])
+    enc = EncoderSupernet(
+        [DepthStage([Scale(1.0)] * 2), DepthStage([Scale(1.0)] * 3)], [nn.Identity(), nn.Identity()]
+    )
     s = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
     reg = L1LatencyRegularizer(s, lam=0.5)
     reg(enc.alphas()).backward()

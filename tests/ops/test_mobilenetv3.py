@@ -12,8 +12,8 @@ import torch
 
 from latbench.archs.ofa_mbv3 import subnet_ops
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops.mobilenetv3 import make_divisible
+from latbench.opspec import OpSpec
 from latbench.spaces.ofa_mbv3 import conv_out
 
 
@@ -38,12 +38,20 @@ def test_ofa_specialised_flops_595m_subnet() -> None:
 
 
 MBV3_LARGE = (  # OFA networks/mobilenet_v3.py MobileNetV3Large cfg: k, mid, out, se, act, s
-    (3, 16, 16, False, "relu", 1), (3, 64, 24, False, "relu", 2), (3, 72, 24, False, "relu", 1),
-    (5, 72, 40, True, "relu", 2), (5, 120, 40, True, "relu", 1), (5, 120, 40, True, "relu", 1),
-    (3, 240, 80, False, "h_swish", 2), (3, 200, 80, False, "h_swish", 1),
-    (3, 184, 80, False, "h_swish", 1), (3, 184, 80, False, "h_swish", 1),
-    (3, 480, 112, True, "h_swish", 1), (3, 672, 112, True, "h_swish", 1),
-    (5, 672, 160, True, "h_swish", 2), (5, 960, 160, True, "h_swish", 1),
+    (3, 16, 16, False, "relu", 1),
+    (3, 64, 24, False, "relu", 2),
+    (3, 72, 24, False, "relu", 1),
+    (5, 72, 40, True, "relu", 2),
+    (5, 120, 40, True, "relu", 1),
+    (5, 120, 40, True, "relu", 1),
+    (3, 240, 80, False, "h_swish", 2),
+    (3, 200, 80, False, "h_swish", 1),
+    (3, 184, 80, False, "h_swish", 1),
+    (3, 184, 80, False, "h_swish", 1),
+    (3, 480, 112, True, "h_swish", 1),
+    (3, 672, 112, True, "h_swish", 1),
+    (5, 672, 160, True, "h_swish", 2),
+    (5, 960, 160, True, "h_swish", 1),
     (5, 960, 160, True, "h_swish", 1),
 )
 
@@ -56,13 +64,25 @@ def test_mobilenetv3_large_matches_torchvision_published_count() -> None:
     ops = [OpSpec.make("mbv3_conv", (1, 3, 224, 224), out=16, kernel=3, stride=2)]
     cin, size = 16, 112
     for k, mid, out, se, act, stride in MBV3_LARGE:
-        ops.append(OpSpec.make("mbv3_block", (1, cin, size, size), out=out, kernel=k,
-                               mid=None if mid == cin else mid, stride=stride, act=act, se=se))
+        ops.append(
+            OpSpec.make(
+                "mbv3_block",
+                (1, cin, size, size),
+                out=out,
+                kernel=k,
+                mid=None if mid == cin else mid,
+                stride=stride,
+                act=act,
+                se=se,
+            )
+        )
         cin, size = out, conv_out(size, stride)
-    ops += [OpSpec.make("mbv3_conv", (1, 160, 7, 7), out=960),
-            OpSpec.make("global_pool", (1, 960, 7, 7)),
-            OpSpec.make("mbv3_feature_mix", (1, 960), out=1280),
-            OpSpec.make("linear", (1, 1280), out=1000)]
+    ops += [
+        OpSpec.make("mbv3_conv", (1, 160, 7, 7), out=960),
+        OpSpec.make("global_pool", (1, 960, 7, 7)),
+        OpSpec.make("mbv3_feature_mix", (1, 960), out=1280),
+        OpSpec.make("linear", (1, 1280), out=1000),
+    ]
     macs, params = _macs_params(ops)
     assert params + 1280 == 5_483_032
     assert round(macs / 1e6) == 217
@@ -70,13 +90,22 @@ def test_mobilenetv3_large_matches_torchvision_published_count() -> None:
 
 def test_make_divisible_matches_ofa_widths() -> None:
     assert [make_divisible(c * 1.2) for c in (16, 24, 40, 80, 112, 160, 960, 1280)] == [
-        24, 32, 48, 96, 136, 192, 1152, 1536]
+        24,
+        32,
+        48,
+        96,
+        136,
+        192,
+        1152,
+        1536,
+    ]
     assert make_divisible(72 // 4) == 24 and make_divisible(120 // 4) == 32
 
 
 def test_block_residual_se_and_bad_params() -> None:
-    spec = OpSpec.make("mbv3_block", (2, 24, 8, 8), out=24, mid=72, kernel=5, se=True,
-                       act="h_swish")
+    spec = OpSpec.make(
+        "mbv3_block", (2, 24, 8, 8), out=24, mid=72, kernel=5, se=True, act="h_swish"
+    )
     module = spec.build().eval()
     assert module.residual
     x = spec.example_inputs()[0]

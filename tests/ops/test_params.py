@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from latbench.errors import OpSpecError
-from latbench.opspec import OpSpec
 from latbench.ops import get_op_kind, list_op_kinds
+from latbench.opspec import OpSpec
 
-_spec = importlib.util.spec_from_file_location("_registry_examples",
-                                               Path(__file__).with_name("test_registry.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_registry_examples", Path(__file__).with_name("test_registry.py")
+)
 _mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_mod)
 example = _mod.example
@@ -58,10 +59,14 @@ def test_known_alias_pairs_share_one_key():
         (dict(**conv, kernel=3), dict(**conv, kernel=(3, 3))),
         (dict(**conv, out=None), dict(**conv, out=8)),
         (dict(**conv, dilation=1), dict(**conv, dilation=(1, 1))),
-        (dict(kind="pool", input_shape=(1, 8, 16, 16), kernel=2),
-         dict(kind="pool", input_shape=(1, 8, 16, 16), kernel=2, stride=2)),
-        (dict(kind="upsample", input_shape=(1, 8, 4, 4), scale=2),
-         dict(kind="upsample", input_shape=(1, 8, 4, 4), scale=2.0)),
+        (
+            dict(kind="pool", input_shape=(1, 8, 16, 16), kernel=2),
+            dict(kind="pool", input_shape=(1, 8, 16, 16), kernel=2, stride=2),
+        ),
+        (
+            dict(kind="upsample", input_shape=(1, 8, 4, 4), scale=2),
+            dict(kind="upsample", input_shape=(1, 8, 4, 4), scale=2.0),
+        ),
     ]
     for a, b in pairs:
         assert OpSpec.make(**a).key == OpSpec.make(**b).key
@@ -83,8 +88,9 @@ def bad_values(spec: OpSpec) -> list[dict]:
         if value is None and getattr(kind.params[name], "form", "") != "channels":
             continue
         number = getattr(kind.params[name], "form", "") == "number"
-        out += [{name: v} for v in (0, -5, 10**12, True, "3", [1, 2, 3, 4]) + (() if number
-                                                                                else (2.5,))]
+        out += [
+            {name: v} for v in (0, -5, 10**12, True, "3", [1, 2, 3, 4]) + (() if number else (2.5,))
+        ]
     return out
 
 
@@ -99,8 +105,10 @@ def test_out_of_range_parameters_are_one_line_errors(kind, bad):
     assert "\n" not in message and kind in message and next(iter(bad)) in message
 
 
-@pytest.mark.parametrize("shape", [(1, 10**12, 4, 4), (0, 4, 4, 4), (1, 4, -1, 4),
-                                   (1, 2.5, 4, 4), (2**20, 2**20, 2**10, 2)])
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 10**12, 4, 4), (0, 4, 4, 4), (1, 4, -1, 4), (1, 2.5, 4, 4), (2**20, 2**20, 2**10, 2)],
+)
 def test_insane_shapes_are_refused(shape):
     with pytest.raises(OpSpecError, match="input shape"):
         OpSpec.make("conv", shape)

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from latbench.errors import OpSpecError, UnknownOpKindError
 from latbench.features import op_features, output_shape
-from latbench.opspec import OpSpec
 from latbench.ops import list_op_kinds
+from latbench.opspec import OpSpec
 
 # One representative (input shape, params) per kind. A new kind without an entry fails below.
 EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {
@@ -42,13 +42,29 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {
     "mbv2_block": ((1, 8, 10, 10), dict(out=8, stride=1)),
     "p3d": ((1, 4, 6, 6, 6), dict(out=6, kernel=(3, 1, 3))),
     "factorized_reduce": ((1, 4, 6, 6, 6), dict(out=8, norm="in")),
-    "torch_call": ((2, 4, 6, 6), dict(fn="torch.add", inputs=("2x4x6x6:float32", "4x1x1:float32"),
-                                      args=("$0", "$1"))),
-    "torch_module": ((2, 4, 6, 6), dict(module="torch.nn.Conv2d", inputs=("2x4x6x6:float32",),
-                                        init=(("in_channels", 4), ("out_channels", 6),
-                                              ("kernel_size", (3, 3))), args=("$0",))),
-    "submodule": ((1, 4, 6, 6), dict(model="torch.nn:ReLU", shape="1x4x6x6", path=".",
-                                     inputs=("1x4x6x6:float32",), args=("$0",))),
+    "torch_call": (
+        (2, 4, 6, 6),
+        dict(fn="torch.add", inputs=("2x4x6x6:float32", "4x1x1:float32"), args=("$0", "$1")),
+    ),
+    "torch_module": (
+        (2, 4, 6, 6),
+        dict(
+            module="torch.nn.Conv2d",
+            inputs=("2x4x6x6:float32",),
+            init=(("in_channels", 4), ("out_channels", 6), ("kernel_size", (3, 3))),
+            args=("$0",),
+        ),
+    ),
+    "submodule": (
+        (1, 4, 6, 6),
+        dict(
+            model="torch.nn:ReLU",
+            shape="1x4x6x6",
+            path=".",
+            inputs=("1x4x6x6:float32",),
+            args=("$0",),
+        ),
+    ),
 }
 
 
@@ -136,15 +152,19 @@ def test_mode_is_reserved_for_infer_and_train() -> None:
         example("p3d", mode="fast")
 
 
-@pytest.mark.parametrize("kind, changes, needles", [
-    ("deform_conv", dict(norm="gn"), ("norm='gn'", "none, bn, in")),
-    ("mbv2_block", dict(stride=3), ("stride=3", "1, 2")),
-    ("p3d", dict(kernel=(3, 3, 3)), ("(3, 3, 3)", "(3, 3, 1)")),
-    ("swin_block", dict(heads=3), ("heads=3", "C=16")),
-    ("factorized_reduce", dict(input_shape=(1, 4, 5, 6, 6)), ("(5, 6, 6)", "even")),
-])
-def test_bad_parameter_value_names_it_and_the_valid_ones(kind: str, changes: dict,
-                                                         needles: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "kind, changes, needles",
+    [
+        ("deform_conv", dict(norm="gn"), ("norm='gn'", "none, bn, in")),
+        ("mbv2_block", dict(stride=3), ("stride=3", "1, 2")),
+        ("p3d", dict(kernel=(3, 3, 3)), ("(3, 3, 3)", "(3, 3, 1)")),
+        ("swin_block", dict(heads=3), ("heads=3", "C=16")),
+        ("factorized_reduce", dict(input_shape=(1, 4, 5, 6, 6)), ("(5, 6, 6)", "even")),
+    ],
+)
+def test_bad_parameter_value_names_it_and_the_valid_ones(
+    kind: str, changes: dict, needles: tuple[str, ...]
+) -> None:
     with pytest.raises(OpSpecError) as err:  # refused when the spec is made, not when built
         example(kind).replace(**changes)
     assert all(n in str(err.value) for n in needles), str(err.value)

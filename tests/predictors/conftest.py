@@ -20,10 +20,15 @@ def true_ms(spec: OpSpec) -> float:
 
 
 def op_table(specs: list[OpSpec], slug: str = "cpu-test-1t") -> pd.DataFrame:
-    df = pd.DataFrame({"key": [s.key for s in specs],
-                       "latency_median_ms": [true_ms(s) for s in specs],
-                       "latency_min_ms": [0.9 * true_ms(s) for s in specs],
-                       "status": "ok", "source": "measured"})
+    df = pd.DataFrame(
+        {
+            "key": [s.key for s in specs],
+            "latency_median_ms": [true_ms(s) for s in specs],
+            "latency_min_ms": [0.9 * true_ms(s) for s in specs],
+            "status": "ok",
+            "source": "measured",
+        }
+    )
     df.attrs["meta"] = {"fingerprint": {"slug": slug}}
     return df
 

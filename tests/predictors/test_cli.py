@@ -7,16 +7,23 @@ from latbench.cli import main
 from latbench.netprofile import NETWORKS, arch_columns
 from latbench.tables import LATENCY, TableWriter
 
-
 META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"}
 
 
 def write_ops(synth, path, ops):
     w = TableWriter(path, LATENCY, META)
     for s in ops:
-        w.append({"key": s.key, "kind": s.kind, "status": "ok", "source": "measured",
-                  "protocol_id": "p", "latency_median_ms": synth.true_ms(s),
-                  "latency_min_ms": synth.true_ms(s)})
+        w.append(
+            {
+                "key": s.key,
+                "kind": s.kind,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": synth.true_ms(s),
+                "latency_min_ms": synth.true_ms(s),
+            }
+        )
     return path
 
 
@@ -26,36 +33,74 @@ def write_nets(synth, path, archs, noise=0.0):
     for repeat in (1, 2):
         for a in archs:
             ms = synth.network_ms(a) * (1 + noise * rng.standard_normal())
-            w.append({**arch_columns(a, "small"), "repeat": repeat, "status": "ok",
-                      "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
-                      "latency_min_ms": ms})
+            w.append(
+                {
+                    **arch_columns(a, "small"),
+                    "repeat": repeat,
+                    "status": "ok",
+                    "source": "measured",
+                    "protocol_id": "p",
+                    "latency_median_ms": ms,
+                    "latency_min_ms": ms,
+                }
+            )
     return path
 
 
 @pytest.fixture(scope="module")
 def tables(synth, tmp_path_factory, nb201_ops, nb201_archs):
     d = tmp_path_factory.mktemp("tables")
-    return {"ops": write_ops(synth, d / "ops.csv", nb201_ops),
-            "train": write_nets(synth, d / "train.networks.csv", nb201_archs[:15]),
-            "test": write_nets(synth, d / "test.networks.csv", nb201_archs[15:], noise=0.01)}
+    return {
+        "ops": write_ops(synth, d / "ops.csv", nb201_ops),
+        "train": write_nets(synth, d / "train.networks.csv", nb201_archs[:15]),
+        "test": write_nets(synth, d / "test.networks.csv", nb201_archs[15:], noise=0.01),
+    }
 
 
 @pytest.mark.slow
 def test_fit_evaluate_predict_round_trip(tables, tmp_path, capsys):
     model = tmp_path / "net.json"
-    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
-                 "-o", str(model)]) == 0
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
+    )
     assert json.loads(model.read_text())["device"] == "cpu-test-1t"
     plot, metrics = tmp_path / "ev.png", tmp_path / "ev.json"
-    assert main(["evaluate", str(model), str(tables["test"]), "--plot", str(plot),
-                 "--json", str(metrics)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(model),
+                str(tables["test"]),
+                "--plot",
+                str(plot),
+                "--json",
+                str(metrics),
+            ]
+        )
+        == 0
+    )
     report = json.loads(metrics.read_text())
     assert report["NetworkPredictor"]["within_10pct"] == 1.0  # the truth is exactly affine
     assert "noise floor (repeat 2 vs 1)" in report
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = tmp_path / "pred.csv"
-    assert main(["predict", str(model), "--space", "nasbench201", "--size", "small", "--n", "3",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                "--space",
+                "nasbench201",
+                "--size",
+                "small",
+                "--n",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     lines = out.read_text().splitlines()
     assert len(lines) == 4 and lines[1].endswith(f",estimated,{model}")
 
@@ -63,8 +108,22 @@ def test_fit_evaluate_predict_round_trip(tables, tmp_path, capsys):
 def test_fit_transfer_and_op_predictor_paths(tables, tmp_path):
     base, mapped, ops = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "ops.json"
     main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(base)])
-    assert main(["fit", "--transfer-from", str(base), "--networks", str(tables["test"]),
-                 "--shots", "10", "-o", str(mapped)]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--transfer-from",
+                str(base),
+                "--networks",
+                str(tables["test"]),
+                "--shots",
+                "10",
+                "-o",
+                str(mapped),
+            ]
+        )
+        == 0
+    )
     assert json.loads(mapped.read_text())["class"] == "TransferPredictor"
     assert main(["fit", str(tables["ops"]), "--kind", "learned", "-o", str(ops)]) == 0
     assert main(["predict", str(ops), "--space", "nasbench201", "--size", "small"]) == 0
@@ -83,24 +142,45 @@ def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(synth, tables, tmp_path,
-                                                                      nb201_archs):
+def test_evaluate_compares_the_statistic_the_predictor_was_fitted_on(
+    synth, tables, tmp_path, nb201_archs
+):
     """Medians here are the truth times a random 1-1.5 (a busy machine), minimums the truth."""
     rng = np.random.default_rng(1)
     busy = TableWriter(tmp_path / "busy.networks.csv", NETWORKS, META)
     for repeat in (1, 2):
         for a in nb201_archs[15:]:
             ms = synth.network_ms(a)
-            busy.append({**arch_columns(a, "small"), "repeat": repeat, "status": "ok",
-                         "source": "measured", "protocol_id": "p", "latency_min_ms": ms,
-                         "latency_median_ms": ms * (1 + 0.5 * rng.random())})
+            busy.append(
+                {
+                    **arch_columns(a, "small"),
+                    "repeat": repeat,
+                    "status": "ok",
+                    "source": "measured",
+                    "protocol_id": "p",
+                    "latency_min_ms": ms,
+                    "latency_median_ms": ms * (1 + 0.5 * rng.random()),
+                }
+            )
     model, by_min, by_median = tmp_path / "m.json", tmp_path / "a.json", tmp_path / "b.json"
-    main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "--stat", "min",
-          "-o", str(model)])
+    main(
+        [
+            "fit",
+            str(tables["ops"]),
+            "--networks",
+            str(tables["train"]),
+            "--stat",
+            "min",
+            "-o",
+            str(model),
+        ]
+    )
     assert json.loads(model.read_text())["statistic"] == "latency_min_ms"
     assert main(["evaluate", str(model), str(busy.path), "--json", str(by_min)]) == 0
-    assert main(["evaluate", str(model), str(busy.path), "--stat", "median",
-                 "--json", str(by_median)]) == 0
+    assert (
+        main(["evaluate", str(model), str(busy.path), "--stat", "median", "--json", str(by_median)])
+        == 0
+    )
     assert json.loads(by_min.read_text())["NetworkPredictor"]["within_10pct"] == 1.0
     beside = sorted(p.name for p in busy.path.parent.iterdir())  # no --plot: no PNG written
     assert not [n for n in beside if n.endswith(".png")], beside
@@ -111,23 +191,44 @@ def test_predict_defaults_to_the_size_the_predictor_was_fitted_on(tables, tmp_pa
     """A predictor fitted on small networks predicts small networks unless told otherwise,
     and a --size it was not fitted on gets a one-line note."""
     model = tmp_path / "net.json"
-    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
-                 "-o", str(model)]) == 0
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
+    )
     assert json.loads(model.read_text())["sizes"] == {"nasbench201": ["small"]}
     default, small = tmp_path / "default.csv", tmp_path / "small.csv"
     capsys.readouterr()
-    assert main(["predict", str(model), "--space", "nasbench201", "--n", "2",
-                 "--out", str(default)]) == 0
+    assert (
+        main(["predict", str(model), "--space", "nasbench201", "--n", "2", "--out", str(default)])
+        == 0
+    )
     assert "note:" not in capsys.readouterr().out
-    assert main(["predict", str(model), "--space", "nasbench201", "--size", "small", "--n", "2",
-                 "--out", str(small)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                "--space",
+                "nasbench201",
+                "--size",
+                "small",
+                "--n",
+                "2",
+                "--out",
+                str(small),
+            ]
+        )
+        == 0
+    )
     assert default.read_text() == small.read_text()
     capsys.readouterr()
-    assert main(["predict", str(model), "--space", "nasbench201", "--size", "paper",
-                 "--n", "1"]) == 0
+    assert (
+        main(["predict", str(model), "--space", "nasbench201", "--size", "paper", "--n", "1"]) == 0
+    )
     out = " ".join(capsys.readouterr().out.split())
-    assert "note: " in out and ("was fitted on nasbench201 at size small; predicting size "
-                                "paper") in out
+    assert (
+        "note: " in out
+        and ("was fitted on nasbench201 at size small; predicting size paper") in out
+    )
 
 
 def test_choose_size_notes():
@@ -136,8 +237,10 @@ def test_choose_size_notes():
     fitted = {"nasbench201": ["small"]}
     assert choose_size("nasbench201", None, fitted, "p.json") == ("small", "")
     assert choose_size("nasbench201", "small", fitted, "p.json") == ("small", "")
-    assert "fitted on nasbench201 at size small" in choose_size("nasbench201", "paper", fitted,
-                                                                 "p.json")[1]
+    assert (
+        "fitted on nasbench201 at size small"
+        in choose_size("nasbench201", "paper", fitted, "p.json")[1]
+    )
     assert "not on msnas" in choose_size("msnas", None, fitted, "p.json")[1]
     size, note = choose_size("nasbench201", None, {}, "old.json")
     assert size == "paper" and "does not record the size" in note
@@ -159,8 +262,9 @@ def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, caps
     from latbench.predictors.report import metric_rows
 
     model = tmp_path / "net.json"
-    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
-                 "-o", str(model)]) == 0
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
+    )
     fitted = " ".join(capsys.readouterr().out.split())
     metrics = json.loads(model.read_text())["fit_metrics"]
     row = metric_rows({"NetworkPredictor": metrics})[0]
@@ -168,11 +272,11 @@ def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, caps
     assert f"│ {row[3]} │ {row[4]} │" in fitted  # the truth is exactly affine: all within 10 %
 
 
-def test_evaluate_on_the_calibration_table_says_the_scores_are_in_sample(tables, tmp_path,
-                                                                          capsys):
+def test_evaluate_on_the_calibration_table_says_the_scores_are_in_sample(tables, tmp_path, capsys):
     model = tmp_path / "net.json"
-    assert main(["fit", str(tables["ops"]), "--networks", str(tables["train"]),
-                 "-o", str(model)]) == 0
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
+    )
     capsys.readouterr()
     assert main(["evaluate", str(model), str(tables["train"])]) == 0
     out = " ".join(capsys.readouterr().out.split())

@@ -11,16 +11,16 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from latbench.errors import LatbenchError, NotFittedError
+from latbench.model_features import FEATURES
 from latbench.predictors.base import Predictor, input_level
+from latbench.predictors.gpu_specs import SpecSheetPredictor
 from latbench.predictors.learned import FlopsCost, LearnedPredictor
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.model_transfer import ModelTransferPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import _CLASSES, _ensure_loaded
 from latbench.predictors.transfer import TransferPredictor
-from latbench.predictors.gpu_specs import SpecSheetPredictor
-from latbench.model_features import FEATURES
-from latbench.predictors.model_transfer import ModelTransferPredictor
 
 
 def _zoo_column(n: int = 12):
@@ -29,8 +29,15 @@ def _zoo_column(n: int = 12):
 
     rng = np.random.default_rng(0)
     feats = np.exp(rng.normal(0, 1, (n, len(FEATURES))))
-    return ModelNetworks([f"net{j}" for j in range(n)], np.full(n, 224), np.full(n, 8), feats,
-                         feats[:, 0] * 8, device="tgt")
+    return ModelNetworks(
+        [f"net{j}" for j in range(n)],
+        np.full(n, 224),
+        np.full(n, 8),
+        feats,
+        feats[:, 0] * 8,
+        device="tgt",
+    )
+
 
 _ensure_loaded()
 REGISTRY = sorted(_CLASSES)

@@ -40,16 +40,14 @@ def test_launches_count_the_kernels_an_op_dispatches(nb201_ops):
     assert by_kind["pool"] == {1.0}
 
 
-def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, archs,
-                                                                        tmp_path):
+def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, archs, tmp_path):
     batch = encode(archs)
     lookup = LookupPredictor().fit(synth.op_table(batch.ops))  # compute-shaped source
     y = launch_bound(batch)
     shots = choose_shots(batch.n, 10, seed=0)
     rest = np.setdiff1d(np.arange(batch.n), shots)
     model = TransferPredictor(lookup).fit(batch.take(shots), y[shots])
-    plain = TransferPredictor(lookup, "opcost", alphas=(1000.0,)).fit(batch.take(shots),
-                                                                     y[shots])
+    plain = TransferPredictor(lookup, "opcost", alphas=(1000.0,)).fit(batch.take(shots), y[shots])
     assert model.method_ in ("launches", "roofline", "opcost-roofline")
     pred = model.predict(batch.take(rest))
     assert np.max(np.abs(pred / y[rest] - 1)) < 0.02
@@ -65,8 +63,9 @@ def test_no_network_is_predicted_at_zero_ms(synth, archs):
     lookup = LookupPredictor().fit(synth.op_table(batch.ops))
     y = launch_bound(batch, const=0.0)
     model = TransferPredictor(lookup, "opcost").fit(batch.take(np.arange(10)), y[:10])
-    empty = build_network(parse_genotype("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|"
-                                         "none~2|"), "small")
+    empty = build_network(
+        parse_genotype("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"), "small"
+    )
     assert model.predict([empty])[0] >= 0.25 * y[:10].min() > 0
 
 
@@ -89,8 +88,11 @@ def test_a_prior_mixes_batch_sizes_and_reloads(synth, archs, tmp_path):
     b1, b8 = encode(archs), encode(_at(archs, 8))
     assert not {op.key for op in b1.ops} & {op.key for op in b8.ops}
     assert {prior_key(op.key) for op in b8.ops} == {op.key for op in b1.ops}
-    devices = {"gpu_1": (b1, launch_bound(b1)), "gpu_8": (b8, launch_bound(b8, per_flop=1e-8)),
-               "cpu_1": (b1, launch_bound(b1, per_kernel=0.001, per_flop=5e-8))}
+    devices = {
+        "gpu_1": (b1, launch_bound(b1)),
+        "gpu_8": (b8, launch_bound(b8, per_flop=1e-8)),
+        "cpu_1": (b1, launch_bound(b1, per_kernel=0.001, per_flop=5e-8)),
+    }
     prior = DevicePrior.fit_devices(devices)
     assert len(prior.keys) == len(b1.ops) and prior.batches == [1, 8, 1]
     again = load(save(prior, tmp_path / "prior.json"))
@@ -98,38 +100,70 @@ def test_a_prior_mixes_batch_sizes_and_reloads(synth, archs, tmp_path):
     assert again.covers([op.key for op in b8.ops])
     space_other = encode(sample_architectures("ofa-mbv3", 2, "small", seed=0))
     with pytest.raises(Exception, match="share no op"):
-        DevicePrior.fit_devices({"a": (b1, launch_bound(b1)),
-                                 "b": (space_other, np.ones(space_other.n))})
+        DevicePrior.fit_devices(
+            {"a": (b1, launch_bound(b1)), "b": (space_other, np.ones(space_other.n))}
+        )
 
 
 @pytest.mark.slow
 def test_cli_saves_a_prior_once_reuses_it_and_shows_intervals(synth, archs, tmp_path, capsys):
-    from latbench.tables import LATENCY, TableWriter
     from test_transfer import _write_target  # noqa: PLC0415 (same folder)
 
-    w = TableWriter(tmp_path / "ops.csv", LATENCY, {"fingerprint": {"slug": "cpu-test-1t"},
-                                                   "protocol": {}, "protocol_id": "p"})
+    from latbench.tables import LATENCY, TableWriter
+
+    w = TableWriter(
+        tmp_path / "ops.csv",
+        LATENCY,
+        {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"},
+    )
     batch = encode(archs)
     for s in batch.ops:
-        w.append({"key": s.key, "kind": s.kind, "status": "ok", "source": "measured",
-                  "protocol_id": "p", "latency_median_ms": synth.true_ms(s)})
+        w.append(
+            {
+                "key": s.key,
+                "kind": s.kind,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": synth.true_ms(s),
+            }
+        )
     ops = tmp_path / "ops.json"
     assert main(["fit", str(w.path), "-o", str(ops)]) == 0
     at8 = _at(archs, 8)
-    tables = [_write_target(tmp_path / "g1.networks.csv", archs, launch_bound(batch), "gpu-a"),
-              _write_target(tmp_path / "g8.networks.csv", at8,
-                            launch_bound(encode(at8), per_flop=1e-8), "gpu-b")]
+    tables = [
+        _write_target(tmp_path / "g1.networks.csv", archs, launch_bound(batch), "gpu-a"),
+        _write_target(
+            tmp_path / "g8.networks.csv", at8, launch_bound(encode(at8), per_flop=1e-8), "gpu-b"
+        ),
+    ]
     prior = tmp_path / "prior.json"
-    assert main(["fit", "--kind", "prior", "--prior-from", *map(str, tables),
-                 "-o", str(prior)]) == 0
+    assert (
+        main(["fit", "--kind", "prior", "--prior-from", *map(str, tables), "-o", str(prior)]) == 0
+    )
     assert "(batch 8)" in capsys.readouterr().out
     assert main(["predict", str(prior), "--space", "nasbench201", "--size", "small"]) == 2
     assert "is a cross-device prior" in capsys.readouterr().err
-    target = _write_target(tmp_path / "t.networks.csv", archs,
-                           launch_bound(batch, per_kernel=0.08), "gpu-t")
+    target = _write_target(
+        tmp_path / "t.networks.csv", archs, launch_bound(batch, per_kernel=0.08), "gpu-t"
+    )
     out = tmp_path / "t.json"
-    assert main(["fit", "--transfer-from", str(ops), "--networks", str(target),
-                 "--prior-from", str(prior), "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--transfer-from",
+                str(ops),
+                "--networks",
+                str(target),
+                "--prior-from",
+                str(prior),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["state"]["prior"]["batches"] == [1, 8]
     report = tmp_path / "e.json"
     assert main(["evaluate", str(out), str(target), "--json", str(report)]) == 0
@@ -141,13 +175,43 @@ def test_cli_saves_a_prior_once_reuses_it_and_shows_intervals(synth, archs, tmp_
     assert main(["predict", str(out), "--networks", str(target), "--out", str(csv)]) == 0
     header = csv.read_text().splitlines()[0].split(",")
     assert header[:4] == ["query", "predicted_ms", "low_ms", "high_ms"]
-    assert main(["fit", "--transfer-from", str(ops), "--networks", str(target),
-                 "--prior-from", str(ops), "-o", str(out)]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--transfer-from",
+                str(ops),
+                "--networks",
+                str(target),
+                "--prior-from",
+                str(ops),
+                "-o",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "not a prior" in capsys.readouterr().err
     ofa = tmp_path / "ofa.networks.csv"
     _write_ofa(ofa)
-    assert main(["fit", "--transfer-from", str(ops), "--networks", str(ofa), "--shots", "3",
-                 "--prior-from", str(prior), "-o", str(out)]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--transfer-from",
+                str(ops),
+                "--networks",
+                str(ofa),
+                "--shots",
+                "3",
+                "--prior-from",
+                str(prior),
+                "-o",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "knows none of the target's" in capsys.readouterr().err
 
 
@@ -155,18 +219,39 @@ def _write_ofa(path):
     from latbench.netprofile import NETWORKS, arch_columns
     from latbench.tables import TableWriter
 
-    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": "gpu-o"}, "protocol": {},
-                                     "protocol_id": "p"})
+    w = TableWriter(
+        path, NETWORKS, {"fingerprint": {"slug": "gpu-o"}, "protocol": {}, "protocol_id": "p"}
+    )
     for i, a in enumerate(sample_architectures("ofa-mbv3", 4, "small", seed=1)):
-        w.append({**arch_columns(a, "small"), "repeat": 1, "status": "ok", "source": "measured",
-                  "protocol_id": "p", "latency_median_ms": 1.0 + i, "latency_min_ms": 1.0 + i})
+        w.append(
+            {
+                **arch_columns(a, "small"),
+                "repeat": 1,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": 1.0 + i,
+                "latency_min_ms": 1.0 + i,
+            }
+        )
 
 
 def test_the_spec_table_is_sourced_and_complete():
     from latbench.predictors.gpu_specs import find_gpu, load_specs
 
-    wanted = ("V100", "P100", "GTX 1080 Ti", "Titan X (Pascal)", "Titan Xp", "RTX 2080 Ti",
-              "Titan RTX", "RTX 3090", "RTX 4090", "A100", "H100")
+    wanted = (
+        "V100",
+        "P100",
+        "GTX 1080 Ti",
+        "Titan X (Pascal)",
+        "Titan Xp",
+        "RTX 2080 Ti",
+        "Titan RTX",
+        "RTX 3090",
+        "RTX 4090",
+        "A100",
+        "H100",
+    )
     specs = load_specs()
     assert set(wanted) <= set(specs)
     for s in specs.values():
@@ -186,14 +271,30 @@ def test_spec_sheet_estimates_are_labelled_and_scale_with_the_spec(archs, tmp_pa
     pred, lo, hi = v100.predict_interval(at32)
     assert np.all(lo < pred) and np.all(pred < hi)
     out = tmp_path / "v100.json"
-    assert main(["fit", "--target-gpu", "V100", "--shots", "0", "--batch", "32",
-                 "-o", str(out)]) == 0
+    assert (
+        main(["fit", "--target-gpu", "V100", "--shots", "0", "--batch", "32", "-o", str(out)]) == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["class"] == "SpecSheetPredictor" and doc["state"]["label"] == ESTIMATE_LABEL
     assert "estimate from spec sheet" in " ".join(capsys.readouterr().out.split())
     csv = tmp_path / "v.csv"
-    assert main(["predict", str(out), "--space", "nasbench201", "--size", "small", "--n", "3",
-                 "--out", str(csv)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(out),
+                "--space",
+                "nasbench201",
+                "--size",
+                "small",
+                "--n",
+                "3",
+                "--out",
+                str(csv),
+            ]
+        )
+        == 0
+    )
     rows = csv.read_text().splitlines()
     assert rows[0].startswith("query,predicted_ms,low_ms,high_ms")
     assert rows[1].split(",")[-2] == ESTIMATE_LABEL
@@ -208,10 +309,12 @@ def test_select_one_se_prefers_the_first_method_within_one_standard_error():
     noise = np.random.default_rng(0).normal(0, 0.1, 10)
 
     def const(offset):
-        return lambda train, alpha: (lambda rows: y[rows] * (1 + noise[rows] + offset))
+        return lambda train, alpha: lambda rows: y[rows] * (1 + noise[rows] + offset)
 
-    cands = lambda off: {"simple": (const(off), (0.0,)),  # noqa: E731
-                         "complex": (const(0.0), (0.0,))}
+    cands = lambda off: {
+        "simple": (const(off), (0.0,)),  # noqa: E731
+        "complex": (const(0.0), (0.0,)),
+    }
     near = select(cands(0.01), y, one_se=True)
     assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]
     assert select(cands(0.01), y).method == "complex"  # plain: the smallest LOO error

@@ -13,11 +13,10 @@ from latbench.opspec import OpSpec
 from latbench.predictors import LookupPredictor
 from latbench.predictors.base import FitDomain, OutOfDomainError, OutOfDomainWarning
 from latbench.predictors.learned import LearnedPredictor
-from latbench.predictors.persist import dumps, parse, from_state_of
+from latbench.predictors.persist import dumps, from_state_of, parse
 
 TABLE = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/nasbench201-small.csv"
-CONV = OpSpec.make("conv", (1, 16, 32, 32), out=16, kernel=3, norm="bn", act="relu",
-                   act_first=True)
+CONV = OpSpec.make("conv", (1, 16, 32, 32), out=16, kernel=3, norm="bn", act="relu", act_first=True)
 
 
 @pytest.fixture(scope="module", params=["learned", "lookup"])
@@ -25,8 +24,7 @@ def model(request):
     return (LearnedPredictor() if request.param == "learned" else LookupPredictor()).fit(TABLE)
 
 
-@pytest.mark.parametrize("change", [{"dtype": "float16"}, {"dtype": "bfloat16"},
-                                    {"mode": "train"}])
+@pytest.mark.parametrize("change", [{"dtype": "float16"}, {"dtype": "bfloat16"}, {"mode": "train"}])
 def test_a_dtype_or_mode_never_fitted_is_refused(model, change):
     with pytest.raises(OutOfDomainError, match=r"never fitted \(fitted: float32 / infer\)"):
         model.predict([CONV.replace(**change)])
@@ -60,8 +58,12 @@ def test_the_domain_survives_a_save_and_a_reload():
 def test_domain_ranges_per_kind():
     small = OpSpec.make("identity", (1, 8, 4, 4))
     domain = FitDomain.of([small, small.replace(input_shape=(4, 8, 4, 4))])
-    refused, flagged = domain.outside([small.replace(input_shape=(2, 8, 4, 4)),
-                                       small.replace(input_shape=(8, 8, 4, 4)),
-                                       small.replace(input_shape=(1, 8, 64, 64))])
+    refused, flagged = domain.outside(
+        [
+            small.replace(input_shape=(2, 8, 4, 4)),
+            small.replace(input_shape=(8, 8, 4, 4)),
+            small.replace(input_shape=(1, 8, 64, 64)),
+        ]
+    )
     assert not refused and len(flagged) == 2
     assert "batch 8 outside the fitted 1-4 of identity" in flagged.values()

@@ -9,10 +9,10 @@ from latbench.cli import main
 from latbench.errors import TableError
 from latbench.netprofile import measure_architectures
 from latbench.opspec import OpSpec
+from latbench.predictors.data import network_data, op_data
 from latbench.profile import profile_specs
 from latbench.tablerun import arch_id
 from latbench.timing import TimingConfig, make_timer
-from latbench.predictors.data import network_data, op_data
 
 TIMER = make_timer("cpu", TimingConfig(budget_ms=2, warmup_ms=1), threads=1)
 
@@ -53,8 +53,13 @@ def test_fit_kind_memory_refuses_a_duplicated_architecture(tmp_path):
 
     path = tmp_path / "m.csv"
     archs = sample_architectures("nasbench201", 1, "small", 0)
-    measure_into_table(archs, path, lambda a: {"status": "ok", "error": "",
-                                               "rss_growth_mib": 5.0}, "cpu", TrainConfig())
+    measure_into_table(
+        archs,
+        path,
+        lambda a: {"status": "ok", "error": "", "rss_growth_mib": 5.0},
+        "cpu",
+        TrainConfig(),
+    )
     _double_last_row(path)
     with pytest.raises(TableError, match=f"arch:{arch_id(archs[0])}"):
         fit_memory(path)

@@ -11,12 +11,18 @@ from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.transfer import TransferPredictor
 
 
-
 def _ops():
-    convs = [OpSpec.make("conv", (1, c, r, r), kernel=k) for c in (8, 16, 32)
-             for r in (8, 16, 32) for k in (1, 3)]
-    pools = [OpSpec.make("pool", (1, c, r, r), reduce="avg", kernel=3, stride=1)
-             for c in (8, 16, 32) for r in (8, 16, 32)]
+    convs = [
+        OpSpec.make("conv", (1, c, r, r), kernel=k)
+        for c in (8, 16, 32)
+        for r in (8, 16, 32)
+        for k in (1, 3)
+    ]
+    pools = [
+        OpSpec.make("pool", (1, c, r, r), reduce="avg", kernel=3, stride=1)
+        for c in (8, 16, 32)
+        for r in (8, 16, 32)
+    ]
     return convs + pools
 
 
@@ -44,9 +50,10 @@ def test_unknown_features_and_unseen_kinds_are_reported(synth):
 
 def test_loglinear_transfer_maps_scale_and_keeps_rank(synth, nb201_ops, nb201_archs):
     measured_a = np.array([synth.network_ms(a) for a in nb201_archs])
-    base = NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(nb201_archs,
-                                                                            measured_a)
-    measured_b = 3.0 * measured_a ** 0.8  # device B: faster on big nets, slower on small ones
+    base = NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(
+        nb201_archs, measured_a
+    )
+    measured_b = 3.0 * measured_a**0.8  # device B: faster on big nets, slower on small ones
     model = TransferPredictor(base, "loglinear").fit(nb201_archs[:10], measured_b[:10])
     pred = model.predict(nb201_archs[10:])
     assert accuracy(pred, measured_b[10:])["within_5pct"] == 1.0

@@ -7,7 +7,6 @@ from latbench.opspec import OpSpec
 from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.lookup import LookupPredictor, MissingOpsError
 
-
 SHAPES = [(1, 16, 8, 8), (1, 16, 16, 16), (1, 16, 64, 64)]
 
 
@@ -59,8 +58,11 @@ def test_a_kind_without_rows_is_an_error_never_zero(lut):
 
 
 def test_fallback_answers_uncovered_kinds_and_is_reported(synth):
-    pools = [OpSpec.make("pool", (1, c, r, r), reduce="avg", kernel=3, stride=1)
-             for c in (8, 16, 32) for r in (8, 16, 32)]
+    pools = [
+        OpSpec.make("pool", (1, c, r, r), reduce="avg", kernel=3, stride=1)
+        for c in (8, 16, 32)
+        for r in (8, 16, 32)
+    ]
     fallback = LearnedPredictor().fit(synth.op_table(pools))
     lut = LookupPredictor(fallback=fallback).fit(synth.op_table([conv(s) for s in SHAPES]))
     query = OpSpec.make("pool", (1, 24, 12, 12), reduce="avg", kernel=3, stride=1)

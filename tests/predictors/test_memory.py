@@ -11,10 +11,10 @@ from latbench.errors import NotFittedError
 from latbench.memory import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.opspec import OpSpec
-from latbench.tables import read_table
 from latbench.predictors import persist
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
+from latbench.tables import read_table
 
 
 def chain(channels: int, size: int = 16) -> Architecture:
@@ -27,8 +27,11 @@ def fake_gpu_table(tmp_path, offset_mib: float):
     model = TrainingMemoryPredictor("reserved").fit(None)
 
     def measure(subject):
-        return {"status": "ok", "error": "",
-                "peak_reserved_mib": model.estimate(subject).value_mib + offset_mib}
+        return {
+            "status": "ok",
+            "error": "",
+            "peak_reserved_mib": model.estimate(subject).value_mib + offset_mib,
+        }
 
     path = tmp_path / "memory.csv"
     measure_into_table([chain(4), chain(8), chain(12)], path, measure, "cpu", TrainConfig())
@@ -82,8 +85,9 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
 
     arch = chain(8)
     config = TrainConfig()
-    path = write_op_terms([e.op.replace(mode="train") for e in arch.edges], tmp_path / "t.csv",
-                          config)
+    path = write_op_terms(
+        [e.op.replace(mode="train") for e in arch.edges], tmp_path / "t.csv", config
+    )
     df = read_table(path)
     assert set(df["source"]) == {"estimated"} and "traced" in df["parts"].iloc[0]
     terms = load_op_terms(path)
@@ -104,9 +108,15 @@ def nvml_table(tmp_path, columns):
 
 
 def test_container_rows_calibrate_on_the_device_delta_and_say_so(tmp_path):
-    table = nvml_table(tmp_path, lambda m: {"nvml_process_mib": None, "context_mib": 540.0,
-                                            "nvml_device_delta_mib": m + 540.0,
-                                            "peak_reserved_mib": m})
+    table = nvml_table(
+        tmp_path,
+        lambda m: {
+            "nvml_process_mib": None,
+            "context_mib": 540.0,
+            "nvml_device_delta_mib": m + 540.0,
+            "peak_reserved_mib": m,
+        },
+    )
     with pytest.warns(UserWarning, match="3 of 3 measured row.* lack per-process NVML"):
         model = TrainingMemoryPredictor("nvml").fit(table)
     assert model.n_calibration_ == 3 and model.offset_mib_ == pytest.approx(540.0)
@@ -141,7 +151,8 @@ def test_alloc_conf_is_modelled_or_refused(tmp_path):
     from latbench.memory.gpu import alloc_conf, check_alloc_conf
 
     assert alloc_conf({"PYTORCH_CUDA_ALLOC_CONF": "expandable_segments:True"}) == (
-        "expandable_segments:True")
+        "expandable_segments:True"
+    )
     assert check_alloc_conf("") is None and check_alloc_conf("max_split_size_mb:128") == 128
     assert check_alloc_conf("expandable_segments:False") is None  # the default
     table = fake_gpu_table(tmp_path, 10.0)
@@ -159,9 +170,11 @@ def test_nvml_process_memory_of_a_pid_nvml_cannot_see_is_none():
     from latbench.memory.gpu import NvmlSampler, nvml_process_bytes
 
     host = SimpleNamespace(pid=987654, usedGpuMemory=600 * 2**20)  # a host-namespace pid
-    fake = SimpleNamespace(nvmlDeviceGetComputeRunningProcesses=lambda h: [host],
-                           nvmlDeviceGetGraphicsRunningProcesses=lambda h: [],
-                           nvmlDeviceGetMemoryInfo=lambda h: SimpleNamespace(used=2**30))
+    fake = SimpleNamespace(
+        nvmlDeviceGetComputeRunningProcesses=lambda h: [host],
+        nvmlDeviceGetGraphicsRunningProcesses=lambda h: [],
+        nvmlDeviceGetMemoryInfo=lambda h: SimpleNamespace(used=2**30),
+    )
     assert nvml_process_bytes(fake, None, 4242) is None
     assert nvml_process_bytes(fake, None, 987654) == 600 * 2**20
     sampler = NvmlSampler(fake, None, 4242)
@@ -208,8 +221,9 @@ def test_a_network_is_traced_once_per_configuration(monkeypatch):
 
     calls = []
     real = memory.trace_training
-    monkeypatch.setattr(memory, "trace_training",
-                        lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(
+        memory, "trace_training", lambda *a, **k: calls.append(a[0]) or real(*a, **k)
+    )
     monkeypatch.setattr(memory, "_BASIS_CACHE", {})
     arch = chain(5)
     reserved = TrainingMemoryPredictor("reserved").fit(None)

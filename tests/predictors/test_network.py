@@ -8,7 +8,6 @@ from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 
 
-
 @pytest.fixture(scope="module")
 def lut(synth, nb201_ops):
     return LookupPredictor().fit(synth.op_table(nb201_ops))
@@ -22,7 +21,8 @@ def test_batched_sum_and_longest_path_match_the_architecture(synth, nb201_archs)
         op_sum = sum(synth.true_ms(op) for op in arch.ops())
         assert feats["op_sum"][i] == pytest.approx(op_sum)
         assert feats["longest_path"][i] == pytest.approx(
-            arch.longest_path(lambda e: synth.true_ms(e.op)))
+            arch.longest_path(lambda e: synth.true_ms(e.op))
+        )
         assert feats["n_edges"][i] == len(arch.edges)
     assert np.all(feats["longest_path"] < feats["op_sum"])  # cells have parallel branches
     assert feats["n_merges"][0] == 3 * 3 + 2  # 3 cells x (1 + 2) additions + 2 shortcuts
@@ -32,8 +32,9 @@ def test_take_resamples_rows_in_order(nb201_archs):
     batch = encode(nb201_archs)
     costs = np.arange(len(batch.ops), dtype=float) + 1
     rows = np.array([5, 0, 5, 39])
-    assert np.array_equal(batch.take(rows).features(costs)["op_sum"],
-                          batch.features(costs)["op_sum"][rows])
+    assert np.array_equal(
+        batch.take(rows).features(costs)["op_sum"], batch.features(costs)["op_sum"][rows]
+    )
 
 
 def test_calibration_recovers_overhead_and_beats_the_plain_sum(synth, lut, nb201_archs):
@@ -48,7 +49,8 @@ def test_calibration_recovers_overhead_and_beats_the_plain_sum(synth, lut, nb201
 
 def test_list_and_batch_inputs_agree_and_costs_is_a_tensor(synth, lut, nb201_archs):
     model = NetworkPredictor(lut, calibration="scale").fit(
-        nb201_archs, [synth.network_ms(a) for a in nb201_archs])
+        nb201_archs, [synth.network_ms(a) for a in nb201_archs]
+    )
     batch = encode(nb201_archs)
     assert np.array_equal(model.predict(nb201_archs), model.predict(batch))
     assert model.costs(batch).shape == (len(nb201_archs),)
@@ -56,7 +58,8 @@ def test_list_and_batch_inputs_agree_and_costs_is_a_tensor(synth, lut, nb201_arc
 
 def test_from_indices_builds_a_population_without_architectures(synth, lut, nb201_archs):
     model = NetworkPredictor(lut, calibration="scale").fit(
-        nb201_archs, [synth.network_ms(a) for a in nb201_archs])
+        nb201_archs, [synth.network_ms(a) for a in nb201_archs]
+    )
     batch = encode(nb201_archs)
     group = batch.groups[0]
     pop = ArchBatch.from_indices(batch.ops, group.wiring, group.op_index[[1, 1, 2]])
@@ -91,8 +94,9 @@ def test_per_kind_calibration_recovers_kind_specific_context_costs(synth, lut, n
     feats = batch.features(costs, by_kind=True)
     measured = feats["op_sum"] + 0.5 * feats["op_sum:conv"]
     lut_exact = LookupPredictor().fit(synth.op_table(batch.ops))
-    per_kind = NetworkPredictor(lut_exact, calibration="per_kind").fit(nb201_archs[:25],
-                                                                       measured[:25])
+    per_kind = NetworkPredictor(lut_exact, calibration="per_kind").fit(
+        nb201_archs[:25], measured[:25]
+    )
     affine = NetworkPredictor(lut_exact).fit(nb201_archs[:25], measured[:25])
     err_kind = np.abs(per_kind.predict(nb201_archs[25:]) / measured[25:] - 1)
     err_affine = np.abs(affine.predict(nb201_archs[25:]) / measured[25:] - 1)

@@ -11,7 +11,6 @@ from latbench.predictors.persist import DeviceMismatchWarning, PredictorFileErro
 from latbench.predictors.transfer import TransferPredictor
 
 
-
 @pytest.fixture(scope="module")
 def fitted(synth, nb201_ops, nb201_archs):
     table = synth.op_table(nb201_ops)
@@ -29,8 +28,13 @@ def fitted(synth, nb201_ops, nb201_archs):
 def test_reload_predicts_bit_identically(fitted, name, tmp_path, nb201_ops, nb201_archs):
     model = fitted[name]
     queries = nb201_archs if input_level(model) == "network" else nb201_ops
-    path = save(model, tmp_path / "p.json", device="cpu-test-1t", tables={"ops": "ab" * 32},
-                fit_metrics={"mape_pct": 1.5})
+    path = save(
+        model,
+        tmp_path / "p.json",
+        device="cpu-test-1t",
+        tables={"ops": "ab" * 32},
+        fit_metrics={"mape_pct": 1.5},
+    )
     again = load(path)
     assert again.predict(queries).tobytes() == model.predict(queries).tobytes()
     assert again.info_["device"] == "cpu-test-1t" and again.info_["fit_metrics"]["mape_pct"] == 1.5
@@ -57,8 +61,10 @@ def test_a_truncated_file_is_refused_clearly(fitted, tmp_path):
 def test_other_formats_versions_and_missing_files(fitted, tmp_path):
     path = save(fitted["learned"], tmp_path / "p.json")
     doc = json.loads(path.read_text())
-    for field, value, match in (("version", 99, "version 99"),
-                                ("format", "other", "expected 'latbench.predictor'")):
+    for field, value, match in (
+        ("version", 99, "version 99"),
+        ("format", "other", "expected 'latbench.predictor'"),
+    ):
         path.write_text(json.dumps({**doc, field: value}))
         with pytest.raises(PredictorFileError, match=match):
             load(path)
@@ -85,8 +91,12 @@ def test_drift_reference_of_a_table_is_saved_with_the_predictor(tmp_path):
     ref = drift_reference(rows, {"protocol": {"reference": "ref-net"}})
     assert ref == {"nominal_ms": pytest.approx(3.0), "reference": "ref-net"}
     assert drift_reference(rows.drop(columns="drift"), {}) is None
-    model = LookupPredictor().fit(pd.DataFrame({"key": ["identity||1x2x4x4|float32|infer"],
-                                                "latency_median_ms": [0.1], "status": "ok"}))
-    path = save(model, tmp_path / "p.json", statistic="latency_min_corrected_ms",
-                drift_reference=ref)
+    model = LookupPredictor().fit(
+        pd.DataFrame(
+            {"key": ["identity||1x2x4x4|float32|infer"], "latency_median_ms": [0.1], "status": "ok"}
+        )
+    )
+    path = save(
+        model, tmp_path / "p.json", statistic="latency_min_corrected_ms", drift_reference=ref
+    )
     assert load(path).info_["drift_reference"] == ref

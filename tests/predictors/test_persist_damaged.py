@@ -21,24 +21,32 @@ def rechecksum(doc: dict) -> str:
 @pytest.fixture(scope="module")
 def network_file(synth, nb201_ops, nb201_archs, tmp_path_factory):
     lookup = LookupPredictor().fit(synth.op_table(nb201_ops))
-    model = NetworkPredictor(lookup).fit(nb201_archs[:10],
-                                         [synth.network_ms(a) for a in nb201_archs[:10]])
+    model = NetworkPredictor(lookup).fit(
+        nb201_archs[:10], [synth.network_ms(a) for a in nb201_archs[:10]]
+    )
     return save(model, tmp_path_factory.mktemp("p") / "net.json")
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda s: s["params"].update(composition="product"), "params.composition"),
-    (lambda s: s["params"].update(calibration=3), "params.calibration"),
-    (lambda s: s["op_model"]["state"].update(latency_ms=[1.0, 2.0, 3.0]), "latency_ms"),
-    (lambda s: s["op_model"]["state"]["latency_ms"].__setitem__(0, -1.0), "latency_ms"),
-    (lambda s: s["op_model"]["state"]["keys"].__setitem__(0, "conv|out=0|1x2x4x4|float32|"
-                                                            "infer"), "out=0"),
-    (lambda s: s.update(weights=[1.0]), "weights"),
-    (lambda s: s.update(terms=["const"]), "terms"),
-    (lambda s: s["op_model"]["state"]["params"].update(strict="yes"), "params.strict"),
-    (lambda s: s.pop("weights"), "weights"),
-    (lambda s: s["op_model"].update({"class": "Nope"}), "unknown predictor class"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda s: s["params"].update(composition="product"), "params.composition"),
+        (lambda s: s["params"].update(calibration=3), "params.calibration"),
+        (lambda s: s["op_model"]["state"].update(latency_ms=[1.0, 2.0, 3.0]), "latency_ms"),
+        (lambda s: s["op_model"]["state"]["latency_ms"].__setitem__(0, -1.0), "latency_ms"),
+        (
+            lambda s: s["op_model"]["state"]["keys"].__setitem__(
+                0, "conv|out=0|1x2x4x4|float32|infer"
+            ),
+            "out=0",
+        ),
+        (lambda s: s.update(weights=[1.0]), "weights"),
+        (lambda s: s.update(terms=["const"]), "terms"),
+        (lambda s: s["op_model"]["state"]["params"].update(strict="yes"), "params.strict"),
+        (lambda s: s.pop("weights"), "weights"),
+        (lambda s: s["op_model"].update({"class": "Nope"}), "unknown predictor class"),
+    ],
+)
 def test_edited_state_is_damaged(network_file, tmp_path, edit, needle):
     doc = json.loads(network_file.read_text())
     edit(doc["state"])
@@ -49,14 +57,17 @@ def test_unedited_file_still_loads(network_file, nb201_archs):
     assert load(network_file).predict(nb201_archs[:2]).shape == (2,)
 
 
-@pytest.mark.parametrize("field, value, needle", [
-    ("sizes", {"nasbench201": 5}, "sizes.nasbench201"),  # was a TypeError in predict
-    ("sizes", {"nasbench201": "small"}, "sizes.nasbench201"),  # was silently size paper
-    ("drift_reference", {"nominal_ms": "abc", "reference": "r"}, "nominal_ms"),
-    ("drift_reference", {"nominal_ms": -2.0, "reference": "r"}, "nominal_ms"),
-    ("drift_reference", {"nominal_ms": [1.0], "reference": "r"}, "nominal_ms"),
-    ("drift_reference", {"nominal_ms": 2.0, "reference": 7}, "drift_reference.reference"),
-])
+@pytest.mark.parametrize(
+    "field, value, needle",
+    [
+        ("sizes", {"nasbench201": 5}, "sizes.nasbench201"),  # was a TypeError in predict
+        ("sizes", {"nasbench201": "small"}, "sizes.nasbench201"),  # was silently size paper
+        ("drift_reference", {"nominal_ms": "abc", "reference": "r"}, "nominal_ms"),
+        ("drift_reference", {"nominal_ms": -2.0, "reference": "r"}, "nominal_ms"),
+        ("drift_reference", {"nominal_ms": [1.0], "reference": "r"}, "nominal_ms"),
+        ("drift_reference", {"nominal_ms": 2.0, "reference": 7}, "drift_reference.reference"),
+    ],
+)
 def test_edited_records_are_damaged(network_file, tmp_path, field, value, needle):
     """``sizes`` and ``drift_reference`` (read by predict and validate) are checked on load."""
     doc = json.loads(network_file.read_text())
@@ -76,8 +87,9 @@ def _assert_damaged(doc: dict, tmp_path, needle: str) -> None:
 
 def test_well_formed_records_load(network_file, tmp_path):
     doc = json.loads(network_file.read_text())
-    doc.update(sizes={"nasbench201": ["small"]},
-               drift_reference={"nominal_ms": 2.5, "reference": "r"})
+    doc.update(
+        sizes={"nasbench201": ["small"]}, drift_reference={"nominal_ms": 2.5, "reference": "r"}
+    )
     path = tmp_path / "ok.json"
     path.write_text(rechecksum(doc))
     assert load(path).info_["drift_reference"]["nominal_ms"] == 2.5

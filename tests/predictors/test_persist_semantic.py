@@ -11,14 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+from test_persist_damaged import rechecksum
 
 from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.predictors import LookupPredictor, NetworkPredictor, save
 from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.persist import PredictorFileError, load
-
-from test_persist_damaged import rechecksum
 
 TABLE = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/nasbench201-small.csv"
 
@@ -28,10 +27,13 @@ def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("p")
     lookup = LookupPredictor().fit(TABLE)
     archs = sample_architectures("nasbench201", 4, "small", seed=1)
-    out = {"lookup": save(lookup, folder / "lookup.json", statistic="latency_median_ms"),
-           "network": save(NetworkPredictor(lookup).fit(archs, [1.0, 2.0, 3.0, 4.5]),
-                           folder / "network.json"),
-           "learned": save(LearnedPredictor().fit(TABLE), folder / "learned.json")}
+    out = {
+        "lookup": save(lookup, folder / "lookup.json", statistic="latency_median_ms"),
+        "network": save(
+            NetworkPredictor(lookup).fit(archs, [1.0, 2.0, 3.0, 4.5]), folder / "network.json"
+        ),
+        "learned": save(LearnedPredictor().fit(TABLE), folder / "learned.json"),
+    }
     return {k: json.loads(Path(v).read_text()) for k, v in out.items()}
 
 
@@ -40,30 +42,50 @@ def _models(doc: dict) -> list[dict]:
 
 
 CASES = [
-    ("network", lambda d: d["state"].update(weights=[-1.0] * len(d["state"]["weights"])),
-     "'weights' is '-1.0'; expected numbers >= 0"),
+    (
+        "network",
+        lambda d: d["state"].update(weights=[-1.0] * len(d["state"]["weights"])),
+        "'weights' is '-1.0'; expected numbers >= 0",
+    ),
     ("network", lambda d: d["state"].update(kind_mean_weight=-3.0), "kind_mean_weight"),
-    ("network", lambda d: d["state"].update(op_model={"class": "NetworkPredictor",
-                                                      "state": copy.deepcopy(d["state"])}),
-     "'op_model' is 'NetworkPredictor'; expected a predictor of ops"),
-    ("lookup", lambda d: d["state"].update(latency_ms=[1e308] * len(d["state"]["latency_ms"])),
-     "expected latencies of 1e-06-1e+09 ms"),
+    (
+        "network",
+        lambda d: d["state"].update(
+            op_model={"class": "NetworkPredictor", "state": copy.deepcopy(d["state"])}
+        ),
+        "'op_model' is 'NetworkPredictor'; expected a predictor of ops",
+    ),
+    (
+        "lookup",
+        lambda d: d["state"].update(latency_ms=[1e308] * len(d["state"]["latency_ms"])),
+        "expected latencies of 1e-06-1e+09 ms",
+    ),
     ("lookup", lambda d: d.update(statistic="latency_bogus_ms"), "'statistic'"),
     ("learned", lambda d: d["state"].update(models={}), "expected the shared model '*'"),
-    ("learned", lambda d: [m.update(mean=m["mean"][:3], scale=m["scale"][:3],
-                                    coef=m["coef"][:3]) for m in _models(d)], "coefficients"),
+    (
+        "learned",
+        lambda d: [
+            m.update(mean=m["mean"][:3], scale=m["scale"][:3], coef=m["coef"][:3])
+            for m in _models(d)
+        ],
+        "coefficients",
+    ),
     ("learned", lambda d: d["state"].update(kinds=[1, 2]), "a list of op kinds"),
     ("learned", lambda d: [m.update(intercept=1e5) for m in _models(d)], "mean log latency"),
-    ("learned", lambda d: d["state"]["models"].update(bogus=d["state"]["models"]["*"]),
-     "models of fitted kinds only"),
+    (
+        "learned",
+        lambda d: d["state"]["models"].update(bogus=d["state"]["models"]["*"]),
+        "models of fitted kinds only",
+    ),
     ("learned", lambda d: d["state"]["params"].update(alpha=-1), "ridge penalty >= 0"),
     ("learned", lambda d: d["state"]["params"].update(min_rows_per_kind=0), "min_rows_per"),
 ]
 
 
 @pytest.mark.parametrize("which, edit, needle", CASES)
-def test_a_rechecksummed_file_that_means_nothing_is_one_line(files, tmp_path, capsys, which,
-                                                             edit, needle):
+def test_a_rechecksummed_file_that_means_nothing_is_one_line(
+    files, tmp_path, capsys, which, edit, needle
+):
     doc = copy.deepcopy(files[which])
     edit(doc)
     path = tmp_path / "edited.json"

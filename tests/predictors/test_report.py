@@ -4,16 +4,21 @@ import numpy as np
 import pytest
 
 from latbench.predictors.data import NetworkData
-from latbench.predictors.report import (NOISE_FLOOR, NOISE_FLOOR_CORRECTED, evaluate_networks,
-                               pass_drift)
+from latbench.predictors.report import (
+    NOISE_FLOOR,
+    NOISE_FLOOR_CORRECTED,
+    evaluate_networks,
+    pass_drift,
+)
 
 
 def _data(corrected: bool) -> NetworkData:
     truth = np.linspace(1.0, 5.0, 20)
     d1, d2 = np.full(20, 1.0), np.full(20, 1.12)  # pass 2: the whole machine 12 % slower
     if corrected:  # corrected columns: the slow-down already divided out
-        return NetworkData([None] * 20, truth, truth.copy(), drift=d1, repeat_drift=d2,
-                           corrected=True)
+        return NetworkData(
+            [None] * 20, truth, truth.copy(), drift=d1, repeat_drift=d2, corrected=True
+        )
     return NetworkData([None] * 20, truth, truth * 1.12, drift=d1, repeat_drift=d2)
 
 

@@ -21,12 +21,14 @@ from latbench.predictors.transfer_fit import choose_shots, interval_factor
 
 def device(pool=1.0, conv=1.0, skip=1.0, const=0.5):
     """A synthetic device: per-op costs of the source (synth.true_ms) re-weighted by kind."""
+
     def cost(op, synth):
         w = {"pool": pool, "conv": conv, "identity": skip, "zero": skip}.get(op.kind, 1.0)
         return w * synth.true_ms(op)
 
     def network_ms(arch, synth):
         return const + sum(cost(op, synth) for op in arch.ops())
+
     return network_ms
 
 
@@ -40,8 +42,9 @@ def archs():
 @pytest.fixture(scope="module")
 def source(synth, nb201_ops, archs):
     measured = np.array([synth.network_ms(a) for a in archs[:20]])
-    return NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(archs[:20],
-                                                                              measured)
+    return NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(
+        archs[:20], measured
+    )
 
 
 def _target(synth, archs, **kw):
@@ -61,8 +64,14 @@ def test_transfer_learns_the_targets_own_op_costs_and_reranks(synth, source, arc
     rho_source = stats.spearmanr(source.predict(pick(rest)), y[rest]).statistic
     # the old map can only keep the source's ranking (or, clamped non-decreasing, none)
     assert new.method_.startswith("opcost") and rho_new > 0.9 and rho_new > rho_source + 0.3
-    assert set(new.cv_scores_) == {"opcost", "opcost-roofline", "roofline", "launches",
-                                   "loglinear", "scale"}
+    assert set(new.cv_scores_) == {
+        "opcost",
+        "opcost-roofline",
+        "roofline",
+        "launches",
+        "loglinear",
+        "scale",
+    }
     assert np.all(new.theta_ >= 0)  # never decreasing: adding an op never lowers latency
     assert old.map_[1] >= 0
 
@@ -71,8 +80,10 @@ def test_learned_prior_from_other_devices_is_used_when_it_fits(synth, archs):
     batch = encode(archs)
     lookup = LookupPredictor().fit(synth.op_table(batch.ops))
     src = source_op_costs(lookup, batch.ops)
-    others = {f"gpu{i}": _target(synth, archs, pool=0.05 * (1 + 0.1 * i), conv=3.0, skip=0.2)
-              for i in range(4)}
+    others = {
+        f"gpu{i}": _target(synth, archs, pool=0.05 * (1 + 0.1 * i), conv=3.0, skip=0.2)
+        for i in range(4)
+    }
     prior = DevicePrior.fit(batch, others, src)
     y = _target(synth, archs, pool=0.055, conv=3.0, skip=0.2, const=0.7)
     shots = choose_shots(batch.n, 6, seed=2)
@@ -122,30 +133,79 @@ def test_transfer_with_a_prior_reloads_bit_identically(synth, archs, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(synth, archs, tmp_path,
-                                                                        nb201_ops):
+def test_cli_transfers_an_op_predictor_and_evaluate_validate_accept_it(
+    synth, archs, tmp_path, nb201_ops
+):
     from latbench.tables import LATENCY, TableWriter
 
-    w = TableWriter(tmp_path / "ops.csv", LATENCY, {"fingerprint": {"slug": "cpu-test-1t"},
-                                                   "protocol": {}, "protocol_id": "p"})
+    w = TableWriter(
+        tmp_path / "ops.csv",
+        LATENCY,
+        {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"},
+    )
     for s in nb201_ops:
-        w.append({"key": s.key, "kind": s.kind, "status": "ok", "source": "measured",
-                  "protocol_id": "p", "latency_median_ms": synth.true_ms(s)})
+        w.append(
+            {
+                "key": s.key,
+                "kind": s.kind,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": synth.true_ms(s),
+            }
+        )
     ops, out = tmp_path / "ops.json", tmp_path / "t.json"
     assert main(["fit", str(w.path), "-o", str(ops)]) == 0  # an op-level (lookup) predictor
-    nets = _write_target(tmp_path / "t.networks.csv", archs,
-                         _target(synth, archs, pool=30.0, conv=0.2))
-    others = [_write_target(tmp_path / f"o{i}.networks.csv", archs[:60],
-                            _target(synth, archs[:60], pool=25.0 + 10 * i, conv=0.2), f"gpu-{i}")
-              for i in range(2)]
-    assert main(["fit", "--transfer-from", str(ops), "--networks", str(nets), "--shots", "10",
-                 "--seed", "3", "--prior-from", *map(str, others), "-o", str(out)]) == 0
+    nets = _write_target(
+        tmp_path / "t.networks.csv", archs, _target(synth, archs, pool=30.0, conv=0.2)
+    )
+    others = [
+        _write_target(
+            tmp_path / f"o{i}.networks.csv",
+            archs[:60],
+            _target(synth, archs[:60], pool=25.0 + 10 * i, conv=0.2),
+            f"gpu-{i}",
+        )
+        for i in range(2)
+    ]
+    assert (
+        main(
+            [
+                "fit",
+                "--transfer-from",
+                str(ops),
+                "--networks",
+                str(nets),
+                "--shots",
+                "10",
+                "--seed",
+                "3",
+                "--prior-from",
+                *map(str, others),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     state = json.loads(out.read_text())["state"]
     assert len(state["shots"]) == 10 and state["method_"].startswith("opcost")
     assert state["prior"]["devices"] == ["gpu-0", "gpu-1"]
     report = tmp_path / "e.json"
-    assert main(["evaluate", str(out), str(nets), "--plot", str(tmp_path / "e.png"),
-                 "--json", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out),
+                str(nets),
+                "--plot",
+                str(tmp_path / "e.png"),
+                "--json",
+                str(report),
+            ]
+        )
+        == 0
+    )
     scored = json.loads(report.read_text())["TransferPredictor"]
     # shots left out; the ranking is the target's (the source's own ranking scores ~0.5 here)
     assert 100 < scored["n"] <= len(archs) - 10 and scored["spearman_rho"] > 0.8
@@ -165,17 +225,26 @@ def _write_target(path, archs, y, slug="gpu-x"):
     from latbench.netprofile import NETWORKS, arch_columns
     from latbench.tables import TableWriter
 
-    w = TableWriter(path, NETWORKS, {"fingerprint": {"slug": slug}, "protocol": {},
-                                     "protocol_id": "p"})
+    w = TableWriter(
+        path, NETWORKS, {"fingerprint": {"slug": slug}, "protocol": {}, "protocol_id": "p"}
+    )
     seen = set()
     for a, ms in zip(archs, y):
         row = arch_columns(a, "small")
         if row["arch_id"] in seen:  # a sample can repeat a network; a table keeps one row per key
             continue
         seen.add(row["arch_id"])
-        w.append({**row, "repeat": 1, "status": "ok",
-                  "source": "measured", "protocol_id": "p", "latency_median_ms": ms,
-                  "latency_min_ms": ms})
+        w.append(
+            {
+                **row,
+                "repeat": 1,
+                "status": "ok",
+                "source": "measured",
+                "protocol_id": "p",
+                "latency_median_ms": ms,
+                "latency_min_ms": ms,
+            }
+        )
     return path
 
 
@@ -183,13 +252,21 @@ def test_a_transfer_file_saved_before_op_costs_still_loads(source, archs, tmp_pa
     """Version-0 state (a loglinear map only) predicts exp(a + b log ŷ_source) as it did."""
     from latbench.predictors.persist import state_of
 
-    doc = {"params": {"method": "loglinear", "device": "gpu-x"}, "base": state_of(source),
-           "slope": 0.8, "intercept": 0.3, "n_shots": 10, "fit_metrics": {}}
+    doc = {
+        "params": {"method": "loglinear", "device": "gpu-x"},
+        "base": state_of(source),
+        "slope": 0.8,
+        "intercept": 0.3,
+        "n_shots": 10,
+        "fit_metrics": {},
+    }
     old = TransferPredictor.from_state(doc)
     expected = np.exp(0.3 + 0.8 * np.log(source.predict(archs[:5])))
     assert np.allclose(old.predict(archs[:5]), expected, rtol=1e-12)
-    assert load(save(old, tmp_path / "old.json")).predict(archs[:5]).tobytes() == \
-        old.predict(archs[:5]).tobytes()
+    assert (
+        load(save(old, tmp_path / "old.json")).predict(archs[:5]).tobytes()
+        == old.predict(archs[:5]).tobytes()
+    )
 
 
 def test_batch_transfer_uses_the_batch1_op_costs_of_the_same_device(synth, source, archs):
@@ -206,6 +283,7 @@ def test_batch_transfer_uses_the_batch1_op_costs_of_the_same_device(synth, sourc
     rest = np.setdiff1d(np.arange(len(at8)), shots)
     model = TransferPredictor(batch1, "opcost").fit([at8[i] for i in shots], y8[shots])
     cpu = TransferPredictor(source, "opcost").fit([at8[i] for i in shots], y8[shots])
-    rho, rho_cpu = (stats.spearmanr(m.predict([at8[i] for i in rest]), y8[rest]).statistic
-                    for m in (model, cpu))
+    rho, rho_cpu = (
+        stats.spearmanr(m.predict([at8[i] for i in rest]), y8[rest]).statistic for m in (model, cpu)
+    )
     assert rho > 0.95 and rho > rho_cpu

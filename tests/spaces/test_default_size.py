@@ -16,9 +16,15 @@ def test_default_sizes() -> None:
     assert sample_architectures("dints", 1)[0].meta["size"] == "small"
 
 
-@pytest.mark.parametrize("argv", [["profile", "nasbench201"], ["measure-nets", "nasbench201"],
-                                  ["predict", "p.json", "--space", "nasbench201"],
-                                  ["memory", "nasbench201"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["profile", "nasbench201"],
+        ["measure-nets", "nasbench201"],
+        ["predict", "p.json", "--space", "nasbench201"],
+        ["memory", "nasbench201"],
+    ],
+)
 def test_commands_leave_size_to_the_space_unless_given(argv: list[str]) -> None:
     parser = build_parser()
     assert parser.parse_args(argv).size is None  # resolved by default_size at run time

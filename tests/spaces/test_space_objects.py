@@ -16,8 +16,10 @@ def test_sampler_lives_on_the_space_and_matches_the_old_entry_point():
     a = space.sample(3, "small", seed=4)
     b = sample_architectures("msnas", 3, "small", seed=4)
     assert [x.genotype for x in a] == [x.genotype for x in b]
-    assert "msnas" in spaces_with_architectures() and "stnas-encoder" not in \
-        spaces_with_architectures()
+    assert (
+        "msnas" in spaces_with_architectures()
+        and "stnas-encoder" not in spaces_with_architectures()
+    )
 
 
 def test_space_without_sampler_or_layout_says_so():

@@ -10,16 +10,26 @@ import torch
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.features import output_shape
 from latbench.opspec import OpSpec
-from latbench.spaces import SIZES, get_space, list_spaces
-from latbench.spaces import cakes, dints, dyncell, msnas, stnas_decoder, stnas_encoder
+from latbench.spaces import (
+    SIZES,
+    cakes,
+    dints,
+    dyncell,
+    get_space,
+    list_spaces,
+    msnas,
+    stnas_decoder,
+    stnas_encoder,
+)
 
 SMALL_BUDGET_S = 5.0  # summed forward time of a whole small space on 2 CPU cores
 MAX_SMALL_OPS = 60
 MAX_META_BUILDS = 150  # paper ops built on meta per space (60-100 ms each)
 
 
-@pytest.mark.parametrize("size", [pytest.param(s, marks=pytest.mark.slow) if s == "paper" else s
-                                  for s in SIZES])
+@pytest.mark.parametrize(
+    "size", [pytest.param(s, marks=pytest.mark.slow) if s == "paper" else s for s in SIZES]
+)
 @pytest.mark.parametrize("name", list_spaces())
 def test_space_builds_with_unique_keys(name: str, size: str) -> None:
     ops = get_space(name).ops(size)
@@ -117,8 +127,11 @@ def test_cakes_and_dints_pieces(size: str) -> None:
     for scale in range(len(dints.scales(size))):
         assert tuple(dints.edge_ops(scale, size)) == dints.OP_NAMES
         assert tuple(dints.edge_ops(scale, size, p3d=False)) == dints.HYPERSEG_OP_NAMES
-        pieces += [*dints.edge_ops(scale, size).values(), *dints.stem_down_ops(scale, size),
-                   *dints.stem_up_ops(scale, size)]
+        pieces += [
+            *dints.edge_ops(scale, size).values(),
+            *dints.stem_down_ops(scale, size),
+            *dints.stem_up_ops(scale, size),
+        ]
     for src, dst in dints.edges(size):
         pieces += dints.resample_ops(src, dst, size)
     _covered("dints", size, pieces)
@@ -134,8 +147,10 @@ def test_dyncell_pieces(size: str) -> None:
     for stride in dyncell.STRIDES:
         assert tuple(dyncell.cell_ops(stride, size)) == dyncell.OP_NAMES
         assert tuple(dyncell.aggregation_ops(stride, size)) == dyncell.AGG_NAMES
-        pieces += [*dyncell.cell_ops(stride, size).values(),
-                   *dyncell.aggregation_ops(stride, size).values()]
+        pieces += [
+            *dyncell.cell_ops(stride, size).values(),
+            *dyncell.aggregation_ops(stride, size).values(),
+        ]
     pieces += [dyncell.resize_op(32, 8, size), *dyncell.head_ops(2, size)]
     _covered("dyncell", size, pieces)
     assert dyncell.projection_op("dec", size) is None

@@ -64,8 +64,9 @@ class Runner(Protocol):
 def check_precision(precision: str, allowed: tuple[str, ...], backend: str) -> torch.dtype:
     """The torch dtype of ``precision``, or an error naming what ``backend`` supports."""
     if precision not in PRECISIONS or precision not in allowed:
-        raise MeasurementError(f"backend {backend!r} does not run precision {precision!r}; "
-                               f"valid: {', '.join(allowed)}")
+        raise MeasurementError(
+            f"backend {backend!r} does not run precision {precision!r}; valid: {', '.join(allowed)}"
+        )
     return PRECISIONS[precision]
 
 

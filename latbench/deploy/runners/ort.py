@@ -25,8 +25,11 @@ from latbench.errors import MeasurementError, MissingDependencyError, UnknownNam
 from latbench.timing import Measurement, TimingConfig, make_timer
 from latbench.timing.cpu import CpuSampler
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-             "tensorrt": "TensorrtExecutionProvider"}
+PROVIDERS = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+}
 
 
 def host_clock(provider: str, threads: int | None) -> str:
@@ -39,8 +42,9 @@ def import_ort() -> Any:
     try:
         import onnxruntime
     except ImportError:
-        raise MissingDependencyError("onnxruntime", why="the ONNX Runtime backend needs it"
-                                     ) from None
+        raise MissingDependencyError(
+            "onnxruntime", why="the ONNX Runtime backend needs it"
+        ) from None
     return onnxruntime
 
 
@@ -48,9 +52,11 @@ def require_provider(available: Sequence[str], requested: str) -> None:
     """Error with the install hint when this onnxruntime build lacks ``requested``."""
     if requested not in available:
         raise MissingDependencyError(
-            "onnxruntime-gpu", "gpu",
+            "onnxruntime-gpu",
+            "gpu",
             why=f"this onnxruntime build offers {list(available)}, not {requested} "
-                "(uninstall the CPU 'onnxruntime' wheel first)")
+            "(uninstall the CPU 'onnxruntime' wheel first)",
+        )
 
 
 def check_session_providers(used: Sequence[str], requested: str) -> None:
@@ -59,11 +65,13 @@ def check_session_providers(used: Sequence[str], requested: str) -> None:
         raise MeasurementError(
             f"ONNX Runtime did not use {requested}: the session's providers are {list(used)} "
             "(it fell back, usually because CUDA/cuDNN/TensorRT libraries did not load; run "
-            "`latbench doctor` and look at onnxruntime's log)")
+            "`latbench doctor` and look at onnxruntime's log)"
+        )
 
 
-def provider_options(provider: str, device_index: int, precision: str,
-                     cache_dir: Path) -> list[tuple[str, dict[str, Any]]]:
+def provider_options(
+    provider: str, device_index: int, precision: str, cache_dir: Path
+) -> list[tuple[str, dict[str, Any]]]:
     """The providers list for ``InferenceSession`` (CUDA EP behind TRT EP for unsupported ops)."""
     cuda = ("CUDAExecutionProvider", {"device_id": device_index})
     if provider == "cpu":
@@ -72,9 +80,14 @@ def provider_options(provider: str, device_index: int, precision: str,
         return [cuda]
     cache = str(cache_dir / "ort-trt")
     Path(cache).mkdir(parents=True, exist_ok=True)
-    trt = {"device_id": device_index, "trt_fp16_enable": precision == "fp16",
-           "trt_engine_cache_enable": True, "trt_engine_cache_path": cache,
-           "trt_timing_cache_enable": True, "trt_timing_cache_path": cache}
+    trt = {
+        "device_id": device_index,
+        "trt_fp16_enable": precision == "fp16",
+        "trt_engine_cache_enable": True,
+        "trt_engine_cache_path": cache,
+        "trt_timing_cache_enable": True,
+        "trt_timing_cache_path": cache,
+    }
     return [("TensorrtExecutionProvider", trt), cuda]
 
 
@@ -85,10 +98,18 @@ class OrtRunner:
     ``transfers`` is set, in which case host arrays go in and come out of every timed run.
     """
 
-    def __init__(self, exported: ExportedModel, inputs: tuple[torch.Tensor, ...], *,
-                 provider: str = "cpu", device: str = "cpu", precision: str = "fp32",
-                 threads: int | None = None, transfers: bool = False,
-                 cache_dir: str | Path = ".latbench-cache"):
+    def __init__(
+        self,
+        exported: ExportedModel,
+        inputs: tuple[torch.Tensor, ...],
+        *,
+        provider: str = "cpu",
+        device: str = "cpu",
+        precision: str = "fp32",
+        threads: int | None = None,
+        transfers: bool = False,
+        cache_dir: str | Path = ".latbench-cache",
+    ):
         if provider not in PROVIDERS:
             raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)
         ort = import_ort()
@@ -107,37 +128,52 @@ class OrtRunner:
         options.log_severity_level = 3
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
-            str(exported.path), options,
-            providers=provider_options(provider, index, precision, Path(cache_dir)))
+            str(exported.path),
+            options,
+            providers=provider_options(provider, index, precision, Path(cache_dir)),
+        )
         check_session_providers(self.session.get_providers(), requested)
         self.exported, self.threads = exported, threads
         self.clock = host_clock(provider, threads)
-        self._feed = {n: t.detach().cpu().float().numpy()
-                      for n, t in zip(exported.input_names, inputs)}
+        self._feed = {
+            n: t.detach().cpu().float().numpy() for n, t in zip(exported.input_names, inputs)
+        }
         self._host_out: list[np.ndarray] | None = None
         on_device = provider != "cpu" and not transfers
-        self._binding, self._dev_out = (self._bind(dev, index, inputs) if on_device
-                                        else (None, []))
+        self._binding, self._dev_out = self._bind(dev, index, inputs) if on_device else (None, [])
         self.info = RunInfo(
-            backend="ort-trt" if provider == "tensorrt" else "ort", engine=requested,
-            device=str(dev) if dev.type == "cpu" else f"cuda:{index}", precision=precision,
-            batch=batch_of(inputs), transfers_included=provider != "cpu" and transfers,
-            timer=CpuSampler(self.clock).name + ("" if provider == "cpu" else
-                                                 " (session.run returns after the device "
-                                                 "finishes)"),
+            backend="ort-trt" if provider == "tensorrt" else "ort",
+            engine=requested,
+            device=str(dev) if dev.type == "cpu" else f"cuda:{index}",
+            precision=precision,
+            batch=batch_of(inputs),
+            transfers_included=provider != "cpu" and transfers,
+            timer=CpuSampler(self.clock).name
+            + ("" if provider == "cpu" else " (session.run returns after the device finishes)"),
             versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
-            options={"providers": self.session.get_providers(), "threads": threads or 0,
-                     "iobinding": on_device, "opset": exported.opset,
-                     **({"cache_dir": str(Path(cache_dir) / "ort-trt")}
-                        if provider == "tensorrt" else {})})
+            options={
+                "providers": self.session.get_providers(),
+                "threads": threads or 0,
+                "iobinding": on_device,
+                "opset": exported.opset,
+                **(
+                    {"cache_dir": str(Path(cache_dir) / "ort-trt")}
+                    if provider == "tensorrt"
+                    else {}
+                ),
+            },
+        )
 
-    def _bind(self, dev: torch.device, index: int, inputs: tuple[torch.Tensor, ...]
-              ) -> tuple[Any, list[torch.Tensor]]:
+    def _bind(
+        self, dev: torch.device, index: int, inputs: tuple[torch.Tensor, ...]
+    ) -> tuple[Any, list[torch.Tensor]]:
         """Inputs and preallocated outputs as torch CUDA tensors bound to the session."""
         binding = self.session.io_binding()
         keep = [t.detach().float().contiguous().to(f"cuda:{index}") for t in inputs]
-        outs = [torch.empty(s, dtype=torch.float32, device=f"cuda:{index}")
-                for s in self.exported.output_shapes]
+        outs = [
+            torch.empty(s, dtype=torch.float32, device=f"cuda:{index}")
+            for s in self.exported.output_shapes
+        ]
         for name, t in zip(self.exported.input_names, keep):
             binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())
         for name, t in zip(self.exported.output_names, outs):

@@ -30,15 +30,22 @@ def import_tensorrt() -> Any:
     try:
         import tensorrt
     except ImportError:
-        raise MissingDependencyError("tensorrt", "gpu", why="the TensorRT backend needs it"
-                                     ) from None
+        raise MissingDependencyError(
+            "tensorrt", "gpu", why="the TensorRT backend needs it"
+        ) from None
     return tensorrt
 
 
 def _torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
-    table = {"float32": torch.float32, "float16": torch.float16, "int32": torch.int32,
-             "int8": torch.int8, "bool": torch.bool, "int64": torch.int64,
-             "bfloat16": torch.bfloat16}
+    table = {
+        "float32": torch.float32,
+        "float16": torch.float16,
+        "int32": torch.int32,
+        "int8": torch.int8,
+        "bool": torch.bool,
+        "int64": torch.int64,
+        "bfloat16": torch.bfloat16,
+    }
     for name, torch_dtype in table.items():
         if hasattr(trt, name) and dtype == getattr(trt, name):
             return torch_dtype
@@ -52,8 +59,13 @@ def engine_key(onnx_bytes: bytes, trt_version: str, precision: str, gpu: str) ->
     return h.hexdigest()[:20]
 
 
-def build_engine(trt: Any, onnx_bytes: bytes, precision: str, timing_cache: Path,
-                 workspace_mib: int = WORKSPACE_MIB) -> bytes:
+def build_engine(
+    trt: Any,
+    onnx_bytes: bytes,
+    precision: str,
+    timing_cache: Path,
+    workspace_mib: int = WORKSPACE_MIB,
+) -> bytes:
     """Parse ONNX, build a serialized engine, and save the updated timing cache."""
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -66,15 +78,15 @@ def build_engine(trt: Any, onnx_bytes: bytes, precision: str, timing_cache: Path
         raise MeasurementError(f"TensorRT {trt.__version__} cannot parse the ONNX model: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
-    cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists()
-                                       else b"")
+    cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
     if precision == "fp16":
         config.set_flag(trt.BuilderFlag.FP16)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise MeasurementError(f"TensorRT {trt.__version__} failed to build an engine "
-                               f"({precision}); see its log above")
+        raise MeasurementError(
+            f"TensorRT {trt.__version__} failed to build an engine ({precision}); see its log above"
+        )
     timing_cache.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
     return bytes(memoryview(serialized))
 
@@ -86,9 +98,17 @@ class TensorRTRunner:
     inputs from pinned host memory and the outputs back, on the same stream.
     """
 
-    def __init__(self, exported: ExportedModel, inputs: tuple[torch.Tensor, ...], *,
-                 device: str = "cuda", precision: str = "fp32", transfers: bool = False,
-                 cache_dir: str | Path = ".latbench-cache", workspace_mib: int = WORKSPACE_MIB):
+    def __init__(
+        self,
+        exported: ExportedModel,
+        inputs: tuple[torch.Tensor, ...],
+        *,
+        device: str = "cuda",
+        precision: str = "fp32",
+        transfers: bool = False,
+        cache_dir: str | Path = ".latbench-cache",
+        workspace_mib: int = WORKSPACE_MIB,
+    ):
         trt = import_tensorrt()
         check_precision(precision, ("fp32", "fp16"), "trt")
         self.device = require_cuda(device)
@@ -108,23 +128,34 @@ class TensorRTRunner:
         with torch.cuda.device(self.device):
             self.engine = self._runtime.deserialize_cuda_engine(plan)
             if self.engine is None:
-                raise MeasurementError(f"{engine_path}: TensorRT could not load the engine; "
-                                       "delete it to rebuild")
+                raise MeasurementError(
+                    f"{engine_path}: TensorRT could not load the engine; delete it to rebuild"
+                )
             self.context = self.engine.create_execution_context()
             self.stream = torch.cuda.Stream(self.device)
             self._bind(trt, exported, inputs, transfers)
         self.transfers = transfers
         self.info = RunInfo(
-            backend="trt", engine="tensorrt", device=str(self.device), precision=precision,
-            batch=batch_of(inputs), transfers_included=transfers,
-            timer=CudaEventSampler.name, versions={**versions("tensorrt", "torch"),
-                                                   "cuda": str(torch.version.cuda)},
-            options={"engine": str(engine_path), "engine_from_cache": cached,
-                     "timing_cache": str(cache / TIMING_CACHE), "opset": exported.opset,
-                     "workspace_mib": workspace_mib})
+            backend="trt",
+            engine="tensorrt",
+            device=str(self.device),
+            precision=precision,
+            batch=batch_of(inputs),
+            transfers_included=transfers,
+            timer=CudaEventSampler.name,
+            versions={**versions("tensorrt", "torch"), "cuda": str(torch.version.cuda)},
+            options={
+                "engine": str(engine_path),
+                "engine_from_cache": cached,
+                "timing_cache": str(cache / TIMING_CACHE),
+                "opset": exported.opset,
+                "workspace_mib": workspace_mib,
+            },
+        )
 
-    def _bind(self, trt: Any, exported: ExportedModel, inputs: tuple[torch.Tensor, ...],
-              transfers: bool) -> None:
+    def _bind(
+        self, trt: Any, exported: ExportedModel, inputs: tuple[torch.Tensor, ...], transfers: bool
+    ) -> None:
         given = dict(zip(exported.input_names, inputs))
         self._inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         self._outputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
@@ -136,8 +167,9 @@ class TensorRTRunner:
             host = torch.empty(shape, dtype=dtype).pin_memory() if transfers else None
             if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT:
                 if name not in given:
-                    raise MeasurementError(f"engine input {name!r} not among the exported "
-                                           f"inputs {list(given)}")
+                    raise MeasurementError(
+                        f"engine input {name!r} not among the exported inputs {list(given)}"
+                    )
                 buf.copy_(given[name].reshape(shape))
                 if host is not None:
                     host.copy_(given[name].reshape(shape))

@@ -19,9 +19,16 @@ class TorchRunner:
     ``cuda_graph`` times CUDA-graph replays (launch overhead removed), as the op timer does.
     """
 
-    def __init__(self, module: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
-                 device: str = "cpu", *, precision: str = "fp32", cuda_graph: bool = False,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        inputs: tuple[torch.Tensor, ...],
+        device: str = "cpu",
+        *,
+        precision: str = "fp32",
+        cuda_graph: bool = False,
+        threads: int | None = None,
+    ):
         dev = torch.device(device)
         if dev.type == "cuda":
             dev = require_cuda(dev)
@@ -36,13 +43,23 @@ class TorchRunner:
         self._last: object = None
         timer = make_timer(self.device, threads=threads, cuda_graph=cuda_graph)
         self.info = RunInfo(
-            backend="torch", engine="torch-cudagraph" if cuda_graph else "torch-eager",
-            device=self.device, precision=precision, batch=batch_of(self.inputs),
-            transfers_included=False, timer=str(timer.describe()["timer"]),
-            versions={**versions("torch"), **({"cuda": str(torch.version.cuda)}
-                                               if dev.type == "cuda" else {})},
-            options=({"threads": threads or torch.get_num_threads()} if dev.type == "cpu"
-                     else {"gpu_math": gpu_math_state()}))
+            backend="torch",
+            engine="torch-cudagraph" if cuda_graph else "torch-eager",
+            device=self.device,
+            precision=precision,
+            batch=batch_of(self.inputs),
+            transfers_included=False,
+            timer=str(timer.describe()["timer"]),
+            versions={
+                **versions("torch"),
+                **({"cuda": str(torch.version.cuda)} if dev.type == "cuda" else {}),
+            },
+            options=(
+                {"threads": threads or torch.get_num_threads()}
+                if dev.type == "cpu"
+                else {"gpu_math": gpu_math_state()}
+            ),
+        )
 
     def run(self) -> None:
         self._last = self._forward()

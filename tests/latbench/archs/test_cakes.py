@@ -13,8 +13,11 @@ from latbench.ops.basic import per_dim
 def test_the_chosen_sub_kernels_are_the_networks_searchable_convs(size):
     choice = [NAMES[i % len(NAMES)] for i in range(n_layers(size))]
     arch = build_network(choice, size)
-    bare = [op for op in arch.ops() if op.kind == "conv" and op.p["norm"] == "none"
-            and op.p["out"] is None]  # sub-kernel convs are the bare, channel-keeping ones
+    bare = [
+        op
+        for op in arch.ops()
+        if op.kind == "conv" and op.p["norm"] == "none" and op.p["out"] is None
+    ]  # sub-kernel convs are the bare, channel-keeping ones
     # kernels are canonical: (3, 3, 3) is written 3, so read them per dimension
     assert ["x".join(map(str, per_dim(op, "kernel"))) for op in bare] == choice
     assert arch.genotype == ",".join(choice)

@@ -20,8 +20,7 @@ def nb201() -> Architecture:
 
 
 def _renamed(arch: Architecture, prefix: str) -> Architecture:
-    names = {n: (n if n == INPUT else f"{prefix}{n}") for e in arch.edges for n in
-             (*e.src, e.dst)}
+    names = {n: (n if n == INPUT else f"{prefix}{n}") for e in arch.edges for n in (*e.src, e.dst)}
     edges = tuple(Edge(tuple(names[s] for s in e.src), names[e.dst], e.op) for e in arch.edges)
     return replace(arch, edges=edges, output=names[arch.output])
 
@@ -52,8 +51,7 @@ def test_another_network_gets_another_id(nb201):
     assert arch_id(nb201) not in ids
     # the same ops wired differently: the edge s0 -> n2 moved to read n1 instead
     e = nb201.edges[2]
-    rewired = replace(nb201, edges=(*nb201.edges[:2], Edge(("n1",), e.dst, e.op),
-                                    *nb201.edges[3:]))
+    rewired = replace(nb201, edges=(*nb201.edges[:2], Edge(("n1",), e.dst, e.op), *nb201.edges[3:]))
     assert arch_id(rewired) != arch_id(nb201)
 
 
@@ -62,9 +60,16 @@ def test_sharing_a_node_is_not_the_same_as_two_equal_nodes():
     ident = OpSpec.make("identity", (1, 4, 8, 8))
 
     def arch(second_src: str) -> Architecture:
-        return Architecture("custom", (Edge((INPUT,), "a", conv), Edge((INPUT,), "b", conv),
-                                       Edge(("a",), "c", ident), Edge((second_src,), "c", ident)),
-                            "c")
+        return Architecture(
+            "custom",
+            (
+                Edge((INPUT,), "a", conv),
+                Edge((INPUT,), "b", conv),
+                Edge(("a",), "c", ident),
+                Edge((second_src,), "c", ident),
+            ),
+            "c",
+        )
 
     assert arch_id(arch("b")) != arch_id(arch("a"))
 
@@ -72,10 +77,16 @@ def test_sharing_a_node_is_not_the_same_as_two_equal_nodes():
 def test_an_order_that_changes_the_result_keeps_its_order():
     """A node read before its last write: the reader sees a partial sum, so order counts."""
     ident = OpSpec.make("identity", (1, 4, 8, 8))
-    first = Architecture("custom", (Edge((INPUT,), "a", ident), Edge(("a",), "b", ident),
-                                    Edge((INPUT,), "a", ident)), "b")
-    late = Architecture("custom", (Edge((INPUT,), "a", ident), Edge((INPUT,), "a", ident),
-                                   Edge(("a",), "b", ident)), "b")
+    first = Architecture(
+        "custom",
+        (Edge((INPUT,), "a", ident), Edge(("a",), "b", ident), Edge((INPUT,), "a", ident)),
+        "b",
+    )
+    late = Architecture(
+        "custom",
+        (Edge((INPUT,), "a", ident), Edge((INPUT,), "a", ident), Edge(("a",), "b", ident)),
+        "b",
+    )
     assert arch_id(first) != arch_id(late)
     assert arch_id(_renamed(first, "z")) == arch_id(first)
 

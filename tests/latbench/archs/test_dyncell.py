@@ -8,10 +8,14 @@ from latbench.archs.dyncell import build_network, outputs
 from latbench.errors import LatbenchError
 from latbench.spaces.dyncell import encoder_ops
 
-CHAINED = [("layer2", "sep_conv_3x3", "dec", "skip_connect", "weighted_sum"),
-           ("cell0", "deform_conv_3x3", "layer4", "gap_conv_1x1", "attention")]
-PARALLEL = [("layer3", "sep_conv_3x3", "layer2", "skip_connect", "conv3d"),
-            ("prev_layer4", "sep_conv_3x3_d3", "dec", "sep_conv_5x5_d6", "concat_conv")]
+CHAINED = [
+    ("layer2", "sep_conv_3x3", "dec", "skip_connect", "weighted_sum"),
+    ("cell0", "deform_conv_3x3", "layer4", "gap_conv_1x1", "attention"),
+]
+PARALLEL = [
+    ("layer3", "sep_conv_3x3", "layer2", "skip_connect", "conv3d"),
+    ("prev_layer4", "sep_conv_3x3_d3", "dec", "sep_conv_5x5_d6", "concat_conv"),
+]
 
 
 def test_unread_results_are_the_outputs_and_two_are_fused():
@@ -27,8 +31,9 @@ def test_unread_results_are_the_outputs_and_two_are_fused():
 def test_previous_frame_inputs_cost_what_the_cell_does_with_them():
     arch = build_network(PARALLEL)
     # prev_layer4 is projected like layer4 (320 -> 64 ch); dec needs no projection
-    projections = [op for op in arch.ops() if op.kind == "conv" and op.p["kernel"] == 1
-                   and op.p["out"] == 64]
+    projections = [
+        op for op in arch.ops() if op.kind == "conv" and op.p["kernel"] == 1 and op.p["out"] == 64
+    ]
     assert sorted(op.input_shape[1] for op in projections) == [32, 96, 320]
 
 

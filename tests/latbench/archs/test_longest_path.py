@@ -19,8 +19,9 @@ def _oracle(arch, cost: dict[str, float]) -> float:
         for s in e.src:
             g.add_edge(s, e.dst, w=cost[e.op.key])
     # positive costs: the longest path to the output starts at the input and lies in its ancestors
-    return nx.dag_longest_path_length(g.subgraph(nx.ancestors(g, arch.output) | {arch.output}),
-                                      weight="w")
+    return nx.dag_longest_path_length(
+        g.subgraph(nx.ancestors(g, arch.output) | {arch.output}), weight="w"
+    )
 
 
 @pytest.mark.parametrize("space", ["nasbench201", "msnas"])

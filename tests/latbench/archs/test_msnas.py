@@ -9,9 +9,11 @@ from latbench.archs.msnas import build_network, live_edges
 from latbench.errors import LatbenchError
 from latbench.spaces.msnas import N_LAYERS
 
-CELL = (((0, "sep_conv_3x3"), (0, "skip_connect")),
-        ((0, "max_pool_3x3"), (1, "dil_conv_3x3")),
-        ((1, "avg_pool_3x3"), (2, "sep_conv_5x5")))
+CELL = (
+    ((0, "sep_conv_3x3"), (0, "skip_connect")),
+    ((0, "max_pool_3x3"), (1, "dil_conv_3x3")),
+    ((1, "avg_pool_3x3"), (2, "sep_conv_5x5")),
+)
 UP_DOWN = ("contracting", "expanding") + ("non_scaling",) * (N_LAYERS - 2)
 FLAT = ("non_scaling",) * N_LAYERS
 
@@ -27,9 +29,11 @@ def test_overlapping_paths_run_their_shared_cells_once():
 
 
 def test_blocks_off_the_output_path_are_dropped():
-    cell = (((0, "sep_conv_3x3"), (0, "skip_connect")),  # X_1, read by no one
-            ((0, "max_pool_3x3"), (0, "dil_conv_3x3")),
-            ((0, "avg_pool_3x3"), (2, "sep_conv_5x5")))
+    cell = (
+        ((0, "sep_conv_3x3"), (0, "skip_connect")),  # X_1, read by no one
+        ((0, "max_pool_3x3"), (0, "dil_conv_3x3")),
+        ((0, "avg_pool_3x3"), (2, "sep_conv_5x5")),
+    )
     assert {i for _, i, _ in live_edges(cell)} == {2, 3}
 
 

@@ -9,18 +9,27 @@ import time
 
 import pytest
 import torch
+from public_data import NB201_PUBLIC as PUBLIC
 
 from latbench.archs import Architecture
-from latbench.archs.nasbench201 import (CELL_EDGES, all_genotypes, build_network, from_genotype,
-                                        genotype_string, is_connected, live_edges,
-                                        parse_genotype)
+from latbench.archs.nasbench201 import (
+    CELL_EDGES,
+    all_genotypes,
+    build_network,
+    from_genotype,
+    genotype_string,
+    is_connected,
+    live_edges,
+    parse_genotype,
+)
 from latbench.archs.registry import compact_dict
 from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
 from latbench.spaces.nasbench201 import OP_NAMES, space_ops
-from public_data import NB201_PUBLIC as PUBLIC
 
-EXAMPLE = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
-           "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+EXAMPLE = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
+    "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+)
 
 
 @pytest.mark.parametrize("op", OP_NAMES)
@@ -34,14 +43,20 @@ def test_every_op_on_every_edge_round_trips(op: str, edge: int) -> None:
 
 
 def test_parse_keeps_the_benchmark_edge_order() -> None:
-    assert parse_genotype(EXAMPLE) == ("nor_conv_3x3", "nor_conv_3x3", "avg_pool_3x3",
-                                       "skip_connect", "nor_conv_3x3", "skip_connect")
+    assert parse_genotype(EXAMPLE) == (
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "nor_conv_3x3",
+        "skip_connect",
+    )
     assert parse_genotype("  " + EXAMPLE + "\n") == parse_genotype(EXAMPLE)
 
 
 def test_all_15625_cells_round_trip() -> None:
     strings = all_genotypes()
-    assert len(set(strings)) == 5 ** 6
+    assert len(set(strings)) == 5**6
     assert all(genotype_string(parse_genotype(s)) == s for s in strings)
 
 
@@ -54,16 +69,22 @@ def test_public_file_strings_round_trip_through_networks() -> None:
         assert from_genotype(s).genotype == s
 
 
-@pytest.mark.parametrize("text, kind, fragment", [
-    ("", GenotypeError, "1 '+'-separated nodes"),
-    ("|none~0|+|none~0|none~1|", GenotypeError, "2 '+'-separated nodes"),
-    ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "not enclosed"),
-    ("|none~0|+|none~0|+|none~0|none~1|none~2|", GenotypeError, "node 2 has 1 inputs"),
-    ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "is not 'op~0'"),
-    ("|none|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "is not 'op~0'"),
-    ("|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|", UnknownGenotypeOpError,
-     "unknown op 'conv_5x5' on edge 0->1"),
-])
+@pytest.mark.parametrize(
+    "text, kind, fragment",
+    [
+        ("", GenotypeError, "1 '+'-separated nodes"),
+        ("|none~0|+|none~0|none~1|", GenotypeError, "2 '+'-separated nodes"),
+        ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "not enclosed"),
+        ("|none~0|+|none~0|+|none~0|none~1|none~2|", GenotypeError, "node 2 has 1 inputs"),
+        ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "is not 'op~0'"),
+        ("|none|+|none~0|none~1|+|none~0|none~1|none~2|", GenotypeError, "is not 'op~0'"),
+        (
+            "|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            UnknownGenotypeOpError,
+            "unknown op 'conv_5x5' on edge 0->1",
+        ),
+    ],
+)
 def test_bad_strings_are_one_line_errors_naming_the_string(text, kind, fragment) -> None:
     with pytest.raises(kind) as info:
         parse_genotype(text)
@@ -76,8 +97,11 @@ def test_bad_strings_are_one_line_errors_naming_the_string(text, kind, fragment)
 def test_paper_network_is_the_benchmark_one() -> None:
     arch = from_genotype(EXAMPLE)
     assert arch.meta["size"] == "paper" and arch.meta["connected"]
-    convs3 = [op for op in arch.ops() if op.kind == "conv" and op.p["kernel"] == 3
-              and op.p["stride"] == 1 and op.p["act_first"]]
+    convs3 = [
+        op
+        for op in arch.ops()
+        if op.kind == "conv" and op.p["kernel"] == 3 and op.p["stride"] == 1 and op.p["act_first"]
+    ]
     # 3 nor_conv_3x3 per cell × 5 cells × 3 stages, plus the reductions' second conv (×2)
     assert len(convs3) == 3 * 5 * 3 + 2
     assert len(arch.edges) == 1 + 3 * 5 * 6 + 2 * 4 + 3
@@ -112,8 +136,9 @@ def test_prune_drops_none_and_dead_edges() -> None:
     assert sum(op.kind == "zero" for op in pruned.ops()) == 0
 
     def cell_conv1x1(arch: Architecture) -> int:
-        return sum(op.kind == "conv" and op.p["kernel"] == 1 and op.p["act_first"]
-                   for op in arch.ops())
+        return sum(
+            op.kind == "conv" and op.p["kernel"] == 1 and op.p["act_first"] for op in arch.ops()
+        )
 
     assert cell_conv1x1(full) == 3 and cell_conv1x1(pruned) == 0  # the dead conv is gone
     assert len(full.edges) - len(pruned.edges) == 3 * 4

@@ -35,10 +35,21 @@ def test_a_batch_that_is_no_count_is_named(batch):
 @pytest.mark.parametrize("command", ["memory", "validate"])
 def test_commands_reading_such_an_architecture_say_it_in_one_line(command, tmp_path, capsys):
     path = tmp_path / "ofa.json"
-    path.write_text(json.dumps({"space": "ofa-mbv3", "name": "x", "meta": {"batch": 1},
-                                "genotype": f"ks={KS};e={E};d={D};r=1e400;w=1.2"}))
-    argv = ([command, str(path), "--predict"] if command == "memory"
-            else [command, str(path), "--out", str(tmp_path / "o")])
+    path.write_text(
+        json.dumps(
+            {
+                "space": "ofa-mbv3",
+                "name": "x",
+                "meta": {"batch": 1},
+                "genotype": f"ks={KS};e={E};d={D};r=1e400;w=1.2",
+            }
+        )
+    )
+    argv = (
+        [command, str(path), "--predict"]
+        if command == "memory"
+        else [command, str(path), "--out", str(tmp_path / "o")]
+    )
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is not an integer resolution" in err[0]

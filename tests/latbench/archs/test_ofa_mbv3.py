@@ -6,14 +6,24 @@ import numpy as np
 import pytest
 
 from latbench.archs import Architecture, sample_architectures
-from latbench.archs.ofa_mbv3 import (OfaConfig, OfaEncodingError, build_network,
-                                     config_from_columns, config_of, parse_genotype,
-                                     sample_config)
+from latbench.archs.ofa_mbv3 import (
+    OfaConfig,
+    OfaEncodingError,
+    build_network,
+    config_from_columns,
+    config_of,
+    parse_genotype,
+    sample_config,
+)
 from latbench.spaces import get_space
 from latbench.spaces.ofa_mbv3 import RESOLUTIONS, stage_sizes, widths
 
-ROW = ("7-5-5-5-7-7-5-7-5-7-3-7-5-3-7-3-5-3-5-3", "6-4-4-6-6-3-4-3-3-6-3-3-3-6-3-4-6-4-3-6",
-       "2-2-2-2-3", 204)  # sample 0 of the shared HELP file
+ROW = (
+    "7-5-5-5-7-7-5-7-5-7-3-7-5-3-7-3-5-3-5-3",
+    "6-4-4-6-6-3-4-3-3-6-3-3-3-6-3-4-6-4-3-6",
+    "2-2-2-2-3",
+    204,
+)  # sample 0 of the shared HELP file
 
 
 def test_round_trip_encoding_architecture_string() -> None:
@@ -23,7 +33,8 @@ def test_round_trip_encoding_architecture_string() -> None:
     assert parse_genotype(arch.genotype) == config.canonical()
     assert Architecture.from_json(arch.to_json()) == arch
     assert arch.genotype.startswith("ks=7-5-0-0-7-7-0-0-") and arch.genotype.endswith(
-        "d=2-2-2-2-3;r=204;w=1.2")
+        "d=2-2-2-2-3;r=204;w=1.2"
+    )
     # 2 stem ops + 11 blocks + 4 head ops
     assert len(arch.edges) == 2 + sum(config.d) + 4
 
@@ -80,6 +91,7 @@ def test_small_sampler_uses_small_choices() -> None:
 
 def test_architecture_from_row_reads_the_shared_columns() -> None:
     from latbench.archs.ofa_mbv3 import architecture_from_row
+
     row = dict(zip(("ks", "e", "d", "r"), ROW), sample_index=0)
     arch = architecture_from_row(row, batch=64, width=1.0)
     assert arch.input_shape == (64, 3, 204, 204)

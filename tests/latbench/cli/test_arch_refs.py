@@ -17,8 +17,10 @@ def test_memory_reads_space_seed_size_as_validate_does(capsys):
     assert arch_id(arch)[:8] in out and "unknown space" not in out
 
 
-@pytest.mark.parametrize("ref, needle", [("nasbench201:x", "SPACE:SEED[:SIZE]"),
-                                         ("nasbench201:1:huge", "unknown size 'huge'")])
+@pytest.mark.parametrize(
+    "ref, needle",
+    [("nasbench201:x", "SPACE:SEED[:SIZE]"), ("nasbench201:1:huge", "unknown size 'huge'")],
+)
 def test_a_bad_reference_is_the_same_line_in_memory_and_validate(ref, needle, capsys, tmp_path):
     lines = []
     for argv in (["memory", ref, "--predict"], ["validate", ref, "--out", str(tmp_path)]):

@@ -32,33 +32,41 @@ def one_line_error(capsys, argv: list[str]) -> str:
     return err[-1]
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["validate", "nasbench201:1:huge"], "unknown size 'huge'"),
-    (["validate", "nasbench201:-1"], "seed -1"),
-    (["profile", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
-    (["measure-nets", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
-    (["validate", "nasbench201:0", "--budget-ms", "-1"], "--budget-ms: -1 must be > 0"),
-    (["search", "rtdnas", "--upper-ms", "-3"], "--upper-ms: -3 must be > 0"),
-    (["search", "hypersegnas", "-n", "0"], "-n: 0 must be at least 1"),  # was "kept 0/0"
-    (["search", "hypersegnas", "--target-mib", "inf"], "must be finite"),
-    (["search", "ga", "--steps", "0"], "--steps: 0 must be at least 1"),
-    (["predict", "p.json", "--n", "0"], "--n: 0 must be at least 1"),
-    (["memory", "dints", "--predict", "--n", "0"], "--n: 0 must be at least 1"),
-    (["measure-nets", "stnas-encoder"], "has no architecture sampler"),
-    (["profile", "nasbench201", "--budget-ms", "nan"], "must be finite"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["validate", "nasbench201:1:huge"], "unknown size 'huge'"),
+        (["validate", "nasbench201:-1"], "seed -1"),
+        (["profile", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
+        (["measure-nets", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
+        (["validate", "nasbench201:0", "--budget-ms", "-1"], "--budget-ms: -1 must be > 0"),
+        (["search", "rtdnas", "--upper-ms", "-3"], "--upper-ms: -3 must be > 0"),
+        (["search", "hypersegnas", "-n", "0"], "-n: 0 must be at least 1"),  # was "kept 0/0"
+        (["search", "hypersegnas", "--target-mib", "inf"], "must be finite"),
+        (["search", "ga", "--steps", "0"], "--steps: 0 must be at least 1"),
+        (["predict", "p.json", "--n", "0"], "--n: 0 must be at least 1"),
+        (["memory", "dints", "--predict", "--n", "0"], "--n: 0 must be at least 1"),
+        (["measure-nets", "stnas-encoder"], "has no architecture sampler"),
+        (["profile", "nasbench201", "--budget-ms", "nan"], "must be finite"),
+    ],
+)
 def test_argument_ranges_are_one_line(capsys, argv, needle):
     assert needle in one_line_error(capsys, argv)
 
 
 def test_predict_key_with_impossible_parameters(capsys, tmp_path):
     key = OpSpec.make("conv", (1, 8, 8, 8)).key
-    for name, old, bad in (("out", "null", "0"), ("kernel", "3", "-5"), ("stride", "1", "0"),
-                           ("groups", "1", "0"), ("kernel", "3", "0"), ("dilation", "1", "0"),
-                           ("out", "null", "2.5")):
+    for name, old, bad in (
+        ("out", "null", "0"),
+        ("kernel", "3", "-5"),
+        ("stride", "1", "0"),
+        ("groups", "1", "0"),
+        ("kernel", "3", "0"),
+        ("dilation", "1", "0"),
+        ("out", "null", "2.5"),
+    ):
         bad_key = key.replace(f"{name}={old}", f"{name}={bad}")
-        err = one_line_error(capsys, ["predict", str(tmp_path / "absent.json"), "--key",
-                                      bad_key])
+        err = one_line_error(capsys, ["predict", str(tmp_path / "absent.json"), "--key", bad_key])
         assert "absent.json" in err  # the predictor file is checked first
         with pytest.raises(Exception, match=f"{name}={bad}; expected an integer"):
             OpSpec.from_key(bad_key)
@@ -82,8 +90,20 @@ def test_validate_writes_only_under_out(tmp_path, capsys):
     work.mkdir(parents=True)
     (work / "a.json").write_text(json.dumps(doc))
     out = work / "vout"
-    main(["validate", str(work / "a.json"), "--backend", "torch", "--threads", "1",
-          "--measure-ms", "30", "--out", str(out)])
+    main(
+        [
+            "validate",
+            str(work / "a.json"),
+            "--backend",
+            "torch",
+            "--threads",
+            "1",
+            "--measure-ms",
+            "30",
+            "--out",
+            str(out),
+        ]
+    )
     written = {p for p in tmp_path.rglob("*") if p.is_file()} - {work / "a.json"}
     assert written and all(p.is_relative_to(out) for p in written), written
     assert not (tmp_path / "outside").exists()
@@ -106,24 +126,35 @@ def test_a_zero_sample_is_floored_at_the_timer_resolution_with_a_warning():
 
 def _table(tmp_path, **changes):
     spec = get_space("nasbench201").ops("small")[0]
-    row = {"key": spec.key, "kind": spec.kind, "mode": spec.mode, "status": "ok",
-           "source": "measured", "protocol_id": "p", "latency_median_ms": 1.0,
-           "latency_min_ms": 0.5, **changes}
+    row = {
+        "key": spec.key,
+        "kind": spec.kind,
+        "mode": spec.mode,
+        "status": "ok",
+        "source": "measured",
+        "protocol_id": "p",
+        "latency_median_ms": 1.0,
+        "latency_min_ms": 0.5,
+        **changes,
+    }
     path = tmp_path / "t.csv"
     TableWriter(path, LATENCY, META).append(row)
     return path
 
 
-@pytest.mark.parametrize("changes, needle", [
-    (dict(latency_median_ms=0), "field 'latency_median_ms': 0.0; expected a latency > 0"),
-    (dict(latency_min_ms=-1), "field 'latency_min_ms': '-1'; expected a finite number"),
-    (dict(latency_min_ms="-inf"), "field 'latency_min_ms'"),
-    (dict(latency_median_ms="inf"), "field 'latency_median_ms'"),
-    (dict(latency_median_ms=1e308), "field 'latency_median_ms'"),
-    (dict(status="maybe"), "field 'status': 'maybe'; expected one of ok"),
-    (dict(mode="train"), "field 'mode': 'train' contradicts the key"),
-    (dict(key="conv|out=0|1x2x4x4|float32|infer"), "field 'key'"),
-])
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        (dict(latency_median_ms=0), "field 'latency_median_ms': 0.0; expected a latency > 0"),
+        (dict(latency_min_ms=-1), "field 'latency_min_ms': '-1'; expected a finite number"),
+        (dict(latency_min_ms="-inf"), "field 'latency_min_ms'"),
+        (dict(latency_median_ms="inf"), "field 'latency_median_ms'"),
+        (dict(latency_median_ms=1e308), "field 'latency_median_ms'"),
+        (dict(status="maybe"), "field 'status': 'maybe'; expected one of ok"),
+        (dict(mode="train"), "field 'mode': 'train' contradicts the key"),
+        (dict(key="conv|out=0|1x2x4x4|float32|infer"), "field 'key'"),
+    ],
+)
 def test_bad_table_values_name_line_and_field(tmp_path, changes, needle):
     path = _table(tmp_path, **changes)
     with pytest.raises(TableError, match="t.csv: line 2") as err:

@@ -50,9 +50,25 @@ def test_listing_commands_run(capsys):
 @pytest.mark.slow
 def test_profile_then_show(tmp_path, capsys):
     table = tmp_path / "t.csv"
-    assert main(["profile", "nasbench201", "--size", "small", "--table", str(table),
-                 "--budget-ms", "3",
-                 "--warmup-ms", "1", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "nasbench201",
+                "--size",
+                "small",
+                "--table",
+                str(table),
+                "--budget-ms",
+                "3",
+                "--warmup-ms",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "measured 25" in capsys.readouterr().out.replace("\n", " ")
     assert main(["show", str(table), "--sort", "latency_median_ms", "--csv"]) == 0
     assert capsys.readouterr().out.count("\n") == 26
@@ -66,9 +82,27 @@ def test_no_subcommand_is_a_usage_error():
 
 def test_show_reads_a_networks_table(tmp_path, capsys):
     table = tmp_path / "nets.csv"
-    assert main(["measure-nets", "nasbench201", "--size", "small", "--n", "2", "--table",
-                 str(table),
-                 "--budget-ms", "5", "--warmup-ms", "1", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "measure-nets",
+                "nasbench201",
+                "--size",
+                "small",
+                "--n",
+                "2",
+                "--table",
+                str(table),
+                "--budget-ms",
+                "5",
+                "--warmup-ms",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["show", str(table)]) == 0
     out = capsys.readouterr().out
@@ -86,22 +120,53 @@ def test_measure_nets_notes_the_spaces_a_table_already_holds(tmp_path, capsys):
     table = tmp_path / "nets.csv"
     (arch,) = sample_architectures("nasbench201", 1, "small", 0)
     TableWriter(table, NETWORKS, {"fingerprint": fingerprint("cpu", threads=1)}).append(
-        {**arch_columns(arch, "small"), "repeat": 1, "status": "ok", "source": "measured",
-         "protocol_id": "p", "latency_median_ms": 1.0})
+        {
+            **arch_columns(arch, "small"),
+            "repeat": 1,
+            "status": "ok",
+            "source": "measured",
+            "protocol_id": "p",
+            "latency_median_ms": 1.0,
+        }
+    )
     assert other_spaces_note(table, "nasbench201") == ""  # same space: no note
-    assert main(["measure-nets", "msnas", "--size", "small", "--n", "1", "--table", str(table),
-                 "--budget-ms", "5", "--warmup-ms", "1", "--threads", "1", "--rounds", "1",
-                 "--no-reference"]) == 0
+    assert (
+        main(
+            [
+                "measure-nets",
+                "msnas",
+                "--size",
+                "small",
+                "--n",
+                "1",
+                "--table",
+                str(table),
+                "--budget-ms",
+                "5",
+                "--warmup-ms",
+                "1",
+                "--threads",
+                "1",
+                "--rounds",
+                "1",
+                "--no-reference",
+            ]
+        )
+        == 0
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert "already holds networks of nasbench201; this run adds msnas networks" in out
     assert sorted(read_table(table)["space"]) == ["msnas", "nasbench201"]
 
 
-@pytest.mark.parametrize("argv", [
-    ["search", "hypersegnas", "--n", "50"],  # was taken for --n-paths 50
-    ["profile", "nasbench201", "--budget", "5"],  # was --budget-ms 5
-    ["search", "rtdnas", "--predictor", "p.json", "--upper", "40"],  # was --upper-ms 40
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search", "hypersegnas", "--n", "50"],  # was taken for --n-paths 50
+        ["profile", "nasbench201", "--budget", "5"],  # was --budget-ms 5
+        ["search", "rtdnas", "--predictor", "p.json", "--upper", "40"],  # was --upper-ms 40
+    ],
+)
 def test_options_must_be_spelt_out(argv, capsys):
     from latbench.cli import build_parser
 

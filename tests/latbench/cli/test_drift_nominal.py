@@ -4,9 +4,9 @@ import argparse
 
 import pytest
 
+from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
-from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.tables import LATENCY, TableWriter
 from latbench.timing import CpuTimer, TimingConfig
 from latbench.timing.adaptive import REFERENCE_ID
@@ -17,8 +17,16 @@ def _table(path, reference):
     writer = TableWriter(path, LATENCY, meta)
     for k, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (5, None)]:
         key = OpSpec.make("conv", (1, 8, 8, 8), kernel=k).key
-        writer.append({"key": key, "status": "ok", "source": "measured", "latency_median_ms": 1.0,
-                       "latency_min_ms": 0.9, "reference_ms": ref})
+        writer.append(
+            {
+                "key": key,
+                "status": "ok",
+                "source": "measured",
+                "latency_median_ms": 1.0,
+                "latency_min_ms": 0.9,
+                "reference_ms": ref,
+            }
+        )
     return path
 
 
@@ -50,8 +58,9 @@ def test_drift_from_a_table_without_reference_column_names_its_schema(tmp_path):
     of a KeyError)."""
     from pathlib import Path
 
-    memory = (Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
-              / "memory-dints-small.csv")
+    memory = (
+        Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"
+    )
     assert nominal_reference_ms(memory) is None
     timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
     with pytest.raises(TableError, match="latbench.memory table has no reference_ms column"):

@@ -15,8 +15,13 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.slow
@@ -25,15 +30,32 @@ def test_profile_and_measure_nets_from_the_repository_leave_git_status_clean():
     home = REPO / "latbench-tables"
     existed = home.exists()
     before = _status()
-    env = {k: v for k, v in os.environ.items() if k not in ("LATBENCH_HOME",
-                                                            "LATBENCH_SUPERVISED")}
-    fast = ["--size", "small", "--threads", "1", "--budget-ms", "1", "--warmup-ms", "1",
-            "--item-timeout", "0"]  # nasbench201 defaults to its paper size
+    env = {k: v for k, v in os.environ.items() if k not in ("LATBENCH_HOME", "LATBENCH_SUPERVISED")}
+    fast = [
+        "--size",
+        "small",
+        "--threads",
+        "1",
+        "--budget-ms",
+        "1",
+        "--warmup-ms",
+        "1",
+        "--item-timeout",
+        "0",
+    ]  # nasbench201 defaults to its paper size
     try:
-        for args in (["profile", "nasbench201", "--sample", "3", *fast],
-                     ["measure-nets", "nasbench201", "--n", "1", *fast]):
-            proc = subprocess.run([sys.executable, "-m", "latbench", *args], cwd=REPO, env=env,
-                                  capture_output=True, text=True, timeout=600)
+        for args in (
+            ["profile", "nasbench201", "--sample", "3", *fast],
+            ["measure-nets", "nasbench201", "--n", "1", *fast],
+        ):
+            proc = subprocess.run(
+                [sys.executable, "-m", "latbench", *args],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert proc.returncode == 0, proc.stderr[-1500:]
             assert "latbench-tables" in proc.stdout
         assert _status() == before

@@ -76,8 +76,10 @@ def test_cakes_with_a_saved_predictor(tmp_path, capsys):
 def test_stnas_with_one_predictor_per_space(tmp_path, capsys):
     enc = _fit("stnas-encoder-small.csv", tmp_path / "enc.json")
     dec = _fit("stnas-decoder-small.csv", tmp_path / "dec.json")
-    assert main(["search", "stnas", "--predictor", str(enc), "--predictor", str(dec),
-                 "--steps", "1"]) == 0
+    assert (
+        main(["search", "stnas", "--predictor", str(enc), "--predictor", str(dec), "--steps", "1"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "ST-NAS encoder depth" in out and "ST-NAS decoder ops" in out
     assert "skip_connect" in out or "sep_conv_3x3" in out or "conv_" in out
@@ -86,7 +88,7 @@ def test_stnas_with_one_predictor_per_space(tmp_path, capsys):
 def _small_memory_table(tmp_path: Path, rows: int) -> Path:
     src = PROFILES / "memory-dints-small.csv"
     dst = tmp_path / "memory-dints-small.csv"
-    dst.write_text("".join(src.read_text().splitlines(keepends=True)[:rows + 1]))
+    dst.write_text("".join(src.read_text().splitlines(keepends=True)[: rows + 1]))
     shutil.copy(src.with_suffix(".meta.json"), dst.with_suffix(".meta.json"))
     return dst
 
@@ -101,9 +103,29 @@ def test_hypersegnas_end_to_end_fit_search_confirm(tmp_path, capsys):
     assert doc["fit_metrics"]["n_calibration"] == 3
     # a band wide enough to keep networks of the small space; confirm measures the top one
     confirmed = tmp_path / "confirm.csv"
-    assert main(["search", "memory-filter", "--predictor", str(pred), "-n", "6",
-                 "--target-mib", "25", "--band-mib", "20", "--confirm", "1",
-                 "--memory-table", str(confirmed), "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                "memory-filter",
+                "--predictor",
+                str(pred),
+                "-n",
+                "6",
+                "--target-mib",
+                "25",
+                "--band-mib",
+                "20",
+                "--confirm",
+                "1",
+                "--memory-table",
+                str(confirmed),
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "kept" in out and "measured on cpu" in out
     from latbench.tables import read_table
@@ -114,8 +136,7 @@ def test_hypersegnas_end_to_end_fit_search_confirm(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monkeypatch,
-                                                                    tmp_path):
+def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monkeypatch, tmp_path):
     """--profile-missing runs `latbench profile` itself (its parser, defaults and default
     path); here its measuring is replaced by the committed table to keep the test short."""
     from latbench.cli import profile
@@ -135,8 +156,9 @@ def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monk
         return 0
 
     monkeypatch.setattr(profile, "run", fake_run)
-    monkeypatch.setattr("latbench.device.fingerprint",
-                        lambda device, threads=None: {"slug": Path(PROFILES).name})
+    monkeypatch.setattr(
+        "latbench.device.fingerprint", lambda device, threads=None: {"slug": Path(PROFILES).name}
+    )
     assert main(["search", "cakes", "--profile-missing", "--steps", "1"]) == 0
     (args,) = seen
     assert (args.space, args.size, args.threads) == ("cakes", "small", 1)
@@ -158,8 +180,10 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     assert main(["search", "hypersegnas", "--size", "small", "-n", "5"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "kept 0/5" in out
-    assert ("hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
-            "memory is 20-30 MiB (median 25) at size small") in out
+    assert (
+        "hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
+        "memory is 20-30 MiB (median 25) at size small"
+    ) in out
     assert "--target-mib" in out and "--band-mib" in out
 
 
@@ -190,11 +214,9 @@ def probe_search(request):
     return seen, latency
 
 
-def test_a_registered_search_prints_its_choice_and_never_nan(probe_search, msnas_predictor,
-                                                             capsys):
+def test_a_registered_search_prints_its_choice_and_never_nan(probe_search, msnas_predictor, capsys):
     seen, latency = probe_search
-    assert main(["search", "test-probe", "--predictor", str(msnas_predictor), "--steps",
-                 "4"]) == 0
+    assert main(["search", "test-probe", "--predictor", str(msnas_predictor), "--steps", "4"]) == 0
     out = capsys.readouterr().out
     assert seen == {"space": "msnas", "size": "small", "lam": 3.0, "steps": 4, "unit": "ms"}
     assert "probe: synthetic" in out and "chosen genotype g1: predicted latency_ms 1.5" in out
@@ -206,12 +228,16 @@ def test_a_registered_search_prints_its_choice_and_never_nan(probe_search, msnas
 
 def test_unknown_search_and_misplaced_space_are_one_line(capsys, msnas_predictor):
     assert main(["search", "no-such", "--predictor", str(msnas_predictor)]) == 2
-    assert "unknown search 'no-such'; valid: cakes, ga, hypersegnas, memory-filter, mixed-op" \
+    assert (
+        "unknown search 'no-such'; valid: cakes, ga, hypersegnas, memory-filter, mixed-op"
         in capsys.readouterr().err
+    )
     assert main(["search", "ga", "--space", "msnas", "--predictor", str(msnas_predictor)]) == 2
     assert "--space is for `search mixed-op`" in capsys.readouterr().err
     assert main(["search", "mixed-op", "--predictor", str(msnas_predictor)]) == 2
     assert "search mixed-op needs --space NAME" in capsys.readouterr().err
+
+
 def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
     """--target-mib 22.55 as the hint suggested kept 2000/2000, the ±300 MiB
     band being wider than the samples' whole range (16-33 MiB). The hint says the band
@@ -223,18 +249,36 @@ def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
             return np.linspace(16.0, 33.0, len(archs))
 
     monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
-    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
-                 "--target-mib", "22.55"]) == 0
+    assert (
+        main(["search", "hypersegnas", "--size", "small", "-n", "5", "--target-mib", "22.55"]) == 0
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert "kept 5/5" in out
-    assert ("the band -277.45-322.55 MiB is wider than the samples' whole range, so it "
-            "discriminates nothing") in out
+    assert (
+        "the band -277.45-322.55 MiB is wider than the samples' whole range, so it "
+        "discriminates nothing"
+    ) in out
     assert "--band-mib (e.g. 1.7, a tenth of the samples' range)" in out
     assert main(["search", "hypersegnas", "--size", "small", "-n", "5"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "set --target-mib (e.g. 24.5) and --band-mib (e.g. 1.7" in out
-    assert main(["search", "hypersegnas", "--size", "small", "-n", "5",
-                 "--target-mib", "24.5", "--band-mib", "1.7"]) == 0
+    assert (
+        main(
+            [
+                "search",
+                "hypersegnas",
+                "--size",
+                "small",
+                "-n",
+                "5",
+                "--target-mib",
+                "24.5",
+                "--band-mib",
+                "1.7",
+            ]
+        )
+        == 0
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert "kept 1/5" in out and "hint" not in out
 

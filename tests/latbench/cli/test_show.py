@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from latbench.cli import main
-from latbench.cli import ui
+from latbench.cli import main, ui
 from latbench.tables import read_table
 
 PROFILES = Path(__file__).resolve().parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
@@ -48,7 +47,17 @@ def test_cpu_memory_table_shows_its_real_columns(narrow, capsys):
 def test_memory_measure_prints_the_rows_it_measured(narrow, capsys):
     from latbench.cli.memory import _print_measured
 
-    _print_measured([{"key": "arch:abc", "arch_id": "abc", "rss_growth_mib": 25.875,
-                      "rss_peak_mib": 374.7, "status": "ok"}], cpu=True)
+    _print_measured(
+        [
+            {
+                "key": "arch:abc",
+                "arch_id": "abc",
+                "rss_growth_mib": 25.875,
+                "rss_peak_mib": 374.7,
+                "status": "ok",
+            }
+        ],
+        cpu=True,
+    )
     out = capsys.readouterr().out
     assert "abc" in out and "25.88" in out and "RSS growth MiB" in out

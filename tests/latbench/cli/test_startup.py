@@ -14,27 +14,48 @@ from latbench import cli
 
 
 def test_top_level_help_imports_no_subcommand_and_no_torch():
-    code = ("import sys; from latbench.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "bad = [m for m in sys.modules if m in ('torch', 'sklearn')"
-            " or m.startswith('latbench.cli.')"
-            " and m != 'latbench.cli.__init__']\nprint(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from latbench.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in sys.modules if m in ('torch', 'sklearn')"
+        " or m.startswith('latbench.cli.')"
+        " and m != 'latbench.cli.__init__']\nprint(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("command", ["profile", "memory", "measure-nets", "fit", "evaluate",
-                                     "predict", "search", "import-nets", "devices", "spaces",
-                                     "ops", "validate", "show"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "profile",
+        "memory",
+        "measure-nets",
+        "fit",
+        "evaluate",
+        "predict",
+        "search",
+        "import-nets",
+        "devices",
+        "spaces",
+        "ops",
+        "validate",
+        "show",
+    ],
+)
 def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command):
     """`latbench profile --help` used to import pandas and torch (~3 s of CPU) to list options;
     the option vocabularies live in latbench.choices, the rest is imported when a command runs."""
-    code = ("import sys; from latbench.cli import main\n"
-            f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
-            "print([m for m in ('torch', 'pandas') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from latbench.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('torch', 'pandas') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert "usage: latbench" in out and out.strip().splitlines()[-1] == "[]"
 
 
@@ -47,13 +68,15 @@ def test_option_vocabularies_are_the_ones_the_code_uses():
 
     assert CLOCK_CHOICES == ("auto", *CLOCKS) and SIZES == SPACE_SIZES
     assert OPTIMIZERS == STEPS_OPTIMIZERS
-    assert (importing.UNITS, importing.PERS, importing.DISCONNECTED) == (UNITS, PERS,
-                                                                         DISCONNECTED)
+    assert (importing.UNITS, importing.PERS, importing.DISCONNECTED) == (UNITS, PERS, DISCONNECTED)
     from latbench import choices
     from latbench.deploy import export, paper_protocols, runners
 
     assert (runners.BACKENDS, paper_protocols.PROTOCOLS, export.DEFAULT_OPSET) == (
-        choices.BACKENDS, choices.PROTOCOLS, choices.DEFAULT_OPSET)
+        choices.BACKENDS,
+        choices.PROTOCOLS,
+        choices.DEFAULT_OPSET,
+    )
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
@@ -78,14 +101,17 @@ def test_help_texts_are_clean_and_every_option_is_explained():
 
 
 def test_only_latbench_warnings_are_reformatted():
-    code = ("import warnings\nfrom latbench import cli\nwarnings.simplefilter('always')\n"
-            "with cli._latbench_warnings():\n"
-            "    warnings.warn_explicit('ours', UserWarning, cli.__file__, 1)\n"
-            "    warnings.warn_explicit('theirs', UserWarning, '/v/site-packages/torch/y.py', 2)\n"
-            "assert warnings.formatwarning is warnings._formatwarning_orig\n"
-            "assert warnings.showwarning is warnings._showwarning_orig\n")
-    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stderr
+    code = (
+        "import warnings\nfrom latbench import cli\nwarnings.simplefilter('always')\n"
+        "with cli._latbench_warnings():\n"
+        "    warnings.warn_explicit('ours', UserWarning, cli.__file__, 1)\n"
+        "    warnings.warn_explicit('theirs', UserWarning, '/v/site-packages/torch/y.py', 2)\n"
+        "assert warnings.formatwarning is warnings._formatwarning_orig\n"
+        "assert warnings.showwarning is warnings._showwarning_orig\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr
     assert "latbench: warning: ours" in err
     assert "latbench: warning: theirs" not in err and "UserWarning: theirs" in err
 

@@ -20,12 +20,17 @@ def _declared_version() -> str:
 
 
 def test_version_flag_prints_the_declared_version_and_imports_nothing_heavy():
-    code = ("import sys; from latbench.cli import main\n"
-            "try:\n    main(['--version'])\nexcept SystemExit as exc:\n    assert exc.code == 0\n"
-            "print([m for m in sys.modules if m in ('torch', 'pandas')"
-            " or m.startswith('latbench.cli.')])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()
+    code = (
+        "import sys; from latbench.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit as exc:\n    assert exc.code == 0\n"
+        "print([m for m in sys.modules if m in ('torch', 'pandas')"
+        " or m.startswith('latbench.cli.')])"
+    )
+    out = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()
+    )
     assert out[0] == f"latbench {_declared_version()}"
     assert out[-1] == "[]"
 

@@ -23,9 +23,12 @@ def ort_has(provider: str) -> bool:
 
 
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
-needs_ort_cuda = pytest.mark.skipif(not (HAS_CUDA and ort_has("CUDAExecutionProvider")),
-                                    reason="needs a GPU and onnxruntime-gpu (CUDA EP)")
-needs_ort_trt = pytest.mark.skipif(not (HAS_CUDA and ort_has("TensorrtExecutionProvider")),
-                                   reason="needs a GPU and onnxruntime-gpu with the TensorRT EP")
+needs_ort_cuda = pytest.mark.skipif(
+    not (HAS_CUDA and ort_has("CUDAExecutionProvider")),
+    reason="needs a GPU and onnxruntime-gpu (CUDA EP)",
+)
+needs_ort_trt = pytest.mark.skipif(
+    not (HAS_CUDA and ort_has("TensorrtExecutionProvider")),
+    reason="needs a GPU and onnxruntime-gpu with the TensorRT EP",
+)
 needs_trt = pytest.mark.skipif(not (HAS_CUDA and HAS_TRT), reason="needs a GPU and tensorrt")
-

@@ -10,7 +10,6 @@ from latbench.cli import main
 from latbench.deploy import doctor
 from latbench.deploy.doctor import parse_version, supported_versions, torch_build, verdict
 
-
 # What runs where, with the source of each fact (see latbench.deploy.doctor.SOURCES):
 # TRT: 8.5 last for Kepler/Maxwell (8.5.2/8.5.3 release notes; 8.6.1 support matrix starts at
 # cc 6.0), 8.6 last for Pascal (10.0 support matrix: SM 7.0+), 10.4 last for Volta (10.5 notes);
@@ -30,8 +29,11 @@ EXPECTED = {  # cc: (tensorrt, onnxruntime-gpu, torch)
     5.2: (TRT_OLD, [], TORCH_OLD),
     6.0: (TRT_PASCAL, ["1.19 .. 1.26.x"], TORCH_OLD),
     6.1: (TRT_PASCAL, ["1.19 .. 1.26.x"], TORCH_OLD),
-    7.0: (TRT_PASCAL + ["10.0 .. 10.4.x"], ["1.19 .. 1.26.x"],
-          TORCH_OLD + ["2.8 .. 2.10.x +cu128"]),
+    7.0: (
+        TRT_PASCAL + ["10.0 .. 10.4.x"],
+        ["1.19 .. 1.26.x"],
+        TORCH_OLD + ["2.8 .. 2.10.x +cu128"],
+    ),
     7.5: (["8.0 .. 8.4.x"] + TRT_NEW, ORT_ALL, TORCH_NEW),
     8.0: (["8.0 .. 8.4.x"] + TRT_NEW, ORT_ALL, TORCH_NEW),
     8.6: (["8.0 .. 8.4.x"] + TRT_NEW, ORT_ALL, TORCH_NEW),
@@ -48,21 +50,24 @@ def test_support_table_per_compute_capability(cc):
         assert all(r.source in doctor.SOURCES for r in supported_versions(package, cc))
 
 
-@pytest.mark.parametrize("package,version,cc,ok", [
-    ("tensorrt", "8.5.3.1", 3.7, True),        # K80: TensorRT 8.5 is the last for Kepler
-    ("tensorrt", "8.6.1.6", 3.7, False),
-    ("tensorrt", "8.5.3.1", 5.2, True),        # Maxwell: 8.5.3 is the last
-    ("tensorrt", "8.6.1.6", 5.2, False),       # 8.6 dropped Maxwell
-    ("tensorrt", "8.5.3.1", 6.1, True),
-    ("tensorrt", "8.6.1.6", 6.0, True),        # P100: TensorRT 8.6 is the last
-    ("tensorrt", "10.0.1", 6.1, False),        # GTX 1080Ti: not TensorRT 10
-    ("tensorrt", "10.4.0", 7.0, True),         # V100: up to 10.4
-    ("tensorrt", "10.5.0", 7.0, False),        # Volta removed in 10.5
-    ("tensorrt", "10.13.3", 9.0, True),
-    ("onnxruntime-gpu", "1.26.1", 6.1, True),  # Pascal: onnxruntime-gpu <= 1.26
-    ("onnxruntime-gpu", "1.27.0", 6.0, False),
-    ("onnxruntime-gpu", "1.27.0", 8.6, True),
-])
+@pytest.mark.parametrize(
+    "package,version,cc,ok",
+    [
+        ("tensorrt", "8.5.3.1", 3.7, True),  # K80: TensorRT 8.5 is the last for Kepler
+        ("tensorrt", "8.6.1.6", 3.7, False),
+        ("tensorrt", "8.5.3.1", 5.2, True),  # Maxwell: 8.5.3 is the last
+        ("tensorrt", "8.6.1.6", 5.2, False),  # 8.6 dropped Maxwell
+        ("tensorrt", "8.5.3.1", 6.1, True),
+        ("tensorrt", "8.6.1.6", 6.0, True),  # P100: TensorRT 8.6 is the last
+        ("tensorrt", "10.0.1", 6.1, False),  # GTX 1080Ti: not TensorRT 10
+        ("tensorrt", "10.4.0", 7.0, True),  # V100: up to 10.4
+        ("tensorrt", "10.5.0", 7.0, False),  # Volta removed in 10.5
+        ("tensorrt", "10.13.3", 9.0, True),
+        ("onnxruntime-gpu", "1.26.1", 6.1, True),  # Pascal: onnxruntime-gpu <= 1.26
+        ("onnxruntime-gpu", "1.27.0", 6.0, False),
+        ("onnxruntime-gpu", "1.27.0", 8.6, True),
+    ],
+)
 def test_verdicts_follow_the_table(package, version, cc, ok):
     text = verdict(package, version, cc)
     assert (text == "ok") is ok, text
@@ -72,15 +77,23 @@ def test_verdicts_follow_the_table(package, version, cc, ok):
 
 def test_unsupported_verdict_names_the_versions_to_install():
     assert "8.6.x" in verdict("tensorrt", "10.0.1", 6.1)
-    assert "8.5.x" in verdict("tensorrt", "8.6.1", 5.2) and "8.6" not in verdict(
-        "tensorrt", "8.6.1", 5.2).split("use")[1]
+    assert (
+        "8.5.x" in verdict("tensorrt", "8.6.1", 5.2)
+        and "8.6" not in verdict("tensorrt", "8.6.1", 5.2).split("use")[1]
+    )
     assert "10.0 .. 10.4.x" in verdict("tensorrt", "10.5.0", 7.0)
     assert verdict("tensorrt", None, 7.0) == "not installed"
 
 
 def test_torch_builds_by_cuda_version():
     assert [torch_build(c) for c in (None, "11.8", "12.4", "12.6", "12.8", "13.0")] == [
-        "cpu", "cu118", "cu12x", "cu126", "cu128", "cu130"]
+        "cpu",
+        "cu118",
+        "cu12x",
+        "cu126",
+        "cu128",
+        "cu130",
+    ]
     assert verdict("torch", "2.13.0", 6.1, "cu126") == "ok"
     assert verdict("torch", "2.5.1", 6.1, "cu126").startswith("unsupported")  # cu126 from 2.6
     assert verdict("torch", "2.13.0", 6.1, "cu130").startswith("unsupported")
@@ -115,8 +128,9 @@ def test_cli_doctor_json_for_a_named_capability(capsys):
 
 @pytest.mark.parametrize("cc", ["6.1", "9.0"])
 def test_exit_code_is_the_same_with_and_without_json(cc, capsys, monkeypatch):
-    monkeypatch.setattr(doctor, "installed_versions",
-                        lambda: {"tensorrt": "10.0.1", "torch": "2.13.0+cu126"})
+    monkeypatch.setattr(
+        doctor, "installed_versions", lambda: {"tensorrt": "10.0.1", "torch": "2.13.0+cu126"}
+    )
     monkeypatch.setattr(doctor, "detect_gpus", lambda: [])
     plain = main(["doctor", "--cc", cc])
     out = capsys.readouterr().out

@@ -55,8 +55,7 @@ def test_grid_sample_exports_at_opset_16_and_matches_torch(tmp_path):
     x, grid = torch.randn(1, 4, 8, 8), torch.rand(1, 8, 8, 2) * 2 - 1
     ex = export_onnx(_Sample(), tmp_path / "s.onnx", inputs=(x, grid), opset=16)
     assert ex.opset == 16 and ex.input_names == ("input0", "input1")
-    np.testing.assert_allclose(_ort_out(ex.path, (x, grid)), _Sample()(x, grid).numpy(),
-                               atol=1e-5)
+    np.testing.assert_allclose(_ort_out(ex.path, (x, grid)), _Sample()(x, grid).numpy(), atol=1e-5)
 
 
 def test_affine_grid_needs_opset_20_and_the_error_says_so(tmp_path):

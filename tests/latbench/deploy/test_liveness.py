@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from deploy_gpu import QUICK
 from torch import nn
 
 from latbench.archs import Architecture, sample_architectures
 from latbench.deploy import validate as validate_mod
 from latbench.deploy.liveness import ensure_live, input_reaches_output, relative_spread
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
-
-from deploy_gpu import QUICK
 
 
 class _IgnoresInput(nn.Module):
@@ -35,8 +34,9 @@ class _ConstantArch(Architecture):
 
 def test_network_whose_output_ignores_its_input_is_reported(nb201, tmp_path):
     arch = _ConstantArch(nb201.space, nb201.edges, nb201.output, "constant")
-    report = validate(arch, ("torch", "ort"), config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        arch, ("torch", "ort"), config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1)
+    )
     assert report.liveness["live"] is False and report.liveness["spread"] == 0.0
     assert all(b.outputs_match for b in report.backends)  # matches, and proves nothing
     assert "comparison proves nothing" in report.to_markdown()
@@ -83,8 +83,13 @@ def test_structural_check_sees_a_zero_cut():
 
 def test_busy_machine_shows_in_the_verdict(nb201, tmp_path, monkeypatch):
     monkeypatch.setattr(validate_mod.os, "getloadavg", lambda: (64.0, 64.0, 64.0))
-    report = validate(nb201, ("ort",), budget_ms=1e6, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        nb201,
+        ("ort",),
+        budget_ms=1e6,
+        config=QUICK,
+        options=ValidateOptions(out_dir=tmp_path, threads=1),
+    )
     (ort,) = report.backends
     assert ort.busy and ort.error == "" and report.passed is True
     assert report.verdict.startswith("PASS on the median latency (")
@@ -95,6 +100,11 @@ def test_busy_machine_shows_in_the_verdict(nb201, tmp_path, monkeypatch):
 def test_idle_machine_has_no_busy_warning(nb201, tmp_path, monkeypatch):
     monkeypatch.setattr(validate_mod.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setattr(validate_mod.os, "cpu_count", lambda: 4)
-    report = validate(nb201, ("ort",), budget_ms=1e6, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        nb201,
+        ("ort",),
+        budget_ms=1e6,
+        config=QUICK,
+        options=ValidateOptions(out_dir=tmp_path, threads=1),
+    )
     assert not any("load average" in w for w in report.backends[0].warnings)

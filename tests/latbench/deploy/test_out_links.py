@@ -34,12 +34,27 @@ def test_validate_out_replaces_every_planted_link(tmp_path, no_tensorrt):
         (out / f"{stem}{suffix}").symlink_to(victim)
         victims[suffix] = victim
     (out / "cache").symlink_to(elsewhere, target_is_directory=True)
-    assert main(["validate", "nasbench201:0:small", "--backend", "ort", "--threads", "1",
-                 "--measure-ms", "60", "--out", str(out), "--json"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "nasbench201:0:small",
+                "--backend",
+                "ort",
+                "--threads",
+                "1",
+                "--measure-ms",
+                "60",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     for suffix, victim in victims.items():
         assert victim.read_text() == "keep", suffix
         assert not (out / f"{stem}{suffix}").is_symlink()
         assert (out / f"{stem}{suffix}").stat().st_size > 0
     assert not (out / "cache").is_symlink()
-    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(v.name for v in
-                                                                 victims.values())
+    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(v.name for v in victims.values())

@@ -16,8 +16,23 @@ def _json(capsys) -> dict:  # noqa: ANN001
 
 
 def test_rtdnas_protocol_applies_the_papers_limits(tmp_path, capsys):
-    rc = main(["validate", "msnas:0", "--protocol", "rtdnas", "--backend", "torch",
-               "--threads", "1", "--measure-ms", "60", "--out", str(tmp_path), "--json"])
+    rc = main(
+        [
+            "validate",
+            "msnas:0",
+            "--protocol",
+            "rtdnas",
+            "--backend",
+            "torch",
+            "--threads",
+            "1",
+            "--measure-ms",
+            "60",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ]
+    )
     doc = _json(capsys)
     assert doc["budget_ms"] == RTDNAS_LATENCY_UB_MS and doc["min_fps"] == RTDNAS_MIN_FPS
     (torch_run,) = doc["backends"]
@@ -30,8 +45,24 @@ def test_rtdnas_protocol_applies_the_papers_limits(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_stnas_protocol_fps_over_the_window(tmp_path, capsys):
-    assert main(["validate", "stnas-decoder:0", "--protocol", "stnas", "--n-frames", "3",
-                 "--threads", "1", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "stnas-decoder:0",
+                "--protocol",
+                "stnas",
+                "--n-frames",
+                "3",
+                "--threads",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = _json(capsys)
     assert doc["protocol"] == "stnas-fps" and doc["n_frames"] == 3
     assert doc["fps"] == pytest.approx(1000.0 / doc["frame_mean_ms"])
@@ -53,16 +84,47 @@ def test_frame_protocols_say_when_the_machine_is_busy(tmp_path, capsys, monkeypa
     import latbench.deploy.validate as validate_module
 
     monkeypatch.setattr(validate_module, "busy_warnings", lambda: ["machine busy: load 9"])
-    assert main(["validate", "stnas-decoder:0", "--protocol", "stnas", "--n-frames", "2",
-                 "--threads", "1", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "stnas-decoder:0",
+                "--protocol",
+                "stnas",
+                "--n-frames",
+                "2",
+                "--threads",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert "machine busy: load 9" in out and "1 torch thread(s)" in out
 
 
 @pytest.mark.slow
 def test_dyncell_protocol_first_frame_full_then_cell(tmp_path, capsys):
-    assert main(["validate", "dyncell:0", "--protocol", "dyncell", "--n-frames", "4",
-                 "--threads", "1", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "dyncell:0",
+                "--protocol",
+                "dyncell",
+                "--n-frames",
+                "4",
+                "--threads",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = _json(capsys)
     assert doc["protocol"] == "dynamic-cell" and doc["n_frames"] == 4
     assert doc["first_frame_ms"] > 0 and doc["following_mean_ms"] > 0

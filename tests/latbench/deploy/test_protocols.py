@@ -97,8 +97,7 @@ def test_dynamic_cells_first_frame_full_then_cell():
         clock.spend(50.0)
         return state + frame
 
-    t = dynamic_cell_timing(full, cell, [torch.ones(2), torch.zeros(2)], n_frames=11,
-                            sampler=clock)
+    t = dynamic_cell_timing(full, cell, [torch.ones(2), torch.zeros(2)], n_frames=11, sampler=clock)
     assert calls == {"full": 2, "cell": WARMUP_FRAMES + 10}
     assert t.first_frame_ms == 90.0 and t.following.samples_ms == (50.0,) * 10
     assert t.per_frame.mean_ms == pytest.approx((90 + 10 * 50) / 11)

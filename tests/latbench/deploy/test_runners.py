@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from deploy_gpu import QUICK, needs_cuda, needs_ort_cuda, needs_ort_trt, needs_trt, ort_has
 
 from latbench.deploy import RunInfo, make_runner
 from latbench.deploy.runners.ort import check_session_providers, require_provider
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement
-
-from deploy_gpu import QUICK, needs_cuda, needs_ort_cuda, needs_ort_trt, needs_trt, ort_has
 
 GPU_HINT = "pip install 'latbench[gpu]'"
 
@@ -47,13 +46,15 @@ def test_torch_and_ort_cpu_measure_and_agree(exported_nb201, reference):
 
 
 def test_session_that_fell_back_to_cpu_is_refused():
-    check_session_providers(["CUDAExecutionProvider", "CPUExecutionProvider"],
-                            "CUDAExecutionProvider")
+    check_session_providers(
+        ["CUDAExecutionProvider", "CPUExecutionProvider"], "CUDAExecutionProvider"
+    )
     with pytest.raises(MeasurementError, match="did not use CUDAExecutionProvider"):
         check_session_providers(["CPUExecutionProvider"], "CUDAExecutionProvider")
     with pytest.raises(MeasurementError, match="did not use TensorrtExecutionProvider"):
-        check_session_providers(["CUDAExecutionProvider", "CPUExecutionProvider"],
-                                "TensorrtExecutionProvider")
+        check_session_providers(
+            ["CUDAExecutionProvider", "CPUExecutionProvider"], "TensorrtExecutionProvider"
+        )
 
 
 def test_missing_gpu_provider_names_the_install_command():
@@ -93,8 +94,13 @@ def test_unknown_backend_and_bad_precision_are_named(exported_nb201):
 def test_torch_cuda_eager_and_graph(exported_nb201, reference, graph):
     module, inputs, _ = exported_nb201
     runner = make_runner("torch", module=module, inputs=inputs, device="cuda", cuda_graph=graph)
-    _check(runner, reference, backend="torch",
-           engine="torch-cudagraph" if graph else "torch-eager", tol=1e-3)
+    _check(
+        runner,
+        reference,
+        backend="torch",
+        engine="torch-cudagraph" if graph else "torch-eager",
+        tol=1e-3,
+    )
     assert runner.info.timer.startswith("cuda-event")
     module.to("cpu")
 
@@ -112,8 +118,7 @@ def test_ort_cuda_ep_iobinding(exported_nb201, reference, transfers):
 @needs_ort_trt
 def test_ort_tensorrt_ep_with_caches(exported_nb201, reference, tmp_path):
     _, inputs, ex = exported_nb201
-    runner = make_runner("ort-trt", exported=ex, inputs=inputs, device="cuda",
-                         cache_dir=tmp_path)
+    runner = make_runner("ort-trt", exported=ex, inputs=inputs, device="cuda", cache_dir=tmp_path)
     _check(runner, reference, backend="ort-trt", engine="TensorrtExecutionProvider", tol=1e-2)
     assert any((tmp_path / "ort-trt").iterdir()), "TRT EP wrote no engine/timing cache"
 
@@ -127,7 +132,8 @@ def test_tensorrt_engine_is_built_once_then_cached(exported_nb201, reference, tm
     assert (tmp_path / "trt" / "trt-timing.cache").stat().st_size > 0
     again = make_runner("trt", exported=ex, inputs=inputs, device="cuda", cache_dir=tmp_path)
     assert again.info.options["engine_from_cache"] is True
-    with_copies = make_runner("trt", exported=ex, inputs=inputs, device="cuda",
-                              cache_dir=tmp_path, transfers=True)
+    with_copies = make_runner(
+        "trt", exported=ex, inputs=inputs, device="cuda", cache_dir=tmp_path, transfers=True
+    )
     m = _check(with_copies, reference, backend="trt", engine="tensorrt", tol=1e-2)
     assert with_copies.info.transfers_included and m.median_ms > 0

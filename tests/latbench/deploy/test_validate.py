@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from deploy_gpu import QUICK
 
 from latbench.archs import sample_architectures, spaces_with_architectures
 from latbench.cli import main
@@ -14,8 +15,6 @@ from latbench.cli.validate import load_network_predictor
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
 from latbench.errors import LatbenchError, MissingDependencyError
-
-from deploy_gpu import QUICK
 
 # Two paper spaces (fast at their small size on a CPU) and the NAS-Bench-201 cell network.
 SPACES = ("msnas", "stnas-decoder", "nasbench201")
@@ -27,8 +26,14 @@ def test_paper_space_architecture_through_torch_and_ort(space, tmp_path):
     if space not in spaces_with_architectures():
         pytest.skip(f"no sampler for {space} in this checkout")
     arch = resolve_architecture(f"{space}:0")
-    report = validate(arch, ("torch", "ort"), budget_ms=1e6, min_fps=1e-3, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        arch,
+        ("torch", "ort"),
+        budget_ms=1e6,
+        min_fps=1e-3,
+        config=QUICK,
+        options=ValidateOptions(out_dir=tmp_path, threads=1),
+    )
     assert [b.status for b in report.backends] == ["ok", "ok"]
     for b in report.backends:
         assert b.outputs_match, f"{space} {b.backend}: outputs differ by {b.max_abs_diff}"
@@ -71,8 +76,14 @@ def saved_predictor(tmp_path):
         summed = [float(lookup.predict([e.op for e in a.edges]).sum()) for a in archs]
         model = predictors.NetworkPredictor(lookup, "sum", "none").fit(archs, summed)
         path = tmp_path / f"{statistic}.json"
-        predictors.save(model, path, device=ops.device, tables={"ops": ops.table_sha256},
-                        statistic=statistic, drift_reference=drift_reference)
+        predictors.save(
+            model,
+            path,
+            device=ops.device,
+            tables={"ops": ops.table_sha256},
+            statistic=statistic,
+            drift_reference=drift_reference,
+        )
         return path, predictors.load(path)
 
     return make
@@ -82,9 +93,16 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
     path, model = saved_predictor()
     predicted = float(model.predict([nb201])[0])
     assert predicted > 0
-    report = validate(nb201, ("ort",), budget_ms=1e-6, min_fps=None, predictor=path,
-                      config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1),
-                      load_predictor=load_network_predictor)
+    report = validate(
+        nb201,
+        ("ort",),
+        budget_ms=1e-6,
+        min_fps=None,
+        predictor=path,
+        config=QUICK,
+        options=ValidateOptions(out_dir=tmp_path, threads=1),
+        load_predictor=load_network_predictor,
+    )
     (ort,) = report.backends
     assert ort.predicted_ms == pytest.approx(predicted)
     assert ort.gap_pct == pytest.approx(100 * (ort.latency_ms - predicted) / predicted)
@@ -100,17 +118,19 @@ def test_gap_and_budget_failure_and_json_roundtrip(nb201, tmp_path, saved_predic
 def _validated(arch, model, backend: str, out_dir):
     """The model's prediction for ``arch``, and ``validate``'s report on one backend."""
     return float(model.predict([arch])[0]), validate(
-        arch, (backend,), predictor=model, config=QUICK,
-        options=ValidateOptions(out_dir=out_dir, threads=1))
+        arch,
+        (backend,),
+        predictor=model,
+        config=QUICK,
+        options=ValidateOptions(out_dir=out_dir, threads=1),
+    )
 
 
-def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
-                                                                saved_predictor):
+def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path, saved_predictor):
     path, model = saved_predictor("latency_min_ms")  # `fit --stat min`
     predicted, report = _validated(nb201, model, "ort", tmp_path)
     (ort,) = report.backends
-    assert ort.gap_pct == pytest.approx(
-        100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
+    assert ort.gap_pct == pytest.approx(100 * (ort.stats["latency_min_ms"] - predicted) / predicted)
     assert "against the measured latency_min_ms" in report.to_markdown()
     # the table shows the statistic the gap uses, named as such, beside the verdict's median
     assert report.columns()[2:5] == ("median ms", "FPS@median", "fastest ms")
@@ -118,15 +138,15 @@ def test_gap_compares_the_statistic_the_predictor_was_fitted_on(nb201, tmp_path,
     assert report.rows()[0][2] == f"{ort.stats['latency_median_ms']:.4g}"
 
 
-def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(nb201, tmp_path,
-                                                                          saved_predictor):
+def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(
+    nb201, tmp_path, saved_predictor
+):
     """`fit --stat min-corrected`: the report names that statistic, and says the gap is
     against the raw fastest sample with drift taken as 1 (validate times no drift reference)."""
     path, model = saved_predictor("latency_min_corrected_ms")
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
-    assert run.gap_pct == pytest.approx(
-        100 * (run.stats["latency_min_ms"] - predicted) / predicted)
+    assert run.gap_pct == pytest.approx(100 * (run.stats["latency_min_ms"] - predicted) / predicted)
     doc = json.loads(report.to_json())
     assert doc["prediction"]["statistic"] == "latency_min_corrected_ms"
     assert doc["gap_statistic"] == "latency_min_ms"
@@ -146,13 +166,15 @@ def _reference_times(monkeypatch, *times_ms: float) -> None:
 
 
 def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
-        nb201, tmp_path, saved_predictor, monkeypatch):
+    nb201, tmp_path, saved_predictor, monkeypatch
+):
     """With its tables' nominal reference time in the file, validate times the drift reference
     and compares like with like: the measured fastest sample divided by this machine's drift."""
     from latbench.timing.adaptive import REFERENCE_ID
 
-    path, model = saved_predictor("latency_min_corrected_ms",
-                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    path, model = saved_predictor(
+        "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
+    )
     _reference_times(monkeypatch, 1.05, 1.1)  # 5-10 % slower: a correction to trust
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
@@ -161,9 +183,11 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
     # the run's reference: the mean of the times before and after it, over the nominal 1.0 ms
     assert run.stats["drift"] == pytest.approx(run.stats["reference_ms"])
     assert run.stats["latency_min_corrected_ms"] == pytest.approx(
-        run.stats["latency_min_ms"] / run.stats["drift"])
+        run.stats["latency_min_ms"] / run.stats["drift"]
+    )
     assert run.gap_pct == pytest.approx(
-        100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted)
+        100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted
+    )
     doc = json.loads(report.to_json())
     assert doc["gap_statistic"] == "latency_min_corrected_ms"
     assert "the statistic it was fitted on: this machine's drift" in doc["gap_basis"]
@@ -172,21 +196,22 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
 
 
 def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
-        nb201, tmp_path, saved_predictor, monkeypatch):
+    nb201, tmp_path, saved_predictor, monkeypatch
+):
     """quickstart on a loaded machine divided by drift 1.611 and printed a gap
     of −51.2 % where the raw fastest sample was +4.4 %. Beyond ±25 % the gap is the raw one,
     and the report says why, with the corrected value beside it."""
     from latbench.timing.adaptive import REFERENCE_ID
 
-    path, model = saved_predictor("latency_min_corrected_ms",
-                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    path, model = saved_predictor(
+        "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
+    )
     _reference_times(monkeypatch, 1.6, 1.622)
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
     assert run.stats["drift"] == pytest.approx(1.611)
     assert run.gap_statistic == "latency_min_ms"
-    assert run.gap_pct == pytest.approx(
-        100 * (run.stats["latency_min_ms"] - predicted) / predicted)
+    assert run.gap_pct == pytest.approx(100 * (run.stats["latency_min_ms"] - predicted) / predicted)
     corrected = 100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted
     (why,) = [w for w in run.warnings if w.startswith("gap against the raw latency_min_ms")]
     assert f"({corrected:+.1f} %)" in why and "drift 1.611" in why and "±25%" in why
@@ -196,11 +221,13 @@ def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
 
 
 def test_a_reference_that_moved_during_the_run_leaves_the_raw_gap(
-        nb201, tmp_path, saved_predictor, monkeypatch):
+    nb201, tmp_path, saved_predictor, monkeypatch
+):
     from latbench.timing.adaptive import REFERENCE_ID
 
-    path, model = saved_predictor("latency_min_corrected_ms",
-                                  {"nominal_ms": 1.0, "reference": REFERENCE_ID})
+    path, model = saved_predictor(
+        "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
+    )
     _reference_times(monkeypatch, 1.0, 1.2)  # +20 % between before and after the run
     predicted, report = _validated(nb201, model, "torch", tmp_path)
     (run,) = report.backends
@@ -209,15 +236,22 @@ def test_a_reference_that_moved_during_the_run_leaves_the_raw_gap(
 
 
 def test_verdict_and_fps_name_the_median_they_judge(nb201, tmp_path):
-    report = validate(nb201, ("torch",), budget_ms=1e6, min_fps=1e-3, config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        nb201,
+        ("torch",),
+        budget_ms=1e6,
+        min_fps=1e-3,
+        config=QUICK,
+        options=ValidateOptions(out_dir=tmp_path, threads=1),
+    )
     (run,) = report.backends
     doc = json.loads(report.to_json())
     budget = doc["backends"][0]["budget"]
     assert budget["statistic"] == doc["verdict_statistic"] == "latency_median_ms"
     assert budget["latency_median_ms"] == run.stats["latency_median_ms"]
     assert budget["fps_from_latency_median_ms"] == pytest.approx(
-        1000.0 / run.stats["latency_median_ms"])
+        1000.0 / run.stats["latency_median_ms"]
+    )
     assert report.verdict.startswith("PASS on the median latency (latency_median_ms <= ")
     assert any("judged on the median" in n for n in report.notes())
 
@@ -242,12 +276,23 @@ def test_missing_package_fails_fast_or_is_recorded(nb201, tmp_path, no_tensorrt)
 @pytest.mark.slow
 def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     out = tmp_path / "out"
-    args = ["validate", "nasbench201:0:small", "--backend", "ort", "--threads", "1",
-            "--measure-ms", "60", "--out", str(out)]
+    args = [
+        "validate",
+        "nasbench201:0:small",
+        "--backend",
+        "ort",
+        "--threads",
+        "1",
+        "--measure-ms",
+        "60",
+        "--out",
+        str(out),
+    ]
     assert main(args + ["--json", "--budget-ms", "1e6"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["passed"] is True and doc["backends"][0]["info"]["engine"] == (
-        "CPUExecutionProvider")
+        "CPUExecutionProvider"
+    )
     assert (out / "nasbench201-s0-small.report.json").is_file()
     assert (out / "nasbench201-s0-small.report.md").read_text().count("| ort |") == 1
     assert main(args + ["--budget-ms", "1e-6"]) == 1  # over budget: exit 1
@@ -257,8 +302,9 @@ def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
     assert len(err) == 1 and "pip install 'latbench[gpu]'" in err[0]
 
 
-@pytest.mark.parametrize("command", [["validate", "msnas:0"], ["profile", "msnas"],
-                                     ["measure-nets", "msnas"]])
+@pytest.mark.parametrize(
+    "command", [["validate", "msnas:0"], ["profile", "msnas"], ["measure-nets", "msnas"]]
+)
 def test_measuring_commands_default_to_one_thread(command):
     """validate times torch and ONNX Runtime like profile times ops: one thread unless asked
     (on a shared machine two threads timed msnas:0 at 411 ms median against 5.4 ms)."""
@@ -286,8 +332,9 @@ def test_every_backend_of_a_report_is_timed_on_one_clock(nb201, tmp_path):
     wall clock, so on a loaded machine ORT read 1.5× slower (it is ~3× faster). With one
     intra-op thread ORT computes on the calling thread: both take the thread clock, and the
     report says which."""
-    report = validate(nb201, ("torch", "ort"), config=QUICK,
-                      options=ValidateOptions(out_dir=tmp_path, threads=1))
+    report = validate(
+        nb201, ("torch", "ort"), config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=1)
+    )
     assert [b.info["timer"] for b in report.backends] == ["cpu-thread_time_ns"] * 2
     assert report.clocks == ["cpu-thread_time_ns"]
     assert json.loads(report.to_json())["clocks"] == ["cpu-thread_time_ns"]
@@ -296,8 +343,9 @@ def test_every_backend_of_a_report_is_timed_on_one_clock(nb201, tmp_path):
 
 @pytest.mark.slow
 def test_with_more_threads_every_backend_takes_the_wall_clock(nb201, tmp_path):
-    many = validate(nb201, ("torch", "ort"), config=QUICK,
-                    options=ValidateOptions(out_dir=tmp_path, threads=2))
+    many = validate(
+        nb201, ("torch", "ort"), config=QUICK, options=ValidateOptions(out_dir=tmp_path, threads=2)
+    )
     assert many.clocks == ["cpu-perf_counter_ns"]
 
 
@@ -320,12 +368,24 @@ def test_ort_with_one_thread_runs_on_the_calling_thread(exported_nb201):
 def test_reports_whose_backends_used_different_clocks_say_so():
     from latbench.deploy.report import BackendResult
 
-    report = ValidationReport({}, {}, {"note": NO_PREDICTION}, None, None, {}, backends=[
-        BackendResult("torch", "ok", {"timer": "cuda-event"}),
-        BackendResult("ort", "ok", {"timer": "cpu-perf_counter_ns"})])
+    report = ValidationReport(
+        {},
+        {},
+        {"note": NO_PREDICTION},
+        None,
+        None,
+        {},
+        backends=[
+            BackendResult("torch", "ok", {"timer": "cuda-event"}),
+            BackendResult("ort", "ok", {"timer": "cpu-perf_counter_ns"}),
+        ],
+    )
     assert report.clocks == ["cuda-event", "cpu-perf_counter_ns"]
-    assert any(n.startswith("clocks differ: torch cuda-event, ort cpu-perf_counter_ns")
-               and "not comparable" in n for n in report.notes())
+    assert any(
+        n.startswith("clocks differ: torch cuda-event, ort cpu-perf_counter_ns")
+        and "not comparable" in n
+        for n in report.notes()
+    )
 
 
 def test_a_prediction_that_is_no_latency_is_one_line_not_a_gap(nb201):

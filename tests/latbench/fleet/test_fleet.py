@@ -32,12 +32,17 @@ SIM_DEVICES = ("sim-gpu-a", "sim-gpu-b")
 @pytest.fixture(scope="module")
 def cluster():
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+    )
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     # two custom resources stand for two device types of a fleet (node labels, as `ray start
     # --resources` gives real ones); the workers stay the same processes, warm
-    ray.init(num_cpus=2, resources={name: 1 for name in SIM_DEVICES}, include_dashboard=False,
-             log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        resources={name: 1 for name in SIM_DEVICES},
+        include_dashboard=False,
+        log_to_driver=False,
+    )
     assert connect(None) is ray  # an initialised Ray is used as it is
     yield ray
     ray.shutdown()
@@ -76,8 +81,9 @@ class _KillingJob(OpLatencyJob):
         return super().measure(items, on_round)
 
 
-def _killing_factory(device: str, once: str = "", always: str = "", marker: str = "",
-                     sim_device: bool = False):
+def _killing_factory(
+    device: str, once: str = "", always: str = "", marker: str = "", sim_device: bool = False
+):
     job = _job(_KillingJob, device, once=once, always=always, marker=marker)
     context = ray.get_runtime_context()
     in_task = sim_device and context.worker.mode == ray.WORKER_MODE  # not the driver's plan
@@ -98,28 +104,49 @@ def test_fleet_run_writes_the_op_set_of_a_local_run_and_resumes(cluster, tmp_pat
     local = profile_specs(specs, tmp_path / "local.csv", make_timer("cpu", FAST, threads=1))
     make_job = op_job_factory(FAST, 1)
     table = tmp_path / "fleet.csv"
-    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    run = run_on_fleet(
+        make_job,
+        specs,
+        "cpu",
+        lambda slug: table,
+        ray=cluster,
+        targets=node_targets(cluster, "cpu", 1),
+        threads=1,
+    )
     assert sorted(_keys(table)) == sorted(_keys(local.path))
     assert set(read_table(table)["status"]) == {"ok"}
-    again = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                         targets=node_targets(cluster, "cpu", 1), threads=1)
+    again = run_on_fleet(
+        make_job,
+        specs,
+        "cpu",
+        lambda slug: table,
+        ray=cluster,
+        targets=node_targets(cluster, "cpu", 1),
+        threads=1,
+    )
     (only,) = again.tables.values()
     assert only.measured == [] and len(only.skipped) == len(specs)
     assert len(run.tables) == 1 and run.retried == []
 
 
-def test_a_killed_worker_costs_one_retry_and_an_op_that_always_kills_is_recorded(cluster,
-                                                                                 tmp_path):
+def test_a_killed_worker_costs_one_retry_and_an_op_that_always_kills_is_recorded(cluster, tmp_path):
     import functools
 
     specs = _specs()
     once, always = specs[3].key, specs[5].key
-    make_job = functools.partial(_killing_factory, once=once, always=always,
-                                 marker=str(tmp_path / "killed"))
+    make_job = functools.partial(
+        _killing_factory, once=once, always=always, marker=str(tmp_path / "killed")
+    )
     table = tmp_path / "t.csv"
-    run = run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                       targets=node_targets(cluster, "cpu", 1), threads=1)
+    run = run_on_fleet(
+        make_job,
+        specs,
+        "cpu",
+        lambda slug: table,
+        ray=cluster,
+        targets=node_targets(cluster, "cpu", 1),
+        threads=1,
+    )
     assert (tmp_path / "killed").exists()
     assert once in run.retried and always in run.retried and run.lost == [always]
     df = read_table(table).set_index("key")
@@ -155,8 +182,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_an_interrupted_driver_keeps_its_rows_ends_its_running_tasks_and_reruns(cluster,
-                                                                               tmp_path):
+def test_an_interrupted_driver_keeps_its_rows_ends_its_running_tasks_and_reruns(cluster, tmp_path):
     # A plain ray.cancel raises KeyboardInterrupt inside the running task; the worker lives on,
     # maybe with a half-done import, and takes the cluster's next task. It must end instead.
     import functools
@@ -172,17 +198,31 @@ def test_an_interrupted_driver_keeps_its_rows_ends_its_running_tasks_and_reruns(
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                     targets=node_targets(cluster, "cpu", 1), threads=1,
-                     on_progress=interrupt_once_the_victim_runs)
+        run_on_fleet(
+            make_job,
+            specs,
+            "cpu",
+            lambda slug: table,
+            ray=cluster,
+            targets=node_targets(cluster, "cpu", 1),
+            threads=1,
+            on_progress=interrupt_once_the_victim_runs,
+        )
     assert 1 <= len(_keys(table)) < len(specs)  # the rows written before the interrupt stay
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 30
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(pid), "the worker of the cancelled running task is still alive"
-    run_on_fleet(make_job, specs, "cpu", lambda slug: table, ray=cluster,
-                 targets=node_targets(cluster, "cpu", 1), threads=1)
+    run_on_fleet(
+        make_job,
+        specs,
+        "cpu",
+        lambda slug: table,
+        ray=cluster,
+        targets=node_targets(cluster, "cpu", 1),
+        threads=1,
+    )
     keys = _keys(table)
     assert sorted(keys) == sorted(s.key for s in specs) and len(keys) == len(set(keys))
 
@@ -193,8 +233,15 @@ def test_two_device_types_land_in_two_tables(cluster, tmp_path):
     specs = _specs()[:2]
     make_job = functools.partial(_killing_factory, sim_device=True)
     targets = [Target(name, {"resources": {name: 1}}) for name in SIM_DEVICES]
-    run = run_on_fleet(make_job, specs, "cpu", lambda slug: tmp_path / slug / "t.csv",
-                       ray=cluster, targets=targets, threads=1)
+    run = run_on_fleet(
+        make_job,
+        specs,
+        "cpu",
+        lambda slug: tmp_path / slug / "t.csv",
+        ray=cluster,
+        targets=targets,
+        threads=1,
+    )
     assert set(run.tables) == set(SIM_DEVICES)
     for slug in SIM_DEVICES:
         df = read_table(tmp_path / slug / "t.csv")
@@ -205,9 +252,28 @@ def test_two_device_types_land_in_two_tables(cluster, tmp_path):
 def test_cli_profile_with_ray_measures_every_op_of_the_space_once(cluster, tmp_path, capsys):
     # a local run measures each op of the space once (tests/latbench/test_profile.py); the
     # fleet run must end with that same op set, every op ok
-    assert main(["profile", "dints", "--size", "small", "--device", "cpu", "--threads", "1",
-                 "--budget-ms", "2", "--warmup-ms", "1", "--ray",
-                 "--table", str(tmp_path / "ray.csv")]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                "dints",
+                "--size",
+                "small",
+                "--device",
+                "cpu",
+                "--threads",
+                "1",
+                "--budget-ms",
+                "2",
+                "--warmup-ms",
+                "1",
+                "--ray",
+                "--table",
+                str(tmp_path / "ray.csv"),
+            ]
+        )
+        == 0
+    )
     keys = _keys(tmp_path / "ray.csv")
     assert sorted(keys) == sorted({s.key for s in get_space("dints").ops("small")})
     assert len(keys) == len(set(keys))
@@ -220,8 +286,14 @@ def test_cli_profile_with_ray_measures_every_op_of_the_space_once(cluster, tmp_p
 def test_cuda_tasks_hold_one_gpu_each(cluster, tmp_path):
     specs = _specs()[:4]
     make_job = op_job_factory(FAST, None)
-    run = run_on_fleet(make_job, specs, "cuda:0", lambda slug: tmp_path / "t.csv",
-                       ray=cluster, targets=node_targets(cluster, "cuda:0", None))
+    run = run_on_fleet(
+        make_job,
+        specs,
+        "cuda:0",
+        lambda slug: tmp_path / "t.csv",
+        ray=cluster,
+        targets=node_targets(cluster, "cuda:0", None),
+    )
     (only,) = run.tables.values()
     assert len(only.measured) == len(specs)
 

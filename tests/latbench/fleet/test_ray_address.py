@@ -13,13 +13,16 @@ from latbench.errors import LatbenchError
 from latbench.fleet.cluster import parse_address
 
 
-@pytest.mark.parametrize("address, needle", [
-    ("garbage::address", "no valid host"),
-    (":6379", "no valid host"),
-    ("http://127.0.0.1:8265", "scheme http:// is not a cluster address"),
-    ("127.0.0.1:99999", "port '99999' is not a number from 1 to 65535"),
-    ("127.0.0.1", "no valid host"),
-])
+@pytest.mark.parametrize(
+    "address, needle",
+    [
+        ("garbage::address", "no valid host"),
+        (":6379", "no valid host"),
+        ("http://127.0.0.1:8265", "scheme http:// is not a cluster address"),
+        ("127.0.0.1:99999", "port '99999' is not a number from 1 to 65535"),
+        ("127.0.0.1", "no valid host"),
+    ],
+)
 def test_malformed_addresses_are_one_line(address, needle, capsys):
     with pytest.raises(LatbenchError, match=needle):
         parse_address(address)

@@ -18,8 +18,11 @@ MIB = 2**20
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="peak RSS via /proc: Linux")
 def test_trace_predicts_peak_rss_growth_of_a_large_activation_3d_net():
     op = OpSpec.make("conv", (1, 8, 32, 32, 32), norm="in", act="relu")
-    arch = Architecture("hand3d", tuple(Edge((INPUT if i == 0 else f"n{i}",), f"n{i + 1}", op)
-                                        for i in range(3)), "n3")
+    arch = Architecture(
+        "hand3d",
+        tuple(Edge((INPUT if i == 0 else f"n{i}",), f"n{i + 1}", op) for i in range(3)),
+        "n3",
+    )
     config = TrainConfig(optimizer="sgd", steps=1)
     measured = measure_cpu(arch, config, threads=1)
     assert measured["status"] == "ok", measured

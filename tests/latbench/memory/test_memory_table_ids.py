@@ -16,10 +16,15 @@ def test_old_rows_are_recognised_by_their_architecture():
     job = memory_job("cpu", TrainConfig(), lambda subject: {}, threads=1)
     arch = sample_architectures("nasbench201", 1, "small", seed=0)[0]
     old = hashlib.sha1(arch.to_json().encode()).hexdigest()
-    table = pd.DataFrame({"protocol_id": [job.protocol_id, job.protocol_id],
-                          "key": [f"arch:{old}", "conv|...|op-row"],
-                          "subject": ["arch", "op"], "arch_id": [old, ""],
-                          "arch_json": [arch.to_json(), None]})
+    table = pd.DataFrame(
+        {
+            "protocol_id": [job.protocol_id, job.protocol_id],
+            "key": [f"arch:{old}", "conv|...|op-row"],
+            "subject": ["arch", "op"],
+            "arch_id": [old, ""],
+            "arch_json": [arch.to_json(), None],
+        }
+    )
     assert job.done_keys(table) == {f"arch:{arch_id(arch)}", "conv|...|op-row"}
     table.attrs["meta"] = {"arch_id_scheme": ARCH_ID_SCHEME}  # a table of today: as stored
     assert job.done_keys(table) == {f"arch:{old}", "conv|...|op-row"}

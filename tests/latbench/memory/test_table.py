@@ -22,12 +22,16 @@ def fake_measure(subject):
 
 def test_rows_are_written_resumed_and_failures_recorded(tmp_path):
     path = tmp_path / "memory-x.csv"
-    subjects = [chain(), OpSpec.make("conv", (1, 8, 8, 8, 8)),
-                OpSpec.make("conv", (1, 64, 8, 8, 8))]
+    subjects = [
+        chain(),
+        OpSpec.make("conv", (1, 8, 8, 8, 8)),
+        OpSpec.make("conv", (1, 64, 8, 8, 8)),
+    ]
     first = measure_into_table(subjects, path, fake_measure, "cpu", TrainConfig(), threads=1)
     again = measure_into_table(subjects, path, fake_measure, "cpu", TrainConfig(), threads=1)
-    other = measure_into_table(subjects[:1], path, fake_measure, "cpu",
-                               TrainConfig(optimizer="sgd"), threads=1)
+    other = measure_into_table(
+        subjects[:1], path, fake_measure, "cpu", TrainConfig(optimizer="sgd"), threads=1
+    )
     df = read_table(path)
     assert len(first) == 3 and not again and len(other) == 1 and len(df) == 4
     assert df.attrs["meta"]["schema"] == MEMORY.name

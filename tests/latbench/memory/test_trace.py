@@ -6,8 +6,14 @@ import pytest
 
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
-from latbench.memory import (TrainConfig, cpu_conv_workspace, replay_allocator, replay_live,
-                             trace_inference, trace_training)
+from latbench.memory import (
+    TrainConfig,
+    cpu_conv_workspace,
+    replay_allocator,
+    replay_live,
+    trace_inference,
+    trace_training,
+)
 from latbench.memory import trace as trace_mod
 from latbench.opspec import OpSpec
 
@@ -68,13 +74,15 @@ def test_op_subject_and_config_errors():
 def test_cpu_slow_conv3d_workspace_is_the_column_buffer():
     small = OpSpec.make("conv", (1, 8, 16, 16, 16))  # PyTorch's CPU picks slow_conv3d here
     plain = replay_live(trace_training(small, TrainConfig(steps=1))).peak_live_bytes
-    with_ws = replay_live(trace_training(small, TrainConfig(steps=1),
-                                         workspace=cpu_conv_workspace)).peak_live_bytes
+    with_ws = replay_live(
+        trace_training(small, TrainConfig(steps=1), workspace=cpu_conv_workspace)
+    ).peak_live_bytes
     columns = 8 * 27 * 16**3 * 4
     assert 0 < with_ws - plain <= columns
     pointwise = OpSpec.make("conv", (1, 8, 16, 16, 16), kernel=1)  # no unfolding needed
-    assert (replay_live(trace_training(pointwise, workspace=cpu_conv_workspace))
-            == replay_live(trace_training(pointwise)))
+    assert replay_live(trace_training(pointwise, workspace=cpu_conv_workspace)) == replay_live(
+        trace_training(pointwise)
+    )
 
 
 def _canonical(events):

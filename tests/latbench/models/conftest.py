@@ -53,7 +53,6 @@ MODEL = textwrap.dedent('''
 ''')
 
 
-
 @pytest.fixture()
 def model_file(tmp_path: Path) -> str:
     path = tmp_path / "mynet.py"
@@ -68,5 +67,3 @@ def needs_timm() -> None:
         import_library("timm")
     except MissingDependencyError:
         pytest.skip("timm is not installed (the 'models' extra)")
-
-

@@ -15,8 +15,11 @@ FAST = ["--budget-ms", "3", "--warmup-ms", "1", "--rounds", "2", "--threads", "1
 
 
 def _error_line(capsys: pytest.CaptureFixture) -> str:
-    err = [line for line in capsys.readouterr().err.strip().splitlines()
-           if not line.startswith("latbench: warning")]
+    err = [
+        line
+        for line in capsys.readouterr().err.strip().splitlines()
+        if not line.startswith("latbench: warning")
+    ]
     assert len(err) == 1, err
     return err[0]
 
@@ -26,21 +29,45 @@ def _models(model_file: str, *names: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_profile_measure_fit_predict_evaluate(model_file: str, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture) -> None:
+def test_profile_measure_fit_predict_evaluate(
+    model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     ops, nets, pred = tmp_path / "ops.csv", tmp_path / "nets.csv", tmp_path / "P.json"
     shape = ["--input-shape", "1,3,16,16"]
-    assert main(["profile", *_models(model_file, "net"), *shape, "--table", str(ops),
-                 *FAST]) == 0
+    assert main(["profile", *_models(model_file, "net"), *shape, "--table", str(ops), *FAST]) == 0
     first = len(read_table(ops))
     assert first >= 10
     capsys.readouterr()
-    assert main(["profile", *_models(model_file, "net", "wide", "wider"), *shape, "--table",
-                 str(ops), *FAST]) == 0
+    assert (
+        main(
+            [
+                "profile",
+                *_models(model_file, "net", "wide", "wider"),
+                *shape,
+                "--table",
+                str(ops),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.replace("\n", " ")
     assert f"already in table {first}" in out  # the shared ops are not measured again
-    assert main(["measure-nets", *_models(model_file, "net", "wide", "wider"), *shape,
-                 "--table", str(nets), "--repeat", "2", *FAST]) == 0
+    assert (
+        main(
+            [
+                "measure-nets",
+                *_models(model_file, "net", "wide", "wider"),
+                *shape,
+                "--table",
+                str(nets),
+                "--repeat",
+                "2",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     rows = read_networks(nets)
     assert len(rows) == 6 and set(rows["input_shape"]) == {"1x3x16x16"}
     assert rows["name"].str.endswith(":wide").sum() == 2
@@ -56,25 +83,62 @@ def test_profile_measure_fit_predict_evaluate(model_file: str, tmp_path: Path,
 @pytest.mark.slow
 def test_validate_a_model_then_its_onnx_file(model_file: str, tmp_path: Path) -> None:
     out = tmp_path / "v"
-    assert main(["validate", f"{model_file}:net", "--input-shape", "1,3,16,16", "--backend",
-                 "torch,ort", "--measure-ms", "30", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                f"{model_file}:net",
+                "--input-shape",
+                "1,3,16,16",
+                "--backend",
+                "torch,ort",
+                "--measure-ms",
+                "30",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (onnx,) = out.glob("*.onnx")
-    assert main(["validate", str(onnx), "--backend", "ort", "--measure-ms", "30", "--out",
-                 str(tmp_path / "v2")]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(onnx),
+                "--backend",
+                "ort",
+                "--measure-ms",
+                "30",
+                "--out",
+                str(tmp_path / "v2"),
+            ]
+        )
+        == 0
+    )
 
 
-def test_onnx_file_refuses_the_torch_backend(model_file: str, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture) -> None:
+def test_onnx_file_refuses_the_torch_backend(
+    model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     missing = tmp_path / "m.onnx"
     missing.write_bytes(b"not onnx")
     assert main(["validate", str(missing), "--backend", "torch"]) == 2
     assert "need the PyTorch model" in _error_line(capsys)
 
 
-def test_untraceable_model_is_one_line_naming_the_module(model_file: str, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture) -> None:
-    args = ["profile", *_models(model_file, "gated"), "--input-shape", "1,3,8,8", "--table",
-            str(tmp_path / "t.csv"), *FAST]
+def test_untraceable_model_is_one_line_naming_the_module(
+    model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = [
+        "profile",
+        *_models(model_file, "gated"),
+        "--input-shape",
+        "1,3,8,8",
+        "--table",
+        str(tmp_path / "t.csv"),
+        *FAST,
+    ]
     assert main(args) == 2
     line = _error_line(capsys)
     assert "module gate (Gate)" in line and "--leaf" in line
@@ -86,8 +150,9 @@ def test_space_or_model_is_required(capsys: pytest.CaptureFixture) -> None:
 
 
 @pytest.mark.slow
-def test_timm_resnet18_done_when_commands(needs_timm: None, model_file: str, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture) -> None:
+def test_timm_resnet18_done_when_commands(
+    needs_timm: None, model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """timm:resnet18 at 1x3x64x64, tiny budgets: profile (then two file models into the same op
     table), measure-nets, fit, predict, and validate the model and then its exported .onnx."""
     model, shape = ["--model", "timm:resnet18"], ["--input-shape", "1,3,64,64"]
@@ -96,8 +161,10 @@ def test_timm_resnet18_done_when_commands(needs_timm: None, model_file: str, tmp
     ops = next((tmp_path / "tables").glob("*/models.csv"))
     assert len(read_table(ops)) == 33
     assert main(["profile", *_models(model_file, "net", "wide"), *shape, *home, *FAST]) == 0
-    assert main(["measure-nets", *model, *_models(model_file, "net", "wide"), *shape, *home,
-                 *FAST]) == 0
+    assert (
+        main(["measure-nets", *model, *_models(model_file, "net", "wide"), *shape, *home, *FAST])
+        == 0
+    )
     nets = next((tmp_path / "tables").glob("*/models.networks.csv"))
     assert "timm:resnet18" in set(read_networks(nets)["name"])
     pred = tmp_path / "P.json"
@@ -107,15 +174,44 @@ def test_timm_resnet18_done_when_commands(needs_timm: None, model_file: str, tmp
     out = capsys.readouterr().out
     assert "timm:resnet18@1x3x64x64" in out and "models.csv" in out.replace("\n", "")
     v = tmp_path / "v"
-    assert main(["validate", "timm:resnet18", *shape, "--backend", "torch,ort",
-                 "--measure-ms", "50", "--out", str(v)]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "timm:resnet18",
+                *shape,
+                "--backend",
+                "torch,ort",
+                "--measure-ms",
+                "50",
+                "--out",
+                str(v),
+            ]
+        )
+        == 0
+    )
     (onnx,) = v.glob("*.onnx")
-    assert main(["validate", str(onnx), "--backend", "ort", "--measure-ms", "50",
-                 "--out", str(tmp_path / "v2")]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(onnx),
+                "--backend",
+                "ort",
+                "--measure-ms",
+                "50",
+                "--out",
+                str(tmp_path / "v2"),
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.slow
 def test_memory_predicts_a_model(model_file: str, capsys: pytest.CaptureFixture) -> None:
-    assert main(["memory", "--model", f"{model_file}:net", "--input-shape", "2,3,8,8",
-                 "--predict"]) == 0
+    assert (
+        main(["memory", "--model", f"{model_file}:net", "--input-shape", "2,3,8,8", "--predict"])
+        == 0
+    )
     assert "predicted training memory" in capsys.readouterr().out

@@ -10,9 +10,17 @@ import torch
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from latbench.models import (ModelSpecError, UntraceableError, load_model,
-                             model_architecture, model_features, parse_model_spec, trace_model)
+from latbench.models import (
+    ModelSpecError,
+    UntraceableError,
+    load_model,
+    model_architecture,
+    model_features,
+    parse_model_spec,
+    trace_model,
+)
 from latbench.opspec import OpSpec
+
 
 def test_ops_rebuild_from_their_keys_and_compute_the_models_values(model_file: str) -> None:
     d = trace_model(f"{model_file}:net", "2,3,8,8")
@@ -37,13 +45,13 @@ def test_architecture_row_round_trips_and_builds_the_model(model_file: str) -> N
     out = again.build("cpu")(*again.example_inputs("cpu"))
     assert out.shape == (1, 5)
     feats = model_features(d)
-    assert feats["params"] == sum(p.numel() for p in load_model(f"{model_file}:net",
-                                                                 "1,3,8,8")[0].parameters())
+    assert feats["params"] == sum(
+        p.numel() for p in load_model(f"{model_file}:net", "1,3,8,8")[0].parameters()
+    )
     assert feats["macs"] > 3 * 8 * 9 * 64 and feats["n_ops"] == len(d.ops)
 
 
-def test_untraceable_module_is_one_line_naming_it_and_leaf_makes_it_one_op(
-        model_file: str) -> None:
+def test_untraceable_module_is_one_line_naming_it_and_leaf_makes_it_one_op(model_file: str) -> None:
     with pytest.raises(UntraceableError) as err:
         trace_model(f"{model_file}:gated", "1,3,8,8")
     message = str(err.value)

@@ -10,9 +10,19 @@ from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec
 
 
-@pytest.mark.parametrize("fn", ["os.system", "builtins.exec", "builtins.eval", "torch.load",
-                                "torch.save", "torch.hub.load", "subprocess.run",
-                                "antigravity.fly"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        "os.system",
+        "builtins.exec",
+        "builtins.eval",
+        "torch.load",
+        "torch.save",
+        "torch.hub.load",
+        "subprocess.run",
+        "antigravity.fly",
+    ],
+)
 def test_torch_call_key_outside_trusted_packages_is_refused(fn):
     key = f'torch_call|args=["$0"];fn="{fn}";inputs=["1x4:float32"];kwargs=[]|1x4|float32|infer'
     with pytest.raises(OpSpecError, match="outside the packages a key may name"):
@@ -27,18 +37,19 @@ def test_torch_module_key_outside_torch_is_refused():
 
 
 def test_refused_module_is_never_imported():
-    code = ("import sys\nfrom latbench.ops.traced import resolve_function\n"
-            "try:\n    resolve_function('antigravity.fly')\nexcept Exception as e:\n"
-            "    print(type(e).__name__)\nprint('antigravity' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import sys\nfrom latbench.ops.traced import resolve_function\n"
+        "try:\n    resolve_function('antigravity.fly')\nexcept Exception as e:\n"
+        "    print(type(e).__name__)\nprint('antigravity' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["OpSpecError", "False"], out.stderr[-500:]
 
 
 def test_torch_functions_still_resolve():
-    from latbench.ops.traced import resolve_function
-
     import torch
+
+    from latbench.ops.traced import resolve_function
 
     assert resolve_function("torch.add") is torch.add
     assert resolve_function("torch.nn.functional.gelu") is torch.nn.functional.gelu
@@ -49,11 +60,16 @@ def test_user_model_module_is_trusted_once_loaded(tmp_path):
     from latbench.ops.traced import resolve_function
 
     src = tmp_path / "mine.py"
-    src.write_text("import torch\n\ndef helper(x):\n    return x * 2\n\n"
-                   "def make():\n    return torch.nn.Linear(4, 4)\n")
+    src.write_text(
+        "import torch\n\ndef helper(x):\n    return x * 2\n\n"
+        "def make():\n    return torch.nn.Linear(4, 4)\n"
+    )
     load_model(f"{src}:make", (1, 4))
-    name = next(m for m in sys.modules if m.startswith("latbench_model_")
-                and getattr(sys.modules[m], "__file__", "") == str(src))
+    name = next(
+        m
+        for m in sys.modules
+        if m.startswith("latbench_model_") and getattr(sys.modules[m], "__file__", "") == str(src)
+    )
     assert resolve_function(f"{name}.helper") is sys.modules[name].helper
 
 
@@ -62,22 +78,30 @@ def test_submodule_key_of_a_model_never_loaded_is_refused(tmp_path):
 
     src = tmp_path / "never_loaded.py"
     src.write_text("raise SystemExit('must not run')\n")
-    spec = OpSpec.make("submodule", (1, 4), model=f"{src}:make", shape="1x4", path=".",
-                       inputs=("1x4:float32",), args=("$0",))
+    spec = OpSpec.make(
+        "submodule",
+        (1, 4),
+        model=f"{src}:make",
+        shape="1x4",
+        path=".",
+        inputs=("1x4:float32",),
+        args=("$0",),
+    )
     with pytest.raises(OpSpecError, match="not loaded by this command"):
         build_submodule(spec)
 
 
 def test_plugin_modules_are_trusted(tmp_path):
-    code = (f"import latbench.plugins as p, latbench.trust as t\n"
-            f"print(t.is_trusted('toyplug_x.helper'))\n"
-            f"p._load_one('x', {str(tmp_path / 'toyplug_x.py')!r})\n"
-            "import sys\n"
-            "name = next(m for m in sys.modules if m.startswith('latbench_plugin_toyplug_x'))\n"
-            "print(t.is_trusted(name + '.helper'))")
+    code = (
+        f"import latbench.plugins as p, latbench.trust as t\n"
+        f"print(t.is_trusted('toyplug_x.helper'))\n"
+        f"p._load_one('x', {str(tmp_path / 'toyplug_x.py')!r})\n"
+        "import sys\n"
+        "name = next(m for m in sys.modules if m.startswith('latbench_plugin_toyplug_x'))\n"
+        "print(t.is_trusted(name + '.helper'))"
+    )
     (tmp_path / "toyplug_x.py").write_text("def helper(x):\n    return x\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["False", "True"], out.stderr[-800:]
 
 

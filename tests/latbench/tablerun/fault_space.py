@@ -14,8 +14,8 @@ import time
 import torch
 from torch import nn
 
-from latbench.opspec import OpSpec
 from latbench.ops.registry import register_op
+from latbench.opspec import OpSpec
 from latbench.spaces.registry import register_space
 
 
@@ -32,8 +32,10 @@ class _Fault(nn.Module):
         elif self.what == "hang":
             time.sleep(3600)
         elif self.what == "oom":
-            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: "
-                               "can't allocate memory: you tried to allocate 1099511627776 bytes")
+            raise RuntimeError(
+                "[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: "
+                "can't allocate memory: you tried to allocate 1099511627776 bytes"
+            )
         return x
 
 
@@ -47,12 +49,20 @@ FAULTS_SHAPE = (1, 4, 8, 8)
 def _ops(size: str) -> list[OpSpec]:
     """Convolutions with a segfaulting, an exiting and a hanging op between them."""
     conv = [OpSpec.make("conv", FAULTS_SHAPE, kernel=k) for k in (1, 3, 5, 7)]
-    return [conv[0], OpSpec.make("test_crash", FAULTS_SHAPE), conv[1],
-            OpSpec.make("test_exit", FAULTS_SHAPE), conv[2],
-            OpSpec.make("test_hang", FAULTS_SHAPE), conv[3]]
+    return [
+        conv[0],
+        OpSpec.make("test_crash", FAULTS_SHAPE),
+        conv[1],
+        OpSpec.make("test_exit", FAULTS_SHAPE),
+        conv[2],
+        OpSpec.make("test_hang", FAULTS_SHAPE),
+        conv[3],
+    ]
 
 
 @register_space("test-convs", paper="tests only")
 def _convs(size: str) -> list[OpSpec]:
     """Eight small convolutions (for the concurrent-writers test)."""
-    return [OpSpec.make("conv", FAULTS_SHAPE, kernel=k, out=c) for k in (1, 3) for c in (4, 8, 12, 16)]
+    return [
+        OpSpec.make("conv", FAULTS_SHAPE, kernel=k, out=c) for k in (1, 3) for c in (4, 8, 12, 16)
+    ]

@@ -8,20 +8,24 @@ import time
 
 import pandas as pd
 import pytest
+from helpers import FAST, popen
 
 from latbench.timed import failure_fields, time_guarded
 from latbench.timing import TimingConfig, make_timer
 
-from helpers import FAST, popen
 
-
-@pytest.mark.parametrize("exc", [
-    MemoryError(),
-    RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: can't allocate "
-                 "memory: you tried to allocate 1099511627776 bytes. Error code 12 (Cannot "
-                 "allocate memory)"),
-    RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-])
+@pytest.mark.parametrize(
+    "exc",
+    [
+        MemoryError(),
+        RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 1099511627776 bytes. Error code 12 (Cannot "
+            "allocate memory)"
+        ),
+        RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    ],
+)
 def test_out_of_memory_on_any_device_is_status_oom(exc):
     assert failure_fields(exc)["status"] == "oom"
     assert failure_fields(ValueError("groups must divide channels"))["status"] == "error"
@@ -48,11 +52,14 @@ def test_poison_and_hanging_ops_are_recorded_and_the_run_finishes_the_others(tmp
     assert proc.returncode == 0, err[-2000:]
     df = pd.read_csv(table, keep_default_na=False)
     assert df["key"].is_unique and len(df) == 7
-    status = dict(zip(df["key"].str.split("|").str[0] + df["op_params"].str[-3:],
-                      df["status"]))
+    status = dict(zip(df["key"].str.split("|").str[0] + df["op_params"].str[-3:], df["status"]))
     by_kind = df.groupby("kind")["status"].apply(sorted).to_dict()
-    assert by_kind == {"conv": ["ok"] * 4, "test_crash": ["crashed"], "test_exit": ["crashed"],
-                       "test_hang": ["timeout"]}, status
+    assert by_kind == {
+        "conv": ["ok"] * 4,
+        "test_crash": ["crashed"],
+        "test_exit": ["crashed"],
+        "test_hang": ["timeout"],
+    }, status
     errors = dict(zip(df["kind"], df["error"]))
     assert "SIGSEGV" in errors["test_crash"] and "exit status 3" in errors["test_exit"]
     assert "no progress for 6.0 s" in errors["test_hang"]
@@ -67,9 +74,22 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     kept, the item in flight not blamed (no marker left). One item at a time (``--rounds 1``),
     so the first row comes after one item's budget instead of a whole group's."""
     table, marker = tmp_path / "t.csv", tmp_path / "t.inflight.json"
-    proc = popen("profile", "test-convs", "--threads", "1", "--budget-ms", "1500",
-                 "--warmup-ms", "1", "--target-ci", "0.0001", "--rounds", "1",
-                 "--table", str(table))
+    proc = popen(
+        "profile",
+        "test-convs",
+        "--threads",
+        "1",
+        "--budget-ms",
+        "1500",
+        "--warmup-ms",
+        "1",
+        "--target-ci",
+        "0.0001",
+        "--rounds",
+        "1",
+        "--table",
+        str(table),
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait for the first row, with the next one in flight
         if table.exists() and len(table.read_text().splitlines()) >= 2 and marker.exists():

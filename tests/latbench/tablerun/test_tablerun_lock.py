@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from filelock import FileLock
+from helpers import FAST, popen
 
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
@@ -12,17 +13,19 @@ from latbench.profile import profile_specs
 from latbench.tablerun.session import lock_path
 from latbench.timing import TimingConfig, make_timer
 
-from helpers import FAST, popen
-
 
 def test_a_locked_table_fails_in_one_line_after_the_timeout(tmp_path):
     table = tmp_path / "t.csv"
     notes: list[str] = []
     with FileLock(str(lock_path(table))):
         with pytest.raises(TableError, match="still locked by another run after 0.2 s"):
-            profile_specs([OpSpec.make("conv", (1, 4, 8, 8), kernel=1)], table,
-                          make_timer("cpu", TimingConfig(budget_ms=1), threads=1),
-                          lock_timeout_s=0.2, on_note=notes.append)
+            profile_specs(
+                [OpSpec.make("conv", (1, 4, 8, 8), kernel=1)],
+                table,
+                make_timer("cpu", TimingConfig(budget_ms=1), threads=1),
+                lock_timeout_s=0.2,
+                on_note=notes.append,
+            )
     assert len(notes) == 1 and "another run is writing this table" in notes[0]
 
 

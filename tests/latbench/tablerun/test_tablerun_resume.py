@@ -15,11 +15,11 @@ from latbench.memory.table import measure_into_table
 from latbench.netprofile import measure_architectures
 from latbench.opspec import OpSpec
 from latbench.profile import OpLatencyJob, profile_specs
-from latbench.tables import meta_path, read_table
 from latbench.tablerun import default_table_path, tables_home
 from latbench.tablerun.compat import mismatches
 from latbench.tablerun.ids import arch_id
 from latbench.tablerun.inflight import InFlight, marker_path
+from latbench.tables import meta_path, read_table
 from latbench.timing import TimingConfig, make_timer
 
 SPECS = [OpSpec.make("conv", (1, 4, 8, 8), kernel=k) for k in (1, 3, 5)]
@@ -92,8 +92,13 @@ def test_a_group_in_flight_is_measured_one_at_a_time_first(tmp_path):
     job = OpLatencyJob.of(_timer(rounds=2))
     InFlight(path).start([s.key for s in SPECS[1:]], [job.key_columns(s) for s in SPECS[1:]])
     sizes: list[int] = []
-    run = profile_specs(SPECS, path, _timer(rounds=2), on_note=lambda _: None,
-                        on_round=lambda done, rounds, n: sizes.append(n))
+    run = profile_specs(
+        SPECS,
+        path,
+        _timer(rounds=2),
+        on_note=lambda _: None,
+        on_round=lambda done, rounds, n: sizes.append(n),
+    )
     assert run.measured == [s.key for s in SPECS[1:]] and sizes == [1, 1, 1, 1]
     assert set(read_table(path)["status"]) == {"ok"}
 
@@ -101,9 +106,13 @@ def test_a_group_in_flight_is_measured_one_at_a_time_first(tmp_path):
 def test_interleaved_rounds_report_progress_per_round(tmp_path):
     seen: list[tuple[int, int, int]] = []
     rows: list[int] = []
-    profile_specs(SPECS, tmp_path / "t.csv", _timer(rounds=3),
-                  on_round=lambda *a: seen.append(a),
-                  on_progress=lambda spec, row: rows.append(len(seen)))
+    profile_specs(
+        SPECS,
+        tmp_path / "t.csv",
+        _timer(rounds=3),
+        on_round=lambda *a: seen.append(a),
+        on_progress=lambda spec, row: rows.append(len(seen)),
+    )
     assert seen == [(1, 3, 3), (2, 3, 3), (3, 3, 3)]
     assert rows == [3, 3, 3]  # rows land after the group's last round
 
@@ -128,9 +137,14 @@ def test_default_tables_go_to_latbench_home_not_the_reference_data(monkeypatch, 
 def test_memory_and_networks_tables_of_the_same_architectures_join_on_arch_id(tmp_path):
     archs = sample_architectures("nasbench201", 2, "small", 0)
     measure_architectures(archs, tmp_path / "n.csv", _timer())
-    measure_into_table(archs, tmp_path / "m.csv", lambda a: {"status": "ok", "error": "",
-                                                             "rss_growth_mib": 1.0},
-                       "cpu", TrainConfig(), threads=1)
+    measure_into_table(
+        archs,
+        tmp_path / "m.csv",
+        lambda a: {"status": "ok", "error": "", "rss_growth_mib": 1.0},
+        "cpu",
+        TrainConfig(),
+        threads=1,
+    )
     nets, mem = read_table(tmp_path / "n.csv"), read_table(tmp_path / "m.csv")
     joined = pd.merge(nets, mem, on="arch_id", suffixes=("_net", "_mem"))
     assert sorted(joined["arch_id"]) == sorted(arch_id(a) for a in archs)
@@ -153,7 +167,6 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
     assert [r["key"] for r in result.rows] == [s.key for s in SPECS[:2]]
     assert result.fingerprint["slug"] == fingerprint("cpu", threads=1)["slug"]
     assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
-
 
 
 def test_an_interrupted_batch_leaves_no_marker_to_blame(tmp_path):

@@ -10,23 +10,22 @@ import sys
 import threading
 
 import pytest
-
-from latbench.profile import OpLatencyJob, profile_specs
-from latbench.tables import read_table
-from latbench.tablerun.inflight import (InFlight, culprit, fault_rows, marker_path,
-                                        read_marker)
-from latbench.opspec import OpSpec
-from latbench.timing import TimingConfig, make_timer
-
 from helpers import REPO
+
+from latbench.opspec import OpSpec
+from latbench.profile import OpLatencyJob, profile_specs
+from latbench.tablerun.inflight import InFlight, culprit, fault_rows, marker_path, read_marker
+from latbench.tables import read_table
+from latbench.timing import TimingConfig, make_timer
 
 SPECS = [OpSpec.make("conv", (1, 4, 8, 8), kernel=k) for k in (1, 3, 5)]
 KEYS = [s.key for s in SPECS]
 
 
 def _timer(rounds: int = 2, reference: bool = False):
-    return make_timer("cpu", TimingConfig(budget_ms=2, warmup_ms=1, rounds=rounds,
-                                          reference=reference), threads=1)
+    return make_timer(
+        "cpu", TimingConfig(budget_ms=2, warmup_ms=1, rounds=rounds, reference=reference), threads=1
+    )
 
 
 def _rows():
@@ -45,8 +44,9 @@ class FakeClock:
 def test_each_turn_moves_the_deadline_to_now_plus_the_limit(tmp_path):
     clock = FakeClock()
     fired: list[bool] = []
-    inflight = InFlight(tmp_path / "t.csv", limit_s=10, clock=clock,
-                        on_timeout=lambda: fired.append(True))
+    inflight = InFlight(
+        tmp_path / "t.csv", limit_s=10, clock=clock, on_timeout=lambda: fired.append(True)
+    )
     inflight.start(KEYS, _rows())
     assert inflight.deadline == 110  # the whole batch would have had 30 s before
     clock.t = 108
@@ -77,21 +77,34 @@ def test_the_watchdog_names_only_the_item_whose_turn_ran_past_the_limit(tmp_path
 
 def test_the_current_turn_survives_the_death_of_the_process(tmp_path):
     table = tmp_path / "t.csv"
-    child = ("import json, os, signal, sys; from pathlib import Path; "
-             "from latbench.tablerun.inflight import InFlight; "
-             "f = InFlight(Path(sys.argv[1]), note=False); "
-             "f.start(json.loads(sys.argv[2]), json.loads(sys.argv[3])); "
-             "f.turn(0); f.turn(1); os.kill(os.getpid(), signal.SIGKILL)")
-    proc = subprocess.run([sys.executable, "-c", child, str(table), json.dumps(KEYS),
-                           json.dumps(_rows(), default=str)], cwd=REPO, timeout=60)
+    child = (
+        "import json, os, signal, sys; from pathlib import Path; "
+        "from latbench.tablerun.inflight import InFlight; "
+        "f = InFlight(Path(sys.argv[1]), note=False); "
+        "f.start(json.loads(sys.argv[2]), json.loads(sys.argv[3])); "
+        "f.turn(0); f.turn(1); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            child,
+            str(table),
+            json.dumps(KEYS),
+            json.dumps(_rows(), default=str),
+        ],
+        cwd=REPO,
+        timeout=60,
+    )
     assert proc.returncode == -signal.SIGKILL  # died at item 1, no clean-up
     marker = read_marker(table)
     assert marker is not None and marker["keys"] == KEYS and marker["turn"] == 1
     assert culprit(marker) == 1 and marker["reason"] == "running"
 
 
-@pytest.mark.parametrize("turn, expected", [(-1, None), (1, 1), (3, None), ("1", None),
-                                            (True, None), (None, None)])
+@pytest.mark.parametrize(
+    "turn, expected", [(-1, None), (1, 1), (3, None), ("1", None), (True, None), (None, None)]
+)
 def test_culprit_is_the_turn_when_it_names_an_item(turn, expected):
     marker = {"keys": KEYS, "rows": _rows(), "turn": turn}
     assert culprit(marker) == expected  # 3 (the reference op), -1 (before the first): none
@@ -99,7 +112,8 @@ def test_culprit_is_the_turn_when_it_names_an_item(turn, expected):
 
 
 def test_a_death_the_supervisor_saw_records_the_current_item_and_measures_the_rest(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     path = tmp_path / "ops.csv"
     inflight = InFlight(path, note=False)
     inflight.start(KEYS, _rows())
@@ -107,8 +121,13 @@ def test_a_death_the_supervisor_saw_records_the_current_item_and_measures_the_re
     monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
     sizes: list[int] = []
     notes: list[str] = []
-    run = profile_specs(SPECS, path, _timer(), on_note=notes.append,
-                        on_round=lambda done, rounds, n: sizes.append(n))
+    run = profile_specs(
+        SPECS,
+        path,
+        _timer(),
+        on_note=notes.append,
+        on_round=lambda done, rounds, n: sizes.append(n),
+    )
     df = read_table(path).set_index("key")
     assert df.loc[KEYS[1], "status"] == "crashed" and "SIGSEGV" in df.loc[KEYS[1], "error"]
     assert run.measured == [KEYS[0], KEYS[2]] and sizes == [2, 2]  # one group, not alone
@@ -122,8 +141,13 @@ def test_an_unknown_first_death_measures_only_the_current_item_again_alone(tmp_p
     inflight.turn(2)  # ... and the user's SIGKILL: not the item's fault
     sizes: list[int] = []
     notes: list[str] = []
-    run = profile_specs(SPECS, path, _timer(), on_note=notes.append,
-                        on_round=lambda done, rounds, n: sizes.append(n))
+    run = profile_specs(
+        SPECS,
+        path,
+        _timer(),
+        on_note=notes.append,
+        on_round=lambda done, rounds, n: sizes.append(n),
+    )
     assert run.measured == [KEYS[2], KEYS[0], KEYS[1]] and sizes == [1, 1, 2, 2]
     assert set(read_table(path)["status"]) == {"ok"}
     assert "measuring it again first, alone" in notes[0] and KEYS[2] in notes[0]
@@ -142,11 +166,16 @@ def test_turns_reach_the_marker_while_a_group_is_built_described_and_timed(tmp_p
             def turn(i: int) -> None:
                 on_turn(i)
                 seen.append((i, read_marker(path)["turn"]))
+
             return super().measure(items, on_round, turn)
 
     base = OpLatencyJob.of(_timer(reference=True))
-    job = Spy(**{k: getattr(base, k) for k in ("schema", "protocol", "fingerprint", "meta",
-                                                "group_size", "timer")})
+    job = Spy(
+        **{
+            k: getattr(base, k)
+            for k in ("schema", "protocol", "fingerprint", "meta", "group_size", "timer")
+        }
+    )
     from latbench.tablerun import run_into_table
 
     run_into_table(job, SPECS, path)
@@ -177,8 +206,9 @@ def test_a_marker_row_edited_by_hand_is_never_written_to_the_table(tmp_path, mon
     path = tmp_path / "ops.csv"
     rows = _rows()
     rows[1] = row
-    marker_path(path).write_text(json.dumps({"keys": KEYS, "rows": rows, "turn": 1,
-                                             "attempt": 2}, default=str))
+    marker_path(path).write_text(
+        json.dumps({"keys": KEYS, "rows": rows, "turn": 1, "attempt": 2}, default=str)
+    )
     monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
     notes: list[str] = []
     run = profile_specs(SPECS, path, _timer(), on_note=notes.append)
@@ -192,32 +222,40 @@ def test_one_time_costs_are_paid_before_the_first_items_turn(tmp_path):
     # in a fresh process the first op's features import torch's meta-device code (2-4 s on
     # two cores, more under load): charged to item 0's describe turn, --item-timeout 5 on a
     # busy machine recorded healthy ops as timeout
-    child = ("import sys, time; from pathlib import Path; "
-             "import latbench.tablerun.inflight as f; from latbench.profile import profile_specs; "
-             "from latbench.opspec import OpSpec; from latbench.timing import TimingConfig, "
-             "make_timer; t = []; s = f.InFlight.start; "
-             "f.InFlight.start = lambda self, *a, **k: (t.append(time.perf_counter()), "
-             "s(self, *a, **k))[1]; "
-             "profile_specs([OpSpec.make('conv', (1, 4, 8, 8), kernel=3)], Path(sys.argv[1]), "
-             "make_timer('cpu', TimingConfig(budget_ms=2, warmup_ms=1), threads=1)); "
-             "print(t[1] - t[0])")  # start (keys) .. describe .. start (described rows)
-    out = subprocess.run([sys.executable, "-c", child, str(tmp_path / "t.csv")], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    child = (
+        "import sys, time; from pathlib import Path; "
+        "import latbench.tablerun.inflight as f; from latbench.profile import profile_specs; "
+        "from latbench.opspec import OpSpec; from latbench.timing import TimingConfig, "
+        "make_timer; t = []; s = f.InFlight.start; "
+        "f.InFlight.start = lambda self, *a, **k: (t.append(time.perf_counter()), "
+        "s(self, *a, **k))[1]; "
+        "profile_specs([OpSpec.make('conv', (1, 4, 8, 8), kernel=3)], Path(sys.argv[1]), "
+        "make_timer('cpu', TimingConfig(budget_ms=2, warmup_ms=1), threads=1)); "
+        "print(t[1] - t[0])"
+    )  # start (keys) .. describe .. start (described rows)
+    out = subprocess.run(
+        [sys.executable, "-c", child, str(tmp_path / "t.csv")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.split()[-1]) < 0.5
 
 
 @pytest.mark.parametrize("kind", ["networks", "memory"])
-def test_a_crash_the_supervisor_saw_is_recorded_in_network_and_memory_tables(tmp_path,
-                                                                            monkeypatch, kind):
+def test_a_crash_the_supervisor_saw_is_recorded_in_network_and_memory_tables(
+    tmp_path, monkeypatch, kind
+):
     # the marker's row passes the table's own checks for every table kind, not only ops
     from latbench.archs.registry import sample_architectures
     from latbench.memory.steps import TrainConfig
     from latbench.memory.table import memory_job
     from latbench.netprofile import NetworkJob
     from latbench.profile import timer_job_fields
-    from latbench.tables.schema import NETWORKS
     from latbench.tablerun.session import TableSession
+    from latbench.tables.schema import NETWORKS
 
     archs = sample_architectures("nasbench201", 2, "small", seed=1)
     if kind == "networks":
@@ -230,8 +268,9 @@ def test_a_crash_the_supervisor_saw_is_recorded_in_network_and_memory_tables(tmp
     inflight.start([job.key(i) for i in items], [job.describe(i) for i in items])
     inflight.turn(1)  # ... and the process died here
     monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
-    with TableSession(path, job.schema, job.side_car(), on_note=lambda _: None,
-                      done_keys=job.done_keys):
+    with TableSession(
+        path, job.schema, job.side_car(), on_note=lambda _: None, done_keys=job.done_keys
+    ):
         pass
     assert list(read_table(path)["status"]) == ["crashed"]
     assert job.done_keys(read_table(path)) == {job.key(items[1])}

@@ -27,10 +27,18 @@ def _key(name: str) -> str:
 
 def _row(name: str, ms: float = 1.0, protocol: str = "p1") -> dict:
     spec = OpSpec.from_key(_key(name))
-    return {"key": spec.key, "kind": spec.kind, "dtype": spec.dtype, "mode": spec.mode,
-            "input_shape": "x".join(map(str, spec.input_shape)), "status": "ok",
-            "source": "measured", "protocol_id": protocol, "latency_median_ms": ms,
-            "latency_min_ms": ms}
+    return {
+        "key": spec.key,
+        "kind": spec.kind,
+        "dtype": spec.dtype,
+        "mode": spec.mode,
+        "input_shape": "x".join(map(str, spec.input_shape)),
+        "status": "ok",
+        "source": "measured",
+        "protocol_id": protocol,
+        "latency_median_ms": ms,
+        "latency_min_ms": ms,
+    }
 
 
 def test_append_read_round_trip(tmp_path):
@@ -53,9 +61,12 @@ def test_the_side_car_is_shared_by_derived_frames_and_read_only(tmp_path):
     meta = df.attrs["meta"]
     derived = df[df["latency_median_ms"] > 0].reset_index(drop=True).copy()
     assert derived.attrs["meta"] is meta  # pandas' deep copy of attrs shares it
-    for change in (lambda m: m.__setitem__("schema", "x"), lambda m: m.update(a=1),
-                   lambda m: m["fingerprint"].__setitem__("slug", "other"),
-                   lambda m: m.pop("schema")):
+    for change in (
+        lambda m: m.__setitem__("schema", "x"),
+        lambda m: m.update(a=1),
+        lambda m: m["fingerprint"].__setitem__("slug", "other"),
+        lambda m: m.pop("schema"),
+    ):
         with pytest.raises(TypeError, match="read-only"):
             change(meta)
     assert meta["fingerprint"]["slug"] == "cpu-test-1t"
@@ -115,15 +126,22 @@ def test_unknown_row_field_is_refused(tmp_path):
         w.append({"key": "a", "latency_ns": 3})
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda p: meta_path(p).unlink(), "missing side-car"),
-    (lambda p: meta_path(p).write_text("{nope"), "not valid JSON"),
-    (lambda p: meta_path(p).write_text(json.dumps({"schema": "x"})), "field 'schema' is 'x'"),
-    (lambda p: meta_path(p).write_text(json.dumps({"schema": "latbench.latency",
-                                                   "schema_version": 99})), "schema_version"),
-    (lambda p: p.write_text("key,wrong\n"), "header does not match"),
-    (lambda p: p.write_text(p.read_text().replace("1.5", "fast")), "field 'latency_median_ms'"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: meta_path(p).unlink(), "missing side-car"),
+        (lambda p: meta_path(p).write_text("{nope"), "not valid JSON"),
+        (lambda p: meta_path(p).write_text(json.dumps({"schema": "x"})), "field 'schema' is 'x'"),
+        (
+            lambda p: meta_path(p).write_text(
+                json.dumps({"schema": "latbench.latency", "schema_version": 99})
+            ),
+            "schema_version",
+        ),
+        (lambda p: p.write_text("key,wrong\n"), "header does not match"),
+        (lambda p: p.write_text(p.read_text().replace("1.5", "fast")), "field 'latency_median_ms'"),
+    ],
+)
 def test_malformed_tables_name_file_and_field(tmp_path, damage, message):
     path = tmp_path / "t.csv"
     TableWriter(path, LATENCY, META).append(_row("a", 1.5))
@@ -156,9 +174,25 @@ def _rows(path: Path) -> int:
 def test_sigkill_mid_run_then_rerun_measures_every_op_exactly_once(tmp_path):
     """`latbench profile` killed with SIGKILL resumes and ends with each op once."""
     table = tmp_path / "nb.csv"
-    cmd = [sys.executable, "-m", "latbench", "profile", "nasbench201", "--size", "small",
-           "--table", str(table), "--budget-ms", "10", "--warmup-ms", "2", "--threads", "1",
-           "--rounds", "1"]  # one row at a time (interleaved groups are written whole)
+    cmd = [
+        sys.executable,
+        "-m",
+        "latbench",
+        "profile",
+        "nasbench201",
+        "--size",
+        "small",
+        "--table",
+        str(table),
+        "--budget-ms",
+        "10",
+        "--warmup-ms",
+        "2",
+        "--threads",
+        "1",
+        "--rounds",
+        "1",
+    ]  # one row at a time (interleaved groups are written whole)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 120
@@ -184,8 +218,7 @@ def test_a_table_without_the_drift_columns_is_read_and_upgraded_when_appended(tm
     old = [c for c in LATENCY.names if c not in LATENCY.added]
     lines = path.read_text().splitlines()  # rewrite as a table from before the drift columns
     keep = [LATENCY.names.index(c) for c in old]
-    path.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines)
-                    + "\n")
+    path.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines) + "\n")
     df = read_table(path)
     assert df["drift"].isna().all() and df.loc[0, "latency_median_ms"] == 1.0
     TableWriter(path, LATENCY, {}).append({**_row("b", 2.0), "drift": 1.1})

@@ -39,9 +39,11 @@ def _copy(name: str, folder: Path) -> Path:
 
 
 def test_a_directory_as_table_is_named_as_one(tmp_path, capsys):
-    for argv in (["measure-nets", "nasbench201", "--n", "1", "--table", str(tmp_path)],
-                 ["profile", "nasbench201", "--size", "small", "--table", str(tmp_path)],
-                 ["memory", "dints", "--n", "1", "--table", str(tmp_path)]):
+    for argv in (
+        ["measure-nets", "nasbench201", "--n", "1", "--table", str(tmp_path)],
+        ["profile", "nasbench201", "--size", "small", "--table", str(tmp_path)],
+        ["memory", "dints", "--n", "1", "--table", str(tmp_path)],
+    ):
         assert f"{tmp_path}: is a directory" in _one_line(capsys, argv)
     with pytest.raises(TableError, match="is a directory"):
         read_table(tmp_path)
@@ -51,8 +53,9 @@ def test_a_table_of_another_schema_names_both(tmp_path, capsys):
     ops = _copy("nasbench201-small", tmp_path)
     nets = tmp_path / "nets.networks.csv"
     TableWriter(nets, SCHEMAS["latbench.networks"], META)
-    line = _one_line(capsys, ["measure-nets", "nasbench201", "--size", "small", "--n", "1",
-                              "--table", str(ops)])
+    line = _one_line(
+        capsys, ["measure-nets", "nasbench201", "--size", "small", "--n", "1", "--table", str(ops)]
+    )
     assert "is a latbench.latency table" in line and "latbench.networks tables" in line
     line = _one_line(capsys, ["memory", "dints", "--n", "1", "--table", str(nets)])
     assert "is a latbench.networks table" in line and "latbench.memory tables" in line

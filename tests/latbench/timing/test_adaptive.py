@@ -47,7 +47,9 @@ def test_op_slower_than_the_budget_still_gets_three_samples(fake_clock):
 
 def test_warmup_runs_before_samples(fake_clock):
     clock = fake_clock(median_ms=1.0, rel_noise=0.0)
-    CpuTimer(TimingConfig(warmup_ms=100, budget_ms=20, min_samples=3), clock=clock).measure(clock.op)
+    CpuTimer(TimingConfig(warmup_ms=100, budget_ms=20, min_samples=3), clock=clock).measure(
+        clock.op
+    )
     # 1 untimed + 3 estimate + 100 warm-up calls happen before the kept samples
     assert clock.calls >= 104 + 3
 

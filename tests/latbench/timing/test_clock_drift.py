@@ -12,7 +12,6 @@ from latbench.timing import CpuTimer, TimingConfig, make_timer, measure_each, re
 from latbench.timing.cpu import CpuSampler
 
 
-
 class DriftingMachine:
     """A fake clock that runs at full speed until ``fast_ms``, then ``slowdown`` times slower."""
 
@@ -26,6 +25,7 @@ class DriftingMachine:
         def run() -> None:
             factor = 1.0 if self.now < self.fast_ms * 1e6 else self.slowdown
             self.now += int(cost_ms * factor * 1e6)
+
         return run
 
 
@@ -57,19 +57,20 @@ def test_thread_clock_leaves_out_time_the_thread_does_not_run():
 def test_reference_divides_out_a_slowdown_of_the_whole_machine():
     """Group 1 runs on a fast machine, group 2 after it slowed 1.3x: raw minima differ by
     30 %, drift says 1.3 and the corrected minima agree."""
-    config = TimingConfig(warmup_ms=2, budget_ms=50, min_sample_ms=0.0, min_samples=1000,
-                          rounds=5, reference=True)
+    config = TimingConfig(
+        warmup_ms=2, budget_ms=50, min_sample_ms=0.0, min_samples=1000, rounds=5, reference=True
+    )
     machine = DriftingMachine(fast_ms=150, slowdown=1.3)
     sampler = CpuSampler(machine)
     first = measure_each([machine.op(2.0)], sampler, config, reference=machine.op(1.0))[0]
     machine.now = int(1e9)  # later: the machine is now 1.3x slower
-    second = measure_each([machine.op(2.0)], sampler, config, reference=machine.op(1.0),
-                          nominal_ms=first.reference_ms)[0]
+    second = measure_each(
+        [machine.op(2.0)], sampler, config, reference=machine.op(1.0), nominal_ms=first.reference_ms
+    )[0]
     s1, s2 = first.stats(), second.stats()
     assert s1["drift"] == pytest.approx(1.0) and s2["drift"] == pytest.approx(1.3, rel=0.01)
     assert s2["latency_min_ms"] / s1["latency_min_ms"] == pytest.approx(1.3, rel=0.01)
-    assert s2["latency_min_corrected_ms"] == pytest.approx(s1["latency_min_corrected_ms"],
-                                                           rel=0.01)
+    assert s2["latency_min_corrected_ms"] == pytest.approx(s1["latency_min_corrected_ms"], rel=0.01)
 
 
 def test_without_a_reference_the_corrected_columns_stay_empty():
@@ -78,8 +79,10 @@ def test_without_a_reference_the_corrected_columns_stay_empty():
 
 
 def test_real_timer_measures_its_reference_in_every_round():
-    timer = CpuTimer(TimingConfig(warmup_ms=2, budget_ms=20, rounds=4, reference=True,
-                                  min_sample_ms=0.2), threads=1)
+    timer = CpuTimer(
+        TimingConfig(warmup_ms=2, budget_ms=20, rounds=4, reference=True, min_sample_ms=0.2),
+        threads=1,
+    )
     a, b = timer.measure_many([lambda: sum(range(2000)), lambda: sum(range(4000))])
     assert a.reference_ms == b.reference_ms > 0 and a.drift == pytest.approx(1.0)
     assert timer.reference_nominal_ms == a.reference_ms

@@ -20,11 +20,18 @@ def cuda_timer(monkeypatch):
 
 @pytest.fixture
 def restore_flags():
-    saved = (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
-             torch.backends.cuda.matmul.allow_tf32, torch.get_float32_matmul_precision())
+    saved = (
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.get_float32_matmul_precision(),
+    )
     yield
-    (torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
-     torch.backends.cuda.matmul.allow_tf32) = saved[:3]
+    (
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.allow_tf32,
+    ) = saved[:3]
     torch.set_float32_matmul_precision(saved[3])
 
 
@@ -44,8 +51,9 @@ def _set_precision(on: bool) -> None:
     torch.set_float32_matmul_precision("medium" if on else "highest")
 
 
-@pytest.mark.parametrize("toggle", [_set_benchmark, _set_cudnn_tf32, _set_matmul_tf32,
-                                    _set_precision])
+@pytest.mark.parametrize(
+    "toggle", [_set_benchmark, _set_cudnn_tf32, _set_matmul_tf32, _set_precision]
+)
 def test_each_gpu_math_flag_changes_the_protocol_id(toggle, cuda_timer, restore_flags):
     toggle(False)
     off, off_id = protocol_of(cuda_timer)
@@ -59,5 +67,10 @@ def test_the_protocol_names_the_settings(cuda_timer, restore_flags):
     torch.backends.cuda.matmul.allow_tf32 = True
     math = protocol_of(cuda_timer)[0]["gpu_math"]
     assert math["cudnn_benchmark"] is True and math["matmul_allow_tf32"] is True
-    assert set(math) == {"cudnn_benchmark", "cudnn_deterministic", "cudnn_allow_tf32",
-                         "matmul_allow_tf32", "float32_matmul_precision"}
+    assert set(math) == {
+        "cudnn_benchmark",
+        "cudnn_deterministic",
+        "cudnn_allow_tf32",
+        "matmul_allow_tf32",
+        "float32_matmul_precision",
+    }

@@ -23,12 +23,14 @@ class DriftingMachine:
             self.log.append(name)
             factor = 1.0 if self.now < self.fast_ms * 1e6 else self.slowdown
             self.now += int(cost_ms * factor * 1e6)
+
         return run
 
 
 def config(rounds: int) -> TimingConfig:
-    return TimingConfig(warmup_ms=2, budget_ms=100, min_sample_ms=0.0, min_samples=1000,
-                        rounds=rounds)
+    return TimingConfig(
+        warmup_ms=2, budget_ms=100, min_sample_ms=0.0, min_samples=1000, rounds=rounds
+    )
 
 
 def test_rounds_visit_every_callable_in_turn():
@@ -47,12 +49,14 @@ def test_drift_splits_identical_ops_one_after_the_other_but_not_interleaved():
     half_ms = 2 + 100 + 2  # warm-up and budget of the first op, plus slack
     sequential = DriftingMachine(fast_ms=half_ms, slowdown=1.5)
     a, b = CpuTimer(config(rounds=1), clock=sequential).measure_many(
-        [sequential.op("a", 1.0), sequential.op("b", 1.0)])
+        [sequential.op("a", 1.0), sequential.op("b", 1.0)]
+    )
     assert b.median_ms / a.median_ms == pytest.approx(1.5, rel=0.02)
 
     interleaved = DriftingMachine(fast_ms=half_ms, slowdown=1.5)
     a, b = CpuTimer(config(rounds=10), clock=interleaved).measure_many(
-        [interleaved.op("a", 1.0), interleaved.op("b", 1.0)])
+        [interleaved.op("a", 1.0), interleaved.op("b", 1.0)]
+    )
     assert min(b.samples_ms) / min(a.samples_ms) == pytest.approx(1.0, rel=0.01)
     assert b.median_ms / a.median_ms == pytest.approx(1.0, rel=0.1)
 

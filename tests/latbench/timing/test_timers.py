@@ -17,7 +17,8 @@ def test_cpu_timer_times_a_real_conv_and_restores_threads():
     spec = OpSpec.make("conv", (1, 16, 32, 32), kernel=3)
     before = torch.get_num_threads()
     m = make_timer("cpu", TimingConfig(warmup_ms=5, budget_ms=100), threads=1).measure(
-        op_callable(spec, "cpu"))
+        op_callable(spec, "cpu")
+    )
     assert torch.get_num_threads() == before
     assert 0.001 < m.median_ms < 100
     assert m.timer == "cpu-thread_time_ns"  # one thread: per-thread CPU time by default
@@ -52,7 +53,8 @@ def test_cuda_timer_without_cuda_says_why():
 def test_cuda_event_timer_times_a_conv():
     spec = OpSpec.make("conv", (8, 64, 56, 56), kernel=3)
     m = make_timer("cuda", TimingConfig(warmup_ms=10, budget_ms=200)).measure(
-        op_callable(spec, "cuda"))
+        op_callable(spec, "cuda")
+    )
     assert m.timer == "cuda-event" and 0 < m.median_ms < 100
 
 

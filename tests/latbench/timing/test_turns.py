@@ -23,6 +23,7 @@ class Log:
         def run() -> None:
             self.events.append(name)
             self.now += int(cost_ms * 1e6)
+
         return run
 
     def turn(self, i: int) -> None:
@@ -41,17 +42,22 @@ class Log:
 
 
 def config(rounds: int) -> TimingConfig:
-    return TimingConfig(warmup_ms=2, budget_ms=20, min_sample_ms=0.0, min_samples=1000,
-                        rounds=rounds)
+    return TimingConfig(
+        warmup_ms=2, budget_ms=20, min_sample_ms=0.0, min_samples=1000, rounds=rounds
+    )
 
 
 @pytest.mark.parametrize("rounds", [1, 4])
 def test_every_call_is_preceded_by_a_turn_naming_its_callable(rounds):
     log = Log()
     names = ["a", "b", "c", "ref"]
-    out = measure_each([log.op("a"), log.op("b", 2.0), log.op("c")], CpuSampler(log),
-                       config(rounds), on_turn=log.turn,
-                       reference=log.op("ref") if rounds > 1 else None)
+    out = measure_each(
+        [log.op("a"), log.op("b", 2.0), log.op("c")],
+        CpuSampler(log),
+        config(rounds),
+        on_turn=log.turn,
+        reference=log.op("ref") if rounds > 1 else None,
+    )
     turns = log.check_every_call_follows_its_turn(names)
     assert all(not isinstance(m, Exception) for m in out)
     if rounds == 1:
@@ -84,6 +90,7 @@ def test_builds_are_turns_and_indices_skip_a_maker_that_failed():
             if name == "b":
                 raise ValueError("bad shape")
             return log.op(name)
+
         return make
 
     timer = CpuTimer(config(2), clock=log)
@@ -107,11 +114,13 @@ def test_the_cuda_timer_reports_turns_as_indices_of_the_batch(graph):
     def bad() -> None:
         raise RuntimeError("fails in its warm-up")
 
-    fns = [lambda: x @ x, lambda: x @ x, lambda: x @ x] if graph else [lambda: x @ x, bad,
-                                                                        lambda: x @ x]
+    fns = (
+        [lambda: x @ x, lambda: x @ x, lambda: x @ x]
+        if graph
+        else [lambda: x @ x, bad, lambda: x @ x]
+    )
     turns: list[int] = []
-    timer = make_timer("cuda", TimingConfig(warmup_ms=1, budget_ms=5, rounds=2),
-                       cuda_graph=graph)
+    timer = make_timer("cuda", TimingConfig(warmup_ms=1, budget_ms=5, rounds=2), cuda_graph=graph)
     out = timer.measure_many(fns, on_turn=turns.append)
     if graph:  # captures, then warm-ups, then two rounds
         assert turns == [0, 1, 2] + [0, 1, 2] * 3

@@ -6,13 +6,20 @@ import itertools
 
 import numpy as np
 import pytest
-
-from latbench.nas.errors import SearchError
 from pymoo.algorithms.soo.nonconvex.ga import GA
 from pymoo.core.population import Population
 
-from latbench.nas.ga import (GenePool, GeneSwapCrossover, GeneticAlgorithm, PathSelectionProblem,
-                             PoolMutation, legal_paths, path_cells, random_selection)
+from latbench.nas.errors import SearchError
+from latbench.nas.ga import (
+    GenePool,
+    GeneSwapCrossover,
+    GeneticAlgorithm,
+    PathSelectionProblem,
+    PoolMutation,
+    legal_paths,
+    path_cells,
+    random_selection,
+)
 from latbench.nas.rtdnas import legal_moves
 
 
@@ -74,10 +81,14 @@ def test_operators_keep_individuals_sorted_and_distinct(seed):
 
 def test_tournament_prefers_feasible_then_lower_latency():
     # pymoo's default GA selection: binary tournament under Deb's feasibility rules
-    pop = Population.new("F", np.array([[10.0], [5.0], [60.0]]),
-                         "CV", np.array([[0.0], [0.0], [11.0]]))
-    winners = GA().mating.selection.do(None, pop, 500, 1, to_pop=False,
-                                       random_state=np.random.default_rng(0)).ravel()
+    pop = Population.new(
+        "F", np.array([[10.0], [5.0], [60.0]]), "CV", np.array([[0.0], [0.0], [11.0]])
+    )
+    winners = (
+        GA()
+        .mating.selection.do(None, pop, 500, 1, to_pop=False, random_state=np.random.default_rng(0))
+        .ravel()
+    )
     assert (winners == 2).mean() < 0.2  # the infeasible one wins only against itself
     assert (winners == 1).mean() > (winners == 0).mean()
 
@@ -93,19 +104,16 @@ def test_same_seed_same_result_and_budget_respected():
 def test_constraints_mark_infeasible_networks():
     result = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1.0), 0)
     assert not result.feasible and result.G[0] > 0
-    ok = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1e6, min_fps=0.0),
-                                        0)
+    ok = GeneticAlgorithm(n_gen=10).run(_problem(upper_ms=1e6, min_fps=0.0), 0)
     assert ok.feasible
 
 
 def test_ga_finds_optimum_and_beats_random_on_average():
     problem = _problem(n_paths=4)
-    exhaustive = min(problem.latency_ms(np.array(c))
-                     for c in itertools.combinations(range(10), 4))
+    exhaustive = min(problem.latency_ms(np.array(c)) for c in itertools.combinations(range(10), 4))
     ga_wins = 0
     for seed in range(10):
-        ga = GeneticAlgorithm().run(_problem(n_paths=4), seed,
-                                    max_evals=60)
+        ga = GeneticAlgorithm().run(_problem(n_paths=4), seed, max_evals=60)
         rnd = random_selection(_problem(n_paths=4), 60, seed)
         ga_wins += ga.latency_ms <= rnd.latency_ms
     assert ga_wins >= 6
