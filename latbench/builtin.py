@@ -12,10 +12,7 @@ from them with their samplers and genotype builders, then the papers, then the g
 
 # ruff: noqa: F401, I001  (imported for their registrations, in this order)
 from latbench.ops import aggregate, basic, blocks, deform, mobilenetv3, traced, transformer
-from latbench.spaces import nasbench201, ofa_mbv3
-from latbench.archs import nasbench201 as _nasbench201_archs
-from latbench.archs import ofa_mbv3 as _ofa_mbv3_archs
-from latbench.archs import published_models as _published_models_archs
+from latbench.archs import nasbench201, ofa_mbv3, published_models
 from latbench.papers.cakes import plugin as _cakes
 from latbench.papers.hypersegnas import plugin as _hypersegnas
 from latbench.papers.dyncell import plugin as _dyncell

@@ -30,7 +30,6 @@ from latbench.opspec import OpSpec
 from latbench.predictors.base import CostModel
 from latbench.spaces import get_space
 
-SPACES = ("cakes",)
 DEFAULT_LAMBDA = 0.05  # CPU-sized run; the paper's 1e-4 (latbench.papers.CAKES_LAMBDA) is for
 # full training, where the task loss and the number of steps are on another scale
 BETA_SOURCES = ("latency", "params")

@@ -23,10 +23,8 @@ Pieces for network builders and the cost-aware search (``size`` is "paper" or "s
 - ``stem_ops``, ``down_op(scale)``, ``up_ops(scale)``, ``head_ops``: the fixed ops.
 - ``layout(size)``: ``CakesLayout``, the sub-kernel candidates of one searched layer.
 
-Networks (discrete architectures of the space, their sampler and genotype):
-
 CAKES networks: a 3D encoder-decoder whose searchable 3×3×3 convs each run one of the
-seven sub-kernels (layer-wise shrinking), ops from ``latbench.papers.cakes.space``.
+seven sub-kernels (layer-wise shrinking).
 
 Structure (C2FNAS' exact topology is not in the paper; the space's assumptions, plus these):
 stem (kept by CAKES) to scale 0; per scale ``CONVS[size]`` searchable convs, then the space's

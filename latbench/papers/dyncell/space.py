@@ -25,8 +25,6 @@ Pieces for network builders (``size`` is "paper" or "small"):
 
 Small size: the same at 256×128 frames.
 
-Networks (discrete architectures of the space, their sampler and genotype):
-
 Dynamic-cell networks: the per-frame work of a video segmenter — the MobileNet-v2 encoder
 on the frame plus a sampled dynamic cell in place of the decoder (ops from
 ``latbench.papers.dyncell.space``).

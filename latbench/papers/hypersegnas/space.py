@@ -22,11 +22,9 @@ Pieces for network builders and the memory filter (``size`` is "paper" or "small
 
 Small size: 3 scales of 8/16/32 channels at 16³/8³/4³ of a 32³ patch.
 
-Networks (discrete architectures of the space, their sampler and genotype):
-
 DiNTS / HyperSegNAS networks: stems, 12 layers of multi-scale edges, the decoder stem, head.
 
-Structure (MONAI's DiNTS, which both papers use; ops from ``latbench.papers.hypersegnas.space``):
+Structure (MONAI's DiNTS, which both papers use; ):
 
 - a stem per scale whose layer-0 node feeds an active edge (patch -> that scale); MONAI
   also runs the stems of unused scales and zeroes them, a deployed network drops them;

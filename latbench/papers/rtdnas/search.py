@@ -62,7 +62,6 @@ __all__ = [
     "search_cells",
 ]
 
-SPACES = ("msnas",)
 DEFAULT_LAMBDA = 10.0
 N_LAYERS, N_NODES = 3, 2  # CPU-sized backbone and cell (the paper: 10 layers, 3 blocks)
 

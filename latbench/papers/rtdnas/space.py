@@ -25,12 +25,10 @@ Pieces for network builders and the RT-DNAS search (``size`` is "paper" or "smal
 - ``stem_op(size)``, ``head_ops(size)``: the fixed ops.
 - ``layout(size)``: ``CellLayout``, candidates per scale and S_cell per (scale, move).
 
-Networks (discrete architectures of the space, their sampler and genotype):
-
 MS-NAS / RT-DNAS networks: a union of input-to-output paths through the layers × scales
 backbone, every cell running one shared 3-block cell structure then its scaling op.
 
-Structure (RT-DNAS Sect. 2, ops from ``latbench.papers.rtdnas.space``): the stem brings the frame to
+Structure (RT-DNAS Sect. 2): the stem brings the frame to
 scale 0; a *path* is ``N_LAYERS`` cells, each contracting, non-scaling or expanding, from scale
 0 back to scale 0 (the head's scale). A network is ``n_paths`` paths; a cell shared by several
 paths (same layer, input scale and type) runs once, and a node (layer, scale) sums the cells

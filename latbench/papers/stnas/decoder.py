@@ -21,8 +21,6 @@ Pieces for network builders (``size`` is "paper" or "small"):
   "classifier", "upsample".
 - ``layout(size)``: ``DecoderLayout``, the candidates of every supernet layer by name.
 
-Networks (discrete architectures of the space, their sampler and genotype):
-
 ST-NAS temporal decoder networks: the initial 3×3×3 conv, a chain of searched layers each
 holding one of the 7 candidates, and the 1×1×1 classifier (ST-NAS Sect. 3.3, Fig. 2b).
 

@@ -29,7 +29,6 @@ from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
 from latbench.predictors.base import CostModel
 from latbench.spaces import get_space
 
-SPACES = ("stnas-encoder", "stnas-decoder")
 DEFAULT_LAMBDA = 0.5  # on costs normalised to mean 1 (nas.costs.normalized)
 
 
