@@ -307,9 +307,7 @@ def subnet_ops(
             slot = stage * MAX_DEPTH + j
             in_size = size if j == 0 else conv_out(size, STRIDES[stage])
             ops.append(
-                block_op(
-                    cin, chans.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot]
-                )
+                block_op(cin, chans.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot])
             )
             cin = chans.stages[stage]
     return ops + head_ops(r, batch, w)

@@ -8,8 +8,7 @@ own layer and those below, never one above (imports inside functions count too):
 0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.lazy,
                latbench.atomic (whole-file writes), latbench.tables (file format: schemas, crash-safe rows, row checks; higher
                layers register theirs),
-               latbench.papers (the papers' numbers, re-exported from each paper's
-               ``numbers`` module, which is layer 0 too)
+               latbench.papers (the package itself: the papers' numbers)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
@@ -93,7 +92,7 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 def layer_of(module: str) -> int:
     parts = module.split(".")
     if parts[:2] == ["latbench", "papers"] and len(parts) > 2:
-        return 0 if parts[-1] == "numbers" else 5  # a paper's folder, its numbers at the bottom
+        return 5  # a paper's folder (a plugin); the package itself holds the numbers
     best, depth = None, -1
     for rank, prefixes in LAYERS:
         for p in prefixes:

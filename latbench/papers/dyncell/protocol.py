@@ -22,7 +22,7 @@ from latbench.deploy.protocols import (
     sampler_for,
 )
 from latbench.errors import LatbenchError
-from latbench.papers.dyncell.numbers import DYNCELL_FRAMES
+from latbench.papers import DYNCELL_FRAMES
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 

@@ -8,8 +8,8 @@ import argparse
 import time
 
 from latbench.nas.searches import SearchReport
+from latbench.papers import DINTS_TARGETS_MIB
 from latbench.papers.hypersegnas import search
-from latbench.papers.hypersegnas.numbers import DINTS_TARGETS_MIB
 
 
 def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001

@@ -3,8 +3,8 @@ space ``msnas`` (its module registers it on import), the searches ``rtdnas`` and
 the protocol ``rtdnas`` (the ordinary validation against the paper's limits)."""
 
 # ruff: noqa: F401  (imported for its registrations)
+from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.papers.rtdnas import space
-from latbench.papers.rtdnas.numbers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.plugins import register_protocol, register_search
 
 register_search(

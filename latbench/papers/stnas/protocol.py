@@ -25,8 +25,8 @@ from latbench.deploy.protocols import (
     sampler_for,
 )
 from latbench.errors import LatbenchError
+from latbench.papers import STNAS_FPS_FRAMES, STNAS_WINDOW
 from latbench.papers.stnas import encoder as stnas_encoder
-from latbench.papers.stnas.numbers import STNAS_FPS_FRAMES, STNAS_WINDOW
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 
