@@ -134,10 +134,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--protocol",
         default=None,
         metavar="NAME",
-        help="a registered deployment protocol (latbench/papers/<paper>/plugin.py, or a "
-        "plugin's): rtdnas (<= 50 ms, >= 22 FPS), stnas (FPS = 1/T_inf, 11-frame window; "
-        "ARCH an stnas-decoder), dyncell (per-frame mean ± std, first frame full; ARCH a "
-        "dyncell network); an unknown NAME lists the valid ones",
+        help="a registered deployment protocol: a paper's (rtdnas, stnas, dyncell: "
+        "docs/validate.md) or a plugin's; an unknown NAME lists the valid ones",
     )
     p.add_argument(
         "--n-frames",
