@@ -40,10 +40,20 @@ class _ListSearches(argparse.Action):
             option_strings, dest, nargs=0, help="show this help (with every search) and exit"
         )
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from textwrap import wrap
+
         from latbench.nas.searches import list_searches
 
-        rows = [f"  {e.name:<14} {e.help}" for e in list_searches()]
+        rows = [
+            f"  {e.name:<14} " + ("\n" + " " * 17).join(wrap(e.help, 80)) for e in list_searches()
+        ]
         parser.epilog = "searches:\n" + "\n".join(rows)
         parser.print_help()
         parser.exit()

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from latbench.choices import BACKENDS, DEFAULT_OPSET
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from latbench.archs import Architecture
+    from latbench.protocol_registry import Protocol
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynamic cells
 
 
@@ -255,7 +259,7 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
     console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}", markup=False)
 
 
-def _frame_protocol(args: argparse.Namespace, arch, protocol) -> int:  # noqa: ANN001
+def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
     """A frame protocol (ST-NAS FPS, the dynamic cells' per-frame time, a plugin's) on
     --device; its ``ProtocolResult`` printed and saved as it is."""
     import json

@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from latbench.nas.searches import SearchReport
+from latbench.nas.synthetic import Progress
 from latbench.papers.cakes import search
 
 
-def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001
+def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """Channels per sub-kernel under the cost-priority lasso (β from ``--beta``)."""
     lam = search.DEFAULT_LAMBDA if args.lam is None else args.lam
     out = search.search(models[0], args.size, lam, args.beta, args.steps, args.seed, progress)

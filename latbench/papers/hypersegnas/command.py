@@ -8,11 +8,12 @@ import argparse
 import time
 
 from latbench.nas.searches import SearchReport
+from latbench.nas.synthetic import Progress
 from latbench.papers import DINTS_TARGETS_MIB
 from latbench.papers.hypersegnas import search
 
 
-def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001
+def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """Sample ``-n`` architectures, keep those within ``--band-mib`` of ``--target-mib``,
     optionally measure the top ``--confirm`` on ``--device``; ``models``: [memory predictor]."""
     model = models[0]
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # no
     return report
 
 
-def band_hint(res, size: str) -> str:  # noqa: ANN001
+def band_hint(res: search.FilterResult, size: str) -> str:
     """One line for a band that kept (almost) nothing, or everything: where the band and the
     samples' predicted memory lie, and option values that make the band discriminate."""
     lo, mid, hi = res.sampled_mib
@@ -111,7 +112,13 @@ def band_hint(res, size: str) -> str:  # noqa: ANN001
     )
 
 
-def _confirm(args: argparse.Namespace, res, model, report: SearchReport, progress) -> None:  # noqa: ANN001
+def _confirm(
+    args: argparse.Namespace,
+    res: search.FilterResult,
+    model: search.MemoryModel,
+    report: SearchReport,
+    progress: Progress | None,
+) -> None:
     """Measure the top ``--confirm`` kept networks (a fresh process each) into the device's
     memory table, under the predictor's training config."""
     from latbench.device import fingerprint

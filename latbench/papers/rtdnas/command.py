@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from latbench.nas.searches import SearchReport
+from latbench.nas.synthetic import Progress
 from latbench.papers.rtdnas import search
 
 
-def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001
+def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """The cell search under L_ub, then the GA decoding of its paths."""
     lam = search.DEFAULT_LAMBDA if args.lam is None else args.lam
     out = search.search(
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # no
     return _ga_report(out, report)
 
 
-def ga(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001
+def ga(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """The GA decoding alone, on synthetic (seeded) network weights."""
     out = search.ga(models[0], args.size, args.upper_ms, args.n_paths, args.seed, progress)
     report = SearchReport()

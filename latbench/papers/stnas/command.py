@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 
 from latbench.nas.searches import SearchReport
+from latbench.nas.synthetic import Progress
 from latbench.papers.stnas import search
 
 
-def run(args: argparse.Namespace, models: list, progress) -> SearchReport:  # noqa: ANN001
+def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """Encoder depth, then decoder ops; ``models``: the encoder's and the decoder's costs."""
     lam = search.DEFAULT_LAMBDA if args.lam is None else args.lam
     out = search.search(

@@ -24,7 +24,7 @@ FOLDERS = {
 """paper folder -> (its spaces, its searches, its protocols)."""
 
 
-def _module(obj) -> str:  # noqa: ANN001
+def _module(obj: object) -> str:
     return obj.__module__ if callable(obj) else str(obj).partition(":")[0]
 
 
