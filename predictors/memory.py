@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
 from latbench.memory.child import subject_from_json
@@ -105,7 +104,7 @@ class TrainingMemoryPredictor(Predictor):
     """Predicts training memory (MiB) of architectures and ops; see the module docstring."""
 
     unit = "MiB"
-    input_level = "op"  # predict(); predict_archs() takes architectures
+    input_level = "network"  # predict() also takes ops, each trained alone
     fitted_attr = "offset_mib_"
 
     def __init__(
@@ -133,55 +132,48 @@ class TrainingMemoryPredictor(Predictor):
             subject, self.config, self.workspace, TARGETS[self.target][1], self.max_split_mib
         )
 
-    def fit(self, table: pd.DataFrame | None) -> TrainingMemoryPredictor:
-        """Calibrate the per-device offset on measured rows of a memory table (or none).
-
-        Target ``nvml`` in a container: NVML lists host pids, so rows lack the per-process
-        number; those rows are calibrated on the device-level delta (``nvml_device_delta_mib``)
-        or, without it, on the allocator's reserved peak plus the CUDA context, and a warning
-        says how many rows and which fallback (``calibration_source_``). The table's allocator
-        settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its protocol) must be ones the
-        allocator model models (``latbench.memory.gpu.check_alloc_conf``)."""
+    def fit(
+        self,
+        X: Sequence[Subject],
+        y: Sequence[float] | np.ndarray,
+        *,
+        device: str = "",
+        context_mib: float | None = None,
+        n_table_rows: int | None = None,
+        n_missing_process: int = 0,
+        calibration_source: str = "",
+    ) -> TrainingMemoryPredictor:
+        """Calibrate the per-device offset on architectures or ops ``X`` measured as ``y``
+        (MiB of ``target``, one each; none: the uncalibrated model). A memory table's rows are
+        ``memory_data``, which also gives the keywords: the device, the measured CUDA context,
+        and how the rows were measured (said in every ``MemoryEstimate``)."""
         self._check_params()
-        self._check_table_alloc_conf(table)
-        column = TARGETS[self.target][0]
-        rows = _usable_rows(table, column if self.target != "nvml" else None, self.config)
-        measured, source, missing = _measured_values(rows, self.target, column)
-        residuals = [
-            float(m) - self.modelled_mib(_row_subject(r))[0]
-            for (_, r), m in zip(rows.iterrows(), measured)
-            if m is not None
-        ]
+        if len(X) != len(y):
+            raise LatbenchError(f"fit needs one value per subject; got {len(X)}, {len(y)}")
+        residuals = [float(m) - self.modelled_mib(x)[0] for x, m in zip(X, y)]
         self.offset_mib_ = float(np.median(residuals)) if residuals else 0.0
         self.residual_spread_mib_ = float(np.ptp(residuals)) if residuals else 0.0
         self.n_calibration_ = len(residuals)
-        self.n_missing_process_ = missing
-        self.calibration_source_ = source
-        self.n_table_rows_ = 0 if table is None else int(len(table))
-        meta = table.attrs.get("meta", {}) if table is not None else {}
-        self.device_ = str(meta.get("fingerprint", {}).get("slug", ""))
-        context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
-        self.context_mib_ = float(context.median()) if len(context) else None
+        self.n_missing_process_ = n_missing_process
+        self.calibration_source_ = calibration_source
+        self.n_table_rows_ = len(X) if n_table_rows is None else n_table_rows
+        self.device_ = device
+        self.context_mib_ = context_mib
         return self
-
-    def _check_table_alloc_conf(self, table: pd.DataFrame | None) -> None:
-        """Refuse a table measured under allocator settings the model does not model."""
-        if table is None or self.target in ("allocated", "rss_growth"):
-            return
-        from latbench.memory.gpu import check_alloc_conf
-
-        conf = table.attrs.get("meta", {}).get("protocol", {}).get("alloc_conf", "")
-        self.max_split_mib = check_alloc_conf(conf or "", self.max_split_mib)
 
     def _check_fitted(
         self,
-        hint: str = "call fit(table) with a memory table, or fit(None) for the uncalibrated model",
+        hint: str = "call fit(*memory_data(...)) on a memory table, or fit([], []) for the "
+        "uncalibrated model",
     ) -> None:
         super()._check_fitted(hint)
 
-    def estimate(self, subject: Subject) -> MemoryEstimate:
-        """Prediction for one architecture or op, with its parts labelled."""
+    def explain(self, X: Sequence[Subject]) -> list[MemoryEstimate]:
+        """``predict(X)`` with each value's parts labelled (measured, calibrated, modelled)."""
         self._check_fitted()
+        return [self._estimate(x) for x in X]
+
+    def _estimate(self, subject: Subject) -> MemoryEstimate:
         modelled, phase = self.modelled_mib(subject)
         basis = TARGETS[self.target][1]
         parts = {
@@ -225,13 +217,9 @@ class TrainingMemoryPredictor(Predictor):
             f"usable measurement for target {self.target!r}{lacked}"
         )
 
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture (the ``latbench.nas.hypersegnas.MemoryModel`` protocol)."""
-        return np.array([self.estimate(a).value_mib for a in archs], dtype=np.float64)
-
-    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """MiB per op, each trained alone (the ``CostModel`` protocol)."""
-        return np.array([self.estimate(s).value_mib for s in specs], dtype=np.float64)
+    def predict(self, X: Sequence[Subject]) -> np.ndarray:
+        """MiB per architecture (or op, trained alone) of ``X``."""
+        return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
     # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -278,6 +266,59 @@ class TrainingMemoryPredictor(Predictor):
         obj.calibration_source_ = state.get("calibration_source_", "")
         obj.n_table_rows_ = state.get("n_table_rows_", obj.n_calibration_)
         return obj
+
+
+@dataclass
+class MemoryData:
+    """A memory table's measured rows as ``fit`` takes them: ``X`` (architectures or ops),
+    ``y`` (MiB of the target, one each) and the keywords of ``fit`` (``fit_params``)."""
+
+    X: list[Subject]
+    y: np.ndarray
+    fit_params: dict[str, Any]
+    max_split_mib: float | None
+    """The allocator's split limit the table was measured under (``check_alloc_conf``)."""
+
+
+def memory_data(table: pd.DataFrame, model: TrainingMemoryPredictor) -> MemoryData:
+    """The rows of a ``latbench.memory`` table that calibrate ``model``: measured, ok, taken
+    under its ``config``, with a value of its ``target``. Target ``nvml`` in a container:
+    NVML lists host pids, so rows lack the per-process number; those rows are calibrated on
+    the device-level delta (``nvml_device_delta_mib``) or, without it, on the allocator's
+    reserved peak plus the CUDA context, and a warning says how many rows and which fallback.
+    The table's allocator settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its protocol)
+    must be ones the allocator model models (``latbench.memory.gpu.check_alloc_conf``);
+    raises ``LatbenchError`` otherwise."""
+    model._check_params()
+    meta = table.attrs.get("meta", {})
+    split = model.max_split_mib
+    if model.target not in ("allocated", "rss_growth"):
+        from latbench.memory.gpu import check_alloc_conf
+
+        split = check_alloc_conf(meta.get("protocol", {}).get("alloc_conf", "") or "", split)
+    column = TARGETS[model.target][0]
+    rows = _usable_rows(table, column if model.target != "nvml" else None, model.config)
+    measured, source, missing = _measured_values(rows, model.target, column)
+    used = [(_row_subject(r), m) for (_, r), m in zip(rows.iterrows(), measured) if m is not None]
+    context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
+    return MemoryData(
+        [x for x, _ in used],
+        np.array([m for _, m in used], dtype=np.float64),
+        {
+            "device": str(meta.get("fingerprint", {}).get("slug", "")),
+            "context_mib": float(context.median()) if len(context) else None,
+            "n_table_rows": int(len(table)),
+            "n_missing_process": missing,
+            "calibration_source": source,
+        },
+        split,
+    )
+
+
+def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
+    """``model`` fitted on ``memory_data(table, model)``, under the table's allocator split."""
+    data = memory_data(table, model)
+    return model.set_params(max_split_mib=data.max_split_mib).fit(data.X, data.y, **data.fit_params)
 
 
 def _usable_rows(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
-from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
 from latbench.predictors.persist import sha256_file
 from latbench.tables import read_table
 from latbench.tables.unique import require_unique_keys
@@ -48,7 +48,8 @@ def fit_memory(
         target or ("rss_growth" if cpu else "nvml"),
         table_config(table, str(path)),
         workspace="cpu" if cpu else "none",
-    ).fit(table)
+    )
+    calibrated(model, table)
     metrics = {
         "n_calibration": model.n_calibration_,
         "offset_mib": model.offset_mib_,

@@ -205,17 +205,14 @@ class ModelTransferPredictor(Predictor):
         ]
         return int(np.nanargmax(corr))
 
-    def fit(
-        self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
-    ) -> ModelTransferPredictor:
-        """Fit on the shots: models (``as_models``) measured on the target
-        (``measured_ms``, default ``items.latency_ms``; ms per batch)."""
+    def fit(self, X: Any, y: Sequence[float] | np.ndarray) -> ModelTransferPredictor:
+        """Fit on the shots: models ``X`` (``as_models``) measured on the target (``y``: ms
+        per batch, one each)."""
         if self.method not in MODEL_METHODS:
             raise LatbenchError(f"method={self.method!r} is not one of {', '.join(MODEL_METHODS)}")
-        if measured_ms is None:
-            measured_ms = items.latency_ms
+        items = X
         nets = as_models(items, self.feature_names)
-        y = np.asarray(measured_ms, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         if len(y) != len(nets.keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
                 f"model transfer needs >= {MIN_SHOTS} models measured on the "
@@ -268,10 +265,10 @@ class ModelTransferPredictor(Predictor):
         self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
         return self
 
-    def predict(self, items: Any) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """ms per forward pass of each model's batch on the target (``as_models`` items)."""
-        self._check_fitted("call fit(nets, measured_ms) with models measured on the target")
-        nets = as_models(items, self.feature_names)
+        self._check_fitted("call fit(models, latency_ms) with models measured on the target")
+        nets = as_models(X, self.feature_names)
         batch = np.asarray(nets.batch, dtype=np.float64)
         X = self._columns(self._design(self.method_, nets.keys, nets.features, batch))
         return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch

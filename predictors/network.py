@@ -110,12 +110,13 @@ class NetworkPredictor(Predictor):
 
     # -- fit / predict -------------------------------------------------------------------------
     def fit(
-        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+        self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> NetworkPredictor:
-        """Fit the calibration on whole networks measured as a whole."""
+        """Fit the calibration on networks ``X`` measured as a whole (``y``: ms, one each;
+        a networks table's are ``latbench.predictors.data.network_data``)."""
         _check_choice("calibration", self.calibration, CALIBRATIONS)
         _check_choice("composition", self.composition, COMPOSITIONS)
-        y = np.asarray(measured_ms, dtype=np.float64)
+        archs, y = X, np.asarray(y, dtype=np.float64)
         n = archs.n if isinstance(archs, ArchBatch) else len(archs)
         if n != len(y) or (self.calibration != "none" and n < MIN_NETWORKS):
             raise LatbenchError(
@@ -151,10 +152,10 @@ class NetworkPredictor(Predictor):
             return feats["op_sum" if self.composition == "sum" else "longest_path"].copy()
         return self._design(feats, self.terms_) @ self.weights_ + self._unseen_kinds_ms(feats)
 
-    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+    def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
-        self._check_fitted("call fit(archs, measured_ms)")
-        return self._apply(self.composed(archs))
+        self._check_fitted("call fit(archs, latency_ms)")
+        return self._apply(self.composed(X))
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

@@ -158,13 +158,15 @@ class TransferPredictor(Predictor):
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(
-        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+        self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> TransferPredictor:
-        """Fit on the shots: networks measured on the target device (ms, one each)."""
+        """Fit on the shots: networks ``X`` measured on the target device (``y``: ms, one
+        each)."""
         if self.method not in METHODS:
             raise LatbenchError(f"method={self.method!r} is not one of {', '.join(METHODS)}")
+        archs = X
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
-        y = np.asarray(measured_ms, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
                 f"transfer needs >= {MIN_SHOTS} networks measured on the "
@@ -254,7 +256,7 @@ class TransferPredictor(Predictor):
         """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
         (or the same op at batch 1), else the device model's cost (``opcost-roofline``) or
         the source's cost times the fitted scale (other op methods)."""
-        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
+        self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
         if self.method_ not in OP_METHODS:
             raise LatbenchError(
                 f"transfer method {self.method_!r} maps whole networks; it has "
@@ -280,10 +282,10 @@ class TransferPredictor(Predictor):
             )
         return out
 
-    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+    def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) on the target device, one per architecture."""
-        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
-        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
+        batch = X if isinstance(X, ArchBatch) else encode(X)
         if self.method_ in OP_METHODS:
             pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops)
         elif self.method_ in ROOFLINE_METHODS:
@@ -304,13 +306,13 @@ class TransferPredictor(Predictor):
         return pred
 
     def predict_interval(
-        self, archs: Sequence[Architecture] | ArchBatch, coverage: float | None = None
+        self, X: Sequence[Architecture] | ArchBatch, coverage: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, low, high) in ms: a normal tolerance interval on the log of the
         leave-one-out errors on the shots (``transfer_fit.tolerance_factor``): it is meant to
         cover ``coverage`` (default ``self.coverage``) of networks in ``CONFIDENCE`` of fits,
         not only on average over fits."""
-        pred = self.predict(archs)
+        pred = self.predict(X)
         f = tolerance_factor(self.residuals_, coverage or self.coverage, CONFIDENCE)
         return pred, pred * np.exp(-f), pred * np.exp(f)
 

@@ -233,10 +233,10 @@ def _memory_model(args: argparse.Namespace):  # noqa: ANN202
         )
     path = args.predictor[0]
     model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
-    if not isinstance(model, MemoryModel):
+    if getattr(model, "unit", None) != "MiB" or not isinstance(model, MemoryModel):
         raise LatbenchError(
-            f"{path} holds a {type(model).__name__}, which has no "
-            "predict_archs(archs) -> MiB; fit one with `latbench fit --kind "
+            f"{path} holds a {type(model).__name__}, which does not predict "
+            "architectures' memory (predict(archs) -> MiB); fit one with `latbench fit --kind "
             "memory`"
         )
     return model
@@ -302,6 +302,7 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
+    from latbench.predictors.data import op_data
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table
 
@@ -312,4 +313,5 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
         )
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
-    return LookupPredictor().fit(frame)
+    ops = op_data(frame)
+    return LookupPredictor().fit(*ops.xy, **ops.provenance)
