@@ -174,11 +174,9 @@ class Predictor(BaseEstimator):
     fitted_params: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
-        """scikit-learn's tags: a stateless predictor (``fitted_attr`` None) needs no fit.
-        ``input_tags.two_d_array`` stays True although X is a sequence of OpSpecs or
-        architectures, not a numeric array: with it False scikit-learn skips every check,
-        the API ones included; the checks that feed numeric arrays are listed as expected
-        failures instead (``tests/predictors/test_estimator_contract.py``)."""
+        """A stateless predictor needs no fit. ``two_d_array`` stays True (with it False
+        scikit-learn skips every check); the checks that feed numeric X are expected
+        failures (``tests/predictors/test_estimator_contract.py``)."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = self.fitted_attr is not None
         return tags
@@ -228,6 +226,12 @@ class Predictor(BaseEstimator):
     ) -> torch.Tensor:
         """``predict(items)`` as a tensor on ``device`` (in ``unit``, one value per item)."""
         return torch.as_tensor(np.asarray(self.predict(items)), dtype=dtype, device=device)
+
+
+def check_param(name: str, value: Any, valid: Sequence[str]) -> None:
+    """``LatbenchError`` naming a parameter whose value is not one of ``valid``."""
+    if value not in valid:
+        raise LatbenchError(f"{name}={value!r} is not one of {', '.join(valid)}")
 
 
 def input_level(model: Any) -> str:

@@ -1,8 +1,5 @@
-"""Reading fit data: a table's measured rows as the ``(X, y)`` of a predictor's ``fit``.
-
-``op_data(table).xy`` (OpSpecs, latency ms) for op predictors, ``network_data(table).xy``
-(architectures, latency ms) for network predictors; each with the table's provenance.
-"""
+"""A table's measured rows as the ``(X, y)`` of a predictor's ``fit``, with provenance:
+``op_data(table).xy`` (OpSpecs, ms), ``network_data(table).xy`` (architectures, ms)."""
 
 from __future__ import annotations
 
@@ -42,11 +39,6 @@ class OpData:
     def xy(self) -> tuple[list[OpSpec], np.ndarray]:
         """``(X, y)`` of an op predictor's ``fit``: the specs and their latency (ms)."""
         return self.specs, self.latency_ms
-
-    @property
-    def provenance(self) -> dict[str, str]:
-        """The keywords of an op predictor's ``fit`` that say where ``xy`` came from."""
-        return {"device": self.device, "table_sha256": self.table_sha256}
 
 
 def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] | None:

@@ -46,10 +46,6 @@ class Coverage:
     extrapolated: list[str] = field(default_factory=list)
     fallback: list[str] = field(default_factory=list)
 
-    @property
-    def total(self) -> int:
-        return self.hits + len(self.interpolated) + len(self.extrapolated) + len(self.fallback)
-
     def summary(self) -> dict[str, int]:
         return {
             "hits": self.hits,

@@ -9,13 +9,16 @@
 The structure is modelled (fake-tensor trace of the steps, replayed through the caching-allocator
 model or as live bytes); what the trace cannot see (CUDA context, lazily loaded kernels,
 cuDNN/cuBLAS workspaces, allocator slack) is one per-device offset, the median residual over
-measured rows given to ``fit``. ``fit(None)`` leaves the offset at 0 and says so: every
+measured rows given to ``fit`` (``calibrated`` takes them from a memory table; ``fit_memory``
+from its file, for ``latbench fit --kind memory``, with the target and workspace model of the
+device it was measured on). ``fit([], [])`` leaves the offset at 0 and says so: every
 ``MemoryEstimate`` lists which parts were measured, calibrated and modelled.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +35,16 @@ from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
-from latbench.predictors.base import Predictor
-from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.base import Predictor, check_param
+from latbench.predictors.persist import (
+    check_choice,
+    check_numbers,
+    check_type,
+    persistable,
+    sha256_file,
+)
+from latbench.tables import read_table
+from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
@@ -118,12 +129,8 @@ class TrainingMemoryPredictor(Predictor):
         self.workspace, self.max_split_mib = workspace, max_split_mib
 
     def _check_params(self) -> None:
-        if self.target not in TARGETS:
-            raise LatbenchError(f"target {self.target!r} is not one of {', '.join(TARGETS)}")
-        if self.workspace not in WORKSPACES:
-            raise LatbenchError(
-                f"workspace model {self.workspace!r} is not one of {', '.join(WORKSPACES)}"
-            )
+        check_param("target", self.target, list(TARGETS))
+        check_param("workspace", self.workspace, list(WORKSPACES))
 
     def modelled_mib(self, subject: Subject) -> tuple[float, str]:
         """The modelled part only (trace + replay), and the phase of its peak."""
@@ -144,8 +151,8 @@ class TrainingMemoryPredictor(Predictor):
         calibration_source: str = "",
     ) -> TrainingMemoryPredictor:
         """Calibrate the per-device offset on architectures or ops ``X`` measured as ``y``
-        (MiB of ``target``, one each; none: the uncalibrated model). A memory table's rows are
-        ``memory_data``, which also gives the keywords: the device, the measured CUDA context,
+        (MiB of ``target``, one each; none: the uncalibrated model); on a memory table:
+        ``calibrated``, which also gives the keywords: the device, the measured CUDA context,
         and how the rows were measured (said in every ``MemoryEstimate``)."""
         self._check_params()
         if len(X) != len(y):
@@ -161,16 +168,9 @@ class TrainingMemoryPredictor(Predictor):
         self.context_mib_ = context_mib
         return self
 
-    def _check_fitted(
-        self,
-        hint: str = "call fit(*memory_data(...)) on a memory table, or fit([], []) for the "
-        "uncalibrated model",
-    ) -> None:
-        super()._check_fitted(hint)
-
     def explain(self, X: Sequence[Subject]) -> list[MemoryEstimate]:
         """``predict(X)`` with each value's parts labelled (measured, calibrated, modelled)."""
-        self._check_fitted()
+        self._check_fitted("call calibrated(model, table), or fit([], []) uncalibrated")
         return [self._estimate(x) for x in X]
 
     def _estimate(self, subject: Subject) -> MemoryEstimate:
@@ -223,7 +223,7 @@ class TrainingMemoryPredictor(Predictor):
 
     # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted()
+        self._check_fitted("nothing to save")
         return {
             "target": self.target,
             "config": self.config.to_dict(),
@@ -268,57 +268,36 @@ class TrainingMemoryPredictor(Predictor):
         return obj
 
 
-@dataclass
-class MemoryData:
-    """A memory table's measured rows as ``fit`` takes them: ``X`` (architectures or ops),
-    ``y`` (MiB of the target, one each) and the keywords of ``fit`` (``fit_params``)."""
-
-    X: list[Subject]
-    y: np.ndarray
-    fit_params: dict[str, Any]
-    max_split_mib: float | None
-    """The allocator's split limit the table was measured under (``check_alloc_conf``)."""
-
-
-def memory_data(table: pd.DataFrame, model: TrainingMemoryPredictor) -> MemoryData:
-    """The rows of a ``latbench.memory`` table that calibrate ``model``: measured, ok, taken
-    under its ``config``, with a value of its ``target``. Target ``nvml`` in a container:
-    NVML lists host pids, so rows lack the per-process number; those rows are calibrated on
-    the device-level delta (``nvml_device_delta_mib``) or, without it, on the allocator's
-    reserved peak plus the CUDA context, and a warning says how many rows and which fallback.
-    The table's allocator settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its protocol)
-    must be ones the allocator model models (``latbench.memory.gpu.check_alloc_conf``);
-    raises ``LatbenchError`` otherwise."""
+def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
+    """``model`` fitted on the rows of a ``latbench.memory`` table that calibrate it: measured,
+    ok, taken under its ``config``, with a value of its ``target``. Target ``nvml`` in a
+    container: NVML lists host pids, so rows lack the per-process number; those rows are
+    calibrated on the device-level delta (``nvml_device_delta_mib``) or, without it, on the
+    allocator's reserved peak plus the CUDA context, and a warning says how many rows and which
+    fallback. The table's allocator settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its
+    protocol) must be ones the allocator model models (``latbench.memory.gpu.check_alloc_conf``,
+    which sets ``max_split_mib``); raises ``LatbenchError`` otherwise."""
     model._check_params()
     meta = table.attrs.get("meta", {})
-    split = model.max_split_mib
     if model.target not in ("allocated", "rss_growth"):
         from latbench.memory.gpu import check_alloc_conf
 
-        split = check_alloc_conf(meta.get("protocol", {}).get("alloc_conf", "") or "", split)
+        conf = meta.get("protocol", {}).get("alloc_conf", "") or ""
+        model.set_params(max_split_mib=check_alloc_conf(conf, model.max_split_mib))
     column = TARGETS[model.target][0]
     rows = _usable_rows(table, column if model.target != "nvml" else None, model.config)
     measured, source, missing = _measured_values(rows, model.target, column)
     used = [(_row_subject(r), m) for (_, r), m in zip(rows.iterrows(), measured) if m is not None]
     context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
-    return MemoryData(
+    return model.fit(
         [x for x, _ in used],
-        np.array([m for _, m in used], dtype=np.float64),
-        {
-            "device": str(meta.get("fingerprint", {}).get("slug", "")),
-            "context_mib": float(context.median()) if len(context) else None,
-            "n_table_rows": int(len(table)),
-            "n_missing_process": missing,
-            "calibration_source": source,
-        },
-        split,
+        [m for _, m in used],
+        device=str(meta.get("fingerprint", {}).get("slug", "")),
+        context_mib=float(context.median()) if len(context) else None,
+        n_table_rows=int(len(table)),
+        n_missing_process=missing,
+        calibration_source=source,
     )
-
-
-def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
-    """``model`` fitted on ``memory_data(table, model)``, under the table's allocator split."""
-    data = memory_data(table, model)
-    return model.set_params(max_split_mib=data.max_split_mib).fit(data.X, data.y, **data.fit_params)
 
 
 def _usable_rows(
@@ -387,3 +366,44 @@ def _row_subject(row: pd.Series) -> Subject:
     if row["subject"] == "arch":
         return subject_from_json({"arch": row["arch_json"]})
     return subject_from_json({"op": row["key"]})
+
+
+def table_config(table: pd.DataFrame, source: str) -> TrainConfig:
+    """The TrainConfig of the table's measured ok rows (the most frequent one, if several)."""
+    if "config_json" not in table or "source" not in table:
+        raise LatbenchError(
+            f"{source}: no config_json/source columns; expected a memory table "
+            "(`latbench memory SPACE` writes one)"
+        )
+    rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
+    if rows.empty:
+        raise LatbenchError(f"{source}: no measured ok rows to calibrate on")
+    config = json.loads(rows["config_json"].value_counts().index[0])
+    return TrainConfig(**config)
+
+
+def fit_memory(
+    path: str | os.PathLike[str], target: str | None = None
+) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
+    """The predictor fitted on the memory table at ``path``, and the ``save`` info (device,
+    table sha256, fit metrics)."""
+    table = read_table(path)
+    require_unique_keys(table, str(path))
+    fingerprint = table.attrs.get("meta", {}).get("fingerprint", {})
+    cpu = fingerprint.get("kind", "cpu") == "cpu"
+    model = TrainingMemoryPredictor(
+        target or ("rss_growth" if cpu else "nvml"),
+        table_config(table, str(path)),
+        workspace="cpu" if cpu else "none",
+    )
+    calibrated(model, table)
+    metrics = {
+        "n_calibration": model.n_calibration_,
+        "offset_mib": model.offset_mib_,
+        "residual_spread_mib": model.residual_spread_mib_,
+    }
+    return model, {
+        "device": fingerprint.get("slug", ""),
+        "tables": {"memory": sha256_file(path)},
+        "fit_metrics": metrics,
+    }

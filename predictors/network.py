@@ -36,7 +36,7 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from latbench.predictors.base import CostModel, Predictor
+from latbench.predictors.base import CostModel, Predictor, check_param
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
@@ -57,11 +57,6 @@ CALIBRATION_TERMS = {
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
-
-
-def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
-    if value not in valid:
-        raise LatbenchError(f"{name}={value!r} is not one of {', '.join(valid)}")
 
 
 @persistable
@@ -114,16 +109,16 @@ class NetworkPredictor(Predictor):
     ) -> NetworkPredictor:
         """Fit the calibration on networks ``X`` measured as a whole (``y``: ms, one each;
         a networks table's are ``latbench.predictors.data.network_data``)."""
-        _check_choice("calibration", self.calibration, CALIBRATIONS)
-        _check_choice("composition", self.composition, COMPOSITIONS)
-        archs, y = X, np.asarray(y, dtype=np.float64)
-        n = archs.n if isinstance(archs, ArchBatch) else len(archs)
+        check_param("calibration", self.calibration, CALIBRATIONS)
+        check_param("composition", self.composition, COMPOSITIONS)
+        y = np.asarray(y, dtype=np.float64)
+        n = X.n if isinstance(X, ArchBatch) else len(X)
         if n != len(y) or (self.calibration != "none" and n < MIN_NETWORKS):
             raise LatbenchError(
                 f"fit needs one measurement per architecture and >= "
                 f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values"
             )
-        feats = self.composed(archs)
+        feats = self.composed(X)
         self.terms_ = self._terms_for(feats)
         if self.terms_:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares

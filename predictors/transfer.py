@@ -41,7 +41,7 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from latbench.predictors.base import Predictor, input_level
+from latbench.predictors.base import Predictor, check_param, input_level
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, design
@@ -162,10 +162,8 @@ class TransferPredictor(Predictor):
     ) -> TransferPredictor:
         """Fit on the shots: networks ``X`` measured on the target device (``y``: ms, one
         each)."""
-        if self.method not in METHODS:
-            raise LatbenchError(f"method={self.method!r} is not one of {', '.join(METHODS)}")
-        archs = X
-        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        check_param("method", self.method, METHODS)
+        batch = X if isinstance(X, ArchBatch) else encode(X)
         y = np.asarray(y, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
@@ -190,7 +188,7 @@ class TransferPredictor(Predictor):
         self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
         self.y_range_ = (float(y.min()), float(y.max()))
         self.n_shots_ = len(y)
-        self.shots_ = [] if isinstance(archs, ArchBatch) else [arch_digest(a) for a in archs]
+        self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a map clamped flat has no ranking: ρ, τ = 0
             metrics = accuracy(final(np.arange(len(y))), y)

@@ -116,10 +116,7 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
     model = TrainingMemoryPredictor(
         "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
     )
-    if args.calibrate:
-        calibrated(model, read_table(args.calibrate))
-    else:
-        model.fit([], [])
+    calibrated(model, read_table(args.calibrate)) if args.calibrate else model.fit([], [])
     from latbench.tablerun.ids import arch_id
 
     rows, parts = [], ""

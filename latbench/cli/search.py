@@ -314,4 +314,4 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
     ops = op_data(frame)
-    return LookupPredictor().fit(*ops.xy, **ops.provenance)
+    return LookupPredictor().fit(*ops.xy, device=ops.device, table_sha256=ops.table_sha256)
