@@ -244,7 +244,7 @@ def _load(path: Path, what: str):  # noqa: ANN202
 
 
 def _memory_model(args: argparse.Namespace):  # noqa: ANN202
-    """The training-memory predictor of ``--predictor`` (``predict_archs(archs) -> MiB``)."""
+    """The training-memory predictor of ``--predictor`` (``predict(archs) -> MiB``)."""
     if not args.predictor:
         raise LatbenchError(
             f"{args.which} needs --predictor P.json, a training-memory predictor: "
@@ -253,10 +253,12 @@ def _memory_model(args: argparse.Namespace):  # noqa: ANN202
         )
     path = args.predictor[0]
     model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
-    if not callable(getattr(model, "predict_archs", None)):
+    from latbench.predictors.base import input_level
+
+    if getattr(model, "unit", None) != "MiB" or input_level(model) != "network":
         raise LatbenchError(
-            f"{path} holds a {type(model).__name__}, which has no "
-            "predict_archs(archs) -> MiB; fit one with `latbench fit --kind "
+            f"{path} holds a {type(model).__name__}, which does not predict "
+            "architectures' memory (predict(archs) -> MiB); fit one with `latbench fit --kind "
             "memory`"
         )
     return model
@@ -322,6 +324,7 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
+    from latbench.predictors.data import op_data
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table
 
@@ -332,4 +335,5 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
         )
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
     console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
-    return LookupPredictor().fit(frame)
+    ops = op_data(frame)
+    return LookupPredictor().fit(*ops.xy, device=ops.device, table_sha256=ops.table_sha256)

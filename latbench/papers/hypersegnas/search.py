@@ -2,10 +2,10 @@
 predicted training memory lies within a band around a target, rank them, and measure the top N
 to confirm (the paper fine-tunes the top 10; here they are measured on the device).
 
-The memory predictor is anything with ``predict_archs(archs) -> MiB`` (``MemoryModel``); for
+The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for
 a trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
 ``search`` screens with per-op estimates and traces fully only near the band edges
-(``BandScreen``). The band decision is ``latbench.predictors.band.MemoryBand``. The measurement, when
+(``latbench.predictors.memory_screen.MemoryScreen`` with a target). The band decision is ``latbench.predictors.band.MemoryBand``. The measurement, when
 asked for, is any ``measure(arch) -> MiB`` callable (the CLI's writes a memory table via
 ``latbench.memory``). The paper's "300 MB" are nvidia-smi's MiB.
 """
@@ -31,7 +31,6 @@ __all__ = [
     "BAND_MIB",
     "DINTS_TARGETS_MIB",
     "TOP_N",
-    "BandScreen",
     "FilterResult",
     "MemoryBand",
     "MemoryModel",
@@ -45,7 +44,6 @@ SPACES = ("dints",)
 BAND_MIB = HYPERSEGNAS_BAND_MIB
 TOP_N = HYPERSEGNAS_TOP_N
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
-CHUNK = 100  # architectures screened between two progress reports
 FEW_KEPT = 0.02
 """A band keeping fewer than this share of the samples is reported with where the samples lie."""
 
@@ -54,7 +52,9 @@ FEW_KEPT = 0.02
 class MemoryModel(Protocol):
     """Predicts the training-time GPU memory of whole architectures, in MiB."""
 
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray: ...
+    unit: str
+
+    def predict(self, X: Sequence[Architecture]) -> np.ndarray: ...
 
 
 @dataclass
@@ -99,8 +99,8 @@ class FilterResult:
 
 
 def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndarray:
-    """``model.predict_archs`` checked: one finite, positive MiB value per architecture."""
-    mib = np.asarray(model.predict_archs(list(archs)), dtype=np.float64).reshape(-1)
+    """``model.predict`` checked: one finite, positive MiB value per architecture."""
+    mib = np.asarray(model.predict(list(archs)), dtype=np.float64).reshape(-1)
     if mib.size != len(archs):
         raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
     bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
@@ -159,38 +159,6 @@ def confirm_top(
 
 
 @dataclass
-class BandScreen:
-    """``MemoryModel`` for one band: a cheap per-op estimate for every architecture, and the
-    full trace-based prediction wherever the cheap one is too close to a band edge to decide.
-
-    ``screen`` is a fitted ``latbench.predictors.memory_screen.MemoryScreen``; the values it returns are
-    full predictions near the edges, so the band decision is the full predictor's there.
-    """
-
-    screen: MemoryScreen
-    target_mib: float
-    band_mib: float = BAND_MIB
-    n_jobs: int = 1
-    progress: Progress | None = None
-    ray: Any = None
-    n_full_: int = 0
-
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        values, self.n_full_ = [], 0
-        if self.progress is not None:
-            self.progress("screening", 0, len(archs))
-        for start in range(0, len(archs), CHUNK):
-            result = self.screen.screen(
-                archs[start : start + CHUNK], self.target_mib, self.band_mib, self.n_jobs, self.ray
-            )
-            values.append(result.values_mib)
-            self.n_full_ += result.n_full
-            if self.progress is not None:
-                self.progress("screening", min(start + CHUNK, len(archs)), len(archs))
-        return np.concatenate(values) if values else np.zeros(0)
-
-
-@dataclass
 class HypersegnasResult:
     """The filter's result, and how the memory was predicted (``screened``: per-op estimate
     for all, full trace for ``n_full`` near the band edges, margin ``margin_mib``)."""
@@ -225,9 +193,10 @@ def search(
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
     if progress is not None:
         progress("calibrating screen", 0, 1)
-    screen = MemoryScreen(model).fit(archs[:SCREEN_CALIBRATION])
+    screen = MemoryScreen(
+        model, target_mib=target_mib, band_mib=band_mib, n_jobs=n_jobs, ray=ray, progress=progress
+    ).fit(archs[:SCREEN_CALIBRATION])
     if progress is not None:
         progress("calibrating screen", 1, 1)
-    banded = BandScreen(screen, target_mib, band_mib, n_jobs, progress, ray)
-    result = filter_by_memory(archs, banded, target_mib, band_mib)
-    return HypersegnasResult(result, True, banded.n_full_, screen.margin_mib_)
+    result = filter_by_memory(archs, screen, target_mib, band_mib)
+    return HypersegnasResult(result, True, screen.n_full_, screen.margin_mib_)

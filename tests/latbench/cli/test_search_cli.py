@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from latbench.cli import main
+from latbench.predictors.data import op_data
 
 PROFILES = Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
 
@@ -173,7 +174,9 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     from latbench.cli import search
 
     class TensOfMiB:
-        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+        unit = "MiB"
+
+        def predict(self, archs):  # noqa: ANN001, ANN202
             return np.linspace(20.0, 30.0, len(archs))
 
     monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
@@ -245,7 +248,9 @@ def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
     from latbench.cli import search
 
     class TensOfMiB:
-        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+        unit = "MiB"
+
+        def predict(self, archs):  # noqa: ANN001, ANN202
             return np.linspace(16.0, 33.0, len(archs))
 
     monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
@@ -297,7 +302,7 @@ def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     from latbench.archs import sample_architectures
     from latbench.predictors import LookupPredictor, NetworkPredictor, save
 
-    lookup = LookupPredictor().fit(PROFILES / "nasbench201-small.csv")
+    lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
     archs = sample_architectures("nasbench201", 3, "small", seed=1)
     net = NetworkPredictor(lookup, "sum", "none").fit(archs, [1.0, 2.0, 3.0])
     save(net, tmp_path / "net.json")

@@ -23,7 +23,9 @@ class FakeMemory:
     def __init__(self, mib: dict[str, float]):
         self.mib = mib
 
-    def predict_archs(self, archs):
+    unit = "MiB"
+
+    def predict(self, archs):
         return np.array([self.mib[a.name] for a in archs])
 
 
