@@ -223,7 +223,7 @@ def _load(path: Path, what: str):  # noqa: ANN202
 
 
 def _memory_model(args: argparse.Namespace):  # noqa: ANN202
-    from latbench.nas.hypersegnas import MemoryModel
+    from latbench.predictors.base import input_level
 
     if not args.predictor:
         raise LatbenchError(
@@ -233,7 +233,7 @@ def _memory_model(args: argparse.Namespace):  # noqa: ANN202
         )
     path = args.predictor[0]
     model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
-    if getattr(model, "unit", None) != "MiB" or not isinstance(model, MemoryModel):
+    if getattr(model, "unit", None) != "MiB" or input_level(model) != "network":
         raise LatbenchError(
             f"{path} holds a {type(model).__name__}, which does not predict "
             "architectures' memory (predict(archs) -> MiB); fit one with `latbench fit --kind "
