@@ -174,9 +174,8 @@ class Predictor(BaseEstimator):
     fitted_params: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
-        """A stateless predictor needs no fit. ``two_d_array`` stays True (with it False
-        scikit-learn skips every check); the checks that feed numeric X are expected
-        failures (``tests/predictors/test_estimator_contract.py``)."""
+        """A stateless predictor needs no fit. ``two_d_array`` stays True (False skips every
+        check); checks feeding numeric X are expected failures in the contract test."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = self.fitted_attr is not None
         return tags

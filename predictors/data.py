@@ -137,8 +137,7 @@ class NetworkData:
 
     @property
     def xy(self) -> tuple[list, np.ndarray]:
-        """``(X, y)`` of a network predictor's ``fit``: the architectures and their
-        latency (ms, pass 1)."""
+        """``(X, y)`` of a network predictor's ``fit``: architectures, latency (ms, pass 1)."""
         return self.archs, self.latency_ms
 
 

@@ -98,9 +98,8 @@ class LearnedPredictor(Predictor):
         device: str = "",
         table_sha256: str = "",
     ) -> LearnedPredictor:
-        """Fit on measured ops ``X`` and their latency ``y`` (ms, one per op; a table's ok,
-        measured rows are ``latbench.predictors.data.op_data``); ``device`` and
-        ``table_sha256`` say where they came from (saved with the predictor)."""
+        """Fit on ops ``X`` measured as ``y`` (ms each; a table's: ``op_data(table).xy``);
+        ``device``, ``table_sha256``: where they came from (saved with the predictor)."""
         unknown = sorted(set(self.features) - set(FEATURE_NAMES))
         if unknown:
             raise LatbenchError(f"unknown feature(s) {unknown}; valid: {', '.join(FEATURE_NAMES)}")

@@ -109,9 +109,8 @@ class LookupPredictor(Predictor):
         device: str = "",
         table_sha256: str = "",
     ) -> LookupPredictor:
-        """Keep measured ops ``X`` and their latency ``y`` (ms, one per op; a table's ok,
-        measured rows are ``latbench.predictors.data.op_data``); ``device`` and
-        ``table_sha256`` say where they came from (saved with the predictor)."""
+        """Keep ops ``X`` measured as ``y`` (ms each; a table's: ``op_data(table).xy``);
+        ``device``, ``table_sha256``: where they came from (saved with the predictor)."""
         self.keys_ = [s.key for s in X]
         self.latency_ms_ = np.array(y, dtype=np.float64)
         if self.latency_ms_.shape != (len(self.keys_),):

@@ -150,10 +150,9 @@ class TrainingMemoryPredictor(Predictor):
         n_missing_process: int = 0,
         calibration_source: str = "",
     ) -> TrainingMemoryPredictor:
-        """Calibrate the per-device offset on architectures or ops ``X`` measured as ``y``
-        (MiB of ``target``, one each; none: the uncalibrated model); on a memory table:
-        ``calibrated``, which also gives the keywords: the device, the measured CUDA context,
-        and how the rows were measured (said in every ``MemoryEstimate``)."""
+        """Calibrate the offset on architectures or ops ``X`` measured as ``y`` (MiB of
+        ``target`` each; none: uncalibrated). ``calibrated(model, table)`` also gives the
+        keywords (device, CUDA context, how rows were measured: said in every estimate)."""
         self._check_params()
         if len(X) != len(y):
             raise LatbenchError(f"fit needs one value per subject; got {len(X)}, {len(y)}")
@@ -269,13 +268,11 @@ class TrainingMemoryPredictor(Predictor):
 
 
 def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
-    """``model`` fitted on the rows of a ``latbench.memory`` table that calibrate it: measured,
-    ok, taken under its ``config``, with a value of its ``target``. Target ``nvml`` in a
-    container: NVML lists host pids, so rows lack the per-process number; those rows are
-    calibrated on the device-level delta (``nvml_device_delta_mib``) or, without it, on the
-    allocator's reserved peak plus the CUDA context, and a warning says how many rows and which
-    fallback. The table's allocator settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its
-    protocol) must be ones the allocator model models (``latbench.memory.gpu.check_alloc_conf``,
+    """``model`` fitted on a ``latbench.memory`` table's measured ok rows taken under its
+    ``config``. Target ``nvml`` in a container (NVML lists host pids, so rows lack the
+    per-process number): rows calibrate on ``nvml_device_delta_mib`` or else reserved peak +
+    CUDA context, and a warning says how many and which. The table's allocator settings
+    (``PYTORCH_CUDA_ALLOC_CONF``) must be modelled (``latbench.memory.gpu.check_alloc_conf``,
     which sets ``max_split_mib``); raises ``LatbenchError`` otherwise."""
     model._check_params()
     meta = table.attrs.get("meta", {})

@@ -106,12 +106,9 @@ class ScreenResult:
 
 class MemoryScreen(Predictor):
     """Per-op fast path calibrated against a full ``TrainingMemoryPredictor`` (MiB per
-    architecture). Without ``target_mib`` ``predict`` is the fast path alone (an estimate);
-    with it, the HyperSegNAS band decision: full predictions wherever the fast value lies
-    within the margin of either edge of ``target_mib`` ± ``band_mib``, so the decision is
-    the full predictor's there. The full traces run in ``n_jobs`` local processes, or as Ray
-    tasks with ``ray`` (a connected ``ray`` module); ``progress`` hears of every
-    ``CHUNK`` architectures screened."""
+    architecture): alone without ``target_mib`` (an estimate); with it, full predictions where
+    the fast value lies within the margin of an edge of ``target_mib`` ± ``band_mib``, in
+    ``n_jobs`` processes or as Ray tasks (``ray``: a connected ``ray`` module)."""
 
     unit = "MiB"
     input_level = "network"
@@ -183,8 +180,8 @@ class MemoryScreen(Predictor):
         return ScreenResult(values, source, band.contains(values))
 
     def predict(self, X: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture: the fast path alone without ``target_mib``, else screened
-        (``screen``) ``CHUNK`` at a time; ``n_full_``: how many were fully predicted."""
+        """MiB per architecture: fast path alone without ``target_mib``, else ``screen``ed
+        ``CHUNK`` at a time (``progress`` hears of each); ``n_full_``: how many were full."""
         self._check_fitted("call fit(calibration_archs)")
         if self.target_mib is None:
             return self._features(X) @ self.coef_

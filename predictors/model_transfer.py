@@ -206,8 +206,8 @@ class ModelTransferPredictor(Predictor):
         return int(np.nanargmax(corr))
 
     def fit(self, X: Any, y: Sequence[float] | np.ndarray) -> ModelTransferPredictor:
-        """Fit on the shots: models ``X`` (``as_models``) measured on the target (``y``: ms
-        per batch, one each)."""
+        """Fit on the shots: models ``X`` (``as_models``) measured on the target as ``y``
+        (ms per batch, one each)."""
         check_param("method", self.method, MODEL_METHODS)
         nets = as_models(X, self.feature_names)
         y = np.asarray(y, dtype=np.float64)

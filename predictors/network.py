@@ -107,8 +107,7 @@ class NetworkPredictor(Predictor):
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> NetworkPredictor:
-        """Fit the calibration on networks ``X`` measured as a whole (``y``: ms, one each;
-        a networks table's are ``latbench.predictors.data.network_data``)."""
+        """Fit the calibration on networks ``X`` measured as a whole as ``y`` (ms each)."""
         check_param("calibration", self.calibration, CALIBRATIONS)
         check_param("composition", self.composition, COMPOSITIONS)
         y = np.asarray(y, dtype=np.float64)

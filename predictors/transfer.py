@@ -160,8 +160,7 @@ class TransferPredictor(Predictor):
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> TransferPredictor:
-        """Fit on the shots: networks ``X`` measured on the target device (``y``: ms, one
-        each)."""
+        """Fit on the shots: networks ``X`` measured on the target device as ``y`` (ms)."""
         check_param("method", self.method, METHODS)
         batch = X if isinstance(X, ArchBatch) else encode(X)
         y = np.asarray(y, dtype=np.float64)

@@ -179,6 +179,9 @@ def test_check_is_fitted_and_latbench_error(fitted, nb201_ops, nb201_archs):
         fresh.predict(_queries(fitted, nb201_ops, nb201_archs))
     assert isinstance(err.value, sklearn.exceptions.NotFittedError)
     assert isinstance(err.value, LatbenchError)
+    if hasattr(fresh, "to_state"):  # a persistable predictor: nothing to save
+        with pytest.raises(NotFittedError, match="is not fitted"):
+            fresh.to_state()
 
 
 def _queries(model, ops, archs):

@@ -52,8 +52,6 @@ FEW_KEPT = 0.02
 class MemoryModel(Protocol):
     """Predicts the training-time GPU memory of whole architectures, in MiB."""
 
-    unit: str
-
     def predict(self, X: Sequence[Architecture]) -> np.ndarray: ...
 
 

@@ -295,6 +295,17 @@ def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsy
     assert "context: NOT included: the CUDA context" in out
 
 
+def test_hypersegnas_refuses_a_latency_predictor_in_one_line(tmp_path, capsys):
+    """The memory filter takes a predictor of architectures in MiB (unit and input_level)."""
+    from latbench.predictors import LookupPredictor, save
+
+    lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
+    path = save(lookup, tmp_path / "lut.json")
+    assert main(["search", "hypersegnas", "-n", "5", "--predictor", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not predict architectures' memory" in err[0]
+
+
 @pytest.mark.parametrize("which", ["cakes", "rtdnas", "stnas"])
 def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     """`search cakes --predictor <network predictor>` was a 36-line traceback (the
