@@ -134,7 +134,7 @@ def profile_specs(
     """Measure every spec not yet in the table at ``path`` under this timer's protocol.
 
     ``run_options`` go to ``tablerun.run_into_table`` (``on_round``, ``on_note``,
-    ``lock_timeout_s``, ``item_timeout_s``). The returned run's ``path`` is the table used.
+    ``lock_timeout_s``, ``executor``). The returned run's ``path`` is the table used.
     """
     return run_into_table(
         OpLatencyJob.of(timer, meta), specs, path, on_progress=on_progress, **run_options

@@ -127,7 +127,6 @@ class _Driver:
                 dev.job.side_car(),
                 on_note=self.note,
                 lock_timeout_s=self.lock_timeout_s,
-                done_keys=dev.job.done_keys,
             )
             dev.session.__enter__()
         return dev.session
@@ -267,15 +266,13 @@ def _plan_device(driver: _Driver, slug: str, dev: _Device, items: list[Any]) -> 
     path = dev.run.path
     done = dev.job.done_keys(read_table(path)) if path.is_file() and path.stat().st_size else set()
     pending, skipped = plan(dev.job, items, done)
-    suspects: set[str] = set()
-    if pending:  # lock, recover a dead local run's marker, and plan again under the lock
+    if pending:  # lock, and plan again under the lock
         session = driver.session(dev)
         pending, skipped = plan(dev.job, items, dev.job.done_keys(session.table()))
-        suspects = session.suspects
     for item in skipped:
         dev.run.skipped.append(dev.job.key(item))
         if driver.on_progress:
             driver.on_progress(item, None)
     counter = itertools.count()
-    for batch in batches(dev.job, pending, suspects):
+    for batch in batches(dev.job, pending):
         driver.submit(_Task(slug, batch, 0, next(counter)))

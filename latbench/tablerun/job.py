@@ -59,7 +59,8 @@ class TableJob(ABC, Generic[Item]):
         return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
 
     def key_columns(self, item: Item) -> dict[str, Any]:
-        """The columns that identify an item's row, computed without building anything."""
+        """The columns of the row recorded for an item that faulted (the driver writes it):
+        what identifies and describes it, computed without building anything."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
     @abstractmethod
