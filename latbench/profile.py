@@ -94,7 +94,7 @@ class OpLatencyJob(TableJob[OpSpec]):
     def warm_up(self) -> None:
         """The first op's features import much of torch's meta-device code (2-4 s on a
         2-core CPU): done once on a tiny convolution. Nothing runs on the measured device (its
-        set-up, which can hang, stays under the watchdog); an error here is left for the first
+        set-up, which can hang, stays under the per-item limit); an error here is left for the first
         item to meet and record."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))

@@ -21,14 +21,13 @@ import itertools
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.fleet.cluster import JobFactory, Probe, Target, probe, task_resources
 from latbench.tablerun import TableJob, TableRun, measure_batch, plan, resolve_table
-from latbench.tablerun.driver import batches
+from latbench.tablerun.driver import batches, record
 from latbench.tablerun.session import TableSession
 from latbench.tables import read_table
 
@@ -167,7 +166,7 @@ class _Driver:
         status = _failure_status(self.ray, exc)
         rows = [
             {
-                **dev.job.describe(i),
+                **dev.job.key_columns(i),
                 "status": status,
                 "error": f"the Ray task measuring it was lost twice ({type(exc).__name__}: "
                 f"{why}); recorded so that re-runs go on",
@@ -179,16 +178,10 @@ class _Driver:
     def append(self, task: _Task, rows: list[dict[str, Any]], fingerprint: dict[str, Any]) -> None:
         slug = str(fingerprint.get("slug", task.slug))
         dev = self.devices.get(slug) or self.moved(task, slug, fingerprint)
-        session = self.session(dev)
-        columns = dev.job.schema.columns
+        session, columns = self.session(dev), dev.job.schema.columns
         for item, row in zip(task.items, rows):
-            row.setdefault("measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            session.append({k: v for k, v in row.items() if k in columns})
-            dev.run.rows.append(row)
-            key = dev.job.key(item)
-            (dev.run.measured if row.get("status") == "ok" else dev.run.failed).append(key)
-            if self.on_progress:
-                self.on_progress(item, row)
+            row = {k: v for k, v in row.items() if k in columns}
+            record(dev.job, item, row, session, dev.run, self.on_progress)
 
     def moved(self, task: _Task, slug: str, fingerprint: dict[str, Any]) -> _Device:
         """A batch came back from a device not probed under that slug: its own table."""

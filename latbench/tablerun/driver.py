@@ -171,13 +171,13 @@ def run_into_table(
                     queue.extendleft(reversed(again))
                     continue
                 for item, row in zip(batch, result):
-                    _write(job, item, row, session, run, on_progress)
+                    record(job, item, row, session, run, on_progress)
     finally:
         executor.close()
     return run
 
 
-def _write(
+def record(
     job: TableJob[Item],
     item: Item,
     row: dict[str, Any],
@@ -185,6 +185,8 @@ def _write(
     run: TableRun,
     on_progress: OnProgress | None,
 ) -> None:
+    """(c) Append ``item``'s ``row`` (stamped ``measured_at`` unless it is), note it in ``run``
+    as measured or failed, report it to ``on_progress``."""
     row.setdefault("measured_at", utc_now())
     session.append(row)
     run.rows.append(row)
@@ -212,7 +214,7 @@ def _fault(
         return [[item] for item in batch]
     item, rest = batch[fault.at], batch[: fault.at] + batch[fault.at + 1 :]
     row = {**job.key_columns(item), "status": fault.status, "error": fault.error}
-    _write(job, item, row, session, run, on_progress)
+    record(job, item, row, session, run, on_progress)
     others = f" (the other {len(rest)} items of its group are measured again)" if rest else ""
     note(f"{job.key(item)}: {fault.status} ({fault.error.split(';')[0]}); recorded{others}")
     return [rest] if rest else []

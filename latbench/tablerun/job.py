@@ -71,9 +71,10 @@ class TableJob(ABC, Generic[Item]):
         return None
 
     def warm_up(self) -> None:
-        """Pay this process's one-time costs (lazy imports, device set-up) before the watchdog
-        is armed, so that ``--item-timeout`` does not charge them to the first item's turn.
-        Runs only known-good code, never an item. Default: nothing."""
+        """Pay a worker's one-time costs (lazy imports, device set-up) once, when it starts and
+        before the driver's per-item clock runs, so that ``--item-timeout`` does not charge
+        them to the first item's turn. Runs only known-good code, never an item. Default:
+        nothing."""
 
     @abstractmethod
     def measure(
