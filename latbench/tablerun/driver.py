@@ -89,13 +89,23 @@ def plan(
 
 
 def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
-    """Groups of ``job.group_size`` that do not span phases."""
+    """Groups of at most ``job.group_size`` items and ``job.group_bytes`` of their
+    ``item_bytes`` (a lone item may exceed it) that do not span phases."""
     out: list[list[Item]] = []
+    held = 0.0
     for item in items:
-        if out and len(out[-1]) < job.group_size and job.phase(out[-1][-1]) == job.phase(item):
+        size = job.item_bytes(item)
+        if (
+            out
+            and len(out[-1]) < job.group_size
+            and held + size <= job.group_bytes
+            and job.phase(out[-1][-1]) == job.phase(item)
+        ):
             out[-1].append(item)
+            held += size
         else:
             out.append([item])
+            held = size
     return out
 
 

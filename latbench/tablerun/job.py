@@ -27,8 +27,10 @@ OnRound = Callable[[int, int], None]
 class TableJob(ABC, Generic[Item]):
     """Base of the table kinds: schema, protocol, the measuring device's fingerprint.
 
-    Subclasses implement ``key``, ``describe`` and ``measure``; ``group_size`` items are
-    measured together (interleaved timers), ``phase`` keeps groups from spanning passes.
+    Subclasses implement ``key``, ``describe`` and ``measure``; up to ``group_size`` items
+    are measured together (interleaved timers), as long as their ``item_bytes`` add up to at
+    most ``group_bytes`` (a group's items are all held in memory at once); ``phase`` keeps
+    groups from spanning passes.
     """
 
     schema: TableSchema
@@ -36,6 +38,7 @@ class TableJob(ABC, Generic[Item]):
     fingerprint: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     group_size: int = 1
+    group_bytes: float = float("inf")
 
     @property
     def protocol_id(self) -> str:
@@ -69,6 +72,11 @@ class TableJob(ABC, Generic[Item]):
 
     def phase(self, item: Item) -> Hashable:
         return None
+
+    def item_bytes(self, item: Item) -> float:
+        """Memory (bytes) an item holds while its group is measured, estimated without
+        building it (``group_bytes``). Default: 0."""
+        return 0.0
 
     def warm_up(self) -> None:
         """Pay a worker's one-time costs (lazy imports, device set-up) once, when it starts and

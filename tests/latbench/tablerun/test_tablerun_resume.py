@@ -120,3 +120,18 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
     assert [r["key"] for r in result.rows] == [s.key for s in SPECS[:2]]
     assert result.fingerprint["slug"] == fingerprint("cpu", threads=1)["slug"]
     assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
+
+
+def test_an_interleaved_group_is_bounded_by_the_memory_its_ops_hold():
+    from latbench.profile import INTERLEAVE_BYTES
+    from latbench.tablerun.driver import batches
+
+    job = OpLatencyJob.of(_timer(rounds=2))
+    small = [OpSpec.make("conv", (1, 4, 8, 8), kernel=1, out=c) for c in range(1, 301)]
+    big = [OpSpec.make("conv", (1, 64, 512, 512), kernel=1, out=c) for c in range(1, 41)]
+    assert job.item_bytes(big[0]) == 2 * 64 * 512 * 512 * 4
+    assert [len(b) for b in batches(job, small)] == [256, 44]  # group_size alone
+    sizes = [len(b) for b in batches(job, big)]
+    assert sum(sizes) == 40 and max(sizes) == INTERLEAVE_BYTES // job.item_bytes(big[0])
+    huge = OpSpec.make("conv", (1, 64, 4096, 4096), kernel=1)
+    assert batches(job, [huge, *small[:2]]) == [[huge], small[:2]]  # alone past the bound
