@@ -56,7 +56,9 @@ def test_the_item_at_fault_is_recorded_and_the_rest_of_its_group_measured_again(
 
 def test_a_fault_before_any_items_turn_measures_the_group_one_at_a_time(tmp_path):
     faulty = Faulty(Fault(None, "crashed", "died"), Fault(0, "timeout", "no progress"))
-    run = run_into_table(OpLatencyJob.of(_timer()), SPECS, tmp_path / "t.csv", executor=faulty)
+    run = run_into_table(
+        OpLatencyJob.of(_timer()), SPECS, tmp_path / "t.csv", executor=faulty, on_note=print
+    )
     assert faulty.sizes == [3, 1, 1, 1]  # the second fault names the first item alone
     assert run.failed == [KEYS[0]] and run.measured == KEYS[1:]
     assert read_table(tmp_path / "t.csv").set_index("key").loc[KEYS[0], "status"] == "timeout"
@@ -78,7 +80,7 @@ def test_a_fault_row_passes_the_checks_of_network_and_memory_tables(tmp_path, ki
     else:
         job, items = memory_job("cpu", TrainConfig(), lambda s: {}, threads=1), archs
     path = tmp_path / "t.csv"
-    run_into_table(job, items, path, executor=Faulty(Fault(0, "crashed", "died")))
+    run_into_table(job, items, path, executor=Faulty(Fault(0, "crashed", "died")), on_note=print)
     assert list(read_table(path)["status"]) == ["crashed"]
     assert job.done_keys(read_table(path)) == {job.key(items[0])}
 
