@@ -115,13 +115,7 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         return {network_key(a, int(r)) for a, r in zip(row_arch_ids(df), df["repeat"])}
 
     def key_columns(self, item: tuple[Architecture, int]) -> dict[str, Any]:
-        return {
-            "arch_id": arch_id(item[0]),
-            "repeat": item[1],
-            "space": item[0].space,
-            "protocol_id": self.protocol_id,
-            "source": "measured",
-        }
+        return self.describe(item)  # the architecture's own columns: nothing is built
 
     def phase(self, item: tuple[Architecture, int]) -> int:
         return item[1]

@@ -20,7 +20,7 @@ Plugins load in this order, once per process, when a registry is first asked for
    (name, value); a value ``module`` is imported, ``module:callable`` is called.
 3. ``LATBENCH_PLUGINS``: module names or paths of ``.py`` files, separated by commas or
    ``os.pathsep``, in order. ``latbench --plugin X`` appends ``X`` (a path made absolute) to
-   it, so that every child process (the supervised measuring child, joblib and local Ray
+   it, so that every child process (the measuring worker, joblib and local Ray
    workers) inherits the same list and loads the same plugins.
 
 A plugin that fails to load is a ``PluginError`` naming it and its error, raised again by

@@ -11,6 +11,7 @@ and writes their rows when the group ends: an interrupted run loses that group's
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,10 +35,15 @@ INTERLEAVE_GROUP = 256
 """Items built and measured round-robin together when the timer interleaves. One group shares
 one stretch of time, so the larger it is, the less a shift of the machine's speed between
 groups shows in the table; all of a group's modules are held in memory at once."""
+INTERLEAVE_BYTES = 512 * 2**20
+"""At most this many bytes of inputs and outputs (estimated: ``OpLatencyJob.item_bytes``) in
+one interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB;
+smaller groups keep the measuring process's memory flat."""
 
 ProfileRun = TableRun
 
 __all__ = [
+    "INTERLEAVE_BYTES",
     "INTERLEAVE_GROUP",
     "OpLatencyJob",
     "ProfileRun",
@@ -65,7 +71,13 @@ def timer_job_fields(timer: Timer, schema: TableSchema = LATENCY) -> dict[str, A
     threads = protocol.get("threads")
     fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
     group = INTERLEAVE_GROUP if timer.config.rounds > 1 else 1
-    return {"schema": schema, "protocol": protocol, "fingerprint": fp, "group_size": group}
+    return {
+        "schema": schema,
+        "protocol": protocol,
+        "fingerprint": fp,
+        "group_size": group,
+        "group_bytes": INTERLEAVE_BYTES,
+    }
 
 
 @dataclass
@@ -91,10 +103,14 @@ class OpLatencyJob(TableJob[OpSpec]):
     def describe(self, item: OpSpec) -> dict[str, Any]:
         return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
 
+    def item_bytes(self, item: OpSpec) -> float:
+        """Its input and an output of the same size (bytes): what a built op holds."""
+        return 2.0 * math.prod(item.input_shape) * getattr(torch, item.dtype).itemsize
+
     def warm_up(self) -> None:
         """The first op's features import much of torch's meta-device code (2-4 s on a
         2-core CPU): done once on a tiny convolution. Nothing runs on the measured device (its
-        set-up, which can hang, stays under the watchdog); an error here is left for the first
+        set-up, which can hang, stays under the per-item limit); an error here is left for the first
         item to meet and record."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
@@ -134,7 +150,7 @@ def profile_specs(
     """Measure every spec not yet in the table at ``path`` under this timer's protocol.
 
     ``run_options`` go to ``tablerun.run_into_table`` (``on_round``, ``on_note``,
-    ``lock_timeout_s``, ``item_timeout_s``). The returned run's ``path`` is the table used.
+    ``lock_timeout_s``, ``executor``). The returned run's ``path`` is the table used.
     """
     return run_into_table(
         OpLatencyJob.of(timer, meta), specs, path, on_progress=on_progress, **run_options

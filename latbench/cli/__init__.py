@@ -181,23 +181,21 @@ def _terminate(signum, frame) -> None:  # noqa: ANN001
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, dispatch, and turn a ``LatbenchError`` into a one-line message.
 
-    Measuring commands run from the command line are supervised (``latbench.cli.supervise``);
-    SIGTERM is handled like Ctrl-C (exit 143). ``--plugin X`` (any position) is added to
-    ``LATBENCH_PLUGINS`` first, so the supervised child and every worker load the same plugins.
+    Measuring commands run from the command line (``argv`` None) measure in a worker process
+    (``latbench.tablerun.worker``), called from Python in this one; SIGTERM is handled like
+    Ctrl-C (exit 143). ``--plugin X`` (any position) is added to
+    ``LATBENCH_PLUGINS`` first, so the measuring worker and every Ray worker load the same
+    plugins.
     """
     from_command_line = argv is None
     plugins, argv = split_plugins(sys.argv[1:] if argv is None else list(argv))
     if plugins:
         from latbench.plugins import add_to_environment
 
-        add_to_environment(plugins)  # before the supervisor: every child inherits them
-    if from_command_line and _chosen(argv):  # `latbench --help` skips the supervisor
-        from latbench.cli import supervise
-
-        if supervise.wanted(argv):
-            return supervise.supervise()
+        add_to_environment(plugins)  # every worker process inherits them
     parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
+    args.in_worker = from_command_line
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave SIGTERM alone

@@ -57,6 +57,14 @@ def add_measuring_args(
     )
     add_table_args(p, schema)
     p.add_argument(
+        "--worker-rss",
+        type=positive_float,
+        default=4096.0,
+        metavar="MIB",
+        help="start a fresh measuring process when the current one holds more than "
+        "MIB MiB of resident memory after a group (default: 4096)",
+    )
+    p.add_argument(
         "--budget-ms",
         type=positive_float,
         default=budget_ms,
@@ -202,20 +210,30 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
         metavar="S",
         help="wall-clock limit on one item making no progress: each of its turns "
         "(build, warm-up, its slice of an interleaved round) must end within "
-        "S seconds, whatever the group size; an item past it is recorded "
-        "status=timeout and the run goes on (default: 600; 0: no limit)",
+        "S seconds, whatever the group size; past it the measuring process is "
+        "killed, the item recorded status=timeout and the run goes on "
+        "(default: 600; 0: no limit)",
     )
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``run_into_table`` options the command line sets (notes printed as one line)."""
+    """The ``run_into_table`` options the command line sets (notes printed as one line): from
+    the command line (``args.in_worker``), items are measured in a worker process watched from
+    outside (``tablerun.worker.Worker``), else in this one."""
+    from latbench.tablerun.worker import InProcess, Worker
+
+    def note(text: str) -> None:
+        err_console.print(f"latbench: {text}", markup=False, highlight=False, soft_wrap=True)
+
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {
         "lock_timeout_s": args.lock_timeout,
-        "item_timeout_s": timeout,
-        "on_note": lambda text: err_console.print(
-            f"latbench: {text}", markup=False, highlight=False, soft_wrap=True
+        "executor": (
+            Worker(timeout, getattr(args, "worker_rss", None), note)
+            if getattr(args, "in_worker", False)
+            else InProcess()
         ),
+        "on_note": note,
     }
 
 

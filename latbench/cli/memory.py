@@ -149,7 +149,8 @@ def _measure(
     slug = fingerprint(args.device, threads=threads)["slug"]
     path = args.table or default_memory_table(slug, name, args.out)
     options = run_options(args)
-    limit = options.pop("item_timeout_s") or None  # each subject runs in its own child process
+    options.pop("executor")  # each subject runs in its own child process, with a time limit
+    limit = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     measure = (
         (lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0))
         if cpu

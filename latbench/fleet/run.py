@@ -21,14 +21,13 @@ import itertools
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.fleet.cluster import JobFactory, Probe, Target, probe, task_resources
 from latbench.tablerun import TableJob, TableRun, measure_batch, plan, resolve_table
-from latbench.tablerun.driver import batches
+from latbench.tablerun.driver import batches, record
 from latbench.tablerun.session import TableSession
 from latbench.tables import read_table
 
@@ -127,7 +126,6 @@ class _Driver:
                 dev.job.side_car(),
                 on_note=self.note,
                 lock_timeout_s=self.lock_timeout_s,
-                done_keys=dev.job.done_keys,
             )
             dev.session.__enter__()
         return dev.session
@@ -168,7 +166,7 @@ class _Driver:
         status = _failure_status(self.ray, exc)
         rows = [
             {
-                **dev.job.describe(i),
+                **dev.job.key_columns(i),
                 "status": status,
                 "error": f"the Ray task measuring it was lost twice ({type(exc).__name__}: "
                 f"{why}); recorded so that re-runs go on",
@@ -180,16 +178,10 @@ class _Driver:
     def append(self, task: _Task, rows: list[dict[str, Any]], fingerprint: dict[str, Any]) -> None:
         slug = str(fingerprint.get("slug", task.slug))
         dev = self.devices.get(slug) or self.moved(task, slug, fingerprint)
-        session = self.session(dev)
-        columns = dev.job.schema.columns
+        session, columns = self.session(dev), dev.job.schema.columns
         for item, row in zip(task.items, rows):
-            row.setdefault("measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            session.append({k: v for k, v in row.items() if k in columns})
-            dev.run.rows.append(row)
-            key = dev.job.key(item)
-            (dev.run.measured if row.get("status") == "ok" else dev.run.failed).append(key)
-            if self.on_progress:
-                self.on_progress(item, row)
+            row = {k: v for k, v in row.items() if k in columns}
+            record(dev.job, item, row, session, dev.run, self.on_progress)
 
     def moved(self, task: _Task, slug: str, fingerprint: dict[str, Any]) -> _Device:
         """A batch came back from a device not probed under that slug: its own table."""
@@ -267,15 +259,13 @@ def _plan_device(driver: _Driver, slug: str, dev: _Device, items: list[Any]) -> 
     path = dev.run.path
     done = dev.job.done_keys(read_table(path)) if path.is_file() and path.stat().st_size else set()
     pending, skipped = plan(dev.job, items, done)
-    suspects: set[str] = set()
-    if pending:  # lock, recover a dead local run's marker, and plan again under the lock
+    if pending:  # lock, and plan again under the lock
         session = driver.session(dev)
         pending, skipped = plan(dev.job, items, dev.job.done_keys(session.table()))
-        suspects = session.suspects
     for item in skipped:
         dev.run.skipped.append(dev.job.key(item))
         if driver.on_progress:
             driver.on_progress(item, None)
     counter = itertools.count()
-    for batch in batches(dev.job, pending, suspects):
+    for batch in batches(dev.job, pending):
         driver.submit(_Task(slug, batch, 0, next(counter)))

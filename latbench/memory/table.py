@@ -115,7 +115,9 @@ class MemoryJob(TableJob[Subject]):
         }
 
     def key_columns(self, item: Subject) -> dict[str, Any]:
-        return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+        if isinstance(item, OpSpec):  # its features would build it
+            return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+        return self.describe(item)  # the architecture's own columns: nothing is built
 
     def describe(self, item: Subject) -> dict[str, Any]:
         return {

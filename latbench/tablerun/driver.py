@@ -2,24 +2,26 @@
 
 ``run_into_table`` is the one measure-into-table loop behind op tables (``latbench.profile``),
 network tables (``latbench.netprofile``) and memory tables (``latbench.memory.table``):
-resume by protocol id, a fingerprint check before resuming, the lock, the in-flight marker,
-interleaved groups, progress per item and per round.
+resume by protocol id, a fingerprint check before resuming, the lock, interleaved groups
+measured by an executor (``latbench.tablerun.worker``), faults recorded, progress per item and
+per round. The driver alone writes.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 from latbench.tablerun.compat import mismatches, sibling_path
-from latbench.tablerun.inflight import read_marker
 from latbench.tablerun.job import OnRound, TableJob
+from latbench.tablerun.rows import utc_now
 from latbench.tablerun.session import Note, TableSession
+from latbench.tablerun.worker import Executor, Fault, InProcess
 from latbench.tables import TableSchema, check_schema, read_meta, read_table
 
 Item = TypeVar("Item")
@@ -86,66 +88,31 @@ def plan(
     return pending, skipped
 
 
-def batches(job: TableJob[Item], items: Sequence[Item], suspects: set[str]) -> list[list[Item]]:
-    """Groups of ``job.group_size`` that do not span phases; ``suspects`` alone, first."""
-    first = [[i] for i in items if job.key(i) in suspects]
+def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
+    """Groups of at most ``job.group_size`` items and ``job.group_bytes`` of their
+    ``item_bytes`` (a lone item may exceed it) that do not span phases."""
     out: list[list[Item]] = []
-    for item in (i for i in items if job.key(i) not in suspects):
-        if out and len(out[-1]) < job.group_size and job.phase(out[-1][-1]) == job.phase(item):
+    held = 0.0
+    for item in items:
+        size = job.item_bytes(item)
+        if (
+            out
+            and len(out[-1]) < job.group_size
+            and held + size <= job.group_bytes
+            and job.phase(out[-1][-1]) == job.phase(item)
+        ):
             out[-1].append(item)
+            held += size
         else:
             out.append([item])
-    return first + out
+            held = size
+    return out
 
 
 def _done(job: TableJob[Any], path: Path) -> set[str]:
     if path.is_dir() or (path.is_file() and path.stat().st_size):
         return job.done_keys(read_table(path, job.schema))  # "is a directory", wrong schema
     return set()
-
-
-def run_into_table(
-    job: TableJob[Item],
-    items: Iterable[Item],
-    path: str | os.PathLike[str],
-    *,
-    on_progress: OnProgress | None = None,
-    on_round: OnBatchRound | None = None,
-    on_note: Note = _warn,
-    lock_timeout_s: float | None = None,
-    item_timeout_s: float | None = None,
-) -> TableRun:
-    """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
-
-    A complete table is only read (no lock, nothing written: read-only media are fine).
-    ``item_timeout_s`` arms the watchdog: an item making no progress for longer (one of its
-    turns: build, describe, warm-up, a round's slice) ends the process with
-    ``inflight.EXIT_TIMEOUT`` after marking it, and the next run records it as ``timeout``.
-    """
-    items = list(items)
-    run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)
-    note = _collect(run, on_note)
-    pending, skipped = plan(job, items, _done(job, run.path))
-    if not pending and read_marker(run.path) is None:
-        _skip(run, job, skipped, on_progress)
-        return run
-    with TableSession(
-        run.path,
-        job.schema,
-        job.side_car(),
-        on_note=note,
-        lock_timeout_s=lock_timeout_s,
-        item_timeout_s=item_timeout_s,
-        done_keys=job.done_keys,
-    ) as session:
-        pending, skipped = plan(job, items, job.done_keys(session.table()))
-        _skip(run, job, skipped, on_progress)
-        if pending:
-            job.warm_up()
-        for batch in batches(job, pending, session.suspects):
-            attempt = 2 if job.key(batch[0]) in session.suspects else 1
-            _run_batch(job, batch, session, run, on_progress, on_round, attempt)
-    return run
 
 
 def _collect(run: TableRun, on_note: Note) -> Note:
@@ -165,43 +132,99 @@ def _skip(
             on_progress(item, None)
 
 
-def _run_batch(
+def run_into_table(
     job: TableJob[Item],
-    batch: list[Item],
+    items: Iterable[Item],
+    path: str | os.PathLike[str],
+    *,
+    on_progress: OnProgress | None = None,
+    on_round: OnBatchRound | None = None,
+    on_note: Note = _warn,
+    lock_timeout_s: float | None = None,
+    executor: Executor | None = None,
+) -> TableRun:
+    """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
+
+    ``executor`` measures each batch (``worker.InProcess``, the default, or ``worker.Worker``:
+    a separate process watched from outside); a batch's rows are written as it comes back. A
+    fault the executor reports costs the item at fault, recorded with its status, and the rest
+    of its batch is measured again. A complete table is only read (no lock, nothing written:
+    read-only media are fine). On ``KeyboardInterrupt`` the executor is stopped and every row
+    written so far stays: a re-run resumes.
+    """
+    items = list(items)
+    run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)
+    note = _collect(run, on_note)
+    pending, skipped = plan(job, items, _done(job, run.path))
+    if not pending:
+        _skip(run, job, skipped, on_progress)
+        return run
+    executor = executor or InProcess()
+    try:
+        with TableSession(
+            run.path, job.schema, job.side_car(), on_note=note, lock_timeout_s=lock_timeout_s
+        ) as session:
+            pending, skipped = plan(job, items, job.done_keys(session.table()))
+            _skip(run, job, skipped, on_progress)
+            queue = deque(batches(job, pending))
+            while queue:
+                batch = queue.popleft()
+                rounds: OnRound | None = None
+                if on_round is not None:
+
+                    def rounds(done: int, total: int, n: int = len(batch)) -> None:
+                        on_round(done, total, n)
+
+                result = executor.measure(job, batch, rounds)
+                if isinstance(result, Fault):
+                    again = _fault(job, batch, result, session, run, note, on_progress)
+                    queue.extendleft(reversed(again))
+                    continue
+                for item, row in zip(batch, result):
+                    record(job, item, row, session, run, on_progress)
+    finally:
+        executor.close()
+    return run
+
+
+def record(
+    job: TableJob[Item],
+    item: Item,
+    row: dict[str, Any],
     session: TableSession,
     run: TableRun,
     on_progress: OnProgress | None,
-    on_round: OnBatchRound | None,
-    attempt: int = 1,
 ) -> None:
-    keys = [job.key(i) for i in batch]
-    try:
-        inflight = session.inflight
-        inflight.start(keys, [job.key_columns(i) for i in batch], attempt)
-        described = []
-        for turn, item in enumerate(batch):  # describing may crash too (features, shapes)
-            inflight.turn(turn)
-            described.append(job.describe(item))
-        inflight.start(keys, described, attempt)
-        rounds: OnRound | None = None
-        if on_round is not None:
-
-            def rounds(done: int, total: int) -> None:
-                on_round(done, total, len(batch))
-
-        rows = job.measure(batch, rounds, inflight.turn)
-        with session.inflight.held():
-            for key, row in zip(keys, rows):
-                row.setdefault(
-                    "measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds")
-                )
-                session.append(row)
-                run.rows.append(row)
-                (run.measured if row.get("status") == "ok" else run.failed).append(key)
-    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the items were not at fault
-        session.inflight.finish()
-        raise
-    session.inflight.finish()
+    """(c) Append ``item``'s ``row`` (stamped ``measured_at`` unless it is), note it in ``run``
+    as measured or failed, report it to ``on_progress``."""
+    row.setdefault("measured_at", utc_now())
+    session.append(row)
+    run.rows.append(row)
+    (run.measured if row.get("status") == "ok" else run.failed).append(job.key(item))
     if on_progress:
-        for item, row in zip(batch, rows):
-            on_progress(item, row)
+        on_progress(item, row)
+
+
+def _fault(
+    job: TableJob[Item],
+    batch: list[Item],
+    fault: Fault,
+    session: TableSession,
+    run: TableRun,
+    note: Note,
+    on_progress: OnProgress | None,
+) -> list[list[Item]]:
+    """Record the item at fault; the batches to measure again (the rest of the group, or the
+    whole group one item at a time when no item was at fault)."""
+    if fault.at is None:
+        note(
+            f"the measuring process stopped before any item of a group of {len(batch)} ran "
+            f"({fault.error.split(';')[0]}); measuring them one at a time"
+        )
+        return [[item] for item in batch]
+    item, rest = batch[fault.at], batch[: fault.at] + batch[fault.at + 1 :]
+    row = {**job.key_columns(item), "status": fault.status, "error": fault.error}
+    record(job, item, row, session, run, on_progress)
+    others = f" (the other {len(rest)} items of its group are measured again)" if rest else ""
+    note(f"{job.key(item)}: {fault.status} ({fault.error.split(';')[0]}); recorded{others}")
+    return [rest] if rest else []

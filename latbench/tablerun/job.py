@@ -27,8 +27,10 @@ OnRound = Callable[[int, int], None]
 class TableJob(ABC, Generic[Item]):
     """Base of the table kinds: schema, protocol, the measuring device's fingerprint.
 
-    Subclasses implement ``key``, ``describe`` and ``measure``; ``group_size`` items are
-    measured together (interleaved timers), ``phase`` keeps groups from spanning passes.
+    Subclasses implement ``key``, ``describe`` and ``measure``; up to ``group_size`` items
+    are measured together (interleaved timers), as long as their ``item_bytes`` add up to at
+    most ``group_bytes`` (a group's items are all held in memory at once); ``phase`` keeps
+    groups from spanning passes.
     """
 
     schema: TableSchema
@@ -36,6 +38,7 @@ class TableJob(ABC, Generic[Item]):
     fingerprint: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     group_size: int = 1
+    group_bytes: float = float("inf")
 
     @property
     def protocol_id(self) -> str:
@@ -59,7 +62,8 @@ class TableJob(ABC, Generic[Item]):
         return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
 
     def key_columns(self, item: Item) -> dict[str, Any]:
-        """The columns that identify an item's row, computed without building anything."""
+        """The columns of the row recorded for an item that faulted (the driver writes it):
+        what identifies and describes it, computed without building anything."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
     @abstractmethod
@@ -69,10 +73,16 @@ class TableJob(ABC, Generic[Item]):
     def phase(self, item: Item) -> Hashable:
         return None
 
+    def item_bytes(self, item: Item) -> float:
+        """Memory (bytes) an item holds while its group is measured, estimated without
+        building it (``group_bytes``). Default: 0."""
+        return 0.0
+
     def warm_up(self) -> None:
-        """Pay this process's one-time costs (lazy imports, device set-up) before the watchdog
-        is armed, so that ``--item-timeout`` does not charge them to the first item's turn.
-        Runs only known-good code, never an item. Default: nothing."""
+        """Pay a worker's one-time costs (lazy imports, device set-up) once, when it starts and
+        before the driver's per-item clock runs, so that ``--item-timeout`` does not charge
+        them to the first item's turn. Runs only known-good code, never an item. Default:
+        nothing."""
 
     @abstractmethod
     def measure(

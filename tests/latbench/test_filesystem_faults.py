@@ -185,25 +185,14 @@ def test_profile_on_a_full_disk_names_the_file_and_leaves_no_tmp(full_disk, caps
     assert not [p.name for p in full_disk.iterdir() if p.name.endswith(".tmp")]
 
 
-@pytest.mark.parametrize("fail", ["write", "fsync"])
-def test_a_full_disk_while_the_marker_or_a_row_is_written_names_the_file(
-    tmp_path, monkeypatch, fail
-):
-    from latbench.tablerun.inflight import InFlight
-
+def test_a_full_disk_while_a_row_is_written_names_the_file(tmp_path, monkeypatch):
     def no_space(*_a, **_k):  # noqa: ANN202 - a failed write names no file
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     table = tmp_path / "t.csv"
-    if fail == "write":  # the marker's temporary cannot be written (latbench.atomic)
-        monkeypatch.setattr("latbench.atomic.open", no_space, raising=False)
-        with pytest.raises(OSError) as info:
-            InFlight(table, note=False).start(["k"], [{"key": "k"}])
-        assert info.value.filename == str(tmp_path / "t.inflight.json")
-    else:
-        w = TableWriter(table, LATENCY, META)
-        monkeypatch.setattr(os, "fsync", no_space)
-        with pytest.raises(OSError) as info:
-            w.append({"key": "k", "status": "error", "source": "measured", "protocol_id": "p"})
-        assert info.value.filename == str(table)
+    w = TableWriter(table, LATENCY, META)
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OSError) as info:
+        w.append({"key": "k", "status": "error", "source": "measured", "protocol_id": "p"})
+    assert info.value.filename == str(table)
     assert not list(tmp_path.glob("*.tmp"))

@@ -29,11 +29,7 @@ def _latbench(
     pythonpath: list[Path] = (),
     env: dict | None = None,
 ) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in (plugins.ENV, "LATBENCH_SUPERVISED", "LATBENCH_HOME")
-    }
+    clean = {k: v for k, v in os.environ.items() if k not in (plugins.ENV, "LATBENCH_HOME")}
     clean["PYTHONPATH"] = os.pathsep.join(map(str, [REPO, *pythonpath]))
     clean["LATBENCH_HOME"] = str(cwd / "home")
     return subprocess.run(

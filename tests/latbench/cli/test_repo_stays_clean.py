@@ -30,7 +30,7 @@ def test_profile_and_measure_nets_from_the_repository_leave_git_status_clean():
     home = REPO / "latbench-tables"
     existed = home.exists()
     before = _status()
-    env = {k: v for k, v in os.environ.items() if k not in ("LATBENCH_HOME", "LATBENCH_SUPERVISED")}
+    env = {k: v for k, v in os.environ.items() if k not in ("LATBENCH_HOME",)}
     fast = [
         "--size",
         "small",

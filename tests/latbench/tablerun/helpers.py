@@ -1,4 +1,5 @@
-"""Running ``latbench`` as a user does, in a subprocess, with the test-only fault ops loaded."""
+"""Running ``latbench`` as a user does, in a subprocess, with the test-only fault ops loaded as
+a plugin file (so its measuring worker loads them too)."""
 
 from __future__ import annotations
 
@@ -11,31 +12,20 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 PYTHON = sys.executable
 
-CLI = (
-    "import sys; sys.path.insert(0, {here!r}); from latbench.cli import main, supervise; "
-    "supervise.wanted(sys.argv[1:]) or __import__('fault_space'); sys.exit(main())"
-)
-
 
 def latbench_cmd(*args: str) -> list[str]:
-    """``python -c '<load fault ops; latbench main>' ARGS`` (supervised like the real CLI).
-
-    The supervisor does not load the fault ops (nor torch): like the real CLI's, it starts in
-    well under a second; only the child that measures pays for the imports."""
-    return [PYTHON, "-c", CLI.format(here=str(HERE)), *args]
+    """``python -m latbench ARGS``."""
+    return [PYTHON, "-m", "latbench", *args]
 
 
 def env() -> dict[str, str]:
-    out = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("LATBENCH_SUPERVISED", "LATBENCH_INFLIGHT_NOTE")
-    }
+    out = dict(os.environ)
     out["PYTHONPATH"] = str(REPO) + os.pathsep + out.get("PYTHONPATH", "")
+    out["LATBENCH_PLUGINS"] = str(HERE / "fault_space.py")
     return out
 
 
-def popen(*args: str, cwd: Path | None = None) -> subprocess.Popen:
+def popen(*args: str, cwd: Path | None = None, **options: object) -> subprocess.Popen:
     return subprocess.Popen(
         latbench_cmd(*args),
         cwd=cwd or REPO,
@@ -43,6 +33,7 @@ def popen(*args: str, cwd: Path | None = None) -> subprocess.Popen:
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        **options,
     )
 
 

@@ -1,12 +1,11 @@
-"""Resume rules of the one measure-into-table mechanism: whose table, what is in flight,
-progress per round, where tables go, one arch_id across table kinds."""
+"""Resume rules of the one measure-into-table mechanism: whose table, progress per round,
+where tables go, one arch_id across table kinds."""
 
 from __future__ import annotations
 
 import json
 
 import pandas as pd
-import pytest
 
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
@@ -18,7 +17,6 @@ from latbench.profile import OpLatencyJob, profile_specs
 from latbench.tablerun import default_table_path, tables_home
 from latbench.tablerun.compat import mismatches
 from latbench.tablerun.ids import arch_id
-from latbench.tablerun.inflight import InFlight, marker_path
 from latbench.tables import meta_path, read_table
 from latbench.timing import TimingConfig, make_timer
 
@@ -56,51 +54,6 @@ def test_same_machine_resumes_and_the_fields_compared_are_listed(tmp_path):
     assert mismatches({**fp, "taken_at": "yesterday", "os": "other kernel"}, fp) == []
     assert mismatches({**fp, "torch_threads": 2}, fp) == ["torch_threads: 2 != 1"]
     assert mismatches("a string", fp)[0].startswith("fingerprint:")
-
-
-def test_an_item_in_flight_when_the_process_died_is_retried_once_then_recorded(tmp_path):
-    path = tmp_path / "ops.csv"
-    profile_specs(SPECS[:1], path, _timer())
-    job = OpLatencyJob.of(_timer())
-    InFlight(path).start([SPECS[1].key], [job.key_columns(SPECS[1])])  # ... and the process died
-    notes: list[str] = []
-    run = profile_specs(SPECS[:2], path, _timer(), on_note=notes.append)
-    assert run.measured == [SPECS[1].key]  # a first death of unknown cause (a user's SIGKILL?)
-    assert "measuring it again first" in notes[0]
-    InFlight(path).start([SPECS[2].key], [job.key_columns(SPECS[2])], attempt=2)  # died twice
-    run = profile_specs(SPECS, path, _timer(), on_note=notes.append)
-    df = read_table(path).set_index("key")
-    assert df.loc[SPECS[2].key, "status"] == "crashed" and df.loc[SPECS[2].key, "kind"] == "conv"
-    assert not run.measured and not marker_path(path).exists()
-    assert any("crashed in an earlier run" in n for n in notes)
-
-
-def test_a_death_the_supervisor_saw_is_recorded_at_once(tmp_path, monkeypatch):
-    path = tmp_path / "ops.csv"
-    job = OpLatencyJob.of(_timer())
-    InFlight(path).start([SPECS[0].key], [job.key_columns(SPECS[0])])
-    monkeypatch.setenv("LATBENCH_LAST_DEATH", "signal SIGSEGV")
-    profile_specs(SPECS[:2], path, _timer(), on_note=lambda _: None)
-    df = read_table(path).set_index("key")
-    assert df.loc[SPECS[0].key, "status"] == "crashed"
-    assert "SIGSEGV" in df.loc[SPECS[0].key, "error"] and df.loc[SPECS[1].key, "status"] == "ok"
-
-
-def test_a_group_in_flight_is_measured_one_at_a_time_first(tmp_path):
-    path = tmp_path / "ops.csv"
-    profile_specs(SPECS[:1], path, _timer(rounds=2))
-    job = OpLatencyJob.of(_timer(rounds=2))
-    InFlight(path).start([s.key for s in SPECS[1:]], [job.key_columns(s) for s in SPECS[1:]])
-    sizes: list[int] = []
-    run = profile_specs(
-        SPECS,
-        path,
-        _timer(rounds=2),
-        on_note=lambda _: None,
-        on_round=lambda done, rounds, n: sizes.append(n),
-    )
-    assert run.measured == [s.key for s in SPECS[1:]] and sizes == [1, 1, 1, 1]
-    assert set(read_table(path)["status"]) == {"ok"}
 
 
 def test_interleaved_rounds_report_progress_per_round(tmp_path):
@@ -169,15 +122,16 @@ def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
     assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
 
 
-def test_an_interrupted_batch_leaves_no_marker_to_blame(tmp_path):
-    job = OpLatencyJob.of(_timer())
+def test_an_interleaved_group_is_bounded_by_the_memory_its_ops_hold():
+    from latbench.profile import INTERLEAVE_BYTES
+    from latbench.tablerun.driver import batches
 
-    def interrupted(items, on_round=None, on_turn=None):
-        raise KeyboardInterrupt
-
-    job.measure = interrupted
-    from latbench.tablerun import run_into_table
-
-    with pytest.raises(KeyboardInterrupt):
-        run_into_table(job, SPECS, tmp_path / "t.csv")
-    assert not marker_path(tmp_path / "t.csv").exists()
+    job = OpLatencyJob.of(_timer(rounds=2))
+    small = [OpSpec.make("conv", (1, 4, 8, 8), kernel=1, out=c) for c in range(1, 301)]
+    big = [OpSpec.make("conv", (1, 64, 512, 512), kernel=1, out=c) for c in range(1, 41)]
+    assert job.item_bytes(big[0]) == 2 * 64 * 512 * 512 * 4
+    assert [len(b) for b in batches(job, small)] == [256, 44]  # group_size alone
+    sizes = [len(b) for b in batches(job, big)]
+    assert sum(sizes) == 40 and max(sizes) == INTERLEAVE_BYTES // job.item_bytes(big[0])
+    huge = OpSpec.make("conv", (1, 64, 4096, 4096), kernel=1)
+    assert batches(job, [huge, *small[:2]]) == [[huge], small[:2]]  # alone past the bound

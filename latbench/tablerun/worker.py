@@ -1,0 +1,264 @@
+"""(b) Where a batch is measured: in this process, or in one long-lived worker process.
+
+``run_into_table`` hands each batch to an executor and writes what comes back; only the driver
+writes. ``InProcess`` measures in the calling process (the library's default: no isolation).
+``Worker`` measures in one spawned process that warms up once and is reused across batches,
+and is watched from outside, so that a fault costs the item it hit:
+
+- an item making no progress for ``item_timeout_s`` (each of its turns: build, warm-up, a
+  round's slice) has its worker killed (SIGKILL: an op holding the GIL cannot stop it) and is
+  recorded ``status=timeout``;
+- a worker that dies (segfault, abort, ``os._exit``, the kernel's OOM killer, a user's kill)
+  costs the item whose turn it was, recorded ``status=crashed``;
+- the rest of the batch is measured again by a fresh worker; a death before any item's turn
+  blames none: the batch is split into one-item batches, so that a second death names one;
+- a worker whose resident memory (RSS) passed ``max_rss_mb`` after a batch is replaced by a
+  fresh one before the next, so memory stays flat across items.
+
+Whose turn it is sits in shared memory (two 64-bit integers: the item's index and a turn
+count), written by the worker with one store per turn and no system call, read by the driver
+when it wakes (at least every ``POLL_S``). The worker ignores SIGINT (Ctrl-C is the driver's to
+handle: it kills the worker and leaves the table resumable) and, on Linux, is killed when the
+driver dies (``PR_SET_PDEATHSIG``), even by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any, Protocol
+
+from latbench.errors import LatbenchError
+from latbench.tablerun.job import OnRound, TableJob
+
+POLL_S = 0.25
+"""Longest the driver sleeps between looks at the worker's turn and memory (s)."""
+START_TIMEOUT_S = 600.0
+"""How long a fresh worker may take to import, build the job and warm up (s)."""
+
+
+@dataclass
+class Fault:
+    """A batch that did not come back: the index of the item at fault (None: unknown, before
+    any item's turn), its ``status`` (``timeout`` | ``crashed``) and the error to record."""
+
+    at: int | None
+    status: str
+    error: str
+
+
+class Executor(Protocol):
+    """Measures a batch for the driver: its rows (in order), or the ``Fault`` that lost it."""
+
+    def measure(
+        self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
+    ) -> list[dict[str, Any]] | Fault: ...
+
+    def close(self) -> None:
+        """Stop measuring (the run ended, or was interrupted)."""
+
+
+class InProcess:
+    """Measures in the calling process: no isolation, no time limit."""
+
+    def measure(
+        self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
+    ) -> list[dict[str, Any]] | Fault:
+        return job.measure(items, on_round)
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+def _die_with_parent() -> None:
+    """Receive SIGKILL when the driver dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _carried(job: TableJob[Any]) -> dict[str, Any]:
+    """State a fresh worker takes over from the last: the drift reference's nominal time
+    (``CpuTimer.reference_nominal_ms``, set by a run's first group), so that every row of a
+    run shares one drift scale across worker restarts."""
+    nominal = getattr(getattr(job, "timer", None), "reference_nominal_ms", None)
+    return {} if nominal is None else {"reference_nominal_ms": nominal}
+
+
+def _serve(conn: Connection, job: TableJob[Any], carried: dict[str, Any], turns: Any) -> None:
+    """The worker's loop: warm up once, then measure each batch received, until ``None``."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if carried:
+        job.timer.reference_nominal_ms = carried["reference_nominal_ms"]  # type: ignore[attr-defined]
+    job.warm_up()
+    conn.send(("ready",))
+
+    def on_turn(i: int) -> None:
+        turns[0] = i
+        turns[1] += 1
+
+    def on_round(done: int, rounds: int) -> None:
+        conn.send(("round", done, rounds))
+
+    while (items := conn.recv()) is not None:
+        turns[0] = -1
+        rows = job.measure(items, on_round, on_turn)
+        conn.send(("rows", rows, _carried(job)))
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of process ``pid`` (MiB, from ``/proc``); None where unknown."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import resource
+
+    return pages * resource.getpagesize() / 2**20
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (the kernel's out-of-memory killer, or a user)" if name == "SIGKILL" else ""
+        return f"{name}{hint}"
+    return f"exit status {exitcode}"
+
+
+@dataclass
+class Worker:
+    """One spawned measuring process, started on first use, replaced after a fault or when
+    its RSS passed ``max_rss_mb`` (MiB; None: never). ``item_timeout_s``: the per-turn
+    wall-clock limit (None: none). ``on_note``: one line per replacement."""
+
+    item_timeout_s: float | None = None
+    max_rss_mb: float | None = None
+    on_note: Callable[[str], None] = lambda text: None
+    restarts: int = 0
+    _proc: Any = field(default=None, repr=False)
+    _conn: Any = field(default=None, repr=False)
+    _turns: Any = field(default=None, repr=False)
+    _carry: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _start(self, job: TableJob[Any]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._turns = ctx.RawArray("q", 2)
+        self._conn, theirs = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_serve,
+            args=(theirs, job, self._carry, self._turns),
+            name="latbench-worker",
+            daemon=True,
+        )
+        self._proc.start()
+        theirs.close()
+        reply = self._wait(START_TIMEOUT_S, None)
+        if not isinstance(reply, tuple) or reply[0] != "ready":
+            why = reply.error if isinstance(reply, Fault) else "no answer"
+            self.close()
+            raise LatbenchError(f"the measuring worker process could not start: {why}")
+
+    def measure(
+        self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
+    ) -> list[dict[str, Any]] | Fault:
+        """Rows for ``items``, or the ``Fault`` that ended the worker (then stopped)."""
+        if self._proc is None:
+            self._start(job)
+        self._turns[0], self._turns[1] = -1, 0
+        self._conn.send(list(items))
+        while True:
+            reply = self._wait(self.item_timeout_s, on_round, len(items))
+            if isinstance(reply, Fault):
+                self._stop(kill=True)
+                self.restarts += 1
+                return reply
+            if reply[0] == "rows":
+                self._carry = reply[2]
+                self._recycle()
+                return list(reply[1])
+
+    def _recycle(self) -> None:
+        rss = rss_mb(self._proc.pid)
+        if self.max_rss_mb is not None and rss is not None and rss > self.max_rss_mb:
+            self.on_note(
+                f"the measuring worker holds {rss:.0f} MiB (bound {self.max_rss_mb:g} MiB); "
+                "starting a fresh one for the next items"
+            )
+            self._stop(kill=False)
+            self.restarts += 1
+
+    def _wait(self, limit_s: float | None, on_round: OnRound | None, n: int = 0) -> Any:
+        """The worker's next message other than a round's progress, or the ``Fault`` that
+        stopped it: dead, or no turn for ``limit_s``."""
+        deadline = None if limit_s is None else time.monotonic() + limit_s
+        ticks = self._turns[1]
+        while True:
+            ready = wait([self._conn, self._proc.sentinel], POLL_S)
+            if self._conn in ready:
+                try:
+                    msg = self._conn.recv()
+                except (EOFError, OSError):
+                    return self._dead(n)
+                if msg[0] != "round":
+                    return msg
+                if on_round is not None:
+                    on_round(msg[1], msg[2])
+                continue
+            if ready:
+                return self._dead(n)
+            if self._turns[1] != ticks:
+                ticks = self._turns[1]
+                deadline = None if limit_s is None else time.monotonic() + limit_s
+            if deadline is not None and time.monotonic() > deadline:
+                return Fault(
+                    self._culprit(n),
+                    "timeout",
+                    f"no progress for {limit_s} s (per-item wall-clock limit); the measuring "
+                    "process was killed and the run went on",
+                )
+
+    def _dead(self, n: int) -> Fault:
+        self._proc.join(5)
+        return Fault(
+            self._culprit(n),
+            "crashed",
+            f"the measuring process died while this item ran ({_death(self._proc.exitcode)}); "
+            "recorded so that re-runs go on",
+        )
+
+    def _culprit(self, n: int) -> int | None:
+        turn = int(self._turns[0])
+        return turn if 0 <= turn < n else (0 if n == 1 else None)
+
+    def _stop(self, kill: bool) -> None:
+        if self._proc is None:
+            return
+        if not kill:
+            try:
+                self._conn.send(None)
+                self._proc.join(5)
+            except OSError:
+                pass
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._conn.close()
+        self._proc = self._conn = None
+
+    def close(self) -> None:
+        """Stop the worker now (Ctrl-C, the end of a run)."""
+        self._stop(kill=True)
