@@ -86,9 +86,7 @@ PREFERENCE = (
 numbers first)."""
 NESTED = ("launches", "roofline", "opcost-roofline")
 """The device model's candidates, each a special case of the next: the simplest within one
-standard error of the best of them wins (``transfer_fit.select``). On OFA at batch 1 the
-launch term alone ranks at the data's ceiling, and 10 noisy shots often credit the FLOPs or
-bytes term by chance (docs/benchmarks-transfer.md)."""
+standard error of the best of them wins (``transfer_fit.select``; why: docs/transfer.md)."""
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
 CONFIDENCE = 0.975

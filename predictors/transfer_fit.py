@@ -117,9 +117,8 @@ def select(
     first). When the best is one of them, the one-standard-error rule (Hastie, Tibshirani &
     Friedman, *Elements of Statistical Learning* §7.10) picks among it and the simpler ones:
     the first whose mean squared LOO error is within one standard error of the paired
-    difference from the best's. Only nested methods: across unrelated ones (the device model
-    against a learned prior) the rule cost NAS-Bench-201's GPU columns up to 11 points of
-    ±10 % (docs/benchmarks-transfer.md).
+    difference from the best's. Only nested ones: across all it cost NAS-Bench-201's GPU
+    columns up to 11 points of ±10 % (docs/benchmarks-transfer.md).
     """
     per_method: dict[str, tuple[float, np.ndarray]] = {}
     scores: dict[str, float] = {}
