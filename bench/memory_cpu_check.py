@@ -55,7 +55,7 @@ def main() -> None:
     )
     t_measure = time.perf_counter() - t0
     table = read_table(path).set_index("key")
-    model = TrainingMemoryPredictor("rss_growth", config, workspace="cpu").fit(None)
+    model = TrainingMemoryPredictor("rss_growth", config, workspace="cpu").fit([], [])
     rows = []
     print(
         f"\n{'arch_id':12} {'ops':>4} {'measured':>9} {'predicted':>9} {'no-ws':>7} "
@@ -69,7 +69,7 @@ def main() -> None:
             print(f"{arch_id(a):12} {row['status']}: {row['error']}")
             continue
         measured = float(row["rss_growth_mib"])
-        predicted = model.estimate(a).value_mib
+        predicted = float(model.predict([a])[0])
         plain = replay_live(trace_training(a, config)).growth_live_bytes / 2**20  # no models
         rows.append((measured, predicted, plain))
         print(

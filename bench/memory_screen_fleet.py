@@ -38,21 +38,22 @@ def main() -> None:
     ap.add_argument("--skip-serial", action="store_true", help="skip the one-process run")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     screen = MemoryScreen(model).fit(
         sample_architectures("dints", args.calibration, "paper", seed=11)
     )
     cands = sample_architectures("dints", args.n, "paper", seed=12)
-    target = float(np.median(screen.fast_mib(cands)))
+    target = float(np.median(screen.predict(cands)))
+    screen.set_params(target_mib=target, band_mib=args.band)
     runs: dict[str, tuple[object, float]] = {}
     if not args.skip_serial:
-        runs["one process"] = timed(lambda: screen.screen(cands, target, args.band, 1))
+        runs["one process"] = timed(lambda: screen.set_params(n_jobs=1).screen(cands))
     runs[f"joblib pool, {args.jobs} processes"] = timed(
-        lambda: screen.screen(cands, target, args.band, args.jobs)
+        lambda: screen.set_params(n_jobs=args.jobs).screen(cands)
     )
     ray, startup = timed(lambda: connect(None, num_cpus=args.jobs))
     runs[f"Ray, {args.jobs} CPUs (startup {startup:.1f} s not included)"] = timed(
-        lambda: screen.screen(cands, target, args.band, ray=ray)
+        lambda: screen.set_params(n_jobs=1, ray=ray).screen(cands)
     )
     base = next(iter(runs.values()))[1]
     first = next(iter(runs.values()))[0]

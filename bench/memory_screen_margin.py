@@ -43,9 +43,9 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}; DiNTS {args.size}, "
         f"{args.held_out} held-out networks, safety {SAFETY}"
     )
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     held = sample_architectures("dints", args.held_out, args.size, seed=2)
-    full_held = model.predict_archs(held)
+    full_held = model.predict(held)
     print(
         f"{'calibration':>11s} {'in-sample':>10s} {'leave-1-out':>12s} {'held-out':>9s} "
         f"{'wrong (in-sample margin)':>25s} {'wrong (LOO margin)':>19s}   MiB"
@@ -54,8 +54,8 @@ def main() -> None:
         cal = sample_architectures("dints", n, args.size, seed=100 + n)
         screen = MemoryScreen(model).fit(cal)
         x = np.stack([fast_features(a, model.config) for a in cal])
-        in_sample = float(np.abs(x @ screen.coef_ - model.predict_archs(cal)).max())
-        fast = screen.fast_mib(held)
+        in_sample = float(np.abs(x @ screen.coef_ - model.predict(cal)).max())
+        fast = screen.predict(held)
         band = MemoryBand(float(np.median(fast)), float(np.std(fast)))
         old = wrong_fast_decisions(fast, full_held, band, SAFETY * in_sample)
         new = wrong_fast_decisions(fast, full_held, band, screen.margin_mib_)

@@ -42,12 +42,12 @@ def main() -> None:
     )
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}, cpus: {os.cpu_count()}")
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     archs = sample_architectures("dints", args.single + 1, "paper", seed=10)
     if args.single < 1 or args.n < 1:
         raise SystemExit("--single and --n must be >= 1")
-    _, w_cold, c_cold = timed(lambda: model.estimate(archs[0]))
-    warm = [timed(lambda a=a: model.estimate(a))[1:] for a in archs[1:]]
+    _, w_cold, c_cold = timed(lambda: model.predict(archs[:1]))
+    warm = [timed(lambda a=a: model.predict([a]))[1:] for a in archs[1:]]
     w, c = np.array(warm).T
     print(
         f"one DiNTS network at 96^3 (full trace + allocator replay, 2 Adam steps): "
@@ -59,9 +59,13 @@ def main() -> None:
     screen, w_fit, c_fit = timed(lambda: MemoryScreen(model).fit(cal))
     print(f"calibrated on {args.calibration} in {w_fit:.1f} s", flush=True)
     cands, w_sample, _ = timed(lambda: sample_architectures("dints", args.n, "paper", seed=12))
-    fast, w_fast, c_fast = timed(lambda: screen.fast_mib(cands))
+    fast, w_fast, c_fast = timed(lambda: screen.predict(cands))
     target = float(np.median(fast))
-    result, w_scr, c_scr = timed(lambda: screen.screen(cands, target, args.band, args.jobs))
+    result, w_scr, c_scr = timed(
+        lambda: screen.set_params(target_mib=target, band_mib=args.band, n_jobs=args.jobs).screen(
+            cands
+        )
+    )
     print(
         f"screen calibration on {args.calibration} full predictions: {w_fit:.1f} s wall / "
         f"{c_fit:.1f} s cpu; max calibration error {screen.max_error_mib_:.1f} MiB, "

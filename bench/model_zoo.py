@@ -284,7 +284,8 @@ def report(
     by_name = {a.name: a for a in archs}
     names = [a.name for a in nets.archs]
     y = nets.latency_ms
-    lut = LookupPredictor().fit(op_data(paths["ops"], stat))
+    ops = op_data(paths["ops"], stat)
+    lut = LookupPredictor().fit(*ops.xy)
     raw = NetworkPredictor(lut, calibration="none").composed(nets.archs)
     op_sum, n_ops = raw["op_sum"], raw["n_edges"]
     feats = np.array(

@@ -153,11 +153,11 @@ def measure(args: argparse.Namespace, space: str, size: str, folder: Path) -> di
 
 def predictors_for(ops_path: Path, stat: str) -> dict[str, NetworkPredictor]:
     ops = op_data(ops_path, STATS[stat])
-    lut = LookupPredictor().fit(ops)
+    lut = LookupPredictor().fit(*ops.xy)
     return {
         "FLOPs baseline": NetworkPredictor(FlopsCost(), calibration="linear"),
         "LUT sum (uncalibrated)": NetworkPredictor(lut, calibration="none"),
-        "learned + calib": NetworkPredictor(LearnedPredictor().fit(ops)),
+        "learned + calib": NetworkPredictor(LearnedPredictor().fit(*ops.xy)),
         "LUT + calib": NetworkPredictor(lut),
         "LUT + per-kind calib": NetworkPredictor(lut, calibration="per_kind"),
     }

@@ -26,6 +26,7 @@ import pandas as pd
 
 from latbench.archs import sample_architectures
 from latbench.predictors.batch import encode
+from latbench.predictors.data import op_data
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 
@@ -55,7 +56,8 @@ def main() -> None:
 
     archs = sample_architectures(args.space, args.m, "small", seed=0)
     batch = encode(archs)
-    lut = LookupPredictor().fit(synthetic_table(batch.ops))
+    ops = op_data(synthetic_table(batch.ops))
+    lut = LookupPredictor().fit(*ops.xy)
     truth = np.array([sum(lut.predict(a.ops())) * 1.1 + 0.02 * len(a.edges) for a in archs])
     model = NetworkPredictor(lut).fit(archs, truth)
     rows = np.random.default_rng(0).integers(0, args.m, size=args.n)

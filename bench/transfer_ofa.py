@@ -48,12 +48,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ofa_ceiling import ceiling_rows, encoding_features, print_ceiling, transfer_rows  # noqa: E402
 from transfer_public import coverage_of, per_column, ridge, score, summarise  # noqa: E402
 
-from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
+from latbench.archs.ofa_mbv3 import (  # noqa: E402
+    EXPANDS,
+    KERNELS,
+    MAX_DEPTH,
+    N_STAGES,
+    build_network,
+    config_from_columns,
+)
 from latbench.predictors.batch import ArchBatch, encode  # noqa: E402
+from latbench.predictors.data import op_data  # noqa: E402
 from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
 from latbench.predictors.transfer_fit import choose_shots  # noqa: E402
-from latbench.spaces.ofa_mbv3 import EXPANDS, KERNELS, MAX_DEPTH, N_STAGES  # noqa: E402
 
 warnings.filterwarnings("ignore", message="An input array is constant")
 
@@ -161,7 +168,8 @@ def cpu_source() -> LearnedPredictor:
     frames = [pd.read_csv(PROFILES / name) for name in SOURCES if (PROFILES / name).is_file()]
     if not frames:
         raise SystemExit(f"no CPU table of ofa-mbv3 under {PROFILES}")
-    return LearnedPredictor().fit(pd.concat(frames, ignore_index=True))
+    ops = op_data(pd.concat(frames, ignore_index=True))
+    return LearnedPredictor().fit(*ops.xy)
 
 
 def batch_table(df: pd.DataFrame, flops: np.ndarray, ks: tuple[int, ...], seeds: int) -> None:

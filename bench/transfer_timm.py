@@ -155,7 +155,7 @@ def main() -> None:
                 rows = choose_shots(len(y), k, seed)
                 test = np.setdiff1d(np.arange(len(y)), rows)
                 model = ModelTransferPredictor(FEATURES, sources, device=target).fit(
-                    tnets.take(rows)
+                    tnets.take(rows), y[rows]
                 )
                 pred = model.predict(tnets)
                 chosen.setdefault((target, k), []).append(model.method_)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils import Tags
 
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.opspec import OpSpec
@@ -160,14 +161,24 @@ class Predictor(BaseEstimator):
     Subclasses set ``unit``, ``input_level`` and ``fitted_attr`` (an attribute ``fit`` sets;
     ``None`` for a stateless predictor) and list in ``fitted_params`` the constructor
     parameters that are already-fitted predictors used as they are (an op model, a source
-    device's predictor): ``clone`` shares those instead of returning them unfitted, as
-    ``sklearn.frozen.FrozenEstimator`` would, and clones every other parameter.
+    device's predictor) or handles (a Ray module, a callback): ``clone`` shares those instead
+    of returning them unfitted, as ``sklearn.frozen.FrozenEstimator`` would, and clones every
+    other parameter. ``fit(X, y)`` and ``predict(X)`` take X a sequence of OpSpecs
+    (``input_level`` "op") or of architectures ("network"), y one value per item in
+    ``unit``; ``latbench.predictors.data`` turns a table into them.
     """
 
     unit: ClassVar[str] = "ms"
     input_level: ClassVar[str] = "op"
     fitted_attr: ClassVar[str | None] = None
     fitted_params: ClassVar[tuple[str, ...]] = ()
+
+    def __sklearn_tags__(self) -> Tags:
+        """A stateless predictor needs no fit. ``two_d_array`` stays True (False skips every
+        check); checks feeding numeric X are expected failures in the contract test."""
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = self.fitted_attr is not None
+        return tags
 
     def __sklearn_is_fitted__(self) -> bool:
         return self.fitted_attr is None or self.fitted_attr in vars(self)
@@ -214,6 +225,12 @@ class Predictor(BaseEstimator):
     ) -> torch.Tensor:
         """``predict(items)`` as a tensor on ``device`` (in ``unit``, one value per item)."""
         return torch.as_tensor(np.asarray(self.predict(items)), dtype=dtype, device=device)
+
+
+def check_param(name: str, value: Any, valid: Sequence[str]) -> None:
+    """``LatbenchError`` naming a parameter whose value is not one of ``valid``."""
+    if value not in valid:
+        raise LatbenchError(f"{name}={value!r} is not one of {', '.join(valid)}")
 
 
 def input_level(model: Any) -> str:

@@ -1,4 +1,5 @@
-"""Reading fit data: measured op latencies from a latency table, with its provenance."""
+"""A table's measured rows as the ``(X, y)`` of a predictor's ``fit``, with provenance:
+``op_data(table).xy`` (OpSpecs, ms), ``network_data(table).xy`` (architectures, ms)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ class OpData:
     drift_reference: dict[str, Any] | None = None
     """``drift_reference(rows, meta)``: what the table's drift-corrected statistics are
     relative to (None: no drift reference measured)."""
+
+    @property
+    def xy(self) -> tuple[list[OpSpec], np.ndarray]:
+        """``(X, y)`` of an op predictor's ``fit``: the specs and their latency (ms)."""
+        return self.specs, self.latency_ms
 
 
 def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -128,6 +134,11 @@ class NetworkData:
     """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
     provenance: str = ""  # one line: measured here, or imported from where (for reports)
     drift_reference: dict[str, Any] | None = None  # as OpData's
+
+    @property
+    def xy(self) -> tuple[list, np.ndarray]:
+        """``(X, y)`` of a network predictor's ``fit``: architectures, latency (ms, pass 1)."""
+        return self.archs, self.latency_ms
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:

@@ -202,10 +202,10 @@ class SpecSheetPredictor(Predictor):
         self.coverage = coverage
 
     def fit(
-        self, archs: Any = None, measured_ms: Any = None, cal: Calibration | None = None
+        self, X: Any = None, y: Any = None, *, cal: Calibration | None = None
     ) -> SpecSheetPredictor:
-        """No measurement is used: weights from the spec sheet and ``cal`` (default: the
-        stored calibration of ``batch``'s regime)."""
+        """No measurement is used (``X``, ``y`` are ignored): weights from the spec sheet and
+        ``cal`` (default: the stored calibration of ``batch``'s regime)."""
         spec = find_gpu(self.gpu)
         cal = cal or calibration(self.batch)
         self.spec_ = spec
@@ -220,18 +220,18 @@ class SpecSheetPredictor(Predictor):
         self._check_fitted("call fit() (no measurements needed)")
         return op_terms(list(ops)) @ self.weights_[1:]
 
-    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+    def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Estimated latency (ms) of each network on ``gpu``."""
         self._check_fitted("call fit() (no measurements needed)")
-        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        batch = X if isinstance(X, ArchBatch) else encode(X)
         return network_terms(batch.counts(), op_terms(batch.ops)) @ self.weights_
 
     def predict_interval(
-        self, archs: Sequence[Architecture] | ArchBatch, coverage: float | None = None
+        self, X: Sequence[Architecture] | ArchBatch, coverage: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(estimate, low, high) ms: the band the calibration's own relative errors give
         (a tolerance interval on them, ``transfer_fit.tolerance_factor``)."""
-        pred = self.predict(archs)
+        pred = self.predict(X)
         f = tolerance_factor(self.residuals_, coverage or self.coverage, 0.975)
         return pred, pred * np.exp(-f), pred * np.exp(f)
 

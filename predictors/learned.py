@@ -15,13 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import Ridge
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
-from latbench.predictors.data import OpData, op_data
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import (
@@ -87,59 +85,54 @@ class LearnedPredictor(Predictor):
         alpha: float = 0.1,
         min_rows_per_kind: int = 6,
     ):
-        self.features = tuple(features)
+        self.features = features
         self.per_kind = per_kind
         self.alpha = alpha
         self.min_rows_per_kind = min_rows_per_kind
 
-    def fit(self, table: pd.DataFrame | Any) -> LearnedPredictor:
-        """Fit on a latency table (DataFrame or path) or an ``OpData``."""
-        data = table if isinstance(table, OpData) else op_data(table)
-        return self.fit_specs(
-            data.specs, data.latency_ms, device=data.device, table_sha256=data.table_sha256
-        )
-
-    def fit_specs(
+    def fit(
         self,
-        specs: Sequence[OpSpec],
-        latency_ms: np.ndarray,
+        X: Sequence[OpSpec],
+        y: Sequence[float] | np.ndarray,
         *,
         device: str = "",
         table_sha256: str = "",
     ) -> LearnedPredictor:
+        """Fit on ops ``X`` measured as ``y`` (ms each; a table's: ``op_data(table).xy``);
+        ``device``, ``table_sha256``: where they came from (saved with the predictor)."""
         unknown = sorted(set(self.features) - set(FEATURE_NAMES))
         if unknown:
             raise LatbenchError(f"unknown feature(s) {unknown}; valid: {', '.join(FEATURE_NAMES)}")
-        y = np.log(np.asarray(latency_ms, dtype=np.float64))
-        kinds = np.array([s.kind for s in specs])
+        log_y = np.log(np.asarray(y, dtype=np.float64))
+        kinds = np.array([s.kind for s in X])
         self.kinds_ = sorted(set(kinds.tolist()))
-        self.domain_ = FitDomain.of(specs)
-        X = feature_matrix(specs, self.features)
-        self.models_ = {SHARED: LinearLogModel.fit(self._with_kind(X, kinds), y, self.alpha)}
+        self.domain_ = FitDomain.of(X)
+        F = feature_matrix(X, self.features)
+        self.models_ = {SHARED: LinearLogModel.fit(self._with_kind(F, kinds), log_y, self.alpha)}
         if self.per_kind:
             for kind in self.kinds_:
                 rows = kinds == kind
                 if rows.sum() >= self.min_rows_per_kind:
-                    self.models_[kind] = LinearLogModel.fit(X[rows], y[rows], self.alpha)
+                    self.models_[kind] = LinearLogModel.fit(F[rows], log_y[rows], self.alpha)
         self.device_, self.table_sha256_ = device, table_sha256
-        self.fit_metrics_ = accuracy(self.predict(specs), latency_ms) if len(y) > 1 else {}
+        self.fit_metrics_ = accuracy(self.predict(X), y) if len(log_y) > 1 else {}
         return self
 
     def _with_kind(self, X: np.ndarray, kinds: np.ndarray) -> np.ndarray:
         """Append the one-hot of the kinds seen in fit (an unseen kind is all zeros)."""
-        if len(self.features) == 1 and self.features == FLOPS_ONLY:
+        if tuple(self.features) == FLOPS_ONLY:
             return X  # the FLOPs baseline is FLOPs only
         onehot = (kinds[:, None] == np.array(self.kinds_)[None, :]).astype(np.float64)
         return np.hstack([X, onehot])
 
-    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """Latency per spec in ms. Ops outside the fit (``FitDomain``): a dtype or mode never
-        fitted is refused (``OutOfDomainError``), an unseen kind (priced by the shared model
+    def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
+        """Latency per spec of ``X`` in ms. Ops outside the fit (``FitDomain``): a dtype or mode
+        never fitted is refused (``OutOfDomainError``), an unseen kind (priced by the shared model
         from features alone) or a batch or size beyond the fitted range is flagged."""
-        self._check_fitted("call fit(table) first")
-        self.check_domain(specs)
-        X = feature_matrix(specs, self.features)
-        kinds = np.array([s.kind for s in specs], dtype=object)
+        self._check_fitted("call fit(specs, latency_ms) first")
+        self.check_domain(X)
+        F = feature_matrix(X, self.features)
+        kinds = np.array([s.kind for s in X], dtype=object)
         unseen = sorted(set(kinds.tolist()) - set(self.kinds_))
         if unseen and getattr(self, "domain_", None) is None:  # a file saved before domain_
             warnings.warn(
@@ -148,11 +141,11 @@ class LearnedPredictor(Predictor):
                 OutOfDomainWarning,
                 stacklevel=2,
             )
-        log_y = self.models_[SHARED].predict_log(self._with_kind(X, kinds))
+        log_y = self.models_[SHARED].predict_log(self._with_kind(F, kinds))
         for kind, model in self.models_.items():
             rows = kinds == kind
             if kind != SHARED and rows.any():
-                log_y[rows] = model.predict_log(X[rows])
+                log_y[rows] = model.predict_log(F[rows])
         return np.exp(log_y)
 
     def to_state(self) -> dict[str, Any]:
@@ -197,7 +190,7 @@ class LearnedPredictor(Predictor):
         n_features = len(obj.features)
         for kind, model in obj.models_.items():
             want = n_features + (
-                len(obj.kinds_) if kind == SHARED and obj.features != FLOPS_ONLY else 0
+                len(obj.kinds_) if kind == SHARED and tuple(obj.features) != FLOPS_ONLY else 0
             )
             if len(model.coef) != want:
                 raise damaged(
@@ -250,11 +243,11 @@ class FlopsCost(Predictor):
     unit = "flops"
     input_level = "op"
 
-    def fit(self, X: Any = None, y: Any = None) -> FlopsCost:
+    def fit(self, X: Sequence[OpSpec], y: Any = None) -> FlopsCost:
         return self
 
-    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        return np.array([s.features()["flops"] for s in specs], dtype=np.float64)
+    def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
+        return np.array([s.features()["flops"] for s in X], dtype=np.float64)
 
     def to_state(self) -> dict[str, Any]:
         return {}

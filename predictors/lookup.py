@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import (
     CostModel,
@@ -28,7 +28,6 @@ from latbench.predictors.base import (
     OutOfDomainWarning,
     Predictor,
 )
-from latbench.predictors.data import OpData, op_data
 from latbench.predictors.persist import (
     check_latencies,
     check_type,
@@ -46,10 +45,6 @@ class Coverage:
     interpolated: list[str] = field(default_factory=list)
     extrapolated: list[str] = field(default_factory=list)
     fallback: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.hits + len(self.interpolated) + len(self.extrapolated) + len(self.fallback)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -105,15 +100,23 @@ class LookupPredictor(Predictor):
     def __init__(self, strict: bool = False, fallback: CostModel | None = None):
         self.strict = strict
         self.fallback = fallback
-        self.last_coverage = Coverage()
 
-    def fit(self, table: pd.DataFrame | Any) -> LookupPredictor:
-        """Keep the ok, measured rows of a latency table (DataFrame, path or ``OpData``)."""
-        data = table if isinstance(table, OpData) else op_data(table)
-        self.keys_ = [s.key for s in data.specs]
-        self.latency_ms_ = data.latency_ms.copy()
-        self.device_, self.table_sha256_ = data.device, data.table_sha256
-        self._index(data.specs)
+    def fit(
+        self,
+        X: Sequence[OpSpec],
+        y: Sequence[float] | np.ndarray,
+        *,
+        device: str = "",
+        table_sha256: str = "",
+    ) -> LookupPredictor:
+        """Keep ops ``X`` measured as ``y`` (ms each; a table's: ``op_data(table).xy``);
+        ``device``, ``table_sha256``: where they came from (saved with the predictor)."""
+        self.keys_ = [s.key for s in X]
+        self.latency_ms_ = np.array(y, dtype=np.float64)
+        if self.latency_ms_.shape != (len(self.keys_),):
+            raise LatbenchError(f"fit needs one latency per op; got {len(X)} ops, {len(y)} values")
+        self.device_, self.table_sha256_ = device, table_sha256
+        self._index(X)
         return self
 
     def _index(self, specs: Sequence[OpSpec]) -> None:
@@ -127,9 +130,22 @@ class LookupPredictor(Predictor):
                 )
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
-    def predict_with_coverage(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage]:
-        """Latency per spec (ms) and how each was answered; see the module docstring."""
-        self._check_fitted("call fit(table) first")
+    def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
+        """Latency per spec in ms; see the module docstring."""
+        out, cov, unknown = self._answer(X)
+        self._resolve(X, out, cov, unknown)
+        return out
+
+    def coverage_of(self, X: Sequence[OpSpec]) -> Coverage:
+        """How ``predict(X)`` answers each spec: hit, interpolated, extrapolated, or (no
+        measured row of its kind) left to the fallback; neither raises nor warns."""
+        _, cov, unknown = self._answer(X)
+        cov.fallback.extend(X[i].key for i in unknown)
+        return cov
+
+    def _answer(self, specs: Sequence[OpSpec]) -> tuple[np.ndarray, Coverage, list[int]]:
+        """Hits and curve values, their coverage, and the indices no curve covers."""
+        self._check_fitted("call fit(specs, latency_ms) first")
         out, cov, unknown = np.empty(len(specs)), Coverage(), []
         for i, spec in enumerate(specs):
             hit = self._lut.get(spec.key)
@@ -143,9 +159,7 @@ class LookupPredictor(Predictor):
             log_ms, inside = interpolate(cost_axis(spec), *curve)
             out[i] = math.exp(log_ms)
             (cov.interpolated if inside else cov.extrapolated).append(spec.key)
-        self._resolve(specs, out, cov, unknown)
-        self.last_coverage = cov
-        return out, cov
+        return out, cov, unknown
 
     def _resolve(
         self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage, unknown: list[int]
@@ -176,10 +190,6 @@ class LookupPredictor(Predictor):
                 OutOfDomainWarning,
                 stacklevel=3,
             )
-
-    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """Latency per spec in ms; coverage of this query in ``last_coverage``."""
-        return self.predict_with_coverage(specs)[0]
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

@@ -9,13 +9,16 @@
 The structure is modelled (fake-tensor trace of the steps, replayed through the caching-allocator
 model or as live bytes); what the trace cannot see (CUDA context, lazily loaded kernels,
 cuDNN/cuBLAS workspaces, allocator slack) is one per-device offset, the median residual over
-measured rows given to ``fit``. ``fit(None)`` leaves the offset at 0 and says so: every
+measured rows given to ``fit`` (``calibrated`` takes them from a memory table; ``fit_memory``
+from its file, for ``latbench fit --kind memory``, with the target and workspace model of the
+device it was measured on). ``fit([], [])`` leaves the offset at 0 and says so: every
 ``MemoryEstimate`` lists which parts were measured, calibrated and modelled.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
 from latbench.memory.child import subject_from_json
@@ -33,8 +35,16 @@ from latbench.memory.steps import Subject
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
-from latbench.predictors.base import Predictor
-from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.base import Predictor, check_param
+from latbench.predictors.persist import (
+    check_choice,
+    check_numbers,
+    check_type,
+    persistable,
+    sha256_file,
+)
+from latbench.tables import read_table
+from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
     "nvml": ("nvml_process_mib", "reserved"),
@@ -105,7 +115,7 @@ class TrainingMemoryPredictor(Predictor):
     """Predicts training memory (MiB) of architectures and ops; see the module docstring."""
 
     unit = "MiB"
-    input_level = "op"  # predict(); predict_archs() takes architectures
+    input_level = "network"  # predict() also takes ops, each trained alone
     fitted_attr = "offset_mib_"
 
     def __init__(
@@ -119,12 +129,8 @@ class TrainingMemoryPredictor(Predictor):
         self.workspace, self.max_split_mib = workspace, max_split_mib
 
     def _check_params(self) -> None:
-        if self.target not in TARGETS:
-            raise LatbenchError(f"target {self.target!r} is not one of {', '.join(TARGETS)}")
-        if self.workspace not in WORKSPACES:
-            raise LatbenchError(
-                f"workspace model {self.workspace!r} is not one of {', '.join(WORKSPACES)}"
-            )
+        check_param("target", self.target, list(TARGETS))
+        check_param("workspace", self.workspace, list(WORKSPACES))
 
     def modelled_mib(self, subject: Subject) -> tuple[float, str]:
         """The modelled part only (trace + replay), and the phase of its peak."""
@@ -133,55 +139,40 @@ class TrainingMemoryPredictor(Predictor):
             subject, self.config, self.workspace, TARGETS[self.target][1], self.max_split_mib
         )
 
-    def fit(self, table: pd.DataFrame | None) -> TrainingMemoryPredictor:
-        """Calibrate the per-device offset on measured rows of a memory table (or none).
-
-        Target ``nvml`` in a container: NVML lists host pids, so rows lack the per-process
-        number; those rows are calibrated on the device-level delta (``nvml_device_delta_mib``)
-        or, without it, on the allocator's reserved peak plus the CUDA context, and a warning
-        says how many rows and which fallback (``calibration_source_``). The table's allocator
-        settings (``PYTORCH_CUDA_ALLOC_CONF``, recorded in its protocol) must be ones the
-        allocator model models (``latbench.memory.gpu.check_alloc_conf``)."""
+    def fit(
+        self,
+        X: Sequence[Subject],
+        y: Sequence[float] | np.ndarray,
+        *,
+        device: str = "",
+        context_mib: float | None = None,
+        n_table_rows: int | None = None,
+        n_missing_process: int = 0,
+        calibration_source: str = "",
+    ) -> TrainingMemoryPredictor:
+        """Calibrate the offset on architectures or ops ``X`` measured as ``y`` (MiB of
+        ``target`` each; none: uncalibrated). ``calibrated(model, table)`` also gives the
+        keywords (device, CUDA context, how rows were measured: said in every estimate)."""
         self._check_params()
-        self._check_table_alloc_conf(table)
-        column = TARGETS[self.target][0]
-        rows = _usable_rows(table, column if self.target != "nvml" else None, self.config)
-        measured, source, missing = _measured_values(rows, self.target, column)
-        residuals = [
-            float(m) - self.modelled_mib(_row_subject(r))[0]
-            for (_, r), m in zip(rows.iterrows(), measured)
-            if m is not None
-        ]
+        if len(X) != len(y):
+            raise LatbenchError(f"fit needs one value per subject; got {len(X)}, {len(y)}")
+        residuals = [float(m) - self.modelled_mib(x)[0] for x, m in zip(X, y)]
         self.offset_mib_ = float(np.median(residuals)) if residuals else 0.0
         self.residual_spread_mib_ = float(np.ptp(residuals)) if residuals else 0.0
         self.n_calibration_ = len(residuals)
-        self.n_missing_process_ = missing
-        self.calibration_source_ = source
-        self.n_table_rows_ = 0 if table is None else int(len(table))
-        meta = table.attrs.get("meta", {}) if table is not None else {}
-        self.device_ = str(meta.get("fingerprint", {}).get("slug", ""))
-        context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
-        self.context_mib_ = float(context.median()) if len(context) else None
+        self.n_missing_process_ = n_missing_process
+        self.calibration_source_ = calibration_source
+        self.n_table_rows_ = len(X) if n_table_rows is None else n_table_rows
+        self.device_ = device
+        self.context_mib_ = context_mib
         return self
 
-    def _check_table_alloc_conf(self, table: pd.DataFrame | None) -> None:
-        """Refuse a table measured under allocator settings the model does not model."""
-        if table is None or self.target in ("allocated", "rss_growth"):
-            return
-        from latbench.memory.gpu import check_alloc_conf
+    def explain(self, X: Sequence[Subject]) -> list[MemoryEstimate]:
+        """``predict(X)`` with each value's parts labelled (measured, calibrated, modelled)."""
+        self._check_fitted("call calibrated(model, table), or fit([], []) uncalibrated")
+        return [self._estimate(x) for x in X]
 
-        conf = table.attrs.get("meta", {}).get("protocol", {}).get("alloc_conf", "")
-        self.max_split_mib = check_alloc_conf(conf or "", self.max_split_mib)
-
-    def _check_fitted(
-        self,
-        hint: str = "call fit(table) with a memory table, or fit(None) for the uncalibrated model",
-    ) -> None:
-        super()._check_fitted(hint)
-
-    def estimate(self, subject: Subject) -> MemoryEstimate:
-        """Prediction for one architecture or op, with its parts labelled."""
-        self._check_fitted()
+    def _estimate(self, subject: Subject) -> MemoryEstimate:
         modelled, phase = self.modelled_mib(subject)
         basis = TARGETS[self.target][1]
         parts = {
@@ -225,17 +216,13 @@ class TrainingMemoryPredictor(Predictor):
             f"usable measurement for target {self.target!r}{lacked}"
         )
 
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture (the ``latbench.nas.hypersegnas.MemoryModel`` protocol)."""
-        return np.array([self.estimate(a).value_mib for a in archs], dtype=np.float64)
-
-    def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:
-        """MiB per op, each trained alone (the ``CostModel`` protocol)."""
-        return np.array([self.estimate(s).value_mib for s in specs], dtype=np.float64)
+    def predict(self, X: Sequence[Subject]) -> np.ndarray:
+        """MiB per architecture (or op, trained alone) of ``X``."""
+        return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
     # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted()
+        self._check_fitted("nothing to save")
         return {
             "target": self.target,
             "config": self.config.to_dict(),
@@ -278,6 +265,36 @@ class TrainingMemoryPredictor(Predictor):
         obj.calibration_source_ = state.get("calibration_source_", "")
         obj.n_table_rows_ = state.get("n_table_rows_", obj.n_calibration_)
         return obj
+
+
+def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
+    """``model`` fitted on a ``latbench.memory`` table's measured ok rows taken under its
+    ``config``. Target ``nvml`` in a container (NVML lists host pids, so rows lack the
+    per-process number): rows calibrate on ``nvml_device_delta_mib`` or else reserved peak +
+    CUDA context, and a warning says how many and which. The table's allocator settings
+    (``PYTORCH_CUDA_ALLOC_CONF``) must be modelled (``latbench.memory.gpu.check_alloc_conf``,
+    which sets ``max_split_mib``); raises ``LatbenchError`` otherwise."""
+    model._check_params()
+    meta = table.attrs.get("meta", {})
+    if model.target not in ("allocated", "rss_growth"):
+        from latbench.memory.gpu import check_alloc_conf
+
+        conf = meta.get("protocol", {}).get("alloc_conf", "") or ""
+        model.set_params(max_split_mib=check_alloc_conf(conf, model.max_split_mib))
+    column = TARGETS[model.target][0]
+    rows = _usable_rows(table, column if model.target != "nvml" else None, model.config)
+    measured, source, missing = _measured_values(rows, model.target, column)
+    used = [(_row_subject(r), m) for (_, r), m in zip(rows.iterrows(), measured) if m is not None]
+    context = rows["context_mib"].dropna() if "context_mib" in rows else pd.Series([])
+    return model.fit(
+        [x for x, _ in used],
+        [m for _, m in used],
+        device=str(meta.get("fingerprint", {}).get("slug", "")),
+        context_mib=float(context.median()) if len(context) else None,
+        n_table_rows=int(len(table)),
+        n_missing_process=missing,
+        calibration_source=source,
+    )
 
 
 def _usable_rows(
@@ -346,3 +363,44 @@ def _row_subject(row: pd.Series) -> Subject:
     if row["subject"] == "arch":
         return subject_from_json({"arch": row["arch_json"]})
     return subject_from_json({"op": row["key"]})
+
+
+def table_config(table: pd.DataFrame, source: str) -> TrainConfig:
+    """The TrainConfig of the table's measured ok rows (the most frequent one, if several)."""
+    if "config_json" not in table or "source" not in table:
+        raise LatbenchError(
+            f"{source}: no config_json/source columns; expected a memory table "
+            "(`latbench memory SPACE` writes one)"
+        )
+    rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
+    if rows.empty:
+        raise LatbenchError(f"{source}: no measured ok rows to calibrate on")
+    config = json.loads(rows["config_json"].value_counts().index[0])
+    return TrainConfig(**config)
+
+
+def fit_memory(
+    path: str | os.PathLike[str], target: str | None = None
+) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
+    """The predictor fitted on the memory table at ``path``, and the ``save`` info (device,
+    table sha256, fit metrics)."""
+    table = read_table(path)
+    require_unique_keys(table, str(path))
+    fingerprint = table.attrs.get("meta", {}).get("fingerprint", {})
+    cpu = fingerprint.get("kind", "cpu") == "cpu"
+    model = TrainingMemoryPredictor(
+        target or ("rss_growth" if cpu else "nvml"),
+        table_config(table, str(path)),
+        workspace="cpu" if cpu else "none",
+    )
+    calibrated(model, table)
+    metrics = {
+        "n_calibration": model.n_calibration_,
+        "offset_mib": model.offset_mib_,
+        "residual_spread_mib": model.residual_spread_mib_,
+    }
+    return model, {
+        "device": fingerprint.get("slug", ""),
+        "tables": {"memory": sha256_file(path)},
+        "fit_metrics": metrics,
+    }

@@ -12,20 +12,20 @@ of either edge of the band. Every value says which path produced it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from latbench.archs.graph import Architecture
-from latbench.errors import NotFittedError
 from latbench.fleet.pool import parallel_map
 from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
 from latbench.memory.terms import op_terms
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
 from latbench.predictors.band import MemoryBand
+from latbench.predictors.base import Predictor
 from latbench.predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
@@ -59,6 +59,7 @@ def fast_features(
 
 N_FAST_FEATURES = 5  # fast_features' length
 MIN_CALIBRATION = N_FAST_FEATURES + 2
+CHUNK = 100  # architectures screened between two progress reports
 
 
 def loo_residuals(x: np.ndarray, y: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -72,10 +73,6 @@ def loo_residuals(x: np.ndarray, y: np.ndarray, coef: np.ndarray) -> np.ndarray:
     return np.where(1.0 - leverage > 1e-9, out, np.inf)
 
 
-def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
-    return predictor.estimate(arch).value_mib
-
-
 def full_predictions(
     predictor: TrainingMemoryPredictor,
     archs: Sequence[Architecture],
@@ -85,9 +82,13 @@ def full_predictions(
     """Full predictions (MiB, an estimate each): in this process, in ``n_jobs`` local worker
     processes (joblib), or as Ray tasks when ``ray`` (a connected ``ray`` module) is given."""
     if ray is None and n_jobs <= 1:
-        return predictor.predict_archs(archs)
+        return predictor.predict(archs)
     fn = functools.partial(_full_mib, predictor)
     return np.array(parallel_map(fn, list(archs), n_jobs=n_jobs, ray=ray, chunk=8))
+
+
+def _full_mib(predictor: TrainingMemoryPredictor, arch: Architecture) -> float:
+    return float(predictor.predict([arch])[0])
 
 
 @dataclass(frozen=True)
@@ -103,19 +104,35 @@ class ScreenResult:
         return int((self.source == "full").sum())
 
 
-class MemoryScreen:
-    """Per-op fast path calibrated against a full ``TrainingMemoryPredictor``."""
+class MemoryScreen(Predictor):
+    """Per-op fast path calibrated against a full ``TrainingMemoryPredictor`` (MiB per
+    architecture): alone without ``target_mib`` (an estimate); with it, full predictions where
+    the fast value lies within the margin of an edge of ``target_mib`` ± ``band_mib``, in
+    ``n_jobs`` processes or as Ray tasks (``ray``: a connected ``ray`` module)."""
+
+    unit = "MiB"
+    input_level = "network"
+    fitted_attr = "coef_"
+    fitted_params = ("predictor", "ray", "progress")
 
     def __init__(
         self,
         predictor: TrainingMemoryPredictor,
         safety: float = SAFETY,
         terms: Mapping[str, tuple[float, float]] | None = None,
+        target_mib: float | None = None,
+        band_mib: float = HYPERSEGNAS_BAND_MIB,
+        n_jobs: int = 1,
+        ray: Any = None,
+        progress: Callable[[str, int, int], None] | None = None,
     ):
         self.predictor, self.safety, self.terms = predictor, safety, terms
+        self.target_mib, self.band_mib = target_mib, band_mib
+        self.n_jobs, self.ray, self.progress = n_jobs, ray, progress
 
-    def fit(self, archs: Sequence[Architecture]) -> MemoryScreen:
-        """Fit fast -> full on ``archs`` (a calibration sample, e.g. 32 of the candidates).
+    def fit(self, X: Sequence[Architecture], y: Sequence[float] | None = None) -> MemoryScreen:
+        """Fit fast -> full on ``X`` (a calibration sample, e.g. 32 of the candidates), whose
+        full predictions are ``y`` (MiB; default: the predictor's).
 
         The margin is ``safety`` x the largest *leave-one-out* calibration error (PRESS
         residuals of the least-squares fit, Allen 1974: each network's error when the fit is
@@ -123,14 +140,14 @@ class MemoryScreen:
         smaller than the error on networks outside it. Repeated networks count once; with fewer
         than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate gets a
         full trace). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
-        if len(archs) < MIN_CALIBRATION:
+        if len(X) < MIN_CALIBRATION:
             raise ValueError(
-                f"MemoryScreen.fit: {len(archs)} calibration architecture(s); "
+                f"MemoryScreen.fit: {len(X)} calibration architecture(s); "
                 f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
                 "features, and two more for a held-out error)"
             )
-        x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
-        full = self.predictor.predict_archs(archs)
+        x = self._features(X)
+        full = self.predictor.predict(X) if y is None else np.asarray(y, dtype=np.float64)
         # a repeated network is not held out by leaving one copy out: PRESS on distinct ones
         distinct = np.unique(np.column_stack([x, full]), axis=0)
         x, full = distinct[:, :-1], distinct[:, -1]
@@ -142,36 +159,39 @@ class MemoryScreen:
             else np.inf
         )
         self.margin_mib_ = self.safety * self.max_error_mib_
-        self.n_calibration_ = len(archs)
+        self.n_calibration_ = len(X)
+        self.n_full_ = 0
         return self
 
-    def fast_mib(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Fast-path predictions only (an estimate from per-op terms)."""
-        if not hasattr(self, "coef_"):
-            raise NotFittedError("MemoryScreen is not fitted; call fit(calibration_archs)")
-        x = np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
-        return x @ self.coef_
+    def _features(self, archs: Sequence[Architecture]) -> np.ndarray:
+        return np.stack([fast_features(a, self.predictor.config, self.terms) for a in archs])
 
-    def screen(
-        self,
-        archs: Sequence[Architecture],
-        target_mib: float,
-        band_mib: float = HYPERSEGNAS_BAND_MIB,
-        n_jobs: int = 1,
-        ray: Any = None,
-    ) -> ScreenResult:
-        """Fast values for all; full predictions only where the decision is uncertain (the fast
-        value within the margin of either band edge); ``kept``: final value within the band.
-        The full traces run in ``n_jobs`` local processes, or as Ray tasks with ``ray``."""
-        band = MemoryBand(target_mib, band_mib)
-        values = self.fast_mib(archs)
-        source = np.full(len(archs), "fast", dtype=object)
+    def screen(self, X: Sequence[Architecture]) -> ScreenResult:
+        """Fast values for all; full predictions only where the band decision is uncertain;
+        ``kept``: final value within the band. Needs ``target_mib``."""
+        self._check_fitted("call fit(calibration_archs)")
+        band = MemoryBand(self.target_mib or 0.0, self.band_mib)
+        values = self._features(X) @ self.coef_
+        source = np.full(len(X), "fast", dtype=object)
         near = np.flatnonzero(band.near_edge(values, self.margin_mib_))
         if near.size:
-            values[near] = full_predictions(self.predictor, [archs[i] for i in near], n_jobs, ray)
-            source[near] = "full"
+            full = full_predictions(self.predictor, [X[i] for i in near], self.n_jobs, self.ray)
+            values[near], source[near] = full, "full"
         return ScreenResult(values, source, band.contains(values))
 
-    def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """Fast-path MiB per architecture (``MemoryModel`` protocol; an estimate)."""
-        return self.fast_mib(archs)
+    def predict(self, X: Sequence[Architecture]) -> np.ndarray:
+        """MiB per architecture: fast path alone without ``target_mib``, else ``screen``ed
+        ``CHUNK`` at a time (``progress`` hears of each); ``n_full_``: how many were full."""
+        self._check_fitted("call fit(calibration_archs)")
+        if self.target_mib is None:
+            return self._features(X) @ self.coef_
+        values, self.n_full_ = [], 0
+        if self.progress is not None:
+            self.progress("screening", 0, len(X))
+        for start in range(0, len(X), CHUNK):
+            result = self.screen(X[start : start + CHUNK])
+            values.append(result.values_mib)
+            self.n_full_ += result.n_full
+            if self.progress is not None:
+                self.progress("screening", min(start + CHUNK, len(X)), len(X))
+        return np.concatenate(values) if values else np.zeros(0)

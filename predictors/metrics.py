@@ -35,14 +35,6 @@ def _pair(
     return pred, meas
 
 
-def relative_errors(
-    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
-) -> np.ndarray:
-    """(predicted − measured) / measured, per item."""
-    pred, meas = _pair(predicted_ms, measured_ms)
-    return (pred - meas) / meas
-
-
 def accuracy(
     predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
 ) -> dict[str, float]:

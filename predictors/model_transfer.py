@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from latbench.errors import LatbenchError
-from latbench.predictors.base import Predictor
+from latbench.predictors.base import Predictor, check_param
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
 from latbench.predictors.transfer_fit import Fitter, select
@@ -205,17 +205,12 @@ class ModelTransferPredictor(Predictor):
         ]
         return int(np.nanargmax(corr))
 
-    def fit(
-        self, items: Any, measured_ms: Sequence[float] | np.ndarray | None = None
-    ) -> ModelTransferPredictor:
-        """Fit on the shots: models (``as_models``) measured on the target
-        (``measured_ms``, default ``items.latency_ms``; ms per batch)."""
-        if self.method not in MODEL_METHODS:
-            raise LatbenchError(f"method={self.method!r} is not one of {', '.join(MODEL_METHODS)}")
-        if measured_ms is None:
-            measured_ms = items.latency_ms
-        nets = as_models(items, self.feature_names)
-        y = np.asarray(measured_ms, dtype=np.float64)
+    def fit(self, X: Any, y: Sequence[float] | np.ndarray) -> ModelTransferPredictor:
+        """Fit on the shots: models ``X`` (``as_models``) measured on the target as ``y``
+        (ms per batch, one each)."""
+        check_param("method", self.method, MODEL_METHODS)
+        nets = as_models(X, self.feature_names)
+        y = np.asarray(y, dtype=np.float64)
         if len(y) != len(nets.keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
                 f"model transfer needs >= {MIN_SHOTS} models measured on the "
@@ -257,21 +252,21 @@ class ModelTransferPredictor(Predictor):
         choice = next(ch for c, ch in per.items() if scores[c] <= best * (1 + SIMPLER_MARGIN))
         self.method_, self.alpha_, self.cv_scores_ = choice.method, choice.alpha, scores
         self.residuals_ = choice.residuals
-        X = designs[choice.method]
-        self.nearest_ = self._nearest(X, target) if choice.method == "source-nearest" else -1
-        self.w_, self.stats_ = ridge(self._columns(X), target, choice.alpha)
+        D = designs[choice.method]
+        self.nearest_ = self._nearest(D, target) if choice.method == "source-nearest" else -1
+        self.w_, self.stats_ = ridge(self._columns(D), target, choice.alpha)
         self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
         self.n_shots_ = len(y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            metrics = accuracy(self.predict(items), y)
+            metrics = accuracy(self.predict(X), y)
         self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
         return self
 
-    def predict(self, items: Any) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """ms per forward pass of each model's batch on the target (``as_models`` items)."""
-        self._check_fitted("call fit(nets, measured_ms) with models measured on the target")
-        nets = as_models(items, self.feature_names)
+        self._check_fitted("call fit(models, latency_ms) with models measured on the target")
+        nets = as_models(X, self.feature_names)
         batch = np.asarray(nets.batch, dtype=np.float64)
         X = self._columns(self._design(self.method_, nets.keys, nets.features, batch))
         return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch

@@ -36,7 +36,7 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from latbench.predictors.base import CostModel, Predictor
+from latbench.predictors.base import CostModel, Predictor, check_param
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
@@ -57,11 +57,6 @@ CALIBRATION_TERMS = {
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
-
-
-def _check_choice(name: str, value: str, valid: Sequence[str]) -> None:
-    if value not in valid:
-        raise LatbenchError(f"{name}={value!r} is not one of {', '.join(valid)}")
 
 
 @persistable
@@ -110,19 +105,19 @@ class NetworkPredictor(Predictor):
 
     # -- fit / predict -------------------------------------------------------------------------
     def fit(
-        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+        self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> NetworkPredictor:
-        """Fit the calibration on whole networks measured as a whole."""
-        _check_choice("calibration", self.calibration, CALIBRATIONS)
-        _check_choice("composition", self.composition, COMPOSITIONS)
-        y = np.asarray(measured_ms, dtype=np.float64)
-        n = archs.n if isinstance(archs, ArchBatch) else len(archs)
+        """Fit the calibration on networks ``X`` measured as a whole as ``y`` (ms each)."""
+        check_param("calibration", self.calibration, CALIBRATIONS)
+        check_param("composition", self.composition, COMPOSITIONS)
+        y = np.asarray(y, dtype=np.float64)
+        n = X.n if isinstance(X, ArchBatch) else len(X)
         if n != len(y) or (self.calibration != "none" and n < MIN_NETWORKS):
             raise LatbenchError(
                 f"fit needs one measurement per architecture and >= "
                 f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values"
             )
-        feats = self.composed(archs)
+        feats = self.composed(X)
         self.terms_ = self._terms_for(feats)
         if self.terms_:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
@@ -151,10 +146,10 @@ class NetworkPredictor(Predictor):
             return feats["op_sum" if self.composition == "sum" else "longest_path"].copy()
         return self._design(feats, self.terms_) @ self.weights_ + self._unseen_kinds_ms(feats)
 
-    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+    def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) per architecture; an ``ArchBatch`` is the fast path."""
-        self._check_fitted("call fit(archs, measured_ms)")
-        return self._apply(self.composed(archs))
+        self._check_fitted("call fit(archs, latency_ms)")
+        return self._apply(self.composed(X))
 
     # -- persistence ---------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import numpy as np
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
-from latbench.predictors.base import Predictor, input_level
+from latbench.predictors.base import Predictor, check_param, input_level
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, design
@@ -161,13 +161,12 @@ class TransferPredictor(Predictor):
 
     # -- fit -----------------------------------------------------------------------------------
     def fit(
-        self, archs: Sequence[Architecture] | ArchBatch, measured_ms: Sequence[float] | np.ndarray
+        self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> TransferPredictor:
-        """Fit on the shots: networks measured on the target device (ms, one each)."""
-        if self.method not in METHODS:
-            raise LatbenchError(f"method={self.method!r} is not one of {', '.join(METHODS)}")
-        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
-        y = np.asarray(measured_ms, dtype=np.float64)
+        """Fit on the shots: networks ``X`` measured on the target device as ``y`` (ms)."""
+        check_param("method", self.method, METHODS)
+        batch = X if isinstance(X, ArchBatch) else encode(X)
+        y = np.asarray(y, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
                 f"transfer needs >= {MIN_SHOTS} networks measured on the "
@@ -191,7 +190,7 @@ class TransferPredictor(Predictor):
         self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
         self.y_range_ = (float(y.min()), float(y.max()))
         self.n_shots_ = len(y)
-        self.shots_ = [] if isinstance(archs, ArchBatch) else [arch_digest(a) for a in archs]
+        self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a map clamped flat has no ranking: ρ, τ = 0
             metrics = accuracy(final(np.arange(len(y))), y)
@@ -257,7 +256,7 @@ class TransferPredictor(Predictor):
         """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
         (or the same op at batch 1), else the device model's cost (``opcost-roofline``) or
         the source's cost times the fitted scale (other op methods)."""
-        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
+        self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
         if self.method_ not in OP_METHODS:
             raise LatbenchError(
                 f"transfer method {self.method_!r} maps whole networks; it has "
@@ -283,10 +282,10 @@ class TransferPredictor(Predictor):
             )
         return out
 
-    def predict(self, archs: Sequence[Architecture] | ArchBatch) -> np.ndarray:
+    def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Predicted latency (ms) on the target device, one per architecture."""
-        self._check_fitted("call fit(archs, measured_ms) with networks of the target device")
-        batch = archs if isinstance(archs, ArchBatch) else encode(archs)
+        self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
+        batch = X if isinstance(X, ArchBatch) else encode(X)
         if self.method_ in OP_METHODS:
             pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops)
         elif self.method_ in ROOFLINE_METHODS:
@@ -307,13 +306,13 @@ class TransferPredictor(Predictor):
         return pred
 
     def predict_interval(
-        self, archs: Sequence[Architecture] | ArchBatch, coverage: float | None = None
+        self, X: Sequence[Architecture] | ArchBatch, coverage: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, low, high) in ms: a normal tolerance interval on the log of the
         leave-one-out errors on the shots (``transfer_fit.tolerance_factor``): it is meant to
         cover ``coverage`` (default ``self.coverage``) of networks in ``CONFIDENCE`` of fits,
         not only on average over fits."""
-        pred = self.predict(archs)
+        pred = self.predict(X)
         f = tolerance_factor(self.residuals_, coverage or self.coverage, CONFIDENCE)
         return pred, pred * np.exp(-f), pred * np.exp(f)
 

@@ -349,7 +349,7 @@ def _print_metrics(name: str, metrics: dict) -> None:
 
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
-    from latbench.predictors.memory_fit import fit_memory
+    from latbench.predictors.memory import fit_memory
     from latbench.predictors.persist import save
 
     if args.op_table is None:
@@ -394,15 +394,15 @@ def run(args: argparse.Namespace) -> int:
         if args.op_table is None:
             raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
         ops = op_data(args.op_table, STATS[args.stat])
-        model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(ops)
+        model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(
+            *ops.xy, device=ops.device, table_sha256=ops.table_sha256
+        )
         tables, device = {"ops": ops.table_sha256}, ops.device
         sizes, drift = fitted_sizes(ops), ops.drift_reference
         metrics = getattr(model, "fit_metrics_", {})
         if args.networks is not None:
             nets = network_data(args.networks, STATS[args.stat])
-            model = NetworkPredictor(model, args.composition, args.calibration).fit(
-                nets.archs, nets.latency_ms
-            )
+            model = NetworkPredictor(model, args.composition, args.calibration).fit(*nets.xy)
             tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
             sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
     paths = {"ops": args.op_table, "networks": args.networks}

@@ -109,19 +109,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
-    from latbench.predictors.memory import TrainingMemoryPredictor
+    from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
 
     cpu = args.device == "cpu"
     model = TrainingMemoryPredictor(
         "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
     )
-    model.fit(read_table(args.calibrate) if args.calibrate else None)
+    calibrated(model, read_table(args.calibrate)) if args.calibrate else model.fit([], [])
     from latbench.tablerun.ids import arch_id
 
     rows, parts = [], ""
-    for i, arch in enumerate(archs):
-        est = model.estimate(arch)
+    for i, (arch, est) in enumerate(zip(archs, model.explain(archs))):
         rows.append(
             (i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib, est.peak_phase)
         )

@@ -170,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         pred = np.asarray(model.predict(queries))
     elapsed = time.perf_counter() - t0
-    coverage = getattr(model, "last_coverage", None)
+    lookup = hasattr(model, "coverage_of") and args.model is None
+    coverage = model.coverage_of(queries) if lookup else None
     console.print(
         f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
         + (f"; coverage {coverage.summary()}" if coverage is not None else ""),

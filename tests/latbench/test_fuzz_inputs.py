@@ -33,6 +33,7 @@ from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.netprofile import NETWORKS, arch_columns
 from latbench.opspec import OpSpec
+from latbench.predictors.data import op_data
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.persist import _canonical, save
 from latbench.spaces import get_space
@@ -160,7 +161,7 @@ def seeds(tmp_path_factory):
     lines = MEMORY_TABLE.read_bytes().splitlines(keepends=True)
     (d / "mem.csv").write_bytes(b"".join(lines[: MEMORY_ROWS + 1]))
     shutil.copy(meta_path(MEMORY_TABLE), meta_path(d / "mem.csv"))
-    model = LookupPredictor().fit(d / "ops.csv")
+    model = LookupPredictor().fit(*op_data(d / "ops.csv").xy)
     save(model, d / "pred.json", device="cpu-test-1t")
     (d / "arch.json").write_text(archs[0].to_json(), encoding="utf-8")
     return {"dir": d, "key": ops[3].key, "ops": ops}

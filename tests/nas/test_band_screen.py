@@ -1,4 +1,4 @@
-"""BandScreen: the filter takes full predictions near the band edges from the screen."""
+"""A MemoryScreen with a target: the filter takes full predictions near the band edges."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latbench.archs import sample_architectures
-from latbench.nas.hypersegnas import BandScreen, filter_by_memory
+from latbench.papers.hypersegnas.search import filter_by_memory
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
 
@@ -14,11 +14,10 @@ from latbench.predictors.memory_screen import MemoryScreen
 @pytest.mark.slow
 def test_band_screen_keeps_only_archs_the_full_predictor_puts_in_the_band():
     archs = sample_architectures("dints", 14, "small", seed=3)
-    full = TrainingMemoryPredictor(target="allocated").fit(None)
-    screen = MemoryScreen(full).fit(archs[:8])
-    exact = full.predict_archs(archs)
+    full = TrainingMemoryPredictor(target="allocated").fit([], [])
+    exact = full.predict(archs)
     target, band = float(np.median(exact)), float(np.std(exact))
-    model = BandScreen(screen, target, band)
+    model = MemoryScreen(full, target_mib=target, band_mib=band).fit(archs[:8])
     result = filter_by_memory(archs, model, target, band)
     in_band = {a.to_json() for a, m in zip(archs, exact) if abs(m - target) <= band}
     assert 0 < len(result.kept) < len(archs)

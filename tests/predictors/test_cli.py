@@ -129,6 +129,15 @@ def test_fit_transfer_and_op_predictor_paths(tables, tmp_path):
     assert main(["predict", str(ops), "--space", "nasbench201", "--size", "small"]) == 0
 
 
+def test_predict_with_a_lookup_says_its_coverage(tables, tmp_path, capsys):
+    lut = tmp_path / "lut.json"
+    assert main(["fit", str(tables["ops"]), "-o", str(lut)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(lut), "--space", "nasbench201", "--size", "small"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "coverage {'hits': " in out and "'fallback': 0}" in out
+
+
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
     ops = tmp_path / "ops.json"
     main(["fit", str(tables["ops"]), "-o", str(ops)])

@@ -11,6 +11,7 @@ from latbench.archs import sample_architectures
 from latbench.archs.nasbench201 import build_network, parse_genotype
 from latbench.cli import main
 from latbench.predictors.batch import encode
+from latbench.predictors.data import op_data
 from latbench.predictors.device_model import launches, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, prior_key
 from latbench.predictors.lookup import LookupPredictor
@@ -42,7 +43,7 @@ def test_launches_count_the_kernels_an_op_dispatches(nb201_ops):
 
 def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, archs, tmp_path):
     batch = encode(archs)
-    lookup = LookupPredictor().fit(synth.op_table(batch.ops))  # compute-shaped source
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)  # compute-shaped source
     y = launch_bound(batch)
     shots = choose_shots(batch.n, 10, seed=0)
     rest = np.setdiff1d(np.arange(batch.n), shots)
@@ -60,7 +61,7 @@ def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, a
 def test_no_network_is_predicted_at_zero_ms(synth, archs):
     """A cell of only skip/none still runs its stem, reductions and classifier."""
     batch = encode(archs)
-    lookup = LookupPredictor().fit(synth.op_table(batch.ops))
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
     y = launch_bound(batch, const=0.0)
     model = TransferPredictor(lookup, "opcost").fit(batch.take(np.arange(10)), y[:10])
     empty = build_network(

@@ -12,6 +12,7 @@ import pytest
 from latbench.opspec import OpSpec
 from latbench.predictors import LookupPredictor
 from latbench.predictors.base import FitDomain, OutOfDomainError, OutOfDomainWarning
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.persist import dumps, from_state_of, parse
 
@@ -21,7 +22,9 @@ CONV = OpSpec.make("conv", (1, 16, 32, 32), out=16, kernel=3, norm="bn", act="re
 
 @pytest.fixture(scope="module", params=["learned", "lookup"])
 def model(request):
-    return (LearnedPredictor() if request.param == "learned" else LookupPredictor()).fit(TABLE)
+    return (LearnedPredictor() if request.param == "learned" else LookupPredictor()).fit(
+        *op_data(TABLE).xy
+    )
 
 
 @pytest.mark.parametrize("change", [{"dtype": "float16"}, {"dtype": "bfloat16"}, {"mode": "train"}])
@@ -42,13 +45,13 @@ def test_a_batch_beyond_the_fit_is_flagged(model):
 
 
 def test_an_unseen_kind_is_flagged_by_the_learned_model():
-    learned = LearnedPredictor().fit(TABLE)
+    learned = LearnedPredictor().fit(*op_data(TABLE).xy)
     with pytest.warns(OutOfDomainWarning, match="op kind upsample .* not in the fit table"):
         learned.predict([OpSpec.make("upsample", (1, 16, 8, 8))])
 
 
 def test_the_domain_survives_a_save_and_a_reload():
-    learned = LearnedPredictor().fit(TABLE)
+    learned = LearnedPredictor().fit(*op_data(TABLE).xy)
     again = from_state_of(parse(dumps(learned)))
     assert again.domain_ == learned.domain_
     with pytest.raises(OutOfDomainError):

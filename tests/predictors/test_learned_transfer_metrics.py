@@ -4,6 +4,7 @@ from scipy import stats
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor, flops_baseline
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.metrics import accuracy
@@ -32,8 +33,12 @@ def test_learned_beats_the_flops_baseline_on_held_out_ops(synth):
     test = rng.permutation(len(ops))[:8]
     train = [s for i, s in enumerate(ops) if i not in set(test)]
     truth = np.array([synth.true_ms(ops[i]) for i in test])
-    learned = LearnedPredictor().fit(synth.op_table(train)).predict([ops[i] for i in test])
-    baseline = flops_baseline().fit(synth.op_table(train)).predict([ops[i] for i in test])
+    learned = (
+        LearnedPredictor().fit(*op_data(synth.op_table(train)).xy).predict([ops[i] for i in test])
+    )
+    baseline = (
+        flops_baseline().fit(*op_data(synth.op_table(train)).xy).predict([ops[i] for i in test])
+    )
     # the truth is additive (overhead + FLOPs + bytes), the model log-linear: close, not exact
     assert accuracy(learned, truth)["mape_pct"] < 20
     assert accuracy(learned, truth)["mape_pct"] < accuracy(baseline, truth)["mape_pct"] / 3
@@ -41,8 +46,8 @@ def test_learned_beats_the_flops_baseline_on_held_out_ops(synth):
 
 def test_unknown_features_and_unseen_kinds_are_reported(synth):
     with pytest.raises(LatbenchError, match="unknown feature"):
-        LearnedPredictor(features=("log_flops", "colour")).fit(synth.op_table(_ops()))
-    model = LearnedPredictor().fit(synth.op_table(_ops()))
+        LearnedPredictor(features=("log_flops", "colour")).fit(*op_data(synth.op_table(_ops())).xy)
+    model = LearnedPredictor().fit(*op_data(synth.op_table(_ops())).xy)
     with pytest.warns(UserWarning, match="not in the fit table"):
         pred = model.predict([OpSpec.make("identity", (1, 8, 8, 8))])
     assert pred[0] > 0
@@ -50,7 +55,7 @@ def test_unknown_features_and_unseen_kinds_are_reported(synth):
 
 def test_loglinear_transfer_maps_scale_and_keeps_rank(synth, nb201_ops, nb201_archs):
     measured_a = np.array([synth.network_ms(a) for a in nb201_archs])
-    base = NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(
+    base = NetworkPredictor(LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)).fit(
         nb201_archs, measured_a
     )
     measured_b = 3.0 * measured_a**0.8  # device B: faster on big nets, slower on small ones

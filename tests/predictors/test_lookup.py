@@ -4,6 +4,7 @@ import pytest
 
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.opspec import OpSpec
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.lookup import LookupPredictor, MissingOpsError
 
@@ -16,18 +17,18 @@ def conv(shape):
 
 @pytest.fixture
 def lut(synth):
-    return LookupPredictor().fit(synth.op_table([conv(s) for s in SHAPES]))
+    return LookupPredictor().fit(*op_data(synth.op_table([conv(s) for s in SHAPES])).xy)
 
 
 def test_exact_hits_return_the_table_value(synth, lut):
-    pred, cov = lut.predict_with_coverage([conv(s) for s in SHAPES])
+    pred, cov = lut.predict([conv(s) for s in SHAPES]), lut.coverage_of([conv(s) for s in SHAPES])
     assert pred.tolist() == [synth.true_ms(conv(s)) for s in SHAPES]
     assert cov.summary() == {"hits": 3, "interpolated": 0, "extrapolated": 0, "fallback": 0}
 
 
 def test_between_measured_shapes_is_interpolated_and_reported(synth, lut):
     query = conv((1, 16, 32, 32))
-    pred, cov = lut.predict_with_coverage([query])
+    pred, cov = lut.predict([query]), lut.coverage_of([query])
     assert cov.interpolated == [query.key] and cov.hits == 0
     lo, hi = synth.true_ms(conv(SHAPES[1])), synth.true_ms(conv(SHAPES[2]))
     assert lo < pred[0] < hi
@@ -37,7 +38,7 @@ def test_between_measured_shapes_is_interpolated_and_reported(synth, lut):
 def test_outside_measured_shapes_warns_and_reports_extrapolation(synth, lut):
     query = conv((1, 16, 128, 128))
     with pytest.warns(UserWarning, match="extrapolated"):
-        pred, cov = lut.predict_with_coverage([query])
+        pred, cov = lut.predict([query]), lut.coverage_of([query])
     assert cov.extrapolated == [query.key]
     assert pred[0] > synth.true_ms(conv(SHAPES[2]))
 
@@ -63,10 +64,12 @@ def test_fallback_answers_uncovered_kinds_and_is_reported(synth):
         for c in (8, 16, 32)
         for r in (8, 16, 32)
     ]
-    fallback = LearnedPredictor().fit(synth.op_table(pools))
-    lut = LookupPredictor(fallback=fallback).fit(synth.op_table([conv(s) for s in SHAPES]))
+    fallback = LearnedPredictor().fit(*op_data(synth.op_table(pools)).xy)
+    lut = LookupPredictor(fallback=fallback).fit(
+        *op_data(synth.op_table([conv(s) for s in SHAPES])).xy
+    )
     query = OpSpec.make("pool", (1, 24, 12, 12), reduce="avg", kernel=3, stride=1)
-    pred, cov = lut.predict_with_coverage([query])
+    pred, cov = lut.predict([query]), lut.coverage_of([query])
     assert cov.fallback == [query.key]
     assert pred[0] == pytest.approx(synth.true_ms(query), rel=0.2) and pred[0] > 0
 
@@ -83,8 +86,8 @@ def test_estimated_and_failed_rows_are_not_fitted(synth):
     df = synth.op_table([conv(s) for s in SHAPES])
     df.loc[0, "source"] = "estimated"
     df.loc[1, "status"] = "error"
-    lut = LookupPredictor().fit(df)
+    lut = LookupPredictor().fit(*op_data(df).xy)
     assert lut.keys_ == [conv(SHAPES[2]).key]
     df["status"] = "error"
     with pytest.raises(LatbenchError, match="no measured rows"):
-        LookupPredictor().fit(df)
+        LookupPredictor().fit(*op_data(df).xy)

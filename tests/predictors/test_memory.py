@@ -12,7 +12,7 @@ from latbench.memory import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.opspec import OpSpec
 from latbench.predictors import persist
-from latbench.predictors.memory import TrainingMemoryPredictor
+from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
 from latbench.predictors.memory_screen import MemoryScreen
 from latbench.tables import read_table
 
@@ -24,13 +24,13 @@ def chain(channels: int, size: int = 16) -> Architecture:
 
 def fake_gpu_table(tmp_path, offset_mib: float):
     """A memory table whose 'measurements' are the model plus a known per-device offset."""
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
 
     def measure(subject):
         return {
             "status": "ok",
             "error": "",
-            "peak_reserved_mib": model.estimate(subject).value_mib + offset_mib,
+            "peak_reserved_mib": model.predict([subject])[0] + offset_mib,
         }
 
     path = tmp_path / "memory.csv"
@@ -39,9 +39,9 @@ def fake_gpu_table(tmp_path, offset_mib: float):
 
 
 def test_fit_recovers_the_device_offset_and_labels_the_parts(tmp_path):
-    model = TrainingMemoryPredictor("reserved").fit(fake_gpu_table(tmp_path, 300.0))
+    model = calibrated(TrainingMemoryPredictor("reserved"), fake_gpu_table(tmp_path, 300.0))
     assert model.offset_mib_ == pytest.approx(300.0) and model.n_calibration_ == 3
-    est = model.estimate(chain(6))
+    est = model.explain([chain(6)])[0]
     assert est.value_mib == pytest.approx(est.modelled_mib + 300.0)
     assert "calibrated: median residual of 3 measurements" in est.parts["offset"]
     assert "caching-allocator" in est.parts["allocator"]
@@ -49,31 +49,31 @@ def test_fit_recovers_the_device_offset_and_labels_the_parts(tmp_path):
 
 def test_unfitted_errors_and_uncalibrated_says_so():
     with pytest.raises(NotFittedError, match="fit"):
-        TrainingMemoryPredictor().estimate(chain(4))
-    est = TrainingMemoryPredictor("rss_growth", workspace="cpu").fit(None).estimate(chain(4))
+        TrainingMemoryPredictor().explain([chain(4)])[0]
+    est = TrainingMemoryPredictor("rss_growth", workspace="cpu").fit([], []).explain([chain(4)])[0]
     assert est.offset_mib == 0 and "not calibrated" in est.parts["offset"]
 
 
 def test_json_round_trip_predicts_identically(tmp_path):
-    model = TrainingMemoryPredictor("reserved").fit(fake_gpu_table(tmp_path, 120.0))
+    model = calibrated(TrainingMemoryPredictor("reserved"), fake_gpu_table(tmp_path, 120.0))
     path = persist.save(model, tmp_path / "memory.json", device="cpu-test")
     again = persist.load(path)
     archs = [chain(4), chain(10)]
-    np.testing.assert_array_equal(again.predict_archs(archs), model.predict_archs(archs))
+    np.testing.assert_array_equal(again.predict(archs), model.predict(archs))
     assert "pickle" not in path.read_text()
 
 
 @pytest.mark.slow
 def test_screen_runs_full_traces_only_near_the_band_edges():
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     cal = sample_architectures("dints", 8, "small", seed=1)
     screen = MemoryScreen(model).fit(cal)
     archs = sample_architectures("dints", 10, "small", seed=2)
-    fast = screen.fast_mib(archs)
+    fast = screen.predict(archs)
     target = float(np.median(fast))
-    result = screen.screen(archs, target, band_mib=4.0)
+    result = screen.set_params(target_mib=target, band_mib=4.0).screen(archs)
     assert 0 < result.n_full < len(archs)
-    full = model.predict_archs(archs)
+    full = model.predict(archs)
     decided_fast = result.source == "fast"
     # a fast-path decision agrees with the full predictor's (the margin covers the error)
     assert np.array_equal(np.abs(full - target)[decided_fast] <= 4.0, result.kept[decided_fast])
@@ -97,10 +97,10 @@ def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
 def nvml_table(tmp_path, columns):
     """A memory table whose rows carry only ``columns(model_mib) -> fields`` (fake NVML rows
     as a container sees them: per-process memory missing)."""
-    model = TrainingMemoryPredictor("nvml").fit(None)
+    model = TrainingMemoryPredictor("nvml").fit([], [])
 
     def measure(subject):
-        return {"status": "ok", "error": "", **columns(model.estimate(subject).value_mib)}
+        return {"status": "ok", "error": "", **columns(model.predict([subject])[0])}
 
     path = tmp_path / "memory.csv"
     measure_into_table([chain(4), chain(8), chain(12)], path, measure, "cpu", TrainConfig())
@@ -118,9 +118,9 @@ def test_container_rows_calibrate_on_the_device_delta_and_say_so(tmp_path):
         },
     )
     with pytest.warns(UserWarning, match="3 of 3 measured row.* lack per-process NVML"):
-        model = TrainingMemoryPredictor("nvml").fit(table)
+        model = calibrated(TrainingMemoryPredictor("nvml"), table)
     assert model.n_calibration_ == 3 and model.offset_mib_ == pytest.approx(540.0)
-    offset = model.estimate(chain(6)).parts["offset"]
+    offset = model.explain([chain(6)])[0].parts["offset"]
     assert "device-level delta" in offset and "3 row(s) lacked per-process" in offset
     assert "no measurements given" not in offset
 
@@ -128,16 +128,16 @@ def test_container_rows_calibrate_on_the_device_delta_and_say_so(tmp_path):
 def test_container_rows_without_device_delta_use_reserved_plus_context(tmp_path):
     table = nvml_table(tmp_path, lambda m: {"context_mib": 500.0, "peak_reserved_mib": m + 2})
     with pytest.warns(UserWarning, match="allocator reserved peak"):
-        model = TrainingMemoryPredictor("nvml").fit(table)
+        model = calibrated(TrainingMemoryPredictor("nvml"), table)
     assert model.offset_mib_ == pytest.approx(502.0)
-    assert "allocator reserved peak + CUDA context" in model.estimate(chain(6)).parts["offset"]
+    assert "allocator reserved peak + CUDA context" in model.explain([chain(6)])[0].parts["offset"]
 
 
 def test_rows_with_nothing_usable_are_not_called_no_measurements(tmp_path):
     table = nvml_table(tmp_path, lambda m: {})
     with pytest.warns(UserWarning, match="lack per-process"):
-        model = TrainingMemoryPredictor("nvml").fit(table)
-    offset = model.estimate(chain(6)).parts["offset"]
+        model = calibrated(TrainingMemoryPredictor("nvml"), table)
+    offset = model.explain([chain(6)])[0].parts["offset"]
     assert model.n_calibration_ == 0 and "none of the table's 3 rows" in offset
 
 
@@ -158,10 +158,10 @@ def test_alloc_conf_is_modelled_or_refused(tmp_path):
     table = fake_gpu_table(tmp_path, 10.0)
     table.attrs["meta"] = with_alloc_conf(table.attrs["meta"], "expandable_segments:True")
     with pytest.raises(LatbenchError, match="does not model expandable_segments:True"):
-        TrainingMemoryPredictor("reserved").fit(table)
+        calibrated(TrainingMemoryPredictor("reserved"), table)
     table.attrs["meta"] = with_alloc_conf(table.attrs["meta"], "max_split_size_mb:64")
-    assert TrainingMemoryPredictor("reserved").fit(table).max_split_mib == 64
-    TrainingMemoryPredictor("allocated").fit(None)  # allocated does not depend on it
+    assert calibrated(TrainingMemoryPredictor("reserved"), table).max_split_mib == 64
+    TrainingMemoryPredictor("allocated").fit([], [])  # allocated does not depend on it
 
 
 def test_nvml_process_memory_of_a_pid_nvml_cannot_see_is_none():
@@ -201,7 +201,7 @@ def test_leave_one_out_residuals_are_the_errors_of_refits_without_each_point():
 def test_a_screen_needs_more_calibration_networks_than_fast_features():
     from latbench.predictors.memory_screen import MIN_CALIBRATION
 
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     with pytest.raises(ValueError, match=f"needs at least {MIN_CALIBRATION}"):
         MemoryScreen(model).fit([chain(c) for c in (2, 4, 6)])
 
@@ -209,10 +209,10 @@ def test_a_screen_needs_more_calibration_networks_than_fast_features():
 def test_a_screen_calibrated_on_repeats_of_one_network_traces_every_decision():
     """Copies of one network: leaving one copy out is no held-out error (the margin was
     ~1e-14 MiB and every decision took the fast path, 3 of 13 wrong on DiNTS small)."""
-    model = TrainingMemoryPredictor("reserved").fit(None)
+    model = TrainingMemoryPredictor("reserved").fit([], [])
     screen = MemoryScreen(model).fit([chain(4)] * 8)
     assert screen.margin_mib_ == np.inf
-    result = screen.screen([chain(c) for c in (2, 6, 10)], target_mib=1.0, band_mib=0.5)
+    result = screen.set_params(target_mib=1.0, band_mib=0.5).screen([chain(c) for c in (2, 6, 10)])
     assert list(result.source) == ["full"] * 3
 
 
@@ -226,8 +226,8 @@ def test_a_network_is_traced_once_per_configuration(monkeypatch):
     )
     monkeypatch.setattr(memory, "_BASIS_CACHE", {})
     arch = chain(5)
-    reserved = TrainingMemoryPredictor("reserved").fit(None)
-    first = reserved.predict_archs([arch, arch])
+    reserved = TrainingMemoryPredictor("reserved").fit([], [])
+    first = reserved.predict([arch, arch])
     assert len(calls) == 1 and first[0] == first[1]
-    TrainingMemoryPredictor("reserved", TrainConfig(optimizer="sgd")).fit(None).estimate(arch)
+    TrainingMemoryPredictor("reserved", TrainConfig(optimizer="sgd")).fit([], []).explain([arch])[0]
     assert len(calls) == 2  # another training configuration is another trace

@@ -52,10 +52,12 @@ def test_few_shots_learn_the_targets_own_ranking():
     src = SourceColumn.fit("src", source.keys, source.features, source.latency_ms / source.batch)
     rows = np.arange(0, N, 3)  # 20 shots
     test = np.setdiff1d(np.arange(N), rows)
-    model = ModelTransferPredictor(FEATURES, [src]).fit(target.take(rows))
+    model = ModelTransferPredictor(FEATURES, [src]).fit(target.take(rows), target.latency_ms[rows])
     pred = model.predict(target)
     rel = np.abs(pred[test] / target.latency_ms[test] - 1)
-    only_source = ModelTransferPredictor(FEATURES, [src], "source").fit(target.take(rows))
+    only_source = ModelTransferPredictor(FEATURES, [src], "source").fit(
+        target.take(rows), target.latency_ms[rows]
+    )
     rel_source = np.abs(only_source.predict(target)[test] / target.latency_ms[test] - 1)
     assert np.mean(rel <= 0.10) >= 0.6 > np.mean(rel_source <= 0.10) + 0.2, model.cv_scores_
     assert set(model.cv_scores_) == {
@@ -84,7 +86,9 @@ def test_nearest_source_is_the_one_that_tracks_the_target():
             "twin", source.keys, source.features, target.latency_ms / target.batch * 1.7
         ),
     ]
-    model = ModelTransferPredictor(FEATURES, cols, "source-nearest").fit(target.take(np.arange(12)))
+    model = ModelTransferPredictor(FEATURES, cols, "source-nearest").fit(
+        target.take(np.arange(12)), target.latency_ms[np.arange(12)]
+    )
     assert model.nearest_ == 1
     test = np.arange(12, N)
     assert np.all(np.abs(model.predict(target)[test] / target.latency_ms[test] - 1) < 0.1)
@@ -97,7 +101,9 @@ def test_saved_and_loaded_predicts_the_same():
     src = SourceColumn.fit(
         "src", source.keys[:50], source.features[:50], (source.latency_ms / source.batch)[:50]
     )  # 10 models missing
-    model = ModelTransferPredictor(FEATURES, [src]).fit(target.take(np.arange(10)))
+    model = ModelTransferPredictor(FEATURES, [src]).fit(
+        target.take(np.arange(10)), target.latency_ms[np.arange(10)]
+    )
     assert model.imputed(target) == {"src": 10}
     again = from_state_of(parse(dumps(model, device="tgt")))
     np.testing.assert_array_equal(again.predict(target), model.predict(target))
@@ -128,6 +134,8 @@ def test_reads_imported_architectures_and_refuses_others():
 
         model.predict(sample_architectures("nasbench201", 1, "small", seed=0))
     with pytest.raises(LatbenchError, match=">= 5 models"):
-        ModelTransferPredictor(FEATURES).fit(target.take(np.arange(3)))
+        ModelTransferPredictor(FEATURES).fit(
+            target.take(np.arange(3)), target.latency_ms[np.arange(3)]
+        )
     with pytest.raises(LatbenchError, match="timm:NAME"):
         timm_model("resnet18", {"input_shape": [1, 3, 8, 8]})

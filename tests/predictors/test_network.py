@@ -3,6 +3,7 @@ import pytest
 
 from latbench.errors import LatbenchError, NotFittedError
 from latbench.predictors.batch import ArchBatch, encode
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import FlopsCost
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
@@ -10,7 +11,7 @@ from latbench.predictors.network import NetworkPredictor
 
 @pytest.fixture(scope="module")
 def lut(synth, nb201_ops):
-    return LookupPredictor().fit(synth.op_table(nb201_ops))
+    return LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)
 
 
 def test_batched_sum_and_longest_path_match_the_architecture(synth, nb201_archs):
@@ -93,7 +94,7 @@ def test_per_kind_calibration_recovers_kind_specific_context_costs(synth, lut, n
     costs = np.array([synth.true_ms(op) for op in batch.ops])
     feats = batch.features(costs, by_kind=True)
     measured = feats["op_sum"] + 0.5 * feats["op_sum:conv"]
-    lut_exact = LookupPredictor().fit(synth.op_table(batch.ops))
+    lut_exact = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
     per_kind = NetworkPredictor(lut_exact, calibration="per_kind").fit(
         nb201_archs[:25], measured[:25]
     )

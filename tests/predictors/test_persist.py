@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from latbench.predictors.base import input_level
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor, flops_baseline
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
@@ -15,10 +16,12 @@ from latbench.predictors.transfer import TransferPredictor
 def fitted(synth, nb201_ops, nb201_archs):
     table = synth.op_table(nb201_ops)
     measured = np.array([synth.network_ms(a) for a in nb201_archs])
-    net = NetworkPredictor(LearnedPredictor().fit(table)).fit(nb201_archs, measured)
+    net = NetworkPredictor(LearnedPredictor().fit(*op_data(table).xy)).fit(nb201_archs, measured)
     return {
-        "lookup": LookupPredictor(fallback=flops_baseline().fit(table)).fit(table),
-        "learned": LearnedPredictor(per_kind=False).fit(table),
+        "lookup": LookupPredictor(fallback=flops_baseline().fit(*op_data(table).xy)).fit(
+            *op_data(table).xy
+        ),
+        "learned": LearnedPredictor(per_kind=False).fit(*op_data(table).xy),
         "network": net,
         "transfer": TransferPredictor(net).fit(nb201_archs[:10], 2 * measured[:10] ** 0.9),
     }
@@ -92,9 +95,15 @@ def test_drift_reference_of_a_table_is_saved_with_the_predictor(tmp_path):
     assert ref == {"nominal_ms": pytest.approx(3.0), "reference": "ref-net"}
     assert drift_reference(rows.drop(columns="drift"), {}) is None
     model = LookupPredictor().fit(
-        pd.DataFrame(
-            {"key": ["identity||1x2x4x4|float32|infer"], "latency_median_ms": [0.1], "status": "ok"}
-        )
+        *op_data(
+            pd.DataFrame(
+                {
+                    "key": ["identity||1x2x4x4|float32|infer"],
+                    "latency_median_ms": [0.1],
+                    "status": "ok",
+                }
+            )
+        ).xy
     )
     path = save(
         model, tmp_path / "p.json", statistic="latency_min_corrected_ms", drift_reference=ref

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from latbench.predictors.data import op_data
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import PredictorFileError, _canonical, load, save
@@ -20,7 +21,7 @@ def rechecksum(doc: dict) -> str:
 
 @pytest.fixture(scope="module")
 def network_file(synth, nb201_ops, nb201_archs, tmp_path_factory):
-    lookup = LookupPredictor().fit(synth.op_table(nb201_ops))
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)
     model = NetworkPredictor(lookup).fit(
         nb201_archs[:10], [synth.network_ms(a) for a in nb201_archs[:10]]
     )

@@ -16,6 +16,7 @@ from test_persist_damaged import rechecksum
 from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.predictors import LookupPredictor, NetworkPredictor, save
+from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.persist import PredictorFileError, load
 
@@ -25,14 +26,14 @@ TABLE = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/nasbench201
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("p")
-    lookup = LookupPredictor().fit(TABLE)
+    lookup = LookupPredictor().fit(*op_data(TABLE).xy)
     archs = sample_architectures("nasbench201", 4, "small", seed=1)
     out = {
         "lookup": save(lookup, folder / "lookup.json", statistic="latency_median_ms"),
         "network": save(
             NetworkPredictor(lookup).fit(archs, [1.0, 2.0, 3.0, 4.5]), folder / "network.json"
         ),
-        "learned": save(LearnedPredictor().fit(TABLE), folder / "learned.json"),
+        "learned": save(LearnedPredictor().fit(*op_data(TABLE).xy), folder / "learned.json"),
     }
     return {k: json.loads(Path(v).read_text()) for k, v in out.items()}
 

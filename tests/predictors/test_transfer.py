@@ -11,6 +11,7 @@ from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.deploy.validate import predict_latency
 from latbench.predictors.batch import encode
+from latbench.predictors.data import op_data
 from latbench.predictors.device_prior import DevicePrior
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
@@ -42,7 +43,7 @@ def archs():
 @pytest.fixture(scope="module")
 def source(synth, nb201_ops, archs):
     measured = np.array([synth.network_ms(a) for a in archs[:20]])
-    return NetworkPredictor(LookupPredictor().fit(synth.op_table(nb201_ops))).fit(
+    return NetworkPredictor(LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)).fit(
         archs[:20], measured
     )
 
@@ -78,7 +79,7 @@ def test_transfer_learns_the_targets_own_op_costs_and_reranks(synth, source, arc
 
 def test_learned_prior_from_other_devices_is_used_when_it_fits(synth, archs):
     batch = encode(archs)
-    lookup = LookupPredictor().fit(synth.op_table(batch.ops))
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
     src = source_op_costs(lookup, batch.ops)
     others = {
         f"gpu{i}": _target(synth, archs, pool=0.05 * (1 + 0.1 * i), conv=3.0, skip=0.2)
@@ -120,7 +121,7 @@ def test_shots_are_random_and_seeded():
 
 def test_transfer_with_a_prior_reloads_bit_identically(synth, archs, tmp_path):
     batch = encode(archs)
-    lookup = LookupPredictor().fit(synth.op_table(batch.ops))
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
     others = {f"d{i}": _target(synth, archs, pool=1 + i) for i in range(3)}
     prior = DevicePrior.fit(batch, others, source_op_costs(lookup, batch.ops))
     model = TransferPredictor(lookup, prior=prior).fit(archs[:10], _target(synth, archs[:10]))

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from latbench.cli import main
+from latbench.predictors.data import op_data
 
 PROFILES = Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
 
@@ -173,7 +174,9 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     from latbench.cli import search
 
     class TensOfMiB:
-        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+        unit = "MiB"
+
+        def predict(self, archs):  # noqa: ANN001, ANN202
             return np.linspace(20.0, 30.0, len(archs))
 
     monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
@@ -245,7 +248,9 @@ def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
     from latbench.cli import search
 
     class TensOfMiB:
-        def predict_archs(self, archs):  # noqa: ANN001, ANN202
+        unit = "MiB"
+
+        def predict(self, archs):  # noqa: ANN001, ANN202
             return np.linspace(16.0, 33.0, len(archs))
 
     monkeypatch.setattr(search, "_memory_model", lambda args: TensOfMiB())
@@ -290,6 +295,17 @@ def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsy
     assert "context: NOT included: the CUDA context" in out
 
 
+def test_hypersegnas_refuses_a_latency_predictor_in_one_line(tmp_path, capsys):
+    """The memory filter takes a predictor of architectures in MiB (unit and input_level)."""
+    from latbench.predictors import LookupPredictor, save
+
+    lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
+    path = save(lookup, tmp_path / "lut.json")
+    assert main(["search", "hypersegnas", "-n", "5", "--predictor", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not predict architectures' memory" in err[0]
+
+
 @pytest.mark.parametrize("which", ["cakes", "rtdnas", "stnas"])
 def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     """`search cakes --predictor <network predictor>` was a 36-line traceback (the
@@ -297,7 +313,7 @@ def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     from latbench.archs import sample_architectures
     from latbench.predictors import LookupPredictor, NetworkPredictor, save
 
-    lookup = LookupPredictor().fit(PROFILES / "nasbench201-small.csv")
+    lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
     archs = sample_architectures("nasbench201", 3, "small", seed=1)
     net = NetworkPredictor(lookup, "sum", "none").fit(archs, [1.0, 2.0, 3.0])
     save(net, tmp_path / "net.json")

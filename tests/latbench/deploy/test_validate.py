@@ -71,7 +71,7 @@ def saved_predictor(tmp_path):
 
     def make(statistic: str = "latency_median_ms", drift_reference: dict | None = None):
         ops = op_data(TABLE, statistic)
-        lookup = predictors.LookupPredictor().fit(ops)
+        lookup = predictors.LookupPredictor().fit(*ops.xy)
         archs = sample_architectures("nasbench201", 3, "small", seed=1)
         summed = [float(lookup.predict([e.op for e in a.edges]).sum()) for a in archs]
         model = predictors.NetworkPredictor(lookup, "sum", "none").fit(archs, summed)

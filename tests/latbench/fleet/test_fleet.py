@@ -304,7 +304,7 @@ def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
     from latbench.predictors.memory import TrainingMemoryPredictor
     from latbench.predictors.memory_screen import full_predictions
 
-    model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit(None)
+    model = TrainingMemoryPredictor("rss_growth", TrainConfig(), workspace="cpu").fit([], [])
     archs = sample_architectures("dints", 3, "small", seed=3)
     serial = full_predictions(model, archs)
     assert list(full_predictions(model, archs, ray=cluster)) == list(serial)

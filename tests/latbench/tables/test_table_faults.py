@@ -13,6 +13,7 @@ import pytest
 
 from latbench.cli import main
 from latbench.errors import LatbenchError, TableError
+from latbench.predictors.data import op_data
 from latbench.tables import TableWriter, meta_path, read_table
 from latbench.tables.schema import SCHEMAS
 
@@ -96,7 +97,7 @@ def test_a_byte_order_mark_is_accepted_in_predictor_and_architecture_files(tmp_p
     from latbench.predictors import LookupPredictor, load, save
 
     pred = tmp_path / "p.json"
-    save(LookupPredictor().fit(PROFILES / "nasbench201-small.csv"), pred)
+    save(LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy), pred)
     assert load(_bom(pred)).keys_
     arch = sample_architectures("nasbench201", 1, "small", seed=0)[0]
     path = tmp_path / "a.json"
