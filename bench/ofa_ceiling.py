@@ -19,6 +19,12 @@ column, what the data itself allows, so a miss can be told apart from a weak met
     500 iterations at rate 0.05, or 1,000 at 0.03 with 15 leaves and L2 1.0, changed ρ by
     ≤ 0.013 and ±10 % by ≤ 2.7 points against the defaults on 2080ti_1, titan_xp_1,
     2080ti_32 and titan_xp_64 (checked once, not part of the run).
+(d) **the simplest features that explain batch 1**: the 5 stage depths alone, a linear model
+    of log latency, 5-fold cross-validated (so per-block launch cost by stage: the stages
+    differ in squeeze-and-excitation and activation, i.e. in kernels per block); and
+    ``resid ρ``: how much of what that model leaves is shared between the two GPUs (Spearman
+    of the two columns' out-of-fold residuals at the same batch). Near 0 says the rest is
+    each device's own measurement noise, which no predictor of the subnet can rank.
 (c) **latbench's transfer at larger k**: ``TransferPredictor`` (``method=auto``, the CPU
     source, fitted on the shots' own ops: the same fit as the few-shot table) at k = 10, 100,
     1,000, scored on the other 5,000 − k subnets, to see whether it approaches (b).
@@ -39,7 +45,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
@@ -89,14 +97,25 @@ def gbm_cv(features: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -
     return accuracy(np.exp(predicted), y)
 
 
+def stage_depth_cv(features: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:
+    """Out-of-fold predictions (ms) of a linear model of log ``y`` on the stage depths
+    (columns ``2 * N_SLOTS`` .. ``+ N_STAGES`` of :func:`encoding_features`)."""
+    split = KFold(folds, shuffle=True, random_state=0)
+    depths = features[:, 2 * N_SLOTS : 2 * N_SLOTS + N_STAGES]
+    return np.exp(cross_val_predict(LinearRegression(), depths, np.log(y), cv=split))
+
+
 def ceiling_rows(df: pd.DataFrame, columns: Sequence[str], features: np.ndarray) -> pd.DataFrame:
-    """Parts (a) and (b) per column: one row each, fractions for the ±10 % shares."""
+    """Parts (a), (b) and (d) per column: one row each, fractions for the ±10 % shares."""
     rows = []
+    stage = {c: stage_depth_cv(features, df[c].to_numpy(dtype=np.float64)) for c in columns}
+    resid = {c: np.log(df[c].to_numpy(dtype=np.float64) / stage[c]) for c in columns}
     for col in columns:
         y = df[col].to_numpy(dtype=np.float64)
         partner = same_batch_partner(col, columns)
         pa = mapped_agreement(df[partner].to_numpy(dtype=np.float64), y) if partner else {}
         gb = gbm_cv(features, y)
+        sd = accuracy(stage[col], y)
         rows.append(
             {
                 "column": col,
@@ -108,6 +127,9 @@ def ceiling_rows(df: pd.DataFrame, columns: Sequence[str], features: np.ndarray)
                 "gbm_tau": gb["kendall_tau"],
                 "gbm_mape_pct": gb["mape_pct"],
                 "gbm_within_10": gb["within_10pct"],
+                "stage_rho": sd["spearman_rho"],
+                "stage_within_10": sd["within_10pct"],
+                "resid_rho": spearmanr(resid[col], resid[partner])[0] if partner else np.nan,
             }
         )
     return pd.DataFrame(rows).set_index("column")
@@ -154,6 +176,9 @@ HEADERS = {
     "gbm_tau": "(b) τ",
     "gbm_mape_pct": "(b) MAPE %",
     "gbm_within_10": "(b) ±10 %",
+    "stage_rho": "(d) ρ",
+    "stage_within_10": "(d) ±10 %",
+    "resid_rho": "(d) resid ρ",
 }
 
 
@@ -171,7 +196,8 @@ def print_ceiling(ceiling: pd.DataFrame, transfer: pd.DataFrame | None, n: int) 
     print(
         f"\nceiling per column ({n} subnets): (a) the other GPU at the same batch, log-linear "
         f"map fitted on all rows; (b) gradient boosting on the encoding, 5-fold CV "
-        f"(~{4 * n // 5} training subnets per fold). Bar: ρ ≥ {BAR_RHO} and ≥ "
+        f"(~{4 * n // 5} training subnets per fold); (d) the 5 stage depths, linear, 5-fold "
+        f"CV, and how much of its residual the two GPUs share. Bar: ρ ≥ {BAR_RHO} and ≥ "
         f"{100 * BAR_WITHIN:.0f} % within ±10 %"
     )
     print(c.rename(columns=HEADERS).to_string(float_format=lambda v: f"{v:.3f}"))

@@ -84,6 +84,9 @@ PREFERENCE = (
 )
 """Order of the candidates: of equal leave-one-out errors the earlier wins (the fewest
 numbers first)."""
+NESTED = ("launches", "roofline", "opcost-roofline")
+"""The device model's candidates, each a special case of the next: the simplest within one
+standard error of the best of them wins (``transfer_fit.select``; why: docs/transfer.md)."""
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
 CONFIDENCE = 0.975
@@ -177,7 +180,7 @@ class TransferPredictor(Predictor):
         terms = op_terms(batch.ops)
         T = network_terms(batch.counts(), terms)
         self.roofline_ = fit_weights(T, y, np.arange(len(y)), self._spec_prior())
-        choice = select(self._candidates(A, y, src, base, T, terms), y)
+        choice = select(self._candidates(A, y, src, base, T, terms), y, NESTED)
         final = self._fitters(A, y, src, base, T, terms)[choice.method](
             np.arange(len(y)), choice.alpha
         )

@@ -102,7 +102,9 @@ def loo_residuals(fitter: Fitter, y: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def select(
-    candidates: dict[str, tuple[Fitter, Sequence[float]]], y: np.ndarray, one_se: bool = False
+    candidates: dict[str, tuple[Fitter, Sequence[float]]],
+    y: np.ndarray,
+    nested: Sequence[str] = (),
 ) -> Choice:
     """The (method, α) with the smallest LOO root-mean-square relative error (ties keep the
     earlier candidate, so list the simpler or preferred methods first), among the fits whose
@@ -111,12 +113,12 @@ def select(
     the others (NAS-Bench-201 pixel3, seed 7: a 1.9 ms shot among 3.5–13 ms ones picked a flat
     fit, ρ 0 on every other network). Only when no fit ranks are all eligible.
 
-    ``one_se``: the one-standard-error rule (Hastie, Tibshirani & Friedman, *Elements of
-    Statistical Learning* §7.10) instead: each method keeps its best α, then the FIRST method
-    whose mean squared LOO error is within one standard error of the paired difference from
-    the best method's wins. Measured on the public benches (docs/benchmarks-transfer.md) it
-    did not help: preferring the device model over the learned prior cost NAS-Bench-201's GPU
-    columns up to 11 points of ±10 %; so ``TransferPredictor`` does not use it.
+    ``nested``: methods each of which is a special case of the next (the fewest numbers
+    first). When the best is one of them, the one-standard-error rule (Hastie, Tibshirani &
+    Friedman, *Elements of Statistical Learning* §7.10) picks among it and the simpler ones:
+    the first whose mean squared LOO error is within one standard error of the paired
+    difference from the best's. Only nested ones: across all it cost NAS-Bench-201's GPU
+    columns up to 11 points of ±10 % (docs/benchmarks-transfer.md).
     """
     per_method: dict[str, tuple[float, np.ndarray]] = {}
     scores: dict[str, float] = {}
@@ -135,10 +137,13 @@ def select(
     assert per_method, "select needs at least one candidate"
     eligible = [m for m in per_method if m in ranks] or list(per_method)
     best = min(eligible, key=lambda m: scores[m])  # the first of equal minima
-    if one_se:
-        for name, (alpha, res) in per_method.items():
+    if best in nested:
+        for name in nested[: list(nested).index(best)]:
+            if name not in eligible:
+                continue
+            alpha, res = per_method[name]
             d = res**2 - per_method[best][1] ** 2
-            if name in eligible and d.mean() <= d.std(ddof=1) / np.sqrt(len(d)):
+            if d.mean() <= d.std(ddof=1) / np.sqrt(len(d)):
                 return Choice(name, alpha, res, scores)
     return Choice(best, per_method[best][0], per_method[best][1], scores)
 
@@ -151,15 +156,6 @@ def _ranks(residuals: np.ndarray, y: np.ndarray) -> bool:
     if np.ptp(pred) <= 1e-12 * max(float(np.max(np.abs(pred))), 1e-300) or np.ptp(y) == 0:
         return False
     return bool(spearmanr(pred, y).statistic > 0)
-
-
-def interval_factor(residuals: np.ndarray, coverage: float) -> float:
-    """Half-width q (relative) such that |measured/predicted − 1|-style errors of the LOO
-    residuals stay within q for a ``coverage`` share (jackknife / split-conformal rank
-    ``ceil((k+1)·coverage)``; beyond the largest residual: 1.5 × the largest)."""
-    r = np.sort(np.abs(residuals))
-    rank = int(np.ceil((len(r) + 1) * coverage))
-    return float(r[rank - 1]) if rank <= len(r) else float(1.5 * r[-1])
 
 
 def tolerance_factor(residuals: np.ndarray, coverage: float, confidence: float) -> float:

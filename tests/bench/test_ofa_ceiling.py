@@ -76,3 +76,14 @@ def test_gbm_cv_learns_an_encoding_function_and_not_noise():
     assert good["spearman_rho"] > 0.95 and good["n"] == 300
     noise = ofa_ceiling.gbm_cv(x, np.random.default_rng(2).uniform(5, 50, 300), folds=3)
     assert abs(noise["spearman_rho"]) < 0.2
+
+
+def test_stage_depth_cv_fits_per_stage_block_costs_out_of_fold():
+    df = _table(300)
+    x = ofa_ceiling.encoding_features(df)
+    depths = x[:, 40:45]
+    y = 1.0 + depths @ np.array([0.45, 0.77, 0.55, 0.96, 0.93])  # ms: a cost per block by stage
+    pred = ofa_ceiling.stage_depth_cv(x, y, folds=3)
+    assert pred.shape == (300,) and np.all(np.abs(pred / y - 1) < 0.05)
+    resolution_only = ofa_ceiling.stage_depth_cv(x, x[:, 45] ** 2, folds=3)
+    assert np.corrcoef(resolution_only, x[:, 45])[0, 1] < 0.3  # depths cannot see r

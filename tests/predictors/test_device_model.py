@@ -303,7 +303,7 @@ def test_spec_sheet_estimates_are_labelled_and_scale_with_the_spec(archs, tmp_pa
     assert main(["fit", "--shots", "0", "-o", str(out)]) == 2
 
 
-def test_select_one_se_prefers_the_first_method_within_one_standard_error():
+def test_select_prefers_the_simplest_nested_method_within_one_standard_error():
     from latbench.predictors.transfer_fit import select
 
     y = np.ones(10)
@@ -316,10 +316,12 @@ def test_select_one_se_prefers_the_first_method_within_one_standard_error():
         "simple": (const(off), (0.0,)),  # noqa: E731
         "complex": (const(0.0), (0.0,)),
     }
-    near = select(cands(0.01), y, one_se=True)
+    nested = ("simple", "complex")
+    near = select(cands(0.01), y, nested)
     assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]
     assert select(cands(0.01), y).method == "complex"  # plain: the smallest LOO error
-    assert select(cands(0.3), y, one_se=True).method == "complex"
+    assert select(cands(0.3), y, nested).method == "complex"
+    assert select(cands(0.01), y, ("other",)).method == "complex"  # not nested: plain
 
 
 def test_a_fit_that_ranks_nothing_is_not_chosen_while_another_ranks():
