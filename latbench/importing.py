@@ -39,12 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from latbench.archs.graph import Architecture
-from latbench.choices import DISCONNECTED, PERS, UNITS  # the CLI's vocabulary, re-exported
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
 from latbench.statistics import LATENCY_RANGE_MS
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
+
+UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
+"""Units of an imported latency column, with their factor to milliseconds."""
+PERS = ("batch", "image")
+"""What an imported latency is for: the whole batch or one image of it."""
+DISCONNECTED = ("drop", "keep")
+"""What import does with NAS-Bench-201 cells whose input cannot reach their output."""
 
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""

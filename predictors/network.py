@@ -39,7 +39,6 @@ from latbench.errors import LatbenchError
 from latbench.predictors.base import CostModel, Predictor
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
 from latbench.predictors.persist import (
     check_choice,
     check_nonnegative,
@@ -49,6 +48,11 @@ from latbench.predictors.persist import (
     persistable,
     state_of,
 )
+
+CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
+"""``NetworkPredictor`` calibrations."""
+COMPOSITIONS = ("sum", "longest_path")
+"""How a network's op costs compose: their sum, or the longest input-to-output path."""
 
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),

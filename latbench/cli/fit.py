@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
-from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import is_corrected
 
@@ -38,13 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
     p.add_argument(
         "--calibration",
-        choices=CALIBRATIONS,
+        type=OneOf("latbench.predictors.network", "CALIBRATIONS"),
         default="affine",
         help="how --networks corrects the summed op latencies (default: affine)",
     )
     p.add_argument(
         "--composition",
-        choices=COMPOSITIONS,
+        type=OneOf("latbench.predictors.network", "COMPOSITIONS"),
         default="sum",
         help="how op latencies combine into a network's: sum over all ops, or "
         "the longest input-to-output path (default: sum)",
@@ -95,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--method",
-        choices=METHODS,
+        type=OneOf("latbench.predictors.transfer", "METHODS"),
         default="auto",
         help="transfer method; auto: chosen by leave-one-out CV on the shots",
     )

@@ -8,10 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from latbench.choices import CLOCK_CHOICES, SIZES
-from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
+from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import err_console
 from latbench.errors import LatbenchError, TableError
 
@@ -34,7 +31,7 @@ def add_measuring_args(
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="small: shapes for a quick CPU run; paper: the paper's shapes "
         "(default: the space's own: paper for nasbench201, small otherwise)",
@@ -49,7 +46,7 @@ def add_measuring_args(
     )
     p.add_argument(
         "--clock",
-        choices=CLOCK_CHOICES,
+        type=OneOf("latbench.timing.cpu", "CLOCK_CHOICES"),
         default="auto",
         help="CPU clock: thread (CPU time of the measuring thread: latency on a "
         "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
@@ -140,7 +137,7 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
             f"--drift-from {table}: no row has a reference_ms (measure it with "
             "--rounds > 1, without --no-reference)"
         )
-    return float(np.median(values)) if len(values) else None
+    return float(values.median()) if len(values) else None
 
 
 def table_arg(schema: str) -> Callable[[str], Path]:

@@ -12,8 +12,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latbench.choices import OPTIMIZERS, SIZES
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
@@ -52,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=5, help="architectures to sample from a space")
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="sampled architectures' size (default: the space's own)",
     )
@@ -61,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--optimizer",
-        choices=OPTIMIZERS,
+        type=OneOf("latbench.memory.steps", "OPTIMIZERS"),
         default="adam",
         help="optimizer of the training steps; its state counts (default: adam)",
     )

@@ -7,8 +7,7 @@ import csv
 import time
 from pathlib import Path
 
-from latbench.choices import SIZES
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, with_filename
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="size of --space (default: the size the predictor was fitted on, "
         "else the space's own: paper for nasbench201)",

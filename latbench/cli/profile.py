@@ -6,8 +6,6 @@ import argparse
 import fnmatch
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import (
     add_measuring_args,
@@ -71,6 +69,8 @@ def select_specs(
 ) -> list[OpSpec]:
     """The specs whose key matches any glob of ``match`` (all when None), then a seeded
     random ``sample`` of them kept in their listing order. ``LatbenchError`` if none is left."""
+    import numpy as np
+
     if match:
         specs = [s for s in specs if any(fnmatch.fnmatchcase(s.key, g) for g in match)]
     if not specs:

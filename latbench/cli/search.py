@@ -18,8 +18,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-from latbench.choices import SIZES
-from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (
@@ -83,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--size",
         default=None,
-        choices=SIZES,
+        type=SIZE,
         help="small or paper (default: the searched space's own, small for these)",
     )
     p.add_argument("--lam", type=nonnegative_float, default=None, help="regulariser weight (λ)")

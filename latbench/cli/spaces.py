@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.choices import SIZES
 from latbench.cli.ui import print_table
 
 
@@ -15,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.spaces import get_space, list_spaces
+    from latbench.spaces import SIZES, get_space, list_spaces
 
     rows = []
     for name in list_spaces(args.pattern):

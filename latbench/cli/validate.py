@@ -13,8 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from latbench.choices import BACKENDS, DEFAULT_OPSET, PROTOCOLS
-from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
+from latbench.cli.argtypes import OneOf, nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
@@ -22,6 +21,8 @@ from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
 
 
 def _backends(text: str) -> list[str]:
+    from latbench.deploy.runners import BACKENDS
+
     names = [b.strip() for b in text.split(",") if b.strip()]
     bad = [b for b in names if b not in BACKENDS]
     if bad or not names:
@@ -71,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--backend",
         type=_backends,
         default=["torch", "ort"],
-        help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)",
+        help="comma-separated backends (default: torch,ort; a wrong name lists the others)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument(
@@ -111,7 +112,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ORT/TRT on GPU: include host<->device copies in the timed region",
     )
-    p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help="ONNX opset")
+    p.add_argument(
+        "--opset", type=positive_int, help="ONNX opset (default: the exporter's DEFAULT_OPSET)"
+    )
     p.add_argument(
         "--measure-ms",
         type=positive_float,
@@ -132,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--protocol",
-        choices=PROTOCOLS,
+        type=OneOf("latbench.deploy.paper_protocols", "PROTOCOLS"),
         default=None,
         help="a paper's deployment protocol: rtdnas (<= 50 ms, >= 22 FPS), stnas "
         "(FPS = 1/T_inf, 11-frame window; ARCH an stnas-decoder), dyncell "
@@ -172,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads or None,
         cuda_graph=args.cuda_graph,
         transfers=args.transfers,
-        opset=args.opset,
+        **({"opset": args.opset} if args.opset else {}),
         out_dir=args.out,
         skip_unavailable=args.skip_unavailable,
     )

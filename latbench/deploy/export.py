@@ -17,9 +17,11 @@ from typing import Any
 
 import torch
 
-from latbench.choices import DEFAULT_OPSET  # noqa: F401  (the CLI's default, re-exported)
 from latbench.errors import LatbenchError, MissingDependencyError
 from latbench.paths import unlinked
+
+DEFAULT_OPSET = 17
+"""Opset of exported models: >= 16 for grid_sample, well inside TensorRT 8.6's parser range."""
 
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")

@@ -22,11 +22,13 @@ import torch
 from torch import nn
 
 from latbench.archs import Architecture, ArchitectureModule
-from latbench.choices import PROTOCOLS  # noqa: F401  (the CLI's vocabulary, re-exported)
 from latbench.deploy.protocols import FrameTiming, dynamic_cell_timing, stnas_fps
 from latbench.errors import LatbenchError
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS, STNAS_WINDOW
 from latbench.spaces import stnas_encoder
+
+PROTOCOLS = ("rtdnas", "stnas", "dyncell")
+"""The papers' deployment protocols."""
 
 _SPACE_OF = {"stnas": "stnas-decoder", "dyncell": "dyncell"}
 

@@ -18,9 +18,11 @@ from typing import Any
 import torch
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.choices import OPTIMIZERS  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+"""Optimizers of the training steps whose memory is measured."""
 
 LOSSES = ("mse", "sum")  # mse: mean of squares (a dense gradient, like a segmentation loss)
 Subject = Architecture | OpSpec

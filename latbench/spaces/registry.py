@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latbench.choices import SIZES  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.opspec import OpSpec
+
+SIZES = ("small", "paper")
+"""Sizes of every search space: latbench's CPU-sized one and the paper's."""
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture

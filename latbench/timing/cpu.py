@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
-from latbench.choices import CLOCK_CHOICES as CHOICES
 from latbench.errors import MeasurementError
 from latbench.timing.adaptive import (
     REFERENCE_GENOTYPE,
@@ -38,7 +37,8 @@ from latbench.timing.adaptive import (
 from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
-CLOCK_CHOICES = CHOICES  # "auto", then the names of CLOCKS (the parsers read latbench.choices)
+CLOCK_CHOICES = ("auto", *CLOCKS)
+"""Values of ``--clock``: ``auto`` picks, or one of ``CLOCKS``."""
 
 LOADED_WARN = 0.5
 """Multi-threaded runs warn when the 1-minute load average exceeds this share of the cores

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import torch
 
-from latbench.choices import BACKENDS  # noqa: F401  (the CLI's vocabulary, re-exported)
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import PRECISIONS, RunInfo, Runner
 from latbench.errors import MeasurementError, UnknownNameError
+
+BACKENDS = ("torch", "ort", "ort-trt", "trt")
+"""Deployment backends of ``latbench validate``."""
 
 DEFAULT_CACHE_DIR = Path(".latbench-cache")
 

@@ -308,7 +308,7 @@ def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
 def test_measuring_commands_default_to_one_thread(command):
     """validate times torch and ONNX Runtime like profile times ops: one thread unless asked
     (on a shared machine two threads timed msnas:0 at 411 ms median against 5.4 ms)."""
-    from latbench.cli import build_parser
+    from latbench.cli.commands import build_parser
 
     assert build_parser().parse_args(command).threads == 1
     if command[0] == "validate":  # 0: the libraries' own thread count
