@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from latbench.errors import PLUGIN_HINT, LatbenchError
+from latbench.plugin_loader import load_plugins
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,6 @@ def register_search(
 def get_search(name: str, papers: tuple[str, ...] = ()) -> SearchEntry:
     """The registered search ``name`` (plugins loaded first); ``LatbenchError`` listing the
     valid names, ``papers`` (the papers' searches) included."""
-    from latbench.plugins import load_plugins
 
     load_plugins()
     if name not in _SEARCHES:

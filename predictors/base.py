@@ -18,8 +18,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
+from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
+from latbench.predictors.persist import check_numbers, check_type, damaged
 
 INPUT_LEVELS = ("op", "network")
 
@@ -112,7 +114,6 @@ class FitDomain:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> FitDomain:
-        from latbench.predictors.persist import check_numbers, check_type, damaged
 
         groups = check_type("domain.groups", state["groups"], dict, "an object")
         for key, g in groups.items():

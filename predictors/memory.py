@@ -27,9 +27,9 @@ import pandas as pd
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
-from latbench.memory.child import subject_from_json
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
-from latbench.memory.steps import Subject
+from latbench.memory.gpu import check_alloc_conf
+from latbench.memory.steps import Subject, subject_from_json
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
@@ -168,7 +168,6 @@ class TrainingMemoryPredictor(Predictor):
         """Refuse a table measured under allocator settings the model does not model."""
         if table is None or self.target in ("allocated", "rss_growth"):
             return
-        from latbench.memory.gpu import check_alloc_conf
 
         conf = table.attrs.get("meta", {}).get("protocol", {}).get("alloc_conf", "")
         self.max_split_mib = check_alloc_conf(conf or "", self.max_split_mib)
@@ -233,7 +232,7 @@ class TrainingMemoryPredictor(Predictor):
         """MiB per op, each trained alone (the ``CostModel`` protocol)."""
         return np.array([self.estimate(s).value_mib for s in specs], dtype=np.float64)
 
-    # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
+    # -- JSON persistence (latbench.predictors.persist) ----------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted()
         return {
@@ -335,7 +334,8 @@ def _measured_values(
         warnings.warn(
             f"{missing} of {len(found)} measured row(s) lack per-process NVML "
             "memory (NVML cannot see this pid, e.g. inside a container); "
-            f"{n_fallback} calibrated on {' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
+            f"{n_fallback} calibrated on "
+            f"{' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
             f", {missing - n_fallback} unused",
             stacklevel=3,
         )

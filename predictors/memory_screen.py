@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import Architecture
-from latbench.errors import NotFittedError
 from latbench.fleet.pool import parallel_map
 from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
 from latbench.memory.terms import op_terms
+from latbench.notfitted import NotFittedError
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
 from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor

@@ -16,9 +16,9 @@ import signal
 import sys
 import warnings
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
@@ -50,6 +50,14 @@ _OWN_ROOTS = tuple(
 ``latbench.predictors`` are (links in a checkout)."""
 
 
+class _SpeltOut(argparse.ArgumentParser):
+    """A subcommand's parser: options must be spelt out (argparse would otherwise take
+    ``--n 50`` for ``--n-paths 50`` without a word)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
+
+
 def module_name(command: str) -> str:
     return f"latbench.cli.{command.replace('-', '_')}"
 
@@ -69,13 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"latbench {__version__}",
         help="print latbench's version and exit",
     )
-    # options must be spelt out on every command: argparse would otherwise take ``--n 50`` for
-    # ``--n-paths 50`` without a word
     sub = parser.add_subparsers(
-        dest="command",
-        required=True,
-        metavar="COMMAND",
-        parser_class=partial(argparse.ArgumentParser, allow_abbrev=False),
+        dest="command", required=True, metavar="COMMAND", parser_class=_SpeltOut
     )
     for name in COMMANDS:
         importlib.import_module(module_name(name)).register(sub)
@@ -172,7 +175,7 @@ def dispatch(argv: list[str] | None = None) -> int:
     from_command_line = argv is None
     plugins, argv = split_plugins(sys.argv[1:] if argv is None else list(argv))
     if plugins:
-        from latbench.plugins import add_to_environment
+        from latbench.plugin_loader import add_to_environment
 
         add_to_environment(plugins)  # before the supervisor: every child inherits them
     if from_command_line:

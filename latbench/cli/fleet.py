@@ -10,7 +10,7 @@ from typing import Any
 from latbench.cli.measuring import RowAdvancer, run_options
 from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
-from latbench.tablerun import default_table_path
+from latbench.tablerun.paths import default_table_path
 
 
 def add_ray_args(p: argparse.ArgumentParser) -> None:

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 def _measure_models(args: argparse.Namespace) -> int:
     """``--model``: each traced model measured whole into ``<device>/models.networks.csv``."""
     from latbench.netprofile import measure_architectures
-    from latbench.tablerun import default_table_path
+    from latbench.tablerun.paths import default_table_path
 
     if args.ray is not None:
         raise LatbenchError(

@@ -83,8 +83,8 @@ def add_measuring_args(
         "--no-reference",
         dest="reference",
         action="store_false",
-        help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
-        "1); without it the *_corrected_ms columns stay empty",
+        help="do not measure the drift reference (a small fixed network) in every round "
+        "(CPU, rounds > 1); without it the *_corrected_ms columns stay empty",
     )
     p.add_argument(
         "--drift-from",
@@ -101,7 +101,7 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
     ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
     without reference rows, is a ``TableError`` naming it."""
     from latbench.tables import read_table
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID
 
     if not table.is_file():
         if strict:
@@ -219,6 +219,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
     from latbench.device import fingerprint
+    from latbench.timed import DRIFT_REFERENCE
     from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
 
     cpu = args.device.split(":")[0] == "cpu"
@@ -229,7 +230,7 @@ def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Tim
         target_rel_ci=args.target_ci,
         min_sample_ms=min_sample_ms_for(args.device, clock),
         rounds=args.rounds,
-        reference=cpu and args.reference and args.rounds > 1,
+        reference=DRIFT_REFERENCE if cpu and args.reference and args.rounds > 1 else None,
     )
     if cpu:
         timer_options["clock"] = clock

@@ -272,7 +272,7 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
     from latbench.device import fingerprint
-    from latbench.tablerun import REFERENCE_DIR, default_table_path
+    from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 
     slug = fingerprint("cpu", threads=args.threads)["slug"]
     paths = []

@@ -34,17 +34,17 @@ def _backends(text: str) -> list[str]:
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
     """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
-    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused in
-    one line."""
+    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused
+    in one line."""
     try:
-        import latbench.predictors as predictors
         from latbench.predictors.base import input_level
+        from latbench.predictors.persist import load
     except ImportError:
         raise MissingDependencyError(
             "predictors",
             why="--predictor needs latbench's predictors package (install latbench from source)",
         ) from None
-    model = predictors.load(path, device=device_slug)
+    model = load(path, device=device_slug)
     if input_level(model) != "network":
         raise LatbenchError(
             f"{path}: is a {type(model).__name__}, which predicts ops; "

@@ -21,13 +21,14 @@ from typing import Any
 import torch
 
 from latbench.deploy.report import VERDICT_STATISTIC
+from latbench.device import require_cuda
 from latbench.papers import RTDNAS_LATENCY_UB_MS as RTDNAS_BUDGET_MS
 from latbench.papers import RTDNAS_MIN_FPS, STNAS_WINDOW
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 from latbench.timing.cpu import CpuSampler
-from latbench.timing.cuda import CudaEventSampler, require_cuda
+from latbench.timing.cuda import CudaEventSampler
 
 WARMUP_FRAMES = 10
 

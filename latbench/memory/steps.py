@@ -28,6 +28,17 @@ LOSSES = ("mse", "sum")  # mse: mean of squares (a dense gradient, like a segmen
 Subject = Architecture | OpSpec
 
 
+def subject_to_json(subject: Subject) -> dict[str, Any]:
+    """A subject in the job's plain form: ``{"op": key}`` or ``{"arch": json}``."""
+    if isinstance(subject, OpSpec):
+        return {"op": subject.key}
+    return {"arch": subject.to_json()}
+
+
+def subject_from_json(data: dict[str, Any]) -> Subject:
+    return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How the training steps run. ``batch=None`` keeps the subject's own batch size."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from latbench import plugins
+from latbench import plugin_loader as plugins
 from latbench.cli.commands import split_plugins
 from latbench.errors import LatbenchError
 

@@ -10,8 +10,9 @@ import sklearn
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.model_features import FEATURES
+from latbench.notfitted import NotFittedError
 from latbench.predictors.base import Predictor, input_level
 from latbench.predictors.gpu_specs import SpecSheetPredictor
 from latbench.predictors.learned import FlopsCost, LearnedPredictor

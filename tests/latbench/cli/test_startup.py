@@ -142,7 +142,10 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_not_a_traceback(tmp_path):
     """SIGINT while ``python -m latbench`` imports the CLI and the command ends with the one-line
     message and exit 130. The delays count from ``import latbench`` being done: before it,
     Python itself is starting (a SIGINT during ``site`` is Python's own "Fatal Python error")."""
-    start = "import runpy, latbench; print(flush=True); runpy.run_module('latbench', run_name='__main__')"
+    start = (
+        "import runpy, latbench; print(flush=True); "
+        "runpy.run_module('latbench', run_name='__main__')"
+    )
     codes = []
     for delay in (0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
         proc = subprocess.Popen(

@@ -16,13 +16,15 @@ from latbench.opspec import OpSpec
 from latbench.profile import OpLatencyJob, profile_specs
 from latbench.tablerun.inflight import InFlight, culprit, fault_rows, marker_path, read_marker
 from latbench.tables import read_table
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer
+from latbench.timing.adaptive import DriftReference
 
 SPECS = [OpSpec.make("conv", (1, 4, 8, 8), kernel=k) for k in (1, 3, 5)]
 KEYS = [s.key for s in SPECS]
 
 
-def _timer(rounds: int = 2, reference: bool = False):
+def _timer(rounds: int = 2, reference: DriftReference | None = None):
     return make_timer(
         "cpu", TimingConfig(budget_ms=2, warmup_ms=1, rounds=rounds, reference=reference), threads=1
     )
@@ -169,14 +171,14 @@ def test_turns_reach_the_marker_while_a_group_is_built_described_and_timed(tmp_p
 
             return super().measure(items, on_round, turn)
 
-    base = OpLatencyJob.of(_timer(reference=True))
+    base = OpLatencyJob.of(_timer(reference=DRIFT_REFERENCE))
     job = Spy(
         **{
             k: getattr(base, k)
             for k in ("schema", "protocol", "fingerprint", "meta", "group_size", "timer")
         }
     )
-    from latbench.tablerun import run_into_table
+    from latbench.tablerun.driver import run_into_table
 
     run_into_table(job, SPECS, path)
     assert [c for i, c in seen if i == -1][:3] == [0, 1, 2]  # describe's turns
