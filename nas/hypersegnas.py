@@ -2,12 +2,12 @@
 predicted training memory lies within a band around a target, rank them, and measure the top N
 to confirm (the paper fine-tunes the top 10; here they are measured on the device).
 
-The memory predictor is anything with ``predict_archs(archs) -> MiB`` (``MemoryModel``); for
-a trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
-``search`` screens with per-op estimates and traces fully only near the band edges
-(``BandScreen``). The band decision is ``latbench.predictors.band.MemoryBand``. The measurement, when
-asked for, is any ``measure(arch) -> MiB`` callable (the CLI's writes a memory table via
-``latbench.memory``). The paper's "300 MB" are nvidia-smi's MiB.
+The memory predictor is anything with ``predict_archs(archs) -> MiB`` (``MemoryModel``); for a
+trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates, ``search``
+screens with per-op estimates and traces fully only near the band edges (``BandScreen``). The band
+decision is ``latbench.predictors.band.MemoryBand``. The measurement, when asked for, is any
+``measure(arch) -> MiB`` callable (the CLI's writes a memory table via ``latbench.memory``). The
+paper's "300 MB" are nvidia-smi's MiB.
 """
 
 from __future__ import annotations
@@ -163,8 +163,8 @@ class BandScreen:
     """``MemoryModel`` for one band: a cheap per-op estimate for every architecture, and the
     full trace-based prediction wherever the cheap one is too close to a band edge to decide.
 
-    ``screen`` is a fitted ``latbench.predictors.memory_screen.MemoryScreen``; the values it returns are
-    full predictions near the edges, so the band decision is the full predictor's there.
+    ``screen`` is a fitted ``latbench.predictors.memory_screen.MemoryScreen``; the values it returns
+    are full predictions near the edges, so the band decision is the full predictor's there.
     """
 
     screen: MemoryScreen

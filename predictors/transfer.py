@@ -372,7 +372,10 @@ class TransferPredictor(Predictor):
             p["coverage"],
             p.get("spec_prior"),
         )
-        arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
+
+        def arr(k):
+            return np.array(state[k], dtype=np.float64)
+
         obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
         obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
         obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])

@@ -1,9 +1,10 @@
 """``latbench memory ARCH|SPACE``: measure or predict training-time memory.
 
-ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n``
-architectures of a space. Measuring runs each in a fresh process on ``--device`` and appends to
-``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them instead (no GPU needed),
-calibrated by ``--calibrate TABLE`` when given, and prints which parts were modelled.
+ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n`` architectures of
+a space. Measuring runs each in a fresh process on ``--device`` and appends to
+``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them
+instead (no GPU needed), calibrated by ``--calibrate TABLE`` when given, and prints which parts
+were modelled.
 """
 
 from __future__ import annotations

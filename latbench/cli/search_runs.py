@@ -8,6 +8,8 @@ import contextlib
 from collections.abc import Iterator
 from types import ModuleType
 
+from rich.progress import TaskID
+
 from latbench.cli.ui import console, print_table, progress_bar
 
 
@@ -15,7 +17,7 @@ from latbench.cli.ui import console, print_table, progress_bar
 def progress() -> Iterator:
     """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def report(label: str, done: int, total: int) -> None:
             if label not in tasks:

@@ -94,7 +94,7 @@ def fault_rows(marker: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The row to record for the ``culprit`` of a marker (crashed or timeout); [] when there is
     none, or for a first death whose cause is unknown (the item is measured again)."""
     at = culprit(marker)
-    attempt = marker.get("attempt") if isinstance(marker.get("attempt"), int) else 1
+    attempt = marker["attempt"] if isinstance(marker.get("attempt"), int) else 1
     known = marker.get("reason") == "timeout" or bool(os.environ.get(DEATH_ENV)) or attempt >= 2
     if at is None or not known:
         return []

@@ -51,7 +51,10 @@ def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, a
     assert model.method_ in ("launches", "roofline", "opcost-roofline")
     pred = model.predict(batch.take(rest))
     assert np.max(np.abs(pred / y[rest] - 1)) < 0.02
-    rho = lambda p: stats.spearmanr(p, y[rest]).statistic  # noqa: E731
+
+    def rho(p):
+        return stats.spearmanr(p, y[rest]).statistic
+
     assert rho(pred) > 0.99 and rho(plain.predict(batch.take(rest))) < rho(pred) - 0.05
     again = load(save(model, tmp_path / "t.json"))
     assert again.predict(batch.take(rest)).tobytes() == pred.tobytes()
@@ -311,10 +314,9 @@ def test_select_one_se_prefers_the_first_method_within_one_standard_error():
     def const(offset):
         return lambda train, alpha: lambda rows: y[rows] * (1 + noise[rows] + offset)
 
-    cands = lambda off: {
-        "simple": (const(off), (0.0,)),  # noqa: E731
-        "complex": (const(0.0), (0.0,)),
-    }
+    def cands(off):
+        return {"simple": (const(off), (0.0,)), "complex": (const(0.0), (0.0,))}
+
     near = select(cands(0.01), y, one_se=True)
     assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]
     assert select(cands(0.01), y).method == "complex"  # plain: the smallest LOO error
