@@ -107,7 +107,7 @@ def time_guarded_many(
         results.extend(
             timer.measure_many(fns, on_round, on_turn=renumbered_turns(on_turn, built, len(makers)))
         )
-        for i, fields in zip(built, [_result_fields(r) for r in results]):
+        for i, fields in zip(built, [_result_fields(r) for r in results], strict=True):
             out[i] = fields
     finally:
         fns.clear()  # what was built is garbage now: freed before the next batch is built

@@ -62,8 +62,8 @@ def module_name(command: str) -> str:
     return f"latbench.cli.{command.replace('-', '_')}"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every subcommand, each registered by its module."""
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    """The top-level parser with ``commands`` (default: all), each registered by its module."""
     parser = argparse.ArgumentParser(
         prog="latbench",
         allow_abbrev=False,
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_SpeltOut
     )
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(module_name(name)).register(sub)
         sub.choices[name].description = plain_text(sub.choices[name].description)
     for command in (parser, *sub.choices.values()):
@@ -178,12 +178,13 @@ def dispatch(argv: list[str] | None = None) -> int:
         from latbench.plugin_loader import add_to_environment
 
         add_to_environment(plugins)  # before the supervisor: every child inherits them
-    if from_command_line:
+    chosen = next((a for a in argv if a in COMMANDS), None)  # only its module is imported
+    if from_command_line and chosen:
         from latbench.cli import supervise
 
         if supervise.wanted(argv):
             return supervise.supervise()
-    args = build_parser().parse_args(argv)
+    args = build_parser((chosen,) if chosen else COMMANDS).parse_args(argv)
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: leave SIGTERM alone

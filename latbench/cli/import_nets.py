@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from latbench.cli.argtypes import SIZE, OneOf
-from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 
 
@@ -149,6 +148,7 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console
     from latbench.importing import ImportOptions, import_networks
 
     if not args.file.exists():  # before the options: they matter only for a file that is there
@@ -217,6 +217,7 @@ TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
 
 
 def _run_timm(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console
     from latbench.importing_timm import import_timm_file
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
-from latbench.cli.ui import err_console
 from latbench.errors import LatbenchError, TableError
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
@@ -206,6 +205,8 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line)."""
+    from latbench.cli.ui import err_console
+
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {
         "lock_timeout_s": args.lock_timeout,

@@ -17,7 +17,6 @@ from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
-from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -109,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
+    from latbench.cli.ui import console, print_table
     from latbench.predictors.memory import TrainingMemoryPredictor
     from latbench.tables import read_table
 
@@ -140,6 +140,7 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
 def _measure(
     args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
 ) -> int:
+    from latbench.cli.ui import console, progress_bar
     from latbench.device import fingerprint
     from latbench.memory.cpu import measure_cpu
     from latbench.memory.gpu import measure_gpu
@@ -196,6 +197,8 @@ def _measure(
 
 def _print_measured(rows: list[dict], cpu: bool) -> None:
     """The rows this run measured, with the columns this device fills."""
+    from latbench.cli.ui import print_table
+
     cols = (
         (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
         if cpu

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
-from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, with_filename
 
 
@@ -94,6 +93,7 @@ def _queries(
     spec_sheet: bool = False,
 ) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
+    from latbench.cli.ui import console
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
@@ -142,6 +142,7 @@ def interval_note(model: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from latbench.cli.ui import console, print_table
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
@@ -210,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
+    from latbench.cli.ui import console
+
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
     tables = (

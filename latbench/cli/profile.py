@@ -15,7 +15,6 @@ from latbench.cli.measuring import (
     timer_from_args,
 )
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, unique_ops
-from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -111,6 +110,7 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, progress_bar
     from latbench.profile import default_table_path, profile_specs
 
     all_specs, stem, what, meta = _specs(args)

@@ -19,7 +19,6 @@ import importlib
 from pathlib import Path
 
 from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
-from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -243,6 +242,8 @@ def _memory_model(args: argparse.Namespace):  # noqa: ANN202
 
 def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
     """One latency cost model per space of the search (the same object where one covers all)."""
+    from latbench.cli.ui import console
+
     if args.predictor:
         if len(args.predictor) not in (1, len(spaces)):
             raise LatbenchError(
@@ -271,6 +272,7 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     """The device's default tables of ``spaces``; missing ones are profiled with
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
+    from latbench.cli.ui import console
     from latbench.device import fingerprint
     from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 
@@ -301,6 +303,7 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
+    from latbench.cli.ui import console
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table
 

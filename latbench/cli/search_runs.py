@@ -7,15 +7,17 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from rich.progress import TaskID
-
-from latbench.cli.ui import console, print_table, progress_bar
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 @contextlib.contextmanager
 def progress() -> Iterator:
     """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
+    from latbench.cli.ui import progress_bar
+
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -29,6 +31,8 @@ def progress() -> Iterator:
 
 def _show(title: str, outcomes, fmt) -> None:  # noqa: ANN001
     """One row per run; the last run's latency beside the first's (λ = 0) when there are two."""
+    from latbench.cli.ui import console, print_table
+
     print_table(
         title,
         ["λ", "choice", "predicted latency (ms)", "final task loss"],
@@ -59,6 +63,8 @@ def stnas(args: argparse.Namespace, module: ModuleType, models: list) -> int:
 
 
 def cakes(args: argparse.Namespace, module: ModuleType, models: list) -> int:
+    from latbench.cli.ui import console
+
     lam = module.DEFAULT_LAMBDA if args.lam is None else args.lam
     with progress() as report:
         out = module.search(models[0], args.size, lam, args.beta, args.steps, args.seed, report)
@@ -74,6 +80,8 @@ def cakes(args: argparse.Namespace, module: ModuleType, models: list) -> int:
 
 
 def rtdnas(args: argparse.Namespace, module: ModuleType, models: list) -> int:
+    from latbench.cli.ui import console
+
     lam = module.DEFAULT_LAMBDA if args.lam is None else args.lam
     with progress() as report:
         out = module.search(
@@ -93,6 +101,8 @@ def rtdnas(args: argparse.Namespace, module: ModuleType, models: list) -> int:
 
 
 def ga(args: argparse.Namespace, module: ModuleType, models: list) -> int:
+    from latbench.cli.ui import console
+
     with progress() as report:
         out = module.ga(models[0], args.size, args.upper_ms, args.n_paths, args.seed, report)
     console.print(
@@ -106,6 +116,7 @@ def registered(args: argparse.Namespace, entry, space: str, model) -> int:  # no
     """A registered search (``latbench.nas.searches``): its runs, then the chosen genotype and
     its predicted latency. A non-finite predicted latency or loss is an error, never printed
     (``Outcome`` refuses one when it is made)."""
+    from latbench.cli.ui import console
     from latbench.errors import LatbenchError
 
     lam = entry.default_lambda if args.lam is None else args.lam
@@ -125,6 +136,8 @@ def registered(args: argparse.Namespace, entry, space: str, model) -> int:  # no
 
 
 def _ga_report(out) -> int:  # noqa: ANN001
+    from latbench.cli.ui import console, print_table
+
     pool, res = out.pool, out.decoded
     print_table(
         f"GA decoding: best {out.n_paths} of the top {len(pool)} paths",
@@ -141,6 +154,8 @@ def _ga_report(out) -> int:  # noqa: ANN001
 
 def hypersegnas(args: argparse.Namespace, module: ModuleType, model) -> int:  # noqa: ANN001
     import time
+
+    from latbench.cli.ui import console, print_table
 
     ray = None
     if args.ray is not None:
@@ -241,6 +256,7 @@ def band_hint(res, size: str) -> str:  # noqa: ANN001
 def _confirm(args: argparse.Namespace, module: ModuleType, res, model) -> None:  # noqa: ANN001
     """Measure the top ``--confirm`` kept networks (a fresh process each) into the device's
     memory table, under the predictor's training config."""
+    from latbench.cli.ui import console
     from latbench.device import fingerprint
     from latbench.memory import TrainConfig
     from latbench.memory.cpu import measure_cpu

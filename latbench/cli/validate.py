@@ -15,7 +15,6 @@ from typing import Any
 
 from latbench.cli.argtypes import OneOf, nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
-from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
 
@@ -158,6 +157,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
+    from latbench.cli.ui import console
     from latbench.deploy.paper_protocols import rtdnas_limits
     from latbench.deploy.validate import ValidateOptions, timing_config, validate
 
@@ -208,6 +208,7 @@ def _finish(
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
+    from latbench.cli.ui import console
     from latbench.paths import file_in
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -228,6 +229,7 @@ def _finish(
 
 
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
+    from latbench.cli.ui import console, print_table
     from latbench.deploy.report import gap_basis
 
     limits = [
@@ -259,6 +261,7 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
     import json
 
     from latbench.atomic import write_atomically
+    from latbench.cli.ui import console, print_table
     from latbench.deploy import paper_protocols as pp
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
@@ -338,6 +341,7 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
 
 def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
+    from latbench.cli.ui import console
     from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
     from latbench.models import parse_input_shape
 

@@ -22,7 +22,7 @@ def test_top_level_help_imports_no_torch_and_is_fast():
         "import sys, time; t = time.perf_counter(); from latbench.cli import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print(time.perf_counter() - t)\n"
-        "print([m for m in ('torch', 'pandas', 'numpy', 'sklearn') if m in sys.modules])"
+        "print([m for m in ('torch', 'pandas', 'numpy', 'sklearn', 'rich') if m in sys.modules])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -62,6 +62,19 @@ def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command)
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "usage: latbench" in out and out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_command_imports_only_its_own_module():
+    code = (
+        "import sys; from latbench.cli import main\n"
+        "try:\n    main(['spaces', '--help'])\nexcept SystemExit:\n    pass\n"
+        "from latbench.cli.commands import COMMANDS, module_name\n"
+        "print([c for c in COMMANDS if module_name(c) in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "['spaces']"
 
 
 def test_option_vocabularies_are_read_from_the_code_that_uses_them():
