@@ -145,7 +145,7 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         timed = time_guarded_many([make for _, make in made], self.timer, on_round, on_turn=on_turn)
         return [
             {**self.describe(item), **row, **fields}
-            for item, (row, _), (fields, _) in zip(items, made, timed)
+            for item, (row, _), (fields, _) in zip(items, made, timed, strict=True)
         ]
 
 

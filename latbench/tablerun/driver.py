@@ -193,7 +193,7 @@ def _run_batch(
 
         rows = job.measure(batch, rounds, inflight.turn)
         with session.inflight.held():
-            for key, row in zip(keys, rows):
+            for key, row in zip(keys, rows, strict=True):
                 row.setdefault(
                     "measured_at", datetime.now(timezone.utc).isoformat(timespec="seconds")
                 )
@@ -205,5 +205,5 @@ def _run_batch(
         raise
     session.inflight.finish()
     if on_progress:
-        for item, row in zip(batch, rows):
+        for item, row in zip(batch, rows, strict=True):
             on_progress(item, row)
