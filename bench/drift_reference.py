@@ -3,7 +3,7 @@
 Measures, in the same interleaved rounds on one thread (per-thread CPU clock), --n sampled
 NAS-Bench-201 small networks beside two candidate references: the op latbench used before
 (conv-BN-ReLU + 3x3 average pool on 1x16x32x32) and the network it uses now
-(``latbench.timing.reference_callable``, ``REFERENCE_ID``). Once alone, then once each beside a
+(``latbench.timed.reference_callable``, ``REFERENCE_ID``). Once alone, then once each beside a
 neighbour process on the other core: ``dispatch`` (PyTorch eager calls on tiny tensors),
 ``stream`` (copying a 64 MB array: memory bandwidth), ``alu`` (a pure Python loop). For each
 neighbour it prints the networks' slow-down against the pass alone, what each reference read,
@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from latbench.archs import sample_architectures
-from latbench.timed import module_callable
-from latbench.timing import TimingConfig, reference_callable
+from latbench.timed import module_callable, reference_callable
+from latbench.timing import TimingConfig
 from latbench.timing.adaptive import measure_each
 from latbench.timing.cpu import CpuSampler, resolve_clock
 

@@ -352,13 +352,11 @@ def report(
         f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
         f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params"
     )
-    worst = np.argsort(-np.abs(predicted["LUT + calib (affine)"] / y[test] - 1))[:5]
+    error = predicted["LUT + calib (affine)"] / y[test] - 1
+    worst = np.argsort(-np.abs(error))[:5]
     print(
         "largest errors of LUT + calib: "
-        + ", ".join(
-            f"{names[test[i]]} {100 * (predicted['LUT + calib (affine)'][i] / y[test[i]] - 1):+.0f}%"
-            for i in worst
-        )
+        + ", ".join(f"{names[test[i]]} {100 * error[i]:+.0f}%" for i in worst)
     )
     if summary:
         (args.out / f"zoo-{args.size}.summary.json").write_text(

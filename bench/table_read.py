@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import statistics
@@ -68,12 +69,13 @@ def main() -> None:
         f"{'show dict':>10s} {'show shared':>12s} {'ratio':>6s}"
     )
     for path in sorted(PROFILES.glob("*.csv")):
-        cold = _ms(lambda: read_table(path), args.repeat, OpSpec.from_key.cache_clear)
-        warm = _ms(lambda: read_table(path), args.repeat)
-        _show(path)
+        read, show = functools.partial(read_table, path), functools.partial(_show, path)
+        cold = _ms(read, args.repeat, OpSpec.from_key.cache_clear)
+        warm = _ms(read, args.repeat)
+        show()
         with _plain_meta():
-            a = _ms(lambda: _show(path), args.repeat)
-        b = _ms(lambda: _show(path), args.repeat)
+            a = _ms(show, args.repeat)
+        b = _ms(show, args.repeat)
         rows = len(read_table(path))
         print(
             f"{path.stem:28s} {rows:5d} {cold:10.1f} {warm:10.1f} {cold / warm:5.1f}x "

@@ -10,16 +10,16 @@ Disconnected cells (no input-output path without a ``none`` edge, 341 of 15,625)
 out of shots and scores: some runtimes prune them to ~0 ms (pixel3 ~1 ms), others run the
 Zero ops; neither is a network the benchmark ranks.
 
-Rows: FLOPs (total FLOPs times a scale fitted on the shots: the zero-shot FLOPs rank), ridge
-on the 5 op counts (6 parameters) and on edge×op one-hots (31), ``TransferPredictor`` with the
-source device's op costs as prior (``opcost``), the 4-term device model alone (``roofline``),
-and ``method=auto`` plus a ``DevicePrior`` learned from the OTHER 12 columns only (source-free,
-keyed at batch 1); HELP's and NASFLAT's published 10-shot means. Per column: the auto
-transfer's mean and worst-seed ρ and ±10 %, and its 90 % interval's coverage per fit. Source device: latbench's paper-size CPU predictor (1 thread, AMD
-EPYC; ``device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json``: lookup on the
-op table beside it, calibrated on 30 networks). A constant prediction (a ridge shrunk to its
-intercept) has no ranking and scores ρ = τ = 0. A second table: batch 32/256 from batch-1
-knowledge of the same GPU.
+Rows: FLOPs (total FLOPs times a scale fitted on the shots: the zero-shot FLOPs rank), ridge on the
+5 op counts (6 parameters) and on edge×op one-hots (31), ``TransferPredictor`` with the source
+device's op costs as prior (``opcost``), the 4-term device model alone (``roofline``), and
+``method=auto`` plus a ``DevicePrior`` learned from the OTHER 12 columns only (source-free, keyed at
+batch 1); HELP's and NASFLAT's published 10-shot means. Per column: the auto transfer's mean and
+worst-seed ρ and ±10 %, and its 90 % interval's coverage per fit. Source device: latbench's
+paper-size CPU predictor (1 thread, AMD EPYC;
+``device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json``: lookup on the op table beside
+it, calibrated on 30 networks). A constant prediction (a ridge shrunk to its intercept) has no
+ranking and scores ρ = τ = 0. A second table: batch 32/256 from batch-1 knowledge of the same GPU.
 
 Run: ``PYTHONPATH=. python bench/transfer_public.py`` (k = 10, 10 seeds, then the batch
 table); ``--quick``: 3 seeds, no batch table (~2.5 min on the loaded 2-core VM).

@@ -1,5 +1,10 @@
+"""``python -m latbench``: the ``latbench`` command."""
+
 import sys
 
-from latbench.cli import main
-
+try:
+    from latbench.cli import main
+except KeyboardInterrupt:  # Ctrl-C before the entry point exists
+    print("latbench: interrupted", file=sys.stderr)
+    sys.exit(130)
 sys.exit(main())

@@ -1,7 +1,8 @@
 """latbench's own plugin: the op kinds, the spaces of NAS-Bench-201 and OFA MobileNetV3, the
 kinds of traced models (``latbench.ops.traced``), the five papers' folders (ST-NAS, RT-DNAS,
 CAKES, HyperSegNAS, dynamic cells: each ``latbench/papers/<paper>/plugin.py`` registers its
-spaces, searches and protocols) and the generic ``mixed-op`` search.
+spaces, searches and protocols), the OFA row parser of ``latbench import-nets`` and the
+generic ``mixed-op`` search.
 
 It goes through the same loader as a user's plugin (``latbench.plugins.load_plugins``, first in
 its order; pyproject declares it in the entry-point group ``latbench.plugins``): importing the
@@ -18,6 +19,7 @@ from latbench.papers.hypersegnas import plugin as _hypersegnas
 from latbench.papers.dyncell import plugin as _dyncell
 from latbench.papers.rtdnas import plugin as _rtdnas
 from latbench.papers.stnas import plugin as _stnas
+from latbench import importing_ofa  # the ofa-mbv3 row parser of import-nets
 from latbench.nas.searches import register_search
 
 register_search(

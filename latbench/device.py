@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from latbench.errors import MeasurementError
+
 LIBRARIES = (
     "torch",
     "numpy",
@@ -124,9 +126,25 @@ def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
     return out
 
 
-def gpu_fingerprint(device: str | torch.device) -> dict[str, Any]:
-    from latbench.timing.cuda import require_cuda
+def require_cuda(device: str | torch.device) -> torch.device:
+    """``device`` as a CUDA torch.device, or a clear error when CUDA is absent."""
+    dev = torch.device(device)
+    if dev.type != "cuda":
+        raise MeasurementError(f"device {str(device)!r} is not a CUDA device (cuda or cuda:N)")
+    if not torch.cuda.is_available():
+        raise MeasurementError(
+            f"device {str(device)!r} asked for, but torch.cuda.is_available() "
+            "is False (CPU build of PyTorch, or no visible GPU)"
+        )
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise MeasurementError(
+            f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) visible"
+        )
+    return torch.device("cuda", index)
 
+
+def gpu_fingerprint(device: str | torch.device) -> dict[str, Any]:
     dev = require_cuda(device)
     props = torch.cuda.get_device_properties(dev)
     return {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 
 class LatbenchError(Exception):
@@ -107,13 +106,3 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
         f"{source}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
         f"{exc.start}); expected a UTF-8 file written by latbench"
     )
-
-
-def __getattr__(name: str) -> Any:
-    """``NotFittedError`` (``latbench.notfitted``) is imported on first use: it subclasses
-    scikit-learn's, and importing scikit-learn would cost every command a second."""
-    if name == "NotFittedError":
-        from latbench.notfitted import NotFittedError
-
-        return NotFittedError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

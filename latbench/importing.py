@@ -39,12 +39,21 @@ from pathlib import Path
 from typing import Any
 
 from latbench.archs.graph import Architecture
-from latbench.choices import DISCONNECTED, PERS, UNITS  # the CLI's vocabulary, re-exported
+from latbench.archs.nasbench201 import from_genotype, is_connected
+from latbench.archs.registry import spaces_with_genotypes
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
+from latbench.plugin_loader import load_plugins
 from latbench.statistics import LATENCY_RANGE_MS
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
+
+UNITS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
+"""Units of an imported latency column, with their factor to milliseconds."""
+PERS = ("batch", "image")
+"""What an imported latency is for: the whole batch or one image of it."""
+DISCONNECTED = ("drop", "keep")
+"""What import does with NAS-Bench-201 cells whose input cannot reach their output."""
 
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""
@@ -145,7 +154,6 @@ def register_row_parser(
 @register_row_parser("nasbench201", ("arch_str",))
 def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Architecture:
     """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes."""
-    from latbench.archs.nasbench201 import from_genotype, is_connected
 
     text = row.get("arch_str") or ""
     try:
@@ -169,7 +177,6 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
 
 def row_parser(header: list[str], space: str | None = None) -> RowParser:
     """The parser of ``space``, or the one whose columns the header has (plugins' too)."""
-    from latbench.plugins import load_plugins
 
     load_plugins()
     if space is not None:
@@ -388,7 +395,6 @@ def _parse_archs(
     """(line, row, descriptive columns) of every row whose architecture reads; the rest
     raise (or are skipped and reported with ``skip_bad``); disconnected cells are dropped
     unless kept."""
-    from latbench.archs.registry import spaces_with_genotypes
 
     out, cache, compact = [], {}, parser.space in spaces_with_genotypes()
     for line, row in rows:
@@ -547,6 +553,3 @@ def provenance_line(meta: Mapping[str, Any]) -> str:
         f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "
         f"measured by {prov.get('measured_by', 'not stated')}); not measured by latbench"
     )
-
-
-from latbench import importing_ofa  # noqa: E402,F401  (registers the ofa-mbv3 row parser)

@@ -40,9 +40,11 @@ from typing import Any
 import numpy as np
 
 from latbench.errors import LatbenchError, TableError
-from latbench.importing import ImportRowError, read_rows, slug_of
+from latbench.importing import ImportRowError, provenance_line, read_rows, slug_of
+from latbench.jsonio import loads
 from latbench.model_features import FEATURES, FeatureCache, features_of, import_timm
 from latbench.tablerun.paths import default_table_path
+from latbench.tables import read_meta, read_table
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -382,7 +384,6 @@ class ModelNetworks:
 
 def is_model_table(table: str | os.PathLike[str]) -> bool:
     """True when the networks table at ``table`` holds whole models (space ``timm``)."""
-    from latbench.tables import read_meta
 
     try:
         return read_meta(table).get("space") == SPACE
@@ -394,9 +395,6 @@ def model_networks(
     table: str | os.PathLike[str], target: str = "latency_median_ms"
 ) -> ModelNetworks:
     """The ok rows of a timm networks table (``import_timm_file``), with their features."""
-    from latbench.importing import provenance_line
-    from latbench.jsonio import loads
-    from latbench.tables import read_table
 
     df = read_table(table)
     digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()

@@ -33,7 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
+
 from latbench.errors import LatbenchError
+from latbench.models.loader import import_library
 
 OP_GROUPS: dict[str, tuple[str, ...]] = {
     "conv": ("convolution", "conv1d", "conv2d", "conv3d", "_convolution", "conv_transpose2d"),
@@ -217,13 +222,11 @@ class ModelFeatures:
 def import_timm() -> Any:
     """``timm`` through ``latbench.models``' loader (its torchvision fallback; one line naming
     the ``models`` extra when timm is missing)."""
-    from latbench.models.loader import import_library
 
     return import_library("timm")
 
 
 def _tensors(value: Any) -> Iterable[Any]:
-    import torch
 
     if isinstance(value, torch.Tensor):
         yield value
@@ -233,7 +236,6 @@ def _tensors(value: Any) -> Iterable[Any]:
 
 
 def _counter_mode() -> Any:
-    from torch.utils._python_dispatch import TorchDispatchMode
 
     class OpCounter(TorchDispatchMode):
         """Counts every aten call by op group, and its output elements."""
@@ -290,8 +292,6 @@ class _GlobalOnly:
 def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     model.eval()
     x = torch.empty(*input_shape, device="meta")
@@ -326,7 +326,6 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
     random init, nothing downloaded). A model whose default config does not run at that size
     (fixed position embeddings) is rebuilt with ``img_size=``. Raises ``LatbenchError`` when
     timm does not know ``name`` or the model does not run at that size."""
-    import torch
 
     timm = import_timm()
     if not timm.is_model(name):

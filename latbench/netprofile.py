@@ -26,9 +26,10 @@ from latbench.archs.graph import Architecture
 from latbench.archs.registry import compact_dict
 from latbench.errors import LatbenchError, TableError
 from latbench.profile import timer_job_fields
-from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
+from latbench.tablerun.driver import TableRun, run_into_table
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
-from latbench.tablerun.job import OnRound, OnTurn
+from latbench.tablerun.job import OnRound, OnTurn, TableJob
+from latbench.tablerun.paths import default_table_path
 from latbench.tables import read_table
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import read_meta
@@ -138,7 +139,7 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         timed = time_guarded_many([make for _, make in made], self.timer, on_round, on_turn=on_turn)
         return [
             {**self.describe(item), **row, **fields}
-            for item, (row, _), (fields, _) in zip(items, made, timed)
+            for item, (row, _), (fields, _) in zip(items, made, timed, strict=True)
         ]
 
 

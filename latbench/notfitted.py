@@ -1,4 +1,4 @@
-"""``NotFittedError``: latbench's and scikit-learn's at once (read through ``latbench.errors``).
+"""``NotFittedError``: latbench's and scikit-learn's at once.
 
 Kept apart from ``latbench.errors`` so that commands which never fit anything do not import
 scikit-learn (about a second of CPU).

@@ -19,7 +19,10 @@ import pandas as pd
 import torch
 
 from latbench.errors import LatbenchError, OpSpecError, TableError
+from latbench.features import op_features
 from latbench.jsonio import loads
+from latbench.ops.params import check_shape
+from latbench.ops.registry import get_op_kind
 from latbench.tables.checks import register_row_check
 
 DTYPES: dict[str, torch.dtype] = {
@@ -67,8 +70,6 @@ class OpSpec:
         **params: Any,
     ) -> OpSpec:
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
-        from latbench.ops.params import check_shape
-        from latbench.ops.registry import get_op_kind
 
         op = get_op_kind(kind)
         if dtype not in DTYPES:
@@ -146,7 +147,6 @@ class OpSpec:
 
     @property
     def n_inputs(self) -> int:
-        from latbench.ops.registry import get_op_kind
 
         kind = get_op_kind(self.kind)
         return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
@@ -154,7 +154,6 @@ class OpSpec:
     def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
         """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
         dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
-        from latbench.ops.registry import get_op_kind
 
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
@@ -181,7 +180,6 @@ class OpSpec:
     # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
-        from latbench.ops.registry import get_op_kind
 
         builder = get_op_kind(self.kind).build
         if torch.device(device).type == "meta":  # shapes only: never allocate real weights
@@ -219,7 +217,6 @@ class OpSpec:
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""
-        from latbench.features import op_features
 
         return dict(op_features(self))
 

@@ -7,190 +7,57 @@ checkers are ``latbench.ops.params``), ``register_space``, ``register_sampler``,
 mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``),
 ``register_search`` (``latbench search NAME``), ``register_protocol`` (``latbench validate
 --protocol NAME``). See docs/plugins.md; latbench's own papers register through the same API
-(``latbench/papers/<paper>/plugin.py``).
-
-Plugins load in this order, once per process, when a registry is first asked for something
-(``get_op_kind``, ``get_space``, ...):
-
-1. latbench's own, ``latbench.builtin`` (the op kinds, the benchmark spaces and the five
-   papers' folders). latbench's
-   pyproject declares it as an entry point like any other; it is loaded first by name so that
-   a source checkout that is not installed has it too (the entry point is then skipped).
-2. The entry points of group ``latbench.plugins`` of the installed distributions, sorted by
-   (name, value); a value ``module`` is imported, ``module:callable`` is called.
-3. ``LATBENCH_PLUGINS``: module names or paths of ``.py`` files, separated by commas or
-   ``os.pathsep``, in order. ``latbench --plugin X`` appends ``X`` (a path made absolute) to
-   it, so that every child process (the measuring worker, joblib and local Ray
-   workers) inherits the same list and loads the same plugins.
-
-A plugin that fails to load is a ``PluginError`` naming it and its error, raised again by
-every later registry call in the process (no half-loaded state is used silently).
+(``latbench/papers/<paper>/plugin.py``). How and when plugins load is
+``latbench.plugin_loader``'s (re-exported here too).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
-import re
-import threading
-import types
-from collections.abc import Iterable
-from typing import Any
-
-from latbench.errors import LatbenchError
-from latbench.lazy import lazy_attributes
-from latbench.trust import import_file, trust_module
-
-ENV = "LATBENCH_PLUGINS"
-"""Environment variable listing the plugins to load (after the entry points)."""
-GROUP = "latbench.plugins"
-"""Entry-point group of plugins."""
-BUILTIN = "latbench.builtin"
-"""latbench's own plugin: the papers' op kinds, spaces, samplers, layouts, genotypes."""
-
-_API = {
-    "REQUIRED": "ops.registry",
-    "register_op": "ops.registry",
-    "OpSpec": "opspec",
-    "register_space": "spaces.registry",
-    "register_sampler": "spaces.registry",
-    "register_layout": "spaces.registry",
-    "ChoiceLayout": "spaces.registry",
-    "register_genotype": "archs.registry",
-    "Architecture": "archs.graph",
-    "Edge": "archs.graph",
-    "INPUT": "archs.graph",
-    "register_row_parser": "importing",
-    "register_search": "nas.searches",
-    "register_protocol": "protocol_registry",
-}
-__getattr__, __dir__ = lazy_attributes("latbench", _API, globals())
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.registry import register_genotype
+from latbench.importing import register_row_parser
+from latbench.nas.searches import register_search
+from latbench.ops.registry import REQUIRED, register_op
+from latbench.opspec import OpSpec
+from latbench.plugin_loader import (
+    BUILTIN,
+    ENV,
+    GROUP,
+    PluginError,
+    add_to_environment,
+    load_plugins,
+    loaded_plugins,
+    plugin_list,
+)
+from latbench.protocol_registry import register_protocol
+from latbench.spaces.registry import (
+    ChoiceLayout,
+    register_layout,
+    register_sampler,
+    register_space,
+)
 
 __all__ = [
     "BUILTIN",
     "ENV",
     "GROUP",
+    "INPUT",
+    "REQUIRED",
+    "Architecture",
+    "ChoiceLayout",
+    "Edge",
+    "OpSpec",
     "PluginError",
     "add_to_environment",
     "load_plugins",
     "loaded_plugins",
     "plugin_list",
-    *_API,
+    "register_genotype",
+    "register_layout",
+    "register_op",
+    "register_protocol",
+    "register_row_parser",
+    "register_sampler",
+    "register_search",
+    "register_space",
 ]
-
-
-class PluginError(LatbenchError):
-    """A plugin could not be found or raised while registering."""
-
-    def __init__(self, name: str, error: BaseException | str):
-        if isinstance(error, BaseException):
-            text = " ".join(str(error).split()) or "(no message)"
-            error = f"{type(error).__name__}: {text}"
-        super().__init__(f"plugin {name!r} failed to load: {error}")
-        self.plugin = name
-
-
-_lock = threading.RLock()
-_loaded: list[str] = []
-_state: dict[str, Any] = {
-    "done": False,
-    "loading": False,
-    "error": None,
-    "env": None,
-    "entry_points": None,
-}
-
-
-def _split(text: str) -> list[str]:
-    return [p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", text) if p.strip()]
-
-
-def _is_path(name: str) -> bool:
-    return name.endswith(".py") or "/" in name or os.sep in name
-
-
-def _entry_points() -> list[tuple[str, Any]]:
-    """(value, entry point) of group ``GROUP``, sorted by (name, value), one per value (the
-    label errors show, the same as the module's name in ``LATBENCH_PLUGINS``); latbench's own
-    (``BUILTIN``) is left out, it is loaded first by name."""
-    from importlib.metadata import entry_points
-
-    found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
-    unique = {ep.value: ep for ep in reversed(found) if ep.value != BUILTIN}
-    return sorted(unique.items(), key=lambda item: (item[1].name, item[0]))
-
-
-def plugin_list(env: str | None = None) -> list[str]:
-    """The plugins of ``LATBENCH_PLUGINS`` (or ``env``), in order, without repeats."""
-    text = os.environ.get(ENV, "") if env is None else env
-    return list(dict.fromkeys(_split(text)))
-
-
-def add_to_environment(names: Iterable[str]) -> list[str]:
-    """Append ``names`` (module names, or paths made absolute) to ``LATBENCH_PLUGINS`` of this
-    process, so that child processes load them too; returns the new list. Called by the
-    command line for ``--plugin`` before anything is loaded."""
-    names = [os.path.abspath(n) if _is_path(n) else n for n in names]
-    merged = list(dict.fromkeys(plugin_list() + names))
-    if merged:
-        os.environ[ENV] = ",".join(merged)
-    return merged
-
-
-def _load_one(label: str, target: Any) -> None:
-    try:
-        if isinstance(target, str):
-            if _is_path(target):
-                import_file(target, "latbench_plugin")
-            else:
-                trust_module(target.split(".")[0])
-                importlib.import_module(target)
-        else:  # an entry point: a module is imported by load(); a callable is called
-            trust_module(str(target.value).split(":")[0].split(".")[0])
-            obj = target.load()
-            if callable(obj) and not isinstance(obj, types.ModuleType):
-                obj()
-    except LatbenchError as exc:
-        raise PluginError(label, str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
-        raise PluginError(label, exc) from exc
-
-
-def load_plugins() -> list[str]:
-    """Load every plugin not loaded yet (see the module doc for the order); the labels loaded.
-
-    The entry points are read once per process; ``LATBENCH_PLUGINS`` is read again only when
-    it changed (``--plugin`` of a later in-process ``latbench.cli.main`` call), so a registry
-    lookup costs one string comparison. Raises ``PluginError`` for the first plugin that
-    fails, then again on every call. A call made while plugins are loading (a plugin asking a
-    registry for a kind) returns at once: what is registered so far is what it sees."""
-    env = os.environ.get(ENV, "")
-    if _state["error"] is None and _state["done"] and _state["env"] == env:
-        return list(_loaded)
-    with _lock:
-        if _state["error"] is not None:
-            raise _state["error"]
-        if _state["loading"]:
-            return list(_loaded)
-        _state["loading"] = True
-        try:
-            if _state["entry_points"] is None:
-                _state["entry_points"] = [(BUILTIN, BUILTIN), *_entry_points()]
-            targets = [*_state["entry_points"], *((n, n) for n in plugin_list(env))]
-            for label, target in targets:
-                if label not in _loaded:
-                    _load_one(label, target)
-                    _loaded.append(label)
-            _state["done"], _state["env"] = True, env
-        except PluginError as exc:
-            _state["error"] = exc
-            raise
-        finally:
-            _state["loading"] = False
-    return list(_loaded)
-
-
-def loaded_plugins() -> list[str]:
-    """Labels of the plugins loaded in this process, in load order."""
-    return list(_loaded)

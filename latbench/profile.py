@@ -21,10 +21,10 @@ import torch
 
 from latbench.device import fingerprint as device_fingerprint
 from latbench.opspec import OpSpec
-from latbench.tablerun import TableJob, TableRun, default_table_path, run_into_table
+from latbench.tablerun.driver import TableRun, run_into_table
 from latbench.tablerun.ids import protocol_id
-from latbench.tablerun.job import OnRound, OnTurn
-from latbench.tablerun.paths import REFERENCE_DIR
+from latbench.tablerun.job import OnRound, OnTurn, TableJob
+from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 from latbench.tablerun.rows import spec_columns
 from latbench.tables import LATENCY, TableSchema
 from latbench.timed import module_callable, op_callable, time_guarded, time_guarded_many  # noqa: F401 - re-exported

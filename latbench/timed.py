@@ -8,14 +8,17 @@ CPU allocator's out-of-memory errors and Python's ``MemoryError``, else ``error`
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from latbench.archs.nasbench201 import from_genotype
 from latbench.opspec import OpSpec
 from latbench.timing import OnTurn, Timer, renumbered_turns
+from latbench.timing.adaptive import DriftReference
 from latbench.timing.measurement import Measurement
 
 OOM_MARKERS = (
@@ -104,7 +107,7 @@ def time_guarded_many(
         results.extend(
             timer.measure_many(fns, on_round, on_turn=renumbered_turns(on_turn, built, len(makers)))
         )
-        for i, fields in zip(built, [_result_fields(r) for r in results]):
+        for i, fields in zip(built, [_result_fields(r) for r in results], strict=True):
             out[i] = fields
     finally:
         fns.clear()  # what was built is garbage now: freed before the next batch is built
@@ -130,3 +133,30 @@ def time_guarded(
 ) -> tuple[dict[str, Any], Measurement | None]:
     """``time_guarded_many`` for one callable."""
     return time_guarded_many([make_fn], timer)[0]
+
+
+REFERENCE_GENOTYPE = (
+    "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
+    "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+)
+REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
+"""The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
+NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
+skip connections, ~20 ops). A whole network, not one op: measured here with a neighbour process
+on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool op read 0-2.5 %
+(docs/measurement-protocol.md, "Drift reference"); a network slows down with them."""
+
+
+@functools.cache
+def reference_callable() -> Callable[[], object]:
+    """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
+    1, inference, on the CPU; built once per process (every interleaved group measures it)."""
+    arch = from_genotype(REFERENCE_GENOTYPE, size="small")
+    with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
+        torch.manual_seed(0)
+        module = arch.build("cpu").eval()
+    return module_callable(module, arch.example_inputs("cpu"), "infer")
+
+
+DRIFT_REFERENCE = DriftReference(REFERENCE_ID, reference_callable)
+"""The CPU timers' drift reference (``TimingConfig.reference``)."""

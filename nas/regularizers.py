@@ -1,8 +1,8 @@
 """Differentiable latency/cost regularisers of the papers (SPEC §3), as functions and Modules.
 
 The costs are constants taken from a predictor once; gradients flow only to the architecture
-parameters (α, v, β logits). ``cost`` is in any unit: the searches pass latencies divided by
-their mean (``latbench.nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
+parameters (α, v, β logits). ``cost`` is in any unit: the searches pass latencies divided by their
+mean (``latbench.nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
 exception: its bound L_ub is in ms, so it takes latencies in ms.
 """
 

@@ -19,8 +19,10 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import Tags
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
+from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
+from latbench.predictors.persist import check_numbers, check_type, damaged
 
 INPUT_LEVELS = ("op", "network")
 
@@ -113,7 +115,6 @@ class FitDomain:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> FitDomain:
-        from latbench.predictors.persist import check_numbers, check_type, damaged
 
         groups = check_type("domain.groups", state["groups"], dict, "an object")
         for key, g in groups.items():

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latbench.archs import Architecture
 from latbench.errors import TableError
+from latbench.importing import provenance_line
 from latbench.opspec import OpSpec
 from latbench.predictors.persist import sha256_file, sha256_text
 from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
@@ -143,7 +145,6 @@ class NetworkData:
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
-    from latbench.archs import Architecture
 
     df, digest = as_frame(table)
     for col in ("arch_id", "arch_json", "repeat", target):
@@ -172,7 +173,6 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         repeat_drift = _drift(second)
     meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
-    from latbench.importing import provenance_line
 
     return NetworkData(
         archs,

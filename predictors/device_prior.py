@@ -1,15 +1,15 @@
 """A prior on a device's per-op costs, learned across other devices' whole-network latencies.
 
-For each known device d (a column of measured networks, e.g. the shared HELP file), the
-per-op costs θ_d are fitted on all its networks (``transfer_fit.prior_ridge`` with a weak
-prior shaped like the source device's costs, which only decides how to split costs the
-networks cannot tell apart, such as the same op in every cell of a stage) and normalised by
-the device's mean network latency. Their mean μ and covariance Σ over devices (plus a small
-diagonal ``jitter``) form the Gaussian prior a new device's few-shot fit shrinks toward:
-θ_target ~ N(s·μ, s²·Σ), s fitted on the shots; or the single device whose scaled costs
-explain the shots best is the prior (``nearest``, kept per device in ``phis``). Relative op costs that vary together across
-devices (e.g. all convolutions on GPUs) are thus learned from the data, as in HELP's
-meta-learning (Lee et al., NeurIPS 2021), with a linear-Gaussian model instead of a network.
+For each known device d (a column of measured networks, e.g. the shared HELP file), the per-op costs
+θ_d are fitted on all its networks (``transfer_fit.prior_ridge`` with a weak prior shaped like the
+source device's costs, which only decides how to split costs the networks cannot tell apart, such as
+the same op in every cell of a stage) and normalised by the device's mean network latency. Their
+mean μ and covariance Σ over devices (plus a small diagonal ``jitter``) form the Gaussian prior a
+new device's few-shot fit shrinks toward: θ_target ~ N(s·μ, s²·Σ), s fitted on the shots; or the
+single device whose scaled costs explain the shots best is the prior (``nearest``, kept per device
+in ``phis``). Relative op costs that vary together across devices (e.g. all convolutions on GPUs)
+are thus learned from the data, as in HELP's meta-learning (Lee et al., NeurIPS 2021), with a
+linear-Gaussian model instead of a network.
 
 Batch size is a property of a device column, not part of an op's identity here: ops are keyed
 by their batch-1 twin (``prior_key``), so columns measured at batch 1, 32 and 256 share their
@@ -33,7 +33,7 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
-from latbench.predictors.persist import check_numbers, check_type, persistable_document
+from latbench.predictors.persist import check_numbers, check_type, damaged, persistable_document
 from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
 JITTER = 0.05
@@ -209,8 +209,6 @@ class DevicePrior:
         cov = np.array(state["cov"], dtype=np.float64)
         phis = np.array(state["phis"], dtype=np.float64)
         if cov.shape != (p, p) or phis.shape != (len(devices), p):
-            from latbench.predictors.persist import damaged
-
             raise damaged(
                 "cov/phis",
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",

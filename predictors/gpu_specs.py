@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -142,7 +144,6 @@ class Calibration:
     def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> Calibration:
         """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
         NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns."""
-        from scipy.optimize import nnls
 
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
@@ -167,7 +168,6 @@ CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
 def calibration(batch: int) -> Calibration:
     """The stored calibration of ``batch``'s regime (``gpu_calibration.json``, written by
     ``bench/transfer_spec.py --calibrate``)."""
-    import json
 
     if not CALIBRATION:
         if not CALIBRATION_JSON.is_file():

@@ -63,7 +63,10 @@ class LinearLogModel:
     @classmethod
     def from_state(cls, s: Mapping[str, Any]) -> LinearLogModel:
         n = len(check_type("mean", s["mean"], list, "a list of numbers"))
-        arr = lambda k: np.array(check_numbers(k, s[k], n), dtype=np.float64)  # noqa: E731
+
+        def arr(k):
+            return np.array(check_numbers(k, s[k], n), dtype=np.float64)
+
         intercept = check_numbers("intercept", [s["intercept"]])[0]
         if len(s["coef"]) != n or not np.all(arr("scale") != 0):
             raise damaged("coef, scale", f"{n} coefficients and non-zero scales")

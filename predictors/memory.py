@@ -29,9 +29,9 @@ import pandas as pd
 
 from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
-from latbench.memory.child import subject_from_json
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
-from latbench.memory.steps import Subject
+from latbench.memory.gpu import check_alloc_conf
+from latbench.memory.steps import Subject, subject_from_json
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
@@ -220,7 +220,7 @@ class TrainingMemoryPredictor(Predictor):
         """MiB per architecture (or op, trained alone) of ``X``."""
         return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
-    # -- JSON persistence (latbench.predictors.persist) -------------------------------------------------
+    # -- JSON persistence (latbench.predictors.persist) ----------------------------------------
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")
         return {
@@ -277,8 +277,6 @@ def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingM
     model._check_params()
     meta = table.attrs.get("meta", {})
     if model.target not in ("allocated", "rss_growth"):
-        from latbench.memory.gpu import check_alloc_conf
-
         conf = meta.get("protocol", {}).get("alloc_conf", "") or ""
         model.set_params(max_split_mib=check_alloc_conf(conf, model.max_split_mib))
     column = TARGETS[model.target][0]
@@ -352,7 +350,8 @@ def _measured_values(
         warnings.warn(
             f"{missing} of {len(found)} measured row(s) lack per-process NVML "
             "memory (NVML cannot see this pid, e.g. inside a container); "
-            f"{n_fallback} calibrated on {' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
+            f"{n_fallback} calibrated on "
+            f"{' / '.join(u for u in used if u != NVML_FALLBACKS[0][1]) or 'nothing'}"
             f", {missing - n_fallback} unused",
             stacklevel=3,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 from latbench.errors import LatbenchError
 
@@ -44,7 +45,6 @@ def accuracy(
     out = {"n": float(len(meas)), "mape_pct": float(100 * rel.mean())}
     for band in WITHIN_BANDS:
         out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band))
-    from scipy import stats  # imported on use: keeps `import latbench.predictors.*` light
 
     out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
     out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)

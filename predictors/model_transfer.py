@@ -36,6 +36,7 @@ from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor, check_param
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.transfer import arch_digest
 from latbench.predictors.transfer_fit import Fitter, select
 
 CANDIDATES = ("loglinear", "features", "source", "source-nearest", "source+features")
@@ -97,7 +98,6 @@ def as_models(items: Any, feature_names: Sequence[str]) -> ModelRows:
             np.asarray(items.batch, dtype=np.float64),
             list(items.keys),
         )
-    from latbench.predictors.transfer import arch_digest
 
     keys, feats, batch = [], [], []
     for arch in items:

@@ -17,13 +17,13 @@ plain sum (or longest path) of op costs.
 
     latency_ms ≈ w0 + Σ_kind w_kind · op_sum[kind] + w_merge · n_merges        ("per_kind")
 
-An op profiled alone runs again and again on inputs and weights that stay in the core's
-caches; in a network each op reads what the previous op left behind, and a whole network's
-working set is larger. The cost of that lost cache reuse is not one factor for all ops: on a
-CPU, memory-bound ops (pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside
-msnas networks than alone, compute-bound separable convs about 1.0× (thread time, same
-process), so one ``w_sum`` over-predicts networks rich in compute-bound ops and under-predicts
-the others. Kinds that the fit did not see get the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
+An op profiled alone runs again and again on inputs and weights that stay in the core's caches; in a
+network each op reads what the previous op left behind, and a whole network's working set is larger.
+The cost of that lost cache reuse is not one factor for all ops: on a CPU, memory-bound ops
+(pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside msnas networks than alone,
+compute-bound separable convs about 1.0× (thread time, same process), so one ``w_sum`` over-predicts
+networks rich in compute-bound ops and under-predicts the others. Kinds that the fit did not see get
+the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
 the FLOPs baseline: latency fitted as an affine function of total FLOPs.
 """
 
@@ -33,13 +33,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
 from latbench.predictors.base import CostModel, Predictor, check_param
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS
 from latbench.predictors.persist import (
     check_choice,
     check_nonnegative,
@@ -49,6 +49,11 @@ from latbench.predictors.persist import (
     persistable,
     state_of,
 )
+
+CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
+"""``NetworkPredictor`` calibrations."""
+COMPOSITIONS = ("sum", "longest_path")
+"""How a network's op costs compose: their sum, or the longest input-to-output path."""
 
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
@@ -123,7 +128,6 @@ class NetworkPredictor(Predictor):
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
             scale[scale == 0] = 1.0
-            from scipy.optimize import nnls  # scipy only when calibrating
 
             w, _ = nnls(X / scale, np.ones(len(y)))
             self.weights_ = w / scale

@@ -14,6 +14,7 @@ traceback or a silent prediction.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from latbench.atomic import write_atomically
 from latbench.device import library_versions
 from latbench.errors import InputFileError, LatbenchError
 from latbench.jsonio import loads, read_text
+from latbench.statistics import LATENCY_RANGE_MS, STATISTICS
 
 FORMAT = "latbench.predictor"
 VERSION = 1
@@ -83,7 +85,6 @@ def check_numbers(
 
 def check_latencies(field: str, values: Any, length: int | None = None) -> list[float]:
     """``check_numbers`` inside the physical range of a latency (``LATENCY_RANGE_MS``)."""
-    from latbench.statistics import LATENCY_RANGE_MS
 
     lo, hi = LATENCY_RANGE_MS
     check_numbers(field, values, length)
@@ -172,7 +173,6 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
 
 def _ensure_loaded() -> None:
     """Import the built-in predictor modules (each registers its classes)."""
-    import importlib
 
     for name in (
         "lookup",
@@ -290,7 +290,6 @@ def load(
     ):
         if not isinstance(doc.get(name, kind()), kind):
             raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
-    from latbench.statistics import STATISTICS
 
     if doc.get("statistic", "") not in ("", *STATISTICS.values()):
         raise PredictorFileError(

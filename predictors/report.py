@@ -12,6 +12,7 @@ import numpy as np
 
 from latbench.predictors.data import NetworkData
 from latbench.predictors.metrics import accuracy
+from latbench.predictors.transfer import arch_digest
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau", "spearman_rho")
 METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ")
@@ -100,7 +101,6 @@ def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]
     predictor was fitted on), and how many were left out."""
     if not shots:
         return data, 0
-    from latbench.predictors.transfer import arch_digest
 
     known = set(shots)
     keep = np.array([arch_digest(a) not in known for a in data.archs])

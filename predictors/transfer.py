@@ -46,7 +46,6 @@ from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, design
 from latbench.predictors.metrics import accuracy
-from latbench.predictors.names import METHODS
 from latbench.predictors.persist import (
     PredictorFileError,
     check_choice,
@@ -66,6 +65,19 @@ from latbench.predictors.transfer_fit import (
     select,
     tolerance_factor,
 )
+
+METHODS = (
+    "auto",
+    "opcost",
+    "opcost-learned",
+    "opcost-nearest",
+    "opcost-roofline",
+    "roofline",
+    "launches",
+    "loglinear",
+    "scale",
+)
+"""``TransferPredictor`` methods."""
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
@@ -362,7 +374,10 @@ class TransferPredictor(Predictor):
             p["coverage"],
             p.get("spec_prior"),
         )
-        arr = lambda k: np.array(state[k], dtype=np.float64)  # noqa: E731
+
+        def arr(k):
+            return np.array(state[k], dtype=np.float64)
+
         obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
         obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
         obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])

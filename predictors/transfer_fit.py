@@ -1,11 +1,11 @@
 """The math of few-shot transfer: per-op costs of a target device from k measured networks.
 
-A network's latency on the target is modelled as ``const + Σ_op count_op · θ_op`` (the ops
-it runs, each at the target's own cost). From k shots (k = 5–50) the k-dimensional data
-cannot pin down ~30 costs, so each fit shrinks toward a prior: a Gaussian with mean ``m``
-and precision ``RᵀR`` (the source device's op costs, scaled; or a prior learned across
-devices, ``latbench.predictors.device_prior``). The estimate is a generalised ridge on relative error
-with non-negative costs (so adding an op never lowers a prediction):
+A network's latency on the target is modelled as ``const + Σ_op count_op · θ_op`` (the ops it runs,
+each at the target's own cost). From k shots (k = 5–50) the k-dimensional data cannot pin down ~30
+costs, so each fit shrinks toward a prior: a Gaussian with mean ``m`` and precision ``RᵀR`` (the
+source device's op costs, scaled; or a prior learned across devices,
+``latbench.predictors.device_prior``). The estimate is a generalised ridge on relative error with
+non-negative costs (so adding an op never lowers a prediction):
 
     θ̂ = argmin_{θ ≥ 0}  Σ_i ((A_i θ − y_i) / y_i)²  +  α ‖R (θ − m)‖²
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import nnls
+from scipy.stats import chi2, norm, spearmanr
 
 ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-3.0, 4.0))
 """Prior strengths tried by cross-validation (×‖relative error‖², so scale-free)."""
@@ -150,7 +151,6 @@ def select(
 
 def _ranks(residuals: np.ndarray, y: np.ndarray) -> bool:
     """Whether LOO predictions ``y · (1 + r)`` rank the shots (Spearman ρ > 0)."""
-    from scipy.stats import spearmanr
 
     pred = y * (1 + residuals)
     if np.ptp(pred) <= 1e-12 * max(float(np.max(np.abs(pred))), 1e-300) or np.ptp(y) == 0:
@@ -169,7 +169,6 @@ def tolerance_factor(residuals: np.ndarray, coverage: float, confidence: float) 
     NIST/SEMATECH e-Handbook 7.2.6.3). Plain split-conformal or jackknife quantiles of k = 10
     residuals hold P only on average over fits; the χ² term is what makes it hold per fit.
     """
-    from scipy.stats import chi2, norm
 
     r = np.log1p(np.clip(np.asarray(residuals, dtype=np.float64), -0.999, None))
     k = len(r)

@@ -46,7 +46,7 @@ def python_version() -> str:
 
 def render() -> str:
     """docs/cli.md's text: the top-level help, then one section per subcommand."""
-    from latbench.cli import build_parser
+    from latbench.cli.commands import build_parser
 
     with _fixed_width():
         parser = build_parser()

@@ -1,6 +1,6 @@
 """No tracked file names the shared folder beside the repository (dot-dot, slash, shared) or an
-absolute path of the machine it was built on (slash, work, slash): the published data ships in ``data/public-latency/`` and every
-command README shows must run on a fresh clone."""
+absolute path of the machine it was built on (slash, work, slash): the published data ships in
+``data/public-latency/`` and every command README shows must run on a fresh clone."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ Reference: Dong & Yang, "NAS-Bench-201", ICLR 2020; github.com/D-X-Y/NAS-Bench-2
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -376,7 +377,6 @@ def sample(size: str, rng: np.random.Generator) -> Architecture:
 
 def all_genotypes() -> list[str]:
     """Every one of the 5**6 = 15,625 NAS-Bench-201 cells, as genotype strings."""
-    import itertools
 
     return [genotype_string(c) for c in itertools.product(OP_NAMES, repeat=len(CELL_EDGES))]
 

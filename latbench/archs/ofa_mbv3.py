@@ -237,7 +237,10 @@ class OfaConfig:
 
     def to_string(self) -> str:
         c = self.canonical()
-        join = lambda v: "-".join(map(str, v))  # noqa: E731
+
+        def join(v):
+            return "-".join(map(str, v))
+
         return f"ks={join(c.ks)};e={join(c.e)};d={join(c.d)};r={c.r};w={c.w:g}"
 
 

@@ -6,10 +6,12 @@ into an Architecture."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
+from latbench.plugin_loader import load_plugins
 from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
 
 __all__ = [
@@ -47,7 +49,6 @@ def architecture_from_ref(text: str) -> Architecture:
     ``SPACE:SEED[:SIZE]`` to sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults
     to the space's own, ``latbench.spaces.default_size``). The one parser of every command
     that takes an architecture (validate, memory)."""
-    from pathlib import Path
 
     from latbench.spaces import default_size
 
@@ -73,7 +74,6 @@ def architecture_from_ref(text: str) -> Architecture:
 
 
 def _ensure_loaded() -> None:
-    from latbench.plugins import load_plugins
 
     load_plugins()  # latbench.builtin, then the user's plugins
 

@@ -1,10 +1,12 @@
-"""``argparse`` types for numbers that must be in range (``--n 0`` or ``--budget-ms -5`` are
-usage errors, exit 2, before anything runs)."""
+"""``argparse`` types: numbers that must be in range (``--n 0`` or ``--budget-ms -5`` are
+usage errors, exit 2, before anything runs) and names from a vocabulary."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
+from dataclasses import dataclass
 
 
 def _int(text: str) -> int:
@@ -54,3 +56,27 @@ def nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} must be >= 0")
     return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """An option type accepting a name of the vocabulary ``<module>.<name>`` (a tuple, or a
+    dict's keys). The module is imported when a value is parsed, not when the parser is built,
+    so ``latbench CMD --help`` imports none of the code behind the option."""
+
+    module: str
+    name: str
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(getattr(importlib.import_module(self.module), self.name))
+
+    def __call__(self, text: str) -> str:
+        if text not in self.values():
+            raise argparse.ArgumentTypeError(
+                f"invalid choice: {text!r} (choose from {', '.join(self.values())})"
+            )
+        return text
+
+
+SIZE = OneOf("latbench.spaces.registry", "SIZES")
+"""``--size``: a search space's size."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from latbench.cli.ui import console, print_table
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list measurable devices and their fingerprints")
@@ -24,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_fleet(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, print_table
     from latbench.fleet.cluster import connect, fleet_devices
 
     found = fleet_devices(connect(args.ray))
@@ -36,6 +35,8 @@ def _run_fleet(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, print_table
+
     if args.ray is not None:
         return _run_fleet(args)
     import torch

@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from latbench.cli.ui import console, print_table
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -32,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, print_table
     from latbench.deploy.doctor import diagnose
 
     found = diagnose(args.cc)

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import fitted_statistic
@@ -43,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, print_table
     from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import refuse_prior
@@ -141,6 +141,7 @@ def interval_report(model: Any, nets: Any) -> dict[str, float]:
 
 
 def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
+    from latbench.cli.ui import console
     from latbench.predictors.report import scatter_png
 
     series = {name: predicted}

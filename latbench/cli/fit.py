@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.cli.ui import console, print_table
+from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
 from latbench.errors import LatbenchError
-from latbench.predictors.names import CALIBRATIONS, COMPOSITIONS, METHODS
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import is_corrected
 
@@ -38,13 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
     p.add_argument(
         "--calibration",
-        choices=CALIBRATIONS,
+        type=OneOf("latbench.predictors.network", "CALIBRATIONS"),
         default="affine",
         help="how --networks corrects the summed op latencies (default: affine)",
     )
     p.add_argument(
         "--composition",
-        choices=COMPOSITIONS,
+        type=OneOf("latbench.predictors.network", "COMPOSITIONS"),
         default="sum",
         help="how op latencies combine into a network's: sum over all ops, or "
         "the longest input-to-output path (default: sum)",
@@ -95,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--method",
-        choices=METHODS,
+        type=OneOf("latbench.predictors.transfer", "METHODS"),
         default="auto",
         help="transfer method; auto: chosen by leave-one-out CV on the shots",
     )
@@ -104,6 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
     """A DevicePrior learned from the networks tables of other devices (any batch sizes)."""
+    from latbench.cli.ui import console
     from latbench.predictors.batch import encode
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
@@ -128,6 +127,7 @@ def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
 def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
     """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
     an error naming why when it knows none of the target's ops, a note when only some."""
+    from latbench.cli.ui import console
     from latbench.predictors.device_prior import DevicePrior, prior_key
     from latbench.predictors.persist import load
 
@@ -165,6 +165,7 @@ def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
 
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
+    from latbench.cli.ui import console
     from latbench.predictors.persist import save, sha256_file
 
     if not args.prior_from or len(args.prior_from) < 2:
@@ -186,6 +187,7 @@ def _fit_prior(args: argparse.Namespace) -> int:
 def _transfer(
     args: argparse.Namespace,
 ) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
+    from latbench.cli.ui import console
     from latbench.predictors.base import input_level
     from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
@@ -261,6 +263,7 @@ def _spec_model(gpu: str, batch: int):  # noqa: ANN202
 
 def _spec_sheet(args: argparse.Namespace) -> int:
     """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
+    from latbench.cli.ui import console
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import save
 
@@ -284,6 +287,7 @@ def _model_transfer(
     """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
     are networks tables of the same models on OTHER devices (the source columns),
     ``latbench.predictors.model_transfer``."""
+    from latbench.cli.ui import console
     from latbench.model_features import FEATURES
     from latbench.predictors.data import network_data
     from latbench.predictors.model_transfer import ModelTransferPredictor, SourceColumn, as_models
@@ -339,6 +343,7 @@ def _model_transfer(
 def _print_metrics(name: str, metrics: dict) -> None:
     """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
     percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
+    from latbench.cli.ui import print_table
     from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
 
     if is_accuracy(metrics):
@@ -349,6 +354,7 @@ def _print_metrics(name: str, metrics: dict) -> None:
 
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
+    from latbench.cli.ui import console
     from latbench.predictors.memory import fit_memory
     from latbench.predictors.persist import save
 
@@ -368,6 +374,8 @@ def _memory(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console
+
     if args.kind == "memory":
         return _memory(args)
     if args.kind == "prior":

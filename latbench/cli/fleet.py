@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli.measuring import RowAdvancer, run_options
-from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
-from latbench.tablerun import default_table_path
+from latbench.tablerun.paths import default_table_path
 
 
 def add_ray_args(p: argparse.ArgumentParser) -> None:
@@ -66,6 +65,7 @@ def run_fleet(
     threads: int | None = None,
 ) -> int:
     """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary."""
+    from latbench.cli.ui import console, progress_bar
     from latbench.fleet import connect, node_targets, run_on_fleet
 
     ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)

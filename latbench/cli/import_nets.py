@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latbench.choices import DISCONNECTED, IMPORT_FORMATS, PERS, SIZES, UNITS
-from latbench.cli.ui import console
+from latbench.cli.argtypes import SIZE, OneOf
 from latbench.errors import LatbenchError
 
 
@@ -28,14 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, help="CSV or CSV.gz with an architecture column")
     p.add_argument(
         "--format",
-        choices=IMPORT_FORMATS,
+        choices=("columns", "timm"),
         default="columns",
         help="columns: one latency column per device (HELP, HW-NAS-Bench, BRP-NAS; "
         "default); timm: a pytorch-image-models benchmark-infer CSV",
     )
     p.add_argument(
         "--unit",
-        choices=tuple(UNITS),
+        type=OneOf("latbench.importing", "UNITS"),
         help="unit of the latency columns (required for --format columns: the file does not say)",
     )
     p.add_argument(
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--per",
-        choices=PERS,
+        type=OneOf("latbench.importing", "PERS"),
         default="batch",
         help="values are per forward pass of the whole batch (default) or per "
         "image; stored per batch",
@@ -70,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default="paper",
         help="network size the file measured (default: paper, the benchmark's)",
     )
@@ -90,7 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--disconnected",
-        choices=DISCONNECTED,
+        type=OneOf("latbench.importing", "DISCONNECTED"),
         default="drop",
         help="cells with no input-to-output path: drop (default, counted) or keep "
         "(flagged meta.connected=false)",
@@ -149,6 +148,7 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console
     from latbench.importing import ImportOptions, import_networks
 
     if not args.file.exists():  # before the options: they matter only for a file that is there
@@ -217,6 +217,7 @@ TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
 
 
 def _run_timm(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console
     from latbench.importing_timm import import_timm_file
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]

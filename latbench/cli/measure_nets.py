@@ -15,7 +15,6 @@ from latbench.cli.measuring import (
     timer_from_args,
 )
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
-from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError, TableError
 
 
@@ -68,6 +67,8 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, progress_bar
+
     if args.n < 1 or args.repeat < 1:
         raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
     from latbench.archs import sample_architectures  # torch: when measuring, not for --help
@@ -132,8 +133,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _measure_models(args: argparse.Namespace) -> int:
     """``--model``: each traced model measured whole into ``<device>/models.networks.csv``."""
+    from latbench.cli.ui import console, progress_bar
     from latbench.netprofile import measure_architectures
-    from latbench.tablerun import default_table_path
+    from latbench.tablerun.paths import default_table_path
 
     if args.ray is not None:
         raise LatbenchError(

@@ -8,11 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from latbench.choices import CLOCK_CHOICES, SIZES
-from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
-from latbench.cli.ui import err_console
+from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
 from latbench.errors import LatbenchError, TableError
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
@@ -34,7 +30,7 @@ def add_measuring_args(
     """--size/--device/--threads/--out/--table and the timing budgets, with these defaults."""
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="small: shapes for a quick CPU run; paper: the paper's shapes "
         "(default: the space's own: paper for nasbench201, small otherwise)",
@@ -49,7 +45,7 @@ def add_measuring_args(
     )
     p.add_argument(
         "--clock",
-        choices=CLOCK_CHOICES,
+        type=OneOf("latbench.timing.cpu", "CLOCK_CHOICES"),
         default="auto",
         help="CPU clock: thread (CPU time of the measuring thread: latency on a "
         "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
@@ -94,8 +90,8 @@ def add_measuring_args(
         "--no-reference",
         dest="reference",
         action="store_false",
-        help="do not measure the drift reference (a small fixed network) in every round (CPU, rounds > "
-        "1); without it the *_corrected_ms columns stay empty",
+        help="do not measure the drift reference (a small fixed network) in every round "
+        "(CPU, rounds > 1); without it the *_corrected_ms columns stay empty",
     )
     p.add_argument(
         "--drift-from",
@@ -112,7 +108,7 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
     ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
     without reference rows, is a ``TableError`` naming it."""
     from latbench.tables import read_table
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID
 
     if not table.is_file():
         if strict:
@@ -148,7 +144,7 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
             f"--drift-from {table}: no row has a reference_ms (measure it with "
             "--rounds > 1, without --no-reference)"
         )
-    return float(np.median(values)) if len(values) else None
+    return float(values.median()) if len(values) else None
 
 
 def table_arg(schema: str) -> Callable[[str], Path]:
@@ -220,6 +216,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line): from
     the command line (``args.in_worker``), items are measured in a worker process watched from
     outside (``tablerun.worker.Worker``), else in this one."""
+    from latbench.cli.ui import err_console
     from latbench.tablerun.worker import InProcess, Worker
 
     def note(text: str) -> None:
@@ -240,6 +237,7 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
 def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Timer, str]:
     """The timer the options describe, and the slug of the device it measures."""
     from latbench.device import fingerprint
+    from latbench.timed import DRIFT_REFERENCE
     from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
 
     cpu = args.device.split(":")[0] == "cpu"
@@ -250,7 +248,7 @@ def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Tim
         target_rel_ci=args.target_ci,
         min_sample_ms=min_sample_ms_for(args.device, clock),
         rounds=args.rounds,
-        reference=cpu and args.reference and args.rounds > 1,
+        reference=DRIFT_REFERENCE if cpu and args.reference and args.rounds > 1 else None,
     )
     if cpu:
         timer_options["clock"] = clock

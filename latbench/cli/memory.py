@@ -1,9 +1,10 @@
 """``latbench memory ARCH|SPACE``: measure or predict training-time memory.
 
-ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n``
-architectures of a space. Measuring runs each in a fresh process on ``--device`` and appends to
-``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them instead (no GPU needed),
-calibrated by ``--calibrate TABLE`` when given, and prints which parts were modelled.
+ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n`` architectures of
+a space. Measuring runs each in a fresh process on ``--device`` and appends to
+``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them
+instead (no GPU needed), calibrated by ``--calibrate TABLE`` when given, and prints which parts
+were modelled.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latbench.choices import OPTIMIZERS, SIZES
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
-from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -52,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=positive_int, default=5, help="architectures to sample from a space")
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="sampled architectures' size (default: the space's own)",
     )
@@ -61,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--optimizer",
-        choices=OPTIMIZERS,
+        type=OneOf("latbench.memory.steps", "OPTIMIZERS"),
         default="adam",
         help="optimizer of the training steps; its state counts (default: adam)",
     )
@@ -109,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
+    from latbench.cli.ui import console, print_table
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
 
@@ -139,6 +139,7 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
 def _measure(
     args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
 ) -> int:
+    from latbench.cli.ui import console, progress_bar
     from latbench.device import fingerprint
     from latbench.memory.cpu import measure_cpu
     from latbench.memory.gpu import measure_gpu
@@ -196,6 +197,8 @@ def _measure(
 
 def _print_measured(rows: list[dict], cpu: bool) -> None:
     """The rows this run measured, with the columns this device fills."""
+    from latbench.cli.ui import print_table
+
     cols = (
         (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
         if cpu

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from latbench.cli.ui import console
-
 if TYPE_CHECKING:  # the parsers import no torch
     from latbench.archs import Architecture
 
@@ -49,6 +47,7 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
 
 def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> list[Architecture]:
     """The traced ``--model``s as Architectures (``latbench.models``), one line each."""
+    from latbench.cli.ui import console
     from latbench.models import model_architecture, trace_model
 
     specs = args.model if isinstance(args.model, list) else [args.model]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.cli.ui import print_table
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ops", help="list op kinds and their hyper-parameters")
@@ -14,6 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import print_table
     from latbench.ops import get_op_kind, list_op_kinds
 
     names: list[str] = []

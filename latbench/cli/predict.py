@@ -7,10 +7,8 @@ import csv
 import time
 from pathlib import Path
 
-from latbench.choices import SIZES
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
-from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, with_filename
 
 
@@ -29,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument(
         "--size",
-        choices=SIZES,
+        type=SIZE,
         default=None,
         help="size of --space (default: the size the predictor was fitted on, "
         "else the space's own: paper for nasbench201)",
@@ -95,6 +93,7 @@ def _queries(
     spec_sheet: bool = False,
 ) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
+    from latbench.cli.ui import console
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
@@ -143,6 +142,7 @@ def interval_note(model: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from latbench.cli.ui import console, print_table
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
@@ -212,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
+    from latbench.cli.ui import console
+
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
     tables = (

@@ -6,8 +6,6 @@ import argparse
 import fnmatch
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from latbench.cli.fleet import add_ray_args, run_fleet
 from latbench.cli.measuring import (
     add_measuring_args,
@@ -17,7 +15,6 @@ from latbench.cli.measuring import (
     timer_from_args,
 )
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, unique_ops
-from latbench.cli.ui import console, progress_bar
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -71,6 +68,8 @@ def select_specs(
 ) -> list[OpSpec]:
     """The specs whose key matches any glob of ``match`` (all when None), then a seeded
     random ``sample`` of them kept in their listing order. ``LatbenchError`` if none is left."""
+    import numpy as np
+
     if match:
         specs = [s for s in specs if any(fnmatch.fnmatchcase(s.key, g) for g in match)]
     if not specs:
@@ -111,6 +110,7 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from latbench.cli.ui import console, progress_bar
     from latbench.profile import default_table_path, profile_specs
 
     all_specs, stem, what, meta = _specs(args)

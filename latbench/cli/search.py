@@ -19,8 +19,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from latbench.choices import SIZES
-from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
 from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 from latbench.papers import (
@@ -103,7 +102,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--size",
         default=None,
-        choices=SIZES,
+        type=SIZE,
         help="small or paper (default: the searched space's own, small for these)",
     )
     p.add_argument("--lam", type=nonnegative_float, default=None, help="regulariser weight (λ)")
@@ -266,6 +265,8 @@ def _memory_model(args: argparse.Namespace):  # noqa: ANN202
 
 def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
     """One latency cost model per space of the search (the same object where one covers all)."""
+    from latbench.cli.ui import console
+
     if args.predictor:
         if len(args.predictor) not in (1, len(spaces)):
             raise LatbenchError(
@@ -294,8 +295,9 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     """The device's default tables of ``spaces``; missing ones are profiled with
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
+    from latbench.cli.ui import console
     from latbench.device import fingerprint
-    from latbench.tablerun import REFERENCE_DIR, default_table_path
+    from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 
     slug = fingerprint("cpu", threads=args.threads)["slug"]
     paths = []

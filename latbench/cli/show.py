@@ -6,9 +6,6 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from rich.table import Table
-
-from latbench.cli.ui import console
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:
@@ -130,6 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from latbench.cli.ui import console
     from latbench.tables import read_table
 
     df = read_table(args.table)

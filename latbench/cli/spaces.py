@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from latbench.choices import SIZES
-from latbench.cli.ui import print_table
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("spaces", help="list search spaces and their op counts")
@@ -15,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.spaces import get_space, list_spaces
+    from latbench.cli.ui import print_table
+    from latbench.spaces import SIZES, get_space, list_spaces
 
     rows = []
     for name in list_spaces(args.pattern):

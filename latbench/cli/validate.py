@@ -13,10 +13,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latbench.choices import BACKENDS, DEFAULT_OPSET
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
-from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
 
 if TYPE_CHECKING:
@@ -26,6 +24,8 @@ from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynam
 
 
 def _backends(text: str) -> list[str]:
+    from latbench.deploy.runners import BACKENDS
+
     names = [b.strip() for b in text.split(",") if b.strip()]
     bad = [b for b in names if b not in BACKENDS]
     if bad or not names:
@@ -37,17 +37,17 @@ def _backends(text: str) -> list[str]:
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
     """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
-    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused in
-    one line."""
+    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused
+    in one line."""
     try:
-        import latbench.predictors as predictors
         from latbench.predictors.base import input_level
+        from latbench.predictors.persist import load
     except ImportError:
         raise MissingDependencyError(
             "predictors",
             why="--predictor needs latbench's predictors package (install latbench from source)",
         ) from None
-    model = predictors.load(path, device=device_slug)
+    model = load(path, device=device_slug)
     if input_level(model) != "network":
         raise LatbenchError(
             f"{path}: is a {type(model).__name__}, which predicts ops; "
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--backend",
         type=_backends,
         default=["torch", "ort"],
-        help=f"comma-separated, from {', '.join(BACKENDS)} (default: torch,ort)",
+        help="comma-separated backends (default: torch,ort; a wrong name lists the others)",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument(
@@ -115,7 +115,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="ORT/TRT on GPU: include host<->device copies in the timed region",
     )
-    p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help="ONNX opset")
+    p.add_argument(
+        "--opset", type=positive_int, help="ONNX opset (default: the exporter's DEFAULT_OPSET)"
+    )
     p.add_argument(
         "--measure-ms",
         type=positive_float,
@@ -158,6 +160,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
+    from latbench.cli.ui import console
     from latbench.deploy.validate import ValidateOptions, timing_config, validate
     from latbench.protocol_registry import get_protocol
 
@@ -180,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads or None,
         cuda_graph=args.cuda_graph,
         transfers=args.transfers,
-        opset=args.opset,
+        **({"opset": args.opset} if args.opset else {}),
         out_dir=args.out,
         skip_unavailable=args.skip_unavailable,
     )
@@ -213,6 +216,7 @@ def _finish(
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
+    from latbench.cli.ui import console
     from latbench.paths import file_in
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -233,6 +237,7 @@ def _finish(
 
 
 def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
+    from latbench.cli.ui import console, print_table
     from latbench.deploy.report import gap_basis
 
     limits = [
@@ -265,6 +270,7 @@ def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Prot
     import json
 
     from latbench.atomic import write_atomically
+    from latbench.cli.ui import console, print_table
     from latbench.deploy.protocols import ProtocolOptions
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
@@ -341,6 +347,7 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
 
 def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
     """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
+    from latbench.cli.ui import console
     from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
     from latbench.models import parse_input_shape
 

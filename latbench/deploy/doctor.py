@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from latbench.device import library_versions
+from latbench.device import library_versions, nvml
 
 PACKAGES = ("tensorrt", "onnxruntime-gpu", "onnxruntime", "torch")
 
@@ -141,12 +141,11 @@ def detect_gpus() -> list[dict[str, Any]]:
             {
                 "index": i,
                 "name": torch.cuda.get_device_name(i),
-                "cc": "%d.%d" % torch.cuda.get_device_capability(i),
+                "cc": "{}.{}".format(*torch.cuda.get_device_capability(i)),
                 "via": "torch",
             }
             for i in range(torch.cuda.device_count())
         ]
-    from latbench.device import nvml
 
     with nvml() as nv:
         if nv is None:

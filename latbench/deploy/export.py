@@ -15,11 +15,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import onnx
 import torch
 
-from latbench.choices import DEFAULT_OPSET  # noqa: F401  (the CLI's default, re-exported)
 from latbench.errors import LatbenchError, MissingDependencyError
 from latbench.paths import unlinked
+
+DEFAULT_OPSET = 17
+"""Opset of exported models: >= 16 for grid_sample, well inside TensorRT 8.6's parser range."""
 
 MIN_OPSET = 16
 EXPORTERS = ("torchscript", "dynamo")
@@ -97,7 +100,6 @@ def export_onnx(
     ``inputs`` defaults to the architecture's example inputs. The opset, exporter and torch
     version are also written into the model's metadata so that the file says how it was made.
     """
-    import onnx
 
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown ONNX exporter {exporter!r}; valid: {', '.join(EXPORTERS)}")
@@ -138,7 +140,6 @@ def export_onnx(
 
 def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
     """Run onnx.checker, record how the file was made in its metadata; returns its opset."""
-    import onnx
 
     proto = onnx.load(str(path))
     try:
@@ -160,7 +161,6 @@ def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata properties of an ONNX file (what ``export_onnx`` recorded, and others)."""
-    import onnx
 
     proto = onnx.load(str(path), load_external_data=False)
     return {p.key: p.value for p in proto.metadata_props}
@@ -170,7 +170,6 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
     """An existing ONNX file as an ``ExportedModel``: its inputs (initializers excluded) and
     outputs, with ``input_shape`` standing in for an input's dynamic dimensions. Raises
     ``ExportError`` for an unreadable file or a dynamic input shape without ``input_shape``."""
-    import onnx
 
     path = Path(path)
     try:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from latbench.archs.graph import INPUT
+
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture
 
@@ -129,7 +131,6 @@ def _first(out: Any) -> torch.Tensor:
 def input_reaches_output(arch: Architecture) -> bool:
     """Whether some input-to-output path of ``arch`` avoids ``zero`` ops (structural check:
     without one the output cannot depend on the input, whatever the weights)."""
-    from latbench.archs.graph import INPUT
 
     reached = {INPUT}
     for e in arch.edges:

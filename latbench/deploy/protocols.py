@@ -1,9 +1,9 @@
 """Deployment protocols' pieces: latency and throughput against a budget (RT-DNAS' ≤ 50 ms,
-≥ 22 FPS by default), per-frame timing and what a frame protocol returns. The protocols
-themselves are registered by the papers' folders (``latbench.papers.<paper>.protocol``) or a
-user's plugin (``latbench.protocol_registry``). Frame protocols time every frame as one sample with latbench's ``Sampler``
-(CUDA events on a GPU, the monotonic clock on a CPU), for the frame count the paper prescribes,
-and return ``Measurement`` objects like every timer.
+≥ 22 FPS by default), per-frame timing and what a frame protocol returns. The protocols themselves
+are registered by the papers' folders (``latbench.papers.<paper>.protocol``) or a user's plugin
+(``latbench.protocol_registry``). Frame protocols time every frame as one sample with latbench's
+``Sampler`` (CUDA events on a GPU, the monotonic clock on a CPU), for the frame count the paper
+prescribes, and return ``Measurement`` objects like every timer.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from latbench.deploy.report import VERDICT_STATISTIC
+from latbench.device import require_cuda
 from latbench.papers import RTDNAS_LATENCY_UB_MS as RTDNAS_BUDGET_MS
 from latbench.papers import RTDNAS_MIN_FPS
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 from latbench.timing.cpu import CpuSampler
-from latbench.timing.cuda import CudaEventSampler, require_cuda
+from latbench.timing.cuda import CudaEventSampler
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture

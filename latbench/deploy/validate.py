@@ -33,6 +33,7 @@ from latbench.deploy.report import (
     gap_statistic,
 )
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
+from latbench.deploy.runners.ort import import_ort
 from latbench.device import fingerprint
 from latbench.errors import (
     LatbenchError,
@@ -42,8 +43,9 @@ from latbench.errors import (
 )
 from latbench.paths import file_in, output_dir
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
-from latbench.timed import is_oom
+from latbench.timed import REFERENCE_ID, is_oom, reference_callable
 from latbench.timing import TimingConfig, min_sample_ms_for
+from latbench.timing.cpu import CpuTimer
 
 OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
 """Max |backend - torch| relative to max |torch output| for outputs to count as matching."""
@@ -132,7 +134,6 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str
     Returns ``{"reference_ms", "nominal_ms", "drift"}``, or ``{"note": why not}`` (a file saved
     before latbench recorded the nominal, another reference, a GPU run); None for a raw
     statistic."""
-    from latbench.timing.adaptive import REFERENCE_ID
 
     if not is_corrected(prediction.get("statistic") or ""):
         return None
@@ -176,7 +177,6 @@ def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
 
 def drift_reference_ms(threads: int | None) -> float:
     """The drift reference's fastest call on this CPU now, ms (``DRIFT_CONFIG``)."""
-    from latbench.timing.cpu import CpuTimer, reference_callable
 
     return min(CpuTimer(DRIFT_CONFIG, threads=threads).measure(reference_callable()).samples_ms)
 
@@ -462,7 +462,6 @@ ONNX_BACKENDS = ("ort", "ort-trt", "trt")
 
 def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
     """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
-    from latbench.deploy.runners.ort import import_ort
 
     ort = import_ort()
     session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])

@@ -9,12 +9,16 @@ space on every device type of the cluster.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
+from latbench.device import fingerprint
 from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.plugins import ENV as PLUGINS_ENV
+from latbench.plugin_loader import ENV as PLUGINS_ENV
 
 JobFactory = Callable[[str], Any]
 """``make_job(device) -> TableJob``: builds the job (timer, fingerprint) where it is called."""
@@ -63,7 +67,6 @@ def parse_address(address: str) -> tuple[str, int]:
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """One ``LatbenchError`` within ``timeout_s`` when nothing accepts a TCP connection at
     ``address`` (``parse_address``), instead of ``ray.init`` retrying for minutes."""
-    import socket
 
     host, port = parse_address(address)
     try:
@@ -196,9 +199,6 @@ def probe(
 
 
 def _node_devices() -> list[dict[str, Any]]:
-    import torch
-
-    from latbench.device import fingerprint
 
     names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     return [{"device": n, **fingerprint(n)} for n in names]

@@ -11,8 +11,14 @@ import functools
 from typing import Any
 
 from latbench.fleet.cluster import JobFactory
+from latbench.memory.cpu import measure_cpu
+from latbench.memory.gpu import measure_gpu
 from latbench.memory.steps import TrainConfig
-from latbench.timing import TimingConfig
+from latbench.memory.table import memory_job
+from latbench.netprofile import NetworkJob
+from latbench.profile import OpLatencyJob, timer_job_fields
+from latbench.tables.schema import NETWORKS
+from latbench.timing import TimingConfig, make_timer
 
 
 def op_job_factory(
@@ -39,8 +45,6 @@ def _op_job(
     timer_options: dict[str, Any],
     meta: dict[str, Any],
 ) -> Any:
-    from latbench.profile import OpLatencyJob
-    from latbench.timing import make_timer
 
     options = timer_options if device.startswith("cuda") else {}
     return OpLatencyJob.of(make_timer(device, config, threads=threads, **options), meta)
@@ -58,10 +62,6 @@ def network_job_factory(
 def _network_job(
     device: str, *, config: TimingConfig, threads: int | None, size: str, meta: dict[str, Any]
 ) -> Any:
-    from latbench.netprofile import NetworkJob
-    from latbench.profile import timer_job_fields
-    from latbench.tables.schema import NETWORKS
-    from latbench.timing import make_timer
 
     timer = make_timer(device, config, threads=threads)
     return NetworkJob(**timer_job_fields(timer, NETWORKS), meta=meta, timer=timer, size=size)
@@ -77,7 +77,6 @@ def memory_job_factory(
 def _memory_job(
     device: str, *, config: TrainConfig, threads: int | None, timeout_s: float | None
 ) -> Any:
-    from latbench.memory.table import memory_job
 
     cpu = not device.startswith("cuda")
     measure = functools.partial(
@@ -90,9 +89,6 @@ def _measure_memory(
     subject: Any, *, device: str, config: TrainConfig, threads: int | None, timeout_s: float | None
 ) -> dict[str, Any]:
     if device.startswith("cuda"):
-        from latbench.memory.gpu import measure_gpu
-
         return measure_gpu(subject, config, device, timeout_s=timeout_s)
-    from latbench.memory.cpu import measure_cpu
 
     return measure_cpu(subject, config, threads, timeout_s=timeout_s or 900.0)

@@ -26,8 +26,8 @@ from typing import Any
 
 from latbench.errors import LatbenchError
 from latbench.fleet.cluster import JobFactory, Probe, Target, probe, task_resources
-from latbench.tablerun import TableJob, TableRun, measure_batch, plan, resolve_table
-from latbench.tablerun.driver import batches, record
+from latbench.tablerun.driver import TableRun, batches, plan, record, resolve_table
+from latbench.tablerun.job import TableJob, measure_batch
 from latbench.tablerun.session import TableSession
 from latbench.tables import read_table
 

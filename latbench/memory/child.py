@@ -11,21 +11,10 @@ import json
 import sys
 from typing import Any
 
-from latbench.archs.graph import Architecture
-from latbench.memory.steps import Subject, TrainConfig
-from latbench.opspec import OpSpec
+from latbench.memory.cpu import measure_cpu_here
+from latbench.memory.gpu import measure_gpu_here
+from latbench.memory.steps import TrainConfig, subject_from_json
 from latbench.timed import is_oom
-
-
-def subject_to_json(subject: Subject) -> dict[str, Any]:
-    """A subject in the job's plain form: ``{"op": key}`` or ``{"arch": json}``."""
-    if isinstance(subject, OpSpec):
-        return {"op": subject.key}
-    return {"arch": subject.to_json()}
-
-
-def subject_from_json(data: dict[str, Any]) -> Subject:
-    return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -34,12 +23,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     config = TrainConfig(**job["config"])
     try:
         if job["device"] == "cpu":
-            from latbench.memory.cpu import measure_cpu_here
-
             result = measure_cpu_here(subject, config, job.get("threads"))
         else:
-            from latbench.memory.gpu import measure_gpu_here
-
             result = measure_gpu_here(subject, config, job["device"])
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
         message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

@@ -27,12 +27,12 @@ from typing import Any
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.memory.child import subject_to_json
 from latbench.memory.steps import (
     Subject,
     TrainConfig,
     as_training_architecture,
     run_training,
+    subject_to_json,
     training_inputs,
 )
 from latbench.papers import MIB

@@ -27,13 +27,16 @@ from typing import Any
 
 import torch
 
+from latbench.device import nvml, nvml_handle
 from latbench.errors import LatbenchError, MeasurementError
+from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
 from latbench.memory.steps import (
     Subject,
     TrainConfig,
     as_training_architecture,
     run_inference,
     run_training,
+    subject_to_json,
     training_inputs,
 )
 from latbench.papers import MIB
@@ -156,14 +159,13 @@ def _init_cuda(
     torch.cuda.init()
     torch.cuda.synchronize(dev)
     context, device_after = sampler.read()
-    if context is None and None not in (before_init, device_after):
+    if context is None and before_init is not None and device_after is not None:
         context = device_after - before_init  # pid not visible (container): device delta
     return context, device_after, before_init
 
 
 def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
     """Run the protocol in this (fresh) process; returns the memory columns in MiB."""
-    from latbench.device import nvml, nvml_handle
 
     if not torch.cuda.is_available():
         raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
@@ -201,7 +203,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
         "nvml_device_before_mib": _mib(device_before),
         "nvml_device_delta_mib": (
             None
-            if None in (sampler.device_peak, before_init)
+            if sampler.device_peak is None or before_init is None
             else _mib(sampler.device_peak - before_init)
         ),
         "alloc_conf": alloc_conf(),
@@ -217,8 +219,5 @@ def measure_gpu(
     timeout_s: float | None = None,
 ) -> dict[str, Any]:
     """Training memory of ``subject`` on ``device``, measured in a fresh process."""
-    from latbench.memory.child import subject_to_json
-    from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
-
     job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
     return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)

@@ -18,12 +18,25 @@ from typing import Any
 import torch
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.choices import OPTIMIZERS  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 
+OPTIMIZERS = ("sgd", "adam", "adamw")
+"""Optimizers of the training steps whose memory is measured."""
+
 LOSSES = ("mse", "sum")  # mse: mean of squares (a dense gradient, like a segmentation loss)
 Subject = Architecture | OpSpec
+
+
+def subject_to_json(subject: Subject) -> dict[str, Any]:
+    """A subject in the job's plain form: ``{"op": key}`` or ``{"arch": json}``."""
+    if isinstance(subject, OpSpec):
+        return {"op": subject.key}
+    return {"arch": subject.to_json()}
+
+
+def subject_from_json(data: dict[str, Any]) -> Subject:
+    return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.device import fingerprint as device_fingerprint
+from latbench.memory.gpu import alloc_conf
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
-from latbench.tablerun import TableJob, default_table_path, run_into_table
+from latbench.tablerun.driver import run_into_table
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
 from latbench.tablerun.ids import protocol_id as _hash
-from latbench.tablerun.job import OnRound, OnTurn
+from latbench.tablerun.job import OnRound, OnTurn, TableJob
+from latbench.tablerun.paths import default_table_path
 from latbench.tablerun.rows import spec_columns
 from latbench.tables.schema import MEMORY
 
@@ -153,8 +155,6 @@ def memory_job(
     """The job measuring training memory on ``device`` with ``threads`` CPU threads."""
     extra: dict[str, Any] = {"threads": threads}
     if device.startswith("cuda"):
-        from latbench.memory.gpu import alloc_conf
-
         extra["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
     protocol, _ = protocol_id(device, config, extra)
     return MemoryJob(

@@ -1,7 +1,7 @@
 """Per-op memory terms, traced on meta tensors, and their table (``source=estimated``).
 
-The HyperSegNAS fast screen (``latbench.predictors.memory_screen``) sums, per network, what each op's
-forward keeps alive for backward and its parameter bytes. Each distinct OpSpec is traced alone
+The HyperSegNAS fast screen (``latbench.predictors.memory_screen``) sums, per network, what each
+op's forward keeps alive for backward and its parameter bytes. Each distinct OpSpec is traced alone
 once; ``write_op_terms`` keeps the terms in a memory table through the one measure-into-table
 mechanism (resume, lock), so a screen can start from the table (``load_op_terms``).
 """
@@ -19,7 +19,7 @@ from latbench.memory.table import MemoryJob, protocol_id
 from latbench.memory.trace import trace_training
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
-from latbench.tablerun import run_into_table
+from latbench.tablerun.driver import run_into_table
 from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tables import read_table
 from latbench.tables.schema import MEMORY

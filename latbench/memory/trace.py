@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -184,7 +185,7 @@ def _remember(
     inputs = {
         t.untyped_storage()._cdata for t in _leaves((args, kwargs)) if isinstance(t, torch.Tensor)
     }
-    shapes = []
+    shapes: list[tuple[tuple[int, ...], tuple[int, ...], torch.dtype, bool] | None] = []
     for o in outs:
         if o is None:
             shapes.append(None)
@@ -259,8 +260,6 @@ def _traced(
     shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
     fake = None
     if engine == "fake":
-        from torch._subclasses.fake_tensor import FakeTensorMode
-
         fake = FakeTensorMode()
     rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine != "real")
     try:

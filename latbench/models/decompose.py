@@ -20,8 +20,10 @@ dispatches each one (a few microseconds on a CPU), which is part of a model's ti
 
 from __future__ import annotations
 
+import inspect
 import operator
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,7 +196,6 @@ def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.
 def _trace_failure(exc: BaseException, name: str, owners: list[tuple[str, nn.Module]]) -> str:
     """One line: where torch.fx stopped: the innermost module of the model whose code was
     running (its path and class), and that code's file, line and text."""
-    import traceback
 
     frame = None
     tb = exc.__traceback__
@@ -235,7 +236,6 @@ def _tensor_text(t: torch.Tensor) -> str:
 def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
     """Constructor arguments that rebuild ``module`` (same repr, same parameter and buffer
     shapes), read from its attributes; None when they do not."""
-    import inspect
 
     cls = type(module)
     try:

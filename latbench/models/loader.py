@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.trust import file_module_name, import_file, trust_module
+from latbench.trust import file_module_name, import_file, is_trusted, trust_module
 
 LIBRARIES = ("timm", "torchvision")
 _NMS_SCHEMAS = {
@@ -226,8 +226,6 @@ def _callable_model(
 def trusted_model(spec: ModelSpec) -> bool:
     """Whether a key may rebuild blocks of ``spec``: a timm/torchvision model, or one whose
     module this process loaded on purpose (``trust_module``)."""
-    from latbench.ops.traced import is_trusted
-
     if spec.source in ("timm", "torchvision"):
         return True
     if spec.source == "file":

@@ -110,7 +110,10 @@ def build_p3d(spec: OpSpec) -> nn.Module:
     plane, line = _p3d_kernels(spec)
     cin, cout = spec.input_shape[1], out_channels(spec)
     norm = _check_choice(spec, "norm", NORMS)
-    pad = lambda k: tuple(x // 2 for x in k)  # noqa: E731
+
+    def pad(k):
+        return tuple(x // 2 for x in k)
+
     return nn.Sequential(
         nn.ReLU(),
         nn.Conv3d(cin, cout, plane, padding=pad(plane), bias=False),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from latbench.errors import OpSpecError, UnknownOpKindError
+from latbench.plugin_loader import load_plugins
 
 if TYPE_CHECKING:
     from torch import nn
@@ -125,7 +126,6 @@ def register_op(
 
 
 def _ensure_loaded() -> None:
-    from latbench.plugins import load_plugins
 
     load_plugins()  # latbench.builtin, then the user's plugins
 

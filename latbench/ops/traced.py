@@ -313,6 +313,7 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
+    # latbench.models imports this module (decompose encodes calls with it)
     from latbench.models.loader import load_model, parse_model_spec, trusted_model
 
     if not trusted_model(parse_model_spec(model)):

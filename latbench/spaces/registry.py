@@ -16,9 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from latbench.choices import SIZES  # re-exported; shared with the parsers
 from latbench.errors import LatbenchError, UnknownSpaceError
+from latbench.features import output_shape
 from latbench.opspec import OpSpec
+from latbench.plugin_loader import load_plugins
+
+SIZES = ("small", "paper")
+"""Sizes of every search space: latbench's CPU-sized one and the paper's."""
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture
@@ -164,7 +168,6 @@ class ChoiceLayout:
     def check(self) -> None:
         """``LatbenchError`` naming the slot and candidate whose input or output shape breaks
         the chain (candidates of a slot read and write one shape; slot i reads slot i-1's)."""
-        from latbench.features import output_shape
 
         prev = None
         for i, slot in enumerate(self.slots):
@@ -226,7 +229,6 @@ def register_layout(space: str) -> Callable[[Callable[[str], Any]], Callable[[st
 
 
 def _ensure_loaded() -> None:
-    from latbench.plugins import load_plugins
 
     load_plugins()  # latbench.builtin, then the user's plugins
 

@@ -39,7 +39,7 @@ RESUME_LIBRARIES = ("torch", "numpy", "onnxruntime", "onnxruntime-gpu", "tensorr
 
 def resume_identity(fp: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a fingerprint that decide whether a table can be resumed."""
-    libs = fp.get("libraries") if isinstance(fp.get("libraries"), Mapping) else {}
+    libs: Mapping[str, Any] = fp["libraries"] if isinstance(fp.get("libraries"), Mapping) else {}
     out = {k: fp.get(k) for k in RESUME_FIELDS if k in fp}
     out.update({f"libraries.{k}": libs.get(k) for k in RESUME_LIBRARIES if k in libs})
     return out

@@ -80,7 +80,9 @@ def plan(
     job: TableJob[Item], items: Iterable[Item], done: set[str]
 ) -> tuple[list[Item], list[Item]]:
     """(a) (pending, skipped): items whose key is not yet done, first occurrence only."""
-    pending, skipped, seen = [], [], set(done)
+    pending: list[Item] = []
+    skipped: list[Item] = []
+    seen = set(done)
     for item in items:
         key = job.key(item)
         (skipped if key in seen else pending).append(item)

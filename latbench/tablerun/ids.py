@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from latbench.archs.graph import Architecture
+
 
 class _HasJson(Protocol):
     def canonical_json(self) -> str: ...
@@ -37,7 +39,6 @@ def row_arch_ids(table: Any) -> list[str]:
     meta = table.attrs.get("meta") or {}
     if meta.get("arch_id_scheme") == ARCH_ID_SCHEME or "arch_json" not in table:
         return stored
-    from latbench.archs.graph import Architecture  # torch: only for a table written before
 
     cache: dict[str, str] = {}
     out = []

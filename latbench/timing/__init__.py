@@ -20,7 +20,6 @@ from latbench.timing.adaptive import (
 from latbench.timing.cpu import (
     CLOCK_CHOICES,
     CpuTimer,
-    reference_callable,
     resolve_clock,
     torch_threads,
     warn_if_loaded,
@@ -74,7 +73,6 @@ __all__ = [
     "CLOCK_CHOICES",
     "QUICK",
     "CpuTimer",
-    "reference_callable",
     "resolve_clock",
     "warn_if_loaded",
     "CudaTimer",

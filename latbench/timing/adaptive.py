@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -27,16 +27,17 @@ MIN_SAMPLES_ON_BUDGET = 3
 """Samples always taken, even when one call outlasts the whole budget."""
 
 
-REFERENCE_GENOTYPE = (
-    "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
-    "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-)
-REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
-"""The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
-NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
-skip connections, ~20 ops). A whole network, not one op: measured here with a neighbour process
-on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool op read 0-2.5 %
-(docs/measurement-protocol.md, "Drift reference"); a network slows down with them."""
+@dataclass(frozen=True)
+class DriftReference:
+    """A fixed callable measured in every round beside the callables of an interleaved group,
+    so that a slow-down of the whole machine shows as ``drift`` (``measure_each``). The caller
+    that knows what to run picks it (``latbench.timed.DRIFT_REFERENCE``); the timer only runs
+    it."""
+
+    id: str
+    """Its name in a table's protocol: tables on different references share no drift scale."""
+    build: Callable[[], Callable[[], object]]
+    """Returns the callable to time (a timer calls it once per group; cache it)."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,10 @@ class TimingConfig:
     rounds: int = 1
     """> 1: callables measured together are interleaved in this many rounds of
     ``budget_ms / rounds`` each (see ``measure_each``)."""
-    reference: bool = False
-    """With ``rounds > 1``: also measure the timer's fixed reference (``REFERENCE_ID``, a
-    small fixed network; recorded by name in the protocol) in every round, so each
-    Measurement carries ``reference_ms`` and ``drift`` (the machine's slow-down) and its
-    drift-corrected statistics."""
+    reference: DriftReference | None = None
+    """With ``rounds > 1``: also measure this fixed reference (recorded by its id in the
+    protocol) in every round, so each Measurement carries ``reference_ms`` and ``drift`` (the
+    machine's slow-down) and its drift-corrected statistics."""
 
     def __post_init__(self) -> None:
         if (
@@ -71,16 +71,16 @@ class TimingConfig:
                 "the CI target must be positive"
             )
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, float | str]:
         """The protocol fields; ``rounds`` only when interleaving, so that tables measured
         before it existed keep their protocol id."""
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.rounds == 1:
             del out["rounds"]
-        if not self.reference:
+        if self.reference is None:
             del out["reference"]
-        else:  # which reference: tables on different references do not share a drift scale
-            out["reference"] = REFERENCE_ID
+        else:
+            out["reference"] = self.reference.id
         return out
 
 

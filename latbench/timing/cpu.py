@@ -19,7 +19,6 @@ clock, so on the thread clock their sample counts do not depend on the machine's
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import time
 import warnings
@@ -27,10 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
-from latbench.choices import CLOCK_CHOICES as CHOICES
 from latbench.errors import MeasurementError
 from latbench.timing.adaptive import (
-    REFERENCE_GENOTYPE,
     TimingConfig,
     measure_adaptive,
     measure_each,
@@ -38,7 +35,8 @@ from latbench.timing.adaptive import (
 from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
-CLOCK_CHOICES = CHOICES  # "auto", then the names of CLOCKS (the parsers read latbench.choices)
+CLOCK_CHOICES = ("auto", *CLOCKS)
+"""Values of ``--clock``: ``auto`` picks, or one of ``CLOCKS``."""
 
 LOADED_WARN = 0.5
 """Multi-threaded runs warn when the 1-minute load average exceeds this share of the cores
@@ -120,26 +118,12 @@ class CpuSampler:
         return out
 
 
-@functools.cache
-def reference_callable() -> Callable[[], object]:
-    """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
-    1, inference; built once per process (every interleaved group measures it)."""
-    from latbench.archs.nasbench201 import from_genotype  # catalogue, imported on use
-    from latbench.timed import module_callable  # imports this package: not at module level
-
-    arch = from_genotype(REFERENCE_GENOTYPE, size="small")
-    with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
-        torch.manual_seed(0)
-        module = arch.build("cpu").eval()
-    return module_callable(module, arch.example_inputs("cpu"), "infer")
-
-
 class CpuTimer:
     """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring.
 
     ``clock``: ``auto`` / ``thread`` / ``wall`` (module docstring), or a callable returning ns
-    (tests). With ``config.reference`` and ``rounds > 1``, ``measure_many`` measures
-    ``reference_callable`` in every round beside the callables (``measure_each``).
+    (tests). With ``config.reference`` and ``rounds > 1``, ``measure_many`` measures the
+    reference in every round beside the callables (``measure_each``).
     """
 
     def __init__(
@@ -191,7 +175,7 @@ class CpuTimer:
         with torch_threads(self.threads) as n:
             if self.clock == "perf_counter_ns" and not self._warned:
                 self._warned = bool(warn_if_loaded(n))
-            reference = reference_callable() if self.config.reference else None
+            reference = self.config.reference.build() if self.config.reference else None
             out = measure_each(
                 fns,
                 self.sampler,

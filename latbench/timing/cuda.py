@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from latbench.errors import MeasurementError
+from latbench.device import gpu_throttle_reasons, require_cuda
 from latbench.timing.adaptive import TimingConfig, measure_each, renumbered_turns
 from latbench.timing.measurement import Measurement
 
@@ -38,24 +38,6 @@ def gpu_math_state() -> dict[str, Any]:
             "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
             "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
         }
-
-
-def require_cuda(device: str | torch.device) -> torch.device:
-    """``device`` as a CUDA torch.device, or a clear error when CUDA is absent."""
-    dev = torch.device(device)
-    if dev.type != "cuda":
-        raise MeasurementError(f"device {str(device)!r} is not a CUDA device (cuda or cuda:N)")
-    if not torch.cuda.is_available():
-        raise MeasurementError(
-            f"device {str(device)!r} asked for, but torch.cuda.is_available() "
-            "is False (CPU build of PyTorch, or no visible GPU)"
-        )
-    index = dev.index if dev.index is not None else torch.cuda.current_device()
-    if index >= torch.cuda.device_count():
-        raise MeasurementError(
-            f"device {str(device)!r}: only {torch.cuda.device_count()} CUDA device(s) visible"
-        )
-    return torch.device("cuda", index)
 
 
 class CudaEventSampler:
@@ -143,8 +125,6 @@ class CudaTimer:
     ) -> list[Measurement | Exception]:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
         (``on_round``, ``on_turn``: see ``measure_each``)."""
-        from latbench.device import gpu_throttle_reasons
-
         with torch.cuda.device(self._device):
             runs: list[Callable[[], object]] = []
             captured: list[Exception | None] = []
@@ -172,8 +152,8 @@ class CudaTimer:
         warn = (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ()
         it = iter(results)
         out: list[Measurement | Exception] = []
-        for exc in captured:
-            r = exc if exc is not None else next(it)
+        for error in captured:
+            r = error if error is not None else next(it)
             out.append(
                 r
                 if isinstance(r, Exception)

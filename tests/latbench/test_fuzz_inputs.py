@@ -193,7 +193,7 @@ def byte_mutations(data: bytes, n: int = 12) -> list[tuple[str, bytes]]:
     """Truncations, byte flips and non-UTF-8 bytes at seeded positions."""
     rng = random.Random(RNG_SEED)
     out = [(f"truncate{f}", data[: int(len(data) * f / 10)]) for f in range(0, 10)]
-    for i in range(n):
+    for _ in range(n):
         pos = rng.randrange(len(data))
         out.append((f"flip@{pos}", data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1 :]))
         pos = rng.randrange(len(data))
@@ -327,7 +327,9 @@ def deep(data: bytes) -> list[tuple[str, bytes]]:
 
 # -- the cases -------------------------------------------------------------------------------------
 def _table_cases(name: str, rows: int) -> list:
-    fast = lambda kind: name == "ops" and kind_is_fast(kind)  # noqa: E731
+    def fast(kind):
+        return name == "ops" and kind_is_fast(kind)
+
     return [
         pytest.param(name, kind, marks=() if fast(kind) else pytest.mark.slow)
         for kind in ("bytes", "lines", "cells", "sidecar")

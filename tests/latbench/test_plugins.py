@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from latbench import plugins
-from latbench.cli import split_plugins
+from latbench import plugin_loader as plugins
+from latbench.cli.commands import split_plugins
 from latbench.errors import LatbenchError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,5 +1,6 @@
 """No search reports NaN or inf: RT-DNAS' penalty cannot overflow at device latencies, and any
-non-finite loss, cost or result is a ``NonFiniteError`` naming where it arose (the msnas table ×160 gave latency ``nan`` and task loss ``nan``, exit 0)."""
+non-finite loss, cost or result is a ``NonFiniteError`` naming where it arose (the msnas table ×160
+gave latency ``nan`` and task loss ``nan``, exit 0)."""
 
 from __future__ import annotations
 

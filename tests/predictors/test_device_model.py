@@ -52,7 +52,10 @@ def test_the_device_model_ranks_a_launch_bound_device_the_source_cannot(synth, a
     assert model.method_ in ("launches", "roofline", "opcost-roofline")
     pred = model.predict(batch.take(rest))
     assert np.max(np.abs(pred / y[rest] - 1)) < 0.02
-    rho = lambda p: stats.spearmanr(p, y[rest]).statistic  # noqa: E731
+
+    def rho(p):
+        return stats.spearmanr(p, y[rest]).statistic
+
     assert rho(pred) > 0.99 and rho(plain.predict(batch.take(rest))) < rho(pred) - 0.05
     again = load(save(model, tmp_path / "t.json"))
     assert again.predict(batch.take(rest)).tobytes() == pred.tobytes()
@@ -312,10 +315,9 @@ def test_select_prefers_the_simplest_nested_method_within_one_standard_error():
     def const(offset):
         return lambda train, alpha: lambda rows: y[rows] * (1 + noise[rows] + offset)
 
-    cands = lambda off: {
-        "simple": (const(off), (0.0,)),  # noqa: E731
-        "complex": (const(0.0), (0.0,)),
-    }
+    def cands(off):
+        return {"simple": (const(off), (0.0,)), "complex": (const(0.0), (0.0,))}
+
     nested = ("simple", "complex")
     near = select(cands(0.01), y, nested)
     assert near.method == "simple" and near.scores["complex"] < near.scores["simple"]

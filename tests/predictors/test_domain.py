@@ -1,4 +1,5 @@
-"""Every op predictor refuses or flags what it was not fitted on, the same way (the learned predictor fitted on float32 inference priced a float16, a bfloat16 and a
+"""Every op predictor refuses or flags what it was not fitted on, the same way (the learned
+predictor fitted on float32 inference priced a float16, a bfloat16 and a
 training conv at the inference float32 value, 0.200 ms, where float16 measured 2.70 ms and
 training 0.825 ms, without a word, while the lookup refused them)."""
 
@@ -10,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from latbench.opspec import OpSpec
-from latbench.predictors import LookupPredictor
 from latbench.predictors.base import FitDomain, OutOfDomainError, OutOfDomainWarning
 from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor
+from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.persist import dumps, from_state_of, parse
 
 TABLE = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/nasbench201-small.csv"

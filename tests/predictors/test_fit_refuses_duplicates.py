@@ -11,7 +11,7 @@ from latbench.netprofile import measure_architectures
 from latbench.opspec import OpSpec
 from latbench.predictors.data import network_data, op_data
 from latbench.profile import profile_specs
-from latbench.tablerun import arch_id
+from latbench.tablerun.ids import arch_id
 from latbench.timing import TimingConfig, make_timer
 
 TIMER = make_timer("cpu", TimingConfig(budget_ms=2, warmup_ms=1), threads=1)

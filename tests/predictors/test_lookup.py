@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
+from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
 from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor

@@ -7,9 +7,9 @@ import pytest
 
 from latbench.archs import sample_architectures
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.errors import NotFittedError
 from latbench.memory import TrainConfig
 from latbench.memory.table import measure_into_table
+from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
 from latbench.predictors import persist
 from latbench.predictors.memory import TrainingMemoryPredictor, calibrated

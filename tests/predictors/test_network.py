@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
+from latbench.notfitted import NotFittedError
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.data import op_data
 from latbench.predictors.learned import FlopsCost

@@ -15,10 +15,11 @@ from test_persist_damaged import rechecksum
 
 from latbench.archs import sample_architectures
 from latbench.cli import main
-from latbench.predictors import LookupPredictor, NetworkPredictor, save
 from latbench.predictors.data import op_data
 from latbench.predictors.learned import LearnedPredictor
-from latbench.predictors.persist import PredictorFileError, load
+from latbench.predictors.lookup import LookupPredictor
+from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import PredictorFileError, load, save
 
 TABLE = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/nasbench201-small.csv"
 

@@ -58,7 +58,10 @@ def test_transfer_learns_the_targets_own_op_costs_and_reranks(synth, source, arc
     y = _target(synth, archs, pool=30.0, conv=0.2)
     shots = choose_shots(len(archs), 10, seed=0)
     rest = np.setdiff1d(np.arange(len(archs)), shots)
-    pick = lambda rows: [archs[i] for i in rows]  # noqa: E731
+
+    def pick(rows):
+        return [archs[i] for i in rows]
+
     new = TransferPredictor(source).fit(pick(shots), y[shots])
     old = TransferPredictor(source, "loglinear").fit(pick(shots), y[shots])
     rho_new = stats.spearmanr(new.predict(pick(rest)), y[rest]).statistic
@@ -92,7 +95,10 @@ def test_learned_prior_from_other_devices_is_used_when_it_fits(synth, archs):
     with_prior = TransferPredictor(lookup, prior=prior).fit(batch.take(shots), y[shots])
     plain = TransferPredictor(lookup, "opcost").fit(batch.take(shots), y[shots])
     assert with_prior.method_ in ("opcost-learned", "opcost-nearest")
-    err = lambda m: np.mean(np.abs(m.predict(batch.take(rest)) / y[rest] - 1))  # noqa: E731
+
+    def err(m):
+        return np.mean(np.abs(m.predict(batch.take(rest)) / y[rest] - 1))
+
     assert err(with_prior) < err(plain)
     with pytest.raises(Exception, match="needs a DevicePrior"):
         TransferPredictor(lookup, "opcost-learned").fit(batch.take(shots), y[shots])

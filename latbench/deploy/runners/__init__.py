@@ -11,10 +11,15 @@ from pathlib import Path
 
 import torch
 
-from latbench.choices import BACKENDS  # noqa: F401  (the CLI's vocabulary, re-exported)
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import PRECISIONS, RunInfo, Runner
+from latbench.deploy.runners.ort import OrtRunner
+from latbench.deploy.runners.tensorrt import TensorRTRunner
+from latbench.deploy.runners.torch_runner import TorchRunner
 from latbench.errors import MeasurementError, UnknownNameError
+
+BACKENDS = ("torch", "ort", "ort-trt", "trt")
+"""Deployment backends of ``latbench validate``."""
 
 DEFAULT_CACHE_DIR = Path(".latbench-cache")
 
@@ -38,7 +43,6 @@ def make_runner(
     if backend == "torch":
         if module is None:
             raise MeasurementError("backend 'torch' needs module=")
-        from latbench.deploy.runners.torch_runner import TorchRunner
 
         return TorchRunner(
             module, inputs, device, precision=precision, cuda_graph=cuda_graph, threads=threads
@@ -46,8 +50,6 @@ def make_runner(
     if exported is None:
         raise MeasurementError(f"backend {backend!r} needs exported= (see export_onnx)")
     if backend == "trt":
-        from latbench.deploy.runners.tensorrt import TensorRTRunner
-
         return TensorRTRunner(
             exported,
             inputs,
@@ -56,7 +58,6 @@ def make_runner(
             transfers=transfers,
             cache_dir=cache_dir,
         )
-    from latbench.deploy.runners.ort import OrtRunner
 
     provider = (
         "tensorrt"

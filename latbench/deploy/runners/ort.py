@@ -140,6 +140,7 @@ class OrtRunner:
         }
         self._host_out: list[np.ndarray] | None = None
         on_device = provider != "cpu" and not transfers
+        self._binding: Any
         self._binding, self._dev_out = self._bind(dev, index, inputs) if on_device else (None, [])
         self.info = RunInfo(
             backend="ort-trt" if provider == "tensorrt" else "ort",

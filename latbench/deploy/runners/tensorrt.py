@@ -18,9 +18,10 @@ import torch
 
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
+from latbench.device import require_cuda
 from latbench.errors import MeasurementError, MissingDependencyError
 from latbench.timing import Measurement, TimingConfig, measure_adaptive
-from latbench.timing.cuda import CudaEventSampler, require_cuda
+from latbench.timing.cuda import CudaEventSampler
 
 WORKSPACE_MIB = 4096
 TIMING_CACHE = "trt-timing.cache"

@@ -6,10 +6,11 @@ import numpy as np
 import torch
 
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
+from latbench.device import require_cuda
 from latbench.errors import MeasurementError
 from latbench.timed import module_callable
 from latbench.timing import Measurement, TimingConfig, make_timer
-from latbench.timing.cuda import gpu_math_state, require_cuda
+from latbench.timing.cuda import gpu_math_state
 
 
 class TorchRunner:

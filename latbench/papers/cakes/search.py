@@ -137,7 +137,7 @@ def search_layer(
             layer,
             teacher,
             random_inputs(candidates[0]),
-            lambda t: t + cost_lasso(layer.alpha, beta, lam),
+            lambda t, layer=layer, lam=lam: t + cost_lasso(layer.alpha, beta, lam),
             layer.parameters(),
             steps,
             lr=2e-2,

@@ -2,12 +2,13 @@
 predicted training memory lies within a band around a target, rank them, and measure the top N
 to confirm (the paper fine-tunes the top 10; here they are measured on the device).
 
-The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for
-a trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
-``search`` screens with per-op estimates and traces fully only near the band edges
-(``latbench.predictors.memory_screen.MemoryScreen`` with a target). The band decision is ``latbench.predictors.band.MemoryBand``. The measurement, when
-asked for, is any ``measure(arch) -> MiB`` callable (the CLI's writes a memory table via
-``latbench.memory``). The paper's "300 MB" are nvidia-smi's MiB.
+The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a trace-based
+``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates, ``search`` screens with
+per-op estimates and traces fully only near the band edges
+(``latbench.predictors.memory_screen.MemoryScreen`` with a target). The band decision is
+``latbench.predictors.band.MemoryBand``. The measurement, when asked for, is any ``measure(arch) ->
+MiB`` callable (the CLI's writes a memory table via ``latbench.memory``). The paper's "300 MB" are
+nvidia-smi's MiB.
 """
 
 from __future__ import annotations

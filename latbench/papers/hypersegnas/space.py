@@ -39,7 +39,8 @@ edge per layer so the network keeps all 12 layers; dead ends (nodes no later edg
 then pruned, so every edge lies on an input-to-output path.
 
 Genotype: one group per layer, ``|``-separated, one character per edge of
-``latbench.papers.hypersegnas.space.edges(size)``: ``-`` off, else the index of its op in ``op_names``.
+``latbench.papers.hypersegnas.space.edges(size)``: ``-`` off, else the index of its op in
+``op_names``.
 """
 
 from __future__ import annotations

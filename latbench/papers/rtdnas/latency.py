@@ -14,7 +14,8 @@ is shared by all cells; its ops run at the scale the cell reads. A discrete cell
 ``CellChoice`` (per node its (input j, op index) pairs); ``cell_genotype`` writes it as the
 genotype string of ``latbench.papers.rtdnas.space`` (``op~j+op~j|...``).
 
-The search that uses this model (with the supernet and the GA decoding) is ``latbench.papers.rtdnas.search``.
+The search that uses this model (with the supernet and the GA decoding) is
+``latbench.papers.rtdnas.search``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ CellChoice = list[list[tuple[int, int]]]
 
 
 def cell_genotype(choice: CellChoice, op_names: Sequence[str]) -> str:
-    """``choice`` as a genotype string: ``op~j+op~j|...`` per node (``latbench.papers.rtdnas.space``)."""
+    """``choice`` as a genotype string: ``op~j+op~j|...`` per node
+    (``latbench.papers.rtdnas.space``)."""
     return "|".join("+".join(f"{op_names[o]}~{j}" for j, o in node) for node in choice)
 
 

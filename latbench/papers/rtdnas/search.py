@@ -1,14 +1,14 @@
 """RT-DNAS: the real-time constrained differentiable search and its GA decoding.
 
-Differentiable part (RT-DNAS Eq. 2): L = L_a · L_t + λ e^{L_t − L_ub}, with L_t the expected
-network latency of ``latbench.papers.rtdnas.latency`` (soft cells, exact longest path, Eq. 3-5) and the
-task loss from the supernet of ``latbench.papers.rtdnas.supernet``. Decoding (Sect. 2.3): a gene pool of
-the top paths by accumulated move probability, and the genetic algorithm of ``latbench.nas.ga`` whose
-fitness is the network latency of an individual of N_l paths, under L_ub and the minimum FPS.
+Differentiable part (RT-DNAS Eq. 2): L = L_a · L_t + λ e^{L_t − L_ub}, with L_t the expected network
+latency of ``latbench.papers.rtdnas.latency`` (soft cells, exact longest path, Eq. 3-5) and the task
+loss from the supernet of ``latbench.papers.rtdnas.supernet``. Decoding (Sect. 2.3): a gene pool of
+the top paths by accumulated move probability, and the genetic algorithm of ``latbench.nas.ga``
+whose fitness is the network latency of an individual of N_l paths, under L_ub and the minimum FPS.
 
 ``search(model, size)`` runs both on the ``msnas`` space's layout (CPU-sized synthetic data,
-``latbench.nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` runs the GA alone on seeded random
-network weights. Every latency comes from the predictor ``model``.
+``latbench.nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` runs the GA alone on seeded
+random network weights. Every latency comes from the predictor ``model``.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ def search_cells(
         log = distill(
             net,
             teacher,
-            lambda g: torch.randn(shape, generator=g),
-            lambda t: rtdnas_loss(t, lat(), lam, ub),
+            lambda g, shape=shape: torch.randn(shape, generator=g),
+            lambda t, lat=lat, lam=lam, ub=ub: rtdnas_loss(t, lat(), lam, ub),
             lat.parameters(),
             steps,
             lr=5e-2,

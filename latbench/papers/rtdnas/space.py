@@ -287,10 +287,10 @@ def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small
     structure = live_edges(cell)
     for layer, scale, cell_type in _cells(paths):
         prefix = f"c{layer}s{scale}{_LETTER[cell_type]}"
-        block = lambda i: f"N{layer - 1}s{scale}" if i == 0 else f"{prefix}x{i}"  # noqa: E731
+        block = [f"N{layer - 1}s{scale}", *(f"{prefix}x{i}" for i in range(1, len(cell) + 1))]
         ops = cell_ops(scale, size)
-        edges += [Edge((block(j),), block(i), ops[op]) for j, i, op in structure]
-        src = block(len(cell))
+        edges += [Edge((block[j],), block[i], ops[op]) for j, i, op in structure]
+        src = block[len(cell)]
         scaling = scaling_ops(cell_type, scale, size)
         for k, op in enumerate(scaling):
             last = k == len(scaling) - 1

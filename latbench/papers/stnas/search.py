@@ -6,8 +6,8 @@ each stage is shrunk from its last block backwards while α_i < 1 (SPEC §3).
 Decoder: every layer is a mixed op over the candidates, Σ_j softmax(α)_j op_j(x), with
 expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
 
-``search(model, size)`` runs both on CPU-sized synthetic data (``latbench.nas.synthetic``), λ = 0 next
-to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
+``search(model, size)`` runs both on CPU-sized synthetic data (``latbench.nas.synthetic``), λ = 0
+next to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
 ``stnas-encoder`` and ``stnas-decoder``.
 """
 
@@ -155,7 +155,7 @@ def search_encoder(
             net,
             teacher,
             random_inputs(between[0]),
-            lambda t: t + reg(net.alphas()),
+            lambda t, reg=reg, net=net: t + reg(net.alphas()),
             [st.alpha for st in net.stages],
             steps,
             lr=5e-2,
@@ -213,7 +213,7 @@ def search_decoder(
             net,
             teacher,
             random_inputs(layers[0][0]),
-            lambda t: t + lam * reg(net.alphas()),
+            lambda t, lam=lam, reg=reg, net=net: t + lam * reg(net.alphas()),
             net.parameters(),
             steps,
             lr=5e-2,

@@ -168,9 +168,9 @@ def test_measure_nets_notes_the_spaces_a_table_already_holds(tmp_path, capsys):
     ],
 )
 def test_options_must_be_spelt_out(argv, capsys):
-    from latbench.cli import build_parser
+    from latbench.cli.commands import build_parser
 
     with pytest.raises(SystemExit) as exc:
-        build_parser(argv[:1]).parse_args(argv)
+        build_parser().parse_args(argv)
     assert exc.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err

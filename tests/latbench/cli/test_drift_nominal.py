@@ -8,8 +8,8 @@ from latbench.cli.measuring import nominal_reference_ms, set_drift_nominal
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
 from latbench.tables import LATENCY, TableWriter
+from latbench.timed import DRIFT_REFERENCE, REFERENCE_ID
 from latbench.timing import CpuTimer, TimingConfig
-from latbench.timing.adaptive import REFERENCE_ID
 
 
 def _table(path, reference):
@@ -35,7 +35,7 @@ def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     assert nominal_reference_ms(path) == 0.25
     assert nominal_reference_ms(tmp_path / "missing.csv") is None
 
-    timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
+    timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
     assert timer.reference_nominal_ms == 0.25
     with pytest.raises(TableError, match="--drift-from"):
@@ -48,7 +48,7 @@ def test_a_table_on_another_drift_reference_is_no_nominal(tmp_path, other):
     or on any other reference, do not share this latbench's drift scale."""
     path = _table(tmp_path / "old.csv", other)
     assert nominal_reference_ms(path) is None  # resuming it: its own scale is not borrowed
-    timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
+    timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     with pytest.raises(TableError, match="another drift reference"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
 
@@ -62,6 +62,6 @@ def test_drift_from_a_table_without_reference_column_names_its_schema(tmp_path):
         Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"
     )
     assert nominal_reference_ms(memory) is None
-    timer = CpuTimer(TimingConfig(rounds=2, reference=True), threads=1)
+    timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     with pytest.raises(TableError, match="latbench.memory table has no reference_ms column"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=memory), tmp_path / "nets.csv")

@@ -311,7 +311,9 @@ def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     """`search cakes --predictor <network predictor>` was a 36-line traceback (the
     check read `level`, the predictors say `input_level`)."""
     from latbench.archs import sample_architectures
-    from latbench.predictors import LookupPredictor, NetworkPredictor, save
+    from latbench.predictors.lookup import LookupPredictor
+    from latbench.predictors.network import NetworkPredictor
+    from latbench.predictors.persist import save
 
     lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
     archs = sample_architectures("nasbench201", 3, "small", seed=1)

@@ -66,17 +66,19 @@ def saved_predictor(tmp_path):
     """A real NetworkPredictor (lookup over the committed NAS-Bench-201 table, summed, no
     calibration) saved as JSON, for a given statistic; returns (path, loaded model). With
     calibration "none" the networks given to fit only feed its in-sample metrics."""
-    predictors = pytest.importorskip("latbench.predictors")
     from latbench.predictors.data import op_data
+    from latbench.predictors.lookup import LookupPredictor
+    from latbench.predictors.network import NetworkPredictor
+    from latbench.predictors.persist import load, save
 
     def make(statistic: str = "latency_median_ms", drift_reference: dict | None = None):
         ops = op_data(TABLE, statistic)
-        lookup = predictors.LookupPredictor().fit(*ops.xy)
+        lookup = LookupPredictor().fit(*ops.xy)
         archs = sample_architectures("nasbench201", 3, "small", seed=1)
         summed = [float(lookup.predict([e.op for e in a.edges]).sum()) for a in archs]
-        model = predictors.NetworkPredictor(lookup, "sum", "none").fit(archs, summed)
+        model = NetworkPredictor(lookup, "sum", "none").fit(archs, summed)
         path = tmp_path / f"{statistic}.json"
-        predictors.save(
+        save(
             model,
             path,
             device=ops.device,
@@ -84,7 +86,7 @@ def saved_predictor(tmp_path):
             statistic=statistic,
             drift_reference=drift_reference,
         )
-        return path, predictors.load(path)
+        return path, load(path)
 
     return make
 
@@ -170,7 +172,7 @@ def test_a_drift_corrected_predictor_is_compared_with_the_corrected_measurement(
 ):
     """With its tables' nominal reference time in the file, validate times the drift reference
     and compares like with like: the measured fastest sample divided by this machine's drift."""
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID
 
     path, model = saved_predictor(
         "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
@@ -201,7 +203,7 @@ def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
     """quickstart on a loaded machine divided by drift 1.611 and printed a gap
     of −51.2 % where the raw fastest sample was +4.4 %. Beyond ±25 % the gap is the raw one,
     and the report says why, with the corrected value beside it."""
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID
 
     path, model = saved_predictor(
         "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
@@ -223,7 +225,7 @@ def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
 def test_a_reference_that_moved_during_the_run_leaves_the_raw_gap(
     nb201, tmp_path, saved_predictor, monkeypatch
 ):
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID
 
     path, model = saved_predictor(
         "latency_min_corrected_ms", {"nominal_ms": 1.0, "reference": REFERENCE_ID}
@@ -308,7 +310,7 @@ def test_cli_validate_json_report_and_exit_codes(tmp_path, capsys, no_tensorrt):
 def test_measuring_commands_default_to_one_thread(command):
     """validate times torch and ONNX Runtime like profile times ops: one thread unless asked
     (on a shared machine two threads timed msnas:0 at 411 ms median against 5.4 ms)."""
-    from latbench.cli import build_parser
+    from latbench.cli.commands import build_parser
 
     assert build_parser().parse_args(command).threads == 1
     if command[0] == "validate":  # 0: the libraries' own thread count

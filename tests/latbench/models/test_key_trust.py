@@ -93,7 +93,7 @@ def test_submodule_key_of_a_model_never_loaded_is_refused(tmp_path):
 
 def test_plugin_modules_are_trusted(tmp_path):
     code = (
-        f"import latbench.plugins as p, latbench.trust as t\n"
+        f"import latbench.plugin_loader as p, latbench.trust as t\n"
         f"print(t.is_trusted('toyplug_x.helper'))\n"
         f"p._load_one('x', {str(tmp_path / 'toyplug_x.py')!r})\n"
         "import sys\n"

@@ -14,9 +14,9 @@ from latbench.memory.table import measure_into_table
 from latbench.netprofile import measure_architectures
 from latbench.opspec import OpSpec
 from latbench.profile import OpLatencyJob, profile_specs
-from latbench.tablerun import default_table_path, tables_home
 from latbench.tablerun.compat import mismatches
 from latbench.tablerun.ids import arch_id
+from latbench.tablerun.paths import default_table_path, tables_home
 from latbench.tables import meta_path, read_table
 from latbench.timing import TimingConfig, make_timer
 
@@ -105,7 +105,7 @@ def test_memory_and_networks_tables_of_the_same_architectures_join_on_arch_id(tm
 
 
 def test_items_missing_under_the_protocol_are_planned_once():
-    from latbench.tablerun import plan
+    from latbench.tablerun.driver import plan
 
     job = OpLatencyJob.of(_timer())
     pending, skipped = plan(job, [SPECS[0], SPECS[1], SPECS[0]], {SPECS[1].key})
@@ -113,7 +113,7 @@ def test_items_missing_under_the_protocol_are_planned_once():
 
 
 def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
-    from latbench.tablerun import measure_batch
+    from latbench.tablerun.job import measure_batch
 
     job = OpLatencyJob.of(_timer())
     result = measure_batch(job, SPECS[:2])

@@ -94,7 +94,8 @@ def test_a_byte_order_mark_is_accepted_in_tables_and_side_cars(tmp_path):
 
 def test_a_byte_order_mark_is_accepted_in_predictor_and_architecture_files(tmp_path):
     from latbench.archs import Architecture, sample_architectures
-    from latbench.predictors import LookupPredictor, load, save
+    from latbench.predictors.lookup import LookupPredictor
+    from latbench.predictors.persist import load, save
 
     pred = tmp_path / "p.json"
     save(LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy), pred)

@@ -8,6 +8,7 @@ import pytest
 
 from latbench.errors import MeasurementError
 from latbench.profile import protocol_of
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import CpuTimer, TimingConfig, make_timer, measure_each, resolve_clock
 from latbench.timing.cpu import CpuSampler
 
@@ -58,7 +59,12 @@ def test_reference_divides_out_a_slowdown_of_the_whole_machine():
     """Group 1 runs on a fast machine, group 2 after it slowed 1.3x: raw minima differ by
     30 %, drift says 1.3 and the corrected minima agree."""
     config = TimingConfig(
-        warmup_ms=2, budget_ms=50, min_sample_ms=0.0, min_samples=1000, rounds=5, reference=True
+        warmup_ms=2,
+        budget_ms=50,
+        min_sample_ms=0.0,
+        min_samples=1000,
+        rounds=5,
+        reference=DRIFT_REFERENCE,
     )
     machine = DriftingMachine(fast_ms=150, slowdown=1.3)
     sampler = CpuSampler(machine)
@@ -80,7 +86,9 @@ def test_without_a_reference_the_corrected_columns_stay_empty():
 
 def test_real_timer_measures_its_reference_in_every_round():
     timer = CpuTimer(
-        TimingConfig(warmup_ms=2, budget_ms=20, rounds=4, reference=True, min_sample_ms=0.2),
+        TimingConfig(
+            warmup_ms=2, budget_ms=20, rounds=4, reference=DRIFT_REFERENCE, min_sample_ms=0.2
+        ),
         threads=1,
     )
     a, b = timer.measure_many([lambda: sum(range(2000)), lambda: sum(range(4000))])
@@ -92,10 +100,9 @@ def test_real_timer_measures_its_reference_in_every_round():
 def test_the_reference_is_a_fixed_network_named_in_the_protocol():
     import torch
 
-    from latbench.timing import reference_callable
-    from latbench.timing.adaptive import REFERENCE_ID
+    from latbench.timed import REFERENCE_ID, reference_callable
 
-    assert TimingConfig(rounds=2, reference=True).as_dict()["reference"] == REFERENCE_ID
+    assert TimingConfig(rounds=2, reference=DRIFT_REFERENCE).as_dict()["reference"] == REFERENCE_ID
     assert "reference" not in TimingConfig(rounds=2).as_dict()
     torch.manual_seed(123)
     state = torch.get_rng_state()

@@ -1,0 +1,209 @@
+"""The ``latbench`` parser and dispatch. Each subcommand lives in its own module
+``latbench.cli.<command>``: ``register(subparsers)`` adds its parser (with its one-line help)
+importing only argparse and the CLI's small modules, and sets ``func`` to its ``run(args)``,
+which imports the implementation. So ``latbench --help`` and ``latbench CMD --help`` import no
+torch or pandas (a test checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import re
+import signal
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from latbench import __version__
+from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
+
+COMMANDS = (
+    "devices",
+    "spaces",
+    "ops",
+    "profile",
+    "show",
+    "measure-nets",
+    "import-nets",
+    "validate",
+    "doctor",
+    "fit",
+    "predict",
+    "evaluate",
+    "search",
+    "memory",
+)
+"""Subcommands in the order ``latbench --help`` lists them; ``latbench.cli.<name>`` (``-`` as
+``_``) registers each."""
+_PACKAGE = Path(__file__).resolve().parents[1]
+_OWN_ROOTS = tuple(
+    str(folder.resolve()) + os.sep
+    for folder in (_PACKAGE, _PACKAGE / "nas", _PACKAGE / "predictors")
+)
+"""Folders of latbench's sources: the package and where ``latbench.nas`` and
+``latbench.predictors`` are (links in a checkout)."""
+
+
+class _SpeltOut(argparse.ArgumentParser):
+    """A subcommand's parser: options must be spelt out (argparse would otherwise take
+    ``--n 50`` for ``--n-paths 50`` without a word)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
+
+
+def module_name(command: str) -> str:
+    return f"latbench.cli.{command.replace('-', '_')}"
+
+
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    """The top-level parser with ``commands`` (default: all), each registered by its module."""
+    parser = argparse.ArgumentParser(
+        prog="latbench",
+        allow_abbrev=False,
+        description="Measure per-op latency and memory on a device, fit predictors, run "
+        "predictor-guided NAS and validate deployed models. "
+        "`latbench COMMAND --help` explains each command.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"latbench {__version__}",
+        help="print latbench's version and exit",
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_SpeltOut
+    )
+    for name in commands:
+        importlib.import_module(module_name(name)).register(sub)
+        sub.choices[name].description = plain_text(sub.choices[name].description)
+    for command in (parser, *sub.choices.values()):
+        command.add_argument(PLUGIN_OPTION, action="append", metavar="MODULE", help=PLUGIN_HELP)
+    return parser
+
+
+PLUGIN_OPTION = "--plugin"
+PLUGIN_HELP = (
+    "load a plugin (a module name or a path to a .py file) that registers op kinds, "
+    "spaces, ... before the command runs; repeatable, anywhere on the line; also "
+    "read from LATBENCH_PLUGINS (see docs/plugins.md)"
+)
+
+
+def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``--plugin X`` / ``--plugin=X`` taken out of ``argv``, wherever they stand: (the X's, the
+    rest). They are read before parsing so that child processes inherit them
+    (``latbench.plugins.add_to_environment``); a trailing ``--plugin`` without a value stays
+    for argparse to report. Nothing after ``--`` is looked at."""
+    plugins, rest, i = [], [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg.startswith(PLUGIN_OPTION + "="):
+            plugins.append(arg.split("=", 1)[1])
+        elif arg == PLUGIN_OPTION and i + 1 < len(argv):
+            plugins.append(argv[i + 1])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return plugins, rest
+
+
+def plain_text(text: str | None) -> str | None:
+    """A docstring as terminal text: ``code`` without the backticks, %% as % (descriptions
+    shown raw are not %-formatted by argparse)."""
+    if text is None:
+        return None
+    return re.sub(r"``(.+?)``", r"\1", text).replace("%%", "%")
+
+
+def _is_ours(category: type[Warning], filename: str) -> bool:
+    """A warning latbench itself raised (its own packages), not torch's or numpy's."""
+    if (getattr(category, "__module__", "") or "").split(".")[0] == "latbench":
+        return True
+    path = str(Path(filename).resolve())
+    return any(path.startswith(root) for root in _OWN_ROOTS)
+
+
+@contextlib.contextmanager
+def _latbench_warnings() -> Iterator[None]:
+    """While a command runs, latbench's own warnings print as one 'latbench: warning:' line;
+    other warnings keep Python's format. Only the formatting changes (``warnings.formatwarning``):
+    whoever shows or records warnings (pytest's recorder) still gets them all. Restored on exit.
+    """
+    original = warnings.formatwarning
+
+    def format_warning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        line: str | None = None,
+    ) -> str:
+        if _is_ours(category, filename):
+            return f"latbench: warning: {message}\n"
+        return original(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = original
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def dispatch(argv: list[str] | None = None) -> int:
+    """``latbench`` (``latbench.cli.main``): parse, dispatch, and turn a ``LatbenchError`` into
+    a one-line message.
+
+    Measuring commands run from the command line (``argv`` None) measure in a worker process
+    (``latbench.tablerun.worker``), called from Python in this one; SIGTERM is handled like
+    Ctrl-C (exit 143). ``--plugin X`` (any position) is added to ``LATBENCH_PLUGINS`` first, so
+    the measuring worker and every Ray worker load the same plugins.
+    """
+    from_command_line = argv is None
+    plugins, argv = split_plugins(sys.argv[1:] if argv is None else list(argv))
+    if plugins:
+        from latbench.plugin_loader import add_to_environment
+
+        add_to_environment(plugins)  # every worker process inherits them
+    chosen = next((a for a in argv if a in COMMANDS), None)  # only its module is imported
+    args = build_parser((chosen,) if chosen else COMMANDS).parse_args(argv)
+    args.in_worker = from_command_line
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        previous = None
+    try:
+        with _latbench_warnings():
+            return int(args.func(args) or 0)
+    except LatbenchError as exc:
+        print(f"latbench: error: {exc}", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("latbench: terminated (SIGTERM); every row written so far is kept", file=sys.stderr)
+        return 143
+    except OSError as exc:  # disk full, read-only filesystem, dangling symlink, loop, ...
+        print(f"latbench: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:  # loaders name the file; this is the last resort
+        print(f"latbench: error: {decode_error_line(exc, 'input')}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("latbench: error: input nested too deeply to process", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
