@@ -14,18 +14,15 @@ import json
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
-from latbench.errors import LatbenchError, TableError
+from latbench.errors import LatbenchError
 from latbench.jsonio import loads, read_text
 from latbench.opspec import OpSpec
-from latbench.tables.checks import register_row_check
 
 INPUT = "in"
 
@@ -314,19 +311,3 @@ class ArchitectureModule(nn.Module):
             out = op(*(values[s] for s in src))
             values[dst] = out if dst not in values else values[dst] + out
         return values[self.arch.output]
-
-
-@register_row_check
-def check_table_architectures(path: Path, df: pd.DataFrame) -> None:
-    """Tables' ``arch_json`` column (every networks row, memory rows of subject arch) must
-    rebuild an Architecture."""
-    if "arch_json" not in df.columns:
-        return
-    subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
-    for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
-        if subject != "arch":
-            continue
-        try:
-            Architecture.from_json(text, f"{path}: line {i + 2}, field 'arch_json'")
-        except LatbenchError as exc:
-            raise TableError(str(exc)) from None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +50,6 @@ POSITIVE_ON_OK = (
 )
 """Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
 REQUIRED_ON_OK = "latency_median_ms"
-
-
-RowCheck = Callable[[Path, pd.DataFrame], None]
-ROW_CHECKS: list[RowCheck] = []
-"""Checks of columns that a higher layer interprets, registered by that layer when it is
-imported (``latbench.opspec``: keys parse, agree with their columns and are rewritten in
-canonical form; ``latbench.archs``: ``arch_json`` rebuilds). Tables sit below them."""
-
-
-def register_row_check(check: RowCheck) -> RowCheck:
-    """Run ``check(path, df)`` on every table read (raise ``TableError`` naming line/field)."""
-    ROW_CHECKS.append(check)
-    return check
 
 
 MAX_FIELD_CHARS = 2**24
@@ -136,7 +122,9 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
 
 
 def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
-    """Enums, latencies on ok rows, and keys that parse and agree with their columns."""
+    """Enums, latencies on ok rows, input shapes, JSON objects, and the columns a higher layer
+    interprets, parsed by that layer's own reader whatever was imported before: op keys
+    (``OpSpec.from_key``, ``check_keys``) and architectures (``Architecture.from_json``)."""
     for col, valid in ENUMS.items():
         if col in df.columns:
             _fail(path, df, ~df[col].isin(valid), col, "one of " + ", ".join(valid))
@@ -161,8 +149,10 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             "input_shape",
             "sizes like 1x16x32x32 (or empty)",
         )
-    for check in ROW_CHECKS:
-        check(path, df)
+    if "key" in df.columns:
+        check_keys(path, df)
+    if "arch_json" in df.columns:
+        check_architectures(path, df)
     if "config_json" in df.columns:
         _check_json_objects(path, df, "config_json")
 
@@ -176,3 +166,54 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
                 raise TableError(str(exc)) from None
             if not ok:
                 raise TableError(f"{path}: line {i + 2}, field {col!r}: expected a JSON object")
+
+
+def check_keys(path: Path, df: pd.DataFrame) -> None:
+    """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
+    shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
+    arch row of a memory table is keyed ``arch:<arch_id>``."""
+    from latbench.opspec import OpSpec
+
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
+    canonical = []
+    for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
+        if subject == "arch":
+            if row["key"] != f"arch:{row.get('arch_id', '')}":
+                raise TableError(
+                    f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
+                    "expected arch:<arch_id> on an arch row"
+                )
+            canonical.append(row["key"])
+            continue
+        try:
+            spec = OpSpec.from_key(str(row["key"]))
+        except LatbenchError as exc:
+            raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
+        shape = "x".join(map(str, spec.input_shape))
+        for col, want in (
+            ("kind", spec.kind),
+            ("dtype", spec.dtype),
+            ("mode", spec.mode),
+            ("input_shape", shape),
+        ):
+            if row.get(col, "") not in ("", want):
+                raise TableError(
+                    f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
+                    f"contradicts the key, which says {want!r}"
+                )
+        canonical.append(spec.key)
+    df["key"] = canonical
+
+
+def check_architectures(path: Path, df: pd.DataFrame) -> None:
+    """The ``arch_json`` column (every networks row, memory rows of subject arch) must rebuild
+    an Architecture (parsed once: ``latbench.archs.graph.parse_architecture`` keeps it)."""
+    from latbench.archs.graph import Architecture
+
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
+    for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
+        if subject == "arch":
+            try:
+                Architecture.from_json(text, f"{path}: line {i + 2}, field 'arch_json'")
+            except LatbenchError as exc:
+                raise TableError(str(exc)) from None
