@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from latbench.atomic import write_atomically
 from latbench.errors import InputFileError, TableError, with_filename
-from latbench.jsonio import loads, read_text
+from latbench.jsonio import loads, read_text, validated
 from latbench.tables.checks import check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
@@ -76,37 +77,53 @@ def _thawed(value: Any) -> Any:
     return value
 
 
+class Fingerprint(BaseModel):
+    """The device a table was measured on; only its ``slug`` is read (other fields: any)."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    slug: str = ""
+
+
+class SideCar(BaseModel):
+    """The schema of a table's side-car ``<table>.meta.json`` (docs/formats.md): a known table
+    schema at the version this latbench reads; other fields are kept as written."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+    table_schema: str = Field(alias="schema")
+    schema_version: int
+    fingerprint: Fingerprint = Fingerprint()
+    columns: dict[str, Any] = {}
+    protocol: dict[str, Any] = {}
+
+    @field_validator("table_schema")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in SCHEMAS:
+            raise ValueError("one of " + ", ".join(sorted(SCHEMAS)))
+        return name
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable(cls, version: int, info: ValidationInfo) -> int:
+        schema = SCHEMAS.get(info.data.get("table_schema", ""))
+        if schema is not None and version != schema.version:
+            raise ValueError(
+                f"{schema.version} (this latbench reads {schema.name} v{schema.version})"
+            )
+        return version
+
+
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
+    """The side-car of ``path``, checked against ``SideCar``: it must exist, parse and name a
+    known schema at the version this latbench reads."""
     mp = meta_path(path)
     try:
-        meta = loads(read_text(mp, "side-car"), str(mp))
+        meta: dict[str, Any] = loads(read_text(mp, "side-car"), str(mp))
     except FileNotFoundError:
         raise TableError(f"{path}: missing side-car {mp.name} (schema, device, protocol)") from None
     except InputFileError as exc:
         raise TableError(str(exc)) from None
-    if not isinstance(meta, dict):
-        raise TableError(f"{mp}: expected a JSON object")
-    for name, kind in (("fingerprint", dict), ("columns", dict), ("protocol", dict)):
-        if name in meta and not isinstance(meta[name], kind):
-            raise TableError(
-                f"{mp}: field {name!r} is a {type(meta[name]).__name__}; expected a JSON object"
-            )
-    slug = meta.get("fingerprint", {}).get("slug", "")
-    if not isinstance(slug, str):
-        raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
-    schema_name = meta.get("schema")
-    if not isinstance(schema_name, str) or schema_name not in SCHEMAS:
-        raise TableError(
-            f"{mp}: field 'schema' is {schema_name!r}; valid: {', '.join(sorted(SCHEMAS))}"
-        )
-    version = meta.get("schema_version")
-    if isinstance(version, bool) or version != SCHEMAS[schema_name].version:
-        raise TableError(
-            f"{mp}: field 'schema_version' is {version!r}; this "
-            f"latbench reads version {SCHEMAS[schema_name].version} of "
-            f"{schema_name}"
-        )
+    validated(SideCar, meta, str(mp), TableError)
     return meta
 
 
