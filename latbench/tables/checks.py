@@ -1,8 +1,11 @@
-"""Row-level validation of tables as they are read: every field of every row, one rule each.
+"""The schema of a table's rows, checked as it is read: every field of every row, one rule each.
 
-The rules are declared once per column (``ENUMS``, ``POSITIVE_ON_OK``, ...) rather than with a
-schema library: a table is a few hundred rows of a dozen checked columns, and a declared rule
-per column names the file, line and field of the first bad value in one ``TableError``.
+Rules are declared per column (``ENUMS``, ``POSITIVE_ON_OK``, the schema's numeric columns) and
+applied to whole columns at once, where a per-row model (pydantic) would validate a dict per
+row; the first bad value is one ``TableError`` naming the file, line and field. The columns a
+higher layer interprets are parsed by that layer's reader, called here for every table that
+has them, whatever was imported before: op keys (``check_keys``) and architectures
+(``check_architectures``). The side-car's schema is ``latbench.tables.store.SideCar``.
 
 A latency of 0 or below on an ``ok`` row is refused: the timer floors a 0.0 sample (an op with
 no kernel timed on a coarse clock) at its resolution when measuring and says so in
@@ -64,17 +67,9 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
     (a row with a field too many or too few, or an unterminated quote, is refused)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
-    older = list(schema.names[: len(schema.names) - len(schema.added)])
     try:
         header = next(reader, [])
-        if header != schema.names and not (schema.added and header == older):
-            missing = [c for c in schema.names if c not in header]
-            extra = [c for c in header if c not in schema.names]
-            raise TableError(
-                f"{path}: header does not match schema {schema.name} "
-                f"v{schema.version} (missing: {missing or 'none'}, "
-                f"unexpected: {extra or 'none'})"
-            )
+        check_header(path, header, schema)
         for row in reader:
             if len(row) != len(header):
                 raise TableError(
@@ -85,6 +80,18 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
     return pd.DataFrame(rows, columns=schema.names, dtype=str)
+
+
+def check_header(path: Path, header: list[str], schema: TableSchema) -> None:
+    """The header must be the schema's (or an older version's without the trailing
+    ``schema.added`` columns); else one ``TableError`` naming the missing and unexpected."""
+    if header != schema.names and header != schema.names[: len(schema.names) - len(schema.added)]:
+        missing = [c for c in schema.names if c not in header]
+        extra = [c for c in header if c not in schema.names]
+        raise TableError(
+            f"{path}: header does not match schema {schema.name} v{schema.version} "
+            f"(missing: {missing or 'none'}, unexpected: {extra or 'none'})"
+        )
 
 
 def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str) -> None:

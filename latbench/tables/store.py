@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from latbench.atomic import write_atomically
 from latbench.errors import InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
-from latbench.tables.checks import check_rows, parse_rows, to_numbers
+from latbench.tables.checks import check_header, check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -149,15 +149,7 @@ def _check_header(path: Path, schema: TableSchema) -> list[str]:
     """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
     with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
         header = next(csv.reader(fh), [])
-    older = schema.names[: len(schema.names) - len(schema.added)]
-    if header != schema.names and header != older:
-        missing = [c for c in schema.names if c not in header]
-        extra = [c for c in header if c not in schema.names]
-        raise TableError(
-            f"{path}: header does not match schema {schema.name} "
-            f"v{schema.version} (missing: {missing or 'none'}, "
-            f"unexpected: {extra or 'none'})"
-        )
+    check_header(path, header, schema)
     return header
 
 
@@ -244,15 +236,7 @@ class TableWriter:
         elif self.path.exists() and meta_path(self.path).exists():
             self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:
-            full = {
-                "schema": schema.name,
-                "schema_version": schema.version,
-                "columns": schema.doc(),
-                **meta,
-            }
-            write_atomically(
-                meta_path(self.path), json.dumps(full, indent=2, sort_keys=True) + "\n"
-            )
+            write_atomically(meta_path(self.path), _side_car(schema, meta))
             self._write_line(schema.names)
 
     def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
@@ -277,13 +261,7 @@ class TableWriter:
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Write one row (unknown fields are an error; absent ones are left empty)."""
-        unknown = set(row) - set(self.schema.columns)
-        if unknown:
-            raise TableError(
-                f"{self.path}: row has fields not in {self.schema.name}: "
-                f"{', '.join(sorted(unknown))}"
-            )
-        self._write_line(["" if row.get(c) is None else row.get(c) for c in self.schema.names])
+        self._write_line(_values(self.path, self.schema, row))
 
     def done_keys(self, protocol_id: str) -> set[str]:
         """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
@@ -301,31 +279,34 @@ def write_table(
     ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = set(schema.columns)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(schema.names)
-    for row in rows:
-        unknown = set(row) - names
-        if unknown:
-            raise TableError(
-                f"{path}: row has fields not in {schema.name}: {', '.join(sorted(unknown))}"
-            )
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in schema.names])
-    full = {
-        "schema": schema.name,
-        "schema_version": schema.version,
-        "columns": schema.doc(),
-        **meta,
-    }
+    writer.writerows(_values(path, schema, row) for row in rows)
     for target, text in (
         (path.with_name(path.name + ".tmp"), buf.getvalue()),
-        (meta_path(path).with_suffix(".tmp"), json.dumps(full, indent=2, sort_keys=True) + "\n"),
+        (meta_path(path).with_suffix(".tmp"), _side_car(schema, meta)),
     ):
         target.write_text(text, encoding="utf-8")
     os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
     os.replace(path.with_name(path.name + ".tmp"), path)
     return path
+
+
+def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:
+    """A new table's side-car: its schema, version and column docs, then ``meta``."""
+    full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc()}
+    return json.dumps({**full, **meta}, indent=2, sort_keys=True) + "\n"
+
+
+def _values(path: Path, schema: TableSchema, row: Mapping[str, Any]) -> list[Any]:
+    """``row`` as the schema's columns (absent ones empty); unknown fields are a TableError."""
+    unknown = set(row) - set(schema.columns)
+    if unknown:
+        raise TableError(
+            f"{path}: row has fields not in {schema.name}: {', '.join(sorted(unknown))}"
+        )
+    return ["" if row.get(c) is None else row.get(c) for c in schema.names]
 
 
 def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:
