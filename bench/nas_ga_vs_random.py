@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from latbench.nas.ga import GenePool, GeneticAlgorithm, PathSelectionProblem, random_selection
-from latbench.nas.rtdnas import legal_moves
+from latbench.papers.rtdnas.search import legal_moves
 
 N_LAYERS, N_SCALES, N_PATHS, SEEDS = 10, 4, 5, 30
 BUDGETS = (20, 40, 60, 100, 150)

@@ -12,9 +12,9 @@ import time
 import numpy as np
 import torch
 
-from latbench.nas.cakes import ChannelwiseKernelMix, beta_from_params
 from latbench.nas.regularizers import ExpectedLatency, cost_lasso
-from latbench.nas.stnas import DecoderSupernet, MixedOp
+from latbench.papers.cakes.search import ChannelwiseKernelMix, beta_from_params
+from latbench.papers.stnas.search import DecoderSupernet, MixedOp
 from latbench.spaces import get_space
 
 REPS = 15

@@ -43,9 +43,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 from threadpoolctl import threadpool_limits
 
-from latbench.archs.ofa_mbv3 import N_SLOTS, config_from_columns
+from latbench.archs.ofa_mbv3 import N_SLOTS, N_STAGES, config_from_columns
 from latbench.predictors.metrics import accuracy
-from latbench.spaces.ofa_mbv3 import N_STAGES
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (shot rows, y) -> predictions (all)
 BAR_RHO, BAR_WITHIN = 0.95, 0.90  # the bar at k = 10 shots: rho >= 0.95, >= 90 % within +-10 %

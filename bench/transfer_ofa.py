@@ -48,12 +48,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ofa_ceiling import ceiling_rows, encoding_features, print_ceiling, transfer_rows  # noqa: E402
 from transfer_public import coverage_of, per_column, ridge, score, summarise  # noqa: E402
 
-from latbench.archs.ofa_mbv3 import build_network, config_from_columns  # noqa: E402
+from latbench.archs.ofa_mbv3 import (  # noqa: E402
+    EXPANDS,
+    KERNELS,
+    MAX_DEPTH,
+    N_STAGES,
+    build_network,
+    config_from_columns,
+)
 from latbench.predictors.batch import ArchBatch, encode  # noqa: E402
 from latbench.predictors.learned import FlopsCost, LearnedPredictor  # noqa: E402
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor  # noqa: E402
 from latbench.predictors.transfer_fit import choose_shots  # noqa: E402
-from latbench.spaces.ofa_mbv3 import EXPANDS, KERNELS, MAX_DEPTH, N_STAGES  # noqa: E402
 
 warnings.filterwarnings("ignore", message="An input array is constant")
 

@@ -37,7 +37,13 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import RidgeCV
 
-from latbench.archs.nasbench201 import CELL_EDGES, from_genotype, is_connected, parse_genotype
+from latbench.archs.nasbench201 import (
+    CELL_EDGES,
+    OP_NAMES,
+    from_genotype,
+    is_connected,
+    parse_genotype,
+)
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_prior import DevicePrior
 from latbench.predictors.learned import FlopsCost
@@ -45,7 +51,6 @@ from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import load
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor
 from latbench.predictors.transfer_fit import choose_shots
-from latbench.spaces.nasbench201 import OP_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "public-latency" / "nasbench201_help_devices_ms.csv.gz"

@@ -34,8 +34,5 @@ DISCONNECTED = ("drop", "keep")
 BACKENDS = ("torch", "ort", "ort-trt", "trt")
 """Deployment backends of ``latbench validate`` (``latbench.deploy.runners``)."""
 
-PROTOCOLS = ("rtdnas", "stnas", "dyncell")
-"""The papers' deployment protocols (``latbench.deploy.paper_protocols``)."""
-
 DEFAULT_OPSET = 17
 """Opset of exported models: >= 16 for grid_sample, well inside TensorRT 8.6's parser range."""

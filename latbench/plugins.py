@@ -5,12 +5,15 @@ registration API, re-exported here: ``register_op`` (with ``REQUIRED``; the para
 checkers are ``latbench.ops.params``), ``register_space``, ``register_sampler``,
 ``register_layout`` (a ``ChoiceLayout`` makes a space searchable by ``latbench search
 mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``),
-``register_search`` (``latbench search NAME``). See docs/plugins.md.
+``register_search`` (``latbench search NAME``), ``register_protocol`` (``latbench validate
+--protocol NAME``). See docs/plugins.md; latbench's own papers register through the same API
+(``latbench/papers/<paper>/plugin.py``).
 
 Plugins load in this order, once per process, when a registry is first asked for something
 (``get_op_kind``, ``get_space``, ...):
 
-1. latbench's own, ``latbench.builtin`` (the five papers' op kinds and spaces). latbench's
+1. latbench's own, ``latbench.builtin`` (the op kinds, the benchmark spaces and the five
+   papers' folders). latbench's
    pyproject declares it as an entry point like any other; it is loaded first by name so that
    a source checkout that is not installed has it too (the entry point is then skipped).
 2. The entry points of group ``latbench.plugins`` of the installed distributions, sorted by
@@ -60,6 +63,7 @@ _API = {
     "INPUT": "archs.graph",
     "register_row_parser": "importing",
     "register_search": "nas.searches",
+    "register_protocol": "protocol_registry",
 }
 __getattr__, __dir__ = lazy_attributes("latbench", _API, globals())
 

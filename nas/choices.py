@@ -5,7 +5,7 @@
 Each slot of the layout becomes a DARTS-style mixed op, Σ_j softmax(α)_j op_j(x), and the loss
 is task + λ · Σ_slots Σ_j softmax(α)_j c_j with c_j the candidates' predicted latencies
 divided by their mean (``latbench.nas.regularizers.ExpectedLatency``; the same search as the
-ST-NAS decoder's, ``latbench.nas.stnas.search_decoder``). The choice is the argmax per slot.
+ST-NAS decoder's, ``latbench.papers.stnas.search.search_decoder``). The choice is the argmax per slot.
 
 Accuracy proxy: there is no dataset, so the task loss is the MSE to a frozen teacher, a
 discrete network of the same candidates drawn at random from the seed and sharing the
@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass
 
 from latbench.nas.errors import SearchError
-from latbench.nas.stnas import search_decoder
 from latbench.nas.synthetic import Outcome, Progress
+from latbench.papers.stnas.search import search_decoder
 from latbench.predictors.base import CostModel
 from latbench.spaces import ChoiceLayout, get_space, list_spaces
 

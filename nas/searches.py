@@ -1,35 +1,89 @@
-"""Searches by name for ``latbench search NAME``, beside the papers' own (whose command-line
-reports are bespoke, ``latbench.cli.search.PAPERS``): ``mixed-op`` (``latbench.builtin``) and
-any a plugin registers with ``register_search``.
+"""Searches by name for ``latbench search NAME``: the papers' (each registered by its folder's
+``plugin.py``), ``mixed-op`` (``latbench.builtin``) and any a plugin registers with
+``register_search``. Every search ends in a ``SearchReport`` that the command prints as it is
+(no per-search printing in the CLI).
 
-A registered search is ``search(model, space, size, lam, steps, seed, progress)`` returning an
-object with ``runs`` (``latbench.nas.synthetic.Outcome`` list, λ = 0 first where there is one),
-``genotype(run) -> str`` and optionally ``note`` (one line printed before the table), as
-``latbench.nas.choices.search`` does. ``model`` is an op latency ``CostModel`` (ms) from
-``--predictor``; ``space`` the one space it searches (``--space``, or the registration's);
-``progress(label, done, total)`` may be None. This module imports nothing heavy: ``target``
-may be ``"module:function"``, imported when the search runs.
+Two ways to register one:
+
+- A plain search (the plugin API, docs/plugins.md): ``search(model, space, size, lam, steps,
+  seed, progress)`` returning an object with ``runs`` (``latbench.nas.synthetic.Outcome``
+  list, λ = 0 first where there is one), ``genotype(run) -> str`` and optionally ``note`` (one
+  line printed before the table), as ``latbench.nas.choices.search`` does. ``model`` is an op
+  latency ``CostModel`` (ms) from ``--predictor``; ``space`` the one space it searches
+  (``--space``, or the registration's); ``progress(label, done, total)`` may be None.
+- A command (``spaces=`` given: a paper's own search over its own spaces):
+  ``run(args, models, progress) -> SearchReport`` with the parsed ``latbench search`` options,
+  one cost model per space of ``spaces`` (``costs="latency"``) or the training-memory
+  predictor (``costs="memory"``).
+
+This module imports nothing heavy: ``target`` may be ``"module:function"``, imported when the
+search runs.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from latbench.errors import PLUGIN_HINT, LatbenchError
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table of a report: its title, column names and rows."""
+
+    title: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass
+class SearchReport:
+    """What a search shows, in order: lines (plain text) and tables."""
+
+    items: list[str | Table] = field(default_factory=list)
+
+    def line(self, text: str) -> None:
+        self.items.append(text)
+
+    def table(self, title: str, columns: list[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        self.items.append(Table(title, columns, list(rows)))
+
+    def runs(self, title: str, outcomes: Sequence[Any], fmt: Callable[[Any], str]) -> None:
+        """One row per run (λ, choice, predicted latency, final task loss); with two runs or
+        more, a line comparing the last run's latency with the first's (λ = 0)."""
+        self.table(
+            title,
+            ["λ", "choice", "predicted latency (ms)", "final task loss"],
+            [
+                (o.lam, fmt(o), o.latency_ms, "-" if o.task_loss is None else o.task_loss)
+                for o in outcomes
+            ],
+        )
+        if len(outcomes) < 2:
+            return
+        base, reg = outcomes[0], outcomes[-1]
+        verdict = "cheaper" if reg.latency_ms < base.latency_ms else "NOT cheaper"
+        self.line(
+            f"λ={reg.lam:g} choice is {verdict} than λ=0: {reg.latency_ms:.4g} ms vs "
+            f"{base.latency_ms:.4g} ms (predicted)"
+        )
+
+
+@dataclass(frozen=True)
 class SearchEntry:
     """A registered search: its function (or ``"module:function"``), the space it searches
-    (None: ``--space`` names it) and its default λ."""
+    (None: ``--space`` names it) and its default λ; a command's ``spaces`` and ``costs``."""
 
     name: str
     target: Callable[..., Any] | str
     space: str | None = None
     default_lambda: float = 0.5
+    help: str = ""
+    spaces: tuple[str, ...] = ()
+    costs: str = "latency"
 
     def function(self) -> Callable[..., Any]:
         if callable(self.target):
@@ -42,6 +96,28 @@ class SearchEntry:
                 f"search {self.name!r}: cannot import {self.target!r} ({type(exc).__name__}: {exc})"
             ) from None
 
+    def run(self, args: Any, models: list[Any], progress: Any) -> SearchReport:
+        """Run the search on the parsed options ``args`` (``lam``, ``size``, ``steps``,
+        ``seed``; a command reads its own) and the cost ``models`` of its spaces."""
+        if self.spaces:
+            report: SearchReport = self.function()(args, models, progress)
+            return report
+        space = args.space or self.space
+        lam = self.default_lambda if args.lam is None else args.lam
+        out = self.function()(models[0], space, args.size, lam, args.steps, args.seed, progress)
+        runs = list(out.runs)
+        if not runs:
+            raise LatbenchError(f"search {self.name} on {space}: no run")
+        report = SearchReport()
+        if getattr(out, "note", ""):
+            report.line(out.note)
+        report.runs(f"{self.name} on {space} ({args.size})", runs, out.genotype)
+        report.line(
+            f"chosen genotype {out.genotype(runs[-1])}: predicted latency_ms "
+            f"{runs[-1].latency_ms:.4g}"
+        )
+        return report
+
 
 _SEARCHES: dict[str, SearchEntry] = {}
 
@@ -52,26 +128,40 @@ def register_search(
     *,
     space: str | None = None,
     default_lambda: float = 0.5,
+    help: str = "",
+    spaces: Sequence[str] = (),
+    costs: str = "latency",
 ) -> Any:
     """Register search ``name``: ``register_search(name, "module:function", ...)``, or as a
-    decorator ``@register_search(name, space="toy")``. ``ValueError`` when ``name`` is taken."""
+    decorator ``@register_search(name, space="toy")``. ``help`` is its line in ``latbench
+    search --help``. ``spaces`` makes it a command (module doc). ``ValueError`` when ``name``
+    is taken or ``costs`` is neither ``latency`` nor ``memory``."""
+    if costs not in ("latency", "memory"):
+        raise ValueError(f"search {name!r}: costs {costs!r} is neither 'latency' nor 'memory'")
 
     def add(fn: Callable[..., Any] | str) -> Callable[..., Any] | str:
         if name in _SEARCHES:
             raise ValueError(f"search {name!r} is registered twice")
-        _SEARCHES[name] = SearchEntry(name, fn, space, float(default_lambda))
+        _SEARCHES[name] = SearchEntry(
+            name, fn, space, float(default_lambda), help, tuple(spaces), costs
+        )
         return fn
 
     return add if target is None else add(target)
 
 
-def get_search(name: str, papers: tuple[str, ...] = ()) -> SearchEntry:
-    """The registered search ``name`` (plugins loaded first); ``LatbenchError`` listing the
-    valid names, ``papers`` (the papers' searches) included."""
+def list_searches() -> list[SearchEntry]:
+    """Every registered search (plugins loaded first), by name."""
     from latbench.plugins import load_plugins
 
     load_plugins()
-    if name not in _SEARCHES:
-        valid = ", ".join(sorted({*papers, *_SEARCHES}))
-        raise LatbenchError(f"unknown search {name!r}; valid: {valid}{PLUGIN_HINT}")
-    return _SEARCHES[name]
+    return sorted(_SEARCHES.values(), key=lambda e: e.name)
+
+
+def get_search(name: str) -> SearchEntry:
+    """The registered search ``name`` (plugins loaded first); ``LatbenchError`` listing the
+    valid names."""
+    valid = {e.name: e for e in list_searches()}
+    if name not in valid:
+        raise LatbenchError(f"unknown search {name!r}; valid: {', '.join(valid)}{PLUGIN_HINT}")
+    return valid[name]

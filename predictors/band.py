@@ -1,6 +1,6 @@
 """HyperSegNAS' band decision, in one place: is a training memory within ±band of a target?
 
-The filter (``latbench.nas.hypersegnas``) keeps the architectures the band contains; the fast screen
+The filter (``latbench.papers.hypersegnas.search``) keeps the architectures the band contains; the fast screen
 (``latbench.predictors.memory_screen``) asks which cheap estimates lie too close to an edge to decide.
 """
 

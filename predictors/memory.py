@@ -226,7 +226,7 @@ class TrainingMemoryPredictor(Predictor):
         )
 
     def predict_archs(self, archs: Sequence[Architecture]) -> np.ndarray:
-        """MiB per architecture (the ``latbench.nas.hypersegnas.MemoryModel`` protocol)."""
+        """MiB per architecture (the ``latbench.papers.hypersegnas.search.MemoryModel`` protocol)."""
         return np.array([self.estimate(a).value_mib for a in archs], dtype=np.float64)
 
     def predict(self, specs: Sequence[OpSpec]) -> np.ndarray:

@@ -39,7 +39,7 @@ def test_nas_and_predictors_are_links_to_the_top_level_folders():
 @pytest.mark.slow  # a fresh interpreter imports torch
 def test_the_two_folders_import_only_under_latbench():
     code = (
-        "import sys, latbench.nas.ga, latbench.predictors.lookup, latbench.nas.stnas\n"
+        "import sys, latbench.nas.ga, latbench.predictors.lookup, latbench.papers.stnas.search\n"
         "import latbench.predictors as p\n"
         "assert 'nas' not in sys.modules and 'predictors' not in sys.modules, "
         "[m for m in sys.modules if m.split('.')[0] in ('nas', 'predictors')]\n"

@@ -1,4 +1,11 @@
-"""OFA MobileNetV3 subnets: OFA's encoding (ks / e / d / r) <-> ``Architecture``, sampler.
+"""Once-for-All MobileNetV3 (``ofa_mbv3_d234_e346_k357_w{1.0,1.2}``; Cai et al., ICLR 2020).
+
+The supernet of ``ofa/imagenet_classification/elastic_nn/networks/ofa_mbv3.py``: first conv
+(3×3/2, h-swish), a fixed expand-ratio-1 block, five stages of 2–4 inverted-residual blocks
+(kernel 3/5/7, expand ratio 3/4/6), final expand 1×1, global pooling, feature mix, classifier.
+Channels are ``make_divisible(base · width, 8)``; resolutions 128–224 in steps of 4.
+
+OFA MobileNetV3 subnets: OFA's encoding (ks / e / d / r) <-> ``Architecture``, sampler.
 
 Encoding, as OFA's ``sample_active_subnet`` returns it and as the shared HELP file stores it:
 ``ks`` and ``e`` hold 20 values, one per block slot (5 stages × 4 slots, stage-major); ``d``
@@ -20,12 +27,164 @@ import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_genotype, register_sampler
-from latbench.errors import GenotypeError
+from latbench.errors import GenotypeError, LatbenchError
+from latbench.ops.mobilenetv3 import make_divisible
 from latbench.opspec import OpSpec
-from latbench.spaces import ofa_mbv3 as space
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+BASE_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)  # stem, block 0, 5 stages, expand, mix
+STRIDES = (2, 2, 2, 1, 2)  # first block of each of the five stages
+ACTS = ("relu", "relu", "h_swish", "h_swish", "h_swish")
+SE = (False, True, False, True, True)
+KERNELS = (3, 5, 7)
+EXPANDS = (3, 4, 6)
+DEPTHS = (2, 3, 4)
+MAX_DEPTH = 4
+N_STAGES = 5
+RESOLUTIONS = tuple(range(128, 225, 4))
+WIDTHS = (1.0, 1.2)
+N_CLASSES = 1000
+
+
+@dataclass(frozen=True)
+class Widths:
+    """Channel counts of one width multiplier."""
+
+    stem: int
+    block0: int
+    stages: tuple[int, ...]
+    final_expand: int
+    feature_mix: int
+
+
+def widths(width: float) -> Widths:
+    """OFA's channels for ``width``: every base width through ``make_divisible(c · w, 8)``."""
+    if width not in WIDTHS:
+        raise LatbenchError(
+            f"ofa-mbv3: width {width!r} is not one of {', '.join(map(str, WIDTHS))}"
+        )
+    c = [make_divisible(b * width) for b in BASE_WIDTHS]
+    return Widths(c[0], c[1], tuple(c[2:7]), c[7], c[8])
+
+
+def conv_out(size: int, stride: int) -> int:
+    """Spatial size after a 'same'-padded odd-kernel conv of ``stride``."""
+    return (size - 1) // stride + 1
+
+
+def stage_sizes(resolution: int) -> list[int]:
+    """Input spatial size of each stage's first block (after the stride-2 first conv)."""
+    size, sizes = conv_out(resolution, 2), []
+    for stride in STRIDES:
+        sizes.append(size)
+        size = conv_out(size, stride)
+    return sizes
+
+
+def block_op(
+    cin: int, cout: int, size: int, batch: int, stage: int, first: bool, kernel: int, expand: int
+) -> OpSpec:
+    """One inverted-residual block of ``stage`` (0-based) at ``size``² input."""
+    mid = make_divisible(round(cin * expand))
+    return OpSpec.make(
+        "mbv3_block",
+        (batch, cin, size, size),
+        out=cout,
+        mid=mid,
+        kernel=kernel,
+        stride=STRIDES[stage] if first else 1,
+        act=ACTS[stage],
+        se=SE[stage],
+    )
+
+
+def stem_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
+    """First conv and the fixed expand-ratio-1 block (3×3, ReLU, residual when 16 -> 16)."""
+    w = widths(width)
+    size = conv_out(resolution, 2)
+    return [
+        OpSpec.make(
+            "mbv3_conv",
+            (batch, 3, resolution, resolution),
+            out=w.stem,
+            kernel=3,
+            stride=2,
+            act="h_swish",
+        ),
+        OpSpec.make("mbv3_block", (batch, w.stem, size, size), out=w.block0, kernel=3, act="relu"),
+    ]
+
+
+def head_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
+    """Final expand 1×1, global average pooling, feature mix, classifier."""
+    w = widths(width)
+    size = conv_out(stage_sizes(resolution)[-1], STRIDES[-1])
+    shape = (batch, w.stages[-1], size, size)
+    return [
+        OpSpec.make("mbv3_conv", shape, out=w.final_expand, act="h_swish"),
+        OpSpec.make("global_pool", (batch, w.final_expand, size, size)),
+        OpSpec.make("mbv3_feature_mix", (batch, w.final_expand), out=w.feature_mix),
+        OpSpec.make("linear", (batch, w.feature_mix), out=N_CLASSES),
+    ]
+
+
+def supernet_ops(
+    resolution: int,
+    batch: int,
+    width: float,
+    kernels: tuple[int, ...] = KERNELS,
+    expands: tuple[int, ...] = EXPANDS,
+) -> list[OpSpec]:
+    """Every distinct op of the supernet at one resolution, batch and width."""
+    w = widths(width)
+    ops = stem_ops(resolution, batch, width)
+    cin = w.block0
+    for stage, size in enumerate(stage_sizes(resolution)):
+        cout = w.stages[stage]
+        after = conv_out(size, STRIDES[stage])
+        for kernel in kernels:
+            for expand in expands:
+                ops.append(block_op(cin, cout, size, batch, stage, True, kernel, expand))
+                ops.append(block_op(cout, cout, after, batch, stage, False, kernel, expand))
+        cin = cout
+    return ops + head_ops(resolution, batch, width)
+
+
+@dataclass(frozen=True)
+class SizeConfig:
+    """The grid one size of the space covers."""
+
+    resolutions: tuple[int, ...]
+    batches: tuple[int, ...]
+    widths: tuple[float, ...]
+    kernels: tuple[int, ...] = KERNELS
+    expands: tuple[int, ...] = EXPANDS
+
+
+# ``small``: batch 1 at 128 px, width 1.2, kernels 3/7 and expand ratios 3/6 (46 ops, seconds
+# on one core); its sampler draws from the same choices. ``paper``: the whole supernet.
+CONFIGS = {
+    "small": SizeConfig((128,), (1,), (1.2,), kernels=(3, 7), expands=(3, 6)),
+    "paper": SizeConfig(RESOLUTIONS, (1, 32, 64), WIDTHS),
+}
+
+
+@register_space("ofa-mbv3", paper="Once-for-All (Cai et al., ICLR 2020)")
+def ofa_mbv3_ops(size: str) -> list[OpSpec]:
+    """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths."""
+    c = for_size("ofa-mbv3", size, CONFIGS)
+    return [
+        op
+        for width in c.widths
+        for batch in c.batches
+        for r in c.resolutions
+        for op in supernet_ops(r, batch, width, c.kernels, c.expands)
+    ]
+
 
 SPACE = "ofa-mbv3"
-N_SLOTS = space.N_STAGES * space.MAX_DEPTH
+N_SLOTS = N_STAGES * MAX_DEPTH
 DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (docs/ofa.md, bench/ofa_width.py)
 
 
@@ -50,24 +209,24 @@ class OfaConfig:
     w: float = DEFAULT_WIDTH
 
     def __post_init__(self) -> None:
-        _check("ks", self.ks, N_SLOTS, space.KERNELS, allow_zero=True)
-        _check("e", self.e, N_SLOTS, space.EXPANDS, allow_zero=True)
-        _check("d", self.d, space.N_STAGES, space.DEPTHS, allow_zero=False)
-        if self.r not in space.RESOLUTIONS:
+        _check("ks", self.ks, N_SLOTS, KERNELS, allow_zero=True)
+        _check("e", self.e, N_SLOTS, EXPANDS, allow_zero=True)
+        _check("d", self.d, N_STAGES, DEPTHS, allow_zero=False)
+        if self.r not in RESOLUTIONS:
             raise OfaEncodingError("r", f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
-        if self.w not in space.WIDTHS:
+        if self.w not in WIDTHS:
             raise OfaEncodingError("w", f"ofa-mbv3: w={self.w!r} is not one of 1.0, 1.2")
         for slot in self.active_slots():
             if self.ks[slot] == 0 or self.e[slot] == 0:
                 raise OfaEncodingError(
                     "ks",
                     f"ofa-mbv3: slot {slot} is used (stage depth "
-                    f"{self.d[slot // space.MAX_DEPTH]}) but ks/e is 0",
+                    f"{self.d[slot // MAX_DEPTH]}) but ks/e is 0",
                 )
 
     def active_slots(self) -> list[int]:
         """Indices (0..19) of the block slots this subnet uses."""
-        return [s * space.MAX_DEPTH + j for s, depth in enumerate(self.d) for j in range(depth)]
+        return [s * MAX_DEPTH + j for s, depth in enumerate(self.d) for j in range(depth)]
 
     def canonical(self) -> OfaConfig:
         """The same subnet with unused slots set to 0 (two encodings of one network agree)."""
@@ -140,20 +299,18 @@ def subnet_ops(
 ) -> list[OpSpec]:
     """The subnet's ops in order (stem, active blocks, head); ``r`` is not range-checked, so
     OFA's published subnets at other resolutions (e.g. 236 px) can be built too."""
-    widths = space.widths(w)
-    ops = space.stem_ops(r, batch, w)
-    cin = widths.block0
-    for stage, size in enumerate(space.stage_sizes(r)):
+    chans = widths(w)
+    ops = stem_ops(r, batch, w)
+    cin = chans.block0
+    for stage, size in enumerate(stage_sizes(r)):
         for j in range(d[stage]):
-            slot = stage * space.MAX_DEPTH + j
-            in_size = size if j == 0 else space.conv_out(size, space.STRIDES[stage])
+            slot = stage * MAX_DEPTH + j
+            in_size = size if j == 0 else conv_out(size, STRIDES[stage])
             ops.append(
-                space.block_op(
-                    cin, widths.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot]
-                )
+                block_op(cin, chans.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot])
             )
-            cin = widths.stages[stage]
-    return ops + space.head_ops(r, batch, w)
+            cin = chans.stages[stage]
+    return ops + head_ops(r, batch, w)
 
 
 def build_network(config: OfaConfig, batch: int = 1) -> Architecture:
@@ -205,16 +362,16 @@ def config_of(arch: Architecture) -> OfaConfig:
             "space", f"architecture of space {arch.space!r} is not an {SPACE} subnet"
         )
     stem = arch.edges[0].op
-    width = next((x for x in space.WIDTHS if space.widths(x).stem == stem.p.get("out")), None)
+    width = next((x for x in WIDTHS if widths(x).stem == stem.p.get("out")), None)
     if stem.kind != "mbv3_conv" or width is None:
         raise OfaEncodingError("w", f"{SPACE}: first op {stem.key} is not an OFA first conv")
-    stage_of = {c: s for s, c in enumerate(space.widths(width).stages)}
-    ks, e, depth = [0] * N_SLOTS, [0] * N_SLOTS, [0] * space.N_STAGES
+    stage_of = {c: s for s, c in enumerate(widths(width).stages)}
+    ks, e, depth = [0] * N_SLOTS, [0] * N_SLOTS, [0] * N_STAGES
     for op in arch.ops()[2:]:
         if op.kind != "mbv3_block":
             continue
         stage = stage_of[op.p["out"]]
-        slot = stage * space.MAX_DEPTH + depth[stage]
+        slot = stage * MAX_DEPTH + depth[stage]
         ks[slot], e[slot] = op.p["kernel"], op.p["mid"] // op.input_shape[1]
         depth[stage] += 1
     return OfaConfig(tuple(ks), tuple(e), tuple(depth), stem.input_shape[2], width)
@@ -225,14 +382,14 @@ def sample_config(
 ) -> OfaConfig:
     """A uniform subnet of ``size``'s choices, drawn as OFA's ``sample_active_subnet`` draws
     it (every slot drawn, unused ones then zeroed)."""
-    c = space.CONFIGS[size]
+    c = CONFIGS[size]
     ks = tuple(int(k) for k in rng.choice(c.kernels, N_SLOTS))
     e = tuple(int(x) for x in rng.choice(c.expands, N_SLOTS))
-    d = tuple(int(x) for x in rng.choice(space.DEPTHS, space.N_STAGES))
+    d = tuple(int(x) for x in rng.choice(DEPTHS, N_STAGES))
     return OfaConfig(ks, e, d, int(rng.choice(c.resolutions)), width).canonical()
 
 
 @register_sampler(SPACE)
 def sample(size: str, rng: np.random.Generator) -> Architecture:
-    """A subnet of the default width from the choices of ``size`` (see ``space.CONFIGS``)."""
+    """A subnet of the default width from the choices of ``size`` (see ``CONFIGS``)."""
     return build_network(sample_config(rng, size))

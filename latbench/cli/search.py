@@ -1,8 +1,8 @@
-"""``latbench search stnas|rtdnas|cakes|ga|hypersegnas``: each paper's search (``nas/<paper>.py``)
-on CPU-sized synthetic data, with costs from a saved predictor.
-``latbench search mixed-op --space NAME``: a mixed-op search with the expected-latency
-regulariser on any space with a ChoiceLayout, a plugin's too (``nas/choices.py``,
-docs/plugins.md).
+"""``latbench search NAME``: a registered search on CPU-sized synthetic data, with costs from a
+saved predictor: each paper's (``latbench/papers/<paper>/``: stnas, rtdnas, ga, cakes,
+hypersegnas), ``mixed-op --space NAME`` (the expected-latency regulariser on any space with a
+ChoiceLayout, ``nas/choices.py``) or a plugin's (docs/plugins.md). ``latbench search --help``
+lists them all, plugins' included.
 
 The normal way in is ``--predictor P.json`` (``latbench fit``; for ST-NAS one per space,
 encoder then decoder, or one covering both). Without it, a lookup predictor is fitted on the
@@ -15,12 +15,13 @@ the device); a missing table is an error naming the command that makes it, unles
 from __future__ import annotations
 
 import argparse
-import importlib
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from latbench.choices import SIZES
 from latbench.cli.argtypes import nonnegative_float, positive_float, positive_int
-from latbench.cli.ui import console
+from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -29,16 +30,33 @@ from latbench.papers import (
     RTDNAS_LATENCY_UB_MS,
 )
 
-PAPERS = {
-    "stnas": "latbench.nas.stnas",
-    "rtdnas": "latbench.nas.rtdnas",
-    "cakes": "latbench.nas.cakes",
-    "ga": "latbench.nas.rtdnas",
-    "hypersegnas": "latbench.nas.hypersegnas",
-    "memory-filter": "latbench.nas.hypersegnas",
-}
-"""Search name -> the paper's search module (``SPACES`` there names the spaces it reads). Other
-names are registered searches (``latbench.nas.searches``: ``mixed-op``, plugins')."""
+
+class _ListSearches(argparse.Action):
+    """``--help`` that also lists every registered search, plugins' included (loading the
+    plugins: only when asked, so building the parser stays cheap)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, help="show this help (with every search) and exit"
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from textwrap import wrap
+
+        from latbench.nas.searches import list_searches
+
+        rows = [
+            f"  {e.name:<14} " + ("\n" + " " * 17).join(wrap(e.help, 80)) for e in list_searches()
+        ]
+        parser.epilog = "searches:\n" + "\n".join(rows)
+        parser.print_help()
+        parser.exit()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,12 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run a paper's predictor-guided search (CPU-sized)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    p.add_argument("-h", "--help", action=_ListSearches)
     p.add_argument(
         "which",
         metavar="SEARCH",
-        help=f"a paper's ({', '.join(PAPERS)}), mixed-op (any space with a "
-        "ChoiceLayout, --space), or a plugin's (docs/plugins.md)",
+        help="a registered search: a paper's, mixed-op (any space with a ChoiceLayout, "
+        "--space), or a plugin's (`latbench search --help` lists them)",
     )
     p.add_argument(
         "--predictor",
@@ -170,45 +190,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from latbench.cli import search_runs
-
-    torch.set_num_threads(args.threads)
-    which = "hypersegnas" if args.which == "memory-filter" else args.which
-    if which not in PAPERS:
-        return _registered(args)
-    if args.space is not None:
-        raise LatbenchError(
-            f"--space is for `search mixed-op` and plugins' searches; {which} "
-            "searches its paper's space(s)"
-        )
-    module = importlib.import_module(PAPERS[which])
-    if args.size is None:
-        from latbench.spaces import default_size
-
-        args.size = default_size(module.SPACES[0])
-    if which == "hypersegnas":
-        return search_runs.hypersegnas(args, module, _memory_model(args))
-    models = cost_models(args, module.SPACES)
-    return getattr(search_runs, which)(args, module, models)
-
-
-def _registered(args: argparse.Namespace) -> int:
-    """A registered search (``mixed-op``, a plugin's) on ``--space`` or its own space."""
-    from latbench.cli import search_runs
     from latbench.nas.searches import get_search
     from latbench.spaces import get_space
 
-    entry = get_search(args.which, tuple(PAPERS))
-    name = args.space or entry.space
-    if name is None:
+    torch.set_num_threads(args.threads)
+    entry = get_search(args.which)
+    if entry.spaces and args.space is not None:
+        raise LatbenchError(
+            f"--space is for `search mixed-op` and plugins' searches; {entry.name} "
+            "searches its paper's space(s)"
+        )
+    spaces = entry.spaces or (args.space or entry.space,)
+    if spaces[0] is None:
         raise LatbenchError(
             f"search {entry.name} needs --space NAME (`latbench spaces` lists "
             "them; a plugin's space: docs/plugins.md)"
         )
-    space = get_space(name)
-    args.size = args.size or space.default_size
-    model = cost_models(args, (space.name,))[0]
-    return search_runs.registered(args, entry, space.name, model)
+    args.size = args.size or get_space(spaces[0]).default_size
+    models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
+    with progress() as report:
+        out = entry.run(args, models, report)
+    for item in out.items:
+        if isinstance(item, str):
+            console.print(item, markup=False)
+        else:
+            print_table(item.title, item.columns, item.rows)
+    return 0
+
+
+@contextlib.contextmanager
+def progress() -> Iterator:
+    """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
+    with progress_bar() as bar:
+        tasks: dict[str, int] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total, status="")
+            bar.update(tasks[label], completed=done, total=total)
+
+        yield report
 
 
 def _load(path: Path, what: str):  # noqa: ANN202
@@ -223,17 +244,16 @@ def _load(path: Path, what: str):  # noqa: ANN202
 
 
 def _memory_model(args: argparse.Namespace):  # noqa: ANN202
-    from latbench.nas.hypersegnas import MemoryModel
-
+    """The training-memory predictor of ``--predictor`` (``predict_archs(archs) -> MiB``)."""
     if not args.predictor:
         raise LatbenchError(
-            "hypersegnas needs --predictor P.json, a training-memory predictor: "
+            f"{args.which} needs --predictor P.json, a training-memory predictor: "
             "`latbench memory dints --n 8` measures a table, `latbench fit "
             "--kind memory TABLE -o P.json` fits it"
         )
     path = args.predictor[0]
     model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
-    if not isinstance(model, MemoryModel):
+    if not callable(getattr(model, "predict_archs", None)):
         raise LatbenchError(
             f"{path} holds a {type(model).__name__}, which has no "
             "predict_archs(archs) -> MiB; fit one with `latbench fit --kind "

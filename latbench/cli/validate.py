@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from latbench.choices import BACKENDS, DEFAULT_OPSET, PROTOCOLS
+from latbench.choices import BACKENDS, DEFAULT_OPSET
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
 from latbench.cli.ui import console, print_table
 from latbench.errors import LatbenchError, MissingDependencyError
-from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
+
+if TYPE_CHECKING:
+    from latbench.archs import Architecture
+    from latbench.protocol_registry import Protocol
+from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynamic cells
 
 
 def _backends(text: str) -> list[str]:
@@ -132,22 +136,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--protocol",
-        choices=PROTOCOLS,
         default=None,
-        help="a paper's deployment protocol: rtdnas (<= 50 ms, >= 22 FPS), stnas "
-        "(FPS = 1/T_inf, 11-frame window; ARCH an stnas-decoder), dyncell "
-        "(per-frame mean ± std, first frame full; ARCH a dyncell network)",
+        metavar="NAME",
+        help="a registered deployment protocol: a paper's (rtdnas, stnas, dyncell: "
+        "docs/validate.md) or a plugin's; an unknown NAME lists the valid ones",
     )
     p.add_argument(
         "--n-frames",
         type=int,
         default=PAPER_FRAMES,
-        help=f"stnas/dyncell: frames timed (default: {PAPER_FRAMES})",
+        help=f"frame protocols (stnas, dyncell): frames timed (default: {PAPER_FRAMES})",
     )
     p.add_argument(
         "--static",
         default=None,
-        help="dyncell: the full network for the first frame (JSON or SPACE:SEED)",
+        help="frame protocols (dyncell): the full network for the first frame (JSON or SPACE:SEED)",
     )
     add_model_args(p, model_flag=False)
     p.set_defaults(func=run)
@@ -155,17 +158,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
-    from latbench.deploy.paper_protocols import rtdnas_limits
     from latbench.deploy.validate import ValidateOptions, timing_config, validate
+    from latbench.protocol_registry import get_protocol
 
     path = Path(args.arch)
     if path.suffix.lower() == ".onnx":
         return _validate_onnx(args, path)
+    protocol = get_protocol(args.protocol) if args.protocol else None
     arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
-    if args.protocol in ("stnas", "dyncell"):
-        return _frame_protocol(args, arch)
-    if args.protocol == "rtdnas":
-        args.budget_ms, args.min_fps = rtdnas_limits(args.budget_ms, args.min_fps)
+    if protocol is not None:
+        protocol.check_space(arch)
+        if protocol.run is not None:
+            return _frame_protocol(args, arch, protocol)
+        assert protocol.limits is not None
+        budget_ms, min_fps = protocol.limits
+        args.budget_ms = budget_ms if args.budget_ms is None else args.budget_ms
+        args.min_fps = min_fps if args.min_fps is None else args.min_fps
     opts = ValidateOptions(
         device=args.device,
         precision=args.precision,
@@ -251,12 +259,13 @@ def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
     console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}", markup=False)
 
 
-def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
-    """ST-NAS FPS or the dynamic-cell per-frame protocol, in PyTorch on --device."""
+def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
+    """A frame protocol (ST-NAS FPS, the dynamic cells' per-frame time, a plugin's) on
+    --device; its ``ProtocolResult`` printed and saved as it is."""
     import json
 
     from latbench.atomic import write_atomically
-    from latbench.deploy import paper_protocols as pp
+    from latbench.deploy.protocols import ProtocolOptions
     from latbench.deploy.validate import resolve_architecture
     from latbench.paths import file_in
 
@@ -269,11 +278,8 @@ def _frame_protocol(args: argparse.Namespace, arch) -> int:  # noqa: ANN001
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.protocol == "stnas":
-        result = pp.run_stnas(arch, arch.meta.get("size", "small"), args.device, args.n_frames)
-    else:
-        static = resolve_architecture(args.static) if args.static else None
-        result = pp.run_dyncell(arch, args.device, args.n_frames, static)
+    static = resolve_architecture(args.static) if args.static else None
+    result = protocol.runner()(arch, ProtocolOptions(args.device, args.n_frames, static))
     out = _with_environment(result.to_dict(), args)
     args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)

@@ -8,8 +8,6 @@ from latbench.deploy.protocols import (
     BudgetCheck,
     FrameTiming,
     check_budget,
-    dynamic_cell_timing,
-    stnas_fps,
     throughput_fps,
 )
 from latbench.deploy.runners import BACKENDS, RunInfo, Runner, make_runner
@@ -26,9 +24,7 @@ __all__ = [
     "RunInfo",
     "Runner",
     "check_budget",
-    "dynamic_cell_timing",
     "export_onnx",
     "make_runner",
-    "stnas_fps",
     "throughput_fps",
 ]

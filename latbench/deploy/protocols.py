@@ -1,33 +1,29 @@
-"""The papers' deployment protocols: real-time budgets, ST-NAS FPS, dynamic-cell per-frame time.
-
-- RT-DNAS: latency <= 50 ms (perceived lag) and throughput >= 22 FPS (cine MRI reconstruction).
-- ST-NAS: FPS = 1 / T_inf, T_inf = encode one frame + decode one 11-frame window, averaged
-  over 1000 frames.
-- Dynamic cells: the first frame goes through the full (static) network, every following
-  frame through the encoder and the dynamic cell only; runtime reported as mean ± std per frame.
-
-The frame protocols time every frame as one sample with latbench's ``Sampler`` (CUDA events on
-a GPU, the monotonic clock on a CPU), for the fixed frame count the paper prescribes, and
-return ``Measurement`` objects like every timer.
+"""Deployment protocols' pieces: latency and throughput against a budget (RT-DNAS' ≤ 50 ms,
+≥ 22 FPS by default), per-frame timing and what a frame protocol returns. The protocols
+themselves are registered by the papers' folders (``latbench.papers.<paper>.protocol``) or a
+user's plugin (``latbench.protocol_registry``). Frame protocols time every frame as one sample with latbench's ``Sampler``
+(CUDA events on a GPU, the monotonic clock on a CPU), for the frame count the paper prescribes,
+and return ``Measurement`` objects like every timer.
 """
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from latbench.deploy.report import VERDICT_STATISTIC
 from latbench.papers import RTDNAS_LATENCY_UB_MS as RTDNAS_BUDGET_MS
-from latbench.papers import RTDNAS_MIN_FPS, STNAS_WINDOW
-from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES
+from latbench.papers import RTDNAS_MIN_FPS
 from latbench.timing import Measurement
 from latbench.timing.adaptive import Sampler
 from latbench.timing.cpu import CpuSampler
 from latbench.timing.cuda import CudaEventSampler, require_cuda
+
+if TYPE_CHECKING:
+    from latbench.archs.graph import Architecture
 
 WARMUP_FRAMES = 10
 
@@ -129,84 +125,45 @@ class FrameTiming:
         return out
 
 
-def _frame_source(frames: torch.Tensor | Sequence[torch.Tensor]) -> Callable[[int], torch.Tensor]:
+def frame_source(frames: torch.Tensor | Sequence[torch.Tensor]) -> Callable[[int], torch.Tensor]:
+    """Frame ``i`` of ``frames`` (one tensor: always it), cycling; ``ValueError`` when empty."""
     seq = (frames,) if isinstance(frames, torch.Tensor) else tuple(frames)
     if not seq:
         raise ValueError("frames must hold at least one frame")
     return lambda i: seq[i % len(seq)]
 
 
-def _check_frames(n_frames: int) -> None:
+def check_frames(n_frames: int) -> None:
+    """``ValueError`` below 2 frames (a mean ± std needs two)."""
     if n_frames < 2:
         raise ValueError(f"n_frames={n_frames}: need at least 2 frames for a mean ± std")
 
 
-def stnas_fps(
-    encoder: Callable[[torch.Tensor], torch.Tensor],
-    decoder: Callable[[torch.Tensor], Any],
-    frames: torch.Tensor | Sequence[torch.Tensor],
-    *,
-    window: int = STNAS_WINDOW,
-    n_frames: int = PAPER_FRAMES,
-    time_dim: int = 2,
-    sampler: Sampler | None = None,
-) -> FrameTiming:
-    """ST-NAS FPS: each frame is encoded, joins the last ``window`` encodings, and the window
-    (stacked along ``time_dim``, e.g. N×C×T×H×W) is decoded; one sample per frame.
+@dataclass(frozen=True)
+class ProtocolOptions:
+    """What ``latbench validate`` passes a frame protocol: the device, the frames to time and
+    an optional reference network (``--static``: the dynamic cells' first-frame network)."""
 
-    The window is filled (and the modules warmed up) before timing starts.
-    """
-    _check_frames(n_frames)
-    frame = _frame_source(frames)
-    sampler = sampler or sampler_for(frame(0).device)
-    buffer: collections.deque[torch.Tensor] = collections.deque(maxlen=window)
-    counter = iter(range(1 << 62))
-
-    def step() -> None:
-        buffer.append(encoder(frame(next(counter))))
-        decoder(torch.stack(tuple(buffer), dim=time_dim))
-
-    with torch.inference_mode():
-        for _ in range(window):
-            buffer.append(encoder(frame(next(counter))))
-        for _ in range(WARMUP_FRAMES):
-            step()
-        samples = sampler.sample(step, 1, n_frames)
-    return FrameTiming("stnas-fps", Measurement(tuple(samples), 1, sampler.name), n_frames)
+    device: str = "cpu"
+    n_frames: int = 1000
+    static: Architecture | None = None
 
 
-def dynamic_cell_timing(
-    full: Callable[[torch.Tensor], Any],
-    cell: Callable[[torch.Tensor, Any], Any],
-    frames: torch.Tensor | Sequence[torch.Tensor],
-    *,
-    n_frames: int = PAPER_FRAMES,
-    sampler: Sampler | None = None,
-) -> FrameTiming:
-    """Dynamic cells: frame 0 through ``full`` (returns the state), frames 1.. through
-    ``cell(frame, state) -> state``; mean ± std per frame over all ``n_frames``.
+@dataclass
+class ProtocolResult:
+    """A frame protocol's timing, what ran, and every stand-in or adaptation named."""
 
-    One untimed sequence start (full + a few cell steps) warms both paths up first.
-    """
-    _check_frames(n_frames)
-    frame = _frame_source(frames)
-    sampler = sampler or sampler_for(frame(0).device)
-    state: list[Any] = [None]
-    counter = iter(range(1, 1 << 62))
+    protocol: str
+    arch: str
+    device: str
+    timing: FrameTiming
+    notes: list[str] = field(default_factory=list)
 
-    def first() -> None:
-        state[0] = full(frame(0))
-
-    def following() -> None:
-        state[0] = cell(frame(next(counter)), state[0])
-
-    with torch.inference_mode():
-        first()
-        for _ in range(WARMUP_FRAMES):
-            following()
-        first_ms = sampler.sample(first, 1, 1)[0]
-        rest = sampler.sample(following, 1, n_frames - 1)
-    per_frame = Measurement((first_ms, *rest), 1, sampler.name)
-    return FrameTiming(
-        "dynamic-cell", per_frame, n_frames, first_ms, Measurement(tuple(rest), 1, sampler.name)
-    )
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "arch": self.arch,
+            "device": self.device,
+            **self.timing.to_dict(),
+            "notes": list(self.notes),
+        }

@@ -13,7 +13,7 @@ import numpy as np
 
 from latbench.nas.errors import NonFiniteError, SearchError
 from latbench.papers import RTDNAS_GA_POOL as POOL_SIZE
-from latbench.spaces.msnas import MOVES
+from latbench.papers.rtdnas.space import MOVES
 
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:

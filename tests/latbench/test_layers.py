@@ -8,7 +8,7 @@ own layer and those below, never one above (imports inside functions count too):
 0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.lazy,
                latbench.atomic (whole-file writes), latbench.tables (file format: schemas, crash-safe rows, row checks; higher
                layers register theirs),
-               latbench.papers (the papers' constants)
+               latbench.papers (the package itself: the papers' numbers)
 1 catalogue    latbench (package), ops, opspec, features, spaces, archs
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
@@ -16,8 +16,9 @@ own layer and those below, never one above (imports inside functions count too):
                fleet (the same tables measured by Ray workers), importing (networks tables of
                published measurements)
 4 predictors
-5 nas, and latbench.builtin (latbench's own plugin: it registers the catalogue's kinds and
-               spaces and nas' searches; the registries load it by name, as any plugin)
+5 nas, latbench.papers.<paper> (one folder per paper: its space, search, protocol and
+               registration; a plugin) and latbench.builtin (latbench's own plugin: it loads
+               the papers and registers the catalogue's kinds; the registries load it by name)
 6 CLI          latbench.cli, latbench.__main__ (may import everything)
 Nothing imports ``latbench.cli`` except the CLI itself and ``latbench.__main__``.
 """
@@ -89,6 +90,9 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 
 def layer_of(module: str) -> int:
+    parts = module.split(".")
+    if parts[:2] == ["latbench", "papers"] and len(parts) > 2:
+        return 5  # a paper's folder (a plugin); the package itself holds the numbers
     best, depth = None, -1
     for rank, prefixes in LAYERS:
         for p in prefixes:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latbench.archs import sample_architectures
-from latbench.nas.hypersegnas import BandScreen, filter_by_memory
+from latbench.papers.hypersegnas.search import BandScreen, filter_by_memory
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
 

@@ -15,8 +15,8 @@ from latbench.nas.errors import NonFiniteError
 from latbench.nas.ga.paths import GenePool
 from latbench.nas.ga.problem import PathSelectionProblem
 from latbench.nas.regularizers import RTDNAS_EXP_CAP_MS, rtdnas_loss, rtdnas_penalty
-from latbench.nas.rtdnas import search_cells
 from latbench.nas.synthetic import Outcome, distill
+from latbench.papers.rtdnas.search import search_cells
 
 
 @pytest.mark.parametrize("over_ms", [-30.0, 0.0, 2.0, 19.5])

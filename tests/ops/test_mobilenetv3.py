@@ -10,11 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.archs.ofa_mbv3 import subnet_ops
+from latbench.archs.ofa_mbv3 import conv_out, subnet_ops
 from latbench.errors import OpSpecError
 from latbench.ops.mobilenetv3 import make_divisible
 from latbench.opspec import OpSpec
-from latbench.spaces.ofa_mbv3 import conv_out
 
 
 def _macs_params(ops: list[OpSpec]) -> tuple[float, int]:

@@ -10,17 +10,13 @@ import torch
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.features import output_shape
 from latbench.opspec import OpSpec
-from latbench.spaces import (
-    SIZES,
-    cakes,
-    dints,
-    dyncell,
-    get_space,
-    list_spaces,
-    msnas,
-    stnas_decoder,
-    stnas_encoder,
-)
+from latbench.papers.cakes import space as cakes
+from latbench.papers.dyncell import space as dyncell
+from latbench.papers.hypersegnas import space as dints
+from latbench.papers.rtdnas import space as msnas
+from latbench.papers.stnas import decoder as stnas_decoder
+from latbench.papers.stnas import encoder as stnas_encoder
+from latbench.spaces import SIZES, get_space, list_spaces
 
 SMALL_BUDGET_S = 5.0  # summed forward time of a whole small space on 2 CPU cores
 MAX_SMALL_OPS = 60

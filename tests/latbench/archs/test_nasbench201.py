@@ -14,6 +14,7 @@ from public_data import NB201_PUBLIC as PUBLIC
 from latbench.archs import Architecture
 from latbench.archs.nasbench201 import (
     CELL_EDGES,
+    OP_NAMES,
     all_genotypes,
     build_network,
     from_genotype,
@@ -21,10 +22,10 @@ from latbench.archs.nasbench201 import (
     is_connected,
     live_edges,
     parse_genotype,
+    space_ops,
 )
 from latbench.archs.registry import compact_dict
 from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
-from latbench.spaces.nasbench201 import OP_NAMES, space_ops
 
 EXAMPLE = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"

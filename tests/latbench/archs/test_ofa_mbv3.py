@@ -7,6 +7,7 @@ import pytest
 
 from latbench.archs import Architecture, sample_architectures
 from latbench.archs.ofa_mbv3 import (
+    RESOLUTIONS,
     OfaConfig,
     OfaEncodingError,
     build_network,
@@ -14,9 +15,10 @@ from latbench.archs.ofa_mbv3 import (
     config_of,
     parse_genotype,
     sample_config,
+    stage_sizes,
+    widths,
 )
 from latbench.spaces import get_space
-from latbench.spaces.ofa_mbv3 import RESOLUTIONS, stage_sizes, widths
 
 ROW = (
     "7-5-5-5-7-7-5-7-5-7-3-7-5-3-7-3-5-3-5-3",

@@ -36,7 +36,6 @@ def test_top_level_help_imports_no_subcommand_and_no_torch():
         "fit",
         "evaluate",
         "predict",
-        "search",
         "import-nets",
         "devices",
         "spaces",
@@ -59,6 +58,21 @@ def test_measuring_commands_build_their_parsers_without_torch_or_pandas(command)
     assert "usage: latbench" in out and out.strip().splitlines()[-1] == "[]"
 
 
+def test_search_builds_its_parser_without_torch():
+    """`latbench search --help` lists every registered search (the papers', plugins'), so it
+    loads the plugins; building the parser (any other `latbench search ...` line before it
+    runs, docs/cli.md) imports neither torch nor pandas."""
+    code = (
+        "import sys; from latbench.cli import build_parser\n"
+        "build_parser(['search']).parse_args(['search', 'x'])\n"
+        "print([m for m in ('torch', 'pandas') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
 def test_option_vocabularies_are_the_ones_the_code_uses():
     from latbench import importing
     from latbench.choices import CLOCK_CHOICES, DISCONNECTED, OPTIMIZERS, PERS, SIZES, UNITS
@@ -70,13 +84,9 @@ def test_option_vocabularies_are_the_ones_the_code_uses():
     assert OPTIMIZERS == STEPS_OPTIMIZERS
     assert (importing.UNITS, importing.PERS, importing.DISCONNECTED) == (UNITS, PERS, DISCONNECTED)
     from latbench import choices
-    from latbench.deploy import export, paper_protocols, runners
+    from latbench.deploy import export, runners
 
-    assert (runners.BACKENDS, paper_protocols.PROTOCOLS, export.DEFAULT_OPSET) == (
-        choices.BACKENDS,
-        choices.PROTOCOLS,
-        choices.DEFAULT_OPSET,
-    )
+    assert (runners.BACKENDS, export.DEFAULT_OPSET) == (choices.BACKENDS, choices.DEFAULT_OPSET)
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:

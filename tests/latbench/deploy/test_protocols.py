@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.deploy import check_budget, dynamic_cell_timing, stnas_fps, throughput_fps
-from latbench.deploy.protocols import STNAS_WINDOW, WARMUP_FRAMES
+from latbench.deploy import check_budget, throughput_fps
+from latbench.deploy.protocols import WARMUP_FRAMES
+from latbench.papers import STNAS_WINDOW
+from latbench.papers.dyncell.protocol import dynamic_cell_timing
+from latbench.papers.stnas.protocol import stnas_fps
 from latbench.timing import Measurement
 
 

@@ -20,7 +20,7 @@ from latbench.nas.ga import (
     path_cells,
     random_selection,
 )
-from latbench.nas.rtdnas import legal_moves
+from latbench.papers.rtdnas.search import legal_moves
 
 
 def _probs(n_layers: int, n_scales: int, seed: int) -> np.ndarray:

@@ -1,0 +1,60 @@
+"""One folder per paper, and the papers' numbers.
+
+Each paper is a folder, ``latbench/papers/<paper>/`` (stnas, rtdnas, cakes, hypersegnas,
+dyncell), laid out as docs/papers.md says: its space, search, command, protocol and
+``plugin.py``, which registers them through the public plugin API (``latbench.plugins``) as a
+user's plugin does; ``latbench.builtin`` loads the five plugins.
+
+The papers' numbers are here, each once, with the paper, section or equation it comes from.
+Every module that needs one imports it from here (this module is the lowest layer and imports
+nothing, so ``predictors`` and ``nas`` can too; the paper folders' ``__init__`` files import
+nothing either).
+"""
+
+from __future__ import annotations
+
+MIB = 2**20
+"""Bytes per MiB; nvidia-smi's "MB" are MiB (HyperSegNAS' 300 MB band)."""
+
+# -- RT-DNAS (real-time DNAS, cardiac cine MRI), rt-dnas.txt ----------------------------------
+RTDNAS_LATENCY_UB_MS = 50.0
+"""L_ub of Eq. 2, L = L_a · L_t + λ e^{L_t − L_ub}: no lag perceptible below 50 ms
+(Sect. 1, 2.2)."""
+RTDNAS_MIN_FPS = 22.0
+"""Minimum throughput: cine MRI is reconstructed at 22 FPS (Sect. 1; Table 2's constraint)."""
+RTDNAS_GA_POOL = 10
+"""GA gene pool: the top 10 paths by accumulated weight (Sect. 3.1)."""
+RTDNAS_GA_POPULATION = 20
+"""GA initial population (Sect. 3.1)."""
+RTDNAS_GA_GENERATIONS = 100
+"""GA generations (Sect. 3.1)."""
+
+# -- ST-NAS (spatial-temporal NAS, surgical video), st-nas.txt --------------------------------
+STNAS_KEEP_THRESHOLD = 1.0
+"""Encoder shrink rule after Eq. 2: walk back from a stage's last block, drop block i while
+α_i < 1, stop at the first α_i ≥ 1."""
+STNAS_WINDOW = 11
+"""Temporal window of the decoder: frames decoded together (Sect. 4)."""
+STNAS_FPS_FRAMES = 1000
+"""FPS = 1 / T_inf, T_inf = encode one frame + decode one window, averaged over 1000 frames."""
+
+# -- CAKES (channel-wise kernel shrinking), cakes.txt -----------------------------------------
+CAKES_LAMBDA = 1e-4
+"""λ of the cost-priority lasso, Eq. 13: L = E + λ Σ_i β_i |α_i| (value as in SPEC §3)."""
+CAKES_PAPER_BETA = {3: 9 / 13, 2: 3 / 13, 1: 1 / 13}
+"""β by sub-kernel dimensionality, proportional to parameters (Sect. 3.4)."""
+
+# -- HyperSegNAS (one-shot NAS for 3D segmentation), hypersegnas.txt ---------------------------
+HYPERSEGNAS_BAND_MIB = 300.0
+"""Keep sampled architectures whose training memory lies within 300 MB of a target (Sect. 4)."""
+HYPERSEGNAS_SAMPLES = 2000
+"""Architectures sampled for the memory filter (Sect. 4)."""
+HYPERSEGNAS_TOP_N = 10
+"""Kept architectures, ranked by the super-net, of which the top 10 are fine-tuned (Sect. 4)."""
+DINTS_TARGETS_MIB = (5067.0, 7239.0, 8802.0)
+"""Training memory of the three DiNTS architectures, HyperSegNAS' targets (Sect. 4, tables)."""
+
+# -- Dynamic cells (video segmentation), dynamic-cells.txt -------------------------------------
+DYNCELL_FRAMES = 1000
+"""Frames timed per sequence. Table 5: average runtime with the baseline on the first frame and
+the dynamic cell on the rest; the paper gives no frame count, 1000 matches ST-NAS'."""

@@ -1,0 +1,235 @@
+"""CAKES: channel-wise shrinking of 3×3×3 kernels into 1D/2D/3D sub-kernels (3D medical).
+
+Each output channel of a 3×3×3 conv of the backbone (C2FNAS) picks one sub-kernel of
+``SUBKERNELS``; in the super-network the sub-kernels' outputs are concatenated and aggregated
+by a 1×1×1 conv (Sect. 3.4). The cost-aware lasso weights β_i by each sub-kernel's cost:
+the paper uses 9/13, 3/13, 1/13 by parameters (``PAPER_BETA``); latbench supplies β from
+measured latency of the sub-kernel convs listed here. 96×96×96 patches (MSD).
+
+Assumptions (C2FNAS' exact topology is not in the paper): a U-shaped backbone of 4 scales
+with 32/64/128/256 channels at 48³/24³/12³/6³ (like DiNTS' space, which C2FNAS shares); the
+stem is 3×3×3 stride-2 + 3×3×3 conv-IN-ReLU, the last two convolutions a 3×3×3 conv-IN-ReLU
+and a 1×1×1 classifier to 3 classes (MSD pancreas), followed by ×2 up-sampling; scales are
+joined by 3×3×3 stride-2 conv-IN-ReLU (down) and ×2 up-sampling + 1×1×1 conv-IN-ReLU (up).
+Sub-kernel convs are listed bare (producing all C output channels; a channel's share is
+``latency / C``, or ask ``subkernel_ops(scale, size, out=c)`` for a c-channel group).
+
+Pieces for network builders and the cost-aware search (``size`` is "paper" or "small"):
+
+- ``SUBKERNELS``, ``subkernel_name(k)``, ``subkernel_dims(k)``, ``PAPER_BETA``.
+- ``scales(size)``: (channels, resolution) per scale.
+- ``subkernel_ops(scale, size, out=None)``: name -> OpSpec of the 7 sub-kernel convs.
+- ``aggregate_op(scale, size)``: the super-network's 1×1×1 aggregation conv.
+- ``stem_ops``, ``down_op(scale)``, ``up_ops(scale)``, ``head_ops``: the fixed ops.
+- ``layout(size)``: ``CakesLayout``, the sub-kernel candidates of one searched layer.
+
+CAKES networks: a 3D encoder-decoder whose searchable 3×3×3 convs each run one of the
+seven sub-kernels (layer-wise shrinking).
+
+Structure (C2FNAS' exact topology is not in the paper; the space's assumptions, plus these):
+stem (kept by CAKES) to scale 0; per scale ``CONVS[size]`` searchable convs, then the space's
+stride-2 down conv to the next scale; the decoder goes back up from the deepest scale: a scale's
+node sums the ×2 up-sampling + 1×1×1 conv of the scale below and a searchable lateral conv of
+the encoder's output at that scale (FPN-style: the space lists no identity, so the skip carries
+a conv), followed by ``CONVS[size] - 1`` more searchable convs; then the kept head.
+
+Left out: CAKES' channel-wise split (several sub-kernels sharing one layer's output channels):
+it needs a channel concatenation, which no op kind provides, and the split convs
+(``subkernel_ops(..., out=c)``) are not in the space's op list, so a table of the space could
+not cover them. Sub-kernel convs are bare (no norm/activation), as the space lists them.
+
+Genotype: the sub-kernel (e.g. ``1x3x3``) of every searchable conv, comma-separated, encoder
+convs first (scale 0 up), then decoder convs (deepest scale first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.registry import register_sampler
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.papers import CAKES_PAPER_BETA as PAPER_BETA  # noqa: F401 - re-exported: by sub-kernel dimensionality
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_layout, register_space
+
+SPACE = "cakes"
+SUBKERNELS: tuple[tuple[int, int, int], ...] = (
+    (1, 1, 3),
+    (1, 3, 1),
+    (3, 1, 1),
+    (1, 3, 3),
+    (3, 1, 3),
+    (3, 3, 1),
+    (3, 3, 3),
+)
+N_CLASSES = 3
+IN_CHANNELS = 1
+BATCH = 1
+_IN = dict(norm="in", act="relu")
+
+
+@dataclass(frozen=True)
+class Config:
+    patch: int
+    base: int
+    n_scales: int
+
+
+CONFIGS = {"paper": Config(96, 32, 4), "small": Config(32, 8, 3)}
+
+
+def subkernel_name(kernel: tuple[int, int, int]) -> str:
+    return "x".join(map(str, kernel))
+
+
+def subkernel_dims(kernel: tuple[int, int, int]) -> int:
+    """1, 2 or 3: how many axes the sub-kernel spans."""
+    return sum(k > 1 for k in kernel)
+
+
+def scales(size: str) -> list[tuple[int, int]]:
+    """(channels, resolution) per scale; scale 0 is half the patch."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [(cfg.base * 2**s, cfg.patch // 2 // 2**s) for s in range(cfg.n_scales)]
+
+
+def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...]:
+    c, r = scales(size)[scale]
+    return (BATCH, c if channels is None else channels, r, r, r)
+
+
+def subkernel_ops(scale: int, size: str, out: int | None = None) -> dict[str, OpSpec]:
+    """The 7 sub-kernel convs at ``scale`` (``out`` output channels, default all C)."""
+    shape = _shape(scale, size)
+    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k) for k in SUBKERNELS}
+
+
+def aggregate_op(scale: int, size: str) -> OpSpec:
+    """1×1×1 conv-IN-ReLU aggregating the concatenated sub-kernel outputs (super-network)."""
+    return OpSpec.make("conv", _shape(scale, size), kernel=1, **_IN)
+
+
+def stem_ops(size: str) -> list[OpSpec]:
+    """3×3×3 stride-2 conv from the patch to scale 0, then a 3×3×3 conv (kept by CAKES)."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [
+        OpSpec.make(
+            "conv", (BATCH, IN_CHANNELS, *(cfg.patch,) * 3), out=cfg.base, kernel=3, stride=2, **_IN
+        ),
+        OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
+    ]
+
+
+def down_op(scale: int, size: str) -> OpSpec:
+    """From ``scale`` to ``scale + 1``: 3×3×3 stride-2 conv doubling the channels."""
+    channels, _ = scales(size)[scale + 1]
+    return OpSpec.make("conv", _shape(scale, size), out=channels, kernel=3, stride=2, **_IN)
+
+
+def up_ops(scale: int, size: str) -> list[OpSpec]:
+    """From ``scale`` to ``scale - 1``: ×2 trilinear up-sampling, 1×1×1 conv halving channels."""
+    channels, _ = scales(size)[scale - 1]
+    c, _ = scales(size)[scale]
+    return [
+        OpSpec.make("upsample", _shape(scale, size), scale=2),
+        OpSpec.make("conv", _shape(scale - 1, size, channels=c), out=channels, kernel=1, **_IN),
+    ]
+
+
+def head_ops(size: str) -> list[OpSpec]:
+    """The last two convolutions (3×3×3, 1×1×1 classifier) and ×2 up-sampling to the patch."""
+    _, res = scales(size)[0]
+    return [
+        OpSpec.make("conv", _shape(0, size), kernel=3, **_IN),
+        OpSpec.make("conv", _shape(0, size), out=N_CLASSES, kernel=1, bias=True),
+        OpSpec.make("upsample", (BATCH, N_CLASSES, res, res, res), scale=2),
+    ]
+
+
+@register_space(SPACE, paper="CAKES (channel-wise automatic kernel shrinking, 3D)")
+def cakes_ops(size: str) -> list[OpSpec]:
+    """The 7 sub-kernels and the aggregation conv per scale, stem, scale changes, head."""
+    ops = stem_ops(size)
+    n_scales = len(scales(size))
+    for scale in range(n_scales):
+        ops += subkernel_ops(scale, size).values()
+        ops.append(aggregate_op(scale, size))
+        if scale < n_scales - 1:
+            ops.append(down_op(scale, size))
+        if scale > 0:
+            ops += up_ops(scale, size)
+    return ops + head_ops(size)
+
+
+@dataclass(frozen=True)
+class CakesLayout:
+    """The searched layer of the CPU-sized CAKES run: the 7 sub-kernel convs at scale 0, by
+    name (``subkernel_name``), each producing all ``out_channels``."""
+
+    candidates: dict[str, OpSpec]
+    out_channels: int
+
+
+@register_layout(SPACE)
+def layout(size: str) -> CakesLayout:
+    return CakesLayout(subkernel_ops(0, size), scales(size)[0][0])
+
+
+CONVS = {"small": 1, "paper": 2}  # searchable convs per scale and direction
+NAMES = tuple(subkernel_name(k) for k in SUBKERNELS)
+
+
+def n_layers(size: str) -> int:
+    """Searchable convs of a network: every scale in the encoder, all but the deepest after."""
+    n = len(scales(size))
+    return CONVS[size] * (2 * n - 1)
+
+
+class _Chain:
+    def __init__(self) -> None:
+        self.edges: list[Edge] = []
+
+    def add(self, src: str, ops: Sequence, dst: str | None = None) -> str:
+        """Apply ``ops`` in a chain from ``src``; the last one writes ``dst`` (or a new node)."""
+        for i, op in enumerate(ops):
+            out = dst if dst is not None and i == len(ops) - 1 else f"n{len(self.edges)}"
+            self.edges.append(Edge((src,), out, op))
+            src = out
+        return src
+
+
+def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
+    """The network whose ``i``-th searchable conv runs sub-kernel ``choice[i]``."""
+    if len(choice) != n_layers(size) or any(c not in NAMES for c in choice):
+        raise LatbenchError(
+            f"cakes ({size}): choice must name {n_layers(size)} sub-kernels "
+            f"among {', '.join(NAMES)}; got {list(choice)!r}"
+        )
+    picks, k, n = iter(choice), CONVS[size], len(scales(size))
+    convs = lambda s, m: [subkernel_ops(s, size)[next(picks)] for _ in range(m)]  # noqa: E731
+    g = _Chain()
+    node, enc = g.add(INPUT, stem_ops(size)), []
+    for s in range(n):
+        enc.append(g.add(node, convs(s, k)))
+        if s < n - 1:
+            node = g.add(enc[s], [down_op(s, size)])
+    node = enc[-1]
+    for s in range(n - 2, -1, -1):
+        fused = f"d{s}"
+        g.add(node, up_ops(s + 1, size), fused)
+        g.add(enc[s], convs(s, 1), fused)
+        node = g.add(fused, convs(s, k - 1)) if k > 1 else fused
+    out = g.add(node, head_ops(size))
+    return Architecture(SPACE, tuple(g.edges), out, genotype=",".join(choice), meta={"size": size})
+
+
+@register_sampler(SPACE)
+def sample(size: str, rng: np.random.Generator) -> Architecture:
+    """Every searchable conv's sub-kernel uniformly among the seven."""
+    idx = rng.integers(0, len(NAMES), size=n_layers(size))
+    return build_network([NAMES[int(i)] for i in idx], size)

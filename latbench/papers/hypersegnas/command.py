@@ -1,0 +1,166 @@
+"""``latbench search hypersegnas`` (also ``memory-filter``): the parsed options in, the
+memory filter's report out (printed by the command as it is); ``--confirm N`` measures the
+top N kept networks into the device's memory table."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from latbench.nas.searches import SearchReport
+from latbench.nas.synthetic import Progress
+from latbench.papers import DINTS_TARGETS_MIB
+from latbench.papers.hypersegnas import search
+
+
+def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
+    """Sample ``-n`` architectures, keep those within ``--band-mib`` of ``--target-mib``,
+    optionally measure the top ``--confirm`` on ``--device``; ``models``: [memory predictor]."""
+    model = models[0]
+
+    ray = None
+    if args.ray is not None:
+        from latbench.fleet import connect
+
+        ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
+    t0 = time.perf_counter()
+    out = search.search(
+        model,
+        args.n,
+        args.target_mib,
+        args.band_mib,
+        args.size,
+        args.seed,
+        n_jobs=args.jobs,
+        progress=progress,
+        ray=ray,
+    )
+    report = SearchReport()
+    res, took = out.result, time.perf_counter() - t0
+    if out.screened:
+        report.line(
+            f"screened {res.n_sampled} architectures: per-op estimate for all, full "
+            f"trace for {out.n_full} near the band edges (margin "
+            f"{out.margin_mib:.0f} MiB)"
+        )
+    if args.confirm and not res.kept:
+        report.line("nothing kept, nothing to confirm")
+    elif args.confirm:
+        _confirm(args, res, model, report, progress)
+    top = max(10, args.confirm)
+    report.table(
+        f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
+        f"{args.target_mib:g} MiB (predicted in {took:.1f} s)",
+        ["rank", "genotype", "predicted MiB"] + (["measured MiB"] if args.confirm else []),
+        [
+            (i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm else ())
+            for i, (a, m) in enumerate(zip(res.kept[:top], res.predicted_mib[:top]))
+        ],
+    )
+    if (res.few_kept or res.band_covers_all) and res.sampled_mib is not None:
+        report.line(band_hint(res, args.size))
+    if res.measured_mib:
+        inside = res.within_band(list(res.measured_mib.values()))
+        report.line(
+            f"measured on {args.device}: {int(inside.sum())}/{len(inside)} of the top "
+            f"{len(inside)} inside the band"
+        )
+    return report
+
+
+def band_hint(res: search.FilterResult, size: str) -> str:
+    """One line for a band that kept (almost) nothing, or everything: where the band and the
+    samples' predicted memory lie, and option values that make the band discriminate."""
+    lo, mid, hi = res.sampled_mib
+    band_lo, band_hi = res.target_mib - res.band_mib, res.target_mib + res.band_mib
+    width = res.discriminating_band_mib
+    narrower = (
+        f"--band-mib (e.g. {width:.3g}, a tenth of the samples' range)"
+        if width is not None
+        else "--band-mib (the samples all predict the same memory: no band tells them apart)"
+    )
+    samples = (
+        f"the samples' predicted memory is {lo:.4g}-{hi:.4g} MiB (median {mid:.4g}) at size {size}"
+    )
+    if res.band_covers_all:
+        return (
+            f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} "
+            f"MiB is wider than the samples' whole range, so it discriminates nothing: "
+            f"{samples}; set {narrower}"
+        )
+    paper = (
+        "the default target is DiNTS' (paper-size networks on a GPU); "
+        if res.target_mib in DINTS_TARGETS_MIB
+        else ""
+    )
+    where = (
+        "above every sample"
+        if band_lo > hi
+        else "below every sample"
+        if band_hi < lo
+        else "at the edge of the samples"
+    )
+    wide = (
+        f" and {narrower}"
+        if width is not None and 2 * res.band_mib >= hi - lo
+        else " or widen --band-mib"
+    )
+    return (
+        f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB "
+        f"lies {where}, whose predicted memory is {lo:.4g}-{hi:.4g} MiB (median "
+        f"{mid:.4g}) at size {size}; {paper}set --target-mib (e.g. {mid:.4g}){wide}"
+    )
+
+
+def _confirm(
+    args: argparse.Namespace,
+    res: search.FilterResult,
+    model: search.MemoryModel,
+    report: SearchReport,
+    progress: Progress | None,
+) -> None:
+    """Measure the top ``--confirm`` kept networks (a fresh process each) into the device's
+    memory table, under the predictor's training config."""
+    from latbench.device import fingerprint
+    from latbench.memory import TrainConfig
+    from latbench.memory.cpu import measure_cpu
+    from latbench.memory.gpu import measure_gpu
+    from latbench.memory.table import default_memory_table, measure_into_table, subject_columns
+    from latbench.tables import read_table
+
+    cpu = args.device == "cpu"
+    threads = args.threads if cpu else None
+    config = getattr(model, "config", TrainConfig())
+    path = args.memory_table or default_memory_table(
+        fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}"
+    )
+    column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    predicted = getattr(model, "target", None)
+    if predicted not in (None, "rss_growth" if cpu else "nvml"):
+        report.line(
+            f"note: the predictor predicts {predicted!r}; measured here: {column} "
+            "(compare with care)"
+        )
+    measure = (
+        (lambda s: measure_cpu(s, config, threads))
+        if cpu
+        else (lambda s: measure_gpu(s, config, args.device))
+    )
+    top = res.kept[: args.confirm]
+    report.line(f"measuring the top {len(top)} on {args.device} ({column}) -> {path}")
+    done = iter(range(1, len(top) + 1))
+    measure_into_table(
+        top,
+        path,
+        measure,
+        args.device,
+        config,
+        threads=threads,
+        on_row=lambda _s, _r: progress and progress("confirming", next(done), len(top)),
+    )
+    table = read_table(path)
+    table = table[table["status"] == "ok"].drop_duplicates("key", keep="last")
+    by_key = dict(zip(table["key"], table[column]))
+    search.confirm_top(
+        res, lambda a: by_key.get(subject_columns(a, config)["key"], float("nan")), len(top)
+    )

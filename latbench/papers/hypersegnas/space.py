@@ -1,0 +1,295 @@
+"""DiNTS / HyperSegNAS: the multi-scale, multi-path 3D segmentation topology space.
+
+12 layers × 4 scales (32/64/128/256 channels at 1/2..1/16 of a 96³ patch), 10 edges per layer
+(each scale fed from itself and its neighbours). An edge resamples its input to the target
+scale — factorized reduction (ReLU, two shifted stride-2 1×1×1 convs, concat, IN) down,
+×2 trilinear up-sampling + ReLU-Conv1×1×1-IN up, nothing across — then applies one op: skip or
+ReLU-Conv3×3×3-IN, and for DiNTS also the P3D ops 3×3×1, 3×1×3, 1×3×3 (each a 2D conv then
+the complementary 1D conv). Edges into a scale are summed. The fixed ops follow MONAI's DiNTS
+(which the papers use; ``channel_mul`` 0.5, ``use_downsample``): per scale d a stem from the
+patch (trilinear down-sampling by 2^d, 3×3×3 conv-IN-ReLU, 3×3×3 stride-2 conv-IN), a
+decoder stem back up (ReLU-Conv3×3×3-IN, ×2 up-sampling) and a final ReLU-Conv-IN + 1×1×1
+classifier (3 classes, MSD pancreas). HyperSegNAS measures training memory: build these
+specs with ``spec.replace(mode="train")``.
+
+Pieces for network builders and the memory filter (``size`` is "paper" or "small"):
+
+- ``N_LAYERS``, ``OP_NAMES`` (DiNTS), ``HYPERSEG_OP_NAMES`` (skip and 3×3×3 only).
+- ``scales(size)``: (channels, resolution) per scale; ``edges(size)``: (from, to) per edge.
+- ``edge_ops(scale, size, p3d=True)``: name -> OpSpec of the candidates at a scale.
+- ``resample_ops(src, dst, size)``: the ops that bring an edge from scale src to dst.
+- ``stem_down_ops(scale)``, ``stem_up_ops(scale)``, ``final_ops``: the fixed ops.
+
+Small size: 3 scales of 8/16/32 channels at 16³/8³/4³ of a 32³ patch.
+
+DiNTS / HyperSegNAS networks: stems, 12 layers of multi-scale edges, the decoder stem, head.
+
+Structure (MONAI's DiNTS, which both papers use; ):
+
+- a stem per scale whose layer-0 node feeds an active edge (patch -> that scale); MONAI
+  also runs the stems of unused scales and zeroes them, a deployed network drops them;
+- each layer's active edges: resampling to the target scale (none across), then the edge op;
+  a node is the sum of its incoming edges;
+- the decoder stem from the deepest active output scale up: ReLU-Conv-IN + ×2 up-sampling,
+  added into the next scale's output (MONAI's ``stem_up``), then the final conv and classifier.
+
+Sampling follows HyperSegNAS (Sect. 4): an edge is feasible when its source node is active;
+feasible edges are switched on with probability 1/2 and ops drawn uniformly, with at least one
+edge per layer so the network keeps all 12 layers; dead ends (nodes no later edge reads) are
+then pruned, so every edge lies on an input-to-output path.
+
+Genotype: one group per layer, ``|``-separated, one character per edge of
+``latbench.papers.hypersegnas.space.edges(size)``: ``-`` off, else the index of its op in ``op_names``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.registry import register_sampler
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_space
+
+SPACE = "dints"
+N_LAYERS = 12
+P3D_KERNELS = {"conv_3x3x1": (3, 3, 1), "conv_3x1x3": (3, 1, 3), "conv_1x3x3": (1, 3, 3)}
+OP_NAMES = ("skip_connect", "conv_3x3x3", *P3D_KERNELS)
+HYPERSEG_OP_NAMES = ("skip_connect", "conv_3x3x3")
+N_CLASSES = 3
+IN_CHANNELS = 1
+BATCH = 1
+_RCN = dict(norm="in", act="relu", act_first=True)  # ReLU-Conv-IN
+
+
+@dataclass(frozen=True)
+class Config:
+    patch: int
+    filters: tuple[int, ...]  # MONAI's filter_nums: stems use filters[d], scale d filters[d+1]
+
+
+CONFIGS = {"paper": Config(96, (16, 32, 64, 128, 256)), "small": Config(32, (4, 8, 16, 32))}
+
+
+def scales(size: str) -> list[tuple[int, int]]:
+    """(channels, resolution) of every scale of the searched topology."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [(c, cfg.patch // 2 ** (d + 1)) for d, c in enumerate(cfg.filters[1:])]
+
+
+def edges(size: str) -> list[tuple[int, int]]:
+    """The (source scale, target scale) of every edge of a layer (10 for 4 scales)."""
+    n = len(scales(size))
+    return [(src, dst) for dst in range(n) for src in (dst - 1, dst, dst + 1) if 0 <= src < n]
+
+
+def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...]:
+    c, r = scales(size)[scale]
+    return (BATCH, c if channels is None else channels, r, r, r)
+
+
+def edge_ops(scale: int, size: str, p3d: bool = True) -> dict[str, OpSpec]:
+    """The candidate ops at ``scale`` by name; ``p3d=False`` gives HyperSegNAS' two."""
+    shape = _shape(scale, size)
+    ops = {
+        "skip_connect": OpSpec.make("identity", shape),
+        "conv_3x3x3": OpSpec.make("conv", shape, kernel=3, **_RCN),
+    }
+    if p3d:
+        ops.update(
+            {
+                name: OpSpec.make("p3d", shape, kernel=k, norm="in")
+                for name, k in P3D_KERNELS.items()
+            }
+        )
+    return ops
+
+
+def resample_ops(src: int, dst: int, size: str) -> list[OpSpec]:
+    """The ops bringing an edge's input from scale ``src`` to ``dst`` (none when equal)."""
+    if (src, dst) not in edges(size):
+        raise LatbenchError(f"no edge from scale {src} to {dst}; valid: {edges(size)}")
+    if src == dst:
+        return []
+    channels, _ = scales(size)[dst]
+    if dst == src + 1:
+        return [OpSpec.make("factorized_reduce", _shape(src, size), out=channels, norm="in")]
+    c_src, _ = scales(size)[src]
+    return [
+        OpSpec.make("upsample", _shape(src, size), scale=2),
+        OpSpec.make("conv", _shape(dst, size, channels=c_src), out=channels, kernel=1, **_RCN),
+    ]
+
+
+def stem_down_ops(scale: int, size: str) -> list[OpSpec]:
+    """Patch -> scale: down-sampling by 2^scale, 3×3×3 conv-IN-ReLU, 3×3×3/2 conv-IN."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    patch = (BATCH, IN_CHANNELS, *(cfg.patch,) * 3)
+    res = cfg.patch // 2**scale
+    ops = [OpSpec.make("upsample", patch, scale=0.5**scale)] if scale else []
+    return ops + [
+        OpSpec.make(
+            "conv",
+            (BATCH, IN_CHANNELS, res, res, res),
+            out=cfg.filters[scale],
+            kernel=3,
+            norm="in",
+            act="relu",
+        ),
+        OpSpec.make(
+            "conv",
+            (BATCH, cfg.filters[scale], res, res, res),
+            out=cfg.filters[scale + 1],
+            kernel=3,
+            stride=2,
+            norm="in",
+        ),
+    ]
+
+
+def stem_up_ops(scale: int, size: str) -> list[OpSpec]:
+    """Scale -> the resolution above: ReLU-Conv3×3×3-IN to the stem width, ×2 up-sampling."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    out = cfg.filters[scale]
+    _, res = scales(size)[scale]
+    return [
+        OpSpec.make("conv", _shape(scale, size), out=out, kernel=3, **_RCN),
+        OpSpec.make("upsample", (BATCH, out, res, res, res), scale=2),
+    ]
+
+
+def final_ops(size: str) -> list[OpSpec]:
+    """ReLU-Conv3×3×3-IN and the 1×1×1 classifier at the patch's resolution."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    shape = (BATCH, cfg.filters[0], *(cfg.patch,) * 3)
+    return [
+        OpSpec.make("conv", shape, kernel=3, **_RCN),
+        OpSpec.make("conv", shape, out=N_CLASSES, kernel=1, bias=True),
+    ]
+
+
+@register_space(SPACE, paper="DiNTS / HyperSegNAS (3D segmentation topology search)")
+def dints_ops(size: str) -> list[OpSpec]:
+    """Edge candidates (skip, 3×3×3, P3D) and resampling at every scale, stems and head."""
+    ops: list[OpSpec] = []
+    for scale in range(len(scales(size))):
+        ops += stem_down_ops(scale, size)
+        ops += edge_ops(scale, size).values()
+    for src, dst in edges(size):
+        ops += resample_ops(src, dst, size)
+    for scale in range(len(scales(size))):
+        ops += stem_up_ops(scale, size)
+    return ops + final_ops(size)
+
+
+Codes = Sequence[Sequence[int | None]]  # per layer, per edge: op index or None (off)
+
+
+def _node(layer: int, scale: int) -> str:
+    return f"L{layer}s{scale}"
+
+
+class _Builder:
+    """Appends chains of ops as edges, naming intermediate nodes uniquely."""
+
+    def __init__(self) -> None:
+        self.edges: list[Edge] = []
+
+    def chain(self, src: str, ops: Sequence, dst: str) -> None:
+        for i, op in enumerate(ops):
+            out = dst if i == len(ops) - 1 else f"t{len(self.edges)}"
+            self.edges.append(Edge((src,), out, op))
+            src = out
+
+
+def check_codes(codes: Codes, size: str, n_ops: int) -> None:
+    """Raise ``LatbenchError`` unless ``codes`` is a connected topology of ``N_LAYERS`` layers."""
+    pairs = edges(size)
+    if len(codes) != N_LAYERS or any(len(layer) != len(pairs) for layer in codes):
+        raise LatbenchError(
+            f"dints ({size}): codes must be {N_LAYERS} layers of {len(pairs)} "
+            f"edges each; got {[len(layer) for layer in codes]}"
+        )
+    active = set(range(len(scales(size))))
+    for layer, row in enumerate(codes, start=1):
+        on = [(pairs[j], c) for j, c in enumerate(row) if c is not None]
+        if not on:
+            raise LatbenchError(f"dints: layer {layer} has no active edge; every layer needs one")
+        bad = [c for _, c in on if not 0 <= c < n_ops]
+        dead = [p for p, _ in on if p[0] not in active]
+        if bad or dead:
+            raise LatbenchError(
+                f"dints: layer {layer}: op indices {bad} outside 0..{n_ops - 1} "
+                f"or edges {dead} read scales with no input"
+            )
+        active = {dst for (_, dst), _ in on}
+
+
+def genotype_string(codes: Codes) -> str:
+    return "|".join("".join("-" if c is None else str(c) for c in row) for row in codes)
+
+
+def build_network(
+    codes: Codes, size: str = "small", op_names: Sequence[str] = OP_NAMES
+) -> Architecture:
+    """The network of ``codes`` (see module doc); ``op_names`` indexes the codes' ops."""
+    check_codes(codes, size, len(op_names))
+    pairs, b = edges(size), _Builder()
+    used = {pairs[j][0] for j, c in enumerate(codes[0]) if c is not None}
+    for scale in sorted(used):
+        b.chain(INPUT, stem_down_ops(scale, size), _node(0, scale))
+    for layer, row in enumerate(codes, start=1):
+        for j, c in enumerate(row):
+            if c is not None:
+                src, dst = pairs[j]
+                ops = [*resample_ops(src, dst, size), edge_ops(dst, size)[op_names[c]]]
+                b.chain(_node(layer - 1, src), ops, _node(layer, dst))
+    out = sorted({pairs[j][1] for j, c in enumerate(codes[-1]) if c is not None})
+    for scale in range(out[-1], 0, -1):  # decoder stem: deepest output up to scale 0
+        b.chain(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
+    b.chain(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
+    return Architecture(
+        SPACE,
+        tuple(b.edges),
+        "out",
+        genotype=genotype_string(codes),
+        meta={"size": size, "op_names": list(op_names)},
+    )
+
+
+def _prune_dead_ends(codes: list[list[int | None]], size: str) -> None:
+    """Switch off edges into nodes that no edge of the next layer reads (in place)."""
+    pairs = edges(size)
+    for layer in range(N_LAYERS - 2, -1, -1):
+        read = {pairs[j][0] for j, c in enumerate(codes[layer + 1]) if c is not None}
+        codes[layer] = [c if pairs[j][1] in read else None for j, c in enumerate(codes[layer])]
+
+
+def sample_codes(
+    size: str, rng: np.random.Generator, n_ops: int = len(OP_NAMES)
+) -> list[list[int | None]]:
+    """HyperSegNAS' sampling: feasible edges on with p=1/2, >= 1 per layer, uniform ops."""
+    pairs = edges(size)
+    active, codes = set(range(len(scales(size)))), []
+    for _ in range(N_LAYERS):
+        feasible = [j for j, (src, _) in enumerate(pairs) if src in active]
+        on = [j for j in feasible if rng.random() < 0.5] or [int(rng.choice(feasible))]
+        ops = rng.integers(0, n_ops, size=len(on))
+        row: list[int | None] = [None] * len(pairs)
+        for j, op in zip(on, ops):
+            row[j] = int(op)
+        codes.append(row)
+        active = {pairs[j][1] for j in on}
+    _prune_dead_ends(codes, size)
+    return codes
+
+
+@register_sampler(SPACE)
+def sample(size: str, rng: np.random.Generator) -> Architecture:
+    """A DiNTS network (skip, 3×3×3 and the three P3D ops on the edges)."""
+    return build_network(sample_codes(size, rng), size)

@@ -1,0 +1,27 @@
+"""RT-DNAS' registrations, through the public plugin API as a user's plugin makes them: the
+space ``msnas`` (its module registers it on import), the searches ``rtdnas`` and ``ga`` and
+the protocol ``rtdnas`` (the ordinary validation against the paper's limits)."""
+
+# ruff: noqa: F401  (imported for its registrations)
+from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
+from latbench.papers.rtdnas import space
+from latbench.plugins import register_protocol, register_search
+
+register_search(
+    "rtdnas",
+    "latbench.papers.rtdnas.command:run",
+    spaces=("msnas",),
+    help="RT-DNAS: cells under the latency bound L_ub, then the GA decoding of the paths",
+)
+register_search(
+    "ga",
+    "latbench.papers.rtdnas.command:ga",
+    spaces=("msnas",),
+    help="RT-DNAS' GA decoding alone (synthetic path weights)",
+)
+register_protocol(
+    "rtdnas",
+    limits=(RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS),
+    help=f"RT-DNAS: <= {RTDNAS_LATENCY_UB_MS:g} ms and >= {RTDNAS_MIN_FPS:g} FPS (unless "
+    "--budget-ms/--min-fps say otherwise)",
+)

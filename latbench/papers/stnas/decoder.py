@@ -1,0 +1,178 @@
+"""ST-NAS decoder: the temporal (SP-TCN) decoder turned into a DARTS-style supernet.
+
+Input: the encoder features of an 11-frame window stacked as N,C,T,H,W — Swin-T's last stage,
+768 channels at 1/32 of 576×320 (10×18). Each searchable layer holds 7 candidates, kernel 3
+and 5 each: dilated 2D spatial conv (1×k×k), depth-separable 2D spatial conv (1×k×k) and
+dilated 1D temporal conv (k×1×1), plus identity (Sect. 3.3). Fixed ops: the initial 3×3×3
+conv, the baseline's encoder→decoder channel-reducing 3D conv (removed by ST-NAS' "full
+channel" change), the 1×1×1 classifier and the ×32 bilinear up-sampling of a frame's scores.
+
+Assumptions (the paper does not state them; change the constants to match another decoder):
+the searched decoder runs at full channels (FC, as TCNNAS was searched); its dilated layers use
+dilation 2^i (MS-TCN style) for ``DILATIONS``; every 3D conv is replaced by two supernet
+layers of the same dilation; convs are conv-BN-ReLU; the reducing conv is 3×3×3 to
+``REDUCED`` channels; CholecSeg8K's 13 classes.
+
+Pieces for network builders (``size`` is "paper" or "small"):
+
+- ``OP_NAMES``; ``layer_ops(dilation, size)``: name -> OpSpec of one supernet layer.
+- ``layer_dilations(size)``: the dilation of every supernet layer, in order.
+- ``fixed_ops(size)``: name -> OpSpec of "reduce", "initial", "initial_reduced",
+  "classifier", "upsample".
+- ``layout(size)``: ``DecoderLayout``, the candidates of every supernet layer by name.
+
+ST-NAS temporal decoder networks: the initial 3×3×3 conv, a chain of searched layers each
+holding one of the 7 candidates, and the 1×1×1 classifier (ST-NAS Sect. 3.3, Fig. 2b).
+
+The decoder is the full-channel (FC) one ST-NAS searched (no channel-reducing conv). The
+classifier's ×32 up-sampling of one frame's scores is left out: it runs on a single 2D frame
+picked from the window, and no op kind selects a frame; its cost is a constant to add.
+Genotype: the chosen op names of the layers, comma-separated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.registry import register_sampler
+from latbench.errors import LatbenchError
+from latbench.opspec import OpSpec
+from latbench.spaces._sizes import for_size
+from latbench.spaces.registry import register_layout, register_space
+
+SPACE = "stnas-decoder"
+FRAMES = 11  # temporal window
+KERNELS = (3, 5)
+OP_NAMES = (
+    "spatial_conv_3x3",
+    "spatial_conv_5x5",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "temporal_conv_3",
+    "temporal_conv_5",
+    "skip_connect",
+)
+"""NAS-Bench-201 / DARTS style names: k×k spatial convs (dilated), k×k depth-separable
+spatial convs, length-k dilated temporal convs, and identity as ``skip_connect``."""
+N_CLASSES = 13  # CholecSeg8K
+STRIDE = 32  # encoder output stride (Swin's last stage)
+LAYERS_PER_CONV = 2  # each 3D conv of SP-TCN becomes two supernet layers
+BATCH = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    channels: int  # full channels entering the decoder
+    reduced: int  # channels after the baseline's reducing conv
+    hw: tuple[int, int]  # feature map (H, W) at 1/32
+    dilations: tuple[int, ...]
+
+
+CONFIGS = {
+    "paper": Config(768, 256, (10, 18), (1, 2, 4, 8)),
+    "small": Config(64, 32, (4, 7), (1, 2)),
+}
+
+
+def _shape(size: str, channels: int | None = None) -> tuple[int, ...]:
+    cfg = for_size(SPACE, size, CONFIGS)
+    return (BATCH, cfg.channels if channels is None else channels, FRAMES, *cfg.hw)
+
+
+def layer_dilations(size: str) -> list[int]:
+    """The dilation of each supernet layer, in order (two layers per dilated 3D conv)."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    return [d for d in cfg.dilations for _ in range(LAYERS_PER_CONV)]
+
+
+def layer_ops(dilation: int, size: str) -> dict[str, OpSpec]:
+    """The 7 candidate ops of a supernet layer with ``dilation``, by name (see OP_NAMES)."""
+    shape = _shape(size)
+    bn = dict(norm="bn", act="relu")
+    ops: dict[str, OpSpec] = {}
+    for k in KERNELS:
+        ops[f"spatial_conv_{k}x{k}"] = OpSpec.make(
+            "conv", shape, kernel=(1, k, k), dilation=(1, dilation, dilation), **bn
+        )
+        ops[f"sep_conv_{k}x{k}"] = OpSpec.make("sepconv", shape, kernel=(1, k, k), **bn)
+        ops[f"temporal_conv_{k}"] = OpSpec.make(
+            "conv", shape, kernel=(k, 1, 1), dilation=(dilation, 1, 1), **bn
+        )
+    ops["skip_connect"] = OpSpec.make("identity", shape)
+    return {name: ops[name] for name in OP_NAMES}
+
+
+def fixed_ops(size: str) -> dict[str, OpSpec]:
+    """The non-searchable decoder ops, by name."""
+    cfg = for_size(SPACE, size, CONFIGS)
+    bn = dict(norm="bn", act="relu")
+    h, w = cfg.hw
+    return {
+        "reduce": OpSpec.make("conv", _shape(size), out=cfg.reduced, kernel=3, **bn),
+        "initial": OpSpec.make("conv", _shape(size), kernel=3, **bn),
+        "initial_reduced": OpSpec.make("conv", _shape(size, cfg.reduced), kernel=3, **bn),
+        "classifier": OpSpec.make("conv", _shape(size), out=N_CLASSES, kernel=1, bias=True),
+        "upsample": OpSpec.make("upsample", (BATCH, N_CLASSES, h, w), scale=STRIDE),
+    }
+
+
+@register_space(SPACE, paper="ST-NAS (spatial-temporal NAS for surgical video), decoder")
+def stnas_decoder_ops(size: str) -> list[OpSpec]:
+    """The 7 candidates of every decoder layer, plus initial, reducing and classifier convs."""
+    ops = list(fixed_ops(size).values())
+    for dilation in dict.fromkeys(layer_dilations(size)):
+        ops += layer_ops(dilation, size).values()
+    return ops
+
+
+@dataclass(frozen=True)
+class DecoderLayout:
+    """Per supernet layer (in order), its candidates by name (``OP_NAMES`` order); the fixed
+    initial conv and classifier around them."""
+
+    layers: tuple[dict[str, OpSpec], ...]
+    initial: OpSpec
+    classifier: OpSpec
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return OP_NAMES
+
+
+@register_layout(SPACE)
+def layout(size: str) -> DecoderLayout:
+    fixed = fixed_ops(size)
+    return DecoderLayout(
+        tuple(layer_ops(d, size) for d in layer_dilations(size)),
+        fixed["initial"],
+        fixed["classifier"],
+    )
+
+
+def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
+    """The decoder whose layer ``i`` runs candidate ``choice[i]`` (one name per layer)."""
+    dilations = layer_dilations(size)
+    if len(choice) != len(dilations) or any(c not in OP_NAMES for c in choice):
+        raise LatbenchError(
+            f"stnas-decoder ({size}): choice {choice!r} must name one of "
+            f"{', '.join(OP_NAMES)} for each of its {len(dilations)} layers"
+        )
+    fixed = fixed_ops(size)
+    ops = [fixed["initial"]]
+    ops += [layer_ops(d, size)[name] for d, name in zip(dilations, choice)]
+    ops.append(fixed["classifier"])
+    edges, node = [], INPUT
+    for i, op in enumerate(ops):
+        edges.append(Edge((node,), f"n{i}", op))
+        node = f"n{i}"
+    return Architecture(SPACE, tuple(edges), node, genotype=",".join(choice), meta={"size": size})
+
+
+@register_sampler(SPACE)
+def sample(size: str, rng: np.random.Generator) -> Architecture:
+    """Each layer's op uniformly among the 7 candidates."""
+    n = len(layer_dilations(size))
+    return build_network(tuple(str(OP_NAMES[i]) for i in rng.integers(0, len(OP_NAMES), n)), size)

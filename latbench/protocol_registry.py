@@ -1,0 +1,88 @@
+"""The deployment protocols of ``latbench validate --protocol NAME``, by name.
+
+A paper's folder (``latbench/papers/<paper>/plugin.py``) or a user's plugin registers one with
+``register_protocol``: either ``limits`` (the ordinary validation judged against a latency
+bound and an FPS floor: RT-DNAS' ≤ 50 ms and ≥ 22 FPS) or ``run``, a frame protocol
+``run(arch, ProtocolOptions) -> ProtocolResult`` (``latbench.deploy.protocols``; ST-NAS' FPS,
+the dynamic cells' per-frame time), printed and saved by the command as it is. This module
+imports nothing heavy: ``run`` may be ``"module:function"``, imported when it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from latbench.errors import PLUGIN_HINT, LatbenchError
+
+if TYPE_CHECKING:
+    from latbench.archs.graph import Architecture
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A registered deployment protocol: ``limits`` (latency bound ms, FPS floor) judge the
+    ordinary validation; ``run`` (a callable or ``"module:function"``) times frames instead;
+    ``space``: the space whose architectures it takes (None: any)."""
+
+    name: str
+    help: str
+    limits: tuple[float | None, float | None] | None = None
+    run: Callable[..., Any] | str | None = None
+    space: str | None = None
+
+    def check_space(self, arch: Architecture) -> None:
+        """``LatbenchError`` when ``arch`` is not of the protocol's space."""
+        if self.space is not None and arch.space != self.space:
+            raise LatbenchError(
+                f"protocol {self.name} needs a {self.space} architecture "
+                f"(e.g. {self.space}:0), got one of {arch.space!r}"
+            )
+
+    def runner(self) -> Callable[..., Any]:
+        """The frame protocol's function (imported on first use)."""
+        if callable(self.run):
+            return self.run
+        module, _, attr = str(self.run).partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_PROTOCOLS: dict[str, Protocol] = {}
+
+
+def register_protocol(
+    name: str,
+    *,
+    help: str,
+    limits: tuple[float | None, float | None] | None = None,
+    run: Callable[..., Any] | str | None = None,
+    space: str | None = None,
+) -> Protocol:
+    """Register ``latbench validate --protocol name``: exactly one of ``limits`` and ``run``.
+    ``ValueError`` when ``name`` is taken or both or neither are given."""
+    if name in _PROTOCOLS:
+        raise ValueError(f"protocol {name!r} is registered twice")
+    if (limits is None) == (run is None):
+        raise ValueError(f"protocol {name!r}: give limits or run, not both or neither")
+    _PROTOCOLS[name] = Protocol(name, help, limits, run, space)
+    return _PROTOCOLS[name]
+
+
+def list_protocols() -> list[Protocol]:
+    """Every registered protocol (plugins loaded first), by name."""
+    from latbench.plugins import load_plugins
+
+    load_plugins()
+    return sorted(_PROTOCOLS.values(), key=lambda p: p.name)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The registered protocol ``name``; ``LatbenchError`` listing the valid names."""
+    valid = {p.name: p for p in list_protocols()}
+    if name not in valid:
+        raise LatbenchError(
+            f"unknown protocol {name!r}; valid: {', '.join(valid) or '(none)'}{PLUGIN_HINT}"
+        )
+    return valid[name]

@@ -1,0 +1,24 @@
+"""GA decoding on a backbone with fewer legal paths than the paper's pool of 10."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from latbench.nas.ga.paths import legal_paths
+from latbench.papers.rtdnas.search import ga_decode
+
+
+def test_small_backbone_uses_every_legal_path_as_the_pool():
+    n_layers, n_scales = 3, 2
+    n_legal = len(legal_paths(n_layers, n_scales))
+    assert n_legal < 10
+    moves = torch.full((n_layers, n_scales, 3), 1 / 3, dtype=torch.float64)
+    cell_ms = torch.ones(n_scales, dtype=torch.float64)
+    scaling_ms = torch.zeros(n_scales, 3, dtype=torch.float64)
+    mask = torch.ones(n_scales, 3, dtype=torch.bool)
+    pool, result = ga_decode(moves, cell_ms, scaling_ms, mask, n_paths=1, seed=0, n_gen=3)
+    assert len(pool) == n_legal
+    (gene,) = result.genes.tolist()  # one path per individual
+    assert 0 <= gene < n_legal
+    assert result.latency_ms == pytest.approx(n_layers * 1.0)  # n_layers cells of 1 ms each
