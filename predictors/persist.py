@@ -285,11 +285,8 @@ def load(
         obj = from_state_of(doc)
     except PredictorFileError as exc:
         raise PredictorFileError(f"{p}: {exc}") from None
-    obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
-    obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
-    obj.info_["sizes"] = doc.get("sizes", {})  # likewise
-    obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
-    obj.info_["table_paths"] = doc.get("table_paths", {})  # likewise
+    obj.info_ = {k: doc.get(k, {}) for k in PredictorDoc.model_fields}  # older files lack some
+    obj.info_["statistic"] = doc.get("statistic", "")
     return obj
 
 
