@@ -293,7 +293,7 @@ def load(
 class DriftReferenceDoc(BaseModel):
     """``drift_reference`` as ``dumps`` writes it (``latbench.predictors.data.drift_reference``)."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     nominal_ms: float = Field(1.0, ge=0)
     reference: str = ""
 
@@ -303,7 +303,7 @@ class PredictorDoc(BaseModel):
     in files of older releases default); the predictor's own ``state`` is checked by its
     class's ``from_state``, the format, version and checksum by ``parse``."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     device: str = ""
     tables_sha256: dict[str, Any] = {}
     libraries: dict[str, Any] = {}

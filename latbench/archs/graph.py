@@ -230,7 +230,7 @@ class Architecture:
 class EdgeDoc(BaseModel):
     """One edge as ``Edge.to_dict`` writes it."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
     src: list[str]
     dst: str
     op: str = Field(description="an OpSpec key")
@@ -239,7 +239,7 @@ class EdgeDoc(BaseModel):
 class ArchitectureDoc(BaseModel):
     """The schema of an architecture JSON (``Architecture.to_dict``); other fields are ignored."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, defer_build=True)
     space: str
     output: str
     name: str = ""

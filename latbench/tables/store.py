@@ -80,7 +80,7 @@ def _thawed(value: Any) -> Any:
 class Fingerprint(BaseModel):
     """The device a table was measured on; only its ``slug`` is read (other fields: any)."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     slug: str = ""
 
 
@@ -88,7 +88,7 @@ class SideCar(BaseModel):
     """The schema of a table's side-car ``<table>.meta.json`` (docs/formats.md): a known table
     schema at the version this latbench reads; other fields are kept as written."""
 
-    model_config = ConfigDict(strict=True, extra="allow")
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     table_schema: str = Field(alias="schema")
     schema_version: int
     fingerprint: Fingerprint = Fingerprint()
