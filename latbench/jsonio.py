@@ -5,6 +5,11 @@ JSON, ``NaN``/``Infinity`` (not JSON, though Python's ``json`` accepts them), fl
 overflow to infinity, integers longer than ``MAX_INT_DIGITS`` digits and nesting deeper than
 ``MAX_DEPTH``. ``OSError`` (missing file, permissions, symlink loops) passes through; the CLI
 turns it into one line (``latbench.errors.os_error_line``).
+
+What a parsed document must hold is a pydantic model beside its reader (side-cars:
+``latbench.tables.store``, predictor files: ``latbench.predictors.persist``, architectures:
+``latbench.archs.graph``); ``validated`` checks a document against one and turns the first
+violation into the same one line: ``<file>: field 'a.b[0]' is <value>; expected <what>``.
 """
 
 from __future__ import annotations
@@ -13,9 +18,13 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from latbench.errors import InputFileError, decode_error_line
+from pydantic import BaseModel, ValidationError
+
+from latbench.errors import InputFileError, LatbenchError, decode_error_line
+
+Model = TypeVar("Model", bound=BaseModel)
 
 MAX_INT_DIGITS = 30
 """Longer integers are refused: nothing latbench stores needs more than int64's 19 digits."""
@@ -88,3 +97,52 @@ def loads(text: str, source: str = "<string>") -> Any:
 def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
     """``loads(read_text(path))`` with ``path`` named in every error."""
     return loads(read_text(path, what), f"{path}")
+
+
+EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+    "list_type": "a list",
+    "too_short": "at least {min_length} item(s)",
+    "greater_than_equal": "a value >= {ge:g}",
+}
+"""What a value of the wrong JSON type should have been, by pydantic error type."""
+
+
+def validated(
+    model: type[Model], data: Any, source: str, error: type[LatbenchError] = InputFileError
+) -> Model:
+    """``model.model_validate(data)``; the first violation is one ``error`` line starting with
+    ``source`` (``schema_error_line``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(schema_error_line(exc, source)) from None
+
+
+def schema_error_line(exc: ValidationError, source: str) -> str:
+    """``<source>: field 'a.b[0]' is <value>; expected <what>`` for the first error of ``exc``:
+    a value of the wrong type is named by its type (``is a str``), any other by its text; a
+    validator's own ``ValueError`` text is the ``<what>``."""
+    err = exc.errors(include_url=False)[0]
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+    field = loc.removeprefix(".") or "(top level)"
+    if err["type"] == "missing":
+        return f"{source}: field {field!r} is missing"
+    value = err["input"]
+    if value is None:
+        shown = "null"
+    elif err["type"].endswith("_type"):
+        name = type(value).__name__
+        shown = f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+    else:
+        shown = repr(value)[:60]
+    if err["type"] in EXPECTED:
+        expected = EXPECTED[err["type"]].format(**err.get("ctx", {}))
+    else:
+        expected = str(err["msg"]).removeprefix("Value error, ")
+    expected = expected.removeprefix("Input should be ")
+    return f"{source}: field {field!r} is {shown}; expected {expected}"

@@ -12,18 +12,15 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import torch
 
-from latbench.errors import LatbenchError, OpSpecError, TableError
+from latbench.errors import LatbenchError, OpSpecError
 from latbench.features import op_features
 from latbench.jsonio import loads
 from latbench.ops.params import check_shape
 from latbench.ops.registry import get_op_kind
-from latbench.tables.checks import register_row_check
 
 DTYPES: dict[str, torch.dtype] = {
     "float32": torch.float32,
@@ -227,40 +224,3 @@ def _input_dtype(name: str) -> torch.dtype:
     if not isinstance(dtype, torch.dtype):
         raise OpSpecError(f"input dtype {name!r} is not a torch dtype")
     return dtype
-
-
-@register_row_check
-def check_table_keys(path: Path, df: pd.DataFrame) -> None:
-    """Tables' ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
-    shape columns (when given), and is rewritten in canonical form (``from_key(k).key``)."""
-    if "key" not in df.columns:
-        return
-    subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
-    canonical = []
-    for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
-        if subject == "arch":
-            if row["key"] != f"arch:{row.get('arch_id', '')}":
-                raise TableError(
-                    f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
-                    "expected arch:<arch_id> on an arch row"
-                )
-            canonical.append(row["key"])
-            continue
-        try:
-            spec = OpSpec.from_key(str(row["key"]))
-        except LatbenchError as exc:
-            raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
-        shape = "x".join(map(str, spec.input_shape))
-        for col, want in (
-            ("kind", spec.kind),
-            ("dtype", spec.dtype),
-            ("mode", spec.mode),
-            ("input_shape", shape),
-        ):
-            if row.get(col, "") not in ("", want):
-                raise TableError(
-                    f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
-                    f"contradicts the key, which says {want!r}"
-                )
-        canonical.append(spec.key)
-    df["key"] = canonical

@@ -18,7 +18,8 @@ from latbench.importing import provenance_line
 from latbench.opspec import OpSpec
 from latbench.predictors.persist import sha256_file, sha256_text
 from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
-from latbench.tables import read_table
+from latbench.tables import LATENCY, TableSchema, read_table
+from latbench.tables.schema import NETWORKS
 from latbench.tables.unique import require_unique_keys
 
 TARGET = "latency_median_ms"
@@ -62,12 +63,15 @@ def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] 
     }
 
 
-def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str]:
+def as_frame(
+    table: pd.DataFrame | str | os.PathLike[str], schema: TableSchema
+) -> tuple[pd.DataFrame, str]:
     """A table given as a DataFrame or a path, and the sha256 of what was read; a table file
-    with a key written twice under one protocol is refused (``require_unique_keys``)."""
+    of another ``schema``, or with a key written twice under one protocol, is refused
+    (``read_table``, ``require_unique_keys``)."""
     if isinstance(table, pd.DataFrame):  # assembled by code (e.g. several spaces' tables)
         return table, sha256_text(table.to_csv(index=False))
-    df = read_table(table)
+    df = read_table(table, schema)
     require_unique_keys(df, str(table))
     return df, sha256_file(Path(table))
 
@@ -75,7 +79,7 @@ def as_frame(table: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame
 def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:
     """The ``ok``, measured rows of a latency table (estimates and failures are left out);
     ``target`` is the statistic fitted (``latency_min_ms`` resists a loaded machine)."""
-    df, digest = as_frame(table)
+    df, digest = as_frame(table, LATENCY)
     for col in ("key", target):
         if col not in df.columns:
             raise TableError(f"table has no column {col!r}; fit needs a latbench.latency table")
@@ -146,7 +150,7 @@ class NetworkData:
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
 
-    df, digest = as_frame(table)
+    df, digest = as_frame(table, NETWORKS)
     for col in ("arch_id", "arch_json", "repeat", target):
         if col not in df.columns:
             raise TableError(

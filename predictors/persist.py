@@ -16,17 +16,18 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from latbench.atomic import write_atomically
 from latbench.device import library_versions
 from latbench.errors import InputFileError, LatbenchError
-from latbench.jsonio import loads, read_text
+from latbench.jsonio import loads, read_text, validated
 from latbench.statistics import LATENCY_RANGE_MS, STATISTICS
 
 FORMAT = "latbench.predictor"
@@ -278,60 +279,46 @@ def load(
         doc = parse(read_text(p, "predictor"), str(p))
     except InputFileError as exc:
         raise PredictorFileError(str(exc)) from None
-    for name, kind in (
-        ("device", str),
-        ("tables_sha256", dict),
-        ("libraries", dict),
-        ("fit_metrics", dict),
-        ("statistic", str),
-        ("sizes", dict),
-        ("drift_reference", dict),
-        ("table_paths", dict),
-    ):
-        if not isinstance(doc.get(name, kind()), kind):
-            raise PredictorFileError(f"{p}: {damaged(name, f'a {kind.__name__}', doc[name])}")
-
-    if doc.get("statistic", "") not in ("", *STATISTICS.values()):
-        raise PredictorFileError(
-            f"{p}: "
-            + str(
-                damaged("statistic", "one of " + ", ".join(STATISTICS.values()), doc["statistic"])
-            )
-        )
-    try:
-        _check_records(doc)
-    except PredictorFileError as exc:
-        raise PredictorFileError(f"{p}: {exc}") from None
+    validated(PredictorDoc, doc, f"{p}: damaged", PredictorFileError)
     check_device(doc, device, strict_device, str(p))
     try:
         obj = from_state_of(doc)
     except PredictorFileError as exc:
         raise PredictorFileError(f"{p}: {exc}") from None
-    obj.info_ = {k: doc.get(k, {}) for k in ("device", "tables_sha256", "libraries", "fit_metrics")}
-    obj.info_["statistic"] = doc.get("statistic", "")  # absent in files saved before it
-    obj.info_["sizes"] = doc.get("sizes", {})  # likewise
-    obj.info_["drift_reference"] = doc.get("drift_reference", {})  # likewise
-    obj.info_["table_paths"] = doc.get("table_paths", {})  # likewise
+    obj.info_ = {k: doc.get(k, {}) for k in PredictorDoc.model_fields}  # older files lack some
+    obj.info_["statistic"] = doc.get("statistic", "")
     return obj
 
 
-def _check_records(doc: Mapping[str, Any]) -> None:
-    """``sizes`` maps spaces to lists of size names; ``drift_reference`` holds a non-negative,
-    finite ``nominal_ms`` and a ``reference`` id (as ``dumps`` writes them); else ``damaged``."""
-    for space, sizes in doc.get("sizes", {}).items():
-        if not isinstance(sizes, list) or not all(isinstance(s, str) for s in sizes):
-            raise damaged(f"sizes.{space}", "a list of size names", sizes)
-    ref = doc.get("drift_reference", {})
-    nominal = ref.get("nominal_ms", 1.0)
-    if (
-        isinstance(nominal, bool)
-        or not isinstance(nominal, (int, float))
-        or not math.isfinite(nominal)
-        or nominal < 0
-    ):
-        raise damaged("drift_reference.nominal_ms", "a number of ms >= 0", nominal)
-    if not isinstance(ref.get("reference", ""), str):
-        raise damaged("drift_reference.reference", "a drift reference id (text)", ref["reference"])
+class DriftReferenceDoc(BaseModel):
+    """``drift_reference`` as ``dumps`` writes it (``latbench.predictors.data.drift_reference``)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    nominal_ms: float = Field(1.0, ge=0)
+    reference: str = ""
+
+
+class PredictorDoc(BaseModel):
+    """The schema of a predictor file's records around the predictor (``dumps``; fields absent
+    in files of older releases default); the predictor's own ``state`` is checked by its
+    class's ``from_state``, the format, version and checksum by ``parse``."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    device: str = ""
+    tables_sha256: dict[str, Any] = {}
+    libraries: dict[str, Any] = {}
+    fit_metrics: dict[str, Any] = {}
+    statistic: str = ""
+    sizes: dict[str, list[str]] = {}
+    drift_reference: DriftReferenceDoc = DriftReferenceDoc()
+    table_paths: dict[str, Any] = {}
+
+    @field_validator("statistic")
+    @classmethod
+    def _fitted_on(cls, name: str) -> str:
+        if name not in ("", *STATISTICS.values()):
+            raise ValueError("one of " + ", ".join(STATISTICS.values()))
+        return name
 
 
 def check_device(doc: Mapping[str, Any], device: str | None, strict: bool, source: str) -> None:

@@ -9,23 +9,22 @@ NAS-Bench-201 / RT-DNAS DAGs. The same object is measured as a whole (``build``)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import pandas as pd
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from latbench.errors import LatbenchError, TableError
-from latbench.jsonio import loads, read_text
+from latbench.errors import LatbenchError
+from latbench.jsonio import loads, read_text, validated
 from latbench.opspec import OpSpec
-from latbench.tables.checks import register_row_check
 
 INPUT = "in"
 
@@ -188,58 +187,70 @@ class Architecture:
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "architecture") -> Architecture:
-        """Rebuild from ``to_dict``'s form; every field is type-checked and every op key
-        parsed, and a bad one is one ``LatbenchError`` naming ``source`` and the field."""
-        _expect(source, "(top level)", data, dict, "an object")
-        if "edges" not in data and "genotype" in data:  # compact form: rebuilt from genotype
-            return _from_compact(data, source)
-        for name in ("space", "output", "name", "genotype"):
-            if name in data or name in ("space", "output"):
-                _expect(source, name, data.get(name), str, "a string")
-        _expect(source, "meta", data.get("meta", {}), dict, "an object")
-        _expect(source, "edges", data.get("edges"), list, "a list of {src, dst, op}")
-        if not data["edges"]:
-            raise LatbenchError(f"{source}: field 'edges' is empty; expected at least one edge")
+        """Rebuild from ``to_dict``'s form, checked against ``ArchitectureDoc`` and with every
+        op key parsed; a bad field is one ``LatbenchError`` naming ``source`` and the field."""
+        if isinstance(data, dict) and "edges" not in data and "genotype" in data:
+            return _from_compact(data, source)  # compact form: rebuilt from genotype
+        doc = validated(ArchitectureDoc, data, source, LatbenchError)
         edges = []
-        for i, e in enumerate(data["edges"]):
-            where = f"edges[{i}]"
-            _expect(source, where, e, dict, "an object {src, dst, op}")
-            _expect(source, f"{where}.src", e.get("src"), list, "a list of node names")
-            for s in e["src"]:
-                _expect(source, f"{where}.src", s, str, "a list of node names")
-            _expect(source, f"{where}.dst", e.get("dst"), str, "a node name")
-            _expect(source, f"{where}.op", e.get("op"), str, "an OpSpec key")
+        for i, e in enumerate(doc.edges):
             try:
-                op = OpSpec.from_key(e["op"])
+                op = OpSpec.from_key(e.op)
             except LatbenchError as exc:
-                raise LatbenchError(f"{source}: field '{where}.op': {exc}") from None
-            if len(e["src"]) != op.n_inputs:
+                raise LatbenchError(f"{source}: field 'edges[{i}].op': {exc}") from None
+            if len(e.src) != op.n_inputs:
                 raise LatbenchError(
-                    f"{source}: field '{where}.src' has {len(e['src'])} "
+                    f"{source}: field 'edges[{i}].src' has {len(e.src)} "
                     f"node(s); op {op.kind} takes {op.n_inputs}"
                 )
-            edges.append(Edge(tuple(e["src"]), e["dst"], op))
+            edges.append(Edge(tuple(e.src), e.dst, op))
         try:
-            return cls(
-                data["space"],
-                tuple(edges),
-                data["output"],
-                data.get("name", ""),
-                data.get("genotype", ""),
-                data.get("meta", {}),
-            )
+            return cls(doc.space, tuple(edges), doc.output, doc.name, doc.genotype, doc.meta)
         except LatbenchError as exc:
             raise LatbenchError(f"{source}: {exc}") from None
 
     @classmethod
     def from_json(cls, text: str, source: str = "architecture") -> Architecture:
-        """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``."""
-        return cls.from_dict(loads(text, source), source)
+        """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``.
+
+        Cached by text, like ``OpSpec.from_key``: reading a networks table checks every row's
+        architecture and ``fit`` then uses the same ones (parsed once; the objects are shared,
+        so their ``meta`` is not to be changed)."""
+        try:
+            return _parsed(text)
+        except LatbenchError:  # parse again to name ``source`` in the error
+            return cls.from_dict(loads(text, source), source)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Architecture:
         """An architecture JSON file (UTF-8, strict JSON); errors name the file and field."""
         return cls.from_json(read_text(path, "architecture"), str(path))
+
+
+class EdgeDoc(BaseModel):
+    """One edge as ``Edge.to_dict`` writes it."""
+
+    model_config = ConfigDict(strict=True, defer_build=True)
+    src: list[str]
+    dst: str
+    op: str = Field(description="an OpSpec key")
+
+
+class ArchitectureDoc(BaseModel):
+    """The schema of an architecture JSON (``Architecture.to_dict``); other fields are ignored."""
+
+    model_config = ConfigDict(strict=True, defer_build=True)
+    space: str
+    output: str
+    name: str = ""
+    genotype: str = ""
+    meta: dict[str, Any] = {}
+    edges: list[EdgeDoc] = Field(min_length=1)
+
+
+@functools.lru_cache(maxsize=32768)
+def _parsed(text: str) -> Architecture:
+    return Architecture.from_dict(loads(text))
 
 
 def _digest(*parts: Any) -> str:
@@ -290,14 +301,6 @@ def _from_compact(data: Mapping[str, Any], source: str) -> Architecture:
         ) from None
 
 
-def _expect(source: str, field: str, value: Any, kind: type, what: str) -> None:
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise LatbenchError(
-            f"{source}: field {field!r} is {type(value).__name__} "
-            f"{str(value)[:40]!r}; expected {what}"
-        )
-
-
 class ArchitectureModule(nn.Module):
     """Evaluates an Architecture's edges in order, summing into destination nodes."""
 
@@ -314,19 +317,3 @@ class ArchitectureModule(nn.Module):
             out = op(*(values[s] for s in src))
             values[dst] = out if dst not in values else values[dst] + out
         return values[self.arch.output]
-
-
-@register_row_check
-def check_table_architectures(path: Path, df: pd.DataFrame) -> None:
-    """Tables' ``arch_json`` column (every networks row, memory rows of subject arch) must
-    rebuild an Architecture."""
-    if "arch_json" not in df.columns:
-        return
-    subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
-    for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
-        if subject != "arch":
-            continue
-        try:
-            Architecture.from_json(text, f"{path}: line {i + 2}, field 'arch_json'")
-        except LatbenchError as exc:
-            raise TableError(str(exc)) from None

@@ -191,6 +191,8 @@ def _transfer(
     from latbench.predictors.base import input_level
     from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
+    from latbench.predictors.device_prior import DevicePrior
+    from latbench.predictors.memory import TrainingMemoryPredictor
     from latbench.predictors.persist import load
     from latbench.predictors.transfer import TransferPredictor
     from latbench.predictors.transfer_fit import choose_shots
@@ -213,6 +215,11 @@ def _transfer(
             markup=False,
         )
     source = load(args.transfer_from) if args.transfer_from is not None else spec
+    if isinstance(source, (TrainingMemoryPredictor, DevicePrior)):
+        raise LatbenchError(
+            f"{args.transfer_from}: a {type(source).__name__}, not a latency predictor; "
+            "--transfer-from takes a latency predictor of another device (`latbench fit`)"
+        )
     if input_level(source) == "op":
         console.print(
             f"source {args.transfer_from} is an op predictor "
@@ -387,6 +394,19 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.network import NetworkPredictor
     from latbench.predictors.persist import save
 
+    zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
+    # a zoo: sources optional (features alone)
+    transfer = args.transfer_from is not None or args.target_gpu is not None or zoo
+    if transfer and args.kind == "learned":
+        raise LatbenchError(
+            "--kind learned fits an op predictor on OP_TABLE; a transfer (--transfer-from, "
+            "--target-gpu) fits the target's own costs from its shots: drop --kind"
+        )
+    if args.prior_from and (not transfer or args.shots == 0):
+        raise LatbenchError(
+            "--prior-from is read by --kind prior and by a transfer with shots "
+            "(--transfer-from or --target-gpu, --shots k); this fit would not use it"
+        )
     if args.target_gpu is not None and args.shots == 0:
         return _spec_sheet(args)
     if args.shots == 0:
@@ -394,9 +414,7 @@ def run(args: argparse.Namespace) -> int:
             "--shots 0 needs --target-gpu (an estimate from a spec sheet); a "
             "transfer needs >= 3 shots"
         )
-    zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
-    # a zoo: sources optional (features alone)
-    if args.transfer_from is not None or args.target_gpu is not None or zoo:
+    if transfer:
         model, tables, metrics, device, sizes, drift = _transfer(args)
     else:
         if args.op_table is None:

@@ -1,6 +1,6 @@
 """Lookup tables: documented schemas, crash-safe appends, validated reads."""
 
-from latbench.tables.schema import LATENCY, SCHEMAS, TableSchema, register_schema
+from latbench.tables.schema import LATENCY, SCHEMAS, TableSchema
 from latbench.tables.store import (
     TableWriter,
     check_schema,
@@ -20,5 +20,4 @@ __all__ = [
     "meta_path",
     "read_meta",
     "read_table",
-    "register_schema",
 ]

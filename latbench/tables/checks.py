@@ -1,8 +1,11 @@
-"""Row-level validation of tables as they are read: every field of every row, one rule each.
+"""The schema of a table's rows, checked as it is read: every field of every row, one rule each.
 
-The rules are declared once per column (``ENUMS``, ``POSITIVE_ON_OK``, ...) rather than with a
-schema library: a table is a few hundred rows of a dozen checked columns, and a declared rule
-per column names the file, line and field of the first bad value in one ``TableError``.
+Rules are declared per column (``ENUMS``, ``POSITIVE_ON_OK``, the schema's numeric columns) and
+applied to whole columns at once, where a per-row model (pydantic) would validate a dict per
+row; the first bad value is one ``TableError`` naming the file, line and field. The columns a
+higher layer interprets are parsed by that layer's reader, called here for every table that
+has them, whatever was imported before: op keys (``check_keys``) and architectures
+(``check_architectures``). The side-car's schema is ``latbench.tables.store.SideCar``.
 
 A latency of 0 or below on an ``ok`` row is refused: the timer floors a 0.0 sample (an op with
 no kernel timed on a coarse clock) at its resolution when measuring and says so in
@@ -14,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,19 +55,6 @@ POSITIVE_ON_OK = (
 REQUIRED_ON_OK = "latency_median_ms"
 
 
-RowCheck = Callable[[Path, pd.DataFrame], None]
-ROW_CHECKS: list[RowCheck] = []
-"""Checks of columns that a higher layer interprets, registered by that layer when it is
-imported (``latbench.opspec``: keys parse, agree with their columns and are rewritten in
-canonical form; ``latbench.archs``: ``arch_json`` rebuilds). Tables sit below them."""
-
-
-def register_row_check(check: RowCheck) -> RowCheck:
-    """Run ``check(path, df)`` on every table read (raise ``TableError`` naming line/field)."""
-    ROW_CHECKS.append(check)
-    return check
-
-
 MAX_FIELD_CHARS = 2**24
 """Longest CSV field read (Python's csv default is 131 072 characters): the ``arch_json`` of
 a traced model (``latbench.models``) lists every op key, a few hundred KB for a Swin."""
@@ -78,17 +67,9 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
     (a row with a field too many or too few, or an unterminated quote, is refused)."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
-    older = list(schema.names[: len(schema.names) - len(schema.added)])
     try:
         header = next(reader, [])
-        if header != schema.names and not (schema.added and header == older):
-            missing = [c for c in schema.names if c not in header]
-            extra = [c for c in header if c not in schema.names]
-            raise TableError(
-                f"{path}: header does not match schema {schema.name} "
-                f"v{schema.version} (missing: {missing or 'none'}, "
-                f"unexpected: {extra or 'none'})"
-            )
+        check_header(path, header, schema)
         for row in reader:
             if len(row) != len(header):
                 raise TableError(
@@ -99,6 +80,18 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
     return pd.DataFrame(rows, columns=schema.names, dtype=str)
+
+
+def check_header(path: Path, header: list[str], schema: TableSchema) -> None:
+    """The header must be the schema's (or an older version's without the trailing
+    ``schema.added`` columns); else one ``TableError`` naming the missing and unexpected."""
+    if header != schema.names and header != schema.names[: len(schema.names) - len(schema.added)]:
+        missing = [c for c in schema.names if c not in header]
+        extra = [c for c in header if c not in schema.names]
+        raise TableError(
+            f"{path}: header does not match schema {schema.name} v{schema.version} "
+            f"(missing: {missing or 'none'}, unexpected: {extra or 'none'})"
+        )
 
 
 def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str) -> None:
@@ -136,7 +129,9 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
 
 
 def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
-    """Enums, latencies on ok rows, and keys that parse and agree with their columns."""
+    """Enums, latencies on ok rows, input shapes, JSON objects, and the columns a higher layer
+    interprets, parsed by that layer's own reader whatever was imported before: op keys
+    (``OpSpec.from_key``, ``check_keys``) and architectures (``Architecture.from_json``)."""
     for col, valid in ENUMS.items():
         if col in df.columns:
             _fail(path, df, ~df[col].isin(valid), col, "one of " + ", ".join(valid))
@@ -161,8 +156,10 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             "input_shape",
             "sizes like 1x16x32x32 (or empty)",
         )
-    for check in ROW_CHECKS:
-        check(path, df)
+    if "key" in df.columns:
+        check_keys(path, df)
+    if "arch_json" in df.columns:
+        check_architectures(path, df)
     if "config_json" in df.columns:
         _check_json_objects(path, df, "config_json")
 
@@ -176,3 +173,54 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
                 raise TableError(str(exc)) from None
             if not ok:
                 raise TableError(f"{path}: line {i + 2}, field {col!r}: expected a JSON object")
+
+
+def check_keys(path: Path, df: pd.DataFrame) -> None:
+    """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
+    shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
+    arch row of a memory table is keyed ``arch:<arch_id>``."""
+    from latbench.opspec import OpSpec
+
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
+    canonical = []
+    for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
+        if subject == "arch":
+            if row["key"] != f"arch:{row.get('arch_id', '')}":
+                raise TableError(
+                    f"{path}: line {i + 2}, field 'key': {row['key'][:40]!r}; "
+                    "expected arch:<arch_id> on an arch row"
+                )
+            canonical.append(row["key"])
+            continue
+        try:
+            spec = OpSpec.from_key(str(row["key"]))
+        except LatbenchError as exc:
+            raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
+        shape = "x".join(map(str, spec.input_shape))
+        for col, want in (
+            ("kind", spec.kind),
+            ("dtype", spec.dtype),
+            ("mode", spec.mode),
+            ("input_shape", shape),
+        ):
+            if row.get(col, "") not in ("", want):
+                raise TableError(
+                    f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
+                    f"contradicts the key, which says {want!r}"
+                )
+        canonical.append(spec.key)
+    df["key"] = canonical
+
+
+def check_architectures(path: Path, df: pd.DataFrame) -> None:
+    """The ``arch_json`` column (every networks row, memory rows of subject arch) must rebuild
+    an Architecture (parsed once: ``latbench.archs.graph.parse_architecture`` keeps it)."""
+    from latbench.archs.graph import Architecture
+
+    subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
+    for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
+        if subject == "arch":
+            try:
+                Architecture.from_json(text, f"{path}: line {i + 2}, field 'arch_json'")
+            except LatbenchError as exc:
+                raise TableError(str(exc)) from None

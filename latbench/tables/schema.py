@@ -176,9 +176,3 @@ MEMORY_COLUMNS: dict[str, tuple[str, str]] = {
 MEMORY = TableSchema("latbench.memory", 1, {**OP_COLUMNS, **MEMORY_COLUMNS})
 
 SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (LATENCY, NETWORKS, MEMORY)}
-
-
-def register_schema(schema: TableSchema) -> TableSchema:
-    """Make a schema known to ``read_table`` (memory tables register theirs)."""
-    SCHEMAS[schema.name] = schema
-    return schema

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from latbench.atomic import write_atomically
 from latbench.errors import InputFileError, TableError, with_filename
-from latbench.jsonio import loads, read_text
-from latbench.tables.checks import check_rows, parse_rows, to_numbers
+from latbench.jsonio import loads, read_text, validated
+from latbench.tables.checks import check_header, check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -76,37 +77,53 @@ def _thawed(value: Any) -> Any:
     return value
 
 
+class Fingerprint(BaseModel):
+    """The device a table was measured on; only its ``slug`` is read (other fields: any)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    slug: str = ""
+
+
+class SideCar(BaseModel):
+    """The schema of a table's side-car ``<table>.meta.json`` (docs/formats.md): a known table
+    schema at the version this latbench reads; other fields are kept as written."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    table_schema: str = Field(alias="schema")
+    schema_version: int
+    fingerprint: Fingerprint = Fingerprint()
+    columns: dict[str, Any] = {}
+    protocol: dict[str, Any] = {}
+
+    @field_validator("table_schema")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in SCHEMAS:
+            raise ValueError("one of " + ", ".join(sorted(SCHEMAS)))
+        return name
+
+    @field_validator("schema_version")
+    @classmethod
+    def _readable(cls, version: int, info: ValidationInfo) -> int:
+        schema = SCHEMAS.get(info.data.get("table_schema", ""))
+        if schema is not None and version != schema.version:
+            raise ValueError(
+                f"{schema.version} (this latbench reads {schema.name} v{schema.version})"
+            )
+        return version
+
+
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The side-car of ``path``, checked: it must exist, parse and name a known schema."""
+    """The side-car of ``path``, checked against ``SideCar``: it must exist, parse and name a
+    known schema at the version this latbench reads."""
     mp = meta_path(path)
     try:
-        meta = loads(read_text(mp, "side-car"), str(mp))
+        meta: dict[str, Any] = loads(read_text(mp, "side-car"), str(mp))
     except FileNotFoundError:
         raise TableError(f"{path}: missing side-car {mp.name} (schema, device, protocol)") from None
     except InputFileError as exc:
         raise TableError(str(exc)) from None
-    if not isinstance(meta, dict):
-        raise TableError(f"{mp}: expected a JSON object")
-    for name, kind in (("fingerprint", dict), ("columns", dict), ("protocol", dict)):
-        if name in meta and not isinstance(meta[name], kind):
-            raise TableError(
-                f"{mp}: field {name!r} is a {type(meta[name]).__name__}; expected a JSON object"
-            )
-    slug = meta.get("fingerprint", {}).get("slug", "")
-    if not isinstance(slug, str):
-        raise TableError(f"{mp}: field 'fingerprint.slug' is {slug!r}; expected a string")
-    schema_name = meta.get("schema")
-    if not isinstance(schema_name, str) or schema_name not in SCHEMAS:
-        raise TableError(
-            f"{mp}: field 'schema' is {schema_name!r}; valid: {', '.join(sorted(SCHEMAS))}"
-        )
-    version = meta.get("schema_version")
-    if isinstance(version, bool) or version != SCHEMAS[schema_name].version:
-        raise TableError(
-            f"{mp}: field 'schema_version' is {version!r}; this "
-            f"latbench reads version {SCHEMAS[schema_name].version} of "
-            f"{schema_name}"
-        )
+    validated(SideCar, meta, str(mp), TableError)
     return meta
 
 
@@ -132,15 +149,7 @@ def _check_header(path: Path, schema: TableSchema) -> list[str]:
     """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
     with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
         header = next(csv.reader(fh), [])
-    older = schema.names[: len(schema.names) - len(schema.added)]
-    if header != schema.names and header != older:
-        missing = [c for c in schema.names if c not in header]
-        extra = [c for c in header if c not in schema.names]
-        raise TableError(
-            f"{path}: header does not match schema {schema.name} "
-            f"v{schema.version} (missing: {missing or 'none'}, "
-            f"unexpected: {extra or 'none'})"
-        )
+    check_header(path, header, schema)
     return header
 
 
@@ -227,15 +236,7 @@ class TableWriter:
         elif self.path.exists() and meta_path(self.path).exists():
             self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:
-            full = {
-                "schema": schema.name,
-                "schema_version": schema.version,
-                "columns": schema.doc(),
-                **meta,
-            }
-            write_atomically(
-                meta_path(self.path), json.dumps(full, indent=2, sort_keys=True) + "\n"
-            )
+            write_atomically(meta_path(self.path), _side_car(schema, meta))
             self._write_line(schema.names)
 
     def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
@@ -260,13 +261,7 @@ class TableWriter:
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Write one row (unknown fields are an error; absent ones are left empty)."""
-        unknown = set(row) - set(self.schema.columns)
-        if unknown:
-            raise TableError(
-                f"{self.path}: row has fields not in {self.schema.name}: "
-                f"{', '.join(sorted(unknown))}"
-            )
-        self._write_line(["" if row.get(c) is None else row.get(c) for c in self.schema.names])
+        self._write_line(_values(self.path, self.schema, row))
 
     def done_keys(self, protocol_id: str) -> set[str]:
         """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
@@ -284,31 +279,34 @@ def write_table(
     ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = set(schema.columns)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(schema.names)
-    for row in rows:
-        unknown = set(row) - names
-        if unknown:
-            raise TableError(
-                f"{path}: row has fields not in {schema.name}: {', '.join(sorted(unknown))}"
-            )
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in schema.names])
-    full = {
-        "schema": schema.name,
-        "schema_version": schema.version,
-        "columns": schema.doc(),
-        **meta,
-    }
+    writer.writerows(_values(path, schema, row) for row in rows)
     for target, text in (
         (path.with_name(path.name + ".tmp"), buf.getvalue()),
-        (meta_path(path).with_suffix(".tmp"), json.dumps(full, indent=2, sort_keys=True) + "\n"),
+        (meta_path(path).with_suffix(".tmp"), _side_car(schema, meta)),
     ):
         target.write_text(text, encoding="utf-8")
     os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
     os.replace(path.with_name(path.name + ".tmp"), path)
     return path
+
+
+def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:
+    """A new table's side-car: its schema, version and column docs, then ``meta``."""
+    full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc()}
+    return json.dumps({**full, **meta}, indent=2, sort_keys=True) + "\n"
+
+
+def _values(path: Path, schema: TableSchema, row: Mapping[str, Any]) -> list[Any]:
+    """``row`` as the schema's columns (absent ones empty); unknown fields are a TableError."""
+    unknown = set(row) - set(schema.columns)
+    if unknown:
+        raise TableError(
+            f"{path}: row has fields not in {schema.name}: {', '.join(sorted(unknown))}"
+        )
+    return ["" if row.get(c) is None else row.get(c) for c in schema.names]
 
 
 def merge_tables(paths: list[str | os.PathLike[str]]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -291,3 +292,31 @@ def test_batch_transfer_uses_the_batch1_op_costs_of_the_same_device(synth, sourc
         stats.spearmanr(m.predict([at8[i] for i in rest]), y8[rest]).statistic for m in (model, cpu)
     )
     assert rho > 0.95 and rho > rho_cpu
+
+
+def test_sources_a_transfer_cannot_use_are_one_line(synth, archs, tmp_path, capsys):
+    """A memory predictor as --transfer-from, an op table as --prior-from, --prior-from beside
+    a fit that reads none and --kind learned beside a transfer: refused, never ignored."""
+    profile = Path(__file__).parents[2] / "device_profiles" / "cpu-amd-epyc-1t"
+    nets = str(_write_target(tmp_path / "t.networks.csv", archs[:20], _target(synth, archs[:20])))
+    memory, ops = str(tmp_path / "m.json"), str(profile / "nasbench201-small.csv")
+    assert (
+        main(["fit", "--kind", "memory", str(profile / "memory-dints-small.csv"), "-o", memory])
+        == 0
+    )
+    source = ["--transfer-from", str(profile / "nasbench201-paper.predictor.json")]
+    shots = ["--networks", nets, "--shots", "5", "-o", str(tmp_path / "o.json")]
+    for argv, needle in (
+        (
+            ["--transfer-from", memory, *shots],
+            f"{memory}: a TrainingMemoryPredictor, not a latency",
+        ),
+        ([*source, *shots, "--prior-from", ops], f"{ops}: is a latbench.latency table"),
+        ([ops, "--prior-from", nets, "-o", str(tmp_path / "o.json")], "--prior-from is read by"),
+        (["--kind", "learned", *source, *shots], "--kind learned fits an op predictor"),
+    ):
+        capsys.readouterr()
+        assert main(["fit", *argv]) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)
+    assert not (tmp_path / "o.json").exists()
