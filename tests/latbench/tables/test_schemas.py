@@ -78,9 +78,11 @@ def test_the_table_reader_checks_the_side_car_schema(tmp_path, capsys):
 
 
 def test_the_predictor_reader_checks_the_file_schema(tmp_path, capsys):
+    from latbench.predictors.data import op_data
     from tests.predictors.test_persist_damaged import rechecksum
 
-    path = save(LookupPredictor().fit(PROFILE / "nasbench201-small.csv"), tmp_path / "p.json")
+    lookup = LookupPredictor().fit(*op_data(PROFILE / "nasbench201-small.csv").xy)
+    path = save(lookup, tmp_path / "p.json")
     doc = json.loads(path.read_text())
     doc["drift_reference"] = {"nominal_ms": -1.0, "reference": "r"}
     path.write_text(rechecksum(doc))
