@@ -2,7 +2,7 @@
 
 Every model is traced (``latbench.models``, random weights) at one CPU-sized input; the unique
 ops of the whole zoo are profiled once into one op table; every model is measured whole
-twice, in two passes (the noise floor); a seeded third of the models calibrates each method,
+twice, the two passes interleaved round by round (the noise floor); a seeded third of the models calibrates each method,
 which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
 CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
 tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
@@ -11,8 +11,6 @@ sample (``--stats``).
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
                         count (n_edges: per-op dispatch overhead), merges (the predictor
                         `latbench fit OPS --networks NETS` saves)
-  LUT + bound           const, the op sums of memory- and compute-bound ops (arithmetic
-                        intensity), op count, merges: two context factors, not one per kind
   LUT + per-kind        one weight per op kind
   LUT sum + n_ops       op_sum and the op count only (the simplest per-op overhead model)
   ... + params          and the parameter count: weights an op profiled alone keeps in the
@@ -311,7 +309,6 @@ def report(
     predicted: dict[str, np.ndarray] = {}
     for label, calib in (
         ("LUT + calib (affine)", "affine"),
-        ("LUT + bound (mem/compute, n_ops)", "bound"),
         ("LUT + per-kind", "per_kind"),
         ("LUT scale", "scale"),
     ):
@@ -349,7 +346,7 @@ def report(
         print(
             f"pass 2 / pass 1: median {np.median(ratio):.3f}, 10th-90th percentile "
             f"{np.percentile(ratio, 10):.3f}-{np.percentile(ratio, 90):.3f}; samples per model "
-            f"and pass: median {table['n_samples'].median():.0f}, min {table['n_samples'].min()}"
+            f"and pass: median {table['n_samples'].median():.0f}, min {table['n_samples'].min():.0f}"
         )
     print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")

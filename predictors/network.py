@@ -23,15 +23,8 @@ working set is larger. The cost of that lost cache reuse is not one factor for a
 CPU, memory-bound ops (pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside
 msnas networks than alone, compute-bound separable convs about 1.0× (thread time, same
 process), so one ``w_sum`` over-predicts networks rich in compute-bound ops and under-predicts
-the others. Kinds that the fit did not see get the cost-weighted mean of the fitted weights.
-With many kinds and few calibration networks that overfits; ``bound`` keeps two groups, by
-arithmetic intensity (``COMPUTE_BOUND_INTENSITY``), and the per-op term:
-
-    latency_ms ≈ w0 + w_mem · memory_sum + w_cmp · compute_sum + w_edge · n_edges
-                 + w_merge · n_merges                                       ("bound")
-
-With ``FlopsCost`` as op model and ``linear``, this is the FLOPs baseline: latency fitted as an
-affine function of total FLOPs.
+the others. Kinds that the fit did not see get the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
+the FLOPs baseline: latency fitted as an affine function of total FLOPs.
 """
 
 from __future__ import annotations
@@ -62,13 +55,7 @@ CALIBRATION_TERMS = {
     "linear": ("const", "op_sum"),
     "scale": ("op_sum",),
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
-    "bound": ("const", "memory_sum", "compute_sum", "n_edges", "n_merges"),
 }
-COMPUTE_BOUND_INTENSITY = 8.0
-"""FLOPs per byte read and written (``latbench.features``) from which ``bound`` counts an op
-as compute-bound: above one core's ridge point (tens of GFLOP/s over ~10 GB/s). Element-wise
-ops, norms, pooling and views count 0 FLOPs; depthwise convs ~2; dense convs and matmuls
-tens to hundreds."""
 MIN_NETWORKS = 3
 
 
@@ -95,18 +82,10 @@ class NetworkPredictor(Predictor):
     def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
         """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
-        cost = np.asarray(self.op_model.predict(batch.ops), dtype=np.float64)
-        feats = batch.features(cost, by_kind=self.calibration == "per_kind")
-        if self.calibration == "bound":
-            compute = np.array(
-                [
-                    op.features()["arithmetic_intensity"] >= COMPUTE_BOUND_INTENSITY
-                    for op in batch.ops
-                ]
-            )
-            feats["compute_sum"] = batch.features(np.where(compute, cost, 0.0))["op_sum"]
-            feats["memory_sum"] = feats["op_sum"] - feats["compute_sum"]
-        return feats
+        return batch.features(
+            np.asarray(self.op_model.predict(batch.ops), dtype=np.float64),
+            by_kind=self.calibration == "per_kind",
+        )
 
     def _design(self, feats: Mapping[str, np.ndarray], terms: Sequence[str]) -> np.ndarray:
         n = len(feats["op_sum"])

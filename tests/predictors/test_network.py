@@ -5,7 +5,7 @@ from latbench.errors import LatbenchError, NotFittedError
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.learned import FlopsCost
 from latbench.predictors.lookup import LookupPredictor
-from latbench.predictors.network import COMPUTE_BOUND_INTENSITY, NetworkPredictor
+from latbench.predictors.network import NetworkPredictor
 
 
 @pytest.fixture(scope="module")
@@ -102,28 +102,3 @@ def test_per_kind_calibration_recovers_kind_specific_context_costs(synth, lut, n
     err_affine = np.abs(affine.predict(nb201_archs[25:]) / measured[25:] - 1)
     assert err_kind.max() < 1e-6 < err_affine.max()
     assert dict(zip(per_kind.terms_, per_kind.weights_))["op_sum:conv"] == pytest.approx(1.5)
-
-
-def test_bound_calibration_weighs_memory_and_compute_bound_ops_apart(synth, nb201_archs):
-    """Networks where memory-bound ops (pooling, additions: ~0 FLOPs per byte) cost 1.6x their
-    isolated time and convs 1.0x, plus 5 µs per op: the two op-sum weights come back (the
-    per-op term goes to the constant: every cell has as many ops), and the saved predictor
-    predicts the same."""
-    batch = encode(nb201_archs)
-    costs = np.array([synth.true_ms(op) for op in batch.ops])
-    compute = np.array(
-        [op.features()["arithmetic_intensity"] >= COMPUTE_BOUND_INTENSITY for op in batch.ops]
-    )
-    assert compute.any() and not compute.all()
-    compute_sum = batch.features(np.where(compute, costs, 0.0))["op_sum"]
-    feats = batch.features(costs)
-    measured = compute_sum + 1.6 * (feats["op_sum"] - compute_sum) + 0.005 * feats["n_edges"]
-    lut_exact = LookupPredictor().fit(synth.op_table(batch.ops))
-    bound = NetworkPredictor(lut_exact, calibration="bound").fit(nb201_archs[:25], measured[:25])
-    np.testing.assert_allclose(bound.predict(nb201_archs[25:]), measured[25:], rtol=1e-6)
-    weights = dict(zip(bound.terms_, bound.weights_))
-    assert weights["memory_sum"] == pytest.approx(1.6) and weights["compute_sum"] == pytest.approx(
-        1
-    )
-    again = NetworkPredictor.from_state(bound.to_state())
-    np.testing.assert_allclose(again.predict(nb201_archs), bound.predict(nb201_archs))
