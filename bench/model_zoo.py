@@ -2,7 +2,7 @@
 
 Every model is traced (``latbench.models``, random weights) at one CPU-sized input; the unique
 ops of the whole zoo are profiled once into one op table; every model is measured whole
-twice, in two passes (the noise floor); a seeded third of the models calibrates each method,
+twice, the two passes interleaved round by round (the noise floor); a seeded third of the models calibrates each method,
 which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
 CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
 tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
@@ -150,8 +150,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--limit", type=int, default=0, help="first N models only (a quick try)")
     p.add_argument("--op-budget-ms", type=float, default=40.0)
-    p.add_argument("--net-budget-ms", type=float, default=300.0)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--net-budget-ms", type=float, default=1000.0)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the op table")
+    p.add_argument(
+        "--net-rounds",
+        type=int,
+        default=10,
+        help="interleaved rounds of the whole models, both passes in each (default: 10)",
+    )
     p.add_argument(
         "--stats",
         default="min,median,min-corrected",
@@ -213,7 +219,7 @@ def main() -> int:
     t0 = time.perf_counter()
     shared_nominal(key, lambda: profile_specs(ops, paths["ops"], op_timer), op_timer)
     profile_s = time.perf_counter() - t0
-    net_timer = timer(args.net_budget_ms, "cpu", args.threads, args.rounds)
+    net_timer = timer(args.net_budget_ms, "cpu", args.threads, args.net_rounds)
     t0 = time.perf_counter()
     shared_nominal(
         key, lambda: measure_architectures(archs, paths["nets"], net_timer, repeats=2), net_timer
@@ -248,7 +254,7 @@ def header(
     print(
         f"command: python bench/model_zoo.py --size {args.size} --threads "
         f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
-        f"{args.net_budget_ms:g} --rounds {args.rounds} --stats {args.stats} --seed {args.seed}"
+        f"{args.net_budget_ms:g} --rounds {args.rounds} --net-rounds {args.net_rounds} --stats {args.stats} --seed {args.seed}"
     )
     print(
         f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
@@ -336,6 +342,13 @@ def report(
                 f"  {fam:<13} share {np.median(share[idx]):.2f} (median of {len(idx)}), "
                 f"ops per model {np.median(n_ops[idx]):.0f}, ms {np.median(y[idx]):.2f}"
             )
+    if nets.repeat_ms is not None:
+        ratio = nets.repeat_ms / y
+        print(
+            f"pass 2 / pass 1: median {np.median(ratio):.3f}, 10th-90th percentile "
+            f"{np.percentile(ratio, 10):.3f}-{np.percentile(ratio, 90):.3f}; samples per model "
+            f"and pass: median {table['n_samples'].median():.0f}, min {table['n_samples'].min():.0f}"
+        )
     print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")
     results = {}

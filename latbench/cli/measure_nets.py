@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="measure sampled whole networks of a space (checks predictions)",
         description="Sample N architectures of SPACE with SEED, build each as one module and "
         "time its forward on DEVICE. Rows are appended one by one (a re-run "
-        "resumes). --repeat R measures all N networks R times in successive "
-        "passes (rows repeat=1..R in the same table and protocol): the spread "
+        "resumes). --repeat R measures all N networks R times (rows repeat=1..R "
+        "in the same table and protocol; with --rounds > 1 the passes are "
+        "interleaved round by round, else one pass after the other): the spread "
         "between passes is the measurement's own noise floor. With --model, the "
         "given networks instead, each a row keyed by model name and input shape.",
     )

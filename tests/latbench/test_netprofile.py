@@ -13,6 +13,7 @@ from latbench.netprofile import (
     default_networks_path,
     measure_architectures,
     network_key,
+    pass_items,
     read_architectures,
     read_networks,
 )
@@ -85,6 +86,29 @@ def test_second_pass_starts_after_the_first(tmp_path):
     archs = [_chain((1,)), _chain((3,))]
     run = measure_architectures(archs, tmp_path / "n.csv", _timer(), repeats=2)
     assert [k.rsplit(":", 1)[1] for k in run.measured] == ["1", "1", "2", "2"]
+
+
+def test_interleaving_timer_measures_both_passes_in_one_group(tmp_path):
+    archs = [_chain((1,)), _chain((3,)), _chain((1, 1))]
+    timer = make_timer(
+        "cpu", TimingConfig(warmup_ms=1, budget_ms=4, rounds=2, reference=True), threads=1
+    )
+    groups: set[int] = set()
+    run = measure_architectures(
+        archs, tmp_path / "n.csv", timer, repeats=2, on_round=lambda d, r, n: groups.add(n)
+    )
+    assert groups == {6}  # A1 B1 C1 A2 B2 C2 in every round, not one pass after the other
+    assert [k.rsplit(":", 1)[1] for k in run.measured] == ["1"] * 3 + ["2"] * 3
+    df = read_networks(tmp_path / "n.csv")
+    assert df["reference_ms"].nunique() == 1  # one drift reference for both passes
+
+
+def test_pass_items_keep_every_pass_of_a_network_in_its_group():
+    a, b, c = _chain((1,)), _chain((3,)), _chain((1, 1))
+    items, groups = pass_items([a, b, c], 2, 4)
+    assert items == [(a, 1), (b, 1), (a, 2), (b, 2), (c, 1), (c, 2)]
+    assert groups == [0, 0, 0, 0, 1, 1]
+    assert pass_items([a, b], 2, 1) == ([(a, 1), (b, 1), (a, 2), (b, 2)], [0] * 4)
 
 
 def test_read_networks_refuses_an_op_table(tmp_path):
