@@ -41,7 +41,7 @@ import numpy as np
 
 from latbench.errors import LatbenchError, TableError
 from latbench.importing import ImportRowError, read_rows, slug_of
-from latbench.model_features import FEATURES, FeatureCache, features_of, import_timm
+from latbench.model_features import FEATURES, FeatureCache, features_of
 from latbench.tablerun.paths import default_table_path
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
@@ -242,7 +242,9 @@ def import_timm_file(
     target = default_table_path(slug, f"{SPACE}-{TABLE}.networks", out_dir)
     if target.exists() and not force:
         raise LatbenchError(f"{target} exists; pass --force to replace it")
-    timm = import_timm()
+    from latbench.models.loader import import_library
+
+    timm = import_library("timm")
     library = f"timm {timm.__version__}"
     report = TimmImportReport(read=len(rows), library=library)
     known = [r for r in rows if timm.is_model(r.model)]

@@ -29,7 +29,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -202,38 +201,10 @@ FEATURES: tuple[str, ...] = (
 multiply-add as 2."""
 
 
-@dataclass(frozen=True)
-class ModelFeatures:
-    """What one model at one input size does per image (``FEATURES``)."""
-
-    model: str
-    img_size: int
-    values: Mapping[str, float]
-
-    def __getitem__(self, name: str) -> float:
-        return float(self.values[name])
-
-
-def import_timm() -> Any:
-    """``timm`` through ``latbench.models``' loader (its torchvision fallback; one line naming
-    the ``models`` extra when timm is missing)."""
-    from latbench.models.loader import import_library
-
-    return import_library("timm")
-
-
-def _tensors(value: Any) -> Iterable[Any]:
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-
-
 def _counter_mode() -> Any:
     from torch.utils._python_dispatch import TorchDispatchMode
+
+    from latbench.features import numel
 
     class OpCounter(TorchDispatchMode):
         """Counts every aten call by op group, and its output elements."""
@@ -250,13 +221,13 @@ def _counter_mode() -> Any:
             name = func.overloadpacket.__name__
             if name in FREE:
                 return result
-            numel = sum(t.numel() for t in _tensors(result))
+            n = numel(result)
             group = GROUP_OF.get(name, "other")
             if group == "conv" and _depthwise(name, args, kwargs or {}):
                 self.dwconv += 1
-                self.dwconv_flops += 2.0 * numel * math.prod(args[1].shape[2:])
+                self.dwconv_flops += 2.0 * n * math.prod(args[1].shape[2:])
             self.calls[group] += 1
-            self.out[group] += numel
+            self.out[group] += n
             return result
 
     return OpCounter()
@@ -273,30 +244,16 @@ def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
     return int(groups) > 1 and int(groups) == int(args[0].shape[1])
 
 
-class _GlobalOnly:
-    """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
-    every module's inputs and fails under ``inference_mode`` on models that feed a parameter
-    straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
-
-    parents = ("Global",)
-
-    def __enter__(self) -> _GlobalOnly:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
+
+    from latbench.features import flop_counter
 
     model.eval()
     x = torch.empty(*input_shape, device="meta")
-    flops = FlopCounterMode(display=False)
-    flops.mod_tracker = _GlobalOnly()  # per-module attribution needs autograd; not used
+    flops = flop_counter()
     counter = _counter_mode()
     with torch.inference_mode(), flops, counter:
         model(x)
@@ -328,7 +285,9 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
     timm does not know ``name`` or the model does not run at that size."""
     import torch
 
-    timm = import_timm()
+    from latbench.models.loader import import_library
+
+    timm = import_library("timm")
     if not timm.is_model(name):
         raise LatbenchError(f"timm {timm.__version__} does not know model {name!r}")
     shape = (1, in_chans, img_size, img_size)
