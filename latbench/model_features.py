@@ -34,127 +34,39 @@ from typing import Any
 
 from latbench.errors import LatbenchError
 
+
+def _names(text: str, inplace: str = "") -> tuple[str, ...]:
+    """The aten op names in ``text`` and ``inplace``, and the in-place variant (``relu_``) of
+    each in ``inplace``."""
+    return (*text.split(), *inplace.split(), *(f"{name}_" for name in inplace.split()))
+
+
 OP_GROUPS: dict[str, tuple[str, ...]] = {
-    "conv": ("convolution", "conv1d", "conv2d", "conv3d", "_convolution", "conv_transpose2d"),
-    "matmul": ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum"),
-    "norm": (
-        "batch_norm",
-        "native_batch_norm",
-        "_native_batch_norm_legit_no_training",
-        "layer_norm",
-        "native_layer_norm",
-        "group_norm",
-        "native_group_norm",
-        "rms_norm",
-        "instance_norm",
+    "conv": _names("convolution conv1d conv2d conv3d _convolution conv_transpose2d"),
+    "matmul": _names("mm addmm bmm baddbmm matmul linear einsum"),
+    "norm": _names(
+        "batch_norm native_batch_norm _native_batch_norm_legit_no_training layer_norm "
+        "native_layer_norm group_norm native_group_norm rms_norm instance_norm"
     ),
-    "activation": (
-        "relu",
-        "relu_",
-        "gelu",
-        "gelu_",
-        "silu",
-        "silu_",
-        "hardswish",
-        "hardswish_",
-        "hardsigmoid",
-        "hardsigmoid_",
-        "sigmoid",
-        "sigmoid_",
-        "tanh",
-        "tanh_",
-        "leaky_relu",
-        "leaky_relu_",
-        "elu",
-        "elu_",
-        "mish",
-        "mish_",
-        "relu6",
-        "hardtanh",
-        "hardtanh_",
-        "clamp",
-        "clamp_",
-        "softplus",
-        "glu",
-        "erf",
+    "activation": _names(
+        "relu6 softplus glu erf",
+        "relu gelu silu hardswish hardsigmoid sigmoid tanh leaky_relu elu mish hardtanh clamp",
     ),
-    "elementwise": (
-        "add",
-        "add_",
-        "mul",
-        "mul_",
-        "div",
-        "div_",
-        "sub",
-        "sub_",
-        "rsub",
-        "neg",
-        "sqrt",
-        "rsqrt",
-        "pow",
-        "exp",
-        "where",
-        "abs",
-        "addcmul",
+    "elementwise": _names("rsub neg sqrt rsqrt pow exp where abs addcmul", "add mul div sub"),
+    "pool": _names(
+        "max_pool2d max_pool2d_with_indices avg_pool2d adaptive_avg_pool2d adaptive_max_pool2d "
+        "_adaptive_avg_pool2d mean sum amax max avg_pool1d var_mean var std"
     ),
-    "pool": (
-        "max_pool2d",
-        "max_pool2d_with_indices",
-        "avg_pool2d",
-        "adaptive_avg_pool2d",
-        "adaptive_max_pool2d",
-        "_adaptive_avg_pool2d",
-        "mean",
-        "sum",
-        "amax",
-        "max",
-        "avg_pool1d",
-        "var_mean",
-        "var",
-        "std",
+    "attention": _names(
+        "softmax _softmax log_softmax scaled_dot_product_attention "
+        "_scaled_dot_product_flash_attention _scaled_dot_product_efficient_attention "
+        "_scaled_dot_product_flash_attention_for_cpu"
     ),
-    "attention": (
-        "softmax",
-        "_softmax",
-        "log_softmax",
-        "scaled_dot_product_attention",
-        "_scaled_dot_product_flash_attention",
-        "_scaled_dot_product_efficient_attention",
-        "_scaled_dot_product_flash_attention_for_cpu",
-    ),
-    "layout": (
-        "permute",
-        "transpose",
-        "reshape",
-        "view",
-        "contiguous",
-        "cat",
-        "split",
-        "chunk",
-        "unbind",
-        "flatten",
-        "unsqueeze",
-        "squeeze",
-        "expand",
-        "pad",
-        "constant_pad_nd",
-        "clone",
-        "_unsafe_view",
-        "roll",
-        "select",
-        "slice",
-        "unflatten",
-        "repeat",
-        "narrow",
-        "stack",
-        "index",
-        "gather",
-        "t",
-        "pixel_shuffle",
-        "channel_shuffle",
-        "upsample_nearest2d",
-        "upsample_bilinear2d",
-        "interpolate",
+    "layout": _names(
+        "permute transpose reshape view contiguous cat split chunk unbind flatten unsqueeze "
+        "squeeze expand pad constant_pad_nd clone _unsafe_view roll select slice unflatten "
+        "repeat narrow stack index gather t pixel_shuffle channel_shuffle upsample_nearest2d "
+        "upsample_bilinear2d interpolate"
     ),
 }
 BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
@@ -163,26 +75,10 @@ them on the meta device); their FLOPs count as ``flops_attention``."""
 GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
 GROUPS = (*OP_GROUPS, "other")
 FREE = frozenset(
-    {
-        "dropout",
-        "detach",
-        "alias",
-        "_to_copy",
-        "to",
-        "lift_fresh",
-        "empty",
-        "zeros",
-        "ones",
-        "arange",
-        "full",
-        "new_empty",
-        "new_zeros",
-        "size",
-        "sym_size",
-        "is_same_size",
-        "stride",
-        "dim",
-    }
+    _names(
+        "dropout detach alias _to_copy to lift_fresh empty zeros ones arange full new_empty "
+        "new_zeros size sym_size is_same_size stride dim"
+    )
 )
 """Ops that launch no kernel in inference (dropout in eval is the identity) or only
 allocate: not counted."""
