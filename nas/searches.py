@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from latbench.errors import PLUGIN_HINT, LatbenchError
+from latbench.plugins import load_plugins
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,6 @@ def register_search(
 
 def list_searches() -> list[SearchEntry]:
     """Every registered search (plugins loaded first), by name."""
-    from latbench.plugins import load_plugins
-
     load_plugins()
     return sorted(_SEARCHES.values(), key=lambda e: e.name)
 
