@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from latbench.errors import OpSpecError
 from latbench.ops import params as P
-from latbench.ops.basic import _BN, _CONV, _IN, NORMS, _check_choice, out_channels, spatial_dims
+from latbench.ops.basic import _BN, _CONV, _IN, NORMS, out_channels, spatial_dims
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -109,7 +109,7 @@ def build_p3d(spec: OpSpec) -> nn.Module:
     ``kernel`` (3, 3, 1) gives a 3×3×1 conv then a 1×1×3 conv; 'same' padding."""
     plane, line = _p3d_kernels(spec)
     cin, cout = spec.input_shape[1], out_channels(spec)
-    norm = _check_choice(spec, "norm", NORMS)
+    norm = spec.p["norm"]
     pad = lambda k: tuple(x // 2 for x in k)  # noqa: E731
     return nn.Sequential(
         nn.ReLU(),
@@ -156,7 +156,7 @@ def build_factorized_reduce(spec: OpSpec) -> nn.Module:
     sizes = spec.input_shape[2:]
     if any(s % 2 for s in sizes):
         raise OpSpecError(f"factorized_reduce: spatial sizes {sizes} must all be even")
-    norm = _check_choice(spec, "norm", NORMS)
+    norm = spec.p["norm"]
     dims = spatial_dims(spec)
     return FactorizedReduce(dims, spec.input_shape[1], out_channels(spec), norm)
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from latbench.errors import OpSpecError
 from latbench.ops import params as P
-from latbench.ops.basic import _check_choice, out_channels
+from latbench.ops.basic import out_channels
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -141,7 +141,7 @@ def _kernel(spec: OpSpec) -> int:
 )
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
-    act = _check_choice(spec, "act", ACTIVATIONS)
+    act = spec.p["act"]
     return conv_bn_act(
         spec.input_shape[1],
         out_channels(spec),
@@ -174,7 +174,7 @@ def build_mbv3_block(spec: OpSpec) -> nn.Module:
     mid = spec.p["mid"]
     if mid is not None and (not isinstance(mid, int) or mid < 1):
         raise OpSpecError(f"mbv3_block: mid={mid!r} must be a positive int or null")
-    act = _check_choice(spec, "act", ACTIVATIONS)
+    act = spec.p["act"]
     return MBConvBlock(
         cin,
         cout,
