@@ -4,7 +4,8 @@ One forward pass of the model on ``torch.device("meta")`` at batch 1 under a
 ``TorchDispatchMode`` that sees every aten op the eager model dispatches: its count per op
 group (``OP_GROUPS``: convolutions, depthwise convolutions, matmuls, norms, activations,
 element-wise, pooling/reductions, softmax/attention, layout copies), its output elements,
-and ``torch.utils.flop_counter``'s FLOPs per group. Per image, at the model's own input
+and FLOPs per group from ``latbench.features.flop_counter``, the counter of per-op features
+too. Per image, at the model's own input
 shape; the published latencies' batch is a separate feature (``latbench.importing_timm``).
 
 ``activations`` is fvcore's definition (what timm publishes as ``infer_macts``): elements
