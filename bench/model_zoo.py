@@ -2,8 +2,8 @@
 
 Every model is traced (``latbench.models``, random weights) at one CPU-sized input; the unique
 ops of the whole zoo are profiled once into one op table; every model is measured whole
-twice, the two passes interleaved round by round (the noise floor); a seeded third of the models calibrates each method,
-which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
+twice, the two passes interleaved round by round (the noise floor); a seeded third of the
+models calibrates each method, which predicts the other two thirds. The repeatable CPU protocol: one thread on the per-thread
 CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
 tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
 sample (``--stats``).
@@ -254,7 +254,8 @@ def header(
     print(
         f"command: python bench/model_zoo.py --size {args.size} --threads "
         f"{args.threads} --op-budget-ms {args.op_budget_ms:g} --net-budget-ms "
-        f"{args.net_budget_ms:g} --rounds {args.rounds} --net-rounds {args.net_rounds} --stats {args.stats} --seed {args.seed}"
+        f"{args.net_budget_ms:g} --rounds {args.rounds} --net-rounds {args.net_rounds} "
+        f"--stats {args.stats} --seed {args.seed}"
     )
     print(
         f"load average at start {load0[0]:.1f}, at the end {os.getloadavg()[0]:.1f} "
@@ -347,7 +348,8 @@ def report(
         print(
             f"pass 2 / pass 1: median {np.median(ratio):.3f}, 10th-90th percentile "
             f"{np.percentile(ratio, 10):.3f}-{np.percentile(ratio, 90):.3f}; samples per model "
-            f"and pass: median {table['n_samples'].median():.0f}, min {table['n_samples'].min():.0f}"
+            f"and pass: median {table['n_samples'].median():.0f}, "
+            f"min {table['n_samples'].min():.0f}"
         )
     print(f"calibration: {len(train)} models (seed {args.seed}); held out: {len(test)}")
     print(f"{'method':<34} {'within ±10%':>12} {'Kendall τ':>10} {'MAPE %':>8}")

@@ -30,7 +30,8 @@ import numpy as np
 
 from latbench.errors import LatbenchError
 from latbench.importing_timm import ModelNetworks, read_timm
-from latbench.model_features import FEATURES, FeatureCache, features_of, import_timm
+from latbench.model_features import FEATURES, FeatureCache, features_of
+from latbench.models.loader import import_library
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.model_transfer import (
     ModelTransferPredictor,
@@ -54,7 +55,7 @@ def load_columns(
     features: Path, cached_only: bool = False
 ) -> tuple[dict[str, ModelNetworks], dict[str, np.ndarray]]:
     """Per column: its models (with features) and timm's published (MACs, params, acts)."""
-    timm = import_timm()
+    timm = import_library("timm")
     cache = FeatureCache(features, f"timm {timm.__version__}")
     if cached_only:
         cache.path = None  # never written

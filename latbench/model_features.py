@@ -4,7 +4,8 @@ One forward pass of the model on ``torch.device("meta")`` at batch 1 under a
 ``TorchDispatchMode`` that sees every aten op the eager model dispatches: its count per op
 group (``OP_GROUPS``: convolutions, depthwise convolutions, matmuls, norms, activations,
 element-wise, pooling/reductions, softmax/attention, layout copies), its output elements,
-and ``torch.utils.flop_counter``'s FLOPs per group. Per image, at the model's own input
+and FLOPs per group from ``latbench.features.flop_counter``, the counter of per-op features
+too. Per image, at the model's own input
 shape; the published latencies' batch is a separate feature (``latbench.importing_timm``).
 
 ``activations`` is fvcore's definition (what timm publishes as ``infer_macts``): elements
@@ -29,138 +30,49 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from latbench.errors import LatbenchError
+from latbench.features import flop_counter
 from latbench.models.loader import import_library
 
+
+def _names(text: str, inplace: str = "") -> tuple[str, ...]:
+    """The aten op names in ``text`` and ``inplace``, and the in-place variant (``relu_``) of
+    each in ``inplace``."""
+    return (*text.split(), *inplace.split(), *(f"{name}_" for name in inplace.split()))
+
+
 OP_GROUPS: dict[str, tuple[str, ...]] = {
-    "conv": ("convolution", "conv1d", "conv2d", "conv3d", "_convolution", "conv_transpose2d"),
-    "matmul": ("mm", "addmm", "bmm", "baddbmm", "matmul", "linear", "einsum"),
-    "norm": (
-        "batch_norm",
-        "native_batch_norm",
-        "_native_batch_norm_legit_no_training",
-        "layer_norm",
-        "native_layer_norm",
-        "group_norm",
-        "native_group_norm",
-        "rms_norm",
-        "instance_norm",
+    "conv": _names("convolution conv1d conv2d conv3d _convolution conv_transpose2d"),
+    "matmul": _names("mm addmm bmm baddbmm matmul linear einsum"),
+    "norm": _names(
+        "batch_norm native_batch_norm _native_batch_norm_legit_no_training layer_norm "
+        "native_layer_norm group_norm native_group_norm rms_norm instance_norm"
     ),
-    "activation": (
-        "relu",
-        "relu_",
-        "gelu",
-        "gelu_",
-        "silu",
-        "silu_",
-        "hardswish",
-        "hardswish_",
-        "hardsigmoid",
-        "hardsigmoid_",
-        "sigmoid",
-        "sigmoid_",
-        "tanh",
-        "tanh_",
-        "leaky_relu",
-        "leaky_relu_",
-        "elu",
-        "elu_",
-        "mish",
-        "mish_",
-        "relu6",
-        "hardtanh",
-        "hardtanh_",
-        "clamp",
-        "clamp_",
-        "softplus",
-        "glu",
-        "erf",
+    "activation": _names(
+        "relu6 softplus glu erf",
+        "relu gelu silu hardswish hardsigmoid sigmoid tanh leaky_relu elu mish hardtanh clamp",
     ),
-    "elementwise": (
-        "add",
-        "add_",
-        "mul",
-        "mul_",
-        "div",
-        "div_",
-        "sub",
-        "sub_",
-        "rsub",
-        "neg",
-        "sqrt",
-        "rsqrt",
-        "pow",
-        "exp",
-        "where",
-        "abs",
-        "addcmul",
+    "elementwise": _names("rsub neg sqrt rsqrt pow exp where abs addcmul", "add mul div sub"),
+    "pool": _names(
+        "max_pool2d max_pool2d_with_indices avg_pool2d adaptive_avg_pool2d adaptive_max_pool2d "
+        "_adaptive_avg_pool2d mean sum amax max avg_pool1d var_mean var std"
     ),
-    "pool": (
-        "max_pool2d",
-        "max_pool2d_with_indices",
-        "avg_pool2d",
-        "adaptive_avg_pool2d",
-        "adaptive_max_pool2d",
-        "_adaptive_avg_pool2d",
-        "mean",
-        "sum",
-        "amax",
-        "max",
-        "avg_pool1d",
-        "var_mean",
-        "var",
-        "std",
+    "attention": _names(
+        "softmax _softmax log_softmax scaled_dot_product_attention "
+        "_scaled_dot_product_flash_attention _scaled_dot_product_efficient_attention "
+        "_scaled_dot_product_flash_attention_for_cpu"
     ),
-    "attention": (
-        "softmax",
-        "_softmax",
-        "log_softmax",
-        "scaled_dot_product_attention",
-        "_scaled_dot_product_flash_attention",
-        "_scaled_dot_product_efficient_attention",
-        "_scaled_dot_product_flash_attention_for_cpu",
-    ),
-    "layout": (
-        "permute",
-        "transpose",
-        "reshape",
-        "view",
-        "contiguous",
-        "cat",
-        "split",
-        "chunk",
-        "unbind",
-        "flatten",
-        "unsqueeze",
-        "squeeze",
-        "expand",
-        "pad",
-        "constant_pad_nd",
-        "clone",
-        "_unsafe_view",
-        "roll",
-        "select",
-        "slice",
-        "unflatten",
-        "repeat",
-        "narrow",
-        "stack",
-        "index",
-        "gather",
-        "t",
-        "pixel_shuffle",
-        "channel_shuffle",
-        "upsample_nearest2d",
-        "upsample_bilinear2d",
-        "interpolate",
+    "layout": _names(
+        "permute transpose reshape view contiguous cat split chunk unbind flatten unsqueeze "
+        "squeeze expand pad constant_pad_nd clone _unsafe_view roll select slice unflatten "
+        "repeat narrow stack index gather t pixel_shuffle channel_shuffle upsample_nearest2d "
+        "upsample_bilinear2d interpolate"
     ),
 }
 BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
@@ -169,26 +81,10 @@ them on the meta device); their FLOPs count as ``flops_attention``."""
 GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
 GROUPS = (*OP_GROUPS, "other")
 FREE = frozenset(
-    {
-        "dropout",
-        "detach",
-        "alias",
-        "_to_copy",
-        "to",
-        "lift_fresh",
-        "empty",
-        "zeros",
-        "ones",
-        "arange",
-        "full",
-        "new_empty",
-        "new_zeros",
-        "size",
-        "sym_size",
-        "is_same_size",
-        "stride",
-        "dim",
-    }
+    _names(
+        "dropout detach alias _to_copy to lift_fresh empty zeros ones arange full new_empty "
+        "new_zeros size sym_size is_same_size stride dim"
+    )
 )
 """Ops that launch no kernel in inference (dropout in eval is the identity) or only
 allocate: not counted."""
@@ -207,35 +103,9 @@ FEATURES: tuple[str, ...] = (
 multiply-add as 2."""
 
 
-@dataclass(frozen=True)
-class ModelFeatures:
-    """What one model at one input size does per image (``FEATURES``)."""
-
-    model: str
-    img_size: int
-    values: Mapping[str, float]
-
-    def __getitem__(self, name: str) -> float:
-        return float(self.values[name])
-
-
-def import_timm() -> Any:
-    """``timm`` through ``latbench.models``' loader (its torchvision fallback; one line naming
-    the ``models`` extra when timm is missing)."""
-
-    return import_library("timm")
-
-
-def _tensors(value: Any) -> Iterable[Any]:
-
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-
-
 def _counter_mode() -> Any:
+
+    from latbench.features import numel
 
     class OpCounter(TorchDispatchMode):
         """Counts every aten call by op group, and its output elements."""
@@ -252,13 +122,13 @@ def _counter_mode() -> Any:
             name = func.overloadpacket.__name__
             if name in FREE:
                 return result
-            numel = sum(t.numel() for t in _tensors(result))
+            n = numel(result)
             group = GROUP_OF.get(name, "other")
             if group == "conv" and _depthwise(name, args, kwargs or {}):
                 self.dwconv += 1
-                self.dwconv_flops += 2.0 * numel * math.prod(args[1].shape[2:])
+                self.dwconv_flops += 2.0 * n * math.prod(args[1].shape[2:])
             self.calls[group] += 1
-            self.out[group] += numel
+            self.out[group] += n
             return result
 
     return OpCounter()
@@ -275,28 +145,13 @@ def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
     return int(groups) > 1 and int(groups) == int(args[0].shape[1])
 
 
-class _GlobalOnly:
-    """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
-    every module's inputs and fails under ``inference_mode`` on models that feed a parameter
-    straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
-
-    parents = ("Global",)
-
-    def __enter__(self) -> _GlobalOnly:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
 
     model.eval()
     x = torch.empty(*input_shape, device="meta")
-    flops = FlopCounterMode(display=False)
-    flops.mod_tracker = _GlobalOnly()  # per-module attribution needs autograd; not used
+    flops = flop_counter()
     counter = _counter_mode()
     with torch.inference_mode(), flops, counter:
         model(x)
@@ -326,8 +181,7 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
     random init, nothing downloaded). A model whose default config does not run at that size
     (fixed position embeddings) is rebuilt with ``img_size=``. Raises ``LatbenchError`` when
     timm does not know ``name`` or the model does not run at that size."""
-
-    timm = import_timm()
+    timm = import_library("timm")
     if not timm.is_model(name):
         raise LatbenchError(f"timm {timm.__version__} does not know model {name!r}")
     shape = (1, in_chans, img_size, img_size)

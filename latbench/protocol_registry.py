@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from latbench.errors import PLUGIN_HINT, LatbenchError
+from latbench.plugins import load_plugins
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture
@@ -72,8 +73,6 @@ def register_protocol(
 
 def list_protocols() -> list[Protocol]:
     """Every registered protocol (plugins loaded first), by name."""
-    from latbench.plugins import load_plugins
-
     load_plugins()
     return sorted(_PROTOCOLS.values(), key=lambda p: p.name)
 

@@ -14,66 +14,18 @@ import types
 from latbench.errors import OpSpecError
 
 TRUSTED_ROOTS = frozenset({"torch", "_operator", "operator", "math", "timm", "torchvision"})
-"""Packages whose functions and ``nn.Module`` classes a key may name. A key is data (a table
-row someone sent): naming ``os.system`` or ``builtins.exec`` must not run it, and naming a
-module must not import it. Users' own modules are trusted by loading them on purpose:
-``load_model`` (``--model``) and the plugin loader call ``trust_module``."""
+"""Packages whose functions and ``nn.Module`` classes a key may name. Users' own modules are
+trusted by loading them on purpose: ``load_model`` (``--model``) and the plugin loader call
+``trust_module``."""
 SAFE_BUILTINS = frozenset(
-    {
-        "abs",
-        "bool",
-        "float",
-        "getattr",
-        "int",
-        "len",
-        "list",
-        "max",
-        "min",
-        "pow",
-        "range",
-        "round",
-        "slice",
-        "sum",
-        "tuple",
-    }
+    "abs bool float getattr int len list max min pow range round slice sum tuple".split()
 )
 _TORCH_DENIED = frozenset(
-    {
-        "_C",
-        "_dynamo",
-        "_inductor",
-        "backends",
-        "classes",
-        "compile",
-        "cuda",
-        "distributed",
-        "export",
-        "from_file",
-        "fx",
-        "hub",
-        "jit",
-        "library",
-        "load",
-        "manual_seed",
-        "multiprocessing",
-        "onnx",
-        "ops",
-        "package",
-        "profiler",
-        "save",
-        "seed",
-        "serialization",
-        "set_default_device",
-        "set_default_dtype",
-        "set_default_tensor_type",
-        "set_grad_enabled",
-        "set_num_interop_threads",
-        "set_num_threads",
-        "set_printoptions",
-        "testing",
-        "use_deterministic_algorithms",
-        "utils",
-    }
+    """_C _dynamo _inductor backends classes compile cuda distributed export from_file fx hub
+    jit library load manual_seed multiprocessing onnx ops package profiler save seed
+    serialization set_default_device set_default_dtype set_default_tensor_type
+    set_grad_enabled set_num_interop_threads set_num_threads set_printoptions testing
+    use_deterministic_algorithms utils""".split()
 )
 _TORCH_C_OPS = frozenset({"_nn", "_fft", "_linalg", "_special", "_nested", "_VariableFunctions"})
 _trusted_modules: set[str] = set()

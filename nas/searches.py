@@ -153,7 +153,6 @@ def register_search(
 
 def list_searches() -> list[SearchEntry]:
     """Every registered search (plugins loaded first), by name."""
-
     load_plugins()
     return sorted(_SEARCHES.values(), key=lambda e: e.name)
 

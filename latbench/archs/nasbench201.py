@@ -53,7 +53,6 @@ OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x
 N_CLASSES = 10
 DATASETS = {10: ("cifar10", 32), 100: ("cifar100", 32), 120: ("ImageNet16-120", 16)}
 """Number of classes -> (NAS-Bench-201 dataset name, input resolution)."""
-STAGES = tuple(zip(CHANNELS, (32, 16, 8)))  # (channels, resolution) at CIFAR's 32×32
 
 
 def input_resolution(n_classes: int) -> int:

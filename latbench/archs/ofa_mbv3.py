@@ -328,22 +328,6 @@ ROW_COLUMNS = ("ks", "e", "d", "r")
 """Columns of an OFA-format table row (HELP's ``ofa_archs``; the shared CSV)."""
 
 
-def architecture_from_row(
-    row: Mapping[str, Any], batch: int = 1, width: float = DEFAULT_WIDTH
-) -> Architecture:
-    """The subnet of one OFA-format row (``ks``, ``e``, ``d``, ``r`` columns) at ``batch``.
-
-    Raises ``OfaEncodingError`` naming the missing column or the bad field."""
-    missing = [c for c in ROW_COLUMNS if c not in row]
-    if missing:
-        raise OfaEncodingError(
-            missing[0],
-            f"ofa-mbv3 row lacks column(s) {', '.join(missing)}; expected {', '.join(ROW_COLUMNS)}",
-        )
-    config = config_from_columns(row["ks"], row["e"], row["d"], row["r"], width)
-    return build_network(config, batch)
-
-
 @register_genotype(SPACE)
 def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``

@@ -12,7 +12,7 @@ from typing import Any
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.plugin_loader import load_plugins
-from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_sampler
+from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_architectures
 
 __all__ = [
     "Sampler",
@@ -25,11 +25,6 @@ __all__ = [
     "spaces_with_architectures",
     "spaces_with_genotypes",
 ]
-
-
-def spaces_with_architectures() -> list[str]:
-    """Names of the spaces that can sample discrete architectures."""
-    return spaces_with_sampler()
 
 
 def sample_architectures(
@@ -73,11 +68,6 @@ def architecture_from_ref(text: str) -> Architecture:
     )
 
 
-def _ensure_loaded() -> None:
-
-    load_plugins()  # latbench.builtin, then the user's plugins
-
-
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
 _GENOTYPE_BUILDERS: dict[str, GenotypeBuilder] = {}
 
@@ -94,14 +84,14 @@ def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder
 
 
 def spaces_with_genotypes() -> list[str]:
-    _ensure_loaded()
+    load_plugins()
     return sorted(_GENOTYPE_BUILDERS)
 
 
 def from_compact(data: Mapping[str, Any]) -> Architecture:
     """The architecture of a compact JSON object (``compact_dict``): rebuilt by its space's
     genotype builder and checked to carry the same name."""
-    _ensure_loaded()
+    load_plugins()
     space = data.get("space")
     if space not in _GENOTYPE_BUILDERS:
         raise LatbenchError(
@@ -120,7 +110,7 @@ def compact_dict(arch: Architecture) -> dict[str, Any]:
     """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead
     of tens of KB for a paper-size network. Only for spaces that rebuild from a genotype;
     ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
-    _ensure_loaded()
+    load_plugins()
     if arch.space not in _GENOTYPE_BUILDERS:
         raise LatbenchError(
             f"space {arch.space!r} cannot rebuild an architecture from its "

@@ -9,8 +9,6 @@ so a difference between them is the model's, not the step's.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,12 +61,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @property
-    def config_id(self) -> str:
-        """Short hash of the config (part of a memory table's protocol id)."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def make_optimizer(self, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.optimizer == "sgd":

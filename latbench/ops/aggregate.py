@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from latbench.errors import OpSpecError
 from latbench.ops import params as P
 from latbench.ops.registry import register_op
 from latbench.opspec import OpSpec
@@ -78,10 +77,7 @@ class PredictedFilter(nn.Module):
 )
 def build_agg_predict_filter(spec: OpSpec) -> nn.Module:
     """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second."""
-    kernel = spec.p["kernel"]
-    if not (isinstance(kernel, int) and kernel >= 1 and kernel % 2 == 1):
-        raise OpSpecError(f"agg_predict_filter: kernel={kernel!r} must be an odd positive int")
-    return PredictedFilter(spec.input_shape[1], kernel)
+    return PredictedFilter(spec.input_shape[1], spec.p["kernel"])
 
 
 class AffineSample(nn.Module):

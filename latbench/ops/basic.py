@@ -7,7 +7,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from latbench.errors import OpSpecError
 from latbench.ops import params as P
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
@@ -85,27 +84,14 @@ def spatial_dims(spec: OpSpec) -> int:
 
 
 def per_dim(spec: OpSpec, name: str) -> tuple[int, ...]:
-    """A hyper-parameter given as an int or a per-dimension tuple, as a tuple."""
-    value, dims = spec.p[name], spatial_dims(spec)
-    if isinstance(value, int):
-        return (value,) * dims
-    if isinstance(value, tuple) and len(value) == dims and all(isinstance(v, int) for v in value):
-        return value
-    raise OpSpecError(
-        f"{spec.kind}: {name}={value!r} must be an int or {dims} ints for input "
-        f"shape {spec.input_shape}"
-    )
+    """A hyper-parameter checked by ``params.per_dim`` (an int or one per dimension), as a
+    tuple."""
+    value = spec.p[name]
+    return value if isinstance(value, tuple) else (value,) * spatial_dims(spec)
 
 
 def _same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
-
-
-def _check_choice(spec: OpSpec, name: str, choices: tuple[str, ...]) -> str:
-    value = spec.p[name]
-    if value not in choices:
-        raise OpSpecError(f"{spec.kind}: {name}={value!r} is not one of {', '.join(choices)}")
-    return value
 
 
 def out_channels(spec: OpSpec) -> int:
@@ -116,8 +102,8 @@ def out_channels(spec: OpSpec) -> int:
 def wrap_norm_act(spec: OpSpec, core: list[nn.Module], channels: int) -> nn.Module:
     """``core`` followed by the spec's norm and activation (or preceded by ReLU if act_first)."""
     dims = spatial_dims(spec)
-    norm = _check_choice(spec, "norm", NORMS)
-    act = _check_choice(spec, "act", ACTS)
+    norm = spec.p["norm"]
+    act = spec.p["act"]
     layers = list(core)
     if norm == "bn":
         layers.append(_BN[dims](channels))
@@ -142,8 +128,6 @@ def build_conv(spec: OpSpec) -> nn.Module:
         per_dim(spec, "stride"),
     )
     cout, groups = out_channels(spec), int(spec.p["groups"])
-    if cin % groups or cout % groups:
-        raise OpSpecError(f"conv: groups={groups} must divide in={cin} and out={cout}")
     conv = _CONV[dims](
         cin,
         cout,
@@ -166,8 +150,6 @@ def build_sepconv(spec: OpSpec) -> nn.Module:
         per_dim(spec, "dilation"),
         per_dim(spec, "stride"),
     )
-    if spec.p["groups"] != 1:
-        raise OpSpecError("sepconv: groups is fixed by the op (depth-wise); leave groups=1")
     cout = out_channels(spec)
     depthwise = _CONV[dims](
         cin,
@@ -197,7 +179,7 @@ def build_pool(spec: OpSpec) -> nn.Module:
     """Max or average pooling; stride defaults to the kernel (×k down-sampling), stride 1
     keeps the size ('same' padding, NAS-Bench-201's avg_pool_3x3)."""
     dims = spatial_dims(spec)
-    reduce = _check_choice(spec, "reduce", ("max", "avg"))
+    reduce = spec.p["reduce"]
     kernel = per_dim(spec, "kernel")
     stride = kernel if spec.p["stride"] is None else per_dim(spec, "stride")
     padding = tuple(k // 2 for k in kernel) if all(s == 1 for s in stride) else 0
@@ -230,7 +212,7 @@ _LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 )
 def build_upsample(spec: OpSpec) -> nn.Module:
     """Up-sampling by ``scale``; interp 'linear' means (bi/tri)linear for the input's rank."""
-    interp = _check_choice(spec, "interp", ("linear", "nearest"))
+    interp = spec.p["interp"]
     return Resample(
         float(spec.p["scale"]),
         _LINEAR_MODE[spatial_dims(spec)] if interp == "linear" else "nearest",
@@ -262,8 +244,8 @@ def build_zero(spec: OpSpec) -> nn.Module:
 def build_norm_act(spec: OpSpec) -> nn.Module:
     """A stand-alone normalisation followed by an activation (e.g. a network's last BN-ReLU)."""
     dims, channels = spatial_dims(spec), spec.input_shape[1]
-    norm = _check_choice(spec, "norm", NORMS)
-    act = _check_choice(spec, "act", ACTS)
+    norm = spec.p["norm"]
+    act = spec.p["act"]
     layers: list[nn.Module] = []
     if norm != "none":
         layers.append((_BN if norm == "bn" else _IN)[dims](channels))

@@ -7,9 +7,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from latbench.errors import OpSpecError
 from latbench.ops import params as P
-from latbench.ops.basic import _BN, _CONV, _IN, NORMS, _check_choice, out_channels, spatial_dims
+from latbench.ops.basic import _BN, _CONV, _IN, NORMS, out_channels, spatial_dims
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -58,27 +57,13 @@ def build_mbv2_block(spec: OpSpec) -> nn.Module:
 
     The identity shortcut is added when stride is 1 and the channels are kept."""
     stride, expand, kernel = (int(spec.p[k]) for k in ("stride", "expand", "kernel"))
-    if stride not in (1, 2):
-        raise OpSpecError(f"mbv2_block: stride={stride} is not one of 1, 2")
-    if expand < 1 or kernel % 2 == 0:
-        raise OpSpecError(f"mbv2_block: expand={expand} must be >= 1 and kernel={kernel} odd")
     return InvertedResidual(spec.input_shape[1], out_channels(spec), stride, expand, kernel)
 
 
 def _p3d_kernels(spec: OpSpec) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The 2D-plane kernel as given and its complementary 1D kernel, e.g. (3,3,1) -> (1,1,3)."""
+    """The 2D-plane kernel as given (checked by ``_p3d_kernel``) and its complementary 1D
+    kernel, e.g. (3,3,1) -> (1,1,3)."""
     kernel = spec.p["kernel"]
-    ok = (
-        isinstance(kernel, tuple)
-        and len(kernel) == 3
-        and kernel.count(1) == 1
-        and all(isinstance(k, int) and k >= 1 for k in kernel)
-    )
-    if not ok:
-        raise OpSpecError(
-            f"p3d: kernel={kernel!r} must be 3 ints with exactly one 1, "
-            "e.g. (3, 3, 1), (3, 1, 3) or (1, 3, 3)"
-        )
     size = max(kernel)
     return kernel, tuple(size if k == 1 else 1 for k in kernel)
 
@@ -109,7 +94,7 @@ def build_p3d(spec: OpSpec) -> nn.Module:
     ``kernel`` (3, 3, 1) gives a 3×3×1 conv then a 1×1×3 conv; 'same' padding."""
     plane, line = _p3d_kernels(spec)
     cin, cout = spec.input_shape[1], out_channels(spec)
-    norm = _check_choice(spec, "norm", NORMS)
+    norm = spec.p["norm"]
 
     def pad(k):
         return tuple(x // 2 for x in k)
@@ -156,10 +141,7 @@ def build_factorized_reduce(spec: OpSpec) -> nn.Module:
     """DARTS / DiNTS ×2 down-sampling: ReLU, two shifted stride-2 1×1 convs, concat, norm.
 
     Spatial sizes must be even."""
-    sizes = spec.input_shape[2:]
-    if any(s % 2 for s in sizes):
-        raise OpSpecError(f"factorized_reduce: spatial sizes {sizes} must all be even")
-    norm = _check_choice(spec, "norm", NORMS)
+    norm = spec.p["norm"]
     dims = spatial_dims(spec)
     return FactorizedReduce(dims, spec.input_shape[1], out_channels(spec), norm)
 

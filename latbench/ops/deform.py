@@ -13,7 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from latbench.errors import OpSpecError
 from latbench.ops import params as P
 from latbench.ops.basic import ACTS, NORMS, out_channels, wrap_norm_act
 from latbench.ops.registry import register_op
@@ -85,9 +84,5 @@ def build_deform_conv(spec: OpSpec) -> nn.Module:
 
     The dynamic cells' 'deformable 3×3'; norm/act/act_first behave as for ``conv``."""
     kernel, dilation = spec.p["kernel"], spec.p["dilation"]
-    if not (isinstance(kernel, int) and kernel >= 1 and kernel % 2 == 1):
-        raise OpSpecError(f"deform_conv: kernel={kernel!r} must be an odd positive int")
-    if not (isinstance(dilation, int) and dilation >= 1):
-        raise OpSpecError(f"deform_conv: dilation={dilation!r} must be a positive int")
     cout = out_channels(spec)
     return wrap_norm_act(spec, [DeformConv2d(spec.input_shape[1], cout, kernel, dilation)], cout)

@@ -17,9 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from latbench.errors import OpSpecError
 from latbench.ops import params as P
-from latbench.ops.basic import _check_choice, out_channels
+from latbench.ops.basic import out_channels
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -113,20 +112,6 @@ class MBConvBlock(nn.Module):
         return x + y if self.residual else y
 
 
-def _stride(spec: OpSpec) -> int:
-    stride = int(spec.p["stride"])
-    if stride not in (1, 2):
-        raise OpSpecError(f"{spec.kind}: stride={stride} is not one of 1, 2")
-    return stride
-
-
-def _kernel(spec: OpSpec) -> int:
-    kernel = spec.p["kernel"]
-    if not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-        raise OpSpecError(f"{spec.kind}: kernel={kernel!r} must be an odd positive int")
-    return kernel
-
-
 @register_op(
     "mbv3_conv",
     defaults={"out": REQUIRED, "kernel": 1, "stride": 1, "bn": True, "act": "h_swish"},
@@ -141,12 +126,12 @@ def _kernel(spec: OpSpec) -> int:
 )
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
-    act = _check_choice(spec, "act", ACTIVATIONS)
+    act = spec.p["act"]
     return conv_bn_act(
         spec.input_shape[1],
         out_channels(spec),
-        _kernel(spec),
-        _stride(spec),
+        spec.p["kernel"],
+        spec.p["stride"],
         bn=bool(spec.p["bn"]),
         act=act,
     )
@@ -172,15 +157,13 @@ def build_mbv3_block(spec: OpSpec) -> nn.Module:
     identity shortcut is inside the op when stride is 1 and the channels are kept."""
     cin, cout = spec.input_shape[1], out_channels(spec)
     mid = spec.p["mid"]
-    if mid is not None and (not isinstance(mid, int) or mid < 1):
-        raise OpSpecError(f"mbv3_block: mid={mid!r} must be a positive int or null")
-    act = _check_choice(spec, "act", ACTIVATIONS)
+    act = spec.p["act"]
     return MBConvBlock(
         cin,
         cout,
         cin if mid is None else mid,
-        _kernel(spec),
-        _stride(spec),
+        spec.p["kernel"],
+        spec.p["stride"],
         act,
         bool(spec.p["se"]),
         expand=mid is not None,

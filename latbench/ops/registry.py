@@ -125,14 +125,9 @@ def register_op(
     return decorate
 
 
-def _ensure_loaded() -> None:
-
-    load_plugins()  # latbench.builtin, then the user's plugins
-
-
 def get_op_kind(name: str) -> OpKind:
     """The registered kind ``name``; ``UnknownOpKindError`` lists the valid ones."""
-    _ensure_loaded()
+    load_plugins()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -141,5 +136,5 @@ def get_op_kind(name: str) -> OpKind:
 
 def list_op_kinds(pattern: str = "*") -> list[str]:
     """Registered kind names matching a glob, sorted."""
-    _ensure_loaded()
+    load_plugins()
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))

@@ -61,11 +61,11 @@ class Space:
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
         """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
-        _ensure_loaded()
+        load_plugins()
         if self.sampler is None:
             raise LatbenchError(
                 f"space {self.name!r} has no architecture sampler; spaces "
-                f"with one: {', '.join(spaces_with_sampler())}"
+                f"with one: {', '.join(spaces_with_architectures())}"
             )
         size = size or self.default_size
         _check_size(self.name, size)
@@ -228,14 +228,9 @@ def register_layout(space: str) -> Callable[[Callable[[str], Any]], Callable[[st
     return lambda fn: _attach(space, "build_layout", fn)
 
 
-def _ensure_loaded() -> None:
-
-    load_plugins()  # latbench.builtin, then the user's plugins
-
-
 def get_space(name: str) -> Space:
     """The registered space ``name``; ``UnknownSpaceError`` lists the valid ones."""
-    _ensure_loaded()
+    load_plugins()
     try:
         return _SPACES[name]
     except KeyError:
@@ -243,13 +238,13 @@ def get_space(name: str) -> Space:
 
 
 def list_spaces(pattern: str = "*") -> list[str]:
-    _ensure_loaded()
+    load_plugins()
     return sorted(n for n in _SPACES if fnmatch.fnmatch(n, pattern))
 
 
-def spaces_with_sampler() -> list[str]:
+def spaces_with_architectures() -> list[str]:
     """Names of the spaces that can sample discrete architectures."""
-    _ensure_loaded()
+    load_plugins()
     return sorted(n for n, sp in _SPACES.items() if sp.sampler is not None)
 
 

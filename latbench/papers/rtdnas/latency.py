@@ -29,7 +29,6 @@ from latbench.archs.graph import longest_path as dag_longest_path
 from latbench.nas.errors import SearchError
 from latbench.papers.rtdnas.space import MOVES
 
-MOVE_NAMES = ("expand", "same", "contract")
 CellChoice = list[list[tuple[int, int]]]
 """A discrete cell: for node X_i (i = 1..N), its (input j, op index) pairs."""
 

@@ -89,14 +89,3 @@ def test_small_sampler_uses_small_choices() -> None:
     for arch in sample_architectures("ofa-mbv3", 5, "small", seed=2):
         config = config_of(arch)
         assert config.r == 128 and set(config.ks) <= {0, 3, 7} and set(config.e) <= {0, 3, 6}
-
-
-def test_architecture_from_row_reads_the_shared_columns() -> None:
-    from latbench.archs.ofa_mbv3 import architecture_from_row
-
-    row = dict(zip(("ks", "e", "d", "r"), ROW), sample_index=0)
-    arch = architecture_from_row(row, batch=64, width=1.0)
-    assert arch.input_shape == (64, 3, 204, 204)
-    assert config_of(arch) == config_from_columns(*ROW, 1.0).canonical()
-    with pytest.raises(OfaEncodingError, match="lacks column.*d, r"):
-        architecture_from_row({"ks": ROW[0], "e": ROW[1]})
