@@ -4,8 +4,8 @@ Every model is traced (``latbench.models``, random weights) at one CPU-sized inp
 ops of the whole zoo are profiled once into one op table; every model is measured whole
 twice, the two passes interleaved round by round (the noise floor); a seeded third of the
 models calibrates each method, which predicts the other two thirds. The repeatable CPU
-protocol: one thread on the per-thread CPU clock, interleaved rounds with the drift reference, one nominal reference time for all
-tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
+protocol: one thread on the per-thread CPU clock, interleaved rounds with the drift reference,
+one nominal reference time for all tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
 sample (``--stats``).
 
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
