@@ -1,11 +1,11 @@
 """Model zoo: predicted vs measured latency of >= 60 timm and torchvision networks on the CPU.
 
-Every model is traced (``latbench.models``, random weights) at one CPU-sized input; the unique
-ops of the whole zoo are profiled once into one op table; every model is measured whole
-twice, the two passes interleaved round by round (the noise floor); a seeded third of the
-models calibrates each method, which predicts the other two thirds. The repeatable CPU
-protocol: one thread on the per-thread CPU clock, interleaved rounds with the drift reference,
-one nominal reference time for all tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
+Every model is traced (``latbench.models``, random weights) at one CPU-sized input; the unique ops
+of the whole zoo are profiled once into one op table; every model is measured whole twice, the two
+passes interleaved round by round (the noise floor); a seeded third of the models calibrates each
+method, which predicts the other two thirds. The repeatable CPU protocol: one thread on the
+per-thread CPU clock, interleaved rounds with the drift reference, one nominal reference time for
+all tables of the run; compared by the fastest sample, the median and the drift-corrected fastest
 sample (``--stats``).
 
   LUT + calib (affine)  the op table's sum, calibrated: const, op_sum, longest path, op
