@@ -52,8 +52,8 @@ def test_warmup_runs_before_samples(fake_clock):
     CpuTimer(TimingConfig(warmup_ms=100, budget_ms=20, min_samples=3), clock=clock).measure(
         clock.op
     )
-    # 1 untimed + 3 estimate + 100 warm-up calls happen before the kept samples
-    assert clock.calls >= 104 + 3
+    # 1 untimed call, then 100 ms of estimate (3 calls) and warm-up before the kept samples
+    assert clock.calls >= 101 + 3
 
 
 def test_max_samples_caps_the_run(fake_clock):
@@ -99,3 +99,13 @@ def test_contention_is_flagged_when_the_median_is_far_above_the_fastest_sample()
     quiet = Measurement((1.0, 1.01, 1.02, 1.03), 1, "cpu-perf_counter_ns")
     assert any("probably busy" in w for w in busy.warnings)
     assert not quiet.warnings
+
+
+def test_the_default_protocol_costs_about_twice_torchs_blocked_autorange(fake_clock):
+    """On a loaded machine the ±1 % target is not met and the budget is the cost: the default
+    answers within 2.5x of blocked_autorange's 0.2 s minimum (1.05 s before), 2 ms op or 20."""
+    for call_ms in (2.0, 20.0):
+        clock = fake_clock(median_ms=call_ms, rel_noise=0.3)
+        m = CpuTimer(TimingConfig(), clock=clock).measure(clock.op)
+        assert m.stop_reason == "budget" and m.n >= 10
+        assert clock.now / 1e9 <= 2.5 * 0.2
