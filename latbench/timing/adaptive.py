@@ -147,6 +147,7 @@ def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -
     sample ms). A first call outlasting ``budget_ms`` is the estimate and the warm-up; the
     estimate counts towards ``warmup_ms``, and warm-up stops short of it (``bound_ms``)."""
     first = sampler.sample(fn, 1, 1)  # untimed: lazy init, allocator, autotuning
+    t0 = sampler.now_ns()
     if first[0] < config.budget_ms:
         first = sampler.sample(fn, 1, 1)
         limit_ms = max(config.warmup_ms, config.min_sample_ms)
@@ -155,7 +156,9 @@ def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -
     estimate_ms = max(float(np.median(first)), 1e-6)
     calls = max(1, math.ceil(config.min_sample_ms / estimate_ms))
     sample_ms = estimate_ms * calls
-    n_warm = int((config.warmup_ms - sum(first)) // sample_ms)
+    spent_ms = max(sum(first), (sampler.now_ns() - t0) / 1e6)  # on a loaded machine: wall
+    cost_ms = sample_ms * spent_ms / max(sum(first), 1e-6)
+    n_warm = int((config.warmup_ms - spent_ms) // cost_ms)
     if n_warm > 0:
         sampler.sample(fn, calls, n_warm)
     return calls, sample_ms
