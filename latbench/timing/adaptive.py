@@ -44,12 +44,9 @@ on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool o
 
 @dataclass(frozen=True)
 class TimingConfig:
-    """How long and how precisely to measure. Budgets are in milliseconds of wall time.
-
-    The default budget (400 ms; 1000 before) bounds an answer at about twice the time of
-    torch.utils.benchmark's ``blocked_autorange`` (its 0.2 s ``min_run_time``): on a loaded
-    machine the ±1 % target is seldom met and the budget is what a measurement costs, and the
-    round-to-round spread of 1000 ms was no better (bench/timer_vs_torch_benchmark.py)."""
+    """How long and how precisely to measure. Budgets are in milliseconds of wall time; the
+    default one answers in about 1.5-2.5x torch's ``blocked_autorange`` on a loaded machine,
+    where the ±1 % target is seldom met (docs/benchmarks.md, "Time to an answer")."""
 
     warmup_ms: float = 50.0
     budget_ms: float = 400.0
