@@ -98,10 +98,10 @@ def cost_note(n_ops: int, config: TimingConfig) -> str | None:
     if n_ops * per_op_ms <= COST_NOTE_S * 1e3:
         return None
     return (
-        f"measuring {n_ops} ops takes about {n_ops * per_op_ms / 60e3:.0f} min ({per_op_ms:g} "
-        f"ms each: {config.warmup_ms:g} ms warm-up + {config.budget_ms:g} ms budget, plus "
-        "builds; an op slower than the budget takes two calls); ops already in the table are "
-        "skipped; --budget-ms, --match or --sample cut it"
+        f"measuring {n_ops} ops takes up to about {n_ops * per_op_ms / 60e3:.0f} min "
+        f"({per_op_ms:g} ms each: {config.warmup_ms:g} ms warm-up, {config.budget_ms:g} ms "
+        "budget and untimed calls, plus builds; an op slower than the budget takes two "
+        "calls); ops already in the table are skipped; --budget-ms, --match or --sample cut it"
     )
 
 
