@@ -109,3 +109,32 @@ def test_the_default_protocol_costs_about_twice_torchs_blocked_autorange(fake_cl
         m = CpuTimer(TimingConfig(), clock=clock).measure(clock.op)
         assert m.stop_reason == "budget" and m.n >= 10
         assert clock.now / 1e9 <= 2.5 * 0.2
+
+
+class LoadedSampler:
+    """A thread clock on a loaded machine: each call reads ``call_ms`` (CPU time) but takes
+    ``slowdown`` times that of the wall clock the budget counts."""
+
+    name = "cpu-fake-thread"
+
+    def __init__(self, call_ms: float, slowdown: float):
+        self.wall_ns, self.call_ms, self.slowdown = 0, call_ms, slowdown
+
+    def now_ns(self) -> int:
+        return self.wall_ns
+
+    def sample(self, fn, calls: int, n: int) -> list[float]:  # noqa: ANN001
+        self.wall_ns += int(n * calls * self.call_ms * self.slowdown * 1e6)
+        return [self.call_ms] * n
+
+
+def test_budgets_count_wall_time_when_the_thread_clock_reads_less():
+    """At load ~10 on 2 cores a 2 ms (CPU) op takes 10 ms of wall time: warm-up and batches
+    are planned on what they cost in wall time, so warm-up + budget hold (0.75 s before)."""
+    from latbench.timing import measure_adaptive
+
+    sampler = LoadedSampler(call_ms=2.0, slowdown=5.0)
+    config = TimingConfig(warmup_ms=50, budget_ms=400, target_rel_ci=1e-9, min_samples=10**6)
+    m = measure_adaptive(lambda: None, sampler, config)
+    assert m.n >= 10 and m.median_ms == 2.0
+    assert sampler.wall_ns / 1e6 <= config.warmup_ms + config.budget_ms + 2 * 10.0
