@@ -1,12 +1,13 @@
 """latbench's timer against torch.utils.benchmark's blocked_autorange, side by side.
 
-For fixed ops on the CPU (or a GPU), each round times the same callable with torch's
-``Timer.blocked_autorange`` (wall clock, ``min_run_time`` 0.2 s, its default), latbench's quick
-protocol on the wall clock, and on the CPU latbench's quick protocol on the per-thread CPU
-clock (the default with one thread). Per op it prints each timer's median latency (median over
+For fixed ops on the CPU (or a GPU), 0.3-20 ms each, each round times the same callable with
+torch's ``Timer.blocked_autorange`` (wall clock, ``min_run_time`` 0.2 s, its default),
+latbench's quick protocol on the wall clock, and on the CPU latbench's quick protocol and its
+default ``TimingConfig()`` on the per-thread CPU clock (the default with one thread), beside
+the default before it changed (``BEFORE_DEFAULT``: a 1000 ms budget). Per op it prints each timer's median latency (median over
 rounds), its ratio to torch's (same clock: goal within 5 %), its own agreement between rounds
 (max / min of its medians - 1: how repeatable the answer is) and its time to answer (goal:
-<= 0.5x torch's). The machine's load average is printed: on a shared machine the wall-clock
+<= 0.5x torch's for quick); then per timer the median over ops of both. The load average is printed: on a shared machine the wall-clock
 medians move with the neighbours, the thread clock's much less.
 
     python bench/timer_vs_torch_benchmark.py [--rounds 5] [--device cpu|cuda:0]
@@ -19,6 +20,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 import torch.utils.benchmark as tb
@@ -33,7 +35,10 @@ SPECS = [
     OpSpec.make("sepconv", (1, 64, 28, 28), kernel=5),
     OpSpec.make("conv", (1, 16, 16, 32, 32), kernel=(3, 1, 1)),
     OpSpec.make("pool", (1, 16, 32, 32), reduce="max", kernel=3, stride=1),
+    OpSpec.make("conv", (1, 64, 112, 112), kernel=3),  # ~20 ms on one thread
 ]
+BEFORE_DEFAULT = TimingConfig(budget_ms=1000.0)
+"""``TimingConfig()`` before it changed: the baseline of the default's row."""
 THREADS = 1
 
 
@@ -45,8 +50,10 @@ def time_torch(fn: Callable[[], object]) -> tuple[float, float]:
     return m.median * 1e3, time.perf_counter() - t0
 
 
-def ours(device: str, clock: str) -> Callable[[Callable[[], object]], tuple[float, float]]:
-    config = TimingConfig(**{**QUICK.as_dict(), "min_sample_ms": min_sample_ms_for(device, clock)})
+def ours(
+    device: str, clock: str, preset: TimingConfig = QUICK
+) -> Callable[[Callable[[], object]], tuple[float, float]]:
+    config = replace(preset, min_sample_ms=min_sample_ms_for(device, clock))
     options = {"clock": clock} if device == "cpu" else {}
     timer = make_timer(device, config, threads=THREADS, **options)
 
@@ -69,6 +76,8 @@ def main() -> None:
     }
     if args.device == "cpu":
         timers["latbench quick, thread"] = ours("cpu", "thread")
+        timers["default before, thread"] = ours("cpu", "thread", BEFORE_DEFAULT)
+        timers["latbench default, thread"] = ours("cpu", "thread", TimingConfig())
     print(
         f"torch {torch.__version__}, {args.device}, {THREADS} thread, {args.rounds} "
         f"interleaved rounds, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
@@ -78,6 +87,7 @@ def main() -> None:
         f"{'answer s':>8s} {'/ torch':>8s}"
     )
     speed, agree = [], []
+    summary: dict[str, list[tuple[float, float]]] = {name: [] for name in timers}
     with torch_threads(THREADS):
         for spec in SPECS:
             fn = op_callable(spec, args.device)
@@ -97,8 +107,16 @@ def main() -> None:
                     f"{100 * spread:7.1f}% {sec[name]:8.3f} {sec[name] / sec[base]:8.2f}"
                 )
                 label = ""
+                summary[name].append((sec[name] / sec[base], spread))
             speed.append(sec["latbench quick, wall"] / sec[base])
             agree.append(abs(med["latbench quick, wall"] / med[base] - 1))
+    print(f"{'over the ops: timer':34s} {'answer / torch':>15s} {'rounds ± (median, max)':>24s}")
+    for name, rows in summary.items():
+        ratios, spreads = zip(*rows)
+        print(
+            f"{name:34s} {statistics.median(ratios):15.2f} "
+            f"{100 * statistics.median(spreads):10.1f}% {100 * max(spreads):11.1f}%"
+        )
     print(
         f"latbench (wall) vs torch: median time-to-answer ratio {statistics.median(speed):.2f} "
         f"(goal <= 0.5), worst |median ratio - 1| {100 * max(agree):.1f}% (goal <= 5%)"

@@ -23,6 +23,7 @@ from latbench.fleet.pool import parallel_map
 from latbench.memory import TrainConfig
 from latbench.memory.steps import as_training_architecture
 from latbench.memory.terms import op_terms
+from latbench.opspec import OpSpec
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
 from latbench.predictors.band import MemoryBand
 from latbench.predictors.base import Predictor
@@ -36,24 +37,33 @@ SAFETY = 1.25  # margin = 1.25 x the largest leave-one-out calibration error. On
 # margin at 8, 16 or 32 calibration networks, and one was at 8 with the in-sample margin
 
 
+@functools.lru_cache(maxsize=65536)
+def _training_op(op: OpSpec, batch: int | None) -> tuple[OpSpec, float]:
+    """``op`` in train mode at ``batch`` (``as_training_architecture``'s), and its output
+    bytes: networks of a space share most ops, so each is rebuilt and measured once."""
+    train = as_training_architecture(op, batch).edges[0].op
+    return train, train.features()["output_elems"] * 4
+
+
 def fast_features(
     arch: Architecture, config: TrainConfig, terms: Mapping[str, tuple[float, float]] | None = None
 ) -> np.ndarray:
     """Per-architecture sums of per-op terms, in MiB: activations the ops keep for backward,
     parameters x (weights, grads, optimizer state), node sums (a node fed by several edges
     holds one more tensor no op owns) and the input; then a constant 1."""
-    arch = as_training_architecture(arch, config.batch)
     kept = params = 0.0
     fan_in: dict[str, int] = {}
     node_bytes: dict[str, float] = {}
     for e in arch.edges:
-        k, p = terms[e.op.key] if terms and e.op.key in terms else op_terms(e.op, config)
+        op, out_bytes = _training_op(e.op, config.batch)
+        k, p = terms[op.key] if terms and op.key in terms else op_terms(op, config)
         kept, params = kept + k, params + p
         fan_in[e.dst] = fan_in.get(e.dst, 0) + 1
-        node_bytes[e.dst] = e.op.features()["output_elems"] * 4
+        node_bytes[e.dst] = out_bytes
     sums = sum(node_bytes[n] for n, k in fan_in.items() if k > 1)
     copies = 2 + STATE_COPIES[config.optimizer]
-    input_bytes = float(np.prod(arch.input_shape)) * 4
+    shape = arch.input_shape if config.batch is None else (config.batch, *arch.input_shape[1:])
+    input_bytes = float(np.prod(shape)) * 4
     return np.array([kept / MIB, params * copies / MIB, sums / MIB, input_bytes / MIB, 1.0])
 
 

@@ -19,6 +19,10 @@ from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
     from latbench.opspec import OpSpec
+    from latbench.timing import TimingConfig
+
+COST_NOTE_S = 60.0
+"""A run whose measuring is estimated to take longer than this (seconds) says so first."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,6 +89,21 @@ def select_specs(
     return specs
 
 
+def cost_note(n_ops: int, config: TimingConfig) -> str | None:
+    """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``."""
+    from latbench.timing.adaptive import bound_ms
+
+    per_op_ms = bound_ms(config, 0.0)
+    if n_ops * per_op_ms <= COST_NOTE_S * 1e3:
+        return None
+    return (
+        f"measuring {n_ops} ops takes up to about {n_ops * per_op_ms / 60e3:.0f} min "
+        f"({per_op_ms:g} ms each: {config.warmup_ms:g} ms warm-up, {config.budget_ms:g} ms "
+        "budget and untimed calls, plus builds; an op slower than the budget takes two "
+        "calls); ops already in the table are skipped; --budget-ms, --match or --sample cut it"
+    )
+
+
 def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
     """The ops to measure, the table stem, what to call them, and the table's meta."""
     if (args.space is None) == (args.model is None):
@@ -118,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
+    note = cost_note(len(specs), timer.config)
+    if note:
+        console.print(f"latbench: {note}", markup=False, highlight=False)
     if args.ray is not None:
         from latbench.fleet.jobs import op_job_factory
 

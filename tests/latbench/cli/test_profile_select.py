@@ -26,3 +26,13 @@ def test_nothing_matched_or_bad_sample_is_one_clear_error() -> None:
         select_specs(specs, ["nope*"], None)
     with pytest.raises(LatbenchError, match="--sample 0"):
         select_specs(specs, None, 0)
+
+
+def test_a_long_run_says_up_front_what_it_will_cost() -> None:
+    from latbench.cli.profile import cost_note
+    from latbench.timing import TimingConfig
+
+    paper = TimingConfig(warmup_ms=50, budget_ms=1000, rounds=20)
+    note = cost_note(7542, paper)  # ofa-mbv3 at size paper
+    assert note is not None and "7542 ops takes up to about 163 min" in note and "--sample" in note
+    assert cost_note(40, paper) is None  # under a minute: nothing to say

@@ -25,7 +25,7 @@ def test_high_noise_stops_at_the_budget_with_a_spread_warning(fake_clock):
     m = timer.measure(clock.op)
     assert m.stop_reason == "budget"
     measured_ms = sum(m.samples_ms) * m.calls_per_sample
-    assert 200 <= measured_ms <= 200 + 10 * 1.0 * 5  # at most one batch past the budget
+    assert 190 <= measured_ms <= 200 + 2 * 1.0 * 1.5  # batches end within the budget
     assert any("high spread" in w for w in m.warnings)
     assert m.median_ms == pytest.approx(1.0, rel=0.15)
 
@@ -38,11 +38,13 @@ def test_tiny_ops_are_timed_in_blocks(fake_clock):
     assert m.median_ms == pytest.approx(0.01, rel=1e-6)
 
 
-def test_op_slower_than_the_budget_still_gets_three_samples(fake_clock):
+def test_op_slower_than_the_budget_gets_one_sample_and_says_so(fake_clock):
     clock = fake_clock(median_ms=500.0, rel_noise=0.0)
     timer = CpuTimer(TimingConfig(warmup_ms=0, budget_ms=100, min_samples=10), clock=clock)
     m = timer.measure(clock.op)
-    assert m.n == 3 and m.stop_reason == "budget"
+    assert m.n == 1 and m.stop_reason == "budget"
+    assert clock.calls == 2  # the untimed first call and the sample
+    assert any("only 1 sample(s)" in w for w in m.warnings)
 
 
 def test_warmup_runs_before_samples(fake_clock):
@@ -50,8 +52,8 @@ def test_warmup_runs_before_samples(fake_clock):
     CpuTimer(TimingConfig(warmup_ms=100, budget_ms=20, min_samples=3), clock=clock).measure(
         clock.op
     )
-    # 1 untimed + 3 estimate + 100 warm-up calls happen before the kept samples
-    assert clock.calls >= 104 + 3
+    # 1 untimed call, then 100 ms of estimate (3 calls) and warm-up before the kept samples
+    assert clock.calls >= 101 + 3
 
 
 def test_max_samples_caps_the_run(fake_clock):
@@ -97,3 +99,42 @@ def test_contention_is_flagged_when_the_median_is_far_above_the_fastest_sample()
     quiet = Measurement((1.0, 1.01, 1.02, 1.03), 1, "cpu-perf_counter_ns")
     assert any("probably busy" in w for w in busy.warnings)
     assert not quiet.warnings
+
+
+def test_the_default_protocol_costs_about_twice_torchs_blocked_autorange(fake_clock):
+    """On a loaded machine the ±1 % target is not met and the budget is the cost: the default
+    answers within 2.5x of blocked_autorange's 0.2 s minimum (1.05 s before), 2 ms op or 20."""
+    for call_ms in (2.0, 20.0):
+        clock = fake_clock(median_ms=call_ms, rel_noise=0.3)
+        m = CpuTimer(TimingConfig(), clock=clock).measure(clock.op)
+        assert m.stop_reason == "budget" and m.n >= 10
+        assert clock.now / 1e9 <= 2.5 * 0.2
+
+
+class LoadedSampler:
+    """A thread clock on a loaded machine: each call reads ``call_ms`` (CPU time) but takes
+    ``slowdown`` times that of the wall clock the budget counts."""
+
+    name = "cpu-fake-thread"
+
+    def __init__(self, call_ms: float, slowdown: float):
+        self.wall_ns, self.call_ms, self.slowdown = 0, call_ms, slowdown
+
+    def now_ns(self) -> int:
+        return self.wall_ns
+
+    def sample(self, fn, calls: int, n: int) -> list[float]:  # noqa: ANN001
+        self.wall_ns += int(n * calls * self.call_ms * self.slowdown * 1e6)
+        return [self.call_ms] * n
+
+
+def test_budgets_count_wall_time_when_the_thread_clock_reads_less():
+    """At load ~10 on 2 cores a 2 ms (CPU) op takes 10 ms of wall time: warm-up and batches
+    are planned on what they cost in wall time, so warm-up + budget hold (0.69 s before)."""
+    from latbench.timing import measure_adaptive
+
+    sampler = LoadedSampler(call_ms=2.0, slowdown=5.0)
+    config = TimingConfig(warmup_ms=50, budget_ms=400, target_rel_ci=1e-9, min_samples=10**6)
+    m = measure_adaptive(lambda: None, sampler, config)
+    assert m.n >= 10 and m.median_ms == 2.0
+    assert sampler.wall_ns / 1e6 <= config.warmup_ms + config.budget_ms + 2 * 10.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from latbench.timing import CpuTimer, TimingConfig
+from latbench.timing.adaptive import bound_ms
 
 
 class DriftingMachine:
@@ -82,3 +83,23 @@ def test_protocol_names_rounds_only_when_interleaving():
     assert TimingConfig(rounds=20).as_dict()["rounds"] == 20
     with pytest.raises(ValueError, match="rounds"):
         TimingConfig(rounds=0)
+
+
+@pytest.mark.parametrize("rounds", [1, 20])
+def test_the_budget_bounds_each_ops_time_however_slow_the_op(rounds):
+    """The profile issue's case: 100 ms budget, 20 rounds, ops up to 885 ms per call. Each op
+    takes at most ``bound_ms`` (warm-up + budget + two calls); one slower than the budget gets
+    one sample (before: one per round, plus five calls of estimate and warm-up)."""
+    costs = {"tiny": 0.3, "mid": 30.0, "near": 90.0, "slow": 250.0, "huge": 885.0}
+    clock = DriftingMachine(fast_ms=1e9, slowdown=1.0)
+    cfg = TimingConfig(warmup_ms=50, budget_ms=100, rounds=rounds)
+    results = CpuTimer(cfg, clock=clock).measure_many([clock.op(k, c) for k, c in costs.items()])
+    for (name, cost), m in zip(costs.items(), results):
+        spent_ms = clock.log.count(name) * cost
+        assert spent_ms <= bound_ms(cfg, cost) <= cfg.warmup_ms + 1.25 * cfg.budget_ms + 2 * cost
+        assert m.median_ms == pytest.approx(cost)
+        if cost > cfg.budget_ms:
+            assert m.n == 1 and spent_ms == 2 * cost and "only 1 sample(s)" in m.warnings[0]
+        elif m.stop_reason != "converged":  # the budget is used
+            assert spent_ms >= cfg.budget_ms - cost
+    assert clock.now / 1e6 <= sum(bound_ms(cfg, c) for c in costs.values())
