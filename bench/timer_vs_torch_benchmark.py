@@ -1,14 +1,15 @@
 """latbench's timer against torch.utils.benchmark's blocked_autorange, side by side.
 
-For fixed ops on the CPU (or a GPU), 0.3-20 ms each, each round times the same callable with
-torch's ``Timer.blocked_autorange`` (wall clock, ``min_run_time`` 0.2 s, its default),
-latbench's quick protocol on the wall clock, and on the CPU latbench's quick protocol and its
-default ``TimingConfig()`` on the per-thread CPU clock (the default with one thread), beside
-the default before it changed (``BEFORE_DEFAULT``: a 1000 ms budget). Per op it prints each timer's median latency (median over
-rounds), its ratio to torch's (same clock: goal within 5 %), its own agreement between rounds
-(max / min of its medians - 1: how repeatable the answer is) and its time to answer (goal:
-<= 0.5x torch's for quick); then per timer the median over ops of both. The load average is printed: on a shared machine the wall-clock
-medians move with the neighbours, the thread clock's much less.
+For fixed ops on the CPU (or a GPU), 0.3-20 ms each, each round times the same callable with torch's
+``Timer.blocked_autorange`` (wall clock, ``min_run_time`` 0.2 s, its default), latbench's quick
+protocol on the wall clock, and on the CPU latbench's quick protocol and its default
+``TimingConfig()`` on the per-thread CPU clock (the default with one thread), beside the default
+before it changed (``BEFORE_DEFAULT``: a 1000 ms budget). Per op it prints each timer's median
+latency (median over rounds), its ratio to torch's (same clock: goal within 5 %), its own agreement
+between rounds (max / min of its medians - 1: how repeatable the answer is) and its time to answer
+(goal: <= 0.5x torch's for quick); then per timer the median over ops of both. The load average is
+printed: on a shared machine the wall-clock medians move with the neighbours, the thread clock's
+much less.
 
     python bench/timer_vs_torch_benchmark.py [--rounds 5] [--device cpu|cuda:0]
 """

@@ -43,6 +43,7 @@ from latbench.errors import LatbenchError, TableError
 from latbench.importing import ImportRowError, provenance_line, read_rows, slug_of
 from latbench.jsonio import loads
 from latbench.model_features import FEATURES, FeatureCache, features_of
+from latbench.models.loader import import_library
 from latbench.tablerun.paths import default_table_path
 from latbench.tables import read_meta, read_table
 from latbench.tables.schema import NETWORKS
@@ -244,8 +245,6 @@ def import_timm_file(
     target = default_table_path(slug, f"{SPACE}-{TABLE}.networks", out_dir)
     if target.exists() and not force:
         raise LatbenchError(f"{target} exists; pass --force to replace it")
-    from latbench.models.loader import import_library
-
     timm = import_library("timm")
     library = f"timm {timm.__version__}"
     report = TimmImportReport(read=len(rows), library=library)

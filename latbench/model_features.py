@@ -37,7 +37,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from latbench.errors import LatbenchError
-from latbench.features import flop_counter
+from latbench.features import flop_counter, numel
 from latbench.models.loader import import_library
 
 
@@ -104,8 +104,6 @@ multiply-add as 2."""
 
 
 def _counter_mode() -> Any:
-
-    from latbench.features import numel
 
     class OpCounter(TorchDispatchMode):
         """Counts every aten call by op group, and its output elements."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from latbench.errors import PLUGIN_HINT, LatbenchError
-from latbench.plugins import load_plugins
+from latbench.plugin_loader import load_plugins
 
 if TYPE_CHECKING:
     from latbench.archs.graph import Architecture

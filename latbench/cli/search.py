@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
-from latbench.cli.ui import console, print_table, progress_bar
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -207,6 +206,8 @@ def run(args: argparse.Namespace) -> int:
         )
     args.size = args.size or get_space(spaces[0]).default_size
     models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
+    from latbench.cli.ui import console, print_table
+
     with progress() as report:
         out = entry.run(args, models, report)
     for item in out.items:
@@ -220,6 +221,8 @@ def run(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def progress() -> Iterator:
     """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
+    from latbench.cli.ui import progress_bar
+
     with progress_bar() as bar:
         tasks: dict[str, int] = {}
 
@@ -326,6 +329,7 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
+    from latbench.cli.ui import console
     from latbench.predictors.data import op_data
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table

@@ -24,7 +24,9 @@ driver dies (``PR_SET_PDEATHSIG``), even by SIGKILL.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import resource
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -77,8 +79,6 @@ class InProcess:
 def _die_with_parent() -> None:
     """Receive SIGKILL when the driver dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``)."""
     try:
-        import ctypes
-
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
@@ -121,8 +121,6 @@ def rss_mb(pid: int) -> float | None:
             pages = int(fh.read().split()[1])
     except (OSError, ValueError, IndexError):
         return None
-    import resource
-
     return pages * resource.getpagesize() / 2**20
 
 

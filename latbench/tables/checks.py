@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError, TableError
 from latbench.jsonio import loads
+from latbench.opspec import OpSpec
 from latbench.tables.schema import TableSchema
 
 STATUSES = ("ok", "error", "oom", "crashed", "timeout")
@@ -179,8 +181,6 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
     """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
     shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
     arch row of a memory table is keyed ``arch:<arch_id>``."""
-    from latbench.opspec import OpSpec
-
     subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
     canonical = []
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
@@ -215,8 +215,6 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
 def check_architectures(path: Path, df: pd.DataFrame) -> None:
     """The ``arch_json`` column (every networks row, memory rows of subject arch) must rebuild
     an Architecture (parsed once: ``latbench.archs.graph.parse_architecture`` keeps it)."""
-    from latbench.archs.graph import Architecture
-
     subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
     for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
         if subject == "arch":

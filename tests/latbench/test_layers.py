@@ -6,9 +6,10 @@ Each module of ``latbench``, ``latbench.predictors`` (folder ``predictors/``) an
 own layer and those below, never one above (imports inside functions count too):
 
 0 foundation   latbench.errors, latbench.jsonio (strict file reading), latbench.atomic
-               (whole-file writes), latbench.tables (file format: schemas, crash-safe rows, row
-               checks; higher layers register theirs), latbench.papers (the papers' constants)
-1 catalogue    latbench (package), ops, opspec, features, spaces, archs
+               (whole-file writes), latbench.papers (the papers' constants)
+1 catalogue    latbench (package), ops, opspec, features, spaces, archs, and latbench.tables
+               (file format: schemas, crash-safe rows; rows checked by the catalogue's own
+               parsers, OpSpec.from_key and Architecture.from_json, whatever was imported)
 2 measurement  timing, device, timed (what gets timed), memory (measuring, tracing), deploy
 3 tables       tablerun (the one measure-into-table mechanism) and its table kinds:
                profile (ops), netprofile (networks), memory.table / memory.terms (memory),
@@ -38,7 +39,6 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
             "latbench.errors",
             "latbench.notfitted",
             "latbench.jsonio",
-            "latbench.tables",
             "latbench.papers",
             "latbench.atomic",
         ),
@@ -52,6 +52,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
             "latbench.features",
             "latbench.spaces",
             "latbench.archs",
+            "latbench.tables",
         ),
     ),
     (

@@ -20,6 +20,7 @@ from latbench.netprofile import (
 from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
 from latbench.tables import read_table
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer
 
 FAST = TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3)
@@ -91,7 +92,9 @@ def test_second_pass_starts_after_the_first(tmp_path):
 def test_interleaving_timer_measures_both_passes_in_one_group(tmp_path):
     archs = [_chain((1,)), _chain((3,)), _chain((1, 1))]
     timer = make_timer(
-        "cpu", TimingConfig(warmup_ms=1, budget_ms=4, rounds=2, reference=True), threads=1
+        "cpu",
+        TimingConfig(warmup_ms=1, budget_ms=4, rounds=2, reference=DRIFT_REFERENCE),
+        threads=1,
     )
     groups: set[int] = set()
     run = measure_architectures(

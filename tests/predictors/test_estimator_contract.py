@@ -19,8 +19,9 @@ from sklearn.utils.estimator_checks import (
 from sklearn.utils.validation import check_is_fitted
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.errors import LatbenchError, NotFittedError
+from latbench.errors import LatbenchError
 from latbench.model_features import FEATURES
+from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import Predictor, input_level
 from latbench.predictors.data import op_data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from latbench.archs import sample_architectures
-from latbench.cli import build_parser
+from latbench.cli.commands import build_parser
 from latbench.spaces import SIZES, default_size, list_spaces
 
 

@@ -297,7 +297,8 @@ def test_uncalibrated_cuda_memory_prediction_says_the_context_is_not_in_it(capsy
 
 def test_hypersegnas_refuses_a_latency_predictor_in_one_line(tmp_path, capsys):
     """The memory filter takes a predictor of architectures in MiB (unit and input_level)."""
-    from latbench.predictors import LookupPredictor, save
+    from latbench.predictors.lookup import LookupPredictor
+    from latbench.predictors.persist import save
 
     lookup = LookupPredictor().fit(*op_data(PROFILES / "nasbench201-small.csv").xy)
     path = save(lookup, tmp_path / "lut.json")

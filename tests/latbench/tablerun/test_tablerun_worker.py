@@ -10,9 +10,10 @@ import pytest
 
 from latbench.opspec import OpSpec
 from latbench.profile import OpLatencyJob
-from latbench.tablerun import run_into_table
+from latbench.tablerun.driver import run_into_table
 from latbench.tablerun.worker import Fault, InProcess, Worker
 from latbench.tables import read_table
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer
 
 SPECS = [OpSpec.make("conv", (1, 4, 8, 8), kernel=k) for k in (1, 3, 5)]
@@ -20,9 +21,10 @@ KEYS = [s.key for s in SPECS]
 
 
 def _timer(rounds: int = 2, reference: bool = False):
-    return make_timer(
-        "cpu", TimingConfig(budget_ms=2, warmup_ms=1, rounds=rounds, reference=reference), threads=1
+    config = TimingConfig(
+        budget_ms=2, warmup_ms=1, rounds=rounds, reference=DRIFT_REFERENCE if reference else None
     )
+    return make_timer("cpu", config, threads=1)
 
 
 class Faulty(InProcess):
