@@ -180,7 +180,11 @@ def dispatch(argv: list[str] | None = None) -> int:
 
         add_to_environment(plugins)  # every worker process inherits them
     chosen = next((a for a in argv if a in COMMANDS), None)  # only its module is imported
-    args = build_parser((chosen,) if chosen else COMMANDS).parse_args(argv)
+    try:  # a parser may ask the registries (search --help lists plugins' searches)
+        args = build_parser((chosen,) if chosen else COMMANDS).parse_args(argv)
+    except LatbenchError as exc:
+        print(f"latbench: error: {exc}", file=sys.stderr)
+        return 2
     args.in_worker = from_command_line
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)

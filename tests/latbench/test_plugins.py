@@ -118,9 +118,11 @@ def test_a_user_space_is_profiled_fitted_and_searched_each_documented_way(tmp_pa
 
 
 @pytest.mark.slow
-def test_a_broken_plugin_is_one_line_naming_it(tmp_path):
+@pytest.mark.parametrize("command", [["spaces"], ["search", "--help"]])
+def test_a_broken_plugin_is_one_line_naming_it(tmp_path, command):
+    """Also where the parser itself asks the registries (``search --help`` lists plugins')."""
     (tmp_path / "broken.py").write_text("raise RuntimeError('no GPU here')\n", encoding="utf-8")
-    proc = _latbench(["--plugin", "broken.py", "spaces"], tmp_path)
+    proc = _latbench(["--plugin", "broken.py", *command], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
         f"latbench: error: plugin '{tmp_path / 'broken.py'}' failed to load: RuntimeError: "
