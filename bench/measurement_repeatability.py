@@ -29,6 +29,7 @@ import pandas as pd
 
 from latbench.archs import sample_architectures
 from latbench.netprofile import measure_architectures, read_networks
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer, min_sample_ms_for
 
 PROTOCOLS = {  # name: (clock, interleaved, reference)
@@ -68,7 +69,7 @@ def main() -> None:
             target_rel_ci=0.005,
             min_sample_ms=min_sample_ms_for("cpu", clock),
             rounds=args.rounds if interleaved else 1,
-            reference=reference,
+            reference=DRIFT_REFERENCE if reference else None,
         )
         timers[name] = make_timer("cpu", config, threads=1, clock=clock)
     passes: dict[str, list[pd.DataFrame]] = {name: [] for name in PROTOCOLS}

@@ -47,6 +47,7 @@ from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.report import evaluate_networks, metric_rows, pass_drift, scatter_png
 from latbench.predictors.transfer import TransferPredictor
 from latbench.profile import profile_specs
+from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
 
 TARGET_WITHIN_10 = 0.95
@@ -108,7 +109,7 @@ def timer(budget_ms: float, device: str, threads: int, rounds: int, clock: str =
         target_rel_ci=0.005,
         min_sample_ms=min_sample_ms_for(device, clock),
         rounds=rounds,
-        reference=cpu and rounds > 1,
+        reference=DRIFT_REFERENCE if cpu and rounds > 1 else None,
     )
     t = make_timer(device, config, threads=threads, **({"clock": clock} if cpu else {}))
     return t

@@ -65,6 +65,11 @@ class TimingConfig:
     machine's slow-down) and its drift-corrected statistics."""
 
     def __post_init__(self) -> None:
+        if self.reference is not None and not isinstance(self.reference, DriftReference):
+            raise TypeError(
+                f"TimingConfig.reference is a DriftReference (latbench.timed.DRIFT_REFERENCE) "
+                f"or None, not {self.reference!r}"
+            )
         if (
             self.budget_ms <= 0
             or self.min_samples < 1
