@@ -41,7 +41,7 @@ from latbench.predictors.base import Predictor
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import network_terms, op_terms
 from latbench.predictors.persist import check_numbers, check_type, persistable
-from latbench.predictors.transfer_fit import tolerance_factor
+from latbench.predictors.transfer_fit import tolerance_interval
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
@@ -231,9 +231,7 @@ class SpecSheetPredictor(Predictor):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(estimate, low, high) ms: the band the calibration's own relative errors give
         (a tolerance interval on them, ``transfer_fit.tolerance_factor``)."""
-        pred = self.predict(X)
-        f = tolerance_factor(self.residuals_, coverage or self.coverage, 0.975)
-        return pred, pred * np.exp(-f), pred * np.exp(f)
+        return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
     def to_state(self) -> dict[str, Any]:
         self._check_fitted("nothing to save")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
 from latbench.cli.fleet import add_ray_args, run_fleet
@@ -22,6 +22,7 @@ from latbench.errors import LatbenchError
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
     from latbench.archs import Architecture
     from latbench.memory import TrainConfig
+    from latbench.memory.steps import Subject
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -141,9 +142,12 @@ def _measure(
 ) -> int:
     from latbench.cli.ui import console, progress_bar
     from latbench.device import fingerprint
-    from latbench.memory.cpu import measure_cpu
-    from latbench.memory.gpu import measure_gpu
-    from latbench.memory.table import default_memory_table, measure_into_table
+    from latbench.memory.table import (
+        default_memory_table,
+        measure_into_table,
+        measure_memory,
+        measured_column,
+    )
 
     cpu = args.device == "cpu"
     threads = args.threads if cpu else None
@@ -152,12 +156,11 @@ def _measure(
     options = run_options(args)
     options.pop("executor")  # each subject runs in its own child process, with a time limit
     limit = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
-    measure = (
-        (lambda s: measure_cpu(s, config, threads, timeout_s=limit or 900.0))
-        if cpu
-        else (lambda s: measure_gpu(s, config, args.device, timeout_s=limit))
-    )
-    column = "rss_growth_mib" if cpu else "nvml_process_mib"
+
+    def measure(subject: Subject) -> dict[str, Any]:
+        return measure_memory(subject, args.device, config, threads, timeout_s=limit)
+
+    column = measured_column(args.device)
     if args.ray is not None:
         from latbench.fleet.jobs import memory_job_factory
 

@@ -11,10 +11,8 @@ import functools
 from typing import Any
 
 from latbench.fleet.cluster import JobFactory
-from latbench.memory.cpu import measure_cpu
-from latbench.memory.gpu import measure_gpu
 from latbench.memory.steps import TrainConfig
-from latbench.memory.table import memory_job
+from latbench.memory.table import measure_memory, memory_job
 from latbench.netprofile import NetworkJob
 from latbench.profile import OpLatencyJob, timer_job_fields
 from latbench.tables.schema import NETWORKS
@@ -77,18 +75,8 @@ def memory_job_factory(
 def _memory_job(
     device: str, *, config: TrainConfig, threads: int | None, timeout_s: float | None
 ) -> Any:
-
     cpu = not device.startswith("cuda")
     measure = functools.partial(
-        _measure_memory, device=device, config=config, threads=threads, timeout_s=timeout_s
+        measure_memory, device=device, config=config, threads=threads, timeout_s=timeout_s
     )
     return memory_job(device, config, measure, threads if cpu else None)
-
-
-def _measure_memory(
-    subject: Any, *, device: str, config: TrainConfig, threads: int | None, timeout_s: float | None
-) -> dict[str, Any]:
-    if device.startswith("cuda"):
-        return measure_gpu(subject, config, device, timeout_s=timeout_s)
-
-    return measure_cpu(subject, config, threads, timeout_s=timeout_s or 900.0)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.device import fingerprint as device_fingerprint
-from latbench.memory.gpu import alloc_conf
+from latbench.memory.cpu import CHILD_TIMEOUT_S, measure_cpu
+from latbench.memory.gpu import alloc_conf, measure_gpu
 from latbench.memory.steps import Subject, TrainConfig
 from latbench.opspec import OpSpec
 from latbench.tablerun.driver import run_into_table
@@ -87,6 +88,27 @@ def protocol_id(
 def default_memory_table(slug: str, name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<tables home>/<device-slug>/memory-<name>.csv``."""
     return default_table_path(slug, f"memory-{name}", root)
+
+
+def measured_column(device: str) -> str:
+    """The column a measurement on ``device`` fills: ``rss_growth_mib`` on a CPU,
+    ``nvml_process_mib`` (what nvidia-smi shows for the process) on CUDA."""
+    return "nvml_process_mib" if device.startswith("cuda") else "rss_growth_mib"
+
+
+def measure_memory(
+    subject: Subject,
+    device: str,
+    config: TrainConfig,
+    threads: int | None = None,
+    timeout_s: float | None = None,
+) -> dict[str, Any]:
+    """Training memory of ``subject`` on ``device`` in a fresh process: ``measure_gpu`` on
+    CUDA, else ``measure_cpu`` with ``threads`` (its time limit defaults to
+    ``CHILD_TIMEOUT_S``)."""
+    if device.startswith("cuda"):
+        return measure_gpu(subject, config, device, timeout_s=timeout_s)
+    return measure_cpu(subject, config, threads, timeout_s=timeout_s or CHILD_TIMEOUT_S)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from latbench.nas.searches import SearchReport
 from latbench.nas.synthetic import Progress
@@ -123,9 +124,13 @@ def _confirm(
     memory table, under the predictor's training config."""
     from latbench.device import fingerprint
     from latbench.memory import TrainConfig
-    from latbench.memory.cpu import measure_cpu
-    from latbench.memory.gpu import measure_gpu
-    from latbench.memory.table import default_memory_table, measure_into_table, subject_columns
+    from latbench.memory.table import (
+        default_memory_table,
+        measure_into_table,
+        measure_memory,
+        measured_column,
+        subject_columns,
+    )
     from latbench.tables import read_table
 
     cpu = args.device == "cpu"
@@ -134,18 +139,17 @@ def _confirm(
     path = args.memory_table or default_memory_table(
         fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}"
     )
-    column = "rss_growth_mib" if cpu else "nvml_process_mib"
+    column = measured_column(args.device)
     predicted = getattr(model, "target", None)
     if predicted not in (None, "rss_growth" if cpu else "nvml"):
         report.line(
             f"note: the predictor predicts {predicted!r}; measured here: {column} "
             "(compare with care)"
         )
-    measure = (
-        (lambda s: measure_cpu(s, config, threads))
-        if cpu
-        else (lambda s: measure_gpu(s, config, args.device))
-    )
+
+    def measure(subject: Any) -> dict[str, Any]:
+        return measure_memory(subject, args.device, config, threads)
+
     top = res.kept[: args.confirm]
     report.line(f"measuring the top {len(top)} on {args.device} ({column}) -> {path}")
     done = iter(range(1, len(top) + 1))
