@@ -147,24 +147,18 @@ def detect_gpus() -> list[dict[str, Any]]:
             for i in range(torch.cuda.device_count())
         ]
 
+    gpus: list[dict[str, Any]] = []
     with nvml() as nv:
         if nv is None:
-            return []
-        gpus = []
+            return gpus
         with contextlib.suppress(Exception):
             for i in range(nv.nvmlDeviceGetCount()):
                 handle = nv.nvmlDeviceGetHandleByIndex(i)
-                major, minor = nv.nvmlDeviceGetCudaComputeCapability(handle)
+                cc = "{}.{}".format(*nv.nvmlDeviceGetCudaComputeCapability(handle))
                 name = nv.nvmlDeviceGetName(handle)
-                gpus.append(
-                    {
-                        "index": i,
-                        "cc": f"{major}.{minor}",
-                        "via": "nvml",
-                        "name": name.decode() if isinstance(name, bytes) else name,
-                    }
-                )
-        return gpus
+                name = name.decode() if isinstance(name, bytes) else name
+                gpus.append({"index": i, "cc": cc, "via": "nvml", "name": name})
+    return gpus
 
 
 def torch_build(cuda: str | None) -> str:
@@ -182,20 +176,16 @@ def torch_build(cuda: str | None) -> str:
 
 def _torch_verdict(version: str, cc: float, probe: bool) -> str:
     """The installed torch: with a GPU here its own arch list decides, else the table."""
-    local = version.split("+")[1] if "+" in version else ""
-    build = (
-        torch_build(f"{local[2:-1]}.{local[-1]}")
-        if re.fullmatch(r"cu\d{3}", local)
-        else torch_build(torch.version.cuda)
-    )
+    local = version.partition("+")[2]
+    cuda = f"{local[2:-1]}.{local[-1]}" if re.fullmatch(r"cu\d{3}", local) else torch.version.cuda
+    build = torch_build(cuda)
     if build == "cpu":
         return "unsupported: CPU-only build of torch; install a CUDA build"
     archs = torch.cuda.get_arch_list() if probe and torch.cuda.is_available() else []
     if archs:
         sm = int(round(cc * 10))
-        ok = f"sm_{sm}" in archs or any(
-            a.startswith("compute_") and int(a[8:]) <= sm for a in archs
-        )
+        ptx = any(a.startswith("compute_") and int(a[8:]) <= sm for a in archs)
+        ok = f"sm_{sm}" in archs or ptx
         return "ok" if ok else f"unsupported: this build has {', '.join(archs)}"
     return verdict("torch", version, cc, build)
 
@@ -210,10 +200,8 @@ def verdict(package: str, version: str | None, cc: float, build: str = "") -> st
     if any(_in_range(version, r) and _cc_ok(cc, r) and r.build in ("", build) for r in rows):
         return "ok"
     good = supported_versions(package, cc)
-    hint = (
-        " or ".join(r.versions() for r in good)
-        if good
-        else "nothing: no release in latbench's support table runs on it"
+    hint = " or ".join(r.versions() for r in good) or (
+        "nothing: no release in latbench's support table runs on it"
     )
     return f"unsupported on sm_{int(round(cc * 10))}: use {hint}"
 
@@ -228,11 +216,10 @@ def _last_note(package: str, cc: float) -> str:
 
 
 def _check(package: str, version: str | None, cc: float, probe: bool) -> dict[str, Any]:
-    text = (
-        _torch_verdict(version, cc, probe)
-        if package == "torch" and version
-        else verdict(package, version, cc)
-    )
+    if package == "torch" and version:
+        text = _torch_verdict(version, cc, probe)
+    else:
+        text = verdict(package, version, cc)
     good = supported_versions(package, cc)
     command = ""
     if text != "ok" and good:
@@ -269,17 +256,11 @@ def diagnose(cc: float | None = None) -> dict[str, Any]:
         for p in ("tensorrt", "onnxruntime-gpu", "torch")
     ]
     bad = any(c["verdict"].startswith("unsupported") for c in checks)
+    then = f"checks for --cc {cc}" if ccs else "pass --cc X.Y to ask about a GPU that is not here"
     return {
         "gpus": gpus,
         "installed": installed,
         "checks": checks,
         "exit_code": int(bad),
-        "note": ""
-        if gpus
-        else (
-            f"no GPU visible (torch.cuda and NVML see none); checks for --cc {cc}"
-            if ccs
-            else "no GPU visible (torch.cuda and NVML see none); pass --cc X.Y to ask "
-            "about a GPU that is not here"
-        ),
+        "note": "" if gpus else f"no GPU visible (torch.cuda and NVML see none); {then}",
     }

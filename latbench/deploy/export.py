@@ -50,43 +50,6 @@ class ExportedModel:
         return {**asdict(self), "path": str(self.path)}
 
 
-def _as_module(model: Any) -> torch.nn.Module:
-    """An ``Architecture`` is built on the CPU; a module is used as is."""
-    return model.build("cpu") if hasattr(model, "edges") and hasattr(model, "build") else model
-
-
-def _run_exporter(
-    module: torch.nn.Module,
-    inputs: tuple[torch.Tensor, ...],
-    path: Path,
-    opset: int,
-    exporter: str,
-    names: tuple[list[str], list[str]],
-) -> None:
-    if exporter == "dynamo":
-        try:
-            import onnxscript  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError(
-                "onnxscript", why="the dynamo ONNX exporter needs it"
-            ) from None
-    # The TorchScript exporter is deprecated but still the reliable one here; its notice and
-    # the dynamo exporter's progress lines are noise for a caller that asked for a file.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        torch.onnx.export(
-            module,
-            inputs,
-            str(path),
-            opset_version=opset,
-            dynamo=exporter == "dynamo",
-            input_names=names[0],
-            output_names=names[1],
-            do_constant_folding=True,
-        )
-
-
 def export_onnx(
     model: Any,
     path: str | Path,
@@ -109,7 +72,8 @@ def export_onnx(
         if not hasattr(model, "example_inputs"):
             raise ExportError("export_onnx needs inputs= for a plain nn.Module")
         inputs = tuple(model.example_inputs("cpu"))
-    module = _as_module(model).eval()
+    is_arch = hasattr(model, "edges") and hasattr(model, "build")
+    module = (model.build("cpu") if is_arch else model).eval()
     path = unlinked(path)  # a link there is replaced by the file, never written through
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -117,30 +81,33 @@ def export_onnx(
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     in_names = ["input"] if len(inputs) == 1 else [f"input{i}" for i in range(len(inputs))]
     out_names = ["output"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))]
+    if exporter == "dynamo":
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError(
+                "onnxscript", why="the dynamo ONNX exporter needs it"
+            ) from None
+    # the TorchScript exporter's deprecation notice and the dynamo one's progress lines are
+    # noise for a caller that asked for a file
     try:
-        _run_exporter(module, inputs, path, opset, exporter, (in_names, out_names))
-    except MissingDependencyError:
-        raise
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.onnx.export(
+                module,
+                inputs,
+                str(path),
+                opset_version=opset,
+                dynamo=exporter == "dynamo",
+                input_names=in_names,
+                output_names=out_names,
+                do_constant_folding=True,
+            )
     except Exception as exc:  # noqa: BLE001 - exporters raise many types; report which op broke
         raise ExportError(
             f"{exporter} ONNX export (opset {opset}) failed: {type(exc).__name__}: {str(exc)[:400]}"
         ) from exc
-    return ExportedModel(
-        path=path,
-        opset=_check_and_stamp(path, opset, exporter),
-        exporter=exporter,
-        input_names=tuple(in_names),
-        output_names=tuple(out_names),
-        input_shapes=tuple(tuple(t.shape) for t in inputs),
-        output_shapes=tuple(tuple(t.shape) for t in outputs),
-        torch_version=torch.__version__,
-        onnx_version=onnx.__version__,
-    )
-
-
-def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
-    """Run onnx.checker, record how the file was made in its metadata; returns its opset."""
-
     proto = onnx.load(str(path))
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -151,19 +118,35 @@ def _check_and_stamp(path: Path, opset: int, exporter: str) -> int:
         "latbench.exporter": exporter,
         "latbench.torch": torch.__version__,
     }
-    onnx.helper.set_model_props(
-        proto, {**{p.key: p.value for p in proto.metadata_props}, **recorded}
-    )
+    onnx.helper.set_model_props(proto, {**_metadata(proto), **recorded})
     onnx.save(proto, str(path))
+    return ExportedModel(
+        path=path,
+        opset=_opset(proto, opset),
+        exporter=exporter,
+        input_names=tuple(in_names),
+        output_names=tuple(out_names),
+        input_shapes=tuple(tuple(t.shape) for t in inputs),
+        output_shapes=tuple(tuple(t.shape) for t in outputs),
+        torch_version=torch.__version__,
+        onnx_version=onnx.__version__,
+    )
+
+
+def _metadata(proto: onnx.ModelProto) -> dict[str, str]:
+    return {p.key: p.value for p in proto.metadata_props}
+
+
+def _opset(proto: onnx.ModelProto, default: int) -> int:
+    """The model's default-domain (ai.onnx) opset."""
     opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
-    return int(opsets.get("ai.onnx", opset))
+    return int(opsets.get("ai.onnx", default))
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata properties of an ONNX file (what ``export_onnx`` recorded, and others)."""
 
-    proto = onnx.load(str(path), load_external_data=False)
-    return {p.key: p.value for p in proto.metadata_props}
+    return _metadata(onnx.load(str(path), load_external_data=False))
 
 
 def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ExportedModel:
@@ -202,12 +185,10 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
                 f"--input-shape {list(input_shape)}"
             )
         shapes.append(tuple(int(d) for d in shape))
-    outputs = proto.graph.output
-    opsets = {o.domain or "ai.onnx": o.version for o in proto.opset_import}
-    meta = {p.key: p.value for p in proto.metadata_props}
+    outputs, meta = proto.graph.output, _metadata(proto)
     return ExportedModel(
         path=path,
-        opset=int(opsets.get("ai.onnx", 0)),
+        opset=_opset(proto, 0),
         exporter=meta.get("latbench.exporter", "unknown"),
         input_names=tuple(v.name for v in inputs),
         output_names=tuple(v.name for v in outputs),

@@ -1,17 +1,12 @@
 """Does a network's output depend on its input? The precondition for an output comparison.
 
-``validate`` checks an exported model by comparing its outputs with PyTorch's on one input.
-That check can only fail if the output varies with the input by more than the tolerance: a
-network whose activations die on the way (random weights, eval mode, deep chains of
-ReLU-conv-BN at PyTorch's default init) gives the same output for every input, and a wrong
-export would "match" it.
-
-``ensure_live`` measures the output's spread over a few random inputs; where it is below the
-comparison's tolerance it re-initialises the weights variance-preservingly (He et al. 2015,
-"Delving Deep into Rectifiers", fan-in normal init for conv/linear weights) and sets every
-BatchNorm's running statistics from a few forward passes on random inputs (as a BN layer
-would hold after training; Ioffe & Szegedy 2015), then measures again. The result says
-which init was used and whether the comparison can fail.
+A network whose activations die on the way (random weights, eval mode, deep ReLU-conv-BN
+chains at PyTorch's default init) gives the same output for every input, and a wrong export
+would "match" it. ``ensure_live`` measures the output's spread over a few random inputs; below
+the comparison's tolerance it re-initialises the weights variance-preservingly (He et al. 2015,
+"Delving Deep into Rectifiers": fan-in normal conv/linear weights) and sets BatchNorm running
+statistics from a few forward passes on random inputs (as after training; Ioffe & Szegedy
+2015), then measures again, and says which init was used and whether the comparison can fail.
 """
 
 from __future__ import annotations
@@ -79,9 +74,7 @@ def variance_preserving_init(
     leaves the module in eval mode."""
     torch.manual_seed(seed)
     for m in module.modules():
-        if isinstance(
-            m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.ConvTranspose2d, nn.ConvTranspose3d)
-        ):
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
             nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)

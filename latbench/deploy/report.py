@@ -37,9 +37,6 @@ VERDICT_BASIS = (
     "FPS = batch / median): the call a deployment typically sees"
 )
 
-BUSY_MARKERS = ("busy",)
-"""A warning containing one of these says the timings include other work."""
-
 
 @dataclass(frozen=True)
 class BackendResult:
@@ -78,21 +75,17 @@ class BackendResult:
     @property
     def busy(self) -> bool:
         """The measurement says the machine was busy: its numbers include other work."""
-        return any(m in w for w in self.warnings for m in BUSY_MARKERS)
+        return any("busy" in w for w in self.warnings)  # ``busy_warnings``
 
 
 def gap_note(backend: str, info: dict[str, Any], prediction: dict[str, Any]) -> str:
     """Empty when the gap compares like with like; else what the predictor measured instead."""
     source = prediction.get("backend") or PREDICTOR_BACKEND
-    same = backend == source and info.get("engine", f"{source}-eager") == f"{source}-eager"
+    if backend == source and info.get("engine", f"{source}-eager") == f"{source}-eager":
+        return ""
     return (
-        ""
-        if same
-        else (
-            f"gap against a {source}-eager predictor: {backend} "
-            f"({info.get('engine', backend)}) is another engine, so the gap "
-            "includes the engine's speed-up, not only prediction error"
-        )
+        f"gap against a {source}-eager predictor: {backend} ({info.get('engine', backend)}) is "
+        "another engine, so the gap includes the engine's speed-up, not only prediction error"
     )
 
 
@@ -120,20 +113,22 @@ class ValidationReport:
     @property
     def passed(self) -> bool | None:
         """False if any measured backend breaks a constraint; None if none was checked."""
-        verdicts = [b.passed for b in self.backends if b.status == "ok" and b.passed is not None]
+        verdicts = [b.passed for b in self._measured if b.passed is not None]
         return all(verdicts) if verdicts else None
 
     @property
     def busy(self) -> bool:
-        return any(b.busy for b in self.backends if b.status == "ok")
+        return any(b.busy for b in self._measured)
+
+    @property
+    def _measured(self) -> list[BackendResult]:
+        return [b for b in self.backends if b.status == "ok"]
 
     @property
     def clocks(self) -> list[str]:
         """The clocks the measured backends were timed on (``RunInfo.timer``), in order; one
         entry when their latencies are comparable."""
-        return list(
-            dict.fromkeys(str(b.info.get("timer")) for b in self.backends if b.status == "ok")
-        )
+        return list(dict.fromkeys(str(b.info.get("timer")) for b in self._measured))
 
     @property
     def clock_line(self) -> str:
@@ -141,13 +136,8 @@ class ValidationReport:
         clocks = self.clocks
         if len(clocks) <= 1:
             return f"clock: {clocks[0] if clocks else '-'} (every backend)"
-        return (
-            "clocks differ: "
-            + ", ".join(
-                f"{b.backend} {b.info.get('timer')}" for b in self.backends if b.status == "ok"
-            )
-            + "; their latencies are not comparable with each other"
-        )
+        pairs = ", ".join(f"{b.backend} {b.info.get('timer')}" for b in self._measured)
+        return f"clocks differ: {pairs}; their latencies are not comparable with each other"
 
     @property
     def statistic(self) -> str:
@@ -158,17 +148,9 @@ class ValidationReport:
     def verdict(self) -> str:
         """PASS / FAIL on the median latency with the limits it judged, or no constraint;
         qualified when the machine was busy or the output comparison proves nothing."""
-        notes = [
-            n
-            for n, on in (
-                ("machine busy: timings unreliable", self.busy),
-                (
-                    "outputs not checked: comparison proves nothing",
-                    self.liveness is not None and not self.liveness.get("live"),
-                ),
-            )
-            if on
-        ]
+        notes = ["machine busy: timings unreliable"] if self.busy else []
+        if self.liveness is not None and not self.liveness.get("live"):
+            notes.append("outputs not checked: comparison proves nothing")
         if self.passed is None:
             return _verdict(None) + (f" ({'; '.join(notes)})" if notes else "")
         limits = []
@@ -181,21 +163,9 @@ class ValidationReport:
     def columns(self) -> tuple[str, ...]:
         """backend, engine, the verdict's statistic and FPS, the gap's statistic when another,
         predicted, gap, verdict (see ``rows``)."""
-        gap = (
-            (STAT_LABELS.get(self.statistic, self.statistic),)
-            if (self.statistic != VERDICT_STATISTIC)
-            else ()
-        )
-        return (
-            "backend",
-            "engine",
-            STAT_LABELS[VERDICT_STATISTIC],
-            "FPS@median",
-            *gap,
-            "predicted ms",
-            "gap %",
-            "verdict",
-        )
+        gap = () if self.statistic == VERDICT_STATISTIC else (_label(self.statistic),)
+        median = STAT_LABELS[VERDICT_STATISTIC]
+        return ("backend", "engine", median, "FPS@median", *gap, "predicted ms", "gap %", "verdict")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -247,42 +217,37 @@ class ValidationReport:
                 f"{self.liveness.get('default_spread', 0):.2g})"
             )
         for b in self.backends:
-            out += [
-                f"{b.backend}: {text}"
-                for text in ([b.error] if b.error else [])
-                + list(b.warnings)
-                + ([f"* {b.gap_note}"] if b.gap_note else [])
-            ]
+            texts = [b.error] if b.error else []
+            texts += b.warnings + ([f"* {b.gap_note}"] if b.gap_note else [])
+            out += [f"{b.backend}: {text}" for text in texts]
         return out
 
     def to_markdown(self) -> str:
-        head = (
-            f"# latbench validate: {self.arch.get('name') or self.arch.get('space')}\n\n"
-            f"- architecture: {self.arch.get('space')} {self.arch.get('genotype', '')}"
-            f" ({self.arch.get('n_edges')} edges, input {self.arch.get('input_shape')})\n"
-            f"- device: {self.device.get('name')} ({self.device.get('slug')})\n"
-            f"- {self.clock_line}\n"
+        arch, onnx = self.arch, self.onnx
+        lines = [
+            f"# latbench validate: {arch.get('name') or arch.get('space')}",
+            "",
+            f"- architecture: {arch.get('space')} {arch.get('genotype', '')} "
+            f"({arch.get('n_edges')} edges, input {arch.get('input_shape')})",
+            f"- device: {self.device.get('name')} ({self.device.get('slug')})",
+            f"- {self.clock_line}",
             f"- budget: latency <= {_fmt(self.budget_ms)} ms, throughput >= "
-            f"{_fmt(self.min_fps)} FPS\n"
+            f"{_fmt(self.min_fps)} FPS",
             f"- prediction: {self.prediction.get('note') or self.prediction.get('source')}"
-            f"{gap_basis(self.prediction)}\n"
-            f"- table: {STAT_LABELS.get(self.statistic, self.statistic)} is the measured "
-            f"{self.statistic}, the statistic the gap uses; {VERDICT_BASIS}\n"
-            f"- ONNX: {self.onnx.get('path') if self.onnx else 'not exported'}"
-            f"{' (opset ' + str(self.onnx.get('opset')) + ')' if self.onnx else ''}\n\n"
-        )
-        cols = self.columns()
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(r) + " |" for r in self.rows()]
-        notes = [f"- {n}" for n in self.notes()]
-        tail = f"\noverall: {self.verdict}\n"
-        return (
-            head
-            + "\n".join(lines)
-            + "\n"
-            + ("\n" + "\n".join(notes) + "\n" if notes else "")
-            + tail
-        )
+            f"{gap_basis(self.prediction)}",
+            f"- table: {_label(self.statistic)} is the measured {self.statistic}, the statistic "
+            f"the gap uses; {VERDICT_BASIS}",
+            f"- ONNX: {onnx.get('path')} (opset {onnx.get('opset')})"
+            if onnx
+            else "- ONNX: not exported",
+            "",
+            "| " + " | ".join(self.columns()) + " |",
+            "|" + "---|" * len(self.columns()),
+            *("| " + " | ".join(r) + " |" for r in self.rows()),
+        ]
+        if self.notes():
+            lines += ["", *(f"- {n}" for n in self.notes())]
+        return "\n".join([*lines, "", f"overall: {self.verdict}", ""])
 
 
 def drift_measured(prediction: dict) -> bool:
@@ -320,44 +285,37 @@ def gap_basis(prediction: dict) -> str:
             f"{fitted}, drift-corrected to its tables' machine speed; {why}, so drift is "
             "taken as 1 and the gap includes any slow-down of this machine since)"
         )
-    return (
-        f" (gap % against the measured {measured}, the statistic it was fitted on)"
-        if measured != DEFAULT_STATISTIC
-        else ""
-    )
+    if measured == DEFAULT_STATISTIC:
+        return ""
+    return f" (gap % against the measured {measured}, the statistic it was fitted on)"
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
+def _label(statistic: str) -> str:
+    return STAT_LABELS.get(statistic, statistic)
+
+
 def _verdict(passed: bool | None) -> str:
     return {True: "PASS", False: "FAIL", None: "no constraint"}[passed]
 
 
-def _row(b: BackendResult, statistic: str = DEFAULT_STATISTIC) -> tuple[str, ...]:
+def _row(b: BackendResult, statistic: str) -> tuple[str, ...]:
     extra = statistic != VERDICT_STATISTIC
     if b.status != "ok":
-        return (
-            b.backend,
-            b.info.get("engine", "-"),
-            "-",
-            "-",
-            *("-",) * extra,
-            _fmt(b.predicted_ms),
-            "-",
-            b.status,
-        )
+        dashes = ("-",) * (2 + extra)
+        return (b.backend, b.info.get("engine", "-"), *dashes, _fmt(b.predicted_ms), "-", b.status)
     raw = " (raw)" if b.gap_statistic and b.gap_statistic != statistic else ""
     gap = "-" if b.gap_pct is None else f"{b.gap_pct:+.1f}{'*' if b.gap_note else ''}{raw}"
-    verdict = _verdict(b.passed) + (" (busy)" if b.busy else "")
     return (
         b.backend,
         str(b.info.get("engine", "")),
         _fmt(b.latency_ms),
         _fmt(b.fps),
         *(_fmt(b.stats.get(statistic)),) * extra,
-        _fmt(b.predicted_ms) if b.predicted_ms is not None else NO_PREDICTION,
+        NO_PREDICTION if b.predicted_ms is None else _fmt(b.predicted_ms),
         gap,
-        verdict,
+        _verdict(b.passed) + (" (busy)" if b.busy else ""),
     )

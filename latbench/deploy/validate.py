@@ -1,9 +1,8 @@
 """``validate``: export one architecture, run it on every requested backend, and compare the
 measured latency and throughput with the prediction and with the search's budget.
 
-The module is built once: the ONNX file and the torch runner share its weights, so the outputs
-of every backend can be checked against PyTorch's (a wrong export shows up as a mismatch, not
-as a suspiciously fast number).
+The module is built once, so every backend's outputs are checked against PyTorch's (a wrong
+export shows up as a mismatch, not as a suspiciously fast number).
 """
 
 from __future__ import annotations
@@ -27,10 +26,8 @@ from latbench.deploy.report import (
     PREDICTOR_BACKEND,
     BackendResult,
     ValidationReport,
-    drift_measured,
     gap_note,
     gap_pct,
-    gap_statistic,
 )
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
 from latbench.deploy.runners.ort import import_ort
@@ -53,6 +50,17 @@ OUTPUT_TOL = {"fp32": 1e-3, "fp16": 5e-2}
 BUSY_LOAD_PER_CORE = 1.0
 """1-minute load average per core above which validate says the machine was busy."""
 
+ONNX_BACKENDS = ("ort", "ort-trt", "trt")
+"""The backends an ONNX file runs on (``torch`` needs the PyTorch model)."""
+
+DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
+"""How validate times the drift reference: one round of the tables' reference timing."""
+DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
+DRIFT_TRUSTED = 0.25
+"""A drift correction beyond ±25 % is not shown as the gap: dividing by the drift assumes the
+network slowed down by the reference's factor, true of a uniformly slower core, not of the
+cache and memory contention of a loaded machine."""
+
 
 @dataclass(frozen=True)
 class ValidateOptions:
@@ -70,14 +78,13 @@ class ValidateOptions:
 
 def resolve_architecture(text: str) -> Architecture:
     """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``latbench.archs.registry.architecture_from_ref``, memory's parser too)."""
+    sample one (``latbench.archs.registry.architecture_from_ref``)."""
     return architecture_from_ref(text)
 
 
 PredictorLoader = Callable[[Path, "str | None"], Any]
-"""``load(path, device_slug) -> network predictor`` for a ``--predictor`` file. The CLI passes
-``latbench.cli.validate.load_network_predictor``: the measuring layers never import
-``predictors`` themselves (layers flow one way)."""
+"""``load(path, device_slug) -> network predictor`` for a ``--predictor`` file (the CLI passes
+``latbench.cli.validate.load_network_predictor``: measuring layers never import predictors)."""
 
 
 def predict_latency(
@@ -89,26 +96,25 @@ def predict_latency(
     """The network predictor's latency for ``arch``, or ``note: "no prediction"``.
 
     ``predictor``: None, a fitted network predictor (``predict([arch]) -> ms``), or a file
-    path read with ``load``.
+    path read with ``load``. Raises ``LatbenchError`` for a file without ``load`` and for a
+    prediction that is not a finite number > 0.
     """
     if predictor is None:
         return {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
-    if isinstance(predictor, (str, Path)):
-        if load is None:
-            raise LatbenchError(
-                f"{predictor}: a predictor file needs a loader (pass "
-                "load_predictor=latbench.cli.validate.load_network_predictor) "
-                "or pass the loaded predictor"
-            )
-        source, model = str(predictor), load(Path(predictor), device_slug)
-    else:
+    if not isinstance(predictor, (str, Path)):
         source, model = type(predictor).__name__, predictor
+    elif load is None:
+        raise LatbenchError(
+            f"{predictor}: a predictor file needs a loader (pass load_predictor="
+            "latbench.cli.validate.load_network_predictor) or pass the loaded predictor"
+        )
+    else:
+        source, model = str(predictor), load(Path(predictor), device_slug)
     value = float(np.asarray(model.predict([arch]))[0])
     if not (np.isfinite(value) and value > 0):
         raise LatbenchError(
-            f"{source}: predicts {value!r} ms for {arch.name or arch.space}; "
-            "a latency is a finite number > 0 (is the architecture far outside "
-            "what it was fitted on?)"
+            f"{source}: predicts {value!r} ms for {arch.name or arch.space}; a latency is a "
+            "finite number > 0 (is the architecture far outside what it was fitted on?)"
         )
     info = getattr(model, "info_", {})
     return {
@@ -124,17 +130,12 @@ def predict_latency(
 
 
 def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str, Any] | None:
-    """For a prediction of a drift-corrected statistic: this machine's drift against the
-    nominal reference time of the predictor's tables, from the drift reference
-    (``REFERENCE_ID``) timed here before the backends and again after each one (a backend's
-    drift is from the mean of the two, as the tables' reference is timed between items), so
-    that the measured statistic is corrected as the predictor's was
-    (``latbench.timing.measure_each``).
+    """For a prediction of a drift-corrected statistic, this machine's drift against the
+    nominal reference time of the predictor's tables (the drift reference ``REFERENCE_ID``
+    timed here, as ``latbench.timing.measure_each`` does for the tables).
 
-    Returns ``{"reference_ms", "nominal_ms", "drift"}``, or ``{"note": why not}`` (a file saved
-    before latbench recorded the nominal, another reference, a GPU run); None for a raw
-    statistic."""
-
+    Returns ``{"reference_ms", "nominal_ms", "drift"}``, or ``{"note": why not}`` (no nominal
+    in the file, another reference, a GPU run); None for a raw statistic."""
     if not is_corrected(prediction.get("statistic") or ""):
         return None
     ref = prediction.get("drift_reference") or {}
@@ -144,22 +145,8 @@ def machine_drift(prediction: dict[str, Any], opts: ValidateOptions) -> dict[str
         return {"note": f"its tables timed another drift reference ({ref.get('reference')!r})"}
     if not opts.device.startswith("cpu"):
         return {"note": "validate times the drift reference on the CPU only"}
-    ref_ms = drift_reference_ms(opts.threads)
-    return {
-        "reference_ms": ref_ms,
-        "nominal_ms": float(ref["nominal_ms"]),
-        "drift": ref_ms / float(ref["nominal_ms"]),
-    }
-
-
-DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
-"""How validate times the drift reference: one round of the tables' reference timing."""
-DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
-DRIFT_TRUSTED = 0.25
-"""A drift correction larger than ±25 % is not shown as the gap: dividing by the drift
-assumes the network slowed down by the same factor as the reference, which holds for a
-uniformly slower core, not for the cache and memory contention of a loaded machine (the
-quickstart on a loaded machine: drift 1.611 turned a raw gap of +4.4 % into −51.2 %)."""
+    ref_ms, nominal_ms = drift_reference_ms(opts.threads), float(ref["nominal_ms"])
+    return {"reference_ms": ref_ms, "nominal_ms": nominal_ms, "drift": ref_ms / nominal_ms}
 
 
 def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
@@ -170,42 +157,36 @@ def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
             f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
             "dividing by it can be trusted for (a loaded machine slows networks unevenly)"
         )
-    if moved_notes:
-        return "the drift reference moved during the run"
-    return ""
+    return "the drift reference moved during the run" if moved_notes else ""
 
 
 def drift_reference_ms(threads: int | None) -> float:
     """The drift reference's fastest call on this CPU now, ms (``DRIFT_CONFIG``)."""
-
     return min(CpuTimer(DRIFT_CONFIG, threads=threads).measure(reference_callable()).samples_ms)
 
 
 @dataclass
 class DriftProbe:
-    """The drift reference timed between backends: a backend's run is corrected by the mean
-    of the reference's time before and after it (as the tables' reference is timed between
-    their items); a move of more than ``DRIFT_MOVED`` between the two is said."""
+    """The drift reference timed between backends: a backend's run is corrected by the mean of
+    the reference's time before and after it (as the tables' reference is timed between items)."""
 
     nominal_ms: float
     threads: int | None
     last_ms: float
 
     def around_run(self) -> tuple[float, list[str]]:
-        """(the run's reference ms, notes), after the run; the next run's "before" is this
-        "after"."""
+        """(the run's reference ms, notes) after a run: a move beyond ``DRIFT_MOVED`` is said;
+        this run's "after" is the next one's "before"."""
         before, after = self.last_ms, drift_reference_ms(self.threads)
         self.last_ms = after
         moved = after / before - 1.0
-        note = (
-            [
+        notes = []
+        if abs(moved) > DRIFT_MOVED:
+            notes.append(
                 f"the drift reference moved {moved:+.0%} ({before:.3g} -> {after:.3g} ms) "
                 "during this run: its drift-corrected statistic is uncertain"
-            ]
-            if abs(moved) > DRIFT_MOVED
-            else []
-        )
-        return (before + after) / 2.0, note
+            )
+        return (before + after) / 2.0, notes
 
 
 def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
@@ -214,117 +195,6 @@ def timing_config(device: str, measure_ms: float = 2000.0) -> TimingConfig:
         warmup_ms=min(200.0, measure_ms / 5),
         budget_ms=measure_ms,
         min_sample_ms=min_sample_ms_for(device),
-    )
-
-
-def _arch_summary(arch: Architecture) -> dict[str, Any]:
-    return {
-        "space": arch.space,
-        "name": arch.name,
-        "genotype": arch.genotype,
-        "n_edges": len(arch.edges),
-        "input_shape": list(arch.input_shape),
-        "json": arch.to_dict(),
-    }
-
-
-def _compare(runner: Runner, reference: list[np.ndarray], precision: str) -> tuple[float, bool]:
-    outs = runner.outputs()
-    diff = max(float(np.max(np.abs(o.reshape(r.shape) - r))) for o, r in zip(outs, reference))
-    scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
-    return diff, diff <= OUTPUT_TOL[precision] * scale
-
-
-def _make_runners(
-    backends: Sequence[str],
-    module: torch.nn.Module,
-    exported: ExportedModel,
-    inputs: tuple[torch.Tensor, ...],
-    opts: ValidateOptions,
-) -> dict[str, Runner | BackendResult]:
-    """Every runner first, so that a missing package fails before minutes of measuring."""
-    made: dict[str, Runner | BackendResult] = {}
-    for backend in backends:
-        try:
-            made[backend] = make_runner(
-                backend,
-                module=module,
-                exported=exported,
-                inputs=inputs,
-                device=opts.device,
-                precision=opts.precision,
-                threads=opts.threads,
-                cuda_graph=opts.cuda_graph,
-                transfers=opts.transfers,
-                cache_dir=output_dir(opts.out_dir / "cache"),
-            )
-        except MissingDependencyError as exc:
-            if not opts.skip_unavailable:
-                raise
-            made[backend] = BackendResult(backend, "unavailable", error=str(exc))
-    return made
-
-
-def _measure(
-    backend: str,
-    runner: Runner,
-    reference: list[np.ndarray],
-    config: TimingConfig,
-    prediction: dict[str, Any],
-    limits: tuple[float | None, float | None],
-    precision: str,
-    load: Sequence[str] = (),
-    probe: DriftProbe | None = None,
-) -> BackendResult:
-    drift_notes: list[str] = []
-    try:
-        m = runner.measure(config)
-        if probe is not None:  # the corrected statistics, as the predictor's tables have them
-            ref_ms, drift_notes = probe.around_run()
-            m = replace(m, reference_ms=ref_ms, drift=ref_ms / probe.nominal_ms)
-        diff, match = _compare(runner, reference, precision)
-    except LatbenchError as exc:
-        return BackendResult(backend, "failed", runner.info.to_dict(), error=str(exc))
-    except Exception as exc:  # noqa: BLE001 - an allocator's failure is this backend's result
-        if not is_oom(exc):
-            raise
-        return BackendResult(
-            backend,
-            "failed",
-            runner.info.to_dict(),
-            error=f"out of memory: {str(exc).splitlines()[0][:200]}",
-        )
-    finally:
-        runner.close()
-    check = check_budget(m, runner.info.batch, *limits)
-    predicted = prediction.get("predicted_ms")
-    stats = m.stats()
-    statistic = gap_statistic(prediction.get("statistic"), drift_measured(prediction))
-    why = untrusted_drift(m.drift, drift_notes) if probe is not None else ""
-    if why and predicted is not None:
-        corrected = gap_pct(stats[statistic], predicted)
-        statistic = raw_statistic(statistic)
-        drift_notes.append(
-            f"gap against the raw {statistic}, not the drift-corrected one "
-            f"({corrected:+.1f} %): {why}"
-        )
-    mismatch = "" if match else f"outputs differ from torch by {diff:.3g} (max abs)"
-    info = runner.info.to_dict()
-    note = gap_note(backend, info, prediction) if predicted is not None else ""
-    return BackendResult(
-        backend,
-        "ok",
-        info,
-        stats,
-        check.to_dict(),
-        predicted,
-        gap_pct(stats[statistic], predicted),
-        diff,
-        match,
-        mismatch,
-        list(m.warnings) + drift_notes + list(load),
-        note,
-        gap_statistic=statistic if why and predicted is not None else "",
     )
 
 
@@ -342,6 +212,108 @@ def busy_warnings() -> list[str]:
     ]
 
 
+def _oom_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200]
+
+
+def _measure(
+    runner: Runner,
+    reference: list[np.ndarray],
+    config: TimingConfig,
+    report: ValidationReport,
+    precision: str,
+    probe: DriftProbe | None,
+    load: list[str],
+) -> BackendResult:
+    """One backend timed, its outputs compared with ``reference`` and judged against the
+    report's prediction and budget; a ``LatbenchError`` or an OOM is a failed result."""
+    backend, info = runner.info.backend, runner.info.to_dict()
+    notes: list[str] = []
+    try:
+        m = runner.measure(config)
+        if probe is not None:  # the corrected statistics, as the predictor's tables have them
+            ref_ms, notes = probe.around_run()
+            m = replace(m, reference_ms=ref_ms, drift=ref_ms / probe.nominal_ms)
+        outs = runner.outputs()
+    except LatbenchError as exc:
+        return BackendResult(backend, "failed", info, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - an allocator's failure is this backend's result
+        if not is_oom(exc):
+            raise
+        return BackendResult(backend, "failed", info, error=f"out of memory: {_oom_line(exc)}")
+    finally:
+        runner.close()
+    diff = max(float(np.max(np.abs(o.reshape(r.shape) - r))) for o, r in zip(outs, reference))
+    scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
+    match = diff <= OUTPUT_TOL[precision] * scale
+    predicted, stats, statistic = report.prediction.get("predicted_ms"), m.stats(), report.statistic
+    why = untrusted_drift(m.drift, notes) if probe is not None and predicted is not None else ""
+    if why:
+        corrected = gap_pct(stats[statistic], predicted)
+        statistic = raw_statistic(statistic)
+        notes.append(
+            f"gap against the raw {statistic}, not the drift-corrected one "
+            f"({corrected:+.1f} %): {why}"
+        )
+    return BackendResult(
+        backend,
+        "ok",
+        info,
+        stats,
+        check_budget(m, runner.info.batch, report.budget_ms, report.min_fps).to_dict(),
+        predicted,
+        gap_pct(stats[statistic], predicted),
+        diff,
+        match,
+        "" if match else f"outputs differ from torch by {diff:.3g} (max abs)",
+        list(m.warnings) + notes + load,
+        gap_note(backend, info, report.prediction) if predicted is not None else "",
+        gap_statistic=statistic if why else "",
+    )
+
+
+def _measure_backends(
+    report: ValidationReport,
+    backends: Sequence[str],
+    module: torch.nn.Module | None,
+    exported: ExportedModel,
+    inputs: tuple[torch.Tensor, ...],
+    reference: list[np.ndarray],
+    config: TimingConfig,
+    opts: ValidateOptions,
+    probe: DriftProbe | None = None,
+) -> ValidationReport:
+    """Every runner is made first, so that a missing package fails before minutes of measuring
+    (with ``skip_unavailable`` it is an ``unavailable`` result); then each is measured."""
+    runners: list[Runner | BackendResult] = []
+    for backend in backends:
+        try:
+            runners.append(
+                make_runner(
+                    backend,
+                    module=module,
+                    exported=exported,
+                    inputs=inputs,
+                    device=opts.device,
+                    precision=opts.precision,
+                    threads=opts.threads,
+                    cuda_graph=opts.cuda_graph,
+                    transfers=opts.transfers,
+                    cache_dir=output_dir(opts.out_dir / "cache"),
+                )
+            )
+        except MissingDependencyError as exc:
+            if not opts.skip_unavailable:
+                raise
+            runners.append(BackendResult(backend, "unavailable", error=str(exc)))
+    load = busy_warnings()
+    for r in runners:
+        if not isinstance(r, BackendResult):
+            r = _measure(r, reference, config, report, opts.precision, probe, load)
+        report.backends.append(r)
+    return report
+
+
 def _reference(
     arch: Architecture, tolerance: float
 ) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
@@ -351,12 +323,10 @@ def _reference(
     module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
     live = ensure_live(module, inputs[0], tolerance)
     if not input_reaches_output(arch):
-        live = Liveness(
-            live.spread,
-            live.default_spread,
-            live.init,
-            False,
-            "output comparison proves nothing: every input-to-output path crosses "
+        live = replace(
+            live,
+            live=False,
+            note="output comparison proves nothing: every input-to-output path crosses "
             "a 'zero' op, so the output cannot depend on the input",
         )
     with torch.inference_mode():
@@ -378,7 +348,10 @@ def validate(
 ) -> ValidationReport:
     """Export ``arch``, measure it on ``backends``, and report against prediction and budget.
 
-    ``predictor``: a fitted network predictor, or a file read with ``load_predictor``.
+    ``predictor``: a fitted network predictor, or a file read with ``load_predictor``. Raises
+    ``UnknownNameError`` for an unknown backend, ``MissingDependencyError`` for a backend whose
+    package is missing (unless ``skip_unavailable``) and ``MeasurementError`` when the CPU
+    reference run does not fit in memory.
     """
     opts = options or ValidateOptions()
     for b in backends:
@@ -393,23 +366,28 @@ def validate(
         prediction["drift"] = drift  # as timed before the backends
         if "drift" in drift:
             probe = DriftProbe(drift["nominal_ms"], opts.threads, drift["reference_ms"])
+    name = arch.name or arch.space
     try:
         module, inputs, reference, live = _reference(arch, OUTPUT_TOL[opts.precision])
     except Exception as exc:  # noqa: BLE001 - only an allocator's failure is turned into a line
         if not is_oom(exc):
             raise
         raise MeasurementError(
-            f"{arch.name or arch.space}: building and running it on the "
-            "CPU (the reference outputs) ran out of memory: "
-            f"{str(exc).splitlines()[0][:200]}; the architecture is larger "
-            "than this machine holds"
+            f"{name}: building and running it on the CPU (the reference outputs) ran out of "
+            f"memory: {_oom_line(exc)}; the architecture is larger than this machine holds"
         ) from None
-    name = arch.name or arch.space
-    exported = export_onnx(
-        module, file_in(opts.out_dir, name, ".onnx", arch.space), inputs=inputs, opset=opts.opset
-    )
+    path = file_in(opts.out_dir, name, ".onnx", arch.space)
+    exported = export_onnx(module, path, inputs=inputs, opset=opts.opset)
+    summary = {
+        "space": arch.space,
+        "name": arch.name,
+        "genotype": arch.genotype,
+        "n_edges": len(arch.edges),
+        "input_shape": list(arch.input_shape),
+        "json": arch.to_dict(),
+    }
     report = ValidationReport(
-        _arch_summary(arch),
+        summary,
         device,
         prediction,
         budget_ms,
@@ -418,53 +396,14 @@ def validate(
         exported.to_dict(),
         live.to_dict(),
     )
-    _measure_backends(report, backends, module, exported, inputs, reference, config, opts, probe)
-    return report
-
-
-def _measure_backends(
-    report: ValidationReport,
-    backends: Sequence[str],
-    module: torch.nn.Module | None,
-    exported: ExportedModel,
-    inputs: tuple[torch.Tensor, ...],
-    reference: list[np.ndarray],
-    config: TimingConfig,
-    opts: ValidateOptions,
-    probe: DriftProbe | None = None,
-) -> None:
-    """Append each backend's result to ``report`` (one that could not start is recorded as
-    its runner's ``BackendResult``); outputs are compared with ``reference``."""
-    load = busy_warnings()
-    limits = (report.budget_ms, report.min_fps)
-    for backend, runner in _make_runners(backends, module, exported, inputs, opts).items():
-        if isinstance(runner, BackendResult):
-            report.backends.append(runner)
-            continue
-        report.backends.append(
-            _measure(
-                backend,
-                runner,
-                reference,
-                config,
-                report.prediction,
-                limits,
-                opts.precision,
-                load,
-                probe,
-            )
-        )
-
-
-ONNX_BACKENDS = ("ort", "ort-trt", "trt")
-"""The backends an ONNX file runs on (``torch`` needs the PyTorch model)."""
+    return _measure_backends(
+        report, backends, module, exported, inputs, reference, config, opts, probe
+    )
 
 
 def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
     """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
-
-    ort = import_ort()
-    session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
+    session = import_ort().InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
     feed = {n: t.numpy() for n, t in zip(exported.input_names, inputs)}
     return [np.asarray(o, dtype=np.float32) for o in session.run(None, feed)]
 
@@ -489,9 +428,8 @@ def validate_onnx(
     bad = [b for b in backends if b not in ONNX_BACKENDS]
     if bad:
         raise LatbenchError(
-            f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an "
-            f"ONNX file runs on {', '.join(ONNX_BACKENDS)} (validate the model "
-            "itself, e.g. timm:NAME, for torch)"
+            f"{path}: backend(s) {', '.join(bad)} need the PyTorch model; an ONNX file runs on "
+            f"{', '.join(ONNX_BACKENDS)} (validate the model itself, e.g. timm:NAME, for torch)"
         )
     config = config or timing_config(opts.device)
     exported = read_onnx(path, input_shape)
@@ -502,32 +440,24 @@ def validate_onnx(
     other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen) for t in inputs))
     scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
     spread = max(float(np.max(np.abs(a - b))) for a, b in zip(other, reference)) / scale
-    live = Liveness(
-        spread,
-        spread,
-        "default",
-        spread > 10 * OUTPUT_TOL[opts.precision],
-        "output comparison proves little: the file's output barely depends on its input",
-    )
-    arch = {
-        "space": "onnx",
-        "name": Path(path).stem,
-        "genotype": "",
-        "n_edges": 0,
-        "input_shape": list(exported.input_shapes[0]) if exported.input_shapes else [],
-        "json": {},
-    }
-    device = fingerprint(opts.device, threads=opts.threads)
-    prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
+    live = spread > 10 * OUTPUT_TOL[opts.precision]
+    note = "output comparison proves little: the file's output barely depends on its input"
+    shape = list(exported.input_shapes[0]) if exported.input_shapes else []
     report = ValidationReport(
-        arch,
-        device,
-        prediction,
+        {
+            "space": "onnx",
+            "name": Path(path).stem,
+            "genotype": "",
+            "n_edges": 0,
+            "input_shape": shape,
+            "json": {},
+        },
+        fingerprint(opts.device, threads=opts.threads),
+        {"predicted_ms": None, "source": None, "note": NO_PREDICTION},
         budget_ms,
         min_fps,
         config.as_dict(),
         exported.to_dict(),
-        live.to_dict(),
+        Liveness(spread, spread, "default", live, note).to_dict(),
     )
-    _measure_backends(report, backends, None, exported, inputs, reference, config, opts)
-    return report
+    return _measure_backends(report, backends, None, exported, inputs, reference, config, opts)

@@ -14,7 +14,7 @@ from typing import Any
 from latbench.memory.cpu import measure_cpu_here
 from latbench.memory.gpu import measure_gpu_here
 from latbench.memory.steps import TrainConfig, subject_from_json
-from latbench.timed import is_oom
+from latbench.timed import failure_fields
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -27,8 +27,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         else:
             result = measure_gpu_here(subject, config, job["device"])
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
-        return {"status": "oom" if is_oom(exc) else "error", "error": message}
+        return failure_fields(exc)
     return {"status": "ok", "error": "", **result}
 
 

@@ -1,17 +1,14 @@
-"""Peak memory of real CPU training steps, measured as peak RSS growth in a fresh process.
+"""Peak memory of real CPU training steps: peak RSS growth in a fresh process.
 
-Protocol (the CPU check of the trace): in a fresh ``python -m latbench.memory.child``
-1. glibc's mmap threshold is fixed at 64 KiB (``MALLOC_MMAP_THRESHOLD_``) and trimming is
-   immediate (``MALLOC_TRIM_THRESHOLD_=0``), so a freed tensor's pages go back to the kernel as
-   they would from a non-caching allocator; with glibc's default dynamic threshold, freed
-   blocks stay resident and RSS stops following live bytes;
-2. the network is built, and one untimed warm-up step runs (thread pools, oneDNN primitives and
-   library caches are created then and stay); its gradients and optimizer are dropped;
-3. VmRSS is the baseline, the kernel's high-water mark is reset (``/proc/self/clear_refs``
-   ``5``), the steps run, and VmHWM − baseline is the growth.
-The trace predicts that growth as its peak live bytes minus the bytes live before the steps,
-counting only allocations of at least ``MMAP_THRESHOLD_BYTES``: smaller ones come from heap
-pages the warm-up step already made resident (``replay_live(..., min_bytes=...)``).
+In a fresh ``python -m latbench.memory.child``: glibc's mmap threshold is fixed at 64 KiB and
+trimming made immediate (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_=0``), so freed
+tensors' pages go back to the kernel as from a non-caching allocator (with glibc's dynamic
+threshold RSS stops following live bytes); the network is built and one untimed warm-up step
+runs (thread pools, oneDNN primitives and caches stay); then VmRSS is the baseline, the
+high-water mark is reset (``/proc/self/clear_refs`` ``5``), the steps run, and VmHWM − baseline
+is the growth. The trace predicts it as peak live bytes above the bytes live before the steps,
+counting only allocations of at least ``MMAP_THRESHOLD_BYTES`` (smaller ones come from heap
+pages the warm-up made resident: ``replay_live(..., min_bytes=...)``).
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +67,7 @@ def measure_cpu_here(
     arch = as_training_architecture(subject, config.batch)
     module = arch.build("cpu").train()
     inputs = training_inputs(arch, "cpu")
-    run_training(module, inputs, TrainConfig(**{**config.to_dict(), "steps": 1}))  # warm-up
+    run_training(module, inputs, replace(config, steps=1))  # warm-up
     gc.collect()
     baseline = _status_bytes("VmRSS")
     _reset_peak_rss()
@@ -118,10 +116,5 @@ def measure_cpu(
 ) -> dict[str, Any]:
     """Peak RSS growth of ``config.steps`` training steps of ``subject``, in a fresh process
     (``status=timeout`` when it gives no result within ``timeout_s``)."""
-    job = {
-        "device": "cpu",
-        "subject": subject_to_json(subject),
-        "config": config.to_dict(),
-        "threads": threads,
-    }
-    return run_child(job, env=MALLOC_ENV, timeout_s=timeout_s)
+    job = {"device": "cpu", "subject": subject_to_json(subject), "config": config.to_dict()}
+    return run_child({**job, "threads": threads}, env=MALLOC_ENV, timeout_s=timeout_s)

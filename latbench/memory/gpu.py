@@ -1,23 +1,16 @@
-"""GPU training memory as HyperSegNAS measured it, in a fresh process: NVML and the allocator.
+"""GPU training memory as HyperSegNAS measured it, in a fresh ``python -m latbench.memory.child``:
 
-In a fresh ``python -m latbench.memory.child`` on the GPU:
-1. CUDA is initialised and the process's NVML usage read: the CUDA-context baseline;
-2. the network and its input are built on the GPU; one forward pass without autograd gives
-   the inference-only peak (allocator peak allocated / reserved); the cache is emptied and the
-   peaks reset;
-3. ``config.steps`` training steps run (forward, backward, optimizer step); after each, NVML's
-   per-process used memory (what nvidia-smi shows for the process; matched by pid in
-   ``nvmlDeviceGetComputeRunningProcesses``, the GPU found by UUID so CUDA_VISIBLE_DEVICES is
-   honoured) and device-level used memory are sampled, the maxima kept;
+1. CUDA is initialised and NVML read: the CUDA-context baseline;
+2. the network is built on the GPU; one forward pass without autograd gives the inference-only
+   allocator peaks; the cache is emptied and the peaks reset;
+3. ``config.steps`` training steps run; after each, NVML's used memory of this process (what
+   nvidia-smi shows; matched by pid, the GPU found by UUID) and of the device are sampled;
 4. ``torch.cuda.max_memory_allocated`` / ``max_memory_reserved`` give the allocator peaks.
-An OOM is caught by the child and returned as ``status="oom"``.
-
-In a container NVML reports host pids, so the per-process number is missing on every row;
-``nvml_device_delta_mib`` (device-level peak minus the device's usage before CUDA init) is
-then this process's memory as long as no other process changes its usage. The caching
-allocator's settings (``PYTORCH_CUDA_ALLOC_CONF``) change what is reserved: ``alloc_conf()``
-reads them, the memory run records them in its protocol, and ``check_alloc_conf`` refuses the
-settings the allocator model (``latbench.memory.allocator``) does not model.
+An OOM comes back as ``status="oom"``. In a container NVML lists host pids, so the process
+column is empty; ``nvml_device_delta_mib`` (device peak minus usage before CUDA init) stands in
+while no other process changes its usage. ``PYTORCH_CUDA_ALLOC_CONF`` changes what is reserved:
+``alloc_conf()`` reads it for the protocol, ``check_alloc_conf`` refuses settings the allocator
+model (``latbench.memory.allocator``) does not model.
 """
 
 from __future__ import annotations
@@ -149,19 +142,8 @@ def _mib(value: int | None) -> float | None:
     return None if value is None else value / MIB
 
 
-def _init_cuda(
-    dev: torch.device, sampler: NvmlSampler
-) -> tuple[int | None, int | None, int | None]:
-    """Initialise CUDA on ``dev``; (context bytes, device-used bytes right after, device-used
-    bytes before)."""
-    before_init = sampler.read()[1]
-    torch.cuda.set_device(dev)
-    torch.cuda.init()
-    torch.cuda.synchronize(dev)
-    context, device_after = sampler.read()
-    if context is None and before_init is not None and device_after is not None:
-        context = device_after - before_init  # pid not visible (container): device delta
-    return context, device_after, before_init
+def _allocator_peaks(dev: torch.device) -> tuple[int, int]:
+    return torch.cuda.max_memory_allocated(dev), torch.cuda.max_memory_reserved(dev)
 
 
 def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
@@ -173,7 +155,13 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())
-        context, device_before, before_init = _init_cuda(dev, sampler)
+        before_init = sampler.read()[1]
+        torch.cuda.set_device(dev)
+        torch.cuda.init()
+        torch.cuda.synchronize(dev)
+        context, device_before = sampler.read()
+        if context is None and before_init is not None and device_before is not None:
+            context = device_before - before_init  # pid not visible (container): device delta
         arch = as_training_architecture(subject, config.batch)
         torch.manual_seed(0)
         module = arch.build(dev).train()
@@ -181,7 +169,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
         torch.cuda.reset_peak_memory_stats(dev)
         run_inference(module, inputs)
         torch.cuda.synchronize(dev)
-        infer = (torch.cuda.max_memory_allocated(dev), torch.cuda.max_memory_reserved(dev))
+        infer = _allocator_peaks(dev)
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
 
@@ -190,10 +178,9 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
             sampler.sample()
 
         run_training(module, inputs, config, after_step=after_step)
-        peak_alloc, peak_res = (
-            torch.cuda.max_memory_allocated(dev),
-            torch.cuda.max_memory_reserved(dev),
-        )
+        peak_alloc, peak_res = _allocator_peaks(dev)
+    peak, before = sampler.device_peak, before_init
+    delta = peak - before if peak is not None and before is not None else None
     return {
         "peak_allocated_mib": peak_alloc / MIB,
         "peak_reserved_mib": peak_res / MIB,
@@ -201,11 +188,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
         "context_mib": _mib(context),
         "nvml_device_mib": _mib(sampler.device_peak),
         "nvml_device_before_mib": _mib(device_before),
-        "nvml_device_delta_mib": (
-            None
-            if sampler.device_peak is None or before_init is None
-            else _mib(sampler.device_peak - before_init)
-        ),
+        "nvml_device_delta_mib": _mib(delta),
         "alloc_conf": alloc_conf(),
         "infer_peak_allocated_mib": infer[0] / MIB,
         "infer_peak_reserved_mib": infer[1] / MIB,

@@ -10,7 +10,7 @@ so a difference between them is the model's, not the step's.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -81,21 +81,11 @@ def as_training_architecture(subject: Subject, batch: int | None = None) -> Arch
         subject = Architecture("op", (Edge((INPUT,), "out", subject),), "out", name=subject.key)
     edges = []
     for e in subject.edges:
-        shape = e.op.input_shape if batch is None else (batch, *e.op.input_shape[1:])
-        op = (
-            e.op
-            if (e.op.mode, e.op.input_shape) == ("train", shape)
-            else e.op.replace(mode="train", input_shape=shape)
-        )
-        edges.append(Edge(e.src, e.dst, op))
-    return Architecture(
-        subject.space,
-        tuple(edges),
-        subject.output,
-        subject.name,
-        subject.genotype,
-        dict(subject.meta),
-    )
+        op, shape = e.op, e.op.input_shape if batch is None else (batch, *e.op.input_shape[1:])
+        if (op.mode, op.input_shape) != ("train", shape):
+            op = op.replace(mode="train", input_shape=shape)
+        edges.append(replace(e, op=op))
+    return replace(subject, edges=tuple(edges), meta=dict(subject.meta))
 
 
 def training_inputs(arch: Architecture, device: str | torch.device) -> tuple[torch.Tensor, ...]:
@@ -103,16 +93,12 @@ def training_inputs(arch: Architecture, device: str | torch.device) -> tuple[tor
     return tuple(t.detach() for t in arch.example_inputs(device))
 
 
-def _noop(_phase: str) -> None:
-    return None
-
-
 def run_training(
     module: torch.nn.Module,
     inputs: tuple[torch.Tensor, ...],
     config: TrainConfig,
-    mark: Callable[[str], None] = _noop,
-    after_step: Callable[[int], None] = lambda _i: None,
+    mark: Callable[[str], None] = lambda _phase: None,
+    after_step: Callable[[int], None] = lambda _step: None,
 ) -> None:
     """``config.steps`` training steps of ``module``; ``mark`` is told where each phase starts."""
     params = [p for p in module.parameters() if p.requires_grad]
@@ -135,7 +121,9 @@ def run_training(
 
 
 def run_inference(
-    module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], mark: Callable[[str], None] = _noop
+    module: torch.nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    mark: Callable[[str], None] = lambda _phase: None,
 ) -> None:
     """One forward pass without autograd (the inference-only peak)."""
     mark("infer/forward")

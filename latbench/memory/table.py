@@ -1,11 +1,8 @@
-"""Memory tables (schema ``latbench.memory``): one row per op or architecture and config.
-
-The memory table kinds of the one measure-into-table mechanism (``latbench.tablerun``): CSV +
-JSON side-car with the device fingerprint and protocol, rows fsync'ed one at a time under the
-table's lock, a re-run skipping keys done under the same protocol on the same machine.
+"""Memory tables (schema ``latbench.memory``): one row per op or architecture and config,
+written by the one measure-into-table mechanism (``latbench.tablerun``: side-car, lock, resume).
 Measured and estimated numbers never share a row: ``source`` says which, and ``parts`` says,
 for an estimate, which terms were measured and which modelled. Architecture rows are keyed
-``arch:<arch_id>`` with the same ``arch_id`` as networks tables, so the two join.
+``arch:<arch_id>`` with the ``arch_id`` of networks tables, so the two join.
 """
 
 from __future__ import annotations
@@ -33,16 +30,6 @@ from latbench.tables.schema import MEMORY
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = [
-    "MEMORY",
-    "MemoryJob",
-    "arch_id",
-    "default_memory_table",
-    "measure_into_table",
-    "protocol_id",
-    "subject_columns",
-]
-
 
 def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:
     """Key and description columns of a row for ``subject`` under ``config``."""
@@ -52,18 +39,13 @@ def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:
         "mode": "train",
         "config_json": json.dumps(config.to_dict(), sort_keys=True),
     }
-    if isinstance(subject, OpSpec):
-        spec = (
-            subject
-            if config.batch is None
-            else subject.replace(input_shape=(config.batch, *subject.input_shape[1:]))
-        )
-        row = spec_columns(spec.replace(mode="train"))
-        return {**row, **common, "subject": "op", "batch": spec.input_shape[0]}
-    aid = arch_id(subject)
     shape = (
         subject.input_shape if config.batch is None else (config.batch, *subject.input_shape[1:])
     )
+    if isinstance(subject, OpSpec):
+        row = spec_columns(subject.replace(input_shape=shape, mode="train"))
+        return {**row, **common, "subject": "op", "batch": shape[0]}
+    aid = arch_id(subject)
     return {
         **common,
         "key": f"arch:{aid}",

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from latbench.memory.steps import TrainConfig
-from latbench.memory.table import MemoryJob, protocol_id
+from latbench.memory.table import MemoryJob, protocol_id, subject_columns
 from latbench.memory.trace import trace_training
 from latbench.opspec import OpSpec
 from latbench.papers import MIB
 from latbench.tablerun.driver import run_into_table
-from latbench.tablerun.job import OnRound, OnTurn
 from latbench.tables import read_table
 from latbench.tables.schema import MEMORY
 
@@ -32,7 +31,7 @@ TRACE_FINGERPRINT = {"slug": "trace", "kind": "meta"}
 def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
     """(bytes the op's forward keeps alive for backward, parameter bytes) of ``spec`` in
     training, from a one-step trace of the op alone (cached per spec)."""
-    trace = trace_training(spec, TrainConfig(**{**config.to_dict(), "steps": 1}))
+    trace = trace_training(spec, replace(config, steps=1))
     start = next(i for i, name in trace.marks if name.endswith("/backward"))
     live: dict[int, int] = {}
     for kind, handle, nbytes in trace.events[:start]:
@@ -45,32 +44,16 @@ def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
     return float(max(kept, 0)), float(params)
 
 
-@dataclass
-class OpTermsJob(MemoryJob):
-    """Per-op terms traced into a memory table (estimates, no device)."""
-
-    def measure(
-        self,
-        items: Sequence[OpSpec],
-        on_round: OnRound | None = None,  # type: ignore[override]
-        on_turn: OnTurn | None = None,
-    ) -> list[dict[str, object]]:
-        rows = []
-        for i, spec in enumerate(items):
-            if on_turn is not None:
-                on_turn(i)
-            row = self.describe(spec)
-            kept, params = op_terms(OpSpec.from_key(str(row["key"])), self.config)
-            rows.append(
-                {
-                    **row,
-                    "status": "ok",
-                    "fwd_kept_mib": kept / MIB,
-                    "param_mib": params / MIB,
-                    "parts": "traced on meta tensors (one step, op alone); no device",
-                }
-            )
-        return rows
+def _terms_fields(spec: OpSpec, config: TrainConfig) -> dict[str, object]:
+    """A memory row's fields for the terms of ``spec`` (as trained under ``config``)."""
+    key = subject_columns(spec, config)["key"]
+    kept, params = op_terms(OpSpec.from_key(str(key)), config)
+    return {
+        "status": "ok",
+        "fwd_kept_mib": kept / MIB,
+        "param_mib": params / MIB,
+        "parts": "traced on meta tensors (one step, op alone); no device",
+    }
 
 
 def write_op_terms(
@@ -78,10 +61,11 @@ def write_op_terms(
 ) -> Path:
     """Per-op terms as rows of a memory table (``source=estimated``: traced, not measured)."""
     protocol, _ = protocol_id("meta", config, {"estimate": "op terms"})
-    job = OpTermsJob(
+    job = MemoryJob(
         schema=MEMORY,
         protocol=protocol,
         fingerprint=dict(TRACE_FINGERPRINT),
+        measure_fn=functools.partial(_terms_fields, config=config),
         config=config,
         source="estimated",
     )

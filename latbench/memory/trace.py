@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import torch
@@ -141,35 +142,19 @@ def _leaves(obj: Any) -> list[Any]:
     return [obj]
 
 
+_KEY_TYPES = (int, float, str, type(None), torch.dtype, torch.device, torch.layout)
+"""Plain argument types a cache key holds as they are (bool is an int)."""
+
+
 def _cache_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple | None:
     if func._schema.is_mutable:
         return None
     parts: list[Any] = [func]
     for leaf in _leaves((args, kwargs)):
         if isinstance(leaf, torch.Tensor):
-            parts.append(
-                (
-                    tuple(leaf.shape),
-                    leaf.stride(),
-                    leaf.dtype,
-                    leaf.storage_offset(),
-                    leaf.device.type,
-                )
-            )
-        elif isinstance(
-            leaf,
-            (
-                int,
-                float,
-                bool,
-                str,
-                type(None),
-                torch.dtype,
-                torch.device,
-                torch.layout,
-                torch.memory_format,
-            ),
-        ):
+            shape, offset = tuple(leaf.shape), leaf.storage_offset()
+            parts.append((shape, leaf.stride(), leaf.dtype, offset, leaf.device.type))
+        elif isinstance(leaf, (*_KEY_TYPES, torch.memory_format)):
             parts.append(leaf)
         else:
             return None
@@ -246,7 +231,7 @@ def _traced(
     subject: Subject,
     config: TrainConfig,
     engine: str,
-    run: Callable[[nn.Module, tuple[torch.Tensor, ...], Callable[[str], None]], None],
+    run: Callable[..., None],
     workspace: WorkspaceFn,
 ) -> MemoryTrace:
     if engine not in ENGINES:
@@ -258,9 +243,7 @@ def _traced(
         with torch.device("meta"):
             module = _MetaArchitectureModule(arch)
     shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
-    fake = None
-    if engine == "fake":
-        fake = FakeTensorMode()
+    fake = FakeTensorMode() if engine == "fake" else None
     rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine != "real")
     try:
         with fake if fake is not None else contextlib.nullcontext():
@@ -276,7 +259,7 @@ def _traced(
             rec.track(inputs[0])
             rec.trace.n_setup = len(rec.trace.events)
             with rec:
-                run(module, inputs, rec.mark)
+                run(module, inputs, mark=rec.mark)
     finally:
         rec.closed = True
     rec.trace.meta = {
@@ -304,15 +287,11 @@ def trace_training(
     once): the same sequence, in half the time (checked against full traces in the tests).
     """
     if repeat_first_step and engine != "real" and config.steps > 1:
-        one = TrainConfig(**{**config.to_dict(), "steps": 1})
-        trace = _traced(
-            subject, one, engine, lambda m, x, mark: run_training(m, x, one, mark), workspace
-        )
+        one = replace(config, steps=1)
+        trace = _traced(subject, one, engine, partial(run_training, config=one), workspace)
         trace.meta["config"] = config.to_dict()
         return repeat_steps(trace, config.steps)
-    return _traced(
-        subject, config, engine, lambda m, x, mark: run_training(m, x, config, mark), workspace
-    )
+    return _traced(subject, config, engine, partial(run_training, config=config), workspace)
 
 
 def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
@@ -344,4 +323,4 @@ def trace_inference(
     workspace: WorkspaceFn = no_workspace,
 ) -> MemoryTrace:
     """Allocations and frees of one forward pass without autograd."""
-    return _traced(subject, config, engine, lambda m, x, mark: run_inference(m, x, mark), workspace)
+    return _traced(subject, config, engine, run_inference, workspace)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -39,63 +39,34 @@ def _cpu_backend(
     stride: tuple[int, ...],
     padding: tuple[int, ...],
     dilation: tuple[int, ...],
-    transposed: bool,
     groups: int,
 ) -> str:
-    """The convolution backend PyTorch picks on this CPU for these shapes (by name)."""
-    x = torch.empty(x_shape)  # never touched: costs address space, not memory
-    w = torch.empty(w_shape)
-    backend = torch._C._select_conv_backend(
-        x,
-        w,
-        None,
-        list(stride),
-        list(padding),
-        list(dilation),
-        transposed,
-        [0] * len(stride),
-        groups,
-        None,
-    )
-    return str(backend).rsplit(".", 1)[-1]
-
-
-def _columns_bytes(x: torch.Tensor, w: torch.Tensor, out_spatial: Sequence[int]) -> int:
-    return (
-        x.shape[0] * w.shape[1] * math.prod(w.shape[2:]) * math.prod(out_spatial) * x.element_size()
-    )
+    """The backend PyTorch picks on this CPU for a (non-transposed) convolution, by name."""
+    x, w = torch.empty(x_shape), torch.empty(w_shape)  # never touched: address space only
+    conv = (list(stride), list(padding), list(dilation), False, [0] * len(stride), groups)
+    return str(torch._C._select_conv_backend(x, w, None, *conv, None)).rsplit(".", 1)[-1]
 
 
 def cpu_conv_workspace(func: Any, args: tuple[Any, ...], out: Any) -> int:
-    """Column buffers of CPU ``slow_conv3d`` (forward: 1, backward: 2); 0 for other ops."""
+    """The column buffer of CPU ``slow_conv3d`` (one at a time, in forward and in backward);
+    0 for other ops."""
     if func is _CONV:
         x, w, _b, stride, padding, dilation, transposed, _op, groups = args
-        result, copies = out, 1
+        result = out
     elif func is _CONV_BACKWARD:
-        grad_out, x, w = args[0], args[1], args[2]
-        stride, padding, dilation, transposed, _op, groups, mask = args[4:11]
-        result, copies = grad_out, 1
+        result, x, w = args[0], args[1], args[2]
+        stride, padding, dilation, transposed, _op, groups = args[4:10]
     else:
         return 0
     if x.dim() != 5 or transposed:
         return 0
-    backend = _cpu_backend(
-        tuple(x.shape),
-        tuple(w.shape),
-        tuple(stride),
-        tuple(padding),
-        tuple(dilation),
-        bool(transposed),
-        int(groups),
-    )
-    if backend != "Slow3d":
+    key = (tuple(x.shape), tuple(w.shape), tuple(stride), tuple(padding), tuple(dilation))
+    if _cpu_backend(*key, int(groups)) != "Slow3d":
         return 0
-    unfold_free = (
-        all(k == 1 for k in w.shape[2:])
-        and all(s == 1 for s in stride)
-        and all(p == 0 for p in padding)
-    )
-    return 0 if unfold_free else copies * _columns_bytes(x, w, result.shape[2:])
+    if all(k == 1 for k in w.shape[2:]) and all(s == 1 for s in stride) and not any(padding):
+        return 0  # a pointwise convolution needs no unfolding
+    columns = math.prod(w.shape[1:]) * math.prod(result.shape[2:])  # (C_in/groups·k³) x out
+    return x.shape[0] * columns * x.element_size()
 
 
 WORKSPACES: dict[str, WorkspaceFn] = {"none": no_workspace, "cpu": cpu_conv_workspace}

@@ -1,11 +1,7 @@
-"""What every deployment runner is: one inference callable, its description, and a measure.
-
-A runner binds one model to one set of inputs on one device. ``run()`` does one inference,
-``measure(config)`` times ``run`` with latbench's own adaptive loop and returns the same
-``Measurement`` the op timers return, and ``info`` records what the number means (backend,
-execution provider really used, precision, batch, whether host<->device transfers are inside
-the timed region, and library versions).
-"""
+"""What every deployment runner is: ``run()`` does one inference, ``measure(config)`` times it
+with latbench's adaptive loop (the ``Measurement`` the op timers return), and ``info`` says what
+the number means (backend, execution provider really used, precision, batch, whether
+host<->device transfers are timed, library versions)."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from latbench.device import library_versions
 from latbench.errors import MeasurementError
 from latbench.timing import Measurement, TimingConfig
 
@@ -42,21 +37,17 @@ class RunInfo:
 
 @runtime_checkable
 class Runner(Protocol):
-    """One model, one input, one device: run it, time it, read its outputs."""
+    """One model, one input, one device: ``run`` it once (synchronous from the timer's point
+    of view), ``measure`` it with the adaptive loop, read the last run's ``outputs`` on the
+    host (to compare backends), ``close`` it."""
 
     info: RunInfo
 
-    def run(self) -> None:
-        """One inference on the bound inputs (synchronous from the timer's point of view)."""
-        ...
+    def run(self) -> None: ...
 
-    def measure(self, config: TimingConfig) -> Measurement:
-        """``run`` timed by latbench's adaptive loop."""
-        ...
+    def measure(self, config: TimingConfig) -> Measurement: ...
 
-    def outputs(self) -> list[np.ndarray]:
-        """The outputs of the last ``run``, on the host (to compare backends)."""
-        ...
+    def outputs(self) -> list[np.ndarray]: ...
 
     def close(self) -> None: ...
 
@@ -73,8 +64,3 @@ def check_precision(precision: str, allowed: tuple[str, ...], backend: str) -> t
 def batch_of(inputs: tuple[torch.Tensor, ...]) -> int:
     """The leading dimension of the first input (every model here is batch-first)."""
     return int(inputs[0].shape[0]) if inputs and inputs[0].dim() > 0 else 1
-
-
-def versions(*names: str) -> dict[str, str]:
-    """Installed versions of ``names`` (as in the device fingerprint), absent ones omitted."""
-    return library_versions(names)

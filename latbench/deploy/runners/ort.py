@@ -3,11 +3,9 @@
 ORT falls back to the CPU silently when an EP cannot load (missing CUDA libraries, a CPU-only
 wheel), so the session's providers are checked after it is made: the requested EP must come
 first, or the runner refuses to measure. ``session.run`` returns only after the device has
-finished, so a host clock times it (the CPU timer of ``make_timer``): on the CPU EP with one
-intra-op thread (and sequential execution, no inter-op pool) ORT computes on the calling thread,
-so the per-thread CPU clock is valid and is used, as for torch with one thread
-(``latbench.timing.cpu.resolve_clock``): one clock for every backend of a report. Otherwise the
-wall clock, since ORT's pool works outside the calling thread.
+finished, so a host clock times it: the per-thread CPU clock on the CPU EP with one intra-op
+thread (ORT then computes on the calling thread, as torch does with one thread:
+``latbench.timing.cpu.resolve_clock``), else the wall clock.
 """
 
 from __future__ import annotations
@@ -20,22 +18,17 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
+from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
+from latbench.device import library_versions
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement, TimingConfig, make_timer
-from latbench.timing.cpu import CpuSampler
+from latbench.timing.cpu import CpuSampler, resolve_clock
 
 PROVIDERS = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
 }
-
-
-def host_clock(provider: str, threads: int | None) -> str:
-    """``thread`` on the CPU EP with one intra-op thread (ORT then runs on the calling thread),
-    else ``wall`` (``latbench.timing.cpu.CLOCKS``): the rule torch's CPU timer follows."""
-    return "thread" if provider == "cpu" and threads == 1 else "wall"
 
 
 def import_ort() -> Any:
@@ -74,20 +67,13 @@ def provider_options(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The providers list for ``InferenceSession`` (CUDA EP behind TRT EP for unsupported ops)."""
     cuda = ("CUDAExecutionProvider", {"device_id": device_index})
-    if provider == "cpu":
-        return [("CPUExecutionProvider", {})]
-    if provider == "cuda":
-        return [cuda]
-    cache = str(cache_dir / "ort-trt")
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    trt = {
-        "device_id": device_index,
-        "trt_fp16_enable": precision == "fp16",
-        "trt_engine_cache_enable": True,
-        "trt_engine_cache_path": cache,
-        "trt_timing_cache_enable": True,
-        "trt_timing_cache_path": cache,
-    }
+    if provider != "tensorrt":
+        return [cuda] if provider == "cuda" else [("CPUExecutionProvider", {})]
+    cache = cache_dir / "ort-trt"
+    cache.mkdir(parents=True, exist_ok=True)
+    trt: dict[str, Any] = {"device_id": device_index, "trt_fp16_enable": precision == "fp16"}
+    for kind in ("engine", "timing"):
+        trt |= {f"trt_{kind}_cache_enable": True, f"trt_{kind}_cache_path": str(cache)}
     return [("TensorrtExecutionProvider", trt), cuda]
 
 
@@ -102,7 +88,6 @@ class OrtRunner:
         self,
         exported: ExportedModel,
         inputs: tuple[torch.Tensor, ...],
-        *,
         provider: str = "cpu",
         device: str = "cpu",
         precision: str = "fp32",
@@ -134,10 +119,9 @@ class OrtRunner:
         )
         check_session_providers(self.session.get_providers(), requested)
         self.exported, self.threads = exported, threads
-        self.clock = host_clock(provider, threads)
-        self._feed = {
-            n: t.detach().cpu().float().numpy() for n, t in zip(exported.input_names, inputs)
-        }
+        self.clock = resolve_clock("auto", threads or 0) if provider == "cpu" else "wall"
+        host = [t.detach().cpu().float().numpy() for t in inputs]
+        self._feed = dict(zip(exported.input_names, host))
         self._host_out: list[np.ndarray] | None = None
         on_device = provider != "cpu" and not transfers
         self._binding: Any
@@ -151,29 +135,25 @@ class OrtRunner:
             transfers_included=provider != "cpu" and transfers,
             timer=CpuSampler(self.clock).name
             + ("" if provider == "cpu" else " (session.run returns after the device finishes)"),
-            versions=versions("onnxruntime", "onnxruntime-gpu", "tensorrt"),
+            versions=library_versions(("onnxruntime", "onnxruntime-gpu", "tensorrt")),
             options={
                 "providers": self.session.get_providers(),
                 "threads": threads or 0,
                 "iobinding": on_device,
                 "opset": exported.opset,
-                **(
-                    {"cache_dir": str(Path(cache_dir) / "ort-trt")}
-                    if provider == "tensorrt"
-                    else {}
-                ),
             },
         )
+        if provider == "tensorrt":
+            self.info.options["cache_dir"] = str(Path(cache_dir) / "ort-trt")
 
     def _bind(
         self, dev: torch.device, index: int, inputs: tuple[torch.Tensor, ...]
     ) -> tuple[Any, list[torch.Tensor]]:
         """Inputs and preallocated outputs as torch CUDA tensors bound to the session."""
-        binding = self.session.io_binding()
-        keep = [t.detach().float().contiguous().to(f"cuda:{index}") for t in inputs]
+        binding, gpu = self.session.io_binding(), f"cuda:{index}"
+        keep = [t.detach().float().contiguous().to(gpu) for t in inputs]
         outs = [
-            torch.empty(s, dtype=torch.float32, device=f"cuda:{index}")
-            for s in self.exported.output_shapes
+            torch.empty(s, dtype=torch.float32, device=gpu) for s in self.exported.output_shapes
         ]
         for name, t in zip(self.exported.input_names, keep):
             binding.bind_input(name, "cuda", index, np.float32, tuple(t.shape), t.data_ptr())

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import RunInfo, batch_of, check_precision, versions
-from latbench.device import require_cuda
+from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
+from latbench.device import library_versions, require_cuda
 from latbench.errors import MeasurementError, MissingDependencyError
 from latbench.timing import Measurement, TimingConfig, measure_adaptive
 from latbench.timing.cuda import CudaEventSampler
@@ -38,26 +38,10 @@ def import_tensorrt() -> Any:
 
 
 def _torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
-    table = {
-        "float32": torch.float32,
-        "float16": torch.float16,
-        "int32": torch.int32,
-        "int8": torch.int8,
-        "bool": torch.bool,
-        "int64": torch.int64,
-        "bfloat16": torch.bfloat16,
-    }
-    for name, torch_dtype in table.items():
-        if hasattr(trt, name) and dtype == getattr(trt, name):
-            return torch_dtype
+    for name in ("float32", "float16", "int32", "int8", "bool", "int64", "bfloat16"):
+        if dtype == getattr(trt, name, None):
+            return getattr(torch, name)
     raise MeasurementError(f"TensorRT tensor dtype {dtype} has no torch equivalent here")
-
-
-def engine_key(onnx_bytes: bytes, trt_version: str, precision: str, gpu: str) -> str:
-    """Cache key of an engine: it is only valid for the same model, TensorRT, precision, GPU."""
-    h = hashlib.sha256(onnx_bytes)
-    h.update(f"|{trt_version}|{precision}|{gpu}".encode())
-    return h.hexdigest()[:20]
 
 
 def build_engine(
@@ -103,11 +87,11 @@ class TensorRTRunner:
         self,
         exported: ExportedModel,
         inputs: tuple[torch.Tensor, ...],
-        *,
         device: str = "cuda",
         precision: str = "fp32",
         transfers: bool = False,
         cache_dir: str | Path = ".latbench-cache",
+        *,
         workspace_mib: int = WORKSPACE_MIB,
     ):
         trt = import_tensorrt()
@@ -117,13 +101,14 @@ class TensorRTRunner:
         cache.mkdir(parents=True, exist_ok=True)
         onnx_bytes = Path(exported.path).read_bytes()
         gpu = torch.cuda.get_device_name(self.device).replace(" ", "_")
-        engine_path = cache / f"{engine_key(onnx_bytes, trt.__version__, precision, gpu)}.engine"
+        # an engine is only valid for the same model, TensorRT, precision and GPU
+        key = hashlib.sha256(onnx_bytes + f"|{trt.__version__}|{precision}|{gpu}".encode())
+        engine_path = cache / f"{key.hexdigest()[:20]}.engine"
         cached = engine_path.exists()
-        if cached:
-            plan = engine_path.read_bytes()
-        else:
+        if not cached:
             plan = build_engine(trt, onnx_bytes, precision, cache / TIMING_CACHE, workspace_mib)
             engine_path.write_bytes(plan)
+        plan = engine_path.read_bytes()
         self._logger = trt.Logger(trt.Logger.WARNING)
         self._runtime = trt.Runtime(self._logger)
         with torch.cuda.device(self.device):
@@ -144,7 +129,7 @@ class TensorRTRunner:
             batch=batch_of(inputs),
             transfers_included=transfers,
             timer=CudaEventSampler.name,
-            versions={**versions("tensorrt", "torch"), "cuda": str(torch.version.cuda)},
+            versions={**library_versions(("tensorrt", "torch")), "cuda": str(torch.version.cuda)},
             options={
                 "engine": str(engine_path),
                 "engine_from_cache": cached,
@@ -171,9 +156,8 @@ class TensorRTRunner:
                     raise MeasurementError(
                         f"engine input {name!r} not among the exported inputs {list(given)}"
                     )
-                buf.copy_(given[name].reshape(shape))
-                if host is not None:
-                    host.copy_(given[name].reshape(shape))
+                for target in (buf, host) if host is not None else (buf,):
+                    target.copy_(given[name].reshape(shape))
                 self._inputs.append((buf, host))
             else:
                 self._outputs.append((buf, host))
