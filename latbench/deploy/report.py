@@ -169,14 +169,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "arch": self.arch,
-            "device": self.device,
-            "prediction": self.prediction,
-            "budget_ms": self.budget_ms,
-            "min_fps": self.min_fps,
-            "timing": self.timing,
-            "onnx": self.onnx,
-            "liveness": self.liveness,
+            **asdict(self),
             "passed": self.passed,
             "busy": self.busy,
             "verdict": self.verdict,
@@ -184,7 +177,6 @@ class ValidationReport:
             "verdict_statistic": VERDICT_STATISTIC,
             "gap_statistic": self.statistic,
             "gap_basis": gap_basis(self.prediction).strip(" ()"),
-            "backends": [asdict(b) for b in self.backends],
         }
 
     def to_json(self) -> str:

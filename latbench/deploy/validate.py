@@ -443,15 +443,9 @@ def validate_onnx(
     live = spread > 10 * OUTPUT_TOL[opts.precision]
     note = "output comparison proves little: the file's output barely depends on its input"
     shape = list(exported.input_shapes[0]) if exported.input_shapes else []
+    summary = dict(space="onnx", name=Path(path).stem, genotype="", n_edges=0, input_shape=shape)
     report = ValidationReport(
-        {
-            "space": "onnx",
-            "name": Path(path).stem,
-            "genotype": "",
-            "n_edges": 0,
-            "input_shape": shape,
-            "json": {},
-        },
+        {**summary, "json": {}},
         fingerprint(opts.device, threads=opts.threads),
         {"predicted_ms": None, "source": None, "note": NO_PREDICTION},
         budget_ms,

@@ -87,7 +87,6 @@ class CachingAllocatorSim:
         self.peak_allocated_bytes = self.peak_reserved_bytes = 0
         self.n_segment_allocs = 0
 
-    # -- free lists ----------------------------------------------------------------------------
     def _insert_free(self, block: Block) -> None:
         bisect.insort(self._free[block.small], block.key())
         self._by_key[block.key()] = block
@@ -111,7 +110,6 @@ class CachingAllocatorSim:
             return None  # an oversize cached block only serves requests of about its own size
         return block
 
-    # -- segments ------------------------------------------------------------------------------
     def _new_segment(self, size: int, small: bool) -> Block:
         if self.capacity_bytes is not None and self.reserved_bytes + size > self.capacity_bytes:
             self.release_cached()
@@ -142,7 +140,6 @@ class CachingAllocatorSim:
         self.reserved_bytes -= released
         return released
 
-    # -- malloc / free -------------------------------------------------------------------------
     def _should_split(self, block: Block, size: int) -> bool:
         remaining = block.size - size
         if block.small:
@@ -202,10 +199,8 @@ class CachingAllocatorSim:
 
     def reset_peak(self) -> None:
         """Like ``torch.cuda.reset_peak_memory_stats``: peaks restart from current values."""
-        self.peak_allocated_bytes, self.peak_reserved_bytes = (
-            self.allocated_bytes,
-            self.reserved_bytes,
-        )
+        self.peak_allocated_bytes = self.allocated_bytes
+        self.peak_reserved_bytes = self.reserved_bytes
 
 
 @dataclass(frozen=True)
