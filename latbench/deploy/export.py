@@ -1,9 +1,8 @@
 """Export a discrete architecture (or any module) to ONNX, checked and with its opset recorded.
 
-The TorchScript-based exporter (``dynamo=False``) is the default: it is fast (a fraction of a
-second for a NAS-Bench-201 network, against seconds for the ``torch.export`` one) and handles
-every op of the catalogue; ``exporter="dynamo"`` selects ``torch.export`` (needs onnxscript).
-Ops that sample with ``grid_sample`` (dynamic-cell aggregations) need opset >= 16.
+The TorchScript exporter is the default (a fraction of a second for a NAS-Bench-201 network,
+seconds with ``torch.export``; every catalogue op); ``exporter="dynamo"`` selects ``torch.export``
+(needs onnxscript). ``grid_sample`` (dynamic-cell aggregations) needs opset >= 16.
 """
 
 from __future__ import annotations
@@ -58,12 +57,10 @@ def export_onnx(
     opset: int = DEFAULT_OPSET,
     exporter: str = "torchscript",
 ) -> ExportedModel:
-    """Write ``model`` (an ``Architecture`` or ``nn.Module``) to ``path`` as checked ONNX.
-
-    ``inputs`` defaults to the architecture's example inputs. The opset, exporter and torch
-    version are also written into the model's metadata so that the file says how it was made.
-    """
-
+    """Write ``model`` (an ``Architecture`` or ``nn.Module``) to ``path`` as checked ONNX, the
+    opset, exporter and torch version in its metadata. ``inputs`` defaults to the
+    architecture's example inputs. Raises ``ExportError`` (bad opset/exporter, failed export or
+    check) and ``MissingDependencyError`` (dynamo without onnxscript)."""
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown ONNX exporter {exporter!r}; valid: {', '.join(EXPORTERS)}")
     if opset < MIN_OPSET:
@@ -88,8 +85,7 @@ def export_onnx(
             raise MissingDependencyError(
                 "onnxscript", why="the dynamo ONNX exporter needs it"
             ) from None
-    # the TorchScript exporter's deprecation notice and the dynamo one's progress lines are
-    # noise for a caller that asked for a file
+    # silence the TorchScript exporter's deprecation notice and the dynamo one's progress lines
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -145,7 +141,6 @@ def _opset(proto: onnx.ModelProto, default: int) -> int:
 
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata properties of an ONNX file (what ``export_onnx`` recorded, and others)."""
-
     return _metadata(onnx.load(str(path), load_external_data=False))
 
 
@@ -153,7 +148,6 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
     """An existing ONNX file as an ``ExportedModel``: its inputs (initializers excluded) and
     outputs, with ``input_shape`` standing in for an input's dynamic dimensions. Raises
     ``ExportError`` for an unreadable file or a dynamic input shape without ``input_shape``."""
-
     path = Path(path)
     try:
         proto = onnx.load(str(path), load_external_data=False)

@@ -1,12 +1,8 @@
-"""Does a network's output depend on its input? The precondition for an output comparison.
-
-A network whose activations die on the way (random weights, eval mode, deep ReLU-conv-BN
-chains at PyTorch's default init) gives the same output for every input, and a wrong export
-would "match" it. ``ensure_live`` measures the output's spread over a few random inputs; below
-the comparison's tolerance it re-initialises the weights variance-preservingly (He et al. 2015,
-"Delving Deep into Rectifiers": fan-in normal conv/linear weights) and sets BatchNorm running
-statistics from a few forward passes on random inputs (as after training; Ioffe & Szegedy
-2015), then measures again, and says which init was used and whether the comparison can fail.
+"""Does a network's output depend on its input? The precondition for an output comparison:
+with dead activations (deep ReLU-conv-BN chains at PyTorch's default init) a wrong export would
+"match". ``ensure_live`` measures the output's spread over random inputs; too small, it
+re-initialises variance-preservingly (He et al. 2015, "Delving Deep into Rectifiers") with
+BatchNorm statistics from random batches (Ioffe & Szegedy 2015), and says what it did.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """Deployment protocols' pieces: latency and throughput against a budget (RT-DNAS' ≤ 50 ms,
-≥ 22 FPS by default), per-frame timing and what a frame protocol returns. The protocols themselves
-are registered by the papers' folders (``latbench.papers.<paper>.protocol``) or a user's plugin
-(``latbench.protocol_registry``). Frame protocols time every frame as one sample with latbench's
-``Sampler`` (CUDA events on a GPU, the monotonic clock on a CPU), for the frame count the paper
-prescribes, and return ``Measurement`` objects like every timer.
+≥ 22 FPS by default), per-frame timing and what a frame protocol returns. The protocols are
+registered by the papers' folders (``latbench.papers.<paper>.protocol``) or a plugin
+(``latbench.protocol_registry``); they time each frame as one ``Sampler`` sample.
 """
 
 from __future__ import annotations
@@ -55,8 +53,7 @@ class BudgetCheck:
         return all(checks) if checks else None
 
     def to_dict(self) -> dict[str, Any]:
-        """Fields named by the statistic they judge: ``latency_median_ms``,
-        ``fps_from_latency_median_ms`` (and ``statistic`` naming it)."""
+        """Fields named by the statistic they judge (``fps_from_latency_median_ms``)."""
         return {
             "statistic": self.statistic,
             self.statistic: self.latency_ms,
@@ -80,10 +77,9 @@ def check_budget(
     budget_ms: float | None = RTDNAS_BUDGET_MS,
     min_fps: float | None = RTDNAS_MIN_FPS,
 ) -> BudgetCheck:
-    """Median latency against ``budget_ms`` and the throughput of that same median call,
-    ``batch`` frames per median call, against ``min_fps``: one statistic judges both (the
-    median: the call a deployment typically sees; the fastest sample is a best case that a
-    budget cannot rely on)."""
+    """Median latency (ms) against ``budget_ms`` and the throughput of that median call,
+    ``batch`` frames per call, against ``min_fps``: the median is the call a deployment
+    typically sees; the fastest sample is a best case a budget cannot rely on."""
     return BudgetCheck(m.median_ms, 1000.0 * batch / m.median_ms, budget_ms, min_fps)
 
 

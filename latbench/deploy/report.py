@@ -1,8 +1,5 @@
-"""The validation report: measured vs predicted per backend, the gap, pass/fail, provenance.
-
-One object, two renderings: ``to_json`` for machines (every number with the environment it came
-from) and ``to_markdown`` for people.
-"""
+"""The validation report: measured vs predicted per backend, the gap, pass/fail, provenance;
+``to_json`` for machines (every number with its environment), ``to_markdown`` for people."""
 
 from __future__ import annotations
 
@@ -29,8 +26,7 @@ STAT_LABELS = {
 """Column label of each latency statistic a gap can use."""
 
 VERDICT_STATISTIC = "latency_median_ms"
-"""The one statistic the budget verdict judges, latency and FPS alike (``check_budget``): the
-median call is what a deployment typically sees; the fastest sample is a best case."""
+"""The statistic the budget verdict judges, latency and FPS alike (``check_budget``)."""
 
 VERDICT_BASIS = (
     "budget verdict and FPS judged on the median latency (latency_median_ms; "
@@ -55,8 +51,8 @@ class BackendResult:
     warnings: list[str] = field(default_factory=list)
     gap_note: str = ""
     gap_statistic: str = ""
-    """The statistic this backend's gap compares when not the report's (a drift correction
-    not trusted: the raw one; a warning says why); "" for the report's."""
+    """The statistic this backend's gap compares when not the report's (an untrusted drift
+    correction: the raw one); "" for the report's."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -126,8 +122,7 @@ class ValidationReport:
 
     @property
     def clocks(self) -> list[str]:
-        """The clocks the measured backends were timed on (``RunInfo.timer``), in order; one
-        entry when their latencies are comparable."""
+        """The clocks the measured backends were timed on (``RunInfo.timer``), in order."""
         return list(dict.fromkeys(str(b.info.get("timer")) for b in self._measured))
 
     @property
@@ -161,8 +156,7 @@ class ValidationReport:
         return f"{_verdict(self.passed)} on the median latency ({'; '.join(limits + notes)})"
 
     def columns(self) -> tuple[str, ...]:
-        """backend, engine, the verdict's statistic and FPS, the gap's statistic when another,
-        predicted, gap, verdict (see ``rows``)."""
+        """The table's header (see ``rows``)."""
         gap = () if self.statistic == VERDICT_STATISTIC else (_label(self.statistic),)
         median = STAT_LABELS[VERDICT_STATISTIC]
         return ("backend", "engine", median, "FPS@median", *gap, "predicted ms", "gap %", "verdict")
@@ -184,11 +178,9 @@ class ValidationReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
-        fields = {
-            k: data[k]
-            for k in ("arch", "device", "prediction", "budget_ms", "min_fps", "timing", "onnx")
-        }
-        return cls(**fields, backends=[BackendResult(**b) for b in data.get("backends", [])])
+        names = ("arch", "device", "prediction", "budget_ms", "min_fps", "timing", "onnx")
+        backends = [BackendResult(**b) for b in data.get("backends", [])]
+        return cls(**{k: data[k] for k in names}, backends=backends)
 
     def rows(self) -> list[tuple[str, ...]]:
         """One row per backend (``columns()``): backend, engine, the measured statistic the gap
@@ -250,10 +242,8 @@ def drift_measured(prediction: dict) -> bool:
 
 def gap_statistic(fitted: str | None, drift: bool = False) -> str:
     """The measured statistic the gap compares with a prediction fitted on ``fitted``
-    (``latbench.statistics.fitted_statistic``): the same one, as ``latbench evaluate`` does.
-    A drift-corrected one needs this machine's ``drift`` (timed by validate when the predictor
-    records its tables' nominal reference time); without it the raw statistic, drift taken as
-    1 (``gap_basis`` says so)."""
+    (``latbench.statistics.fitted_statistic``): the same one, as ``latbench evaluate`` does;
+    for a drift-corrected one without this machine's ``drift``, the raw one (drift taken as 1)."""
     fitted = fitted or DEFAULT_STATISTIC
     return fitted if drift or not is_corrected(fitted) else raw_statistic(fitted)
 

@@ -1,8 +1,6 @@
 """``validate``: export one architecture, run it on every requested backend, and compare the
-measured latency and throughput with the prediction and with the search's budget.
-
-The module is built once, so every backend's outputs are checked against PyTorch's (a wrong
-export shows up as a mismatch, not as a suspiciously fast number).
+measured latency and throughput with the prediction and the search's budget. Every backend's
+outputs are checked against PyTorch's (a wrong export is a mismatch, not a fast number).
 """
 
 from __future__ import annotations
@@ -57,9 +55,8 @@ DRIFT_CONFIG = TimingConfig(warmup_ms=30.0, budget_ms=300.0, min_sample_ms=1.0)
 """How validate times the drift reference: one round of the tables' reference timing."""
 DRIFT_MOVED = 0.10  # the reference moving more than this during a backend's run is reported
 DRIFT_TRUSTED = 0.25
-"""A drift correction beyond ±25 % is not shown as the gap: dividing by the drift assumes the
-network slowed down by the reference's factor, true of a uniformly slower core, not of the
-cache and memory contention of a loaded machine."""
+"""A drift correction beyond ±25 % is not shown as the gap: dividing by the drift assumes a
+uniformly slower core, not the cache and memory contention of a loaded machine."""
 
 
 @dataclass(frozen=True)
@@ -280,11 +277,13 @@ def _measure_backends(
     inputs: tuple[torch.Tensor, ...],
     reference: list[np.ndarray],
     config: TimingConfig,
+    live: Liveness,
     opts: ValidateOptions,
     probe: DriftProbe | None = None,
 ) -> ValidationReport:
     """Every runner is made first, so that a missing package fails before minutes of measuring
     (with ``skip_unavailable`` it is an ``unavailable`` result); then each is measured."""
+    report.onnx, report.liveness = exported.to_dict(), live.to_dict()
     runners: list[Runner | BackendResult] = []
     for backend in backends:
         try:
@@ -378,26 +377,11 @@ def validate(
         ) from None
     path = file_in(opts.out_dir, name, ".onnx", arch.space)
     exported = export_onnx(module, path, inputs=inputs, opset=opts.opset)
-    summary = {
-        "space": arch.space,
-        "name": arch.name,
-        "genotype": arch.genotype,
-        "n_edges": len(arch.edges),
-        "input_shape": list(arch.input_shape),
-        "json": arch.to_dict(),
-    }
-    report = ValidationReport(
-        summary,
-        device,
-        prediction,
-        budget_ms,
-        min_fps,
-        config.as_dict(),
-        exported.to_dict(),
-        live.to_dict(),
-    )
+    summary = dict(space=arch.space, name=arch.name, genotype=arch.genotype, json=arch.to_dict())
+    summary |= {"n_edges": len(arch.edges), "input_shape": list(arch.input_shape)}
+    report = ValidationReport(summary, device, prediction, budget_ms, min_fps, config.as_dict())
     return _measure_backends(
-        report, backends, module, exported, inputs, reference, config, opts, probe
+        report, backends, module, exported, inputs, reference, config, live, opts, probe
     )
 
 
@@ -444,14 +428,12 @@ def validate_onnx(
     note = "output comparison proves little: the file's output barely depends on its input"
     shape = list(exported.input_shapes[0]) if exported.input_shapes else []
     summary = dict(space="onnx", name=Path(path).stem, genotype="", n_edges=0, input_shape=shape)
+    device = fingerprint(opts.device, threads=opts.threads)
+    no_prediction = {"predicted_ms": None, "source": None, "note": NO_PREDICTION}
     report = ValidationReport(
-        {**summary, "json": {}},
-        fingerprint(opts.device, threads=opts.threads),
-        {"predicted_ms": None, "source": None, "note": NO_PREDICTION},
-        budget_ms,
-        min_fps,
-        config.as_dict(),
-        exported.to_dict(),
-        Liveness(spread, spread, "default", live, note).to_dict(),
+        {**summary, "json": {}}, device, no_prediction, budget_ms, min_fps, config.as_dict()
     )
-    return _measure_backends(report, backends, None, exported, inputs, reference, config, opts)
+    liveness = Liveness(spread, spread, "default", live, note)
+    return _measure_backends(
+        report, backends, None, exported, inputs, reference, config, liveness, opts
+    )

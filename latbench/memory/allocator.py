@@ -1,15 +1,11 @@
 """A model of PyTorch's CUDA caching allocator, to turn a trace of allocations into reserved memory.
 
-``torch.cuda.max_memory_reserved`` (and most of what nvidia-smi shows) is not the peak of live
-tensor bytes: the caching allocator rounds every request, packs small ones into 2 MiB segments,
-carves 1-10 MiB requests out of 20 MiB segments, best-fits requests into cached free blocks,
-splits and merges blocks, and never returns a segment to the driver unless it runs out of memory.
-This module replays those rules (c10/cuda/CUDACachingAllocator.cpp, default settings: one
-stream, no expandable segments, no garbage-collection threshold) so that a trace recorded without
-a GPU predicts both the allocator's peak allocated and its peak reserved bytes
-(``replay_allocator``). A CPU has no caching allocator in PyTorch: with glibc's mmap threshold
-fixed (``latbench.memory.cpu``) large blocks go back on free, so a CPU's peak is the peak of
-live bytes (``replay_live``).
+The caching allocator rounds every request, packs small ones into 2 MiB segments, carves 1-10 MiB
+requests out of 20 MiB segments, best-fits into cached free blocks, splits and merges blocks, and
+keeps segments until it runs out of memory. ``replay_allocator`` replays those rules
+(c10/cuda/CUDACachingAllocator.cpp, defaults: one stream, no expandable segments, no GC
+threshold) for peak allocated and reserved bytes. A CPU has no caching allocator: with glibc's
+mmap threshold fixed (``latbench.memory.cpu``) its peak is that of live bytes (``replay_live``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""The fresh process a memory measurement runs in: ``python -m latbench.memory.child``.
-
-Reads one JSON job on stdin, prints one JSON result line on stdout. A fresh process per
-measurement is the only way to see a clean CUDA context, a clean caching allocator and an
-unpolluted peak RSS. Failures (including OOM) come back as ``status``/``error`` fields.
+"""The fresh process a memory measurement runs in (a clean CUDA context, caching allocator and
+peak RSS): ``python -m latbench.memory.child`` reads one JSON job on stdin and prints one JSON
+result line; failures (OOM included) come back as ``status``/``error`` fields.
 """
 
 from __future__ import annotations

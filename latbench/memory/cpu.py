@@ -1,14 +1,11 @@
 """Peak memory of real CPU training steps: peak RSS growth in a fresh process.
 
-In a fresh ``python -m latbench.memory.child``: glibc's mmap threshold is fixed at 64 KiB and
-trimming made immediate (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_=0``), so freed
-tensors' pages go back to the kernel as from a non-caching allocator (with glibc's dynamic
-threshold RSS stops following live bytes); the network is built and one untimed warm-up step
-runs (thread pools, oneDNN primitives and caches stay); then VmRSS is the baseline, the
-high-water mark is reset (``/proc/self/clear_refs`` ``5``), the steps run, and VmHWM − baseline
-is the growth. The trace predicts it as peak live bytes above the bytes live before the steps,
-counting only allocations of at least ``MMAP_THRESHOLD_BYTES`` (smaller ones come from heap
-pages the warm-up made resident: ``replay_live(..., min_bytes=...)``).
+In a fresh ``python -m latbench.memory.child``, glibc's mmap threshold is fixed at 64 KiB and
+trimming made immediate (``MALLOC_ENV``), so freed tensors' pages go back to the kernel; the
+network is built and one warm-up step runs; then VmRSS is the baseline, the high-water mark is
+reset (``/proc/self/clear_refs`` ``5``), the steps run, and VmHWM − baseline is the growth. The
+trace predicts it as peak live bytes above the setup, counting allocations of at least
+``MMAP_THRESHOLD_BYTES`` (``replay_live(..., min_bytes=...)``).
 """
 
 from __future__ import annotations

@@ -1,16 +1,13 @@
 """GPU training memory as HyperSegNAS measured it, in a fresh ``python -m latbench.memory.child``:
 
 1. CUDA is initialised and NVML read: the CUDA-context baseline;
-2. the network is built on the GPU; one forward pass without autograd gives the inference-only
+2. the network is built on the GPU; a forward pass without autograd gives the inference-only
    allocator peaks; the cache is emptied and the peaks reset;
-3. ``config.steps`` training steps run; after each, NVML's used memory of this process (what
-   nvidia-smi shows; matched by pid, the GPU found by UUID) and of the device are sampled;
+3. ``config.steps`` training steps run, NVML's usage of this process (what nvidia-smi shows) and
+   of the device sampled after each;
 4. ``torch.cuda.max_memory_allocated`` / ``max_memory_reserved`` give the allocator peaks.
 An OOM comes back as ``status="oom"``. In a container NVML lists host pids, so the process
-column is empty; ``nvml_device_delta_mib`` (device peak minus usage before CUDA init) stands in
-while no other process changes its usage. ``PYTORCH_CUDA_ALLOC_CONF`` changes what is reserved:
-``alloc_conf()`` reads it for the protocol, ``check_alloc_conf`` refuses settings the allocator
-model (``latbench.memory.allocator``) does not model.
+column is empty and ``nvml_device_delta_mib`` (device peak minus usage before CUDA init) stands in.
 """
 
 from __future__ import annotations
@@ -47,15 +44,6 @@ def alloc_conf(environ: Any = None) -> str:
     return ",".join(env[v] for v in ALLOC_CONF_VARS if env.get(v))
 
 
-def parse_alloc_conf(text: str) -> dict[str, str]:
-    """``'expandable_segments:True,max_split_size_mb:128'`` -> {name: value}."""
-    out = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, _, value = item.partition(":")
-        out[name.strip()] = value.strip()
-    return out
-
-
 def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | None:
     """The ``max_split_size_mb`` the model must use for allocator settings ``text``.
 
@@ -63,7 +51,10 @@ def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | N
     ``expandable_segments:True``, ``backend:cudaMallocAsync``, ``roundup_power2_divisions``),
     or when ``max_split_mib`` contradicts the measured ``max_split_size_mb``.
     """
-    conf = parse_alloc_conf(text)
+    conf = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, value = item.partition(":")
+        conf[name.strip()] = value.strip()
     bad = [
         f"{k}:{v}"
         for k, v in conf.items()

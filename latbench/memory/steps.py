@@ -1,10 +1,7 @@
-"""The training steps whose memory latbench measures and predicts: one definition for both.
+"""The training steps whose memory latbench measures and traces: one definition for both.
 
-HyperSegNAS measured memory "by performing training for few iterations". A training step here
-is forward, loss, backward, optimizer step and ``zero_grad(set_to_none=True)``; the optimizer,
-its ``foreach`` setting, the loss, the batch and the number of steps are a ``TrainConfig``. The
-real measurement (CPU RSS, GPU allocator and NVML) and the fake-tensor trace run this same code,
-so a difference between them is the model's, not the step's.
+HyperSegNAS measured memory "by performing training for few iterations". A step is forward,
+loss, backward, optimizer step and ``zero_grad(set_to_none=True)``, as a ``TrainConfig`` says.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """Memory tables (schema ``latbench.memory``): one row per op or architecture and config,
-written by the one measure-into-table mechanism (``latbench.tablerun``: side-car, lock, resume).
-Measured and estimated numbers never share a row: ``source`` says which, and ``parts`` says,
-for an estimate, which terms were measured and which modelled. Architecture rows are keyed
-``arch:<arch_id>`` with the ``arch_id`` of networks tables, so the two join.
+written through ``latbench.tablerun``. ``source`` says measured or estimated (``parts``: which
+terms were modelled); architecture rows are keyed ``arch:<arch_id>``, joining networks tables.
 """
 
 from __future__ import annotations
@@ -95,8 +93,8 @@ def measure_memory(
 
 @dataclass
 class MemoryJob(TableJob[Subject]):
-    """Subjects measured one at a time by ``measure_fn(subject) -> fields`` (``measure_cpu`` /
-    ``measure_gpu`` run each in a fresh process), or traced (``source="estimated"``)."""
+    """Subjects measured one at a time by ``measure_fn(subject) -> fields``, or traced
+    (``source="estimated"``)."""
 
     measure_fn: Callable[[Subject], dict[str, Any]] | None = None
     config: TrainConfig = TrainConfig()
@@ -181,10 +179,7 @@ def measure_into_table(
     on_row: Callable[[Subject, dict[str, Any] | None], None] | None = None,
     **run_options: Any,
 ) -> list[dict[str, Any]]:
-    """Measure each subject not yet in the table under this protocol; rows written one by one.
-
-    ``measure(subject) -> fields`` is ``measure_cpu``/``measure_gpu`` (a fresh process each).
-    Returns the rows written by this run; ``run_options`` go to ``run_into_table``.
-    """
+    """Measure each subject not yet in the table under this protocol, rows written one by one,
+    with ``measure(subject) -> fields``; the rows written (``run_options``: ``run_into_table``)."""
     job = memory_job(device, config, measure, threads)
     return run_into_table(job, subjects, path, on_progress=on_row, **run_options).rows

@@ -1,9 +1,6 @@
-"""Per-op memory terms, traced on meta tensors, and their table (``source=estimated``).
-
-The HyperSegNAS fast screen (``latbench.predictors.memory_screen``) sums, per network, what each
-op's forward keeps alive for backward and its parameter bytes. Each distinct OpSpec is traced alone
-once; ``write_op_terms`` keeps the terms in a memory table through the one measure-into-table
-mechanism (resume, lock), so a screen can start from the table (``load_op_terms``).
+"""Per-op memory terms, traced on meta tensors, and their table (``source=estimated``): what each
+op's forward keeps alive for backward and its parameter bytes, which the HyperSegNAS fast screen
+(``latbench.predictors.memory_screen``) sums per network (``load_op_terms`` reads the table).
 """
 
 from __future__ import annotations
@@ -45,7 +42,6 @@ def op_terms(spec: OpSpec, config: TrainConfig) -> tuple[float, float]:
 
 
 def _terms_fields(spec: OpSpec, config: TrainConfig) -> dict[str, object]:
-    """A memory row's fields for the terms of ``spec`` (as trained under ``config``)."""
     key = subject_columns(spec, config)["key"]
     kept, params = op_terms(OpSpec.from_key(str(key)), config)
     return {

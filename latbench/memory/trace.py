@@ -1,19 +1,16 @@
 """Trace the allocations and frees of training steps without running them (no GPU, no compute).
 
-The network is built on PyTorch's ``meta`` device (or, with ``engine="fake"``, under
-``FakeTensorMode`` as ``torch.distributed._tools.mem_tracker.MemTracker`` does), and the real
-training steps of ``latbench.memory.steps`` run on it. A ``TorchDispatchMode`` sees every aten
-op's outputs: the first time a storage appears it is an allocation of ``storage.nbytes()``; a
-weak reference on the storage records its free when autograd, the optimizer or Python drop it.
-The result is the sequence of allocations and frees the device's allocator would be asked for.
-
-What the trace cannot see, because it happens inside a kernel: workspaces (cuDNN/cuBLAS on a
-GPU, im2col/oneDNN scratch on a CPU) and the CUDA context. Those are per-device terms calibrated
-from measurements (``latbench.predictors.memory``).
+The network is built on the ``meta`` device (or, ``engine="fake"``, under ``FakeTensorMode``, as
+``torch.distributed._tools.mem_tracker.MemTracker`` does) and ``latbench.memory.steps``' training
+steps run on it. A ``TorchDispatchMode`` records a storage's first appearance as an allocation of
+``storage.nbytes()`` and, through a weak reference, its free. Kernel workspaces and the CUDA
+context are invisible here: per-device terms calibrated from measurements
+(``latbench.predictors.memory``).
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import weakref
 from collections.abc import Callable
@@ -63,12 +60,8 @@ class MemoryTrace:
 
     def phase_at(self, index: int) -> str:
         """The phase the event at ``index`` belongs to ("setup" before the first mark)."""
-        phase = "setup"
-        for start, name in self.marks:
-            if start > index:
-                break
-            phase = name
-        return phase
+        i = bisect.bisect_right([start for start, _ in self.marks], index)
+        return self.marks[i - 1][1] if i else "setup"
 
 
 class _Recorder(TorchDispatchMode):
@@ -124,11 +117,9 @@ class _Recorder(TorchDispatchMode):
         return out
 
 
-# Output metadata of ops whose meta kernels are slow Python decompositions (instance norm's
-# backward costs ~10 ms on meta): the same op on inputs of the same shapes, strides and dtypes
-# gives outputs of the same metadata, so a repeated call returns fresh empty tensors instead.
-# Only pure ops are cached: not mutating, and no output sharing an input's storage (views and
-# in-place ops always run).
+# Output metadata per (op, input metadata): a repeated call returns fresh empty tensors instead
+# of rerunning slow meta decompositions (instance norm's backward: ~10 ms). Only pure ops: not
+# mutating, no output sharing an input's storage.
 _OUTPUT_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _CACHE_LIMIT = 100_000
 
@@ -143,7 +134,6 @@ def _leaves(obj: Any) -> list[Any]:
 
 
 _KEY_TYPES = (int, float, str, type(None), torch.dtype, torch.device, torch.layout)
-"""Plain argument types a cache key holds as they are (bool is an int)."""
 
 
 def _cache_key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple | None:
@@ -200,8 +190,7 @@ def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:
 
 
 class _MetaArchitectureModule(ArchitectureModule):
-    """An ``ArchitectureModule`` whose ops are built on the current default device (meta), not
-    built on the CPU and moved: no parameter is initialised, so building costs no memory."""
+    """An ``ArchitectureModule`` built on the default device (meta): no parameter initialised."""
 
     def __init__(self, arch: Architecture):
         nn.Module.__init__(self)

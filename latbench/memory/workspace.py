@@ -1,16 +1,12 @@
-"""Kernel workspaces: memory an op's kernel allocates and frees inside one call.
+"""Kernel workspaces: memory an op's kernel allocates and frees inside one call, invisible to
+the dispatch-level trace, so added as an allocation and a free right after the op's outputs.
 
-The dispatch-level trace cannot see these, so they are added as an allocation and a free right
-after the op's outputs. Each model is per backend and says what it assumes:
-
-- ``cpu_conv_workspace``: PyTorch's CPU ``slow_conv3d`` (chosen for 3D convs that oneDNN does
-  not take) unfolds its input into a column buffer of (C_in/groups · prod(kernel)) x
-  prod(output size) per sample, for the whole batch; forward holds one, and so does backward at
-  any moment (the gradient columns for the input gradient and the input's columns for the
-  weight gradient are allocated one after the other).
-  Other CPU backends (oneDNN, thnn 2D) are taken as workspace-free.
-- GPU (cuDNN / cuBLAS) workspaces depend on the algorithm cuDNN picks; they are not modelled per
-  op but calibrated per device from measurements (``latbench.predictors.memory``).
+- ``cpu_conv_workspace``: PyTorch's CPU ``slow_conv3d`` (3D convs oneDNN does not take) unfolds
+  its input into a column buffer of (C_in/groups · prod(kernel)) x prod(output size) per sample,
+  for the whole batch; forward and backward hold one at a time. Other CPU backends (oneDNN,
+  thnn 2D) are taken as workspace-free.
+- GPU (cuDNN / cuBLAS) workspaces depend on cuDNN's algorithm: calibrated per device from
+  measurements (``latbench.predictors.memory``), not modelled per op.
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """ONNX Runtime runner: CPU EP, CUDA EP with IOBinding, TensorRT EP with engine/timing caches.
 
-ORT falls back to the CPU silently when an EP cannot load (missing CUDA libraries, a CPU-only
-wheel), so the session's providers are checked after it is made: the requested EP must come
-first, or the runner refuses to measure. ``session.run`` returns only after the device has
-finished, so a host clock times it: the per-thread CPU clock on the CPU EP with one intra-op
-thread (ORT then computes on the calling thread, as torch does with one thread:
-``latbench.timing.cpu.resolve_clock``), else the wall clock.
+ORT falls back to the CPU silently when an EP cannot load, so the requested EP must come first
+in the session's providers or the runner refuses to measure. ``session.run`` returns after the
+device has finished: a host clock times it (``latbench.timing.cpu.resolve_clock``).
 """
 
 from __future__ import annotations

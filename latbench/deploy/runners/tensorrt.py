@@ -1,10 +1,8 @@
 """TensorRT runner: an engine built from the ONNX file, run with ``execute_async_v3``.
 
-The engine is built once per (ONNX bytes, TensorRT version, precision, GPU) and cached on
-disk next to a shared timing cache, so a second run skips both the build and the tactic
-timing. Buffers are torch CUDA tensors bound with ``set_tensor_address``; inference is
-enqueued on a torch CUDA stream and timed with CUDA events on that stream (latbench's
-``CudaEventSampler`` in the adaptive loop).
+The engine is cached on disk per (ONNX bytes, TensorRT version, precision, GPU) next to a shared
+timing cache. Buffers are torch CUDA tensors (``set_tensor_address``); inference runs on a torch
+CUDA stream, timed with CUDA events on it (``CudaEventSampler``).
 """
 
 from __future__ import annotations

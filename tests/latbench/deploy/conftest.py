@@ -14,7 +14,7 @@ def nb201():
 
 @pytest.fixture(scope="session")
 def exported_nb201(nb201, tmp_path_factory):
-    from latbench.deploy import export_onnx
+    from latbench.deploy.export import export_onnx
 
     module = nb201.build("cpu").eval()
     inputs = nb201.example_inputs("cpu")

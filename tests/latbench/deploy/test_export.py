@@ -11,8 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from latbench.deploy import ExportError, export_onnx
-from latbench.deploy.export import read_metadata
+from latbench.deploy.export import ExportError, export_onnx, read_metadata
 from latbench.errors import MissingDependencyError
 
 

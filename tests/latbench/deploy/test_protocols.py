@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.deploy import check_budget, throughput_fps
-from latbench.deploy.protocols import WARMUP_FRAMES
+from latbench.deploy.protocols import WARMUP_FRAMES, check_budget, throughput_fps
 from latbench.papers import STNAS_WINDOW
 from latbench.papers.dyncell.protocol import dynamic_cell_timing
 from latbench.papers.stnas.protocol import stnas_fps

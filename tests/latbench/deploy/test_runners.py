@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from deploy_gpu import QUICK, needs_cuda, needs_ort_cuda, needs_ort_trt, needs_trt, ort_has
 
-from latbench.deploy import RunInfo, make_runner
+from latbench.deploy.runners import RunInfo, make_runner
 from latbench.deploy.runners.ort import check_session_providers, require_provider
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement

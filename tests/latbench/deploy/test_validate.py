@@ -355,7 +355,7 @@ def test_ort_with_one_thread_runs_on_the_calling_thread(exported_nb201):
     """What makes the thread clock valid for ORT: its CPU time is all the calling thread's."""
     import time
 
-    from latbench.deploy import make_runner
+    from latbench.deploy.runners import make_runner
 
     module, inputs, ex = exported_nb201
     runner = make_runner("ort", exported=ex, inputs=inputs, threads=1)
