@@ -160,7 +160,7 @@ def _remember(
     inputs = {
         t.untyped_storage()._cdata for t in _leaves((args, kwargs)) if isinstance(t, torch.Tensor)
     }
-    shapes: list[tuple[tuple[int, ...], tuple[int, ...], torch.dtype, bool] | None] = []
+    shapes: list[tuple[tuple[int, ...], tuple[int, ...], torch.dtype] | None] = []
     for o in outs:
         if o is None:
             shapes.append(None)
@@ -169,7 +169,7 @@ def _remember(
             return
         if o.untyped_storage().nbytes() != _strided_nbytes(o) or o.storage_offset():
             return
-        shapes.append((tuple(o.shape), o.stride(), o.dtype, o.requires_grad))
+        shapes.append((tuple(o.shape), o.stride(), o.dtype))
     _OUTPUT_CACHE[key] = (isinstance(out, torch.Tensor), type(out), tuple(shapes))
 
 

@@ -6,7 +6,7 @@ host<->device transfers are timed, library versions)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -35,7 +35,6 @@ class RunInfo:
         return asdict(self)
 
 
-@runtime_checkable
 class Runner(Protocol):
     """One model, one input, one device: ``run`` it once (synchronous from the timer's point
     of view), ``measure`` it with the adaptive loop, read the last run's ``outputs`` on the
