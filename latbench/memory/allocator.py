@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from latbench.errors import LatbenchError
 from latbench.memory.trace import ALLOC, MemoryTrace
@@ -208,15 +207,11 @@ class ReplayResult:
     peak_allocated_bytes: int | None
     peak_reserved_bytes: int | None
     peak_phase: str
-    n_segments: int | None = None
 
     @property
     def growth_live_bytes(self) -> int:
         """Peak live bytes above what existed before the steps (parameters, inputs)."""
         return self.peak_live_bytes - self.setup_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def replay_live(trace: MemoryTrace, min_bytes: int = 0) -> ReplayResult:
@@ -270,5 +265,4 @@ def replay_allocator(
         sim.peak_allocated_bytes,
         sim.peak_reserved_bytes,
         trace.phase_at(peak_at),
-        sim.n_segment_allocs,
     )
