@@ -190,7 +190,9 @@ class Architecture:
         """Rebuild from ``to_dict``'s form, checked against ``ArchitectureDoc`` and with every
         op key parsed; a bad field is one ``LatbenchError`` naming ``source`` and the field."""
         if isinstance(data, dict) and "edges" not in data and "genotype" in data:
-            return _from_compact(data, source)  # compact form: rebuilt from genotype
+            from latbench.archs.registry import from_compact
+
+            return from_compact(data, source)
         doc = validated(ArchitectureDoc, data, source, LatbenchError)
         edges = []
         for i, e in enumerate(doc.edges):
@@ -284,21 +286,6 @@ def _node_labels(arch: Architecture) -> dict[str, str] | None:
             sorted([f.op.key, i, up[f.dst], [down[x] for x in f.src]] for i, f in reads[n]),
         )
     return {n: _digest(down[n], up[n]) for n in down}
-
-
-def _from_compact(data: Mapping[str, Any], source: str) -> Architecture:
-    """``latbench.archs.registry.from_compact`` with every failure one line naming ``source``."""
-    from latbench.archs.registry import from_compact
-
-    try:
-        return from_compact(data)
-    except LatbenchError as exc:
-        raise LatbenchError(f"{source}: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise LatbenchError(
-            f"{source}: compact architecture (space, size, genotype) has a "
-            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
-        ) from None
 
 
 class ArchitectureModule(nn.Module):

@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from latbench.ops import params as P
-from latbench.ops.basic import out_channels
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -32,15 +31,6 @@ def make_divisible(value: float, divisor: int = CHANNEL_DIVISIBLE) -> int:
     ``divisor``, and never more than 10 % below ``value``."""
     new = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return new + divisor if new < 0.9 * value else new
-
-
-def activation(name: str) -> nn.Module:
-    """ReLU, hard-swish ``x·relu6(x+3)/6`` (OFA's ``Hswish``) or nothing."""
-    if name == "relu":
-        return nn.ReLU(inplace=True)
-    if name == "h_swish":
-        return nn.Hardswish(inplace=True)
-    return nn.Identity()
 
 
 class SqueezeExcite(nn.Module):
@@ -70,46 +60,16 @@ def conv_bn_act(
     bn: bool = True,
     act: str = "none",
 ) -> nn.Sequential:
-    """Bias-free 'same' k×k conv, optional BN, activation (OFA's ``weight_bn_act`` order)."""
+    """Bias-free 'same' k×k conv, optional BN, activation: ReLU, hard-swish ``x·relu6(x+3)/6``
+    (OFA's ``Hswish``) or none (OFA's ``weight_bn_act`` order)."""
     layers: list[nn.Module] = [
         nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False)
     ]
     if bn:
         layers.append(nn.BatchNorm2d(cout))
     if act != "none":
-        layers.append(activation(act))
+        layers.append((nn.ReLU if act == "relu" else nn.Hardswish)(inplace=True))
     return nn.Sequential(*layers)
-
-
-class MBConvBlock(nn.Module):
-    """OFA ``MBConvLayer`` inside a ``ResidualBlock``: [1×1 expand-BN-act] -> k×k depth-wise-
-    BN-act [-> SE] -> 1×1 project-BN, plus the identity when stride is 1 and cin == cout."""
-
-    def __init__(
-        self,
-        cin: int,
-        cout: int,
-        mid: int,
-        kernel: int,
-        stride: int,
-        act: str,
-        se: bool,
-        expand: bool,
-    ):
-        super().__init__()
-        layers: list[nn.Module] = []
-        if expand:
-            layers.append(conv_bn_act(cin, mid, 1, act=act))
-        layers.append(conv_bn_act(mid, mid, kernel, stride, groups=mid, act=act))
-        if se:
-            layers.append(SqueezeExcite(mid))
-        layers.append(conv_bn_act(mid, cout, 1))
-        self.body = nn.Sequential(*layers)
-        self.residual = stride == 1 and cin == cout
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
-        return x + y if self.residual else y
 
 
 @register_op(
@@ -126,14 +86,9 @@ class MBConvBlock(nn.Module):
 )
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
-    act = spec.p["act"]
+    p = spec.p
     return conv_bn_act(
-        spec.input_shape[1],
-        out_channels(spec),
-        spec.p["kernel"],
-        spec.p["stride"],
-        bn=bool(spec.p["bn"]),
-        act=act,
+        spec.input_shape[1], p["out"], p["kernel"], p["stride"], bn=p["bn"], act=p["act"]
     )
 
 
@@ -150,37 +105,31 @@ def build_mbv3_conv(spec: OpSpec) -> nn.Module:
         "se": P.boolean(),
     },
 )
-def build_mbv3_block(spec: OpSpec) -> nn.Module:
+class MBConvBlock(nn.Module):
     """MobileNetV3 inverted residual: 1×1 expand to ``mid``, k×k depth-wise, [SE], 1×1 project.
 
-    ``mid=None`` is OFA's expand-ratio-1 block (no expand conv; depth-wise on the input). The
-    identity shortcut is inside the op when stride is 1 and the channels are kept."""
-    cin, cout = spec.input_shape[1], out_channels(spec)
-    mid = spec.p["mid"]
-    act = spec.p["act"]
-    return MBConvBlock(
-        cin,
-        cout,
-        cin if mid is None else mid,
-        spec.p["kernel"],
-        spec.p["stride"],
-        act,
-        bool(spec.p["se"]),
-        expand=mid is not None,
-    )
+    OFA's ``MBConvLayer`` inside a ``ResidualBlock``: [1×1 expand-BN-act] -> k×k depth-wise-
+    BN-act [-> SE] -> 1×1 project-BN. ``mid=None`` is OFA's expand-ratio-1 block (no expand
+    conv; depth-wise on the input). The identity shortcut is inside the op when stride is 1
+    and the channels are kept."""
 
-
-class FeatureMix(nn.Module):
-    """OFA's feature-mix layer on the pooled N×C vector: bias-free 1×1 conv (= linear), no BN,
-    then hard-swish."""
-
-    def __init__(self, cin: int, cout: int):
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.linear = nn.Linear(cin, cout, bias=False)
-        self.act = nn.Hardswish(inplace=True)
+        p, cin = spec.p, spec.input_shape[1]
+        mid = cin if p["mid"] is None else p["mid"]
+        layers: list[nn.Module] = []
+        if p["mid"] is not None:
+            layers.append(conv_bn_act(cin, mid, 1, act=p["act"]))
+        layers.append(conv_bn_act(mid, mid, p["kernel"], p["stride"], groups=mid, act=p["act"]))
+        if p["se"]:
+            layers.append(SqueezeExcite(mid))
+        layers.append(conv_bn_act(mid, p["out"], 1))
+        self.body = nn.Sequential(*layers)
+        self.residual = p["stride"] == 1 and cin == p["out"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.linear(x))
+        y = self.body(x)
+        return x + y if self.residual else y
 
 
 @register_op(
@@ -188,4 +137,5 @@ class FeatureMix(nn.Module):
 )
 def build_mbv3_feature_mix(spec: OpSpec) -> nn.Module:
     """OFA feature-mix layer: bias-free 1×1 conv on the pooled vector (N,C -> N,out), h-swish."""
-    return FeatureMix(spec.input_shape[1], out_channels(spec))
+    linear = nn.Linear(spec.input_shape[1], spec.p["out"], bias=False)
+    return nn.Sequential(linear, nn.Hardswish(inplace=True))
