@@ -312,15 +312,3 @@ def sample(size: str, rng: np.random.Generator) -> Architecture:
 def all_genotypes() -> list[str]:
     """Every one of the 5**6 = 15,625 NAS-Bench-201 cells, as genotype strings."""
     return [genotype_string(c) for c in itertools.product(OP_NAMES, repeat=len(CELL_EDGES))]
-
-
-__all__ = [
-    "CELL_EDGES",
-    "all_genotypes",
-    "build_network",
-    "from_genotype",
-    "genotype_string",
-    "is_connected",
-    "live_edges",
-    "parse_genotype",
-]

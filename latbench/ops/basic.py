@@ -14,29 +14,17 @@ from latbench.opspec import OpSpec
 NORMS = ("none", "bn", "in")
 ACTS = ("none", "relu")
 
-CONV_DEFAULTS: dict[str, Any] = {
-    "out": None,  # None: as many output channels as input channels
-    "kernel": 3,
-    "stride": 1,
-    "dilation": 1,
-    "groups": 1,
-    "bias": False,
-    "norm": "none",
-    "act": "none",
-    "act_first": False,  # True: ReLU-Conv-Norm (DARTS / NAS-Bench-201 order)
-}
-
-CONV_PARAMS: dict[str, P.Checker] = {
-    "out": P.channels(P.in_channels),
-    "kernel": P.per_dim(),
-    "stride": P.per_dim(),
-    "dilation": P.per_dim(),
-    "groups": P.integer(),
-    "bias": P.boolean(),
-    "norm": P.choice(*NORMS),
-    "act": P.choice(*ACTS),
-    "act_first": P.boolean(),
-}
+CONV_PARAMS = P.declare(
+    out=(None, P.channels(P.in_channels)),  # None: as many output channels as input channels
+    kernel=(3, P.per_dim()),
+    stride=(1, P.per_dim()),
+    dilation=(1, P.per_dim()),
+    groups=(1, P.integer()),
+    bias=(False, P.boolean()),
+    norm=("none", P.choice(*NORMS)),
+    act=("none", P.choice(*ACTS)),
+    act_first=(False, P.boolean()),  # True: ReLU-Conv-Norm (DARTS / NAS-Bench-201 order)
+)
 
 
 def torch_layer(name: str, dims: int) -> Any:
@@ -130,7 +118,7 @@ def _same_conv(spec: OpSpec, cout: int, groups: int, bias: bool) -> nn.Module:
     )
 
 
-@register_op("conv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_conv_groups)
+@register_op("conv", check=_conv_groups, **CONV_PARAMS)
 def build_conv(spec: OpSpec) -> nn.Module:
     """Convolution over 1/2/3 spatial dims (from the input rank), 'same' padding, dilation,
     groups and per-dimension kernels (CAKES sub-kernels, P3D, temporal 1D as (k,1,1))."""
@@ -138,7 +126,7 @@ def build_conv(spec: OpSpec) -> nn.Module:
     return wrap_norm_act(spec, [_same_conv(spec, cout, spec.p["groups"], spec.p["bias"])], cout)
 
 
-@register_op("sepconv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_sepconv_groups)
+@register_op("sepconv", check=_sepconv_groups, **CONV_PARAMS)
 def build_sepconv(spec: OpSpec) -> nn.Module:
     """Depth-separable convolution: depth-wise k (dilated) then point-wise 1, then norm/act."""
     cin, cout = spec.input_shape[1], out_channels(spec)
@@ -149,13 +137,12 @@ def build_sepconv(spec: OpSpec) -> nn.Module:
 
 @register_op(
     "pool",
-    defaults={"reduce": "max", "kernel": 2, "stride": None},
-    params={
-        "reduce": P.choice("max", "avg"),
-        "kernel": P.per_dim(),
-        "stride": lambda v, shape: None if v is None else P.per_dim()(v, shape),
-    },
     check=_pool_stride,
+    **P.declare(
+        reduce=("max", P.choice("max", "avg")),
+        kernel=(2, P.per_dim()),
+        stride=(None, P.optional(P.per_dim())),
+    ),
 )
 def build_pool(spec: OpSpec) -> nn.Module:
     """Max or average pooling; stride defaults to the kernel (×k down-sampling), stride 1

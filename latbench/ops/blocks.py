@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from latbench.ops import params as P
 from latbench.ops.basic import NORMS, make_norm, out_channels, spatial_dims, torch_layer
+from latbench.ops.mobilenetv3 import InvertedResidual
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
 
@@ -19,32 +20,14 @@ from latbench.opspec import OpSpec
     ranks=(4,),
     params={"out": P.integer(), "stride": P.choice(1, 2), "expand": P.integer(), "kernel": P.odd()},
 )
-class InvertedResidual(nn.Module):
-    """MobileNet-v2 inverted residual: [1×1 expand-BN-ReLU6] -> k×k depth-wise (stride)-BN-
-    ReLU6 -> 1×1 project-BN; the identity shortcut is added when stride is 1 and the channels
-    are kept."""
+def build_mbv2_block(spec: OpSpec) -> nn.Module:
+    """MobileNet-v2 inverted residual: expand 1×1, depth-wise k×k (stride), project 1×1.
 
-    def __init__(self, spec: OpSpec):
-        super().__init__()
-        cin, cout = spec.input_shape[1], out_channels(spec)
-        stride, expand, kernel = (spec.p[k] for k in ("stride", "expand", "kernel"))
-        hidden = cin * expand
-        layers: list[nn.Module] = []
-        if expand != 1:
-            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
-        layers += [
-            nn.Conv2d(hidden, hidden, kernel, stride, kernel // 2, groups=hidden, bias=False),
-            nn.BatchNorm2d(hidden),
-            nn.ReLU6(),
-            nn.Conv2d(hidden, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        ]
-        self.body = nn.Sequential(*layers)
-        self.residual = stride == 1 and cin == cout
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
-        return x + y if self.residual else y
+    ReLU6 activations; the identity shortcut is added when stride is 1 and the channels are
+    kept."""
+    p, cin = spec.p, spec.input_shape[1]
+    mid = None if p["expand"] == 1 else cin * p["expand"]
+    return InvertedResidual(cin, p["out"], mid, p["kernel"], p["stride"], "relu6", se=False)
 
 
 def _p3d_kernel(value: object, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -117,6 +117,19 @@ def in_channels(shape: tuple[int, ...]) -> int:
     return shape[1]
 
 
+def declare(**table: tuple[Any, Checker]) -> dict[str, Any]:
+    """``register_op``'s ``defaults`` and ``params`` from one ``name=(default, checker)`` table."""
+    return {
+        "defaults": {name: default for name, (default, _) in table.items()},
+        "params": {name: checker for name, (_, checker) in table.items()},
+    }
+
+
+def optional(checker: Checker) -> Checker:
+    """None, or what ``checker`` accepts."""
+    return lambda value, shape: None if value is None else checker(value, shape)
+
+
 def check_shape(kind: str, shape: Sequence[Any], ranks: tuple[int, ...]) -> tuple[int, ...]:
     """The input shape as ints: rank in ``ranks``, sizes in [1, MAX_EXTENT], at most
     MAX_ELEMENTS elements. Raises ``ValueError`` with what was expected."""

@@ -93,15 +93,14 @@ def _heads_divide(shape: tuple[int, ...], p: dict) -> None:
 
 @register_op(
     "swin_block",
-    defaults={"heads": REQUIRED, "window": 7, "shift": False, "mlp_ratio": 4},
     ranks=(4,),
-    params={
-        "heads": P.integer(),
-        "window": P.integer(),
-        "shift": P.boolean(),
-        "mlp_ratio": P.positive_number(64.0),
-    },
     check=_heads_divide,
+    **P.declare(
+        heads=(REQUIRED, P.integer()),
+        window=(7, P.integer()),
+        shift=(False, P.boolean()),
+        mlp_ratio=(4, P.positive_number(64.0)),
+    ),
 )
 class SwinBlock(nn.Module):
     """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
