@@ -42,7 +42,9 @@ def longest_path(
 
     ``wiring``: per edge (source nodes, destination node), in topological order.
     ``edge_cost``: (n_edges, *batch) numpy array or torch tensor (differentiable: the gradient
-    goes to the edges of the longest path); the result has shape ``batch``.
+    goes to the edges of the longest path); the result has shape ``batch``. The one
+    longest-path DP: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
+    latency model call it.
     """
     if isinstance(edge_cost, torch.Tensor):
         maximum, zero = torch.maximum, edge_cost.new_zeros(edge_cost.shape[1:])
@@ -200,10 +202,8 @@ class Architecture:
     @classmethod
     def from_json(cls, text: str, source: str = "architecture") -> Architecture:
         """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``.
-
-        Cached by text, like ``OpSpec.from_key``: reading a networks table checks every row's
-        architecture and ``fit`` then uses the same ones (parsed once; the objects are shared,
-        so their ``meta`` is not to be changed)."""
+        Cached by text like ``OpSpec.from_key``: the objects are shared, so their ``meta`` is
+        not to be changed."""
         try:
             return _parsed(text)
         except LatbenchError:  # parse again to name ``source`` in the error

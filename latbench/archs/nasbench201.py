@@ -44,18 +44,6 @@ DATASETS = {10: ("cifar10", 32), 100: ("cifar100", 32), 120: ("ImageNet16-120", 
 """Number of classes -> (NAS-Bench-201 dataset name, input resolution)."""
 
 
-def input_resolution(n_classes: int) -> int:
-    """Input side of NAS-Bench-201's dataset with ``n_classes`` classes (32 or 16 pixels)."""
-    try:
-        return DATASETS[n_classes][1]
-    except KeyError:
-        raise LatbenchError(
-            f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
-            "expected 10 (cifar10), 100 (cifar100) or 120 "
-            "(ImageNet16-120)"
-        ) from None
-
-
 def space_ops(batches: tuple[int, ...] = (1,), n_classes: int = N_CLASSES) -> list[OpSpec]:
     """Every op of NAS-Bench-201 networks at these batch sizes, for one dataset: the cell
     ops stage by stage, then the fixed skeleton."""
@@ -182,7 +170,12 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
     only on the position, so the Edges are made once and shared by every network."""
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise LatbenchError(f"batch={batch!r} must be a positive integer")
-    res = input_resolution(n_classes)
+    if n_classes not in DATASETS:
+        raise LatbenchError(
+            f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
+            "expected 10 (cifar10), 100 (cifar100) or 120 (ImageNet16-120)"
+        )
+    res = DATASETS[n_classes][1]
     nor = dict(norm="bn", act="relu", act_first=True)
     stem = OpSpec.make("conv", (batch, 3, res, res), out=CHANNELS[0], kernel=3, norm="bn")
     segments: list[Any] = [(Edge((INPUT,), "s0", stem),)]

@@ -176,9 +176,18 @@ class OfaConfig:
     w: float = DEFAULT_WIDTH
 
     def __post_init__(self) -> None:
-        _check("ks", self.ks, N_SLOTS, KERNELS, allow_zero=True)
-        _check("e", self.e, N_SLOTS, EXPANDS, allow_zero=True)
-        _check("d", self.d, N_STAGES, DEPTHS, allow_zero=False)
+        for name, values, n, valid in (
+            ("ks", self.ks, N_SLOTS, KERNELS),
+            ("e", self.e, N_SLOTS, EXPANDS),
+            ("d", self.d, N_STAGES, DEPTHS),
+        ):
+            allowed = set(valid) if name == "d" else {0, *valid}  # 0: an unused slot
+            if len(values) != n or any(v not in allowed for v in values):
+                raise OfaEncodingError(
+                    name,
+                    f"ofa-mbv3: {name} must hold {n} values from "
+                    f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}",
+                )
         if self.r not in RESOLUTIONS:
             raise OfaEncodingError("r", f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
         if self.w not in WIDTHS:
@@ -206,18 +215,6 @@ class OfaConfig:
         c = self.canonical()
         ks, e, d = ("-".join(map(str, v)) for v in (c.ks, c.e, c.d))
         return f"ks={ks};e={e};d={d};r={c.r};w={c.w:g}"
-
-
-def _check(
-    name: str, values: Sequence[int], n: int, valid: Sequence[int], allow_zero: bool
-) -> None:
-    ok = set(valid) | ({0} if allow_zero else set())
-    if len(values) != n or any(v not in ok for v in values):
-        raise OfaEncodingError(
-            name,
-            f"ofa-mbv3: {name} must hold {n} values from "
-            f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}",
-        )
 
 
 def _ints(name: str, text: str) -> tuple[int, ...]:

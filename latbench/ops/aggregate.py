@@ -38,9 +38,7 @@ class ConcatConv(nn.Module):
         return self.body(torch.cat([a, b], dim=1))
 
 
-@register_op(
-    "agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,), params={"kernel": P.odd()}
-)
+@register_op("agg_predict_filter", n_inputs=2, ranks=(4,), **P.declare(kernel=(3, P.odd())))
 class PredictedFilter(nn.Module):
     """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second.
 
@@ -84,8 +82,9 @@ class AffineSample(nn.Module):
 
 @register_op("agg_conv3d", n_inputs=2, ranks=(4,))
 class StackedConv3d(nn.Module):
-    """Aggregation 4: the two inputs stacked along a new dimension, 2×3×3 3D conv on top
-    (no depth padding), BN-ReLU."""
+    """Aggregation 4: the two inputs stacked along a new dimension, 2×3×3 3D conv on top.
+
+    No depth padding; BN-ReLU after the conv."""
 
     def __init__(self, spec: OpSpec):
         super().__init__()

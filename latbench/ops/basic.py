@@ -15,7 +15,7 @@ NORMS = ("none", "bn", "in")
 ACTS = ("none", "relu")
 
 CONV_PARAMS = P.declare(
-    out=(None, P.channels(P.in_channels)),  # None: as many output channels as input channels
+    out=(None, P.channels()),  # None: as many output channels as input channels
     kernel=(3, P.per_dim()),
     stride=(1, P.per_dim()),
     dilation=(1, P.per_dim()),
@@ -50,9 +50,8 @@ def _sepconv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
 
 
 def _pool_stride(shape: tuple[int, ...], p: dict[str, Any]) -> None:
-    """Stride = kernel is the default (None). Refused: a stride-1 pool with an even kernel (its
-    k//2 padding grows the map by one: not the 'same' pooling stride 1 means). A kernel wider
-    than the input fails when run, and is recorded as that op's error."""
+    """Stride = kernel is written None; an even kernel with stride 1 is refused (its k//2
+    padding grows the map by one). A kernel wider than the input fails when run."""
     if p["stride"] == p["kernel"]:
         p["stride"] = None
     dims = len(shape) - 2
@@ -159,23 +158,17 @@ def build_pool(spec: OpSpec) -> nn.Module:
 
 @register_op(
     "upsample",
-    defaults={"scale": 2, "interp": "linear"},
-    params={"scale": P.positive_number(64.0), "interp": P.choice("linear", "nearest")},
+    **P.declare(
+        scale=(2, P.positive_number(64.0)), interp=("linear", P.choice("linear", "nearest"))
+    ),
 )
-class Resample(nn.Module):
+def build_upsample(spec: OpSpec) -> nn.Module:
     """Up-sampling by ``scale``; interp 'linear' means (bi/tri)linear for the input's rank."""
-
-    def __init__(self, spec: OpSpec):
-        super().__init__()
-        self.scale = float(spec.p["scale"])
-        linear = ("linear", "bilinear", "trilinear")[spatial_dims(spec) - 1]
-        self.mode = linear if spec.p["interp"] == "linear" else "nearest"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        align = None if self.mode == "nearest" else False
-        return nn.functional.interpolate(
-            x, scale_factor=self.scale, mode=self.mode, align_corners=align
-        )
+    scale = float(spec.p["scale"])
+    if spec.p["interp"] == "nearest":
+        return nn.Upsample(scale_factor=scale, mode="nearest")
+    mode = ("linear", "bilinear", "trilinear")[spatial_dims(spec) - 1]
+    return nn.Upsample(scale_factor=scale, mode=mode, align_corners=False)
 
 
 @register_op("identity", ranks=(2, 3, 4, 5))
@@ -195,11 +188,7 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-@register_op(
-    "norm_act",
-    defaults={"norm": "bn", "act": "relu"},
-    params={"norm": P.choice(*NORMS), "act": P.choice(*ACTS)},
-)
+@register_op("norm_act", **P.declare(norm=("bn", P.choice(*NORMS)), act=("relu", P.choice(*ACTS))))
 def build_norm_act(spec: OpSpec) -> nn.Module:
     """A stand-alone normalisation followed by an activation (e.g. a network's last BN-ReLU)."""
     norm = make_norm(spec.p["norm"], spatial_dims(spec), spec.input_shape[1], affine=False)

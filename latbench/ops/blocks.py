@@ -43,9 +43,10 @@ def _p3d_kernel(value: object, shape: tuple[int, ...]) -> tuple[int, ...]:
 
 @register_op(
     "p3d",
-    defaults={"out": None, "kernel": (3, 3, 1), "norm": "in"},
     ranks=(5,),
-    params={"out": P.channels(P.in_channels), "kernel": _p3d_kernel, "norm": P.choice(*NORMS)},
+    **P.declare(
+        out=(None, P.channels()), kernel=((3, 3, 1), _p3d_kernel), norm=("in", P.choice(*NORMS))
+    ),
 )
 def build_p3d(spec: OpSpec) -> nn.Module:
     """DiNTS pseudo-3D op: ReLU, 2D-plane conv, complementary 1D conv, norm.
@@ -71,14 +72,14 @@ def _even_sizes(shape: tuple[int, ...], p: dict) -> None:
 
 @register_op(
     "factorized_reduce",
-    defaults={"out": None, "norm": "bn"},
     ranks=(4, 5),
-    params={"out": P.channels(P.in_channels), "norm": P.choice(*NORMS)},
     check=_even_sizes,
+    **P.declare(out=(None, P.channels()), norm=("bn", P.choice(*NORMS))),
 )
 class FactorizedReduce(nn.Module):
-    """DARTS / DiNTS ×2 down-sampling: ReLU, two stride-2 1×1 convs (the second on the input
-    shifted by one), concat, norm. Spatial sizes must be even."""
+    """DARTS / DiNTS ×2 down-sampling: ReLU, two shifted stride-2 1×1 convs, concat, norm.
+
+    The second conv reads the input shifted by one; spatial sizes must be even."""
 
     def __init__(self, spec: OpSpec):
         super().__init__()
@@ -94,12 +95,7 @@ class FactorizedReduce(nn.Module):
         return self.norm(torch.cat([self.conv_a(x), self.conv_b(x[self.shift])], dim=1))
 
 
-@register_op(
-    "gap_upsample_conv",
-    defaults={"out": None},
-    ranks=(4,),
-    params={"out": P.channels(P.in_channels)},
-)
+@register_op("gap_upsample_conv", ranks=(4,), **P.declare(out=(None, P.channels())))
 class GapConvUpsample(nn.Module):
     """Dynamic-cell op 1: global average pooling, 1×1 conv, bilinear back to the input size.
 

@@ -63,7 +63,7 @@ class DeformConv2d(nn.Module):
     "deform_conv",
     ranks=(4,),
     **P.declare(
-        out=(None, P.channels(P.in_channels)),
+        out=(None, P.channels()),
         kernel=(3, P.odd()),
         dilation=(1, P.integer()),
         norm=("bn", P.choice(*NORMS)),

@@ -24,11 +24,10 @@ MAX_ELEMENTS = 2**40
 
 def as_int(value: Any, low: int = 1, high: int = MAX_EXTENT) -> int:
     """An integer (or an integral float) in [low, high]; bools are not integers here."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"an integer in [{low}, {high}]")
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise ValueError(f"an integer in [{low}, {high}]")
-    if not low <= value <= high:
+    integral = isinstance(value, int) or (
+        isinstance(value, float) and math.isfinite(value) and value.is_integer()
+    )
+    if isinstance(value, bool) or not integral or not low <= value <= high:
         raise ValueError(f"an integer in [{low}, {high}]")
     return int(value)
 
@@ -100,8 +99,13 @@ def positive_number(high: float = 1024.0) -> Checker:
     return check
 
 
-def channels(implied: Callable[[tuple[int, ...]], int]) -> Checker:
-    """``out``: None or a channel count; a count equal to what None means becomes None."""
+def in_channels(shape: tuple[int, ...]) -> int:
+    return shape[1]
+
+
+def channels(implied: Callable[[tuple[int, ...]], int] = in_channels) -> Checker:
+    """``out``: None or a channel count; a count equal to what None means (``implied(shape)``,
+    by default the input channels) becomes None."""
 
     def check(value: Any, shape: tuple[int, ...]) -> int | None:
         if value is None:
@@ -111,10 +115,6 @@ def channels(implied: Callable[[tuple[int, ...]], int]) -> Checker:
 
     check.form, check.implied = "channels", implied  # type: ignore[attr-defined]
     return check
-
-
-def in_channels(shape: tuple[int, ...]) -> int:
-    return shape[1]
 
 
 def declare(**table: tuple[Any, Checker]) -> dict[str, Any]:

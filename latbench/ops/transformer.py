@@ -138,15 +138,11 @@ class SwinBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-@register_op(
-    "patch_embed",
-    defaults={"out": 96, "patch": 4},
-    ranks=(4,),
-    params={"out": P.channels(P.in_channels), "patch": P.integer()},
-)
+@register_op("patch_embed", ranks=(4,), **P.declare(out=(96, P.channels()), patch=(4, P.integer())))
 class PatchEmbed(nn.Module):
-    """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H/p,W/p,D); the
-    image is zero-padded to a multiple of the patch."""
+    """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C).
+
+    Output N,H/p,W/p,D; the image is zero-padded to a multiple of the patch."""
 
     def __init__(self, spec: OpSpec):
         super().__init__()
@@ -161,14 +157,12 @@ class PatchEmbed(nn.Module):
 
 
 @register_op(
-    "patch_merging",
-    defaults={"out": None},
-    ranks=(4,),
-    params={"out": P.channels(lambda shape: 2 * shape[-1])},
+    "patch_merging", ranks=(4,), **P.declare(out=(None, P.channels(lambda shape: 2 * shape[-1])))
 )
 class PatchMerging(nn.Module):
-    """Swin down-sampling between stages on N,H,W,C: each 2×2 neighbourhood concatenated
-    (4C), LayerNorm, linear to ``out`` (None: 2C)."""
+    """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C).
+
+    Each 2×2 neighbourhood concatenated (4C), LayerNorm, linear to ``out``."""
 
     def __init__(self, spec: OpSpec):
         super().__init__()

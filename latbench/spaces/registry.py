@@ -1,11 +1,7 @@
-"""The search-space registry: one ``Space`` object per paper's space.
-
-A space yields the ops to profile at the paper's shapes (``size="paper"``) or at shapes small
-enough to profile on 2 CPU cores in a few minutes (``size="small"``); where the paper's search
-samples discrete networks, its sampler (attached by ``latbench.archs``); where a search in
-``nas/`` needs the ops arranged (stages, layers, cells), its layout (``register_layout`` in the
-space's module). Everything a search needs from a space is reached from ``get_space(name)``.
-"""
+"""The search-space registry: one ``Space`` object per paper's space, reached by
+``get_space(name)``: its ops at the paper's shapes (``size="paper"``) or at shapes small enough
+to profile on 2 CPU cores in minutes (``size="small"``), its sampler of discrete networks and
+the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
@@ -38,14 +34,10 @@ def _check_size(space: str, size: str) -> str:
 
 @dataclass(eq=False)
 class Space:
-    """A registered search space: its ops, its sampler and the layout its search needs.
-
-    ``ops(size)`` lists its distinct OpSpecs in a stable order; ``sample(n, size, seed)``
-    draws discrete networks (``sampler`` is None for spaces searched only as supernets);
-    ``layout(size)`` arranges the ops as the space's search in ``nas/`` uses them (None when
-    no search needs more than the op list). ``default_size``: the size commands use when
-    none is given.
-    """
+    """A registered search space: ``ops(size)`` lists its distinct OpSpecs in a stable order;
+    ``sample(n, size, seed)`` draws discrete networks (``sampler`` is None for spaces searched
+    only as supernets); ``layout(size)`` arranges the ops as its search in ``nas/`` uses them.
+    ``default_size``: the size commands use when none is given."""
 
     name: str
     paper: str
