@@ -176,7 +176,7 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
             "expected 10 (cifar10), 100 (cifar100) or 120 (ImageNet16-120)"
         )
     res = DATASETS[n_classes][1]
-    nor = dict(norm="bn", act="relu", act_first=True)
+    nor: dict[str, Any] = dict(norm="bn", act="relu", act_first=True)
     stem = OpSpec.make("conv", (batch, 3, res, res), out=CHANNELS[0], kernel=3, norm="bn")
     segments: list[Any] = [(Edge((INPUT,), "s0", stem),)]
     node, names = "s0", (f"n{i}" for i in itertools.count(1))

@@ -43,6 +43,8 @@ EXPANDS = (3, 4, 6)
 DEPTHS = (2, 3, 4)
 MAX_DEPTH = 4
 N_STAGES = 5
+N_SLOTS = N_STAGES * MAX_DEPTH
+SPACE = "ofa-mbv3"
 RESOLUTIONS = tuple(range(128, 225, 4))
 WIDTHS = (1.0, 1.2)
 N_CLASSES = 1000
@@ -99,25 +101,6 @@ def _block(
     )
 
 
-def supernet_ops(
-    resolution: int,
-    batch: int,
-    width: float,
-    kernels: tuple[int, ...] = KERNELS,
-    expands: tuple[int, ...] = EXPANDS,
-) -> list[OpSpec]:
-    """Every distinct op of the supernet at one resolution, batch and width."""
-    c = widths(width)
-    ends = subnet_ops([0] * N_SLOTS, [0] * N_SLOTS, [0] * N_STAGES, resolution, width, batch)
-    blocks = []
-    for stage, (size, cin) in enumerate(zip(stage_sizes(resolution), (c.block0, *c.stages))):
-        cout, after = c.stages[stage], conv_out(size, STRIDES[stage])
-        for k, e in itertools.product(kernels, expands):
-            blocks.append(_block(cin, cout, size, batch, stage, True, k, e))
-            blocks.append(_block(cout, cout, after, batch, stage, False, k, e))
-    return ends[:2] + blocks + ends[2:]
-
-
 @dataclass(frozen=True)
 class SizeConfig:
     """The grid one size of the space covers."""
@@ -137,21 +120,25 @@ CONFIGS = {
 }
 
 
-@register_space("ofa-mbv3", paper="Once-for-All (Cai et al., ICLR 2020)")
+@register_space(SPACE, paper="Once-for-All (Cai et al., ICLR 2020)")
 def ofa_mbv3_ops(size: str) -> list[OpSpec]:
-    """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths."""
-    c = for_size("ofa-mbv3", size, CONFIGS)
-    return [
-        op
-        for width in c.widths
-        for batch in c.batches
-        for r in c.resolutions
-        for op in supernet_ops(r, batch, width, c.kernels, c.expands)
-    ]
+    """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths: per
+    width, batch and resolution, the stem, every block choice of every stage, the head."""
+    c = for_size(SPACE, size, CONFIGS)
+    ops: list[OpSpec] = []
+    for width, batch, r in itertools.product(c.widths, c.batches, c.resolutions):
+        w = widths(width)
+        ends = subnet_ops([0] * N_SLOTS, [0] * N_SLOTS, [0] * N_STAGES, r, width, batch)
+        ops += ends[:2]
+        for stage, (side, cin) in enumerate(zip(stage_sizes(r), (w.block0, *w.stages))):
+            cout, after = w.stages[stage], conv_out(side, STRIDES[stage])
+            for k, e in itertools.product(c.kernels, c.expands):
+                ops.append(_block(cin, cout, side, batch, stage, True, k, e))
+                ops.append(_block(cout, cout, after, batch, stage, False, k, e))
+        ops += ends[2:]
+    return ops
 
 
-SPACE = "ofa-mbv3"
-N_SLOTS = N_STAGES * MAX_DEPTH
 DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (docs/ofa.md, bench/ofa_width.py)
 
 

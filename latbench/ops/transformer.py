@@ -58,6 +58,8 @@ def shift_mask(hp: int, wp: int, window: int, shift: int) -> torch.Tensor:
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside windows, with a learned relative position bias."""
 
+    bias_index: torch.Tensor
+
     def __init__(self, dim: int, heads: int, window: int):
         super().__init__()
         self.heads, self.scale = heads, (dim // heads) ** -0.5
