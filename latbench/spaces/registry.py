@@ -155,26 +155,19 @@ class ChoiceLayout:
     def check(self) -> None:
         """``LatbenchError`` naming the slot and candidate whose input or output shape breaks
         the chain (candidates of a slot read and write one shape; slot i reads slot i-1's)."""
-
-        prev = None
+        reads = self.slots[0][0][1].input_shape
         for i, slot in enumerate(self.slots):
-            outs = set()
-            reads = slot[0][1].input_shape if prev is None else prev
             for name, spec in slot:
                 if spec.input_shape != reads:
                     where = f"slot {i - 1} writes" if i else f"candidate {slot[0][0]!r} reads"
                     raise LatbenchError(
                         f"slot {i} candidate {name!r} reads {spec.input_shape}; {where} {reads}"
                     )
-                outs.add((name, output_shape(spec)))
-            shapes = {shape for _, shape in outs}
-            if len(shapes) != 1:
-                raise LatbenchError(
-                    f"slot {i}: candidates write different shapes ("
-                    + ", ".join(f"{n}: {s}" for n, s in sorted(outs))
-                    + ")"
-                )
-            prev = shapes.pop()
+            writes = sorted({(name, output_shape(spec)) for name, spec in slot})
+            if len({shape for _, shape in writes}) != 1:
+                shapes = ", ".join(f"{n}: {s}" for n, s in writes)
+                raise LatbenchError(f"slot {i}: candidates write different shapes ({shapes})")
+            reads = writes[0][1]
 
 
 _SPACES: Registry[Space] = Registry("space", UnknownSpaceError)
