@@ -63,8 +63,10 @@ def conv_bn_act(
     ]
     if bn:
         layers.append(nn.BatchNorm2d(cout))
-    if act != "none":
-        layers.append({"relu": nn.ReLU, "relu6": nn.ReLU6, "h_swish": nn.Hardswish}[act](True))
+    if act == "relu6":  # MobileNet-v2's, not in place
+        layers.append(nn.ReLU6())
+    elif act != "none":
+        layers.append((nn.ReLU if act == "relu" else nn.Hardswish)(inplace=True))
     return nn.Sequential(*layers)
 
 
