@@ -184,18 +184,14 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
         side, half = res >> s, channels // 2
         shape = (batch, channels, side, side)
         if s:  # residual reduction: ReLU-Conv3×3/2-BN, ReLU-Conv3×3-BN; AvgPool2 + Conv1×1
-            wide = (batch, half, 2 * side, 2 * side)
+            wide, pooled_shape = (batch, half, 2 * side, 2 * side), (batch, half, side, side)
             mid, pooled, out = next(names), next(names), next(names)
             segments.append(
                 (
                     Edge((node,), mid, OpSpec.make("conv", wide, out=channels, stride=2, **nor)),
                     Edge((mid,), out, OpSpec.make("conv", shape, **nor)),
                     Edge((node,), pooled, OpSpec.make("pool", wide, reduce="avg", kernel=2)),
-                    Edge(
-                        (pooled,),
-                        out,
-                        OpSpec.make("conv", (batch, half, side, side), out=channels, kernel=1),
-                    ),
+                    Edge((pooled,), out, OpSpec.make("conv", pooled_shape, out=channels, kernel=1)),
                 )
             )
             node = out
