@@ -42,8 +42,8 @@ def longest_path(
 
     ``wiring``: per edge (source nodes, destination node), in topological order.
     ``edge_cost``: (n_edges, *batch) numpy array or torch tensor (differentiable: the gradient
-    goes to the edges of the longest path); the result has shape ``batch``. The one longest-path
-    implementation: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
+    goes to the edges of the longest path); the result has shape ``batch``. The one
+    longest-path DP: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
     latency model call it.
     """
     if isinstance(edge_cost, torch.Tensor):
@@ -67,9 +67,6 @@ class Edge:
     src: tuple[str, ...]
     dst: str
     op: OpSpec
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"src": list(self.src), "dst": self.dst, "op": self.op.key}
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,6 @@ class Architecture:
                 f"{self.output!r} is never written"
             )
 
-    # -- views used by predictors ---------------------------------------------------------------
     def ops(self) -> list[OpSpec]:
         """Every edge's OpSpec, in order (repeats kept: each one runs)."""
         return [e.op for e in self.edges]
@@ -125,7 +121,6 @@ class Architecture:
             )
         )
 
-    # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> nn.Module:
         """The whole network as one ``nn.Module`` (inference mode unless ops say train); a
         traced model (``meta["model"]``, ``latbench.models``) is the model itself."""
@@ -133,8 +128,7 @@ class Architecture:
             from latbench.models.arch import build_model
 
             return build_model(self, device)
-        module = ArchitectureModule(self)
-        return module.to(device=device)
+        return ArchitectureModule(self).to(device=device)
 
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
@@ -145,14 +139,13 @@ class Architecture:
         first = next(e.op for e in self.edges if INPUT in e.src)
         return first.example_inputs(device, seed=seed)[:1]
 
-    # -- plain-format persistence --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
             "space": self.space,
             "name": self.name,
             "genotype": self.genotype,
             "output": self.output,
-            "edges": [e.to_dict() for e in self.edges],
+            "edges": [{"src": list(e.src), "dst": e.dst, "op": e.op.key} for e in self.edges],
             "meta": dict(self.meta),
         }
 
@@ -163,34 +156,31 @@ class Architecture:
         """The network alone, independent of node names and of the order of edges among the
         orders that compute the same thing: what ``latbench.tablerun.ids.arch_id`` hashes.
 
-        Each node gets a label from what it computes (its incoming ops and their inputs'
-        labels, from the input down) and how it is used (the ops reading it and their
-        outputs' labels, from the output up); the edges, written with those labels, are
-        sorted. ``name``, ``genotype``, ``meta`` and ``space`` describe a network and are left
-        out, except a traced model's ``meta["model"]`` (``latbench.models``: what ``build``
+        Nodes are labelled by what they compute and how they are used (``_node_labels``) and
+        the edges, written with those labels, sorted. ``name``, ``genotype``, ``meta`` and
+        ``space`` are left out, except a traced model's ``meta["model"]`` (what ``build``
         builds). An architecture that reads a node before its last write (where order
         changes the result) keeps its edge order; only its node names are canonical.
         """
-        model = {"model": self.meta["model"]} if "model" in self.meta else {}
+        doc: dict[str, Any] = {"model": self.meta["model"]} if "model" in self.meta else {}
         labels = _node_labels(self)
         if labels is None:  # order matters: names by first write, edges as given
-            first = {INPUT: INPUT}
+            doc["ordered"] = True
+            labels = {INPUT: INPUT}
             for e in self.edges:
-                first.setdefault(e.dst, f"v{len(first)}")
-            edges = [[[first[x] for x in e.src], first[e.dst], e.op.key] for e in self.edges]
-            return json.dumps(
-                {"edges": edges, "output": first[self.output], "ordered": True, **model},
-                sort_keys=True,
-            )
-        edges = sorted([[labels[x] for x in e.src], labels[e.dst], e.op.key] for e in self.edges)
-        return json.dumps({"edges": edges, "output": labels[self.output], **model}, sort_keys=True)
+                labels.setdefault(e.dst, f"v{len(labels)}")
+        edges = [[[labels[x] for x in e.src], labels[e.dst], e.op.key] for e in self.edges]
+        doc.update(edges=edges if "ordered" in doc else sorted(edges), output=labels[self.output])
+        return json.dumps(doc, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "architecture") -> Architecture:
         """Rebuild from ``to_dict``'s form, checked against ``ArchitectureDoc`` and with every
         op key parsed; a bad field is one ``LatbenchError`` naming ``source`` and the field."""
         if isinstance(data, dict) and "edges" not in data and "genotype" in data:
-            return _from_compact(data, source)  # compact form: rebuilt from genotype
+            from latbench.archs.registry import from_compact
+
+            return from_compact(data, source)
         doc = validated(ArchitectureDoc, data, source, LatbenchError)
         edges = []
         for i, e in enumerate(doc.edges):
@@ -212,10 +202,8 @@ class Architecture:
     @classmethod
     def from_json(cls, text: str, source: str = "architecture") -> Architecture:
         """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``.
-
-        Cached by text, like ``OpSpec.from_key``: reading a networks table checks every row's
-        architecture and ``fit`` then uses the same ones (parsed once; the objects are shared,
-        so their ``meta`` is not to be changed)."""
+        Cached by text like ``OpSpec.from_key``: the objects are shared, so their ``meta`` is
+        not to be changed."""
         try:
             return _parsed(text)
         except LatbenchError:  # parse again to name ``source`` in the error
@@ -259,8 +247,10 @@ def _digest(*parts: Any) -> str:
 
 
 def _node_labels(arch: Architecture) -> dict[str, str] | None:
-    """Name-free label of every node (``Architecture.canonical_json``), or None when a node is
-    read before its last write, so that the edges' order is part of the network."""
+    """Name-free label of every node: a digest of what it computes (its incoming ops and their
+    inputs' labels, from the input down) and how it is used (the ops reading it and their
+    outputs' labels, from the output up); None when a node is read before its last write, so
+    that the edges' order is part of the network."""
     read: set[str] = set()
     for e in arch.edges:
         if e.dst in read or e.dst in e.src:
@@ -284,21 +274,6 @@ def _node_labels(arch: Architecture) -> dict[str, str] | None:
             sorted([f.op.key, i, up[f.dst], [down[x] for x in f.src]] for i, f in reads[n]),
         )
     return {n: _digest(down[n], up[n]) for n in down}
-
-
-def _from_compact(data: Mapping[str, Any], source: str) -> Architecture:
-    """``latbench.archs.registry.from_compact`` with every failure one line naming ``source``."""
-    from latbench.archs.registry import from_compact
-
-    try:
-        return from_compact(data)
-    except LatbenchError as exc:
-        raise LatbenchError(f"{source}: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise LatbenchError(
-            f"{source}: compact architecture (space, size, genotype) has a "
-            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
-        ) from None
 
 
 class ArchitectureModule(nn.Module):

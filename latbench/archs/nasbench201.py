@@ -1,31 +1,20 @@
-"""NAS-Bench-201: the field's standard cell benchmark (Dong & Yang, ICLR 2020).
+"""NAS-Bench-201: the field's standard cell benchmark (Dong & Yang, ICLR 2020;
+github.com/D-X-Y/NAS-Bench-201).
 
-Cell ops none / skip_connect / nor_conv_1x1 / nor_conv_3x3 / avg_pool_3x3 (convs are
-ReLU-Conv-BN) at the three stages C=16, 32, 64, plus the ops of the fixed skeleton (stem 3×3
-conv-BN, the two residual reduction blocks, last BN-ReLU, global pooling, classifier) so that
-whole networks are covered by the table.
+A network is a stem 3×3 conv-BN, three stages (C=16, 32, 64) of N cells joined by two residual
+reductions, then BN-ReLU, global pooling and a classifier. A cell is the benchmark's 4-node DAG
+(6 edges, each one of none / skip_connect / nor_conv_1x1 / nor_conv_3x3 / avg_pool_3x3; convs
+are ReLU-Conv-BN); its genotype string is the benchmark's ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``
+(node ``i`` lists its inputs ``op~j`` from node ``j < i``). ``size="paper"`` has N=5 cells per
+stage, ``size="small"`` N=1. The three datasets are told apart by their number of classes:
+CIFAR-10 (10) and CIFAR-100 (100) at 32×32 input, ImageNet16-120 (120) at 16×16; the
+registered space profiles CIFAR-10 shapes (``paper``: batches 1 and 64).
 
-The benchmark trains on three datasets, told apart here by their number of classes:
-CIFAR-10 (10) and CIFAR-100 (100) at 32×32 input, ImageNet16-120 (120) at 16×16. Every op
-builder takes the batch size and the number of classes; the registered space profiles
-CIFAR-10 shapes (its ``paper`` size at batches 1 and 64).
-
-NAS-Bench-201 networks: stem, 3 stages of N cells, 2 residual reductions, head.
-
-A cell is the benchmark's 4-node DAG (6 edges, each one of the five ops); the genotype string
-uses the benchmark's own format ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (node ``i`` lists
-its inputs ``op~j`` from node ``j < i``). ``size="paper"`` is the benchmark's network (C=16,
-N=5 cells per stage); ``size="small"`` has one cell per stage.
-
-``none`` edges: the benchmark's own code computes ``none`` as a Zero op (``x.mul(0.)``), so it
-runs a kernel; that is the default here. ``prune=True`` builds the network a runtime that
-removes dead code would run: no ``none`` edges and no op on no path from the cell's input to
-its output. About 2 % of the 15,625 cells (see ``is_connected``) have no such path at all;
-their network's output does not depend on its input. Built unpruned they are flagged
-``meta["connected"] = False``; ``prune=True`` refuses them (``DisconnectedCellError``), since
-what is left to run is not a network of the benchmark.
-
-Reference: Dong & Yang, "NAS-Bench-201", ICLR 2020; github.com/D-X-Y/NAS-Bench-201.
+``none`` edges run the benchmark's Zero op (``x.mul(0.)``) by default. ``prune=True`` builds
+what a runtime that removes dead code would run: no ``none`` edges and no op off every path
+from the cell's input to its output. About 2 % of the 15,625 cells (``is_connected``) have no
+such path; built unpruned they are flagged ``meta["connected"] = False``, and ``prune=True``
+refuses them (``DisconnectedCellError``): what is left is not a network of the benchmark.
 """
 
 from __future__ import annotations
@@ -55,90 +44,17 @@ DATASETS = {10: ("cifar10", 32), 100: ("cifar100", 32), 120: ("ImageNet16-120", 
 """Number of classes -> (NAS-Bench-201 dataset name, input resolution)."""
 
 
-def input_resolution(n_classes: int) -> int:
-    """Input side of NAS-Bench-201's dataset with ``n_classes`` classes (32 or 16 pixels)."""
-    try:
-        return DATASETS[n_classes][1]
-    except KeyError:
-        raise LatbenchError(
-            f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
-            "expected 10 (cifar10), 100 (cifar100) or 120 "
-            "(ImageNet16-120)"
-        ) from None
-
-
-def stages(n_classes: int = N_CLASSES) -> tuple[tuple[int, int], ...]:
-    """(channels, resolution) of the three stages for the dataset with ``n_classes``."""
-    res = input_resolution(n_classes)
-    return tuple((c, res >> i) for i, c in enumerate(CHANNELS))
-
-
-def _check_batch(batch: int) -> int:
-    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
-        raise LatbenchError(f"batch={batch!r} must be a positive integer")
-    return batch
-
-
-def cell_ops(channels: int, res: int, batch: int) -> dict[str, OpSpec]:
-    """NAS-Bench-201's five candidate ops at one stage, by their benchmark names."""
-    shape = (_check_batch(batch), channels, res, res)
-    nor = dict(norm="bn", act="relu", act_first=True)
-    return {
-        "none": OpSpec.make("zero", shape),
-        "skip_connect": OpSpec.make("identity", shape),
-        "nor_conv_1x1": OpSpec.make("conv", shape, kernel=1, **nor),
-        "nor_conv_3x3": OpSpec.make("conv", shape, kernel=3, **nor),
-        "avg_pool_3x3": OpSpec.make("pool", shape, reduce="avg", kernel=3, stride=1),
-    }
-
-
-def stem_op(batch: int, n_classes: int = N_CLASSES) -> OpSpec:
-    res = input_resolution(n_classes)
-    return OpSpec.make(
-        "conv", (_check_batch(batch), 3, res, res), out=CHANNELS[0], kernel=3, norm="bn"
-    )
-
-
-def reduction_ops(channels: int, res: int, batch: int) -> list[OpSpec]:
-    """The residual reduction block from ``channels``@``res`` to 2×channels@res/2, as its ops:
-    ReLU-Conv3×3/2-BN, ReLU-Conv3×3-BN, shortcut AvgPool2 + Conv1×1."""
-    shape, out = (_check_batch(batch), channels, res, res), 2 * channels
-    nor = dict(norm="bn", act="relu", act_first=True)
-    half = (batch, out, res // 2, res // 2)
-    return [
-        OpSpec.make("conv", shape, out=out, kernel=3, stride=2, **nor),
-        OpSpec.make("conv", half, kernel=3, **nor),
-        OpSpec.make("pool", shape, reduce="avg", kernel=2),
-        OpSpec.make("conv", (batch, channels, res // 2, res // 2), out=out, kernel=1),
-    ]
-
-
-def head_ops(batch: int, n_classes: int = N_CLASSES) -> list[OpSpec]:
-    """Last BN-ReLU, global average pooling and the linear classifier."""
-    channels, res = stages(n_classes)[-1]
-    return [
-        OpSpec.make("norm_act", (_check_batch(batch), channels, res, res)),
-        OpSpec.make("global_pool", (batch, channels, res, res)),
-        OpSpec.make("linear", (batch, channels), out=n_classes),
-    ]
-
-
-def skeleton_ops(batch: int, n_classes: int = N_CLASSES) -> list[OpSpec]:
-    """The non-searchable ops of a NAS-Bench-201 network."""
-    ops = [stem_op(batch, n_classes)]
-    for channels, res in stages(n_classes)[:-1]:
-        ops.extend(reduction_ops(channels, res, batch))
-    return ops + head_ops(batch, n_classes)
-
-
 def space_ops(batches: tuple[int, ...] = (1,), n_classes: int = N_CLASSES) -> list[OpSpec]:
-    """Every op of NAS-Bench-201 networks at these batch sizes, for one dataset."""
+    """Every op of NAS-Bench-201 networks at these batch sizes, for one dataset: the cell
+    ops stage by stage, then the fixed skeleton."""
     ops: list[OpSpec] = []
     for batch in batches:
-        for channels, res in stages(n_classes):
-            ops.extend(cell_ops(channels, res, batch).values())
-        ops.extend(skeleton_ops(batch, n_classes))
-    return ops
+        segments = _layout("small", n_classes, batch)[0]
+        ops += [
+            e.op for seg in segments if isinstance(seg[0], dict) for c in seg for e in c.values()
+        ]
+        ops += [e.op for seg in segments if isinstance(seg[0], Edge) for e in seg]
+    return list(dict.fromkeys(ops))
 
 
 @register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)", default_size="paper")
@@ -178,11 +94,10 @@ class FrozenMeta(dict):
 @lru_cache(maxsize=32768)
 def genotype_string(cell: tuple[str, ...]) -> str:
     """``cell`` (six op names in CELL_EDGES order) in NAS-Bench-201's string format."""
-    parts, i = [], 0
-    for to in (1, 2, 3):
-        parts.append("|" + "|".join(f"{cell[i + j]}~{j}" for j in range(to)) + "|")
-        i += to
-    return "+".join(parts)
+    first = {1: 0, 2: 1, 3: 3}  # index of node ``to``'s first input edge in ``cell``
+    return "+".join(
+        "|" + "".join(f"{cell[first[to] + j]}~{j}|" for j in range(to)) for to in (1, 2, 3)
+    )
 
 
 def _malformed(text: str, problem: str) -> GenotypeError:
@@ -253,45 +168,54 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
     """The network as segments, and its output node. A fixed segment is a tuple of Edges; a
     cell segment has, per CELL_EDGES position, the Edge of each op name. Node names depend
     only on the position, so the Edges are made once and shared by every network."""
-    st = stages(n_classes)
-    segments: list[Any] = [(Edge((INPUT,), "s0", stem_op(batch, n_classes)),)]
-    node, counter = "s0", 0
-
-    def fresh() -> str:
-        nonlocal counter
-        counter += 1
-        return f"n{counter}"
-
-    for s, (channels, res) in enumerate(st):
-        if s:
-            conv_a, conv_b, pool, short = reduction_ops(*st[s - 1], batch)
-            mid, pooled, out = fresh(), fresh(), fresh()
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise LatbenchError(f"batch={batch!r} must be a positive integer")
+    if n_classes not in DATASETS:
+        raise LatbenchError(
+            f"n_classes={n_classes!r} is not one of NAS-Bench-201's datasets; "
+            "expected 10 (cifar10), 100 (cifar100) or 120 (ImageNet16-120)"
+        )
+    res = DATASETS[n_classes][1]
+    nor: dict[str, Any] = dict(norm="bn", act="relu", act_first=True)
+    stem = OpSpec.make("conv", (batch, 3, res, res), out=CHANNELS[0], kernel=3, norm="bn")
+    segments: list[Any] = [(Edge((INPUT,), "s0", stem),)]
+    node, names = "s0", (f"n{i}" for i in itertools.count(1))
+    for s, channels in enumerate(CHANNELS):
+        side, half = res >> s, channels // 2
+        shape = (batch, channels, side, side)
+        if s:  # residual reduction: ReLU-Conv3×3/2-BN, ReLU-Conv3×3-BN; AvgPool2 + Conv1×1
+            wide, pooled_shape = (batch, half, 2 * side, 2 * side), (batch, half, side, side)
+            mid, pooled, out = next(names), next(names), next(names)
             segments.append(
                 (
-                    Edge((node,), mid, conv_a),
-                    Edge((mid,), out, conv_b),
-                    Edge((node,), pooled, pool),
-                    Edge((pooled,), out, short),
+                    Edge((node,), mid, OpSpec.make("conv", wide, out=channels, stride=2, **nor)),
+                    Edge((mid,), out, OpSpec.make("conv", shape, **nor)),
+                    Edge((node,), pooled, OpSpec.make("pool", wide, reduce="avg", kernel=2)),
+                    Edge((pooled,), out, OpSpec.make("conv", pooled_shape, out=channels, kernel=1)),
                 )
             )
             node = out
-        ops = cell_ops(channels, res, batch)
+        ops = {
+            "none": OpSpec.make("zero", shape),
+            "skip_connect": OpSpec.make("identity", shape),
+            "nor_conv_1x1": OpSpec.make("conv", shape, kernel=1, **nor),
+            "nor_conv_3x3": OpSpec.make("conv", shape, kernel=3, **nor),
+            "avg_pool_3x3": OpSpec.make("pool", shape, reduce="avg", kernel=3, stride=1),
+        }
         for _ in range(CELLS_PER_STAGE[size]):
-            names = [node, fresh(), fresh(), fresh()]
+            cell = [node, next(names), next(names), next(names)]
             segments.append(
                 tuple(
-                    {name: Edge((names[a],), names[b], op) for name, op in ops.items()}
+                    {name: Edge((cell[a],), cell[b], op) for name, op in ops.items()}
                     for a, b in CELL_EDGES
                 )
             )
-            node = names[3]
-    head = []
-    for op in head_ops(batch, n_classes):
-        nxt = fresh()
-        head.append(Edge((node,), nxt, op))
-        node = nxt
-    segments.append(tuple(head))
-    return tuple(segments), node
+            node = cell[3]
+    head = [OpSpec.make(kind, shape) for kind in ("norm_act", "global_pool")]
+    head.append(OpSpec.make("linear", shape[:2], out=n_classes))
+    nodes = [node] + [next(names) for _ in head]
+    segments.append(tuple(Edge((a,), b, op) for a, b, op in zip(nodes, nodes[1:], head)))
+    return tuple(segments), nodes[-1]
 
 
 def build_network(
@@ -376,17 +300,4 @@ def sample(size: str, rng: np.random.Generator) -> Architecture:
 
 def all_genotypes() -> list[str]:
     """Every one of the 5**6 = 15,625 NAS-Bench-201 cells, as genotype strings."""
-
     return [genotype_string(c) for c in itertools.product(OP_NAMES, repeat=len(CELL_EDGES))]
-
-
-__all__ = [
-    "CELL_EDGES",
-    "all_genotypes",
-    "build_network",
-    "from_genotype",
-    "genotype_string",
-    "is_connected",
-    "live_edges",
-    "parse_genotype",
-]

@@ -1,11 +1,10 @@
-"""Once-for-All MobileNetV3 (``ofa_mbv3_d234_e346_k357_w{1.0,1.2}``; Cai et al., ICLR 2020).
+"""Once-for-All MobileNetV3 (``ofa_mbv3_d234_e346_k357_w{1.0,1.2}``; Cai et al., ICLR 2020):
+the supernet of ``ofa/imagenet_classification/elastic_nn/networks/ofa_mbv3.py``, its subnets
+as ``Architecture`` chains, their encoding and sampler.
 
-The supernet of ``ofa/imagenet_classification/elastic_nn/networks/ofa_mbv3.py``: first conv
-(3×3/2, h-swish), a fixed expand-ratio-1 block, five stages of 2–4 inverted-residual blocks
-(kernel 3/5/7, expand ratio 3/4/6), final expand 1×1, global pooling, feature mix, classifier.
-Channels are ``make_divisible(base · width, 8)``; resolutions 128–224 in steps of 4.
-
-OFA MobileNetV3 subnets: OFA's encoding (ks / e / d / r) <-> ``Architecture``, sampler.
+First conv (3×3/2, h-swish), a fixed expand-ratio-1 block, five stages of 2–4 inverted-residual
+blocks (kernel 3/5/7, expand ratio 3/4/6), final expand 1×1, global pooling, feature mix,
+classifier. Channels are ``make_divisible(base · width, 8)``; resolutions 128–224 in steps of 4.
 
 Encoding, as OFA's ``sample_active_subnet`` returns it and as the shared HELP file stores it:
 ``ks`` and ``e`` hold 20 values, one per block slot (5 stages × 4 slots, stage-major); ``d``
@@ -18,6 +17,7 @@ canonical encoding, unused slots written as 0::
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.archs.registry import register_genotype, register_sampler
 from latbench.errors import GenotypeError, LatbenchError
 from latbench.ops.mobilenetv3 import make_divisible
+from latbench.ops.params import as_int
 from latbench.opspec import OpSpec
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
@@ -42,6 +43,8 @@ EXPANDS = (3, 4, 6)
 DEPTHS = (2, 3, 4)
 MAX_DEPTH = 4
 N_STAGES = 5
+N_SLOTS = N_STAGES * MAX_DEPTH
+SPACE = "ofa-mbv3"
 RESOLUTIONS = tuple(range(128, 225, 4))
 WIDTHS = (1.0, 1.2)
 N_CLASSES = 1000
@@ -82,73 +85,20 @@ def stage_sizes(resolution: int) -> list[int]:
     return sizes
 
 
-def block_op(
+def _block(
     cin: int, cout: int, size: int, batch: int, stage: int, first: bool, kernel: int, expand: int
 ) -> OpSpec:
     """One inverted-residual block of ``stage`` (0-based) at ``size``² input."""
-    mid = make_divisible(round(cin * expand))
     return OpSpec.make(
         "mbv3_block",
         (batch, cin, size, size),
         out=cout,
-        mid=mid,
+        mid=make_divisible(round(cin * expand)),
         kernel=kernel,
         stride=STRIDES[stage] if first else 1,
         act=ACTS[stage],
         se=SE[stage],
     )
-
-
-def stem_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
-    """First conv and the fixed expand-ratio-1 block (3×3, ReLU, residual when 16 -> 16)."""
-    w = widths(width)
-    size = conv_out(resolution, 2)
-    return [
-        OpSpec.make(
-            "mbv3_conv",
-            (batch, 3, resolution, resolution),
-            out=w.stem,
-            kernel=3,
-            stride=2,
-            act="h_swish",
-        ),
-        OpSpec.make("mbv3_block", (batch, w.stem, size, size), out=w.block0, kernel=3, act="relu"),
-    ]
-
-
-def head_ops(resolution: int, batch: int, width: float) -> list[OpSpec]:
-    """Final expand 1×1, global average pooling, feature mix, classifier."""
-    w = widths(width)
-    size = conv_out(stage_sizes(resolution)[-1], STRIDES[-1])
-    shape = (batch, w.stages[-1], size, size)
-    return [
-        OpSpec.make("mbv3_conv", shape, out=w.final_expand, act="h_swish"),
-        OpSpec.make("global_pool", (batch, w.final_expand, size, size)),
-        OpSpec.make("mbv3_feature_mix", (batch, w.final_expand), out=w.feature_mix),
-        OpSpec.make("linear", (batch, w.feature_mix), out=N_CLASSES),
-    ]
-
-
-def supernet_ops(
-    resolution: int,
-    batch: int,
-    width: float,
-    kernels: tuple[int, ...] = KERNELS,
-    expands: tuple[int, ...] = EXPANDS,
-) -> list[OpSpec]:
-    """Every distinct op of the supernet at one resolution, batch and width."""
-    w = widths(width)
-    ops = stem_ops(resolution, batch, width)
-    cin = w.block0
-    for stage, size in enumerate(stage_sizes(resolution)):
-        cout = w.stages[stage]
-        after = conv_out(size, STRIDES[stage])
-        for kernel in kernels:
-            for expand in expands:
-                ops.append(block_op(cin, cout, size, batch, stage, True, kernel, expand))
-                ops.append(block_op(cout, cout, after, batch, stage, False, kernel, expand))
-        cin = cout
-    return ops + head_ops(resolution, batch, width)
 
 
 @dataclass(frozen=True)
@@ -170,21 +120,25 @@ CONFIGS = {
 }
 
 
-@register_space("ofa-mbv3", paper="Once-for-All (Cai et al., ICLR 2020)")
+@register_space(SPACE, paper="Once-for-All (Cai et al., ICLR 2020)")
 def ofa_mbv3_ops(size: str) -> list[OpSpec]:
-    """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths."""
-    c = for_size("ofa-mbv3", size, CONFIGS)
-    return [
-        op
-        for width in c.widths
-        for batch in c.batches
-        for r in c.resolutions
-        for op in supernet_ops(r, batch, width, c.kernels, c.expands)
-    ]
+    """OFA MobileNetV3 supernet (k 3/5/7, e 3/4/6, d 2-4) at its resolutions and widths: per
+    width, batch and resolution, the stem, every block choice of every stage, the head."""
+    c = for_size(SPACE, size, CONFIGS)
+    ops: list[OpSpec] = []
+    for width, batch, r in itertools.product(c.widths, c.batches, c.resolutions):
+        w = widths(width)
+        ends = subnet_ops([0] * N_SLOTS, [0] * N_SLOTS, [0] * N_STAGES, r, width, batch)
+        ops += ends[:2]
+        for stage, (side, cin) in enumerate(zip(stage_sizes(r), (w.block0, *w.stages))):
+            cout, after = w.stages[stage], conv_out(side, STRIDES[stage])
+            for k, e in itertools.product(c.kernels, c.expands):
+                ops.append(_block(cin, cout, side, batch, stage, True, k, e))
+                ops.append(_block(cout, cout, after, batch, stage, False, k, e))
+        ops += ends[2:]
+    return ops
 
 
-SPACE = "ofa-mbv3"
-N_SLOTS = N_STAGES * MAX_DEPTH
 DEFAULT_WIDTH = 1.2  # the width the HELP measurements support (docs/ofa.md, bench/ofa_width.py)
 
 
@@ -209,9 +163,18 @@ class OfaConfig:
     w: float = DEFAULT_WIDTH
 
     def __post_init__(self) -> None:
-        _check("ks", self.ks, N_SLOTS, KERNELS, allow_zero=True)
-        _check("e", self.e, N_SLOTS, EXPANDS, allow_zero=True)
-        _check("d", self.d, N_STAGES, DEPTHS, allow_zero=False)
+        for name, values, n, valid in (
+            ("ks", self.ks, N_SLOTS, KERNELS),
+            ("e", self.e, N_SLOTS, EXPANDS),
+            ("d", self.d, N_STAGES, DEPTHS),
+        ):
+            allowed = set(valid) if name == "d" else {0, *valid}  # 0: an unused slot
+            if len(values) != n or any(v not in allowed for v in values):
+                raise OfaEncodingError(
+                    name,
+                    f"ofa-mbv3: {name} must hold {n} values from "
+                    f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}",
+                )
         if self.r not in RESOLUTIONS:
             raise OfaEncodingError("r", f"ofa-mbv3: r={self.r!r} is not in 128..224 step 4")
         if self.w not in WIDTHS:
@@ -237,23 +200,8 @@ class OfaConfig:
 
     def to_string(self) -> str:
         c = self.canonical()
-
-        def join(v):
-            return "-".join(map(str, v))
-
-        return f"ks={join(c.ks)};e={join(c.e)};d={join(c.d)};r={c.r};w={c.w:g}"
-
-
-def _check(
-    name: str, values: Sequence[int], n: int, valid: Sequence[int], allow_zero: bool
-) -> None:
-    ok = set(valid) | ({0} if allow_zero else set())
-    if len(values) != n or any(v not in ok for v in values):
-        raise OfaEncodingError(
-            name,
-            f"ofa-mbv3: {name} must hold {n} values from "
-            f"{', '.join(map(str, valid))}; got {'-'.join(map(str, values))}",
-        )
+        ks, e, d = ("-".join(map(str, v)) for v in (c.ks, c.e, c.d))
+        return f"ks={ks};e={e};d={d};r={c.r};w={c.w:g}"
 
 
 def _ints(name: str, text: str) -> tuple[int, ...]:
@@ -286,8 +234,7 @@ def parse_genotype(text: str) -> OfaConfig:
     if missing:
         raise OfaEncodingError(
             missing[0],
-            f"ofa-mbv3: genotype {text!r} lacks "
-            f"{', '.join(missing)}; "
+            f"ofa-mbv3: genotype {text!r} lacks {', '.join(missing)}; "
             "expected ks=..;e=..;d=..;r=..;w=..",
         )
     try:
@@ -302,18 +249,26 @@ def subnet_ops(
 ) -> list[OpSpec]:
     """The subnet's ops in order (stem, active blocks, head); ``r`` is not range-checked, so
     OFA's published subnets at other resolutions (e.g. 236 px) can be built too."""
-    chans = widths(w)
-    ops = stem_ops(r, batch, w)
-    cin = chans.block0
-    for stage, size in enumerate(stage_sizes(r)):
+    c = widths(w)
+    size = conv_out(r, 2)
+    ops = [
+        OpSpec.make("mbv3_conv", (batch, 3, r, r), out=c.stem, kernel=3, stride=2, act="h_swish"),
+        OpSpec.make("mbv3_block", (batch, c.stem, size, size), out=c.block0, kernel=3, act="relu"),
+    ]
+    cin = c.block0
+    for stage, (size, cout) in enumerate(zip(stage_sizes(r), c.stages)):
         for j in range(d[stage]):
             slot = stage * MAX_DEPTH + j
             in_size = size if j == 0 else conv_out(size, STRIDES[stage])
-            ops.append(
-                block_op(cin, chans.stages[stage], in_size, batch, stage, j == 0, ks[slot], e[slot])
-            )
-            cin = chans.stages[stage]
-    return ops + head_ops(r, batch, w)
+            ops.append(_block(cin, cout, in_size, batch, stage, j == 0, ks[slot], e[slot]))
+            cin = cout
+    size = conv_out(size, STRIDES[-1])
+    return ops + [
+        OpSpec.make("mbv3_conv", (batch, cout, size, size), out=c.final_expand, act="h_swish"),
+        OpSpec.make("global_pool", (batch, c.final_expand, size, size)),
+        OpSpec.make("mbv3_feature_mix", (batch, c.final_expand), out=c.feature_mix),
+        OpSpec.make("linear", (batch, c.feature_mix), out=N_CLASSES),
+    ]
 
 
 def build_network(config: OfaConfig, batch: int = 1) -> Architecture:
@@ -332,14 +287,14 @@ ROW_COLUMNS = ("ks", "e", "d", "r")
 def from_genotype(genotype: str, meta: Mapping[str, Any]) -> Architecture:
     """The subnet of a genotype string (``OfaConfig.to_string``) at ``meta["batch"]``
     (default 1): what a compact architecture JSON is rebuilt from."""
-    batch = meta.get("batch", 1)
-    if (
-        isinstance(batch, bool)
-        or not isinstance(batch, (int, float))
-        or not (math.isfinite(batch) and float(batch).is_integer() and batch >= 1)
-    ):
-        raise OfaEncodingError("batch", f"ofa-mbv3: batch={batch!r} is not an integer >= 1")
-    return build_network(parse_genotype(genotype), int(batch))
+    given = meta.get("batch", 1)
+    try:
+        batch = as_int(given)
+    except ValueError:
+        raise OfaEncodingError(
+            "batch", f"ofa-mbv3: batch={given!r} is not an integer >= 1"
+        ) from None
+    return build_network(parse_genotype(genotype), batch)
 
 
 def config_of(arch: Architecture) -> OfaConfig:

@@ -1,11 +1,8 @@
 """Whole models known by name and input shape, not decomposed: rows of imported model-zoo
-measurements (space ``timm``, ``latbench.importing_timm``).
-
-Their architecture is compact (``{"space", "name", "genotype": "timm:NAME", "meta"}``) and
-rebuilds as an ``Architecture`` with no edges: the published numbers are whole-model
-latencies, and the model's features (FLOPs, params, activations, op counts per group,
-counted on the meta device) travel in ``meta["features"]``. ``meta["model"]`` names it the
-way ``--model`` does, so ``latbench.models`` can load or decompose it.
+measurements (space ``timm``, ``latbench.importing_timm``). Their compact architecture
+(``{"space", "name", "genotype": "timm:NAME", "meta"}``) rebuilds as an ``Architecture`` without
+edges; ``meta["features"]`` carries the model's features (FLOPs, params, activations, op counts
+per group, counted on the meta device) and ``meta["model"]`` names it as ``--model`` does.
 """
 
 from __future__ import annotations

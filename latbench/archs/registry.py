@@ -5,13 +5,14 @@ into an Architecture."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
-from latbench.plugin_loader import load_plugins
+from latbench.ops.registry import Registry
 from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_architectures
 
 __all__ = [
@@ -44,9 +45,6 @@ def architecture_from_ref(text: str) -> Architecture:
     ``SPACE:SEED[:SIZE]`` to sample one (``nasbench201:3``, ``msnas:0:small``; SIZE defaults
     to the space's own, ``latbench.spaces.default_size``). The one parser of every command
     that takes an architecture (validate, memory)."""
-
-    from latbench.spaces import default_size
-
     path = Path(text)
     if path.is_file():
         return Architecture.from_file(path)
@@ -57,19 +55,13 @@ def architecture_from_ref(text: str) -> Architecture:
             "SPACE:SEED[:SIZE] (e.g. nasbench201:0 or nasbench201:0:paper)"
         )
     space, seed = parts[0], int(parts[1])
-    size = parts[2] if len(parts) == 3 else default_size(space)
+    size = parts[2] if len(parts) == 3 else get_space(space).default_size
     arch = sample_architectures(space, 1, size, seed)[0]
-    return (
-        arch
-        if arch.name
-        else Architecture(
-            arch.space, arch.edges, arch.output, f"{space}-s{seed}-{size}", arch.genotype, arch.meta
-        )
-    )
+    return arch if arch.name else dataclasses.replace(arch, name=f"{space}-s{seed}-{size}")
 
 
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
-_GENOTYPE_BUILDERS: dict[str, GenotypeBuilder] = {}
+_GENOTYPE_BUILDERS: Registry[GenotypeBuilder] = Registry("genotype builder", LatbenchError)
 
 
 def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder]:
@@ -77,41 +69,44 @@ def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder
     network its genotype string and build parameters (``Architecture.meta``) stand for."""
 
     def decorate(fn: GenotypeBuilder) -> GenotypeBuilder:
-        _GENOTYPE_BUILDERS[space] = fn
+        _GENOTYPE_BUILDERS.add(space, fn)
         return fn
 
     return decorate
 
 
 def spaces_with_genotypes() -> list[str]:
-    load_plugins()
-    return sorted(_GENOTYPE_BUILDERS)
+    return _GENOTYPE_BUILDERS.names()
 
 
-def from_compact(data: Mapping[str, Any]) -> Architecture:
+def from_compact(data: Mapping[str, Any], source: str = "architecture") -> Architecture:
     """The architecture of a compact JSON object (``compact_dict``): rebuilt by its space's
-    genotype builder and checked to carry the same name."""
-    load_plugins()
+    genotype builder and checked to carry the same name; every failure is one
+    ``LatbenchError`` naming ``source``."""
     space = data.get("space")
-    if space not in _GENOTYPE_BUILDERS:
+    if space not in spaces_with_genotypes():
         raise LatbenchError(
-            f"architecture of space {space!r} has no 'edges' and that space "
-            "cannot rebuild one from its genotype; expected a full "
-            "Architecture.to_json()"
+            f"{source}: architecture of space {space!r} has no 'edges' and that space "
+            "cannot rebuild one from its genotype; expected a full Architecture.to_json()"
         )
-    arch = _GENOTYPE_BUILDERS[space](str(data.get("genotype", "")), data.get("meta") or {})
+    try:
+        arch = _GENOTYPE_BUILDERS[space](str(data.get("genotype", "")), data.get("meta") or {})
+    except LatbenchError as exc:
+        raise LatbenchError(f"{source}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise LatbenchError(
+            f"{source}: compact architecture (space, size, genotype) has a "
+            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
     name = str(data.get("name", ""))
-    if name != arch.name:
-        arch = Architecture(arch.space, arch.edges, arch.output, name, arch.genotype, arch.meta)
-    return arch
+    return arch if name == arch.name else dataclasses.replace(arch, name=name)
 
 
 def compact_dict(arch: Architecture) -> dict[str, Any]:
     """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead
     of tens of KB for a paper-size network. Only for spaces that rebuild from a genotype;
     ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
-    load_plugins()
-    if arch.space not in _GENOTYPE_BUILDERS:
+    if arch.space not in spaces_with_genotypes():
         raise LatbenchError(
             f"space {arch.space!r} cannot rebuild an architecture from its "
             "genotype; store the full Architecture.to_json()"

@@ -1,11 +1,5 @@
 """The six aggregation ops of the dynamic cells (Table 2 of the paper): two N,C,H,W inputs
-``a`` and ``b`` of the same shape in, one N,C,H,W tensor out.
-
-``agg_weighted_sum`` (0), ``agg_concat_conv`` (1), ``agg_predict_filter`` (2: ``a`` predicts
-per-pixel filters applied to ``b``), ``agg_affine_sample`` (3: ``b`` predicts an affine grid
-that resamples ``a``), ``agg_conv3d`` (4: 2×3×3 conv over the stacked pair) and
-``agg_attention`` (5: ``a`` · sigmoid(``b``)).
-"""
+``a`` and ``b`` of the same shape in, one N,C,H,W tensor out."""
 
 from __future__ import annotations
 
@@ -18,51 +12,45 @@ from latbench.ops.registry import register_op
 from latbench.opspec import OpSpec
 
 
+@register_op("agg_weighted_sum", n_inputs=2, ranks=(4,))
 class WeightedSum(nn.Module):
-    """w_a ⊙ a + w_b ⊙ b with one learnable weight per channel and input."""
+    """Aggregation 0: summation with per-channel learnable weights for each input."""
 
-    def __init__(self, channels: int):
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.w_a = nn.Parameter(torch.ones(1, channels, 1, 1))
-        self.w_b = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.w_a = nn.Parameter(torch.ones(1, spec.input_shape[1], 1, 1))
+        self.w_b = nn.Parameter(torch.ones(1, spec.input_shape[1], 1, 1))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a * self.w_a + b * self.w_b
 
 
-@register_op("agg_weighted_sum", n_inputs=2, ranks=(4,))
-def build_agg_weighted_sum(spec: OpSpec) -> nn.Module:
-    """Aggregation 0: summation with per-channel learnable weights for each input."""
-    return WeightedSum(spec.input_shape[1])
-
-
+@register_op("agg_concat_conv", n_inputs=2, ranks=(4,))
 class ConcatConv(nn.Module):
-    """Channel concat, then 1×1 conv-BN-ReLU back to C channels."""
+    """Aggregation 1: channel-wise concatenation + 1×1 conv-BN-ReLU reducing 2C back to C."""
 
-    def __init__(self, channels: int):
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(2 * channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU()
-        )
+        c = spec.input_shape[1]
+        self.body = nn.Sequential(nn.Conv2d(2 * c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([a, b], dim=1))
 
 
-@register_op("agg_concat_conv", n_inputs=2, ranks=(4,))
-def build_agg_concat_conv(spec: OpSpec) -> nn.Module:
-    """Aggregation 1: channel-wise concatenation + 1×1 conv reducing 2C back to C."""
-    return ConcatConv(spec.input_shape[1])
-
-
+@register_op("agg_predict_filter", n_inputs=2, ranks=(4,), **P.declare(kernel=(3, P.odd())))
 class PredictedFilter(nn.Module):
-    """A k×k conv on ``a`` predicts a softmax-normalised k×k filter per pixel (shared over
-    channels); the filters are applied to ``b`` through ``unfold``."""
+    """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second.
 
-    def __init__(self, channels: int, kernel: int):
+    A k×k conv on ``a`` predicts a softmax-normalised filter per pixel (shared over channels),
+    applied to ``b`` through ``unfold``."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.kernel = kernel
-        self.predict = nn.Conv2d(channels, kernel * kernel, kernel, padding=kernel // 2)
+        self.kernel = spec.p["kernel"]
+        self.predict = nn.Conv2d(
+            spec.input_shape[1], self.kernel**2, self.kernel, padding=self.kernel // 2
+        )
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         n, c, h, w = b.shape
@@ -72,21 +60,16 @@ class PredictedFilter(nn.Module):
         return (patches * filters).sum(dim=2).view(n, c, h, w)
 
 
-@register_op(
-    "agg_predict_filter", defaults={"kernel": 3}, n_inputs=2, ranks=(4,), params={"kernel": P.odd()}
-)
-def build_agg_predict_filter(spec: OpSpec) -> nn.Module:
-    """Aggregation 2: the first input becomes per-pixel k×k filters applied to the second."""
-    return PredictedFilter(spec.input_shape[1], spec.p["kernel"])
-
-
+@register_op("agg_affine_sample", n_inputs=2, ranks=(4,))
 class AffineSample(nn.Module):
-    """θ (N,2,3) from global-pooled ``b`` by a linear layer (initialised to the identity);
-    ``a`` is resampled bilinearly on ``affine_grid(θ)``."""
+    """Aggregation 3: the first input resampled on an affine grid predicted from the second.
 
-    def __init__(self, channels: int):
+    Spatial-transformer style: θ (N,2,3) from the pooled second input by a linear layer
+    (initialised to the identity), ``affine_grid``, bilinear ``grid_sample``."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.theta = nn.Linear(channels, 6)
+        self.theta = nn.Linear(spec.input_shape[1], 6)
         nn.init.zeros_(self.theta.weight)
         with torch.no_grad():
             self.theta.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
@@ -97,39 +80,28 @@ class AffineSample(nn.Module):
         return F.grid_sample(a, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-@register_op("agg_affine_sample", n_inputs=2, ranks=(4,))
-def build_agg_affine_sample(spec: OpSpec) -> nn.Module:
-    """Aggregation 3: the first input resampled on an affine grid predicted from the second.
-
-    Spatial-transformer style: θ from the pooled second input, ``affine_grid``, bilinear
-    ``grid_sample``."""
-    return AffineSample(spec.input_shape[1])
-
-
+@register_op("agg_conv3d", n_inputs=2, ranks=(4,))
 class StackedConv3d(nn.Module):
-    """Stack a, b as a depth-2 volume (N,C,2,H,W); 2×3×3 conv (no depth padding) -> BN-ReLU."""
+    """Aggregation 4: the two inputs stacked along a new dimension, 2×3×3 3D conv on top.
 
-    def __init__(self, channels: int):
+    No depth padding; BN-ReLU after the conv."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.conv = nn.Conv3d(channels, channels, (2, 3, 3), padding=(0, 1, 1), bias=False)
-        self.post = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU())
+        c = spec.input_shape[1]
+        self.conv = nn.Conv3d(c, c, (2, 3, 3), padding=(0, 1, 1), bias=False)
+        self.post = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU())
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.post(self.conv(torch.stack([a, b], dim=2)).squeeze(2))
 
 
-@register_op("agg_conv3d", n_inputs=2, ranks=(4,))
-def build_agg_conv3d(spec: OpSpec) -> nn.Module:
-    """Aggregation 4: the two inputs stacked along a new dimension, 2×3×3 3D conv on top."""
-    return StackedConv3d(spec.input_shape[1])
-
-
+@register_op("agg_attention", n_inputs=2, ranks=(4,))
 class SigmoidAttention(nn.Module):
+    """Aggregation 5: dense attention, the first input times the sigmoid of the second."""
+
+    def __init__(self, spec: OpSpec):
+        super().__init__()
+
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a * torch.sigmoid(b)
-
-
-@register_op("agg_attention", n_inputs=2, ranks=(4,))
-def build_agg_attention(spec: OpSpec) -> nn.Module:
-    """Aggregation 5: dense attention, the first input times the sigmoid of the second."""
-    return SigmoidAttention()

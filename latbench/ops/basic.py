@@ -14,35 +14,27 @@ from latbench.opspec import OpSpec
 NORMS = ("none", "bn", "in")
 ACTS = ("none", "relu")
 
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
-_BN = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
-_IN = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
-_MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
-_AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+CONV_PARAMS = P.declare(
+    out=(None, P.channels()),  # None: as many output channels as input channels
+    kernel=(3, P.per_dim()),
+    stride=(1, P.per_dim()),
+    dilation=(1, P.per_dim()),
+    groups=(1, P.integer()),
+    bias=(False, P.boolean()),
+    norm=("none", P.choice(*NORMS)),
+    act=("none", P.choice(*ACTS)),
+    act_first=(False, P.boolean()),  # True: ReLU-Conv-Norm (DARTS / NAS-Bench-201 order)
+)
 
-CONV_DEFAULTS: dict[str, Any] = {
-    "out": None,  # None: as many output channels as input channels
-    "kernel": 3,
-    "stride": 1,
-    "dilation": 1,
-    "groups": 1,
-    "bias": False,
-    "norm": "none",
-    "act": "none",
-    "act_first": False,  # True: ReLU-Conv-Norm (DARTS / NAS-Bench-201 order)
-}
 
-CONV_PARAMS: dict[str, P.Checker] = {
-    "out": P.channels(P.in_channels),
-    "kernel": P.per_dim(),
-    "stride": P.per_dim(),
-    "dilation": P.per_dim(),
-    "groups": P.integer(),
-    "bias": P.boolean(),
-    "norm": P.choice(*NORMS),
-    "act": P.choice(*ACTS),
-    "act_first": P.boolean(),
-}
+def torch_layer(name: str, dims: int) -> Any:
+    """The ``torch.nn`` class ``name`` for ``dims`` spatial dimensions (``Conv`` 3 ->
+    ``nn.Conv3d``)."""
+    return getattr(nn, f"{name}{dims}d")
+
+
+def _as_tuple(value: int | tuple[int, ...], dims: int) -> tuple[int, ...]:
+    return value if isinstance(value, tuple) else (value,) * dims
 
 
 def _conv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
@@ -58,19 +50,13 @@ def _sepconv_groups(shape: tuple[int, ...], p: dict[str, Any]) -> None:
 
 
 def _pool_stride(shape: tuple[int, ...], p: dict[str, Any]) -> None:
-    """Stride = kernel is the default (None). Refused: a stride-1 pool with an even kernel (its
-    k//2 padding grows the map by one: not the 'same' pooling stride 1 means). A kernel wider
-    than the input fails when run, and is recorded as that op's error."""
-    if p["stride"] == p["kernel"]:  # the default: stride = kernel
+    """Stride = kernel is written None; an even kernel with stride 1 is refused (its k//2
+    padding grows the map by one). A kernel wider than the input fails when run."""
+    if p["stride"] == p["kernel"]:
         p["stride"] = None
     dims = len(shape) - 2
-    kernel = p["kernel"] if isinstance(p["kernel"], tuple) else (p["kernel"],) * dims
-    stride = (
-        kernel
-        if p["stride"] is None
-        else (p["stride"] if isinstance(p["stride"], tuple) else (p["stride"],) * dims)
-    )
-    if all(st == 1 for st in stride) and any(k % 2 == 0 for k in kernel):
+    stride = _as_tuple(p["kernel"] if p["stride"] is None else p["stride"], dims)
+    if all(s == 1 for s in stride) and any(k % 2 == 0 for k in _as_tuple(p["kernel"], dims)):
         raise ValueError(
             f"kernel={p['kernel']} with stride 1: an even kernel's padding "
             "grows the map by one; use an odd kernel for same-size pooling, "
@@ -86,12 +72,7 @@ def spatial_dims(spec: OpSpec) -> int:
 def per_dim(spec: OpSpec, name: str) -> tuple[int, ...]:
     """A hyper-parameter checked by ``params.per_dim`` (an int or one per dimension), as a
     tuple."""
-    value = spec.p[name]
-    return value if isinstance(value, tuple) else (value,) * spatial_dims(spec)
-
-
-def _same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+    return _as_tuple(spec.p[name], spatial_dims(spec))
 
 
 def out_channels(spec: OpSpec) -> int:
@@ -99,17 +80,21 @@ def out_channels(spec: OpSpec) -> int:
     return spec.input_shape[1] if out is None else int(out)
 
 
+def make_norm(norm: str, dims: int, channels: int, affine: bool = True) -> nn.Module:
+    """BatchNorm, InstanceNorm (``affine`` weights) or nothing, for ``dims`` spatial dims."""
+    if norm == "bn":
+        return torch_layer("BatchNorm", dims)(channels)
+    if norm == "in":
+        return torch_layer("InstanceNorm", dims)(channels, affine=affine)
+    return nn.Identity()
+
+
 def wrap_norm_act(spec: OpSpec, core: list[nn.Module], channels: int) -> nn.Module:
     """``core`` followed by the spec's norm and activation (or preceded by ReLU if act_first)."""
-    dims = spatial_dims(spec)
-    norm = spec.p["norm"]
-    act = spec.p["act"]
     layers = list(core)
-    if norm == "bn":
-        layers.append(_BN[dims](channels))
-    elif norm == "in":
-        layers.append(_IN[dims](channels, affine=True))
-    if act == "relu":
+    if spec.p["norm"] != "none":
+        layers.append(make_norm(spec.p["norm"], spatial_dims(spec), channels))
+    if spec.p["act"] == "relu":
         if spec.p["act_first"]:
             layers.insert(0, nn.ReLU(inplace=False))
         else:
@@ -117,106 +102,73 @@ def wrap_norm_act(spec: OpSpec, core: list[nn.Module], channels: int) -> nn.Modu
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
 
-@register_op("conv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_conv_groups)
+def _same_conv(spec: OpSpec, cout: int, groups: int, bias: bool) -> nn.Module:
+    """The spec's (strided, dilated) conv from its input channels, 'same' padding."""
+    kernel, dilation = per_dim(spec, "kernel"), per_dim(spec, "dilation")
+    return torch_layer("Conv", spatial_dims(spec))(
+        spec.input_shape[1],
+        cout,
+        kernel,
+        stride=per_dim(spec, "stride"),
+        padding=tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation)),
+        dilation=dilation,
+        groups=groups,
+        bias=bias,
+    )
+
+
+@register_op("conv", check=_conv_groups, **CONV_PARAMS)
 def build_conv(spec: OpSpec) -> nn.Module:
     """Convolution over 1/2/3 spatial dims (from the input rank), 'same' padding, dilation,
     groups and per-dimension kernels (CAKES sub-kernels, P3D, temporal 1D as (k,1,1))."""
-    dims, cin = spatial_dims(spec), spec.input_shape[1]
-    kernel, dilation, stride = (
-        per_dim(spec, "kernel"),
-        per_dim(spec, "dilation"),
-        per_dim(spec, "stride"),
-    )
-    cout, groups = out_channels(spec), int(spec.p["groups"])
-    conv = _CONV[dims](
-        cin,
-        cout,
-        kernel,
-        stride=stride,
-        padding=_same_padding(kernel, dilation),
-        dilation=dilation,
-        groups=groups,
-        bias=bool(spec.p["bias"]),
-    )
-    return wrap_norm_act(spec, [conv], cout)
+    cout = out_channels(spec)
+    return wrap_norm_act(spec, [_same_conv(spec, cout, spec.p["groups"], spec.p["bias"])], cout)
 
 
-@register_op("sepconv", defaults=CONV_DEFAULTS, params=CONV_PARAMS, check=_sepconv_groups)
+@register_op("sepconv", check=_sepconv_groups, **CONV_PARAMS)
 def build_sepconv(spec: OpSpec) -> nn.Module:
     """Depth-separable convolution: depth-wise k (dilated) then point-wise 1, then norm/act."""
-    dims, cin = spatial_dims(spec), spec.input_shape[1]
-    kernel, dilation, stride = (
-        per_dim(spec, "kernel"),
-        per_dim(spec, "dilation"),
-        per_dim(spec, "stride"),
-    )
-    cout = out_channels(spec)
-    depthwise = _CONV[dims](
-        cin,
-        cin,
-        kernel,
-        stride=stride,
-        dilation=dilation,
-        groups=cin,
-        padding=_same_padding(kernel, dilation),
-        bias=False,
-    )
-    pointwise = _CONV[dims](cin, cout, 1, bias=bool(spec.p["bias"]))
+    cin, cout = spec.input_shape[1], out_channels(spec)
+    depthwise = _same_conv(spec, cin, groups=cin, bias=False)
+    pointwise = torch_layer("Conv", spatial_dims(spec))(cin, cout, 1, bias=spec.p["bias"])
     return wrap_norm_act(spec, [depthwise, pointwise], cout)
 
 
 @register_op(
     "pool",
-    defaults={"reduce": "max", "kernel": 2, "stride": None},
-    params={
-        "reduce": P.choice("max", "avg"),
-        "kernel": P.per_dim(),
-        "stride": lambda v, shape: None if v is None else P.per_dim()(v, shape),
-    },
     check=_pool_stride,
+    **P.declare(
+        reduce=("max", P.choice("max", "avg")),
+        kernel=(2, P.per_dim()),
+        stride=(None, P.optional(P.per_dim())),
+    ),
 )
 def build_pool(spec: OpSpec) -> nn.Module:
     """Max or average pooling; stride defaults to the kernel (×k down-sampling), stride 1
     keeps the size ('same' padding, NAS-Bench-201's avg_pool_3x3)."""
-    dims = spatial_dims(spec)
-    reduce = spec.p["reduce"]
     kernel = per_dim(spec, "kernel")
     stride = kernel if spec.p["stride"] is None else per_dim(spec, "stride")
     padding = tuple(k // 2 for k in kernel) if all(s == 1 for s in stride) else 0
-    if reduce == "max":
-        return _MAXPOOL[dims](kernel, stride=stride, padding=padding)
-    return _AVGPOOL[dims](kernel, stride=stride, padding=padding, count_include_pad=False)
-
-
-class Resample(nn.Module):
-    """Interpolation by a scale factor (bilinear / trilinear / nearest)."""
-
-    def __init__(self, scale: float, mode: str):
-        super().__init__()
-        self.scale, self.mode = scale, mode
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        align = False if self.mode in ("linear", "bilinear", "trilinear") else None
-        return nn.functional.interpolate(
-            x, scale_factor=self.scale, mode=self.mode, align_corners=align
-        )
-
-
-_LINEAR_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
+    if spec.p["reduce"] == "max":
+        return torch_layer("MaxPool", spatial_dims(spec))(kernel, stride=stride, padding=padding)
+    return torch_layer("AvgPool", spatial_dims(spec))(
+        kernel, stride=stride, padding=padding, count_include_pad=False
+    )
 
 
 @register_op(
     "upsample",
-    defaults={"scale": 2, "interp": "linear"},
-    params={"scale": P.positive_number(64.0), "interp": P.choice("linear", "nearest")},
+    **P.declare(
+        scale=(2, P.positive_number(64.0)), interp=("linear", P.choice("linear", "nearest"))
+    ),
 )
 def build_upsample(spec: OpSpec) -> nn.Module:
     """Up-sampling by ``scale``; interp 'linear' means (bi/tri)linear for the input's rank."""
-    interp = spec.p["interp"]
-    return Resample(
-        float(spec.p["scale"]),
-        _LINEAR_MODE[spatial_dims(spec)] if interp == "linear" else "nearest",
-    )
+    scale = float(spec.p["scale"])
+    if spec.p["interp"] == "nearest":
+        return nn.Upsample(scale_factor=scale, mode="nearest")
+    mode = ("linear", "bilinear", "trilinear")[spatial_dims(spec) - 1]
+    return nn.Upsample(scale_factor=scale, mode=mode, align_corners=False)
 
 
 @register_op("identity", ranks=(2, 3, 4, 5))
@@ -225,44 +177,33 @@ def build_identity(spec: OpSpec) -> nn.Module:
     return nn.Identity()
 
 
+@register_op("zero", ranks=(2, 3, 4, 5))
 class Zero(nn.Module):
+    """The 'none' op of NAS-Bench-201 / DARTS: an all-zero output of the input's shape."""
+
+    def __init__(self, spec: OpSpec):
+        super().__init__()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mul(0.0)
 
 
-@register_op("zero", ranks=(2, 3, 4, 5))
-def build_zero(spec: OpSpec) -> nn.Module:
-    """The 'none' op of NAS-Bench-201 / DARTS: an all-zero output of the input's shape."""
-    return Zero()
-
-
-@register_op(
-    "norm_act",
-    defaults={"norm": "bn", "act": "relu"},
-    params={"norm": P.choice(*NORMS), "act": P.choice(*ACTS)},
-)
+@register_op("norm_act", **P.declare(norm=("bn", P.choice(*NORMS)), act=("relu", P.choice(*ACTS))))
 def build_norm_act(spec: OpSpec) -> nn.Module:
     """A stand-alone normalisation followed by an activation (e.g. a network's last BN-ReLU)."""
-    dims, channels = spatial_dims(spec), spec.input_shape[1]
-    norm = spec.p["norm"]
-    act = spec.p["act"]
-    layers: list[nn.Module] = []
-    if norm != "none":
-        layers.append((_BN if norm == "bn" else _IN)[dims](channels))
-    if act == "relu":
-        layers.append(nn.ReLU())
-    return nn.Sequential(*layers) if layers else nn.Identity()
-
-
-class GlobalPool(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean(dim=tuple(range(2, x.dim())))
+    norm = make_norm(spec.p["norm"], spatial_dims(spec), spec.input_shape[1], affine=False)
+    return nn.Sequential(norm, nn.ReLU()) if spec.p["act"] == "relu" else norm
 
 
 @register_op("global_pool")
-def build_global_pool(spec: OpSpec) -> nn.Module:
+class GlobalPool(nn.Module):
     """Global average pooling over all spatial dims: N,C,... -> N,C."""
-    return GlobalPool()
+
+    def __init__(self, spec: OpSpec):
+        super().__init__()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=tuple(range(2, x.dim())))
 
 
 @register_op("linear", defaults={"out": REQUIRED}, ranks=(2,), params={"out": P.integer()})

@@ -61,23 +61,15 @@ class DeformConv2d(nn.Module):
 
 @register_op(
     "deform_conv",
-    defaults={
-        "out": None,
-        "kernel": 3,
-        "dilation": 1,
-        "norm": "bn",
-        "act": "relu",
-        "act_first": False,
-    },
     ranks=(4,),
-    params={
-        "out": P.channels(P.in_channels),
-        "kernel": P.odd(),
-        "dilation": P.integer(),
-        "norm": P.choice(*NORMS),
-        "act": P.choice(*ACTS),
-        "act_first": P.boolean(),
-    },
+    **P.declare(
+        out=(None, P.channels()),
+        kernel=(3, P.odd()),
+        dilation=(1, P.integer()),
+        norm=("bn", P.choice(*NORMS)),
+        act=("relu", P.choice(*ACTS)),
+        act_first=(False, P.boolean()),
+    ),
 )
 def build_deform_conv(spec: OpSpec) -> nn.Module:
     """Deformable k×k convolution (offsets, bilinear sampling, matmul), then norm/act.

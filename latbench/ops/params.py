@@ -24,11 +24,10 @@ MAX_ELEMENTS = 2**40
 
 def as_int(value: Any, low: int = 1, high: int = MAX_EXTENT) -> int:
     """An integer (or an integral float) in [low, high]; bools are not integers here."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"an integer in [{low}, {high}]")
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise ValueError(f"an integer in [{low}, {high}]")
-    if not low <= value <= high:
+    integral = isinstance(value, int) or (
+        isinstance(value, float) and math.isfinite(value) and value.is_integer()
+    )
+    if isinstance(value, bool) or not integral or not low <= value <= high:
         raise ValueError(f"an integer in [{low}, {high}]")
     return int(value)
 
@@ -100,8 +99,13 @@ def positive_number(high: float = 1024.0) -> Checker:
     return check
 
 
-def channels(implied: Callable[[tuple[int, ...]], int]) -> Checker:
-    """``out``: None or a channel count; a count equal to what None means becomes None."""
+def in_channels(shape: tuple[int, ...]) -> int:
+    return shape[1]
+
+
+def channels(implied: Callable[[tuple[int, ...]], int] = in_channels) -> Checker:
+    """``out``: None or a channel count; a count equal to what None means (``implied(shape)``,
+    by default the input channels) becomes None."""
 
     def check(value: Any, shape: tuple[int, ...]) -> int | None:
         if value is None:
@@ -113,8 +117,17 @@ def channels(implied: Callable[[tuple[int, ...]], int]) -> Checker:
     return check
 
 
-def in_channels(shape: tuple[int, ...]) -> int:
-    return shape[1]
+def declare(**table: tuple[Any, Checker]) -> dict[str, Any]:
+    """``register_op``'s ``defaults`` and ``params`` from one ``name=(default, checker)`` table."""
+    return {
+        "defaults": {name: default for name, (default, _) in table.items()},
+        "params": {name: checker for name, (_, checker) in table.items()},
+    }
+
+
+def optional(checker: Checker) -> Checker:
+    """None, or what ``checker`` accepts."""
+    return lambda value, shape: None if value is None else checker(value, shape)
 
 
 def check_shape(kind: str, shape: Sequence[Any], ranks: tuple[int, ...]) -> tuple[int, ...]:

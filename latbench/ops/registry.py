@@ -1,6 +1,8 @@
-"""The op-kind registry: one registered builder per building block of the papers.
+"""The op-kind registry: one registered builder per building block of the papers, and
+``Registry``, the name -> thing mapping every registry of latbench (op kinds, spaces,
+genotype builders) is.
 
-Adding a kind is one decorated function::
+Adding a kind is one decorated function (or ``nn.Module`` class taking the spec)::
 
     @register_op("sepconv", defaults={"out": REQUIRED, "kernel": 3, "dilation": 1})
     def _sepconv(spec: OpSpec) -> nn.Module: ...
@@ -9,9 +11,9 @@ Adding a kind is one decorated function::
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from latbench.errors import OpSpecError, UnknownOpKindError
 from latbench.plugin_loader import load_plugins
@@ -22,6 +24,35 @@ if TYPE_CHECKING:
     from latbench.ops.params import Checker
     from latbench.opspec import OpSpec
 
+T = TypeVar("T")
+
+
+class Registry(dict[str, T]):
+    """Things registered by name, once each; lookups load the plugins first."""
+
+    def __init__(self, what: str, unknown: Callable[[str, Iterable[str]], Exception]):
+        super().__init__()
+        self.what, self.unknown = what, unknown
+
+    def add(self, name: str, item: T) -> None:
+        """Register ``item``; ``ValueError`` if ``name`` is registered already."""
+        if name in self:
+            raise ValueError(f"{self.what} {name!r} is registered twice")
+        self[name] = item
+
+    def lookup(self, name: str) -> T:
+        """The thing registered as ``name``; ``self.unknown(name, valid names)`` otherwise."""
+        load_plugins()
+        try:
+            return self[name]
+        except KeyError:
+            raise self.unknown(name, self) from None
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Registered names matching a glob, sorted."""
+        load_plugins()
+        return sorted(fnmatch.filter(self, pattern))
+
 
 class _Required:
     def __repr__(self) -> str:
@@ -31,20 +62,23 @@ class _Required:
 REQUIRED: Any = _Required()
 """Marks a hyper-parameter that has no default."""
 
+Builder = Callable[["OpSpec"], "nn.Module"]
+InputSpecs = Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]]
+
 
 @dataclass(frozen=True)
 class OpKind:
     """A registered op kind: how to build it and which hyper-parameters it takes."""
 
     name: str
-    build: Callable[[OpSpec], nn.Module]
+    build: Builder
     defaults: Mapping[str, Any] = field(default_factory=dict)
     n_inputs: int = 1
     ranks: tuple[int, ...] = (3, 4, 5)
     doc: str = ""
     params: Mapping[str, Checker] = field(default_factory=dict)
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
-    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None
+    inputs: InputSpecs | None = None
     """Kinds whose inputs differ in shape or dtype (traced model ops): ``inputs(spec)`` gives
     each input's (shape, dtype name); None: ``n_inputs`` inputs of ``spec.input_shape``."""
 
@@ -81,7 +115,7 @@ class OpKind:
         return merged
 
 
-_REGISTRY: dict[str, OpKind] = {}
+_REGISTRY: Registry[OpKind] = Registry("op kind", UnknownOpKindError)
 
 
 def register_op(
@@ -92,9 +126,10 @@ def register_op(
     ranks: tuple[int, ...] = (3, 4, 5),
     params: Mapping[str, Checker] | None = None,
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None,
-    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None,
-) -> Callable[[Callable[[OpSpec], nn.Module]], Callable[[OpSpec], nn.Module]]:
-    """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``.
+    inputs: InputSpecs | None = None,
+) -> Callable[[Builder], Builder]:
+    """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``; its
+    docstring's first line is the kind's description.
 
     ``params`` declares a checker per hyper-parameter (every default must have one),
     ``check(shape, params)`` the checks across parameters and the input shape, and
@@ -105,21 +140,13 @@ def register_op(
             f"(defaults {sorted(defaults or {})}, checkers {sorted(params or {})})"
         )
 
-    def decorate(builder: Callable[[OpSpec], nn.Module]) -> Callable[[OpSpec], nn.Module]:
-        if name in _REGISTRY:
-            raise ValueError(f"op kind {name!r} is registered twice")
+    def decorate(builder: Builder) -> Builder:
         doc = (builder.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = OpKind(
-            name,
-            builder,
-            dict(defaults or {}),
-            n_inputs,
-            ranks,
-            doc[0] if doc else "",
-            dict(params or {}),
-            check,
-            inputs,
+        summary = doc[0] if doc else ""
+        kind = OpKind(
+            name, builder, defaults or {}, n_inputs, ranks, summary, params or {}, check, inputs
         )
+        _REGISTRY.add(name, kind)
         return builder
 
     return decorate
@@ -127,14 +154,9 @@ def register_op(
 
 def get_op_kind(name: str) -> OpKind:
     """The registered kind ``name``; ``UnknownOpKindError`` lists the valid ones."""
-    load_plugins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownOpKindError(name, _REGISTRY) from None
+    return _REGISTRY.lookup(name)
 
 
 def list_op_kinds(pattern: str = "*") -> list[str]:
     """Registered kind names matching a glob, sorted."""
-    load_plugins()
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+    return _REGISTRY.names(pattern)

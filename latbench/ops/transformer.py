@@ -58,6 +58,8 @@ def shift_mask(hp: int, wp: int, window: int, shift: int) -> torch.Tensor:
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside windows, with a learned relative position bias."""
 
+    bias_index: torch.Tensor
+
     def __init__(self, dim: int, heads: int, window: int):
         super().__init__()
         self.heads, self.scale = heads, (dim // heads) ** -0.5
@@ -84,20 +86,43 @@ class WindowAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
-class SwinBlock(nn.Module):
-    """LN -> (shifted) window attention -> residual; LN -> MLP -> residual, on N,H,W,C."""
+def _heads_divide(shape: tuple[int, ...], p: dict) -> None:
+    if shape[-1] % p["heads"]:
+        raise ValueError(
+            f"heads={p['heads']} must divide the channels C={shape[-1]} of the N,H,W,C input"
+        )
 
-    def __init__(
-        self, dim: int, heads: int, window: int, shift: int, hw: tuple[int, int], mlp_ratio: float
-    ):
+
+@register_op(
+    "swin_block",
+    ranks=(4,),
+    check=_heads_divide,
+    **P.declare(
+        heads=(REQUIRED, P.integer()),
+        window=(7, P.integer()),
+        shift=(False, P.boolean()),
+        mlp_ratio=(4, P.positive_number(64.0)),
+    ),
+)
+class SwinBlock(nn.Module):
+    """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
+
+    LN -> window MHSA with relative position bias -> residual; LN -> MLP (ratio
+    ``mlp_ratio``) -> residual. A map no larger than the window uses one unshifted window of
+    the map's size, as Swin does."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
+        _, h, w, dim = spec.input_shape
+        window, shift = spec.p["window"], spec.p["window"] // 2 if spec.p["shift"] else 0
+        if min(h, w) <= window:
+            window, shift = min(h, w), 0
         self.window, self.shift = window, shift
-        h, w = hw
         self.pad_h, self.pad_w = (-h) % window, (-w) % window
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention(dim, heads, window)
+        self.attn = WindowAttention(dim, spec.p["heads"], window)
         self.norm2 = nn.LayerNorm(dim)
-        hidden = int(dim * mlp_ratio)
+        hidden = int(dim * spec.p["mlp_ratio"])
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
         mask = shift_mask(h + self.pad_h, w + self.pad_w, window, shift) if shift else None
         self.register_buffer("mask", mask, persistent=False)
@@ -115,45 +140,16 @@ class SwinBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-def _heads_divide(shape: tuple[int, ...], p: dict) -> None:
-    if shape[-1] % p["heads"]:
-        raise ValueError(
-            f"heads={p['heads']} must divide the channels C={shape[-1]} of the N,H,W,C input"
-        )
-
-
-@register_op(
-    "swin_block",
-    defaults={"heads": REQUIRED, "window": 7, "shift": False, "mlp_ratio": 4},
-    ranks=(4,),
-    params={
-        "heads": P.integer(),
-        "window": P.integer(),
-        "shift": P.boolean(),
-        "mlp_ratio": P.positive_number(64.0),
-    },
-    check=_heads_divide,
-)
-def build_swin_block(spec: OpSpec) -> nn.Module:
-    """Swin Transformer block on N,H,W,C tokens: (shifted) window attention, then MLP.
-
-    Window MHSA with relative position bias, MLP ratio ``mlp_ratio``; a map no larger than
-    the window uses one unshifted window of the map's size, as Swin does."""
-    _, h, w, dim = spec.input_shape
-    heads, window = int(spec.p["heads"]), int(spec.p["window"])
-    shift = window // 2 if spec.p["shift"] else 0
-    if min(h, w) <= window:
-        window, shift = min(h, w), 0
-    return SwinBlock(dim, heads, window, shift, (h, w), float(spec.p["mlp_ratio"]))
-
-
+@register_op("patch_embed", ranks=(4,), **P.declare(out=(96, P.channels()), patch=(4, P.integer())))
 class PatchEmbed(nn.Module):
-    """Non-overlapping patch×patch conv, then LayerNorm; N,C,H,W image -> N,H/p,W/p,D tokens."""
+    """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C).
 
-    def __init__(self, cin: int, dim: int, patch: int):
+    Output N,H/p,W/p,D; the image is zero-padded to a multiple of the patch."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
-        self.patch = patch
-        self.proj = nn.Conv2d(cin, dim, patch, stride=patch)
+        self.patch, dim = spec.p["patch"], out_channels(spec)
+        self.proj = nn.Conv2d(spec.input_shape[1], dim, self.patch, stride=self.patch)
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -163,23 +159,18 @@ class PatchEmbed(nn.Module):
 
 
 @register_op(
-    "patch_embed",
-    defaults={"out": 96, "patch": 4},
-    ranks=(4,),
-    params={"out": P.channels(P.in_channels), "patch": P.integer()},
+    "patch_merging", ranks=(4,), **P.declare(out=(None, P.channels(lambda shape: 2 * shape[-1])))
 )
-def build_patch_embed(spec: OpSpec) -> nn.Module:
-    """Swin stem: patch×patch conv with stride patch, then LN (N,C,H,W -> N,H,W,C)."""
-    return PatchEmbed(spec.input_shape[1], out_channels(spec), int(spec.p["patch"]))
-
-
 class PatchMerging(nn.Module):
-    """Concatenate each 2×2 neighbourhood (4C), LayerNorm, linear to ``out`` channels."""
+    """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C).
 
-    def __init__(self, dim: int, out: int):
+    Each 2×2 neighbourhood concatenated (4C), LayerNorm, linear to ``out``."""
+
+    def __init__(self, spec: OpSpec):
         super().__init__()
+        dim = spec.input_shape[-1]
         self.norm = nn.LayerNorm(4 * dim)
-        self.reduction = nn.Linear(4 * dim, out, bias=False)
+        self.reduction = nn.Linear(4 * dim, spec.p["out"] or 2 * dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[1], x.shape[2]
@@ -188,19 +179,6 @@ class PatchMerging(nn.Module):
             [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1
         )
         return self.reduction(self.norm(x))
-
-
-@register_op(
-    "patch_merging",
-    defaults={"out": None},
-    ranks=(4,),
-    params={"out": P.channels(lambda shape: 2 * shape[-1])},
-)
-def build_patch_merging(spec: OpSpec) -> nn.Module:
-    """Swin down-sampling between stages on N,H,W,C: 2×2 -> one token, ``out`` (None: 2C)."""
-    dim = spec.input_shape[-1]
-    out = spec.p["out"]
-    return PatchMerging(dim, 2 * dim if out is None else int(out))
 
 
 @register_op("layer_norm", ranks=(2, 3, 4, 5))

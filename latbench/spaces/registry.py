@@ -1,15 +1,10 @@
-"""The search-space registry: one ``Space`` object per paper's space.
-
-A space yields the ops to profile at the paper's shapes (``size="paper"``) or at shapes small
-enough to profile on 2 CPU cores in a few minutes (``size="small"``); where the paper's search
-samples discrete networks, its sampler (attached by ``latbench.archs``); where a search in
-``nas/`` needs the ops arranged (stages, layers, cells), its layout (``register_layout`` in the
-space's module). Everything a search needs from a space is reached from ``get_space(name)``.
-"""
+"""The search-space registry: one ``Space`` object per paper's space, reached by
+``get_space(name)``: its ops at the paper's shapes (``size="paper"``) or at shapes small enough
+to profile on 2 CPU cores in minutes (``size="small"``), its sampler of discrete networks and
+the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,8 +13,10 @@ import numpy as np
 
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.features import output_shape
+from latbench.ops.registry import Registry
 from latbench.opspec import OpSpec
 from latbench.plugin_loader import load_plugins
+from latbench.spaces._sizes import for_size
 
 SIZES = ("small", "paper")
 """Sizes of every search space: latbench's CPU-sized one and the paper's."""
@@ -31,33 +28,26 @@ Sampler = Callable[[str, np.random.Generator], "Architecture"]
 """``sample(size, rng) -> Architecture``: one discrete network of the space."""
 
 
-def _check_size(space: str, size: str) -> None:
-    if size not in SIZES:
-        raise LatbenchError(f"unknown size {size!r} for space {space!r}; valid: {', '.join(SIZES)}")
+def _check_size(space: str, size: str) -> str:
+    return for_size(space, size, {s: s for s in SIZES})
 
 
 @dataclass(eq=False)
 class Space:
-    """A registered search space: its ops, its sampler and the layout its search needs.
-
-    ``ops(size)`` lists its distinct OpSpecs in a stable order; ``sample(n, size, seed)``
-    draws discrete networks (``sampler`` is None for spaces searched only as supernets);
-    ``layout(size)`` arranges the ops as the space's search in ``nas/`` uses them (None when
-    no search needs more than the op list). ``default_size``: the size commands use when
-    none is given.
-    """
+    """A registered search space: ``ops(size)`` lists its distinct OpSpecs in a stable order;
+    ``sample(n, size, seed)`` draws discrete networks (``sampler`` is None for spaces searched
+    only as supernets); ``layout(size)`` arranges the ops as its search in ``nas/`` uses them.
+    ``default_size``: the size commands use when none is given."""
 
     name: str
     paper: str
     build_ops: Callable[[str], list[OpSpec]]
-    doc: str = ""
     default_size: str = "small"
     sampler: Sampler | None = None
     build_layout: Callable[[str], Any] | None = None
 
     def ops(self, size: str = "paper") -> list[OpSpec]:
-        _check_size(self.name, size)
-        return list(dict.fromkeys(self.build_ops(size)))  # drop duplicates, keep order
+        return list(dict.fromkeys(self.build_ops(_check_size(self.name, size))))
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
         """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
@@ -67,8 +57,7 @@ class Space:
                 f"space {self.name!r} has no architecture sampler; spaces "
                 f"with one: {', '.join(spaces_with_architectures())}"
             )
-        size = size or self.default_size
-        _check_size(self.name, size)
+        size = _check_size(self.name, size or self.default_size)
         rng = np.random.default_rng(seed)
         return [self.sampler(size, rng) for _ in range(n)]
 
@@ -76,9 +65,7 @@ class Space:
         """The ops arranged for this space's search (see the space module's layout type)."""
         if self.build_layout is None:
             raise LatbenchError(f"space {self.name!r} has no search layout")
-        size = size or self.default_size
-        _check_size(self.name, size)
-        return self.build_layout(size)
+        return self.build_layout(_check_size(self.name, size or self.default_size))
 
 
 @dataclass(frozen=True)
@@ -168,29 +155,22 @@ class ChoiceLayout:
     def check(self) -> None:
         """``LatbenchError`` naming the slot and candidate whose input or output shape breaks
         the chain (candidates of a slot read and write one shape; slot i reads slot i-1's)."""
-
-        prev = None
+        reads = self.slots[0][0][1].input_shape
         for i, slot in enumerate(self.slots):
-            outs = set()
-            reads = slot[0][1].input_shape if prev is None else prev
             for name, spec in slot:
                 if spec.input_shape != reads:
                     where = f"slot {i - 1} writes" if i else f"candidate {slot[0][0]!r} reads"
                     raise LatbenchError(
                         f"slot {i} candidate {name!r} reads {spec.input_shape}; {where} {reads}"
                     )
-                outs.add((name, output_shape(spec)))
-            shapes = {shape for _, shape in outs}
-            if len(shapes) != 1:
-                raise LatbenchError(
-                    f"slot {i}: candidates write different shapes ("
-                    + ", ".join(f"{n}: {s}" for n, s in sorted(outs))
-                    + ")"
-                )
-            prev = shapes.pop()
+            writes = sorted({(name, output_shape(spec)) for name, spec in slot})
+            if len({shape for _, shape in writes}) != 1:
+                shapes = ", ".join(f"{n}: {s}" for n, s in writes)
+                raise LatbenchError(f"slot {i}: candidates write different shapes ({shapes})")
+            reads = writes[0][1]
 
 
-_SPACES: dict[str, Space] = {}
+_SPACES: Registry[Space] = Registry("space", UnknownSpaceError)
 
 
 def register_space(
@@ -199,11 +179,7 @@ def register_space(
     """Decorator registering ``build_ops(size) -> list[OpSpec]`` as space ``name``."""
 
     def decorate(fn: Callable[[str], list[OpSpec]]) -> Callable[[str], list[OpSpec]]:
-        if name in _SPACES:
-            raise ValueError(f"space {name!r} is registered twice")
-        _check_size(name, default_size)
-        doc = (fn.__doc__ or "").strip().splitlines()
-        _SPACES[name] = Space(name, paper, fn, doc[0] if doc else "", default_size)
+        _SPACES.add(name, Space(name, paper, fn, _check_size(name, default_size)))
         return fn
 
     return decorate
@@ -230,16 +206,11 @@ def register_layout(space: str) -> Callable[[Callable[[str], Any]], Callable[[st
 
 def get_space(name: str) -> Space:
     """The registered space ``name``; ``UnknownSpaceError`` lists the valid ones."""
-    load_plugins()
-    try:
-        return _SPACES[name]
-    except KeyError:
-        raise UnknownSpaceError(name, _SPACES) from None
+    return _SPACES.lookup(name)
 
 
 def list_spaces(pattern: str = "*") -> list[str]:
-    load_plugins()
-    return sorted(n for n in _SPACES if fnmatch.fnmatch(n, pattern))
+    return _SPACES.names(pattern)
 
 
 def spaces_with_architectures() -> list[str]:
