@@ -9,10 +9,11 @@ them. Whether a predictor takes OpSpecs or whole Architectures is its class attr
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from sklearn.utils import Tags
 from latbench.errors import LatbenchError
 from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
-from latbench.predictors.persist import check_numbers, check_type, damaged
+from latbench.predictors.persist import check_numbers, check_type, damaged, jsonable
 
 INPUT_LEVELS = ("op", "network")
 
@@ -110,12 +111,8 @@ class FitDomain:
                     break
         return refused, flagged
 
-    def to_state(self) -> dict[str, Any]:
-        return {"groups": self.groups}
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> FitDomain:
-
         groups = check_type("domain.groups", state["groups"], dict, "an object")
         for key, g in groups.items():
             if not isinstance(key, str) or key.count("|") != 2 or not isinstance(g, dict):
@@ -130,10 +127,7 @@ class FitDomain:
 
 
 def _elems(spec: OpSpec) -> float:
-    n = 1.0
-    for d in spec.input_shape:
-        n *= d
-    return n
+    return float(math.prod(spec.input_shape))
 
 
 @runtime_checkable
@@ -218,6 +212,23 @@ class Predictor(BaseEstimator):
                 stacklevel=stacklevel,
             )
 
+    def to_state(self) -> dict[str, Any]:
+        """Parameters and fitted state as plain JSON values (see the class docstring)."""
+        self._check_fitted("nothing to save")
+        params = self.get_params(deep=False)
+        apart = {k: params.pop(k) for k in self.fitted_params}
+        fitted = {k: getattr(self, _attr(k)) for k in self.state_keys}
+        return jsonable({"params": params, **apart, **fitted})
+
+    def restore(self, state: Mapping[str, Any], arrays: Sequence[str] = (), **absent: Any) -> Self:
+        """Set the ``state_keys`` attributes from ``state``: those in ``arrays`` as float64
+        arrays; a key in ``absent`` (missing in files of older releases) may be missing."""
+        for k in self.state_keys:
+            value = state.get(k, absent[k]) if k in absent else state[k]
+            array = k in arrays and value is not None
+            setattr(self, _attr(k), np.array(value, dtype=np.float64) if array else value)
+        return self
+
     def costs(
         self,
         items: Sequence[Any],
@@ -226,6 +237,10 @@ class Predictor(BaseEstimator):
     ) -> torch.Tensor:
         """``predict(items)`` as a tensor on ``device`` (in ``unit``, one value per item)."""
         return torch.as_tensor(np.asarray(self.predict(items)), dtype=dtype, device=device)
+
+
+def _attr(key: str) -> str:
+    return key if key.endswith("_") else f"{key}_"
 
 
 def check_param(name: str, value: Any, valid: Sequence[str]) -> None:

@@ -33,7 +33,13 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
-from latbench.predictors.persist import check_numbers, check_type, damaged, persistable_document
+from latbench.predictors.persist import (
+    check_numbers,
+    check_type,
+    damaged,
+    jsonable,
+    persistable_document,
+)
 from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
 JITTER = 0.05
@@ -191,14 +197,7 @@ class DevicePrior:
         return self.mean[idx], self.cov[np.ix_(idx, idx)], self.phis[:, idx]
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys,
-            "mean": self.mean.tolist(),
-            "cov": self.cov.tolist(),
-            "devices": self.devices,
-            "phis": self.phis.tolist(),
-            "batches": self.batches,
-        }
+        return jsonable(self)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> DevicePrior:

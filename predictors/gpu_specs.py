@@ -194,6 +194,7 @@ class SpecSheetPredictor(Predictor):
     unit = "ms"
     input_level = "network"
     fitted_attr = "weights_"
+    state_keys = ("weights", "residuals", "calibrated_on")
     estimate_label = ESTIMATE_LABEL
 
     def __init__(self, gpu: str = "V100", batch: int = 1, coverage: float = 0.9):
@@ -234,23 +235,14 @@ class SpecSheetPredictor(Predictor):
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"gpu": self.gpu, "batch": self.batch, "coverage": self.coverage},
-            "label": ESTIMATE_LABEL,
-            "spec_source": self.spec_.source,
-            "weights": self.weights_.tolist(),
-            "residuals": self.residuals_.tolist(),
-            "calibrated_on": self.calibrated_on_,
-        }
+        """``Predictor.to_state`` with the label and the spec sheet's source."""
+        return {**super().to_state(), "label": ESTIMATE_LABEL, "spec_source": self.spec_.source}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> SpecSheetPredictor:
         p = check_type("params", state["params"], dict, "an object")
+        check_numbers("weights", state["weights"], 4)
+        check_numbers("residuals", state["residuals"])
         obj = cls(str(p["gpu"]), int(p["batch"]), float(p["coverage"]))
-        obj.spec_ = find_gpu(obj.gpu)
-        obj.weights_ = np.array(check_numbers("weights", state["weights"], 4))
-        obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
-        obj.calibrated_on_ = list(state["calibrated_on"])
-        obj.n_shots_ = 0
-        return obj
+        obj.spec_, obj.n_shots_ = find_gpu(obj.gpu), 0
+        return obj.restore(state, ("weights", "residuals"))

@@ -28,13 +28,10 @@ from latbench.predictors.base import (
     OutOfDomainWarning,
     Predictor,
 )
-from latbench.predictors.persist import (
-    check_latencies,
-    check_type,
-    from_state_of,
-    persistable,
-    state_of,
-)
+from latbench.predictors.persist import check_range, check_type, from_state_of, persistable
+from latbench.statistics import LATENCY_RANGE_MS
+
+LATENCIES = f"latencies of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms (a physical range)"
 
 
 @dataclass
@@ -96,6 +93,7 @@ class LookupPredictor(Predictor):
     input_level = "op"
     fitted_attr = "keys_"
     fitted_params = ("fallback",)
+    state_keys = ("keys", "latency_ms", "device", "table_sha256")
 
     def __init__(self, strict: bool = False, fallback: CostModel | None = None):
         self.strict = strict
@@ -191,30 +189,17 @@ class LookupPredictor(Predictor):
                 stacklevel=3,
             )
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"strict": self.strict},
-            "fallback": state_of(self.fallback) if self.fallback is not None else None,
-            "keys": self.keys_,
-            "latency_ms": self.latency_ms_.tolist(),
-            "device": self.device_,
-            "table_sha256": self.table_sha256_,
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LookupPredictor:
         fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None else None
-        obj = cls(
-            strict=check_type("params.strict", state["params"]["strict"], bool, "true or false"),
-            fallback=fallback,
+        strict = check_type("params.strict", state["params"]["strict"], bool, "true or false")
+        obj = cls(strict, fallback).restore(state)
+        keys = check_type("keys", obj.keys_, list, "a list of OpSpec keys")
+        for k in keys:
+            check_type("keys", k, str, "a list of OpSpec keys")
+        latency_ms = check_range(
+            "latency_ms", obj.latency_ms_, *LATENCY_RANGE_MS, LATENCIES, len(keys)
         )
-        keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
-        obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
-        obj.latency_ms_ = np.array(
-            check_latencies("latency_ms", state["latency_ms"], len(keys)), dtype=np.float64
-        )
-        obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
-        obj._index([OpSpec.from_key(k) for k in obj.keys_])
+        obj.latency_ms_ = np.array(latency_ms, dtype=np.float64)
+        obj._index([OpSpec.from_key(k) for k in keys])
         return obj

@@ -117,6 +117,10 @@ class TrainingMemoryPredictor(Predictor):
     unit = "MiB"
     input_level = "network"  # predict() also takes ops, each trained alone
     fitted_attr = "offset_mib_"
+    state_keys = (
+        *("offset_mib_", "n_calibration_", "residual_spread_mib_", "device_", "context_mib_"),
+        *("n_missing_process_", "calibration_source_", "n_table_rows_"),
+    )
 
     def __init__(
         self,
@@ -196,8 +200,7 @@ class TrainingMemoryPredictor(Predictor):
         )
 
     def _offset_text(self) -> str:
-        source = getattr(self, "calibration_source_", "")
-        missing = getattr(self, "n_missing_process_", 0)
+        source, missing = self.calibration_source_, self.n_missing_process_
         lacked = (
             f"; {missing} row(s) lacked per-process NVML memory (pid not visible, e.g. a container)"
             if missing
@@ -209,7 +212,7 @@ class TrainingMemoryPredictor(Predictor):
                 f"({source or TARGETS[self.target][0]}) on {self.device_ or 'this device'} "
                 f"({self.offset_mib_:+.1f} MiB){lacked}"
             )
-        if not getattr(self, "n_table_rows_", 0):
+        if not self.n_table_rows_:
             return "not calibrated (0 MiB; no measurements given)"
         return (
             f"not calibrated (0 MiB): none of the table's {self.n_table_rows_} rows has a "
@@ -220,51 +223,23 @@ class TrainingMemoryPredictor(Predictor):
         """MiB per architecture (or op, trained alone) of ``X``."""
         return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
-    # -- JSON persistence (latbench.predictors.persist) ----------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "target": self.target,
-            "config": self.config.to_dict(),
-            "workspace": self.workspace,
-            "max_split_mib": self.max_split_mib,
-            "offset_mib_": self.offset_mib_,
-            "n_calibration_": self.n_calibration_,
-            "residual_spread_mib_": self.residual_spread_mib_,
-            "device_": self.device_,
-            "context_mib_": self.context_mib_,
-            "n_missing_process_": getattr(self, "n_missing_process_", 0),
-            "calibration_source_": getattr(self, "calibration_source_", ""),
-            "n_table_rows_": getattr(self, "n_table_rows_", 0),
-        }
+        """``Predictor.to_state`` with the parameters beside the fitted state."""
+        state = super().to_state()
+        return {**state.pop("params"), **state}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TrainingMemoryPredictor:
         check_choice("target", state["target"], TARGETS)
         check_choice("workspace", state["workspace"], WORKSPACES)
-        obj = cls(
-            state["target"],
-            TrainConfig(**check_type("config", state["config"], dict, "an object")),
-            state["workspace"],
-            state["max_split_mib"],
-        )
         check_numbers(
             "offset_mib_, residual_spread_mib_",
             [state["offset_mib_"], state["residual_spread_mib_"]],
         )
-        check_type("n_calibration_", state["n_calibration_"], int, "an integer")
-        for name in (
-            "offset_mib_",
-            "n_calibration_",
-            "residual_spread_mib_",
-            "device_",
-            "context_mib_",
-        ):
-            setattr(obj, name, state[name])
-        obj.n_missing_process_ = state.get("n_missing_process_", 0)
-        obj.calibration_source_ = state.get("calibration_source_", "")
-        obj.n_table_rows_ = state.get("n_table_rows_", obj.n_calibration_)
-        return obj
+        n = check_type("n_calibration_", state["n_calibration_"], int, "an integer")
+        config = TrainConfig(**check_type("config", state["config"], dict, "an object"))
+        obj = cls(state["target"], config, state["workspace"], state["max_split_mib"])
+        return obj.restore(state, n_missing_process_=0, calibration_source_="", n_table_rows_=n)
 
 
 def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:

@@ -42,12 +42,11 @@ from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import (
     check_choice,
-    check_nonnegative,
+    check_range,
     check_type,
     damaged,
     from_state_of,
     persistable,
-    state_of,
 )
 
 CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
@@ -62,6 +61,7 @@ CALIBRATION_TERMS = {
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
+NONNEGATIVE = "numbers >= 0 (fitted non-negative)"
 
 
 @persistable
@@ -72,6 +72,7 @@ class NetworkPredictor(Predictor):
     input_level = "network"
     fitted_attr = "weights_"
     fitted_params = ("op_model",)
+    state_keys = ("terms", "weights", "fit_metrics", "kind_mean_weight")
 
     def __init__(self, op_model: CostModel, composition: str = "sum", calibration: str = "affine"):
         self.op_model = op_model
@@ -106,7 +107,7 @@ class NetworkPredictor(Predictor):
         if not kinds:
             return np.zeros(len(feats["op_sum"]))
         seen = sum(feats.get(t, 0.0) for t in kinds)
-        return np.clip(feats["op_sum"] - seen, 0.0, None) * getattr(self, "kind_mean_weight_", 0.0)
+        return np.clip(feats["op_sum"] - seen, 0.0, None) * self.kind_mean_weight_
 
     # -- fit / predict -------------------------------------------------------------------------
     def fit(
@@ -124,6 +125,7 @@ class NetworkPredictor(Predictor):
             )
         feats = self.composed(X)
         self.terms_ = self._terms_for(feats)
+        self.kind_mean_weight_ = 0.0
         if self.terms_:
             X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
             scale = np.abs(X).max(axis=0)
@@ -155,18 +157,6 @@ class NetworkPredictor(Predictor):
         self._check_fitted("call fit(archs, latency_ms)")
         return self._apply(self.composed(X))
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"composition": self.composition, "calibration": self.calibration},
-            "op_model": state_of(self.op_model),
-            "terms": self.terms_,
-            "weights": self.weights_.tolist(),
-            "fit_metrics": self.fit_metrics_,
-            "kind_mean_weight": getattr(self, "kind_mean_weight_", 0.0),
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> NetworkPredictor:
         params = check_type("params", state["params"], dict, "an object")
@@ -177,17 +167,12 @@ class NetworkPredictor(Predictor):
             raise damaged(
                 "op_model", "a predictor of ops (input_level 'op')", type(op_model).__name__
             )
-        obj = cls(op_model, **params)
-        obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
-        if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
-            raise damaged(
-                "terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}", obj.terms_
-            )
-        obj.weights_ = np.array(
-            check_nonnegative("weights", state["weights"], len(obj.terms_)), dtype=np.float64
-        )
-        obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.kind_mean_weight_ = float(
-            check_nonnegative("kind_mean_weight", [state.get("kind_mean_weight", 0.0)])[0]
-        )
-        return obj
+        terms = check_type("terms", state["terms"], list, "a list of term names")
+        base = list(CALIBRATION_TERMS.get(cal, terms))
+        kinds = terms[len(base) :] if cal == "per_kind" else []
+        if terms[: len(base)] != base or any(not str(t).startswith(KIND_PREFIX) for t in kinds):
+            raise damaged("terms", f"{base} for calibration {cal}", terms)
+        check_range("weights", state["weights"], 0, np.inf, NONNEGATIVE, len(terms))
+        mean_weight = [state.get("kind_mean_weight", 0.0)]
+        check_range("kind_mean_weight", mean_weight, 0, np.inf, NONNEGATIVE)
+        return cls(op_model, **params).restore(state, ["weights"], kind_mean_weight=0.0)

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,6 @@ from latbench.predictors.persist import (
     check_type,
     from_state_of,
     persistable,
-    state_of,
 )
 from latbench.predictors.transfer_fit import (
     ALPHAS,
@@ -66,21 +66,10 @@ from latbench.predictors.transfer_fit import (
     tolerance_interval,
 )
 
-METHODS = (
-    "auto",
-    "opcost",
-    "opcost-learned",
-    "opcost-nearest",
-    "opcost-roofline",
-    "roofline",
-    "launches",
-    "loglinear",
-    "scale",
-)
-"""``TransferPredictor`` methods."""
-
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
+METHODS = ("auto", *OP_METHODS, *ROOFLINE_METHODS, "loglinear", "scale")
+"""``TransferPredictor`` methods."""
 LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
 """``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
 data supports: docs/transfer.md)."""
@@ -147,6 +136,10 @@ class TransferPredictor(Predictor):
     input_level = "network"
     fitted_attr = "method_"
     fitted_params = ("source", "prior")
+    state_keys = (
+        *("method_", "alpha_", "vocab", "theta", "map", "scale", "residuals", "cv_scores"),
+        *("y_range", "n_shots", "shots", "fit_metrics", "roofline"),
+    )
 
     def __init__(
         self,
@@ -166,7 +159,6 @@ class TransferPredictor(Predictor):
         self.coverage = coverage
         self.spec_prior = spec_prior
 
-    # -- fit -----------------------------------------------------------------------------------
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> TransferPredictor:
@@ -183,19 +175,30 @@ class TransferPredictor(Predictor):
         self.vocab_ = [op.key for op in batch.ops]
         A = design(batch.counts())
         src = source_op_costs(self.source, batch.ops)
-        base = source_network_ms(self.source, batch)
         terms = op_terms(batch.ops)
         T = network_terms(batch.counts(), terms)
-        self.roofline_ = fit_weights(T, y, np.arange(len(y)), self._spec_prior())
-        choice = select(self._candidates(A, y, src, base, T, terms), y, NESTED)
-        final = self._fitters(A, y, src, base, T, terms)[choice.method](
-            np.arange(len(y)), choice.alpha
-        )
+        spec = None if self.spec_prior is None else np.asarray(self.spec_prior, np.float64)
+        self.roofline_ = fit_weights(T, y, None, spec)
+        fitters = _fitters(A, y, src, T, terms, spec)
+        if self.prior is not None and self.prior.covers(self.vocab_):
+            fitters.update(_prior_fitters(A, y, *self.prior.restrict(self.vocab_)))
+        base = source_network_ms(self.source, batch)
+        fitters.update(loglinear=_map_fitter(y, base, True), scale=_map_fitter(y, base, False))
+        wanted = [m for m in PREFERENCE if self.method in ("auto", m) and m in fitters]
+        if not wanted:
+            raise LatbenchError(
+                f"method {self.method!r} needs a DevicePrior covering the "
+                "shots' ops (prior=...); none was given or it lacks some ops"
+            )
+        alphas = {m: (1.0,) if spec is None else self.alphas for m in ROOFLINE_METHODS}
+        alphas.update(dict.fromkeys(OP_METHODS, self.alphas))
+        choice = select({m: (fitters[m], alphas.get(m, (0.0,))) for m in wanted}, y, NESTED)
+        final = fitters[choice.method](np.arange(len(y)), choice.alpha)
         self.method_, self.alpha_ = choice.method, choice.alpha
         self.residuals_, self.cv_scores_ = choice.residuals, choice.scores
         self.theta_, self.map_ = final.theta, final.map
         self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
-        self.y_range_ = (float(y.min()), float(y.max()))
+        self.y_range_ = np.array([y.min(), y.max()])
         self.n_shots_ = len(y)
         self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
         with warnings.catch_warnings():
@@ -203,60 +206,6 @@ class TransferPredictor(Predictor):
             metrics = accuracy(final(np.arange(len(y))), y)
         self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
         return self
-
-    def _spec_prior(self) -> np.ndarray | None:
-        return None if self.spec_prior is None else np.asarray(self.spec_prior, np.float64)
-
-    def _candidates(
-        self,
-        A: np.ndarray,
-        y: np.ndarray,
-        src: np.ndarray,
-        base: np.ndarray,
-        T: np.ndarray,
-        terms: np.ndarray,
-    ) -> dict[str, tuple[Fitter, Sequence[float]]]:
-        fitters = self._fitters(A, y, src, base, T, terms)
-        wanted = [m for m in PREFERENCE if self.method in ("auto", m) and m in fitters]
-        if not wanted:
-            raise LatbenchError(
-                f"method {self.method!r} needs a DevicePrior covering the "
-                "shots' ops (prior=...); none was given or it lacks some ops"
-            )
-        roofline_alphas = (1.0,) if self.spec_prior is None else self.alphas
-        return {
-            m: (
-                fitters[m],
-                self.alphas
-                if m in OP_METHODS
-                else roofline_alphas
-                if m in ROOFLINE_METHODS
-                else (0.0,),
-            )
-            for m in wanted
-        }
-
-    def _fitters(
-        self,
-        A: np.ndarray,
-        y: np.ndarray,
-        src: np.ndarray,
-        base: np.ndarray,
-        T: np.ndarray,
-        terms: np.ndarray,
-    ) -> dict[str, Fitter]:
-        out: dict[str, Fitter] = {"opcost": _opcost_fitter(A, y, src)}
-        if self.prior is not None and self.prior.covers(self.vocab_):
-            mean, cov, phis = self.prior.restrict(self.vocab_)
-            out["opcost-learned"] = _learned_fitter(A, y, mean, cov)
-            out["opcost-nearest"] = _nearest_fitter(A, y, phis)
-        spec = self._spec_prior()
-        out["opcost-roofline"] = _opcost_roofline_fitter(A, y, T, terms, spec)
-        out["roofline"] = _roofline_fitter(y, T, spec)
-        out["launches"] = _roofline_fitter(y, T, spec, LAUNCH_TERMS)
-        out["loglinear"] = _map_fitter(y, base, loglinear=True)
-        out["scale"] = _map_fitter(y, base, loglinear=False)
-        return out
 
     # -- predict -------------------------------------------------------------------------------
     def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
@@ -321,63 +270,17 @@ class TransferPredictor(Predictor):
         not only on average over fits."""
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {
-                "method": self.method,
-                "device": self.device,
-                "alphas": list(self.alphas),
-                "coverage": self.coverage,
-                "spec_prior": (
-                    None if self.spec_prior is None else [float(v) for v in self.spec_prior]
-                ),
-            },
-            "source": state_of(self.source),
-            "prior": self.prior.to_state() if self.prior is not None else None,
-            "method_": self.method_,
-            "alpha_": self.alpha_,
-            "vocab": self.vocab_,
-            "theta": self.theta_.tolist(),
-            "map": self.map_.tolist(),
-            "scale": self.scale_,
-            "residuals": self.residuals_.tolist(),
-            "cv_scores": self.cv_scores_,
-            "y_range": list(self.y_range_),
-            "n_shots": self.n_shots_,
-            "shots": self.shots_,
-            "fit_metrics": self.fit_metrics_,
-            "roofline": None if self.roofline_ is None else self.roofline_.tolist(),
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TransferPredictor:
-        p = dict(check_type("params", state["params"], dict, "an object"))
+        p = check_type("params", state["params"], dict, "an object")
         check_choice("params.method", p.get("method"), METHODS)
-        prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         if "slope" in state:  # saved before op-cost transfer
             return cls._from_v0_state(state)
-        obj = cls(
-            from_state_of(state["source"]),
-            p["method"],
-            p["device"],
-            prior,
-            tuple(p["alphas"]),
-            p["coverage"],
-            p.get("spec_prior"),
-        )
-
-        def arr(k):
-            return np.array(state[k], dtype=np.float64)
-
-        obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
-        obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
-        obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])
-        obj.y_range_, obj.n_shots_ = tuple(state["y_range"]), int(state["n_shots"])
-        obj.shots_, obj.fit_metrics_ = list(state["shots"]), dict(state["fit_metrics"])
-        roof = state.get("roofline")  # absent in files saved before the device model
-        obj.roofline_ = None if roof is None else np.array(check_numbers("roofline", roof, 4))
+        prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
+        if state.get("roofline") is not None:  # absent in files saved before the device model
+            check_numbers("roofline", state["roofline"], 4)
+        obj = cls(from_state_of(state["source"]), prior=prior, **p)
+        obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
         if obj.method_ in ("roofline", "opcost-roofline") and obj.roofline_ is None:
             raise PredictorFileError(f"damaged: method_ {obj.method_!r} needs 'roofline'")
         return obj
@@ -390,87 +293,87 @@ class TransferPredictor(Predictor):
         obj.theta_ = np.zeros(0)
         obj.map_ = np.array([state["intercept"], state["slope"]], dtype=np.float64)
         obj.scale_, obj.residuals_, obj.cv_scores_ = 1.0, np.zeros(1), {}
-        obj.y_range_, obj.n_shots_ = (0.0, 0.0), int(state["n_shots"])  # range not kept
+        obj.y_range_, obj.n_shots_ = np.zeros(2), int(state["n_shots"])  # range not kept
         obj.shots_, obj.fit_metrics_ = [], dict(state["fit_metrics"])
         obj.roofline_ = None
         return obj
 
 
+@dataclass
 class _Fitted:
-    """A fit on some shots: ``theta`` (op methods) or ``map`` (a, b), and its predictor."""
+    """A fit on some shots: its predictor of rows, and ``theta`` (op methods) or ``map``."""
 
-    def __init__(
-        self, rows_predict: Any, theta: np.ndarray | None = None, map_: np.ndarray | None = None
-    ):
-        self._predict = rows_predict
-        self.theta = theta if theta is not None else np.zeros(0)
-        self.map = map_ if map_ is not None else np.zeros(0)
+    predict: Callable[[np.ndarray], np.ndarray]
+    theta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    map: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
-        return self._predict(rows)
+        return self.predict(rows)
 
 
-def _opcost_fitter(A: np.ndarray, y: np.ndarray, src: np.ndarray) -> Fitter:
+def _ridge_fitter(A: np.ndarray, y: np.ndarray, prior: Callable[[np.ndarray], Prior]) -> Fitter:
+    """The per-op ``prior_ridge`` on the ``train`` shots, toward ``prior(train)``."""
+
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
-        prior = diagonal_prior(
-            np.concatenate([[0.0], s * src]), CONST_SD * float(np.mean(y[train]))
-        )
-        theta = prior_ridge(A[train], y[train], prior, alpha)
+        theta = prior_ridge(A[train], y[train], prior(train), alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
 
     return fit
 
 
-def _nearest_fitter(A: np.ndarray, y: np.ndarray, phis: np.ndarray) -> Fitter:
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+def _fitters(
+    A: np.ndarray, y: np.ndarray, src: np.ndarray, T: np.ndarray, terms: np.ndarray, spec: Any
+) -> dict[str, Fitter]:
+    """``opcost``, ``opcost-roofline``, ``roofline`` and ``launches`` on the shots."""
+
+    def opcost(train: np.ndarray) -> Prior:
+        s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
+        return diagonal_prior(np.concatenate([[0.0], s * src]), CONST_SD * np.mean(y[train]))
+
+    def opcost_roofline(train: np.ndarray) -> Prior:
+        w = fit_weights(T, y, train, spec)
+        mean = np.concatenate([[w[0]], terms @ w[1:]])
+        return diagonal_prior(mean, CONST_SD * float(np.mean(y[train])))
+
+    return {
+        "opcost": _ridge_fitter(A, y, opcost),
+        "opcost-roofline": _ridge_fitter(A, y, opcost_roofline),
+        "roofline": _roofline_fitter(y, T, spec, np.ones(4)),
+        "launches": _roofline_fitter(y, T, spec, LAUNCH_TERMS),
+    }
+
+
+def _prior_fitters(
+    A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray, phis: np.ndarray
+) -> dict[str, Fitter]:
+    """``opcost-learned`` and ``opcost-nearest``: toward a ``DevicePrior`` restricted to the
+    shots' ops (``mean``, ``cov``, per-device ``phis``)."""
+    unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
+
+    def learned(train: np.ndarray) -> Prior:
+        s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
+        return Prior(s * mean, unit.root / s)
+
+    def nearest(train: np.ndarray) -> Prior:
         base = A[train] @ phis.T  # (n_train, n_devices)
         s = np.median(y[train, None] / np.maximum(base, 1e-12), axis=0)
         err = np.sqrt(np.mean((base * s / y[train, None] - 1.0) ** 2, axis=0))
         d = int(np.argmin(err))
-        prior = diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
-        theta = prior_ridge(A[train], y[train], prior, alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+        return diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
 
-    return fit
-
-
-def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> Fitter:
-    unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
-
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
-        theta = prior_ridge(A[train], y[train], Prior(s * mean, unit.root / s), alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
-
-    return fit
+    return {
+        "opcost-learned": _ridge_fitter(A, y, learned),
+        "opcost-nearest": _ridge_fitter(A, y, nearest),
+    }
 
 
-def _roofline_fitter(
-    y: np.ndarray, T: np.ndarray, spec: np.ndarray | None, terms: np.ndarray | None = None
-) -> Fitter:
-    """The device model on the shots; ``terms`` (a 0/1 mask of its 4 terms) keeps some."""
-    mask = np.ones(4) if terms is None else terms
-    Tm = T * mask
+def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: Any, mask: np.ndarray) -> Fitter:
+    """The device model on the shots, with the terms ``mask`` (0/1 of its 4) keeps."""
     spec_m = None if spec is None else spec * mask
 
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        w = fit_weights(Tm, y, train, spec_m, alpha) * mask
-        return _Fitted(lambda rows: T[rows] @ w, map_=w)
-
-    return fit
-
-
-def _opcost_roofline_fitter(
-    A: np.ndarray, y: np.ndarray, T: np.ndarray, terms: np.ndarray, spec: np.ndarray | None
-) -> Fitter:
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        w = fit_weights(T, y, train, spec)
-        prior = diagonal_prior(
-            np.concatenate([[w[0]], terms @ w[1:]]), CONST_SD * float(np.mean(y[train]))
-        )
-        theta = prior_ridge(A[train], y[train], prior, alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+        w = fit_weights(T * mask, y, train, spec_m, alpha) * mask
+        return _Fitted(lambda rows: T[rows] @ w, map=w)
 
     return fit
 
@@ -479,15 +382,10 @@ def _map_fitter(y: np.ndarray, base: np.ndarray, loglinear: bool) -> Fitter:
     lb, ly = np.log(np.maximum(base, 1e-12)), np.log(y)
 
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        slope = float(np.polyfit(lb[train], ly[train], 1)[0]) if loglinear else 1.0
-        slope = max(slope, 0.0)  # never decreasing
-        intercept = (
-            float(np.median(ly[train] - slope * lb[train]))
-            if not loglinear
-            else float(np.mean(ly[train] - slope * lb[train]))
-        )
-        m = np.array([intercept, slope])
-        return _Fitted(lambda rows: _apply_map(m, base[rows]), map_=m)
+        slope = max(float(np.polyfit(lb[train], ly[train], 1)[0]), 0.0) if loglinear else 1.0
+        gap = ly[train] - slope * lb[train]  # never decreasing: slope >= 0
+        m = np.array([float(np.mean(gap) if loglinear else np.median(gap)), slope])
+        return _Fitted(lambda rows: _apply_map(m, base[rows]), map=m)
 
     return fit
 
