@@ -1,25 +1,16 @@
-"""A GPU from its spec sheet: latency estimates for a GPU nobody measured.
+"""A GPU from its spec sheet: latency estimates for a GPU nobody measured (docs/transfer.md).
 
-``gpu_specs.csv`` (beside this module) lists, per GPU, the numbers a vendor's spec sheet or
-architecture whitepaper states (SMs, boost clock, peak FP32 / FP16 FLOP/s, memory bandwidth,
-L2 size), each row with its ``source``. The device model of ``device_model`` then prices a
-network on that GPU from its four terms:
+``gpu_specs.csv`` (beside this module) lists per GPU what its spec sheet or whitepaper states,
+each row with its ``source``. The ``device_model`` prices a network on that GPU as
 
     latency_ms = const + launch_ms · Σ launches + k_flop · Σ FLOPs / peak_fp32
                                                + k_byte · Σ bytes / bandwidth
 
-where ``k_flop`` and ``k_byte`` are inverse efficiencies (the share of the peak a real
-network's kernels reach), and ``launch_ms`` the per-kernel launch and dispatch cost. Those
-four numbers are not on a spec sheet: ``Calibration.fit`` learns them, per regime (batch 1,
-batch >= 32), from other GPUs' measured columns, by non-negative least squares on relative
-error, so the estimate for the target uses only its spec sheet plus what other GPUs showed.
-``CALIBRATION`` holds them as fitted on the four published GPU columns (NAS-Bench-201 GTX
-1080 Ti / Titan X, OFA RTX 2080 Ti / Titan Xp; ``bench/transfer_spec.py --calibrate``
-reproduces them) with the relative errors of that fit, which make the estimate's interval.
-
-Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``: it is an estimate
-from a spec sheet, not a measurement. With shots (``fit --target-gpu V100 --shots 10``) the
-spec estimate's weights are the prior the transfer's ``roofline`` fit starts from.
+with ``[const, launch_ms, k_flop, k_byte]`` (inverse efficiencies and per-kernel cost: not on a
+spec sheet) learned per regime (batch 1, batch >= 32) from other GPUs' measured columns
+(``Calibration.fit``); ``gpu_calibration.json`` holds them as fitted on the four published GPU
+columns (``bench/transfer_spec.py --calibrate``), with that fit's relative errors, which make
+the interval. Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``.
 """
 
 from __future__ import annotations
@@ -27,8 +18,8 @@ from __future__ import annotations
 import csv
 import functools
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +36,6 @@ from latbench.predictors.transfer_fit import tolerance_interval
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
-COLUMNS = (
-    "gpu",
-    "aliases",
-    "architecture",
-    "sms",
-    "boost_mhz",
-    "fp32_tflops",
-    "fp16_tflops",
-    "memory_gbps",
-    "l2_mb",
-    "source",
-)
 
 
 @dataclass(frozen=True)
@@ -80,6 +59,19 @@ class GpuSpec:
         return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12), 1e3 / (self.memory_gbps * 1e9)])
 
 
+def _aliases(text: str) -> tuple[str, ...]:
+    return tuple(a.strip().lower() for a in text.split(";"))
+
+
+PARSE: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "tuple[str, ...]": _aliases,
+}
+"""How a ``gpu_specs.csv`` cell becomes the ``GpuSpec`` field of its type."""
+
+
 @functools.lru_cache(maxsize=1)
 def load_specs() -> dict[str, GpuSpec]:
     """The table, by GPU name. Raises ``LatbenchError`` naming the row and field of a bad
@@ -87,22 +79,12 @@ def load_specs() -> dict[str, GpuSpec]:
     out: dict[str, GpuSpec] = {}
     with open(SPECS_CSV, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    columns = [f.name for f in fields(GpuSpec)]
     for i, row in enumerate(rows, start=2):
-        if tuple(row) != COLUMNS:
-            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {list(COLUMNS)}")
+        if list(row) != columns:
+            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {columns}")
         try:
-            spec = GpuSpec(
-                row["gpu"],
-                tuple(a.strip().lower() for a in row["aliases"].split(";")),
-                row["architecture"],
-                int(row["sms"]),
-                float(row["boost_mhz"]),
-                float(row["fp32_tflops"]),
-                float(row["fp16_tflops"]),
-                float(row["memory_gbps"]),
-                float(row["l2_mb"]),
-                row["source"],
-            )
+            spec = GpuSpec(**{f.name: PARSE[str(f.type)](row[f.name]) for f in fields(GpuSpec)})
         except ValueError as exc:
             raise LatbenchError(f"{SPECS_CSV}:{i}: {exc}") from None
         if not spec.source or min(spec.fp32_tflops, spec.memory_gbps) <= 0:

@@ -270,12 +270,8 @@ def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingM
     )
 
 
-def _usable_rows(
-    table: pd.DataFrame | None, column: str | None, config: TrainConfig
-) -> pd.DataFrame:
+def _usable_rows(table: pd.DataFrame, column: str | None, config: TrainConfig) -> pd.DataFrame:
     """Measured, ok rows taken under ``config`` (with a value in ``column`` if given)."""
-    if table is None:
-        return pd.DataFrame()
     if column is not None and column not in table:
         raise LatbenchError(f"table has no column {column!r}; is it a latbench.memory table?")
     same = table["config_json"].map(lambda t: bool(t) and json.loads(t) == config.to_dict())
@@ -339,32 +335,27 @@ def _row_subject(row: pd.Series) -> Subject:
     return subject_from_json({"op": row["key"]})
 
 
-def table_config(table: pd.DataFrame, source: str) -> TrainConfig:
-    """The TrainConfig of the table's measured ok rows (the most frequent one, if several)."""
+def fit_memory(
+    path: str | os.PathLike[str], target: str | None = None
+) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
+    """The predictor fitted on the memory table at ``path`` under the TrainConfig of its
+    measured ok rows (the most frequent one, if several), and the ``save`` info (device, table
+    sha256, fit metrics). Raises ``LatbenchError`` for a table without such rows."""
+    table = read_table(path)
+    require_unique_keys(table, str(path))
     if "config_json" not in table or "source" not in table:
         raise LatbenchError(
-            f"{source}: no config_json/source columns; expected a memory table "
+            f"{path}: no config_json/source columns; expected a memory table "
             "(`latbench memory SPACE` writes one)"
         )
     rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
     if rows.empty:
-        raise LatbenchError(f"{source}: no measured ok rows to calibrate on")
-    config = json.loads(rows["config_json"].value_counts().index[0])
-    return TrainConfig(**config)
-
-
-def fit_memory(
-    path: str | os.PathLike[str], target: str | None = None
-) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
-    """The predictor fitted on the memory table at ``path``, and the ``save`` info (device,
-    table sha256, fit metrics)."""
-    table = read_table(path)
-    require_unique_keys(table, str(path))
+        raise LatbenchError(f"{path}: no measured ok rows to calibrate on")
     fingerprint = table.attrs.get("meta", {}).get("fingerprint", {})
     cpu = fingerprint.get("kind", "cpu") == "cpu"
     model = TrainingMemoryPredictor(
         target or ("rss_growth" if cpu else "nvml"),
-        table_config(table, str(path)),
+        TrainConfig(**json.loads(rows["config_json"].value_counts().index[0])),
         workspace="cpu" if cpu else "none",
     )
     calibrated(model, table)

@@ -1,26 +1,14 @@
 """Few-shot transfer to a model-zoo column: whole models (timm) on a device from k shots.
 
-The NAS-Bench-201 transfer (``latbench.predictors.transfer``) fits per-op costs of networks
-made of the same few ops; a model zoo (``latbench.importing_timm``) has ~1,400 different
-models known by their whole-model features (``latbench.model_features.FEATURES``: FLOPs per
-op group, params, activations, op counts per group, per image) and, in the HELP / MAPLE
-setting, their latencies on other devices (the source columns: every model measured there).
-``ModelTransferPredictor`` regresses the target's log latency per image on
-
-- ``loglinear``: log FLOPs, params, activations (the usual zero-knowledge baseline);
-- ``features``: log(1 + x) of every feature;
-- ``source``: the source devices' log latency per image of the same model;
-- ``source-nearest``: only the source column whose log latency correlates best with the
-  target's on the shots (a GPU column for a GPU target: the other columns add noise);
-- ``source+features``: both,
-
-each with log batch (rows of a zoo file differ in batch after out-of-memory retries), as a
-ridge on standardised regressors. The candidate and its ridge α are chosen by leave-one-out
-RMS relative error on the shots (``transfer_fit.select``, as the NAS-Bench-201 transfer
-chooses); ``method_``, ``alpha_`` and ``cv_scores_`` say what was chosen. A model missing from
-a source column gets that source's value predicted from its features by a ridge fitted on the
-whole source column (``SourceColumn``), so every model is predictable. Latencies in and out
-are ms per forward pass of the row's batch.
+A model zoo (``latbench.importing_timm``) has ~1,400 different models known by their
+whole-model features (``latbench.model_features.FEATURES``, per image) and, in the HELP /
+MAPLE setting, their latencies on other devices (the source columns).
+``ModelTransferPredictor`` regresses the target's log latency per image, with log batch, on
+one of ``CANDIDATES`` (docs/timm-import.md says what each holds) as a ridge on standardised
+regressors, the candidate and α chosen by leave-one-out on the shots (``transfer_fit.select``;
+``method_``, ``alpha_``, ``cv_scores_``). A model a source column lacks gets that source's
+value predicted from its features (``SourceColumn``). Latencies in and out are ms per forward
+pass of the row's batch.
 """
 
 from __future__ import annotations

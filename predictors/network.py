@@ -1,30 +1,18 @@
 """Network predictor: whole-architecture latency from op costs plus a measured calibration.
 
-An architecture is a DAG of OpSpecs. Its raw composition is the sum of its ops (what a device
-that runs one op at a time spends) and the longest input-to-output path (RT-DNAS Eq. 4, what a
-device running branches in parallel spends). A calibration fitted on whole networks measured
-as a whole turns those into the network's latency:
+An architecture's raw composition is the sum of its op costs (a device running one op at a
+time) or the longest input-to-output path (RT-DNAS Eq. 4, branches in parallel). A calibration
+fitted on whole networks measured as a whole, non-negative least squares on *relative* error,
+absorbs launch overhead, branch merges, fusion and the cache reuse isolated op timings have
+and networks lose (docs/predictors.md):
 
     latency_ms ≈ w0 + w_sum · op_sum + w_path · longest_path + w_edge · n_edges
                  + w_merge · n_merges                                       ("affine")
-
-with non-negative weights fitted by least squares on *relative* error, so it absorbs per-op
-launch overhead, the additions that merge branches, and fusion or cache effects that isolated
-op timings miss. ``linear`` keeps w0 and w_sum, ``scale`` w_sum only; ``none`` returns the
-plain sum (or longest path) of op costs.
-
-``per_kind`` gives every op kind its own weight:
-
     latency_ms ≈ w0 + Σ_kind w_kind · op_sum[kind] + w_merge · n_merges        ("per_kind")
 
-An op profiled alone runs again and again on inputs and weights that stay in the core's caches; in a
-network each op reads what the previous op left behind, and a whole network's working set is larger.
-The cost of that lost cache reuse is not one factor for all ops: on a CPU, memory-bound ops
-(pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside msnas networks than alone,
-compute-bound separable convs about 1.0× (thread time, same process), so one ``w_sum`` over-predicts
-networks rich in compute-bound ops and under-predicts the others. Kinds that the fit did not see get
-the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
-the FLOPs baseline: latency fitted as an affine function of total FLOPs.
+``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition. Under
+``per_kind`` kinds the fit did not see get the cost-weighted mean of the fitted weights. With
+``FlopsCost`` as op model and ``linear`` this is the FLOPs baseline.
 """
 
 from __future__ import annotations

@@ -1,33 +1,15 @@
 """Few-shot transfer to a device latbench has not profiled (HELP / MAPLE setting).
 
 From k networks measured on the target (k = 5–50) and a predictor of a source device,
-``TransferPredictor`` fits the target's OWN per-op costs, so the ranking it gives the target
-can differ from the source's (relative op costs differ by device: an avg-pool costs ~0.7 of
-a 3×3 conv on a CPU, ~0.02 on a GTX 1080 Ti at batch 1). Candidate methods
-(``latbench.predictors.transfer_fit`` has the math):
-
-- ``opcost``: latency = const + Σ_op count_op · θ_op, θ ≥ 0, shrunk toward the source's op
-  costs times a scale fitted on the shots;
-- ``opcost-learned``: the same, shrunk toward a prior learned across other devices
-  (``latbench.predictors.device_prior.DevicePrior``), when one is given and covers the shots' ops;
-  ``opcost-nearest``: toward the one device of that prior whose scaled costs fit the shots
-  best;
-- ``roofline``: latency = w_0 + w_launch · Σ launches + w_flop · Σ FLOPs + w_byte · Σ bytes,
-  w ≥ 0 (``latbench.predictors.device_model``: four numbers; what batch-1 GPUs and phones need,
-  whose time goes to per-kernel launch and dispatch); ``opcost-roofline``: the per-op fit
-  shrunk toward that model's op costs (and ops the shots lack priced by it);
-- ``launches``: w_0 + w_launch · Σ launches only (two numbers);
-- ``loglinear``: log y = a + b · log ŷ_source, b ≥ 0 (the old map: keeps the source's
-  ranking); ``scale``: y = s · ŷ_source.
-
-``method="auto"`` picks the method and its prior strength α by leave-one-out
-cross-validation on the shots; ``method_``, ``alpha_`` and ``cv_scores_`` say what was
-chosen and why. Every fitted map is non-decreasing (costs ≥ 0, b ≥ 0). Predictions far
-outside the shots' range warn (``ExtrapolationWarning``); no prediction is below
-``FLOOR_FRACTION`` × the fastest shot (a network that runs never costs 0 ms);
-``predict_interval`` gives a per-fit tolerance interval from the LOO residuals
-(``transfer_fit.tolerance_factor``). An op-level source (lookup, learned) is lifted to
-networks as the plain sum of its op costs.
+``TransferPredictor`` fits the target's OWN per-op costs, so its ranking can differ from the
+source's. The candidate ``METHODS`` (per-op costs shrunk toward the source's, a learned
+``DevicePrior`` or the 4-term device model; the device model itself; a map of the source's
+prediction) are tabled in docs/transfer.md, their math is in ``transfer_fit``.
+``method="auto"`` picks the method and its prior strength α by leave-one-out cross-validation
+on the shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is non-decreasing;
+predictions far outside the shots' range warn (``ExtrapolationWarning``) and none is below
+``FLOOR_FRACTION`` × the fastest shot. An op-level source is lifted to networks as the sum of
+its op costs.
 """
 
 from __future__ import annotations
