@@ -194,15 +194,9 @@ class Predictor(BaseEstimator):
         """Refuse (``OutOfDomainError``) or flag (``OutOfDomainWarning``) the ``specs``
         outside ``domain_`` (``FitDomain``), the same way for every op predictor; nothing
         for a predictor without one (stateless, or loaded from a file saved before)."""
-        domain = getattr(self, "domain_", None)
-        if domain is None:
+        if getattr(self, "domain_", None) is None:
             return
-        refused, flagged = domain.outside(specs)
-        if refused:
-            first = next(iter(refused.values()))
-            raise OutOfDomainError(
-                list(refused), f"are outside what {type(self).__name__} was fitted on ({first})"
-            )
+        flagged = self._refuse_outside(specs)
         if flagged:
             key, why = next(iter(flagged.items()))
             warnings.warn(
@@ -211,6 +205,17 @@ class Predictor(BaseEstimator):
                 OutOfDomainWarning,
                 stacklevel=stacklevel,
             )
+
+    def _refuse_outside(self, specs: Sequence[OpSpec]) -> dict[str, str]:
+        """``OutOfDomainError`` for specs of a dtype or mode ``domain_`` never saw; returns
+        the flagged ones (op key -> why)."""
+        refused, flagged = self.domain_.outside(specs)
+        if refused:
+            first = next(iter(refused.values()))
+            raise OutOfDomainError(
+                list(refused), f"are outside what {type(self).__name__} was fitted on ({first})"
+            )
+        return flagged
 
     def to_state(self) -> dict[str, Any]:
         """Parameters and fitted state as plain JSON values (see the class docstring)."""

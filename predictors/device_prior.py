@@ -204,11 +204,5 @@ class DevicePrior:
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",
                 f"{cov.shape}, {phis.shape}",
             )
-        return cls(
-            list(keys),
-            mean,
-            cov,
-            list(devices),
-            phis,
-            [int(b) for b in state.get("batches", [1] * len(devices))],
-        )
+        batches = [int(b) for b in state.get("batches", [1] * len(devices))]
+        return cls(list(keys), mean, cov, list(devices), phis, batches)

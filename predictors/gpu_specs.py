@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -32,7 +31,7 @@ from latbench.predictors.base import Predictor
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import network_terms, op_terms
 from latbench.predictors.persist import check_numbers, check_type, persistable
-from latbench.predictors.transfer_fit import tolerance_interval
+from latbench.predictors.transfer_fit import relative_nnls, tolerance_interval
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
@@ -129,10 +128,7 @@ class Calibration:
 
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
-        scale = np.abs(X).max(axis=0)
-        scale[scale == 0] = 1.0
-        w, _ = nnls(X / scale / y[:, None], np.ones(len(y)))
-        w = w / scale
+        w = relative_nnls(X, y)
         res = (X @ w) / y - 1.0
         pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)
         return cls(

@@ -24,7 +24,6 @@ from latbench.predictors.base import (
     CostModel,
     FitDomain,
     MissingOpsError,
-    OutOfDomainError,
     OutOfDomainWarning,
     Predictor,
 )
@@ -167,13 +166,7 @@ class LookupPredictor(Predictor):
             missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
             raise MissingOpsError(missing, "are not in the table (strict lookup)")
         if unknown and self.fallback is None:
-            refused, _ = self.domain_.outside([specs[i] for i in unknown])
-            if refused:
-                raise OutOfDomainError(
-                    list(refused),
-                    "are outside what LookupPredictor was "
-                    f"fitted on ({next(iter(refused.values()))})",
-                )
+            self._refuse_outside([specs[i] for i in unknown])
             raise MissingOpsError(
                 [specs[i].key for i in unknown],
                 "have no measured row of their kind, dtype and mode",

@@ -13,7 +13,6 @@ pass of the row's batch.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 
 from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor, check_param
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
     check_numbers,
@@ -248,10 +247,7 @@ class ModelTransferPredictor(Predictor):
         self.w_, self.stats_ = ridge(self._columns(D), target, choice.alpha)
         self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
         self.n_shots_ = len(y)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            metrics = accuracy(self.predict(X), y)
-        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
+        self.fit_metrics_ = fit_metrics(self.predict(X), y)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

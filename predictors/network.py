@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -36,6 +35,7 @@ from latbench.predictors.persist import (
     from_state_of,
     persistable,
 )
+from latbench.predictors.transfer_fit import relative_nnls
 
 CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
 """``NetworkPredictor`` calibrations."""
@@ -115,12 +115,7 @@ class NetworkPredictor(Predictor):
         self.terms_ = self._terms_for(feats)
         self.kind_mean_weight_ = 0.0
         if self.terms_:
-            X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
-            scale = np.abs(X).max(axis=0)
-            scale[scale == 0] = 1.0
-
-            w, _ = nnls(X / scale, np.ones(len(y)))
-            self.weights_ = w / scale
+            self.weights_ = relative_nnls(self._design(feats, self.terms_), y)
             kinds = [i for i, t in enumerate(self.terms_) if t.startswith(KIND_PREFIX)]
             if kinds:
                 totals = np.array([feats[self.terms_[i]].sum() for i in kinds])

@@ -28,7 +28,7 @@ from latbench.predictors.base import Predictor, check_param, input_level
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
 from latbench.predictors.device_prior import DevicePrior, design
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     PredictorFileError,
     check_choice,
@@ -183,10 +183,7 @@ class TransferPredictor(Predictor):
         self.y_range_ = np.array([y.min(), y.max()])
         self.n_shots_ = len(y)
         self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a map clamped flat has no ranking: ρ, τ = 0
-            metrics = accuracy(final(np.arange(len(y))), y)
-        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
+        self.fit_metrics_ = fit_metrics(final(np.arange(len(y))), y)
         return self
 
     # -- predict -------------------------------------------------------------------------------

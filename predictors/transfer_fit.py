@@ -52,6 +52,16 @@ def prior_ridge(A: np.ndarray, y: np.ndarray, prior: Prior, alpha: float) -> np.
     return theta / scale
 
 
+def relative_nnls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``w ≥ 0`` (p,) minimising Σ_i ((X_i w − y_i) / y_i)² for ``X`` (n, p), ``y`` (n,) > 0
+    (columns scaled to a maximum of 1 for the solver)."""
+    Z = X / y[:, None]
+    scale = np.abs(Z).max(axis=0)
+    scale[scale == 0] = 1.0
+    w, _ = nnls(Z / scale, np.ones(len(y)))
+    return w / scale
+
+
 def diagonal_prior(mean: np.ndarray, const_sd: float, floor_frac: float = 0.01) -> Prior:
     """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac``
     of the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``.
