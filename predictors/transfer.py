@@ -27,7 +27,7 @@ from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor, check_param, input_level
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
-from latbench.predictors.device_prior import DevicePrior, design
+from latbench.predictors.device_prior import DevicePrior, design, prior_key
 from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     PredictorFileError,
@@ -197,17 +197,10 @@ class TransferPredictor(Predictor):
                 f"transfer method {self.method_!r} maps whole networks; it has "
                 "no per-op costs (use method='opcost')"
             )
-        pos = {k: i for i, k in enumerate(self.vocab_)}
-        out = np.empty(len(ops))
-        missing = []
-        for i, op in enumerate(ops):
-            j = pos.get(op.key)
-            if j is None and op.input_shape[0] != 1:
-                j = pos.get(op.replace(input_shape=(1, *op.input_shape[1:])).key)
-            if j is None:
-                missing.append(i)
-            else:
-                out[i] = self.theta_[j + 1]
+        pos = {k: i + 1 for i, k in enumerate(self.vocab_)}
+        found = [pos.get(op.key) or pos.get(prior_key(op.key)) for op in ops]
+        out = np.array([self.theta_[j] if j else np.nan for j in found])
+        missing = [i for i, j in enumerate(found) if not j]
         if missing:
             rest = [ops[i] for i in missing]
             out[missing] = (
