@@ -166,6 +166,7 @@ def spec_weights(spec: GpuSpec, cal: Calibration) -> np.ndarray:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class SpecSheetPredictor(Predictor):
     """Latency of networks on a GPU from its spec sheet alone (``ESTIMATE_LABEL``)."""
 
@@ -175,10 +176,9 @@ class SpecSheetPredictor(Predictor):
     state_keys = ("weights", "residuals", "calibrated_on")
     estimate_label = ESTIMATE_LABEL
 
-    def __init__(self, gpu: str = "V100", batch: int = 1, coverage: float = 0.9):
-        self.gpu = gpu
-        self.batch = batch
-        self.coverage = coverage
+    gpu: str = "V100"
+    batch: int = 1
+    coverage: float = 0.9
 
     def fit(
         self, X: Any = None, y: Any = None, *, cal: Calibration | None = None

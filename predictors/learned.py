@@ -71,6 +71,7 @@ class LinearLogModel:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class LearnedPredictor(Predictor):
     """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
 
@@ -79,17 +80,10 @@ class LearnedPredictor(Predictor):
     fitted_attr = "models_"
     state_keys = ("kinds", "device", "table_sha256", "fit_metrics", "models", "domain")
 
-    def __init__(
-        self,
-        features: Sequence[str] = FEATURE_NAMES,
-        per_kind: bool = True,
-        alpha: float = 0.1,
-        min_rows_per_kind: int = 6,
-    ):
-        self.features = features
-        self.per_kind = per_kind
-        self.alpha = alpha
-        self.min_rows_per_kind = min_rows_per_kind
+    features: Sequence[str] = FEATURE_NAMES
+    per_kind: bool = True
+    alpha: float = 0.1
+    min_rows_per_kind: int = 6
 
     def fit(
         self,

@@ -81,6 +81,7 @@ def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> tuple[float, bool]:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class LookupPredictor(Predictor):
     """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
 
@@ -90,9 +91,8 @@ class LookupPredictor(Predictor):
     fitted_params = ("fallback",)
     state_keys = ("keys", "latency_ms", "device", "table_sha256")
 
-    def __init__(self, strict: bool = False, fallback: CostModel | None = None):
-        self.strict = strict
-        self.fallback = fallback
+    strict: bool = False
+    fallback: CostModel | None = None
 
     def fit(
         self,

@@ -111,6 +111,7 @@ def _traced_basis_mib(
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class TrainingMemoryPredictor(Predictor):
     """Predicts training memory (MiB) of architectures and ops; see the module docstring."""
 
@@ -122,15 +123,10 @@ class TrainingMemoryPredictor(Predictor):
         *("n_missing_process_", "calibration_source_", "n_table_rows_"),
     )
 
-    def __init__(
-        self,
-        target: str = "nvml",
-        config: TrainConfig = TrainConfig(),
-        workspace: str = "none",
-        max_split_mib: float | None = None,
-    ):
-        self.target, self.config = target, config
-        self.workspace, self.max_split_mib = workspace, max_split_mib
+    target: str = "nvml"
+    config: TrainConfig = TrainConfig()
+    workspace: str = "none"
+    max_split_mib: float | None = None
 
     def _check_params(self) -> None:
         check_param("target", self.target, list(TARGETS))

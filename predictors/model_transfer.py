@@ -145,6 +145,7 @@ class SourceColumn:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class ModelTransferPredictor(Predictor):
     """Whole-model latency (ms per batch) on a target device from k shots, with source
     columns of other devices (see the module docstring)."""
@@ -158,19 +159,11 @@ class ModelTransferPredictor(Predictor):
         *("n_shots", "fit_metrics"),
     )
 
-    def __init__(
-        self,
-        feature_names: Sequence[str] = (),
-        sources: Sequence[SourceColumn] = (),
-        method: str = "auto",
-        device: str = "",
-        alphas: Sequence[float] = ALPHAS,
-    ):
-        self.feature_names = feature_names
-        self.sources = sources
-        self.method = method
-        self.device = device
-        self.alphas = alphas
+    feature_names: Sequence[str] = ()
+    sources: Sequence[SourceColumn] = ()
+    method: str = "auto"
+    device: str = ""
+    alphas: Sequence[float] = ALPHAS
 
     def _design(
         self, which: str, keys: Sequence[str], features: np.ndarray, batch: np.ndarray

@@ -18,6 +18,7 @@ and networks lose (docs/predictors.md):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ NONNEGATIVE = "numbers >= 0 (fitted non-negative)"
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class NetworkPredictor(Predictor):
     """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
 
@@ -62,12 +64,10 @@ class NetworkPredictor(Predictor):
     fitted_params = ("op_model",)
     state_keys = ("terms", "weights", "fit_metrics", "kind_mean_weight")
 
-    def __init__(self, op_model: CostModel, composition: str = "sum", calibration: str = "affine"):
-        self.op_model = op_model
-        self.composition = composition
-        self.calibration = calibration
+    op_model: CostModel
+    composition: str = "sum"
+    calibration: str = "affine"
 
-    # -- composition ---------------------------------------------------------------------------
     def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
         """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
@@ -97,7 +97,6 @@ class NetworkPredictor(Predictor):
         seen = sum(feats.get(t, 0.0) for t in kinds)
         return np.clip(feats["op_sum"] - seen, 0.0, None) * self.kind_mean_weight_
 
-    # -- fit / predict -------------------------------------------------------------------------
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> NetworkPredictor:

@@ -137,12 +137,12 @@ def state_of(obj: Persistable) -> dict[str, Any]:
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON values: a dataclass as its fields, another object with
-    ``to_state`` (a predictor) as ``state_of``, numpy arrays as lists, tuples as lists."""
+    """``value`` as plain JSON values: an estimator (a predictor) as ``state_of``, another
+    dataclass as its fields, numpy arrays as lists, tuples as lists."""
+    if hasattr(value, "get_params"):
+        return state_of(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "to_state"):
-        return state_of(value)
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
     if isinstance(value, Mapping):

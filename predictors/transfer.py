@@ -111,6 +111,7 @@ def source_network_ms(source: Any, batch: ArchBatch) -> np.ndarray:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class TransferPredictor(Predictor):
     """``source`` (a predictor of device A) carried to device B by k networks measured on B."""
 
@@ -123,23 +124,13 @@ class TransferPredictor(Predictor):
         *("y_range", "n_shots", "shots", "fit_metrics", "roofline"),
     )
 
-    def __init__(
-        self,
-        source: Any,
-        method: str = "auto",
-        device: str = "",
-        prior: DevicePrior | None = None,
-        alphas: Sequence[float] = ALPHAS,
-        coverage: float = 0.9,
-        spec_prior: Sequence[float] | None = None,
-    ):
-        self.source = source
-        self.method = method
-        self.device = device
-        self.prior = prior
-        self.alphas = alphas
-        self.coverage = coverage
-        self.spec_prior = spec_prior
+    source: Any
+    method: str = "auto"
+    device: str = ""
+    prior: DevicePrior | None = None
+    alphas: Sequence[float] = ALPHAS
+    coverage: float = 0.9
+    spec_prior: Sequence[float] | None = None
 
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
@@ -186,7 +177,6 @@ class TransferPredictor(Predictor):
         self.fit_metrics_ = fit_metrics(final(np.arange(len(y))), y)
         return self
 
-    # -- predict -------------------------------------------------------------------------------
     def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
         """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
         (or the same op at batch 1), else the device model's cost (``opcost-roofline``) or
