@@ -86,7 +86,6 @@ class FitDomain:
         """(refused, flagged): op key -> why, for the specs outside this domain."""
         split = [k.split("|") for k in self.groups]
         dtypes, modes = {d for _, d, _ in split}, {m for _, _, m in split}
-        kinds = {k for k, _, _ in split}
         refused, flagged = {}, {}
         for spec in specs:
             if spec.dtype not in dtypes or spec.mode not in modes:
@@ -97,7 +96,7 @@ class FitDomain:
                 )
                 continue
             group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")
-            if spec.kind not in kinds or group is None:
+            if group is None:
                 flagged[spec.key] = (
                     f"op kind {spec.kind} ({spec.dtype}, {spec.mode}) was not in the fit table"
                 )
