@@ -159,13 +159,16 @@ class Predictor(BaseEstimator):
     of returning them unfitted, as ``sklearn.frozen.FrozenEstimator`` would, and clones every
     other parameter. ``fit(X, y)`` and ``predict(X)`` take X a sequence of OpSpecs
     (``input_level`` "op") or of architectures ("network"), y one value per item in
-    ``unit``; ``latbench.predictors.data`` turns a table into them.
+    ``unit``; ``latbench.predictors.data`` turns a table into them. ``state_keys`` name the
+    fitted attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``,
+    ``restore``).
     """
 
     unit: ClassVar[str] = "ms"
     input_level: ClassVar[str] = "op"
     fitted_attr: ClassVar[str | None] = None
     fitted_params: ClassVar[tuple[str, ...]] = ()
+    state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
         """A stateless predictor needs no fit. ``two_d_array`` stays True (False skips every
@@ -217,7 +220,7 @@ class Predictor(BaseEstimator):
         return flagged
 
     def to_state(self) -> dict[str, Any]:
-        """Parameters and fitted state as plain JSON values (see the class docstring)."""
+        """``{"params": ..., <fitted_params>..., <state_keys>...}`` as plain JSON values."""
         self._check_fitted("nothing to save")
         params = self.get_params(deep=False)
         apart = {k: params.pop(k) for k in self.fitted_params}
