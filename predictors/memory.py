@@ -90,24 +90,20 @@ def _basis_mib(
 ) -> tuple[float, str]:
     name = subject.key if isinstance(subject, OpSpec) else subject.to_json()
     key = (type(subject).__name__, name, config, workspace, basis, max_split_mib)
-    if key not in _BASIS_CACHE:
-        if len(_BASIS_CACHE) >= _BASIS_CACHE_LIMIT:
-            _BASIS_CACHE.clear()
-        _BASIS_CACHE[key] = _traced_basis_mib(subject, config, workspace, basis, max_split_mib)
-    return _BASIS_CACHE[key]
-
-
-def _traced_basis_mib(
-    subject: Subject, config: TrainConfig, workspace: str, basis: str, max_split_mib: float | None
-) -> tuple[float, str]:
+    if key in _BASIS_CACHE:
+        return _BASIS_CACHE[key]
+    if len(_BASIS_CACHE) >= _BASIS_CACHE_LIMIT:
+        _BASIS_CACHE.clear()
     trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
     if basis == "growth":
-        r = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
-        return r.growth_live_bytes / MIB, r.peak_phase
-    split = None if max_split_mib is None else int(max_split_mib * MIB)
-    r = replay_allocator(trace, max_split_bytes=split)
-    value = r.peak_reserved_bytes if basis == "reserved" else r.peak_allocated_bytes
-    return value / MIB, r.peak_phase
+        live = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
+        _BASIS_CACHE[key] = (live.growth_live_bytes / MIB, live.peak_phase)
+    else:
+        split = None if max_split_mib is None else int(max_split_mib * MIB)
+        r = replay_allocator(trace, max_split_bytes=split)
+        value = r.peak_reserved_bytes if basis == "reserved" else r.peak_allocated_bytes
+        _BASIS_CACHE[key] = (value / MIB, r.peak_phase)
+    return _BASIS_CACHE[key]
 
 
 @persistable
