@@ -47,13 +47,13 @@ from predictor_accuracy import shared_nominal, timer  # noqa: E402 - the same pr
 from latbench.models import model_architecture, model_features, trace_model  # noqa: E402
 from latbench.netprofile import measure_architectures, read_networks  # noqa: E402
 from latbench.predictors.batch import encode  # noqa: E402
-from latbench.predictors.data import STATISTICS as STATS  # noqa: E402
 from latbench.predictors.data import network_data, op_data
 from latbench.predictors.learned import FlopsCost  # noqa: E402
 from latbench.predictors.lookup import LookupPredictor  # noqa: E402
 from latbench.predictors.metrics import accuracy  # noqa: E402
 from latbench.predictors.network import NetworkPredictor  # noqa: E402
 from latbench.profile import profile_specs  # noqa: E402
+from latbench.statistics import STATISTICS as STATS  # noqa: E402
 from latbench.tablerun.ids import arch_id  # noqa: E402
 
 TARGET_WITHIN_10 = 0.95

@@ -39,7 +39,6 @@ from latbench.archs import sample_architectures
 from latbench.device import fingerprint
 from latbench.netprofile import measure_architectures
 from latbench.predictors.batch import encode
-from latbench.predictors.data import STATISTICS as STATS
 from latbench.predictors.data import network_data, op_data
 from latbench.predictors.learned import FlopsCost, LearnedPredictor
 from latbench.predictors.lookup import LookupPredictor
@@ -47,6 +46,7 @@ from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.report import evaluate_networks, metric_rows, pass_drift, scatter_png
 from latbench.predictors.transfer import TransferPredictor
 from latbench.profile import profile_specs
+from latbench.statistics import STATISTICS as STATS
 from latbench.timed import DRIFT_REFERENCE
 from latbench.timing import TimingConfig, make_timer, min_sample_ms_for, resolve_clock
 

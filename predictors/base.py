@@ -9,10 +9,11 @@ them. Whether a predictor takes OpSpecs or whole Architectures is its class attr
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from sklearn.utils import Tags
 from latbench.errors import LatbenchError
 from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec
-from latbench.predictors.persist import check_numbers, check_type, damaged
+from latbench.predictors.persist import check_numbers, check_type, damaged, jsonable
 
 INPUT_LEVELS = ("op", "network")
 
@@ -85,7 +86,6 @@ class FitDomain:
         """(refused, flagged): op key -> why, for the specs outside this domain."""
         split = [k.split("|") for k in self.groups]
         dtypes, modes = {d for _, d, _ in split}, {m for _, _, m in split}
-        kinds = {k for k, _, _ in split}
         refused, flagged = {}, {}
         for spec in specs:
             if spec.dtype not in dtypes or spec.mode not in modes:
@@ -96,7 +96,7 @@ class FitDomain:
                 )
                 continue
             group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")
-            if spec.kind not in kinds or group is None:
+            if group is None:
                 flagged[spec.key] = (
                     f"op kind {spec.kind} ({spec.dtype}, {spec.mode}) was not in the fit table"
                 )
@@ -110,12 +110,8 @@ class FitDomain:
                     break
         return refused, flagged
 
-    def to_state(self) -> dict[str, Any]:
-        return {"groups": self.groups}
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> FitDomain:
-
         groups = check_type("domain.groups", state["groups"], dict, "an object")
         for key, g in groups.items():
             if not isinstance(key, str) or key.count("|") != 2 or not isinstance(g, dict):
@@ -130,10 +126,7 @@ class FitDomain:
 
 
 def _elems(spec: OpSpec) -> float:
-    n = 1.0
-    for d in spec.input_shape:
-        n *= d
-    return n
+    return float(math.prod(spec.input_shape))
 
 
 @runtime_checkable
@@ -166,13 +159,16 @@ class Predictor(BaseEstimator):
     of returning them unfitted, as ``sklearn.frozen.FrozenEstimator`` would, and clones every
     other parameter. ``fit(X, y)`` and ``predict(X)`` take X a sequence of OpSpecs
     (``input_level`` "op") or of architectures ("network"), y one value per item in
-    ``unit``; ``latbench.predictors.data`` turns a table into them.
+    ``unit``; ``latbench.predictors.data`` turns a table into them. ``state_keys`` name the
+    fitted attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``,
+    ``restore``).
     """
 
     unit: ClassVar[str] = "ms"
     input_level: ClassVar[str] = "op"
     fitted_attr: ClassVar[str | None] = None
     fitted_params: ClassVar[tuple[str, ...]] = ()
+    state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
         """A stateless predictor needs no fit. ``two_d_array`` stays True (False skips every
@@ -200,15 +196,9 @@ class Predictor(BaseEstimator):
         """Refuse (``OutOfDomainError``) or flag (``OutOfDomainWarning``) the ``specs``
         outside ``domain_`` (``FitDomain``), the same way for every op predictor; nothing
         for a predictor without one (stateless, or loaded from a file saved before)."""
-        domain = getattr(self, "domain_", None)
-        if domain is None:
+        if getattr(self, "domain_", None) is None:
             return
-        refused, flagged = domain.outside(specs)
-        if refused:
-            first = next(iter(refused.values()))
-            raise OutOfDomainError(
-                list(refused), f"are outside what {type(self).__name__} was fitted on ({first})"
-            )
+        flagged = self._refuse_outside(specs)
         if flagged:
             key, why = next(iter(flagged.items()))
             warnings.warn(
@@ -218,6 +208,34 @@ class Predictor(BaseEstimator):
                 stacklevel=stacklevel,
             )
 
+    def _refuse_outside(self, specs: Sequence[OpSpec]) -> dict[str, str]:
+        """``OutOfDomainError`` for specs of a dtype or mode ``domain_`` never saw; returns
+        the flagged ones (op key -> why)."""
+        refused, flagged = self.domain_.outside(specs)
+        if refused:
+            first = next(iter(refused.values()))
+            raise OutOfDomainError(
+                list(refused), f"are outside what {type(self).__name__} was fitted on ({first})"
+            )
+        return flagged
+
+    def to_state(self) -> dict[str, Any]:
+        """``{"params": ..., <fitted_params>..., <state_keys>...}`` as plain JSON values."""
+        self._check_fitted("nothing to save")
+        params = self.get_params(deep=False)
+        apart = {k: params.pop(k) for k in self.fitted_params}
+        fitted = {k: getattr(self, _attr(k)) for k in self.state_keys}
+        return jsonable({"params": params, **apart, **fitted})
+
+    def restore(self, state: Mapping[str, Any], arrays: Sequence[str] = (), **absent: Any) -> Self:
+        """Set the ``state_keys`` attributes from ``state``: those in ``arrays`` as float64
+        arrays; a key in ``absent`` (missing in files of older releases) may be missing."""
+        for k in self.state_keys:
+            value = state.get(k, absent[k]) if k in absent else state[k]
+            array = k in arrays and value is not None
+            setattr(self, _attr(k), np.array(value, dtype=np.float64) if array else value)
+        return self
+
     def costs(
         self,
         items: Sequence[Any],
@@ -226,6 +244,10 @@ class Predictor(BaseEstimator):
     ) -> torch.Tensor:
         """``predict(items)`` as a tensor on ``device`` (in ``unit``, one value per item)."""
         return torch.as_tensor(np.asarray(self.predict(items)), dtype=dtype, device=device)
+
+
+def _attr(key: str) -> str:
+    return key if key.endswith("_") else f"{key}_"
 
 
 def check_param(name: str, value: Any, valid: Sequence[str]) -> None:

@@ -17,7 +17,6 @@ from latbench.errors import TableError
 from latbench.importing import provenance_line
 from latbench.opspec import OpSpec
 from latbench.predictors.persist import sha256_file, sha256_text
-from latbench.statistics import STATISTICS, fitted_statistic  # noqa: F401 - re-exported
 from latbench.tables import LATENCY, TableSchema, read_table
 from latbench.tables.schema import NETWORKS
 from latbench.tables.unique import require_unique_keys

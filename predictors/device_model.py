@@ -1,23 +1,14 @@
 """A few-term device model of a network's latency: launches, compute and memory traffic.
 
-Where a device's time goes, per network (sums over the ops it runs):
-
     latency_ms ≈ w_0 + w_launch · Σ launches_op + w_flop · Σ flops_op + w_byte · Σ bytes_op
 
-- ``launches_op``: kernels the op dispatches, counted as the compute leaf modules of the op as
-  built (a conv + batch-norm + ReLU op is 3; identity 0). At batch 1 on a GPU, and on phone
-  runtimes, each dispatch costs a roughly fixed few µs whatever its size (the launch /
-  dispatch overhead), so a network's time follows its kernel count rather than its FLOPs.
-- ``flops_op`` and ``bytes_op`` (read + written) from ``latbench.features.op_features``: the
-  compute and memory-traffic terms of a roofline (Williams et al., CACM 2009) summed over ops.
-  A sum, not a max per op, because the weights are fitted on whole networks whose ops mix both
-  regimes; the non-negative weights are the device's inverse effective throughputs.
-
-``w ≥ 0`` is fitted on the shots by non-negative least squares on relative error
-(``transfer_fit.prior_ridge``), optionally shrunk toward a prior weight vector (a spec-sheet
-prior: ``latbench.predictors.gpu_specs``). Four numbers, so 5–10 shots pin them down; the
-per-op model (``transfer.TransferPredictor``, ``opcost-roofline``) then starts from
-``w · terms_op`` as each op's prior cost.
+``launches_op``: kernels the op dispatches (its compute leaf modules as built: conv + BN + ReLU
+is 3, identity 0), which at batch 1 on a GPU or a phone runtime costs a roughly fixed few µs
+each; ``flops_op`` and ``bytes_op`` (read + written, ``latbench.features.op_features``): a
+roofline's compute and memory terms (Williams et al., CACM 2009), summed because the weights
+are fitted on whole networks whose ops mix both regimes. ``w ≥ 0`` (the device's inverse
+effective throughputs) is fitted by non-negative least squares on relative error
+(``transfer_fit.prior_ridge``), optionally shrunk toward a spec-sheet prior (``gpu_specs``).
 """
 
 from __future__ import annotations
@@ -31,8 +22,6 @@ from latbench.features import op_features
 from latbench.opspec import OpSpec
 from latbench.predictors.transfer_fit import Prior, diagonal_prior, prior_ridge
 
-TERMS = ("const", "launches", "flops", "bytes")
-"""The model's terms, in the order of ``network_terms``' columns."""
 PASSIVE = ("Identity", "Dropout", "Flatten")
 """Leaf modules that launch no kernel at inference."""
 

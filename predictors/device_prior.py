@@ -1,23 +1,14 @@
 """A prior on a device's per-op costs, learned across other devices' whole-network latencies.
 
-For each known device d (a column of measured networks, e.g. the shared HELP file), the per-op costs
-θ_d are fitted on all its networks (``transfer_fit.prior_ridge`` with a weak prior shaped like the
-source device's costs, which only decides how to split costs the networks cannot tell apart, such as
-the same op in every cell of a stage) and normalised by the device's mean network latency. Their
-mean μ and covariance Σ over devices (plus a small diagonal ``jitter``) form the Gaussian prior a
-new device's few-shot fit shrinks toward: θ_target ~ N(s·μ, s²·Σ), s fitted on the shots; or the
-single device whose scaled costs explain the shots best is the prior (``nearest``, kept per device
-in ``phis``). Relative op costs that vary together across devices (e.g. all convolutions on GPUs)
-are thus learned from the data, as in HELP's meta-learning (Lee et al., NeurIPS 2021), with a
-linear-Gaussian model instead of a network.
-
-Batch size is a property of a device column, not part of an op's identity here: ops are keyed
-by their batch-1 twin (``prior_key``), so columns measured at batch 1, 32 and 256 share their
-ops and each contributes its own normalised costs (a batch-256 column's relative costs are
-one more "device" of the prior; ``batches`` records each column's batch). The split of costs
-the networks cannot tell apart follows the source's op costs when given, else each device's
-own few-term model (``device_model``: launches, FLOPs, bytes). A prior is saved and loaded
-like a predictor (``persist.save``; ``latbench fit --kind prior``).
+For each known device d (a column of measured networks) the per-op costs θ_d are fitted on all
+its networks (``transfer_fit.prior_ridge``, weakly shrunk toward the source's op costs, or
+without a source each device's own ``device_model`` fit, which only splits costs the networks
+cannot tell apart) and normalised by the device's mean network latency. Their mean μ and
+covariance Σ over devices (plus a diagonal ``JITTER``) form the prior θ_target ~ N(s·μ, s²·Σ)
+a few-shot fit shrinks toward; ``phis`` keeps each device's costs for ``opcost-nearest``. As
+HELP's meta-learning (Lee et al., NeurIPS 2021), with a linear-Gaussian model instead of a
+network. Ops are keyed by their batch-1 twin (``prior_key``), so columns of any batch mix
+(docs/transfer.md).
 """
 
 from __future__ import annotations
@@ -33,7 +24,13 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
-from latbench.predictors.persist import check_numbers, check_type, damaged, persistable_document
+from latbench.predictors.persist import (
+    check_numbers,
+    check_type,
+    damaged,
+    jsonable,
+    persistable_document,
+)
 from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
 JITTER = 0.05
@@ -191,14 +188,7 @@ class DevicePrior:
         return self.mean[idx], self.cov[np.ix_(idx, idx)], self.phis[:, idx]
 
     def to_state(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys,
-            "mean": self.mean.tolist(),
-            "cov": self.cov.tolist(),
-            "devices": self.devices,
-            "phis": self.phis.tolist(),
-            "batches": self.batches,
-        }
+        return jsonable(self)
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> DevicePrior:
@@ -214,11 +204,5 @@ class DevicePrior:
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",
                 f"{cov.shape}, {phis.shape}",
             )
-        return cls(
-            list(keys),
-            mean,
-            cov,
-            list(devices),
-            phis,
-            [int(b) for b in state.get("batches", [1] * len(devices))],
-        )
+        batches = [int(b) for b in state.get("batches", [1] * len(devices))]
+        return cls(list(keys), mean, cov, list(devices), phis, batches)

@@ -1,25 +1,16 @@
-"""A GPU from its spec sheet: latency estimates for a GPU nobody measured.
+"""A GPU from its spec sheet: latency estimates for a GPU nobody measured (docs/transfer.md).
 
-``gpu_specs.csv`` (beside this module) lists, per GPU, the numbers a vendor's spec sheet or
-architecture whitepaper states (SMs, boost clock, peak FP32 / FP16 FLOP/s, memory bandwidth,
-L2 size), each row with its ``source``. The device model of ``device_model`` then prices a
-network on that GPU from its four terms:
+``gpu_specs.csv`` (beside this module) lists per GPU what its spec sheet or whitepaper states,
+each row with its ``source``. The ``device_model`` prices a network on that GPU as
 
     latency_ms = const + launch_ms · Σ launches + k_flop · Σ FLOPs / peak_fp32
                                                + k_byte · Σ bytes / bandwidth
 
-where ``k_flop`` and ``k_byte`` are inverse efficiencies (the share of the peak a real
-network's kernels reach), and ``launch_ms`` the per-kernel launch and dispatch cost. Those
-four numbers are not on a spec sheet: ``Calibration.fit`` learns them, per regime (batch 1,
-batch >= 32), from other GPUs' measured columns, by non-negative least squares on relative
-error, so the estimate for the target uses only its spec sheet plus what other GPUs showed.
-``CALIBRATION`` holds them as fitted on the four published GPU columns (NAS-Bench-201 GTX
-1080 Ti / Titan X, OFA RTX 2080 Ti / Titan Xp; ``bench/transfer_spec.py --calibrate``
-reproduces them) with the relative errors of that fit, which make the estimate's interval.
-
-Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``: it is an estimate
-from a spec sheet, not a measurement. With shots (``fit --target-gpu V100 --shots 10``) the
-spec estimate's weights are the prior the transfer's ``roofline`` fit starts from.
+with ``[const, launch_ms, k_flop, k_byte]`` (inverse efficiencies and per-kernel cost: not on a
+spec sheet) learned per regime (batch 1, batch >= 32) from other GPUs' measured columns
+(``Calibration.fit``); ``gpu_calibration.json`` holds them as fitted on the four published GPU
+columns (``bench/transfer_spec.py --calibrate``), with that fit's relative errors, which make
+the interval. Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``.
 """
 
 from __future__ import annotations
@@ -27,13 +18,12 @@ from __future__ import annotations
 import csv
 import functools
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -41,22 +31,10 @@ from latbench.predictors.base import Predictor
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import network_terms, op_terms
 from latbench.predictors.persist import check_numbers, check_type, persistable
-from latbench.predictors.transfer_fit import tolerance_interval
+from latbench.predictors.transfer_fit import relative_nnls, tolerance_interval
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
-COLUMNS = (
-    "gpu",
-    "aliases",
-    "architecture",
-    "sms",
-    "boost_mhz",
-    "fp32_tflops",
-    "fp16_tflops",
-    "memory_gbps",
-    "l2_mb",
-    "source",
-)
 
 
 @dataclass(frozen=True)
@@ -80,6 +58,19 @@ class GpuSpec:
         return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12), 1e3 / (self.memory_gbps * 1e9)])
 
 
+def _aliases(text: str) -> tuple[str, ...]:
+    return tuple(a.strip().lower() for a in text.split(";"))
+
+
+PARSE: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "tuple[str, ...]": _aliases,
+}
+"""How a ``gpu_specs.csv`` cell becomes the ``GpuSpec`` field of its type."""
+
+
 @functools.lru_cache(maxsize=1)
 def load_specs() -> dict[str, GpuSpec]:
     """The table, by GPU name. Raises ``LatbenchError`` naming the row and field of a bad
@@ -87,22 +78,12 @@ def load_specs() -> dict[str, GpuSpec]:
     out: dict[str, GpuSpec] = {}
     with open(SPECS_CSV, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    columns = [f.name for f in fields(GpuSpec)]
     for i, row in enumerate(rows, start=2):
-        if tuple(row) != COLUMNS:
-            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {list(COLUMNS)}")
+        if list(row) != columns:
+            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {columns}")
         try:
-            spec = GpuSpec(
-                row["gpu"],
-                tuple(a.strip().lower() for a in row["aliases"].split(";")),
-                row["architecture"],
-                int(row["sms"]),
-                float(row["boost_mhz"]),
-                float(row["fp32_tflops"]),
-                float(row["fp16_tflops"]),
-                float(row["memory_gbps"]),
-                float(row["l2_mb"]),
-                row["source"],
-            )
+            spec = GpuSpec(**{f.name: PARSE[str(f.type)](row[f.name]) for f in fields(GpuSpec)})
         except ValueError as exc:
             raise LatbenchError(f"{SPECS_CSV}:{i}: {exc}") from None
         if not spec.source or min(spec.fp32_tflops, spec.memory_gbps) <= 0:
@@ -147,10 +128,7 @@ class Calibration:
 
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
-        scale = np.abs(X).max(axis=0)
-        scale[scale == 0] = 1.0
-        w, _ = nnls(X / scale / y[:, None], np.ones(len(y)))
-        w = w / scale
+        w = relative_nnls(X, y)
         res = (X @ w) / y - 1.0
         pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)
         return cls(
@@ -188,18 +166,19 @@ def spec_weights(spec: GpuSpec, cal: Calibration) -> np.ndarray:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class SpecSheetPredictor(Predictor):
     """Latency of networks on a GPU from its spec sheet alone (``ESTIMATE_LABEL``)."""
 
     unit = "ms"
     input_level = "network"
     fitted_attr = "weights_"
+    state_keys = ("weights", "residuals", "calibrated_on")
     estimate_label = ESTIMATE_LABEL
 
-    def __init__(self, gpu: str = "V100", batch: int = 1, coverage: float = 0.9):
-        self.gpu = gpu
-        self.batch = batch
-        self.coverage = coverage
+    gpu: str = "V100"
+    batch: int = 1
+    coverage: float = 0.9
 
     def fit(
         self, X: Any = None, y: Any = None, *, cal: Calibration | None = None
@@ -234,23 +213,14 @@ class SpecSheetPredictor(Predictor):
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"gpu": self.gpu, "batch": self.batch, "coverage": self.coverage},
-            "label": ESTIMATE_LABEL,
-            "spec_source": self.spec_.source,
-            "weights": self.weights_.tolist(),
-            "residuals": self.residuals_.tolist(),
-            "calibrated_on": self.calibrated_on_,
-        }
+        """``Predictor.to_state`` with the label and the spec sheet's source."""
+        return {**super().to_state(), "label": ESTIMATE_LABEL, "spec_source": self.spec_.source}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> SpecSheetPredictor:
         p = check_type("params", state["params"], dict, "an object")
+        check_numbers("weights", state["weights"], 4)
+        check_numbers("residuals", state["residuals"])
         obj = cls(str(p["gpu"]), int(p["batch"]), float(p["coverage"]))
-        obj.spec_ = find_gpu(obj.gpu)
-        obj.weights_ = np.array(check_numbers("weights", state["weights"], 4))
-        obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
-        obj.calibrated_on_ = list(state["calibrated_on"])
-        obj.n_shots_ = 0
-        return obj
+        obj.spec_, obj.n_shots_ = find_gpu(obj.gpu), 0
+        return obj.restore(state, ("weights", "residuals"))

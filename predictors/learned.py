@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import (
     check_choice,
     check_numbers,
+    check_range,
     check_type,
     damaged,
     persistable,
@@ -35,11 +37,14 @@ SHARED = "*"
 """Name of the shared model in ``models_``."""
 
 
+@dataclass
 class LinearLogModel:
     """Standardise, then ``exp(x @ coef + intercept)``: a fitted ridge as plain arrays."""
 
-    def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float):
-        self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
 
     @classmethod
     def fit(cls, X: np.ndarray, log_y: np.ndarray, alpha: float) -> LinearLogModel:
@@ -47,18 +52,10 @@ class LinearLogModel:
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
         ridge = Ridge(alpha=alpha).fit((X - mean) / scale, log_y)
-        return cls(mean, scale, np.asarray(ridge.coef_, dtype=np.float64), ridge.intercept_)
+        return cls(mean, scale, np.asarray(ridge.coef_, dtype=np.float64), float(ridge.intercept_))
 
     def predict_log(self, X: np.ndarray) -> np.ndarray:
         return ((X - self.mean) / self.scale) @ self.coef + self.intercept
-
-    def to_state(self) -> dict[str, Any]:
-        return {
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-        }
 
     @classmethod
     def from_state(cls, s: Mapping[str, Any]) -> LinearLogModel:
@@ -74,24 +71,19 @@ class LinearLogModel:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class LearnedPredictor(Predictor):
     """Log-latency ridge over OpSpec features, per op kind or shared (``unit`` ms)."""
 
     unit = "ms"
     input_level = "op"
     fitted_attr = "models_"
+    state_keys = ("kinds", "device", "table_sha256", "fit_metrics", "models", "domain")
 
-    def __init__(
-        self,
-        features: Sequence[str] = FEATURE_NAMES,
-        per_kind: bool = True,
-        alpha: float = 0.1,
-        min_rows_per_kind: int = 6,
-    ):
-        self.features = features
-        self.per_kind = per_kind
-        self.alpha = alpha
-        self.min_rows_per_kind = min_rows_per_kind
+    features: Sequence[str] = FEATURE_NAMES
+    per_kind: bool = True
+    alpha: float = 0.1
+    min_rows_per_kind: int = 6
 
     def fit(
         self,
@@ -151,23 +143,6 @@ class LearnedPredictor(Predictor):
                 log_y[rows] = model.predict_log(F[rows])
         return np.exp(log_y)
 
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {
-                "features": list(self.features),
-                "per_kind": self.per_kind,
-                "alpha": self.alpha,
-                "min_rows_per_kind": self.min_rows_per_kind,
-            },
-            "kinds": self.kinds_,
-            "device": self.device_,
-            "table_sha256": self.table_sha256_,
-            "fit_metrics": self.fit_metrics_,
-            "models": {k: m.to_state() for k, m in self.models_.items()},
-            **({"domain": self.domain_.to_state()} if self.domain_ is not None else {}),
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LearnedPredictor:
         params = check_type("params", state["params"], dict, "an object")
@@ -176,13 +151,15 @@ class LearnedPredictor(Predictor):
         )
         for f in features:
             check_choice("params.features", f, FEATURE_NAMES)
-        obj = cls(**params)
-        _check_params(obj)
-        kinds = check_type("kinds", state["kinds"], list, "a list of op kinds")
-        obj.kinds_ = [check_type("kinds", k, str, "a list of op kinds") for k in kinds]
-        obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
-        obj.fit_metrics_ = dict(state["fit_metrics"])
-        models = check_type("models", state["models"], dict, "an object of per-kind models")
+        obj = cls(**params).restore(state, domain=None)
+        check_range("params.alpha", [obj.alpha], 0, np.inf, "a ridge penalty >= 0")
+        check_type("params.per_kind", obj.per_kind, bool, "true or false")
+        rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
+        if rows < 1:
+            raise damaged("params.min_rows_per_kind", "an integer >= 1", rows)
+        for k in check_type("kinds", obj.kinds_, list, "a list of op kinds"):
+            check_type("kinds", k, str, "a list of op kinds")
+        models = check_type("models", obj.models_, dict, "an object of per-kind models")
         if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:
             raise damaged(
                 "models",
@@ -201,36 +178,14 @@ class LearnedPredictor(Predictor):
                     f"{want} coefficients (features{' + kinds' if want > n_features else ''})",
                     len(model.coef),
                 )
-            if not LOG_LATENCY_RANGE[0] <= model.intercept <= LOG_LATENCY_RANGE[1]:
-                raise damaged(
-                    f"models.{kind}.intercept",
-                    f"a mean log latency of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms",
-                    model.intercept,
-                )
-        domain = state.get("domain")  # absent in files saved before it: kinds only
-        obj.domain_ = (
-            FitDomain.from_state(check_type("domain", domain, dict, "an object"))
-            if domain is not None
-            else None
-        )
+            check_range(f"models.{kind}.intercept", [model.intercept], *LOG_LATENCY_RANGE, MEAN)
+        if obj.domain_ is not None:  # absent in files of older releases: kinds only
+            obj.domain_ = FitDomain.from_state(check_type("domain", obj.domain_, dict, "an object"))
         return obj
 
 
-LOG_LATENCY_RANGE = tuple(math.log(v) for v in LATENCY_RANGE_MS)
-
-
-def _check_params(obj: LearnedPredictor) -> None:
-    """A loaded predictor's parameters are what ``fit`` could have used."""
-    if (
-        isinstance(obj.alpha, bool)
-        or not isinstance(obj.alpha, (int, float))
-        or not (math.isfinite(obj.alpha) and obj.alpha >= 0)
-    ):
-        raise damaged("params.alpha", "a ridge penalty >= 0", obj.alpha)
-    check_type("params.per_kind", obj.per_kind, bool, "true or false")
-    rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
-    if rows < 1:
-        raise damaged("params.min_rows_per_kind", "an integer >= 1", rows)
+LOG_LATENCY_RANGE = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
+MEAN = f"a mean log latency of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms"
 
 
 def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:

@@ -24,17 +24,13 @@ from latbench.predictors.base import (
     CostModel,
     FitDomain,
     MissingOpsError,
-    OutOfDomainError,
     OutOfDomainWarning,
     Predictor,
 )
-from latbench.predictors.persist import (
-    check_latencies,
-    check_type,
-    from_state_of,
-    persistable,
-    state_of,
-)
+from latbench.predictors.persist import check_range, check_type, from_state_of, persistable
+from latbench.statistics import LATENCY_RANGE_MS
+
+LATENCIES = f"latencies of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms (a physical range)"
 
 
 @dataclass
@@ -47,12 +43,8 @@ class Coverage:
     fallback: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        return {
-            "hits": self.hits,
-            "interpolated": len(self.interpolated),
-            "extrapolated": len(self.extrapolated),
-            "fallback": len(self.fallback),
-        }
+        """How many queries each way: ``hits``, ``interpolated``, ``extrapolated``, ``fallback``."""
+        return {k: v if k == "hits" else len(v) for k, v in vars(self).items()}
 
 
 def _group(spec: OpSpec, with_params: bool) -> tuple:
@@ -89,6 +81,7 @@ def interpolate(x: float, xs: np.ndarray, ys: np.ndarray) -> tuple[float, bool]:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class LookupPredictor(Predictor):
     """Measured latency per OpSpec key (``unit`` ms), interpolated between measured shapes."""
 
@@ -96,10 +89,10 @@ class LookupPredictor(Predictor):
     input_level = "op"
     fitted_attr = "keys_"
     fitted_params = ("fallback",)
+    state_keys = ("keys", "latency_ms", "device", "table_sha256")
 
-    def __init__(self, strict: bool = False, fallback: CostModel | None = None):
-        self.strict = strict
-        self.fallback = fallback
+    strict: bool = False
+    fallback: CostModel | None = None
 
     def fit(
         self,
@@ -169,13 +162,7 @@ class LookupPredictor(Predictor):
             missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
             raise MissingOpsError(missing, "are not in the table (strict lookup)")
         if unknown and self.fallback is None:
-            refused, _ = self.domain_.outside([specs[i] for i in unknown])
-            if refused:
-                raise OutOfDomainError(
-                    list(refused),
-                    "are outside what LookupPredictor was "
-                    f"fitted on ({next(iter(refused.values()))})",
-                )
+            self._refuse_outside([specs[i] for i in unknown])
             raise MissingOpsError(
                 [specs[i].key for i in unknown],
                 "have no measured row of their kind, dtype and mode",
@@ -191,30 +178,17 @@ class LookupPredictor(Predictor):
                 stacklevel=3,
             )
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"strict": self.strict},
-            "fallback": state_of(self.fallback) if self.fallback is not None else None,
-            "keys": self.keys_,
-            "latency_ms": self.latency_ms_.tolist(),
-            "device": self.device_,
-            "table_sha256": self.table_sha256_,
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LookupPredictor:
         fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None else None
-        obj = cls(
-            strict=check_type("params.strict", state["params"]["strict"], bool, "true or false"),
-            fallback=fallback,
+        strict = check_type("params.strict", state["params"]["strict"], bool, "true or false")
+        obj = cls(strict, fallback).restore(state)
+        keys = check_type("keys", obj.keys_, list, "a list of OpSpec keys")
+        for k in keys:
+            check_type("keys", k, str, "a list of OpSpec keys")
+        latency_ms = check_range(
+            "latency_ms", obj.latency_ms_, *LATENCY_RANGE_MS, LATENCIES, len(keys)
         )
-        keys = check_type("keys", state["keys"], list, "a list of OpSpec keys")
-        obj.keys_ = [check_type("keys", k, str, "a list of OpSpec keys") for k in keys]
-        obj.latency_ms_ = np.array(
-            check_latencies("latency_ms", state["latency_ms"], len(keys)), dtype=np.float64
-        )
-        obj.device_, obj.table_sha256_ = state["device"], state["table_sha256"]
-        obj._index([OpSpec.from_key(k) for k in obj.keys_])
+        obj.latency_ms_ = np.array(latency_ms, dtype=np.float64)
+        obj._index([OpSpec.from_key(k) for k in keys])
         return obj

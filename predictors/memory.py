@@ -90,43 +90,39 @@ def _basis_mib(
 ) -> tuple[float, str]:
     name = subject.key if isinstance(subject, OpSpec) else subject.to_json()
     key = (type(subject).__name__, name, config, workspace, basis, max_split_mib)
-    if key not in _BASIS_CACHE:
-        if len(_BASIS_CACHE) >= _BASIS_CACHE_LIMIT:
-            _BASIS_CACHE.clear()
-        _BASIS_CACHE[key] = _traced_basis_mib(subject, config, workspace, basis, max_split_mib)
+    if key in _BASIS_CACHE:
+        return _BASIS_CACHE[key]
+    if len(_BASIS_CACHE) >= _BASIS_CACHE_LIMIT:
+        _BASIS_CACHE.clear()
+    trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
+    if basis == "growth":
+        live = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
+        _BASIS_CACHE[key] = (live.growth_live_bytes / MIB, live.peak_phase)
+    else:
+        split = None if max_split_mib is None else int(max_split_mib * MIB)
+        r = replay_allocator(trace, max_split_bytes=split)
+        value = r.peak_reserved_bytes if basis == "reserved" else r.peak_allocated_bytes
+        _BASIS_CACHE[key] = (value / MIB, r.peak_phase)
     return _BASIS_CACHE[key]
 
 
-def _traced_basis_mib(
-    subject: Subject, config: TrainConfig, workspace: str, basis: str, max_split_mib: float | None
-) -> tuple[float, str]:
-    trace = trace_training(subject, config, workspace=WORKSPACES[workspace])
-    if basis == "growth":
-        r = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES)
-        return r.growth_live_bytes / MIB, r.peak_phase
-    split = None if max_split_mib is None else int(max_split_mib * MIB)
-    r = replay_allocator(trace, max_split_bytes=split)
-    value = r.peak_reserved_bytes if basis == "reserved" else r.peak_allocated_bytes
-    return value / MIB, r.peak_phase
-
-
 @persistable
+@dataclass(repr=False, eq=False)
 class TrainingMemoryPredictor(Predictor):
     """Predicts training memory (MiB) of architectures and ops; see the module docstring."""
 
     unit = "MiB"
     input_level = "network"  # predict() also takes ops, each trained alone
     fitted_attr = "offset_mib_"
+    state_keys = (
+        *("offset_mib_", "n_calibration_", "residual_spread_mib_", "device_", "context_mib_"),
+        *("n_missing_process_", "calibration_source_", "n_table_rows_"),
+    )
 
-    def __init__(
-        self,
-        target: str = "nvml",
-        config: TrainConfig = TrainConfig(),
-        workspace: str = "none",
-        max_split_mib: float | None = None,
-    ):
-        self.target, self.config = target, config
-        self.workspace, self.max_split_mib = workspace, max_split_mib
+    target: str = "nvml"
+    config: TrainConfig = TrainConfig()
+    workspace: str = "none"
+    max_split_mib: float | None = None
 
     def _check_params(self) -> None:
         check_param("target", self.target, list(TARGETS))
@@ -196,8 +192,7 @@ class TrainingMemoryPredictor(Predictor):
         )
 
     def _offset_text(self) -> str:
-        source = getattr(self, "calibration_source_", "")
-        missing = getattr(self, "n_missing_process_", 0)
+        source, missing = self.calibration_source_, self.n_missing_process_
         lacked = (
             f"; {missing} row(s) lacked per-process NVML memory (pid not visible, e.g. a container)"
             if missing
@@ -209,7 +204,7 @@ class TrainingMemoryPredictor(Predictor):
                 f"({source or TARGETS[self.target][0]}) on {self.device_ or 'this device'} "
                 f"({self.offset_mib_:+.1f} MiB){lacked}"
             )
-        if not getattr(self, "n_table_rows_", 0):
+        if not self.n_table_rows_:
             return "not calibrated (0 MiB; no measurements given)"
         return (
             f"not calibrated (0 MiB): none of the table's {self.n_table_rows_} rows has a "
@@ -220,51 +215,23 @@ class TrainingMemoryPredictor(Predictor):
         """MiB per architecture (or op, trained alone) of ``X``."""
         return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
-    # -- JSON persistence (latbench.predictors.persist) ----------------------------------------
     def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "target": self.target,
-            "config": self.config.to_dict(),
-            "workspace": self.workspace,
-            "max_split_mib": self.max_split_mib,
-            "offset_mib_": self.offset_mib_,
-            "n_calibration_": self.n_calibration_,
-            "residual_spread_mib_": self.residual_spread_mib_,
-            "device_": self.device_,
-            "context_mib_": self.context_mib_,
-            "n_missing_process_": getattr(self, "n_missing_process_", 0),
-            "calibration_source_": getattr(self, "calibration_source_", ""),
-            "n_table_rows_": getattr(self, "n_table_rows_", 0),
-        }
+        """``Predictor.to_state`` with the parameters beside the fitted state."""
+        state = super().to_state()
+        return {**state.pop("params"), **state}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TrainingMemoryPredictor:
         check_choice("target", state["target"], TARGETS)
         check_choice("workspace", state["workspace"], WORKSPACES)
-        obj = cls(
-            state["target"],
-            TrainConfig(**check_type("config", state["config"], dict, "an object")),
-            state["workspace"],
-            state["max_split_mib"],
-        )
         check_numbers(
             "offset_mib_, residual_spread_mib_",
             [state["offset_mib_"], state["residual_spread_mib_"]],
         )
-        check_type("n_calibration_", state["n_calibration_"], int, "an integer")
-        for name in (
-            "offset_mib_",
-            "n_calibration_",
-            "residual_spread_mib_",
-            "device_",
-            "context_mib_",
-        ):
-            setattr(obj, name, state[name])
-        obj.n_missing_process_ = state.get("n_missing_process_", 0)
-        obj.calibration_source_ = state.get("calibration_source_", "")
-        obj.n_table_rows_ = state.get("n_table_rows_", obj.n_calibration_)
-        return obj
+        n = check_type("n_calibration_", state["n_calibration_"], int, "an integer")
+        config = TrainConfig(**check_type("config", state["config"], dict, "an object"))
+        obj = cls(state["target"], config, state["workspace"], state["max_split_mib"])
+        return obj.restore(state, n_missing_process_=0, calibration_source_="", n_table_rows_=n)
 
 
 def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
@@ -295,12 +262,8 @@ def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingM
     )
 
 
-def _usable_rows(
-    table: pd.DataFrame | None, column: str | None, config: TrainConfig
-) -> pd.DataFrame:
+def _usable_rows(table: pd.DataFrame, column: str | None, config: TrainConfig) -> pd.DataFrame:
     """Measured, ok rows taken under ``config`` (with a value in ``column`` if given)."""
-    if table is None:
-        return pd.DataFrame()
     if column is not None and column not in table:
         raise LatbenchError(f"table has no column {column!r}; is it a latbench.memory table?")
     same = table["config_json"].map(lambda t: bool(t) and json.loads(t) == config.to_dict())
@@ -364,32 +327,27 @@ def _row_subject(row: pd.Series) -> Subject:
     return subject_from_json({"op": row["key"]})
 
 
-def table_config(table: pd.DataFrame, source: str) -> TrainConfig:
-    """The TrainConfig of the table's measured ok rows (the most frequent one, if several)."""
+def fit_memory(
+    path: str | os.PathLike[str], target: str | None = None
+) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
+    """The predictor fitted on the memory table at ``path`` under the TrainConfig of its
+    measured ok rows (the most frequent one, if several), and the ``save`` info (device, table
+    sha256, fit metrics). Raises ``LatbenchError`` for a table without such rows."""
+    table = read_table(path)
+    require_unique_keys(table, str(path))
     if "config_json" not in table or "source" not in table:
         raise LatbenchError(
-            f"{source}: no config_json/source columns; expected a memory table "
+            f"{path}: no config_json/source columns; expected a memory table "
             "(`latbench memory SPACE` writes one)"
         )
     rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
     if rows.empty:
-        raise LatbenchError(f"{source}: no measured ok rows to calibrate on")
-    config = json.loads(rows["config_json"].value_counts().index[0])
-    return TrainConfig(**config)
-
-
-def fit_memory(
-    path: str | os.PathLike[str], target: str | None = None
-) -> tuple[TrainingMemoryPredictor, dict[str, Any]]:
-    """The predictor fitted on the memory table at ``path``, and the ``save`` info (device,
-    table sha256, fit metrics)."""
-    table = read_table(path)
-    require_unique_keys(table, str(path))
+        raise LatbenchError(f"{path}: no measured ok rows to calibrate on")
     fingerprint = table.attrs.get("meta", {}).get("fingerprint", {})
     cpu = fingerprint.get("kind", "cpu") == "cpu"
     model = TrainingMemoryPredictor(
         target or ("rss_growth" if cpu else "nvml"),
-        table_config(table, str(path)),
+        TrainConfig(**json.loads(rows["config_json"].value_counts().index[0])),
         workspace="cpu" if cpu else "none",
     )
     calibrated(model, table)

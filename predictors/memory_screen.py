@@ -30,11 +30,9 @@ from latbench.predictors.base import Predictor
 from latbench.predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
-SAFETY = 1.25  # margin = 1.25 x the largest leave-one-out calibration error. On DiNTS 96^3
-# with 32 calibration networks, the largest held-out error (60 networks) was 0.9-1.0x the
-# largest in-sample one. At small size (bench/memory_screen_margin.py, 60 held out) it was
-# 1.2-2.4x in-sample and 1.1-1.7x leave-one-out; no fast-path decision was wrong with this
-# margin at 8, 16 or 32 calibration networks, and one was at 8 with the in-sample margin
+SAFETY = 1.25
+"""Margin = ``SAFETY`` x the largest leave-one-out calibration error: with it no fast-path
+decision was wrong at 8, 16 or 32 calibration networks (bench/memory_screen_margin.py)."""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -114,6 +112,7 @@ class ScreenResult:
         return int((self.source == "full").sum())
 
 
+@dataclass(repr=False, eq=False)
 class MemoryScreen(Predictor):
     """Per-op fast path calibrated against a full ``TrainingMemoryPredictor`` (MiB per
     architecture): alone without ``target_mib`` (an estimate); with it, full predictions where
@@ -125,20 +124,14 @@ class MemoryScreen(Predictor):
     fitted_attr = "coef_"
     fitted_params = ("predictor", "ray", "progress")
 
-    def __init__(
-        self,
-        predictor: TrainingMemoryPredictor,
-        safety: float = SAFETY,
-        terms: Mapping[str, tuple[float, float]] | None = None,
-        target_mib: float | None = None,
-        band_mib: float = HYPERSEGNAS_BAND_MIB,
-        n_jobs: int = 1,
-        ray: Any = None,
-        progress: Callable[[str, int, int], None] | None = None,
-    ):
-        self.predictor, self.safety, self.terms = predictor, safety, terms
-        self.target_mib, self.band_mib = target_mib, band_mib
-        self.n_jobs, self.ray, self.progress = n_jobs, ray, progress
+    predictor: TrainingMemoryPredictor
+    safety: float = SAFETY
+    terms: Mapping[str, tuple[float, float]] | None = None
+    target_mib: float | None = None
+    band_mib: float = HYPERSEGNAS_BAND_MIB
+    n_jobs: int = 1
+    ray: Any = None
+    progress: Callable[[str, int, int], None] | None = None
 
     def fit(self, X: Sequence[Architecture], y: Sequence[float] | None = None) -> MemoryScreen:
         """Fit fast -> full on ``X`` (a calibration sample, e.g. 32 of the candidates), whose

@@ -7,6 +7,7 @@ floor when the "prediction" is a second measurement of the same networks.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,3 +50,14 @@ def accuracy(
     out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
     out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)
     return out
+
+
+def fit_metrics(
+    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
+) -> dict[str, float]:
+    """``accuracy`` of a fit on its own shots without warnings, an undefined rank correlation
+    (a map clamped flat ranks nothing) as 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metrics = accuracy(predicted_ms, measured_ms)
+    return {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}

@@ -1,31 +1,18 @@
 """Few-shot transfer to a model-zoo column: whole models (timm) on a device from k shots.
 
-The NAS-Bench-201 transfer (``latbench.predictors.transfer``) fits per-op costs of networks
-made of the same few ops; a model zoo (``latbench.importing_timm``) has ~1,400 different
-models known by their whole-model features (``latbench.model_features.FEATURES``: FLOPs per
-op group, params, activations, op counts per group, per image) and, in the HELP / MAPLE
-setting, their latencies on other devices (the source columns: every model measured there).
-``ModelTransferPredictor`` regresses the target's log latency per image on
-
-- ``loglinear``: log FLOPs, params, activations (the usual zero-knowledge baseline);
-- ``features``: log(1 + x) of every feature;
-- ``source``: the source devices' log latency per image of the same model;
-- ``source-nearest``: only the source column whose log latency correlates best with the
-  target's on the shots (a GPU column for a GPU target: the other columns add noise);
-- ``source+features``: both,
-
-each with log batch (rows of a zoo file differ in batch after out-of-memory retries), as a
-ridge on standardised regressors. The candidate and its ridge α are chosen by leave-one-out
-RMS relative error on the shots (``transfer_fit.select``, as the NAS-Bench-201 transfer
-chooses); ``method_``, ``alpha_`` and ``cv_scores_`` say what was chosen. A model missing from
-a source column gets that source's value predicted from its features by a ridge fitted on the
-whole source column (``SourceColumn``), so every model is predictable. Latencies in and out
-are ms per forward pass of the row's batch.
+A model zoo (``latbench.importing_timm``) has ~1,400 different models known by their
+whole-model features (``latbench.model_features.FEATURES``, per image) and, in the HELP /
+MAPLE setting, their latencies on other devices (the source columns).
+``ModelTransferPredictor`` regresses the target's log latency per image, with log batch, on
+one of ``CANDIDATES`` (docs/timm-import.md says what each holds) as a ridge on standardised
+regressors, the candidate and α chosen by leave-one-out on the shots (``transfer_fit.select``;
+``method_``, ``alpha_``, ``cv_scores_``). A model a source column lacks gets that source's
+value predicted from its features (``SourceColumn``). Latencies in and out are ms per forward
+pass of the row's batch.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +21,14 @@ import numpy as np
 
 from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor, check_param
-from latbench.predictors.metrics import accuracy
-from latbench.predictors.persist import check_choice, check_numbers, check_type, persistable
+from latbench.predictors.metrics import fit_metrics
+from latbench.predictors.persist import (
+    check_choice,
+    check_numbers,
+    check_type,
+    damaged,
+    persistable,
+)
 from latbench.predictors.transfer import arch_digest
 from latbench.predictors.transfer_fit import Fitter, select
 
@@ -53,11 +46,8 @@ more than 5 % (relative) lower: with k = 10-50 shots a richer fit's LOO edge is 
 MIN_SHOTS = 5
 
 
-def feature_matrix(features: np.ndarray, names: Sequence[str], which: str) -> np.ndarray:
-    """Regressors of a candidate from the ``features`` (n, len(names)) per image."""
-    if which == "loglinear":
-        cols = [list(names).index(f) for f in LOGLINEAR]
-        return np.log(np.maximum(features[:, cols], 1.0))
+def log_features(features: np.ndarray) -> np.ndarray:
+    """log(1 + x) of every feature (negative values clipped to 0)."""
     return np.log1p(np.maximum(features, 0.0))
 
 
@@ -141,7 +131,7 @@ class SourceColumn:
         if len(keys) < MIN_SHOTS:
             raise LatbenchError(f"source {device!r} has {len(keys)} models; need >= {MIN_SHOTS}")
         logs = np.log(np.asarray(ms_per_image, dtype=np.float64))
-        w, stats = ridge(np.log1p(np.maximum(features, 0.0)), logs, alpha)
+        w, stats = ridge(log_features(features), logs, alpha)
         return cls(device, dict(zip(keys, logs.tolist())), w, stats)
 
     def values(self, keys: Sequence[str], features: np.ndarray) -> tuple[np.ndarray, int]:
@@ -150,13 +140,12 @@ class SourceColumn:
         out = np.empty(len(keys))
         out[known] = [self.log_ms[k] for k, ok in zip(keys, known) if ok]
         if not known.all():
-            out[~known] = ridge_predict(
-                np.log1p(np.maximum(features[~known], 0.0)), self.w, self.stats
-            )
+            out[~known] = ridge_predict(log_features(features[~known]), self.w, self.stats)
         return out, int((~known).sum())
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class ModelTransferPredictor(Predictor):
     """Whole-model latency (ms per batch) on a target device from k shots, with source
     columns of other devices (see the module docstring)."""
@@ -164,33 +153,27 @@ class ModelTransferPredictor(Predictor):
     unit = "ms"
     input_level = "network"
     fitted_attr = "method_"
+    fitted_params = ("sources",)
+    state_keys = (
+        *("method_", "alpha_", "cv_scores", "nearest", "w", "stats", "residuals", "shots"),
+        *("n_shots", "fit_metrics"),
+    )
 
-    def __init__(
-        self,
-        feature_names: Sequence[str] = (),
-        sources: Sequence[SourceColumn] = (),
-        method: str = "auto",
-        device: str = "",
-        alphas: Sequence[float] = ALPHAS,
-    ):
-        self.feature_names = feature_names
-        self.sources = sources
-        self.method = method
-        self.device = device
-        self.alphas = alphas
+    feature_names: Sequence[str] = ()
+    sources: Sequence[SourceColumn] = ()
+    method: str = "auto"
+    device: str = ""
+    alphas: Sequence[float] = ALPHAS
 
     def _design(
         self, which: str, keys: Sequence[str], features: np.ndarray, batch: np.ndarray
     ) -> np.ndarray:
         parts = [np.log(np.asarray(batch, dtype=np.float64))[:, None]]
-        if which in ("loglinear", "features", "source+features"):
-            parts.append(
-                feature_matrix(
-                    features,
-                    self.feature_names,
-                    "loglinear" if which == "loglinear" else "features",
-                )
-            )
+        if which == "loglinear":
+            cols = [list(self.feature_names).index(f) for f in LOGLINEAR]
+            parts.append(np.log(np.maximum(features[:, cols], 1.0)))
+        elif which in ("features", "source+features"):
+            parts.append(log_features(features))
         if which.startswith("source"):
             parts.append(np.stack([s.values(keys, features)[0] for s in self.sources], axis=1))
         return np.concatenate(parts, axis=1)
@@ -257,10 +240,7 @@ class ModelTransferPredictor(Predictor):
         self.w_, self.stats_ = ridge(self._columns(D), target, choice.alpha)
         self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
         self.n_shots_ = len(y)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            metrics = accuracy(self.predict(X), y)
-        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
+        self.fit_metrics_ = fit_metrics(self.predict(X), y)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -281,68 +261,23 @@ class ModelTransferPredictor(Predictor):
         nets = as_models(items, self.feature_names)
         return {s.device: s.values(nets.keys, nets.features)[1] for s in self.sources}
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {
-                "feature_names": list(self.feature_names),
-                "method": self.method,
-                "device": self.device,
-                "alphas": list(self.alphas),
-            },
-            "sources": [
-                {
-                    "device": s.device,
-                    "log_ms": s.log_ms,
-                    "w": s.w.tolist(),
-                    "stats": s.stats.tolist(),
-                }
-                for s in self.sources
-            ],
-            "method_": self.method_,
-            "alpha_": self.alpha_,
-            "cv_scores": self.cv_scores_,
-            "nearest": self.nearest_,
-            "w": self.w_.tolist(),
-            "stats": self.stats_.tolist(),
-            "residuals": self.residuals_.tolist(),
-            "shots": self.shots_,
-            "n_shots": self.n_shots_,
-            "fit_metrics": self.fit_metrics_,
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ModelTransferPredictor:
-        p = dict(check_type("params", state["params"], dict, "an object"))
+        p = check_type("params", state["params"], dict, "an object")
         check_choice("params.method", p.get("method"), MODEL_METHODS)
         sources = []
         for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
             check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
+            check_numbers(f"sources[{i}].w", s["w"])
             sources.append(
-                SourceColumn(
-                    str(s["device"]),
-                    {str(k): float(v) for k, v in s["log_ms"].items()},
-                    np.array(check_numbers(f"sources[{i}].w", s["w"])),
-                    np.array(s["stats"], dtype=np.float64),
-                )
+                SourceColumn(s["device"], s["log_ms"], np.array(s["w"]), np.array(s["stats"]))
             )
-        obj = cls(tuple(p["feature_names"]), sources, p["method"], p["device"], tuple(p["alphas"]))
-        obj.method_ = check_choice("method_", state["method_"], CANDIDATES)
-        obj.alpha_, obj.cv_scores_ = float(state["alpha_"]), dict(state["cv_scores"])
-        obj.nearest_ = int(state["nearest"])
+        check_choice("method_", state["method_"], CANDIDATES)
+        check_numbers("w", state["w"])
+        check_numbers("residuals", state["residuals"])
+        obj = cls(sources=sources, **p).restore(state, ("w", "stats", "residuals"))
         if not -1 <= obj.nearest_ < len(sources):
-            raise LatbenchError(
-                f"damaged: field 'nearest' is {obj.nearest_}; expected -1 or "
-                f"a source index below {len(sources)}"
-            )
-        obj.w_ = np.array(check_numbers("w", state["w"]))
-        obj.stats_ = np.array(state["stats"], dtype=np.float64)
+            raise damaged("nearest", f"-1 or a source index below {len(sources)}", obj.nearest_)
         if obj.stats_.shape != (3, len(obj.w_)):
-            raise LatbenchError(
-                f"damaged: field 'stats' has shape {obj.stats_.shape}; expected (3, {len(obj.w_)})"
-            )
-        obj.residuals_ = np.array(check_numbers("residuals", state["residuals"]))
-        obj.shots_, obj.n_shots_ = list(state["shots"]), int(state["n_shots"])
-        obj.fit_metrics_ = dict(state["fit_metrics"])
+            raise damaged("stats", f"shape (3, {len(obj.w_)})", obj.stats_.shape)
         return obj

@@ -1,39 +1,27 @@
 """Network predictor: whole-architecture latency from op costs plus a measured calibration.
 
-An architecture is a DAG of OpSpecs. Its raw composition is the sum of its ops (what a device
-that runs one op at a time spends) and the longest input-to-output path (RT-DNAS Eq. 4, what a
-device running branches in parallel spends). A calibration fitted on whole networks measured
-as a whole turns those into the network's latency:
+An architecture's raw composition is the sum of its op costs (a device running one op at a
+time) or the longest input-to-output path (RT-DNAS Eq. 4, branches in parallel). A calibration
+fitted on whole networks measured as a whole, non-negative least squares on *relative* error,
+absorbs launch overhead, branch merges, fusion and the cache reuse isolated op timings have
+and networks lose (docs/predictors.md):
 
     latency_ms ≈ w0 + w_sum · op_sum + w_path · longest_path + w_edge · n_edges
                  + w_merge · n_merges                                       ("affine")
-
-with non-negative weights fitted by least squares on *relative* error, so it absorbs per-op
-launch overhead, the additions that merge branches, and fusion or cache effects that isolated
-op timings miss. ``linear`` keeps w0 and w_sum, ``scale`` w_sum only; ``none`` returns the
-plain sum (or longest path) of op costs.
-
-``per_kind`` gives every op kind its own weight:
-
     latency_ms ≈ w0 + Σ_kind w_kind · op_sum[kind] + w_merge · n_merges        ("per_kind")
 
-An op profiled alone runs again and again on inputs and weights that stay in the core's caches; in a
-network each op reads what the previous op left behind, and a whole network's working set is larger.
-The cost of that lost cache reuse is not one factor for all ops: on a CPU, memory-bound ops
-(pooling, up-sampling, 1×1 convs, additions) ran 1.3-2.6× slower inside msnas networks than alone,
-compute-bound separable convs about 1.0× (thread time, same process), so one ``w_sum`` over-predicts
-networks rich in compute-bound ops and under-predicts the others. Kinds that the fit did not see get
-the cost-weighted mean of the fitted weights. With ``FlopsCost`` as op model and ``linear``, this is
-the FLOPs baseline: latency fitted as an affine function of total FLOPs.
+``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition. Under
+``per_kind`` kinds the fit did not see get the cost-weighted mean of the fitted weights. With
+``FlopsCost`` as op model and ``linear`` this is the FLOPs baseline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -42,13 +30,13 @@ from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.persist import (
     check_choice,
-    check_nonnegative,
+    check_range,
     check_type,
     damaged,
     from_state_of,
     persistable,
-    state_of,
 )
+from latbench.predictors.transfer_fit import relative_nnls
 
 CALIBRATIONS = ("affine", "per_kind", "linear", "scale", "none")
 """``NetworkPredictor`` calibrations."""
@@ -62,9 +50,11 @@ CALIBRATION_TERMS = {
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
+NONNEGATIVE = "numbers >= 0 (fitted non-negative)"
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class NetworkPredictor(Predictor):
     """Latency of whole architectures (``unit`` ms) from an op ``CostModel`` plus calibration."""
 
@@ -72,13 +62,12 @@ class NetworkPredictor(Predictor):
     input_level = "network"
     fitted_attr = "weights_"
     fitted_params = ("op_model",)
+    state_keys = ("terms", "weights", "fit_metrics", "kind_mean_weight")
 
-    def __init__(self, op_model: CostModel, composition: str = "sum", calibration: str = "affine"):
-        self.op_model = op_model
-        self.composition = composition
-        self.calibration = calibration
+    op_model: CostModel
+    composition: str = "sum"
+    calibration: str = "affine"
 
-    # -- composition ---------------------------------------------------------------------------
     def composed(self, archs: Sequence[Architecture] | ArchBatch) -> dict[str, np.ndarray]:
         """Per architecture: op_sum, longest_path, n_edges, n_merges (uncalibrated)."""
         batch = archs if isinstance(archs, ArchBatch) else encode(archs)
@@ -106,9 +95,8 @@ class NetworkPredictor(Predictor):
         if not kinds:
             return np.zeros(len(feats["op_sum"]))
         seen = sum(feats.get(t, 0.0) for t in kinds)
-        return np.clip(feats["op_sum"] - seen, 0.0, None) * getattr(self, "kind_mean_weight_", 0.0)
+        return np.clip(feats["op_sum"] - seen, 0.0, None) * self.kind_mean_weight_
 
-    # -- fit / predict -------------------------------------------------------------------------
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> NetworkPredictor:
@@ -124,13 +112,9 @@ class NetworkPredictor(Predictor):
             )
         feats = self.composed(X)
         self.terms_ = self._terms_for(feats)
+        self.kind_mean_weight_ = 0.0
         if self.terms_:
-            X = self._design(feats, self.terms_) / y[:, None]  # relative-error least squares
-            scale = np.abs(X).max(axis=0)
-            scale[scale == 0] = 1.0
-
-            w, _ = nnls(X / scale, np.ones(len(y)))
-            self.weights_ = w / scale
+            self.weights_ = relative_nnls(self._design(feats, self.terms_), y)
             kinds = [i for i, t in enumerate(self.terms_) if t.startswith(KIND_PREFIX)]
             if kinds:
                 totals = np.array([feats[self.terms_[i]].sum() for i in kinds])
@@ -155,18 +139,6 @@ class NetworkPredictor(Predictor):
         self._check_fitted("call fit(archs, latency_ms)")
         return self._apply(self.composed(X))
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {"composition": self.composition, "calibration": self.calibration},
-            "op_model": state_of(self.op_model),
-            "terms": self.terms_,
-            "weights": self.weights_.tolist(),
-            "fit_metrics": self.fit_metrics_,
-            "kind_mean_weight": getattr(self, "kind_mean_weight_", 0.0),
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> NetworkPredictor:
         params = check_type("params", state["params"], dict, "an object")
@@ -177,17 +149,12 @@ class NetworkPredictor(Predictor):
             raise damaged(
                 "op_model", "a predictor of ops (input_level 'op')", type(op_model).__name__
             )
-        obj = cls(op_model, **params)
-        obj.terms_ = list(check_type("terms", state["terms"], list, "a list of term names"))
-        if obj.terms_ != list(CALIBRATION_TERMS.get(cal, obj.terms_)):
-            raise damaged(
-                "terms", f"{list(CALIBRATION_TERMS[cal])} for calibration {cal}", obj.terms_
-            )
-        obj.weights_ = np.array(
-            check_nonnegative("weights", state["weights"], len(obj.terms_)), dtype=np.float64
-        )
-        obj.fit_metrics_ = dict(state["fit_metrics"])
-        obj.kind_mean_weight_ = float(
-            check_nonnegative("kind_mean_weight", [state.get("kind_mean_weight", 0.0)])[0]
-        )
-        return obj
+        terms = check_type("terms", state["terms"], list, "a list of term names")
+        base = list(CALIBRATION_TERMS.get(cal, terms))
+        kinds = terms[len(base) :] if cal == "per_kind" else []
+        if terms[: len(base)] != base or any(not str(t).startswith(KIND_PREFIX) for t in kinds):
+            raise damaged("terms", f"{base} for calibration {cal}", terms)
+        check_range("weights", state["weights"], 0, np.inf, NONNEGATIVE, len(terms))
+        mean_weight = [state.get("kind_mean_weight", 0.0)]
+        check_range("kind_mean_weight", mean_weight, 0, np.inf, NONNEGATIVE)
+        return cls(op_model, **params).restore(state, ["weights"], kind_mean_weight=0.0)

@@ -13,6 +13,7 @@ traceback or a silent prediction.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -22,13 +23,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from latbench.atomic import write_atomically
 from latbench.device import library_versions
 from latbench.errors import InputFileError, LatbenchError
 from latbench.jsonio import loads, read_text, validated
-from latbench.statistics import LATENCY_RANGE_MS, STATISTICS
+from latbench.statistics import STATISTICS
 
 FORMAT = "latbench.predictor"
 VERSION = 1
@@ -84,23 +86,13 @@ def check_numbers(
     return values
 
 
-def check_latencies(field: str, values: Any, length: int | None = None) -> list[float]:
-    """``check_numbers`` inside the physical range of a latency (``LATENCY_RANGE_MS``)."""
-
-    lo, hi = LATENCY_RANGE_MS
-    check_numbers(field, values, length)
-    bad = next((v for v in values if not lo <= v <= hi), None)
+def check_range(
+    field: str, values: Any, low: float, high: float, expected: str, length: int | None = None
+) -> list[float]:
+    """``check_numbers``, each within ``[low, high]`` (else ``damaged``, saying ``expected``)."""
+    bad = next((v for v in check_numbers(field, values, length) if not low <= v <= high), None)
     if bad is not None:
-        raise damaged(field, f"latencies of {lo:g}-{hi:g} ms (a physical range)", bad)
-    return values
-
-
-def check_nonnegative(field: str, values: Any, length: int | None = None) -> list[float]:
-    """``check_numbers``, each >= 0 (weights of a non-negative fit)."""
-    check_numbers(field, values, length)
-    bad = next((v for v in values if v < 0), None)
-    if bad is not None:
-        raise damaged(field, "numbers >= 0 (fitted non-negative)", bad)
+        raise damaged(field, expected, bad)
     return values
 
 
@@ -144,6 +136,22 @@ def state_of(obj: Persistable) -> dict[str, Any]:
     return {"class": type(obj).__name__, "state": obj.to_state()}
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON values: an estimator (a predictor) as ``state_of``, another
+    dataclass as its fields, numpy arrays as lists, tuples as lists."""
+    if hasattr(value, "get_params"):
+        return state_of(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
 def from_state_of(doc: Mapping[str, Any]) -> Any:
     """Inverse of ``state_of``; unknown classes name the known ones."""
     _ensure_loaded()
@@ -172,19 +180,12 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
         ) from None
 
 
-def _ensure_loaded() -> None:
-    """Import the built-in predictor modules (each registers its classes)."""
+MODULES = ("lookup", "learned", "network", "transfer", "memory", "device_prior", "gpu_specs")
+"""The built-in predictor modules (each registers its classes), with ``model_transfer``."""
 
-    for name in (
-        "lookup",
-        "learned",
-        "network",
-        "transfer",
-        "memory",
-        "device_prior",
-        "gpu_specs",
-        "model_transfer",
-    ):
+
+def _ensure_loaded() -> None:
+    for name in (*MODULES, "model_transfer"):
         importlib.import_module(f"latbench.predictors.{name}")
 
 

@@ -71,20 +71,18 @@ def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
     """Rows for a printed table under METRIC_HEADER: name, then METRIC_COLUMNS (shares as
     percentages); a rank correlation that is undefined (a constant series) reads
     ``UNDEFINED_RANK``, never ``nan``."""
-    out = []
-    for name, m in report.items():
-        out.append(
-            [
-                name,
-                int(m["n"]),
-                round(m["mape_pct"], 2),
-                f"{100 * m['within_5pct']:.1f}%",
-                f"{100 * m['within_10pct']:.1f}%",
-                _rank(m["kendall_tau"]),
-                _rank(m["spearman_rho"]),
-            ]
-        )
-    return out
+    return [
+        [
+            name,
+            int(m["n"]),
+            round(m["mape_pct"], 2),
+            f"{100 * m['within_5pct']:.1f}%",
+            f"{100 * m['within_10pct']:.1f}%",
+            _rank(m["kendall_tau"]),
+            _rank(m["spearman_rho"]),
+        ]
+        for name, m in report.items()
+    ]
 
 
 def json_metrics(report: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:

@@ -1,40 +1,23 @@
 """Few-shot transfer to a device latbench has not profiled (HELP / MAPLE setting).
 
 From k networks measured on the target (k = 5–50) and a predictor of a source device,
-``TransferPredictor`` fits the target's OWN per-op costs, so the ranking it gives the target
-can differ from the source's (relative op costs differ by device: an avg-pool costs ~0.7 of
-a 3×3 conv on a CPU, ~0.02 on a GTX 1080 Ti at batch 1). Candidate methods
-(``latbench.predictors.transfer_fit`` has the math):
-
-- ``opcost``: latency = const + Σ_op count_op · θ_op, θ ≥ 0, shrunk toward the source's op
-  costs times a scale fitted on the shots;
-- ``opcost-learned``: the same, shrunk toward a prior learned across other devices
-  (``latbench.predictors.device_prior.DevicePrior``), when one is given and covers the shots' ops;
-  ``opcost-nearest``: toward the one device of that prior whose scaled costs fit the shots
-  best;
-- ``roofline``: latency = w_0 + w_launch · Σ launches + w_flop · Σ FLOPs + w_byte · Σ bytes,
-  w ≥ 0 (``latbench.predictors.device_model``: four numbers; what batch-1 GPUs and phones need,
-  whose time goes to per-kernel launch and dispatch); ``opcost-roofline``: the per-op fit
-  shrunk toward that model's op costs (and ops the shots lack priced by it);
-- ``launches``: w_0 + w_launch · Σ launches only (two numbers);
-- ``loglinear``: log y = a + b · log ŷ_source, b ≥ 0 (the old map: keeps the source's
-  ranking); ``scale``: y = s · ŷ_source.
-
-``method="auto"`` picks the method and its prior strength α by leave-one-out
-cross-validation on the shots; ``method_``, ``alpha_`` and ``cv_scores_`` say what was
-chosen and why. Every fitted map is non-decreasing (costs ≥ 0, b ≥ 0). Predictions far
-outside the shots' range warn (``ExtrapolationWarning``); no prediction is below
-``FLOOR_FRACTION`` × the fastest shot (a network that runs never costs 0 ms);
-``predict_interval`` gives a per-fit tolerance interval from the LOO residuals
-(``transfer_fit.tolerance_factor``). An op-level source (lookup, learned) is lifted to
-networks as the plain sum of its op costs.
+``TransferPredictor`` fits the target's OWN per-op costs, so its ranking can differ from the
+source's. The candidate ``METHODS`` (per-op costs shrunk toward the source's, a learned
+``DevicePrior`` or the 4-term device model; the device model itself; a map of the source's
+prediction) are tabled in docs/transfer.md, their math is in ``transfer_fit``.
+``method="auto"`` picks the method and its prior strength α by leave-one-out cross-validation
+on the shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is non-decreasing;
+predictions far outside the shots' range warn (``ExtrapolationWarning``) and none is below
+``FLOOR_FRACTION`` × the fastest shot. An op-level source is lifted to networks as the sum of
+its op costs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,8 +27,8 @@ from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor, check_param, input_level
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import fit_weights, network_terms, op_terms
-from latbench.predictors.device_prior import DevicePrior, design
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.device_prior import DevicePrior, design, prior_key
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     PredictorFileError,
     check_choice,
@@ -53,7 +36,6 @@ from latbench.predictors.persist import (
     check_type,
     from_state_of,
     persistable,
-    state_of,
 )
 from latbench.predictors.transfer_fit import (
     ALPHAS,
@@ -66,21 +48,10 @@ from latbench.predictors.transfer_fit import (
     tolerance_interval,
 )
 
-METHODS = (
-    "auto",
-    "opcost",
-    "opcost-learned",
-    "opcost-nearest",
-    "opcost-roofline",
-    "roofline",
-    "launches",
-    "loglinear",
-    "scale",
-)
-"""``TransferPredictor`` methods."""
-
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
+METHODS = ("auto", *OP_METHODS, *ROOFLINE_METHODS, "loglinear", "scale")
+"""``TransferPredictor`` methods."""
 LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
 """``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
 data supports: docs/transfer.md)."""
@@ -140,6 +111,7 @@ def source_network_ms(source: Any, batch: ArchBatch) -> np.ndarray:
 
 
 @persistable
+@dataclass(repr=False, eq=False)
 class TransferPredictor(Predictor):
     """``source`` (a predictor of device A) carried to device B by k networks measured on B."""
 
@@ -147,26 +119,19 @@ class TransferPredictor(Predictor):
     input_level = "network"
     fitted_attr = "method_"
     fitted_params = ("source", "prior")
+    state_keys = (
+        *("method_", "alpha_", "vocab", "theta", "map", "scale", "residuals", "cv_scores"),
+        *("y_range", "n_shots", "shots", "fit_metrics", "roofline"),
+    )
 
-    def __init__(
-        self,
-        source: Any,
-        method: str = "auto",
-        device: str = "",
-        prior: DevicePrior | None = None,
-        alphas: Sequence[float] = ALPHAS,
-        coverage: float = 0.9,
-        spec_prior: Sequence[float] | None = None,
-    ):
-        self.source = source
-        self.method = method
-        self.device = device
-        self.prior = prior
-        self.alphas = alphas
-        self.coverage = coverage
-        self.spec_prior = spec_prior
+    source: Any
+    method: str = "auto"
+    device: str = ""
+    prior: DevicePrior | None = None
+    alphas: Sequence[float] = ALPHAS
+    coverage: float = 0.9
+    spec_prior: Sequence[float] | None = None
 
-    # -- fit -----------------------------------------------------------------------------------
     def fit(
         self, X: Sequence[Architecture] | ArchBatch, y: Sequence[float] | np.ndarray
     ) -> TransferPredictor:
@@ -183,82 +148,35 @@ class TransferPredictor(Predictor):
         self.vocab_ = [op.key for op in batch.ops]
         A = design(batch.counts())
         src = source_op_costs(self.source, batch.ops)
-        base = source_network_ms(self.source, batch)
         terms = op_terms(batch.ops)
         T = network_terms(batch.counts(), terms)
-        self.roofline_ = fit_weights(T, y, np.arange(len(y)), self._spec_prior())
-        choice = select(self._candidates(A, y, src, base, T, terms), y, NESTED)
-        final = self._fitters(A, y, src, base, T, terms)[choice.method](
-            np.arange(len(y)), choice.alpha
-        )
-        self.method_, self.alpha_ = choice.method, choice.alpha
-        self.residuals_, self.cv_scores_ = choice.residuals, choice.scores
-        self.theta_, self.map_ = final.theta, final.map
-        self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
-        self.y_range_ = (float(y.min()), float(y.max()))
-        self.n_shots_ = len(y)
-        self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a map clamped flat has no ranking: ρ, τ = 0
-            metrics = accuracy(final(np.arange(len(y))), y)
-        self.fit_metrics_ = {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
-        return self
-
-    def _spec_prior(self) -> np.ndarray | None:
-        return None if self.spec_prior is None else np.asarray(self.spec_prior, np.float64)
-
-    def _candidates(
-        self,
-        A: np.ndarray,
-        y: np.ndarray,
-        src: np.ndarray,
-        base: np.ndarray,
-        T: np.ndarray,
-        terms: np.ndarray,
-    ) -> dict[str, tuple[Fitter, Sequence[float]]]:
-        fitters = self._fitters(A, y, src, base, T, terms)
+        spec = None if self.spec_prior is None else np.asarray(self.spec_prior, np.float64)
+        self.roofline_ = fit_weights(T, y, None, spec)
+        fitters = _fitters(A, y, src, T, terms, spec)
+        if self.prior is not None and self.prior.covers(self.vocab_):
+            fitters.update(_prior_fitters(A, y, *self.prior.restrict(self.vocab_)))
+        base = source_network_ms(self.source, batch)
+        fitters.update(loglinear=_map_fitter(y, base, True), scale=_map_fitter(y, base, False))
         wanted = [m for m in PREFERENCE if self.method in ("auto", m) and m in fitters]
         if not wanted:
             raise LatbenchError(
                 f"method {self.method!r} needs a DevicePrior covering the "
                 "shots' ops (prior=...); none was given or it lacks some ops"
             )
-        roofline_alphas = (1.0,) if self.spec_prior is None else self.alphas
-        return {
-            m: (
-                fitters[m],
-                self.alphas
-                if m in OP_METHODS
-                else roofline_alphas
-                if m in ROOFLINE_METHODS
-                else (0.0,),
-            )
-            for m in wanted
-        }
+        alphas = {m: (1.0,) if spec is None else self.alphas for m in ROOFLINE_METHODS}
+        alphas.update(dict.fromkeys(OP_METHODS, self.alphas))
+        choice = select({m: (fitters[m], alphas.get(m, (0.0,))) for m in wanted}, y, NESTED)
+        final = fitters[choice.method](np.arange(len(y)), choice.alpha)
+        self.method_, self.alpha_ = choice.method, choice.alpha
+        self.residuals_, self.cv_scores_ = choice.residuals, choice.scores
+        self.theta_, self.map_ = final.theta, final.map
+        self.scale_ = float(np.median(y / np.maximum(A[:, 1:] @ src, 1e-12)))
+        self.y_range_ = np.array([y.min(), y.max()])
+        self.n_shots_ = len(y)
+        self.shots_ = [] if isinstance(X, ArchBatch) else [arch_digest(a) for a in X]
+        self.fit_metrics_ = fit_metrics(final(np.arange(len(y))), y)
+        return self
 
-    def _fitters(
-        self,
-        A: np.ndarray,
-        y: np.ndarray,
-        src: np.ndarray,
-        base: np.ndarray,
-        T: np.ndarray,
-        terms: np.ndarray,
-    ) -> dict[str, Fitter]:
-        out: dict[str, Fitter] = {"opcost": _opcost_fitter(A, y, src)}
-        if self.prior is not None and self.prior.covers(self.vocab_):
-            mean, cov, phis = self.prior.restrict(self.vocab_)
-            out["opcost-learned"] = _learned_fitter(A, y, mean, cov)
-            out["opcost-nearest"] = _nearest_fitter(A, y, phis)
-        spec = self._spec_prior()
-        out["opcost-roofline"] = _opcost_roofline_fitter(A, y, T, terms, spec)
-        out["roofline"] = _roofline_fitter(y, T, spec)
-        out["launches"] = _roofline_fitter(y, T, spec, LAUNCH_TERMS)
-        out["loglinear"] = _map_fitter(y, base, loglinear=True)
-        out["scale"] = _map_fitter(y, base, loglinear=False)
-        return out
-
-    # -- predict -------------------------------------------------------------------------------
     def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
         """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
         (or the same op at batch 1), else the device model's cost (``opcost-roofline``) or
@@ -269,17 +187,10 @@ class TransferPredictor(Predictor):
                 f"transfer method {self.method_!r} maps whole networks; it has "
                 "no per-op costs (use method='opcost')"
             )
-        pos = {k: i for i, k in enumerate(self.vocab_)}
-        out = np.empty(len(ops))
-        missing = []
-        for i, op in enumerate(ops):
-            j = pos.get(op.key)
-            if j is None and op.input_shape[0] != 1:
-                j = pos.get(op.replace(input_shape=(1, *op.input_shape[1:])).key)
-            if j is None:
-                missing.append(i)
-            else:
-                out[i] = self.theta_[j + 1]
+        pos = {k: i + 1 for i, k in enumerate(self.vocab_)}
+        found = [pos.get(op.key) or pos.get(prior_key(op.key)) for op in ops]
+        out = np.array([self.theta_[j] if j else np.nan for j in found])
+        missing = [i for i, j in enumerate(found) if not j]
         if missing:
             rest = [ops[i] for i in missing]
             out[missing] = (
@@ -321,63 +232,17 @@ class TransferPredictor(Predictor):
         not only on average over fits."""
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
-    # -- persistence ---------------------------------------------------------------------------
-    def to_state(self) -> dict[str, Any]:
-        self._check_fitted("nothing to save")
-        return {
-            "params": {
-                "method": self.method,
-                "device": self.device,
-                "alphas": list(self.alphas),
-                "coverage": self.coverage,
-                "spec_prior": (
-                    None if self.spec_prior is None else [float(v) for v in self.spec_prior]
-                ),
-            },
-            "source": state_of(self.source),
-            "prior": self.prior.to_state() if self.prior is not None else None,
-            "method_": self.method_,
-            "alpha_": self.alpha_,
-            "vocab": self.vocab_,
-            "theta": self.theta_.tolist(),
-            "map": self.map_.tolist(),
-            "scale": self.scale_,
-            "residuals": self.residuals_.tolist(),
-            "cv_scores": self.cv_scores_,
-            "y_range": list(self.y_range_),
-            "n_shots": self.n_shots_,
-            "shots": self.shots_,
-            "fit_metrics": self.fit_metrics_,
-            "roofline": None if self.roofline_ is None else self.roofline_.tolist(),
-        }
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> TransferPredictor:
-        p = dict(check_type("params", state["params"], dict, "an object"))
+        p = check_type("params", state["params"], dict, "an object")
         check_choice("params.method", p.get("method"), METHODS)
-        prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         if "slope" in state:  # saved before op-cost transfer
             return cls._from_v0_state(state)
-        obj = cls(
-            from_state_of(state["source"]),
-            p["method"],
-            p["device"],
-            prior,
-            tuple(p["alphas"]),
-            p["coverage"],
-            p.get("spec_prior"),
-        )
-
-        def arr(k):
-            return np.array(state[k], dtype=np.float64)
-
-        obj.method_, obj.alpha_, obj.vocab_ = state["method_"], state["alpha_"], state["vocab"]
-        obj.theta_, obj.map_, obj.scale_ = arr("theta"), arr("map"), state["scale"]
-        obj.residuals_, obj.cv_scores_ = arr("residuals"), dict(state["cv_scores"])
-        obj.y_range_, obj.n_shots_ = tuple(state["y_range"]), int(state["n_shots"])
-        obj.shots_, obj.fit_metrics_ = list(state["shots"]), dict(state["fit_metrics"])
-        roof = state.get("roofline")  # absent in files saved before the device model
-        obj.roofline_ = None if roof is None else np.array(check_numbers("roofline", roof, 4))
+        prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
+        if state.get("roofline") is not None:  # absent in files saved before the device model
+            check_numbers("roofline", state["roofline"], 4)
+        obj = cls(from_state_of(state["source"]), prior=prior, **p)
+        obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
         if obj.method_ in ("roofline", "opcost-roofline") and obj.roofline_ is None:
             raise PredictorFileError(f"damaged: method_ {obj.method_!r} needs 'roofline'")
         return obj
@@ -390,87 +255,87 @@ class TransferPredictor(Predictor):
         obj.theta_ = np.zeros(0)
         obj.map_ = np.array([state["intercept"], state["slope"]], dtype=np.float64)
         obj.scale_, obj.residuals_, obj.cv_scores_ = 1.0, np.zeros(1), {}
-        obj.y_range_, obj.n_shots_ = (0.0, 0.0), int(state["n_shots"])  # range not kept
+        obj.y_range_, obj.n_shots_ = np.zeros(2), int(state["n_shots"])  # range not kept
         obj.shots_, obj.fit_metrics_ = [], dict(state["fit_metrics"])
         obj.roofline_ = None
         return obj
 
 
+@dataclass
 class _Fitted:
-    """A fit on some shots: ``theta`` (op methods) or ``map`` (a, b), and its predictor."""
+    """A fit on some shots: its predictor of rows, and ``theta`` (op methods) or ``map``."""
 
-    def __init__(
-        self, rows_predict: Any, theta: np.ndarray | None = None, map_: np.ndarray | None = None
-    ):
-        self._predict = rows_predict
-        self.theta = theta if theta is not None else np.zeros(0)
-        self.map = map_ if map_ is not None else np.zeros(0)
+    predict: Callable[[np.ndarray], np.ndarray]
+    theta: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    map: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
-        return self._predict(rows)
+        return self.predict(rows)
 
 
-def _opcost_fitter(A: np.ndarray, y: np.ndarray, src: np.ndarray) -> Fitter:
+def _ridge_fitter(A: np.ndarray, y: np.ndarray, prior: Callable[[np.ndarray], Prior]) -> Fitter:
+    """The per-op ``prior_ridge`` on the ``train`` shots, toward ``prior(train)``."""
+
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
-        prior = diagonal_prior(
-            np.concatenate([[0.0], s * src]), CONST_SD * float(np.mean(y[train]))
-        )
-        theta = prior_ridge(A[train], y[train], prior, alpha)
+        theta = prior_ridge(A[train], y[train], prior(train), alpha)
         return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
 
     return fit
 
 
-def _nearest_fitter(A: np.ndarray, y: np.ndarray, phis: np.ndarray) -> Fitter:
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
+def _fitters(
+    A: np.ndarray, y: np.ndarray, src: np.ndarray, T: np.ndarray, terms: np.ndarray, spec: Any
+) -> dict[str, Fitter]:
+    """``opcost``, ``opcost-roofline``, ``roofline`` and ``launches`` on the shots."""
+
+    def opcost(train: np.ndarray) -> Prior:
+        s = float(np.median(y[train] / np.maximum(A[train, 1:] @ src, 1e-12)))
+        return diagonal_prior(np.concatenate([[0.0], s * src]), CONST_SD * np.mean(y[train]))
+
+    def opcost_roofline(train: np.ndarray) -> Prior:
+        w = fit_weights(T, y, train, spec)
+        mean = np.concatenate([[w[0]], terms @ w[1:]])
+        return diagonal_prior(mean, CONST_SD * float(np.mean(y[train])))
+
+    return {
+        "opcost": _ridge_fitter(A, y, opcost),
+        "opcost-roofline": _ridge_fitter(A, y, opcost_roofline),
+        "roofline": _roofline_fitter(y, T, spec, np.ones(4)),
+        "launches": _roofline_fitter(y, T, spec, LAUNCH_TERMS),
+    }
+
+
+def _prior_fitters(
+    A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray, phis: np.ndarray
+) -> dict[str, Fitter]:
+    """``opcost-learned`` and ``opcost-nearest``: toward a ``DevicePrior`` restricted to the
+    shots' ops (``mean``, ``cov``, per-device ``phis``)."""
+    unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
+
+    def learned(train: np.ndarray) -> Prior:
+        s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
+        return Prior(s * mean, unit.root / s)
+
+    def nearest(train: np.ndarray) -> Prior:
         base = A[train] @ phis.T  # (n_train, n_devices)
         s = np.median(y[train, None] / np.maximum(base, 1e-12), axis=0)
         err = np.sqrt(np.mean((base * s / y[train, None] - 1.0) ** 2, axis=0))
         d = int(np.argmin(err))
-        prior = diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
-        theta = prior_ridge(A[train], y[train], prior, alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+        return diagonal_prior(s[d] * phis[d], CONST_SD * float(np.mean(y[train])))
 
-    return fit
-
-
-def _learned_fitter(A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> Fitter:
-    unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
-
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        s = float(np.median(y[train] / np.maximum(A[train] @ mean, 1e-12)))
-        theta = prior_ridge(A[train], y[train], Prior(s * mean, unit.root / s), alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
-
-    return fit
+    return {
+        "opcost-learned": _ridge_fitter(A, y, learned),
+        "opcost-nearest": _ridge_fitter(A, y, nearest),
+    }
 
 
-def _roofline_fitter(
-    y: np.ndarray, T: np.ndarray, spec: np.ndarray | None, terms: np.ndarray | None = None
-) -> Fitter:
-    """The device model on the shots; ``terms`` (a 0/1 mask of its 4 terms) keeps some."""
-    mask = np.ones(4) if terms is None else terms
-    Tm = T * mask
+def _roofline_fitter(y: np.ndarray, T: np.ndarray, spec: Any, mask: np.ndarray) -> Fitter:
+    """The device model on the shots, with the terms ``mask`` (0/1 of its 4) keeps."""
     spec_m = None if spec is None else spec * mask
 
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        w = fit_weights(Tm, y, train, spec_m, alpha) * mask
-        return _Fitted(lambda rows: T[rows] @ w, map_=w)
-
-    return fit
-
-
-def _opcost_roofline_fitter(
-    A: np.ndarray, y: np.ndarray, T: np.ndarray, terms: np.ndarray, spec: np.ndarray | None
-) -> Fitter:
-    def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        w = fit_weights(T, y, train, spec)
-        prior = diagonal_prior(
-            np.concatenate([[w[0]], terms @ w[1:]]), CONST_SD * float(np.mean(y[train]))
-        )
-        theta = prior_ridge(A[train], y[train], prior, alpha)
-        return _Fitted(lambda rows: A[rows] @ theta, theta=theta)
+        w = fit_weights(T * mask, y, train, spec_m, alpha) * mask
+        return _Fitted(lambda rows: T[rows] @ w, map=w)
 
     return fit
 
@@ -479,15 +344,10 @@ def _map_fitter(y: np.ndarray, base: np.ndarray, loglinear: bool) -> Fitter:
     lb, ly = np.log(np.maximum(base, 1e-12)), np.log(y)
 
     def fit(train: np.ndarray, alpha: float) -> _Fitted:
-        slope = float(np.polyfit(lb[train], ly[train], 1)[0]) if loglinear else 1.0
-        slope = max(slope, 0.0)  # never decreasing
-        intercept = (
-            float(np.median(ly[train] - slope * lb[train]))
-            if not loglinear
-            else float(np.mean(ly[train] - slope * lb[train]))
-        )
-        m = np.array([intercept, slope])
-        return _Fitted(lambda rows: _apply_map(m, base[rows]), map_=m)
+        slope = max(float(np.polyfit(lb[train], ly[train], 1)[0]), 0.0) if loglinear else 1.0
+        gap = ly[train] - slope * lb[train]  # never decreasing: slope >= 0
+        m = np.array([float(np.mean(gap) if loglinear else np.median(gap)), slope])
+        return _Fitted(lambda rows: _apply_map(m, base[rows]), map=m)
 
     return fit
 

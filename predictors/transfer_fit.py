@@ -52,6 +52,16 @@ def prior_ridge(A: np.ndarray, y: np.ndarray, prior: Prior, alpha: float) -> np.
     return theta / scale
 
 
+def relative_nnls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``w ≥ 0`` (p,) minimising Σ_i ((X_i w − y_i) / y_i)² for ``X`` (n, p), ``y`` (n,) > 0
+    (columns scaled to a maximum of 1 for the solver)."""
+    Z = X / y[:, None]
+    scale = np.abs(Z).max(axis=0)
+    scale[scale == 0] = 1.0
+    w, _ = nnls(Z / scale, np.ones(len(y)))
+    return w / scale
+
+
 def diagonal_prior(mean: np.ndarray, const_sd: float, floor_frac: float = 0.01) -> Prior:
     """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac``
     of the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``.
@@ -109,10 +119,9 @@ def select(
 ) -> Choice:
     """The (method, α) with the smallest LOO root-mean-square relative error (ties keep the
     earlier candidate, so list the simpler or preferred methods first), among the fits whose
-    LOO predictions rank the shots (Spearman ρ > 0 against the measured): a fit that ranks
-    nothing, e.g. a constant, can have the smallest relative error when one shot is far off
-    the others (NAS-Bench-201 pixel3, seed 7: a 1.9 ms shot among 3.5–13 ms ones picked a flat
-    fit, ρ 0 on every other network). Only when no fit ranks are all eligible.
+    LOO predictions rank the shots (Spearman ρ > 0 against the measured; a constant can have
+    the smallest relative error when one shot is far off: docs/transfer.md). Only when no fit
+    ranks are all eligible.
 
     ``nested``: methods each of which is a special case of the next (the fewest numbers
     first). When the best is one of them, the one-standard-error rule (Hastie, Tibshirani &
@@ -159,10 +168,8 @@ def _ranks(residuals: np.ndarray, y: np.ndarray) -> bool:
 
 
 CONFIDENCE = 0.975
-"""Share of fits whose interval is to hold its stated coverage (``tolerance_factor``). Set
-above the 0.9 the bar asks for because the log errors have heavier tails than normal: on
-NAS-Bench-201 leave-one-column-out (13 columns x 5 seeds, k = 10) γ = 0.9 and 0.95 gave
->= 85 % coverage in 89 % of fits, 0.975 in 97 % (docs/benchmarks-transfer.md)."""
+"""Share of fits whose interval is to hold its stated coverage (``tolerance_factor``): above
+0.9 because the log errors' tails are heavier than normal (docs/transfer.md, "Intervals")."""
 
 
 def tolerance_interval(

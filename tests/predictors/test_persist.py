@@ -5,7 +5,7 @@ import pytest
 
 from latbench.predictors.base import input_level
 from latbench.predictors.data import op_data
-from latbench.predictors.learned import LearnedPredictor, flops_baseline
+from latbench.predictors.learned import FlopsCost, LearnedPredictor, flops_baseline
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
@@ -23,11 +23,14 @@ def fitted(synth, nb201_ops, nb201_archs):
         ),
         "learned": LearnedPredictor(per_kind=False).fit(*op_data(table).xy),
         "network": net,
+        "per_kind": NetworkPredictor(FlopsCost(), calibration="per_kind").fit(
+            nb201_archs, measured
+        ),
         "transfer": TransferPredictor(net).fit(nb201_archs[:10], 2 * measured[:10] ** 0.9),
     }
 
 
-@pytest.mark.parametrize("name", ["lookup", "learned", "network", "transfer"])
+@pytest.mark.parametrize("name", ["lookup", "learned", "network", "per_kind", "transfer"])
 def test_reload_predicts_bit_identically(fitted, name, tmp_path, nb201_ops, nb201_archs):
     model = fitted[name]
     queries = nb201_archs if input_level(model) == "network" else nb201_ops
