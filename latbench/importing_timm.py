@@ -24,7 +24,6 @@ the file's); so are models that do not run on the meta device at their size.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import math
@@ -32,15 +31,22 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from latbench.errors import LatbenchError, TableError
-from latbench.importing import ImportRowError, provenance_line, read_rows, slug_of
+from latbench.importing import (
+    ImportRowError,
+    imported_meta,
+    imported_provenance,
+    imported_row,
+    provenance_line,
+    read_rows,
+    slug_of,
+)
 from latbench.jsonio import loads
 from latbench.model_features import FEATURES, FeatureCache, features_of
 from latbench.models.loader import import_library
@@ -96,14 +102,8 @@ def file_provenance(path: Path) -> dict[str, Any]:
     stem = path.name.removesuffix(".gz").removesuffix(".csv")
     m = FILE_NAME.fullmatch(stem)
     if m is None:
-        return {
-            "precision": "not stated",
-            "layout": "not stated",
-            "torch": "not stated",
-            "backend": "not stated",
-            "device": "not stated",
-            "compiled": "not stated",
-        }
+        keys = ("precision", "layout", "torch", "backend", "device", "compiled")
+        return dict.fromkeys(keys, "not stated")
     version = m["torch"]
     return {
         "precision": "AMP (float16 autocast)" if m["precision"] == "amp" else m["precision"],
@@ -250,79 +250,56 @@ def import_timm_file(
     report = TimmImportReport(read=len(rows), library=library)
     known = [r for r in rows if timm.is_model(r.model)]
     report.unknown = sorted({r.model for r in rows if not timm.is_model(r.model)})
-    cache = FeatureCache(features_cache, library)
     feats, failed = features_of(
         ((r.model, r.img_size) for r in known),
-        cache,
+        FeatureCache(features_cache, library),
         **({"compute": compute} if compute else {}),
         progress=progress,
     )
     report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
-    prov = {
-        **file_provenance(path),
-        "source": "imported",
-        "file": path.name,
-        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "origin": origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
-        "license": license_text or "not stated (pass --license or --license-file)",
-        "license_file": license_file,
-        "measured_by": "the pytorch-image-models project",
-        "imported_by": getpass.getuser(),
-        "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "column": "infer_step_time",
-        "unit": "ms",
-        "per": "batch",
-        "batch": "infer_batch_size (per row; input_shape carries it)",
-        "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
-        "batch), checked against infer_samples_per_sec",
-        "statistic": "one published value per model; it fills latency_median_ms, "
-        "latency_mean_ms and latency_min_ms alike",
-        "space": SPACE,
-        "features": library,
-    }
-    pid = (
-        "imported-"
-        + hashlib.sha1(
-            json.dumps(
-                {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()[:12]
+    described = file_provenance(path)
+    prov = imported_provenance(
+        path,
+        origin=origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
+        license=license_text,
+        license_file=license_file,
+        measured_by="the pytorch-image-models project",
+        described={
+            **described,
+            "column": "infer_step_time",
+            "unit": "ms",
+            "per": "batch",
+            "batch": "infer_batch_size (per row; input_shape carries it)",
+            "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
+            "batch), checked against infer_samples_per_sec",
+            "statistic": "one published value per model; it fills latency_median_ms, "
+            "latency_mean_ms and latency_min_ms alike",
+            "space": SPACE,
+            "features": library,
+        },
     )
-    dtype = prov.get("dtype", "float32")
+    meta = imported_meta(slug, f"{described['device']} ({slug}, imported)", SPACE, "", prov)
     out_rows = []
     for row in known:
         if (row.model, row.img_size) not in feats:
             continue
-        text = json.dumps(_arch(row, feats[(row.model, row.img_size)], library), sort_keys=True)
-        ms = repr(row.step_ms)
-        out_rows.append(
-            {
-                "arch_id": hashlib.sha1(text.encode()).hexdigest(),
-                "repeat": 1,
-                "space": SPACE,
-                "size": "",
-                "name": row.model,
-                "genotype": f"timm:{row.model}",
-                "arch_json": text,
-                "n_ops": feats[(row.model, row.img_size)]["n_ops"],
-                "n_params": feats[(row.model, row.img_size)]["params"],
-                "input_shape": "x".join(map(str, row.input_shape)),
-                "dtype": dtype,
-                "mode": "infer",
-                "status": "ok",
-                "error": "",
-                "source": "imported",
-                "protocol_id": pid,
-                "measured_at": "",
-                "latency_median_ms": ms,
-                "latency_mean_ms": ms,
-                "latency_min_ms": ms,
-                "timer": "imported",
-                "stop_reason": "imported",
-                "warnings": f"imported ({path.name}, line {row.line}); not measured by latbench",
-            }
-        )
+        features = feats[(row.model, row.img_size)]
+        text = json.dumps(_arch(row, features, library), sort_keys=True)
+        columns = {
+            "arch_id": hashlib.sha1(text.encode()).hexdigest(),
+            "space": SPACE,
+            "size": "",
+            "name": row.model,
+            "genotype": f"timm:{row.model}",
+            "arch_json": text,
+            "n_ops": features["n_ops"],
+            "n_params": features["params"],
+            "input_shape": "x".join(map(str, row.input_shape)),
+            "dtype": described.get("dtype", "float32"),
+            "mode": "infer",
+        }
+        what = f"{path.name}, line {row.line}"
+        out_rows.append(imported_row(columns, row.step_ms, meta["protocol_id"], what))
         report.batches[row.batch] += 1
     if not out_rows:
         raise LatbenchError(
@@ -330,21 +307,7 @@ def import_timm_file(
             f"names unknown to {library}, {len(report.failed)} failed on the "
             "meta device)"
         )
-    prov["skipped_unknown"] = report.unknown
-    prov["skipped_failed"] = report.failed
-    meta = {
-        "fingerprint": {
-            "slug": slug,
-            "name": f"{prov['device']} ({slug}, imported)",
-            "kind": "imported",
-        },
-        "protocol": {"kind": "imported"},
-        "protocol_id": pid,
-        "source": "imported",
-        "space": SPACE,
-        "size": "",
-        "provenance": prov,
-    }
+    meta["provenance"].update(skipped_unknown=report.unknown, skipped_failed=report.failed)
     write_table(target, NETWORKS, meta, out_rows)
     report.table, report.rows = target, len(out_rows)
     return report
@@ -370,16 +333,14 @@ class ModelNetworks:
         return [f"{n}@{int(s)}" for n, s in zip(self.names, self.img_size)]
 
     def take(self, rows: np.ndarray) -> ModelNetworks:
-        return ModelNetworks(
-            [self.names[i] for i in rows],
-            self.img_size[rows],
-            self.batch[rows],
-            self.features[rows],
-            self.latency_ms[rows],
-            self.device,
-            self.table_sha256,
-            self.provenance,
-            self.meta,
+        """The entries at the indices ``rows``."""
+        return replace(
+            self,
+            names=[self.names[i] for i in rows],
+            img_size=self.img_size[rows],
+            batch=self.batch[rows],
+            features=self.features[rows],
+            latency_ms=self.latency_ms[rows],
         )
 
 

@@ -88,9 +88,7 @@ def loads(text: str, source: str = "<string>") -> Any:
         raise InputFileError(f"{source}: JSON nested more than {MAX_DEPTH} levels deep")
     try:
         return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{source}: not valid JSON ({exc})") from None
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
         raise InputFileError(f"{source}: not valid JSON ({exc})") from None
 
 

@@ -67,7 +67,6 @@ class OpSpec:
         **params: Any,
     ) -> OpSpec:
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
-
         op = get_op_kind(kind)
         if dtype not in DTYPES:
             raise OpSpecError(f"{kind}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
@@ -84,7 +83,6 @@ class OpSpec:
         frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
         return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
 
-    # -- key ---------------------------------------------------------------------------------
     @functools.cached_property
     def key(self) -> str:
         """Stable text key: ``kind|k=v;k=v|NxCxHxW|dtype|mode`` with JSON values."""
@@ -132,7 +130,6 @@ class OpSpec:
     def __str__(self) -> str:
         return self.key
 
-    # -- views ---------------------------------------------------------------------------------
     @property
     def p(self) -> Mapping[str, Any]:
         """The hyper-parameters as a read-only mapping."""
@@ -144,14 +141,12 @@ class OpSpec:
 
     @property
     def n_inputs(self) -> int:
-
         kind = get_op_kind(self.kind)
         return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
 
     def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
         """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
         dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
-
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
             return kind.inputs(self)
@@ -159,25 +154,14 @@ class OpSpec:
 
     def replace(self, **changes: Any) -> OpSpec:
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
-        fields: dict[str, Any] = {
-            "input_shape": self.input_shape,
-            "dtype": self.dtype,
-            "mode": self.mode,
-        }
         kind = changes.pop("kind", self.kind)
         params = dict(self.params) if kind == self.kind else {}
-        for name in list(changes):
-            if name in fields:
-                fields[name] = changes.pop(name)
-        params.update(changes)
-        return OpSpec.make(
-            kind, fields["input_shape"], dtype=fields["dtype"], mode=fields["mode"], **params
-        )
+        shape = changes.pop("input_shape", self.input_shape)
+        dtype, mode = changes.pop("dtype", self.dtype), changes.pop("mode", self.mode)
+        return OpSpec.make(kind, shape, dtype=dtype, mode=mode, **{**params, **changes})
 
-    # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
-
         builder = get_op_kind(self.kind).build
         if torch.device(device).type == "meta":  # shapes only: never allocate real weights
             with torch.device("meta"):
@@ -214,7 +198,6 @@ class OpSpec:
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""
-
         return dict(op_features(self))
 
 

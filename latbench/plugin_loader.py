@@ -1,19 +1,16 @@
-"""The plugin loader: finds and loads plugins once per process (the registries call
-``load_plugins`` before a lookup). The registration API plugins use is ``latbench.plugins``.
+"""The plugin loader: finds and loads plugins once per process, when a registry is first asked
+for something (``get_op_kind``, ``get_space``, ...). The registration API is ``latbench.plugins``.
 
-Plugins load in this order, once per process, when a registry is first asked for something
-(``get_op_kind``, ``get_space``, ...):
+Order:
 
-1. latbench's own, ``latbench.builtin`` (the op kinds, the benchmark spaces and the five
-   papers' folders). latbench's
-   pyproject declares it as an entry point like any other; it is loaded first by name so that
-   a source checkout that is not installed has it too (the entry point is then skipped).
+1. latbench's own, ``latbench.builtin`` (op kinds, benchmark spaces, the papers' folders),
+   loaded first by name so that a source checkout that is not installed has it too (its entry
+   point is then skipped).
 2. The entry points of group ``latbench.plugins`` of the installed distributions, sorted by
    (name, value); a value ``module`` is imported, ``module:callable`` is called.
 3. ``LATBENCH_PLUGINS``: module names or paths of ``.py`` files, separated by commas or
-   ``os.pathsep``, in order. ``latbench --plugin X`` appends ``X`` (a path made absolute) to
-   it, so that every child process (the measuring worker, joblib and local Ray
-   workers) inherits the same list and loads the same plugins.
+   ``os.pathsep``, in order. ``latbench --plugin X`` appends ``X`` (a path made absolute), so
+   every child process (measuring worker, joblib and local Ray workers) loads the same plugins.
 
 A plugin that fails to load is a ``PluginError`` naming it and its error, raised again by
 every later registry call in the process (no half-loaded state is used silently).
@@ -41,17 +38,6 @@ GROUP = "latbench.plugins"
 BUILTIN = "latbench.builtin"
 """latbench's own plugin: the papers' op kinds, spaces, samplers, layouts, genotypes."""
 
-__all__ = [
-    "BUILTIN",
-    "ENV",
-    "GROUP",
-    "PluginError",
-    "add_to_environment",
-    "load_plugins",
-    "loaded_plugins",
-    "plugin_list",
-]
-
 
 class PluginError(LatbenchError):
     """A plugin could not be found or raised while registering."""
@@ -75,10 +61,6 @@ _state: dict[str, Any] = {
 }
 
 
-def _split(text: str) -> list[str]:
-    return [p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", text) if p.strip()]
-
-
 def _is_path(name: str) -> bool:
     return name.endswith(".py") or "/" in name or os.sep in name
 
@@ -96,7 +78,8 @@ def _entry_points() -> list[tuple[str, Any]]:
 def plugin_list(env: str | None = None) -> list[str]:
     """The plugins of ``LATBENCH_PLUGINS`` (or ``env``), in order, without repeats."""
     text = os.environ.get(ENV, "") if env is None else env
-    return list(dict.fromkeys(_split(text)))
+    parts = (p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", text))
+    return list(dict.fromkeys(p for p in parts if p))
 
 
 def add_to_environment(names: Iterable[str]) -> list[str]:

@@ -11,6 +11,7 @@ and writes their rows when the group ends: an interrupted run loses that group's
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -24,12 +25,10 @@ from latbench.opspec import OpSpec
 from latbench.tablerun.driver import TableRun, run_into_table
 from latbench.tablerun.ids import protocol_id
 from latbench.tablerun.job import OnRound, OnTurn, TableJob
-from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 from latbench.tablerun.rows import spec_columns
 from latbench.tables import LATENCY, TableSchema
-from latbench.timed import module_callable, op_callable, time_guarded, time_guarded_many  # noqa: F401 - re-exported
+from latbench.timed import op_callable, time_guarded_many
 from latbench.timing import Timer
-from latbench.timing.measurement import Measurement
 
 INTERLEAVE_GROUP = 256
 """Items built and measured round-robin together when the timer interleaves. One group shares
@@ -39,24 +38,6 @@ INTERLEAVE_BYTES = 512 * 2**20
 """At most this many bytes of inputs and outputs (estimated: ``OpLatencyJob.item_bytes``) in
 one interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB;
 smaller groups keep the measuring process's memory flat."""
-
-ProfileRun = TableRun
-
-__all__ = [
-    "INTERLEAVE_BYTES",
-    "INTERLEAVE_GROUP",
-    "OpLatencyJob",
-    "ProfileRun",
-    "REFERENCE_DIR",
-    "default_table_path",
-    "measure_op",
-    "module_callable",
-    "op_callable",
-    "profile_specs",
-    "protocol_of",
-    "spec_columns",
-    "timer_job_fields",
-]
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -70,12 +51,11 @@ def timer_job_fields(timer: Timer, schema: TableSchema = LATENCY) -> dict[str, A
     protocol, _ = protocol_of(timer)
     threads = protocol.get("threads")
     fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
-    group = INTERLEAVE_GROUP if timer.config.rounds > 1 else 1
     return {
         "schema": schema,
         "protocol": protocol,
         "fingerprint": fp,
-        "group_size": group,
+        "group_size": INTERLEAVE_GROUP if timer.config.rounds > 1 else 1,
         "group_bytes": INTERLEAVE_BYTES,
     }
 
@@ -109,9 +89,8 @@ class OpLatencyJob(TableJob[OpSpec]):
 
     def warm_up(self) -> None:
         """The first op's features import much of torch's meta-device code (2-4 s on a
-        2-core CPU): done once on a tiny convolution. Nothing runs on the measured device (its
-        set-up, which can hang, stays under the per-item limit); an error here is left for the first
-        item to meet and record."""
+        2-core CPU): done once on a tiny convolution, on no measured device; an error here is
+        left for the first item to meet and record."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
 
@@ -121,21 +100,9 @@ class OpLatencyJob(TableJob[OpSpec]):
         on_round: OnRound | None = None,
         on_turn: OnTurn | None = None,
     ) -> list[dict[str, Any]]:
-        makers = [_maker(spec, self.timer.device) for spec in items]
+        makers = [functools.partial(op_callable, spec, self.timer.device) for spec in items]
         timed = time_guarded_many(makers, self.timer, on_round, on_turn=on_turn)
         return [{**self.describe(spec), **fields} for spec, (fields, _) in zip(items, timed)]
-
-
-def _maker(spec: OpSpec, device: str) -> Callable[[], Callable[[], object]]:
-    return lambda: op_callable(spec, device)
-
-
-def measure_op(spec: OpSpec, timer: Timer) -> tuple[dict[str, Any], Measurement | None]:
-    """One table row for ``spec``: its statistics, or its error/OOM recorded as data."""
-    row = {**spec_columns(spec), "source": "measured"}
-    fields, result = time_guarded(lambda: op_callable(spec, timer.device), timer)
-    row.update(fields)
-    return row, result
 
 
 def profile_specs(
