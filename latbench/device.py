@@ -20,18 +20,11 @@ import torch
 
 from latbench.errors import MeasurementError
 
-LIBRARIES = (
-    "torch",
-    "numpy",
-    "onnx",
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "tensorrt",
-    "nvidia-ml-py",
-    "scikit-learn",
-    "pandas",
-    "latbench",
+LIBRARIES = tuple(
+    """torch numpy onnx onnxruntime onnxruntime-gpu tensorrt nvidia-ml-py scikit-learn pandas
+    latbench""".split()
 )
+"""The libraries whose versions a fingerprint records (they affect measurements)."""
 
 _THROTTLE_BITS = {
     0x1: "gpu_idle",
@@ -46,8 +39,7 @@ _BENIGN_THROTTLE = {"gpu_idle", "applications_clocks_setting"}
 
 
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
-    """Installed versions of ``names`` (default: the libraries that affect measurements);
-    packages that are not installed are omitted."""
+    """Installed versions of ``names``; packages that are not installed are omitted."""
     out = {}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):

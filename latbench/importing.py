@@ -9,10 +9,11 @@ whole batch (``--per image`` values are multiplied by the batch); the one publis
 fills ``latency_median_ms``, ``latency_mean_ms`` and ``latency_min_ms`` alike.
 
 A space supplies its own row -> Architecture parser (``register_row_parser``); NAS-Bench-201
-(``arch_str``) is the first. Disconnected NAS-Bench-201 cells (341 of 15,625) are dropped by
-default and counted: their published latency says whether the runtime removed dead code,
-which no op-cost model can predict. ``disconnected="keep"`` imports them, flagged in their
-architecture's ``meta["connected"] = False``.
+(``arch_str``) and OFA MobileNetV3 (HELP's ``ks``/``e``/``d``/``r``) are here. Disconnected
+NAS-Bench-201 cells (341 of 15,625) are dropped by default and counted: their published latency
+says whether the runtime removed dead code, which no op-cost model can predict.
+``disconnected="keep"`` imports them, flagged in their architecture's
+``meta["connected"] = False``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ from typing import Any
 
 from latbench.archs.graph import Architecture
 from latbench.archs.nasbench201 import from_genotype, is_connected
+from latbench.archs.ofa_mbv3 import (
+    DEFAULT_WIDTH,
+    ROW_COLUMNS,
+    OfaConfig,
+    OfaEncodingError,
+    _ints,
+    build_network,
+)
 from latbench.archs.registry import spaces_with_genotypes
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
@@ -58,18 +67,11 @@ wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms
 
 
 class ImportRowError(LatbenchError, ValueError):
-    """A bad value in an imported file; the message names file, row and column."""
+    """A bad value of ``kind`` in an imported file; the message names file, row and column.
+    A row parser raises it with the ``column`` and what is wrong; the importer adds the rest."""
 
-    def __init__(self, kind: str, message: str):
-        self.kind = kind
-        super().__init__(message)
-
-
-class RowValueError(LatbenchError, ValueError):
-    """Raised by a row parser: ``column`` holds a bad value of ``kind``."""
-
-    def __init__(self, column: str, kind: str, message: str):
-        self.column, self.kind = column, kind
+    def __init__(self, kind: str, message: str, column: str = ""):
+        self.kind, self.column = kind, column
         super().__init__(message)
 
 
@@ -142,7 +144,7 @@ def register_row_parser(
     space: str, columns: tuple[str, ...]
 ) -> Callable[[Callable[..., Architecture]], Callable[..., Architecture]]:
     """Decorator registering ``parse(row, options) -> Architecture`` for files whose header
-    has all of ``columns``; the parser raises ``RowValueError`` naming the bad column."""
+    has all of ``columns``; the parser raises ``ImportRowError`` naming the bad column."""
 
     def decorate(fn: Callable[..., Architecture]) -> Callable[..., Architecture]:
         _ROW_PARSERS[space] = RowParser(space, tuple(columns), fn)
@@ -156,6 +158,7 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
     """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes
     (a disconnected cell is not pruned: it is flagged, and dropped by the caller)."""
     text = row.get("arch_str") or ""
+    assert options.batch is not None  # the importer resolves each column's batch
     try:
         return from_genotype(
             text,
@@ -165,10 +168,42 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
             prune=options.prune and is_connected(text),
         )
     except UnknownGenotypeOpError as exc:
-        raise RowValueError("arch_str", "unknown op", str(exc)) from None
+        raise ImportRowError("unknown op", str(exc), "arch_str") from None
     except GenotypeError as exc:
         kind = "missing value" if not text.strip() else "malformed genotype"
-        raise RowValueError("arch_str", kind, str(exc)) from None
+        raise ImportRowError(kind, str(exc), "arch_str") from None
+
+
+def _ofa_column(row: Mapping[str, str], name: str) -> str:
+    text = (row.get(name) or "").strip()
+    if not text:
+        raise ImportRowError("missing value", f"column {name!r} is empty", name)
+    return text
+
+
+@register_row_parser("ofa-mbv3", ROW_COLUMNS)
+def parse_ofa_mbv3(row: Mapping[str, str], options: ImportOptions) -> Architecture:
+    """An OFA MobileNetV3 row in HELP's format (``latbench.archs.ofa_mbv3``: ``ks``, ``e``,
+    ``d`` ``-``-joined, ``r`` px) -> the subnet at the import's batch and width
+    ``DEFAULT_WIDTH`` (1.2, which the file does not state: the width HELP's latencies support,
+    ``bench/ofa_width.py`` and docs/ofa.md)."""
+    assert options.batch is not None  # the importer resolves each column's batch
+    fields: dict[str, Any] = {}
+    for name in ("ks", "e", "d"):
+        try:
+            fields[name] = _ints(name, _ofa_column(row, name))
+        except OfaEncodingError as exc:
+            raise ImportRowError("malformed encoding", str(exc), name) from None
+    try:
+        fields["r"] = int(_ofa_column(row, "r"))
+    except ValueError:
+        message = f"r={row.get('r')!r} is not an integer"
+        raise ImportRowError("malformed resolution", message, "r") from None
+    try:
+        config = OfaConfig(fields["ks"], fields["e"], fields["d"], fields["r"], DEFAULT_WIDTH)
+    except OfaEncodingError as exc:
+        raise ImportRowError("outside the space", str(exc), exc.field) from None
+    return build_network(config, options.batch)
 
 
 def row_parser(header: list[str], space: str | None = None) -> RowParser:
@@ -386,32 +421,6 @@ def imported_meta(
     }
 
 
-def provenance(path: Path, column: str, options: ImportOptions, space: str) -> dict[str, Any]:
-    """The side-car's record of where an imported column came from and how it was read."""
-    return imported_provenance(
-        path,
-        origin=options.origin,
-        license=options.license,
-        license_file=options.license_file,
-        measured_by=options.measured_by,
-        described={
-            "column": column,
-            "unit": options.unit,
-            "per": options.per,
-            "batch": options.batch,
-            "conversion": f"latency_*_ms = published value x {options.factor:g} (ms per "
-            "forward pass of the whole batch)",
-            "statistic": "one published value per network; it fills latency_median_ms, "
-            "latency_mean_ms and latency_min_ms alike",
-            "space": space,
-            "size": options.size,
-            "n_classes": options.n_classes,
-            "prune": options.prune,
-            "disconnected": options.disconnected,
-        },
-    )
-
-
 Parsed = list[tuple[int, dict[str, str], dict[str, Any]]]
 """(line, row, descriptive columns) of the rows whose architecture reads."""
 
@@ -434,7 +443,7 @@ def _parse_archs(
             else:
                 arch = parser.parse(row, options)
                 cache[key] = (arch, arch_columns(arch, compact=compact))
-        except RowValueError as exc:
+        except ImportRowError as exc:
             column = exc.column
             if column == "arch_str" and options.arch_column:
                 column = options.arch_column
@@ -509,16 +518,33 @@ def _column_table(
     options: ImportOptions,
     space: str,
     report: ImportReport,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The side-car meta and rows of one latency column."""
-    meta = imported_meta(
-        slug_of(column),
-        f"{column} (imported)",
-        space,
-        options.size,
-        provenance(path, column, options, space),
+) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    """The side-car meta (its provenance says where the column came from and how it was read)
+    and rows of one latency column."""
+    prov = imported_provenance(
+        path,
+        origin=options.origin,
+        license=options.license,
+        license_file=options.license_file,
+        measured_by=options.measured_by,
+        described={
+            "column": column,
+            "unit": options.unit,
+            "per": options.per,
+            "batch": options.batch,
+            "conversion": f"latency_*_ms = published value x {options.factor:g} (ms per "
+            "forward pass of the whole batch)",
+            "statistic": "one published value per network; it fills latency_median_ms, "
+            "latency_mean_ms and latency_min_ms alike",
+            "space": space,
+            "size": options.size,
+            "n_classes": options.n_classes,
+            "prune": options.prune,
+            "disconnected": options.disconnected,
+        },
     )
-    rows = []
+    meta = imported_meta(slug_of(column), f"{column} (imported)", space, options.size, prov)
+    rows: list[Mapping[str, Any]] = []
     for line, row, described in parsed:
         kind, value = latency_ms(row.get(column, ""), options.factor)
         if value is None:
@@ -539,10 +565,18 @@ def _column_table(
 
 def provenance_line(meta: Mapping[str, Any]) -> str:
     """One line saying where a networks table's latencies come from, for reports:
-    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``."""
+    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``
+    (for timm's files: ``imported from ORIGIN (file: device, precision, ...)``)."""
     prov = meta.get("provenance") or {}
     if meta.get("source") != "imported" and prov.get("source") != "imported":
         return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"
+    if meta.get("space") == "timm":  # latbench.importing_timm: the file name says the rest
+        return (
+            f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
+            f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
+            f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
+            f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
+        )
     return (
         f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
         f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "

@@ -2,24 +2,21 @@
 
 timm publishes ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>
 [-dynamo].csv``: one row per (model, image size) with ``infer_batch_size`` (the batch actually
-run: the script starts at the requested one and halves/lowers it after out-of-memory errors,
-so it varies per row), ``infer_step_time`` and ``infer_samples_per_sec``. timm's
-``benchmark.py`` (``InferenceBenchmarkRunner.run``) times ``num_bench_iter`` forward passes of
-a whole batch and writes ``infer_step_time = 1000 · elapsed / num_bench_iter`` (milliseconds
-per batch) and ``infer_samples_per_sec = batch · num_bench_iter / elapsed``, so
-``step_time · samples_per_sec / (1000 · batch)`` is 1 up to rounding; each row is checked
-(``CONSISTENCY_TOLERANCE``) and a row that breaks it is refused, naming file, line and field.
+run, lowered after out-of-memory errors, so it varies per row), ``infer_step_time`` and
+``infer_samples_per_sec``. timm's ``benchmark.py`` (``InferenceBenchmarkRunner.run``) writes
+``infer_step_time = 1000 · elapsed / num_bench_iter`` (ms per batch) and
+``infer_samples_per_sec = batch · num_bench_iter / elapsed``, so
+``step_time · samples_per_sec / (1000 · batch)`` is 1 up to rounding; a row that breaks it
+(``CONSISTENCY_TOLERANCE``) is refused, naming file, line and field.
 
 One ``latbench.networks`` table per file, ``OUT/<slug>/timm-published.networks.csv`` (slug:
-the file name without ``benchmark-infer-``), rows ``source=imported``: latency = the step
-time, ms per forward pass of the row's own batch (``input_shape`` carries it). The side-car
-records the device, precision (AMP / fp32), layout (NCHW / channels-last), compiled or eager,
-PyTorch version, the batch per row, the file's sha256 and its license. Each row's
-``arch_json`` is a compact description (space ``timm``, the model name, input shape) holding
-in its ``meta`` the published ``param_count`` / ``infer_gmacs`` / ``infer_macts`` and the
-features ``latbench.model_features`` counts on the meta device (``FEATURES``, per image).
-Names the installed timm does not know are skipped and counted (an older or newer timm than
-the file's); so are models that do not run on the meta device at their size.
+the file name without ``benchmark-infer-``), rows ``source=imported``, latency = the step time
+(ms per forward pass of the row's batch, which ``input_shape`` carries). The side-car records
+what the file name says (``file_provenance``), the file's sha256 and its license. Each row's
+``arch_json`` (space ``timm``, model name, input shape) holds in its ``meta`` the published
+``param_count`` / ``infer_gmacs`` / ``infer_macts`` and the ``latbench.model_features``
+``FEATURES`` (per image). Names the installed timm does not know, and models that do not run on
+the meta device at their size, are skipped and counted.
 """
 
 from __future__ import annotations
@@ -48,7 +45,7 @@ from latbench.importing import (
     slug_of,
 )
 from latbench.jsonio import loads
-from latbench.model_features import FEATURES, FeatureCache, features_of
+from latbench.model_features import FEATURES, FeatureCache, features_of, timm_features
 from latbench.models.loader import import_library
 from latbench.tablerun.paths import default_table_path
 from latbench.tables import read_meta, read_table
@@ -120,7 +117,7 @@ def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: ty
     text = (row.get(column) or "").strip()
     what = "a positive integer" if kind is int else "a positive number"
     try:
-        value = kind(text) if kind is int else float(text)
+        value = kind(text)
     except ValueError:
         raise ImportRowError(
             "non-numeric value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
@@ -170,7 +167,8 @@ def read_timm(path: str | os.PathLike[str]) -> list[TimmRow]:
             f"{path}: no column {missing[0]!r}; a timm benchmark-infer CSV has "
             f"{', '.join(COLUMNS)} (header: {', '.join(header)})"
         )
-    out, seen = [], {}
+    out: list[TimmRow] = []
+    seen: dict[tuple[str, int], int] = {}
     for line, row in rows:
         parsed = parse_row(path, line, row)
         key = (parsed.model, parsed.img_size)
@@ -253,7 +251,7 @@ def import_timm_file(
     feats, failed = features_of(
         ((r.model, r.img_size) for r in known),
         FeatureCache(features_cache, library),
-        **({"compute": compute} if compute else {}),
+        compute or timm_features,
         progress=progress,
     )
     report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
@@ -279,7 +277,7 @@ def import_timm_file(
         },
     )
     meta = imported_meta(slug, f"{described['device']} ({slug}, imported)", SPACE, "", prov)
-    out_rows = []
+    out_rows: list[Mapping[str, Any]] = []
     for row in known:
         if (row.model, row.img_size) not in feats:
             continue
@@ -384,15 +382,6 @@ def model_networks(
                 "meta; re-import the file with this latbench"
             ) from None
     meta = dict(df.attrs.get("meta", {}))
-    prov = meta.get("provenance") or {}
-    line = (
-        f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
-        f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
-        f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
-        f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
-        if meta.get("source") == "imported"
-        else provenance_line(meta)
-    )
     return ModelNetworks(
         names,
         np.array(sizes),
@@ -401,6 +390,6 @@ def model_networks(
         df[target].to_numpy(dtype=np.float64),
         meta.get("fingerprint", {}).get("slug", ""),
         digest,
-        line,
+        provenance_line(meta),
         meta,
     )

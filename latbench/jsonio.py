@@ -92,11 +92,6 @@ def loads(text: str, source: str = "<string>") -> Any:
         raise InputFileError(f"{source}: not valid JSON ({exc})") from None
 
 
-def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
-    """``loads(read_text(path))`` with ``path`` named in every error."""
-    return loads(read_text(path, what), f"{path}")
-
-
 EXPECTED = {
     "string_type": "a string",
     "int_type": "an integer",

@@ -19,7 +19,6 @@ every later registry call in the process (no half-loaded state is used silently)
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import re
 import threading
@@ -69,7 +68,6 @@ def _entry_points() -> list[tuple[str, Any]]:
     """(value, entry point) of group ``GROUP``, sorted by (name, value), one per value (the
     label errors show, the same as the module's name in ``LATBENCH_PLUGINS``); latbench's own
     (``BUILTIN``) is left out, it is loaded first by name."""
-
     found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
     unique = {ep.value: ep for ep in reversed(found) if ep.value != BUILTIN}
     return sorted(unique.items(), key=lambda item: (item[1].name, item[0]))

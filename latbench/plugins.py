@@ -30,12 +30,7 @@ from latbench.plugin_loader import (
     plugin_list,
 )
 from latbench.protocol_registry import register_protocol
-from latbench.spaces.registry import (
-    ChoiceLayout,
-    register_layout,
-    register_sampler,
-    register_space,
-)
+from latbench.spaces.registry import ChoiceLayout, register_layout, register_sampler, register_space
 
 __all__ = [
     "BUILTIN",
