@@ -1,19 +1,14 @@
 """Import whole-network latencies measured elsewhere into ``latbench.networks`` tables.
 
-A published file (NAS-Bench-201 ``arch_str`` plus one latency column per device, as HELP,
-HW-NAS-Bench and BRP-NAS publish them) becomes one table per device column. Imported rows are
-never passed off as measured here: ``source=imported``, ``timer=imported``, a ``protocol_id``
-starting ``imported-``, and the side-car's provenance (``imported_provenance``). The user
-states unit and batch; nothing is guessed. Values are stored in ms per forward pass of the
-whole batch (``--per image`` values are multiplied by the batch); the one published number
-fills ``latency_median_ms``, ``latency_mean_ms`` and ``latency_min_ms`` alike.
-
-A space supplies its own row -> Architecture parser (``register_row_parser``); NAS-Bench-201
-(``arch_str``) and OFA MobileNetV3 (HELP's ``ks``/``e``/``d``/``r``) are here. Disconnected
-NAS-Bench-201 cells (341 of 15,625) are dropped by default and counted: their published latency
-says whether the runtime removed dead code, which no op-cost model can predict.
-``disconnected="keep"`` imports them, flagged in their architecture's
-``meta["connected"] = False``.
+A published file (architecture columns plus one latency column per device, as HELP, HW-NAS-Bench
+and BRP-NAS publish them) becomes one table per column. Imported rows say so: ``source`` and
+``timer`` ``imported``, an ``imported-`` ``protocol_id`` and the side-car's provenance. The user
+states unit and batch; values are stored in ms per forward pass of the whole batch (``--per
+image``: times the batch); the one published number fills median, mean and min alike. A space
+reads its rows with its ``register_row_parser`` parser (NAS-Bench-201 and OFA MobileNetV3 here).
+Disconnected NAS-Bench-201 cells (341 of 15,625) are dropped and counted unless
+``disconnected="keep"`` (flagged ``meta["connected"] = False``): their published latency says
+whether the runtime removed dead code, which no op-cost model can predict.
 """
 
 from __future__ import annotations
@@ -36,12 +31,10 @@ from typing import Any
 from latbench.archs.graph import Architecture
 from latbench.archs.nasbench201 import from_genotype, is_connected
 from latbench.archs.ofa_mbv3 import (
-    DEFAULT_WIDTH,
     ROW_COLUMNS,
-    OfaConfig,
     OfaEncodingError,
-    _ints,
     build_network,
+    config_from_columns,
 )
 from latbench.archs.registry import spaces_with_genotypes
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
@@ -174,35 +167,19 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
         raise ImportRowError(kind, str(exc), "arch_str") from None
 
 
-def _ofa_column(row: Mapping[str, str], name: str) -> str:
-    text = (row.get(name) or "").strip()
-    if not text:
-        raise ImportRowError("missing value", f"column {name!r} is empty", name)
-    return text
-
-
 @register_row_parser("ofa-mbv3", ROW_COLUMNS)
 def parse_ofa_mbv3(row: Mapping[str, str], options: ImportOptions) -> Architecture:
-    """An OFA MobileNetV3 row in HELP's format (``latbench.archs.ofa_mbv3``: ``ks``, ``e``,
-    ``d`` ``-``-joined, ``r`` px) -> the subnet at the import's batch and width
+    """An OFA MobileNetV3 row in HELP's format (``ks``, ``e``, ``d`` ``-``-joined, ``r`` px;
+    ``latbench.archs.ofa_mbv3``) -> the subnet at the import's batch and width
     ``DEFAULT_WIDTH`` (1.2, which the file does not state: the width HELP's latencies support,
     ``bench/ofa_width.py`` and docs/ofa.md)."""
     assert options.batch is not None  # the importer resolves each column's batch
-    fields: dict[str, Any] = {}
-    for name in ("ks", "e", "d"):
-        try:
-            fields[name] = _ints(name, _ofa_column(row, name))
-        except OfaEncodingError as exc:
-            raise ImportRowError("malformed encoding", str(exc), name) from None
+    ks, e, d, r = (row.get(c) or "" for c in ROW_COLUMNS)
     try:
-        fields["r"] = int(_ofa_column(row, "r"))
-    except ValueError:
-        message = f"r={row.get('r')!r} is not an integer"
-        raise ImportRowError("malformed resolution", message, "r") from None
-    try:
-        config = OfaConfig(fields["ks"], fields["e"], fields["d"], fields["r"], DEFAULT_WIDTH)
+        config = config_from_columns(ks, e, d, r)
     except OfaEncodingError as exc:
-        raise ImportRowError("outside the space", str(exc), exc.field) from None
+        kind = "missing value" if not (row.get(exc.field) or "").strip() else "bad encoding"
+        raise ImportRowError(kind, str(exc), exc.field) from None
     return build_network(config, options.batch)
 
 
@@ -379,13 +356,6 @@ def imported_provenance(
     }
 
 
-def imported_protocol_id(prov: Mapping[str, Any]) -> str:
-    """``imported-<protocol_id>`` of the provenance without who imported it and when."""
-    return "imported-" + protocol_id(
-        {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")}
-    )
-
-
 def imported_row(described: Mapping[str, Any], ms: float, pid: str, what: str) -> dict[str, Any]:
     """A networks row of one published latency ``ms`` (fills median, mean and min)."""
     return {
@@ -408,12 +378,13 @@ def imported_row(described: Mapping[str, Any], ms: float, pid: str, what: str) -
 def imported_meta(
     slug: str, name: str, space: str, size: str, prov: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The side-car meta of an imported networks table."""
-    pid = imported_protocol_id(prov)
+    """The side-car meta of an imported networks table; its protocol id is
+    ``imported-<protocol_id>`` of the provenance without who imported it and when."""
+    described = {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")}
     return {
         "fingerprint": {"slug": slug, "name": name, "kind": "imported"},
         "protocol": {"kind": "imported"},
-        "protocol_id": pid,
+        "protocol_id": "imported-" + protocol_id(described),
         "source": "imported",
         "space": space,
         "size": size,

@@ -1,22 +1,19 @@
 """``latbench import-nets --format timm``: pytorch-image-models' published inference benchmarks.
 
-timm publishes ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>
-[-dynamo].csv``: one row per (model, image size) with ``infer_batch_size`` (the batch actually
-run, lowered after out-of-memory errors, so it varies per row), ``infer_step_time`` and
-``infer_samples_per_sec``. timm's ``benchmark.py`` (``InferenceBenchmarkRunner.run``) writes
-``infer_step_time = 1000 · elapsed / num_bench_iter`` (ms per batch) and
-``infer_samples_per_sec = batch · num_bench_iter / elapsed``, so
-``step_time · samples_per_sec / (1000 · batch)`` is 1 up to rounding; a row that breaks it
-(``CONSISTENCY_TOLERANCE``) is refused, naming file, line and field.
+timm's ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>[-dynamo].csv``
+has one row per (model, image size): ``infer_batch_size`` (the batch run, lowered after
+out-of-memory errors, so it varies per row), ``infer_step_time = 1000 · elapsed / iters`` (ms
+per batch) and ``infer_samples_per_sec = batch · iters / elapsed`` (timm's ``benchmark.py``,
+``InferenceBenchmarkRunner.run``); a row whose ``step · rate / (1000 · batch)`` is not 1 within
+``CONSISTENCY_TOLERANCE`` is refused, naming file, line and field.
 
-One ``latbench.networks`` table per file, ``OUT/<slug>/timm-published.networks.csv`` (slug:
-the file name without ``benchmark-infer-``), rows ``source=imported``, latency = the step time
-(ms per forward pass of the row's batch, which ``input_shape`` carries). The side-car records
-what the file name says (``file_provenance``), the file's sha256 and its license. Each row's
-``arch_json`` (space ``timm``, model name, input shape) holds in its ``meta`` the published
-``param_count`` / ``infer_gmacs`` / ``infer_macts`` and the ``latbench.model_features``
+Each file becomes ``OUT/<slug>/timm-published.networks.csv`` (slug: the file name without
+``benchmark-infer-``), rows ``source=imported`` with latency = the step time (ms per forward
+pass of the row's batch, which ``input_shape`` carries); the side-car records what the file
+name says (``file_provenance``), its sha256 and license. Each row's ``arch_json`` (space
+``timm``) holds the published ``PUBLISHED`` columns and the ``latbench.model_features``
 ``FEATURES`` (per image). Names the installed timm does not know, and models that do not run on
-the meta device at their size, are skipped and counted.
+the meta device, are skipped and counted.
 """
 
 from __future__ import annotations
@@ -34,21 +31,19 @@ from typing import Any
 
 import numpy as np
 
-from latbench.errors import LatbenchError, TableError
+from latbench.errors import LatbenchError
 from latbench.importing import (
     ImportRowError,
     imported_meta,
     imported_provenance,
     imported_row,
-    provenance_line,
     read_rows,
     slug_of,
 )
-from latbench.jsonio import loads
 from latbench.model_features import FEATURES, FeatureCache, features_of, timm_features
 from latbench.models.loader import import_library
 from latbench.tablerun.paths import default_table_path
-from latbench.tables import read_meta, read_table
+from latbench.tables import read_meta
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -313,7 +308,8 @@ def import_timm_file(
 
 @dataclass
 class ModelNetworks:
-    """Whole models of a timm networks table: one entry per (model, image size)."""
+    """Whole models measured on one device, one entry per (model, image size): what
+    ``ModelTransferPredictor`` fits on (``bench/transfer_timm.py`` builds them: ``read_timm``)."""
 
     names: list[str]
     img_size: np.ndarray  # (n,) px
@@ -321,9 +317,6 @@ class ModelNetworks:
     features: np.ndarray  # (n, len(FEATURES)) per image
     latency_ms: np.ndarray  # (n,) ms per forward pass of the row's batch
     device: str = ""
-    table_sha256: str = ""
-    provenance: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -344,52 +337,7 @@ class ModelNetworks:
 
 def is_model_table(table: str | os.PathLike[str]) -> bool:
     """True when the networks table at ``table`` holds whole models (space ``timm``)."""
-
     try:
         return read_meta(table).get("space") == SPACE
     except (OSError, LatbenchError):
         return False
-
-
-def model_networks(
-    table: str | os.PathLike[str], target: str = "latency_median_ms"
-) -> ModelNetworks:
-    """The ok rows of a timm networks table (``import_timm_file``), with their features."""
-
-    df = read_table(table)
-    digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()
-    for col in ("arch_json", "space", target):
-        if col not in df.columns:
-            raise TableError(f"{table}: no column {col!r}; expected a latbench.networks table")
-    df = df[(df["status"] == "ok") & (df["space"] == SPACE)]
-    if df.empty:
-        raise TableError(
-            f"{table}: no ok rows of space {SPACE!r} (import one with "
-            "`latbench import-nets --format timm`)"
-        )
-    names, sizes, batches, feats = [], [], [], []
-    for i, text in enumerate(df["arch_json"]):
-        data = loads(text, f"{table}: row {i + 2}, column 'arch_json'")
-        meta = data.get("meta") or {}
-        try:
-            feats.append([float(meta["features"][k]) for k in FEATURES])
-            names.append(str(data["name"]))
-            sizes.append(int(meta["img_size"]))
-            batches.append(int(meta["batch"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TableError(
-                f"{table}: row {i + 2}, column 'arch_json': no {exc} in its "
-                "meta; re-import the file with this latbench"
-            ) from None
-    meta = dict(df.attrs.get("meta", {}))
-    return ModelNetworks(
-        names,
-        np.array(sizes),
-        np.array(batches),
-        np.array(feats, dtype=np.float64),
-        df[target].to_numpy(dtype=np.float64),
-        meta.get("fingerprint", {}).get("slug", ""),
-        digest,
-        provenance_line(meta),
-        meta,
-    )
