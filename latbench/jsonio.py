@@ -1,15 +1,11 @@
 """Strict reading of the files latbench loads: UTF-8 text and JSON without surprises.
 
 Every failure is one ``InputFileError`` naming the file: bytes that are not UTF-8, invalid
-JSON, ``NaN``/``Infinity`` (not JSON, though Python's ``json`` accepts them), floats that
-overflow to infinity, integers longer than ``MAX_INT_DIGITS`` digits and nesting deeper than
-``MAX_DEPTH``. ``OSError`` (missing file, permissions, symlink loops) passes through; the CLI
-turns it into one line (``latbench.errors.os_error_line``).
-
-What a parsed document must hold is a pydantic model beside its reader (side-cars:
-``latbench.tables.store``, predictor files: ``latbench.predictors.persist``, architectures:
-``latbench.archs.graph``); ``validated`` checks a document against one and turns the first
-violation into the same one line: ``<file>: field 'a.b[0]' is <value>; expected <what>``.
+JSON, ``NaN``/``Infinity`` (Python's ``json`` accepts them), floats that overflow, integers
+longer than ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``. ``OSError`` passes
+through (the CLI's ``os_error_line``). ``validated`` checks a document against the pydantic
+model beside its reader (``latbench.tables.store``, ``latbench.predictors.persist``,
+``latbench.archs.graph``): ``<file>: field 'a.b[0]' is <value>; expected <what>``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,11 @@
-"""``OpSpec``: the one key of latbench — one candidate operation at one input.
-
-The catalogue yields OpSpecs, the profiler measures them, tables are keyed by their text key,
-predictors take them and the searches ask for their cost. An OpSpec is frozen and hashable;
-``OpSpec.make`` validates the hyper-parameters against the op kind's registry entry and fills
-in defaults, so two specs that build the same module always have the same key.
+"""``OpSpec``: the one key of latbench, one candidate operation at one input: the catalogue
+yields them, the profiler measures them, tables are keyed by their text key, predictors and
+searches price them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping
@@ -28,8 +26,6 @@ DTYPES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
 }
 MODES = ("infer", "train")
-_KEY_SEP = "|"
-_PARAM_SEP = ";"
 
 
 def _freeze(value: Any) -> Any:
@@ -43,11 +39,11 @@ def _freeze(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One operation of kind ``kind`` applied to input(s) of ``input_shape``.
+    """One operation of kind ``kind`` applied to input(s) of ``input_shape``; frozen, hashable.
 
-    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; use
-    ``OpSpec.make`` (or ``from_key``) rather than the constructor so that they are validated.
-    Ops with two inputs (aggregations) take two tensors of ``input_shape``.
+    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; build with
+    ``OpSpec.make`` (or ``from_key``), which validates them and fills defaults, so two specs
+    that build the same module have the same key. Two-input ops take two ``input_shape`` tensors.
     """
 
     kind: str
@@ -86,19 +82,16 @@ class OpSpec:
     @functools.cached_property
     def key(self) -> str:
         """Stable text key: ``kind|k=v;k=v|NxCxHxW|dtype|mode`` with JSON values."""
-        params = _PARAM_SEP.join(
-            f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params
-        )
+        params = ";".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params)
         shape = "x".join(str(s) for s in self.input_shape)
-        return _KEY_SEP.join((self.kind, params, shape, self.dtype, self.mode))
+        return "|".join((self.kind, params, shape, self.dtype, self.mode))
 
     @classmethod
     @functools.lru_cache(maxsize=65536)
     def from_key(cls, key: str) -> OpSpec:
-        """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part.
-
-        Cached (an ``OpSpec`` is immutable): tables and architectures repeat the same keys."""
-        parts = key.split(_KEY_SEP)
+        """Parse a key written by ``key`` (cached: tables repeat keys); raises ``OpSpecError``
+        naming the bad part."""
+        parts = key.split("|")
         if len(parts) != 5:
             raise OpSpecError(
                 f"malformed OpSpec key {key[:200]!r}: expected 5 '|'-separated parts "
@@ -106,7 +99,7 @@ class OpSpec:
             )
         kind, params_txt, shape_txt, dtype, mode = parts
         params: dict[str, Any] = {}
-        for item in filter(None, params_txt.split(_PARAM_SEP)):
+        for item in filter(None, params_txt.split(";")):
             name, sep, value = item.partition("=")
             if not sep:
                 raise OpSpecError(f"malformed parameter {item[:100]!r} in OpSpec key {key[:200]!r}")
@@ -162,14 +155,10 @@ class OpSpec:
 
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
-        builder = get_op_kind(self.kind).build
-        if torch.device(device).type == "meta":  # shapes only: never allocate real weights
-            with torch.device("meta"):
-                module = builder(self)
-        else:
-            module = builder(self)
-        module = module.to(device=device, dtype=self.torch_dtype)
-        return module.train(self.mode == "train")
+        meta = torch.device(device).type == "meta"  # shapes only: never allocate real weights
+        with torch.device("meta") if meta else contextlib.nullcontext():
+            module = get_op_kind(self.kind).build(self)
+        return module.to(device=device, dtype=self.torch_dtype).train(self.mode == "train")
 
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0

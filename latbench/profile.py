@@ -1,11 +1,9 @@
-"""Profiling: measure a list of OpSpecs on one device into a crash-safe latency table.
+"""Profiling: measure OpSpecs on one device into a crash-safe ``latbench.latency`` table.
 
-The op table kind of the one measure-into-table mechanism (``latbench.tablerun``): each op is
-built, timed and written as one fsync'ed row before the next starts, so a run that is killed,
-runs out of memory or meets a bad op loses nothing already measured; a re-run measures only the
-keys missing under the same protocol, and only in a table measured on this machine. A timer
-that interleaves (``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` items round-robin
-and writes their rows when the group ends: an interrupted run loses that group's measurements.
+The op kind of ``latbench.tablerun``'s jobs: each op's row is fsync'ed before the next op
+starts, and a re-run measures only the keys missing under the same protocol (on this machine).
+An interleaving timer (``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` ops
+round-robin and writes their rows when the group ends: an interruption loses that group.
 """
 
 from __future__ import annotations
@@ -31,13 +29,11 @@ from latbench.timed import op_callable, time_guarded_many
 from latbench.timing import Timer
 
 INTERLEAVE_GROUP = 256
-"""Items built and measured round-robin together when the timer interleaves. One group shares
-one stretch of time, so the larger it is, the less a shift of the machine's speed between
-groups shows in the table; all of a group's modules are held in memory at once."""
+"""Ops measured round-robin together when the timer interleaves: one group shares one stretch
+of time (the larger, the less a speed shift between groups shows), held in memory at once."""
 INTERLEAVE_BYTES = 512 * 2**20
-"""At most this many bytes of inputs and outputs (estimated: ``OpLatencyJob.item_bytes``) in
-one interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB;
-smaller groups keep the measuring process's memory flat."""
+"""At most this many bytes of inputs and outputs (``OpLatencyJob.item_bytes``) in one
+interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB."""
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -74,23 +70,18 @@ class OpLatencyJob(TableJob[OpSpec]):
         return item.key
 
     def key_columns(self, item: OpSpec) -> dict[str, Any]:
-        return {
-            **spec_columns(item, features=False),
-            "source": "measured",
-            "protocol_id": self.protocol_id,
-        }
+        return {**super().key_columns(item), **spec_columns(item, features=False)}
 
     def describe(self, item: OpSpec) -> dict[str, Any]:
-        return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
+        return {**super().key_columns(item), **spec_columns(item)}
 
     def item_bytes(self, item: OpSpec) -> float:
         """Its input and an output of the same size (bytes): what a built op holds."""
         return 2.0 * math.prod(item.input_shape) * getattr(torch, item.dtype).itemsize
 
     def warm_up(self) -> None:
-        """The first op's features import much of torch's meta-device code (2-4 s on a
-        2-core CPU): done once on a tiny convolution, on no measured device; an error here is
-        left for the first item to meet and record."""
+        """Import torch's meta-device code (2-4 s on 2 cores) through a tiny convolution's
+        features; an error here is left for the first item to record."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
 

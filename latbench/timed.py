@@ -73,14 +73,11 @@ def time_guarded_many(
     *,
     on_turn: OnTurn | None = None,
 ) -> list[tuple[dict[str, Any], Measurement | None]]:
-    """Build (each of ``makers``) and time the callables together; failures become fields.
-
-    Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
-    Measurement. Several makers are measured interleaved when the timer's ``rounds > 1``
-    (``on_round(done, rounds)`` after each round). ``on_turn(i)`` is called before maker ``i``
-    builds and before each of its timer's turns (``measure_each``), with ``i`` its index in
-    ``makers`` (``len(makers)``: the timer's drift reference).
-    """
+    """Build (each of ``makers``) and time the callables together, interleaved when the timer's
+    ``rounds > 1`` (``on_round(done, rounds)`` after each round); per maker, ``status``,
+    ``error`` and (when ok) the latency statistics columns, with the Measurement. ``on_turn(i)``
+    runs before maker ``i`` builds and before each of its timer turns (``i = len(makers)``: the
+    timer's drift reference)."""
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
     built: list[int] = []  # indices of the makers that built
     fns: list[Callable[[], object]] = []
@@ -135,16 +132,15 @@ REFERENCE_GENOTYPE = (
     "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 )
 REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
-"""The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
-NAS-Bench-201 network at size ``small`` (~20 ops). A whole network, not one op, because a
-neighbour process slows networks more than single ops (docs/measurement-protocol.md, "Drift
-reference")."""
+"""The drift reference as a table's protocol records it: a fixed NAS-Bench-201 network at size
+``small`` (~20 ops), as a neighbour process slows networks more than single ops
+(docs/measurement-protocol.md, "Drift reference")."""
 
 
 @functools.cache
 def reference_callable() -> Callable[[], object]:
-    """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
-    1, inference, on the CPU; built once per process (every interleaved group measures it)."""
+    """The drift reference (``REFERENCE_ID``) at batch 1, inference, on the CPU; built once per
+    process (every interleaved group measures it)."""
     arch = from_genotype(REFERENCE_GENOTYPE, size="small")
     with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
         torch.manual_seed(0)
