@@ -1,9 +1,7 @@
-"""latbench's own plugin, loaded first through the same loader as a user's
-(``latbench.plugin_loader``; pyproject also declares it in the entry-point group
-``latbench.plugins``): importing the modules below registers, in this order, the op kinds, the
-spaces built from them (NAS-Bench-201, OFA MobileNetV3, timm models), the five papers' folders
-(``latbench/papers/<paper>/plugin.py``) and the generic ``mixed-op`` search (the row parsers
-of ``latbench import-nets`` are ``latbench.importing``'s).
+"""latbench's own plugin, loaded first by ``latbench.plugin_loader`` (and declared in the
+entry-point group ``latbench.plugins``): importing the modules below registers, in order, the op
+kinds, the spaces (NAS-Bench-201, OFA MobileNetV3, timm models), the five papers' folders
+(``latbench/papers/<paper>/plugin.py``) and the generic ``mixed-op`` search.
 """
 
 # ruff: noqa: F401, I001  (imported for their registrations, in this order)

@@ -134,8 +134,7 @@ class OpSpec:
 
     @property
     def n_inputs(self) -> int:
-        kind = get_op_kind(self.kind)
-        return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
+        return len(self.input_specs())
 
     def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
         """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
