@@ -5,6 +5,7 @@ matmul/conv-like ops; bytes read and written carry the cost of pooling, resampli
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -38,18 +39,12 @@ def numel(out: object) -> int:
     return 0
 
 
-class _GlobalOnly:
+class _GlobalOnly(contextlib.nullcontext[None]):
     """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
     every module's inputs and fails under ``inference_mode`` on models that feed a parameter
     straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
 
     parents = ("Global",)
-
-    def __enter__(self) -> _GlobalOnly:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def flop_counter() -> FlopCounterMode:

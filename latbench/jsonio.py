@@ -10,9 +10,11 @@ model beside its reader (``latbench.tables.store``, ``latbench.predictors.persis
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +29,8 @@ MAX_INT_DIGITS = 30
 
 MAX_DEPTH = 64
 """Deeper nesting is refused before parsing (latbench's own files nest at most ~8 deep)."""
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[][{}]")
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
@@ -58,24 +62,8 @@ def _int(text: str) -> int:
 
 def _depth(text: str) -> int:
     """Maximum bracket depth outside strings (a linear scan; json would recurse)."""
-    depth = best = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in "]}":
-            depth -= 1
-    return best
+    brackets = _BRACKETS.findall(_STRINGS.sub("", text))
+    return max(itertools.accumulate((1 if b in "[{" else -1 for b in brackets), initial=0))
 
 
 def loads(text: str, source: str = "<string>") -> Any:
