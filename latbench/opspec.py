@@ -165,24 +165,21 @@ class OpSpec:
         """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
         bool inputs of traced ops are zeros, a valid index of any table); on the ``meta``
         device, shapes only (nothing is drawn or allocated)."""
-        train = self.mode == "train"
-        specs = [(shape, _input_dtype(name)) for shape, name in self.input_specs()]
-        if torch.device(device).type == "meta":
-            return tuple(
-                torch.empty(shape, dtype=dt, device="meta").requires_grad_(
-                    train and dt.is_floating_point
-                )
-                for shape, dt in specs
-            )
+        meta = torch.device(device).type == "meta"
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        return tuple(
-            (
-                torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
-                if dt.is_floating_point
-                else torch.zeros(shape, dtype=dt, device=device)
-            ).requires_grad_(train and dt.is_floating_point)
-            for shape, dt in specs
-        )
+        inputs = []
+        for shape, name in self.input_specs():
+            dt = _input_dtype(name)
+            if meta:
+                x = torch.empty(shape, dtype=dt, device="meta")
+            elif dt.is_floating_point:
+                x = torch.randn(shape, generator=gen, dtype=torch.float32).to(
+                    device=device, dtype=dt
+                )
+            else:
+                x = torch.zeros(shape, dtype=dt, device=device)
+            inputs.append(x.requires_grad_(self.mode == "train" and dt.is_floating_point))
+        return tuple(inputs)
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""
