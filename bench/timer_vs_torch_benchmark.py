@@ -27,7 +27,7 @@ import torch
 import torch.utils.benchmark as tb
 
 from latbench.opspec import OpSpec
-from latbench.profile import op_callable
+from latbench.timed import op_callable
 from latbench.timing import QUICK, TimingConfig, make_timer, min_sample_ms_for, torch_threads
 
 SPECS = [

@@ -1,8 +1,7 @@
 """latbench: per-op latency and GPU-memory tables measured on devices, for hardware-aware NAS.
 
-Importing latbench changes no global state (no logging configuration, no sys.path edits).
-``latbench.nas`` and ``latbench.predictors`` are the repository's ``nas/`` and ``predictors/``
-folders, reached through the symbolic links ``latbench/nas`` and ``latbench/predictors``.
+Importing it changes no global state. ``latbench.nas`` and ``latbench.predictors`` are the
+repository's ``nas/`` and ``predictors/`` folders (symbolic links).
 """
 
 from typing import TYPE_CHECKING, Any

@@ -1,14 +1,7 @@
-"""latbench's own plugin: the op kinds, the spaces of NAS-Bench-201 and OFA MobileNetV3, the
-kinds of traced models (``latbench.ops.traced``), the five papers' folders (ST-NAS, RT-DNAS,
-CAKES, HyperSegNAS, dynamic cells: each ``latbench/papers/<paper>/plugin.py`` registers its
-spaces, searches and protocols), the OFA row parser of ``latbench import-nets`` and the
-generic ``mixed-op`` search.
-
-It goes through the same loader as a user's plugin (``latbench.plugins.load_plugins``, first in
-its order; pyproject declares it in the entry-point group ``latbench.plugins``): importing the
-modules below registers everything with the public API. Op kinds first, then the spaces built
-from them with their samplers and genotype builders, then the papers, then the generic search
-(a search's module is imported when it runs).
+"""latbench's own plugin, loaded first by ``latbench.plugin_loader`` (and declared in the
+entry-point group ``latbench.plugins``): importing the modules below registers, in order, the op
+kinds, the spaces (NAS-Bench-201, OFA MobileNetV3, timm models), the five papers' folders
+(``latbench/papers/<paper>/plugin.py``) and the generic ``mixed-op`` search.
 """
 
 # ruff: noqa: F401, I001  (imported for their registrations, in this order)
@@ -19,7 +12,6 @@ from latbench.papers.hypersegnas import plugin as _hypersegnas
 from latbench.papers.dyncell import plugin as _dyncell
 from latbench.papers.rtdnas import plugin as _rtdnas
 from latbench.papers.stnas import plugin as _stnas
-from latbench import importing_ofa  # the ofa-mbv3 row parser of import-nets
 from latbench.nas.searches import register_search
 
 register_search(

@@ -20,34 +20,23 @@ import torch
 
 from latbench.errors import MeasurementError
 
-LIBRARIES = (
-    "torch",
-    "numpy",
-    "onnx",
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "tensorrt",
-    "nvidia-ml-py",
-    "scikit-learn",
-    "pandas",
-    "latbench",
+LIBRARIES = tuple(
+    """torch numpy onnx onnxruntime onnxruntime-gpu tensorrt nvidia-ml-py scikit-learn pandas
+    latbench""".split()
 )
+"""The libraries whose versions a fingerprint records (they affect measurements)."""
 
-_THROTTLE_BITS = {
-    0x1: "gpu_idle",
-    0x2: "applications_clocks_setting",
+_THROTTLE_BITS = {  # NVML throttle reasons; benign ones (0x1 idle, 0x2 app clocks) left out
     0x4: "sw_power_cap",
     0x8: "hw_slowdown",
     0x20: "sw_thermal_slowdown",
     0x40: "hw_thermal_slowdown",
     0x80: "hw_power_brake_slowdown",
 }
-_BENIGN_THROTTLE = {"gpu_idle", "applications_clocks_setting"}
 
 
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
-    """Installed versions of ``names`` (default: the libraries that affect measurements);
-    packages that are not installed are omitted."""
+    """Installed versions of ``names``; packages that are not installed are omitted."""
     out = {}
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
@@ -99,9 +88,7 @@ def gpu_throttle_reasons(device: torch.device) -> list[str]:
             mask = nv.nvmlDeviceGetCurrentClocksThrottleReasons(nvml_handle(nv, device))
         except Exception:  # noqa: BLE001 - NVML not supported on this GPU
             return []
-    return [
-        name for bit, name in _THROTTLE_BITS.items() if mask & bit and name not in _BENIGN_THROTTLE
-    ]
+    return [name for bit, name in _THROTTLE_BITS.items() if mask & bit]
 
 
 def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:

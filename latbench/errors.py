@@ -9,37 +9,31 @@ class LatbenchError(Exception):
     """Root of every error latbench raises on purpose."""
 
 
-def _choices(valid: Iterable[str]) -> str:
-    return ", ".join(sorted(valid))
-
-
-class UnknownNameError(LatbenchError, KeyError):
-    """A name (space, op kind, backend, ...) that is not registered."""
-
-    def __init__(self, what: str, name: str, valid: Iterable[str]):
-        self.what, self.name, self.valid = what, name, sorted(valid)
-        super().__init__(f"unknown {what} {name!r}; valid: {_choices(self.valid)}")
-
-    def __str__(self) -> str:  # KeyError would otherwise quote the message
-        return self.args[0]
-
-
 PLUGIN_HINT = (
     "; if a plugin registers it, load that plugin with --plugin MODULE or "
     "LATBENCH_PLUGINS (docs/plugins.md)"
 )
 
 
+class UnknownNameError(LatbenchError, KeyError):
+    """A name (space, op kind, backend, ...) that is not registered; ``hint`` ends the line."""
+
+    def __init__(self, what: str, name: str, valid: Iterable[str], hint: str = ""):
+        self.what, self.name, self.valid = what, name, sorted(valid)
+        super().__init__(f"unknown {what} {name!r}; valid: {', '.join(self.valid)}{hint}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
 class UnknownOpKindError(UnknownNameError):
     def __init__(self, name: str, valid: Iterable[str]):
-        super().__init__("op kind", name, valid)
-        self.args = (self.args[0] + PLUGIN_HINT,)
+        super().__init__("op kind", name, valid, PLUGIN_HINT)
 
 
 class UnknownSpaceError(UnknownNameError):
     def __init__(self, name: str, valid: Iterable[str]):
-        super().__init__("space", name, valid)
-        self.args = (self.args[0] + PLUGIN_HINT,)
+        super().__init__("space", name, valid, PLUGIN_HINT)
 
 
 class OpSpecError(LatbenchError, ValueError):

@@ -1,13 +1,11 @@
-"""Analytic features of an OpSpec: FLOPs, parameters, bytes moved, output size.
-
-Computed by running the op once on PyTorch's ``meta`` device (no memory, no compute) under
-``torch.utils.flop_counter.FlopCounterMode``. The counter only knows matmul/conv-like aten ops;
-element-wise and data-movement ops count 0 FLOPs, which is why bytes read and written are
-features too: they carry the cost of pooling, resampling and norms.
+"""Analytic features of an OpSpec (FLOPs, parameters, bytes moved, output size): one run on
+PyTorch's ``meta`` device under ``torch.utils.flop_counter.FlopCounterMode``, which counts only
+matmul/conv-like ops; bytes read and written carry the cost of pooling, resampling and norms.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -41,18 +39,12 @@ def numel(out: object) -> int:
     return 0
 
 
-class _GlobalOnly:
+class _GlobalOnly(contextlib.nullcontext[None]):
     """Stands in for ``FlopCounterMode``'s module tracker, which registers autograd hooks on
     every module's inputs and fails under ``inference_mode`` on models that feed a parameter
     straight into an op (PiT, CaiT, TNT, SigLIP ViTs); FLOPs are counted under "Global" only."""
 
     parents = ("Global",)
-
-    def __enter__(self) -> _GlobalOnly:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def flop_counter() -> FlopCounterMode:
@@ -66,31 +58,20 @@ def flop_counter() -> FlopCounterMode:
 
 @functools.lru_cache(maxsize=65536)
 def op_features(spec: OpSpec) -> Mapping[str, float]:
-    """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; the spec is hashable). Training mode
-    counts forward only. (``latbench.predictors.features.FEATURE_NAMES`` are the learned predictors'
-    log-scale inputs derived from these.)
-
-    Everything runs on the ``meta`` device: no weight is built and no input drawn on the CPU,
-    so an op of any size costs the same. Raises ``OpSpecError`` for an op that cannot run at
-    this shape (e.g. a pooling kernel larger than the input)."""
+    """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; forward only in training mode), on the
+    ``meta`` device: an op of any size costs the same. Raises ``OpSpecError`` for an op that
+    cannot run at this shape (e.g. a pooling kernel larger than the input)."""
     counter = flop_counter()
     try:
         module = spec.build("meta")
         inputs = spec.example_inputs("meta")
         with counter, torch.no_grad():
             out = module(*inputs)
-    except (
-        RuntimeError,
-        ValueError,
-        OverflowError,
-        IndexError,
-        TypeError,
-        AttributeError,
-        NotImplementedError,
-    ) as exc:  # the last three: traced calls of users' code
+    except (RuntimeError, ValueError, OverflowError, IndexError, TypeError, AttributeError) as exc:
+        # NotImplementedError is a RuntimeError; the last three: traced calls of users' code
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OpSpecError(f"{spec.key}: cannot run at this shape ({first})") from None
-    itemsize = torch.empty((), dtype=spec.torch_dtype).element_size()
+    itemsize = spec.torch_dtype.itemsize
     n_params = sum(p.numel() for p in module.parameters())
     in_elems = sum(x.numel() for x in inputs)
     out_elems = numel(out)

@@ -1,23 +1,14 @@
 """Import whole-network latencies measured elsewhere into ``latbench.networks`` tables.
 
-A published file (NAS-Bench-201 ``arch_str`` plus one latency column per device, as HELP,
-HW-NAS-Bench and BRP-NAS publish them) becomes one table per device column. Imported rows are
-never passed off as measured here: every row has ``source=imported``, ``timer=imported`` and a
-``protocol_id`` starting ``imported-``; the side-car holds the provenance (file and its sha256,
-origin, license notice, who measured and who imported, unit, batch size, per batch or per
-image, space, size, classes). The user states unit and batch; nothing is guessed.
-
-Values are stored per forward pass of the whole batch in milliseconds (latbench's meaning of
-a network row, whose ``input_shape`` carries the batch): ``--per image`` values are multiplied
-by the batch. The one published number per network fills ``latency_median_ms``,
-``latency_mean_ms`` and ``latency_min_ms`` alike (the side-car says so); spreads stay empty.
-
-A space supplies its own row -> Architecture parser (``register_row_parser``); NAS-Bench-201
-(``arch_str``) is the first. Disconnected NAS-Bench-201 cells (no path from cell input to
-output, 341 of 15,625) are dropped by default and counted: their published latency says
-whether the runtime removed dead code (near 0 ms on some devices), which no op-cost model of
-the network can predict. ``disconnected="keep"`` imports them, flagged in their architecture's
-``meta["connected"] = False``.
+A published file (architecture columns plus one latency column per device, as HELP, HW-NAS-Bench
+and BRP-NAS publish them) becomes one table per column. Imported rows say so: ``source`` and
+``timer`` ``imported``, an ``imported-`` ``protocol_id`` and the side-car's provenance. The user
+states unit and batch; values are stored in ms per forward pass of the whole batch (``--per
+image``: times the batch); the one published number fills median, mean and min alike. A space
+reads its rows with its ``register_row_parser`` parser (NAS-Bench-201 and OFA MobileNetV3 here).
+Disconnected NAS-Bench-201 cells (341 of 15,625) are dropped and counted unless
+``disconnected="keep"`` (flagged ``meta["connected"] = False``): their published latency says
+whether the runtime removed dead code, which no op-cost model can predict.
 """
 
 from __future__ import annotations
@@ -27,7 +18,6 @@ import getpass
 import gzip
 import hashlib
 import io
-import json
 import math
 import os
 import re
@@ -40,11 +30,18 @@ from typing import Any
 
 from latbench.archs.graph import Architecture
 from latbench.archs.nasbench201 import from_genotype, is_connected
+from latbench.archs.ofa_mbv3 import (
+    ROW_COLUMNS,
+    OfaEncodingError,
+    build_network,
+    config_from_columns,
+)
 from latbench.archs.registry import spaces_with_genotypes
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
 from latbench.plugin_loader import load_plugins
 from latbench.statistics import LATENCY_RANGE_MS
+from latbench.tablerun.ids import protocol_id
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -57,21 +54,17 @@ DISCONNECTED = ("drop", "keep")
 
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""
+MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
+"""An imported latency per forward pass after unit conversion lies in this range; outside is a
+wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
 
 
 class ImportRowError(LatbenchError, ValueError):
-    """A bad value in an imported file; the message names file, row and column."""
+    """A bad value of ``kind`` in an imported file; the message names file, row and column.
+    A row parser raises it with the ``column`` and what is wrong; the importer adds the rest."""
 
-    def __init__(self, kind: str, message: str):
-        self.kind = kind
-        super().__init__(message)
-
-
-class RowValueError(LatbenchError, ValueError):
-    """Raised by a row parser: ``column`` holds a bad value of ``kind``."""
-
-    def __init__(self, column: str, kind: str, message: str):
-        self.column, self.kind = column, kind
+    def __init__(self, kind: str, message: str, column: str = ""):
+        self.kind, self.column = kind, column
         super().__init__(message)
 
 
@@ -98,17 +91,14 @@ class ImportOptions:
     force: bool = False
 
     def check(self) -> None:
-        if self.unit not in UNITS:
-            raise LatbenchError(f"unit {self.unit!r} is not one of {', '.join(UNITS)}")
+        for name, valid in (("unit", UNITS), ("per", PERS), ("disconnected", DISCONNECTED)):
+            if getattr(self, name) not in valid:
+                raise LatbenchError(
+                    f"{name} {getattr(self, name)!r} is not one of {', '.join(valid)}"
+                )
         for name, b in (("batch", self.batch), *self.batches):
             if b is not None and (isinstance(b, bool) or not isinstance(b, int) or b < 1):
                 raise LatbenchError(f"batch {b!r} ({name}) must be a positive integer")
-        if self.per not in PERS:
-            raise LatbenchError(f"per {self.per!r} is not one of {', '.join(PERS)}")
-        if self.disconnected not in DISCONNECTED:
-            raise LatbenchError(
-                f"disconnected {self.disconnected!r} is not one of {', '.join(DISCONNECTED)}"
-            )
         if self.prune and self.disconnected == "keep":
             raise LatbenchError(
                 "prune with disconnected=keep: a pruned disconnected cell is no "
@@ -124,6 +114,11 @@ class ImportOptions:
                 f"columns) or --batch {column}=N"
             )
         return batch
+
+    @property
+    def factor(self) -> float:
+        """Published value -> ms per forward pass of the whole batch."""
+        return UNITS[self.unit] * ((self.batch or 1) if self.per == "image" else 1)
 
 
 @dataclass(frozen=True)
@@ -142,7 +137,7 @@ def register_row_parser(
     space: str, columns: tuple[str, ...]
 ) -> Callable[[Callable[..., Architecture]], Callable[..., Architecture]]:
     """Decorator registering ``parse(row, options) -> Architecture`` for files whose header
-    has all of ``columns``; the parser raises ``RowValueError`` naming the bad column."""
+    has all of ``columns``; the parser raises ``ImportRowError`` naming the bad column."""
 
     def decorate(fn: Callable[..., Architecture]) -> Callable[..., Architecture]:
         _ROW_PARSERS[space] = RowParser(space, tuple(columns), fn)
@@ -153,31 +148,43 @@ def register_row_parser(
 
 @register_row_parser("nasbench201", ("arch_str",))
 def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Architecture:
-    """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes."""
-
+    """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes
+    (a disconnected cell is not pruned: it is flagged, and dropped by the caller)."""
     text = row.get("arch_str") or ""
+    assert options.batch is not None  # the importer resolves each column's batch
     try:
-        if options.prune and not is_connected(text):
-            return from_genotype(
-                text, size=options.size, batch=options.batch, n_classes=options.n_classes
-            )  # flagged; dropped by the caller
         return from_genotype(
             text,
             size=options.size,
             batch=options.batch,
             n_classes=options.n_classes,
-            prune=options.prune,
+            prune=options.prune and is_connected(text),
         )
     except UnknownGenotypeOpError as exc:
-        raise RowValueError("arch_str", "unknown op", str(exc)) from None
+        raise ImportRowError("unknown op", str(exc), "arch_str") from None
     except GenotypeError as exc:
         kind = "missing value" if not text.strip() else "malformed genotype"
-        raise RowValueError("arch_str", kind, str(exc)) from None
+        raise ImportRowError(kind, str(exc), "arch_str") from None
+
+
+@register_row_parser("ofa-mbv3", ROW_COLUMNS)
+def parse_ofa_mbv3(row: Mapping[str, str], options: ImportOptions) -> Architecture:
+    """An OFA MobileNetV3 row in HELP's format (``ks``, ``e``, ``d`` ``-``-joined, ``r`` px;
+    ``latbench.archs.ofa_mbv3``) -> the subnet at the import's batch and width
+    ``DEFAULT_WIDTH`` (1.2, which the file does not state: the width HELP's latencies support,
+    ``bench/ofa_width.py`` and docs/ofa.md)."""
+    assert options.batch is not None  # the importer resolves each column's batch
+    ks, e, d, r = (row.get(c) or "" for c in ROW_COLUMNS)
+    try:
+        config = config_from_columns(ks, e, d, r)
+    except OfaEncodingError as exc:
+        kind = "missing value" if not (row.get(exc.field) or "").strip() else "bad encoding"
+        raise ImportRowError(kind, str(exc), exc.field) from None
+    return build_network(config, options.batch)
 
 
 def row_parser(header: list[str], space: str | None = None) -> RowParser:
     """The parser of ``space``, or the one whose columns the header has (plugins' too)."""
-
     load_plugins()
     if space is not None:
         if space not in _ROW_PARSERS:
@@ -241,22 +248,23 @@ def read_rows(
     if not header:
         raise LatbenchError(f"{path}: empty file; expected a CSV header")
     header = [h.strip() for h in header]
-    missing = [c for c in (rename or {}) if c not in header]
+    rename = rename or {}
+    missing = [c for c in rename if c not in header]
     if missing:
         raise LatbenchError(f"{path}: no column {missing[0]!r}; header: {', '.join(header)}")
-    header = [(rename or {}).get(h, h) for h in header]
+    header = [rename.get(h, h) for h in header]
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         for values in reader:
-            if not values:
-                continue
-            yield reader.line_num, dict(zip(header, values + [""] * (len(header) - len(values))))
+            if values:
+                yield reader.line_num, dict(zip(header, values + [""] * len(header)))
 
     return header, rows()
 
 
-def parse_latency(text: str) -> tuple[str, float | None]:
-    """('', value) for a positive finite number, else (error kind, None)."""
+def latency_ms(text: str, factor: float) -> tuple[str, float | None]:
+    """('', ms) for a positive finite number whose ``value * factor`` lies in the physical
+    range, else (error kind, None)."""
     text = (text or "").strip()
     if not text:
         return "missing value", None
@@ -268,7 +276,10 @@ def parse_latency(text: str) -> tuple[str, float | None]:
         return "non-numeric value", None
     if value <= 0:
         return "negative or zero latency", None
-    return "", value
+    ms = value * factor
+    if not math.isfinite(ms) or not MIN_LATENCY_MS <= ms <= MAX_LATENCY_MS:
+        return "outside the physical range after unit conversion", None
+    return "", ms
 
 
 @dataclass
@@ -319,55 +330,34 @@ def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
         )
 
 
-MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
-"""An imported latency per forward pass after unit conversion lies in this range; outside is a
-wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
-
-
-def converted_ms(value: float, factor: float) -> tuple[str, float | None]:
-    """('', ms) for ``value * factor`` inside the physical range, else (error kind, None)."""
-    ms = value * factor
-    if not math.isfinite(ms) or not MIN_LATENCY_MS <= ms <= MAX_LATENCY_MS:
-        return "outside the physical range after unit conversion", None
-    return "", ms
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def provenance(
-    path: Path, column: str, options: ImportOptions, digest: str, space: str
+def imported_provenance(
+    path: Path,
+    *,
+    origin: str,
+    license: str,
+    license_file: str,
+    measured_by: str,
+    described: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The side-car's record of where an imported column came from and how it was read."""
-    factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
+    """The side-car's record of an imported file: the file and its sha256, origin, license
+    notice, who measured and who imported it and when, then ``described`` (column, unit,
+    per, batch, conversion, statistic, space, ...: how it was read)."""
     return {
         "source": "imported",
         "file": path.name,
-        "file_sha256": digest,
-        "column": column,
-        "origin": options.origin or str(path),
-        "license": options.license or "not stated (pass --license or --license-file)",
-        "license_file": options.license_file,
-        "measured_by": options.measured_by or "not stated",
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "origin": origin or str(path),
+        "license": license or "not stated (pass --license or --license-file)",
+        "license_file": license_file,
+        "measured_by": measured_by or "not stated",
         "imported_by": getpass.getuser(),
         "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "unit": options.unit,
-        "per": options.per,
-        "batch": options.batch,
-        "conversion": f"latency_*_ms = published value x {factor:g} (ms per forward pass of "
-        "the whole batch)",
-        "statistic": "one published value per network; it fills latency_median_ms, "
-        "latency_mean_ms and latency_min_ms alike",
-        "space": space,
-        "size": options.size,
-        "n_classes": options.n_classes,
-        "prune": options.prune,
-        "disconnected": options.disconnected,
+        **described,
     }
 
 
-def _row(described: dict[str, Any], value_ms: float, pid: str, column: str) -> dict[str, Any]:
+def imported_row(described: Mapping[str, Any], ms: float, pid: str, what: str) -> dict[str, Any]:
+    """A networks row of one published latency ``ms`` (fills median, mean and min)."""
     return {
         **described,
         "repeat": 1,
@@ -376,13 +366,34 @@ def _row(described: dict[str, Any], value_ms: float, pid: str, column: str) -> d
         "source": "imported",
         "protocol_id": pid,
         "measured_at": "",
-        "latency_median_ms": repr(value_ms),
-        "latency_mean_ms": repr(value_ms),
-        "latency_min_ms": repr(value_ms),
+        "latency_median_ms": repr(ms),
+        "latency_mean_ms": repr(ms),
+        "latency_min_ms": repr(ms),
         "timer": "imported",
         "stop_reason": "imported",
-        "warnings": f"imported ({column}); not measured by latbench",
+        "warnings": f"imported ({what}); not measured by latbench",
     }
+
+
+def imported_meta(
+    slug: str, name: str, space: str, size: str, prov: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The side-car meta of an imported networks table; its protocol id is
+    ``imported-<protocol_id>`` of the provenance without who imported it and when."""
+    described = {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")}
+    return {
+        "fingerprint": {"slug": slug, "name": name, "kind": "imported"},
+        "protocol": {"kind": "imported"},
+        "protocol_id": "imported-" + protocol_id(described),
+        "source": "imported",
+        "space": space,
+        "size": size,
+        "provenance": dict(prov),
+    }
+
+
+Parsed = list[tuple[int, dict[str, str], dict[str, Any]]]
+"""(line, row, descriptive columns) of the rows whose architecture reads."""
 
 
 def _parse_archs(
@@ -391,11 +402,9 @@ def _parse_archs(
     parser: RowParser,
     options: ImportOptions,
     report: ImportReport,
-) -> list[tuple[int, dict[str, str], dict[str, Any]]]:
-    """(line, row, descriptive columns) of every row whose architecture reads; the rest
-    raise (or are skipped and reported with ``skip_bad``); disconnected cells are dropped
-    unless kept."""
-
+) -> Parsed:
+    """The rows whose architecture reads; the rest raise (or are skipped and reported with
+    ``skip_bad``); disconnected cells are dropped unless kept."""
     out, cache, compact = [], {}, parser.space in spaces_with_genotypes()
     for line, row in rows:
         key = tuple(row.get(c, "") for c in parser.columns)
@@ -405,12 +414,10 @@ def _parse_archs(
             else:
                 arch = parser.parse(row, options)
                 cache[key] = (arch, arch_columns(arch, compact=compact))
-        except RowValueError as exc:
-            column = (
-                options.arch_column
-                if exc.column == "arch_str" and options.arch_column
-                else exc.column
-            )
+        except ImportRowError as exc:
+            column = exc.column
+            if column == "arch_str" and options.arch_column:
+                column = options.arch_column
             msg = f"{path}: row {line}, column {column!r}: {exc.kind}: {exc}"
             if not options.skip_bad:
                 raise ImportRowError(exc.kind, msg) from None
@@ -457,30 +464,19 @@ def import_networks(
             f"imported; imported: {', '.join(columns)}"
         )
     batch_of = {c: options.batch_of(c) for c in columns}  # refuse a missing one before work
-    rows_in, digest = list(row_iter), _sha256(path)
-    parsed: dict[int, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
-    tables = []
+    rows_in = list(row_iter)
+    parsed: dict[int, Parsed] = {}  # by batch: the networks' input shapes carry it
+    tables = {}
     for column in columns:
         col_options = replace(options, batch=batch_of[column], batches=())
-        if col_options.batch not in parsed:  # the networks' input shapes carry the batch
-            parsed[col_options.batch] = _parse_archs(
+        if batch_of[column] not in parsed:
+            parsed[batch_of[column]] = _parse_archs(
                 path, rows_in, parser, col_options, report if not parsed else ImportReport()
             )
-        tables.append(
-            (
-                column,
-                *_column_table(
-                    path,
-                    column,
-                    parsed[col_options.batch],
-                    col_options,
-                    digest,
-                    parser.space,
-                    report,
-                ),
-            )
+        tables[column] = _column_table(
+            path, column, parsed[batch_of[column]], col_options, parser.space, report
         )
-    for column, meta, rows in tables:  # every value checked before anything is written
+    for column, (meta, rows) in tables.items():  # every value checked before anything is written
         write_table(targets[column], NETWORKS, meta, rows)
         report.rows[column], report.tables[column] = len(rows), targets[column]
     return report
@@ -489,31 +485,40 @@ def import_networks(
 def _column_table(
     path: Path,
     column: str,
-    parsed: list[tuple[int, dict[str, str], dict[str, Any]]],
+    parsed: Parsed,
     options: ImportOptions,
-    digest: str,
     space: str,
     report: ImportReport,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The side-car meta and rows of one latency column."""
-    assert options.batch is not None
-    factor = UNITS[options.unit] * (options.batch if options.per == "image" else 1)
-    prov = provenance(path, column, options, digest, space)
-    pid = (
-        "imported-"
-        + hashlib.sha1(
-            json.dumps(
-                {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()[:12]
+) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    """The side-car meta (its provenance says where the column came from and how it was read)
+    and rows of one latency column."""
+    prov = imported_provenance(
+        path,
+        origin=options.origin,
+        license=options.license,
+        license_file=options.license_file,
+        measured_by=options.measured_by,
+        described={
+            "column": column,
+            "unit": options.unit,
+            "per": options.per,
+            "batch": options.batch,
+            "conversion": f"latency_*_ms = published value x {options.factor:g} (ms per "
+            "forward pass of the whole batch)",
+            "statistic": "one published value per network; it fills latency_median_ms, "
+            "latency_mean_ms and latency_min_ms alike",
+            "space": space,
+            "size": options.size,
+            "n_classes": options.n_classes,
+            "prune": options.prune,
+            "disconnected": options.disconnected,
+        },
     )
-    rows = []
+    meta = imported_meta(slug_of(column), f"{column} (imported)", space, options.size, prov)
+    rows: list[Mapping[str, Any]] = []
     for line, row, described in parsed:
-        kind, value = parse_latency(row.get(column, ""))
-        if not kind:
-            kind, value = converted_ms(value, factor)
-        if kind:
+        kind, value = latency_ms(row.get(column, ""), options.factor)
+        if value is None:
             msg = (
                 f"{path}: row {line}, column {column!r}: {kind} "
                 f"{row.get(column, '')!r}; expected a positive number of {options.unit} "
@@ -523,31 +528,26 @@ def _column_table(
                 raise ImportRowError(kind, msg)
             report.skip(kind, msg)
             continue
-        rows.append(_row(described, value, pid, column))
+        rows.append(imported_row(described, value, meta["protocol_id"], column))
     if not rows:
         raise LatbenchError(f"{path}: column {column!r} has no importable row")
-    meta = {
-        "fingerprint": {
-            "slug": slug_of(column),
-            "name": f"{column} (imported)",
-            "kind": "imported",
-        },
-        "protocol": {"kind": "imported"},
-        "protocol_id": pid,
-        "source": "imported",
-        "space": space,
-        "size": options.size,
-        "provenance": prov,
-    }
     return meta, rows
 
 
 def provenance_line(meta: Mapping[str, Any]) -> str:
     """One line saying where a networks table's latencies come from, for reports:
-    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``."""
+    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``
+    (for timm's files: ``imported from ORIGIN (file: device, precision, ...)``)."""
     prov = meta.get("provenance") or {}
     if meta.get("source") != "imported" and prov.get("source") != "imported":
         return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"
+    if meta.get("space") == "timm":  # latbench.importing_timm: the file name says the rest
+        return (
+            f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
+            f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
+            f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
+            f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
+        )
     return (
         f"imported from {prov.get('origin', '?')} (column {prov.get('column', '?')}, "
         f"{prov.get('unit', '?')} per {prov.get('per', '?')} of {prov.get('batch', '?')}, "

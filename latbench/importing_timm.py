@@ -1,30 +1,23 @@
 """``latbench import-nets --format timm``: pytorch-image-models' published inference benchmarks.
 
-timm publishes ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>
-[-dynamo].csv``: one row per (model, image size) with ``infer_batch_size`` (the batch actually
-run: the script starts at the requested one and halves/lowers it after out-of-memory errors,
-so it varies per row), ``infer_step_time`` and ``infer_samples_per_sec``. timm's
-``benchmark.py`` (``InferenceBenchmarkRunner.run``) times ``num_bench_iter`` forward passes of
-a whole batch and writes ``infer_step_time = 1000 · elapsed / num_bench_iter`` (milliseconds
-per batch) and ``infer_samples_per_sec = batch · num_bench_iter / elapsed``, so
-``step_time · samples_per_sec / (1000 · batch)`` is 1 up to rounding; each row is checked
-(``CONSISTENCY_TOLERANCE``) and a row that breaks it is refused, naming file, line and field.
+timm's ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>[-dynamo].csv``
+has one row per (model, image size): ``infer_batch_size`` (the batch run, lowered after
+out-of-memory errors, so it varies per row), ``infer_step_time = 1000 · elapsed / iters`` (ms
+per batch) and ``infer_samples_per_sec = batch · iters / elapsed`` (timm's ``benchmark.py``,
+``InferenceBenchmarkRunner.run``); a row whose ``step · rate / (1000 · batch)`` is not 1 within
+``CONSISTENCY_TOLERANCE`` is refused, naming file, line and field.
 
-One ``latbench.networks`` table per file, ``OUT/<slug>/timm-published.networks.csv`` (slug:
-the file name without ``benchmark-infer-``), rows ``source=imported``: latency = the step
-time, ms per forward pass of the row's own batch (``input_shape`` carries it). The side-car
-records the device, precision (AMP / fp32), layout (NCHW / channels-last), compiled or eager,
-PyTorch version, the batch per row, the file's sha256 and its license. Each row's
-``arch_json`` is a compact description (space ``timm``, the model name, input shape) holding
-in its ``meta`` the published ``param_count`` / ``infer_gmacs`` / ``infer_macts`` and the
-features ``latbench.model_features`` counts on the meta device (``FEATURES``, per image).
-Names the installed timm does not know are skipped and counted (an older or newer timm than
-the file's); so are models that do not run on the meta device at their size.
+Each file becomes ``OUT/<slug>/timm-published.networks.csv`` (slug: the file name without
+``benchmark-infer-``), rows ``source=imported`` with latency = the step time (ms per forward
+pass of the row's batch, which ``input_shape`` carries); the side-car records what the file
+name says (``file_provenance``), its sha256 and license. Each row's ``arch_json`` (space
+``timm``) holds the published ``PUBLISHED`` columns and the ``latbench.model_features``
+``FEATURES`` (per image). Names the installed timm does not know, and models that do not run on
+the meta device, are skipped and counted.
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import math
@@ -32,20 +25,25 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from latbench.errors import LatbenchError, TableError
-from latbench.importing import ImportRowError, provenance_line, read_rows, slug_of
-from latbench.jsonio import loads
-from latbench.model_features import FEATURES, FeatureCache, features_of
+from latbench.errors import LatbenchError
+from latbench.importing import (
+    ImportRowError,
+    imported_meta,
+    imported_provenance,
+    imported_row,
+    read_rows,
+    slug_of,
+)
+from latbench.model_features import FEATURES, FeatureCache, features_of, timm_features
 from latbench.models.loader import import_library
 from latbench.tablerun.paths import default_table_path
-from latbench.tables import read_meta, read_table
+from latbench.tables import read_meta
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import write_table
 
@@ -96,14 +94,8 @@ def file_provenance(path: Path) -> dict[str, Any]:
     stem = path.name.removesuffix(".gz").removesuffix(".csv")
     m = FILE_NAME.fullmatch(stem)
     if m is None:
-        return {
-            "precision": "not stated",
-            "layout": "not stated",
-            "torch": "not stated",
-            "backend": "not stated",
-            "device": "not stated",
-            "compiled": "not stated",
-        }
+        keys = ("precision", "layout", "torch", "backend", "device", "compiled")
+        return dict.fromkeys(keys, "not stated")
     version = m["torch"]
     return {
         "precision": "AMP (float16 autocast)" if m["precision"] == "amp" else m["precision"],
@@ -120,7 +112,7 @@ def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: ty
     text = (row.get(column) or "").strip()
     what = "a positive integer" if kind is int else "a positive number"
     try:
-        value = kind(text) if kind is int else float(text)
+        value = kind(text)
     except ValueError:
         raise ImportRowError(
             "non-numeric value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
@@ -170,7 +162,8 @@ def read_timm(path: str | os.PathLike[str]) -> list[TimmRow]:
             f"{path}: no column {missing[0]!r}; a timm benchmark-infer CSV has "
             f"{', '.join(COLUMNS)} (header: {', '.join(header)})"
         )
-    out, seen = [], {}
+    out: list[TimmRow] = []
+    seen: dict[tuple[str, int], int] = {}
     for line, row in rows:
         parsed = parse_row(path, line, row)
         key = (parsed.model, parsed.img_size)
@@ -250,79 +243,56 @@ def import_timm_file(
     report = TimmImportReport(read=len(rows), library=library)
     known = [r for r in rows if timm.is_model(r.model)]
     report.unknown = sorted({r.model for r in rows if not timm.is_model(r.model)})
-    cache = FeatureCache(features_cache, library)
     feats, failed = features_of(
         ((r.model, r.img_size) for r in known),
-        cache,
-        **({"compute": compute} if compute else {}),
+        FeatureCache(features_cache, library),
+        compute or timm_features,
         progress=progress,
     )
     report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
-    prov = {
-        **file_provenance(path),
-        "source": "imported",
-        "file": path.name,
-        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "origin": origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
-        "license": license_text or "not stated (pass --license or --license-file)",
-        "license_file": license_file,
-        "measured_by": "the pytorch-image-models project",
-        "imported_by": getpass.getuser(),
-        "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "column": "infer_step_time",
-        "unit": "ms",
-        "per": "batch",
-        "batch": "infer_batch_size (per row; input_shape carries it)",
-        "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
-        "batch), checked against infer_samples_per_sec",
-        "statistic": "one published value per model; it fills latency_median_ms, "
-        "latency_mean_ms and latency_min_ms alike",
-        "space": SPACE,
-        "features": library,
-    }
-    pid = (
-        "imported-"
-        + hashlib.sha1(
-            json.dumps(
-                {k: v for k, v in prov.items() if k not in ("imported_at", "imported_by")},
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()[:12]
+    described = file_provenance(path)
+    prov = imported_provenance(
+        path,
+        origin=origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
+        license=license_text,
+        license_file=license_file,
+        measured_by="the pytorch-image-models project",
+        described={
+            **described,
+            "column": "infer_step_time",
+            "unit": "ms",
+            "per": "batch",
+            "batch": "infer_batch_size (per row; input_shape carries it)",
+            "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
+            "batch), checked against infer_samples_per_sec",
+            "statistic": "one published value per model; it fills latency_median_ms, "
+            "latency_mean_ms and latency_min_ms alike",
+            "space": SPACE,
+            "features": library,
+        },
     )
-    dtype = prov.get("dtype", "float32")
-    out_rows = []
+    meta = imported_meta(slug, f"{described['device']} ({slug}, imported)", SPACE, "", prov)
+    out_rows: list[Mapping[str, Any]] = []
     for row in known:
         if (row.model, row.img_size) not in feats:
             continue
-        text = json.dumps(_arch(row, feats[(row.model, row.img_size)], library), sort_keys=True)
-        ms = repr(row.step_ms)
-        out_rows.append(
-            {
-                "arch_id": hashlib.sha1(text.encode()).hexdigest(),
-                "repeat": 1,
-                "space": SPACE,
-                "size": "",
-                "name": row.model,
-                "genotype": f"timm:{row.model}",
-                "arch_json": text,
-                "n_ops": feats[(row.model, row.img_size)]["n_ops"],
-                "n_params": feats[(row.model, row.img_size)]["params"],
-                "input_shape": "x".join(map(str, row.input_shape)),
-                "dtype": dtype,
-                "mode": "infer",
-                "status": "ok",
-                "error": "",
-                "source": "imported",
-                "protocol_id": pid,
-                "measured_at": "",
-                "latency_median_ms": ms,
-                "latency_mean_ms": ms,
-                "latency_min_ms": ms,
-                "timer": "imported",
-                "stop_reason": "imported",
-                "warnings": f"imported ({path.name}, line {row.line}); not measured by latbench",
-            }
-        )
+        features = feats[(row.model, row.img_size)]
+        text = json.dumps(_arch(row, features, library), sort_keys=True)
+        columns = {
+            "arch_id": hashlib.sha1(text.encode()).hexdigest(),
+            "space": SPACE,
+            "size": "",
+            "name": row.model,
+            "genotype": f"timm:{row.model}",
+            "arch_json": text,
+            "n_ops": features["n_ops"],
+            "n_params": features["params"],
+            "input_shape": "x".join(map(str, row.input_shape)),
+            "dtype": described.get("dtype", "float32"),
+            "mode": "infer",
+        }
+        what = f"{path.name}, line {row.line}"
+        out_rows.append(imported_row(columns, row.step_ms, meta["protocol_id"], what))
         report.batches[row.batch] += 1
     if not out_rows:
         raise LatbenchError(
@@ -330,21 +300,7 @@ def import_timm_file(
             f"names unknown to {library}, {len(report.failed)} failed on the "
             "meta device)"
         )
-    prov["skipped_unknown"] = report.unknown
-    prov["skipped_failed"] = report.failed
-    meta = {
-        "fingerprint": {
-            "slug": slug,
-            "name": f"{prov['device']} ({slug}, imported)",
-            "kind": "imported",
-        },
-        "protocol": {"kind": "imported"},
-        "protocol_id": pid,
-        "source": "imported",
-        "space": SPACE,
-        "size": "",
-        "provenance": prov,
-    }
+    meta["provenance"].update(skipped_unknown=report.unknown, skipped_failed=report.failed)
     write_table(target, NETWORKS, meta, out_rows)
     report.table, report.rows = target, len(out_rows)
     return report
@@ -352,7 +308,8 @@ def import_timm_file(
 
 @dataclass
 class ModelNetworks:
-    """Whole models of a timm networks table: one entry per (model, image size)."""
+    """Whole models measured on one device, one entry per (model, image size): what
+    ``ModelTransferPredictor`` fits on (``bench/transfer_timm.py`` builds them: ``read_timm``)."""
 
     names: list[str]
     img_size: np.ndarray  # (n,) px
@@ -360,9 +317,6 @@ class ModelNetworks:
     features: np.ndarray  # (n, len(FEATURES)) per image
     latency_ms: np.ndarray  # (n,) ms per forward pass of the row's batch
     device: str = ""
-    table_sha256: str = ""
-    provenance: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def keys(self) -> list[str]:
@@ -370,76 +324,20 @@ class ModelNetworks:
         return [f"{n}@{int(s)}" for n, s in zip(self.names, self.img_size)]
 
     def take(self, rows: np.ndarray) -> ModelNetworks:
-        return ModelNetworks(
-            [self.names[i] for i in rows],
-            self.img_size[rows],
-            self.batch[rows],
-            self.features[rows],
-            self.latency_ms[rows],
-            self.device,
-            self.table_sha256,
-            self.provenance,
-            self.meta,
+        """The entries at the indices ``rows``."""
+        return replace(
+            self,
+            names=[self.names[i] for i in rows],
+            img_size=self.img_size[rows],
+            batch=self.batch[rows],
+            features=self.features[rows],
+            latency_ms=self.latency_ms[rows],
         )
 
 
 def is_model_table(table: str | os.PathLike[str]) -> bool:
     """True when the networks table at ``table`` holds whole models (space ``timm``)."""
-
     try:
         return read_meta(table).get("space") == SPACE
     except (OSError, LatbenchError):
         return False
-
-
-def model_networks(
-    table: str | os.PathLike[str], target: str = "latency_median_ms"
-) -> ModelNetworks:
-    """The ok rows of a timm networks table (``import_timm_file``), with their features."""
-
-    df = read_table(table)
-    digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()
-    for col in ("arch_json", "space", target):
-        if col not in df.columns:
-            raise TableError(f"{table}: no column {col!r}; expected a latbench.networks table")
-    df = df[(df["status"] == "ok") & (df["space"] == SPACE)]
-    if df.empty:
-        raise TableError(
-            f"{table}: no ok rows of space {SPACE!r} (import one with "
-            "`latbench import-nets --format timm`)"
-        )
-    names, sizes, batches, feats = [], [], [], []
-    for i, text in enumerate(df["arch_json"]):
-        data = loads(text, f"{table}: row {i + 2}, column 'arch_json'")
-        meta = data.get("meta") or {}
-        try:
-            feats.append([float(meta["features"][k]) for k in FEATURES])
-            names.append(str(data["name"]))
-            sizes.append(int(meta["img_size"]))
-            batches.append(int(meta["batch"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TableError(
-                f"{table}: row {i + 2}, column 'arch_json': no {exc} in its "
-                "meta; re-import the file with this latbench"
-            ) from None
-    meta = dict(df.attrs.get("meta", {}))
-    prov = meta.get("provenance") or {}
-    line = (
-        f"imported from {prov.get('origin', '?')} ({prov.get('file', '?')}: "
-        f"{prov.get('device', '?')}, {prov.get('precision', '?')}, "
-        f"{prov.get('layout', '?')}, compiled {prov.get('compiled', '?')}, PyTorch "
-        f"{prov.get('torch', '?')}, ms per batch of each row); not measured by latbench"
-        if meta.get("source") == "imported"
-        else provenance_line(meta)
-    )
-    return ModelNetworks(
-        names,
-        np.array(sizes),
-        np.array(batches),
-        np.array(feats, dtype=np.float64),
-        df[target].to_numpy(dtype=np.float64),
-        meta.get("fingerprint", {}).get("slug", ""),
-        digest,
-        line,
-        meta,
-    )

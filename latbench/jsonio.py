@@ -1,22 +1,20 @@
 """Strict reading of the files latbench loads: UTF-8 text and JSON without surprises.
 
 Every failure is one ``InputFileError`` naming the file: bytes that are not UTF-8, invalid
-JSON, ``NaN``/``Infinity`` (not JSON, though Python's ``json`` accepts them), floats that
-overflow to infinity, integers longer than ``MAX_INT_DIGITS`` digits and nesting deeper than
-``MAX_DEPTH``. ``OSError`` (missing file, permissions, symlink loops) passes through; the CLI
-turns it into one line (``latbench.errors.os_error_line``).
-
-What a parsed document must hold is a pydantic model beside its reader (side-cars:
-``latbench.tables.store``, predictor files: ``latbench.predictors.persist``, architectures:
-``latbench.archs.graph``); ``validated`` checks a document against one and turns the first
-violation into the same one line: ``<file>: field 'a.b[0]' is <value>; expected <what>``.
+JSON, ``NaN``/``Infinity`` (Python's ``json`` accepts them), floats that overflow, integers
+longer than ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``. ``OSError`` passes
+through (the CLI's ``os_error_line``). ``validated`` checks a document against the pydantic
+model beside its reader (``latbench.tables.store``, ``latbench.predictors.persist``,
+``latbench.archs.graph``): ``<file>: field 'a.b[0]' is <value>; expected <what>``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +29,8 @@ MAX_INT_DIGITS = 30
 
 MAX_DEPTH = 64
 """Deeper nesting is refused before parsing (latbench's own files nest at most ~8 deep)."""
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_BRACKETS = re.compile(r"[][{}]")
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
@@ -62,24 +62,8 @@ def _int(text: str) -> int:
 
 def _depth(text: str) -> int:
     """Maximum bracket depth outside strings (a linear scan; json would recurse)."""
-    depth = best = 0
-    in_str = escaped = False
-    for ch in text:
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in "]}":
-            depth -= 1
-    return best
+    brackets = _BRACKETS.findall(_STRINGS.sub("", text))
+    return max(itertools.accumulate((1 if b in "[{" else -1 for b in brackets), initial=0))
 
 
 def loads(text: str, source: str = "<string>") -> Any:
@@ -88,15 +72,8 @@ def loads(text: str, source: str = "<string>") -> Any:
         raise InputFileError(f"{source}: JSON nested more than {MAX_DEPTH} levels deep")
     try:
         return json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
         raise InputFileError(f"{source}: not valid JSON ({exc})") from None
-    except (ValueError, RecursionError) as exc:
-        raise InputFileError(f"{source}: not valid JSON ({exc})") from None
-
-
-def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
-    """``loads(read_text(path))`` with ``path`` named in every error."""
-    return loads(read_text(path, what), f"{path}")
 
 
 EXPECTED = {

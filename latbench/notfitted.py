@@ -1,8 +1,5 @@
-"""``NotFittedError``: latbench's and scikit-learn's at once.
-
-Kept apart from ``latbench.errors`` so that commands which never fit anything do not import
-scikit-learn (about a second of CPU).
-"""
+"""``NotFittedError``: latbench's and scikit-learn's at once (apart from ``latbench.errors`` so
+that commands which never fit do not import scikit-learn, about a second of CPU)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,11 @@
-"""``OpSpec``: the one key of latbench — one candidate operation at one input.
-
-The catalogue yields OpSpecs, the profiler measures them, tables are keyed by their text key,
-predictors take them and the searches ask for their cost. An OpSpec is frozen and hashable;
-``OpSpec.make`` validates the hyper-parameters against the op kind's registry entry and fills
-in defaults, so two specs that build the same module always have the same key.
+"""``OpSpec``: the one key of latbench, one candidate operation at one input: the catalogue
+yields them, the profiler measures them, tables are keyed by their text key, predictors and
+searches price them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping
@@ -28,8 +26,6 @@ DTYPES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
 }
 MODES = ("infer", "train")
-_KEY_SEP = "|"
-_PARAM_SEP = ";"
 
 
 def _freeze(value: Any) -> Any:
@@ -43,11 +39,11 @@ def _freeze(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One operation of kind ``kind`` applied to input(s) of ``input_shape``.
+    """One operation of kind ``kind`` applied to input(s) of ``input_shape``; frozen, hashable.
 
-    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; use
-    ``OpSpec.make`` (or ``from_key``) rather than the constructor so that they are validated.
-    Ops with two inputs (aggregations) take two tensors of ``input_shape``.
+    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; build with
+    ``OpSpec.make`` (or ``from_key``), which validates them and fills defaults, so two specs
+    that build the same module have the same key. Two-input ops take two ``input_shape`` tensors.
     """
 
     kind: str
@@ -67,7 +63,6 @@ class OpSpec:
         **params: Any,
     ) -> OpSpec:
         """Validated constructor: checks kind, shape, dtype and mode, fills parameter defaults."""
-
         op = get_op_kind(kind)
         if dtype not in DTYPES:
             raise OpSpecError(f"{kind}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
@@ -84,23 +79,19 @@ class OpSpec:
         frozen = tuple(sorted((k, _freeze(v)) for k, v in merged.items()))
         return cls(kind=kind, input_shape=shape, params=frozen, dtype=dtype, mode=mode)
 
-    # -- key ---------------------------------------------------------------------------------
     @functools.cached_property
     def key(self) -> str:
         """Stable text key: ``kind|k=v;k=v|NxCxHxW|dtype|mode`` with JSON values."""
-        params = _PARAM_SEP.join(
-            f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params
-        )
+        params = ";".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params)
         shape = "x".join(str(s) for s in self.input_shape)
-        return _KEY_SEP.join((self.kind, params, shape, self.dtype, self.mode))
+        return "|".join((self.kind, params, shape, self.dtype, self.mode))
 
     @classmethod
     @functools.lru_cache(maxsize=65536)
     def from_key(cls, key: str) -> OpSpec:
-        """Parse a key written by ``key``; raises ``OpSpecError`` naming the bad part.
-
-        Cached (an ``OpSpec`` is immutable): tables and architectures repeat the same keys."""
-        parts = key.split(_KEY_SEP)
+        """Parse a key written by ``key`` (cached: tables repeat keys); raises ``OpSpecError``
+        naming the bad part."""
+        parts = key.split("|")
         if len(parts) != 5:
             raise OpSpecError(
                 f"malformed OpSpec key {key[:200]!r}: expected 5 '|'-separated parts "
@@ -108,7 +99,7 @@ class OpSpec:
             )
         kind, params_txt, shape_txt, dtype, mode = parts
         params: dict[str, Any] = {}
-        for item in filter(None, params_txt.split(_PARAM_SEP)):
+        for item in filter(None, params_txt.split(";")):
             name, sep, value = item.partition("=")
             if not sep:
                 raise OpSpecError(f"malformed parameter {item[:100]!r} in OpSpec key {key[:200]!r}")
@@ -132,7 +123,6 @@ class OpSpec:
     def __str__(self) -> str:
         return self.key
 
-    # -- views ---------------------------------------------------------------------------------
     @property
     def p(self) -> Mapping[str, Any]:
         """The hyper-parameters as a read-only mapping."""
@@ -144,14 +134,11 @@ class OpSpec:
 
     @property
     def n_inputs(self) -> int:
-
-        kind = get_op_kind(self.kind)
-        return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
+        return len(self.input_specs())
 
     def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
         """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
         dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
-
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
             return kind.inputs(self)
@@ -159,33 +146,18 @@ class OpSpec:
 
     def replace(self, **changes: Any) -> OpSpec:
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
-        fields: dict[str, Any] = {
-            "input_shape": self.input_shape,
-            "dtype": self.dtype,
-            "mode": self.mode,
-        }
         kind = changes.pop("kind", self.kind)
         params = dict(self.params) if kind == self.kind else {}
-        for name in list(changes):
-            if name in fields:
-                fields[name] = changes.pop(name)
-        params.update(changes)
-        return OpSpec.make(
-            kind, fields["input_shape"], dtype=fields["dtype"], mode=fields["mode"], **params
-        )
+        shape = changes.pop("input_shape", self.input_shape)
+        dtype, mode = changes.pop("dtype", self.dtype), changes.pop("mode", self.mode)
+        return OpSpec.make(kind, shape, dtype=dtype, mode=mode, **{**params, **changes})
 
-    # -- building ------------------------------------------------------------------------------
     def build(self, device: str | torch.device = "cpu") -> torch.nn.Module:
         """The op as a ``torch.nn.Module`` on ``device`` in this spec's dtype and mode."""
-
-        builder = get_op_kind(self.kind).build
-        if torch.device(device).type == "meta":  # shapes only: never allocate real weights
-            with torch.device("meta"):
-                module = builder(self)
-        else:
-            module = builder(self)
-        module = module.to(device=device, dtype=self.torch_dtype)
-        return module.train(self.mode == "train")
+        meta = torch.device(device).type == "meta"  # shapes only: never allocate real weights
+        with torch.device("meta") if meta else contextlib.nullcontext():
+            module = get_op_kind(self.kind).build(self)
+        return module.to(device=device, dtype=self.torch_dtype).train(self.mode == "train")
 
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
@@ -193,28 +165,24 @@ class OpSpec:
         """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
         bool inputs of traced ops are zeros, a valid index of any table); on the ``meta``
         device, shapes only (nothing is drawn or allocated)."""
-        train = self.mode == "train"
-        specs = [(shape, _input_dtype(name)) for shape, name in self.input_specs()]
-        if torch.device(device).type == "meta":
-            return tuple(
-                torch.empty(shape, dtype=dt, device="meta").requires_grad_(
-                    train and dt.is_floating_point
-                )
-                for shape, dt in specs
-            )
+        meta = torch.device(device).type == "meta"
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        return tuple(
-            (
-                torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
-                if dt.is_floating_point
-                else torch.zeros(shape, dtype=dt, device=device)
-            ).requires_grad_(train and dt.is_floating_point)
-            for shape, dt in specs
-        )
+        inputs = []
+        for shape, name in self.input_specs():
+            dt = _input_dtype(name)
+            if meta:
+                x = torch.empty(shape, dtype=dt, device="meta")
+            elif dt.is_floating_point:
+                x = torch.randn(shape, generator=gen, dtype=torch.float32).to(
+                    device=device, dtype=dt
+                )
+            else:
+                x = torch.zeros(shape, dtype=dt, device=device)
+            inputs.append(x.requires_grad_(self.mode == "train" and dt.is_floating_point))
+        return tuple(inputs)
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""
-
         return dict(op_features(self))
 
 

@@ -28,9 +28,8 @@ def file_in(folder: str | Path, name: str, suffix: str = "", fallback: str = "ar
 
 
 def unlinked(path: str | Path) -> Path:
-    """``path`` made ready for a new output: a symbolic link there (to a file or a folder,
-    dangling or not) is removed, so that what is written replaces the link and never goes
-    through it to wherever it points."""
+    """``path`` made ready for a new output: a symbolic link there (dangling or not) is removed,
+    so what is written replaces it and never goes through it."""
     p = Path(path)
     if p.is_symlink():
         p.unlink()
@@ -38,8 +37,8 @@ def unlinked(path: str | Path) -> Path:
 
 
 def output_dir(path: str | Path) -> Path:
-    """``path``, a folder latbench makes inside the one the user gave (a cache), as a real
-    folder: a symbolic link there is replaced by a new folder, never followed."""
+    """``path`` (a folder latbench makes inside the user's) made a real folder: a symbolic link
+    there is replaced, never followed."""
     p = unlinked(path)
     p.mkdir(parents=True, exist_ok=True)
     return p

@@ -1,28 +1,17 @@
-"""The plugin loader: finds and loads plugins once per process (the registries call
-``load_plugins`` before a lookup). The registration API plugins use is ``latbench.plugins``.
+"""The plugin loader: loads plugins once per process, when a registry is first asked for
+something (``get_op_kind``, ``get_space``, ...); the registration API is ``latbench.plugins``.
 
-Plugins load in this order, once per process, when a registry is first asked for something
-(``get_op_kind``, ``get_space``, ...):
-
-1. latbench's own, ``latbench.builtin`` (the op kinds, the benchmark spaces and the five
-   papers' folders). latbench's
-   pyproject declares it as an entry point like any other; it is loaded first by name so that
-   a source checkout that is not installed has it too (the entry point is then skipped).
-2. The entry points of group ``latbench.plugins`` of the installed distributions, sorted by
-   (name, value); a value ``module`` is imported, ``module:callable`` is called.
-3. ``LATBENCH_PLUGINS``: module names or paths of ``.py`` files, separated by commas or
-   ``os.pathsep``, in order. ``latbench --plugin X`` appends ``X`` (a path made absolute) to
-   it, so that every child process (the measuring worker, joblib and local Ray
-   workers) inherits the same list and loads the same plugins.
-
-A plugin that fails to load is a ``PluginError`` naming it and its error, raised again by
-every later registry call in the process (no half-loaded state is used silently).
+Order: (1) latbench's own, ``latbench.builtin``, by name (so an uninstalled source checkout has
+it; its entry point is skipped); (2) the entry points of group ``latbench.plugins``, sorted by
+(name, value): ``module`` is imported, ``module:callable`` called; (3) ``LATBENCH_PLUGINS``:
+module names or ``.py`` paths separated by commas or ``os.pathsep``, in order (``latbench
+--plugin X`` appends ``X``, so child processes and Ray workers load the same plugins).
+A plugin that fails is a ``PluginError`` naming it, raised again by every later registry call.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import re
 import threading
@@ -41,17 +30,6 @@ GROUP = "latbench.plugins"
 BUILTIN = "latbench.builtin"
 """latbench's own plugin: the papers' op kinds, spaces, samplers, layouts, genotypes."""
 
-__all__ = [
-    "BUILTIN",
-    "ENV",
-    "GROUP",
-    "PluginError",
-    "add_to_environment",
-    "load_plugins",
-    "loaded_plugins",
-    "plugin_list",
-]
-
 
 class PluginError(LatbenchError):
     """A plugin could not be found or raised while registering."""
@@ -66,17 +44,7 @@ class PluginError(LatbenchError):
 
 _lock = threading.RLock()
 _loaded: list[str] = []
-_state: dict[str, Any] = {
-    "done": False,
-    "loading": False,
-    "error": None,
-    "env": None,
-    "entry_points": None,
-}
-
-
-def _split(text: str) -> list[str]:
-    return [p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", text) if p.strip()]
+_state: dict[str, Any] = dict(done=False, loading=False, error=None, env=None, entry_points=None)
 
 
 def _is_path(name: str) -> bool:
@@ -84,10 +52,8 @@ def _is_path(name: str) -> bool:
 
 
 def _entry_points() -> list[tuple[str, Any]]:
-    """(value, entry point) of group ``GROUP``, sorted by (name, value), one per value (the
-    label errors show, the same as the module's name in ``LATBENCH_PLUGINS``); latbench's own
-    (``BUILTIN``) is left out, it is loaded first by name."""
-
+    """(value, entry point) of group ``GROUP`` but ``BUILTIN``, sorted by (name, value), one per
+    value (the label errors show, as a module's name in ``LATBENCH_PLUGINS`` would)."""
     found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
     unique = {ep.value: ep for ep in reversed(found) if ep.value != BUILTIN}
     return sorted(unique.items(), key=lambda item: (item[1].name, item[0]))
@@ -96,13 +62,13 @@ def _entry_points() -> list[tuple[str, Any]]:
 def plugin_list(env: str | None = None) -> list[str]:
     """The plugins of ``LATBENCH_PLUGINS`` (or ``env``), in order, without repeats."""
     text = os.environ.get(ENV, "") if env is None else env
-    return list(dict.fromkeys(_split(text)))
+    parts = (p.strip() for p in re.split(f"[,{re.escape(os.pathsep)}]", text))
+    return list(dict.fromkeys(p for p in parts if p))
 
 
 def add_to_environment(names: Iterable[str]) -> list[str]:
-    """Append ``names`` (module names, or paths made absolute) to ``LATBENCH_PLUGINS`` of this
-    process, so that child processes load them too; returns the new list. Called by the
-    command line for ``--plugin`` before anything is loaded."""
+    """Append ``names`` (module names, or paths made absolute) to this process's
+    ``LATBENCH_PLUGINS`` so that child processes load them too (``--plugin``); the new list."""
     names = [os.path.abspath(n) if _is_path(n) else n for n in names]
     merged = list(dict.fromkeys(plugin_list() + names))
     if merged:
@@ -130,13 +96,12 @@ def _load_one(label: str, target: Any) -> None:
 
 
 def load_plugins() -> list[str]:
-    """Load every plugin not loaded yet (see the module doc for the order); the labels loaded.
+    """Load every plugin not loaded yet (module doc: the order); the labels loaded.
 
-    The entry points are read once per process; ``LATBENCH_PLUGINS`` is read again only when
-    it changed (``--plugin`` of a later in-process ``latbench.cli.main`` call), so a registry
-    lookup costs one string comparison. Raises ``PluginError`` for the first plugin that
-    fails, then again on every call. A call made while plugins are loading (a plugin asking a
-    registry for a kind) returns at once: what is registered so far is what it sees."""
+    Entry points are read once per process, ``LATBENCH_PLUGINS`` again only when it changed,
+    so a registry lookup costs one string comparison. Raises ``PluginError`` for the first
+    plugin that fails, then on every call. A call made while plugins load (a plugin asking a
+    registry) returns at once: it sees what is registered so far."""
     env = os.environ.get(ENV, "")
     if _state["error"] is None and _state["done"] and _state["env"] == env:
         return list(_loaded)

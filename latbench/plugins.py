@@ -1,14 +1,10 @@
-"""Plugins: the one way op kinds, spaces, samplers, layouts and genotype builders get registered.
-
-A plugin is a module (or a callable) that registers things through latbench's public
-registration API, re-exported here: ``register_op`` (with ``REQUIRED``; the parameter
-checkers are ``latbench.ops.params``), ``register_space``, ``register_sampler``,
-``register_layout`` (a ``ChoiceLayout`` makes a space searchable by ``latbench search
-mixed-op``), ``register_genotype``, ``register_row_parser`` (``latbench import-nets``),
-``register_search`` (``latbench search NAME``), ``register_protocol`` (``latbench validate
---protocol NAME``). See docs/plugins.md; latbench's own papers register through the same API
-(``latbench/papers/<paper>/plugin.py``). How and when plugins load is
-``latbench.plugin_loader``'s (re-exported here too).
+"""Plugins' registration API, re-exported in one place (docs/plugins.md): ``register_op`` (with
+``REQUIRED``; parameter checkers: ``latbench.ops.params``), ``register_space``,
+``register_sampler``, ``register_layout`` (a ``ChoiceLayout`` makes a space searchable by
+``latbench search mixed-op``), ``register_genotype``, ``register_row_parser`` (``import-nets``),
+``register_search`` (``latbench search NAME``), ``register_protocol`` (``validate --protocol``),
+and the loader's ``load_plugins`` (the rest: ``latbench.plugin_loader``). latbench's papers
+use the same API.
 """
 
 from __future__ import annotations
@@ -19,39 +15,18 @@ from latbench.importing import register_row_parser
 from latbench.nas.searches import register_search
 from latbench.ops.registry import REQUIRED, register_op
 from latbench.opspec import OpSpec
-from latbench.plugin_loader import (
-    BUILTIN,
-    ENV,
-    GROUP,
-    PluginError,
-    add_to_environment,
-    load_plugins,
-    loaded_plugins,
-    plugin_list,
-)
+from latbench.plugin_loader import load_plugins
 from latbench.protocol_registry import register_protocol
-from latbench.spaces.registry import (
-    ChoiceLayout,
-    register_layout,
-    register_sampler,
-    register_space,
-)
+from latbench.spaces.registry import ChoiceLayout, register_layout, register_sampler, register_space
 
 __all__ = [
-    "BUILTIN",
-    "ENV",
-    "GROUP",
     "INPUT",
     "REQUIRED",
     "Architecture",
     "ChoiceLayout",
     "Edge",
     "OpSpec",
-    "PluginError",
-    "add_to_environment",
     "load_plugins",
-    "loaded_plugins",
-    "plugin_list",
     "register_genotype",
     "register_layout",
     "register_op",

@@ -1,16 +1,15 @@
-"""Profiling: measure a list of OpSpecs on one device into a crash-safe latency table.
+"""Profiling: measure OpSpecs on one device into a crash-safe ``latbench.latency`` table.
 
-The op table kind of the one measure-into-table mechanism (``latbench.tablerun``): each op is
-built, timed and written as one fsync'ed row before the next starts, so a run that is killed,
-runs out of memory or meets a bad op loses nothing already measured; a re-run measures only the
-keys missing under the same protocol, and only in a table measured on this machine. A timer
-that interleaves (``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` items round-robin
-and writes their rows when the group ends: an interrupted run loses that group's measurements.
+The op kind of ``latbench.tablerun``'s jobs: each op's row is fsync'ed before the next op
+starts, and a re-run measures only the keys missing under the same protocol (on this machine).
+An interleaving timer (``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` ops
+round-robin and writes their rows when the group ends: an interruption loses that group.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -24,39 +23,17 @@ from latbench.opspec import OpSpec
 from latbench.tablerun.driver import TableRun, run_into_table
 from latbench.tablerun.ids import protocol_id
 from latbench.tablerun.job import OnRound, OnTurn, TableJob
-from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 from latbench.tablerun.rows import spec_columns
 from latbench.tables import LATENCY, TableSchema
-from latbench.timed import module_callable, op_callable, time_guarded, time_guarded_many  # noqa: F401 - re-exported
+from latbench.timed import op_callable, time_guarded_many
 from latbench.timing import Timer
-from latbench.timing.measurement import Measurement
 
 INTERLEAVE_GROUP = 256
-"""Items built and measured round-robin together when the timer interleaves. One group shares
-one stretch of time, so the larger it is, the less a shift of the machine's speed between
-groups shows in the table; all of a group's modules are held in memory at once."""
+"""Ops measured round-robin together when the timer interleaves: one group shares one stretch
+of time (the larger, the less a speed shift between groups shows), held in memory at once."""
 INTERLEAVE_BYTES = 512 * 2**20
-"""At most this many bytes of inputs and outputs (estimated: ``OpLatencyJob.item_bytes``) in
-one interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB;
-smaller groups keep the measuring process's memory flat."""
-
-ProfileRun = TableRun
-
-__all__ = [
-    "INTERLEAVE_BYTES",
-    "INTERLEAVE_GROUP",
-    "OpLatencyJob",
-    "ProfileRun",
-    "REFERENCE_DIR",
-    "default_table_path",
-    "measure_op",
-    "module_callable",
-    "op_callable",
-    "profile_specs",
-    "protocol_of",
-    "spec_columns",
-    "timer_job_fields",
-]
+"""At most this many bytes of inputs and outputs (``OpLatencyJob.item_bytes``) in one
+interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB."""
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -70,12 +47,11 @@ def timer_job_fields(timer: Timer, schema: TableSchema = LATENCY) -> dict[str, A
     protocol, _ = protocol_of(timer)
     threads = protocol.get("threads")
     fp = device_fingerprint(timer.device, threads=threads if isinstance(threads, int) else None)
-    group = INTERLEAVE_GROUP if timer.config.rounds > 1 else 1
     return {
         "schema": schema,
         "protocol": protocol,
         "fingerprint": fp,
-        "group_size": group,
+        "group_size": INTERLEAVE_GROUP if timer.config.rounds > 1 else 1,
         "group_bytes": INTERLEAVE_BYTES,
     }
 
@@ -94,24 +70,18 @@ class OpLatencyJob(TableJob[OpSpec]):
         return item.key
 
     def key_columns(self, item: OpSpec) -> dict[str, Any]:
-        return {
-            **spec_columns(item, features=False),
-            "source": "measured",
-            "protocol_id": self.protocol_id,
-        }
+        return {**super().key_columns(item), **spec_columns(item, features=False)}
 
     def describe(self, item: OpSpec) -> dict[str, Any]:
-        return {**spec_columns(item), "source": "measured", "protocol_id": self.protocol_id}
+        return {**super().key_columns(item), **spec_columns(item)}
 
     def item_bytes(self, item: OpSpec) -> float:
         """Its input and an output of the same size (bytes): what a built op holds."""
         return 2.0 * math.prod(item.input_shape) * getattr(torch, item.dtype).itemsize
 
     def warm_up(self) -> None:
-        """The first op's features import much of torch's meta-device code (2-4 s on a
-        2-core CPU): done once on a tiny convolution. Nothing runs on the measured device (its
-        set-up, which can hang, stays under the per-item limit); an error here is left for the first
-        item to meet and record."""
+        """Import torch's meta-device code (2-4 s on 2 cores) through a tiny convolution's
+        features; an error here is left for the first item to record."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
 
@@ -121,21 +91,9 @@ class OpLatencyJob(TableJob[OpSpec]):
         on_round: OnRound | None = None,
         on_turn: OnTurn | None = None,
     ) -> list[dict[str, Any]]:
-        makers = [_maker(spec, self.timer.device) for spec in items]
+        makers = [functools.partial(op_callable, spec, self.timer.device) for spec in items]
         timed = time_guarded_many(makers, self.timer, on_round, on_turn=on_turn)
         return [{**self.describe(spec), **fields} for spec, (fields, _) in zip(items, timed)]
-
-
-def _maker(spec: OpSpec, device: str) -> Callable[[], Callable[[], object]]:
-    return lambda: op_callable(spec, device)
-
-
-def measure_op(spec: OpSpec, timer: Timer) -> tuple[dict[str, Any], Measurement | None]:
-    """One table row for ``spec``: its statistics, or its error/OOM recorded as data."""
-    row = {**spec_columns(spec), "source": "measured"}
-    fields, result = time_guarded(lambda: op_callable(spec, timer.device), timer)
-    row.update(fields)
-    return row, result
 
 
 def profile_specs(

@@ -1,11 +1,6 @@
-"""The deployment protocols of ``latbench validate --protocol NAME``, by name.
-
-A paper's folder (``latbench/papers/<paper>/plugin.py``) or a user's plugin registers one with
-``register_protocol``: either ``limits`` (the ordinary validation judged against a latency
-bound and an FPS floor: RT-DNAS' ≤ 50 ms and ≥ 22 FPS) or ``run``, a frame protocol
-``run(arch, ProtocolOptions) -> ProtocolResult`` (``latbench.deploy.protocols``; ST-NAS' FPS,
-the dynamic cells' per-frame time), printed and saved by the command as it is. This module
-imports nothing heavy: ``run`` may be ``"module:function"``, imported when it runs.
+"""The deployment protocols of ``latbench validate --protocol NAME``, registered by a paper's
+folder or a user's plugin (``register_protocol``). Imports nothing heavy: ``run`` may be
+``"module:function"``, imported when it runs.
 """
 
 from __future__ import annotations
@@ -24,9 +19,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Protocol:
-    """A registered deployment protocol: ``limits`` (latency bound ms, FPS floor) judge the
-    ordinary validation; ``run`` (a callable or ``"module:function"``) times frames instead;
-    ``space``: the space whose architectures it takes (None: any)."""
+    """A deployment protocol: ``limits`` (latency bound ms, FPS floor: RT-DNAS' 50 ms and 22
+    FPS) judge the ordinary validation; or ``run(arch, ProtocolOptions) -> ProtocolResult`` (a
+    callable or ``"module:function"``; ``latbench.deploy.protocols``: ST-NAS' FPS, the dynamic
+    cells' per-frame time) times frames instead; ``space``: the architectures' space (None: any)."""
 
     name: str
     help: str

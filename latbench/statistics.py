@@ -1,8 +1,5 @@
-"""The latency statistics a predictor can be fitted on, and which one a fitted predictor used.
-
-Shared by ``latbench fit`` / ``evaluate`` (predictors) and ``validate`` (deploy), so that every
-command compares a prediction with the statistic it was fitted on. No heavy imports.
-"""
+"""The latency statistics a predictor can be fitted on, and which one a fitted predictor used
+(``fit``, ``evaluate`` and ``validate`` compare a prediction with that one). No heavy imports."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""What gets timed, and how a failure to time it becomes a table row's fields.
-
-Shared by the op profiler, the whole-network profiler and the deployment runners, below all of
-them: a module's callable (forward without autograd, or forward + backward), building and
-timing several callables together, and the ``status`` of a failure (``oom`` for CUDA's and the
-CPU allocator's out-of-memory errors and Python's ``MemoryError``, else ``error``).
-"""
+"""What gets timed (forward without autograd, or forward + backward), and how a failure to
+time it becomes a table row's ``status`` (``oom`` or ``error``) and ``error``; shared by the op
+and network profilers and the deployment runners."""
 
 from __future__ import annotations
 
@@ -46,7 +42,7 @@ def failure_fields(exc: BaseException) -> dict[str, Any]:
 
 
 def op_callable(spec: OpSpec, device: str) -> Callable[[], object]:
-    """What gets timed: forward (infer mode, no autograd) or forward + backward (train mode)."""
+    """``module_callable`` of the op built on ``device``, in the spec's mode."""
     return module_callable(spec.build(device), spec.example_inputs(device), spec.mode)
 
 
@@ -77,20 +73,16 @@ def time_guarded_many(
     *,
     on_turn: OnTurn | None = None,
 ) -> list[tuple[dict[str, Any], Measurement | None]]:
-    """Build (each of ``makers``) and time the callables together; failures become fields.
-
-    Each result is ``status``, ``error`` and, when ok, the latency statistics columns, with the
-    Measurement. Several makers are measured interleaved when the timer's ``rounds > 1``
-    (``on_round(done, rounds)`` after each round). ``on_turn(i)`` is called before maker ``i``
-    builds and before each of its timer's turns (``measure_each``), with ``i`` its index in
-    ``makers`` (``len(makers)``: the timer's drift reference).
-    """
+    """Build (each of ``makers``) and time the callables together, interleaved when the timer's
+    ``rounds > 1`` (``on_round(done, rounds)`` after each round); per maker, ``status``,
+    ``error`` and (when ok) the latency statistics columns, with the Measurement. ``on_turn(i)``
+    runs before maker ``i`` builds and before each of its timer turns (``i = len(makers)``: the
+    timer's drift reference)."""
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
     built: list[int] = []  # indices of the makers that built
     fns: list[Callable[[], object]] = []
     results: list[Measurement | Exception] = []  # an exception's traceback holds its callable
-    # the collection after the batch scans only what it made (0.1-0.2 s less per call once
-    # torch is imported); a caller's own frozen objects (gc.freeze) are left as they are
+    # freezing what exists makes the collection below scan only what the batch made
     freeze = gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
@@ -140,17 +132,15 @@ REFERENCE_GENOTYPE = (
     "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 )
 REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
-"""The drift reference, as recorded in a table's protocol (``TimingConfig.as_dict``): a fixed
-NAS-Bench-201 network at latbench's ``small`` size (convolutions 3x3 and 1x1, average pooling,
-skip connections, ~20 ops). A whole network, not one op: measured here with a neighbour process
-on the other core, networks ran 7-12 % slower while a single conv-BN-ReLU-pool op read 0-2.5 %
-(docs/measurement-protocol.md, "Drift reference"); a network slows down with them."""
+"""The drift reference as a table's protocol records it: a fixed NAS-Bench-201 network at size
+``small`` (~20 ops), as a neighbour process slows networks more than single ops
+(docs/measurement-protocol.md, "Drift reference")."""
 
 
 @functools.cache
 def reference_callable() -> Callable[[], object]:
-    """The drift reference (``REFERENCE_ID``): ``REFERENCE_GENOTYPE`` built at size small, batch
-    1, inference, on the CPU; built once per process (every interleaved group measures it)."""
+    """The drift reference (``REFERENCE_ID``) at batch 1, inference, on the CPU; built once per
+    process (every interleaved group measures it)."""
     arch = from_genotype(REFERENCE_GENOTYPE, size="small")
     with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
         torch.manual_seed(0)

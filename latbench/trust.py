@@ -32,8 +32,7 @@ _trusted_modules: set[str] = set()
 
 
 def trust_module(name: str) -> None:
-    """Let keys name functions and classes of module ``name`` (and its sub-modules): called
-    for the module of a model the user loaded and for every plugin."""
+    """Let keys name what module ``name`` and its sub-modules hold (a loaded model's, a plugin)."""
     _trusted_modules.add(name)
 
 
@@ -70,9 +69,8 @@ def check_trusted(name: str, what: str) -> None:
 
 
 def file_module_name(path: str | os.PathLike[str], prefix: str) -> str:
-    """The module name a ``.py`` file is imported under: ``<prefix>_<stem>_<sha1 of its
-    absolute path>``, the same in every process (so keys naming its functions rebuild in
-    workers)."""
+    """``<prefix>_<stem>_<sha1 of the absolute path>``: a ``.py`` file's module name, the same
+    in every process (keys naming its functions rebuild in workers)."""
     full = os.path.abspath(path)
     stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(full))[0])
     return f"{prefix}_{stem}_{hashlib.sha1(full.encode()).hexdigest()[:8]}"

@@ -99,7 +99,7 @@ PLUGIN_HELP = (
 def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
     """``--plugin X`` / ``--plugin=X`` taken out of ``argv``, wherever they stand: (the X's, the
     rest). They are read before parsing so that child processes inherit them
-    (``latbench.plugins.add_to_environment``); a trailing ``--plugin`` without a value stays
+    (``latbench.plugin_loader.add_to_environment``); a trailing ``--plugin`` without a value stays
     for argparse to report. Nothing after ``--`` is looked at."""
     plugins, rest, i = [], [], 0
     while i < len(argv):

@@ -130,7 +130,8 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.cli.ui import console, progress_bar
-    from latbench.profile import default_table_path, profile_specs
+    from latbench.profile import profile_specs
+    from latbench.tablerun.paths import default_table_path
 
     all_specs, stem, what, meta = _specs(args)
     specs = select_specs(all_specs, args.match, args.sample, args.seed)

@@ -12,8 +12,9 @@ from public_data import TIMM_FEATURES, TIMM_FILES
 from latbench.cli import main
 from latbench.errors import LatbenchError
 from latbench.importing import ImportRowError
-from latbench.importing_timm import file_provenance, import_timm_file, model_networks, read_timm
+from latbench.importing_timm import file_provenance, import_timm_file, read_timm
 from latbench.model_features import FEATURES, FeatureCache, timm_features
+from latbench.predictors.data import network_data
 from latbench.tables import read_meta, read_table
 
 if importlib.util.find_spec("timm") is None:
@@ -134,10 +135,12 @@ def test_import_skips_and_counts_unknown_names_and_caches_features(tmp_path, cap
     prov = meta["provenance"]
     assert meta["source"] == "imported" and prov["skipped_unknown"] == ["no_such_net"]
     assert prov["layout"] == "NCHW" and prov["precision"].startswith("AMP")
-    nets = model_networks(table)
-    assert sorted(nets.names) == ["test_byobnet", "test_efficientnet", "test_vit"]
-    assert list(nets.batch) == [1024] * 3 and list(nets.img_size) == [160] * 3
-    assert nets.latency_ms[nets.names.index("test_vit")] == 9.356  # infer_step_time, per batch
+    nets = network_data(table)
+    names = [a.name for a in nets.archs]
+    assert sorted(names) == ["test_byobnet", "test_efficientnet", "test_vit"]
+    assert [(a.meta["batch"], a.meta["img_size"]) for a in nets.archs] == [(1024, 160)] * 3
+    assert all(set(a.meta["features"]) == set(FEATURES) for a in nets.archs)
+    assert nets.latency_ms[names.index("test_vit")] == 9.356  # infer_step_time, per batch
     assert "imported" in nets.provenance and "rtx3090" in nets.provenance
     assert len(FeatureCache(cache, report_library(cache)).rows) == 3
 

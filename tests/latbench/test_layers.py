@@ -75,7 +75,6 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [  # most specific prefix wins
             "latbench.memory.terms",
             "latbench.fleet",
             "latbench.importing",
-            "latbench.importing_ofa",
             "latbench.importing_timm",
         ),
     ),

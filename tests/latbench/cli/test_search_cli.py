@@ -141,7 +141,7 @@ def test_profile_missing_runs_the_profile_command_with_its_protocol(capsys, monk
     """--profile-missing runs `latbench profile` itself (its parser, defaults and default
     path); here its measuring is replaced by the committed table to keep the test short."""
     from latbench.cli import profile
-    from latbench.profile import default_table_path
+    from latbench.tablerun.paths import default_table_path
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LATBENCH_HOME", raising=False)

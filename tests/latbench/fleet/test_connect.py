@@ -4,7 +4,7 @@ plugin's op kinds build where they are measured; without plugins Ray's defaults 
 from __future__ import annotations
 
 from latbench.fleet import cluster
-from latbench.plugins import ENV
+from latbench.plugin_loader import ENV
 
 
 class FakeRay:

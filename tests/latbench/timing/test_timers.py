@@ -7,7 +7,7 @@ import torch
 
 from latbench.errors import MeasurementError
 from latbench.opspec import OpSpec
-from latbench.profile import op_callable
+from latbench.timed import op_callable
 from latbench.timing import CpuTimer, TimingConfig, make_timer, torch_threads
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
