@@ -1,7 +1,7 @@
 """Fleet profiling on Ray (``latbench profile|measure-nets|memory --ray``).
 
 ``cluster``: connecting, task resources, targets (nodes) and probing their devices;
-``run.run_on_fleet``: workers measure batches, the driver writes each device's table;
+``run.run_on_fleet``: the local run model with Ray tasks as its workers, one table per device;
 ``jobs``: picklable job factories a worker calls on its own device.
 Ray is an optional extra: ``pip install 'latbench[ray]'``.
 """

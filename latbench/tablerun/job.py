@@ -1,8 +1,8 @@
 """What a table run measures: the ``TableJob`` interface each table kind implements.
 
 A job is split so that measuring can happen elsewhere (another process, a Ray worker) while
-only the driver writes: ``key``/``describe``/``done_keys`` plan (a), ``measure_batch`` turns
-a batch of items into rows in whatever process runs it (b), and the driver appends (c).
+only the driver writes: ``key``/``describe``/``done_keys`` plan (a), ``measure`` turns a
+batch of items into rows in whatever process runs it (b), and the driver appends (c).
 """
 
 from __future__ import annotations
@@ -91,18 +91,3 @@ class TableJob(ABC, Generic[Item]):
         """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
         recorded as ``status``/``error``. Runs in any process; raises only on interruption.
         ``on_turn(i)`` before each step of item ``i`` (build, describe, warm-up, timing)."""
-
-
-@dataclass
-class BatchResult:
-    """What a worker sends back: the rows and the fingerprint of the device that measured."""
-
-    rows: list[dict[str, Any]]
-    fingerprint: dict[str, Any]
-
-
-def measure_batch(
-    job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None = None
-) -> BatchResult:
-    """(b) Measure ``items`` with ``job`` where this runs (a worker process, or the driver)."""
-    return BatchResult(job.measure(items, on_round), job.fingerprint)

@@ -25,11 +25,13 @@ driver dies (``PR_SET_PDEATHSIG``), even by SIGKILL.
 from __future__ import annotations
 
 import ctypes
+import functools
 import multiprocessing
 import resource
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
@@ -53,27 +55,48 @@ class Fault:
     error: str
 
 
-class Executor(Protocol):
-    """Measures a batch for the driver: its rows (in order), or the ``Fault`` that lost it."""
+Rows = list[dict[str, Any]]
+OnBatchRound = Callable[[int, int, int], None]
+"""``on_round(done, rounds, n_items)``: the batch of ``n_items`` in flight finished a round."""
 
-    def measure(
-        self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault: ...
+
+class Executor(Protocol):
+    """Measures the driver's batches: yields each batch with its rows (in order) or the
+    ``Fault`` that lost it."""
+
+    def results(
+        self, job: TableJob[Any], queue: deque[list[Any]], on_round: OnBatchRound | None
+    ) -> Iterator[tuple[list[Any], Rows | Fault]]:
+        """Take batches from ``queue`` until it is empty and nothing is in flight (the driver
+        puts batches to measure again at its front between two results)."""
+        ...
 
     def close(self) -> None:
         """Stop measuring (the run ended, or was interrupted)."""
 
 
 class InProcess:
-    """Measures in the calling process: no isolation, no time limit."""
+    """Measures in the calling process, one batch at a time: no isolation, no time limit."""
 
     def measure(
         self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault:
+    ) -> Rows | Fault:
         return job.measure(items, on_round)
+
+    def results(
+        self, job: TableJob[Any], queue: deque[list[Any]], on_round: OnBatchRound | None
+    ) -> Iterator[tuple[list[Any], Rows | Fault]]:
+        while queue:
+            batch = queue.popleft()
+            rounds = None if on_round is None else functools.partial(_rounds, on_round, len(batch))
+            yield batch, self.measure(job, batch, rounds)
 
     def close(self) -> None:
         """Nothing to stop."""
+
+
+def _rounds(on_round: OnBatchRound, n: int, done: int, rounds: int) -> None:
+    on_round(done, rounds, n)
 
 
 def _die_with_parent() -> None:
@@ -138,7 +161,7 @@ def _death(exitcode: int | None) -> str:
 
 
 @dataclass
-class Worker:
+class Worker(InProcess):
     """One spawned measuring process, started on first use, replaced after a fault or when
     its RSS passed ``max_rss_mb`` (MiB; None: never). ``item_timeout_s``: the per-turn
     wall-clock limit (None: none). ``on_note``: one line per replacement."""
@@ -172,7 +195,7 @@ class Worker:
 
     def measure(
         self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault:
+    ) -> Rows | Fault:
         """Rows for ``items``, or the ``Fault`` that ended the worker (then stopped)."""
         if self._proc is None:
             self._start(job)
