@@ -131,27 +131,31 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
-    """One target per alive node that has the resources ``device`` needs (pinned to it)."""
+def _alive_nodes(ray: Any) -> list[tuple[Target, dict[str, float]]]:
+    """Each alive node as a target pinned to it, with its resources."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    need = task_resources(device, threads)
-    targets = []
-    for node in ray.nodes():
-        have = node.get("Resources", {})
-        if (
-            not node.get("Alive")
-            or have.get("GPU", 0) < need.get("num_gpus", 0)
-            or have.get("CPU", 0) < need["num_cpus"]
-        ):
-            continue
-        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-        targets.append(
+    return [
+        (
             Target(
                 f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}",
-                {"scheduling_strategy": strategy},
-            )
+                {"scheduling_strategy": NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)},
+            ),
+            node.get("Resources", {}),
         )
+        for node in ray.nodes()
+        if node.get("Alive")
+    ]
+
+
+def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
+    """One target per alive node that has the resources ``device`` needs (pinned to it)."""
+    need = task_resources(device, threads)
+    targets = [
+        target
+        for target, have in _alive_nodes(ray)
+        if have.get("GPU", 0) >= need.get("num_gpus", 0) and have.get("CPU", 0) >= need["num_cpus"]
+    ]
     if not targets:
         raise LatbenchError(
             f"no node of the Ray cluster has {need} free for device "
@@ -207,20 +211,12 @@ def _node_devices() -> list[dict[str, Any]]:
 def fleet_devices(ray: Any) -> list[tuple[str, dict[str, Any]]]:
     """(node label, fingerprint) of every device of every alive node: a task per node that
     holds all of that node's GPUs while it reads their fingerprints."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
     remote = ray.remote(_node_devices)
-    refs = []
-    for node in ray.nodes():
-        if not node.get("Alive"):
-            continue
-        label = f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}"
-        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-        gpus = int(node.get("Resources", {}).get("GPU", 0))
-        refs.append(
-            (
-                label,
-                remote.options(num_cpus=0, num_gpus=gpus, scheduling_strategy=strategy).remote(),
-            )
+    refs = [
+        (
+            t.label,
+            remote.options(num_cpus=0, num_gpus=int(have.get("GPU", 0)), **t.options).remote(),
         )
+        for t, have in _alive_nodes(ray)
+    ]
     return [(label, fp) for label, ref in refs for fp in ray.get(ref)]

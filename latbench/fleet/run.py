@@ -1,16 +1,9 @@
-"""Measure into tables on a Ray fleet: the local run model, with Ray tasks as the workers.
-
-``run_on_fleet`` runs ``tablerun.driver.run_into_table`` once per device slug of the fleet,
-each with a ``RayTasks`` executor: Ray tasks measure batches where the resources are (one whole
-GPU per CUDA task, ``threads`` CPUs per CPU task) and the driver alone appends their rows, under
-the table's lock and fsync'ed. Targets of one device slug share its table, so a cluster of
-several GPU types fills one table per type (one type after another).
-
-Faults: a task whose worker dies, is preempted or runs out of memory costs that task only; its
-items are sent once more (one at a time, to another target of the device where there is one)
-and, if that fails too, recorded with the error (``status`` ``crashed``/``oom``/``error``) so
-that a re-run goes on past them. Ctrl-C cancels the tasks in flight; every row already appended
-stays.
+"""Measure into tables on a Ray fleet: ``tablerun.driver.run_into_table`` once per device
+slug (one table per GPU type, one type after another), with Ray tasks (``RayTasks``) as the
+executor. A lost task (dead, preempted or OOM-killed worker) costs that task: its items are sent
+once more, one at a time to the next target of the device, and recorded with the error
+(``status`` ``crashed``/``oom``/``error``) if that fails too. Ctrl-C cancels the tasks in
+flight; every row already appended stays.
 """
 
 from __future__ import annotations
@@ -150,14 +143,10 @@ def run_on_fleet(
     on_note: Note = warn_note,
     lock_timeout_s: float | None = None,
 ) -> FleetRun:
-    """Measure every item missing from each fleet device's table (``table_for(slug)``).
-
-    ``make_job(device)`` builds the table job where it is called (a worker: its own timer and
-    fingerprint); it must be picklable (a module-level function or ``functools.partial``).
-    Targets are probed once and grouped by their device's slug. Raises ``LatbenchError`` when
-    ``targets`` is empty; ``KeyboardInterrupt`` after cancelling the tasks in flight (rows
-    already appended are kept).
-    """
+    """Measure every item missing from each fleet device's table (``table_for(slug)``), the
+    targets grouped by the slug their probe reports. ``make_job(device)`` builds the table job
+    where it is called and must be picklable (``fleet.jobs``). Raises ``LatbenchError`` when
+    ``targets`` is empty; ``KeyboardInterrupt`` after cancelling the tasks in flight."""
     if not targets:
         raise LatbenchError("no Ray target to measure on")
     items = list(items)
@@ -171,8 +160,8 @@ def run_on_fleet(
         job = dataclasses.replace(
             planning, protocol=dict(group[0].protocol), fingerprint=dict(group[0].fingerprint)
         )
-        res = task_resources(device, threads)
-        tasks = RayTasks(ray, make_job, device, slug, res, [p.target for p in group])
+        where = [p.target for p in group]
+        tasks = RayTasks(ray, make_job, device, slug, task_resources(device, threads), where)
         result.tables[slug] = run_into_table(
             job,
             items,

@@ -1,13 +1,8 @@
-"""(a) + (c): plan what is missing from a table under this protocol, measure it, append it.
+"""(a) + (c): plan what a table lacks under this protocol, have it measured, append it.
 
-``run_into_table`` is the one measure-into-table loop behind op tables (``latbench.profile``),
-network tables (``latbench.netprofile``), memory tables (``latbench.memory.table``) and Ray
-fleets (``latbench.fleet.run``): resume by protocol id, a fingerprint check before resuming,
-interleaved groups measured by an executor (``latbench.tablerun.worker``), faults recorded,
-progress per item and per round. The driver alone writes, holding an exclusive lock on
-``<table>.csv.lock`` (``filelock``: flock on POSIX) for the whole run, so a second run on the
-same table waits (saying so in one line) and then resumes with what the first one wrote; with
-a ``lock_timeout_s`` it gives up after that long with a one-line ``TableError``.
+``run_into_table`` is the one measure-into-table loop (op, network and memory tables, Ray
+fleets). The driver alone writes, holding ``<table>.csv.lock`` (``filelock``) for the whole
+run: a second run on the same table waits, then resumes with what the first one wrote.
 """
 
 from __future__ import annotations
@@ -146,12 +141,6 @@ def locked(path: Path, on_note: Note, timeout_s: float | None) -> Iterator[None]
         lock.release()
 
 
-def _done(job: TableJob[Any], path: Path) -> set[str]:
-    if path.is_dir() or (path.is_file() and path.stat().st_size):
-        return job.done_keys(read_table(path, job.schema))  # "is a directory", wrong schema
-    return set()
-
-
 def run_into_table(
     job: TableJob[Item],
     items: Iterable[Item],
@@ -191,7 +180,8 @@ def run_into_table(
         if on_progress:
             on_progress(item, row)
 
-    pending, skipped = plan(job, items, _done(job, run.path))
+    done = run.path.is_file() and run.path.stat().st_size > 0
+    pending, skipped = plan(job, items, job.done_keys(read_table(run.path)) if done else set())
     if not pending:
         for item in skipped:
             record(item, None)
@@ -208,25 +198,23 @@ def run_into_table(
                 if not isinstance(result, Fault):
                     for item, row in zip(batch, result):
                         record(item, row)
-                elif result.at is None:
+                    continue
+                why = result.error.split(";")[0]
+                if result.at is None:
                     note(
-                        f"no item of a group of {len(batch)} could be blamed "
-                        f"({result.error.split(';')[0]}); measuring them one at a time"
+                        f"no item of a group of {len(batch)} could be blamed ({why}); "
+                        "measuring them one at a time"
                     )
                     queue.extendleft([item] for item in reversed(batch))
-                else:
-                    item, rest = batch[result.at], batch[: result.at] + batch[result.at + 1 :]
-                    record(
-                        item,
-                        {**job.key_columns(item), "status": result.status, "error": result.error},
-                    )
-                    again = f" (the other {len(rest)} items of its group are measured again)"
-                    note(
-                        f"{job.key(item)}: {result.status} ({result.error.split(';')[0]}); "
-                        f"recorded{again if rest else ''}"
-                    )
-                    if rest:
-                        queue.appendleft(rest)
+                    continue
+                item, rest = batch[result.at], batch[: result.at] + batch[result.at + 1 :]
+                record(
+                    item, {**job.key_columns(item), "status": result.status, "error": result.error}
+                )
+                again = f" (the other {len(rest)} items of its group are measured again)"
+                note(f"{job.key(item)}: {result.status} ({why}); recorded{again if rest else ''}")
+                if rest:
+                    queue.appendleft(rest)
     finally:
         executor.close()
     return run

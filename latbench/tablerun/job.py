@@ -1,8 +1,5 @@
-"""What a table run measures: the ``TableJob`` interface each table kind implements.
-
-A job is split so that measuring can happen elsewhere (another process, a Ray worker) while
-only the driver writes: ``key``/``describe``/``done_keys`` plan (a), ``measure`` turns a
-batch of items into rows in whatever process runs it (b), and the driver appends (c).
+"""The ``TableJob`` interface each table kind implements: ``key``/``done_keys`` plan (a),
+``measure`` turns a batch into rows in whatever process runs it (b), the driver appends (c).
 """
 
 from __future__ import annotations
@@ -62,8 +59,7 @@ class TableJob(ABC, Generic[Item]):
         return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
 
     def key_columns(self, item: Item) -> dict[str, Any]:
-        """The columns of the row recorded for an item that faulted (the driver writes it):
-        what identifies and describes it, computed without building anything."""
+        """The columns of the row recorded for an item that faulted, built from its key."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
     @abstractmethod
@@ -79,10 +75,8 @@ class TableJob(ABC, Generic[Item]):
         return 0.0
 
     def warm_up(self) -> None:
-        """Pay a worker's one-time costs (lazy imports, device set-up) once, when it starts and
-        before the driver's per-item clock runs, so that ``--item-timeout`` does not charge
-        them to the first item's turn. Runs only known-good code, never an item. Default:
-        nothing."""
+        """Pay a worker's one-time costs (imports, device set-up) before the per-item clock
+        runs, so ``--item-timeout`` does not charge them to the first item. Never an item."""
 
     @abstractmethod
     def measure(

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +159,14 @@ def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> 
         return
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))[1:]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(schema.names)
     pad = [""] * (len(schema.names) - len(header))
-    writer.writerows(row + pad for row in rows)
-    write_atomically(path, buf.getvalue())
+    write_atomically(path, _csv_text([schema.names, *(row + pad for row in rows)]))
+
+
+def _csv_text(rows: Iterable[list[Any]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def _not_a_directory(p: Path) -> None:
@@ -249,11 +251,9 @@ class TableWriter:
             )
 
     def _write_line(self, values: list[Any]) -> None:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(values)
         try:
             with open(self.path, "a", encoding="utf-8", newline="") as fh:
-                fh.write(buf.getvalue())
+                fh.write(_csv_text([values]))
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:  # a full disk: write/flush/fsync name no file
@@ -275,22 +275,13 @@ def write_table(
     meta: Mapping[str, Any],
     rows: list[Mapping[str, Any]],
 ) -> Path:
-    """Write a whole table (CSV + side-car) at once, each file through a temporary and
-    ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
+    """Write a whole table (CSV + side-car) at once, each file atomically (``write_atomically``),
+    for tables made in one go (imports) rather than measured row by row."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(schema.names)
-    writer.writerows(_values(path, schema, row) for row in rows)
-    for target, text in (
-        (path.with_name(path.name + ".tmp"), buf.getvalue()),
-        (meta_path(path).with_suffix(".tmp"), _side_car(schema, meta)),
-    ):
-        target.write_text(text, encoding="utf-8")
-    os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
-    os.replace(path.with_name(path.name + ".tmp"), path)
-    return path
+    csv_text = _csv_text([schema.names, *(_values(path, schema, row) for row in rows)])
+    write_atomically(meta_path(path), _side_car(schema, meta))
+    return write_atomically(path, csv_text)
 
 
 def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:

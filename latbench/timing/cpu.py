@@ -27,11 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import (
-    TimingConfig,
-    measure_adaptive,
-    measure_each,
-)
+from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
 from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
