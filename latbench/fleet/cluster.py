@@ -1,9 +1,5 @@
-"""The Ray side of a fleet: connecting, what a measuring task asks for, where it may run.
-
-A *target* is one place a measuring task can be sent (a node of the cluster, with the Ray
-options that pin a task there). Targets are probed once: each runs the job factory on its own
-device and reports its fingerprint, so targets group by device slug and one command measures a
-space on every device type of the cluster.
+"""The Ray side of a fleet: connecting, what a measuring task asks for, where it may run (a
+*target*: a node, with the Ray options that pin a task there), and probing each target's device.
 """
 
 from __future__ import annotations
@@ -83,11 +79,9 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
-    start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``.
-    ``LATBENCH_PLUGINS`` goes to the workers (``runtime_env``), so they build plugin ops.
-
-    A malformed address, or one where nothing listens, is one ``LatbenchError`` within
-    seconds (``parse_address``, ``check_reachable``)."""
+    start a local one with ``num_cpus`` CPUs when ``address`` is empty; returns ``ray``. The
+    workers get ``LATBENCH_PLUGINS``. A malformed or unreachable address is one
+    ``LatbenchError`` within seconds (``parse_address``, ``check_reachable``)."""
     if address and address != "auto":
         check_reachable(address)
     ray = ray_module()

@@ -41,7 +41,6 @@ class TableRun:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def warn_note(text: str) -> None:
@@ -154,20 +153,14 @@ def run_into_table(
 ) -> TableRun:
     """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
 
-    ``executor`` measures the batches (``worker.InProcess``, the default; ``worker.Worker``: a
-    separate process watched from outside; ``fleet.run.RayTasks``: Ray tasks); each batch's
-    rows are written as it comes back. A fault the executor reports costs the item at fault,
-    recorded with its status, and the rest of its batch is measured again (one at a time
-    when no item was at fault). A complete table is only read (no lock, nothing written:
-    read-only media are fine). On ``KeyboardInterrupt`` the executor is stopped and every row
-    written so far stays: a re-run resumes.
+    ``executor`` (``worker.InProcess``, the default; ``worker.Worker``; ``fleet.run.RayTasks``)
+    measures the batches; each one's rows are written as it comes back. A fault costs the item
+    at fault, recorded with its status; the rest of its batch is measured again (one at a time
+    when none was at fault). A complete table is only read (read-only media are fine). On
+    ``KeyboardInterrupt`` the executor is stopped and every row written stays: a re-run resumes.
     """
     items = list(items)
     run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)
-
-    def note(text: str) -> None:
-        run.notes.append(text)
-        on_note(text)
 
     def record(item: Item, row: dict[str, Any] | None) -> None:
         if row is None:
@@ -188,7 +181,7 @@ def run_into_table(
         return run
     executor = executor or InProcess()
     try:
-        with locked(run.path, note, lock_timeout_s):
+        with locked(run.path, on_note, lock_timeout_s):
             writer = TableWriter(run.path, job.schema, job.side_car())
             pending, skipped = plan(job, items, job.done_keys(read_table(run.path)))
             for item in skipped:
@@ -201,7 +194,7 @@ def run_into_table(
                     continue
                 why = result.error.split(";")[0]
                 if result.at is None:
-                    note(
+                    on_note(
                         f"no item of a group of {len(batch)} could be blamed ({why}); "
                         "measuring them one at a time"
                     )
@@ -212,7 +205,9 @@ def run_into_table(
                     item, {**job.key_columns(item), "status": result.status, "error": result.error}
                 )
                 again = f" (the other {len(rest)} items of its group are measured again)"
-                note(f"{job.key(item)}: {result.status} ({why}); recorded{again if rest else ''}")
+                on_note(
+                    f"{job.key(item)}: {result.status} ({why}); recorded{again if rest else ''}"
+                )
                 if rest:
                     queue.appendleft(rest)
     finally:

@@ -1,9 +1,5 @@
-"""Crash-safe lookup tables: CSV rows appended and fsync'ed one at a time, JSON side-car.
-
-A killed run leaves at most one partial last line; it is dropped (with a warning) the next
-time the table is opened, and the run resumes with the keys not yet measured under the same
-protocol. Nothing already written is ever rewritten by an append.
-"""
+"""Crash-safe lookup tables: CSV rows appended and fsync'ed one at a time, JSON side-car. A
+killed run leaves at most a partial last line, dropped (with a warning) when it is reopened."""
 
 from __future__ import annotations
 
@@ -34,12 +30,8 @@ def meta_path(path: str | os.PathLike[str]) -> Path:
 
 class TableMeta(dict):  # type: ignore[type-arg]
     """A table's side-car as ``read_table`` puts it in ``attrs['meta']``: read-only (nested
-    objects too) and shared, not copied, by every frame derived from the table.
-
-    pandas deep-copies ``attrs`` after almost every operation (``NDFrame.__finalize__``); a
-    side-car is kilobytes of JSON, so with a plain dict that copy was most of the cost of
-    reading a table and selecting from it. ``meta.thawed()`` gives a plain, mutable deep copy
-    (``dict(meta)`` copies the top level only: its nested objects stay read-only)."""
+    objects too) and shared, not deep-copied by pandas after every operation, by every frame
+    derived from the table. ``meta.thawed()`` is a plain, mutable deep copy."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TableMeta:
         return self
@@ -129,36 +121,24 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate a last line that a killed writer left without its newline."""
-    with open(path, "rb") as fh:  # read-only first: a complete table on a read-only
-        fh.seek(0, os.SEEK_END)  # filesystem can still be opened to resume (nothing to do)
-        size = fh.tell()
-        if size == 0:
+    with open(path, "rb") as fh:  # read-only: a complete table on read-only media is fine
+        fh.seek(max(path.stat().st_size - 1, 0))
+        if fh.read(1) in (b"", b"\n"):
             return
-        fh.seek(size - 1)
-        if fh.read(1) == b"\n":
-            return
-    with open(path, "rb+") as fh:
-        fh.seek(0)
-        data = fh.read()
-        cut = data.rfind(b"\n") + 1
-        fh.truncate(cut)
+    os.truncate(path, path.read_bytes().rfind(b"\n") + 1)
     warnings.warn(f"{path}: dropped a partial last row left by an interrupted run", stacklevel=3)
 
 
-def _check_header(path: Path, schema: TableSchema) -> list[str]:
-    """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
+def _add_missing_columns(path: Path, schema: TableSchema) -> None:
+    """Check the header (``check_header``); rewrite an older table without the trailing
+    ``schema.added`` columns with them (empty), atomically."""
     with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
-        header = next(csv.reader(fh), [])
-    check_header(path, header, schema)
-    return header
-
-
-def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> None:
-    """Rewrite an older table with the schema's added columns (empty), atomically."""
-    if header == schema.names:
-        return
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        check_header(path, header, schema)
+        if header == schema.names:
+            return
+        rows = list(reader)
     pad = [""] * (len(schema.names) - len(header))
     write_atomically(path, _csv_text([schema.names, *(row + pad for row in rows)]))
 
@@ -234,7 +214,7 @@ class TableWriter:
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
-            _add_missing_columns(self.path, schema, _check_header(self.path, schema))
+            _add_missing_columns(self.path, schema)
         elif self.path.exists() and meta_path(self.path).exists():
             self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:

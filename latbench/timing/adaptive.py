@@ -36,9 +36,7 @@ class DriftReference:
 
 @dataclass(frozen=True)
 class TimingConfig:
-    """How long and how precisely to measure. Budgets are in milliseconds of wall time; the
-    default one answers in about 1.5-2.5x torch's ``blocked_autorange`` on a loaded machine,
-    where the ±1 % target is seldom met (docs/benchmarks.md, "Time to an answer")."""
+    """How long and how precisely to measure; budgets in milliseconds of wall time."""
 
     warmup_ms: float = 50.0
     budget_ms: float = 400.0
@@ -240,16 +238,16 @@ def measure_each(
     (``reference_ms``) and ``drift = reference_ms / nominal_ms`` (``nominal_ms`` defaults to
     this group's reference: drift 1), divided out of the ``*_corrected_ms`` statistics.
     """
-    out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
+        out: list[Measurement | Exception] = []
         for i, fn in enumerate(fns):
             if on_turn is not None:
                 on_turn(i)
             try:
-                out[i] = measure_adaptive(fn, sampler, config)
+                out.append(measure_adaptive(fn, sampler, config))
             except Exception as exc:  # noqa: BLE001 - recorded for this callable only
-                out[i] = exc
-        return out  # type: ignore[return-value]
+                out.append(exc)
+        return out
     everything = [*fns, reference] if reference is not None else list(fns)
     results = _interleaved(everything, sampler, config, on_round, on_turn)
     if reference is None:

@@ -50,15 +50,12 @@ def median_rel_ci95(samples_ms: tuple[float, ...] | list[float]) -> float:
 
 @dataclass(frozen=True)
 class Measurement:
-    """Per-call times of one op on one device, with the statistics the tables store.
+    """Per-call times (ms) of one op on one device, with the statistics the tables store: each
+    sample timed ``calls_per_sample`` calls back to back, divided by that count.
 
-    ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
-    and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
-
-    ``reference_ms`` / ``drift``: set when a drift reference was measured in the same interleaved
-    rounds (``measure_each``): its fastest sample, and that over the timer's nominal reference
-    time. ``drift`` 1.08 means the whole machine ran 8 % slower than when the nominal was taken;
-    the ``*_corrected_ms`` statistics divide it out (the raw ones are kept as measured).
+    ``reference_ms`` / ``drift``: with a drift reference in the same interleaved rounds, its
+    fastest sample and that over the nominal (1.08: the machine ran 8 % slower); the
+    ``*_corrected_ms`` statistics divide it out.
     """
 
     samples_ms: tuple[float, ...]
