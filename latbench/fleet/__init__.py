@@ -1,10 +1,5 @@
-"""Fleet profiling on Ray (``latbench profile|measure-nets|memory --ray``).
-
-``cluster``: connecting, task resources, targets (nodes) and probing their devices;
-``run.run_on_fleet``: workers measure batches, the driver writes each device's table;
-``jobs``: picklable job factories a worker calls on its own device.
-Ray is an optional extra: ``pip install 'latbench[ray]'``.
-"""
+"""Fleet profiling on Ray (``--ray``; ``pip install 'latbench[ray]'``): ``cluster`` (connect,
+targets, probes), ``run.run_on_fleet`` (one table per device), ``jobs`` (job factories)."""
 
 from latbench.fleet.cluster import Probe, Target, connect, node_targets, task_resources
 from latbench.fleet.run import FleetRun, run_on_fleet

@@ -1,9 +1,5 @@
-"""The Ray side of a fleet: connecting, what a measuring task asks for, where it may run.
-
-A *target* is one place a measuring task can be sent (a node of the cluster, with the Ray
-options that pin a task there). Targets are probed once: each runs the job factory on its own
-device and reports its fingerprint, so targets group by device slug and one command measures a
-space on every device type of the cluster.
+"""The Ray side of a fleet: connecting, what a measuring task asks for, where it may run (a
+*target*: a node, with the Ray options that pin a task there), and probing each target's device.
 """
 
 from __future__ import annotations
@@ -83,11 +79,9 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
-    start a local one with ``num_cpus`` CPUs when ``address`` is empty. Returns ``ray``.
-    ``LATBENCH_PLUGINS`` goes to the workers (``runtime_env``), so they build plugin ops.
-
-    A malformed address, or one where nothing listens, is one ``LatbenchError`` within
-    seconds (``parse_address``, ``check_reachable``)."""
+    start a local one with ``num_cpus`` CPUs when ``address`` is empty; returns ``ray``. The
+    workers get ``LATBENCH_PLUGINS``. A malformed or unreachable address is one
+    ``LatbenchError`` within seconds (``parse_address``, ``check_reachable``)."""
     if address and address != "auto":
         check_reachable(address)
     ray = ray_module()
@@ -131,27 +125,31 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
-def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
-    """One target per alive node that has the resources ``device`` needs (pinned to it)."""
+def _alive_nodes(ray: Any) -> list[tuple[Target, dict[str, float]]]:
+    """Each alive node as a target pinned to it, with its resources."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    need = task_resources(device, threads)
-    targets = []
-    for node in ray.nodes():
-        have = node.get("Resources", {})
-        if (
-            not node.get("Alive")
-            or have.get("GPU", 0) < need.get("num_gpus", 0)
-            or have.get("CPU", 0) < need["num_cpus"]
-        ):
-            continue
-        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-        targets.append(
+    return [
+        (
             Target(
                 f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}",
-                {"scheduling_strategy": strategy},
-            )
+                {"scheduling_strategy": NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)},
+            ),
+            node.get("Resources", {}),
         )
+        for node in ray.nodes()
+        if node.get("Alive")
+    ]
+
+
+def node_targets(ray: Any, device: str, threads: int | None) -> list[Target]:
+    """One target per alive node that has the resources ``device`` needs (pinned to it)."""
+    need = task_resources(device, threads)
+    targets = [
+        target
+        for target, have in _alive_nodes(ray)
+        if have.get("GPU", 0) >= need.get("num_gpus", 0) and have.get("CPU", 0) >= need["num_cpus"]
+    ]
     if not targets:
         raise LatbenchError(
             f"no node of the Ray cluster has {need} free for device "
@@ -207,20 +205,12 @@ def _node_devices() -> list[dict[str, Any]]:
 def fleet_devices(ray: Any) -> list[tuple[str, dict[str, Any]]]:
     """(node label, fingerprint) of every device of every alive node: a task per node that
     holds all of that node's GPUs while it reads their fingerprints."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
     remote = ray.remote(_node_devices)
-    refs = []
-    for node in ray.nodes():
-        if not node.get("Alive"):
-            continue
-        label = f"{node.get('NodeManagerAddress', '?')}/{node['NodeID'][:8]}"
-        strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
-        gpus = int(node.get("Resources", {}).get("GPU", 0))
-        refs.append(
-            (
-                label,
-                remote.options(num_cpus=0, num_gpus=gpus, scheduling_strategy=strategy).remote(),
-            )
+    refs = [
+        (
+            t.label,
+            remote.options(num_cpus=0, num_gpus=int(have.get("GPU", 0)), **t.options).remote(),
         )
+        for t, have in _alive_nodes(ray)
+    ]
     return [(label, fp) for label, ref in refs for fp in ray.get(ref)]

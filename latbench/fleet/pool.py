@@ -1,9 +1,5 @@
-"""One way to spread a pure function over many items: here, a local process pool, or Ray.
-
-Used for CPU-bound estimates (the HyperSegNAS memory screen's full traces), not for timing:
-measurements go through ``latbench.tablerun`` / ``latbench.fleet.run`` so their rows are
-written by one driver.
-"""
+"""Spread a pure function over many items: here, a local process pool, or Ray. For CPU-bound
+estimates (the memory screen's full traces); measurements go through ``latbench.tablerun``."""
 
 from __future__ import annotations
 

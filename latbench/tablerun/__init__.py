@@ -1,13 +1,4 @@
-"""One way to measure into a table: plan what is missing, measure batches, append rows.
-
-- ``job.TableJob``: what a table kind measures (keys, descriptive columns, ``measure``);
-- ``driver.run_into_table``: resume under the same protocol, fingerprint check, lock,
-  interleaved groups, faults recorded, progress;
-- ``worker.Worker`` / ``worker.InProcess``: where a batch is measured (a watched worker
-  process, or this one);
-- ``ids.arch_id`` / ``ids.protocol_id``: the one architecture id and protocol hash;
-- ``paths.default_table_path``: where a run's tables go (``$LATBENCH_HOME`` or
-  ``./latbench-tables``; ``device_profiles/`` is reference data).
-
-Import from the submodules (this package re-exports nothing).
+"""One way to measure into a table: ``job.TableJob`` (what a table kind measures),
+``driver.run_into_table`` (plan, lock, append), ``worker`` (where a batch is measured),
+``ids`` (arch and protocol ids), ``paths`` (default table folders). Import the submodules.
 """

@@ -1,11 +1,6 @@
-"""Whose table is this? A run resumes only a table measured on the same machine and software.
-
-The fields compared (``RESUME_FIELDS``, ``RESUME_LIBRARIES``) are those that change what a
-measurement means: the host, the CPU or GPU (model, count, UUID, compute capability), torch
-threads, the GPU driver, CUDA/cuDNN, the GPU's clock policy (power limit, persistence mode,
-max SM clock) and the numerical libraries. Instant readings (current clocks, throttle reasons,
-the time) are not compared. The timer's own settings, CPU clock policy included, are in the
-protocol (``protocol_id``), not here: another protocol re-measures rows in the same table.
+"""A run resumes only a table measured on the same machine and software: the fingerprint
+fields that change what a measurement means (``RESUME_FIELDS``, ``RESUME_LIBRARIES``), not
+instant readings (clocks, throttling); the timer's settings are the protocol's (``protocol_id``).
 """
 
 from __future__ import annotations

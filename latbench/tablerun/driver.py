@@ -1,34 +1,34 @@
-"""(a) + (c): plan what is missing from a table under this protocol, measure it, append it.
+"""(a) + (c): plan what a table lacks under this protocol, have it measured, append it.
 
-``run_into_table`` is the one measure-into-table loop behind op tables (``latbench.profile``),
-network tables (``latbench.netprofile``) and memory tables (``latbench.memory.table``):
-resume by protocol id, a fingerprint check before resuming, the lock, interleaved groups
-measured by an executor (``latbench.tablerun.worker``), faults recorded, progress per item and
-per round. The driver alone writes.
+``run_into_table`` is the one measure-into-table loop (op, network and memory tables, Ray
+fleets). The driver alone writes, holding ``<table>.csv.lock`` (``filelock``) for the whole
+run: a second run on the same table waits, then resumes with what the first one wrote.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from filelock import FileLock, Timeout
+
+from latbench.errors import TableError
 from latbench.tablerun.compat import mismatches, sibling_path
-from latbench.tablerun.job import OnRound, TableJob
+from latbench.tablerun.job import TableJob
 from latbench.tablerun.rows import utc_now
-from latbench.tablerun.session import Note, TableSession
-from latbench.tablerun.worker import Executor, Fault, InProcess
-from latbench.tables import TableSchema, check_schema, read_meta, read_table
+from latbench.tablerun.worker import Executor, Fault, InProcess, OnBatchRound
+from latbench.tables import TableSchema, TableWriter, check_schema, read_meta, read_table
 
 Item = TypeVar("Item")
+Note = Callable[[str], None]
 OnProgress = Callable[[Any, "dict[str, Any] | None"], None]
 """``on_progress(item, row)``: a row was written (``row``) or found already done (None)."""
-OnBatchRound = Callable[[int, int, int], None]
-"""``on_round(done, rounds, n_items)``: the batch of ``n_items`` in flight finished a round."""
 
 
 @dataclass
@@ -41,17 +41,17 @@ class TableRun:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
-def _warn(text: str) -> None:
+def warn_note(text: str) -> None:
+    """The default ``on_note``: ``warnings.warn``."""
     warnings.warn(text, stacklevel=4)
 
 
 def resolve_table(
     path: str | os.PathLike[str],
     fingerprint: dict[str, Any],
-    on_note: Note = _warn,
+    on_note: Note = warn_note,
     schema: TableSchema | None = None,
 ) -> Path:
     """``path``, or its sibling ``name.<identity>.csv`` when the table at ``path`` was measured
@@ -111,27 +111,33 @@ def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
     return out
 
 
-def _done(job: TableJob[Any], path: Path) -> set[str]:
-    if path.is_dir() or (path.is_file() and path.stat().st_size):
-        return job.done_keys(read_table(path, job.schema))  # "is a directory", wrong schema
-    return set()
+def lock_path(table: Path) -> Path:
+    """``name.csv`` -> ``name.csv.lock``."""
+    return table.with_name(table.name + ".lock")
 
 
-def _collect(run: TableRun, on_note: Note) -> Note:
-    def note(text: str) -> None:
-        run.notes.append(text)
-        on_note(text)
-
-    return note
-
-
-def _skip(
-    run: TableRun, job: TableJob[Any], skipped: list[Any], on_progress: OnProgress | None
-) -> None:
-    for item in skipped:
-        run.skipped.append(job.key(item))
-        if on_progress:
-            on_progress(item, None)
+@contextlib.contextmanager
+def locked(path: Path, on_note: Note, timeout_s: float | None) -> Iterator[None]:
+    """Hold the exclusive lock of table ``path``, waiting for another run at most
+    ``timeout_s`` (None: as long as it takes; then a ``TableError``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(path)))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        wait = "" if timeout_s is None else f" (at most {timeout_s:g} s)"
+        on_note(f"{path}: another run is writing this table; waiting for it{wait}")
+        try:
+            lock.acquire(timeout=-1 if timeout_s is None else timeout_s)
+        except Timeout:
+            raise TableError(
+                f"{path}: still locked by another run after {timeout_s:g} s "
+                f"({lock_path(path)}); wait for it or write another --table"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def run_into_table(
@@ -141,92 +147,69 @@ def run_into_table(
     *,
     on_progress: OnProgress | None = None,
     on_round: OnBatchRound | None = None,
-    on_note: Note = _warn,
+    on_note: Note = warn_note,
     lock_timeout_s: float | None = None,
     executor: Executor | None = None,
 ) -> TableRun:
     """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
 
-    ``executor`` measures each batch (``worker.InProcess``, the default, or ``worker.Worker``:
-    a separate process watched from outside); a batch's rows are written as it comes back. A
-    fault the executor reports costs the item at fault, recorded with its status, and the rest
-    of its batch is measured again. A complete table is only read (no lock, nothing written:
-    read-only media are fine). On ``KeyboardInterrupt`` the executor is stopped and every row
-    written so far stays: a re-run resumes.
+    ``executor`` (``worker.InProcess``, the default; ``worker.Worker``; ``fleet.run.RayTasks``)
+    measures the batches; each one's rows are written as it comes back. A fault costs the item
+    at fault, recorded with its status; the rest of its batch is measured again (one at a time
+    when none was at fault). A complete table is only read (read-only media are fine). On
+    ``KeyboardInterrupt`` the executor is stopped and every row written stays: a re-run resumes.
     """
     items = list(items)
     run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)
-    note = _collect(run, on_note)
-    pending, skipped = plan(job, items, _done(job, run.path))
+
+    def record(item: Item, row: dict[str, Any] | None) -> None:
+        if row is None:
+            run.skipped.append(job.key(item))
+        else:
+            row.setdefault("measured_at", utc_now())
+            writer.append(row)
+            run.rows.append(row)
+            (run.measured if row.get("status") == "ok" else run.failed).append(job.key(item))
+        if on_progress:
+            on_progress(item, row)
+
+    done = run.path.is_file() and run.path.stat().st_size > 0
+    pending, skipped = plan(job, items, job.done_keys(read_table(run.path)) if done else set())
     if not pending:
-        _skip(run, job, skipped, on_progress)
+        for item in skipped:
+            record(item, None)
         return run
     executor = executor or InProcess()
     try:
-        with TableSession(
-            run.path, job.schema, job.side_car(), on_note=note, lock_timeout_s=lock_timeout_s
-        ) as session:
-            pending, skipped = plan(job, items, job.done_keys(session.table()))
-            _skip(run, job, skipped, on_progress)
+        with locked(run.path, on_note, lock_timeout_s):
+            writer = TableWriter(run.path, job.schema, job.side_car())
+            pending, skipped = plan(job, items, job.done_keys(read_table(run.path)))
+            for item in skipped:
+                record(item, None)
             queue = deque(batches(job, pending))
-            while queue:
-                batch = queue.popleft()
-                rounds: OnRound | None = None
-                if on_round is not None:
-
-                    def rounds(done: int, total: int, n: int = len(batch)) -> None:
-                        on_round(done, total, n)
-
-                result = executor.measure(job, batch, rounds)
-                if isinstance(result, Fault):
-                    again = _fault(job, batch, result, session, run, note, on_progress)
-                    queue.extendleft(reversed(again))
+            for batch, result in executor.results(job, queue, on_round):
+                if not isinstance(result, Fault):
+                    for item, row in zip(batch, result):
+                        record(item, row)
                     continue
-                for item, row in zip(batch, result):
-                    record(job, item, row, session, run, on_progress)
+                why = result.error.split(";")[0]
+                if result.at is None:
+                    on_note(
+                        f"no item of a group of {len(batch)} could be blamed ({why}); "
+                        "measuring them one at a time"
+                    )
+                    queue.extendleft([item] for item in reversed(batch))
+                    continue
+                item, rest = batch[result.at], batch[: result.at] + batch[result.at + 1 :]
+                record(
+                    item, {**job.key_columns(item), "status": result.status, "error": result.error}
+                )
+                again = f" (the other {len(rest)} items of its group are measured again)"
+                on_note(
+                    f"{job.key(item)}: {result.status} ({why}); recorded{again if rest else ''}"
+                )
+                if rest:
+                    queue.appendleft(rest)
     finally:
         executor.close()
     return run
-
-
-def record(
-    job: TableJob[Item],
-    item: Item,
-    row: dict[str, Any],
-    session: TableSession,
-    run: TableRun,
-    on_progress: OnProgress | None,
-) -> None:
-    """(c) Append ``item``'s ``row`` (stamped ``measured_at`` unless it is), note it in ``run``
-    as measured or failed, report it to ``on_progress``."""
-    row.setdefault("measured_at", utc_now())
-    session.append(row)
-    run.rows.append(row)
-    (run.measured if row.get("status") == "ok" else run.failed).append(job.key(item))
-    if on_progress:
-        on_progress(item, row)
-
-
-def _fault(
-    job: TableJob[Item],
-    batch: list[Item],
-    fault: Fault,
-    session: TableSession,
-    run: TableRun,
-    note: Note,
-    on_progress: OnProgress | None,
-) -> list[list[Item]]:
-    """Record the item at fault; the batches to measure again (the rest of the group, or the
-    whole group one item at a time when no item was at fault)."""
-    if fault.at is None:
-        note(
-            f"the measuring process stopped before any item of a group of {len(batch)} ran "
-            f"({fault.error.split(';')[0]}); measuring them one at a time"
-        )
-        return [[item] for item in batch]
-    item, rest = batch[fault.at], batch[: fault.at] + batch[fault.at + 1 :]
-    row = {**job.key_columns(item), "status": fault.status, "error": fault.error}
-    record(job, item, row, session, run, on_progress)
-    others = f" (the other {len(rest)} items of its group are measured again)" if rest else ""
-    note(f"{job.key(item)}: {fault.status} ({fault.error.split(';')[0]}); recorded{others}")
-    return [rest] if rest else []

@@ -1,24 +1,16 @@
-"""Stable ids shared by every table: architectures (``arch_id``) and protocols.
-
-One definition, so a memory table and a networks table of the same architectures join on
-``arch_id``, and every table kind hashes its protocol the same way.
-"""
+"""Stable ids shared by every table kind: architectures (``arch_id``) and protocols."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from latbench.archs.graph import Architecture
 
 
-class _HasJson(Protocol):
-    def canonical_json(self) -> str: ...
-
-
-def arch_id(arch: _HasJson) -> str:
+def arch_id(arch: Architecture) -> str:
     """The architecture's id: sha1 (40 hex digits) of ``Architecture.canonical_json()``, the
     network without node names, edge order (among orders computing the same), name, genotype
     or meta: the same network has one id whichever way it was written."""
@@ -39,7 +31,6 @@ def row_arch_ids(table: Any) -> list[str]:
     meta = table.attrs.get("meta") or {}
     if meta.get("arch_id_scheme") == ARCH_ID_SCHEME or "arch_json" not in table:
         return stored
-
     cache: dict[str, str] = {}
     out = []
     for aid, text in zip(stored, table["arch_json"]):
@@ -54,8 +45,6 @@ def row_arch_ids(table: Any) -> list[str]:
 
 def protocol_id(protocol: Mapping[str, Any]) -> str:
     """Short id (12 hex digits of sha1) of a measuring protocol: its fields as sorted JSON.
-
-    Rows carry it; a re-run skips only rows of the same protocol id.
-    """
+    Rows carry it; a re-run skips only rows of the same protocol id."""
     text = json.dumps(dict(protocol), sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]

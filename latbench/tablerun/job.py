@@ -1,8 +1,5 @@
-"""What a table run measures: the ``TableJob`` interface each table kind implements.
-
-A job is split so that measuring can happen elsewhere (another process, a Ray worker) while
-only the driver writes: ``key``/``describe``/``done_keys`` plan (a), ``measure_batch`` turns
-a batch of items into rows in whatever process runs it (b), and the driver appends (c).
+"""The ``TableJob`` interface each table kind implements: ``key``/``done_keys`` plan (a),
+``measure`` turns a batch into rows in whatever process runs it (b), the driver appends (c).
 """
 
 from __future__ import annotations
@@ -62,8 +59,7 @@ class TableJob(ABC, Generic[Item]):
         return set(table.loc[table["protocol_id"] == self.protocol_id, "key"])
 
     def key_columns(self, item: Item) -> dict[str, Any]:
-        """The columns of the row recorded for an item that faulted (the driver writes it):
-        what identifies and describes it, computed without building anything."""
+        """The columns of the row recorded for an item that faulted, built from its key."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
     @abstractmethod
@@ -79,10 +75,8 @@ class TableJob(ABC, Generic[Item]):
         return 0.0
 
     def warm_up(self) -> None:
-        """Pay a worker's one-time costs (lazy imports, device set-up) once, when it starts and
-        before the driver's per-item clock runs, so that ``--item-timeout`` does not charge
-        them to the first item's turn. Runs only known-good code, never an item. Default:
-        nothing."""
+        """Pay a worker's one-time costs (imports, device set-up) before the per-item clock
+        runs, so ``--item-timeout`` does not charge them to the first item. Never an item."""
 
     @abstractmethod
     def measure(
@@ -91,18 +85,3 @@ class TableJob(ABC, Generic[Item]):
         """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
         recorded as ``status``/``error``. Runs in any process; raises only on interruption.
         ``on_turn(i)`` before each step of item ``i`` (build, describe, warm-up, timing)."""
-
-
-@dataclass
-class BatchResult:
-    """What a worker sends back: the rows and the fingerprint of the device that measured."""
-
-    rows: list[dict[str, Any]]
-    fingerprint: dict[str, Any]
-
-
-def measure_batch(
-    job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None = None
-) -> BatchResult:
-    """(b) Measure ``items`` with ``job`` where this runs (a worker process, or the driver)."""
-    return BatchResult(job.measure(items, on_round), job.fingerprint)

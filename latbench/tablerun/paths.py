@@ -1,10 +1,5 @@
-"""Where tables go by default: the user's tables, never the repository's reference data.
-
-``device_profiles/`` in the repository holds committed *reference* tables: runs read them when
-pointed at them and never append to them unless told to (``--table`` / ``--out`` naming them).
-A run's own tables go under ``$LATBENCH_HOME`` when set, else ``./latbench-tables/``
-(git-ignored), one folder per device slug.
-"""
+"""Where a run's tables go: ``$LATBENCH_HOME``, else ``./latbench-tables/``, one folder per
+device slug; never the committed reference tables of ``device_profiles/`` unless named."""
 
 from __future__ import annotations
 
@@ -12,7 +7,6 @@ import os
 from pathlib import Path
 
 REFERENCE_DIR = Path("device_profiles")
-"""Committed reference tables (read-only for runs unless named explicitly)."""
 
 HOME_ENV = "LATBENCH_HOME"
 DEFAULT_HOME = Path("latbench-tables")
@@ -25,9 +19,6 @@ def tables_home() -> Path:
 
 
 def default_table_path(slug: str, name: str, root: str | os.PathLike[str] | None = None) -> Path:
-    """``<root>/<device-slug>/<name>.csv`` with ``root`` defaulting to ``tables_home()``.
-
-    Names used: ``<space>-<size>`` (ops), ``<space>-<size>.networks`` (whole networks),
-    ``memory-<name>`` (training memory).
-    """
+    """``<root>/<device-slug>/<name>.csv``, ``root`` defaulting to ``tables_home()``; names:
+    ``<space>-<size>`` (ops), ``<space>-<size>.networks``, ``memory-<name>``."""
     return Path(root if root is not None else tables_home()) / slug / f"{name}.csv"

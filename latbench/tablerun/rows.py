@@ -27,9 +27,7 @@ def spec_columns(spec: OpSpec, features: bool = True) -> dict[str, Any]:
     }
     if not features:
         return row
-    with contextlib.suppress(
-        Exception
-    ):  # features are optional; a failing meta run leaves them empty
+    with contextlib.suppress(Exception):  # optional: a failing meta run leaves them empty
         f = spec.features()
         row.update(
             flops=f["flops"],

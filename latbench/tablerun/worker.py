@@ -1,35 +1,25 @@
-"""(b) Where a batch is measured: in this process, or in one long-lived worker process.
+"""(b) Where a batch is measured: ``InProcess`` (this process, no isolation), or ``Worker``.
 
-``run_into_table`` hands each batch to an executor and writes what comes back; only the driver
-writes. ``InProcess`` measures in the calling process (the library's default: no isolation).
-``Worker`` measures in one spawned process that warms up once and is reused across batches,
-and is watched from outside, so that a fault costs the item it hit:
-
-- an item making no progress for ``item_timeout_s`` (each of its turns: build, warm-up, a
-  round's slice) has its worker killed (SIGKILL: an op holding the GIL cannot stop it) and is
-  recorded ``status=timeout``;
-- a worker that dies (segfault, abort, ``os._exit``, the kernel's OOM killer, a user's kill)
-  costs the item whose turn it was, recorded ``status=crashed``;
-- the rest of the batch is measured again by a fresh worker; a death before any item's turn
-  blames none: the batch is split into one-item batches, so that a second death names one;
-- a worker whose resident memory (RSS) passed ``max_rss_mb`` after a batch is replaced by a
-  fresh one before the next, so memory stays flat across items.
-
-Whose turn it is sits in shared memory (two 64-bit integers: the item's index and a turn
-count), written by the worker with one store per turn and no system call, read by the driver
-when it wakes (at least every ``POLL_S``). The worker ignores SIGINT (Ctrl-C is the driver's to
-handle: it kills the worker and leaves the table resumable) and, on Linux, is killed when the
-driver dies (``PR_SET_PDEATHSIG``), even by SIGKILL.
+``Worker`` measures in one spawned process, warmed up once and reused, watched from outside so
+that a fault costs the item it hit: an item making no progress for ``item_timeout_s`` (per
+turn: build, warm-up, a round's slice) has the worker SIGKILLed and is recorded ``timeout``; a
+worker that dies (segfault, OOM killer, a kill) costs the item whose turn it was (``crashed``);
+the rest of the batch goes to a fresh worker, one item at a time when no item was at fault. A
+worker past ``max_rss_mb`` after a batch is replaced. Whose turn it is sits in shared memory
+(item index, turn count), read by the driver at least every ``POLL_S``. The worker ignores
+SIGINT (Ctrl-C is the driver's) and dies with the driver (``PR_SET_PDEATHSIG``), even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import multiprocessing
 import resource
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
@@ -53,27 +43,46 @@ class Fault:
     error: str
 
 
-class Executor(Protocol):
-    """Measures a batch for the driver: its rows (in order), or the ``Fault`` that lost it."""
+Rows = list[dict[str, Any]]
+OnBatchRound = Callable[[int, int, int], None]
+"""``on_round(done, rounds, n_items)``: the batch of ``n_items`` in flight finished a round."""
 
-    def measure(
-        self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault: ...
+
+class Executor(Protocol):
+    """Measures the driver's batches from ``queue`` until it is empty and none is in flight,
+    yielding each with its rows (in order) or the ``Fault`` that lost it (the driver puts
+    batches to measure again at the queue's front between two results)."""
+
+    def results(
+        self, job: TableJob[Any], queue: deque[list[Any]], on_round: OnBatchRound | None
+    ) -> Iterator[tuple[list[Any], Rows | Fault]]: ...
 
     def close(self) -> None:
         """Stop measuring (the run ended, or was interrupted)."""
 
 
 class InProcess:
-    """Measures in the calling process: no isolation, no time limit."""
+    """Measures in the calling process, one batch at a time: no isolation, no time limit."""
 
     def measure(
         self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault:
+    ) -> Rows | Fault:
         return job.measure(items, on_round)
+
+    def results(
+        self, job: TableJob[Any], queue: deque[list[Any]], on_round: OnBatchRound | None
+    ) -> Iterator[tuple[list[Any], Rows | Fault]]:
+        while queue:
+            batch = queue.popleft()
+            rounds = None if on_round is None else functools.partial(_rounds, on_round, len(batch))
+            yield batch, self.measure(job, batch, rounds)
 
     def close(self) -> None:
         """Nothing to stop."""
+
+
+def _rounds(on_round: OnBatchRound, n: int, done: int, rounds: int) -> None:
+    on_round(done, rounds, n)
 
 
 def _die_with_parent() -> None:
@@ -84,20 +93,18 @@ def _die_with_parent() -> None:
         pass
 
 
-def _carried(job: TableJob[Any]) -> dict[str, Any]:
-    """State a fresh worker takes over from the last: the drift reference's nominal time
-    (``CpuTimer.reference_nominal_ms``, set by a run's first group), so that every row of a
-    run shares one drift scale across worker restarts."""
-    nominal = getattr(getattr(job, "timer", None), "reference_nominal_ms", None)
-    return {} if nominal is None else {"reference_nominal_ms": nominal}
+def _nominal(job: TableJob[Any]) -> float | None:
+    """What a fresh worker takes over from the last: the drift reference's nominal time
+    (``CpuTimer.reference_nominal_ms``), so a run's rows share one drift scale."""
+    return getattr(getattr(job, "timer", None), "reference_nominal_ms", None)
 
 
-def _serve(conn: Connection, job: TableJob[Any], carried: dict[str, Any], turns: Any) -> None:
+def _serve(conn: Connection, job: TableJob[Any], nominal: float | None, turns: Any) -> None:
     """The worker's loop: warm up once, then measure each batch received, until ``None``."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if carried:
-        job.timer.reference_nominal_ms = carried["reference_nominal_ms"]  # type: ignore[attr-defined]
+    if nominal is not None:
+        job.timer.reference_nominal_ms = nominal  # type: ignore[attr-defined]
     job.warm_up()
     conn.send(("ready",))
 
@@ -111,7 +118,7 @@ def _serve(conn: Connection, job: TableJob[Any], carried: dict[str, Any], turns:
     while (items := conn.recv()) is not None:
         turns[0] = -1
         rows = job.measure(items, on_round, on_turn)
-        conn.send(("rows", rows, _carried(job)))
+        conn.send(("rows", rows, _nominal(job)))
 
 
 def rss_mb(pid: int) -> float | None:
@@ -138,7 +145,7 @@ def _death(exitcode: int | None) -> str:
 
 
 @dataclass
-class Worker:
+class Worker(InProcess):
     """One spawned measuring process, started on first use, replaced after a fault or when
     its RSS passed ``max_rss_mb`` (MiB; None: never). ``item_timeout_s``: the per-turn
     wall-clock limit (None: none). ``on_note``: one line per replacement."""
@@ -150,7 +157,7 @@ class Worker:
     _proc: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
     _turns: Any = field(default=None, repr=False)
-    _carry: dict[str, Any] = field(default_factory=dict, repr=False)
+    _nominal: float | None = field(default=None, repr=False)
 
     def _start(self, job: TableJob[Any]) -> None:
         ctx = multiprocessing.get_context("spawn")
@@ -158,7 +165,7 @@ class Worker:
         self._conn, theirs = ctx.Pipe()
         self._proc = ctx.Process(
             target=_serve,
-            args=(theirs, job, self._carry, self._turns),
+            args=(theirs, job, self._nominal, self._turns),
             name="latbench-worker",
             daemon=True,
         )
@@ -172,7 +179,7 @@ class Worker:
 
     def measure(
         self, job: TableJob[Any], items: Sequence[Any], on_round: OnRound | None
-    ) -> list[dict[str, Any]] | Fault:
+    ) -> Rows | Fault:
         """Rows for ``items``, or the ``Fault`` that ended the worker (then stopped)."""
         if self._proc is None:
             self._start(job)
@@ -185,7 +192,7 @@ class Worker:
                 self.restarts += 1
                 return reply
             if reply[0] == "rows":
-                self._carry = reply[2]
+                self._nominal = reply[2]
                 self._recycle()
                 return list(reply[1])
 

@@ -1,15 +1,7 @@
-"""The schema of a table's rows, checked as it is read: every field of every row, one rule each.
-
-Rules are declared per column (``ENUMS``, ``POSITIVE_ON_OK``, the schema's numeric columns) and
-applied to whole columns at once, where a per-row model (pydantic) would validate a dict per
-row; the first bad value is one ``TableError`` naming the file, line and field. The columns a
-higher layer interprets are parsed by that layer's reader, called here for every table that
-has them, whatever was imported before: op keys (``check_keys``) and architectures
-(``check_architectures``). The side-car's schema is ``latbench.tables.store.SideCar``.
-
-A latency of 0 or below on an ``ok`` row is refused: the timer floors a 0.0 sample (an op with
-no kernel timed on a coarse clock) at its resolution when measuring and says so in
-``warnings`` (``latbench.timing.measurement``), so a table written by latbench never holds one.
+"""A table's rows, checked as they are read: rules per column (``ENUMS``, ``POSITIVE_ON_OK``,
+the numeric columns) applied to whole columns; op keys and architectures parsed by their own
+readers. The first bad value is one ``TableError`` naming the file, line and field. A latency
+<= 0 on an ``ok`` row is refused (the timer floors 0.0 samples at its resolution).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Table schemas: the documented columns of latency (and other) lookup tables.
-
-A table is a CSV file (one row per measured OpSpec, units in column names) plus a JSON
-side-car ``<table>.meta.json`` holding the schema name and version, the column documentation,
-the device fingerprint and the measuring protocol. See docs/formats.md.
-"""
+"""Table schemas: the documented columns (units in their names) of the lookup tables, each a
+CSV file plus a JSON side-car ``<table>.meta.json`` (schema, columns, fingerprint, protocol;
+docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -67,8 +64,7 @@ DRIFT_COLUMNS: dict[str, tuple[str, str]] = {
     "latency_min_corrected_ms": ("float", "latency_min_ms / drift, milliseconds"),
     "latency_median_corrected_ms": ("float", "latency_median_ms / drift, milliseconds"),
 }
-"""Drift correction (latbench.timing.measure_each): appended last, so tables written before
-these columns existed are read with them empty (``TableSchema.added``)."""
+"""Drift correction (latbench.timing.measure_each): appended last (``TableSchema.added``)."""
 
 
 @dataclass(frozen=True)

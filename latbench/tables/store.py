@@ -1,9 +1,5 @@
-"""Crash-safe lookup tables: CSV rows appended and fsync'ed one at a time, JSON side-car.
-
-A killed run leaves at most one partial last line; it is dropped (with a warning) the next
-time the table is opened, and the run resumes with the keys not yet measured under the same
-protocol. Nothing already written is ever rewritten by an append.
-"""
+"""Crash-safe lookup tables: CSV rows appended and fsync'ed one at a time, JSON side-car. A
+killed run leaves at most a partial last line, dropped (with a warning) when it is reopened."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ import io
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +30,8 @@ def meta_path(path: str | os.PathLike[str]) -> Path:
 
 class TableMeta(dict):  # type: ignore[type-arg]
     """A table's side-car as ``read_table`` puts it in ``attrs['meta']``: read-only (nested
-    objects too) and shared, not copied, by every frame derived from the table.
-
-    pandas deep-copies ``attrs`` after almost every operation (``NDFrame.__finalize__``); a
-    side-car is kilobytes of JSON, so with a plain dict that copy was most of the cost of
-    reading a table and selecting from it. ``meta.thawed()`` gives a plain, mutable deep copy
-    (``dict(meta)`` copies the top level only: its nested objects stay read-only)."""
+    objects too) and shared, not deep-copied by pandas after every operation, by every frame
+    derived from the table. ``meta.thawed()`` is a plain, mutable deep copy."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TableMeta:
         return self
@@ -129,42 +121,32 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _drop_partial_last_line(path: Path) -> None:
     """Truncate a last line that a killed writer left without its newline."""
-    with open(path, "rb") as fh:  # read-only first: a complete table on a read-only
-        fh.seek(0, os.SEEK_END)  # filesystem can still be opened to resume (nothing to do)
-        size = fh.tell()
-        if size == 0:
+    with open(path, "rb") as fh:  # read-only: a complete table on read-only media is fine
+        fh.seek(max(path.stat().st_size - 1, 0))
+        if fh.read(1) in (b"", b"\n"):
             return
-        fh.seek(size - 1)
-        if fh.read(1) == b"\n":
-            return
-    with open(path, "rb+") as fh:
-        fh.seek(0)
-        data = fh.read()
-        cut = data.rfind(b"\n") + 1
-        fh.truncate(cut)
+    os.truncate(path, path.read_bytes().rfind(b"\n") + 1)
     warnings.warn(f"{path}: dropped a partial last row left by an interrupted run", stacklevel=3)
 
 
-def _check_header(path: Path, schema: TableSchema) -> list[str]:
-    """The file's header: the schema's columns, or all but the trailing ``schema.added``."""
+def _add_missing_columns(path: Path, schema: TableSchema) -> None:
+    """Check the header (``check_header``); rewrite an older table without the trailing
+    ``schema.added`` columns with them (empty), atomically."""
     with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
-        header = next(csv.reader(fh), [])
-    check_header(path, header, schema)
-    return header
-
-
-def _add_missing_columns(path: Path, schema: TableSchema, header: list[str]) -> None:
-    """Rewrite an older table with the schema's added columns (empty), atomically."""
-    if header == schema.names:
-        return
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(schema.names)
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        check_header(path, header, schema)
+        if header == schema.names:
+            return
+        rows = list(reader)
     pad = [""] * (len(schema.names) - len(header))
-    writer.writerows(row + pad for row in rows)
-    write_atomically(path, buf.getvalue())
+    write_atomically(path, _csv_text([schema.names, *(row + pad for row in rows)]))
+
+
+def _csv_text(rows: Iterable[list[Any]]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def _not_a_directory(p: Path) -> None:
@@ -232,7 +214,7 @@ class TableWriter:
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
         if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
-            _add_missing_columns(self.path, schema, _check_header(self.path, schema))
+            _add_missing_columns(self.path, schema)
         elif self.path.exists() and meta_path(self.path).exists():
             self._write_line(schema.names)  # the header was cut mid-write: write it again
         else:
@@ -249,11 +231,9 @@ class TableWriter:
             )
 
     def _write_line(self, values: list[Any]) -> None:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(values)
         try:
             with open(self.path, "a", encoding="utf-8", newline="") as fh:
-                fh.write(buf.getvalue())
+                fh.write(_csv_text([values]))
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:  # a full disk: write/flush/fsync name no file
@@ -275,22 +255,13 @@ def write_table(
     meta: Mapping[str, Any],
     rows: list[Mapping[str, Any]],
 ) -> Path:
-    """Write a whole table (CSV + side-car) at once, each file through a temporary and
-    ``os.replace``, for tables made in one go (imports) rather than measured row by row."""
+    """Write a whole table (CSV + side-car) at once, each file atomically (``write_atomically``),
+    for tables made in one go (imports) rather than measured row by row."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(schema.names)
-    writer.writerows(_values(path, schema, row) for row in rows)
-    for target, text in (
-        (path.with_name(path.name + ".tmp"), buf.getvalue()),
-        (meta_path(path).with_suffix(".tmp"), _side_car(schema, meta)),
-    ):
-        target.write_text(text, encoding="utf-8")
-    os.replace(meta_path(path).with_suffix(".tmp"), meta_path(path))
-    os.replace(path.with_name(path.name + ".tmp"), path)
-    return path
+    csv_text = _csv_text([schema.names, *(_values(path, schema, row) for row in rows)])
+    write_atomically(meta_path(path), _side_car(schema, meta))
+    return write_atomically(path, csv_text)
 
 
 def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:

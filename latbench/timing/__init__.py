@@ -17,15 +17,9 @@ from latbench.timing.adaptive import (
     min_sample_ms_for,
     renumbered_turns,
 )
-from latbench.timing.cpu import (
-    CLOCK_CHOICES,
-    CpuTimer,
-    resolve_clock,
-    torch_threads,
-    warn_if_loaded,
-)
+from latbench.timing.cpu import CpuTimer, resolve_clock, torch_threads
 from latbench.timing.cuda import CudaTimer
-from latbench.timing.measurement import SPREAD_WARN_IQR_REL, Measurement
+from latbench.timing.measurement import Measurement
 
 
 class Timer(Protocol):
@@ -70,14 +64,10 @@ def make_timer(
 
 
 __all__ = [
-    "CLOCK_CHOICES",
     "QUICK",
     "CpuTimer",
     "resolve_clock",
-    "warn_if_loaded",
-    "CudaTimer",
     "Measurement",
-    "SPREAD_WARN_IQR_REL",
     "Timer",
     "TimingConfig",
     "OnTurn",

@@ -1,18 +1,11 @@
 """The adaptive measuring loop, shared by every timer (the clock is the only difference).
 
 Follows triton's ``do_bench`` and torch.utils.benchmark: one untimed call, a short estimate,
-warm-up by a time budget turned into a count, then samples in batches until the 95 % CI of
-the median is within ``target_rel_ci`` or the budget runs out. Tiny ops are timed in blocks of
-``calls_per_sample`` calls so that every sample lasts at least ``min_sample_ms``.
-
-With ``rounds > 1`` several callables are measured together, round-robin (``measure_each``):
-on a shared machine whose speed drifts with its neighbours' load, every callable then sees the
-same drift, and each one's fastest samples come from the machine's quiet moments (Chen &
-Revels, "Robust benchmarking in noisy environments", 2016: the minimum is the estimator that
-noise disturbs least).
-
-The budgets bound an op's time (``bound_ms``): an op slower than its ``budget_ms`` gets one
-sample, not one per round, and its Measurement says so.
+warm-up by a time budget turned into a count, then samples (blocks of ``calls_per_sample``
+calls, each >= ``min_sample_ms``) until the median's 95 % CI is within ``target_rel_ci`` or the
+budget runs out. With ``rounds > 1`` callables are measured round-robin (``measure_each``), so
+all see the same drift of a shared machine and each one's minimum comes from its quiet moments
+(Chen & Revels, "Robust benchmarking in noisy environments", 2016).
 """
 
 from __future__ import annotations
@@ -24,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from latbench.timing.measurement import Measurement, median_ci95
+from latbench.timing.measurement import Measurement, median_rel_ci95
 
 FEW_SAMPLES = 3
 """Below this many samples (an op slower than its budget) a Measurement carries a warning."""
@@ -32,10 +25,8 @@ FEW_SAMPLES = 3
 
 @dataclass(frozen=True)
 class DriftReference:
-    """A fixed callable measured in every round beside the callables of an interleaved group,
-    so that a slow-down of the whole machine shows as ``drift`` (``measure_each``). The caller
-    that knows what to run picks it (``latbench.timed.DRIFT_REFERENCE``); the timer only runs
-    it."""
+    """A fixed callable measured in every round beside an interleaved group, so that a
+    slow-down of the whole machine shows as ``drift`` (``latbench.timed.DRIFT_REFERENCE``)."""
 
     id: str
     """Its name in a table's protocol: tables on different references share no drift scale."""
@@ -45,9 +36,7 @@ class DriftReference:
 
 @dataclass(frozen=True)
 class TimingConfig:
-    """How long and how precisely to measure. Budgets are in milliseconds of wall time; the
-    default one answers in about 1.5-2.5x torch's ``blocked_autorange`` on a loaded machine,
-    where the ±1 % target is seldom met (docs/benchmarks.md, "Time to an answer")."""
+    """How long and how precisely to measure; budgets in milliseconds of wall time."""
 
     warmup_ms: float = 50.0
     budget_ms: float = 400.0
@@ -121,13 +110,6 @@ class Sampler(Protocol):
         ...
 
 
-def _rel_ci(samples: list[float]) -> float:
-    arr = np.sort(np.asarray(samples))
-    med = float(np.median(arr))
-    lo, hi = median_ci95(arr)
-    return (hi - lo) / 2 / med if med > 0 else math.inf
-
-
 PRIMED_SLICE = 4
 """An interleaved slice of at least this many samples starts with an untimed call."""
 
@@ -199,7 +181,7 @@ def measure_adaptive(
         samples.extend(sampler.sample(fn, calls, max(n, 1)))
         sample_ms = max(float(np.median(samples)) * calls, 1e-6)
         cost_ms = max(sample_ms, (sampler.now_ns() - t) / 1e6 / max(n, 1))
-        if len(samples) >= config.min_samples and _rel_ci(samples) <= config.target_rel_ci:
+        if len(samples) >= config.min_samples and median_rel_ci95(samples) <= config.target_rel_ci:
             reason = "converged"
             break
     return Measurement(
@@ -254,22 +236,18 @@ def measure_each(
     ``reference`` (interleaved only): a fixed callable measured in every round beside the
     others. Each Measurement then carries the reference's fastest sample in the group
     (``reference_ms``) and ``drift = reference_ms / nominal_ms`` (``nominal_ms`` defaults to
-    this group's reference: drift 1), so a slow-down of the whole machine between groups,
-    passes and runs is divided out of the ``*_corrected_ms`` statistics. (Dividing each round
-    by that round's reference minimum was tried and dropped: with a few samples per round, the
-    rounds whose reference read high dominate the corrected minimum; 2-12 % of nasbench201
-    networks within ±10 % between passes instead of 98 %.)
+    this group's reference: drift 1), divided out of the ``*_corrected_ms`` statistics.
     """
-    out: list[Measurement | Exception | None] = [None] * len(fns)
     if config.rounds == 1:
+        out: list[Measurement | Exception] = []
         for i, fn in enumerate(fns):
             if on_turn is not None:
                 on_turn(i)
             try:
-                out[i] = measure_adaptive(fn, sampler, config)
+                out.append(measure_adaptive(fn, sampler, config))
             except Exception as exc:  # noqa: BLE001 - recorded for this callable only
-                out[i] = exc
-        return out  # type: ignore[return-value]
+                out.append(exc)
+        return out
     everything = [*fns, reference] if reference is not None else list(fns)
     results = _interleaved(everything, sampler, config, on_round, on_turn)
     if reference is None:

@@ -1,19 +1,10 @@
 """CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
-Clocks (``CLOCKS``; docs/measurement-protocol.md, "Which CPU clock"):
-
-- ``thread``: ``time.thread_time_ns``, the CPU time of the measuring thread. With one torch
-  thread this is the latency the op would have on a dedicated core: the time the thread was
-  descheduled by other processes is left out, which is what makes two passes on a shared
-  machine agree. A read costs a system call (about 2-4 µs), so samples are >= 1 ms
-  (``min_sample_ms_for``). With more than one thread it misses the other threads' work: refused.
-- ``wall``: ``time.perf_counter_ns``, elapsed time: the latency a user sees, including the
-  time other processes took the core, and the only clock that measures multi-threaded runs.
-- ``auto``: ``thread`` when measuring with one thread, ``wall`` otherwise.
-
-Samples are read on the chosen clock; ``measure``'s budget counts wall time (the user's wait).
-Interleaved rounds take a number of samples per slice from the sample length on the chosen
-clock, so on the thread clock their sample counts do not depend on the machine's load.
+Clocks (docs/measurement-protocol.md, "Which CPU clock"): ``thread`` (``time.thread_time_ns``:
+with one torch thread, the latency on a dedicated core, time descheduled left out; a read is a
+2-4 µs system call, so samples are >= 1 ms; refused with more threads), ``wall``
+(``time.perf_counter_ns``: what a user waits, other processes included), ``auto`` (``thread``
+with one thread, else ``wall``). Budgets always count wall time.
 """
 
 from __future__ import annotations
@@ -27,11 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from latbench.errors import MeasurementError
-from latbench.timing.adaptive import (
-    TimingConfig,
-    measure_adaptive,
-    measure_each,
-)
+from latbench.timing.adaptive import TimingConfig, measure_adaptive, measure_each
 from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
@@ -140,8 +127,7 @@ class CpuTimer:
         self.sampler = CpuSampler(clock)
         self._warned = False
         self.reference_nominal_ms: float | None = None
-        """The reference's fastest sample that ``drift`` is relative to: the first group's,
-        unless set (e.g. from a table being resumed)."""
+        """What ``drift`` is relative to: the first group's reference, unless set."""
 
     @property
     def device(self) -> str:

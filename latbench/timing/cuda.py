@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -126,39 +127,24 @@ class CudaTimer:
         """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
         (``on_round``, ``on_turn``: see ``measure_each``)."""
         with torch.cuda.device(self._device):
-            runs: list[Callable[[], object]] = []
-            captured: list[Exception | None] = []
+            runs: dict[int, Callable[[], object]] = {}
+            out: dict[int, Measurement | Exception] = {}
             for i, fn in enumerate(fns):
                 if on_turn is not None and self.cuda_graph:
                     on_turn(i)
                 try:
-                    runs.append(capture_graph(fn, self._device) if self.cuda_graph else fn)
-                    captured.append(None)
+                    runs[i] = capture_graph(fn, self._device) if self.cuda_graph else fn
                 except Exception as exc:  # noqa: BLE001 - recorded for this callable only
-                    runs.append(fn)
-                    captured.append(exc)
+                    out[i] = exc
             before = gpu_throttle_reasons(self._device)
-            kept = [i for i, e in enumerate(captured) if e is None]
+            turns = renumbered_turns(on_turn, list(runs), len(fns))
             results = measure_each(
-                [runs[i] for i in kept],
-                self.sampler,
-                self.config,
-                on_round,
-                on_turn=renumbered_turns(on_turn, kept, len(fns)),
+                list(runs.values()), self.sampler, self.config, on_round, on_turn=turns
             )
             after = gpu_throttle_reasons(self._device)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")
         warn = (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ()
-        it = iter(results)
-        out: list[Measurement | Exception] = []
-        for error in captured:
-            r = error if error is not None else next(it)
-            out.append(
-                r
-                if isinstance(r, Exception)
-                else Measurement(
-                    r.samples_ms, r.calls_per_sample, name, r.total_s, r.stop_reason, warn
-                )
-            )
-        return out
+        for i, r in zip(runs, results):
+            out[i] = r if isinstance(r, Exception) else replace(r, timer=name, extra_warnings=warn)
+        return [out[i] for i in range(len(fns))]

@@ -40,17 +40,22 @@ def median_ci95(sorted_ms: np.ndarray) -> tuple[float, float]:
     return float(sorted_ms[lo]), float(sorted_ms[hi])
 
 
+def median_rel_ci95(samples_ms: tuple[float, ...] | list[float]) -> float:
+    """Half-width of the median's 95 % CI (``median_ci95``) over the median (inf at 0)."""
+    arr = np.sort(np.asarray(samples_ms, dtype=np.float64))
+    lo, hi = median_ci95(arr)
+    med = float(np.median(arr))
+    return (hi - lo) / 2 / med if med > 0 else math.inf
+
+
 @dataclass(frozen=True)
 class Measurement:
-    """Per-call times of one op on one device, with the statistics the tables store.
+    """Per-call times (ms) of one op on one device, with the statistics the tables store: each
+    sample timed ``calls_per_sample`` calls back to back, divided by that count.
 
-    ``samples_ms`` are per-call times: each sample timed ``calls_per_sample`` calls back to back
-    and divided by that count (tiny ops are timed in blocks, as torch.utils.benchmark does).
-
-    ``reference_ms`` / ``drift``: set when a drift reference was measured in the same interleaved
-    rounds (``measure_each``): its fastest sample, and that over the timer's nominal reference
-    time. ``drift`` 1.08 means the whole machine ran 8 % slower than when the nominal was taken;
-    the ``*_corrected_ms`` statistics divide it out (the raw ones are kept as measured).
+    ``reference_ms`` / ``drift``: with a drift reference in the same interleaved rounds, its
+    fastest sample and that over the nominal (1.08: the machine ran 8 % slower); the
+    ``*_corrected_ms`` statistics divide it out.
     """
 
     samples_ms: tuple[float, ...]
@@ -68,18 +73,12 @@ class Measurement:
         floor = timer_resolution_ms(self.timer) / max(1, self.calls_per_sample)
         zeros = sum(1 for s in self.samples_ms if s <= 0)
         if zeros:  # an op with no kernel (identity) on a coarse clock: floor, and say so
-            object.__setattr__(self, "samples_ms", tuple(max(s, floor) for s in self.samples_ms))
-            object.__setattr__(
-                self,
-                "extra_warnings",
-                (
-                    *self.extra_warnings,
-                    (
-                        f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
-                        f"{floor:.3g} ms: the op is faster than this timer can resolve"
-                    ),
-                ),
+            warning = (
+                f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
+                f"{floor:.3g} ms: the op is faster than this timer can resolve"
             )
+            object.__setattr__(self, "samples_ms", tuple(max(s, floor) for s in self.samples_ms))
+            object.__setattr__(self, "extra_warnings", (*self.extra_warnings, warning))
 
     @property
     def _sorted(self) -> np.ndarray:
@@ -106,9 +105,6 @@ class Measurement:
         q1, q3 = np.percentile(self.samples_ms, [25, 75])
         return float(q3 - q1)
 
-    def percentile_ms(self, q: float) -> float:
-        return float(np.percentile(self.samples_ms, q))
-
     @property
     def ci95_ms(self) -> tuple[float, float]:
         return median_ci95(self._sorted)
@@ -116,8 +112,7 @@ class Measurement:
     @property
     def rel_ci95(self) -> float:
         """Half-width of the median's 95 % CI relative to the median."""
-        lo, hi = self.ci95_ms
-        return (hi - lo) / 2 / self.median_ms if self.median_ms > 0 else math.inf
+        return median_rel_ci95(self.samples_ms)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -138,13 +133,14 @@ class Measurement:
     def stats(self) -> dict[str, Any]:
         """The statistics as flat, unit-named fields (the latency columns of a table)."""
         lo, hi = self.ci95_ms
+        p90, p99 = np.percentile(self.samples_ms, [90, 99])
         return {
             "latency_median_ms": self.median_ms,
             "latency_mean_ms": self.mean_ms,
             "latency_std_ms": self.std_ms,
             "latency_iqr_ms": self.iqr_ms,
-            "latency_p90_ms": self.percentile_ms(90),
-            "latency_p99_ms": self.percentile_ms(99),
+            "latency_p90_ms": float(p90),
+            "latency_p99_ms": float(p99),
             "latency_min_ms": float(self._sorted[0]),
             "latency_ci95_low_ms": lo,
             "latency_ci95_high_ms": hi,

@@ -10,7 +10,7 @@ from helpers import FAST, popen
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
-from latbench.tablerun.session import lock_path
+from latbench.tablerun.driver import lock_path
 from latbench.timing import TimingConfig, make_timer
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
+from latbench.errors import LatbenchError
 from latbench.memory import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.netprofile import measure_architectures
@@ -75,7 +77,7 @@ def test_a_complete_table_is_only_read(tmp_path, monkeypatch):
     profile_specs(SPECS, path, _timer())
     import latbench.tablerun.driver as driver
 
-    monkeypatch.setattr(driver, "TableSession", None)  # opening it for writing would fail
+    monkeypatch.setattr(driver, "TableWriter", None)  # opening it for writing would fail
     run = profile_specs(SPECS, path, _timer())
     assert len(run.skipped) == 3 and not run.measured
 
@@ -112,14 +114,16 @@ def test_items_missing_under_the_protocol_are_planned_once():
     assert pending == [SPECS[0]] and skipped == [SPECS[1], SPECS[0]]
 
 
-def test_a_worker_batch_returns_rows_and_its_device_fingerprint():
-    from latbench.tablerun.job import measure_batch
+def test_a_ray_task_returns_rows_measured_on_its_table_s_device_only():
+    from latbench.fleet.run import measure_on
 
     job = OpLatencyJob.of(_timer())
-    result = measure_batch(job, SPECS[:2])
-    assert [r["key"] for r in result.rows] == [s.key for s in SPECS[:2]]
-    assert result.fingerprint["slug"] == fingerprint("cpu", threads=1)["slug"]
-    assert all(r["protocol_id"] == job.protocol_id for r in result.rows)
+    slug = fingerprint("cpu", threads=1)["slug"]
+    rows = measure_on(lambda device: job, "cpu", SPECS[:2], slug)
+    assert [r["key"] for r in rows] == [s.key for s in SPECS[:2]]
+    assert all(r["protocol_id"] == job.protocol_id for r in rows)
+    with pytest.raises(LatbenchError, match=f"ran on {slug}, not on a gpu-x device"):
+        measure_on(lambda device: job, "cpu", SPECS[:1], "gpu-x")
 
 
 def test_an_interleaved_group_is_bounded_by_the_memory_its_ops_hold():

@@ -113,7 +113,8 @@ def test_a_worker_is_reused_replaced_after_a_death_and_hands_on_the_drift_scale(
         first = worker._proc.pid
         assert worker.measure(job, SPECS[2:], None)[0]["status"] == "ok"
         assert worker._proc.pid == first  # one warm worker across batches
-        nominal = worker._carry["reference_nominal_ms"]
+        nominal = worker._nominal
+        assert nominal is not None
         worker._turns[0] = 0
         os.kill(first, signal.SIGKILL)
         worker._proc.join()
@@ -121,7 +122,7 @@ def test_a_worker_is_reused_replaced_after_a_death_and_hands_on_the_drift_scale(
         assert fault.at == 0 and fault.status == "crashed" and "SIGKILL" in fault.error
         worker._stop(kill=True)
         assert worker.measure(job, SPECS[:1], None)[0]["status"] == "ok"
-        assert worker._proc.pid != first and worker._carry["reference_nominal_ms"] == nominal
+        assert worker._proc.pid != first and worker._nominal == nominal
     finally:
         worker.close()
     assert worker._proc is None
