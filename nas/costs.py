@@ -1,8 +1,5 @@
-"""Costs for the searches, taken from a predictor once and checked.
-
-Every search asks its ``CostModel`` once per op list (``costs(specs)``) and keeps the result as
-a buffer on the supernet's device; nothing in ``nas/`` knows a latency by heart.
-"""
+"""Costs for the searches, asked of a predictor once per op list and checked; nothing in
+``nas/`` knows a latency by heart."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from torch import nn
 
 from latbench.nas.costs import cost_tensor, normalized
 from latbench.nas.errors import SearchError
-from latbench.nas.regularizers import ExpectedLatency, L1LatencyRegularizer
-from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.nas.regularizers import expected_latency, l1_latency
+from latbench.nas.synthetic import Outcome, Progress, distill
 from latbench.opspec import OpSpec
 from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
 from latbench.predictors.base import CostModel
@@ -139,6 +139,7 @@ def search_encoder(
     blocks = [b for stage in stages for b in stage]
     lat = cost_tensor(model, blocks)
     fixed_ms = float(cost_tensor(model, list(between)).sum())
+    cost = normalized(lat)
     results = []
     for lam in lams:
         torch.manual_seed(seed)
@@ -150,18 +151,17 @@ def search_encoder(
         with torch.no_grad():
             for st in teacher.stages:
                 st.alpha.copy_(0.6 + 0.8 * torch.rand(st.alpha.shape, generator=gen))
-        reg = L1LatencyRegularizer(normalized(lat), lam)
-        log = distill(
+        task_loss = distill(
             net,
             teacher,
-            random_inputs(between[0]),
-            lambda t, reg=reg, net=net: t + reg(net.alphas()),
+            between[0].input_shape,
+            lambda t, lam=lam, net=net: t + lam * l1_latency(net.alphas(), cost),
             [st.alpha for st in net.stages],
             steps,
             lr=5e-2,
             seed=seed,
-            on_step=step_reporter(progress, f"encoder λ={lam:g}"),
-            where=f"ST-NAS encoder search λ={lam:g}",
+            progress=progress,
+            where=f"ST-NAS encoder λ={lam:g}",
         )
         depths, kept_ms, i = [], fixed_ms, 0
         for st in net.stages:
@@ -169,19 +169,12 @@ def search_encoder(
             depths.append(k)
             kept_ms += float(lat[i : i + k].sum())
             i += len(st.blocks)
-        results.append(
-            Outcome(
-                lam,
-                depths,
-                kept_ms,
-                log.task[-1],
-                {
-                    "alpha": [st.alpha.detach().tolist() for st in net.stages],
-                    "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
-                    "full_ms": fixed_ms + float(lat.sum()),
-                },
-            )
-        )
+        extra = {
+            "alpha": [st.alpha.detach().tolist() for st in net.stages],
+            "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
+            "full_ms": fixed_ms + float(lat.sum()),
+        }
+        results.append(Outcome(lam, depths, kept_ms, task_loss, extra))
     return results
 
 
@@ -192,7 +185,7 @@ def search_decoder(
     steps: int = 30,
     seed: int = 0,
     progress: Progress | None = None,
-    label: str = "decoder",
+    label: str = "ST-NAS decoder",
 ) -> list[Outcome]:
     """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
     discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
@@ -201,6 +194,7 @@ def search_decoder(
     lat = torch.stack([cost_tensor(model, cands) for cands in layers])
     gen = torch.Generator().manual_seed(seed)
     teacher_pick = [int(torch.randint(len(c), (1,), generator=gen)) for c in layers]
+    cost = normalized(lat)
     results = []
     for lam in lams:
         torch.manual_seed(seed)
@@ -208,22 +202,21 @@ def search_decoder(
         teacher = nn.Sequential(
             *[copy.deepcopy(m.ops[j]) for m, j in zip(net.layers, teacher_pick)]
         ).eval()
-        reg = ExpectedLatency(normalized(lat))
-        log = distill(
+        task_loss = distill(
             net,
             teacher,
-            random_inputs(layers[0][0]),
-            lambda t, lam=lam, reg=reg, net=net: t + lam * reg(net.alphas()),
+            layers[0][0].input_shape,
+            lambda t, lam=lam, net=net: t + lam * expected_latency(net.alphas(), cost),
             net.parameters(),
             steps,
             lr=5e-2,
             seed=seed,
-            on_step=step_reporter(progress, f"{label} λ={lam:g}"),
-            where=f"ST-NAS {label} search λ={lam:g}",
+            progress=progress,
+            where=f"{label} λ={lam:g}",
         )
         choice = net.choices()
         ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
-        results.append(Outcome(lam, choice, ms, log.task[-1], {"teacher": teacher_pick}))
+        results.append(Outcome(lam, choice, ms, task_loss, {"teacher": teacher_pick}))
     return results
 
 
