@@ -1,47 +1,27 @@
 """Dynamic cells for semantic video segmentation (2048×1024 CityScapes frames, batch 1).
 
 The static network's MobileNet-v2 encoder runs on every frame; a searched dynamic cell
-replaces the decoder on every frame but the first. Its inputs: *layer2* (32 ch, 1/8),
-*layer3* (96 ch, 1/16), *layer4* (320 ch, 1/32) of the current frame, *layer4* and *dec*
-(64 ch, 1/8) of the previous one. Each step picks two inputs, applies one op of
-``OP_NAMES`` (Table 1) to each at its own resolution, up-samples the smaller result to the
-larger and aggregates them with one op of ``AGG_NAMES`` (Table 2); the unused aggregates are
-concatenated, fused back to 64 channels (the next frame's *dec*), classified (19 classes)
-and up-sampled ×8 to the frame.
+replaces the decoder on every frame but the first. Its inputs (``INPUTS``): *layer2* (32 ch,
+1/8), *layer3* (96 ch, 1/16), *layer4* (320 ch, 1/32) of the current frame, *layer4* and *dec*
+(64 ch, 1/8) of the previous one. A cell has ``N_STEPS`` steps: each picks two inputs from the
+pool (the five inputs, then the earlier steps' results; with replacement), applies one op of
+``OP_NAMES`` (Table 1) to each at its own stride, up-samples the coarser result to the finer
+stride and aggregates them with one op of ``AGG_NAMES`` (Table 2). Results no later step reads
+are the outputs: brought to stride 8, concatenated and fused back to 64 channels (the next
+frame's *dec*), classified (19 classes) and up-sampled ×8 to the frame.
 
 Assumptions (after Nekrasov et al., whose decoder the paper extends): encoder outputs are
 first projected to the cell width (64) by 1×1 conv-BN-ReLU; separable convs are
 depth-wise-point-wise-BN-ReLU; MobileNet-v2 omits its last 1×1 conv (segmentation
 backbone); the fusion is a 1×1 conv-BN-ReLU. The static decoder ('arch2', run on the first
-frame only) is not described in the paper and is not listed.
-
-Pieces for network builders (``size`` is "paper" or "small"):
-
-- ``MOBILENET_V2`` (t, c, n, s) settings; ``encoder_ops(size)``: stem and the 17 blocks in
-  order; ``INPUTS``: channels and stride of the five cell inputs.
-- ``projection_op(layer, size)``: the 1×1 projection of an encoder output (None for *dec*).
-- ``cell_ops(stride, size)`` / ``aggregation_ops(stride, size)``: name -> OpSpec.
-- ``resize_op(src_stride, dst_stride, size)``; ``head_ops(n_outputs, size)``.
-
-Small size: the same at 256×128 frames.
-
-Dynamic-cell networks: the per-frame work of a video segmenter — the MobileNet-v2 encoder
-on the frame plus a sampled dynamic cell in place of the decoder (ops from
-``latbench.papers.dyncell.space``).
-
-A cell has ``N_STEPS`` steps (the space's head covers one or two outputs, i.e. two steps):
-each picks two inputs from the pool (the five inputs, then the earlier steps' results; with
-replacement), applies one op to each at its own stride (inputs first projected to 64
-channels), up-samples the coarser result to the finer stride and aggregates the two. Results
-no later step reads are the outputs: brought to stride 8, two of them concatenated and fused
-back to 64 channels, then the classifier and ×8 up-sampling.
+frame only) is not described in the paper and is not listed. Small size: 256×128 frames.
 
 Timing stand-ins, same shapes hence the same work: *prev_layer4* and *dec* are the previous
-frame's state, so the network reads the current frame's *layer4* (then projects it again, as
-the cell does) and the projected *layer2* (64 ch at 1/8; *dec* costs nothing to fetch). The
-concatenation + 1×1 fusion of two outputs is the space's ``concat_conv`` aggregation at stride
-8 (concat + 1×1 conv 128 -> 64, no BN-ReLU): no op kind concatenates alone, so the space's
-128-channel fusion conv-BN-ReLU cannot be wired; the difference is one BN-ReLU on 64 channels.
+frame's state, so a network reads the current frame's *layer4* (then projects it again, as
+the cell does) and the projected *layer2* (*dec* costs nothing to fetch). Two outputs are fused
+by the space's ``concat_conv`` aggregation at stride 8 (concat + 1×1 conv 128 -> 64): no op kind
+concatenates alone, so the 128-channel fusion conv-BN-ReLU cannot be wired; the difference is
+one BN-ReLU on 64 channels.
 
 Genotype: steps ``|``-separated, each ``in_a:op_a+in_b:op_b>aggregation`` with step results
 named ``cell0``, ``cell1``, ...
@@ -115,15 +95,8 @@ def encoder_ops(size: str) -> list[OpSpec]:
     for t, c, n, s in MOBILENET_V2:
         for i in range(n):
             block_stride = s if i == 0 else 1
-            ops.append(
-                OpSpec.make(
-                    "mbv2_block",
-                    (BATCH, channels, *_hw(stride, size)),
-                    out=c,
-                    stride=block_stride,
-                    expand=t,
-                )
-            )
+            shape = (BATCH, channels, *_hw(stride, size))
+            ops.append(OpSpec.make("mbv2_block", shape, out=c, stride=block_stride, expand=t))
             channels, stride = c, stride * block_stride
     return ops
 
@@ -178,15 +151,8 @@ def head_ops(n_outputs: int, size: str) -> list[OpSpec]:
     """Fuse ``n_outputs`` concatenated aggregates to 64 channels (if more than one), classify
     (1×1 conv, 19 classes) and up-sample ×8 to the frame."""
     hw = _hw(8, size)
-    ops = (
-        []
-        if n_outputs == 1
-        else [
-            OpSpec.make(
-                "conv", (BATCH, n_outputs * CELL_CHANNELS, *hw), out=CELL_CHANNELS, kernel=1, **_BN
-            )
-        ]
-    )
+    fused = (BATCH, n_outputs * CELL_CHANNELS, *hw)
+    ops = [OpSpec.make("conv", fused, out=CELL_CHANNELS, kernel=1, **_BN)] if n_outputs > 1 else []
     return ops + [
         OpSpec.make("conv", (BATCH, CELL_CHANNELS, *hw), out=N_CLASSES, kernel=1, bias=True),
         OpSpec.make("upsample", (BATCH, N_CLASSES, *hw), scale=8),

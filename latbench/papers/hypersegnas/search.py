@@ -1,14 +1,12 @@
 """HyperSegNAS' memory filter: sample architectures of the DiNTS space, keep those whose
-predicted training memory lies within a band around a target, rank them, and measure the top N
-to confirm (the paper fine-tunes the top 10; here they are measured on the device).
+predicted training memory lies within a band (``latbench.predictors.band.MemoryBand``) around a
+target, rank them, and measure the top N to confirm (the paper fine-tunes the top 10; here they
+are measured on the device). The paper's "300 MB" are nvidia-smi's MiB.
 
-The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a trace-based
-``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates, ``search`` screens with
-per-op estimates and traces fully only near the band edges
-(``latbench.predictors.memory_screen.MemoryScreen`` with a target). The band decision is
-``latbench.predictors.band.MemoryBand``. The measurement, when asked for, is any ``measure(arch) ->
-MiB`` callable (the CLI's writes a memory table via ``latbench.memory``). The paper's "300 MB" are
-nvidia-smi's MiB.
+The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a
+trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
+``search`` screens with per-op estimates and traces fully only near the band edges
+(``latbench.predictors.memory_screen.MemoryScreen``).
 """
 
 from __future__ import annotations
@@ -22,28 +20,12 @@ import numpy as np
 from latbench.archs import Architecture
 from latbench.nas.errors import CostError
 from latbench.nas.synthetic import Progress
-from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
+from latbench.papers import HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
 from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
 from latbench.spaces import get_space
 
-__all__ = [
-    "BAND_MIB",
-    "DINTS_TARGETS_MIB",
-    "TOP_N",
-    "FilterResult",
-    "MemoryBand",
-    "MemoryModel",
-    "confirm_top",
-    "filter_by_memory",
-    "predict_memory",
-    "search",
-]
-
-SPACES = ("dints",)
-BAND_MIB = HYPERSEGNAS_BAND_MIB
-TOP_N = HYPERSEGNAS_TOP_N
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
 FEW_KEPT = 0.02
 """A band keeping fewer than this share of the samples is reported with where the samples lie."""
@@ -116,7 +98,7 @@ def filter_by_memory(
     archs: Sequence[Architecture],
     model: MemoryModel,
     target_mib: float,
-    band_mib: float = BAND_MIB,
+    band_mib: float = HYPERSEGNAS_BAND_MIB,
     score: Callable[[Architecture], float] | None = None,
 ) -> FilterResult:
     """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
@@ -145,7 +127,7 @@ def filter_by_memory(
 def confirm_top(
     result: FilterResult,
     measure: Callable[[Architecture], float],
-    top_n: int = TOP_N,
+    top_n: int = HYPERSEGNAS_TOP_N,
     progress: Progress | None = None,
 ) -> FilterResult:
     """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
@@ -172,7 +154,7 @@ def search(
     model: MemoryModel,
     n: int,
     target_mib: float,
-    band_mib: float = BAND_MIB,
+    band_mib: float = HYPERSEGNAS_BAND_MIB,
     size: str = "small",
     seed: int = 0,
     n_jobs: int = 2,
@@ -183,19 +165,16 @@ def search(
     band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
     ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
-    if progress is not None:
-        progress("sampling", 0, 1)
+    report = progress or (lambda label, done, total: None)
+    report("sampling", 0, 1)
     archs = get_space("dints").sample(n, size, seed)
-    if progress is not None:
-        progress("sampling", 1, 1)
+    report("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
-    if progress is not None:
-        progress("calibrating screen", 0, 1)
+    report("calibrating screen", 0, 1)
     screen = MemoryScreen(
         model, target_mib=target_mib, band_mib=band_mib, n_jobs=n_jobs, ray=ray, progress=progress
     ).fit(archs[:SCREEN_CALIBRATION])
-    if progress is not None:
-        progress("calibrating screen", 1, 1)
+    report("calibrating screen", 1, 1)
     result = filter_by_memory(archs, screen, target_mib, band_mib)
     return HypersegnasResult(result, True, screen.n_full_, screen.margin_mib_)

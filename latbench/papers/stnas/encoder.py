@@ -3,17 +3,8 @@
 ST-NAS (Sect. 3.2, 4) shrinks the depth of each stage of Swin-T (depths 2,2,6,2; Swin-B,
 depths 2,2,18,2, is the baseline) on 576×320 RGB frames, encoded one frame at a time
 (batch 1). The ops: patch embedding (4×4, LN), per stage its blocks (window 7, the odd blocks
-shifted), patch merging between stages and the output LayerNorm fed to the decoder.
-
-Pieces for network builders and the ST-NAS regulariser (``size`` is "paper" or "small"):
-
-- ``VARIANTS``: embed dim, depths and heads per Swin variant; ``variants(size)`` those in a size.
-- ``stage_shapes(size, variant)``: the (H, W, C) token grid of every stage.
-- ``stage_blocks(stage, size, variant)``: one OpSpec per block of a stage, in order (the units
-  s_i of Eq. 2; repeated specs share one measurement).
-- ``stem_op``, ``merge_op(stage)``, ``out_norm_op``: the fixed ops.
-- ``encoder_ops(size, variant)``: the whole encoder in execution order.
-- ``layout(size)``: ``EncoderLayout``, the blocks per stage as the ST-NAS depth search uses them.
+shifted), patch merging between stages and the output LayerNorm fed to the decoder. Every
+block is one unit s_i of Eq. 2 (repeated specs share one measurement).
 
 Small size: Swin-T's structure at 112×64 frames, embed dim 32 and heads 1,2,4,8 (the stage-3
 and -4 maps are smaller than a window, so they use one unshifted window, as Swin does).
@@ -134,7 +125,6 @@ class EncoderLayout:
 
     stages: tuple[tuple[OpSpec, ...], ...]
     between: tuple[OpSpec, ...]
-    out_norm: OpSpec
 
 
 @register_layout(SPACE)
@@ -143,5 +133,4 @@ def layout(size: str) -> EncoderLayout:
     return EncoderLayout(
         tuple(tuple(stage_blocks(s, size)) for s in range(n)),
         (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
-        out_norm_op(size),
     )
