@@ -94,8 +94,7 @@ class SearchEntry:
         """Run the search on the parsed options ``args`` (``lam``, ``size``, ``steps``,
         ``seed``; a command reads its own) and the cost ``models`` of its spaces."""
         if self.spaces:
-            report: SearchReport = self.function()(args, models, progress)
-            return report
+            return self.function()(args, models, progress)
         space = args.space or self.space
         lam = self.default_lambda if args.lam is None else args.lam
         out = self.function()(models[0], space, args.size, lam, args.steps, args.seed, progress)
@@ -136,9 +135,7 @@ def register_search(
     def add(fn: Callable[..., Any] | str) -> Callable[..., Any] | str:
         if name in _SEARCHES:
             raise ValueError(f"search {name!r} is registered twice")
-        _SEARCHES[name] = SearchEntry(
-            name, fn, space, float(default_lambda), help, tuple(spaces), costs
-        )
+        _SEARCHES[name] = SearchEntry(name, fn, space, default_lambda, help, tuple(spaces), costs)
         return fn
 
     return add if target is None else add(target)

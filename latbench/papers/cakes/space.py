@@ -33,10 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -173,19 +174,6 @@ def n_layers(size: str) -> int:
     return CONVS[size] * (2 * n - 1)
 
 
-class _Chain:
-    def __init__(self) -> None:
-        self.edges: list[Edge] = []
-
-    def add(self, src: str, ops: Sequence, dst: str | None = None) -> str:
-        """Apply ``ops`` in a chain from ``src``; the last one writes ``dst`` (or a new node)."""
-        for i, op in enumerate(ops):
-            out = dst if dst is not None and i == len(ops) - 1 else f"n{len(self.edges)}"
-            self.edges.append(Edge((src,), out, op))
-            src = out
-        return src
-
-
 def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
     """The network whose ``i``-th searchable conv runs sub-kernel ``choice[i]``."""
     if len(choice) != n_layers(size) or any(c not in NAMES for c in choice):
@@ -195,7 +183,7 @@ def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
         )
     picks, k, n = iter(choice), CONVS[size], len(scales(size))
     convs = lambda s, m: [subkernel_ops(s, size)[next(picks)] for _ in range(m)]  # noqa: E731
-    g = _Chain()
+    g = Chain()
     node, enc = g.add(INPUT, stem_ops(size)), []
     for s in range(n):
         enc.append(g.add(node, convs(s, k)))

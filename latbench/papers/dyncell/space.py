@@ -33,10 +33,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
 
@@ -176,24 +177,16 @@ Step = tuple[str, str, str, str, str]  # input a, op a, input b, op b, aggregati
 _STAND_IN = {"prev_layer4": "layer4"}  # previous-frame state timed with the current frame's
 
 
-class _Graph:
+class _Graph(Chain):
     def __init__(self, size: str) -> None:
-        self.size, self.edges, self.nodes = size, [], {}  # nodes: name -> (node, stride)
-
-    def add(self, src: tuple[str, ...], op, dst: str | None = None) -> str:  # noqa: ANN001
-        dst = dst or f"t{len(self.edges)}"
-        self.edges.append(Edge(src, dst, op))
-        return dst
-
-    def encoder(self) -> None:
-        """The MobileNet-v2 encoder; records the raw layer2/3/4 outputs."""
-        node, raw = INPUT, {}
-        for i, op in enumerate(encoder_ops(self.size)):
-            node = self.add((node,), op, f"enc{i}")
+        super().__init__("t")
+        self.size, self.nodes = size, {}  # nodes: name -> (node, stride)
+        node, self.raw = INPUT, {}
+        for i, op in enumerate(encoder_ops(size)):
+            node = self.add(node, [op], f"enc{i}")
             for layer in ("layer2", "layer3", "layer4"):  # the last block of that width
                 if op.p["out"] == INPUTS[layer][0]:
-                    raw[layer] = node
-        self.raw = raw
+                    self.raw[layer] = node
 
     def cell_input(self, name: str) -> tuple[str, int]:
         """The 64-channel node of a cell input (projected on first use) and its stride."""
@@ -201,13 +194,13 @@ class _Graph:
             if name == "dec":
                 self.nodes[name] = (self.cell_input("layer2")[0], INPUTS["dec"][1])
             else:
-                raw = self.raw[_STAND_IN.get(name, name)]
                 proj = projection_op(name, self.size)
-                self.nodes[name] = (self.add((raw,), proj), INPUTS[name][1])
+                node = self.add(self.raw[_STAND_IN.get(name, name)], [proj])
+                self.nodes[name] = (node, INPUTS[name][1])
         return self.nodes[name]
 
     def to_stride(self, node: str, src: int, dst: int) -> str:
-        return node if src == dst else self.add((node,), resize_op(src, dst, self.size))
+        return node if src == dst else self.add(node, [resize_op(src, dst, self.size)])
 
 
 def check(steps: Sequence[Step]) -> None:
@@ -236,19 +229,15 @@ def build_network(steps: Sequence[Step], size: str = "small") -> Architecture:
     """Encoder + the cell of ``steps`` + head, per frame."""
     check(steps)
     g = _Graph(size)
-    g.encoder()
     for i, (a, op_a, b, op_b, agg) in enumerate(steps):
         (na, sa), (nb, sb) = g.cell_input(a), g.cell_input(b)
-        na, nb = g.add((na,), cell_ops(sa, size)[op_a]), g.add((nb,), cell_ops(sb, size)[op_b])
+        na, nb = g.add(na, [cell_ops(sa, size)[op_a]]), g.add(nb, [cell_ops(sb, size)[op_b]])
         fine = min(sa, sb)
         na, nb = g.to_stride(na, sa, fine), g.to_stride(nb, sb, fine)
-        g.nodes[f"cell{i}"] = (g.add((na, nb), aggregation_ops(fine, size)[agg]), fine)
-    outs = [g.to_stride(*g.nodes[name], 8) for name in outputs(steps)]
-    node = (
-        outs[0] if len(outs) == 1 else g.add(tuple(outs), aggregation_ops(8, size)["concat_conv"])
-    )
-    for op in head_ops(1, size):
-        node = g.add((node,), op)
+        g.nodes[f"cell{i}"] = (g.add((na, nb), [aggregation_ops(fine, size)[agg]]), fine)
+    outs = tuple(g.to_stride(*g.nodes[name], 8) for name in outputs(steps))
+    fuse = [aggregation_ops(8, size)["concat_conv"]] if len(outs) > 1 else []
+    node = g.add(outs, fuse + head_ops(1, size))
     genotype = "|".join(f"{a}:{oa}+{b}:{ob}>{agg}" for a, oa, b, ob, agg in steps)
     return Architecture(SPACE, tuple(g.edges), node, genotype=genotype, meta={"size": size})
 

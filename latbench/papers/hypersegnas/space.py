@@ -32,10 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
 
@@ -164,19 +165,6 @@ def _node(layer: int, scale: int) -> str:
     return f"L{layer}s{scale}"
 
 
-class _Builder:
-    """Appends chains of ops as edges, naming intermediate nodes uniquely."""
-
-    def __init__(self) -> None:
-        self.edges: list[Edge] = []
-
-    def chain(self, src: str, ops: Sequence, dst: str) -> None:
-        for i, op in enumerate(ops):
-            out = dst if i == len(ops) - 1 else f"t{len(self.edges)}"
-            self.edges.append(Edge((src,), out, op))
-            src = out
-
-
 def check_codes(codes: Codes, size: str, n_ops: int) -> None:
     """Raise ``LatbenchError`` unless ``codes`` is a connected topology of ``N_LAYERS`` layers."""
     pairs = edges(size)
@@ -209,20 +197,20 @@ def build_network(
 ) -> Architecture:
     """The network of ``codes`` (see module doc); ``op_names`` indexes the codes' ops."""
     check_codes(codes, size, len(op_names))
-    pairs, b = edges(size), _Builder()
+    pairs, b = edges(size), Chain("t")
     used = {pairs[j][0] for j, c in enumerate(codes[0]) if c is not None}
     for scale in sorted(used):
-        b.chain(INPUT, stem_down_ops(scale, size), _node(0, scale))
+        b.add(INPUT, stem_down_ops(scale, size), _node(0, scale))
     for layer, row in enumerate(codes, start=1):
         for j, c in enumerate(row):
             if c is not None:
                 src, dst = pairs[j]
                 ops = [*resample_ops(src, dst, size), edge_ops(dst, size)[op_names[c]]]
-                b.chain(_node(layer - 1, src), ops, _node(layer, dst))
+                b.add(_node(layer - 1, src), ops, _node(layer, dst))
     out = sorted({pairs[j][1] for j, c in enumerate(codes[-1]) if c is not None})
     for scale in range(out[-1], 0, -1):  # decoder stem: deepest output up to scale 0
-        b.chain(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
-    b.chain(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
+        b.add(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
+    b.add(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
     return Architecture(
         SPACE,
         tuple(b.edges),

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -251,24 +252,19 @@ def _cells(paths: Sequence[Sequence[str]]) -> list[tuple[int, int, str]]:
 def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small") -> Architecture:
     """The network of the union of ``paths`` whose cells all run ``cell``."""
     check(cell, paths, size)
-    edges = [Edge((INPUT,), "N0s0", stem_op(size))]
+    g = Chain()
+    g.add(INPUT, [stem_op(size)], "N0s0")
     structure = live_edges(cell)
     for layer, scale, cell_type in _cells(paths):
         prefix = f"c{layer}s{scale}{_LETTER[cell_type]}"
         block = [f"N{layer - 1}s{scale}", *(f"{prefix}x{i}" for i in range(1, len(cell) + 1))]
-        ops = cell_ops(scale, size)
-        edges += [Edge((block[j],), block[i], ops[op]) for j, i, op in structure]
-        src = block[len(cell)]
-        scaling = scaling_ops(cell_type, scale, size)
-        for k, op in enumerate(scaling):
-            last = k == len(scaling) - 1
-            dst = f"N{layer}s{scale + _STEP[cell_type]}" if last else f"{prefix}r{k}"
-            edges.append(Edge((src,), dst, op))
-            src = dst
-    head = head_ops(size)
-    edges += [Edge((f"N{N_LAYERS}s0",), "head0", head[0]), Edge(("head0",), "head1", head[1])]
+        for j, i, op in structure:
+            g.add(block[j], [cell_ops(scale, size)[op]], block[i])
+        scaled = f"N{layer}s{scale + _STEP[cell_type]}"
+        g.add(block[len(cell)], scaling_ops(cell_type, scale, size), scaled)
+    out = g.add(f"N{N_LAYERS}s0", head_ops(size))
     genotype = genotype_string(cell, paths)
-    return Architecture(SPACE, tuple(edges), "head1", genotype=genotype, meta={"size": size})
+    return Architecture(SPACE, tuple(g.edges), out, genotype=genotype, meta={"size": size})
 
 
 def sample_cell(rng: np.random.Generator) -> Cell:

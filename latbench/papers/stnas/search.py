@@ -103,24 +103,18 @@ class MixedOp(nn.Module):
         return int(torch.argmax(self.alpha))
 
 
-class DecoderSupernet(nn.Module):
+class DecoderSupernet(nn.Sequential):
     """A chain of MixedOps (ST-NAS replaces each decoder 3D conv by supernet layers)."""
 
     def __init__(self, layers: Sequence[MixedOp]):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
+        super().__init__(*layers)
 
     def alphas(self) -> torch.Tensor:
         """(layers, candidates) logits, the shape of the expected-latency cost matrix."""
-        return torch.stack([m.alpha for m in self.layers])
+        return torch.stack([m.alpha for m in self])
 
     def choices(self) -> list[int]:
-        return [m.choice() for m in self.layers]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return [m.choice() for m in self]
 
 
 def search_encoder(
@@ -200,7 +194,7 @@ def search_decoder(
         torch.manual_seed(seed)
         net = DecoderSupernet([MixedOp([s.build() for s in cands]) for cands in layers])
         teacher = nn.Sequential(
-            *[copy.deepcopy(m.ops[j]) for m, j in zip(net.layers, teacher_pick)]
+            *[copy.deepcopy(m.ops[j]) for m, j in zip(net, teacher_pick)]
         ).eval()
         task_loss = distill(
             net,
