@@ -6,9 +6,6 @@ scales), the scaled outputs are concatenated and fused by a 1×1×1 conv (cost-p
 Eq. 13). The loss adds λ Σ β_i |α_{c,i}|; each channel keeps argmax_i |α_{c,i}|. β_i is
 proportional to the sub-kernel's cost, parameters (the paper's 9/13, 3/13, 1/13) or predicted
 latency, normalised so that the mean costs of one 1D, one 2D and one 3D sub-kernel sum to 1.
-
-``search(model, size)`` runs it on one layer of the space ``cakes`` (synthetic data,
-``latbench.nas.synthetic``), λ = 0 next to λ > 0.
 """
 
 from __future__ import annotations
@@ -34,13 +31,10 @@ DEFAULT_LAMBDA = 0.05  # CPU-sized run; the paper's 1e-4 (latbench.papers.CAKES_
 BETA_SOURCES = ("latency", "params")
 
 
-def kernel_of(spec: OpSpec) -> tuple[int, int, int]:
+def kernel_of(spec: OpSpec) -> tuple[int, ...]:
     """The 3-axis kernel of a conv OpSpec (an int kernel k means k×k×k)."""
-    k = spec.p.get("kernel")
-    kernel = (k, k, k) if isinstance(k, int) else tuple(k)
-    if len(kernel) != 3:
-        raise SearchError(f"{spec.key}: CAKES needs 3D conv candidates, got kernel {k!r}")
-    return kernel
+    k = spec.p["kernel"]
+    return (k, k, k) if isinstance(k, int) else tuple(k)
 
 
 def beta_from_costs(costs: torch.Tensor, kernels: Sequence[Sequence[int]]) -> torch.Tensor:
@@ -65,8 +59,6 @@ class ChannelwiseKernelMix(nn.Module):
 
     def __init__(self, candidates: Sequence[nn.Module], out_channels: int):
         super().__init__()
-        if not candidates:
-            raise SearchError("ChannelwiseKernelMix needs at least one candidate")
         self.ops = nn.ModuleList(candidates)
         self.alpha = nn.Parameter(torch.ones(out_channels, len(candidates)))
         self.fuse = nn.Conv3d(len(candidates) * out_channels, out_channels, 1, bias=False)

@@ -182,7 +182,10 @@ def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
             f"among {', '.join(NAMES)}; got {list(choice)!r}"
         )
     picks, k, n = iter(choice), CONVS[size], len(scales(size))
-    convs = lambda s, m: [subkernel_ops(s, size)[next(picks)] for _ in range(m)]  # noqa: E731
+
+    def convs(scale: int, m: int) -> list[OpSpec]:
+        return [subkernel_ops(scale, size)[next(picks)] for _ in range(m)]
+
     g = Chain()
     node, enc = g.add(INPUT, stem_ops(size)), []
     for s in range(n):

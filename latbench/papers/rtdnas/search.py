@@ -13,11 +13,7 @@ The supernet: node (l, s) = Σ_{s', t} P(move t from s') · scale_t(cell_{s'}(no
 cells mixing their ops with the same logits v, so that L = L_a · L_t + λ e^{L_t − L_ub} (Eq. 2)
 is differentiable end to end. Decoding (Sect. 2.3): a gene pool of the top paths by accumulated
 move probability and the GA of ``latbench.nas.ga`` (fitness: the latency of N_l paths, under
-L_ub and the minimum FPS).
-
-``search(model, size)`` runs both on the ``msnas`` layout (synthetic data,
-``latbench.nas.synthetic``), λ = 0 next to λ > 0; ``ga(model, size)`` the GA alone on seeded
-random network weights. Every latency comes from the predictor ``model``.
+L_ub and the minimum FPS). Every latency comes from the predictor ``model``.
 """
 
 from __future__ import annotations
@@ -43,7 +39,7 @@ from latbench.nas.ga import (
 from latbench.nas.regularizers import rtdnas_loss
 from latbench.nas.synthetic import Outcome, Progress, distill
 from latbench.papers import RTDNAS_GA_POOL, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
-from latbench.papers.rtdnas.space import BLOCKS_PER_CELL, MOVES, CellLayout
+from latbench.papers.rtdnas.space import BLOCKS_PER_CELL, MOVES, OP_NAMES, CellLayout
 from latbench.papers.rtdnas.space import N_LAYERS as PAPER_LAYERS
 from latbench.predictors.base import CostModel
 from latbench.spaces import get_space
@@ -53,11 +49,6 @@ N_LAYERS, N_NODES = 3, 2  # CPU-sized backbone and cell (the paper: 10 layers, 3
 
 CellChoice = list[list[tuple[int, int]]]
 """A discrete cell: for node X_i (i = 1..N), its (input j, op index) pairs."""
-
-
-def cell_genotype(choice: CellChoice, op_names: Sequence[str]) -> str:
-    """``choice`` as the genotype string of ``latbench.papers.rtdnas.space`` (``op~j+op~j|...``)."""
-    return "|".join("+".join(f"{op_names[o]}~{j}" for j, o in node) for node in choice)
 
 
 def node_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -92,8 +83,6 @@ class CellLatency(nn.Module):
 
     def __init__(self, n_nodes: int, n_ops: int):
         super().__init__()
-        if n_nodes < 1 or n_ops < 1:
-            raise SearchError(f"a cell needs n_nodes >= 1 and n_ops >= 1, got {n_nodes}, {n_ops}")
         self.v = nn.ParameterList(
             nn.Parameter(1e-3 * torch.randn(i, n_ops)) for i in range(1, n_nodes + 1)
         )
@@ -142,8 +131,6 @@ class NetworkLatency(nn.Module):
                 f"scaling_latency_ms must be ({n_scales}, 3) for {n_scales} "
                 f"scales, got {tuple(scaling_latency_ms.shape)}"
             )
-        if n_layers < 1:
-            raise SearchError(f"n_layers must be >= 1, got {n_layers}")
         self.n_layers, self.n_scales = n_layers, n_scales
         self.cell = CellLatency(n_nodes, n_ops)
         self.beta = nn.Parameter(torch.zeros(n_layers, n_scales, len(MOVES)))
@@ -217,11 +204,6 @@ class RTDNASSupernet(nn.Module):
         n_nodes: int,
     ):
         super().__init__()
-        if len(cell_ops) != latency.n_scales or len(scaling) != latency.n_scales:
-            raise SearchError(
-                f"need cell ops and scaling ops for {latency.n_scales} scales, got "
-                f"{len(cell_ops)} and {len(scaling)}"
-            )
         self.latency = latency
         self.cells = nn.ModuleList(SoftCell(ops, n_nodes) for ops in cell_ops)
         self.scaling = nn.ModuleList(
@@ -243,16 +225,17 @@ class RTDNASSupernet(nn.Module):
         return nodes[0]
 
 
-def layout_costs(model: CostModel, layout: CellLayout) -> tuple[torch.Tensor, torch.Tensor]:
-    """(S, O) candidate-op latency per scale and (S, 3) S_cell latency per move (``MOVES``
-    order; 0 where a move leaves the scales), in ms, from ``model``."""
+def layout_costs(model: CostModel, size: str) -> tuple[CellLayout, torch.Tensor, torch.Tensor]:
+    """The ``msnas`` layout at ``size``, its (S, O) candidate-op latency per scale and (S, 3)
+    S_cell latency per move (``MOVES`` order; 0 where a move leaves the scales), in ms."""
+    layout = get_space("msnas").layout(size)
     op_ms = torch.stack([cost_tensor(model, list(ops.values())) for ops in layout.cell_ops])
     scaling = torch.zeros(len(layout.cell_ops), len(MOVES))
     for s, per_move in enumerate(layout.scaling):
         for t, ops in enumerate(per_move):
             if ops is not None:
                 scaling[s, t] = cost_tensor(model, list(ops)).sum()
-    return op_ms, scaling
+    return layout, op_ms, scaling
 
 
 def search_cells(
@@ -344,13 +327,13 @@ class RtdnasResult:
     pool: GenePool
     decoded: SearchResult
     upper_ms: float
-    min_fps: float
     n_paths: int
-    op_names: tuple[str, ...]
+    op_names: tuple[str, ...] = OP_NAMES
+    min_fps: float = RTDNAS_MIN_FPS
 
     def genotype(self, run: Outcome) -> str:
-        """A run's cell as a genotype string (``latbench.papers.rtdnas.space`` format)."""
-        return cell_genotype(run.choice, self.op_names)
+        """A run's cell as a genotype string (``op~j+op~j|...``, as in the ``msnas`` space)."""
+        return "|".join("+".join(f"{self.op_names[o]}~{j}" for j, o in node) for node in run.choice)
 
 
 def search(
@@ -365,8 +348,7 @@ def search(
 ) -> RtdnasResult:
     """Cells searched with and without the latency term, then the λ run decoded by the GA
     (under ``upper_ms``, default the paper's 50 ms, and 22 FPS)."""
-    layout = get_space("msnas").layout(size)
-    op_ms, scaling_ms = layout_costs(model, layout)
+    layout, op_ms, scaling_ms = layout_costs(model, size)
     modules = (
         [[s.build() for s in ops.values()] for ops in layout.cell_ops],
         [
@@ -386,11 +368,9 @@ def search(
         progress=progress,
     )
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
-    extra = runs[-1].extra
-    pool, decoded = ga_decode(
-        extra["move_probs"], extra["cell_ms"], scaling_ms, n_paths, seed, ub, progress=progress
-    )
-    return RtdnasResult(runs, pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
+    move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
+    pool, decoded = ga_decode(move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress)
+    return RtdnasResult(runs, pool, decoded, ub, n_paths)
 
 
 def ga(
@@ -403,18 +383,20 @@ def ga(
 ) -> RtdnasResult:
     """The GA alone on the paper's 10-layer backbone and 3-block cell, with network weights β
     and cell logits drawn from a seeded RNG (synthetic, not trained); latencies from ``model``."""
-    layout = get_space("msnas").layout(size)
-    op_ms, scaling_ms = layout_costs(model, layout)
+    _, op_ms, scaling_ms = layout_costs(model, size)
     torch.manual_seed(seed)
     lat = NetworkLatency(PAPER_LAYERS, BLOCKS_PER_CELL, op_ms, scaling_ms)
     with torch.no_grad():
         for p in [lat.beta, *lat.cell.v]:
             p.normal_(0, 1.0)
     choice = lat.cell.choice()
+    extra = {
+        "synthetic": True,
+        "move_probs": lat.move_probs().detach(),
+        "cell_ms": discrete_cell_latency(choice, op_ms),
+    }
+    runs = [Outcome(0.0, choice, float(lat().detach()), None, extra)]
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
-    cell_ms = discrete_cell_latency(choice, op_ms)
-    pool, decoded = ga_decode(
-        lat.move_probs().detach(), cell_ms, scaling_ms, n_paths, seed, ub, progress=progress
-    )
-    run = Outcome(0.0, choice, float(lat().detach()), None, {"synthetic": True})
-    return RtdnasResult([run], pool, decoded, ub, RTDNAS_MIN_FPS, n_paths, layout.op_names)
+    move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
+    pool, decoded = ga_decode(move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress)
+    return RtdnasResult(runs, pool, decoded, ub, n_paths)

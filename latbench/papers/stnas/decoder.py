@@ -25,10 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -141,14 +142,10 @@ def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
             f"stnas-decoder ({size}): choice {choice!r} must name one of "
             f"{', '.join(OP_NAMES)} for each of its {len(dilations)} layers"
         )
-    fixed = fixed_ops(size)
+    fixed, g = fixed_ops(size), Chain()
     layers = [layer_ops(d, size)[name] for d, name in zip(dilations, choice)]
-    ops = [fixed["initial"], *layers, fixed["classifier"]]
-    edges = [Edge((f"n{i - 1}" if i else INPUT,), f"n{i}", op) for i, op in enumerate(ops)]
-    genotype = ",".join(choice)
-    return Architecture(
-        SPACE, tuple(edges), f"n{len(ops) - 1}", genotype=genotype, meta={"size": size}
-    )
+    out = g.add(INPUT, [fixed["initial"], *layers, fixed["classifier"]])
+    return Architecture(SPACE, tuple(g.edges), out, genotype=",".join(choice), meta={"size": size})
 
 
 @register_sampler(SPACE)

@@ -86,36 +86,25 @@ def stage_blocks(stage: int, size: str, variant: str | None = None) -> list[OpSp
     ]
 
 
-def merge_op(stage: int, size: str, variant: str | None = None) -> OpSpec:
-    """Patch merging from ``stage`` to ``stage + 1``."""
-    h, w, c = stage_shapes(size, variant)[stage]
-    return OpSpec.make("patch_merging", (BATCH, h, w, c))
-
-
-def out_norm_op(size: str, variant: str | None = None) -> OpSpec:
-    """The LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
-    h, w, c = stage_shapes(size, variant)[-1]
-    return OpSpec.make("layer_norm", (BATCH, h, w, c))
+def merge_ops(size: str, variant: str | None = None) -> list[OpSpec]:
+    """Patch merging from each stage to the next."""
+    return [OpSpec.make("patch_merging", (BATCH, *t)) for t in stage_shapes(size, variant)[:-1]]
 
 
 def encoder_ops(size: str, variant: str | None = None) -> list[OpSpec]:
-    """The whole encoder of one frame, in execution order (with repeats)."""
-    n_stages = len(_variant(size, variant).depths)
+    """The whole encoder of one frame, in execution order (with repeats), ending in the
+    LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
+    shapes, merges = stage_shapes(size, variant), merge_ops(size, variant)
     ops = [stem_op(size, variant)]
-    for stage in range(n_stages):
-        ops += stage_blocks(stage, size, variant)
-        if stage < n_stages - 1:
-            ops.append(merge_op(stage, size, variant))
-    return ops + [out_norm_op(size, variant)]
+    for stage in range(len(shapes)):
+        ops += stage_blocks(stage, size, variant) + merges[stage : stage + 1]
+    return ops + [OpSpec.make("layer_norm", (BATCH, *shapes[-1]))]
 
 
 @register_space(SPACE, paper="ST-NAS (spatial-temporal NAS for surgical video), encoder")
 def stnas_encoder_ops(size: str) -> list[OpSpec]:
     """Swin-T (and Swin-B) blocks, patch embedding/merging and output norm at 576×320 frames."""
-    ops: list[OpSpec] = []
-    for variant in variants(size):
-        ops += encoder_ops(size, variant)
-    return ops
+    return [op for variant in variants(size) for op in encoder_ops(size, variant)]
 
 
 @dataclass(frozen=True)
@@ -129,8 +118,5 @@ class EncoderLayout:
 
 @register_layout(SPACE)
 def layout(size: str) -> EncoderLayout:
-    n = len(stage_shapes(size))
-    return EncoderLayout(
-        tuple(tuple(stage_blocks(s, size)) for s in range(n)),
-        (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
-    )
+    stages = tuple(tuple(stage_blocks(s, size)) for s in range(len(stage_shapes(size))))
+    return EncoderLayout(stages, (stem_op(size), *merge_ops(size)))

@@ -5,10 +5,6 @@ Encoder (paper Eq. 1): within a stage, block i reads α_{i−1} f_{i−1} and th
 each stage is shrunk from its last block backwards while α_i < 1 (SPEC §3).
 Decoder: every layer is a mixed op over the candidates, Σ_j softmax(α)_j op_j(x), with
 expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
-
-``search(model, size)`` runs both on CPU-sized synthetic data (``latbench.nas.synthetic``), λ = 0
-next to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
-``stnas-encoder`` and ``stnas-decoder``.
 """
 
 from __future__ import annotations
@@ -37,8 +33,6 @@ class DepthStage(nn.Module):
 
     def __init__(self, blocks: Sequence[nn.Module], init: float = 1.0):
         super().__init__()
-        if not blocks:
-            raise SearchError("a DepthStage needs at least one block")
         self.blocks = nn.ModuleList(blocks)
         self.alpha = nn.Parameter(torch.full((len(blocks),), float(init)))
 
