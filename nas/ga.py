@@ -84,7 +84,7 @@ class GenePool:
 class PathSelectionProblem(Problem):
     """pymoo problem: ``n_paths`` integer genes in [0, pool size), one objective (latency_ms),
     two inequality constraints; counts distinct evaluations so that searches compare fairly.
-    ``cell_latency_ms`` is (layers, scales, 3), ``fixed_ms`` the latency outside the cells."""
+    ``cell_latency_ms`` is (layers, scales, 3)."""
 
     def __init__(
         self,
@@ -92,7 +92,6 @@ class PathSelectionProblem(Problem):
         cell_latency_ms: np.ndarray,
         n_paths: int,
         *,
-        fixed_ms: float = 0.0,
         upper_ms: float = RTDNAS_LATENCY_UB_MS,
         min_fps: float = RTDNAS_MIN_FPS,
     ):
@@ -106,12 +105,11 @@ class PathSelectionProblem(Problem):
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
         self.cell_latency_ms = np.asarray(cell_latency_ms, dtype=np.float64)
-        if not np.isfinite(self.cell_latency_ms).all() or not np.isfinite(fixed_ms):
+        if not np.isfinite(self.cell_latency_ms).all():
             raise NonFiniteError(
-                "GA fitness: the cell latencies (or the fixed part) hold "
-                "NaN/inf; no individual can be priced on them"
+                "GA fitness: the cell latencies hold NaN/inf; no individual can be priced on them"
             )
-        self.fixed_ms, self.upper_ms, self.min_fps = fixed_ms, upper_ms, min_fps
+        self.upper_ms, self.min_fps = upper_ms, min_fps
         self._cells = [frozenset(path_cells(p)) for p in pool.paths]
         self._cache: dict[tuple[int, ...], float] = {}
         super().__init__(n_var=n_paths, n_obj=1, n_ieq_constr=2, xl=0, xu=len(pool) - 1, vtype=int)
@@ -125,7 +123,7 @@ class PathSelectionProblem(Problem):
         key = tuple(int(g) for g in genes)
         if key not in self._cache:
             cells = frozenset().union(*(self._cells[g] for g in key))
-            self._cache[key] = self.fixed_ms + float(sum(self.cell_latency_ms[c] for c in cells))
+            self._cache[key] = float(sum(self.cell_latency_ms[c] for c in cells))
         return self._cache[key]
 
     def _evaluate(self, X: np.ndarray, out: dict, *args: Any, **kwargs: Any) -> None:

@@ -1,2 +1,1 @@
-"""CAKES (Yu et al.): channel-wise automatic kernel shrinking; its files are
-laid out as docs/papers.md says."""
+"""CAKES (Yu et al.): channel-wise automatic kernel shrinking (files: docs/papers.md)."""

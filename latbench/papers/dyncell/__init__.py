@@ -1,2 +1,1 @@
-"""Dynamic cells (Nekrasov et al.): architecture search of dynamic cells for video
-segmentation; its files are laid out as docs/papers.md says."""
+"""Dynamic cells (Nekrasov et al.) for video segmentation (files: docs/papers.md)."""

@@ -128,14 +128,10 @@ def confirm_top(
     result: FilterResult,
     measure: Callable[[Architecture], float],
     top_n: int = HYPERSEGNAS_TOP_N,
-    progress: Progress | None = None,
 ) -> FilterResult:
     """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
-    top = result.kept[:top_n]
-    for rank, arch in enumerate(top):
+    for rank, arch in enumerate(result.kept[:top_n]):
         result.measured_mib[rank] = float(measure(arch))
-        if progress is not None:
-            progress("confirming", rank + 1, len(top))
     return result
 
 

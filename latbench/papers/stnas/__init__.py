@@ -1,2 +1,1 @@
-"""ST-NAS (Lee et al.): spatial-temporal NAS for fast surgical segmentation; its files are
-laid out as docs/papers.md says."""
+"""ST-NAS (Lee et al.): spatial-temporal NAS, surgical video (files: docs/papers.md)."""
