@@ -54,8 +54,8 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
             for i, (a, m) in enumerate(zip(res.kept[: max(10, args.confirm)], res.predicted_mib))
         ],
     )
-    if (res.few_kept or res.band_covers_all) and res.sampled_mib is not None:
-        report.line(band_hint(res, args.size))
+    if hint := band_hint(res, args.size):
+        report.line(hint)
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
         report.line(
@@ -66,18 +66,24 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
 
 
 def band_hint(res: search.FilterResult, size: str) -> str:
-    """One line for a band that kept (almost) nothing, or everything: where the band and the
-    samples' predicted memory lie, and option values that make the band discriminate."""
+    """One line for a band that kept (almost) nothing, or everything (of more than one sample):
+    where the band and the samples' predicted memory lie, and option values that make the band
+    discriminate, e.g. a ± band a tenth of the samples' range; "" for any other band."""
+    if res.sampled_mib is None:
+        return ""
     lo, mid, hi = res.sampled_mib
-    band = f"the band {res.target_mib - res.band_mib:g}-{res.target_mib + res.band_mib:g} MiB"
-    kept = f"hint: kept {len(res.kept)}/{res.n_sampled}: {band}"
-    width = res.discriminating_band_mib
+    band_lo, band_hi = res.target_mib - res.band_mib, res.target_mib + res.band_mib
+    covers_all = res.n_sampled > 1 and band_lo <= lo and hi <= band_hi
+    if not (covers_all or res.few_kept):
+        return ""
+    kept = f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB"
+    width = (hi - lo) / 10.0 if hi > lo else None
     narrower = (
         f"--band-mib (e.g. {width:.3g}, a tenth of the samples' range)"
         if width is not None
         else "--band-mib (the samples all predict the same memory: no band tells them apart)"
     )
-    if res.band_covers_all:
+    if covers_all:
         return (
             f"{kept} is wider than the samples' whole range, so it discriminates nothing: the "
             f"samples' predicted memory is {lo:.4g}-{hi:.4g} MiB (median {mid:.4g}) at size "
@@ -85,9 +91,9 @@ def band_hint(res: search.FilterResult, size: str) -> str:
         )
     paper = "the default target is DiNTS' (paper-size networks on a GPU); "
     where = "at the edge of the samples"
-    if res.target_mib - res.band_mib > hi:
+    if band_lo > hi:
         where = "above every sample"
-    elif res.target_mib + res.band_mib < lo:
+    elif band_hi < lo:
         where = "below every sample"
     wide = f" and {narrower}" if width is not None and 2 * res.band_mib >= hi - lo else ""
     return (

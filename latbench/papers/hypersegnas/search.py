@@ -58,23 +58,6 @@ class FilterResult:
         """Fewer than ``FEW_KEPT`` of the samples (and at least one) are in the band."""
         return len(self.kept) < max(1.0, FEW_KEPT * self.n_sampled)
 
-    @property
-    def band_covers_all(self) -> bool:
-        """The band holds the samples' whole predicted range (more than one sample): it
-        keeps everything and so discriminates nothing."""
-        if self.sampled_mib is None or self.n_sampled < 2:
-            return False
-        lo, _, hi = self.sampled_mib
-        return self.target_mib - self.band_mib <= lo and hi <= self.target_mib + self.band_mib
-
-    @property
-    def discriminating_band_mib(self) -> float | None:
-        """A ± band a tenth of the samples' predicted range (None when they all predict the
-        same): one that keeps some samples around a central target and leaves others out."""
-        if self.sampled_mib is None or self.sampled_mib[2] <= self.sampled_mib[0]:
-            return None
-        return (self.sampled_mib[2] - self.sampled_mib[0]) / 10.0
-
     def within_band(self, values_mib: np.ndarray) -> np.ndarray:
         return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
 
@@ -125,9 +108,7 @@ def filter_by_memory(
 
 
 def confirm_top(
-    result: FilterResult,
-    measure: Callable[[Architecture], float],
-    top_n: int = HYPERSEGNAS_TOP_N,
+    result: FilterResult, measure: Callable[[Architecture], float], top_n: int = HYPERSEGNAS_TOP_N
 ) -> FilterResult:
     """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
     for rank, arch in enumerate(result.kept[:top_n]):
