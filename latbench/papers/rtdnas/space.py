@@ -206,8 +206,14 @@ def live_edges(cell: Cell) -> list[tuple[int, int, str]]:
     return sorted(edges, key=lambda e: (e[1], e[0], e[2]))
 
 
-def check(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> None:
-    """Raise ``LatbenchError`` unless ``cell`` and ``paths`` are legal in this space."""
+def genotype_string(cell: Cell, paths: Sequence[Sequence[str]]) -> str:
+    blocks = "|".join("+".join(f"{op}~{j}" for j, op in block) for block in cell)
+    return blocks + ";" + ",".join("".join(_LETTER[t] for t in p) for p in paths)
+
+
+def cells(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> list[tuple[int, int, str]]:
+    """The distinct (layer, input scale, type) cells of ``paths``, in execution order;
+    ``LatbenchError`` unless ``cell`` and ``paths`` are legal in this space."""
     for i, block in enumerate(cell, start=1):
         if not block or any(not 0 <= j < i or op not in OP_NAMES for j, op in block):
             raise LatbenchError(
@@ -216,46 +222,31 @@ def check(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> None:
             )
     if not paths:
         raise LatbenchError("msnas: a network needs at least one path")
+    found = set()
     for path in paths:
         scale = 0
-        for cell_type in path:
+        for layer, cell_type in enumerate(path, start=1):
             if cell_type not in legal_cell_types(scale, size):
                 raise LatbenchError(
                     f"msnas ({size}): path {path!r}: a {cell_type!r} cell cannot "
                     f"start at scale {scale}; legal: "
                     f"{', '.join(legal_cell_types(scale, size))}"
                 )
+            found.add((layer, scale, cell_type))
             scale += _STEP[cell_type]
         if len(path) != N_LAYERS or scale != 0:
             raise LatbenchError(
                 f"msnas: path {path!r} must have {N_LAYERS} cells and end at "
                 f"scale 0 (ends at {scale})"
             )
-
-
-def genotype_string(cell: Cell, paths: Sequence[Sequence[str]]) -> str:
-    blocks = "|".join("+".join(f"{op}~{j}" for j, op in block) for block in cell)
-    return blocks + ";" + ",".join("".join(_LETTER[t] for t in p) for p in paths)
-
-
-def _cells(paths: Sequence[Sequence[str]]) -> list[tuple[int, int, str]]:
-    """The distinct (layer, input scale, type) cells of the paths, in execution order."""
-    cells = set()
-    for path in paths:
-        scale = 0
-        for layer, cell_type in enumerate(path, start=1):
-            cells.add((layer, scale, cell_type))
-            scale += _STEP[cell_type]
-    return sorted(cells, key=lambda c: (c[0], c[1], CELL_TYPES.index(c[2])))
+    return sorted(found, key=lambda c: (c[0], c[1], CELL_TYPES.index(c[2])))
 
 
 def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small") -> Architecture:
     """The network of the union of ``paths`` whose cells all run ``cell``."""
-    check(cell, paths, size)
-    g = Chain()
+    todo, structure, g = cells(cell, paths, size), live_edges(cell), Chain()
     g.add(INPUT, [stem_op(size)], "N0s0")
-    structure = live_edges(cell)
-    for layer, scale, cell_type in _cells(paths):
+    for layer, scale, cell_type in todo:
         prefix = f"c{layer}s{scale}{_LETTER[cell_type]}"
         block = [f"N{layer - 1}s{scale}", *(f"{prefix}x{i}" for i in range(1, len(cell) + 1))]
         for j, i, op in structure:
