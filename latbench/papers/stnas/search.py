@@ -10,6 +10,7 @@ expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -151,12 +152,9 @@ def search_encoder(
             progress=progress,
             where=f"ST-NAS encoder λ={lam:g}",
         )
-        depths, kept_ms, i = [], fixed_ms, 0
-        for st in net.stages:
-            k = shrink_depth(st.alpha.detach())
-            depths.append(k)
-            kept_ms += float(lat[i : i + k].sum())
-            i += len(st.blocks)
+        depths = [shrink_depth(st.alpha.detach()) for st in net.stages]
+        starts = itertools.accumulate((len(st) for st in stages), initial=0)
+        kept_ms = fixed_ms + sum(float(lat[i : i + k].sum()) for i, k in zip(starts, depths))
         extra = {
             "alpha": [st.alpha.detach().tolist() for st in net.stages],
             "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
