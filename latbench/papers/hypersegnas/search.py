@@ -62,8 +62,17 @@ class FilterResult:
         return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
 
 
-def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndarray:
-    """``model.predict`` checked: one finite, positive MiB value per architecture."""
+def filter_by_memory(
+    archs: Sequence[Architecture],
+    model: MemoryModel,
+    target_mib: float,
+    band_mib: float = HYPERSEGNAS_BAND_MIB,
+    score: Callable[[Architecture], float] | None = None,
+) -> FilterResult:
+    """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
+    default: closeness to the target, standing in for the paper's super-net evaluation).
+    ``CostError`` unless ``model`` predicts one finite, positive MiB value per architecture."""
+    band = MemoryBand(target_mib, band_mib)
     mib = np.asarray(model.predict(list(archs)), dtype=np.float64).reshape(-1)
     if mib.size != len(archs):
         raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
@@ -74,20 +83,6 @@ def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndar
             f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
             f"{mib[bad[0]]!r}"
         )
-    return mib
-
-
-def filter_by_memory(
-    archs: Sequence[Architecture],
-    model: MemoryModel,
-    target_mib: float,
-    band_mib: float = HYPERSEGNAS_BAND_MIB,
-    score: Callable[[Architecture], float] | None = None,
-) -> FilterResult:
-    """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
-    default: closeness to the target, standing in for the paper's super-net evaluation)."""
-    band = MemoryBand(target_mib, band_mib)
-    mib = predict_memory(model, archs)
     keep = np.flatnonzero(band.contains(mib))
     scores = (
         np.array([score(archs[i]) for i in keep])
