@@ -67,15 +67,13 @@ class EncoderSupernet(nn.Module):
         return x
 
 
-def shrink_depth(
-    alpha: Sequence[float] | torch.Tensor, threshold: float = KEEP_THRESHOLD, min_keep: int = 1
-) -> int:
+def shrink_depth(alpha: Sequence[float] | torch.Tensor, min_keep: int = 1) -> int:
     """Blocks kept in one stage: walk back from the last block, drop block i while
-    α_i < threshold, stop at the first α_i ≥ threshold. ``min_keep`` (not in the paper, which
-    does not say what an emptied stage becomes) keeps the first blocks regardless."""
+    α_i < 1 (``KEEP_THRESHOLD``), stop at the first α_i ≥ 1. ``min_keep`` (not in the paper,
+    which does not say what an emptied stage becomes) keeps the first blocks regardless."""
     values = [float(a) for a in alpha]
     keep = len(values)
-    while keep > min_keep and values[keep - 1] < threshold:
+    while keep > min_keep and values[keep - 1] < KEEP_THRESHOLD:
         keep -= 1
     return keep
 
