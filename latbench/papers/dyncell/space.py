@@ -180,8 +180,9 @@ _STAND_IN = {"prev_layer4": "layer4"}  # previous-frame state timed with the cur
 class _Graph(Chain):
     def __init__(self, size: str) -> None:
         super().__init__("t")
-        self.size, self.nodes = size, {}  # nodes: name -> (node, stride)
-        node, self.raw = INPUT, {}
+        self.size, node = size, INPUT
+        self.nodes: dict[str, tuple[str, int]] = {}  # name -> (node, stride)
+        self.raw: dict[str, str] = {}
         for i, op in enumerate(encoder_ops(size)):
             node = self.add(node, [op], f"enc{i}")
             for layer in ("layer2", "layer3", "layer4"):  # the last block of that width
@@ -195,6 +196,7 @@ class _Graph(Chain):
                 self.nodes[name] = (self.cell_input("layer2")[0], INPUTS["dec"][1])
             else:
                 proj = projection_op(name, self.size)
+                assert proj is not None  # only *dec* has the cell width already
                 node = self.add(self.raw[_STAND_IN.get(name, name)], [proj])
                 self.nodes[name] = (node, INPUTS[name][1])
         return self.nodes[name]

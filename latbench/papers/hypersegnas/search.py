@@ -58,8 +58,8 @@ class FilterResult:
         """Fewer than ``FEW_KEPT`` of the samples (and at least one) are in the band."""
         return len(self.kept) < max(1.0, FEW_KEPT * self.n_sampled)
 
-    def within_band(self, values_mib: np.ndarray) -> np.ndarray:
-        return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
+    def within_band(self, values_mib: Sequence[float] | np.ndarray) -> np.ndarray:
+        return MemoryBand(self.target_mib, self.band_mib).contains(np.asarray(values_mib))
 
 
 def filter_by_memory(
@@ -78,14 +78,14 @@ def filter_by_memory(
         raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
     bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
     if bad.size:
+        first = archs[int(bad[0])]
         raise CostError(
             f"memory model gave no usable value for {bad.size} architecture(s), "
-            f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
-            f"{mib[bad[0]]!r}"
+            f"e.g. #{bad[0]} ({first.name or first.genotype!r}): {mib[bad[0]]!r}"
         )
     keep = np.flatnonzero(band.contains(mib))
     scores = (
-        np.array([score(archs[i]) for i in keep])
+        np.array([score(archs[i]) for i in keep.tolist()])
         if score is not None
         else -np.abs(mib[keep] - target_mib)
     )
@@ -95,7 +95,7 @@ def filter_by_memory(
         target_mib,
         band_mib,
         len(archs),
-        [archs[i] for i in order],
+        [archs[i] for i in order.tolist()],
         mib[order],
         np.sort(scores)[::-1] if scores.size else scores,
         sampled_mib=spread,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ HYPERSEG_OP_NAMES = ("skip_connect", "conv_3x3x3")
 N_CLASSES = 3
 IN_CHANNELS = 1
 BATCH = 1
-_RCN = dict(norm="in", act="relu", act_first=True)  # ReLU-Conv-IN
+_RCN: dict[str, Any] = dict(norm="in", act="relu", act_first=True)  # ReLU-Conv-IN
 
 
 @dataclass(frozen=True)
