@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ CELL_TYPES = tuple(_STEP)
 N_CLASSES = 4
 IN_CHANNELS = 1
 BATCH = 1
-_NOR = dict(norm="bn", act="relu", act_first=True)  # DARTS' ReLU-Op-BN order
+_NOR: dict[str, Any] = dict(norm="bn", act="relu", act_first=True)  # DARTS' ReLU-Op-BN order
 
 
 @dataclass(frozen=True)
