@@ -1,22 +1,15 @@
 """Mixed-op search on any space that registers a ``ChoiceLayout`` (a plugin's space too):
-``latbench search mixed-op --space NAME`` (registered by ``latbench.builtin``, see
-``latbench.nas.searches``).
+``latbench search mixed-op --space NAME``.
 
-Each slot of the layout becomes a DARTS-style mixed op, Σ_j softmax(α)_j op_j(x), and the loss is
-task + λ · Σ_slots Σ_j softmax(α)_j c_j with c_j the candidates' predicted latencies divided by
-their mean (``latbench.nas.regularizers.ExpectedLatency``; the same search as the ST-NAS decoder's,
-``latbench.papers.stnas.search.search_decoder``). The choice is the argmax per slot.
-
-Accuracy proxy: there is no dataset, so the task loss is the MSE to a frozen teacher, a
-discrete network of the same candidates drawn at random from the seed and sharing the
-supernet's initial weights (``latbench.nas.synthetic``). The λ = 0 run recovers (or
-approaches) the teacher; the λ > 0 run shows what the latency term alone changes. The
-predicted latency of a choice is the sum of its ops' predicted latencies, in ms.
+Each slot becomes a DARTS-style mixed op, and the loss is task + λ Σ_slots Σ_j softmax(α)_j c_j
+with c_j the candidates' predicted latencies divided by their mean: the ST-NAS decoder's search
+(``latbench.papers.stnas.search.search_decoder``). The task loss is the MSE to a frozen teacher,
+a discrete network of the same candidates drawn from the seed (``latbench.nas.synthetic``). The
+choice is the argmax per slot; its predicted latency the sum of its ops', in ms.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from latbench.nas.errors import SearchError
@@ -34,23 +27,19 @@ def choice_layout(space: str, size: str) -> ChoiceLayout:
     found = get_space(space)
     layout = found.layout(size) if found.build_layout is not None else None
     if not isinstance(layout, ChoiceLayout):
+        with_one = [
+            name
+            for name in list_spaces()
+            if get_space(name).build_layout is not None
+            and isinstance(get_space(name).layout(), ChoiceLayout)
+        ]
         raise SearchError(
             f"space {space!r} has no ChoiceLayout (register_layout returning "
             "latbench.spaces.ChoiceLayout); spaces with one: "
-            f"{', '.join(spaces_with_choices()) or '(none loaded)'}"
+            f"{', '.join(with_one) or '(none loaded)'}"
         )
     layout.check()
     return layout
-
-
-def spaces_with_choices() -> list[str]:
-    """Registered spaces whose layout (at their default size) is a ``ChoiceLayout``."""
-    names = []
-    for name in list_spaces():
-        space = get_space(name)
-        if space.build_layout is not None and isinstance(space.layout(), ChoiceLayout):
-            names.append(name)
-    return names
 
 
 @dataclass
@@ -83,17 +72,9 @@ def search(
     progress: Progress | None = None,
 ) -> ChoicesResult:
     """The mixed-op search on ``space``'s ChoiceLayout at ``size`` (default: the space's),
-    λ = 0 and ``lam``; latencies from ``model`` (ms). ``SearchError`` when a run ends with a
-    non-finite task loss or latency (an op producing nan/inf)."""
-    size = size or get_space(space).default_size
-    layout = choice_layout(space, size)
+    λ = 0 and ``lam``; latencies from ``model`` (ms). ``NonFiniteError`` when a run ends with
+    a non-finite task loss or latency (an op producing nan/inf)."""
+    layout = choice_layout(space, size or get_space(space).default_size)
     slots = [layout.candidates(i) for i in range(len(layout.slots))]
     runs = search_decoder(slots, model, [0.0, lam], steps, seed, progress, label=space)
-    for run in runs:
-        if not (math.isfinite(run.latency_ms) and math.isfinite(run.task_loss)):
-            raise SearchError(
-                f"space {space!r}: λ={run.lam:g} ended with predicted latency "
-                f"{run.latency_ms} ms and task loss {run.task_loss}; an op of "
-                "the layout produces non-finite values"
-            )
     return ChoicesResult(space, layout, runs, layout.genotype(runs[0].extra["teacher"]))

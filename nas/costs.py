@@ -1,8 +1,5 @@
-"""Costs for the searches, taken from a predictor once and checked.
-
-Every search asks its ``CostModel`` once per op list (``costs(specs)``) and keeps the result as
-a buffer on the supernet's device; nothing in ``nas/`` knows a latency by heart.
-"""
+"""Costs for the searches, asked of a predictor once per op list and checked; nothing in
+``nas/`` knows a latency by heart."""
 
 from __future__ import annotations
 
@@ -15,27 +12,16 @@ from latbench.opspec import OpSpec
 from latbench.predictors.base import CostModel
 
 
-def cost_tensor(
-    model: CostModel,
-    specs: Sequence[OpSpec],
-    device: str | torch.device = "cpu",
-    *,
-    unit: str | None = "ms",
-) -> torch.Tensor:
-    """``model.costs(specs)`` as a float32 tensor, checked: one finite, non-negative cost per spec.
-
-    ``unit`` (``"ms"`` for latency, ``"MiB"`` for memory, ``None`` for either) must match the
-    model's, so a memory model is never used as a latency model by mistake.
-    """
+def cost_tensor(model: CostModel, specs: Sequence[OpSpec]) -> torch.Tensor:
+    """``model.costs(specs)`` as a float32 CPU tensor, checked: one finite, non-negative latency
+    in ms per spec (``CostError`` otherwise, and for a model predicting in another unit, so that
+    a memory model is never used as a latency model by mistake)."""
     specs = list(specs)
-    if unit is not None and getattr(model, "unit", unit) != unit:
+    if getattr(model, "unit", "ms") != "ms":
         raise CostError(
-            f"cost model {type(model).__name__} predicts in {model.unit!r}; this "
-            f"search needs {unit!r}"
+            f"cost model {type(model).__name__} predicts in {model.unit!r}; this search needs 'ms'"
         )
-    costs = torch.as_tensor(
-        model.costs(specs, device=device, dtype=torch.float32), dtype=torch.float32, device=device
-    ).reshape(-1)
+    costs = torch.as_tensor(model.costs(specs), dtype=torch.float32).reshape(-1)
     if costs.numel() != len(specs):
         raise CostError(f"cost model returned {costs.numel()} costs for {len(specs)} specs")
     bad = [specs[i].key for i in torch.nonzero(~torch.isfinite(costs) | (costs < 0)).flatten()]

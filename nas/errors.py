@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import SupportsFloat
 
 from latbench.errors import LatbenchError
 
@@ -19,7 +20,7 @@ class NonFiniteError(SearchError):
     """A search produced NaN or ±inf (a loss, a cost, a latency): never reported as a result."""
 
 
-def check_finite(value: float, where: str) -> float:
+def check_finite(value: SupportsFloat, where: str) -> float:
     """``value`` when it is finite; else ``NonFiniteError`` naming ``where`` it arose (a run,
     a step, a quantity), so that no search prints ``nan``/``inf`` as a result."""
     value = float(value)

@@ -1,55 +1,46 @@
-"""Differentiable latency/cost regularisers of the papers (SPEC §3), as functions and Modules.
+"""Differentiable latency/cost regularisers of the papers (SPEC §3).
 
-The costs are constants taken from a predictor once; gradients flow only to the architecture
-parameters (α, v, β logits). ``cost`` is in any unit: the searches pass latencies divided by their
-mean (``latbench.nas.costs.normalized``, unitless), which only rescales λ. RT-DNAS' loss is the
-exception: its bound L_ub is in ms, so it takes latencies in ms.
+The costs are constants from a predictor; gradients flow only to the architecture parameters
+(α, v, β logits). A cost holds the architecture parameters' shape or their trailing dims (one
+row for every layer). ``cost`` is in any unit: the searches pass latencies divided by their mean
+(``latbench.nas.costs.normalized``), which only rescales λ; RT-DNAS' bound L_ub is in ms, so its
+loss takes latencies in ms.
 """
 
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from latbench.nas.errors import SearchError
-from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
-
-__all__ = [
-    "CAKES_LAMBDA",
-    "RTDNAS_EXP_CAP_MS",
-    "RTDNAS_LATENCY_UB_MS",
-    "RTDNAS_MIN_FPS",
-    "CostLasso",
-    "ExpectedLatency",
-    "L1LatencyRegularizer",
-    "cost_lasso",
-    "expected_latency",
-    "l1_latency",
-    "rtdnas_loss",
-    "rtdnas_penalty",
-]
+from latbench.papers import CAKES_LAMBDA, RTDNAS_LATENCY_UB_MS
 
 
-def _same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
-    if a.shape != b.shape:
+def _check(params: torch.Tensor, cost: torch.Tensor, what: str) -> None:
+    if cost.dim() > params.dim() or params.shape[params.dim() - cost.dim() :] != cost.shape:
         raise SearchError(
-            f"{what}: architecture parameters of shape {tuple(a.shape)} and costs "
-            f"of shape {tuple(b.shape)} must match"
+            f"{what}: architecture parameters of shape {tuple(params.shape)} do not end in "
+            f"the shape {tuple(cost.shape)} of the costs"
         )
 
 
 def l1_latency(alpha: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
     """ST-NAS encoder term Σ_i |α_i| s_i (= Σ α_i s_i for the paper's non-negative α);
-    ``cost`` holds s_i, same shape as ``alpha``."""
-    _same_shape(alpha, cost, "l1_latency")
+    ``cost`` holds s_i."""
+    _check(alpha, cost, "l1_latency")
     return (alpha.abs() * cost).sum()
 
 
 def expected_latency(logits: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
     """Expected cost of mixed ops, Σ_j softmax(α)_j c_j along the last dim, summed over
-    layers (ST-NAS decoder, DARTS-style mixed op); ``cost`` has ``logits``' shape."""
-    _same_shape(logits, cost, "expected_latency")
+    layers (ST-NAS decoder, DARTS-style mixed op)."""
+    _check(logits, cost, "expected_latency")
     return (torch.softmax(logits, dim=-1) * cost).sum()
+
+
+def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:
+    """CAKES Eq. 13 penalty λ Σ_i β_i |α_i|."""
+    _check(alpha, beta, "cost_lasso")
+    return lam * (alpha.abs() * beta).sum()
 
 
 RTDNAS_EXP_CAP_MS = 20.0
@@ -83,48 +74,3 @@ def rtdnas_loss(
     """RT-DNAS Eq. 2: L = L_a · L_t + λ · e^{L_t − L_ub}, latencies in ms; the exponential is
     ``rtdnas_penalty`` (exact to 20 ms over the bound, linear beyond, so it cannot overflow)."""
     return task_loss * latency_ms + lam * rtdnas_penalty(latency_ms, upper_ms)
-
-
-def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:
-    """CAKES Eq. 13 penalty λ Σ_i β_i |α_i|; ``beta`` broadcasts over ``alpha``'s leading dims."""
-    if alpha.shape[-beta.dim() :] != beta.shape:
-        raise SearchError(
-            f"cost_lasso: β of shape {tuple(beta.shape)} does not match the "
-            f"trailing dims of α {tuple(alpha.shape)}"
-        )
-    return lam * (alpha.abs() * beta).sum()
-
-
-class L1LatencyRegularizer(nn.Module):
-    """λ Σ |α_i| s_i with the per-block costs s_i held as a buffer."""
-
-    def __init__(self, cost: torch.Tensor, lam: float):
-        super().__init__()
-        self.register_buffer("cost", cost.detach().clone())
-        self.lam = float(lam)
-
-    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
-        return self.lam * l1_latency(alpha, self.cost)
-
-
-class ExpectedLatency(nn.Module):
-    """Σ_layers Σ_j softmax(α_layer)_j c_j with the candidate costs held as a buffer."""
-
-    def __init__(self, cost: torch.Tensor):
-        super().__init__()
-        self.register_buffer("cost", cost.detach().clone())
-
-    def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        return expected_latency(logits, self.cost.expand_as(logits))
-
-
-class CostLasso(nn.Module):
-    """λ Σ β_i |α_i| with β held as a buffer (CAKES cost-priority search)."""
-
-    def __init__(self, beta: torch.Tensor, lam: float = CAKES_LAMBDA):
-        super().__init__()
-        self.register_buffer("beta", beta.detach().clone())
-        self.lam = float(lam)
-
-    def forward(self, alpha: torch.Tensor) -> torch.Tensor:
-        return cost_lasso(alpha, self.beta, self.lam)

@@ -1,23 +1,16 @@
-"""Searches by name for ``latbench search NAME``: the papers' (each registered by its folder's
-``plugin.py``), ``mixed-op`` (``latbench.builtin``) and any a plugin registers with
-``register_search``. Every search ends in a ``SearchReport`` that the command prints as it is
-(no per-search printing in the CLI).
+"""Searches by name for ``latbench search NAME``: the papers' (registered by their folders'
+``plugin.py``), ``mixed-op`` (``latbench.builtin``) and any a plugin registers. Every search
+ends in a ``SearchReport`` that the command prints as it is. Two kinds (docs/plugins.md):
 
-Two ways to register one:
+- a plain search ``search(model, space, size, lam, steps, seed, progress)`` returning an object
+  with ``runs`` (``latbench.nas.synthetic.Outcome`` list, λ = 0 first where there is one),
+  ``genotype(run) -> str`` and optionally ``note`` (a line printed before the table), as
+  ``latbench.nas.choices.search``; ``model`` is an op latency ``CostModel`` (ms);
+- a command (``spaces=`` given: a paper's search over its own spaces),
+  ``run(args, models, progress) -> SearchReport`` with the parsed options and one cost model
+  per space (``costs="latency"``) or the training-memory predictor (``costs="memory"``).
 
-- A plain search (the plugin API, docs/plugins.md): ``search(model, space, size, lam, steps,
-  seed, progress)`` returning an object with ``runs`` (``latbench.nas.synthetic.Outcome``
-  list, λ = 0 first where there is one), ``genotype(run) -> str`` and optionally ``note`` (one
-  line printed before the table), as ``latbench.nas.choices.search`` does. ``model`` is an op
-  latency ``CostModel`` (ms) from ``--predictor``; ``space`` the one space it searches
-  (``--space``, or the registration's); ``progress(label, done, total)`` may be None.
-- A command (``spaces=`` given: a paper's own search over its own spaces):
-  ``run(args, models, progress) -> SearchReport`` with the parsed ``latbench search`` options,
-  one cost model per space of ``spaces`` (``costs="latency"``) or the training-memory
-  predictor (``costs="memory"``).
-
-This module imports nothing heavy: ``target`` may be ``"module:function"``, imported when the
-search runs.
+``target`` may be ``"module:function"``, imported when the search runs.
 """
 
 from __future__ import annotations
@@ -76,7 +69,7 @@ class SearchReport:
 @dataclass(frozen=True)
 class SearchEntry:
     """A registered search: its function (or ``"module:function"``), the space it searches
-    (None: ``--space`` names it) and its default λ; a command's ``spaces`` and ``costs``."""
+    (None: ``--space`` names it), its default λ; a command's ``spaces`` and ``costs``."""
 
     name: str
     target: Callable[..., Any] | str
@@ -101,8 +94,7 @@ class SearchEntry:
         """Run the search on the parsed options ``args`` (``lam``, ``size``, ``steps``,
         ``seed``; a command reads its own) and the cost ``models`` of its spaces."""
         if self.spaces:
-            report: SearchReport = self.function()(args, models, progress)
-            return report
+            return self.function()(args, models, progress)
         space = args.space or self.space
         lam = self.default_lambda if args.lam is None else args.lam
         out = self.function()(models[0], space, args.size, lam, args.steps, args.seed, progress)
@@ -143,9 +135,7 @@ def register_search(
     def add(fn: Callable[..., Any] | str) -> Callable[..., Any] | str:
         if name in _SEARCHES:
             raise ValueError(f"search {name!r} is registered twice")
-        _SEARCHES[name] = SearchEntry(
-            name, fn, space, float(default_lambda), help, tuple(spaces), costs
-        )
+        _SEARCHES[name] = SearchEntry(name, fn, space, default_lambda, help, tuple(spaces), costs)
         return fn
 
     return add if target is None else add(target)

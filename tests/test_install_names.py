@@ -78,4 +78,4 @@ def test_the_wheel_holds_no_top_level_nas_or_predictors(tmp_path):
     assert tops == {"latbench"}, tops
     assert "latbench/nas/__init__.py" in names
     assert "latbench/predictors/__init__.py" in names
-    assert "latbench/nas/ga/__init__.py" in names
+    assert "latbench/nas/ga.py" in names

@@ -1,14 +1,6 @@
-"""One folder per paper, and the papers' numbers.
-
-Each paper is a folder, ``latbench/papers/<paper>/`` (stnas, rtdnas, cakes, hypersegnas,
-dyncell), laid out as docs/papers.md says: its space, search, command, protocol and
-``plugin.py``, which registers them through the public plugin API (``latbench.plugins``) as a
-user's plugin does; ``latbench.builtin`` loads the five plugins.
-
-The papers' numbers are here, each once, with the paper, section or equation it comes from.
-Every module that needs one imports it from here (this module is the lowest layer and imports
-nothing, so ``predictors`` and ``nas`` can too; the paper folders' ``__init__`` files import
-nothing either).
+"""One folder per paper (``latbench/papers/<paper>/``, laid out as docs/papers.md says), and
+the papers' numbers, each once, with the paper, section or equation it comes from. This module
+imports nothing, so that every layer (``predictors`` and ``nas`` too) can import them from here.
 """
 
 from __future__ import annotations

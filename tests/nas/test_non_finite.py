@@ -13,8 +13,7 @@ from torch import nn
 
 from latbench.errors import LatbenchError
 from latbench.nas.errors import NonFiniteError
-from latbench.nas.ga.paths import GenePool
-from latbench.nas.ga.problem import PathSelectionProblem
+from latbench.nas.ga import GenePool, PathSelectionProblem
 from latbench.nas.regularizers import RTDNAS_EXP_CAP_MS, rtdnas_loss, rtdnas_penalty
 from latbench.nas.synthetic import Outcome, distill
 from latbench.papers.rtdnas.search import search_cells
@@ -88,7 +87,7 @@ def test_a_non_finite_loss_names_the_run_and_step():
         distill(
             student,
             nn.Linear(2, 2),
-            lambda g: torch.randn(4, 2, generator=g),
+            (4, 2),
             regulariser,
             student.parameters(),
             steps=5,

@@ -1,14 +1,12 @@
-"""CAKES' registrations, through the public plugin API as a user's plugin makes them: the
-space ``cakes`` (its module registers it on import) and the search ``cakes``. The paper
-times no deployment, so there is no protocol."""
+"""CAKES' registrations through the public plugin API: the space ``cakes`` (registered when
+its module is imported) and the search ``cakes``; the paper times no deployment."""
 
-# ruff: noqa: F401  (imported for its registrations)
 from latbench.papers.cakes import space
 from latbench.plugins import register_search
 
 register_search(
     "cakes",
     "latbench.papers.cakes.command:run",
-    spaces=("cakes",),
+    spaces=(space.SPACE,),
     help="CAKES: channels per sub-kernel under the cost-priority lasso (--beta)",
 )

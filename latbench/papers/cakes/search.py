@@ -3,14 +3,9 @@
 Every candidate sub-kernel conv (1×1×3 ... 3×3×3) produces all output channels; channel c of
 candidate i is scaled by its path weight α_{c,i} (the paper uses the normalisation layers'
 scales), the scaled outputs are concatenated and fused by a 1×1×1 conv (cost-priority search,
-Eq. 13). The loss adds λ Σ β_i |α_{c,i}|; each channel keeps argmax_i |α_{c,i}|.
-β_i is proportional to the sub-kernel's cost — parameters (the paper's 9/13, 3/13, 1/13) or
-predicted latency — normalised so that the mean costs of one 1D, one 2D and one 3D sub-kernel
-sum to 1.
-
-``search(model, size)`` runs the cost-priority search on one layer of the space ``cakes``
-(CPU-sized synthetic data, ``latbench.nas.synthetic``), λ = 0 next to λ > 0, β from the predictor's
-latencies or from parameters.
+Eq. 13). The loss adds λ Σ β_i |α_{c,i}|; each channel keeps argmax_i |α_{c,i}|. β_i is
+proportional to the sub-kernel's cost, parameters (the paper's 9/13, 3/13, 1/13) or predicted
+latency, normalised so that the mean costs of one 1D, one 2D and one 3D sub-kernel sum to 1.
 """
 
 from __future__ import annotations
@@ -25,8 +20,9 @@ from torch import nn
 from latbench.nas.costs import cost_tensor
 from latbench.nas.errors import SearchError
 from latbench.nas.regularizers import cost_lasso
-from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.nas.synthetic import Outcome, Progress, distill
 from latbench.opspec import OpSpec
+from latbench.papers.cakes.space import subkernel_dims
 from latbench.predictors.base import CostModel
 from latbench.spaces import get_space
 
@@ -35,23 +31,15 @@ DEFAULT_LAMBDA = 0.05  # CPU-sized run; the paper's 1e-4 (latbench.papers.CAKES_
 BETA_SOURCES = ("latency", "params")
 
 
-def kernel_dims(kernel: Sequence[int]) -> int:
-    """Number of axes a sub-kernel spans (1D, 2D or 3D)."""
-    return sum(k > 1 for k in kernel)
-
-
-def kernel_of(spec: OpSpec) -> tuple[int, int, int]:
+def kernel_of(spec: OpSpec) -> tuple[int, ...]:
     """The 3-axis kernel of a conv OpSpec (an int kernel k means k×k×k)."""
-    k = spec.p.get("kernel")
-    kernel = (k,) * 3 if isinstance(k, int) else tuple(k)
-    if len(kernel) != 3:
-        raise SearchError(f"{spec.key}: CAKES needs 3D conv candidates, got kernel {k!r}")
-    return kernel  # type: ignore[return-value]
+    k = spec.p["kernel"]
+    return (k, k, k) if isinstance(k, int) else tuple(k)
 
 
 def beta_from_costs(costs: torch.Tensor, kernels: Sequence[Sequence[int]]) -> torch.Tensor:
     """β_i = cost_i / Σ_d mean(cost of the d-dimensional sub-kernels), d ∈ {1, 2, 3} present."""
-    dims = torch.tensor([kernel_dims(k) for k in kernels])
+    dims = torch.tensor([subkernel_dims(k) for k in kernels])
     if costs.shape != dims.shape:
         raise SearchError(f"{costs.numel()} costs for {dims.numel()} sub-kernels")
     norm = sum(costs[dims == d].mean() for d in dims.unique())
@@ -71,8 +59,6 @@ class ChannelwiseKernelMix(nn.Module):
 
     def __init__(self, candidates: Sequence[nn.Module], out_channels: int):
         super().__init__()
-        if not candidates:
-            raise SearchError("ChannelwiseKernelMix needs at least one candidate")
         self.ops = nn.ModuleList(candidates)
         self.alpha = nn.Parameter(torch.ones(out_channels, len(candidates)))
         self.fuse = nn.Conv3d(len(candidates) * out_channels, out_channels, 1, bias=False)
@@ -102,62 +88,6 @@ class CakesResult:
     names: tuple[str, ...]
 
 
-def search_layer(
-    candidates: Sequence[OpSpec],
-    out_channels: int,
-    model: CostModel,
-    lams: Sequence[float],
-    beta_from: str = "latency",
-    steps: int = 30,
-    seed: int = 0,
-    progress: Progress | None = None,
-) -> tuple[list[Outcome], torch.Tensor]:
-    """Cost-priority CAKES on one layer: teacher = a channel-wise random sub-kernel layer."""
-    if beta_from not in BETA_SOURCES:
-        raise SearchError(f"β from {beta_from!r}: expected one of {', '.join(BETA_SOURCES)}")
-    lat = cost_tensor(model, candidates)
-    beta = (
-        beta_from_params(candidates)
-        if beta_from == "params"
-        else beta_from_costs(lat, [kernel_of(s) for s in candidates])
-    )
-    gen = torch.Generator().manual_seed(seed)
-    pick = torch.randint(len(candidates), (out_channels,), generator=gen)
-    results = []
-    for lam in lams:
-        torch.manual_seed(seed)
-        layer = ChannelwiseKernelMix([s.build() for s in candidates], out_channels)
-        ops = [copy.deepcopy(op).eval() for op in layer.ops]
-
-        def teacher(x: torch.Tensor, ops=ops) -> torch.Tensor:  # noqa: ANN001
-            outs = torch.stack([op(x) for op in ops])  # (cands, N, C, ...)
-            return outs[pick, :, torch.arange(out_channels)].transpose(0, 1)
-
-        log = distill(
-            layer,
-            teacher,
-            random_inputs(candidates[0]),
-            lambda t, layer=layer, lam=lam: t + cost_lasso(layer.alpha, beta, lam),
-            layer.parameters(),
-            steps,
-            lr=2e-2,
-            seed=seed,
-            on_step=step_reporter(progress, f"λ={lam:g}"),
-            where=f"CAKES search λ={lam:g}",
-        )
-        choice = layer.choices()
-        results.append(
-            Outcome(
-                lam,
-                torch.bincount(choice, minlength=len(candidates)).tolist(),
-                channelwise_latency_ms(choice, lat),
-                log.task[-1],
-                {"teacher": torch.bincount(pick, minlength=len(candidates)).tolist()},
-            )
-        )
-    return results, beta
-
-
 def search(
     model: CostModel,
     size: str = "small",
@@ -167,16 +97,41 @@ def search(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> CakesResult:
-    """CAKES on the ``cakes`` space's searched layer at ``size``, λ = 0 and ``lam``."""
+    """CAKES on the ``cakes`` space's searched layer at ``size``, λ = 0 and ``lam``, β from
+    ``beta_from`` (``BETA_SOURCES``); teacher = a channel-wise random sub-kernel layer."""
+    if beta_from not in BETA_SOURCES:
+        raise SearchError(f"β from {beta_from!r}: expected one of {', '.join(BETA_SOURCES)}")
     layout = get_space("cakes").layout(size)
-    runs, beta = search_layer(
-        list(layout.candidates.values()),
-        layout.out_channels,
-        model,
-        [0.0, lam],
-        beta_from,
-        steps,
-        seed,
-        progress,
-    )
+    candidates, n_out = list(layout.candidates.values()), layout.out_channels
+    lat = cost_tensor(model, candidates)
+    kernels = [kernel_of(s) for s in candidates]
+    beta = beta_from_params(candidates) if beta_from == "params" else beta_from_costs(lat, kernels)
+    pick = torch.randint(len(candidates), (n_out,), generator=torch.Generator().manual_seed(seed))
+    runs = []
+    for lam_run in (0.0, lam):
+        torch.manual_seed(seed)
+        layer = ChannelwiseKernelMix([s.build() for s in candidates], n_out)
+        ops = [copy.deepcopy(op).eval() for op in layer.ops]
+
+        def teacher(x: torch.Tensor, ops: list[nn.Module] = ops) -> torch.Tensor:
+            outs = torch.stack([op(x) for op in ops])  # (cands, N, C, ...)
+            return outs[pick, :, torch.arange(n_out)].transpose(0, 1)
+
+        task_loss = distill(
+            layer,
+            teacher,
+            candidates[0].input_shape,
+            lambda t, layer=layer, lam=lam_run: t + cost_lasso(layer.alpha, beta, lam),
+            layer.parameters(),
+            steps,
+            lr=2e-2,
+            seed=seed,
+            progress=progress,
+            where=f"CAKES λ={lam_run:g}",
+        )
+        choice = layer.choices()
+        counts = torch.bincount(choice, minlength=len(candidates)).tolist()
+        teacher_counts = torch.bincount(pick, minlength=len(candidates)).tolist()
+        latency_ms = channelwise_latency_ms(choice, lat)
+        runs.append(Outcome(lam_run, counts, latency_ms, task_loss, {"teacher": teacher_counts}))
     return CakesResult(runs, beta.tolist(), tuple(layout.candidates))

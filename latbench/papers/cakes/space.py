@@ -2,41 +2,25 @@
 
 Each output channel of a 3×3×3 conv of the backbone (C2FNAS) picks one sub-kernel of
 ``SUBKERNELS``; in the super-network the sub-kernels' outputs are concatenated and aggregated
-by a 1×1×1 conv (Sect. 3.4). The cost-aware lasso weights β_i by each sub-kernel's cost:
-the paper uses 9/13, 3/13, 1/13 by parameters (``PAPER_BETA``); latbench supplies β from
-measured latency of the sub-kernel convs listed here. 96×96×96 patches (MSD).
+by a 1×1×1 conv (Sect. 3.4). The cost-aware lasso weights β_i by each sub-kernel's cost: the
+paper's 9/13, 3/13, 1/13 by parameters (``latbench.papers.CAKES_PAPER_BETA``), or the measured
+latency of the sub-kernel convs listed here. 96×96×96 patches (MSD).
 
 Assumptions (C2FNAS' exact topology is not in the paper): a U-shaped backbone of 4 scales
 with 32/64/128/256 channels at 48³/24³/12³/6³ (like DiNTS' space, which C2FNAS shares); the
 stem is 3×3×3 stride-2 + 3×3×3 conv-IN-ReLU, the last two convolutions a 3×3×3 conv-IN-ReLU
 and a 1×1×1 classifier to 3 classes (MSD pancreas), followed by ×2 up-sampling; scales are
 joined by 3×3×3 stride-2 conv-IN-ReLU (down) and ×2 up-sampling + 1×1×1 conv-IN-ReLU (up).
-Sub-kernel convs are listed bare (producing all C output channels; a channel's share is
-``latency / C``, or ask ``subkernel_ops(scale, size, out=c)`` for a c-channel group).
+Sub-kernel convs are listed bare (no norm/activation, producing all C output channels; a
+channel's share is ``latency / C``, or ask ``subkernel_ops(scale, size, out=c)``).
 
-Pieces for network builders and the cost-aware search (``size`` is "paper" or "small"):
-
-- ``SUBKERNELS``, ``subkernel_name(k)``, ``subkernel_dims(k)``, ``PAPER_BETA``.
-- ``scales(size)``: (channels, resolution) per scale.
-- ``subkernel_ops(scale, size, out=None)``: name -> OpSpec of the 7 sub-kernel convs.
-- ``aggregate_op(scale, size)``: the super-network's 1×1×1 aggregation conv.
-- ``stem_ops``, ``down_op(scale)``, ``up_ops(scale)``, ``head_ops``: the fixed ops.
-- ``layout(size)``: ``CakesLayout``, the sub-kernel candidates of one searched layer.
-
-CAKES networks: a 3D encoder-decoder whose searchable 3×3×3 convs each run one of the
-seven sub-kernels (layer-wise shrinking).
-
-Structure (C2FNAS' exact topology is not in the paper; the space's assumptions, plus these):
-stem (kept by CAKES) to scale 0; per scale ``CONVS[size]`` searchable convs, then the space's
-stride-2 down conv to the next scale; the decoder goes back up from the deepest scale: a scale's
-node sums the ×2 up-sampling + 1×1×1 conv of the scale below and a searchable lateral conv of
-the encoder's output at that scale (FPN-style: the space lists no identity, so the skip carries
-a conv), followed by ``CONVS[size] - 1`` more searchable convs; then the kept head.
-
-Left out: CAKES' channel-wise split (several sub-kernels sharing one layer's output channels):
-it needs a channel concatenation, which no op kind provides, and the split convs
-(``subkernel_ops(..., out=c)``) are not in the space's op list, so a table of the space could
-not cover them. Sub-kernel convs are bare (no norm/activation), as the space lists them.
+A network: the stem to scale 0; per scale ``CONVS[size]`` searchable convs, then the stride-2
+down conv to the next scale; the decoder goes back up from the deepest scale: a scale's node
+sums the ×2 up-sampling + 1×1×1 conv of the scale below and a searchable lateral conv of the
+encoder's output at that scale (FPN-style: the space lists no identity, so the skip carries a
+conv), followed by ``CONVS[size] - 1`` more searchable convs; then the head. Left out: CAKES'
+channel-wise split (several sub-kernels sharing one layer's output channels), which needs a
+channel concatenation that no op kind provides.
 
 Genotype: the sub-kernel (e.g. ``1x3x3``) of every searchable conv, comma-separated, encoder
 convs first (scale 0 up), then decoder convs (deepest scale first).
@@ -49,11 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from latbench.papers import CAKES_PAPER_BETA as PAPER_BETA  # noqa: F401 - re-exported: by sub-kernel dimensionality
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -190,19 +174,6 @@ def n_layers(size: str) -> int:
     return CONVS[size] * (2 * n - 1)
 
 
-class _Chain:
-    def __init__(self) -> None:
-        self.edges: list[Edge] = []
-
-    def add(self, src: str, ops: Sequence, dst: str | None = None) -> str:
-        """Apply ``ops`` in a chain from ``src``; the last one writes ``dst`` (or a new node)."""
-        for i, op in enumerate(ops):
-            out = dst if dst is not None and i == len(ops) - 1 else f"n{len(self.edges)}"
-            self.edges.append(Edge((src,), out, op))
-            src = out
-        return src
-
-
 def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
     """The network whose ``i``-th searchable conv runs sub-kernel ``choice[i]``."""
     if len(choice) != n_layers(size) or any(c not in NAMES for c in choice):
@@ -211,8 +182,11 @@ def build_network(choice: Sequence[str], size: str = "small") -> Architecture:
             f"among {', '.join(NAMES)}; got {list(choice)!r}"
         )
     picks, k, n = iter(choice), CONVS[size], len(scales(size))
-    convs = lambda s, m: [subkernel_ops(s, size)[next(picks)] for _ in range(m)]  # noqa: E731
-    g = _Chain()
+
+    def convs(scale: int, m: int) -> list[OpSpec]:
+        return [subkernel_ops(scale, size)[next(picks)] for _ in range(m)]
+
+    g = Chain()
     node, enc = g.add(INPUT, stem_ops(size)), []
     for s in range(n):
         enc.append(g.add(node, convs(s, k)))

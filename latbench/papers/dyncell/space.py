@@ -1,47 +1,27 @@
 """Dynamic cells for semantic video segmentation (2048×1024 CityScapes frames, batch 1).
 
 The static network's MobileNet-v2 encoder runs on every frame; a searched dynamic cell
-replaces the decoder on every frame but the first. Its inputs: *layer2* (32 ch, 1/8),
-*layer3* (96 ch, 1/16), *layer4* (320 ch, 1/32) of the current frame, *layer4* and *dec*
-(64 ch, 1/8) of the previous one. Each step picks two inputs, applies one op of
-``OP_NAMES`` (Table 1) to each at its own resolution, up-samples the smaller result to the
-larger and aggregates them with one op of ``AGG_NAMES`` (Table 2); the unused aggregates are
-concatenated, fused back to 64 channels (the next frame's *dec*), classified (19 classes)
-and up-sampled ×8 to the frame.
+replaces the decoder on every frame but the first. Its inputs (``INPUTS``): *layer2* (32 ch,
+1/8), *layer3* (96 ch, 1/16), *layer4* (320 ch, 1/32) of the current frame, *layer4* and *dec*
+(64 ch, 1/8) of the previous one. A cell has ``N_STEPS`` steps: each picks two inputs from the
+pool (the five inputs, then the earlier steps' results; with replacement), applies one op of
+``OP_NAMES`` (Table 1) to each at its own stride, up-samples the coarser result to the finer
+stride and aggregates them with one op of ``AGG_NAMES`` (Table 2). Results no later step reads
+are the outputs: brought to stride 8, concatenated and fused back to 64 channels (the next
+frame's *dec*), classified (19 classes) and up-sampled ×8 to the frame.
 
 Assumptions (after Nekrasov et al., whose decoder the paper extends): encoder outputs are
 first projected to the cell width (64) by 1×1 conv-BN-ReLU; separable convs are
 depth-wise-point-wise-BN-ReLU; MobileNet-v2 omits its last 1×1 conv (segmentation
 backbone); the fusion is a 1×1 conv-BN-ReLU. The static decoder ('arch2', run on the first
-frame only) is not described in the paper and is not listed.
-
-Pieces for network builders (``size`` is "paper" or "small"):
-
-- ``MOBILENET_V2`` (t, c, n, s) settings; ``encoder_ops(size)``: stem and the 17 blocks in
-  order; ``INPUTS``: channels and stride of the five cell inputs.
-- ``projection_op(layer, size)``: the 1×1 projection of an encoder output (None for *dec*).
-- ``cell_ops(stride, size)`` / ``aggregation_ops(stride, size)``: name -> OpSpec.
-- ``resize_op(src_stride, dst_stride, size)``; ``head_ops(n_outputs, size)``.
-
-Small size: the same at 256×128 frames.
-
-Dynamic-cell networks: the per-frame work of a video segmenter — the MobileNet-v2 encoder
-on the frame plus a sampled dynamic cell in place of the decoder (ops from
-``latbench.papers.dyncell.space``).
-
-A cell has ``N_STEPS`` steps (the space's head covers one or two outputs, i.e. two steps):
-each picks two inputs from the pool (the five inputs, then the earlier steps' results; with
-replacement), applies one op to each at its own stride (inputs first projected to 64
-channels), up-samples the coarser result to the finer stride and aggregates the two. Results
-no later step reads are the outputs: brought to stride 8, two of them concatenated and fused
-back to 64 channels, then the classifier and ×8 up-sampling.
+frame only) is not described in the paper and is not listed. Small size: 256×128 frames.
 
 Timing stand-ins, same shapes hence the same work: *prev_layer4* and *dec* are the previous
-frame's state, so the network reads the current frame's *layer4* (then projects it again, as
-the cell does) and the projected *layer2* (64 ch at 1/8; *dec* costs nothing to fetch). The
-concatenation + 1×1 fusion of two outputs is the space's ``concat_conv`` aggregation at stride
-8 (concat + 1×1 conv 128 -> 64, no BN-ReLU): no op kind concatenates alone, so the space's
-128-channel fusion conv-BN-ReLU cannot be wired; the difference is one BN-ReLU on 64 channels.
+frame's state, so a network reads the current frame's *layer4* (then projects it again, as
+the cell does) and the projected *layer2* (*dec* costs nothing to fetch). Two outputs are fused
+by the space's ``concat_conv`` aggregation at stride 8 (concat + 1×1 conv 128 -> 64): no op kind
+concatenates alone, so the 128-channel fusion conv-BN-ReLU cannot be wired; the difference is
+one BN-ReLU on 64 channels.
 
 Genotype: steps ``|``-separated, each ``in_a:op_a+in_b:op_b>aggregation`` with step results
 named ``cell0``, ``cell1``, ...
@@ -53,10 +33,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
 
@@ -115,15 +96,8 @@ def encoder_ops(size: str) -> list[OpSpec]:
     for t, c, n, s in MOBILENET_V2:
         for i in range(n):
             block_stride = s if i == 0 else 1
-            ops.append(
-                OpSpec.make(
-                    "mbv2_block",
-                    (BATCH, channels, *_hw(stride, size)),
-                    out=c,
-                    stride=block_stride,
-                    expand=t,
-                )
-            )
+            shape = (BATCH, channels, *_hw(stride, size))
+            ops.append(OpSpec.make("mbv2_block", shape, out=c, stride=block_stride, expand=t))
             channels, stride = c, stride * block_stride
     return ops
 
@@ -178,15 +152,8 @@ def head_ops(n_outputs: int, size: str) -> list[OpSpec]:
     """Fuse ``n_outputs`` concatenated aggregates to 64 channels (if more than one), classify
     (1×1 conv, 19 classes) and up-sample ×8 to the frame."""
     hw = _hw(8, size)
-    ops = (
-        []
-        if n_outputs == 1
-        else [
-            OpSpec.make(
-                "conv", (BATCH, n_outputs * CELL_CHANNELS, *hw), out=CELL_CHANNELS, kernel=1, **_BN
-            )
-        ]
-    )
+    fused = (BATCH, n_outputs * CELL_CHANNELS, *hw)
+    ops = [OpSpec.make("conv", fused, out=CELL_CHANNELS, kernel=1, **_BN)] if n_outputs > 1 else []
     return ops + [
         OpSpec.make("conv", (BATCH, CELL_CHANNELS, *hw), out=N_CLASSES, kernel=1, bias=True),
         OpSpec.make("upsample", (BATCH, N_CLASSES, *hw), scale=8),
@@ -210,24 +177,17 @@ Step = tuple[str, str, str, str, str]  # input a, op a, input b, op b, aggregati
 _STAND_IN = {"prev_layer4": "layer4"}  # previous-frame state timed with the current frame's
 
 
-class _Graph:
+class _Graph(Chain):
     def __init__(self, size: str) -> None:
-        self.size, self.edges, self.nodes = size, [], {}  # nodes: name -> (node, stride)
-
-    def add(self, src: tuple[str, ...], op, dst: str | None = None) -> str:  # noqa: ANN001
-        dst = dst or f"t{len(self.edges)}"
-        self.edges.append(Edge(src, dst, op))
-        return dst
-
-    def encoder(self) -> None:
-        """The MobileNet-v2 encoder; records the raw layer2/3/4 outputs."""
-        node, raw = INPUT, {}
-        for i, op in enumerate(encoder_ops(self.size)):
-            node = self.add((node,), op, f"enc{i}")
+        super().__init__("t")
+        self.size, node = size, INPUT
+        self.nodes: dict[str, tuple[str, int]] = {}  # name -> (node, stride)
+        self.raw: dict[str, str] = {}
+        for i, op in enumerate(encoder_ops(size)):
+            node = self.add(node, [op], f"enc{i}")
             for layer in ("layer2", "layer3", "layer4"):  # the last block of that width
                 if op.p["out"] == INPUTS[layer][0]:
-                    raw[layer] = node
-        self.raw = raw
+                    self.raw[layer] = node
 
     def cell_input(self, name: str) -> tuple[str, int]:
         """The 64-channel node of a cell input (projected on first use) and its stride."""
@@ -235,13 +195,14 @@ class _Graph:
             if name == "dec":
                 self.nodes[name] = (self.cell_input("layer2")[0], INPUTS["dec"][1])
             else:
-                raw = self.raw[_STAND_IN.get(name, name)]
                 proj = projection_op(name, self.size)
-                self.nodes[name] = (self.add((raw,), proj), INPUTS[name][1])
+                assert proj is not None  # only *dec* has the cell width already
+                node = self.add(self.raw[_STAND_IN.get(name, name)], [proj])
+                self.nodes[name] = (node, INPUTS[name][1])
         return self.nodes[name]
 
     def to_stride(self, node: str, src: int, dst: int) -> str:
-        return node if src == dst else self.add((node,), resize_op(src, dst, self.size))
+        return node if src == dst else self.add(node, [resize_op(src, dst, self.size)])
 
 
 def check(steps: Sequence[Step]) -> None:
@@ -270,19 +231,15 @@ def build_network(steps: Sequence[Step], size: str = "small") -> Architecture:
     """Encoder + the cell of ``steps`` + head, per frame."""
     check(steps)
     g = _Graph(size)
-    g.encoder()
     for i, (a, op_a, b, op_b, agg) in enumerate(steps):
         (na, sa), (nb, sb) = g.cell_input(a), g.cell_input(b)
-        na, nb = g.add((na,), cell_ops(sa, size)[op_a]), g.add((nb,), cell_ops(sb, size)[op_b])
+        na, nb = g.add(na, [cell_ops(sa, size)[op_a]]), g.add(nb, [cell_ops(sb, size)[op_b]])
         fine = min(sa, sb)
         na, nb = g.to_stride(na, sa, fine), g.to_stride(nb, sb, fine)
-        g.nodes[f"cell{i}"] = (g.add((na, nb), aggregation_ops(fine, size)[agg]), fine)
-    outs = [g.to_stride(*g.nodes[name], 8) for name in outputs(steps)]
-    node = (
-        outs[0] if len(outs) == 1 else g.add(tuple(outs), aggregation_ops(8, size)["concat_conv"])
-    )
-    for op in head_ops(1, size):
-        node = g.add((node,), op)
+        g.nodes[f"cell{i}"] = (g.add((na, nb), [aggregation_ops(fine, size)[agg]]), fine)
+    outs = tuple(g.to_stride(*g.nodes[name], 8) for name in outputs(steps))
+    fuse = [aggregation_ops(8, size)["concat_conv"]] if len(outs) > 1 else []
+    node = g.add(outs, fuse + head_ops(1, size))
     genotype = "|".join(f"{a}:{oa}+{b}:{ob}>{agg}" for a, oa, b, ob, agg in steps)
     return Architecture(SPACE, tuple(g.edges), node, genotype=genotype, meta={"size": size})
 

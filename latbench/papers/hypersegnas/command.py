@@ -1,12 +1,12 @@
 """``latbench search hypersegnas`` (also ``memory-filter``): the parsed options in, the
-memory filter's report out (printed by the command as it is); ``--confirm N`` measures the
-top N kept networks into the device's memory table."""
+memory filter's report out; ``--confirm N`` measures the top N kept networks into the device's
+memory table."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
-from typing import Any
 
 from latbench.nas.searches import SearchReport
 from latbench.nas.synthetic import Progress
@@ -17,8 +17,6 @@ from latbench.papers.hypersegnas import search
 def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """Sample ``-n`` architectures, keep those within ``--band-mib`` of ``--target-mib``,
     optionally measure the top ``--confirm`` on ``--device``; ``models``: [memory predictor]."""
-    model = models[0]
-
     ray = None
     if args.ray is not None:
         from latbench.fleet import connect
@@ -26,40 +24,38 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
         ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     t0 = time.perf_counter()
     out = search.search(
-        model,
+        models[0],
         args.n,
         args.target_mib,
         args.band_mib,
         args.size,
         args.seed,
-        n_jobs=args.jobs,
-        progress=progress,
-        ray=ray,
+        args.jobs,
+        progress,
+        ray,
     )
     report = SearchReport()
     res, took = out.result, time.perf_counter() - t0
     if out.screened:
         report.line(
             f"screened {res.n_sampled} architectures: per-op estimate for all, full "
-            f"trace for {out.n_full} near the band edges (margin "
-            f"{out.margin_mib:.0f} MiB)"
+            f"trace for {out.n_full} near the band edges (margin {out.margin_mib:.0f} MiB)"
         )
     if args.confirm and not res.kept:
         report.line("nothing kept, nothing to confirm")
     elif args.confirm:
-        _confirm(args, res, model, report, progress)
-    top = max(10, args.confirm)
+        _confirm(args, res, models[0], report, progress)
     report.table(
         f"kept {len(res.kept)}/{res.n_sampled} within ±{args.band_mib:g} MiB of "
         f"{args.target_mib:g} MiB (predicted in {took:.1f} s)",
         ["rank", "genotype", "predicted MiB"] + (["measured MiB"] if args.confirm else []),
         [
             (i, a.genotype, float(m)) + ((res.measured_mib.get(i, ""),) if args.confirm else ())
-            for i, (a, m) in enumerate(zip(res.kept[:top], res.predicted_mib[:top]))
+            for i, (a, m) in enumerate(zip(res.kept[: max(10, args.confirm)], res.predicted_mib))
         ],
     )
-    if (res.few_kept or res.band_covers_all) and res.sampled_mib is not None:
-        report.line(band_hint(res, args.size))
+    if hint := band_hint(res, args.size):
+        report.line(hint)
     if res.measured_mib:
         inside = res.within_band(list(res.measured_mib.values()))
         report.line(
@@ -70,46 +66,40 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
 
 
 def band_hint(res: search.FilterResult, size: str) -> str:
-    """One line for a band that kept (almost) nothing, or everything: where the band and the
-    samples' predicted memory lie, and option values that make the band discriminate."""
+    """One line for a band that kept (almost) nothing, or everything (of more than one sample):
+    where the band and the samples' predicted memory lie, and option values that make the band
+    discriminate, e.g. a ± band a tenth of the samples' range; "" for any other band."""
+    if res.sampled_mib is None:
+        return ""
     lo, mid, hi = res.sampled_mib
     band_lo, band_hi = res.target_mib - res.band_mib, res.target_mib + res.band_mib
-    width = res.discriminating_band_mib
+    covers_all = res.n_sampled > 1 and band_lo <= lo and hi <= band_hi
+    if not (covers_all or res.few_kept):
+        return ""
+    kept = f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB"
+    width = (hi - lo) / 10.0 if hi > lo else None
     narrower = (
         f"--band-mib (e.g. {width:.3g}, a tenth of the samples' range)"
         if width is not None
         else "--band-mib (the samples all predict the same memory: no band tells them apart)"
     )
-    samples = (
-        f"the samples' predicted memory is {lo:.4g}-{hi:.4g} MiB (median {mid:.4g}) at size {size}"
-    )
-    if res.band_covers_all:
+    if covers_all:
         return (
-            f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} "
-            f"MiB is wider than the samples' whole range, so it discriminates nothing: "
-            f"{samples}; set {narrower}"
+            f"{kept} is wider than the samples' whole range, so it discriminates nothing: the "
+            f"samples' predicted memory is {lo:.4g}-{hi:.4g} MiB (median {mid:.4g}) at size "
+            f"{size}; set {narrower}"
         )
-    paper = (
-        "the default target is DiNTS' (paper-size networks on a GPU); "
-        if res.target_mib in DINTS_TARGETS_MIB
-        else ""
-    )
-    where = (
-        "above every sample"
-        if band_lo > hi
-        else "below every sample"
-        if band_hi < lo
-        else "at the edge of the samples"
-    )
-    wide = (
-        f" and {narrower}"
-        if width is not None and 2 * res.band_mib >= hi - lo
-        else " or widen --band-mib"
-    )
+    paper = "the default target is DiNTS' (paper-size networks on a GPU); "
+    where = "at the edge of the samples"
+    if band_lo > hi:
+        where = "above every sample"
+    elif band_hi < lo:
+        where = "below every sample"
+    wide = f" and {narrower}" if width is not None and 2 * res.band_mib >= hi - lo else ""
     return (
-        f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB "
-        f"lies {where}, whose predicted memory is {lo:.4g}-{hi:.4g} MiB (median "
-        f"{mid:.4g}) at size {size}; {paper}set --target-mib (e.g. {mid:.4g}){wide}"
+        f"{kept} lies {where}, whose predicted memory is {lo:.4g}-{hi:.4g} MiB (median "
+        f"{mid:.4g}) at size {size}; {paper if res.target_mib in DINTS_TARGETS_MIB else ''}"
+        f"set --target-mib (e.g. {mid:.4g}){wide or ' or widen --band-mib'}"
     )
 
 
@@ -136,9 +126,8 @@ def _confirm(
     cpu = args.device == "cpu"
     threads = args.threads if cpu else None
     config = getattr(model, "config", TrainConfig())
-    path = args.memory_table or default_memory_table(
-        fingerprint(args.device, threads=threads)["slug"], f"dints-{args.size}"
-    )
+    slug = fingerprint(args.device, threads=threads)["slug"]
+    path = args.memory_table or default_memory_table(slug, f"dints-{args.size}")
     column = measured_column(args.device)
     predicted = getattr(model, "target", None)
     if predicted not in (None, "rss_growth" if cpu else "nvml"):
@@ -146,17 +135,13 @@ def _confirm(
             f"note: the predictor predicts {predicted!r}; measured here: {column} "
             "(compare with care)"
         )
-
-    def measure(subject: Any) -> dict[str, Any]:
-        return measure_memory(subject, args.device, config, threads)
-
     top = res.kept[: args.confirm]
     report.line(f"measuring the top {len(top)} on {args.device} ({column}) -> {path}")
     done = iter(range(1, len(top) + 1))
     measure_into_table(
         top,
         path,
-        measure,
+        functools.partial(measure_memory, device=args.device, config=config, threads=threads),
         args.device,
         config,
         threads=threads,

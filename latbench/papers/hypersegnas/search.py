@@ -1,14 +1,12 @@
 """HyperSegNAS' memory filter: sample architectures of the DiNTS space, keep those whose
-predicted training memory lies within a band around a target, rank them, and measure the top N
-to confirm (the paper fine-tunes the top 10; here they are measured on the device).
+predicted training memory lies within a band (``latbench.predictors.band.MemoryBand``) around a
+target, rank them, and measure the top N to confirm (the paper fine-tunes the top 10; here they
+are measured on the device). The paper's "300 MB" are nvidia-smi's MiB.
 
-The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a trace-based
-``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates, ``search`` screens with
-per-op estimates and traces fully only near the band edges
-(``latbench.predictors.memory_screen.MemoryScreen`` with a target). The band decision is
-``latbench.predictors.band.MemoryBand``. The measurement, when asked for, is any ``measure(arch) ->
-MiB`` callable (the CLI's writes a memory table via ``latbench.memory``). The paper's "300 MB" are
-nvidia-smi's MiB.
+The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a
+trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
+``search`` screens with per-op estimates and traces fully only near the band edges
+(``latbench.predictors.memory_screen.MemoryScreen``).
 """
 
 from __future__ import annotations
@@ -22,28 +20,12 @@ import numpy as np
 from latbench.archs import Architecture
 from latbench.nas.errors import CostError
 from latbench.nas.synthetic import Progress
-from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
+from latbench.papers import HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
 from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryScreen
 from latbench.spaces import get_space
 
-__all__ = [
-    "BAND_MIB",
-    "DINTS_TARGETS_MIB",
-    "TOP_N",
-    "FilterResult",
-    "MemoryBand",
-    "MemoryModel",
-    "confirm_top",
-    "filter_by_memory",
-    "predict_memory",
-    "search",
-]
-
-SPACES = ("dints",)
-BAND_MIB = HYPERSEGNAS_BAND_MIB
-TOP_N = HYPERSEGNAS_TOP_N
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
 FEW_KEPT = 0.02
 """A band keeping fewer than this share of the samples is reported with where the samples lie."""
@@ -76,56 +58,34 @@ class FilterResult:
         """Fewer than ``FEW_KEPT`` of the samples (and at least one) are in the band."""
         return len(self.kept) < max(1.0, FEW_KEPT * self.n_sampled)
 
-    @property
-    def band_covers_all(self) -> bool:
-        """The band holds the samples' whole predicted range (more than one sample): it
-        keeps everything and so discriminates nothing."""
-        if self.sampled_mib is None or self.n_sampled < 2:
-            return False
-        lo, _, hi = self.sampled_mib
-        return self.target_mib - self.band_mib <= lo and hi <= self.target_mib + self.band_mib
-
-    @property
-    def discriminating_band_mib(self) -> float | None:
-        """A ± band a tenth of the samples' predicted range (None when they all predict the
-        same): one that keeps some samples around a central target and leaves others out."""
-        if self.sampled_mib is None or self.sampled_mib[2] <= self.sampled_mib[0]:
-            return None
-        return (self.sampled_mib[2] - self.sampled_mib[0]) / 10.0
-
-    def within_band(self, values_mib: np.ndarray) -> np.ndarray:
-        return MemoryBand(self.target_mib, self.band_mib).contains(values_mib)
-
-
-def predict_memory(model: MemoryModel, archs: Sequence[Architecture]) -> np.ndarray:
-    """``model.predict`` checked: one finite, positive MiB value per architecture."""
-    mib = np.asarray(model.predict(list(archs)), dtype=np.float64).reshape(-1)
-    if mib.size != len(archs):
-        raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
-    bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
-    if bad.size:
-        raise CostError(
-            f"memory model gave no usable value for {bad.size} architecture(s), "
-            f"e.g. #{bad[0]} ({archs[bad[0]].name or archs[bad[0]].genotype!r}): "
-            f"{mib[bad[0]]!r}"
-        )
-    return mib
+    def within_band(self, values_mib: Sequence[float] | np.ndarray) -> np.ndarray:
+        return MemoryBand(self.target_mib, self.band_mib).contains(np.asarray(values_mib))
 
 
 def filter_by_memory(
     archs: Sequence[Architecture],
     model: MemoryModel,
     target_mib: float,
-    band_mib: float = BAND_MIB,
+    band_mib: float = HYPERSEGNAS_BAND_MIB,
     score: Callable[[Architecture], float] | None = None,
 ) -> FilterResult:
     """Keep ``archs`` with |predicted − target| ≤ band, ranked by ``score`` (higher is better;
-    default: closeness to the target, standing in for the paper's super-net evaluation)."""
+    default: closeness to the target, standing in for the paper's super-net evaluation).
+    ``CostError`` unless ``model`` predicts one finite, positive MiB value per architecture."""
     band = MemoryBand(target_mib, band_mib)
-    mib = predict_memory(model, archs)
+    mib = np.asarray(model.predict(list(archs)), dtype=np.float64).reshape(-1)
+    if mib.size != len(archs):
+        raise CostError(f"memory model returned {mib.size} values for {len(archs)} architectures")
+    bad = np.flatnonzero(~np.isfinite(mib) | (mib <= 0))
+    if bad.size:
+        first = archs[int(bad[0])]
+        raise CostError(
+            f"memory model gave no usable value for {bad.size} architecture(s), "
+            f"e.g. #{bad[0]} ({first.name or first.genotype!r}): {mib[bad[0]]!r}"
+        )
     keep = np.flatnonzero(band.contains(mib))
     scores = (
-        np.array([score(archs[i]) for i in keep])
+        np.array([score(archs[i]) for i in keep.tolist()])
         if score is not None
         else -np.abs(mib[keep] - target_mib)
     )
@@ -135,7 +95,7 @@ def filter_by_memory(
         target_mib,
         band_mib,
         len(archs),
-        [archs[i] for i in order],
+        [archs[i] for i in order.tolist()],
         mib[order],
         np.sort(scores)[::-1] if scores.size else scores,
         sampled_mib=spread,
@@ -143,17 +103,11 @@ def filter_by_memory(
 
 
 def confirm_top(
-    result: FilterResult,
-    measure: Callable[[Architecture], float],
-    top_n: int = TOP_N,
-    progress: Progress | None = None,
+    result: FilterResult, measure: Callable[[Architecture], float], top_n: int = HYPERSEGNAS_TOP_N
 ) -> FilterResult:
     """Measure the top ``top_n`` kept architectures (e.g. a few training steps under NVML)."""
-    top = result.kept[:top_n]
-    for rank, arch in enumerate(top):
+    for rank, arch in enumerate(result.kept[:top_n]):
         result.measured_mib[rank] = float(measure(arch))
-        if progress is not None:
-            progress("confirming", rank + 1, len(top))
     return result
 
 
@@ -172,7 +126,7 @@ def search(
     model: MemoryModel,
     n: int,
     target_mib: float,
-    band_mib: float = BAND_MIB,
+    band_mib: float = HYPERSEGNAS_BAND_MIB,
     size: str = "small",
     seed: int = 0,
     n_jobs: int = 2,
@@ -183,19 +137,16 @@ def search(
     band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
     ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
-    if progress is not None:
-        progress("sampling", 0, 1)
+    report = progress or (lambda label, done, total: None)
+    report("sampling", 0, 1)
     archs = get_space("dints").sample(n, size, seed)
-    if progress is not None:
-        progress("sampling", 1, 1)
+    report("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
-    if progress is not None:
-        progress("calibrating screen", 0, 1)
+    report("calibrating screen", 0, 1)
     screen = MemoryScreen(
         model, target_mib=target_mib, band_mib=band_mib, n_jobs=n_jobs, ray=ray, progress=progress
     ).fit(archs[:SCREEN_CALIBRATION])
-    if progress is not None:
-        progress("calibrating screen", 1, 1)
+    report("calibrating screen", 1, 1)
     result = filter_by_memory(archs, screen, target_mib, band_mib)
     return HypersegnasResult(result, True, screen.n_full_, screen.margin_mib_)

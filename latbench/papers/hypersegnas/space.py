@@ -1,59 +1,43 @@
 """DiNTS / HyperSegNAS: the multi-scale, multi-path 3D segmentation topology space.
 
 12 layers × 4 scales (32/64/128/256 channels at 1/2..1/16 of a 96³ patch), 10 edges per layer
-(each scale fed from itself and its neighbours). An edge resamples its input to the target
-scale — factorized reduction (ReLU, two shifted stride-2 1×1×1 convs, concat, IN) down,
-×2 trilinear up-sampling + ReLU-Conv1×1×1-IN up, nothing across — then applies one op: skip or
-ReLU-Conv3×3×3-IN, and for DiNTS also the P3D ops 3×3×1, 3×1×3, 1×3×3 (each a 2D conv then
-the complementary 1D conv). Edges into a scale are summed. The fixed ops follow MONAI's DiNTS
-(which the papers use; ``channel_mul`` 0.5, ``use_downsample``): per scale d a stem from the
-patch (trilinear down-sampling by 2^d, 3×3×3 conv-IN-ReLU, 3×3×3 stride-2 conv-IN), a
-decoder stem back up (ReLU-Conv3×3×3-IN, ×2 up-sampling) and a final ReLU-Conv-IN + 1×1×1
-classifier (3 classes, MSD pancreas). HyperSegNAS measures training memory: build these
-specs with ``spec.replace(mode="train")``.
+(``edges``: each scale fed from itself and its neighbours). An edge resamples its input to the
+target scale (factorized reduction: ReLU, two shifted stride-2 1×1×1 convs, concat, IN, down;
+×2 trilinear up-sampling + ReLU-Conv1×1×1-IN up; nothing across), then applies one op: skip or
+ReLU-Conv3×3×3-IN, and for DiNTS also the P3D ops 3×3×1, 3×1×3, 1×3×3 (each a 2D conv then the
+complementary 1D conv; HyperSegNAS' variant has only the first two, ``HYPERSEG_OP_NAMES``).
+Edges into a node are summed. The fixed ops follow MONAI's DiNTS, which both papers use
+(``channel_mul`` 0.5, ``use_downsample``): per scale d a stem from the patch (trilinear
+down-sampling by 2^d, 3×3×3 conv-IN-ReLU, 3×3×3 stride-2 conv-IN), a decoder stem back up
+(ReLU-Conv3×3×3-IN, ×2 up-sampling, added into the next scale's output) and a final
+ReLU-Conv-IN + 1×1×1 classifier (3 classes, MSD pancreas). Small size: 3 scales of 8/16/32
+channels at 16³/8³/4³ of a 32³ patch. HyperSegNAS measures training memory: build these specs
+with ``spec.replace(mode="train")``.
 
-Pieces for network builders and the memory filter (``size`` is "paper" or "small"):
+A network runs the stems of the scales its first layer reads (MONAI also runs the unused ones
+and zeroes them; a deployed network drops them), each layer's active edges, and the decoder
+stem from the deepest active output scale up. Sampling follows HyperSegNAS (Sect. 4): an edge
+is feasible when its source node is active; feasible edges are switched on with probability
+1/2 and ops drawn uniformly, with at least one edge per layer so the network keeps all 12
+layers; dead ends (nodes no later edge reads) are then pruned.
 
-- ``N_LAYERS``, ``OP_NAMES`` (DiNTS), ``HYPERSEG_OP_NAMES`` (skip and 3×3×3 only).
-- ``scales(size)``: (channels, resolution) per scale; ``edges(size)``: (from, to) per edge.
-- ``edge_ops(scale, size, p3d=True)``: name -> OpSpec of the candidates at a scale.
-- ``resample_ops(src, dst, size)``: the ops that bring an edge from scale src to dst.
-- ``stem_down_ops(scale)``, ``stem_up_ops(scale)``, ``final_ops``: the fixed ops.
-
-Small size: 3 scales of 8/16/32 channels at 16³/8³/4³ of a 32³ patch.
-
-DiNTS / HyperSegNAS networks: stems, 12 layers of multi-scale edges, the decoder stem, head.
-
-Structure (MONAI's DiNTS, which both papers use; ):
-
-- a stem per scale whose layer-0 node feeds an active edge (patch -> that scale); MONAI
-  also runs the stems of unused scales and zeroes them, a deployed network drops them;
-- each layer's active edges: resampling to the target scale (none across), then the edge op;
-  a node is the sum of its incoming edges;
-- the decoder stem from the deepest active output scale up: ReLU-Conv-IN + ×2 up-sampling,
-  added into the next scale's output (MONAI's ``stem_up``), then the final conv and classifier.
-
-Sampling follows HyperSegNAS (Sect. 4): an edge is feasible when its source node is active;
-feasible edges are switched on with probability 1/2 and ops drawn uniformly, with at least one
-edge per layer so the network keeps all 12 layers; dead ends (nodes no later edge reads) are
-then pruned, so every edge lies on an input-to-output path.
-
-Genotype: one group per layer, ``|``-separated, one character per edge of
-``latbench.papers.hypersegnas.space.edges(size)``: ``-`` off, else the index of its op in
-``op_names``.
+Genotype: one group per layer, ``|``-separated, one character per edge of ``edges(size)``:
+``-`` off, else the index of its op in ``op_names``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_space
 
@@ -65,7 +49,7 @@ HYPERSEG_OP_NAMES = ("skip_connect", "conv_3x3x3")
 N_CLASSES = 3
 IN_CHANNELS = 1
 BATCH = 1
-_RCN = dict(norm="in", act="relu", act_first=True)  # ReLU-Conv-IN
+_RCN: dict[str, Any] = dict(norm="in", act="relu", act_first=True)  # ReLU-Conv-IN
 
 
 @dataclass(frozen=True)
@@ -101,14 +85,10 @@ def edge_ops(scale: int, size: str, p3d: bool = True) -> dict[str, OpSpec]:
         "skip_connect": OpSpec.make("identity", shape),
         "conv_3x3x3": OpSpec.make("conv", shape, kernel=3, **_RCN),
     }
-    if p3d:
-        ops.update(
-            {
-                name: OpSpec.make("p3d", shape, kernel=k, norm="in")
-                for name, k in P3D_KERNELS.items()
-            }
-        )
-    return ops
+    p3d_ops = {
+        name: OpSpec.make("p3d", shape, kernel=k, norm="in") for name, k in P3D_KERNELS.items()
+    }
+    return {**ops, **p3d_ops} if p3d else ops
 
 
 def resample_ops(src: int, dst: int, size: str) -> list[OpSpec]:
@@ -133,22 +113,13 @@ def stem_down_ops(scale: int, size: str) -> list[OpSpec]:
     patch = (BATCH, IN_CHANNELS, *(cfg.patch,) * 3)
     res = cfg.patch // 2**scale
     ops = [OpSpec.make("upsample", patch, scale=0.5**scale)] if scale else []
+    c_in, c_mid, c_out = IN_CHANNELS, cfg.filters[scale], cfg.filters[scale + 1]
     return ops + [
         OpSpec.make(
-            "conv",
-            (BATCH, IN_CHANNELS, res, res, res),
-            out=cfg.filters[scale],
-            kernel=3,
-            norm="in",
-            act="relu",
+            "conv", (BATCH, c_in, res, res, res), out=c_mid, kernel=3, norm="in", act="relu"
         ),
         OpSpec.make(
-            "conv",
-            (BATCH, cfg.filters[scale], res, res, res),
-            out=cfg.filters[scale + 1],
-            kernel=3,
-            stride=2,
-            norm="in",
+            "conv", (BATCH, c_mid, res, res, res), out=c_out, kernel=3, stride=2, norm="in"
         ),
     ]
 
@@ -195,19 +166,6 @@ def _node(layer: int, scale: int) -> str:
     return f"L{layer}s{scale}"
 
 
-class _Builder:
-    """Appends chains of ops as edges, naming intermediate nodes uniquely."""
-
-    def __init__(self) -> None:
-        self.edges: list[Edge] = []
-
-    def chain(self, src: str, ops: Sequence, dst: str) -> None:
-        for i, op in enumerate(ops):
-            out = dst if i == len(ops) - 1 else f"t{len(self.edges)}"
-            self.edges.append(Edge((src,), out, op))
-            src = out
-
-
 def check_codes(codes: Codes, size: str, n_ops: int) -> None:
     """Raise ``LatbenchError`` unless ``codes`` is a connected topology of ``N_LAYERS`` layers."""
     pairs = edges(size)
@@ -240,20 +198,20 @@ def build_network(
 ) -> Architecture:
     """The network of ``codes`` (see module doc); ``op_names`` indexes the codes' ops."""
     check_codes(codes, size, len(op_names))
-    pairs, b = edges(size), _Builder()
+    pairs, b = edges(size), Chain("t")
     used = {pairs[j][0] for j, c in enumerate(codes[0]) if c is not None}
     for scale in sorted(used):
-        b.chain(INPUT, stem_down_ops(scale, size), _node(0, scale))
+        b.add(INPUT, stem_down_ops(scale, size), _node(0, scale))
     for layer, row in enumerate(codes, start=1):
         for j, c in enumerate(row):
             if c is not None:
                 src, dst = pairs[j]
                 ops = [*resample_ops(src, dst, size), edge_ops(dst, size)[op_names[c]]]
-                b.chain(_node(layer - 1, src), ops, _node(layer, dst))
+                b.add(_node(layer - 1, src), ops, _node(layer, dst))
     out = sorted({pairs[j][1] for j, c in enumerate(codes[-1]) if c is not None})
     for scale in range(out[-1], 0, -1):  # decoder stem: deepest output up to scale 0
-        b.chain(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
-    b.chain(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
+        b.add(_node(N_LAYERS, scale), stem_up_ops(scale, size), _node(N_LAYERS, scale - 1))
+    b.add(_node(N_LAYERS, 0), [*stem_up_ops(0, size), *final_ops(size)], "out")
     return Architecture(
         SPACE,
         tuple(b.edges),

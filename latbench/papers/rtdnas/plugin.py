@@ -1,8 +1,7 @@
-"""RT-DNAS' registrations, through the public plugin API as a user's plugin makes them: the
-space ``msnas`` (its module registers it on import), the searches ``rtdnas`` and ``ga`` and
-the protocol ``rtdnas`` (the ordinary validation against the paper's limits)."""
+"""RT-DNAS' registrations through the public plugin API: the space ``msnas`` (registered when
+its module is imported), the searches ``rtdnas`` and ``ga`` and the protocol ``rtdnas`` (the
+ordinary validation against the paper's limits)."""
 
-# ruff: noqa: F401  (imported for its registrations)
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.papers.rtdnas import space
 from latbench.plugins import register_protocol, register_search
@@ -10,13 +9,13 @@ from latbench.plugins import register_protocol, register_search
 register_search(
     "rtdnas",
     "latbench.papers.rtdnas.command:run",
-    spaces=("msnas",),
+    spaces=(space.SPACE,),
     help="RT-DNAS: cells under the latency bound L_ub, then the GA decoding of the paths",
 )
 register_search(
     "ga",
     "latbench.papers.rtdnas.command:ga",
-    spaces=("msnas",),
+    spaces=(space.SPACE,),
     help="RT-DNAS' GA decoding alone (synthetic path weights)",
 )
 register_protocol(

@@ -1,61 +1,45 @@
 """MS-NAS / RT-DNAS: multi-scale cells on fixed tensor shapes (2D cine-MRI frames).
 
-The skeleton (RT-DNAS Sect. 3.1): 10 layers of modules, 3 cells per module (expanding,
+The skeleton (RT-DNAS Sect. 2, 3.1): 10 layers of modules, 3 cells per module (expanding,
 non-scaling, contracting), 3 blocks per cell. A cell runs its candidate ops at its input scale
-(X_0 -> X_1..X_3, each edge one op of ``OP_NAMES``), then a scaling op: max-pool ×2
-(contracting), bilinear up-sampling ×2 (expanding) or identity (non-scaling). Latency of an
-op is a constant per op and input shape — exactly what this space lists.
+(X_0 -> X_1..X_3, each edge one op of ``OP_NAMES``), then a scaling op S_cell: max-pool ×2
+(contracting), bilinear up-sampling ×2 (expanding) or identity (non-scaling). The latency of an
+op is a constant per op and input shape, which is what this space lists.
 
-Assumptions (the papers do not give them; change the constants to match): ACDC frames of
-1×256×256; a 3×3 stride-2 conv-BN-ReLU stem to 32 channels at 128²; scale s has 32·2^s
-channels at 128/2^s (4 scales); the candidate set is DARTS' (MS-NAS builds on it) without
-'none': skip, 3×3 max/avg pooling, ReLU-SepConv-BN 3×3/5×5 (single, not DARTS' doubled),
-ReLU-dilated-SepConv-BN 3×3/5×5 (dilation 2); a scale change ends with a ReLU-Conv1×1-BN
-to the new scale's channels (part of S_cell); the head is a 1×1 conv to 4 classes
-(background, RV, MYO, LV) and a ×2 bilinear up-sampling. Partial-channel (PC-DARTS)
-supernet ops at C/4 are not listed: the latency the searches need is the final network's.
+Assumptions (the papers do not give them): ACDC frames of 1×256×256; a 3×3 stride-2
+conv-BN-ReLU stem to 32 channels at 128²; scale s has 32·2^s channels at 128/2^s (4 scales);
+the candidates are DARTS' (MS-NAS builds on it) without 'none': skip, 3×3 max/avg pooling,
+ReLU-SepConv-BN 3×3/5×5 (single, not DARTS' doubled), ReLU-dilated-SepConv-BN 3×3/5×5
+(dilation 2); a scale change ends with a ReLU-Conv1×1-BN to the new scale's channels (part of
+S_cell); the head is a 1×1 conv to 4 classes (background, RV, MYO, LV) and ×2 bilinear
+up-sampling. Partial-channel (PC-DARTS) supernet ops at C/4 are not listed: the searches need
+the final network's latency. Networks: two inputs per block (DARTS' discretisation); sampling
+draws 1..2 paths (small) or 1..8 (paper; RT-DNAS reports up to n = 8), each a uniform walk over
+the legal cell types that can still return to scale 0.
 
-Pieces for network builders and the RT-DNAS search (``size`` is "paper" or "small"):
+A network is the union of ``n_paths`` paths of ``N_LAYERS`` cells from scale 0 (after the stem)
+back to scale 0 (the head's); a cell shared by several paths (same layer, input scale and type)
+runs once and a node (layer, scale) sums the cells ending there (RT-DNAS' "overlapping segments
+counted once"). All cells share one structure: block X_i (i = 1..3) sums two (input X_j, op)
+pairs with j < i, the output is X_3 then the scaling op; blocks that do not reach X_3 are dropped.
 
-- ``N_LAYERS``, ``CELLS_PER_MODULE``, ``BLOCKS_PER_CELL``, ``OP_NAMES``, ``CELL_TYPES``.
-- ``scales(size)``: (channels, resolution) per scale.
-- ``cell_ops(scale, size)``: name -> OpSpec of the candidates at a scale.
-- ``legal_cell_types(scale, size)``; ``scaling_ops(cell_type, scale, size)``: the ops of
-  S_cell, in order.
-- ``stem_op(size)``, ``head_ops(size)``: the fixed ops.
-- ``layout(size)``: ``CellLayout``, candidates per scale and S_cell per (scale, move).
-
-MS-NAS / RT-DNAS networks: a union of input-to-output paths through the layers × scales
-backbone, every cell running one shared 3-block cell structure then its scaling op.
-
-Structure (RT-DNAS Sect. 2): the stem brings the frame to
-scale 0; a *path* is ``N_LAYERS`` cells, each contracting, non-scaling or expanding, from scale
-0 back to scale 0 (the head's scale). A network is ``n_paths`` paths; a cell shared by several
-paths (same layer, input scale and type) runs once, and a node (layer, scale) sums the cells
-ending there — RT-DNAS' "overlapping segments counted once". A cell: X_0 is its input, block
-X_i (i = 1..3) sums two (input X_j, op) pairs with j < i, the cell's output is X_3 followed by
-the scaling op; blocks that do not reach X_3 are dropped. All cells share one structure
-(the cell types differ only in their scaling op, RT-DNAS Sect. 2.1).
-
-Assumptions (the papers do not state them): two inputs per block (DARTS' discretisation); for
-sampling, 1..2 paths (small) or 1..8 (paper, RT-DNAS reports up to n = 8), each path a
-uniform random walk over the legal cell types that can still return to scale 0.
-
-Genotype: ``<cell>;<path>,<path>,...`` with the cell as ``op~j+op~j|...`` per block (``|``
-between blocks) and a path as one letter per layer: c(ontracting), n(on-scaling), e(xpanding).
+Genotype: ``<cell>;<path>,<path>,...``, the cell as ``op~j+op~j|...`` per block (``|`` between
+blocks) and a path as one letter per layer: c(ontracting), n(on-scaling), e(xpanding).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -72,11 +56,12 @@ OP_NAMES = (
     "dil_conv_3x3",
     "dil_conv_5x5",
 )
-CELL_TYPES = ("contracting", "non_scaling", "expanding")
+_STEP = {"contracting": 1, "non_scaling": 0, "expanding": -1}  # scale change of a cell type
+CELL_TYPES = tuple(_STEP)
 N_CLASSES = 4
 IN_CHANNELS = 1
 BATCH = 1
-_NOR = dict(norm="bn", act="relu", act_first=True)  # DARTS' ReLU-Op-BN order
+_NOR: dict[str, Any] = dict(norm="bn", act="relu", act_first=True)  # DARTS' ReLU-Op-BN order
 
 
 @dataclass(frozen=True)
@@ -114,22 +99,15 @@ def cell_ops(scale: int, size: str) -> dict[str, OpSpec]:
     }
 
 
-def _target(cell_type: str, scale: int) -> int:
-    offsets = {"contracting": 1, "non_scaling": 0, "expanding": -1}
-    if cell_type not in offsets:
-        raise LatbenchError(f"unknown cell type {cell_type!r}; valid: {', '.join(CELL_TYPES)}")
-    return scale + offsets[cell_type]
-
-
 def legal_cell_types(scale: int, size: str) -> list[str]:
     """The cell types that can start at ``scale`` (no contracting at the last, ...)."""
-    n_scales = len(scales(size))
-    return [t for t in CELL_TYPES if 0 <= _target(t, scale) < n_scales]
+    return [t for t in CELL_TYPES if 0 <= scale + _STEP[t] < len(scales(size))]
 
 
 def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
     """The ops of S_cell for a cell of ``cell_type`` whose input is at ``scale``."""
-    _target(cell_type, scale)  # unknown cell types are named as such
+    if cell_type not in _STEP:
+        raise LatbenchError(f"unknown cell type {cell_type!r}; valid: {', '.join(CELL_TYPES)}")
     if cell_type not in legal_cell_types(scale, size):
         raise LatbenchError(
             f"a {cell_type!r} cell cannot start at scale {scale}; legal there: "
@@ -138,7 +116,7 @@ def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
     shape = _shape(scale, size)
     if cell_type == "non_scaling":
         return [OpSpec.make("identity", shape)]
-    channels, res = scales(size)[_target(cell_type, scale)]
+    channels, res = scales(size)[scale + _STEP[cell_type]]
     resample = (
         OpSpec.make("pool", shape, reduce="max", kernel=2)
         if cell_type == "contracting"
@@ -151,15 +129,8 @@ def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
 def stem_op(size: str) -> OpSpec:
     """3×3 stride-2 conv-BN-ReLU from the frame to scale 0."""
     cfg = for_size(SPACE, size, CONFIGS)
-    return OpSpec.make(
-        "conv",
-        (BATCH, IN_CHANNELS, cfg.image, cfg.image),
-        out=cfg.base,
-        kernel=3,
-        stride=2,
-        norm="bn",
-        act="relu",
-    )
+    frame = (BATCH, IN_CHANNELS, cfg.image, cfg.image)
+    return OpSpec.make("conv", frame, out=cfg.base, kernel=3, stride=2, norm="bn", act="relu")
 
 
 def head_ops(size: str) -> list[OpSpec]:
@@ -185,7 +156,7 @@ def msnas_ops(size: str) -> list[OpSpec]:
 MOVES = (-1, 0, 1)
 """Scale moves of a cell, in the order the RT-DNAS search indexes them: expanding (up ×2),
 non-scaling, contracting (down ×2)."""
-MOVE_CELL_TYPES = {-1: "expanding", 0: "non_scaling", 1: "contracting"}
+MOVE_CELL_TYPES = {step: cell_type for cell_type, step in _STEP.items()}
 
 
 @dataclass(frozen=True)
@@ -222,7 +193,6 @@ def layout(size: str) -> CellLayout:
 Cell = tuple[tuple[tuple[int, str], ...], ...]  # per block X_1..X_3: (input j, op name) pairs
 INPUTS_PER_BLOCK = 2
 MAX_PATHS = {"small": 2, "paper": 8}
-_STEP = {"contracting": 1, "non_scaling": 0, "expanding": -1}
 _LETTER = {"contracting": "c", "non_scaling": "n", "expanding": "e"}
 
 
@@ -237,8 +207,14 @@ def live_edges(cell: Cell) -> list[tuple[int, int, str]]:
     return sorted(edges, key=lambda e: (e[1], e[0], e[2]))
 
 
-def check(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> None:
-    """Raise ``LatbenchError`` unless ``cell`` and ``paths`` are legal in this space."""
+def genotype_string(cell: Cell, paths: Sequence[Sequence[str]]) -> str:
+    blocks = "|".join("+".join(f"{op}~{j}" for j, op in block) for block in cell)
+    return blocks + ";" + ",".join("".join(_LETTER[t] for t in p) for p in paths)
+
+
+def cells(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> list[tuple[int, int, str]]:
+    """The distinct (layer, input scale, type) cells of ``paths``, in execution order;
+    ``LatbenchError`` unless ``cell`` and ``paths`` are legal in this space."""
     for i, block in enumerate(cell, start=1):
         if not block or any(not 0 <= j < i or op not in OP_NAMES for j, op in block):
             raise LatbenchError(
@@ -247,63 +223,40 @@ def check(cell: Cell, paths: Sequence[Sequence[str]], size: str) -> None:
             )
     if not paths:
         raise LatbenchError("msnas: a network needs at least one path")
+    found = set()
     for path in paths:
         scale = 0
-        for cell_type in path:
+        for layer, cell_type in enumerate(path, start=1):
             if cell_type not in legal_cell_types(scale, size):
                 raise LatbenchError(
                     f"msnas ({size}): path {path!r}: a {cell_type!r} cell cannot "
                     f"start at scale {scale}; legal: "
                     f"{', '.join(legal_cell_types(scale, size))}"
                 )
+            found.add((layer, scale, cell_type))
             scale += _STEP[cell_type]
         if len(path) != N_LAYERS or scale != 0:
             raise LatbenchError(
                 f"msnas: path {path!r} must have {N_LAYERS} cells and end at "
                 f"scale 0 (ends at {scale})"
             )
-
-
-def genotype_string(cell: Cell, paths: Sequence[Sequence[str]]) -> str:
-    blocks = "|".join("+".join(f"{op}~{j}" for j, op in block) for block in cell)
-    return blocks + ";" + ",".join("".join(_LETTER[t] for t in p) for p in paths)
-
-
-def _cells(paths: Sequence[Sequence[str]]) -> list[tuple[int, int, str]]:
-    """The distinct (layer, input scale, type) cells of the paths, in execution order."""
-    cells = set()
-    for path in paths:
-        scale = 0
-        for layer, cell_type in enumerate(path, start=1):
-            cells.add((layer, scale, cell_type))
-            scale += _STEP[cell_type]
-    return sorted(cells, key=lambda c: (c[0], c[1], CELL_TYPES.index(c[2])))
+    return sorted(found, key=lambda c: (c[0], c[1], CELL_TYPES.index(c[2])))
 
 
 def build_network(cell: Cell, paths: Sequence[Sequence[str]], size: str = "small") -> Architecture:
     """The network of the union of ``paths`` whose cells all run ``cell``."""
-    check(cell, paths, size)
-    edges = [Edge((INPUT,), "N0s0", stem_op(size))]
-    structure = live_edges(cell)
-    for layer, scale, cell_type in _cells(paths):
+    todo, structure, g = cells(cell, paths, size), live_edges(cell), Chain()
+    g.add(INPUT, [stem_op(size)], "N0s0")
+    for layer, scale, cell_type in todo:
         prefix = f"c{layer}s{scale}{_LETTER[cell_type]}"
         block = [f"N{layer - 1}s{scale}", *(f"{prefix}x{i}" for i in range(1, len(cell) + 1))]
-        ops = cell_ops(scale, size)
-        edges += [Edge((block[j],), block[i], ops[op]) for j, i, op in structure]
-        src = block[len(cell)]
-        scaling = scaling_ops(cell_type, scale, size)
-        for k, op in enumerate(scaling):
-            last = k == len(scaling) - 1
-            dst = f"N{layer}s{scale + _STEP[cell_type]}" if last else f"{prefix}r{k}"
-            edges.append(Edge((src,), dst, op))
-            src = dst
-    src = f"N{N_LAYERS}s0"
-    for k, op in enumerate(head_ops(size)):
-        edges.append(Edge((src,), f"head{k}", op))
-        src = f"head{k}"
-    return Architecture(
-        SPACE, tuple(edges), src, genotype=genotype_string(cell, paths), meta={"size": size}
-    )
+        for j, i, op in structure:
+            g.add(block[j], [cell_ops(scale, size)[op]], block[i])
+        scaled = f"N{layer}s{scale + _STEP[cell_type]}"
+        g.add(block[len(cell)], scaling_ops(cell_type, scale, size), scaled)
+    out = g.add(f"N{N_LAYERS}s0", head_ops(size))
+    genotype = genotype_string(cell, paths)
+    return Architecture(SPACE, tuple(g.edges), out, genotype=genotype, meta={"size": size})
 
 
 def sample_cell(rng: np.random.Generator) -> Cell:

@@ -1,32 +1,21 @@
 """ST-NAS decoder: the temporal (SP-TCN) decoder turned into a DARTS-style supernet.
 
-Input: the encoder features of an 11-frame window stacked as N,C,T,H,W — Swin-T's last stage,
+Input: the encoder features of an 11-frame window stacked as N,C,T,H,W: Swin-T's last stage,
 768 channels at 1/32 of 576×320 (10×18). Each searchable layer holds 7 candidates, kernel 3
 and 5 each: dilated 2D spatial conv (1×k×k), depth-separable 2D spatial conv (1×k×k) and
-dilated 1D temporal conv (k×1×1), plus identity (Sect. 3.3). Fixed ops: the initial 3×3×3
-conv, the baseline's encoder→decoder channel-reducing 3D conv (removed by ST-NAS' "full
-channel" change), the 1×1×1 classifier and the ×32 bilinear up-sampling of a frame's scores.
+dilated 1D temporal conv (k×1×1), plus identity (Sect. 3.3). Fixed ops (``fixed_ops``): the
+initial 3×3×3 conv, the baseline's encoder→decoder channel-reducing 3D conv (removed by ST-NAS'
+"full channel" change), the 1×1×1 classifier and the ×32 bilinear up-sampling of a frame's
+scores.
 
-Assumptions (the paper does not state them; change the constants to match another decoder):
-the searched decoder runs at full channels (FC, as TCNNAS was searched); its dilated layers use
-dilation 2^i (MS-TCN style) for ``DILATIONS``; every 3D conv is replaced by two supernet
-layers of the same dilation; convs are conv-BN-ReLU; the reducing conv is 3×3×3 to
-``REDUCED`` channels; CholecSeg8K's 13 classes.
+Assumptions (the paper does not state them): the searched decoder runs at full channels (FC,
+as TCNNAS was searched); its dilated layers use dilation 2^i (MS-TCN style); every 3D conv is
+replaced by two supernet layers of the same dilation; convs are conv-BN-ReLU; the reducing
+conv is 3×3×3 to ``Config.reduced`` channels; CholecSeg8K's 13 classes.
 
-Pieces for network builders (``size`` is "paper" or "small"):
-
-- ``OP_NAMES``; ``layer_ops(dilation, size)``: name -> OpSpec of one supernet layer.
-- ``layer_dilations(size)``: the dilation of every supernet layer, in order.
-- ``fixed_ops(size)``: name -> OpSpec of "reduce", "initial", "initial_reduced",
-  "classifier", "upsample".
-- ``layout(size)``: ``DecoderLayout``, the candidates of every supernet layer by name.
-
-ST-NAS temporal decoder networks: the initial 3×3×3 conv, a chain of searched layers each
-holding one of the 7 candidates, and the 1×1×1 classifier (ST-NAS Sect. 3.3, Fig. 2b).
-
-The decoder is the full-channel (FC) one ST-NAS searched (no channel-reducing conv). The
-classifier's ×32 up-sampling of one frame's scores is left out: it runs on a single 2D frame
-picked from the window, and no op kind selects a frame; its cost is a constant to add.
+A network (Sect. 3.3, Fig. 2b): the initial conv, a chain of searched layers each running one
+of the 7 candidates, and the classifier. The ×32 up-sampling is left out: it runs on a single
+2D frame picked from the window, and no op kind selects a frame; its cost is a constant to add.
 Genotype: the chosen op names of the layers, comma-separated.
 """
 
@@ -36,10 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.archs.graph import INPUT, Architecture
 from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
+from latbench.papers.chain import Chain
 from latbench.spaces._sizes import for_size
 from latbench.spaces.registry import register_layout, register_space
 
@@ -130,12 +120,9 @@ def stnas_decoder_ops(size: str) -> list[OpSpec]:
 
 @dataclass(frozen=True)
 class DecoderLayout:
-    """Per supernet layer (in order), its candidates by name (``OP_NAMES`` order); the fixed
-    initial conv and classifier around them."""
+    """Per supernet layer (in order), its candidates by name (``OP_NAMES`` order)."""
 
     layers: tuple[dict[str, OpSpec], ...]
-    initial: OpSpec
-    classifier: OpSpec
 
     @property
     def op_names(self) -> tuple[str, ...]:
@@ -144,12 +131,7 @@ class DecoderLayout:
 
 @register_layout(SPACE)
 def layout(size: str) -> DecoderLayout:
-    fixed = fixed_ops(size)
-    return DecoderLayout(
-        tuple(layer_ops(d, size) for d in layer_dilations(size)),
-        fixed["initial"],
-        fixed["classifier"],
-    )
+    return DecoderLayout(tuple(layer_ops(d, size) for d in layer_dilations(size)))
 
 
 def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
@@ -160,15 +142,10 @@ def build_network(choice: tuple[str, ...], size: str = "small") -> Architecture:
             f"stnas-decoder ({size}): choice {choice!r} must name one of "
             f"{', '.join(OP_NAMES)} for each of its {len(dilations)} layers"
         )
-    fixed = fixed_ops(size)
-    ops = [fixed["initial"]]
-    ops += [layer_ops(d, size)[name] for d, name in zip(dilations, choice)]
-    ops.append(fixed["classifier"])
-    edges, node = [], INPUT
-    for i, op in enumerate(ops):
-        edges.append(Edge((node,), f"n{i}", op))
-        node = f"n{i}"
-    return Architecture(SPACE, tuple(edges), node, genotype=",".join(choice), meta={"size": size})
+    fixed, g = fixed_ops(size), Chain()
+    layers = [layer_ops(d, size)[name] for d, name in zip(dilations, choice)]
+    out = g.add(INPUT, [fixed["initial"], *layers, fixed["classifier"]])
+    return Architecture(SPACE, tuple(g.edges), out, genotype=",".join(choice), meta={"size": size})
 
 
 @register_sampler(SPACE)

@@ -3,17 +3,8 @@
 ST-NAS (Sect. 3.2, 4) shrinks the depth of each stage of Swin-T (depths 2,2,6,2; Swin-B,
 depths 2,2,18,2, is the baseline) on 576×320 RGB frames, encoded one frame at a time
 (batch 1). The ops: patch embedding (4×4, LN), per stage its blocks (window 7, the odd blocks
-shifted), patch merging between stages and the output LayerNorm fed to the decoder.
-
-Pieces for network builders and the ST-NAS regulariser (``size`` is "paper" or "small"):
-
-- ``VARIANTS``: embed dim, depths and heads per Swin variant; ``variants(size)`` those in a size.
-- ``stage_shapes(size, variant)``: the (H, W, C) token grid of every stage.
-- ``stage_blocks(stage, size, variant)``: one OpSpec per block of a stage, in order (the units
-  s_i of Eq. 2; repeated specs share one measurement).
-- ``stem_op``, ``merge_op(stage)``, ``out_norm_op``: the fixed ops.
-- ``encoder_ops(size, variant)``: the whole encoder in execution order.
-- ``layout(size)``: ``EncoderLayout``, the blocks per stage as the ST-NAS depth search uses them.
+shifted), patch merging between stages and the output LayerNorm fed to the decoder. Every
+block is one unit s_i of Eq. 2 (repeated specs share one measurement).
 
 Small size: Swin-T's structure at 112×64 frames, embed dim 32 and heads 1,2,4,8 (the stage-3
 and -4 maps are smaller than a window, so they use one unshifted window, as Swin does).
@@ -95,36 +86,25 @@ def stage_blocks(stage: int, size: str, variant: str | None = None) -> list[OpSp
     ]
 
 
-def merge_op(stage: int, size: str, variant: str | None = None) -> OpSpec:
-    """Patch merging from ``stage`` to ``stage + 1``."""
-    h, w, c = stage_shapes(size, variant)[stage]
-    return OpSpec.make("patch_merging", (BATCH, h, w, c))
-
-
-def out_norm_op(size: str, variant: str | None = None) -> OpSpec:
-    """The LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
-    h, w, c = stage_shapes(size, variant)[-1]
-    return OpSpec.make("layer_norm", (BATCH, h, w, c))
+def merge_ops(size: str, variant: str | None = None) -> list[OpSpec]:
+    """Patch merging from each stage to the next."""
+    return [OpSpec.make("patch_merging", (BATCH, *t)) for t in stage_shapes(size, variant)[:-1]]
 
 
 def encoder_ops(size: str, variant: str | None = None) -> list[OpSpec]:
-    """The whole encoder of one frame, in execution order (with repeats)."""
-    n_stages = len(_variant(size, variant).depths)
+    """The whole encoder of one frame, in execution order (with repeats), ending in the
+    LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
+    shapes, merges = stage_shapes(size, variant), merge_ops(size, variant)
     ops = [stem_op(size, variant)]
-    for stage in range(n_stages):
-        ops += stage_blocks(stage, size, variant)
-        if stage < n_stages - 1:
-            ops.append(merge_op(stage, size, variant))
-    return ops + [out_norm_op(size, variant)]
+    for stage in range(len(shapes)):
+        ops += stage_blocks(stage, size, variant) + merges[stage : stage + 1]
+    return ops + [OpSpec.make("layer_norm", (BATCH, *shapes[-1]))]
 
 
 @register_space(SPACE, paper="ST-NAS (spatial-temporal NAS for surgical video), encoder")
 def stnas_encoder_ops(size: str) -> list[OpSpec]:
     """Swin-T (and Swin-B) blocks, patch embedding/merging and output norm at 576×320 frames."""
-    ops: list[OpSpec] = []
-    for variant in variants(size):
-        ops += encoder_ops(size, variant)
-    return ops
+    return [op for variant in variants(size) for op in encoder_ops(size, variant)]
 
 
 @dataclass(frozen=True)
@@ -134,14 +114,9 @@ class EncoderLayout:
 
     stages: tuple[tuple[OpSpec, ...], ...]
     between: tuple[OpSpec, ...]
-    out_norm: OpSpec
 
 
 @register_layout(SPACE)
 def layout(size: str) -> EncoderLayout:
-    n = len(stage_shapes(size))
-    return EncoderLayout(
-        tuple(tuple(stage_blocks(s, size)) for s in range(n)),
-        (stem_op(size), *(merge_op(s, size) for s in range(n - 1))),
-        out_norm_op(size),
-    )
+    stages = tuple(tuple(stage_blocks(s, size)) for s in range(len(stage_shapes(size))))
+    return EncoderLayout(stages, (stem_op(size), *merge_ops(size)))

@@ -8,6 +8,7 @@ spaces' OpSpecs with random weights (timing needs no trained weights).
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,15 +51,14 @@ def stnas_fps(
     frame = frame_source(frames)
     sampler = sampler or sampler_for(frame(0).device)
     buffer: collections.deque[torch.Tensor] = collections.deque(maxlen=window)
-    counter = iter(range(1 << 62))
+    counter = itertools.count()
 
     def step() -> None:
         buffer.append(encoder(frame(next(counter))))
         decoder(torch.stack(tuple(buffer), dim=time_dim))
 
     with torch.inference_mode():
-        for _ in range(window):
-            buffer.append(encoder(frame(next(counter))))
+        buffer.extend(encoder(frame(next(counter))) for _ in range(window))
         for _ in range(WARMUP_FRAMES):
             step()
         samples = sampler.sample(step, 1, n_frames)
@@ -66,14 +66,10 @@ def stnas_fps(
 
 
 class _Tokens(nn.Module):
-    """Swin tokens (N, H, W, C) -> feature map (N, C, H, W), then an optional adapter."""
-
-    def __init__(self, adapter: nn.Module | None = None):
-        super().__init__()
-        self.adapter = adapter or nn.Identity()
+    """Swin tokens (N, H, W, C) -> feature map (N, C, H, W)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.adapter(x.permute(0, 3, 1, 2))
+        return x.permute(0, 3, 1, 2)
 
 
 def stnas_encoder_module(
@@ -83,15 +79,14 @@ def stnas_encoder_module(
     (N, channels, *hw) frame features; the frame shape; notes on any adaptation."""
     ops = stnas_encoder.encoder_ops(size)
     h, w, c = stnas_encoder.stage_shapes(size)[-1]
-    notes = []
-    adapter = None
+    modules, notes = [*(op.build("cpu") for op in ops), _Tokens()], []
     if (c, (h, w)) != (channels, tuple(hw)):
-        adapter = nn.Sequential(nn.Conv2d(c, channels, 1), nn.AdaptiveAvgPool2d(tuple(hw)))
+        modules += [nn.Conv2d(c, channels, 1), nn.AdaptiveAvgPool2d(tuple(hw))]
         notes.append(
             f"{size}: encoder output {c}×{h}×{w} adapted to the decoder's "
             f"{channels}×{hw[0]}×{hw[1]} by a 1×1 conv + pooling (not in the paper)"
         )
-    module = nn.Sequential(*(op.build("cpu") for op in ops), _Tokens(adapter)).eval()
+    module = nn.Sequential(*modules).eval()
     return module, torch.Size(ops[0].input_shape), notes
 
 

@@ -5,15 +5,12 @@ Encoder (paper Eq. 1): within a stage, block i reads α_{i−1} f_{i−1} and th
 each stage is shrunk from its last block backwards while α_i < 1 (SPEC §3).
 Decoder: every layer is a mixed op over the candidates, Σ_j softmax(α)_j op_j(x), with
 expected latency Σ_j softmax(α)_j lat_j; the choice is the argmax.
-
-``search(model, size)`` runs both on CPU-sized synthetic data (``latbench.nas.synthetic``), λ = 0
-next to λ > 0, with every latency from the predictor ``model`` and the op layouts of the spaces
-``stnas-encoder`` and ``stnas-decoder``.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,8 +19,8 @@ from torch import nn
 
 from latbench.nas.costs import cost_tensor, normalized
 from latbench.nas.errors import SearchError
-from latbench.nas.regularizers import ExpectedLatency, L1LatencyRegularizer
-from latbench.nas.synthetic import Outcome, Progress, distill, random_inputs, step_reporter
+from latbench.nas.regularizers import expected_latency, l1_latency
+from latbench.nas.synthetic import Outcome, Progress, distill
 from latbench.opspec import OpSpec
 from latbench.papers import STNAS_KEEP_THRESHOLD as KEEP_THRESHOLD
 from latbench.predictors.base import CostModel
@@ -37,8 +34,6 @@ class DepthStage(nn.Module):
 
     def __init__(self, blocks: Sequence[nn.Module], init: float = 1.0):
         super().__init__()
-        if not blocks:
-            raise SearchError("a DepthStage needs at least one block")
         self.blocks = nn.ModuleList(blocks)
         self.alpha = nn.Parameter(torch.full((len(blocks),), float(init)))
 
@@ -72,15 +67,13 @@ class EncoderSupernet(nn.Module):
         return x
 
 
-def shrink_depth(
-    alpha: Sequence[float] | torch.Tensor, threshold: float = KEEP_THRESHOLD, min_keep: int = 1
-) -> int:
+def shrink_depth(alpha: Sequence[float] | torch.Tensor, min_keep: int = 1) -> int:
     """Blocks kept in one stage: walk back from the last block, drop block i while
-    α_i < threshold, stop at the first α_i ≥ threshold. ``min_keep`` (not in the paper, which
-    does not say what an emptied stage becomes) keeps the first blocks regardless."""
+    α_i < 1 (``KEEP_THRESHOLD``), stop at the first α_i ≥ 1. ``min_keep`` (not in the paper,
+    which does not say what an emptied stage becomes) keeps the first blocks regardless."""
     values = [float(a) for a in alpha]
     keep = len(values)
-    while keep > min_keep and values[keep - 1] < threshold:
+    while keep > min_keep and values[keep - 1] < KEEP_THRESHOLD:
         keep -= 1
     return keep
 
@@ -103,24 +96,18 @@ class MixedOp(nn.Module):
         return int(torch.argmax(self.alpha))
 
 
-class DecoderSupernet(nn.Module):
+class DecoderSupernet(nn.Sequential):
     """A chain of MixedOps (ST-NAS replaces each decoder 3D conv by supernet layers)."""
 
     def __init__(self, layers: Sequence[MixedOp]):
-        super().__init__()
-        self.layers = nn.ModuleList(layers)
+        super().__init__(*layers)
 
     def alphas(self) -> torch.Tensor:
         """(layers, candidates) logits, the shape of the expected-latency cost matrix."""
-        return torch.stack([m.alpha for m in self.layers])
+        return torch.stack([m.alpha for m in self])
 
     def choices(self) -> list[int]:
-        return [m.choice() for m in self.layers]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        return [m.choice() for m in self]
 
 
 def search_encoder(
@@ -139,6 +126,7 @@ def search_encoder(
     blocks = [b for stage in stages for b in stage]
     lat = cost_tensor(model, blocks)
     fixed_ms = float(cost_tensor(model, list(between)).sum())
+    cost = normalized(lat)
     results = []
     for lam in lams:
         torch.manual_seed(seed)
@@ -150,38 +138,27 @@ def search_encoder(
         with torch.no_grad():
             for st in teacher.stages:
                 st.alpha.copy_(0.6 + 0.8 * torch.rand(st.alpha.shape, generator=gen))
-        reg = L1LatencyRegularizer(normalized(lat), lam)
-        log = distill(
+        task_loss = distill(
             net,
             teacher,
-            random_inputs(between[0]),
-            lambda t, reg=reg, net=net: t + reg(net.alphas()),
+            between[0].input_shape,
+            lambda t, lam=lam, net=net: t + lam * l1_latency(net.alphas(), cost),
             [st.alpha for st in net.stages],
             steps,
             lr=5e-2,
             seed=seed,
-            on_step=step_reporter(progress, f"encoder λ={lam:g}"),
-            where=f"ST-NAS encoder search λ={lam:g}",
+            progress=progress,
+            where=f"ST-NAS encoder λ={lam:g}",
         )
-        depths, kept_ms, i = [], fixed_ms, 0
-        for st in net.stages:
-            k = shrink_depth(st.alpha.detach())
-            depths.append(k)
-            kept_ms += float(lat[i : i + k].sum())
-            i += len(st.blocks)
-        results.append(
-            Outcome(
-                lam,
-                depths,
-                kept_ms,
-                log.task[-1],
-                {
-                    "alpha": [st.alpha.detach().tolist() for st in net.stages],
-                    "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
-                    "full_ms": fixed_ms + float(lat.sum()),
-                },
-            )
-        )
+        depths = [shrink_depth(st.alpha.detach()) for st in net.stages]
+        starts = itertools.accumulate((len(st) for st in stages), initial=0)
+        kept_ms = fixed_ms + sum(float(lat[i : i + k].sum()) for i, k in zip(starts, depths))
+        extra = {
+            "alpha": [st.alpha.detach().tolist() for st in net.stages],
+            "teacher": [shrink_depth(st.alpha.detach()) for st in teacher.stages],
+            "full_ms": fixed_ms + float(lat.sum()),
+        }
+        results.append(Outcome(lam, depths, kept_ms, task_loss, extra))
     return results
 
 
@@ -192,7 +169,7 @@ def search_decoder(
     steps: int = 30,
     seed: int = 0,
     progress: Progress | None = None,
-    label: str = "decoder",
+    label: str = "ST-NAS decoder",
 ) -> list[Outcome]:
     """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
     discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
@@ -201,29 +178,29 @@ def search_decoder(
     lat = torch.stack([cost_tensor(model, cands) for cands in layers])
     gen = torch.Generator().manual_seed(seed)
     teacher_pick = [int(torch.randint(len(c), (1,), generator=gen)) for c in layers]
+    cost = normalized(lat)
     results = []
     for lam in lams:
         torch.manual_seed(seed)
         net = DecoderSupernet([MixedOp([s.build() for s in cands]) for cands in layers])
         teacher = nn.Sequential(
-            *[copy.deepcopy(m.ops[j]) for m, j in zip(net.layers, teacher_pick)]
+            *[copy.deepcopy(m.ops[j]) for m, j in zip(net, teacher_pick)]
         ).eval()
-        reg = ExpectedLatency(normalized(lat))
-        log = distill(
+        task_loss = distill(
             net,
             teacher,
-            random_inputs(layers[0][0]),
-            lambda t, lam=lam, reg=reg, net=net: t + lam * reg(net.alphas()),
+            layers[0][0].input_shape,
+            lambda t, lam=lam, net=net: t + lam * expected_latency(net.alphas(), cost),
             net.parameters(),
             steps,
             lr=5e-2,
             seed=seed,
-            on_step=step_reporter(progress, f"{label} λ={lam:g}"),
-            where=f"ST-NAS {label} search λ={lam:g}",
+            progress=progress,
+            where=f"{label} λ={lam:g}",
         )
         choice = net.choices()
         ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
-        results.append(Outcome(lam, choice, ms, log.task[-1], {"teacher": teacher_pick}))
+        results.append(Outcome(lam, choice, ms, task_loss, {"teacher": teacher_pick}))
     return results
 
 

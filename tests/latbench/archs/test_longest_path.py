@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from latbench.archs import sample_architectures
-from latbench.papers.rtdnas.latency import longest_path as cell_longest_path
+from latbench.papers.rtdnas.search import longest_path as cell_longest_path
 from latbench.predictors.batch import encode
 
 

@@ -7,16 +7,16 @@ import torch
 from torch import nn
 
 from latbench.nas.errors import SearchError
-from latbench.nas.regularizers import CostLasso
+from latbench.nas.regularizers import cost_lasso
 from latbench.opspec import OpSpec
 from latbench.papers.cakes.search import (
     ChannelwiseKernelMix,
     beta_from_costs,
     beta_from_params,
     channelwise_latency_ms,
-    kernel_dims,
 )
 from latbench.papers.cakes.space import SUBKERNELS as SUB_KERNELS
+from latbench.papers.cakes.space import subkernel_dims as kernel_dims
 
 
 def _specs(channels: int = 4) -> list[OpSpec]:
@@ -46,7 +46,7 @@ def test_lasso_gradient_reaches_channelwise_alpha_and_output_shape():
     y = layer(torch.randn(1, 4, 4, 4, 4))
     assert y.shape == (1, 4, 4, 4, 4)
     beta = beta_from_params(specs)
-    CostLasso(beta, lam=0.1)(layer.alpha).backward()
+    cost_lasso(layer.alpha, beta, lam=0.1).backward()
     assert layer.alpha.grad[2].tolist() == pytest.approx((0.1 * beta).tolist())  # α = 1 > 0
 
 

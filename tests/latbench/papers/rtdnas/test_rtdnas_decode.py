@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.nas.ga.paths import legal_paths
+from latbench.nas.ga import legal_paths
 from latbench.papers.rtdnas.search import ga_decode
 
 
@@ -16,8 +16,7 @@ def test_small_backbone_uses_every_legal_path_as_the_pool():
     moves = torch.full((n_layers, n_scales, 3), 1 / 3, dtype=torch.float64)
     cell_ms = torch.ones(n_scales, dtype=torch.float64)
     scaling_ms = torch.zeros(n_scales, 3, dtype=torch.float64)
-    mask = torch.ones(n_scales, 3, dtype=torch.bool)
-    pool, result = ga_decode(moves, cell_ms, scaling_ms, mask, n_paths=1, seed=0, n_gen=3)
+    pool, result = ga_decode(moves, cell_ms, scaling_ms, n_paths=1, seed=0, n_gen=3)
     assert len(pool) == n_legal
     (gene,) = result.genes.tolist()  # one path per individual
     assert 0 <= gene < n_legal
