@@ -29,6 +29,8 @@ DTYPES: dict[str, torch.dtype] = {
 }
 MODES = ("infer", "train")
 _KEY_SEP = "|"
+InputSpec = tuple[tuple[int, ...], str, tuple[int, ...] | None]
+"""One input of an op: shape, dtype name, strides (None: contiguous)."""
 _PARAM_SEP = ";"
 
 
@@ -148,14 +150,15 @@ class OpSpec:
         kind = get_op_kind(self.kind)
         return kind.n_inputs if kind.inputs is None else len(kind.inputs(self))
 
-    def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
-        """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
-        dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
+    def input_specs(self) -> tuple[InputSpec, ...]:
+        """(shape, dtype name, strides) of every input: ``n_inputs`` contiguous ones of
+        ``input_shape`` in the spec's dtype, unless the kind declares its own (``OpKind.inputs``:
+        traced model ops)."""
 
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
             return kind.inputs(self)
-        return ((self.input_shape, self.dtype),) * kind.n_inputs
+        return ((self.input_shape, self.dtype, None),) * kind.n_inputs
 
     def replace(self, **changes: Any) -> OpSpec:
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
@@ -191,25 +194,31 @@ class OpSpec:
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
         """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
-        bool inputs of traced ops are zeros, a valid index of any table); on the ``meta``
-        device, shapes only (nothing is drawn or allocated)."""
+        bool inputs of traced ops are zeros, a valid index of any table; laid out with the
+        strides of ``input_specs``); on the ``meta`` device, shapes only (nothing is drawn or
+        allocated)."""
         train = self.mode == "train"
-        specs = [(shape, _input_dtype(name)) for shape, name in self.input_specs()]
-        if torch.device(device).type == "meta":
-            return tuple(
-                torch.empty(shape, dtype=dt, device="meta").requires_grad_(
-                    train and dt.is_floating_point
-                )
-                for shape, dt in specs
-            )
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        return tuple(
-            (
-                torch.randn(shape, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
+
+        def draw(shape: tuple[int, ...], dt: torch.dtype, stride: tuple[int, ...] | None):
+            if torch.device(device).type == "meta":
+                if stride:
+                    return torch.empty_strided(shape, stride, dtype=dt, device="meta")
+                return torch.empty(shape, dtype=dt, device="meta")
+            # a strided input: random storage seen through the strides
+            size = (1 + sum((n - 1) * s for n, s in zip(shape, stride)),) if stride else shape
+            t = (
+                torch.randn(size, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
                 if dt.is_floating_point
-                else torch.zeros(shape, dtype=dt, device=device)
-            ).requires_grad_(train and dt.is_floating_point)
-            for shape, dt in specs
+                else torch.zeros(size, dtype=dt, device=device)
+            )
+            return t.as_strided(shape, stride) if stride else t
+
+        return tuple(
+            draw(shape, dt, stride).requires_grad_(train and dt.is_floating_point)
+            for shape, dt, stride in (
+                (shape, _input_dtype(name), stride) for shape, name, stride in self.input_specs()
+            )
         )
 
     def features(self) -> dict[str, float]:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from latbench.ops.params import Checker
-    from latbench.opspec import OpSpec
+    from latbench.opspec import InputSpec, OpSpec
 
 
 class _Required:
@@ -44,9 +44,10 @@ class OpKind:
     doc: str = ""
     params: Mapping[str, Checker] = field(default_factory=dict)
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
-    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None
+    inputs: Callable[[OpSpec], tuple[InputSpec, ...]] | None = None
     """Kinds whose inputs differ in shape or dtype (traced model ops): ``inputs(spec)`` gives
-    each input's (shape, dtype name); None: ``n_inputs`` inputs of ``spec.input_shape``."""
+    each input's (shape, dtype name, strides or None); None: ``n_inputs`` contiguous inputs of
+    ``spec.input_shape``."""
 
     def resolve_params(
         self, given: Mapping[str, Any], shape: tuple[int, ...] | None = None
@@ -92,7 +93,7 @@ def register_op(
     ranks: tuple[int, ...] = (3, 4, 5),
     params: Mapping[str, Checker] | None = None,
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None,
-    inputs: Callable[[OpSpec], tuple[tuple[tuple[int, ...], str], ...]] | None = None,
+    inputs: Callable[[OpSpec], tuple[InputSpec, ...]] | None = None,
 ) -> Callable[[Callable[[OpSpec], nn.Module]], Callable[[OpSpec], nn.Module]]:
     """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``.
 
