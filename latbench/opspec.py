@@ -197,29 +197,22 @@ class OpSpec:
         bool inputs of traced ops are zeros, a valid index of any table; laid out with the
         strides of ``input_specs``); on the ``meta`` device, shapes only (nothing is drawn or
         allocated)."""
-        train = self.mode == "train"
+        train, meta = self.mode == "train", torch.device(device).type == "meta"
         gen = torch.Generator(device="cpu").manual_seed(seed)
-
-        def draw(shape: tuple[int, ...], dt: torch.dtype, stride: tuple[int, ...] | None):
-            if torch.device(device).type == "meta":
-                if stride:
-                    return torch.empty_strided(shape, stride, dtype=dt, device="meta")
-                return torch.empty(shape, dtype=dt, device="meta")
-            # a strided input: random storage seen through the strides
+        out = []
+        for shape, name, stride in self.input_specs():
+            dt = _input_dtype(name)
+            # a strided input: random storage seen through its strides
             size = (1 + sum((n - 1) * s for n, s in zip(shape, stride)),) if stride else shape
-            t = (
-                torch.randn(size, generator=gen, dtype=torch.float32).to(device=device, dtype=dt)
-                if dt.is_floating_point
-                else torch.zeros(size, dtype=dt, device=device)
-            )
-            return t.as_strided(shape, stride) if stride else t
-
-        return tuple(
-            draw(shape, dt, stride).requires_grad_(train and dt.is_floating_point)
-            for shape, dt, stride in (
-                (shape, _input_dtype(name), stride) for shape, name, stride in self.input_specs()
-            )
-        )
+            if meta:
+                t = torch.empty(size, dtype=dt, device="meta")
+            elif dt.is_floating_point:
+                t = torch.randn(size, generator=gen).to(device=device, dtype=dt)
+            else:
+                t = torch.zeros(size, dtype=dt, device=device)
+            t = t.as_strided(shape, stride) if stride else t
+            out.append(t.requires_grad_(train and dt.is_floating_point))
+        return tuple(out)
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""

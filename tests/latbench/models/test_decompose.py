@@ -84,6 +84,15 @@ def test_ops_are_timed_on_the_layout_the_model_gives_them(model_file: str) -> No
     assert ops["stem"].kind == "conv"  # contiguous: the built-in key, as before
 
 
+@pytest.mark.parametrize(
+    "bad", ["1x4:float32:1", "1x4:float32:a,b", "1x4:nope", "1x4:float32:-1,1"]
+)
+def test_bad_input_layout_in_a_key_is_one_line(bad: str) -> None:
+    key = f'torch_call|args=["$0"];fn="torch.relu";inputs=["{bad}"];kwargs=[]|1x4|float32|infer'
+    with pytest.raises(LatbenchError, match="strides where not contiguous"):
+        OpSpec.from_key(key)
+
+
 @pytest.mark.parametrize("bad", ["resnet18", "a b:c", "x.py:", "timm:", "a|b:c"])
 def test_bad_model_names_are_one_line(bad: str) -> None:
     with pytest.raises(LatbenchError, match="expected timm:NAME"):
