@@ -16,7 +16,6 @@ import torch
 from latbench.archs.graph import Architecture, Edge
 from latbench.models.decompose import Decomposition, decompose
 from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
-from latbench.opspec import OpSpec
 
 MODEL_SPACE = "model"
 """``Architecture.space`` of every traced model."""
@@ -33,27 +32,15 @@ def trace_model(
     ``path/to/file.py:callable``) with random weights and decompose it at ``input_shape``
     (default: the library's own input size).
 
-    ``device`` None: on the CPU, run once on a random input, so that every op's key holds the
-    layout (strides) eager PyTorch gives its inputs there; the ``meta`` device gives shapes
-    without computing, but not always the CPU's layouts (a depthwise conv on a channels-last
-    map). Raises ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError``
-    (timm or torchvision missing) or ``UntraceableError`` (one line naming the node and
-    module)."""
+    ``device`` None: on the CPU (run once on a random input), so that every op's key holds the
+    layout (strides) eager PyTorch gives its inputs; the ``meta`` device does not always give
+    the CPU's (a depthwise conv on a channels-last map). Raises ``ModelSpecError`` (bad name,
+    no input size), ``MissingDependencyError`` (timm or torchvision missing) or
+    ``UntraceableError`` (one line naming the node and module)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
     module, built = load_model(spec, shape, device or "cpu")
     return decompose(module, built, name=spec.text, leaf=tuple(leaf))
-
-
-def model_ops(
-    model: str,
-    input_shape: str | Sequence[int] | None = None,
-    *,
-    leaf: Iterable[str] = (),
-    device: str | torch.device | None = None,
-) -> list[OpSpec]:
-    """The model's ops in execution order (repeats kept: each one runs); see ``trace_model``."""
-    return trace_model(model, input_shape, leaf=leaf, device=device).specs()
 
 
 def model_architecture(decomposition: Decomposition) -> Architecture:
