@@ -15,6 +15,9 @@ sample (``--stats``).
   LUT sum + n_ops       op_sum and the op count only (the simplest per-op overhead model)
   ... + params          and the parameter count: weights an op profiled alone keeps in the
                         caches, a whole model streams from memory on every run
+  LUT split + n_ops     op_sum, the op sum of the ops under 1 ms (timed in back-to-back calls
+                        that keep their data in the caches: in a model they run slower) and
+                        the op count (a diagnostic, not yet a calibration of the predictor)
   LUT scale             op_sum times one factor
   FLOPs scale           total FLOPs times one factor (fitted on the same third)
   log-linear            log ms = b0 + b1 log MACs + b2 log params + b3 log activations
@@ -58,6 +61,9 @@ from latbench.tablerun.ids import arch_id  # noqa: E402
 
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.95
+SPLIT_MS = 1.0
+"""'LUT split': ops faster than this (the CPU thread clock's shortest sample) are timed in
+back-to-back calls, with their inputs and weights in the caches."""
 
 ZOO = {
     "ResNet": [
@@ -149,6 +155,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--size", type=int, default=128, help="input H = W (default: 128)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--limit", type=int, default=0, help="first N models only (a quick try)")
+    p.add_argument(
+        "--only", default="", help="models whose name holds one of these comma-separated parts"
+    )
     p.add_argument("--op-budget-ms", type=float, default=40.0)
     p.add_argument("--net-budget-ms", type=float, default=1000.0)
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds of the op table")
@@ -205,6 +214,8 @@ def main() -> int:
     load0 = os.getloadavg()
     shape = f"1,3,{args.size},{args.size}"
     models = [m for ms in ZOO.values() for m in ms][: args.limit or None]
+    if args.only:
+        models = [m for m in models if any(part in m for part in args.only.split(","))]
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     archs, family, failed = trace_zoo(models, shape)
@@ -321,6 +332,11 @@ def report(
     terms = np.column_stack([op_sum, n_ops, feats[:, 1]])  # + weights streamed per run
     w3 = relative_lstsq(terms[train], y[train])
     predicted["LUT sum + n_ops + params"] = terms[test] @ w3
+    batch = encode(nets.archs)
+    cost = np.asarray(lut.predict(batch.ops), dtype=np.float64)
+    split = np.column_stack([op_sum, batch.counts() @ np.where(cost < SPLIT_MS, cost, 0.0), n_ops])
+    w_split = relative_lstsq(split[train], y[train])
+    predicted["LUT split + n_ops"] = split[test] @ w_split
     flops_model = NetworkPredictor(FlopsCost(), calibration="scale").fit(tr_archs, y[train])
     predicted["FLOPs scale"] = np.asarray(flops_model.predict(te_archs))
     coef = loglinear_fit(feats[train], y[train])
@@ -366,6 +382,10 @@ def report(
         f"{TARGET_TAU}; per-op overhead fitted by 'LUT sum + n_ops': "
         f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
         f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params"
+    )
+    print(
+        f"'LUT split + n_ops' fits: op-sum factor {w_split[0]:.2f}, {w_split[1]:+.2f} on the ops "
+        f"under {SPLIT_MS:g} ms, {1e3 * w_split[2]:.1f} µs per op"
     )
     error = predicted["LUT + calib (affine)"] / y[test] - 1
     worst = np.argsort(-np.abs(error))[:5]

@@ -26,6 +26,8 @@ DTYPES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
 }
 MODES = ("infer", "train")
+InputSpec = tuple[tuple[int, ...], str, tuple[int, ...] | None]
+"""One input of an op: shape, dtype name, strides (None: contiguous)."""
 
 
 def _freeze(value: Any) -> Any:
@@ -136,13 +138,15 @@ class OpSpec:
     def n_inputs(self) -> int:
         return len(self.input_specs())
 
-    def input_specs(self) -> tuple[tuple[tuple[int, ...], str], ...]:
-        """(shape, dtype name) of every input: ``n_inputs`` of ``input_shape`` in the spec's
-        dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
+    def input_specs(self) -> tuple[InputSpec, ...]:
+        """(shape, dtype name, strides) of every input: ``n_inputs`` contiguous ones of
+        ``input_shape`` in the spec's dtype, unless the kind declares its own (``OpKind.inputs``:
+        traced model ops)."""
+
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
             return kind.inputs(self)
-        return ((self.input_shape, self.dtype),) * kind.n_inputs
+        return ((self.input_shape, self.dtype, None),) * kind.n_inputs
 
     def replace(self, **changes: Any) -> OpSpec:
         """A copy with other kind/shape/dtype/mode or hyper-parameters (validated again)."""
@@ -163,23 +167,25 @@ class OpSpec:
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
         """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
-        bool inputs of traced ops are zeros, a valid index of any table); on the ``meta``
-        device, shapes only (nothing is drawn or allocated)."""
-        meta = torch.device(device).type == "meta"
+        bool inputs of traced ops are zeros, a valid index of any table; laid out with the
+        strides of ``input_specs``); on the ``meta`` device, shapes only (nothing is drawn or
+        allocated)."""
+        train, meta = self.mode == "train", torch.device(device).type == "meta"
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        inputs = []
-        for shape, name in self.input_specs():
+        out = []
+        for shape, name, stride in self.input_specs():
             dt = _input_dtype(name)
+            # a strided input: random storage seen through its strides
+            size = (1 + sum((n - 1) * s for n, s in zip(shape, stride)),) if stride else shape
             if meta:
-                x = torch.empty(shape, dtype=dt, device="meta")
+                t = torch.empty(size, dtype=dt, device="meta")
             elif dt.is_floating_point:
-                x = torch.randn(shape, generator=gen, dtype=torch.float32).to(
-                    device=device, dtype=dt
-                )
+                t = torch.randn(size, generator=gen).to(device=device, dtype=dt)
             else:
-                x = torch.zeros(shape, dtype=dt, device=device)
-            inputs.append(x.requires_grad_(self.mode == "train" and dt.is_floating_point))
-        return tuple(inputs)
+                t = torch.zeros(size, dtype=dt, device=device)
+            t = t.as_strided(shape, stride) if stride else t
+            out.append(t.requires_grad_(train and dt.is_floating_point))
+        return tuple(out)
 
     def features(self) -> dict[str, float]:
         """Analytic features (FLOPs, params, bytes read/written, ...), computed once per spec."""

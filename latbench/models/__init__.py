@@ -1,17 +1,11 @@
 """The networks users bring: load a model by name (``loader``), decompose it into OpSpecs
 (``decompose``) and describe it as an ``Architecture`` whose ops are those specs (``arch``).
 
-    from latbench.models import model_ops
-    ops = model_ops("timm:resnet18", (1, 3, 64, 64))      # list[OpSpec], execution order
+    from latbench.models import trace_model
+    ops = trace_model("timm:resnet18", (1, 3, 64, 64)).specs()  # list[OpSpec], execution order
 """
 
-from latbench.models.arch import (
-    MODEL_SPACE,
-    model_architecture,
-    model_features,
-    model_ops,
-    trace_model,
-)
+from latbench.models.arch import MODEL_SPACE, model_architecture, model_features, trace_model
 from latbench.models.decompose import Decomposition, TracedOp, UntraceableError, decompose
 from latbench.models.loader import (
     ModelSpec,
@@ -34,7 +28,6 @@ __all__ = [
     "load_model",
     "model_architecture",
     "model_features",
-    "model_ops",
     "parse_input_shape",
     "parse_model_spec",
     "trace_model",

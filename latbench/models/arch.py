@@ -14,9 +14,8 @@ from collections.abc import Iterable, Sequence
 import torch
 
 from latbench.archs.graph import Architecture, Edge
-from latbench.models.decompose import Decomposition, NodeRunError, decompose
-from latbench.models.loader import ModelSpecError, load_model, parse_input_shape, parse_model_spec
-from latbench.opspec import OpSpec
+from latbench.models.decompose import Decomposition, decompose
+from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
 
 MODEL_SPACE = "model"
 """``Architecture.space`` of every traced model."""
@@ -33,36 +32,15 @@ def trace_model(
     ``path/to/file.py:callable``) with random weights and decompose it at ``input_shape``
     (default: the library's own input size).
 
-    ``device`` None: on the ``meta`` device (shapes only: no weight initialised, nothing
-    computed), and on the CPU if the model does not build or a node cannot run there (e.g.
-    its init or forward reads a value). Raises
-    ``ModelSpecError`` (bad name, no input size), ``MissingDependencyError`` (timm or
-    torchvision missing) or ``UntraceableError`` (one line naming the node and module)."""
+    ``device`` None: on the CPU (run once on a random input), so that every op's key holds the
+    layout (strides) eager PyTorch gives its inputs; the ``meta`` device does not always give
+    the CPU's (a depthwise conv on a channels-last map). Raises ``ModelSpecError`` (bad name,
+    no input size), ``MissingDependencyError`` (timm or torchvision missing) or
+    ``UntraceableError`` (one line naming the node and module)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    for dev in [device] if device is not None else ["meta", "cpu"]:
-        try:
-            module, built = load_model(spec, shape, dev)
-            return decompose(module, built, name=spec.text, leaf=tuple(leaf))
-        except (NodeRunError, ModelSpecError) as exc:
-            if (
-                device is not None
-                or dev == "cpu"
-                or (isinstance(exc, ModelSpecError) and "meta tensor" not in str(exc))
-            ):
-                raise
-    raise AssertionError("unreachable")
-
-
-def model_ops(
-    model: str,
-    input_shape: str | Sequence[int] | None = None,
-    *,
-    leaf: Iterable[str] = (),
-    device: str | torch.device | None = None,
-) -> list[OpSpec]:
-    """The model's ops in execution order (repeats kept: each one runs); see ``trace_model``."""
-    return trace_model(model, input_shape, leaf=leaf, device=device).specs()
+    module, built = load_model(spec, shape, device or "cpu")
+    return decompose(module, built, name=spec.text, leaf=tuple(leaf))
 
 
 def model_architecture(decomposition: Decomposition) -> Architecture:

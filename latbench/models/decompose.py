@@ -230,7 +230,10 @@ def _no_tensor(value: Any) -> None:
 
 
 def _tensor_text(t: torch.Tensor) -> str:
-    return f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
+    """``NxCxHxW:dtype``, and ``:s0,s1,...`` (the strides) when ``t`` is not contiguous: a
+    layer norm on a permuted map or a conv on a channels-last one runs at another speed."""
+    text = f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
+    return text if t.is_contiguous() else f"{text}:{','.join(map(str, t.stride()))}"
 
 
 def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
@@ -396,7 +399,11 @@ def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpe
     if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
         return None
     x = values[node.args[0]]
-    if not isinstance(x, torch.Tensor) or str(x.dtype).removeprefix("torch.") != dtype:
+    if (
+        not isinstance(x, torch.Tensor)
+        or str(x.dtype).removeprefix("torch.") != dtype
+        or not x.is_contiguous()  # built-in kinds take contiguous inputs
+    ):
         return None
     shape = tuple(x.shape)
     cls = type(module)

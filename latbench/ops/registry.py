@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from latbench.ops.params import Checker
-    from latbench.opspec import OpSpec
+    from latbench.opspec import InputSpec, OpSpec
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ REQUIRED: Any = _Required()
 """Marks a hyper-parameter that has no default."""
 
 Builder = Callable[["OpSpec"], "nn.Module"]
-InputSpecs = Callable[["OpSpec"], tuple[tuple[tuple[int, ...], str], ...]]
+InputSpecs = Callable[["OpSpec"], tuple["InputSpec", ...]]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class OpKind:
     check: Callable[[tuple[int, ...], dict[str, Any]], None] | None = None
     inputs: InputSpecs | None = None
     """Kinds whose inputs differ in shape or dtype (traced model ops): ``inputs(spec)`` gives
-    each input's (shape, dtype name); None: ``n_inputs`` inputs of ``spec.input_shape``."""
+    each input's (shape, dtype name, strides or None); None: ``n_inputs`` contiguous inputs of
+    ``spec.input_shape``."""
 
     def resolve_params(
         self, given: Mapping[str, Any], shape: tuple[int, ...] | None = None

@@ -10,11 +10,12 @@ its key alone so that a worker process can time it.
   shape and module path.
 
 All three take their inputs as the call received them: ``inputs`` lists every tensor argument
-as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's), and ``args`` / ``kwargs`` are the
-call's arguments in which ``"$i"`` stands for the i-th tensor; lists (tuples are plain JSON
-lists), slices, ``...``, dtypes, memory formats and non-finite floats are written
-``["$list", ...]``, ``["$slice", a, b, c]``, ``"$..."``,
-``"$dtype:float16"``, ``"$memory_format:channels_last"`` and ``"$float:inf"``.
+as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's; ``"NxCxHxW:dtype:s0,s1,..."`` with
+its strides when it is not contiguous: the op is timed on a tensor laid out so), and ``args`` /
+``kwargs`` are the call's arguments in which ``"$i"`` stands for the i-th tensor; lists (tuples
+are plain JSON lists), slices, ``...``, dtypes, memory formats and non-finite floats are written
+``["$list", ...]``, ``["$slice", a, b, c]``, ``"$..."``, ``"$dtype:float16"``,
+``"$memory_format:channels_last"`` and ``"$float:inf"``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from torch import nn
 
 from latbench.errors import OpSpecError
 from latbench.ops.registry import register_op
-from latbench.opspec import OpSpec
+from latbench.opspec import InputSpec, OpSpec
 from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
 
 RANKS = tuple(range(1, 9))
@@ -202,29 +203,36 @@ class TracedCall(nn.Module):
         return self.fn(*self._args(tensors), **{k: d(tensors) for k, d in self._kwargs})
 
 
-def _input_specs(spec: OpSpec) -> tuple[tuple[tuple[int, ...], str], ...]:
-    out = []
-    for text in spec.p["inputs"]:
-        shape, _, dtype = text.partition(":")
-        out.append((tuple(int(s) for s in shape.split("x")) if shape else (), dtype))
-    return tuple(out)
+def _input_specs(spec: OpSpec) -> tuple[InputSpec, ...]:
+    return tuple(_parse_input(text) for text in spec.p["inputs"])
+
+
+def _parse_input(text: str) -> InputSpec:
+    """``NxCxHxW:dtype[:s0,s1,...]`` as (shape, dtype name, strides or None); ValueError."""
+    dims, _, rest = text.partition(":")
+    dtype, _, strides = rest.partition(":")
+    shape = tuple(int(s) for s in dims.split("x")) if dims else ()
+    stride = tuple(int(s) for s in strides.split(",")) if strides else None
+    if (
+        any(s < 0 for s in shape + (stride or ()))
+        or (stride is not None and len(stride) != len(shape))
+        or not isinstance(getattr(torch, dtype, None), torch.dtype)
+    ):
+        raise ValueError(text)
+    return shape, dtype, stride
 
 
 def _inputs_checker(value: Any, shape: tuple[int, ...]) -> tuple[str, ...]:
     if not isinstance(value, tuple):
         raise ValueError("a list of 'NxCxHxW:dtype' strings")
     for text in value:
-        dims, sep, dtype = text.partition(":") if isinstance(text, str) else ("", "", "")
         try:
-            sizes = [int(s) for s in dims.split("x")] if dims else []
-        except ValueError:
-            sizes = [-1]
-        if (
-            not sep
-            or any(s < 0 for s in sizes)
-            or not isinstance(getattr(torch, dtype, None), torch.dtype)
-        ):
-            raise ValueError(f"a list of 'NxCxHxW:dtype' strings, not {str(text)[:40]!r}")
+            _parse_input(text)
+        except (ValueError, AttributeError):
+            raise ValueError(
+                "a list of 'NxCxHxW:dtype' strings (':s0,s1,...' strides where not "
+                f"contiguous), not {str(text)[:40]!r}"
+            ) from None
     return value
 
 

@@ -39,8 +39,25 @@ MODEL = textwrap.dedent('''
             y = torch.cat([y, y * 0.5], dim=1)[:, :8]
             return self.head(y.flatten(2).mean(-1))
 
+    class Permuted(nn.Module):
+        """ConvNeXt's layouts: a LayerNorm on a permuted map, a depthwise conv and a GELU on
+        the channels-last map permuting back gives."""
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 2, stride=2)
+            self.norm = nn.LayerNorm(8)
+            self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+            self.act = nn.GELU()
+
+        def forward(self, x):
+            y = self.norm(self.stem(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            return self.act(self.dw(y))
+
     def net():
         return Net()
+
+    def permuted():
+        return Permuted()
 
     def gated():
         return Net(gated=True)

@@ -63,6 +63,36 @@ def test_untraceable_module_is_one_line_naming_it_and_leaf_makes_it_one_op(model
     assert out.shape == (1, 8, 8, 8)
 
 
+def test_ops_are_timed_on_the_layout_the_model_gives_them(model_file: str) -> None:
+    """A LayerNorm on a permuted map and ops on a channels-last one run at other speeds than
+    on contiguous tensors: their keys hold the strides and their example inputs have them."""
+    model, shape = load_model(f"{model_file}:permuted", "1,3,16,24")
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def record(module: torch.nn.Module, args: tuple) -> None:
+        seen[paths[module]] = args[0].stride()
+
+    paths = {m: p for p, m in model.named_modules() if p}
+    for m in paths:
+        m.register_forward_pre_hook(record)
+    model(torch.randn(shape))
+    d = trace_model(f"{model_file}:permuted", "1,3,16,24")
+    ops = {op.module_path: op.spec for op in d.ops if op.module_path in seen}
+    assert {p: s.example_inputs()[0].stride() for p, s in ops.items()} == seen
+    assert seen["norm"] == (768, 12, 1, 96) and seen["act"] == (768, 1, 96, 8)
+    assert ops["norm"].p["inputs"] == ("1x8x12x8:float32:768,12,1,96",)
+    assert ops["stem"].kind == "conv"  # contiguous: the built-in key, as before
+
+
+@pytest.mark.parametrize(
+    "bad", ["1x4:float32:1", "1x4:float32:a,b", "1x4:nope", "1x4:float32:-1,1"]
+)
+def test_bad_input_layout_in_a_key_is_one_line(bad: str) -> None:
+    key = f'torch_call|args=["$0"];fn="torch.relu";inputs=["{bad}"];kwargs=[]|1x4|float32|infer'
+    with pytest.raises(LatbenchError, match="strides where not contiguous"):
+        OpSpec.from_key(key)
+
+
 @pytest.mark.parametrize("bad", ["resnet18", "a b:c", "x.py:", "timm:", "a|b:c"])
 def test_bad_model_names_are_one_line(bad: str) -> None:
     with pytest.raises(LatbenchError, match="expected timm:NAME"):
