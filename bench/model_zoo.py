@@ -15,9 +15,9 @@ sample (``--stats``).
   LUT sum + n_ops       op_sum and the op count only (the simplest per-op overhead model)
   ... + params          and the parameter count: weights an op profiled alone keeps in the
                         caches, a whole model streams from memory on every run
-  LUT split + n_ops     op_sum, the op sum of the ops under 1 ms (timed in back-to-back calls
+  LUT + calib (split)   op_sum, the op sum of the ops under 1 ms (timed in back-to-back calls
                         that keep their data in the caches: in a model they run slower) and
-                        the op count (a diagnostic, not yet a calibration of the predictor)
+                        the op count (``latbench fit --calibration split``)
   LUT scale             op_sum times one factor
   FLOPs scale           total FLOPs times one factor (fitted on the same third)
   log-linear            log ms = b0 + b1 log MACs + b2 log params + b3 log activations
@@ -61,9 +61,6 @@ from latbench.tablerun.ids import arch_id  # noqa: E402
 
 TARGET_WITHIN_10 = 0.95
 TARGET_TAU = 0.95
-SPLIT_MS = 1.0
-"""'LUT split': ops faster than this (the CPU thread clock's shortest sample) are timed in
-back-to-back calls, with their inputs and weights in the caches."""
 
 ZOO = {
     "ResNet": [
@@ -322,6 +319,7 @@ def report(
     predicted: dict[str, np.ndarray] = {}
     for label, calib in (
         ("LUT + calib (affine)", "affine"),
+        ("LUT + calib (split)", "split"),
         ("LUT + per-kind", "per_kind"),
         ("LUT scale", "scale"),
     ):
@@ -332,11 +330,6 @@ def report(
     terms = np.column_stack([op_sum, n_ops, feats[:, 1]])  # + weights streamed per run
     w3 = relative_lstsq(terms[train], y[train])
     predicted["LUT sum + n_ops + params"] = terms[test] @ w3
-    batch = encode(nets.archs)
-    cost = np.asarray(lut.predict(batch.ops), dtype=np.float64)
-    split = np.column_stack([op_sum, batch.counts() @ np.where(cost < SPLIT_MS, cost, 0.0), n_ops])
-    w_split = relative_lstsq(split[train], y[train])
-    predicted["LUT split + n_ops"] = split[test] @ w_split
     flops_model = NetworkPredictor(FlopsCost(), calibration="scale").fit(tr_archs, y[train])
     predicted["FLOPs scale"] = np.asarray(flops_model.predict(te_archs))
     coef = loglinear_fit(feats[train], y[train])
@@ -383,16 +376,13 @@ def report(
         f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
         f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params"
     )
-    print(
-        f"'LUT split + n_ops' fits: op-sum factor {w_split[0]:.2f}, {w_split[1]:+.2f} on the ops "
-        f"under {SPLIT_MS:g} ms, {1e3 * w_split[2]:.1f} µs per op"
-    )
-    error = predicted["LUT + calib (affine)"] / y[test] - 1
-    worst = np.argsort(-np.abs(error))[:5]
-    print(
-        "largest errors of LUT + calib: "
-        + ", ".join(f"{names[test[i]]} {100 * error[i]:+.0f}%" for i in worst)
-    )
+    for label in ("LUT + calib (affine)", "LUT + calib (split)"):
+        error = predicted[label] / y[test] - 1
+        worst = np.argsort(-np.abs(error))[:5]
+        print(
+            f"largest errors of {label}: "
+            + ", ".join(f"{names[test[i]]} {100 * error[i]:+.0f}%" for i in worst)
+        )
     if summary:
         (args.out / f"zoo-{args.size}.summary.json").write_text(
             json.dumps(

@@ -80,6 +80,27 @@ def test_flops_baseline_needs_a_fitted_map_and_errors_are_clear(nb201_archs):
         NetworkPredictor(FlopsCost()).predict(nb201_archs)
 
 
+def test_split_calibration_recovers_a_slowdown_of_the_small_ops(synth, nb201_archs):
+    """Networks where ops under the threshold run 1.25x their isolated time (cold caches)
+    plus 0.01 ms per op: one op_sum weight cannot fit them, the split can."""
+    batch = encode(nb201_archs)
+    costs = np.array([synth.true_ms(op) for op in batch.ops])
+    threshold = float(np.median(costs))
+    counts = batch.counts()
+    n_ops = counts.sum(axis=1)
+    measured = counts @ np.where(costs < threshold, 1.25 * costs, costs) + 0.01 * n_ops
+    lut_exact = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
+    split = NetworkPredictor(lut_exact, calibration="split", small_op_ms=threshold)
+    split.fit(nb201_archs[:25], measured[:25])
+    affine = NetworkPredictor(lut_exact).fit(nb201_archs[:25], measured[:25])
+    err_split = np.abs(split.predict(nb201_archs[25:]) / measured[25:] - 1)
+    err_affine = np.abs(affine.predict(nb201_archs[25:]) / measured[25:] - 1)
+    assert err_split.max() < 1e-6 < err_affine.max()
+    np.testing.assert_allclose(split.weights_, [1.0, 0.25, 0.01], rtol=1e-6)
+    with pytest.raises(LatbenchError, match="split.*not ms"):
+        NetworkPredictor(FlopsCost(), calibration="split").fit(nb201_archs[:5], measured[:5])
+
+
 def test_per_kind_features_add_up_to_the_op_sum(synth, nb201_archs):
     batch = encode(nb201_archs)
     feats = batch.features(np.array([synth.true_ms(op) for op in batch.ops]), by_kind=True)

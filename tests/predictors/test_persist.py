@@ -26,11 +26,14 @@ def fitted(synth, nb201_ops, nb201_archs):
         "per_kind": NetworkPredictor(FlopsCost(), calibration="per_kind").fit(
             nb201_archs, measured
         ),
+        "split": NetworkPredictor(
+            LookupPredictor().fit(*op_data(table).xy), calibration="split", small_op_ms=0.05
+        ).fit(nb201_archs, measured),
         "transfer": TransferPredictor(net).fit(nb201_archs[:10], 2 * measured[:10] ** 0.9),
     }
 
 
-@pytest.mark.parametrize("name", ["lookup", "learned", "network", "per_kind", "transfer"])
+@pytest.mark.parametrize("name", ["lookup", "learned", "network", "per_kind", "split", "transfer"])
 def test_reload_predicts_bit_identically(fitted, name, tmp_path, nb201_ops, nb201_archs):
     model = fitted[name]
     queries = nb201_archs if input_level(model) == "network" else nb201_ops

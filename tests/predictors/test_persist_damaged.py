@@ -33,6 +33,7 @@ def network_file(synth, nb201_ops, nb201_archs, tmp_path_factory):
     [
         (lambda s: s["params"].update(composition="product"), "params.composition"),
         (lambda s: s["params"].update(calibration=3), "params.calibration"),
+        (lambda s: s["params"].update(small_op_ms=-1.0), "params.small_op_ms"),
         (lambda s: s["op_model"]["state"].update(latency_ms=[1.0, 2.0, 3.0]), "latency_ms"),
         (lambda s: s["op_model"]["state"]["latency_ms"].__setitem__(0, -1.0), "latency_ms"),
         (
