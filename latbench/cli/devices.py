@@ -13,7 +13,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ray",
         nargs="?",
         const="auto",
-        default=None,
         metavar="ADDRESS",
         help="list the devices of every node of a Ray cluster instead (default "
         "ADDRESS: auto, the cluster `ray start` made on this machine)",
@@ -21,24 +20,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _run_fleet(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, print_table
-    from latbench.fleet.cluster import connect, fleet_devices
-
-    found = fleet_devices(connect(args.ray))
-    if args.json:
-        console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
-        return 0
-    rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
-    print_table("devices of the Ray fleet", ["node", "device", "slug (table folder)", "name"], rows)
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
     from latbench.cli.ui import console, print_table
 
     if args.ray is not None:
-        return _run_fleet(args)
+        from latbench.fleet.cluster import connect, fleet_devices
+
+        found = fleet_devices(connect(args.ray))
+        if args.json:
+            console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
+            return 0
+        rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
+        header = ["node", "device", "slug (table folder)", "name"]
+        print_table("devices of the Ray fleet", header, rows)
+        return 0
     import torch
 
     from latbench.device import fingerprint

@@ -20,7 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cc",
         type=float,
-        default=None,
         help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)",
     )
     p.add_argument(
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             [(g["index"], g["name"], g["cc"], g["via"]) for g in found["gpus"]],
         )
     elif found["note"]:
-        console.print(found["note"], markup=False)
+        console.print(found["note"])
     print_table("installed", ["package", "version"], sorted(found["installed"].items()))
     if found["checks"]:
         print_table(
@@ -63,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
         )
     for c in found["checks"]:
         if c["note"]:
-            console.print(f"{c['package']}: {c['note']}", markup=False)
+            console.print(f"{c['package']}: {c['note']}")
         if c["command"]:
-            console.print(f"{c['package']}: run  {c['command']}", markup=False)
+            console.print(f"{c['package']}: run  {c['command']}")
     rows = [
         (c["package"], r["versions"], r["cc"], r["source"])
         for c in found["checks"]

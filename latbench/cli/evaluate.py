@@ -28,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--stat",
         choices=sorted(STATS),
-        default=None,
         help="statistic compared (default: the one the predictor was fitted on)",
     )
     p.add_argument(
@@ -79,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
             f"note: {args.networks} is the networks table {args.predictor} was "
             "calibrated on: these scores are in-sample, not held out (evaluate on "
             "other networks, e.g. `measure-nets --seed 1 --repeat 2`)",
-            markup=False,
         )
-    console.print(f"latencies {nets.provenance}", markup=False)
+    console.print(f"latencies {nets.provenance}")
     name = type(model).__name__
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
@@ -96,9 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if drift is not None:
         console.print(
             f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
-            f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
-            "(drift reference measured in the same rounds); the drift-corrected floor "
-            "divides it out"
+            f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 (drift reference "
+            "measured in the same rounds); the drift-corrected floor divides it out"
         )
     elif NOISE_FLOOR in report:
         console.print(
@@ -113,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
             f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
             f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
             "of the measured latency",
-            markup=False,
         )
     if args.plot is not None:
         _plot(args.plot, nets, name, predicted)

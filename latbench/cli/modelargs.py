@@ -21,16 +21,13 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
         p.add_argument(
             "--model",
             action="append",
-            default=None,
             metavar="SPEC",
-            help="a network of your own: timm:NAME, torchvision:NAME, "
-            "package.module:callable or path/to/file.py:callable (a callable "
-            "returning an nn.Module; random weights, nothing downloaded); "
-            "repeatable",
+            help="a network of your own: timm:NAME, torchvision:NAME, package.module:callable or "
+            "path/to/file.py:callable (a callable returning an nn.Module; random weights, nothing "
+            "downloaded); repeatable",
         )
     p.add_argument(
         "--input-shape",
-        default=None,
         metavar="N,C,H,W",
         help="input shape of --model (default: the library's own, e.g. timm's "
         "pretrained_cfg input_size with batch 1)",
@@ -58,10 +55,8 @@ def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> lis
         archs.append(arch)
         if not quiet:
             console.print(
-                f"{spec} at {model_size(arch)}: {len(arch.edges)} ops "
-                f"({len(set(arch.ops()))} distinct), "
-                f"{decomposition.n_params / 1e6:.2f} M params",
-                markup=False,
+                f"{spec} at {model_size(arch)}: {len(arch.edges)} ops ({len(set(arch.ops()))} "
+                f"distinct), {decomposition.n_params / 1e6:.2f} M params",
                 highlight=False,
             )
     return archs
@@ -75,9 +70,3 @@ def model_label(arch: Architecture) -> str:
 def model_size(arch: Architecture) -> str:
     """The traced model's input shape as ``NxCxHxW``."""
     return "x".join(map(str, arch.input_shape))
-
-
-def unique_ops(archs: list[Architecture]) -> list:
-    """The distinct OpSpecs of ``archs`` in order of first appearance (one measurement each,
-    however many models share them)."""
-    return list(dict.fromkeys(op for arch in archs for op in arch.ops()))

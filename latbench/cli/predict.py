@@ -16,19 +16,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="predict op or network latency with a saved predictor",
-        description="Op predictors: predict --key KEYs or every op of --space. "
-        "Network predictors: predict --n networks sampled from "
-        "--space, or the networks of --networks. --model SPEC: the "
-        "latency of your own network (with an op predictor, the "
-        "uncalibrated sum of its ops). Predictions are estimates "
-        "and are labelled so in --out.",
+        description="Op predictors: predict --key KEYs or every op of --space. Network "
+        "predictors: predict --n networks sampled from --space, or the networks of --networks. "
+        "--model SPEC: the latency of your own network (with an op predictor, the uncalibrated "
+        "sum of its ops). Predictions are estimates and are labelled so in --out.",
     )
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument(
         "--size",
         type=SIZE,
-        default=None,
         help="size of --space (default: the size the predictor was fitted on, "
         "else the space's own: paper for nasbench201)",
     )
@@ -42,7 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        default=None,
         help="the CPU thread count predictions are for (device check)",
     )
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
@@ -103,7 +99,7 @@ def _queries(
             args.space, args.size, fitted, str(args.predictor), from_spec_sheet=spec_sheet
         )
         if note:
-            console.print(note, markup=False)
+            console.print(note)
     if args.model is not None:
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
@@ -175,7 +171,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
         + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
-        markup=False,
     )
     if args.model is not None:
         _print_source(model, args.predictor)
@@ -185,25 +180,16 @@ def run(args: argparse.Namespace) -> int:
         level = f"{100 * model.coverage:g} %"
         header += [f"{level} low", f"{level} high"]
         rows = [r + [float(lo), float(hi)] for r, lo, hi in zip(rows, low, high)]
-        console.print(f"{level} interval: {interval_note(model)}", markup=False)
+        console.print(f"{level} interval: {interval_note(model)}")
     print_table("predicted", header, rows[: args.show])
     if args.out is not None:
+        extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] if interval else []
+        tail = ([model.coverage] if interval else []) + [source, str(args.predictor)]
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
-                w = csv.writer(fh)
-                extra = (
-                    [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"]
-                    if interval
-                    else []
-                )
+                w = csv.writer(fh)  # floats as repr: every digit kept
                 w.writerow(["query", f"predicted_{model.unit}", *extra, "source", "predictor"])
-                for i, (n, v) in enumerate(zip(names, pred)):
-                    more = (
-                        [repr(float(low[i])), repr(float(high[i])), repr(model.coverage)]
-                        if interval
-                        else []
-                    )
-                    w.writerow([n, repr(float(v)), *more, source, str(args.predictor)])
+                w.writerows(row + tail for row in rows)
         except OSError as exc:  # e.g. a full disk fails at close, naming no file
             raise with_filename(exc, args.out) from None
         console.print(f"wrote {len(pred)} rows -> {args.out}")
@@ -228,6 +214,5 @@ def _print_source(model: object, path: Path) -> None:
         f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
         "is for that device and the backend its tables were measured on (eager "
         "PyTorch for `latbench profile`)",
-        markup=False,
         highlight=False,
     )

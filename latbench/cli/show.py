@@ -51,22 +51,6 @@ _VIEWS = {
         ("source", "source"),
     ),
 }
-_NUMERIC = {
-    "median ms",
-    "fastest ms",
-    "IQR ms",
-    "n",
-    "rep",
-    "ops",
-    "batch",
-    "RSS growth MiB",
-    "NVML proc MiB",
-    "NVML dev delta MiB",
-    "reserved MiB",
-    "allocated MiB",
-    "context MiB",
-    "modelled reserved MiB",
-}
 
 
 def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
@@ -120,7 +104,7 @@ def _cell(value: object) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="print a table's device, protocol and rows")
     p.add_argument("table", help="path to a table CSV")
-    p.add_argument("--sort", default=None, help="sort rows by this column (descending)")
+    p.add_argument("--sort", help="sort rows by this column (descending)")
     p.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     p.add_argument("--csv", action="store_true", help="print the rows as CSV instead")
     p.set_defaults(func=run)
@@ -148,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     fp = meta.get("fingerprint", {})
     console.print(
-        f"[bold]{args.table}[/]: schema {meta['schema']} v{meta['schema_version']}, "
+        f"{args.table}: schema {meta['schema']} v{meta['schema_version']}, "
         f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}"
     )
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
@@ -156,14 +140,14 @@ def run(args: argparse.Namespace) -> int:
     shown = display_frame(df, meta.get("schema", ""))
     table = Table(title="rows", title_justify="left")
     for col in shown.columns:
-        numeric = col in _NUMERIC
+        numeric = col.endswith((" ms", " MiB")) or col in ("n", "rep", "ops", "batch")
         table.add_column(
             col, no_wrap=numeric, justify="right" if numeric else "left", overflow="fold"
         )
     for row in shown.head(args.limit).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
     console.print(table)
-    flagged = int((df.get("warnings", "") != "").sum()) if "warnings" in df else 0
+    flagged = int((df["warnings"] != "").sum()) if "warnings" in df else 0
     if flagged:
         console.print(
             f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, --csv)"

@@ -10,8 +10,8 @@ from rich.console import Console
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False)  # text as given: paths, keys and lists hold [brackets]
+err_console = Console(stderr=True, markup=False)
 
 
 def progress_bar() -> Progress:
