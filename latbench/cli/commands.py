@@ -150,19 +150,6 @@ def _latbench_warnings() -> Iterator[None]:
         warnings.formatwarning = original
 
 
-def _error_line(exc: Exception) -> str:
-    """One line for an error that ends a command (an OSError: disk full, read-only
-    filesystem, dangling symlink, ...; undecodable bytes: loaders name the file, this is the
-    last resort)."""
-    if isinstance(exc, LatbenchError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return os_error_line(exc)
-    if isinstance(exc, UnicodeDecodeError):
-        return decode_error_line(exc, "input")
-    return "input nested too deeply to process"
-
-
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
@@ -200,7 +187,14 @@ def dispatch(argv: list[str] | None = None) -> int:
         print("latbench: terminated (SIGTERM); every row written so far is kept", file=sys.stderr)
         return 143
     except (LatbenchError, OSError, UnicodeDecodeError, RecursionError) as exc:
-        print(f"latbench: error: {_error_line(exc)}", file=sys.stderr)
+        line = str(exc)
+        if isinstance(exc, OSError):  # disk full, read-only filesystem, dangling symlink, ...
+            line = os_error_line(exc)
+        elif isinstance(exc, UnicodeDecodeError):  # loaders name the file; the last resort
+            line = decode_error_line(exc, "input")
+        elif isinstance(exc, RecursionError):
+            line = "input nested too deeply to process"
+        print(f"latbench: error: {line}", file=sys.stderr)
         return 2
     finally:
         if previous is not None:

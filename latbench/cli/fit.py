@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
@@ -55,9 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--transfer-from",
         type=Path,
-        help="predictor of another device (network or op level) to transfer; for "
-        "a model-zoo table (import-nets --format timm): the networks table of "
-        "the same models on another device",
+        help="predictor of another device (network or op level) to transfer; for a model-zoo table "
+        "(import-nets --format timm): the networks table of the same models on another device",
     )
     p.add_argument(
         "--shots",
@@ -100,7 +100,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _learn_prior(paths: list[Path], column: str) -> Any:
     """A DevicePrior learned from the networks tables of other devices (any batch sizes)."""
-    from latbench.cli.ui import console
     from latbench.predictors.batch import encode
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
@@ -113,7 +112,7 @@ def _learn_prior(paths: list[Path], column: str) -> Any:
             name = f"{name}:{path.parent.name or path.stem}"
         devices[name] = (encode(data.archs), data.latency_ms)
     prior = DevicePrior.fit_devices(devices)
-    console.print(
+    ui.console.print(
         f"prior learned from {len(devices)} device(s): "
         + ", ".join(f"{d} (batch {b})" for d, b in zip(devices, prior.batches))
         + f"; {len(prior.keys)} shared ops (keyed at batch 1)",
@@ -124,7 +123,6 @@ def _learn_prior(paths: list[Path], column: str) -> Any:
 def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
     """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
     an error naming why when it knows none of the target's ops, a note when only some."""
-    from latbench.cli.ui import console
     from latbench.predictors.device_prior import DevicePrior, prior_key
     from latbench.predictors.persist import load
 
@@ -135,7 +133,7 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
                 f"{paths[0]}: a saved {type(prior).__name__}, not a prior; write one with "
                 "`latbench fit --kind prior --prior-from TABLES... -o PRIOR.json`"
             )
-        console.print(f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} ops")
+        ui.console.print(f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} ops")
     else:
         prior = _learn_prior(paths, column)
     keys = [op.key for op in target_ops]
@@ -148,7 +146,7 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
             "space or size"
         )
     if missing:
-        console.print(
+        ui.console.print(
             f"note: the prior lacks {len(missing)} of the target networks' {len(keys)} ops (e.g. "
             f"{prior_key(missing[0])}); opcost-learned is used only for shots whose ops it covers",
         )
@@ -157,7 +155,6 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
 
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
-    from latbench.cli.ui import console
     from latbench.predictors.persist import save, sha256_file
 
     if not args.prior_from or len(args.prior_from) < 2:
@@ -166,18 +163,13 @@ def _fit_prior(args: argparse.Namespace) -> int:
             "(e.g. the columns `latbench import-nets` wrote)"
         )
     prior = _learn_prior(args.prior_from, STATS[args.stat])
-    save(
-        prior,
-        args.out,
-        tables={str(p): sha256_file(p) for p in args.prior_from},
-        statistic=STATS[args.stat],
-    )
-    console.print(f"saved prior -> {args.out}")
+    tables = {str(p): sha256_file(p) for p in args.prior_from}
+    save(prior, args.out, tables=tables, statistic=STATS[args.stat])
+    ui.console.print(f"saved prior -> {args.out}")
     return 0
 
 
 def _transfer(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.predictors.base import input_level
     from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
@@ -197,8 +189,8 @@ def _transfer(args: argparse.Namespace) -> int:
         return _model_transfer(args, nets)
     spec = None
     if args.target_gpu is not None:
-        spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
-        console.print(
+        spec = _spec_model(args, nets.archs)
+        ui.console.print(
             f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
             f"({spec.spec_.source})",
         )
@@ -209,7 +201,7 @@ def _transfer(args: argparse.Namespace) -> int:
             "--transfer-from takes a latency predictor of another device (`latbench fit`)"
         )
     if input_level(source) == "op":
-        console.print(
+        ui.console.print(
             f"source {args.transfer_from} is an op predictor "
             f"({type(source).__name__}): lifted to networks as the sum of its op costs"
         )
@@ -223,52 +215,46 @@ def _transfer(args: argparse.Namespace) -> int:
     model.fit(shots, nets.latency_ms[rows])
     _print_choice(args, model, len(rows), nets, "networks")
     tables = {"networks": nets.table_sha256}
-    sizes = fitted_sizes(archs=nets.archs)
-    return _save(args, model, nets.device, tables, model.fit_metrics_, sizes, nets.drift_reference)
+    return _save(
+        args, model, nets.device, tables, fitted_sizes(archs=nets.archs), nets.drift_reference
+    )
 
 
 def _print_choice(
     args: argparse.Namespace, model: Any, n_shots: int, nets: Any, what: str, sources: str = ""
 ) -> None:
     """The shot draw and the method leave-one-out cross-validation chose."""
-    from latbench.cli.ui import console
-
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
-    console.print(
+    ui.console.print(
         f"{n_shots} shots drawn at random (seed {args.seed}) from {len(nets.archs)} {what} of "
         f"{args.networks} ({nets.provenance}); {sources}chose {model.method_} (alpha "
         f"{model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
     )
 
 
-def _batch(archs: list) -> int:
+def _spec_model(args: argparse.Namespace, archs: list) -> Any:
+    """The spec-sheet predictor of --target-gpu at --batch, else at the batch of ``archs``."""
     from latbench.predictors.batch import encode
     from latbench.predictors.device_prior import batch_of
-
-    return batch_of(encode(archs[:1])) if archs else 1
-
-
-def _spec_model(gpu: str, batch: int) -> Any:
     from latbench.predictors.gpu_specs import SpecSheetPredictor
 
-    return SpecSheetPredictor(gpu, batch).fit()
+    batch = args.batch or (batch_of(encode(archs[:1])) if archs else 1)
+    return SpecSheetPredictor(args.target_gpu, batch).fit()
 
 
 def _spec_sheet(args: argparse.Namespace) -> int:
     """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
-    from latbench.cli.ui import console
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import save
 
-    batch = args.batch or (_batch(network_data(args.networks).archs) if args.networks else 1)
-    model = _spec_model(args.target_gpu, batch)
+    read = args.networks is not None and args.batch is None  # the batch of --networks
+    model = _spec_model(args, network_data(args.networks).archs if read else [])
     save(model, args.out)  # no device slug: nothing was measured (the state says which GPU)
     w = model.weights_
-    console.print(
-        f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
-        f"source: {model.spec_.source}); calibrated on "
-        f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
-        f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}",
+    ui.console.print(
+        f"{model.spec_.gpu} at batch {model.batch}: {model.estimate_label} (no measurement; "
+        f"source: {model.spec_.source}); calibrated on {', '.join(model.calibrated_on_)}: const "
+        f"{w[0]:.3g} ms, {1e3 * w[1]:.3g} µs per kernel launch -> {args.out}",
     )
     return 0
 
@@ -277,7 +263,6 @@ def _model_transfer(args: argparse.Namespace, nets: Any) -> int:
     """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
     are networks tables of the same models on OTHER devices (the source columns),
     ``latbench.predictors.model_transfer``."""
-    from latbench.cli.ui import console
     from latbench.model_features import FEATURES
     from latbench.predictors.data import network_data
     from latbench.predictors.model_transfer import ModelTransferPredictor, SourceColumn, as_models
@@ -310,11 +295,11 @@ def _model_transfer(args: argparse.Namespace, nets: Any) -> int:
     _print_choice(args, model, len(shots), nets, "models", f"source columns: {columns}; ")
     missing = {d: n for d, n in model.imputed(nets.archs).items() if n}
     if missing:
-        console.print(
+        ui.console.print(
             "models missing from a source column (their source latency is predicted from "
             "features): " + ", ".join(f"{d} {n}" for d, n in missing.items()),
         )
-    return _save(args, model, nets.device, tables, model.fit_metrics_, {}, None)
+    return _save(args, model, nets.device, tables, {}, None)
 
 
 def _save(
@@ -322,12 +307,11 @@ def _save(
     model: Any,
     device: str,
     tables: dict[str, str],
-    metrics: dict,
     sizes: dict[str, list[str]],
     drift: dict | None,
 ) -> int:
     """Save ``model`` to ``--out`` with where it was fitted from; print it and its metrics."""
-    from latbench.cli.ui import console
+    metrics = getattr(model, "fit_metrics_", {})
     from latbench.predictors.persist import save
 
     paths = {"ops": args.op_table, "networks": args.networks}
@@ -342,7 +326,7 @@ def _save(
         table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
         drift_reference=drift if is_corrected(STATS[args.stat]) else None,
     )
-    console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
+    ui.console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
     if metrics:
         _print_metrics(type(model).__name__, metrics)
     return 0
@@ -351,18 +335,16 @@ def _save(
 def _print_metrics(name: str, metrics: dict) -> None:
     """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
     percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
-    from latbench.cli.ui import print_table
     from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
 
     if is_accuracy(metrics):
-        print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
+        ui.print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
     else:
-        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+        ui.print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
 
 
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
-    from latbench.cli.ui import console
     from latbench.predictors.memory import fit_memory
     from latbench.predictors.persist import save
 
@@ -373,7 +355,7 @@ def _memory(args: argparse.Namespace) -> int:
         )
     model, info = fit_memory(args.op_table)
     save(model, args.out, **info)
-    console.print(
+    ui.console.print(
         f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
         f"{model.n_calibration_} measured networks) -> {args.out}"
     )
@@ -420,11 +402,11 @@ def run(args: argparse.Namespace) -> int:
     model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(
         *ops.xy, device=ops.device, table_sha256=ops.table_sha256
     )
-    tables, metrics = {"ops": ops.table_sha256}, getattr(model, "fit_metrics_", {})
+    tables = {"ops": ops.table_sha256}
     sizes, drift = fitted_sizes(ops), ops.drift_reference
     if args.networks is not None:
         nets = network_data(args.networks, STATS[args.stat])
         model = NetworkPredictor(model, args.composition, args.calibration).fit(*nets.xy)
-        tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
+        tables["networks"] = nets.table_sha256
         sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
-    return _save(args, model, ops.device, tables, metrics, sizes, drift)
+    return _save(args, model, ops.device, tables, sizes, drift)

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf
 from latbench.errors import LatbenchError
 
@@ -79,8 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--prune",
         action="store_true",
-        help="the runtime removed 'none' edges and dead ops (default: the "
-        "benchmark's Zero ops ran)",
+        help="the runtime removed 'none' edges and dead ops (default: the benchmark's Zero "
+        "ops ran)",
     )
     p.add_argument(
         "--disconnected",
@@ -140,7 +141,6 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.importing import ImportOptions, import_networks
 
     if not args.file.exists():  # before the options: they matter only for a file that is there
@@ -157,30 +157,30 @@ def run(args: argparse.Namespace) -> int:
     options = ImportOptions(**{f.name: getattr(args, f.name) for f in fields(ImportOptions)})
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():
-        console.print(
+        ui.console.print(
             f"{column}: {report.rows[column]} networks ({report.space}, {args.size}, "
             f"batch {options.batch_of(column)}, imported) -> {path}",
             soft_wrap=True,
         )
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
-        console.print(f"disconnected cells {verb}: {report.disconnected} rows")
+        ui.console.print(f"disconnected cells {verb}: {report.disconnected} rows")
     if report.duplicates:
-        console.print(
+        ui.console.print(
             f"{report.duplicates} rows repeat an architecture already in the file; "
             "both are kept, readers use the last one",
             soft_wrap=True,
         )
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
-        console.print(
+        ui.console.print(
             f"skipped (--skip-bad): {sum(report.skipped.values())} ({counts}); first ones:",
             soft_wrap=True,
         )
         for line in report.examples:
-            console.print(f"  {line}", soft_wrap=True)
+            ui.console.print(f"  {line}", soft_wrap=True)
     if not args.license:
-        console.print(
+        ui.console.print(
             "note: no --license/--license-file given; keep the data's license "
             "notice with these tables if you share them"
         )
@@ -191,7 +191,6 @@ TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
 
 
 def _run_timm(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.importing_timm import import_timm_file
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]
@@ -205,7 +204,7 @@ def _run_timm(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int, seconds: float) -> None:
         if done % 100 == 0:
-            console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
+            ui.console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
 
     report = import_timm_file(
         args.file,
@@ -220,28 +219,28 @@ def _run_timm(args: argparse.Namespace) -> int:
     batches = ", ".join(
         f"{b}: {n}" for b, n in sorted(report.batches.items(), key=lambda kv: -kv[1])[:4]
     )
-    console.print(
+    ui.console.print(
         f"{report.rows} of {report.read} rows (timm models, imported; batch per "
         f"row: {batches}) -> {report.table}",
         soft_wrap=True,
     )
-    console.print(f"features ({report.library}, meta device) cached in {cache}", soft_wrap=True)
+    ui.console.print(f"features ({report.library}, meta device) cached in {cache}", soft_wrap=True)
     if report.unknown:
-        console.print(
+        ui.console.print(
             f"skipped {len(report.unknown)} model name(s) {report.library} does not know: "
             f"{', '.join(report.unknown[:8])}{', ...' if len(report.unknown) > 8 else ''}",
             soft_wrap=True,
         )
     if report.failed:
-        console.print(
+        ui.console.print(
             f"skipped {len(report.failed)} model(s) that do not run on the meta "
             "device; first ones:",
             soft_wrap=True,
         )
         for key, why in list(report.failed.items())[:5]:
-            console.print(f"  {key}: {why}", soft_wrap=True)
+            ui.console.print(f"  {key}: {why}", soft_wrap=True)
     if not license_text:
-        console.print(
+        ui.console.print(
             "note: no --license/--license-file given; keep the data's license "
             "notice (data/public-latency/timm/LICENSE: Apache-2.0) with these tables"
         )

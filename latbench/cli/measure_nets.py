@@ -6,7 +6,7 @@ import argparse
 import functools
 from pathlib import Path
 
-from latbench.cli import measuring
+from latbench.cli import measuring, ui
 from latbench.cli.argtypes import nonnegative_int, positive_int
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError, TableError
@@ -62,7 +62,6 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import sample_architectures  # torch: when measuring, not for --help
-    from latbench.cli.ui import console
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
     from latbench.tablerun.paths import default_table_path
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             path = path or default_networks_path(slug, args.space, args.size, args.out)
         note = other_spaces_note(path, args.space)
         if note:
-            console.print(note)
+            ui.console.print(note)
         what = f"{len(archs)} networks of {args.space} ({args.size}, seed {args.seed})"
         meta = {"space": args.space, "size": args.size}
     if args.ray is not None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
 from latbench.errors import LatbenchError, TableError
 from latbench.tablerun.paths import default_table_path
@@ -205,11 +206,10 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line): from
     the command line (``args.in_worker``), items are measured in a worker process watched from
     outside (``tablerun.worker.Worker``), else in this one."""
-    from latbench.cli.ui import err_console
     from latbench.tablerun.worker import InProcess, Worker
 
     def note(text: str) -> None:
-        err_console.print(f"latbench: {text}", highlight=False, soft_wrap=True)
+        ui.err_console.print(f"latbench: {text}", highlight=False, soft_wrap=True)
 
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {
@@ -302,14 +302,12 @@ def measure_locally(
     """Print ``header``, then ``measure(on_progress=, on_round=, **run_options(args))`` into
     ``path`` under a progress bar, drift 1.0 set as ``set_drift_nominal`` does; print what it
     measured, found already done and recorded as failed."""
-    from latbench.cli.ui import console, progress_bar
-
     set_drift_nominal(timer, args, path)
-    console.print(header)
-    with progress_bar() as bar:
+    ui.console.print(header)
+    with ui.progress_bar() as bar:
         advance = RowAdvancer(bar, bar.add_task(task, total=total, status=""), label)
         result = measure(on_progress=advance, on_round=advance.on_round, **run_options(args))
-    console.print(
+    ui.console.print(
         f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
         f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
     )
@@ -336,20 +334,18 @@ def add_ray_args(
 def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
     """``slug -> table path``: ``--table`` for a fleet of one device type, else
     ``<--out or tables home>/<slug>/<name>.csv``."""
-    chosen: dict[str, Path] = {}
+    slugs: set[str] = set()
 
     def table_for(slug: str) -> Path:
-        if args.table is not None:
-            if chosen and slug not in chosen:
-                raise LatbenchError(
-                    f"--table {args.table} names one file, but the fleet has "
-                    f"devices {', '.join(sorted({*chosen, slug}))}; use --out "
-                    "DIR to get one table per device"
-                )
-            chosen[slug] = args.table
-            return args.table
-        chosen[slug] = default_table_path(slug, name, args.out)
-        return chosen[slug]
+        if args.table is None:
+            return default_table_path(slug, name, args.out)
+        if slugs - {slug}:
+            raise LatbenchError(
+                f"--table {args.table} names one file, but the fleet has devices "
+                f"{', '.join(sorted({*slugs, slug}))}; use --out DIR to get one table per device"
+            )
+        slugs.add(slug)
+        return args.table
 
     return table_for
 
@@ -364,17 +360,16 @@ def run_fleet(
     threads: int | None = None,
 ) -> int:
     """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary."""
-    from latbench.cli.ui import console, progress_bar
     from latbench.fleet import connect, node_targets, run_on_fleet
 
     ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     targets = node_targets(ray, args.device, threads)
-    console.print(
+    ui.console.print(
         f"Ray fleet: {len(targets)} node(s) with room for a {args.device} task; "
         f"{len(items)} item(s) of {name}"
     )
     options = run_options(args)
-    with progress_bar() as bar:
+    with ui.progress_bar() as bar:
         task = bar.add_task(name, total=len(items), status="")
         advance = RowAdvancer(bar, task, label, value)
         result = run_on_fleet(
@@ -389,5 +384,5 @@ def run_fleet(
             on_note=options["on_note"],
             lock_timeout_s=options["lock_timeout_s"],
         )
-    console.print(result.summary(), highlight=False)
+    ui.console.print(result.summary(), highlight=False)
     return 0

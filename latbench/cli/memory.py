@@ -1,11 +1,6 @@
-"""``latbench memory ARCH|SPACE``: measure or predict training-time memory.
-
-ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n`` architectures of
-a space. Measuring runs each in a fresh process on ``--device`` and appends to
-``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them
-instead (no GPU needed), calibrated by ``--calibrate TABLE`` when given, and prints which parts
-were modelled.
-"""
+"""``latbench memory ARCH|SPACE``: training-time memory, measured (each network in a fresh
+process, appended to ``<tables home>/<slug>/memory-<name>.csv``) or predicted by tracing
+(``--predict``, no GPU needed; ``--calibrate TABLE`` sets the per-device offset)."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latbench.cli import measuring
+from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
@@ -100,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
-    from latbench.cli.ui import console, print_table
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
 
@@ -118,20 +112,19 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         )
         parts = est.parts_text()
     bare = model.target == "nvml" and not model.n_calibration_
-    print_table(
+    ui.print_table(
         f"predicted training memory ({model.target}, MiB; an estimate"
         f"{', CUDA context NOT included' if bare else ''})",
         ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"],
         rows,
     )
-    console.print(f"parts: {parts}")
+    ui.console.print(f"parts: {parts}")
     return 0
 
 
 def _measure(
     args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
 ) -> int:
-    from latbench.cli.ui import console, progress_bar
     from latbench.device import fingerprint
     from latbench.memory.table import (
         default_memory_table,
@@ -166,8 +159,8 @@ def _measure(
     def measure(subject: Subject) -> dict[str, Any]:
         return measure_memory(subject, args.device, config, threads, timeout_s=limit)
 
-    console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
-    with progress_bar() as bar:
+    ui.console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
+    with ui.progress_bar() as bar:
         advance = measuring.RowAdvancer(
             bar, bar.add_task("memory", total=len(archs), status=""), ops, mib
         )
@@ -176,7 +169,7 @@ def _measure(
         )
     failed = sum(r["status"] != "ok" for r in rows)
     _print_measured(rows, cpu)
-    console.print(
+    ui.console.print(
         f"measured {len(rows) - failed}, failed {failed} (recorded), "
         f"{len(archs) - len(rows)} already in the table -> {path}",
     )
@@ -185,8 +178,6 @@ def _measure(
 
 def _print_measured(rows: list[dict], cpu: bool) -> None:
     """The rows this run measured, with the columns this device fills."""
-    from latbench.cli.ui import print_table
-
     cols = (
         (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
         if cpu
@@ -200,7 +191,7 @@ def _print_measured(rows: list[dict], cpu: bool) -> None:
     )
     if not rows:
         return
-    print_table(
+    ui.print_table(
         "measured training memory (MiB)",
         ["arch_id", *(h for _, h in cols), "status"],
         [

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from latbench.cli import ui
+
 if TYPE_CHECKING:  # the parsers import no torch
     from latbench.archs import Architecture
 
@@ -37,14 +39,13 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
         action="append",
         default=[],
         metavar="CLASS",
-        help="treat submodules of this class as one op (repeatable; for code "
-        "torch.fx cannot trace)",
+        help="treat submodules of this class as one op (repeatable; for code torch.fx cannot "
+        "trace)",
     )
 
 
-def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> list[Architecture]:
+def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     """The traced ``--model``s as Architectures (``latbench.models``), one line each."""
-    from latbench.cli.ui import console
     from latbench.models import model_architecture, trace_model
 
     specs = args.model if isinstance(args.model, list) else [args.model]
@@ -53,12 +54,11 @@ def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> lis
         decomposition = trace_model(spec, args.input_shape, leaf=args.leaf)
         arch = model_architecture(decomposition)
         archs.append(arch)
-        if not quiet:
-            console.print(
-                f"{spec} at {model_size(arch)}: {len(arch.edges)} ops ({len(set(arch.ops()))} "
-                f"distinct), {decomposition.n_params / 1e6:.2f} M params",
-                highlight=False,
-            )
+        ui.console.print(
+            f"{spec} at {model_size(arch)}: {len(arch.edges)} ops ({len(set(arch.ops()))} "
+            f"distinct), {decomposition.n_params / 1e6:.2f} M params",
+            highlight=False,
+        )
     return archs
 
 

@@ -7,6 +7,7 @@ import csv
 import time
 from pathlib import Path
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError, with_filename
@@ -89,7 +90,6 @@ def _queries(
     spec_sheet: bool = False,
 ) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
-    from latbench.cli.ui import console
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
@@ -99,7 +99,7 @@ def _queries(
             args.space, args.size, fitted, str(args.predictor), from_spec_sheet=spec_sheet
         )
         if note:
-            console.print(note)
+            ui.console.print(note)
     if args.model is not None:
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
@@ -138,7 +138,6 @@ def interval_note(model: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from latbench.cli.ui import console, print_table
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
@@ -168,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     lookup = hasattr(model, "coverage_of") and args.model is None
     coverage = model.coverage_of(queries) if lookup else None
-    console.print(
+    ui.console.print(
         f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
         + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
     )
@@ -180,8 +179,8 @@ def run(args: argparse.Namespace) -> int:
         level = f"{100 * model.coverage:g} %"
         header += [f"{level} low", f"{level} high"]
         rows = [r + [float(lo), float(hi)] for r, lo, hi in zip(rows, low, high)]
-        console.print(f"{level} interval: {interval_note(model)}")
-    print_table("predicted", header, rows[: args.show])
+        ui.console.print(f"{level} interval: {interval_note(model)}")
+    ui.print_table("predicted", header, rows[: args.show])
     if args.out is not None:
         extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] if interval else []
         tail = ([model.coverage] if interval else []) + [source, str(args.predictor)]
@@ -192,14 +191,12 @@ def run(args: argparse.Namespace) -> int:
                 w.writerows(row + tail for row in rows)
         except OSError as exc:  # e.g. a full disk fails at close, naming no file
             raise with_filename(exc, args.out) from None
-        console.print(f"wrote {len(pred)} rows -> {args.out}")
+        ui.console.print(f"wrote {len(pred)} rows -> {args.out}")
     return 0
 
 
 def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
-    from latbench.cli.ui import console
-
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
     tables = (
@@ -209,10 +206,9 @@ def _print_source(model: object, path: Path) -> None:
         )
         or "tables not recorded"
     )
-    console.print(
+    ui.console.print(
         f"from {path}: fitted on device {info.get('device') or '?'} "
-        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
-        "is for that device and the backend its tables were measured on (eager "
-        "PyTorch for `latbench profile`)",
+        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction is for that "
+        "device and the backend its tables were measured on (eager PyTorch for `latbench profile`)",
         highlight=False,
     )

@@ -7,7 +7,7 @@ import fnmatch
 import functools
 from typing import TYPE_CHECKING
 
-from latbench.cli import measuring
+from latbench.cli import measuring, ui
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
@@ -119,7 +119,6 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.profile import default_table_path, profile_specs
 
     all_specs, stem, what, meta = _specs(args)
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     timer, slug = measuring.timer_from_args(args, **cuda)
     note = cost_note(len(specs), timer.config)
     if note:
-        console.print(f"latbench: {note}", highlight=False)
+        ui.console.print(f"latbench: {note}", highlight=False)
     if args.ray is not None:
         from latbench.fleet.jobs import op_job_factory
 

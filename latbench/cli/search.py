@@ -15,11 +15,10 @@ the device); a missing table is an error naming the command that makes it, unles
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
 from latbench.cli.measuring import add_ray_args
 from latbench.errors import LatbenchError
@@ -163,9 +162,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threads",
         type=int,
         default=1,
-        help="torch CPU threads of the search, and of the default tables it reads "
-        "(default 1: the committed tables; more threads on a shared machine "
-        "can be 10× slower)",
+        help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
+        "committed tables; more threads on a shared machine can be 10× slower)",
     )
     p.set_defaults(func=run)
 
@@ -183,35 +181,15 @@ def run(args: argparse.Namespace) -> int:
             f"--space is for `search mixed-op` and plugins' searches; {entry.name} "
             "searches its paper's space(s)"
         )
-    spaces = entry.spaces
+    spaces = entry.spaces or tuple(filter(None, [args.space or entry.space]))
     if not spaces:
-        space = args.space or entry.space
-        if space is None:
-            raise LatbenchError(
-                f"search {entry.name} needs --space NAME (`latbench spaces` lists "
-                "them; a plugin's space: docs/plugins.md)"
-            )
-        spaces = (space,)
+        raise LatbenchError(
+            f"search {entry.name} needs --space NAME (`latbench spaces` lists them; a plugin's "
+            "space: docs/plugins.md)"
+        )
     args.size = args.size or get_space(spaces[0]).default_size
     models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
-    from latbench.cli.ui import console, print_table
-
-    with progress() as report:
-        out = entry.run(args, models, report)
-    for item in out.items:
-        if isinstance(item, str):
-            console.print(item)
-        else:
-            print_table(item.title, item.columns, item.rows)
-    return 0
-
-
-@contextlib.contextmanager
-def progress() -> Iterator:
-    """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
-    from latbench.cli.ui import progress_bar
-
-    with progress_bar() as bar:
+    with ui.progress_bar() as bar:  # one bar per label of the search's Progress callback
         tasks: dict[str, Any] = {}
 
         def report(label: str, done: int, total: int) -> None:
@@ -219,7 +197,13 @@ def progress() -> Iterator:
                 tasks[label] = bar.add_task(label, total=total, status="")
             bar.update(tasks[label], completed=done, total=total)
 
-        yield report
+        out = entry.run(args, models, report)
+    for item in out.items:
+        if isinstance(item, str):
+            ui.console.print(item)
+        else:
+            ui.print_table(item.title, item.columns, item.rows)
+    return 0
 
 
 def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
@@ -261,8 +245,6 @@ def _memory_model(args: argparse.Namespace) -> Any:
 
 def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
     """One latency cost model per space of the search (the same object where one covers all)."""
-    from latbench.cli.ui import console
-
     if not args.predictor:
         return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)
     if len(args.predictor) not in (1, len(spaces)):
@@ -273,7 +255,7 @@ def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
     need = "this search needs an op latency predictor (`latbench fit TABLE`, without --networks)"
     fit = "`latbench fit TABLE -o P.json`"
     models = [_load(path, "ms", "op", fit, need) for path in args.predictor]
-    console.print(f"costs: {', '.join(map(str, args.predictor))}")
+    ui.console.print(f"costs: {', '.join(map(str, args.predictor))}")
     return models * len(spaces) if len(models) == 1 else models
 
 
@@ -281,7 +263,6 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     """The device's default tables of ``spaces``; missing ones are profiled with
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
-    from latbench.cli.ui import console
     from latbench.device import fingerprint
     from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 
@@ -300,7 +281,7 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
                 f"no latency table {path}; run `latbench {' '.join(command)}` (then `latbench fit` "
                 "it and pass --predictor), or add --profile-missing"
             )
-        console.print(f"no table {path}: running `latbench {' '.join(command)}`")
+        ui.console.print(f"no table {path}: running `latbench {' '.join(command)}`")
         parser = argparse.ArgumentParser(prog="latbench")
         profile.register(parser.add_subparsers())
         profile.run(parser.parse_args(command))
@@ -311,7 +292,6 @@ def lookup_model(tables: list[Path]) -> Any:
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
-    from latbench.cli.ui import console
     from latbench.predictors.data import op_data
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table
@@ -322,6 +302,6 @@ def lookup_model(tables: list[Path]) -> Any:
             f"{missing[0]}: no such table; `latbench profile SPACE --table {missing[0]}` writes one"
         )
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
-    console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
+    ui.console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
     ops = op_data(frame)
     return LookupPredictor().fit(*ops.xy, device=ops.device, table_sha256=ops.table_sha256)

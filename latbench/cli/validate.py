@@ -20,8 +20,8 @@ from latbench.errors import LatbenchError
 if TYPE_CHECKING:
     from latbench.archs import Architecture
     from latbench.deploy.report import ValidationReport
-    from latbench.deploy.validate import ValidateOptions
     from latbench.protocol_registry import Protocol
+from latbench.cli import ui
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynamic cells
 
 
@@ -145,13 +145,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
-    from latbench.cli.ui import console
-    from latbench.deploy.validate import timing_config, validate
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate, validate_onnx
+    from latbench.models import parse_input_shape
     from latbench.protocol_registry import get_protocol
 
     path = Path(args.arch)
-    if path.suffix.lower() == ".onnx":
-        return _validate_onnx(args, path)
+    options = ValidateOptions(
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads or None,
+        cuda_graph=args.cuda_graph,
+        transfers=args.transfers,
+        **({"opset": args.opset} if args.opset else {}),
+        out_dir=args.out,
+        skip_unavailable=args.skip_unavailable,
+    )
+    config = timing_config(args.device, args.measure_ms)
+    if path.suffix.lower() == ".onnx":  # ONNX Runtime on the CPU is the reference
+        if args.predictor is not None or args.protocol is not None:
+            raise LatbenchError(
+                f"{path}: --predictor and --protocol need a network latbench can decompose; "
+                "give the model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
+            )
+        shape = parse_input_shape(args.input_shape) if args.input_shape else None
+        _print_start(args, str(path))
+        report = validate_onnx(
+            path,
+            args.backend,
+            input_shape=shape,
+            budget_ms=args.budget_ms,
+            min_fps=args.min_fps,
+            options=options,
+            config=config,
+        )
+        note = (
+            "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no PyTorch model; "
+            "`max |out - torch|` is against it)"
+        )
+        return _finish(args, report, path.stem, "onnx", note)
     protocol = get_protocol(args.protocol) if args.protocol else None
     arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
     if protocol is not None:
@@ -162,37 +193,23 @@ def run(args: argparse.Namespace) -> int:
         budget_ms, min_fps = protocol.limits
         args.budget_ms = budget_ms if args.budget_ms is None else args.budget_ms
         args.min_fps = min_fps if args.min_fps is None else args.min_fps
-    if not args.json:
-        console.print(
-            f"validating {arch.name or arch.space} ({len(arch.edges)} ops) "
-            f"on {args.device}: {', '.join(args.backend)}"
-        )
+    _print_start(args, f"{arch.name or arch.space} ({len(arch.edges)} ops)")
     report = validate(
         arch,
         args.backend,
         budget_ms=args.budget_ms,
         min_fps=args.min_fps,
         predictor=args.predictor,
-        options=_options(args),
         load_predictor=load_network_predictor,
-        config=timing_config(args.device, args.measure_ms),
+        options=options,
+        config=config,
     )
     return _finish(args, report, arch.name or arch.space, arch.space)
 
 
-def _options(args: argparse.Namespace) -> ValidateOptions:
-    from latbench.deploy.validate import ValidateOptions
-
-    return ValidateOptions(
-        device=args.device,
-        precision=args.precision,
-        threads=args.threads or None,
-        cuda_graph=args.cuda_graph,
-        transfers=args.transfers,
-        **({"opset": args.opset} if args.opset else {}),
-        out_dir=args.out,
-        skip_unavailable=args.skip_unavailable,
-    )
+def _print_start(args: argparse.Namespace, what: str) -> None:
+    if not args.json:
+        ui.console.print(f"validating {what} on {args.device}: {', '.join(args.backend)}")
 
 
 def _finish(
@@ -202,7 +219,6 @@ def _finish(
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
-    from latbench.cli.ui import console
     from latbench.paths import file_in
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -215,7 +231,7 @@ def _finish(
     else:
         _print(report, json_path, md_path)
         if note:
-            console.print(note)
+            ui.console.print(note)
     failed = [b for b in report.backends if b.status == "failed"]
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
@@ -223,7 +239,6 @@ def _finish(
 
 
 def _print(report: ValidationReport, json_path: Path, md_path: Path) -> None:
-    from latbench.cli.ui import console, print_table
     from latbench.deploy.report import gap_basis
 
     limits = [
@@ -231,21 +246,21 @@ def _print(report: ValidationReport, json_path: Path, md_path: Path) -> None:
         f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
     ]
     title = ", ".join(filter(None, limits)) or "no budget given"
-    print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
+    ui.print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
     for b in report.backends:
         if b.status == "ok":
-            console.print(
+            ui.console.print(
                 f"  {b.backend}: precision {b.info['precision']}, batch {b.info['batch']}, "
                 f"transfers included: {b.info['transfers_included']}, timer {b.info['timer']}, max "
                 f"|out - torch| {b.max_abs_diff:.3g}",
             )
     if len(report.clocks) == 1:
-        console.print(f"  {report.clock_line}")
+        ui.console.print(f"  {report.clock_line}")
     for note in report.notes():
-        console.print(f"  {note}")
+        ui.console.print(f"  {note}")
     if gap_basis(report.prediction):
-        console.print(f"  prediction{gap_basis(report.prediction)}")
-    console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}")
+        ui.console.print(f"  prediction{gap_basis(report.prediction)}")
+    ui.console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}")
 
 
 def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
@@ -257,14 +272,13 @@ def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Prot
     import torch
 
     from latbench.atomic import write_atomically
-    from latbench.cli.ui import console, print_table
     from latbench.deploy.protocols import ProtocolOptions
     from latbench.deploy.validate import busy_warnings, resolve_architecture
     from latbench.device import fingerprint
     from latbench.paths import file_in
 
     if not args.json:
-        console.print(
+        ui.console.print(
             f"{args.protocol} protocol: {arch.name or arch.space} on "
             f"{args.device}, {args.n_frames} frames"
         )
@@ -291,16 +305,16 @@ def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Prot
             ("first frame (full)", out["first_frame_ms"], "", ""),
             ("following frames", out["following_mean_ms"], out["following_std_ms"], ""),
         ]
-    print_table(
+    ui.print_table(
         f"{args.protocol} protocol ({out['timer']})", ["frames", "mean ms", "std ms", "FPS"], rows
     )
     in_threads = f", {threads} torch thread(s)" if threads else ""
-    console.print(f"  device {out['fingerprint'].get('slug')}{in_threads}")
+    ui.console.print(f"  device {out['fingerprint'].get('slug')}{in_threads}")
     for note in result.notes:
-        console.print(f"  note: {note}")
+        ui.console.print(f"  note: {note}")
     for warning in out["warnings"]:
-        console.print(f"  {warning}")
-    console.print(f"report: {path}")
+        ui.console.print(f"  {warning}")
+    ui.console.print(f"report: {path}")
     return 0
 
 
@@ -317,36 +331,3 @@ def _resolve(args: argparse.Namespace) -> Architecture:
         return resolve_architecture(args.arch)
     args.model = args.arch
     return model_architectures(args)[0]
-
-
-def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
-    """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
-    from latbench.cli.ui import console
-    from latbench.deploy.validate import timing_config, validate_onnx
-    from latbench.models import parse_input_shape
-
-    if args.predictor is not None or args.protocol is not None:
-        raise LatbenchError(
-            f"{path}: --predictor and --protocol need a network latbench can decompose; give the "
-            "model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
-        )
-    shape = parse_input_shape(args.input_shape) if args.input_shape else None
-    if not args.json:
-        console.print(f"validating {path} on {args.device}: {', '.join(args.backend)}")
-    report = validate_onnx(
-        path,
-        args.backend,
-        input_shape=shape,
-        budget_ms=args.budget_ms,
-        min_fps=args.min_fps,
-        options=_options(args),
-        config=timing_config(args.device, args.measure_ms),
-    )
-    return _finish(
-        args,
-        report,
-        path.stem,
-        "onnx",
-        "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
-        "PyTorch model; `max |out - torch|` is against it)",
-    )
