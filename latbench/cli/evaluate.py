@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         json_metrics,
         metric_rows,
         pass_drift,
+        scatter_png,
     )
 
     model = load(args.predictor)
@@ -110,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
             "of the measured latency",
         )
     if args.plot is not None:
-        _plot(args.plot, nets, name, predicted)
+        series = {name: predicted}
+        if nets.repeat_ms is not None:
+            series["re-measured (repeat 2)"] = nets.repeat_ms
+        what = "imported" if "imported" in nets.provenance else "measured"
+        title, xlabel = f"{nets.space} on {nets.device}", f"{what} latency (ms, whole network)"
+        scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
+        ui.console.print(f"scatter plot -> {args.plot}")
     if args.json is not None:
         args.json.write_text(
             json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
@@ -132,20 +139,3 @@ def interval_report(model: Any, nets: Any) -> dict[str, float]:
         "median_width_pct": 100 * float(np.median((high - low) / y)),
         "n": int(len(y)),
     }
-
-
-def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
-    from latbench.predictors.report import scatter_png
-
-    series = {name: predicted}
-    if nets.repeat_ms is not None:
-        series["re-measured (repeat 2)"] = nets.repeat_ms
-    what = "imported" if "imported" in nets.provenance else "measured"
-    scatter_png(
-        plot,
-        nets.latency_ms,
-        series,
-        f"{nets.space} on {nets.device}",
-        xlabel=f"{what} latency (ms, whole network)",
-    )
-    ui.console.print(f"scatter plot -> {plot}")

@@ -219,6 +219,7 @@ def _finish(
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
+    from latbench.deploy.report import gap_basis
     from latbench.paths import file_in
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -229,38 +230,32 @@ def _finish(
     if args.json:
         print(report.to_json())
     else:
-        _print(report, json_path, md_path)
+        limits = [
+            f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
+            f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
+        ]
+        title = ", ".join(filter(None, limits)) or "no budget given"
+        ui.print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
+        for b in report.backends:
+            if b.status == "ok":
+                ui.console.print(
+                    f"  {b.backend}: precision {b.info['precision']}, batch {b.info['batch']}, "
+                    f"transfers included: {b.info['transfers_included']}, timer "
+                    f"{b.info['timer']}, max |out - torch| {b.max_abs_diff:.3g}",
+                )
+        if len(report.clocks) == 1:
+            ui.console.print(f"  {report.clock_line}")
+        for line in report.notes():
+            ui.console.print(f"  {line}")
+        if gap_basis(report.prediction):
+            ui.console.print(f"  prediction{gap_basis(report.prediction)}")
+        ui.console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}")
         if note:
             ui.console.print(note)
     failed = [b for b in report.backends if b.status == "failed"]
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
     return 1 if report.passed is False else 0
-
-
-def _print(report: ValidationReport, json_path: Path, md_path: Path) -> None:
-    from latbench.deploy.report import gap_basis
-
-    limits = [
-        f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
-        f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
-    ]
-    title = ", ".join(filter(None, limits)) or "no budget given"
-    ui.print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
-    for b in report.backends:
-        if b.status == "ok":
-            ui.console.print(
-                f"  {b.backend}: precision {b.info['precision']}, batch {b.info['batch']}, "
-                f"transfers included: {b.info['transfers_included']}, timer {b.info['timer']}, max "
-                f"|out - torch| {b.max_abs_diff:.3g}",
-            )
-    if len(report.clocks) == 1:
-        ui.console.print(f"  {report.clock_line}")
-    for note in report.notes():
-        ui.console.print(f"  {note}")
-    if gap_basis(report.prediction):
-        ui.console.print(f"  prediction{gap_basis(report.prediction)}")
-    ui.console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}")
 
 
 def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
