@@ -30,7 +30,7 @@ from latbench.papers import (
 )
 
 
-class _ListSearches(argparse.Action):
+class _ListSearches(argparse._HelpAction):
     """``--help`` that also lists every registered search, plugins' included (loading the
     plugins: only when asked, so building the parser stays cheap)."""
 
@@ -62,11 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         add_help=False,
     )
     p.add_argument(
-        "-h",
-        "--help",
-        action=_ListSearches,
-        nargs=0,
-        help="show this help (with every search) and exit",
+        "-h", "--help", action=_ListSearches, help="show this help (with every search) and exit"
     )
     p.add_argument(
         "which",
