@@ -1,10 +1,7 @@
 """The ``latbench`` command (console script ``latbench.cli:main``, ``python -m latbench``).
 
-This module is the entry point and stays tiny: Ctrl-C while the command's modules are still
-importing gives the usual one-line message (exit 130), not a traceback. The parser and the
-dispatch are in ``latbench.cli.commands``; each subcommand lives in its own module
-(``latbench.cli.<command>``) with ``register(subparsers)`` and a ``run(args)`` that imports the
-implementation.
+The entry point stays tiny, so Ctrl-C while the command's modules still import gives the usual
+one-line message (exit 130), not a traceback; parser and dispatch: ``latbench.cli.commands``.
 """
 
 import sys

@@ -7,55 +7,33 @@ import argparse
 import importlib
 import math
 from dataclasses import dataclass
+from typing import Any
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+def _bounded(cast: type[int] | type[float], low: float, must: str, strict: bool = False) -> Any:
+    """An ``argparse`` type: a finite ``cast`` number >= ``low`` (> ``low`` when ``strict``)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = cast(text)
+        except ValueError:
+            what = "an integer" if cast is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} must be finite")
+        if value < low or (strict and value == low):
+            shown = value if cast is int else format(value, "g")
+            raise argparse.ArgumentTypeError(f"{shown} {must}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} must be finite")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value:g} must be > 0")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """A finite number >= 0."""
-    value = _float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value:g} must be >= 0")
-    return value
-
-
-def nonnegative_int(text: str) -> int:
-    """An integer >= 0 (seeds)."""
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
+positive_int = _bounded(int, 1, "must be at least 1")
+nonnegative_int = _bounded(int, 0, "must be >= 0")
+"""An integer >= 0 (seeds)."""
+positive_float = _bounded(float, 0, "must be > 0", strict=True)
+nonnegative_float = _bounded(float, 0, "must be >= 0")
 
 
 @dataclass(frozen=True)

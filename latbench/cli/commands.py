@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from latbench import __version__
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
@@ -39,8 +38,7 @@ COMMANDS = (
     "search",
     "memory",
 )
-"""Subcommands in the order ``latbench --help`` lists them; ``latbench.cli.<name>`` (``-`` as
-``_``) registers each."""
+"""Subcommands in the order ``latbench --help`` lists them (module: ``module_name``)."""
 _PACKAGE = Path(__file__).resolve().parents[1]
 _OWN_ROOTS = tuple(
     str(folder.resolve()) + os.sep
@@ -48,14 +46,6 @@ _OWN_ROOTS = tuple(
 )
 """Folders of latbench's sources: the package and where ``latbench.nas`` and
 ``latbench.predictors`` are (links in a checkout)."""
-
-
-class _SpeltOut(argparse.ArgumentParser):
-    """A subcommand's parser: options must be spelt out (argparse would otherwise take
-    ``--n 50`` for ``--n-paths 50`` without a word)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_abbrev=False, **kwargs)
 
 
 def module_name(command: str) -> str:
@@ -77,12 +67,12 @@ def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParse
         version=f"latbench {__version__}",
         help="print latbench's version and exit",
     )
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_SpeltOut
-    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands:
         importlib.import_module(module_name(name)).register(sub)
-        sub.choices[name].description = plain_text(sub.choices[name].description)
+        command = sub.choices[name]
+        command.description = plain_text(command.description)
+        command.allow_abbrev = False  # else `--n 50` would be taken for `--n-paths 50`
     for command in (parser, *sub.choices.values()):
         command.add_argument(PLUGIN_OPTION, action="append", metavar="MODULE", help=PLUGIN_HELP)
     return parser
@@ -193,20 +183,18 @@ def dispatch(argv: list[str] | None = None) -> int:
     try:
         with _latbench_warnings():
             return int(args.func(args) or 0)
-    except LatbenchError as exc:
-        print(f"latbench: error: {exc}", file=sys.stderr)
-        return 2
     except Terminated:
         print("latbench: terminated (SIGTERM); every row written so far is kept", file=sys.stderr)
         return 143
-    except OSError as exc:  # disk full, read-only filesystem, dangling symlink, loop, ...
-        print(f"latbench: error: {os_error_line(exc)}", file=sys.stderr)
-        return 2
-    except UnicodeDecodeError as exc:  # loaders name the file; this is the last resort
-        print(f"latbench: error: {decode_error_line(exc, 'input')}", file=sys.stderr)
-        return 2
-    except RecursionError:
-        print("latbench: error: input nested too deeply to process", file=sys.stderr)
+    except (LatbenchError, OSError, UnicodeDecodeError, RecursionError) as exc:
+        line = str(exc)
+        if isinstance(exc, OSError):  # disk full, read-only filesystem, dangling symlink, ...
+            line = os_error_line(exc)
+        elif isinstance(exc, UnicodeDecodeError):  # loaders name the file; the last resort
+            line = decode_error_line(exc, "input")
+        elif isinstance(exc, RecursionError):
+            line = "input nested too deeply to process"
+        print(f"latbench: error: {line}", file=sys.stderr)
         return 2
     finally:
         if previous is not None:

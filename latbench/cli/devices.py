@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from latbench.cli import ui
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list measurable devices and their fingerprints")
@@ -13,7 +15,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--ray",
         nargs="?",
         const="auto",
-        default=None,
         metavar="ADDRESS",
         help="list the devices of every node of a Ray cluster instead (default "
         "ADDRESS: auto, the cluster `ray start` made on this machine)",
@@ -21,24 +22,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _run_fleet(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, print_table
-    from latbench.fleet.cluster import connect, fleet_devices
-
-    found = fleet_devices(connect(args.ray))
-    if args.json:
-        console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
-        return 0
-    rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
-    print_table("devices of the Ray fleet", ["node", "device", "slug (table folder)", "name"], rows)
-    return 0
-
-
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, print_table
-
     if args.ray is not None:
-        return _run_fleet(args)
+        from latbench.fleet.cluster import connect, fleet_devices
+
+        found = fleet_devices(connect(args.ray))
+        if args.json:
+            ui.console.print_json(json.dumps([{"node": node, **fp} for node, fp in found]))
+            return 0
+        rows = [(node, fp["device"], fp["slug"], fp["name"]) for node, fp in found]
+        header = ["node", "device", "slug (table folder)", "name"]
+        ui.print_table("devices of the Ray fleet", header, rows)
+        return 0
     import torch
 
     from latbench.device import fingerprint
@@ -46,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     prints = [fingerprint(n) for n in names]
     if args.json:
-        console.print_json(json.dumps(dict(zip(names, prints))))
+        ui.console.print_json(json.dumps(dict(zip(names, prints))))
         return 0
     rows = [
         (
@@ -59,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for n, fp in zip(names, prints)
     ]
-    print_table("devices", ["device", "slug (device_profiles/ folder)", "name", "details"], rows)
+    ui.print_table("devices", ["device", "slug (device_profiles/ folder)", "name", "details"], rows)
     if len(names) == 1:
-        console.print("no CUDA device visible (torch.cuda.is_available() is False)")
+        ui.console.print("no CUDA device visible (torch.cuda.is_available() is False)")
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from latbench.cli import ui
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,7 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cc",
         type=float,
-        default=None,
         help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)",
     )
     p.add_argument(
@@ -30,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, print_table
     from latbench.deploy.doctor import diagnose
 
     found = diagnose(args.cc)
@@ -38,16 +38,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(found, indent=1, sort_keys=True))
         return found["exit_code"]
     if found["gpus"]:
-        print_table(
+        ui.print_table(
             "GPUs",
             ["index", "name", "compute capability", "seen by"],
             [(g["index"], g["name"], g["cc"], g["via"]) for g in found["gpus"]],
         )
     elif found["note"]:
-        console.print(found["note"], markup=False)
-    print_table("installed", ["package", "version"], sorted(found["installed"].items()))
+        ui.console.print(found["note"])
+    ui.print_table("installed", ["package", "version"], sorted(found["installed"].items()))
     if found["checks"]:
-        print_table(
+        ui.print_table(
             "support",
             ["cc", "package", "installed", "versions that support it", "verdict"],
             [
@@ -63,16 +63,16 @@ def run(args: argparse.Namespace) -> int:
         )
     for c in found["checks"]:
         if c["note"]:
-            console.print(f"{c['package']}: {c['note']}", markup=False)
+            ui.console.print(f"{c['package']}: {c['note']}")
         if c["command"]:
-            console.print(f"{c['package']}: run  {c['command']}", markup=False)
+            ui.console.print(f"{c['package']}: run  {c['command']}")
     rows = [
         (c["package"], r["versions"], r["cc"], r["source"])
         for c in found["checks"]
         for r in c["rows"]
     ]
     if rows:
-        print_table(
+        ui.print_table(
             "releases that run on it, with sources", ["package", "versions", "cc", "source"], rows
         )
     return found["exit_code"]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from latbench.cli import ui
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import fitted_statistic
@@ -16,19 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate",
         help="accuracy of a predictor on held-out whole networks",
-        description="Predict the networks of NETWORKS (a latbench.networks "
-        "table, ideally not the one the predictor was calibrated "
-        "on) and compare with their measured latency: MAPE, share "
-        "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the "
-        "noise floor (repeat 2 vs repeat 1) when the table has it; "
-        "with --plot, a predicted-vs-measured scatter plot (PNG).",
+        description="Predict the networks of NETWORKS (a latbench.networks table, ideally not the "
+        "one the predictor was calibrated on) and compare with their measured latency: MAPE, share "
+        "within ±5 %% / ±10 %%, Kendall τ, Spearman ρ, beside the noise floor (repeat 2 vs repeat "
+        "1) when the table has it; with --plot, a predicted-vs-measured scatter plot (PNG).",
     )
     p.add_argument("predictor", type=Path, help="network predictor JSON (`latbench fit`)")
     p.add_argument("networks", type=Path, help="latbench.networks table of held-out networks")
     p.add_argument(
         "--stat",
         choices=sorted(STATS),
-        default=None,
         help="statistic compared (default: the one the predictor was fitted on)",
     )
     p.add_argument(
@@ -42,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, print_table
     from latbench.predictors.base import input_level
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import refuse_prior
@@ -55,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         json_metrics,
         metric_rows,
         pass_drift,
+        scatter_png,
     )
 
     model = load(args.predictor)
@@ -69,54 +67,57 @@ def run(args: argparse.Namespace) -> int:
         )
     nets, left_out = held_out(nets, getattr(model, "shots_", []))
     if left_out:
-        console.print(
+        ui.console.print(
             f"left out the {left_out} network(s) the predictor was fitted on (its "
             f"shots); scoring the {len(nets.archs)} held-out ones"
         )
     calibrated_on = model.info_.get("tables_sha256", {}).get("networks")
     if not left_out and calibrated_on and calibrated_on == nets.table_sha256:
-        console.print(
+        ui.console.print(
             f"note: {args.networks} is the networks table {args.predictor} was "
             "calibrated on: these scores are in-sample, not held out (evaluate on "
             "other networks, e.g. `measure-nets --seed 1 --repeat 2`)",
-            markup=False,
         )
-    console.print(f"latencies {nets.provenance}", markup=False)
+    ui.console.print(f"latencies {nets.provenance}")
     name = type(model).__name__
     predicted = model.predict(nets.archs)
     report = evaluate_networks({name: predicted}, nets)
-    print_table(
+    ui.print_table(
         f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
         METRIC_HEADER,
         metric_rows(report),
     )
     if NOISE_FLOOR not in report:
-        console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
+        ui.console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
     drift = pass_drift(nets)
     if drift is not None:
-        console.print(
+        ui.console.print(
             f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
-            f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 "
-            "(drift reference measured in the same rounds); the drift-corrected floor "
-            "divides it out"
+            f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 (drift reference "
+            "measured in the same rounds); the drift-corrected floor divides it out"
         )
     elif NOISE_FLOOR in report:
-        console.print(
+        ui.console.print(
             "no drift reference in this table: the floor includes any slow-down of "
             "the whole machine between the passes"
         )
     if hasattr(model, "predict_interval"):
         report["interval"] = interval_report(model, nets)
         r = report["interval"]
-        console.print(
+        ui.console.print(
             f"{r['stated_pct']:g} % interval ({getattr(model, 'estimate_label', 'estimated')}): "
             f"covers {r['coverage_pct']:.1f} % of the {r['n']} held-out networks "
             f"(stated {r['stated_pct']:g} %); median width {r['median_width_pct']:.1f} % "
             "of the measured latency",
-            markup=False,
         )
     if args.plot is not None:
-        _plot(args.plot, nets, name, predicted)
+        series = {name: predicted}
+        if nets.repeat_ms is not None:
+            series["re-measured (repeat 2)"] = nets.repeat_ms
+        what = "imported" if "imported" in nets.provenance else "measured"
+        title, xlabel = f"{nets.space} on {nets.device}", f"{what} latency (ms, whole network)"
+        scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
+        ui.console.print(f"scatter plot -> {args.plot}")
     if args.json is not None:
         args.json.write_text(
             json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
@@ -138,21 +139,3 @@ def interval_report(model: Any, nets: Any) -> dict[str, float]:
         "median_width_pct": 100 * float(np.median((high - low) / y)),
         "n": int(len(y)),
     }
-
-
-def _plot(plot: Path, nets: Any, name: str, predicted: Any) -> None:
-    from latbench.cli.ui import console
-    from latbench.predictors.report import scatter_png
-
-    series = {name: predicted}
-    if nets.repeat_ms is not None:
-        series["re-measured (repeat 2)"] = nets.repeat_ms
-    what = "imported" if "imported" in nets.provenance else "measured"
-    scatter_png(
-        plot,
-        nets.latency_ms,
-        series,
-        f"{nets.space} on {nets.device}",
-        xlabel=f"{what} latency (ms, whole network)",
-    )
-    console.print(f"scatter plot -> {plot}")

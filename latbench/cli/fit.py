@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
@@ -15,11 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fit",
         help="fit a latency predictor and save it as JSON",
-        description="Fit an op predictor on OP_TABLE (lookup or learned) and, "
-        "with --networks, calibrate a network predictor on whole "
-        "networks measured as a whole. With --transfer-from, map a "
-        "predictor of another device onto this one from --shots "
-        "networks of --networks.",
+        description="Fit an op predictor on OP_TABLE (lookup or learned) and, with --networks, "
+        "calibrate a network predictor on whole networks measured as a whole. With "
+        "--transfer-from, map a predictor of another device onto this one from --shots networks "
+        "of --networks.",
     )
     p.add_argument("op_table", nargs="?", type=Path, help="latbench.latency table (CSV)")
     p.add_argument("-o", "--out", type=Path, required=True, help="predictor JSON to write")
@@ -27,11 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--kind",
         choices=("lookup", "learned", "memory", "prior"),
         default="lookup",
-        help="lookup: the table's ops by key; learned: a regressor on op features "
-        "that also predicts unmeasured ops; memory: a training-memory "
-        "predictor on a memory table (HyperSegNAS); prior: a cross-device "
-        "prior on relative op costs from the --prior-from tables, saved for "
-        "`fit --prior-from PRIOR.json` (default: lookup)",
+        help="lookup: the table's ops by key; learned: a regressor on op features that also "
+        "predicts unmeasured ops; memory: a training-memory predictor on a memory table "
+        "(HyperSegNAS); prior: a cross-device prior on relative op costs from the --prior-from "
+        "tables, saved for `fit --prior-from PRIOR.json` (default: lookup)",
     )
     p.add_argument("--networks", type=Path, help="latbench.networks table to calibrate on")
     p.add_argument(
@@ -56,9 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--transfer-from",
         type=Path,
-        help="predictor of another device (network or op level) to transfer; for "
-        "a model-zoo table (import-nets --format timm): the networks table of "
-        "the same models on another device",
+        help="predictor of another device (network or op level) to transfer; for a model-zoo table "
+        "(import-nets --format timm): the networks table of the same models on another device",
     )
     p.add_argument(
         "--shots",
@@ -76,7 +75,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch",
         type=positive_int,
-        default=None,
         help="batch size of a --target-gpu estimate (default: the batch of --networks, else 1)",
     )
     p.add_argument(
@@ -100,9 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
+def _learn_prior(paths: list[Path], column: str) -> Any:
     """A DevicePrior learned from the networks tables of other devices (any batch sizes)."""
-    from latbench.cli.ui import console
     from latbench.predictors.batch import encode
     from latbench.predictors.data import network_data
     from latbench.predictors.device_prior import DevicePrior
@@ -115,19 +112,17 @@ def _learn_prior(paths: list[Path], column: str):  # noqa: ANN202
             name = f"{name}:{path.parent.name or path.stem}"
         devices[name] = (encode(data.archs), data.latency_ms)
     prior = DevicePrior.fit_devices(devices)
-    console.print(
+    ui.console.print(
         f"prior learned from {len(devices)} device(s): "
         + ", ".join(f"{d} (batch {b})" for d, b in zip(devices, prior.batches))
         + f"; {len(prior.keys)} shared ops (keyed at batch 1)",
-        markup=False,
     )
     return prior
 
 
-def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
+def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
     """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
     an error naming why when it knows none of the target's ops, a note when only some."""
-    from latbench.cli.ui import console
     from latbench.predictors.device_prior import DevicePrior, prior_key
     from latbench.predictors.persist import load
 
@@ -135,13 +130,10 @@ def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
         prior = load(paths[0])
         if not isinstance(prior, DevicePrior):
             raise LatbenchError(
-                f"{paths[0]}: a saved {type(prior).__name__}, not a prior; "
-                "write one with `latbench fit --kind prior --prior-from "
-                "TABLES... -o PRIOR.json`"
+                f"{paths[0]}: a saved {type(prior).__name__}, not a prior; write one with "
+                "`latbench fit --kind prior --prior-from TABLES... -o PRIOR.json`"
             )
-        console.print(
-            f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} ops", markup=False
-        )
+        ui.console.print(f"prior {paths[0]}: {len(prior.devices)} device(s), {len(prior.keys)} ops")
     else:
         prior = _learn_prior(paths, column)
     keys = [op.key for op in target_ops]
@@ -154,18 +146,15 @@ def _prior(paths: list[Path], column: str, target_ops: list):  # noqa: ANN202
             "space or size"
         )
     if missing:
-        console.print(
-            f"note: the prior lacks {len(missing)} of the target networks' "
-            f"{len(keys)} ops (e.g. {prior_key(missing[0])}); opcost-learned is "
-            "used only for shots whose ops it covers",
-            markup=False,
+        ui.console.print(
+            f"note: the prior lacks {len(missing)} of the target networks' {len(keys)} ops (e.g. "
+            f"{prior_key(missing[0])}); opcost-learned is used only for shots whose ops it covers",
         )
     return prior
 
 
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
-    from latbench.cli.ui import console
     from latbench.predictors.persist import save, sha256_file
 
     if not args.prior_from or len(args.prior_from) < 2:
@@ -174,20 +163,13 @@ def _fit_prior(args: argparse.Namespace) -> int:
             "(e.g. the columns `latbench import-nets` wrote)"
         )
     prior = _learn_prior(args.prior_from, STATS[args.stat])
-    save(
-        prior,
-        args.out,
-        tables={str(p): sha256_file(p) for p in args.prior_from},
-        statistic=STATS[args.stat],
-    )
-    console.print(f"saved prior -> {args.out}")
+    tables = {str(p): sha256_file(p) for p in args.prior_from}
+    save(prior, args.out, tables=tables, statistic=STATS[args.stat])
+    ui.console.print(f"saved prior -> {args.out}")
     return 0
 
 
-def _transfer(
-    args: argparse.Namespace,
-) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], dict | None]:
-    from latbench.cli.ui import console
+def _transfer(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.batch import encode
     from latbench.predictors.data import fitted_sizes, network_data
@@ -199,20 +181,18 @@ def _transfer(
 
     if args.networks is None:
         raise LatbenchError(
-            f"{'--transfer-from' if args.transfer_from else '--target-gpu'} "
-            "with shots needs --networks (networks measured on the target "
-            "device)"
+            f"{'--transfer-from' if args.transfer_from else '--target-gpu'} with shots needs "
+            "--networks (networks measured on the target device)"
         )
     nets = network_data(args.networks, STATS[args.stat])
     if nets.space == "timm":
         return _model_transfer(args, nets)
     spec = None
     if args.target_gpu is not None:
-        spec = _spec_model(args.target_gpu, args.batch or _batch(nets.archs))
-        console.print(
+        spec = _spec_model(args, nets.archs)
+        ui.console.print(
             f"{args.target_gpu}: the fit starts from its {spec.estimate_label} "
             f"({spec.spec_.source})",
-            markup=False,
         )
     source = load(args.transfer_from) if args.transfer_from is not None else spec
     if isinstance(source, (TrainingMemoryPredictor, DevicePrior)):
@@ -221,80 +201,68 @@ def _transfer(
             "--transfer-from takes a latency predictor of another device (`latbench fit`)"
         )
     if input_level(source) == "op":
-        console.print(
+        ui.console.print(
             f"source {args.transfer_from} is an op predictor "
             f"({type(source).__name__}): lifted to networks as the sum of its op costs"
         )
     rows = choose_shots(len(nets.archs), args.shots, args.seed)
+    shots = [nets.archs[i] for i in rows]
     prior = (
-        _prior(args.prior_from, STATS[args.stat], encode([nets.archs[i] for i in rows]).ops)
-        if args.prior_from
-        else None
+        _prior(args.prior_from, STATS[args.stat], encode(shots).ops) if args.prior_from else None
     )
-    model = TransferPredictor(
-        source,
-        args.method,
-        nets.device,
-        prior,
-        spec_prior=None if spec is None else spec.weights_.tolist(),
-    ).fit([nets.archs[i] for i in rows], nets.latency_ms[rows])
+    spec_prior = None if spec is None else spec.weights_.tolist()
+    model = TransferPredictor(source, args.method, nets.device, prior, spec_prior=spec_prior)
+    model.fit(shots, nets.latency_ms[rows])
+    _print_choice(args, model, len(rows), nets, "networks")
+    tables = {"networks": nets.table_sha256}
+    return _save(
+        args, model, nets.device, tables, fitted_sizes(archs=nets.archs), nets.drift_reference
+    )
+
+
+def _print_choice(
+    args: argparse.Namespace, model: Any, n_shots: int, nets: Any, what: str, sources: str = ""
+) -> None:
+    """The shot draw and the method leave-one-out cross-validation chose."""
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
-    console.print(
-        f"{len(rows)} shots drawn at random (seed {args.seed}) from {len(nets.archs)} "
-        f"networks of {args.networks} ({nets.provenance}); chose {model.method_} "
-        f"(alpha {model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
-        markup=False,
-    )
-    return (
-        model,
-        {"networks": nets.table_sha256},
-        model.fit_metrics_,
-        nets.device,
-        fitted_sizes(archs=nets.archs),
-        nets.drift_reference,
+    ui.console.print(
+        f"{n_shots} shots drawn at random (seed {args.seed}) from {len(nets.archs)} {what} of "
+        f"{args.networks} ({nets.provenance}); {sources}chose {model.method_} (alpha "
+        f"{model.alpha_:g}) by leave-one-out RMS relative error: {scores}",
     )
 
 
-def _batch(archs: list) -> int:
+def _spec_model(args: argparse.Namespace, archs: list) -> Any:
+    """The spec-sheet predictor of --target-gpu at --batch, else at the batch of ``archs``."""
     from latbench.predictors.batch import encode
     from latbench.predictors.device_prior import batch_of
-
-    return batch_of(encode(archs[:1])) if archs else 1
-
-
-def _spec_model(gpu: str, batch: int):  # noqa: ANN202
     from latbench.predictors.gpu_specs import SpecSheetPredictor
 
-    return SpecSheetPredictor(gpu, batch).fit()
+    batch = args.batch or (batch_of(encode(archs[:1])) if archs else 1)
+    return SpecSheetPredictor(args.target_gpu, batch).fit()
 
 
 def _spec_sheet(args: argparse.Namespace) -> int:
     """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
-    from latbench.cli.ui import console
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import save
 
-    batch = args.batch or (_batch(network_data(args.networks).archs) if args.networks else 1)
-    model = _spec_model(args.target_gpu, batch)
+    read = args.networks is not None and args.batch is None  # the batch of --networks
+    model = _spec_model(args, network_data(args.networks).archs if read else [])
     save(model, args.out)  # no device slug: nothing was measured (the state says which GPU)
     w = model.weights_
-    console.print(
-        f"{model.spec_.gpu} at batch {batch}: {model.estimate_label} (no measurement; "
-        f"source: {model.spec_.source}); calibrated on "
-        f"{', '.join(model.calibrated_on_)}: const {w[0]:.3g} ms, "
-        f"{1e3 * w[1]:.3g} µs per kernel launch -> {args.out}",
-        markup=False,
+    ui.console.print(
+        f"{model.spec_.gpu} at batch {model.batch}: {model.estimate_label} (no measurement; "
+        f"source: {model.spec_.source}); calibrated on {', '.join(model.calibrated_on_)}: const "
+        f"{w[0]:.3g} ms, {1e3 * w[1]:.3g} µs per kernel launch -> {args.out}",
     )
     return 0
 
 
-def _model_transfer(
-    args: argparse.Namespace, nets: object
-) -> tuple[object, dict[str, str], dict, str, dict[str, list[str]], None]:
+def _model_transfer(args: argparse.Namespace, nets: Any) -> int:
     """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
     are networks tables of the same models on OTHER devices (the source columns),
     ``latbench.predictors.model_transfer``."""
-    from latbench.cli.ui import console
     from latbench.model_features import FEATURES
     from latbench.predictors.data import network_data
     from latbench.predictors.model_transfer import ModelTransferPredictor, SourceColumn, as_models
@@ -302,66 +270,81 @@ def _model_transfer(
 
     if args.method not in ("auto", "loglinear"):
         raise LatbenchError(
-            f"--method {args.method} fits op costs; a model-zoo table (space "
-            "timm) takes --method auto or loglinear"
+            f"--method {args.method} fits op costs; a model-zoo table (space timm) takes "
+            "--method auto or loglinear"
         )
     sources, tables = [], {"networks": nets.table_sha256}
     for i, path in enumerate(p for p in [args.transfer_from, *(args.prior_from or [])] if p):
         src = network_data(path, STATS[args.stat])
         if src.space != "timm":
             raise LatbenchError(
-                f"{path}: space {src.space!r}; the source columns of a model-zoo "
-                "transfer are networks tables of the same zoo (space timm) on "
-                "other devices (`latbench import-nets --format timm`)"
+                f"{path}: space {src.space!r}; the source columns of a model-zoo transfer are "
+                "networks tables of the same zoo (space timm) on other devices "
+                "(`latbench import-nets --format timm`)"
             )
         rows = as_models(src.archs, FEATURES)
-        sources.append(
-            SourceColumn.fit(
-                src.device or path.parent.name,
-                rows.keys,
-                rows.features,
-                src.latency_ms / rows.batch,
-            )
-        )
+        latency_ms = src.latency_ms / rows.batch
+        device = src.device or path.parent.name
+        sources.append(SourceColumn.fit(device, rows.keys, rows.features, latency_ms))
         tables[f"source{i + 1}"] = src.table_sha256
     shots = choose_shots(len(nets.archs), args.shots, args.seed)
     model = ModelTransferPredictor(FEATURES, sources, args.method, nets.device).fit(
         [nets.archs[i] for i in shots], nets.latency_ms[shots]
     )
-    scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
-    console.print(
-        f"{len(shots)} shots drawn at random (seed {args.seed}) from "
-        f"{len(nets.archs)} models of {args.networks} ({nets.provenance}); source "
-        f"columns: {', '.join(s.device for s in sources) or 'none'}; chose "
-        f"{model.method_} (alpha {model.alpha_:g}) by leave-one-out RMS relative "
-        f"error: {scores}",
-        markup=False,
-    )
+    columns = ", ".join(s.device for s in sources) or "none"
+    _print_choice(args, model, len(shots), nets, "models", f"source columns: {columns}; ")
     missing = {d: n for d, n in model.imputed(nets.archs).items() if n}
     if missing:
-        console.print(
-            "models missing from a source column (their source latency is "
-            "predicted from features): " + ", ".join(f"{d} {n}" for d, n in missing.items()),
-            markup=False,
+        ui.console.print(
+            "models missing from a source column (their source latency is predicted from "
+            "features): " + ", ".join(f"{d} {n}" for d, n in missing.items()),
         )
-    return model, tables, model.fit_metrics_, nets.device, {}, None
+    return _save(args, model, nets.device, tables, {}, None)
+
+
+def _save(
+    args: argparse.Namespace,
+    model: Any,
+    device: str,
+    tables: dict[str, str],
+    sizes: dict[str, list[str]],
+    drift: dict | None,
+) -> int:
+    """Save ``model`` to ``--out`` with where it was fitted from; print it and its metrics."""
+    metrics = getattr(model, "fit_metrics_", {})
+    from latbench.predictors.persist import save
+
+    paths = {"ops": args.op_table, "networks": args.networks}
+    save(
+        model,
+        args.out,
+        device=device,
+        tables=tables,
+        fit_metrics=metrics,
+        statistic=STATS[args.stat],
+        sizes=sizes,
+        table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
+        drift_reference=drift if is_corrected(STATS[args.stat]) else None,
+    )
+    ui.console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
+    if metrics:
+        _print_metrics(type(model).__name__, metrics)
+    return 0
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
     """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
     percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
-    from latbench.cli.ui import print_table
     from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
 
     if is_accuracy(metrics):
-        print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
+        ui.print_table("fit (in-sample)", METRIC_HEADER, metric_rows({name: metrics}))
     else:
-        print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
+        ui.print_table("fit (in-sample)", list(metrics), [list(metrics.values())])
 
 
 def _memory(args: argparse.Namespace) -> int:
     """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
-    from latbench.cli.ui import console
     from latbench.predictors.memory import fit_memory
     from latbench.predictors.persist import save
 
@@ -372,7 +355,7 @@ def _memory(args: argparse.Namespace) -> int:
         )
     model, info = fit_memory(args.op_table)
     save(model, args.out, **info)
-    console.print(
+    ui.console.print(
         f"fitted {type(model).__name__} ({model.target}, offset calibrated on "
         f"{model.n_calibration_} measured networks) -> {args.out}"
     )
@@ -381,8 +364,6 @@ def _memory(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
-
     if args.kind == "memory":
         return _memory(args)
     if args.kind == "prior":
@@ -392,7 +373,6 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.learned import LearnedPredictor  # scikit-learn: only when fitting
     from latbench.predictors.lookup import LookupPredictor
     from latbench.predictors.network import NetworkPredictor
-    from latbench.predictors.persist import save
 
     zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
     # a zoo: sources optional (features alone)
@@ -415,35 +395,18 @@ def run(args: argparse.Namespace) -> int:
             "transfer needs >= 3 shots"
         )
     if transfer:
-        model, tables, metrics, device, sizes, drift = _transfer(args)
-    else:
-        if args.op_table is None:
-            raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
-        ops = op_data(args.op_table, STATS[args.stat])
-        model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(
-            *ops.xy, device=ops.device, table_sha256=ops.table_sha256
-        )
-        tables, device = {"ops": ops.table_sha256}, ops.device
-        sizes, drift = fitted_sizes(ops), ops.drift_reference
-        metrics = getattr(model, "fit_metrics_", {})
-        if args.networks is not None:
-            nets = network_data(args.networks, STATS[args.stat])
-            model = NetworkPredictor(model, args.composition, args.calibration).fit(*nets.xy)
-            tables["networks"], metrics = nets.table_sha256, model.fit_metrics_
-            sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
-    paths = {"ops": args.op_table, "networks": args.networks}
-    save(
-        model,
-        args.out,
-        device=device,
-        tables=tables,
-        fit_metrics=metrics,
-        statistic=STATS[args.stat],
-        sizes=sizes,
-        table_paths={k: str(paths[k]) for k in tables if paths.get(k) is not None},
-        drift_reference=drift if is_corrected(STATS[args.stat]) else None,
+        return _transfer(args)
+    if args.op_table is None:
+        raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
+    ops = op_data(args.op_table, STATS[args.stat])
+    model = (LookupPredictor() if args.kind == "lookup" else LearnedPredictor()).fit(
+        *ops.xy, device=ops.device, table_sha256=ops.table_sha256
     )
-    console.print(f"fitted {type(model).__name__} on device {device or '?'} -> {args.out}")
-    if metrics:
-        _print_metrics(type(model).__name__, metrics)
-    return 0
+    tables = {"ops": ops.table_sha256}
+    sizes, drift = fitted_sizes(ops), ops.drift_reference
+    if args.networks is not None:
+        nets = network_data(args.networks, STATS[args.stat])
+        model = NetworkPredictor(model, args.composition, args.calibration).fit(*nets.xy)
+        tables["networks"] = nets.table_sha256
+        sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference
+    return _save(args, model, ops.device, tables, sizes, drift)

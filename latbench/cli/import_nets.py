@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf
 from latbench.errors import LatbenchError
 
@@ -14,15 +16,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "import-nets",
         help="import whole-network latencies measured elsewhere (HELP, "
         "HW-NAS-Bench, BRP-NAS files) as networks tables",
-        description="Turn a CSV (.csv or .csv.gz) of networks (NAS-Bench-201 arch_str) and "
-        "one latency column per device into one latbench.networks table per "
-        "column, OUT/<column>/<space>-<size>.networks.csv. Rows say "
-        "source=imported and the side-car records origin, license, unit, batch "
-        "and per batch/image: imported numbers never pass for measured ones. "
-        "--format timm reads pytorch-image-models' results/benchmark-infer-*.csv "
-        "(model, image size, batch and ms per batch on each row) into "
-        "OUT/<file>/timm-published.networks.csv with per-model features counted "
-        "on the meta device (docs/timm-import.md).",
+        description="Turn a CSV (.csv or .csv.gz) of networks (NAS-Bench-201 arch_str) and one "
+        "latency column per device into one latbench.networks table per column, "
+        "OUT/<column>/<space>-<size>.networks.csv. Rows say source=imported and the side-car "
+        "records origin, license, unit, batch and per batch/image: imported numbers never pass "
+        "for measured ones. --format timm reads pytorch-image-models' "
+        "results/benchmark-infer-*.csv (model, image size, batch and ms per batch on each row) "
+        "into OUT/<file>/timm-published.networks.csv with per-model features counted on the meta "
+        "device (docs/timm-import.md).",
     )
     p.add_argument("file", type=Path, help="CSV or CSV.gz with an architecture column")
     p.add_argument(
@@ -41,9 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--batch",
         action="append",
         metavar="N|COLUMN=N",
-        help="batch size the latencies were measured at (required for --format "
-        "columns): N for every column, COLUMN=N for one (repeatable, e.g. "
-        "--batch 1 --batch 1080ti_32=32)",
+        help="batch size the latencies were measured at (required for --format columns): N for "
+        "every column, COLUMN=N for one (repeatable, e.g. --batch 1 --batch 1080ti_32=32)",
     )
     p.add_argument(
         "--per",
@@ -52,14 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="values are per forward pass of the whole batch (default) or per "
         "image; stored per batch",
     )
-    p.add_argument(
-        "--columns", default=None, help="comma-separated latency columns (default: all of them)"
-    )
+    p.add_argument("--columns", help="comma-separated latency columns (default: all of them)")
     p.add_argument("--out", type=Path, required=True, help="folder the tables go under")
     p.add_argument(
-        "--space",
-        default=None,
-        help="space of the architectures (default: the one whose column the header has)",
+        "--space", help="space of the architectures (default: the one whose column the header has)"
     )
     p.add_argument(
         "--arch-column",
@@ -84,8 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--prune",
         action="store_true",
-        help="the runtime removed 'none' edges and dead ops (default: the "
-        "benchmark's Zero ops ran)",
+        help="the runtime removed 'none' edges and dead ops (default: the benchmark's Zero "
+        "ops ran)",
     )
     p.add_argument(
         "--disconnected",
@@ -99,7 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--license-file",
         type=Path,
-        default=None,
         help="file holding the license notice (its text goes into the side-car)",
     )
     p.add_argument("--measured-by", default="", help="who measured (e.g. the paper's authors)")
@@ -111,10 +106,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--features-cache",
         type=Path,
-        default=None,
-        help="--format timm: CSV of per-model features, read and extended so "
-        "that importing another file of the same models builds none again "
-        "(default: OUT/timm-features.csv)",
+        help="--format timm: CSV of per-model features, read and extended so that importing "
+        "another file of the same models builds none again (default: OUT/timm-features.csv)",
     )
     p.add_argument("--force", action="store_true", help="replace existing tables")
     p.set_defaults(func=run, usage_error=p.error)
@@ -148,7 +141,6 @@ def _batches(values: list[str]) -> tuple[int | None, tuple[tuple[str, int], ...]
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.importing import ImportOptions, import_networks
 
     if not args.file.exists():  # before the options: they matter only for a file that is there
@@ -157,56 +149,38 @@ def run(args: argparse.Namespace) -> int:
         return _run_timm(args)
     if args.unit is None or not args.batch:
         args.usage_error("--format columns needs --unit and --batch (the file does not say)")
-    license_text, license_file = _license(args)
-    columns = (
+    args.license, args.license_file = _license(args)
+    args.batch, args.batches = _batches(args.batch)
+    args.columns = (
         tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
     )
-    batch, batches = _batches(args.batch)
-    options = ImportOptions(
-        unit=args.unit,
-        batch=batch,
-        batches=batches,
-        per=args.per,
-        space=args.space,
-        size=args.size,
-        n_classes=args.n_classes,
-        prune=args.prune,
-        columns=columns,
-        origin=args.origin,
-        license=license_text,
-        license_file=license_file,
-        measured_by=args.measured_by,
-        disconnected=args.disconnected,
-        skip_bad=args.skip_bad,
-        arch_column=args.arch_column,
-        force=args.force,
-    )
+    options = ImportOptions(**{f.name: getattr(args, f.name) for f in fields(ImportOptions)})
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():
-        console.print(
+        ui.console.print(
             f"{column}: {report.rows[column]} networks ({report.space}, {args.size}, "
             f"batch {options.batch_of(column)}, imported) -> {path}",
             soft_wrap=True,
         )
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
-        console.print(f"disconnected cells {verb}: {report.disconnected} rows")
+        ui.console.print(f"disconnected cells {verb}: {report.disconnected} rows")
     if report.duplicates:
-        console.print(
+        ui.console.print(
             f"{report.duplicates} rows repeat an architecture already in the file; "
             "both are kept, readers use the last one",
             soft_wrap=True,
         )
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
-        console.print(
+        ui.console.print(
             f"skipped (--skip-bad): {sum(report.skipped.values())} ({counts}); first ones:",
             soft_wrap=True,
         )
         for line in report.examples:
-            console.print(f"  {line}", markup=False, soft_wrap=True)
-    if not license_text:
-        console.print(
+            ui.console.print(f"  {line}", soft_wrap=True)
+    if not args.license:
+        ui.console.print(
             "note: no --license/--license-file given; keep the data's license "
             "notice with these tables if you share them"
         )
@@ -217,7 +191,6 @@ TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
 
 
 def _run_timm(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console
     from latbench.importing_timm import import_timm_file
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]
@@ -231,7 +204,7 @@ def _run_timm(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int, seconds: float) -> None:
         if done % 100 == 0:
-            console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
+            ui.console.print(f"  features: {done}/{total} models ({seconds:.0f} s)")
 
     report = import_timm_file(
         args.file,
@@ -246,32 +219,28 @@ def _run_timm(args: argparse.Namespace) -> int:
     batches = ", ".join(
         f"{b}: {n}" for b, n in sorted(report.batches.items(), key=lambda kv: -kv[1])[:4]
     )
-    console.print(
+    ui.console.print(
         f"{report.rows} of {report.read} rows (timm models, imported; batch per "
         f"row: {batches}) -> {report.table}",
         soft_wrap=True,
     )
-    console.print(
-        f"features ({report.library}, meta device) cached in {cache}", soft_wrap=True, markup=False
-    )
+    ui.console.print(f"features ({report.library}, meta device) cached in {cache}", soft_wrap=True)
     if report.unknown:
-        console.print(
-            f"skipped {len(report.unknown)} model name(s) {report.library} does not "
-            f"know: {', '.join(report.unknown[:8])}"
-            f"{', ...' if len(report.unknown) > 8 else ''}",
+        ui.console.print(
+            f"skipped {len(report.unknown)} model name(s) {report.library} does not know: "
+            f"{', '.join(report.unknown[:8])}{', ...' if len(report.unknown) > 8 else ''}",
             soft_wrap=True,
-            markup=False,
         )
     if report.failed:
-        console.print(
+        ui.console.print(
             f"skipped {len(report.failed)} model(s) that do not run on the meta "
             "device; first ones:",
             soft_wrap=True,
         )
         for key, why in list(report.failed.items())[:5]:
-            console.print(f"  {key}: {why}", markup=False, soft_wrap=True)
+            ui.console.print(f"  {key}: {why}", soft_wrap=True)
     if not license_text:
-        console.print(
+        ui.console.print(
             "note: no --license/--license-file given; keep the data's license "
             "notice (data/public-latency/timm/LICENSE: Apache-2.0) with these tables"
         )

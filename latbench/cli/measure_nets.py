@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
+from latbench.cli import measuring, ui
 from latbench.cli.argtypes import nonnegative_int, positive_int
-from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import (
-    add_measuring_args,
-    row_advancer,
-    run_options,
-    set_drift_nominal,
-    timer_from_args,
-)
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError, TableError
 
@@ -22,13 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "measure-nets",
         help="measure sampled whole networks of a space (checks predictions)",
-        description="Sample N architectures of SPACE with SEED, build each as one module and "
-        "time its forward on DEVICE. Rows are appended one by one (a re-run "
-        "resumes). --repeat R measures all N networks R times (rows repeat=1..R "
-        "in the same table and protocol; with --rounds > 1 the passes are "
-        "interleaved round by round, else one pass after the other): the spread "
-        "between passes is the measurement's own noise floor. With --model, the "
-        "given networks instead, each a row keyed by model name and input shape.",
+        description="Sample N architectures of SPACE with SEED, build each as one module and time "
+        "its forward on DEVICE. Rows are appended one by one (a re-run resumes). --repeat R "
+        "measures all N networks R times (rows repeat=1..R in the same table and protocol; with "
+        "--rounds > 1 the passes are interleaved round by round, else one pass after the other): "
+        "the spread between passes is the measurement's own noise floor. With --model, the given "
+        "networks instead, each a row keyed by model name and input shape.",
     )
     p.add_argument("space", nargs="?", help="search space with a sampler (see `latbench spaces`)")
     add_model_args(p)
@@ -40,10 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1,
         help="passes over the networks (2 gives a repeatability noise floor)",
     )
-    add_measuring_args(
+    measuring.add_measuring_args(
         p, budget_ms=300.0, warmup_ms=30.0, what="network", schema="latbench.networks"
     )
-    add_ray_args(p)
+    measuring.add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -68,37 +61,40 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, progress_bar
-
-    if args.n < 1 or args.repeat < 1:
-        raise LatbenchError(f"--n {args.n} and --repeat {args.repeat} must both be at least 1")
     from latbench.archs import sample_architectures  # torch: when measuring, not for --help
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
+    from latbench.tablerun.paths import default_table_path
 
     if (args.space is None) == (args.model is None):
         raise LatbenchError("give a SPACE or --model SPEC (one of them)")
     if args.model is not None:
-        return _measure_models(args)
-    args.size = args.size or default_size(args.space)
-    archs = sample_architectures(args.space, args.n, args.size, args.seed)
-    timer, slug = timer_from_args(args)
-    path = (
-        args.table
-        if args.ray is not None
-        else (args.table or default_networks_path(slug, args.space, args.size, args.out))
-    )
-    note = other_spaces_note(path, args.space)
-    if note:
-        console.print(note, markup=False)
+        if args.ray is not None:
+            raise LatbenchError(
+                "--ray with --model is not supported yet; measure models on this machine"
+            )
+        archs = model_architectures(args)
+        timer, slug = measuring.timer_from_args(args)
+        path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
+        what, meta = f"{len(archs)} model(s) whole", {"space": "model"}
+    else:
+        args.size = args.size or default_size(args.space)
+        archs = sample_architectures(args.space, args.n, args.size, args.seed)
+        timer, slug = measuring.timer_from_args(args)
+        path = args.table
+        if args.ray is None:
+            path = path or default_networks_path(slug, args.space, args.size, args.out)
+        note = other_spaces_note(path, args.space)
+        if note:
+            ui.console.print(note)
+        what = f"{len(archs)} networks of {args.space} ({args.size}, seed {args.seed})"
+        meta = {"space": args.space, "size": args.size}
     if args.ray is not None:
         from latbench.fleet.jobs import network_job_factory
 
-        make_job = network_job_factory(
-            timer.config, args.threads, args.size, {"space": args.space, "size": args.size}
-        )
+        make_job = network_job_factory(timer.config, args.threads, args.size, meta)
         items = [(arch, r) for r in range(1, args.repeat + 1) for arch in archs]
-        return run_fleet(
+        return measuring.run_fleet(
             args,
             make_job,
             items,
@@ -106,64 +102,21 @@ def run(args: argparse.Namespace) -> int:
             lambda item: f"{len(item[0].edges)} ops",
             threads=args.threads,
         )
-    set_drift_nominal(timer, args, path)
-    console.print(
-        f"measuring {len(archs)} networks of [bold]{args.space}[/] ({args.size}, "
-        f"seed {args.seed}) x {args.repeat} pass(es) on {slug} -> {path}"
-    )
-    with progress_bar() as bar:
-        task = bar.add_task(args.space, total=len(archs) * args.repeat, status="")
-        advance = row_advancer(bar, task, lambda arch: f"{len(arch.edges)} ops")
-        result = measure_architectures(
+    return measuring.measure_locally(
+        args,
+        timer,
+        path,
+        f"measuring {what} x {args.repeat} pass(es) on {slug} -> {path}",
+        "models" if args.model else args.space,
+        len(archs) * args.repeat,
+        (lambda arch: arch.name) if args.model else (lambda arch: f"{len(arch.edges)} ops"),
+        functools.partial(
+            measure_architectures,
             archs,
             path,
             timer,
             repeats=args.repeat,
-            size=args.size,
-            on_progress=advance,
-            on_round=advance.on_round,
-            meta={"space": args.space, "size": args.size},
-            **run_options(args),
-        )
-    console.print(
-        f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-        f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
+            size=meta.get("size", ""),
+            meta=meta,
+        ),
     )
-    return 0
-
-
-def _measure_models(args: argparse.Namespace) -> int:
-    """``--model``: each traced model measured whole into ``<device>/models.networks.csv``."""
-    from latbench.cli.ui import console, progress_bar
-    from latbench.netprofile import measure_architectures
-    from latbench.tablerun.paths import default_table_path
-
-    if args.ray is not None:
-        raise LatbenchError(
-            "--ray with --model is not supported yet; measure models on this machine"
-        )
-    archs = model_architectures(args)
-    timer, slug = timer_from_args(args)
-    path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
-    set_drift_nominal(timer, args, path)
-    console.print(
-        f"measuring {len(archs)} model(s) whole x {args.repeat} pass(es) on {slug} -> {path}"
-    )
-    with progress_bar() as bar:
-        task = bar.add_task("models", total=len(archs) * args.repeat, status="")
-        advance = row_advancer(bar, task, lambda arch: arch.name)
-        result = measure_architectures(
-            archs,
-            path,
-            timer,
-            repeats=args.repeat,
-            on_progress=advance,
-            on_round=advance.on_round,
-            meta={"space": "model"},
-            **run_options(args),
-        )
-    console.print(
-        f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-        f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
-    )
-    return 0

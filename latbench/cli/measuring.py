@@ -1,5 +1,5 @@
 """Options and progress shared by the subcommands that measure (`profile`, `measure-nets`,
-`memory`)."""
+`memory`), on this machine or on a Ray fleet (``--ray``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
 from latbench.errors import LatbenchError, TableError
+from latbench.tablerun.paths import default_table_path
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
     from rich.progress import Progress, TaskID
 
+    from latbench.tablerun.driver import TableRun
     from latbench.timing import Timer
 
 DEFAULT_ROUNDS = 20
@@ -31,7 +34,6 @@ def add_measuring_args(
     p.add_argument(
         "--size",
         type=SIZE,
-        default=None,
         help="small: shapes for a quick CPU run; paper: the paper's shapes "
         "(default: the space's own: paper for nasbench201, small otherwise)",
     )
@@ -47,9 +49,8 @@ def add_measuring_args(
         "--clock",
         type=OneOf("latbench.timing.cpu", "CLOCK_CHOICES"),
         default="auto",
-        help="CPU clock: thread (CPU time of the measuring thread: latency on a "
-        "dedicated core), wall (elapsed time), auto (thread with 1 thread, else "
-        "wall; default)",
+        help="CPU clock: thread (CPU time of the measuring thread: latency on a dedicated core), "
+        "wall (elapsed time), auto (thread with 1 thread, else wall; default)",
     )
     add_table_args(p, schema)
     p.add_argument(
@@ -96,7 +97,6 @@ def add_measuring_args(
     p.add_argument(
         "--drift-from",
         type=Path,
-        default=None,
         help="take the nominal reference time (drift 1.0) from this table, so that "
         "tables measured in separate runs share one drift scale",
     )
@@ -107,44 +107,39 @@ def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
 
     ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
     without reference rows, is a ``TableError`` naming it."""
-    from latbench.tables import read_table
-    from latbench.timed import REFERENCE_ID
-
-    if not table.is_file():
-        if strict:
-            raise TableError(f"--drift-from {table}: no such table")
-        return None
     try:
-        df = read_table(table)
-        values = df["reference_ms"].dropna()
+        return _median_reference_ms(table)
     except TableError as exc:
         if strict:
             raise TableError(f"--drift-from {table}: {exc}") from None
         return None
-    except KeyError:
-        if strict:
-            schema = df.attrs.get("meta", {}).get("schema", "?")
-            raise TableError(
-                f"--drift-from {table}: a {schema} table has no reference_ms "
-                "column; expected an op or networks table measured with "
-                "--rounds > 1"
-            ) from None
-        return None
-    theirs = (df.attrs.get("meta", {}).get("protocol") or {}).get("reference")
-    if len(values) and theirs != REFERENCE_ID:
-        if strict:
-            raise TableError(
-                f"--drift-from {table}: its reference_ms was measured on another "
-                f"drift reference ({theirs!r}; this latbench: {REFERENCE_ID!r}); "
-                "re-measure that table or leave out --drift-from"
-            )
-        return None
-    if strict and not len(values):
+
+
+def _median_reference_ms(table: Path) -> float:
+    from latbench.tables import read_table
+    from latbench.timed import REFERENCE_ID
+
+    if not table.is_file():
+        raise TableError("no such table")
+    df = read_table(table)
+    meta = df.attrs.get("meta", {})
+    if "reference_ms" not in df:
         raise TableError(
-            f"--drift-from {table}: no row has a reference_ms (measure it with "
-            "--rounds > 1, without --no-reference)"
+            f"a {meta.get('schema', '?')} table has no reference_ms column; expected an op or "
+            "networks table measured with --rounds > 1"
         )
-    return float(values.median()) if len(values) else None
+    values = df["reference_ms"].dropna()
+    if not len(values):
+        raise TableError(
+            "no row has a reference_ms (measure it with --rounds > 1, without --no-reference)"
+        )
+    theirs = (meta.get("protocol") or {}).get("reference")
+    if theirs != REFERENCE_ID:
+        raise TableError(
+            f"its reference_ms was measured on another drift reference ({theirs!r}; this "
+            f"latbench: {REFERENCE_ID!r}); re-measure that table or leave out --drift-from"
+        )
+    return float(values.median())
 
 
 def table_arg(schema: str) -> Callable[[str], Path]:
@@ -183,18 +178,14 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
     p.add_argument(
         "--out",
         type=Path,
-        default=None,
         help="tables root; the table goes under OUT/<device-slug>/ (default: "
         "$LATBENCH_HOME, else ./latbench-tables; the repository's "
         "device_profiles/ is reference data, written only when named here)",
     )
-    p.add_argument(
-        "--table", type=table_arg(schema), default=None, help="write to this CSV instead"
-    )
+    p.add_argument("--table", type=table_arg(schema), help="write to this CSV instead")
     p.add_argument(
         "--lock-timeout",
         type=float,
-        default=None,
         metavar="S",
         help="another run writing the same table: wait at most S seconds, then "
         "stop with an error (default: wait for it)",
@@ -204,11 +195,10 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
         type=float,
         default=600.0,
         metavar="S",
-        help="wall-clock limit on one item making no progress: each of its turns "
-        "(build, warm-up, its slice of an interleaved round) must end within "
-        "S seconds, whatever the group size; past it the measuring process is "
-        "killed, the item recorded status=timeout and the run goes on "
-        "(default: 600; 0: no limit)",
+        help="wall-clock limit on one item making no progress: each of its turns (build, warm-up, "
+        "its slice of an interleaved round) must end within S seconds, whatever the group size; "
+        "past it the measuring process is killed, the item recorded status=timeout and the run "
+        "goes on (default: 600; 0: no limit)",
     )
 
 
@@ -216,11 +206,10 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line): from
     the command line (``args.in_worker``), items are measured in a worker process watched from
     outside (``tablerun.worker.Worker``), else in this one."""
-    from latbench.cli.ui import err_console
     from latbench.tablerun.worker import InProcess, Worker
 
     def note(text: str) -> None:
-        err_console.print(f"latbench: {text}", markup=False, highlight=False, soft_wrap=True)
+        ui.err_console.print(f"latbench: {text}", highlight=False, soft_wrap=True)
 
     timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {
@@ -300,6 +289,100 @@ class RowAdvancer:
         )
 
 
-def row_advancer(bar: Progress, task: TaskID, label: Callable[[Any], str]) -> RowAdvancer:
-    """A profiling callback that advances ``task`` and shows the last row's result."""
-    return RowAdvancer(bar, task, label)
+def measure_locally(
+    args: argparse.Namespace,
+    timer: Timer,
+    path: Path,
+    header: str,
+    task: str,
+    total: int,
+    label: Callable[[Any], str],
+    measure: Callable[..., TableRun],
+) -> int:
+    """Print ``header``, then ``measure(on_progress=, on_round=, **run_options(args))`` into
+    ``path`` under a progress bar, drift 1.0 set as ``set_drift_nominal`` does; print what it
+    measured, found already done and recorded as failed."""
+    set_drift_nominal(timer, args, path)
+    ui.console.print(header)
+    with ui.progress_bar() as bar:
+        advance = RowAdvancer(bar, bar.add_task(task, total=total, status=""), label)
+        result = measure(on_progress=advance, on_round=advance.on_round, **run_options(args))
+    ui.console.print(
+        f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
+        f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
+    )
+    return 0
+
+
+def add_ray_args(
+    p: argparse.ArgumentParser,
+    ray_help: str = "measure on a Ray cluster: ADDRESS of its head (`auto`: the cluster `ray "
+    "start` made on this machine), or no value for a local Ray; workers measure, only this "
+    "process writes the tables, one table per device type of the cluster (needs `pip install "
+    "'latbench[ray]'`)",
+) -> None:
+    """--ray [ADDRESS] and --ray-cpus."""
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help=ray_help)
+    p.add_argument(
+        "--ray-cpus",
+        type=int,
+        metavar="N",
+        help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)",
+    )
+
+
+def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
+    """``slug -> table path``: ``--table`` for a fleet of one device type, else
+    ``<--out or tables home>/<slug>/<name>.csv``."""
+    slugs: set[str] = set()
+
+    def table_for(slug: str) -> Path:
+        if args.table is None:
+            return default_table_path(slug, name, args.out)
+        if slugs - {slug}:
+            raise LatbenchError(
+                f"--table {args.table} names one file, but the fleet has devices "
+                f"{', '.join(sorted({*slugs, slug}))}; use --out DIR to get one table per device"
+            )
+        slugs.add(slug)
+        return args.table
+
+    return table_for
+
+
+def run_fleet(
+    args: argparse.Namespace,
+    make_job: Any,
+    items: list[Any],
+    name: str,
+    label: Callable[[Any], str],
+    value: Callable[[dict[str, Any]], str] | None = None,
+    threads: int | None = None,
+) -> int:
+    """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary."""
+    from latbench.fleet import connect, node_targets, run_on_fleet
+
+    ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
+    targets = node_targets(ray, args.device, threads)
+    ui.console.print(
+        f"Ray fleet: {len(targets)} node(s) with room for a {args.device} task; "
+        f"{len(items)} item(s) of {name}"
+    )
+    options = run_options(args)
+    with ui.progress_bar() as bar:
+        task = bar.add_task(name, total=len(items), status="")
+        advance = RowAdvancer(bar, task, label, value)
+        result = run_on_fleet(
+            make_job,
+            items,
+            args.device,
+            table_chooser(args, name),
+            ray=ray,
+            targets=targets,
+            threads=threads,
+            on_progress=advance,
+            on_note=options["on_note"],
+            lock_timeout_s=options["lock_timeout_s"],
+        )
+    ui.console.print(result.summary(), highlight=False)
+    return 0

@@ -1,11 +1,6 @@
-"""``latbench memory ARCH|SPACE``: measure or predict training-time memory.
-
-ARCH is an architecture JSON file (``Architecture.to_json``); SPACE samples ``--n`` architectures of
-a space. Measuring runs each in a fresh process on ``--device`` and appends to
-``<tables home>/<slug>/memory-<name>.csv`` (``latbench.tablerun``); ``--predict`` traces them
-instead (no GPU needed), calibrated by ``--calibrate TABLE`` when given, and prints which parts
-were modelled.
-"""
+"""``latbench memory ARCH|SPACE``: training-time memory, measured (each network in a fresh
+process, appended to ``<tables home>/<slug>/memory-<name>.csv``) or predicted by tracing
+(``--predict``, no GPU needed; ``--calibrate TABLE`` sets the per-device offset)."""
 
 from __future__ import annotations
 
@@ -13,9 +8,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
-from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import add_table_args, run_options
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
@@ -29,16 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "memory",
         help="measure or predict training-time memory",
-        description="Training memory of an architecture (JSON file) or of "
-        "sampled architectures of a space: measured in a fresh "
-        "process per network, or predicted (--predict).",
+        description="Training memory of an architecture (JSON file) or of sampled architectures "
+        "of a space: measured in a fresh process per network, or predicted (--predict).",
     )
     p.add_argument(
         "target",
         nargs="?",
-        help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, "
-        "as validate reads it), or a space name (see `latbench spaces`: --n "
-        "sampled)",
+        help="architecture JSON file, SPACE:SEED[:SIZE] (one sampled architecture, as validate "
+        "reads it), or a space name (see `latbench spaces`: --n sampled)",
     )
     add_model_args(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
@@ -46,15 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--calibrate",
         type=Path,
-        default=None,
         help="memory table of measurements for the per-device offset (--predict)",
     )
     p.add_argument("--n", type=positive_int, default=5, help="architectures to sample from a space")
     p.add_argument(
-        "--size",
-        type=SIZE,
-        default=None,
-        help="sampled architectures' size (default: the space's own)",
+        "--size", type=SIZE, help="sampled architectures' size (default: the space's own)"
     )
     p.add_argument(
         "--seed", type=nonnegative_int, default=0, help="seed of the sampled architectures"
@@ -65,13 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="adam",
         help="optimizer of the training steps; its state counts (default: adam)",
     )
-    p.add_argument(
-        "--batch", type=positive_int, default=None, help="batch size (default: the arch's)"
-    )
+    p.add_argument("--batch", type=positive_int, help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")
     p.add_argument("--threads", type=positive_int, default=1, help="CPU: torch threads")
-    add_table_args(p, "latbench.memory")
-    add_ray_args(p)
+    measuring.add_table_args(p, "latbench.memory")
+    measuring.add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -109,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
-    from latbench.cli.ui import console, print_table
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
 
@@ -127,20 +112,19 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         )
         parts = est.parts_text()
     bare = model.target == "nvml" and not model.n_calibration_
-    print_table(
+    ui.print_table(
         f"predicted training memory ({model.target}, MiB; an estimate"
         f"{', CUDA context NOT included' if bare else ''})",
         ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"],
         rows,
     )
-    console.print(f"parts: {parts}", markup=False)
+    ui.console.print(f"parts: {parts}")
     return 0
 
 
 def _measure(
     args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
 ) -> int:
-    from latbench.cli.ui import console, progress_bar
     from latbench.device import fingerprint
     from latbench.memory.table import (
         default_memory_table,
@@ -153,55 +137,47 @@ def _measure(
     threads = args.threads if cpu else None
     slug = fingerprint(args.device, threads=threads)["slug"]
     path = args.table or default_memory_table(slug, name, args.out)
-    options = run_options(args)
+    options = measuring.run_options(args)
     options.pop("executor")  # each subject runs in its own child process, with a time limit
     limit = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
+    column = measured_column(args.device)
+
+    def ops(arch: Architecture) -> str:
+        return f"{len(arch.edges)} ops"
+
+    def mib(row: dict[str, Any]) -> str:
+        return f"{row.get(column) or 0:.0f} MiB"
+
+    if args.ray is not None:
+        from latbench.fleet.jobs import memory_job_factory
+
+        job = memory_job_factory(config, threads, limit)
+        return measuring.run_fleet(
+            args, job, archs, f"memory-{name}", ops, value=mib, threads=threads
+        )
 
     def measure(subject: Subject) -> dict[str, Any]:
         return measure_memory(subject, args.device, config, threads, timeout_s=limit)
 
-    column = measured_column(args.device)
-    if args.ray is not None:
-        from latbench.fleet.jobs import memory_job_factory
-
-        return run_fleet(
-            args,
-            memory_job_factory(config, threads, limit),
-            archs,
-            f"memory-{name}",
-            lambda arch: f"{len(arch.edges)} ops",
-            value=lambda row: f"{row.get(column) or 0:.0f} MiB",
-            threads=threads,
+    ui.console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
+    with ui.progress_bar() as bar:
+        advance = measuring.RowAdvancer(
+            bar, bar.add_task("memory", total=len(archs), status=""), ops, mib
         )
-    console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
-    with progress_bar() as bar:
-        task = bar.add_task("memory", total=len(archs), status="")
-
-        def advance(_subject, row) -> None:  # noqa: ANN001
-            status = (
-                "cached"
-                if row is None
-                else (f"{row.get(column) or 0:.0f} MiB" if row["status"] == "ok" else row["status"])
-            )
-            bar.update(task, advance=1, status=status)
-
         rows = measure_into_table(
             archs, path, measure, args.device, config, threads=threads, on_row=advance, **options
         )
     failed = sum(r["status"] != "ok" for r in rows)
     _print_measured(rows, cpu)
-    console.print(
+    ui.console.print(
         f"measured {len(rows) - failed}, failed {failed} (recorded), "
         f"{len(archs) - len(rows)} already in the table -> {path}",
-        markup=False,
     )
     return 0
 
 
 def _print_measured(rows: list[dict], cpu: bool) -> None:
     """The rows this run measured, with the columns this device fills."""
-    from latbench.cli.ui import print_table
-
     cols = (
         (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
         if cpu
@@ -215,7 +191,7 @@ def _print_measured(rows: list[dict], cpu: bool) -> None:
     )
     if not rows:
         return
-    print_table(
+    ui.print_table(
         "measured training memory (MiB)",
         ["arch_id", *(h for _, h in cols), "status"],
         [

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from latbench.cli import ui
+
 if TYPE_CHECKING:  # the parsers import no torch
     from latbench.archs import Architecture
 
@@ -21,16 +23,13 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
         p.add_argument(
             "--model",
             action="append",
-            default=None,
             metavar="SPEC",
-            help="a network of your own: timm:NAME, torchvision:NAME, "
-            "package.module:callable or path/to/file.py:callable (a callable "
-            "returning an nn.Module; random weights, nothing downloaded); "
-            "repeatable",
+            help="a network of your own: timm:NAME, torchvision:NAME, package.module:callable or "
+            "path/to/file.py:callable (a callable returning an nn.Module; random weights, nothing "
+            "downloaded); repeatable",
         )
     p.add_argument(
         "--input-shape",
-        default=None,
         metavar="N,C,H,W",
         help="input shape of --model (default: the library's own, e.g. timm's "
         "pretrained_cfg input_size with batch 1)",
@@ -40,14 +39,13 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
         action="append",
         default=[],
         metavar="CLASS",
-        help="treat submodules of this class as one op (repeatable; for code "
-        "torch.fx cannot trace)",
+        help="treat submodules of this class as one op (repeatable; for code torch.fx cannot "
+        "trace)",
     )
 
 
-def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> list[Architecture]:
+def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     """The traced ``--model``s as Architectures (``latbench.models``), one line each."""
-    from latbench.cli.ui import console
     from latbench.models import model_architecture, trace_model
 
     specs = args.model if isinstance(args.model, list) else [args.model]
@@ -56,14 +54,11 @@ def model_architectures(args: argparse.Namespace, *, quiet: bool = False) -> lis
         decomposition = trace_model(spec, args.input_shape, leaf=args.leaf)
         arch = model_architecture(decomposition)
         archs.append(arch)
-        if not quiet:
-            console.print(
-                f"{spec} at {model_size(arch)}: {len(arch.edges)} ops "
-                f"({len(set(arch.ops()))} distinct), "
-                f"{decomposition.n_params / 1e6:.2f} M params",
-                markup=False,
-                highlight=False,
-            )
+        ui.console.print(
+            f"{spec} at {model_size(arch)}: {len(arch.edges)} ops ({len(set(arch.ops()))} "
+            f"distinct), {decomposition.n_params / 1e6:.2f} M params",
+            highlight=False,
+        )
     return archs
 
 
@@ -75,9 +70,3 @@ def model_label(arch: Architecture) -> str:
 def model_size(arch: Architecture) -> str:
     """The traced model's input shape as ``NxCxHxW``."""
     return "x".join(map(str, arch.input_shape))
-
-
-def unique_ops(archs: list[Architecture]) -> list:
-    """The distinct OpSpecs of ``archs`` in order of first appearance (one measurement each,
-    however many models share them)."""
-    return list(dict.fromkeys(op for arch in archs for op in arch.ops()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.cli import ui
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ops", help="list op kinds and their hyper-parameters")
@@ -12,7 +14,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import print_table
     from latbench.ops import get_op_kind, list_op_kinds
 
     names: list[str] = []
@@ -28,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
         kind = get_op_kind(name)
         params = ", ".join(f"{k}={v!r}" for k, v in kind.defaults.items()) or "-"
         rows.append((name, kind.n_inputs, "/".join(map(str, kind.ranks)), params, kind.doc))
-    print_table("op kinds", ["kind", "inputs", "ranks", "parameters (defaults)", "what"], rows)
+    ui.print_table("op kinds", ["kind", "inputs", "ranks", "parameters (defaults)", "what"], rows)
     return 0

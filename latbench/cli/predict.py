@@ -7,6 +7,7 @@ import csv
 import time
 from pathlib import Path
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError, with_filename
@@ -16,19 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="predict op or network latency with a saved predictor",
-        description="Op predictors: predict --key KEYs or every op of --space. "
-        "Network predictors: predict --n networks sampled from "
-        "--space, or the networks of --networks. --model SPEC: the "
-        "latency of your own network (with an op predictor, the "
-        "uncalibrated sum of its ops). Predictions are estimates "
-        "and are labelled so in --out.",
+        description="Op predictors: predict --key KEYs or every op of --space. Network "
+        "predictors: predict --n networks sampled from --space, or the networks of --networks. "
+        "--model SPEC: the latency of your own network (with an op predictor, the uncalibrated "
+        "sum of its ops). Predictions are estimates and are labelled so in --out.",
     )
     p.add_argument("predictor", type=Path, help="predictor JSON written by `latbench fit`")
     p.add_argument("--space", help="search space to take ops or networks from")
     p.add_argument(
         "--size",
         type=SIZE,
-        default=None,
         help="size of --space (default: the size the predictor was fitted on, "
         "else the space's own: paper for nasbench201)",
     )
@@ -42,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threads",
         type=positive_int,
-        default=None,
         help="the CPU thread count predictions are for (device check)",
     )
     p.add_argument("--out", type=Path, help="write predictions to this CSV")
@@ -93,7 +90,6 @@ def _queries(
     spec_sheet: bool = False,
 ) -> tuple[list, list[str]]:
     from latbench.archs import sample_architectures
-    from latbench.cli.ui import console
     from latbench.opspec import OpSpec
     from latbench.predictors.data import network_data
     from latbench.spaces import get_space
@@ -103,7 +99,7 @@ def _queries(
             args.space, args.size, fitted, str(args.predictor), from_spec_sheet=spec_sheet
         )
         if note:
-            console.print(note, markup=False)
+            ui.console.print(note)
     if args.model is not None:
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
@@ -142,7 +138,6 @@ def interval_note(model: object) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from latbench.cli.ui import console, print_table
     from latbench.device import fingerprint
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
@@ -172,10 +167,9 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     lookup = hasattr(model, "coverage_of") and args.model is None
     coverage = model.coverage_of(queries) if lookup else None
-    console.print(
+    ui.console.print(
         f"{len(pred)} predictions ({model.unit}, {how}) in {1e3 * elapsed:.1f} ms"
         + (f"; coverage {coverage.summary()}" if coverage is not None else ""),
-        markup=False,
     )
     if args.model is not None:
         _print_source(model, args.predictor)
@@ -185,35 +179,24 @@ def run(args: argparse.Namespace) -> int:
         level = f"{100 * model.coverage:g} %"
         header += [f"{level} low", f"{level} high"]
         rows = [r + [float(lo), float(hi)] for r, lo, hi in zip(rows, low, high)]
-        console.print(f"{level} interval: {interval_note(model)}", markup=False)
-    print_table("predicted", header, rows[: args.show])
+        ui.console.print(f"{level} interval: {interval_note(model)}")
+    ui.print_table("predicted", header, rows[: args.show])
     if args.out is not None:
+        extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] if interval else []
+        tail = ([model.coverage] if interval else []) + [source, str(args.predictor)]
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
-                w = csv.writer(fh)
-                extra = (
-                    [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"]
-                    if interval
-                    else []
-                )
+                w = csv.writer(fh)  # floats as repr: every digit kept
                 w.writerow(["query", f"predicted_{model.unit}", *extra, "source", "predictor"])
-                for i, (n, v) in enumerate(zip(names, pred)):
-                    more = (
-                        [repr(float(low[i])), repr(float(high[i])), repr(model.coverage)]
-                        if interval
-                        else []
-                    )
-                    w.writerow([n, repr(float(v)), *more, source, str(args.predictor)])
+                w.writerows(row + tail for row in rows)
         except OSError as exc:  # e.g. a full disk fails at close, naming no file
             raise with_filename(exc, args.out) from None
-        console.print(f"wrote {len(pred)} rows -> {args.out}")
+        ui.console.print(f"wrote {len(pred)} rows -> {args.out}")
     return 0
 
 
 def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
-    from latbench.cli.ui import console
-
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
     tables = (
@@ -223,11 +206,9 @@ def _print_source(model: object, path: Path) -> None:
         )
         or "tables not recorded"
     )
-    console.print(
+    ui.console.print(
         f"from {path}: fitted on device {info.get('device') or '?'} "
-        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction "
-        "is for that device and the backend its tables were measured on (eager "
-        "PyTorch for `latbench profile`)",
-        markup=False,
+        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction is for that "
+        "device and the backend its tables were measured on (eager PyTorch for `latbench profile`)",
         highlight=False,
     )

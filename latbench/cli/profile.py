@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import functools
 from typing import TYPE_CHECKING
 
-from latbench.cli.fleet import add_ray_args, run_fleet
-from latbench.cli.measuring import (
-    add_measuring_args,
-    row_advancer,
-    run_options,
-    set_drift_nominal,
-    timer_from_args,
-)
-from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, unique_ops
+from latbench.cli import measuring, ui
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -29,28 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "profile",
         help="measure every op of a search space into a table",
-        description="Measure every op of SPACE (or of the --model networks) on "
-        "DEVICE; rows are appended and flushed one by one under the "
-        "table's lock, and a re-run on the same machine resumes "
-        "where it stopped. Ops are keyed by kind, parameters, shapes "
-        "and dtype: an op already in the table (of another model) "
-        "is not measured again.",
+        description="Measure every op of SPACE (or of the --model networks) on DEVICE; rows are "
+        "appended and flushed one by one under the table's lock, and a re-run on the same machine "
+        "resumes where it stopped. Ops are keyed by kind, parameters, shapes and dtype: an op "
+        "already in the table (of another model) is not measured again.",
     )
     p.add_argument("space", nargs="?", help="search space (see `latbench spaces`)")
     add_model_args(p)
     p.add_argument(
         "--dtype",
         choices=("float32", "float16", "bfloat16"),
-        default=None,
         help="measure in this dtype instead of the space's",
     )
-    add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
+    measuring.add_measuring_args(p, budget_ms=1000.0, warmup_ms=50.0, what="op")
     p.add_argument("--l2-flush", action="store_true", help="CUDA: flush L2 before each sample")
     p.add_argument("--cuda-graph", action="store_true", help="CUDA: time CUDA-graph replays")
     p.add_argument(
         "--match",
         action="append",
-        default=None,
         metavar="GLOB",
         help="only ops whose key (kind|params|NxCxHxW|dtype|mode) matches this "
         "glob; repeat for any of several (e.g. '*|1x*' = batch 1)",
@@ -58,12 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sample",
         type=int,
-        default=None,
         metavar="N",
         help="measure a seeded random N of the (matched) ops, in listing order",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
-    add_ray_args(p)
+    measuring.add_ray_args(p)
     p.set_defaults(func=run)
 
 
@@ -115,7 +104,8 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
                 "with (float32); leave out --dtype"
             )
         archs = model_architectures(args)
-        return unique_ops(archs), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
+        ops = dict.fromkeys(op for arch in archs for op in arch.ops())  # shared ops measured once
+        return list(ops), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)
@@ -129,7 +119,6 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import console, progress_bar
     from latbench.profile import profile_specs
     from latbench.tablerun.paths import default_table_path
 
@@ -137,42 +126,28 @@ def run(args: argparse.Namespace) -> int:
     specs = select_specs(all_specs, args.match, args.sample, args.seed)
     if args.dtype:
         specs = [s.replace(dtype=args.dtype) for s in specs]
-    timer, slug = timer_from_args(args, l2_flush=args.l2_flush, cuda_graph=args.cuda_graph)
+    cuda = {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph}
+    timer, slug = measuring.timer_from_args(args, **cuda)
     note = cost_note(len(specs), timer.config)
     if note:
-        console.print(f"latbench: {note}", markup=False, highlight=False)
+        ui.console.print(f"latbench: {note}", highlight=False)
     if args.ray is not None:
         from latbench.fleet.jobs import op_job_factory
 
-        make_job = op_job_factory(
-            timer.config,
-            args.threads,
-            {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph},
-            meta,
+        make_job = op_job_factory(timer.config, args.threads, cuda, meta)
+        return measuring.run_fleet(
+            args, make_job, specs, stem, lambda spec: spec.kind, threads=args.threads
         )
-        return run_fleet(args, make_job, specs, stem, lambda spec: spec.kind, threads=args.threads)
     path = args.table or default_table_path(slug, stem, args.out)
-    set_drift_nominal(timer, args, path)
-    console.print(f"profiling {len(specs)} ops of [bold]{what}[/] on {slug} -> {path}")
-    with progress_bar() as bar:
-        task = bar.add_task(stem, total=len(specs), status="")
-        advance = row_advancer(bar, task, lambda spec: spec.kind)
-        result = profile_specs(
-            specs,
-            path,
-            timer,
-            on_progress=advance,
-            on_round=advance.on_round,
-            meta={
-                **meta,
-                "match": args.match,
-                "sample": args.sample,
-                "seed": args.seed if args.sample else None,
-            },
-            **run_options(args),
-        )
-    console.print(
-        f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
-        f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
+    seed = args.seed if args.sample else None
+    meta |= {"match": args.match, "sample": args.sample, "seed": seed}
+    return measuring.measure_locally(
+        args,
+        timer,
+        path,
+        f"profiling {len(specs)} ops of {what} on {slug} -> {path}",
+        stem,
+        len(specs),
+        lambda spec: spec.kind,
+        functools.partial(profile_specs, specs, path, timer, meta=meta),
     )
-    return 0

@@ -15,11 +15,12 @@ the device); a missing table is an error naming the command that makes it, unles
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
+from latbench.cli.measuring import add_ray_args
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -29,14 +30,9 @@ from latbench.papers import (
 )
 
 
-class _ListSearches(argparse.Action):
+class _ListSearches(argparse._HelpAction):
     """``--help`` that also lists every registered search, plugins' included (loading the
     plugins: only when asked, so building the parser stays cheap)."""
-
-    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
-        super().__init__(
-            option_strings, dest, nargs=0, help="show this help (with every search) and exit"
-        )
 
     def __call__(
         self,
@@ -65,7 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         add_help=False,
     )
-    p.add_argument("-h", "--help", action=_ListSearches)
+    p.add_argument(
+        "-h", "--help", action=_ListSearches, help="show this help (with every search) and exit"
+    )
     p.add_argument(
         "which",
         metavar="SEARCH",
@@ -76,7 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--predictor",
         type=Path,
         action="append",
-        default=None,
         help="saved predictor JSON (latency: `latbench fit`; hypersegnas: `latbench "
         "fit --kind memory`); stnas: once per space, encoder then decoder",
     )
@@ -84,7 +81,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--table",
         type=Path,
         action="append",
-        default=None,
         help="latency table(s) to fit a lookup predictor on instead",
     )
     p.add_argument(
@@ -94,17 +90,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--space",
-        default=None,
         help="mixed-op and plugins' searches: the space to search (mixed-op: any "
         "with a ChoiceLayout, e.g. a plugin's; see docs/plugins.md)",
     )
     p.add_argument(
         "--size",
-        default=None,
         type=SIZE,
         help="small or paper (default: the searched space's own, small for these)",
     )
-    p.add_argument("--lam", type=nonnegative_float, default=None, help="regulariser weight (λ)")
+    p.add_argument("--lam", type=nonnegative_float, help="regulariser weight (λ)")
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=int, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
@@ -112,7 +106,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--upper-ms",
         type=positive_float,
-        default=None,
         help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})",
     )
     p.add_argument(
@@ -145,10 +138,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--memory-table",
         type=Path,
-        default=None,
-        help="hypersegnas --confirm: memory table to append to (default: "
-        "memory-dints-<size>.csv of the device under the tables home, where "
-        "`latbench memory` writes)",
+        help="hypersegnas --confirm: memory table to append to (default: memory-dints-<size>.csv "
+        "of the device under the tables home, where `latbench memory` writes)",
     )
     p.add_argument(
         "--jobs",
@@ -157,30 +148,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="hypersegnas: local processes for the screen's full traces (default 2)",
     )
-    p.add_argument(
-        "--ray",
-        nargs="?",
-        const="local",
-        default=None,
-        metavar="ADDRESS",
-        help="hypersegnas: run the screen's full traces as Ray tasks on the cluster "
-        "at ADDRESS (`auto`: the one `ray start` made here; no value: a local "
-        "Ray; needs `pip install 'latbench[ray]'`)",
-    )
-    p.add_argument(
-        "--ray-cpus",
-        type=int,
-        default=None,
-        metavar="N",
-        help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)",
+    add_ray_args(
+        p,
+        "hypersegnas: run the screen's full traces as Ray tasks on the cluster at ADDRESS "
+        "(`auto`: the one `ray start` made here; no value: a local Ray; needs `pip install "
+        "'latbench[ray]'`)",
     )
     p.add_argument(
         "--threads",
         type=int,
         default=1,
-        help="torch CPU threads of the search, and of the default tables it reads "
-        "(default 1: the committed tables; more threads on a shared machine "
-        "can be 10× slower)",
+        help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
+        "committed tables; more threads on a shared machine can be 10× slower)",
     )
     p.set_defaults(func=run)
 
@@ -198,107 +177,88 @@ def run(args: argparse.Namespace) -> int:
             f"--space is for `search mixed-op` and plugins' searches; {entry.name} "
             "searches its paper's space(s)"
         )
-    spaces = entry.spaces or (args.space or entry.space,)
-    if spaces[0] is None:
+    spaces = entry.spaces or tuple(filter(None, [args.space or entry.space]))
+    if not spaces:
         raise LatbenchError(
-            f"search {entry.name} needs --space NAME (`latbench spaces` lists "
-            "them; a plugin's space: docs/plugins.md)"
+            f"search {entry.name} needs --space NAME (`latbench spaces` lists them; a plugin's "
+            "space: docs/plugins.md)"
         )
     args.size = args.size or get_space(spaces[0]).default_size
     models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
-    from latbench.cli.ui import console, print_table
-
-    with progress() as report:
-        out = entry.run(args, models, report)
-    for item in out.items:
-        if isinstance(item, str):
-            console.print(item, markup=False)
-        else:
-            print_table(item.title, item.columns, item.rows)
-    return 0
-
-
-@contextlib.contextmanager
-def progress() -> Iterator:
-    """A ``latbench.nas.synthetic.Progress`` callback drawing one bar per label on stderr."""
-    from latbench.cli.ui import progress_bar
-
-    with progress_bar() as bar:
-        tasks: dict[str, int] = {}
+    with ui.progress_bar() as bar:  # one bar per label of the search's Progress callback
+        tasks: dict[str, Any] = {}
 
         def report(label: str, done: int, total: int) -> None:
             if label not in tasks:
                 tasks[label] = bar.add_task(label, total=total, status="")
             bar.update(tasks[label], completed=done, total=total)
 
-        yield report
+        out = entry.run(args, models, report)
+    for item in out.items:
+        if isinstance(item, str):
+            ui.console.print(item)
+        else:
+            ui.print_table(item.title, item.columns, item.rows)
+    return 0
 
 
-def _load(path: Path, what: str):  # noqa: ANN202
+def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
+    """The predictor saved at ``path``; one line when there is none (naming ``fit``, the
+    command that writes one) or when it does not predict ``level``s in ``unit`` (``need``)."""
+    from latbench.predictors.base import input_level
     from latbench.predictors.persist import PredictorFileError, load
 
     try:
-        return load(path)
-    except PredictorFileError as exc:
+        model = load(path)
+    except PredictorFileError:
         if not path.is_file():
-            raise LatbenchError(f"{path}: no such predictor file; fit one with {what}") from None
-        raise exc
-
-
-def _memory_model(args: argparse.Namespace):  # noqa: ANN202
-    """The training-memory predictor of ``--predictor`` (``predict(archs) -> MiB``)."""
-    if not args.predictor:
+            raise LatbenchError(f"{path}: no such predictor file; fit one with {fit}") from None
+        raise
+    if getattr(model, "unit", None) != unit or input_level(model) != level:
         raise LatbenchError(
-            f"{args.which} needs --predictor P.json, a training-memory predictor: "
-            "`latbench memory dints --n 8` measures a table, `latbench fit "
-            "--kind memory TABLE -o P.json` fits it"
-        )
-    path = args.predictor[0]
-    model = _load(path, "`latbench fit --kind memory TABLE -o P.json`")
-    from latbench.predictors.base import input_level
-
-    if getattr(model, "unit", None) != "MiB" or input_level(model) != "network":
-        raise LatbenchError(
-            f"{path} holds a {type(model).__name__}, which does not predict "
-            "architectures' memory (predict(archs) -> MiB); fit one with `latbench fit --kind "
-            "memory`"
+            f"{path} holds a {type(model).__name__} ({getattr(model, 'unit', '?')}, "
+            f"{input_level(model)} level); {need}"
         )
     return model
 
 
+def _memory_model(args: argparse.Namespace) -> Any:
+    """The training-memory predictor of ``--predictor`` (``predict(archs) -> MiB``)."""
+    if not args.predictor:
+        raise LatbenchError(
+            f"{args.which} needs --predictor P.json, a training-memory predictor: `latbench memory "
+            "dints --n 8` measures a table, `latbench fit --kind memory TABLE -o P.json` fits it"
+        )
+    return _load(
+        args.predictor[0],
+        "MiB",
+        "network",
+        "`latbench fit --kind memory TABLE -o P.json`",
+        "it does not predict architectures' memory (predict(archs) -> MiB); fit one with "
+        "`latbench fit --kind memory`",
+    )
+
+
 def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
     """One latency cost model per space of the search (the same object where one covers all)."""
-    from latbench.cli.ui import console
-
-    if args.predictor:
-        if len(args.predictor) not in (1, len(spaces)):
-            raise LatbenchError(
-                f"{len(args.predictor)} --predictor files for the "
-                f"{len(spaces)} space(s) {', '.join(spaces)}: give one, or one "
-                "per space in that order"
-            )
-        from latbench.predictors.base import input_level
-
-        models = [_load(p, "`latbench fit TABLE -o P.json`") for p in args.predictor]
-        for path, model in zip(args.predictor, models):
-            if getattr(model, "unit", None) != "ms" or input_level(model) != "op":
-                raise LatbenchError(
-                    f"{path} holds a {type(model).__name__} "
-                    f"({getattr(model, 'unit', '?')}, "
-                    f"{input_level(model)} level); this search needs "
-                    "an op latency predictor (`latbench fit TABLE`, without "
-                    "--networks)"
-                )
-        console.print(f"costs: {', '.join(map(str, args.predictor))}")
-        return models * len(spaces) if len(models) == 1 else models
-    return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)
+    if not args.predictor:
+        return [lookup_model(args.table or default_tables(args, spaces))] * len(spaces)
+    if len(args.predictor) not in (1, len(spaces)):
+        raise LatbenchError(
+            f"{len(args.predictor)} --predictor files for the {len(spaces)} space(s) "
+            f"{', '.join(spaces)}: give one, or one per space in that order"
+        )
+    need = "this search needs an op latency predictor (`latbench fit TABLE`, without --networks)"
+    fit = "`latbench fit TABLE -o P.json`"
+    models = [_load(path, "ms", "op", fit, need) for path in args.predictor]
+    ui.console.print(f"costs: {', '.join(map(str, args.predictor))}")
+    return models * len(spaces) if len(models) == 1 else models
 
 
 def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Path]:
     """The device's default tables of ``spaces``; missing ones are profiled with
     ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
     from latbench.cli import profile
-    from latbench.cli.ui import console
     from latbench.device import fingerprint
     from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
 
@@ -314,22 +274,20 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
         command = ["profile", name, "--size", args.size, "--threads", str(args.threads)]
         if not args.profile_missing:
             raise LatbenchError(
-                f"no latency table {path}; run `latbench {' '.join(command)}` "
-                "(then `latbench fit` it and pass --predictor), or add "
-                "--profile-missing"
+                f"no latency table {path}; run `latbench {' '.join(command)}` (then `latbench fit` "
+                "it and pass --predictor), or add --profile-missing"
             )
-        console.print(f"no table {path}: running `latbench {' '.join(command)}`")
+        ui.console.print(f"no table {path}: running `latbench {' '.join(command)}`")
         parser = argparse.ArgumentParser(prog="latbench")
         profile.register(parser.add_subparsers())
         profile.run(parser.parse_args(command))
     return paths
 
 
-def lookup_model(tables: list[Path]):  # noqa: ANN201
+def lookup_model(tables: list[Path]) -> Any:
     """A LookupPredictor over ``tables``."""
     import pandas as pd
 
-    from latbench.cli.ui import console
     from latbench.predictors.data import op_data
     from latbench.predictors.lookup import LookupPredictor
     from latbench.tables import read_table
@@ -340,6 +298,6 @@ def lookup_model(tables: list[Path]):  # noqa: ANN201
             f"{missing[0]}: no such table; `latbench profile SPACE --table {missing[0]}` writes one"
         )
     frame = pd.concat([read_table(t) for t in tables], ignore_index=True)
-    console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
+    ui.console.print(f"costs: lookup predictor over {', '.join(map(str, tables))}")
     ops = op_data(frame)
     return LookupPredictor().fit(*ops.xy, device=ops.device, table_sha256=ops.table_sha256)

@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from latbench.errors import LatbenchError
+from latbench.cli import ui
+from latbench.errors import LatbenchError, TableError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,22 +51,6 @@ _VIEWS = {
         ("status", "status"),
         ("source", "source"),
     ),
-}
-_NUMERIC = {
-    "median ms",
-    "fastest ms",
-    "IQR ms",
-    "n",
-    "rep",
-    "ops",
-    "batch",
-    "RSS growth MiB",
-    "NVML proc MiB",
-    "NVML dev delta MiB",
-    "reserved MiB",
-    "allocated MiB",
-    "context MiB",
-    "modelled reserved MiB",
 }
 
 
@@ -120,7 +105,7 @@ def _cell(value: object) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="print a table's device, protocol and rows")
     p.add_argument("table", help="path to a table CSV")
-    p.add_argument("--sort", default=None, help="sort rows by this column (descending)")
+    p.add_argument("--sort", help="sort rows by this column (descending)")
     p.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
     p.add_argument("--csv", action="store_true", help="print the rows as CSV instead")
     p.set_defaults(func=run)
@@ -129,15 +114,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from latbench.cli.ui import console
     from latbench.tables import read_table
 
     df = read_table(args.table)
     meta = df.attrs["meta"]
     if args.sort:
         if args.sort not in df.columns:
-            from latbench.errors import TableError
-
             raise TableError(
                 f"--sort {args.sort!r} is not a column of {args.table}; valid: "
                 f"{', '.join(df.columns)}"
@@ -147,25 +129,25 @@ def run(args: argparse.Namespace) -> int:
         print(df.to_csv(index=False), end="")
         return 0
     fp = meta.get("fingerprint", {})
-    console.print(
-        f"[bold]{args.table}[/]: schema {meta['schema']} v{meta['schema_version']}, "
+    ui.console.print(
+        f"{args.table}: schema {meta['schema']} v{meta['schema_version']}, "
         f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}"
     )
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
-    console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    ui.console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     shown = display_frame(df, meta.get("schema", ""))
     table = Table(title="rows", title_justify="left")
     for col in shown.columns:
-        numeric = col in _NUMERIC
+        numeric = col.endswith((" ms", " MiB")) or col in ("n", "rep", "ops", "batch")
         table.add_column(
             col, no_wrap=numeric, justify="right" if numeric else "left", overflow="fold"
         )
     for row in shown.head(args.limit).itertuples(index=False):
         table.add_row(*(_cell(v) for v in row))
-    console.print(table)
-    flagged = int((df.get("warnings", "") != "").sum()) if "warnings" in df else 0
+    ui.console.print(table)
+    flagged = int((df["warnings"] != "").sum()) if "warnings" in df else 0
     if flagged:
-        console.print(
+        ui.console.print(
             f"{flagged} row(s) carry measurement warnings (see the 'warnings' column, --csv)"
         )
     return 0

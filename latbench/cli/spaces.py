@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from latbench.cli import ui
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("spaces", help="list search spaces and their op counts")
@@ -12,12 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.cli.ui import print_table
     from latbench.spaces import SIZES, get_space, list_spaces
 
     rows = []
     for name in list_spaces(args.pattern):
         space = get_space(name)
         rows.append((name, *(len(space.ops(size)) for size in SIZES), space.paper))
-    print_table("search spaces", ["space", *(f"ops ({s})" for s in SIZES), "paper"], rows)
+    ui.print_table("search spaces", ["space", *(f"ops ({s})" for s in SIZES), "paper"], rows)
     return 0

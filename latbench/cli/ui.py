@@ -1,17 +1,29 @@
-"""Shared terminal output for subcommands: one console, one progress-bar style, tables."""
+"""Shared terminal output for subcommands: one console, one progress-bar style, tables.
+Nothing here imports rich until a command prints (``latbench --help`` stays light)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress
 
-console = Console()
-err_console = Console(stderr=True)
+console: Console
+err_console: Console
+
+
+def __getattr__(name: str) -> Console:
+    """``console`` (stdout) and ``err_console`` (stderr), made on first use; markup off: text
+    is printed as given (paths, keys and lists hold [brackets])."""
+    if name not in ("console", "err_console"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in globals():
+        from rich.console import Console
+
+        globals()[name] = Console(stderr=name == "err_console", markup=False)
+    return globals()[name]
 
 
 def progress_bar() -> Progress:
@@ -33,7 +45,7 @@ def progress_bar() -> Progress:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=err_console,
+        console=__getattr__("err_console"),
         transient=False,
     )
 
@@ -46,4 +58,4 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[obje
         table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    console.print(table)
+    __getattr__("console").print(table)

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
 from latbench.cli.modelargs import add_model_args, model_architectures
-from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:
     from latbench.archs import Architecture
+    from latbench.deploy.report import ValidationReport
     from latbench.protocol_registry import Protocol
+from latbench.cli import ui
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynamic cells
 
 
@@ -37,22 +39,17 @@ def _backends(text: str) -> list[str]:
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
     """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
-    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is refused
-    in one line."""
-    try:
-        from latbench.predictors.base import input_level
-        from latbench.predictors.persist import load
-    except ImportError:
-        raise MissingDependencyError(
-            "predictors",
-            why="--predictor needs latbench's predictors package (install latbench from source)",
-        ) from None
+    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is
+    refused in one line."""
+    from latbench.predictors.base import input_level
+    from latbench.predictors.persist import load
+
     model = load(path, device=device_slug)
     if input_level(model) != "network":
         raise LatbenchError(
-            f"{path}: is a {type(model).__name__}, which predicts ops; "
-            "validate needs a network predictor (`latbench fit OPS --networks "
-            "NETS`, or a transfer predictor `latbench fit --transfer-from`)"
+            f"{path}: is a {type(model).__name__}, which predicts ops; validate needs a network "
+            "predictor (`latbench fit OPS --networks NETS`, or a transfer predictor "
+            "`latbench fit --transfer-from`)"
         )
     return model
 
@@ -67,9 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "arch",
         metavar="ARCH",
-        help="architecture JSON file, SPACE:SEED[:SIZE], a "
-        "model (timm:NAME, torchvision:NAME, module:callable, file.py:callable) or "
-        "an .onnx file",
+        help="architecture JSON file, SPACE:SEED[:SIZE], a model (timm:NAME, torchvision:NAME, "
+        "module:callable, file.py:callable) or an .onnx file",
     )
     p.add_argument(
         "--backend",
@@ -79,22 +75,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     p.add_argument(
-        "--budget-ms",
-        type=positive_float,
-        default=None,
-        help="latency budget; RT-DNAS uses 50 (default: none)",
+        "--budget-ms", type=positive_float, help="latency budget; RT-DNAS uses 50 (default: none)"
     )
     p.add_argument(
-        "--min-fps",
-        type=positive_float,
-        default=None,
-        help="throughput floor; RT-DNAS uses 22 (default: none)",
+        "--min-fps", type=positive_float, help="throughput floor; RT-DNAS uses 22 (default: none)"
     )
     p.add_argument(
-        "--predictor",
-        type=Path,
-        default=None,
-        help="saved network predictor (JSON); without it: 'no prediction'",
+        "--predictor", type=Path, help="saved network predictor (JSON); without it: 'no prediction'"
     )
     p.add_argument(
         "--precision",
@@ -138,7 +125,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--protocol",
-        default=None,
         metavar="NAME",
         help="a registered deployment protocol: a paper's (rtdnas, stnas, dyncell: "
         "docs/validate.md) or a plugin's; an unknown NAME lists the valid ones",
@@ -151,7 +137,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--static",
-        default=None,
         help="frame protocols (dyncell): the full network for the first frame (JSON or SPACE:SEED)",
     )
     add_model_args(p, model_flag=False)
@@ -160,13 +145,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.archs import Architecture
-    from latbench.cli.ui import console
-    from latbench.deploy.validate import ValidateOptions, timing_config, validate
+    from latbench.deploy.validate import ValidateOptions, timing_config, validate, validate_onnx
+    from latbench.models import parse_input_shape
     from latbench.protocol_registry import get_protocol
 
     path = Path(args.arch)
-    if path.suffix.lower() == ".onnx":
-        return _validate_onnx(args, path)
+    options = ValidateOptions(
+        device=args.device,
+        precision=args.precision,
+        threads=args.threads or None,
+        cuda_graph=args.cuda_graph,
+        transfers=args.transfers,
+        **({"opset": args.opset} if args.opset else {}),
+        out_dir=args.out,
+        skip_unavailable=args.skip_unavailable,
+    )
+    config = timing_config(args.device, args.measure_ms)
+    if path.suffix.lower() == ".onnx":  # ONNX Runtime on the CPU is the reference
+        if args.predictor is not None or args.protocol is not None:
+            raise LatbenchError(
+                f"{path}: --predictor and --protocol need a network latbench can decompose; "
+                "give the model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
+            )
+        shape = parse_input_shape(args.input_shape) if args.input_shape else None
+        _print_start(args, str(path))
+        report = validate_onnx(
+            path,
+            args.backend,
+            input_shape=shape,
+            budget_ms=args.budget_ms,
+            min_fps=args.min_fps,
+            options=options,
+            config=config,
+        )
+        note = (
+            "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no PyTorch model; "
+            "`max |out - torch|` is against it)"
+        )
+        return _finish(args, report, path.stem, "onnx", note)
     protocol = get_protocol(args.protocol) if args.protocol else None
     arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
     if protocol is not None:
@@ -177,46 +193,33 @@ def run(args: argparse.Namespace) -> int:
         budget_ms, min_fps = protocol.limits
         args.budget_ms = budget_ms if args.budget_ms is None else args.budget_ms
         args.min_fps = min_fps if args.min_fps is None else args.min_fps
-    opts = ValidateOptions(
-        device=args.device,
-        precision=args.precision,
-        threads=args.threads or None,
-        cuda_graph=args.cuda_graph,
-        transfers=args.transfers,
-        **({"opset": args.opset} if args.opset else {}),
-        out_dir=args.out,
-        skip_unavailable=args.skip_unavailable,
-    )
-    if not args.json:
-        console.print(
-            f"validating [bold]{arch.name or arch.space}[/] ({len(arch.edges)} ops) "
-            f"on {args.device}: {', '.join(args.backend)}"
-        )
+    _print_start(args, f"{arch.name or arch.space} ({len(arch.edges)} ops)")
     report = validate(
         arch,
         args.backend,
         budget_ms=args.budget_ms,
         min_fps=args.min_fps,
         predictor=args.predictor,
-        options=opts,
         load_predictor=load_network_predictor,
-        config=timing_config(args.device, args.measure_ms),
+        options=options,
+        config=config,
     )
     return _finish(args, report, arch.name or arch.space, arch.space)
 
 
+def _print_start(args: argparse.Namespace, what: str) -> None:
+    if not args.json:
+        ui.console.print(f"validating {what} on {args.device}: {', '.join(args.backend)}")
+
+
 def _finish(
-    args: argparse.Namespace,
-    report,
-    stem: str,
-    subdir: str,  # noqa: ANN001
-    note: str = "",
+    args: argparse.Namespace, report: ValidationReport, stem: str, subdir: str, note: str = ""
 ) -> int:
     """Write the report as JSON and Markdown into ``--out`` (links there are replaced, never
     followed), print it (``note`` after the table), and turn it into the exit status: a
     failed backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
-    from latbench.cli.ui import console
+    from latbench.deploy.report import gap_basis
     from latbench.paths import file_in
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -227,66 +230,64 @@ def _finish(
     if args.json:
         print(report.to_json())
     else:
-        _print(report, json_path, md_path)
+        limits = [
+            f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
+            f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
+        ]
+        title = ", ".join(filter(None, limits)) or "no budget given"
+        ui.print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
+        for b in report.backends:
+            if b.status == "ok":
+                ui.console.print(
+                    f"  {b.backend}: precision {b.info['precision']}, batch {b.info['batch']}, "
+                    f"transfers included: {b.info['transfers_included']}, timer "
+                    f"{b.info['timer']}, max |out - torch| {b.max_abs_diff:.3g}",
+                )
+        if len(report.clocks) == 1:
+            ui.console.print(f"  {report.clock_line}")
+        for line in report.notes():
+            ui.console.print(f"  {line}")
+        if gap_basis(report.prediction):
+            ui.console.print(f"  prediction{gap_basis(report.prediction)}")
+        ui.console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}")
         if note:
-            console.print(note, markup=False)
+            ui.console.print(note)
     failed = [b for b in report.backends if b.status == "failed"]
     if failed:
         raise LatbenchError("; ".join(f"{b.backend}: {b.error}" for b in failed))
     return 1 if report.passed is False else 0
 
 
-def _print(report, json_path: Path, md_path: Path) -> None:  # noqa: ANN001
-    from latbench.cli.ui import console, print_table
-    from latbench.deploy.report import gap_basis
-
-    limits = [
-        f"<= {report.budget_ms:g} ms" if report.budget_ms is not None else "",
-        f">= {report.min_fps:g} FPS" if report.min_fps is not None else "",
-    ]
-    title = ", ".join(filter(None, limits)) or "no budget given"
-    print_table(f"measured vs predicted ({title})", report.columns(), report.rows())
-    for b in report.backends:
-        if b.status == "ok":
-            console.print(
-                f"  {b.backend}: precision {b.info['precision']}, batch "
-                f"{b.info['batch']}, transfers included: "
-                f"{b.info['transfers_included']}, timer {b.info['timer']}, "
-                f"max |out - torch| {b.max_abs_diff:.3g}",
-                markup=False,
-            )
-    if len(report.clocks) == 1:
-        console.print(f"  {report.clock_line}", markup=False)
-    for note in report.notes():
-        console.print(f"  {note}", markup=False)
-    if gap_basis(report.prediction):
-        console.print(f"  prediction{gap_basis(report.prediction)}", markup=False)
-    console.print(f"overall: {report.verdict}; reports: {json_path}, {md_path}", markup=False)
-
-
 def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
     """A frame protocol (ST-NAS FPS, the dynamic cells' per-frame time, a plugin's) on
-    --device; its ``ProtocolResult`` printed and saved as it is."""
+    --device; its ``ProtocolResult`` printed and saved with what plain validate reports carry:
+    the device's fingerprint, the torch thread count (CPU) and the busy-machine warning."""
     import json
 
+    import torch
+
     from latbench.atomic import write_atomically
-    from latbench.cli.ui import console, print_table
     from latbench.deploy.protocols import ProtocolOptions
-    from latbench.deploy.validate import resolve_architecture
+    from latbench.deploy.validate import busy_warnings, resolve_architecture
+    from latbench.device import fingerprint
     from latbench.paths import file_in
 
     if not args.json:
-        console.print(
-            f"{args.protocol} protocol: [bold]{arch.name or arch.space}[/] on "
+        ui.console.print(
+            f"{args.protocol} protocol: {arch.name or arch.space} on "
             f"{args.device}, {args.n_frames} frames"
         )
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     static = resolve_architecture(args.static) if args.static else None
     result = protocol.runner()(arch, ProtocolOptions(args.device, args.n_frames, static))
-    out = _with_environment(result.to_dict(), args)
+    cpu = args.device.startswith("cpu")
+    threads = torch.get_num_threads() if cpu else None
+    out = result.to_dict() | {
+        "fingerprint": fingerprint(args.device, threads=threads),
+        "threads": threads,
+        "warnings": busy_warnings() if cpu else [],
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     path = file_in(args.out, arch.name or arch.space, f".{args.protocol}.json", arch.space)
     write_atomically(path, json.dumps(out, indent=2) + "\n")
@@ -299,38 +300,20 @@ def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Prot
             ("first frame (full)", out["first_frame_ms"], "", ""),
             ("following frames", out["following_mean_ms"], out["following_std_ms"], ""),
         ]
-    print_table(
+    ui.print_table(
         f"{args.protocol} protocol ({out['timer']})", ["frames", "mean ms", "std ms", "FPS"], rows
     )
-    threads = f", {out['threads']} torch thread(s)" if out["threads"] else ""
-    console.print(f"  device {out['fingerprint'].get('slug')}{threads}", markup=False)
+    in_threads = f", {threads} torch thread(s)" if threads else ""
+    ui.console.print(f"  device {out['fingerprint'].get('slug')}{in_threads}")
     for note in result.notes:
-        console.print(f"  note: {note}", markup=False)
+        ui.console.print(f"  note: {note}")
     for warning in out["warnings"]:
-        console.print(f"  {warning}", markup=False)
-    console.print(f"report: {path}")
+        ui.console.print(f"  {warning}")
+    ui.console.print(f"report: {path}")
     return 0
 
 
-def _with_environment(out: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """A frame protocol's report with what plain validate reports carry: the device's
-    fingerprint, the torch thread count (CPU) and the busy-machine warning."""
-    import torch
-
-    from latbench.deploy.validate import busy_warnings
-    from latbench.device import fingerprint
-
-    cpu = args.device.startswith("cpu")
-    threads = torch.get_num_threads() if cpu else None
-    return {
-        **out,
-        "fingerprint": fingerprint(args.device, threads=threads),
-        "threads": threads,
-        "warnings": busy_warnings() if cpu else [],
-    }
-
-
-def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
+def _resolve(args: argparse.Namespace) -> Architecture:
     """SPACE:SEED[:SIZE] when the part before ':' is a space or a seed follows it (a model
     spec names a callable there, never a number), else a model spec."""
     from latbench.deploy.validate import resolve_architecture
@@ -343,45 +326,3 @@ def _resolve(args: argparse.Namespace):  # noqa: ANN202 - an Architecture
         return resolve_architecture(args.arch)
     args.model = args.arch
     return model_architectures(args)[0]
-
-
-def _validate_onnx(args: argparse.Namespace, path: Path) -> int:
-    """An ONNX file on the ONNX backends, outputs compared with ONNX Runtime on the CPU."""
-    from latbench.cli.ui import console
-    from latbench.deploy.validate import ValidateOptions, timing_config, validate_onnx
-    from latbench.models import parse_input_shape
-
-    if args.predictor is not None or args.protocol is not None:
-        raise LatbenchError(
-            f"{path}: --predictor and --protocol need a network latbench can "
-            "decompose; give the model (timm:NAME, file.py:callable, ...) "
-            "instead of its ONNX file"
-        )
-    shape = parse_input_shape(args.input_shape) if args.input_shape else None
-    opts = ValidateOptions(
-        device=args.device,
-        precision=args.precision,
-        threads=args.threads or None,
-        transfers=args.transfers,
-        out_dir=args.out,
-        skip_unavailable=args.skip_unavailable,
-    )
-    if not args.json:
-        console.print(f"validating [bold]{path}[/] on {args.device}: {', '.join(args.backend)}")
-    report = validate_onnx(
-        path,
-        args.backend,
-        input_shape=shape,
-        budget_ms=args.budget_ms,
-        min_fps=args.min_fps,
-        options=opts,
-        config=timing_config(args.device, args.measure_ms),
-    )
-    return _finish(
-        args,
-        report,
-        path.stem,
-        "onnx",
-        "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no "
-        "PyTorch model; `max |out - torch|` is against it)",
-    )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.progress import Progress
 
-from latbench.cli.measuring import row_advancer
+from latbench.cli.measuring import RowAdvancer
 
 
 def test_the_bar_advances_per_round_and_per_row():
     bar = Progress(disable=True)
     task = bar.add_task("t", total=10, status="")
-    advance = row_advancer(bar, task, str)
+    advance = RowAdvancer(bar, task, str)
     advance("cached-op", None)
     assert bar.tasks[0].completed == 1
     advance.on_round(1, 4, 8)
