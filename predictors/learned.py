@@ -22,7 +22,7 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
     check_numbers,
@@ -110,7 +110,7 @@ class LearnedPredictor(Predictor):
                 if rows.sum() >= self.min_rows_per_kind:
                     self.models_[kind] = LinearLogModel.fit(F[rows], log_y[rows], self.alpha)
         self.device_, self.table_sha256_ = device, table_sha256
-        self.fit_metrics_ = accuracy(self.predict(X), y) if len(log_y) > 1 else {}
+        self.fit_metrics_ = fit_metrics(self.predict(X), y) if len(log_y) > 1 else {}
         return self
 
     def _with_kind(self, X: np.ndarray, kinds: np.ndarray) -> np.ndarray:

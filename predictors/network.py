@@ -32,7 +32,7 @@ from latbench.archs import Architecture
 from latbench.errors import LatbenchError
 from latbench.predictors.base import CostModel, Predictor, check_param
 from latbench.predictors.batch import KIND_PREFIX, ArchBatch, encode
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
     check_range,
@@ -140,7 +140,7 @@ class NetworkPredictor(Predictor):
                     f"{self.op_model.unit!r}, not ms; use 'linear' to fit a map"
                 )
             self.weights_ = np.zeros(0)
-        self.fit_metrics_ = accuracy(self._apply(feats), y)
+        self.fit_metrics_ = fit_metrics(self._apply(feats), y)
         return self
 
     def _apply(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:

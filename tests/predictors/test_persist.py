@@ -115,3 +115,17 @@ def test_drift_reference_of_a_table_is_saved_with_the_predictor(tmp_path):
         model, tmp_path / "p.json", statistic="latency_min_corrected_ms", drift_reference=ref
     )
     assert load(path).info_["drift_reference"] == ref
+
+
+def test_a_fit_on_equal_latencies_saves(synth, nb201_ops, nb201_archs, tmp_path):
+    """Equal measured latencies leave Kendall τ undefined; the fit's metrics say 0, not NaN,
+    and the predictor still saves."""
+    table = synth.op_table(nb201_ops)
+    ops, _ = op_data(table).xy
+    flat_ops = LearnedPredictor(per_kind=False).fit(ops, np.full(len(ops), 0.5))
+    flat_net = NetworkPredictor(LookupPredictor().fit(*op_data(table).xy)).fit(
+        nb201_archs[:5], np.full(5, 2.0)
+    )
+    for model in (flat_ops, flat_net):
+        assert model.fit_metrics_["kendall_tau"] == 0.0
+        assert load(save(model, tmp_path / "flat.json")).fit_metrics_ == model.fit_metrics_
