@@ -228,8 +228,8 @@ class TransferPredictor(Predictor):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(prediction, low, high) in ms: a normal tolerance interval on the log of the
         leave-one-out errors on the shots (``transfer_fit.tolerance_factor``): it is meant to
-        cover ``coverage`` (default ``self.coverage``) of networks in ``transfer_fit.CONFIDENCE`` of fits,
-        not only on average over fits."""
+        cover ``coverage`` (default ``self.coverage``) of networks in
+        ``transfer_fit.CONFIDENCE`` of fits, not only on average over fits."""
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
     @classmethod
