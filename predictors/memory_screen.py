@@ -20,8 +20,7 @@ import numpy as np
 
 from latbench.archs.graph import Architecture
 from latbench.fleet.pool import parallel_map
-from latbench.memory import TrainConfig
-from latbench.memory.steps import as_training_architecture
+from latbench.memory.steps import TrainConfig, as_training_architecture
 from latbench.memory.terms import op_terms
 from latbench.opspec import OpSpec
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
