@@ -29,7 +29,6 @@ FUNCTION_LEVEL: dict[tuple[str, str], str] = {
     # the one cycle left (KNOWN_CYCLE)
     ("latbench.archs.graph", "latbench.models.arch"): "cycle: a traced model's network",
     ("latbench.archs.graph", "latbench.archs.registry"): "cycle: compact architectures",
-    ("latbench.archs.registry", "latbench.spaces"): "cycle: a space's default size",
     ("latbench.spaces.registry", "latbench.archs.graph"): "cycle: a space's architectures",
     ("latbench.ops.traced", "latbench.models.loader"): "cycle: decompose encodes with traced",
 }
