@@ -20,9 +20,11 @@ import numpy as np
 
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
-from latbench.memory import TrainConfig, replay_live, trace_training
+from latbench.memory.allocator import replay_live
 from latbench.memory.cpu import measure_cpu
+from latbench.memory.steps import TrainConfig
 from latbench.memory.table import arch_id, default_memory_table, measure_into_table
+from latbench.memory.trace import trace_training
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.tables import read_table
 

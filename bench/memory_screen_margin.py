@@ -21,9 +21,8 @@ import time
 import numpy as np
 
 from latbench.archs import sample_architectures
-from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
-from latbench.predictors.memory_screen import SAFETY, MemoryScreen, fast_features
+from latbench.predictors.memory_screen import SAFETY, MemoryBand, MemoryScreen, fast_features
 
 
 def wrong_fast_decisions(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
+from types import ModuleType
 
 
 class LatbenchError(Exception):
@@ -55,6 +57,15 @@ class MissingDependencyError(LatbenchError, ImportError):
         hint = f"pip install 'latbench[{extra}]'" if extra else f"pip install {package}"
         msg = f"{package} is not installed{': ' + why if why else ''}; install it with: {hint}"
         super().__init__(msg)
+
+
+def import_optional(package: str, extra: str | None = None, why: str = "") -> ModuleType:
+    """``import package``, or a ``MissingDependencyError`` naming the install command (the
+    extra when given, else the package) when it cannot be imported."""
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise MissingDependencyError(package, extra, why) from None
 
 
 class GenotypeError(LatbenchError, ValueError):

@@ -25,6 +25,7 @@ Features of many models are cached in a plain CSV (``FeatureCache``): one row pe
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import time
@@ -36,6 +37,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from latbench.atomic import write_atomically
 from latbench.errors import LatbenchError
 from latbench.features import flop_counter, numel
 from latbench.models.loader import import_library
@@ -250,15 +252,14 @@ class FeatureCache:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["model", "img_size", "library", *FEATURES])
-            for (model, size), values in sorted(self.rows.items()):
-                writer.writerow(
-                    [model, size, self.library, *(repr(float(values[f])) for f in FEATURES)]
-                )
-        os.replace(tmp, self.path)
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(["model", "img_size", "library", *FEATURES])
+        for (model, size), values in sorted(self.rows.items()):
+            writer.writerow(
+                [model, size, self.library, *(repr(float(values[f])) for f in FEATURES)]
+            )
+        write_atomically(self.path, text.getvalue())
 
 
 def features_of(

@@ -37,7 +37,7 @@ from latbench.tablerun.paths import default_table_path
 from latbench.tables import read_table
 from latbench.tables.schema import NETWORKS
 from latbench.tables.store import read_meta
-from latbench.timed import module_callable, time_guarded, time_guarded_many
+from latbench.timed import module_callable, time_guarded_many
 from latbench.timing import Timer
 from latbench.timing.measurement import Measurement
 
@@ -96,7 +96,7 @@ def measure_architecture(
 ) -> tuple[dict[str, Any], Measurement | None]:
     """One row for ``arch``: the whole network's statistics, or its error/OOM as data."""
     row, make = _network_row(arch, timer, size)
-    fields, result = time_guarded(make, timer)
+    ((fields, result),) = time_guarded_many([make], timer)
     row.update(fields)
     return row, result
 

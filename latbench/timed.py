@@ -120,13 +120,6 @@ def _result_fields(result: Measurement | Exception) -> tuple[dict[str, Any], Mea
     return {"status": "ok", "error": "", **result.stats()}, result
 
 
-def time_guarded(
-    make_fn: Callable[[], Callable[[], object]], timer: Timer
-) -> tuple[dict[str, Any], Measurement | None]:
-    """``time_guarded_many`` for one callable."""
-    return time_guarded_many([make_fn], timer)[0]
-
-
 REFERENCE_GENOTYPE = (
     "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+"
     "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

@@ -1,10 +1,14 @@
 """Learned op predictor: ridge regressions of log latency over OpSpec features.
 
-One model per op kind (for kinds with enough measured rows) and one shared model (features
-plus a one-hot of the kind) for the rest. scikit-learn's ``Ridge`` fits; its coefficients and
-the standardisation are kept as plain arrays and applied with numpy, so a reloaded predictor
-predicts bit-identically without pickle. ``flops_baseline()`` is the same machinery restricted
-to log FLOPs: the baseline every report prints beside the real predictors.
+Features (``FEATURE_NAMES``, log scale: latency is multiplicative): the analytic ones of
+``OpSpec.features()`` (FLOPs, parameters, bytes moved, element counts) and structural ones from
+the hyper-parameters (kernel volume, dilation, groups, stride) and the input shape (batch,
+channels, spatial volume, number of spatial dims). One model per op kind (for kinds with enough
+measured rows) and one shared model (features plus a one-hot of the kind) for the rest.
+scikit-learn's ``Ridge`` fits; its coefficients and the standardisation are kept as plain arrays
+and applied with numpy, so a reloaded predictor predicts bit-identically without pickle.
+``flops_baseline()`` is the same machinery restricted to log FLOPs: the baseline every report
+prints beside the real predictors.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from sklearn.linear_model import Ridge
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
-from latbench.predictors.features import FEATURE_NAMES, FLOPS_ONLY, feature_matrix
 from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
@@ -32,6 +35,66 @@ from latbench.predictors.persist import (
     persistable,
 )
 from latbench.statistics import LATENCY_RANGE_MS
+
+FEATURE_NAMES = (
+    "log_flops",
+    "log_bytes",
+    "log_params",
+    "log_input_elems",
+    "log_output_elems",
+    "log_kernel_volume",
+    "log_dilation",
+    "log_groups",
+    "log_stride",
+    "log_batch",
+    "log_channels",
+    "log_spatial",
+    "spatial_dims",
+)
+FLOPS_ONLY = ("log_flops",)
+
+
+def _prod_param(spec: OpSpec, name: str) -> float:
+    value = spec.p.get(name, 1)
+    if value is None:
+        return 1.0
+    if isinstance(value, (tuple, list)):
+        return float(math.prod(int(v) for v in value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        dims = max(1, len(spec.input_shape) - 2) if name in ("kernel", "stride") else 1
+        return float(value) ** dims
+    return 1.0
+
+
+def spec_features(spec: OpSpec) -> dict[str, float]:
+    """One OpSpec's named features (see ``FEATURE_NAMES``)."""
+    f = spec.features()
+    shape = spec.input_shape
+    spatial = float(math.prod(shape[2:])) if len(shape) > 2 else 1.0
+    return {
+        "log_flops": math.log1p(f["flops"]),
+        "log_bytes": math.log1p(f["bytes_read"] + f["bytes_written"]),
+        "log_params": math.log1p(f["params"]),
+        "log_input_elems": math.log1p(f["input_elems"]),
+        "log_output_elems": math.log1p(f["output_elems"]),
+        "log_kernel_volume": math.log(_prod_param(spec, "kernel")),
+        "log_dilation": math.log(_prod_param(spec, "dilation")),
+        "log_groups": math.log(_prod_param(spec, "groups")),
+        "log_stride": math.log(_prod_param(spec, "stride")),
+        "log_batch": math.log(shape[0]),
+        "log_channels": math.log(shape[1]) if len(shape) > 1 else 0.0,
+        "log_spatial": math.log(spatial),
+        "spatial_dims": float(len(shape) - 2),
+    }
+
+
+def feature_matrix(specs: Sequence[OpSpec], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
+    """``(len(specs), len(names))`` float64 matrix of ``spec_features``."""
+    rows = [spec_features(s) for s in specs]
+    return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(
+        len(rows), len(names)
+    )
+
 
 SHARED = "*"
 """Name of the shared model in ``models_``."""

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from latbench.errors import LatbenchError
-from latbench.memory import TrainConfig, replay_allocator, replay_live, trace_training
+from latbench.memory.allocator import replay_allocator, replay_live
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
 from latbench.memory.gpu import check_alloc_conf
-from latbench.memory.steps import Subject, subject_from_json
+from latbench.memory.steps import Subject, TrainConfig, subject_from_json
+from latbench.memory.trace import trace_training
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
 from latbench.papers import MIB

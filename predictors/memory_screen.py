@@ -6,7 +6,9 @@ traced alone once: the bytes its forward keeps for backward, and its parameters)
 to the full predictor's scale with a least-squares fit on a calibration sample of full
 predictions, and runs the full predictor only where the keep/drop decision is uncertain: the
 fast value within a margin (the largest leave-one-out calibration error times a safety factor)
-of either edge of the band. Every value says which path produced it.
+of either edge of the band. Every value says which path produced it. ``MemoryBand`` is
+HyperSegNAS' band decision in one place: the filter (``latbench.papers.hypersegnas.search``)
+keeps what it contains, the screen asks which estimates lie too close to an edge to decide.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import Architecture
+from latbench.errors import LatbenchError
 from latbench.fleet.pool import parallel_map
-from latbench.memory import TrainConfig
-from latbench.memory.steps import as_training_architecture
+from latbench.memory.steps import TrainConfig, as_training_architecture
 from latbench.memory.terms import op_terms
 from latbench.opspec import OpSpec
 from latbench.papers import HYPERSEGNAS_BAND_MIB, MIB
-from latbench.predictors.band import MemoryBand
 from latbench.predictors.base import Predictor
 from latbench.predictors.memory import TrainingMemoryPredictor
 
@@ -33,6 +34,34 @@ STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per 
 SAFETY = 1.25
 """Margin = ``SAFETY`` x the largest leave-one-out calibration error: with it no fast-path
 decision was wrong at 8, 16 or 32 calibration networks (bench/memory_screen_margin.py)."""
+
+
+class BandError(LatbenchError, ValueError):
+    """A band that cannot hold anything (non-positive target or width)."""
+
+
+@dataclass(frozen=True)
+class MemoryBand:
+    """|memory − ``target_mib``| ≤ ``band_mib`` (HyperSegNAS: 300 MB of a DiNTS network's)."""
+
+    target_mib: float
+    band_mib: float = HYPERSEGNAS_BAND_MIB
+
+    def __post_init__(self) -> None:
+        if not (self.band_mib > 0 and self.target_mib > 0):
+            raise BandError(
+                f"target_mib={self.target_mib:g} and band_mib={self.band_mib:g} must be positive"
+            )
+
+    def contains(self, values_mib: np.ndarray) -> np.ndarray:
+        """Boolean per value: inside the band (edges included)."""
+        return np.abs(np.asarray(values_mib, dtype=np.float64) - self.target_mib) <= self.band_mib
+
+    def near_edge(self, values_mib: np.ndarray, margin_mib: float) -> np.ndarray:
+        """Boolean per value: within ``margin_mib`` of either edge, where an estimate with that
+        error could fall on the other side."""
+        distance = np.abs(np.asarray(values_mib, dtype=np.float64) - self.target_mib)
+        return np.abs(distance - self.band_mib) <= margin_mib
 
 
 @functools.lru_cache(maxsize=65536)

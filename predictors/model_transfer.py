@@ -66,23 +66,16 @@ def ridge_predict(X: np.ndarray, w: np.ndarray, stats: np.ndarray) -> np.ndarray
     return ((X - stats[0]) / stats[1]) @ w + stats[2, 0]
 
 
-@dataclass(frozen=True)
-class ModelRows:
-    """Models as the predictor reads them: ``keys`` (``model@img_size``), ``features``
-    (n, len(FEATURES)) per image, ``batch`` (n,), and the shot ids ``evaluate`` leaves out."""
-
-    keys: list[str]
-    features: np.ndarray
-    batch: np.ndarray
-    ids: list[str]
-
-
-def as_models(items: Any, feature_names: Sequence[str]) -> ModelRows:
-    """``items``: a ``latbench.importing_timm.ModelNetworks``, or Architectures of space
+def as_models(
+    items: Any, feature_names: Sequence[str]
+) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """Models as the predictor reads them: keys (``model@img_size``), features (n,
+    len(FEATURES)) per image, batch (n,), and the shot ids ``evaluate`` leaves out.
+    ``items``: a ``latbench.importing_timm.ModelNetworks``, or Architectures of space
     ``timm`` (rows of an imported table: name, ``meta["img_size"]``, ``meta["batch"]``,
     ``meta["features"]``). Raises ``LatbenchError`` for any other architecture."""
     if hasattr(items, "features") and hasattr(items, "keys"):
-        return ModelRows(
+        return (
             list(items.keys),
             np.asarray(items.features, dtype=np.float64),
             np.asarray(items.batch, dtype=np.float64),
@@ -101,7 +94,7 @@ def as_models(items: Any, feature_names: Sequence[str]) -> ModelRows:
         keys.append(f"{arch.name}@{int(meta['img_size'])}")
         feats.append([float(meta["features"][f]) for f in feature_names])
         batch.append(float(meta["batch"]))
-    return ModelRows(
+    return (
         keys,
         np.array(feats, dtype=np.float64).reshape(len(keys), -1),
         np.array(batch),
@@ -192,12 +185,12 @@ class ModelTransferPredictor(Predictor):
         """Fit on the shots: models ``X`` (``as_models``) measured on the target as ``y``
         (ms per batch, one each)."""
         check_param("method", self.method, MODEL_METHODS)
-        nets = as_models(X, self.feature_names)
+        keys, features, batch, ids = as_models(X, self.feature_names)
         y = np.asarray(y, dtype=np.float64)
-        if len(y) != len(nets.keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
+        if len(y) != len(keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
                 f"model transfer needs >= {MIN_SHOTS} models measured on the "
-                f"target, one positive latency each; got {len(nets.keys)} "
+                f"target, one positive latency each; got {len(keys)} "
                 f"models, {len(y)} values"
             )
         wanted = [
@@ -210,8 +203,7 @@ class ModelTransferPredictor(Predictor):
                 f"method {self.method!r} needs source columns (other devices' "
                 "networks tables of the same models)"
             )
-        batch = np.asarray(nets.batch, dtype=np.float64)
-        designs = {c: self._design(c, nets.keys, nets.features, batch) for c in wanted}
+        designs = {c: self._design(c, keys, features, batch) for c in wanted}
         target = np.log(y / batch)
 
         def fitter(X: np.ndarray, nearest: bool) -> Fitter:
@@ -238,7 +230,7 @@ class ModelTransferPredictor(Predictor):
         D = designs[choice.method]
         self.nearest_ = self._nearest(D, target) if choice.method == "source-nearest" else -1
         self.w_, self.stats_ = ridge(self._columns(D), target, choice.alpha)
-        self.shots_ = nets.ids  # arch digests (Architectures) or keys: evaluate leaves them out
+        self.shots_ = ids  # arch digests (Architectures) or keys: evaluate leaves them out
         self.n_shots_ = len(y)
         self.fit_metrics_ = fit_metrics(self.predict(X), y)
         return self
@@ -246,9 +238,8 @@ class ModelTransferPredictor(Predictor):
     def predict(self, X: Any) -> np.ndarray:
         """ms per forward pass of each model's batch on the target (``as_models`` items)."""
         self._check_fitted("call fit(models, latency_ms) with models measured on the target")
-        nets = as_models(X, self.feature_names)
-        batch = np.asarray(nets.batch, dtype=np.float64)
-        X = self._columns(self._design(self.method_, nets.keys, nets.features, batch))
+        keys, features, batch, _ = as_models(X, self.feature_names)
+        X = self._columns(self._design(self.method_, keys, features, batch))
         return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch
 
     def _columns(self, X: np.ndarray) -> np.ndarray:
@@ -258,8 +249,8 @@ class ModelTransferPredictor(Predictor):
 
     def imputed(self, items: Any) -> dict[str, int]:
         """Per source device: how many of ``items`` it lacks (predicted from features)."""
-        nets = as_models(items, self.feature_names)
-        return {s.device: s.values(nets.keys, nets.features)[1] for s in self.sources}
+        keys, features, _, _ = as_models(items, self.feature_names)
+        return {s.device: s.values(keys, features)[1] for s in self.sources}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> ModelTransferPredictor:

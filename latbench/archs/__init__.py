@@ -2,12 +2,7 @@
 built-in ones registered by ``latbench.builtin`` through the plugin loader)."""
 
 from latbench.archs.graph import INPUT, Architecture, ArchitectureModule, Edge
-from latbench.archs.registry import (
-    register_genotype,
-    register_sampler,
-    sample_architectures,
-    spaces_with_architectures,
-)
+from latbench.archs.registry import register_genotype, sample_architectures
 
 __all__ = [
     "INPUT",
@@ -15,7 +10,5 @@ __all__ = [
     "ArchitectureModule",
     "Edge",
     "register_genotype",
-    "register_sampler",
     "sample_architectures",
-    "spaces_with_architectures",
 ]

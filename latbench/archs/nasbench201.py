@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_genotype, register_sampler
+from latbench.archs.registry import register_genotype
 from latbench.errors import (
     DisconnectedCellError,
     GenotypeError,
@@ -35,7 +35,7 @@ from latbench.errors import (
     UnknownGenotypeOpError,
 )
 from latbench.opspec import OpSpec
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import register_sampler, register_space
 
 CHANNELS = (16, 32, 64)
 OP_NAMES = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

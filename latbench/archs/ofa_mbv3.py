@@ -26,13 +26,12 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_genotype, register_sampler
+from latbench.archs.registry import register_genotype
 from latbench.errors import GenotypeError, LatbenchError
 from latbench.ops.mobilenetv3 import make_divisible
 from latbench.ops.params import as_int
 from latbench.opspec import OpSpec
-from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_space
+from latbench.spaces.registry import for_size, register_sampler, register_space
 
 BASE_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)  # stem, block 0, 5 stages, expand, mix
 STRIDES = (2, 2, 2, 1, 2)  # first block of each of the five stages

@@ -13,17 +13,14 @@ from typing import Any
 from latbench.archs.graph import Architecture
 from latbench.errors import LatbenchError
 from latbench.ops.registry import Registry
-from latbench.spaces.registry import Sampler, get_space, register_sampler, spaces_with_architectures
+from latbench.spaces.registry import get_space
 
 __all__ = [
-    "Sampler",
     "architecture_from_ref",
     "compact_dict",
     "from_compact",
     "register_genotype",
-    "register_sampler",
     "sample_architectures",
-    "spaces_with_architectures",
     "spaces_with_genotypes",
 ]
 

@@ -282,10 +282,9 @@ def _model_transfer(args: argparse.Namespace, nets: Any) -> int:
                 "networks tables of the same zoo (space timm) on other devices "
                 "(`latbench import-nets --format timm`)"
             )
-        rows = as_models(src.archs, FEATURES)
-        latency_ms = src.latency_ms / rows.batch
+        keys, features, batch, _ = as_models(src.archs, FEATURES)
         device = src.device or path.parent.name
-        sources.append(SourceColumn.fit(device, rows.keys, rows.features, latency_ms))
+        sources.append(SourceColumn.fit(device, keys, features, src.latency_ms / batch))
         tables[f"source{i + 1}"] = src.table_sha256
     shots = choose_shots(len(nets.archs), args.shots, args.seed)
     model = ModelTransferPredictor(FEATURES, sources, args.method, nets.device).fit(

@@ -15,8 +15,7 @@ from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
     from latbench.archs import Architecture
-    from latbench.memory import TrainConfig
-    from latbench.memory.steps import Subject
+    from latbench.memory.steps import Subject, TrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,7 +84,7 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.memory import TrainConfig
+    from latbench.memory.steps import TrainConfig
 
     name, archs = _subjects(args)
     config = TrainConfig(optimizer=args.optimizer, batch=args.batch, steps=args.steps)

@@ -17,7 +17,7 @@ from typing import Any
 import onnx
 import torch
 
-from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.errors import LatbenchError, import_optional
 from latbench.paths import unlinked
 
 DEFAULT_OPSET = 17
@@ -79,12 +79,7 @@ def export_onnx(
     in_names = ["input"] if len(inputs) == 1 else [f"input{i}" for i in range(len(inputs))]
     out_names = ["output"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))]
     if exporter == "dynamo":
-        try:
-            import onnxscript  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError(
-                "onnxscript", why="the dynamo ONNX exporter needs it"
-            ) from None
+        import_optional("onnxscript", why="the dynamo ONNX exporter needs it")
     # silence the TorchScript exporter's deprecation notice and the dynamo one's progress lines
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from latbench.device import fingerprint
-from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.errors import LatbenchError, import_optional
 from latbench.plugin_loader import ENV as PLUGINS_ENV
 
 JobFactory = Callable[[str], Any]
@@ -22,11 +22,7 @@ JobFactory = Callable[[str], Any]
 
 def ray_module() -> Any:
     """``ray``, or a one-line error naming the extra to install."""
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError("ray", "ray", "--ray measures on a Ray cluster") from None
-    return ray
+    return import_optional("ray", "ray", "--ray measures on a Ray cluster")
 
 
 CONNECT_TIMEOUT_S = 3.0

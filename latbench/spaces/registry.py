@@ -5,9 +5,9 @@ the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -16,7 +16,6 @@ from latbench.features import output_shape
 from latbench.ops.registry import Registry
 from latbench.opspec import OpSpec
 from latbench.plugin_loader import load_plugins
-from latbench.spaces._sizes import for_size
 
 SIZES = ("small", "paper")
 """Sizes of every search space: latbench's CPU-sized one and the paper's."""
@@ -26,6 +25,19 @@ if TYPE_CHECKING:
 
 Sampler = Callable[[str, np.random.Generator], "Architecture"]
 """``sample(size, rng) -> Architecture``: one discrete network of the space."""
+
+
+T = TypeVar("T")
+
+
+def for_size(space: str, size: str, configs: Mapping[str, T]) -> T:
+    """``configs[size]``; a ``LatbenchError`` naming the valid sizes otherwise."""
+    try:
+        return configs[size]
+    except KeyError:
+        raise LatbenchError(
+            f"unknown size {size!r} for space {space!r}; valid: {', '.join(configs)}"
+        ) from None
 
 
 def _check_size(space: str, size: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from latbench.opspec import OpSpec
 from latbench.profile import profile_specs
 from latbench.tables import read_table
-from latbench.timed import op_callable, time_guarded
+from latbench.timed import op_callable, time_guarded_many
 from latbench.timing import TimingConfig, make_timer
 
 FAST = TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3)
@@ -40,7 +40,7 @@ def test_failing_op_is_recorded_and_the_run_goes_on(tmp_path):
 
 def test_oom_is_a_recorded_result():
     spec = OpSpec.make("conv", (1, 8, 8, 8))
-    row, result = time_guarded(lambda: op_callable(spec, "cpu"), OomTimer())
+    ((row, result),) = time_guarded_many([lambda: op_callable(spec, "cpu")], OomTimer())
     assert result is None and row["status"] == "oom" and "out of memory" in row["error"]
 
 
@@ -57,7 +57,8 @@ def test_rerun_skips_measured_rows_and_a_new_protocol_measures_again(tmp_path):
 
 def test_train_mode_times_forward_and_backward(tmp_path):
     spec = OpSpec.make("conv", (1, 8, 8, 8), mode="train")
-    row, result = time_guarded(lambda: op_callable(spec, "cpu"), make_timer("cpu", FAST, threads=1))
+    timer = make_timer("cpu", FAST, threads=1)
+    ((row, result),) = time_guarded_many([lambda: op_callable(spec, "cpu")], timer)
     assert row["status"] == "ok" and result.median_ms > 0
 
 

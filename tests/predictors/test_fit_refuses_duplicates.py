@@ -47,7 +47,7 @@ def test_networks_repeats_and_protocols_are_not_duplicates(tmp_path):
 
 
 def test_fit_kind_memory_refuses_a_duplicated_architecture(tmp_path):
-    from latbench.memory import TrainConfig
+    from latbench.memory.steps import TrainConfig
     from latbench.memory.table import measure_into_table
     from latbench.predictors.memory import fit_memory
 

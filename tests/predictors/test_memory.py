@@ -7,7 +7,7 @@ import pytest
 
 from latbench.archs import sample_architectures
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.memory import TrainConfig
+from latbench.memory.steps import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.notfitted import NotFittedError
 from latbench.opspec import OpSpec

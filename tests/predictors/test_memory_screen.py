@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from latbench.archs import sample_architectures
-from latbench.memory import TrainConfig
-from latbench.memory.steps import as_training_architecture
+from latbench.memory.steps import TrainConfig, as_training_architecture
 from latbench.predictors import memory_screen
 from latbench.predictors.memory_screen import fast_features
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from latbench.archs import sample_architectures, spaces_with_architectures
+from latbench.archs import sample_architectures
 from latbench.errors import LatbenchError
 from latbench.spaces import default_size, get_space, register_layout
-from latbench.spaces.registry import register_sampler
+from latbench.spaces.registry import register_sampler, spaces_with_architectures
 
 
 def test_sampler_lives_on_the_space_and_matches_the_old_entry_point():

@@ -17,7 +17,12 @@ import torch
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
 from latbench.device import library_versions
-from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
+from latbench.errors import (
+    MeasurementError,
+    MissingDependencyError,
+    UnknownNameError,
+    import_optional,
+)
 from latbench.timing import Measurement, TimingConfig, make_timer
 from latbench.timing.cpu import CpuSampler, resolve_clock
 
@@ -26,16 +31,6 @@ PROVIDERS = {
     "cuda": "CUDAExecutionProvider",
     "tensorrt": "TensorrtExecutionProvider",
 }
-
-
-def import_ort() -> Any:
-    try:
-        import onnxruntime
-    except ImportError:
-        raise MissingDependencyError(
-            "onnxruntime", why="the ONNX Runtime backend needs it"
-        ) from None
-    return onnxruntime
 
 
 def require_provider(available: Sequence[str], requested: str) -> None:
@@ -94,7 +89,7 @@ class OrtRunner:
     ):
         if provider not in PROVIDERS:
             raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)
-        ort = import_ort()
+        ort = import_optional("onnxruntime", why="the ONNX Runtime backend needs it")
         requested = PROVIDERS[provider]
         require_provider(ort.get_available_providers(), requested)
         allowed = ("fp32", "fp16") if provider == "tensorrt" else ("fp32",)

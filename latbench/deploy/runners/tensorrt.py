@@ -17,22 +17,12 @@ import torch
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
 from latbench.device import library_versions, require_cuda
-from latbench.errors import MeasurementError, MissingDependencyError
+from latbench.errors import MeasurementError, import_optional
 from latbench.timing import Measurement, TimingConfig, measure_adaptive
 from latbench.timing.cuda import CudaEventSampler
 
 WORKSPACE_MIB = 4096
 TIMING_CACHE = "trt-timing.cache"
-
-
-def import_tensorrt() -> Any:
-    try:
-        import tensorrt
-    except ImportError:
-        raise MissingDependencyError(
-            "tensorrt", "gpu", why="the TensorRT backend needs it"
-        ) from None
-    return tensorrt
 
 
 def _torch_dtype(trt: Any, dtype: Any) -> torch.dtype:
@@ -92,7 +82,7 @@ class TensorRTRunner:
         *,
         workspace_mib: int = WORKSPACE_MIB,
     ):
-        trt = import_tensorrt()
+        trt = import_optional("tensorrt", "gpu", why="the TensorRT backend needs it")
         check_precision(precision, ("fp32", "fp16"), "trt")
         self.device = require_cuda(device)
         cache = Path(cache_dir) / "trt"

@@ -34,12 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture
-from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.papers.chain import Chain
-from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_layout, register_space
+from latbench.spaces.registry import for_size, register_layout, register_sampler, register_space
 
 SPACE = "cakes"
 SUBKERNELS: tuple[tuple[int, int, int], ...] = (

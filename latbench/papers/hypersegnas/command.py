@@ -113,7 +113,7 @@ def _confirm(
     """Measure the top ``--confirm`` kept networks (a fresh process each) into the device's
     memory table, under the predictor's training config."""
     from latbench.device import fingerprint
-    from latbench.memory import TrainConfig
+    from latbench.memory.steps import TrainConfig
     from latbench.memory.table import (
         default_memory_table,
         measure_into_table,

@@ -1,7 +1,7 @@
 """HyperSegNAS' memory filter: sample architectures of the DiNTS space, keep those whose
-predicted training memory lies within a band (``latbench.predictors.band.MemoryBand``) around a
-target, rank them, and measure the top N to confirm (the paper fine-tunes the top 10; here they
-are measured on the device). The paper's "300 MB" are nvidia-smi's MiB.
+predicted training memory lies within a band (``latbench.predictors.memory_screen.MemoryBand``)
+around a target, rank them, and measure the top N to confirm (the paper fine-tunes the top 10;
+here they are measured on the device). The paper's "300 MB" are nvidia-smi's MiB.
 
 The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a
 trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
@@ -21,9 +21,8 @@ from latbench.archs import Architecture
 from latbench.nas.errors import CostError
 from latbench.nas.synthetic import Progress
 from latbench.papers import HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
-from latbench.predictors.band import MemoryBand
 from latbench.predictors.memory import TrainingMemoryPredictor
-from latbench.predictors.memory_screen import MemoryScreen
+from latbench.predictors.memory_screen import MemoryBand, MemoryScreen
 from latbench.spaces import get_space
 
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on

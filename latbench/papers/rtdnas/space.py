@@ -36,12 +36,10 @@ from typing import Any
 import numpy as np
 
 from latbench.archs.graph import INPUT, Architecture
-from latbench.archs.registry import register_sampler
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.papers.chain import Chain
-from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_layout, register_space
+from latbench.spaces.registry import for_size, register_layout, register_sampler, register_space
 
 SPACE = "msnas"
 N_LAYERS = 10

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
-from latbench.spaces._sizes import for_size
-from latbench.spaces.registry import register_layout, register_space
+from latbench.spaces.registry import for_size, register_layout, register_space
 
 SPACE = "stnas-encoder"
 WINDOW = 7

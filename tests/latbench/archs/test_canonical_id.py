@@ -92,7 +92,7 @@ def test_an_order_that_changes_the_result_keeps_its_order():
 
 
 def test_every_sampler_writes_networks_whose_order_does_not_matter():
-    from latbench.archs import spaces_with_architectures
+    from latbench.spaces.registry import spaces_with_architectures
 
     for space in spaces_with_architectures():
         arch = sample_architectures(space, 1, "small", seed=0)[0]

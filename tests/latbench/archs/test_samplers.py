@@ -10,8 +10,9 @@ import math
 import pytest
 import torch
 
-from latbench.archs import Architecture, sample_architectures, spaces_with_architectures
+from latbench.archs import Architecture, sample_architectures
 from latbench.spaces import get_space
+from latbench.spaces.registry import spaces_with_architectures
 from latbench.timing import torch_threads
 
 SPACES = spaces_with_architectures()

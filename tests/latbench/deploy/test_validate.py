@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from deploy_gpu import QUICK
 
-from latbench.archs import sample_architectures, spaces_with_architectures
+from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.cli.validate import load_network_predictor
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
 from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
 from latbench.errors import LatbenchError, MissingDependencyError
+from latbench.spaces.registry import spaces_with_architectures
 
 # Two paper spaces (fast at their small size on a CPU) and the NAS-Bench-201 cell network.
 SPACES = ("msnas", "stnas-decoder", "nasbench201")

@@ -300,7 +300,7 @@ def test_cuda_tasks_hold_one_gpu_each(cluster, tmp_path):
 
 def test_memory_screen_full_traces_on_ray_equal_the_serial_ones(cluster):
     from latbench.archs import sample_architectures
-    from latbench.memory import TrainConfig
+    from latbench.memory.steps import TrainConfig
     from latbench.predictors.memory import TrainingMemoryPredictor
     from latbench.predictors.memory_screen import full_predictions
 

@@ -7,8 +7,11 @@ import sys
 import pytest
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.memory import TrainConfig, cpu_conv_workspace, replay_live, trace_training
+from latbench.memory.allocator import replay_live
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES, measure_cpu
+from latbench.memory.steps import TrainConfig
+from latbench.memory.trace import trace_training
+from latbench.memory.workspace import cpu_conv_workspace
 from latbench.opspec import OpSpec
 
 MIB = 2**20

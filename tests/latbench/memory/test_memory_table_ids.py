@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 
 from latbench.archs import sample_architectures
-from latbench.memory import TrainConfig
+from latbench.memory.steps import TrainConfig
 from latbench.memory.table import memory_job
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id
 

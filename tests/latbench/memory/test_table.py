@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.memory import TrainConfig
+from latbench.memory.steps import TrainConfig
 from latbench.memory.table import MEMORY, arch_id, measure_into_table, subject_columns
 from latbench.opspec import OpSpec
 from latbench.tables import read_table

@@ -6,15 +6,11 @@ import pytest
 
 from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
-from latbench.memory import (
-    TrainConfig,
-    cpu_conv_workspace,
-    replay_allocator,
-    replay_live,
-    trace_inference,
-    trace_training,
-)
 from latbench.memory import trace as trace_mod
+from latbench.memory.allocator import replay_allocator, replay_live
+from latbench.memory.steps import TrainConfig
+from latbench.memory.trace import trace_inference, trace_training
+from latbench.memory.workspace import cpu_conv_workspace
 from latbench.opspec import OpSpec
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from helpers import FAST, env, latbench_cmd, popen
 
-from latbench.timed import failure_fields, time_guarded
+from latbench.timed import failure_fields, time_guarded_many
 from latbench.timing import TimingConfig, make_timer
 
 SLOW_ITEMS = ("--threads", "1", "--budget-ms", "600", "--warmup-ms", "1", "--target-ci", "0.0001")
@@ -42,7 +42,8 @@ def test_a_build_that_runs_out_of_cpu_memory_is_recorded_oom():
     def make():
         raise MemoryError("cannot allocate 10^12 floats")
 
-    fields, result = time_guarded(make, make_timer("cpu", TimingConfig(budget_ms=1), threads=1))
+    timer = make_timer("cpu", TimingConfig(budget_ms=1), threads=1)
+    ((fields, result),) = time_guarded_many([make], timer)
     assert fields["status"] == "oom" and result is None
 
 

@@ -11,7 +11,7 @@ import pytest
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError
-from latbench.memory import TrainConfig
+from latbench.memory.steps import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.netprofile import measure_architectures
 from latbench.opspec import OpSpec

@@ -9,7 +9,7 @@ from latbench.archs import INPUT, Architecture, Edge
 from latbench.nas.errors import CostError
 from latbench.opspec import OpSpec
 from latbench.papers.hypersegnas.search import MemoryModel, confirm_top, filter_by_memory
-from latbench.predictors.band import BandError
+from latbench.predictors.memory_screen import BandError
 
 
 def _arch(i: int) -> Architecture:
