@@ -180,6 +180,8 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_not_a_traceback(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # a shell's background job inherits SIGINT ignored; the child should see Ctrl-C
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         assert proc.stdout is not None
         proc.stdout.readline()
