@@ -1,16 +1,18 @@
-"""Measure into tables on a Ray fleet: ``tablerun.driver.run_into_table`` once per device
-slug (one table per GPU type, one type after another), with Ray tasks (``RayTasks``) as the
-executor. A lost task (dead, preempted or OOM-killed worker) costs that task: its items are sent
-once more, one at a time to the next target of the device, and recorded with the error
-(``status`` ``crashed``/``oom``/``error``) if that fails too. Ctrl-C cancels the tasks in
-flight; every row already appended stays.
+"""Measure into tables on a Ray fleet: ``tablerun.driver.run_into_table`` once per device slug (one
+table per GPU type, the types at the same time, each in a driver thread), with Ray tasks
+(``RayTasks``) as the executor. A lost task (dead, preempted or OOM-killed worker) costs that
+task: its items are sent once more, one at a time to the next target of the device, and recorded
+with the error (``status`` ``crashed``/``oom``/``error``) if that fails too. Ctrl-C cancels the
+tasks in flight; every row already appended stays.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +79,8 @@ class RayTasks:
     retried: dict[str, int] = field(default_factory=dict)
     """Key -> the target that lost it."""
     lost: list[str] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set by the driver when another device type's run failed or was interrupted."""
     _pending: dict[Any, tuple[list[Any], int]] = field(default_factory=dict, repr=False)
 
     def results(
@@ -94,7 +98,12 @@ class RayTasks:
                 )
                 self._pending[ref] = (batch, target)
                 submitted += 1
-            (ref,), _ = self.ray.wait(list(self._pending), num_returns=1)
+            ready: list[Any] = []
+            while not ready:
+                if self.stop.is_set():
+                    raise KeyboardInterrupt("another device type's run stopped")
+                ready, _ = self.ray.wait(list(self._pending), num_returns=1, timeout=0.5)
+            (ref,) = ready
             batch, target = self._pending.pop(ref)
             try:
                 rows = self.ray.get(ref)
@@ -155,22 +164,40 @@ def run_on_fleet(
     for p in probe(ray, make_job, device, threads, targets):
         groups.setdefault(p.slug, []).append(p)
     paths = {slug: table_for(slug) for slug in groups}  # refuses --table for several types
-    result = FleetRun()
+    stop, executors = threading.Event(), {}
     for slug, group in groups.items():
-        job = dataclasses.replace(
-            planning, protocol=dict(group[0].protocol), fingerprint=dict(group[0].fingerprint)
-        )
         where = [p.target for p in group]
-        tasks = RayTasks(ray, make_job, device, slug, task_resources(device, threads), where)
-        result.tables[slug] = run_into_table(
+        resources = task_resources(device, threads)
+        executors[slug] = RayTasks(ray, make_job, device, slug, resources, where, stop=stop)
+
+    def fill(slug: str) -> TableRun:
+        first = groups[slug][0]
+        job = dataclasses.replace(
+            planning, protocol=dict(first.protocol), fingerprint=dict(first.fingerprint)
+        )
+        return run_into_table(
             job,
             items,
             paths[slug],
-            executor=tasks,
+            executor=executors[slug],
             on_progress=on_progress,
             on_note=on_note,
             lock_timeout_s=lock_timeout_s,
         )
+
+    result = FleetRun()
+    if len(groups) == 1:
+        result.tables = {slug: fill(slug) for slug in groups}
+    else:
+        with ThreadPoolExecutor(len(groups), thread_name_prefix="latbench-fleet") as pool:
+            futures = {slug: pool.submit(fill, slug) for slug in groups}
+            try:
+                wait(futures.values(), return_when=FIRST_EXCEPTION)
+                result.tables = {slug: future.result() for slug, future in futures.items()}
+            except BaseException:
+                stop.set()  # the other types' threads cancel their tasks and end
+                raise
+    for tasks in executors.values():
         result.retried += list(tasks.retried)
         result.lost += tasks.lost
     return result

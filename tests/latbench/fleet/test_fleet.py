@@ -249,6 +249,51 @@ def test_two_device_types_land_in_two_tables(cluster, tmp_path):
         assert df.attrs["meta"]["fingerprint"]["slug"] == slug
 
 
+@dataclasses.dataclass
+class _SlowJob(OpLatencyJob):
+    """Holds each batch ``hold_s`` and appends (slug, start, end) to ``log``."""
+
+    hold_s: float = 0.0
+    log: str = ""
+
+    def measure(self, items, on_round=None):  # noqa: ANN001
+        start = time.time()
+        time.sleep(self.hold_s)
+        rows = super().measure(items, on_round)
+        with open(self.log, "a") as f:
+            f.write(f"{self.fingerprint['slug']} {start} {time.time()}\n")
+        return rows
+
+
+def _slow_factory(device: str, log: str = ""):
+    job = _killing_factory(device, sim_device=True)
+    fields = {f.name: getattr(job, f.name) for f in dataclasses.fields(OpLatencyJob)}
+    return _SlowJob(**fields, hold_s=1.0, log=log)
+
+
+def test_two_device_types_are_measured_at_the_same_time(cluster, tmp_path):
+    import functools
+
+    log = tmp_path / "spans.txt"
+    make_job = functools.partial(_slow_factory, log=str(log))
+    targets = [Target(name, {"resources": {name: 1}}) for name in SIM_DEVICES]
+    run_on_fleet(
+        make_job,
+        _specs()[:1],
+        "cpu",
+        lambda slug: tmp_path / slug / "t.csv",
+        ray=cluster,
+        targets=targets,
+        threads=1,
+    )
+    spans = {}
+    for line in log.read_text().splitlines():
+        slug, start, end = line.split()
+        spans[slug] = (float(start), float(end))
+    (a_start, a_end), (b_start, b_end) = (spans[slug] for slug in SIM_DEVICES)
+    assert a_start < b_end and b_start < a_end  # the two held batches overlapped
+
+
 def test_cli_profile_with_ray_measures_every_op_of_the_space_once(cluster, tmp_path, capsys):
     # a local run measures each op of the space once (tests/latbench/test_profile.py); the
     # fleet run must end with that same op set, every op ok
