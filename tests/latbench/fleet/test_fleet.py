@@ -294,6 +294,28 @@ def test_two_device_types_are_measured_at_the_same_time(cluster, tmp_path):
     assert a_start < b_end and b_start < a_end  # the two held batches overlapped
 
 
+def test_a_device_type_that_fails_stops_the_others(cluster, tmp_path):
+    import functools
+
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    log = tmp_path / "spans.txt"
+    make_job = functools.partial(_slow_factory, log=str(log))
+    targets = [Target(name, {"resources": {name: 1}}) for name in SIM_DEVICES]
+    folder = {SIM_DEVICES[0]: tmp_path / "blocked", SIM_DEVICES[1]: tmp_path / "ok"}
+    started = time.monotonic()
+    with pytest.raises(OSError):
+        run_on_fleet(
+            make_job,
+            _specs()[:6],
+            "cpu",
+            lambda slug: folder[slug] / "t.csv",
+            ray=cluster,
+            targets=targets,
+            threads=1,
+        )
+    assert time.monotonic() - started < 30
+
+
 def test_cli_profile_with_ray_measures_every_op_of_the_space_once(cluster, tmp_path, capsys):
     # a local run measures each op of the space once (tests/latbench/test_profile.py); the
     # fleet run must end with that same op set, every op ok
