@@ -28,12 +28,17 @@ _TORCH_DENIED = frozenset(
     use_deterministic_algorithms utils""".split()
 )
 _TORCH_C_OPS = frozenset({"_nn", "_fft", "_linalg", "_special", "_nested", "_VariableFunctions"})
-_trusted_modules: set[str] = set()
+TRUSTED_ENV = "LATBENCH_TRUSTED_MODULES"
+"""The modules this process trusts, comma-separated, handed to the worker processes it starts:
+a worker rebuilds blocks (``--leaf``) of the models its parent loaded."""
+_trusted_modules: set[str] = {m for m in os.environ.get(TRUSTED_ENV, "").split(",") if m}
 
 
 def trust_module(name: str) -> None:
-    """Let keys name what module ``name`` and its sub-modules hold (a loaded model's, a plugin)."""
+    """Let keys name what module ``name`` and its sub-modules hold (a loaded model's, a plugin),
+    here and in the worker processes started from now on (``TRUSTED_ENV``)."""
     _trusted_modules.add(name)
+    os.environ[TRUSTED_ENV] = ",".join(sorted(_trusted_modules))
 
 
 def is_trusted(name: str) -> bool:

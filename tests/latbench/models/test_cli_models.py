@@ -3,6 +3,8 @@ validate (the model and its ONNX file); untraceable code is one error line namin
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,22 @@ def test_untraceable_model_is_one_line_naming_the_module(
     assert main(args) == 2
     line = _error_line(capsys)
     assert "module gate (Gate)" in line and "--leaf" in line
+
+
+@pytest.mark.slow
+def test_a_leaf_block_of_a_file_model_is_measured_in_the_worker(
+    model_file: str, tmp_path: Path
+) -> None:
+    """The measuring worker rebuilds the ``--leaf`` block from the user's file: it trusts
+    what its parent loaded on purpose."""
+    table = tmp_path / "t.csv"
+    args = [*_models(model_file, "gated"), "--leaf", "Gate", "--input-shape", "1,3,8,8"]
+    command = [sys.executable, "-m", "latbench", "profile", *args, "--table", str(table), *FAST]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = read_table(table)
+    assert rows["key"].str.startswith("submodule|").sum() == 1
+    assert set(rows["status"]) == {"ok"}, rows[["key", "error"]].to_string()
 
 
 def test_space_or_model_is_required(capsys: pytest.CaptureFixture) -> None:
