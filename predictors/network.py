@@ -22,6 +22,7 @@ their inputs and weights in the caches; inside a model they run 1.1-1.3x that
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,13 @@ class NetworkPredictor(Predictor):
             )
         feats = self.composed(X)
         self.terms_ = self._terms_for(feats)
+        if self.terms_ and len(self.terms_) >= n:
+            warnings.warn(
+                f"{n} networks for {len(self.terms_)} calibration terms: the fit can pass "
+                f"through every one, so its fit metrics say nothing; measure more networks "
+                f"than terms or use calibration='scale'",
+                stacklevel=2,
+            )
         self.kind_mean_weight_ = 0.0
         if self.terms_:
             self.weights_ = relative_nnls(self._design(feats, self.terms_), y)

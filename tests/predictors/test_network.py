@@ -125,3 +125,11 @@ def test_per_kind_calibration_recovers_kind_specific_context_costs(synth, lut, n
     err_affine = np.abs(affine.predict(nb201_archs[25:]) / measured[25:] - 1)
     assert err_kind.max() < 1e-6 < err_affine.max()
     assert dict(zip(per_kind.terms_, per_kind.weights_))["op_sum:conv"] == pytest.approx(1.5)
+
+
+def test_no_more_networks_than_terms_warns(synth, lut, nb201_archs):
+    measured = np.array([synth.network_ms(a) for a in nb201_archs[:5]])
+    with pytest.warns(UserWarning, match="5 networks for 5 calibration terms"):
+        NetworkPredictor(lut).fit(nb201_archs[:5], measured)
+    with pytest.warns(UserWarning, match="3 networks for 3 calibration terms"):
+        NetworkPredictor(lut, calibration="split").fit(nb201_archs[:3], measured[:3])
