@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
             "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no PyTorch model; "
             "`max |out - torch|` is against it)"
         )
-        return _finish(args, report, path.stem, "onnx", note)
+        return _finish(args, report, path.name, "onnx", note)
     protocol = get_protocol(args.protocol) if args.protocol else None
     arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
     if protocol is not None:

@@ -103,21 +103,15 @@ def test_validate_a_model_then_its_onnx_file(model_file: str, tmp_path: Path) ->
         == 0
     )
     (onnx,) = out.glob("*.onnx")
+    (model_report,) = out.glob("*.report.json")
+    assert "torch" in model_report.read_text()
+    # the ONNX file's report goes beside the model's (same --out) without replacing it
     assert (
-        main(
-            [
-                "validate",
-                str(onnx),
-                "--backend",
-                "ort",
-                "--measure-ms",
-                "30",
-                "--out",
-                str(tmp_path / "v2"),
-            ]
-        )
+        main(["validate", str(onnx), "--backend", "ort", "--measure-ms", "30", "--out", str(out)])
         == 0
     )
+    assert "torch" in model_report.read_text()
+    assert (out / f"{onnx.name}.report.json").is_file()
 
 
 def test_onnx_file_refuses_the_torch_backend(
