@@ -289,6 +289,10 @@ class RowAdvancer:
         )
 
 
+FAILED_SHOWN = 3
+"""Failed rows a measuring command prints (status, key, first line of the error)."""
+
+
 def measure_locally(
     args: argparse.Namespace,
     timer: Timer,
@@ -311,6 +315,13 @@ def measure_locally(
         f"measured {len(result.measured)}, already in table {len(result.skipped)}, "
         f"failed {len(result.failed)} (recorded with their error) -> {result.path}"
     )
+    failed = [row for row in result.rows if row.get("status") != "ok"]
+    for key, row in list(zip(result.failed, failed))[:FAILED_SHOWN]:
+        error = str(row.get("error") or "").strip().splitlines() or [""]
+        line = f"  {row.get('status')}: {key[:100]}: {error[0][:200]}"
+        ui.console.print(line, soft_wrap=True, highlight=False)
+    if len(failed) > FAILED_SHOWN:
+        ui.console.print(f"  ... and {len(failed) - FAILED_SHOWN} more (the table's error column)")
     return 0
 
 

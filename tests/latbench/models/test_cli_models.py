@@ -156,6 +156,27 @@ def test_a_leaf_block_of_a_file_model_is_measured_in_the_worker(
     assert set(rows["status"]) == {"ok"}, rows[["key", "error"]].to_string()
 
 
+def test_profile_prints_what_failed_and_why(
+    model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import latbench.profile
+
+    real = latbench.profile.op_callable
+
+    def failing_softmax(spec, device):  # noqa: ANN001, ANN202
+        if "softmax" in spec.key:
+            raise RuntimeError("no kernel for this op\nsecond line")
+        return real(spec, device)
+
+    monkeypatch.setattr(latbench.profile, "op_callable", failing_softmax)
+    args = [*_models(model_file, "net"), "--input-shape", "1,3,8,8", *FAST]
+    assert main(["profile", *args, "--table", str(tmp_path / "t.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "failed 1 (recorded with their error)" in out.replace("\n", " ")
+    (line,) = [x for x in out.splitlines() if "no kernel for this op" in x]
+    assert line.strip().startswith("error:") and "softmax" in line and "second line" not in out
+
+
 def test_space_or_model_is_required(capsys: pytest.CaptureFixture) -> None:
     assert main(["measure-nets"]) == 2
     assert "SPACE or --model" in _error_line(capsys)
