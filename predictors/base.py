@@ -38,8 +38,9 @@ class MissingOpsError(LatbenchError, KeyError):
             f" (+{len(self.keys) - 5} more)" if len(self.keys) > 5 else ""
         )
         super().__init__(
-            f"{len(self.keys)} op(s) {why}: {shown}; profile them "
-            "(`latbench profile`) or pass strict=False / a fallback predictor"
+            f"{len(self.keys)} op(s) {why}: {shown}; profile them (`latbench profile`), or fit "
+            "a predictor that prices unmeasured ops (`latbench fit --kind learned`; in Python "
+            "strict=False or a fallback predictor)"
         )
 
     def __str__(self) -> str:
