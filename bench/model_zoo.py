@@ -295,6 +295,12 @@ def header(
     )
 
 
+def calibration_third(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(calibration rows, held-out rows), sorted: a seeded third of ``n`` models and the rest."""
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[: n // 3]), np.sort(order[n // 3 :])
+
+
 def report(
     args: argparse.Namespace, stat_name: str, archs: list, family: dict, paths: dict, summary: bool
 ) -> None:
@@ -308,7 +314,8 @@ def report(
     y = nets.latency_ms
     ops = op_data(paths["ops"], stat)
     lut = LookupPredictor().fit(*ops.xy)
-    raw = NetworkPredictor(lut, calibration="none").composed(nets.archs)
+    batch = encode(nets.archs)  # once: every fit below takes rows of it
+    raw = NetworkPredictor(lut, calibration="none").composed(batch)
     op_sum, n_ops = raw["op_sum"], raw["n_edges"]
     feats = np.array(
         [
@@ -317,11 +324,8 @@ def report(
         ]
     )
 
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(names))
-    train, test = np.sort(order[: len(names) // 3]), np.sort(order[len(names) // 3 :])
-    tr_archs = [nets.archs[i] for i in train]
-    te_archs = [nets.archs[i] for i in test]
+    train, test = calibration_third(args.seed, len(names))
+    tr_archs, te_archs = batch.take(train), batch.take(test)
 
     predicted: dict[str, np.ndarray] = {}
     for label, calib in (
@@ -383,12 +387,10 @@ def report(
         f"{1e3 * w[1]:.1f} µs per op, op-sum factor {w[0]:.2f}; with params: factor "
         f"{w3[0]:.2f}, {1e3 * w3[1]:.1f} µs per op, {1e6 * w3[2]:.2f} ms per M params"
     )
-    batch = encode(nets.archs)
     for calib in ("affine", "split"):
         within, taus = [], []
         for seed in range(SPREAD_SEEDS):
-            order = np.random.default_rng(seed).permutation(len(names))
-            tr, te = np.sort(order[: len(names) // 3]), np.sort(order[len(names) // 3 :])
+            tr, te = calibration_third(seed, len(names))
             fitted = NetworkPredictor(lut, calibration=calib).fit(batch.take(tr), y[tr])
             acc = accuracy(fitted.predict(batch.take(te)), y[te])
             within.append(100 * acc["within_10pct"])

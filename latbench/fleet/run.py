@@ -186,17 +186,14 @@ def run_on_fleet(
         )
 
     result = FleetRun()
-    if len(groups) == 1:
-        result.tables = {slug: fill(slug) for slug in groups}
-    else:
-        with ThreadPoolExecutor(len(groups), thread_name_prefix="latbench-fleet") as pool:
-            futures = {slug: pool.submit(fill, slug) for slug in groups}
-            try:
-                wait(futures.values(), return_when=FIRST_EXCEPTION)
-                result.tables = {slug: future.result() for slug, future in futures.items()}
-            except BaseException:
-                stop.set()  # the other types' threads cancel their tasks and end
-                raise
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="latbench-fleet") as pool:
+        futures = {slug: pool.submit(fill, slug) for slug in groups}
+        try:
+            wait(futures.values(), return_when=FIRST_EXCEPTION)
+            result.tables = {slug: future.result() for slug, future in futures.items()}
+        except BaseException:  # Ctrl-C here, or one type's run failed
+            stop.set()  # every type's thread cancels its tasks and ends
+            raise
     for tasks in executors.values():
         result.retried += list(tasks.retried)
         result.lost += tasks.lost
