@@ -126,11 +126,15 @@ def _is_ours(category: type[Warning], filename: str) -> bool:
 
 @contextlib.contextmanager
 def _latbench_warnings() -> Iterator[None]:
-    """While a command runs, latbench's own warnings print as one 'latbench: warning:' line;
-    other warnings keep Python's format. Only the formatting changes (``warnings.formatwarning``):
-    whoever shows or records warnings (pytest's recorder) still gets them all. Restored on exit.
+    """While a command runs, every warning shown is one line, and a line already shown is not
+    shown again (a measuring worker's warnings come back to this process, ``tablerun.worker``):
+    latbench's own as 'latbench: warning: MESSAGE', a library's as 'PLACE:LINE: Category:
+    MESSAGE' (PLACE: its path under site-packages) without the source line Python adds. Only
+    the formatting changes (``warnings.formatwarning``): whoever shows or records warnings
+    (pytest's recorder) still gets them all. Restored on exit.
     """
     original = warnings.formatwarning
+    shown: set[str] = set()
 
     def format_warning(
         message: Warning | str,
@@ -139,9 +143,16 @@ def _latbench_warnings() -> Iterator[None]:
         lineno: int,
         line: str | None = None,
     ) -> str:
+        text = " ".join(str(message).split())
         if _is_ours(category, filename):
-            return f"latbench: warning: {message}\n"
-        return original(message, category, filename, lineno, line)
+            text = f"latbench: warning: {text}\n"
+        else:
+            place = filename.replace(os.sep, "/").rpartition("site-packages/")[2]
+            text = f"{place}:{lineno}: {category.__name__}: {text}\n"
+        if text in shown:
+            return ""
+        shown.add(text)
+        return text
 
     warnings.formatwarning = format_warning
     try:

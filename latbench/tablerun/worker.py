@@ -8,6 +8,9 @@ the rest of the batch goes to a fresh worker, one item at a time when no item wa
 worker past ``max_rss_mb`` after a batch is replaced. Whose turn it is sits in shared memory
 (item index, turn count), read by the driver at least every ``POLL_S``. The worker ignores
 SIGINT (Ctrl-C is the driver's) and dies with the driver (``PR_SET_PDEATHSIG``), even by SIGKILL.
+The worker shows no warning itself: each one it would show goes to the driver, which issues it
+again (once per message and place over all its workers), so the driver's filters and the CLI's
+one-line format apply, and a warning the driver already gave (a model's import) is not repeated.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import multiprocessing
 import resource
 import signal
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from latbench.errors import LatbenchError
 from latbench.tablerun.job import OnRound, TableJob
@@ -31,6 +35,8 @@ POLL_S = 0.25
 """Longest the driver sleeps between looks at the worker's turn and memory (s)."""
 START_TIMEOUT_S = 600.0
 """How long a fresh worker may take to import, build the job and warm up (s)."""
+_FORWARDED: dict[str | tuple[str, type[Warning], int], int] = {}
+"""``warnings.warn_explicit``'s registry for the workers' warnings: each is issued once."""
 
 
 @dataclass
@@ -103,6 +109,18 @@ def _serve(conn: Connection, job: TableJob[Any], nominal: float | None, turns: A
     """The worker's loop: warm up once, then measure each batch received, until ``None``."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def forward(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        conn.send(("warning", str(message), category, filename, lineno))
+
+    warnings.showwarning = forward
     if nominal is not None:
         job.timer.reference_nominal_ms = nominal  # type: ignore[attr-defined]
     job.warm_up()
@@ -218,6 +236,10 @@ class Worker(InProcess):
                     msg = self._conn.recv()
                 except (EOFError, OSError):
                     return self._dead(n)
+                if msg[0] == "warning":
+                    _, text, category, filename, lineno = msg
+                    warnings.warn_explicit(text, category, filename, lineno, registry=_FORWARDED)
+                    continue
                 if msg[0] != "round":
                     return msg
                 if on_round is not None:

@@ -156,6 +156,38 @@ def test_a_leaf_block_of_a_file_model_is_measured_in_the_worker(
     assert set(rows["status"]) == {"ok"}, rows[["key", "error"]].to_string()
 
 
+NOISY = """import multiprocessing, warnings
+from torch import nn
+
+def noisy():
+    warnings.warn("the default init will change", FutureWarning)
+    if multiprocessing.current_process().name == "latbench-worker":
+        warnings.warn("built in the worker")
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+"""
+
+
+@pytest.mark.slow
+def test_the_measuring_workers_warnings_are_one_line_each_and_not_repeated(
+    tmp_path: Path,
+) -> None:
+    """A model's warning when this process traces it and again when the worker builds it is
+    shown once; one the worker alone gives comes back to this process. Each is one line."""
+    (tmp_path / "noisy.py").write_text(NOISY)
+    args = ["--model", f"{tmp_path / 'noisy.py'}:noisy", "--input-shape", "1,3,8,8", *FAST]
+    command = [sys.executable, "-m", "latbench", "measure-nets", *args]
+    done = subprocess.run(
+        [*command, "--table", str(tmp_path / "t.csv")], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    err = done.stderr.splitlines()
+    (init,) = [line for line in err if "the default init will change" in line]
+    assert init.endswith("noisy.py:5: FutureWarning: the default init will change")
+    (worker,) = [line for line in err if "built in the worker" in line]
+    assert worker.endswith("noisy.py:7: UserWarning: built in the worker")
+    assert "warnings.warn(" not in done.stderr  # no source line under a warning
+
+
 def test_profile_prints_what_failed_and_why(
     model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
