@@ -38,14 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--calibration",
         type=OneOf("latbench.predictors.network", "CALIBRATIONS"),
         default="affine",
-        help="how --networks corrects the summed op latencies (default: affine)",
+        help="how --networks corrects the composed op latencies, fitted non-negative on "
+        "relative error: affine (default: a constant, the op sum, the longest path, the op "
+        "count and the merges), per_kind (a constant, one factor per op kind's sum, the "
+        "merges), split (the op sum, the sum of the ops under 1 ms and the op count: for "
+        "--model networks), linear (a constant and a factor on the op sum), scale (a factor on "
+        "the op sum), none (the composition itself)",
     )
     p.add_argument(
         "--composition",
         type=OneOf("latbench.predictors.network", "COMPOSITIONS"),
         default="sum",
-        help="how op latencies combine into a network's: sum over all ops, or "
-        "the longest input-to-output path (default: sum)",
+        help="how op latencies combine into a network's: sum (over all ops; default) or "
+        "longest_path (the longest input-to-output path, RT-DNAS Eq. 4)",
     )
     p.add_argument(
         "--stat",
@@ -93,7 +98,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--method",
         type=OneOf("latbench.predictors.transfer", "METHODS"),
         default="auto",
-        help="transfer method; auto: chosen by leave-one-out CV on the shots",
+        help="transfer method (docs/transfer.md): auto (default: chosen by leave-one-out CV "
+        "on the shots), launches or roofline (a device model on kernel launches, and FLOPs and "
+        "bytes), opcost-roofline, opcost, opcost-learned or opcost-nearest (per-op costs shrunk "
+        "toward the roofline's, the source's, or a --prior-from prior learned on other "
+        "devices or taken from the closest one), loglinear or scale (a map of the source's "
+        "predictions)",
     )
     p.set_defaults(func=run)
 

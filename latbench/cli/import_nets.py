@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--unit",
         type=OneOf("latbench.importing", "UNITS"),
-        help="unit of the latency columns (required for --format columns: the file does not say)",
+        help="unit of the latency columns: ms, us or s (required for --format columns: the "
+        "file does not say)",
     )
     p.add_argument(
         "--batch",
@@ -67,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--size",
         type=SIZE,
         default="paper",
-        help="network size the file measured (default: paper, the benchmark's)",
+        help="network size the file measured: small or paper (default: paper, the benchmark's)",
     )
     p.add_argument(
         "--classes",

@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n", type=positive_int, default=5, help="architectures to sample from a space")
     p.add_argument(
-        "--size", type=SIZE, help="sampled architectures' size (default: the space's own)"
+        "--size",
+        type=SIZE,
+        help="sampled architectures' size, small or paper (default: the space's own)",
     )
     p.add_argument(
         "--seed", type=nonnegative_int, default=0, help="seed of the sampled architectures"
@@ -50,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--optimizer",
         type=OneOf("latbench.memory.steps", "OPTIMIZERS"),
         default="adam",
-        help="optimizer of the training steps; its state counts (default: adam)",
+        help="optimizer of the training steps, sgd, adam or adamw; its state counts "
+        "(default: adam)",
     )
     p.add_argument("--batch", type=positive_int, help="batch size (default: the arch's)")
     p.add_argument("--steps", type=positive_int, default=2, help="training steps per measurement")

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--size",
         type=SIZE,
-        help="size of --space (default: the size the predictor was fitted on, "
+        help="size of --space, small or paper (default: the size the predictor was fitted on, "
         "else the space's own: paper for nasbench201)",
     )
     p.add_argument(

@@ -5,6 +5,7 @@ latbench's own warnings are reformatted; Ctrl-C while the CLI starts is one line
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import warnings
 import pytest
 
 from latbench.cli import commands as cli
+from latbench.cli.argtypes import OneOf
 
 
 def test_top_level_help_imports_no_torch_and_is_fast():
@@ -197,3 +199,18 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_not_a_traceback(tmp_path):
             assert err.strip().splitlines()[-1].startswith("latbench: interrupted"), err
         codes.append(proc.returncode)
     assert 130 in codes  # some signal came while importing (show takes > 0.8 s to start)
+
+
+def test_every_option_with_a_vocabulary_names_each_choice_in_its_help():
+    """``OneOf`` options list no choices themselves (the vocabulary's module is imported only
+    when a value is parsed): their help text must name every choice."""
+    full = _subparsers(cli.build_parser())
+    for name, parser in full.choices.items():
+        for action in parser._actions:
+            if isinstance(action.type, OneOf):
+                missing = [
+                    v
+                    for v in action.type.values()
+                    if not re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", action.help or "")
+                ]
+                assert not missing, f"{name} {action.option_strings[0]}: {missing} not in help"
