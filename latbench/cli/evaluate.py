@@ -88,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
         metric_rows(report),
     )
     if NOISE_FLOOR not in report:
-        ui.console.print("no repeat-2 rows: noise floor unknown (measure with --repeat 2)")
+        how = "imported: one value per network" if nets.provenance.startswith("imported") else ""
+        ui.console.print(
+            f"no repeat-2 rows: noise floor unknown ({how or 'measure with --repeat 2'})"
+        )
     drift = pass_drift(nets)
     if drift is not None:
         ui.console.print(

@@ -103,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "bytes), opcost-roofline, opcost, opcost-learned or opcost-nearest (per-op costs shrunk "
         "toward the roofline's, the source's, or a --prior-from prior learned on other "
         "devices or taken from the closest one), loglinear or scale (a map of the source's "
-        "predictions)",
+        "predictions); a model-zoo table (import-nets --format timm) takes auto or loglinear",
     )
     p.set_defaults(func=run)
 

@@ -212,6 +212,7 @@ def test_import_fit_evaluate_on_a_handful_of_models(tmp_path, capsys):
     assert main(["evaluate", str(pred), str(tables["cpu"])]) == 0
     printed = capsys.readouterr().out
     assert "left out the 8 network(s)" in printed and "imported from" in printed
+    assert "noise floor unknown (imported: one value per network)" in " ".join(printed.split())
     assert (
         main(
             [
