@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
-from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -96,6 +96,14 @@ def run(args: argparse.Namespace) -> int:
     return _measure(args, name, archs, config)
 
 
+def _label(arch: Architecture) -> str:
+    """How the tables printed name a network: a traced model's ``SPEC@NxCxHxW``, else its
+    ``arch_id`` (the memory table's key)."""
+    from latbench.tablerun.ids import arch_id
+
+    return model_label(arch) if "model" in arch.meta else arch_id(arch)
+
+
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
@@ -105,19 +113,17 @@ def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainC
         "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
     )
     calibrated(model, read_table(args.calibrate)) if args.calibrate else model.fit([], [])
-    from latbench.tablerun.ids import arch_id
-
     rows, parts = [], ""
     for i, (arch, est) in enumerate(zip(archs, model.explain(archs))):
         rows.append(
-            (i, arch_id(arch), len(arch.edges), est.modelled_mib, est.value_mib, est.peak_phase)
+            (i, _label(arch), len(arch.edges), est.modelled_mib, est.value_mib, est.peak_phase)
         )
         parts = est.parts_text()
     bare = model.target == "nvml" and not model.n_calibration_
     ui.print_table(
         f"predicted training memory ({model.target}, MiB; an estimate"
         f"{', CUDA context NOT included' if bare else ''})",
-        ["#", "arch_id", "ops", "modelled_mib", "predicted_mib", "peak phase"],
+        ["#", "network", "ops", "modelled_mib", "predicted_mib", "peak phase"],
         rows,
     )
     ui.console.print(f"parts: {parts}")
@@ -134,6 +140,7 @@ def _measure(
         measure_memory,
         measured_column,
     )
+    from latbench.tablerun.ids import arch_id
 
     cpu = args.device == "cpu"
     threads = args.threads if cpu else None
@@ -170,7 +177,7 @@ def _measure(
             archs, path, measure, args.device, config, threads=threads, on_row=advance, **options
         )
     failed = sum(r["status"] != "ok" for r in rows)
-    _print_measured(rows, cpu)
+    _print_measured(rows, cpu, {arch_id(a): _label(a) for a in archs})
     ui.console.print(
         f"measured {len(rows) - failed}, failed {failed} (recorded), "
         f"{len(archs) - len(rows)} already in the table -> {path}",
@@ -178,8 +185,9 @@ def _measure(
     return 0
 
 
-def _print_measured(rows: list[dict], cpu: bool) -> None:
-    """The rows this run measured, with the columns this device fills."""
+def _print_measured(rows: list[dict], cpu: bool, labels: dict[str, str]) -> None:
+    """The rows this run measured, with the columns this device fills; ``labels``: a
+    network's name by its ``arch_id``."""
     cols = (
         (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
         if cpu
@@ -195,10 +203,10 @@ def _print_measured(rows: list[dict], cpu: bool) -> None:
         return
     ui.print_table(
         "measured training memory (MiB)",
-        ["arch_id", *(h for _, h in cols), "status"],
+        ["network", *(h for _, h in cols), "status"],
         [
             (
-                r.get("arch_id", r["key"]),
+                labels.get(r.get("arch_id", ""), r.get("arch_id", r["key"])),
                 *("-" if r.get(c) is None else float(r[c]) for c, _ in cols),
                 r["status"],
             )

@@ -279,4 +279,6 @@ def test_memory_predicts_a_model(model_file: str, capsys: pytest.CaptureFixture)
         main(["memory", "--model", f"{model_file}:net", "--input-shape", "2,3,8,8", "--predict"])
         == 0
     )
-    assert "predicted training memory" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "predicted training memory" in out
+    assert "mynet.py:net@2x3x8x8" in "".join(out.replace("│", " ").split())  # not an arch_id
