@@ -58,6 +58,7 @@ def test_memory_measure_prints_the_rows_it_measured(narrow, capsys):
             }
         ],
         cpu=True,
+        labels={"abc": "timm:resnet18@2x3x64x64"},
     )
     out = capsys.readouterr().out
-    assert "abc" in out and "25.88" in out and "RSS growth MiB" in out
+    assert "timm:resnet18@2x3x64x64" in out and "25.88" in out and "RSS growth MiB" in out
