@@ -3,6 +3,7 @@ Nothing here imports rich until a command prints (``latbench --help`` stays ligh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -12,17 +13,23 @@ if TYPE_CHECKING:
 
 console: Console
 err_console: Console
+PIPE_WIDTH = 200
 
 
 def __getattr__(name: str) -> Console:
     """``console`` (stdout) and ``err_console`` (stderr), made on first use; markup off: text
-    is printed as given (paths, keys and lists hold [brackets])."""
+    is printed as given (paths, keys and lists hold [brackets]). Written to a file or a pipe
+    with no ``COLUMNS`` set, lines fold at ``PIPE_WIDTH``, not at rich's 80 columns, so that
+    logs keep paths and table rows whole."""
     if name not in ("console", "err_console"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name not in globals():
         from rich.console import Console
 
-        globals()[name] = Console(stderr=name == "err_console", markup=False)
+        out = Console(stderr=name == "err_console", markup=False)
+        if not out.is_terminal and "COLUMNS" not in os.environ:
+            out.width = PIPE_WIDTH
+        globals()[name] = out
     return globals()[name]
 
 

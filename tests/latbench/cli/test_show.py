@@ -62,3 +62,19 @@ def test_memory_measure_prints_the_rows_it_measured(narrow, capsys):
     )
     out = capsys.readouterr().out
     assert "timm:resnet18@2x3x64x64" in out and "25.88" in out and "RSS growth MiB" in out
+
+
+def test_output_to_a_pipe_keeps_long_lines_whole():
+    """Piped (a log file), a table row or a path longer than 80 columns is not folded; an
+    explicit COLUMNS still wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from latbench.cli import ui; print(ui.console.width, ui.err_console.width)"
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    piped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert piped.stdout.split() == [str(ui.PIPE_WIDTH)] * 2
+    env["COLUMNS"] = "100"
+    narrow = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert narrow.stdout.split() == ["100", "100"]
