@@ -463,7 +463,8 @@ def decompose(
 
     ``name`` is the model's name as ``load_model`` takes it (``submodule`` ops rebuild from
     it); ``leaf``: class names (or qualified names) traced as one op. Raises
-    ``UntraceableError`` naming the node and module path that does not trace or has no spec.
+    ``UntraceableError`` naming the node and module path that does not trace or has no spec,
+    or an input of ``input_shape`` that cannot be allocated.
     Runs the model once on a random input of ``input_shape`` on the model's device (the
     ``meta`` device works: shapes only)."""
     leaf = tuple(leaf)
@@ -473,11 +474,17 @@ def decompose(
         device = param.device
     except StopIteration:
         device = torch.device("cpu")
-    x = (
-        torch.randn(tuple(input_shape), device=device)
-        if device.type != "meta"
-        else torch.empty(tuple(input_shape), device=device)
-    )
+    try:
+        x = (
+            torch.randn(tuple(input_shape), device=device)
+            if device.type != "meta"
+            else torch.empty(tuple(input_shape), device=device)
+        )
+    except (RuntimeError, MemoryError) as exc:  # the allocator: too large for this machine
+        shape = "x".join(map(str, input_shape))
+        raise UntraceableError(
+            f"{name}: cannot make an input of shape {shape} on {device}: {_first_line(exc)}"
+        ) from None
     recorder = _Recorder(gm)
     with torch.inference_mode():
         recorder.run(x)
