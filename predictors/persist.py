@@ -96,6 +96,17 @@ def check_range(
     return values
 
 
+def check_unique(field: str, keys: list[str]) -> list[str]:
+    """``keys`` if none occurs twice, else ``damaged`` naming the first repeated one (two
+    numbers for one key: a lookup would silently keep one)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise damaged(field, "each key once", key)
+        seen.add(key)
+    return keys
+
+
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
     """``value`` if it is a ``kind`` (bools are not numbers here), else ``damaged``."""
     if not isinstance(value, kind) or (

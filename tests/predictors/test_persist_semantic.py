@@ -1,8 +1,9 @@
 """Predictor files edited by hand and re-checksummed with values that parse but mean nothing
 : negative network weights, an op model that predicts networks, latencies of
-1e308, a bogus fitted statistic, learned ``models: {}``, short coefficients, kinds that are
-not op kinds, an intercept past any latency, a negative ridge penalty. Each is one
-"damaged: field ..." line, checked where the file is read; never a traceback or a number."""
+1e308, a key listed twice (two latencies: a lookup kept one), a bogus fitted statistic,
+learned ``models: {}``, short coefficients, kinds that are not op kinds, an intercept past
+any latency, a negative ridge penalty. Each is one "damaged: field ..." line, checked where
+the file is read; never a traceback or a number."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ CASES = [
         "expected latencies of 1e-06-1e+09 ms",
     ),
     ("lookup", lambda d: d.update(statistic="latency_bogus_ms"), "'statistic'"),
+    (
+        "lookup",
+        lambda d: d["state"]["keys"].__setitem__(1, d["state"]["keys"][0]),
+        "'keys' is",
+    ),
     ("learned", lambda d: d["state"].update(models={}), "expected the shared model '*'"),
     (
         "learned",
