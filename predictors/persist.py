@@ -21,7 +21,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -321,7 +321,7 @@ class PredictorDoc(BaseModel):
     libraries: dict[str, Any] = {}
     fit_metrics: dict[str, Any] = {}
     statistic: str = ""
-    sizes: dict[str, list[str]] = {}
+    sizes: dict[str, list[Literal["small", "paper"]]] = {}  # latbench.spaces.SIZES
     drift_reference: DriftReferenceDoc = DriftReferenceDoc()
     table_paths: dict[str, Any] = {}
 
