@@ -39,7 +39,6 @@ from latbench.tables.schema import NETWORKS
 from latbench.tables.store import read_meta
 from latbench.timed import module_callable, time_guarded_many
 from latbench.timing import Timer
-from latbench.timing.measurement import Measurement
 
 NetworkRun = TableRun
 """Keys of a network run are ``<arch_id>:<repeat>`` (``network_key``)."""
@@ -89,16 +88,6 @@ def _network_row(
         return module_callable(module, arch.example_inputs(timer.device), row["mode"])
 
     return row, make
-
-
-def measure_architecture(
-    arch: Architecture, timer: Timer, size: str = ""
-) -> tuple[dict[str, Any], Measurement | None]:
-    """One row for ``arch``: the whole network's statistics, or its error/OOM as data."""
-    row, make = _network_row(arch, timer, size)
-    ((fields, result),) = time_guarded_many([make], timer)
-    row.update(fields)
-    return row, result
 
 
 @dataclass

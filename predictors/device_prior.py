@@ -27,6 +27,7 @@ from latbench.predictors.device_model import fit_weights, network_terms, op_cost
 from latbench.predictors.persist import (
     check_numbers,
     check_type,
+    check_unique,
     damaged,
     jsonable,
     persistable_document,
@@ -192,7 +193,7 @@ class DevicePrior:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> DevicePrior:
-        keys = check_type("keys", state["keys"], list, "a list of op keys")
+        keys = check_unique("keys", check_type("keys", state["keys"], list, "a list of op keys"))
         devices = check_type("devices", state["devices"], list, "a list of device names")
         p = len(keys) + 1
         mean = np.array(check_numbers("mean", state["mean"], p), dtype=np.float64)

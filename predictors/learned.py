@@ -242,6 +242,8 @@ class LearnedPredictor(Predictor):
                     len(model.coef),
                 )
             check_range(f"models.{kind}.intercept", [model.intercept], *LOG_LATENCY_RANGE, MEAN)
+            span = LOG_LATENCY_RANGE[1] - LOG_LATENCY_RANGE[0]
+            check_range(f"models.{kind}.coef", model.coef.tolist(), -span, span, COEF)
         if obj.domain_ is not None:  # absent in files of older releases: kinds only
             obj.domain_ = FitDomain.from_state(check_type("domain", obj.domain_, dict, "an object"))
         return obj
@@ -249,6 +251,10 @@ class LearnedPredictor(Predictor):
 
 LOG_LATENCY_RANGE = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
 MEAN = f"a mean log latency of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms"
+COEF = (
+    "coefficients within the width of the physical log-latency range (one standard deviation "
+    "of a feature moving a prediction past it is no fit)"
+)
 
 
 def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:

@@ -27,7 +27,13 @@ from latbench.predictors.base import (
     OutOfDomainWarning,
     Predictor,
 )
-from latbench.predictors.persist import check_range, check_type, from_state_of, persistable
+from latbench.predictors.persist import (
+    check_range,
+    check_type,
+    check_unique,
+    from_state_of,
+    persistable,
+)
 from latbench.statistics import LATENCY_RANGE_MS
 
 LATENCIES = f"latencies of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms (a physical range)"
@@ -190,5 +196,7 @@ class LookupPredictor(Predictor):
             "latency_ms", obj.latency_ms_, *LATENCY_RANGE_MS, LATENCIES, len(keys)
         )
         obj.latency_ms_ = np.array(latency_ms, dtype=np.float64)
-        obj._index([OpSpec.from_key(k) for k in keys])
+        specs = [OpSpec.from_key(k) for k in keys]
+        check_unique("keys", [spec.key for spec in specs])  # canonical: aliases are one key
+        obj._index(specs)
         return obj

@@ -43,6 +43,7 @@ from latbench.predictors.persist import (
     persistable,
 )
 from latbench.predictors.transfer_fit import relative_nnls
+from latbench.statistics import LATENCY_RANGE_MS
 
 CALIBRATIONS = ("affine", "per_kind", "split", "linear", "scale", "none")
 """``NetworkPredictor`` calibrations."""
@@ -57,7 +58,7 @@ CALIBRATION_TERMS = {
     "per_kind": ("const", "n_merges"),  # + one op_sum:<kind> term per kind seen by fit
 }
 MIN_NETWORKS = 3
-NONNEGATIVE = "numbers >= 0 (fitted non-negative)"
+NONNEGATIVE = f"numbers >= 0 (fitted non-negative) and <= {LATENCY_RANGE_MS[1]:g}"
 
 
 @persistable
@@ -177,7 +178,7 @@ class NetworkPredictor(Predictor):
         kinds = terms[len(base) :] if cal == "per_kind" else []
         if terms[: len(base)] != base or any(not str(t).startswith(KIND_PREFIX) for t in kinds):
             raise damaged("terms", f"{base} for calibration {cal}", terms)
-        check_range("weights", state["weights"], 0, np.inf, NONNEGATIVE, len(terms))
+        check_range("weights", state["weights"], 0, LATENCY_RANGE_MS[1], NONNEGATIVE, len(terms))
         mean_weight = [state.get("kind_mean_weight", 0.0)]
-        check_range("kind_mean_weight", mean_weight, 0, np.inf, NONNEGATIVE)
+        check_range("kind_mean_weight", mean_weight, 0, LATENCY_RANGE_MS[1], NONNEGATIVE)
         return cls(op_model, **params).restore(state, ["weights"], kind_mean_weight=0.0)

@@ -21,7 +21,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -94,6 +94,17 @@ def check_range(
     if bad is not None:
         raise damaged(field, expected, bad)
     return values
+
+
+def check_unique(field: str, keys: list[str]) -> list[str]:
+    """``keys`` if none occurs twice, else ``damaged`` naming the first repeated one (two
+    numbers for one key: a lookup would silently keep one)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise damaged(field, "each key once", key)
+        seen.add(key)
+    return keys
 
 
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
@@ -310,7 +321,7 @@ class PredictorDoc(BaseModel):
     libraries: dict[str, Any] = {}
     fit_metrics: dict[str, Any] = {}
     statistic: str = ""
-    sizes: dict[str, list[str]] = {}
+    sizes: dict[str, list[Literal["small", "paper"]]] = {}  # latbench.spaces.SIZES
     drift_reference: DriftReferenceDoc = DriftReferenceDoc()
     table_paths: dict[str, Any] = {}
 

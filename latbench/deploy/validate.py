@@ -28,13 +28,13 @@ from latbench.deploy.report import (
     gap_pct,
 )
 from latbench.deploy.runners import BACKENDS, Runner, make_runner
+from latbench.deploy.runners.ort import import_onnxruntime
 from latbench.device import fingerprint
 from latbench.errors import (
     LatbenchError,
     MeasurementError,
     MissingDependencyError,
     UnknownNameError,
-    import_optional,
 )
 from latbench.paths import file_in, output_dir
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
@@ -387,7 +387,7 @@ def validate(
 
 def _onnx_reference(exported: ExportedModel, inputs: tuple[torch.Tensor, ...]) -> list[np.ndarray]:
     """ONNX Runtime's outputs on the CPU: what every backend of an ONNX file is compared with."""
-    ort = import_optional("onnxruntime", why="the ONNX Runtime backend needs it")
+    ort = import_onnxruntime()
     session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
     feed = {n: t.numpy() for n, t in zip(exported.input_names, inputs)}
     return [np.asarray(o, dtype=np.float32) for o in session.run(None, feed)]

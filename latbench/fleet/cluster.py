@@ -56,14 +56,23 @@ def parse_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+"""An HTTP/2 client's first bytes and an empty SETTINGS frame (RFC 9113 sections 3.4, 6.5):
+a Ray head (GCS or client server) speaks gRPC, so it answers with a SETTINGS frame."""
+
+
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """One ``LatbenchError`` within ``timeout_s`` when nothing accepts a TCP connection at
-    ``address`` (``parse_address``), instead of ``ray.init`` retrying for minutes."""
+    """One ``LatbenchError`` within about ``2 * timeout_s`` when nothing accepts a TCP
+    connection at ``address`` (``parse_address``), or what does is no gRPC server (a web
+    server, the dashboard's port), instead of ``ray.init`` retrying for minutes."""
 
     host, port = parse_address(address)
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return
+        with socket.create_connection((host, port), timeout=timeout_s) as conn:
+            conn.sendall(HTTP2_PREFACE)
+            answer = b""
+            while len(answer) < 9 and (chunk := conn.recv(9 - len(answer))):
+                answer += chunk
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise LatbenchError(
@@ -71,6 +80,12 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             f"connection at {host}:{port} ({why}); start one with `ray start "
             "--head`, check the address, or omit it for a local Ray"
         ) from None
+    if len(answer) < 9 or answer[3] != 4:  # the frame header's type byte: 4 = SETTINGS
+        raise LatbenchError(
+            f"cannot reach the Ray cluster at {address!r}: what listens at {host}:{port} "
+            f"is no Ray head (it answered {answer[:16]!r}, not gRPC); check the port (the "
+            "address `ray start --head` prints, 6379 by default)"
+        )
 
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:

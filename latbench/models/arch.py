@@ -9,12 +9,16 @@ itself (random weights), which is what ``measure-nets`` and ``validate`` time, a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import signal
+import threading
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 
 from latbench.archs.graph import Architecture, Edge
-from latbench.models.decompose import Decomposition, decompose
+from latbench.models.decompose import Decomposition, UntraceableError, decompose
 from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
 
 MODEL_SPACE = "model"
@@ -27,6 +31,7 @@ def trace_model(
     *,
     leaf: Iterable[str] = (),
     device: str | torch.device | None = None,
+    timeout_s: float | None = None,
 ) -> Decomposition:
     """Load ``model`` (``timm:NAME``, ``torchvision:NAME``, ``package.module:callable``,
     ``path/to/file.py:callable``) with random weights and decompose it at ``input_shape``
@@ -36,11 +41,53 @@ def trace_model(
     layout (strides) eager PyTorch gives its inputs; the ``meta`` device does not always give
     the CPU's (a depthwise conv on a channels-last map). Raises ``ModelSpecError`` (bad name,
     no input size), ``MissingDependencyError`` (timm or torchvision missing) or
-    ``UntraceableError`` (one line naming the node and module)."""
+    ``UntraceableError`` (one line naming the node and module), also when loading and tracing
+    take longer than ``timeout_s`` seconds (a forward that hangs; None: no limit; enforced
+    from the main thread only, by ``SIGALRM``)."""
     spec = parse_model_spec(model)
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    module, built = load_model(spec, shape, device or "cpu")
-    return decompose(module, built, name=spec.text, leaf=tuple(leaf))
+    try:
+        with _deadline(timeout_s):
+            module, built = load_model(spec, shape, device or "cpu")
+            return decompose(module, built, name=spec.text, leaf=tuple(leaf))
+    except _Expired as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if _users(f.filename)]
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        raise UntraceableError(
+            f"{spec.text}: still loading or tracing after {timeout_s:g} s (--item-timeout){where}; "
+            "its code hangs there (or needs a larger --item-timeout)"
+        ) from None
+
+
+class _Expired(BaseException):
+    """Raised in the model's code when ``_deadline`` passes: a ``BaseException``, so that no
+    ``except Exception`` of the model or of torch.fx takes it for a tracing failure."""
+
+
+def _users(filename: str) -> bool:
+    """A frame of the user's code (not torch's, timm's or latbench's own)."""
+    name = filename.replace("\\", "/")
+    return not any(part in name for part in ("/torch/", "/timm/", "/latbench/", "<frozen"))
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise ``_Expired`` in whatever runs after ``seconds`` (None, or off the main thread:
+    no limit)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def model_architecture(decomposition: Decomposition) -> Architecture:

@@ -196,7 +196,14 @@ def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.
 def _trace_failure(exc: BaseException, name: str, owners: list[tuple[str, nn.Module]]) -> str:
     """One line: where torch.fx stopped: the innermost module of the model whose code was
     running (its path and class), and that code's file, line and text."""
+    return (
+        f"{name} does not trace with torch.fx{_raised_at(exc, owners)}: {type(exc).__name__}: "
+        f"{_first_line(exc)}; make that module one op with --leaf ClassName"
+    )
 
+
+def _raised_at(exc: BaseException, owners: list[tuple[str, nn.Module]]) -> str:
+    """`` in module PATH (Class) at file.py:LINE (code)``: where ``exc`` was raised."""
     frame = None
     tb = exc.__traceback__
     while tb is not None:
@@ -210,10 +217,22 @@ def _trace_failure(exc: BaseException, name: str, owners: list[tuple[str, nn.Mod
     if frame is not None:
         line = traceback.extract_tb(frame, limit=1)[0]
         where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
-    return (
-        f"{name} does not trace with torch.fx{where}: {type(exc).__name__}: "
-        f"{_first_line(exc)}; make that module one op with --leaf ClassName"
-    )
+    return where
+
+
+def _check_it_runs(model: nn.Module, x: torch.Tensor, name: str) -> None:
+    """After a failed trace: a model that also fails when simply run on ``x`` is reported as
+    that (its own error and where it was raised), not as untraceable (--leaf cannot help)."""
+    try:
+        with torch.inference_mode():
+            model(x)
+    except Exception as exc:
+        where = _raised_at(exc, _failing_modules(exc, model))
+        shape = "x".join(map(str, x.shape))
+        raise UntraceableError(
+            f"{name} fails when run on a {shape} input{where}: {type(exc).__name__}: "
+            f"{_first_line(exc)}"
+        ) from None
 
 
 def _has_tensor(value: Any) -> bool:
@@ -463,21 +482,17 @@ def decompose(
 
     ``name`` is the model's name as ``load_model`` takes it (``submodule`` ops rebuild from
     it); ``leaf``: class names (or qualified names) traced as one op. Raises
-    ``UntraceableError`` naming the node and module path that does not trace or has no spec.
+    ``UntraceableError`` naming the node and module path that does not trace or has no spec,
+    or an input of ``input_shape`` that cannot be allocated.
     Runs the model once on a random input of ``input_shape`` on the model's device (the
     ``meta`` device works: shapes only)."""
     leaf = tuple(leaf)
-    gm, auto_leaf = _trace(model, leaf, name)
+    x = _example_input(model, input_shape, name)
     try:
-        param = next(model.parameters())
-        device = param.device
-    except StopIteration:
-        device = torch.device("cpu")
-    x = (
-        torch.randn(tuple(input_shape), device=device)
-        if device.type != "meta"
-        else torch.empty(tuple(input_shape), device=device)
-    )
+        gm, auto_leaf = _trace(model, leaf, name)
+    except UntraceableError:
+        _check_it_runs(model, x, name)
+        raise
     recorder = _Recorder(gm)
     with torch.inference_mode():
         recorder.run(x)
@@ -530,3 +545,22 @@ def decompose(
         dropped,
         auto_leaf,
     )
+
+
+def _example_input(model: nn.Module, input_shape: Sequence[int], name: str) -> torch.Tensor:
+    """A random input of ``input_shape`` on the model's device (uninitialised on ``meta``)."""
+    try:
+        device = next(model.parameters()).device
+    except StopIteration:
+        device = torch.device("cpu")
+    try:
+        return (
+            torch.randn(tuple(input_shape), device=device)
+            if device.type != "meta"
+            else torch.empty(tuple(input_shape), device=device)
+        )
+    except (RuntimeError, MemoryError) as exc:  # the allocator: too large for this machine
+        shape = "x".join(map(str, input_shape))
+        raise UntraceableError(
+            f"{name}: cannot make an input of shape {shape} on {device}: {_first_line(exc)}"
+        ) from None

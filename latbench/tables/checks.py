@@ -1,7 +1,8 @@
 """A table's rows, checked as they are read: rules per column (``ENUMS``, ``POSITIVE_ON_OK``,
-the numeric columns) applied to whole columns; op keys and architectures parsed by their own
-readers. The first bad value is one ``TableError`` naming the file, line and field. A latency
-<= 0 on an ``ok`` row is refused (the timer floors 0.0 samples at its resolution).
+the numeric columns) and between the statistics of a row (``check_consistent``), applied to
+whole columns; op keys and architectures parsed by their own readers. The first bad value is
+one ``TableError`` naming the file, line and field. A latency <= 0 on an ``ok`` row is
+refused (the timer floors 0.0 samples at its resolution).
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ POSITIVE_ON_OK = (
 )
 """Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
 REQUIRED_ON_OK = "latency_median_ms"
+ORDERED_ON_OK = (
+    ("latency_min_ms", "latency_median_ms"),
+    ("latency_median_ms", "latency_p90_ms"),
+    ("latency_p90_ms", "latency_p99_ms"),
+    ("latency_min_ms", "latency_mean_ms"),
+)
+"""(low, high): statistics of one row's samples, low <= high (when both are present); a
+column converted to other units, or edited alone, breaks the order."""
+CORRECTED = {
+    "latency_min_corrected_ms": "latency_min_ms",
+    "latency_median_corrected_ms": "latency_median_ms",
+}
+"""Drift-corrected column -> the statistic it is, divided by ``drift``."""
+WHOLE_ON_OK = ("n_samples", "calls_per_sample")
+"""Counts that are whole numbers >= 1 on an ``ok`` row (when present)."""
 
 
 MAX_FIELD_CHARS = 2**24
@@ -141,6 +157,7 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
                 "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
                 "when measured)",
             )
+        check_consistent(path, df, ok)
     if "input_shape" in df.columns:
         shapes = df["input_shape"].astype(str)
         _fail(
@@ -156,6 +173,24 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
         check_architectures(path, df)
     if "config_json" in df.columns:
         _check_json_objects(path, df, "config_json")
+
+
+def check_consistent(path: Path, df: pd.DataFrame, ok: pd.Series) -> None:
+    """An ok row's statistics agree with each other: ``ORDERED_ON_OK``, ``drift`` > 0 and
+    the ``CORRECTED`` columns equal to their statistic / drift (to 1e-6), ``WHOLE_ON_OK``."""
+    tolerance = 1 + 1e-9  # each value was written with repr (exact); a little slack anyway
+    for low, high in ORDERED_ON_OK:
+        if low in df.columns and high in df.columns:
+            _fail(path, df, ok & (df[low] > df[high] * tolerance), high, f"a latency >= {low}")
+    if "drift" in df.columns:
+        _fail(path, df, df["drift"] <= 0, "drift", "a drift > 0 (reference_ms / nominal)")
+        for col, raw in CORRECTED.items():
+            if col in df.columns:
+                off = (df[col] - df[raw] / df["drift"]).abs() > 1e-6 * df[col]
+                _fail(path, df, ok & off, col, f"{raw} / drift")
+    for col in (c for c in WHOLE_ON_OK if c in df.columns):
+        bad = df[col].notna() & ((df[col] < 1) | (df[col] % 1 != 0))
+        _fail(path, df, ok & bad, col, "a whole number >= 1 on an ok row")
 
 
 def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:

@@ -10,7 +10,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -86,6 +86,7 @@ class SideCar(BaseModel):
     fingerprint: Fingerprint = Fingerprint()
     columns: dict[str, Any] = {}
     protocol: dict[str, Any] = {}
+    size: Literal["small", "paper", ""] | None = None  # latbench.spaces.SIZES; None, "": models
 
     @field_validator("table_schema")
     @classmethod

@@ -64,6 +64,7 @@ def test_unedited_file_still_loads(network_file, nb201_archs):
     [
         ("sizes", {"nasbench201": 5}, "sizes.nasbench201"),  # was a TypeError in predict
         ("sizes", {"nasbench201": "small"}, "sizes.nasbench201"),  # was silently size paper
+        ("sizes", {"nasbench201": ["huge"]}, "sizes.nasbench201[0]"),  # predict: no file named
         ("drift_reference", {"nominal_ms": "abc", "reference": "r"}, "nominal_ms"),
         ("drift_reference", {"nominal_ms": -2.0, "reference": "r"}, "nominal_ms"),
         ("drift_reference", {"nominal_ms": [1.0], "reference": "r"}, "nominal_ms"),

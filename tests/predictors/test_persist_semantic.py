@@ -1,8 +1,9 @@
 """Predictor files edited by hand and re-checksummed with values that parse but mean nothing
-: negative network weights, an op model that predicts networks, latencies of
-1e308, a bogus fitted statistic, learned ``models: {}``, short coefficients, kinds that are
-not op kinds, an intercept past any latency, a negative ridge penalty. Each is one
-"damaged: field ..." line, checked where the file is read; never a traceback or a number."""
+: negative or 1e300 network weights (or learned coefficients), an op model that predicts
+networks, latencies of 1e308, a key listed twice (two latencies: a lookup kept one), a bogus
+fitted statistic, learned ``models: {}``, short coefficients, kinds that are not op kinds, an
+intercept past any latency, a negative ridge penalty. Each is one "damaged: field ..." line,
+checked where the file is read; never a traceback or a number."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ CASES = [
         "'weights' is '-1.0'; expected numbers >= 0",
     ),
     ("network", lambda d: d["state"].update(kind_mean_weight=-3.0), "kind_mean_weight"),
+    (  # predicted 1e300 ms
+        "network",
+        lambda d: d["state"].update(weights=[1e300] * len(d["state"]["weights"])),
+        "'weights' is '1e+300'",
+    ),
     (
         "network",
         lambda d: d["state"].update(
@@ -63,6 +69,11 @@ CASES = [
         "expected latencies of 1e-06-1e+09 ms",
     ),
     ("lookup", lambda d: d.update(statistic="latency_bogus_ms"), "'statistic'"),
+    (
+        "lookup",
+        lambda d: d["state"]["keys"].__setitem__(1, d["state"]["keys"][0]),
+        "'keys' is",
+    ),
     ("learned", lambda d: d["state"].update(models={}), "expected the shared model '*'"),
     (
         "learned",
@@ -73,6 +84,11 @@ CASES = [
         "coefficients",
     ),
     ("learned", lambda d: d["state"].update(kinds=[1, 2]), "a list of op kinds"),
+    (  # exp overflowed to inf ms
+        "learned",
+        lambda d: [m.update(coef=[1e300] * len(m["coef"])) for m in _models(d)],
+        "coef' is '1e+300'",
+    ),
     ("learned", lambda d: [m.update(intercept=1e5) for m in _models(d)], "mean log latency"),
     (
         "learned",

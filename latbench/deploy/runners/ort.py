@@ -7,6 +7,7 @@ device has finished: a host clock times it (``latbench.timing.cpu.resolve_clock`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,14 @@ def provider_options(
     return [("TensorrtExecutionProvider", trt), cuda]
 
 
+def import_onnxruntime() -> Any:
+    """``onnxruntime``, imported with its telemetry off: importing it writes a device id and an
+    event database under ``~/.cache/Microsoft/DeveloperTools`` (outside where the user pointed
+    latbench) unless ``ORT_DISABLE_TELEMETRY`` is set; a value the user set is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    return import_optional("onnxruntime", why="the ONNX Runtime backend needs it")
+
+
 class OrtRunner:
     """An ``InferenceSession`` over an exported model, on ``provider`` (cpu, cuda, tensorrt).
 
@@ -89,7 +98,7 @@ class OrtRunner:
     ):
         if provider not in PROVIDERS:
             raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)
-        ort = import_optional("onnxruntime", why="the ONNX Runtime backend needs it")
+        ort = import_onnxruntime()
         requested = PROVIDERS[provider]
         require_provider(ort.get_available_providers(), requested)
         allowed = ("fp32", "fp16") if provider == "tensorrt" else ("fp32",)

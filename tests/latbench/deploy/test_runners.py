@@ -137,3 +137,19 @@ def test_tensorrt_engine_is_built_once_then_cached(exported_nb201, reference, tm
     )
     m = _check(with_copies, reference, backend="trt", engine="tensorrt", tol=1e-2)
     assert with_copies.info.transfers_included and m.median_ms > 0
+
+
+def test_onnx_runtime_writes_nothing_in_the_home_folder(tmp_path):
+    """Importing onnxruntime wrote ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ (a device
+    id, a telemetry database): latbench imports it with ORT_DISABLE_TELEMETRY."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    code = "from latbench.deploy.runners.ort import import_onnxruntime; import_onnxruntime()"
+    home = tmp_path / "home"
+    home.mkdir()
+    subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)}, check=True)
+    assert [p for p in home.rglob("*") if p.is_file()] == []

@@ -43,3 +43,25 @@ def test_valid_forms_parse():
     assert parse_address("10.0.0.5:6379") == ("10.0.0.5", 6379)
     assert parse_address("ray://head:10001") == ("head", 10001)
     assert parse_address("[::1]:6379") == ("::1", 6379)
+
+
+def test_a_server_that_is_no_ray_head_fails_within_seconds(capsys):
+    """An HTTP server at the address (a wrong port): ray.init retried for 13 minutes."""
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # no request log on stderr
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        t0 = time.monotonic()
+        assert main(["profile", "nasbench201", "--ray", address]) == 2
+        assert time.monotonic() - t0 < 15
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"what listens at {address} is no Ray head" in err[0], err

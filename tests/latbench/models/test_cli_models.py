@@ -140,6 +140,52 @@ def test_untraceable_model_is_one_line_naming_the_module(
     assert "module gate (Gate)" in line and "--leaf" in line
 
 
+def test_a_model_whose_forward_hangs_is_stopped_by_the_item_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Tracing runs the forward in this process, before any worker: a deadlock there is
+    bounded by --item-timeout too, one line naming the line it hangs on, nothing written."""
+    model = tmp_path / "deadlock.py"
+    model.write_text(
+        "import threading, torch\n"
+        "LOCK = threading.Lock()\n"
+        "class Net(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        with LOCK:\n"
+        "            LOCK.acquire()\n"
+        "        return x\n"
+        "def make():\n"
+        "    return Net()\n"
+    )
+    table = tmp_path / "out" / "t.csv"
+    args = ["--model", f"{model}:make", "--input-shape", "1,3,8,8", "--item-timeout", "1"]
+    assert main(["profile", *args, "--table", str(table), *FAST]) == 2
+    line = _error_line(capsys)
+    assert "still loading or tracing after 1 s" in line and f"{model}:6" in line, line
+    assert not table.parent.exists()
+
+
+def test_validate_a_model_whose_forward_raises_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A forward that raises on any input failed as 'does not trace with torch.fx ... make
+    that module one op with --leaf': the model's own error, and where, is the line."""
+    model = tmp_path / "raises.py"
+    model.write_text(
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        raise ValueError('weights not loaded')\n"
+        "def make():\n"
+        "    return Net()\n"
+    )
+    args = ["validate", f"{model}:make", "--input-shape", "1,3,8,8", "--backend", "torch"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    line = _error_line(capsys)
+    assert "fails when run on a 1x3x8x8 input" in line and "raises.py:4" in line, line
+    assert "ValueError: weights not loaded" in line and "--leaf" not in line
+
+
 @pytest.mark.slow
 def test_a_leaf_block_of_a_file_model_is_measured_in_the_worker(
     model_file: str, tmp_path: Path

@@ -131,3 +131,12 @@ def test_a_node_that_fails_on_the_input_shape_is_one_line():
         decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32))
     text = str(err.value)
     assert "\n" not in text and text.startswith("node _0 (module 0) fails when run")
+
+
+def test_an_input_too_large_to_allocate_is_one_line(model_file: str) -> None:
+    """``--input-shape 1,3,100000000,100000000`` (120 PB): the allocator's refusal was a
+    traceback; it is one line naming the model and the shape."""
+    with pytest.raises(UntraceableError) as err:
+        trace_model(f"{model_file}:net", (1, 3, 10**8, 10**8))
+    text = str(err.value)
+    assert "\n" not in text and "cannot make an input of shape 1x3x100000000x100000000" in text

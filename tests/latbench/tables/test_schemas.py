@@ -77,6 +77,17 @@ def test_the_table_reader_checks_the_side_car_schema(tmp_path, capsys):
     )
 
 
+def test_a_side_car_size_that_is_no_size_is_refused(tmp_path, capsys):
+    """A fit on it saved ``sizes: {space: ["huge"]}``; predict then failed naming neither
+    file."""
+    table = tmp_path / "t.csv"
+    TableWriter(table, LATENCY, {**META, "space": "nasbench201", "size": "huge"})
+    assert _error_line(capsys, ["show", str(table)]) == (
+        f"latbench: error: {meta_path(table)}: field 'size' is 'huge'; expected 'small', "
+        "'paper' or ''"
+    )
+
+
 def test_the_predictor_reader_checks_the_file_schema(tmp_path, capsys):
     from latbench.predictors.data import op_data
     from tests.predictors.test_persist_damaged import rechecksum

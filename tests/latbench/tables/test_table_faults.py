@@ -4,6 +4,7 @@ import-nets CSVs), a truncated .csv.gz: each one line naming the file, or accept
 
 from __future__ import annotations
 
+import csv
 import gzip
 import shutil
 import warnings
@@ -117,3 +118,36 @@ def test_import_nets_csv_with_a_byte_order_mark_and_a_truncated_gz(tmp_path):
     gz.write_bytes(gzip.compress(("arch_index,arch_str,gpu_1\n" * 200).encode())[:60])
     with pytest.raises(LatbenchError, match="ends early"):
         read_rows(gz)
+
+
+@pytest.mark.parametrize(
+    "column, value, needle",
+    [
+        ("latency_median_ms", "{median_s}", "'latency_median_ms'"),  # seconds, not ms
+        ("latency_min_ms", "{p99_x2}", "'latency_median_ms'"),  # min above the median
+        ("latency_p99_ms", "{min}", "'latency_p99_ms'"),
+        ("drift", "0", "'drift'"),
+        ("latency_min_corrected_ms", "{p99_x2}", "latency_min_ms / drift"),
+        ("n_samples", "0", "'n_samples'"),
+        ("calls_per_sample", "2.5", "'calls_per_sample'"),
+    ],
+)
+def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, column, value, needle):
+    """A statistic converted to other units or edited alone (an ok row's min above its
+    median, a corrected column that is not its statistic / drift, 0 samples) is refused
+    naming the line and field, not fitted on."""
+    table = _copy("nasbench201-small", tmp_path)
+    with open(table, newline="") as fh:
+        rows = list(csv.reader(fh))
+    row = read_table(table).iloc[0]
+    numbers = {
+        "median_s": str(float(row["latency_median_ms"]) / 1000),
+        "p99_x2": str(float(row["latency_p99_ms"]) * 2),
+        "min": str(float(row["latency_min_ms"])),
+    }
+    rows[1][rows[0].index(column)] = value.format(**numbers)
+    with open(table, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    line = _one_line(capsys, ["fit", str(table), "-o", str(tmp_path / "p.json")])
+    assert f"{table}: line 2, field {needle}" in line or ("line 2" in line and needle in line)
+    assert not (tmp_path / "p.json").exists()
