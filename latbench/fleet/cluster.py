@@ -64,7 +64,8 @@ a Ray head (GCS or client server) speaks gRPC, so it answers with a SETTINGS fra
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """One ``LatbenchError`` within about ``2 * timeout_s`` when nothing accepts a TCP
     connection at ``address`` (``parse_address``), or what does is no gRPC server (a web
-    server, the dashboard's port), instead of ``ray.init`` retrying for minutes."""
+    server, the dashboard's port; not checked under ``RAY_USE_TLS=1``, where the head
+    answers a TLS handshake), instead of ``ray.init`` retrying for minutes."""
 
     host, port = parse_address(address)
     try:
@@ -80,7 +81,8 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             f"connection at {host}:{port} ({why}); start one with `ray start "
             "--head`, check the address, or omit it for a local Ray"
         ) from None
-    if len(answer) < 9 or answer[3] != 4:  # the frame header's type byte: 4 = SETTINGS
+    tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")  # TLS: no plain preface
+    if not tls and (len(answer) < 9 or answer[3] != 4):  # frame header's type byte: 4 = SETTINGS
         raise LatbenchError(
             f"cannot reach the Ray cluster at {address!r}: what listens at {host}:{port} "
             f"is no Ray head (it answered {answer[:16]!r}, not gRPC); check the port (the "
