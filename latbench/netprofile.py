@@ -40,9 +40,6 @@ from latbench.tables.store import read_meta
 from latbench.timed import module_callable, time_guarded_many
 from latbench.timing import Timer
 
-NetworkRun = TableRun
-"""Keys of a network run are ``<arch_id>:<repeat>`` (``network_key``)."""
-
 
 def network_key(aid: str, repeat: int) -> str:
     """The table key of one network and pass: ``<arch_id>:<repeat>``."""

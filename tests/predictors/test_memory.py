@@ -79,21 +79,6 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
     assert np.array_equal(np.abs(full - target)[decided_fast] <= 4.0, result.kept[decided_fast])
 
 
-def test_op_terms_round_trip_through_an_estimated_memory_table(tmp_path):
-    from latbench.memory.terms import load_op_terms, write_op_terms
-    from latbench.predictors.memory_screen import fast_features
-
-    arch = chain(8)
-    config = TrainConfig()
-    path = write_op_terms(
-        [e.op.replace(mode="train") for e in arch.edges], tmp_path / "t.csv", config
-    )
-    df = read_table(path)
-    assert set(df["source"]) == {"estimated"} and "traced" in df["parts"].iloc[0]
-    terms = load_op_terms(path)
-    np.testing.assert_allclose(fast_features(arch, config, terms), fast_features(arch, config))
-
-
 def nvml_table(tmp_path, columns):
     """A memory table whose rows carry only ``columns(model_mib) -> fields`` (fake NVML rows
     as a container sees them: per-process memory missing)."""

@@ -43,7 +43,6 @@ from latbench.spaces.registry import for_size, register_layout, register_sampler
 
 SPACE = "msnas"
 N_LAYERS = 10
-CELLS_PER_MODULE = 3
 BLOCKS_PER_CELL = 3
 OP_NAMES = (
     "skip_connect",
