@@ -305,7 +305,6 @@ class _Specifier:
     ):
         self.gm, self.values, self.model, self.shape = gm, values, model, shape
         self.leaf, self.dtype = tuple(leaf), dtype
-        self._init_cache: dict[int, Any] = {}
         self._seen_leaf: dict[tuple, str] = {}
 
     def spec(self, node: fx.Node) -> tuple[OpSpec, list[fx.Node]]:
