@@ -171,7 +171,6 @@ class Worker(InProcess):
     item_timeout_s: float | None = None
     max_rss_mb: float | None = None
     on_note: Callable[[str], None] = lambda text: None
-    restarts: int = 0
     _proc: Any = field(default=None, repr=False)
     _conn: Any = field(default=None, repr=False)
     _turns: Any = field(default=None, repr=False)
@@ -207,7 +206,6 @@ class Worker(InProcess):
             reply = self._wait(self.item_timeout_s, on_round, len(items))
             if isinstance(reply, Fault):
                 self._stop(kill=True)
-                self.restarts += 1
                 return reply
             if reply[0] == "rows":
                 self._nominal = reply[2]
@@ -222,7 +220,6 @@ class Worker(InProcess):
                 "starting a fresh one for the next items"
             )
             self._stop(kill=False)
-            self.restarts += 1
 
     def _wait(self, limit_s: float | None, on_round: OnRound | None, n: int = 0) -> Any:
         """The worker's next message other than a round's progress, or the ``Fault`` that
