@@ -79,6 +79,21 @@ def test_screen_runs_full_traces_only_near_the_band_edges():
     assert np.array_equal(np.abs(full - target)[decided_fast] <= 4.0, result.kept[decided_fast])
 
 
+def test_fast_features_use_given_op_terms_over_tracing():
+    """Op terms passed in (``MemoryScreen(terms=...)``) replace the traced ones."""
+    from latbench.papers import MIB
+    from latbench.predictors.memory_screen import _training_op, fast_features
+
+    arch, config = chain(8), TrainConfig()
+    keys = {_training_op(e.op, config.batch)[0].key for e in arch.edges}
+    terms = {k: (2 * MIB, 0.0) for k in keys}
+    traced = fast_features(arch, config)
+    given = fast_features(arch, config, terms)
+    assert given[0] == 2.0 * len(arch.edges) and given[1] == 0.0
+    assert traced[0] != given[0]
+    np.testing.assert_allclose(given[2:], traced[2:])
+
+
 def nvml_table(tmp_path, columns):
     """A memory table whose rows carry only ``columns(model_mib) -> fields`` (fake NVML rows
     as a container sees them: per-process memory missing)."""
