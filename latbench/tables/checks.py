@@ -11,6 +11,7 @@ import csv
 import io
 import math
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,10 @@ from latbench.errors import LatbenchError, TableError
 from latbench.jsonio import loads
 from latbench.opspec import OpSpec
 from latbench.tables.schema import TableSchema
+
+Timer = Literal["cpu-thread_time_ns", "cpu-perf_counter_ns", "cuda-event", "cuda-event+graph"]
+"""Every timer latbench measures with (``CpuSampler.name`` of ``CLOCKS``, ``CudaTimer``)."""
+TIMERS: tuple[str, ...] = get_args(Timer)
 
 STATUSES = ("ok", "error", "oom", "crashed", "timeout")
 ENUMS: dict[str, tuple[str, ...]] = {
