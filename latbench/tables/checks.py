@@ -35,6 +35,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "subject": ("op", "arch"),
     "size": ("small", "paper", ""),
     "optimizer": ("sgd", "adam", "adamw", ""),
+    "timer": (*TIMERS, "imported", ""),  # imported: latbench.importing; empty: a failed row
 }
 MAX_LATENCY_MS = 3.6e6
 """An hour per call: larger values are corrupt, not slow (they would also swamp any sum)."""

@@ -130,6 +130,7 @@ def test_import_nets_csv_with_a_byte_order_mark_and_a_truncated_gz(tmp_path):
         ("latency_min_corrected_ms", "{p99_x2}", "latency_min_ms / drift"),
         ("n_samples", "0", "'n_samples'"),
         ("calls_per_sample", "2.5", "'calls_per_sample'"),
+        ("timer", "cpu-sundial", "'timer'"),  # no latbench timer writes it
     ],
 )
 def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, column, value, needle):
@@ -151,3 +152,15 @@ def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, colum
     line = _one_line(capsys, ["fit", str(table), "-o", str(tmp_path / "p.json")])
     assert f"{table}: line 2, field {needle}" in line or ("line 2" in line and needle in line)
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_timer_column_accepts_every_timer_latbench_writes():
+    """``TIMERS`` is the set of names the CPU clocks and the CUDA timer write (a new clock
+    must be added there, or its tables would be refused)."""
+    from latbench.tables.checks import ENUMS, TIMERS
+    from latbench.timing.cpu import CLOCKS, CpuSampler
+    from latbench.timing.cuda import CudaEventSampler
+
+    cuda = CudaEventSampler.name
+    assert set(TIMERS) == {CpuSampler(c).name for c in CLOCKS} | {cuda, cuda + "+graph"}
+    assert {"imported", ""} < set(ENUMS["timer"])
