@@ -40,8 +40,11 @@ ENUMS: dict[str, tuple[str, ...]] = {
 MAX_LATENCY_MS = 3.6e6
 """An hour per call: larger values are corrupt, not slow (they would also swamp any sum)."""
 MAX_COUNT = 1e18
-"""Counts (FLOPs, bytes, parameters, samples) above this are corrupt."""
+"""Counts (FLOPs, bytes, parameters) above this are corrupt."""
 MAX_MIB = 1e9
+MAX_SAMPLES = 1e9
+"""Samples kept per row (``n_samples``): a run stops at ``TimingConfig.max_samples`` (5000 by
+default) or its budget; a billion samples of even 1 µs is 17 min timing one op: corrupt."""
 
 POSITIVE_ON_OK = (
     "latency_median_ms",
@@ -127,6 +130,8 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             if col.endswith("_ms")
             else MAX_MIB
             if col.endswith("_mib")
+            else MAX_SAMPLES
+            if col == "n_samples"
             else MAX_COUNT
         )
         values = []

@@ -131,6 +131,7 @@ def test_import_nets_csv_with_a_byte_order_mark_and_a_truncated_gz(tmp_path):
         ("n_samples", "0", "'n_samples'"),
         ("calls_per_sample", "2.5", "'calls_per_sample'"),
         ("timer", "cpu-sundial", "'timer'"),  # no latbench timer writes it
+        ("n_samples", "1e17", "'n_samples': '1e17'; expected a finite number in [0, 1e+09]"),
     ],
 )
 def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, column, value, needle):
