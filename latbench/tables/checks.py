@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Literal, get_args
@@ -218,9 +219,10 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
 def check_keys(path: Path, df: pd.DataFrame) -> None:
     """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
     shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
-    arch row of a memory table is keyed ``arch:<arch_id>``."""
+    arch row of a memory table is keyed ``arch:<arch_id>``. ``op_params`` is derived from the
+    key (the file's copy, written for people reading the CSV, is not read: one truth)."""
     subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
-    canonical = []
+    canonical, params = [], []
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
         if subject == "arch":
             if row["key"] != f"arch:{row.get('arch_id', '')}":
@@ -229,6 +231,7 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
                     "expected arch:<arch_id> on an arch row"
                 )
             canonical.append(row["key"])
+            params.append("")  # an architecture has no op parameters
             continue
         try:
             spec = OpSpec.from_key(str(row["key"]))
@@ -247,7 +250,10 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
                     f"contradicts the key, which says {want!r}"
                 )
         canonical.append(spec.key)
+        params.append(json.dumps(dict(spec.params)))  # as latbench.tablerun.rows writes it
     df["key"] = canonical
+    if "op_params" in df.columns:
+        df["op_params"] = params
 
 
 def check_architectures(path: Path, df: pd.DataFrame) -> None:

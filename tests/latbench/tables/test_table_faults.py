@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -165,3 +166,22 @@ def test_the_timer_column_accepts_every_timer_latbench_writes():
     cuda = CudaEventSampler.name
     assert set(TIMERS) == {CpuSampler(c).name for c in CLOCKS} | {cuda, cuda + "+graph"}
     assert {"imported", ""} < set(ENUMS["timer"])
+
+
+def test_op_params_are_the_keys_whatever_the_file_says(tmp_path, capsys):
+    """The key is what was measured and what lookups match; a contradicting ``op_params``
+    column (edited, or shifted by hand) is not read: ``show`` prints the key's parameters."""
+    from latbench.opspec import OpSpec
+    from latbench.tablerun.rows import spec_columns
+
+    spec = OpSpec.make("conv", (1, 8, 8, 8), kernel=5)
+    table = tmp_path / "t.csv"
+    row = {**spec_columns(spec, features=False), "op_params": '{"kernel": 99}'}
+    TableWriter(table, SCHEMAS["latbench.latency"], META).append(
+        {**row, "status": "error", "source": "measured", "error": "x"}
+    )
+    assert json.loads(read_table(table)["op_params"][0])["kernel"] == 5
+    capsys.readouterr()
+    assert main(["show", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "kernel=5" in out and "99" not in out, out
