@@ -85,6 +85,8 @@ EXPECTED = {
     "list_type": "a list",
     "too_short": "at least {min_length} item(s)",
     "greater_than_equal": "a value >= {ge:g}",
+    "greater_than": "a value > {gt:g}",
+    "less_than_equal": "a value <= {le:g}",
 }
 """What a value of the wrong JSON type should have been, by pydantic error type."""
 

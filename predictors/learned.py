@@ -124,13 +124,13 @@ class LinearLogModel:
     def from_state(cls, s: Mapping[str, Any]) -> LinearLogModel:
         n = len(check_type("mean", s["mean"], list, "a list of numbers"))
 
-        def arr(k):
-            return np.array(check_numbers(k, s[k], n), dtype=np.float64)
+        def arr(k, positive=False):
+            return np.array(check_numbers(k, s[k], n, positive), dtype=np.float64)
 
         intercept = check_numbers("intercept", [s["intercept"]])[0]
-        if len(s["coef"]) != n or not np.all(arr("scale") != 0):
-            raise damaged("coef, scale", f"{n} coefficients and non-zero scales")
-        return cls(arr("mean"), arr("scale"), arr("coef"), intercept)
+        if len(s["coef"]) != n:
+            raise damaged("coef", f"{n} coefficients", len(s["coef"]))
+        return cls(arr("mean"), arr("scale", positive=True), arr("coef"), intercept)
 
 
 @persistable

@@ -177,6 +177,7 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
     state = doc.get("state")
     if not isinstance(state, Mapping):
         raise damaged(f"{name}.state", "an object", state)
+    validated(StateDoc, state, f"damaged: {name}.state", PredictorFileError)
     try:
         return known[name].from_state(state)
     except PredictorFileError:
@@ -300,6 +301,15 @@ def load(
     obj.info_ = {k: doc.get(k, {}) for k in PredictorDoc.model_fields}  # older files lack some
     obj.info_["statistic"] = doc.get("statistic", "")
     return obj
+
+
+class StateDoc(BaseModel):
+    """The records a predictor's ``state`` may keep beside its numbers (``Predictor.restore``
+    sets them as read; each class checks its numbers in ``from_state``)."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    device: str = ""
+    table_sha256: str = ""
 
 
 class DriftReferenceDoc(BaseModel):

@@ -243,6 +243,7 @@ class TransferPredictor(Predictor):
             check_numbers("roofline", state["roofline"], 4)
         obj = cls(from_state_of(state["source"]), prior=prior, **p)
         obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
+        check_numbers("scale", [obj.scale_], positive=True)  # source cost -> ms, a median ratio
         if obj.method_ in ("roofline", "opcost-roofline") and obj.roofline_ is None:
             raise PredictorFileError(f"damaged: method_ {obj.method_!r} needs 'roofline'")
         return obj

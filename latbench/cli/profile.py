@@ -12,6 +12,8 @@ from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architect
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
+    from pathlib import Path
+
     from latbench.opspec import OpSpec
     from latbench.timing import TimingConfig
 
@@ -78,6 +80,20 @@ def select_specs(
     return specs
 
 
+def still_to_measure(specs: list[OpSpec], path: Path, protocol_id: str) -> list[OpSpec]:
+    """``specs`` less those the table at ``path`` already holds under ``protocol_id`` (a run
+    skips them), from its ``key`` and ``protocol_id`` columns alone; all of them when there is
+    no table or it cannot be read (the run then reports why)."""
+    import pandas as pd
+
+    try:
+        rows = pd.read_csv(path, usecols=["key", "protocol_id"], dtype=str, keep_default_na=False)
+    except (OSError, ValueError):  # no table yet, or one the run refuses with its own error
+        return specs
+    done = set(rows.loc[rows["protocol_id"] == protocol_id, "key"])
+    return [s for s in specs if s.key not in done]
+
+
 def cost_note(n_ops: int, config: TimingConfig) -> str | None:
     """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``."""
     from latbench.timing.adaptive import bound_ms
@@ -89,7 +105,8 @@ def cost_note(n_ops: int, config: TimingConfig) -> str | None:
         f"measuring {n_ops} ops takes up to about {n_ops * per_op_ms / 60e3:.0f} min "
         f"({per_op_ms:g} ms each: {config.warmup_ms:g} ms warm-up, {config.budget_ms:g} ms "
         "budget and untimed calls, plus builds; an op slower than the budget takes two "
-        "calls); ops already in the table are skipped; --budget-ms, --match or --sample cut it"
+        "calls; ops already in the table are not counted); --budget-ms, --match or --sample "
+        "cut it"
     )
 
 
@@ -119,7 +136,7 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.profile import profile_specs
+    from latbench.profile import profile_specs, protocol_of
     from latbench.tablerun.paths import default_table_path
 
     all_specs, stem, what, meta = _specs(args)
@@ -128,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
         specs = [s.replace(dtype=args.dtype) for s in specs]
     cuda = {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph}
     timer, slug = measuring.timer_from_args(args, **cuda)
-    note = cost_note(len(specs), timer.config)
+    path = args.table or default_table_path(slug, stem, args.out)
+    todo = specs if args.ray is not None else still_to_measure(specs, path, protocol_of(timer)[1])
+    note = cost_note(len(todo), timer.config)
     if note:
         ui.console.print(f"latbench: {note}", highlight=False)
     if args.ray is not None:
@@ -138,7 +157,6 @@ def run(args: argparse.Namespace) -> int:
         return measuring.run_fleet(
             args, make_job, specs, stem, lambda spec: spec.kind, threads=args.threads
         )
-    path = args.table or default_table_path(slug, stem, args.out)
     seed = args.seed if args.sample else None
     meta |= {"match": args.match, "sample": args.sample, "seed": seed}
     return measuring.measure_locally(

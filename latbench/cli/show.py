@@ -77,14 +77,10 @@ def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
 
 
 def _params(kind: object, text: object) -> str:
-    """'{"kernel": 5, "stride": 1, ...}' -> 'kernel=5': the parameters that differ from the
-    kind's defaults (the full set is in the key, ``--csv``)."""
-    try:
-        params = json.loads(str(text))
-    except json.JSONDecodeError:
-        return str(text)
-    if not isinstance(params, dict):
-        return ""
+    """'{"kernel": 5, "stride": 1, ...}' (as ``read_table`` derives it from the key; empty
+    on an arch row) -> 'kernel=5': the parameters that differ from the kind's defaults (the
+    full set is in the key, ``--csv``)."""
+    params = json.loads(str(text)) if text else {}
     try:
         from latbench.ops import get_op_kind
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,10 @@ from latbench.jsonio import loads
 from latbench.opspec import OpSpec
 from latbench.tables.schema import TableSchema
 
+Timer = Literal["cpu-thread_time_ns", "cpu-perf_counter_ns", "cuda-event", "cuda-event+graph"]
+"""Every timer latbench measures with (``CpuSampler.name`` of ``CLOCKS``, ``CudaTimer``)."""
+TIMERS: tuple[str, ...] = get_args(Timer)
+
 STATUSES = ("ok", "error", "oom", "crashed", "timeout")
 ENUMS: dict[str, tuple[str, ...]] = {
     "status": STATUSES,
@@ -30,12 +36,16 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "subject": ("op", "arch"),
     "size": ("small", "paper", ""),
     "optimizer": ("sgd", "adam", "adamw", ""),
+    "timer": (*TIMERS, "imported", ""),  # imported: latbench.importing; empty: a failed row
 }
 MAX_LATENCY_MS = 3.6e6
 """An hour per call: larger values are corrupt, not slow (they would also swamp any sum)."""
 MAX_COUNT = 1e18
-"""Counts (FLOPs, bytes, parameters, samples) above this are corrupt."""
+"""Counts (FLOPs, bytes, parameters) above this are corrupt."""
 MAX_MIB = 1e9
+MAX_SAMPLES = 1e9
+"""Samples kept per row (``n_samples``): a run stops at ``TimingConfig.max_samples`` (5000 by
+default) or its budget; a billion samples of even 1 µs is 17 min timing one op: corrupt."""
 
 POSITIVE_ON_OK = (
     "latency_median_ms",
@@ -121,6 +131,8 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
             if col.endswith("_ms")
             else MAX_MIB
             if col.endswith("_mib")
+            else MAX_SAMPLES
+            if col == "n_samples"
             else MAX_COUNT
         )
         values = []
@@ -207,9 +219,10 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
 def check_keys(path: Path, df: pd.DataFrame) -> None:
     """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
     shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
-    arch row of a memory table is keyed ``arch:<arch_id>``."""
+    arch row of a memory table is keyed ``arch:<arch_id>``. ``op_params`` is derived from the
+    key (the file's copy, written for people reading the CSV, is not read: one truth)."""
     subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
-    canonical = []
+    canonical, params = [], []
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
         if subject == "arch":
             if row["key"] != f"arch:{row.get('arch_id', '')}":
@@ -218,6 +231,7 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
                     "expected arch:<arch_id> on an arch row"
                 )
             canonical.append(row["key"])
+            params.append("")  # an architecture has no op parameters
             continue
         try:
             spec = OpSpec.from_key(str(row["key"]))
@@ -236,7 +250,10 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
                     f"contradicts the key, which says {want!r}"
                 )
         canonical.append(spec.key)
+        params.append(json.dumps(dict(spec.params)))  # as latbench.tablerun.rows writes it
     df["key"] = canonical
+    if "op_params" in df.columns:
+        df["op_params"] = params
 
 
 def check_architectures(path: Path, df: pd.DataFrame) -> None:

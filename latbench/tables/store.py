@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from latbench.atomic import write_atomically
 from latbench.errors import InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
-from latbench.tables.checks import check_header, check_rows, parse_rows, to_numbers
+from latbench.tables.checks import Timer, check_header, check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -76,6 +76,25 @@ class Fingerprint(BaseModel):
     slug: str = ""
 
 
+class Protocol(BaseModel):
+    """A side-car's ``protocol``: the measuring protocol's fields that latbench writes
+    (``latbench.profile.protocol_of``: the timer's ``describe()``, ``TimingConfig.as_dict``)
+    checked for sense; a field absent (an imported or memory table) is not checked."""
+
+    model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
+    timer: Timer | None = None
+    clock: Literal["thread_time_ns", "perf_counter_ns"] | None = None  # latbench.timing.cpu
+    threads: int | None = Field(default=None, ge=1)
+    warmup_ms: float | None = Field(default=None, ge=0)
+    budget_ms: float | None = Field(default=None, gt=0)
+    min_sample_ms: float | None = Field(default=None, ge=0)
+    target_rel_ci: float | None = Field(default=None, gt=0)
+    min_samples: int | None = Field(default=None, ge=1)
+    max_samples: int | None = Field(default=None, ge=1)
+    batch: int | None = Field(default=None, ge=1)
+    rounds: int | None = Field(default=None, ge=1)
+
+
 class SideCar(BaseModel):
     """The schema of a table's side-car ``<table>.meta.json`` (docs/formats.md): a known table
     schema at the version this latbench reads; other fields are kept as written."""
@@ -85,7 +104,7 @@ class SideCar(BaseModel):
     schema_version: int
     fingerprint: Fingerprint = Fingerprint()
     columns: dict[str, Any] = {}
-    protocol: dict[str, Any] = {}
+    protocol: Protocol = Protocol()
     size: Literal["small", "paper", ""] | None = None  # latbench.spaces.SIZES; None, "": models
 
     @field_validator("table_schema")

@@ -9,9 +9,11 @@ import json
 import pytest
 
 from latbench.predictors.data import op_data
+from latbench.predictors.learned import LearnedPredictor
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import PredictorFileError, _canonical, load, save
+from latbench.predictors.transfer import TransferPredictor
 
 
 def rechecksum(doc: dict) -> str:
@@ -96,3 +98,36 @@ def test_well_formed_records_load(network_file, tmp_path):
     path = tmp_path / "ok.json"
     path.write_text(rechecksum(doc))
     assert load(path).info_["drift_reference"]["nominal_ms"] == 2.5
+
+
+@pytest.fixture(scope="module")
+def learned_file(synth, nb201_ops, tmp_path_factory):
+    model = LearnedPredictor(min_rows_per_kind=2).fit(*op_data(synth.op_table(nb201_ops)).xy)
+    return save(model, tmp_path_factory.mktemp("p") / "learned.json")
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda s: s.update(device=3), "LearnedPredictor.state: field 'device' is an int"),
+        (lambda s: s.update(table_sha256=[]), "field 'table_sha256' is a list"),
+        (lambda s: s["models"]["*"]["scale"].__setitem__(0, -1.0), "'scale'"),
+        (lambda s: s["models"]["*"]["scale"].__setitem__(0, 0), "'scale'"),
+    ],
+)
+def test_a_learned_state_of_the_wrong_type_or_a_scale_below_0_is_damaged(
+    learned_file, tmp_path, edit, needle
+):
+    """The device is a slug (a string) and each scale a feature's standard deviation (> 0)."""
+    doc = json.loads(learned_file.read_text())
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
+
+
+def test_a_transfer_scale_below_0_is_damaged(synth, nb201_ops, nb201_archs, tmp_path):
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)
+    archs = nb201_archs[:8]
+    model = TransferPredictor(lookup, "opcost").fit(archs, [synth.network_ms(a) for a in archs])
+    doc = json.loads(save(model, tmp_path / "t.json").read_text())
+    doc["state"]["scale"] = -2.0
+    _assert_damaged(doc, tmp_path, "'scale'")

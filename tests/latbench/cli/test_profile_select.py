@@ -36,3 +36,20 @@ def test_a_long_run_says_up_front_what_it_will_cost() -> None:
     note = cost_note(7542, paper)  # ofa-mbv3 at size paper
     assert note is not None and "7542 ops takes up to about 163 min" in note and "--sample" in note
     assert cost_note(40, paper) is None  # under a minute: nothing to say
+
+
+def test_the_cost_note_counts_only_the_ops_still_to_measure(tmp_path) -> None:
+    """A re-run skips the ops its table holds under the same protocol: the note counts the
+    rest (it counted every op, so a resumed long run was announced at full length)."""
+    from latbench.cli.profile import still_to_measure
+    from latbench.opspec import OpSpec
+    from latbench.profile import profile_specs, protocol_of
+    from latbench.timing import TimingConfig, make_timer
+
+    specs = [OpSpec.make("conv", (1, 4, 4, 4), kernel=k) for k in (1, 3, 5)]
+    path = tmp_path / "t.csv"
+    assert still_to_measure(specs, path, "p") == specs  # no table yet
+    timer = make_timer("cpu", TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3), threads=1)
+    profile_specs(specs[:2], path, timer)
+    assert still_to_measure(specs, path, protocol_of(timer)[1]) == specs[2:]
+    assert still_to_measure(specs, path, "another protocol") == specs

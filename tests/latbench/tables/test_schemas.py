@@ -19,7 +19,7 @@ from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.persist import save
-from latbench.tables import LATENCY, TableWriter, meta_path
+from latbench.tables import LATENCY, TableWriter, meta_path, read_table
 
 PROFILE = Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t"
 
@@ -115,3 +115,25 @@ def test_the_architecture_reader_checks_the_file_schema(tmp_path):
     assert str(err.value) == f"{path}: field 'edges[0].src[0]' is an int; expected a string"
     path.write_text(arch.to_json())
     assert Architecture.from_file(path) == arch
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("threads", -4, "a value >= 1"),
+        ("threads", 0, "a value >= 1"),
+        ("budget_ms", -1.0, "a value > 0"),
+        ("warmup_ms", -50.0, "a value >= 0"),
+        ("rounds", -2, "a value >= 1"),
+        ("timer", "cpu-sundial", "'cpu-thread_time_ns', "),
+        ("clock", "sundial", "'thread_time_ns' or 'perf_counter_ns'"),
+    ],
+)
+def test_a_side_car_protocol_that_is_nonsense_is_refused(tmp_path, field, value, expected):
+    table = tmp_path / "t.csv"
+    TableWriter(table, LATENCY, {**META, "protocol": {"threads": 1, field: value}})
+    with pytest.raises(LatbenchError) as exc:
+        read_table(table)
+    assert str(exc.value).startswith(
+        f"{meta_path(table)}: field 'protocol.{field}' is {value!r}; expected {expected}"
+    ), exc.value

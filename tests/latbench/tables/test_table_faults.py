@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -130,6 +131,8 @@ def test_import_nets_csv_with_a_byte_order_mark_and_a_truncated_gz(tmp_path):
         ("latency_min_corrected_ms", "{p99_x2}", "latency_min_ms / drift"),
         ("n_samples", "0", "'n_samples'"),
         ("calls_per_sample", "2.5", "'calls_per_sample'"),
+        ("timer", "cpu-sundial", "'timer'"),  # no latbench timer writes it
+        ("n_samples", "1e17", "'n_samples': '1e17'; expected a finite number in [0, 1e+09]"),
     ],
 )
 def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, column, value, needle):
@@ -151,3 +154,34 @@ def test_an_ok_row_whose_statistics_disagree_is_one_line(tmp_path, capsys, colum
     line = _one_line(capsys, ["fit", str(table), "-o", str(tmp_path / "p.json")])
     assert f"{table}: line 2, field {needle}" in line or ("line 2" in line and needle in line)
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_timer_column_accepts_every_timer_latbench_writes():
+    """``TIMERS`` is the set of names the CPU clocks and the CUDA timer write (a new clock
+    must be added there, or its tables would be refused)."""
+    from latbench.tables.checks import ENUMS, TIMERS
+    from latbench.timing.cpu import CLOCKS, CpuSampler
+    from latbench.timing.cuda import CudaEventSampler
+
+    cuda = CudaEventSampler.name
+    assert set(TIMERS) == {CpuSampler(c).name for c in CLOCKS} | {cuda, cuda + "+graph"}
+    assert {"imported", ""} < set(ENUMS["timer"])
+
+
+def test_op_params_are_the_keys_whatever_the_file_says(tmp_path, capsys):
+    """The key is what was measured and what lookups match; a contradicting ``op_params``
+    column (edited, or shifted by hand) is not read: ``show`` prints the key's parameters."""
+    from latbench.opspec import OpSpec
+    from latbench.tablerun.rows import spec_columns
+
+    spec = OpSpec.make("conv", (1, 8, 8, 8), kernel=5)
+    table = tmp_path / "t.csv"
+    row = {**spec_columns(spec, features=False), "op_params": '{"kernel": 99}'}
+    TableWriter(table, SCHEMAS["latbench.latency"], META).append(
+        {**row, "status": "error", "source": "measured", "error": "x"}
+    )
+    assert json.loads(read_table(table)["op_params"][0])["kernel"] == 5
+    capsys.readouterr()
+    assert main(["show", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "kernel=5" in out and "99" not in out, out
