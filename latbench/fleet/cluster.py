@@ -68,12 +68,14 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     answers a TLS handshake), instead of ``ray.init`` retrying for minutes."""
 
     host, port = parse_address(address)
+    tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
     try:
         with socket.create_connection((host, port), timeout=timeout_s) as conn:
-            conn.sendall(HTTP2_PREFACE)
             answer = b""
-            while len(answer) < 9 and (chunk := conn.recv(9 - len(answer))):
-                answer += chunk
+            if not tls:  # a TLS head wants a handshake: the plain preface would go unanswered
+                conn.sendall(HTTP2_PREFACE)
+                while len(answer) < 9 and (chunk := conn.recv(9 - len(answer))):
+                    answer += chunk
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise LatbenchError(
@@ -81,7 +83,6 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             f"connection at {host}:{port} ({why}); start one with `ray start "
             "--head`, check the address, or omit it for a local Ray"
         ) from None
-    tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")  # TLS: no plain preface
     if not tls and (len(answer) < 9 or answer[3] != 4):  # frame header's type byte: 4 = SETTINGS
         raise LatbenchError(
             f"cannot reach the Ray cluster at {address!r}: what listens at {host}:{port} "
