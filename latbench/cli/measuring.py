@@ -202,6 +202,12 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
     )
 
 
+def item_timeout_s(args: argparse.Namespace) -> float | None:
+    """``--item-timeout`` in seconds, None for no limit (0 or below, or a command without it)."""
+    limit = getattr(args, "item_timeout", None)
+    return limit if limit and limit > 0 else None
+
+
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ``run_into_table`` options the command line sets (notes printed as one line): from
     the command line (``args.in_worker``), items are measured in a worker process watched from
@@ -211,11 +217,10 @@ def run_options(args: argparse.Namespace) -> dict[str, Any]:
     def note(text: str) -> None:
         ui.err_console.print(f"latbench: {text}", highlight=False, soft_wrap=True)
 
-    timeout = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
     return {
         "lock_timeout_s": args.lock_timeout,
         "executor": (
-            Worker(timeout, getattr(args, "worker_rss", None), note)
+            Worker(item_timeout_s(args), getattr(args, "worker_rss", None), note)
             if getattr(args, "in_worker", False)
             else InProcess()
         ),

@@ -148,7 +148,7 @@ def _measure(
     path = args.table or default_memory_table(slug, name, args.out)
     options = measuring.run_options(args)
     options.pop("executor")  # each subject runs in its own child process, with a time limit
-    limit = args.item_timeout if args.item_timeout and args.item_timeout > 0 else None
+    limit = measuring.item_timeout_s(args)
     column = measured_column(args.device)
 
     def ops(arch: Architecture) -> str:

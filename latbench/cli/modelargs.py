@@ -47,12 +47,13 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
 def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     """The traced ``--model``s as Architectures (``latbench.models``), one line each; each is
     loaded and traced within ``--item-timeout`` where the command has it."""
+    from latbench.cli.measuring import item_timeout_s
     from latbench.models import model_architecture, trace_model
 
     specs = args.model if isinstance(args.model, list) else [args.model]
+    timeout_s = item_timeout_s(args)
     archs = []
     for spec in specs:
-        timeout_s = getattr(args, "item_timeout", None) or None
         decomposition = trace_model(spec, args.input_shape, leaf=args.leaf, timeout_s=timeout_s)
         arch = model_architecture(decomposition)
         archs.append(arch)
