@@ -110,8 +110,7 @@ class RayTasks:
             except self.ray.exceptions.RayError as exc:
                 yield batch, self._fault(job, batch, target, exc)
                 continue
-            columns = job.schema.columns
-            yield batch, [{k: v for k, v in row.items() if k in columns} for row in rows]
+            yield batch, rows
 
     def _fault(self, job: TableJob[Any], batch: list[Any], target: int, exc: Exception) -> Fault:
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -165,9 +164,9 @@ def run_on_fleet(
         groups.setdefault(p.slug, []).append(p)
     paths = {slug: table_for(slug) for slug in groups}  # refuses --table for several types
     stop, executors = threading.Event(), {}
+    resources = task_resources(device, threads)
     for slug, group in groups.items():
         where = [p.target for p in group]
-        resources = task_resources(device, threads)
         executors[slug] = RayTasks(ray, make_job, device, slug, resources, where, stop=stop)
 
     def fill(slug: str) -> TableRun:
