@@ -465,6 +465,14 @@ def import_networks(
         )
     batch_of = {c: options.batch_of(c) for c in columns}  # refuse a missing one before work
     rows_in = list(row_iter)
+    file_prov = imported_provenance(  # once: it reads and hashes the whole file
+        path,
+        origin=options.origin,
+        license=options.license,
+        license_file=options.license_file,
+        measured_by=options.measured_by,
+        described={},
+    )
     parsed: dict[int, Parsed] = {}  # by batch: the networks' input shapes carry it
     tables = {}
     for column in columns:
@@ -474,7 +482,7 @@ def import_networks(
                 path, rows_in, parser, col_options, report if not parsed else ImportReport()
             )
         tables[column] = _column_table(
-            path, column, parsed[batch_of[column]], col_options, parser.space, report
+            path, file_prov, column, parsed[batch_of[column]], col_options, parser.space, report
         )
     for column, (meta, rows) in tables.items():  # every value checked before anything is written
         write_table(targets[column], NETWORKS, meta, rows)
@@ -484,36 +492,32 @@ def import_networks(
 
 def _column_table(
     path: Path,
+    file_prov: Mapping[str, Any],
     column: str,
     parsed: Parsed,
     options: ImportOptions,
     space: str,
     report: ImportReport,
 ) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
-    """The side-car meta (its provenance says where the column came from and how it was read)
-    and rows of one latency column."""
-    prov = imported_provenance(
-        path,
-        origin=options.origin,
-        license=options.license,
-        license_file=options.license_file,
-        measured_by=options.measured_by,
-        described={
-            "column": column,
-            "unit": options.unit,
-            "per": options.per,
-            "batch": options.batch,
-            "conversion": f"latency_*_ms = published value x {options.factor:g} (ms per "
-            "forward pass of the whole batch)",
-            "statistic": "one published value per network; it fills latency_median_ms, "
-            "latency_mean_ms and latency_min_ms alike",
-            "space": space,
-            "size": options.size,
-            "n_classes": options.n_classes,
-            "prune": options.prune,
-            "disconnected": options.disconnected,
-        },
-    )
+    """The side-car meta (its provenance, ``file_prov`` (``imported_provenance``: made once
+    per file) with where the column came from and how it was read) and rows of one latency
+    column."""
+    prov = {
+        **file_prov,
+        "column": column,
+        "unit": options.unit,
+        "per": options.per,
+        "batch": options.batch,
+        "conversion": f"latency_*_ms = published value x {options.factor:g} (ms per "
+        "forward pass of the whole batch)",
+        "statistic": "one published value per network; it fills latency_median_ms, "
+        "latency_mean_ms and latency_min_ms alike",
+        "space": space,
+        "size": options.size,
+        "n_classes": options.n_classes,
+        "prune": options.prune,
+        "disconnected": options.disconnected,
+    }
     meta = imported_meta(slug_of(column), f"{column} (imported)", space, options.size, prov)
     rows: list[Mapping[str, Any]] = []
     for line, row, described in parsed:
