@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,11 @@ class OpSpec:
         params = ";".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params)
         shape = "x".join(str(s) for s in self.input_shape)
         return "|".join((self.kind, params, shape, self.dtype, self.mode))
+
+    @property
+    def params_json(self) -> str:
+        """The parameters as one JSON object: a table's ``op_params`` column."""
+        return json.dumps(dict(self.params))
 
     @classmethod
     @functools.lru_cache(maxsize=65536)
@@ -176,7 +181,7 @@ class OpSpec:
         for shape, name, stride in self.input_specs():
             dt = _input_dtype(name)
             # a strided input: random storage seen through its strides
-            size = (1 + sum((n - 1) * s for n, s in zip(shape, stride)),) if stride else shape
+            size = (strided_extent(shape, stride),) if stride else shape
             if meta:
                 t = torch.empty(size, dtype=dt, device="meta")
             elif dt.is_floating_point:
@@ -198,3 +203,10 @@ def _input_dtype(name: str) -> torch.dtype:
     if not isinstance(dtype, torch.dtype):
         raise OpSpecError(f"input dtype {name!r} is not a torch dtype")
     return dtype
+
+
+def strided_extent(shape: Sequence[int], stride: Sequence[int]) -> int:
+    """Elements of storage a view of ``shape`` and ``stride`` spans (0 when it has none)."""
+    if 0 in shape:
+        return 0
+    return 1 + sum((n - 1) * s for n, s in zip(shape, stride))

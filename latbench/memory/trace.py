@@ -36,6 +36,7 @@ from latbench.memory.steps import (
 )
 from latbench.memory.workspace import WorkspaceFn, no_workspace
 from latbench.ops.registry import get_op_kind
+from latbench.opspec import strided_extent
 
 ENGINES = ("meta", "fake", "real")  # real: actual CPU compute, for checking the others
 ALLOC, FREE = 1, 0
@@ -174,10 +175,7 @@ def _remember(
 
 
 def _strided_nbytes(t: torch.Tensor) -> int:
-    if t.numel() == 0:
-        return 0
-    extent = 1 + sum((n - 1) * s for n, s in zip(t.shape, t.stride()))
-    return extent * t.element_size()
+    return strided_extent(t.shape, t.stride()) * t.element_size()
 
 
 def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:

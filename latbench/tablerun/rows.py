@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,7 +19,7 @@ def spec_columns(spec: OpSpec, features: bool = True) -> dict[str, Any]:
     row: dict[str, Any] = {
         "key": spec.key,
         "kind": spec.kind,
-        "op_params": json.dumps(dict(spec.params)),
+        "op_params": spec.params_json,
         "input_shape": "x".join(map(str, spec.input_shape)),
         "dtype": spec.dtype,
         "mode": spec.mode,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Literal, get_args
@@ -250,7 +249,7 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
                     f"contradicts the key, which says {want!r}"
                 )
         canonical.append(spec.key)
-        params.append(json.dumps(dict(spec.params)))  # as latbench.tablerun.rows writes it
+        params.append(spec.params_json)
     df["key"] = canonical
     if "op_params" in df.columns:
         df["op_params"] = params
