@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import LeaveOneOut, cross_val_predict
+
+from latbench.predictors.metrics import accuracy
 
 TIMM = Path(__file__).resolve().parent.parent / "data" / "public-latency" / "timm"
 CPU = TIMM / "benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv"
@@ -64,11 +65,10 @@ def main() -> None:
     ):
         ridge = RidgeCV(alphas=np.logspace(-3, 3, 13))
         p = cross_val_predict(ridge, X, y, cv=LeaveOneOut())
-        err = np.exp(p - y) - 1
-        rho = spearmanr(p, y).statistic
+        m = accuracy(np.exp(p), np.exp(y))
         print(
-            f"{label:28s} {100 * np.mean(abs(err) <= 0.1):10.1f}% {rho:10.3f} "
-            f"{100 * np.mean(abs(err)):7.1f}"
+            f"{label:28s} {100 * m['within_10pct']:10.1f}% {m['spearman_rho']:10.3f} "
+            f"{m['mape_pct']:7.1f}"
         )
 
 

@@ -47,7 +47,7 @@ from latbench.archs.nasbench201 import (
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_prior import DevicePrior
 from latbench.predictors.learned import FlopsCost
-from latbench.predictors.metrics import accuracy
+from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import load
 from latbench.predictors.transfer import ExtrapolationWarning, TransferPredictor
 from latbench.predictors.transfer_fit import choose_shots
@@ -116,11 +116,7 @@ def score(
             test = np.setdiff1d(np.arange(len(y)), rows)
             for name, method in methods.items():
                 pred = np.maximum(method(rows, y), 1e-6)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # constant predictions: ρ, τ undefined
-                    m = accuracy(pred[test], y[test])
-                for key in ("spearman_rho", "kendall_tau"):
-                    m[key] = 0.0 if np.isnan(m[key]) else m[key]  # no ranking at all: 0
+                m = fit_metrics(pred[test], y[test])  # constant predictions rank nothing: 0
                 out.setdefault((name, k), []).append(m)
     return out
 
