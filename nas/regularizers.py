@@ -23,11 +23,16 @@ def _check(params: torch.Tensor, cost: torch.Tensor, what: str) -> None:
         )
 
 
+def _weighted_abs(alpha: torch.Tensor, cost: torch.Tensor, what: str) -> torch.Tensor:
+    """Σ_i |α_i| c_i, after ``_check`` (errors name ``what``)."""
+    _check(alpha, cost, what)
+    return (alpha.abs() * cost).sum()
+
+
 def l1_latency(alpha: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
     """ST-NAS encoder term Σ_i |α_i| s_i (= Σ α_i s_i for the paper's non-negative α);
     ``cost`` holds s_i."""
-    _check(alpha, cost, "l1_latency")
-    return (alpha.abs() * cost).sum()
+    return _weighted_abs(alpha, cost, "l1_latency")
 
 
 def expected_latency(logits: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
@@ -39,8 +44,7 @@ def expected_latency(logits: torch.Tensor, cost: torch.Tensor) -> torch.Tensor:
 
 def cost_lasso(alpha: torch.Tensor, beta: torch.Tensor, lam: float = CAKES_LAMBDA) -> torch.Tensor:
     """CAKES Eq. 13 penalty λ Σ_i β_i |α_i|."""
-    _check(alpha, beta, "cost_lasso")
-    return lam * (alpha.abs() * beta).sum()
+    return lam * _weighted_abs(alpha, beta, "cost_lasso")
 
 
 RTDNAS_EXP_CAP_MS = 20.0
