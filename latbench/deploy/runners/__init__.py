@@ -13,7 +13,14 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import PRECISIONS, RunInfo, Runner, batch_of, check_precision
+from latbench.deploy.runners.base import (
+    DEFAULT_CACHE_DIR,
+    PRECISIONS,
+    RunInfo,
+    Runner,
+    batch_of,
+    check_precision,
+)
 from latbench.deploy.runners.ort import OrtRunner
 from latbench.deploy.runners.tensorrt import TensorRTRunner
 from latbench.device import library_versions, require_cuda
@@ -24,8 +31,6 @@ from latbench.timing.cuda import gpu_math_state
 
 BACKENDS = ("torch", "ort", "ort-trt", "trt")
 """Deployment backends of ``latbench validate``."""
-
-DEFAULT_CACHE_DIR = Path(".latbench-cache")
 
 
 class TorchRunner:
@@ -121,10 +126,26 @@ def make_runner(
     if exported is None:
         raise MeasurementError(f"backend {backend!r} needs exported= (see export_onnx)")
     if backend == "trt":
-        return TensorRTRunner(exported, inputs, device, precision, transfers, cache_dir)
+        return TensorRTRunner(
+            exported,
+            inputs,
+            device=device,
+            precision=precision,
+            transfers=transfers,
+            cache_dir=cache_dir,
+        )
     cpu = torch.device(device).type == "cpu"
     provider = "tensorrt" if backend == "ort-trt" else ("cpu" if cpu else "cuda")
-    return OrtRunner(exported, inputs, provider, device, precision, threads, transfers, cache_dir)
+    return OrtRunner(
+        exported,
+        inputs,
+        provider=provider,
+        device=device,
+        precision=precision,
+        threads=threads,
+        transfers=transfers,
+        cache_dir=cache_dir,
+    )
 
 
 __all__ = ["BACKENDS", "PRECISIONS", "RunInfo", "Runner", "make_runner"]

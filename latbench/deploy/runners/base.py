@@ -6,6 +6,7 @@ host<->device transfers are timed, library versions)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,6 +14,9 @@ import torch
 
 from latbench.errors import MeasurementError
 from latbench.timing import Measurement, TimingConfig
+
+DEFAULT_CACHE_DIR = Path(".latbench-cache")
+"""Where the ONNX Runtime TensorRT provider and the TensorRT runner keep built engines."""
 
 PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16}
 

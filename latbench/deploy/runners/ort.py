@@ -16,7 +16,12 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
+from latbench.deploy.runners.base import (
+    DEFAULT_CACHE_DIR,
+    RunInfo,
+    batch_of,
+    check_precision,
+)
 from latbench.device import library_versions
 from latbench.errors import (
     MeasurementError,
@@ -94,7 +99,7 @@ class OrtRunner:
         precision: str = "fp32",
         threads: int | None = None,
         transfers: bool = False,
-        cache_dir: str | Path = ".latbench-cache",
+        cache_dir: str | Path = DEFAULT_CACHE_DIR,
     ):
         if provider not in PROVIDERS:
             raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)

@@ -15,7 +15,12 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import RunInfo, batch_of, check_precision
+from latbench.deploy.runners.base import (
+    DEFAULT_CACHE_DIR,
+    RunInfo,
+    batch_of,
+    check_precision,
+)
 from latbench.device import library_versions, require_cuda
 from latbench.errors import MeasurementError, import_optional
 from latbench.timing import Measurement, TimingConfig, measure_adaptive
@@ -78,7 +83,7 @@ class TensorRTRunner:
         device: str = "cuda",
         precision: str = "fp32",
         transfers: bool = False,
-        cache_dir: str | Path = ".latbench-cache",
+        cache_dir: str | Path = DEFAULT_CACHE_DIR,
         *,
         workspace_mib: int = WORKSPACE_MIB,
     ):
