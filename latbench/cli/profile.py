@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
     from pathlib import Path
 
     from latbench.opspec import OpSpec
+    from latbench.profile import OpLatencyJob
     from latbench.timing import TimingConfig
 
 COST_NOTE_S = 60.0
@@ -80,18 +81,13 @@ def select_specs(
     return specs
 
 
-def still_to_measure(specs: list[OpSpec], path: Path, protocol_id: str) -> list[OpSpec]:
-    """``specs`` less those the table at ``path`` already holds under ``protocol_id`` (a run
-    skips them), from its ``key`` and ``protocol_id`` columns alone; all of them when there is
-    no table or it cannot be read (the run then reports why)."""
-    import pandas as pd
+def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list[OpSpec]:
+    """``specs`` less those a run of ``job`` into ``path`` skips: planned as ``run_into_table``
+    plans them, on the table it would resume (``resolve_table``: not one measured elsewhere)."""
+    from latbench.tablerun.driver import planned, resolve_table
 
-    try:
-        rows = pd.read_csv(path, usecols=["key", "protocol_id"], dtype=str, keep_default_na=False)
-    except (OSError, ValueError):  # no table yet, or one the run refuses with its own error
-        return specs
-    done = set(rows.loc[rows["protocol_id"] == protocol_id, "key"])
-    return [s for s in specs if s.key not in done]
+    table = resolve_table(path, job.fingerprint, lambda note: None, job.schema)
+    return planned(job, specs, table)[0]
 
 
 def cost_note(n_ops: int, config: TimingConfig) -> str | None:
@@ -136,7 +132,7 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.profile import profile_specs, protocol_of
+    from latbench.profile import OpLatencyJob, profile_specs
     from latbench.tablerun.paths import default_table_path
 
     all_specs, stem, what, meta = _specs(args)
@@ -146,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     cuda = {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph}
     timer, slug = measuring.timer_from_args(args, **cuda)
     path = args.table or default_table_path(slug, stem, args.out)
-    todo = specs if args.ray is not None else still_to_measure(specs, path, protocol_of(timer)[1])
+    todo = specs if args.ray is not None else still_to_measure(specs, path, OpLatencyJob.of(timer))
     note = cost_note(len(todo), timer.config)
     if note:
         ui.console.print(f"latbench: {note}", highlight=False)

@@ -90,6 +90,14 @@ def plan(
     return pending, skipped
 
 
+def planned(
+    job: TableJob[Item], items: Iterable[Item], path: Path
+) -> tuple[list[Item], list[Item]]:
+    """``plan`` against the table at ``path`` as it is now (no table yet: every item pending)."""
+    done = path.is_file() and path.stat().st_size > 0
+    return plan(job, items, job.done_keys(read_table(path)) if done else set())
+
+
 def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
     """Groups of at most ``job.group_size`` items and ``job.group_bytes`` of their
     ``item_bytes`` (a lone item may exceed it) that do not span phases."""
@@ -173,8 +181,7 @@ def run_into_table(
         if on_progress:
             on_progress(item, row)
 
-    done = run.path.is_file() and run.path.stat().st_size > 0
-    pending, skipped = plan(job, items, job.done_keys(read_table(run.path)) if done else set())
+    pending, skipped = planned(job, items, run.path)
     if not pending:
         for item in skipped:
             record(item, None)

@@ -41,15 +41,19 @@ def test_a_long_run_says_up_front_what_it_will_cost() -> None:
 def test_the_cost_note_counts_only_the_ops_still_to_measure(tmp_path) -> None:
     """A re-run skips the ops its table holds under the same protocol: the note counts the
     rest (it counted every op, so a resumed long run was announced at full length)."""
+    import dataclasses
+
     from latbench.cli.profile import still_to_measure
     from latbench.opspec import OpSpec
-    from latbench.profile import profile_specs, protocol_of
+    from latbench.profile import OpLatencyJob, profile_specs
     from latbench.timing import TimingConfig, make_timer
 
     specs = [OpSpec.make("conv", (1, 4, 4, 4), kernel=k) for k in (1, 3, 5)]
     path = tmp_path / "t.csv"
-    assert still_to_measure(specs, path, "p") == specs  # no table yet
     timer = make_timer("cpu", TimingConfig(warmup_ms=1, budget_ms=5, min_samples=3), threads=1)
+    job = OpLatencyJob.of(timer)
+    assert still_to_measure(specs, path, job) == specs  # no table yet
     profile_specs(specs[:2], path, timer)
-    assert still_to_measure(specs, path, protocol_of(timer)[1]) == specs[2:]
-    assert still_to_measure(specs, path, "another protocol") == specs
+    assert still_to_measure(specs, path, job) == specs[2:]
+    other = dataclasses.replace(job, protocol={**job.protocol, "budget_ms": 7.0})
+    assert still_to_measure(specs, path, other) == specs
