@@ -263,11 +263,6 @@ class TableWriter:
         """Write one row (unknown fields are an error; absent ones are left empty)."""
         self._write_line(_values(self.path, self.schema, row))
 
-    def done_keys(self, protocol_id: str) -> set[str]:
-        """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
-        df = read_table(self.path)
-        return set(df.loc[df["protocol_id"] == protocol_id, "key"])
-
 
 def write_table(
     path: str | os.PathLike[str],
