@@ -66,8 +66,7 @@ class MemoryBand:
 
 @functools.lru_cache(maxsize=65536)
 def _training_op(op: OpSpec, batch: int | None) -> tuple[OpSpec, float]:
-    """``op`` in train mode at ``batch`` (``as_training_architecture``'s), and its output
-    bytes: networks of a space share most ops, so each is rebuilt and measured once."""
+    """``op`` in train mode at ``batch``, and its output bytes (cached: spaces share ops)."""
     train = as_training_architecture(op, batch).edges[0].op
     return train, train.features()["output_elems"] * 4
 

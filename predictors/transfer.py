@@ -309,8 +309,7 @@ def _fitters(
 def _prior_fitters(
     A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray, phis: np.ndarray
 ) -> dict[str, Fitter]:
-    """``opcost-learned`` and ``opcost-nearest``: toward a ``DevicePrior`` restricted to the
-    shots' ops (``mean``, ``cov``, per-device ``phis``)."""
+    """``opcost-learned``, ``opcost-nearest``: toward a ``DevicePrior`` of the shots' ops."""
     unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
 
     def learned(train: np.ndarray) -> Prior:
