@@ -7,7 +7,7 @@ BatchNorm statistics from random batches (Ioffe & Szegedy 2015), and says what i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -39,9 +39,6 @@ class Liveness:
     init: str
     live: bool
     note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def relative_spread(

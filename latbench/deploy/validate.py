@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,7 @@ def _measure(
     load: list[str],
 ) -> BackendResult:
     """One backend timed, checked against ``reference``, the prediction and the budget."""
-    backend, info = runner.info.backend, runner.info.to_dict()
+    backend, info = runner.info.backend, asdict(runner.info)
     notes: list[str] = []
     try:
         m = runner.measure(config)
@@ -280,7 +280,7 @@ def _measure_backends(
     probe: DriftProbe | None = None,
 ) -> ValidationReport:
     """Every runner made first (a missing package fails before any measuring), then measured."""
-    report.onnx, report.liveness = exported.to_dict(), live.to_dict()
+    report.onnx, report.liveness = exported.to_dict(), asdict(live)
     runners: list[Runner | BackendResult] = []
     for backend in backends:
         try:
