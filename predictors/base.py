@@ -146,16 +146,13 @@ class CostModel(Protocol):
 class Predictor(BaseEstimator):
     """Base of every latbench predictor (scikit-learn estimator contract).
 
-    Subclasses set ``unit``, ``input_level`` and ``fitted_attr`` (an attribute ``fit`` sets;
-    ``None`` for a stateless predictor) and list in ``fitted_params`` the constructor
-    parameters that are already-fitted predictors used as they are (an op model, a source
-    device's predictor) or handles (a Ray module, a callback): ``clone`` shares those instead
-    of returning them unfitted, as ``sklearn.frozen.FrozenEstimator`` would, and clones every
-    other parameter. ``fit(X, y)`` and ``predict(X)`` take X a sequence of OpSpecs
-    (``input_level`` "op") or of architectures ("network"), y one value per item in
-    ``unit``; ``latbench.predictors.data`` turns a table into them. ``state_keys`` name the
-    fitted attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``,
-    ``restore``).
+    Subclasses set ``unit``, ``input_level``, ``fitted_attr`` (set by ``fit``; ``None``:
+    stateless) and ``fitted_params``: constructor parameters that are fitted predictors (an op
+    model, a source device's) or handles (a Ray module, a callback), which ``clone`` shares as
+    ``sklearn.frozen.FrozenEstimator`` would. ``fit(X, y)``/``predict(X)`` take X OpSpecs
+    ("op") or architectures ("network"), y one value per item in ``unit``
+    (``latbench.predictors.data`` turns a table into them). ``state_keys``: the fitted
+    attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``, ``restore``).
     """
 
     unit: ClassVar[str] = "ms"
