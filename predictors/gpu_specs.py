@@ -137,25 +137,19 @@ class Calibration:
         )
 
 
-CALIBRATION: dict[str, Calibration] = {}
-"""Per regime, fitted on the four published GPU columns; filled by ``calibration()``."""
 CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
 
 
+@functools.cache
 def calibration(batch: int) -> Calibration:
-    """The stored calibration of ``batch``'s regime (``gpu_calibration.json``, written by
-    ``bench/transfer_spec.py --calibrate``)."""
-    if not CALIBRATION:
-        if not CALIBRATION_JSON.is_file():
-            raise LatbenchError(
-                f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
-            )
-        doc = json.loads(CALIBRATION_JSON.read_text())
-        for name, c in doc["regimes"].items():
-            CALIBRATION[name] = Calibration(
-                tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"])
-            )
-    return CALIBRATION[regime(batch)]
+    """The stored calibration of ``batch``'s regime (``gpu_calibration.json``: fitted on the
+    four published GPU columns by ``bench/transfer_spec.py --calibrate``)."""
+    if not CALIBRATION_JSON.is_file():
+        raise LatbenchError(
+            f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
+        )
+    c = json.loads(CALIBRATION_JSON.read_text())["regimes"][regime(batch)]
+    return Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
 
 
 @persistable

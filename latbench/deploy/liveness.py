@@ -117,7 +117,6 @@ def _first(out: Any) -> torch.Tensor:
 def input_reaches_output(arch: Architecture) -> bool:
     """Whether some input-to-output path of ``arch`` avoids ``zero`` ops (structural check:
     without one the output cannot depend on the input, whatever the weights)."""
-
     reached = {INPUT}
     for e in arch.edges:
         if e.op.kind != "zero" and any(s in reached for s in e.src):

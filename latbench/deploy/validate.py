@@ -77,7 +77,6 @@ resolve_architecture = architecture_from_ref
 """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to sample
 one (``latbench.archs.registry.architecture_from_ref``)."""
 
-
 PredictorLoader = Callable[[Path, "str | None"], Any]
 """``load(path, device_slug) -> network predictor`` for a ``--predictor`` file (the CLI passes
 ``latbench.cli.validate.load_network_predictor``: measuring layers never import predictors)."""
