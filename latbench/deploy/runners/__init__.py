@@ -126,10 +126,26 @@ def make_runner(
     if exported is None:
         raise MeasurementError(f"backend {backend!r} needs exported= (see export_onnx)")
     if backend == "trt":
-        return TensorRTRunner(exported, inputs, device, precision, transfers, cache_dir)
+        return TensorRTRunner(
+            exported,
+            inputs,
+            device=device,
+            precision=precision,
+            transfers=transfers,
+            cache_dir=cache_dir,
+        )
     cpu = torch.device(device).type == "cpu"
     provider = "tensorrt" if backend == "ort-trt" else ("cpu" if cpu else "cuda")
-    return OrtRunner(exported, inputs, provider, device, precision, threads, transfers, cache_dir)
+    return OrtRunner(
+        exported,
+        inputs,
+        provider=provider,
+        device=device,
+        precision=precision,
+        threads=threads,
+        transfers=transfers,
+        cache_dir=cache_dir,
+    )
 
 
 __all__ = ["BACKENDS", "PRECISIONS", "RunInfo", "Runner", "make_runner"]

@@ -18,7 +18,12 @@ import torch
 from latbench.deploy.export import ExportedModel
 from latbench.deploy.runners.base import DEFAULT_CACHE_DIR, RunInfo, batch_of, check_precision
 from latbench.device import library_versions
-from latbench.errors import MeasurementError, MissingDependencyError, import_optional
+from latbench.errors import (
+    MeasurementError,
+    MissingDependencyError,
+    UnknownNameError,
+    import_optional,
+)
 from latbench.timing import Measurement, TimingConfig, make_timer
 from latbench.timing.cpu import CpuSampler, resolve_clock
 
@@ -91,6 +96,8 @@ class OrtRunner:
         transfers: bool = False,
         cache_dir: str | Path = DEFAULT_CACHE_DIR,
     ):
+        if provider not in PROVIDERS:
+            raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)
         ort = import_onnxruntime()
         requested = PROVIDERS[provider]
         require_provider(ort.get_available_providers(), requested)
