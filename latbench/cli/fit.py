@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
+from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int, rng_seed
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import is_corrected
@@ -82,9 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         help="batch size of a --target-gpu estimate (default: the batch of --networks, else 1)",
     )
-    p.add_argument(
-        "--seed", type=nonnegative_int, default=0, help="seed of the shot draw (default: 0)"
-    )
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of the shot draw (default: 0)")
     p.add_argument(
         "--prior-from",
         type=Path,

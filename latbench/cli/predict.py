@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from latbench.cli import ui
-from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int, rng_seed
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError, with_filename
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n", type=positive_int, default=10, help="networks to sample (network predictors)"
     )
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
     add_model_args(p)

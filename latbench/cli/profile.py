@@ -8,6 +8,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
+from latbench.cli.argtypes import rng_seed
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
@@ -54,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="measure a seeded random N of the (matched) ops, in listing order",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of --sample (default: 0)")
     measuring.add_ray_args(p)
     p.set_defaults(func=run)
 

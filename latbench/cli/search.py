@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int, rng_seed
 from latbench.cli.measuring import add_ray_args
 from latbench.errors import LatbenchError
 from latbench.papers import (
@@ -100,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lam", type=nonnegative_float, help="regulariser weight (λ)")
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    p.add_argument("--seed", type=rng_seed, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
     p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
     p.add_argument(

@@ -48,6 +48,11 @@ def one_line_error(capsys, argv: list[str]) -> str:
         (["memory", "dints", "--predict", "--n", "0"], "--n: 0 must be at least 1"),
         (["measure-nets", "stnas-encoder"], "has no architecture sampler"),
         (["profile", "nasbench201", "--budget-ms", "nan"], "must be finite"),
+        # seeds: one range, [0, 2**63), for every command (was a numpy/torch traceback)
+        (["search", "ga", "--seed", "-1"], "--seed: -1 must be an integer in [0, 2**63)"),
+        (["search", "cakes", "--seed", str(2**64)], "must be an integer in [0, 2**63)"),
+        (["profile", "nasbench201", "--sample", "1", "--seed", "-3"], "--seed: -3 must be"),
+        (["predict", "p.json", "--seed", str(2**63)], "--seed: 9223372036854775808 must be"),
     ],
 )
 def test_argument_ranges_are_one_line(capsys, argv, needle):
