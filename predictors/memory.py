@@ -230,7 +230,7 @@ class TrainingMemoryPredictor(Predictor):
             [state["offset_mib_"], state["residual_spread_mib_"]],
         )
         n = check_type("n_calibration_", state["n_calibration_"], int, "an integer")
-        config = TrainConfig(**check_type("config", state["config"], dict, "an object"))
+        config = TrainConfig.from_dict(state["config"], "field 'config'")
         obj = cls(state["target"], config, state["workspace"], state["max_split_mib"])
         return obj.restore(state, n_missing_process_=0, calibration_source_="", n_table_rows_=n)
 

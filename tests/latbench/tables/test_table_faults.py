@@ -185,3 +185,26 @@ def test_op_params_are_the_keys_whatever_the_file_says(tmp_path, capsys):
     assert main(["show", str(table)]) == 0
     out = capsys.readouterr().out
     assert "kernel=5" in out and "99" not in out, out
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"foo": 1}, "unknown TrainConfig field 'foo'; expected optimizer, lr"),
+        ({"lr": "fast"}, "TrainConfig field 'lr' is 'fast'; expected float or int"),
+        ({"steps": True}, "TrainConfig field 'steps' is True; expected int"),
+        ({"steps": 0}, "steps=0 and batch=None must be >= 1"),
+    ],
+)
+def test_a_memory_row_whose_train_config_is_nonsense_is_one_line(tmp_path, capsys, change, needle):
+    """`fit --kind memory` builds a TrainConfig from config_json: an unknown field was a
+    TypeError traceback, a mistyped one failed later inside the traced training step."""
+    table = _copy("memory-dints-small", tmp_path)
+    rows = list(csv.DictReader(table.open()))
+    rows[1]["config_json"] = json.dumps(json.loads(rows[1]["config_json"]) | change)
+    with table.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    err = _one_line(capsys, ["fit", "--kind", "memory", str(table), "-o", str(tmp_path / "m.json")])
+    assert err.startswith(f"latbench: error: {table}: line 3, field 'config_json': {needle}")
