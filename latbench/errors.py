@@ -109,5 +109,5 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
     return (
         f"{source}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
-        f"{exc.start}); expected a UTF-8 file written by latbench"
+        f"{exc.start}); expected UTF-8 text"
     )

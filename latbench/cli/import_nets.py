@@ -9,6 +9,7 @@ from pathlib import Path
 from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf
 from latbench.errors import LatbenchError
+from latbench.jsonio import read_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,9 +119,11 @@ def _license(args: argparse.Namespace) -> tuple[str, str]:
     if args.license_file is None:
         return args.license, ""
     try:
-        text = args.license_file.read_text(encoding="utf-8").strip()
+        text = read_text(args.license_file, "license file").strip()
     except OSError as exc:
         raise LatbenchError(f"{args.license_file}: cannot read license file ({exc})") from None
+    if not text:
+        raise LatbenchError(f"{args.license_file}: license file is empty; expected the notice")
     return "\n\n".join(t for t in (args.license, text) if t), args.license_file.name
 
 

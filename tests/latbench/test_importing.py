@@ -343,3 +343,35 @@ def test_a_missing_file_is_named_before_the_options_are_checked(tmp_path, capsys
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"latbench: error: {tmp_path / 'nosuch.csv.gz'}: no such file"]
+
+
+@pytest.mark.parametrize("fmt", ["columns", "timm"])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (
+            b"\xff\xfeMIT",
+            "license file: not UTF-8 text (byte b'\\xff' at offset 0); expected UTF-8 text",
+        ),
+        (b" \n", "license file is empty; expected the notice"),
+    ],
+)
+def test_a_license_file_not_utf8_or_empty_is_named(good, tmp_path, capsys, fmt, data, needle):
+    """Not UTF-8 was 'input: not UTF-8 text' (no file named); an empty one imported with the
+    note that no license was given. Nothing is written either way."""
+    lic = tmp_path / "LICENSE"
+    lic.write_bytes(data)
+    out = tmp_path / "out"
+    argv = [
+        "import-nets",
+        str(good),
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "--license-file",
+        str(lic),
+    ]
+    assert main(argv + (["--unit", "ms", "--batch", "1"] if fmt == "columns" else [])) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"latbench: error: {lic}: {needle}"]
+    assert not out.exists()
