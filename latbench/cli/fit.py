@@ -161,6 +161,30 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
     return prior
 
 
+def _distinct_sources(args: argparse.Namespace) -> None:
+    """--prior-from: one saved prior alone, or networks tables of OTHER devices; the tables
+    of it and --transfer-from (a model zoo's) name each file once (by content) and never the
+    --networks target table (its own latencies in the prior would flatter the transfer)."""
+    from latbench.predictors.persist import sha256_file
+
+    paths = args.prior_from or []
+    saved = [p for p in paths if p.suffix == ".json"]
+    if saved and len(paths) > 1:
+        raise LatbenchError(
+            f"--prior-from {saved[0]}: a saved prior goes alone; the other values are networks "
+            "tables to learn one from"
+        )
+    seen = {sha256_file(args.networks): f"--networks {args.networks}"} if args.networks else {}
+    for path in (p for p in (args.transfer_from, *paths) if p and p.suffix != ".json"):
+        digest = sha256_file(path)
+        if digest in seen:
+            raise LatbenchError(
+                f"{path}: the same file as {seen[digest]}; --prior-from and --transfer-from "
+                "take other devices' tables, each once"
+            )
+        seen[digest] = str(path)
+
+
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
     from latbench.predictors.persist import save, sha256_file
@@ -170,6 +194,7 @@ def _fit_prior(args: argparse.Namespace) -> int:
             "fit --kind prior needs --prior-from with >= 2 networks tables "
             "(e.g. the columns `latbench import-nets` wrote)"
         )
+    _distinct_sources(args)
     prior = _learn_prior(args.prior_from, STATS[args.stat])
     tables = {str(p): sha256_file(p) for p in args.prior_from}
     save(prior, args.out, tables=tables, statistic=STATS[args.stat])
@@ -402,6 +427,7 @@ def run(args: argparse.Namespace) -> int:
             "transfer needs >= 3 shots"
         )
     if transfer:
+        _distinct_sources(args)
         return _transfer(args)
     if args.op_table is None:
         raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")
