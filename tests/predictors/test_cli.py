@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,7 +143,7 @@ def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
     ops = tmp_path / "ops.json"
     main(["fit", str(tables["ops"]), "-o", str(ops)])
     assert main(["evaluate", str(ops), str(tables["test"])]) == 2
-    assert "is an op predictor" in capsys.readouterr().err
+    assert "is a LookupPredictor, which predicts ops" in capsys.readouterr().err
     broken = tmp_path / "broken.json"
     broken.write_text(ops.read_text()[:100])
     assert main(["predict", str(broken), "--space", "nasbench201"]) == 2
@@ -292,3 +293,23 @@ def test_evaluate_on_the_calibration_table_says_the_scores_are_in_sample(tables,
     assert "was calibrated on: these scores are in-sample, not held out" in out
     assert main(["evaluate", str(model), str(tables["test"])]) == 0
     assert "in-sample" not in capsys.readouterr().out
+
+
+def test_a_memory_predictor_is_not_scored_or_shown_as_latency(tables, tmp_path, capsys):
+    """evaluate printed MAPE of MiB against ms; validate showed MiB as 'predicted ms'."""
+    memory = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/memory-dints-small.csv"
+    mem, out = tmp_path / "mem.json", tmp_path / "v"
+    assert main(["fit", "--kind", "memory", str(memory), "-o", str(mem)]) == 0
+    capsys.readouterr()
+    for argv in (
+        ["evaluate", str(mem), str(tables["test"])],
+        ["validate", "nasbench201:0:small", "--predictor", str(mem), "--out", str(out)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [
+            f"latbench: error: {mem}: is a TrainingMemoryPredictor, which predicts networks in "
+            "MiB; this command needs a network latency predictor (`latbench fit OPS --networks "
+            "NETS`, or a transfer predictor `latbench fit --transfer-from`)"
+        ]
+    assert not out.exists()
