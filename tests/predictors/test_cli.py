@@ -313,3 +313,27 @@ def test_a_memory_predictor_is_not_scored_or_shown_as_latency(tables, tmp_path, 
             "NETS`, or a transfer predictor `latbench fit --transfer-from`)"
         ]
     assert not out.exists()
+
+
+def test_a_table_with_nothing_to_use_is_named(tables, nb201_archs, tmp_path, capsys):
+    """All rows failed, or no value of the statistic: the error named no file."""
+    net = tmp_path / "net.json"
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(net)]) == 0
+    )
+    failed = TableWriter(tmp_path / "failed.networks.csv", NETWORKS, META)
+    arch = {**arch_columns(nb201_archs[0], "small"), "repeat": 1, "protocol_id": "p"}
+    failed.append({**arch, "status": "error", "error": "x", "source": "measured"})
+    capsys.readouterr()
+    for argv, needle in (
+        (["evaluate", str(net), str(failed.path)], f"{failed.path}: no ok rows of repeat 1"),
+        (["predict", str(net), "--networks", str(failed.path)], f"{failed.path}: no ok rows"),
+        (
+            ["evaluate", str(net), str(tables["test"]), "--stat", "median-corrected"],
+            f"{tables['test']}: column 'latency_median_corrected_ms' is empty",
+        ),
+        (["fit", str(tables["ops"]), "--stat", "min-corrected", "-o", str(net)], "ops.csv: no m"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)
