@@ -184,6 +184,14 @@ def run(args: argparse.Namespace) -> int:
             "space: docs/plugins.md)"
         )
     args.size = args.size or get_space(spaces[0]).default_size
+    given = {"--table": args.table, "--profile-missing": args.profile_missing}
+    unread = [option for option, value in given.items() if value]
+    if unread and (args.predictor or entry.costs == "memory"):
+        costs = "a memory --predictor" if entry.costs == "memory" else "--predictor"
+        raise LatbenchError(
+            f"{' and '.join(unread)}: a lookup predictor of latency tables, used only without "
+            f"--predictor; {entry.name} takes its costs from {costs} here"
+        )
     models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
     with ui.progress_bar() as bar:  # one bar per label of the search's Progress callback
         tasks: dict[str, Any] = {}
