@@ -185,14 +185,14 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
     p.add_argument("--table", type=table_arg(schema), help="write to this CSV instead")
     p.add_argument(
         "--lock-timeout",
-        type=float,
+        type=nonnegative_float,
         metavar="S",
         help="another run writing the same table: wait at most S seconds, then "
         "stop with an error (default: wait for it)",
     )
     p.add_argument(
         "--item-timeout",
-        type=float,
+        type=nonnegative_float,
         default=600.0,
         metavar="S",
         help="wall-clock limit on one item making no progress: each of its turns (build, warm-up, "
@@ -341,7 +341,7 @@ def add_ray_args(
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help=ray_help)
     p.add_argument(
         "--ray-cpus",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)",
     )

@@ -8,7 +8,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
-from latbench.cli.argtypes import rng_seed
+from latbench.cli.argtypes import positive_int, rng_seed
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sample",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="measure a seeded random N of the (matched) ops, in listing order",
     )

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int, rng_seed
+from latbench.cli.argtypes import (
+    SIZE,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    rng_seed,
+)
 from latbench.cli.measuring import add_ray_args
 from latbench.errors import LatbenchError
 from latbench.papers import (
@@ -102,7 +109,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
     p.add_argument("--seed", type=rng_seed, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
-    p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
+    p.add_argument("--n-paths", type=positive_int, default=3, help="GA: paths per individual (N_l)")
     p.add_argument(
         "--upper-ms",
         type=positive_float,
@@ -128,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--confirm",
-        type=int,
+        type=nonnegative_int,
         default=0,
         metavar="N",
         help="hypersegnas: measure the top N kept networks on --device into the "
@@ -143,7 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=2,
         metavar="N",
         help="hypersegnas: local processes for the screen's full traces (default 2)",
@@ -156,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=1,
         help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
         "committed tables; more threads on a shared machine can be 10× slower)",

@@ -135,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-frames",
-        type=int,
+        type=positive_int,
         default=PAPER_FRAMES,
         help=f"frame protocols (stnas, dyncell): frames timed (default: {PAPER_FRAMES})",
     )
