@@ -45,6 +45,7 @@ from latbench.predictors.persist import (
     sha256_file,
 )
 from latbench.tables import read_table
+from latbench.tables.schema import MEMORY
 from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
@@ -334,13 +335,8 @@ def fit_memory(
     """The predictor fitted on the memory table at ``path`` under the TrainConfig of its
     measured ok rows (the most frequent one, if several), and the ``save`` info (device, table
     sha256, fit metrics). Raises ``LatbenchError`` for a table without such rows."""
-    table = read_table(path)
+    table = read_table(path, MEMORY)
     require_unique_keys(table, str(path))
-    if "config_json" not in table or "source" not in table:
-        raise LatbenchError(
-            f"{path}: no config_json/source columns; expected a memory table "
-            "(`latbench memory SPACE` writes one)"
-        )
     rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
     if rows.empty:
         raise LatbenchError(f"{path}: no measured ok rows to calibrate on")
