@@ -169,12 +169,6 @@ def run(args: argparse.Namespace) -> int:
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
         ui.console.print(f"disconnected cells {verb}: {report.disconnected} rows")
-    if report.duplicates:
-        ui.console.print(
-            f"{report.duplicates} rows repeat an architecture already in the file; "
-            "both are kept, readers use the last one",
-            soft_wrap=True,
-        )
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
         ui.console.print(
