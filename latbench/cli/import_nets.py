@@ -155,9 +155,11 @@ def run(args: argparse.Namespace) -> int:
         args.usage_error("--format columns needs --unit and --batch (the file does not say)")
     args.license, args.license_file = _license(args)
     args.batch, args.batches = _batches(args.batch)
-    args.columns = (
-        tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
-    )
+    if args.columns is not None:
+        named = tuple(c.strip() for c in args.columns.split(",") if c.strip())
+        if not named:
+            args.usage_error(f"--columns {args.columns!r} names no column")
+        args.columns = named
     options = ImportOptions(**{f.name: getattr(args, f.name) for f in fields(ImportOptions)})
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():

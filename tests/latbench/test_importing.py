@@ -197,6 +197,10 @@ def test_usage_errors(good, tmp_path, capsys):
     base = ["import-nets", str(good), "--unit", "ms", "--size", "small", "--out", out]
     assert main(base + ["--batch", "1", "--columns", "gpu_2"]) == 2
     assert "not among the file's latency columns: gpu_1, gpu_32" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a list of no column: was every column
+        main(base + ["--batch", "1", "--columns", ", "])
+    assert "--columns ', ' names no column" in capsys.readouterr().err
+    assert not Path(out).exists()
     assert main(base + ["--batch", "gpu_1=1"]) == 2
     assert "no batch size for column 'gpu_32'" in capsys.readouterr().err
     assert main(base + ["--batch", "1"]) == 0
