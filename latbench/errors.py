@@ -11,6 +11,12 @@ class LatbenchError(Exception):
     """Root of every error latbench raises on purpose."""
 
 
+NOT_A_TABLE = (
+    "a JSON file (a predictor, an architecture or a side-car); expected a table CSV beside "
+    "its NAME.meta.json side-car"
+)
+"""Where a table is expected and a ``.json`` file is named."""
+
 PLUGIN_HINT = (
     "; if a plugin registers it, load that plugin with --plugin MODULE or "
     "LATBENCH_PLUGINS (docs/plugins.md)"

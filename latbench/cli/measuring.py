@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
-from latbench.errors import LatbenchError, TableError
+from latbench.errors import NOT_A_TABLE, LatbenchError, TableError
 from latbench.tablerun.paths import default_table_path
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
@@ -155,6 +155,8 @@ def table_arg(schema: str) -> Callable[[str], Path]:
                 f"{path}: is a directory; expected a table file "
                 "(NAME.csv beside its NAME.meta.json side-car)"
             )
+        if path.suffix.lower() == ".json":
+            raise argparse.ArgumentTypeError(f"{path}: {NOT_A_TABLE}")
         side = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
         if not (path.is_file() and side.is_file()):
             return path

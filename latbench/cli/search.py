@@ -27,7 +27,7 @@ from latbench.cli.argtypes import (
     positive_int,
     rng_seed,
 )
-from latbench.cli.measuring import add_ray_args
+from latbench.cli.measuring import add_ray_args, table_arg
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -144,7 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="hypersegnas --confirm: cpu or cuda[:N]")
     p.add_argument(
         "--memory-table",
-        type=Path,
+        type=table_arg("latbench.memory"),
         help="hypersegnas --confirm: memory table to append to (default: memory-dints-<size>.csv "
         "of the device under the tables home, where `latbench memory` writes)",
     )

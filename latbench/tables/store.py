@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from latbench.atomic import write_atomically
-from latbench.errors import InputFileError, TableError, with_filename
+from latbench.errors import NOT_A_TABLE, InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
 from latbench.tables.checks import Timer, check_header, check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
@@ -202,6 +202,8 @@ def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None) 
     _not_a_directory(p)
     if not p.is_file():
         raise TableError(f"{p}: no such table file")
+    if p.suffix.lower() == ".json":  # not a missing side-car of a table called *.json
+        raise TableError(f"{p}: {NOT_A_TABLE}")
     meta = read_meta(p)
     check_schema(p, meta, schema)
     schema = SCHEMAS[meta["schema"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -208,3 +209,27 @@ def test_a_memory_row_whose_train_config_is_nonsense_is_one_line(tmp_path, capsy
         writer.writerows(rows)
     err = _one_line(capsys, ["fit", "--kind", "memory", str(table), "-o", str(tmp_path / "m.json")])
     assert err.startswith(f"latbench: error: {table}: line 3, field 'config_json': {needle}")
+
+
+def test_a_json_file_named_as_a_table_is_named_as_one(tmp_path, capsys):
+    """A predictor passed where a table goes was 'missing side-car P.json.meta.json'; a new
+    --table P.json was written as a table called P.json."""
+    predictor = tmp_path / "p.json"
+    predictor.write_text("{}")
+    what = "a JSON file (a predictor, an architecture or a side-car); expected a table CSV"
+    for argv in (
+        ["fit", str(predictor), "-o", str(tmp_path / "o.json")],
+        ["evaluate", str(PROFILES / "nasbench201-paper.predictor.json"), str(predictor)],
+        ["profile", "nasbench201", "--table", str(tmp_path / "new.json")],
+        ["search", "hypersegnas", "--memory-table", str(predictor)],
+    ):
+        assert f": {what}" in _one_line(capsys, argv), argv
+    with pytest.raises(TableError, match=re.escape(f"{predictor}: {what}")):
+        read_table(predictor)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_search_memory_table_of_another_schema_is_refused_before_the_search(tmp_path, capsys):
+    latency = _copy("msnas-small", tmp_path)
+    err = _one_line(capsys, ["search", "hypersegnas", "--memory-table", str(latency)])
+    assert "is a latbench.latency table (its side-car's schema)" in err
