@@ -33,10 +33,12 @@ def choice_layout(space: str, size: str) -> ChoiceLayout:
             if get_space(name).build_layout is not None
             and isinstance(get_space(name).layout(), ChoiceLayout)
         ]
+        none = "none loaded (a plugin's space can have one: docs/plugins.md)"
         raise SearchError(
             f"space {space!r} has no ChoiceLayout (register_layout returning "
             "latbench.spaces.ChoiceLayout); spaces with one: "
-            f"{', '.join(with_one) or '(none loaded)'}"
+            f"{', '.join(with_one) or none}; a paper's space has its paper's search "
+            "(latbench search --help)"
         )
     layout.check()
     return layout

@@ -1,11 +1,6 @@
-"""What every predictor is: a scikit-learn estimator with one ``costs()`` and one input level.
-
-Searches (``nas/``) only ever call ``costs(specs)``; they never read tables. Every predictor
-class derives from ``Predictor`` (``sklearn.base.BaseEstimator``), so ``sklearn.base.clone``,
-``get_params``/``set_params`` and ``sklearn.utils.validation.check_is_fitted`` work on all of
-them. Whether a predictor takes OpSpecs or whole Architectures is its class attribute
-``input_level`` ("op" or "network"), read through ``input_level(model)``.
-"""
+"""What every predictor is: a scikit-learn estimator (``Predictor``) with one ``costs()`` and
+one ``input_level`` ("op": OpSpecs, "network": Architectures). Searches (``nas/``) only call
+``costs(specs)``; they never read tables."""
 
 from __future__ import annotations
 
@@ -56,10 +51,6 @@ class OutOfDomainWarning(UserWarning):
     """Ops priced by extrapolation: an op kind, batch or input size beyond the fit's."""
 
 
-def _span(values: Sequence[float]) -> list[float]:
-    return [float(min(values)), float(max(values))]
-
-
 @dataclass
 class FitDomain:
     """What an op predictor was fitted on: per ``kind|dtype|mode`` the batch and input-size
@@ -81,7 +72,9 @@ class FitDomain:
             )
             g["batch"].append(spec.input_shape[0])
             g["input_elems"].append(_elems(spec))
-        return cls({k: {name: _span(v) for name, v in g.items()} for k, g in found.items()})
+        return cls(
+            {k: {n: [float(min(v)), float(max(v))] for n, v in g.items()} for k, g in found.items()}
+        )
 
     def outside(self, specs: Sequence[OpSpec]) -> tuple[dict[str, str], dict[str, str]]:
         """(refused, flagged): op key -> why, for the specs outside this domain."""
@@ -153,16 +146,13 @@ class CostModel(Protocol):
 class Predictor(BaseEstimator):
     """Base of every latbench predictor (scikit-learn estimator contract).
 
-    Subclasses set ``unit``, ``input_level`` and ``fitted_attr`` (an attribute ``fit`` sets;
-    ``None`` for a stateless predictor) and list in ``fitted_params`` the constructor
-    parameters that are already-fitted predictors used as they are (an op model, a source
-    device's predictor) or handles (a Ray module, a callback): ``clone`` shares those instead
-    of returning them unfitted, as ``sklearn.frozen.FrozenEstimator`` would, and clones every
-    other parameter. ``fit(X, y)`` and ``predict(X)`` take X a sequence of OpSpecs
-    (``input_level`` "op") or of architectures ("network"), y one value per item in
-    ``unit``; ``latbench.predictors.data`` turns a table into them. ``state_keys`` name the
-    fitted attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``,
-    ``restore``).
+    Subclasses set ``unit``, ``input_level``, ``fitted_attr`` (set by ``fit``; ``None``:
+    stateless) and ``fitted_params``: constructor parameters that are fitted predictors (an op
+    model, a source device's) or handles (a Ray module, a callback), which ``clone`` shares as
+    ``sklearn.frozen.FrozenEstimator`` would. ``fit(X, y)``/``predict(X)`` take X OpSpecs
+    ("op") or architectures ("network"), y one value per item in ``unit``
+    (``latbench.predictors.data`` turns a table into them). ``state_keys``: the fitted
+    attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``, ``restore``).
     """
 
     unit: ClassVar[str] = "ms"
@@ -172,8 +162,7 @@ class Predictor(BaseEstimator):
     state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
-        """A stateless predictor needs no fit. ``two_d_array`` stays True (False skips every
-        check); checks feeding numeric X are expected failures in the contract test."""
+        """A stateless predictor needs no fit."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = self.fitted_attr is not None
         return tags
@@ -195,8 +184,7 @@ class Predictor(BaseEstimator):
 
     def check_domain(self, specs: Sequence[OpSpec], *, stacklevel: int = 3) -> None:
         """Refuse (``OutOfDomainError``) or flag (``OutOfDomainWarning``) the ``specs``
-        outside ``domain_`` (``FitDomain``), the same way for every op predictor; nothing
-        for a predictor without one (stateless, or loaded from a file saved before)."""
+        outside ``domain_`` (``FitDomain``); nothing for a predictor without one."""
         if getattr(self, "domain_", None) is None:
             return
         flagged = self._refuse_outside(specs)
@@ -210,8 +198,7 @@ class Predictor(BaseEstimator):
             )
 
     def _refuse_outside(self, specs: Sequence[OpSpec]) -> dict[str, str]:
-        """``OutOfDomainError`` for specs of a dtype or mode ``domain_`` never saw; returns
-        the flagged ones (op key -> why)."""
+        """``OutOfDomainError`` for a dtype or mode never fitted; the flagged specs' keys -> why."""
         refused, flagged = self.domain_.outside(specs)
         if refused:
             first = next(iter(refused.values()))

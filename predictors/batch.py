@@ -81,14 +81,8 @@ class ArchBatch:
         kind_of = np.array(
             [kinds.index(op.kind) if by_kind else 0 for op in self.ops], dtype=np.int64
         )
-        names = [
-            "op_sum",
-            "longest_path",
-            "n_edges",
-            "n_merges",
-            *(f"{KIND_PREFIX}{k}" for k in kinds),
-        ]
-        out = {k: np.zeros(self.n) for k in names}
+        out = {k: np.zeros(self.n) for k in ("op_sum", "longest_path", "n_edges", "n_merges")}
+        out |= {f"{KIND_PREFIX}{k}": np.zeros(self.n) for k in kinds}
         for g in self.groups:
             edge_cost_t = op_cost[g.op_index.T]
             out["op_sum"][g.rows] = edge_cost_t.sum(axis=0)

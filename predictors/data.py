@@ -88,12 +88,11 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     for col in ("key", target):
         if col not in df.columns:
             raise TableError(f"{where}: no column {col!r}; fit needs a latbench.latency table")
-    keep = np.ones(len(df), dtype=bool)
     if "status" in df.columns:
-        keep &= (df["status"] == "ok").to_numpy()
+        df = df[df["status"] == "ok"]
     if "source" in df.columns:
-        keep &= (df["source"] != "estimated").to_numpy()
-    df = df[keep].drop_duplicates("key", keep="last")
+        df = df[df["source"] != "estimated"]
+    df = df.drop_duplicates("key", keep="last")
     df = df[df[target].notna()]
     if df.empty:
         raise TableError(
@@ -154,7 +153,6 @@ class NetworkData:
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
-
     df, digest = as_frame(table, NETWORKS)
     where = _where(table)
     for col in ("arch_id", "arch_json", "repeat", target):
@@ -183,7 +181,6 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         repeat_drift = _drift(second)
     meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
-
     return NetworkData(
         archs,
         first[target].to_numpy(dtype=np.float64),

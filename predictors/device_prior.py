@@ -98,30 +98,6 @@ class DevicePrior:
     batches: list[int] = field(default_factory=list)  # each device's batch size
 
     @classmethod
-    def fit(
-        cls,
-        batch: ArchBatch,
-        measured: Mapping[str, np.ndarray],
-        source_costs: np.ndarray,
-        *,
-        alpha: float = 1e-3,
-        max_networks: int = 3000,
-        seed: int = 0,
-    ) -> DevicePrior:
-        """Learn from ``measured`` (device name -> ms per network of ``batch``; >= 2 devices).
-
-        ``source_costs`` (len(batch.ops),) shapes the split of costs the networks cannot
-        identify; at most ``max_networks`` random networks per device are used.
-        """
-        return cls.fit_devices(
-            {name: (batch, y) for name, y in measured.items()},
-            lambda ops: source_costs,
-            alpha=alpha,
-            max_networks=max_networks,
-            seed=seed,
-        )
-
-    @classmethod
     def fit_devices(
         cls,
         devices: Mapping[str, tuple[ArchBatch, np.ndarray]],

@@ -125,7 +125,6 @@ class Calibration:
     def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> Calibration:
         """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
         NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns."""
-
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
         w = relative_nnls(X, y)
@@ -138,31 +137,19 @@ class Calibration:
         )
 
 
-CALIBRATION: dict[str, Calibration] = {}
-"""Per regime, fitted on the four published GPU columns; filled by ``calibration()``."""
 CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
 
 
+@functools.cache
 def calibration(batch: int) -> Calibration:
-    """The stored calibration of ``batch``'s regime (``gpu_calibration.json``, written by
-    ``bench/transfer_spec.py --calibrate``)."""
-
-    if not CALIBRATION:
-        if not CALIBRATION_JSON.is_file():
-            raise LatbenchError(
-                f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
-            )
-        doc = json.loads(CALIBRATION_JSON.read_text())
-        for name, c in doc["regimes"].items():
-            CALIBRATION[name] = Calibration(
-                tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"])
-            )
-    return CALIBRATION[regime(batch)]
-
-
-def spec_weights(spec: GpuSpec, cal: Calibration) -> np.ndarray:
-    """The device model's ``w`` (ms per term unit) for ``spec`` under ``cal``."""
-    return np.asarray(cal.weights) * spec.unit_terms()
+    """The stored calibration of ``batch``'s regime (``gpu_calibration.json``: fitted on the
+    four published GPU columns by ``bench/transfer_spec.py --calibrate``)."""
+    if not CALIBRATION_JSON.is_file():
+        raise LatbenchError(
+            f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
+        )
+    c = json.loads(CALIBRATION_JSON.read_text())["regimes"][regime(batch)]
+    return Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
 
 
 @persistable
@@ -188,7 +175,7 @@ class SpecSheetPredictor(Predictor):
         spec = find_gpu(self.gpu)
         cal = cal or calibration(self.batch)
         self.spec_ = spec
-        self.weights_ = spec_weights(spec, cal)
+        self.weights_ = np.asarray(cal.weights) * spec.unit_terms()  # ms per term unit
         self.residuals_ = np.asarray(cal.residuals, dtype=np.float64)
         self.calibrated_on_ = list(cal.gpus)
         self.n_shots_ = 0

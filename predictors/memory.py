@@ -303,8 +303,7 @@ def _nvml_value(row: pd.Series) -> tuple[float | None, str]:
 def _measured_values(
     rows: pd.DataFrame, target: str, column: str
 ) -> tuple[list[float | None], str, int]:
-    """Per row the measured value of ``target``, what it came from, and how many rows lacked
-    per-process NVML memory (target nvml only; those use the first fallback they have)."""
+    """Per row the measured ``target``, its source, how many rows lacked per-process NVML."""
     if target != "nvml" or rows.empty:
         return [float(v) for v in rows.get(column, [])], "", 0
     found = [_nvml_value(r) for _, r in rows.iterrows()]

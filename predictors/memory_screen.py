@@ -66,8 +66,7 @@ class MemoryBand:
 
 @functools.lru_cache(maxsize=65536)
 def _training_op(op: OpSpec, batch: int | None) -> tuple[OpSpec, float]:
-    """``op`` in train mode at ``batch`` (``as_training_architecture``'s), and its output
-    bytes: networks of a space share most ops, so each is rebuilt and measured once."""
+    """``op`` in train mode at ``batch``, and its output bytes (cached: spaces share ops)."""
     train = as_training_architecture(op, batch).edges[0].op
     return train, train.features()["output_elems"] * 4
 
@@ -164,14 +163,11 @@ class MemoryScreen(Predictor):
 
     def fit(self, X: Sequence[Architecture], y: Sequence[float] | None = None) -> MemoryScreen:
         """Fit fast -> full on ``X`` (a calibration sample, e.g. 32 of the candidates), whose
-        full predictions are ``y`` (MiB; default: the predictor's).
-
-        The margin is ``safety`` x the largest *leave-one-out* calibration error (PRESS
-        residuals of the least-squares fit, Allen 1974: each network's error when the fit is
-        made without it), not the largest in-sample error, which on a small sample is far
-        smaller than the error on networks outside it. Repeated networks count once; with fewer
-        than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate gets a
-        full trace). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
+        full predictions are ``y`` (MiB; default: the predictor's). The margin is ``safety`` x
+        the largest *leave-one-out* error (``loo_residuals``; the in-sample one is far smaller
+        than the error on networks outside a small sample). Repeated networks count once; with
+        fewer than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate is
+        traced). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
         if len(X) < MIN_CALIBRATION:
             raise ValueError(
                 f"MemoryScreen.fit: {len(X)} calibration architecture(s); "
@@ -180,11 +176,9 @@ class MemoryScreen(Predictor):
             )
         x = self._features(X)
         full = self.predictor.predict(X) if y is None else np.asarray(y, dtype=np.float64)
-        # a repeated network is not held out by leaving one copy out: PRESS on distinct ones
         distinct = np.unique(np.column_stack([x, full]), axis=0)
         x, full = distinct[:, :-1], distinct[:, -1]
         self.coef_ = np.linalg.lstsq(x, full, rcond=None)[0]
-        # too few distinct networks to estimate a held-out error: every decision is traced
         self.max_error_mib_ = (
             float(np.abs(loo_residuals(x, full, self.coef_)).max())
             if len(full) >= MIN_CALIBRATION

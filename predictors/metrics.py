@@ -19,9 +19,11 @@ WITHIN_BANDS = (0.05, 0.10)
 """Relative-error bands reported as "share within ±x"."""
 
 
-def _pair(
+def accuracy(
     predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> dict[str, float]:
+    """MAPE (%), share within ±5 % / ±10 % (fractions), Kendall τ, Spearman ρ and n. Raises
+    ``LatbenchError`` unless both are 1-D of one length >= 2, finite, measurements > 0."""
     pred = np.asarray(predicted_ms, dtype=np.float64)
     meas = np.asarray(measured_ms, dtype=np.float64)
     if pred.shape != meas.shape or pred.ndim != 1:
@@ -34,19 +36,10 @@ def _pair(
             f"need >= 2 finite predictions and positive measurements; got "
             f"{len(meas)} values, min measured {meas.min(initial=np.nan)}"
         )
-    return pred, meas
-
-
-def accuracy(
-    predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
-) -> dict[str, float]:
-    """MAPE (%), share within ±5 % / ±10 % (fractions), Kendall τ, Spearman ρ and n."""
-    pred, meas = _pair(predicted_ms, measured_ms)
     rel = np.abs(pred - meas) / meas
     out = {"n": float(len(meas)), "mape_pct": float(100 * rel.mean())}
     for band in WITHIN_BANDS:
         out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band))
-
     out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
     out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)
     return out

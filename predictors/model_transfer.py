@@ -173,8 +173,7 @@ class ModelTransferPredictor(Predictor):
 
     @staticmethod
     def _nearest(X: np.ndarray, target: np.ndarray) -> int:
-        """Index (among the sources: columns 1..) of the source column that correlates best
-        with the target (log ms per image) on these rows."""
+        """Index of the source (columns 1..) correlating best with the target on these rows."""
         corr = [
             np.corrcoef(X[:, 1 + j], target)[0, 1] if X[:, 1 + j].std() > 0 else -1.0
             for j in range(X.shape[1] - 1)
@@ -243,8 +242,7 @@ class ModelTransferPredictor(Predictor):
         return np.exp(ridge_predict(X, self.w_, self.stats_)) * batch
 
     def _columns(self, X: np.ndarray) -> np.ndarray:
-        """The design's columns the fitted method uses (log batch and the nearest source
-        for ``source-nearest``; all otherwise)."""
+        """The design's columns the fitted method uses (log batch + nearest source, or all)."""
         return X[:, [0, 1 + self.nearest_]] if self.nearest_ >= 0 else X
 
     def imputed(self, items: Any) -> dict[str, int]:

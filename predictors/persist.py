@@ -1,14 +1,12 @@
 """Saving and loading fitted predictors as plain JSON (never pickle).
 
-A saved predictor is one JSON document: ``format``/``version``, the predictor's class and its
-parameters and fitted state (numbers and lists only; Python writes floats with ``repr``, which
-round-trips float64 exactly, so a reload predicts bit-identically), the device slug and a
-sha256 of the table(s) it was fitted on, library versions, fit metrics, and a sha256
-``checksum`` of all of that, so a truncated or accidentally edited file is refused with a clear
-error. The checksum is not a signature: anyone can recompute it. So the state itself is also
-validated when loaded (types, enums, lengths, keys; ``check_*`` here and each class's
-``from_state``), and a re-checksummed edit that breaks it is "damaged: field ..." rather than a
-traceback or a silent prediction.
+A saved predictor is one JSON document: ``format``/``version``, the predictor's class, its
+parameters and fitted state (numbers and lists; floats written with ``repr`` round-trip float64
+exactly, so a reload predicts bit-identically), the device slug, sha256 of the fitted tables,
+library versions, fit metrics, and a sha256 ``checksum`` of all of that (refusing a truncated
+or edited file). The checksum is no signature, so the state is also validated on load
+(``check_*`` here, each class's ``from_state``): a re-checksummed edit that breaks it is
+"damaged: field ...", never a traceback or a silent prediction.
 """
 
 from __future__ import annotations
@@ -54,8 +52,7 @@ class Persistable(Protocol):
 
 
 _CLASSES: dict[str, type] = {}
-_DOCUMENTS: dict[str, type] = {}
-"""Saved like a predictor but not one (a cross-device prior): loadable, never predicting."""
+_DOCUMENTS: dict[str, type] = {}  # saved like a predictor, never predicting (a DevicePrior)
 
 
 def damaged(field: str, expected: str, got: Any = None) -> PredictorFileError:
@@ -97,8 +94,7 @@ def check_range(
 
 
 def check_unique(field: str, keys: list[str]) -> list[str]:
-    """``keys`` if none occurs twice, else ``damaged`` naming the first repeated one (two
-    numbers for one key: a lookup would silently keep one)."""
+    """``keys`` if none occurs twice, else ``damaged`` naming the first repeated one."""
     seen: set[str] = set()
     for key in keys:
         if key in seen:
@@ -182,7 +178,7 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
         return known[name].from_state(state)
     except PredictorFileError:
         raise
-    except LatbenchError as exc:  # e.g. a key that no longer parses
+    except LatbenchError as exc:
         raise PredictorFileError(f"damaged: {name}: {exc}") from None
     except KeyError as exc:
         raise damaged(f"{name}.state.{exc.args[0]}", "to be present") from None

@@ -39,18 +39,16 @@ def evaluate_networks(
     rows = {name: accuracy(pred, data.latency_ms) for name, pred in predicted_ms.items()}
     if data.repeat_ms is None:
         return rows
+    as_held = accuracy(data.repeat_ms, data.latency_ms)
     if data.drift is None or data.repeat_drift is None:
-        rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
+        rows[NOISE_FLOOR] = as_held
     elif data.corrected:  # raw = corrected · drift
-        rows[NOISE_FLOOR] = accuracy(
-            data.repeat_ms * data.repeat_drift, data.latency_ms * data.drift
-        )
-        rows[NOISE_FLOOR_CORRECTED] = accuracy(data.repeat_ms, data.latency_ms)
+        raw = accuracy(data.repeat_ms * data.repeat_drift, data.latency_ms * data.drift)
+        rows[NOISE_FLOOR], rows[NOISE_FLOOR_CORRECTED] = raw, as_held
     else:
-        rows[NOISE_FLOOR] = accuracy(data.repeat_ms, data.latency_ms)
-        rows[NOISE_FLOOR_CORRECTED] = accuracy(
-            data.repeat_ms * data.drift / data.repeat_drift, data.latency_ms
-        )
+        corrected = data.repeat_ms * data.drift / data.repeat_drift
+        rows[NOISE_FLOOR] = as_held
+        rows[NOISE_FLOOR_CORRECTED] = accuracy(corrected, data.latency_ms)
     return rows
 
 
@@ -97,21 +95,15 @@ def json_metrics(report: Mapping[str, Mapping[str, float]]) -> dict[str, dict[st
 def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]:
     """``data`` without the networks whose ``arch_digest`` is in ``shots`` (those a transfer
     predictor was fitted on), and how many were left out."""
-    if not shots:
-        return data, 0
-
     known = set(shots)
-    keep = np.array([arch_digest(a) not in known for a in data.archs])
+    keep = np.array([arch_digest(a) not in known for a in data.archs] if known else [True])
     if keep.all():
         return data, 0
     rows = np.flatnonzero(keep)
     repeat = data.repeat_ms[rows] if data.repeat_ms is not None else None
-    return replace(
-        data,
-        archs=[data.archs[i] for i in rows],
-        latency_ms=data.latency_ms[rows],
-        repeat_ms=repeat,
-    ), int((~keep).sum())
+    archs = [data.archs[i] for i in rows]
+    held = replace(data, archs=archs, latency_ms=data.latency_ms[rows], repeat_ms=repeat)
+    return held, int((~keep).sum())
 
 
 def scatter_png(

@@ -2,14 +2,11 @@
 
 From k networks measured on the target (k = 5–50) and a predictor of a source device,
 ``TransferPredictor`` fits the target's OWN per-op costs, so its ranking can differ from the
-source's. The candidate ``METHODS`` (per-op costs shrunk toward the source's, a learned
-``DevicePrior`` or the 4-term device model; the device model itself; a map of the source's
-prediction) are tabled in docs/transfer.md, their math is in ``transfer_fit``.
-``method="auto"`` picks the method and its prior strength α by leave-one-out cross-validation
-on the shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is non-decreasing;
+source's. ``METHODS`` are tabled in docs/transfer.md, their math is in ``transfer_fit``;
+``method="auto"`` picks one and its prior strength α by leave-one-out cross-validation on the
+shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is non-decreasing;
 predictions far outside the shots' range warn (``ExtrapolationWarning``) and none is below
-``FLOOR_FRACTION`` × the fastest shot. An op-level source is lifted to networks as the sum of
-its op costs.
+``FLOOR_FRACTION`` × the fastest shot. An op source is lifted to networks as its op sum.
 """
 
 from __future__ import annotations
@@ -309,8 +306,7 @@ def _fitters(
 def _prior_fitters(
     A: np.ndarray, y: np.ndarray, mean: np.ndarray, cov: np.ndarray, phis: np.ndarray
 ) -> dict[str, Fitter]:
-    """``opcost-learned`` and ``opcost-nearest``: toward a ``DevicePrior`` restricted to the
-    shots' ops (``mean``, ``cov``, per-device ``phis``)."""
+    """``opcost-learned``, ``opcost-nearest``: toward a ``DevicePrior`` of the shots' ops."""
     unit = gaussian_prior(mean, cov)  # N(s·μ, s²·Σ) has root R/s: decompose Σ once
 
     def learned(train: np.ndarray) -> Prior:

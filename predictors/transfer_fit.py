@@ -160,7 +160,6 @@ def select(
 
 def _ranks(residuals: np.ndarray, y: np.ndarray) -> bool:
     """Whether LOO predictions ``y · (1 + r)`` rank the shots (Spearman ρ > 0)."""
-
     pred = y * (1 + residuals)
     if np.ptp(pred) <= 1e-12 * max(float(np.max(np.abs(pred))), 1e-300) or np.ptp(y) == 0:
         return False
@@ -192,7 +191,6 @@ def tolerance_factor(residuals: np.ndarray, coverage: float, confidence: float) 
     NIST/SEMATECH e-Handbook 7.2.6.3). Plain split-conformal or jackknife quantiles of k = 10
     residuals hold P only on average over fits; the χ² term is what makes it hold per fit.
     """
-
     r = np.log1p(np.clip(np.asarray(residuals, dtype=np.float64), -0.999, None))
     k = len(r)
     s = float(np.sqrt(np.mean(r**2))) if k else np.inf

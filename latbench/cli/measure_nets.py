@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.archs import sample_architectures  # torch: when measuring, not for --help
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
+    from latbench.tablerun.ids import arch_id
     from latbench.tablerun.paths import default_table_path
 
     if (args.space is None) == (args.model is None):
@@ -88,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         if note:
             ui.console.print(note)
         what = f"{len(archs)} networks of {args.space} ({args.size}, seed {args.seed})"
+        distinct = len({arch_id(a) for a in archs})
+        if distinct < len(archs):  # the sampler draws with replacement; a repeat is measured once
+            what += f", {distinct} distinct (each measured once: the rest count as in the table)"
         meta = {"space": args.space, "size": args.size}
     if args.ray is not None:
         from latbench.fleet.jobs import network_job_factory

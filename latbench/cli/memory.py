@@ -178,8 +178,8 @@ def _measure(
     failed = sum(r["status"] != "ok" for r in rows)
     _print_measured(rows, cpu, {arch_id(a): _label(a) for a in archs})
     ui.console.print(
-        f"measured {len(rows) - failed}, failed {failed} (recorded), "
-        f"{len(archs) - len(rows)} already in the table -> {path}",
+        f"measured {len(rows) - failed}, already in table {len(archs) - len(rows)}, "
+        f"failed {failed} (recorded with their error) -> {path}",
     )
     return 0
 

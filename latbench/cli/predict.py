@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "else the space's own: paper for nasbench201)",
     )
     p.add_argument(
-        "--n", type=positive_int, default=10, help="networks to sample (network predictors)"
+        "--n", type=positive_int, help="networks to sample (network predictors; default 10)"
     )
     p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
@@ -107,10 +107,16 @@ def _queries(
         if args.networks is not None:
             archs = network_data(args.networks).archs
         elif args.space:
-            archs = sample_architectures(args.space, args.n, args.size, args.seed)
+            archs = sample_architectures(args.space, args.n or 10, args.size, args.seed)
         else:
             raise LatbenchError("a network predictor needs --space SPACE or --networks TABLE")
         return archs, [a.genotype or a.name or f"arch{i}" for i, a in enumerate(archs)]
+    if args.n is not None:  # not silently ignored: it asks for networks
+        raise LatbenchError(
+            f"--n samples networks, but {args.predictor} is an op predictor: it predicts "
+            "--key KEYs or every op of --space (drop --n, or fit a network predictor: "
+            "`latbench fit OPS --networks NETS`)"
+        )
     specs = [OpSpec.from_key(k) for k in args.key]
     if args.space:
         specs += get_space(args.space).ops(args.size)

@@ -91,8 +91,9 @@ def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list
     return planned(job, specs, table)[0]
 
 
-def cost_note(n_ops: int, config: TimingConfig) -> str | None:
-    """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``."""
+def cost_note(n_ops: int, config: TimingConfig, fleet: bool = False) -> str | None:
+    """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``;
+    ``fleet``: on each device type of a Ray fleet, whose tables this machine cannot see."""
     from latbench.timing.adaptive import bound_ms
 
     per_op_ms = bound_ms(config, 0.0)
@@ -102,9 +103,15 @@ def cost_note(n_ops: int, config: TimingConfig) -> str | None:
         f"measuring {n_ops} ops takes up to about {n_ops * per_op_ms / 60e3:.0f} min "
         f"({per_op_ms:g} ms each: {config.warmup_ms:g} ms warm-up, {config.budget_ms:g} ms "
         "budget and untimed calls, plus builds; an op slower than the budget takes two "
-        "calls; ops already in the table are not counted); --budget-ms, --match or --sample "
-        "cut it"
+        f"calls; {FLEET_COUNT if fleet else 'ops already in the table are not counted'}); "
+        "--budget-ms, --match or --sample cut it"
     )
+
+
+FLEET_COUNT = (
+    "per device type, shared by its workers; ops already in a device's table are skipped "
+    "there but counted here"
+)
 
 
 def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
@@ -143,8 +150,9 @@ def run(args: argparse.Namespace) -> int:
     cuda = {"l2_flush": args.l2_flush, "cuda_graph": args.cuda_graph}
     timer, slug = measuring.timer_from_args(args, **cuda)
     path = args.table or default_table_path(slug, stem, args.out)
-    todo = specs if args.ray is not None else still_to_measure(specs, path, OpLatencyJob.of(timer))
-    note = cost_note(len(todo), timer.config)
+    fleet = args.ray is not None
+    todo = specs if fleet else still_to_measure(specs, path, OpLatencyJob.of(timer))
+    note = cost_note(len(todo), timer.config, fleet)
     if note:
         ui.console.print(f"latbench: {note}", highlight=False)
     if args.ray is not None:

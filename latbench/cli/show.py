@@ -130,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         f"{args.table}: schema {meta['schema']} v{meta['schema_version']}, "
         f"device {fp.get('slug')} ({fp.get('name')}), protocol {meta.get('protocol_id')}"
     )
+    for pid, protocol in meta.get("other_protocols", {}).items():
+        n = int((df["protocol_id"] == pid).sum()) if "protocol_id" in df else 0
+        ui.console.print(f"also protocol {pid} ({n} rows): " + json.dumps(protocol, sort_keys=True))
     counts = df["status"].value_counts().to_dict() if "status" in df else {}
     ui.console.print(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     shown = display_frame(df, meta.get("schema", ""))

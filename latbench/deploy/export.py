@@ -134,11 +134,6 @@ def _opset(proto: onnx.ModelProto, default: int) -> int:
     return int(opsets.get("ai.onnx", default))
 
 
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """The metadata properties of an ONNX file (what ``export_onnx`` recorded, and others)."""
-    return _metadata(onnx.load(str(path), load_external_data=False))
-
-
 def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ExportedModel:
     """An existing ONNX file as an ``ExportedModel``: its inputs (initializers excluded) and
     outputs, with ``input_shape`` standing in for an input's dynamic dimensions. Raises

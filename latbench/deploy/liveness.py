@@ -7,7 +7,7 @@ BatchNorm statistics from random batches (Ioffe & Szegedy 2015), and says what i
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -39,9 +39,6 @@ class Liveness:
     init: str
     live: bool
     note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def relative_spread(
@@ -120,7 +117,6 @@ def _first(out: Any) -> torch.Tensor:
 def input_reaches_output(arch: Architecture) -> bool:
     """Whether some input-to-output path of ``arch`` avoids ``zero`` ops (structural check:
     without one the output cannot depend on the input, whatever the weights)."""
-
     reached = {INPUT}
     for e in arch.edges:
         if e.op.kind != "zero" and any(s in reached for s in e.src):

@@ -137,7 +137,7 @@ class ValidationReport:
     @property
     def statistic(self) -> str:
         """The measured statistic the gap compares with the prediction (``gap_statistic``)."""
-        return gap_statistic(self.prediction.get("statistic"), drift_measured(self.prediction))
+        return gap_statistic(self.prediction)
 
     @property
     def verdict(self) -> str:
@@ -234,17 +234,12 @@ class ValidationReport:
         return "\n".join([*lines, "", f"overall: {self.verdict}", ""])
 
 
-def drift_measured(prediction: dict) -> bool:
-    """This run timed the drift reference for a drift-corrected prediction
-    (``latbench.deploy.validate.machine_drift``): the corrected statistics are measured."""
-    return "drift" in (prediction.get("drift") or {})
-
-
-def gap_statistic(fitted: str | None, drift: bool = False) -> str:
-    """The measured statistic the gap compares with a prediction fitted on ``fitted``
-    (``latbench.statistics.fitted_statistic``): the same one, as ``latbench evaluate`` does;
-    for a drift-corrected one without this machine's ``drift``, the raw one (drift taken as 1)."""
-    fitted = fitted or DEFAULT_STATISTIC
+def gap_statistic(prediction: dict) -> str:
+    """The measured statistic the gap compares with ``prediction`` (fitted on its
+    ``statistic``): the same one, as ``latbench evaluate`` does; for a drift-corrected one
+    without this machine's drift (``latbench.deploy.validate.machine_drift``), the raw one."""
+    fitted = prediction.get("statistic") or DEFAULT_STATISTIC
+    drift = "drift" in (prediction.get("drift") or {})
     return fitted if drift or not is_corrected(fitted) else raw_statistic(fitted)
 
 
@@ -252,7 +247,7 @@ def gap_basis(prediction: dict) -> str:
     """What the gap compares, when the prediction is not of the median ("" when it is)."""
     fitted = prediction.get("statistic") or DEFAULT_STATISTIC
     drift = prediction.get("drift") or {}
-    measured = gap_statistic(fitted, drift_measured(prediction))
+    measured = gap_statistic(prediction)
     if is_corrected(fitted) and "drift" in drift:
         return (
             f" (gap % against the measured {measured}, the statistic it was fitted on: "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +73,9 @@ class ValidateOptions:
     skip_unavailable: bool = False
 
 
-def resolve_architecture(text: str) -> Architecture:
-    """``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to
-    sample one (``latbench.archs.registry.architecture_from_ref``)."""
-    return architecture_from_ref(text)
-
+resolve_architecture = architecture_from_ref
+"""``text`` is a path to an ``Architecture.to_json()`` file, or ``SPACE:SEED[:SIZE]`` to sample
+one (``latbench.archs.registry.architecture_from_ref``)."""
 
 PredictorLoader = Callable[[Path, "str | None"], Any]
 """``load(path, device_slug) -> network predictor`` for a ``--predictor`` file (the CLI passes
@@ -222,9 +220,8 @@ def _measure(
     probe: DriftProbe | None,
     load: list[str],
 ) -> BackendResult:
-    """One backend timed, its outputs compared with ``reference`` and judged against the
-    report's prediction and budget; a ``LatbenchError`` or an OOM is a failed result."""
-    backend, info = runner.info.backend, runner.info.to_dict()
+    """One backend timed, checked against ``reference``, the prediction and the budget."""
+    backend, info = runner.info.backend, asdict(runner.info)
     notes: list[str] = []
     try:
         m = runner.measure(config)
@@ -281,9 +278,8 @@ def _measure_backends(
     opts: ValidateOptions,
     probe: DriftProbe | None = None,
 ) -> ValidationReport:
-    """Every runner is made first, so that a missing package fails before minutes of measuring
-    (with ``skip_unavailable`` it is an ``unavailable`` result); then each is measured."""
-    report.onnx, report.liveness = exported.to_dict(), live.to_dict()
+    """Every runner made first (a missing package fails before any measuring), then measured."""
+    report.onnx, report.liveness = exported.to_dict(), asdict(live)
     runners: list[Runner | BackendResult] = []
     for backend in backends:
         try:
@@ -316,8 +312,7 @@ def _measure_backends(
 def _reference(
     arch: Architecture, tolerance: float
 ) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
-    """The module (weights for which the output depends on the input, where an init can give
-    that), its inputs, torch's outputs on them and the liveness verdict."""
+    """The module (made live where an init can), its inputs, torch's outputs, the liveness."""
     torch.manual_seed(0)
     module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
     live = ensure_live(module, inputs[0], tolerance)

@@ -190,7 +190,16 @@ def run_into_table(
     try:
         with locked(run.path, on_note, lock_timeout_s):
             writer = TableWriter(run.path, job.schema, job.side_car())
-            pending, skipped = plan(job, items, job.done_keys(read_table(run.path)))
+            table = read_table(run.path)
+            pending, skipped = plan(job, items, job.done_keys(table))
+            other = table[table["protocol_id"] != job.protocol_id]  # keys read as the job does:
+            keys = job.done_keys(other.assign(protocol_id=job.protocol_id))
+            if redone := keys & {job.key(item) for item in pending}:
+                on_note(
+                    f"{run.path}: {len(redone)} of these items are in the table under another "
+                    f"protocol ({', '.join(sorted(set(other['protocol_id'])))}: other timer "
+                    f"settings); measuring them again under {job.protocol_id}, beside those rows"
+                )
             for item in skipped:
                 record(item, None)
             queue = deque(batches(job, pending))

@@ -105,6 +105,7 @@ class SideCar(BaseModel):
     fingerprint: Fingerprint = Fingerprint()
     columns: dict[str, Any] = {}
     protocol: Protocol = Protocol()
+    other_protocols: dict[str, Protocol] = {}  # protocol_id -> protocol of later runs' rows
     size: Literal["small", "paper", ""] | None = None  # latbench.spaces.SIZES; None, "": models
 
     @field_validator("table_schema")
@@ -235,6 +236,7 @@ class TableWriter:
             check_schema(self.path, existing, schema)
             self._check_same_device(existing, meta)
             _drop_partial_last_line(self.path)
+            _record_protocol(self.path, existing, meta)
         if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
             _add_missing_columns(self.path, schema)
         elif self.path.exists() and meta_path(self.path).exists():
@@ -265,11 +267,6 @@ class TableWriter:
         """Write one row (unknown fields are an error; absent ones are left empty)."""
         self._write_line(_values(self.path, self.schema, row))
 
-    def done_keys(self, protocol_id: str) -> set[str]:
-        """Keys already written under ``protocol_id`` (ok or failed: each op is tried once)."""
-        df = read_table(self.path)
-        return set(df.loc[df["protocol_id"] == protocol_id, "key"])
-
 
 def write_table(
     path: str | os.PathLike[str],
@@ -284,6 +281,17 @@ def write_table(
     csv_text = _csv_text([schema.names, *(_values(path, schema, row) for row in rows)])
     write_atomically(meta_path(path), _side_car(schema, meta))
     return write_atomically(path, csv_text)
+
+
+def _record_protocol(path: Path, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """A run under a protocol the side-car does not name yet adds it to ``other_protocols``,
+    so that every row's ``protocol_id`` keeps its protocol."""
+    pid, others = meta.get("protocol_id"), dict(existing.get("other_protocols", {}))
+    if pid is None or pid == existing.get("protocol_id") or pid in others:
+        return
+    others[pid] = meta.get("protocol", {})
+    text = json.dumps({**existing, "other_protocols": others}, indent=2, sort_keys=True) + "\n"
+    write_atomically(meta_path(path), text)
 
 
 def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:

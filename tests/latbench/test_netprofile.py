@@ -148,6 +148,21 @@ def test_cli_measure_nets_writes_and_resumes(tmp_path, capsys):
     assert read_architectures(df) == sample_architectures("nasbench201", 2, "small", 0)
 
 
+def test_cli_measure_nets_says_when_the_draws_repeat_a_network(tmp_path, capsys, monkeypatch):
+    """A small space's sampler repeats networks; the header says how many are distinct, so that
+    a fresh table's "already in table" count is not a mystery."""
+    import latbench.archs
+
+    a, b = _chain((1,)), _chain((3,))
+    monkeypatch.setattr(latbench.archs, "sample_architectures", lambda *args: [a, b, a])
+    table = tmp_path / "n.csv"
+    args = ["measure-nets", "nasbench201", "--size", "small", "--n", "3", "--threads", "1"]
+    assert main(args + ["--budget-ms", "5", "--warmup-ms", "1", "--table", str(table)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3 networks of nasbench201 (small, seed 0), 2 distinct (each measured once" in out
+    assert "measured 2, already in table 1" in out
+
+
 def test_cli_rejects_zero_networks(capsys):
     with pytest.raises(SystemExit) as exit_:  # a usage error, before anything runs
         main(["measure-nets", "nasbench201", "--n", "0"])

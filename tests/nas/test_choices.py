@@ -105,3 +105,8 @@ def test_the_latency_term_picks_cheaper_ops(space, one_thread):
 def test_a_space_without_a_choice_layout_names_those_with_one(space):
     with pytest.raises(SearchError, match=r"space 'msnas' has no ChoiceLayout.*with one: .*chain"):
         choices.search(KernelCost(), "msnas", "small")
+
+
+def test_with_no_space_loaded_that_has_one_the_error_says_where_one_comes_from():
+    with pytest.raises(SearchError, match=r"with one: none loaded \(a plugin's space can have"):
+        choices.search(KernelCost(), "msnas", "small")

@@ -137,6 +137,9 @@ def test_predict_with_a_lookup_says_its_coverage(tables, tmp_path, capsys):
     assert main(["predict", str(lut), "--space", "nasbench201", "--size", "small"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "coverage {'hits': " in out and "'fallback': 0}" in out
+    # --n asks for sampled networks, which an op predictor does not predict: refused, not ignored
+    assert main(["predict", str(lut), "--space", "nasbench201", "--n", "5"]) == 2
+    assert "--n samples networks, but" in capsys.readouterr().err
 
 
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):

@@ -89,7 +89,7 @@ def test_learned_prior_from_other_devices_is_used_when_it_fits(synth, archs):
         f"gpu{i}": _target(synth, archs, pool=0.05 * (1 + 0.1 * i), conv=3.0, skip=0.2)
         for i in range(4)
     }
-    prior = DevicePrior.fit(batch, others, src)
+    prior = DevicePrior.fit_devices({d: (batch, y) for d, y in others.items()}, lambda ops: src)
     y = _target(synth, archs, pool=0.055, conv=3.0, skip=0.2, const=0.7)
     shots = choose_shots(batch.n, 6, seed=2)
     rest = np.setdiff1d(np.arange(batch.n), shots)
@@ -130,7 +130,8 @@ def test_transfer_with_a_prior_reloads_bit_identically(synth, archs, tmp_path):
     batch = encode(archs)
     lookup = LookupPredictor().fit(*op_data(synth.op_table(batch.ops)).xy)
     others = {f"d{i}": _target(synth, archs, pool=1 + i) for i in range(3)}
-    prior = DevicePrior.fit(batch, others, source_op_costs(lookup, batch.ops))
+    src = source_op_costs(lookup, batch.ops)
+    prior = DevicePrior.fit_devices({d: (batch, y) for d, y in others.items()}, lambda ops: src)
     model = TransferPredictor(lookup, prior=prior).fit(archs[:10], _target(synth, archs[:10]))
     again = load(save(model, tmp_path / "t.json"))
     assert again.predict(archs).tobytes() == model.predict(archs).tobytes()

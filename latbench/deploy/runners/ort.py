@@ -16,12 +16,7 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import (
-    DEFAULT_CACHE_DIR,
-    RunInfo,
-    batch_of,
-    check_precision,
-)
+from latbench.deploy.runners.base import DEFAULT_CACHE_DIR, RunInfo, batch_of, check_precision
 from latbench.device import library_versions
 from latbench.errors import (
     MeasurementError,

@@ -15,12 +15,7 @@ import numpy as np
 import torch
 
 from latbench.deploy.export import ExportedModel
-from latbench.deploy.runners.base import (
-    DEFAULT_CACHE_DIR,
-    RunInfo,
-    batch_of,
-    check_precision,
-)
+from latbench.deploy.runners.base import DEFAULT_CACHE_DIR, RunInfo, batch_of, check_precision
 from latbench.device import library_versions, require_cuda
 from latbench.errors import MeasurementError, import_optional
 from latbench.timing import Measurement, TimingConfig, measure_adaptive

@@ -76,7 +76,7 @@ def band_hint(res: search.FilterResult, size: str) -> str:
     covers_all = res.n_sampled > 1 and band_lo <= lo and hi <= band_hi
     if not (covers_all or res.few_kept):
         return ""
-    kept = f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g}-{band_hi:g} MiB"
+    kept = f"hint: kept {len(res.kept)}/{res.n_sampled}: the band {band_lo:g} to {band_hi:g} MiB"
     width = (hi - lo) / 10.0 if hi > lo else None
     narrower = (
         f"--band-mib (e.g. {width:.3g}, a tenth of the samples' range)"

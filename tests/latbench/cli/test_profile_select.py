@@ -35,7 +35,10 @@ def test_a_long_run_says_up_front_what_it_will_cost() -> None:
     paper = TimingConfig(warmup_ms=50, budget_ms=1000, rounds=20)
     note = cost_note(7542, paper)  # ofa-mbv3 at size paper
     assert note is not None and "7542 ops takes up to about 163 min" in note and "--sample" in note
+    assert "not counted" in note
     assert cost_note(40, paper) is None  # under a minute: nothing to say
+    fleet = cost_note(7542, paper, fleet=True)  # a fleet's tables are on its machines
+    assert fleet is not None and "not counted" not in fleet and "counted here" in fleet
 
 
 def test_the_cost_note_counts_only_the_ops_still_to_measure(tmp_path) -> None:

@@ -184,7 +184,7 @@ def test_hypersegnas_says_why_nothing_was_kept(monkeypatch, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "kept 0/5" in out
     assert (
-        "hint: kept 0/5: the band 4767-5367 MiB lies above every sample, whose predicted "
+        "hint: kept 0/5: the band 4767 to 5367 MiB lies above every sample, whose predicted "
         "memory is 20-30 MiB (median 25) at size small"
     ) in out
     assert "--target-mib" in out and "--band-mib" in out
@@ -260,7 +260,7 @@ def test_hypersegnas_says_when_the_band_keeps_everything(monkeypatch, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "kept 5/5" in out
     assert (
-        "the band -277.45-322.55 MiB is wider than the samples' whole range, so it "
+        "the band -277.45 to 322.55 MiB is wider than the samples' whole range, so it "
         "discriminates nothing"
     ) in out
     assert "--band-mib (e.g. 1.7, a tenth of the samples' range)" in out

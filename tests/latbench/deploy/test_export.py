@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from latbench.deploy.export import ExportError, export_onnx, read_metadata
+from latbench.deploy.export import ExportError, export_onnx
 from latbench.errors import MissingDependencyError
 
 
@@ -26,7 +26,7 @@ def test_nasbench201_export_is_checked_with_opset_recorded(exported_nb201):
     proto = onnx.load(str(ex.path))
     onnx.checker.check_model(proto, full_check=True)
     assert ex.opset == 17 and [o.version for o in proto.opset_import if o.domain == ""] == [17]
-    meta = read_metadata(ex.path)
+    meta = {p.key: p.value for p in proto.metadata_props}
     assert meta["latbench.opset"] == "17" and meta["latbench.exporter"] == "torchscript"
     assert ex.input_shapes == ((1, 3, 32, 32),) and ex.output_shapes == ((1, 10),)
     with torch.no_grad():

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from latbench.archs import sample_architectures
+from latbench.cli import main
 from latbench.device import fingerprint
 from latbench.errors import LatbenchError
 from latbench.memory.steps import TrainConfig
@@ -48,6 +49,28 @@ def test_a_table_from_another_machine_is_not_resumed(tmp_path):
     assert len(read_table(path)) == 2  # the other machine's table is untouched
     again = profile_specs(SPECS, path, _timer(), on_note=notes.append)
     assert again.path == run.path and len(again.skipped) == 3  # this machine's own table resumes
+
+
+def test_other_timer_settings_say_that_they_measure_the_table_s_items_again(tmp_path, capsys):
+    path, notes = tmp_path / "ops.csv", []
+    first = profile_specs(SPECS[:2], path, _timer(), on_note=notes.append)
+    assert not notes
+    timer = make_timer("cpu", TimingConfig(budget_ms=3, warmup_ms=1, rounds=1), threads=1)
+    second = profile_specs(SPECS, path, timer, on_note=notes.append)
+    assert len(second.measured) == 3 and second.protocol_id != first.protocol_id
+    assert notes == [
+        f"{path}: 2 of these items are in the table under another protocol "
+        f"({first.protocol_id}: other timer settings); measuring them again under "
+        f"{second.protocol_id}, beside those rows"
+    ]
+    assert len(read_table(path)) == 5
+    meta = json.loads(meta_path(path).read_text())  # each row's protocol stays described
+    assert meta["protocol_id"] == first.protocol_id
+    assert meta["other_protocols"][second.protocol_id]["budget_ms"] == 3
+    profile_specs(SPECS, path, timer)  # recorded once
+    assert list(json.loads(meta_path(path).read_text())["other_protocols"]) == [second.protocol_id]
+    assert main(["show", str(path)]) == 0
+    assert f"also protocol {second.protocol_id} (3 rows)" in capsys.readouterr().out
 
 
 def test_same_machine_resumes_and_the_fields_compared_are_listed(tmp_path):

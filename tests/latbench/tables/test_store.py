@@ -14,6 +14,7 @@ import pytest
 
 from latbench.errors import TableError
 from latbench.opspec import OpSpec
+from latbench.profile import OpLatencyJob
 from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, merge_tables, meta_path, read_table
 
@@ -95,11 +96,13 @@ def test_the_side_car_error_names_a_copy_that_changes_nested_fields(tmp_path):
 
 
 def test_done_keys_are_per_protocol(tmp_path):
+    jobs = [OpLatencyJob(LATENCY, {"budget_ms": b}, {}) for b in (1, 2)]
     w = TableWriter(tmp_path / "t.csv", LATENCY, META)
-    w.append(_row("a"))
-    w.append(_row("b", protocol="p2"))
-    assert w.done_keys("p1") == {_key("a")}
-    assert w.done_keys("p2") == {_key("b")}
+    w.append(_row("a", protocol=jobs[0].protocol_id))
+    w.append(_row("b", protocol=jobs[1].protocol_id))
+    table = read_table(w.path)
+    assert jobs[0].done_keys(table) == {_key("a")}
+    assert jobs[1].done_keys(table) == {_key("b")}
 
 
 def test_partial_last_line_is_dropped_on_reopen(tmp_path):
