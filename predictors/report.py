@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from latbench.atomic import write_atomically
 from latbench.predictors.data import NetworkData
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.transfer import arch_digest
@@ -113,7 +115,8 @@ def scatter_png(
     title: str = "",
     xlabel: str = "measured latency (ms, whole network)",
 ) -> Path:
-    """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
+    """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG at
+    ``path`` itself, whatever its suffix; a folder there is an ``OSError`` naming it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
@@ -144,7 +147,7 @@ def scatter_png(
         axis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    p = Path(path)
+    p, png = Path(path), io.BytesIO()
     p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p)
-    return p
+    fig.savefig(png, format="png")  # savefig(path) appends .png to a name without a suffix
+    return write_atomically(p, png.getvalue())
