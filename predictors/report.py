@@ -15,6 +15,7 @@ from latbench.atomic import write_atomically
 from latbench.predictors.data import NetworkData
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.transfer import arch_digest
+from latbench.tables import refuse_table
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau", "spearman_rho")
 METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ")
@@ -148,6 +149,7 @@ def scatter_png(
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     p, png = Path(path), io.BytesIO()
+    refuse_table(p, "a plot")
     p.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, format="png")  # savefig(path) appends .png to a name without a suffix
     return write_atomically(p, png.getvalue())

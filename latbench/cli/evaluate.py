@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         pass_drift,
         scatter_png,
     )
+    from latbench.tables import refuse_table
 
     model = load_network_predictor(args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
         ui.console.print(f"scatter plot -> {args.plot}")
     if args.json is not None:
+        refuse_table(args.json, "the metrics")
         args.json.write_text(
             json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
         )

@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.persist import load
+    from latbench.tables import refuse_table
 
     model = load(
         args.predictor,
@@ -190,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] if interval else []
         tail = ([model.coverage] if interval else []) + [source, str(args.predictor)]
+        refuse_table(args.out, "predictions")
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)  # floats as repr: every digit kept

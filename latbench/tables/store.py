@@ -28,6 +28,17 @@ def meta_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name.removesuffix(".csv") + ".meta.json")
 
 
+def refuse_table(path: str | os.PathLike[str], what: str) -> None:
+    """``TableError`` when ``path`` is a table (its side-car beside it) or a table's side-car:
+    an output (``what``: a predictor, predictions, a plot) never replaces measured rows."""
+    p = Path(path)
+    side_car = p.name.endswith(".meta.json")
+    table = p.with_name(p.name.removesuffix(".meta.json") + ".csv") if side_car else p
+    if p.is_file() and table.is_file() and meta_path(table).is_file():
+        whose = "the side-car of a table" if p != table else "a table"
+        raise TableError(f"{p}: is {whose}; not replaced by {what} (give another path)")
+
+
 class TableMeta(dict):  # type: ignore[type-arg]
     """A table's side-car as ``read_table`` puts it in ``attrs['meta']``: read-only (nested
     objects too) and shared, not deep-copied by pandas after every operation, by every frame

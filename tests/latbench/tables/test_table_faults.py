@@ -12,11 +12,13 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latbench.cli import main
 from latbench.errors import LatbenchError, TableError
 from latbench.predictors.data import op_data
+from latbench.predictors.report import scatter_png
 from latbench.tables import TableWriter, meta_path, read_table
 from latbench.tables.schema import SCHEMAS
 
@@ -233,3 +235,21 @@ def test_search_memory_table_of_another_schema_is_refused_before_the_search(tmp_
     latency = _copy("msnas-small", tmp_path)
     err = _one_line(capsys, ["search", "hypersegnas", "--memory-table", str(latency)])
     assert "is a latbench.latency table (its side-car's schema)" in err
+
+
+def test_no_output_replaces_a_table_or_its_side_car(tmp_path, capsys):
+    """fit T -o T, predict --out T and evaluate --plot/--json T wrote over measured rows."""
+    ops = _copy("nasbench201-paper", tmp_path)
+    side = tmp_path / "nasbench201-paper.meta.json"
+    predictor = str(PROFILES / "nasbench201-paper.predictor.json")
+    sampled = ["--space", "nasbench201", "--n", "2"]
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    for argv, target, what in (
+        (["fit", str(ops), "-o", str(ops)], ops, "a table; not replaced by a predictor"),
+        (["fit", str(ops), "-o", str(side)], side, "the side-car of a table; not replaced by a"),
+        (["predict", predictor, *sampled, "--out", str(ops)], ops, "a table; not replaced by"),
+    ):
+        assert f"{target}: is {what}" in _one_line(capsys, argv), argv
+    with pytest.raises(TableError, match="is the side-car of a table; not replaced by a plot"):
+        scatter_png(side, np.ones(2), {"p": np.ones(2)})
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
