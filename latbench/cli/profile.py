@@ -74,9 +74,7 @@ def select_specs(
             f"--match {' '.join(match or [])}: no op key matches; keys look "
             "like kind|k=v;..|NxCxHxW|float32|infer"
         )
-    if sample is not None and sample < len(specs):
-        if sample < 1:
-            raise LatbenchError(f"--sample {sample}: expected a positive number of ops")
+    if sample is not None and sample < len(specs):  # sample >= 1: --sample's type
         keep = np.random.default_rng(seed).choice(len(specs), sample, replace=False)
         specs = [specs[i] for i in sorted(keep)]
     return specs

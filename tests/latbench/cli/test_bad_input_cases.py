@@ -59,6 +59,7 @@ def one_line_error(capsys, argv: list[str]) -> str:
         (["search", "hypersegnas", "--jobs", "-1"], "--jobs: -1 must be at least 1"),
         (["search", "hypersegnas", "--confirm", "-1"], "--confirm: -1 must be >= 0"),
         (["search", "ga", "--n-paths", "0"], "--n-paths: 0 must be at least 1"),
+        (["profile", "nasbench201", "--sample", "0"], "--sample: 0 must be at least 1"),
         (
             ["profile", "nasbench201", "--ray", "--ray-cpus", "-1", *NOTHING],
             "--ray-cpus: -1 must be at",
