@@ -104,6 +104,12 @@ def _queries(
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
     if is_network:
+        if args.key:  # not silently ignored: it asks for ops
+            raise LatbenchError(
+                f"--key prices an op, but {args.predictor} is a network predictor: it predicts "
+                "--networks TABLE, --n networks of --space or --model (drop --key, or use an op "
+                "predictor: `latbench fit OPS`)"
+            )
         if args.networks is not None:
             archs = network_data(args.networks).archs
         elif args.space:
@@ -111,11 +117,13 @@ def _queries(
         else:
             raise LatbenchError("a network predictor needs --space SPACE or --networks TABLE")
         return archs, [a.genotype or a.name or f"arch{i}" for i, a in enumerate(archs)]
-    if args.n is not None:  # not silently ignored: it asks for networks
+    asked = [o for o, v in (("--n", args.n), ("--networks", args.networks)) if v is not None]
+    if asked:  # not silently ignored: they ask for networks
         raise LatbenchError(
-            f"--n samples networks, but {args.predictor} is an op predictor: it predicts "
-            "--key KEYs or every op of --space (drop --n, or fit a network predictor: "
-            "`latbench fit OPS --networks NETS`)"
+            f"{' and '.join(asked)} ask{'s' * (len(asked) == 1)} for networks, but "
+            f"{args.predictor} is an op predictor: "
+            "it predicts --key KEYs or every op of --space (drop them, or fit a network "
+            "predictor: `latbench fit OPS --networks NETS`)"
         )
     specs = [OpSpec.from_key(k) for k in args.key]
     if args.space:

@@ -139,7 +139,17 @@ def test_predict_with_a_lookup_says_its_coverage(tables, tmp_path, capsys):
     assert "coverage {'hits': " in out and "'fallback': 0}" in out
     # --n asks for sampled networks, which an op predictor does not predict: refused, not ignored
     assert main(["predict", str(lut), "--space", "nasbench201", "--n", "5"]) == 2
-    assert "--n samples networks, but" in capsys.readouterr().err
+    assert "--n asks for networks, but" in capsys.readouterr().err
+    # so do --networks (was ignored: the space's ops printed), and --key a network predictor's
+    assert main(["predict", str(lut), "--networks", str(tables["test"])]) == 2
+    assert "--networks asks for networks, but" in capsys.readouterr().err
+    net = tmp_path / "net.json"
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(net)]) == 0
+    )
+    key = ["--key", "conv||1x8x8x8|float32|infer", "--networks", str(tables["test"])]
+    assert main(["predict", str(net), *key]) == 2
+    assert "--key prices an op, but" in capsys.readouterr().err
 
 
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
