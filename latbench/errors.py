@@ -11,6 +11,12 @@ class LatbenchError(Exception):
     """Root of every error latbench raises on purpose."""
 
 
+NOT_A_TABLE = (
+    "a JSON file (a predictor, an architecture or a side-car); expected a table CSV beside "
+    "its NAME.meta.json side-car"
+)
+"""Where a table is expected and a ``.json`` file is named."""
+
 PLUGIN_HINT = (
     "; if a plugin registers it, load that plugin with --plugin MODULE or "
     "LATBENCH_PLUGINS (docs/plugins.md)"
@@ -109,5 +115,5 @@ def decode_error_line(exc: UnicodeDecodeError, source: str) -> str:
     """One line for bytes that are not UTF-8, with the byte offset."""
     return (
         f"{source}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
-        f"{exc.start}); expected a UTF-8 file written by latbench"
+        f"{exc.start}); expected UTF-8 text"
     )

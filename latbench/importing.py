@@ -291,7 +291,6 @@ class ImportReport:
     skipped: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
     disconnected: int = 0
-    duplicates: int = 0
     space: str = ""
 
     def skip(self, kind: str, message: str) -> None:
@@ -403,17 +402,20 @@ def _parse_archs(
     options: ImportOptions,
     report: ImportReport,
 ) -> Parsed:
-    """The rows whose architecture reads; the rest raise (or are skipped and reported with
-    ``skip_bad``); disconnected cells are dropped unless kept."""
-    out, cache, compact = [], {}, parser.space in spaces_with_genotypes()
+    """The rows whose architecture reads, each architecture once (a table has one row per
+    network); the rest raise (or are skipped and reported with ``skip_bad``, keeping an
+    architecture's first row); disconnected cells are dropped unless kept."""
+    out, compact = [], parser.space in spaces_with_genotypes()
+    first: dict[str, int] = {}  # arch_id -> line
     for line, row in rows:
-        key = tuple(row.get(c, "") for c in parser.columns)
         try:
-            if key in cache:
-                report.duplicates += 1
-            else:
-                arch = parser.parse(row, options)
-                cache[key] = (arch, arch_columns(arch, compact=compact))
+            arch = parser.parse(row, options)
+            described = arch_columns(arch, compact=compact)
+            seen = first.setdefault(described["arch_id"], line)
+            if seen != line:
+                raise ImportRowError(
+                    "repeated", f"the architecture of row {seen} again", parser.columns[0]
+                )
         except ImportRowError as exc:
             column = exc.column
             if column == "arch_str" and options.arch_column:
@@ -423,7 +425,6 @@ def _parse_archs(
                 raise ImportRowError(exc.kind, msg) from None
             report.skip(exc.kind, msg)
             continue
-        arch, described = cache[key]
         if arch.meta.get("connected", True) is False:
             report.disconnected += 1
             if options.disconnected == "drop":

@@ -75,13 +75,19 @@ def as_frame(
     return df, sha256_file(Path(table))
 
 
+def _where(table: pd.DataFrame | str | os.PathLike[str]) -> str:
+    """How errors name ``table``: its path, or "table" for one assembled by code."""
+    return "table" if isinstance(table, pd.DataFrame) else str(table)
+
+
 def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:
     """The ``ok``, measured rows of a latency table (estimates and failures are left out);
     ``target`` is the statistic fitted (``latency_min_ms`` resists a loaded machine)."""
     df, digest = as_frame(table, LATENCY)
+    where = _where(table)
     for col in ("key", target):
         if col not in df.columns:
-            raise TableError(f"table has no column {col!r}; fit needs a latbench.latency table")
+            raise TableError(f"{where}: no column {col!r}; fit needs a latbench.latency table")
     if "status" in df.columns:
         df = df[df["status"] == "ok"]
     if "source" in df.columns:
@@ -90,7 +96,7 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
     df = df[df[target].notna()]
     if df.empty:
         raise TableError(
-            f"table has no measured rows with status ok and a value in {target!r} "
+            f"{where}: no measured rows with status ok and a value in {target!r} "
             "to fit on (the -corrected statistics need a drift reference: "
             "profile with --rounds > 1, without --no-reference)"
         )
@@ -148,22 +154,23 @@ class NetworkData:
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
     df, digest = as_frame(table, NETWORKS)
+    where = _where(table)
     for col in ("arch_id", "arch_json", "repeat", target):
         if col not in df.columns:
             raise TableError(
-                f"table has no column {col!r}; expected a latbench.networks table "
+                f"{where}: no column {col!r}; expected a latbench.networks table "
                 "(written by `latbench measure-nets`)"
             )
     if "status" in df.columns:
         df = df[df["status"] == "ok"]
     first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
     if first.empty:
-        raise TableError("networks table has no ok rows of repeat 1 to use")
+        raise TableError(f"{where}: no ok rows of repeat 1 to use")
     if first[target].isna().any():
         raise TableError(
-            f"column {target!r} is empty in some ok rows; the -corrected "
+            f"{where}: column {target!r} is empty in some ok rows; the -corrected "
             "statistics need networks measured with a drift reference "
-            "(measure-nets with --rounds > 1, without --no-reference)"
+            "(measure-nets with --rounds > 1, without --no-reference; else --stat median or min)"
         )
     second = df[df["repeat"] == 2].drop_duplicates("arch_id", keep="last").set_index("arch_id")
     repeat = repeat_drift = None

@@ -45,6 +45,7 @@ from latbench.predictors.persist import (
     sha256_file,
 )
 from latbench.tables import read_table
+from latbench.tables.schema import MEMORY
 from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
@@ -230,7 +231,7 @@ class TrainingMemoryPredictor(Predictor):
             [state["offset_mib_"], state["residual_spread_mib_"]],
         )
         n = check_type("n_calibration_", state["n_calibration_"], int, "an integer")
-        config = TrainConfig(**check_type("config", state["config"], dict, "an object"))
+        config = TrainConfig.from_dict(state["config"], "field 'config'")
         obj = cls(state["target"], config, state["workspace"], state["max_split_mib"])
         return obj.restore(state, n_missing_process_=0, calibration_source_="", n_table_rows_=n)
 
@@ -333,13 +334,8 @@ def fit_memory(
     """The predictor fitted on the memory table at ``path`` under the TrainConfig of its
     measured ok rows (the most frequent one, if several), and the ``save`` info (device, table
     sha256, fit metrics). Raises ``LatbenchError`` for a table without such rows."""
-    table = read_table(path)
+    table = read_table(path, MEMORY)
     require_unique_keys(table, str(path))
-    if "config_json" not in table or "source" not in table:
-        raise LatbenchError(
-            f"{path}: no config_json/source columns; expected a memory table "
-            "(`latbench memory SPACE` writes one)"
-        )
     rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
     if rows.empty:
         raise LatbenchError(f"{path}: no measured ok rows to calibrate on")

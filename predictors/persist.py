@@ -29,6 +29,7 @@ from latbench.device import library_versions
 from latbench.errors import InputFileError, LatbenchError
 from latbench.jsonio import loads, read_text, validated
 from latbench.statistics import STATISTICS
+from latbench.tables import refuse_table
 
 FORMAT = "latbench.predictor"
 VERSION = 1
@@ -241,12 +242,14 @@ def dumps(
 
 
 def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
-    """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename)."""
+    """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename); never over
+    a folder or a table (``fit T -o T`` replaced the table)."""
     p = Path(path)
     if p.is_dir():
         raise LatbenchError(
             f"{p}: is a folder; give the predictor file to write, e.g. {p / 'predictor.json'}"
         )
+    refuse_table(p, "a predictor")
     text = dumps(obj, **info)
     p.parent.mkdir(parents=True, exist_ok=True)
     return write_atomically(p, text, fsync=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -10,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from latbench.atomic import write_atomically
 from latbench.predictors.data import NetworkData
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.transfer import arch_digest
+from latbench.tables import refuse_table
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau", "spearman_rho")
 METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ")
@@ -113,7 +116,8 @@ def scatter_png(
     title: str = "",
     xlabel: str = "measured latency (ms, whole network)",
 ) -> Path:
-    """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG."""
+    """Predicted-vs-measured scatter (log-log, y = x and ±10 % lines) written as a PNG at
+    ``path`` itself, whatever its suffix; a folder there is an ``OSError`` naming it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
@@ -144,7 +148,8 @@ def scatter_png(
         axis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    p = Path(path)
+    p, png = Path(path), io.BytesIO()
+    refuse_table(p, "a plot")
     p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p)
-    return p
+    fig.savefig(png, format="png")  # savefig(path) appends .png to a name without a suffix
+    return write_atomically(p, png.getvalue())

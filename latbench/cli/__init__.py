@@ -15,8 +15,8 @@ def main(argv: list[str] | None = None) -> int:
         from latbench.cli.commands import dispatch
 
         return dispatch(argv)
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
+    except KeyboardInterrupt as exc:  # tablerun's note names the table being written
+        print("; ".join([INTERRUPTED, *getattr(exc, "__notes__", [])]), file=sys.stderr)
         return 130
 
 

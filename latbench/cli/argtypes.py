@@ -10,8 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def _bounded(cast: type[int] | type[float], low: float, must: str, strict: bool = False) -> Any:
-    """An ``argparse`` type: a finite ``cast`` number >= ``low`` (> ``low`` when ``strict``)."""
+def _bounded(
+    cast: type[int] | type[float],
+    low: float,
+    must: str,
+    strict: bool = False,
+    high: float = math.inf,
+) -> Any:
+    """An ``argparse`` type: a finite ``cast`` number >= ``low`` (> ``low`` when ``strict``)
+    and < ``high``."""
 
     def parse(text: str) -> int | float:
         try:
@@ -21,7 +28,7 @@ def _bounded(cast: type[int] | type[float], low: float, must: str, strict: bool 
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text!r} must be finite")
-        if value < low or (strict and value == low):
+        if value < low or (strict and value == low) or value >= high:
             shown = value if cast is int else format(value, "g")
             raise argparse.ArgumentTypeError(f"{shown} {must}")
         return value
@@ -31,7 +38,8 @@ def _bounded(cast: type[int] | type[float], low: float, must: str, strict: bool 
 
 positive_int = _bounded(int, 1, "must be at least 1")
 nonnegative_int = _bounded(int, 0, "must be >= 0")
-"""An integer >= 0 (seeds)."""
+rng_seed = _bounded(int, 0, "must be an integer in [0, 2**63)", high=2**63)
+"""A seed: the range numpy's and torch's generators both take."""
 positive_float = _bounded(float, 0, "must be > 0", strict=True)
 nonnegative_float = _bounded(float, 0, "must be >= 0")
 

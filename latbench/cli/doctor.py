@@ -10,6 +10,7 @@ import argparse
 import json
 
 from latbench.cli import ui
+from latbench.cli.argtypes import positive_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--cc",
-        type=float,
+        type=positive_float,
         help="ask about compute capability X.Y instead of the GPUs here (e.g. 6.1)",
     )
     p.add_argument(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import fitted_statistic
 
@@ -40,10 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.predictors.base import input_level
+    from latbench.cli.validate import load_network_predictor
     from latbench.predictors.data import network_data
-    from latbench.predictors.device_prior import refuse_prior
-    from latbench.predictors.persist import check_device, load
+    from latbench.predictors.persist import check_device
     from latbench.predictors.report import (
         METRIC_HEADER,
         NOISE_FLOOR,
@@ -54,17 +52,12 @@ def run(args: argparse.Namespace) -> int:
         pass_drift,
         scatter_png,
     )
+    from latbench.tables import refuse_table
 
-    model = load(args.predictor)
-    refuse_prior(model, args.predictor)
+    model = load_network_predictor(args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
-    if input_level(model) != "network":
-        raise LatbenchError(
-            f"{args.predictor} is an op predictor; evaluate needs a network "
-            "predictor (`latbench fit OPS --networks NETS`)"
-        )
     nets, left_out = held_out(nets, getattr(model, "shots_", []))
     if left_out:
         ui.console.print(
@@ -122,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
         ui.console.print(f"scatter plot -> {args.plot}")
     if args.json is not None:
+        refuse_table(args.json, "the metrics")
         args.json.write_text(
             json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
         )

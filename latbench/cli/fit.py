@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int
+from latbench.cli.argtypes import OneOf, nonnegative_int, positive_int, rng_seed
 from latbench.errors import LatbenchError
 from latbench.statistics import STATISTICS as STATS
 from latbench.statistics import is_corrected
@@ -82,9 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=positive_int,
         help="batch size of a --target-gpu estimate (default: the batch of --networks, else 1)",
     )
-    p.add_argument(
-        "--seed", type=nonnegative_int, default=0, help="seed of the shot draw (default: 0)"
-    )
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of the shot draw (default: 0)")
     p.add_argument(
         "--prior-from",
         type=Path,
@@ -163,6 +161,30 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
     return prior
 
 
+def _distinct_sources(args: argparse.Namespace) -> None:
+    """--prior-from: one saved prior alone, or networks tables of OTHER devices; the tables
+    of it and --transfer-from (a model zoo's) name each file once (by content) and never the
+    --networks target table (its own latencies in the prior would flatter the transfer)."""
+    from latbench.predictors.persist import sha256_file
+
+    paths = args.prior_from or []
+    saved = [p for p in paths if p.suffix == ".json"]
+    if saved and len(paths) > 1:
+        raise LatbenchError(
+            f"--prior-from {saved[0]}: a saved prior goes alone; the other values are networks "
+            "tables to learn one from"
+        )
+    seen = {sha256_file(args.networks): f"--networks {args.networks}"} if args.networks else {}
+    for path in (p for p in (args.transfer_from, *paths) if p and p.suffix != ".json"):
+        digest = sha256_file(path)
+        if digest in seen:
+            raise LatbenchError(
+                f"{path}: the same file as {seen[digest]}; --prior-from and --transfer-from "
+                "take other devices' tables, each once"
+            )
+        seen[digest] = str(path)
+
+
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
     from latbench.predictors.persist import save, sha256_file
@@ -172,6 +194,7 @@ def _fit_prior(args: argparse.Namespace) -> int:
             "fit --kind prior needs --prior-from with >= 2 networks tables "
             "(e.g. the columns `latbench import-nets` wrote)"
         )
+    _distinct_sources(args)
     prior = _learn_prior(args.prior_from, STATS[args.stat])
     tables = {str(p): sha256_file(p) for p in args.prior_from}
     save(prior, args.out, tables=tables, statistic=STATS[args.stat])
@@ -404,6 +427,7 @@ def run(args: argparse.Namespace) -> int:
             "transfer needs >= 3 shots"
         )
     if transfer:
+        _distinct_sources(args)
         return _transfer(args)
     if args.op_table is None:
         raise LatbenchError("fit needs OP_TABLE (or --transfer-from with --networks)")

@@ -9,6 +9,7 @@ from pathlib import Path
 from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf
 from latbench.errors import LatbenchError
+from latbench.jsonio import read_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,9 +119,11 @@ def _license(args: argparse.Namespace) -> tuple[str, str]:
     if args.license_file is None:
         return args.license, ""
     try:
-        text = args.license_file.read_text(encoding="utf-8").strip()
+        text = read_text(args.license_file, "license file").strip()
     except OSError as exc:
         raise LatbenchError(f"{args.license_file}: cannot read license file ({exc})") from None
+    if not text:
+        raise LatbenchError(f"{args.license_file}: license file is empty; expected the notice")
     return "\n\n".join(t for t in (args.license, text) if t), args.license_file.name
 
 
@@ -152,9 +155,11 @@ def run(args: argparse.Namespace) -> int:
         args.usage_error("--format columns needs --unit and --batch (the file does not say)")
     args.license, args.license_file = _license(args)
     args.batch, args.batches = _batches(args.batch)
-    args.columns = (
-        tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
-    )
+    if args.columns is not None:
+        named = tuple(c.strip() for c in args.columns.split(",") if c.strip())
+        if not named:
+            args.usage_error(f"--columns {args.columns!r} names no column")
+        args.columns = named
     options = ImportOptions(**{f.name: getattr(args, f.name) for f in fields(ImportOptions)})
     report = import_networks(args.file, args.out, options)
     for column, path in report.tables.items():
@@ -166,12 +171,6 @@ def run(args: argparse.Namespace) -> int:
     if report.disconnected:
         verb = "dropped" if args.disconnected == "drop" else "kept (flagged)"
         ui.console.print(f"disconnected cells {verb}: {report.disconnected} rows")
-    if report.duplicates:
-        ui.console.print(
-            f"{report.duplicates} rows repeat an architecture already in the file; "
-            "both are kept, readers use the last one",
-            soft_wrap=True,
-        )
     if report.skipped:
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(report.skipped.items()))
         ui.console.print(

@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 
 from latbench.cli import measuring, ui
-from latbench.cli.argtypes import nonnegative_int, positive_int
+from latbench.cli.argtypes import positive_int, rng_seed
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError, TableError
 
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("space", nargs="?", help="search space with a sampler (see `latbench spaces`)")
     add_model_args(p)
     p.add_argument("--n", type=positive_int, default=200, help="networks to sample (default: 200)")
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="sampling seed (default: 0)")
+    p.add_argument("--seed", type=rng_seed, default=0, help="sampling seed (default: 0)")
     p.add_argument(
         "--repeat",
         type=positive_int,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, OneOf, nonnegative_float, positive_float, positive_int
-from latbench.errors import LatbenchError, TableError
+from latbench.errors import NOT_A_TABLE, LatbenchError, TableError
 from latbench.tablerun.paths import default_table_path
 
 if TYPE_CHECKING:  # the parsers need none of these: torch and pandas load when a command runs
@@ -155,6 +155,8 @@ def table_arg(schema: str) -> Callable[[str], Path]:
                 f"{path}: is a directory; expected a table file "
                 "(NAME.csv beside its NAME.meta.json side-car)"
             )
+        if path.suffix.lower() == ".json":
+            raise argparse.ArgumentTypeError(f"{path}: {NOT_A_TABLE}")
         side = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
         if not (path.is_file() and side.is_file()):
             return path
@@ -185,14 +187,14 @@ def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency")
     p.add_argument("--table", type=table_arg(schema), help="write to this CSV instead")
     p.add_argument(
         "--lock-timeout",
-        type=float,
+        type=nonnegative_float,
         metavar="S",
         help="another run writing the same table: wait at most S seconds, then "
         "stop with an error (default: wait for it)",
     )
     p.add_argument(
         "--item-timeout",
-        type=float,
+        type=nonnegative_float,
         default=600.0,
         metavar="S",
         help="wall-clock limit on one item making no progress: each of its turns (build, warm-up, "
@@ -341,7 +343,7 @@ def add_ray_args(
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS", help=ray_help)
     p.add_argument(
         "--ray-cpus",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="a local Ray (--ray without ADDRESS) uses N CPUs (default: all)",
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.cli import measuring, ui
-from latbench.cli.argtypes import SIZE, OneOf, nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, OneOf, positive_int, rng_seed
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError
 
@@ -45,9 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=SIZE,
         help="sampled architectures' size, small or paper (default: the space's own)",
     )
-    p.add_argument(
-        "--seed", type=nonnegative_int, default=0, help="seed of the sampled architectures"
-    )
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled architectures")
     p.add_argument(
         "--optimizer",
         type=OneOf("latbench.memory.steps", "OPTIMIZERS"),
@@ -107,12 +105,13 @@ def _label(arch: Architecture) -> str:
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
     from latbench.tables import read_table
+    from latbench.tables.schema import MEMORY
 
     cpu = args.device == "cpu"
     model = TrainingMemoryPredictor(
         "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
     )
-    calibrated(model, read_table(args.calibrate)) if args.calibrate else model.fit([], [])
+    calibrated(model, read_table(args.calibrate, MEMORY)) if args.calibrate else model.fit([], [])
     rows, parts = [], ""
     for i, (arch, est) in enumerate(zip(archs, model.explain(archs))):
         rows.append(

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from latbench.cli import ui
-from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int
+from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int, rng_seed
 from latbench.cli.modelargs import add_model_args, model_architectures, model_label
 from latbench.errors import LatbenchError, with_filename
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--n", type=positive_int, help="networks to sample (network predictors; default 10)"
     )
-    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of the sampled networks")
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
     add_model_args(p)
@@ -104,6 +104,12 @@ def _queries(
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
     if is_network:
+        if args.key:  # not silently ignored: it asks for ops
+            raise LatbenchError(
+                f"--key prices an op, but {args.predictor} is a network predictor: it predicts "
+                "--networks TABLE, --n networks of --space or --model (drop --key, or use an op "
+                "predictor: `latbench fit OPS`)"
+            )
         if args.networks is not None:
             archs = network_data(args.networks).archs
         elif args.space:
@@ -111,11 +117,13 @@ def _queries(
         else:
             raise LatbenchError("a network predictor needs --space SPACE or --networks TABLE")
         return archs, [a.genotype or a.name or f"arch{i}" for i, a in enumerate(archs)]
-    if args.n is not None:  # not silently ignored: it asks for networks
+    asked = [o for o, v in (("--n", args.n), ("--networks", args.networks)) if v is not None]
+    if asked:  # not silently ignored: they ask for networks
         raise LatbenchError(
-            f"--n samples networks, but {args.predictor} is an op predictor: it predicts "
-            "--key KEYs or every op of --space (drop --n, or fit a network predictor: "
-            "`latbench fit OPS --networks NETS`)"
+            f"{' and '.join(asked)} ask{'s' * (len(asked) == 1)} for networks, but "
+            f"{args.predictor} is an op predictor: "
+            "it predicts --key KEYs or every op of --space (drop them, or fit a network "
+            "predictor: `latbench fit OPS --networks NETS`)"
         )
     specs = [OpSpec.from_key(k) for k in args.key]
     if args.space:
@@ -148,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.persist import load
+    from latbench.tables import refuse_table
 
     model = load(
         args.predictor,
@@ -190,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         extra = [f"low_{model.unit}", f"high_{model.unit}", "interval_coverage"] if interval else []
         tail = ([model.coverage] if interval else []) + [source, str(args.predictor)]
+        refuse_table(args.out, "predictions")
         try:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
                 w = csv.writer(fh)  # floats as repr: every digit kept

@@ -8,6 +8,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
+from latbench.cli.argtypes import positive_int, rng_seed
 from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
 from latbench.errors import LatbenchError
 
@@ -50,11 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--sample",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="measure a seeded random N of the (matched) ops, in listing order",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    p.add_argument("--seed", type=rng_seed, default=0, help="seed of --sample (default: 0)")
     measuring.add_ray_args(p)
     p.set_defaults(func=run)
 
@@ -73,9 +74,7 @@ def select_specs(
             f"--match {' '.join(match or [])}: no op key matches; keys look "
             "like kind|k=v;..|NxCxHxW|float32|infer"
         )
-    if sample is not None and sample < len(specs):
-        if sample < 1:
-            raise LatbenchError(f"--sample {sample}: expected a positive number of ops")
+    if sample is not None and sample < len(specs):  # sample >= 1: --sample's type
         keep = np.random.default_rng(seed).choice(len(specs), sample, replace=False)
         specs = [specs[i] for i in sorted(keep)]
     return specs

@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from latbench.cli import ui
-from latbench.cli.argtypes import SIZE, nonnegative_float, positive_float, positive_int
-from latbench.cli.measuring import add_ray_args
+from latbench.cli.argtypes import (
+    SIZE,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    rng_seed,
+)
+from latbench.cli.measuring import add_ray_args, table_arg
 from latbench.errors import LatbenchError
 from latbench.papers import (
     DINTS_TARGETS_MIB,
@@ -100,9 +107,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lam", type=nonnegative_float, help="regulariser weight (λ)")
     p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the search")
+    p.add_argument("--seed", type=rng_seed, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
-    p.add_argument("--n-paths", type=int, default=3, help="GA: paths per individual (N_l)")
+    p.add_argument("--n-paths", type=positive_int, default=3, help="GA: paths per individual (N_l)")
     p.add_argument(
         "--upper-ms",
         type=positive_float,
@@ -128,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--confirm",
-        type=int,
+        type=nonnegative_int,
         default=0,
         metavar="N",
         help="hypersegnas: measure the top N kept networks on --device into the "
@@ -137,13 +144,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="hypersegnas --confirm: cpu or cuda[:N]")
     p.add_argument(
         "--memory-table",
-        type=Path,
+        type=table_arg("latbench.memory"),
         help="hypersegnas --confirm: memory table to append to (default: memory-dints-<size>.csv "
         "of the device under the tables home, where `latbench memory` writes)",
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=2,
         metavar="N",
         help="hypersegnas: local processes for the screen's full traces (default 2)",
@@ -156,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=1,
         help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
         "committed tables; more threads on a shared machine can be 10× slower)",
@@ -184,6 +191,14 @@ def run(args: argparse.Namespace) -> int:
             "space: docs/plugins.md)"
         )
     args.size = args.size or get_space(spaces[0]).default_size
+    given = {"--table": args.table, "--profile-missing": args.profile_missing}
+    unread = [option for option, value in given.items() if value]
+    if unread and (args.predictor or entry.costs == "memory"):
+        costs = "a memory --predictor" if entry.costs == "memory" else "--predictor"
+        raise LatbenchError(
+            f"{' and '.join(unread)}: a lookup predictor of latency tables, used only without "
+            f"--predictor; {entry.name} takes its costs from {costs} here"
+        )
     models = [_memory_model(args)] if entry.costs == "memory" else cost_models(args, spaces)
     with ui.progress_bar() as bar:  # one bar per label of the search's Progress callback
         tasks: dict[str, Any] = {}

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from latbench.cli import ui
+from latbench.cli.argtypes import nonnegative_int
 from latbench.errors import LatbenchError, TableError
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="print a table's device, protocol and rows")
     p.add_argument("table", help="path to a table CSV")
     p.add_argument("--sort", help="sort rows by this column (descending)")
-    p.add_argument("--limit", type=int, default=50, help="rows to print (default 50)")
+    p.add_argument("--limit", type=nonnegative_int, default=50, help="rows to print (default 50)")
     p.add_argument("--csv", action="store_true", help="print the rows as CSV instead")
     p.set_defaults(func=run)
 

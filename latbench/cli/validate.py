@@ -38,18 +38,22 @@ def _backends(text: str) -> list[str]:
 
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
-    """A saved predictor of whole networks (``NetworkPredictor``, or a transfer predictor;
-    ``latbench.predictors.load`` warns when fitted on another device); a predictor of ops is
-    refused in one line."""
+    """A saved predictor of whole networks' latency (``NetworkPredictor``, or a transfer
+    predictor; ``latbench.predictors.load`` warns when fitted on another device); a predictor
+    of ops, of memory (MiB) or a prior is refused in one line (validate, evaluate)."""
     from latbench.predictors.base import input_level
+    from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.persist import load
 
     model = load(path, device=device_slug)
-    if input_level(model) != "network":
+    refuse_prior(model, path)
+    unit = getattr(model, "unit", "ms")
+    if input_level(model) != "network" or unit != "ms":
+        what = "ops" if input_level(model) != "network" else f"networks in {unit}"
         raise LatbenchError(
-            f"{path}: is a {type(model).__name__}, which predicts ops; validate needs a network "
-            "predictor (`latbench fit OPS --networks NETS`, or a transfer predictor "
-            "`latbench fit --transfer-from`)"
+            f"{path}: is a {type(model).__name__}, which predicts {what}; this command needs "
+            "a network latency predictor (`latbench fit OPS --networks NETS`, or a transfer "
+            "predictor `latbench fit --transfer-from`)"
         )
     return model
 
@@ -131,7 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-frames",
-        type=int,
+        type=positive_int,
         default=PAPER_FRAMES,
         help=f"frame protocols (stnas, dyncell): frames timed (default: {PAPER_FRAMES})",
     )

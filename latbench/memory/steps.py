@@ -34,6 +34,18 @@ def subject_from_json(data: dict[str, Any]) -> Subject:
     return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
 
 
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "optimizer": (str,),
+    "lr": (float, int),
+    "momentum": (float, int),
+    "steps": (int,),
+    "batch": (int, type(None)),
+    "loss": (str,),
+    "foreach": (bool,),
+}
+"""The JSON types of each ``TrainConfig`` field (``TrainConfig.from_dict``)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How the training steps run. ``batch=None`` keeps the subject's own batch size."""
@@ -58,6 +70,30 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object, where: str) -> TrainConfig:
+        """The config of a ``to_dict()`` read from a file; anything else (not an object, an
+        unknown or mistyped field, a value out of range) is one ``LatbenchError`` starting
+        with ``where``."""
+        if not isinstance(data, dict):
+            raise LatbenchError(f"{where}: expected a JSON object (a TrainConfig)")
+        for name, value in data.items():
+            kinds = FIELD_TYPES.get(name)
+            if kinds is None:
+                known = ", ".join(FIELD_TYPES)
+                raise LatbenchError(
+                    f"{where}: unknown TrainConfig field {name!r}; expected {known}"
+                )
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                raise LatbenchError(
+                    f"{where}: TrainConfig field {name!r} is {value!r}; expected {names}"
+                )
+        try:
+            return cls(**data)
+        except LatbenchError as exc:
+            raise LatbenchError(f"{where}: {exc}") from None
 
     def make_optimizer(self, params: Sequence[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.optimizer == "sgd":

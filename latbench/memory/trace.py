@@ -37,6 +37,7 @@ from latbench.memory.steps import (
 from latbench.memory.workspace import WorkspaceFn, no_workspace
 from latbench.ops.registry import get_op_kind
 from latbench.opspec import strided_extent
+from latbench.timed import failure_fields
 
 ENGINES = ("meta", "fake", "real")  # real: actual CPU compute, for checking the others
 ALLOC, FREE = 1, 0
@@ -247,6 +248,14 @@ def _traced(
             rec.trace.n_setup = len(rec.trace.events)
             with rec:
                 run(module, inputs, mark=rec.mark)
+    except LatbenchError:
+        raise
+    except Exception as exc:  # the network's own error (e.g. batch norm on one value in train)
+        step = "inference pass" if run is run_inference else "training step"
+        raise LatbenchError(
+            f"{arch.name or arch.space} fails in a traced {step} on a "
+            f"{'x'.join(map(str, shape))} input: {failure_fields(exc)['error']}"
+        ) from None
     finally:
         rec.closed = True
     rec.trace.meta = {

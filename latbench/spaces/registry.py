@@ -5,7 +5,7 @@ the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -59,7 +59,8 @@ class Space:
     build_layout: Callable[[str], Any] | None = None
 
     def ops(self, size: str = "paper") -> list[OpSpec]:
-        return list(dict.fromkeys(self.build_ops(_check_size(self.name, size))))
+        specs = self._call("ops", self.build_ops, _check_size(self.name, size))
+        return list(dict.fromkeys(self._only(OpSpec, "ops", specs)))
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
         """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
@@ -69,15 +70,46 @@ class Space:
                 f"space {self.name!r} has no architecture sampler; spaces "
                 f"with one: {', '.join(spaces_with_architectures())}"
             )
+        from latbench.archs.graph import Architecture
+
         size = _check_size(self.name, size or self.default_size)
         rng = np.random.default_rng(seed)
-        return [self.sampler(size, rng) for _ in range(n)]
+        archs = [self._call("sampler", self.sampler, size, rng) for _ in range(n)]
+        return self._only(Architecture, "sampler", archs)
 
     def layout(self, size: str | None = None) -> Any:
         """The ops arranged for this space's search (see the space module's layout type)."""
         if self.build_layout is None:
             raise LatbenchError(f"space {self.name!r} has no search layout")
-        return self.build_layout(_check_size(self.name, size or self.default_size))
+        return self._call(
+            "layout", self.build_layout, _check_size(self.name, size or self.default_size)
+        )
+
+    def _call(self, what: str, fn: Callable[..., T], size: str, *args: Any) -> T:
+        """``fn(size, *args)``: the space's own code (a plugin's), whose error is one
+        ``LatbenchError`` naming the space, not a traceback."""
+        try:
+            return fn(size, *args)
+        except LatbenchError:
+            raise
+        except Exception as exc:
+            raise LatbenchError(
+                f"space {self.name!r}: its {what} ({size}) raised {type(exc).__name__}: "
+                f"{str(exc)[:200]}"
+            ) from None
+
+    def _only(self, kind: type, what: str, items: Any) -> list[Any]:
+        """``items`` as a list, if they are ``kind``s; else one ``LatbenchError``."""
+        items = (
+            list(items) if isinstance(items, Iterable) and not isinstance(items, str) else [items]
+        )
+        for item in items:
+            if not isinstance(item, kind):
+                raise LatbenchError(
+                    f"space {self.name!r}: its {what} gave a {type(item).__name__} "
+                    f"({str(item)[:60]!r}); expected {kind.__name__}s"
+                )
+        return items
 
 
 @dataclass(frozen=True)

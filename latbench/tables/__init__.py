@@ -8,6 +8,7 @@ from latbench.tables.store import (
     meta_path,
     read_meta,
     read_table,
+    refuse_table,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "meta_path",
     "read_meta",
     "read_table",
+    "refuse_table",
 ]

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from latbench.atomic import write_atomically
-from latbench.errors import InputFileError, TableError, with_filename
+from latbench.errors import NOT_A_TABLE, InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
 from latbench.tables.checks import Timer, check_header, check_rows, parse_rows, to_numbers
 from latbench.tables.schema import SCHEMAS, TableSchema
@@ -26,6 +26,17 @@ def meta_path(path: str | os.PathLike[str]) -> Path:
     """The JSON side-car of table ``path``: ``name.csv`` -> ``name.meta.json``."""
     p = Path(path)
     return p.with_name(p.name.removesuffix(".csv") + ".meta.json")
+
+
+def refuse_table(path: str | os.PathLike[str], what: str) -> None:
+    """``TableError`` when ``path`` is a table (its side-car beside it) or a table's side-car:
+    an output (``what``: a predictor, predictions, a plot) never replaces measured rows."""
+    p = Path(path)
+    side_car = p.name.endswith(".meta.json")
+    table = p.with_name(p.name.removesuffix(".meta.json") + ".csv") if side_car else p
+    if p.is_file() and table.is_file() and meta_path(table).is_file():
+        whose = "the side-car of a table" if p != table else "a table"
+        raise TableError(f"{p}: is {whose}; not replaced by {what} (give another path)")
 
 
 class TableMeta(dict):  # type: ignore[type-arg]
@@ -203,6 +214,8 @@ def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None) 
     _not_a_directory(p)
     if not p.is_file():
         raise TableError(f"{p}: no such table file")
+    if p.suffix.lower() == ".json":  # not a missing side-car of a table called *.json
+        raise TableError(f"{p}: {NOT_A_TABLE}")
     meta = read_meta(p)
     check_schema(p, meta, schema)
     schema = SCHEMAS[meta["schema"]]

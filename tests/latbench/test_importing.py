@@ -14,6 +14,7 @@ from latbench.cli import main
 from latbench.errors import LatbenchError, TableError
 from latbench.importing import ImportOptions, import_networks
 from latbench.netprofile import arch_id, measure_architectures, read_architectures, read_networks
+from latbench.predictors.data import network_data
 from latbench.timing import TimingConfig, make_timer
 
 A = (
@@ -108,7 +109,7 @@ def test_units_and_per_image_become_ms_per_batch(good, tmp_path):
 def test_disconnected_cells_kept_are_flagged(good, tmp_path):
     options = ImportOptions(unit="ms", batch=1, size="small", disconnected="keep")
     report = import_networks(good, tmp_path, options)
-    assert report.disconnected == 1 and report.rows["gpu_1"] == 3 and report.duplicates == 0
+    assert report.disconnected == 1 and report.rows["gpu_1"] == 3
     archs = read_architectures(read_networks(table(tmp_path, "gpu_1")))
     assert [a.meta["connected"] for a in archs] == [True, True, False]
 
@@ -196,6 +197,10 @@ def test_usage_errors(good, tmp_path, capsys):
     base = ["import-nets", str(good), "--unit", "ms", "--size", "small", "--out", out]
     assert main(base + ["--batch", "1", "--columns", "gpu_2"]) == 2
     assert "not among the file's latency columns: gpu_1, gpu_32" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a list of no column: was every column
+        main(base + ["--batch", "1", "--columns", ", "])
+    assert "--columns ', ' names no column" in capsys.readouterr().err
+    assert not Path(out).exists()
     assert main(base + ["--batch", "gpu_1=1"]) == 2
     assert "no batch size for column 'gpu_32'" in capsys.readouterr().err
     assert main(base + ["--batch", "1"]) == 0
@@ -264,25 +269,19 @@ def test_arch_column_names_the_genotype_column(tmp_path, capsys):
     assert "row 3, column 'genotype': malformed genotype" in capsys.readouterr().err
     assert main(base + ["--skip-bad"]) == 0
     assert list(read_networks(table(Path(out), "gpu_1"))["latency_median_ms"]) == [0.003]
+    # an architecture twice: one table row per network (readers refuse a key written twice;
+    # the import kept both rows, 'readers use the last one', and no reader took the table)
     twice = write_csv(tmp_path / "twice.csv", [["0", A, "3", "4"], ["1", A, "5", "6"]])
-    assert (
-        main(
-            [
-                "import-nets",
-                str(twice),
-                "--unit",
-                "ms",
-                "--batch",
-                "1",
-                "--size",
-                "small",
-                "--out",
-                str(tmp_path / "o2"),
-            ]
-        )
-        == 0
-    )
-    assert "1 rows repeat an architecture" in capsys.readouterr().out
+    again = ["import-nets", str(twice), "--unit", "ms", "--batch", "1", "--size", "small"]
+    capsys.readouterr()
+    assert main([*again, "--out", str(tmp_path / "o2")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"latbench: error: {twice}: row 3, column 'arch_str': repeated: the architecture of "
+        "row 2 again"
+    ]
+    assert main([*again, "--out", str(tmp_path / "o3"), "--skip-bad"]) == 0
+    kept = network_data(table(tmp_path / "o3", "gpu_1"))  # what fit and evaluate read
+    assert list(kept.latency_ms) == [3.0]
 
 
 @pytest.mark.parametrize(
@@ -343,3 +342,35 @@ def test_a_missing_file_is_named_before_the_options_are_checked(tmp_path, capsys
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"latbench: error: {tmp_path / 'nosuch.csv.gz'}: no such file"]
+
+
+@pytest.mark.parametrize("fmt", ["columns", "timm"])
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (
+            b"\xff\xfeMIT",
+            "license file: not UTF-8 text (byte b'\\xff' at offset 0); expected UTF-8 text",
+        ),
+        (b" \n", "license file is empty; expected the notice"),
+    ],
+)
+def test_a_license_file_not_utf8_or_empty_is_named(good, tmp_path, capsys, fmt, data, needle):
+    """Not UTF-8 was 'input: not UTF-8 text' (no file named); an empty one imported with the
+    note that no license was given. Nothing is written either way."""
+    lic = tmp_path / "LICENSE"
+    lic.write_bytes(data)
+    out = tmp_path / "out"
+    argv = [
+        "import-nets",
+        str(good),
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "--license-file",
+        str(lic),
+    ]
+    assert main(argv + (["--unit", "ms", "--batch", "1"] if fmt == "columns" else [])) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"latbench: error: {lic}: {needle}"]
+    assert not out.exists()

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,14 +139,24 @@ def test_predict_with_a_lookup_says_its_coverage(tables, tmp_path, capsys):
     assert "coverage {'hits': " in out and "'fallback': 0}" in out
     # --n asks for sampled networks, which an op predictor does not predict: refused, not ignored
     assert main(["predict", str(lut), "--space", "nasbench201", "--n", "5"]) == 2
-    assert "--n samples networks, but" in capsys.readouterr().err
+    assert "--n asks for networks, but" in capsys.readouterr().err
+    # so do --networks (was ignored: the space's ops printed), and --key a network predictor's
+    assert main(["predict", str(lut), "--networks", str(tables["test"])]) == 2
+    assert "--networks asks for networks, but" in capsys.readouterr().err
+    net = tmp_path / "net.json"
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(net)]) == 0
+    )
+    key = ["--key", "conv||1x8x8x8|float32|infer", "--networks", str(tables["test"])]
+    assert main(["predict", str(net), *key]) == 2
+    assert "--key prices an op, but" in capsys.readouterr().err
 
 
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
     ops = tmp_path / "ops.json"
     main(["fit", str(tables["ops"]), "-o", str(ops)])
     assert main(["evaluate", str(ops), str(tables["test"])]) == 2
-    assert "is an op predictor" in capsys.readouterr().err
+    assert "is a LookupPredictor, which predicts ops" in capsys.readouterr().err
     broken = tmp_path / "broken.json"
     broken.write_text(ops.read_text()[:100])
     assert main(["predict", str(broken), "--space", "nasbench201"]) == 2
@@ -295,3 +306,47 @@ def test_evaluate_on_the_calibration_table_says_the_scores_are_in_sample(tables,
     assert "was calibrated on: these scores are in-sample, not held out" in out
     assert main(["evaluate", str(model), str(tables["test"])]) == 0
     assert "in-sample" not in capsys.readouterr().out
+
+
+def test_a_memory_predictor_is_not_scored_or_shown_as_latency(tables, tmp_path, capsys):
+    """evaluate printed MAPE of MiB against ms; validate showed MiB as 'predicted ms'."""
+    memory = Path(__file__).parents[2] / "device_profiles/cpu-amd-epyc-1t/memory-dints-small.csv"
+    mem, out = tmp_path / "mem.json", tmp_path / "v"
+    assert main(["fit", "--kind", "memory", str(memory), "-o", str(mem)]) == 0
+    capsys.readouterr()
+    for argv in (
+        ["evaluate", str(mem), str(tables["test"])],
+        ["validate", "nasbench201:0:small", "--predictor", str(mem), "--out", str(out)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [
+            f"latbench: error: {mem}: is a TrainingMemoryPredictor, which predicts networks in "
+            "MiB; this command needs a network latency predictor (`latbench fit OPS --networks "
+            "NETS`, or a transfer predictor `latbench fit --transfer-from`)"
+        ]
+    assert not out.exists()
+
+
+def test_a_table_with_nothing_to_use_is_named(tables, nb201_archs, tmp_path, capsys):
+    """All rows failed, or no value of the statistic: the error named no file."""
+    net = tmp_path / "net.json"
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(net)]) == 0
+    )
+    failed = TableWriter(tmp_path / "failed.networks.csv", NETWORKS, META)
+    arch = {**arch_columns(nb201_archs[0], "small"), "repeat": 1, "protocol_id": "p"}
+    failed.append({**arch, "status": "error", "error": "x", "source": "measured"})
+    capsys.readouterr()
+    for argv, needle in (
+        (["evaluate", str(net), str(failed.path)], f"{failed.path}: no ok rows of repeat 1"),
+        (["predict", str(net), "--networks", str(failed.path)], f"{failed.path}: no ok rows"),
+        (
+            ["evaluate", str(net), str(tables["test"]), "--stat", "median-corrected"],
+            f"{tables['test']}: column 'latency_median_corrected_ms' is empty",
+        ),
+        (["fit", str(tables["ops"]), "--stat", "min-corrected", "-o", str(net)], "ops.csv: no m"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (argv, err)

@@ -9,6 +9,7 @@ from latbench.predictors.report import (
     NOISE_FLOOR_CORRECTED,
     evaluate_networks,
     pass_drift,
+    scatter_png,
 )
 
 
@@ -35,3 +36,16 @@ def test_without_a_reference_there_is_one_floor_and_no_drift():
     data = NetworkData([None] * 3, np.ones(3), np.ones(3) * 1.01)
     assert set(evaluate_networks({}, data)) == {NOISE_FLOOR}
     assert pass_drift(data) is None
+
+
+def test_the_scatter_plot_is_written_at_the_path_named_and_nowhere_else(tmp_path):
+    """savefig(path) appended .png to a name without a suffix: --plot FOLDER wrote FOLDER.png
+    beside it and said 'scatter plot -> FOLDER'."""
+    y = np.array([1.0, 2.0, 3.0])
+    folder = tmp_path / "plots"
+    folder.mkdir()
+    with pytest.raises(OSError, match="Is a directory"):
+        scatter_png(folder, y, {"p": y})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots"] and not any(folder.iterdir())
+    assert scatter_png(folder / "noext", y, {"p": y}).read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in folder.iterdir()] == ["noext"]

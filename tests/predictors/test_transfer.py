@@ -305,9 +305,17 @@ def test_sources_a_transfer_cannot_use_are_one_line(synth, archs, tmp_path, caps
         main(["fit", "--kind", "memory", str(profile / "memory-dints-small.csv"), "-o", memory])
         == 0
     )
+    other = tmp_path / "gpu.networks.csv"
+    other = str(_write_target(other, archs[:20], _target(synth, archs[:20], pool=9.0), "gpu"))
     source = ["--transfer-from", str(profile / "nasbench201-paper.predictor.json")]
     shots = ["--networks", nets, "--shots", "5", "-o", str(tmp_path / "o.json")]
     for argv, needle in (
+        # the same table twice, the target's own table, a saved file beside tables: were
+        # learned from (two devices of one, the target's latencies flattering its transfer)
+        ([*source, *shots, "--prior-from", other, other], f"{other}: the same file as {other}"),
+        ([*source, *shots, "--prior-from", other, nets], f"{nets}: the same file as --networks"),
+        ([*source, *shots, "--prior-from", memory, other], f"{memory}: a saved prior goes alone"),
+        (["--kind", "prior", "--prior-from", other, other, *shots[-2:]], "the same file as"),
         (
             ["--transfer-from", memory, *shots],
             f"{memory}: a TrainingMemoryPredictor, not a latency",

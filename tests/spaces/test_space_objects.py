@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from latbench.archs import sample_architectures
 from latbench.errors import LatbenchError
 from latbench.spaces import default_size, get_space, register_layout
-from latbench.spaces.registry import register_sampler, spaces_with_architectures
+from latbench.spaces.registry import Space, register_sampler, spaces_with_architectures
 
 
 def test_sampler_lives_on_the_space_and_matches_the_old_entry_point():
@@ -63,3 +65,28 @@ def test_attaching_twice_or_to_an_unknown_space_is_refused():
         register_sampler("msnas")(lambda size, rng: None)
     with pytest.raises(ValueError, match="unregistered space 'nope'"):
         register_layout("nope")(lambda size: None)
+
+
+def _raise(*_args):
+    raise ValueError("oops")
+
+
+def test_a_spaces_own_code_that_raises_or_gives_garbage_is_one_error_naming_it():
+    """A plugin's ops, sampler or layout: a traceback (or an AttributeError far away in the
+    command that used the result) before."""
+    spec = get_space("msnas").ops("small")[0]
+    good = Space("good", "x", lambda size: (s for s in [spec, spec]))  # any iterable
+    assert good.ops("small") == [spec]
+    for space, call, needle in (
+        (Space("b", "x", _raise), lambda s: s.ops("small"), "its ops (small) raised ValueError"),
+        (Space("b", "x", lambda size: ["x", 3]), lambda s: s.ops(), "its ops gave a str ('x')"),
+        (Space("b", "x", list, sampler=_raise), lambda s: s.sample(1), "its sampler (small) rai"),
+        (
+            Space("b", "x", list, sampler=lambda size, rng: "arch"),
+            lambda s: s.sample(2),
+            "its sampler gave a str ('arch'); expected Architectures",
+        ),
+        (Space("b", "x", list, build_layout=_raise), lambda s: s.layout(), "its layout (small)"),
+    ):
+        with pytest.raises(LatbenchError, match=re.escape(f"space 'b': {needle}")):
+            call(space)

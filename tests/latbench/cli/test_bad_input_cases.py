@@ -17,6 +17,7 @@ from latbench.spaces import get_space
 from latbench.tables import LATENCY, TableWriter, meta_path, read_table
 from latbench.timing.measurement import Measurement
 
+NOTHING = ["--match", "nothing"]  # were the option taken, no op would be measured
 META = {"fingerprint": {"slug": "cpu-test-1t"}, "protocol": {}, "protocol_id": "p"}
 
 
@@ -48,6 +49,32 @@ def one_line_error(capsys, argv: list[str]) -> str:
         (["memory", "dints", "--predict", "--n", "0"], "--n: 0 must be at least 1"),
         (["measure-nets", "stnas-encoder"], "has no architecture sampler"),
         (["profile", "nasbench201", "--budget-ms", "nan"], "must be finite"),
+        # seeds: one range, [0, 2**63), for every command (was a numpy/torch traceback)
+        (["search", "ga", "--seed", "-1"], "--seed: -1 must be an integer in [0, 2**63)"),
+        (["search", "cakes", "--seed", str(2**64)], "must be an integer in [0, 2**63)"),
+        (["profile", "nasbench201", "--sample", "1", "--seed", "-3"], "--seed: -3 must be"),
+        (["predict", "p.json", "--seed", str(2**63)], "--seed: 9223372036854775808 must be"),
+        # every numeric option has a range (were tracebacks, or taken as they came)
+        (["search", "rtdnas", "--threads", "0"], "--threads: 0 must be at least 1"),
+        (["search", "hypersegnas", "--jobs", "-1"], "--jobs: -1 must be at least 1"),
+        (["search", "hypersegnas", "--confirm", "-1"], "--confirm: -1 must be >= 0"),
+        (["search", "ga", "--n-paths", "0"], "--n-paths: 0 must be at least 1"),
+        (["profile", "nasbench201", "--sample", "0"], "--sample: 0 must be at least 1"),
+        (
+            ["profile", "nasbench201", "--ray", "--ray-cpus", "-1", *NOTHING],
+            "--ray-cpus: -1 must be at",
+        ),
+        (
+            ["profile", "nasbench201", "--lock-timeout", "nan", *NOTHING],
+            "--lock-timeout: 'nan' must be",
+        ),
+        (
+            ["profile", "nasbench201", "--item-timeout", "-5", *NOTHING],
+            "--item-timeout: -5 must be >= 0",
+        ),
+        (["show", "t.csv", "--limit", "-3"], "--limit: -3 must be >= 0"),
+        (["doctor", "--cc", "nan"], "--cc: 'nan' must be finite"),
+        (["validate", "stnas-decoder:0", "--n-frames", "0"], "--n-frames: 0 must be at least 1"),
     ],
 )
 def test_argument_ranges_are_one_line(capsys, argv, needle):

@@ -174,3 +174,19 @@ def test_options_must_be_spelt_out(argv, capsys):
         build_parser().parse_args(argv)
     assert exc.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_an_interrupt_names_the_table_it_stopped_writing(monkeypatch, capsys):
+    from latbench.cli import commands
+
+    def interrupted(argv):
+        stop = KeyboardInterrupt()
+        stop.add_note("2 row(s) of this run in t.csv; a re-run resumes")
+        raise stop
+
+    monkeypatch.setattr(commands, "dispatch", interrupted)
+    assert main(["profile", "nasbench201"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "latbench: interrupted; every row written so far is kept; 2 row(s) of this run in t.csv; "
+        "a re-run resumes"
+    ]

@@ -324,3 +324,21 @@ def test_a_network_predictor_is_refused_in_one_line(which, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "NetworkPredictor (ms, network level)" in err[0]
     assert "needs an op latency predictor" in err[0]
+
+
+def test_a_cost_option_the_search_would_not_read_is_one_line(capsys, msnas_predictor):
+    """--table / --profile-missing beside --predictor (or for hypersegnas' memory costs) were
+    ignored without a word: the run priced with another source than the one named."""
+    table = str(PROFILES / "msnas-small.csv")
+    for argv, needle in (
+        (["rtdnas", "--predictor", str(msnas_predictor), "--table", table], "--table: a lookup"),
+        (["ga", "--predictor", str(msnas_predictor), "--profile-missing"], "--profile-missing: a"),
+        (
+            ["hypersegnas", "--table", table],
+            "hypersegnas takes its costs from a memory --predictor",
+        ),
+    ):
+        capsys.readouterr()
+        assert main(["search", *argv, "--steps", "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], err

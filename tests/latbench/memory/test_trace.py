@@ -67,6 +67,19 @@ def test_op_subject_and_config_errors():
         trace_training(spec, engine="gpu")
 
 
+@pytest.mark.parametrize("engine", ["meta", "real"])
+def test_a_network_failing_in_train_mode_is_one_error_naming_it(engine):
+    """Batch norm over one value per channel runs in eval (how `--model` graphs are traced)
+    but not in a training step: `memory --predict --input-shape 1,3,1,1` was a traceback."""
+    spec = OpSpec.make("conv", (1, 8, 1, 1), norm="bn")
+    with pytest.raises(
+        LatbenchError,
+        match=r"fails in a traced training step on a 1x8x1x1 "
+        r"input: ValueError: Expected more than 1 value per channel",
+    ):
+        trace_training(spec, TrainConfig(steps=1), engine=engine)
+
+
 def test_cpu_slow_conv3d_workspace_is_the_column_buffer():
     small = OpSpec.make("conv", (1, 8, 16, 16, 16))  # PyTorch's CPU picks slow_conv3d here
     plain = replay_live(trace_training(small, TrainConfig(steps=1))).peak_live_bytes

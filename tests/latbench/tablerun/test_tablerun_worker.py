@@ -96,9 +96,11 @@ def test_an_interrupted_run_stops_its_executor_and_keeps_its_rows(tmp_path):
 
     job, path = OpLatencyJob.of(_timer(rounds=1)), tmp_path / "t.csv"
     executor = Interrupted()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as stopped:
         run_into_table(job, SPECS, path, executor=executor)
     assert executor.closed and list(read_table(path)["key"]) == KEYS[:1]
+    # the CLI's one line says where the rows are (a search's --confirm named no table)
+    assert stopped.value.__notes__ == [f"1 row(s) of this run in {path}; a re-run resumes"]
     run = run_into_table(job, SPECS, path)  # resumable: the lock was released
     assert run.skipped == KEYS[:1] and run.measured == KEYS[1:]
 

@@ -7,15 +7,18 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latbench.cli import main
 from latbench.errors import LatbenchError, TableError
 from latbench.predictors.data import op_data
+from latbench.predictors.report import scatter_png
 from latbench.tables import TableWriter, meta_path, read_table
 from latbench.tables.schema import SCHEMAS
 
@@ -185,3 +188,68 @@ def test_op_params_are_the_keys_whatever_the_file_says(tmp_path, capsys):
     assert main(["show", str(table)]) == 0
     out = capsys.readouterr().out
     assert "kernel=5" in out and "99" not in out, out
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"foo": 1}, "unknown TrainConfig field 'foo'; expected optimizer, lr"),
+        ({"lr": "fast"}, "TrainConfig field 'lr' is 'fast'; expected float or int"),
+        ({"steps": True}, "TrainConfig field 'steps' is True; expected int"),
+        ({"steps": 0}, "steps=0 and batch=None must be >= 1"),
+    ],
+)
+def test_a_memory_row_whose_train_config_is_nonsense_is_one_line(tmp_path, capsys, change, needle):
+    """`fit --kind memory` builds a TrainConfig from config_json: an unknown field was a
+    TypeError traceback, a mistyped one failed later inside the traced training step."""
+    table = _copy("memory-dints-small", tmp_path)
+    rows = list(csv.DictReader(table.open()))
+    rows[1]["config_json"] = json.dumps(json.loads(rows[1]["config_json"]) | change)
+    with table.open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    err = _one_line(capsys, ["fit", "--kind", "memory", str(table), "-o", str(tmp_path / "m.json")])
+    assert err.startswith(f"latbench: error: {table}: line 3, field 'config_json': {needle}")
+
+
+def test_a_json_file_named_as_a_table_is_named_as_one(tmp_path, capsys):
+    """A predictor passed where a table goes was 'missing side-car P.json.meta.json'; a new
+    --table P.json was written as a table called P.json."""
+    predictor = tmp_path / "p.json"
+    predictor.write_text("{}")
+    what = "a JSON file (a predictor, an architecture or a side-car); expected a table CSV"
+    for argv in (
+        ["fit", str(predictor), "-o", str(tmp_path / "o.json")],
+        ["evaluate", str(PROFILES / "nasbench201-paper.predictor.json"), str(predictor)],
+        ["profile", "nasbench201", "--table", str(tmp_path / "new.json")],
+        ["search", "hypersegnas", "--memory-table", str(predictor)],
+    ):
+        assert f": {what}" in _one_line(capsys, argv), argv
+    with pytest.raises(TableError, match=re.escape(f"{predictor}: {what}")):
+        read_table(predictor)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_search_memory_table_of_another_schema_is_refused_before_the_search(tmp_path, capsys):
+    latency = _copy("msnas-small", tmp_path)
+    err = _one_line(capsys, ["search", "hypersegnas", "--memory-table", str(latency)])
+    assert "is a latbench.latency table (its side-car's schema)" in err
+
+
+def test_no_output_replaces_a_table_or_its_side_car(tmp_path, capsys):
+    """fit T -o T, predict --out T and evaluate --plot/--json T wrote over measured rows."""
+    ops = _copy("nasbench201-paper", tmp_path)
+    side = tmp_path / "nasbench201-paper.meta.json"
+    predictor = str(PROFILES / "nasbench201-paper.predictor.json")
+    sampled = ["--space", "nasbench201", "--n", "2"]
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    for argv, target, what in (
+        (["fit", str(ops), "-o", str(ops)], ops, "a table; not replaced by a predictor"),
+        (["fit", str(ops), "-o", str(side)], side, "the side-car of a table; not replaced by a"),
+        (["predict", predictor, *sampled, "--out", str(ops)], ops, "a table; not replaced by"),
+    ):
+        assert f"{target}: is {what}" in _one_line(capsys, argv), argv
+    with pytest.raises(TableError, match="is the side-car of a table; not replaced by a plot"):
+        scatter_png(side, np.ones(2), {"p": np.ones(2)})
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == before
