@@ -32,6 +32,7 @@ from latbench.memory.allocator import replay_allocator, replay_live
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
 from latbench.memory.gpu import check_alloc_conf
 from latbench.memory.steps import Subject, TrainConfig, subject_from_json
+from latbench.memory.table import read_memory_table
 from latbench.memory.trace import trace_training
 from latbench.memory.workspace import WORKSPACES
 from latbench.opspec import OpSpec
@@ -44,8 +45,6 @@ from latbench.predictors.persist import (
     persistable,
     sha256_file,
 )
-from latbench.tables import read_table
-from latbench.tables.schema import MEMORY
 from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
@@ -334,7 +333,7 @@ def fit_memory(
     """The predictor fitted on the memory table at ``path`` under the TrainConfig of its
     measured ok rows (the most frequent one, if several), and the ``save`` info (device, table
     sha256, fit metrics). Raises ``LatbenchError`` for a table without such rows."""
-    table = read_table(path, MEMORY)
+    table = read_memory_table(path)
     require_unique_keys(table, str(path))
     rows = table[(table["status"] == "ok") & (table["source"] == "measured")]
     if rows.empty:

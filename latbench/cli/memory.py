@@ -103,15 +103,14 @@ def _label(arch: Architecture) -> str:
 
 
 def _predict(args: argparse.Namespace, archs: list[Architecture], config: TrainConfig) -> int:
+    from latbench.memory.table import read_memory_table
     from latbench.predictors.memory import TrainingMemoryPredictor, calibrated
-    from latbench.tables import read_table
-    from latbench.tables.schema import MEMORY
 
     cpu = args.device == "cpu"
     model = TrainingMemoryPredictor(
         "rss_growth" if cpu else "nvml", config, workspace="cpu" if cpu else "none"
     )
-    calibrated(model, read_table(args.calibrate, MEMORY)) if args.calibrate else model.fit([], [])
+    calibrated(model, read_memory_table(args.calibrate)) if args.calibrate else model.fit([], [])
     rows, parts = [], ""
     for i, (arch, est) in enumerate(zip(archs, model.explain(archs))):
         rows.append(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.device import fingerprint as device_fingerprint
+from latbench.errors import LatbenchError, TableError
 from latbench.memory.cpu import CHILD_TIMEOUT_S, measure_cpu
 from latbench.memory.gpu import alloc_conf, measure_gpu
 from latbench.memory.steps import Subject, TrainConfig
@@ -23,10 +24,25 @@ from latbench.tablerun.ids import protocol_id as _hash
 from latbench.tablerun.job import OnRound, OnTurn, TableJob
 from latbench.tablerun.paths import default_table_path
 from latbench.tablerun.rows import spec_columns
+from latbench.tables import read_table
 from latbench.tables.schema import MEMORY
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def read_memory_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The memory table at ``path`` (``read_table``), each row's ``config_json`` read as a
+    ``TrainConfig``: a ``TableError`` naming the file, line and field of one that is not."""
+    table = read_table(path, MEMORY)
+    for i, text in enumerate(table["config_json"]):
+        if text:
+            where = f"{path}: line {i + 2}, field 'config_json'"
+            try:
+                TrainConfig.from_dict(json.loads(text), where)
+            except LatbenchError as exc:
+                raise TableError(str(exc)) from None
+    return table
 
 
 def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:

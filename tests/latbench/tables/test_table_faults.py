@@ -209,8 +209,12 @@ def test_a_memory_row_whose_train_config_is_nonsense_is_one_line(tmp_path, capsy
         writer = csv.DictWriter(f, list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    err = _one_line(capsys, ["fit", "--kind", "memory", str(table), "-o", str(tmp_path / "m.json")])
-    assert err.startswith(f"latbench: error: {table}: line 3, field 'config_json': {needle}")
+    for argv in (
+        ["fit", "--kind", "memory", str(table), "-o", str(tmp_path / "m.json")],
+        ["memory", "dints:0:small", "--predict", "--calibrate", str(table)],
+    ):
+        err = _one_line(capsys, argv)
+        assert err.startswith(f"latbench: error: {table}: line 3, field 'config_json': {needle}")
 
 
 def test_a_json_file_named_as_a_table_is_named_as_one(tmp_path, capsys):
