@@ -278,6 +278,17 @@ def search_cells(
     return results
 
 
+def pool_size(n_layers: int, n_scales: int, n_paths: int) -> int:
+    """The GA's gene-pool size on an (``n_layers``, ``n_scales``) backbone: the paper's top
+    ``RTDNAS_GA_POOL`` paths, or every legal path of a backbone with fewer. Raises
+    ``SearchError`` when ``n_paths`` paths per individual cannot be drawn from it (checked
+    before the cell search, not after)."""
+    size = min(RTDNAS_GA_POOL, len(legal_paths(n_layers, n_scales)))
+    if not 1 <= n_paths <= size:
+        raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {size}")
+    return size
+
+
 def ga_decode(
     move_probs: torch.Tensor,
     cell_ms: torch.Tensor,
@@ -296,7 +307,7 @@ def ga_decode(
     if progress is not None:
         progress("GA decoding", 0, 1)
     n_layers, n_scales, _ = move_probs.shape
-    size = min(RTDNAS_GA_POOL, len(legal_paths(n_layers, n_scales)))
+    size = pool_size(n_layers, n_scales, n_paths)
     pool = GenePool.top(move_probs.numpy().astype(np.float64), size)
     per_cell = torch.where(legal_moves(n_scales), cell_ms.unsqueeze(1) + scaling_ms, 0.0)
     cells = np.broadcast_to(per_cell.numpy(), (n_layers, *per_cell.shape))
@@ -339,6 +350,7 @@ def search(
     """Cells searched with and without the latency term, then the λ run decoded by the GA
     (under ``upper_ms``, default the paper's 50 ms, and 22 FPS)."""
     layout, op_ms, scaling_ms = layout_costs(model, size)
+    pool_size(N_LAYERS, len(layout.cell_ops), n_paths)
     modules = (
         [[s.build() for s in ops.values()] for ops in layout.cell_ops],
         [
@@ -373,7 +385,8 @@ def ga(
 ) -> RtdnasResult:
     """The GA alone on the paper's 10-layer backbone and 3-block cell, with network weights β
     and cell logits drawn from a seeded RNG (synthetic, not trained); latencies from ``model``."""
-    _, op_ms, scaling_ms = layout_costs(model, size)
+    layout, op_ms, scaling_ms = layout_costs(model, size)
+    pool_size(PAPER_LAYERS, len(layout.cell_ops), n_paths)
     torch.manual_seed(seed)
     lat = NetworkLatency(PAPER_LAYERS, BLOCKS_PER_CELL, op_ms, scaling_ms)
     with torch.no_grad():

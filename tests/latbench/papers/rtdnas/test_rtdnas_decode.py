@@ -21,3 +21,22 @@ def test_small_backbone_uses_every_legal_path_as_the_pool():
     (gene,) = result.genes.tolist()  # one path per individual
     assert 0 <= gene < n_legal
     assert result.latency_ms == pytest.approx(n_layers * 1.0)  # n_layers cells of 1 ms each
+
+
+@pytest.mark.parametrize("entry", ["search", "ga"])
+def test_too_many_paths_are_refused_before_the_cell_search(monkeypatch, entry):
+    """n_paths above the pool size was an error only after the whole cell search had run."""
+    from latbench.nas.errors import SearchError
+    from latbench.papers.rtdnas import search
+    from latbench.predictors.learned import FlopsCost
+
+    class MsFlops(FlopsCost):
+        unit = "ms"
+
+    def ran(*args, **kwargs):
+        raise AssertionError("the cell search ran")
+
+    monkeypatch.setattr(search, "search_cells", ran)
+    monkeypatch.setattr(search, "NetworkLatency", ran)
+    with pytest.raises(SearchError, match="n_paths=11 must be between 1 and the pool size"):
+        getattr(search, entry)(MsFlops(), "small", n_paths=11)
