@@ -226,7 +226,9 @@ def search(
     ``model`` prices the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
     enc = get_space("stnas-encoder").layout(size)
     dec = get_space("stnas-decoder").layout(size)
-    encoder = search_encoder(enc.stages, enc.between, model, [0.0, lam], steps, seed, progress)
     layers = [list(layer.values()) for layer in dec.layers]
-    decoder = search_decoder(layers, decoder_model or model, [0.0, lam], steps, seed, progress)
+    decoder_model = decoder_model or model
+    cost_tensor(decoder_model, [op for layer in layers for op in layer])  # fails before, not after
+    encoder = search_encoder(enc.stages, enc.between, model, [0.0, lam], steps, seed, progress)
+    decoder = search_decoder(layers, decoder_model, [0.0, lam], steps, seed, progress)
     return StnasResult(encoder, decoder, dec.op_names)

@@ -79,3 +79,25 @@ def test_errors_name_the_problem():
         EncoderSupernet([DepthStage([Scale(1.0)])] * 2, [nn.Identity()])
     with pytest.raises(SearchError, match="at least one"):
         MixedOp([])
+
+
+def test_a_decoder_model_that_cannot_price_the_decoder_fails_before_the_encoder_search(
+    monkeypatch,
+):
+    """A wrong decoder predictor failed only after the whole encoder search had run."""
+    from latbench.papers.stnas import search
+    from latbench.predictors.learned import FlopsCost
+
+    class MsFlops(FlopsCost):
+        unit = "ms"
+
+    class Unpriced(MsFlops):
+        def predict(self, ops):
+            raise SearchError("decoder op not in the table")
+
+    def ran(*args, **kwargs):
+        raise AssertionError("the encoder search ran")
+
+    monkeypatch.setattr(search, "search_encoder", ran)
+    with pytest.raises(SearchError, match="decoder op not in the table"):
+        search.search(MsFlops(), "small", decoder_model=Unpriced())
