@@ -6,7 +6,12 @@ one-line message (exit 130), not a traceback; parser and dispatch: ``latbench.cl
 
 import sys
 
-INTERRUPTED = "latbench: interrupted; every row written so far is kept"
+
+def stopped_line(head: str, exc: BaseException) -> str:
+    """The one line of a run stopped by Ctrl-C or SIGTERM: ``head``, and when a table was being
+    written (the notes ``latbench.tablerun`` adds: its rows and path), that they are kept."""
+    notes = getattr(exc, "__notes__", [])
+    return "; ".join([head, "every row written so far is kept", *notes] if notes else [head])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return dispatch(argv)
     except KeyboardInterrupt as exc:  # tablerun's note names the table being written
-        print("; ".join([INTERRUPTED, *getattr(exc, "__notes__", [])]), file=sys.stderr)
+        print(stopped_line("latbench: interrupted", exc), file=sys.stderr)
         return 130
 
 

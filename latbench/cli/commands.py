@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from latbench import __version__
+from latbench.cli import stopped_line
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
 COMMANDS = (
@@ -194,8 +195,8 @@ def dispatch(argv: list[str] | None = None) -> int:
     try:
         with _latbench_warnings():
             return int(args.func(args) or 0)
-    except Terminated:
-        print("latbench: terminated (SIGTERM); every row written so far is kept", file=sys.stderr)
+    except Terminated as exc:
+        print(stopped_line("latbench: terminated (SIGTERM)", exc), file=sys.stderr)
         return 143
     except (LatbenchError, OSError, UnicodeDecodeError, RecursionError) as exc:
         line = str(exc)

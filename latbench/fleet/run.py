@@ -190,8 +190,11 @@ def run_on_fleet(
         try:
             wait(futures.values(), return_when=FIRST_EXCEPTION)
             result.tables = {slug: future.result() for slug, future in futures.items()}
-        except BaseException:  # Ctrl-C here, or one type's run failed
+        except BaseException as exc:  # Ctrl-C here, or one type's run failed
             stop.set()  # every type's thread cancels its tasks and ends
+            if isinstance(exc, KeyboardInterrupt) and not getattr(exc, "__notes__", None):
+                tables = ", ".join(str(p) for p in paths.values())
+                exc.add_note(f"this run's rows are in {tables}; a re-run resumes")
             raise
     for tasks in executors.values():
         result.retried += list(tasks.retried)

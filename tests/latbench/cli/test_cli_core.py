@@ -190,3 +190,15 @@ def test_an_interrupt_names_the_table_it_stopped_writing(monkeypatch, capsys):
         "latbench: interrupted; every row written so far is kept; 2 row(s) of this run in t.csv; "
         "a re-run resumes"
     ]
+
+
+def test_an_interrupt_outside_a_table_run_claims_no_rows(monkeypatch, capsys):
+    """A search or a fit writes no rows: its Ctrl-C line says only that it was interrupted."""
+    from latbench.cli import commands
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "dispatch", interrupted)
+    assert main(["search", "rtdnas"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["latbench: interrupted"]
