@@ -4,7 +4,22 @@ The entry point stays tiny, so Ctrl-C while the command's modules still import g
 one-line message (exit 130), not a traceback; parser and dispatch: ``latbench.cli.commands``.
 """
 
+import signal
 import sys
+import threading
+from types import FrameType
+
+
+class _Interrupt:
+    """SIGINT raises ``KeyboardInterrupt`` as Python's own handler does and remembers that it
+    came: a library's C code that turns it into another error (numpy's import makes it an
+    ImportError, "PyCapsule_Import could not import module datetime") is still Ctrl-C."""
+
+    came = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.came = True
+        raise KeyboardInterrupt
 
 
 def stopped_line(head: str, exc: BaseException) -> str:
@@ -16,6 +31,10 @@ def stopped_line(head: str, exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``latbench`` with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
+    interrupt, previous = _Interrupt(), None
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous = signal.signal(signal.SIGINT, interrupt)  # not where SIGINT is ignored
     try:
         from latbench.cli.commands import dispatch
 
@@ -23,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # tablerun's note names the table being written
         print(stopped_line("latbench: interrupted", exc), file=sys.stderr)
         return 130
+    except Exception:
+        if not interrupt.came:
+            raise
+        print("latbench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

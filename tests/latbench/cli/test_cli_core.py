@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from latbench.cli import main
@@ -190,6 +192,32 @@ def test_an_interrupt_names_the_table_it_stopped_writing(monkeypatch, capsys):
         "latbench: interrupted; every row written so far is kept; 2 row(s) of this run in t.csv; "
         "a re-run resumes"
     ]
+
+
+def test_ctrl_c_that_a_library_turns_into_another_error_is_still_ctrl_c(monkeypatch, capsys):
+    """numpy's import, interrupted in its C code, raises ImportError('PyCapsule_Import could
+    not import module "datetime"'): that was a traceback of three chained errors."""
+    import os
+    import signal
+
+    from latbench.cli import commands
+
+    def converted(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs before the next line
+            time.sleep(1)
+        except KeyboardInterrupt:
+            raise ImportError("PyCapsule_Import could not import module datetime") from None
+
+    def failed(argv):
+        raise ImportError("no module named x")
+
+    monkeypatch.setattr(commands, "dispatch", converted)
+    assert main(["show", "t.csv"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["latbench: interrupted"]
+    monkeypatch.setattr(commands, "dispatch", failed)
+    with pytest.raises(ImportError):  # the same error without a Ctrl-C is not hidden
+        main(["show", "t.csv"])
 
 
 def test_an_interrupt_outside_a_table_run_claims_no_rows(monkeypatch, capsys):
