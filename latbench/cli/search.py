@@ -175,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from latbench.nas.searches import get_search
+    from latbench.predictors.base import MissingOpsError
     from latbench.spaces import get_space
 
     torch.set_num_threads(args.threads)
@@ -208,13 +209,28 @@ def run(args: argparse.Namespace) -> int:
                 tasks[label] = bar.add_task(label, total=total, status="")
             bar.update(tasks[label], completed=done, total=total)
 
-        out = entry.run(args, models, report)
+        try:
+            out = entry.run(args, models, report)
+        except MissingOpsError as exc:
+            raise LatbenchError(f"{exc}{_fitted_elsewhere(args, models, spaces)}") from None
     for item in out.items:
         if isinstance(item, str):
             ui.console.print(item)
         else:
             ui.print_table(item.title, item.columns, item.rows)
     return 0
+
+
+def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str, ...]) -> str:
+    """``; P.json was fitted on tables of SPACE (SIZES)`` for each --predictor whose tables
+    (``info_["sizes"]``) hold none of ``spaces``: why its ops are missing ("" for none)."""
+    out = ""
+    for path, model in zip(args.predictor or [], models):
+        sizes = getattr(model, "info_", {}).get("sizes") or {}
+        if sizes and not set(spaces) & set(sizes):
+            fitted = ", ".join(f"{space} ({'/'.join(s)})" for space, s in sizes.items())
+            out += f"; {path} was fitted on tables of {fitted}, not of {', '.join(spaces)}"
+    return out
 
 
 def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:

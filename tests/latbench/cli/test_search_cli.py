@@ -342,3 +342,13 @@ def test_a_cost_option_the_search_would_not_read_is_one_line(capsys, msnas_predi
         assert main(["search", *argv, "--steps", "1"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], err
+
+
+def test_a_predictor_of_another_space_says_which_space_it_was_fitted_on(capsys, msnas_predictor):
+    assert main(["search", "stnas", "--predictor", str(msnas_predictor)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "have no measured row" in err[0], err
+    assert err[0].endswith(
+        f"; {msnas_predictor} was fitted on tables of msnas (small), not of stnas-encoder, "
+        "stnas-decoder"
+    )
