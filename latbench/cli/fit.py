@@ -161,10 +161,11 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
     return prior
 
 
-def _distinct_sources(args: argparse.Namespace) -> None:
+def _distinct_sources(args: argparse.Namespace) -> dict[Path, str]:
     """--prior-from: one saved prior alone, or networks tables of OTHER devices; the tables
     of it and --transfer-from (a model zoo's) name each file once (by content) and never the
-    --networks target table (its own latencies in the prior would flatter the transfer)."""
+    --networks target table (its own latencies in the prior would flatter the transfer).
+    Returns each source table's sha256."""
     from latbench.predictors.persist import sha256_file
 
     paths = args.prior_from or []
@@ -175,28 +176,30 @@ def _distinct_sources(args: argparse.Namespace) -> None:
             "tables to learn one from"
         )
     seen = {sha256_file(args.networks): f"--networks {args.networks}"} if args.networks else {}
+    digests = {}
     for path in (p for p in (args.transfer_from, *paths) if p and p.suffix != ".json"):
-        digest = sha256_file(path)
+        digest = digests[path] = sha256_file(path)
         if digest in seen:
             raise LatbenchError(
                 f"{path}: the same file as {seen[digest]}; --prior-from and --transfer-from "
                 "take other devices' tables, each once"
             )
         seen[digest] = str(path)
+    return digests
 
 
 def _fit_prior(args: argparse.Namespace) -> int:
     """``--kind prior``: learn the cross-device prior once and save it."""
-    from latbench.predictors.persist import save, sha256_file
+    from latbench.predictors.persist import save
 
     if not args.prior_from or len(args.prior_from) < 2:
         raise LatbenchError(
             "fit --kind prior needs --prior-from with >= 2 networks tables "
             "(e.g. the columns `latbench import-nets` wrote)"
         )
-    _distinct_sources(args)
+    digests = _distinct_sources(args)  # hashed once: the saved prior names them too
     prior = _learn_prior(args.prior_from, STATS[args.stat])
-    tables = {str(p): sha256_file(p) for p in args.prior_from}
+    tables = {str(p): digests[p] for p in args.prior_from}
     save(prior, args.out, tables=tables, statistic=STATS[args.stat])
     ui.console.print(f"saved prior -> {args.out}")
     return 0

@@ -149,11 +149,12 @@ def run(args: argparse.Namespace) -> int:
     timer, slug = measuring.timer_from_args(args, **cuda)
     path = args.table or default_table_path(slug, stem, args.out)
     fleet = args.ray is not None
-    todo = specs if fleet else still_to_measure(specs, path, OpLatencyJob.of(timer))
-    note = cost_note(len(todo), timer.config, fleet)
+    note = cost_note(len(specs), timer.config, fleet)
+    if note and not fleet:  # only a run long enough for a note reads the table to plan it
+        note = cost_note(len(still_to_measure(specs, path, OpLatencyJob.of(timer))), timer.config)
     if note:
         ui.console.print(f"latbench: {note}", highlight=False)
-    if args.ray is not None:
+    if fleet:
         from latbench.fleet.jobs import op_job_factory
 
         make_job = op_job_factory(timer.config, args.threads, cuda, meta)

@@ -301,14 +301,18 @@ def _record_protocol(path: Path, existing: Mapping[str, Any], meta: Mapping[str,
     if pid is None or pid == existing.get("protocol_id") or pid in others:
         return
     others[pid] = meta.get("protocol", {})
-    text = json.dumps({**existing, "other_protocols": others}, indent=2, sort_keys=True) + "\n"
-    write_atomically(meta_path(path), text)
+    write_atomically(meta_path(path), _json_text({**existing, "other_protocols": others}))
 
 
 def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:
     """A new table's side-car: its schema, version and column docs, then ``meta``."""
     full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc()}
-    return json.dumps({**full, **meta}, indent=2, sort_keys=True) + "\n"
+    return _json_text({**full, **meta})
+
+
+def _json_text(side_car: Mapping[str, Any]) -> str:
+    """A side-car as written: indented, keys sorted, one trailing newline."""
+    return json.dumps(side_car, indent=2, sort_keys=True) + "\n"
 
 
 def _values(path: Path, schema: TableSchema, row: Mapping[str, Any]) -> list[Any]:
