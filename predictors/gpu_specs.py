@@ -140,15 +140,20 @@ class Calibration:
 CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
 
 
-@functools.cache
 def calibration(batch: int) -> Calibration:
     """The stored calibration of ``batch``'s regime (``gpu_calibration.json``: fitted on the
     four published GPU columns by ``bench/transfer_spec.py --calibrate``)."""
+    return _regime_calibration(regime(batch))
+
+
+@functools.cache
+def _regime_calibration(name: str) -> Calibration:
+    """One regime of ``gpu_calibration.json``, read once per regime (not per batch size)."""
     if not CALIBRATION_JSON.is_file():
         raise LatbenchError(
             f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
         )
-    c = json.loads(CALIBRATION_JSON.read_text())["regimes"][regime(batch)]
+    c = json.loads(CALIBRATION_JSON.read_text())["regimes"][name]
     return Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
 
 
