@@ -35,7 +35,7 @@ from latbench.errors import LatbenchError, OpSpecError
 from latbench.ops.traced import Unencodable, encode_value, function_name
 from latbench.opspec import OpSpec
 
-INPUT = "in"  # latbench.archs.graph.INPUT
+INPUT = "in"  # latbench.architecture.INPUT
 
 
 class UntraceableError(LatbenchError):

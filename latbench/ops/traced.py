@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from latbench.errors import OpSpecError
+from latbench.model_loader import load_model, parse_model_spec, trusted_model
 from latbench.ops.registry import register_op
 from latbench.opspec import InputSpec, OpSpec
 from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
@@ -321,9 +322,6 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    # latbench.models imports this module (decompose encodes calls with it)
-    from latbench.models.loader import load_model, parse_model_spec, trusted_model
-
     if not trusted_model(parse_model_spec(model)):
         raise OpSpecError(
             f"submodule: model {model[:120]!r} is not loaded by this command; "
