@@ -71,12 +71,23 @@ def nvml() -> Iterator[Any | None]:
             pynvml.nvmlShutdown()
 
 
-def nvml_handle(pynvml: Any, device: torch.device) -> Any:
-    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe)."""
+def nvml_handle(pynvml: Any, device: torch.device) -> Any | None:
+    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe). Where
+    NVML does not know the UUID, by index only when both number the GPUs alike (NVML by PCI
+    bus id, ignoring CUDA_VISIBLE_DEVICES; CUDA fastest first unless CUDA_DEVICE_ORDER is
+    PCI_BUS_ID) or there is one GPU; else None: no NVML readings rather than another GPU's."""
     uuid = str(torch.cuda.get_device_properties(device).uuid)
     with contextlib.suppress(Exception):
         return pynvml.nvmlDeviceGetHandleByUUID(("GPU-" + uuid).encode())
-    return pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+    same_order = (
+        os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID"
+        and "CUDA_VISIBLE_DEVICES" not in os.environ
+    )
+    with contextlib.suppress(Exception):
+        if same_order or pynvml.nvmlDeviceGetCount() == 1:
+            index = device.index if device.index is not None else torch.cuda.current_device()
+            return pynvml.nvmlDeviceGetHandleByIndex(index)
+    return None
 
 
 def gpu_throttle_reasons(device: torch.device) -> list[str]:
@@ -84,8 +95,13 @@ def gpu_throttle_reasons(device: torch.device) -> list[str]:
     with nvml() as nv:
         if nv is None:
             return []
+        # "ClocksEventReasons" since NVML 12.2; "ThrottleReasons" before (deprecated)
+        get = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
         try:
-            mask = nv.nvmlDeviceGetCurrentClocksThrottleReasons(nvml_handle(nv, device))
+            handle = nvml_handle(nv, device)
+            if handle is None:
+                return []
+            mask = (get or nv.nvmlDeviceGetCurrentClocksThrottleReasons)(handle)
         except Exception:  # noqa: BLE001 - NVML not supported on this GPU
             return []
     return [name for bit, name in _THROTTLE_BITS.items() if mask & bit]
@@ -95,8 +111,10 @@ def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
     with nvml() as nv:
         if nv is None:
             return {"nvml": False}
-        out: dict[str, Any] = {"nvml": True}
         handle = nvml_handle(nv, device)
+        if handle is None:
+            return {"nvml": False}
+        out: dict[str, Any] = {"nvml": True}
         getters = {
             "driver": lambda: nv.nvmlSystemGetDriverVersion(),
             "sm_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM),

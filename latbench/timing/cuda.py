@@ -29,16 +29,36 @@ def gpu_math_state() -> dict[str, Any]:
     cuDNN autotuning (``cudnn.benchmark``) and determinism, TF32 for convolutions and for
     matmuls, and ``torch.get_float32_matmul_precision()``. Part of every CUDA protocol, so
     toggling one changes the protocol id (timm's published GPU numbers were taken with
-    ``cudnn.benchmark=True`` and TF32 on). Read only; never changed here."""
+    ``cudnn.benchmark=True`` and TF32 on). Where TF32 was set through torch's newer
+    ``fp32_precision`` settings, the legacy flags cannot be read (torch raises on the mix) and
+    the TF32 entries hold those settings ('tf32', 'ieee', 'none'). Read only; never changed here."""
     with warnings.catch_warnings():  # the allow_tf32 flags may be deprecated in newer torch
         warnings.simplefilter("ignore")
         return {
             "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
             "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-            "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-            "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-            "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
+            "cudnn_allow_tf32": _setting(
+                lambda: bool(torch.backends.cudnn.allow_tf32), "cudnn.conv"
+            ),
+            "matmul_allow_tf32": _setting(
+                lambda: bool(torch.backends.cuda.matmul.allow_tf32), "cuda.matmul"
+            ),
+            "float32_matmul_precision": _setting(
+                lambda: str(torch.get_float32_matmul_precision()), "cuda.matmul"
+            ),
         }
+
+
+def _setting(legacy: Callable[[], object], backend: str) -> object:
+    """``legacy()``, or the ``fp32_precision`` of ``torch.backends.<backend>`` where torch
+    refuses the legacy read because the new API was used."""
+    try:
+        return legacy()
+    except RuntimeError:
+        module: Any = torch.backends
+        for part in backend.split("."):
+            module = getattr(module, part)
+        return str(module.fp32_precision)
 
 
 class CudaEventSampler:
@@ -58,13 +78,14 @@ class CudaEventSampler:
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
         starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
         ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        stream = torch.cuda.current_stream(self.device)  # not the current device's: cuda:N
         for start, end in zip(starts, ends):
             if self._flush is not None:
                 self._flush.zero_()
-            start.record()
+            start.record(stream)
             for _ in range(calls):
                 fn()
-            end.record()
+            end.record(stream)
         torch.cuda.synchronize(self.device)
         return [s.elapsed_time(e) / calls for s, e in zip(starts, ends)]
 
