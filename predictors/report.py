@@ -33,17 +33,30 @@ def pass_drift(data: NetworkData) -> float | None:
     return float(np.median(data.repeat_drift / data.drift))
 
 
+def passes_share_rounds(data: NetworkData) -> bool:
+    """Whether every network's two passes read the same drift reference: the passes were
+    interleaved round by round (``measure-nets --repeat 2`` with ``--rounds > 1``), so a
+    slow-down of the whole machine hit both alike and there is no drift between them."""
+    return (
+        data.drift is not None
+        and data.repeat_drift is not None
+        and bool(np.array_equal(data.drift, data.repeat_drift))
+    )
+
+
 def evaluate_networks(
     predicted_ms: Mapping[str, np.ndarray], data: NetworkData
 ) -> dict[str, dict[str, float]]:
     """Accuracy of each named prediction against pass 1, plus the noise floor rows: pass 2 as
     measured, and pass 2 with the drift between the passes divided out (when a reference was
-    measured: ``repeat_ms · drift₁ / drift₂``, whichever statistic the data holds)."""
+    measured: ``repeat_ms · drift₁ / drift₂``, whichever statistic the data holds). Passes
+    that share their rounds (``passes_share_rounds``) have no drift between them: one floor
+    row, on the statistic the data holds."""
     rows = {name: accuracy(pred, data.latency_ms) for name, pred in predicted_ms.items()}
     if data.repeat_ms is None:
         return rows
     as_held = accuracy(data.repeat_ms, data.latency_ms)
-    if data.drift is None or data.repeat_drift is None:
+    if data.drift is None or data.repeat_drift is None or passes_share_rounds(data):
         rows[NOISE_FLOOR] = as_held
     elif data.corrected:  # raw = corrected · drift
         raw = accuracy(data.repeat_ms * data.repeat_drift, data.latency_ms * data.drift)

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         json_metrics,
         metric_rows,
         pass_drift,
+        passes_share_rounds,
         scatter_png,
     )
     from latbench.tables import refuse_table
@@ -86,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
             f"no repeat-2 rows: noise floor unknown ({how or 'measure with --repeat 2'})"
         )
     drift = pass_drift(nets)
-    if drift is not None:
+    if passes_share_rounds(nets):
+        ui.console.print(
+            "the two passes were interleaved round by round (one drift reference reading "
+            "for both): a slow-down of the whole machine hit both alike, none to divide out"
+        )
+    elif drift is not None:
         ui.console.print(
             f"drift between the passes: the machine ran {100 * abs(drift - 1):.1f} % "
             f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 (drift reference "

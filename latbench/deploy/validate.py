@@ -152,7 +152,8 @@ def untrusted_drift(drift: float | None, moved_notes: Sequence[str]) -> str:
     beyond ``DRIFT_TRUSTED``, or the reference moved more than ``DRIFT_MOVED`` during the run."""
     if drift is not None and abs(drift - 1.0) > DRIFT_TRUSTED:
         return (
-            f"drift {drift:.3f} is a correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
+            f"this run's drift {drift:.3f} (the reference before and after it) is a "
+            f"correction beyond ±{DRIFT_TRUSTED:.0%}, more than "
             "dividing by it can be trusted for (a loaded machine slows networks unevenly)"
         )
     return "the drift reference moved during the run" if moved_notes else ""
@@ -255,11 +256,11 @@ def _measure(
     predicted, stats, statistic = report.prediction.get("predicted_ms"), m.stats(), report.statistic
     why = untrusted_drift(m.drift, notes) if probe is not None and predicted is not None else ""
     if why:
-        corrected = gap_pct(stats[statistic], predicted)
+        corrected, corrected_ms = gap_pct(stats[statistic], predicted), stats[statistic]
         statistic = raw_statistic(statistic)
         notes.append(
-            f"gap against the raw {statistic}, not the drift-corrected one "
-            f"({corrected:+.1f} %): {why}"
+            f"gap against the raw {statistic} ({stats[statistic]:.4g} ms), not the "
+            f"drift-corrected one ({corrected_ms:.4g} ms, {corrected:+.1f} %): {why}"
         )
     return BackendResult(
         backend,

@@ -130,7 +130,7 @@ def register_op(
     inputs: InputSpecs | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator registering ``builder(spec) -> nn.Module`` as op kind ``name``; its
-    docstring's first line is the kind's description.
+    docstring's first paragraph, joined into one line, is the kind's description.
 
     ``params`` declares a checker per hyper-parameter (every default must have one),
     ``check(shape, params)`` the checks across parameters and the input shape, and
@@ -142,8 +142,7 @@ def register_op(
         )
 
     def decorate(builder: Builder) -> Builder:
-        doc = (builder.__doc__ or "").strip().splitlines()
-        summary = doc[0] if doc else ""
+        summary = " ".join((builder.__doc__ or "").strip().split("\n\n")[0].split())
         kind = OpKind(
             name, builder, defaults or {}, n_inputs, ranks, summary, params or {}, check, inputs
         )

@@ -168,3 +168,15 @@ def test_bad_parameter_value_names_it_and_the_valid_ones(
     with pytest.raises(OpSpecError) as err:  # refused when the spec is made, not when built
         example(kind).replace(**changes)
     assert all(n in str(err.value) for n in needles), str(err.value)
+
+
+def test_a_kind_is_described_by_its_whole_first_paragraph() -> None:
+    """`latbench ops` prints the description: a docstring's first paragraph wrapped over two
+    lines is joined, not cut at the first line break; the paragraphs after it are left out."""
+    from latbench.ops import get_op_kind
+
+    conv = get_op_kind("conv").doc
+    assert "\n" not in conv and conv.endswith("temporal 1D as (k,1,1)).")
+    assert get_op_kind("pool").doc.endswith("NAS-Bench-201's avg_pool_3x3).")
+    p3d = "DiNTS pseudo-3D op: ReLU, 2D-plane conv, complementary 1D conv, norm."
+    assert get_op_kind("p3d").doc == p3d

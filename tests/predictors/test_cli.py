@@ -350,3 +350,40 @@ def test_a_table_with_nothing_to_use_is_named(tables, nb201_archs, tmp_path, cap
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], (argv, err)
+
+
+def test_evaluate_says_interleaved_passes_have_no_drift_between_them(
+    synth, tables, tmp_path, nb201_archs, capsys
+):
+    """measure-nets --repeat 2 --rounds 20 times both passes in the same rounds, so every row
+    reads one drift; evaluate printed 'the machine ran 0.0 % slower in pass 2' and a second,
+    identical 'drift-corrected' floor row, as if it had measured a drift."""
+    w = TableWriter(tmp_path / "nets.csv", NETWORKS, META)
+    for repeat in (1, 2):
+        for i, a in enumerate(nb201_archs[15:]):
+            ms, drift = synth.network_ms(a) * (1 + 0.01 * repeat), 1.0 + 0.01 * i
+            w.append(
+                {
+                    **arch_columns(a, "small"),
+                    "repeat": repeat,
+                    "status": "ok",
+                    "source": "measured",
+                    "protocol_id": "p",
+                    "latency_median_ms": ms,
+                    "latency_min_ms": ms,
+                    "reference_ms": 3.0 * drift,
+                    "drift": drift,
+                    "latency_min_corrected_ms": ms / drift,
+                    "latency_median_corrected_ms": ms / drift,
+                }
+            )
+    model, metrics = tmp_path / "m.json", tmp_path / "ev.json"
+    assert (
+        main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
+    )
+    capsys.readouterr()
+    argv = ["evaluate", str(model), str(w.path), "--stat", "min-corrected", "--json", str(metrics)]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "interleaved round by round" in out and "slower in pass 2" not in out
+    assert "noise floor, drift-corrected" not in json.loads(metrics.read_text())

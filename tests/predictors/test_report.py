@@ -9,6 +9,7 @@ from latbench.predictors.report import (
     NOISE_FLOOR_CORRECTED,
     evaluate_networks,
     pass_drift,
+    passes_share_rounds,
     scatter_png,
 )
 
@@ -32,10 +33,23 @@ def test_the_floor_after_drift_correction_removes_a_whole_machine_slowdown(corre
     assert pass_drift(data) == pytest.approx(1.12)
 
 
+def test_passes_in_the_same_rounds_have_one_floor_and_no_drift_to_divide_out():
+    """measure-nets --repeat 2 interleaves the passes round by round: both read one reference,
+    and a second, 'drift-corrected' floor row only repeated the first."""
+    truth, drift = np.linspace(1.0, 5.0, 20), np.linspace(1.0, 1.3, 20)
+    data = NetworkData(
+        [None] * 20, truth, truth * 1.02, drift=drift, repeat_drift=drift.copy(), corrected=True
+    )
+    assert passes_share_rounds(data) and pass_drift(data) == 1.0
+    report = evaluate_networks({}, data)
+    assert set(report) == {NOISE_FLOOR} and report[NOISE_FLOOR]["within_5pct"] == 1.0
+    assert not passes_share_rounds(_data(corrected=True))
+
+
 def test_without_a_reference_there_is_one_floor_and_no_drift():
     data = NetworkData([None] * 3, np.ones(3), np.ones(3) * 1.01)
     assert set(evaluate_networks({}, data)) == {NOISE_FLOOR}
-    assert pass_drift(data) is None
+    assert pass_drift(data) is None and not passes_share_rounds(data)
 
 
 def test_the_scatter_plot_is_written_at_the_path_named_and_nowhere_else(tmp_path):

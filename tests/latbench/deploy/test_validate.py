@@ -216,7 +216,10 @@ def test_a_drift_correction_beyond_trust_is_not_shown_as_the_gap(
     assert run.gap_pct == pytest.approx(100 * (run.stats["latency_min_ms"] - predicted) / predicted)
     corrected = 100 * (run.stats["latency_min_corrected_ms"] - predicted) / predicted
     (why,) = [w for w in run.warnings if w.startswith("gap against the raw latency_min_ms")]
-    assert f"({corrected:+.1f} %)" in why and "drift 1.611" in why and "±25%" in why
+    assert f"{corrected:+.1f} %)" in why and "drift 1.611" in why and "±25%" in why
+    # both latencies in ms: the table's column is the corrected one, the gap uses the raw one
+    assert f"latency_min_ms ({run.stats['latency_min_ms']:.4g} ms)" in why
+    assert f"({run.stats['latency_min_corrected_ms']:.4g} ms, {corrected:+.1f} %)" in why
     assert report.rows()[0][6].endswith("(raw)")
     again = ValidationReport.from_dict(json.loads(report.to_json()))
     assert again.backends[0].gap_statistic == "latency_min_ms"
