@@ -3,6 +3,7 @@ alone and computes what the model computed; untraceable code is one line naming 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,21 @@ def test_unimportable_model_is_one_line(tmp_path: Path) -> None:
         load_model("nosuch_pkg:resnet18", "1,3,8,8")
     with pytest.raises(ModelSpecError, match="no file"):
         load_model(f"{tmp_path}/none.py:net", "1,3,8,8")
+
+
+@pytest.mark.parametrize(
+    "code, call",
+    [
+        ("import sys\nsys.exit(5)\n", "sys.exit(5)"),
+        ("def net():\n    raise SystemExit\n", "sys.exit(None)"),
+    ],
+)
+def test_a_model_file_that_exits_is_one_line(tmp_path: Path, code: str, call: str) -> None:
+    """A training script with a module-level ``sys.exit`` (or argparse) named as
+    ``train.py:net``: latbench exited with the script's code and printed nothing."""
+    (tmp_path / "train.py").write_text(code)
+    with pytest.raises(ModelSpecError, match=rf"train.py:net'.*called {re.escape(call)}"):
+        load_model(f"{tmp_path}/train.py:net", "1,3,8,8")
 
 
 def test_callable_without_input_shape_asks_for_one(model_file: str) -> None:
