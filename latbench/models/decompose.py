@@ -102,9 +102,10 @@ class NodeRunError(UntraceableError):
 class _Recorder(fx.Interpreter):
     """Runs the graph, keeping every node's value."""
 
-    def __init__(self, gm: fx.GraphModule):
+    def __init__(self, gm: fx.GraphModule, model: str):
         super().__init__(gm, garbage_collect_values=False)
         self.values: dict[fx.Node, Any] = {}
+        self.model = model  # ``NAME at NxCxHxW``, which messages start with
 
     def run_node(self, n: fx.Node) -> Any:
         try:
@@ -113,7 +114,7 @@ class _Recorder(fx.Interpreter):
             if isinstance(exc, LatbenchError):
                 raise
             raise NodeRunError(
-                f"node {n.name} ({_where(n)}) fails when run: "
+                f"{self.model}: node {n.name} ({_where(n)}) fails when run: "
                 f"{type(exc).__name__}: {_first_line(exc)}"
             ) from None
         self.values[n] = value
@@ -492,7 +493,7 @@ def decompose(
     except UntraceableError:
         _check_it_runs(model, x, name)
         raise
-    recorder = _Recorder(gm)
+    recorder = _Recorder(gm, f"{name} at {'x'.join(map(str, input_shape))}")
     with torch.inference_mode():
         recorder.run(x)
     values = recorder.values

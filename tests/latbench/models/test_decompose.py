@@ -137,16 +137,17 @@ def test_timm_resnet18_decomposes_with_its_own_input_size(needs_timm: None) -> N
 
 def test_a_node_that_fails_on_the_input_shape_is_one_line():
     """A 3-D --input-shape for a 2-D conv: torch.fx appends the node's graph dump to the
-    exception; the error stays the one line naming the node."""
+    exception; the error stays the one line naming the node, and the model and input shape
+    (with several --model flags the line did not say which model failed)."""
     from torch import nn
 
     from latbench.models import decompose
     from latbench.models.decompose import NodeRunError
 
     with pytest.raises(NodeRunError) as err:
-        decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32))
+        decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32), name="m.py:net")
     text = str(err.value)
-    assert "\n" not in text and text.startswith("node _0 (module 0) fails when run")
+    assert "\n" not in text and text.startswith("m.py:net at 1x3x32: node _0 (module 0) fails")
 
 
 def test_an_input_too_large_to_allocate_is_one_line(model_file: str) -> None:
