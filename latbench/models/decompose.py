@@ -68,6 +68,9 @@ class Decomposition:
     in, e.g. ``torch.zeros(...)``)."""
     auto_leaf: tuple[str, ...] = ()
     """Classes traced as one op because torch.fx stops in them and timm says so."""
+    unused_leaf: tuple[str, ...] = ()
+    """``leaf`` names that are the class of no submodule (the model's own class included:
+    torch.fx always traces the model's forward)."""
 
     def specs(self) -> list[OpSpec]:
         return [op.spec for op in self.ops]
@@ -80,7 +83,7 @@ class _LeafTracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         cls = type(m)
-        if cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf:
+        if any(name in self.leaf for name in _class_names(cls)):
             return True
         return super().is_leaf_module(m, qualname)
 
@@ -375,9 +378,7 @@ class _Specifier:
         if builtin is not None:
             return builtin
         cls = type(module)
-        is_user_leaf = (
-            cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf
-        )
+        is_user_leaf = any(name in self.leaf for name in _class_names(cls))
         init = None if is_user_leaf else _init_args(module)
         if init is not None:
             return OpSpec.make(
@@ -535,6 +536,7 @@ def decompose(
     if not ops:
         raise UntraceableError(f"{name}: tracing found no op that computes a tensor")
     n_params = sum(p.numel() for p in model.parameters())
+    classes = {c for m in model.modules() if m is not model for c in _class_names(type(m))}
     return Decomposition(
         name,
         tuple(input_shape),
@@ -544,7 +546,13 @@ def decompose(
         n_params,
         dropped,
         auto_leaf,
+        tuple(name for name in leaf if name not in classes),
     )
+
+
+def _class_names(cls: type) -> tuple[str, str]:
+    """The two names ``leaf`` may give a class by: ``Block`` and ``pkg.module.Block``."""
+    return cls.__name__, qualified(cls)
 
 
 def _example_input(model: nn.Module, input_shape: Sequence[int], name: str) -> torch.Tensor:
