@@ -32,7 +32,7 @@ import torch
 from torch import fx, nn
 
 from latbench.errors import LatbenchError, OpSpecError
-from latbench.ops.traced import Unencodable, encode_value, function_name
+from latbench.ops.traced import Unencodable, block_digest, encode_value, function_name
 from latbench.opspec import OpSpec
 
 INPUT = "in"  # latbench.archs.graph.INPUT
@@ -390,17 +390,8 @@ class _Specifier:
                 **common,
             )
         # the same block at another path (repeated blocks of a stage): one key for all
-        sig = (
-            cls,
-            repr(module),
-            tuple(
-                (n, tuple(t.shape))
-                for n, t in [*module.named_parameters(), *module.named_buffers()]
-            ),
-            common["inputs"],
-            common["args"],
-            common["kwargs"],
-        )
+        digest = block_digest(module)
+        sig = (cls, digest, common["inputs"], common["args"], common["kwargs"])
         path = self._seen_leaf.setdefault(sig, str(node.target))
         return OpSpec.make(
             "submodule",
@@ -409,6 +400,7 @@ class _Specifier:
             model=self.model,
             shape="x".join(map(str, self.shape)),
             path=path,
+            digest=digest,
             **common,
         )
 

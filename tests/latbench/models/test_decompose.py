@@ -157,3 +157,43 @@ def test_an_input_too_large_to_allocate_is_one_line(model_file: str) -> None:
         trace_model(f"{model_file}:net", (1, 3, 10**8, 10**8))
     text = str(err.value)
     assert "\n" not in text and "cannot make an input of shape 1x3x100000000x100000000" in text
+
+
+BLOCK_NET = """
+from torch import nn
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 3, 1)
+    def forward(self, x):
+        return self.c(x){extra}
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = Block()
+    def forward(self, x):
+        return self.b(x) + 1
+def net():
+    return Net()
+"""
+
+
+def test_same_named_files_with_other_blocks_give_other_leaf_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``net.py:net --leaf Block`` in two folders (or one file edited between runs): the
+    ``submodule`` key named only the model text and the path, so the second Block (20x the
+    work) was "already in table" with the first one's latency."""
+    keys = []
+    for folder, extra in (("a", ""), ("b", ".relu()")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "net.py").write_text(BLOCK_NET.format(extra=extra))
+        monkeypatch.chdir(tmp_path / folder)
+        d = trace_model("net.py:net", "1,3,8,8", leaf=["Block"])
+        keys.append(next(op.spec for op in d.ops if op.spec.kind == "submodule"))
+    assert keys[0].key != keys[1].key
+    monkeypatch.chdir(tmp_path / "a")
+    keys[0].build()  # the block traced rebuilds from its key
+    forged = OpSpec.from_key(keys[0].key.replace(keys[0].p["digest"], keys[1].p["digest"]))
+    with pytest.raises(LatbenchError, match="not the block this key was traced from"):
+        forged.build()
