@@ -131,3 +131,41 @@ def test_a_transfer_scale_below_0_is_damaged(synth, nb201_ops, nb201_archs, tmp_
     doc = json.loads(save(model, tmp_path / "t.json").read_text())
     doc["state"]["scale"] = -2.0
     _assert_damaged(doc, tmp_path, "'scale'")
+
+
+@pytest.fixture(scope="module")
+def transfer_docs(synth, nb201_ops, nb201_archs, tmp_path_factory):
+    """A saved transfer predictor of each method family: op costs, device model, log map."""
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)
+    archs, folder = nb201_archs[:8], tmp_path_factory.mktemp("t")
+    y = [synth.network_ms(a) for a in archs]
+    return {
+        method: json.loads(
+            save(TransferPredictor(lookup, method).fit(archs, y), folder / "t.json").read_text()
+        )
+        for method in ("opcost", "roofline", "loglinear")
+    }
+
+
+@pytest.mark.parametrize(
+    "method, edit, needle",
+    [
+        ("opcost", lambda s: s.update(theta=s["theta"][:-1]), "'theta'"),  # was an IndexError
+        ("opcost", lambda s: s["theta"].__setitem__(1, None), "'theta'"),  # was NaN ms
+        ("opcost", lambda s: s.update(method_="bogus"), "'method_'"),
+        ("opcost", lambda s: s.update(y_range=[5.0]), "'y_range'"),  # was a ValueError
+        ("opcost", lambda s: s.update(y_range=[5.0, 1.0]), "'y_range'"),
+        ("roofline", lambda s: s["map"].__setitem__(1, -1.0), "'map'"),
+        ("loglinear", lambda s: s.update(map=[]), "'map'"),
+        ("loglinear", lambda s: s["map"].__setitem__(0, 1e300), "'map'"),  # was inf ms
+        ("loglinear", lambda s: s["map"].__setitem__(1, None), "'map'"),
+        ("loglinear", lambda s: s["residuals"].__setitem__(0, "x"), "'residuals'"),
+    ],
+)
+def test_a_transfer_whose_fitted_arrays_mean_nothing_is_damaged(
+    transfer_docs, tmp_path, method, edit, needle
+):
+    """Each predicted an IndexError/ValueError traceback or NaN/inf ms before."""
+    doc = json.loads(json.dumps(transfer_docs[method]))
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
