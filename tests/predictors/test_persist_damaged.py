@@ -169,3 +169,13 @@ def test_a_transfer_whose_fitted_arrays_mean_nothing_is_damaged(
     doc = json.loads(json.dumps(transfer_docs[method]))
     edit(doc["state"])
     _assert_damaged(doc, tmp_path, needle)
+
+
+@pytest.mark.parametrize("weights", [[0.4, -1.0, 0.0, 0.0], [-1e300, 0.0, 0.0, 0.0]])
+def test_a_spec_sheet_estimate_with_a_negative_weight_is_damaged(tmp_path, weights):
+    """``fit --target-gpu V100 --shots 0`` edited: it predicted -141 ms (or -1e300 ms)."""
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    doc = json.loads(save(SpecSheetPredictor("V100").fit(), tmp_path / "v100.json").read_text())
+    doc["state"]["weights"] = weights
+    _assert_damaged(doc, tmp_path, "'weights'")
