@@ -179,3 +179,35 @@ def test_a_spec_sheet_estimate_with_a_negative_weight_is_damaged(tmp_path, weigh
     doc = json.loads(save(SpecSheetPredictor("V100").fit(), tmp_path / "v100.json").read_text())
     doc["state"]["weights"] = weights
     _assert_damaged(doc, tmp_path, "'weights'")
+
+
+@pytest.fixture(scope="module")
+def prior_doc(synth, nb201_archs, tmp_path_factory):
+    from latbench.predictors.batch import encode
+    from latbench.predictors.device_prior import DevicePrior
+
+    archs = nb201_archs[:12]
+    devices = {
+        name: (encode(archs), [scale * synth.network_ms(a) for a in archs])
+        for name, scale in (("a", 1.0), ("b", 2.0))
+    }
+    prior = DevicePrior.fit_devices(devices)
+    return json.loads(save(prior, tmp_path_factory.mktemp("p") / "prior.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda s: s["cov"][0].__setitem__(0, None), "'cov/phis'"),  # was a ValueError traceback
+        (lambda s: s["cov"][1].__setitem__(1, -1.0), "'cov/phis'"),  # in `fit --prior-from`
+        (lambda s: s["phis"][0].__setitem__(0, None), "'cov/phis'"),
+        (lambda s: s.update(batches=[0, 1]), "'batches'"),
+        (lambda s: s.update(batches=[1]), "'batches'"),
+    ],
+)
+def test_a_device_prior_with_nan_or_negative_variances_is_damaged(
+    prior_doc, tmp_path, edit, needle
+):
+    doc = json.loads(json.dumps(prior_doc))
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
