@@ -211,3 +211,22 @@ def test_a_device_prior_with_nan_or_negative_variances_is_damaged(
     doc = json.loads(json.dumps(prior_doc))
     edit(doc["state"])
     _assert_damaged(doc, tmp_path, needle)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("offset_mib_", -1e300),  # predicted -1e300 MiB
+        ("residual_spread_mib_", -1.0),
+        ("context_mib_", "x"),  # a ValueError traceback where an nvml estimate is explained
+        ("max_split_mib", -1),
+    ],
+)
+def test_a_memory_predictor_with_impossible_mib_is_damaged(tmp_path, field, value):
+    from latbench.predictors.memory import TrainingMemoryPredictor
+
+    doc = json.loads(
+        save(TrainingMemoryPredictor("nvml").fit([], []), tmp_path / "m.json").read_text()
+    )
+    doc["state"][field] = value
+    _assert_damaged(doc, tmp_path, f"'{field}'")
