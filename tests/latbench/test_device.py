@@ -56,3 +56,27 @@ def test_no_handle_means_no_throttle_reading(one_cuda_device, monkeypatch):
 
     monkeypatch.setattr(device_module, "nvml", lambda: contextlib.nullcontext(Nvml()))
     assert gpu_throttle_reasons(torch.device("cuda", 1)) == []
+
+
+def test_throttling_between_two_readings_is_named_with_its_time(one_cuda_device, monkeypatch):
+    """Throttle reasons are looked at twice; NVML's violation counters cover the whole run."""
+
+    class Nvml(FakeNvml):
+        held = {0: 5_000_000, 1: 0, 3: 0, 5: 0}
+
+        def nvmlDeviceGetHandleByUUID(self, uuid):  # noqa: N802
+            return "h"
+
+        def nvmlDeviceGetViolationStatus(self, handle, policy):  # noqa: N802
+            if policy == 5:
+                raise RuntimeError("NVML_ERROR_NOT_SUPPORTED")
+            return SimpleNamespace(referenceTime=0, violationTime=self.held[policy])
+
+    monkeypatch.setattr(device_module, "nvml", lambda: contextlib.nullcontext(Nvml()))
+    dev = torch.device("cuda", 0)
+    before = device_module.gpu_violation_ns(dev)
+    assert before == {"power": 5_000_000, "thermal": 0, "board limit": 0}
+    Nvml.held = {0: 17_300_000, 1: 400_000, 3: 0, 5: 0}
+    after = device_module.gpu_violation_ns(dev)
+    assert device_module.throttled_between(before, after) == "power 12.3 ms, thermal 0.4 ms"
+    assert device_module.throttled_between(after, after) == ""
