@@ -97,11 +97,18 @@ def load_specs() -> dict[str, GpuSpec]:
 
 
 def find_gpu(name: str) -> GpuSpec:
-    """The spec of ``name`` (its name or an alias, any case); else an error listing them."""
+    """The spec of ``name`` (its name or an alias, any case); else an error listing them. An
+    alias of several variants (``a100``: 40 and 80 GB; ``h100``: SXM and PCIe, whose peaks
+    differ by a third) is refused: the estimate would be another card's."""
     want = name.strip().lower()
-    for spec in load_specs().values():
-        if want == spec.gpu.lower() or want in spec.aliases:
-            return spec
+    found = [s for s in load_specs().values() if want == s.gpu.lower() or want in s.aliases]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise LatbenchError(
+            f"GPU {name!r} names {len(found)} cards of predictors/gpu_specs.csv: "
+            f"{', '.join(s.gpu for s in found)}; give one"
+        )
     raise LatbenchError(
         f"no spec sheet for GPU {name!r}; known: "
         f"{', '.join(load_specs())} (predictors/gpu_specs.csv)"

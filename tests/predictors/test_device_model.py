@@ -253,14 +253,18 @@ def test_the_spec_table_is_sourced_and_complete():
         "Titan RTX",
         "RTX 3090",
         "RTX 4090",
-        "A100",
-        "H100",
+        "A100 40GB",
+        "A100 80GB",
+        "H100 SXM",
+        "H100 PCIe",
     )
     specs = load_specs()
     assert set(wanted) <= set(specs)
     for s in specs.values():
         assert s.source and s.sms > 0 and s.fp32_tflops > 0 and s.memory_gbps > 0
-    assert find_gpu("titan_xp").gpu == "Titan Xp" and find_gpu("a100").sms == 108
+    assert find_gpu("titan_xp").gpu == "Titan Xp" and find_gpu("a100 80gb").sms == 108
+    with pytest.raises(Exception, match="'H100' names 2 cards .*: H100 SXM, H100 PCIe; give one"):
+        find_gpu("H100")  # SXM5 and PCIe differ by a third in FP32 peak, 68 % in bandwidth
     with pytest.raises(Exception, match="no spec sheet for GPU 'B200'; known: V100"):
         find_gpu("B200")
 
