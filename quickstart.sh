@@ -58,6 +58,9 @@ main_job() {
   echo "quickstart done: tables, predictor, plot and reports are in $out/"
   echo "latbench is installed in $VENV: run 'source $VENV/bin/activate' to put it on PATH" \
     "(or call $VENV/bin/latbench)"
+  echo "next: README.md's five-minute tour runs these steps one by one;" \
+    "LATBENCH_SPACE=msnas ./quickstart.sh runs them on another space (latbench spaces lists them);" \
+    "docs/models.md profiles and predicts your own model"
 }
 
 case "${1:-run}" in
