@@ -217,7 +217,7 @@ def steps(out: Path, device: str) -> list[Step]:
                 str(out / "validate"),
                 "--json",
             ],
-            60,
+            180,  # two cold TensorRT engine builds (trt, ort-trt) before measuring
             _all(_cuda, _ort_provider("CUDAExecutionProvider")),
         ),
         Step(

@@ -39,6 +39,7 @@ from latbench.predictors.gpu_specs import (
     find_gpu,
     regime,
 )
+from latbench.predictors.metrics import accuracy
 from latbench.predictors.transfer_fit import tolerance_factor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +143,7 @@ def main() -> None:
         base = other["y"] * ratio
         print(
             f"{c['gpu'] + '_' + str(c['batch']):18s} {100 * np.mean(np.abs(pred / y - 1)):7.1f} "
-            f"{spearmanr(pred, y)[0]:6.3f} {100 * np.mean(np.abs(pred / y - 1) < 0.1):5.1f}% "
+            f"{spearmanr(pred, y)[0]:6.3f} {100 * accuracy(pred, y)['within_10pct']:5.1f}% "
             f"{100 * inside:12.1f}% {100 * np.mean(np.abs(base / y - 1)):31.1f}  "
             f"{spearmanr(base, y)[0]:6.3f}",
             flush=True,

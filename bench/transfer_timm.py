@@ -31,7 +31,7 @@ import numpy as np
 from latbench.errors import LatbenchError
 from latbench.importing_timm import ModelNetworks, read_timm
 from latbench.model_features import FEATURES, FeatureCache, features_of
-from latbench.models.loader import import_library
+from latbench.model_loader import import_library
 from latbench.predictors.metrics import accuracy
 from latbench.predictors.model_transfer import (
     ModelTransferPredictor,

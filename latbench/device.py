@@ -34,6 +34,9 @@ _THROTTLE_BITS = {  # NVML throttle reasons; benign ones (0x1 idle, 0x2 app cloc
     0x80: "hw_power_brake_slowdown",
 }
 
+_VIOLATION_POLICIES = {0: "power", 1: "thermal", 3: "board limit", 5: "reliability"}
+"""NVML perf policies (``nvmlPerfPolicyType_t``) whose violation time counts as throttling."""
+
 
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     """Installed versions of ``names``; packages that are not installed are omitted."""
@@ -71,12 +74,23 @@ def nvml() -> Iterator[Any | None]:
             pynvml.nvmlShutdown()
 
 
-def nvml_handle(pynvml: Any, device: torch.device) -> Any:
-    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe)."""
+def nvml_handle(pynvml: Any, device: torch.device) -> Any | None:
+    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe). Where
+    NVML does not know the UUID, by index only when both number the GPUs alike (NVML by PCI
+    bus id, ignoring CUDA_VISIBLE_DEVICES; CUDA fastest first unless CUDA_DEVICE_ORDER is
+    PCI_BUS_ID) or there is one GPU; else None: no NVML readings rather than another GPU's."""
     uuid = str(torch.cuda.get_device_properties(device).uuid)
     with contextlib.suppress(Exception):
         return pynvml.nvmlDeviceGetHandleByUUID(("GPU-" + uuid).encode())
-    return pynvml.nvmlDeviceGetHandleByIndex(device.index or 0)
+    same_order = (
+        os.environ.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID"
+        and "CUDA_VISIBLE_DEVICES" not in os.environ
+    )
+    with contextlib.suppress(Exception):
+        if same_order or pynvml.nvmlDeviceGetCount() == 1:
+            index = device.index if device.index is not None else torch.cuda.current_device()
+            return pynvml.nvmlDeviceGetHandleByIndex(index)
+    return None
 
 
 def gpu_throttle_reasons(device: torch.device) -> list[str]:
@@ -84,19 +98,51 @@ def gpu_throttle_reasons(device: torch.device) -> list[str]:
     with nvml() as nv:
         if nv is None:
             return []
+        # "ClocksEventReasons" since NVML 12.2; "ThrottleReasons" before (deprecated)
+        get = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
         try:
-            mask = nv.nvmlDeviceGetCurrentClocksThrottleReasons(nvml_handle(nv, device))
+            handle = nvml_handle(nv, device)
+            if handle is None:
+                return []
+            mask = (get or nv.nvmlDeviceGetCurrentClocksThrottleReasons)(handle)
         except Exception:  # noqa: BLE001 - NVML not supported on this GPU
             return []
     return [name for bit, name in _THROTTLE_BITS.items() if mask & bit]
+
+
+def gpu_violation_ns(device: torch.device) -> dict[str, int]:
+    """Nanoseconds each limiter (power, thermal, board limit, reliability) has held ``device``
+    below its application clocks since the driver loaded: NVML's
+    ``nvmlDeviceGetViolationStatus`` (``violationTime``, ns). A difference of two readings is
+    the throttling between them, which two looks at the throttle reasons can miss. Empty
+    without NVML; a policy the GPU does not report is left out."""
+    out: dict[str, int] = {}
+    with nvml() as nv:
+        if nv is None:
+            return out
+        with contextlib.suppress(Exception):
+            handle = nvml_handle(nv, device)
+            for policy, name in _VIOLATION_POLICIES.items() if handle is not None else ():
+                with contextlib.suppress(Exception):
+                    out[name] = int(nv.nvmlDeviceGetViolationStatus(handle, policy).violationTime)
+    return out
+
+
+def throttled_between(before: dict[str, int], after: dict[str, int]) -> str:
+    """'power 12.3 ms, thermal 0.4 ms' for the limiters whose violation time grew between two
+    ``gpu_violation_ns`` readings; '' when none did."""
+    grew = {k: after[k] - before[k] for k in after if k in before and after[k] > before[k]}
+    return ", ".join(f"{k} {ns / 1e6:.1f} ms" for k, ns in grew.items())
 
 
 def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
     with nvml() as nv:
         if nv is None:
             return {"nvml": False}
-        out: dict[str, Any] = {"nvml": True}
         handle = nvml_handle(nv, device)
+        if handle is None:
+            return {"nvml": False}
+        out: dict[str, Any] = {"nvml": True}
         getters = {
             "driver": lambda: nv.nvmlSystemGetDriverVersion(),
             "sm_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM),

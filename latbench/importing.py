@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from latbench.archs.graph import Architecture
+from latbench.architecture import Architecture, spaces_with_genotypes
 from latbench.archs.nasbench201 import from_genotype, is_connected
 from latbench.archs.ofa_mbv3 import (
     ROW_COLUMNS,
@@ -36,7 +36,6 @@ from latbench.archs.ofa_mbv3 import (
     build_network,
     config_from_columns,
 )
-from latbench.archs.registry import spaces_with_genotypes
 from latbench.errors import GenotypeError, LatbenchError, UnknownGenotypeOpError
 from latbench.netprofile import arch_columns, default_networks_path
 from latbench.plugin_loader import load_plugins

@@ -41,7 +41,7 @@ from latbench.importing import (
     slug_of,
 )
 from latbench.model_features import FEATURES, FeatureCache, features_of, timm_features
-from latbench.models.loader import import_library
+from latbench.model_loader import import_library
 from latbench.tablerun.paths import default_table_path
 from latbench.tables import read_meta
 from latbench.tables.schema import NETWORKS

@@ -5,7 +5,7 @@ JSON, ``NaN``/``Infinity`` (Python's ``json`` accepts them), floats that overflo
 longer than ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``. ``OSError`` passes
 through (the CLI's ``os_error_line``). ``validated`` checks a document against the pydantic
 model beside its reader (``latbench.tables.store``, ``latbench.predictors.persist``,
-``latbench.archs.graph``): ``<file>: field 'a.b[0]' is <value>; expected <what>``.
+``latbench.architecture``): ``<file>: field 'a.b[0]' is <value>; expected <what>``.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from latbench.atomic import write_atomically
 from latbench.errors import LatbenchError
 from latbench.features import flop_counter, numel
-from latbench.models.loader import import_library
+from latbench.model_loader import import_library
 
 
 def _names(text: str, inplace: str = "") -> tuple[str, ...]:

@@ -26,8 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from latbench.archs.graph import Architecture
-from latbench.archs.registry import compact_dict
+from latbench.architecture import Architecture, compact_dict
 from latbench.errors import LatbenchError, TableError
 from latbench.profile import timer_job_fields
 from latbench.tablerun.driver import TableRun, run_into_table
@@ -55,7 +54,7 @@ def default_networks_path(
 
 def arch_columns(arch: Architecture, size: str = "", *, compact: bool = False) -> dict[str, Any]:
     """The descriptive columns of a network row (no measurement); ``compact`` stores the
-    architecture as its genotype and build meta (``archs.registry.compact_dict``), which
+    architecture as its genotype and build meta (``latbench.architecture.compact_dict``), which
     ``read_architectures`` rebuilds: a few hundred bytes instead of ~8 KB a paper-size net."""
     mode = "train" if any(e.op.mode == "train" for e in arch.edges) else "infer"
     text = json.dumps(compact_dict(arch), sort_keys=True) if compact else arch.to_json()

@@ -9,8 +9,7 @@ use the same API.
 
 from __future__ import annotations
 
-from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_genotype
+from latbench.architecture import INPUT, Architecture, Edge, register_genotype
 from latbench.importing import register_row_parser
 from latbench.nas.searches import register_search
 from latbench.ops.registry import REQUIRED, register_op

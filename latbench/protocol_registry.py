@@ -14,7 +14,7 @@ from latbench.errors import PLUGIN_HINT, LatbenchError
 from latbench.plugin_loader import load_plugins
 
 if TYPE_CHECKING:
-    from latbench.archs.graph import Architecture
+    from latbench.architecture import Architecture
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from latbench.architecture import longest_path
 from latbench.archs import INPUT, Architecture
-from latbench.archs.graph import longest_path
 from latbench.opspec import OpSpec
 
 KIND_PREFIX = "op_sum:"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,21 @@ class NetworkData:
     def xy(self) -> tuple[list, np.ndarray]:
         """``(X, y)`` of a network predictor's ``fit``: architectures, latency (ms, pass 1)."""
         return self.archs, self.latency_ms
+
+    def rows(self, index: np.ndarray) -> NetworkData:
+        """The networks at ``index`` (integer positions), every per-network array alike."""
+
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[index]
+
+        return replace(
+            self,
+            archs=[self.archs[i] for i in index],
+            latency_ms=self.latency_ms[index],
+            repeat_ms=pick(self.repeat_ms),
+            drift=pick(self.drift),
+            repeat_drift=pick(self.repeat_drift),
+        )
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:

@@ -26,6 +26,7 @@ from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
 from latbench.predictors.persist import (
     check_numbers,
+    check_range,
     check_type,
     check_unique,
     damaged,
@@ -173,7 +174,7 @@ class DevicePrior:
         devices = check_type("devices", state["devices"], list, "a list of device names")
         p = len(keys) + 1
         mean = np.array(check_numbers("mean", state["mean"], p), dtype=np.float64)
-        cov = np.array(state["cov"], dtype=np.float64)
+        cov = np.array(state["cov"], dtype=np.float64)  # None -> NaN, caught below
         phis = np.array(state["phis"], dtype=np.float64)
         if cov.shape != (p, p) or phis.shape != (len(devices), p):
             raise damaged(
@@ -181,5 +182,8 @@ class DevicePrior:
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",
                 f"{cov.shape}, {phis.shape}",
             )
-        batches = [int(b) for b in state.get("batches", [1] * len(devices))]
-        return cls(list(keys), mean, cov, list(devices), phis, batches)
+        if not (np.isfinite(cov).all() and np.isfinite(phis).all()) or (np.diag(cov) < 0).any():
+            raise damaged("cov/phis", "finite numbers, variances (cov's diagonal) >= 0")
+        batches = state.get("batches", [1] * len(devices))
+        check_range("batches", batches, 1, 2**31, "a batch size >= 1 per device", len(devices))
+        return cls(list(keys), mean, cov, list(devices), phis, [int(b) for b in batches])

@@ -30,8 +30,9 @@ from latbench.errors import LatbenchError
 from latbench.predictors.base import Predictor
 from latbench.predictors.batch import ArchBatch, encode
 from latbench.predictors.device_model import network_terms, op_terms
-from latbench.predictors.persist import check_numbers, check_type, persistable
+from latbench.predictors.persist import check_numbers, check_range, check_type, persistable
 from latbench.predictors.transfer_fit import relative_nnls, tolerance_interval
+from latbench.statistics import LATENCY_RANGE_MS
 
 SPECS_CSV = Path(__file__).with_name("gpu_specs.csv")
 ESTIMATE_LABEL = "estimate from spec sheet"
@@ -157,6 +158,9 @@ def _regime_calibration(name: str) -> Calibration:
     return Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
 
 
+WEIGHTS = "ms per network, launch, FLOP and byte: >= 0 (a spec sheet's rates are positive)"
+
+
 @persistable
 @dataclass(repr=False, eq=False)
 class SpecSheetPredictor(Predictor):
@@ -211,7 +215,7 @@ class SpecSheetPredictor(Predictor):
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> SpecSheetPredictor:
         p = check_type("params", state["params"], dict, "an object")
-        check_numbers("weights", state["weights"], 4)
+        check_range("weights", state["weights"], 0, LATENCY_RANGE_MS[1], WEIGHTS, 4)
         check_numbers("residuals", state["residuals"])
         obj = cls(str(p["gpu"]), int(p["batch"]), float(p["coverage"]))
         obj.spec_, obj.n_shots_ = find_gpu(obj.gpu), 0

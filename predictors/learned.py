@@ -96,6 +96,8 @@ def feature_matrix(specs: Sequence[OpSpec], names: Sequence[str] = FEATURE_NAMES
     )
 
 
+FEATURE_MAX = 100.0
+FEATURES = f"a log feature's mean or spread within +-{FEATURE_MAX:g}"
 SHARED = "*"
 """Name of the shared model in ``models_``."""
 
@@ -130,6 +132,10 @@ class LinearLogModel:
         intercept = check_numbers("intercept", [s["intercept"]])[0]
         if len(s["coef"]) != n:
             raise damaged("coef", f"{n} coefficients", len(s["coef"]))
+        # features are logarithms of counts (and one-hots): a mean or spread past +-100 (ln of
+        # 1e43) standardises every op to an exp() of 0 or inf ms
+        check_range("mean", s["mean"], -FEATURE_MAX, FEATURE_MAX, FEATURES, n)
+        check_range("scale", s["scale"], 0, FEATURE_MAX, FEATURES, n)
         return cls(arr("mean"), arr("scale", positive=True), arr("coef"), intercept)
 
 

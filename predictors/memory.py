@@ -40,11 +40,12 @@ from latbench.papers import MIB
 from latbench.predictors.base import Predictor, check_param
 from latbench.predictors.persist import (
     check_choice,
-    check_numbers,
+    check_range,
     check_type,
     persistable,
     sha256_file,
 )
+from latbench.tables.checks import MAX_MIB
 from latbench.tables.unique import require_unique_keys
 
 TARGETS = {  # target -> (measured column, modelled basis)
@@ -105,6 +106,9 @@ def _basis_mib(
         value = r.peak_reserved_bytes if basis == "reserved" else r.peak_allocated_bytes
         _BASIS_CACHE[key] = (value / MIB, r.peak_phase)
     return _BASIS_CACHE[key]
+
+
+MIBS = f"MiB within +-{MAX_MIB:g} (a median residual; spreads, sizes >= 0)"
 
 
 @persistable
@@ -225,10 +229,11 @@ class TrainingMemoryPredictor(Predictor):
     def from_state(cls, state: Mapping[str, Any]) -> TrainingMemoryPredictor:
         check_choice("target", state["target"], TARGETS)
         check_choice("workspace", state["workspace"], WORKSPACES)
-        check_numbers(
-            "offset_mib_, residual_spread_mib_",
-            [state["offset_mib_"], state["residual_spread_mib_"]],
-        )
+        check_range("offset_mib_", [state["offset_mib_"]], -MAX_MIB, MAX_MIB, MIBS)
+        check_range("residual_spread_mib_", [state["residual_spread_mib_"]], 0, MAX_MIB, MIBS)
+        for name in ("max_split_mib", "context_mib_"):  # None: not set
+            if state.get(name) is not None:
+                check_range(name, [state[name]], 0, MAX_MIB, f"null or {MIBS}")
         n = check_type("n_calibration_", state["n_calibration_"], int, "an integer")
         config = TrainConfig.from_dict(state["config"], "field 'config'")
         obj = cls(state["target"], config, state["workspace"], state["max_split_mib"])

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from latbench.archs.graph import Architecture
+from latbench.architecture import Architecture
 from latbench.errors import LatbenchError
 from latbench.fleet.pool import parallel_map
 from latbench.memory.steps import TrainConfig, as_training_architecture

@@ -38,8 +38,8 @@ def accuracy(
         )
     rel = np.abs(pred - meas) / meas
     out = {"n": float(len(meas)), "mape_pct": float(100 * rel.mean())}
-    for band in WITHIN_BANDS:
-        out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band))
+    for band in WITHIN_BANDS:  # exactly 10 % off is within ±10 % (1.1 / 1.0 - 1 is 0.1 + 1e-16)
+        out[f"within_{round(100 * band)}pct"] = float(np.mean(rel <= band * (1 + 1e-9)))
     out["kendall_tau"] = float(stats.kendalltau(pred, meas).statistic)
     out["spearman_rho"] = float(stats.spearmanr(pred, meas).statistic)
     return out

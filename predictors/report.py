@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +114,7 @@ def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]
     keep = np.array([arch_digest(a) not in known for a in data.archs] if known else [True])
     if keep.all():
         return data, 0
-    rows = np.flatnonzero(keep)
-    repeat = data.repeat_ms[rows] if data.repeat_ms is not None else None
-    archs = [data.archs[i] for i in rows]
-    held = replace(data, archs=archs, latency_ms=data.latency_ms[rows], repeat_ms=repeat)
-    return held, int((~keep).sum())
+    return data.rows(np.flatnonzero(keep)), int((~keep).sum())
 
 
 def scatter_png(

@@ -12,6 +12,7 @@ predictions far outside the shots' range warn (``ExtrapolationWarning``) and non
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,9 @@ from latbench.predictors.persist import (
     PredictorFileError,
     check_choice,
     check_numbers,
+    check_range,
     check_type,
+    damaged,
     from_state_of,
     persistable,
 )
@@ -44,6 +47,7 @@ from latbench.predictors.transfer_fit import (
     select,
     tolerance_interval,
 )
+from latbench.statistics import LATENCY_RANGE_MS
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
@@ -237,7 +241,8 @@ class TransferPredictor(Predictor):
             return cls._from_v0_state(state)
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         if state.get("roofline") is not None:  # absent in files saved before the device model
-            check_numbers("roofline", state["roofline"], 4)
+            check_range("roofline", state["roofline"], 0, MAX_MS, WEIGHTS, 4)
+        _check_fitted_arrays(state)
         obj = cls(from_state_of(state["source"]), prior=prior, **p)
         obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
         check_numbers("scale", [obj.scale_], positive=True)  # source cost -> ms, a median ratio
@@ -257,6 +262,30 @@ class TransferPredictor(Predictor):
         obj.shots_, obj.fit_metrics_ = [], dict(state["fit_metrics"])
         obj.roofline_ = None
         return obj
+
+
+MAX_MS = LATENCY_RANGE_MS[1]
+WEIGHTS = f"weights of the device model, >= 0 and <= {MAX_MS:g}"
+_LOG_SPAN = math.log(LATENCY_RANGE_MS[1] / LATENCY_RANGE_MS[0])
+
+
+def _check_fitted_arrays(state: Mapping[str, Any]) -> None:
+    """The arrays ``predict`` uses for the saved ``method_``: their lengths and ranges (an
+    edited file was an IndexError, or NaN / inf milliseconds, at the first prediction)."""
+    method = check_choice("method_", state["method_"], METHODS[1:])  # a fit never keeps auto
+    lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
+    if lo > hi:
+        raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
+    check_numbers("residuals", state["residuals"])
+    if method in OP_METHODS:
+        vocab = check_type("vocab", state["vocab"], list, "a list of op keys")
+        check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)
+    elif method in ROOFLINE_METHODS:
+        check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
+    else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
+        intercept, slope = check_numbers("map", state["map"], 2)
+        check_range("map", [intercept], -_LOG_SPAN, _LOG_SPAN, "a log-ms intercept", 1)
+        check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency", 1)
 
 
 @dataclass

@@ -1,9 +1,20 @@
-"""Shared fixtures: a fake nanosecond clock for the timers' adaptive loop."""
+"""Shared fixtures: a fake nanosecond clock for the timers' adaptive loop; the ``cuda``
+marker (a test that needs a CUDA GPU: skipped without one, selected by ``-m cuda``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if item.get_closest_marker("cuda") is not None:
+            item.add_marker(skip)
 
 
 class FakeClock:

@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture, Edge
-from latbench.archs.registry import register_genotype
+from latbench.architecture import INPUT, Architecture, Edge, register_genotype
 from latbench.errors import GenotypeError, LatbenchError
 from latbench.ops.mobilenetv3 import make_divisible
 from latbench.ops.params import as_int

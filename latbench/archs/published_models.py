@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from latbench.archs.graph import INPUT, Architecture
-from latbench.archs.registry import register_genotype
+from latbench.architecture import INPUT, Architecture, register_genotype
 from latbench.errors import LatbenchError
 
 TIMM_SPACE = "timm"

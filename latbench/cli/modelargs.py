@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from latbench.cli import ui
+from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # the parsers import no torch
     from latbench.archs import Architecture
@@ -53,14 +54,21 @@ def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     specs = args.model if isinstance(args.model, list) else [args.model]
     timeout_s = item_timeout_s(args)
     archs = []
+    unused = set(args.leaf)
     for spec in specs:
         decomposition = trace_model(spec, args.input_shape, leaf=args.leaf, timeout_s=timeout_s)
+        unused &= set(decomposition.unused_leaf)
         arch = model_architecture(decomposition)
         archs.append(arch)
         ui.console.print(
             f"{spec} at {model_size(arch)}: {len(arch.edges)} ops ({len(set(arch.ops()))} "
             f"distinct), {decomposition.n_params / 1e6:.2f} M params",
             highlight=False,
+        )
+    if unused:  # a typo, or the model's own class: tracing would have ignored it
+        raise LatbenchError(
+            f"--leaf {', '.join(sorted(unused))}: no submodule of {', '.join(specs)} has that "
+            "class (the model's own class cannot be one op: its forward is always traced)"
         )
     return archs
 

@@ -183,11 +183,27 @@ def _torch_verdict(version: str, cc: float, probe: bool) -> str:
         return "unsupported: CPU-only build of torch; install a CUDA build"
     archs = torch.cuda.get_arch_list() if probe and torch.cuda.is_available() else []
     if archs:
-        sm = int(round(cc * 10))
-        ptx = any(a.startswith("compute_") and int(a[8:]) <= sm for a in archs)
-        ok = f"sm_{sm}" in archs or ptx
+        ok = any(arch_runs_on(a, cc) for a in archs)
         return "ok" if ok else f"unsupported: this build has {', '.join(archs)}"
     return verdict("torch", version, cc, build)
+
+
+def arch_runs_on(arch: str, cc: float) -> bool:
+    """Whether code built for ``arch`` (an entry of ``torch.cuda.get_arch_list()``) runs on a
+    GPU of capability ``cc``: a cubin ``sm_XY`` (or family ``sm_XYf``) on X.Z with Z >= Y (same
+    major); an arch-specific ``sm_XYa`` on X.Y alone; PTX ``compute_XY`` on any capability
+    >= X.Y (JIT-compiled). CUDA C++ Programming Guide, "Binary Compatibility" / "PTX
+    Compatibility"."""
+    major, minor = divmod(int(round(cc * 10)), 10)
+    m = re.fullmatch(r"(sm|compute)_(\d+)(\d)([a-z]?)", arch)
+    if m is None:
+        return False
+    kind, built = m[1], (int(m[2]), int(m[3]))
+    if kind == "compute":
+        return built <= (major, minor)
+    if m[4] == "a":
+        return built == (major, minor)
+    return built[0] == major and built[1] <= minor
 
 
 def verdict(package: str, version: str | None, cc: float, build: str = "") -> str:

@@ -136,8 +136,10 @@ def _opset(proto: onnx.ModelProto, default: int) -> int:
 
 def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> ExportedModel:
     """An existing ONNX file as an ``ExportedModel``: its inputs (initializers excluded) and
-    outputs, with ``input_shape`` standing in for an input's dynamic dimensions. Raises
-    ``ExportError`` for an unreadable file or a dynamic input shape without ``input_shape``."""
+    outputs, ``input_shape`` filling an input's dynamic dimensions. Raises ``ExportError`` for
+    an unreadable file, an input that is not float32 (inputs are made as N(0, 1) floats) or
+    has a size < 1, a dynamic input without ``input_shape``, or an ``input_shape`` that
+    contradicts a fixed size."""
     path = Path(path)
     try:
         proto = onnx.load(str(path), load_external_data=False)
@@ -155,18 +157,29 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
     shapes = []
     for v in inputs:
         shape = dims(v)
-        if None in shape:
-            if input_shape is None or len(input_shape) != len(shape):
+        shown = ["?" if d is None else d for d in shape]
+        elem = v.type.tensor_type.elem_type
+        if elem != onnx.TensorProto.FLOAT:
+            name = onnx.TensorProto.DataType.Name(elem).lower() if elem else "not a tensor"
+            raise ExportError(
+                f"{path}: input {v.name!r} is {name}; validate feeds float32 N(0, 1) inputs, "
+                "so it takes files whose inputs are float (export the model with float inputs)"
+            )
+        if any(d is not None and d < 1 for d in shape):
+            raise ExportError(f"{path}: input {v.name!r} has shape {shown}; sizes must be >= 1")
+        if input_shape is not None and (len(inputs) == 1 or None in shape):
+            if len(input_shape) != len(shape) or any(
+                d is not None and d != s for d, s in zip(shape, input_shape)
+            ):
                 raise ExportError(
-                    f"{path}: input {v.name!r} has dynamic shape "
-                    f"{['?' if d is None else d for d in shape]}; pass "
-                    "--input-shape with its sizes"
+                    f"{path}: input {v.name!r} has shape {shown}, not --input-shape "
+                    f"{list(input_shape)}"
                 )
             shape = tuple(input_shape)
-        elif input_shape is not None and len(inputs) == 1 and shape != tuple(input_shape):
+        if None in shape:
             raise ExportError(
-                f"{path}: input {v.name!r} has fixed shape {list(shape)}, not "
-                f"--input-shape {list(input_shape)}"
+                f"{path}: input {v.name!r} has dynamic shape {shown}; pass --input-shape with "
+                "its sizes"
             )
         shapes.append(tuple(int(d) for d in shape))
     outputs, meta = proto.graph.output, _metadata(proto)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from latbench.archs.graph import INPUT
+from latbench.architecture import INPUT
 
 if TYPE_CHECKING:
-    from latbench.archs.graph import Architecture
+    from latbench.architecture import Architecture
 
 N_PROBES = 4
 """Random inputs the spread is measured over."""

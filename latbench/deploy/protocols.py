@@ -22,7 +22,7 @@ from latbench.timing.cpu import CpuSampler
 from latbench.timing.cuda import CudaEventSampler
 
 if TYPE_CHECKING:
-    from latbench.archs.graph import Architecture
+    from latbench.architecture import Architecture
 
 WARMUP_FRAMES = 10
 

@@ -154,9 +154,15 @@ def run_on_fleet(
     """Measure every item missing from each fleet device's table (``table_for(slug)``), the
     targets grouped by the slug their probe reports. ``make_job(device)`` builds the table job
     where it is called and must be picklable (``fleet.jobs``). Raises ``LatbenchError`` when
-    ``targets`` is empty; ``KeyboardInterrupt`` after cancelling the tasks in flight."""
+    ``targets`` is empty or ``device`` is ``cuda:N``, N > 0 (a task sees its one GPU as
+    cuda:0); ``KeyboardInterrupt`` after cancelling the tasks in flight."""
     if not targets:
         raise LatbenchError("no Ray target to measure on")
+    if device.startswith("cuda:") and device != "cuda:0":
+        raise LatbenchError(
+            f"device {device!r}: on a Ray fleet each task is given one GPU by Ray, which it "
+            "sees as cuda:0; give --device cuda"
+        )
     items = list(items)
     planning = make_job("cpu")  # keys and row descriptions; protocol and fingerprint: probes'
     groups: dict[str, list[Any]] = {}

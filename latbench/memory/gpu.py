@@ -114,7 +114,7 @@ class NvmlSampler:
         self.device_peak: int | None = None
 
     def read(self) -> tuple[int | None, int | None]:
-        if self.pynvml is None:
+        if self.pynvml is None or self.handle is None:
             return None, None
         return (
             nvml_process_bytes(self.pynvml, self.handle, self.pid),
@@ -143,6 +143,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
     if not torch.cuda.is_available():
         raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
     dev = torch.device(device)
+    dev = torch.device("cuda", dev.index or 0)  # set_device needs an index; a fresh process: 0
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 

@@ -24,7 +24,7 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
-from latbench.archs.graph import Architecture, ArchitectureModule
+from latbench.architecture import Architecture, ArchitectureModule
 from latbench.errors import LatbenchError
 from latbench.memory.steps import (
     Subject,

@@ -5,9 +5,7 @@
     ops = trace_model("timm:resnet18", (1, 3, 64, 64)).specs()  # list[OpSpec], execution order
 """
 
-from latbench.models.arch import MODEL_SPACE, model_architecture, model_features, trace_model
-from latbench.models.decompose import Decomposition, TracedOp, UntraceableError, decompose
-from latbench.models.loader import (
+from latbench.model_loader import (
     ModelSpec,
     ModelSpecError,
     import_library,
@@ -15,6 +13,8 @@ from latbench.models.loader import (
     parse_input_shape,
     parse_model_spec,
 )
+from latbench.models.arch import MODEL_SPACE, model_architecture, model_features, trace_model
+from latbench.models.decompose import Decomposition, TracedOp, UntraceableError, decompose
 
 __all__ = [
     "MODEL_SPACE",

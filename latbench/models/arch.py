@@ -17,9 +17,9 @@ from contextlib import contextmanager
 
 import torch
 
-from latbench.archs.graph import Architecture, Edge
+from latbench.architecture import Architecture, Edge
+from latbench.model_loader import load_model, parse_input_shape, parse_model_spec
 from latbench.models.decompose import Decomposition, UntraceableError, decompose
-from latbench.models.loader import load_model, parse_input_shape, parse_model_spec
 
 MODEL_SPACE = "model"
 """``Architecture.space`` of every traced model."""
@@ -122,9 +122,3 @@ def model_features(model: Decomposition | Architecture) -> dict[str, float]:
     totals["activations"] = totals.get("output_elems", 0.0)
     totals["n_ops"] = float(len(specs))
     return totals
-
-
-def build_model(arch: Architecture, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The model a ``model_architecture`` row names, with random weights, in eval mode."""
-    module, _ = load_model(str(arch.meta["model"]), tuple(arch.meta["input_shape"]), "cpu")
-    return module.to(device)

@@ -32,10 +32,10 @@ import torch
 from torch import fx, nn
 
 from latbench.errors import LatbenchError, OpSpecError
-from latbench.ops.traced import Unencodable, encode_value, function_name
+from latbench.ops.traced import Unencodable, block_digest, encode_value, function_name
 from latbench.opspec import OpSpec
 
-INPUT = "in"  # latbench.archs.graph.INPUT
+INPUT = "in"  # latbench.architecture.INPUT
 
 
 class UntraceableError(LatbenchError):
@@ -68,6 +68,9 @@ class Decomposition:
     in, e.g. ``torch.zeros(...)``)."""
     auto_leaf: tuple[str, ...] = ()
     """Classes traced as one op because torch.fx stops in them and timm says so."""
+    unused_leaf: tuple[str, ...] = ()
+    """``leaf`` names that are the class of no submodule (the model's own class included:
+    torch.fx always traces the model's forward)."""
 
     def specs(self) -> list[OpSpec]:
         return [op.spec for op in self.ops]
@@ -80,7 +83,7 @@ class _LeafTracer(fx.Tracer):
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         cls = type(m)
-        if cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf:
+        if any(name in self.leaf for name in _class_names(cls)):
             return True
         return super().is_leaf_module(m, qualname)
 
@@ -102,9 +105,10 @@ class NodeRunError(UntraceableError):
 class _Recorder(fx.Interpreter):
     """Runs the graph, keeping every node's value."""
 
-    def __init__(self, gm: fx.GraphModule):
+    def __init__(self, gm: fx.GraphModule, model: str):
         super().__init__(gm, garbage_collect_values=False)
         self.values: dict[fx.Node, Any] = {}
+        self.model = model  # ``NAME at NxCxHxW``, which messages start with
 
     def run_node(self, n: fx.Node) -> Any:
         try:
@@ -113,7 +117,7 @@ class _Recorder(fx.Interpreter):
             if isinstance(exc, LatbenchError):
                 raise
             raise NodeRunError(
-                f"node {n.name} ({_where(n)}) fails when run: "
+                f"{self.model}: node {n.name} ({_where(n)}) fails when run: "
                 f"{type(exc).__name__}: {_first_line(exc)}"
             ) from None
         self.values[n] = value
@@ -374,9 +378,7 @@ class _Specifier:
         if builtin is not None:
             return builtin
         cls = type(module)
-        is_user_leaf = (
-            cls.__name__ in self.leaf or f"{cls.__module__}.{cls.__qualname__}" in self.leaf
-        )
+        is_user_leaf = any(name in self.leaf for name in _class_names(cls))
         init = None if is_user_leaf else _init_args(module)
         if init is not None:
             return OpSpec.make(
@@ -388,17 +390,8 @@ class _Specifier:
                 **common,
             )
         # the same block at another path (repeated blocks of a stage): one key for all
-        sig = (
-            cls,
-            repr(module),
-            tuple(
-                (n, tuple(t.shape))
-                for n, t in [*module.named_parameters(), *module.named_buffers()]
-            ),
-            common["inputs"],
-            common["args"],
-            common["kwargs"],
-        )
+        digest = block_digest(module)
+        sig = (cls, digest, common["inputs"], common["args"], common["kwargs"])
         path = self._seen_leaf.setdefault(sig, str(node.target))
         return OpSpec.make(
             "submodule",
@@ -407,6 +400,7 @@ class _Specifier:
             model=self.model,
             shape="x".join(map(str, self.shape)),
             path=path,
+            digest=digest,
             **common,
         )
 
@@ -492,7 +486,7 @@ def decompose(
     except UntraceableError:
         _check_it_runs(model, x, name)
         raise
-    recorder = _Recorder(gm)
+    recorder = _Recorder(gm, f"{name} at {'x'.join(map(str, input_shape))}")
     with torch.inference_mode():
         recorder.run(x)
     values = recorder.values
@@ -534,6 +528,7 @@ def decompose(
     if not ops:
         raise UntraceableError(f"{name}: tracing found no op that computes a tensor")
     n_params = sum(p.numel() for p in model.parameters())
+    classes = {c for m in model.modules() if m is not model for c in _class_names(type(m))}
     return Decomposition(
         name,
         tuple(input_shape),
@@ -543,7 +538,13 @@ def decompose(
         n_params,
         dropped,
         auto_leaf,
+        tuple(name for name in leaf if name not in classes),
     )
+
+
+def _class_names(cls: type) -> tuple[str, str]:
+    """The two names ``leaf`` may give a class by: ``Block`` and ``pkg.module.Block``."""
+    return cls.__name__, qualified(cls)
 
 
 def _example_input(model: nn.Module, input_shape: Sequence[int], name: str) -> torch.Tensor:

@@ -23,9 +23,12 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+import hashlib
 import importlib
+import inspect
 import math
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +36,7 @@ import torch
 from torch import nn
 
 from latbench.errors import OpSpecError
+from latbench.model_loader import load_model, parse_model_spec, trusted_model
 from latbench.ops.registry import register_op
 from latbench.opspec import InputSpec, OpSpec
 from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
@@ -255,6 +259,12 @@ def _text(value: Any, shape: tuple[int, ...]) -> str:
     return value
 
 
+def _digest(value: Any, shape: tuple[int, ...]) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"([0-9a-f]{12})?", value):
+        raise ValueError("12 hex digits (block_digest), or empty")
+    return value
+
+
 def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
     specs = p["inputs"]
     first = specs[0].partition(":")[0] if specs else ""
@@ -321,9 +331,6 @@ def build_torch_module(spec: OpSpec) -> nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
-    # latbench.models imports this module (decompose encodes calls with it)
-    from latbench.models.loader import load_model, parse_model_spec, trusted_model
-
     if not trusted_model(parse_model_spec(model)):
         raise OpSpecError(
             f"submodule: model {model[:120]!r} is not loaded by this command; "
@@ -333,23 +340,44 @@ def _cached_model(model: str, shape: str, meta: bool) -> nn.Module:
     return load_model(model, shape, "meta" if meta else "cpu")[0]
 
 
+def block_digest(block: nn.Module) -> str:
+    """12 hex digits of sha256 over what a ``submodule`` key's model name and path cannot
+    tell apart: the block's ``repr``, parameter and buffer shapes, and the qualified name and
+    source of each of its classes outside torch (two ``net.py`` files in two folders, or one
+    edited between runs, give two keys, not one row of the other's latency)."""
+    parts = [repr(block)]
+    parts += [
+        f"{n}:{tuple(t.shape)}" for n, t in [*block.named_parameters(), *block.named_buffers()]
+    ]
+    for cls in sorted({type(m) for m in block.modules()}, key=lambda c: c.__qualname__):
+        if cls.__module__.split(".")[0] != "torch":
+            parts.append(f"{cls.__module__}.{cls.__qualname__}")
+            try:
+                parts.append(inspect.getsource(cls))
+            except (OSError, TypeError):
+                pass  # no source file (built in a notebook cell): the repr and names stand
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
 @register_op(
     "submodule",
     defaults={
         "model": "torchvision:resnet18",
         "shape": "1x3x224x224",
         "path": "fc",
+        "digest": "",
         **_CALL_DEFAULTS,
     },
     ranks=RANKS,
-    params={"model": _text, "shape": _text, "path": _text, **_CALL_PARAMS},
+    params={"model": _text, "shape": _text, "path": _text, "digest": _digest, **_CALL_PARAMS},
     check=_first_input,
     inputs=_input_specs,
 )
 def build_submodule(spec: OpSpec) -> nn.Module:
     """A leaf block taken from the model itself (a ``--leaf`` class, or a module that does
     not rebuild from constructor arguments): model name, its input shape, module path
-    (``.``: the whole model)."""
+    (``.``: the whole model) and ``block_digest`` (when given, the block built must have it:
+    else its code changed since the key was traced)."""
     meta = torch.empty(0).device.type == "meta"  # OpSpec.build("meta") sets the default
     model = _cached_model(spec.p["model"], spec.p["shape"], meta)
     try:
@@ -358,4 +386,9 @@ def build_submodule(spec: OpSpec) -> nn.Module:
         raise OpSpecError(
             f"submodule: {spec.p['model']} has no module {spec.p['path']!r}"
         ) from None
+    if spec.p["digest"] and block_digest(sub) != spec.p["digest"]:
+        raise OpSpecError(
+            f"submodule: module {spec.p['path']!r} of {spec.p['model']} is not the block this "
+            "key was traced from (its code or shapes changed since); trace the model again"
+        )
     return TracedCall(copy.deepcopy(sub), spec.p["args"], spec.p["kwargs"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from latbench.archs.graph import Edge
+from latbench.architecture import Edge
 from latbench.opspec import OpSpec
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError, UnknownSpaceError
 from latbench.features import output_shape
 from latbench.ops.registry import Registry
@@ -20,10 +21,7 @@ from latbench.plugin_loader import load_plugins
 SIZES = ("small", "paper")
 """Sizes of every search space: latbench's CPU-sized one and the paper's."""
 
-if TYPE_CHECKING:
-    from latbench.archs.graph import Architecture
-
-Sampler = Callable[[str, np.random.Generator], "Architecture"]
+Sampler = Callable[[str, np.random.Generator], Architecture]
 """``sample(size, rng) -> Architecture``: one discrete network of the space."""
 
 
@@ -70,8 +68,6 @@ class Space:
                 f"space {self.name!r} has no architecture sampler; spaces "
                 f"with one: {', '.join(spaces_with_architectures())}"
             )
-        from latbench.archs.graph import Architecture
-
         size = _check_size(self.name, size or self.default_size)
         rng = np.random.default_rng(seed)
         archs = [self._call("sampler", self.sampler, size, rng) for _ in range(n)]
@@ -183,8 +179,6 @@ class ChoiceLayout:
 
     def architecture(self, space: str, choice: list[int]) -> Architecture:
         """The discrete network of ``choice``: a chain ``in -> s0 -> s1 -> ...``."""
-        from latbench.archs.graph import INPUT, Architecture, Edge
-
         edges, prev = [], INPUT
         for i, j in enumerate(choice):
             edges.append(Edge((prev,), f"s{i}", self.slots[i][j][1]))

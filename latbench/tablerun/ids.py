@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from latbench.archs.graph import Architecture
+from latbench.architecture import Architecture
 
 
 def arch_id(arch: Architecture) -> str:

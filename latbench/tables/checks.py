@@ -16,7 +16,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from latbench.archs.graph import Architecture
+from latbench.architecture import Architecture
 from latbench.errors import LatbenchError, TableError
 from latbench.jsonio import loads
 from latbench.opspec import OpSpec
@@ -257,7 +257,7 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
 
 def check_architectures(path: Path, df: pd.DataFrame) -> None:
     """The ``arch_json`` column (every networks row, memory rows of subject arch) must rebuild
-    an Architecture (parsed once: ``latbench.archs.graph.parse_architecture`` keeps it)."""
+    an Architecture (parsed once: ``latbench.architecture.parse_architecture`` keeps it)."""
     subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
     for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
         if subject == "arch":

@@ -16,7 +16,12 @@ from typing import Any
 
 import torch
 
-from latbench.device import gpu_throttle_reasons, require_cuda
+from latbench.device import (
+    gpu_throttle_reasons,
+    gpu_violation_ns,
+    require_cuda,
+    throttled_between,
+)
 from latbench.timing.adaptive import TimingConfig, measure_each, renumbered_turns
 from latbench.timing.measurement import Measurement
 
@@ -29,16 +34,36 @@ def gpu_math_state() -> dict[str, Any]:
     cuDNN autotuning (``cudnn.benchmark``) and determinism, TF32 for convolutions and for
     matmuls, and ``torch.get_float32_matmul_precision()``. Part of every CUDA protocol, so
     toggling one changes the protocol id (timm's published GPU numbers were taken with
-    ``cudnn.benchmark=True`` and TF32 on). Read only; never changed here."""
+    ``cudnn.benchmark=True`` and TF32 on). Where TF32 was set through torch's newer
+    ``fp32_precision`` settings, the legacy flags cannot be read (torch raises on the mix) and
+    the TF32 entries hold those settings ('tf32', 'ieee', 'none'). Read only; never changed here."""
     with warnings.catch_warnings():  # the allow_tf32 flags may be deprecated in newer torch
         warnings.simplefilter("ignore")
         return {
             "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
             "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
-            "cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
-            "matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
-            "float32_matmul_precision": str(torch.get_float32_matmul_precision()),
+            "cudnn_allow_tf32": _setting(
+                lambda: bool(torch.backends.cudnn.allow_tf32), "cudnn.conv"
+            ),
+            "matmul_allow_tf32": _setting(
+                lambda: bool(torch.backends.cuda.matmul.allow_tf32), "cuda.matmul"
+            ),
+            "float32_matmul_precision": _setting(
+                lambda: str(torch.get_float32_matmul_precision()), "cuda.matmul"
+            ),
         }
+
+
+def _setting(legacy: Callable[[], object], backend: str) -> object:
+    """``legacy()``, or the ``fp32_precision`` of ``torch.backends.<backend>`` where torch
+    refuses the legacy read because the new API was used."""
+    try:
+        return legacy()
+    except RuntimeError:
+        module: Any = torch.backends
+        for part in backend.split("."):
+            module = getattr(module, part)
+        return str(module.fp32_precision)
 
 
 class CudaEventSampler:
@@ -58,13 +83,14 @@ class CudaEventSampler:
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
         starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
         ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        stream = torch.cuda.current_stream(self.device)  # not the current device's: cuda:N
         for start, end in zip(starts, ends):
             if self._flush is not None:
                 self._flush.zero_()
-            start.record()
+            start.record(stream)
             for _ in range(calls):
                 fn()
-            end.record()
+            end.record(stream)
         torch.cuda.synchronize(self.device)
         return [s.elapsed_time(e) / calls for s, e in zip(starts, ends)]
 
@@ -136,15 +162,22 @@ class CudaTimer:
                     runs[i] = capture_graph(fn, self._device) if self.cuda_graph else fn
                 except Exception as exc:  # noqa: BLE001 - recorded for this callable only
                     out[i] = exc
-            before = gpu_throttle_reasons(self._device)
+            before, held = gpu_throttle_reasons(self._device), gpu_violation_ns(self._device)
             turns = renumbered_turns(on_turn, list(runs), len(fns))
             results = measure_each(
                 list(runs.values()), self.sampler, self.config, on_round, on_turn=turns
             )
             after = gpu_throttle_reasons(self._device)
+            below = throttled_between(held, gpu_violation_ns(self._device))
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")
-        warn = (f"GPU throttled while measuring: {', '.join(seen)}",) if seen else ()
+        warn = [f"GPU throttled while measuring: {', '.join(seen)}"] if seen else []
+        if below:
+            warn.append(f"GPU held below its application clocks while measuring: {below}")
         for i, r in zip(runs, results):
-            out[i] = r if isinstance(r, Exception) else replace(r, timer=name, extra_warnings=warn)
+            out[i] = (
+                r
+                if isinstance(r, Exception)
+                else replace(r, timer=name, extra_warnings=tuple(warn))
+            )
         return [out[i] for i in range(len(fns))]

@@ -18,7 +18,7 @@ from sklearn.utils.estimator_checks import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
 from latbench.model_features import FEATURES
 from latbench.notfitted import NotFittedError

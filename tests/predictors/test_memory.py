@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.archs import sample_architectures
-from latbench.archs.graph import INPUT, Architecture, Edge
 from latbench.memory.steps import TrainConfig
 from latbench.memory.table import measure_into_table
 from latbench.notfitted import NotFittedError

@@ -131,3 +131,102 @@ def test_a_transfer_scale_below_0_is_damaged(synth, nb201_ops, nb201_archs, tmp_
     doc = json.loads(save(model, tmp_path / "t.json").read_text())
     doc["state"]["scale"] = -2.0
     _assert_damaged(doc, tmp_path, "'scale'")
+
+
+@pytest.fixture(scope="module")
+def transfer_docs(synth, nb201_ops, nb201_archs, tmp_path_factory):
+    """A saved transfer predictor of each method family: op costs, device model, log map."""
+    lookup = LookupPredictor().fit(*op_data(synth.op_table(nb201_ops)).xy)
+    archs, folder = nb201_archs[:8], tmp_path_factory.mktemp("t")
+    y = [synth.network_ms(a) for a in archs]
+    return {
+        method: json.loads(
+            save(TransferPredictor(lookup, method).fit(archs, y), folder / "t.json").read_text()
+        )
+        for method in ("opcost", "roofline", "loglinear")
+    }
+
+
+@pytest.mark.parametrize(
+    "method, edit, needle",
+    [
+        ("opcost", lambda s: s.update(theta=s["theta"][:-1]), "'theta'"),  # was an IndexError
+        ("opcost", lambda s: s["theta"].__setitem__(1, None), "'theta'"),  # was NaN ms
+        ("opcost", lambda s: s.update(method_="bogus"), "'method_'"),
+        ("opcost", lambda s: s.update(y_range=[5.0]), "'y_range'"),  # was a ValueError
+        ("opcost", lambda s: s.update(y_range=[5.0, 1.0]), "'y_range'"),
+        ("roofline", lambda s: s["map"].__setitem__(1, -1.0), "'map'"),
+        ("loglinear", lambda s: s.update(map=[]), "'map'"),
+        ("loglinear", lambda s: s["map"].__setitem__(0, 1e300), "'map'"),  # was inf ms
+        ("loglinear", lambda s: s["map"].__setitem__(1, None), "'map'"),
+        ("loglinear", lambda s: s["residuals"].__setitem__(0, "x"), "'residuals'"),
+    ],
+)
+def test_a_transfer_whose_fitted_arrays_mean_nothing_is_damaged(
+    transfer_docs, tmp_path, method, edit, needle
+):
+    """Each predicted an IndexError/ValueError traceback or NaN/inf ms before."""
+    doc = json.loads(json.dumps(transfer_docs[method]))
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
+
+
+@pytest.mark.parametrize("weights", [[0.4, -1.0, 0.0, 0.0], [-1e300, 0.0, 0.0, 0.0]])
+def test_a_spec_sheet_estimate_with_a_negative_weight_is_damaged(tmp_path, weights):
+    """``fit --target-gpu V100 --shots 0`` edited: it predicted -141 ms (or -1e300 ms)."""
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    doc = json.loads(save(SpecSheetPredictor("V100").fit(), tmp_path / "v100.json").read_text())
+    doc["state"]["weights"] = weights
+    _assert_damaged(doc, tmp_path, "'weights'")
+
+
+@pytest.fixture(scope="module")
+def prior_doc(synth, nb201_archs, tmp_path_factory):
+    from latbench.predictors.batch import encode
+    from latbench.predictors.device_prior import DevicePrior
+
+    archs = nb201_archs[:12]
+    devices = {
+        name: (encode(archs), [scale * synth.network_ms(a) for a in archs])
+        for name, scale in (("a", 1.0), ("b", 2.0))
+    }
+    prior = DevicePrior.fit_devices(devices)
+    return json.loads(save(prior, tmp_path_factory.mktemp("p") / "prior.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda s: s["cov"][0].__setitem__(0, None), "'cov/phis'"),  # was a ValueError traceback
+        (lambda s: s["cov"][1].__setitem__(1, -1.0), "'cov/phis'"),  # in `fit --prior-from`
+        (lambda s: s["phis"][0].__setitem__(0, None), "'cov/phis'"),
+        (lambda s: s.update(batches=[0, 1]), "'batches'"),
+        (lambda s: s.update(batches=[1]), "'batches'"),
+    ],
+)
+def test_a_device_prior_with_nan_or_negative_variances_is_damaged(
+    prior_doc, tmp_path, edit, needle
+):
+    doc = json.loads(json.dumps(prior_doc))
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("offset_mib_", -1e300),  # predicted -1e300 MiB
+        ("residual_spread_mib_", -1.0),
+        ("context_mib_", "x"),  # a ValueError traceback where an nvml estimate is explained
+        ("max_split_mib", -1),
+    ],
+)
+def test_a_memory_predictor_with_impossible_mib_is_damaged(tmp_path, field, value):
+    from latbench.predictors.memory import TrainingMemoryPredictor
+
+    doc = json.loads(
+        save(TrainingMemoryPredictor("nvml").fit([], []), tmp_path / "m.json").read_text()
+    )
+    doc["state"][field] = value
+    _assert_damaged(doc, tmp_path, f"'{field}'")

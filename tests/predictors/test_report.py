@@ -3,15 +3,18 @@
 import numpy as np
 import pytest
 
+from latbench.archs import sample_architectures
 from latbench.predictors.data import NetworkData
 from latbench.predictors.report import (
     NOISE_FLOOR,
     NOISE_FLOOR_CORRECTED,
     evaluate_networks,
+    held_out,
     pass_drift,
     passes_share_rounds,
     scatter_png,
 )
+from latbench.predictors.transfer import arch_digest
 
 
 def _data(corrected: bool) -> NetworkData:
@@ -63,3 +66,16 @@ def test_the_scatter_plot_is_written_at_the_path_named_and_nowhere_else(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plots"] and not any(folder.iterdir())
     assert scatter_png(folder / "noext", y, {"p": y}).read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in folder.iterdir()] == ["noext"]
+
+
+def test_leaving_out_the_shots_leaves_out_their_drift_readings_too():
+    """A transfer predictor's shots are not scored; the drift arrays kept all rows, and a table
+    whose passes read different references ended in a numpy broadcast error."""
+    archs = sample_architectures("nasbench201", 8, "small", seed=0)
+    truth = np.linspace(1.0, 5.0, 8)
+    d1, d2 = np.linspace(1.0, 1.1, 8), np.linspace(1.05, 1.2, 8)
+    data = NetworkData(archs, truth, truth * 1.1, drift=d1, repeat_drift=d2)
+    held, left_out = held_out(data, [arch_digest(a) for a in archs[:2]])
+    assert left_out == 2 and len(held.archs) == 6
+    assert np.array_equal(held.repeat_drift, d2[2:]) and np.array_equal(held.drift, d1[2:])
+    assert set(evaluate_networks({}, held)) == {NOISE_FLOOR, NOISE_FLOOR_CORRECTED}

@@ -38,8 +38,17 @@ def build_engine(
     precision: str,
     timing_cache: Path,
     workspace_mib: int = WORKSPACE_MIB,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> bytes:
-    """Parse ONNX, build a serialized engine, and save the updated timing cache."""
+    """Parse ONNX, build a serialized engine, and save the updated timing cache. An input with
+    dynamic dimensions gets an optimization profile fixed at its shape in ``input_shapes``.
+    fp16 needs TensorRT < 11 (``BuilderFlag.FP16``; 11.x builds strongly typed networks only).
+    Failures are ``MeasurementError``."""
+    if precision == "fp16" and not hasattr(trt.BuilderFlag, "FP16"):
+        raise MeasurementError(
+            f"TensorRT {trt.__version__} has no FP16 builder flag (11.x builds strongly typed "
+            "networks only): use --precision fp32 here, or tensorrt<11 for fp16"
+        )
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     major = int(trt.__version__.split(".")[0])
@@ -51,6 +60,19 @@ def build_engine(
         raise MeasurementError(f"TensorRT {trt.__version__} cannot parse the ONNX model: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
+    dynamic = [network.get_input(i) for i in range(network.num_inputs)]
+    dynamic = [t for t in dynamic if any(d < 0 for d in t.shape)]
+    if dynamic:
+        profile = builder.create_optimization_profile()
+        for tensor in dynamic:
+            shape = (input_shapes or {}).get(tensor.name)
+            if shape is None:
+                raise MeasurementError(
+                    f"ONNX input {tensor.name!r} has dynamic dimensions {tuple(tensor.shape)} "
+                    "and no shape was given for it"
+                )
+            profile.set_shape(tensor.name, shape, shape, shape)
+        config.add_optimization_profile(profile)
     cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
     if precision == "fp16":
@@ -89,12 +111,16 @@ class TensorRTRunner:
         cache.mkdir(parents=True, exist_ok=True)
         onnx_bytes = Path(exported.path).read_bytes()
         gpu = torch.cuda.get_device_name(self.device).replace(" ", "_")
-        # an engine is only valid for the same model, TensorRT, precision and GPU
-        key = hashlib.sha256(onnx_bytes + f"|{trt.__version__}|{precision}|{gpu}".encode())
+        shapes = {n: tuple(x.shape) for n, x in zip(exported.input_names, inputs)}
+        # an engine is only valid for the same model, TensorRT, precision, GPU and input shapes
+        built_for = f"|{trt.__version__}|{precision}|{gpu}|{sorted(shapes.items())}|{workspace_mib}"
+        key = hashlib.sha256(onnx_bytes + built_for.encode())
         engine_path = cache / f"{key.hexdigest()[:20]}.engine"
         cached = engine_path.exists()
         if not cached:
-            plan = build_engine(trt, onnx_bytes, precision, cache / TIMING_CACHE, workspace_mib)
+            plan = build_engine(
+                trt, onnx_bytes, precision, cache / TIMING_CACHE, workspace_mib, shapes
+            )
             engine_path.write_bytes(plan)
         plan = engine_path.read_bytes()
         self._logger = trt.Logger(trt.Logger.WARNING)
@@ -133,9 +159,13 @@ class TensorRTRunner:
         given = dict(zip(exported.input_names, inputs))
         self._inputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         self._outputs: list[tuple[torch.Tensor, torch.Tensor | None]] = []
-        for i in range(self.engine.num_io_tensors):
-            name = self.engine.get_tensor_name(i)
-            shape = tuple(self.engine.get_tensor_shape(name))
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        for name in names:  # dynamic inputs take their shape first; outputs follow from them
+            dynamic = -1 in tuple(self.engine.get_tensor_shape(name))
+            if dynamic and name in given:
+                self.context.set_input_shape(name, tuple(given[name].shape))
+        for name in names:
+            shape = tuple(self.context.get_tensor_shape(name))
             dtype = _torch_dtype(trt, self.engine.get_tensor_dtype(name))
             buf = torch.empty(shape, dtype=dtype, device=self.device)
             host = torch.empty(shape, dtype=dtype).pin_memory() if transfers else None

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from latbench.archs.graph import longest_path as dag_longest_path
+from latbench.architecture import longest_path as dag_longest_path
 from latbench.nas.costs import cost_tensor
 from latbench.nas.errors import SearchError
 from latbench.nas.ga import (

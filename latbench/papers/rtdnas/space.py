@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from latbench.archs.graph import INPUT, Architecture
+from latbench.architecture import INPUT, Architecture
 from latbench.errors import LatbenchError
 from latbench.opspec import OpSpec
 from latbench.papers.chain import Chain

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
+from latbench.architecture import INPUT, Edge
 from latbench.archs import Architecture, sample_architectures
-from latbench.archs.graph import INPUT, Edge
 from latbench.opspec import OpSpec
 from latbench.tablerun.ids import arch_id
 

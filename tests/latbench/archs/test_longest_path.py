@@ -1,4 +1,4 @@
-"""One longest-path DP (``latbench.archs.graph.longest_path``): its three callers agree with
+"""One longest-path DP (``latbench.architecture.longest_path``): its three callers agree with
 networkx's DAG longest path on random architectures of two spaces and on random dense cells."""
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pytest
 import torch
 from public_data import NB201_PUBLIC as PUBLIC
 
+from latbench.architecture import compact_dict
 from latbench.archs import Architecture
 from latbench.archs.nasbench201 import (
     CELL_EDGES,
@@ -24,7 +25,6 @@ from latbench.archs.nasbench201 import (
     parse_genotype,
     space_ops,
 )
-from latbench.archs.registry import compact_dict
 from latbench.errors import DisconnectedCellError, GenotypeError, UnknownGenotypeOpError
 
 EXAMPLE = (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 import torch
@@ -12,6 +14,7 @@ from latbench.timing import TimingConfig
 QUICK = TimingConfig(warmup_ms=5, budget_ms=60, min_samples=5, min_sample_ms=0.2)
 HAS_CUDA = torch.cuda.is_available()
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
+T = TypeVar("T")
 
 
 def ort_has(provider: str) -> bool:
@@ -22,13 +25,22 @@ def ort_has(provider: str) -> bool:
     return provider in onnxruntime.get_available_providers()
 
 
-needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
-needs_ort_cuda = pytest.mark.skipif(
-    not (HAS_CUDA and ort_has("CUDAExecutionProvider")),
-    reason="needs a GPU and onnxruntime-gpu (CUDA EP)",
+def _gpu_test(available: bool, reason: str) -> Callable[[T], T]:
+    """Marked ``cuda`` (``gpu_check``'s ``pytest -m cuda`` runs it) and skipped unless
+    ``available``."""
+
+    def mark(test: T) -> T:
+        return pytest.mark.cuda(pytest.mark.skipif(not available, reason=reason)(test))
+
+    return mark
+
+
+needs_cuda = _gpu_test(HAS_CUDA, "needs a CUDA GPU")
+needs_ort_cuda = _gpu_test(
+    HAS_CUDA and ort_has("CUDAExecutionProvider"), "needs a GPU and onnxruntime-gpu (CUDA EP)"
 )
-needs_ort_trt = pytest.mark.skipif(
-    not (HAS_CUDA and ort_has("TensorrtExecutionProvider")),
-    reason="needs a GPU and onnxruntime-gpu with the TensorRT EP",
+needs_ort_trt = _gpu_test(
+    HAS_CUDA and ort_has("TensorrtExecutionProvider"),
+    "needs a GPU and onnxruntime-gpu with the TensorRT EP",
 )
-needs_trt = pytest.mark.skipif(not (HAS_CUDA and HAS_TRT), reason="needs a GPU and tensorrt")
+needs_trt = _gpu_test(HAS_CUDA and HAS_TRT, "needs a GPU and tensorrt")

@@ -140,3 +140,35 @@ def test_exit_code_is_the_same_with_and_without_json(cc, capsys, monkeypatch):
         assert "run  pip install 'tensorrt>=8.6,<8.7'" in out
     else:
         assert "is the last for" not in out and "for Maxwell and Pascal" not in out
+
+
+@pytest.mark.parametrize(
+    ("arch", "cc", "runs"),
+    [
+        ("sm_61", 6.1, True),
+        ("sm_60", 6.1, True),  # a 1080 Ti runs sm_60 cubins (same major)
+        ("sm_86", 8.9, True),  # an RTX 4090 / L40 runs sm_86 cubins
+        ("sm_86", 8.0, False),  # never an older minor
+        ("sm_70", 8.0, False),  # nor another major
+        ("compute_70", 8.9, True),  # PTX compiles for any newer GPU
+        ("compute_90", 8.9, False),
+        ("sm_90a", 9.0, True),
+        ("sm_90a", 10.0, False),
+        ("sm_100f", 10.3, True),
+        ("sm_120", 12.0, True),
+        ("sm_100", 12.0, False),
+    ],
+)
+def test_which_built_archs_run_on_a_gpu(arch, cc, runs):
+    assert doctor.arch_runs_on(arch, cc) is runs
+
+
+def test_a_gpu_of_a_newer_minor_than_the_build_is_supported(monkeypatch):
+    """Official wheels list sm_60/70/75/80/86/90: a 1080 Ti (6.1) and an RTX 4090 (8.9) run
+    them, and were called unsupported when the exact sm_XY was asked for."""
+    arch_list = ["sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
+    monkeypatch.setattr(doctor.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(doctor.torch.cuda, "get_arch_list", lambda: arch_list)
+    for cc in (6.1, 8.9):
+        assert doctor._torch_verdict("2.6.0+cu126", cc, probe=True) == "ok"
+    assert doctor._torch_verdict("2.6.0+cu126", 5.2, probe=True).startswith("unsupported")

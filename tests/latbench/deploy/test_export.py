@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from latbench.deploy.export import ExportError, export_onnx
+from latbench.deploy.export import ExportError, export_onnx, read_onnx
 from latbench.errors import MissingDependencyError
 
 
@@ -84,3 +84,39 @@ def test_dynamo_exporter_without_onnxscript_gives_install_hint(nb201, tmp_path, 
 def test_plain_module_needs_inputs(tmp_path):
     with pytest.raises(ExportError, match="inputs="):
         export_onnx(torch.nn.ReLU(), tmp_path / "r.onnx")
+
+
+def _relu_file(path, shape, elem=onnx.TensorProto.FLOAT):
+    """A one-Relu ONNX file whose input has ``shape`` (None or a name: dynamic) and ``elem``."""
+    h = onnx.helper
+    x = h.make_tensor_value_info("x", elem, shape)
+    y = h.make_tensor_value_info("y", elem, None)
+    graph = h.make_graph([h.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "shape, elem, given, needle",
+    [
+        ([1, 3, 8, 8], onnx.TensorProto.INT64, None, "input 'x' is int64; validate feeds float32"),
+        ([1, 3, 8, 8], onnx.TensorProto.FLOAT16, None, "input 'x' is float16"),
+        ([0, 3, 8, 8], onnx.TensorProto.FLOAT, None, "sizes must be >= 1"),
+        (["N", 3, None, 8], onnx.TensorProto.FLOAT, (1, 5, 8, 8), "not --input-shape [1, 5, 8, 8]"),
+        (["N", 3, None, 8], onnx.TensorProto.FLOAT, (1, 3, 8), "not --input-shape [1, 3, 8]"),
+    ],
+)
+def test_an_onnx_input_that_validate_cannot_feed_is_one_line(tmp_path, shape, elem, given, needle):
+    """An int64/float16 input, a size 0, or an --input-shape contradicting the file's fixed
+    sizes: each was an ONNX Runtime (or numpy) traceback from inside the run."""
+    path = _relu_file(tmp_path / "m.onnx", shape, elem)
+    with pytest.raises(ExportError, match="m.onnx: input 'x'") as err:
+        read_onnx(path, given)
+    assert needle in str(err.value)
+
+
+def test_an_onnx_input_shape_fills_only_the_dynamic_sizes(tmp_path):
+    path = _relu_file(tmp_path / "m.onnx", ["N", 3, None, 8])
+    assert read_onnx(path, (2, 3, 16, 8)).input_shapes == ((2, 3, 16, 8),)
+    with pytest.raises(ExportError, match="dynamic shape"):
+        read_onnx(path)

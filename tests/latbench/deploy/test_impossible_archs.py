@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from latbench.architecture import Edge
 from latbench.archs import Architecture
-from latbench.archs.graph import Edge
 from latbench.cli import main
 from latbench.errors import OpSpecError
 from latbench.opspec import OpSpec

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from deploy_gpu import QUICK, needs_cuda, needs_ort_cuda, needs_ort_trt, needs_trt, ort_has
 
 from latbench.deploy.runners import RunInfo, make_runner
 from latbench.deploy.runners.ort import check_session_providers, require_provider
+from latbench.deploy.runners.tensorrt import build_engine
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement
 
@@ -153,3 +156,11 @@ def test_onnx_runtime_writes_nothing_in_the_home_folder(tmp_path):
     home.mkdir()
     subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)}, check=True)
     assert [p for p in home.rglob("*") if p.is_file()] == []
+
+
+def test_fp16_on_tensorrt_11_is_one_clear_error(tmp_path):
+    """TensorRT 11 removed ``BuilderFlag.FP16`` (strongly typed networks only): fp16 is refused
+    before a build, naming the version and what to do, not an AttributeError mid-validate."""
+    trt = SimpleNamespace(__version__="11.1.0", BuilderFlag=SimpleNamespace(TF32=1))
+    with pytest.raises(MeasurementError, match=r"TensorRT 11\.1\.0 has no FP16.*tensorrt<11"):
+        build_engine(trt, b"", "fp16", tmp_path / "timing.cache")

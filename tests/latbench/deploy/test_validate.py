@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from deploy_gpu import QUICK
 
+import latbench.deploy.validate as validate_module
 from latbench.archs import sample_architectures
 from latbench.cli import main
 from latbench.cli.validate import load_network_predictor
 from latbench.deploy.report import NO_PREDICTION, ValidationReport, gap_pct
-from latbench.deploy.validate import ValidateOptions, resolve_architecture, validate
+from latbench.deploy.validate import OUTPUT_TOL, ValidateOptions, resolve_architecture, validate
 from latbench.errors import LatbenchError, MissingDependencyError
 from latbench.spaces.registry import spaces_with_architectures
 
@@ -162,8 +163,6 @@ def test_a_drift_corrected_predictor_is_labelled_as_what_it_was_fitted_on(
 
 def _reference_times(monkeypatch, *times_ms: float) -> None:
     """The drift reference reads ``times_ms`` in turn (before the backends, after each)."""
-    import latbench.deploy.validate as validate_module
-
     times = iter(times_ms)
     monkeypatch.setattr(validate_module, "drift_reference_ms", lambda threads: next(times))
 
@@ -322,8 +321,6 @@ def test_measuring_commands_default_to_one_thread(command):
 
 
 def test_a_backend_is_corrected_by_the_reference_timed_around_it(monkeypatch):
-    import latbench.deploy.validate as validate_module
-
     times = iter([3.0, 3.1])
     monkeypatch.setattr(validate_module, "drift_reference_ms", lambda threads: next(times))
     probe = validate_module.DriftProbe(nominal_ms=2.0, threads=1, last_ms=2.0)
@@ -404,3 +401,19 @@ def test_a_prediction_that_is_no_latency_is_one_line_not_a_gap(nb201):
 
     with pytest.raises(LatbenchError, match="predicts inf ms"):
         predict_latency(nb201, Broken())
+
+
+def test_fp32_on_an_ampere_or_newer_gpu_is_compared_at_tf32_tolerance(monkeypatch):
+    """TF32 is on by default there (cuDNN in torch, TensorRT, ORT's cuDNN frontend): 1e-3 of
+    the largest output would fail networks that run correctly."""
+    monkeypatch.setattr(validate_module.torch.cuda, "is_available", lambda: True)
+    capability = {"cc": (9, 0)}
+    monkeypatch.setattr(
+        validate_module.torch.cuda, "get_device_capability", lambda dev: capability["cc"]
+    )
+    tol = validate_module.output_tolerance
+    assert tol("fp32", "cuda:0") == OUTPUT_TOL["tf32"] > OUTPUT_TOL["fp32"]
+    assert tol("fp16", "cuda:0") == OUTPUT_TOL["fp16"]
+    assert tol("fp32", "cpu") == OUTPUT_TOL["fp32"]
+    capability["cc"] = (7, 0)  # a V100 has no TF32
+    assert tol("fp32", "cuda:0") == OUTPUT_TOL["fp32"]

@@ -14,6 +14,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from latbench.cli import main  # noqa: E402
+from latbench.errors import LatbenchError  # noqa: E402
 from latbench.fleet import Target, connect, node_targets, run_on_fleet, task_resources  # noqa: E402
 from latbench.fleet.jobs import op_job_factory  # noqa: E402
 from latbench.profile import OpLatencyJob, profile_specs  # noqa: E402
@@ -97,6 +98,19 @@ def test_task_resources_ask_a_whole_gpu_or_the_threads():
     assert task_resources("cuda:0", None) == {"num_gpus": 1, "num_cpus": 1}
     assert task_resources("cpu", 2) == {"num_cpus": 2}
     assert task_resources("cpu", None) == {"num_cpus": 1}
+
+
+def test_a_gpu_index_other_than_0_is_refused_on_a_fleet(tmp_path):
+    """Ray gives each task one GPU, which it sees as cuda:0: cuda:1 would fail in every task."""
+    with pytest.raises(LatbenchError, match=r"'cuda:1'.*give --device cuda"):
+        run_on_fleet(
+            op_job_factory(TimingConfig(), None),
+            [],
+            "cuda:1",
+            lambda slug: tmp_path,
+            ray=None,
+            targets=[Target("n")],
+        )
 
 
 def test_fleet_run_writes_the_op_set_of_a_local_run_and_resumes(cluster, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.cli import main
 from latbench.opspec import OpSpec
 

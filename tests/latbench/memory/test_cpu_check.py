@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.memory.allocator import replay_live
 from latbench.memory.cpu import MMAP_THRESHOLD_BYTES, measure_cpu
 from latbench.memory.steps import TrainConfig

@@ -6,7 +6,6 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
-import torch
 
 from latbench.memory.gpu import NvmlSampler, nvml_device_used_bytes, nvml_process_bytes
 
@@ -54,7 +53,7 @@ def test_sampler_keeps_the_maximum_over_samples():
     assert NvmlSampler(None, None, 7).read() == (None, None)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.cuda
 def test_real_gpu_measurement_of_a_small_3d_net():
     from latbench.memory.gpu import measure_gpu
     from latbench.opspec import OpSpec

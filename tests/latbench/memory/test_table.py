@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.memory.steps import TrainConfig
 from latbench.memory.table import MEMORY, arch_id, measure_into_table, subject_columns
 from latbench.opspec import OpSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from latbench.archs.graph import INPUT, Architecture, Edge
+from latbench.architecture import INPUT, Architecture, Edge
 from latbench.errors import LatbenchError
 from latbench.memory import trace as trace_mod
 from latbench.memory.allocator import replay_allocator, replay_live

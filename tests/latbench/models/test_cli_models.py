@@ -140,6 +140,25 @@ def test_untraceable_model_is_one_line_naming_the_module(
     assert "module gate (Gate)" in line and "--leaf" in line
 
 
+@pytest.mark.parametrize("leaf", ["Gat", "Net", "mynet.Gate"])
+def test_a_leaf_that_names_no_submodule_class_is_one_line(
+    model_file: str, tmp_path: Path, capsys: pytest.CaptureFixture, leaf: str
+) -> None:
+    """A typo, the model's own class or a wrong qualified name: --leaf was ignored silently
+    and the model traced as if it had not been given. A class of one of several models is
+    fine (``--leaf Gate`` beside ``net``, which has none)."""
+    table = tmp_path / "t.csv"
+    args = ["profile", *_models(model_file, "net", "gated"), "--input-shape", "1,3,8,8"]
+    args += ["--table", str(table), *FAST, "--sample", "1"]
+    assert main([*args, "--leaf", leaf, "--leaf", "Gate"]) == 2
+    line = _error_line(capsys)
+    assert (
+        line.startswith(f"latbench: error: --leaf {leaf}: no submodule of") and "Gate," not in line
+    )
+    assert not table.exists()
+    assert main([*args, "--leaf", "Gate"]) == 0
+
+
 def test_a_model_whose_forward_hangs_is_stopped_by_the_item_timeout(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -3,6 +3,7 @@ alone and computes what the model computed; untraceable code is one line naming 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,21 @@ def test_unimportable_model_is_one_line(tmp_path: Path) -> None:
         load_model(f"{tmp_path}/none.py:net", "1,3,8,8")
 
 
+@pytest.mark.parametrize(
+    "code, call",
+    [
+        ("import sys\nsys.exit(5)\n", "sys.exit(5)"),
+        ("def net():\n    raise SystemExit\n", "sys.exit(None)"),
+    ],
+)
+def test_a_model_file_that_exits_is_one_line(tmp_path: Path, code: str, call: str) -> None:
+    """A training script with a module-level ``sys.exit`` (or argparse) named as
+    ``train.py:net``: latbench exited with the script's code and printed nothing."""
+    (tmp_path / "train.py").write_text(code)
+    with pytest.raises(ModelSpecError, match=rf"train.py:net'.*called {re.escape(call)}"):
+        load_model(f"{tmp_path}/train.py:net", "1,3,8,8")
+
+
 def test_callable_without_input_shape_asks_for_one(model_file: str) -> None:
     with pytest.raises(ModelSpecError, match="--input-shape"):
         load_model(f"{model_file}:net")
@@ -121,16 +137,17 @@ def test_timm_resnet18_decomposes_with_its_own_input_size(needs_timm: None) -> N
 
 def test_a_node_that_fails_on_the_input_shape_is_one_line():
     """A 3-D --input-shape for a 2-D conv: torch.fx appends the node's graph dump to the
-    exception; the error stays the one line naming the node."""
+    exception; the error stays the one line naming the node, and the model and input shape
+    (with several --model flags the line did not say which model failed)."""
     from torch import nn
 
     from latbench.models import decompose
     from latbench.models.decompose import NodeRunError
 
     with pytest.raises(NodeRunError) as err:
-        decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32))
+        decompose(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 32), name="m.py:net")
     text = str(err.value)
-    assert "\n" not in text and text.startswith("node _0 (module 0) fails when run")
+    assert "\n" not in text and text.startswith("m.py:net at 1x3x32: node _0 (module 0) fails")
 
 
 def test_an_input_too_large_to_allocate_is_one_line(model_file: str) -> None:
@@ -140,3 +157,43 @@ def test_an_input_too_large_to_allocate_is_one_line(model_file: str) -> None:
         trace_model(f"{model_file}:net", (1, 3, 10**8, 10**8))
     text = str(err.value)
     assert "\n" not in text and "cannot make an input of shape 1x3x100000000x100000000" in text
+
+
+BLOCK_NET = """
+from torch import nn
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 3, 1)
+    def forward(self, x):
+        return self.c(x){extra}
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = Block()
+    def forward(self, x):
+        return self.b(x) + 1
+def net():
+    return Net()
+"""
+
+
+def test_same_named_files_with_other_blocks_give_other_leaf_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``net.py:net --leaf Block`` in two folders (or one file edited between runs): the
+    ``submodule`` key named only the model text and the path, so the second Block (20x the
+    work) was "already in table" with the first one's latency."""
+    keys = []
+    for folder, extra in (("a", ""), ("b", ".relu()")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "net.py").write_text(BLOCK_NET.format(extra=extra))
+        monkeypatch.chdir(tmp_path / folder)
+        d = trace_model("net.py:net", "1,3,8,8", leaf=["Block"])
+        keys.append(next(op.spec for op in d.ops if op.spec.kind == "submodule"))
+    assert keys[0].key != keys[1].key
+    monkeypatch.chdir(tmp_path / "a")
+    keys[0].build()  # the block traced rebuilds from its key
+    forged = OpSpec.from_key(keys[0].key.replace(keys[0].p["digest"], keys[1].p["digest"]))
+    with pytest.raises(LatbenchError, match="not the block this key was traced from"):
+        forged.build()

@@ -56,7 +56,7 @@ def test_torch_functions_still_resolve():
 
 
 def test_user_model_module_is_trusted_once_loaded(tmp_path):
-    from latbench.models.loader import load_model
+    from latbench.model_loader import load_model
     from latbench.ops.traced import resolve_function
 
     src = tmp_path / "mine.py"

@@ -5,6 +5,9 @@ is bypassed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -74,3 +77,18 @@ def test_the_protocol_names_the_settings(cuda_timer, restore_flags):
         "matmul_allow_tf32",
         "float32_matmul_precision",
     }
+
+
+def test_tf32_set_through_the_new_api_is_recorded_not_a_crash():
+    """torch refuses to read ``allow_tf32`` once ``fp32_precision`` was set (a mix of the two
+    APIs); the protocol then records the new settings. A subprocess: the flag state is global."""
+    code = (
+        "import torch\n"
+        "from latbench.timing.cuda import gpu_math_state\n"
+        "torch.backends.cuda.matmul.fp32_precision = 'tf32'\n"
+        "s = gpu_math_state()\n"
+        "assert s['matmul_allow_tf32'] == 'tf32' and s['float32_matmul_precision'] == 'tf32', s\n"
+        "assert s['cudnn_allow_tf32'] is True, s\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -242,7 +242,8 @@ def load_model(
     shapes only, nothing allocated), and its input shape: ``input_shape``, else the
     library's own (timm's ``pretrained_cfg["input_size"]`` with batch 1).
 
-    Raises ``ModelSpecError`` for a bad name or a model without an input size,
+    Raises ``ModelSpecError`` for a bad name, a model without an input size or code that
+    raises or calls ``sys.exit`` while building,
     ``MissingDependencyError`` when timm/torchvision is not installed."""
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     shape = parse_input_shape(input_shape) if input_shape is not None else None
@@ -256,6 +257,11 @@ def load_model(
             model, shape = make()
     except LatbenchError:
         raise
+    except SystemExit as exc:  # a module-level argparse or sys.exit() in the user's file
+        raise ModelSpecError(
+            f"model {spec.text!r}: its code called sys.exit({exc.code!r}) while loading; "
+            "keep script code under `if __name__ == '__main__':`"
+        ) from None
     except Exception as exc:
         raise ModelSpecError(
             f"model {spec.text!r} failed to build: {type(exc).__name__}: "

@@ -9,6 +9,7 @@ NAS-Bench-201 / RT-DNAS DAGs. The same object is measured as a whole (``build``)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -24,6 +25,8 @@ from torch import nn
 
 from latbench.errors import LatbenchError
 from latbench.jsonio import loads, read_text, validated
+from latbench.model_loader import load_model
+from latbench.ops.registry import Registry
 from latbench.opspec import OpSpec
 
 INPUT = "in"
@@ -125,9 +128,8 @@ class Architecture:
         """The whole network as one ``nn.Module`` (inference mode unless ops say train); a
         traced model (``meta["model"]``, ``latbench.models``) is the model itself."""
         if "model" in self.meta:
-            from latbench.models.arch import build_model
-
-            return build_model(self, device)
+            module, _ = load_model(str(self.meta["model"]), tuple(self.meta["input_shape"]), "cpu")
+            return module.to(device)
         return ArchitectureModule(self).to(device=device)
 
     def example_inputs(
@@ -178,8 +180,6 @@ class Architecture:
         """Rebuild from ``to_dict``'s form, checked against ``ArchitectureDoc`` and with every
         op key parsed; a bad field is one ``LatbenchError`` naming ``source`` and the field."""
         if isinstance(data, dict) and "edges" not in data and "genotype" in data:
-            from latbench.archs.registry import from_compact
-
             return from_compact(data, source)
         doc = validated(ArchitectureDoc, data, source, LatbenchError)
         edges = []
@@ -292,3 +292,62 @@ class ArchitectureModule(nn.Module):
             out = op(*(values[s] for s in src))
             values[dst] = out if dst not in values else values[dst] + out
         return values[self.arch.output]
+
+
+GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
+_GENOTYPE_BUILDERS: Registry[GenotypeBuilder] = Registry("genotype builder", LatbenchError)
+
+
+def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder]:
+    """Decorator registering ``build(genotype, meta) -> Architecture`` for ``space``: the
+    network its genotype string and build parameters (``Architecture.meta``) stand for."""
+
+    def decorate(fn: GenotypeBuilder) -> GenotypeBuilder:
+        _GENOTYPE_BUILDERS.add(space, fn)
+        return fn
+
+    return decorate
+
+
+def spaces_with_genotypes() -> list[str]:
+    return _GENOTYPE_BUILDERS.names()
+
+
+def from_compact(data: Mapping[str, Any], source: str = "architecture") -> Architecture:
+    """The architecture of a compact JSON object (``compact_dict``): rebuilt by its space's
+    genotype builder and checked to carry the same name; every failure is one
+    ``LatbenchError`` naming ``source``."""
+    space = data.get("space")
+    if space not in spaces_with_genotypes():
+        raise LatbenchError(
+            f"{source}: architecture of space {space!r} has no 'edges' and that space "
+            "cannot rebuild one from its genotype; expected a full Architecture.to_json()"
+        )
+    try:
+        arch = _GENOTYPE_BUILDERS[space](str(data.get("genotype", "")), data.get("meta") or {})
+    except LatbenchError as exc:
+        raise LatbenchError(f"{source}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise LatbenchError(
+            f"{source}: compact architecture (space, size, genotype) has a "
+            f"missing or bad field ({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
+    name = str(data.get("name", ""))
+    return arch if name == arch.name else dataclasses.replace(arch, name=name)
+
+
+def compact_dict(arch: Architecture) -> dict[str, Any]:
+    """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead
+    of tens of KB for a paper-size network. Only for spaces that rebuild from a genotype;
+    ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
+    if arch.space not in spaces_with_genotypes():
+        raise LatbenchError(
+            f"space {arch.space!r} cannot rebuild an architecture from its "
+            "genotype; store the full Architecture.to_json()"
+        )
+    return {
+        "space": arch.space,
+        "name": arch.name,
+        "genotype": arch.genotype,
+        "meta": dict(arch.meta),
+    }
