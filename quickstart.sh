@@ -16,8 +16,9 @@ setup() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return
   fi
-  # torch first, pinned: it takes the CPU build already on the machine instead of pulling a
-  # multi-GB CUDA build through the loose `torch>=2.1` requirement of the package.
+  # torch first, pinned: pip takes a CPU wheel of it where it finds one (wheel cache,
+  # find-links, an extra index) instead of pulling a multi-GB CUDA build through the loose
+  # `torch>=2.1` requirement of the package; from PyPI alone, Linux gets the CUDA build.
   # torchvision pinned beside it (the `models` extra): an unpinned one would pull a newer torch.
   "$VENV/bin/python" -m pip install -q torch==2.13.0 torchvision==0.28.0
   # the test suite also covers fleet runs on a local Ray (the optional `ray` extra) and
@@ -58,6 +59,9 @@ main_job() {
   echo "quickstart done: tables, predictor, plot and reports are in $out/"
   echo "latbench is installed in $VENV: run 'source $VENV/bin/activate' to put it on PATH" \
     "(or call $VENV/bin/latbench)"
+  echo "next: README.md's five-minute tour runs these steps one by one;" \
+    "LATBENCH_SPACE=msnas ./quickstart.sh runs them on another space (latbench spaces lists them);" \
+    "docs/models.md profiles and predicts your own model"
 }
 
 case "${1:-run}" in

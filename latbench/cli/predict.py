@@ -60,7 +60,7 @@ def choose_size(
     ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
     not fitted on gets a note, as does a predictor that does not record its sizes (except a
     spec-sheet estimate, which was fitted on no table)."""
-    from latbench.spaces import default_size
+    from latbench.spaces import default_size, size_note
 
     sizes = fitted.get(space, [])
     if size is None:
@@ -70,17 +70,8 @@ def choose_size(
             f"note: {source} does not record the size it was fitted on (saved "
             f"before latbench recorded it); predicting {space} at size {size}"
         )
-    if not fitted:
-        return size, ""
-    if not sizes:
-        held = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(fitted.items()))
-        return size, f"note: {source} was fitted on {held}, not on {space}"
-    if size not in sizes:
-        return size, (
-            f"note: {source} was fitted on {space} at size {'/'.join(sizes)}; "
-            f"predicting size {size} goes beyond what it was fitted on"
-        )
-    return size, ""
+    note = size_note(fitted, space, size, source)
+    return size, f"note: {note}" if note else ""
 
 
 def _queries(

@@ -190,6 +190,8 @@ class ValidationReport:
     def notes(self) -> list[str]:
         """Lines under the table: liveness, errors, warnings and gap notes per backend."""
         out = [VERDICT_BASIS] if self.passed is not None else []
+        if self.prediction.get("fit_note"):
+            out.append(f"prediction: {self.prediction['fit_note']}")
         if len(self.clocks) > 1:
             out.append(self.clock_line)
         if self.liveness and not self.liveness.get("live"):

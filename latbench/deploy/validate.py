@@ -37,6 +37,7 @@ from latbench.errors import (
     UnknownNameError,
 )
 from latbench.paths import file_in, output_dir
+from latbench.spaces import size_note
 from latbench.statistics import fitted_statistic, is_corrected, raw_statistic
 from latbench.timed import REFERENCE_ID, is_oom, reference_callable
 from latbench.timing import TimingConfig, min_sample_ms_for
@@ -115,9 +116,11 @@ def predict_latency(
             "finite number > 0 (is the architecture far outside what it was fitted on?)"
         )
     info = getattr(model, "info_", {})
+    size = str(arch.meta.get("size") or "")
     return {
         "predicted_ms": value,
         "source": source,
+        "fit_note": size_note(info.get("sizes") or {}, arch.space, size, source),
         "unit": getattr(model, "unit", "ms"),
         "fitted_on": info.get("device"),
         "statistic": fitted_statistic(info),  # the report's gap_statistic is measured

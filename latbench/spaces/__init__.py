@@ -10,6 +10,7 @@ from latbench.spaces.registry import (
     list_spaces,
     register_layout,
     register_space,
+    size_note,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "list_spaces",
     "register_layout",
     "register_space",
+    "size_note",
 ]

@@ -5,7 +5,7 @@ the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -260,3 +260,19 @@ def spaces_with_architectures() -> list[str]:
 def default_size(space: str) -> str:
     """The size commands use for ``space`` when none is given."""
     return get_space(space).default_size
+
+
+def size_note(fitted: Mapping[str, Sequence[str]], space: str, size: str, source: str) -> str:
+    """Why a predictor ``source`` of ``space`` at ``size`` goes beyond its tables ("" when it
+    does not, or when ``fitted``, its ``info_["sizes"]``: space -> sizes, is empty): another
+    space, or another size of the same one (``latbench predict`` and ``validate`` print it)."""
+    sizes = fitted.get(space, [])
+    if not fitted or (sizes and (not size or size in sizes)):
+        return ""
+    if not sizes:
+        held = ", ".join(f"{k} ({'/'.join(v)})" for k, v in sorted(fitted.items()))
+        return f"{source} was fitted on {held}, not on {space}"
+    return (
+        f"{source} was fitted on {space} at size {'/'.join(sizes)}; predicting size {size} "
+        "goes beyond what it was fitted on"
+    )

@@ -417,3 +417,26 @@ def test_fp32_on_an_ampere_or_newer_gpu_is_compared_at_tf32_tolerance(monkeypatc
     assert tol("fp32", "cpu") == OUTPUT_TOL["fp32"]
     capability["cc"] = (7, 0)  # a V100 has no TF32
     assert tol("fp32", "cuda:0") == OUTPUT_TOL["fp32"]
+
+
+def test_a_prediction_beyond_the_predictors_space_or_size_is_noted(
+    nb201, tmp_path, saved_predictor
+):
+    """`validate nasbench201:7` is the paper size (the space's default): with a predictor
+    fitted on the small size it printed a prediction and no word of that, where `predict`
+    says it goes beyond what the predictor was fitted on."""
+    from latbench.deploy.validate import predict_latency
+
+    path, model = saved_predictor()
+    model.info_["sizes"] = {"nasbench201": ["small"]}
+    assert predict_latency(nb201, model)["fit_note"] == ""
+    paper = resolve_architecture("nasbench201:7")
+    note = predict_latency(paper, model)["fit_note"]
+    assert "fitted on nasbench201 at size small; predicting size paper goes beyond" in note
+    model.info_["sizes"] = {"nasbench201": ["paper"]}
+    _, report = _validated(nb201, model, "ort", tmp_path)
+    line = (
+        "prediction: NetworkPredictor was fitted on nasbench201 at size paper; "
+        "predicting size small"
+    )
+    assert any(n.startswith(line) for n in report.notes()) and line in report.to_markdown()
