@@ -204,15 +204,16 @@ class SearchResult:
 
 
 class _Budget(Termination):
-    """Stops after ``n_gen`` generations (the initial population is generation 1, as in pymoo)
-    or ``max_evals`` distinct evaluations, trimming the next offspring to what is left."""
+    """Stops after ``n_gen`` generations of offspring (RT-DNAS: "the search loop runs for 100
+    generations"; pymoo counts the initial population as its generation 1) or ``max_evals``
+    distinct evaluations, trimming the next offspring to what is left."""
 
     def __init__(self, n_gen: int, max_evals: int | None):
         super().__init__()
         self.n_gen, self.max_evals = n_gen, max_evals
 
     def _update(self, algorithm: Algorithm) -> float:
-        done = algorithm.n_gen / self.n_gen
+        done = (algorithm.n_gen - 1) / self.n_gen
         if self.max_evals is not None:
             n_evals = algorithm.problem.n_evals
             algorithm.n_offsprings = max(1, min(algorithm.pop_size, self.max_evals - n_evals))

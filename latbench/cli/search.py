@@ -34,6 +34,7 @@ from latbench.papers import (
     HYPERSEGNAS_BAND_MIB,
     HYPERSEGNAS_SAMPLES,
     RTDNAS_LATENCY_UB_MS,
+    RTDNAS_MIN_FPS,
 )
 
 
@@ -114,6 +115,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--upper-ms",
         type=positive_float,
         help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})",
+    )
+    p.add_argument(
+        "--min-fps",
+        type=nonnegative_float,
+        default=RTDNAS_MIN_FPS,
+        help=f"RT-DNAS/GA throughput floor, judged as 1000 / latency at batch 1 (default "
+        f"{RTDNAS_MIN_FPS:g}: it binds at {1000 / RTDNAS_MIN_FPS:.2f} ms, below the 50 ms bound; "
+        "0: the latency bound alone, as the paper's search does)",
     )
     p.add_argument(
         "--target-mib",

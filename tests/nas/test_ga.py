@@ -126,3 +126,19 @@ def test_bad_sizes_are_named():
         _problem(n_paths=11)
     with pytest.raises(SearchError, match="pool size 10"):
         GenePool.top(_probs(2, 2, 0))
+
+
+def test_the_loop_runs_n_gen_generations_of_offspring_after_the_initial_population():
+    """RT-DNAS: "the search loop runs for 100 generations"; pymoo counts the initial population
+    as generation 1, so stopping at its generation n_gen ran one loop fewer."""
+    problem = _problem()
+    batches = []
+    evaluate = problem._evaluate
+
+    def counted(X, out, *args, **kwargs):
+        batches.append(len(X))
+        evaluate(X, out, *args, **kwargs)
+
+    problem._evaluate = counted
+    GeneticAlgorithm(n_gen=5).run(problem, 0)
+    assert len(batches) == 1 + 5  # the initial population, then five generations

@@ -14,7 +14,15 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
     """The cell search under L_ub, then the GA decoding of its paths."""
     lam = search.DEFAULT_LAMBDA if args.lam is None else args.lam
     out = search.search(
-        models[0], args.size, lam, args.upper_ms, args.n_paths, args.steps, args.seed, progress
+        models[0],
+        args.size,
+        lam,
+        args.upper_ms,
+        args.n_paths,
+        args.steps,
+        args.seed,
+        progress,
+        min_fps=args.min_fps,
     )
     how = (
         "--upper-ms"
@@ -32,7 +40,9 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
 
 def ga(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
     """The GA decoding alone, on synthetic (seeded) network weights."""
-    out = search.ga(models[0], args.size, args.upper_ms, args.n_paths, args.seed, progress)
+    out = search.ga(
+        models[0], args.size, args.upper_ms, args.n_paths, args.seed, progress, args.min_fps
+    )
     report = SearchReport()
     report.line(
         "synthetic network weights (seeded), cell latencies from the predictor; "

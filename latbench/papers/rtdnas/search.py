@@ -298,12 +298,14 @@ def ga_decode(
     upper_ms: float = RTDNAS_LATENCY_UB_MS,
     n_gen: int | None = None,
     progress: Progress | None = None,
+    min_fps: float = RTDNAS_MIN_FPS,
 ) -> tuple[GenePool, SearchResult]:
     """Gene pool from the (L, S, 3) move probabilities, then the GA over N_l-path individuals
     priced by the (S,) discrete cell and (S, 3) S_cell latencies, in ms.
 
     The pool holds the paper's top 10 paths, or every legal path of a backbone that has fewer
-    (the small CPU backbones). ``n_gen`` None: the paper's 100 generations."""
+    (the small CPU backbones). ``n_gen`` None: the paper's 100 generations. ``min_fps`` is
+    judged as 1000 / latency (batch 1); 0 leaves the latency bound alone."""
     if progress is not None:
         progress("GA decoding", 0, 1)
     n_layers, n_scales, _ = move_probs.shape
@@ -311,7 +313,7 @@ def ga_decode(
     pool = GenePool.top(move_probs.numpy().astype(np.float64), size)
     per_cell = torch.where(legal_moves(n_scales), cell_ms.unsqueeze(1) + scaling_ms, 0.0)
     cells = np.broadcast_to(per_cell.numpy(), (n_layers, *per_cell.shape))
-    problem = PathSelectionProblem(pool, cells, n_paths, upper_ms=upper_ms)
+    problem = PathSelectionProblem(pool, cells, n_paths, upper_ms=upper_ms, min_fps=min_fps)
     algorithm = GeneticAlgorithm() if n_gen is None else GeneticAlgorithm(n_gen=n_gen)
     decoded = algorithm.run(problem, seed)
     if progress is not None:
@@ -346,9 +348,10 @@ def search(
     steps: int = 20,
     seed: int = 0,
     progress: Progress | None = None,
+    min_fps: float = RTDNAS_MIN_FPS,
 ) -> RtdnasResult:
     """Cells searched with and without the latency term, then the λ run decoded by the GA
-    (under ``upper_ms``, default the paper's 50 ms, and 22 FPS)."""
+    (under ``upper_ms``, default the paper's 50 ms, and ``min_fps``, default 22 FPS)."""
     layout, op_ms, scaling_ms = layout_costs(model, size)
     pool_size(N_LAYERS, len(layout.cell_ops), n_paths)
     modules = (
@@ -371,8 +374,10 @@ def search(
     )
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
     move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
-    pool, decoded = ga_decode(move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress)
-    return RtdnasResult(runs, pool, decoded, ub, n_paths)
+    pool, decoded = ga_decode(
+        move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress, min_fps=min_fps
+    )
+    return RtdnasResult(runs, pool, decoded, ub, n_paths, min_fps=min_fps)
 
 
 def ga(
@@ -382,6 +387,7 @@ def ga(
     n_paths: int = 3,
     seed: int = 0,
     progress: Progress | None = None,
+    min_fps: float = RTDNAS_MIN_FPS,
 ) -> RtdnasResult:
     """The GA alone on the paper's 10-layer backbone and 3-block cell, with network weights β
     and cell logits drawn from a seeded RNG (synthetic, not trained); latencies from ``model``."""
@@ -401,5 +407,7 @@ def ga(
     runs = [Outcome(0.0, choice, float(lat().detach()), None, extra)]
     ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
     move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
-    pool, decoded = ga_decode(move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress)
-    return RtdnasResult(runs, pool, decoded, ub, n_paths)
+    pool, decoded = ga_decode(
+        move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress, min_fps=min_fps
+    )
+    return RtdnasResult(runs, pool, decoded, ub, n_paths, min_fps=min_fps)
