@@ -23,7 +23,7 @@ RTDNAS_GA_GENERATIONS = 100
 
 # -- ST-NAS (spatial-temporal NAS, surgical video), st-nas.txt --------------------------------
 STNAS_KEEP_THRESHOLD = 1.0
-"""Encoder shrink rule after Eq. 2: walk back from a stage's last block, drop block i while
+"""Encoder shrink rule (Sect. 3.2, between Eq. 1 and Eq. 2): walk back from a stage's last block, drop block i while
 α_i < 1, stop at the first α_i ≥ 1."""
 STNAS_WINDOW = 11
 """Temporal window of the decoder: frames decoded together (Sect. 4)."""
@@ -32,15 +32,18 @@ STNAS_FPS_FRAMES = 1000
 
 # -- CAKES (channel-wise kernel shrinking), cakes.txt -----------------------------------------
 CAKES_LAMBDA = 1e-4
-"""λ of the cost-priority lasso, Eq. 13: L = E + λ Σ_i β_i |α_i| (value as in SPEC §3)."""
+"""λ of the cost-priority lasso of Eq. 13, L = E + λ Σ_i β_i |α_i|; the value is Sect. 4.1
+(training stage) and 4.2."""
 CAKES_PAPER_BETA = {3: 9 / 13, 2: 3 / 13, 1: 1 / 13}
-"""β by sub-kernel dimensionality, proportional to parameters (Sect. 3.4)."""
+"""β by sub-kernel dimensionality, proportional to parameters (Sect. 3.4); the values are
+Sect. 4.1 and 4.2."""
 
 # -- HyperSegNAS (one-shot NAS for 3D segmentation), hypersegnas.txt ---------------------------
 HYPERSEGNAS_BAND_MIB = 300.0
 """Keep sampled architectures whose training memory lies within 300 MB of a target (Sect. 4)."""
 HYPERSEGNAS_SAMPLES = 2000
-"""Architectures sampled for the memory filter (Sect. 4)."""
+"""Architectures sampled for the memory filter (SPEC §3's reading; the paper's Sect. 4 samples
+2000 *within* the band: give ``search hypersegnas -n`` enough to keep that many)."""
 HYPERSEGNAS_TOP_N = 10
 """Kept architectures, ranked by the super-net, of which the top 10 are fine-tuned (Sect. 4)."""
 DINTS_TARGETS_MIB = (5067.0, 7239.0, 8802.0)

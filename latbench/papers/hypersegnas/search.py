@@ -21,9 +21,9 @@ from latbench.archs import Architecture
 from latbench.nas.errors import CostError
 from latbench.nas.synthetic import Progress
 from latbench.papers import HYPERSEGNAS_BAND_MIB, HYPERSEGNAS_TOP_N
+from latbench.papers.hypersegnas.space import HYPERSEG_OP_NAMES, build_network, sample_codes
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.predictors.memory_screen import MemoryBand, MemoryScreen
-from latbench.spaces import get_space
 
 SCREEN_CALIBRATION = 32  # full predictions the per-op fast path is calibrated on
 FEW_KEPT = 0.02
@@ -121,6 +121,17 @@ class HypersegnasResult:
     margin_mib: float | None = None
 
 
+def sample_architectures(n: int, size: str = "small", seed: int = 0) -> list[Architecture]:
+    """``n`` networks of HyperSegNAS' space: DiNTS' topology (``dints``) with skip and 3×3×3
+    convolution on the edges, the three P3D ops omitted (HyperSegNAS Sect. 3.1), drawn as its
+    Sect. 4 says (``space.sample_codes``) with ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    return [
+        build_network(sample_codes(size, rng, len(HYPERSEG_OP_NAMES)), size, HYPERSEG_OP_NAMES)
+        for _ in range(n)
+    ]
+
+
 def search(
     model: MemoryModel,
     n: int,
@@ -132,13 +143,14 @@ def search(
     progress: Progress | None = None,
     ray: Any = None,
 ) -> HypersegnasResult:
-    """Sample ``n`` DiNTS architectures, screen or predict their memory, keep and rank the
+    """Sample ``n`` HyperSegNAS architectures (``sample_architectures``), screen or predict
+    their memory, keep and rank the
     band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
     ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
     report = progress or (lambda label, done, total: None)
     report("sampling", 0, 1)
-    archs = get_space("dints").sample(n, size, seed)
+    archs = sample_architectures(n, size, seed)
     report("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
         return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)

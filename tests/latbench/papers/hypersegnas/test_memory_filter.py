@@ -62,3 +62,15 @@ def test_result_records_where_all_the_samples_lie_and_if_few_were_kept():
     assert none.kept == [] and none.few_kept
     assert none.sampled_mib == (20.0, 23.5, 30.0)
     assert not filter_by_memory(archs, model, target_mib=25, band_mib=10).few_kept
+
+
+def test_hypersegnas_samples_its_own_ops_not_dints_p3d_ops():
+    """HyperSegNAS Sect. 3.1 keeps skip and 3x3x3 convolution and omits DiNTS' three P3D ops;
+    the search sampled all five."""
+    from latbench.papers.hypersegnas.search import sample_architectures
+    from latbench.papers.hypersegnas.space import HYPERSEG_OP_NAMES
+
+    archs = sample_architectures(20, "small", seed=0)
+    assert all(a.meta["op_names"] == list(HYPERSEG_OP_NAMES) for a in archs)
+    used = {c for a in archs for c in a.genotype if c not in "-|"}
+    assert used == {"0", "1"}
