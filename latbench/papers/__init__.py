@@ -23,8 +23,8 @@ RTDNAS_GA_GENERATIONS = 100
 
 # -- ST-NAS (spatial-temporal NAS, surgical video), st-nas.txt --------------------------------
 STNAS_KEEP_THRESHOLD = 1.0
-"""Encoder shrink rule (Sect. 3.2, between Eq. 1 and Eq. 2): walk back from a stage's last block, drop block i while
-α_i < 1, stop at the first α_i ≥ 1."""
+"""Encoder shrink rule (Sect. 3.2, between Eq. 1 and Eq. 2): walk back from a stage's last
+block, drop block i while α_i < 1, stop at the first α_i ≥ 1."""
 STNAS_WINDOW = 11
 """Temporal window of the decoder: frames decoded together (Sect. 4)."""
 STNAS_FPS_FRAMES = 1000
