@@ -149,6 +149,10 @@ def test_a_device_or_fifo_is_refused_not_replaced(table, tmp_path, capsys):
     assert rc == 2 and f"{fifo}: is a FIFO, not a file" in err
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "ops.csv", "ops.meta.json"]
+    (tmp_path / "stdout").symlink_to(fifo)  # what /dev/stdout is: a link to a pipe or tty
+    rc, err = run(["fit", str(table), "-o", str(tmp_path / "stdout")], capsys)
+    assert rc == 2 and "stdout: is a FIFO, not a file" in err
+    assert (tmp_path / "stdout").is_symlink()
 
 
 def test_dangling_symlinks_and_loops(table, tmp_path, capsys):
