@@ -144,10 +144,17 @@ def parse_row(path: Path, line: int, row: Mapping[str, str]) -> TimmRow:
     published = {}
     for column in PUBLISHED:
         text = (row.get(column) or "").strip()
-        try:
-            published[column] = float(text)
-        except ValueError:
+        if not text:
             continue  # optional: left out when missing
+        try:
+            published[column] = value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):  # NaN made arch_json unreadable JSON
+            raise ImportRowError(
+                "non-numeric value",
+                f"{path}: line {line}, field {column!r}: {text!r} is not a number >= 0 (or empty)",
+            )
     return TimmRow(line, model, size, batch, step, rate, published)
 
 

@@ -97,11 +97,18 @@ def load_specs() -> dict[str, GpuSpec]:
 
 
 def find_gpu(name: str) -> GpuSpec:
-    """The spec of ``name`` (its name or an alias, any case); else an error listing them."""
+    """The spec of ``name`` (its name or an alias, any case); else an error listing them. An
+    alias of several variants (``a100``: 40 and 80 GB; ``h100``: SXM and PCIe, whose peaks
+    differ by a third) is refused: the estimate would be another card's."""
     want = name.strip().lower()
-    for spec in load_specs().values():
-        if want == spec.gpu.lower() or want in spec.aliases:
-            return spec
+    found = [s for s in load_specs().values() if want == s.gpu.lower() or want in s.aliases]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise LatbenchError(
+            f"GPU {name!r} names {len(found)} cards of predictors/gpu_specs.csv: "
+            f"{', '.join(s.gpu for s in found)}; give one"
+        )
     raise LatbenchError(
         f"no spec sheet for GPU {name!r}; known: "
         f"{', '.join(load_specs())} (predictors/gpu_specs.csv)"
@@ -125,11 +132,18 @@ class Calibration:
     @classmethod
     def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> Calibration:
         """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
-        NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns."""
+        NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns.
+        ``residuals`` (200 drawn, seeded) are what a GPU the fit has not seen meets: each
+        GPU's relative errors under the weights fitted on the others' columns (in-sample
+        errors where there is one GPU), so the interval is not that of the GPUs it knows."""
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
+        gpu = np.concatenate([[spec.gpu] * len(y) for spec, _, y in columns])
         w = relative_nnls(X, y)
         res = (X @ w) / y - 1.0
+        for name in sorted(set(gpu)) if len(set(gpu)) > 1 else ():
+            seen = gpu != name
+            res[~seen] = (X[~seen] @ relative_nnls(X[seen], y[seen])) / y[~seen] - 1.0
         pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)
         return cls(
             tuple(float(v) for v in w),

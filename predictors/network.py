@@ -11,7 +11,9 @@ and networks lose (docs/predictors.md):
     latency_ms ≈ w0 + Σ_kind w_kind · op_sum[kind] + w_merge · n_merges        ("per_kind")
     latency_ms ≈ w_sum · op_sum + w_small · small_op_sum + w_edge · n_edges     ("split")
 
-``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition. Under
+``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition; under
+``composition="longest_path"`` these three calibrate the longest path instead of the op sum
+(``affine`` fits both; ``per_kind`` and ``split`` calibrate sums and refuse it). Under
 ``per_kind`` kinds the fit did not see get the cost-weighted mean of the fitted weights. With
 ``FlopsCost`` as op model and ``linear`` this is the FLOPs baseline. ``split`` is for models
 that run their ops one after another (``--model`` networks): ``small_op_sum`` sums the ops
@@ -94,8 +96,11 @@ class NetworkPredictor(Predictor):
         )
 
     def _terms_for(self, feats: Mapping[str, np.ndarray]) -> list[str]:
-        """The calibration's terms; ``per_kind`` adds one per op kind of the fit's networks."""
+        """The calibration's terms; ``per_kind`` adds one per op kind of the fit's networks;
+        ``linear`` and ``scale`` calibrate the composition (op sum or longest path)."""
         terms = list(CALIBRATION_TERMS.get(self.calibration, ()))
+        if self.composition == "longest_path" and self.calibration in ("linear", "scale"):
+            terms = ["longest_path" if t == "op_sum" else t for t in terms]
         if self.calibration == "per_kind":
             terms += sorted(t for t in feats if t.startswith(KIND_PREFIX) and feats[t].any())
         return terms
@@ -114,6 +119,12 @@ class NetworkPredictor(Predictor):
         """Fit the calibration on networks ``X`` measured as a whole as ``y`` (ms each)."""
         check_param("calibration", self.calibration, CALIBRATIONS)
         check_param("composition", self.composition, COMPOSITIONS)
+        if self.composition == "longest_path" and self.calibration in ("per_kind", "split"):
+            raise LatbenchError(
+                f"calibration={self.calibration!r} calibrates sums of op costs; "
+                "composition='longest_path' goes with 'affine' (which fits the op sum and the "
+                "longest path), 'linear', 'scale' or 'none'"
+            )
         if self.calibration == "split" and getattr(self.op_model, "unit", "ms") != "ms":
             raise LatbenchError(
                 f"calibration='split' compares op costs with small_op_ms, but the op model "

@@ -178,10 +178,11 @@ class TransferPredictor(Predictor):
         self.fit_metrics_ = fit_metrics(final(np.arange(len(y))), y)
         return self
 
-    def op_costs(self, ops: Sequence[Any]) -> np.ndarray:
+    def op_costs(self, ops: Sequence[Any], *, other_batch: bool = True) -> np.ndarray:
         """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
-        (or the same op at batch 1), else the device model's cost (``opcost-roofline``) or
-        the source's cost times the fitted scale (other op methods)."""
+        (with ``other_batch``, also for the same op at another batch: what a source gives a
+        fit at another batch), else the device model's cost (``opcost-roofline``) or the
+        source's cost times the fitted scale (other op methods)."""
         self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
         if self.method_ not in OP_METHODS:
             raise LatbenchError(
@@ -189,7 +190,18 @@ class TransferPredictor(Predictor):
                 "no per-op costs (use method='opcost')"
             )
         pos = {k: i + 1 for i, k in enumerate(self.vocab_)}
-        found = [pos.get(op.key) or pos.get(prior_key(op.key)) for op in ops]
+        found = [pos.get(op.key) for op in ops]
+        by_batch = [pos.get(prior_key(op.key)) if not j else None for op, j in zip(ops, found)]
+        if other_batch:
+            found = [j or b for j, b in zip(found, by_batch)]
+        elif any(by_batch):
+            warnings.warn(
+                f"{sum(map(bool, by_batch))} op(s) of these networks are the shots' ops at "
+                "another batch size: their costs come from the "
+                + ("device model" if self.method_ == "opcost-roofline" else "source")
+                + ", not from the shots (fit on networks at the batch you predict)",
+                stacklevel=3,
+            )
         out = np.array([self.theta_[j] if j else np.nan for j in found])
         missing = [i for i, j in enumerate(found) if not j]
         if missing:
@@ -206,7 +218,7 @@ class TransferPredictor(Predictor):
         self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
         batch = X if isinstance(X, ArchBatch) else encode(X)
         if self.method_ in OP_METHODS:
-            pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops)
+            pred = self.theta_[0] + batch.counts() @ self.op_costs(batch.ops, other_batch=False)
         elif self.method_ in ROOFLINE_METHODS:
             pred = network_terms(batch.counts(), op_terms(batch.ops)) @ self.map_
         else:

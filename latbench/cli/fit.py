@@ -50,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=OneOf("latbench.predictors.network", "COMPOSITIONS"),
         default="sum",
         help="how op latencies combine into a network's: sum (over all ops; default) or "
-        "longest_path (the longest input-to-output path, RT-DNAS Eq. 4)",
+        "longest_path (the longest input-to-output path, RT-DNAS Eq. 4; what linear, scale and "
+        "none calibrate; affine fits both, per_kind and split refuse it)",
     )
     p.add_argument(
         "--stat",

@@ -126,17 +126,20 @@ def _queries(
 
 def interval_note(model: object) -> str:
     """How a transfer predictor's interval was made (one line for the CLI)."""
+    from latbench.predictors.transfer_fit import CONFIDENCE
+
     n = getattr(model, "n_shots_", 0)
     if not n:  # a spec-sheet estimate: nothing measured on the target
         on = ", ".join(getattr(model, "calibrated_on_", [])) or "other GPUs"
         return (
-            f"tolerance interval from the spec-sheet model's relative errors on the GPUs "
-            f"it was calibrated on ({on}); no measurement of this GPU "
+            f"tolerance interval from the spec-sheet model's relative errors on each GPU it "
+            f"was calibrated on ({on}) when fitted on the others; no measurement of this GPU "
             "(predictors/transfer_fit.py: tolerance_factor)"
         )
     return (
-        f"tolerance interval from the leave-one-out errors on its {n} shots, meant to hold "
-        "in 90 % of fits (predictors/transfer_fit.py: tolerance_factor)"
+        f"tolerance interval from the leave-one-out errors on its {n} shots, meant to cover "
+        f"{100 * getattr(model, 'coverage', 0.9):g} % of networks in {100 * CONFIDENCE:g} % of "
+        "fits (predictors/transfer_fit.py: tolerance_factor)"
     )
 
 

@@ -45,13 +45,19 @@ def relative_spread(
     module: nn.Module, example: torch.Tensor, n: int = N_PROBES, seed: int = 1
 ) -> float:
     """max_i |f(x_i) - f(x_0)|_inf / |f(x_0)|_inf over ``n`` N(0, 1) inputs shaped like
-    ``example`` (0 when the output is constant; inf when it is not finite)."""
+    ``example`` (0 when the output is constant; inf when it is not finite; 1 when its shape
+    changes with the input's values, e.g. ``x[x > 0]``: it depends on them, no difference
+    can be taken)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
         outs = [
             _first(module(torch.randn(example.shape, generator=gen, dtype=example.dtype)))
             for _ in range(n)
         ]
+    if any(o.shape != outs[0].shape for o in outs):
+        return 1.0
+    if not outs[0].numel():
+        return 0.0  # always empty: constant
     scale = float(outs[0].abs().max())
     diff = max(float((o - outs[0]).abs().max()) for o in outs[1:])
     if not all(torch.isfinite(o).all() for o in outs):

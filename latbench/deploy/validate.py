@@ -424,7 +424,8 @@ def validate_onnx(
     There is no PyTorch model, so no prediction and no torch output: every backend's outputs
     are compared with ONNX Runtime's on the CPU (the liveness record says so). Inputs are
     N(0, 1) (seeded); ``input_shape`` fills dynamic dimensions. Raises ``LatbenchError`` for
-    the torch backend or an unreadable file."""
+    the torch backend or an unreadable file, ``MeasurementError`` for a file ONNX Runtime
+    cannot load or run on the CPU, or inputs too large to allocate."""
     opts = options or ValidateOptions()
     bad = [b for b in backends if b not in ONNX_BACKENDS]
     if bad:
@@ -435,10 +436,25 @@ def validate_onnx(
     config = config or timing_config(opts.device)
     exported = read_onnx(path, input_shape)
     gen = torch.Generator().manual_seed(0)
-    inputs = tuple(torch.randn(s, generator=gen) for s in exported.input_shapes)
-    reference = _onnx_reference(exported, inputs)
+    try:
+        inputs = tuple(torch.randn(s, generator=gen) for s in exported.input_shapes)
+        reference = _onnx_reference(exported, inputs)
+        other = _onnx_reference(
+            exported, tuple(torch.randn(t.shape, generator=gen) for t in inputs)
+        )
+    except Exception as exc:  # noqa: BLE001 - only the allocator's and ORT's become a line
+        shapes = ", ".join("x".join(map(str, s)) for s in exported.input_shapes) or "none"
+        if is_oom(exc):
+            raise MeasurementError(
+                f"{path}: inputs of {shapes} and the reference run on the CPU ran out of "
+                f"memory: {_oom_line(exc)}"
+            ) from None
+        if not type(exc).__module__.startswith("onnxruntime"):
+            raise
+        raise MeasurementError(
+            f"{path}: ONNX Runtime cannot load or run it on inputs of {shapes}: {_oom_line(exc)}"
+        ) from None
     exported = replace(exported, output_shapes=tuple(r.shape for r in reference))
-    other = _onnx_reference(exported, tuple(torch.randn(t.shape, generator=gen) for t in inputs))
     scale = max(float(np.max(np.abs(r))) for r in reference) or 1.0
     spread = max(float(np.max(np.abs(a - b))) for a, b in zip(other, reference)) / scale
     live = spread > 10 * output_tolerance(opts.precision, opts.device)

@@ -78,6 +78,12 @@ def test_file_name_gives_the_provenance():
         (",224,1000.0,1.0,1,11.7,1.8,2.5", "model"),
         # 2 ms per batch of 1 is 500 images/s, not 1000
         ("resnet18,224,1000.0,2.0,1,11.7,1.8,2.5", "infer_step_time"),
+        # optional columns: written as NaN / Infinity into arch_json, a table latbench's own
+        # readers then refused ("Infinity is not a JSON number"); a word was dropped silently
+        ("resnet18,224,1000.0,1.0,1,nan,1.8,2.5", "param_count"),
+        ("resnet18,224,1000.0,1.0,1,11.7,1.8,inf", "infer_macts"),
+        ("resnet18,224,1000.0,1.0,1,11.7,-1.8,2.5", "infer_gmacs"),
+        ("resnet18,224,1000.0,1.0,1,11.7,n/a,2.5", "infer_gmacs"),
     ],
 )
 def test_a_bad_row_is_one_line_naming_file_line_and_field(tmp_path, line, field):

@@ -279,6 +279,17 @@ def test_a_spec_sheet_interval_does_not_claim_shots():
     assert "0 shots" not in note and "no measurement of this GPU" in note
 
 
+def test_a_transfer_interval_note_gives_its_coverage_and_its_confidence():
+    """The interval covers `coverage` of networks in CONFIDENCE (97.5 %) of fits; the note said
+    'meant to hold in 90 % of fits'."""
+    from types import SimpleNamespace
+
+    from latbench.cli.predict import interval_note
+
+    note = interval_note(SimpleNamespace(n_shots_=10, coverage=0.9))
+    assert "10 shots" in note and "cover 90 % of networks in 97.5 % of fits" in note
+
+
 def test_fit_prints_its_in_sample_shares_as_evaluate_does(tables, tmp_path, capsys):
     """One format for accuracy tables: fit's in-sample row is evaluate's (metric_rows: shares
     within ±5/±10 % as percentages), not raw fractions."""

@@ -253,14 +253,18 @@ def test_the_spec_table_is_sourced_and_complete():
         "Titan RTX",
         "RTX 3090",
         "RTX 4090",
-        "A100",
-        "H100",
+        "A100 40GB",
+        "A100 80GB",
+        "H100 SXM",
+        "H100 PCIe",
     )
     specs = load_specs()
     assert set(wanted) <= set(specs)
     for s in specs.values():
         assert s.source and s.sms > 0 and s.fp32_tflops > 0 and s.memory_gbps > 0
-    assert find_gpu("titan_xp").gpu == "Titan Xp" and find_gpu("a100").sms == 108
+    assert find_gpu("titan_xp").gpu == "Titan Xp" and find_gpu("a100 80gb").sms == 108
+    with pytest.raises(Exception, match="'H100' names 2 cards .*: H100 SXM, H100 PCIe; give one"):
+        find_gpu("H100")  # SXM5 and PCIe differ by a third in FP32 peak, 68 % in bandwidth
     with pytest.raises(Exception, match="no spec sheet for GPU 'B200'; known: V100"):
         find_gpu("B200")
 
@@ -340,3 +344,23 @@ def test_a_fit_that_ranks_nothing_is_not_chosen_while_another_ranks():
     choice = select({"flat": (flat, (0.0,)), "ranking": (ranking, (0.0,))}, y)
     assert choice.scores["flat"] < choice.scores["ranking"] and choice.method == "ranking"
     assert select({"flat": (flat, (0.0,))}, y).method == "flat"  # the only one: kept
+
+
+def test_a_spec_calibration_keeps_the_errors_an_unseen_gpu_meets():
+    """The zero-shot interval is built from ``Calibration.residuals``: each GPU's errors under
+    the weights fitted on the others. A pooled in-sample fit of two GPUs, one 2x slower than
+    its spec sheet says, errs by about ±1/3 on each and covered 74-85 % where 90 % was stated."""
+    from latbench.predictors.gpu_specs import Calibration, find_gpu
+
+    rng = np.random.default_rng(0)
+    T = rng.uniform(1.0, 5.0, size=(60, 4))
+    w = np.array([0.1, 0.05, 2.0, 3.0])
+    v100, p100 = find_gpu("V100"), find_gpu("P100")
+    columns = [
+        (v100, T, (T * v100.unit_terms()) @ w),
+        (p100, T, 2.0 * (T * p100.unit_terms()) @ w),
+    ]
+    res = np.asarray(Calibration.fit(columns).residuals)
+    assert len(res) == 120
+    assert np.allclose(np.sort(res)[:60], -0.5, atol=1e-6)  # P100 from V100's weights
+    assert np.allclose(np.sort(res)[60:], 1.0, atol=1e-6)  # V100 from P100's

@@ -177,7 +177,7 @@ def test_nvml_process_memory_of_a_pid_nvml_cannot_see_is_none():
     )
     assert nvml_process_bytes(fake, None, 4242) is None
     assert nvml_process_bytes(fake, None, 987654) == 600 * 2**20
-    sampler = NvmlSampler(fake, None, 4242)
+    sampler = NvmlSampler(fake, "handle", 4242)
     sampler.sample()
     assert sampler.process_peak is None and sampler.device_peak == 2**30
 
@@ -231,3 +231,14 @@ def test_a_network_is_traced_once_per_configuration(monkeypatch):
     assert len(calls) == 1 and first[0] == first[1]
     TrainingMemoryPredictor("reserved", TrainConfig(optimizer="sgd")).fit([], []).explain([arch])[0]
     assert len(calls) == 2  # another training configuration is another trace
+
+
+def test_no_nvml_handle_means_no_nvml_readings():
+    """Where the GPU's NVML handle cannot be told apart (``device.nvml_handle`` is None) the
+    sampler reads nothing rather than another GPU's memory."""
+    from types import SimpleNamespace
+
+    from latbench.memory.gpu import NvmlSampler
+
+    fake = SimpleNamespace(nvmlDeviceGetMemoryInfo=lambda h: SimpleNamespace(used=2**30))
+    assert NvmlSampler(fake, None, 4242).read() == (None, None)

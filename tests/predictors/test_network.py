@@ -133,3 +133,26 @@ def test_no_more_networks_than_terms_warns(synth, lut, nb201_archs):
         NetworkPredictor(lut).fit(nb201_archs[:5], measured)
     with pytest.warns(UserWarning, match="3 networks for 3 calibration terms"):
         NetworkPredictor(lut, calibration="split").fit(nb201_archs[:3], measured[:3])
+
+
+@pytest.mark.parametrize("calibration", ["linear", "scale"])
+def test_a_longest_path_composition_is_what_linear_and_scale_calibrate(
+    calibration, synth, nb201_archs
+):
+    """The op sum was hard-coded in these calibrations: `--composition longest_path` fitted
+    and predicted the op sum while the saved file said longest_path."""
+    archs = nb201_archs[:12]
+    flops = NetworkPredictor(FlopsCost(), "sum", "none").composed(archs)
+    y = 1e-8 * flops["longest_path"] + (0.1 if calibration == "linear" else 0.0)
+    path = NetworkPredictor(FlopsCost(), "longest_path", calibration).fit(archs, y)
+    summed = NetworkPredictor(FlopsCost(), "sum", calibration).fit(archs, y)
+    assert "longest_path" in path.terms_ and "op_sum" not in path.terms_
+    assert np.allclose(path.predict(archs), y, rtol=1e-6)
+    assert not np.allclose(summed.predict(archs), y, rtol=1e-3)
+
+
+@pytest.mark.parametrize("calibration", ["split", "per_kind"])
+def test_calibrations_of_op_sums_refuse_a_longest_path_composition(calibration, nb201_archs):
+    model = NetworkPredictor(FlopsCost(), "longest_path", calibration)
+    with pytest.raises(LatbenchError, match="calibrates sums of op costs"):
+        model.fit(nb201_archs[:5], np.ones(5))

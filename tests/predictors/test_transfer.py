@@ -329,3 +329,23 @@ def test_sources_a_transfer_cannot_use_are_one_line(synth, archs, tmp_path, caps
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and needle in err[0], (argv, err)
     assert not (tmp_path / "o.json").exists()
+
+
+def test_a_batch_1_transfer_does_not_predict_batch_32_networks_at_batch_1_costs(
+    synth, source, archs
+):
+    """Op costs fitted on batch-1 shots were taken for the same ops at batch 32 (the key a
+    prior knows an op by), so a batch-32 network got its batch-1 latency without a word.
+    A source still gets them (``op_costs``' default): that is what a fit at batch 32 starts from."""
+    y = _target(synth, archs, pool=3.0)
+    model = TransferPredictor(source, "opcost").fit(archs[:10], y[:10])
+    batch = encode(archs[10:20])
+    at_32 = batch.__class__(
+        [op.replace(input_shape=(32, *op.input_shape[1:])) for op in batch.ops],
+        batch.groups,
+        batch.n,
+    )
+    assert np.array_equal(model.op_costs(at_32.ops), model.op_costs(batch.ops))  # as a source
+    with pytest.warns(UserWarning, match="shots' ops at another batch size"):
+        pred_32 = model.predict(at_32)  # the source's batch-32 costs, scaled, and a warning
+    assert (pred_32 > 2 * model.predict(batch)).all()

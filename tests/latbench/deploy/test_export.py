@@ -120,3 +120,23 @@ def test_an_onnx_input_shape_fills_only_the_dynamic_sizes(tmp_path):
     assert read_onnx(path, (2, 3, 16, 8)).input_shapes == ((2, 3, 16, 8),)
     with pytest.raises(ExportError, match="dynamic shape"):
         read_onnx(path)
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda p: p.write_bytes(b""), "ONNX Runtime cannot load or run it on inputs of none"),
+        (lambda p: _relu_file(p, [10**5, 3, 10**5, 10**5]), "ran out of memory"),
+    ],
+)
+def test_an_onnx_file_ort_cannot_run_is_one_line(tmp_path, make, needle):
+    """An empty file (it parses: an empty ModelProto) and an input of 3e15 floats: ONNX
+    Runtime's and the allocator's errors were tracebacks."""
+    from latbench.deploy.validate import validate_onnx
+    from latbench.errors import LatbenchError
+
+    path = tmp_path / "m.onnx"
+    make(path)
+    with pytest.raises(LatbenchError, match="m.onnx: ") as err:
+        validate_onnx(path, options=None)
+    assert needle in str(err.value) and "\n" not in str(err.value)

@@ -108,3 +108,23 @@ def test_idle_machine_has_no_busy_warning(nb201, tmp_path, monkeypatch):
         options=ValidateOptions(out_dir=tmp_path, threads=1),
     )
     assert not any("load average" in w for w in report.backends[0].warnings)
+
+
+class _Positive(nn.Module):
+    """An output whose shape depends on the input's values (``x[x > 0]``)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[x > 0]
+
+
+class _Empty(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[x > 1e9]
+
+
+def test_an_output_whose_shape_moves_with_the_input_is_live_not_a_traceback():
+    """``validate file.py:net`` of such a model was a RuntimeError ('The size of tensor a
+    (102) must match the size of tensor b (93)'); an always-empty output is constant."""
+    example = torch.zeros(1, 3, 8, 8)
+    assert ensure_live(_Positive(), example, 1e-4).live
+    assert relative_spread(_Empty(), example) == 0.0
