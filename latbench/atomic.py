@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from pathlib import Path
 
 from latbench.errors import with_filename
@@ -18,10 +20,17 @@ def write_atomically(
     Raises the ``OSError`` of a full disk or read-only folder naming ``path``; an error or an
     interruption leaves no temporary behind. Links are replaced, never written through: a
     link at ``path`` becomes the new file, a leftover ``<path>.tmp`` (link or not) is removed
-    and the temporary is created exclusively."""
+    and the temporary is created exclusively. A device or FIFO at ``path`` (``/dev/full``), or
+    a link to one (``/dev/stdout``), is refused with ``OSError`` (``EINVAL``), never replaced:
+    as root the rename replaced ``/dev/full`` itself with the file."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     raw = data.encode("utf-8") if isinstance(data, str) else data
+    with contextlib.suppress(FileNotFoundError):  # the link's target too: /dev/stdout
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            what = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise OSError(errno.EINVAL, f"is {what}, not a file; give a file path", str(path))
     try:
         if os.path.lexists(tmp):
             os.unlink(tmp)

@@ -138,6 +138,23 @@ def test_predictions_to_dev_full(table, tmp_path, capsys):
     assert rc == 2 and "/dev/full" in err and "No space left" in err
 
 
+def test_a_device_or_fifo_is_refused_not_replaced(table, tmp_path, capsys):
+    """`fit -o /dev/full` as root renamed the predictor over /dev/full: the device node became
+    a regular file and the fit said 'fitted'. A FIFO shows the same rename without root."""
+    import stat
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    rc, err = run(["fit", str(table), "-o", str(fifo)], capsys)
+    assert rc == 2 and f"{fifo}: is a FIFO, not a file" in err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "ops.csv", "ops.meta.json"]
+    (tmp_path / "stdout").symlink_to(fifo)  # what /dev/stdout is: a link to a pipe or tty
+    rc, err = run(["fit", str(table), "-o", str(tmp_path / "stdout")], capsys)
+    assert rc == 2 and "stdout: is a FIFO, not a file" in err
+    assert (tmp_path / "stdout").is_symlink()
+
+
 def test_dangling_symlinks_and_loops(table, tmp_path, capsys):
     (tmp_path / "dangling.csv").symlink_to(tmp_path / "missing.csv")
     (tmp_path / "loop1.csv").symlink_to(tmp_path / "loop2.csv")
