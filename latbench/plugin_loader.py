@@ -77,6 +77,7 @@ def add_to_environment(names: Iterable[str]) -> list[str]:
 
 
 def _load_one(label: str, target: Any) -> None:
+    cwd = os.getcwd()
     try:
         if isinstance(target, str):
             if _is_path(target):
@@ -93,6 +94,8 @@ def _load_one(label: str, target: Any) -> None:
         raise PluginError(label, str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
         raise PluginError(label, exc) from exc
+    finally:  # as latbench.models.loader: relative output paths stay where the command ran
+        os.chdir(cwd)
 
 
 def load_plugins() -> list[str]:
