@@ -229,3 +229,14 @@ def test_a_plugin_that_changes_directory_does_not_move_the_outputs(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     plugins._load_one(str(path), str(path))
     assert Path.cwd() == tmp_path
+
+
+def test_a_plugin_that_exits_is_one_plugin_error(tmp_path):
+    """A script with a module-level sys.exit (or argparse): latbench exited with its code and
+    printed nothing."""
+    path = tmp_path / "exits.py"
+    path.write_text("import sys\nsys.exit(5)\n", encoding="utf-8")
+    with pytest.raises(
+        LatbenchError, match=r"exits.py' failed to load: its code called sys.exit\(5\)"
+    ):
+        plugins._load_one(str(path), str(path))
