@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -252,6 +253,7 @@ def load_model(
         "torchvision": lambda: _torchvision_model(spec.target, shape),
     }
     make = makers.get(spec.source, lambda: _callable_model(spec, shape))
+    cwd = os.getcwd()
     try:
         with torch.device(device):
             model, shape = make()
@@ -267,6 +269,8 @@ def load_model(
             f"model {spec.text!r} failed to build: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"
         ) from None
+    finally:  # a script's os.chdir must not move where relative --out/--table paths write
+        os.chdir(cwd)
     if not isinstance(model, nn.Module):
         raise ModelSpecError(
             f"model {spec.text!r}: the callable returned "

@@ -77,6 +77,7 @@ def add_to_environment(names: Iterable[str]) -> list[str]:
 
 
 def _load_one(label: str, target: Any) -> None:
+    cwd = os.getcwd()
     try:
         if isinstance(target, str):
             if _is_path(target):
@@ -91,8 +92,12 @@ def _load_one(label: str, target: Any) -> None:
                 obj()
     except LatbenchError as exc:
         raise PluginError(label, str(exc)) from exc
+    except SystemExit as exc:  # as a --model file's (latbench.models.loader): one line
+        raise PluginError(label, f"its code called sys.exit({exc.code!r})") from None
     except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
         raise PluginError(label, exc) from exc
+    finally:  # as latbench.models.loader: relative output paths stay where the command ran
+        os.chdir(cwd)
 
 
 def load_plugins() -> list[str]:

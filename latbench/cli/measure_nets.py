@@ -8,7 +8,12 @@ from pathlib import Path
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
+from latbench.cli.modelargs import (
+    MODELS_TABLE,
+    add_model_args,
+    model_architectures,
+    refuse_model_args,
+)
 from latbench.errors import LatbenchError, TableError
 
 
@@ -79,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
         what, meta = f"{len(archs)} model(s) whole", {"space": "model"}
     else:
+        refuse_model_args(args, args.space)
         args.size = args.size or default_size(args.space)
         archs = sample_architectures(args.space, args.n, args.size, args.seed)
         timer, slug = measuring.timer_from_args(args)

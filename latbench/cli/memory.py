@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, positive_int, rng_seed
-from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures, model_label
+from latbench.cli.modelargs import (
+    MODELS_TABLE,
+    add_model_args,
+    model_architectures,
+    model_label,
+    refuse_model_args,
+)
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -69,6 +75,7 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
         raise LatbenchError("give an architecture file or SPACE, or --model SPEC (one of them)")
     if args.model is not None:
         return MODELS_TABLE, model_architectures(args)
+    refuse_model_args(args, args.target)
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():

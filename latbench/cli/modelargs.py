@@ -73,6 +73,18 @@ def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     return archs
 
 
+def refuse_model_args(args: argparse.Namespace, what: str) -> None:
+    """``--input-shape`` / ``--leaf`` where no model of the user's is traced (``what``: a
+    space, an architecture file): one line; they were ignored, and the numbers were of the
+    space's own shapes."""
+    given = [f for f, v in (("--input-shape", args.input_shape), ("--leaf", args.leaf)) if v]
+    if given:
+        raise LatbenchError(
+            f"{' and '.join(given)} shape and split a model of your own (--model SPEC); "
+            f"{what} has its own shapes (see --size)"
+        )
+
+
 def model_label(arch: Architecture) -> str:
     """``SPEC@NxCxHxW``: how outputs name a traced model."""
     return f"{arch.meta.get('model', arch.name)}@{model_size(arch)}"

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from latbench.cli import ui
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int, rng_seed
-from latbench.cli.modelargs import add_model_args, model_architectures, model_label
+from latbench.cli.modelargs import (
+    add_model_args,
+    model_architectures,
+    model_label,
+    refuse_model_args,
+)
 from latbench.errors import LatbenchError, with_filename
 
 
@@ -94,6 +99,7 @@ def _queries(
     if args.model is not None:
         archs = model_architectures(args)
         return archs, [model_label(a) for a in archs]
+    refuse_model_args(args, "a predictor's query")
     if is_network:
         if args.key:  # not silently ignored: it asks for ops
             raise LatbenchError(

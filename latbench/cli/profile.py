@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_architectures
+from latbench.cli.modelargs import (
+    MODELS_TABLE,
+    add_model_args,
+    model_architectures,
+    refuse_model_args,
+)
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -125,6 +130,7 @@ def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
         archs = model_architectures(args)
         ops = dict.fromkeys(op for arch in archs for op in arch.ops())  # shared ops measured once
         return list(ops), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
+    refuse_model_args(args, args.space)
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)

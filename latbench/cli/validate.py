@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
-from latbench.cli.modelargs import add_model_args, model_architectures
+from latbench.cli.modelargs import add_model_args, model_architectures, refuse_model_args
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:
@@ -171,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{path}: --predictor and --protocol need a network latbench can decompose; "
                 "give the model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
             )
+        if args.leaf:
+            raise LatbenchError(f"{path}: --leaf splits a traced model; an ONNX file runs whole")
         shape = parse_input_shape(args.input_shape) if args.input_shape else None
         _print_start(args, str(path))
         report = validate_onnx(
@@ -189,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
         return _finish(args, report, path.name, "onnx", note)
     protocol = get_protocol(args.protocol) if args.protocol else None
     arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
+    if getattr(args, "model", None) is None:  # _resolve sets it for a model of the user's
+        refuse_model_args(args, args.arch)
     if protocol is not None:
         protocol.check_space(arch)
         if protocol.run is not None:

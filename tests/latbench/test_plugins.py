@@ -218,3 +218,25 @@ def test_a_loaded_plugin_is_trusted_by_op_keys(tmp_path):
     plugins._load_one(str(path), str(path))
     module = next(m for m in sys.modules if m.startswith("latbench_plugin_helpers_"))
     assert is_trusted(f"{module}.double") and not is_trusted("latbench_plugin_other.double")
+
+
+def test_a_plugin_that_changes_directory_does_not_move_the_outputs(tmp_path, monkeypatch):
+    """As a --model file (tests/latbench/models/test_decompose.py): relative --out and
+    ./latbench-tables resolved in the plugin's chosen folder."""
+    (tmp_path / "elsewhere").mkdir()
+    path = tmp_path / "moves.py"
+    path.write_text(f"import os\nos.chdir({str(tmp_path / 'elsewhere')!r})\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    plugins._load_one(str(path), str(path))
+    assert Path.cwd() == tmp_path
+
+
+def test_a_plugin_that_exits_is_one_plugin_error(tmp_path):
+    """A script with a module-level sys.exit (or argparse): latbench exited with its code and
+    printed nothing."""
+    path = tmp_path / "exits.py"
+    path.write_text("import sys\nsys.exit(5)\n", encoding="utf-8")
+    with pytest.raises(
+        LatbenchError, match=r"exits.py' failed to load: its code called sys.exit\(5\)"
+    ):
+        plugins._load_one(str(path), str(path))

@@ -159,6 +159,34 @@ def test_a_leaf_that_names_no_submodule_class_is_one_line(
     assert main([*args, "--leaf", "Gate"]) == 0
 
 
+PREDICTOR = (
+    Path(__file__).parents[3] / "device_profiles/cpu-amd-epyc-1t/nasbench201-paper.predictor.json"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["profile", "nasbench201", "--input-shape", "1,3,8,8"],
+        ["measure-nets", "nasbench201", "--n", "1", "--leaf", "Block"],
+        ["predict", str(PREDICTOR), "--space", "nasbench201", "--n", "1", "--input-shape", "1,3,8"],
+        ["validate", "nasbench201:0", "--input-shape", "1,3,8,8"],
+        ["memory", "dints", "--n", "1", "--leaf", "Block"],
+        ["validate", "m.onnx", "--leaf", "Block"],
+    ],
+)
+def test_model_options_without_a_model_are_one_line(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch
+) -> None:
+    """--input-shape and --leaf shape and split a --model; on a space they were ignored and
+    the space measured (or predicted) at its own shapes as if they had been applied."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--out", str(tmp_path)] if command[0] != "predict" else command) == 2
+    line = _error_line(capsys)
+    assert "--model SPEC" in line or "ONNX file runs whole" in line, line
+    assert not any(tmp_path.rglob("*.csv"))
+
+
 def test_a_model_whose_forward_hangs_is_stopped_by_the_item_timeout(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -122,6 +122,19 @@ def test_a_model_file_that_exits_is_one_line(tmp_path: Path, code: str, call: st
         load_model(f"{tmp_path}/train.py:net", "1,3,8,8")
 
 
+def test_a_model_file_that_changes_directory_does_not_move_the_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script with ``os.chdir(...)`` at its top: ``profile --model it.py:net`` then wrote
+    ./latbench-tables (and any relative --out/--table) under the script's directory."""
+    (tmp_path / "elsewhere").mkdir()
+    code = f"import os\nfrom torch import nn\nos.chdir({str(tmp_path / 'elsewhere')!r})\n"
+    (tmp_path / "it.py").write_text(code + "def net():\n    return nn.ReLU()\n")
+    monkeypatch.chdir(tmp_path)
+    load_model("it.py:net", "1,3,8,8")
+    assert Path.cwd() == tmp_path
+
+
 def test_callable_without_input_shape_asks_for_one(model_file: str) -> None:
     with pytest.raises(ModelSpecError, match="--input-shape"):
         load_model(f"{model_file}:net")
