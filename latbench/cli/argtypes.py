@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,15 @@ rng_seed = _bounded(int, 0, "must be an integer in [0, 2**63)", high=2**63)
 """A seed: the range numpy's and torch's generators both take."""
 positive_float = _bounded(float, 0, "must be > 0", strict=True)
 nonnegative_float = _bounded(float, 0, "must be >= 0")
+
+
+def comma_separated(item: Callable[[str], Any]) -> Callable[[str], tuple[Any, ...]]:
+    """An ``argparse`` type: comma-separated values, each parsed by ``item`` (``1,2,3,2``)."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        return tuple(item(part.strip()) for part in text.split(","))
+
+    return parse
 
 
 @dataclass(frozen=True)

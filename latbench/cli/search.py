@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
             raise LatbenchError(f"{exc}{_fitted_elsewhere(args, models, spaces)}") from None
     for item in out.items:
         if isinstance(item, str):
-            ui.console.print(item)
+            ui.console.print(item, soft_wrap=True)  # a command line stays one line
         else:
             ui.print_table(item.title, item.columns, item.rows)
     return 0

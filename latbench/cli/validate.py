@@ -13,7 +13,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from latbench.cli.argtypes import nonnegative_int, positive_float, positive_int
+from latbench.cli.argtypes import (
+    comma_separated,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 from latbench.cli.modelargs import add_model_args, model_architectures, refuse_model_args
 from latbench.errors import LatbenchError
 
@@ -143,6 +148,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--static",
         help="frame protocols (dyncell): the full network for the first frame (JSON or SPACE:SEED)",
     )
+    p.add_argument(
+        "--encoder-depths",
+        type=comma_separated(positive_int),
+        metavar="D1,D2,...",
+        help="stnas protocol: Swin encoder blocks kept per stage, e.g. 1,2,3,2 (`search stnas` "
+        "prints them; default: the decoder's meta encoder_depths, else full depth)",
+    )
     add_model_args(p, model_flag=False)
     p.set_defaults(func=run)
 
@@ -153,6 +165,11 @@ def run(args: argparse.Namespace) -> int:
     from latbench.models import parse_input_shape
     from latbench.protocol_registry import get_protocol
 
+    if args.encoder_depths is not None and args.protocol != "stnas":
+        raise LatbenchError(
+            "--encoder-depths: the blocks per stage of the encoder the stnas protocol times; "
+            "give it with --protocol stnas"
+        )
     path = Path(args.arch)
     options = ValidateOptions(
         device=args.device,
@@ -288,7 +305,8 @@ def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Prot
     if args.threads:
         torch.set_num_threads(args.threads)
     static = resolve_architecture(args.static) if args.static else None
-    result = protocol.runner()(arch, ProtocolOptions(args.device, args.n_frames, static))
+    options = ProtocolOptions(args.device, args.n_frames, static, args.encoder_depths)
+    result = protocol.runner()(arch, options)
     cpu = args.device.startswith("cpu")
     threads = torch.get_num_threads() if cpu else None
     out = result.to_dict() | {

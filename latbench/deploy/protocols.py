@@ -138,12 +138,14 @@ def check_frames(n_frames: int) -> None:
 
 @dataclass(frozen=True)
 class ProtocolOptions:
-    """What ``latbench validate`` passes a frame protocol: the device, the frames to time and
-    an optional reference network (``--static``: the dynamic cells' first-frame network)."""
+    """What ``latbench validate`` passes a frame protocol: the device, the frames to time, an
+    optional reference network (``--static``: the dynamic cells' first-frame network) and
+    encoder blocks kept per stage (``--encoder-depths``: ST-NAS' searched encoder)."""
 
     device: str = "cpu"
     n_frames: int = 1000
     static: Architecture | None = None
+    encoder_depths: tuple[int, ...] | None = None
 
 
 @dataclass

@@ -20,6 +20,15 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
     report.runs(
         "ST-NAS encoder depth (blocks kept per stage)", out.encoder, lambda o: str(o.choice)
     )
+    depths = ",".join(map(str, out.encoder[-1].choice))
+    report.line(
+        f"time the λ={lam:g} encoder in ST-NAS' FPS protocol (with a sampled decoder: validate "
+        "reads one as SPACE:SEED or an architecture file, not as the decoder ops below):"
+    )
+    report.line(
+        f"  latbench validate stnas-decoder:0:{args.size} --protocol stnas "
+        f"--encoder-depths {depths}"
+    )
     report.runs(
         "ST-NAS decoder ops", out.decoder, lambda o: ", ".join(out.op_names[j] for j in o.choice)
     )

@@ -12,6 +12,7 @@ and -4 maps are smaller than a window, so they use one unshifted window, as Swin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from latbench.errors import LatbenchError
@@ -90,13 +91,38 @@ def merge_ops(size: str, variant: str | None = None) -> list[OpSpec]:
     return [OpSpec.make("patch_merging", (BATCH, *t)) for t in stage_shapes(size, variant)[:-1]]
 
 
-def encoder_ops(size: str, variant: str | None = None) -> list[OpSpec]:
+def check_depths(
+    size: str, depths: Sequence[int] | None, variant: str | None = None
+) -> tuple[int, ...]:
+    """``depths``, blocks kept per stage, as a tuple; the variant's full depths when None.
+    ``LatbenchError`` unless it gives each stage a whole number from 1 to its full depth."""
+    full = _variant(size, variant).depths
+    if depths is None:
+        return full
+    kept = tuple(depths)
+    if len(kept) != len(full) or not all(
+        type(d) is int and 1 <= d <= f for d, f in zip(kept, full)
+    ):
+        raise LatbenchError(
+            f"{SPACE} ({size}): encoder depths {','.join(map(str, kept)) or '(none)'}: need one "
+            f"per stage ({len(full)} stages), each from 1 to the stage's full depth "
+            f"({','.join(map(str, full))})"
+        )
+    return kept
+
+
+def encoder_ops(
+    size: str, variant: str | None = None, depths: Sequence[int] | None = None
+) -> list[OpSpec]:
     """The whole encoder of one frame, in execution order (with repeats), ending in the
-    LayerNorm on the last stage's tokens (the features f_t given to the decoder)."""
+    LayerNorm on the last stage's tokens (the features f_t given to the decoder). ``depths``
+    (``check_depths``; default full): the first blocks of each stage kept, as the ST-NAS
+    shrink rule drops blocks from a stage's end; patch embedding and merging stay."""
     shapes, merges = stage_shapes(size, variant), merge_ops(size, variant)
+    kept = check_depths(size, depths, variant)
     ops = [stem_op(size, variant)]
     for stage in range(len(shapes)):
-        ops += stage_blocks(stage, size, variant) + merges[stage : stage + 1]
+        ops += stage_blocks(stage, size, variant)[: kept[stage]] + merges[stage : stage + 1]
     return ops + [OpSpec.make("layer_norm", (BATCH, *shapes[-1]))]
 
 

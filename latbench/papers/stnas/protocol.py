@@ -1,8 +1,11 @@
 """ST-NAS' deployment protocol (``latbench validate stnas-decoder:0 --protocol stnas``):
 FPS = 1 / T_inf, T_inf = encode one frame with the Swin encoder of the space ``stnas-encoder``
 + decode the last 11 encodings with the ST-NAS decoder architecture, averaged over 1000 frames
-(``numbers``). It runs in PyTorch (eager) on the device given; the modules are built from the
-spaces' OpSpecs with random weights (timing needs no trained weights).
+(``numbers``). The encoder keeps the first blocks of each stage given by the decoder's
+``meta["encoder_depths"]`` or ``--encoder-depths`` (a searched encoder: the paper's FPS is its
+"Swin Short", depths 1,2,3,2, Sect. 4), else all of them. It runs in PyTorch (eager) on the
+device given; the modules are built from the spaces' OpSpecs with random weights (timing needs
+no trained weights).
 """
 
 from __future__ import annotations
@@ -73,11 +76,12 @@ class _Tokens(nn.Module):
 
 
 def stnas_encoder_module(
-    size: str, channels: int, hw: tuple[int, int]
+    size: str, channels: int, hw: tuple[int, int], depths: Sequence[int] | None = None
 ) -> tuple[nn.Module, torch.Size, list[str]]:
-    """The Swin encoder of ``stnas-encoder`` at ``size`` (full depth), producing the decoder's
+    """The Swin encoder of ``stnas-encoder`` at ``size`` keeping ``depths`` blocks per stage
+    (``stnas_encoder.encoder_ops``; default full depth), producing the decoder's
     (N, channels, *hw) frame features; the frame shape; notes on any adaptation."""
-    ops = stnas_encoder.encoder_ops(size)
+    ops = stnas_encoder.encoder_ops(size, depths=depths)
     h, w, c = stnas_encoder.stage_shapes(size)[-1]
     modules, notes = [*(op.build("cpu") for op in ops), _Tokens()], []
     if (c, (h, w)) != (channels, tuple(hw)):
@@ -90,9 +94,32 @@ def stnas_encoder_module(
     return module, torch.Size(ops[0].input_shape), notes
 
 
+def encoder_depths(
+    decoder: Architecture, options: ProtocolOptions
+) -> tuple[Sequence[int] | None, str]:
+    """The encoder depths to time and where they come from: ``decoder.meta["encoder_depths"]``,
+    else ``options.encoder_depths`` (``--encoder-depths``), else None (full depth).
+    ``LatbenchError`` when both are given and differ."""
+    meta, given = decoder.meta.get("encoder_depths"), options.encoder_depths
+    if meta is not None and not isinstance(meta, list | tuple):
+        raise LatbenchError(
+            f"{decoder.name or decoder.space}: meta encoder_depths {meta!r} is not a list of "
+            "blocks kept per stage (e.g. [1, 2, 3, 2])"
+        )
+    if meta is not None and given is not None and list(meta) != list(given):
+        raise LatbenchError(
+            f"{decoder.name or decoder.space}: its meta sets encoder_depths {meta}; "
+            f"--encoder-depths {','.join(map(str, given))} differs (give one)"
+        )
+    if meta is not None:
+        return meta, "the decoder's meta encoder_depths"
+    return (given, "--encoder-depths") if given is not None else (None, "default: full depth")
+
+
 def run(decoder: Architecture, options: ProtocolOptions) -> ProtocolResult:
-    """ST-NAS FPS of the Swin encoder + ``decoder`` (an ``stnas-decoder`` architecture, its
-    size from ``decoder.meta``) on ``options.device`` over ``options.n_frames`` frames."""
+    """ST-NAS FPS of the Swin encoder (its depths from ``encoder_depths``) + ``decoder`` (an
+    ``stnas-decoder`` architecture, its size from ``decoder.meta``) on ``options.device``
+    over ``options.n_frames`` frames."""
     size, device, n_frames = decoder.meta.get("size", "small"), options.device, options.n_frames
     n, c, t, h, w = decoder.input_shape
     if t != STNAS_WINDOW:
@@ -100,7 +127,18 @@ def run(decoder: Architecture, options: ProtocolOptions) -> ProtocolResult:
             f"{decoder.name or decoder.space}: decoder window {t}, the ST-NAS "
             f"protocol decodes {STNAS_WINDOW} frames"
         )
-    encoder, frame_shape, notes = stnas_encoder_module(size, c, (h, w))
+    depths, source = encoder_depths(decoder, options)
+    try:
+        kept = stnas_encoder.check_depths(size, depths)
+    except LatbenchError as exc:
+        raise LatbenchError(f"{source}: {exc}") from None
+    full = stnas_encoder.check_depths(size, None)
+    encoder, frame_shape, adapted = stnas_encoder_module(size, c, (h, w), kept)
+    notes = [
+        f"encoder blocks per stage {','.join(map(str, kept))} ({source}; "
+        f"full depth {','.join(map(str, full))})",
+        *adapted,
+    ]
     dec = ArchitectureModule(decoder).eval().to(device)
     frame = torch.randn(frame_shape, device=device)
     timing = stnas_fps(encoder.to(device), dec, frame, window=STNAS_WINDOW, n_frames=n_frames)

@@ -4,6 +4,7 @@ predictors fitted on the committed tables, and its one-line errors."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -93,6 +94,14 @@ def test_stnas_with_one_predictor_per_space(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ST-NAS encoder depth" in out and "ST-NAS decoder ops" in out
     assert "skip_connect" in out or "sep_conv_3x3" in out or "conv_" in out
+    # the printed validate command runs, timing the encoder depths found
+    (command,) = [line.split() for line in out.splitlines() if "latbench validate" in line]
+    assert command[:5] == ["latbench", "validate", "stnas-decoder:0:small", "--protocol", "stnas"]
+    assert command[5] == "--encoder-depths" and re.fullmatch(r"\d,\d,\d,\d", command[6])
+    extra = ["--n-frames", "2", "--out", str(tmp_path), "--json"]
+    assert main(command[1:] + extra) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert f"encoder blocks per stage {command[6]} (--encoder-depths" in notes[0]
 
 
 def _small_memory_table(tmp_path: Path, rows: int) -> Path:

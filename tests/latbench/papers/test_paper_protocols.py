@@ -103,6 +103,7 @@ def test_frame_protocols_say_when_the_machine_is_busy(tmp_path, capsys, monkeypa
     )
     out = " ".join(capsys.readouterr().out.split())
     assert "machine busy: load 9" in out and "1 torch thread(s)" in out
+    assert "encoder blocks per stage 2,2,6,2 (default: full depth" in out  # the default
 
 
 @pytest.mark.slow
