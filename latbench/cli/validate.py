@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.cli.argtypes import (
+    OneOf,
     comma_separated,
     nonnegative_int,
     positive_float,
@@ -28,18 +29,6 @@ if TYPE_CHECKING:
     from latbench.protocol_registry import Protocol
 from latbench.cli import ui
 from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynamic cells
-
-
-def _backends(text: str) -> list[str]:
-    from latbench.deploy.runners import BACKENDS
-
-    names = [b.strip() for b in text.split(",") if b.strip()]
-    bad = [b for b in names if b not in BACKENDS]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown backend(s) {', '.join(bad) or '(none)'}; valid: {', '.join(BACKENDS)}"
-        )
-    return names
 
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
@@ -78,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--backend",
-        type=_backends,
+        type=comma_separated(OneOf("latbench.deploy.runners", "BACKENDS")),
         default=["torch", "ort"],
         help="comma-separated backends (default: torch,ort; a wrong name lists the others)",
     )

@@ -214,3 +214,27 @@ def test_every_option_with_a_vocabulary_names_each_choice_in_its_help():
                     if not re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", action.help or "")
                 ]
                 assert not missing, f"{name} {action.option_strings[0]}: {missing} not in help"
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (
+            ["--backend", "torch,nope"],
+            "argument --backend: invalid choice: 'nope' (choose from torch",
+        ),
+        (["--encoder-depths", "1,x"], "argument --encoder-depths: 'x' is not an integer"),
+        (["--encoder-depths", "1,0"], "argument --encoder-depths: 0 must be at least 1"),
+    ],
+)
+def test_comma_separated_options_check_each_item(argv, error, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.build_parser().parse_args(["validate", "a.json", *argv])
+    assert exc.value.code == 2 and error in capsys.readouterr().err
+
+
+def test_comma_separated_options_parse_to_tuples():
+    args = cli.build_parser().parse_args(
+        ["validate", "a.json", "--backend", "torch, ort", "--encoder-depths", "1,2,3,2"]
+    )
+    assert args.backend == ("torch", "ort") and args.encoder_depths == (1, 2, 3, 2)
