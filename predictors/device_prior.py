@@ -35,6 +35,8 @@ from latbench.predictors.persist import (
 )
 from latbench.predictors.transfer_fit import diagonal_prior, prior_ridge
 
+RELATIVE_MAX = 10.0
+RELATIVE = f"op costs relative to a network's mean latency, within +-{RELATIVE_MAX:g}"
 JITTER = 0.05
 """Diagonal added to Σ: (``JITTER`` × the mean normalised cost)², so no direction is certain."""
 
@@ -182,8 +184,12 @@ class DevicePrior:
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",
                 f"{cov.shape}, {phis.shape}",
             )
-        if not (np.isfinite(cov).all() and np.isfinite(phis).all()) or (np.diag(cov) < 0).any():
-            raise damaged("cov/phis", "finite numbers, variances (cov's diagonal) >= 0")
+        # costs relative to a network's mean latency: one op is never 10 networks' worth
+        check_range("mean", mean.tolist(), -RELATIVE_MAX, RELATIVE_MAX, RELATIVE)
+        if not (np.abs(cov).max() <= RELATIVE_MAX**2 and np.abs(phis).max() <= RELATIVE_MAX):
+            raise damaged("cov/phis", RELATIVE + ", variances below its square")
+        if (np.diag(cov) < 0).any():
+            raise damaged("cov/phis", "variances (cov's diagonal) >= 0")
         batches = state.get("batches", [1] * len(devices))
         check_range("batches", batches, 1, 2**31, "a batch size >= 1 per device", len(devices))
         return cls(list(keys), mean, cov, list(devices), phis, [int(b) for b in batches])

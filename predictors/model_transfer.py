@@ -13,6 +13,7 @@ pass of the row's batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +21,20 @@ from typing import Any
 import numpy as np
 
 from latbench.errors import LatbenchError
+from latbench.model_features import FEATURES
 from latbench.predictors.base import Predictor, check_param
 from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
     check_numbers,
+    check_range,
     check_type,
     damaged,
     persistable,
 )
 from latbench.predictors.transfer import arch_digest
 from latbench.predictors.transfer_fit import Fitter, select
+from latbench.statistics import LATENCY_RANGE_MS
 
 CANDIDATES = ("loglinear", "features", "source", "source-nearest", "source+features")
 MODEL_METHODS = ("auto", *CANDIDATES)
@@ -254,19 +258,39 @@ class ModelTransferPredictor(Predictor):
     def from_state(cls, state: Mapping[str, Any]) -> ModelTransferPredictor:
         p = check_type("params", state["params"], dict, "an object")
         check_choice("params.method", p.get("method"), MODEL_METHODS)
+        names = check_type("params.feature_names", p.get("feature_names"), list, "a list")
+        for name in names:  # else a KeyError at the first prediction
+            check_choice("params.feature_names", name, FEATURES)
         sources = []
         for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
-            check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
-            check_numbers(f"sources[{i}].w", s["w"])
-            sources.append(
-                SourceColumn(s["device"], s["log_ms"], np.array(s["w"]), np.array(s["stats"]))
-            )
+            log_ms = check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
+            check_range(f"sources[{i}].log_ms", list(log_ms.values()), *LOG_MS, "log ms")
+            w, stats = _check_ridge(f"sources[{i}].", s["w"], s["stats"])
+            sources.append(SourceColumn(s["device"], log_ms, w, stats))
         check_choice("method_", state["method_"], CANDIDATES)
-        check_numbers("w", state["w"])
+        _check_ridge("", state["w"], state["stats"])
         check_numbers("residuals", state["residuals"])
         obj = cls(sources=sources, **p).restore(state, ("w", "stats", "residuals"))
         if not -1 <= obj.nearest_ < len(sources):
             raise damaged("nearest", f"-1 or a source index below {len(sources)}", obj.nearest_)
-        if obj.stats_.shape != (3, len(obj.w_)):
-            raise damaged("stats", f"shape (3, {len(obj.w_)})", obj.stats_.shape)
         return obj
+
+
+LOG_MS = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
+RIDGE = (
+    "a ridge on log features: weights and column means within +-100, standard deviations in "
+    "(0, 100], an intercept of log ms"
+)
+
+
+def _check_ridge(where: str, w: Any, stats: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``ridge``'s weights and ``[mean, sd, intercept]`` rows as saved: shapes and ranges
+    (a null, a 0 sd or a 1e300 weight predicted NaN, inf or 0 ms for every model)."""
+    n = len(check_range(f"{where}w", w, -100, 100, RIDGE))
+    rows = check_type(f"{where}stats", stats, list, RIDGE)
+    if len(rows) != 3:
+        raise damaged(f"{where}stats", f"3 rows of {n} ([mean, sd, intercept])", len(rows))
+    check_range(f"{where}stats", rows[0], -100, 100, RIDGE, n)
+    check_range(f"{where}stats", rows[1], 1e-12, 100, RIDGE, n)
+    check_range(f"{where}stats", rows[2], *LOG_MS, RIDGE, n)
+    return np.array(w, dtype=np.float64), np.array(rows, dtype=np.float64)

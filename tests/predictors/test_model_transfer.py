@@ -139,3 +139,33 @@ def test_reads_imported_architectures_and_refuses_others():
         )
     with pytest.raises(LatbenchError, match="timm:NAME"):
         timm_model("resnet18", {"input_shape": [1, 3, 8, 8]})
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (
+            lambda s: s["params"]["feature_names"].__setitem__(0, "bogus"),
+            "feature_names",
+        ),  # KeyError
+        (lambda s: s["stats"][1].__setitem__(0, 0), "'stats'"),  # sd 0: NaN / inf ms
+        (lambda s: s["stats"][0].__setitem__(0, None), "'stats'"),
+        (lambda s: s["w"].__setitem__(0, 1e300), "'w'"),  # 0 ms or inf ms
+        (lambda s: s["sources"][0]["log_ms"].update({"net0@224": "x"}), "log_ms"),
+        (lambda s: s["sources"][0]["stats"].pop(), "sources[0].stats"),
+    ],
+)
+def test_a_saved_zoo_transfer_whose_ridge_means_nothing_is_damaged(tmp_path, edit, needle):
+    """Each was a KeyError/ValueError traceback or NaN/inf/0 ms at the first prediction."""
+    import json
+
+    from test_persist_damaged import _assert_damaged
+
+    source, target = zoo(1)
+    src = SourceColumn.fit("src", source.keys, source.features, source.latency_ms / source.batch)
+    model = ModelTransferPredictor(FEATURES, [src]).fit(
+        target.take(np.arange(10)), target.latency_ms[np.arange(10)]
+    )
+    doc = json.loads(dumps(model, device="tgt"))
+    edit(doc["state"])
+    _assert_damaged(doc, tmp_path, needle)
