@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from latbench.errors import LatbenchError
+from latbench.errors import LatbenchError, OpSpecError
 from latbench.opspec import OpSpec
 from latbench.predictors.base import (
     CostModel,
@@ -57,9 +57,14 @@ def _group(spec: OpSpec, with_params: bool) -> tuple:
     return (spec.kind, spec.dtype, spec.mode, spec.params if with_params else None)
 
 
-def cost_axis(spec: OpSpec) -> float:
-    """log of the op's dominant cost: FLOPs, or bytes moved when it has none."""
-    f = spec.features()
+def cost_axis(spec: OpSpec) -> float | None:
+    """log of the op's dominant cost: FLOPs, or bytes moved when it has none; None for an op
+    that does not run on the meta device (an output sized by its input's values, ``x[x > 0]``;
+    a ``--leaf`` block of a model this process has not loaded): it is looked up by key only."""
+    try:
+        f = spec.features()
+    except OpSpecError:
+        return None
     return (
         math.log1p(f["flops"])
         if f["flops"] > 0
@@ -123,10 +128,10 @@ class LookupPredictor(Predictor):
         self.domain_ = FitDomain.of(specs)
         groups: dict[tuple, list[tuple[float, float]]] = {}
         for spec, ms in zip(specs, self.latency_ms_):
+            x = cost_axis(spec)
             for with_params in (True, False):
-                groups.setdefault(_group(spec, with_params), []).append(
-                    (cost_axis(spec), math.log(ms))
-                )
+                if x is not None:
+                    groups.setdefault(_group(spec, with_params), []).append((x, math.log(ms)))
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
     def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
@@ -152,10 +157,11 @@ class LookupPredictor(Predictor):
                 out[i], cov.hits = hit, cov.hits + 1
                 continue
             curve = self._curves.get(_group(spec, True)) or self._curves.get(_group(spec, False))
-            if curve is None:
+            x = cost_axis(spec) if curve is not None else None
+            if curve is None or x is None:
                 unknown.append(i)
                 continue
-            log_ms, inside = interpolate(cost_axis(spec), *curve)
+            log_ms, inside = interpolate(x, *curve)
             out[i] = math.exp(log_ms)
             (cov.interpolated if inside else cov.extrapolated).append(spec.key)
         return out, cov, unknown

@@ -92,3 +92,27 @@ def test_estimated_and_failed_rows_are_not_fitted(synth):
     df["status"] = "error"
     with pytest.raises(LatbenchError, match="no measured rows"):
         LookupPredictor().fit(*op_data(df).xy)
+
+
+def _leaf_block(shape):
+    """A ``--leaf`` block of a model file this process never loaded: no features (it cannot
+    be rebuilt here), as in ``fit`` on ``profile --model net.py:build --leaf Block``'s table."""
+    return OpSpec.make(
+        "submodule",
+        shape,
+        model="net.py:build",
+        shape="x".join(map(str, shape)),
+        path="b",
+        inputs=("x".join(map(str, shape)) + ":float32",),
+        args=("$0",),
+    )
+
+
+def test_ops_without_features_are_looked_up_by_key_only(synth, nb201_ops):
+    """``fit`` on a table of a --leaf model (or one with ``x[x > 0]``) stopped at the first
+    such op: 'cannot run at this shape (submodule: model ... is not loaded by this command)'."""
+    specs = [*nb201_ops[:5], _leaf_block((1, 3, 8, 8))]
+    model = LookupPredictor().fit(specs, [1.0] * len(specs))
+    assert model.predict([_leaf_block((1, 3, 8, 8))])[0] == 1.0
+    with pytest.raises(MissingOpsError):  # another shape: no curve to interpolate on
+        model.predict([_leaf_block((1, 3, 16, 16))])
