@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from latbench.architecture import Architecture
 from latbench.nas.errors import SearchError
 from latbench.nas.synthetic import Outcome, Progress
 from latbench.papers.stnas.search import search_decoder
@@ -55,6 +56,10 @@ class ChoicesResult:
 
     def genotype(self, run: Outcome) -> str:
         return self.layout.genotype(run.choice)
+
+    def architecture(self, run: Outcome) -> Architecture:
+        """The discrete network ``run`` chose (``ChoiceLayout.architecture``)."""
+        return self.layout.architecture(self.space, run.choice)
 
     @property
     def note(self) -> str:

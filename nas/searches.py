@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from latbench.architecture import Architecture
 from latbench.errors import PLUGIN_HINT, LatbenchError
 from latbench.plugin_loader import load_plugins
 
@@ -35,9 +36,12 @@ class Table:
 
 @dataclass
 class SearchReport:
-    """What a search shows, in order: lines (plain text) and tables."""
+    """What a search shows, in order: lines (plain text) and tables; and the networks it
+    chose, by name (``latbench search --out DIR`` writes each as ``DIR/NAME.json``, an
+    ``Architecture`` file that ``latbench validate`` reads)."""
 
     items: list[str | Table] = field(default_factory=list)
+    architectures: dict[str, Architecture] = field(default_factory=dict)
 
     def line(self, text: str) -> None:
         self.items.append(text)
@@ -109,6 +113,9 @@ class SearchEntry:
             f"chosen genotype {out.genotype(runs[-1])}: predicted latency_ms "
             f"{runs[-1].latency_ms:.4g}"
         )
+        if hasattr(out, "architecture"):  # a search whose choices build networks
+            for run in runs:
+                report.architectures[f"{self.name}-lam{run.lam:g}"] = out.architecture(run)
         return report
 
 

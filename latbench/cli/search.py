@@ -117,6 +117,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})",
     )
     p.add_argument(
+        "--out",
+        type=Path,
+        help="folder to write the searched networks to, one Architecture JSON each "
+        "(stnas, mixed-op: per λ run; hypersegnas: the top 10 kept), for `latbench validate`",
+    )
+    p.add_argument(
         "--min-fps",
         type=nonnegative_float,
         default=RTDNAS_MIN_FPS,
@@ -227,7 +233,25 @@ def run(args: argparse.Namespace) -> int:
             ui.console.print(item, soft_wrap=True)  # a command line stays one line
         else:
             ui.print_table(item.title, item.columns, item.rows)
+    if args.out is not None:
+        _write_architectures(args.out, out.architectures, entry.name)
     return 0
+
+
+def _write_architectures(folder: Path, archs: dict[str, Any], search: str) -> None:
+    """Each chosen network as ``folder/NAME.json`` (``Architecture.to_json``), or one line
+    saying that this search chose none it can write."""
+    from latbench.atomic import write_atomically
+    from latbench.paths import output_dir
+
+    if not archs:
+        ui.console.print(f"--out: search {search} gives no architecture to write")
+        return
+    out = output_dir(folder)
+    for name, arch in archs.items():
+        write_atomically(out / f"{name}.json", arch.to_json() + "\n")
+    names = ", ".join(f"{name}.json" for name in archs)
+    ui.console.print(f"{len(archs)} architecture(s) in {out}: {names} (latbench validate FILE)")
 
 
 def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str, ...]) -> str:

@@ -5,6 +5,7 @@ errors, and ``--plugin`` wherever it stands on the command line."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -104,6 +105,8 @@ def test_a_user_space_is_profiled_fitted_and_searched_each_documented_way(tmp_pa
                 "5",
                 "--plugin",
                 "toy.py",
+                "--out",
+                "chosen",
             ],
             work,
         )
@@ -111,6 +114,8 @@ def test_a_user_space_is_profiled_fitted_and_searched_each_documented_way(tmp_pa
     chosen = re.search(r"chosen genotype (\S+): predicted latency_ms (\S+)", out)
     assert chosen, out
     genotype, latency_ms = chosen.group(1), float(chosen.group(2))
+    written = json.loads((work / "chosen" / "mixed-op-lam0.5.json").read_text())
+    assert written["space"] == "toy" and written["genotype"] == genotype  # what validate reads
     assert all(n in ("conv3", "conv5", "mlp4") for n in genotype.split(","))
     assert len(genotype.split(",")) == 3 and math.isfinite(latency_ms) and latency_ms > 0
     assert not re.search(r"\b(nan|inf)\b", out, re.I)

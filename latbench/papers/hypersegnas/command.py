@@ -10,7 +10,7 @@ import time
 
 from latbench.nas.searches import SearchReport
 from latbench.nas.synthetic import Progress
-from latbench.papers import DINTS_TARGETS_MIB
+from latbench.papers import DINTS_TARGETS_MIB, HYPERSEGNAS_TOP_N
 from latbench.papers.hypersegnas import search
 
 
@@ -54,6 +54,8 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
             for i, (a, m) in enumerate(zip(res.kept[: max(10, args.confirm)], res.predicted_mib))
         ],
     )
+    for i, arch in enumerate(res.kept[:HYPERSEGNAS_TOP_N]):  # the paper fine-tunes the top 10
+        report.architectures[f"hypersegnas-rank{i}"] = arch
     if hint := band_hint(res, args.size):
         report.line(hint)
     if res.measured_mib:

@@ -4,10 +4,11 @@ the command as it is)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from latbench.nas.searches import SearchReport
 from latbench.nas.synthetic import Progress
-from latbench.papers.stnas import search
+from latbench.papers.stnas import decoder, search
 
 
 def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
@@ -20,16 +21,24 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
     report.runs(
         "ST-NAS encoder depth (blocks kept per stage)", out.encoder, lambda o: str(o.choice)
     )
-    depths = ",".join(map(str, out.encoder[-1].choice))
-    report.line(
-        f"time the λ={lam:g} encoder in ST-NAS' FPS protocol (with a sampled decoder: validate "
-        "reads one as SPACE:SEED or an architecture file, not as the decoder ops below):"
-    )
-    report.line(
-        f"  latbench validate stnas-decoder:0:{args.size} --protocol stnas "
-        f"--encoder-depths {depths}"
-    )
     report.runs(
         "ST-NAS decoder ops", out.decoder, lambda o: ", ".join(out.op_names[j] for j in o.choice)
     )
+    for enc, dec in zip(out.encoder, out.decoder):  # the searched decoder, its encoder's depths
+        arch = decoder.build_network(tuple(out.op_names[j] for j in dec.choice), args.size)
+        meta = {**arch.meta, "encoder_depths": [int(d) for d in enc.choice]}
+        report.architectures[f"stnas-lam{enc.lam:g}"] = dataclasses.replace(arch, meta=meta)
+    if args.out is not None:
+        report.line(f"time the λ={lam:g} choice in ST-NAS' FPS protocol:")
+        report.line(f"  latbench validate {args.out / f'stnas-lam{lam:g}.json'} --protocol stnas")
+    else:
+        depths = ",".join(map(str, out.encoder[-1].choice))
+        report.line(
+            f"time the λ={lam:g} encoder in ST-NAS' FPS protocol (--out DIR writes the searched "
+            "decoder with these depths; here with a sampled decoder):"
+        )
+        report.line(
+            f"  latbench validate stnas-decoder:0:{args.size} --protocol stnas "
+            f"--encoder-depths {depths}"
+        )
     return report

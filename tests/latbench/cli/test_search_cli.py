@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from latbench.architecture import Architecture
 from latbench.cli import main
 from latbench.predictors.data import op_data
 
@@ -102,6 +103,36 @@ def test_stnas_with_one_predictor_per_space(tmp_path, capsys):
     assert main(command[1:] + extra) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert f"encoder blocks per stage {command[6]} (--encoder-depths" in notes[0]
+
+
+@pytest.mark.slow
+def test_stnas_writes_the_searched_decoder_and_validate_times_it(tmp_path, capsys):
+    """--out writes each λ run's decoder ops as an Architecture with its encoder's depths;
+    the printed validate command times exactly that network."""
+    enc = _fit("stnas-encoder-small.csv", tmp_path / "enc.json")
+    dec = _fit("stnas-decoder-small.csv", tmp_path / "dec.json")
+    out = tmp_path / "chosen"
+    cmd = ["search", "stnas", "--predictor", str(enc), "--predictor", str(dec), "--steps", "1"]
+    assert main([*cmd, "--lam", "0.01", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["stnas-lam0.01.json", "stnas-lam0.json"]
+    arch = Architecture.from_file(out / "stnas-lam0.01.json")
+    (depths,) = re.findall(r"encoder depth.*?\n.*?0\.01\s*│\s*\[([\d, ]+)\]", printed, re.S)
+    assert arch.meta["encoder_depths"] == [int(d) for d in depths.split(",")]
+    lines = printed.splitlines()
+    (command,) = [line.split() for line in lines if line.strip().startswith("latbench validate")]
+    assert command[2] == str(out / "stnas-lam0.01.json")
+    assert "2 architecture(s) in" in printed
+    assert main([*command[1:], "--n-frames", "2", "--out", str(tmp_path), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert f"encoder blocks per stage {depths.replace(' ', '')} (" in notes[0]
+
+
+def test_a_search_that_chooses_no_network_says_so_with_out(msnas_predictor, tmp_path, capsys):
+    out = tmp_path / "chosen"
+    assert main(["search", "ga", "--predictor", str(msnas_predictor), "--out", str(out)]) == 0
+    assert "search ga gives no architecture to write" in capsys.readouterr().out
+    assert not out.exists()
 
 
 def _small_memory_table(tmp_path: Path, rows: int) -> Path:
