@@ -102,20 +102,24 @@ def add_measuring_args(
     )
 
 
-def nominal_reference_ms(table: Path, *, strict: bool = False) -> float | None:
+def nominal_reference_ms(
+    table: Path, *, strict: bool = False, timer: Timer | None = None
+) -> float | None:
     """The median ``reference_ms`` of a table's rows (None: no table or no reference rows).
 
-    ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, or one
-    without reference rows, is a ``TableError`` naming it."""
+    ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, one
+    without reference rows, or (with ``timer``) one whose reference was timed with another
+    clock, thread count or device than ``timer``'s (where the table records them) is a
+    ``TableError`` naming it."""
     try:
-        return _median_reference_ms(table)
+        return _median_reference_ms(table, timer)
     except TableError as exc:
         if strict:
             raise TableError(f"--drift-from {table}: {exc}") from None
         return None
 
 
-def _median_reference_ms(table: Path) -> float:
+def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
     from latbench.tables import read_table
     from latbench.timed import REFERENCE_ID
 
@@ -139,6 +143,26 @@ def _median_reference_ms(table: Path) -> float:
             f"its reference_ms was measured on another drift reference ({theirs!r}; this "
             f"latbench: {REFERENCE_ID!r}); re-measure that table or leave out --drift-from"
         )
+    if timer is not None:
+        from latbench.device import fingerprint
+        from latbench.profile import protocol_of
+
+        ours, _ = protocol_of(timer)
+        here = fingerprint(timer.device, threads=ours.get("threads"))
+        mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": here["slug"]}
+        protocol, fp = meta.get("protocol") or {}, meta.get("fingerprint") or {}
+        theirs_ = {"clock": protocol.get("clock"), "threads": protocol.get("threads")}
+        theirs_["device"] = fp.get("slug")
+        differ = [
+            f"{k} {theirs_[k]!r}, not {v!r}"
+            for k, v in mine.items()
+            if theirs_[k] is not None and theirs_[k] != v  # a field the table records
+        ]
+        if differ:
+            raise TableError(
+                f"its reference was timed with {'; '.join(differ)}: its time is no nominal for "
+                "this run; give a table measured like this run, or leave out --drift-from"
+            )
     return float(values.median())
 
 
@@ -257,7 +281,7 @@ def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> No
     (else the run's first group: ``CpuTimer.reference_nominal_ms``)."""
     if hasattr(timer, "reference_nominal_ms"):
         timer.reference_nominal_ms = (
-            nominal_reference_ms(args.drift_from, strict=True)
+            nominal_reference_ms(args.drift_from, strict=True, timer=timer)
             if args.drift_from
             else nominal_reference_ms(table)
         )

@@ -12,8 +12,8 @@ from latbench.timed import DRIFT_REFERENCE, REFERENCE_ID
 from latbench.timing import CpuTimer, TimingConfig
 
 
-def _table(path, reference):
-    meta = {"protocol": {"reference": reference}} if reference is not None else {}
+def _table(path, reference, **protocol):
+    meta = {"protocol": {"reference": reference, **protocol}} if reference is not None else {}
     writer = TableWriter(path, LATENCY, meta)
     for k, ref in [(1, 0.2), (2, 0.3), (3, 0.25), (5, None)]:
         key = OpSpec.make("conv", (1, 8, 8, 8), kernel=k).key
@@ -65,3 +65,14 @@ def test_drift_from_a_table_without_reference_column_names_its_schema(tmp_path):
     timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     with pytest.raises(TableError, match="latbench.memory table has no reference_ms column"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=memory), tmp_path / "nets.csv")
+
+
+@pytest.mark.parametrize("protocol", [{"threads": 4}, {"clock": "perf_counter_ns"}])
+def test_a_reference_timed_with_other_threads_or_clock_is_no_nominal(tmp_path, protocol):
+    """Its reference time says nothing of this run's: a 4-thread or wall-clock nominal made
+    the 1-thread run's drift wrong without a word."""
+    path = _table(tmp_path / "ops.csv", REFERENCE_ID, **protocol)
+    timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
+    (name,) = protocol
+    with pytest.raises(TableError, match=f"timed with {name} .*leave out --drift-from"):
+        set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
