@@ -178,6 +178,6 @@ class CudaTimer:
             out[i] = (
                 r
                 if isinstance(r, Exception)
-                else replace(r, timer=name, extra_warnings=tuple(warn))
+                else replace(r, timer=name, extra_warnings=(*r.extra_warnings, *warn))
             )
         return [out[i] for i in range(len(fns))]
