@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from latbench.errors import LatbenchError
-from latbench.importing_timm import ModelNetworks, read_timm
+from latbench.importing_timm import ModelNetworks, changed_model, read_timm
 from latbench.model_features import FEATURES, FeatureCache, features_of
 from latbench.model_loader import import_library
 from latbench.predictors.metrics import accuracy
@@ -77,6 +77,7 @@ def load_columns(
             r
             for r in known
             if (r.model, r.img_size) in feats
+            and not changed_model(r, feats[(r.model, r.img_size)], cache.library)
             and all(
                 r.published.get(c, 0) > 0 for c in ("infer_gmacs", "param_count", "infer_macts")
             )

@@ -58,6 +58,10 @@ COLUMNS = (
     "infer_samples_per_sec",
 )
 PUBLISHED = ("param_count", "infer_gmacs", "infer_macts")
+PARAMS_TOLERANCE = 0.05
+"""Largest relative difference between a model's published ``param_count`` and the installed
+timm's before the row is skipped as measuring another network (ecaresnext50t_32x4d: 15.41 M
+published, 25.05 M in timm 1.0.31)."""
 """Optional columns copied into each row's meta (millions, GMACs and millions per image)."""
 CONSISTENCY_TOLERANCE = 0.05
 """Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted; the shipped files
@@ -197,8 +201,20 @@ class TimmImportReport:
     read: int = 0
     unknown: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    changed: dict[str, str] = field(default_factory=dict)
+    """Models whose parameter count differs from the published one by more than
+    ``PARAMS_TOLERANCE``: the installed timm builds another network under that name."""
     batches: Counter = field(default_factory=Counter)
     library: str = ""
+
+
+def changed_model(row: TimmRow, features: Mapping[str, float], library: str) -> str:
+    """Why ``row`` measured another network than ``library`` builds under its name: its
+    published parameter count is off by more than ``PARAMS_TOLERANCE``; '' when it is not."""
+    published_m, ours_m = row.published.get("param_count"), features["params"] / 1e6
+    if published_m and abs(ours_m / published_m - 1) > PARAMS_TOLERANCE:
+        return f"{published_m:g} M parameters published, {ours_m:.2f} M in {library}"
+    return ""
 
 
 def _arch(row: TimmRow, features: Mapping[str, float], library: str) -> dict[str, Any]:
@@ -284,6 +300,9 @@ def import_timm_file(
         if (row.model, row.img_size) not in feats:
             continue
         features = feats[(row.model, row.img_size)]
+        if why := changed_model(row, features, library):
+            report.changed[f"{row.model}@{row.img_size}"] = why
+            continue
         text = json.dumps(_arch(row, features, library), sort_keys=True)
         columns = {
             "arch_id": hashlib.sha1(text.encode()).hexdigest(),

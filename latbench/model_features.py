@@ -78,8 +78,11 @@ OP_GROUPS: dict[str, tuple[str, ...]] = {
     ),
 }
 BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
-"""Batched matmuls: attention's QK^T and AV (scaled_dot_product_attention decomposes to
-them on the meta device); their FLOPs count as ``flops_attention``."""
+"""Batched matmuls (attention's QK^T and AV where a model writes them out); their FLOPs count
+as ``flops_attention``."""
+SDPA = frozenset(name for name in OP_GROUPS["attention"] if "scaled_dot_product" in name)
+"""Fused attention: one aten call whose score map (``q.shape[:-1]`` × keys) and output are
+activations, as fvcore counts QK^T and AV written out."""
 GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
 GROUPS = (*OP_GROUPS, "other")
 FREE = frozenset(
@@ -116,6 +119,7 @@ def _counter_mode() -> Any:
             self.out: Counter = Counter()
             self.dwconv = 0
             self.dwconv_flops = 0.0
+            self.attention_activations = 0
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
             result = func(*args, **(kwargs or {}))
@@ -124,6 +128,10 @@ def _counter_mode() -> Any:
                 return result
             n = numel(result)
             group = GROUP_OF.get(name, "other")
+            if name in SDPA:  # q (..., L, E), k (..., S, E), v (..., S, Ev)
+                q, k, v = args[:3]
+                rows = math.prod(q.shape[:-1])
+                self.attention_activations += rows * (k.shape[-2] + v.shape[-1])
             if group == "conv" and _depthwise(name, args, kwargs or {}):
                 self.dwconv += 1
                 self.dwconv_flops += 2.0 * n * math.prod(args[1].shape[2:])
@@ -163,7 +171,9 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     values: dict[str, float] = {
         "flops": float(flops.get_total_flops()),
         "params": float(sum(p.numel() for p in model.parameters())),
-        "activations": float(counter.out["conv"] + counter.out["matmul"]),
+        "activations": float(
+            counter.out["conv"] + counter.out["matmul"] + counter.attention_activations
+        ),
         "output_elements": float(sum(counter.out[g] for g in GROUPS)),
         "n_ops": float(sum(counter.calls.values())),
         **{f"n_{g}": float(counter.calls[g]) for g in GROUPS},
@@ -201,14 +211,20 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
     )
 
 
+FEATURES_VERSION = 2
+"""Bumped when a feature's definition changes (2: ``activations`` counts fused attention's
+score map and output), so that cached rows of the old definition are recomputed."""
+
+
 class FeatureCache:
     """Features of (model, image size) pairs kept in a CSV file (``model``, ``img_size``,
     ``FEATURES``, ``library``): computed once, read back on later runs. Rows of another
-    library version are recomputed. Written atomically; never pickled."""
+    library version or ``FEATURES_VERSION`` are recomputed. Written atomically; never
+    pickled."""
 
     def __init__(self, path: str | os.PathLike[str] | None, library: str):
         self.path = Path(path) if path is not None else None
-        self.library = library
+        self.library = f"{library}; features v{FEATURES_VERSION}"
         self.rows: dict[tuple[str, int], dict[str, float]] = {}
         if self.path is not None and self.path.is_file():
             self._read()

@@ -239,6 +239,13 @@ def _run_timm(args: argparse.Namespace) -> int:
         )
         for key, why in list(report.failed.items())[:5]:
             ui.console.print(f"  {key}: {why}", soft_wrap=True)
+    if report.changed:
+        ui.console.print(
+            f"skipped {len(report.changed)} model(s) that {report.library} builds differently "
+            "from the measured one (parameter count off by more than 5 %): "
+            + "; ".join(f"{k} ({why})" for k, why in list(report.changed.items())[:5]),
+            soft_wrap=True,
+        )
     if not license_text:
         ui.console.print(
             "note: no --license/--license-file given; keep the data's license "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,13 @@ from public_data import TIMM_FEATURES, TIMM_FILES
 from latbench.cli import main
 from latbench.errors import LatbenchError
 from latbench.importing import ImportRowError
-from latbench.importing_timm import file_provenance, import_timm_file, read_timm
+from latbench.importing_timm import (
+    TimmRow,
+    changed_model,
+    file_provenance,
+    import_timm_file,
+    read_timm,
+)
 from latbench.model_features import FEATURES, FeatureCache, timm_features
 from latbench.predictors.data import network_data
 from latbench.tables import read_meta, read_table
@@ -236,3 +243,14 @@ def test_import_fit_evaluate_on_a_handful_of_models(tmp_path, capsys):
         == 2
     )
     assert "--method auto or loglinear" in capsys.readouterr().err
+
+
+def test_a_model_timm_now_builds_differently_is_skipped_with_its_parameter_counts():
+    """ecaresnext50t_32x4d: 15.41 M parameters published, 25.05 M in timm 1.0.31: the rows
+    measured another network, and were paired with the new one's features."""
+    row = TimmRow(2, "m", 224, 1, 5.0, 200.0, {"param_count": 15.41})
+    assert changed_model(row, {"params": 25.05e6}, "timm 1.0.31") == (
+        "15.41 M parameters published, 25.05 M in timm 1.0.31"
+    )
+    assert changed_model(row, {"params": 15.9e6}, "timm 1.0.31") == ""  # within 5 %
+    assert changed_model(replace(row, published={}), {"params": 1.0}, "timm 1.0.31") == ""
