@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -210,9 +211,19 @@ class SpecSheetPredictor(Predictor):
         return op_terms(list(ops)) @ self.weights_[1:]
 
     def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
-        """Estimated latency (ms) of each network on ``gpu``."""
+        """Estimated latency (ms) of each network on ``gpu``. Ops of another dtype than
+        float32 are priced at the FP32 peak the calibration was fitted with (its columns are
+        fp32), with a warning: a spec sheet's FP16 peak is tensor cores', a rate no fp32
+        column measured."""
         self._check_fitted("call fit() (no measurements needed)")
         batch = X if isinstance(X, ArchBatch) else encode(X)
+        other = sorted({op.dtype for op in batch.ops} - {"float32"})
+        if other:
+            warnings.warn(
+                f"spec-sheet estimate for {', '.join(other)} ops at {self.spec_.gpu}'s FP32 "
+                "rates: the calibration's columns are fp32 (predictors/gpu_calibration.json)",
+                stacklevel=2,
+            )
         return network_terms(batch.counts(), op_terms(batch.ops)) @ self.weights_
 
     def predict_interval(

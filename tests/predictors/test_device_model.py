@@ -1,6 +1,7 @@
 """The few-term device model (launches, FLOPs, bytes), tolerance intervals, persisted priors
 across batch sizes, and the 0 ms floor."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -364,3 +365,20 @@ def test_a_spec_calibration_keeps_the_errors_an_unseen_gpu_meets():
     assert len(res) == 120
     assert np.allclose(np.sort(res)[:60], -0.5, atol=1e-6)  # P100 from V100's weights
     assert np.allclose(np.sort(res)[60:], 1.0, atol=1e-6)  # V100 from P100's
+
+
+def test_a_spec_sheet_estimate_of_fp16_ops_says_it_uses_fp32_rates(archs):
+    """The calibration's columns are fp32; a spec sheet's FP16 peak is tensor cores', which
+    no column measured: fp16 ops are priced at FP32 rates, and the estimate says so."""
+    from latbench.predictors.gpu_specs import SpecSheetPredictor
+
+    v100 = SpecSheetPredictor("V100").fit()
+    half = [
+        dataclasses.replace(
+            a,
+            edges=tuple(dataclasses.replace(e, op=e.op.replace(dtype="float16")) for e in a.edges),
+        )
+        for a in archs[:3]
+    ]
+    with pytest.warns(UserWarning, match="float16 ops at V100's FP32 rates"):
+        v100.predict(half)
