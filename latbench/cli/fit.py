@@ -424,6 +424,11 @@ def run(args: argparse.Namespace) -> int:
             "(--transfer-from or --target-gpu, --shots k); this fit would not use it"
         )
     if args.target_gpu is not None and args.shots == 0:
+        if args.op_table is not None:
+            raise LatbenchError(
+                f"{args.op_table}: a spec-sheet estimate (--target-gpu, --shots 0) measures "
+                "nothing and reads no op table; leave it out"
+            )
         return _spec_sheet(args)
     if args.shots == 0:
         raise LatbenchError(

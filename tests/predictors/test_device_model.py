@@ -382,3 +382,11 @@ def test_a_spec_sheet_estimate_of_fp16_ops_says_it_uses_fp32_rates(archs):
     ]
     with pytest.warns(UserWarning, match="float16 ops at V100's FP32 rates"):
         v100.predict(half)
+
+
+def test_a_spec_sheet_estimate_refuses_an_op_table_it_would_ignore(tmp_path, capsys):
+    table = tmp_path / "ops.csv"
+    table.write_text("key\n", encoding="utf-8")
+    cmd = ["fit", str(table), "--target-gpu", "V100", "--shots", "0", "-o", str(tmp_path / "p")]
+    assert main(cmd) == 2
+    assert "measures nothing and reads no op table; leave it out" in capsys.readouterr().err
