@@ -173,7 +173,10 @@ def test_main_leaves_pytests_warning_capture_alone():
 def test_ctrl_c_while_the_cli_starts_is_one_line_not_a_traceback(tmp_path):
     """SIGINT while ``python -m latbench`` imports the CLI and the command ends with the one-line
     message and exit 130. The delays count from ``import latbench`` being done: before it,
-    Python itself is starting (a SIGINT during ``site`` is Python's own "Fatal Python error")."""
+    Python itself is starting (a SIGINT during ``site`` is Python's own "Fatal Python error").
+    Rarely (once in CI under load, not in 27 tries here) the signal lands while an extension's
+    pybind11 code runs Python: the KeyboardInterrupt reaches C++ and it calls std::terminate
+    (SIGABRT), as under Python's own handler; that one outcome is let through."""
     start = (
         "import runpy, latbench; print(flush=True); "
         "runpy.run_module('latbench', run_name='__main__')"
@@ -193,6 +196,8 @@ def test_ctrl_c_while_the_cli_starts_is_one_line_not_a_traceback(tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=60)[1]
+        if proc.returncode == -signal.SIGABRT and "pybind11::error_already_set" in err:
+            continue  # an extension's C++ initialisation took the KeyboardInterrupt: its abort
         assert "Traceback" not in err, (delay, err)
         if proc.returncode != 2:  # not done yet when the signal came
             assert proc.returncode == 130, (delay, proc.returncode, err)
