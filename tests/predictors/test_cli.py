@@ -28,12 +28,24 @@ def write_ops(synth, path, ops):
     return path
 
 
-def write_nets(synth, path, archs, noise=0.0):
+def write_nets(synth, path, archs, noise=0.0, drift=None):
+    """Both passes of ``archs``; with ``drift(i)``, network i's rows in both passes read that
+    drift (as passes interleaved in the same rounds do) and pass r runs (1 + 0.01 r) slower."""
     w = TableWriter(path, NETWORKS, META)
     rng = np.random.default_rng(0)
     for repeat in (1, 2):
-        for a in archs:
-            ms = synth.network_ms(a) * (1 + noise * rng.standard_normal())
+        for i, a in enumerate(archs):
+            slower = 1 + (0.01 * repeat if drift else noise * rng.standard_normal())
+            ms = synth.network_ms(a) * slower
+            row = {"latency_median_ms": ms, "latency_min_ms": ms}
+            if drift is not None:
+                d = drift(i)
+                row |= {
+                    "reference_ms": 3.0 * d,
+                    "drift": d,
+                    "latency_min_corrected_ms": ms / d,
+                    "latency_median_corrected_ms": ms / d,
+                }
             w.append(
                 {
                     **arch_columns(a, "small"),
@@ -41,8 +53,7 @@ def write_nets(synth, path, archs, noise=0.0):
                     "status": "ok",
                     "source": "measured",
                     "protocol_id": "p",
-                    "latency_median_ms": ms,
-                    "latency_min_ms": ms,
+                    **row,
                 }
             )
     return path
@@ -369,31 +380,13 @@ def test_evaluate_says_interleaved_passes_have_no_drift_between_them(
     """measure-nets --repeat 2 --rounds 20 times both passes in the same rounds, so every row
     reads one drift; evaluate printed 'the machine ran 0.0 % slower in pass 2' and a second,
     identical 'drift-corrected' floor row, as if it had measured a drift."""
-    w = TableWriter(tmp_path / "nets.csv", NETWORKS, META)
-    for repeat in (1, 2):
-        for i, a in enumerate(nb201_archs[15:]):
-            ms, drift = synth.network_ms(a) * (1 + 0.01 * repeat), 1.0 + 0.01 * i
-            w.append(
-                {
-                    **arch_columns(a, "small"),
-                    "repeat": repeat,
-                    "status": "ok",
-                    "source": "measured",
-                    "protocol_id": "p",
-                    "latency_median_ms": ms,
-                    "latency_min_ms": ms,
-                    "reference_ms": 3.0 * drift,
-                    "drift": drift,
-                    "latency_min_corrected_ms": ms / drift,
-                    "latency_median_corrected_ms": ms / drift,
-                }
-            )
+    nets = write_nets(synth, tmp_path / "nets.csv", nb201_archs[15:], drift=lambda i: 1 + 0.01 * i)
     model, metrics = tmp_path / "m.json", tmp_path / "ev.json"
     assert (
         main(["fit", str(tables["ops"]), "--networks", str(tables["train"]), "-o", str(model)]) == 0
     )
     capsys.readouterr()
-    argv = ["evaluate", str(model), str(w.path), "--stat", "min-corrected", "--json", str(metrics)]
+    argv = ["evaluate", str(model), str(nets), "--stat", "min-corrected", "--json", str(metrics)]
     assert main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "interleaved round by round" in out and "slower in pass 2" not in out
