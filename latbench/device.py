@@ -93,44 +93,41 @@ def nvml_handle(pynvml: Any, device: torch.device) -> Any | None:
     return None
 
 
-def gpu_throttle_reasons(device: torch.device) -> list[str]:
-    """Non-benign clock throttle reasons active now on ``device`` (empty without NVML)."""
+def gpu_throttle(device: torch.device) -> tuple[list[str], dict[str, int]]:
+    """One NVML reading of ``device``: the non-benign clock throttle reasons active now, and
+    the nanoseconds each limiter (power, thermal, board limit, reliability) has held it below
+    its application clocks since the driver loaded (``nvmlDeviceGetViolationStatus``'s
+    ``violationTime``: two readings' difference is the throttling between them, which two
+    looks at the reasons can miss). Empty without NVML; what the GPU does not report is left
+    out."""
     with nvml() as nv:
-        if nv is None:
-            return []
-        # "ClocksEventReasons" since NVML 12.2; "ThrottleReasons" before (deprecated)
-        get = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
-        try:
-            handle = nvml_handle(nv, device)
-            if handle is None:
-                return []
-            mask = (get or nv.nvmlDeviceGetCurrentClocksThrottleReasons)(handle)
-        except Exception:  # noqa: BLE001 - NVML not supported on this GPU
-            return []
+        handle = nvml_handle(nv, device) if nv is not None else None
+        if handle is None:
+            return [], {}
+        return _throttle_reasons(nv, handle), _held_ns(nv, handle)
+
+
+def _throttle_reasons(nv: Any, handle: Any) -> list[str]:
+    # "ClocksEventReasons" since NVML 12.2; "ThrottleReasons" before (deprecated)
+    get = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None)
+    try:
+        mask = (get or nv.nvmlDeviceGetCurrentClocksThrottleReasons)(handle)
+    except Exception:  # noqa: BLE001 - NVML not supported on this GPU
+        return []
     return [name for bit, name in _THROTTLE_BITS.items() if mask & bit]
 
 
-def gpu_violation_ns(device: torch.device) -> dict[str, int]:
-    """Nanoseconds each limiter (power, thermal, board limit, reliability) has held ``device``
-    below its application clocks since the driver loaded: NVML's
-    ``nvmlDeviceGetViolationStatus`` (``violationTime``, ns). A difference of two readings is
-    the throttling between them, which two looks at the throttle reasons can miss. Empty
-    without NVML; a policy the GPU does not report is left out."""
+def _held_ns(nv: Any, handle: Any) -> dict[str, int]:
     out: dict[str, int] = {}
-    with nvml() as nv:
-        if nv is None:
-            return out
+    for policy, name in _VIOLATION_POLICIES.items():
         with contextlib.suppress(Exception):
-            handle = nvml_handle(nv, device)
-            for policy, name in _VIOLATION_POLICIES.items() if handle is not None else ():
-                with contextlib.suppress(Exception):
-                    out[name] = int(nv.nvmlDeviceGetViolationStatus(handle, policy).violationTime)
+            out[name] = int(nv.nvmlDeviceGetViolationStatus(handle, policy).violationTime)
     return out
 
 
 def throttled_between(before: dict[str, int], after: dict[str, int]) -> str:
     """'power 12.3 ms, thermal 0.4 ms' for the limiters whose violation time grew between two
-    ``gpu_violation_ns`` readings; '' when none did."""
+    ``gpu_throttle`` readings; '' when none did."""
     grew = {k: after[k] - before[k] for k in after if k in before and after[k] > before[k]}
     return ", ".join(f"{k} {ns / 1e6:.1f} ms" for k, ns in grew.items())
 
@@ -155,7 +152,7 @@ def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 value = get()
                 out[key] = value.decode() if isinstance(value, bytes) else value
-    out["throttle_reasons"] = gpu_throttle_reasons(device)
+        out["throttle_reasons"] = _throttle_reasons(nv, handle)
     return out
 
 

@@ -320,10 +320,9 @@ def _measure_backends(
             if not opts.skip_unavailable:
                 raise
             runners.append(BackendResult(backend, "unavailable", error=str(exc)))
-    load = busy_warnings()
+    load, tolerance = busy_warnings(), output_tolerance(opts.precision, opts.device)
     for r in runners:
         if not isinstance(r, BackendResult):
-            tolerance = output_tolerance(opts.precision, opts.device)
             r = _measure(r, reference, config, report, tolerance, probe, load)
         report.backends.append(r)
     return report

@@ -16,12 +16,7 @@ from typing import Any
 
 import torch
 
-from latbench.device import (
-    gpu_throttle_reasons,
-    gpu_violation_ns,
-    require_cuda,
-    throttled_between,
-)
+from latbench.device import gpu_throttle, require_cuda, throttled_between
 from latbench.timing.adaptive import TimingConfig, measure_each, renumbered_turns
 from latbench.timing.measurement import Measurement
 
@@ -162,13 +157,13 @@ class CudaTimer:
                     runs[i] = capture_graph(fn, self._device) if self.cuda_graph else fn
                 except Exception as exc:  # noqa: BLE001 - recorded for this callable only
                     out[i] = exc
-            before, held = gpu_throttle_reasons(self._device), gpu_violation_ns(self._device)
+            before, held = gpu_throttle(self._device)
             turns = renumbered_turns(on_turn, list(runs), len(fns))
             results = measure_each(
                 list(runs.values()), self.sampler, self.config, on_round, on_turn=turns
             )
-            after = gpu_throttle_reasons(self._device)
-            below = throttled_between(held, gpu_violation_ns(self._device))
+            after, held_after = gpu_throttle(self._device)
+            below = throttled_between(held, held_after)
         seen = sorted(set(before) | set(after))
         name = self.sampler.name + ("+graph" if self.cuda_graph else "")
         warn = [f"GPU throttled while measuring: {', '.join(seen)}"] if seen else []

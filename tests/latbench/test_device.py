@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from latbench import device as device_module
-from latbench.device import gpu_throttle_reasons, nvml_handle
+from latbench.device import gpu_throttle, nvml_handle
 
 
 class FakeNvml:
@@ -55,7 +55,7 @@ def test_no_handle_means_no_throttle_reading(one_cuda_device, monkeypatch):
             raise AssertionError("read another GPU's clocks")
 
     monkeypatch.setattr(device_module, "nvml", lambda: contextlib.nullcontext(Nvml()))
-    assert gpu_throttle_reasons(torch.device("cuda", 1)) == []
+    assert gpu_throttle(torch.device("cuda", 1)) == ([], {})
 
 
 def test_throttling_between_two_readings_is_named_with_its_time(one_cuda_device, monkeypatch):
@@ -74,9 +74,9 @@ def test_throttling_between_two_readings_is_named_with_its_time(one_cuda_device,
 
     monkeypatch.setattr(device_module, "nvml", lambda: contextlib.nullcontext(Nvml()))
     dev = torch.device("cuda", 0)
-    before = device_module.gpu_violation_ns(dev)
+    before = gpu_throttle(dev)[1]
     assert before == {"power": 5_000_000, "thermal": 0, "board limit": 0}
     Nvml.held = {0: 17_300_000, 1: 400_000, 3: 0, 5: 0}
-    after = device_module.gpu_violation_ns(dev)
+    after = gpu_throttle(dev)[1]
     assert device_module.throttled_between(before, after) == "power 12.3 ms, thermal 0.4 ms"
     assert device_module.throttled_between(after, after) == ""
