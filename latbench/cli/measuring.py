@@ -150,13 +150,12 @@ def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
         ours, _ = protocol_of(timer)
         here = fingerprint(timer.device, threads=ours.get("threads"))
         mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": here["slug"]}
-        protocol, fp = meta.get("protocol") or {}, meta.get("fingerprint") or {}
-        theirs_ = {"clock": protocol.get("clock"), "threads": protocol.get("threads")}
-        theirs_["device"] = fp.get("slug")
+        protocol, slug = meta.get("protocol") or {}, (meta.get("fingerprint") or {}).get("slug")
+        table = {"clock": protocol.get("clock"), "threads": protocol.get("threads"), "device": slug}
         differ = [
-            f"{k} {theirs_[k]!r}, not {v!r}"
+            f"{k} {table[k]!r}, not {v!r}"
             for k, v in mine.items()
-            if theirs_[k] is not None and theirs_[k] != v  # a field the table records
+            if table[k] is not None and table[k] != v  # a field the table records
         ]
         if differ:
             raise TableError(
