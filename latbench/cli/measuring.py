@@ -151,11 +151,12 @@ def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
         here = fingerprint(timer.device, threads=ours.get("threads"))
         mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": here["slug"]}
         protocol, slug = meta.get("protocol") or {}, (meta.get("fingerprint") or {}).get("slug")
-        table = {"clock": protocol.get("clock"), "threads": protocol.get("threads"), "device": slug}
+        recorded = {"clock": protocol.get("clock"), "threads": protocol.get("threads")}
+        recorded["device"] = slug
         differ = [
-            f"{k} {table[k]!r}, not {v!r}"
+            f"{k} {recorded[k]!r}, not {v!r}"
             for k, v in mine.items()
-            if table[k] is not None and table[k] != v  # a field the table records
+            if recorded[k] is not None and recorded[k] != v  # a field the table records
         ]
         if differ:
             raise TableError(
