@@ -56,11 +56,26 @@ def flop_counter() -> FlopCounterMode:
     return counter
 
 
-@functools.lru_cache(maxsize=65536)
 def op_features(spec: OpSpec) -> Mapping[str, float]:
     """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; forward only in training mode), on the
     ``meta`` device: an op of any size costs the same. Raises ``OpSpecError`` for an op that
-    cannot run at this shape (e.g. a pooling kernel larger than the input)."""
+    cannot run at this shape (e.g. a pooling kernel larger than the input); that is cached
+    too, so a predictor asking again does not build the op again."""
+    result = _features_or_error(spec)
+    if isinstance(result, OpSpecError):
+        raise OpSpecError(str(result)) from None  # a fresh one: no traceback piling up
+    return result
+
+
+@functools.lru_cache(maxsize=65536)
+def _features_or_error(spec: OpSpec) -> Mapping[str, float] | OpSpecError:
+    try:
+        return _count_features(spec)
+    except OpSpecError as exc:
+        return OpSpecError(str(exc))
+
+
+def _count_features(spec: OpSpec) -> Mapping[str, float]:
     counter = flop_counter()
     try:
         module = spec.build("meta")
