@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,10 @@ DEFAULT_STATISTIC = STATISTICS["median"]
 LATENCY_RANGE_MS = (1e-6, 1e9)
 """The physical range of a latency, ms: from 1 ns to about 11.6 days. A value outside is a
 wrong unit or a corrupt file (checked where imported files and predictor files are read)."""
+LOG_LATENCY_RANGE = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
+"""``LATENCY_RANGE_MS`` in log ms: the range of a fitted log-latency term."""
+LOG_LATENCY_SPAN = LOG_LATENCY_RANGE[1] - LOG_LATENCY_RANGE[0]
+"""Its width: the largest log-ms coefficient or intercept a fit can need."""
 CORRECTED_SUFFIX = "_corrected_ms"
 
 

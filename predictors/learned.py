@@ -34,7 +34,7 @@ from latbench.predictors.persist import (
     damaged,
     persistable,
 )
-from latbench.statistics import LATENCY_RANGE_MS
+from latbench.statistics import LATENCY_RANGE_MS, LOG_LATENCY_RANGE, LOG_LATENCY_SPAN
 
 FEATURE_NAMES = (
     "log_flops",
@@ -248,14 +248,18 @@ class LearnedPredictor(Predictor):
                     len(model.coef),
                 )
             check_range(f"models.{kind}.intercept", [model.intercept], *LOG_LATENCY_RANGE, MEAN)
-            span = LOG_LATENCY_RANGE[1] - LOG_LATENCY_RANGE[0]
-            check_range(f"models.{kind}.coef", model.coef.tolist(), -span, span, COEF)
+            check_range(
+                f"models.{kind}.coef",
+                model.coef.tolist(),
+                -LOG_LATENCY_SPAN,
+                LOG_LATENCY_SPAN,
+                COEF,
+            )
         if obj.domain_ is not None:  # absent in files of older releases: kinds only
             obj.domain_ = FitDomain.from_state(check_type("domain", obj.domain_, dict, "an object"))
         return obj
 
 
-LOG_LATENCY_RANGE = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
 MEAN = f"a mean log latency of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms"
 COEF = (
     "coefficients within the width of the physical log-latency range (one standard deviation "

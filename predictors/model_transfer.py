@@ -13,7 +13,6 @@ pass of the row's batch.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 from latbench.errors import LatbenchError
 from latbench.model_features import FEATURES
 from latbench.predictors.base import Predictor, check_param
+from latbench.predictors.learned import FEATURE_MAX
 from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
     check_choice,
@@ -34,7 +34,7 @@ from latbench.predictors.persist import (
 )
 from latbench.predictors.transfer import arch_digest
 from latbench.predictors.transfer_fit import Fitter, select
-from latbench.statistics import LATENCY_RANGE_MS
+from latbench.statistics import LOG_LATENCY_RANGE
 
 CANDIDATES = ("loglinear", "features", "source", "source-nearest", "source+features")
 MODEL_METHODS = ("auto", *CANDIDATES)
@@ -264,7 +264,7 @@ class ModelTransferPredictor(Predictor):
         sources = []
         for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
             log_ms = check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
-            check_range(f"sources[{i}].log_ms", list(log_ms.values()), *LOG_MS, "log ms")
+            check_range(f"sources[{i}].log_ms", list(log_ms.values()), *LOG_LATENCY_RANGE, "log ms")
             w, stats = _check_ridge(f"sources[{i}].", s["w"], s["stats"])
             sources.append(SourceColumn(s["device"], log_ms, w, stats))
         check_choice("method_", state["method_"], CANDIDATES)
@@ -276,7 +276,6 @@ class ModelTransferPredictor(Predictor):
         return obj
 
 
-LOG_MS = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
 RIDGE = (
     "a ridge on log features: weights and column means within +-100, standard deviations in "
     "(0, 100], an intercept of log ms"
@@ -290,7 +289,7 @@ def _check_ridge(where: str, w: Any, stats: Any) -> tuple[np.ndarray, np.ndarray
     rows = check_type(f"{where}stats", stats, list, RIDGE)
     if len(rows) != 3:
         raise damaged(f"{where}stats", f"3 rows of {n} ([mean, sd, intercept])", len(rows))
-    check_range(f"{where}stats", rows[0], -100, 100, RIDGE, n)
-    check_range(f"{where}stats", rows[1], 1e-12, 100, RIDGE, n)
-    check_range(f"{where}stats", rows[2], *LOG_MS, RIDGE, n)
+    check_range(f"{where}stats", rows[0], -FEATURE_MAX, FEATURE_MAX, RIDGE, n)
+    check_range(f"{where}stats", rows[1], 1e-12, FEATURE_MAX, RIDGE, n)
+    check_range(f"{where}stats", rows[2], *LOG_LATENCY_RANGE, RIDGE, n)
     return np.array(w, dtype=np.float64), np.array(rows, dtype=np.float64)

@@ -12,7 +12,6 @@ predictions far outside the shots' range warn (``ExtrapolationWarning``) and non
 from __future__ import annotations
 
 import hashlib
-import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from latbench.predictors.transfer_fit import (
     select,
     tolerance_interval,
 )
-from latbench.statistics import LATENCY_RANGE_MS
+from latbench.statistics import LATENCY_RANGE_MS, LOG_LATENCY_SPAN
 
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
@@ -278,7 +277,6 @@ class TransferPredictor(Predictor):
 
 MAX_MS = LATENCY_RANGE_MS[1]
 WEIGHTS = f"weights of the device model, >= 0 and <= {MAX_MS:g}"
-_LOG_SPAN = math.log(LATENCY_RANGE_MS[1] / LATENCY_RANGE_MS[0])
 
 
 def _check_fitted_arrays(state: Mapping[str, Any]) -> None:
@@ -296,7 +294,9 @@ def _check_fitted_arrays(state: Mapping[str, Any]) -> None:
         check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
     else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
         intercept, slope = check_numbers("map", state["map"], 2)
-        check_range("map", [intercept], -_LOG_SPAN, _LOG_SPAN, "a log-ms intercept", 1)
+        check_range(
+            "map", [intercept], -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, "a log-ms intercept", 1
+        )
         check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency", 1)
 
 
