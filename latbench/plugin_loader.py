@@ -92,11 +92,11 @@ def _load_one(label: str, target: Any) -> None:
                 obj()
     except LatbenchError as exc:
         raise PluginError(label, str(exc)) from exc
-    except SystemExit as exc:  # as a --model file's (latbench.models.loader): one line
+    except SystemExit as exc:  # as a --model file's (latbench.model_loader): one line
         raise PluginError(label, f"its code called sys.exit({exc.code!r})") from None
     except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
         raise PluginError(label, exc) from exc
-    finally:  # as latbench.models.loader: relative output paths stay where the command ran
+    finally:  # as latbench.model_loader: relative output paths stay where the command ran
         os.chdir(cwd)
 
 
