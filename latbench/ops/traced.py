@@ -349,7 +349,8 @@ def block_digest(block: nn.Module) -> str:
     parts += [
         f"{n}:{tuple(t.shape)}" for n, t in [*block.named_parameters(), *block.named_buffers()]
     ]
-    for cls in sorted({type(m) for m in block.modules()}, key=lambda c: c.__qualname__):
+    classes: set[type] = {type(m) for m in block.modules()}
+    for cls in sorted(classes, key=lambda c: c.__qualname__):
         if cls.__module__.split(".")[0] != "torch":
             parts.append(_class_source(cls))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
