@@ -58,11 +58,11 @@ COLUMNS = (
     "infer_samples_per_sec",
 )
 PUBLISHED = ("param_count", "infer_gmacs", "infer_macts")
+"""Optional columns copied into each row's meta (millions, GMACs and millions per image)."""
 PARAMS_TOLERANCE = 0.05
 """Largest relative difference between a model's published ``param_count`` and the installed
 timm's before the row is skipped as measuring another network (ecaresnext50t_32x4d: 15.41 M
 published, 25.05 M in timm 1.0.31)."""
-"""Optional columns copied into each row's meta (millions, GMACs and millions per image)."""
 CONSISTENCY_TOLERANCE = 0.05
 """Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted; the shipped files
 stay within 0.02 (rounding to 3-4 significant digits, batch 1 on the CPU)."""

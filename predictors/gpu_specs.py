@@ -142,7 +142,8 @@ class Calibration:
         gpu = np.concatenate([[spec.gpu] * len(y) for spec, _, y in columns])
         w = relative_nnls(X, y)
         res = (X @ w) / y - 1.0
-        for name in sorted(set(gpu)) if len(set(gpu)) > 1 else ():
+        names = set(gpu)
+        for name in names if len(names) > 1 else ():
             seen = gpu != name
             res[~seen] = (X[~seen] @ relative_nnls(X[seen], y[seen])) / y[~seen] - 1.0
         pick = np.random.default_rng(0).choice(len(res), size=min(200, len(res)), replace=False)

@@ -111,7 +111,9 @@ def held_out(data: NetworkData, shots: Sequence[str]) -> tuple[NetworkData, int]
     """``data`` without the networks whose ``arch_digest`` is in ``shots`` (those a transfer
     predictor was fitted on), and how many were left out."""
     known = set(shots)
-    keep = np.array([arch_digest(a) not in known for a in data.archs] if known else [True])
+    if not known:
+        return data, 0
+    keep = np.array([arch_digest(a) not in known for a in data.archs])
     if keep.all():
         return data, 0
     return data.rows(np.flatnonzero(keep)), int((~keep).sum())

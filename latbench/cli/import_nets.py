@@ -191,7 +191,7 @@ TIMM_UNUSED = ("unit", "batch", "columns", "space", "arch_column", "prune")
 
 
 def _run_timm(args: argparse.Namespace) -> int:
-    from latbench.importing_timm import import_timm_file
+    from latbench.importing_timm import PARAMS_TOLERANCE, import_timm_file
 
     given = [f"--{name.replace('_', '-')}" for name in TIMM_UNUSED if getattr(args, name)]
     if given:
@@ -242,7 +242,7 @@ def _run_timm(args: argparse.Namespace) -> int:
     if report.changed:
         ui.console.print(
             f"skipped {len(report.changed)} model(s) that {report.library} builds differently "
-            "from the measured one (parameter count off by more than 5 %): "
+            f"from the measured one (parameter count off by more than {PARAMS_TOLERANCE:.0%}): "
             + "; ".join(f"{k} ({why})" for k, why in list(report.changed.items())[:5]),
             soft_wrap=True,
         )
