@@ -7,12 +7,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
-import torch
 
 from latbench.timing import TimingConfig
 
 QUICK = TimingConfig(warmup_ms=5, budget_ms=60, min_samples=5, min_sample_ms=0.2)
-HAS_CUDA = torch.cuda.is_available()
 HAS_TRT = importlib.util.find_spec("tensorrt") is not None
 T = TypeVar("T")
 
@@ -26,8 +24,8 @@ def ort_has(provider: str) -> bool:
 
 
 def _gpu_test(available: bool, reason: str) -> Callable[[T], T]:
-    """Marked ``cuda`` (``gpu_check``'s ``pytest -m cuda`` runs it) and skipped unless
-    ``available``."""
+    """Marked ``cuda`` (``gpu_check``'s ``pytest -m cuda`` runs it; tests/conftest.py skips it
+    without CUDA) and skipped unless ``available``."""
 
     def mark(test: T) -> T:
         return pytest.mark.cuda(pytest.mark.skipif(not available, reason=reason)(test))
@@ -35,12 +33,9 @@ def _gpu_test(available: bool, reason: str) -> Callable[[T], T]:
     return mark
 
 
-needs_cuda = _gpu_test(HAS_CUDA, "needs a CUDA GPU")
-needs_ort_cuda = _gpu_test(
-    HAS_CUDA and ort_has("CUDAExecutionProvider"), "needs a GPU and onnxruntime-gpu (CUDA EP)"
-)
+needs_cuda = pytest.mark.cuda
+needs_ort_cuda = _gpu_test(ort_has("CUDAExecutionProvider"), "needs onnxruntime-gpu (CUDA EP)")
 needs_ort_trt = _gpu_test(
-    HAS_CUDA and ort_has("TensorrtExecutionProvider"),
-    "needs a GPU and onnxruntime-gpu with the TensorRT EP",
+    ort_has("TensorrtExecutionProvider"), "needs onnxruntime-gpu with the TensorRT EP"
 )
-needs_trt = _gpu_test(HAS_CUDA and HAS_TRT, "needs a GPU and tensorrt")
+needs_trt = _gpu_test(HAS_TRT, "needs tensorrt")
