@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from latbench.archs.nasbench201 import from_genotype, is_connected
 from latbench.archs.ofa_mbv3 import build_network, config_from_columns
@@ -140,12 +139,11 @@ def main() -> None:
             find_gpu(SPEC_NAME[other["gpu"]]).fp32_tflops
             / find_gpu(SPEC_NAME[c["gpu"]]).fp32_tflops
         )
-        base = other["y"] * ratio
+        a, b = accuracy(pred, y), accuracy(other["y"] * ratio, y)
         print(
-            f"{c['gpu'] + '_' + str(c['batch']):18s} {100 * np.mean(np.abs(pred / y - 1)):7.1f} "
-            f"{spearmanr(pred, y)[0]:6.3f} {100 * accuracy(pred, y)['within_10pct']:5.1f}% "
-            f"{100 * inside:12.1f}% {100 * np.mean(np.abs(base / y - 1)):31.1f}  "
-            f"{spearmanr(base, y)[0]:6.3f}",
+            f"{c['gpu'] + '_' + str(c['batch']):18s} {a['mape_pct']:7.1f} "
+            f"{a['spearman_rho']:6.3f} {100 * a['within_10pct']:5.1f}% "
+            f"{100 * inside:12.1f}% {b['mape_pct']:31.1f}  {b['spearman_rho']:6.3f}",
             flush=True,
         )
     if args.calibrate:
