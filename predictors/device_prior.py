@@ -25,7 +25,6 @@ from latbench.opspec import OpSpec
 from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
 from latbench.predictors.persist import (
-    check_numbers,
     check_range,
     check_type,
     check_unique,
@@ -175,7 +174,11 @@ class DevicePrior:
         keys = check_unique("keys", check_type("keys", state["keys"], list, "a list of op keys"))
         devices = check_type("devices", state["devices"], list, "a list of device names")
         p = len(keys) + 1
-        mean = np.array(check_numbers("mean", state["mean"], p), dtype=np.float64)
+        # costs relative to a network's mean latency: one op is never 10 networks' worth
+        mean = np.array(
+            check_range("mean", state["mean"], -RELATIVE_MAX, RELATIVE_MAX, RELATIVE, p),
+            dtype=np.float64,
+        )
         cov = np.array(state["cov"], dtype=np.float64)  # None -> NaN, caught below
         phis = np.array(state["phis"], dtype=np.float64)
         if cov.shape != (p, p) or phis.shape != (len(devices), p):
@@ -184,8 +187,6 @@ class DevicePrior:
                 f"({p}, {p}) and ({len(devices)}, {p}) numbers",
                 f"{cov.shape}, {phis.shape}",
             )
-        # costs relative to a network's mean latency: one op is never 10 networks' worth
-        check_range("mean", mean.tolist(), -RELATIVE_MAX, RELATIVE_MAX, RELATIVE)
         if not (np.abs(cov).max() <= RELATIVE_MAX**2 and np.abs(phis).max() <= RELATIVE_MAX):
             raise damaged("cov/phis", RELATIVE + ", variances below its square")
         if (np.diag(cov) < 0).any():

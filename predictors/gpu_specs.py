@@ -160,18 +160,21 @@ CALIBRATION_JSON = Path(__file__).with_name("gpu_calibration.json")
 def calibration(batch: int) -> Calibration:
     """The stored calibration of ``batch``'s regime (``gpu_calibration.json``: fitted on the
     four published GPU columns by ``bench/transfer_spec.py --calibrate``)."""
-    return _regime_calibration(regime(batch))
+    return _calibrations()[regime(batch)]
 
 
 @functools.cache
-def _regime_calibration(name: str) -> Calibration:
-    """One regime of ``gpu_calibration.json``, read once per regime (not per batch size)."""
+def _calibrations() -> dict[str, Calibration]:
+    """Every regime of ``gpu_calibration.json``, read once."""
     if not CALIBRATION_JSON.is_file():
         raise LatbenchError(
             f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
         )
-    c = json.loads(CALIBRATION_JSON.read_text())["regimes"][name]
-    return Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
+    regimes = json.loads(CALIBRATION_JSON.read_text())["regimes"]
+    return {
+        name: Calibration(tuple(c["weights"]), tuple(c["gpus"]), tuple(c["residuals"]))
+        for name, c in regimes.items()
+    }
 
 
 WEIGHTS = "ms per network, launch, FLOP and byte: >= 0 (a spec sheet's rates are positive)"

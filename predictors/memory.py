@@ -347,7 +347,9 @@ def fit_memory(
     cpu = fingerprint.get("kind", "cpu") == "cpu"
     model = TrainingMemoryPredictor(
         target or ("rss_growth" if cpu else "nvml"),
-        TrainConfig(**json.loads(rows["config_json"].value_counts().index[0])),
+        TrainConfig.from_dict(
+            json.loads(rows["config_json"].value_counts().index[0]), "config_json"
+        ),
         workspace="cpu" if cpu else "none",
     )
     calibrated(model, table)
