@@ -80,7 +80,6 @@ class CachingAllocatorSim:
         self._next_addr, self._seg_ids = 0, itertools.count()
         self.allocated_bytes = self.reserved_bytes = 0
         self.peak_allocated_bytes = self.peak_reserved_bytes = 0
-        self.n_segment_allocs = 0
 
     def _insert_free(self, block: Block) -> None:
         bisect.insort(self._free[block.small], block.key())
@@ -120,7 +119,6 @@ class CachingAllocatorSim:
         self._segments[seg] = size
         self.reserved_bytes += size
         self.peak_reserved_bytes = max(self.peak_reserved_bytes, self.reserved_bytes)
-        self.n_segment_allocs += 1
         return block
 
     def release_cached(self) -> int:
@@ -192,11 +190,6 @@ class CachingAllocatorSim:
                 block.size += neighbour.size
         self._insert_free(block)
 
-    def reset_peak(self) -> None:
-        """Like ``torch.cuda.reset_peak_memory_stats``: peaks restart from current values."""
-        self.peak_allocated_bytes = self.allocated_bytes
-        self.peak_reserved_bytes = self.reserved_bytes
-
 
 @dataclass(frozen=True)
 class ReplayResult:
@@ -245,23 +238,18 @@ def replay_allocator(
     Raises ``AllocatorOOM`` when ``capacity_bytes`` is given and the trace does not fit.
     """
     sim = CachingAllocatorSim(capacity_bytes, max_split_bytes)
-    live = peak_live = 0
-    peak_at, last_reserved = 0, 0
-    sizes: dict[int, int] = {}
+    peak_at = 0
     for i, (kind, handle, nbytes) in enumerate(trace.events):
         if kind == ALLOC:
+            reserved = sim.peak_reserved_bytes
             sim.malloc(handle, nbytes)
-            sizes[handle] = nbytes
-            live += nbytes
-            peak_live = max(peak_live, live)
-            if sim.reserved_bytes > last_reserved:
-                last_reserved, peak_at = sim.reserved_bytes, i
+            if sim.peak_reserved_bytes > reserved:
+                peak_at = i
         else:
             sim.free(handle)
-            live -= sizes.pop(handle)
     return ReplayResult(
         trace.setup_bytes,
-        peak_live,
+        replay_live(trace).peak_live_bytes,
         sim.peak_allocated_bytes,
         sim.peak_reserved_bytes,
         trace.phase_at(peak_at),

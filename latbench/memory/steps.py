@@ -151,16 +151,3 @@ def run_training(
             optimizer.zero_grad(set_to_none=True)
         after_step(step)
     mark("end")
-
-
-def run_inference(
-    module: torch.nn.Module,
-    inputs: tuple[torch.Tensor, ...],
-    mark: Callable[[str], None] = lambda _phase: None,
-) -> None:
-    """One forward pass without autograd (the inference-only peak)."""
-    mark("infer/forward")
-    with torch.no_grad():
-        out = module(*inputs)
-    del out
-    mark("end")

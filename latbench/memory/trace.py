@@ -13,9 +13,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import torch
@@ -30,7 +28,6 @@ from latbench.memory.steps import (
     Subject,
     TrainConfig,
     as_training_architecture,
-    run_inference,
     run_training,
     training_inputs,
 )
@@ -216,11 +213,7 @@ def _to_device(module: nn.Module, device: str) -> None:
 
 
 def _traced(
-    subject: Subject,
-    config: TrainConfig,
-    engine: str,
-    run: Callable[..., None],
-    workspace: WorkspaceFn,
+    subject: Subject, config: TrainConfig, engine: str, workspace: WorkspaceFn
 ) -> MemoryTrace:
     if engine not in ENGINES:
         raise LatbenchError(f"trace engine {engine!r} is not one of {', '.join(ENGINES)}")
@@ -247,13 +240,12 @@ def _traced(
             rec.track(inputs[0])
             rec.trace.n_setup = len(rec.trace.events)
             with rec:
-                run(module, inputs, mark=rec.mark)
+                run_training(module, inputs, config, mark=rec.mark)
     except LatbenchError:
         raise
     except Exception as exc:  # the network's own error (e.g. batch norm on one value in train)
-        step = "inference pass" if run is run_inference else "training step"
         raise LatbenchError(
-            f"{arch.name or arch.space} fails in a traced {step} on a "
+            f"{arch.name or arch.space} fails in a traced training step on a "
             f"{'x'.join(map(str, shape))} input: {failure_fields(exc)['error']}"
         ) from None
     finally:
@@ -283,11 +275,10 @@ def trace_training(
     once): the same sequence, in half the time (checked against full traces in the tests).
     """
     if repeat_first_step and engine != "real" and config.steps > 1:
-        one = replace(config, steps=1)
-        trace = _traced(subject, one, engine, partial(run_training, config=one), workspace)
+        trace = _traced(subject, replace(config, steps=1), engine, workspace)
         trace.meta["config"] = config.to_dict()
         return repeat_steps(trace, config.steps)
-    return _traced(subject, config, engine, partial(run_training, config=config), workspace)
+    return _traced(subject, config, engine, workspace)
 
 
 def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
@@ -310,13 +301,3 @@ def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
     marks.append((len(events), "end"))
     events += trace.events[end:]  # frees after the steps (optimizer state going away)
     return MemoryTrace(events, marks, trace.n_setup, dict(trace.meta))
-
-
-def trace_inference(
-    subject: Subject,
-    config: TrainConfig = TrainConfig(),
-    engine: str = "meta",
-    workspace: WorkspaceFn = no_workspace,
-) -> MemoryTrace:
-    """Allocations and frees of one forward pass without autograd."""
-    return _traced(subject, config, engine, run_inference, workspace)
