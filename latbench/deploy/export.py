@@ -176,12 +176,13 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
                     f"{list(input_shape)}"
                 )
             shape = tuple(input_shape)
-        if None in shape:
+        sizes = tuple(d for d in shape if d is not None)
+        if len(sizes) < len(shape):
             raise ExportError(
                 f"{path}: input {v.name!r} has dynamic shape {shown}; pass --input-shape with "
                 "its sizes"
             )
-        shapes.append(tuple(int(d) for d in shape))
+        shapes.append(sizes)
     outputs, meta = proto.graph.output, _metadata(proto)
     return ExportedModel(
         path=path,

@@ -222,8 +222,6 @@ class OrtRunner:
         transfers: bool = False,
         cache_dir: str | Path = DEFAULT_CACHE_DIR,
     ):
-        if provider not in PROVIDERS:
-            raise UnknownNameError("ONNX Runtime provider", provider, PROVIDERS)
         ort = import_onnxruntime()
         requested = PROVIDERS[provider]
         require_provider(ort.get_available_providers(), requested)

@@ -373,8 +373,8 @@ def validate(
         )
     path = file_in(opts.out_dir, name, ".onnx", arch.space)
     exported = export_onnx(module, path, inputs=inputs, opset=opts.opset)
-    summary = dict(space=arch.space, name=arch.name, genotype=arch.genotype, json=arch.to_dict())
-    summary |= {"n_edges": len(arch.edges), "input_shape": list(arch.input_shape)}
+    summary: dict[str, Any] = {"n_edges": len(arch.edges), "input_shape": list(arch.input_shape)}
+    summary |= dict(space=arch.space, name=arch.name, genotype=arch.genotype, json=arch.to_dict())
     report = ValidationReport(summary, device, prediction, budget_ms, min_fps, config.as_dict())
     return _measure_backends(
         report, backends, module, exported, inputs, reference, config, live, opts, probe
