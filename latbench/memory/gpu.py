@@ -49,10 +49,8 @@ def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | N
     ``expandable_segments:True``, ``backend:cudaMallocAsync``, ``roundup_power2_divisions``),
     or when ``max_split_mib`` contradicts the measured ``max_split_size_mb``.
     """
-    conf = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, _, value = item.partition(":")
-        conf[name.strip()] = value.strip()
+    items = (t.partition(":") for t in text.split(",") if t.strip())
+    conf = {name.strip(): value.strip() for name, _, value in items}
     bad = [
         f"{k}:{v}"
         for k, v in conf.items()
@@ -135,8 +133,7 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
     """Run the protocol in this (fresh) process; returns the memory columns in MiB."""
     if not torch.cuda.is_available():
         raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
-    dev = torch.device(device)
-    dev = torch.device("cuda", dev.index or 0)  # set_device needs an index; a fresh process: 0
+    dev = torch.device("cuda", torch.device(device).index or 0)  # set_device needs an index
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())

@@ -103,12 +103,10 @@ def measure_memory(
 
 @dataclass
 class MemoryJob(TableJob[Subject]):
-    """Subjects measured one at a time by ``measure_fn(subject) -> fields``, or traced
-    (``source="estimated"``)."""
+    """Subjects measured one at a time by ``measure_fn(subject) -> fields``."""
 
     measure_fn: Callable[[Subject], dict[str, Any]] | None = None
     config: TrainConfig = TrainConfig()
-    source: str = "measured"
 
     def key(self, item: Subject) -> str:
         return str(subject_columns(item, self.config)["key"])
@@ -130,13 +128,13 @@ class MemoryJob(TableJob[Subject]):
 
     def key_columns(self, item: Subject) -> dict[str, Any]:
         if isinstance(item, OpSpec):  # its features would build it
-            return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+            return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
         return self.describe(item)  # the architecture's own columns: nothing is built
 
     def describe(self, item: Subject) -> dict[str, Any]:
         return {
             **subject_columns(item, self.config),
-            "source": self.source,
+            "source": "measured",
             "protocol_id": self.protocol_id,
         }
 

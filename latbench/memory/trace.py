@@ -166,14 +166,11 @@ def _remember(
             continue
         if not isinstance(o, torch.Tensor) or o.untyped_storage()._cdata in inputs:
             return
-        if o.untyped_storage().nbytes() != _strided_nbytes(o) or o.storage_offset():
+        nbytes = strided_extent(o.shape, o.stride()) * o.element_size()
+        if o.untyped_storage().nbytes() != nbytes or o.storage_offset():
             return
         shapes.append((tuple(o.shape), o.stride(), o.dtype))
     _OUTPUT_CACHE[key] = (isinstance(out, torch.Tensor), type(out), tuple(shapes))
-
-
-def _strided_nbytes(t: torch.Tensor) -> int:
-    return strided_extent(t.shape, t.stride()) * t.element_size()
 
 
 def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:
