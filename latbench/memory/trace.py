@@ -1,8 +1,7 @@
 """Trace the allocations and frees of training steps without running them (no GPU, no compute).
 
-The network is built on the ``meta`` device (or, ``engine="fake"``, under ``FakeTensorMode``, as
-``torch.distributed._tools.mem_tracker.MemTracker`` does) and ``latbench.memory.steps``' training
-steps run on it. A ``TorchDispatchMode`` records a storage's first appearance as an allocation of
+The network is built on the ``meta`` device and ``latbench.memory.steps``' training steps run on
+it. A ``TorchDispatchMode`` records a storage's first appearance as an allocation of
 ``storage.nbytes()`` and, through a weak reference, its free. Kernel workspaces and the CUDA
 context are invisible here: per-device terms calibrated from measurements
 (``latbench.predictors.memory``).
@@ -11,14 +10,12 @@ context are invisible here: per-device terms calibrated from measurements
 from __future__ import annotations
 
 import bisect
-import contextlib
 import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -36,7 +33,7 @@ from latbench.ops.registry import get_op_kind
 from latbench.opspec import strided_extent
 from latbench.timed import failure_fields
 
-ENGINES = ("meta", "fake", "real")  # real: actual CPU compute, for checking the others
+ENGINES = ("meta", "real")  # real: actual CPU compute, for checking meta
 ALLOC, FREE = 1, 0
 
 
@@ -195,20 +192,6 @@ class _MetaArchitectureModule(ArchitectureModule):
         self.train(any(e.op.mode == "train" for e in arch.edges))
 
 
-def _to_device(module: nn.Module, device: str) -> None:
-    """Replace meta parameters and buffers by empty ones on ``device`` (fake under the mode)."""
-    for sub in module.modules():
-        for name, p in list(sub._parameters.items()):
-            if p is not None:
-                sub._parameters[name] = nn.Parameter(
-                    torch.empty(p.shape, dtype=p.dtype, device=device),
-                    requires_grad=p.requires_grad,
-                )
-        for name, b in list(sub._buffers.items()):
-            if b is not None:
-                sub._buffers[name] = torch.empty(b.shape, dtype=b.dtype, device=device)
-
-
 def _traced(
     subject: Subject, config: TrainConfig, engine: str, workspace: WorkspaceFn
 ) -> MemoryTrace:
@@ -221,23 +204,18 @@ def _traced(
         with torch.device("meta"):
             module = _MetaArchitectureModule(arch)
     shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
-    fake = FakeTensorMode() if engine == "fake" else None
-    rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine != "real")
+    rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine == "meta")
     try:
-        with fake if fake is not None else contextlib.nullcontext():
-            if fake is not None:
-                _to_device(module, "cpu")
-            for t in (*module.parameters(), *module.buffers()):
-                rec.track(t)
-            inputs = (
-                training_inputs(arch, "cpu")
-                if engine == "real"
-                else (torch.empty(shape, dtype=dtype, device=rec.device_type),)
-            )
-            rec.track(inputs[0])
-            rec.trace.n_setup = len(rec.trace.events)
-            with rec:
-                run_training(module, inputs, config, mark=rec.mark)
+        inputs = (
+            training_inputs(arch, "cpu")
+            if engine == "real"
+            else (torch.empty(shape, dtype=dtype, device="meta"),)
+        )
+        for t in (*module.parameters(), *module.buffers(), inputs[0]):
+            rec.track(t)
+        rec.trace.n_setup = len(rec.trace.events)
+        with rec:
+            run_training(module, inputs, config, mark=rec.mark)
     except LatbenchError:
         raise
     except Exception as exc:  # the network's own error (e.g. batch norm on one value in train)
