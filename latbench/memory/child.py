@@ -46,8 +46,9 @@ def run_child(
     return json.loads(lines[-1])
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Run one measurement job in this process (``main`` in the child)."""
+def main() -> int:
+    """Run the job on stdin in this process and print its result line."""
+    job = json.loads(sys.stdin.read())
     subject = subject_from_json(job["subject"])
     config = TrainConfig(**job["config"])
     try:
@@ -55,14 +56,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             result = measure_gpu_here(subject, config, job["device"])
         else:
             result = measure_cpu_here(subject, config, job.get("threads"))
+        result = {"status": "ok", "error": "", **result}
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
-        return failure_fields(exc)
-    return {"status": "ok", "error": "", **result}
-
-
-def main() -> int:
-    job = json.loads(sys.stdin.read())
-    print(json.dumps(run_job(job)), flush=True)
+        result = failure_fields(exc)
+    print(json.dumps(result), flush=True)
     return 0
 
 

@@ -38,15 +38,6 @@ def _status_bytes(field: str) -> int:
     raise MeasurementError(f"/proc/self/status has no {field}; peak RSS needs Linux")
 
 
-def _reset_peak_rss() -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError as exc:
-        raise MeasurementError(
-            f"cannot reset the RSS high-water mark ({exc}); this protocol needs Linux >= 4.0"
-        ) from None
-
-
 def measure_cpu_here(
     subject: Subject, config: TrainConfig, threads: int | None = None
 ) -> dict[str, Any]:
@@ -60,7 +51,12 @@ def measure_cpu_here(
     run_training(module, inputs, replace(config, steps=1))  # warm-up
     gc.collect()
     baseline = _status_bytes("VmRSS")
-    _reset_peak_rss()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM
+    except OSError as exc:
+        raise MeasurementError(
+            f"cannot reset the RSS high-water mark ({exc}); this protocol needs Linux >= 4.0"
+        ) from None
     run_training(module, inputs, config)
     peak = _status_bytes("VmHWM")
     return {
