@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,6 @@ class ExportedModel:
     output_shapes: tuple[tuple[int, ...], ...]
     torch_version: str
     onnx_version: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path)}
 
 
 def export_onnx(

@@ -297,7 +297,7 @@ def _measure_backends(
     probe: DriftProbe | None = None,
 ) -> ValidationReport:
     """Every runner made first (a missing package fails before any measuring), then measured."""
-    report.onnx, report.liveness = exported.to_dict(), asdict(live)
+    report.onnx, report.liveness = asdict(exported), asdict(live)  # JSON writes paths as str
     runners: list[Runner | BackendResult] = []
     options = {k: getattr(opts, k) for k in ("device", "precision", "threads", "cuda_graph")}
     options |= {"transfers": opts.transfers, "cache_dir": output_dir(opts.out_dir / "cache")}
