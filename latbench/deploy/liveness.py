@@ -91,12 +91,9 @@ def variance_preserving_init(
 
 
 def ensure_live(module: nn.Module, example: torch.Tensor, tolerance: float) -> Liveness:
-    """Make ``module``'s output depend on its input if an init can; report what was done.
-
-    ``tolerance`` is the comparison's relative tolerance (``validate.OUTPUT_TOL``). The
-    module is re-initialised in place only when its default-init spread is not above
-    ``LIVE_FACTOR * tolerance``.
-    """
+    """Make ``module``'s output depend on its input if an init can, re-initialising it in place
+    only when its default-init spread is not above ``LIVE_FACTOR * tolerance`` (``tolerance``:
+    the comparison's, ``validate.OUTPUT_TOL``); report what was done."""
     threshold = LIVE_FACTOR * tolerance
     first = relative_spread(module, example)
     if threshold < first < float("inf"):

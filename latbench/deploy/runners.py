@@ -58,9 +58,8 @@ class RunInfo:
 
 
 class Runner(Protocol):
-    """One model, one input, one device: ``run`` it once (synchronous from the timer's point
-    of view), ``measure`` it with the adaptive loop, read the last run's ``outputs`` on the
-    host (to compare backends), ``close`` it."""
+    """One model, input and device; ``run`` is synchronous from the timer's point of view and
+    ``outputs`` are the last run's, on the host (to compare backends)."""
 
     info: RunInfo
 
