@@ -8,12 +8,7 @@ from pathlib import Path
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, models_or_target
 from latbench.errors import LatbenchError, TableError
 
 
@@ -72,19 +67,16 @@ def run(args: argparse.Namespace) -> int:
     from latbench.tablerun.ids import arch_id
     from latbench.tablerun.paths import default_table_path
 
-    if (args.space is None) == (args.model is None):
-        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
-    if args.model is not None:
-        if args.ray is not None:
-            raise LatbenchError(
-                "--ray with --model is not supported yet; measure models on this machine"
-            )
-        archs = model_architectures(args)
+    if args.model is not None and args.ray is not None:
+        raise LatbenchError(
+            "--ray with --model is not supported yet; measure models on this machine"
+        )
+    archs = models_or_target(args, args.space)
+    if archs is not None:
         timer, slug = measuring.timer_from_args(args)
         path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
         what, meta = f"{len(archs)} model(s) whole", {"space": "model"}
     else:
-        refuse_model_args(args, args.space)
         args.size = args.size or default_size(args.space)
         archs = sample_architectures(args.space, args.n, args.size, args.seed)
         timer, slug = measuring.timer_from_args(args)

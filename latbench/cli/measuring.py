@@ -102,24 +102,12 @@ def add_measuring_args(
     )
 
 
-def nominal_reference_ms(
-    table: Path, *, strict: bool = False, timer: Timer | None = None
-) -> float | None:
-    """The median ``reference_ms`` of a table's rows (None: no table or no reference rows).
+def nominal_reference_ms(table: Path, timer: Timer | None = None) -> float:
+    """The median ``reference_ms`` of a table's rows.
 
-    ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, one
-    without reference rows, or (with ``timer``) one whose reference was timed with another
-    clock, thread count or device than ``timer``'s (where the table records them) is a
-    ``TableError`` naming it."""
-    try:
-        return _median_reference_ms(table, timer)
-    except TableError as exc:
-        if strict:
-            raise TableError(f"--drift-from {table}: {exc}") from None
-        return None
-
-
-def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
+    A missing or unreadable table, one without reference rows, or (with ``timer``) one whose
+    reference was timed with another clock, thread count or device than ``timer``'s (where the
+    table records them) is a ``TableError``."""
     from latbench.tables import read_table
     from latbench.timed import REFERENCE_ID
 
@@ -137,26 +125,26 @@ def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
         raise TableError(
             "no row has a reference_ms (measure it with --rounds > 1, without --no-reference)"
         )
-    theirs = (meta.get("protocol") or {}).get("reference")
-    if theirs != REFERENCE_ID:
+    protocol = meta.get("protocol") or {}
+    if protocol.get("reference") != REFERENCE_ID:
         raise TableError(
-            f"its reference_ms was measured on another drift reference ({theirs!r}; this "
-            f"latbench: {REFERENCE_ID!r}); re-measure that table or leave out --drift-from"
+            f"its reference_ms was measured on another drift reference "
+            f"({protocol.get('reference')!r}; this latbench: {REFERENCE_ID!r}); re-measure that "
+            "table or leave out --drift-from"
         )
     if timer is not None:
         from latbench.device import fingerprint
         from latbench.profile import protocol_of
 
         ours, _ = protocol_of(timer)
-        here = fingerprint(timer.device, threads=ours.get("threads"))
-        mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": here["slug"]}
-        protocol, slug = meta.get("protocol") or {}, (meta.get("fingerprint") or {}).get("slug")
-        recorded = {"clock": protocol.get("clock"), "threads": protocol.get("threads")}
-        recorded["device"] = slug
+        slug = fingerprint(timer.device, threads=ours.get("threads"))["slug"]
+        mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": slug}
+        recorded = {k: protocol.get(k) for k in ("clock", "threads")}
+        recorded["device"] = (meta.get("fingerprint") or {}).get("slug")
         differ = [
             f"{k} {recorded[k]!r}, not {v!r}"
             for k, v in mine.items()
-            if recorded[k] is not None and recorded[k] != v  # a field the table records
+            if recorded[k] is not None and recorded[k] != v
         ]
         if differ:
             raise TableError(
@@ -277,14 +265,18 @@ def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Tim
 
 
 def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> None:
-    """Drift 1.0 = the reference time of ``--drift-from``, else of ``table`` when resumed
-    (else the run's first group: ``CpuTimer.reference_nominal_ms``)."""
-    if hasattr(timer, "reference_nominal_ms"):
-        timer.reference_nominal_ms = (
-            nominal_reference_ms(args.drift_from, strict=True, timer=timer)
-            if args.drift_from
-            else nominal_reference_ms(table)
-        )
+    """Drift 1.0 = the reference time of ``--drift-from`` (a ``TableError`` naming it when it
+    has none fit for ``timer``), else of ``table`` when resumed (else the run's first group:
+    ``CpuTimer.reference_nominal_ms``)."""
+    if not hasattr(timer, "reference_nominal_ms"):
+        return
+    try:
+        nominal = nominal_reference_ms(args.drift_from or table, timer if args.drift_from else None)
+    except TableError as exc:
+        if args.drift_from:
+            raise TableError(f"--drift-from {args.drift_from}: {exc}") from None
+        nominal = None
+    timer.reference_nominal_ms = nominal
 
 
 class RowAdvancer:
@@ -304,11 +296,9 @@ class RowAdvancer:
         self.done = 0
 
     def __call__(self, item: Any, row: dict[str, Any] | None) -> None:
-        status = (
-            "cached"
-            if row is None
-            else (self.value(row) if row["status"] == "ok" else row["status"])
-        )
+        status = "cached" if row is None else row["status"]
+        if row is not None and status == "ok":
+            status = self.value(row)
         self.done += 1
         self.bar.update(self.task, completed=self.done, status=f"{self.label(item)}: {status}")
 
@@ -320,8 +310,7 @@ class RowAdvancer:
         )
 
 
-FAILED_SHOWN = 3
-"""Failed rows a measuring command prints (status, key, first line of the error)."""
+FAILED_SHOWN = 3  # failed rows printed: status, key, first line of the error
 
 
 def measure_locally(
@@ -373,9 +362,20 @@ def add_ray_args(
     )
 
 
-def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
-    """``slug -> table path``: ``--table`` for a fleet of one device type, else
+def run_fleet(
+    args: argparse.Namespace,
+    make_job: Any,
+    items: list[Any],
+    name: str,
+    label: Callable[[Any], str],
+    value: Callable[[dict[str, Any]], str] | None = None,
+    threads: int | None = None,
+) -> int:
+    """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary.
+    Rows go to ``--table`` for a fleet of one device type, else to
     ``<--out or tables home>/<slug>/<name>.csv``."""
+    from latbench.fleet import connect, node_targets, run_on_fleet
+
     slugs: set[str] = set()
 
     def table_for(slug: str) -> Path:
@@ -388,21 +388,6 @@ def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
             )
         slugs.add(slug)
         return args.table
-
-    return table_for
-
-
-def run_fleet(
-    args: argparse.Namespace,
-    make_job: Any,
-    items: list[Any],
-    name: str,
-    label: Callable[[Any], str],
-    value: Callable[[dict[str, Any]], str] | None = None,
-    threads: int | None = None,
-) -> int:
-    """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary."""
-    from latbench.fleet import connect, node_targets, run_on_fleet
 
     ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     targets = node_targets(ray, args.device, threads)
@@ -418,7 +403,7 @@ def run_fleet(
             make_job,
             items,
             args.device,
-            table_chooser(args, name),
+            table_for,
             ray=ray,
             targets=targets,
             threads=threads,

@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    model_label,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_label, models_or_target
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -71,11 +65,9 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     from latbench.archs import Architecture, sample_architectures
     from latbench.spaces import default_size
 
-    if (args.target is None) == (args.model is None):
-        raise LatbenchError("give an architecture file or SPACE, or --model SPEC (one of them)")
-    if args.model is not None:
-        return MODELS_TABLE, model_architectures(args)
-    refuse_model_args(args, args.target)
+    models = models_or_target(args, args.target, "an architecture file or SPACE,")
+    if models is not None:
+        return MODELS_TABLE, models
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
@@ -193,26 +185,18 @@ def _measure(
 def _print_measured(rows: list[dict], cpu: bool, labels: dict[str, str]) -> None:
     """The rows this run measured, with the columns this device fills; ``labels``: a
     network's name by its ``arch_id``."""
-    cols = (
-        (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
-        if cpu
-        else (
-            ("nvml_process_mib", "NVML proc MiB"),
-            ("nvml_device_delta_mib", "NVML dev delta MiB"),
-            ("peak_reserved_mib", "reserved MiB"),
-            ("peak_allocated_mib", "allocated MiB"),
-            ("context_mib", "context MiB"),
-        )
-    )
+    from latbench.cli.show import GPU_MEMORY, HEADERS
+
+    cols = ["rss_growth_mib", "rss_peak_mib"] if cpu else GPU_MEMORY.split()
     if not rows:
         return
     ui.print_table(
         "measured training memory (MiB)",
-        ["network", *(h for _, h in cols), "status"],
+        ["network", *(HEADERS[c] for c in cols), "status"],
         [
             (
                 labels.get(r.get("arch_id", ""), r.get("arch_id", r["key"])),
-                *("-" if r.get(c) is None else float(r[c]) for c, _ in cols),
+                *("-" if r.get(c) is None else float(r[c]) for c in cols),
                 r["status"],
             )
             for r in rows

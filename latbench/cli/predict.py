@@ -7,14 +7,8 @@ import csv
 import time
 from pathlib import Path
 
-from latbench.cli import ui
+from latbench.cli import modelargs, ui
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int, rng_seed
-from latbench.cli.modelargs import (
-    add_model_args,
-    model_architectures,
-    model_label,
-    refuse_model_args,
-)
 from latbench.errors import LatbenchError, with_filename
 
 
@@ -41,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
-    add_model_args(p)
+    modelargs.add_model_args(p)
     p.add_argument(
         "--threads",
         type=positive_int,
@@ -97,9 +91,9 @@ def _queries(
         if note:
             ui.console.print(note)
     if args.model is not None:
-        archs = model_architectures(args)
-        return archs, [model_label(a) for a in archs]
-    refuse_model_args(args, "a predictor's query")
+        archs = modelargs.model_architectures(args)
+        return archs, [modelargs.model_label(a) for a in archs]
+    modelargs.refuse_model_args(args, "a predictor's query")
     if is_network:
         if args.key:  # not silently ignored: it asks for ops
             raise LatbenchError(

@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, models_or_target
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -119,18 +114,15 @@ FLEET_COUNT = (
 
 def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
     """The ops to measure, the table stem, what to call them, and the table's meta."""
-    if (args.space is None) == (args.model is None):
-        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
-    if args.model is not None:
-        if args.dtype:
-            raise LatbenchError(
-                "--dtype: traced --model ops keep the dtypes they were traced "
-                "with (float32); leave out --dtype"
-            )
-        archs = model_architectures(args)
+    if args.model is not None and args.dtype:
+        raise LatbenchError(
+            "--dtype: traced --model ops keep the dtypes they were traced "
+            "with (float32); leave out --dtype"
+        )
+    archs = models_or_target(args, args.space)
+    if archs is not None:
         ops = dict.fromkeys(op for arch in archs for op in arch.ops())  # shared ops measured once
         return list(ops), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
-    refuse_model_args(args, args.space)
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)

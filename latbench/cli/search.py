@@ -39,8 +39,8 @@ from latbench.papers import (
 
 
 class _ListSearches(argparse._HelpAction):
-    """``--help`` that also lists every registered search, plugins' included (loading the
-    plugins: only when asked, so building the parser stays cheap)."""
+    """``--help`` that also lists every registered search, plugins' included (loaded only
+    when asked)."""
 
     def __call__(
         self,
@@ -239,8 +239,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_architectures(folder: Path, archs: dict[str, Any], search: str) -> None:
-    """Each chosen network as ``folder/NAME.json`` (``Architecture.to_json``), or one line
-    saying that this search chose none it can write."""
+    """Each chosen network as ``folder/NAME.json``, or one line saying that there is none."""
     from latbench.atomic import write_atomically
     from latbench.paths import output_dir
 
@@ -256,7 +255,7 @@ def _write_architectures(folder: Path, archs: dict[str, Any], search: str) -> No
 
 def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str, ...]) -> str:
     """``; P.json was fitted on tables of SPACE (SIZES)`` for each --predictor whose tables
-    (``info_["sizes"]``) hold none of ``spaces``: why its ops are missing ("" for none)."""
+    hold none of ``spaces``: why its ops are missing."""
     out = ""
     for path, model in zip(args.predictor or [], models):
         sizes = getattr(model, "info_", {}).get("sizes") or {}
@@ -267,8 +266,8 @@ def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str,
 
 
 def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
-    """The predictor saved at ``path``; one line when there is none (naming ``fit``, the
-    command that writes one) or when it does not predict ``level``s in ``unit`` (``need``)."""
+    """The predictor at ``path``; one line when there is none (naming ``fit``, the command
+    writing one) or when it does not predict ``level``s in ``unit`` (``need``)."""
     from latbench.predictors.base import input_level
     from latbench.predictors.persist import PredictorFileError, load
 
@@ -287,7 +286,7 @@ def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
 
 
 def _memory_model(args: argparse.Namespace) -> Any:
-    """The training-memory predictor of ``--predictor`` (``predict(archs) -> MiB``)."""
+    """The training-memory predictor of ``--predictor``."""
     if not args.predictor:
         raise LatbenchError(
             f"{args.which} needs --predictor P.json, a training-memory predictor: `latbench memory "
@@ -321,7 +320,7 @@ def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
 
 def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Path]:
     """The device's default tables of ``spaces``; missing ones are profiled with
-    ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
+    ``--profile-missing``, else named in the error."""
     from latbench.cli import profile
     from latbench.device import fingerprint
     from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
@@ -330,7 +329,7 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     paths = []
     for name in spaces:
         path = default_table_path(slug, f"{name}-{args.size}")
-        reference = REFERENCE_DIR / slug / path.name  # committed tables of this device
+        reference = REFERENCE_DIR / slug / path.name
         paths.append(path if path.exists() or not reference.exists() else reference)
     for name, path in zip(spaces, paths):
         if path.exists():
@@ -349,7 +348,6 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
 
 
 def lookup_model(tables: list[Path]) -> Any:
-    """A LookupPredictor over ``tables``."""
     import pandas as pd
 
     from latbench.predictors.data import op_data
