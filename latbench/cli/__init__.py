@@ -1,8 +1,5 @@
-"""The ``latbench`` command (console script ``latbench.cli:main``, ``python -m latbench``).
-
-The entry point stays tiny, so Ctrl-C while the command's modules still import gives the usual
-one-line message (exit 130), not a traceback; parser and dispatch: ``latbench.cli.commands``.
-"""
+"""The ``latbench`` command. The entry point stays tiny, so Ctrl-C while the command's modules
+still import is one line (exit 130); parser and dispatch: ``latbench.cli.commands``."""
 
 import signal
 import sys
@@ -11,9 +8,8 @@ from types import FrameType
 
 
 class _Interrupt:
-    """SIGINT raises ``KeyboardInterrupt`` as Python's own handler does and remembers that it
-    came: a library's C code that turns it into another error (numpy's import makes it an
-    ImportError, "PyCapsule_Import could not import module datetime") is still Ctrl-C."""
+    """SIGINT raises ``KeyboardInterrupt`` and is remembered: a library's C code turning it into
+    another error (numpy's import: an ImportError) is still Ctrl-C."""
 
     came = False
 

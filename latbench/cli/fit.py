@@ -130,8 +130,8 @@ def _learn_prior(paths: list[Path], column: str) -> Any:
 
 
 def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
-    """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
-    an error naming why when it knows none of the target's ops, a note when only some."""
+    """The prior of ``--prior-from`` (saved, or learned from tables); an error when it knows
+    none of the target's ops, a note when only some."""
     from latbench.predictors.device_prior import DevicePrior, prior_key
     from latbench.predictors.persist import load
 

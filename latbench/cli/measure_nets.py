@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def other_spaces_note(path: Path | None, space: str) -> str:
-    """One line when the networks table at ``path`` already holds networks of other spaces
-    than ``space`` (a table may hold several; "" when not, or no such table)."""
+    """A note when the networks table at ``path`` holds networks of spaces other than
+    ``space``, else ""."""
     from latbench.tables import read_table
 
     if path is None or not path.is_file():
@@ -61,7 +61,7 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.archs import sample_architectures  # torch: when measuring, not for --help
+    from latbench.archs import sample_architectures
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
     from latbench.tablerun.ids import arch_id

@@ -1,5 +1,4 @@
-"""Options and progress shared by the subcommands that measure (`profile`, `measure-nets`,
-`memory`), on this machine or on a Ray fleet (``--ray``)."""
+"""Options and progress shared by the commands that measure, here or on a Ray fleet."""
 
 from __future__ import annotations
 
@@ -187,8 +186,7 @@ def table_arg(schema: str) -> Callable[[str], Path]:
 
 
 def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency") -> None:
-    """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded;
-    ``schema``: the kind of table the command writes (``table_arg``)."""
+    """--out/--table/--lock-timeout/--item-timeout of a command writing ``schema`` tables."""
     p.add_argument(
         "--out",
         type=Path,
@@ -223,9 +221,8 @@ def item_timeout_s(args: argparse.Namespace) -> float | None:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``run_into_table`` options the command line sets (notes printed as one line): from
-    the command line (``args.in_worker``), items are measured in a worker process watched from
-    outside (``tablerun.worker.Worker``), else in this one."""
+    """The ``run_into_table`` options the command line sets; from the command line
+    (``args.in_worker``), items are measured in a watched worker process."""
     from latbench.tablerun.worker import InProcess, Worker
 
     def note(text: str) -> None:
@@ -323,9 +320,8 @@ def measure_locally(
     label: Callable[[Any], str],
     measure: Callable[..., TableRun],
 ) -> int:
-    """Print ``header``, then ``measure(on_progress=, on_round=, **run_options(args))`` into
-    ``path`` under a progress bar, drift 1.0 set as ``set_drift_nominal`` does; print what it
-    measured, found already done and recorded as failed."""
+    """Print ``header``, run ``measure(on_progress=, on_round=, **run_options(args))`` into
+    ``path`` under a progress bar; print what it measured, skipped and recorded as failed."""
     set_drift_nominal(timer, args, path)
     ui.console.print(header)
     with ui.progress_bar() as bar:

@@ -53,12 +53,9 @@ def choose_size(
     source: str,
     from_spec_sheet: bool = False,
 ) -> tuple[str, str]:
-    """The size of ``space`` to predict, and a one-line note ("" when none is due).
-
-    ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
-    ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
-    not fitted on gets a note, as does a predictor that does not record its sizes (except a
-    spec-sheet estimate, which was fitted on no table)."""
+    """The size of ``space`` to predict (default: the one in ``fitted``, the predictor's
+    ``info_["sizes"]``, else the space's), and a note when it was not fitted on that size or
+    does not record its sizes (a spec-sheet estimate was fitted on none; "" for no note)."""
     from latbench.spaces import default_size, size_note
 
     sizes = fitted.get(space, [])
@@ -152,16 +149,13 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import load
     from latbench.tables import refuse_table
 
-    model = load(
-        args.predictor,
-        device=fingerprint("cpu", threads=args.threads)["slug"] if args.threads else None,
-    )
+    slug = fingerprint("cpu", threads=args.threads)["slug"] if args.threads else None
+    model = load(args.predictor, device=slug)
     refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
     spec_sheet = type(model).__name__ == "SpecSheetPredictor"  # fitted on no table of a space
-    queries, names = _queries(
-        args, is_network, getattr(model, "info_", {}).get("sizes", {}), spec_sheet
-    )
+    sizes = getattr(model, "info_", {}).get("sizes", {})
+    queries, names = _queries(args, is_network, sizes, spec_sheet)
     t0 = time.perf_counter()
     source = getattr(model, "estimate_label", "estimated")
     how = f"{source} by {type(model).__name__}"
@@ -209,16 +203,14 @@ def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
-    tables = (
-        ", ".join(
-            f"{name} table {paths.get(name, '(path not recorded)')} (sha256 {digest[:12]})"
-            for name, digest in sorted((info.get("tables_sha256") or {}).items())
-        )
-        or "tables not recorded"
+    tables = ", ".join(
+        f"{name} table {paths.get(name, '(path not recorded)')} (sha256 {digest[:12]})"
+        for name, digest in sorted((info.get("tables_sha256") or {}).items())
     )
     ui.console.print(
         f"from {path}: fitted on device {info.get('device') or '?'} "
-        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction is for that "
-        "device and the backend its tables were measured on (eager PyTorch for `latbench profile`)",
+        f"({info.get('statistic') or 'latency_median_ms'}; {tables or 'tables not recorded'}); "
+        "a prediction is for that device and the backend its tables were measured on (eager "
+        "PyTorch for `latbench profile`)",
         highlight=False,
     )

@@ -19,8 +19,7 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
     from latbench.profile import OpLatencyJob
     from latbench.timing import TimingConfig
 
-COST_NOTE_S = 60.0
-"""A run whose measuring is estimated to take longer than this (seconds) says so first."""
+COST_NOTE_S = 60.0  # a run estimated to measure longer (seconds) says so first
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,8 +80,7 @@ def select_specs(
 
 
 def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list[OpSpec]:
-    """``specs`` less those a run of ``job`` into ``path`` skips: planned as ``run_into_table``
-    plans them, on the table it would resume (``resolve_table``: not one measured elsewhere)."""
+    """``specs`` less those a run of ``job`` into ``path`` skips (as ``run_into_table`` plans)."""
     from latbench.tablerun.driver import planned, resolve_table
 
     table = resolve_table(path, job.fingerprint, lambda note: None, job.schema)
@@ -90,8 +88,8 @@ def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list
 
 
 def cost_note(n_ops: int, config: TimingConfig, fleet: bool = False) -> str | None:
-    """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``;
-    ``fleet``: on each device type of a Ray fleet, whose tables this machine cannot see."""
+    """What measuring ``n_ops`` ops costs when over ``COST_NOTE_S``; ``fleet``: on a Ray fleet,
+    whose tables this machine cannot see."""
     from latbench.timing.adaptive import bound_ms
 
     per_op_ms = bound_ms(config, 0.0)

@@ -42,13 +42,7 @@ class _ListSearches(argparse._HelpAction):
     """``--help`` that also lists every registered search, plugins' included (loaded only
     when asked)."""
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from textwrap import wrap
 
         from latbench.nas.searches import list_searches
@@ -331,8 +325,7 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
         path = default_table_path(slug, f"{name}-{args.size}")
         reference = REFERENCE_DIR / slug / path.name
         paths.append(path if path.exists() or not reference.exists() else reference)
-    for name, path in zip(spaces, paths):
-        if path.exists():
+        if paths[-1].exists():
             continue
         command = ["profile", name, "--size", args.size, "--threads", str(args.threads)]
         if not args.profile_missing:

@@ -45,9 +45,8 @@ _VIEWS = {  # each schema's columns shown; empty ones are left out
 
 
 def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
-    """The columns worth reading at 80 columns: the schema's view, without columns that are
-    empty in every row (a CPU memory table has no GPU numbers), op params compacted, and
-    status/source only when they vary or say something other than ok/measured."""
+    """The schema's view less columns empty in every row, op params compacted, status/source
+    only when they say something other than ok/measured."""
     import pandas as pd
 
     out = {}

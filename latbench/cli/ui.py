@@ -1,5 +1,4 @@
-"""Shared terminal output for subcommands: one console, one progress-bar style, tables.
-Nothing here imports rich until a command prints (``latbench --help`` stays light)."""
+"""Terminal output of the commands: consoles, progress bar, tables; rich loads on first print."""
 
 from __future__ import annotations
 
