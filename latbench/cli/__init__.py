@@ -7,17 +7,6 @@ import threading
 from types import FrameType
 
 
-class _Interrupt:
-    """SIGINT raises ``KeyboardInterrupt`` and is remembered: a library's C code turning it into
-    another error (numpy's import: an ImportError) is still Ctrl-C."""
-
-    came = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.came = True
-        raise KeyboardInterrupt
-
-
 def stopped_line(head: str, exc: BaseException) -> str:
     """The one line of a run stopped by Ctrl-C or SIGTERM: ``head``, and when a table was being
     written (the notes ``latbench.tablerun`` adds: its rows and path), that they are kept."""
@@ -27,7 +16,13 @@ def stopped_line(head: str, exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``latbench`` with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
-    interrupt, previous = _Interrupt(), None
+    came: list[int] = []  # a library's C code may turn Ctrl-C into another error
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+        raise KeyboardInterrupt
+
+    previous = None
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         previous = signal.signal(signal.SIGINT, interrupt)  # not where SIGINT is ignored
@@ -39,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(stopped_line("latbench: interrupted", exc), file=sys.stderr)
         return 130
     except Exception:
-        if not interrupt.came:
+        if not came:  # e.g. numpy's import makes it an ImportError
             raise
         print("latbench: interrupted", file=sys.stderr)
         return 130

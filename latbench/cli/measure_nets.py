@@ -72,14 +72,13 @@ def run(args: argparse.Namespace) -> int:
             "--ray with --model is not supported yet; measure models on this machine"
         )
     archs = models_or_target(args, args.space)
+    timer, slug = measuring.timer_from_args(args)
     if archs is not None:
-        timer, slug = measuring.timer_from_args(args)
         path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
         what, meta = f"{len(archs)} model(s) whole", {"space": "model"}
     else:
         args.size = args.size or default_size(args.space)
         archs = sample_architectures(args.space, args.n, args.size, args.seed)
-        timer, slug = measuring.timer_from_args(args)
         path = args.table
         if args.ray is None:
             path = path or default_networks_path(slug, args.space, args.size, args.out)
@@ -104,21 +103,12 @@ def run(args: argparse.Namespace) -> int:
             lambda item: f"{len(item[0].edges)} ops",
             threads=args.threads,
         )
-    return measuring.measure_locally(
-        args,
-        timer,
-        path,
-        f"measuring {what} x {args.repeat} pass(es) on {slug} -> {path}",
-        "models" if args.model else args.space,
-        len(archs) * args.repeat,
-        (lambda arch: arch.name) if args.model else (lambda arch: f"{len(arch.edges)} ops"),
-        functools.partial(
-            measure_architectures,
-            archs,
-            path,
-            timer,
-            repeats=args.repeat,
-            size=meta.get("size", ""),
-            meta=meta,
-        ),
+    header = f"measuring {what} x {args.repeat} pass(es) on {slug} -> {path}"
+    size = meta.get("size", "")
+    measure = functools.partial(
+        measure_architectures, archs, path, timer, repeats=args.repeat, size=size, meta=meta
     )
+    label = (lambda arch: arch.name) if args.model else (lambda arch: f"{len(arch.edges)} ops")
+    task = "models" if args.model else args.space
+    total = len(archs) * args.repeat
+    return measuring.measure_locally(args, timer, path, header, task, total, label, measure)

@@ -159,13 +159,8 @@ def run(args: argparse.Namespace) -> int:
         )
     seed = args.seed if args.sample else None
     meta |= {"match": args.match, "sample": args.sample, "seed": seed}
+    header = f"profiling {len(specs)} ops of {what} on {slug} -> {path}"
+    measure = functools.partial(profile_specs, specs, path, timer, meta=meta)
     return measuring.measure_locally(
-        args,
-        timer,
-        path,
-        f"profiling {len(specs)} ops of {what} on {slug} -> {path}",
-        stem,
-        len(specs),
-        lambda spec: spec.kind,
-        functools.partial(profile_specs, specs, path, timer, meta=meta),
+        args, timer, path, header, stem, len(specs), lambda spec: spec.kind, measure
     )

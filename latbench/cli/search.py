@@ -18,24 +18,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from latbench.cli import ui
-from latbench.cli.argtypes import (
-    SIZE,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-    rng_seed,
-)
+from latbench import papers
+from latbench.cli import argtypes, ui
 from latbench.cli.measuring import add_ray_args, table_arg
 from latbench.errors import LatbenchError
-from latbench.papers import (
-    DINTS_TARGETS_MIB,
-    HYPERSEGNAS_BAND_MIB,
-    HYPERSEGNAS_SAMPLES,
-    RTDNAS_LATENCY_UB_MS,
-    RTDNAS_MIN_FPS,
-)
 
 
 class _ListSearches(argparse._HelpAction):
@@ -97,18 +83,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--size",
-        type=SIZE,
+        type=argtypes.SIZE,
         help="small or paper (default: the searched space's own, small for these)",
     )
-    p.add_argument("--lam", type=nonnegative_float, help="regulariser weight (λ)")
-    p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=rng_seed, default=0, help="random seed of the search")
+    p.add_argument("--lam", type=argtypes.nonnegative_float, help="regulariser weight (λ)")
+    p.add_argument(
+        "--steps", type=argtypes.positive_int, default=20, help="architecture-parameter steps"
+    )
+    p.add_argument("--seed", type=argtypes.rng_seed, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
-    p.add_argument("--n-paths", type=positive_int, default=3, help="GA: paths per individual (N_l)")
+    p.add_argument(
+        "--n-paths", type=argtypes.positive_int, default=3, help="GA: paths per individual (N_l)"
+    )
     p.add_argument(
         "--upper-ms",
-        type=positive_float,
-        help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})",
+        type=argtypes.positive_float,
+        help=f"RT-DNAS/GA latency bound (GA default {papers.RTDNAS_LATENCY_UB_MS:g})",
     )
     p.add_argument(
         "--out",
@@ -118,33 +108,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--min-fps",
-        type=nonnegative_float,
-        default=RTDNAS_MIN_FPS,
+        type=argtypes.nonnegative_float,
+        default=papers.RTDNAS_MIN_FPS,
         help=f"RT-DNAS/GA throughput floor, judged as 1000 / latency at batch 1 (default "
-        f"{RTDNAS_MIN_FPS:g}: it binds at {1000 / RTDNAS_MIN_FPS:.2f} ms, below the 50 ms bound; "
-        "0: the latency bound alone, as the paper's search does)",
+        f"{papers.RTDNAS_MIN_FPS:g}: it binds at {1000 / papers.RTDNAS_MIN_FPS:.2f} ms, below "
+        "the 50 ms bound; 0: the latency bound alone, as the paper's search does)",
     )
     p.add_argument(
         "--target-mib",
-        type=positive_float,
-        default=DINTS_TARGETS_MIB[0],
+        type=argtypes.positive_float,
+        default=papers.DINTS_TARGETS_MIB[0],
         help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)",
     )
     p.add_argument(
         "--band-mib",
-        type=positive_float,
-        default=HYPERSEGNAS_BAND_MIB,
+        type=argtypes.positive_float,
+        default=papers.HYPERSEGNAS_BAND_MIB,
         help="hypersegnas: keep architectures within ± this of the target, MiB",
     )
     p.add_argument(
         "-n",
-        type=positive_int,
-        default=HYPERSEGNAS_SAMPLES,
+        type=argtypes.positive_int,
+        default=papers.HYPERSEGNAS_SAMPLES,
         help="hypersegnas: architectures sampled (paper: 2000)",
     )
     p.add_argument(
         "--confirm",
-        type=nonnegative_int,
+        type=argtypes.nonnegative_int,
         default=0,
         metavar="N",
         help="hypersegnas: measure the top N kept networks on --device into the "
@@ -159,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--jobs",
-        type=positive_int,
+        type=argtypes.positive_int,
         default=2,
         metavar="N",
         help="hypersegnas: local processes for the screen's full traces (default 2)",
@@ -172,7 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=positive_int,
+        type=argtypes.positive_int,
         default=1,
         help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
         "committed tables; more threads on a shared machine can be 10× slower)",
@@ -286,13 +276,12 @@ def _memory_model(args: argparse.Namespace) -> Any:
             f"{args.which} needs --predictor P.json, a training-memory predictor: `latbench memory "
             "dints --n 8` measures a table, `latbench fit --kind memory TABLE -o P.json` fits it"
         )
-    return _load(
-        args.predictor[0],
-        "MiB",
-        "network",
-        "`latbench fit --kind memory TABLE -o P.json`",
+    need = (
         "it does not predict architectures' memory (predict(archs) -> MiB); fit one with "
-        "`latbench fit --kind memory`",
+        "`latbench fit --kind memory`"
+    )
+    return _load(
+        args.predictor[0], "MiB", "network", "`latbench fit --kind memory TABLE -o P.json`", need
     )
 
 
