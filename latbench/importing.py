@@ -51,8 +51,8 @@ DISCONNECTED = ("drop", "keep")
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""
 MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
-"""An imported latency per forward pass after unit conversion lies in this range; outside is a
-wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
+"""The range of an imported latency per forward pass after unit conversion (outside: a wrong
+--unit or --per, or a corrupt file)."""
 
 
 class ImportRowError(LatbenchError, ValueError):
@@ -414,13 +414,10 @@ def _parse_archs(
 def import_networks(
     path: str | os.PathLike[str], out_dir: str | os.PathLike[str], options: ImportOptions
 ) -> ImportReport:
-    """Write one ``latbench.networks`` table per latency column of the file at ``path``
-    under ``out_dir/<column>/<space>-<size>.networks.csv``.
-
-    Raises ``ImportRowError`` (one line: file, row, column, what is wrong) on the first
-    missing, non-numeric, negative or zero latency or unparseable architecture, unless
-    ``options.skip_bad`` (then they are counted in the report). Nothing is written unless
-    every table can be; an existing table is replaced only with ``options.force``.
+    """Write one ``latbench.networks`` table per latency column of the file at ``path`` under
+    ``out_dir/<column>/<space>-<size>.networks.csv``; nothing unless every table can be, an
+    existing one only with ``options.force``. Raises ``ImportRowError`` (file, row, column, what
+    is wrong) on the first bad latency or architecture unless ``options.skip_bad`` (counted).
     """
     options.check()
     path, report = Path(path), ImportReport()

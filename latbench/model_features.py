@@ -137,9 +137,10 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
     model.eval()
+    x = torch.empty(*input_shape, device="meta")
     flops, counter = flop_counter(), _OpCounter()
     with torch.inference_mode(), flops, counter:
-        model(torch.empty(*input_shape, device="meta"))
+        model(x)
     per_op = flops.get_flop_counts().get("Global", {})
     by_group: Counter = Counter()
     for op, n in per_op.items():
