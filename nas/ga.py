@@ -1,13 +1,9 @@
-"""RT-DNAS' genetic algorithm on pymoo (Sect. 2.3): genes are legal paths through the
-layer × scale backbone, an individual is a sorted array of ``n_paths`` distinct gene-pool
-indices ("the order of genes is maintained throughout the process").
-
-A path is the scale after each layer, starting and ending at scale 0 (full resolution, where
-the segmentation head reads), moving at most one scale per layer; its accumulated weight is
-Σ_l log P(move_l), its log-probability under the searched network weights β. An individual's
-network runs every distinct cell (layer, scale, move) of its paths once (overlapping segments
-are counted once); its fitness is the sum of those cells' predicted latencies, in ms, under
-pymoo's constraints ``G <= 0``: latency ≤ the bound and throughput 1000 / latency ≥ the FPS floor.
+"""RT-DNAS' genetic algorithm on pymoo (Sect. 2.3): a gene is a legal path (the scale after
+each layer, from and back to scale 0, moving at most one scale per layer) with accumulated
+weight Σ_l log P(move_l); an individual is a sorted array of ``n_paths`` distinct gene-pool
+indices ("the order of genes is maintained"). Its fitness is the predicted latency (ms) of the
+distinct cells (layer, scale, move) of its paths (overlapping segments counted once), under
+pymoo's constraints ``G <= 0``: latency ≤ the bound and 1000 / latency ≥ the FPS floor.
 """
 
 from __future__ import annotations
@@ -134,7 +130,7 @@ class PathSelectionProblem(Problem):
 
 
 def _repair(genes: np.ndarray, pool_size: int, rng: np.random.Generator) -> np.ndarray:
-    """Replace duplicate genes by unused pool genes and sort (genes stay ordered by weight)."""
+    """Duplicate genes replaced by unused pool genes, sorted."""
     out = list(dict.fromkeys(int(g) for g in genes))
     unused = [g for g in range(pool_size) if g not in out]
     while len(out) < len(genes):
@@ -204,9 +200,8 @@ class SearchResult:
 
 
 class _Budget(Termination):
-    """Stops after ``n_gen`` generations of offspring (RT-DNAS: "the search loop runs for 100
-    generations"; pymoo counts the initial population as its generation 1) or ``max_evals``
-    distinct evaluations, trimming the next offspring to what is left."""
+    """Stops after ``n_gen`` generations of offspring (pymoo's generation 1 is the initial
+    population) or ``max_evals`` distinct evaluations, trimming the offspring to what is left."""
 
     def __init__(self, n_gen: int, max_evals: int | None):
         super().__init__()
