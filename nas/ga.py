@@ -31,8 +31,6 @@ from latbench.papers.rtdnas.space import MOVES
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:
     """Every scale sequence s_0..s_L with s_0 = s_L = 0, |s_l − s_{l−1}| ≤ 1, 0 ≤ s_l < S."""
-    if n_layers < 1 or n_scales < 1:
-        raise SearchError(f"need n_layers >= 1 and n_scales >= 1, got {n_layers}, {n_scales}")
     paths: list[tuple[int, ...]] = [(0,)]
     for layer in range(1, n_layers + 1):
         left = n_layers - layer  # layers left to climb back to scale 0
@@ -91,12 +89,6 @@ class PathSelectionProblem(Problem):
         upper_ms: float = RTDNAS_LATENCY_UB_MS,
         min_fps: float = RTDNAS_MIN_FPS,
     ):
-        n_scales = max(max(p) for p in pool.paths) + 1
-        if cell_latency_ms.ndim != 3 or cell_latency_ms.shape[1] < n_scales:
-            raise SearchError(
-                f"cell_latency_ms must be (layers, scales, 3) covering the pool's "
-                f"{n_scales} scales, got {cell_latency_ms.shape}"
-            )
         if not 1 <= n_paths <= len(pool):
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
@@ -224,8 +216,6 @@ class GeneticAlgorithm:
 
     pop_size: int = POP_SIZE
     n_gen: int = N_GENERATIONS
-    crossover_prob: float = 0.9
-    mutation_prob: float = 0.3
 
     def run(
         self, problem: PathSelectionProblem, seed: int, max_evals: int | None = None
@@ -234,8 +224,8 @@ class GeneticAlgorithm:
         algorithm = GA(
             pop_size=self.pop_size if max_evals is None else min(self.pop_size, max_evals),
             sampling=PoolSampling(),
-            crossover=GeneSwapCrossover(self.crossover_prob),
-            mutation=PoolMutation(self.mutation_prob),
+            crossover=GeneSwapCrossover(),
+            mutation=PoolMutation(),
             eliminate_duplicates=True,
         )
         budget = _Budget(self.n_gen, max_evals)

@@ -7,7 +7,7 @@ search ``search(model, space, size, lam, steps, seed, progress)`` returning ``ru
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,10 +77,9 @@ class SearchEntry:
     def function(self) -> Callable[..., Any]:
         if callable(self.target):
             return self.target
-        module, _, attr = self.target.partition(":")
         try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
+            return pkgutil.resolve_name(self.target)
+        except (ImportError, AttributeError, ValueError) as exc:
             raise LatbenchError(
                 f"search {self.name!r}: cannot import {self.target!r} ({type(exc).__name__}: {exc})"
             ) from None

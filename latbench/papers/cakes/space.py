@@ -76,10 +76,10 @@ def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...
     return (BATCH, c if channels is None else channels, r, r, r)
 
 
-def subkernel_ops(scale: int, size: str, out: int | None = None) -> dict[str, OpSpec]:
-    """The 7 sub-kernel convs at ``scale`` (``out`` output channels, default all C)."""
+def subkernel_ops(scale: int, size: str) -> dict[str, OpSpec]:
+    """The 7 sub-kernel convs at ``scale``, each producing all C channels."""
     shape = _shape(scale, size)
-    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k) for k in SUBKERNELS}
+    return {subkernel_name(k): OpSpec.make("conv", shape, kernel=k) for k in SUBKERNELS}
 
 
 def aggregate_op(scale: int, size: str) -> OpSpec:

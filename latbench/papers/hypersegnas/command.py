@@ -1,6 +1,5 @@
-"""``latbench search hypersegnas`` (also ``memory-filter``): the parsed options in, the
-memory filter's report out; ``--confirm N`` measures the top N kept networks into the device's
-memory table."""
+"""``latbench search hypersegnas``: the parsed options in, a ``SearchReport`` out; ``--confirm N``
+measures the top N kept networks into the device's memory table."""
 
 from __future__ import annotations
 
