@@ -376,6 +376,7 @@ def search(
     (under ``upper_ms``, default the paper's 50 ms, and ``min_fps``, default 22 FPS)."""
     layout, op_ms, scaling_ms = layout_costs(model, size)
     pool_size(N_LAYERS, len(layout.cell_ops), n_paths)
+    torch.manual_seed(seed)  # the candidates' initial weights, which the teacher shares
     modules = (
         [[s.build() for s in ops.values()] for ops in layout.cell_ops],
         [
