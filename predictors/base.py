@@ -80,9 +80,8 @@ class FitDomain:
         for spec in specs:
             if spec.dtype not in dtypes or spec.mode not in modes:
                 refused[spec.key] = (
-                    f"dtype {spec.dtype} / mode {spec.mode} never fitted "
-                    f"(fitted: {', '.join(sorted(dtypes))} / "
-                    f"{', '.join(sorted(modes))})"
+                    f"dtype {spec.dtype} / mode {spec.mode} never fitted (fitted: "
+                    f"{', '.join(sorted(dtypes))} / {', '.join(sorted(modes))})"
                 )
                 continue
             group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")

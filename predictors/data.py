@@ -139,18 +139,9 @@ class NetworkData:
 
     def rows(self, index: np.ndarray) -> NetworkData:
         """The networks at ``index`` (integer positions), every per-network array alike."""
-
-        def pick(values: np.ndarray | None) -> np.ndarray | None:
-            return None if values is None else values[index]
-
-        return replace(
-            self,
-            archs=[self.archs[i] for i in index],
-            latency_ms=self.latency_ms[index],
-            repeat_ms=pick(self.repeat_ms),
-            drift=pick(self.drift),
-            repeat_drift=pick(self.repeat_drift),
-        )
+        arrays = {k: getattr(self, k) for k in ("latency_ms", "repeat_ms", "drift", "repeat_drift")}
+        picked: dict[str, Any] = {k: None if v is None else v[index] for k, v in arrays.items()}
+        return replace(self, archs=[self.archs[i] for i in index], **picked)
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:

@@ -135,8 +135,7 @@ class DevicePrior:
             raise LatbenchError(
                 "the devices' networks share no op ("
                 + "; ".join(f"{n}: {len(f) - 1} ops" for n, f in fits.items())
-                + "): a prior needs "
-                "tables of the same search space and size"
+                + "): a prior needs tables of the same search space and size"
             )
         keys = [k for k in next(iter(fits.values())) if k in shared]
         phi = np.array([[f[""]] + [f[k] for k in keys] for f in fits.values()])

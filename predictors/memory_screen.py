@@ -165,9 +165,9 @@ class MemoryScreen(Predictor):
 
         if len(X) < MIN_CALIBRATION:
             raise ValueError(
-                f"MemoryScreen.fit: {len(X)} calibration architecture(s); "
-                f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
-                "features, and two more for a held-out error)"
+                f"MemoryScreen.fit: {len(X)} calibration architecture(s); needs at least "
+                f"{MIN_CALIBRATION} ({N_FAST_FEATURES} fast features, and two more for a "
+                "held-out error)"
             )
         x = self._features(X)
         full = self.predictor.predict(X) if y is None else np.asarray(y, dtype=np.float64)

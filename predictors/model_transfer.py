@@ -88,9 +88,8 @@ def as_models(
         meta = getattr(arch, "meta", {})
         if getattr(arch, "space", None) != "timm" or "features" not in meta:
             raise LatbenchError(
-                f"ModelTransferPredictor predicts whole models of an imported "
-                f"zoo (space timm, with features); got "
-                f"{getattr(arch, 'space', type(arch).__name__)!r}"
+                "ModelTransferPredictor predicts whole models of an imported zoo (space timm, "
+                f"with features); got {getattr(arch, 'space', type(arch).__name__)!r}"
             )
         keys.append(f"{arch.name}@{int(meta['img_size'])}")
         feats.append([float(meta["features"][f]) for f in feature_names])
@@ -189,9 +188,8 @@ class ModelTransferPredictor(Predictor):
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
-                f"model transfer needs >= {MIN_SHOTS} models measured on the "
-                f"target, one positive latency each; got {len(keys)} "
-                f"models, {len(y)} values"
+                f"model transfer needs >= {MIN_SHOTS} models measured on the target, one "
+                f"positive latency each; got {len(keys)} models, {len(y)} values"
             )
         wanted = [
             c

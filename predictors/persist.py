@@ -270,9 +270,8 @@ def parse(text: str, source: str = "<string>") -> dict[str, Any]:
     actual = hashlib.sha256(_canonical(doc)).hexdigest()
     if checksum != actual:
         raise PredictorFileError(
-            f"{source}: checksum mismatch (stored {checksum!r}, content "
-            f"hashes to {actual[:16]}...); the file was edited or "
-            "damaged; re-fit or restore it"
+            f"{source}: checksum mismatch (stored {checksum!r}, content hashes to "
+            f"{actual[:16]}...); the file was edited or damaged; re-fit or restore it"
         )
     return doc
 

@@ -131,9 +131,8 @@ class TransferPredictor(Predictor):
         y = np.asarray(y, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
-                f"transfer needs >= {MIN_SHOTS} networks measured on the "
-                f"target device, one positive latency each; got {batch.n} "
-                f"networks, {len(y)} values"
+                f"transfer needs >= {MIN_SHOTS} networks measured on the target device, one "
+                f"positive latency each; got {batch.n} networks, {len(y)} values"
             )
         self.vocab_ = [op.key for op in batch.ops]
         A = design(batch.counts())
@@ -216,9 +215,8 @@ class TransferPredictor(Predictor):
         far = (pred < lo / EXTRAPOLATION_FACTOR) | (pred > hi * EXTRAPOLATION_FACTOR)
         if hi > 0 and far.any():
             warnings.warn(
-                f"{int(far.sum())} of {len(pred)} predictions lie beyond "
-                f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
-                "measure a few such networks as shots",
+                f"{int(far.sum())} of {len(pred)} predictions lie beyond {EXTRAPOLATION_FACTOR:g}x "
+                f"the shots' range {lo:.3g}-{hi:.3g} ms; measure a few such networks as shots",
                 ExtrapolationWarning,
                 stacklevel=2,
             )
@@ -241,7 +239,23 @@ class TransferPredictor(Predictor):
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
         if state.get("roofline") is not None:  # absent in older files
             check_range("roofline", state["roofline"], 0, MAX_MS, WEIGHTS, 4)
-        _check_fitted_arrays(state)
+        # the arrays predict uses for the saved method_: their lengths and ranges
+        method = check_choice("method_", state["method_"], METHODS[1:])  # a fit never keeps auto
+        lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
+        if lo > hi:
+            raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
+        check_numbers("residuals", state["residuals"])
+        if method in OP_METHODS:
+            vocab = check_strings("vocab", state["vocab"], "a list of op keys")
+            check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)
+        elif method in ROOFLINE_METHODS:
+            check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
+        else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
+            intercept, slope = check_numbers("map", state["map"], 2)
+            check_range(
+                "map", [intercept], -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, "a log-ms intercept"
+            )
+            check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency")
         obj = cls(from_state_of(state["source"]), prior=prior, **p)
         obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
         check_numbers("scale", [obj.scale_], positive=True)  # source cost -> ms, a median ratio
@@ -265,26 +279,6 @@ class TransferPredictor(Predictor):
 
 MAX_MS = LATENCY_RANGE_MS[1]
 WEIGHTS = f"weights of the device model, >= 0 and <= {MAX_MS:g}"
-
-
-def _check_fitted_arrays(state: Mapping[str, Any]) -> None:
-    """The lengths and ranges of the arrays ``predict`` uses for the saved ``method_``."""
-    method = check_choice("method_", state["method_"], METHODS[1:])  # a fit never keeps auto
-    lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
-    if lo > hi:
-        raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
-    check_numbers("residuals", state["residuals"])
-    if method in OP_METHODS:
-        vocab = check_strings("vocab", state["vocab"], "a list of op keys")
-        check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)
-    elif method in ROOFLINE_METHODS:
-        check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
-    else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
-        intercept, slope = check_numbers("map", state["map"], 2)
-        check_range(
-            "map", [intercept], -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, "a log-ms intercept", 1
-        )
-        check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency", 1)
 
 
 @dataclass
