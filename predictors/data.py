@@ -58,28 +58,33 @@ def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] 
     }
 
 
-def as_frame(
-    table: pd.DataFrame | str | os.PathLike[str], schema: TableSchema
-) -> tuple[pd.DataFrame, str]:
-    """A table given as a DataFrame or a path, and the sha256 of what was read; a table file
-    of another ``schema``, or with a key written twice under one protocol, is refused."""
+def _ok_rows(
+    table: pd.DataFrame | str | os.PathLike[str], schema: TableSchema, columns: Sequence[str]
+) -> tuple[pd.DataFrame, str, str, dict[str, Any]]:
+    """The ok rows of a table given as a DataFrame or a path, the sha256 of what was read, how
+    errors name the table, and its meta. A table file of another ``schema``, with a key written
+    twice under one protocol, or without one of ``columns`` is refused (``TableError``)."""
     if isinstance(table, pd.DataFrame):  # assembled by code (e.g. several spaces' tables)
-        return table, hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
-    df = read_table(table, schema)
-    require_unique_keys(df, str(table))
-    return df, sha256_file(Path(table))
+        df, where = table, "table"
+        digest = hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
+    else:
+        df, where = read_table(table, schema), str(table)
+        require_unique_keys(df, where)
+        digest = sha256_file(Path(table))
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise TableError(
+            f"{where}: no column {missing[0]!r}; expected a {schema.name} table"
+            + (" (written by `latbench measure-nets`)" if schema is NETWORKS else "")
+        )
+    ok = df[df["status"] == "ok"] if "status" in df.columns else df
+    return ok, digest, where, dict(df.attrs.get("meta", {}))
 
 
 def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:
     """The ``ok``, measured rows of a latency table (estimates and failures are left out);
     ``target`` is the statistic fitted (``latency_min_ms`` resists a loaded machine)."""
-    df, digest = as_frame(table, LATENCY)
-    where = "table" if isinstance(table, pd.DataFrame) else str(table)
-    for col in ("key", target):
-        if col not in df.columns:
-            raise TableError(f"{where}: no column {col!r}; fit needs a latbench.latency table")
-    if "status" in df.columns:
-        df = df[df["status"] == "ok"]
+    df, digest, where, meta = _ok_rows(table, LATENCY, ("key", target))
     if "source" in df.columns:
         df = df[df["source"] != "estimated"]
     df = df.drop_duplicates("key", keep="last")
@@ -90,10 +95,8 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
             "to fit on (the -corrected statistics need a drift reference: "
             "profile with --rounds > 1, without --no-reference)"
         )
-    meta = dict(df.attrs.get("meta", {}))
-    specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(
-        specs,
+        [OpSpec.from_key(k) for k in df["key"]],
         df[target].to_numpy(dtype=np.float64),
         meta.get("fingerprint", {}).get("slug", ""),
         digest,
@@ -146,17 +149,7 @@ class NetworkData:
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
-    df, digest = as_frame(table, NETWORKS)
-    where = "table" if isinstance(table, pd.DataFrame) else str(table)
-
-    for col in ("arch_id", "arch_json", "repeat", target):
-        if col not in df.columns:
-            raise TableError(
-                f"{where}: no column {col!r}; expected a latbench.networks table "
-                "(written by `latbench measure-nets`)"
-            )
-    if "status" in df.columns:
-        df = df[df["status"] == "ok"]
+    df, digest, where, meta = _ok_rows(table, NETWORKS, ("arch_id", "arch_json", "repeat", target))
     first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
     if first.empty:
         raise TableError(f"{where}: no ok rows of repeat 1 to use")
@@ -173,7 +166,6 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         second = second.loc[first["arch_id"]]
         repeat = second[target].to_numpy(dtype=np.float64)
         repeat_drift = _drift(second)
-    meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
     return NetworkData(
         archs,

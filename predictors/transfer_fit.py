@@ -34,10 +34,8 @@ class Prior:
 
 
 def prior_ridge(A: np.ndarray, y: np.ndarray, prior: Prior, alpha: float) -> np.ndarray:
-    """The non-negative generalised ridge of the module docstring.
-
-    ``A`` (n, p+1) has a leading column of ones; ``y`` (n,) positive ms. Returns θ (p+1,).
-    """
+    """The non-negative generalised ridge of the module docstring: ``A`` (n, p+1) with a
+    leading column of ones, ``y`` (n,) positive ms; returns θ (p+1,)."""
     W = A / y[:, None]
     sa = np.sqrt(alpha)
     M = np.vstack([W, sa * prior.root])
@@ -59,9 +57,9 @@ def relative_nnls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def diagonal_prior(mean: np.ndarray, const_sd: float, floor_frac: float = 0.01) -> Prior:
-    """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac``
-    of the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``.
-    """
+    """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac`` of
+    the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``."""
+
     costs = np.abs(mean[1:])
     positive = costs[costs > 0]
     floor = floor_frac * (float(np.median(positive)) if len(positive) else 1.0)
