@@ -133,7 +133,24 @@ class LookupPredictor(Predictor):
     def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms; see the module docstring."""
         out, cov, unknown = self._answer(X)
-        self._resolve(X, out, cov, unknown)
+        missing = [X[i] for i in unknown]
+        if self.strict and (unknown or cov.interpolated or cov.extrapolated):
+            keys = cov.interpolated + cov.extrapolated + [spec.key for spec in missing]
+            raise MissingOpsError(keys, "are not in the table (strict lookup)")
+        if unknown and self.fallback is None:
+            self._refuse_outside(missing)
+            raise MissingOpsError(
+                [spec.key for spec in missing], "have no measured row of their kind, dtype and mode"
+            )
+        if unknown:
+            out[unknown] = self.fallback.predict(missing)
+        if cov.extrapolated:
+            warnings.warn(
+                f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
+                f"shapes, e.g. {cov.extrapolated[0]}",
+                OutOfDomainWarning,
+                stacklevel=2,
+            )
         return out
 
     def coverage_of(self, X: Sequence[OpSpec]) -> Coverage:
@@ -162,37 +179,12 @@ class LookupPredictor(Predictor):
             (cov.interpolated if inside else cov.extrapolated).append(spec.key)
         return out, cov, unknown
 
-    def _resolve(
-        self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage, unknown: list[int]
-    ) -> None:
-        """Strictness, the fallback for uncovered kinds, and the extrapolation warning."""
-        if self.strict and (unknown or cov.interpolated or cov.extrapolated):
-            missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
-            raise MissingOpsError(missing, "are not in the table (strict lookup)")
-        if unknown and self.fallback is None:
-            self._refuse_outside([specs[i] for i in unknown])
-            raise MissingOpsError(
-                [specs[i].key for i in unknown],
-                "have no measured row of their kind, dtype and mode",
-            )
-        if unknown:
-            out[unknown] = self.fallback.predict([specs[i] for i in unknown])
-            cov.fallback.extend(specs[i].key for i in unknown)
-        if cov.extrapolated:
-            warnings.warn(
-                f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
-                f"shapes, e.g. {cov.extrapolated[0]}",
-                OutOfDomainWarning,
-                stacklevel=3,
-            )
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LookupPredictor:
         fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None else None
         strict = check_type("params.strict", state["params"]["strict"], bool, "true or false")
         obj = cls(strict, fallback).restore(state)
         keys = check_strings("keys", obj.keys_, "a list of OpSpec keys")
-
         latency_ms = check_range(
             "latency_ms", obj.latency_ms_, *LATENCY_RANGE_MS, LATENCIES, len(keys)
         )

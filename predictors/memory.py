@@ -238,7 +238,6 @@ def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingM
     ``config``. Target ``nvml`` without per-process numbers (a container): rows calibrate on
     ``nvml_device_delta_mib`` or else reserved peak + CUDA context, with a warning. Raises
     ``LatbenchError`` for allocator settings not modelled (``memory.gpu.check_alloc_conf``)."""
-
     model._check_params()
     meta = table.attrs.get("meta", {})
     if model.target not in ("allocated", "rss_growth"):
