@@ -210,13 +210,11 @@ class LearnedPredictor(Predictor):
         params = check_type("params", state["params"], dict, "an object")
         names = "feature names, each one of " + ", ".join(FEATURE_NAMES)
         check_strings("params.features", params.get("features"), names, FEATURE_NAMES)
-
         obj = cls(**params).restore(state, domain=None)
         check_range("params.alpha", [obj.alpha], 0, np.inf, "a ridge penalty >= 0")
         check_type("params.per_kind", obj.per_kind, bool, "true or false")
         if check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer") < 1:
             raise damaged("params.min_rows_per_kind", "an integer >= 1", obj.min_rows_per_kind)
-
         check_strings("kinds", obj.kinds_, "a list of op kinds")
         models = check_type("models", obj.models_, dict, "an object of per-kind models")
         if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:

@@ -11,10 +11,11 @@ fusion and cache effects (docs/predictors.md):
     latency_ms ≈ w_sum · op_sum + w_small · small_op_sum + w_edge · n_edges     ("split")
 
 ``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition; under
-``composition="longest_path"`` these three calibrate the longest path instead of the op sum.
-Under ``per_kind`` unseen kinds get the cost-weighted mean of the fitted weights. ``split``
-(for models running ops one after another) sums apart the ops costing under ``small_op_ms``,
-which run 1.1-1.3x their isolated timing inside a model (bench/model_zoo.results.md).
+``composition="longest_path"`` these three calibrate the longest path instead of the op sum
+(``per_kind`` and ``split`` refuse it). Under ``per_kind`` unseen kinds get the cost-weighted
+mean of the fitted weights. ``split`` (for models running ops one after another) sums apart the
+ops costing under ``small_op_ms``, which run 1.1-1.3x their isolated timing inside a model
+(bench/model_zoo.results.md).
 """
 
 from __future__ import annotations
