@@ -126,7 +126,9 @@ class LookupPredictor(Predictor):
         groups: dict[tuple, list[tuple[float, float]]] = {}
         for spec, ms in zip(specs, self.latency_ms_):
             x = cost_axis(spec)
-            for with_params in (True, False) if x is not None else ():
+            if x is None:
+                continue
+            for with_params in (True, False):
                 groups.setdefault(_group(spec, with_params), []).append((x, math.log(ms)))
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
@@ -137,13 +139,13 @@ class LookupPredictor(Predictor):
         if self.strict and (unknown or cov.interpolated or cov.extrapolated):
             keys = cov.interpolated + cov.extrapolated + [spec.key for spec in missing]
             raise MissingOpsError(keys, "are not in the table (strict lookup)")
-        if unknown and self.fallback is None:
-            self._refuse_outside(missing)
-            raise MissingOpsError(
-                [spec.key for spec in missing], "have no measured row of their kind, dtype and mode"
-            )
         if unknown:
+            if self.fallback is None:
+                self._refuse_outside(missing)
+                keys = [spec.key for spec in missing]
+                raise MissingOpsError(keys, "have no measured row of their kind, dtype and mode")
             out[unknown] = self.fallback.predict(missing)
+
         if cov.extrapolated:
             warnings.warn(
                 f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
