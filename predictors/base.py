@@ -43,8 +43,8 @@ class MissingOpsError(LatbenchError, KeyError):
 
 
 class OutOfDomainError(MissingOpsError):
-    """Ops of a dtype or mode the predictor never saw: nothing it learnt says how they scale
-    (float16 on a CPU ran ~13x slower than float32; a training step ~4x an inference)."""
+    """Ops of a dtype or mode the predictor never saw (float16 on a CPU ran ~13x slower than
+    float32; a training step ~4x an inference)."""
 
 
 class OutOfDomainWarning(UserWarning):
@@ -54,12 +54,8 @@ class OutOfDomainWarning(UserWarning):
 @dataclass
 class FitDomain:
     """What an op predictor was fitted on: per ``kind|dtype|mode`` the batch and input-size
-    (elements) ranges. One check for every op predictor (``Predictor.check_domain``):
-
-    - a dtype or mode never fitted (for any kind) is refused (``OutOfDomainError``);
-    - an op kind never fitted, or a batch or input size beyond the kind's fitted range, is
-      flagged (``OutOfDomainWarning``), naming the op and why.
-    """
+    (elements) ranges (``Predictor.check_domain``: a dtype or mode never fitted is refused,
+    an unseen op kind or a batch or size beyond its kind's range flagged)."""
 
     groups: dict[str, dict[str, list[float]]]
 
@@ -84,9 +80,8 @@ class FitDomain:
         for spec in specs:
             if spec.dtype not in dtypes or spec.mode not in modes:
                 refused[spec.key] = (
-                    f"dtype {spec.dtype} / mode {spec.mode} never fitted "
-                    f"(fitted: {', '.join(sorted(dtypes))} / "
-                    f"{', '.join(sorted(modes))})"
+                    f"dtype {spec.dtype} / mode {spec.mode} never fitted (fitted: "
+                    f"{', '.join(sorted(dtypes))} / {', '.join(sorted(modes))})"
                 )
                 continue
             group = self.groups.get(f"{spec.kind}|{spec.dtype}|{spec.mode}")
@@ -147,12 +142,10 @@ class Predictor(BaseEstimator):
     """Base of every latbench predictor (scikit-learn estimator contract).
 
     Subclasses set ``unit``, ``input_level``, ``fitted_attr`` (set by ``fit``; ``None``:
-    stateless) and ``fitted_params``: constructor parameters that are fitted predictors (an op
-    model, a source device's) or handles (a Ray module, a callback), which ``clone`` shares as
-    ``sklearn.frozen.FrozenEstimator`` would. ``fit(X, y)``/``predict(X)`` take X OpSpecs
-    ("op") or architectures ("network"), y one value per item in ``unit``
-    (``latbench.predictors.data`` turns a table into them). ``state_keys``: the fitted
-    attributes a saved file holds (key ``k`` is attribute ``k_``; ``to_state``, ``restore``).
+    stateless), ``fitted_params`` (constructor parameters that are fitted predictors or
+    handles, which ``clone`` shares) and ``state_keys`` (the fitted attributes a saved file
+    holds; key ``k`` is attribute ``k_``). ``fit(X, y)``/``predict(X)`` take X OpSpecs ("op")
+    or architectures ("network"), y one value per item in ``unit`` (``predictors.data``).
     """
 
     unit: ClassVar[str] = "ms"
@@ -162,7 +155,6 @@ class Predictor(BaseEstimator):
     state_keys: ClassVar[tuple[str, ...]] = ()
 
     def __sklearn_tags__(self) -> Tags:
-        """A stateless predictor needs no fit."""
         tags = super().__sklearn_tags__()
         tags.requires_fit = self.fitted_attr is not None
         return tags
@@ -198,7 +190,7 @@ class Predictor(BaseEstimator):
             )
 
     def _refuse_outside(self, specs: Sequence[OpSpec]) -> dict[str, str]:
-        """``OutOfDomainError`` for a dtype or mode never fitted; the flagged specs' keys -> why."""
+        """Refuse a dtype or mode never fitted; the flagged specs' keys -> why."""
         refused, flagged = self.domain_.outside(specs)
         if refused:
             first = next(iter(refused.values()))
@@ -216,8 +208,9 @@ class Predictor(BaseEstimator):
         return jsonable({"params": params, **apart, **fitted})
 
     def restore(self, state: Mapping[str, Any], arrays: Sequence[str] = (), **absent: Any) -> Self:
-        """Set the ``state_keys`` attributes from ``state``: those in ``arrays`` as float64
-        arrays; a key in ``absent`` (missing in files of older releases) may be missing."""
+        """Set the ``state_keys`` attributes from ``state`` (``arrays`` as float64 arrays; those
+        in ``absent``, missing in older files, default to its value)."""
+
         for k in self.state_keys:
             value = state.get(k, absent[k]) if k in absent else state[k]
             array = k in arrays and value is not None

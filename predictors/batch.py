@@ -1,10 +1,8 @@
 """Architectures encoded once as numpy index arrays, for fast batched prediction.
 
 ``encode(archs)`` lists the distinct OpSpecs and, per distinct wiring (edge sources and
-destinations), a matrix of op indices with one row per architecture. A search that generates
-genotypes can build the same matrices directly (``ArchBatch.from_indices``). The composition
-features (op sum, longest path, edge and merge counts) are then a few numpy operations per
-edge, whatever the number of architectures.
+destinations), a matrix of op indices with one row per architecture (a search can build it
+directly: ``ArchBatch.from_indices``); composition features are then numpy operations per edge.
 """
 
 from __future__ import annotations
@@ -18,8 +16,7 @@ from latbench.architecture import longest_path
 from latbench.archs import INPUT, Architecture
 from latbench.opspec import OpSpec
 
-KIND_PREFIX = "op_sum:"
-"""Feature names ``op_sum:<kind>``: the op costs of one op kind, summed per architecture."""
+KIND_PREFIX = "op_sum:"  # op_sum:<kind>: one op kind's costs, summed per architecture
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -16,7 +17,7 @@ from latbench.archs import Architecture
 from latbench.errors import TableError
 from latbench.importing import provenance_line
 from latbench.opspec import OpSpec
-from latbench.predictors.persist import sha256_file, sha256_text
+from latbench.predictors.persist import sha256_file
 from latbench.tables import LATENCY, TableSchema, read_table
 from latbench.tables.schema import NETWORKS
 from latbench.tables.unique import require_unique_keys
@@ -33,9 +34,7 @@ class OpData:
     device: str = ""
     table_sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
-    drift_reference: dict[str, Any] | None = None
-    """``drift_reference(rows, meta)``: what the table's drift-corrected statistics are
-    relative to (None: no drift reference measured)."""
+    drift_reference: dict[str, Any] | None = None  # drift_reference(rows, meta)
 
     @property
     def xy(self) -> tuple[list[OpSpec], np.ndarray]:
@@ -44,13 +43,10 @@ class OpData:
 
 
 def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The nominal reference time a table's ``*_corrected_ms`` are relative to, and which drift
-    reference was timed: ``{"nominal_ms", "reference"}``, or None without reference rows.
-
-    ``drift = reference_ms / nominal`` (``latbench.timing.measure_each``), so every row gives
-    ``nominal = reference_ms / drift``; a run resumed on the table keeps its nominal
-    (``latbench.cli.measuring.set_drift_nominal``); the median is taken. Saved with a predictor
-    fitted on a corrected statistic, so that ``validate`` can correct its own measurement."""
+    """``{"nominal_ms", "reference"}``: the nominal reference time a table's ``*_corrected_ms``
+    are relative to (the median of ``reference_ms / drift``, ``latbench.timing.measure_each``)
+    and which drift reference was timed; None without reference rows. Saved with a predictor
+    so that ``validate`` can correct its own measurement."""
     if "reference_ms" not in rows.columns or "drift" not in rows.columns:
         return None
     ratio = (rows["reference_ms"] / rows["drift"]).dropna()
@@ -62,34 +58,33 @@ def drift_reference(rows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any] 
     }
 
 
-def as_frame(
-    table: pd.DataFrame | str | os.PathLike[str], schema: TableSchema
-) -> tuple[pd.DataFrame, str]:
-    """A table given as a DataFrame or a path, and the sha256 of what was read; a table file
-    of another ``schema``, or with a key written twice under one protocol, is refused
-    (``read_table``, ``require_unique_keys``)."""
+def _ok_rows(
+    table: pd.DataFrame | str | os.PathLike[str], schema: TableSchema, columns: Sequence[str]
+) -> tuple[pd.DataFrame, str, str, dict[str, Any]]:
+    """The ok rows of a table given as a DataFrame or a path, the sha256 of what was read, how
+    errors name the table, and its meta. A table file of another ``schema``, with a key written
+    twice under one protocol, or without one of ``columns`` is refused (``TableError``)."""
     if isinstance(table, pd.DataFrame):  # assembled by code (e.g. several spaces' tables)
-        return table, sha256_text(table.to_csv(index=False))
-    df = read_table(table, schema)
-    require_unique_keys(df, str(table))
-    return df, sha256_file(Path(table))
-
-
-def _where(table: pd.DataFrame | str | os.PathLike[str]) -> str:
-    """How errors name ``table``: its path, or "table" for one assembled by code."""
-    return "table" if isinstance(table, pd.DataFrame) else str(table)
+        df, where = table, "table"
+        digest = hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
+    else:
+        df, where = read_table(table, schema), str(table)
+        require_unique_keys(df, where)
+        digest = sha256_file(Path(table))
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise TableError(
+            f"{where}: no column {missing[0]!r}; expected a {schema.name} table"
+            + (" (written by `latbench measure-nets`)" if schema is NETWORKS else "")
+        )
+    ok = df[df["status"] == "ok"] if "status" in df.columns else df
+    return ok, digest, where, dict(df.attrs.get("meta", {}))
 
 
 def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> OpData:
     """The ``ok``, measured rows of a latency table (estimates and failures are left out);
     ``target`` is the statistic fitted (``latency_min_ms`` resists a loaded machine)."""
-    df, digest = as_frame(table, LATENCY)
-    where = _where(table)
-    for col in ("key", target):
-        if col not in df.columns:
-            raise TableError(f"{where}: no column {col!r}; fit needs a latbench.latency table")
-    if "status" in df.columns:
-        df = df[df["status"] == "ok"]
+    df, digest, where, meta = _ok_rows(table, LATENCY, ("key", target))
     if "source" in df.columns:
         df = df[df["source"] != "estimated"]
     df = df.drop_duplicates("key", keep="last")
@@ -100,10 +95,8 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
             "to fit on (the -corrected statistics need a drift reference: "
             "profile with --rounds > 1, without --no-reference)"
         )
-    meta = dict(df.attrs.get("meta", {}))
-    specs = [OpSpec.from_key(k) for k in df["key"]]
     return OpData(
-        specs,
+        [OpSpec.from_key(k) for k in df["key"]],
         df[target].to_numpy(dtype=np.float64),
         meta.get("fingerprint", {}).get("slug", ""),
         digest,
@@ -113,9 +106,8 @@ def op_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) 
 
 
 def fitted_sizes(ops: OpData | None = None, archs: Sequence[Any] = ()) -> dict[str, list[str]]:
-    """Search space -> the sizes of it that a predictor's tables hold: an op table's ``space``
-    and ``size`` (its meta), and each network's ``meta["size"]``; saved with the predictor
-    (``persist.dumps(sizes=...)``) so that ``latbench predict`` defaults to them."""
+    """Search space -> the sizes of it a predictor's tables hold (an op table's meta, each
+    network's ``meta["size"]``), saved with it so that ``latbench predict`` defaults to them."""
     found: dict[str, set[str]] = {}
     meta = ops.meta if ops is not None else {}
     if meta.get("space") and meta.get("size"):
@@ -137,11 +129,9 @@ class NetworkData:
     device: str = ""
     table_sha256: str = ""
     space: str = ""
-    drift: np.ndarray | None = None
-    """Per network, the machine's drift in pass 1 and pass 2 (None: no reference measured)."""
+    drift: np.ndarray | None = None  # per network, the machine's drift in pass 1 (and 2)
     repeat_drift: np.ndarray | None = None
-    corrected: bool = False
-    """True when ``latency_ms`` / ``repeat_ms`` are drift-corrected statistics."""
+    corrected: bool = False  # latency_ms / repeat_ms are drift-corrected statistics
     provenance: str = ""  # one line: measured here, or imported from where (for reports)
     drift_reference: dict[str, Any] | None = None  # as OpData's
 
@@ -152,32 +142,14 @@ class NetworkData:
 
     def rows(self, index: np.ndarray) -> NetworkData:
         """The networks at ``index`` (integer positions), every per-network array alike."""
-
-        def pick(values: np.ndarray | None) -> np.ndarray | None:
-            return None if values is None else values[index]
-
-        return replace(
-            self,
-            archs=[self.archs[i] for i in index],
-            latency_ms=self.latency_ms[index],
-            repeat_ms=pick(self.repeat_ms),
-            drift=pick(self.drift),
-            repeat_drift=pick(self.repeat_drift),
-        )
+        arrays = {k: getattr(self, k) for k in ("latency_ms", "repeat_ms", "drift", "repeat_drift")}
+        picked: dict[str, Any] = {k: None if v is None else v[index] for k, v in arrays.items()}
+        return replace(self, archs=[self.archs[i] for i in index], **picked)
 
 
 def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TARGET) -> NetworkData:
     """The ok rows of a ``latbench.networks`` table, one entry per architecture."""
-    df, digest = as_frame(table, NETWORKS)
-    where = _where(table)
-    for col in ("arch_id", "arch_json", "repeat", target):
-        if col not in df.columns:
-            raise TableError(
-                f"{where}: no column {col!r}; expected a latbench.networks table "
-                "(written by `latbench measure-nets`)"
-            )
-    if "status" in df.columns:
-        df = df[df["status"] == "ok"]
+    df, digest, where, meta = _ok_rows(table, NETWORKS, ("arch_id", "arch_json", "repeat", target))
     first = df[df["repeat"] == 1].drop_duplicates("arch_id", keep="last")
     if first.empty:
         raise TableError(f"{where}: no ok rows of repeat 1 to use")
@@ -194,7 +166,6 @@ def network_data(table: pd.DataFrame | str | os.PathLike[str], target: str = TAR
         second = second.loc[first["arch_id"]]
         repeat = second[target].to_numpy(dtype=np.float64)
         repeat_drift = _drift(second)
-    meta = dict(df.attrs.get("meta", {}))
     archs = [Architecture.from_json(t) for t in first["arch_json"]]
     return NetworkData(
         archs,

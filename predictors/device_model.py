@@ -2,13 +2,11 @@
 
     latency_ms ≈ w_0 + w_launch · Σ launches_op + w_flop · Σ flops_op + w_byte · Σ bytes_op
 
-``launches_op``: kernels the op dispatches (its compute leaf modules as built: conv + BN + ReLU
-is 3, identity 0), which at batch 1 on a GPU or a phone runtime costs a roughly fixed few µs
-each; ``flops_op`` and ``bytes_op`` (read + written, ``latbench.features.op_features``): a
-roofline's compute and memory terms (Williams et al., CACM 2009), summed because the weights
-are fitted on whole networks whose ops mix both regimes. ``w ≥ 0`` (the device's inverse
-effective throughputs) is fitted by non-negative least squares on relative error
-(``transfer_fit.prior_ridge``), optionally shrunk toward a spec-sheet prior (``gpu_specs``).
+``launches_op``: kernels the op dispatches (conv + BN + ReLU is 3, identity 0), a roughly fixed
+few µs each at batch 1; ``flops_op``, ``bytes_op`` (read + written): a roofline's compute and
+memory terms (Williams et al., CACM 2009), summed over ops mixing both regimes. ``w ≥ 0`` is
+fitted by non-negative least squares on relative error (``transfer_fit.prior_ridge``),
+optionally shrunk toward a spec-sheet prior (``gpu_specs``).
 """
 
 from __future__ import annotations
@@ -22,8 +20,7 @@ from latbench.features import op_features
 from latbench.opspec import OpSpec
 from latbench.predictors.transfer_fit import Prior, diagonal_prior, prior_ridge
 
-PASSIVE = ("Identity", "Dropout", "Flatten")
-"""Leaf modules that launch no kernel at inference."""
+PASSIVE = ("Identity", "Dropout", "Flatten")  # leaf modules launching no kernel at inference
 
 
 @functools.lru_cache(maxsize=65536)
@@ -50,17 +47,6 @@ def network_terms(counts: np.ndarray, terms: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones(len(counts)), counts @ terms])
 
 
-def term_scale(T: np.ndarray) -> np.ndarray:
-    """A per-column scale making the terms O(1) (the median non-zero value; 1 for a column of
-    zeros), so one prior strength fits all of them."""
-    out = np.ones(T.shape[1])
-    for j in range(T.shape[1]):
-        nz = np.abs(T[:, j][T[:, j] != 0])
-        if len(nz):
-            out[j] = float(np.median(nz))
-    return out
-
-
 def op_costs(weights: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """Each op's cost (ms) under the fitted device model: ``terms @ w[1:]`` (p,)."""
     return terms @ np.asarray(weights)[1:]
@@ -78,7 +64,9 @@ def fit_weights(
     ``w``, e.g. from a spec sheet; sd of each weight = the weight itself) with strength
     ``alpha`` when given; else a plain fit (a 1e-6 ridge toward 0 only breaks ties)."""
     rows = np.arange(len(y)) if train is None else train
-    sc = term_scale(T)
+    nonzero = [np.abs(column[column != 0]) for column in T.T]
+    sc = np.array([float(np.median(nz)) if len(nz) else 1.0 for nz in nonzero])  # terms O(1)
+
     if spec is None:
         prior, alpha = Prior(np.zeros(4), np.eye(4) * 1e-3), 1.0
     else:

@@ -1,14 +1,11 @@
 """A prior on a device's per-op costs, learned across other devices' whole-network latencies.
 
-For each known device d (a column of measured networks) the per-op costs θ_d are fitted on all
-its networks (``transfer_fit.prior_ridge``, weakly shrunk toward the source's op costs, or
-without a source each device's own ``device_model`` fit, which only splits costs the networks
-cannot tell apart) and normalised by the device's mean network latency. Their mean μ and
-covariance Σ over devices (plus a diagonal ``JITTER``) form the prior θ_target ~ N(s·μ, s²·Σ)
-a few-shot fit shrinks toward; ``phis`` keeps each device's costs for ``opcost-nearest``. As
-HELP's meta-learning (Lee et al., NeurIPS 2021), with a linear-Gaussian model instead of a
-network. Ops are keyed by their batch-1 twin (``prior_key``), so columns of any batch mix
-(docs/transfer.md).
+Per known device d (a column of measured networks) the per-op costs θ_d are fitted on all its
+networks (``transfer_fit.prior_ridge``, weakly shrunk toward the source's op costs, or without
+one the device's own ``device_model`` fit) and normalised by its mean network latency. Their
+mean μ and covariance Σ (plus a diagonal ``JITTER``) form the prior θ_target ~ N(s·μ, s²·Σ);
+``phis`` keeps each device's costs for ``opcost-nearest``. HELP's meta-learning (Lee et al.,
+NeurIPS 2021) with a linear-Gaussian model. Ops are keyed by their batch-1 twin (``prior_key``).
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ from latbench.predictors.batch import ArchBatch
 from latbench.predictors.device_model import fit_weights, network_terms, op_costs, op_terms
 from latbench.predictors.persist import (
     check_range,
-    check_type,
+    check_strings,
     check_unique,
     damaged,
     jsonable,
@@ -110,10 +107,9 @@ class DevicePrior:
         seed: int = 0,
     ) -> DevicePrior:
         """Learn from each device's own networks (name -> (batch, ms per network)); the prior
-        covers the ops all devices' networks share (ops keyed by ``prior_key``, so any batch
-        sizes mix). ``source_costs(ops)`` gives the source's cost of each op; without it each
-        device's own ``device_model`` fit shapes its split. Raises ``LatbenchError`` when the
-        devices share no op."""
+        covers the ops (by ``prior_key``) all devices' networks share. ``source_costs(ops)``:
+        the source's cost of each op (else each device's ``device_model`` fit). Raises
+        ``LatbenchError`` for fewer than 2 devices or devices sharing no op."""
         if len(devices) < 2:
             raise LatbenchError(f"a device prior needs >= 2 devices; got {len(devices)}")
         fits: dict[str, dict[str, float]] = {}
@@ -139,8 +135,7 @@ class DevicePrior:
             raise LatbenchError(
                 "the devices' networks share no op ("
                 + "; ".join(f"{n}: {len(f) - 1} ops" for n, f in fits.items())
-                + "): a prior needs "
-                "tables of the same search space and size"
+                + "): a prior needs tables of the same search space and size"
             )
         keys = [k for k in next(iter(fits.values())) if k in shared]
         phi = np.array([[f[""]] + [f[k] for k in keys] for f in fits.values()])
@@ -171,10 +166,9 @@ class DevicePrior:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> DevicePrior:
-        keys = check_unique("keys", check_type("keys", state["keys"], list, "a list of op keys"))
-        devices = check_type("devices", state["devices"], list, "a list of device names")
+        keys = check_unique("keys", check_strings("keys", state["keys"], "a list of op keys"))
+        devices = check_strings("devices", state["devices"], "a list of device names")
         p = len(keys) + 1
-        # costs relative to a network's mean latency: one op is never 10 networks' worth
         mean = np.array(
             check_range("mean", state["mean"], -RELATIVE_MAX, RELATIVE_MAX, RELATIVE, p),
             dtype=np.float64,

@@ -1,30 +1,28 @@
 """A GPU from its spec sheet: latency estimates for a GPU nobody measured (docs/transfer.md).
 
-``gpu_specs.csv`` (beside this module) lists per GPU what its spec sheet or whitepaper states,
-each row with its ``source``. The ``device_model`` prices a network on that GPU as
+``gpu_specs.csv`` lists per GPU what its spec sheet states, each row with its ``source``. The
+``device_model`` prices a network on that GPU as
 
     latency_ms = const + launch_ms · Σ launches + k_flop · Σ FLOPs / peak_fp32
                                                + k_byte · Σ bytes / bandwidth
 
-with ``[const, launch_ms, k_flop, k_byte]`` (inverse efficiencies and per-kernel cost: not on a
-spec sheet) learned per regime (batch 1, batch >= 32) from other GPUs' measured columns
-(``Calibration.fit``); ``gpu_calibration.json`` holds them as fitted on the four published GPU
-columns (``bench/transfer_spec.py --calibrate``), with that fit's relative errors, which make
-the interval. Every output of a ``SpecSheetPredictor`` is labelled ``ESTIMATE_LABEL``.
+with ``[const, launch_ms, k_flop, k_byte]`` learned per regime (batch 1, batched) from other
+GPUs' measured columns (``Calibration.fit``; ``gpu_calibration.json``: the four published GPU
+columns', with that fit's relative errors for the interval). Outputs say ``ESTIMATE_LABEL``.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from latbench.archs import Architecture
 from latbench.errors import LatbenchError
@@ -60,41 +58,15 @@ class GpuSpec:
         return np.array([1.0, 1.0, 1e3 / (self.fp32_tflops * 1e12), 1e3 / (self.memory_gbps * 1e9)])
 
 
-def _aliases(text: str) -> tuple[str, ...]:
-    return tuple(a.strip().lower() for a in text.split(";"))
-
-
-PARSE: dict[str, Callable[[str], Any]] = {
-    "str": str,
-    "int": int,
-    "float": float,
-    "tuple[str, ...]": _aliases,
-}
-"""How a ``gpu_specs.csv`` cell becomes the ``GpuSpec`` field of its type."""
-
-
 @functools.lru_cache(maxsize=1)
 def load_specs() -> dict[str, GpuSpec]:
-    """The table, by GPU name. Raises ``LatbenchError`` naming the row and field of a bad
-    value."""
-    out: dict[str, GpuSpec] = {}
-    with open(SPECS_CSV, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    columns = [f.name for f in fields(GpuSpec)]
-    for i, row in enumerate(rows, start=2):
-        if list(row) != columns:
-            raise LatbenchError(f"{SPECS_CSV}: columns {list(row)}; expected {columns}")
-        try:
-            spec = GpuSpec(**{f.name: PARSE[str(f.type)](row[f.name]) for f in fields(GpuSpec)})
-        except ValueError as exc:
-            raise LatbenchError(f"{SPECS_CSV}:{i}: {exc}") from None
-        if not spec.source or min(spec.fp32_tflops, spec.memory_gbps) <= 0:
-            raise LatbenchError(
-                f"{SPECS_CSV}:{i}: {spec.gpu}: needs a source and positive "
-                "fp32_tflops and memory_gbps"
-            )
-        out[spec.gpu] = spec
-    return out
+    """The table by GPU name (shipped with latbench; its test checks every row)."""
+    floats = {f.name: float for f in fields(GpuSpec) if f.type == "float"}
+    table = pd.read_csv(
+        SPECS_CSV, dtype=floats, float_precision="round_trip", keep_default_na=False
+    )
+    table["aliases"] = [tuple(a.strip().lower() for a in t.split(";")) for t in table["aliases"]]
+    return {row["gpu"]: GpuSpec(**row) for row in table.to_dict("records")}
 
 
 def find_gpu(name: str) -> GpuSpec:
@@ -134,9 +106,8 @@ class Calibration:
     def fit(cls, columns: Sequence[tuple[GpuSpec, np.ndarray, np.ndarray]]) -> Calibration:
         """From measured columns ``(spec, network_terms T (n, 4), ms (n,))`` of other GPUs:
         NNLS on relative error of ``y ≈ (T · unit_terms) @ w`` pooled over the columns.
-        ``residuals`` (200 drawn, seeded) are what a GPU the fit has not seen meets: each
-        GPU's relative errors under the weights fitted on the others' columns (in-sample
-        errors where there is one GPU), so the interval is not that of the GPUs it knows."""
+        ``residuals`` (200 drawn, seeded): each GPU's relative errors under the weights fitted
+        on the others' columns (in-sample with one GPU), what an unseen GPU meets."""
         X = np.vstack([T * spec.unit_terms() for spec, T, _ in columns])
         y = np.concatenate([y for _, _, y in columns])
         gpu = np.concatenate([[spec.gpu] * len(y) for spec, _, y in columns])
@@ -165,7 +136,6 @@ def calibration(batch: int) -> Calibration:
 
 @functools.cache
 def _calibrations() -> dict[str, Calibration]:
-    """Every regime of ``gpu_calibration.json``, read once."""
     if not CALIBRATION_JSON.is_file():
         raise LatbenchError(
             f"{CALIBRATION_JSON} is missing; run `python bench/transfer_spec.py --calibrate`"
@@ -216,9 +186,8 @@ class SpecSheetPredictor(Predictor):
 
     def predict(self, X: Sequence[Architecture] | ArchBatch) -> np.ndarray:
         """Estimated latency (ms) of each network on ``gpu``. Ops of another dtype than
-        float32 are priced at the FP32 peak the calibration was fitted with (its columns are
-        fp32), with a warning: a spec sheet's FP16 peak is tensor cores', a rate no fp32
-        column measured."""
+        float32 are priced at the FP32 peak (the calibration's columns are fp32), warning."""
+
         self._check_fitted("call fit() (no measurements needed)")
         batch = X if isinstance(X, ArchBatch) else encode(X)
         other = sorted({op.dtype for op in batch.ops} - {"float32"})

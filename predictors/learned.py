@@ -1,14 +1,11 @@
 """Learned op predictor: ridge regressions of log latency over OpSpec features.
 
-Features (``FEATURE_NAMES``, log scale: latency is multiplicative): the analytic ones of
-``OpSpec.features()`` (FLOPs, parameters, bytes moved, element counts) and structural ones from
-the hyper-parameters (kernel volume, dilation, groups, stride) and the input shape (batch,
-channels, spatial volume, number of spatial dims). One model per op kind (for kinds with enough
-measured rows) and one shared model (features plus a one-hot of the kind) for the rest.
-scikit-learn's ``Ridge`` fits; its coefficients and the standardisation are kept as plain arrays
-and applied with numpy, so a reloaded predictor predicts bit-identically without pickle.
-``flops_baseline()`` is the same machinery restricted to log FLOPs: the baseline every report
-prints beside the real predictors.
+Features (``FEATURE_NAMES``, log scale: latency is multiplicative): ``OpSpec.features()``'s
+analytic ones and structural ones of the hyper-parameters and input shape. One model per op
+kind with enough measured rows, one shared model (features plus a one-hot of the kind) for the
+rest. scikit-learn's ``Ridge`` fits; its coefficients and standardisation are kept as plain
+arrays (a reload predicts bit-identically). ``flops_baseline()``: log FLOPs only, the baseline
+every report prints.
 """
 
 from __future__ import annotations
@@ -27,9 +24,9 @@ from latbench.opspec import OpSpec
 from latbench.predictors.base import FitDomain, OutOfDomainWarning, Predictor
 from latbench.predictors.metrics import fit_metrics
 from latbench.predictors.persist import (
-    check_choice,
     check_numbers,
     check_range,
+    check_strings,
     check_type,
     damaged,
     persistable,
@@ -90,16 +87,13 @@ def spec_features(spec: OpSpec) -> dict[str, float]:
 
 def feature_matrix(specs: Sequence[OpSpec], names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
     """``(len(specs), len(names))`` float64 matrix of ``spec_features``."""
-    rows = [spec_features(s) for s in specs]
-    return np.array([[r[n] for n in names] for r in rows], dtype=np.float64).reshape(
-        len(rows), len(names)
-    )
+    rows = [[f[n] for n in names] for f in map(spec_features, specs)]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
 
 
 FEATURE_MAX = 100.0
 FEATURES = f"a log feature's mean or spread within +-{FEATURE_MAX:g}"
-SHARED = "*"
-"""Name of the shared model in ``models_``."""
+SHARED = "*"  # the shared model's name in models_
 
 
 @dataclass
@@ -123,20 +117,19 @@ class LinearLogModel:
         return ((X - self.mean) / self.scale) @ self.coef + self.intercept
 
     @classmethod
-    def from_state(cls, s: Mapping[str, Any]) -> LinearLogModel:
-        n = len(check_type("mean", s["mean"], list, "a list of numbers"))
-
-        def arr(k, positive=False):
-            return np.array(check_numbers(k, s[k], n, positive), dtype=np.float64)
-
-        intercept = check_numbers("intercept", [s["intercept"]])[0]
-        if len(s["coef"]) != n:
-            raise damaged("coef", f"{n} coefficients", len(s["coef"]))
-        # features are logarithms of counts (and one-hots): a mean or spread past +-100 (ln of
-        # 1e43) standardises every op to an exp() of 0 or inf ms
+    def from_state(cls, s: Mapping[str, Any], kind: str, n: int) -> LinearLogModel:
+        """The saved model of ``kind`` with ``n`` coefficients, its ranges checked."""
+        coef = check_type(f"models.{kind}.coef", s["coef"], list, f"{n} coefficients")
+        if len(coef) != n:
+            raise damaged(f"models.{kind}.coef", f"{n} coefficients", len(coef))
+        # log features: a mean or spread past +-100 (ln 1e43) gives exp() of 0 or inf ms
         check_range("mean", s["mean"], -FEATURE_MAX, FEATURE_MAX, FEATURES, n)
-        check_range("scale", s["scale"], 0, FEATURE_MAX, FEATURES, n)
-        return cls(arr("mean"), arr("scale", positive=True), arr("coef"), intercept)
+        check_range("scale", check_numbers("scale", s["scale"], n, True), 0, FEATURE_MAX, FEATURES)
+        check_range(f"models.{kind}.coef", coef, -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, COEF)
+        where = f"models.{kind}.intercept"
+        (intercept,) = check_range(where, [s["intercept"]], *LOG_LATENCY_RANGE, MEAN)
+        mean, scale = (np.array(s[k], dtype=np.float64) for k in ("mean", "scale"))
+        return cls(mean, scale, np.array(coef, dtype=np.float64), intercept)
 
 
 @persistable
@@ -183,9 +176,9 @@ class LearnedPredictor(Predictor):
         return self
 
     def _with_kind(self, X: np.ndarray, kinds: np.ndarray) -> np.ndarray:
-        """Append the one-hot of the kinds seen in fit (an unseen kind is all zeros)."""
+        """Append the one-hot of the kinds seen in fit (none for the FLOPs baseline)."""
         if tuple(self.features) == FLOPS_ONLY:
-            return X  # the FLOPs baseline is FLOPs only
+            return X
         onehot = (kinds[:, None] == np.array(self.kinds_)[None, :]).astype(np.float64)
         return np.hstack([X, onehot])
 
@@ -215,19 +208,14 @@ class LearnedPredictor(Predictor):
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LearnedPredictor:
         params = check_type("params", state["params"], dict, "an object")
-        features = check_type(
-            "params.features", params.get("features"), list, "a list of feature names"
-        )
-        for f in features:
-            check_choice("params.features", f, FEATURE_NAMES)
+        names = "feature names, each one of " + ", ".join(FEATURE_NAMES)
+        check_strings("params.features", params.get("features"), names, FEATURE_NAMES)
         obj = cls(**params).restore(state, domain=None)
         check_range("params.alpha", [obj.alpha], 0, np.inf, "a ridge penalty >= 0")
         check_type("params.per_kind", obj.per_kind, bool, "true or false")
-        rows = check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer")
-        if rows < 1:
-            raise damaged("params.min_rows_per_kind", "an integer >= 1", rows)
-        for k in check_type("kinds", obj.kinds_, list, "a list of op kinds"):
-            check_type("kinds", k, str, "a list of op kinds")
+        if check_type("params.min_rows_per_kind", obj.min_rows_per_kind, int, "an integer") < 1:
+            raise damaged("params.min_rows_per_kind", "an integer >= 1", obj.min_rows_per_kind)
+        check_strings("kinds", obj.kinds_, "a list of op kinds")
         models = check_type("models", obj.models_, dict, "an object of per-kind models")
         if SHARED not in models or not set(models) <= {SHARED, *obj.kinds_}:
             raise damaged(
@@ -235,27 +223,12 @@ class LearnedPredictor(Predictor):
                 f"the shared model {SHARED!r} and models of fitted kinds only",
                 sorted(models),
             )
-        obj.models_ = {k: LinearLogModel.from_state(m) for k, m in models.items()}
-        n_features = len(obj.features)
-        for kind, model in obj.models_.items():
-            want = n_features + (
-                len(obj.kinds_) if kind == SHARED and tuple(obj.features) != FLOPS_ONLY else 0
-            )
-            if len(model.coef) != want:
-                raise damaged(
-                    f"models.{kind}.coef",
-                    f"{want} coefficients (features{' + kinds' if want > n_features else ''})",
-                    len(model.coef),
-                )
-            check_range(f"models.{kind}.intercept", [model.intercept], *LOG_LATENCY_RANGE, MEAN)
-            check_range(
-                f"models.{kind}.coef",
-                model.coef.tolist(),
-                -LOG_LATENCY_SPAN,
-                LOG_LATENCY_SPAN,
-                COEF,
-            )
-        if obj.domain_ is not None:  # absent in files of older releases: kinds only
+        one_hot = 0 if tuple(obj.features) == FLOPS_ONLY else len(obj.kinds_)
+        obj.models_ = {
+            kind: LinearLogModel.from_state(m, kind, len(obj.features) + one_hot * (kind == SHARED))
+            for kind, m in models.items()
+        }
+        if obj.domain_ is not None:  # absent in older files
             obj.domain_ = FitDomain.from_state(check_type("domain", obj.domain_, dict, "an object"))
         return obj
 
@@ -274,8 +247,8 @@ def flops_baseline(alpha: float = 1e-6) -> LearnedPredictor:
 
 @persistable
 class FlopsCost(Predictor):
-    """Cost = the op's analytic FLOPs (``unit`` flops): the op model of the FLOPs baseline.
-    Stateless: always fitted; ``fit`` is accepted for the estimator contract."""
+    """Cost = the op's analytic FLOPs (``unit`` flops): the FLOPs baseline's op model.
+    Stateless (``fit`` does nothing)."""
 
     unit = "flops"
     input_level = "op"

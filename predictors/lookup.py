@@ -1,11 +1,9 @@
 """Lookup predictor: measured latency for exact hits, interpolation between measured shapes.
 
-A query whose key is in the table is a *hit*. Otherwise the measured rows of the same op kind,
-dtype and mode (same hyper-parameters when there are any such rows) give a curve of log
-latency over log cost (FLOPs, or bytes moved for ops without FLOPs); a query inside the
-measured range is *interpolated*, outside it *extrapolated*. Every query reports that coverage;
-``strict=True`` refuses anything but hits, and an op kind with no row at all is an error
-naming the missing keys (or goes to ``fallback``): never a silent zero.
+A miss is priced on the curve of log latency over log cost (FLOPs, else bytes moved) of the
+measured rows of its kind, dtype and mode (and hyper-parameters, when measured): *interpolated*
+inside their range, *extrapolated* outside. ``strict=True`` refuses anything but hits; an op
+kind without rows is an error naming the keys (or goes to ``fallback``), never a silent zero.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from latbench.predictors.base import (
 )
 from latbench.predictors.persist import (
     check_range,
+    check_strings,
     check_type,
     check_unique,
     from_state_of,
@@ -41,7 +40,7 @@ LATENCIES = f"latencies of {LATENCY_RANGE_MS[0]:g}-{LATENCY_RANGE_MS[1]:g} ms (a
 
 @dataclass
 class Coverage:
-    """How each query was answered."""
+    """How each query was answered (``LookupPredictor.coverage_of``)."""
 
     hits: int = 0
     interpolated: list[str] = field(default_factory=list)
@@ -58,9 +57,8 @@ def _group(spec: OpSpec, with_params: bool) -> tuple:
 
 
 def cost_axis(spec: OpSpec) -> float | None:
-    """log of the op's dominant cost: FLOPs, or bytes moved when it has none; None for an op
-    that does not run on the meta device (an output sized by its input's values, ``x[x > 0]``;
-    a ``--leaf`` block of a model this process has not loaded): it is looked up by key only."""
+    """log(1 + FLOPs), or of bytes moved when it has none; None for an op that does not run on
+    the meta device (e.g. ``x[x > 0]``, a ``--leaf`` block): it is looked up by key only."""
     try:
         f = spec.features()
     except OpSpecError:
@@ -74,8 +72,7 @@ def cost_axis(spec: OpSpec) -> float | None:
 
 def _curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique x with the mean log latency at each x."""
-    xs = np.array([p[0] for p in points])
-    ys = np.array([p[1] for p in points])
+    xs, ys = np.array(points).T
     ux = np.unique(xs)
     return ux, np.array([ys[xs == x].mean() for x in ux])
 
@@ -129,15 +126,33 @@ class LookupPredictor(Predictor):
         groups: dict[tuple, list[tuple[float, float]]] = {}
         for spec, ms in zip(specs, self.latency_ms_):
             x = cost_axis(spec)
+            if x is None:
+                continue
             for with_params in (True, False):
-                if x is not None:
-                    groups.setdefault(_group(spec, with_params), []).append((x, math.log(ms)))
+                groups.setdefault(_group(spec, with_params), []).append((x, math.log(ms)))
         self._curves = {g: _curve(pts) for g, pts in groups.items()}
 
     def predict(self, X: Sequence[OpSpec]) -> np.ndarray:
         """Latency per spec in ms; see the module docstring."""
         out, cov, unknown = self._answer(X)
-        self._resolve(X, out, cov, unknown)
+        missing = [X[i] for i in unknown]
+        if self.strict and (unknown or cov.interpolated or cov.extrapolated):
+            keys = cov.interpolated + cov.extrapolated + [spec.key for spec in missing]
+            raise MissingOpsError(keys, "are not in the table (strict lookup)")
+        if unknown:
+            if self.fallback is None:
+                self._refuse_outside(missing)
+                keys = [spec.key for spec in missing]
+                raise MissingOpsError(keys, "have no measured row of their kind, dtype and mode")
+            out[unknown] = self.fallback.predict(missing)
+
+        if cov.extrapolated:
+            warnings.warn(
+                f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
+                f"shapes, e.g. {cov.extrapolated[0]}",
+                OutOfDomainWarning,
+                stacklevel=2,
+            )
         return out
 
     def coverage_of(self, X: Sequence[OpSpec]) -> Coverage:
@@ -166,38 +181,12 @@ class LookupPredictor(Predictor):
             (cov.interpolated if inside else cov.extrapolated).append(spec.key)
         return out, cov, unknown
 
-    def _resolve(
-        self, specs: Sequence[OpSpec], out: np.ndarray, cov: Coverage, unknown: list[int]
-    ) -> None:
-        """Strictness, the fallback for uncovered kinds, and the extrapolation warning."""
-        if self.strict and (unknown or cov.interpolated or cov.extrapolated):
-            missing = cov.interpolated + cov.extrapolated + [specs[i].key for i in unknown]
-            raise MissingOpsError(missing, "are not in the table (strict lookup)")
-        if unknown and self.fallback is None:
-            self._refuse_outside([specs[i] for i in unknown])
-            raise MissingOpsError(
-                [specs[i].key for i in unknown],
-                "have no measured row of their kind, dtype and mode",
-            )
-        if unknown:
-            out[unknown] = self.fallback.predict([specs[i] for i in unknown])
-            cov.fallback.extend(specs[i].key for i in unknown)
-        if cov.extrapolated:
-            warnings.warn(
-                f"{len(cov.extrapolated)} op(s) extrapolated beyond the measured "
-                f"shapes, e.g. {cov.extrapolated[0]}",
-                OutOfDomainWarning,
-                stacklevel=3,
-            )
-
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> LookupPredictor:
         fallback = from_state_of(state["fallback"]) if state.get("fallback") is not None else None
         strict = check_type("params.strict", state["params"]["strict"], bool, "true or false")
         obj = cls(strict, fallback).restore(state)
-        keys = check_type("keys", obj.keys_, list, "a list of OpSpec keys")
-        for k in keys:
-            check_type("keys", k, str, "a list of OpSpec keys")
+        keys = check_strings("keys", obj.keys_, "a list of OpSpec keys")
         latency_ms = check_range(
             "latency_ms", obj.latency_ms_, *LATENCY_RANGE_MS, LATENCIES, len(keys)
         )

@@ -7,12 +7,10 @@
 - ``rss_growth``: the CPU check's peak RSS growth of the steps (live bytes, no caching).
 
 The structure is modelled (fake-tensor trace of the steps, replayed through the caching-allocator
-model or as live bytes); what the trace cannot see (CUDA context, lazily loaded kernels,
-cuDNN/cuBLAS workspaces, allocator slack) is one per-device offset, the median residual over
-measured rows given to ``fit`` (``calibrated`` takes them from a memory table; ``fit_memory``
-from its file, for ``latbench fit --kind memory``, with the target and workspace model of the
-device it was measured on). ``fit([], [])`` leaves the offset at 0 and says so: every
-``MemoryEstimate`` lists which parts were measured, calibrated and modelled.
+model or as live bytes); what the trace cannot see (CUDA context, kernels, workspaces, allocator
+slack) is one per-device offset: the median residual over the measured rows given to ``fit``
+(``calibrated``: a memory table's; ``fit_memory``: its file's). ``fit([], [])`` leaves it at 0
+and says so: every ``MemoryEstimate`` lists which parts were measured, calibrated, modelled.
 """
 
 from __future__ import annotations
@@ -57,12 +55,10 @@ TARGETS = {  # target -> (measured column, modelled basis)
 
 
 NVML_CONTEXT_MISSING = (
-    "NOT included: the CUDA context and lazily loaded kernels (hundreds of "
-    "MiB of what nvidia-smi shows) are in the offset, 0 without "
-    "calibration; calibrate on measured rows (latbench memory ... --device "
-    "cuda, then --calibrate TABLE) to include them"
+    "NOT included: the CUDA context and lazily loaded kernels (hundreds of MiB of what "
+    "nvidia-smi shows) are in the offset, 0 without calibration; calibrate on measured rows "
+    "(latbench memory ... --device cuda, then --calibrate TABLE) to include them"
 )
-"""What an uncalibrated NVML prediction leaves out, said wherever it is printed."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +76,7 @@ class MemoryEstimate:
         return "; ".join(f"{k}: {v}" for k, v in self.parts.items())
 
 
-# (subject, config, workspace, basis, max split) -> (MiB, peak phase). A trace is a pure
-# function of these and costs ~0.3-1 s; a search traces the same networks again (the screen's
-# calibration sample is drawn from the candidates it then screens).
+# (subject, config, workspace, basis, max split) -> (MiB, peak phase): a trace costs ~0.3-1 s
 _BASIS_CACHE: dict[tuple[Any, ...], tuple[float, str]] = {}
 _BASIS_CACHE_LIMIT = 4096
 
@@ -152,8 +146,7 @@ class TrainingMemoryPredictor(Predictor):
         calibration_source: str = "",
     ) -> TrainingMemoryPredictor:
         """Calibrate the offset on architectures or ops ``X`` measured as ``y`` (MiB of
-        ``target`` each; none: uncalibrated). ``calibrated(model, table)`` also gives the
-        keywords (device, CUDA context, how rows were measured: said in every estimate)."""
+        ``target`` each; none: uncalibrated); the keywords are said in every estimate."""
         self._check_params()
         if len(X) != len(y):
             raise LatbenchError(f"fit needs one value per subject; got {len(X)}, {len(y)}")
@@ -221,7 +214,7 @@ class TrainingMemoryPredictor(Predictor):
         return np.array([e.value_mib for e in self.explain(X)], dtype=np.float64)
 
     def to_state(self) -> dict[str, Any]:
-        """``Predictor.to_state`` with the parameters beside the fitted state."""
+        """``Predictor.to_state`` with the parameters beside the fitted state (the format)."""
         state = super().to_state()
         return {**state.pop("params"), **state}
 
@@ -242,11 +235,9 @@ class TrainingMemoryPredictor(Predictor):
 
 def calibrated(model: TrainingMemoryPredictor, table: pd.DataFrame) -> TrainingMemoryPredictor:
     """``model`` fitted on a ``latbench.memory`` table's measured ok rows taken under its
-    ``config``. Target ``nvml`` in a container (NVML lists host pids, so rows lack the
-    per-process number): rows calibrate on ``nvml_device_delta_mib`` or else reserved peak +
-    CUDA context, and a warning says how many and which. The table's allocator settings
-    (``PYTORCH_CUDA_ALLOC_CONF``) must be modelled (``latbench.memory.gpu.check_alloc_conf``,
-    which sets ``max_split_mib``); raises ``LatbenchError`` otherwise."""
+    ``config``. Target ``nvml`` without per-process numbers (a container): rows calibrate on
+    ``nvml_device_delta_mib`` or else reserved peak + CUDA context, with a warning. Raises
+    ``LatbenchError`` for allocator settings not modelled (``memory.gpu.check_alloc_conf``)."""
     model._check_params()
     meta = table.attrs.get("meta", {})
     if model.target not in ("allocated", "rss_growth"):

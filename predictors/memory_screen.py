@@ -1,14 +1,11 @@
 """Fast memory screening of thousands of architectures: per-op terms, full trace near the band.
 
-HyperSegNAS samples 2000 architectures and keeps those within 300 MB of a target. Tracing every
-one costs about half a second; the screen instead sums per-op terms (each distinct OpSpec is
-traced alone once: the bytes its forward keeps for backward, and its parameters), maps the sums
-to the full predictor's scale with a least-squares fit on a calibration sample of full
-predictions, and runs the full predictor only where the keep/drop decision is uncertain: the
-fast value within a margin (the largest leave-one-out calibration error times a safety factor)
-of either edge of the band. Every value says which path produced it. ``MemoryBand`` is
-HyperSegNAS' band decision in one place: the filter (``latbench.papers.hypersegnas.search``)
-keeps what it contains, the screen asks which estimates lie too close to an edge to decide.
+HyperSegNAS keeps the sampled architectures within 300 MB of a target; tracing each costs
+~0.5 s. The screen sums per-op terms (each distinct OpSpec traced alone once), maps the sums to
+the full predictor's scale by least squares on a calibration sample, and runs the full
+predictor only where the fast value lies within a margin (``SAFETY`` × the largest
+leave-one-out error) of an edge of the band (``MemoryBand``, also the filter of
+``latbench.papers.hypersegnas.search``). Every value says which path produced it.
 """
 
 from __future__ import annotations
@@ -32,8 +29,8 @@ from latbench.predictors.memory import TrainingMemoryPredictor
 
 STATE_COPIES = {"sgd": 1, "adam": 2, "adamw": 2}  # optimizer state tensors per parameter
 SAFETY = 1.25
-"""Margin = ``SAFETY`` x the largest leave-one-out calibration error: with it no fast-path
-decision was wrong at 8, 16 or 32 calibration networks (bench/memory_screen_margin.py)."""
+"""With it no fast-path decision was wrong at 8-32 calibration networks
+(bench/memory_screen_margin.py)."""
 
 
 class BandError(LatbenchError, ValueError):
@@ -58,8 +55,7 @@ class MemoryBand:
         return np.abs(np.asarray(values_mib, dtype=np.float64) - self.target_mib) <= self.band_mib
 
     def near_edge(self, values_mib: np.ndarray, margin_mib: float) -> np.ndarray:
-        """Boolean per value: within ``margin_mib`` of either edge, where an estimate with that
-        error could fall on the other side."""
+        """Boolean per value: within ``margin_mib`` of either edge."""
         distance = np.abs(np.asarray(values_mib, dtype=np.float64) - self.target_mib)
         return np.abs(distance - self.band_mib) <= margin_mib
 
@@ -74,9 +70,9 @@ def _training_op(op: OpSpec, batch: int | None) -> tuple[OpSpec, float]:
 def fast_features(
     arch: Architecture, config: TrainConfig, terms: Mapping[str, tuple[float, float]] | None = None
 ) -> np.ndarray:
-    """Per-architecture sums of per-op terms, in MiB: activations the ops keep for backward,
+    """Per-architecture sums of per-op terms, in MiB: activations kept for backward,
     parameters x (weights, grads, optimizer state), node sums (a node fed by several edges
-    holds one more tensor no op owns) and the input; then a constant 1."""
+    holds one more tensor) and the input; then a constant 1 (``N_FAST_FEATURES``)."""
     kept = params = 0.0
     fan_in: dict[str, int] = {}
     node_bytes: dict[str, float] = {}
@@ -115,8 +111,8 @@ def full_predictions(
     n_jobs: int = 1,
     ray: Any = None,
 ) -> np.ndarray:
-    """Full predictions (MiB, an estimate each): in this process, in ``n_jobs`` local worker
-    processes (joblib), or as Ray tasks when ``ray`` (a connected ``ray`` module) is given."""
+    """Full predictions (MiB): here, in ``n_jobs`` local processes (joblib), or as Ray tasks
+    when ``ray`` (a connected ``ray`` module) is given."""
     if ray is None and n_jobs <= 1:
         return predictor.predict(archs)
     fn = functools.partial(_full_mib, predictor)
@@ -164,15 +160,14 @@ class MemoryScreen(Predictor):
     def fit(self, X: Sequence[Architecture], y: Sequence[float] | None = None) -> MemoryScreen:
         """Fit fast -> full on ``X`` (a calibration sample, e.g. 32 of the candidates), whose
         full predictions are ``y`` (MiB; default: the predictor's). The margin is ``safety`` x
-        the largest *leave-one-out* error (``loo_residuals``; the in-sample one is far smaller
-        than the error on networks outside a small sample). Repeated networks count once; with
-        fewer than ``MIN_CALIBRATION`` distinct ones the margin is infinite (every candidate is
-        traced). Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
+        the largest leave-one-out error; infinite with fewer than ``MIN_CALIBRATION`` distinct
+        networks. Raises ``ValueError`` for fewer than ``MIN_CALIBRATION`` architectures."""
+
         if len(X) < MIN_CALIBRATION:
             raise ValueError(
-                f"MemoryScreen.fit: {len(X)} calibration architecture(s); "
-                f"needs at least {MIN_CALIBRATION} ({N_FAST_FEATURES} fast "
-                "features, and two more for a held-out error)"
+                f"MemoryScreen.fit: {len(X)} calibration architecture(s); needs at least "
+                f"{MIN_CALIBRATION} ({N_FAST_FEATURES} fast features, and two more for a "
+                "held-out error)"
             )
         x = self._features(X)
         full = self.predictor.predict(X) if y is None else np.asarray(y, dtype=np.float64)

@@ -1,9 +1,5 @@
-"""Accuracy of predictions against measurements: the numbers every report prints.
-
-MAPE, the share of predictions within ±5 % / ±10 % of the measurement, and the rank
-correlations a search cares about (Kendall τ, Spearman ρ). The same functions give the noise
-floor when the "prediction" is a second measurement of the same networks.
-"""
+"""Accuracy of predictions against measurements (or of a second measurement: the noise
+floor): MAPE, shares within ±5 % / ±10 %, Kendall τ and Spearman ρ."""
 
 from __future__ import annotations
 
@@ -15,8 +11,7 @@ from scipy import stats
 
 from latbench.errors import LatbenchError
 
-WITHIN_BANDS = (0.05, 0.10)
-"""Relative-error bands reported as "share within ±x"."""
+WITHIN_BANDS = (0.05, 0.10)  # relative-error bands reported as "share within ±x"
 
 
 def accuracy(

@@ -1,14 +1,12 @@
 """Few-shot transfer to a model-zoo column: whole models (timm) on a device from k shots.
 
-A model zoo (``latbench.importing_timm``) has ~1,400 different models known by their
-whole-model features (``latbench.model_features.FEATURES``, per image) and, in the HELP /
-MAPLE setting, their latencies on other devices (the source columns).
-``ModelTransferPredictor`` regresses the target's log latency per image, with log batch, on
-one of ``CANDIDATES`` (docs/timm-import.md says what each holds) as a ridge on standardised
-regressors, the candidate and α chosen by leave-one-out on the shots (``transfer_fit.select``;
-``method_``, ``alpha_``, ``cv_scores_``). A model a source column lacks gets that source's
-value predicted from its features (``SourceColumn``). Latencies in and out are ms per forward
-pass of the row's batch.
+A model zoo (``latbench.importing_timm``) knows ~1,400 models by whole-model features
+(``latbench.model_features.FEATURES``, per image) and their latencies on other devices (source
+columns). ``ModelTransferPredictor`` regresses the target's log latency per image, with log
+batch, on one of ``CANDIDATES`` (docs/timm-import.md) as a ridge on standardised regressors,
+candidate and α chosen by leave-one-out on the shots (``transfer_fit.select``). A model a
+source lacks gets its value predicted from features (``SourceColumn``). Latencies in and out
+are ms per forward pass of the row's batch.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from latbench.predictors.persist import (
     check_choice,
     check_numbers,
     check_range,
+    check_strings,
     check_type,
     damaged,
     persistable,
@@ -44,9 +43,8 @@ LOGLINEAR = ("flops", "params", "activations")
 SIMPLEST_FIRST = ("source-nearest", "source", "loglinear", "features", "source+features")
 """Candidates by their number of regressors (2, 1 + sources, 4, 20, 20 + sources)."""
 SIMPLER_MARGIN = 0.05
-"""A simpler candidate is kept unless a richer one's leave-one-out RMS relative error is
-more than 5 % (relative) lower: with k = 10-50 shots a richer fit's LOO edge is mostly noise
-(the one-standard-error habit of cross-validation, as a fixed margin)."""
+"""A simpler candidate is kept unless a richer one's LOO RMS relative error is over 5 %
+(relative) lower: with 10-50 shots a richer fit's edge is mostly noise."""
 MIN_SHOTS = 5
 
 
@@ -73,11 +71,10 @@ def ridge_predict(X: np.ndarray, w: np.ndarray, stats: np.ndarray) -> np.ndarray
 def as_models(
     items: Any, feature_names: Sequence[str]
 ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
-    """Models as the predictor reads them: keys (``model@img_size``), features (n,
-    len(FEATURES)) per image, batch (n,), and the shot ids ``evaluate`` leaves out.
-    ``items``: a ``latbench.importing_timm.ModelNetworks``, or Architectures of space
-    ``timm`` (rows of an imported table: name, ``meta["img_size"]``, ``meta["batch"]``,
-    ``meta["features"]``). Raises ``LatbenchError`` for any other architecture."""
+    """Keys (``model@img_size``), features (n, len(FEATURES)) per image, batch (n,), and the
+    shot ids ``evaluate`` leaves out, of a ``latbench.importing_timm.ModelNetworks`` or
+    Architectures of space ``timm`` (``meta["img_size"]``, ``["batch"]``, ``["features"]``).
+    Raises ``LatbenchError`` for any other architecture."""
     if hasattr(items, "features") and hasattr(items, "keys"):
         return (
             list(items.keys),
@@ -91,9 +88,8 @@ def as_models(
         meta = getattr(arch, "meta", {})
         if getattr(arch, "space", None) != "timm" or "features" not in meta:
             raise LatbenchError(
-                f"ModelTransferPredictor predicts whole models of an imported "
-                f"zoo (space timm, with features); got "
-                f"{getattr(arch, 'space', type(arch).__name__)!r}"
+                "ModelTransferPredictor predicts whole models of an imported zoo (space timm, "
+                f"with features); got {getattr(arch, 'space', type(arch).__name__)!r}"
             )
         keys.append(f"{arch.name}@{int(meta['img_size'])}")
         feats.append([float(meta["features"][f]) for f in feature_names])
@@ -192,9 +188,8 @@ class ModelTransferPredictor(Predictor):
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(keys) or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
-                f"model transfer needs >= {MIN_SHOTS} models measured on the "
-                f"target, one positive latency each; got {len(keys)} "
-                f"models, {len(y)} values"
+                f"model transfer needs >= {MIN_SHOTS} models measured on the target, one "
+                f"positive latency each; got {len(keys)} models, {len(y)} values"
             )
         wanted = [
             c
@@ -258,9 +253,7 @@ class ModelTransferPredictor(Predictor):
     def from_state(cls, state: Mapping[str, Any]) -> ModelTransferPredictor:
         p = check_type("params", state["params"], dict, "an object")
         check_choice("params.method", p.get("method"), MODEL_METHODS)
-        names = check_type("params.feature_names", p.get("feature_names"), list, "a list")
-        for name in names:  # else a KeyError at the first prediction
-            check_choice("params.feature_names", name, FEATURES)
+        check_strings("params.feature_names", p.get("feature_names"), "FEATURES names", FEATURES)
         sources = []
         for i, s in enumerate(check_type("sources", state["sources"], list, "a list")):
             log_ms = check_type(f"sources[{i}].log_ms", s["log_ms"], dict, "an object")
@@ -283,8 +276,8 @@ RIDGE = (
 
 
 def _check_ridge(where: str, w: Any, stats: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``ridge``'s weights and ``[mean, sd, intercept]`` rows as saved: shapes and ranges
-    (a null, a 0 sd or a 1e300 weight predicted NaN, inf or 0 ms for every model)."""
+    """``ridge``'s weights and ``[mean, sd, intercept]`` rows as saved: shapes and ranges."""
+
     n = len(check_range(f"{where}w", w, -100, 100, RIDGE))
     rows = check_type(f"{where}stats", stats, list, RIDGE)
     if len(rows) != 3:

@@ -1,10 +1,9 @@
 """Network predictor: whole-architecture latency from op costs plus a measured calibration.
 
-An architecture's raw composition is the sum of its op costs (a device running one op at a
-time) or the longest input-to-output path (RT-DNAS Eq. 4, branches in parallel). A calibration
-fitted on whole networks measured as a whole, non-negative least squares on *relative* error,
-absorbs launch overhead, branch merges, fusion and the cache reuse isolated op timings have
-and networks lose (docs/predictors.md):
+An architecture's raw composition is the sum of its op costs or the longest input-to-output
+path (RT-DNAS Eq. 4, branches in parallel). A calibration fitted on networks measured as a
+whole (non-negative least squares on relative error) absorbs launch overhead, branch merges,
+fusion and cache effects (docs/predictors.md):
 
     latency_ms ≈ w0 + w_sum · op_sum + w_path · longest_path + w_edge · n_edges
                  + w_merge · n_merges                                       ("affine")
@@ -13,12 +12,9 @@ and networks lose (docs/predictors.md):
 
 ``linear`` keeps w0 and w_sum, ``scale`` w_sum only, ``none`` the plain composition; under
 ``composition="longest_path"`` these three calibrate the longest path instead of the op sum
-(``affine`` fits both; ``per_kind`` and ``split`` calibrate sums and refuse it). Under
-``per_kind`` kinds the fit did not see get the cost-weighted mean of the fitted weights. With
-``FlopsCost`` as op model and ``linear`` this is the FLOPs baseline. ``split`` is for models
-that run their ops one after another (``--model`` networks): ``small_op_sum`` sums the ops
-costing under ``small_op_ms``, which the CPU protocol times in back-to-back calls that keep
-their inputs and weights in the caches; inside a model they run 1.1-1.3x that
+(``per_kind`` and ``split`` refuse it). Under ``per_kind`` unseen kinds get the cost-weighted
+mean of the fitted weights. ``split`` (for models running ops one after another) sums apart the
+ops costing under ``small_op_ms``, which run 1.1-1.3x their isolated timing inside a model
 (bench/model_zoo.results.md).
 """
 
@@ -48,9 +44,7 @@ from latbench.predictors.transfer_fit import relative_nnls
 from latbench.statistics import LATENCY_RANGE_MS
 
 CALIBRATIONS = ("affine", "per_kind", "split", "linear", "scale", "none")
-"""``NetworkPredictor`` calibrations."""
 COMPOSITIONS = ("sum", "longest_path")
-"""How a network's op costs compose: their sum, or the longest input-to-output path."""
 
 CALIBRATION_TERMS = {
     "affine": ("const", "op_sum", "longest_path", "n_edges", "n_merges"),
@@ -61,6 +55,15 @@ CALIBRATION_TERMS = {
 }
 MIN_NETWORKS = 3
 NONNEGATIVE = f"numbers >= 0 (fitted non-negative) and <= {LATENCY_RANGE_MS[1]:g}"
+
+
+def base_terms(calibration: str, composition: str) -> list[str]:
+    """The calibration's terms before ``per_kind``'s one per op kind; ``linear`` and ``scale``
+    calibrate the composition (op sum or longest path)."""
+    terms = list(CALIBRATION_TERMS.get(calibration, ()))
+    if composition == "longest_path" and calibration in ("linear", "scale"):
+        return ["longest_path" if t == "op_sum" else t for t in terms]
+    return terms
 
 
 @persistable
@@ -95,16 +98,6 @@ class NetworkPredictor(Predictor):
             [np.ones(n) if t == "const" else feats.get(t, np.zeros(n)) for t in terms]
         )
 
-    def _terms_for(self, feats: Mapping[str, np.ndarray]) -> list[str]:
-        """The calibration's terms; ``per_kind`` adds one per op kind of the fit's networks;
-        ``linear`` and ``scale`` calibrate the composition (op sum or longest path)."""
-        terms = list(CALIBRATION_TERMS.get(self.calibration, ()))
-        if self.composition == "longest_path" and self.calibration in ("linear", "scale"):
-            terms = ["longest_path" if t == "op_sum" else t for t in terms]
-        if self.calibration == "per_kind":
-            terms += sorted(t for t in feats if t.startswith(KIND_PREFIX) and feats[t].any())
-        return terms
-
     def _unseen_kinds_ms(self, feats: Mapping[str, np.ndarray]) -> np.ndarray:
         """Op costs of kinds without a fitted weight, times the cost-weighted mean weight."""
         kinds = [t for t in self.terms_ if t.startswith(KIND_PREFIX)]
@@ -125,10 +118,10 @@ class NetworkPredictor(Predictor):
                 "composition='longest_path' goes with 'affine' (which fits the op sum and the "
                 "longest path), 'linear', 'scale' or 'none'"
             )
-        if self.calibration == "split" and getattr(self.op_model, "unit", "ms") != "ms":
+        if self.calibration in ("split", "none") and getattr(self.op_model, "unit", "ms") != "ms":
             raise LatbenchError(
-                f"calibration='split' compares op costs with small_op_ms, but the op model "
-                f"gives {self.op_model.unit!r}, not ms"
+                f"calibration={self.calibration!r} takes op costs as ms, but the op model "
+                f"gives {self.op_model.unit!r}, not ms; use 'linear' to fit a map"
             )
         y = np.asarray(y, dtype=np.float64)
         n = X.n if isinstance(X, ArchBatch) else len(X)
@@ -138,7 +131,9 @@ class NetworkPredictor(Predictor):
                 f"{MIN_NETWORKS} networks; got {n} archs, {len(y)} values"
             )
         feats = self.composed(X)
-        self.terms_ = self._terms_for(feats)
+        self.terms_ = base_terms(self.calibration, self.composition)
+        if self.calibration == "per_kind":
+            self.terms_ += sorted(t for t in feats if t.startswith(KIND_PREFIX) and feats[t].any())
         if self.terms_ and len(self.terms_) >= n:
             warnings.warn(
                 f"{n} networks for {len(self.terms_)} calibration terms: the fit can pass "
@@ -154,11 +149,6 @@ class NetworkPredictor(Predictor):
                 totals = np.array([feats[self.terms_[i]].sum() for i in kinds])
                 self.kind_mean_weight_ = float(self.weights_[kinds] @ totals / totals.sum())
         else:
-            if getattr(self.op_model, "unit", "ms") != "ms":
-                raise LatbenchError(
-                    f"calibration='none' would return op costs in "
-                    f"{self.op_model.unit!r}, not ms; use 'linear' to fit a map"
-                )
             self.weights_ = np.zeros(0)
         self.fit_metrics_ = fit_metrics(self._apply(feats), y)
         return self
@@ -185,9 +175,11 @@ class NetworkPredictor(Predictor):
                 "op_model", "a predictor of ops (input_level 'op')", type(op_model).__name__
             )
         terms = check_type("terms", state["terms"], list, "a list of term names")
-        base = list(CALIBRATION_TERMS.get(cal, terms))
-        kinds = terms[len(base) :] if cal == "per_kind" else []
-        if terms[: len(base)] != base or any(not str(t).startswith(KIND_PREFIX) for t in kinds):
+        base = base_terms(cal, params["composition"])
+        kinds = terms[len(base) :]
+        if terms[: len(base)] != base or any(
+            cal != "per_kind" or not str(t).startswith(KIND_PREFIX) for t in kinds
+        ):
             raise damaged("terms", f"{base} for calibration {cal}", terms)
         check_range("weights", state["weights"], 0, LATENCY_RANGE_MS[1], NONNEGATIVE, len(terms))
         mean_weight = [state.get("kind_mean_weight", 0.0)]

@@ -1,12 +1,10 @@
 """Saving and loading fitted predictors as plain JSON (never pickle).
 
 A saved predictor is one JSON document: ``format``/``version``, the predictor's class, its
-parameters and fitted state (numbers and lists; floats written with ``repr`` round-trip float64
-exactly, so a reload predicts bit-identically), the device slug, sha256 of the fitted tables,
-library versions, fit metrics, and a sha256 ``checksum`` of all of that (refusing a truncated
-or edited file). The checksum is no signature, so the state is also validated on load
-(``check_*`` here, each class's ``from_state``): a re-checksummed edit that breaks it is
-"damaged: field ...", never a traceback or a silent prediction.
+parameters and fitted state (floats written with ``repr``: a reload predicts bit-identically),
+the device slug, sha256 of the fitted tables, library versions, fit metrics, and a sha256
+``checksum`` of all of that. The checksum is no signature, so the state is also validated on
+load (``check_*`` here, each class's ``from_state``): an edit is "damaged: field ...".
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ import importlib
 import json
 import os
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -95,13 +94,20 @@ def check_range(
 
 
 def check_unique(field: str, keys: list[str]) -> list[str]:
-    """``keys`` if none occurs twice, else ``damaged`` naming the first repeated one."""
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            raise damaged(field, "each key once", key)
-        seen.add(key)
+    """``keys`` if none occurs twice, else ``damaged`` naming a repeated one."""
+    repeated = [key for key, n in Counter(keys).items() if n > 1]
+    if repeated:
+        raise damaged(field, "each key once", repeated[0])
     return keys
+
+
+def check_strings(field: str, values: Any, what: str, valid: Any = None) -> list[str]:
+    """A list of strings (each one of ``valid`` when given), else ``damaged`` saying ``what``."""
+    if not isinstance(values, list) or not all(
+        isinstance(v, str) and (valid is None or v in valid) for v in values
+    ):
+        raise damaged(field, what, values)
+    return values
 
 
 def check_type(field: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
@@ -120,8 +126,7 @@ def persistable(cls: type) -> type:
 
 
 def persistable_document(cls: type) -> type:
-    """Class decorator: save and load ``cls`` like a predictor (checksummed JSON) although
-    it is no predictor (e.g. ``DevicePrior``); ``load`` returns it, callers check its type."""
+    """Class decorator: save and load ``cls`` (no predictor: a ``DevicePrior``) like one."""
     _DOCUMENTS[cls.__name__] = cls
     return cls
 
@@ -135,18 +140,14 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def state_of(obj: Persistable) -> dict[str, Any]:
     """``{"class": name, "state": ...}`` for nesting one predictor inside another."""
     return {"class": type(obj).__name__, "state": obj.to_state()}
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON values: an estimator (a predictor) as ``state_of``, another
-    dataclass as its fields, numpy arrays as lists, tuples as lists."""
+    """``value`` as plain JSON: a predictor as ``state_of``, a dataclass as its fields, numpy
+    arrays and tuples as lists."""
     if hasattr(value, "get_params"):
         return state_of(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -211,10 +212,15 @@ def dumps(
 ) -> str:
     """The predictor as a checksummed JSON document (see the module docstring); ``statistic``
     names the latency column it was fitted on (e.g. ``latency_min_ms``), ``sizes`` the sizes
-    of each search space its tables hold (``{"nasbench201": ["small"]}``: ``predict``'s default
-    size; ``latbench.predictors.data.fitted_sizes``), ``drift_reference`` what a corrected
-    statistic is relative to (``latbench.predictors.data.drift_reference``), ``table_paths``
-    the paths the tables were read from, as given (for reports: ``predict`` names them)."""
+    of each search space its tables hold (``{"nasbench201": ["small"]}``: ``predict``'s default;
+    ``data.fitted_sizes``), ``drift_reference`` what a corrected statistic is relative to
+    (``data.drift_reference``), ``table_paths`` the tables' paths as given (for reports)."""
+    optional = {
+        "statistic": statistic,
+        "drift_reference": dict(drift_reference or {}),
+        "table_paths": {str(k): str(v) for k, v in (table_paths or {}).items()},
+        "sizes": {str(space): sorted(map(str, v)) for space, v in (sizes or {}).items()},
+    }
     body = {
         "format": FORMAT,
         "version": VERSION,
@@ -223,15 +229,8 @@ def dumps(
         "tables_sha256": dict(tables or {}),
         "libraries": library_versions(),
         "fit_metrics": dict(fit_metrics or {}),
+        **{k: v for k, v in optional.items() if v},
     }
-    if statistic:
-        body["statistic"] = statistic
-    if drift_reference:
-        body["drift_reference"] = dict(drift_reference)
-    if table_paths:
-        body["table_paths"] = {str(k): str(v) for k, v in table_paths.items()}
-    if sizes:
-        body["sizes"] = {str(space): sorted(map(str, v)) for space, v in sizes.items()}
     try:
         checksum = hashlib.sha256(_canonical(body)).hexdigest()
     except ValueError as exc:
@@ -242,8 +241,7 @@ def dumps(
 
 
 def save(obj: Persistable, path: str | os.PathLike[str], **info: Any) -> Path:
-    """Write ``dumps(obj, **info)`` to ``path`` atomically (temp file + rename); never over
-    a folder or a table (``fit T -o T`` replaced the table)."""
+    """Write ``dumps(obj, **info)`` to ``path`` atomically; never over a folder or a table."""
     p = Path(path)
     if p.is_dir():
         raise LatbenchError(
@@ -272,9 +270,8 @@ def parse(text: str, source: str = "<string>") -> dict[str, Any]:
     actual = hashlib.sha256(_canonical(doc)).hexdigest()
     if checksum != actual:
         raise PredictorFileError(
-            f"{source}: checksum mismatch (stored {checksum!r}, content "
-            f"hashes to {actual[:16]}...); the file was edited or "
-            "damaged; re-fit or restore it"
+            f"{source}: checksum mismatch (stored {checksum!r}, content hashes to "
+            f"{actual[:16]}...); the file was edited or damaged; re-fit or restore it"
         )
     return doc
 
@@ -303,8 +300,8 @@ def load(
 
 
 class StateDoc(BaseModel):
-    """The records a predictor's ``state`` may keep beside its numbers (``Predictor.restore``
-    sets them as read; each class checks its numbers in ``from_state``)."""
+    """The records a predictor's ``state`` may keep beside its numbers (each class checks its
+    numbers in ``from_state``)."""
 
     model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     device: str = ""
@@ -320,9 +317,8 @@ class DriftReferenceDoc(BaseModel):
 
 
 class PredictorDoc(BaseModel):
-    """The schema of a predictor file's records around the predictor (``dumps``; fields absent
-    in files of older releases default); the predictor's own ``state`` is checked by its
-    class's ``from_state``, the format, version and checksum by ``parse``."""
+    """A predictor file's records around the predictor (``dumps``; absent in older files: the
+    default); ``state`` is checked by its class's ``from_state``, the checksum by ``parse``."""
 
     model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     device: str = ""

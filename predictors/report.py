@@ -18,8 +18,6 @@ from latbench.tables import refuse_table
 
 METRIC_COLUMNS = ("n", "mape_pct", "within_5pct", "within_10pct", "kendall_tau", "spearman_rho")
 METRIC_HEADER = ("predictor", "n", "MAPE %", "within ±5%", "within ±10%", "Kendall τ", "Spearman ρ")
-"""The printed header of ``metric_rows`` (``latbench fit``'s in-sample and ``evaluate``'s
-held-out tables)."""
 NOISE_FLOOR = "noise floor (repeat 2 vs 1)"
 NOISE_FLOOR_CORRECTED = "noise floor, drift-corrected"
 
@@ -33,9 +31,8 @@ def pass_drift(data: NetworkData) -> float | None:
 
 
 def passes_share_rounds(data: NetworkData) -> bool:
-    """Whether every network's two passes read the same drift reference: the passes were
-    interleaved round by round (``measure-nets --repeat 2`` with ``--rounds > 1``), so a
-    slow-down of the whole machine hit both alike and there is no drift between them."""
+    """Whether every network's two passes read the same drift reference (interleaved rounds:
+    ``measure-nets --repeat 2 --rounds > 1``), so there is no drift between them."""
     return (
         data.drift is not None
         and data.repeat_drift is not None
@@ -47,10 +44,8 @@ def evaluate_networks(
     predicted_ms: Mapping[str, np.ndarray], data: NetworkData
 ) -> dict[str, dict[str, float]]:
     """Accuracy of each named prediction against pass 1, plus the noise floor rows: pass 2 as
-    measured, and pass 2 with the drift between the passes divided out (when a reference was
-    measured: ``repeat_ms · drift₁ / drift₂``, whichever statistic the data holds). Passes
-    that share their rounds (``passes_share_rounds``) have no drift between them: one floor
-    row, on the statistic the data holds."""
+    measured and, when a reference was measured and the passes do not share their rounds,
+    with the drift between them divided out (``repeat_ms · drift₁ / drift₂``)."""
     rows = {name: accuracy(pred, data.latency_ms) for name, pred in predicted_ms.items()}
     if data.repeat_ms is None:
         return rows
@@ -72,8 +67,7 @@ def is_accuracy(metrics: Mapping[str, Any]) -> bool:
     return all(k in metrics for k in METRIC_COLUMNS)
 
 
-UNDEFINED_RANK = "undefined (constant)"
-"""Printed for a rank correlation of a constant series, which has none (scipy gives NaN)."""
+UNDEFINED_RANK = "undefined (constant)"  # a constant series' rank correlation (scipy: NaN)
 
 
 def _rank(value: float) -> float | str:
@@ -81,9 +75,8 @@ def _rank(value: float) -> float | str:
 
 
 def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
-    """Rows for a printed table under METRIC_HEADER: name, then METRIC_COLUMNS (shares as
-    percentages); a rank correlation that is undefined (a constant series) reads
-    ``UNDEFINED_RANK``, never ``nan``."""
+    """Rows under METRIC_HEADER: name, then METRIC_COLUMNS (shares as percentages; an
+    undefined rank correlation as ``UNDEFINED_RANK``)."""
     return [
         [
             name,
@@ -99,8 +92,7 @@ def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:
 
 
 def json_metrics(report: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
-    """``report`` for a JSON file: an undefined value (NaN) becomes ``null``, which JSON has,
-    instead of ``NaN``, which it has not."""
+    """``report`` for a JSON file: an undefined value (NaN) as ``null``."""
     return {
         name: {k: (v if np.isfinite(v) else None) for k, v in m.items()}
         for name, m in report.items()
@@ -152,7 +144,7 @@ def scatter_png(
         ylabel="predicted / re-measured (ms)",
         title=title,
     )
-    for axis in (ax.xaxis, ax.yaxis):  # labelled 1-2-5 ticks: a narrow range still has labels
+    for axis in (ax.xaxis, ax.yaxis):  # 1-2-5 ticks: a narrow range still has labels
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         axis.set_major_formatter(FormatStrFormatter("%g"))
         axis.set_minor_formatter(NullFormatter())

@@ -1,12 +1,11 @@
 """Few-shot transfer to a device latbench has not profiled (HELP / MAPLE setting).
 
 From k networks measured on the target (k = 5–50) and a predictor of a source device,
-``TransferPredictor`` fits the target's OWN per-op costs, so its ranking can differ from the
-source's. ``METHODS`` are tabled in docs/transfer.md, their math is in ``transfer_fit``;
-``method="auto"`` picks one and its prior strength α by leave-one-out cross-validation on the
-shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is non-decreasing;
-predictions far outside the shots' range warn (``ExtrapolationWarning``) and none is below
-``FLOOR_FRACTION`` × the fastest shot. An op source is lifted to networks as its op sum.
+``TransferPredictor`` fits the target's OWN per-op costs. ``METHODS``: docs/transfer.md, their
+math: ``transfer_fit``; ``method="auto"`` picks one and its prior strength α by leave-one-out
+cross-validation on the shots (``method_``, ``alpha_``, ``cv_scores_``). Every fitted map is
+non-decreasing; predictions far outside the shots' range warn (``ExtrapolationWarning``), none
+is below ``FLOOR_FRACTION`` × the fastest shot. An op source is lifted to networks as its op sum.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from latbench.predictors.persist import (
     check_choice,
     check_numbers,
     check_range,
+    check_strings,
     check_type,
     damaged,
     from_state_of,
@@ -51,25 +51,15 @@ from latbench.statistics import LATENCY_RANGE_MS, LOG_LATENCY_SPAN
 OP_METHODS = ("opcost", "opcost-learned", "opcost-nearest", "opcost-roofline")
 ROOFLINE_METHODS = ("roofline", "launches")
 METHODS = ("auto", *OP_METHODS, *ROOFLINE_METHODS, "loglinear", "scale")
-"""``TransferPredictor`` methods."""
 LAUNCH_TERMS = np.array([1.0, 1.0, 0.0, 0.0])
-"""``launches``: the device model with its const and launch terms only (what batch-1 GPUs'
-data supports: docs/transfer.md)."""
+"""``launches``: the device model's const and launch terms only (docs/transfer.md)."""
 PREFERENCE = (
-    "launches",
-    "roofline",
-    "opcost-learned",
-    "opcost-nearest",
-    "opcost-roofline",
-    "opcost",
-    "loglinear",
-    "scale",
+    *("launches", "roofline", "opcost-learned", "opcost-nearest", "opcost-roofline"),
+    *("opcost", "loglinear", "scale"),
 )
-"""Order of the candidates: of equal leave-one-out errors the earlier wins (the fewest
-numbers first)."""
+"""Of equal leave-one-out errors the earlier candidate wins (the fewest numbers first)."""
 NESTED = ("launches", "roofline", "opcost-roofline")
-"""The device model's candidates, each a special case of the next: the simplest within one
-standard error of the best of them wins (``transfer_fit.select``; why: docs/transfer.md)."""
+"""The device model's candidates, each a special case of the next (``transfer_fit.select``)."""
 FLOOR_FRACTION = 0.25
 """No prediction below this share of the fastest shot's latency."""
 CONST_SD = 10.0
@@ -141,9 +131,8 @@ class TransferPredictor(Predictor):
         y = np.asarray(y, dtype=np.float64)
         if len(y) != batch.n or len(y) < MIN_SHOTS or not np.all(y > 0):
             raise LatbenchError(
-                f"transfer needs >= {MIN_SHOTS} networks measured on the "
-                f"target device, one positive latency each; got {batch.n} "
-                f"networks, {len(y)} values"
+                f"transfer needs >= {MIN_SHOTS} networks measured on the target device, one "
+                f"positive latency each; got {batch.n} networks, {len(y)} values"
             )
         self.vocab_ = [op.key for op in batch.ops]
         A = design(batch.counts())
@@ -178,10 +167,9 @@ class TransferPredictor(Predictor):
         return self
 
     def op_costs(self, ops: Sequence[Any], *, other_batch: bool = True) -> np.ndarray:
-        """The target's fitted cost (ms) of each op: its own θ for ops among the shots' ops
-        (with ``other_batch``, also for the same op at another batch: what a source gives a
-        fit at another batch), else the device model's cost (``opcost-roofline``) or the
-        source's cost times the fitted scale (other op methods)."""
+        """The target's fitted cost (ms) of each op: its own θ for the shots' ops (with
+        ``other_batch``, also for them at another batch), else the device model's cost
+        (``opcost-roofline``) or the source's cost times the fitted scale."""
         self._check_fitted("call fit(archs, latency_ms) with networks of the target device")
         if self.method_ not in OP_METHODS:
             raise LatbenchError(
@@ -227,9 +215,8 @@ class TransferPredictor(Predictor):
         far = (pred < lo / EXTRAPOLATION_FACTOR) | (pred > hi * EXTRAPOLATION_FACTOR)
         if hi > 0 and far.any():
             warnings.warn(
-                f"{int(far.sum())} of {len(pred)} predictions lie beyond "
-                f"{EXTRAPOLATION_FACTOR:g}x the shots' range {lo:.3g}-{hi:.3g} ms; "
-                "measure a few such networks as shots",
+                f"{int(far.sum())} of {len(pred)} predictions lie beyond {EXTRAPOLATION_FACTOR:g}x "
+                f"the shots' range {lo:.3g}-{hi:.3g} ms; measure a few such networks as shots",
                 ExtrapolationWarning,
                 stacklevel=2,
             )
@@ -238,10 +225,9 @@ class TransferPredictor(Predictor):
     def predict_interval(
         self, X: Sequence[Architecture] | ArchBatch, coverage: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(prediction, low, high) in ms: a normal tolerance interval on the log of the
-        leave-one-out errors on the shots (``transfer_fit.tolerance_factor``): it is meant to
-        cover ``coverage`` (default ``self.coverage``) of networks in
-        ``transfer_fit.CONFIDENCE`` of fits, not only on average over fits."""
+        """(prediction, low, high) in ms: a normal tolerance interval on the log of the shots'
+        leave-one-out errors (``transfer_fit.tolerance_factor``), covering ``coverage``
+        (default ``self.coverage``) of networks in ``transfer_fit.CONFIDENCE`` of fits."""
         return tolerance_interval(self.predict(X), self.residuals_, coverage or self.coverage)
 
     @classmethod
@@ -251,9 +237,25 @@ class TransferPredictor(Predictor):
         if "slope" in state:  # saved before op-cost transfer
             return cls._from_v0_state(state)
         prior = DevicePrior.from_state(state["prior"]) if state.get("prior") else None
-        if state.get("roofline") is not None:  # absent in files saved before the device model
+        if state.get("roofline") is not None:  # absent in older files
             check_range("roofline", state["roofline"], 0, MAX_MS, WEIGHTS, 4)
-        _check_fitted_arrays(state)
+        # the arrays predict uses for the saved method_: their lengths and ranges
+        method = check_choice("method_", state["method_"], METHODS[1:])  # a fit never keeps auto
+        lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
+        if lo > hi:
+            raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
+        check_numbers("residuals", state["residuals"])
+        if method in OP_METHODS:
+            vocab = check_strings("vocab", state["vocab"], "a list of op keys")
+            check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)
+        elif method in ROOFLINE_METHODS:
+            check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
+        else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
+            intercept, slope = check_numbers("map", state["map"], 2)
+            check_range(
+                "map", [intercept], -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, "a log-ms intercept"
+            )
+            check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency")
         obj = cls(from_state_of(state["source"]), prior=prior, **p)
         obj.restore(state, ("theta", "map", "residuals", "y_range", "roofline"), roofline=None)
         check_numbers("scale", [obj.scale_], positive=True)  # source cost -> ms, a median ratio
@@ -277,27 +279,6 @@ class TransferPredictor(Predictor):
 
 MAX_MS = LATENCY_RANGE_MS[1]
 WEIGHTS = f"weights of the device model, >= 0 and <= {MAX_MS:g}"
-
-
-def _check_fitted_arrays(state: Mapping[str, Any]) -> None:
-    """The arrays ``predict`` uses for the saved ``method_``: their lengths and ranges (an
-    edited file was an IndexError, or NaN / inf milliseconds, at the first prediction)."""
-    method = check_choice("method_", state["method_"], METHODS[1:])  # a fit never keeps auto
-    lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
-    if lo > hi:
-        raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
-    check_numbers("residuals", state["residuals"])
-    if method in OP_METHODS:
-        vocab = check_type("vocab", state["vocab"], list, "a list of op keys")
-        check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)
-    elif method in ROOFLINE_METHODS:
-        check_range("map", state["map"], 0, MAX_MS, WEIGHTS, 4)
-    else:  # log(ms) = map[0] + map[1] log(source ms), non-decreasing
-        intercept, slope = check_numbers("map", state["map"], 2)
-        check_range(
-            "map", [intercept], -LOG_LATENCY_SPAN, LOG_LATENCY_SPAN, "a log-ms intercept", 1
-        )
-        check_range("map", [slope], 0, 10, "a slope of 0-10 on log latency", 1)
 
 
 @dataclass

@@ -1,18 +1,14 @@
 """The math of few-shot transfer: per-op costs of a target device from k measured networks.
 
-A network's latency on the target is modelled as ``const + Σ_op count_op · θ_op`` (the ops it runs,
-each at the target's own cost). From k shots (k = 5–50) the k-dimensional data cannot pin down ~30
-costs, so each fit shrinks toward a prior: a Gaussian with mean ``m`` and precision ``RᵀR`` (the
-source device's op costs, scaled; or a prior learned across devices,
-``latbench.predictors.device_prior``). The estimate is a generalised ridge on relative error with
-non-negative costs (so adding an op never lowers a prediction):
+A network's latency on the target is ``const + Σ_op count_op · θ_op``. k = 5–50 shots cannot
+pin down ~30 costs, so each fit shrinks toward a Gaussian prior with mean ``m`` and precision
+``RᵀR`` (the source device's op costs, scaled; or ``device_prior``'s): a generalised ridge on
+relative error with non-negative costs (adding an op never lowers a prediction),
 
     θ̂ = argmin_{θ ≥ 0}  Σ_i ((A_i θ − y_i) / y_i)²  +  α ‖R (θ − m)‖²
 
-solved exactly as a non-negative least-squares problem on the stacked system (scipy's
-``nnls``). α, and the method among the candidates, are chosen by leave-one-out
-cross-validation on the k shots (``select``): each shot is predicted by a fit on the
-other k − 1, the prior's scale included.
+solved exactly by scipy's ``nnls`` on the stacked system. α and the method are chosen by
+leave-one-out cross-validation on the shots (``select``), the prior's scale included.
 """
 
 from __future__ import annotations
@@ -38,10 +34,8 @@ class Prior:
 
 
 def prior_ridge(A: np.ndarray, y: np.ndarray, prior: Prior, alpha: float) -> np.ndarray:
-    """The non-negative generalised ridge of the module docstring.
-
-    ``A`` (n, p+1) has a leading column of ones; ``y`` (n,) positive ms. Returns θ (p+1,).
-    """
+    """The non-negative generalised ridge of the module docstring: ``A`` (n, p+1) with a
+    leading column of ones, ``y`` (n,) positive ms; returns θ (p+1,)."""
     W = A / y[:, None]
     sa = np.sqrt(alpha)
     M = np.vstack([W, sa * prior.root])
@@ -63,9 +57,9 @@ def relative_nnls(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def diagonal_prior(mean: np.ndarray, const_sd: float, floor_frac: float = 0.01) -> Prior:
-    """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac``
-    of the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``.
-    """
+    """Independent relative deviations: sd of θ_j is θ_j itself (floored at ``floor_frac`` of
+    the median non-zero cost, so a zero-cost op is not pinned at zero); const: ``const_sd``."""
+
     costs = np.abs(mean[1:])
     positive = costs[costs > 0]
     floor = floor_frac * (float(np.median(positive)) if len(positive) else 1.0)
@@ -118,18 +112,15 @@ def select(
     nested: Sequence[str] = (),
 ) -> Choice:
     """The (method, α) with the smallest LOO root-mean-square relative error (ties keep the
-    earlier candidate, so list the simpler or preferred methods first), among the fits whose
-    LOO predictions rank the shots (Spearman ρ > 0 against the measured; a constant can have
-    the smallest relative error when one shot is far off: docs/transfer.md). Only when no fit
-    ranks are all eligible.
+    earlier candidate), among the fits whose LOO predictions rank the shots (Spearman ρ > 0;
+    all when none does: docs/transfer.md).
 
-    ``nested``: methods each of which is a special case of the next (the fewest numbers
-    first). When the best is one of them, the one-standard-error rule (Hastie, Tibshirani &
-    Friedman, *Elements of Statistical Learning* §7.10) picks among it and the simpler ones:
-    the first whose mean squared LOO error is within one standard error of the paired
-    difference from the best's. Only nested ones: across all it cost NAS-Bench-201's GPU
-    columns up to 11 points of ±10 % (docs/benchmarks-transfer.md).
+    ``nested``: methods each a special case of the next. When the best is one of them, the
+    one-standard-error rule (Hastie, Tibshirani & Friedman, *Elements of Statistical Learning*
+    §7.10) picks the first simpler one whose mean squared LOO error is within one standard
+    error of the paired difference from the best's (docs/benchmarks-transfer.md).
     """
+
     per_method: dict[str, tuple[float, np.ndarray]] = {}
     scores: dict[str, float] = {}
     ranks: set[str] = set()

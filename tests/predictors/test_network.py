@@ -8,6 +8,7 @@ from latbench.predictors.data import op_data
 from latbench.predictors.learned import FlopsCost
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
+from latbench.predictors.persist import load, save
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +138,11 @@ def test_no_more_networks_than_terms_warns(synth, lut, nb201_archs):
 
 @pytest.mark.parametrize("calibration", ["linear", "scale"])
 def test_a_longest_path_composition_is_what_linear_and_scale_calibrate(
-    calibration, synth, nb201_archs
+    calibration, synth, nb201_archs, tmp_path
 ):
     """The op sum was hard-coded in these calibrations: `--composition longest_path` fitted
-    and predicted the op sum while the saved file said longest_path."""
+    and predicted the op sum while the saved file said longest_path (and its file did not
+    load: "damaged: field 'terms'")."""
     archs = nb201_archs[:12]
     flops = NetworkPredictor(FlopsCost(), "sum", "none").composed(archs)
     y = 1e-8 * flops["longest_path"] + (0.1 if calibration == "linear" else 0.0)
@@ -149,6 +151,8 @@ def test_a_longest_path_composition_is_what_linear_and_scale_calibrate(
     assert "longest_path" in path.terms_ and "op_sum" not in path.terms_
     assert np.allclose(path.predict(archs), y, rtol=1e-6)
     assert not np.allclose(summed.predict(archs), y, rtol=1e-3)
+    reloaded = load(save(path, tmp_path / "path.json"))
+    assert np.array_equal(reloaded.predict(archs), path.predict(archs))
 
 
 @pytest.mark.parametrize("calibration", ["split", "per_kind"])
