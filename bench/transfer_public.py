@@ -116,7 +116,9 @@ def score(
             test = np.setdiff1d(np.arange(len(y)), rows)
             for name, method in methods.items():
                 pred = np.maximum(method(rows, y), 1e-6)
-                m = fit_metrics(pred[test], y[test])  # constant predictions rank nothing: 0
+                m = fit_metrics(pred[test], y[test])
+                # a constant prediction ranks nothing: 0 in the means over seeds
+                m = {key: 0.0 if v is None else v for key, v in m.items()}
                 out.setdefault((name, k), []).append(m)
     return out
 

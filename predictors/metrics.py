@@ -42,10 +42,11 @@ def accuracy(
 
 def fit_metrics(
     predicted_ms: Sequence[float] | np.ndarray, measured_ms: Sequence[float] | np.ndarray
-) -> dict[str, float]:
-    """``accuracy`` of a fit on its own shots without warnings, an undefined rank correlation
-    (a map clamped flat ranks nothing) as 0."""
+) -> dict[str, float | None]:
+    """``accuracy`` of a fit on its own shots without warnings; a rank correlation that is
+    undefined (a map clamped flat ranks nothing; scipy gives NaN) is ``None``, written
+    ``null`` in a predictor file and printed as ``report.UNDEFINED_RANK``, never as 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         metrics = accuracy(predicted_ms, measured_ms)
-    return {k: 0.0 if np.isnan(v) else v for k, v in metrics.items()}
+    return {k: None if np.isnan(v) else v for k, v in metrics.items()}

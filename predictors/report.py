@@ -70,8 +70,8 @@ def is_accuracy(metrics: Mapping[str, Any]) -> bool:
 UNDEFINED_RANK = "undefined (constant)"  # a constant series' rank correlation (scipy: NaN)
 
 
-def _rank(value: float) -> float | str:
-    return round(value, 3) if np.isfinite(value) else UNDEFINED_RANK
+def _rank(value: float | None) -> float | str:
+    return UNDEFINED_RANK if value is None or not np.isfinite(value) else round(value, 3)
 
 
 def metric_rows(report: Mapping[str, Mapping[str, float]]) -> list[list[Any]]:

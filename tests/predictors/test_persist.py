@@ -9,6 +9,7 @@ from latbench.predictors.learned import FlopsCost, LearnedPredictor, flops_basel
 from latbench.predictors.lookup import LookupPredictor
 from latbench.predictors.network import NetworkPredictor
 from latbench.predictors.persist import DeviceMismatchWarning, PredictorFileError, load, save
+from latbench.predictors.report import UNDEFINED_RANK, metric_rows
 from latbench.predictors.transfer import TransferPredictor
 
 
@@ -118,8 +119,9 @@ def test_drift_reference_of_a_table_is_saved_with_the_predictor(tmp_path):
 
 
 def test_a_fit_on_equal_latencies_saves(synth, nb201_ops, nb201_archs, tmp_path):
-    """Equal measured latencies leave Kendall τ undefined; the fit's metrics say 0, not NaN,
-    and the predictor still saves."""
+    """Equal measured latencies leave Kendall τ undefined; the fit's metrics say so (None,
+    ``null`` in the file), neither 0 nor NaN, the predictor still saves, and the fit's table
+    prints it as undefined."""
     table = synth.op_table(nb201_ops)
     ops, _ = op_data(table).xy
     flat_ops = LearnedPredictor(per_kind=False).fit(ops, np.full(len(ops), 0.5))
@@ -127,5 +129,6 @@ def test_a_fit_on_equal_latencies_saves(synth, nb201_ops, nb201_archs, tmp_path)
         nb201_archs[:5], np.full(5, 2.0)
     )
     for model in (flat_ops, flat_net):
-        assert model.fit_metrics_["kendall_tau"] == 0.0
+        assert model.fit_metrics_["kendall_tau"] is None
         assert load(save(model, tmp_path / "flat.json")).fit_metrics_ == model.fit_metrics_
+        assert metric_rows({"flat": model.fit_metrics_})[0][5] == UNDEFINED_RANK
