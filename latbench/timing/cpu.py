@@ -23,11 +23,10 @@ from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
 CLOCK_CHOICES = ("auto", *CLOCKS)
-"""Values of ``--clock``: ``auto`` picks, or one of ``CLOCKS``."""
+"""Values of ``--clock``."""
 
 LOADED_WARN = 0.5
-"""Multi-threaded runs warn when the 1-minute load average exceeds this share of the cores
-left over by the run's own threads."""
+"""Multi-threaded runs warn above this 1-minute load average per core left to other work."""
 
 
 @contextlib.contextmanager
@@ -62,7 +61,7 @@ def resolve_clock(clock: str, threads: int) -> str:
 
 
 def warn_if_loaded(threads: int) -> str:
-    """A warning text (also issued) when a multi-threaded run starts on a loaded machine."""
+    """The warning issued when a multi-threaded run starts on a loaded machine ('' if none)."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -92,7 +91,6 @@ class CpuSampler:
         self.name = f"cpu-{self.clock_name}"
 
     def now_ns(self) -> int:
-        """Budget clock: wall time (the user's wait), or the test's fake clock."""
         return self._budget_clock()
 
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
@@ -125,17 +123,12 @@ class CpuTimer:
         if isinstance(clock, str):
             clock = resolve_clock(clock, threads or torch.get_num_threads())
         self.sampler = CpuSampler(clock)
+        self.clock = self.sampler.clock_name
         self._warned = False
         self.reference_nominal_ms: float | None = None
         """What ``drift`` is relative to: the first group's reference, unless set."""
 
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def clock(self) -> str:
-        return self.sampler.clock_name
+    device = "cpu"
 
     def describe(self) -> dict[str, object]:
         return {
@@ -156,8 +149,7 @@ class CpuTimer:
         *,
         on_turn: Callable[[int], None] | None = None,
     ) -> list[Measurement | Exception]:
-        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
-        (``on_round``, ``on_turn``: see ``measure_each``)."""
+        """Each callable's Measurement or error (``measure_each``)."""
         with torch_threads(self.threads) as n:
             if self.clock == "perf_counter_ns" and not self._warned:
                 self._warned = bool(warn_if_loaded(n))
