@@ -11,6 +11,7 @@ sends its warnings to the driver, which issues each once (its filters and one-li
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import multiprocessing
@@ -85,14 +86,6 @@ def _rounds(on_round: OnBatchRound, n: int, done: int, rounds: int) -> None:
     on_round(done, rounds, n)
 
 
-def _die_with_parent() -> None:
-    """Receive SIGKILL when the driver dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def _nominal(job: TableJob[Any]) -> float | None:
     """The drift reference's nominal time, handed to the next worker (one drift scale)."""
     return getattr(getattr(job, "timer", None), "reference_nominal_ms", None)
@@ -100,7 +93,8 @@ def _nominal(job: TableJob[Any]) -> float | None:
 
 def _serve(conn: Connection, job: TableJob[Any], nominal: float | None, turns: Any) -> None:
     """The worker's loop: warm up once, then measure each batch received, until ``None``."""
-    _die_with_parent()
+    with contextlib.suppress(OSError, AttributeError):  # die with the driver, even by SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # Linux PR_SET_PDEATHSIG
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def forward(

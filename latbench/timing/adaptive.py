@@ -25,13 +25,12 @@ FEW_SAMPLES = 3
 
 @dataclass(frozen=True)
 class DriftReference:
-    """A fixed callable measured in every round beside an interleaved group, so that a
-    slow-down of the whole machine shows as ``drift`` (``latbench.timed.DRIFT_REFERENCE``)."""
+    """A fixed callable measured in every round beside an interleaved group: the machine's
+    slow-down shows as ``drift`` (``latbench.timed.DRIFT_REFERENCE``). ``id``: its name in a
+    table's protocol; ``build()``: the callable (called once per group: cache it)."""
 
     id: str
-    """Its name in a table's protocol: tables on different references share no drift scale."""
     build: Callable[[], Callable[[], object]]
-    """Returns the callable to time (a timer calls it once per group; cache it)."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,9 @@ class TimingConfig:
     min_sample_ms: float = 0.5
     batch: int = 10
     rounds: int = 1
-    """> 1: callables measured together are interleaved in this many rounds of
-    ``budget_ms / rounds`` each (see ``measure_each``)."""
+    """> 1: callables measured together are interleaved in rounds (``measure_each``)."""
     reference: DriftReference | None = None
-    """With ``rounds > 1``: also measure this fixed reference (recorded by its id in the
-    protocol) in every round, so each Measurement carries ``reference_ms`` and ``drift`` (the
-    machine's slow-down) and its drift-corrected statistics."""
+    """With ``rounds > 1``: measured in every round, giving each Measurement its ``drift``."""
 
     def __post_init__(self) -> None:
         if min(self.budget_ms, self.min_samples, self.target_rel_ci, self.rounds) <= 0:
@@ -80,9 +76,8 @@ its time to answer with torch.utils.benchmark's ``blocked_autorange`` (0.2 s min
 
 
 def min_sample_ms_for(device: str, clock: str = "wall") -> float:
-    """Shortest sample on ``device``: CPU ops are timed in blocks of >= 0.5 ms (clock and loop
-    overhead stay small beside them), >= 1 ms on the ``thread`` clock (a read is a system call
-    of about 2-4 µs: <= 0.4 % of a sample); on a GPU each call is bracketed by its own events."""
+    """Shortest sample on ``device``: 0.5 ms on the CPU (clock and loop overhead stay small),
+    1 ms on the ``thread`` clock (a 2-4 µs system call per read); 0 on a GPU (events)."""
     if device.split(":")[0] != "cpu":
         return 0.0
     return 1.0 if clock in ("thread", "thread_time_ns") else 0.5
@@ -135,13 +130,16 @@ def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -
     return calls, sample_ms
 
 
-def _few_samples(n: int, config: TimingConfig) -> tuple[str, ...]:
-    if n >= FEW_SAMPLES:
-        return ()
-    return (
-        f"only {n} sample(s): a call outlasts the {config.budget_ms:g} ms budget "
-        "(no spread or CI estimated; raise --budget-ms for more)",
+def _measurement(
+    samples: list[float], calls: int, sampler: Sampler, total_s: float, stop: str, budget_ms: float
+) -> Measurement:
+    """The Measurement of ``samples``, warning when there are fewer than ``FEW_SAMPLES``."""
+    few = (
+        f"only {len(samples)} sample(s): a call outlasts the {budget_ms:g} ms budget "
+        "(no spread or CI estimated; raise --budget-ms for more)"
     )
+    warn = (few,) if len(samples) < FEW_SAMPLES else ()
+    return Measurement(tuple(samples), calls, sampler.name, total_s, stop, warn)
 
 
 def measure_adaptive(
@@ -170,14 +168,8 @@ def measure_adaptive(
         if len(samples) >= config.min_samples and median_rel_ci95(samples) <= config.target_rel_ci:
             reason = "converged"
             break
-    return Measurement(
-        samples_ms=tuple(samples),
-        calls_per_sample=calls,
-        timer=sampler.name,
-        total_s=(sampler.now_ns() - t0) / 1e9,
-        stop_reason=reason,
-        extra_warnings=_few_samples(len(samples), config),
-    )
+    total_s = (sampler.now_ns() - t0) / 1e9
+    return _measurement(samples, calls, sampler, total_s, reason, config.budget_ms)
 
 
 @dataclass
@@ -219,41 +211,19 @@ def measure_each(
     carries its fastest sample (``reference_ms``) and ``drift = reference_ms / nominal_ms``
     (default: this group's reference), divided out of the ``*_corrected_ms`` statistics.
     """
-    if config.rounds == 1:
-        out: list[Measurement | Exception] = []
-        for i, fn in enumerate(fns):
-            if on_turn is not None:
-                on_turn(i)
-            try:
-                out.append(measure_adaptive(fn, sampler, config))
-            except Exception as exc:  # noqa: BLE001 - recorded for this callable only
-                out.append(exc)
-        return out
-    everything = [*fns, reference] if reference is not None else list(fns)
-    results = _interleaved(everything, sampler, config, on_round, on_turn)
-    if reference is None:
-        return results
-    ref = results.pop()
-    if not isinstance(ref, Measurement):
-        return results
-    ref_ms = min(ref.samples_ms)
-    drift = ref_ms / (nominal_ms or ref_ms)
-    return [
-        replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
-        for m in results
-    ]
-
-
-def _interleaved(
-    fns: Sequence[Callable[[], object]],
-    sampler: Sampler,
-    config: TimingConfig,
-    on_round: Callable[[int, int], None] | None = None,
-    on_turn: OnTurn | None = None,
-) -> list[Measurement | Exception]:
-    out: list[Measurement | Exception | None] = [None] * len(fns)
-    live: dict[int, _Slot] = {}
     turn = on_turn or (lambda i: None)
+    if config.rounds == 1:
+        each: list[Measurement | Exception] = []
+        for i, fn in enumerate(fns):
+            turn(i)
+            try:
+                each.append(measure_adaptive(fn, sampler, config))
+            except Exception as exc:  # noqa: BLE001 - recorded for this callable only
+                each.append(exc)
+        return each
+    fns = [*fns, reference] if reference is not None else list(fns)
+    out: dict[int, Measurement | Exception] = {}
+    live: dict[int, _Slot] = {}
     for i, fn in enumerate(fns):
         turn(i)
         t0 = sampler.now_ns()
@@ -289,15 +259,22 @@ def _interleaved(
         if on_round is not None:
             on_round(done, config.rounds)
     for i, slot in live.items():
-        out[i] = Measurement(
-            samples_ms=tuple(slot.samples),
-            calls_per_sample=slot.calls,
-            timer=sampler.name,
-            total_s=slot.spent_ns / 1e9,
-            stop_reason=f"rounds={config.rounds}",
-            extra_warnings=_few_samples(len(slot.samples), config),
+        stop = f"rounds={config.rounds}"
+        out[i] = _measurement(
+            slot.samples, slot.calls, sampler, slot.spent_ns / 1e9, stop, config.budget_ms
         )
-    return out  # type: ignore[return-value]
+    results = [out[i] for i in range(len(fns))]
+    if reference is None:
+        return results
+    ref = results.pop()
+    if not isinstance(ref, Measurement):
+        return results
+    ref_ms = min(ref.samples_ms)
+    drift = ref_ms / (nominal_ms or ref_ms)
+    return [
+        replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
+        for m in results
+    ]
 
 
 def renumbered_turns(on_turn: OnTurn | None, kept: Sequence[int], n: int) -> OnTurn | None:

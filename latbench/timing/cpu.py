@@ -1,10 +1,9 @@
 """CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
-Clocks (docs/measurement-protocol.md, "Which CPU clock"): ``thread`` (``time.thread_time_ns``:
-with one torch thread, the latency on a dedicated core, time descheduled left out; a read is a
-2-4 µs system call, so samples are >= 1 ms; refused with more threads), ``wall``
-(``time.perf_counter_ns``: what a user waits, other processes included), ``auto`` (``thread``
-with one thread, else ``wall``). Budgets always count wall time.
+Clocks (docs/measurement-protocol.md): ``thread`` (``time.thread_time_ns``: one torch thread's
+latency on a dedicated core, time descheduled left out; refused with more threads), ``wall``
+(``time.perf_counter_ns``: what a user waits), ``auto`` (``thread`` with one thread, else
+``wall``). Budgets always count wall time.
 """
 
 from __future__ import annotations
@@ -43,10 +42,8 @@ def torch_threads(threads: int | None) -> Iterator[int]:
 
 def resolve_clock(clock: str, threads: int) -> str:
     """``thread`` or ``wall`` for ``clock`` (auto/thread/wall) at ``threads`` torch threads.
-
     Raises ``MeasurementError`` for an unknown clock, or ``thread`` with more than one thread
-    (the other threads' work would not be counted: it is not a latency).
-    """
+    (the other threads' work would not be counted: it is not a latency)."""
     if clock not in CLOCK_CHOICES:
         raise MeasurementError(f"clock {clock!r} is not one of {', '.join(CLOCK_CHOICES)}")
     if clock == "auto":
@@ -104,12 +101,8 @@ class CpuSampler:
 
 
 class CpuTimer:
-    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring.
-
-    ``clock``: ``auto`` / ``thread`` / ``wall`` (module docstring), or a callable returning ns
-    (tests). With ``config.reference`` and ``rounds > 1``, ``measure_many`` measures the
-    reference in every round beside the callables (``measure_each``).
-    """
+    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring;
+    ``clock``: ``auto`` / ``thread`` / ``wall``, or a callable returning ns (tests)."""
 
     def __init__(
         self,
@@ -163,8 +156,6 @@ class CpuTimer:
                 nominal_ms=self.reference_nominal_ms,
                 on_turn=on_turn,
             )
-        for m in out:
-            if isinstance(m, Measurement) and m.reference_ms is not None:
-                self.reference_nominal_ms = self.reference_nominal_ms or m.reference_ms
-                break
+        firsts = [m.reference_ms for m in out if isinstance(m, Measurement) and m.reference_ms]
+        self.reference_nominal_ms = self.reference_nominal_ms or next(iter(firsts), None)
         return out
