@@ -221,10 +221,9 @@ class Worker(InProcess):
                 if msg[0] == "warning":
                     _, text, category, filename, lineno = msg
                     warnings.warn_explicit(text, category, filename, lineno, registry=_FORWARDED)
-                    continue
-                if msg[0] != "round":
+                elif msg[0] != "round":
                     return msg
-                if on_round is not None:
+                elif on_round is not None:
                     on_round(msg[1], msg[2])
                 continue
             if ready:
@@ -257,11 +256,9 @@ class Worker(InProcess):
         if self._proc is None:
             return
         if not kill:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(None)
                 self._proc.join(5)
-            except OSError:
-                pass
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()

@@ -78,8 +78,9 @@ csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 
 
 def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
-    """CSV text -> string DataFrame (``check_header``; ``schema.added`` columns missing from an
-    older table read as empty); a row of another width, or an unterminated quote, is refused."""
+    """CSV text -> checked DataFrame (``check_header``, ``to_numbers``, ``check_rows``; the
+    ``schema.added`` columns an older table lacks read as empty); a row of another width, or an
+    unterminated quote, is refused."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
     try:
@@ -94,7 +95,10 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
             rows.append(row + [""] * (len(schema.names) - len(header)))
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
-    return pd.DataFrame(rows, columns=schema.names, dtype=str)
+    df = pd.DataFrame(rows, columns=schema.names, dtype=str)
+    to_numbers(path, df, schema)
+    check_rows(path, df, schema)
+    return df
 
 
 def check_header(path: Path, header: list[str], schema: TableSchema) -> None:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from latbench.atomic import write_atomically
 from latbench.errors import NOT_A_TABLE, InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
-from latbench.tables.checks import Timer, check_header, check_rows, parse_rows, to_numbers
+from latbench.tables.checks import Timer, check_header, parse_rows
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -213,8 +213,6 @@ def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None) 
         raise TableError(str(exc)) from None
     complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
     df = parse_rows(p, complete, schema)
-    to_numbers(p, df, schema)
-    check_rows(p, df, schema)
     df.attrs["meta"] = TableMeta.of(meta)
     return df
 
@@ -233,7 +231,13 @@ class TableWriter:
         if self.path.exists() and self.path.stat().st_size > 0:
             existing = read_meta(self.path)
             check_schema(self.path, existing, schema)
-            self._check_same_device(existing, meta)
+            old = existing.get("fingerprint", {}).get("slug")
+            new = meta.get("fingerprint", {}).get("slug")
+            if old and new and old != new:
+                raise TableError(
+                    f"{self.path}: table holds device {old!r}, this run measures "
+                    f"{new!r}; write to that device's own folder instead"
+                )
             _drop_partial_last_line(self.path)
             _record_protocol(self.path, existing, meta)
         if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
@@ -243,15 +247,6 @@ class TableWriter:
         else:
             write_atomically(meta_path(self.path), _side_car(schema, meta))
             self._write_line(schema.names)
-
-    def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-        old = existing.get("fingerprint", {}).get("slug")
-        new = meta.get("fingerprint", {}).get("slug")
-        if old and new and old != new:
-            raise TableError(
-                f"{self.path}: table holds device {old!r}, this run measures "
-                f"{new!r}; write to that device's own folder instead"
-            )
 
     def _write_line(self, values: list[Any]) -> None:
         try:
