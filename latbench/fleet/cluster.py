@@ -1,6 +1,5 @@
 """The Ray side of a fleet: connecting, what a measuring task asks for, where it may run (a
-*target*: a node, with the Ray options that pin a task there), and probing each target's device.
-"""
+*target*: a node and the Ray options that pin a task there), each target's device (probes)."""
 
 from __future__ import annotations
 
@@ -26,14 +25,12 @@ def ray_module() -> Any:
 
 
 CONNECT_TIMEOUT_S = 3.0
-"""How long a TCP connection to a given Ray address may take before it counts as unreachable
-(``ray.init`` itself would retry for minutes)."""
+"""Seconds a TCP connection to a Ray address may take (``ray.init`` retries for minutes)."""
 
 
 def parse_address(address: str) -> tuple[str, int]:
-    """(host, port) of a Ray address ``HOST:PORT`` (the GCS, ``ray start --head`` prints it) or
-    ``ray://HOST:PORT`` (Ray client); anything else is one ``LatbenchError`` saying what is
-    expected (a dashboard ``http://`` URL is not a cluster address)."""
+    """(host, port) of a Ray address ``HOST:PORT`` (the GCS) or ``ray://HOST:PORT`` (Ray client);
+    anything else (a dashboard's ``http://``) is one ``LatbenchError`` saying what is expected."""
     expected = (
         "expected HOST:PORT (the address `ray start --head` prints, port 6379 by "
         "default), ray://HOST:PORT, or auto"
@@ -63,10 +60,8 @@ a Ray head (GCS or client server) speaks gRPC, so it answers with a SETTINGS fra
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """One ``LatbenchError`` within about ``2 * timeout_s`` when nothing accepts a TCP
-    connection at ``address`` (``parse_address``), or what does is no gRPC server (a web
-    server, the dashboard's port; not checked under ``RAY_USE_TLS=1``, where the head
-    answers a TLS handshake), instead of ``ray.init`` retrying for minutes."""
-
+    connection at ``address``, or what does is no gRPC server (the dashboard's port; not
+    checked under ``RAY_USE_TLS=1``), instead of ``ray.init`` retrying for minutes."""
     host, port = parse_address(address)
     tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
     try:
@@ -93,9 +88,8 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 
 def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     """Connect to the Ray cluster at ``address`` (``auto``: the one ``ray start`` made here), or
-    start a local one with ``num_cpus`` CPUs when ``address`` is empty; returns ``ray``. The
-    workers get ``LATBENCH_PLUGINS``. A malformed or unreachable address is one
-    ``LatbenchError`` within seconds (``parse_address``, ``check_reachable``)."""
+    start a local one with ``num_cpus`` CPUs; returns ``ray``. Workers get ``LATBENCH_PLUGINS``.
+    A malformed or unreachable address is one ``LatbenchError`` within seconds."""
     if address and address != "auto":
         check_reachable(address)
     ray = ray_module()
@@ -124,8 +118,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
 
 
 def task_resources(device: str, threads: int | None) -> dict[str, float]:
-    """What one measuring task asks Ray for: a whole GPU for a CUDA device (a GPU is never
-    shared by two measuring tasks), ``threads`` CPUs (default 1) for the CPU."""
+    """What one measuring task asks Ray for: a whole GPU (never shared) for a CUDA device,
+    ``threads`` CPUs (default 1) for the CPU."""
     if device.startswith("cuda"):
         return {"num_gpus": 1, "num_cpus": 1}
     return {"num_cpus": max(1, int(threads or 1))}
@@ -211,14 +205,13 @@ def probe(
 
 
 def _node_devices() -> list[dict[str, Any]]:
-
     names = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     return [{"device": n, **fingerprint(n)} for n in names]
 
 
 def fleet_devices(ray: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(node label, fingerprint) of every device of every alive node: a task per node that
-    holds all of that node's GPUs while it reads their fingerprints."""
+    """(node label, fingerprint) of every device of every alive node (a task per node, holding
+    all its GPUs)."""
     remote = ray.remote(_node_devices)
     refs = [
         (

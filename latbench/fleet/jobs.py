@@ -1,7 +1,5 @@
-"""Picklable job factories: ``functools.partial``s of module-level functions, so that Ray can
-send them to a worker, where ``make_job(device)`` builds the timer (or memory measurer) and
-fingerprint of the worker's own device exactly as a local run builds them.
-"""
+"""Picklable job factories (``functools.partial``s) that Ray sends to a worker, where
+``make_job(device)`` builds the job for the worker's own device as a local run would."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Spread a pure function over many items: here, a local process pool, or Ray. For CPU-bound
-estimates (the memory screen's full traces); measurements go through ``latbench.tablerun``."""
+"""Spread a pure function over many items (CPU-bound estimates): here, a process pool, or Ray."""
 
 from __future__ import annotations
 
@@ -23,10 +22,9 @@ def parallel_map(
 ) -> list[R]:
     """``[fn(item) for item in items]``, in order.
 
-    ``ray`` (the connected module, see ``latbench.fleet.connect``): Ray tasks of ``chunk``
-    items each, ``fn`` shipped once through the object store. Else ``n_jobs > 1``: a joblib
-    (loky) process pool, ``fn`` and the chunks sent to the workers; else in this process.
-    ``fn`` must be picklable (a module-level function, a bound method of a plain object).
+    ``ray`` (the connected module): Ray tasks of ``chunk`` items each, ``fn`` put once in the
+    object store. Else ``n_jobs > 1``: a joblib process pool; else in this process. ``fn``
+    must be picklable.
     """
     items = list(items)
     if ray is not None and items:
@@ -39,6 +37,5 @@ def parallel_map(
     from joblib import Parallel, delayed
 
     chunk = max(1, min(chunk, -(-len(items) // n_jobs)))  # every worker gets a share
-
     parts = Parallel(n_jobs=n_jobs)(delayed(_apply_chunk)(fn, c) for c in _chunks(items, chunk))
     return [r for part in parts for r in part]

@@ -1,9 +1,7 @@
-"""Measure into tables on a Ray fleet: ``tablerun.driver.run_into_table`` once per device slug (one
-table per GPU type, the types at the same time, each in a driver thread), with Ray tasks
-(``RayTasks``) as the executor. A lost task (dead, preempted or OOM-killed worker) costs that
-task: its items are sent once more, one at a time to the next target of the device, and recorded
-with the error (``status`` ``crashed``/``oom``/``error``) if that fails too. Ctrl-C cancels the
-tasks in flight; every row already appended stays.
+"""Measure into tables on a Ray fleet: ``run_into_table`` once per device slug (one table per
+GPU type, each in a driver thread), Ray tasks (``RayTasks``) as the executor. A lost task's
+items are sent once more, one at a time to the next target, then recorded with the error
+(``crashed``/``oom``/``error``). Ctrl-C cancels the tasks in flight; rows written stay.
 """
 
 from __future__ import annotations
@@ -47,8 +45,8 @@ class FleetRun:
 
 
 def measure_on(make_job: JobFactory, device: str, items: Sequence[Any], slug: str) -> Rows:
-    """A Ray task: rows for ``items`` measured by ``make_job(device)`` where it runs. Raises
-    ``LatbenchError`` when that device is not of ``slug`` (its rows belong to another table)."""
+    """A Ray task: rows for ``items`` measured by ``make_job(device)`` where it runs;
+    ``LatbenchError`` when that device is not of ``slug`` (its rows belong elsewhere)."""
     job = make_job(device)
     here = str(job.fingerprint.get("slug"))
     if here != slug:
@@ -66,9 +64,9 @@ def _failure_status(ray: Any, exc: BaseException) -> str:
 
 @dataclass
 class RayTasks:
-    """An executor of ``run_into_table``: each batch is a Ray task on one of ``targets`` (round
-    robin), all in flight at once. A lost task is a ``Fault`` blaming no item (the driver sends
-    its items again one at a time, each to the next target); a lost retry blames its item."""
+    """An executor of ``run_into_table``: each batch a Ray task on one of ``targets`` (round
+    robin), all in flight at once. A lost task is a ``Fault`` blaming no item (its items are
+    sent again one at a time, each to the next target); a lost retry blames its item."""
 
     ray: Any
     make_job: JobFactory
@@ -76,11 +74,9 @@ class RayTasks:
     slug: str
     resources: dict[str, float]
     targets: list[Target]
-    retried: dict[str, int] = field(default_factory=dict)
-    """Key -> the target that lost it."""
+    retried: dict[str, int] = field(default_factory=dict)  # key -> the target that lost it
     lost: list[str] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-    """Set by the driver when another device type's run failed or was interrupted."""
+    stop: threading.Event = field(default_factory=threading.Event)  # another type's run ended
     _pending: dict[Any, tuple[list[Any], int]] = field(default_factory=dict, repr=False)
 
     def results(
@@ -128,8 +124,7 @@ class RayTasks:
         return Fault(None, "error", f"the Ray task of {len(keys)} item(s) was lost ({why})")
 
     def close(self) -> None:
-        """Cancel the tasks in flight: queued ones go, a running one's worker exits (a plain
-        cancel raises KeyboardInterrupt in it, which can leave a half-done import behind)."""
+        """Cancel the tasks in flight (force: a plain cancel can leave a half-done import)."""
         for ref in self._pending:
             try:
                 self.ray.cancel(ref, force=True)
@@ -151,11 +146,10 @@ def run_on_fleet(
     on_note: Note = warn_note,
     lock_timeout_s: float | None = None,
 ) -> FleetRun:
-    """Measure every item missing from each fleet device's table (``table_for(slug)``), the
-    targets grouped by the slug their probe reports. ``make_job(device)`` builds the table job
-    where it is called and must be picklable (``fleet.jobs``). Raises ``LatbenchError`` when
-    ``targets`` is empty or ``device`` is ``cuda:N``, N > 0 (a task sees its one GPU as
-    cuda:0); ``KeyboardInterrupt`` after cancelling the tasks in flight."""
+    """Measure every item missing from each fleet device's table (``table_for(slug)``), targets
+    grouped by their probe's slug; ``make_job(device)`` must be picklable (``fleet.jobs``).
+    Raises ``LatbenchError`` when ``targets`` is empty or ``device`` is ``cuda:N``, N > 0 (a
+    task sees its GPU as cuda:0); ``KeyboardInterrupt`` after cancelling the tasks in flight."""
     if not targets:
         raise LatbenchError("no Ray target to measure on")
     if device.startswith("cuda:") and device != "cuda:0":

@@ -1,7 +1,5 @@
-"""A run resumes only a table measured on the same machine and software: the fingerprint
-fields that change what a measurement means (``RESUME_FIELDS``, ``RESUME_LIBRARIES``), not
-instant readings (clocks, throttling); the timer's settings are the protocol's (``protocol_id``).
-"""
+"""A run resumes only a table measured on the same machine and software (``RESUME_FIELDS``,
+``RESUME_LIBRARIES``: not instant readings such as clocks); timer settings: ``protocol_id``."""
 
 from __future__ import annotations
 
@@ -53,13 +51,8 @@ def mismatches(table_fp: Any, run_fp: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def identity_tag(fp: Mapping[str, Any]) -> str:
-    """8 hex digits naming a machine + software identity (for a table's own sibling file)."""
-    return protocol_id(resume_identity(fp))[:8]
-
-
 def sibling_path(path: Path, fp: Mapping[str, Any]) -> Path:
-    """``name.csv`` -> ``name.<identity>.csv``: where a run whose fingerprint differs from the
-    table at ``path`` writes its own table instead."""
-    stem = path.name.removesuffix(".csv")
-    return path.with_name(f"{stem}.{identity_tag(fp)}.csv")
+    """``name.csv`` -> ``name.<identity>.csv`` (8 hex digits of ``resume_identity(fp)``): where
+    a run whose fingerprint differs from the table at ``path`` writes its own table."""
+    identity = protocol_id(resume_identity(fp))[:8]
+    return path.with_name(f"{path.name.removesuffix('.csv')}.{identity}.csv")

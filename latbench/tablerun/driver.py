@@ -1,9 +1,6 @@
-"""(a) + (c): plan what a table lacks under this protocol, have it measured, append it.
-
-``run_into_table`` is the one measure-into-table loop (op, network and memory tables, Ray
-fleets). The driver alone writes, holding ``<table>.csv.lock`` (``filelock``) for the whole
-run: a second run on the same table waits, then resumes with what the first one wrote.
-"""
+"""``run_into_table``, the one measure-into-table loop (ops, networks, memory, Ray fleets): plan
+what a table lacks, have it measured, append it. The driver alone writes, holding
+``<table>.csv.lock`` for the whole run (a second run waits, then resumes)."""
 
 from __future__ import annotations
 
@@ -44,7 +41,6 @@ class TableRun:
 
 
 def warn_note(text: str) -> None:
-    """The default ``on_note``: ``warnings.warn``."""
     warnings.warn(text, stacklevel=4)
 
 
@@ -54,10 +50,9 @@ def resolve_table(
     on_note: Note = warn_note,
     schema: TableSchema | None = None,
 ) -> Path:
-    """``path``, or its sibling ``name.<identity>.csv`` when the table at ``path`` was measured
-    on another machine or software (``compat.mismatches``): a run never resumes another's
-    table. Says why in one line. A directory, or a table of another ``schema``, is a
-    ``TableError`` (``latbench.tables.check_schema``)."""
+    """``path``, or (saying why) its sibling ``name.<identity>.csv`` when the table at ``path``
+    was measured on another machine or software (``compat.mismatches``). A directory, or a
+    table of another ``schema``, is a ``TableError``."""
     p = Path(path)
     if p.is_dir():
         read_table(p)  # raises "is a directory"
@@ -79,7 +74,7 @@ def resolve_table(
 def plan(
     job: TableJob[Item], items: Iterable[Item], done: set[str]
 ) -> tuple[list[Item], list[Item]]:
-    """(a) (pending, skipped): items whose key is not yet done, first occurrence only."""
+    """(pending, skipped): items whose key is not yet done, first occurrence only."""
     pending: list[Item] = []
     skipped: list[Item] = []
     seen = set(done)
@@ -99,8 +94,8 @@ def planned(
 
 
 def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
-    """Groups of at most ``job.group_size`` items and ``job.group_bytes`` of their
-    ``item_bytes`` (a lone item may exceed it) that do not span phases."""
+    """Groups of at most ``job.group_size`` items and ``job.group_bytes`` (a lone item may
+    exceed it) that do not span phases."""
     out: list[list[Item]] = []
     held = 0.0
     for item in items:
@@ -120,14 +115,13 @@ def batches(job: TableJob[Item], items: Sequence[Item]) -> list[list[Item]]:
 
 
 def lock_path(table: Path) -> Path:
-    """``name.csv`` -> ``name.csv.lock``."""
     return table.with_name(table.name + ".lock")
 
 
 @contextlib.contextmanager
 def locked(path: Path, on_note: Note, timeout_s: float | None) -> Iterator[None]:
-    """Hold the exclusive lock of table ``path``, waiting for another run at most
-    ``timeout_s`` (None: as long as it takes; then a ``TableError``)."""
+    """Hold table ``path``'s lock, waiting for another run at most ``timeout_s`` (None: no
+    limit), then a ``TableError``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path(path)))
     try:
@@ -161,11 +155,11 @@ def run_into_table(
 ) -> TableRun:
     """Measure every item of ``items`` not yet in the table under ``job``'s protocol.
 
-    ``executor`` (``worker.InProcess``, the default; ``worker.Worker``; ``fleet.run.RayTasks``)
-    measures the batches; each one's rows are written as it comes back. A fault costs the item
-    at fault, recorded with its status; the rest of its batch is measured again (one at a time
-    when none was at fault). A complete table is only read (read-only media are fine). On
-    ``KeyboardInterrupt`` the executor is stopped and every row written stays: a re-run resumes.
+    ``executor`` (``worker.InProcess`` by default, ``worker.Worker``, ``fleet.run.RayTasks``)
+    measures the batches; rows are written as they come back. A fault costs the item at fault
+    (recorded with its status); the rest of its batch is measured again (one at a time when
+    none was at fault). A complete table is only read. On ``KeyboardInterrupt`` the executor is
+    stopped and every row written stays: a re-run resumes.
     """
     items = list(items)
     run = TableRun(resolve_table(path, job.fingerprint, on_note, job.schema), job.protocol_id)

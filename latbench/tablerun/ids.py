@@ -11,9 +11,8 @@ from latbench.architecture import Architecture
 
 
 def arch_id(arch: Architecture) -> str:
-    """The architecture's id: sha1 (40 hex digits) of ``Architecture.canonical_json()``, the
-    network without node names, edge order (among orders computing the same), name, genotype
-    or meta: the same network has one id whichever way it was written."""
+    """sha1 (40 hex digits) of ``Architecture.canonical_json()``: no node names, edge order,
+    name, genotype or meta, so the same network has one id however it was written."""
     return hashlib.sha1(arch.canonical_json().encode()).hexdigest()
 
 
@@ -23,10 +22,9 @@ without it was written when the id hashed ``Architecture.to_json()`` (names, edg
 
 
 def row_arch_ids(table: Any) -> list[str]:
-    """Each row's ``arch_id`` as ``arch_id`` computes it now: the stored one in a table of
-    ``ARCH_ID_SCHEME``; else recomputed from the row's ``arch_json`` (once per distinct text),
-    so that resuming a table written before measures none of its networks again. Rows without
-    an architecture (op rows of a memory table) keep what they hold."""
+    """Each row's ``arch_id`` as ``arch_id`` computes it: stored in a table of
+    ``ARCH_ID_SCHEME``, else from the row's ``arch_json`` (an older table resumes without
+    re-measuring); rows without an architecture keep what they hold."""
     stored = [str(a) for a in table["arch_id"]]
     meta = table.attrs.get("meta") or {}
     if meta.get("arch_id_scheme") == ARCH_ID_SCHEME or "arch_json" not in table:

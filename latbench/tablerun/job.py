@@ -1,6 +1,5 @@
-"""The ``TableJob`` interface each table kind implements: ``key``/``done_keys`` plan (a),
-``measure`` turns a batch into rows in whatever process runs it (b), the driver appends (c).
-"""
+"""``TableJob``, what each table kind implements: ``key``/``done_keys`` plan, ``measure`` turns
+a batch into rows in whatever process runs it, the driver appends."""
 
 from __future__ import annotations
 
@@ -24,10 +23,9 @@ OnRound = Callable[[int, int], None]
 class TableJob(ABC, Generic[Item]):
     """Base of the table kinds: schema, protocol, the measuring device's fingerprint.
 
-    Subclasses implement ``key``, ``describe`` and ``measure``; up to ``group_size`` items
-    are measured together (interleaved timers), as long as their ``item_bytes`` add up to at
-    most ``group_bytes`` (a group's items are all held in memory at once); ``phase`` keeps
-    groups from spanning passes.
+    Subclasses implement ``key`` and ``measure``; up to ``group_size`` items are measured
+    together (interleaved), their ``item_bytes`` (all held at once) at most ``group_bytes``;
+    ``phase`` keeps groups from spanning passes.
     """
 
     schema: TableSchema
@@ -62,26 +60,20 @@ class TableJob(ABC, Generic[Item]):
         """The columns of the row recorded for an item that faulted, built from its key."""
         return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
 
-    @abstractmethod
-    def describe(self, item: Item) -> dict[str, Any]:
-        """The row's columns known before measuring (keys, shapes, protocol id)."""
-
     def phase(self, item: Item) -> Hashable:
         return None
 
     def item_bytes(self, item: Item) -> float:
-        """Memory (bytes) an item holds while its group is measured, estimated without
-        building it (``group_bytes``). Default: 0."""
+        """Memory (bytes) an item holds while its group is measured, estimated unbuilt."""
         return 0.0
 
     def warm_up(self) -> None:
-        """Pay a worker's one-time costs (imports, device set-up) before the per-item clock
-        runs, so ``--item-timeout`` does not charge them to the first item. Never an item."""
+        """A worker's one-time costs (imports, device set-up), paid before ``--item-timeout``
+        runs."""
 
     @abstractmethod
     def measure(
         self, items: Sequence[Item], on_round: OnRound | None = None, on_turn: OnTurn | None = None
     ) -> list[dict[str, Any]]:
-        """(b) Rows for ``items`` (same order): ``describe`` plus the measured fields, a failure
-        recorded as ``status``/``error``. Runs in any process; raises only on interruption.
-        ``on_turn(i)`` before each step of item ``i`` (build, describe, warm-up, timing)."""
+        """Rows for ``items`` (same order), a failure recorded as ``status``/``error``; raises
+        only on interruption. ``on_turn(i)`` before each step of item ``i`` (build, timing)."""

@@ -1,20 +1,17 @@
-"""(b) Where a batch is measured: ``InProcess`` (this process, no isolation), or ``Worker``.
+"""Where a batch is measured: ``InProcess`` (this process, no isolation), or ``Worker``.
 
-``Worker`` measures in one spawned process, warmed up once and reused, watched from outside so
-that a fault costs the item it hit: an item making no progress for ``item_timeout_s`` (per
-turn: build, warm-up, a round's slice) has the worker SIGKILLed and is recorded ``timeout``; a
-worker that dies (segfault, OOM killer, a kill) costs the item whose turn it was (``crashed``);
-the rest of the batch goes to a fresh worker, one item at a time when no item was at fault. A
-worker past ``max_rss_mb`` after a batch is replaced. Whose turn it is sits in shared memory
-(item index, turn count), read by the driver at least every ``POLL_S``. The worker ignores
-SIGINT (Ctrl-C is the driver's) and dies with the driver (``PR_SET_PDEATHSIG``), even by SIGKILL.
-The worker shows no warning itself: each one it would show goes to the driver, which issues it
-again (once per message and place over all its workers), so the driver's filters and the CLI's
-one-line format apply, and a warning the driver already gave (a model's import) is not repeated.
+``Worker``: one spawned process, warmed up once and reused, watched so that a fault costs the
+item it hit: no progress for ``item_timeout_s`` (per turn: build, warm-up, a round's slice)
+SIGKILLs it (``timeout``); a death (segfault, OOM killer) costs the item whose turn it was
+(``crashed``); the rest of the batch goes to a fresh worker, one item at a time when none was
+at fault. Whose turn it is sits in shared memory, read every ``POLL_S``; past ``max_rss_mb``
+the worker is replaced. It ignores SIGINT, dies with the driver (``PR_SET_PDEATHSIG``) and
+sends its warnings to the driver, which issues each once (its filters and one-line format).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import multiprocessing
@@ -35,14 +32,13 @@ POLL_S = 0.25
 """Longest the driver sleeps between looks at the worker's turn and memory (s)."""
 START_TIMEOUT_S = 600.0
 """How long a fresh worker may take to import, build the job and warm up (s)."""
-_FORWARDED: dict[str | tuple[str, type[Warning], int], int] = {}
-"""``warnings.warn_explicit``'s registry for the workers' warnings: each is issued once."""
+_FORWARDED: dict[str | tuple[str, type[Warning], int], int] = {}  # warn_explicit's registry
 
 
 @dataclass
 class Fault:
-    """A batch that did not come back: the index of the item at fault (None: unknown, before
-    any item's turn), its ``status`` (``timeout`` | ``crashed``) and the error to record."""
+    """A batch that did not come back: the item at fault (None: unknown), its ``status`` and
+    the error to record."""
 
     at: int | None
     status: str
@@ -55,9 +51,8 @@ OnBatchRound = Callable[[int, int, int], None]
 
 
 class Executor(Protocol):
-    """Measures the driver's batches from ``queue`` until it is empty and none is in flight,
-    yielding each with its rows (in order) or the ``Fault`` that lost it (the driver puts
-    batches to measure again at the queue's front between two results)."""
+    """Measures the batches of ``queue`` (the driver may add to it between two results) until
+    none is left or in flight, yielding each with its rows or the ``Fault`` that lost it."""
 
     def results(
         self, job: TableJob[Any], queue: deque[list[Any]], on_round: OnBatchRound | None
@@ -91,23 +86,15 @@ def _rounds(on_round: OnBatchRound, n: int, done: int, rounds: int) -> None:
     on_round(done, rounds, n)
 
 
-def _die_with_parent() -> None:
-    """Receive SIGKILL when the driver dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass
-
-
 def _nominal(job: TableJob[Any]) -> float | None:
-    """What a fresh worker takes over from the last: the drift reference's nominal time
-    (``CpuTimer.reference_nominal_ms``), so a run's rows share one drift scale."""
+    """The drift reference's nominal time, handed to the next worker (one drift scale)."""
     return getattr(getattr(job, "timer", None), "reference_nominal_ms", None)
 
 
 def _serve(conn: Connection, job: TableJob[Any], nominal: float | None, turns: Any) -> None:
     """The worker's loop: warm up once, then measure each batch received, until ``None``."""
-    _die_with_parent()
+    with contextlib.suppress(OSError, AttributeError):  # die with the driver, even by SIGKILL
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # Linux PR_SET_PDEATHSIG
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def forward(
@@ -164,9 +151,8 @@ def _death(exitcode: int | None) -> str:
 
 @dataclass
 class Worker(InProcess):
-    """One spawned measuring process, started on first use, replaced after a fault or when
-    its RSS passed ``max_rss_mb`` (MiB; None: never). ``item_timeout_s``: the per-turn
-    wall-clock limit (None: none). ``on_note``: one line per replacement."""
+    """One spawned measuring process, started on first use, replaced after a fault or past
+    ``max_rss_mb`` (MiB); ``item_timeout_s``: the per-turn limit; ``on_note``: replacements."""
 
     item_timeout_s: float | None = None
     max_rss_mb: float | None = None
@@ -222,8 +208,7 @@ class Worker(InProcess):
             self._stop(kill=False)
 
     def _wait(self, limit_s: float | None, on_round: OnRound | None, n: int = 0) -> Any:
-        """The worker's next message other than a round's progress, or the ``Fault`` that
-        stopped it: dead, or no turn for ``limit_s``."""
+        """The worker's next message but progress, or the ``Fault`` (dead, or stuck ``limit_s``)."""
         deadline = None if limit_s is None else time.monotonic() + limit_s
         ticks = self._turns[1]
         while True:
@@ -236,10 +221,9 @@ class Worker(InProcess):
                 if msg[0] == "warning":
                     _, text, category, filename, lineno = msg
                     warnings.warn_explicit(text, category, filename, lineno, registry=_FORWARDED)
-                    continue
-                if msg[0] != "round":
+                elif msg[0] != "round":
                     return msg
-                if on_round is not None:
+                elif on_round is not None:
                     on_round(msg[1], msg[2])
                 continue
             if ready:
@@ -272,11 +256,9 @@ class Worker(InProcess):
         if self._proc is None:
             return
         if not kill:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(None)
                 self._proc.join(5)
-            except OSError:
-                pass
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()

@@ -1,9 +1,7 @@
-"""A table's rows, checked as they are read: rules per column (``ENUMS``, ``POSITIVE_ON_OK``,
-the numeric columns) and between the statistics of a row (``check_consistent``), applied to
-whole columns; op keys and architectures parsed by their own readers. The first bad value is
-one ``TableError`` naming the file, line and field. A latency <= 0 on an ``ok`` row is
-refused (the timer floors 0.0 samples at its resolution).
-"""
+"""A table's rows, checked as they are read, whole columns at a time: per column (``ENUMS``,
+numbers, ``POSITIVE_ON_OK``), between a row's statistics (``check_consistent``), op keys and
+architectures by their own readers. The first bad value is one ``TableError`` naming the file,
+line and field."""
 
 from __future__ import annotations
 
@@ -43,8 +41,7 @@ MAX_COUNT = 1e18
 """Counts (FLOPs, bytes, parameters) above this are corrupt."""
 MAX_MIB = 1e9
 MAX_SAMPLES = 1e9
-"""Samples kept per row (``n_samples``): a run stops at ``TimingConfig.max_samples`` (5000 by
-default) or its budget; a billion samples of even 1 µs is 17 min timing one op: corrupt."""
+"""``n_samples`` above this (17 min of 1 µs samples; runs stop at 5000 by default): corrupt."""
 
 POSITIVE_ON_OK = (
     "latency_median_ms",
@@ -56,15 +53,16 @@ POSITIVE_ON_OK = (
     "latency_ci95_high_ms",
 )
 """Latency statistics that must be finite and > 0 on an ``ok`` row (when present)."""
+POSITIVE = "a latency > 0 ms on an ok row (0 is floored at the timer's resolution when measured)"
 REQUIRED_ON_OK = "latency_median_ms"
+SHAPE = r"([1-9][0-9]{0,18}(x[1-9][0-9]{0,18})*)?"
 ORDERED_ON_OK = (
     ("latency_min_ms", "latency_median_ms"),
     ("latency_median_ms", "latency_p90_ms"),
     ("latency_p90_ms", "latency_p99_ms"),
     ("latency_min_ms", "latency_mean_ms"),
 )
-"""(low, high): statistics of one row's samples, low <= high (when both are present); a
-column converted to other units, or edited alone, breaks the order."""
+"""(low, high): statistics of one row's samples, low <= high (when both are present)."""
 CORRECTED = {
     "latency_min_corrected_ms": "latency_min_ms",
     "latency_median_corrected_ms": "latency_median_ms",
@@ -75,15 +73,14 @@ WHOLE_ON_OK = ("n_samples", "calls_per_sample")
 
 
 MAX_FIELD_CHARS = 2**24
-"""Longest CSV field read (Python's csv default is 131 072 characters): the ``arch_json`` of
-a traced model (``latbench.models``) lists every op key, a few hundred KB for a Swin."""
+"""Longest CSV field read (csv's default: 131 072): a traced Swin's ``arch_json`` is ~300 KB."""
 csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 
 
 def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
-    """CSV text -> string DataFrame; the header must be the schema's (or an older version's
-    without the trailing ``schema.added`` columns, read as empty) and every row exactly as wide
-    (a row with a field too many or too few, or an unterminated quote, is refused)."""
+    """CSV text -> checked DataFrame (``check_header``, ``to_numbers``, ``check_rows``; the
+    ``schema.added`` columns an older table lacks read as empty); a row of another width, or an
+    unterminated quote, is refused."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[list[str]] = []
     try:
@@ -98,7 +95,10 @@ def parse_rows(path: Path, text: str, schema: TableSchema) -> pd.DataFrame:
             rows.append(row + [""] * (len(schema.names) - len(header)))
     except csv.Error as exc:
         raise TableError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
-    return pd.DataFrame(rows, columns=schema.names, dtype=str)
+    df = pd.DataFrame(rows, columns=schema.names, dtype=str)
+    to_numbers(path, df, schema)
+    check_rows(path, df, schema)
+    return df
 
 
 def check_header(path: Path, header: list[str], schema: TableSchema) -> None:
@@ -123,17 +123,10 @@ def _fail(path: Path, df: pd.DataFrame, bad: pd.Series, col: str, expected: str)
 
 def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
     """Numeric columns to float in place: finite, >= 0 and below a sane bound, or empty (NaN).
-    Plain Python per cell: tables are small, and this is several times faster than pandas."""
+    Plain Python per cell: several times faster than pandas on these small tables."""
+    bounds = {"_ms": MAX_LATENCY_MS, "_mib": MAX_MIB, "n_samples": MAX_SAMPLES}
     for col in schema.numeric():
-        bound = (
-            MAX_LATENCY_MS
-            if col.endswith("_ms")
-            else MAX_MIB
-            if col.endswith("_mib")
-            else MAX_SAMPLES
-            if col == "n_samples"
-            else MAX_COUNT
-        )
+        bound = next((b for end, b in bounds.items() if col.endswith(end)), MAX_COUNT)
         values = []
         for i, text in enumerate(df[col].tolist()):
             try:
@@ -150,9 +143,8 @@ def to_numbers(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
 
 
 def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
-    """Enums, latencies on ok rows, input shapes, JSON objects, and the columns a higher layer
-    interprets, parsed by that layer's own reader whatever was imported before: op keys
-    (``OpSpec.from_key``, ``check_keys``) and architectures (``Architecture.from_json``)."""
+    """Enums, latencies on ok rows, input shapes, JSON objects, op keys (``check_keys``) and
+    architectures (``check_architectures``)."""
     for col, valid in ENUMS.items():
         if col in df.columns:
             _fail(path, df, ~df[col].isin(valid), col, "one of " + ", ".join(valid))
@@ -160,24 +152,11 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
         ok = df["status"] == "ok"
         for col in (c for c in POSITIVE_ON_OK if c in df.columns):
             missing = df[col].isna() if col == REQUIRED_ON_OK else False
-            _fail(
-                path,
-                df,
-                ok & (missing | (df[col] <= 0)),
-                col,
-                "a latency > 0 ms on an ok row (0 is floored at the timer's resolution "
-                "when measured)",
-            )
+            _fail(path, df, ok & (missing | (df[col] <= 0)), col, POSITIVE)
         check_consistent(path, df, ok)
     if "input_shape" in df.columns:
-        shapes = df["input_shape"].astype(str)
-        _fail(
-            path,
-            df,
-            ~shapes.str.fullmatch(r"([1-9][0-9]{0,18}(x[1-9][0-9]{0,18})*)?"),
-            "input_shape",
-            "sizes like 1x16x32x32 (or empty)",
-        )
+        bad = ~df["input_shape"].astype(str).str.fullmatch(SHAPE)
+        _fail(path, df, bad, "input_shape", "sizes like 1x16x32x32 (or empty)")
     if "key" in df.columns:
         check_keys(path, df)
     if "arch_json" in df.columns:
@@ -187,8 +166,8 @@ def check_rows(path: Path, df: pd.DataFrame, schema: TableSchema) -> None:
 
 
 def check_consistent(path: Path, df: pd.DataFrame, ok: pd.Series) -> None:
-    """An ok row's statistics agree with each other: ``ORDERED_ON_OK``, ``drift`` > 0 and
-    the ``CORRECTED`` columns equal to their statistic / drift (to 1e-6), ``WHOLE_ON_OK``."""
+    """An ok row's statistics agree: ``ORDERED_ON_OK``, ``drift`` > 0 and the ``CORRECTED``
+    columns equal to their statistic / drift (to 1e-6), ``WHOLE_ON_OK``."""
     tolerance = 1 + 1e-9  # each value was written with repr (exact); a little slack anyway
     for low, high in ORDERED_ON_OK:
         if low in df.columns and high in df.columns:
@@ -216,10 +195,9 @@ def _check_json_objects(path: Path, df: pd.DataFrame, col: str) -> None:
 
 
 def check_keys(path: Path, df: pd.DataFrame) -> None:
-    """The ``key`` column: every op key parses, agrees with the row's kind, dtype, mode and
-    shape columns (when given), and is rewritten in canonical form (``from_key(k).key``); an
-    arch row of a memory table is keyed ``arch:<arch_id>``. ``op_params`` is derived from the
-    key (the file's copy, written for people reading the CSV, is not read: one truth)."""
+    """The ``key`` column: every op key parses (``OpSpec.from_key``), agrees with the row's
+    kind, dtype, mode and shape (when given) and is made canonical; an arch row of a memory
+    table is keyed ``arch:<arch_id>``. ``op_params`` is rewritten from the key (one truth)."""
     subjects = df["subject"].tolist() if "subject" in df.columns else ["op"] * len(df)
     canonical, params = [], []
     for i, (row, subject) in enumerate(zip(df.to_dict("records"), subjects)):
@@ -237,12 +215,8 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
         except LatbenchError as exc:
             raise TableError(f"{path}: line {i + 2}, field 'key': {exc}") from None
         shape = "x".join(map(str, spec.input_shape))
-        for col, want in (
-            ("kind", spec.kind),
-            ("dtype", spec.dtype),
-            ("mode", spec.mode),
-            ("input_shape", shape),
-        ):
+        expect = dict(kind=spec.kind, dtype=spec.dtype, mode=spec.mode, input_shape=shape)
+        for col, want in expect.items():
             if row.get(col, "") not in ("", want):
                 raise TableError(
                     f"{path}: line {i + 2}, field {col!r}: {row[col]!r} "
@@ -256,8 +230,7 @@ def check_keys(path: Path, df: pd.DataFrame) -> None:
 
 
 def check_architectures(path: Path, df: pd.DataFrame) -> None:
-    """The ``arch_json`` column (every networks row, memory rows of subject arch) must rebuild
-    an Architecture (parsed once: ``latbench.architecture.parse_architecture`` keeps it)."""
+    """The ``arch_json`` of every arch row must rebuild an Architecture (``from_json``)."""
     subjects = df["subject"].tolist() if "subject" in df.columns else ["arch"] * len(df)
     for i, (text, subject) in enumerate(zip(df["arch_json"].tolist(), subjects)):
         if subject == "arch":

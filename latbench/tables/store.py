@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from latbench.atomic import write_atomically
 from latbench.errors import NOT_A_TABLE, InputFileError, TableError, with_filename
 from latbench.jsonio import loads, read_text, validated
-from latbench.tables.checks import Timer, check_header, check_rows, parse_rows, to_numbers
+from latbench.tables.checks import Timer, check_header, parse_rows
 from latbench.tables.schema import SCHEMAS, TableSchema
 
 
@@ -40,9 +40,8 @@ def refuse_table(path: str | os.PathLike[str], what: str) -> None:
 
 
 class TableMeta(dict):  # type: ignore[type-arg]
-    """A table's side-car as ``read_table`` puts it in ``attrs['meta']``: read-only (nested
-    objects too) and shared, not deep-copied by pandas after every operation, by every frame
-    derived from the table. ``meta.thawed()`` is a plain, mutable deep copy."""
+    """A table's side-car in ``attrs['meta']``: read-only (nested objects too), so that every
+    frame derived from the table shares it (pandas deep-copies attrs after every operation)."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> TableMeta:
         return self
@@ -61,7 +60,8 @@ class TableMeta(dict):  # type: ignore[type-arg]
 
     def thawed(self) -> dict[str, Any]:
         """A plain, mutable deep copy (nested objects plain dicts too)."""
-        return _thawed(self)  # type: ignore[no-any-return]
+        plain: dict[str, Any] = json.loads(json.dumps(self))
+        return plain
 
     __setitem__ = __delitem__ = __ior__ = _read_only
     clear = pop = popitem = setdefault = update = _read_only
@@ -72,14 +72,6 @@ class TableMeta(dict):  # type: ignore[type-arg]
         return cls({k: cls.of(v) if isinstance(v, Mapping) else v for k, v in data.items()})
 
 
-def _thawed(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _thawed(v) for k, v in value.items()}
-    if isinstance(value, list):  # shared by every frame of the table: never handed out
-        return [_thawed(v) for v in value]
-    return value
-
-
 class Fingerprint(BaseModel):
     """The device a table was measured on; only its ``slug`` is read (other fields: any)."""
 
@@ -88,9 +80,8 @@ class Fingerprint(BaseModel):
 
 
 class Protocol(BaseModel):
-    """A side-car's ``protocol``: the measuring protocol's fields that latbench writes
-    (``latbench.profile.protocol_of``: the timer's ``describe()``, ``TimingConfig.as_dict``)
-    checked for sense; a field absent (an imported or memory table) is not checked."""
+    """A side-car's ``protocol`` (``latbench.profile.protocol_of``): the fields latbench writes,
+    checked for sense when present (imported and memory tables lack them)."""
 
     model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     timer: Timer | None = None
@@ -107,8 +98,8 @@ class Protocol(BaseModel):
 
 
 class SideCar(BaseModel):
-    """The schema of a table's side-car ``<table>.meta.json`` (docs/formats.md): a known table
-    schema at the version this latbench reads; other fields are kept as written."""
+    """A table's side-car ``<table>.meta.json`` (docs/formats.md): a known table schema at the
+    version this latbench reads; other fields are kept as written."""
 
     model_config = ConfigDict(strict=True, extra="allow", defer_build=True)
     table_schema: str = Field(alias="schema")
@@ -138,8 +129,7 @@ class SideCar(BaseModel):
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The side-car of ``path``, checked against ``SideCar``: it must exist, parse and name a
-    known schema at the version this latbench reads."""
+    """The side-car of ``path``, checked against ``SideCar``; else a ``TableError``."""
     mp = meta_path(path)
     try:
         meta: dict[str, Any] = loads(read_text(mp, "side-car"), str(mp))
@@ -162,8 +152,7 @@ def _drop_partial_last_line(path: Path) -> None:
 
 
 def _add_missing_columns(path: Path, schema: TableSchema) -> None:
-    """Check the header (``check_header``); rewrite an older table without the trailing
-    ``schema.added`` columns with them (empty), atomically."""
+    """Check the header; rewrite an older table with the ``schema.added`` columns (empty)."""
     with open(path, encoding="utf-8-sig", newline="") as fh:  # a byte-order mark is no column
         reader = csv.reader(fh)
         header = next(reader, [])
@@ -192,8 +181,7 @@ def _not_a_directory(p: Path) -> None:
 def check_schema(
     path: str | os.PathLike[str], meta: Mapping[str, Any], expected: TableSchema | None
 ) -> None:
-    """One ``TableError`` naming the schema found and the one expected, when they differ (an op
-    table given where a networks table is read, ...)."""
+    """One ``TableError`` naming the schema found and the one expected, when they differ."""
     if expected is not None and meta.get("schema") != expected.name:
         raise TableError(
             f"{path}: is a {meta.get('schema')} table (its side-car's schema); "
@@ -225,8 +213,6 @@ def read_table(path: str | os.PathLike[str], schema: TableSchema | None = None) 
         raise TableError(str(exc)) from None
     complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
     df = parse_rows(p, complete, schema)
-    to_numbers(p, df, schema)
-    check_rows(p, df, schema)
     df.attrs["meta"] = TableMeta.of(meta)
     return df
 
@@ -245,7 +231,13 @@ class TableWriter:
         if self.path.exists() and self.path.stat().st_size > 0:
             existing = read_meta(self.path)
             check_schema(self.path, existing, schema)
-            self._check_same_device(existing, meta)
+            old = existing.get("fingerprint", {}).get("slug")
+            new = meta.get("fingerprint", {}).get("slug")
+            if old and new and old != new:
+                raise TableError(
+                    f"{self.path}: table holds device {old!r}, this run measures "
+                    f"{new!r}; write to that device's own folder instead"
+                )
             _drop_partial_last_line(self.path)
             _record_protocol(self.path, existing, meta)
         if self.path.exists() and self.path.stat().st_size > 0:  # a whole header at least
@@ -255,15 +247,6 @@ class TableWriter:
         else:
             write_atomically(meta_path(self.path), _side_car(schema, meta))
             self._write_line(schema.names)
-
-    def _check_same_device(self, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-        old = existing.get("fingerprint", {}).get("slug")
-        new = meta.get("fingerprint", {}).get("slug")
-        if old and new and old != new:
-            raise TableError(
-                f"{self.path}: table holds device {old!r}, this run measures "
-                f"{new!r}; write to that device's own folder instead"
-            )
 
     def _write_line(self, values: list[Any]) -> None:
         try:
@@ -285,8 +268,7 @@ def write_table(
     meta: Mapping[str, Any],
     rows: list[Mapping[str, Any]],
 ) -> Path:
-    """Write a whole table (CSV + side-car) at once, each file atomically (``write_atomically``),
-    for tables made in one go (imports) rather than measured row by row."""
+    """Write a whole table (CSV + side-car, each atomically) made in one go (imports)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     csv_text = _csv_text([schema.names, *(_values(path, schema, row) for row in rows)])
@@ -295,8 +277,7 @@ def write_table(
 
 
 def _record_protocol(path: Path, existing: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-    """A run under a protocol the side-car does not name yet adds it to ``other_protocols``,
-    so that every row's ``protocol_id`` keeps its protocol."""
+    """Add a run's protocol, when new, to the side-car's ``other_protocols``."""
     pid, others = meta.get("protocol_id"), dict(existing.get("other_protocols", {}))
     if pid is None or pid == existing.get("protocol_id") or pid in others:
         return
@@ -305,13 +286,11 @@ def _record_protocol(path: Path, existing: Mapping[str, Any], meta: Mapping[str,
 
 
 def _side_car(schema: TableSchema, meta: Mapping[str, Any]) -> str:
-    """A new table's side-car: its schema, version and column docs, then ``meta``."""
     full = {"schema": schema.name, "schema_version": schema.version, "columns": schema.doc()}
     return _json_text({**full, **meta})
 
 
 def _json_text(side_car: Mapping[str, Any]) -> str:
-    """A side-car as written: indented, keys sorted, one trailing newline."""
     return json.dumps(side_car, indent=2, sort_keys=True) + "\n"
 
 

@@ -1,9 +1,5 @@
-"""One row per key and protocol: the check loaders run before fitting on a table.
-
-Two writers without a lock (or a hand-merged file) can leave a key twice under one protocol;
-fitting on such a table would silently pick one. ``require_unique_keys`` refuses it, naming
-the keys. The same key under two protocols is allowed (a re-measurement under a new protocol).
-"""
+"""One row per key and protocol, checked before fitting (two unlocked writers or a hand-merged
+file can leave a key twice); the same key under two protocols is a re-measurement, allowed."""
 
 from __future__ import annotations
 

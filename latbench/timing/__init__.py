@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TypeAlias
 
 import torch
 
@@ -21,24 +20,7 @@ from latbench.timing.cpu import CpuTimer, resolve_clock, torch_threads
 from latbench.timing.cuda import CudaTimer
 from latbench.timing.measurement import Measurement
 
-
-class Timer(Protocol):
-    config: TimingConfig
-
-    @property
-    def device(self) -> str: ...
-
-    def describe(self) -> dict[str, object]: ...
-
-    def measure(self, fn: Callable[[], object]) -> Measurement: ...
-
-    def measure_many(
-        self,
-        fns: Sequence[Callable[[], object]],
-        on_round: Callable[[int, int], None] | None = None,
-        *,
-        on_turn: OnTurn | None = None,
-    ) -> list[Measurement | Exception]: ...
+Timer: TypeAlias = CpuTimer | CudaTimer
 
 
 def make_timer(

@@ -25,13 +25,12 @@ FEW_SAMPLES = 3
 
 @dataclass(frozen=True)
 class DriftReference:
-    """A fixed callable measured in every round beside an interleaved group, so that a
-    slow-down of the whole machine shows as ``drift`` (``latbench.timed.DRIFT_REFERENCE``)."""
+    """A fixed callable measured in every round beside an interleaved group: the machine's
+    slow-down shows as ``drift`` (``latbench.timed.DRIFT_REFERENCE``). ``id``: its name in a
+    table's protocol; ``build()``: the callable (called once per group: cache it)."""
 
     id: str
-    """Its name in a table's protocol: tables on different references share no drift scale."""
     build: Callable[[], Callable[[], object]]
-    """Returns the callable to time (a timer calls it once per group; cache it)."""
 
 
 @dataclass(frozen=True)
@@ -46,33 +45,20 @@ class TimingConfig:
     min_sample_ms: float = 0.5
     batch: int = 10
     rounds: int = 1
-    """> 1: callables measured together are interleaved in this many rounds of
-    ``budget_ms / rounds`` each (see ``measure_each``)."""
+    """> 1: callables measured together are interleaved in rounds (``measure_each``)."""
     reference: DriftReference | None = None
-    """With ``rounds > 1``: also measure this fixed reference (recorded by its id in the
-    protocol) in every round, so each Measurement carries ``reference_ms`` and ``drift`` (the
-    machine's slow-down) and its drift-corrected statistics."""
+    """With ``rounds > 1``: measured in every round, giving each Measurement its ``drift``."""
 
     def __post_init__(self) -> None:
-        if self.reference is not None and not isinstance(self.reference, DriftReference):
-            raise TypeError(
-                f"TimingConfig.reference is a DriftReference (latbench.timed.DRIFT_REFERENCE) "
-                f"or None, not {self.reference!r}"
-            )
-        if (
-            self.budget_ms <= 0
-            or self.min_samples < 1
-            or self.target_rel_ci <= 0
-            or self.rounds < 1
-        ):
+        if min(self.budget_ms, self.min_samples, self.target_rel_ci, self.rounds) <= 0:
             raise ValueError(
                 f"invalid TimingConfig {self}: budgets, sample counts, rounds and "
                 "the CI target must be positive"
             )
 
     def as_dict(self) -> dict[str, float | str]:
-        """The protocol fields; ``rounds`` only when interleaving, so that tables measured
-        before it existed keep their protocol id."""
+        """The protocol fields (``rounds`` and ``reference`` only when used: the protocol id
+        of a table measured without them stays)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         if self.rounds == 1:
             del out["rounds"]
@@ -90,24 +76,22 @@ its time to answer with torch.utils.benchmark's ``blocked_autorange`` (0.2 s min
 
 
 def min_sample_ms_for(device: str, clock: str = "wall") -> float:
-    """Shortest sample on ``device``: CPU ops are timed in blocks of >= 0.5 ms (clock and loop
-    overhead stay small beside them), >= 1 ms on the ``thread`` clock (a read is a system call
-    of about 2-4 µs: <= 0.4 % of a sample); on a GPU each call is bracketed by its own events."""
+    """Shortest sample on ``device``: 0.5 ms on the CPU (clock and loop overhead stay small),
+    1 ms on the ``thread`` clock (a 2-4 µs system call per read); 0 on a GPU (events)."""
     if device.split(":")[0] != "cpu":
         return 0.0
     return 1.0 if clock in ("thread", "thread_time_ns") else 0.5
 
 
 class Sampler(Protocol):
-    """A clock plus a way to take ``n`` samples of ``calls`` back-to-back calls each."""
+    """A clock (``now_ns``: the budget's) and ``sample``: per-call ms of ``n`` samples of
+    ``calls`` back-to-back calls each."""
 
     name: str
 
     def now_ns(self) -> int: ...
 
-    def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
-        """Per-call milliseconds of ``n`` samples."""
-        ...
+    def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]: ...
 
 
 PRIMED_SLICE = 4
@@ -115,11 +99,10 @@ PRIMED_SLICE = 4
 
 
 def bound_ms(config: TimingConfig, call_ms: float) -> float:
-    """The most time one op of ``call_ms`` per call takes to measure (ms, give or take the
-    noise of one call): two calls (the untimed first and one sample) when a call outlasts
-    ``budget_ms``; else its first call, an estimate and warm-up within ``warmup_ms`` (or one
-    call), and samples within ``budget_ms`` (interleaved slices add their untimed first calls,
-    ``1 / PRIMED_SLICE`` of it at most)."""
+    """The most time (ms, give or take one call's noise) measuring an op of ``call_ms`` per
+    call takes: two calls when a call outlasts ``budget_ms``; else the first call, warm-up
+    (``warmup_ms`` or one call), ``budget_ms`` of samples and, interleaved, the slices'
+    untimed calls (``budget_ms / PRIMED_SLICE`` at most)."""
     if call_ms >= config.budget_ms:
         return 2 * call_ms
     primed = config.budget_ms / PRIMED_SLICE if config.rounds > 1 else 0.0
@@ -127,9 +110,8 @@ def bound_ms(config: TimingConfig, call_ms: float) -> float:
 
 
 def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -> tuple[int, float]:
-    """Untimed first call, an estimate of 1-3 calls, warm-up; returns (calls per sample,
-    sample ms). A first call outlasting ``budget_ms`` is the estimate and the warm-up; the
-    estimate counts towards ``warmup_ms``, and warm-up stops short of it (``bound_ms``)."""
+    """Untimed first call, an estimate of 1-3 calls (counted in ``warmup_ms``), warm-up;
+    returns (calls per sample, sample ms). A first call outlasting ``budget_ms`` is all."""
     first = sampler.sample(fn, 1, 1)  # untimed: lazy init, allocator, autotuning
     t0 = sampler.now_ns()
     if first[0] < config.budget_ms:
@@ -148,21 +130,23 @@ def _warm_up(fn: Callable[[], object], sampler: Sampler, config: TimingConfig) -
     return calls, sample_ms
 
 
-def _few_samples(n: int, config: TimingConfig) -> tuple[str, ...]:
-    if n >= FEW_SAMPLES:
-        return ()
-    return (
-        f"only {n} sample(s): a call outlasts the {config.budget_ms:g} ms budget "
-        "(no spread or CI estimated; raise --budget-ms for more)",
+def _measurement(
+    samples: list[float], calls: int, sampler: Sampler, total_s: float, stop: str, budget_ms: float
+) -> Measurement:
+    """The Measurement of ``samples``, warning when there are fewer than ``FEW_SAMPLES``."""
+    few = (
+        f"only {len(samples)} sample(s): a call outlasts the {budget_ms:g} ms budget "
+        "(no spread or CI estimated; raise --budget-ms for more)"
     )
+    warn = (few,) if len(samples) < FEW_SAMPLES else ()
+    return Measurement(tuple(samples), calls, sampler.name, total_s, stop, warn)
 
 
 def measure_adaptive(
     fn: Callable[[], object], sampler: Sampler, config: TimingConfig
 ) -> Measurement:
-    """Time ``fn`` with ``sampler`` following ``config``; returns the kept samples. Batches
-    are sized to end within the budget on its clock (the first one short, to see what a
-    sample costs there); one sample is taken when none fits."""
+    """Time ``fn`` with ``sampler`` following ``config``. Batches end within the budget on its
+    clock (the first one short, to see what a sample costs); one sample when none fits."""
     t0 = sampler.now_ns()
     calls, sample_ms = _warm_up(fn, sampler, config)
 
@@ -184,33 +168,25 @@ def measure_adaptive(
         if len(samples) >= config.min_samples and median_rel_ci95(samples) <= config.target_rel_ci:
             reason = "converged"
             break
-    return Measurement(
-        samples_ms=tuple(samples),
-        calls_per_sample=calls,
-        timer=sampler.name,
-        total_s=(sampler.now_ns() - t0) / 1e9,
-        stop_reason=reason,
-        extra_warnings=_few_samples(len(samples), config),
-    )
+    total_s = (sampler.now_ns() - t0) / 1e9
+    return _measurement(samples, calls, sampler, total_s, reason, config.budget_ms)
 
 
 @dataclass
 class _Slot:
-    """One interleaved callable: calls per sample, the current sample length, its samples."""
+    """One interleaved callable; ``credit_ms``: each round adds ``budget_ms / rounds``, each
+    sample takes its length (a sample longer than a slice is taken every few rounds)."""
 
     calls: int
     sample_ms: float
     samples: list[float] = field(default_factory=list)
     spent_ns: int = 0
     credit_ms: float = 0.0
-    """Budget not yet spent: each round adds ``budget_ms / rounds``, each sample takes its
-    length; an op whose sample outlasts a round's slice samples every few rounds."""
 
 
 OnTurn = Callable[[int], None]
-"""``on_turn(i)``: callable ``i`` of the batch starts a turn (its build, warm-up or a round's
-slice); ``len(batch)`` stands for the timer's drift reference. Called between timed calls, never
-inside one (a watchdog can reset a per-item deadline and note which item is running)."""
+"""``on_turn(i)``: callable ``i`` (``len(batch)``: the drift reference) starts a turn (build,
+warm-up, a round's slice); called between timed calls (a watchdog's per-item deadline)."""
 
 
 def measure_each(
@@ -223,57 +199,31 @@ def measure_each(
     nominal_ms: float | None = None,
     on_turn: OnTurn | None = None,
 ) -> list[Measurement | Exception]:
-    """A Measurement, or the exception that stopped it, for every callable of ``fns``.
+    """A Measurement, or the exception that stopped it (the others go on), per callable.
 
-    ``config.rounds == 1``: one after the other with ``measure_adaptive``. ``rounds > 1``:
-    each callable is warmed up, then in every round each one in turn takes samples for
-    ``budget_ms / rounds`` (one untimed call first when the slice holds several samples, so
-    that it does not pay for the caches the others left cold). A callable that raises is
-    dropped; the others go on. ``on_round(done, rounds)`` is called after each round (progress);
-    ``on_turn(i)`` before each ``measure_adaptive`` of callable ``i``, or before each of its
-    interleaved turns (warm-up, then one per round; the reference's are ``on_turn(len(fns))``).
+    ``rounds == 1``: one after the other (``measure_adaptive``). ``rounds > 1``: each is warmed
+    up, then in every round each takes samples for ``budget_ms / rounds`` (after one untimed call
+    when the slice holds several samples: the others left the caches cold). ``on_round(done,
+    rounds)`` after each round; ``on_turn(i)`` before each measuring, warm-up or slice of callable
+    ``i`` (``len(fns)``: the reference).
 
-    ``reference`` (interleaved only): a fixed callable measured in every round beside the
-    others. Each Measurement then carries the reference's fastest sample in the group
-    (``reference_ms``) and ``drift = reference_ms / nominal_ms`` (``nominal_ms`` defaults to
-    this group's reference: drift 1), divided out of the ``*_corrected_ms`` statistics.
+    ``reference`` (interleaved only): a fixed callable measured in every round; each Measurement
+    carries its fastest sample (``reference_ms``) and ``drift = reference_ms / nominal_ms``
+    (default: this group's reference), divided out of the ``*_corrected_ms`` statistics.
     """
+    turn = on_turn or (lambda i: None)
     if config.rounds == 1:
-        out: list[Measurement | Exception] = []
+        each: list[Measurement | Exception] = []
         for i, fn in enumerate(fns):
-            if on_turn is not None:
-                on_turn(i)
+            turn(i)
             try:
-                out.append(measure_adaptive(fn, sampler, config))
+                each.append(measure_adaptive(fn, sampler, config))
             except Exception as exc:  # noqa: BLE001 - recorded for this callable only
-                out.append(exc)
-        return out
-    everything = [*fns, reference] if reference is not None else list(fns)
-    results = _interleaved(everything, sampler, config, on_round, on_turn)
-    if reference is None:
-        return results
-    ref = results.pop()
-    if not isinstance(ref, Measurement):
-        return results
-    ref_ms = min(ref.samples_ms)
-    drift = ref_ms / (nominal_ms or ref_ms)
-    return [
-        replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
-        for m in results
-    ]
-
-
-def _interleaved(
-    fns: Sequence[Callable[[], object]],
-    sampler: Sampler,
-    config: TimingConfig,
-    on_round: Callable[[int, int], None] | None = None,
-    on_turn: OnTurn | None = None,
-) -> list[Measurement | Exception]:
-    """``measure_each`` for ``rounds > 1``: warm-ups, then round-robin slices."""
-    out: list[Measurement | Exception | None] = [None] * len(fns)
+                each.append(exc)
+        return each
+    fns = [*fns, reference] if reference is not None else list(fns)
+    out: dict[int, Measurement | Exception] = {}
     live: dict[int, _Slot] = {}
-    turn = on_turn or _no_turn
     for i, fn in enumerate(fns):
         turn(i)
         t0 = sampler.now_ns()
@@ -309,24 +259,27 @@ def _interleaved(
         if on_round is not None:
             on_round(done, config.rounds)
     for i, slot in live.items():
-        out[i] = Measurement(
-            samples_ms=tuple(slot.samples),
-            calls_per_sample=slot.calls,
-            timer=sampler.name,
-            total_s=slot.spent_ns / 1e9,
-            stop_reason=f"rounds={config.rounds}",
-            extra_warnings=_few_samples(len(slot.samples), config),
+        stop = f"rounds={config.rounds}"
+        out[i] = _measurement(
+            slot.samples, slot.calls, sampler, slot.spent_ns / 1e9, stop, config.budget_ms
         )
-    return out  # type: ignore[return-value]
-
-
-def _no_turn(i: int) -> None:
-    pass
+    results = [out[i] for i in range(len(fns))]
+    if reference is None:
+        return results
+    ref = results.pop()
+    if not isinstance(ref, Measurement):
+        return results
+    ref_ms = min(ref.samples_ms)
+    drift = ref_ms / (nominal_ms or ref_ms)
+    return [
+        replace(m, reference_ms=ref_ms, drift=drift) if isinstance(m, Measurement) else m
+        for m in results
+    ]
 
 
 def renumbered_turns(on_turn: OnTurn | None, kept: Sequence[int], n: int) -> OnTurn | None:
-    """``on_turn`` for a batch made of the callables ``kept`` (indices) of a batch of ``n``:
-    turn ``j`` is reported as ``kept[j]``, anything past them (the reference) as ``n``."""
+    """``on_turn`` for the callables ``kept`` (indices) of a batch of ``n``: turn ``j`` is
+    reported as ``kept[j]``, anything past them (the reference) as ``n``."""
     if on_turn is None:
         return None
     return lambda j: on_turn(kept[j] if j < len(kept) else n)

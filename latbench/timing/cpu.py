@@ -1,10 +1,9 @@
 """CPU timer: a choice of clock, an explicit torch thread count, an optional drift reference.
 
-Clocks (docs/measurement-protocol.md, "Which CPU clock"): ``thread`` (``time.thread_time_ns``:
-with one torch thread, the latency on a dedicated core, time descheduled left out; a read is a
-2-4 µs system call, so samples are >= 1 ms; refused with more threads), ``wall``
-(``time.perf_counter_ns``: what a user waits, other processes included), ``auto`` (``thread``
-with one thread, else ``wall``). Budgets always count wall time.
+Clocks (docs/measurement-protocol.md): ``thread`` (``time.thread_time_ns``: one torch thread's
+latency on a dedicated core, time descheduled left out; refused with more threads), ``wall``
+(``time.perf_counter_ns``: what a user waits), ``auto`` (``thread`` with one thread, else
+``wall``). Budgets always count wall time.
 """
 
 from __future__ import annotations
@@ -23,11 +22,10 @@ from latbench.timing.measurement import Measurement
 
 CLOCKS: dict[str, Callable[[], int]] = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
 CLOCK_CHOICES = ("auto", *CLOCKS)
-"""Values of ``--clock``: ``auto`` picks, or one of ``CLOCKS``."""
+"""Values of ``--clock``."""
 
 LOADED_WARN = 0.5
-"""Multi-threaded runs warn when the 1-minute load average exceeds this share of the cores
-left over by the run's own threads."""
+"""Multi-threaded runs warn above this 1-minute load average per core left to other work."""
 
 
 @contextlib.contextmanager
@@ -44,10 +42,8 @@ def torch_threads(threads: int | None) -> Iterator[int]:
 
 def resolve_clock(clock: str, threads: int) -> str:
     """``thread`` or ``wall`` for ``clock`` (auto/thread/wall) at ``threads`` torch threads.
-
     Raises ``MeasurementError`` for an unknown clock, or ``thread`` with more than one thread
-    (the other threads' work would not be counted: it is not a latency).
-    """
+    (the other threads' work would not be counted: it is not a latency)."""
     if clock not in CLOCK_CHOICES:
         raise MeasurementError(f"clock {clock!r} is not one of {', '.join(CLOCK_CHOICES)}")
     if clock == "auto":
@@ -62,7 +58,7 @@ def resolve_clock(clock: str, threads: int) -> str:
 
 
 def warn_if_loaded(threads: int) -> str:
-    """A warning text (also issued) when a multi-threaded run starts on a loaded machine."""
+    """The warning issued when a multi-threaded run starts on a loaded machine ('' if none)."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -92,7 +88,6 @@ class CpuSampler:
         self.name = f"cpu-{self.clock_name}"
 
     def now_ns(self) -> int:
-        """Budget clock: wall time (the user's wait), or the test's fake clock."""
         return self._budget_clock()
 
     def sample(self, fn: Callable[[], object], calls: int, n: int) -> list[float]:
@@ -106,12 +101,8 @@ class CpuSampler:
 
 
 class CpuTimer:
-    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring.
-
-    ``clock``: ``auto`` / ``thread`` / ``wall`` (module docstring), or a callable returning ns
-    (tests). With ``config.reference`` and ``rounds > 1``, ``measure_many`` measures the
-    reference in every round beside the callables (``measure_each``).
-    """
+    """Adaptive CPU timer; ``threads`` fixes torch's intra-op thread count while measuring;
+    ``clock``: ``auto`` / ``thread`` / ``wall``, or a callable returning ns (tests)."""
 
     def __init__(
         self,
@@ -125,17 +116,12 @@ class CpuTimer:
         if isinstance(clock, str):
             clock = resolve_clock(clock, threads or torch.get_num_threads())
         self.sampler = CpuSampler(clock)
+        self.clock = self.sampler.clock_name
         self._warned = False
         self.reference_nominal_ms: float | None = None
         """What ``drift`` is relative to: the first group's reference, unless set."""
 
-    @property
-    def device(self) -> str:
-        return "cpu"
-
-    @property
-    def clock(self) -> str:
-        return self.sampler.clock_name
+    device = "cpu"
 
     def describe(self) -> dict[str, object]:
         return {
@@ -156,8 +142,7 @@ class CpuTimer:
         *,
         on_turn: Callable[[int], None] | None = None,
     ) -> list[Measurement | Exception]:
-        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
-        (``on_round``, ``on_turn``: see ``measure_each``)."""
+        """Each callable's Measurement or error (``measure_each``)."""
         with torch_threads(self.threads) as n:
             if self.clock == "perf_counter_ns" and not self._warned:
                 self._warned = bool(warn_if_loaded(n))
@@ -171,8 +156,6 @@ class CpuTimer:
                 nominal_ms=self.reference_nominal_ms,
                 on_turn=on_turn,
             )
-        for m in out:
-            if isinstance(m, Measurement) and m.reference_ms is not None:
-                self.reference_nominal_ms = self.reference_nominal_ms or m.reference_ms
-                break
+        firsts = [m.reference_ms for m in out if isinstance(m, Measurement) and m.reference_ms]
+        self.reference_nominal_ms = self.reference_nominal_ms or next(iter(firsts), None)
         return out

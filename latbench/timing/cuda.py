@@ -1,9 +1,6 @@
-"""CUDA-event timer: events around each sample, one synchronize per batch of samples.
-
-Optional L2 flush (a buffer zeroed outside the timed region before each sample, as triton's
-``do_bench`` does) and optional CUDA-graph replay for tiny ops whose launch cost dominates.
-The GPU's clocks and settings are never changed; throttling seen while measuring is reported
-as a warning on the measurement.
+"""CUDA-event timer: events around each sample, one synchronize per batch of samples; an
+optional L2 flush before each sample (as triton's ``do_bench``) and CUDA-graph replay (tiny
+ops). GPU clocks and settings are never changed; throttling is a warning on the measurement.
 """
 
 from __future__ import annotations
@@ -25,13 +22,11 @@ L2_FLUSH_BYTES = 256 * 1024 * 1024
 
 
 def gpu_math_state() -> dict[str, Any]:
-    """The process's GPU math settings that change what a kernel computes and how fast:
-    cuDNN autotuning (``cudnn.benchmark``) and determinism, TF32 for convolutions and for
-    matmuls, and ``torch.get_float32_matmul_precision()``. Part of every CUDA protocol, so
-    toggling one changes the protocol id (timm's published GPU numbers were taken with
-    ``cudnn.benchmark=True`` and TF32 on). Where TF32 was set through torch's newer
-    ``fp32_precision`` settings, the legacy flags cannot be read (torch raises on the mix) and
-    the TF32 entries hold those settings ('tf32', 'ieee', 'none'). Read only; never changed here."""
+    """The GPU math settings that change a kernel's result and speed (part of every CUDA
+    protocol: timm's GPU numbers used ``cudnn.benchmark`` and TF32): cuDNN autotuning and
+    determinism, TF32 for convolutions and matmuls, the float32 matmul precision. Where TF32
+    was set through torch's ``fp32_precision`` (legacy flags then raise) the TF32 entries
+    hold that ('tf32', 'ieee', 'none'). Read only."""
     with warnings.catch_warnings():  # the allow_tf32 flags may be deprecated in newer torch
         warnings.simplefilter("ignore")
         return {
@@ -50,8 +45,7 @@ def gpu_math_state() -> dict[str, Any]:
 
 
 def _setting(legacy: Callable[[], object], backend: str) -> object:
-    """``legacy()``, or the ``fp32_precision`` of ``torch.backends.<backend>`` where torch
-    refuses the legacy read because the new API was used."""
+    """``legacy()``, or ``torch.backends.<backend>.fp32_precision`` where torch refuses it."""
     try:
         return legacy()
     except RuntimeError:
@@ -66,8 +60,10 @@ class CudaEventSampler:
 
     name = "cuda-event"
 
-    def __init__(self, device: torch.device, l2_flush: bool = False):
+    def __init__(self, device: torch.device, l2_flush: bool = False, graph: bool = False):
         self.device = device
+        if graph:
+            self.name = "cuda-event+graph"
         self._flush = (
             torch.empty(L2_FLUSH_BYTES, dtype=torch.int8, device=device) if l2_flush else None
         )
@@ -116,17 +112,14 @@ class CudaTimer:
         cuda_graph: bool = False,
     ):
         self._device = require_cuda(device)
+        self.device = str(self._device)
         self.config = config or TimingConfig(min_sample_ms=0.0)
         self.l2_flush, self.cuda_graph = l2_flush, cuda_graph
-        self.sampler = CudaEventSampler(self._device, l2_flush)
-
-    @property
-    def device(self) -> str:
-        return str(self._device)
+        self.sampler = CudaEventSampler(self._device, l2_flush, cuda_graph)
 
     def describe(self) -> dict[str, object]:
         return {
-            "timer": self.sampler.name + ("+graph" if self.cuda_graph else ""),
+            "timer": self.sampler.name,
             "l2_flush": self.l2_flush,
             "gpu_math": gpu_math_state(),
             **self.config.as_dict(),
@@ -145,8 +138,7 @@ class CudaTimer:
         *,
         on_turn: Callable[[int], None] | None = None,
     ) -> list[Measurement | Exception]:
-        """Each callable's Measurement or error; interleaved when ``config.rounds > 1``
-        (``on_round``, ``on_turn``: see ``measure_each``)."""
+        """Each callable's Measurement or error (``measure_each``)."""
         with torch.cuda.device(self._device):
             runs: dict[int, Callable[[], object]] = {}
             out: dict[int, Measurement | Exception] = {}
@@ -165,14 +157,11 @@ class CudaTimer:
             after, held_after = gpu_throttle(self._device)
             below = throttled_between(held, held_after)
         seen = sorted(set(before) | set(after))
-        name = self.sampler.name + ("+graph" if self.cuda_graph else "")
         warn = [f"GPU throttled while measuring: {', '.join(seen)}"] if seen else []
         if below:
             warn.append(f"GPU held below its application clocks while measuring: {below}")
         for i, r in zip(runs, results):
-            out[i] = (
-                r
-                if isinstance(r, Exception)
-                else replace(r, timer=name, extra_warnings=(*r.extra_warnings, *warn))
-            )
+            if isinstance(r, Measurement):
+                r = replace(r, extra_warnings=(*r.extra_warnings, *warn))
+            out[i] = r
         return [out[i] for i in range(len(fns))]

@@ -17,16 +17,8 @@ CONTENTION_MEDIAN_OVER_MIN = 2.0
 
 Z_95 = 1.959963984540054
 
-TIMER_RESOLUTION_MS = {"cuda-event": 5e-4, "cuda-event+graph": 5e-4}
-"""Resolution of each timer: CUDA events resolve about 0.5 µs (CUDA runtime API,
-cudaEventElapsedTime); CPU timers use ``time.get_clock_info('perf_counter')``."""
-
-
-def timer_resolution_ms(timer: str) -> float:
-    """The smallest non-zero time ``timer`` can report, in ms (per sample, not per call)."""
-    if timer in TIMER_RESOLUTION_MS:
-        return TIMER_RESOLUTION_MS[timer]
-    return max(time.get_clock_info("perf_counter").resolution * 1e3, 1e-6)
+CUDA_EVENT_RESOLUTION_MS = 5e-4
+"""CUDA events resolve about 0.5 µs (CUDA runtime API, cudaEventElapsedTime)."""
 
 
 def median_ci95(sorted_ms: np.ndarray) -> tuple[float, float]:
@@ -70,9 +62,14 @@ class Measurement:
     def __post_init__(self) -> None:
         if not self.samples_ms:
             raise ValueError("a Measurement needs at least one sample")
-        floor = timer_resolution_ms(self.timer) / max(1, self.calls_per_sample)
         zeros = sum(1 for s in self.samples_ms if s <= 0)
         if zeros:  # an op with no kernel (identity) on a coarse clock: floor, and say so
+            resolution_ms = (
+                CUDA_EVENT_RESOLUTION_MS
+                if self.timer.startswith("cuda-event")
+                else max(time.get_clock_info("perf_counter").resolution * 1e3, 1e-6)
+            )
+            floor = resolution_ms / max(1, self.calls_per_sample)
             warning = (
                 f"{zeros} sample(s) of 0 ms (below the timer's resolution) floored at "
                 f"{floor:.3g} ms: the op is faster than this timer can resolve"
