@@ -37,9 +37,11 @@ from torch import nn
 
 from latbench.errors import OpSpecError
 from latbench.model_loader import load_model, parse_model_spec, trusted_model
-from latbench.ops.registry import register_op
+from latbench.ops import params as P
+from latbench.ops.params import Checker
+from latbench.ops.registry import Builder, register_op
 from latbench.opspec import InputSpec, OpSpec
-from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
+from latbench.trust import check_trusted
 
 RANKS = tuple(range(1, 9))
 _FORBIDDEN = "|;\n"
@@ -135,27 +137,21 @@ def resolve_function(name: str) -> Callable[..., Any]:
         return lambda self, *a, **k: getattr(self, method)(*a, **k)
     check_trusted(name, "torch_call")
     module, _, attr = name.rpartition(".")
-    if module == "builtins":
-        fn = getattr(builtins, attr, None)
-    else:
-        try:
-            obj: Any = importlib.import_module(module)
-            fn = obj
-            for part in attr.split("."):
-                fn = getattr(fn, part)
-        except (ImportError, AttributeError, ValueError):
-            fn = None
-    if fn is None:
-        try:  # a nested qualname: module.Class.method
-            head, _, cls = module.rpartition(".")
-            fn = getattr(getattr(importlib.import_module(head), cls), attr)
-        except (ImportError, AttributeError, ValueError):
-            fn = None
+    head, _, owner = module.rpartition(".")
+    fn = _lookup(module, attr) or _lookup(head, owner, attr)  # module.fn or module.Class.fn
     if not callable(fn):
         raise OpSpecError(
             f"torch_call: function {name!r} does not resolve (its module is not importable here)"
         )
     return fn
+
+
+def _lookup(module: str, *attrs: str) -> Any:
+    """``module.attrs[0].attrs[1]...``, or None where it does not import or resolve."""
+    try:
+        return functools.reduce(getattr, attrs, importlib.import_module(module))
+    except (ImportError, AttributeError, ValueError):
+        return None
 
 
 def function_name(fn: Callable[..., Any]) -> str:
@@ -180,10 +176,9 @@ def resolve_class(name: str) -> type:
     """The ``nn.Module`` class ``module.Class`` names, in a trusted package only."""
     check_trusted(name, "torch_module")
     module, _, attr = name.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
-        raise OpSpecError(f"torch_module: class {name!r} does not resolve") from None
+    cls = _lookup(module, attr)
+    if cls is None:
+        raise OpSpecError(f"torch_module: class {name!r} does not resolve")
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise OpSpecError(f"torch_module: {name!r} is not an nn.Module class")
     return cls
@@ -267,8 +262,7 @@ def _digest(value: Any, shape: tuple[int, ...]) -> str:
 
 def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
     specs = p["inputs"]
-    first = specs[0].partition(":")[0] if specs else ""
-    want = tuple(int(s) for s in first.split("x")) if first else (1,)
+    want = (_parse_input(specs[0])[0] if specs else ()) or (1,)
     if tuple(shape) != want:
         raise ValueError(
             f"input shape {shape} must be the first input's ({specs[:1]}, or 1 for a scalar)"
@@ -286,41 +280,36 @@ def _refs(template: Any) -> set[int]:
     return set()
 
 
-_CALL_PARAMS = {"inputs": _inputs_checker, "args": _template("args"), "kwargs": _template("kwargs")}
-_CALL_DEFAULTS: dict[str, Any] = {"inputs": (), "args": (), "kwargs": ()}
+def _traced_kind(name: str, **table: tuple[Any, Checker]) -> Callable[[Builder], Builder]:
+    """``register_op`` for a kind of traced call: ``table``'s parameters, then the call's
+    ``inputs``, ``args`` and ``kwargs``."""
+    return register_op(
+        name,
+        ranks=RANKS,
+        check=_first_input,
+        inputs=_input_specs,
+        **P.declare(
+            **table,
+            inputs=((), _inputs_checker),
+            args=((), _template("args")),
+            kwargs=((), _template("kwargs")),
+        ),
+    )
 
 
-@register_op(
-    "torch_call",
-    defaults={"fn": "torch.add", **_CALL_DEFAULTS},
-    ranks=RANKS,
-    params={"fn": _text, **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
-)
+@_traced_kind("torch_call", fn=("torch.add", _text))
 def build_torch_call(spec: OpSpec) -> nn.Module:
     """A traced function or tensor-method call (add, matmul, softmax, permute, cat, ...)."""
     return TracedCall(resolve_function(spec.p["fn"]), spec.p["args"], spec.p["kwargs"])
 
 
-def decode_init(init: tuple) -> dict[str, Any]:
-    return {k: _decoder(v)(()) for k, v in init}
-
-
-@register_op(
-    "torch_module",
-    defaults={"module": "torch.nn.Identity", "init": (), **_CALL_DEFAULTS},
-    ranks=RANKS,
-    params={"module": _text, "init": _template("kwargs"), **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
-)
+@_traced_kind("torch_module", module=("torch.nn.Identity", _text), init=((), _template("kwargs")))
 def build_torch_module(spec: OpSpec) -> nn.Module:
     """A traced leaf module rebuilt from its class and constructor arguments (Conv2d,
     BatchNorm2d, LayerNorm, GELU, MultiheadAttention, ...)."""
     cls = resolve_class(spec.p["module"])
     try:
-        module = cls(**decode_init(spec.p["init"]))
+        module = cls(**{k: _decoder(v)(()) for k, v in spec.p["init"]})
     except (TypeError, ValueError, RuntimeError) as exc:
         raise OpSpecError(
             f"torch_module: {spec.p['module']}(...) does not build: "
@@ -345,10 +334,7 @@ def block_digest(block: nn.Module) -> str:
     tell apart: the block's ``repr``, parameter and buffer shapes, and the qualified name and
     source of each of its classes outside torch (two ``net.py`` files in two folders, or one
     edited between runs, give two keys, not one row of the other's latency)."""
-    parts = [repr(block)]
-    parts += [
-        f"{n}:{tuple(t.shape)}" for n, t in [*block.named_parameters(), *block.named_buffers()]
-    ]
+    parts = [repr(block), *(f"{n}:{shape}" for n, shape in tensor_shapes(block))]
     classes: set[type] = {type(m) for m in block.modules()}
     for cls in sorted(classes, key=lambda c: c.__qualname__):
         if cls.__module__.split(".")[0] != "torch":
@@ -356,11 +342,15 @@ def block_digest(block: nn.Module) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
+def tensor_shapes(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of every parameter and buffer of ``module``."""
+    return [(n, tuple(t.shape)) for n, t in [*module.named_parameters(), *module.named_buffers()]]
+
+
 @functools.lru_cache(maxsize=256)
 def _class_source(cls: type) -> str:
-    """A class's qualified name and source (``inspect.getsource`` parses its whole module:
-    ~130 ms for timm's ViT ``Block``, once per leaf node of a trace without this cache). Keyed
-    by the class object: two same-named classes of two files stay two entries."""
+    """A class's qualified name and source (cached: ``inspect.getsource`` takes ~130 ms for
+    timm's ViT ``Block``)."""
     name = f"{cls.__module__}.{cls.__qualname__}"
     try:
         return f"{name}\n{inspect.getsource(cls)}"
@@ -368,19 +358,12 @@ def _class_source(cls: type) -> str:
         return name  # no source file (built in a notebook cell): the repr and names stand
 
 
-@register_op(
+@_traced_kind(
     "submodule",
-    defaults={
-        "model": "torchvision:resnet18",
-        "shape": "1x3x224x224",
-        "path": "fc",
-        "digest": "",
-        **_CALL_DEFAULTS,
-    },
-    ranks=RANKS,
-    params={"model": _text, "shape": _text, "path": _text, "digest": _digest, **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
+    model=("torchvision:resnet18", _text),
+    shape=("1x3x224x224", _text),
+    path=("fc", _text),
+    digest=("", _digest),
 )
 def build_submodule(spec: OpSpec) -> nn.Module:
     """A leaf block taken from the model itself (a ``--leaf`` class, or a module that does
