@@ -69,7 +69,7 @@ FORMAT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 
 
 class FrozenMeta(dict):
-    """A read-only dict for the ``meta`` of cached, shared networks (copies are itself)."""
+    """A read-only dict for the ``meta`` of cached, shared networks (``copy`` is itself)."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -81,9 +81,6 @@ class FrozenMeta(dict):
     clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
 
     def __copy__(self) -> FrozenMeta:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMeta:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -217,6 +214,7 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
     return tuple(segments), nodes[-1]
 
 
+@lru_cache(maxsize=32768)
 def build_network(
     cell: tuple[str, ...],
     size: str = "small",
@@ -232,13 +230,6 @@ def build_network(
     Networks are immutable (``meta`` is read-only), so the last 32,768 built are cached:
     re-reading a 15,625-network table costs lookups, not rebuilds.
     """
-    return _build(tuple(cell), size, batch, n_classes, prune)
-
-
-@lru_cache(maxsize=32768)
-def _build(
-    cell: tuple[str, ...], size: str, batch: int, n_classes: int, prune: bool
-) -> Architecture:
     if size not in CELLS_PER_STAGE:
         raise GenotypeError(
             f"unknown size {size!r} for space {SPACE!r}; valid: {', '.join(CELLS_PER_STAGE)}"
