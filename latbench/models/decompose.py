@@ -151,36 +151,29 @@ def qualified(cls: type) -> str:
 def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.Module]]:
     """(path, module) of the model's modules whose code was running when ``exc`` was raised,
     outermost first."""
-    paths = {id(m): p for p, m in root.named_modules()}
-    out = []
-    tb = exc.__traceback__
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if (
-            isinstance(owner, nn.Module)
-            and id(owner) in paths
-            and "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/")
-        ):
-            out.append((paths[id(owner)], owner))
-        tb = tb.tb_next
-    return out
+    modules = {id(m): (p, m) for p, m in root.named_modules()}
+    return [
+        modules[owner]
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+        if (owner := id(frame.f_locals.get("self"))) in modules
+        and not _in_torch(frame.f_code.co_filename)
+    ]
+
+
+def _in_torch(filename: str) -> bool:
+    return "/torch/" in filename.replace("\\", "/")
 
 
 def _raised_at(exc: BaseException, owners: list[tuple[str, nn.Module]]) -> str:
     """`` in module PATH (Class) at file.py:LINE (code)``: where ``exc`` was raised (the
     innermost module of the model whose code was running, and that code)."""
-    frame = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
-            frame = tb
-        tb = tb.tb_next
     where = ""
     if owners:
         path, module = owners[-1]
         where += f" in module {path or '(the model itself)'} ({type(module).__name__})"
-    if frame is not None:
-        line = traceback.extract_tb(frame, limit=1)[0]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_torch(f.filename)]
+    if frames:
+        line = frames[-1]
         where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
     return where
 

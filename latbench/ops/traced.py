@@ -20,14 +20,12 @@ are plain JSON lists), slices, ``...``, dtypes, memory formats and non-finite fl
 
 from __future__ import annotations
 
-import builtins
 import copy
 import functools
 import hashlib
 import importlib
 import inspect
 import math
-import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -156,14 +154,9 @@ def _lookup(module: str, *attrs: str) -> Any:
 
 def function_name(fn: Callable[..., Any]) -> str:
     """The name ``resolve_function`` turns back into ``fn``; ``OpSpecError`` if none does."""
+    short = getattr(fn, "__name__", "")
     name = f"{getattr(fn, '__module__', None) or ''}.{getattr(fn, '__qualname__', '')}"
-    if fn is getattr(operator, getattr(fn, "__name__", ""), None):
-        name = f"_operator.{fn.__name__}"
-    elif getattr(fn, "__module__", None) is None and hasattr(torch, getattr(fn, "__name__", "")):
-        name = f"torch.{fn.__name__}"
-    if fn is getattr(builtins, getattr(fn, "__name__", ""), None):
-        name = f"builtins.{fn.__name__}"
-    for candidate in (name, f"torch.{getattr(fn, '__name__', '')}"):
+    for candidate in (name, f"_operator.{short}", f"builtins.{short}", f"torch.{short}"):
         try:
             if resolve_function(candidate) is fn:
                 return candidate
