@@ -1,13 +1,7 @@
 """Op kinds of traced models (``latbench.models``): one call as the model runs it, rebuilt from
-its key alone so that a worker process can time it.
-
-- ``torch_call``: a function or tensor method (``torch.add``, ``operator.add``,
-  ``method:permute``, ``torch.nn.functional.gelu``, ...) with its constant arguments.
-- ``torch_module``: a leaf module rebuilt from its class and constructor arguments (checked,
-  when traced, to rebuild a module of the same ``repr`` and parameter shapes).
-- ``submodule``: a leaf module that cannot be rebuilt alone (a ``--leaf`` block, a module with
-  non-constant constructor arguments), taken from the model itself: model name, model input
-  shape and module path.
+its key alone so that a worker process can time it: ``torch_call`` (a function or tensor
+method), ``torch_module`` (a leaf module rebuilt from its class and constructor arguments) and
+``submodule`` (a leaf block taken from the model itself); see each builder.
 
 All three take their inputs as the call received them: ``inputs`` lists every tensor argument
 as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's; ``"NxCxHxW:dtype:s0,s1,..."`` with
@@ -274,8 +268,7 @@ def _refs(template: Any) -> set[int]:
 
 
 def _traced_kind(name: str, **table: tuple[Any, Checker]) -> Callable[[Builder], Builder]:
-    """``register_op`` for a kind of traced call: ``table``'s parameters, then the call's
-    ``inputs``, ``args`` and ``kwargs``."""
+    """``register_op`` of a traced-call kind: ``table`` plus ``inputs``, ``args``, ``kwargs``."""
     return register_op(
         name,
         ranks=RANKS,

@@ -61,7 +61,12 @@ class Space:
         return list(dict.fromkeys(self._only(OpSpec, "ops", specs)))
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
-        """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
+        """``n`` networks drawn with ``numpy.random.default_rng(seed)``; a negative or
+        non-integer seed and ``n < 0`` are one ``LatbenchError``."""
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise LatbenchError(f"seed {seed!r} must be an integer in [0, 2**63)")
+        if n < 0:
+            raise LatbenchError(f"number of architectures {n} must be >= 0")
         if self.sampler is None:
             raise LatbenchError(
                 f"space {self.name!r} has no architecture sampler; spaces "
