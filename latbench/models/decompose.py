@@ -194,11 +194,8 @@ def _check_it_runs(model: nn.Module, x: torch.Tensor, name: str) -> None:
 
 
 def _has_tensor(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_tensor(v) for v in value)
-    return False
+    nested = isinstance(value, (list, tuple)) and any(map(_has_tensor, value))
+    return nested or isinstance(value, torch.Tensor)
 
 
 @dataclass(frozen=True)

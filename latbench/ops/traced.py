@@ -103,19 +103,20 @@ def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
         parts = [_decoder(v) for v in template[1:]]
         return lambda ts: [p(ts) for p in parts]
     if isinstance(template, tuple):
-        if not _has_refs(template):
+        if not _tags(template):
             return lambda ts: template
         parts = [_decoder(v) for v in template]
         return lambda ts: tuple(p(ts) for p in parts)
     return lambda ts: template
 
 
-def _has_refs(template: Any) -> bool:
+def _tags(template: Any) -> list[str]:
+    """Every ``$``-tagged string of ``template`` (a tensor reference ``$i`` or a form)."""
     if isinstance(template, str):
-        return template.startswith("$")
+        return [template] if template.startswith("$") else []
     if isinstance(template, tuple):
-        return any(_has_refs(v) for v in template)
-    return False
+        return [tag for v in template for tag in _tags(v)]
+    return []
 
 
 def resolve_function(name: str) -> Callable[..., Any]:
@@ -180,7 +181,7 @@ class TracedCall(nn.Module):
         self.fn = fn
         self._args = _decoder(tuple(args))
         self._kwargs = [(k, _decoder(v)) for k, v in kwargs]
-        self._simple = tuple(args)[:1] == ("$0",) and not _has_refs(tuple(args)[1:]) and not kwargs
+        self._simple = tuple(args)[:1] == ("$0",) and not _tags(tuple(args)[1:]) and not kwargs
         self._rest = tuple(args)[1:]
 
     def forward(self, *tensors: torch.Tensor) -> Any:
@@ -254,17 +255,9 @@ def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
         raise ValueError(
             f"input shape {shape} must be the first input's ({specs[:1]}, or 1 for a scalar)"
         )
-    for ref in _refs(p["args"]) | _refs(p["kwargs"]):
-        if ref >= len(specs):
-            raise ValueError(f"argument ${ref} refers to a missing input ({len(specs)} given)")
-
-
-def _refs(template: Any) -> set[int]:
-    if isinstance(template, str) and template[1:].isdigit() and template.startswith("$"):
-        return {int(template[1:])}
-    if isinstance(template, tuple):
-        return set().union(*(_refs(v) for v in template)) if template else set()
-    return set()
+    for tag in _tags((p["args"], p["kwargs"])):
+        if tag[1:].isdigit() and int(tag[1:]) >= len(specs):
+            raise ValueError(f"argument {tag} refers to a missing input ({len(specs)} given)")
 
 
 def _traced_kind(name: str, **table: tuple[Any, Checker]) -> Callable[[Builder], Builder]:
