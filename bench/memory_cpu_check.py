@@ -21,9 +21,8 @@ import numpy as np
 from latbench.archs import sample_architectures
 from latbench.device import fingerprint
 from latbench.memory.allocator import replay_live
-from latbench.memory.cpu import measure_cpu
 from latbench.memory.steps import TrainConfig
-from latbench.memory.table import arch_id, default_memory_table, measure_into_table
+from latbench.memory.table import arch_id, default_memory_table, measure_into_table, measure_memory
 from latbench.memory.trace import trace_training
 from latbench.predictors.memory import TrainingMemoryPredictor
 from latbench.tables import read_table
@@ -47,7 +46,7 @@ def main() -> None:
     measure_into_table(
         archs,
         path,
-        lambda a: measure_cpu(a, config, args.threads),
+        lambda a: measure_memory(a, "cpu", config, args.threads),
         "cpu",
         config,
         threads=args.threads,

@@ -1,10 +1,8 @@
 """``Architecture``: a discrete network of a search space as a DAG of OpSpecs.
 
-Nodes are named tensors; every ``Edge`` applies one OpSpec to the value of its source node(s)
-(two for aggregation ops) and adds its output into its destination node, DARTS-style: a node's
-value is the sum of its incoming edges. Chains are edges ``n_i -> n_{i+1}``; cells are the
-NAS-Bench-201 / RT-DNAS DAGs. The same object is measured as a whole (``build``), predicted
-(``ops``, ``longest_path``) and exported to ONNX.
+Nodes are named tensors; every ``Edge`` applies one OpSpec to its source node(s) (two for
+aggregation ops) and adds its output into its destination node (DARTS-style sums). The same
+object is measured as a whole (``build``), predicted (``ops``, ``longest_path``) and exported.
 """
 
 from __future__ import annotations
@@ -45,9 +43,7 @@ def longest_path(
 
     ``wiring``: per edge (source nodes, destination node), in topological order.
     ``edge_cost``: (n_edges, *batch) numpy array or torch tensor (differentiable: the gradient
-    goes to the edges of the longest path); the result has shape ``batch``. The one
-    longest-path DP: ``Architecture.longest_path``, ``predictors.batch.Wiring`` and the RT-DNAS
-    latency model call it.
+    goes to the edges of the longest path); the result has shape ``batch``.
     """
     if isinstance(edge_cost, torch.Tensor):
         maximum, zero = torch.maximum, edge_cost.new_zeros(edge_cost.shape[1:])
@@ -89,15 +85,14 @@ class Architecture:
             missing = [s for s in e.src if s not in known]
             if missing:
                 raise LatbenchError(
-                    f"architecture {self.name or self.space!r}: edge {i} "
-                    f"({e.op.kind}) reads node(s) {missing} before they are "
-                    "written; edges must be in topological order"
+                    f"architecture {self.name or self.space!r}: edge {i} ({e.op.kind}) reads "
+                    f"node(s) {missing} before they are written; edges must be in topological order"
                 )
             known.add(e.dst)
         if self.output not in known:
             raise LatbenchError(
-                f"architecture {self.name or self.space!r}: output node "
-                f"{self.output!r} is never written"
+                f"architecture {self.name or self.space!r}: output node {self.output!r} is never "
+                "written"
             )
 
     def ops(self) -> list[OpSpec]:
@@ -155,14 +150,10 @@ class Architecture:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def canonical_json(self) -> str:
-        """The network alone, independent of node names and of the order of edges among the
-        orders that compute the same thing: what ``latbench.tablerun.ids.arch_id`` hashes.
-
-        Nodes are labelled by what they compute and how they are used (``_node_labels``) and
-        the edges, written with those labels, sorted. ``name``, ``genotype``, ``meta`` and
-        ``space`` are left out, except a traced model's ``meta["model"]`` (what ``build``
-        builds). An architecture that reads a node before its last write (where order
-        changes the result) keeps its edge order; only its node names are canonical.
+        """The network alone, independent of node names and of equivalent edge orders: what
+        ``latbench.tablerun.ids.arch_id`` hashes. Edges are written with ``_node_labels`` and
+        sorted; of ``meta`` only a traced model's ``meta["model"]`` is kept. An architecture that
+        reads a node before its last write keeps its edge order (only node names are canonical).
         """
         doc: dict[str, Any] = {"model": self.meta["model"]} if "model" in self.meta else {}
         labels = _node_labels(self)
@@ -201,9 +192,8 @@ class Architecture:
 
     @classmethod
     def from_json(cls, text: str, source: str = "architecture") -> Architecture:
-        """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``.
-        Cached by text like ``OpSpec.from_key``: the objects are shared, so their ``meta`` is
-        not to be changed."""
+        """Parse ``to_json``'s text strictly (``latbench.jsonio.loads``), then ``from_dict``;
+        cached by text (shared objects: do not change their ``meta``)."""
         try:
             return _parsed(text)
         except LatbenchError:  # parse again to name ``source`` in the error
@@ -216,8 +206,6 @@ class Architecture:
 
 
 class EdgeDoc(BaseModel):
-    """One edge as ``Edge.to_dict`` writes it."""
-
     model_config = ConfigDict(strict=True, defer_build=True)
     src: list[str]
     dst: str
@@ -242,15 +230,14 @@ def _parsed(text: str) -> Architecture:
 
 
 def _digest(*parts: Any) -> str:
-    """16 hex digits of sha1 over ``repr`` of strings, ints, bools and lists of them."""
+    """16 hex digits of sha1 over ``repr(parts)``."""
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16]
 
 
 def _node_labels(arch: Architecture) -> dict[str, str] | None:
-    """Name-free label of every node: a digest of what it computes (its incoming ops and their
-    inputs' labels, from the input down) and how it is used (the ops reading it and their
-    outputs' labels, from the output up); None when a node is read before its last write, so
-    that the edges' order is part of the network."""
+    """Name-free label of every node: a digest of what it computes (incoming ops and their
+    inputs' labels) and how it is used (ops reading it and their outputs' labels); None when a
+    node is read before its last write (the edges' order is part of the network)."""
     read: set[str] = set()
     for e in arch.edges:
         if e.dst in read or e.dst in e.src:
@@ -295,12 +282,11 @@ class ArchitectureModule(nn.Module):
 
 
 GenotypeBuilder = Callable[[str, Mapping[str, Any]], Architecture]
-_GENOTYPE_BUILDERS: Registry[GenotypeBuilder] = Registry("genotype builder", LatbenchError)
+_GENOTYPE_BUILDERS: Registry[GenotypeBuilder] = Registry("genotype builder")
 
 
 def register_genotype(space: str) -> Callable[[GenotypeBuilder], GenotypeBuilder]:
-    """Decorator registering ``build(genotype, meta) -> Architecture`` for ``space``: the
-    network its genotype string and build parameters (``Architecture.meta``) stand for."""
+    """Decorator registering ``build(genotype, meta) -> Architecture`` for ``space``."""
 
     def decorate(fn: GenotypeBuilder) -> GenotypeBuilder:
         _GENOTYPE_BUILDERS.add(space, fn)
@@ -314,9 +300,8 @@ def spaces_with_genotypes() -> list[str]:
 
 
 def from_compact(data: Mapping[str, Any], source: str = "architecture") -> Architecture:
-    """The architecture of a compact JSON object (``compact_dict``): rebuilt by its space's
-    genotype builder and checked to carry the same name; every failure is one
-    ``LatbenchError`` naming ``source``."""
+    """The architecture of a compact JSON object (``compact_dict``), rebuilt by its space's
+    genotype builder; every failure is one ``LatbenchError`` naming ``source``."""
     space = data.get("space")
     if space not in spaces_with_genotypes():
         raise LatbenchError(
@@ -337,17 +322,11 @@ def from_compact(data: Mapping[str, Any], source: str = "architecture") -> Archi
 
 
 def compact_dict(arch: Architecture) -> dict[str, Any]:
-    """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead
-    of tens of KB for a paper-size network. Only for spaces that rebuild from a genotype;
-    ``Architecture.from_dict`` reads it back (the rebuilt network is checked equal)."""
+    """``arch`` without its edges (space, name, genotype, meta): a few hundred bytes instead of
+    tens of KB, for spaces that rebuild from a genotype (``Architecture.from_dict`` reads it)."""
     if arch.space not in spaces_with_genotypes():
         raise LatbenchError(
-            f"space {arch.space!r} cannot rebuild an architecture from its "
-            "genotype; store the full Architecture.to_json()"
+            f"space {arch.space!r} cannot rebuild an architecture from its genotype; store the "
+            "full Architecture.to_json()"
         )
-    return {
-        "space": arch.space,
-        "name": arch.name,
-        "genotype": arch.genotype,
-        "meta": dict(arch.meta),
-    }
+    return {k: v for k, v in arch.to_dict().items() if k in ("space", "name", "genotype", "meta")}

@@ -14,15 +14,12 @@ from latbench.errors import with_filename
 def write_atomically(
     path: str | os.PathLike[str], data: str | bytes, *, fsync: bool = False
 ) -> Path:
-    """Write ``data`` (text as UTF-8) to ``path`` through ``<path>.tmp`` and ``os.replace``:
-    a reader sees the old file or the new one. ``fsync``: the bytes reach the disk before the
-    rename (without it a crash keeps the page cache, a power loss may lose the new file).
-    Raises the ``OSError`` of a full disk or read-only folder naming ``path``; an error or an
-    interruption leaves no temporary behind. Links are replaced, never written through: a
-    link at ``path`` becomes the new file, a leftover ``<path>.tmp`` (link or not) is removed
-    and the temporary is created exclusively. A device or FIFO at ``path`` (``/dev/full``), or
-    a link to one (``/dev/stdout``), is refused with ``OSError`` (``EINVAL``), never replaced:
-    as root the rename replaced ``/dev/full`` itself with the file."""
+    """Write ``data`` (text as UTF-8) to ``path`` through ``<path>.tmp`` and ``os.replace``: a
+    reader sees the old file or the new one. ``fsync``: the bytes reach the disk before the
+    rename. Raises the ``OSError`` of a full disk or read-only folder naming ``path``, leaving no
+    temporary behind. Links are replaced, never written through. A device or FIFO at ``path``
+    (``/dev/full``), or a link to one (``/dev/stdout``), is refused with ``OSError`` (``EINVAL``)
+    rather than replaced."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     raw = data.encode("utf-8") if isinstance(data, str) else data

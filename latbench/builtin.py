@@ -1,7 +1,5 @@
-"""latbench's own plugin, loaded first by ``latbench.plugin_loader`` (and declared in the
-entry-point group ``latbench.plugins``): importing the modules below registers, in order, the op
-kinds, the spaces (NAS-Bench-201, OFA MobileNetV3, timm models), the five papers' folders
-(``latbench/papers/<paper>/plugin.py``) and the generic ``mixed-op`` search.
+"""latbench's own plugin, loaded first by ``latbench.plugin_loader``: importing the modules below
+registers the op kinds, the spaces, the papers' folders and the generic ``mixed-op`` search.
 """
 
 # ruff: noqa: F401, I001  (imported for their registrations, in this order)

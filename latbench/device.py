@@ -1,8 +1,7 @@
 """Device fingerprints: where a number came from, stored with every table.
 
-CPU: model, cores, torch threads. GPU: name, UUID, SM count, memory, compute capability,
-driver, CUDA, cuDNN, clocks and throttle reasons (NVML when present). Library versions always.
-GPUs are identified by UUID, honouring CUDA_VISIBLE_DEVICES.
+CPU: model, cores, torch threads. GPU (by UUID, honouring CUDA_VISIBLE_DEVICES): name, SM count,
+memory, compute capability, CUDA, cuDNN, and with NVML driver, clocks and throttle reasons.
 """
 
 from __future__ import annotations
@@ -47,8 +46,7 @@ def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
     return out
 
 
-def cpu_model() -> str:
-    """The CPU's marketing name (from /proc/cpuinfo on Linux, platform otherwise)."""
+def _cpu_model() -> str:
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -75,10 +73,9 @@ def nvml() -> Iterator[Any | None]:
 
 
 def nvml_handle(pynvml: Any, device: torch.device) -> Any | None:
-    """NVML handle of torch's ``device``, matched by UUID (CUDA_VISIBLE_DEVICES-safe). Where
-    NVML does not know the UUID, by index only when both number the GPUs alike (NVML by PCI
-    bus id, ignoring CUDA_VISIBLE_DEVICES; CUDA fastest first unless CUDA_DEVICE_ORDER is
-    PCI_BUS_ID) or there is one GPU; else None: no NVML readings rather than another GPU's."""
+    """NVML handle of torch's ``device``, matched by UUID. Else by index only when NVML (PCI bus
+    order, ignoring CUDA_VISIBLE_DEVICES) and CUDA (fastest first unless CUDA_DEVICE_ORDER is
+    PCI_BUS_ID) number the GPUs alike, or there is one GPU; else None (not another GPU's)."""
     uuid = str(torch.cuda.get_device_properties(device).uuid)
     with contextlib.suppress(Exception):
         return pynvml.nvmlDeviceGetHandleByUUID(("GPU-" + uuid).encode())
@@ -94,17 +91,26 @@ def nvml_handle(pynvml: Any, device: torch.device) -> Any | None:
 
 
 def gpu_throttle(device: torch.device) -> tuple[list[str], dict[str, int]]:
-    """One NVML reading of ``device``: the non-benign clock throttle reasons active now, and
-    the nanoseconds each limiter (power, thermal, board limit, reliability) has held it below
-    its application clocks since the driver loaded (``nvmlDeviceGetViolationStatus``'s
-    ``violationTime``: two readings' difference is the throttling between them, which two
-    looks at the reasons can miss). Empty without NVML; what the GPU does not report is left
-    out."""
-    with nvml() as nv:
-        handle = nvml_handle(nv, device) if nv is not None else None
+    """One NVML reading of ``device``: the non-benign clock throttle reasons active now, and the
+    ns each limiter (power, thermal, board limit, reliability) has held it below its application
+    clocks since the driver loaded (``nvmlDeviceGetViolationStatus``'s ``violationTime``; two
+    readings' difference is the throttling between them). Empty without NVML; what the GPU does
+    not report is left out."""
+    with _nvml_device(device) as (nv, handle):
         if handle is None:
             return [], {}
-        return _throttle_reasons(nv, handle), _held_ns(nv, handle)
+        held: dict[str, int] = {}
+        for policy, name in _VIOLATION_POLICIES.items():
+            with contextlib.suppress(Exception):
+                held[name] = int(nv.nvmlDeviceGetViolationStatus(handle, policy).violationTime)
+        return _throttle_reasons(nv, handle), held
+
+
+@contextlib.contextmanager
+def _nvml_device(device: torch.device) -> Iterator[tuple[Any, Any | None]]:
+    """(pynvml, handle of ``device``); the handle is None without NVML or a match."""
+    with nvml() as nv:
+        yield nv, nvml_handle(nv, device) if nv is not None else None
 
 
 def _throttle_reasons(nv: Any, handle: Any) -> list[str]:
@@ -117,14 +123,6 @@ def _throttle_reasons(nv: Any, handle: Any) -> list[str]:
     return [name for bit, name in _THROTTLE_BITS.items() if mask & bit]
 
 
-def _held_ns(nv: Any, handle: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for policy, name in _VIOLATION_POLICIES.items():
-        with contextlib.suppress(Exception):
-            out[name] = int(nv.nvmlDeviceGetViolationStatus(handle, policy).violationTime)
-    return out
-
-
 def throttled_between(before: dict[str, int], after: dict[str, int]) -> str:
     """'power 12.3 ms, thermal 0.4 ms' for the limiters whose violation time grew between two
     ``gpu_throttle`` readings; '' when none did."""
@@ -133,10 +131,7 @@ def throttled_between(before: dict[str, int], after: dict[str, int]) -> str:
 
 
 def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
-    with nvml() as nv:
-        if nv is None:
-            return {"nvml": False}
-        handle = nvml_handle(nv, device)
+    with _nvml_device(device) as (nv, handle):
         if handle is None:
             return {"nvml": False}
         out: dict[str, Any] = {"nvml": True}
@@ -157,7 +152,7 @@ def _gpu_nvml_fields(device: torch.device) -> dict[str, Any]:
 
 
 def require_cuda(device: str | torch.device) -> torch.device:
-    """``device`` as a CUDA torch.device, or a clear error when CUDA is absent."""
+    """``device`` as a CUDA torch.device; ``MeasurementError`` when CUDA is absent."""
     dev = torch.device(device)
     if dev.type != "cuda":
         raise MeasurementError(f"device {str(device)!r} is not a CUDA device (cuda or cuda:N)")
@@ -195,7 +190,7 @@ def gpu_fingerprint(device: str | torch.device) -> dict[str, Any]:
 def cpu_fingerprint(threads: int | None = None) -> dict[str, Any]:
     return {
         "kind": "cpu",
-        "name": cpu_model(),
+        "name": _cpu_model(),
         "machine": platform.machine(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": threads or torch.get_num_threads(),

@@ -34,16 +34,6 @@ class UnknownNameError(LatbenchError, KeyError):
         return self.args[0]
 
 
-class UnknownOpKindError(UnknownNameError):
-    def __init__(self, name: str, valid: Iterable[str]):
-        super().__init__("op kind", name, valid, PLUGIN_HINT)
-
-
-class UnknownSpaceError(UnknownNameError):
-    def __init__(self, name: str, valid: Iterable[str]):
-        super().__init__("space", name, valid, PLUGIN_HINT)
-
-
 class OpSpecError(LatbenchError, ValueError):
     """An OpSpec with missing or ill-typed hyper-parameters, or a malformed key."""
 
@@ -87,8 +77,7 @@ class DisconnectedCellError(LatbenchError, ValueError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM turned into an exception (the CLI's handler raises it): handled like Ctrl-C,
-    so every row written so far is kept and the run says so."""
+    """SIGTERM turned into an exception (the CLI's handler raises it), handled like Ctrl-C."""
 
 
 class InputFileError(LatbenchError, ValueError):
@@ -96,8 +85,8 @@ class InputFileError(LatbenchError, ValueError):
 
 
 def os_error_line(exc: OSError) -> str:
-    """One line for an ``OSError`` (disk full, read-only filesystem, dangling symlink, loop...):
-    the file(s) it concerns and the system's reason, never a traceback."""
+    """One line for an ``OSError`` (disk full, read-only, dangling link, ...): the file(s) it
+    concerns and the system's reason."""
     reason = exc.strerror or type(exc).__name__
     names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
     where = " -> ".join(names) if names else "(no file named)"

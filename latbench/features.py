@@ -1,7 +1,6 @@
-"""Analytic features of an OpSpec (FLOPs, parameters, bytes moved, output size): one run on
-PyTorch's ``meta`` device under ``torch.utils.flop_counter.FlopCounterMode``, which counts only
-matmul/conv-like ops; bytes read and written carry the cost of pooling, resampling and norms.
-"""
+"""Analytic features of an OpSpec (FLOPs, parameters, bytes moved, output size): one run on the
+``meta`` device under ``FlopCounterMode`` (matmul/conv-like ops only; bytes read and written
+carry the cost of pooling, resampling and norms)."""
 
 from __future__ import annotations
 
@@ -48,19 +47,17 @@ class _GlobalOnly(contextlib.nullcontext[None]):
 
 
 def flop_counter() -> FlopCounterMode:
-    """The FLOP counter of every latbench feature (per op here, per whole model in
-    ``latbench.model_features``): ``torch.utils.flop_counter`` totals, multiply-add = 2 FLOPs,
-    no per-module attribution (read ``get_flop_counts()["Global"]``)."""
+    """The FLOP counter of every latbench feature (multiply-add = 2 FLOPs), without per-module
+    attribution (read ``get_flop_counts()["Global"]``)."""
     counter = FlopCounterMode(display=False)
     counter.mod_tracker = _GlobalOnly()  # type: ignore[assignment]  # duck-typed: no modules
     return counter
 
 
 def op_features(spec: OpSpec) -> Mapping[str, float]:
-    """The ``ANALYTIC_FEATURES`` of ``spec`` (cached; forward only in training mode), on the
-    ``meta`` device: an op of any size costs the same. Raises ``OpSpecError`` for an op that
-    cannot run at this shape (e.g. a pooling kernel larger than the input); that is cached
-    too, so a predictor asking again does not build the op again."""
+    """The ``ANALYTIC_FEATURES`` of ``spec`` (forward only, on the ``meta`` device; cached).
+    Raises ``OpSpecError`` (cached too) for an op that cannot run at this shape (e.g. a pooling
+    kernel larger than the input)."""
     result = _features_or_error(spec)
     if isinstance(result, OpSpecError):
         raise OpSpecError(str(result)) from None  # a fresh one: no traceback piling up
@@ -86,21 +83,19 @@ def _count_features(spec: OpSpec) -> Mapping[str, float]:
         # NotImplementedError is a RuntimeError; the last three: traced calls of users' code
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OpSpecError(f"{spec.key}: cannot run at this shape ({first})") from None
-    itemsize = spec.torch_dtype.itemsize
     n_params = sum(p.numel() for p in module.parameters())
     in_elems = sum(x.numel() for x in inputs)
-    out_elems = numel(out)
-    bytes_read = (in_elems + n_params) * itemsize
-    bytes_written = out_elems * itemsize
+    bytes_read = float((in_elems + n_params) * spec.torch_dtype.itemsize)
+    bytes_written = float(numel(out) * spec.torch_dtype.itemsize)
     flops = float(counter.get_total_flops())
     return MappingProxyType(
         {
             "flops": flops,
             "params": float(n_params),
             "input_elems": float(in_elems),
-            "output_elems": float(out_elems),
-            "bytes_read": float(bytes_read),
-            "bytes_written": float(bytes_written),
+            "output_elems": float(numel(out)),
+            "bytes_read": bytes_read,
+            "bytes_written": bytes_written,
             "arithmetic_intensity": flops / max(1.0, bytes_read + bytes_written),
         }
     )

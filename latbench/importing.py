@@ -1,14 +1,11 @@
 """Import whole-network latencies measured elsewhere into ``latbench.networks`` tables.
 
-A published file (architecture columns plus one latency column per device, as HELP, HW-NAS-Bench
-and BRP-NAS publish them) becomes one table per column. Imported rows say so: ``source`` and
-``timer`` ``imported``, an ``imported-`` ``protocol_id`` and the side-car's provenance. The user
-states unit and batch; values are stored in ms per forward pass of the whole batch (``--per
-image``: times the batch); the one published number fills median, mean and min alike. A space
-reads its rows with its ``register_row_parser`` parser (NAS-Bench-201 and OFA MobileNetV3 here).
-Disconnected NAS-Bench-201 cells (341 of 15,625) are dropped and counted unless
-``disconnected="keep"`` (flagged ``meta["connected"] = False``): their published latency says
-whether the runtime removed dead code, which no op-cost model can predict.
+A published file (architecture columns plus one latency column per device: HELP, HW-NAS-Bench,
+BRP-NAS) becomes one table per column of rows marked ``imported`` (``source``, ``timer``,
+``protocol_id``, side-car provenance), in ms per forward pass of the whole batch; the one
+published number fills median, mean and min. Rows are read by the space's ``register_row_parser``
+parser. Disconnected NAS-Bench-201 cells (341 of 15,625) are dropped and counted unless
+``disconnected="keep"``: their latency depends on whether the runtime removed dead code.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,13 +51,12 @@ DISCONNECTED = ("drop", "keep")
 INDEX_COLUMNS = frozenset({"", "index", "arch_index", "sample_index", "unnamed: 0"})
 """Columns that number rows and are neither architecture nor latency."""
 MIN_LATENCY_MS, MAX_LATENCY_MS = LATENCY_RANGE_MS
-"""An imported latency per forward pass after unit conversion lies in this range; outside is a
-wrong --unit or --per, or a corrupt file (1e306 s is inf ms; 1e-321 us is 0.0 ms)."""
+"""The range of an imported latency per forward pass after unit conversion (outside: a wrong
+--unit or --per, or a corrupt file)."""
 
 
 class ImportRowError(LatbenchError, ValueError):
-    """A bad value of ``kind`` in an imported file; the message names file, row and column.
-    A row parser raises it with the ``column`` and what is wrong; the importer adds the rest."""
+    """A bad value of ``kind`` in ``column`` of an imported row (the importer adds file, row)."""
 
     def __init__(self, kind: str, message: str, column: str = ""):
         self.kind, self.column = kind, column
@@ -145,10 +141,16 @@ def register_row_parser(
     return decorate
 
 
+def _row_error(row: Mapping[str, str], column: str, kind: str, exc: Exception) -> ImportRowError:
+    """``kind`` of bad value in ``column``, or ``missing value`` where the column is empty."""
+    empty = not (row.get(column) or "").strip()
+    return ImportRowError("missing value" if empty else kind, str(exc), column)
+
+
 @register_row_parser("nasbench201", ("arch_str",))
 def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Architecture:
-    """A NAS-Bench-201 row: its ``arch_str`` genotype, at the options' size/batch/classes
-    (a disconnected cell is not pruned: it is flagged, and dropped by the caller)."""
+    """A NAS-Bench-201 row's ``arch_str`` genotype at the options' size, batch and classes (a
+    disconnected cell is flagged, not pruned)."""
     text = row.get("arch_str") or ""
     assert options.batch is not None  # the importer resolves each column's batch
     try:
@@ -159,26 +161,21 @@ def parse_nasbench201(row: Mapping[str, str], options: ImportOptions) -> Archite
             n_classes=options.n_classes,
             prune=options.prune and is_connected(text),
         )
-    except UnknownGenotypeOpError as exc:
-        raise ImportRowError("unknown op", str(exc), "arch_str") from None
     except GenotypeError as exc:
-        kind = "missing value" if not text.strip() else "malformed genotype"
-        raise ImportRowError(kind, str(exc), "arch_str") from None
+        kind = "unknown op" if isinstance(exc, UnknownGenotypeOpError) else "malformed genotype"
+        raise _row_error(row, "arch_str", kind, exc) from None
 
 
 @register_row_parser("ofa-mbv3", ROW_COLUMNS)
 def parse_ofa_mbv3(row: Mapping[str, str], options: ImportOptions) -> Architecture:
-    """An OFA MobileNetV3 row in HELP's format (``ks``, ``e``, ``d`` ``-``-joined, ``r`` px;
-    ``latbench.archs.ofa_mbv3``) -> the subnet at the import's batch and width
-    ``DEFAULT_WIDTH`` (1.2, which the file does not state: the width HELP's latencies support,
-    ``bench/ofa_width.py`` and docs/ofa.md)."""
+    """An OFA MobileNetV3 row in HELP's format (``latbench.archs.ofa_mbv3``) at the import's
+    batch and width ``DEFAULT_WIDTH`` (1.2: the width HELP's latencies support, docs/ofa.md)."""
     assert options.batch is not None  # the importer resolves each column's batch
-    ks, e, d, r = (row.get(c) or "" for c in ROW_COLUMNS)
     try:
+        ks, e, d, r = (row.get(c) or "" for c in ROW_COLUMNS)
         config = config_from_columns(ks, e, d, r)
     except OfaEncodingError as exc:
-        kind = "missing value" if not (row.get(exc.field) or "").strip() else "bad encoding"
-        raise ImportRowError(kind, str(exc), exc.field) from None
+        raise _row_error(row, exc.field, "bad encoding", exc) from None
     return build_network(config, options.batch)
 
 
@@ -228,7 +225,7 @@ def latency_columns(
 
 def read_rows(
     path: Path, rename: Mapping[str, str] | None = None
-) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Header and (line number, row) pairs of a .csv or .csv.gz file, columns renamed."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -252,13 +249,8 @@ def read_rows(
     if missing:
         raise LatbenchError(f"{path}: no column {missing[0]!r}; header: {', '.join(header)}")
     header = [rename.get(h, h) for h in header]
-
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for values in reader:
-            if values:
-                yield reader.line_num, dict(zip(header, values + [""] * len(header)))
-
-    return header, rows()
+    pad = [""] * len(header)
+    return header, [(reader.line_num, dict(zip(header, v + pad))) for v in reader if v]
 
 
 def latency_ms(text: str, factor: float) -> tuple[str, float | None]:
@@ -270,7 +262,7 @@ def latency_ms(text: str, factor: float) -> tuple[str, float | None]:
     try:
         value = float(text)
     except ValueError:
-        return "non-numeric value", None
+        value = math.nan
     if not math.isfinite(value):
         return "non-numeric value", None
     if value <= 0:
@@ -307,9 +299,8 @@ def slug_of(column: str) -> str:
 
 
 def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
-    """One ``LatbenchError`` for a header naming a column twice, or for two latency columns
-    whose device folders (``slug_of``) are one: either would leave one table holding the
-    other's numbers."""
+    """``LatbenchError`` for a header naming a column twice, or two latency columns of one
+    device folder (``slug_of``): one table would hold the other's numbers."""
     twice = [c for c, n in Counter(header).items() if n > 1]
     if twice:
         raise LatbenchError(
@@ -329,17 +320,10 @@ def check_columns(path: Path, header: list[str], columns: list[str]) -> None:
 
 
 def imported_provenance(
-    path: Path,
-    *,
-    origin: str,
-    license: str,
-    license_file: str,
-    measured_by: str,
-    described: Mapping[str, Any],
+    path: Path, origin: str, license: str, license_file: str, measured_by: str
 ) -> dict[str, Any]:
-    """The side-car's record of an imported file: the file and its sha256, origin, license
-    notice, who measured and who imported it and when, then ``described`` (column, unit,
-    per, batch, conversion, statistic, space, ...: how it was read)."""
+    """The side-car's record of an imported file: file, sha256, origin, license, who measured
+    and imported it and when."""
     return {
         "source": "imported",
         "file": path.name,
@@ -350,7 +334,6 @@ def imported_provenance(
         "measured_by": measured_by or "not stated",
         "imported_by": getpass.getuser(),
         "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **described,
     }
 
 
@@ -364,9 +347,7 @@ def imported_row(described: Mapping[str, Any], ms: float, pid: str, what: str) -
         "source": "imported",
         "protocol_id": pid,
         "measured_at": "",
-        "latency_median_ms": repr(ms),
-        "latency_mean_ms": repr(ms),
-        "latency_min_ms": repr(ms),
+        **dict.fromkeys(("latency_median_ms", "latency_mean_ms", "latency_min_ms"), repr(ms)),
         "timer": "imported",
         "stop_reason": "imported",
         "warnings": f"imported ({what}); not measured by latbench",
@@ -390,8 +371,7 @@ def imported_meta(
     }
 
 
-Parsed = list[tuple[int, dict[str, str], dict[str, Any]]]
-"""(line, row, descriptive columns) of the rows whose architecture reads."""
+Parsed = list[tuple[int, dict[str, str], dict[str, Any]]]  # (line, row, descriptive columns)
 
 
 def _parse_archs(
@@ -401,9 +381,8 @@ def _parse_archs(
     options: ImportOptions,
     report: ImportReport,
 ) -> Parsed:
-    """The rows whose architecture reads, each architecture once (a table has one row per
-    network); the rest raise (or are skipped and reported with ``skip_bad``, keeping an
-    architecture's first row); disconnected cells are dropped unless kept."""
+    """The rows whose architecture reads, each architecture's first row once; the rest raise (or
+    are skipped with ``skip_bad``); disconnected cells are dropped unless kept."""
     out, compact = [], parser.space in spaces_with_genotypes()
     first: dict[str, int] = {}  # arch_id -> line
     for line, row in rows:
@@ -435,18 +414,15 @@ def _parse_archs(
 def import_networks(
     path: str | os.PathLike[str], out_dir: str | os.PathLike[str], options: ImportOptions
 ) -> ImportReport:
-    """Write one ``latbench.networks`` table per latency column of the file at ``path``
-    under ``out_dir/<column>/<space>-<size>.networks.csv``.
-
-    Raises ``ImportRowError`` (one line: file, row, column, what is wrong) on the first
-    missing, non-numeric, negative or zero latency or unparseable architecture, unless
-    ``options.skip_bad`` (then they are counted in the report). Nothing is written unless
-    every table can be; an existing table is replaced only with ``options.force``.
+    """Write one ``latbench.networks`` table per latency column of the file at ``path`` under
+    ``out_dir/<column>/<space>-<size>.networks.csv``; nothing unless every table can be, an
+    existing one only with ``options.force``. Raises ``ImportRowError`` (file, row, column, what
+    is wrong) on the first bad latency or architecture unless ``options.skip_bad`` (counted).
     """
     options.check()
     path, report = Path(path), ImportReport()
     rename = {options.arch_column: "arch_str"} if options.arch_column else {}
-    header, row_iter = read_rows(path, rename)
+    header, rows_in = read_rows(path, rename)
     parser = row_parser(header, options.space)
     columns = latency_columns(header, parser, options.columns)
     report.space = parser.space
@@ -464,14 +440,8 @@ def import_networks(
             f"imported; imported: {', '.join(columns)}"
         )
     batch_of = {c: options.batch_of(c) for c in columns}  # refuse a missing one before work
-    rows_in = list(row_iter)
     file_prov = imported_provenance(  # once: it reads and hashes the whole file
-        path,
-        origin=options.origin,
-        license=options.license,
-        license_file=options.license_file,
-        measured_by=options.measured_by,
-        described={},
+        path, options.origin, options.license, options.license_file, options.measured_by
     )
     parsed: dict[int, Parsed] = {}  # by batch: the networks' input shapes carry it
     tables = {}
@@ -499,9 +469,7 @@ def _column_table(
     space: str,
     report: ImportReport,
 ) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
-    """The side-car meta (its provenance, ``file_prov`` (``imported_provenance``: made once
-    per file) with where the column came from and how it was read) and rows of one latency
-    column."""
+    """The side-car meta (``file_prov`` and how the column was read) and rows of one column."""
     prov = {
         **file_prov,
         "column": column,
@@ -539,9 +507,8 @@ def _column_table(
 
 
 def provenance_line(meta: Mapping[str, Any]) -> str:
-    """One line saying where a networks table's latencies come from, for reports:
-    ``measured here on SLUG`` or ``imported from ORIGIN (column, unit per batch of N, ...)``
-    (for timm's files: ``imported from ORIGIN (file: device, precision, ...)``)."""
+    """Where a networks table's latencies come from, for reports: ``measured here on SLUG`` or
+    ``imported from ORIGIN (column, unit per batch of N, ...)`` (timm: ``(file: device, ...)``)."""
     prov = meta.get("provenance") or {}
     if meta.get("source") != "imported" and prov.get("source") != "imported":
         return f"measured here on {meta.get('fingerprint', {}).get('slug', '?')}"

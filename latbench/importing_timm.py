@@ -1,19 +1,12 @@
 """``latbench import-nets --format timm``: pytorch-image-models' published inference benchmarks.
 
 timm's ``results/benchmark-infer-<precision>-<layout>-pt<torch>-<cuda|cpu>-<device>[-dynamo].csv``
-has one row per (model, image size): ``infer_batch_size`` (the batch run, lowered after
-out-of-memory errors, so it varies per row), ``infer_step_time = 1000 · elapsed / iters`` (ms
-per batch) and ``infer_samples_per_sec = batch · iters / elapsed`` (timm's ``benchmark.py``,
-``InferenceBenchmarkRunner.run``); a row whose ``step · rate / (1000 · batch)`` is not 1 within
-``CONSISTENCY_TOLERANCE`` is refused, naming file, line and field.
-
-Each file becomes ``OUT/<slug>/timm-published.networks.csv`` (slug: the file name without
-``benchmark-infer-``), rows ``source=imported`` with latency = the step time (ms per forward
-pass of the row's batch, which ``input_shape`` carries); the side-car records what the file
-name says (``file_provenance``), its sha256 and license. Each row's ``arch_json`` (space
-``timm``) holds the published ``PUBLISHED`` columns and the ``latbench.model_features``
-``FEATURES`` (per image). Names the installed timm does not know, and models that do not run on
-the meta device, are skipped and counted.
+has one row per (model, image size): ``infer_batch_size`` (lowered after out-of-memory errors, so
+it varies), ``infer_step_time = 1000 · elapsed / iters`` (ms per batch) and
+``infer_samples_per_sec = batch · iters / elapsed`` (timm's ``benchmark.py``). Each file becomes
+``OUT/<slug>/timm-published.networks.csv``, latency = the step time; each row's ``arch_json``
+holds the ``PUBLISHED`` columns and the ``latbench.model_features`` ``FEATURES`` (per image).
+Models the installed timm does not know or cannot run on the meta device are skipped and counted.
 """
 
 from __future__ import annotations
@@ -49,7 +42,6 @@ from latbench.tables.store import write_table
 
 SPACE = "timm"
 TABLE = "published"
-"""Tables are ``OUT/<slug>/timm-published.networks.csv``."""
 COLUMNS = (
     "model",
     "infer_img_size",
@@ -64,8 +56,7 @@ PARAMS_TOLERANCE = 0.05
 timm's before the row is skipped as measuring another network (ecaresnext50t_32x4d: 15.41 M
 published, 25.05 M in timm 1.0.31)."""
 CONSISTENCY_TOLERANCE = 0.05
-"""Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted; the shipped files
-stay within 0.02 (rounding to 3-4 significant digits, batch 1 on the CPU)."""
+"""Largest |step_time · samples_per_sec / (1000 · batch) − 1| accepted (shipped files: 0.02)."""
 FILE_NAME = re.compile(
     r"benchmark-infer-(?P<precision>amp|fp32|fp16|bf16)-"
     r"(?P<layout>nchw|nhwc)-pt(?P<torch>\d+)-(?P<backend>cu\d+|cpu|"
@@ -93,8 +84,8 @@ class TimmRow:
 
 
 def file_provenance(path: Path) -> dict[str, Any]:
-    """What timm's file name says: precision, layout, PyTorch version, CUDA/CPU, device,
-    compiled (``-dynamo``). Names that do not follow the pattern give ``"not stated"``."""
+    """What timm's file name says (precision, layout, PyTorch, backend, device, compiled), or
+    ``"not stated"`` for each where the name does not follow the pattern."""
     stem = path.name.removesuffix(".gz").removesuffix(".csv")
     m = FILE_NAME.fullmatch(stem)
     if m is None:
@@ -117,13 +108,12 @@ def _number(path: Path, line: int, row: Mapping[str, str], column: str, kind: ty
     what = "a positive integer" if kind is int else "a positive number"
     try:
         value = kind(text)
+        error = "non-positive value"
     except ValueError:
-        raise ImportRowError(
-            "non-numeric value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
-        ) from None
+        value, error = math.nan, "non-numeric value"
     if not (math.isfinite(value) and value > 0):
         raise ImportRowError(
-            "non-positive value", f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
+            error, f"{path}: line {line}, field {column!r}: {text!r} is not {what}"
         )
     return value
 
@@ -141,20 +131,18 @@ def parse_row(path: Path, line: int, row: Mapping[str, str]) -> TimmRow:
     if abs(ratio - 1.0) > CONSISTENCY_TOLERANCE:
         raise ImportRowError(
             "inconsistent",
-            f"{path}: line {line}, field 'infer_step_time': {step:g} ms per "
-            f"batch of {batch} disagrees with infer_samples_per_sec {rate:g} (step x rate / "
-            f"(1000 x batch) = {ratio:.3f}, expected 1 +- {CONSISTENCY_TOLERANCE:g})",
+            f"{path}: line {line}, field 'infer_step_time': {step:g} ms per batch of {batch} "
+            f"disagrees with infer_samples_per_sec {rate:g} (step x rate / (1000 x batch) = "
+            f"{ratio:.3f}, expected 1 +- {CONSISTENCY_TOLERANCE:g})",
         )
     published = {}
-    for column in PUBLISHED:
-        text = (row.get(column) or "").strip()
-        if not text:
-            continue  # optional: left out when missing
+    for column in (c for c in PUBLISHED if (row.get(c) or "").strip()):  # optional columns
+        text = row[column].strip()
         try:
             published[column] = value = float(text)
         except ValueError:
             value = math.nan
-        if not (math.isfinite(value) and value >= 0):  # NaN made arch_json unreadable JSON
+        if not (math.isfinite(value) and value >= 0):  # NaN makes arch_json unreadable JSON
             raise ImportRowError(
                 "non-numeric value",
                 f"{path}: line {line}, field {column!r}: {text!r} is not a number >= 0 (or empty)",
@@ -181,9 +169,8 @@ def read_timm(path: str | os.PathLike[str]) -> list[TimmRow]:
         if key in seen:
             raise ImportRowError(
                 "duplicate",
-                f"{path}: line {line}, field 'model': "
-                f"{parsed.model} at {parsed.img_size} px already on line "
-                f"{seen[key]}",
+                f"{path}: line {line}, field 'model': {parsed.model} at {parsed.img_size} px "
+                f"already on line {seen[key]}",
             )
         seen[key] = line
         out.append(parsed)
@@ -201,16 +188,14 @@ class TimmImportReport:
     read: int = 0
     unknown: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-    changed: dict[str, str] = field(default_factory=dict)
-    """Models whose parameter count differs from the published one by more than
-    ``PARAMS_TOLERANCE``: the installed timm builds another network under that name."""
+    changed: dict[str, str] = field(default_factory=dict)  # changed_model's reason, by model
     batches: Counter = field(default_factory=Counter)
     library: str = ""
 
 
 def changed_model(row: TimmRow, features: Mapping[str, float], library: str) -> str:
-    """Why ``row`` measured another network than ``library`` builds under its name: its
-    published parameter count is off by more than ``PARAMS_TOLERANCE``; '' when it is not."""
+    """Why ``row`` measured another network than ``library`` builds under its name (parameter
+    count off by more than ``PARAMS_TOLERANCE``); '' when it did not."""
     published_m, ours_m = row.published.get("param_count"), features["params"] / 1e6
     if published_m and abs(ours_m / published_m - 1) > PARAMS_TOLERANCE:
         return f"{published_m:g} M parameters published, {ours_m:.2f} M in {library}"
@@ -248,10 +233,9 @@ def import_timm_file(
 ) -> TimmImportReport:
     """Write ``out_dir/<slug>/timm-published.networks.csv`` from a timm benchmark file.
 
-    ``features_cache``: a CSV of per-model features (``model_features.FeatureCache``) read
-    and extended, so a second import (another device of the same models) builds nothing.
-    ``compute`` replaces ``model_features.timm_features`` (tests). Raises ``LatbenchError``
-    when the target exists (without ``force``) or no row can be imported.
+    ``features_cache``: a ``model_features.FeatureCache`` CSV, read and extended; ``compute``
+    replaces ``model_features.timm_features``. Raises ``LatbenchError`` when the target exists
+    (without ``force``) or no row can be imported.
     """
     path = Path(path)
     rows = read_timm(path)
@@ -274,26 +258,23 @@ def import_timm_file(
     )
     report.failed = {f"{m}@{s}": why for (m, s), why in failed.items()}
     described = file_provenance(path)
-    prov = imported_provenance(
-        path,
-        origin=origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)",
-        license=license_text,
-        license_file=license_file,
-        measured_by="the pytorch-image-models project",
-        described={
-            **described,
-            "column": "infer_step_time",
-            "unit": "ms",
-            "per": "batch",
-            "batch": "infer_batch_size (per row; input_shape carries it)",
-            "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
-            "batch), checked against infer_samples_per_sec",
-            "statistic": "one published value per model; it fills latency_median_ms, "
-            "latency_mean_ms and latency_min_ms alike",
-            "space": SPACE,
-            "features": library,
-        },
-    )
+    origin = origin or "pytorch-image-models results/ (huggingface/pytorch-image-models)"
+    prov = {
+        **imported_provenance(
+            path, origin, license_text, license_file, "the pytorch-image-models project"
+        ),
+        **described,
+        "column": "infer_step_time",
+        "unit": "ms",
+        "per": "batch",
+        "batch": "infer_batch_size (per row; input_shape carries it)",
+        "conversion": "latency_*_ms = infer_step_time (ms per forward pass of the row's "
+        "batch), checked against infer_samples_per_sec",
+        "statistic": "one published value per model; it fills latency_median_ms, "
+        "latency_mean_ms and latency_min_ms alike",
+        "space": SPACE,
+        "features": library,
+    }
     meta = imported_meta(slug, f"{described['device']} ({slug}, imported)", SPACE, "", prov)
     out_rows: list[Mapping[str, Any]] = []
     for row in known:
@@ -322,9 +303,8 @@ def import_timm_file(
         report.batches[row.batch] += 1
     if not out_rows:
         raise LatbenchError(
-            f"{path}: no row could be imported ({len(report.unknown)} model "
-            f"names unknown to {library}, {len(report.failed)} failed on the "
-            "meta device)"
+            f"{path}: no row could be imported ({len(report.unknown)} model names unknown to "
+            f"{library}, {len(report.failed)} failed on the meta device)"
         )
     meta["provenance"].update(skipped_unknown=report.unknown, skipped_failed=report.failed)
     write_table(target, NETWORKS, meta, out_rows)
@@ -335,7 +315,7 @@ def import_timm_file(
 @dataclass
 class ModelNetworks:
     """Whole models measured on one device, one entry per (model, image size): what
-    ``ModelTransferPredictor`` fits on (``bench/transfer_timm.py`` builds them: ``read_timm``)."""
+    ``ModelTransferPredictor`` fits on."""
 
     names: list[str]
     img_size: np.ndarray  # (n,) px
@@ -346,7 +326,7 @@ class ModelNetworks:
 
     @property
     def keys(self) -> list[str]:
-        """``model@img_size``: what identifies a row across devices."""
+        """``model@img_size`` of each row."""
         return [f"{n}@{int(s)}" for n, s in zip(self.names, self.img_size)]
 
     def take(self, rows: np.ndarray) -> ModelNetworks:

@@ -1,11 +1,9 @@
 """Strict reading of the files latbench loads: UTF-8 text and JSON without surprises.
 
 Every failure is one ``InputFileError`` naming the file: bytes that are not UTF-8, invalid
-JSON, ``NaN``/``Infinity`` (Python's ``json`` accepts them), floats that overflow, integers
-longer than ``MAX_INT_DIGITS`` digits, nesting deeper than ``MAX_DEPTH``. ``OSError`` passes
-through (the CLI's ``os_error_line``). ``validated`` checks a document against the pydantic
-model beside its reader (``latbench.tables.store``, ``latbench.predictors.persist``,
-``latbench.architecture``): ``<file>: field 'a.b[0]' is <value>; expected <what>``.
+JSON, ``NaN``/``Infinity``, floats that overflow, integers longer than ``MAX_INT_DIGITS``
+digits, nesting deeper than ``MAX_DEPTH``; ``OSError`` passes through. ``validated`` checks a
+document against a pydantic model: ``<file>: field 'a.b[0]' is <value>; expected <what>``.
 """
 
 from __future__ import annotations
@@ -34,8 +32,8 @@ _BRACKETS = re.compile(r"[][{}]")
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
-    """The UTF-8 text of ``path`` without a leading byte-order mark (editors on Windows write
-    one); bytes that are not UTF-8 are one ``InputFileError``."""
+    """The UTF-8 text of ``path`` without a leading byte-order mark; ``InputFileError`` for
+    bytes that are not UTF-8."""
     data = Path(path).read_bytes()
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
@@ -103,9 +101,8 @@ def validated(
 
 
 def schema_error_line(exc: ValidationError, source: str) -> str:
-    """``<source>: field 'a.b[0]' is <value>; expected <what>`` for the first error of ``exc``:
-    a value of the wrong type is named by its type (``is a str``), any other by its text; a
-    validator's own ``ValueError`` text is the ``<what>``."""
+    """``<source>: field 'a.b[0]' is <value>; expected <what>`` for the first error of ``exc``
+    (a value of the wrong type is named by its type: ``is a str``)."""
     err = exc.errors(include_url=False)[0]
     loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
     field = loc.removeprefix(".") or "(top level)"

@@ -1,25 +1,14 @@
 """Per-model features of a whole network, counted on the meta device (no weights, no compute).
 
-One forward pass of the model on ``torch.device("meta")`` at batch 1 under a
-``TorchDispatchMode`` that sees every aten op the eager model dispatches: its count per op
-group (``OP_GROUPS``: convolutions, depthwise convolutions, matmuls, norms, activations,
-element-wise, pooling/reductions, softmax/attention, layout copies), its output elements,
-and FLOPs per group from ``latbench.features.flop_counter``, the counter of per-op features
-too. Per image, at the model's own input
-shape; the published latencies' batch is a separate feature (``latbench.importing_timm``).
+One forward pass at batch 1 on ``torch.device("meta")`` under a ``TorchDispatchMode`` that sees
+every aten op the eager model dispatches: calls and output elements per op group
+(``OP_GROUPS``), and FLOPs per group from ``latbench.features.flop_counter``. ``activations`` is
+fvcore's definition (timm's ``infer_macts``): elements written by convolutions and matmuls;
+``output_elements`` counts every op's output; ``n_ops`` counts eager aten calls.
 
-``activations`` is fvcore's definition (what timm publishes as ``infer_macts``): elements
-written by convolutions and matmuls. ``output_elements`` counts every op's output (a memory
-traffic proxy). ``n_ops`` counts aten calls as dispatched in eager mode (roughly the kernels
-eager PyTorch launches; ``torch.compile`` fuses many of them).
-
-Why not ``latbench.models``' torch.fx decomposition: one dispatch-mode forward takes ~0.5 s a
-model on the meta device against 2-10 s for a trace, and aten names separate convolutions,
-matmuls, attention and layout copies, which the trace's generic ``torch_module`` /
-``torch_call`` kinds do not; FLOPs agree (resnet50 8.18 GFLOPs, ViT-B/16 35.13 in both).
-
-Features of many models are cached in a plain CSV (``FeatureCache``): one row per
-(model, image size), never pickled.
+Not ``latbench.models``' torch.fx trace: ~0.5 s a model against 2-10 s, and aten names separate
+convolutions, matmuls, attention and layout copies; FLOPs agree (resnet50 8.18 GFLOPs, ViT-B/16
+35.13 in both). ``FeatureCache`` keeps features in a plain CSV.
 """
 
 from __future__ import annotations
@@ -44,8 +33,7 @@ from latbench.model_loader import import_library
 
 
 def _names(text: str, inplace: str = "") -> tuple[str, ...]:
-    """The aten op names in ``text`` and ``inplace``, and the in-place variant (``relu_``) of
-    each in ``inplace``."""
+    """The aten op names in ``text`` and ``inplace``, and the in-place ``relu_`` of ``inplace``."""
     return (*text.split(), *inplace.split(), *(f"{name}_" for name in inplace.split()))
 
 
@@ -78,11 +66,9 @@ OP_GROUPS: dict[str, tuple[str, ...]] = {
     ),
 }
 BATCHED_MATMUL = frozenset({"bmm", "baddbmm"})
-"""Batched matmuls (attention's QK^T and AV where a model writes them out); their FLOPs count
-as ``flops_attention``."""
+"""Attention's QK^T and AV written out: their FLOPs count as ``flops_attention``."""
 SDPA = frozenset(name for name in OP_GROUPS["attention"] if "scaled_dot_product" in name)
-"""Fused attention: one aten call whose score map (``q.shape[:-1]`` × keys) and output are
-activations, as fvcore counts QK^T and AV written out."""
+"""Fused attention: its score map (``q.shape[:-1]`` × keys) and output count as activations."""
 GROUP_OF = {op: group for group, ops in OP_GROUPS.items() for op in ops}
 GROUPS = (*OP_GROUPS, "other")
 FREE = frozenset(
@@ -91,8 +77,7 @@ FREE = frozenset(
         "new_zeros size sym_size is_same_size stride dim"
     )
 )
-"""Ops that launch no kernel in inference (dropout in eval is the identity) or only
-allocate: not counted."""
+"""Ops that launch no kernel in inference or only allocate: not counted."""
 
 FEATURES: tuple[str, ...] = (
     "flops",
@@ -108,38 +93,33 @@ FEATURES: tuple[str, ...] = (
 multiply-add as 2."""
 
 
-def _counter_mode() -> Any:
+class _OpCounter(TorchDispatchMode):
+    """Counts every aten call by op group, and its output elements."""
 
-    class OpCounter(TorchDispatchMode):
-        """Counts every aten call by op group, and its output elements."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter = Counter()
+        self.out: Counter = Counter()
+        self.dwconv = 0
+        self.dwconv_flops = 0.0
+        self.attention_activations = 0
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.calls: Counter = Counter()
-            self.out: Counter = Counter()
-            self.dwconv = 0
-            self.dwconv_flops = 0.0
-            self.attention_activations = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-            result = func(*args, **(kwargs or {}))
-            name = func.overloadpacket.__name__
-            if name in FREE:
-                return result
-            n = numel(result)
-            group = GROUP_OF.get(name, "other")
-            if name in SDPA:  # q (..., L, E), k (..., S, E), v (..., S, Ev)
-                q, k, v = args[:3]
-                rows = math.prod(q.shape[:-1])
-                self.attention_activations += rows * (k.shape[-2] + v.shape[-1])
-            if group == "conv" and _depthwise(name, args, kwargs or {}):
-                self.dwconv += 1
-                self.dwconv_flops += 2.0 * n * math.prod(args[1].shape[2:])
-            self.calls[group] += 1
-            self.out[group] += n
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        result = func(*args, **(kwargs or {}))
+        name = func.overloadpacket.__name__
+        if name in FREE:
             return result
-
-    return OpCounter()
+        n = numel(result)
+        group = GROUP_OF.get(name, "other")
+        if name in SDPA:  # q (..., L, E), k (..., S, E), v (..., S, Ev)
+            q, k, v = args[:3]
+            self.attention_activations += math.prod(q.shape[:-1]) * (k.shape[-2] + v.shape[-1])
+        if group == "conv" and _depthwise(name, args, kwargs or {}):
+            self.dwconv += 1
+            self.dwconv_flops += 2.0 * n * math.prod(args[1].shape[2:])
+        self.calls[group] += 1
+        self.out[group] += n
+        return result
 
 
 def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
@@ -156,11 +136,9 @@ def _depthwise(name: str, args: tuple, kwargs: Mapping[str, Any]) -> bool:
 def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     """``FEATURES`` of ``model`` (an ``nn.Module`` on the meta device) for one input of
     ``input_shape`` (batch 1: N x C x H x W). Raises whatever the model's forward raises."""
-
     model.eval()
     x = torch.empty(*input_shape, device="meta")
-    flops = flop_counter()
-    counter = _counter_mode()
+    flops, counter = flop_counter(), _OpCounter()
     with torch.inference_mode(), flops, counter:
         model(x)
     per_op = flops.get_flop_counts().get("Global", {})
@@ -168,7 +146,7 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
     for op, n in per_op.items():
         name = op.__name__.split(".")[-1]
         by_group["attention" if name in BATCHED_MATMUL else GROUP_OF.get(name, "other")] += n
-    values: dict[str, float] = {
+    return {
         "flops": float(flops.get_total_flops()),
         "params": float(sum(p.numel() for p in model.parameters())),
         "activations": float(
@@ -183,7 +161,6 @@ def count_model(model: Any, input_shape: tuple[int, ...]) -> dict[str, float]:
         "flops_attention": float(by_group["attention"]),
         "n_dwconv": float(counter.dwconv),
     }
-    return values
 
 
 def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, float]:
@@ -206,21 +183,21 @@ def timm_features(name: str, img_size: int, in_chans: int = 3) -> dict[str, floa
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
             )
     raise LatbenchError(
-        f"timm model {name!r} does not run at {img_size} px on the meta "
-        f"device ({'; '.join(errors)})"
+        f"timm model {name!r} does not run at {img_size} px on the meta device "
+        f"({'; '.join(errors)})"
     )
 
 
 FEATURES_VERSION = 2
 """Bumped when a feature's definition changes (2: ``activations`` counts fused attention's
 score map and output), so that cached rows of the old definition are recomputed."""
+CACHE_COLUMNS = ("model", "img_size", "library", *FEATURES)
 
 
 class FeatureCache:
     """Features of (model, image size) pairs kept in a CSV file (``model``, ``img_size``,
-    ``FEATURES``, ``library``): computed once, read back on later runs. Rows of another
-    library version or ``FEATURES_VERSION`` are recomputed. Written atomically; never
-    pickled."""
+    ``library``, ``FEATURES``), written atomically; rows of another library version or
+    ``FEATURES_VERSION`` are recomputed."""
 
     def __init__(self, path: str | os.PathLike[str] | None, library: str):
         self.path = Path(path) if path is not None else None
@@ -233,15 +210,11 @@ class FeatureCache:
         assert self.path is not None
         with self.path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
-            missing = [
-                c
-                for c in ("model", "img_size", "library", *FEATURES)
-                if c not in (reader.fieldnames or [])
-            ]
+            missing = [c for c in CACHE_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise LatbenchError(
-                    f"{self.path}: feature cache lacks column(s) "
-                    f"{', '.join(missing)}; delete it to recompute"
+                    f"{self.path}: feature cache lacks column(s) {', '.join(missing)}; delete it "
+                    "to recompute"
                 )
             for line, row in enumerate(reader, start=2):
                 if row["library"] != self.library:
@@ -252,17 +225,9 @@ class FeatureCache:
                     }
                 except ValueError:
                     raise LatbenchError(
-                        f"{self.path}: line {line}: a feature is not a "
-                        "number; delete the file to recompute"
+                        f"{self.path}: line {line}: a feature is not a number; delete the file "
+                        "to recompute"
                     ) from None
-
-    def get(
-        self, model: str, img_size: int, compute: Callable[[str, int], dict[str, float]]
-    ) -> dict[str, float]:
-        key = (model, int(img_size))
-        if key not in self.rows:
-            self.rows[key] = compute(model, int(img_size))
-        return self.rows[key]
 
     def save(self) -> None:
         if self.path is None:
@@ -270,7 +235,7 @@ class FeatureCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(["model", "img_size", "library", *FEATURES])
+        writer.writerow(CACHE_COLUMNS)
         for (model, size), values in sorted(self.rows.items()):
             writer.writerow(
                 [model, size, self.library, *(repr(float(values[f])) for f in FEATURES)]
@@ -290,18 +255,19 @@ def features_of(
     pairs = list(dict.fromkeys((m, int(s)) for m, s in pairs))
     out, failed, new, t0 = {}, {}, 0, time.perf_counter()
     for i, pair in enumerate(pairs):
-        fresh = pair not in cache.rows
+        if pair in cache.rows:
+            out[pair] = cache.rows[pair]
+            continue
         try:
-            out[pair] = cache.get(*pair, compute)
+            out[pair] = cache.rows[pair] = compute(*pair)
         except LatbenchError as exc:
             failed[pair] = str(exc)
             continue
-        if fresh:
-            new += 1
-            if new % save_every == 0:
-                cache.save()
-            if progress is not None:
-                progress(i + 1, len(pairs), time.perf_counter() - t0)
+        new += 1
+        if new % save_every == 0:
+            cache.save()
+        if progress is not None:
+            progress(i + 1, len(pairs), time.perf_counter() - t0)
     if new:
         cache.save()
     return out, failed

@@ -1,18 +1,16 @@
 """Naming and loading the networks users bring: ``timm:NAME``, ``torchvision:NAME``,
-``package.module:callable`` or ``path/to/file.py:callable``, each built with random weights
-(nothing is downloaded) and put in inference mode.
+``package.module:callable`` or ``path/to/file.py:callable``, built with random weights (nothing
+is downloaded) in inference mode. timm and torchvision are the optional extra ``models``.
 
-timm and torchvision are the optional extra ``models``; a missing one is one
-``MissingDependencyError`` line. torchvision wheels built for CUDA fail to load their C++ ops
-against a CPU-only torch (``operator torchvision::nms does not exist``); the loader then defines
-the two detection-op schemas so that the models import, and warns once that the detection ops
-(nms) themselves are unavailable.
+A CUDA wheel of torchvision fails to load its C++ ops against a CPU-only torch (``operator
+torchvision::nms does not exist``); the loader then defines the two detection-op schemas so that
+the models import, and warns once that nms itself is unavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import importlib.util
 import os
 import sys
 import warnings
@@ -41,8 +39,6 @@ class ModelSpecError(LatbenchError, ValueError):
 
 
 def _import_torchvision() -> Any:
-    """``import torchvision``, defining the detection-op schemas its C++ library failed to
-    register (a CUDA wheel on a CPU torch); warns once when it had to."""
     global _warned
     try:
         import torchvision
@@ -54,10 +50,8 @@ def _import_torchvision() -> Any:
         if "torchvision::nms" not in str(exc):
             raise
     for name, schema in _NMS_SCHEMAS.items():
-        try:
+        with contextlib.suppress(RuntimeError):  # defined by an earlier partial import
             torch.library.define(name, schema)
-        except RuntimeError:
-            pass  # already defined by an earlier partial import
     for mod in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
         del sys.modules[mod]
     import torchvision
@@ -73,16 +67,14 @@ def _import_torchvision() -> Any:
 
 
 def import_library(name: str) -> Any:
-    """``timm`` or ``torchvision`` (through the fallback above); one line naming the extra
-    when it is not installed."""
+    """``timm`` or ``torchvision`` (with the fallback above); ``MissingDependencyError`` naming
+    the extra when it is not installed."""
     if name == "torchvision":
         return _import_torchvision()
     if name == "timm":
-        try:
+        with contextlib.suppress(MissingDependencyError):
             importlib.import_module("torch.fx")
             _import_torchvision()  # timm imports torchvision when it is installed
-        except MissingDependencyError:
-            pass
         try:
             return importlib.import_module("timm")
         except ModuleNotFoundError:
@@ -98,9 +90,6 @@ class ModelSpec:
     source: str
     target: str  # model name, module path or file path
     attr: str = ""  # the callable of a module or file
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def parse_model_spec(text: str) -> ModelSpec:
@@ -125,11 +114,7 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 def parse_input_shape(text: str | Sequence[int]) -> tuple[int, ...]:
     """``1,3,224,224`` (or ``1x3x224x224``, or a sequence) as a tuple of positive ints."""
-    parts: list[Any]
-    if isinstance(text, str):
-        parts = text.replace("x", ",").split(",")
-    else:
-        parts = list(text)
+    parts = text.replace("x", ",").split(",") if isinstance(text, str) else list(text)
     try:
         shape = tuple(int(p) for p in parts)
     except (TypeError, ValueError):
@@ -146,24 +131,19 @@ def _timm_model(name: str, shape: tuple[int, ...] | None) -> tuple[nn.Module, tu
             f"timm has no model {name!r} (timm {timm.__version__}; "
             "`timm.list_models('*pattern*')` lists them)"
         )
-    own = None
-    cfg = (
-        timm.models.get_pretrained_cfg(name) if hasattr(timm.models, "get_pretrained_cfg") else None
-    )
-    if cfg is not None and getattr(cfg, "input_size", None):
-        own = (1, *cfg.input_size)
+    cfg = timm.models.get_pretrained_cfg(name)
+    own = (1, *cfg.input_size) if cfg is not None and getattr(cfg, "input_size", None) else None
     shape = shape or own
     if shape is None:
         raise ModelSpecError(
             f"timm:{name} has no input size in its config; pass --input-shape N,C,H,W"
         )
-    kwargs: dict[str, Any] = {"pretrained": False}
     if own is not None and len(shape) == 4 and shape[2:] != own[2:]:
-        try:  # ViT, Swin, Mixer...: positional tables and windows sized for the input
-            return timm.create_model(name, img_size=shape[2:], **kwargs), shape
-        except TypeError:
-            pass  # models without img_size take any size
-    return timm.create_model(name, **kwargs), shape
+        # ViT, Swin, Mixer...: positional tables and windows sized for the input; models
+        # without img_size take any size
+        with contextlib.suppress(TypeError):
+            return timm.create_model(name, pretrained=False, img_size=shape[2:]), shape
+    return timm.create_model(name, pretrained=False), shape
 
 
 def _torchvision_model(
@@ -174,22 +154,17 @@ def _torchvision_model(
         builder = tv.models.get_model_builder(name)
     except ValueError:
         raise ModelSpecError(
-            f"torchvision has no model {name!r} (torchvision "
-            f"{tv.__version__}; `torchvision.models.list_models()` lists "
-            "them)"
+            f"torchvision has no model {name!r} (torchvision {tv.__version__}; "
+            "`torchvision.models.list_models()` lists them)"
         ) from None
     if shape is None:
         raise ModelSpecError(
             f"torchvision:{name}: torchvision records no input size; pass --input-shape N,C,H,W"
         )
-    kwargs: dict[str, Any] = {"weights": None}
     if name.startswith(("vit_", "swin_", "maxvit")) and len(shape) == 4:
-        kwargs["image_size"] = shape[2]
-    try:
-        return builder(**kwargs), shape
-    except TypeError:
-        kwargs.pop("image_size", None)
-        return builder(**kwargs), shape
+        with contextlib.suppress(TypeError):
+            return builder(weights=None, image_size=shape[2]), shape
+    return builder(weights=None), shape
 
 
 def _callable_model(
@@ -240,23 +215,21 @@ def load_model(
     device: str | torch.device = "cpu",
 ) -> tuple[nn.Module, tuple[int, ...]]:
     """The model ``spec`` names with random weights, in eval mode on ``device`` (``meta``:
-    shapes only, nothing allocated), and its input shape: ``input_shape``, else the
-    library's own (timm's ``pretrained_cfg["input_size"]`` with batch 1).
+    shapes only), and its input shape: ``input_shape``, else timm's ``input_size`` at batch 1.
 
-    Raises ``ModelSpecError`` for a bad name, a model without an input size or code that
-    raises or calls ``sys.exit`` while building,
-    ``MissingDependencyError`` when timm/torchvision is not installed."""
+    Raises ``ModelSpecError`` for a bad name, a model without an input size or code that raises
+    or calls ``sys.exit`` while building; ``MissingDependencyError`` without timm/torchvision."""
     spec = parse_model_spec(spec) if isinstance(spec, str) else spec
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    makers = {
-        "timm": lambda: _timm_model(spec.target, shape),
-        "torchvision": lambda: _torchvision_model(spec.target, shape),
-    }
-    make = makers.get(spec.source, lambda: _callable_model(spec, shape))
     cwd = os.getcwd()
     try:
         with torch.device(device):
-            model, shape = make()
+            if spec.source == "timm":
+                model, shape = _timm_model(spec.target, shape)
+            elif spec.source == "torchvision":
+                model, shape = _torchvision_model(spec.target, shape)
+            else:
+                model, shape = _callable_model(spec, shape)
     except LatbenchError:
         raise
     except SystemExit as exc:  # a module-level argparse or sys.exit() in the user's file
@@ -273,7 +246,7 @@ def load_model(
         os.chdir(cwd)
     if not isinstance(model, nn.Module):
         raise ModelSpecError(
-            f"model {spec.text!r}: the callable returned "
-            f"{type(model).__name__}; expected a torch.nn.Module"
+            f"model {spec.text!r}: the callable returned {type(model).__name__}; "
+            "expected a torch.nn.Module"
         )
     return model.eval(), shape

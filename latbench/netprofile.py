@@ -1,22 +1,17 @@
-"""Whole-network measurement: time a discrete architecture as one module, like an op.
+"""Whole-network measurement: time a discrete architecture as one module, like an op, into a
+crash-safe ``latbench.networks`` table (one fsync'ed row per network and repeat; a killed run
+resumes with the networks not yet measured under the same protocol).
 
-Predictions of network latency (sums of op latencies, longest paths, calibrations) are only
-worth what they are checked against; this module measures the networks themselves into a
-crash-safe table (schema ``latbench.networks``), one fsync'ed row per network and repeat, so a
-killed run resumes with the networks not yet measured under the same protocol.
-
-Repeats: ``repeats=2`` measures every network twice (rows ``repeat=1`` and ``repeat=2``, same
-protocol, each pass its own build of the network): the difference between the two is the
-measurement's own noise floor, the best any predictor can hope to match. An interleaving timer
-(``rounds > 1``) measures the passes of a group of networks together: every round times each
-network once per pass (A1 B1 A2 B2 ...), beside the drift reference, so the machine's slow drift
-hits both passes alike: 93.5 % of a model zoo's held-out models repeated within ±10 % at load
-11-18 on 2 cores, 73.9 % pass after pass in the same run and 87 % on an idle machine
-(bench/model_zoo.results.md). Without rounds, pass ``r + 1`` follows all of pass ``r``.
+``repeats=2`` measures every network twice (rows ``repeat=1`` and ``2``, each pass its own
+build): their difference is the measurement's noise floor. An interleaving timer (``rounds > 1``)
+times each network once per pass every round (A1 B1 A2 B2 ...), so slow drift hits both passes
+alike: 93.5 % of a model zoo's models repeated within ±10 % at load 11-18 on 2 cores, against
+73.9 % pass after pass (bench/model_zoo.results.md).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -53,9 +48,8 @@ def default_networks_path(
 
 
 def arch_columns(arch: Architecture, size: str = "", *, compact: bool = False) -> dict[str, Any]:
-    """The descriptive columns of a network row (no measurement); ``compact`` stores the
-    architecture as its genotype and build meta (``latbench.architecture.compact_dict``), which
-    ``read_architectures`` rebuilds: a few hundred bytes instead of ~8 KB a paper-size net."""
+    """The descriptive columns of a network row; ``compact`` stores the architecture as its
+    genotype and build meta (``latbench.architecture.compact_dict``)."""
     mode = "train" if any(e.op.mode == "train" for e in arch.edges) else "infer"
     text = json.dumps(compact_dict(arch), sort_keys=True) if compact else arch.to_json()
     return {
@@ -72,18 +66,11 @@ def arch_columns(arch: Architecture, size: str = "", *, compact: bool = False) -
     }
 
 
-def _network_row(
-    arch: Architecture, timer: Timer, size: str
-) -> tuple[dict[str, Any], Callable[[], Callable[[], object]]]:
-    """The row's own columns, and the maker of the network's timed callable."""
-    row = {**arch_columns(arch, size), "source": "measured"}
-
-    def make() -> Callable[[], object]:
-        module = arch.build(timer.device)
-        row["n_params"] = sum(p.numel() for p in module.parameters())
-        return module_callable(module, arch.example_inputs(timer.device), row["mode"])
-
-    return row, make
+def _built(arch: Architecture, device: str, row: dict[str, Any]) -> Callable[[], object]:
+    """The network's timed callable; its parameter count goes into ``row``."""
+    module = arch.build(device)
+    row["n_params"] = sum(p.numel() for p in module.parameters())
+    return module_callable(module, arch.example_inputs(device), row["mode"])
 
 
 @dataclass
@@ -126,12 +113,13 @@ class NetworkJob(TableJob[tuple[Architecture, int]]):
         on_round: OnRound | None = None,
         on_turn: OnTurn | None = None,
     ) -> list[dict[str, Any]]:
-        made = [_network_row(arch, self.timer, self.size) for arch, _ in items]
-        timed = time_guarded_many([make for _, make in made], self.timer, on_round, on_turn=on_turn)
-        return [
-            {**self.describe(item), **row, **fields}
-            for item, (row, _), (fields, _) in zip(items, made, timed, strict=True)
+        rows = [self.describe(item) for item in items]
+        makers = [
+            functools.partial(_built, arch, self.timer.device, row)
+            for (arch, _), row in zip(items, rows)
         ]
+        timed = time_guarded_many(makers, self.timer, on_round, on_turn=on_turn)
+        return [{**row, **fields} for row, (fields, _) in zip(rows, timed, strict=True)]
 
 
 def measure_architectures(
@@ -145,14 +133,10 @@ def measure_architectures(
     on_progress: Callable[[Architecture, dict[str, Any] | None], None] | None = None,
     **run_options: Any,
 ) -> TableRun:
-    """Measure every (network, repeat) not yet in the table at ``path`` under this protocol.
-
-    The passes (1..repeats) of a group of networks are interleaved round by round when the
-    timer interleaves, else pass ``r`` measures all networks before pass ``r + 1`` starts
-    (``pass_items``); ``size`` labels rows whose architecture does not name its size in
-    ``meta``. Keys in the returned run are ``network_key(arch_id, repeat)``; ``run_options``
-    go to ``run_into_table``.
-    """
+    """Measure every (network, repeat) not yet in the table at ``path`` under this protocol,
+    in ``pass_items``' order. ``size`` labels rows whose architecture's ``meta`` names none; keys
+    of the returned run are ``network_key(arch_id, repeat)``; ``run_options`` go to
+    ``run_into_table``."""
     if repeats < 1:
         raise LatbenchError(f"repeats={repeats!r} must be at least 1")
     archs = list(archs)
@@ -169,12 +153,9 @@ def measure_architectures(
 def pass_items(
     archs: Sequence[Architecture], repeats: int, group_size: int
 ) -> tuple[list[tuple[Architecture, int]], list[int]]:
-    """(architecture, repeat) items in measuring order, and each one's interleaved group.
-
-    Groups of ``group_size // repeats`` networks hold every pass of their networks, pass by
-    pass (A1 B1 A2 B2 for two networks and two passes); with ``group_size < repeats`` (no
-    interleaving) all networks are one group, measured pass after pass.
-    """
+    """(architecture, repeat) items in measuring order, and each one's interleaved group:
+    ``group_size // repeats`` networks, pass by pass (A1 B1 A2 B2); with ``group_size < repeats``
+    (no interleaving) all networks are one group, measured pass after pass."""
     per = group_size // repeats or max(1, len(archs))
     items, groups = [], []
     for g, start in enumerate(range(0, len(archs), per)):
@@ -185,8 +166,7 @@ def pass_items(
 
 
 def refuse_imported(path: str | os.PathLike[str]) -> None:
-    """A ``TableError`` if the table at ``path`` holds imported rows: measurements made here
-    never go into a table of numbers measured elsewhere."""
+    """``TableError`` if the table at ``path`` holds imported rows (measured elsewhere)."""
     if Path(path).is_file() and read_meta(path).get("source") == "imported":
         raise TableError(
             f"{path}: holds imported rows (`latbench import-nets`); measure into another table"
@@ -194,14 +174,8 @@ def refuse_imported(path: str | os.PathLike[str]) -> None:
 
 
 def read_networks(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A networks table, checked to be one (``read_table`` reads any schema)."""
-    df = read_table(path)
-    if df.attrs["meta"]["schema"] != NETWORKS.name:
-        raise TableError(
-            f"{path}: schema is {df.attrs['meta']['schema']!r}; expected "
-            f"{NETWORKS.name!r} (a table written by measure-nets)"
-        )
-    return df
+    """A networks table; ``TableError`` for a table of another schema."""
+    return read_table(path, NETWORKS)
 
 
 def read_architectures(table: pd.DataFrame | str | os.PathLike[str]) -> list[Architecture]:

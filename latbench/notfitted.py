@@ -1,5 +1,5 @@
-"""``NotFittedError``: latbench's and scikit-learn's at once (apart from ``latbench.errors`` so
-that commands which never fit do not import scikit-learn, about a second of CPU)."""
+"""``NotFittedError``, apart from ``latbench.errors`` so that commands which never fit do not
+import scikit-learn."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""``OpSpec``: the one key of latbench, one candidate operation at one input: the catalogue
-yields them, the profiler measures them, tables are keyed by their text key, predictors and
-searches price them.
-"""
+"""``OpSpec``: one candidate operation at one input, the one key of latbench (catalogue,
+profiler, tables, predictors and searches)."""
 
 from __future__ import annotations
 
@@ -43,9 +41,9 @@ def _freeze(value: Any) -> Any:
 class OpSpec:
     """One operation of kind ``kind`` applied to input(s) of ``input_shape``; frozen, hashable.
 
-    ``params`` holds the kind's hyper-parameters as sorted ``(name, value)`` pairs; build with
+    ``params``: the kind's hyper-parameters as sorted ``(name, value)`` pairs. Build with
     ``OpSpec.make`` (or ``from_key``), which validates them and fills defaults, so two specs
-    that build the same module have the same key. Two-input ops take two ``input_shape`` tensors.
+    that build the same module have the same key.
     """
 
     kind: str
@@ -85,7 +83,7 @@ class OpSpec:
     def key(self) -> str:
         """Stable text key: ``kind|k=v;k=v|NxCxHxW|dtype|mode`` with JSON values."""
         params = ";".join(f"{k}={json.dumps(v, separators=(',', ':'))}" for k, v in self.params)
-        shape = "x".join(str(s) for s in self.input_shape)
+        shape = "x".join(map(str, self.input_shape))
         return "|".join((self.kind, params, shape, self.dtype, self.mode))
 
     @property
@@ -144,10 +142,8 @@ class OpSpec:
         return len(self.input_specs())
 
     def input_specs(self) -> tuple[InputSpec, ...]:
-        """(shape, dtype name, strides) of every input: ``n_inputs`` contiguous ones of
-        ``input_shape`` in the spec's dtype, unless the kind declares its own (``OpKind.inputs``:
-        traced model ops)."""
-
+        """(shape, dtype name, strides) of every input: contiguous ones of ``input_shape`` in the
+        spec's dtype, unless the kind declares its own (``OpKind.inputs``: traced model ops)."""
         kind = get_op_kind(self.kind)
         if kind.inputs is not None:
             return kind.inputs(self)
@@ -171,17 +167,14 @@ class OpSpec:
     def example_inputs(
         self, device: str | torch.device = "cpu", *, seed: int = 0
     ) -> tuple[torch.Tensor, ...]:
-        """Random input tensor(s) of the spec's shapes, dtypes and device (seeded; integer and
-        bool inputs of traced ops are zeros, a valid index of any table; laid out with the
-        strides of ``input_specs``); on the ``meta`` device, shapes only (nothing is drawn or
-        allocated)."""
+        """Seeded random input tensor(s) of ``input_specs`` on ``device`` (integer and bool inputs
+        are zeros, a valid index of any table; on ``meta``: shapes only)."""
         train, meta = self.mode == "train", torch.device(device).type == "meta"
         gen = torch.Generator(device="cpu").manual_seed(seed)
         out = []
         for shape, name, stride in self.input_specs():
             dt = _input_dtype(name)
-            # a strided input: random storage seen through its strides
-            size = (strided_extent(shape, stride),) if stride else shape
+            size = (strided_extent(shape, stride),) if stride else shape  # storage of a view
             if meta:
                 t = torch.empty(size, dtype=dt, device="meta")
             elif dt.is_floating_point:

@@ -1,5 +1,4 @@
-"""Paths built from names that come from files (an architecture's ``name``): sanitised so
-that they can never leave the folder the user pointed at."""
+"""Paths built from names that come from files, sanitised to stay in the user's folder."""
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""The plugin loader: loads plugins once per process, when a registry is first asked for
-something (``get_op_kind``, ``get_space``, ...); the registration API is ``latbench.plugins``.
+"""Loads plugins once per process, when a registry is first asked for something; the
+registration API is ``latbench.plugins``.
 
-Order: (1) latbench's own, ``latbench.builtin``, by name (so an uninstalled source checkout has
-it; its entry point is skipped); (2) the entry points of group ``latbench.plugins``, sorted by
-(name, value): ``module`` is imported, ``module:callable`` called; (3) ``LATBENCH_PLUGINS``:
-module names or ``.py`` paths separated by commas or ``os.pathsep``, in order (``latbench
---plugin X`` appends ``X``, so child processes and Ray workers load the same plugins).
-A plugin that fails is a ``PluginError`` naming it, raised again by every later registry call.
+Order: (1) ``latbench.builtin`` by name (its entry point is skipped); (2) the entry points of
+group ``latbench.plugins``, sorted by (name, value): ``module`` is imported, ``module:callable``
+called; (3) ``LATBENCH_PLUGINS``: module names or ``.py`` paths separated by commas or
+``os.pathsep`` (``--plugin X`` appends ``X``, so child processes load the same plugins). A plugin
+that fails is a ``PluginError`` naming it, raised again by every later registry call.
 """
 
 from __future__ import annotations
@@ -24,11 +23,8 @@ from latbench.errors import LatbenchError
 from latbench.trust import import_file, trust_module
 
 ENV = "LATBENCH_PLUGINS"
-"""Environment variable listing the plugins to load (after the entry points)."""
 GROUP = "latbench.plugins"
-"""Entry-point group of plugins."""
 BUILTIN = "latbench.builtin"
-"""latbench's own plugin: the papers' op kinds, spaces, samplers, layouts, genotypes."""
 
 
 class PluginError(LatbenchError):
@@ -52,8 +48,8 @@ def _is_path(name: str) -> bool:
 
 
 def _entry_points() -> list[tuple[str, Any]]:
-    """(value, entry point) of group ``GROUP`` but ``BUILTIN``, sorted by (name, value), one per
-    value (the label errors show, as a module's name in ``LATBENCH_PLUGINS`` would)."""
+    """(value, entry point) of group ``GROUP`` but ``BUILTIN``, one per value, sorted by (name,
+    value)."""
     found = sorted(entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
     unique = {ep.value: ep for ep in reversed(found) if ep.value != BUILTIN}
     return sorted(unique.items(), key=lambda item: (item[1].name, item[0]))
@@ -92,21 +88,20 @@ def _load_one(label: str, target: Any) -> None:
                 obj()
     except LatbenchError as exc:
         raise PluginError(label, str(exc)) from exc
-    except SystemExit as exc:  # as a --model file's (latbench.model_loader): one line
+    except SystemExit as exc:
         raise PluginError(label, f"its code called sys.exit({exc.code!r})") from None
     except Exception as exc:  # noqa: BLE001 - any error of user code is reported, one line
         raise PluginError(label, exc) from exc
-    finally:  # as latbench.model_loader: relative output paths stay where the command ran
+    finally:  # relative output paths stay where the command ran
         os.chdir(cwd)
 
 
 def load_plugins() -> list[str]:
     """Load every plugin not loaded yet (module doc: the order); the labels loaded.
 
-    Entry points are read once per process, ``LATBENCH_PLUGINS`` again only when it changed,
-    so a registry lookup costs one string comparison. Raises ``PluginError`` for the first
-    plugin that fails, then on every call. A call made while plugins load (a plugin asking a
-    registry) returns at once: it sees what is registered so far."""
+    Entry points are read once per process, ``LATBENCH_PLUGINS`` again only when it changed.
+    Raises ``PluginError`` for the first plugin that fails, then on every call. A call made
+    while plugins load (a plugin asking a registry) sees what is registered so far."""
     env = os.environ.get(ENV, "")
     if _state["error"] is None and _state["done"] and _state["env"] == env:
         return list(_loaded)
@@ -130,9 +125,4 @@ def load_plugins() -> list[str]:
             raise
         finally:
             _state["loading"] = False
-    return list(_loaded)
-
-
-def loaded_plugins() -> list[str]:
-    """Labels of the plugins loaded in this process, in load order."""
     return list(_loaded)

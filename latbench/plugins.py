@@ -1,10 +1,6 @@
-"""Plugins' registration API, re-exported in one place (docs/plugins.md): ``register_op`` (with
-``REQUIRED``; parameter checkers: ``latbench.ops.params``), ``register_space``,
-``register_sampler``, ``register_layout`` (a ``ChoiceLayout`` makes a space searchable by
-``latbench search mixed-op``), ``register_genotype``, ``register_row_parser`` (``import-nets``),
-``register_search`` (``latbench search NAME``), ``register_protocol`` (``validate --protocol``),
-and the loader's ``load_plugins`` (the rest: ``latbench.plugin_loader``). latbench's papers
-use the same API.
+"""Plugins' registration API in one place (docs/plugins.md); latbench's papers use it too.
+Parameter checkers for ``register_op``: ``latbench.ops.params``; a ``ChoiceLayout`` makes a space
+searchable by ``latbench search mixed-op``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""Profiling: measure OpSpecs on one device into a crash-safe ``latbench.latency`` table.
-
-The op kind of ``latbench.tablerun``'s jobs: each op's row is fsync'ed before the next op
-starts, and a re-run measures only the keys missing under the same protocol (on this machine).
-An interleaving timer (``TimingConfig.rounds > 1``) measures ``INTERLEAVE_GROUP`` ops
-round-robin and writes their rows when the group ends: an interruption loses that group.
+"""Profiling: measure OpSpecs on one device into a crash-safe ``latbench.latency`` table
+(``latbench.tablerun``: a re-run measures only the keys missing under the same protocol). An
+interleaving timer (``rounds > 1``) measures ``INTERLEAVE_GROUP`` ops round-robin and writes
+their rows when the group ends.
 """
 
 from __future__ import annotations
@@ -29,11 +27,10 @@ from latbench.timed import op_callable, time_guarded_many
 from latbench.timing import Timer
 
 INTERLEAVE_GROUP = 256
-"""Ops measured round-robin together when the timer interleaves: one group shares one stretch
-of time (the larger, the less a speed shift between groups shows), held in memory at once."""
+"""Ops measured round-robin together when the timer interleaves (held in memory at once)."""
 INTERLEAVE_BYTES = 512 * 2**20
 """At most this many bytes of inputs and outputs (``OpLatencyJob.item_bytes``) in one
-interleaved group: at ``ofa-mbv3 --size paper`` 256 ops hold 2.7-4.9 GB, about 50 ops 512 MiB."""
+interleaved group (``ofa-mbv3 --size paper``: 256 ops hold 2.7-4.9 GB)."""
 
 
 def protocol_of(timer: Timer) -> tuple[dict[str, Any], str]:
@@ -80,8 +77,7 @@ class OpLatencyJob(TableJob[OpSpec]):
         return 2.0 * math.prod(item.input_shape) * getattr(torch, item.dtype).itemsize
 
     def warm_up(self) -> None:
-        """Import torch's meta-device code (2-4 s on 2 cores) through a tiny convolution's
-        features; an error here is left for the first item to record."""
+        """Import torch's meta-device code (2-4 s) through a tiny convolution's features."""
         with contextlib.suppress(Exception):
             spec_columns(OpSpec.make("conv", (1, 1, 4, 4), kernel=1))
 
@@ -105,11 +101,8 @@ def profile_specs(
     on_progress: Callable[[OpSpec, dict[str, Any] | None], None] | None = None,
     **run_options: Any,
 ) -> TableRun:
-    """Measure every spec not yet in the table at ``path`` under this timer's protocol.
-
-    ``run_options`` go to ``tablerun.run_into_table`` (``on_round``, ``on_note``,
-    ``lock_timeout_s``, ``executor``). The returned run's ``path`` is the table used.
-    """
+    """Measure every spec not yet in the table at ``path`` under this timer's protocol;
+    ``run_options`` go to ``tablerun.run_into_table``."""
     return run_into_table(
         OpLatencyJob.of(timer, meta), specs, path, on_progress=on_progress, **run_options
     )

@@ -1,7 +1,5 @@
-"""The deployment protocols of ``latbench validate --protocol NAME``, registered by a paper's
-folder or a user's plugin (``register_protocol``). Imports nothing heavy: ``run`` may be
-``"module:function"``, imported when it runs.
-"""
+"""The deployment protocols of ``latbench validate --protocol NAME`` (``register_protocol``).
+Imports nothing heavy: ``run`` may be ``"module:function"``, imported when it runs."""
 
 from __future__ import annotations
 
@@ -10,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from latbench.errors import PLUGIN_HINT, LatbenchError
-from latbench.plugin_loader import load_plugins
+from latbench.errors import LatbenchError
+from latbench.ops.registry import Registry
 
 if TYPE_CHECKING:
     from latbench.architecture import Architecture
@@ -46,7 +44,7 @@ class Protocol:
         return getattr(importlib.import_module(module), attr)
 
 
-_PROTOCOLS: dict[str, Protocol] = {}
+_PROTOCOLS: Registry[Protocol] = Registry("protocol")
 
 
 def register_protocol(
@@ -58,26 +56,18 @@ def register_protocol(
     space: str | None = None,
 ) -> Protocol:
     """Register ``latbench validate --protocol name``: exactly one of ``limits`` and ``run``.
-    ``ValueError`` when ``name`` is taken or both or neither are given."""
-    if name in _PROTOCOLS:
-        raise ValueError(f"protocol {name!r} is registered twice")
+    ``ValueError`` when both or neither are given or ``name`` is taken."""
     if (limits is None) == (run is None):
         raise ValueError(f"protocol {name!r}: give limits or run, not both or neither")
-    _PROTOCOLS[name] = Protocol(name, help, limits, run, space)
+    _PROTOCOLS.add(name, Protocol(name, help, limits, run, space))
     return _PROTOCOLS[name]
 
 
 def list_protocols() -> list[Protocol]:
     """Every registered protocol (plugins loaded first), by name."""
-    load_plugins()
-    return sorted(_PROTOCOLS.values(), key=lambda p: p.name)
+    return [_PROTOCOLS[name] for name in _PROTOCOLS.names()]
 
 
 def get_protocol(name: str) -> Protocol:
-    """The registered protocol ``name``; ``LatbenchError`` listing the valid names."""
-    valid = {p.name: p for p in list_protocols()}
-    if name not in valid:
-        raise LatbenchError(
-            f"unknown protocol {name!r}; valid: {', '.join(valid) or '(none)'}{PLUGIN_HINT}"
-        )
-    return valid[name]
+    """The registered protocol ``name``; ``UnknownNameError`` listing the valid names."""
+    return _PROTOCOLS.lookup(name)

@@ -13,14 +13,14 @@ STATISTICS = {
     "min-corrected": "latency_min_corrected_ms",
     "median-corrected": "latency_median_corrected_ms",
 }
-"""The latency columns a predictor can be fitted on, by their command-line name (the
-``-corrected`` ones are divided by the machine's drift: latbench.timing.measure_each)."""
+"""The latency columns a predictor can be fitted on, by command-line name (``-corrected``:
+divided by the machine's drift)."""
 
 DEFAULT_STATISTIC = STATISTICS["median"]
 
 LATENCY_RANGE_MS = (1e-6, 1e9)
-"""The physical range of a latency, ms: from 1 ns to about 11.6 days. A value outside is a
-wrong unit or a corrupt file (checked where imported files and predictor files are read)."""
+"""The physical range of a latency, ms (1 ns to 11.6 days): outside is a wrong unit or a corrupt
+file."""
 LOG_LATENCY_RANGE = (math.log(LATENCY_RANGE_MS[0]), math.log(LATENCY_RANGE_MS[1]))
 """``LATENCY_RANGE_MS`` in log ms: the range of a fitted log-latency term."""
 LOG_LATENCY_SPAN = LOG_LATENCY_RANGE[1] - LOG_LATENCY_RANGE[0]
@@ -29,8 +29,7 @@ CORRECTED_SUFFIX = "_corrected_ms"
 
 
 def fitted_statistic(info: Mapping[str, Any] | None) -> str:
-    """The latency column a predictor was fitted on, from its ``info_`` (``predictors.load``);
-    files saved before the statistic was recorded were fitted on the median."""
+    """The latency column a predictor was fitted on, from its ``info_`` (default: the median)."""
     return (info or {}).get("statistic") or DEFAULT_STATISTIC
 
 

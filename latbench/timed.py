@@ -1,6 +1,5 @@
 """What gets timed (forward without autograd, or forward + backward), and how a failure to
-time it becomes a table row's ``status`` (``oom`` or ``error``) and ``error``; shared by the op
-and network profilers and the deployment runners."""
+time it becomes a row's ``status`` (``oom`` or ``error``) and ``error``."""
 
 from __future__ import annotations
 
@@ -23,8 +22,7 @@ OOM_MARKERS = (
     "defaultcpuallocator",
     "cannot allocate memory",
 )
-"""Lower-case message fragments of out-of-memory errors (CUDA caching allocator, the CPU
-allocator ``DefaultCPUAllocator: can't allocate memory``, ``ENOMEM``)."""
+"""Lower-case fragments of out-of-memory messages (CUDA, the CPU allocator, ``ENOMEM``)."""
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -49,10 +47,9 @@ def op_callable(spec: OpSpec, device: str) -> Callable[[], object]:
 def module_callable(
     module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], mode: str
 ) -> Callable[[], object]:
-    """Forward without autograd (``infer``) or forward + backward (``train``) of ``module``: a
-    training step's share of the op, its gradients set to None before each call and a dense
-    gradient of ones flowing in (``sum().backward()`` accumulated into ``.grad`` and sent a
-    stride-0 gradient: memory-bound ops read 36-71 % slower on the CPU)."""
+    """Forward without autograd (``infer``) or forward + backward (``train``) of ``module``,
+    gradients set to None before each call and a dense gradient of ones flowing in
+    (``sum().backward()``'s stride-0 gradient made memory-bound ops 36-71 % slower on the CPU)."""
     if mode == "infer":
 
         def forward() -> object:
@@ -65,11 +62,11 @@ def module_callable(
     grad_out: list[torch.Tensor] = []
 
     def train_step() -> object:
-        for t in leaves:  # as after zero_grad(set_to_none=True): no accumulation into .grad
+        for t in leaves:  # zero_grad(set_to_none=True)
             t.grad = None
         out = module(*inputs)
         first = out[0] if isinstance(out, (tuple, list)) else out
-        if not grad_out:  # a dense incoming gradient, as inside a network (not sum()'s expand)
+        if not grad_out:
             grad_out.append(torch.ones_like(first))
         first.backward(grad_out[0])
         return out
@@ -85,10 +82,9 @@ def time_guarded_many(
     on_turn: OnTurn | None = None,
 ) -> list[tuple[dict[str, Any], Measurement | None]]:
     """Build (each of ``makers``) and time the callables together, interleaved when the timer's
-    ``rounds > 1`` (``on_round(done, rounds)`` after each round); per maker, ``status``,
-    ``error`` and (when ok) the latency statistics columns, with the Measurement. ``on_turn(i)``
-    runs before maker ``i`` builds and before each of its timer turns (``i = len(makers)``: the
-    timer's drift reference)."""
+    ``rounds > 1`` (``on_round(done, rounds)`` after each round): per maker, ``status``, ``error``
+    and (when ok) the latency columns, with the Measurement. ``on_turn(i)`` runs before maker
+    ``i`` builds and before each of its turns (``i = len(makers)``: the drift reference)."""
     out: list[tuple[dict[str, Any], Measurement | None] | None] = [None] * len(makers)
     built: list[int] = []  # indices of the makers that built
     fns: list[Callable[[], object]] = []
@@ -136,15 +132,13 @@ REFERENCE_GENOTYPE = (
     "|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 )
 REFERENCE_ID = f"nasbench201-small{REFERENCE_GENOTYPE}"
-"""The drift reference as a table's protocol records it: a fixed NAS-Bench-201 network at size
-``small`` (~20 ops), as a neighbour process slows networks more than single ops
-(docs/measurement-protocol.md, "Drift reference")."""
+"""The drift reference as a protocol records it: a fixed NAS-Bench-201 network at size ``small``
+(~20 ops; docs/measurement-protocol.md, "Drift reference")."""
 
 
 @functools.cache
 def reference_callable() -> Callable[[], object]:
-    """The drift reference (``REFERENCE_ID``) at batch 1, inference, on the CPU; built once per
-    process (every interleaved group measures it)."""
+    """The drift reference (``REFERENCE_ID``) at batch 1, inference, on the CPU; built once."""
     arch = from_genotype(REFERENCE_GENOTYPE, size="small")
     with torch.random.fork_rng():  # the same weights every time; the caller's RNG untouched
         torch.manual_seed(0)

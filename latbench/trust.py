@@ -1,6 +1,5 @@
 """Which modules an op key may name: keys are data (a table row someone sent), so naming
-``os.system`` or ``builtins.exec`` must not run it and naming a module must not import it.
-Imports nothing heavy (the plugin loader calls ``trust_module`` before torch is imported)."""
+``os.system`` must not run it nor naming a module import it. Imports nothing heavy."""
 
 from __future__ import annotations
 
@@ -14,9 +13,7 @@ import types
 from latbench.errors import OpSpecError
 
 TRUSTED_ROOTS = frozenset({"torch", "_operator", "operator", "math", "timm", "torchvision"})
-"""Packages whose functions and ``nn.Module`` classes a key may name. Users' own modules are
-trusted by loading them on purpose: ``load_model`` (``--model``) and the plugin loader call
-``trust_module``."""
+"""Packages whose functions and ``nn.Module`` classes a key may name (and ``trust_module``'s)."""
 SAFE_BUILTINS = frozenset(
     "abs bool float getattr int len list max min pow range round slice sum tuple".split()
 )
@@ -29,8 +26,7 @@ _TORCH_DENIED = frozenset(
 )
 _TORCH_C_OPS = frozenset({"_nn", "_fft", "_linalg", "_special", "_nested", "_VariableFunctions"})
 TRUSTED_ENV = "LATBENCH_TRUSTED_MODULES"
-"""The modules this process trusts, comma-separated, handed to the worker processes it starts:
-a worker rebuilds blocks (``--leaf``) of the models its parent loaded."""
+"""The modules this process trusts, comma-separated, handed to the worker processes it starts."""
 _trusted_modules: set[str] = {m for m in os.environ.get(TRUSTED_ENV, "").split(",") if m}
 
 
@@ -42,30 +38,24 @@ def trust_module(name: str) -> None:
 
 
 def is_trusted(name: str) -> bool:
-    """Whether a key may name ``name`` (see ``check_trusted``)."""
-    try:
-        check_trusted(name, "")
-    except OpSpecError:
-        return False
-    return True
-
-
-def check_trusted(name: str, what: str) -> None:
-    """Raise ``OpSpecError`` unless the dotted ``name`` (``module.attr``) lies in a trusted
-    package (``TRUSTED_ROOTS``, ``trust_module``) and names nothing that reads, writes or
-    changes state (``torch.load``, ``torch.hub``, ``builtins.exec``, ...)."""
+    """Whether a key may name the dotted ``name`` (``module.attr``): it lies in a trusted package
+    (``TRUSTED_ROOTS``, ``trust_module``) and names nothing that reads, writes or changes state
+    (``torch.load``, ``torch.hub``, ``builtins.exec``, ...)."""
     parts = name.split(".")
     root = parts[0]
     if root == "builtins":
-        ok = len(parts) == 2 and parts[1] in SAFE_BUILTINS
-    elif root == "torch" and len(parts) > 1 and parts[1] == "_C":
+        return len(parts) == 2 and parts[1] in SAFE_BUILTINS
+    if root == "torch" and len(parts) > 1 and parts[1] == "_C":
         # the C bindings of torch.nn.functional, torch.fft, ... (F.linear is torch._C._nn.linear)
-        ok = len(parts) == 4 and parts[2] in _TORCH_C_OPS
-    elif root == "torch":
-        ok = len(parts) < 2 or parts[1] not in _TORCH_DENIED
-    else:
-        ok = root in TRUSTED_ROOTS or any(name.startswith(m + ".") for m in _trusted_modules)
-    if not ok:
+        return len(parts) == 4 and parts[2] in _TORCH_C_OPS
+    if root == "torch":
+        return len(parts) < 2 or parts[1] not in _TORCH_DENIED
+    return root in TRUSTED_ROOTS or any(name.startswith(m + ".") for m in _trusted_modules)
+
+
+def check_trusted(name: str, what: str) -> None:
+    """``OpSpecError`` naming ``what`` unless ``is_trusted(name)``."""
+    if not is_trusted(name):
         raise OpSpecError(
             f"{what}: {name[:120]!r} is outside the packages a key may name "
             f"({', '.join(sorted(TRUSTED_ROOTS))}, safe builtins, and the "
@@ -82,10 +72,8 @@ def file_module_name(path: str | os.PathLike[str], prefix: str) -> str:
 
 
 def import_file(path: str | os.PathLike[str], prefix: str) -> types.ModuleType:
-    """Import the ``.py`` file at ``path`` once per process (``file_module_name``) and trust
-    it: the user named it (``--model file.py:fn``, ``--plugin file.py``). Raises
-    ``FileNotFoundError`` when there is no such file, else whatever the file raises (the
-    half-imported module is removed)."""
+    """Import the ``.py`` file the user named at ``path`` once per process and trust it. Raises
+    ``FileNotFoundError`` when there is no such file, else whatever the file raises."""
     full = os.path.abspath(path)
     if not os.path.isfile(full):
         raise FileNotFoundError(f"no such file {full}")

@@ -1,25 +1,10 @@
-"""The ``latbench`` command (console script ``latbench.cli:main``, ``python -m latbench``).
-
-The entry point stays tiny, so Ctrl-C while the command's modules still import gives the usual
-one-line message (exit 130), not a traceback; parser and dispatch: ``latbench.cli.commands``.
-"""
+"""The ``latbench`` command. The entry point stays tiny, so Ctrl-C while the command's modules
+still import is one line (exit 130); parser and dispatch: ``latbench.cli.commands``."""
 
 import signal
 import sys
 import threading
 from types import FrameType
-
-
-class _Interrupt:
-    """SIGINT raises ``KeyboardInterrupt`` as Python's own handler does and remembers that it
-    came: a library's C code that turns it into another error (numpy's import makes it an
-    ImportError, "PyCapsule_Import could not import module datetime") is still Ctrl-C."""
-
-    came = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.came = True
-        raise KeyboardInterrupt
 
 
 def stopped_line(head: str, exc: BaseException) -> str:
@@ -31,7 +16,13 @@ def stopped_line(head: str, exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``latbench`` with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
-    interrupt, previous = _Interrupt(), None
+    came: list[int] = []  # a library's C code may turn Ctrl-C into another error
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+        raise KeyboardInterrupt
+
+    previous = None
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         previous = signal.signal(signal.SIGINT, interrupt)  # not where SIGINT is ignored
@@ -43,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(stopped_line("latbench: interrupted", exc), file=sys.stderr)
         return 130
     except Exception:
-        if not interrupt.came:
+        if not came:  # e.g. numpy's import makes it an ImportError
             raise
         print("latbench: interrupted", file=sys.stderr)
         return 130

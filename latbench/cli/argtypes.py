@@ -12,14 +12,9 @@ from typing import Any
 
 
 def _bounded(
-    cast: type[int] | type[float],
-    low: float,
-    must: str,
-    strict: bool = False,
-    high: float = math.inf,
+    cast: type, low: float, must: str, strict: bool = False, high: float = math.inf
 ) -> Any:
-    """An ``argparse`` type: a finite ``cast`` number >= ``low`` (> ``low`` when ``strict``)
-    and < ``high``."""
+    """An ``argparse`` type: a finite ``cast`` number >= ``low`` (> when ``strict``), < ``high``."""
 
     def parse(text: str) -> int | float:
         try:

@@ -1,9 +1,6 @@
-"""The ``latbench`` parser and dispatch. Each subcommand lives in its own module
-``latbench.cli.<command>``: ``register(subparsers)`` adds its parser (with its one-line help)
-importing only argparse and the CLI's small modules, and sets ``func`` to its ``run(args)``,
-which imports the implementation. So ``latbench --help`` and ``latbench CMD --help`` import no
-torch or pandas (a test checks).
-"""
+"""The ``latbench`` parser and dispatch. Each subcommand's module ``latbench.cli.<command>``
+has ``register(subparsers)``, importing only argparse and the CLI's small modules, and sets
+``func`` to its ``run(args)``, which imports the implementation: ``--help`` imports no torch."""
 
 from __future__ import annotations
 
@@ -23,21 +20,9 @@ from latbench import __version__
 from latbench.cli import stopped_line
 from latbench.errors import LatbenchError, Terminated, decode_error_line, os_error_line
 
-COMMANDS = (
-    "devices",
-    "spaces",
-    "ops",
-    "profile",
-    "show",
-    "measure-nets",
-    "import-nets",
-    "validate",
-    "doctor",
-    "fit",
-    "predict",
-    "evaluate",
-    "search",
-    "memory",
+COMMANDS = tuple(
+    "devices spaces ops profile show measure-nets import-nets validate doctor fit predict "
+    "evaluate search memory".split()
 )
 """Subcommands in the order ``latbench --help`` lists them (module: ``module_name``)."""
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -45,8 +30,7 @@ _OWN_ROOTS = tuple(
     str(folder.resolve()) + os.sep
     for folder in (_PACKAGE, _PACKAGE / "nas", _PACKAGE / "predictors")
 )
-"""Folders of latbench's sources: the package and where ``latbench.nas`` and
-``latbench.predictors`` are (links in a checkout)."""
+"""Folders of latbench's sources (``nas`` and ``predictors`` are links in a checkout)."""
 
 
 def module_name(command: str) -> str:
@@ -88,10 +72,8 @@ PLUGIN_HELP = (
 
 
 def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
-    """``--plugin X`` / ``--plugin=X`` taken out of ``argv``, wherever they stand: (the X's, the
-    rest). They are read before parsing so that child processes inherit them
-    (``latbench.plugin_loader.add_to_environment``); a trailing ``--plugin`` without a value stays
-    for argparse to report. Nothing after ``--`` is looked at."""
+    """``--plugin X`` / ``--plugin=X`` taken out of ``argv`` before parsing, wherever they
+    stand before ``--``: (the X's, the rest). A trailing ``--plugin`` stays for argparse."""
     plugins, rest, i = [], [], 0
     while i < len(argv):
         arg = argv[i]
@@ -110,8 +92,8 @@ def split_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def plain_text(text: str | None) -> str | None:
-    """A docstring as terminal text: ``code`` without the backticks, %% as % (descriptions
-    shown raw are not %-formatted by argparse)."""
+    """A docstring as terminal text: ``code`` without the backticks, %% as % (argparse does
+    not %-format a raw description)."""
     if text is None:
         return None
     return re.sub(r"``(.+?)``", r"\1", text).replace("%%", "%")
@@ -127,13 +109,9 @@ def _is_ours(category: type[Warning], filename: str) -> bool:
 
 @contextlib.contextmanager
 def _latbench_warnings() -> Iterator[None]:
-    """While a command runs, every warning shown is one line, and a line already shown is not
-    shown again (a measuring worker's warnings come back to this process, ``tablerun.worker``):
-    latbench's own as 'latbench: warning: MESSAGE', a library's as 'PLACE:LINE: Category:
-    MESSAGE' (PLACE: its path under site-packages) without the source line Python adds. Only
-    the formatting changes (``warnings.formatwarning``): whoever shows or records warnings
-    (pytest's recorder) still gets them all. Restored on exit.
-    """
+    """While a command runs, each warning shown is one line, shown once: latbench's own as
+    'latbench: warning: MESSAGE', a library's as 'PLACE:LINE: Category: MESSAGE' (PLACE: its
+    path under site-packages). Only ``warnings.formatwarning`` changes: recorders get all."""
     original = warnings.formatwarning
     shown: set[str] = set()
 
@@ -167,20 +145,17 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def dispatch(argv: list[str] | None = None) -> int:
-    """``latbench`` (``latbench.cli.main``): parse, dispatch, and turn a ``LatbenchError`` into
-    a one-line message.
+    """Parse, dispatch, and turn a ``LatbenchError`` into a one-line message (exit 2).
 
-    Measuring commands run from the command line (``argv`` None) measure in a worker process
-    (``latbench.tablerun.worker``), called from Python in this one; SIGTERM is handled like
-    Ctrl-C (exit 143). ``--plugin X`` (any position) is added to ``LATBENCH_PLUGINS`` first, so
-    the measuring worker and every Ray worker load the same plugins.
-    """
+    Run from the command line (``argv`` None), measuring commands measure in a worker process
+    (``latbench.tablerun.worker``); SIGTERM is handled like Ctrl-C (exit 143). ``--plugin X``
+    goes into ``LATBENCH_PLUGINS`` first, so that every worker loads the same plugins."""
     from_command_line = argv is None
     plugins, argv = split_plugins(sys.argv[1:] if argv is None else list(argv))
     if plugins:
         from latbench.plugin_loader import add_to_environment
 
-        add_to_environment(plugins)  # every worker process inherits them
+        add_to_environment(plugins)
     chosen = next((a for a in argv if a in COMMANDS), None)  # only its module is imported
     try:  # a parser may ask the registries (search --help lists plugins' searches)
         args = build_parser((chosen,) if chosen else COMMANDS).parse_args(argv)

@@ -47,21 +47,13 @@ def run(args: argparse.Namespace) -> int:
     elif found["note"]:
         ui.console.print(found["note"])
     ui.print_table("installed", ["package", "version"], sorted(found["installed"].items()))
-    if found["checks"]:
-        ui.print_table(
-            "support",
-            ["cc", "package", "installed", "versions that support it", "verdict"],
-            [
-                (
-                    c["cc"],
-                    c["package"],
-                    c["installed"] or "-",
-                    c["supported"] or "none",
-                    c["verdict"],
-                )
-                for c in found["checks"]
-            ],
-        )
+    support = [
+        (c["cc"], c["package"], c["installed"] or "-", c["supported"] or "none", c["verdict"])
+        for c in found["checks"]
+    ]
+    if support:
+        header = ["cc", "package", "installed", "versions that support it", "verdict"]
+        ui.print_table("support", header, support)
     for c in found["checks"]:
         if c["note"]:
             ui.console.print(f"{c['package']}: {c['note']}")

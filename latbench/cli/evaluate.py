@@ -40,26 +40,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from latbench.cli.validate import load_network_predictor
+    from latbench.predictors import report as metrics
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import check_device
-    from latbench.predictors.report import (
-        METRIC_HEADER,
-        NOISE_FLOOR,
-        evaluate_networks,
-        held_out,
-        json_metrics,
-        metric_rows,
-        pass_drift,
-        passes_share_rounds,
-        scatter_png,
-    )
     from latbench.tables import refuse_table
 
     model = load_network_predictor(args.predictor)
     column = STATS[args.stat] if args.stat else fitted_statistic(model.info_)
     nets = network_data(args.networks, column)
     check_device(model.info_, nets.device or None, False, str(args.predictor))
-    nets, left_out = held_out(nets, getattr(model, "shots_", []))
+    nets, left_out = metrics.held_out(nets, getattr(model, "shots_", []))
     if left_out:
         ui.console.print(
             f"left out the {left_out} network(s) the predictor was fitted on (its "
@@ -75,19 +65,19 @@ def run(args: argparse.Namespace) -> int:
     ui.console.print(f"latencies {nets.provenance}")
     name = type(model).__name__
     predicted = model.predict(nets.archs)
-    report = evaluate_networks({name: predicted}, nets)
+    report = metrics.evaluate_networks({name: predicted}, nets)
     ui.print_table(
         f"{nets.space}: {len(nets.archs)} networks on {nets.device or '?'} ({column})",
-        METRIC_HEADER,
-        metric_rows(report),
+        metrics.METRIC_HEADER,
+        metrics.metric_rows(report),
     )
-    if NOISE_FLOOR not in report:
+    if metrics.NOISE_FLOOR not in report:
         how = "imported: one value per network" if nets.provenance.startswith("imported") else ""
         ui.console.print(
             f"no repeat-2 rows: noise floor unknown ({how or 'measure with --repeat 2'})"
         )
-    drift = pass_drift(nets)
-    if passes_share_rounds(nets):
+    drift = metrics.pass_drift(nets)
+    if metrics.passes_share_rounds(nets):
         ui.console.print(
             "the two passes were interleaved round by round (one drift reference reading "
             "for both): a slow-down of the whole machine hit both alike, none to divide out"
@@ -98,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             f"{'slower' if drift >= 1 else 'faster'} in pass 2 than in pass 1 (drift reference "
             "measured in the same rounds); the drift-corrected floor divides it out"
         )
-    elif NOISE_FLOOR in report:
+    elif metrics.NOISE_FLOOR in report:
         ui.console.print(
             "no drift reference in this table: the floor includes any slow-down of "
             "the whole machine between the passes"
@@ -118,19 +108,20 @@ def run(args: argparse.Namespace) -> int:
             series["re-measured (repeat 2)"] = nets.repeat_ms
         what = "imported" if "imported" in nets.provenance else "measured"
         title, xlabel = f"{nets.space} on {nets.device}", f"{what} latency (ms, whole network)"
-        scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
+        metrics.scatter_png(args.plot, nets.latency_ms, series, title, xlabel=xlabel)
         ui.console.print(f"scatter plot -> {args.plot}")
     if args.json is not None:
         refuse_table(args.json, "the metrics")
         args.json.write_text(
-            json.dumps(json_metrics(report), allow_nan=False, indent=1, sort_keys=True) + "\n"
+            json.dumps(metrics.json_metrics(report), allow_nan=False, indent=1, sort_keys=True)
+            + "\n"
         )
     return 0
 
 
 def interval_report(model: Any, nets: Any) -> dict[str, float]:
-    """Coverage of the model's interval on ``nets`` (share of measured latencies inside it)
-    and its median width relative to the measured latency, beside the stated level."""
+    """Share of ``nets``' measured latencies inside the model's interval, its median width
+    relative to them, and its stated level (percentages)."""
     import numpy as np
 
     _, low, high = model.predict_interval(nets.archs)

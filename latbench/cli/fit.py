@@ -130,8 +130,8 @@ def _learn_prior(paths: list[Path], column: str) -> Any:
 
 
 def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
-    """The prior of ``--prior-from``: a saved one (one .json file) or learned from tables;
-    an error naming why when it knows none of the target's ops, a note when only some."""
+    """The prior of ``--prior-from`` (saved, or learned from tables); an error when it knows
+    none of the target's ops, a note when only some."""
     from latbench.predictors.device_prior import DevicePrior, prior_key
     from latbench.predictors.persist import load
 
@@ -163,10 +163,9 @@ def _prior(paths: list[Path], column: str, target_ops: list) -> Any:
 
 
 def _distinct_sources(args: argparse.Namespace) -> dict[Path, str]:
-    """--prior-from: one saved prior alone, or networks tables of OTHER devices; the tables
-    of it and --transfer-from (a model zoo's) name each file once (by content) and never the
-    --networks target table (its own latencies in the prior would flatter the transfer).
-    Returns each source table's sha256."""
+    """Each --prior-from / --transfer-from table's sha256; one line unless --prior-from is one
+    saved prior alone or tables of OTHER devices, each file (by content) named once and never
+    the --networks target (its own latencies in the prior would flatter the transfer)."""
     from latbench.predictors.persist import sha256_file
 
     paths = args.prior_from or []
@@ -190,7 +189,6 @@ def _distinct_sources(args: argparse.Namespace) -> dict[Path, str]:
 
 
 def _fit_prior(args: argparse.Namespace) -> int:
-    """``--kind prior``: learn the cross-device prior once and save it."""
     from latbench.predictors.persist import save
 
     if not args.prior_from or len(args.prior_from) < 2:
@@ -198,9 +196,9 @@ def _fit_prior(args: argparse.Namespace) -> int:
             "fit --kind prior needs --prior-from with >= 2 networks tables "
             "(e.g. the columns `latbench import-nets` wrote)"
         )
-    digests = _distinct_sources(args)  # hashed once: the saved prior names them too
+    digests = _distinct_sources(args)
     prior = _learn_prior(args.prior_from, STATS[args.stat])
-    tables = {str(p): digests[p] for p in args.prior_from}
+    tables = {str(p): digests[p] for p in args.prior_from}  # the saved prior names them
     save(prior, args.out, tables=tables, statistic=STATS[args.stat])
     ui.console.print(f"saved prior -> {args.out}")
     return 0
@@ -260,7 +258,6 @@ def _transfer(args: argparse.Namespace) -> int:
 def _print_choice(
     args: argparse.Namespace, model: Any, n_shots: int, nets: Any, what: str, sources: str = ""
 ) -> None:
-    """The shot draw and the method leave-one-out cross-validation chose."""
     scores = ", ".join(f"{m} {100 * v:.1f}%" for m, v in model.cv_scores_.items())
     ui.console.print(
         f"{n_shots} shots drawn at random (seed {args.seed}) from {len(nets.archs)} {what} of "
@@ -270,7 +267,7 @@ def _print_choice(
 
 
 def _spec_model(args: argparse.Namespace, archs: list) -> Any:
-    """The spec-sheet predictor of --target-gpu at --batch, else at the batch of ``archs``."""
+    """The spec-sheet predictor of --target-gpu at --batch, else at ``archs``' batch."""
     from latbench.predictors.batch import encode
     from latbench.predictors.device_prior import batch_of
     from latbench.predictors.gpu_specs import SpecSheetPredictor
@@ -280,7 +277,6 @@ def _spec_model(args: argparse.Namespace, archs: list) -> Any:
 
 
 def _spec_sheet(args: argparse.Namespace) -> int:
-    """``--target-gpu GPU --shots 0``: the estimate from its spec sheet, no measurement."""
     from latbench.predictors.data import network_data
     from latbench.predictors.persist import save
 
@@ -297,9 +293,8 @@ def _spec_sheet(args: argparse.Namespace) -> int:
 
 
 def _model_transfer(args: argparse.Namespace, nets: Any) -> int:
-    """Whole models of an imported zoo (space timm): ``--transfer-from`` and ``--prior-from``
-    are networks tables of the same models on OTHER devices (the source columns),
-    ``latbench.predictors.model_transfer``."""
+    """A model zoo's transfer (space timm): the source columns are ``--transfer-from`` and
+    ``--prior-from``, networks tables of the same models on OTHER devices."""
     from latbench.model_features import FEATURES
     from latbench.predictors.data import network_data
     from latbench.predictors.model_transfer import ModelTransferPredictor, SourceColumn, as_models
@@ -347,9 +342,9 @@ def _save(
     drift: dict | None,
 ) -> int:
     """Save ``model`` to ``--out`` with where it was fitted from; print it and its metrics."""
-    metrics = getattr(model, "fit_metrics_", {})
     from latbench.predictors.persist import save
 
+    metrics = getattr(model, "fit_metrics_", {})
     paths = {"ops": args.op_table, "networks": args.networks}
     save(
         model,
@@ -369,8 +364,7 @@ def _save(
 
 
 def _print_metrics(name: str, metrics: dict) -> None:
-    """The in-sample metrics as ``latbench evaluate`` prints held-out ones (shares as
-    percentages, ``predictors.report.metric_rows``); other metrics (memory) as they are."""
+    """The in-sample metrics as ``latbench evaluate`` prints held-out ones; memory's as they are."""
     from latbench.predictors.report import METRIC_HEADER, is_accuracy, metric_rows
 
     if is_accuracy(metrics):
@@ -380,7 +374,6 @@ def _print_metrics(name: str, metrics: dict) -> None:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    """``--kind memory``: OP_TABLE is a memory table (`latbench memory SPACE`)."""
     from latbench.predictors.memory import fit_memory
     from latbench.predictors.persist import save
 
@@ -411,7 +404,6 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.network import NetworkPredictor
 
     zoo = args.op_table is None and args.networks is not None and is_model_table(args.networks)
-    # a zoo: sources optional (features alone)
     transfer = args.transfer_from is not None or args.target_gpu is not None or zoo
     if transfer and args.kind == "learned":
         raise LatbenchError(

@@ -216,9 +216,7 @@ def _run_timm(args: argparse.Namespace) -> int:
         force=args.force,
         progress=progress,
     )
-    batches = ", ".join(
-        f"{b}: {n}" for b, n in sorted(report.batches.items(), key=lambda kv: -kv[1])[:4]
-    )
+    batches = ", ".join(f"{b}: {n}" for b, n in report.batches.most_common(4))
     ui.console.print(
         f"{report.rows} of {report.read} rows (timm models, imported; batch per "
         f"row: {batches}) -> {report.table}",

@@ -8,12 +8,7 @@ from pathlib import Path
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, models_or_target
 from latbench.errors import LatbenchError, TableError
 
 
@@ -46,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def other_spaces_note(path: Path | None, space: str) -> str:
-    """One line when the networks table at ``path`` already holds networks of other spaces
-    than ``space`` (a table may hold several; "" when not, or no such table)."""
+    """A note when the networks table at ``path`` holds networks of spaces other than
+    ``space``, else ""."""
     from latbench.tables import read_table
 
     if path is None or not path.is_file():
@@ -66,28 +61,24 @@ def other_spaces_note(path: Path | None, space: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from latbench.archs import sample_architectures  # torch: when measuring, not for --help
+    from latbench.archs import sample_architectures
     from latbench.netprofile import default_networks_path, measure_architectures
     from latbench.spaces import default_size
     from latbench.tablerun.ids import arch_id
     from latbench.tablerun.paths import default_table_path
 
-    if (args.space is None) == (args.model is None):
-        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
-    if args.model is not None:
-        if args.ray is not None:
-            raise LatbenchError(
-                "--ray with --model is not supported yet; measure models on this machine"
-            )
-        archs = model_architectures(args)
-        timer, slug = measuring.timer_from_args(args)
+    if args.model is not None and args.ray is not None:
+        raise LatbenchError(
+            "--ray with --model is not supported yet; measure models on this machine"
+        )
+    archs = models_or_target(args, args.space)
+    timer, slug = measuring.timer_from_args(args)
+    if archs is not None:
         path = args.table or default_table_path(slug, f"{MODELS_TABLE}.networks", args.out)
         what, meta = f"{len(archs)} model(s) whole", {"space": "model"}
     else:
-        refuse_model_args(args, args.space)
         args.size = args.size or default_size(args.space)
         archs = sample_architectures(args.space, args.n, args.size, args.seed)
-        timer, slug = measuring.timer_from_args(args)
         path = args.table
         if args.ray is None:
             path = path or default_networks_path(slug, args.space, args.size, args.out)
@@ -112,21 +103,12 @@ def run(args: argparse.Namespace) -> int:
             lambda item: f"{len(item[0].edges)} ops",
             threads=args.threads,
         )
-    return measuring.measure_locally(
-        args,
-        timer,
-        path,
-        f"measuring {what} x {args.repeat} pass(es) on {slug} -> {path}",
-        "models" if args.model else args.space,
-        len(archs) * args.repeat,
-        (lambda arch: arch.name) if args.model else (lambda arch: f"{len(arch.edges)} ops"),
-        functools.partial(
-            measure_architectures,
-            archs,
-            path,
-            timer,
-            repeats=args.repeat,
-            size=meta.get("size", ""),
-            meta=meta,
-        ),
+    header = f"measuring {what} x {args.repeat} pass(es) on {slug} -> {path}"
+    size = meta.get("size", "")
+    measure = functools.partial(
+        measure_architectures, archs, path, timer, repeats=args.repeat, size=size, meta=meta
     )
+    label = (lambda arch: arch.name) if args.model else (lambda arch: f"{len(arch.edges)} ops")
+    task = "models" if args.model else args.space
+    total = len(archs) * args.repeat
+    return measuring.measure_locally(args, timer, path, header, task, total, label, measure)

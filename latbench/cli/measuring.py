@@ -1,5 +1,4 @@
-"""Options and progress shared by the subcommands that measure (`profile`, `measure-nets`,
-`memory`), on this machine or on a Ray fleet (``--ray``)."""
+"""Options and progress shared by the commands that measure, here or on a Ray fleet."""
 
 from __future__ import annotations
 
@@ -102,24 +101,12 @@ def add_measuring_args(
     )
 
 
-def nominal_reference_ms(
-    table: Path, *, strict: bool = False, timer: Timer | None = None
-) -> float | None:
-    """The median ``reference_ms`` of a table's rows (None: no table or no reference rows).
+def nominal_reference_ms(table: Path, timer: Timer | None = None) -> float:
+    """The median ``reference_ms`` of a table's rows.
 
-    ``strict`` (a table named by ``--drift-from``): a missing or unreadable table, one
-    without reference rows, or (with ``timer``) one whose reference was timed with another
-    clock, thread count or device than ``timer``'s (where the table records them) is a
-    ``TableError`` naming it."""
-    try:
-        return _median_reference_ms(table, timer)
-    except TableError as exc:
-        if strict:
-            raise TableError(f"--drift-from {table}: {exc}") from None
-        return None
-
-
-def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
+    A missing or unreadable table, one without reference rows, or (with ``timer``) one whose
+    reference was timed with another clock, thread count or device than ``timer``'s (where the
+    table records them) is a ``TableError``."""
     from latbench.tables import read_table
     from latbench.timed import REFERENCE_ID
 
@@ -137,26 +124,26 @@ def _median_reference_ms(table: Path, timer: Timer | None = None) -> float:
         raise TableError(
             "no row has a reference_ms (measure it with --rounds > 1, without --no-reference)"
         )
-    theirs = (meta.get("protocol") or {}).get("reference")
-    if theirs != REFERENCE_ID:
+    protocol = meta.get("protocol") or {}
+    if protocol.get("reference") != REFERENCE_ID:
         raise TableError(
-            f"its reference_ms was measured on another drift reference ({theirs!r}; this "
-            f"latbench: {REFERENCE_ID!r}); re-measure that table or leave out --drift-from"
+            f"its reference_ms was measured on another drift reference "
+            f"({protocol.get('reference')!r}; this latbench: {REFERENCE_ID!r}); re-measure that "
+            "table or leave out --drift-from"
         )
     if timer is not None:
         from latbench.device import fingerprint
         from latbench.profile import protocol_of
 
         ours, _ = protocol_of(timer)
-        here = fingerprint(timer.device, threads=ours.get("threads"))
-        mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": here["slug"]}
-        protocol, slug = meta.get("protocol") or {}, (meta.get("fingerprint") or {}).get("slug")
-        recorded = {"clock": protocol.get("clock"), "threads": protocol.get("threads")}
-        recorded["device"] = slug
+        slug = fingerprint(timer.device, threads=ours.get("threads"))["slug"]
+        mine = {"clock": ours.get("clock"), "threads": ours.get("threads"), "device": slug}
+        recorded = {k: protocol.get(k) for k in ("clock", "threads")}
+        recorded["device"] = (meta.get("fingerprint") or {}).get("slug")
         differ = [
             f"{k} {recorded[k]!r}, not {v!r}"
             for k, v in mine.items()
-            if recorded[k] is not None and recorded[k] != v  # a field the table records
+            if recorded[k] is not None and recorded[k] != v
         ]
         if differ:
             raise TableError(
@@ -199,8 +186,7 @@ def table_arg(schema: str) -> Callable[[str], Path]:
 
 
 def add_table_args(p: argparse.ArgumentParser, schema: str = "latbench.latency") -> None:
-    """--out/--table/--lock-timeout/--item-timeout: where rows go and how faults are bounded;
-    ``schema``: the kind of table the command writes (``table_arg``)."""
+    """--out/--table/--lock-timeout/--item-timeout of a command writing ``schema`` tables."""
     p.add_argument(
         "--out",
         type=Path,
@@ -235,9 +221,8 @@ def item_timeout_s(args: argparse.Namespace) -> float | None:
 
 
 def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``run_into_table`` options the command line sets (notes printed as one line): from
-    the command line (``args.in_worker``), items are measured in a worker process watched from
-    outside (``tablerun.worker.Worker``), else in this one."""
+    """The ``run_into_table`` options the command line sets; from the command line
+    (``args.in_worker``), items are measured in a watched worker process."""
     from latbench.tablerun.worker import InProcess, Worker
 
     def note(text: str) -> None:
@@ -277,14 +262,18 @@ def timer_from_args(args: argparse.Namespace, **timer_options: Any) -> tuple[Tim
 
 
 def set_drift_nominal(timer: Timer, args: argparse.Namespace, table: Path) -> None:
-    """Drift 1.0 = the reference time of ``--drift-from``, else of ``table`` when resumed
-    (else the run's first group: ``CpuTimer.reference_nominal_ms``)."""
-    if hasattr(timer, "reference_nominal_ms"):
-        timer.reference_nominal_ms = (
-            nominal_reference_ms(args.drift_from, strict=True, timer=timer)
-            if args.drift_from
-            else nominal_reference_ms(table)
-        )
+    """Drift 1.0 = the reference time of ``--drift-from`` (a ``TableError`` naming it when it
+    has none fit for ``timer``), else of ``table`` when resumed (else the run's first group:
+    ``CpuTimer.reference_nominal_ms``)."""
+    if not hasattr(timer, "reference_nominal_ms"):
+        return
+    try:
+        nominal = nominal_reference_ms(args.drift_from or table, timer if args.drift_from else None)
+    except TableError as exc:
+        if args.drift_from:
+            raise TableError(f"--drift-from {args.drift_from}: {exc}") from None
+        nominal = None
+    timer.reference_nominal_ms = nominal
 
 
 class RowAdvancer:
@@ -304,11 +293,9 @@ class RowAdvancer:
         self.done = 0
 
     def __call__(self, item: Any, row: dict[str, Any] | None) -> None:
-        status = (
-            "cached"
-            if row is None
-            else (self.value(row) if row["status"] == "ok" else row["status"])
-        )
+        status = "cached" if row is None else row["status"]
+        if row is not None and status == "ok":
+            status = self.value(row)
         self.done += 1
         self.bar.update(self.task, completed=self.done, status=f"{self.label(item)}: {status}")
 
@@ -320,8 +307,7 @@ class RowAdvancer:
         )
 
 
-FAILED_SHOWN = 3
-"""Failed rows a measuring command prints (status, key, first line of the error)."""
+FAILED_SHOWN = 3  # failed rows printed: status, key, first line of the error
 
 
 def measure_locally(
@@ -334,9 +320,8 @@ def measure_locally(
     label: Callable[[Any], str],
     measure: Callable[..., TableRun],
 ) -> int:
-    """Print ``header``, then ``measure(on_progress=, on_round=, **run_options(args))`` into
-    ``path`` under a progress bar, drift 1.0 set as ``set_drift_nominal`` does; print what it
-    measured, found already done and recorded as failed."""
+    """Print ``header``, run ``measure(on_progress=, on_round=, **run_options(args))`` into
+    ``path`` under a progress bar; print what it measured, skipped and recorded as failed."""
     set_drift_nominal(timer, args, path)
     ui.console.print(header)
     with ui.progress_bar() as bar:
@@ -373,9 +358,20 @@ def add_ray_args(
     )
 
 
-def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
-    """``slug -> table path``: ``--table`` for a fleet of one device type, else
+def run_fleet(
+    args: argparse.Namespace,
+    make_job: Any,
+    items: list[Any],
+    name: str,
+    label: Callable[[Any], str],
+    value: Callable[[dict[str, Any]], str] | None = None,
+    threads: int | None = None,
+) -> int:
+    """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary.
+    Rows go to ``--table`` for a fleet of one device type, else to
     ``<--out or tables home>/<slug>/<name>.csv``."""
+    from latbench.fleet import connect, node_targets, run_on_fleet
+
     slugs: set[str] = set()
 
     def table_for(slug: str) -> Path:
@@ -388,21 +384,6 @@ def table_chooser(args: argparse.Namespace, name: str) -> Callable[[str], Path]:
             )
         slugs.add(slug)
         return args.table
-
-    return table_for
-
-
-def run_fleet(
-    args: argparse.Namespace,
-    make_job: Any,
-    items: list[Any],
-    name: str,
-    label: Callable[[Any], str],
-    value: Callable[[dict[str, Any]], str] | None = None,
-    threads: int | None = None,
-) -> int:
-    """Measure ``items`` with ``make_job`` on the fleet ``args.ray`` names; print the summary."""
-    from latbench.fleet import connect, node_targets, run_on_fleet
 
     ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     targets = node_targets(ray, args.device, threads)
@@ -418,7 +399,7 @@ def run_fleet(
             make_job,
             items,
             args.device,
-            table_chooser(args, name),
+            table_for,
             ray=ray,
             targets=targets,
             threads=threads,

@@ -10,13 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import SIZE, OneOf, positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    model_label,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, model_label, models_or_target
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -71,11 +65,9 @@ def _subjects(args: argparse.Namespace) -> tuple[str, list[Architecture]]:
     from latbench.archs import Architecture, sample_architectures
     from latbench.spaces import default_size
 
-    if (args.target is None) == (args.model is None):
-        raise LatbenchError("give an architecture file or SPACE, or --model SPEC (one of them)")
-    if args.model is not None:
-        return MODELS_TABLE, model_architectures(args)
-    refuse_model_args(args, args.target)
+    models = models_or_target(args, args.target, "an architecture file or SPACE,")
+    if models is not None:
+        return MODELS_TABLE, models
     path = Path(args.target)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
@@ -102,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _label(arch: Architecture) -> str:
-    """How the tables printed name a network: a traced model's ``SPEC@NxCxHxW``, else its
-    ``arch_id`` (the memory table's key)."""
+    """A traced model's ``SPEC@NxCxHxW``, else the network's ``arch_id`` (the table's key)."""
     from latbench.tablerun.ids import arch_id
 
     return model_label(arch) if "model" in arch.meta else arch_id(arch)
@@ -139,22 +130,17 @@ def _measure(
     args: argparse.Namespace, name: str, archs: list[Architecture], config: TrainConfig
 ) -> int:
     from latbench.device import fingerprint
-    from latbench.memory.table import (
-        default_memory_table,
-        measure_into_table,
-        measure_memory,
-        measured_column,
-    )
+    from latbench.memory import table as memory_table
     from latbench.tablerun.ids import arch_id
 
     cpu = args.device == "cpu"
     threads = args.threads if cpu else None
     slug = fingerprint(args.device, threads=threads)["slug"]
-    path = args.table or default_memory_table(slug, name, args.out)
+    path = args.table or memory_table.default_memory_table(slug, name, args.out)
     options = measuring.run_options(args)
     options.pop("executor")  # each subject runs in its own child process, with a time limit
     limit = measuring.item_timeout_s(args)
-    column = measured_column(args.device)
+    column = memory_table.measured_column(args.device)
 
     def ops(arch: Architecture) -> str:
         return f"{len(arch.edges)} ops"
@@ -166,19 +152,16 @@ def _measure(
         from latbench.fleet.jobs import memory_job_factory
 
         job = memory_job_factory(config, threads, limit)
-        return measuring.run_fleet(
-            args, job, archs, f"memory-{name}", ops, value=mib, threads=threads
-        )
+        return measuring.run_fleet(args, job, archs, f"memory-{name}", ops, mib, threads)
 
     def measure(subject: Subject) -> dict[str, Any]:
-        return measure_memory(subject, args.device, config, threads, timeout_s=limit)
+        return memory_table.measure_memory(subject, args.device, config, threads, timeout_s=limit)
 
     ui.console.print(f"measuring {len(archs)} network(s) on {slug} -> {path}")
     with ui.progress_bar() as bar:
-        advance = measuring.RowAdvancer(
-            bar, bar.add_task("memory", total=len(archs), status=""), ops, mib
-        )
-        rows = measure_into_table(
+        task = bar.add_task("memory", total=len(archs), status="")
+        advance = measuring.RowAdvancer(bar, task, ops, mib)
+        rows = memory_table.measure_into_table(
             archs, path, measure, args.device, config, threads=threads, on_row=advance, **options
         )
     failed = sum(r["status"] != "ok" for r in rows)
@@ -191,28 +174,19 @@ def _measure(
 
 
 def _print_measured(rows: list[dict], cpu: bool, labels: dict[str, str]) -> None:
-    """The rows this run measured, with the columns this device fills; ``labels``: a
-    network's name by its ``arch_id``."""
-    cols = (
-        (("rss_growth_mib", "RSS growth MiB"), ("rss_peak_mib", "RSS peak MiB"))
-        if cpu
-        else (
-            ("nvml_process_mib", "NVML proc MiB"),
-            ("nvml_device_delta_mib", "NVML dev delta MiB"),
-            ("peak_reserved_mib", "reserved MiB"),
-            ("peak_allocated_mib", "allocated MiB"),
-            ("context_mib", "context MiB"),
-        )
-    )
+    """The rows measured, with the columns this device fills; ``labels``: names by arch_id."""
+    from latbench.cli.show import GPU_MEMORY, HEADERS
+
+    cols = ["rss_growth_mib", "rss_peak_mib"] if cpu else GPU_MEMORY.split()
     if not rows:
         return
     ui.print_table(
         "measured training memory (MiB)",
-        ["network", *(h for _, h in cols), "status"],
+        ["network", *(HEADERS[c] for c in cols), "status"],
         [
             (
                 labels.get(r.get("arch_id", ""), r.get("arch_id", r["key"])),
-                *("-" if r.get(c) is None else float(r[c]) for c, _ in cols),
+                *("-" if r.get(c) is None else float(r[c]) for c in cols),
                 r["status"],
             )
             for r in rows

@@ -13,8 +13,7 @@ if TYPE_CHECKING:  # the parsers import no torch
     from latbench.archs import Architecture
 
 MODELS_TABLE = "models"
-"""Table stem of ops and networks measured from ``--model``s: ``<device>/models.csv`` and
-``<device>/models.networks.csv``, one table for all models."""
+"""Table stem of ops and networks measured from ``--model``s, one table for all models."""
 
 
 def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> None:
@@ -46,8 +45,8 @@ def add_model_args(p: argparse.ArgumentParser, *, model_flag: bool = True) -> No
 
 
 def model_architectures(args: argparse.Namespace) -> list[Architecture]:
-    """The traced ``--model``s as Architectures (``latbench.models``), one line each; each is
-    loaded and traced within ``--item-timeout`` where the command has it."""
+    """The ``--model``s traced (within ``--item-timeout`` where given) as Architectures; one
+    line each."""
     from latbench.cli.measuring import item_timeout_s
     from latbench.models import model_architecture, trace_model
 
@@ -73,10 +72,22 @@ def model_architectures(args: argparse.Namespace) -> list[Architecture]:
     return archs
 
 
+def models_or_target(
+    args: argparse.Namespace, target: str | None, what: str = "a SPACE"
+) -> list[Architecture] | None:
+    """The traced ``--model``s, or None where the positional ``target`` names what to measure
+    (``--input-shape`` / ``--leaf`` then refused); one line unless exactly one is given."""
+    if (target is None) == (args.model is None):
+        raise LatbenchError(f"give {what} or --model SPEC (one of them)")
+    if target is not None:
+        refuse_model_args(args, target)
+        return None
+    return model_architectures(args)
+
+
 def refuse_model_args(args: argparse.Namespace, what: str) -> None:
-    """``--input-shape`` / ``--leaf`` where no model of the user's is traced (``what``: a
-    space, an architecture file): one line; they were ignored, and the numbers were of the
-    space's own shapes."""
+    """One line for ``--input-shape`` / ``--leaf`` where ``what`` (a space, an architecture
+    file) is measured, not a model of the user's."""
     given = [f for f, v in (("--input-shape", args.input_shape), ("--leaf", args.leaf)) if v]
     if given:
         raise LatbenchError(

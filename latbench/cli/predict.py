@@ -7,14 +7,8 @@ import csv
 import time
 from pathlib import Path
 
-from latbench.cli import ui
+from latbench.cli import modelargs, ui
 from latbench.cli.argtypes import SIZE, nonnegative_int, positive_int, rng_seed
-from latbench.cli.modelargs import (
-    add_model_args,
-    model_architectures,
-    model_label,
-    refuse_model_args,
-)
 from latbench.errors import LatbenchError, with_filename
 
 
@@ -41,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=rng_seed, default=0, help="seed of the sampled networks")
     p.add_argument("--key", action="append", default=[], help="OpSpec key (repeatable)")
     p.add_argument("--networks", type=Path, help="predict the networks of this table")
-    add_model_args(p)
+    modelargs.add_model_args(p)
     p.add_argument(
         "--threads",
         type=positive_int,
@@ -59,12 +53,9 @@ def choose_size(
     source: str,
     from_spec_sheet: bool = False,
 ) -> tuple[str, str]:
-    """The size of ``space`` to predict, and a one-line note ("" when none is due).
-
-    ``fitted``: the predictor's ``info_["sizes"]`` (space -> sizes of its tables). No
-    ``size``: the one it was fitted on, else the space's default; a ``size`` or a space it was
-    not fitted on gets a note, as does a predictor that does not record its sizes (except a
-    spec-sheet estimate, which was fitted on no table)."""
+    """The size of ``space`` to predict (default: the one in ``fitted``, the predictor's
+    ``info_["sizes"]``, else the space's), and a note when it was not fitted on that size or
+    does not record its sizes (a spec-sheet estimate was fitted on none; "" for no note)."""
     from latbench.spaces import default_size, size_note
 
     sizes = fitted.get(space, [])
@@ -97,9 +88,9 @@ def _queries(
         if note:
             ui.console.print(note)
     if args.model is not None:
-        archs = model_architectures(args)
-        return archs, [model_label(a) for a in archs]
-    refuse_model_args(args, "a predictor's query")
+        archs = modelargs.model_architectures(args)
+        return archs, [modelargs.model_label(a) for a in archs]
+    modelargs.refuse_model_args(args, "a predictor's query")
     if is_network:
         if args.key:  # not silently ignored: it asks for ops
             raise LatbenchError(
@@ -158,16 +149,13 @@ def run(args: argparse.Namespace) -> int:
     from latbench.predictors.persist import load
     from latbench.tables import refuse_table
 
-    model = load(
-        args.predictor,
-        device=fingerprint("cpu", threads=args.threads)["slug"] if args.threads else None,
-    )
+    slug = fingerprint("cpu", threads=args.threads)["slug"] if args.threads else None
+    model = load(args.predictor, device=slug)
     refuse_prior(model, args.predictor)
     is_network = input_level(model) == "network"
     spec_sheet = type(model).__name__ == "SpecSheetPredictor"  # fitted on no table of a space
-    queries, names = _queries(
-        args, is_network, getattr(model, "info_", {}).get("sizes", {}), spec_sheet
-    )
+    sizes = getattr(model, "info_", {}).get("sizes", {})
+    queries, names = _queries(args, is_network, sizes, spec_sheet)
     t0 = time.perf_counter()
     source = getattr(model, "estimate_label", "estimated")
     how = f"{source} by {type(model).__name__}"
@@ -215,16 +203,14 @@ def _print_source(model: object, path: Path) -> None:
     """Which predictor and tables a model's prediction comes from, and for which device."""
     info = getattr(model, "info_", {})
     paths = info.get("table_paths") or {}
-    tables = (
-        ", ".join(
-            f"{name} table {paths.get(name, '(path not recorded)')} (sha256 {digest[:12]})"
-            for name, digest in sorted((info.get("tables_sha256") or {}).items())
-        )
-        or "tables not recorded"
+    tables = ", ".join(
+        f"{name} table {paths.get(name, '(path not recorded)')} (sha256 {digest[:12]})"
+        for name, digest in sorted((info.get("tables_sha256") or {}).items())
     )
     ui.console.print(
         f"from {path}: fitted on device {info.get('device') or '?'} "
-        f"({info.get('statistic') or 'latency_median_ms'}; {tables}); a prediction is for that "
-        "device and the backend its tables were measured on (eager PyTorch for `latbench profile`)",
+        f"({info.get('statistic') or 'latency_median_ms'}; {tables or 'tables not recorded'}); "
+        "a prediction is for that device and the backend its tables were measured on (eager "
+        "PyTorch for `latbench profile`)",
         highlight=False,
     )

@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING
 
 from latbench.cli import measuring, ui
 from latbench.cli.argtypes import positive_int, rng_seed
-from latbench.cli.modelargs import (
-    MODELS_TABLE,
-    add_model_args,
-    model_architectures,
-    refuse_model_args,
-)
+from latbench.cli.modelargs import MODELS_TABLE, add_model_args, models_or_target
 from latbench.errors import LatbenchError
 
 if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; running does
@@ -24,8 +19,7 @@ if TYPE_CHECKING:  # building the parser imports neither torch nor pandas; runni
     from latbench.profile import OpLatencyJob
     from latbench.timing import TimingConfig
 
-COST_NOTE_S = 60.0
-"""A run whose measuring is estimated to take longer than this (seconds) says so first."""
+COST_NOTE_S = 60.0  # a run estimated to measure longer (seconds) says so first
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,8 +80,7 @@ def select_specs(
 
 
 def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list[OpSpec]:
-    """``specs`` less those a run of ``job`` into ``path`` skips: planned as ``run_into_table``
-    plans them, on the table it would resume (``resolve_table``: not one measured elsewhere)."""
+    """``specs`` less those a run of ``job`` into ``path`` skips (as ``run_into_table`` plans)."""
     from latbench.tablerun.driver import planned, resolve_table
 
     table = resolve_table(path, job.fingerprint, lambda note: None, job.schema)
@@ -95,8 +88,8 @@ def still_to_measure(specs: list[OpSpec], path: Path, job: OpLatencyJob) -> list
 
 
 def cost_note(n_ops: int, config: TimingConfig, fleet: bool = False) -> str | None:
-    """What measuring ``n_ops`` ops costs (``bound_ms`` each), when over ``COST_NOTE_S``;
-    ``fleet``: on each device type of a Ray fleet, whose tables this machine cannot see."""
+    """What measuring ``n_ops`` ops costs when over ``COST_NOTE_S``; ``fleet``: on a Ray fleet,
+    whose tables this machine cannot see."""
     from latbench.timing.adaptive import bound_ms
 
     per_op_ms = bound_ms(config, 0.0)
@@ -119,18 +112,15 @@ FLEET_COUNT = (
 
 def _specs(args: argparse.Namespace) -> tuple[list[OpSpec], str, str, dict]:
     """The ops to measure, the table stem, what to call them, and the table's meta."""
-    if (args.space is None) == (args.model is None):
-        raise LatbenchError("give a SPACE or --model SPEC (one of them)")
-    if args.model is not None:
-        if args.dtype:
-            raise LatbenchError(
-                "--dtype: traced --model ops keep the dtypes they were traced "
-                "with (float32); leave out --dtype"
-            )
-        archs = model_architectures(args)
+    if args.model is not None and args.dtype:
+        raise LatbenchError(
+            "--dtype: traced --model ops keep the dtypes they were traced "
+            "with (float32); leave out --dtype"
+        )
+    archs = models_or_target(args, args.space)
+    if archs is not None:
         ops = dict.fromkeys(op for arch in archs for op in arch.ops())  # shared ops measured once
         return list(ops), MODELS_TABLE, f"{len(archs)} model(s)", {"space": "model"}
-    refuse_model_args(args, args.space)
     from latbench.spaces import default_size, get_space
 
     space = get_space(args.space)
@@ -169,13 +159,8 @@ def run(args: argparse.Namespace) -> int:
         )
     seed = args.seed if args.sample else None
     meta |= {"match": args.match, "sample": args.sample, "seed": seed}
+    header = f"profiling {len(specs)} ops of {what} on {slug} -> {path}"
+    measure = functools.partial(profile_specs, specs, path, timer, meta=meta)
     return measuring.measure_locally(
-        args,
-        timer,
-        path,
-        f"profiling {len(specs)} ops of {what} on {slug} -> {path}",
-        stem,
-        len(specs),
-        lambda spec: spec.kind,
-        functools.partial(profile_specs, specs, path, timer, meta=meta),
+        args, timer, path, header, stem, len(specs), lambda spec: spec.kind, measure
     )

@@ -18,37 +18,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from latbench.cli import ui
-from latbench.cli.argtypes import (
-    SIZE,
-    nonnegative_float,
-    nonnegative_int,
-    positive_float,
-    positive_int,
-    rng_seed,
-)
+from latbench import papers
+from latbench.cli import argtypes, ui
 from latbench.cli.measuring import add_ray_args, table_arg
 from latbench.errors import LatbenchError
-from latbench.papers import (
-    DINTS_TARGETS_MIB,
-    HYPERSEGNAS_BAND_MIB,
-    HYPERSEGNAS_SAMPLES,
-    RTDNAS_LATENCY_UB_MS,
-    RTDNAS_MIN_FPS,
-)
 
 
 class _ListSearches(argparse._HelpAction):
-    """``--help`` that also lists every registered search, plugins' included (loading the
-    plugins: only when asked, so building the parser stays cheap)."""
+    """``--help`` that also lists every registered search, plugins' included (loaded only
+    when asked)."""
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from textwrap import wrap
 
         from latbench.nas.searches import list_searches
@@ -103,18 +83,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--size",
-        type=SIZE,
+        type=argtypes.SIZE,
         help="small or paper (default: the searched space's own, small for these)",
     )
-    p.add_argument("--lam", type=nonnegative_float, help="regulariser weight (λ)")
-    p.add_argument("--steps", type=positive_int, default=20, help="architecture-parameter steps")
-    p.add_argument("--seed", type=rng_seed, default=0, help="random seed of the search")
+    p.add_argument("--lam", type=argtypes.nonnegative_float, help="regulariser weight (λ)")
+    p.add_argument(
+        "--steps", type=argtypes.positive_int, default=20, help="architecture-parameter steps"
+    )
+    p.add_argument("--seed", type=argtypes.rng_seed, default=0, help="random seed of the search")
     p.add_argument("--beta", choices=("params", "latency"), default="latency", help="CAKES β")
-    p.add_argument("--n-paths", type=positive_int, default=3, help="GA: paths per individual (N_l)")
+    p.add_argument(
+        "--n-paths", type=argtypes.positive_int, default=3, help="GA: paths per individual (N_l)"
+    )
     p.add_argument(
         "--upper-ms",
-        type=positive_float,
-        help=f"RT-DNAS/GA latency bound (GA default {RTDNAS_LATENCY_UB_MS:g})",
+        type=argtypes.positive_float,
+        help=f"RT-DNAS/GA latency bound (GA default {papers.RTDNAS_LATENCY_UB_MS:g})",
     )
     p.add_argument(
         "--out",
@@ -124,33 +108,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--min-fps",
-        type=nonnegative_float,
-        default=RTDNAS_MIN_FPS,
+        type=argtypes.nonnegative_float,
+        default=papers.RTDNAS_MIN_FPS,
         help=f"RT-DNAS/GA throughput floor, judged as 1000 / latency at batch 1 (default "
-        f"{RTDNAS_MIN_FPS:g}: it binds at {1000 / RTDNAS_MIN_FPS:.2f} ms, below the 50 ms bound; "
-        "0: the latency bound alone, as the paper's search does)",
+        f"{papers.RTDNAS_MIN_FPS:g}: it binds at {1000 / papers.RTDNAS_MIN_FPS:.2f} ms, below "
+        "the 50 ms bound; 0: the latency bound alone, as the paper's search does)",
     )
     p.add_argument(
         "--target-mib",
-        type=positive_float,
-        default=DINTS_TARGETS_MIB[0],
+        type=argtypes.positive_float,
+        default=papers.DINTS_TARGETS_MIB[0],
         help="hypersegnas: training-memory target (default: DiNTS' 5067 MiB)",
     )
     p.add_argument(
         "--band-mib",
-        type=positive_float,
-        default=HYPERSEGNAS_BAND_MIB,
+        type=argtypes.positive_float,
+        default=papers.HYPERSEGNAS_BAND_MIB,
         help="hypersegnas: keep architectures within ± this of the target, MiB",
     )
     p.add_argument(
         "-n",
-        type=positive_int,
-        default=HYPERSEGNAS_SAMPLES,
+        type=argtypes.positive_int,
+        default=papers.HYPERSEGNAS_SAMPLES,
         help="hypersegnas: architectures sampled (paper: 2000)",
     )
     p.add_argument(
         "--confirm",
-        type=nonnegative_int,
+        type=argtypes.nonnegative_int,
         default=0,
         metavar="N",
         help="hypersegnas: measure the top N kept networks on --device into the "
@@ -165,7 +149,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--jobs",
-        type=positive_int,
+        type=argtypes.positive_int,
         default=2,
         metavar="N",
         help="hypersegnas: local processes for the screen's full traces (default 2)",
@@ -178,7 +162,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=positive_int,
+        type=argtypes.positive_int,
         default=1,
         help="torch CPU threads of the search, and of the default tables it reads (default 1: the "
         "committed tables; more threads on a shared machine can be 10× slower)",
@@ -239,8 +223,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_architectures(folder: Path, archs: dict[str, Any], search: str) -> None:
-    """Each chosen network as ``folder/NAME.json`` (``Architecture.to_json``), or one line
-    saying that this search chose none it can write."""
+    """Each chosen network as ``folder/NAME.json``, or one line saying that there is none."""
     from latbench.atomic import write_atomically
     from latbench.paths import output_dir
 
@@ -256,7 +239,7 @@ def _write_architectures(folder: Path, archs: dict[str, Any], search: str) -> No
 
 def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str, ...]) -> str:
     """``; P.json was fitted on tables of SPACE (SIZES)`` for each --predictor whose tables
-    (``info_["sizes"]``) hold none of ``spaces``: why its ops are missing ("" for none)."""
+    hold none of ``spaces``: why its ops are missing."""
     out = ""
     for path, model in zip(args.predictor or [], models):
         sizes = getattr(model, "info_", {}).get("sizes") or {}
@@ -267,8 +250,8 @@ def _fitted_elsewhere(args: argparse.Namespace, models: list, spaces: tuple[str,
 
 
 def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
-    """The predictor saved at ``path``; one line when there is none (naming ``fit``, the
-    command that writes one) or when it does not predict ``level``s in ``unit`` (``need``)."""
+    """The predictor at ``path``; one line when there is none (naming ``fit``, the command
+    writing one) or when it does not predict ``level``s in ``unit`` (``need``)."""
     from latbench.predictors.base import input_level
     from latbench.predictors.persist import PredictorFileError, load
 
@@ -287,19 +270,18 @@ def _load(path: Path, unit: str, level: str, fit: str, need: str) -> Any:
 
 
 def _memory_model(args: argparse.Namespace) -> Any:
-    """The training-memory predictor of ``--predictor`` (``predict(archs) -> MiB``)."""
+    """The training-memory predictor of ``--predictor``."""
     if not args.predictor:
         raise LatbenchError(
             f"{args.which} needs --predictor P.json, a training-memory predictor: `latbench memory "
             "dints --n 8` measures a table, `latbench fit --kind memory TABLE -o P.json` fits it"
         )
-    return _load(
-        args.predictor[0],
-        "MiB",
-        "network",
-        "`latbench fit --kind memory TABLE -o P.json`",
+    need = (
         "it does not predict architectures' memory (predict(archs) -> MiB); fit one with "
-        "`latbench fit --kind memory`",
+        "`latbench fit --kind memory`"
+    )
+    return _load(
+        args.predictor[0], "MiB", "network", "`latbench fit --kind memory TABLE -o P.json`", need
     )
 
 
@@ -321,7 +303,7 @@ def cost_models(args: argparse.Namespace, spaces: tuple[str, ...]) -> list:
 
 def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Path]:
     """The device's default tables of ``spaces``; missing ones are profiled with
-    ``--profile-missing`` (``latbench profile``'s command and protocol), or named in the error."""
+    ``--profile-missing``, else named in the error."""
     from latbench.cli import profile
     from latbench.device import fingerprint
     from latbench.tablerun.paths import REFERENCE_DIR, default_table_path
@@ -330,10 +312,9 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
     paths = []
     for name in spaces:
         path = default_table_path(slug, f"{name}-{args.size}")
-        reference = REFERENCE_DIR / slug / path.name  # committed tables of this device
+        reference = REFERENCE_DIR / slug / path.name
         paths.append(path if path.exists() or not reference.exists() else reference)
-    for name, path in zip(spaces, paths):
-        if path.exists():
+        if paths[-1].exists():
             continue
         command = ["profile", name, "--size", args.size, "--threads", str(args.threads)]
         if not args.profile_missing:
@@ -349,7 +330,6 @@ def default_tables(args: argparse.Namespace, spaces: tuple[str, ...]) -> list[Pa
 
 
 def lookup_model(tables: list[Path]) -> Any:
-    """A LookupPredictor over ``tables``."""
     import pandas as pd
 
     from latbench.predictors.data import op_data

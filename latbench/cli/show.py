@@ -13,74 +13,57 @@ from latbench.errors import LatbenchError, TableError
 if TYPE_CHECKING:
     import pandas as pd
 
-# What each schema's view shows, as (column, header); empty columns are left out.
-_VIEWS = {
-    "latbench.latency": (
-        ("kind", "kind"),
-        ("op_params", "params"),
-        ("input_shape", "shape"),
-        ("latency_median_ms", "median ms"),
-        ("latency_min_ms", "fastest ms"),
-        ("latency_iqr_ms", "IQR ms"),
-        ("n_samples", "n"),
-        ("status", "status"),
-        ("source", "source"),
-    ),
-    "latbench.networks": (
-        ("space", "space"),
-        ("arch_id", "arch_id"),
-        ("repeat", "rep"),
-        ("n_ops", "ops"),
-        ("latency_median_ms", "median ms"),
-        ("latency_min_ms", "fastest ms"),
-        ("latency_iqr_ms", "IQR ms"),
-        ("n_samples", "n"),
-        ("status", "status"),
-    ),
-    "latbench.memory": (
-        ("subject", "subject"),
-        ("arch_id", "arch_id"),
-        ("kind", "kind"),
-        ("batch", "batch"),
-        ("rss_growth_mib", "RSS growth MiB"),
-        ("nvml_process_mib", "NVML proc MiB"),
-        ("nvml_device_delta_mib", "NVML dev delta MiB"),
-        ("peak_reserved_mib", "reserved MiB"),
-        ("peak_allocated_mib", "allocated MiB"),
-        ("context_mib", "context MiB"),
-        ("sim_peak_reserved_mib", "modelled reserved MiB"),
-        ("status", "status"),
-        ("source", "source"),
-    ),
+HEADERS = {
+    "op_params": "params",
+    "input_shape": "shape",
+    "latency_median_ms": "median ms",
+    "latency_min_ms": "fastest ms",
+    "latency_iqr_ms": "IQR ms",
+    "n_samples": "n",
+    "repeat": "rep",
+    "n_ops": "ops",
+    "rss_growth_mib": "RSS growth MiB",
+    "rss_peak_mib": "RSS peak MiB",
+    "nvml_process_mib": "NVML proc MiB",
+    "nvml_device_delta_mib": "NVML dev delta MiB",
+    "peak_reserved_mib": "reserved MiB",
+    "peak_allocated_mib": "allocated MiB",
+    "context_mib": "context MiB",
+    "sim_peak_reserved_mib": "modelled reserved MiB",
+}
+"""Column -> header where a printed table names it otherwise."""
+GPU_MEMORY = (
+    "nvml_process_mib nvml_device_delta_mib peak_reserved_mib peak_allocated_mib context_mib"
+)
+_TIMES = "latency_median_ms latency_min_ms latency_iqr_ms n_samples status"
+_VIEWS = {  # each schema's columns shown; empty ones are left out
+    "latbench.latency": f"kind op_params input_shape {_TIMES} source".split(),
+    "latbench.networks": f"space arch_id repeat n_ops {_TIMES}".split(),
+    "latbench.memory": f"subject arch_id kind batch rss_growth_mib {GPU_MEMORY} "
+    "sim_peak_reserved_mib status source".split(),
 }
 
 
 def display_frame(df: pd.DataFrame, schema: str) -> pd.DataFrame:
-    """The columns worth reading at 80 columns: the schema's view, without columns that are
-    empty in every row (a CPU memory table has no GPU numbers), op params compacted, and
-    status/source only when they vary or say something other than ok/measured."""
+    """The schema's view less columns empty in every row, op params compacted, status/source
+    only when they say something other than ok/measured."""
     import pandas as pd
 
-    view = _VIEWS.get(schema, _VIEWS["latbench.latency"])
     out = {}
-    for column, header in view:
-        if column not in df or df[column].isna().all() or (df[column].astype(str) == "").all():
+    for column in _VIEWS.get(schema, _VIEWS["latbench.latency"]):
+        values = df.get(column)
+        if values is None or values.isna().all() or (values.astype(str) == "").all():
             continue
-        values = df[column]
         if column in ("status", "source") and set(values.astype(str)) <= {"ok", "measured"}:
             continue
-        out[header] = (
-            pd.Series([_params(k, t) for k, t in zip(df["kind"], values)], index=df.index)
-            if column == "op_params"
-            else values
-        )
+        if column == "op_params":
+            values = pd.Series([_params(k, t) for k, t in zip(df["kind"], values)], index=df.index)
+        out[HEADERS.get(column, column)] = values
     return pd.DataFrame(out)
 
 
 def _params(kind: object, text: object) -> str:
-    """'{"kernel": 5, "stride": 1, ...}' (as ``read_table`` derives it from the key; empty
-    on an arch row) -> 'kernel=5': the parameters that differ from the kind's defaults (the
-    full set is in the key, ``--csv``)."""
+    """'{"kernel": 5, "stride": 1, ...}' -> 'kernel=5': the parameters off the kind's defaults."""
     params = json.loads(str(text)) if text else {}
     try:
         from latbench.ops import get_op_kind

@@ -1,5 +1,4 @@
-"""Shared terminal output for subcommands: one console, one progress-bar style, tables.
-Nothing here imports rich until a command prints (``latbench --help`` stays light)."""
+"""Terminal output of the commands: consoles, progress bar, tables; rich loads on first print."""
 
 from __future__ import annotations
 
@@ -17,10 +16,9 @@ PIPE_WIDTH = 200
 
 
 def __getattr__(name: str) -> Console:
-    """``console`` (stdout) and ``err_console`` (stderr), made on first use; markup off: text
-    is printed as given (paths, keys and lists hold [brackets]). Written to a file or a pipe
-    with no ``COLUMNS`` set, lines fold at ``PIPE_WIDTH``, not at rich's 80 columns, so that
-    logs keep paths and table rows whole."""
+    """``console`` (stdout) and ``err_console`` (stderr), made on first use; markup off (paths
+    and keys hold [brackets]). To a file or a pipe with no ``COLUMNS`` set, lines fold at
+    ``PIPE_WIDTH``, not at rich's 80 columns: logs keep paths and table rows whole."""
     if name not in ("console", "err_console"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name not in globals():
@@ -35,25 +33,17 @@ def __getattr__(name: str) -> Console:
 
 def progress_bar() -> Progress:
     """A progress bar with count, elapsed time and ETA, drawn on stderr."""
-    from rich.progress import (  # measuring only: parsers (--help) stay cheap
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich import progress  # measuring only: parsers (--help) stay cheap
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+    return progress.Progress(
+        progress.TextColumn("[bold]{task.description}"),
+        progress.BarColumn(),
+        progress.MofNCompleteColumn(),
+        progress.TextColumn("{task.fields[status]}"),
+        progress.TimeElapsedColumn(),
+        progress.TextColumn("ETA"),
+        progress.TimeRemainingColumn(),
         console=__getattr__("err_console"),
-        transient=False,
     )
 
 

@@ -32,9 +32,8 @@ from latbench.papers import STNAS_FPS_FRAMES as PAPER_FRAMES  # ST-NAS and dynam
 
 
 def load_network_predictor(path: Path, device_slug: str | None = None) -> Any:
-    """A saved predictor of whole networks' latency (``NetworkPredictor``, or a transfer
-    predictor; ``latbench.predictors.load`` warns when fitted on another device); a predictor
-    of ops, of memory (MiB) or a prior is refused in one line (validate, evaluate)."""
+    """A saved predictor of whole networks' latency (warned about when fitted on another
+    device); a predictor of ops, of memory (MiB) or a prior is refused in one line."""
     from latbench.predictors.base import input_level
     from latbench.predictors.device_prior import refuse_prior
     from latbench.predictors.persist import load
@@ -160,6 +159,28 @@ def run(args: argparse.Namespace) -> int:
             "give it with --protocol stnas"
         )
     path = Path(args.arch)
+    onnx = path.suffix.lower() == ".onnx"  # ONNX Runtime on the CPU is the reference
+    if onnx and (args.predictor is not None or args.protocol is not None):
+        raise LatbenchError(
+            f"{path}: --predictor and --protocol need a network latbench can decompose; "
+            "give the model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
+        )
+    if onnx and args.leaf:
+        raise LatbenchError(f"{path}: --leaf splits a traced model; an ONNX file runs whole")
+    protocol = get_protocol(args.protocol) if args.protocol else None
+    arch: Architecture | None = None
+    if not onnx:
+        arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
+        if getattr(args, "model", None) is None:  # _resolve sets it for a model of the user's
+            refuse_model_args(args, args.arch)
+    if arch is not None and protocol is not None:
+        protocol.check_space(arch)
+        if protocol.run is not None:
+            return _frame_protocol(args, arch, protocol)
+        assert protocol.limits is not None
+        budget_ms, min_fps = protocol.limits
+        args.budget_ms = budget_ms if args.budget_ms is None else args.budget_ms
+        args.min_fps = min_fps if args.min_fps is None else args.min_fps
     options = ValidateOptions(
         device=args.device,
         precision=args.precision,
@@ -170,54 +191,20 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         skip_unavailable=args.skip_unavailable,
     )
-    config = timing_config(args.device, args.measure_ms)
-    if path.suffix.lower() == ".onnx":  # ONNX Runtime on the CPU is the reference
-        if args.predictor is not None or args.protocol is not None:
-            raise LatbenchError(
-                f"{path}: --predictor and --protocol need a network latbench can decompose; "
-                "give the model (timm:NAME, file.py:callable, ...) instead of its ONNX file"
-            )
-        if args.leaf:
-            raise LatbenchError(f"{path}: --leaf splits a traced model; an ONNX file runs whole")
+    limits: dict[str, Any] = {"budget_ms": args.budget_ms, "min_fps": args.min_fps}
+    limits |= {"options": options, "config": timing_config(args.device, args.measure_ms)}
+    if arch is None:
         shape = parse_input_shape(args.input_shape) if args.input_shape else None
         _print_start(args, str(path))
-        report = validate_onnx(
-            path,
-            args.backend,
-            input_shape=shape,
-            budget_ms=args.budget_ms,
-            min_fps=args.min_fps,
-            options=options,
-            config=config,
-        )
+        report = validate_onnx(path, args.backend, input_shape=shape, **limits)
         note = (
             "  outputs compared with ONNX Runtime on the CPU (an ONNX file has no PyTorch model; "
             "`max |out - torch|` is against it)"
         )
         return _finish(args, report, path.name, "onnx", note)
-    protocol = get_protocol(args.protocol) if args.protocol else None
-    arch = Architecture.from_file(path) if path.is_file() else _resolve(args)
-    if getattr(args, "model", None) is None:  # _resolve sets it for a model of the user's
-        refuse_model_args(args, args.arch)
-    if protocol is not None:
-        protocol.check_space(arch)
-        if protocol.run is not None:
-            return _frame_protocol(args, arch, protocol)
-        assert protocol.limits is not None
-        budget_ms, min_fps = protocol.limits
-        args.budget_ms = budget_ms if args.budget_ms is None else args.budget_ms
-        args.min_fps = min_fps if args.min_fps is None else args.min_fps
     _print_start(args, f"{arch.name or arch.space} ({len(arch.edges)} ops)")
-    report = validate(
-        arch,
-        args.backend,
-        budget_ms=args.budget_ms,
-        min_fps=args.min_fps,
-        predictor=args.predictor,
-        load_predictor=load_network_predictor,
-        options=options,
-        config=config,
-    )
+    loader = load_network_predictor
+    report = validate(arch, args.backend, predictor=args.predictor, load_predictor=loader, **limits)
     return _finish(args, report, arch.name or arch.space, arch.space)
 
 
@@ -229,9 +216,8 @@ def _print_start(args: argparse.Namespace, what: str) -> None:
 def _finish(
     args: argparse.Namespace, report: ValidationReport, stem: str, subdir: str, note: str = ""
 ) -> int:
-    """Write the report as JSON and Markdown into ``--out`` (links there are replaced, never
-    followed), print it (``note`` after the table), and turn it into the exit status: a
-    failed backend is an error, a missed budget exit 1."""
+    """Write the report as JSON and Markdown into ``--out``, print it (``note`` last); a failed
+    backend is an error, a missed budget exit 1."""
     from latbench.atomic import write_atomically
     from latbench.deploy.report import gap_basis
     from latbench.paths import file_in
@@ -273,9 +259,8 @@ def _finish(
 
 
 def _frame_protocol(args: argparse.Namespace, arch: Architecture, protocol: Protocol) -> int:
-    """A frame protocol (ST-NAS FPS, the dynamic cells' per-frame time, a plugin's) on
-    --device; its ``ProtocolResult`` printed and saved with what plain validate reports carry:
-    the device's fingerprint, the torch thread count (CPU) and the busy-machine warning."""
+    """A frame protocol's result on --device, printed and saved with the device's fingerprint,
+    the torch thread count (CPU) and the busy-machine warning."""
     import json
 
     import torch

@@ -222,31 +222,25 @@ def verdict(package: str, version: str | None, cc: float, build: str = "") -> st
     return f"unsupported on sm_{int(round(cc * 10))}: use {hint}"
 
 
-def _last_note(package: str, cc: float) -> str:
-    """'last release for sm_XY' when this GPU's support of ``package`` has ended."""
-    good = supported_versions(package, cc)
-    if good and all(r.last for r in good):
-        newest = max(good, key=lambda r: parse_version(r.last or ""))
-        return f"{newest.versions()} is the last for sm_{int(round(cc * 10))}"
-    return ""
-
-
 def _check(package: str, version: str | None, cc: float, probe: bool) -> dict[str, Any]:
     if package == "torch" and version:
         text = _torch_verdict(version, cc, probe)
     else:
         text = verdict(package, version, cc)
     good = supported_versions(package, cc)
-    command = ""
+    command, note = "", ""
     if text != "ok" and good:
         command = max(good, key=lambda r: parse_version(r.first or "0")).pip_command()
+    if good and all(r.last for r in good):  # this GPU's support of the package has ended
+        newest = max(good, key=lambda r: parse_version(r.last or ""))
+        note = f"{newest.versions()} is the last for sm_{int(round(cc * 10))}"
     return {
         "cc": f"{cc:.1f}",
         "package": package,
         "installed": version,
         "supported": "; ".join(r.versions() for r in good),
         "verdict": text,
-        "note": _last_note(package, cc),
+        "note": note,
         "command": command,
         "rows": [
             {"versions": r.versions(), "cc": _cc_range(r), "source": SOURCES[r.source]}

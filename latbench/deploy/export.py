@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,6 @@ class ExportedModel:
     output_shapes: tuple[tuple[int, ...], ...]
     torch_version: str
     onnx_version: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "path": str(self.path)}
 
 
 def export_onnx(
@@ -176,12 +173,13 @@ def read_onnx(path: str | Path, input_shape: tuple[int, ...] | None = None) -> E
                     f"{list(input_shape)}"
                 )
             shape = tuple(input_shape)
-        if None in shape:
+        sizes = tuple(d for d in shape if d is not None)
+        if len(sizes) < len(shape):
             raise ExportError(
                 f"{path}: input {v.name!r} has dynamic shape {shown}; pass --input-shape with "
                 "its sizes"
             )
-        shapes.append(tuple(int(d) for d in shape))
+        shapes.append(sizes)
     outputs, meta = proto.graph.output, _metadata(proto)
     return ExportedModel(
         path=path,

@@ -8,7 +8,7 @@ BatchNorm statistics from random batches (Ioffe & Szegedy 2015), and says what i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -50,10 +50,10 @@ def relative_spread(
     can be taken)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
-        outs = [
-            _first(module(torch.randn(example.shape, generator=gen, dtype=example.dtype)))
-            for _ in range(n)
+        raw = [
+            module(torch.randn(example.shape, generator=gen, dtype=example.dtype)) for _ in range(n)
         ]
+        outs = [(o[0] if isinstance(o, tuple | list) else o).float() for o in raw]
     if any(o.shape != outs[0].shape for o in outs):
         return 1.0
     if not outs[0].numel():
@@ -91,12 +91,9 @@ def variance_preserving_init(
 
 
 def ensure_live(module: nn.Module, example: torch.Tensor, tolerance: float) -> Liveness:
-    """Make ``module``'s output depend on its input if an init can; report what was done.
-
-    ``tolerance`` is the comparison's relative tolerance (``validate.OUTPUT_TOL``). The
-    module is re-initialised in place only when its default-init spread is not above
-    ``LIVE_FACTOR * tolerance``.
-    """
+    """Make ``module``'s output depend on its input if an init can, re-initialising it in place
+    only when its default-init spread is not above ``LIVE_FACTOR * tolerance`` (``tolerance``:
+    the comparison's, ``validate.OUTPUT_TOL``); report what was done."""
     threshold = LIVE_FACTOR * tolerance
     first = relative_spread(module, example)
     if threshold < first < float("inf"):
@@ -114,10 +111,6 @@ def ensure_live(module: nn.Module, example: torch.Tensor, tolerance: float) -> L
     return Liveness(
         second, first, "variance-preserving", False, f"output comparison proves nothing: {why}"
     )
-
-
-def _first(out: Any) -> torch.Tensor:
-    return (out[0] if isinstance(out, (tuple, list)) else out).float()
 
 
 def input_reaches_output(arch: Architecture) -> bool:

@@ -66,11 +66,6 @@ class BudgetCheck:
         }
 
 
-def throughput_fps(m: Measurement, batch: int = 1) -> float:
-    """Sustained frames per second: ``batch`` frames per mean call time (total time / frames)."""
-    return 1000.0 * batch / m.mean_ms
-
-
 def check_budget(
     m: Measurement,
     batch: int = 1,
@@ -101,8 +96,8 @@ class FrameTiming:
 
     @property
     def fps(self) -> float:
-        """1 / mean per-frame time (the papers' FPS)."""
-        return throughput_fps(self.per_frame)
+        """1 / mean per-frame time (the papers' FPS: sustained, total time / frames)."""
+        return 1000.0 / self.per_frame.mean_ms
 
     def to_dict(self) -> dict[str, Any]:
         out = {

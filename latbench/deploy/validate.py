@@ -27,8 +27,7 @@ from latbench.deploy.report import (
     gap_note,
     gap_pct,
 )
-from latbench.deploy.runners import BACKENDS, Runner, make_runner
-from latbench.deploy.runners.ort import import_onnxruntime
+from latbench.deploy.runners import BACKENDS, Runner, import_onnxruntime, make_runner
 from latbench.device import fingerprint
 from latbench.errors import (
     LatbenchError,
@@ -298,23 +297,14 @@ def _measure_backends(
     probe: DriftProbe | None = None,
 ) -> ValidationReport:
     """Every runner made first (a missing package fails before any measuring), then measured."""
-    report.onnx, report.liveness = exported.to_dict(), asdict(live)
+    report.onnx, report.liveness = asdict(exported), asdict(live)  # JSON writes paths as str
     runners: list[Runner | BackendResult] = []
+    options = {k: getattr(opts, k) for k in ("device", "precision", "threads", "cuda_graph")}
+    options |= {"transfers": opts.transfers, "cache_dir": output_dir(opts.out_dir / "cache")}
     for backend in backends:
         try:
             runners.append(
-                make_runner(
-                    backend,
-                    module=module,
-                    exported=exported,
-                    inputs=inputs,
-                    device=opts.device,
-                    precision=opts.precision,
-                    threads=opts.threads,
-                    cuda_graph=opts.cuda_graph,
-                    transfers=opts.transfers,
-                    cache_dir=output_dir(opts.out_dir / "cache"),
-                )
+                make_runner(backend, module=module, exported=exported, inputs=inputs, **options)
             )
         except MissingDependencyError as exc:
             if not opts.skip_unavailable:
@@ -326,26 +316,6 @@ def _measure_backends(
             r = _measure(r, reference, config, report, tolerance, probe, load)
         report.backends.append(r)
     return report
-
-
-def _reference(
-    arch: Architecture, tolerance: float
-) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...], list[np.ndarray], Liveness]:
-    """The module (made live where an init can), its inputs, torch's outputs, the liveness."""
-    torch.manual_seed(0)
-    module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
-    live = ensure_live(module, inputs[0], tolerance)
-    if not input_reaches_output(arch):
-        live = replace(
-            live,
-            live=False,
-            note="output comparison proves nothing: every input-to-output path crosses "
-            "a 'zero' op, so the output cannot depend on the input",
-        )
-    with torch.inference_mode():
-        ref = module(*inputs)
-    reference = [t.float().numpy() for t in (ref if isinstance(ref, (tuple, list)) else (ref,))]
-    return module, inputs, reference, live
 
 
 def validate(
@@ -380,9 +350,13 @@ def validate(
         if "drift" in drift:
             probe = DriftProbe(drift["nominal_ms"], opts.threads, drift["reference_ms"])
     name = arch.name or arch.space
-    try:
-        tolerance = output_tolerance(opts.precision, opts.device)
-        module, inputs, reference, live = _reference(arch, tolerance)
+    try:  # the module (made live where an init can), its inputs and torch's outputs
+        torch.manual_seed(0)
+        module, inputs = arch.build("cpu").eval(), arch.example_inputs("cpu")
+        live = ensure_live(module, inputs[0], output_tolerance(opts.precision, opts.device))
+        with torch.inference_mode():
+            ref = module(*inputs)
+        reference = [t.float().numpy() for t in (ref if isinstance(ref, tuple | list) else (ref,))]
     except Exception as exc:  # noqa: BLE001 - only an allocator's failure is turned into a line
         if not is_oom(exc):
             raise
@@ -390,10 +364,17 @@ def validate(
             f"{name}: building and running it on the CPU (the reference outputs) ran out of "
             f"memory: {_oom_line(exc)}; the architecture is larger than this machine holds"
         ) from None
+    if not input_reaches_output(arch):
+        live = replace(
+            live,
+            live=False,
+            note="output comparison proves nothing: every input-to-output path crosses "
+            "a 'zero' op, so the output cannot depend on the input",
+        )
     path = file_in(opts.out_dir, name, ".onnx", arch.space)
     exported = export_onnx(module, path, inputs=inputs, opset=opts.opset)
-    summary = dict(space=arch.space, name=arch.name, genotype=arch.genotype, json=arch.to_dict())
-    summary |= {"n_edges": len(arch.edges), "input_shape": list(arch.input_shape)}
+    summary: dict[str, Any] = {"n_edges": len(arch.edges), "input_shape": list(arch.input_shape)}
+    summary |= dict(space=arch.space, name=arch.name, genotype=arch.genotype, json=arch.to_dict())
     report = ValidationReport(summary, device, prediction, budget_ms, min_fps, config.as_dict())
     return _measure_backends(
         report, backends, module, exported, inputs, reference, config, live, opts, probe

@@ -1,3 +1,3 @@
 """Training-time memory: measure it (CPU RSS, GPU allocator and NVML in a fresh process),
-trace it without a GPU (fake/meta tensors) and replay the trace through a model of PyTorch's
+trace it without a GPU (meta tensors) and replay the trace through a model of PyTorch's
 CUDA caching allocator."""

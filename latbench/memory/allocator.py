@@ -11,7 +11,6 @@ mmap threshold fixed (``latbench.memory.cpu``) its peak is that of live bytes (`
 from __future__ import annotations
 
 import bisect
-import itertools
 from dataclasses import dataclass, field
 
 from latbench.errors import LatbenchError
@@ -23,10 +22,6 @@ SMALL_BUFFER_BYTES = 2 << 20  # kSmallBuffer: small requests are packed into 2 M
 LARGE_BUFFER_BYTES = 20 << 20  # kLargeBuffer: 1-10 MiB requests get a 20 MiB segment
 MIN_LARGE_ALLOC_BYTES = 10 << 20  # kMinLargeAlloc: from 10 MiB a segment is the request...
 ROUND_LARGE_BYTES = 2 << 20  # kRoundLarge: ...rounded up to 2 MiB
-
-
-class AllocatorOOM(LatbenchError, MemoryError):
-    """The simulated device has no room for a request even after freeing cached segments."""
 
 
 def round_size(nbytes: int) -> int:
@@ -52,7 +47,6 @@ class Block:
     addr: int
     size: int
     small: bool
-    segment: int
     allocated: bool = False
     prev: Block | None = field(default=None, repr=False)
     next: Block | None = field(default=None, repr=False)
@@ -62,25 +56,20 @@ class Block:
 
 
 class CachingAllocatorSim:
-    """Best-fit caching allocator with small/large pools, block splitting and merging.
-
-    ``capacity_bytes`` is the device memory the allocator may reserve (None: unlimited). When a
-    new segment does not fit, cached free segments are released first, as PyTorch does; if it
-    still does not fit, ``AllocatorOOM`` is raised. ``max_split_bytes`` mirrors
+    """Best-fit caching allocator with small/large pools, block splitting and merging; segments
+    are kept (as PyTorch does until it runs out of memory). ``max_split_bytes`` mirrors
     ``PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb`` (None: PyTorch's default, unlimited; older
     releases used 200 MiB).
     """
 
-    def __init__(self, capacity_bytes: int | None = None, max_split_bytes: int | None = None):
-        self.capacity_bytes, self.max_split_bytes = capacity_bytes, max_split_bytes
+    def __init__(self, max_split_bytes: int | None = None):
+        self.max_split_bytes = max_split_bytes
         self._free: dict[bool, list[tuple[int, int]]] = {True: [], False: []}
         self._by_key: dict[tuple[int, int], Block] = {}
         self._live: dict[int, Block] = {}
-        self._segments: dict[int, int] = {}  # segment id -> bytes
-        self._next_addr, self._seg_ids = 0, itertools.count()
+        self._next_addr = 0
         self.allocated_bytes = self.reserved_bytes = 0
-        self.peak_allocated_bytes = self.peak_reserved_bytes = 0
-        self.n_segment_allocs = 0
+        self.peak_allocated_bytes = 0
 
     def _insert_free(self, block: Block) -> None:
         bisect.insort(self._free[block.small], block.key())
@@ -106,34 +95,10 @@ class CachingAllocatorSim:
         return block
 
     def _new_segment(self, size: int, small: bool) -> Block:
-        if self.capacity_bytes is not None and self.reserved_bytes + size > self.capacity_bytes:
-            self.release_cached()
-            if self.reserved_bytes + size > self.capacity_bytes:
-                raise AllocatorOOM(
-                    f"simulated out of memory: {size / 2**20:.1f} MiB segment does not fit; "
-                    f"{self.reserved_bytes / 2**20:.1f} of {self.capacity_bytes / 2**20:.1f} MiB "
-                    "reserved"
-                )
-        seg = next(self._seg_ids)
-        block = Block(self._next_addr, size, small, seg)
+        block = Block(self._next_addr, size, small)
         self._next_addr += size
-        self._segments[seg] = size
-        self.reserved_bytes += size
-        self.peak_reserved_bytes = max(self.peak_reserved_bytes, self.reserved_bytes)
-        self.n_segment_allocs += 1
+        self.reserved_bytes += size  # kept until the end: the peak
         return block
-
-    def release_cached(self) -> int:
-        """Return every wholly free segment to the driver (``empty_cache``); bytes released."""
-        released = 0
-        for small in (True, False):
-            for key in list(self._free[small]):
-                block = self._by_key[key]
-                if block.prev is None and block.next is None:
-                    self._remove_free(block)
-                    released += self._segments.pop(block.segment)
-        self.reserved_bytes -= released
-        return released
 
     def _should_split(self, block: Block, size: int) -> bool:
         remaining = block.size - size
@@ -156,7 +121,6 @@ class CachingAllocatorSim:
                 block.addr + size,
                 block.size - size,
                 small,
-                block.segment,
                 prev=block,
                 next=block.next,
             )
@@ -191,11 +155,6 @@ class CachingAllocatorSim:
                         neighbour.next.prev = block
                 block.size += neighbour.size
         self._insert_free(block)
-
-    def reset_peak(self) -> None:
-        """Like ``torch.cuda.reset_peak_memory_stats``: peaks restart from current values."""
-        self.peak_allocated_bytes = self.allocated_bytes
-        self.peak_reserved_bytes = self.reserved_bytes
 
 
 @dataclass(frozen=True)
@@ -237,32 +196,22 @@ def replay_live(trace: MemoryTrace, min_bytes: int = 0) -> ReplayResult:
     return ReplayResult(trace.setup_bytes, peak, None, None, trace.phase_at(peak_at))
 
 
-def replay_allocator(
-    trace: MemoryTrace, capacity_bytes: int | None = None, max_split_bytes: int | None = None
-) -> ReplayResult:
-    """The trace through the caching-allocator model: peak allocated and reserved bytes.
-
-    Raises ``AllocatorOOM`` when ``capacity_bytes`` is given and the trace does not fit.
-    """
-    sim = CachingAllocatorSim(capacity_bytes, max_split_bytes)
-    live = peak_live = 0
-    peak_at, last_reserved = 0, 0
-    sizes: dict[int, int] = {}
+def replay_allocator(trace: MemoryTrace, max_split_bytes: int | None = None) -> ReplayResult:
+    """The trace through the caching-allocator model: peak allocated and reserved bytes."""
+    sim = CachingAllocatorSim(max_split_bytes)
+    peak_at = 0
     for i, (kind, handle, nbytes) in enumerate(trace.events):
         if kind == ALLOC:
+            reserved = sim.reserved_bytes
             sim.malloc(handle, nbytes)
-            sizes[handle] = nbytes
-            live += nbytes
-            peak_live = max(peak_live, live)
-            if sim.reserved_bytes > last_reserved:
-                last_reserved, peak_at = sim.reserved_bytes, i
+            if sim.reserved_bytes > reserved:
+                peak_at = i
         else:
             sim.free(handle)
-            live -= sizes.pop(handle)
     return ReplayResult(
         trace.setup_bytes,
-        peak_live,
+        replay_live(trace).peak_live_bytes,
         sim.peak_allocated_bytes,
-        sim.peak_reserved_bytes,
+        sim.reserved_bytes,
         trace.phase_at(peak_at),
     )

@@ -13,20 +13,18 @@ column is empty and ``nvml_device_delta_mib`` (device peak minus usage before CU
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from latbench.device import nvml, nvml_handle
 from latbench.errors import LatbenchError, MeasurementError
-from latbench.memory.cpu import CHILD_TIMEOUT_S, run_child
 from latbench.memory.steps import (
     Subject,
     TrainConfig,
     as_training_architecture,
-    run_inference,
     run_training,
-    subject_to_json,
     training_inputs,
 )
 from latbench.papers import MIB
@@ -51,10 +49,8 @@ def check_alloc_conf(text: str, max_split_mib: float | None = None) -> float | N
     ``expandable_segments:True``, ``backend:cudaMallocAsync``, ``roundup_power2_divisions``),
     or when ``max_split_mib`` contradicts the measured ``max_split_size_mb``.
     """
-    conf = {}
-    for item in filter(None, (t.strip() for t in text.split(","))):
-        name, _, value = item.partition(":")
-        conf[name.strip()] = value.strip()
+    items = (t.partition(":") for t in text.split(",") if t.strip())
+    conf = {name.strip(): value.strip() for name, _, value in items}
     bad = [
         f"{k}:{v}"
         for k, v in conf.items()
@@ -97,29 +93,25 @@ def nvml_process_bytes(pynvml: Any, handle: Any, pid: int) -> int | None:
     return total if found else None
 
 
-def nvml_device_used_bytes(pynvml: Any, handle: Any) -> int | None:
-    """Device-level used memory per NVML (all processes), or None."""
-    try:
-        return int(pynvml.nvmlDeviceGetMemoryInfo(handle).used)
-    except Exception:  # noqa: BLE001
-        return None
-
-
+@dataclass
 class NvmlSampler:
     """Keeps the maxima of per-process and per-device NVML usage over ``sample()`` calls."""
 
-    def __init__(self, pynvml: Any | None, handle: Any | None, pid: int):
-        self.pynvml, self.handle, self.pid = pynvml, handle, pid
-        self.process_peak: int | None = None
-        self.device_peak: int | None = None
+    pynvml: Any | None
+    handle: Any | None
+    pid: int
+    process_peak: int | None = None
+    device_peak: int | None = None
 
     def read(self) -> tuple[int | None, int | None]:
+        """(this process's, the device's) used bytes per NVML; None where it does not say."""
         if self.pynvml is None or self.handle is None:
             return None, None
-        return (
-            nvml_process_bytes(self.pynvml, self.handle, self.pid),
-            nvml_device_used_bytes(self.pynvml, self.handle),
-        )
+        process = nvml_process_bytes(self.pynvml, self.handle, self.pid)
+        try:
+            return process, int(self.pynvml.nvmlDeviceGetMemoryInfo(self.handle).used)
+        except Exception:  # noqa: BLE001
+            return process, None
 
     def sample(self) -> None:
         proc, dev = self.read()
@@ -139,11 +131,9 @@ def _allocator_peaks(dev: torch.device) -> tuple[int, int]:
 
 def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict[str, Any]:
     """Run the protocol in this (fresh) process; returns the memory columns in MiB."""
-
     if not torch.cuda.is_available():
         raise MeasurementError(f"device {device!r}: CUDA is not available in this process")
-    dev = torch.device(device)
-    dev = torch.device("cuda", dev.index or 0)  # set_device needs an index; a fresh process: 0
+    dev = torch.device("cuda", torch.device(device).index or 0)  # set_device needs an index
     with nvml() as nv:
         handle = nvml_handle(nv, dev) if nv is not None else None
         sampler = NvmlSampler(nv, handle, os.getpid())
@@ -159,7 +149,8 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
         module = arch.build(dev).train()
         inputs = training_inputs(arch, dev)
         torch.cuda.reset_peak_memory_stats(dev)
-        run_inference(module, inputs)
+        with torch.no_grad():
+            module(*inputs)  # the inference-only peak
         torch.cuda.synchronize(dev)
         infer = _allocator_peaks(dev)
         torch.cuda.empty_cache()
@@ -185,14 +176,3 @@ def measure_gpu_here(subject: Subject, config: TrainConfig, device: str) -> dict
         "infer_peak_allocated_mib": infer[0] / MIB,
         "infer_peak_reserved_mib": infer[1] / MIB,
     }
-
-
-def measure_gpu(
-    subject: Subject,
-    config: TrainConfig = TrainConfig(),
-    device: str = "cuda",
-    timeout_s: float | None = None,
-) -> dict[str, Any]:
-    """Training memory of ``subject`` on ``device``, measured in a fresh process."""
-    job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
-    return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)

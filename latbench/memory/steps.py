@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import torch
 
@@ -32,18 +32,6 @@ def subject_to_json(subject: Subject) -> dict[str, Any]:
 
 def subject_from_json(data: dict[str, Any]) -> Subject:
     return OpSpec.from_key(data["op"]) if "op" in data else Architecture.from_json(data["arch"])
-
-
-FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "optimizer": (str,),
-    "lr": (float, int),
-    "momentum": (float, int),
-    "steps": (int,),
-    "batch": (int, type(None)),
-    "loss": (str,),
-    "foreach": (bool,),
-}
-"""The JSON types of each ``TrainConfig`` field (``TrainConfig.from_dict``)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +66,15 @@ class TrainConfig:
         with ``where``."""
         if not isinstance(data, dict):
             raise LatbenchError(f"{where}: expected a JSON object (a TrainConfig)")
+        hints = get_type_hints(cls)
         for name, value in data.items():
-            kinds = FIELD_TYPES.get(name)
-            if kinds is None:
-                known = ", ".join(FIELD_TYPES)
+            if name not in hints:
+                known = ", ".join(hints)
                 raise LatbenchError(
                     f"{where}: unknown TrainConfig field {name!r}; expected {known}"
                 )
+            kinds = get_args(hints[name]) or (hints[name],)  # a float field takes a JSON 1
+            kinds = (*kinds, int) if float in kinds else kinds
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                 names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
                 raise LatbenchError(
@@ -150,17 +140,4 @@ def run_training(
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
         after_step(step)
-    mark("end")
-
-
-def run_inference(
-    module: torch.nn.Module,
-    inputs: tuple[torch.Tensor, ...],
-    mark: Callable[[str], None] = lambda _phase: None,
-) -> None:
-    """One forward pass without autograd (the inference-only peak)."""
-    mark("infer/forward")
-    with torch.no_grad():
-        out = module(*inputs)
-    del out
     mark("end")

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from latbench.device import fingerprint as device_fingerprint
 from latbench.errors import LatbenchError, TableError
-from latbench.memory.cpu import CHILD_TIMEOUT_S, measure_cpu
-from latbench.memory.gpu import alloc_conf, measure_gpu
-from latbench.memory.steps import Subject, TrainConfig
+from latbench.memory.child import CHILD_TIMEOUT_S, run_child
+from latbench.memory.cpu import MALLOC_ENV
+from latbench.memory.gpu import alloc_conf
+from latbench.memory.steps import Subject, TrainConfig, subject_to_json
 from latbench.opspec import OpSpec
 from latbench.tablerun.driver import run_into_table
 from latbench.tablerun.ids import ARCH_ID_SCHEME, arch_id, row_arch_ids
-from latbench.tablerun.ids import protocol_id as _hash
 from latbench.tablerun.job import OnRound, OnTurn, TableJob
 from latbench.tablerun.paths import default_table_path
 from latbench.tablerun.rows import spec_columns
@@ -73,14 +73,6 @@ def subject_columns(subject: Subject, config: TrainConfig) -> dict[str, Any]:
     }
 
 
-def protocol_id(
-    device: str, config: TrainConfig, extra: Mapping[str, Any] | None = None
-) -> tuple[dict[str, Any], str]:
-    """The measuring protocol (device type, train config, extras) and its short id."""
-    protocol = {"device_type": device.split(":")[0], "train": config.to_dict(), **(extra or {})}
-    return protocol, _hash(protocol)
-
-
 def default_memory_table(slug: str, name: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<tables home>/<device-slug>/memory-<name>.csv``."""
     return default_table_path(slug, f"memory-{name}", root)
@@ -99,22 +91,22 @@ def measure_memory(
     threads: int | None = None,
     timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Training memory of ``subject`` on ``device`` in a fresh process: ``measure_gpu`` on
-    CUDA, else ``measure_cpu`` with ``threads`` (its time limit defaults to
-    ``CHILD_TIMEOUT_S``)."""
+    """Training memory of ``subject`` on ``device`` in a fresh process (``run_child``): the GPU
+    protocol (``latbench.memory.gpu``) on CUDA, else peak RSS growth with ``threads``
+    (``latbench.memory.cpu``); ``status=timeout`` when no result comes within ``timeout_s``
+    (default ``CHILD_TIMEOUT_S``)."""
+    job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
     if device.startswith("cuda"):
-        return measure_gpu(subject, config, device, timeout_s=timeout_s)
-    return measure_cpu(subject, config, threads, timeout_s=timeout_s or CHILD_TIMEOUT_S)
+        return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)
+    return run_child({**job, "threads": threads}, MALLOC_ENV, timeout_s or CHILD_TIMEOUT_S)
 
 
 @dataclass
 class MemoryJob(TableJob[Subject]):
-    """Subjects measured one at a time by ``measure_fn(subject) -> fields``, or traced
-    (``source="estimated"``)."""
+    """Subjects measured one at a time by ``measure_fn(subject) -> fields``."""
 
     measure_fn: Callable[[Subject], dict[str, Any]] | None = None
     config: TrainConfig = TrainConfig()
-    source: str = "measured"
 
     def key(self, item: Subject) -> str:
         return str(subject_columns(item, self.config)["key"])
@@ -136,13 +128,13 @@ class MemoryJob(TableJob[Subject]):
 
     def key_columns(self, item: Subject) -> dict[str, Any]:
         if isinstance(item, OpSpec):  # its features would build it
-            return {"key": self.key(item), "protocol_id": self.protocol_id, "source": self.source}
+            return {"key": self.key(item), "protocol_id": self.protocol_id, "source": "measured"}
         return self.describe(item)  # the architecture's own columns: nothing is built
 
     def describe(self, item: Subject) -> dict[str, Any]:
         return {
             **subject_columns(item, self.config),
-            "source": self.source,
+            "source": "measured",
             "protocol_id": self.protocol_id,
         }
 
@@ -171,10 +163,9 @@ def memory_job(
     threads: int | None = None,
 ) -> MemoryJob:
     """The job measuring training memory on ``device`` with ``threads`` CPU threads."""
-    extra: dict[str, Any] = {"threads": threads}
+    protocol = {"device_type": device.split(":")[0], "train": config.to_dict(), "threads": threads}
     if device.startswith("cuda"):
-        extra["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
-    protocol, _ = protocol_id(device, config, extra)
+        protocol["alloc_conf"] = alloc_conf()  # the caching allocator's settings, as measured
     return MemoryJob(
         schema=MEMORY,
         protocol=protocol,

@@ -1,8 +1,7 @@
 """Trace the allocations and frees of training steps without running them (no GPU, no compute).
 
-The network is built on the ``meta`` device (or, ``engine="fake"``, under ``FakeTensorMode``, as
-``torch.distributed._tools.mem_tracker.MemTracker`` does) and ``latbench.memory.steps``' training
-steps run on it. A ``TorchDispatchMode`` records a storage's first appearance as an allocation of
+The network is built on the ``meta`` device and ``latbench.memory.steps``' training steps run on
+it. A ``TorchDispatchMode`` records a storage's first appearance as an allocation of
 ``storage.nbytes()`` and, through a weak reference, its free. Kernel workspaces and the CUDA
 context are invisible here: per-device terms calibrated from measurements
 (``latbench.predictors.memory``).
@@ -11,16 +10,12 @@ context are invisible here: per-device terms calibrated from measurements
 from __future__ import annotations
 
 import bisect
-import contextlib
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
-from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -30,7 +25,6 @@ from latbench.memory.steps import (
     Subject,
     TrainConfig,
     as_training_architecture,
-    run_inference,
     run_training,
     training_inputs,
 )
@@ -39,7 +33,7 @@ from latbench.ops.registry import get_op_kind
 from latbench.opspec import strided_extent
 from latbench.timed import failure_fields
 
-ENGINES = ("meta", "fake", "real")  # real: actual CPU compute, for checking the others
+ENGINES = ("meta", "real")  # real: actual CPU compute, for checking meta
 ALLOC, FREE = 1, 0
 
 
@@ -169,14 +163,11 @@ def _remember(
             continue
         if not isinstance(o, torch.Tensor) or o.untyped_storage()._cdata in inputs:
             return
-        if o.untyped_storage().nbytes() != _strided_nbytes(o) or o.storage_offset():
+        nbytes = strided_extent(o.shape, o.stride()) * o.element_size()
+        if o.untyped_storage().nbytes() != nbytes or o.storage_offset():
             return
         shapes.append((tuple(o.shape), o.stride(), o.dtype))
     _OUTPUT_CACHE[key] = (isinstance(out, torch.Tensor), type(out), tuple(shapes))
-
-
-def _strided_nbytes(t: torch.Tensor) -> int:
-    return strided_extent(t.shape, t.stride()) * t.element_size()
 
 
 def _fresh_outputs(cached: tuple[Any, ...], device: str) -> Any:
@@ -201,26 +192,8 @@ class _MetaArchitectureModule(ArchitectureModule):
         self.train(any(e.op.mode == "train" for e in arch.edges))
 
 
-def _to_device(module: nn.Module, device: str) -> None:
-    """Replace meta parameters and buffers by empty ones on ``device`` (fake under the mode)."""
-    for sub in module.modules():
-        for name, p in list(sub._parameters.items()):
-            if p is not None:
-                sub._parameters[name] = nn.Parameter(
-                    torch.empty(p.shape, dtype=p.dtype, device=device),
-                    requires_grad=p.requires_grad,
-                )
-        for name, b in list(sub._buffers.items()):
-            if b is not None:
-                sub._buffers[name] = torch.empty(b.shape, dtype=b.dtype, device=device)
-
-
 def _traced(
-    subject: Subject,
-    config: TrainConfig,
-    engine: str,
-    run: Callable[..., None],
-    workspace: WorkspaceFn,
+    subject: Subject, config: TrainConfig, engine: str, workspace: WorkspaceFn
 ) -> MemoryTrace:
     if engine not in ENGINES:
         raise LatbenchError(f"trace engine {engine!r} is not one of {', '.join(ENGINES)}")
@@ -231,29 +204,23 @@ def _traced(
         with torch.device("meta"):
             module = _MetaArchitectureModule(arch)
     shape, dtype = arch.input_shape, arch.edges[0].op.torch_dtype
-    fake = FakeTensorMode() if engine == "fake" else None
-    rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine != "real")
+    rec = _Recorder("meta" if engine == "meta" else "cpu", workspace, cache=engine == "meta")
     try:
-        with fake if fake is not None else contextlib.nullcontext():
-            if fake is not None:
-                _to_device(module, "cpu")
-            for t in (*module.parameters(), *module.buffers()):
-                rec.track(t)
-            inputs = (
-                training_inputs(arch, "cpu")
-                if engine == "real"
-                else (torch.empty(shape, dtype=dtype, device=rec.device_type),)
-            )
-            rec.track(inputs[0])
-            rec.trace.n_setup = len(rec.trace.events)
-            with rec:
-                run(module, inputs, mark=rec.mark)
+        inputs = (
+            training_inputs(arch, "cpu")
+            if engine == "real"
+            else (torch.empty(shape, dtype=dtype, device="meta"),)
+        )
+        for t in (*module.parameters(), *module.buffers(), inputs[0]):
+            rec.track(t)
+        rec.trace.n_setup = len(rec.trace.events)
+        with rec:
+            run_training(module, inputs, config, mark=rec.mark)
     except LatbenchError:
         raise
     except Exception as exc:  # the network's own error (e.g. batch norm on one value in train)
-        step = "inference pass" if run is run_inference else "training step"
         raise LatbenchError(
-            f"{arch.name or arch.space} fails in a traced {step} on a "
+            f"{arch.name or arch.space} fails in a traced training step on a "
             f"{'x'.join(map(str, shape))} input: {failure_fields(exc)['error']}"
         ) from None
     finally:
@@ -283,11 +250,10 @@ def trace_training(
     once): the same sequence, in half the time (checked against full traces in the tests).
     """
     if repeat_first_step and engine != "real" and config.steps > 1:
-        one = replace(config, steps=1)
-        trace = _traced(subject, one, engine, partial(run_training, config=one), workspace)
+        trace = _traced(subject, replace(config, steps=1), engine, workspace)
         trace.meta["config"] = config.to_dict()
         return repeat_steps(trace, config.steps)
-    return _traced(subject, config, engine, partial(run_training, config=config), workspace)
+    return _traced(subject, config, engine, workspace)
 
 
 def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
@@ -310,13 +276,3 @@ def repeat_steps(trace: MemoryTrace, steps: int) -> MemoryTrace:
     marks.append((len(events), "end"))
     events += trace.events[end:]  # frees after the steps (optimizer state going away)
     return MemoryTrace(events, marks, trace.n_setup, dict(trace.meta))
-
-
-def trace_inference(
-    subject: Subject,
-    config: TrainConfig = TrainConfig(),
-    engine: str = "meta",
-    workspace: WorkspaceFn = no_workspace,
-) -> MemoryTrace:
-    """Allocations and frees of one forward pass without autograd."""
-    return _traced(subject, config, engine, run_inference, workspace)

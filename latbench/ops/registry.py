@@ -11,11 +11,11 @@ Adding a kind is one decorated function (or ``nn.Module`` class taking the spec)
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from latbench.errors import OpSpecError, UnknownOpKindError
+from latbench.errors import PLUGIN_HINT, OpSpecError, UnknownNameError
 from latbench.plugin_loader import load_plugins
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ T = TypeVar("T")
 class Registry(dict[str, T]):
     """Things registered by name, once each; lookups load the plugins first."""
 
-    def __init__(self, what: str, unknown: Callable[[str, Iterable[str]], Exception]):
+    def __init__(self, what: str):
         super().__init__()
-        self.what, self.unknown = what, unknown
+        self.what = what
 
     def add(self, name: str, item: T) -> None:
         """Register ``item``; ``ValueError`` if ``name`` is registered already."""
@@ -41,12 +41,12 @@ class Registry(dict[str, T]):
         self[name] = item
 
     def lookup(self, name: str) -> T:
-        """The thing registered as ``name``; ``self.unknown(name, valid names)`` otherwise."""
+        """The thing registered as ``name``; ``UnknownNameError`` listing the valid names."""
         load_plugins()
         try:
             return self[name]
         except KeyError:
-            raise self.unknown(name, self) from None
+            raise UnknownNameError(self.what, name, self, PLUGIN_HINT) from None
 
     def names(self, pattern: str = "*") -> list[str]:
         """Registered names matching a glob, sorted."""
@@ -116,7 +116,7 @@ class OpKind:
         return merged
 
 
-_REGISTRY: Registry[OpKind] = Registry("op kind", UnknownOpKindError)
+_REGISTRY: Registry[OpKind] = Registry("op kind")
 
 
 def register_op(
@@ -153,7 +153,7 @@ def register_op(
 
 
 def get_op_kind(name: str) -> OpKind:
-    """The registered kind ``name``; ``UnknownOpKindError`` lists the valid ones."""
+    """The registered kind ``name``; ``UnknownNameError`` lists the valid ones."""
     return _REGISTRY.lookup(name)
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from latbench.architecture import INPUT, Architecture, Edge
-from latbench.errors import LatbenchError, UnknownSpaceError
+from latbench.errors import LatbenchError
 from latbench.features import output_shape
 from latbench.ops.registry import Registry
 from latbench.opspec import OpSpec
@@ -207,7 +207,7 @@ class ChoiceLayout:
             reads = writes[0][1]
 
 
-_SPACES: Registry[Space] = Registry("space", UnknownSpaceError)
+_SPACES: Registry[Space] = Registry("space")
 
 
 def register_space(
@@ -242,7 +242,7 @@ def register_layout(space: str) -> Callable[[Callable[[str], Any]], Callable[[st
 
 
 def get_space(name: str) -> Space:
-    """The registered space ``name``; ``UnknownSpaceError`` lists the valid ones."""
+    """The registered space ``name``; ``UnknownNameError`` lists the valid ones."""
     return _SPACES.lookup(name)
 
 

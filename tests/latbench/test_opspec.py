@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.errors import OpSpecError, UnknownOpKindError
+from latbench.errors import OpSpecError, UnknownNameError
 from latbench.opspec import OpSpec
 
 
@@ -28,7 +28,7 @@ def test_tuples_and_lists_are_the_same_parameter():
 
 
 def test_unknown_kind_names_the_valid_ones():
-    with pytest.raises(UnknownOpKindError, match=r"unknown op kind 'convv'; valid: .*conv"):
+    with pytest.raises(UnknownNameError, match=r"unknown op kind 'convv'; valid: .*conv"):
         OpSpec.make("convv", (1, 8, 8, 8))
 
 

@@ -172,7 +172,7 @@ def test_the_papers_are_the_first_plugin_loaded():
     from latbench.spaces import list_spaces
 
     assert "msnas" in list_spaces()
-    assert plugins.loaded_plugins()[0] == plugins.BUILTIN
+    assert plugins.load_plugins()[0] == plugins.BUILTIN
     assert 'papers = "latbench.builtin"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
 
 
@@ -188,7 +188,7 @@ def test_a_plugin_named_later_in_the_process_is_loaded(tmp_path, monkeypatch):
     monkeypatch.setenv(plugins.ENV, os.environ.get(plugins.ENV, ""))  # restored afterwards
     assert main(["spaces", "no-such-space*", "--plugin", str(probe)]) == 0
     assert (tmp_path / "probe.loaded").read_text() == "1"
-    assert str(probe) in plugins.loaded_plugins()
+    assert str(probe) in plugins.load_plugins()
 
 
 def test_entry_points_are_sorted_by_name_and_callables_are_called(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from latbench.errors import OpSpecError, UnknownOpKindError
+from latbench.errors import OpSpecError, UnknownNameError
 from latbench.features import op_features, output_shape
 from latbench.ops import list_op_kinds
 from latbench.opspec import OpSpec
@@ -136,7 +136,7 @@ def test_mbv2_block_residual_only_when_shapes_allow() -> None:
 
 
 def test_unknown_kind_names_it_and_the_valid_ones() -> None:
-    with pytest.raises(UnknownOpKindError) as err:
+    with pytest.raises(UnknownNameError) as err:
         OpSpec.make("deformable", (1, 4, 8, 8))
     assert "'deformable'" in str(err.value) and "deform_conv" in str(err.value)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from latbench.errors import LatbenchError, UnknownSpaceError
+from latbench.errors import LatbenchError, UnknownNameError
 from latbench.features import output_shape
 from latbench.opspec import OpSpec
 from latbench.papers.cakes import space as cakes
@@ -68,7 +68,7 @@ def test_small_space_runs_fast_on_cpu(name: str, one_thread: None) -> None:
 
 
 def test_unknown_space_and_size_name_the_valid_ones() -> None:
-    with pytest.raises(UnknownSpaceError) as err:
+    with pytest.raises(UnknownNameError) as err:
         get_space("stnas")
     assert "'stnas'" in str(err.value) and "stnas-encoder" in str(err.value)
     with pytest.raises(LatbenchError, match="'huge'.*valid: small, paper"):

@@ -33,7 +33,8 @@ def _table(path, reference, **protocol):
 def test_nominal_is_the_median_reference_of_the_table(tmp_path):
     path = _table(tmp_path / "ops.csv", REFERENCE_ID)
     assert nominal_reference_ms(path) == 0.25
-    assert nominal_reference_ms(tmp_path / "missing.csv") is None
+    with pytest.raises(TableError, match="no such table"):
+        nominal_reference_ms(tmp_path / "missing.csv")
 
     timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
@@ -47,8 +48,10 @@ def test_a_table_on_another_drift_reference_is_no_nominal(tmp_path, other):
     """Tables measured before the reference became a network (protocol ``reference: true``),
     or on any other reference, do not share this latbench's drift scale."""
     path = _table(tmp_path / "old.csv", other)
-    assert nominal_reference_ms(path) is None  # resuming it: its own scale is not borrowed
     timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
+    timer.reference_nominal_ms = 1.0
+    set_drift_nominal(timer, argparse.Namespace(drift_from=None), path)
+    assert timer.reference_nominal_ms is None  # resuming it: its own scale is not borrowed
     with pytest.raises(TableError, match="another drift reference"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=path), tmp_path / "nets.csv")
 
@@ -61,7 +64,8 @@ def test_drift_from_a_table_without_reference_column_names_its_schema(tmp_path):
     memory = (
         Path(__file__).parents[3] / "device_profiles" / "cpu-amd-epyc-1t" / "memory-dints-small.csv"
     )
-    assert nominal_reference_ms(memory) is None
+    with pytest.raises(TableError, match="has no reference_ms column"):
+        nominal_reference_ms(memory)
     timer = CpuTimer(TimingConfig(rounds=2, reference=DRIFT_REFERENCE), threads=1)
     with pytest.raises(TableError, match="latbench.memory table has no reference_ms column"):
         set_drift_nominal(timer, argparse.Namespace(drift_from=memory), tmp_path / "nets.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latbench.deploy.protocols import WARMUP_FRAMES, check_budget, throughput_fps
+from latbench.deploy.protocols import WARMUP_FRAMES, FrameTiming, check_budget
 from latbench.papers import STNAS_WINDOW
 from latbench.papers.dyncell.protocol import dynamic_cell_timing
 from latbench.papers.stnas.protocol import stnas_fps
@@ -60,9 +60,8 @@ def test_budget_judges_latency_and_fps_on_the_same_median():
     assert check.to_dict()["fps_from_latency_median_ms"] == pytest.approx(2000 / 11.0)
 
 
-def test_throughput_uses_mean_and_batch():
-    assert throughput_fps(_m(10.0, 30.0)) == pytest.approx(50.0)
-    assert throughput_fps(_m(10.0, 30.0), batch=4) == pytest.approx(200.0)
+def test_frame_fps_uses_the_mean_frame_time():
+    assert FrameTiming("p", _m(10.0, 30.0), 2).fps == pytest.approx(50.0)
 
 
 def test_stnas_fps_is_encode_one_plus_decode_one_window():

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from deploy_gpu import QUICK, needs_cuda, needs_ort_cuda, needs_ort_trt, needs_trt, ort_has
 
-from latbench.deploy.runners import RunInfo, make_runner
-from latbench.deploy.runners.ort import check_session_providers, require_provider
-from latbench.deploy.runners.tensorrt import build_engine
+from latbench.deploy.runners import (
+    RunInfo,
+    build_engine,
+    check_session_providers,
+    make_runner,
+    require_provider,
+)
 from latbench.errors import MeasurementError, MissingDependencyError, UnknownNameError
 from latbench.timing import Measurement
 
@@ -151,7 +155,7 @@ def test_onnx_runtime_writes_nothing_in_the_home_folder(tmp_path):
 
     pytest.importorskip("onnxruntime")
     env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
-    code = "from latbench.deploy.runners.ort import import_onnxruntime; import_onnxruntime()"
+    code = "from latbench.deploy.runners import import_onnxruntime; import_onnxruntime()"
     home = tmp_path / "home"
     home.mkdir()
     subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)}, check=True)

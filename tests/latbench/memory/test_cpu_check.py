@@ -8,8 +8,9 @@ import pytest
 
 from latbench.architecture import INPUT, Architecture, Edge
 from latbench.memory.allocator import replay_live
-from latbench.memory.cpu import MMAP_THRESHOLD_BYTES, measure_cpu
+from latbench.memory.cpu import MMAP_THRESHOLD_BYTES
 from latbench.memory.steps import TrainConfig
+from latbench.memory.table import measure_memory
 from latbench.memory.trace import trace_training
 from latbench.memory.workspace import cpu_conv_workspace
 from latbench.opspec import OpSpec
@@ -27,7 +28,7 @@ def test_trace_predicts_peak_rss_growth_of_a_large_activation_3d_net():
         "n3",
     )
     config = TrainConfig(optimizer="sgd", steps=1)
-    measured = measure_cpu(arch, config, threads=1)
+    measured = measure_memory(arch, "cpu", config, threads=1)
     assert measured["status"] == "ok", measured
     trace = trace_training(arch, config, workspace=cpu_conv_workspace)
     predicted = replay_live(trace, min_bytes=MMAP_THRESHOLD_BYTES).growth_live_bytes / MIB

@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
-from latbench.memory.gpu import NvmlSampler, nvml_device_used_bytes, nvml_process_bytes
+from latbench.memory.gpu import NvmlSampler, nvml_process_bytes
 
 Proc = namedtuple("Proc", "pid usedGpuMemory")
 MemInfo = namedtuple("MemInfo", "total free used")
@@ -41,7 +41,7 @@ def test_process_memory_is_matched_by_pid_and_other_processes_ignored():
     assert nvml_process_bytes(nv, "h", 4242) == nv.history[-1]
     assert nvml_process_bytes(nv, "h", 1) is None  # not listed (e.g. another pid namespace)
     assert nvml_process_bytes(FakeNvml(4242, hidden=True), "h", 4242) is None
-    assert nvml_device_used_bytes(nv, "h") == nv.used + 7 * 2**30
+    assert NvmlSampler(nv, "h", 4242).read()[1] == nv.used + 7 * 2**30
 
 
 def test_sampler_keeps_the_maximum_over_samples():
@@ -55,11 +55,12 @@ def test_sampler_keeps_the_maximum_over_samples():
 
 @pytest.mark.cuda
 def test_real_gpu_measurement_of_a_small_3d_net():
-    from latbench.memory.gpu import measure_gpu
+    from latbench.memory.steps import TrainConfig
+    from latbench.memory.table import measure_memory
     from latbench.opspec import OpSpec
 
     spec = OpSpec.make("conv", (1, 16, 32, 32, 32), norm="in", act="relu")
-    row = measure_gpu(spec)
+    row = measure_memory(spec, "cuda", TrainConfig())
     assert row["status"] == "ok", row
     assert 0 < row["peak_allocated_mib"] <= row["peak_reserved_mib"]
     assert row["infer_peak_allocated_mib"] <= row["peak_allocated_mib"]

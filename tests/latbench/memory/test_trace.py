@@ -1,4 +1,4 @@
-"""Fake-tensor traces of training steps: engines agree, caching is invisible, sizes scale."""
+"""Meta-tensor traces of training steps: engines agree, caching is invisible, sizes scale."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from latbench.errors import LatbenchError
 from latbench.memory import trace as trace_mod
 from latbench.memory.allocator import replay_allocator, replay_live
 from latbench.memory.steps import TrainConfig
-from latbench.memory.trace import trace_inference, trace_training
+from latbench.memory.trace import trace_training
 from latbench.memory.workspace import cpu_conv_workspace
 from latbench.opspec import OpSpec
 
@@ -23,12 +23,11 @@ def chain(channels: int = 8, size: int = 16, layers: int = 3, batch: int = 1) ->
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_meta_and_fake_tensor_traces_match_the_trace_of_real_cpu_compute(optimizer):
+def test_meta_tensor_traces_match_the_trace_of_real_cpu_compute(optimizer):
     config = TrainConfig(optimizer=optimizer)
-    real, meta, fake = (trace_training(chain(), config, engine=e) for e in ("real", "meta", "fake"))
+    real, meta = (trace_training(chain(), config, engine=e) for e in ("real", "meta"))
     tolerance = 64 if optimizer == "adam" else 0  # Adam's 4-byte CPU step counters
     assert abs(replay_live(meta).peak_live_bytes - replay_live(real).peak_live_bytes) <= tolerance
-    assert replay_live(fake).peak_live_bytes == replay_live(real).peak_live_bytes
     assert replay_allocator(meta).peak_reserved_bytes == replay_allocator(real).peak_reserved_bytes
 
 
@@ -49,11 +48,8 @@ def test_output_cache_does_not_change_the_trace():
     assert cold.events == warm.events and cold.marks == warm.marks
 
 
-def test_inference_peak_is_below_training_and_allocator_adds_rounding():
-    arch = chain()
-    train = replay_allocator(trace_training(arch))
-    infer = replay_live(trace_inference(arch))
-    assert infer.peak_live_bytes < train.peak_live_bytes
+def test_allocator_adds_rounding_and_caching():
+    train = replay_allocator(trace_training(chain()))
     assert train.peak_live_bytes <= train.peak_allocated_bytes <= train.peak_reserved_bytes
 
 
@@ -63,7 +59,7 @@ def test_op_subject_and_config_errors():
     assert trace.meta["input_shape"] == [3, 4, 8, 8, 8] and trace.meta["n_ops"] == 1
     with pytest.raises(LatbenchError, match="'rmsprop' is not one of sgd, adam, adamw"):
         TrainConfig(optimizer="rmsprop")
-    with pytest.raises(LatbenchError, match="engine 'gpu' is not one of meta, fake, real"):
+    with pytest.raises(LatbenchError, match="engine 'gpu' is not one of meta, real"):
         trace_training(spec, engine="gpu")
 
 
