@@ -52,9 +52,9 @@ def main() -> None:
         where = "this process" if jobs == 1 else f"{jobs}-process pool"
         print(
             f"{where:<22} {wall:7.1f} {cpu:6.1f} {out.n_full or 0:6d} {out.margin_mib or 0:7.1f} "
-            f"{len(out.result.kept):5d} {wall / rows[0][1]:6.2f}  {l0:.1f}-{l1:.1f}"
+            f"{len(out.kept):5d} {wall / rows[0][1]:6.2f}  {l0:.1f}-{l1:.1f}"
         )
-    kept = [[a.to_json() for a in row[3].result.kept] for row in rows]
+    kept = [[a.to_json() for a in row[3].kept] for row in rows]
     if len(kept) == 2:
         print(f"same kept networks: {kept[0] == kept[1]}")
 

@@ -1,11 +1,6 @@
-"""Mixed-op search on any space that registers a ``ChoiceLayout`` (a plugin's space too):
-``latbench search mixed-op --space NAME``.
-
-Each slot becomes a DARTS-style mixed op, and the loss is task + λ Σ_slots Σ_j softmax(α)_j c_j
-with c_j the candidates' predicted latencies divided by their mean: the ST-NAS decoder's search
-(``latbench.papers.stnas.search.search_decoder``). The task loss is the MSE to a frozen teacher,
-a discrete network of the same candidates drawn from the seed (``latbench.nas.synthetic``). The
-choice is the argmax per slot; its predicted latency the sum of its ops', in ms.
+"""``latbench search mixed-op --space NAME`` on any space with a ``ChoiceLayout``: the ST-NAS
+decoder's search (``latbench.papers.stnas.search.search_decoder``; docs/plugins.md), loss task
++ λ Σ_slots Σ_j softmax(α)_j c_j, c_j the predicted latencies divided by their mean.
 """
 
 from __future__ import annotations
@@ -58,7 +53,6 @@ class ChoicesResult:
         return self.layout.genotype(run.choice)
 
     def architecture(self, run: Outcome) -> Architecture:
-        """The discrete network ``run`` chose (``ChoiceLayout.architecture``)."""
         return self.layout.architecture(self.space, run.choice)
 
     @property

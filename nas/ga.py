@@ -1,13 +1,9 @@
-"""RT-DNAS' genetic algorithm on pymoo (Sect. 2.3): genes are legal paths through the
-layer × scale backbone, an individual is a sorted array of ``n_paths`` distinct gene-pool
-indices ("the order of genes is maintained throughout the process").
-
-A path is the scale after each layer, starting and ending at scale 0 (full resolution, where
-the segmentation head reads), moving at most one scale per layer; its accumulated weight is
-Σ_l log P(move_l), its log-probability under the searched network weights β. An individual's
-network runs every distinct cell (layer, scale, move) of its paths once (overlapping segments
-are counted once); its fitness is the sum of those cells' predicted latencies, in ms, under
-pymoo's constraints ``G <= 0``: latency ≤ the bound and throughput 1000 / latency ≥ the FPS floor.
+"""RT-DNAS' genetic algorithm on pymoo (Sect. 2.3): a gene is a legal path (the scale after
+each layer, from and back to scale 0, moving at most one scale per layer) with accumulated
+weight Σ_l log P(move_l); an individual is a sorted array of ``n_paths`` distinct gene-pool
+indices ("the order of genes is maintained"). Its fitness is the predicted latency (ms) of the
+distinct cells (layer, scale, move) of its paths (overlapping segments counted once), under
+pymoo's constraints ``G <= 0``: latency ≤ the bound and 1000 / latency ≥ the FPS floor.
 """
 
 from __future__ import annotations
@@ -35,8 +31,6 @@ from latbench.papers.rtdnas.space import MOVES
 
 def legal_paths(n_layers: int, n_scales: int) -> list[tuple[int, ...]]:
     """Every scale sequence s_0..s_L with s_0 = s_L = 0, |s_l − s_{l−1}| ≤ 1, 0 ≤ s_l < S."""
-    if n_layers < 1 or n_scales < 1:
-        raise SearchError(f"need n_layers >= 1 and n_scales >= 1, got {n_layers}, {n_scales}")
     paths: list[tuple[int, ...]] = [(0,)]
     for layer in range(1, n_layers + 1):
         left = n_layers - layer  # layers left to climb back to scale 0
@@ -95,12 +89,6 @@ class PathSelectionProblem(Problem):
         upper_ms: float = RTDNAS_LATENCY_UB_MS,
         min_fps: float = RTDNAS_MIN_FPS,
     ):
-        n_scales = max(max(p) for p in pool.paths) + 1
-        if cell_latency_ms.ndim != 3 or cell_latency_ms.shape[1] < n_scales:
-            raise SearchError(
-                f"cell_latency_ms must be (layers, scales, 3) covering the pool's "
-                f"{n_scales} scales, got {cell_latency_ms.shape}"
-            )
         if not 1 <= n_paths <= len(pool):
             raise SearchError(f"n_paths={n_paths} must be between 1 and the pool size {len(pool)}")
         self.pool, self.n_paths = pool, n_paths
@@ -134,7 +122,7 @@ class PathSelectionProblem(Problem):
 
 
 def _repair(genes: np.ndarray, pool_size: int, rng: np.random.Generator) -> np.ndarray:
-    """Replace duplicate genes by unused pool genes and sort (genes stay ordered by weight)."""
+    """Duplicate genes replaced by unused pool genes, sorted."""
     out = list(dict.fromkeys(int(g) for g in genes))
     unused = [g for g in range(pool_size) if g not in out]
     while len(out) < len(genes):
@@ -204,9 +192,8 @@ class SearchResult:
 
 
 class _Budget(Termination):
-    """Stops after ``n_gen`` generations of offspring (RT-DNAS: "the search loop runs for 100
-    generations"; pymoo counts the initial population as its generation 1) or ``max_evals``
-    distinct evaluations, trimming the next offspring to what is left."""
+    """Stops after ``n_gen`` generations of offspring (pymoo's generation 1 is the initial
+    population) or ``max_evals`` distinct evaluations, trimming the offspring to what is left."""
 
     def __init__(self, n_gen: int, max_evals: int | None):
         super().__init__()
@@ -229,8 +216,6 @@ class GeneticAlgorithm:
 
     pop_size: int = POP_SIZE
     n_gen: int = N_GENERATIONS
-    crossover_prob: float = 0.9
-    mutation_prob: float = 0.3
 
     def run(
         self, problem: PathSelectionProblem, seed: int, max_evals: int | None = None
@@ -239,8 +224,8 @@ class GeneticAlgorithm:
         algorithm = GA(
             pop_size=self.pop_size if max_evals is None else min(self.pop_size, max_evals),
             sampling=PoolSampling(),
-            crossover=GeneSwapCrossover(self.crossover_prob),
-            mutation=PoolMutation(self.mutation_prob),
+            crossover=GeneSwapCrossover(),
+            mutation=PoolMutation(),
             eliminate_duplicates=True,
         )
         budget = _Budget(self.n_gen, max_evals)

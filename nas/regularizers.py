@@ -1,10 +1,7 @@
-"""Differentiable latency/cost regularisers of the papers (SPEC §3).
-
-The costs are constants from a predictor; gradients flow only to the architecture parameters
-(α, v, β logits). A cost holds the architecture parameters' shape or their trailing dims (one
-row for every layer). ``cost`` is in any unit: the searches pass latencies divided by their mean
-(``latbench.nas.costs.normalized``), which only rescales λ; RT-DNAS' bound L_ub is in ms, so its
-loss takes latencies in ms.
+"""Differentiable latency/cost regularisers of the papers (SPEC §3). A ``cost`` (constants
+from a predictor) has the architecture parameters' shape or their trailing dims, in any unit:
+the searches pass latencies divided by their mean (``latbench.nas.costs.normalized``), which only
+rescales λ; RT-DNAS' bound L_ub is in ms, so its loss takes latencies in ms.
 """
 
 from __future__ import annotations
@@ -24,7 +21,6 @@ def _check(params: torch.Tensor, cost: torch.Tensor, what: str) -> None:
 
 
 def _weighted_abs(alpha: torch.Tensor, cost: torch.Tensor, what: str) -> torch.Tensor:
-    """Σ_i |α_i| c_i, after ``_check`` (errors name ``what``)."""
     _check(alpha, cost, what)
     return (alpha.abs() * cost).sum()
 
@@ -54,16 +50,10 @@ RTDNAS_EXP_CAP_MS = 20.0
 def rtdnas_penalty(
     latency_ms: torch.Tensor, upper_ms: float = RTDNAS_LATENCY_UB_MS
 ) -> torch.Tensor:
-    """e^{L_t − L_ub} (RT-DNAS Eq. 2, papers/rt-dnas.txt: "if the network architecture latency
-    excels the upper bound, the loss will increase exponentially") while L_t − L_ub ≤
-    ``RTDNAS_EXP_CAP_MS``, and its tangent line beyond: e^c (1 + L_t − L_ub − c), c = 20 ms.
-
-    Value and gradient equal the paper's wherever the exponential is below e^20 ≈ 4.9e8 (every
-    latency within 20 ms over the bound, where the trade-off is made); further out the penalty
-    still grows and its gradient (e^20) still dominates L_a, so an infeasible network is pushed
-    back as the paper intends, but neither overflows float32 at any latency a device can
-    produce (plain e^x does from L_t − L_ub ≈ 88 ms, and 0 · inf is NaN at λ = 0).
-    """
+    """e^{L_t − L_ub} (RT-DNAS Eq. 2) while L_t − L_ub ≤ ``RTDNAS_EXP_CAP_MS``, and its tangent
+    line beyond, e^c (1 + L_t − L_ub − c), c = 20 ms: the paper's value and gradient within 20 ms
+    over the bound; further out it still grows (gradient e^20 dominates L_a) but never overflows
+    float32 (plain e^x does from L_t − L_ub ≈ 88 ms, and 0 · inf is NaN at λ = 0)."""
     over = latency_ms - upper_ms
     capped = torch.clamp(over, max=RTDNAS_EXP_CAP_MS)
     return torch.exp(capped) * (1.0 + (over - capped))

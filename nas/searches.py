@@ -1,21 +1,13 @@
-"""Searches by name for ``latbench search NAME``: the papers' (registered by their folders'
-``plugin.py``), ``mixed-op`` (``latbench.builtin``) and any a plugin registers. Every search
-ends in a ``SearchReport`` that the command prints as it is. Two kinds (docs/plugins.md):
-
-- a plain search ``search(model, space, size, lam, steps, seed, progress)`` returning an object
-  with ``runs`` (``latbench.nas.synthetic.Outcome`` list, λ = 0 first where there is one),
-  ``genotype(run) -> str`` and optionally ``note`` (a line printed before the table), as
-  ``latbench.nas.choices.search``; ``model`` is an op latency ``CostModel`` (ms);
-- a command (``spaces=`` given: a paper's search over its own spaces),
-  ``run(args, models, progress) -> SearchReport`` with the parsed options and one cost model
-  per space (``costs="latency"``) or the training-memory predictor (``costs="memory"``).
-
-``target`` may be ``"module:function"``, imported when the search runs.
+"""Searches by name for ``latbench search NAME``: the papers' (their folders' ``plugin.py``),
+``mixed-op`` (``latbench.builtin``) and plugins'. Two kinds, as docs/plugins.md says: a plain
+search ``search(model, space, size, lam, steps, seed, progress)`` returning ``runs`` and
+``genotype(run)`` (``latbench.nas.choices.search``), or a command (``spaces=`` given)
+``run(args, models, progress) -> SearchReport``. ``target`` may be ``"module:function"``.
 """
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,8 +64,7 @@ class SearchReport:
 
 @dataclass(frozen=True)
 class SearchEntry:
-    """A registered search: its function (or ``"module:function"``), the space it searches
-    (None: ``--space`` names it), its default λ; a command's ``spaces`` and ``costs``."""
+    """A registered search (``register_search``'s arguments)."""
 
     name: str
     target: Callable[..., Any] | str
@@ -86,10 +77,9 @@ class SearchEntry:
     def function(self) -> Callable[..., Any]:
         if callable(self.target):
             return self.target
-        module, _, attr = self.target.partition(":")
         try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
+            return pkgutil.resolve_name(self.target)
+        except (ImportError, AttributeError, ValueError) as exc:
             raise LatbenchError(
                 f"search {self.name!r}: cannot import {self.target!r} ({type(exc).__name__}: {exc})"
             ) from None
@@ -132,10 +122,10 @@ def register_search(
     spaces: Sequence[str] = (),
     costs: str = "latency",
 ) -> Any:
-    """Register search ``name``: ``register_search(name, "module:function", ...)``, or as a
-    decorator ``@register_search(name, space="toy")``. ``help`` is its line in ``latbench
-    search --help``. ``spaces`` makes it a command (module doc). ``ValueError`` when ``name``
-    is taken or ``costs`` is neither ``latency`` nor ``memory``."""
+    """Register search ``name`` (``target`` None: as a decorator): ``space`` searched (None:
+    ``--space`` names it), ``help`` its line in ``latbench search --help``; ``spaces`` makes it
+    a command with ``costs`` (module doc). ``ValueError`` when ``name`` is taken or ``costs``
+    is neither ``latency`` nor ``memory``."""
     if costs not in ("latency", "memory"):
         raise ValueError(f"search {name!r}: costs {costs!r} is neither 'latency' nor 'memory'")
 

@@ -50,13 +50,10 @@ def distill(
     progress: Progress | None = None,
     where: str = "search",
 ) -> float:
-    """``steps`` Adam steps on ``regulariser(mse(student(x), teacher(x)))``, x ~ N(0, 1) of
-    ``input_shape`` seeded by ``seed``: the regulariser receives the task loss and returns the
-    total (RT-DNAS multiplies, the others add). Returns the last task loss; ``progress`` hears
-    every step under the label ``where``.
-
-    Raises ``NonFiniteError`` naming ``where`` (the run) and the step when the task loss or
-    the total loss is NaN or ±inf, before it is stepped on."""
+    """``steps`` Adam steps on ``regulariser(mse(student(x), teacher(x)))`` (the regulariser
+    gets the task loss, returns the total), x ~ N(0, 1) of ``input_shape`` seeded by ``seed``;
+    returns the last task loss; ``progress`` hears every step as ``where``. ``NonFiniteError``
+    naming ``where`` and the step when a loss is NaN or ±inf, before it is stepped on."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(list(params), lr=lr)
     task_loss = float("nan")

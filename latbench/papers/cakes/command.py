@@ -1,5 +1,4 @@
-"""``latbench search cakes``: the parsed options in, the search's report out (printed by
-the command as it is)."""
+"""``latbench search cakes``: the parsed options in, a ``SearchReport`` out."""
 
 from __future__ import annotations
 
@@ -8,6 +7,7 @@ import argparse
 from latbench.nas.searches import SearchReport
 from latbench.nas.synthetic import Progress
 from latbench.papers.cakes import search
+from latbench.papers.cakes.space import NAMES
 
 
 def run(args: argparse.Namespace, models: list, progress: Progress | None) -> SearchReport:
@@ -15,12 +15,10 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
     lam = search.DEFAULT_LAMBDA if args.lam is None else args.lam
     out = search.search(models[0], args.size, lam, args.beta, args.steps, args.seed, progress)
     report = SearchReport()
-    report.line(
-        f"β ({args.beta}): " + ", ".join(f"{n}={b:.3f}" for n, b in zip(out.names, out.beta))
-    )
+    report.line(f"β ({args.beta}): " + ", ".join(f"{n}={b:.3f}" for n, b in zip(NAMES, out.beta)))
     report.runs(
         "CAKES channels per sub-kernel",
         out.runs,
-        lambda o: " ".join(f"{n}:{c}" for n, c in zip(out.names, o.choice) if c),
+        lambda o: " ".join(f"{n}:{c}" for n, c in zip(NAMES, o.choice) if c),
     )
     return report

@@ -1,5 +1,4 @@
-"""CAKES' registrations through the public plugin API: the space ``cakes`` (registered when
-its module is imported) and the search ``cakes``; the paper times no deployment."""
+"""CAKES' registrations (docs/papers.md): space and search ``cakes``; no deployment protocol."""
 
 from latbench.papers.cakes import space
 from latbench.plugins import register_search

@@ -81,11 +81,10 @@ def channelwise_latency_ms(choices: torch.Tensor, latency_ms: torch.Tensor) -> f
 
 @dataclass
 class CakesResult:
-    """Runs (λ = 0 first; choice: channels per sub-kernel), the β used, sub-kernel names."""
+    """Runs (λ = 0 first; choice: channels per sub-kernel, ``space.NAMES`` order), the β used."""
 
     runs: list[Outcome]
     beta: list[float]
-    names: tuple[str, ...]
 
 
 def search(
@@ -134,4 +133,4 @@ def search(
         teacher_counts = torch.bincount(pick, minlength=len(candidates)).tolist()
         latency_ms = channelwise_latency_ms(choice, lat)
         runs.append(Outcome(lam_run, counts, latency_ms, task_loss, {"teacher": teacher_counts}))
-    return CakesResult(runs, beta.tolist(), tuple(layout.candidates))
+    return CakesResult(runs, beta.tolist())

@@ -1,26 +1,17 @@
-"""CAKES: channel-wise shrinking of 3×3×3 kernels into 1D/2D/3D sub-kernels (3D medical).
+"""CAKES: channel-wise shrinking of 3×3×3 kernels into 1D/2D/3D sub-kernels (96³ MSD patches).
 
-Each output channel of a 3×3×3 conv of the backbone (C2FNAS) picks one sub-kernel of
-``SUBKERNELS``; in the super-network the sub-kernels' outputs are concatenated and aggregated
-by a 1×1×1 conv (Sect. 3.4). The cost-aware lasso weights β_i by each sub-kernel's cost: the
-paper's 9/13, 3/13, 1/13 by parameters (``latbench.papers.CAKES_PAPER_BETA``), or the measured
-latency of the sub-kernel convs listed here. 96×96×96 patches (MSD).
+Each output channel of a backbone 3×3×3 conv picks one sub-kernel of ``SUBKERNELS``; the
+super-network concatenates their outputs and aggregates them by a 1×1×1 conv (Sect. 3.4). The
+lasso's β_i is the sub-kernel's cost: parameters (the paper's 9/13, 3/13, 1/13) or the latency of
+the sub-kernel convs listed here, bare (no norm/activation) and producing all C channels.
 
-Assumptions (C2FNAS' exact topology is not in the paper): a U-shaped backbone of 4 scales
-with 32/64/128/256 channels at 48³/24³/12³/6³ (like DiNTS' space, which C2FNAS shares); the
-stem is 3×3×3 stride-2 + 3×3×3 conv-IN-ReLU, the last two convolutions a 3×3×3 conv-IN-ReLU
-and a 1×1×1 classifier to 3 classes (MSD pancreas), followed by ×2 up-sampling; scales are
-joined by 3×3×3 stride-2 conv-IN-ReLU (down) and ×2 up-sampling + 1×1×1 conv-IN-ReLU (up).
-Sub-kernel convs are listed bare (no norm/activation, producing all C output channels; a
-channel's share is ``latency / C``, or ask ``subkernel_ops(scale, size, out=c)``).
-
-A network: the stem to scale 0; per scale ``CONVS[size]`` searchable convs, then the stride-2
-down conv to the next scale; the decoder goes back up from the deepest scale: a scale's node
-sums the ×2 up-sampling + 1×1×1 conv of the scale below and a searchable lateral conv of the
-encoder's output at that scale (FPN-style: the space lists no identity, so the skip carries a
-conv), followed by ``CONVS[size] - 1`` more searchable convs; then the head. Left out: CAKES'
-channel-wise split (several sub-kernels sharing one layer's output channels), which needs a
-channel concatenation that no op kind provides.
+Assumptions (C2FNAS' topology is not in the paper): a U-shaped backbone of 4 scales, 32/64/128/256
+channels at 48³/24³/12³/6³ (DiNTS' space, which C2FNAS shares); stem 3×3×3 stride-2 + 3×3×3
+conv-IN-ReLU; head 3×3×3 conv-IN-ReLU, 1×1×1 classifier to 3 classes (MSD pancreas), ×2
+up-sampling; scales joined by 3×3×3 stride-2 conv-IN-ReLU (down) and ×2 up-sampling + 1×1×1
+conv-IN-ReLU (up). In a network, a decoder node sums the scale below and a searchable lateral
+conv of the encoder (FPN-style: the space lists no identity). Left out: CAKES' channel-wise
+split within one layer, which needs a channel concatenation that no op kind provides.
 
 Genotype: the sub-kernel (e.g. ``1x3x3``) of every searchable conv, comma-separated, encoder
 convs first (scale 0 up), then decoder convs (deepest scale first).
@@ -85,10 +76,10 @@ def _shape(scale: int, size: str, channels: int | None = None) -> tuple[int, ...
     return (BATCH, c if channels is None else channels, r, r, r)
 
 
-def subkernel_ops(scale: int, size: str, out: int | None = None) -> dict[str, OpSpec]:
-    """The 7 sub-kernel convs at ``scale`` (``out`` output channels, default all C)."""
+def subkernel_ops(scale: int, size: str) -> dict[str, OpSpec]:
+    """The 7 sub-kernel convs at ``scale``, each producing all C channels."""
     shape = _shape(scale, size)
-    return {subkernel_name(k): OpSpec.make("conv", shape, out=out, kernel=k) for k in SUBKERNELS}
+    return {subkernel_name(k): OpSpec.make("conv", shape, kernel=k) for k in SUBKERNELS}
 
 
 def aggregate_op(scale: int, size: str) -> OpSpec:

@@ -1,6 +1,4 @@
-"""The dynamic cells' registrations through the public plugin API: the space ``dyncell``
-(registered when its module is imported) and the protocol ``dyncell``; the paper's controller
-is trained by RL, so there is no search."""
+"""Dynamic cells' registrations (docs/papers.md): space and protocol ``dyncell``; no search (RL)."""
 
 from latbench.papers.dyncell import space
 from latbench.plugins import register_protocol

@@ -1,6 +1,5 @@
-"""``latbench search hypersegnas`` (also ``memory-filter``): the parsed options in, the
-memory filter's report out; ``--confirm N`` measures the top N kept networks into the device's
-memory table."""
+"""``latbench search hypersegnas``: the parsed options in, a ``SearchReport`` out; ``--confirm N``
+measures the top N kept networks into the device's memory table."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
 
         ray = connect(None if args.ray == "local" else args.ray, args.ray_cpus)
     t0 = time.perf_counter()
-    out = search.search(
+    res = search.search(
         models[0],
         args.n,
         args.target_mib,
@@ -34,12 +33,11 @@ def run(args: argparse.Namespace, models: list, progress: Progress | None) -> Se
         progress,
         ray,
     )
-    report = SearchReport()
-    res, took = out.result, time.perf_counter() - t0
-    if out.screened:
+    report, took = SearchReport(), time.perf_counter() - t0
+    if res.screened:
         report.line(
             f"screened {res.n_sampled} architectures: per-op estimate for all, full "
-            f"trace for {out.n_full} near the band edges (margin {out.margin_mib:.0f} MiB)"
+            f"trace for {res.n_full} near the band edges (margin {res.margin_mib:.0f} MiB)"
         )
     if args.confirm and not res.kept:
         report.line("nothing kept, nothing to confirm")

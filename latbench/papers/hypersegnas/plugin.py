@@ -1,5 +1,5 @@
-"""HyperSegNAS' registrations through the public plugin API: the DiNTS space ``dints``
-(registered when its module is imported) and the search ``hypersegnas`` (or ``memory-filter``)."""
+"""HyperSegNAS' registrations (docs/papers.md): space ``dints``, search ``hypersegnas`` (or
+``memory-filter``)."""
 
 from latbench.papers.hypersegnas import space
 from latbench.plugins import register_search

@@ -1,12 +1,7 @@
-"""HyperSegNAS' memory filter: sample architectures of the DiNTS space, keep those whose
-predicted training memory lies within a band (``latbench.predictors.memory_screen.MemoryBand``)
-around a target, rank them, and measure the top N to confirm (the paper fine-tunes the top 10;
-here they are measured on the device). The paper's "300 MB" are nvidia-smi's MiB.
-
-The memory predictor is anything with ``predict(archs) -> MiB`` (``MemoryModel``); for a
-trace-based ``TrainingMemoryPredictor`` and more than ``SCREEN_CALIBRATION`` candidates,
-``search`` screens with per-op estimates and traces fully only near the band edges
-(``latbench.predictors.memory_screen.MemoryScreen``).
+"""HyperSegNAS' memory filter: sample DiNTS-space architectures, keep those whose predicted
+training memory (``MemoryModel``, MiB) lies within a band around a target, rank them, and measure
+the top N to confirm (the paper fine-tunes the top 10). A ``TrainingMemoryPredictor`` on more
+than ``SCREEN_CALIBRATION`` candidates screens with per-op estimates (``MemoryScreen``).
 """
 
 from __future__ import annotations
@@ -39,7 +34,9 @@ class MemoryModel(Protocol):
 
 @dataclass
 class FilterResult:
-    """Kept architectures (ranked, best first) with their predicted and measured memory."""
+    """Kept architectures (ranked, best first) with their predicted and measured memory; when
+    ``screened``, a per-op estimate for all, full trace for ``n_full`` within ``margin_mib`` of
+    the band edges."""
 
     target_mib: float
     band_mib: float
@@ -49,8 +46,10 @@ class FilterResult:
     scores: np.ndarray
     measured_mib: dict[int, float] = field(default_factory=dict)  # rank -> measured MiB
     sampled_mib: tuple[float, float, float] | None = None
-    """Predicted memory of all the sampled architectures, kept or not: (min, median, max) MiB
-    (None when nothing was sampled): says where the band lies when few are kept."""
+    """Predicted memory of all the samples: (min, median, max) MiB (None when none)."""
+    screened: bool = False
+    n_full: int = 0
+    margin_mib: float | None = None
 
     @property
     def few_kept(self) -> bool:
@@ -110,17 +109,6 @@ def confirm_top(
     return result
 
 
-@dataclass
-class HypersegnasResult:
-    """The filter's result, and how the memory was predicted (``screened``: per-op estimate
-    for all, full trace for ``n_full`` near the band edges, margin ``margin_mib``)."""
-
-    result: FilterResult
-    screened: bool
-    n_full: int = 0
-    margin_mib: float | None = None
-
-
 def sample_architectures(n: int, size: str = "small", seed: int = 0) -> list[Architecture]:
     """``n`` networks of HyperSegNAS' space: DiNTS' topology (``dints``) with skip and 3×3×3
     convolution on the edges, the three P3D ops omitted (HyperSegNAS Sect. 3.1), drawn as its
@@ -142,22 +130,22 @@ def search(
     n_jobs: int = 2,
     progress: Progress | None = None,
     ray: Any = None,
-) -> HypersegnasResult:
+) -> FilterResult:
     """Sample ``n`` HyperSegNAS architectures (``sample_architectures``), screen or predict
-    their memory, keep and rank the
-    band. The screen's full traces run in ``n_jobs`` local processes, or as Ray tasks when
-    ``ray`` (a connected ``ray`` module) is given. Confirming the top N is ``confirm_top``."""
+    their memory, keep and rank the band. The screen's full traces run in ``n_jobs`` local
+    processes, or as Ray tasks on ``ray`` (a connected ``ray`` module)."""
     MemoryBand(target_mib, band_mib)  # a bad band is refused before any work
     report = progress or (lambda label, done, total: None)
     report("sampling", 0, 1)
     archs = sample_architectures(n, size, seed)
     report("sampling", 1, 1)
     if not isinstance(model, TrainingMemoryPredictor) or len(archs) <= SCREEN_CALIBRATION:
-        return HypersegnasResult(filter_by_memory(archs, model, target_mib, band_mib), False)
+        return filter_by_memory(archs, model, target_mib, band_mib)
     report("calibrating screen", 0, 1)
     screen = MemoryScreen(
         model, target_mib=target_mib, band_mib=band_mib, n_jobs=n_jobs, ray=ray, progress=progress
     ).fit(archs[:SCREEN_CALIBRATION])
     report("calibrating screen", 1, 1)
     result = filter_by_memory(archs, screen, target_mib, band_mib)
-    return HypersegnasResult(result, True, screen.n_full_, screen.margin_mib_)
+    result.screened, result.n_full, result.margin_mib = True, screen.n_full_, screen.margin_mib_
+    return result

@@ -1,5 +1,4 @@
-"""``latbench search rtdnas`` and ``latbench search ga``: the parsed options in, the
-search's report out (printed by the command as it is)."""
+"""``latbench search rtdnas`` and ``ga``: the parsed options in, a ``SearchReport`` out."""
 
 from __future__ import annotations
 

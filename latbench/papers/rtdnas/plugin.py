@@ -1,6 +1,5 @@
-"""RT-DNAS' registrations through the public plugin API: the space ``msnas`` (registered when
-its module is imported), the searches ``rtdnas`` and ``ga`` and the protocol ``rtdnas`` (the
-ordinary validation against the paper's limits)."""
+"""RT-DNAS' registrations (docs/papers.md): space ``msnas``, searches ``rtdnas`` and ``ga``,
+protocol ``rtdnas`` (the ordinary validation against the paper's limits)."""
 
 from latbench.papers import RTDNAS_LATENCY_UB_MS, RTDNAS_MIN_FPS
 from latbench.papers.rtdnas import space

@@ -63,11 +63,8 @@ def edge_latencies(probs: torch.Tensor, op_latency_ms: torch.Tensor) -> torch.Te
 
 
 def longest_path(edge_ms: list[torch.Tensor]) -> torch.Tensor:
-    """Longest X_0→X_N path: ``edge_ms[i-1][j]`` is the latency of edge j→i (j < i), with any
-    trailing dims (one per scale) kept in the result.
-
-    D_0 = 0, D_i = max_j (D_j + e_{j,i}); returns D_N. Exact: equals the max over all paths.
-    """
+    """Longest X_0→X_N path, D_0 = 0, D_i = max_j (D_j + e_{j,i}): ``edge_ms[i-1][j]`` is the
+    latency of edge j→i (j < i), with any trailing dims (one per scale) kept in the result."""
     wiring = [((j,), i) for i in range(1, len(edge_ms) + 1) for j in range(i)]
     return dag_longest_path(wiring, len(edge_ms), torch.cat(edge_ms), source=0)
 
@@ -324,19 +321,44 @@ def ga_decode(
 @dataclass
 class RtdnasResult:
     """Cell runs (λ = 0 first; one synthetic run for ``ga`` alone), the GA's pool and result,
-    the bound and FPS floor the GA used, and the op names the cell choices index."""
+    the bound and FPS floor the GA used."""
 
     runs: list[Outcome]
     pool: GenePool
     decoded: SearchResult
     upper_ms: float
     n_paths: int
-    op_names: tuple[str, ...] = OP_NAMES
     min_fps: float = RTDNAS_MIN_FPS
 
     def genotype(self, run: Outcome) -> str:
         """A run's cell as a genotype string (``op~j+op~j|...``, as in the ``msnas`` space)."""
-        return "|".join("+".join(f"{self.op_names[o]}~{j}" for j, o in node) for node in run.choice)
+        return "|".join("+".join(f"{OP_NAMES[o]}~{j}" for j, o in node) for node in run.choice)
+
+
+def _decoded(
+    runs: list[Outcome],
+    scaling_ms: torch.Tensor,
+    n_paths: int,
+    seed: int,
+    upper_ms: float | None,
+    progress: Progress | None,
+    min_fps: float,
+) -> RtdnasResult:
+    """The last run's move probabilities and cell decoded by the GA (None: the paper's L_ub)."""
+    ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
+    extra = runs[-1].extra
+    pool, decoded = ga_decode(
+        extra["move_probs"],
+        extra["cell_ms"],
+        scaling_ms,
+        n_paths,
+        seed,
+        ub,
+        None,
+        progress,
+        min_fps,
+    )
+    return RtdnasResult(runs, pool, decoded, ub, n_paths, min_fps)
 
 
 def search(
@@ -354,6 +376,7 @@ def search(
     (under ``upper_ms``, default the paper's 50 ms, and ``min_fps``, default 22 FPS)."""
     layout, op_ms, scaling_ms = layout_costs(model, size)
     pool_size(N_LAYERS, len(layout.cell_ops), n_paths)
+    torch.manual_seed(seed)  # the candidates' initial weights, which the teacher shares
     modules = (
         [[s.build() for s in ops.values()] for ops in layout.cell_ops],
         [
@@ -372,12 +395,7 @@ def search(
         seed=seed,
         progress=progress,
     )
-    ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
-    move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
-    pool, decoded = ga_decode(
-        move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress, min_fps=min_fps
-    )
-    return RtdnasResult(runs, pool, decoded, ub, n_paths, min_fps=min_fps)
+    return _decoded(runs, scaling_ms, n_paths, seed, upper_ms, progress, min_fps)
 
 
 def ga(
@@ -405,9 +423,4 @@ def ga(
         "cell_ms": discrete_cell_latency(choice, op_ms),
     }
     runs = [Outcome(0.0, choice, float(lat().detach()), None, extra)]
-    ub = RTDNAS_LATENCY_UB_MS if upper_ms is None else upper_ms
-    move_probs, cell_ms = runs[-1].extra["move_probs"], runs[-1].extra["cell_ms"]
-    pool, decoded = ga_decode(
-        move_probs, cell_ms, scaling_ms, n_paths, seed, ub, progress=progress, min_fps=min_fps
-    )
-    return RtdnasResult(runs, pool, decoded, ub, n_paths, min_fps=min_fps)
+    return _decoded(runs, scaling_ms, n_paths, seed, upper_ms, progress, min_fps)

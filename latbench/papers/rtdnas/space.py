@@ -1,27 +1,22 @@
 """MS-NAS / RT-DNAS: multi-scale cells on fixed tensor shapes (2D cine-MRI frames).
 
-The skeleton (RT-DNAS Sect. 2, 3.1): 10 layers of modules, 3 cells per module (expanding,
-non-scaling, contracting), 3 blocks per cell. A cell runs its candidate ops at its input scale
-(X_0 -> X_1..X_3, each edge one op of ``OP_NAMES``), then a scaling op S_cell: max-pool ×2
-(contracting), bilinear up-sampling ×2 (expanding) or identity (non-scaling). The latency of an
-op is a constant per op and input shape, which is what this space lists.
+The skeleton (RT-DNAS Sect. 2, 3.1): 10 layers, 3 cell types (expanding, non-scaling,
+contracting), 3 blocks per cell. A cell runs its candidate ops at its input scale (X_0 ->
+X_1..X_3, each edge one op of ``OP_NAMES``), then a scaling op S_cell: max-pool ×2 (contracting),
+bilinear up-sampling ×2 (expanding) or identity (non-scaling).
 
 Assumptions (the papers do not give them): ACDC frames of 1×256×256; a 3×3 stride-2
 conv-BN-ReLU stem to 32 channels at 128²; scale s has 32·2^s channels at 128/2^s (4 scales);
-the candidates are DARTS' (MS-NAS builds on it) without 'none': skip, 3×3 max/avg pooling,
-ReLU-SepConv-BN 3×3/5×5 (single, not DARTS' doubled), ReLU-dilated-SepConv-BN 3×3/5×5
-(dilation 2); a scale change ends with a ReLU-Conv1×1-BN to the new scale's channels (part of
-S_cell); the head is a 1×1 conv to 4 classes (background, RV, MYO, LV) and ×2 bilinear
-up-sampling. Partial-channel (PC-DARTS) supernet ops at C/4 are not listed: the searches need
-the final network's latency. Networks: two inputs per block (DARTS' discretisation); sampling
-draws 1..2 paths (small) or 1..8 (paper; RT-DNAS reports up to n = 8), each a uniform walk over
-the legal cell types that can still return to scale 0.
+the candidates are DARTS' (MS-NAS builds on it) without 'none', sep convs single, not doubled;
+a scale change ends with a ReLU-Conv1×1-BN to the new scale's channels (part of S_cell); the
+head is a 1×1 conv to 4 classes (background, RV, MYO, LV) and ×2 bilinear up-sampling.
+PC-DARTS' partial-channel supernet ops are not listed: the searches need the final network's.
 
-A network is the union of ``n_paths`` paths of ``N_LAYERS`` cells from scale 0 (after the stem)
-back to scale 0 (the head's); a cell shared by several paths (same layer, input scale and type)
-runs once and a node (layer, scale) sums the cells ending there (RT-DNAS' "overlapping segments
-counted once"). All cells share one structure: block X_i (i = 1..3) sums two (input X_j, op)
-pairs with j < i, the output is X_3 then the scaling op; blocks that do not reach X_3 are dropped.
+A network is the union of ``n_paths`` paths of ``N_LAYERS`` cells from scale 0 back to scale 0
+(sampled: 1..2 paths small, 1..8 paper, as RT-DNAS reports); a cell shared by several paths runs
+once and a node (layer, scale) sums the cells ending there ("overlapping segments counted
+once"). All cells share one structure: block X_i sums two (input X_j, op) pairs with j < i
+(DARTS' discretisation), the output is X_3 then the scaling op; dead blocks are dropped.
 
 Genotype: ``<cell>;<path>,<path>,...``, the cell as ``op~j+op~j|...`` per block (``|`` between
 blocks) and a path as one letter per layer: c(ontracting), n(on-scaling), e(xpanding).
@@ -103,8 +98,6 @@ def legal_cell_types(scale: int, size: str) -> list[str]:
 
 def scaling_ops(cell_type: str, scale: int, size: str) -> list[OpSpec]:
     """The ops of S_cell for a cell of ``cell_type`` whose input is at ``scale``."""
-    if cell_type not in _STEP:
-        raise LatbenchError(f"unknown cell type {cell_type!r}; valid: {', '.join(CELL_TYPES)}")
     if cell_type not in legal_cell_types(scale, size):
         raise LatbenchError(
             f"a {cell_type!r} cell cannot start at scale {scale}; legal there: "
@@ -163,10 +156,6 @@ class CellLayout:
 
     cell_ops: tuple[dict[str, OpSpec], ...]
     scaling: tuple[tuple[tuple[OpSpec, ...] | None, ...], ...]
-
-    @property
-    def op_names(self) -> tuple[str, ...]:
-        return OP_NAMES
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -1,22 +1,18 @@
 """ST-NAS decoder: the temporal (SP-TCN) decoder turned into a DARTS-style supernet.
 
 Input: the encoder features of an 11-frame window stacked as N,C,T,H,W: Swin-T's last stage,
-768 channels at 1/32 of 576×320 (10×18). Each searchable layer holds 7 candidates, kernel 3
-and 5 each: dilated 2D spatial conv (1×k×k), depth-separable 2D spatial conv (1×k×k) and
-dilated 1D temporal conv (k×1×1), plus identity (Sect. 3.3). Fixed ops (``fixed_ops``): the
-initial 3×3×3 conv, the baseline's encoder→decoder channel-reducing 3D conv (removed by ST-NAS'
-"full channel" change), the 1×1×1 classifier and the ×32 bilinear up-sampling of a frame's
-scores.
+768 channels at 1/32 of 576×320 (10×18). Each searchable layer holds 7 candidates (Sect. 3.3,
+``OP_NAMES``). Fixed ops (``fixed_ops``): the initial 3×3×3 conv, the baseline's channel-reducing
+3D conv (removed by ST-NAS' "full channel" change), the 1×1×1 classifier and the ×32 bilinear
+up-sampling of a frame's scores.
 
-Assumptions (the paper does not state them): the searched decoder runs at full channels (FC,
-as TCNNAS was searched); its dilated layers use dilation 2^i (MS-TCN style); every 3D conv is
-replaced by two supernet layers of the same dilation; convs are conv-BN-ReLU; the reducing
-conv is 3×3×3 to ``Config.reduced`` channels; CholecSeg8K's 13 classes.
+Assumptions (the paper does not state them): the searched decoder runs at full channels (as
+TCNNAS was searched); its layers use dilation 2^i (MS-TCN style), two supernet layers per 3D
+conv; convs are conv-BN-ReLU; the reducing conv is 3×3×3; CholecSeg8K's 13 classes.
 
-A network (Sect. 3.3, Fig. 2b): the initial conv, a chain of searched layers each running one
-of the 7 candidates, and the classifier. The ×32 up-sampling is left out: it runs on a single
-2D frame picked from the window, and no op kind selects a frame; its cost is a constant to add.
-Genotype: the chosen op names of the layers, comma-separated.
+A network (Sect. 3.3, Fig. 2b): the initial conv, one candidate per searched layer, and the
+classifier; the ×32 up-sampling of one frame of the window is left out (no op kind selects a
+frame): its cost is a constant to add. Genotype: the layers' op names, comma-separated.
 """
 
 from __future__ import annotations

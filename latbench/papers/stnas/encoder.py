@@ -1,13 +1,9 @@
 """ST-NAS encoder: the Swin backbone whose every block is one searchable unit with latency s_i.
 
 ST-NAS (Sect. 3.2, 4) shrinks the depth of each stage of Swin-T (depths 2,2,6,2; Swin-B,
-depths 2,2,18,2, is the baseline) on 576×320 RGB frames, encoded one frame at a time
-(batch 1). The ops: patch embedding (4×4, LN), per stage its blocks (window 7, the odd blocks
-shifted), patch merging between stages and the output LayerNorm fed to the decoder. Every
-block is one unit s_i of Eq. 2 (repeated specs share one measurement).
-
-Small size: Swin-T's structure at 112×64 frames, embed dim 32 and heads 1,2,4,8 (the stage-3
-and -4 maps are smaller than a window, so they use one unshifted window, as Swin does).
+2,2,18,2, is the baseline) on 576×320 RGB frames, one frame at a time. Every block (window 7,
+the odd ones shifted) is one unit s_i of Eq. 2. Small size: Swin-T's structure at 112×64 frames,
+embed dim 32, heads 1,2,4,8 (maps smaller than a window use one unshifted window, as Swin does).
 """
 
 from __future__ import annotations

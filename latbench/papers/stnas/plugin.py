@@ -1,6 +1,5 @@
-"""ST-NAS' registrations through the public plugin API: the spaces ``stnas-encoder`` and
-``stnas-decoder`` (registered when their modules are imported), the search and the protocol
-``stnas``."""
+"""ST-NAS' registrations (docs/papers.md): spaces ``stnas-encoder``, ``stnas-decoder``, search
+and protocol ``stnas``."""
 
 from latbench.papers.stnas import decoder, encoder
 from latbench.plugins import register_protocol, register_search

@@ -1,11 +1,7 @@
 """ST-NAS' deployment protocol (``latbench validate stnas-decoder:0 --protocol stnas``):
-FPS = 1 / T_inf, T_inf = encode one frame with the Swin encoder of the space ``stnas-encoder``
-+ decode the last 11 encodings with the ST-NAS decoder architecture, averaged over 1000 frames
-(``numbers``). The encoder keeps the first blocks of each stage given by the decoder's
-``meta["encoder_depths"]`` or ``--encoder-depths`` (a searched encoder: the paper's FPS is its
-"Swin Short", depths 1,2,3,2, Sect. 4), else all of them. It runs in PyTorch (eager) on the
-device given; the modules are built from the spaces' OpSpecs with random weights (timing needs
-no trained weights).
+FPS = 1 / T_inf, T_inf = encode one frame with the ``stnas-encoder`` Swin encoder (its depths:
+``encoder_depths``; the paper's FPS is its "Swin Short", 1,2,3,2, Sect. 4) + decode the last 11
+encodings with the decoder architecture, over 1000 frames. PyTorch (eager), random weights.
 """
 
 from __future__ import annotations

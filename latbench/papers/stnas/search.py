@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -204,15 +203,6 @@ def search_decoder(
     return results
 
 
-@dataclass
-class StnasResult:
-    """Encoder depth runs and decoder op runs (λ = 0 first), and the decoder's op names."""
-
-    encoder: list[Outcome]
-    decoder: list[Outcome]
-    op_names: tuple[str, ...]
-
-
 def search(
     model: CostModel,
     size: str = "small",
@@ -221,9 +211,10 @@ def search(
     seed: int = 0,
     progress: Progress | None = None,
     decoder_model: CostModel | None = None,
-) -> StnasResult:
-    """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``;
-    ``model`` prices the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
+) -> tuple[list[Outcome], list[Outcome]]:
+    """ST-NAS encoder depth and decoder ops on the spaces' ``size`` layouts, λ = 0 and ``lam``:
+    (encoder runs, decoder runs; choice: indices into ``decoder.OP_NAMES``); ``model`` prices
+    the encoder blocks, ``decoder_model`` (default: ``model``) the decoder."""
     enc = get_space("stnas-encoder").layout(size)
     dec = get_space("stnas-decoder").layout(size)
     layers = [list(layer.values()) for layer in dec.layers]
@@ -231,4 +222,4 @@ def search(
     cost_tensor(decoder_model, [op for layer in layers for op in layer])  # fails before, not after
     encoder = search_encoder(enc.stages, enc.between, model, [0.0, lam], steps, seed, progress)
     decoder = search_decoder(layers, decoder_model, [0.0, lam], steps, seed, progress)
-    return StnasResult(encoder, decoder, dec.op_names)
+    return encoder, decoder

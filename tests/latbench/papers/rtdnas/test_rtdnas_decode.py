@@ -40,3 +40,21 @@ def test_too_many_paths_are_refused_before_the_cell_search(monkeypatch, entry):
     monkeypatch.setattr(search, "NetworkLatency", ran)
     with pytest.raises(SearchError, match="n_paths=11 must be between 1 and the pool size"):
         getattr(search, entry)(MsFlops(), "small", n_paths=11)
+
+
+@pytest.mark.slow
+def test_the_same_seed_gives_the_same_search():
+    """The candidate modules were built before seeding, so each run drew other initial weights
+    from torch's per-process seed and `search rtdnas --seed S` chose other cells."""
+    from latbench.papers.rtdnas import search
+    from latbench.predictors.learned import FlopsCost
+
+    class MsFlops(FlopsCost):
+        unit = "ms"
+
+    first = search.search(MsFlops(), "small", steps=1, seed=3).runs
+    torch.rand(7)  # the global generator moves on between the two searches
+    again = search.search(MsFlops(), "small", steps=1, seed=3).runs
+    assert [(r.choice, r.latency_ms, r.task_loss) for r in first] == [
+        (r.choice, r.latency_ms, r.task_loss) for r in again
+    ]
