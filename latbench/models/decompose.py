@@ -274,13 +274,9 @@ class _Specifier:
             return value
 
         try:
-            args = encode_value(fx.node.map_arg(tuple(node.args), value_of), index)
-            kwargs = tuple(
-                sorted(
-                    (k, encode_value(fx.node.map_arg(v, value_of), index))
-                    for k, v in node.kwargs.items()
-                )
-            )
+            call = (tuple(node.args), tuple(node.kwargs.items()))
+            args, items = encode_value(fx.node.map_arg(call, value_of), index)
+            kwargs = tuple(sorted(items))
         except Unencodable as exc:
             raise UntraceableError(
                 f"node {node.name} ({_where(node)}) has an argument with no "
