@@ -149,8 +149,7 @@ def qualified(cls: type) -> str:
 
 
 def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(path, module) of the model's modules whose code was running when ``exc`` was raised,
-    outermost first."""
+    """(path, module) of the model's modules running when ``exc`` was raised, outermost first."""
     modules = {id(m): (p, m) for p, m in root.named_modules()}
     return [
         modules[owner]
@@ -165,8 +164,7 @@ def _in_torch(filename: str) -> bool:
 
 
 def _raised_at(exc: BaseException, owners: list[tuple[str, nn.Module]]) -> str:
-    """`` in module PATH (Class) at file.py:LINE (code)``: where ``exc`` was raised (the
-    innermost module of the model whose code was running, and that code)."""
+    """`` in module PATH (Class) at file.py:LINE (code)``: where ``exc`` was raised."""
     where = ""
     if owners:
         path, module = owners[-1]
@@ -207,15 +205,13 @@ class _Input:
 
 
 def _tensor_text(t: torch.Tensor) -> str:
-    """``NxCxHxW:dtype``, and ``:s0,s1,...`` (the strides) when ``t`` is not contiguous: a
-    layer norm on a permuted map or a conv on a channels-last one runs at another speed."""
+    """``NxCxHxW:dtype``, plus ``:s0,s1,...`` strides when not contiguous (another speed)."""
     text = f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
     return text if t.is_contiguous() else f"{text}:{','.join(map(str, t.stride()))}"
 
 
 def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
-    """Constructor arguments that rebuild ``module`` (same repr, same parameter and buffer
-    shapes), read from its attributes; None when they do not."""
+    """Constructor arguments, read from ``module``, that rebuild it (same repr, shapes); or None."""
     cls = type(module)
     try:
         sig = inspect.signature(cls.__init__)
@@ -329,8 +325,7 @@ class _Specifier:
 
 
 def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
-    """The built-in kind that builds exactly this module call (conv, linear, layer_norm,
-    batch norm, ReLU), or None."""
+    """The spec of the built-in kind that builds exactly this module call, or None."""
     if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
         return None
     x = values[node.args[0]]

@@ -328,8 +328,7 @@ def tensor_shapes(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
 
 @functools.lru_cache(maxsize=256)
 def _class_source(cls: type) -> str:
-    """A class's qualified name and source (cached: ``inspect.getsource`` takes ~130 ms for
-    timm's ViT ``Block``)."""
+    """A class's qualified name and source (cached: ``inspect.getsource`` is slow)."""
     name = f"{cls.__module__}.{cls.__qualname__}"
     try:
         return f"{name}\n{inspect.getsource(cls)}"

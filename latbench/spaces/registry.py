@@ -86,8 +86,7 @@ class Space:
         )
 
     def _call(self, what: str, fn: Callable[..., T], size: str, *args: Any) -> T:
-        """``fn(size, *args)``: the space's own code (a plugin's), whose error is one
-        ``LatbenchError`` naming the space, not a traceback."""
+        """``fn(size, *args)``; a raise in the space's (a plugin's) code is one LatbenchError."""
         try:
             return fn(size, *args)
         except LatbenchError:
