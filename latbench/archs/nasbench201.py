@@ -3,18 +3,15 @@ github.com/D-X-Y/NAS-Bench-201).
 
 A network is a stem 3×3 conv-BN, three stages (C=16, 32, 64) of N cells joined by two residual
 reductions, then BN-ReLU, global pooling and a classifier. A cell is the benchmark's 4-node DAG
-(6 edges, each one of none / skip_connect / nor_conv_1x1 / nor_conv_3x3 / avg_pool_3x3; convs
-are ReLU-Conv-BN); its genotype string is the benchmark's ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``
-(node ``i`` lists its inputs ``op~j`` from node ``j < i``). ``size="paper"`` has N=5 cells per
-stage, ``size="small"`` N=1. The three datasets are told apart by their number of classes:
-CIFAR-10 (10) and CIFAR-100 (100) at 32×32 input, ImageNet16-120 (120) at 16×16; the
-registered space profiles CIFAR-10 shapes (``paper``: batches 1 and 64).
+(6 edges, each one of ``OP_NAMES``; convs are ReLU-Conv-BN); its genotype string is the
+benchmark's ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (node ``i`` lists its inputs ``op~j``).
+``size="paper"`` has N=5 cells per stage, ``size="small"`` N=1. ``n_classes`` picks the dataset:
+CIFAR-10 (10), CIFAR-100 (100) at 32×32 input, ImageNet16-120 (120) at 16×16.
 
-``none`` edges run the benchmark's Zero op (``x.mul(0.)``) by default. ``prune=True`` builds
-what a runtime that removes dead code would run: no ``none`` edges and no op off every path
-from the cell's input to its output. About 2 % of the 15,625 cells (``is_connected``) have no
-such path; built unpruned they are flagged ``meta["connected"] = False``, and ``prune=True``
-refuses them (``DisconnectedCellError``): what is left is not a network of the benchmark.
+``none`` edges run the benchmark's Zero op (``x.mul(0.)``); ``prune=True`` builds what a
+runtime that removes dead code runs (no ``none`` edges, no op off every input-output path) and
+refuses the ~2 % of cells with no such path (``DisconnectedCellError``), which are built
+unpruned with ``meta["connected"] = False`` (docs/public-data.md).
 """
 
 from __future__ import annotations
@@ -58,7 +55,8 @@ def space_ops(batches: tuple[int, ...] = (1,), n_classes: int = N_CLASSES) -> li
 
 @register_space("nasbench201", paper="NAS-Bench-201 (Dong & Yang, ICLR 2020)", default_size="paper")
 def nasbench201_ops(size: str) -> list[OpSpec]:
-    """NAS-Bench-201 cell ops at its three CIFAR stages, plus its fixed skeleton."""
+    """NAS-Bench-201 cell ops at its three CIFAR-10 stages, plus its fixed skeleton (batch 1;
+    ``paper``: batches 1 and 64)."""
     return space_ops((1,) if size == "small" else (1, 64))
 
 
@@ -69,7 +67,7 @@ FORMAT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"
 
 
 class FrozenMeta(dict):
-    """A read-only dict for the ``meta`` of cached, shared networks (copies are itself)."""
+    """A read-only dict for the ``meta`` of cached, shared networks (``copy`` is itself)."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -81,9 +79,6 @@ class FrozenMeta(dict):
     clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
 
     def __copy__(self) -> FrozenMeta:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenMeta:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -217,6 +212,7 @@ def _layout(size: str, n_classes: int, batch: int) -> tuple[tuple[Any, ...], str
     return tuple(segments), nodes[-1]
 
 
+@lru_cache(maxsize=32768)
 def build_network(
     cell: tuple[str, ...],
     size: str = "small",
@@ -232,13 +228,6 @@ def build_network(
     Networks are immutable (``meta`` is read-only), so the last 32,768 built are cached:
     re-reading a 15,625-network table costs lookups, not rebuilds.
     """
-    return _build(tuple(cell), size, batch, n_classes, prune)
-
-
-@lru_cache(maxsize=32768)
-def _build(
-    cell: tuple[str, ...], size: str, batch: int, n_classes: int, prune: bool
-) -> Architecture:
     if size not in CELLS_PER_STAGE:
         raise GenotypeError(
             f"unknown size {size!r} for space {SPACE!r}; valid: {', '.join(CELLS_PER_STAGE)}"

@@ -18,7 +18,6 @@ canonical encoding, unused slots written as 0::
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -214,15 +213,12 @@ def _ints(name: str, text: str) -> tuple[int, ...]:
 def config_from_columns(ks: str, e: str, d: str, r: object, w: float = DEFAULT_WIDTH) -> OfaConfig:
     """An OfaConfig from the shared file's columns (``7-5-...`` strings and an int ``r``)."""
     try:
-        value = float(str(r))
+        resolution = as_int(float(str(r)))
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise OfaEncodingError("r", f"ofa-mbv3: r={r!r} is not an integer resolution (pixels >= 1)")
-    width = float(w)
-    if not (math.isfinite(width) and width > 0):
-        raise OfaEncodingError("w", f"ofa-mbv3: w={w!r} is not a finite width multiplier > 0")
-    return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), int(value), width)
+        raise OfaEncodingError(
+            "r", f"ofa-mbv3: r={r!r} is not an integer resolution (pixels >= 1)"
+        ) from None
+    return OfaConfig(_ints("ks", ks), _ints("e", e), _ints("d", d), resolution, float(w))
 
 
 def parse_genotype(text: str) -> OfaConfig:

@@ -1,7 +1,5 @@
-"""Architecture sampling by space name (the samplers live on the ``Space`` objects of
-``latbench.spaces.registry``; the modules of ``latbench.archs`` attach them with
-``register_sampler``) and, for spaces with a genotype string, the builder that turns it back
-into an Architecture."""
+"""Architectures by space name: sampled (``Space.sample``) or named by a file or a
+``SPACE:SEED[:SIZE]`` reference."""
 
 from __future__ import annotations
 
@@ -18,12 +16,7 @@ __all__ = ["architecture_from_ref", "sample_architectures"]
 def sample_architectures(
     space: str, n: int, size: str | None = None, seed: int = 0
 ) -> list[Architecture]:
-    """``n`` architectures of ``space`` drawn with ``numpy.random.default_rng(seed)``; a
-    negative or non-integer seed and ``n < 0`` are one ``LatbenchError``."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise LatbenchError(f"seed {seed!r} must be an integer in [0, 2**63)")
-    if n < 0:
-        raise LatbenchError(f"number of architectures {n} must be >= 0")
+    """``n`` architectures of ``space``: ``get_space(space).sample(n, size, seed)``."""
     return get_space(space).sample(n, size, seed)
 
 

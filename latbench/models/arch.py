@@ -60,8 +60,7 @@ def trace_model(
 
 
 class _Expired(BaseException):
-    """Raised in the model's code when ``_deadline`` passes: a ``BaseException``, so that no
-    ``except Exception`` of the model or of torch.fx takes it for a tracing failure."""
+    """``_deadline`` passed (no ``except Exception`` of the model or torch.fx catches it)."""
 
 
 def _users(filename: str) -> bool:
@@ -72,8 +71,7 @@ def _users(filename: str) -> bool:
 
 @contextmanager
 def _deadline(seconds: float | None) -> Iterator[None]:
-    """Raise ``_Expired`` in whatever runs after ``seconds`` (None, or off the main thread:
-    no limit)."""
+    """Raise ``_Expired`` in what runs after ``seconds`` (None or off the main thread: never)."""
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -94,12 +92,9 @@ def model_architecture(decomposition: Decomposition) -> Architecture:
     """The decomposition as an ``Architecture`` of space ``model`` (see the module doc)."""
     d = decomposition
     edges = tuple(Edge(op.src, op.node, op.spec) for op in d.ops)
-    meta = {
-        "model": d.model,
-        "input_shape": list(d.input_shape),
-        "leaf": list(d.leaf),
-        "n_params": d.n_params,
-    }
+    meta = dict(
+        model=d.model, input_shape=list(d.input_shape), leaf=list(d.leaf), n_params=d.n_params
+    )
     return Architecture(MODEL_SPACE, edges, d.output, d.model, "", meta)
 
 

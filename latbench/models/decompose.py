@@ -1,21 +1,16 @@
 """Decomposing a model into the ops that execute as one unit, each an ``OpSpec``.
 
-The model is traced with ``torch.fx.symbolic_trace`` under a leaf-module policy, then the
-graph is run once on the example input (``torch.fx.Interpreter``) to learn every value's shape,
-dtype and the concrete sizes computed from shapes. torch.fx rather than ``torch.export``: fx
-keeps ``nn.Module`` calls whole (a ``Conv2d`` stays one node with its module path and
-constructor arguments, so its key is shared by every model that has the same conv), it works on
-any eager model with data-independent control flow in milliseconds, and its nodes are the calls
-eager PyTorch dispatches, which is what is timed; ``torch.export`` lowers to ATen ops
-(a conv with bias becomes several, a ``Linear`` an ``addmm`` plus a ``t``), which is the
-granularity of no runtime.
+The model is traced with ``torch.fx.symbolic_trace``, then the graph is run once on the
+example input (``torch.fx.Interpreter``) to learn every value's shape, dtype and the sizes
+computed from shapes. torch.fx rather than ``torch.export``: fx keeps ``nn.Module`` calls whole
+(a ``Conv2d`` is one node, whose key every model with that conv shares) and its nodes are the
+calls eager PyTorch dispatches, which is what is timed; ``torch.export`` lowers to ATen ops,
+the granularity of no runtime.
 
-Leaf policy: every module of ``torch.nn`` (fx's default: Conv2d, BatchNorm2d, LayerNorm, GELU,
-MultiheadAttention, pooling, ...), plus the classes named by ``leaf``; everything else is
-traced through. Nodes that produce no tensor (``x.shape``, ``size()``, indexing a tuple) are
-Python, not ops: their values are folded into the arguments of the ops that use them.
-View-only calls (``view``, ``permute``, ``flatten``, ...) are kept as ops: eager PyTorch
-dispatches each one (a few microseconds on a CPU), which is part of a model's time.
+Leaf policy: every module of ``torch.nn`` (fx's default) plus the classes named by ``leaf``;
+everything else is traced through. Nodes that produce no tensor (``x.shape``, indexing a
+tuple) are folded into the arguments of the ops that use them; view-only calls (``view``,
+``permute``, ...) are ops: eager PyTorch dispatches each one.
 """
 
 from __future__ import annotations
@@ -32,7 +27,13 @@ import torch
 from torch import fx, nn
 
 from latbench.errors import LatbenchError, OpSpecError
-from latbench.ops.traced import Unencodable, block_digest, encode_value, function_name
+from latbench.ops.traced import (
+    Unencodable,
+    block_digest,
+    encode_value,
+    function_name,
+    tensor_shapes,
+)
 from latbench.opspec import OpSpec
 
 INPUT = "in"  # latbench.architecture.INPUT
@@ -82,46 +83,12 @@ class _LeafTracer(fx.Tracer):
         self.leaf = set(leaf)
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        cls = type(m)
-        if any(name in self.leaf for name in _class_names(cls)):
-            return True
-        return super().is_leaf_module(m, qualname)
+        leaf = any(name in self.leaf for name in _class_names(type(m)))
+        return leaf or super().is_leaf_module(m, qualname)
 
 
 class NodeRunError(UntraceableError):
-    """A traced node that fails when run on the example input (e.g. on the meta device).
-
-    One line: torch.fx's interpreter appends the failing node's graph dump to the ``args`` of
-    an exception passing through it; the message given here is what ``str`` shows."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class _Recorder(fx.Interpreter):
-    """Runs the graph, keeping every node's value."""
-
-    def __init__(self, gm: fx.GraphModule, model: str):
-        super().__init__(gm, garbage_collect_values=False)
-        self.values: dict[fx.Node, Any] = {}
-        self.model = model  # ``NAME at NxCxHxW``, which messages start with
-
-    def run_node(self, n: fx.Node) -> Any:
-        try:
-            value = super().run_node(n)
-        except Exception as exc:
-            if isinstance(exc, LatbenchError):
-                raise
-            raise NodeRunError(
-                f"{self.model}: node {n.name} ({_where(n)}) fails when run: "
-                f"{type(exc).__name__}: {_first_line(exc)}"
-            ) from None
-        self.values[n] = value
-        return value
+    """A traced node that fails when run on the example input (e.g. on the meta device)."""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -152,11 +119,9 @@ def _trace(
     """The traced graph, and the classes made leaves on the way: a module torch.fx stops in
     whose class timm registers as not traceable (``timm.layers.is_notrace_module``) is traced
     as one op, as timm's own feature extractor does; any other failure is one line."""
-    autowrap: tuple = ()
     timm_fx = sys.modules.get("timm.layers._fx")  # a timm model: timm is loaded already
-    if timm_fx is not None:  # timm's own untraceable helpers stay one call
-        autowrap = tuple(getattr(timm_fx, "_autowrap_functions", ()))
-    notrace = set(getattr(timm_fx, "_leaf_modules", ())) if timm_fx is not None else set()
+    autowrap = tuple(getattr(timm_fx, "_autowrap_functions", ()))  # timm's untraceable helpers
+    notrace = set(getattr(timm_fx, "_leaf_modules", ()))
     added: list[str] = []
     while True:
         tracer = _LeafTracer([*leaf, *added], autowrap)
@@ -171,7 +136,11 @@ def _trace(
                 if type(m) in notrace and qualified(type(m)) not in added
             ]
             if not more or len(added) > 20:
-                raise UntraceableError(_trace_failure(exc, name, owners)) from None
+                raise UntraceableError(
+                    f"{name} does not trace with torch.fx{_raised_at(exc, owners)}: "
+                    f"{type(exc).__name__}: {_first_line(exc)}; make that module one op with "
+                    "--leaf ClassName"
+                ) from None
             added.append(more[-1])
 
 
@@ -180,46 +149,29 @@ def qualified(cls: type) -> str:
 
 
 def _failing_modules(exc: BaseException, root: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(path, module) of the model's modules whose code was running when ``exc`` was raised,
-    outermost first."""
-    paths = {id(m): p for p, m in root.named_modules()}
-    out = []
-    tb = exc.__traceback__
-    while tb is not None:
-        owner = tb.tb_frame.f_locals.get("self")
-        if (
-            isinstance(owner, nn.Module)
-            and id(owner) in paths
-            and "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/")
-        ):
-            out.append((paths[id(owner)], owner))
-        tb = tb.tb_next
-    return out
+    """(path, module) of the model's modules running when ``exc`` was raised, outermost first."""
+    modules = {id(m): (p, m) for p, m in root.named_modules()}
+    return [
+        modules[owner]
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+        if (owner := id(frame.f_locals.get("self"))) in modules
+        and not _in_torch(frame.f_code.co_filename)
+    ]
 
 
-def _trace_failure(exc: BaseException, name: str, owners: list[tuple[str, nn.Module]]) -> str:
-    """One line: where torch.fx stopped: the innermost module of the model whose code was
-    running (its path and class), and that code's file, line and text."""
-    return (
-        f"{name} does not trace with torch.fx{_raised_at(exc, owners)}: {type(exc).__name__}: "
-        f"{_first_line(exc)}; make that module one op with --leaf ClassName"
-    )
+def _in_torch(filename: str) -> bool:
+    return "/torch/" in filename.replace("\\", "/")
 
 
 def _raised_at(exc: BaseException, owners: list[tuple[str, nn.Module]]) -> str:
     """`` in module PATH (Class) at file.py:LINE (code)``: where ``exc`` was raised."""
-    frame = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if "/torch/" not in tb.tb_frame.f_code.co_filename.replace("\\", "/"):
-            frame = tb
-        tb = tb.tb_next
     where = ""
     if owners:
         path, module = owners[-1]
         where += f" in module {path or '(the model itself)'} ({type(module).__name__})"
-    if frame is not None:
-        line = traceback.extract_tb(frame, limit=1)[0]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_torch(f.filename)]
+    if frames:
+        line = frames[-1]
         where += f" at {line.filename.rsplit('/', 1)[-1]}:{line.lineno} ({line.line})"
     return where
 
@@ -240,29 +192,26 @@ def _check_it_runs(model: nn.Module, x: torch.Tensor, name: str) -> None:
 
 
 def _has_tensor(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_has_tensor(v) for v in value)
-    return False
+    nested = isinstance(value, (list, tuple)) and any(map(_has_tensor, value))
+    return nested or isinstance(value, torch.Tensor)
 
 
-def _no_tensor(value: Any) -> None:
-    """``encode_value``'s tensor index where tensors were taken out already (graph nodes)."""
-    return None
+@dataclass(frozen=True)
+class _Input:
+    """A tensor argument of a node and the node it comes from."""
+
+    tensor: torch.Tensor
+    node: fx.Node
 
 
 def _tensor_text(t: torch.Tensor) -> str:
-    """``NxCxHxW:dtype``, and ``:s0,s1,...`` (the strides) when ``t`` is not contiguous: a
-    layer norm on a permuted map or a conv on a channels-last one runs at another speed."""
+    """``NxCxHxW:dtype``, plus ``:s0,s1,...`` strides when not contiguous (another speed)."""
     text = f"{'x'.join(map(str, t.shape))}:{str(t.dtype).removeprefix('torch.')}"
     return text if t.is_contiguous() else f"{text}:{','.join(map(str, t.stride()))}"
 
 
 def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
-    """Constructor arguments that rebuild ``module`` (same repr, same parameter and buffer
-    shapes), read from its attributes; None when they do not."""
-
+    """Constructor arguments, read from ``module``, that rebuild it (same repr, shapes); or None."""
     cls = type(module)
     try:
         sig = inspect.signature(cls.__init__)
@@ -270,9 +219,8 @@ def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
         return None
     init: dict[str, Any] = {}
     for pname, p in list(sig.parameters.items())[1:]:
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or pname in ("device", "dtype"):
-            continue
-        if not hasattr(module, pname):
+        skip = p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or pname in ("device", "dtype")
+        if skip or not hasattr(module, pname):
             continue
         value = getattr(module, pname)
         if pname == "bias" and (value is None or isinstance(value, torch.Tensor)):
@@ -286,91 +234,67 @@ def _init_args(module: nn.Module) -> tuple[tuple[str, Any], ...] | None:
             rebuilt = cls(**init)
     except Exception:
         return None
-
-    def shapes(m: nn.Module) -> list:
-        return [(n, tuple(t.shape)) for n, t in [*m.named_parameters(), *m.named_buffers()]]
-
-    if repr(rebuilt) != repr(module) or shapes(rebuilt) != shapes(module):
+    if repr(rebuilt) != repr(module) or tensor_shapes(rebuilt) != tensor_shapes(module):
         return None
     return tuple(sorted(init.items()))
 
 
+@dataclass
 class _Specifier:
     """Turns recorded fx nodes into OpSpecs."""
 
-    def __init__(
-        self,
-        gm: fx.GraphModule,
-        values: dict[fx.Node, Any],
-        model: str,
-        shape: tuple[int, ...],
-        leaf: Sequence[str],
-        dtype: str,
-    ):
-        self.gm, self.values, self.model, self.shape = gm, values, model, shape
-        self.leaf, self.dtype = tuple(leaf), dtype
-        self._seen_leaf: dict[tuple, str] = {}
+    gm: fx.GraphModule
+    values: dict[fx.Node, Any]
+    model: str
+    shape: tuple[int, ...]
+    leaf: tuple[str, ...]
+    dtype: str
+    seen_leaf: dict[tuple, str] = field(default_factory=dict)
 
     def spec(self, node: fx.Node) -> tuple[OpSpec, list[fx.Node]]:
         """The node's OpSpec and the nodes of its tensor inputs, in input order."""
-        tensors: list[torch.Tensor] = []
-        sources: list[fx.Node] = []
+        found: list[_Input] = []
 
-        def enc(arg: Any) -> Any:
-            if isinstance(arg, fx.Node):
-                value = self.values[arg]
-                if isinstance(value, torch.Tensor):
-                    tensors.append(value)
-                    sources.append(arg)
-                    return f"${len(tensors) - 1}"
-                if _has_tensor(value):  # a tuple of tensors passed whole (rare)
-                    return tuple(enc_value_with_tensors(v, arg) for v in value)
-                return encode_value(value, _no_tensor)
-            if isinstance(arg, list):
-                return ("$list", *(enc(a) for a in arg))
-            if isinstance(arg, tuple):
-                return tuple(enc(a) for a in arg)
-            if isinstance(arg, slice):
-                return ("$slice", enc(arg.start), enc(arg.stop), enc(arg.step))
-            if isinstance(arg, dict):
-                raise Unencodable("a dict argument")
-            return encode_value(arg, _no_tensor)
+        def index(value: Any) -> int | None:
+            if not isinstance(value, _Input):
+                return None
+            found.append(value)
+            return len(found) - 1
 
-        def enc_value_with_tensors(v: Any, origin: fx.Node) -> Any:
-            if isinstance(v, torch.Tensor):
-                tensors.append(v)
-                sources.append(origin)
-                return f"${len(tensors) - 1}"
-            return encode_value(v, _no_tensor)
+        def value_of(arg: fx.Node) -> Any:
+            value = self.values[arg]
+            if isinstance(value, torch.Tensor):
+                return _Input(value, arg)
+            if _has_tensor(value):  # a tuple of tensors passed whole (rare)
+                return tuple(_Input(v, arg) if isinstance(v, torch.Tensor) else v for v in value)
+            return value
 
         try:
-            args = enc(tuple(node.args))
-            kwargs = tuple(sorted((k, enc(v)) for k, v in node.kwargs.items()))
+            call = (tuple(node.args), tuple(node.kwargs.items()))
+            args, items = encode_value(fx.node.map_arg(call, value_of), index)
+            kwargs = tuple(sorted(items))
         except Unencodable as exc:
             raise UntraceableError(
                 f"node {node.name} ({_where(node)}) has an argument with no "
                 f"op key form: {exc}; make its module one op with --leaf "
                 "ClassName"
             ) from None
-        inputs = tuple(_tensor_text(t) for t in tensors)
-        first = tensors[0].shape if tensors and tensors[0].dim() > 0 else (1,)
+        inputs = tuple(_tensor_text(i.tensor) for i in found)
+        first = tuple(found[0].tensor.shape) if found and found[0].tensor.dim() > 0 else (1,)
         common = dict(inputs=inputs, args=args, kwargs=kwargs)
         try:
             if node.op == "call_module":
-                spec = self._module_spec(node, tuple(first), common)
+                spec = self._module_spec(node, first, common)
             else:
-                target = node.target
-                if node.op == "call_method":
-                    fn = f"method:{target}"
-                else:  # a call_function: target is the callable
-                    fn = function_name(target)  # type: ignore[arg-type]
-                spec = OpSpec.make("torch_call", tuple(first), dtype=self.dtype, fn=fn, **common)
+                target = node.target  # call_method: its name; call_function: the callable
+                fn = f"method:{target}" if isinstance(target, str) else function_name(target)
+                spec = OpSpec.make("torch_call", first, dtype=self.dtype, fn=fn, **common)
         except OpSpecError as exc:
             raise UntraceableError(
                 f"node {node.name} ({_where(node)}) has no op spec: {exc}; "
                 "make its module one op with --leaf ClassName"
             ) from None
-        return spec, sources
+        return spec, [i.node for i in found]
 
     def _module_spec(self, node: fx.Node, first: tuple[int, ...], common: dict) -> OpSpec:
         module = self.gm.get_submodule(str(node.target))
@@ -382,17 +306,12 @@ class _Specifier:
         init = None if is_user_leaf else _init_args(module)
         if init is not None:
             return OpSpec.make(
-                "torch_module",
-                first,
-                dtype=self.dtype,
-                module=f"{cls.__module__}.{cls.__qualname__}",
-                init=init,
-                **common,
+                "torch_module", first, dtype=self.dtype, module=qualified(cls), init=init, **common
             )
         # the same block at another path (repeated blocks of a stage): one key for all
         digest = block_digest(module)
         sig = (cls, digest, common["inputs"], common["args"], common["kwargs"])
-        path = self._seen_leaf.setdefault(sig, str(node.target))
+        path = self.seen_leaf.setdefault(sig, str(node.target))
         return OpSpec.make(
             "submodule",
             first,
@@ -406,8 +325,7 @@ class _Specifier:
 
 
 def _builtin_spec(module: Any, node: fx.Node, values: dict, dtype: str) -> OpSpec | None:
-    """The built-in kind that builds exactly this module call (conv, linear, layer_norm,
-    batch norm, ReLU), or None."""
+    """The spec of the built-in kind that builds exactly this module call, or None."""
     if len(node.args) != 1 or node.kwargs or not isinstance(node.args[0], fx.Node):
         return None
     x = values[node.args[0]]
@@ -486,10 +404,20 @@ def decompose(
     except UntraceableError:
         _check_it_runs(model, x, name)
         raise
-    recorder = _Recorder(gm, f"{name} at {'x'.join(map(str, input_shape))}")
-    with torch.inference_mode():
-        recorder.run(x)
-    values = recorder.values
+    interpreter = fx.Interpreter(gm, garbage_collect_values=False)
+    interpreter.extra_traceback = False  # else fx appends the graph dump to the message
+    try:
+        with torch.inference_mode():
+            interpreter.run(x)
+    except LatbenchError:
+        raise
+    except Exception as exc:
+        failed = next(n for n in gm.graph.nodes if n not in interpreter.env)
+        raise NodeRunError(
+            f"{name} at {'x'.join(map(str, input_shape))}: node {failed.name} ({_where(failed)}) "
+            f"fails when run: {type(exc).__name__}: {_first_line(exc)}"
+        ) from None
+    values = interpreter.env
     specifier = _Specifier(gm, values, name, tuple(input_shape), leaf, dtype)
     producer: dict[fx.Node, str] = {}
     ops: list[TracedOp] = []
@@ -504,9 +432,7 @@ def decompose(
             fx.node.map_arg(node.args[0], flat.append)
             output = producer.get(flat[0], INPUT) if flat else INPUT
             continue
-        value = values[node]
-        inputs = node.all_input_nodes
-        if not _has_tensor(value):
+        if not _has_tensor(values[node]):
             dropped["python"] = dropped.get("python", 0) + 1
             continue
         if (
@@ -517,7 +443,7 @@ def decompose(
             producer[node] = producer.get(node.args[0], INPUT)  # an element of a tuple output
             dropped["python"] = dropped.get("python", 0) + 1
             continue
-        if not any(_has_tensor(values[n]) for n in inputs):
+        if not any(_has_tensor(values[n]) for n in node.all_input_nodes):
             dropped["constant"] = dropped.get("constant", 0) + 1  # e.g. torch.zeros(...)
             producer[node] = INPUT
             continue
@@ -549,16 +475,11 @@ def _class_names(cls: type) -> tuple[str, str]:
 
 def _example_input(model: nn.Module, input_shape: Sequence[int], name: str) -> torch.Tensor:
     """A random input of ``input_shape`` on the model's device (uninitialised on ``meta``)."""
+    param = next(model.parameters(), None)
+    device = torch.device("cpu") if param is None else param.device
+    make = torch.empty if device.type == "meta" else torch.randn
     try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
-    try:
-        return (
-            torch.randn(tuple(input_shape), device=device)
-            if device.type != "meta"
-            else torch.empty(tuple(input_shape), device=device)
-        )
+        return make(tuple(input_shape), device=device)
     except (RuntimeError, MemoryError) as exc:  # the allocator: too large for this machine
         shape = "x".join(map(str, input_shape))
         raise UntraceableError(

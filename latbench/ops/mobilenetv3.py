@@ -49,7 +49,7 @@ class SqueezeExcite(nn.Module):
 
 def conv_bn_act(
     cin: int,
-    cout: int,
+    out: int,
     kernel: int,
     stride: int = 1,
     groups: int = 1,
@@ -59,10 +59,10 @@ def conv_bn_act(
     """Bias-free 'same' k×k conv, optional BN, activation: ReLU, ReLU6, hard-swish
     ``x·relu6(x+3)/6`` (OFA's ``Hswish``) or none (OFA's ``weight_bn_act`` order)."""
     layers: list[nn.Module] = [
-        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False)
+        nn.Conv2d(cin, out, kernel, stride, kernel // 2, groups=groups, bias=False)
     ]
     if bn:
-        layers.append(nn.BatchNorm2d(cout))
+        layers.append(nn.BatchNorm2d(out))
     if act == "relu6":  # MobileNet-v2's, not in place
         layers.append(nn.ReLU6())
     elif act != "none":
@@ -72,11 +72,11 @@ def conv_bn_act(
 
 class InvertedResidual(nn.Module):
     """[1×1 expand to ``mid``-BN-act] -> k×k depth-wise (stride)-BN-act [-> SE] -> 1×1
-    project-BN, plus the identity when stride is 1 and cin == cout (MobileNet-v2; OFA's
-    ``MBConvLayer`` inside a ``ResidualBlock``). ``mid`` None: no expand conv."""
+    project-BN to ``out``, plus the identity when stride is 1 and cin == out (MobileNet-v2;
+    OFA's ``MBConvLayer`` inside a ``ResidualBlock``). ``mid`` None: no expand conv."""
 
     def __init__(
-        self, cin: int, cout: int, mid: int | None, kernel: int, stride: int, act: str, se: bool
+        self, cin: int, out: int, mid: int | None, kernel: int, stride: int, act: str, se: bool
     ):
         super().__init__()
         layers: list[nn.Module] = []
@@ -86,9 +86,9 @@ class InvertedResidual(nn.Module):
         layers.append(conv_bn_act(mid, mid, kernel, stride, groups=mid, act=act))
         if se:
             layers.append(SqueezeExcite(mid))
-        layers.append(conv_bn_act(mid, cout, 1))
+        layers.append(conv_bn_act(mid, out, 1))
         self.body = nn.Sequential(*layers)
-        self.residual = stride == 1 and cin == cout
+        self.residual = stride == 1 and cin == out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.body(x)
@@ -108,10 +108,7 @@ class InvertedResidual(nn.Module):
 )
 def build_mbv3_conv(spec: OpSpec) -> nn.Module:
     """OFA ConvLayer: bias-free k×k conv, [BN], ReLU/hard-swish (first conv, final expand)."""
-    p = spec.p
-    return conv_bn_act(
-        spec.input_shape[1], p["out"], p["kernel"], p["stride"], bn=p["bn"], act=p["act"]
-    )
+    return conv_bn_act(spec.input_shape[1], **spec.p)
 
 
 @register_op(
@@ -132,10 +129,7 @@ def build_mbv3_block(spec: OpSpec) -> nn.Module:
     ``mid=None`` is OFA's expand-ratio-1 block (no expand conv; depth-wise on the input). The
     identity shortcut is inside the op when stride is 1 and the channels are kept. SE reduces
     to ``make_divisible(mid // 4, 8)`` channels and scales the depth-wise output."""
-    p = spec.p
-    return InvertedResidual(
-        spec.input_shape[1], p["out"], p["mid"], p["kernel"], p["stride"], p["act"], p["se"]
-    )
+    return InvertedResidual(spec.input_shape[1], **spec.p)
 
 
 @register_op("mbv3_feature_mix", ranks=(2,), **P.declare(out=(REQUIRED, P.integer())))

@@ -1,13 +1,7 @@
 """Op kinds of traced models (``latbench.models``): one call as the model runs it, rebuilt from
-its key alone so that a worker process can time it.
-
-- ``torch_call``: a function or tensor method (``torch.add``, ``operator.add``,
-  ``method:permute``, ``torch.nn.functional.gelu``, ...) with its constant arguments.
-- ``torch_module``: a leaf module rebuilt from its class and constructor arguments (checked,
-  when traced, to rebuild a module of the same ``repr`` and parameter shapes).
-- ``submodule``: a leaf module that cannot be rebuilt alone (a ``--leaf`` block, a module with
-  non-constant constructor arguments), taken from the model itself: model name, model input
-  shape and module path.
+its key alone so that a worker process can time it: ``torch_call`` (a function or tensor
+method), ``torch_module`` (a leaf module rebuilt from its class and constructor arguments) and
+``submodule`` (a leaf block taken from the model itself); see each builder.
 
 All three take their inputs as the call received them: ``inputs`` lists every tensor argument
 as ``"NxCxHxW:dtype"`` (``input_shape`` is the first one's; ``"NxCxHxW:dtype:s0,s1,..."`` with
@@ -20,14 +14,12 @@ are plain JSON lists), slices, ``...``, dtypes, memory formats and non-finite fl
 
 from __future__ import annotations
 
-import builtins
 import copy
 import functools
 import hashlib
 import importlib
 import inspect
 import math
-import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -37,9 +29,11 @@ from torch import nn
 
 from latbench.errors import OpSpecError
 from latbench.model_loader import load_model, parse_model_spec, trusted_model
-from latbench.ops.registry import register_op
+from latbench.ops import params as P
+from latbench.ops.params import Checker
+from latbench.ops.registry import Builder, register_op
 from latbench.opspec import InputSpec, OpSpec
-from latbench.trust import check_trusted, is_trusted, trust_module  # noqa: F401 - re-exported
+from latbench.trust import check_trusted
 
 RANKS = tuple(range(1, 9))
 _FORBIDDEN = "|;\n"
@@ -109,19 +103,20 @@ def _decoder(template: Any) -> Callable[[tuple[torch.Tensor, ...]], Any]:
         parts = [_decoder(v) for v in template[1:]]
         return lambda ts: [p(ts) for p in parts]
     if isinstance(template, tuple):
-        if not _has_refs(template):
+        if not _tags(template):
             return lambda ts: template
         parts = [_decoder(v) for v in template]
         return lambda ts: tuple(p(ts) for p in parts)
     return lambda ts: template
 
 
-def _has_refs(template: Any) -> bool:
+def _tags(template: Any) -> list[str]:
+    """Every ``$``-tagged string of ``template`` (a tensor reference ``$i`` or a form)."""
     if isinstance(template, str):
-        return template.startswith("$")
+        return [template] if template.startswith("$") else []
     if isinstance(template, tuple):
-        return any(_has_refs(v) for v in template)
-    return False
+        return [tag for v in template for tag in _tags(v)]
+    return []
 
 
 def resolve_function(name: str) -> Callable[..., Any]:
@@ -135,22 +130,8 @@ def resolve_function(name: str) -> Callable[..., Any]:
         return lambda self, *a, **k: getattr(self, method)(*a, **k)
     check_trusted(name, "torch_call")
     module, _, attr = name.rpartition(".")
-    if module == "builtins":
-        fn = getattr(builtins, attr, None)
-    else:
-        try:
-            obj: Any = importlib.import_module(module)
-            fn = obj
-            for part in attr.split("."):
-                fn = getattr(fn, part)
-        except (ImportError, AttributeError, ValueError):
-            fn = None
-    if fn is None:
-        try:  # a nested qualname: module.Class.method
-            head, _, cls = module.rpartition(".")
-            fn = getattr(getattr(importlib.import_module(head), cls), attr)
-        except (ImportError, AttributeError, ValueError):
-            fn = None
+    head, _, owner = module.rpartition(".")
+    fn = _lookup(module, attr) or _lookup(head, owner, attr)  # module.fn or module.Class.fn
     if not callable(fn):
         raise OpSpecError(
             f"torch_call: function {name!r} does not resolve (its module is not importable here)"
@@ -158,16 +139,19 @@ def resolve_function(name: str) -> Callable[..., Any]:
     return fn
 
 
+def _lookup(module: str, *attrs: str) -> Any:
+    """``module.attrs[0].attrs[1]...``, or None where it does not import or resolve."""
+    try:
+        return functools.reduce(getattr, attrs, importlib.import_module(module))
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
 def function_name(fn: Callable[..., Any]) -> str:
     """The name ``resolve_function`` turns back into ``fn``; ``OpSpecError`` if none does."""
+    short = getattr(fn, "__name__", "")
     name = f"{getattr(fn, '__module__', None) or ''}.{getattr(fn, '__qualname__', '')}"
-    if fn is getattr(operator, getattr(fn, "__name__", ""), None):
-        name = f"_operator.{fn.__name__}"
-    elif getattr(fn, "__module__", None) is None and hasattr(torch, getattr(fn, "__name__", "")):
-        name = f"torch.{fn.__name__}"
-    if fn is getattr(builtins, getattr(fn, "__name__", ""), None):
-        name = f"builtins.{fn.__name__}"
-    for candidate in (name, f"torch.{getattr(fn, '__name__', '')}"):
+    for candidate in (name, f"_operator.{short}", f"builtins.{short}", f"torch.{short}"):
         try:
             if resolve_function(candidate) is fn:
                 return candidate
@@ -180,10 +164,9 @@ def resolve_class(name: str) -> type:
     """The ``nn.Module`` class ``module.Class`` names, in a trusted package only."""
     check_trusted(name, "torch_module")
     module, _, attr = name.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
-        raise OpSpecError(f"torch_module: class {name!r} does not resolve") from None
+    cls = _lookup(module, attr)
+    if cls is None:
+        raise OpSpecError(f"torch_module: class {name!r} does not resolve")
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise OpSpecError(f"torch_module: {name!r} is not an nn.Module class")
     return cls
@@ -198,7 +181,7 @@ class TracedCall(nn.Module):
         self.fn = fn
         self._args = _decoder(tuple(args))
         self._kwargs = [(k, _decoder(v)) for k, v in kwargs]
-        self._simple = tuple(args)[:1] == ("$0",) and not _has_refs(tuple(args)[1:]) and not kwargs
+        self._simple = tuple(args)[:1] == ("$0",) and not _tags(tuple(args)[1:]) and not kwargs
         self._rest = tuple(args)[1:]
 
     def forward(self, *tensors: torch.Tensor) -> Any:
@@ -267,60 +250,45 @@ def _digest(value: Any, shape: tuple[int, ...]) -> str:
 
 def _first_input(shape: tuple[int, ...], p: dict[str, Any]) -> None:
     specs = p["inputs"]
-    first = specs[0].partition(":")[0] if specs else ""
-    want = tuple(int(s) for s in first.split("x")) if first else (1,)
+    want = (_parse_input(specs[0])[0] if specs else ()) or (1,)
     if tuple(shape) != want:
         raise ValueError(
             f"input shape {shape} must be the first input's ({specs[:1]}, or 1 for a scalar)"
         )
-    for ref in _refs(p["args"]) | _refs(p["kwargs"]):
-        if ref >= len(specs):
-            raise ValueError(f"argument ${ref} refers to a missing input ({len(specs)} given)")
+    for tag in _tags((p["args"], p["kwargs"])):
+        if tag[1:].isdigit() and int(tag[1:]) >= len(specs):
+            raise ValueError(f"argument {tag} refers to a missing input ({len(specs)} given)")
 
 
-def _refs(template: Any) -> set[int]:
-    if isinstance(template, str) and template[1:].isdigit() and template.startswith("$"):
-        return {int(template[1:])}
-    if isinstance(template, tuple):
-        return set().union(*(_refs(v) for v in template)) if template else set()
-    return set()
+def _traced_kind(name: str, **table: tuple[Any, Checker]) -> Callable[[Builder], Builder]:
+    """``register_op`` of a traced-call kind: ``table`` plus ``inputs``, ``args``, ``kwargs``."""
+    return register_op(
+        name,
+        ranks=RANKS,
+        check=_first_input,
+        inputs=_input_specs,
+        **P.declare(
+            **table,
+            inputs=((), _inputs_checker),
+            args=((), _template("args")),
+            kwargs=((), _template("kwargs")),
+        ),
+    )
 
 
-_CALL_PARAMS = {"inputs": _inputs_checker, "args": _template("args"), "kwargs": _template("kwargs")}
-_CALL_DEFAULTS: dict[str, Any] = {"inputs": (), "args": (), "kwargs": ()}
-
-
-@register_op(
-    "torch_call",
-    defaults={"fn": "torch.add", **_CALL_DEFAULTS},
-    ranks=RANKS,
-    params={"fn": _text, **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
-)
+@_traced_kind("torch_call", fn=("torch.add", _text))
 def build_torch_call(spec: OpSpec) -> nn.Module:
     """A traced function or tensor-method call (add, matmul, softmax, permute, cat, ...)."""
     return TracedCall(resolve_function(spec.p["fn"]), spec.p["args"], spec.p["kwargs"])
 
 
-def decode_init(init: tuple) -> dict[str, Any]:
-    return {k: _decoder(v)(()) for k, v in init}
-
-
-@register_op(
-    "torch_module",
-    defaults={"module": "torch.nn.Identity", "init": (), **_CALL_DEFAULTS},
-    ranks=RANKS,
-    params={"module": _text, "init": _template("kwargs"), **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
-)
+@_traced_kind("torch_module", module=("torch.nn.Identity", _text), init=((), _template("kwargs")))
 def build_torch_module(spec: OpSpec) -> nn.Module:
     """A traced leaf module rebuilt from its class and constructor arguments (Conv2d,
     BatchNorm2d, LayerNorm, GELU, MultiheadAttention, ...)."""
     cls = resolve_class(spec.p["module"])
     try:
-        module = cls(**decode_init(spec.p["init"]))
+        module = cls(**{k: _decoder(v)(()) for k, v in spec.p["init"]})
     except (TypeError, ValueError, RuntimeError) as exc:
         raise OpSpecError(
             f"torch_module: {spec.p['module']}(...) does not build: "
@@ -345,10 +313,7 @@ def block_digest(block: nn.Module) -> str:
     tell apart: the block's ``repr``, parameter and buffer shapes, and the qualified name and
     source of each of its classes outside torch (two ``net.py`` files in two folders, or one
     edited between runs, give two keys, not one row of the other's latency)."""
-    parts = [repr(block)]
-    parts += [
-        f"{n}:{tuple(t.shape)}" for n, t in [*block.named_parameters(), *block.named_buffers()]
-    ]
+    parts = [repr(block), *(f"{n}:{shape}" for n, shape in tensor_shapes(block))]
     classes: set[type] = {type(m) for m in block.modules()}
     for cls in sorted(classes, key=lambda c: c.__qualname__):
         if cls.__module__.split(".")[0] != "torch":
@@ -356,11 +321,14 @@ def block_digest(block: nn.Module) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
+def tensor_shapes(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, shape) of every parameter and buffer of ``module``."""
+    return [(n, tuple(t.shape)) for n, t in [*module.named_parameters(), *module.named_buffers()]]
+
+
 @functools.lru_cache(maxsize=256)
 def _class_source(cls: type) -> str:
-    """A class's qualified name and source (``inspect.getsource`` parses its whole module:
-    ~130 ms for timm's ViT ``Block``, once per leaf node of a trace without this cache). Keyed
-    by the class object: two same-named classes of two files stay two entries."""
+    """A class's qualified name and source (cached: ``inspect.getsource`` is slow)."""
     name = f"{cls.__module__}.{cls.__qualname__}"
     try:
         return f"{name}\n{inspect.getsource(cls)}"
@@ -368,19 +336,12 @@ def _class_source(cls: type) -> str:
         return name  # no source file (built in a notebook cell): the repr and names stand
 
 
-@register_op(
+@_traced_kind(
     "submodule",
-    defaults={
-        "model": "torchvision:resnet18",
-        "shape": "1x3x224x224",
-        "path": "fc",
-        "digest": "",
-        **_CALL_DEFAULTS,
-    },
-    ranks=RANKS,
-    params={"model": _text, "shape": _text, "path": _text, "digest": _digest, **_CALL_PARAMS},
-    check=_first_input,
-    inputs=_input_specs,
+    model=("torchvision:resnet18", _text),
+    shape=("1x3x224x224", _text),
+    path=("fc", _text),
+    digest=("", _digest),
 )
 def build_submodule(spec: OpSpec) -> nn.Module:
     """A leaf block taken from the model itself (a ``--leaf`` class, or a module that does

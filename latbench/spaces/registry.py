@@ -5,7 +5,7 @@ the layout its search in ``nas/`` needs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -57,12 +57,16 @@ class Space:
     build_layout: Callable[[str], Any] | None = None
 
     def ops(self, size: str = "paper") -> list[OpSpec]:
-        specs = self._call("ops", self.build_ops, _check_size(self.name, size))
+        specs = self._call("ops", lambda s: list(self.build_ops(s)), _check_size(self.name, size))
         return list(dict.fromkeys(self._only(OpSpec, "ops", specs)))
 
     def sample(self, n: int, size: str | None = None, seed: int = 0) -> list[Architecture]:
-        """``n`` networks drawn with ``numpy.random.default_rng(seed)``."""
-        load_plugins()
+        """``n`` networks drawn with ``numpy.random.default_rng(seed)``; a negative or
+        non-integer seed and ``n < 0`` are one ``LatbenchError``."""
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise LatbenchError(f"seed {seed!r} must be an integer in [0, 2**63)")
+        if n < 0:
+            raise LatbenchError(f"number of architectures {n} must be >= 0")
         if self.sampler is None:
             raise LatbenchError(
                 f"space {self.name!r} has no architecture sampler; spaces "
@@ -82,8 +86,7 @@ class Space:
         )
 
     def _call(self, what: str, fn: Callable[..., T], size: str, *args: Any) -> T:
-        """``fn(size, *args)``: the space's own code (a plugin's), whose error is one
-        ``LatbenchError`` naming the space, not a traceback."""
+        """``fn(size, *args)``; a raise in the space's (a plugin's) code is one LatbenchError."""
         try:
             return fn(size, *args)
         except LatbenchError:
@@ -94,11 +97,8 @@ class Space:
                 f"{str(exc)[:200]}"
             ) from None
 
-    def _only(self, kind: type, what: str, items: Any) -> list[Any]:
-        """``items`` as a list, if they are ``kind``s; else one ``LatbenchError``."""
-        items = (
-            list(items) if isinstance(items, Iterable) and not isinstance(items, str) else [items]
-        )
+    def _only(self, kind: type, what: str, items: list[Any]) -> list[Any]:
+        """``items``, if they are ``kind``s; else one ``LatbenchError``."""
         for item in items:
             if not isinstance(item, kind):
                 raise LatbenchError(
@@ -179,12 +179,10 @@ class ChoiceLayout:
 
     def architecture(self, space: str, choice: list[int]) -> Architecture:
         """The discrete network of ``choice``: a chain ``in -> s0 -> s1 -> ...``."""
-        edges, prev = [], INPUT
-        for i, j in enumerate(choice):
-            edges.append(Edge((prev,), f"s{i}", self.slots[i][j][1]))
-            prev = f"s{i}"
+        nodes = [INPUT] + [f"s{i}" for i in range(len(choice))]
+        edges = (Edge((nodes[i],), nodes[i + 1], self.slots[i][j][1]) for i, j in enumerate(choice))
         genotype = self.genotype(choice)
-        return Architecture(space, tuple(edges), prev, f"{space}:{genotype}", genotype)
+        return Architecture(space, tuple(edges), nodes[-1], f"{space}:{genotype}", genotype)
 
     def sample(self, space: str, rng: np.random.Generator) -> Architecture:
         """A network of uniformly drawn candidates (a sampler: ``register_sampler``)."""
