@@ -102,6 +102,25 @@ def test_the_latency_term_picks_cheaper_ops(space, one_thread):
     assert "c5" not in out.genotype(reg)
 
 
+def test_slots_with_different_numbers_of_candidates_are_searched(monkeypatch, one_thread):
+    """A fixed slot (one candidate) between two choice slots: each mixed op weighs its own
+    candidates (the costs of one slot cannot be stacked with another's)."""
+    ragged = ChoiceLayout.of([SLOT, {"fixed": SLOT["c3"]}, {"c5": SLOT["c5"], "id": SLOT["id"]}])
+    registry.get_space("msnas")
+    monkeypatch.setitem(
+        registry._SPACES,
+        "ragged",
+        registry.Space("ragged", "test", lambda size: ragged.ops(), build_layout=lambda s: ragged),
+    )
+    out = choices.search(KernelCost(), "ragged", "small", lam=5.0, steps=8, seed=0)
+    reg = out.runs[1]
+    assert reg.choice[1] == 0 and reg.choice[2] in (0, 1)
+    assert reg.latency_ms == pytest.approx(
+        sum(KernelCost().predict([ragged.candidates(i)[j] for i, j in enumerate(reg.choice)]))
+    )
+    assert out.genotype(reg).split(",")[1] == "fixed"
+
+
 def test_a_space_without_a_choice_layout_names_those_with_one(space):
     with pytest.raises(SearchError, match=r"space 'msnas' has no ChoiceLayout.*with one: .*chain"):
         choices.search(KernelCost(), "msnas", "small")

@@ -161,6 +161,12 @@ def search_encoder(
     return results
 
 
+def sum_expected_latency(net: DecoderSupernet, cost: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Σ over layers of each mixed op's expected cost (``expected_latency``), one cost vector
+    per layer, so that layers may have different numbers of candidates."""
+    return torch.stack([expected_latency(m.alpha, c) for m, c in zip(net, cost)]).sum()
+
+
 def search_decoder(
     layers: Sequence[Sequence[OpSpec]],
     model: CostModel,
@@ -172,12 +178,13 @@ def search_decoder(
 ) -> list[Outcome]:
     """Decoder op search: mixed ops, λ · expected latency (normalised), teacher = a random
     discrete decoder sharing the candidates' initial weights. Outcome.choice: candidate index
-    per layer. Any chain of same-shaped candidates works (``latbench.nas.choices`` runs it on
-    a space's ``ChoiceLayout``); ``label`` names the runs in ``progress``."""
-    lat = torch.stack([cost_tensor(model, cands) for cands in layers])
+    per layer. Any chain of same-shaped candidates works, layers with different numbers of
+    candidates included (``latbench.nas.choices`` runs it on a space's ``ChoiceLayout``);
+    ``label`` names the runs in ``progress``."""
+    lat = [cost_tensor(model, cands) for cands in layers]
     gen = torch.Generator().manual_seed(seed)
     teacher_pick = [int(torch.randint(len(c), (1,), generator=gen)) for c in layers]
-    cost = normalized(lat)
+    cost = torch.split(normalized(torch.cat(lat)), [len(c) for c in layers])
     results = []
     for lam in lams:
         torch.manual_seed(seed)
@@ -189,7 +196,7 @@ def search_decoder(
             net,
             teacher,
             layers[0][0].input_shape,
-            lambda t, lam=lam, net=net: t + lam * expected_latency(net.alphas(), cost),
+            lambda t, lam=lam, net=net: t + lam * sum_expected_latency(net, cost),
             net.parameters(),
             steps,
             lr=5e-2,
@@ -198,7 +205,7 @@ def search_decoder(
             where=f"{label} λ={lam:g}",
         )
         choice = net.choices()
-        ms = float(sum(lat[i, j] for i, j in enumerate(choice)))
+        ms = float(sum(lat[i][j] for i, j in enumerate(choice)))
         results.append(Outcome(lam, choice, ms, task_loss, {"teacher": teacher_pick}))
     return results
 
