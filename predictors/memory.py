@@ -6,7 +6,7 @@
 - ``reserved`` / ``allocated``: ``torch.cuda.max_memory_reserved`` / ``max_memory_allocated``;
 - ``rss_growth``: the CPU check's peak RSS growth of the steps (live bytes, no caching).
 
-The structure is modelled (fake-tensor trace of the steps, replayed through the caching-allocator
+The structure is modelled (meta-device trace of the steps, replayed through the caching-allocator
 model or as live bytes); what the trace cannot see (CUDA context, kernels, workspaces, allocator
 slack) is one per-device offset: the median residual over the measured rows given to ``fit``
 (``calibrated``: a memory table's; ``fit_memory``: its file's). ``fit([], [])`` leaves it at 0

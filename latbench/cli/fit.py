@@ -440,6 +440,12 @@ def run(args: argparse.Namespace) -> int:
     sizes, drift = fitted_sizes(ops), ops.drift_reference
     if args.networks is not None:
         nets = network_data(args.networks, STATS[args.stat])
+        if nets.device and ops.device and nets.device != ops.device:
+            raise LatbenchError(
+                f"{args.networks}: networks measured on {nets.device!r}, ops in "
+                f"{args.op_table} on {ops.device!r}; a calibration takes both from one device "
+                "(to carry a predictor to another device: --transfer-from with --shots)"
+            )
         model = NetworkPredictor(model, args.composition, args.calibration).fit(*nets.xy)
         tables["networks"] = nets.table_sha256
         sizes, drift = fitted_sizes(ops, nets.archs), nets.drift_reference

@@ -28,10 +28,10 @@ def write_ops(synth, path, ops):
     return path
 
 
-def write_nets(synth, path, archs, noise=0.0, drift=None):
+def write_nets(synth, path, archs, noise=0.0, drift=None, meta=META):
     """Both passes of ``archs``; with ``drift(i)``, network i's rows in both passes read that
     drift (as passes interleaved in the same rounds do) and pass r runs (1 + 0.01 r) slower."""
-    w = TableWriter(path, NETWORKS, META)
+    w = TableWriter(path, NETWORKS, meta)
     rng = np.random.default_rng(0)
     for repeat in (1, 2):
         for i, a in enumerate(archs):
@@ -161,6 +161,20 @@ def test_predict_with_a_lookup_says_its_coverage(tables, tmp_path, capsys):
     key = ["--key", "conv||1x8x8x8|float32|infer", "--networks", str(tables["test"])]
     assert main(["predict", str(net), *key]) == 2
     assert "--key prices an op, but" in capsys.readouterr().err
+
+
+def test_fit_refuses_networks_of_another_device_than_its_ops(
+    synth, nb201_archs, tables, tmp_path, capsys
+):
+    """An op table calibrated on another device's networks was saved as a predictor of the op
+    table's device (a CPU op table + a Titan X column: 'fitted on device cpu-...')."""
+    other = {**META, "fingerprint": {"slug": "titanx_1"}}
+    nets = write_nets(synth, tmp_path / "gpu.networks.csv", nb201_archs[:15], meta=other)
+    out = tmp_path / "p.json"
+    assert main(["fit", str(tables["ops"]), "--networks", str(nets), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'titanx_1'" in err[0] and "'cpu-test-1t'" in err[0], err
+    assert "--transfer-from" in err[0] and not out.exists()
 
 
 def test_cli_errors_are_one_line_latbench_errors(tables, tmp_path, capsys):
