@@ -3,7 +3,7 @@ Imports nothing heavy: ``run`` may be ``"module:function"``, imported when it ru
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,8 +40,12 @@ class Protocol:
         """The frame protocol's function (imported on first use)."""
         if callable(self.run):
             return self.run
-        module, _, attr = str(self.run).partition(":")
-        return getattr(importlib.import_module(module), attr)
+        try:
+            return pkgutil.resolve_name(str(self.run))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise LatbenchError(
+                f"protocol {self.name!r}: cannot import {self.run!r} ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 _PROTOCOLS: Registry[Protocol] = Registry("protocol")

@@ -102,11 +102,13 @@ def check_unique(field: str, keys: list[str]) -> list[str]:
 
 
 def check_strings(field: str, values: Any, what: str, valid: Any = None) -> list[str]:
-    """A list of strings (each one of ``valid`` when given), else ``damaged`` saying ``what``."""
-    if not isinstance(values, list) or not all(
-        isinstance(v, str) and (valid is None or v in valid) for v in values
-    ):
+    """A list of strings (each one of ``valid`` when given), else ``damaged`` naming the first
+    bad entry (or the value that is no list) and saying ``what``."""
+    if not isinstance(values, list):
         raise damaged(field, what, values)
+    for v in values:
+        if not isinstance(v, str) or (valid is not None and v not in valid):
+            raise damaged(field, what, v)
     return values
 
 

@@ -244,7 +244,11 @@ class TransferPredictor(Predictor):
         lo, hi = check_range("y_range", state["y_range"], 0, MAX_MS, "the shots' min and max ms", 2)
         if lo > hi:
             raise damaged("y_range", "[min, max] of the shots' ms", [lo, hi])
-        check_numbers("residuals", state["residuals"])
+        if not check_numbers("residuals", state["residuals"]):
+            raise damaged("residuals", "the shots' leave-one-out errors (one or more)", [])
+        coverage = p.get("coverage", cls.coverage)
+        if not isinstance(coverage, float) or not 0 < coverage < 1:
+            raise damaged("params.coverage", "a share of networks in (0, 1)", coverage)
         if method in OP_METHODS:
             vocab = check_strings("vocab", state["vocab"], "a list of op keys")
             check_range("theta", state["theta"], -MAX_MS, MAX_MS, "op costs in ms", len(vocab) + 1)

@@ -84,6 +84,14 @@ CASES = [
         "coefficients",
     ),
     ("learned", lambda d: d["state"].update(kinds=[1, 2]), "a list of op kinds"),
+    # a bad entry of a long list is named, not the list's first 60 characters
+    ("lookup", lambda d: d["state"]["keys"].__setitem__(-1, 7), "'keys' is '7'"),
+    ("learned", lambda d: d["state"]["kinds"].__setitem__(-1, 7), "'kinds' is '7'"),
+    (
+        "learned",
+        lambda d: d["state"]["params"]["features"].__setitem__(-1, "log_bogus"),
+        "'params.features' is 'log_bogus'",
+    ),
     (  # exp overflowed to inf ms
         "learned",
         lambda d: [m.update(coef=[1e300] * len(m["coef"])) for m in _models(d)],

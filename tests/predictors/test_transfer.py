@@ -349,3 +349,30 @@ def test_a_batch_1_transfer_does_not_predict_batch_32_networks_at_batch_1_costs(
     with pytest.warns(UserWarning, match="shots' ops at another batch size"):
         pred_32 = model.predict(at_32)  # the source's batch-32 costs, scaled, and a warning
     assert (pred_32 > 2 * model.predict(batch)).all()
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda s: s["params"].update(coverage="x"), "'params.coverage' is 'x'"),
+        (lambda s: s["params"].update(coverage=7), "'params.coverage' is '7'"),
+        (lambda s: s["params"].update(coverage=None), "'params.coverage'"),
+        (lambda s: s.update(residuals=[]), "'residuals'"),
+    ],
+)
+def test_a_rechecksummed_coverage_or_residuals_is_one_line(
+    synth, source, archs, tmp_path, capsys, edit, needle
+):
+    """An interval's coverage outside (0, 1) and no residuals printed nan or a traceback."""
+    from test_persist_damaged import rechecksum
+
+    model = TransferPredictor(source).fit(archs[:6], _target(synth, archs[:6], pool=2.0))
+    doc = json.loads(save(model, tmp_path / "t.json").read_text())
+    edit(doc["state"])
+    path = tmp_path / "edited.json"
+    path.write_text(rechecksum(doc))
+    assert (
+        main(["predict", str(path), "--space", "nasbench201", "--size", "small", "--n", "2"]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged" in err[0] and needle in err[0], err
