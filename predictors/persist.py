@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from latbench.atomic import write_atomically
 from latbench.device import library_versions
-from latbench.errors import InputFileError, LatbenchError
+from latbench.errors import InputFileError, LatbenchError, UnknownNameError
 from latbench.jsonio import loads, read_text, validated
 from latbench.statistics import STATISTICS
 from latbench.tables import refuse_table
@@ -182,6 +182,8 @@ def from_state_of(doc: Mapping[str, Any]) -> Any:
         return known[name].from_state(state)
     except PredictorFileError:
         raise
+    except UnknownNameError as exc:  # a name this process has not registered: not damage
+        raise PredictorFileError(f"{name}: {exc}") from None
     except LatbenchError as exc:
         raise PredictorFileError(f"damaged: {name}: {exc}") from None
     except KeyError as exc:

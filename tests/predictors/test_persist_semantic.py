@@ -136,3 +136,17 @@ def test_the_untouched_files_load(files, tmp_path):
         path = tmp_path / f"{which}.json"
         path.write_text(rechecksum(doc))
         assert load(path) is not None
+
+
+def test_an_op_kind_no_loaded_plugin_registers_is_named_not_called_damage(files, tmp_path):
+    """A lookup predictor of a plugin's op kind, read where the plugin is not loaded: the line
+    names the kind and how to load a plugin, and does not call the file damaged."""
+    doc = copy.deepcopy(files["lookup"])
+    doc["state"]["keys"][0] = "toy_conv|kernel=3|1x8x16x16|float32|infer"
+    path = tmp_path / "plugin.json"
+    path.write_text(rechecksum(doc))
+    with pytest.raises(PredictorFileError) as exc:
+        load(path)
+    line = str(exc.value)
+    assert "unknown op kind 'toy_conv'" in line and "--plugin MODULE" in line
+    assert "damaged" not in line
