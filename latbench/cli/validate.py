@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         )
     path = Path(args.arch)
     onnx = path.suffix.lower() == ".onnx"  # ONNX Runtime on the CPU is the reference
+    if path.suffix.lower() in (".json", ".onnx") and not path.is_file():
+        raise LatbenchError(f"{path}: no such file (ARCH names an architecture JSON or ONNX file)")
     if onnx and (args.predictor is not None or args.protocol is not None):
         raise LatbenchError(
             f"{path}: --predictor and --protocol need a network latbench can decompose; "

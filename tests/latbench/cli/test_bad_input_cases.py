@@ -38,6 +38,9 @@ def one_line_error(capsys, argv: list[str]) -> str:
     [
         (["validate", "nasbench201:1:huge"], "unknown size 'huge'"),
         (["validate", "nasbench201:-1"], "seed -1"),
+        (["validate", "nosuch-arch.json"], "nosuch-arch.json: no such file"),
+        (["spaces", "nasbench20"], "unknown space 'nasbench20'"),
+        (["validate", "nosuch-model.onnx", "--backend", "ort"], "nosuch-model.onnx: no such file"),
         (["profile", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
         (["measure-nets", "nasbench201", "--budget-ms", "-5"], "--budget-ms: -5 must be > 0"),
         (["validate", "nasbench201:0", "--budget-ms", "-1"], "--budget-ms: -1 must be > 0"),
