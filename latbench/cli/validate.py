@@ -160,8 +160,6 @@ def run(args: argparse.Namespace) -> int:
         )
     path = Path(args.arch)
     onnx = path.suffix.lower() == ".onnx"  # ONNX Runtime on the CPU is the reference
-    if path.suffix.lower() in (".json", ".onnx") and not path.is_file():
-        raise LatbenchError(f"{path}: no such file (ARCH names an architecture JSON or ONNX file)")
     if onnx and (args.predictor is not None or args.protocol is not None):
         raise LatbenchError(
             f"{path}: --predictor and --protocol need a network latbench can decompose; "
@@ -169,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if onnx and args.leaf:
         raise LatbenchError(f"{path}: --leaf splits a traced model; an ONNX file runs whole")
+    if path.suffix.lower() in (".json", ".onnx") and not path.is_file():
+        raise LatbenchError(f"{path}: no such file (ARCH names an architecture JSON or ONNX file)")
     protocol = get_protocol(args.protocol) if args.protocol else None
     arch: Architecture | None = None
     if not onnx:
