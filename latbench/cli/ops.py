@@ -18,12 +18,7 @@ def run(args: argparse.Namespace) -> int:
 
     names: list[str] = []
     for pattern in args.kinds or ["*"]:
-        # A plain name must exist (get_op_kind raises naming the valid ones); a glob may match none.
-        names += (
-            list_op_kinds(pattern)
-            if any(c in pattern for c in "*?[")
-            else [get_op_kind(pattern).name]
-        )
+        names += list_op_kinds(pattern)  # a plain name must exist; a glob may match none
     rows = []
     for name in dict.fromkeys(names):
         kind = get_op_kind(name)

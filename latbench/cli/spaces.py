@@ -17,8 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from latbench.spaces import SIZES, get_space, list_spaces
 
     rows = []
-    glob = any(c in args.pattern for c in "*?[")  # a plain name must exist, as in `latbench ops`
-    for name in list_spaces(args.pattern) if glob else [get_space(args.pattern).name]:
+    for name in list_spaces(args.pattern):
         space = get_space(name)
         rows.append((name, *(len(space.ops(size)) for size in SIZES), space.paper))
     ui.print_table("search spaces", ["space", *(f"ops ({s})" for s in SIZES), "paper"], rows)

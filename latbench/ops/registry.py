@@ -49,7 +49,11 @@ class Registry(dict[str, T]):
             raise UnknownNameError(self.what, name, self, PLUGIN_HINT) from None
 
     def names(self, pattern: str = "*") -> list[str]:
-        """Registered names matching a glob, sorted."""
+        """Registered names matching a glob, sorted (a glob may match none); a pattern without
+        ``*?[`` is a name, and one not registered raises ``UnknownNameError`` (``lookup``)."""
+        if not any(c in pattern for c in "*?["):
+            self.lookup(pattern)
+            return [pattern]
         load_plugins()
         return sorted(fnmatch.filter(self, pattern))
 
@@ -158,5 +162,5 @@ def get_op_kind(name: str) -> OpKind:
 
 
 def list_op_kinds(pattern: str = "*") -> list[str]:
-    """Registered kind names matching a glob, sorted."""
+    """Registered kind names matching a glob, sorted (``Registry.names``)."""
     return _REGISTRY.names(pattern)

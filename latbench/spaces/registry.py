@@ -246,6 +246,7 @@ def get_space(name: str) -> Space:
 
 
 def list_spaces(pattern: str = "*") -> list[str]:
+    """Registered space names matching a glob, sorted (``Registry.names``)."""
     return _SPACES.names(pattern)
 
 
