@@ -329,4 +329,5 @@ def compact_dict(arch: Architecture) -> dict[str, Any]:
             f"space {arch.space!r} cannot rebuild an architecture from its genotype; store the "
             "full Architecture.to_json()"
         )
-    return {k: v for k, v in arch.to_dict().items() if k in ("space", "name", "genotype", "meta")}
+    meta = dict(arch.meta)  # not to_dict(): that builds every edge's dict only to drop it
+    return {"space": arch.space, "name": arch.name, "genotype": arch.genotype, "meta": meta}

@@ -242,7 +242,7 @@ class OrtRunner:
             providers=provider_options(provider, index, precision, Path(cache_dir)),
         )
         check_session_providers(self.session.get_providers(), requested)
-        self.exported, self.threads = exported, threads
+        self.exported = exported
         self.clock = resolve_clock("auto", threads or 0) if provider == "cpu" else "wall"
         host = [t.detach().cpu().float().numpy() for t in inputs]
         self._feed = dict(zip(exported.input_names, host))
@@ -424,7 +424,6 @@ class TensorRTRunner:
             self.context = self.engine.create_execution_context()
             self.stream = torch.cuda.Stream(self.device)
             self._bind(trt, exported, inputs, transfers)
-        self.transfers = transfers
         self.info = RunInfo(
             backend="trt",
             engine="tensorrt",

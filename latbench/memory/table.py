@@ -95,10 +95,10 @@ def measure_memory(
     protocol (``latbench.memory.gpu``) on CUDA, else peak RSS growth with ``threads``
     (``latbench.memory.cpu``); ``status=timeout`` when no result comes within ``timeout_s``
     (default ``CHILD_TIMEOUT_S``)."""
-    job = {"device": device, "subject": subject_to_json(subject), "config": config.to_dict()}
-    if device.startswith("cuda"):
-        return run_child(job, timeout_s=timeout_s or CHILD_TIMEOUT_S)
-    return run_child({**job, "threads": threads}, MALLOC_ENV, timeout_s or CHILD_TIMEOUT_S)
+    cpu = not device.startswith("cuda")
+    job: dict[str, Any] = {"device": device, "subject": subject_to_json(subject)}
+    job |= {"config": config.to_dict(), **({"threads": threads} if cpu else {})}
+    return run_child(job, MALLOC_ENV if cpu else None, timeout_s or CHILD_TIMEOUT_S)
 
 
 @dataclass

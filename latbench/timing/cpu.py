@@ -156,6 +156,6 @@ class CpuTimer:
                 nominal_ms=self.reference_nominal_ms,
                 on_turn=on_turn,
             )
-        firsts = [m.reference_ms for m in out if isinstance(m, Measurement) and m.reference_ms]
-        self.reference_nominal_ms = self.reference_nominal_ms or next(iter(firsts), None)
+        first = (m.reference_ms for m in out if isinstance(m, Measurement) and m.reference_ms)
+        self.reference_nominal_ms = self.reference_nominal_ms or next(first, None)
         return out
